@@ -1,0 +1,54 @@
+# senim — the two commands a newcomer needs are `make run` and `make test`.
+# Everything else here serves them, or the people who run senim.
+
+RELEASE := build/release
+TEST    := build/test
+JOBS    ?= $(shell nproc)
+LISTEN  ?= 127.0.0.1:8080
+DATA    ?= var
+
+.PHONY: all build run test unit lint format bench fuzz clean help
+
+all: build
+
+help:
+	@echo "make run     install what is missing, build, serve on $(LISTEN) with SQLite in ./$(DATA)"
+	@echo "make test    build with ASan+UBSan and run every test (SQLite and PostgreSQL)"
+	@echo "make lint    check formatting against .clang-format"
+	@echo "make bench   wrk benchmarks against a release build (see bench/README.md)"
+	@echo "make fuzz    build and run the libFuzzer targets over fuzz/corpus"
+	@echo "make clean   remove build/"
+
+build:
+	@scripts/install-deps run
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENIM_TESTS=OFF >/dev/null
+	cmake --build $(RELEASE) -j $(JOBS)
+
+run: build
+	$(RELEASE)/senim serve --listen $(LISTEN) --data-dir $(DATA)
+
+test:
+	@scripts/install-deps test
+	@$(MAKE) --no-print-directory lint
+	cmake -S . -B $(TEST) -DCMAKE_BUILD_TYPE=Debug -DSENIM_SANITIZE=ON >/dev/null
+	cmake --build $(TEST) -j $(JOBS)
+	ctest --test-dir $(TEST) --output-on-failure
+
+lint:
+	@scripts/lint
+
+format:
+	clang-format -i $$(git ls-files --cached --others --exclude-standard "*.c" "*.h")
+
+bench:
+	@scripts/install-deps bench
+	bench/run
+
+fuzz:
+	@scripts/install-deps fuzz
+	CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENIM_FUZZ=ON -DSENIM_TESTS=OFF >/dev/null
+	cmake --build build/fuzz -j $(JOBS)
+	fuzz/run build/fuzz
+
+clean:
+	rm -rf build

@@ -1,0 +1,40 @@
+/*
+ * api.h — the handlers, one file per resource (STYLE.md, h2o's handlers).
+ *
+ * Each handler follows http.h's contract: answer through an http_reply_*
+ * helper and return SENIM_OK, or return an error for the server to map.
+ * Which roles may call a handler is declared next to the route in
+ * http/routes.c, not here: a handler runs only for a caller already allowed.
+ */
+#ifndef SENIM_API_H
+#define SENIM_API_H
+
+#include "http/http.h"
+
+/* health.c: liveness, readiness, metrics */
+int api_healthz(struct http_request *req, struct http_response *resp);
+int api_readyz(struct http_request *req, struct http_response *resp);
+int api_metrics(struct http_request *req, struct http_response *resp);
+#ifdef SENIM_BENCH
+int api_bench_hello(struct http_request *req, struct http_response *resp);
+#endif
+
+/* staff_sessions.c: staff sign-in (S1) */
+int api_staff_enroll(struct http_request *req, struct http_response *resp);
+int api_staff_sign_in(struct http_request *req, struct http_response *resp);
+int api_staff_sign_out(struct http_request *req, struct http_response *resp);
+int api_staff_me(struct http_request *req, struct http_response *resp);
+
+/* policies.c: privacy-policy versions (P1-P3) */
+int api_policy_publish(struct http_request *req, struct http_response *resp);
+int api_policy_current(struct http_request *req, struct http_response *resp);
+int api_policy_get(struct http_request *req, struct http_response *resp);
+int api_policy_list(struct http_request *req, struct http_response *resp);
+/* The ready-made answers of GET /v1/policies/current (app->policies). */
+struct policy_cache *api_policy_cache_new(void);
+void api_policy_cache_free(struct policy_cache *c);
+
+/* audit.c: the audit chain, for auditors and the DPO (S4) */
+int api_audit_verify(struct http_request *req, struct http_response *resp);
+
+#endif

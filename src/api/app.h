@@ -1,0 +1,26 @@
+/*
+ * app.h — what every handler can reach: the store, the key ring, metrics,
+ * and the caches the API keeps.  One per server process, built by
+ * `senim serve` and read-only once serving starts (caches lock themselves).
+ */
+#ifndef SENIM_APP_H
+#define SENIM_APP_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+#include "vault/keyring.h"
+
+struct metrics;
+struct policy_cache;
+
+struct app {
+	struct store *store;
+	struct keyring *keys;
+	struct metrics *metrics;
+	struct policy_cache *policies;
+	size_t max_body;      /* bytes; larger bodies get 413 */
+	int failure_delay_ms; /* pause before answering a failed sign-in */
+};
+
+#endif

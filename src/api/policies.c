@@ -1,0 +1,232 @@
+/*
+ * policies.c — the privacy policy over HTTP (P1-P3).
+ *
+ * GET /v1/policies/current is the most-read route (every app start shows the
+ * policy), so its answers are kept ready-made per language and rebuilt only
+ * when a newer version appears.  Freshness is checked on every request with
+ * one indexed read, so a version published by another process (the CLI) is
+ * served from the very next request: P2, in force from publication.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/app.h"
+#include "common/clock.h"
+#include "policy/policy.h"
+#include "common/banned.h"
+
+/* Policy texts exist in Russian and Kazakh; any other language gets Russian. */
+static enum lang text_lang(enum lang l)
+{
+	return l == LANG_KK ? LANG_KK : LANG_RU;
+}
+
+static json_t *doc_meta_json(const struct policy_doc *d)
+{
+	char when[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(d->published_at, when);
+	return json_pack("{s:s,s:s,s:{s:s,s:s}}", "version", d->version, "published_at",
+			 when, "sha256", "ru", d->sha256_ru, "kk", d->sha256_kk);
+}
+
+static json_t *doc_json(const struct policy_doc *d, enum lang l)
+{
+	json_t *o = doc_meta_json(d);
+	if (!o)
+		return NULL;
+	l = text_lang(l);
+	const char *text = l == LANG_KK ? d->text_kk : d->text_ru;
+	size_t len = l == LANG_KK ? d->len_kk : d->len_ru;
+	json_object_set_new(o, "language", json_string(lang_code(l)));
+	json_object_set_new(o, "text", json_stringn(text, len));
+	return o;
+}
+
+/* ---- the cache of the current version's answers ------------------------- */
+
+struct policy_cache {
+	pthread_mutex_t lock;
+	int64_t seq;   /* 0: empty */
+	char *body[2]; /* [0] ru, [1] kk: ready JSON */
+	size_t len[2];
+};
+
+struct policy_cache *api_policy_cache_new(void)
+{
+	struct policy_cache *c = calloc(1, sizeof(*c));
+	if (c)
+		pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void api_policy_cache_free(struct policy_cache *c)
+{
+	if (!c)
+		return;
+	free(c->body[0]);
+	free(c->body[1]);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* Rebuild the cache from the store; called with the lock held. */
+static int cache_fill(struct policy_cache *c, struct store *st)
+{
+	struct policy_doc d;
+	int err = policy_get(st, NULL, &d);
+	if (err)
+		return err;
+	char *bodies[2] = { NULL, NULL };
+	size_t lens[2] = { 0, 0 };
+	for (int i = 0; i < 2 && !err; i++) {
+		json_t *o = doc_json(&d, i == 0 ? LANG_RU : LANG_KK);
+		bodies[i] = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (!bodies[i])
+			err = SENIM_ERR_NOMEM;
+		else
+			lens[i] = strlen(bodies[i]);
+	}
+	if (!err) {
+		for (int i = 0; i < 2; i++) {
+			free(c->body[i]);
+			c->body[i] = bodies[i];
+			c->len[i] = lens[i];
+		}
+		c->seq = d.seq;
+	} else {
+		free(bodies[0]);
+		free(bodies[1]);
+	}
+	policy_doc_release(&d);
+	return err;
+}
+
+int api_policy_current(struct http_request *req, struct http_response *resp)
+{
+	struct app *app = req->app;
+	int64_t seq;
+	int err = policy_current_seq(app->store, &seq);
+	if (err)
+		return err;
+	if (seq == 0)
+		return http_reply_code(req, resp, "policy_not_published");
+	struct policy_cache *c = app->policies;
+	int i = text_lang(req->lang) == LANG_KK ? 1 : 0;
+	pthread_mutex_lock(&c->lock);
+	if (c->seq < seq)
+		err = cache_fill(c, app->store);
+	if (!err)
+		err = http_reply_bytes(resp, 200, "application/json", c->body[i],
+				       c->len[i]);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+int api_policy_get(struct http_request *req, struct http_response *resp)
+{
+	const char *version = req->params[0];
+	if (!policy_version_valid(version))
+		return http_reply_code(req, resp, "policy_not_found");
+	struct policy_doc d;
+	int err = policy_get(req->app->store, version, &d);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "policy_not_found");
+	if (err)
+		return err;
+	err = http_reply_json(resp, 200, doc_json(&d, req->lang));
+	policy_doc_release(&d);
+	return err;
+}
+
+static int add_to_list(const struct policy_doc *d, void *ctx)
+{
+	json_t *o = doc_meta_json(d);
+	return o && json_array_append_new(ctx, o) == 0 ? SENIM_OK : SENIM_ERR_NOMEM;
+}
+
+int api_policy_list(struct http_request *req, struct http_response *resp)
+{
+	json_t *items = json_array();
+	if (!items)
+		return SENIM_ERR_NOMEM;
+	int err = policy_list(req->app->store, add_to_list, items);
+	if (err) {
+		json_decref(items);
+		return err;
+	}
+	return http_reply_json(resp, 200, json_pack("{s:o}", "policies", items));
+}
+
+static const struct jsonin_field publish_fields[] = {
+	{ .name = "version",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = POLICY_VERSION_MAX },
+	{ .name = "ru",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = POLICY_TEXT_MAX,
+	  .multiline = 1 },
+	{ .name = "kk",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = POLICY_TEXT_MAX,
+	  .multiline = 1 },
+};
+
+static int version_format(const char *v, size_t len)
+{
+	(void)len;
+	return policy_version_valid(v);
+}
+
+int api_policy_publish(struct http_request *req, struct http_response *resp)
+{
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, publish_fields,
+				    sizeof(publish_fields) / sizeof(publish_fields[0]),
+				    &body))
+		return SENIM_OK;
+	const char *version = jsonin_str(body, "version");
+	if (!version_format(version, strlen(version))) {
+		json_decref(body);
+		struct problem p = { .code = "validation_failed",
+				     .field = "version",
+				     .rule = "format" };
+		return http_reply_problem(req, resp, &p);
+	}
+	json_t *ru = json_object_get(body, "ru"), *kk = json_object_get(body, "kk");
+	struct policy_doc d;
+	int created = 0;
+	int err = policy_publish(req->app->store, req->app->keys, req->actor.label,
+				 req->request_id, version, json_string_value(ru),
+				 json_string_length(ru), json_string_value(kk),
+				 json_string_length(kk), &d, &created);
+	json_decref(body);
+	if (err == SENIM_ERR_CONFLICT)
+		return http_reply_code(req, resp, "policy_version_conflict");
+	if (err == SENIM_ERR_INVALID) {
+		struct problem p = { .code = "validation_failed",
+				     .field = "ru",
+				     .rule = "forbidden_characters" };
+		return http_reply_problem(req, resp, &p);
+	}
+	if (err)
+		return err;
+	json_t *o = doc_meta_json(&d);
+	if (o)
+		json_object_set_new(o, "seq", json_integer(d.seq));
+	char location[64 + POLICY_VERSION_MAX];
+	snprintf(location, sizeof(location), "/v1/policies/%s", d.version);
+	err = http_reply_json(resp, created ? 201 : 200, o);
+	if (!err)
+		err = http_add_header(req, resp, "Location", location);
+	return err;
+}

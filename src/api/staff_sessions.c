@@ -1,0 +1,186 @@
+/*
+ * staff_sessions.c — staff sign-in over HTTP (S1).
+ *
+ *   POST   /v1/staff/enrollment  {login, password}            -> TOTP secret
+ *   POST   /v1/staff/sessions    {login, password, totp[, new_password]}
+ *                                                             -> bearer token
+ *   DELETE /v1/staff/sessions    (bearer)                      -> signed out
+ *   GET    /v1/staff/me          (bearer)                      -> who am I
+ *
+ * A failed sign-in gets one generic 401 after a pause, whatever was wrong,
+ * so answers and timing tell an attacker nothing; the account locks after
+ * repeated failures (staff.c).
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "api/app.h"
+#include "common/clock.h"
+#include "staff/staff.h"
+#include "common/banned.h"
+
+static const struct jsonin_field enroll_fields[] = {
+	{ .name = "login",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = STAFF_LOGIN_MAX },
+	{ .name = "password",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = STAFF_PASSWORD_MAX },
+};
+
+static const struct jsonin_field sign_in_fields[] = {
+	{ .name = "login",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = STAFF_LOGIN_MAX },
+	{ .name = "password",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = STAFF_PASSWORD_MAX },
+	{ .name = "totp",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 6,
+	  .max_len = 6 },
+	{ .name = "new_password",
+	  .type = JSONIN_STRING,
+	  .min_len = 1,
+	  .max_len = STAFF_PASSWORD_MAX },
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The pause before a failed sign-in's answer: fixed plus random jitter, so
+ * that guessing is slow and timing does not tell which check failed. */
+static void failure_pause(const struct app *app)
+{
+	if (app->failure_delay_ms <= 0)
+		return;
+	long ms = app->failure_delay_ms +
+		  (long)randombytes_uniform((uint32_t)app->failure_delay_ms / 2 + 1);
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int reply_bad_credentials(struct http_request *req, struct http_response *resp)
+{
+	failure_pause(req->app);
+	return http_reply_code(req, resp, "invalid_credentials");
+}
+
+/* Wipe the secrets a request body carried before it is freed. */
+static void wipe_member(json_t *body, const char *name)
+{
+	json_t *v = json_object_get(body, name);
+	if (json_is_string(v) && json_string_length(v))
+		sodium_memzero((char *)json_string_value(v), json_string_length(v));
+}
+
+static void wipe_and_free(json_t *body)
+{
+	wipe_member(body, "password");
+	wipe_member(body, "new_password");
+	wipe_member(body, "totp");
+	json_decref(body);
+}
+
+int api_staff_enroll(struct http_request *req, struct http_response *resp)
+{
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, enroll_fields, COUNT(enroll_fields),
+				    &body))
+		return SENIM_OK;
+	struct staff_who who = { req->actor.label, req->request_id };
+	char secret[STAFF_TOTP_SECRET_B32_MAX];
+	const char *login = jsonin_str(body, "login");
+	int err = staff_enroll_begin(req->app->store, req->app->keys, &who, login,
+				     jsonin_str(body, "password"), secret);
+	if (err == SENIM_ERR_AUTH) {
+		wipe_and_free(body);
+		return reply_bad_credentials(req, resp);
+	}
+	if (err) {
+		wipe_and_free(body);
+		return err;
+	}
+	char uri[256];
+	snprintf(uri, sizeof(uri),
+		 "otpauth://totp/senim:%s?secret=%s&issuer=senim&digits=6&period=30",
+		 login, secret);
+	json_t *answer = json_pack("{s:s,s:s,s:i,s:i}", "totp_secret", secret,
+				   "otpauth_uri", uri, "digits", 6, "period", 30);
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(uri, sizeof(uri));
+	wipe_and_free(body);
+	return http_reply_json(resp, 200, answer);
+}
+
+int api_staff_sign_in(struct http_request *req, struct http_response *resp)
+{
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, sign_in_fields, COUNT(sign_in_fields),
+				    &body))
+		return SENIM_OK;
+	struct staff_who who = { req->actor.label, req->request_id };
+	struct staff_login in = { jsonin_str(body, "login"), jsonin_str(body, "password"),
+				  jsonin_str(body, "totp"),
+				  jsonin_str(body, "new_password") };
+	char token[STAFF_TOKEN_MAX];
+	int64_t expires = 0;
+	enum staff_login_block block = STAFF_LOGIN_OK;
+	int err = staff_sign_in(req->app->store, req->app->keys, &who, &in, token,
+				&expires, &block);
+	wipe_and_free(body);
+	if (err == SENIM_ERR_AUTH)
+		return reply_bad_credentials(req, resp);
+	if (err == SENIM_ERR_DENIED) {
+		struct problem p = { .code = "password_change_required",
+				     .limit = STAFF_PASSWORD_MIN };
+		if (block == STAFF_LOGIN_ENROLL_FIRST)
+			p.code = "enrollment_required";
+		if (block == STAFF_LOGIN_WEAK_PASSWORD) {
+			p.code = "validation_failed";
+			p.field = "new_password";
+			p.rule = "min_length";
+		}
+		return http_reply_problem(req, resp, &p);
+	}
+	if (err)
+		return err;
+	char when[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(expires, when);
+	json_t *answer = json_pack("{s:s,s:s,s:s}", "token", token, "token_type",
+				   "Bearer", "expires_at", when);
+	sodium_memzero(token, sizeof(token));
+	return http_reply_json(resp, 201, answer);
+}
+
+int api_staff_sign_out(struct http_request *req, struct http_response *resp)
+{
+	struct staff_who who = { req->actor.label, req->request_id };
+	if (req->actor.is_service)
+		return http_reply_code(req, resp, "conflict"); /* revoke with the CLI */
+	int err = staff_sign_out(req->app->store, req->app->keys, &who, req->bearer);
+	if (err == SENIM_ERR_AUTH)
+		return http_reply_code(req, resp, "unauthenticated");
+	if (err)
+		return err;
+	return http_reply_empty(resp);
+}
+
+int api_staff_me(struct http_request *req, struct http_response *resp)
+{
+	return http_reply_json(resp, 200,
+			       json_pack("{s:I,s:s,s:s}", "id", (json_int_t)req->actor.id,
+					 "role", role_name(req->actor.role), "kind",
+					 req->actor.is_service ? "service" : "person"));
+}

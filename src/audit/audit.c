@@ -1,0 +1,561 @@
+/*
+ * audit.c — the hash-chained audit log (audit.h).
+ *
+ * Canonical bytes of a record, hashed as
+ *   hash = BLAKE2b-256(prev_hash(32) || field_1 || ... || field_10)
+ * where each field is be32(length) || bytes, in the order
+ *   seq, at        — 8 bytes each, big-endian two's complement (length 8);
+ *   actor, operation, object, subject_id, categories, purpose, outcome,
+ *   request_id     — the text's bytes.
+ * A NULL subject_id is written as the length 0xFFFFFFFF with no bytes, so it
+ * encodes unlike the empty string.  Text fields are capped at
+ * AUDIT_FIELD_MAX bytes (they are ids and codes, never free text).
+ *
+ * A checkpoint signs, with the keyring's current Ed25519 key, the message
+ *   "senim-audit-checkpoint-v1" (25 bytes, no NUL) || be64(seq) ||
+ *   hash(32) || be64(signed_at)
+ * and is stored with the signing key's id, so checkpoints made before a key
+ * rotation still verify.
+ *
+ * Locking: audit_append() reads the head and extends it in the caller's
+ * write transaction.  On SQLite, BEGIN IMMEDIATE already holds the database's
+ * write lock; on PostgreSQL the head row is locked with FOR UPDATE, which
+ * serialises appends (and checkpoints, which take the same lock).
+ */
+#include "audit/audit.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/banned.h"
+
+#define AUDIT_FIELD_MAX 4096
+#define AUDIT_NFIELDS 8	      /* text fields */
+#define AUDIT_SUBJECT_FIELD 3 /* index of subject_id among them */
+#define AUDIT_NULL_LEN 0xffffffffu
+#define CHECKPOINT_DOMAIN "senim-audit-checkpoint-v1"
+#define CHECKPOINT_DOMAIN_LEN (sizeof(CHECKPOINT_DOMAIN) - 1)
+#define CHECKPOINT_MSG_LEN (CHECKPOINT_DOMAIN_LEN + 8 + AUDIT_HASH_BYTES + 8)
+
+static _Atomic uint64_t records_written;
+
+static const char SQL_HEAD[] = "SELECT seq, hash FROM audit_head WHERE id = 1";
+static const char SQL_HEAD_LOCK[] =
+	"SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
+static const char SQL_SET_HEAD[] =
+	"UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
+static const char SQL_INSERT[] =
+	"INSERT INTO audit_log (seq, at, actor, operation, object, subject_id,"
+	" categories, purpose, outcome, request_id, hash)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+static const char SQL_LAST_CHECKPOINT[] =
+	"SELECT seq, signed_at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1";
+static const char SQL_INSERT_CHECKPOINT[] =
+	"INSERT INTO audit_checkpoints (seq, hash, signed_at, key_id, signature)"
+	" VALUES ($1, $2, $3, $4, $5)";
+static const char SQL_RECORD_HASH[] = "SELECT hash FROM audit_log WHERE seq = $1";
+static const char SQL_WALK[] =
+	"SELECT seq, at, actor, operation, object, subject_id, categories, purpose,"
+	" outcome, request_id, hash FROM audit_log ORDER BY seq";
+static const char SQL_CHECKPOINTS[] =
+	"SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoints"
+	" ORDER BY seq";
+
+static const char *const field_names[AUDIT_NFIELDS] = {
+	"actor",      "operation", "object",  "subject_id",
+	"categories", "purpose",   "outcome", "request_id",
+};
+
+/* A record as hashed: text fields as (pointer, length); NULL ptr = SQL NULL. */
+struct canon {
+	int64_t seq;
+	int64_t at;
+	struct slice f[AUDIT_NFIELDS];
+};
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static void put_be64(unsigned char *p, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	put_be32(p, (uint32_t)(u >> 32));
+	put_be32(p + 4, (uint32_t)u);
+}
+
+static void hash_field(crypto_generichash_state *st, const void *p, size_t len)
+{
+	unsigned char n[4];
+	put_be32(n, p ? (uint32_t)len : AUDIT_NULL_LEN);
+	crypto_generichash_update(st, n, sizeof(n));
+	if (p && len)
+		crypto_generichash_update(st, p, len);
+}
+
+/* hash = BLAKE2b-256(prev || canonical bytes of c); see the top of the file. */
+static void record_hash(const unsigned char prev[AUDIT_HASH_BYTES], const struct canon *c,
+			unsigned char out[AUDIT_HASH_BYTES])
+{
+	crypto_generichash_state st;
+	unsigned char n[8];
+	crypto_generichash_init(&st, NULL, 0, AUDIT_HASH_BYTES);
+	crypto_generichash_update(&st, prev, AUDIT_HASH_BYTES);
+	put_be64(n, c->seq);
+	hash_field(&st, n, sizeof(n));
+	put_be64(n, c->at);
+	hash_field(&st, n, sizeof(n));
+	for (int i = 0; i < AUDIT_NFIELDS; i++)
+		hash_field(&st, c->f[i].ptr, c->f[i].len);
+	crypto_generichash_final(&st, out, AUDIT_HASH_BYTES);
+}
+
+static void checkpoint_message(int64_t seq, const unsigned char hash[AUDIT_HASH_BYTES],
+			       int64_t signed_at, unsigned char msg[CHECKPOINT_MSG_LEN])
+{
+	memcpy(msg, CHECKPOINT_DOMAIN, CHECKPOINT_DOMAIN_LEN);
+	put_be64(msg + CHECKPOINT_DOMAIN_LEN, seq);
+	memcpy(msg + CHECKPOINT_DOMAIN_LEN + 8, hash, AUDIT_HASH_BYTES);
+	put_be64(msg + CHECKPOINT_DOMAIN_LEN + 8 + AUDIT_HASH_BYTES, signed_at);
+}
+
+/* ---- appending ------------------------------------------------------------ */
+
+/*
+ * Read the head (locking it on PostgreSQL).  A missing or malformed head
+ * means the table was tampered with: refuse to extend it.
+ */
+static int read_head(struct store_tx *tx, int64_t *seq,
+		     unsigned char hash[AUDIT_HASH_BYTES])
+{
+	const char *sql = store_tx_kind(tx) == STORE_POSTGRES ? SQL_HEAD_LOCK : SQL_HEAD;
+	struct store_rows *r;
+	int has = 0;
+	int err = store_query(tx, sql, NULL, 0, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err && has) {
+		size_t len = 0;
+		const void *h = store_rows_blob(r, 1, &len);
+		*seq = store_rows_int(r, 0);
+		if (len == AUDIT_HASH_BYTES && *seq >= 0)
+			memcpy(hash, h, AUDIT_HASH_BYTES);
+		else
+			has = 0;
+	}
+	store_rows_free(r);
+	if (!err && !has) {
+		log_event(LOG_ERROR, "audit_head_invalid", NULL);
+		err = SENIM_ERR_TAMPERED;
+	}
+	return err;
+}
+
+/* The newest checkpoint's seq and time; *found = 0 when there is none. */
+static int last_checkpoint(struct store_tx *tx, int *found, int64_t *seq, int64_t *at)
+{
+	struct store_rows *r;
+	int err = store_query(tx, SQL_LAST_CHECKPOINT, NULL, 0, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, found);
+	if (!err && *found) {
+		*seq = store_rows_int(r, 0);
+		*at = store_rows_int(r, 1);
+	}
+	store_rows_free(r);
+	return err;
+}
+
+static int write_checkpoint(struct store_tx *tx, const struct keyring *kr, int64_t seq,
+			    const unsigned char hash[AUDIT_HASH_BYTES], int64_t signed_at)
+{
+	unsigned char msg[CHECKPOINT_MSG_LEN];
+	unsigned char sig[KEYRING_SIG_BYTES];
+	checkpoint_message(seq, hash, signed_at, msg);
+	keyring_sign(kr, msg, sizeof(msg), sig);
+	const char *key_id = keyring_signing_key_id(kr);
+	struct store_val p[] = {
+		SV_INT(seq),	 SV_BLOB(hash, AUDIT_HASH_BYTES), SV_INT(signed_at),
+		SV_TEXT(key_id), SV_BLOB(sig, sizeof(sig)),
+	};
+	return store_exec(tx, SQL_INSERT_CHECKPOINT, p, sizeof(p) / sizeof(p[0]), NULL);
+}
+
+static int check_record(const struct audit_record *rec)
+{
+	const char *v[AUDIT_NFIELDS] = {
+		rec->actor,	 rec->operation, rec->object,  rec->subject_id,
+		rec->categories, rec->purpose,	 rec->outcome, rec->request_id,
+	};
+	for (int i = 0; i < AUDIT_NFIELDS; i++) {
+		if (!v[i] && i == AUDIT_SUBJECT_FIELD)
+			continue;
+		if (!v[i] || strlen(v[i]) > AUDIT_FIELD_MAX) {
+			log_event(LOG_ERROR, "audit_record_invalid", "field",
+				  field_names[i], "rule", v[i] ? "too long" : "missing",
+				  NULL);
+			return SENIM_ERR_INVALID;
+		}
+	}
+	return SENIM_OK;
+}
+
+int audit_append(struct store_tx *tx, const struct keyring *kr,
+		 const struct audit_record *rec, int64_t *seq)
+{
+	if (seq)
+		*seq = 0;
+	if (!tx || !kr || !rec) {
+		log_event(LOG_ERROR, "audit_record_invalid", "rule", "no record", NULL);
+		return SENIM_ERR_INVALID;
+	}
+	int err = check_record(rec);
+	if (err)
+		return err;
+
+	int64_t head = 0;
+	unsigned char prev[AUDIT_HASH_BYTES];
+	err = read_head(tx, &head, prev);
+	if (err)
+		return err;
+
+	struct canon c = { .seq = head + 1, .at = clock_now_us() };
+	const char *v[AUDIT_NFIELDS] = {
+		rec->actor,	 rec->operation, rec->object,  rec->subject_id,
+		rec->categories, rec->purpose,	 rec->outcome, rec->request_id,
+	};
+	for (int i = 0; i < AUDIT_NFIELDS; i++)
+		c.f[i] = v[i] ? slice_from(v[i]) : (struct slice){ NULL, 0 };
+	unsigned char hash[AUDIT_HASH_BYTES];
+	record_hash(prev, &c, hash);
+
+	struct store_val p[] = {
+		SV_INT(c.seq),
+		SV_INT(c.at),
+		SV_TEXT(rec->actor),
+		SV_TEXT(rec->operation),
+		SV_TEXT(rec->object),
+		rec->subject_id ? SV_TEXT(rec->subject_id) : SV_NULL(),
+		SV_TEXT(rec->categories),
+		SV_TEXT(rec->purpose),
+		SV_TEXT(rec->outcome),
+		SV_TEXT(rec->request_id),
+		SV_BLOB(hash, sizeof(hash)),
+	};
+	err = store_exec(tx, SQL_INSERT, p, sizeof(p) / sizeof(p[0]), NULL);
+	if (err)
+		return err;
+	int64_t changes = 0;
+	struct store_val hp[] = { SV_INT(c.seq), SV_BLOB(hash, sizeof(hash)) };
+	err = store_exec(tx, SQL_SET_HEAD, hp, 2, &changes);
+	if (!err && changes != 1)
+		err = SENIM_ERR_TAMPERED;
+	if (err)
+		return err;
+
+	/* Checkpoint the first record, then every AUDIT_CHECKPOINT_RECORDS
+	 * records or AUDIT_CHECKPOINT_SECONDS, whichever comes first. */
+	int found = 0;
+	int64_t cp_seq = 0, cp_at = 0;
+	err = last_checkpoint(tx, &found, &cp_seq, &cp_at);
+	if (err)
+		return err;
+	if (!found || c.seq - cp_seq >= AUDIT_CHECKPOINT_RECORDS ||
+	    c.at - cp_at >= (int64_t)AUDIT_CHECKPOINT_SECONDS * 1000000) {
+		err = write_checkpoint(tx, kr, c.seq, hash, c.at);
+		if (err)
+			return err;
+	}
+	/* Counted before the caller commits: a rolled-back append still counts. */
+	atomic_fetch_add(&records_written, 1);
+	if (seq)
+		*seq = c.seq;
+	return SENIM_OK;
+}
+
+uint64_t audit_records_written(void)
+{
+	return atomic_load(&records_written);
+}
+
+static int checkpoint_fn(struct store_tx *tx, void *ctx)
+{
+	const struct keyring *kr = ctx;
+	int64_t head = 0;
+	unsigned char hash[AUDIT_HASH_BYTES];
+	int err = read_head(tx, &head, hash);
+	int found = 0;
+	int64_t cp_seq = 0, cp_at = 0;
+	if (!err)
+		err = last_checkpoint(tx, &found, &cp_seq, &cp_at);
+	if (err || head == 0 || (found && cp_seq >= head))
+		return err;
+
+	/* Never sign a head that the log does not end with. */
+	struct store_rows *r;
+	int has = 0;
+	struct store_val p[] = { SV_INT(head) };
+	err = store_query(tx, SQL_RECORD_HASH, p, 1, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err) {
+		size_t len = 0;
+		const void *h = has ? store_rows_blob(r, 0, &len) : NULL;
+		if (!h || len != AUDIT_HASH_BYTES || sodium_memcmp(h, hash, len) != 0) {
+			log_event(LOG_ERROR, "audit_head_invalid", NULL);
+			err = SENIM_ERR_TAMPERED;
+		}
+	}
+	store_rows_free(r);
+	if (!err)
+		err = write_checkpoint(tx, kr, head, hash, clock_now_us());
+	return err;
+}
+
+int audit_checkpoint(struct store *st, const struct keyring *kr)
+{
+	if (!st || !kr)
+		return SENIM_ERR_INVALID;
+	return store_write(st, checkpoint_fn, (void *)kr);
+}
+
+/* ---- verifying ------------------------------------------------------------- */
+
+struct checkpoint {
+	int64_t seq;
+	unsigned char hash[AUDIT_HASH_BYTES];
+};
+
+struct verify_ctx {
+	const struct keyring *kr;
+	struct audit_report *rep;
+	struct checkpoint *cps; /* well-formed, validly signed checkpoints */
+	size_t ncps;
+	size_t cap;
+};
+
+/* Record a problem at seq; the report keeps the lowest seq (the first noted
+ * wins a tie). */
+__attribute__((format(printf, 3, 4))) static void
+note_bad(struct verify_ctx *v, int64_t seq, const char *fmt, ...)
+{
+	struct audit_report *rep = v->rep;
+	if (seq < 1)
+		seq = 1;
+	if (rep->first_bad_seq != 0 && rep->first_bad_seq <= seq)
+		return;
+	rep->first_bad_seq = seq;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rep->problem, sizeof(rep->problem), fmt, ap);
+	va_end(ap);
+}
+
+/* Read every checkpoint and check its signature; keep the good ones, in seq
+ * order, for comparison with the records. */
+static int load_checkpoints(struct store_tx *tx, struct verify_ctx *v)
+{
+	struct store_rows *r;
+	int has = 0;
+	int err = store_query(tx, SQL_CHECKPOINTS, NULL, 0, &r);
+	while (!err && (err = store_rows_next(r, &has)) == 0 && has) {
+		int64_t seq = store_rows_int(r, 0);
+		int64_t signed_at = store_rows_int(r, 2);
+		size_t hlen = 0, slen = 0, klen = 0;
+		const void *hash = store_rows_blob(r, 1, &hlen);
+		const char *key_id = store_rows_text(r, 3, &klen);
+		const void *sig = store_rows_blob(r, 4, &slen);
+		unsigned char msg[CHECKPOINT_MSG_LEN];
+		v->rep->checkpoints++;
+		if (hlen != AUDIT_HASH_BYTES || slen != KEYRING_SIG_BYTES ||
+		    klen != KEYRING_KEY_ID_LEN - 1) {
+			note_bad(v, seq, "checkpoint %lld is malformed", (long long)seq);
+			continue;
+		}
+		checkpoint_message(seq, hash, signed_at, msg);
+		if (keyring_verify(v->kr, key_id, msg, sizeof(msg), sig) != SENIM_OK) {
+			note_bad(v, seq,
+				 "checkpoint %lld has a bad signature or an unknown key",
+				 (long long)seq);
+			continue;
+		}
+		if (v->ncps == v->cap) {
+			size_t cap = v->cap ? v->cap * 2 : 64;
+			struct checkpoint *grown = realloc(v->cps, cap * sizeof(*grown));
+			if (!grown) {
+				err = SENIM_ERR_NOMEM;
+				break;
+			}
+			v->cps = grown;
+			v->cap = cap;
+		}
+		v->cps[v->ncps].seq = seq;
+		memcpy(v->cps[v->ncps].hash, hash, AUDIT_HASH_BYTES);
+		v->ncps++;
+	}
+	store_rows_free(r);
+	return err;
+}
+
+/* Walk the records in seq order, recomputing the chain and comparing each
+ * checkpointed record with its checkpoint; then compare the head. */
+static int walk_records(struct store_tx *tx, struct verify_ctx *v)
+{
+	unsigned char prev[AUDIT_HASH_BYTES] = { 0 };
+	unsigned char last[AUDIT_HASH_BYTES] = { 0 };
+	int64_t expected = 1, last_seq = 0;
+	int chain_ok = 1;
+	size_t ci = 0;
+	struct store_rows *r;
+	int has = 0;
+	int err = store_query(tx, SQL_WALK, NULL, 0, &r);
+	while (!err && (err = store_rows_next(r, &has)) == 0 && has) {
+		struct canon c = { .seq = store_rows_int(r, 0),
+				   .at = store_rows_int(r, 1) };
+		size_t hlen = 0;
+		const void *stored = store_rows_blob(r, 10, &hlen);
+		int nulls = 0;
+		v->rep->records++;
+		for (int i = 0; i < AUDIT_NFIELDS; i++) {
+			if (store_rows_is_null(r, 2 + i)) {
+				c.f[i] = (struct slice){ NULL, 0 };
+				nulls += i != AUDIT_SUBJECT_FIELD;
+			} else {
+				c.f[i].ptr = store_rows_text(r, 2 + i, &c.f[i].len);
+			}
+		}
+		if (chain_ok && c.seq != expected) {
+			/* With seq the primary key, rows come strictly ascending:
+			 * a jump means the records in between were deleted. */
+			if (c.seq > expected)
+				note_bad(v, expected,
+					 "record %lld is missing: it was deleted",
+					 (long long)expected);
+			else
+				note_bad(v, c.seq, "record %lld is out of sequence",
+					 (long long)c.seq);
+			chain_ok = 0;
+		} else if (chain_ok) {
+			unsigned char h[AUDIT_HASH_BYTES];
+			record_hash(prev, &c, h);
+			if (nulls || hlen != AUDIT_HASH_BYTES ||
+			    sodium_memcmp(h, stored, AUDIT_HASH_BYTES) != 0) {
+				note_bad(v, c.seq,
+					 "record %lld was changed: its hash does not "
+					 "match "
+					 "its content",
+					 (long long)c.seq);
+				chain_ok = 0;
+			}
+			memcpy(prev, h, sizeof(h));
+			expected++;
+		}
+		/* Checkpoints are compared with the stored hash: up to the
+		 * first bad record it equals the recomputed one, and a chain
+		 * recomputed after tampering differs from what was signed. */
+		for (; ci < v->ncps && v->cps[ci].seq < c.seq; ci++)
+			note_bad(v, v->cps[ci].seq,
+				 "checkpoint %lld names a record that does not exist",
+				 (long long)v->cps[ci].seq);
+		if (ci < v->ncps && v->cps[ci].seq == c.seq) {
+			if (hlen != AUDIT_HASH_BYTES ||
+			    sodium_memcmp(v->cps[ci].hash, stored, AUDIT_HASH_BYTES) != 0)
+				note_bad(v, c.seq,
+					 "record %lld does not match its signed "
+					 "checkpoint: "
+					 "the log was rewritten",
+					 (long long)c.seq);
+			ci++;
+		}
+		last_seq = c.seq;
+		memset(last, 0, sizeof(last));
+		if (hlen == AUDIT_HASH_BYTES)
+			memcpy(last, stored, AUDIT_HASH_BYTES);
+	}
+	store_rows_free(r);
+	if (err)
+		return err;
+
+	/* The head must name the last record. */
+	err = store_query(tx, SQL_HEAD, NULL, 0, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err && !has) {
+		note_bad(v, last_seq + 1, "the audit head is missing");
+	} else if (!err) {
+		int64_t head = store_rows_int(r, 0);
+		size_t hlen = 0;
+		const void *hh = store_rows_blob(r, 1, &hlen);
+		if (head == last_seq + 1)
+			note_bad(v, head,
+				 "record %lld was deleted from the end of the log",
+				 (long long)head);
+		else if (head > last_seq)
+			note_bad(v, last_seq + 1,
+				 "records %lld to %lld were deleted from the end of the "
+				 "log",
+				 (long long)(last_seq + 1), (long long)head);
+		else if (head < last_seq)
+			note_bad(v, head + 1,
+				 "record %lld was added after the head: it is not in the "
+				 "chain",
+				 (long long)(head + 1));
+		else if (hlen != AUDIT_HASH_BYTES ||
+			 sodium_memcmp(hh, last, AUDIT_HASH_BYTES) != 0)
+			note_bad(v, head, "the audit head does not match record %lld",
+				 (long long)head);
+	}
+	store_rows_free(r);
+
+	for (; ci < v->ncps; ci++)
+		note_bad(v, v->cps[ci].seq,
+			 "checkpoint %lld names a record that does not exist",
+			 (long long)v->cps[ci].seq);
+	return err;
+}
+
+static int verify_fn(struct store_tx *tx, void *ctx)
+{
+	struct verify_ctx *v = ctx;
+	memset(v->rep, 0, sizeof(*v->rep));
+	v->ncps = 0;
+	int err = load_checkpoints(tx, v);
+	if (!err)
+		err = walk_records(tx, v);
+	return err;
+}
+
+int audit_verify(struct store *st, const struct keyring *kr, struct audit_report *rep)
+{
+	if (!st || !kr || !rep)
+		return SENIM_ERR_INVALID;
+	struct verify_ctx v = { .kr = kr, .rep = rep };
+	int err = store_read(st, verify_fn, &v);
+	free(v.cps);
+	if (err) {
+		return err;
+	}
+	if (rep->first_bad_seq != 0) {
+		char seq[24];
+		snprintf(seq, sizeof(seq), "%lld", (long long)rep->first_bad_seq);
+		log_event(LOG_ERROR, "audit_tampered", "first_bad_seq", seq, "problem",
+			  rep->problem, NULL);
+		return SENIM_ERR_TAMPERED;
+	}
+	return SENIM_OK;
+}

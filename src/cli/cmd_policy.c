@@ -1,0 +1,220 @@
+/*
+ * cmd_policy.c — `senim policy publish|list|show`: privacy-policy versions
+ * from the command line (P2, P3).  Publishing here is the same operation as
+ * POST /v1/policies, audited with actor "cli".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "policy/policy.h"
+#include "common/banned.h"
+
+static const char policy_usage[] =
+	"usage: senim policy publish --version V --ru FILE --kk FILE [OPTIONS]\n"
+	"       senim policy list [OPTIONS]\n"
+	"       senim policy show VERSION|current [--lang ru|kk] [OPTIONS]\n\n"
+	"publish  publish a version of the privacy policy from its Russian and\n"
+	"         Kazakh texts (UTF-8 files); it is in force from this instant.\n"
+	"         Publishing the same version with the same texts again changes\n"
+	"         nothing; with other texts it is refused.\n"
+	"list     every version, newest first, with publication time and SHA-256\n"
+	"show     print one version's text in one language (default ru)\n\n"
+	"options:\n" CLI_COMMON_HELP "  --help           this text\n\n"
+	"exit codes: 0 success, 1 refused (version exists with other texts, not\n"
+	"            found, invalid text), 2 usage error, 3 store, key or file error\n";
+
+/* Read a whole file up to the text cap into b. */
+static int read_file(const char *path, struct buf *b)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		cli_error("policy", "cannot read %s: %s", path, strerror(errno));
+		return CLI_ENV;
+	}
+	char chunk[8192];
+	size_t n;
+	int err = SENIM_OK;
+	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		err = buf_add(b, chunk, n);
+	int failed = ferror(f);
+	fclose(f);
+	if (err == SENIM_ERR_TOO_LARGE) {
+		cli_error("policy", "%s is larger than %d bytes", path, POLICY_TEXT_MAX);
+		return CLI_FAILED;
+	}
+	if (err || failed) {
+		cli_error("policy", "cannot read %s", path);
+		return CLI_ENV;
+	}
+	return CLI_OK;
+}
+
+static int do_publish(struct store *st, struct keyring *kr, struct cli_common *common,
+		      const char *version, const char *ru_path, const char *kk_path)
+{
+	struct buf ru, kk;
+	buf_init(&ru, POLICY_TEXT_MAX);
+	buf_init(&kk, POLICY_TEXT_MAX);
+	int rc = read_file(ru_path, &ru);
+	if (!rc)
+		rc = read_file(kk_path, &kk);
+	if (rc)
+		goto done;
+	struct policy_doc d;
+	int created = 0;
+	int err = policy_publish(st, kr, "cli", common->run_id, version, ru.data, ru.len,
+				 kk.data, kk.len, &d, &created);
+	if (err == SENIM_ERR_INVALID) {
+		cli_error("policy",
+			  "refused: the version must be 1-32 characters of "
+			  "[0-9A-Za-z._-], and each text non-empty UTF-8 of at most %d "
+			  "bytes",
+			  POLICY_TEXT_MAX);
+		rc = CLI_FAILED;
+	} else if (err == SENIM_ERR_CONFLICT) {
+		cli_error("policy",
+			  "refused: version %s is already published with other texts",
+			  version);
+		rc = CLI_FAILED;
+	} else if (err) {
+		cli_error("policy", "cannot publish: %s", senim_result_name(err));
+		rc = CLI_ENV;
+	} else {
+		char when[CLOCK_RFC3339_LEN];
+		clock_format_rfc3339(d.published_at, when);
+		printf("%s version %s, in force since %s\n  sha256 ru %s\n  sha256 kk "
+		       "%s\n",
+		       created ? "published" : "already published (same texts)",
+		       d.version, when, d.sha256_ru, d.sha256_kk);
+	}
+done:
+	buf_release(&ru);
+	buf_release(&kk);
+	return rc;
+}
+
+static int print_row(const struct policy_doc *d, void *ctx)
+{
+	int *count = ctx;
+	char when[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(d->published_at, when);
+	printf("%-20s %s  ru %.16s…  kk %.16s…%s\n", d->version, when, d->sha256_ru,
+	       d->sha256_kk, *count == 0 ? "  (current)" : "");
+	(*count)++;
+	return SENIM_OK;
+}
+
+static int do_show(struct store *st, const char *version, const char *lang)
+{
+	struct policy_doc d;
+	int err = policy_get(st, strcmp(version, "current") == 0 ? NULL : version, &d);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		cli_error("policy", "no such version");
+		return CLI_FAILED;
+	}
+	if (err) {
+		cli_error("policy", "cannot read: %s", senim_result_name(err));
+		return CLI_ENV;
+	}
+	int kk = strcmp(lang, "kk") == 0;
+	fwrite(kk ? d.text_kk : d.text_ru, 1, kk ? d.len_kk : d.len_ru, stdout);
+	policy_doc_release(&d);
+	return CLI_OK;
+}
+
+int cmd_policy(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "version", required_argument, NULL, 'V' },
+		{ "ru", required_argument, NULL, 'r' },
+		{ "kk", required_argument, NULL, 'k' },
+		{ "lang", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONG_OPTIONS,
+		{ 0, 0, 0, 0 },
+	};
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(policy_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "publish") && strcmp(sub, "list") && strcmp(sub, "show")) {
+		cli_error("policy", "unknown subcommand '%s' (try 'senim policy --help')",
+			  sub);
+		return CLI_USAGE;
+	}
+	struct cli_common common;
+	cli_common_init(&common);
+	const char *version = NULL, *ru = NULL, *kk = NULL, *lang = "ru";
+	int opt;
+	optind = 1;
+	argc--;
+	argv++;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_common_option(&common, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'V':
+			version = optarg;
+			break;
+		case 'r':
+			ru = optarg;
+			break;
+		case 'k':
+			kk = optarg;
+			break;
+		case 'L':
+			lang = optarg;
+			break;
+		case 'h':
+			fputs(policy_usage, stdout);
+			return CLI_OK;
+		default:
+			fputs(policy_usage, stderr);
+			return CLI_USAGE;
+		}
+	}
+	int is_show = strcmp(sub, "show") == 0;
+	if (strcmp(sub, "publish") == 0 && (!version || !ru || !kk || optind < argc)) {
+		cli_error("policy",
+			  "publish needs --version, --ru and --kk, and nothing else");
+		return CLI_USAGE;
+	}
+	if (is_show &&
+	    (optind + 1 != argc || (strcmp(lang, "ru") && strcmp(lang, "kk")))) {
+		cli_error("policy",
+			  "show needs one VERSION (or 'current') and --lang ru|kk");
+		return CLI_USAGE;
+	}
+	if (strcmp(sub, "list") == 0 && optind < argc) {
+		cli_error("policy", "list takes no arguments");
+		return CLI_USAGE;
+	}
+	cli_common_finish(&common);
+	struct store *st;
+	struct keyring *kr;
+	int rc = cli_open(&common, 1, &st, &kr);
+	if (rc)
+		return rc;
+	if (strcmp(sub, "publish") == 0) {
+		rc = do_publish(st, kr, &common, version, ru, kk);
+	} else if (is_show) {
+		rc = do_show(st, argv[optind], lang);
+	} else {
+		int count = 0;
+		if (policy_list(st, print_row, &count)) {
+			cli_error("policy", "cannot list versions");
+			rc = CLI_ENV;
+		} else if (count == 0) {
+			puts("no policy published yet");
+		}
+	}
+	store_free(st);
+	keyring_free(kr);
+	return rc;
+}

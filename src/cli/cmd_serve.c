@@ -1,0 +1,257 @@
+/*
+ * cmd_serve.c — `senim serve`: open the store and keys, apply migrations,
+ * serve HTTP until SIGTERM or SIGINT, then stop gracefully: stop accepting,
+ * finish what is in flight, sign the audit head, close the store.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/app.h"
+#include "audit/audit.h"
+#include "cli/cli.h"
+#include "common/log.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "common/banned.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+#define DEFAULT_MAX_BODY (1024 * 1024)
+#define SHUTDOWN_GRACE_MS 30000
+
+static const char usage_text[] =
+	"usage: senim serve [OPTIONS]\n\n"
+	"Serve the senim HTTP API until SIGTERM or SIGINT.\n\n"
+	"options:\n"
+	"  --listen HOST:PORT  address to listen on (SENIM_LISTEN; "
+	"default " DEFAULT_LISTEN ")\n"
+	"                      port 0 picks a free port; the address is printed\n"
+	"  --threads N         worker threads (SENIM_THREADS; default: CPU count)\n"
+	"  --max-body BYTES    largest request body accepted (SENIM_MAX_BODY;\n"
+	"                      default 1048576)\n"
+	"  --failure-delay-ms N  pause before answering a failed sign-in\n"
+	"                      (SENIM_FAILURE_DELAY_MS; default 250)\n"
+	"  --log-level LEVEL   debug, info, warn or error (SENIM_LOG_LEVEL; default "
+	"info)\n" CLI_COMMON_HELP "  --help              this text\n\n"
+	"The log (stderr) is one JSON object per line and never holds personal data.\n"
+	"exit codes: 0 stopped cleanly, 2 usage error, 3 cannot open store, keys or "
+	"port\n";
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+struct serve_opts {
+	const char *listen;
+	long threads;
+	long max_body;
+	long failure_delay_ms;
+};
+
+static int env_long(const char *name, long min, long max, long *out)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		return 0;
+	if (parse_long(v, min, max, out)) {
+		cli_error("serve", "%s must be a number from %ld to %ld", name, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct cli_common *common,
+		      struct serve_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "max-body", required_argument, NULL, 'b' },
+		{ "failure-delay-ms", required_argument, NULL, 'f' },
+		{ "log-level", required_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONG_OPTIONS,
+		{ 0, 0, 0, 0 },
+	};
+	o->listen = getenv("SENIM_LISTEN");
+	if (!o->listen || !*o->listen)
+		o->listen = DEFAULT_LISTEN;
+	o->threads = sysconf(_SC_NPROCESSORS_ONLN);
+	o->max_body = DEFAULT_MAX_BODY;
+	o->failure_delay_ms = 250;
+	if (env_long("SENIM_THREADS", 1, 256, &o->threads) ||
+	    env_long("SENIM_MAX_BODY", 1024, 64L << 20, &o->max_body) ||
+	    env_long("SENIM_FAILURE_DELAY_MS", 0, 10000, &o->failure_delay_ms))
+		return CLI_USAGE;
+	const char *level = getenv("SENIM_LOG_LEVEL");
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_common_option(common, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 't':
+			if (parse_long(optarg, 1, 256, &o->threads)) {
+				cli_error("serve", "--threads must be 1 to 256");
+				return CLI_USAGE;
+			}
+			break;
+		case 'b':
+			if (parse_long(optarg, 1024, 64L << 20, &o->max_body)) {
+				cli_error("serve", "--max-body must be 1024 to 67108864");
+				return CLI_USAGE;
+			}
+			break;
+		case 'f':
+			if (parse_long(optarg, 0, 10000, &o->failure_delay_ms)) {
+				cli_error("serve",
+					  "--failure-delay-ms must be 0 to 10000");
+				return CLI_USAGE;
+			}
+			break;
+		case 'v':
+			level = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		default:
+			fputs(usage_text, stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("serve", "unexpected argument '%s'", argv[optind]);
+		return CLI_USAGE;
+	}
+	if (level && *level) {
+		int l = log_level_parse(level);
+		if (l < 0) {
+			cli_error("serve", "unknown log level '%s'", level);
+			return CLI_USAGE;
+		}
+		log_set_level((enum log_level)l);
+	}
+	char host[64];
+	uint16_t port;
+	if (server_parse_listen(o->listen, host, sizeof(host), &port)) {
+		cli_error("serve", "--listen wants HOST:PORT, e.g. 127.0.0.1:8080");
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
+static void on_commit(int64_t duration_us, void *ctx)
+{
+	metrics_commit(ctx, duration_us);
+}
+
+static void print_banner(struct cli_common *common, struct store *st, const char *host,
+			 uint16_t port)
+{
+	printf("senim %s listening on http://%s:%u\n", SENIM_VERSION, host,
+	       (unsigned)port);
+	if (store_kind(st) == STORE_SQLITE)
+		printf("store: SQLite at %s; keys: %s\n", common->db, common->keys);
+	else
+		printf("store: PostgreSQL; keys: %s\n", common->keys);
+	printf("first staff account: senim staff add LOGIN --role admin --data-dir %s\n"
+	       "stop with Ctrl-C (SIGINT) or SIGTERM\n",
+	       common->data_dir);
+	fflush(stdout);
+}
+
+/* Block until SIGTERM or SIGINT; returns the signal. */
+static int wait_for_stop(const sigset_t *set)
+{
+	int sig = 0;
+	while (sigwait(set, &sig) != 0)
+		;
+	return sig;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct cli_common common;
+	struct serve_opts o;
+	cli_common_init(&common);
+	int rc = parse_args(argc, argv, &common, &o);
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	cli_common_finish(&common);
+
+	/* Block the stop signals before any thread starts, so only sigwait sees
+	 * them; ignore SIGPIPE from clients that hang up. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct store *st;
+	struct keyring *kr;
+	rc = cli_open(&common, (int)o.threads + 2, &st, &kr);
+	if (rc)
+		return rc;
+	size_t nroutes;
+	routes_table(&nroutes);
+	struct app app = { .store = st,
+			   .keys = kr,
+			   .metrics = metrics_new((int)nroutes),
+			   .policies = api_policy_cache_new(),
+			   .max_body = (size_t)o.max_body,
+			   .failure_delay_ms = (int)o.failure_delay_ms };
+	struct server *srv = NULL;
+	struct server_config cfg = { o.listen, (int)o.threads };
+	if (!app.metrics || !app.policies) {
+		cli_error("serve", "out of memory");
+		rc = CLI_ENV;
+		goto done;
+	}
+	store_set_commit_hook(st, on_commit, app.metrics);
+	if (server_start(&app, &cfg, &srv)) {
+		cli_error("serve", "cannot listen on %s: %s", o.listen, strerror(errno));
+		rc = CLI_ENV;
+		goto done;
+	}
+	char host[64];
+	uint16_t port;
+	if (server_parse_listen(o.listen, host, sizeof(host), &port) == SENIM_OK)
+		print_banner(&common, st, host, server_port(srv));
+	log_event(LOG_INFO, "serving", "listen", o.listen, NULL);
+
+	int sig = wait_for_stop(&stop);
+	log_event(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM",
+		  NULL);
+	server_quiesce(srv);
+	server_stop(srv, SHUTDOWN_GRACE_MS);
+	srv = NULL;
+	if (audit_checkpoint(st, kr))
+		log_event(LOG_WARN, "final_checkpoint_failed", NULL);
+	log_event(LOG_INFO, "stopped", NULL);
+	rc = CLI_OK;
+done:
+	server_stop(srv, 0);
+	api_policy_cache_free(app.policies);
+	metrics_free(app.metrics);
+	store_free(st);
+	keyring_free(kr);
+	return rc;
+}

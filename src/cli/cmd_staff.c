@@ -1,0 +1,229 @@
+/*
+ * cmd_staff.c — `senim staff add|revoke|unlock|list`: staff and service
+ * accounts, from the command line of the machine that holds the key file.
+ *
+ * A secret (one-time password or service token) is printed once on stdout
+ * and never stored in plain text; with --api-token stdout carries only the
+ * token, so a script can capture it.  Every change is audited with actor
+ * "cli" and this run's id.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/clock.h"
+#include "staff/staff.h"
+#include "common/banned.h"
+
+static void staff_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: senim staff add LOGIN --role ROLE [--api-token] [OPTIONS]\n"
+		"       senim staff revoke LOGIN [OPTIONS]\n"
+		"       senim staff unlock LOGIN [OPTIONS]\n"
+		"       senim staff list [OPTIONS]\n"
+		"\n"
+		"Manage the lender's staff and service accounts.\n"
+		"\n"
+		"  add      create an account.  A person gets a one-time password "
+		"(printed\n"
+		"           once): the first sign-in enrols a TOTP authenticator and "
+		"sets a\n"
+		"           new password.  With --api-token the account is a service\n"
+		"           account and only its bearer token is printed, on one line.\n"
+		"  revoke   disable an account and every token it holds\n"
+		"  unlock   clear a lockout after repeated failed sign-ins\n"
+		"  list     show every account\n"
+		"\n"
+		"options:\n"
+		"  --role ROLE      one of: %s\n"
+		"  --api-token      make a service account with a bearer "
+		"token\n" CLI_COMMON_HELP "  -h, --help       show this help\n"
+		"\n"
+		"LOGIN is 1-%d characters of a-z, 0-9, '.', '_' and '-', starting with a "
+		"letter.\n"
+		"\n"
+		"exit codes: 0 success, 1 refused (the account exists or does not "
+		"exist),\n"
+		"            2 usage error, 3 environment error (store, key file, I/O)\n",
+		role_list(), STAFF_LOGIN_MAX);
+}
+
+static int usage_error(const char *msg)
+{
+	cli_error("staff", "%s (see 'senim staff --help')", msg);
+	return CLI_USAGE;
+}
+
+/* The result of a staff_* call as an exit code, with its message. */
+static int report(int err, const char *login)
+{
+	switch (err) {
+	case SENIM_OK:
+		return CLI_OK;
+	case SENIM_ERR_CONFLICT:
+		cli_error("staff", "account %s exists", login);
+		return CLI_FAILED;
+	case SENIM_ERR_NOT_FOUND:
+		cli_error("staff", "no account %s", login);
+		return CLI_FAILED;
+	case SENIM_ERR_INVALID:
+		cli_error("staff", "invalid login or role");
+		return CLI_USAGE;
+	default:
+		cli_error("staff", "the operation failed: %s", senim_result_name(err));
+		return CLI_ENV;
+	}
+}
+
+static void print_person(const char *login, const char *role, const char *password)
+{
+	printf("Created staff account %s (role %s).\n"
+	       "\n"
+	       "One-time password: %s\n"
+	       "\n"
+	       "Give it to the person over a separate channel; it is shown only once.\n"
+	       "To sign in for the first time they:\n"
+	       "  1. POST /v1/staff/enrollment with their login and this password,\n"
+	       "     and add the TOTP secret it returns to an authenticator app;\n"
+	       "  2. POST /v1/staff/sessions with login, this password, a current\n"
+	       "     6-digit code and a new password of %d-%d characters.\n",
+	       login, role, password, STAFF_PASSWORD_MIN, STAFF_PASSWORD_MAX);
+}
+
+static void print_row(const struct staff_info *info, void *ctx)
+{
+	(void)ctx;
+	char created[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(info->created_at, created);
+	printf("%-24s %-13s %-8s %-9s %-7s %-8s %s\n", info->login, role_name(info->role),
+	       info->is_service ? "service" : "person",
+	       info->is_service ? "-" : (info->enrolled ? "yes" : "no"),
+	       info->locked ? "yes" : "no", info->revoked ? "yes" : "no", created);
+}
+
+int cmd_staff(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "role", required_argument, NULL, 'r' },
+		{ "api-token", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common common;
+	const char *role_arg = NULL;
+	int api_token = 0;
+
+	if (argc < 2) {
+		staff_usage(stderr);
+		return CLI_USAGE;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
+	    strcmp(sub, "help") == 0) {
+		staff_usage(stdout);
+		return CLI_OK;
+	}
+	int is_add = strcmp(sub, "add") == 0;
+	int is_revoke = strcmp(sub, "revoke") == 0;
+	int is_unlock = strcmp(sub, "unlock") == 0;
+	int is_list = strcmp(sub, "list") == 0;
+	if (!is_add && !is_revoke && !is_unlock && !is_list) {
+		cli_error("staff", "'%s' is not a staff command", sub);
+		staff_usage(stderr);
+		return CLI_USAGE;
+	}
+
+	cli_common_init(&common);
+	/* Parse what follows the subcommand; argv[1] plays argv[0]. */
+	int sargc = argc - 1;
+	char **sargv = argv + 1;
+	optind = 1;
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(sargc, sargv, "h", longopts, NULL)) != -1) {
+		if (cli_common_option(&common, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'r':
+			role_arg = optarg;
+			break;
+		case 't':
+			api_token = 1;
+			break;
+		case 'h':
+			staff_usage(stdout);
+			return CLI_OK;
+		default:
+			return usage_error("unknown option or missing argument");
+		}
+	}
+	cli_common_finish(&common);
+
+	const char *login = NULL;
+	int operands = sargc - optind;
+	if (is_list) {
+		if (operands != 0)
+			return usage_error("list takes no arguments");
+	} else {
+		if (operands != 1)
+			return usage_error("expected exactly one LOGIN");
+		login = sargv[optind];
+		if (!staff_login_valid(login))
+			return usage_error("invalid LOGIN");
+	}
+	if (!is_add && (role_arg || api_token))
+		return usage_error("--role and --api-token are for 'staff add'");
+	int role = -1;
+	if (is_add) {
+		if (!role_arg)
+			return usage_error("'staff add' needs --role");
+		role = role_parse(role_arg);
+		if (role < 0) {
+			cli_error("staff", "unknown role '%s'; roles: %s", role_arg,
+				  role_list());
+			return CLI_USAGE;
+		}
+	}
+
+	struct store *st = NULL;
+	struct keyring *kr = NULL;
+	int rc = cli_open(&common, 1, &st, &kr);
+	if (rc != CLI_OK)
+		return rc;
+	struct staff_who who = { "cli", common.run_id };
+	int err;
+	if (is_add) {
+		char *secret = NULL;
+		err = staff_add(st, kr, &who, login, (enum role)role, api_token, &secret);
+		rc = report(err, login);
+		if (!err) {
+			if (api_token)
+				printf("%s\n", secret);
+			else
+				print_person(login, role_name((enum role)role), secret);
+			if (fflush(stdout) != 0) {
+				cli_error("staff", "cannot write the secret to stdout");
+				rc = CLI_ENV;
+			}
+		}
+		staff_secret_free(secret);
+	} else if (is_revoke || is_unlock) {
+		err = is_revoke ? staff_revoke(st, kr, &who, login)
+				: staff_unlock(st, kr, &who, login);
+		rc = report(err, login);
+		if (!err)
+			printf("account %s %s\n", login,
+			       is_revoke ? "revoked" : "unlocked");
+	} else {
+		printf("%-24s %-13s %-8s %-9s %-7s %-8s %s\n", "LOGIN", "ROLE", "KIND",
+		       "ENROLLED", "LOCKED", "REVOKED", "CREATED");
+		err = staff_list(st, print_row, NULL);
+		rc = report(err, "");
+	}
+	store_free(st);
+	keyring_free(kr);
+	return rc;
+}

@@ -1,0 +1,59 @@
+/*
+ * main.c — `senim COMMAND [OPTIONS]`: dispatch to the subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/banned.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "serve", cmd_serve, "serve the HTTP API" },
+	{ "migrate", cmd_migrate, "apply pending schema migrations" },
+	{ "staff", cmd_staff, "manage staff and service accounts" },
+	{ "policy", cmd_policy, "publish and list privacy-policy versions" },
+	{ "audit", cmd_audit, "verify the audit chain" },
+	{ "version", cmd_version, "print the version" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: senim COMMAND [OPTIONS]\n\n"
+		"senim is the backend of a digital microlender: borrowers' personal\n"
+		"data kept under the lender's privacy policy.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\n'senim COMMAND --help' explains a command.\n\n"
+		"exit codes: 0 success, 1 a check failed or the operation was refused,\n"
+		"            2 usage error, 3 environment error (store, key file, "
+		"I/O)\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "senim: '%s' is not a command\n\n", argv[1]);
+	usage(stderr);
+	return CLI_USAGE;
+}

@@ -1,0 +1,137 @@
+#include "common/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/banned.h"
+
+/* An empty buffer points here so that data is always a valid C string. */
+static char buf_empty[1];
+
+void buf_init(struct buf *b, size_t max)
+{
+	b->data = buf_empty;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+void buf_release(struct buf *b)
+{
+	if (b->cap)
+		free(b->data);
+	buf_init(b, b->max);
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	b->data[0] = '\0';
+}
+
+char *buf_detach(struct buf *b, size_t *len)
+{
+	char *out = b->cap ? b->data : calloc(1, 1);
+	if (len)
+		*len = b->len;
+	buf_init(b, b->max);
+	return out;
+}
+
+/* Make room for `extra` more bytes plus the NUL, respecting `max`. */
+static int buf_grow(struct buf *b, size_t extra)
+{
+	if (extra > b->max || b->len > b->max - extra)
+		return SENIM_ERR_TOO_LARGE;
+	size_t need = b->len + extra + 1;
+	if (need <= b->cap)
+		return SENIM_OK;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap < ((size_t)1 << 62) ? cap * 2 : need;
+	char *p = realloc(b->cap ? b->data : NULL, cap);
+	if (!p)
+		return SENIM_ERR_NOMEM;
+	if (!b->cap)
+		p[0] = '\0';
+	b->data = p;
+	b->cap = cap;
+	return SENIM_OK;
+}
+
+int buf_add(struct buf *b, const void *data, size_t len)
+{
+	int err = buf_grow(b, len);
+	if (err)
+		return err;
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return SENIM_OK;
+}
+
+int buf_addstr(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int buf_addch(struct buf *b, char c)
+{
+	return buf_add(b, &c, 1);
+}
+
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(NULL, 0, fmt, again);
+	va_end(again);
+	if (n < 0)
+		return SENIM_ERR_INVALID;
+	int err = buf_grow(b, (size_t)n);
+	if (err)
+		return err;
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return SENIM_OK;
+}
+
+int buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int err = buf_vaddf(b, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int buf_addhex(struct buf *b, const void *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	if (len > (BUF_NO_LIMIT / 2))
+		return SENIM_ERR_TOO_LARGE;
+	int err = buf_grow(b, len * 2);
+	if (err)
+		return err;
+	for (size_t i = 0; i < len; i++) {
+		b->data[b->len++] = digits[p[i] >> 4];
+		b->data[b->len++] = digits[p[i] & 15];
+	}
+	b->data[b->len] = '\0';
+	return SENIM_OK;
+}
+
+struct slice slice_from(const char *s)
+{
+	struct slice v = { s, s ? strlen(s) : 0 };
+	return v;
+}
+
+int slice_eq(struct slice a, const char *s)
+{
+	size_t n = strlen(s);
+	return a.len == n && memcmp(a.ptr, s, n) == 0;
+}

@@ -1,0 +1,35 @@
+#include "common/clock.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#include "common/banned.h"
+
+int64_t clock_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t clock_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void clock_format_rfc3339(int64_t us, char out[CLOCK_RFC3339_LEN])
+{
+	time_t secs = (time_t)(us / 1000000);
+	long micros = (long)(us % 1000000);
+	if (micros < 0) {
+		micros += 1000000;
+		secs -= 1;
+	}
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	snprintf(out, CLOCK_RFC3339_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		 tm.tm_sec, micros);
+}

@@ -1,0 +1,120 @@
+#include "common/log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/banned.h"
+
+static enum log_level log_min = LOG_INFO;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+void log_set_level(enum log_level level)
+{
+	log_min = level;
+}
+
+int log_level_parse(const char *name)
+{
+	for (int i = 0; i < 4; i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Append a JSON string literal; control characters and quotes escaped. */
+static int add_json_string(struct buf *b, const char *s)
+{
+	int err = buf_addch(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; !err && *p; p++) {
+		if (*p == '"' || *p == '\\')
+			err = buf_addf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			err = buf_addf(b, "\\u%04x", *p);
+		else
+			err = buf_addch(b, (char)*p);
+	}
+	return err ? err : buf_addch(b, '"');
+}
+
+static void log_write(struct buf *line)
+{
+	if (buf_addch(line, '\n'))
+		return;
+	pthread_mutex_lock(&log_lock);
+	fwrite(line->data, 1, line->len, stderr);
+	fflush(stderr);
+	pthread_mutex_unlock(&log_lock);
+}
+
+static int add_head(struct buf *b, enum log_level level, const char *event)
+{
+	char now[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(clock_now_us(), now);
+	int err = buf_addf(b, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":", now,
+			   level_names[level]);
+	return err ? err : add_json_string(b, event);
+}
+
+void log_event(enum log_level level, const char *event, ...)
+{
+	if (level < log_min)
+		return;
+	struct buf b;
+	buf_init(&b, 8192);
+	int err = add_head(&b, level, event);
+	va_list ap;
+	va_start(ap, event);
+	const char *key;
+	while (!err && (key = va_arg(ap, const char *))) {
+		const char *value = va_arg(ap, const char *);
+		err = buf_addch(&b, ',');
+		if (!err)
+			err = add_json_string(&b, key);
+		if (!err)
+			err = buf_addch(&b, ':');
+		if (!err)
+			err = value ? add_json_string(&b, value) : buf_addstr(&b, "null");
+	}
+	va_end(ap);
+	if (!err)
+		err = buf_addch(&b, '}');
+	if (!err)
+		log_write(&b);
+	buf_release(&b);
+}
+
+void log_access(const struct log_access *a)
+{
+	if (LOG_INFO < log_min)
+		return;
+	struct buf b;
+	buf_init(&b, 4096);
+	int err = add_head(&b, LOG_INFO, "http_request");
+	if (!err)
+		err = buf_addstr(&b, ",\"method\":");
+	if (!err)
+		err = add_json_string(&b, a->method);
+	if (!err)
+		err = buf_addstr(&b, ",\"route\":");
+	if (!err)
+		err = add_json_string(&b, a->route);
+	if (!err)
+		err = buf_addf(&b, ",\"status\":%d,\"duration_ms\":%.3f,\"request_id\":",
+			       a->status, (double)a->duration_us / 1000.0);
+	if (!err)
+		err = add_json_string(&b, a->request_id);
+	if (!err)
+		err = buf_addstr(&b, ",\"actor\":");
+	if (!err)
+		err = add_json_string(&b, a->actor);
+	if (!err)
+		err = buf_addch(&b, '}');
+	if (!err)
+		log_write(&b);
+	buf_release(&b);
+}

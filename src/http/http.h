@@ -1,0 +1,107 @@
+/*
+ * http.h — a request as a handler sees it, and the ways to answer it.
+ *
+ * The server (server.c) reads the whole body (capped), matches the route,
+ * authenticates the caller against the route's roles, negotiates the
+ * language, and only then calls the handler.  A handler fills `resp` with
+ * one of the http_reply_* helpers and returns SENIM_OK; if it returns an
+ * error without replying, the server answers the problem mapped from that
+ * result (problem.c) — so a handler never leaves a request unanswered.
+ *
+ * Memory: everything a handler allocates for the request comes from
+ * req->arena and is freed when the response is done.
+ */
+#ifndef SENIM_HTTP_H
+#define SENIM_HTTP_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "core/roles.h"
+#include "http/i18n.h"
+#include "http/jsonin.h"
+#include "http/problem.h"
+
+struct app;
+struct route;
+struct MHD_Connection;
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_HEADERS 4
+#define HTTP_REQUEST_ID_LEN 33
+
+enum actor_kind {
+	ACTOR_ANONYMOUS,
+	ACTOR_STAFF
+};
+
+struct actor {
+	enum actor_kind kind;
+	int64_t id;
+	enum role role;
+	int is_service;
+	char label[40]; /* "staff:12" or "anonymous": what logs and audit show */
+};
+
+struct http_request {
+	struct MHD_Connection *conn;
+	struct app *app;
+	const char *method;
+	const char *path;
+	const struct route *route;
+	const char *params[HTTP_MAX_PARAMS]; /* path parameters, in pattern order */
+	const char *body;		     /* NUL-terminated; "" when none */
+	size_t body_len;
+	enum lang lang;
+	char request_id[HTTP_REQUEST_ID_LEN];
+	struct actor actor;
+	const char *bearer; /* the caller's token, or NULL */
+	struct arena arena;
+};
+
+struct http_response {
+	int status;
+	const char *content_type;
+	struct buf body;
+	const char *header_names[HTTP_MAX_HEADERS];
+	char *header_values[HTTP_MAX_HEADERS]; /* from the request arena */
+	int nheaders;
+	int replied;
+};
+
+/* Request accessors; NULL when absent. */
+const char *http_header(struct http_request *req, const char *name);
+const char *http_query(struct http_request *req, const char *name);
+
+/* Answer with a JSON document (stolen reference). */
+int http_reply_json(struct http_response *resp, int status, json_t *doc);
+/* Answer with bytes of a given type (copied). */
+int http_reply_bytes(struct http_response *resp, int status, const char *type,
+		     const void *data, size_t len);
+/* Answer 204 No Content. */
+int http_reply_empty(struct http_response *resp);
+/* Answer a problem; p->extra is stolen. */
+int http_reply_problem(struct http_request *req, struct http_response *resp,
+		       struct problem *p);
+/* Shorthand for a problem with no field. */
+int http_reply_code(struct http_request *req, struct http_response *resp,
+		    const char *code);
+/* Add a response header; the value is copied into the request arena. */
+int http_add_header(struct http_request *req, struct http_response *resp,
+		    const char *name, const char *value);
+
+/*
+ * Parse the body as a JSON object and check it against fields; on failure
+ * answer the problem (415, 400 or 422) and return SENIM_ERR_INVALID, so a
+ * handler does `if (http_json_body_or_reply(...)) return SENIM_OK;`.
+ * On success *out is a new reference the caller json_decref()s.
+ */
+int http_json_body_or_reply(struct http_request *req, struct http_response *resp,
+			    const struct jsonin_field *fields, size_t n, json_t **out);
+
+/* A handler. */
+typedef int (*http_handler_fn)(struct http_request *req, struct http_response *resp);
+
+#endif

@@ -1,0 +1,175 @@
+#include "http/jsonin.h"
+
+#include <string.h>
+
+#include "common/result.h"
+#include "common/banned.h"
+
+/* Deepest nesting in a JSON text, counting only brackets outside strings; a
+ * cheap pass that protects the recursive parser's stack. */
+static int too_deep(const char *s, size_t len)
+{
+	int depth = 0, in_string = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = 0;
+		} else if (c == '"') {
+			in_string = 1;
+		} else if (c == '{' || c == '[') {
+			if (++depth > JSONIN_MAX_DEPTH)
+				return 1;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return 0;
+}
+
+int jsonin_parse(const char *body, size_t len, json_t **out, struct jsonin_error *e)
+{
+	memset(e, 0, sizeof(*e));
+	*out = NULL;
+	e->field = "(body)";
+	e->limit = JSONIN_MAX_DEPTH;
+	if (too_deep(body, len))
+		return SENIM_ERR_INVALID;
+	json_error_t jerr;
+	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!v)
+		return SENIM_ERR_INVALID;
+	if (!json_is_object(v)) {
+		json_decref(v);
+		e->rule = "type_object";
+		return SENIM_ERR_INVALID;
+	}
+	*out = v;
+	return SENIM_OK;
+}
+
+/* Code points in a valid UTF-8 string (jansson has validated it). */
+static size_t utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+static int has_control(const char *s, size_t len, int multiline)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0x7f)
+			return 1;
+		if (c < 0x20 && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
+			return 1;
+	}
+	return 0;
+}
+
+static int fail(struct jsonin_error *e, const char *field, const char *rule,
+		long long limit)
+{
+	e->field = field;
+	e->rule = rule;
+	e->limit = limit;
+	return SENIM_ERR_INVALID;
+}
+
+static int check_string(const struct jsonin_field *f, json_t *v, struct jsonin_error *e)
+{
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+	if (has_control(s, len, f->multiline))
+		return fail(e, f->name, "forbidden_characters", 0);
+	size_t chars = f->multiline ? len : utf8_chars(s, len);
+	if (chars < f->min_len)
+		return fail(e, f->name, "min_length", (long long)f->min_len);
+	if (f->max_len && chars > f->max_len)
+		return fail(e, f->name, "max_length", (long long)f->max_len);
+	if (f->allowed) {
+		int ok = 0;
+		for (const char *const *a = f->allowed; *a && !ok; a++)
+			ok = strcmp(*a, s) == 0;
+		if (!ok)
+			return fail(e, f->name, "enum_value", 0);
+	}
+	if (f->format && !f->format(s, len))
+		return fail(e, f->name, "format", 0);
+	return SENIM_OK;
+}
+
+static int check_field(const struct jsonin_field *f, json_t *v, struct jsonin_error *e)
+{
+	switch (f->type) {
+	case JSONIN_STRING:
+		if (!json_is_string(v))
+			return fail(e, f->name, "type_string", 0);
+		return check_string(f, v, e);
+	case JSONIN_INTEGER:
+		return json_is_integer(v) ? SENIM_OK
+					  : fail(e, f->name, "type_integer", 0);
+	case JSONIN_BOOLEAN:
+		return json_is_boolean(v) ? SENIM_OK
+					  : fail(e, f->name, "type_boolean", 0);
+	case JSONIN_OBJECT:
+		return json_is_object(v) ? SENIM_OK : fail(e, f->name, "type_object", 0);
+	case JSONIN_ARRAY:
+		return json_is_array(v) ? SENIM_OK : fail(e, f->name, "type_array", 0);
+	}
+	return fail(e, f->name, "format", 0);
+}
+
+/* An unknown key is named in the error only when it looks like a field name:
+ * a client could put personal data in a key, and errors never echo it. */
+static const char *safe_key(const char *key, struct jsonin_error *e)
+{
+	size_t n = strlen(key);
+	if (n == 0 || n > 64 || !((key[0] >= 'a' && key[0] <= 'z') || key[0] == '_'))
+		return "(unnamed)";
+	for (size_t i = 0; i < n; i++) {
+		char c = key[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return "(unnamed)";
+	}
+	memcpy(e->name_buf, key, n + 1);
+	return e->name_buf;
+}
+
+int jsonin_check(json_t *obj, const struct jsonin_field *fields, size_t n,
+		 struct jsonin_error *e)
+{
+	memset(e, 0, sizeof(*e));
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_object_get(obj, fields[i].name);
+		if (!v || json_is_null(v)) {
+			if (fields[i].required)
+				return fail(e, fields[i].name, "required", 0);
+			continue;
+		}
+		int err = check_field(&fields[i], v, e);
+		if (err)
+			return err;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v)
+	{
+		int known = 0;
+		for (size_t i = 0; i < n && !known; i++)
+			known = strcmp(fields[i].name, key) == 0;
+		if (!known)
+			return fail(e, safe_key(key, e), "unknown_field", 0);
+	}
+	return SENIM_OK;
+}
+
+const char *jsonin_str(json_t *obj, const char *name)
+{
+	return json_string_value(json_object_get(obj, name));
+}

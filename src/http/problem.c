@@ -1,0 +1,329 @@
+/*
+ * problem.c — the catalogue of problems and rules, in ru, kk and en.
+ *
+ * Texts are fixed; "{field}", "{rule}" and "{limit}" are filled in at render
+ * time with a field name, a localised rule text and a number — never with a
+ * value the client sent, so no personal data can reach an error.
+ */
+#include "http/problem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/result.h"
+#include "common/banned.h"
+
+struct problem_def {
+	const char *code;
+	int status;
+	const char *title[LANG__COUNT];
+	const char *detail[LANG__COUNT];
+};
+
+static const struct problem_def catalogue[] = {
+	{ "malformed_json",
+	  400,
+	  { "Некорректный JSON", "Жарамсыз JSON", "Malformed JSON" },
+	  { "Тело запроса не является корректным JSON в кодировке UTF-8 "
+	    "(или повторяет ключ, или вложено глубже {limit} уровней).",
+	    "Сұраудың денесі UTF-8 кодындағы жарамды JSON емес (не кілті "
+	    "қайталанады, не {limit} деңгейден терең салынған).",
+	    "The request body is not valid UTF-8 JSON (or repeats a key, or nests "
+	    "deeper than {limit} levels)." } },
+	{ "validation_failed",
+	  422,
+	  { "Ошибка проверки данных", "Деректерді тексеру қатесі", "Validation failed" },
+	  { "Поле «{field}»: {rule}.", "«{field}» өрісі: {rule}.",
+	    "Field '{field}': {rule}." } },
+	{ "invalid_parameter",
+	  400,
+	  { "Неверный параметр запроса", "Сұрау параметрі қате",
+	    "Invalid query parameter" },
+	  { "Параметр «{field}»: {rule}.", "«{field}» параметрі: {rule}.",
+	    "Parameter '{field}': {rule}." } },
+	{ "unsupported_media_type",
+	  415,
+	  { "Неподдерживаемый тип содержимого", "Қолдау көрсетілмейтін мазмұн түрі",
+	    "Unsupported media type" },
+	  { "Тело запроса должно иметь тип application/json.",
+	    "Сұраудың денесі application/json түрінде болуы керек.",
+	    "The request body must be application/json." } },
+	{ "body_too_large",
+	  413,
+	  { "Слишком большой запрос", "Сұрау тым үлкен", "Request body too large" },
+	  { "Тело запроса больше допустимых {limit} байт.",
+	    "Сұраудың денесі рұқсат етілген {limit} байттан үлкен.",
+	    "The request body exceeds the limit of {limit} bytes." } },
+	{ "not_found",
+	  404,
+	  { "Не найдено", "Табылмады", "Not found" },
+	  { "Запрошенный ресурс не существует.", "Сұралған ресурс жоқ.",
+	    "The requested resource does not exist." } },
+	{ "method_not_allowed",
+	  405,
+	  { "Метод не поддерживается", "Әдіске қолдау көрсетілмейді",
+	    "Method not allowed" },
+	  { "Ресурс не поддерживает этот метод; допустимые перечислены в заголовке "
+	    "Allow.",
+	    "Ресурс бұл әдісті қолдамайды; рұқсат етілгендері Allow тақырыбында "
+	    "көрсетілген.",
+	    "The resource does not support this method; the Allow header lists those "
+	    "it does." } },
+	{ "unauthenticated",
+	  401,
+	  { "Требуется аутентификация", "Аутентификация қажет",
+	    "Authentication required" },
+	  { "Передайте действующий токен в заголовке Authorization: Bearer.",
+	    "Authorization: Bearer тақырыбында жарамды токен жіберіңіз.",
+	    "Send a valid token in the Authorization: Bearer header." } },
+	{ "invalid_credentials",
+	  401,
+	  { "Неверные учётные данные", "Тіркелгі деректері қате", "Invalid credentials" },
+	  { "Логин, пароль или одноразовый код неверны, либо вход сейчас недоступен.",
+	    "Логин, құпиясөз немесе бір реттік код қате, не кіру қазір қолжетімсіз.",
+	    "The login, password or one-time code is wrong, or signing in is not "
+	    "possible now." } },
+	{ "forbidden_role",
+	  403,
+	  { "Доступ запрещён", "Қол жеткізуге тыйым салынған", "Forbidden" },
+	  { "Ваша роль не позволяет выполнять этот запрос.",
+	    "Сіздің рөліңіз бұл сұрауды орындауға рұқсат етпейді.",
+	    "Your role may not make this request." } },
+	{ "enrollment_required",
+	  403,
+	  { "Требуется подключить второй фактор", "Екінші факторды қосу қажет",
+	    "Second factor enrolment required" },
+	  { "Сначала получите секрет TOTP: POST /v1/staff/enrollment.",
+	    "Алдымен TOTP құпиясын алыңыз: POST /v1/staff/enrollment.",
+	    "First obtain a TOTP secret: POST /v1/staff/enrollment." } },
+	{ "password_change_required",
+	  403,
+	  { "Требуется новый пароль", "Жаңа құпиясөз қажет", "New password required" },
+	  { "При первом входе задайте новый пароль в поле new_password: от {limit} "
+	    "символов и не равный одноразовому.",
+	    "Алғаш кіргенде new_password өрісінде жаңа құпиясөз орнатыңыз: кемінде "
+	    "{limit} таңба және бір реттік құпиясөзден өзге.",
+	    "On first sign-in set a new password in new_password: at least {limit} "
+	    "characters and not the one-time password." } },
+	{ "policy_version_conflict",
+	  409,
+	  { "Версия уже опубликована", "Нұсқа жарияланып қойған",
+	    "Version already published" },
+	  { "Эта версия политики уже опубликована с другим текстом; опубликованные "
+	    "версии не изменяются.",
+	    "Саясаттың бұл нұсқасы басқа мәтінмен жарияланып қойған; жарияланған "
+	    "нұсқалар өзгертілмейді.",
+	    "This policy version is already published with other text; published "
+	    "versions never change." } },
+	{ "policy_not_found",
+	  404,
+	  { "Версия политики не найдена", "Саясат нұсқасы табылмады",
+	    "Policy version not found" },
+	  { "Такой версии политики нет; все версии перечислены в GET /v1/policies.",
+	    "Саясаттың мұндай нұсқасы жоқ; барлық нұсқалар GET /v1/policies ішінде.",
+	    "There is no such policy version; GET /v1/policies lists them all." } },
+	{ "policy_not_published",
+	  404,
+	  { "Политика ещё не опубликована", "Саясат әлі жарияланбаған",
+	    "No policy published yet" },
+	  { "Ни одна версия политики конфиденциальности ещё не опубликована.",
+	    "Құпиялылық саясатының бірде-бір нұсқасы әлі жарияланбаған.",
+	    "No version of the privacy policy has been published yet." } },
+	{ "conflict",
+	  409,
+	  { "Конфликт", "Қайшылық", "Conflict" },
+	  { "Запрос противоречит текущему состоянию ресурса.",
+	    "Сұрау ресурстың қазіргі күйіне қайшы келеді.",
+	    "The request conflicts with the resource's current state." } },
+	{ "not_ready",
+	  503,
+	  { "Сервис не готов", "Қызмет дайын емес", "Not ready" },
+	  { "Хранилище недоступно или его схема устарела.",
+	    "Қойма қолжетімсіз немесе оның сұлбасы ескірген.",
+	    "The store is unreachable or its schema is out of date." } },
+	{ "service_unavailable",
+	  503,
+	  { "Сервис временно недоступен", "Қызмет уақытша қолжетімсіз",
+	    "Service unavailable" },
+	  { "Сервис не может выполнить запрос сейчас; ничего не изменено, повторите "
+	    "позже.",
+	    "Қызмет сұрауды қазір орындай алмайды; ештеңе өзгермеді, кейінірек "
+	    "қайталаңыз.",
+	    "The service cannot serve the request now; nothing changed, try again "
+	    "later." } },
+	{ "internal_error",
+	  500,
+	  { "Внутренняя ошибка", "Ішкі қате", "Internal error" },
+	  { "Запрос не выполнен и ничего не изменил. Сообщите в поддержку идентификатор "
+	    "запроса.",
+	    "Сұрау орындалмады және ештеңені өзгертпеді. Қолдау қызметіне сұрау "
+	    "идентификаторын хабарлаңыз.",
+	    "The request failed and changed nothing. Quote the request id to "
+	    "support." } },
+};
+
+struct rule_def {
+	const char *rule;
+	const char *text[LANG__COUNT];
+};
+
+static const struct rule_def rules[] = {
+	{ "required", { "обязательное поле", "міндетті өріс", "is required" } },
+	{ "unknown_field",
+	  { "такого поля нет", "мұндай өріс жоқ", "is not a known field" } },
+	{ "type_string",
+	  { "должно быть строкой", "жол болуы керек", "must be a string" } },
+	{ "type_integer",
+	  { "должно быть целым числом", "бүтін сан болуы керек", "must be an integer" } },
+	{ "type_boolean",
+	  { "должно быть true или false", "true немесе false болуы керек",
+	    "must be true or false" } },
+	{ "type_object",
+	  { "должно быть объектом JSON", "JSON нысаны болуы керек",
+	    "must be a JSON object" } },
+	{ "type_array",
+	  { "должно быть массивом JSON", "JSON жиымы болуы керек",
+	    "must be a JSON array" } },
+	{ "min_length",
+	  { "не короче {limit} символов", "кемінде {limit} таңба болуы керек",
+	    "must be at least {limit} characters long" } },
+	{ "max_length",
+	  { "не длиннее {limit} символов (байт для текстов)",
+	    "{limit} таңбадан (мәтіндер үшін байттан) аспауы керек",
+	    "must be at most {limit} characters (bytes for texts) long" } },
+	{ "min_value",
+	  { "не меньше {limit}", "кемінде {limit} болуы керек",
+	    "must be at least {limit}" } },
+	{ "max_value",
+	  { "не больше {limit}", "{limit} мәнінен аспауы керек",
+	    "must be at most {limit}" } },
+	{ "format", { "неверный формат", "пішімі қате", "has the wrong format" } },
+	{ "enum_value",
+	  { "недопустимое значение", "рұқсат етілмеген мән",
+	    "has a value that is not allowed" } },
+	{ "forbidden_characters",
+	  { "содержит недопустимые символы", "рұқсат етілмеген таңбалар бар",
+	    "contains characters that are not allowed" } },
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct problem_def *find(const char *code)
+{
+	for (size_t i = 0; i < COUNT(catalogue); i++)
+		if (strcmp(catalogue[i].code, code) == 0)
+			return &catalogue[i];
+	return NULL;
+}
+
+int problem_known(const char *code)
+{
+	return code && find(code) != NULL;
+}
+
+int problem_status(const char *code)
+{
+	const struct problem_def *d = code ? find(code) : NULL;
+	return d ? d->status : 500;
+}
+
+void problem_each(void (*fn)(const char *code, int status, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < COUNT(catalogue); i++)
+		fn(catalogue[i].code, catalogue[i].status, ctx);
+}
+
+const char *problem_code_for_result(int result)
+{
+	switch (result) {
+	case SENIM_ERR_INVALID:
+		return "validation_failed";
+	case SENIM_ERR_NOT_FOUND:
+		return "not_found";
+	case SENIM_ERR_CONFLICT:
+		return "conflict";
+	case SENIM_ERR_DENIED:
+		return "forbidden_role";
+	case SENIM_ERR_AUTH:
+	case SENIM_ERR_LOCKED:
+		return "unauthenticated";
+	case SENIM_ERR_TOO_LARGE:
+		return "body_too_large";
+	case SENIM_ERR_UNAVAILABLE:
+	case SENIM_ERR_STORE:
+		return "service_unavailable";
+	default:
+		return "internal_error";
+	}
+}
+
+static const char *rule_text(const char *rule, enum lang lang)
+{
+	for (size_t i = 0; rule && i < COUNT(rules); i++)
+		if (strcmp(rules[i].rule, rule) == 0)
+			return rules[i].text[lang];
+	return rule ? rule : "";
+}
+
+/* Fill "{field}", "{rule}" and "{limit}" into a template. */
+static int fill(struct buf *out, const char *tmpl, const struct problem *p,
+		enum lang lang)
+{
+	int err = SENIM_OK;
+	for (const char *s = tmpl; !err && *s;) {
+		if (strncmp(s, "{field}", 7) == 0) {
+			err = buf_addstr(out, p->field ? p->field : "");
+			s += 7;
+		} else if (strncmp(s, "{rule}", 6) == 0) {
+			err = fill(out, rule_text(p->rule, lang), p, lang);
+			s += 6;
+		} else if (strncmp(s, "{limit}", 7) == 0) {
+			err = buf_addf(out, "%lld", p->limit);
+			s += 7;
+		} else {
+			err = buf_addch(out, *s++);
+		}
+	}
+	return err;
+}
+
+int problem_render(struct problem *p, enum lang lang, const char *request_id,
+		   struct buf *out)
+{
+	const struct problem_def *d = find(p->code);
+	if (!d)
+		d = find("internal_error");
+	if ((unsigned)lang >= LANG__COUNT)
+		lang = LANG_RU;
+	struct buf detail;
+	buf_init(&detail, 4096);
+	int err = fill(&detail, d->detail[lang], p, lang);
+	char type[96];
+	snprintf(type, sizeof(type), "urn:senim:problem:%s", d->code);
+	json_t *o = json_object();
+	if (!err && o) {
+		json_object_set_new(o, "type", json_string(type));
+		json_object_set_new(o, "title", json_string(d->title[lang]));
+		json_object_set_new(o, "status", json_integer(d->status));
+		json_object_set_new(o, "detail", json_string(detail.data));
+		json_object_set_new(o, "code", json_string(d->code));
+		if (p->field)
+			json_object_set_new(o, "field", json_string(p->field));
+		if (p->rule)
+			json_object_set_new(o, "rule", json_string(p->rule));
+		json_object_set_new(o, "request_id", json_string(request_id));
+		if (p->extra)
+			json_object_update_missing(o, p->extra);
+		char *text = json_dumps(o, JSON_COMPACT);
+		err = text ? buf_addstr(out, text) : SENIM_ERR_NOMEM;
+		free(text);
+	} else if (!err) {
+		err = SENIM_ERR_NOMEM;
+	}
+	json_decref(o);
+	json_decref(p->extra);
+	p->extra = NULL;
+	buf_release(&detail);
+	return err;
+}

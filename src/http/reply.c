@@ -1,0 +1,143 @@
+/*
+ * reply.c — the http_reply_* helpers and request accessors of http.h.
+ */
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "http/http.h"
+#include "common/banned.h"
+
+const char *http_header(struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int http_reply_bytes(struct http_response *resp, int status, const char *type,
+		     const void *data, size_t len)
+{
+	buf_reset(&resp->body);
+	int err = buf_add(&resp->body, data, len);
+	if (err)
+		return err;
+	resp->status = status;
+	resp->content_type = type;
+	resp->replied = 1;
+	return SENIM_OK;
+}
+
+int http_reply_json(struct http_response *resp, int status, json_t *doc)
+{
+	if (!doc)
+		return SENIM_ERR_NOMEM;
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (!text)
+		return SENIM_ERR_NOMEM;
+	int err = http_reply_bytes(resp, status, "application/json", text, strlen(text));
+	free(text);
+	return err;
+}
+
+int http_reply_empty(struct http_response *resp)
+{
+	buf_reset(&resp->body);
+	resp->status = 204;
+	resp->content_type = NULL;
+	resp->replied = 1;
+	return SENIM_OK;
+}
+
+int http_reply_problem(struct http_request *req, struct http_response *resp,
+		       struct problem *p)
+{
+	buf_reset(&resp->body);
+	int err = problem_render(p, req->lang, req->request_id, &resp->body);
+	if (err)
+		return err;
+	resp->status = problem_status(p->code);
+	resp->content_type = "application/problem+json";
+	resp->replied = 1;
+	return SENIM_OK;
+}
+
+int http_reply_code(struct http_request *req, struct http_response *resp,
+		    const char *code)
+{
+	struct problem p = { .code = code };
+	return http_reply_problem(req, resp, &p);
+}
+
+int http_add_header(struct http_request *req, struct http_response *resp,
+		    const char *name, const char *value)
+{
+	if (resp->nheaders == HTTP_MAX_HEADERS)
+		return SENIM_ERR_TOO_LARGE;
+	char *copy = arena_strdup(&req->arena, value);
+	if (!copy)
+		return SENIM_ERR_NOMEM;
+	resp->header_names[resp->nheaders] = name;
+	resp->header_values[resp->nheaders] = copy;
+	resp->nheaders++;
+	return SENIM_OK;
+}
+
+/* "application/json" or "application/json; charset=utf-8", any case. */
+static int is_json_type(const char *type)
+{
+	if (!type)
+		return 0;
+	size_t n = strlen("application/json");
+	if (strncasecmp(type, "application/json", n) != 0)
+		return 0;
+	const char *rest = type + n;
+	while (*rest == ' ')
+		rest++;
+	if (*rest == '\0')
+		return 1;
+	if (*rest != ';')
+		return 0;
+	rest++;
+	while (*rest == ' ')
+		rest++;
+	return strncasecmp(rest, "charset=utf-8", 13) == 0 && rest[13] == '\0';
+}
+
+int http_json_body_or_reply(struct http_request *req, struct http_response *resp,
+			    const struct jsonin_field *fields, size_t n, json_t **out)
+{
+	*out = NULL;
+	if (!is_json_type(http_header(req, "Content-Type"))) {
+		http_reply_code(req, resp, "unsupported_media_type");
+		return SENIM_ERR_INVALID;
+	}
+	struct jsonin_error e;
+	json_t *doc;
+	if (jsonin_parse(req->body, req->body_len, &doc, &e)) {
+		struct problem p = { .code = e.rule ? "validation_failed"
+						    : "malformed_json",
+				     .field = e.rule ? e.field : NULL,
+				     .rule = e.rule,
+				     .limit = e.limit };
+		http_reply_problem(req, resp, &p);
+		return SENIM_ERR_INVALID;
+	}
+	if (jsonin_check(doc, fields, n, &e)) {
+		struct problem p = { .code = "validation_failed",
+				     .field = e.field,
+				     .rule = e.rule,
+				     .limit = e.limit };
+		http_reply_problem(req, resp, &p);
+		json_decref(doc);
+		return SENIM_ERR_INVALID;
+	}
+	*out = doc;
+	return SENIM_OK;
+}

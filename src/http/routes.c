@@ -1,0 +1,50 @@
+/*
+ * routes.c — every route, who may call it, and its handler.
+ *
+ * This table is the access-control list of the API (S3): a route is either
+ * public or names the staff roles allowed; the server refuses anyone else
+ * before the handler runs.  docs/openapi.yaml documents the same routes and
+ * roles, and tests/api/test_routes.py walks every route x role.
+ */
+#include "http/router.h"
+
+#include "api/api.h"
+#include "common/banned.h"
+
+#define STAFF_ANY ROLE_ALL
+#define JSON ROUTE_JSON_BODY
+
+static const struct route table[] = {
+	{ "GET", "/healthz", api_healthz, 0, ROUTE_PUBLIC, "healthz" },
+	{ "GET", "/readyz", api_readyz, 0, ROUTE_PUBLIC, "readyz" },
+	{ "GET", "/metrics", api_metrics, ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_AUDITOR),
+	  0, "metrics" },
+#ifdef SENIM_BENCH
+	{ "GET", "/bench/hello", api_bench_hello, 0, ROUTE_PUBLIC, "bench_hello" },
+#endif
+
+	{ "POST", "/v1/staff/enrollment", api_staff_enroll, 0, ROUTE_PUBLIC | JSON,
+	  "staff_enroll" },
+	{ "POST", "/v1/staff/sessions", api_staff_sign_in, 0, ROUTE_PUBLIC | JSON,
+	  "staff_sign_in" },
+	{ "DELETE", "/v1/staff/sessions", api_staff_sign_out, STAFF_ANY, 0,
+	  "staff_sign_out" },
+	{ "GET", "/v1/staff/me", api_staff_me, STAFF_ANY, 0, "staff_me" },
+
+	{ "GET", "/v1/policies", api_policy_list, 0, ROUTE_PUBLIC, "policy_list" },
+	{ "POST", "/v1/policies", api_policy_publish, ROLE_BIT(ROLE_ADMIN), JSON,
+	  "policy_publish" },
+	{ "GET", "/v1/policies/current", api_policy_current, 0, ROUTE_PUBLIC,
+	  "policy_current" },
+	{ "GET", "/v1/policies/{version}", api_policy_get, 0, ROUTE_PUBLIC,
+	  "policy_get" },
+
+	{ "GET", "/v1/audit/verify", api_audit_verify,
+	  ROLE_BIT(ROLE_AUDITOR) | ROLE_BIT(ROLE_DPO), 0, "audit_verify" },
+};
+
+const struct route *routes_table(size_t *n)
+{
+	*n = sizeof(table) / sizeof(table[0]);
+	return table;
+}

@@ -1,0 +1,428 @@
+/*
+ * server.c — libmicrohttpd glue: read, route, authenticate, dispatch, answer.
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "http/http.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "staff/staff.h"
+#include "common/banned.h"
+
+#define REQUEST_ARENA_MAX (4u << 20)  /* per-request scratch memory cap */
+#define CONNECTION_MEMORY (64 * 1024) /* per-connection header buffer */
+#define CONNECTION_TIMEOUT_S 30
+#define CONNECTION_LIMIT 4096
+
+struct server {
+	struct MHD_Daemon *daemon;
+	struct app *app;
+	const struct route *routes;
+	size_t nroutes;
+	int in_flight; /* requests between first byte and completion */
+};
+
+/* Per-request state, from the first callback to the completion callback. */
+struct exchange {
+	struct server *srv;
+	struct http_request req;
+	struct http_response resp;
+	struct buf body;
+	int64_t started_us;
+	int too_large;
+	int bad_lang;	 /* ?lang= names none of our languages */
+	int route_index; /* -1 until matched */
+	char *path_copy;
+	char allow[64];
+	enum router_result match;
+};
+
+/* ---- answering ---------------------------------------------------------- */
+
+static void add_standard_headers(struct MHD_Response *r, struct exchange *x)
+{
+	MHD_add_response_header(r, "X-Request-Id", x->req.request_id);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (x->resp.content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					x->resp.content_type);
+	if (x->resp.content_type &&
+	    strcmp(x->resp.content_type, "application/json") != 0 &&
+	    strcmp(x->resp.content_type, "application/problem+json") != 0)
+		return;
+	if (x->resp.status >= 400 || x->resp.content_type)
+		MHD_add_response_header(r, "Content-Language", lang_code(x->req.lang));
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchange *x)
+{
+	size_t len;
+	char *body = buf_detach(&x->resp.body, &len);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	add_standard_headers(r, x);
+	for (int i = 0; i < x->resp.nheaders; i++)
+		MHD_add_response_header(r, x->resp.header_names[i],
+					x->resp.header_values[i]);
+	enum MHD_Result ok = MHD_queue_response(conn, (unsigned)x->resp.status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+/* ---- steps of a request -------------------------------------------------- */
+
+static void new_request_id(char out[HTTP_REQUEST_ID_LEN])
+{
+	unsigned char raw[16];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(out, HTTP_REQUEST_ID_LEN, raw, sizeof(raw));
+}
+
+static struct exchange *exchange_new(struct server *srv, struct MHD_Connection *conn,
+				     const char *url, const char *method)
+{
+	struct exchange *x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->srv = srv;
+	x->started_us = clock_mono_us();
+	x->route_index = -1;
+	arena_init(&x->req.arena, REQUEST_ARENA_MAX);
+	buf_init(&x->body, srv->app->max_body);
+	buf_init(&x->resp.body, BUF_NO_LIMIT);
+	x->req.conn = conn;
+	x->req.app = srv->app;
+	x->req.method = method;
+	x->req.path = url;
+	x->req.body = "";
+	x->req.actor.kind = ACTOR_ANONYMOUS;
+	snprintf(x->req.actor.label, sizeof(x->req.actor.label), "anonymous");
+	new_request_id(x->req.request_id);
+	const char *lang_param =
+		MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "lang");
+	int l = lang_parse(lang_param);
+	x->bad_lang = lang_param && l < 0;
+	x->req.lang =
+		l >= 0 ? (enum lang)l
+		       : lang_negotiate(MHD_lookup_connection_value(
+				 conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE));
+	__atomic_fetch_add(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
+	return x;
+}
+
+static void exchange_free(struct exchange *x)
+{
+	if (!x)
+		return;
+	/* The body may hold personal data (a registration): wipe it. */
+	if (x->body.len)
+		sodium_memzero(x->body.data, x->body.len);
+	buf_release(&x->body);
+	buf_release(&x->resp.body);
+	arena_release(&x->req.arena);
+	__atomic_fetch_sub(&x->srv->in_flight, 1, __ATOMIC_SEQ_CST);
+	free(x);
+}
+
+/* Bearer token from the Authorization header, or NULL. */
+static const char *bearer_token(struct MHD_Connection *conn)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	size_t n = strlen(h);
+	return n > 0 && n < STAFF_TOKEN_MAX ? h : NULL;
+}
+
+/* Check the caller against the route's roles; answers 401/403 itself. */
+static int authorize_or_reply(struct exchange *x)
+{
+	const struct route *route = x->req.route;
+	if (route->flags & ROUTE_PUBLIC)
+		return SENIM_OK;
+	const char *token = bearer_token(x->req.conn);
+	struct staff_actor who;
+	int err = token ? staff_authenticate(x->srv->app->store, token, &who)
+			: SENIM_ERR_AUTH;
+	if (err) {
+		http_reply_code(&x->req, &x->resp,
+				err == SENIM_ERR_AUTH ? "unauthenticated"
+						      : "service_unavailable");
+		if (err == SENIM_ERR_AUTH)
+			http_add_header(&x->req, &x->resp, "WWW-Authenticate",
+					"Bearer realm=\"senim\"");
+		return SENIM_ERR_AUTH;
+	}
+	x->req.bearer = token;
+	x->req.actor.kind = ACTOR_STAFF;
+	x->req.actor.id = who.id;
+	x->req.actor.role = who.role;
+	x->req.actor.is_service = who.is_service;
+	snprintf(x->req.actor.label, sizeof(x->req.actor.label), "staff:%lld",
+		 (long long)who.id);
+	if (!(route->roles & ROLE_BIT(who.role))) {
+		http_reply_code(&x->req, &x->resp, "forbidden_role");
+		return SENIM_ERR_DENIED;
+	}
+	return SENIM_OK;
+}
+
+static void dispatch(struct exchange *x)
+{
+	struct http_request *req = &x->req;
+	if (x->too_large) {
+		struct problem p = { .code = "body_too_large",
+				     .limit = (long long)x->srv->app->max_body };
+		http_reply_problem(req, &x->resp, &p);
+		return;
+	}
+	if (x->match == ROUTER_NO_PATH) {
+		http_reply_code(req, &x->resp, "not_found");
+		return;
+	}
+	if (x->match == ROUTER_NO_METHOD) {
+		http_reply_code(req, &x->resp, "method_not_allowed");
+		http_add_header(req, &x->resp, "Allow", x->allow);
+		return;
+	}
+	if (x->bad_lang) {
+		struct problem p = { .code = "invalid_parameter",
+				     .field = "lang",
+				     .rule = "enum_value" };
+		http_reply_problem(req, &x->resp, &p);
+		return;
+	}
+	req->body = x->body.data;
+	req->body_len = x->body.len;
+	if (authorize_or_reply(x))
+		return;
+	int err = req->route->handler(req, &x->resp);
+	if (!x->resp.replied || (err && x->resp.status < 400)) {
+		if (err)
+			log_event(LOG_WARN, "handler_failed", "route",
+				  req->route->pattern, "result", senim_result_name(err),
+				  "request_id", req->request_id, NULL);
+		x->resp.replied = 0;
+		http_reply_code(req, &x->resp,
+				err ? problem_code_for_result(err) : "internal_error");
+	}
+}
+
+static void match_route(struct exchange *x, const char *url, const char *method)
+{
+	x->path_copy = arena_strdup(&x->req.arena, url);
+	if (!x->path_copy) {
+		x->match = ROUTER_NO_PATH;
+		return;
+	}
+	x->match = router_match(x->srv->routes, x->srv->nroutes, method, x->path_copy,
+				&x->req.route, x->req.params, x->allow, sizeof(x->allow));
+	if (x->match == ROUTER_MATCH)
+		x->route_index = (int)(x->req.route - x->srv->routes);
+}
+
+/* Content-Length beyond the cap: refuse before reading a byte of the body. */
+static int declared_too_large(struct MHD_Connection *conn, size_t max)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!cl)
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(cl, &end, 10);
+	return errno == ERANGE || n > max;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	(void)version;
+	struct server *srv = cls;
+	struct exchange *x = *con_cls;
+	if (!x) {
+		x = exchange_new(srv, conn, url, method);
+		if (!x)
+			return MHD_NO;
+		*con_cls = x;
+		match_route(x, url, method);
+		if (declared_too_large(conn, srv->app->max_body)) {
+			x->too_large = 1;
+			dispatch(x);
+			return send_response(conn, x);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!x->too_large && buf_add(&x->body, upload_data, *upload_data_size))
+			x->too_large = 1;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (x->resp.replied)
+		return MHD_YES; /* answered early (413); MHD is draining */
+	dispatch(x);
+	return send_response(conn, x);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)conn;
+	struct server *srv = cls;
+	struct exchange *x = *con_cls;
+	if (!x)
+		return;
+	*con_cls = NULL;
+	int64_t took = clock_mono_us() - x->started_us;
+	int status = x->resp.replied ? x->resp.status : 0;
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !x->resp.replied)
+		status = 499; /* the client went away before we answered */
+	const char *route = x->req.route ? x->req.route->pattern : "(unmatched)";
+	struct log_access line = {
+		x->req.method, route, status, took, x->req.request_id, x->req.actor.label
+	};
+	log_access(&line);
+	metrics_request(srv->app->metrics,
+			x->route_index >= 0 ? x->route_index : (int)srv->nroutes, status,
+			took);
+	exchange_free(x);
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[256];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_event(LOG_WARN, "http_error", "message", msg, NULL);
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+int server_parse_listen(const char *listen, char *host, size_t host_len, uint16_t *port)
+{
+	const char *colon = strrchr(listen, ':');
+	if (!colon)
+		return SENIM_ERR_INVALID;
+	const char *h = listen;
+	size_t hlen = (size_t)(colon - listen);
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	}
+	if (hlen >= host_len)
+		return SENIM_ERR_INVALID;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (hlen == 0)
+		snprintf(host, host_len, "127.0.0.1");
+	char *end;
+	errno = 0;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p > 65535)
+		return SENIM_ERR_INVALID;
+	*port = (uint16_t)p;
+	return SENIM_OK;
+}
+
+int server_start(struct app *app, const struct server_config *cfg, struct server **out)
+{
+	*out = NULL;
+	char host[64];
+	uint16_t port;
+	if (server_parse_listen(cfg->listen, host, sizeof(host), &port))
+		return SENIM_ERR_CONFIG;
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		return SENIM_ERR_CONFIG;
+	}
+	struct server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return SENIM_ERR_NOMEM;
+	srv->app = app;
+	srv->routes = routes_table(&srv->nroutes);
+	srv->daemon = MHD_start_daemon(
+		flags, port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+		on_mhd_error, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned)(cfg->threads > 0 ? cfg->threads : 1),
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_END);
+	if (!srv->daemon) {
+		free(srv);
+		return SENIM_ERR_IO;
+	}
+	*out = srv;
+	return SENIM_OK;
+}
+
+uint16_t server_port(struct server *srv)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	return info ? info->port : 0;
+}
+
+void server_quiesce(struct server *srv)
+{
+	MHD_socket s = MHD_quiesce_daemon(srv->daemon);
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+}
+
+void server_stop(struct server *srv, int grace_ms)
+{
+	if (!srv)
+		return;
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	for (int waited = 0; waited < grace_ms; waited += 10) {
+		if (__atomic_load_n(&srv->in_flight, __ATOMIC_SEQ_CST) == 0)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	MHD_stop_daemon(srv->daemon);
+	free(srv);
+}

@@ -1,0 +1,303 @@
+#include "policy/policy.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "common/clock.h"
+#include "common/banned.h"
+
+int policy_version_valid(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n > POLICY_VERSION_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+		int alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			    (c >= 'A' && c <= 'Z');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return 0;
+	}
+	return 1;
+}
+
+void policy_sha256_hex(const void *data, size_t len, char out[POLICY_SHA256_HEX])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, data, len);
+	sodium_bin2hex(out, POLICY_SHA256_HEX, h, sizeof(h));
+}
+
+void policy_doc_release(struct policy_doc *d)
+{
+	free(d->text_ru);
+	free(d->text_kk);
+	d->text_ru = d->text_kk = NULL;
+}
+
+/* A text is publishable when non-empty, within the cap, UTF-8 without NUL. */
+static int text_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > POLICY_TEXT_MAX || memchr(s, '\0', len))
+		return 0;
+	json_t *probe = json_stringn(s, len); /* NULL unless valid UTF-8 */
+	json_decref(probe);
+	return probe != NULL;
+}
+
+static void copy_text(char *dst, size_t cap, const char *src, size_t len)
+{
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* Fill the metadata columns (seq, version, published_at, published_by,
+ * sha256_ru, sha256_kk) from the current row. */
+static void read_meta(struct store_rows *r, struct policy_doc *d)
+{
+	size_t len;
+	const char *s;
+	d->seq = store_rows_int(r, 0);
+	s = store_rows_text(r, 1, &len);
+	copy_text(d->version, sizeof(d->version), s, len);
+	d->published_at = store_rows_int(r, 2);
+	s = store_rows_text(r, 3, &len);
+	copy_text(d->published_by, sizeof(d->published_by), s, len);
+	s = store_rows_text(r, 4, &len);
+	copy_text(d->sha256_ru, sizeof(d->sha256_ru), s, len);
+	s = store_rows_text(r, 5, &len);
+	copy_text(d->sha256_kk, sizeof(d->sha256_kk), s, len);
+}
+
+#define META_COLUMNS "seq, version, published_at, published_by, sha256_ru, sha256_kk"
+
+struct publish_ctx {
+	const struct keyring *kr;
+	const char *actor, *request_id, *version;
+	const char *ru, *kk;
+	size_t ru_len, kk_len;
+	char sha_ru[POLICY_SHA256_HEX];
+	char sha_kk[POLICY_SHA256_HEX];
+	struct policy_doc *out;
+	int created;
+};
+
+static int publish_tx(struct store_tx *tx, void *arg)
+{
+	struct publish_ctx *c = arg;
+	struct policy_doc *d = c->out;
+	struct store_rows *r;
+	int has = 0;
+	int err;
+	/* PostgreSQL: publishers in other processes wait here, so seq numbers
+	 * and the version check stay consistent. */
+	if (store_tx_kind(tx) == STORE_POSTGRES) {
+		err = store_exec(tx, "LOCK TABLE policies IN EXCLUSIVE MODE", NULL, 0,
+				 NULL);
+		if (err)
+			return err;
+	}
+	err = store_query(tx, "SELECT " META_COLUMNS " FROM policies WHERE version = $1",
+			  (struct store_val[]){ SV_TEXT(c->version) }, 1, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err && has)
+		read_meta(r, d);
+	store_rows_free(r);
+	if (err)
+		return err;
+	if (has) {
+		/* P2: a published version is immutable. */
+		if (strcmp(d->sha256_ru, c->sha_ru) != 0 ||
+		    strcmp(d->sha256_kk, c->sha_kk) != 0)
+			return SENIM_ERR_CONFLICT;
+		c->created = 0;
+		return SENIM_OK;
+	}
+	err = store_query(tx, "SELECT COALESCE(MAX(seq), 0) FROM policies", NULL, 0, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	int64_t seq = (!err && has) ? store_rows_int(r, 0) + 1 : 1;
+	store_rows_free(r);
+	if (err)
+		return err;
+	int64_t now = clock_now_us();
+	err = store_exec(tx,
+			 "INSERT INTO policies (seq, version, published_at, published_by,"
+			 " text_ru, text_kk, sha256_ru, sha256_kk)"
+			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+			 (struct store_val[]){ SV_INT(seq), SV_TEXT(c->version),
+					       SV_INT(now), SV_TEXT(c->actor),
+					       SV_TEXTN(c->ru, c->ru_len),
+					       SV_TEXTN(c->kk, c->kk_len),
+					       SV_TEXT(c->sha_ru), SV_TEXT(c->sha_kk) },
+			 8, NULL);
+	if (err)
+		return err;
+	char object[16 + POLICY_VERSION_MAX];
+	snprintf(object, sizeof(object), "policy:%s", c->version);
+	struct audit_record rec = { .actor = c->actor,
+				    .operation = "policy.publish",
+				    .object = object,
+				    .subject_id = NULL,
+				    .categories = "",
+				    .purpose = "legal_obligation",
+				    .outcome = "success",
+				    .request_id = c->request_id };
+	err = audit_append(tx, c->kr, &rec, NULL);
+	if (err)
+		return err;
+	d->seq = seq;
+	copy_text(d->version, sizeof(d->version), c->version, strlen(c->version));
+	d->published_at = now;
+	memcpy(d->sha256_ru, c->sha_ru, sizeof(c->sha_ru));
+	memcpy(d->sha256_kk, c->sha_kk, sizeof(c->sha_kk));
+	copy_text(d->published_by, sizeof(d->published_by), c->actor, strlen(c->actor));
+	c->created = 1;
+	return SENIM_OK;
+}
+
+int policy_publish(struct store *st, const struct keyring *kr, const char *actor,
+		   const char *request_id, const char *version, const char *ru,
+		   size_t ru_len, const char *kk, size_t kk_len, struct policy_doc *out,
+		   int *created)
+{
+	memset(out, 0, sizeof(*out));
+	*created = 0;
+	if (!policy_version_valid(version) || !text_valid(ru, ru_len) ||
+	    !text_valid(kk, kk_len))
+		return SENIM_ERR_INVALID;
+	struct publish_ctx c = { .kr = kr,
+				 .actor = actor,
+				 .request_id = request_id,
+				 .version = version,
+				 .ru = ru,
+				 .kk = kk,
+				 .ru_len = ru_len,
+				 .kk_len = kk_len,
+				 .out = out };
+	policy_sha256_hex(ru, ru_len, c.sha_ru);
+	policy_sha256_hex(kk, kk_len, c.sha_kk);
+	int err = store_write(st, publish_tx, &c);
+	if (!err)
+		*created = c.created;
+	return err;
+}
+
+struct get_ctx {
+	const char *version;
+	struct policy_doc *out;
+};
+
+static int dup_text(struct store_rows *r, int col, char **out, size_t *len)
+{
+	const char *s = store_rows_text(r, col, len);
+	*out = malloc(*len + 1);
+	if (!*out)
+		return SENIM_ERR_NOMEM;
+	memcpy(*out, s, *len);
+	(*out)[*len] = '\0';
+	return SENIM_OK;
+}
+
+static int get_tx(struct store_tx *tx, void *arg)
+{
+	struct get_ctx *c = arg;
+	struct store_rows *r;
+	int has = 0, err;
+	if (c->version)
+		err = store_query(tx,
+				  "SELECT " META_COLUMNS
+				  ", text_ru, text_kk FROM policies"
+				  " WHERE version = $1",
+				  (struct store_val[]){ SV_TEXT(c->version) }, 1, &r);
+	else
+		err = store_query(tx,
+				  "SELECT " META_COLUMNS
+				  ", text_ru, text_kk FROM policies"
+				  " ORDER BY seq DESC LIMIT 1",
+				  NULL, 0, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err && !has)
+		err = SENIM_ERR_NOT_FOUND;
+	if (!err) {
+		read_meta(r, c->out);
+		err = dup_text(r, 6, &c->out->text_ru, &c->out->len_ru);
+		if (!err)
+			err = dup_text(r, 7, &c->out->text_kk, &c->out->len_kk);
+	}
+	store_rows_free(r);
+	return err;
+}
+
+int policy_get(struct store *st, const char *version, struct policy_doc *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct get_ctx c = { version, out };
+	int err = store_read(st, get_tx, &c);
+	if (err)
+		policy_doc_release(out);
+	return err;
+}
+
+static int seq_tx(struct store_tx *tx, void *arg)
+{
+	int64_t *seq = arg;
+	struct store_rows *r;
+	int has = 0;
+	int err = store_query(tx, "SELECT COALESCE(MAX(seq), 0) FROM policies", NULL, 0,
+			      &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	*seq = (!err && has) ? store_rows_int(r, 0) : 0;
+	store_rows_free(r);
+	return err;
+}
+
+int policy_current_seq(struct store *st, int64_t *seq)
+{
+	*seq = 0;
+	return store_read(st, seq_tx, seq);
+}
+
+struct list_ctx {
+	policy_each_fn fn;
+	void *ctx;
+};
+
+static int list_tx(struct store_tx *tx, void *arg)
+{
+	struct list_ctx *c = arg;
+	struct store_rows *r;
+	int has = 0;
+	int err =
+		store_query(tx, "SELECT " META_COLUMNS " FROM policies ORDER BY seq DESC",
+			    NULL, 0, &r);
+	if (err)
+		return err;
+	while (!err && (err = store_rows_next(r, &has)) == SENIM_OK && has) {
+		struct policy_doc d;
+		memset(&d, 0, sizeof(d));
+		read_meta(r, &d);
+		err = c->fn(&d, c->ctx);
+	}
+	store_rows_free(r);
+	return err;
+}
+
+int policy_list(struct store *st, policy_each_fn fn, void *ctx)
+{
+	struct list_ctx c = { fn, ctx };
+	return store_read(st, list_tx, &c);
+}

@@ -1,0 +1,72 @@
+/*
+ * policy.h — versions of the lender's privacy policy (P1-P3).
+ *
+ * A version is published once, in Russian and Kazakh, and is in force from
+ * the instant of publication (P2) until a newer one is published.  A
+ * published version never changes and is never deleted: publishing the same
+ * version again with the same texts is a no-op, with other texts a conflict.
+ * Each text is kept with its SHA-256, so anyone can check the copy they were
+ * shown.  Publication is audited in the same transaction.
+ */
+#ifndef SENIM_POLICY_H
+#define SENIM_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+#include "store/store.h"
+#include "vault/keyring.h"
+
+#define POLICY_VERSION_MAX 32
+#define POLICY_TEXT_MAX (256 * 1024) /* bytes, each language */
+#define POLICY_SHA256_HEX 65
+
+/* 1 when `v` is 1..32 characters of [0-9A-Za-z._-] starting alphanumeric. */
+int policy_version_valid(const char *v);
+
+struct policy_doc {
+	int64_t seq; /* publication order, 1, 2, ... */
+	char version[POLICY_VERSION_MAX + 1];
+	int64_t published_at; /* microseconds since the epoch */
+	char published_by[40];
+	char sha256_ru[POLICY_SHA256_HEX];
+	char sha256_kk[POLICY_SHA256_HEX];
+	char *text_ru; /* heap; NULL when loaded without texts */
+	char *text_kk;
+	size_t len_ru, len_kk;
+};
+
+/* Free the texts; the struct itself is the caller's. */
+void policy_doc_release(struct policy_doc *d);
+
+/*
+ * Publish a version.  `actor` and `request_id` go into the audit record.
+ * *created is 1 when this call published it, 0 when the same texts were
+ * already published under that version (then *out describes that one).
+ * SENIM_ERR_INVALID for a bad version or an empty/oversized/non-UTF-8 text;
+ * SENIM_ERR_CONFLICT when the version exists with other texts.
+ * out->text_* are left NULL.
+ */
+SENIM_MUST_CHECK int policy_publish(struct store *st, const struct keyring *kr,
+				    const char *actor, const char *request_id,
+				    const char *version, const char *ru, size_t ru_len,
+				    const char *kk, size_t kk_len, struct policy_doc *out,
+				    int *created);
+
+/* Load a version (version NULL: the current one) with its texts.
+ * SENIM_ERR_NOT_FOUND when there is none. */
+SENIM_MUST_CHECK int policy_get(struct store *st, const char *version,
+				struct policy_doc *out);
+
+/* The seq of the current version (0 when none): a cheap freshness check. */
+SENIM_MUST_CHECK int policy_current_seq(struct store *st, int64_t *seq);
+
+/* Every version, newest first, without texts. */
+typedef int (*policy_each_fn)(const struct policy_doc *d, void *ctx);
+SENIM_MUST_CHECK int policy_list(struct store *st, policy_each_fn fn, void *ctx);
+
+/* Lower-case hex SHA-256 of data. */
+void policy_sha256_hex(const void *data, size_t len, char out[POLICY_SHA256_HEX]);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * backend.h — what a storage backend implements (private to store/).
+ *
+ * store.c owns the connection pool, transactions and migrations; a backend
+ * only knows how to talk to one connection of its engine.  Each backend's
+ * cursor struct starts with `struct store_rows` so store.c can dispatch.
+ */
+#ifndef SENIM_STORE_BACKEND_H
+#define SENIM_STORE_BACKEND_H
+
+#include "store/store.h"
+
+struct store_backend;
+
+struct store_rows {
+	const struct store_backend *be;
+};
+
+struct store_backend {
+	enum store_kind kind;
+	const char *name;
+	/* Open one connection to target; *conn is the backend's handle. */
+	int (*connect)(const char *target, void **conn);
+	void (*disconnect)(void *conn);
+	int (*begin)(void *conn, int write);
+	int (*commit)(void *conn);
+	void (*rollback)(void *conn);
+	int (*exec)(void *conn, const char *sql, const struct store_val *params,
+		    size_t nparams, int64_t *changes);
+	int (*query)(void *conn, const char *sql, const struct store_val *params,
+		     size_t nparams, struct store_rows **out);
+	int (*rows_next)(struct store_rows *r, int *has_row);
+	int (*rows_is_null)(struct store_rows *r, int col);
+	int64_t (*rows_int)(struct store_rows *r, int col);
+	const char *(*rows_text)(struct store_rows *r, int col, size_t *len);
+	const void *(*rows_blob)(struct store_rows *r, int col, size_t *len);
+	void (*rows_free)(struct store_rows *r);
+	/* Run a whole SQL script (migrations); no parameters. */
+	int (*exec_script)(void *conn, const char *sql);
+};
+
+extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_postgres_backend;
+
+/* One migration: a version and the SQL script that brings the schema there. */
+struct store_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+
+/* The migrations of a backend, in order; *count gets their number. */
+const struct store_migration *store_migrations(enum store_kind kind, size_t *count);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * migrations.c — the schema, version by version, for each backend.
+ *
+ * A migration is never edited once released: a change is a new entry at the
+ * end of both lists.  The two lists keep the same versions and the same
+ * tables; they differ only where the engines' dialects do (BLOB/BYTEA,
+ * INTEGER PRIMARY KEY/BIGSERIAL, trigger syntax).
+ *
+ * Every table that holds a borrower's data carries subject_id (DESIGN.md,
+ * scale-out); the tables of version 1 hold none yet.
+ */
+#include "store/backend.h"
+
+#include "common/banned.h"
+
+/* ---- SQLite --------------------------------------------------------------- */
+
+static const char SQLITE_0001[] =
+	"CREATE TABLE staff ("
+	" id INTEGER PRIMARY KEY,"
+	" login TEXT NOT NULL UNIQUE,"
+	" role TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('person', 'service')),"
+	" password_hash TEXT,"
+	" totp_secret BLOB,"
+	" totp_pending BLOB,"
+	" enrolled INTEGER NOT NULL DEFAULT 0,"
+	" failed_logins INTEGER NOT NULL DEFAULT 0,"
+	" locked_until BIGINT NOT NULL DEFAULT 0,"
+	" created_at BIGINT NOT NULL,"
+	" revoked_at BIGINT);"
+	"CREATE TABLE staff_tokens ("
+	" token_hash BLOB PRIMARY KEY,"
+	" staff_id BIGINT NOT NULL REFERENCES staff(id),"
+	" created_at BIGINT NOT NULL,"
+	" expires_at BIGINT,"
+	" revoked_at BIGINT);"
+	"CREATE INDEX staff_tokens_by_staff ON staff_tokens(staff_id);"
+	"CREATE TABLE audit_log ("
+	" seq BIGINT PRIMARY KEY,"
+	" at BIGINT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" operation TEXT NOT NULL,"
+	" object TEXT NOT NULL,"
+	" subject_id TEXT,"
+	" categories TEXT NOT NULL,"
+	" purpose TEXT NOT NULL,"
+	" outcome TEXT NOT NULL,"
+	" request_id TEXT NOT NULL,"
+	" hash BLOB NOT NULL);"
+	"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+	"CREATE TABLE audit_head ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" seq BIGINT NOT NULL,"
+	" hash BLOB NOT NULL);"
+	"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, zeroblob(32));"
+	"CREATE TABLE audit_checkpoints ("
+	" seq BIGINT PRIMARY KEY,"
+	" hash BLOB NOT NULL,"
+	" signed_at BIGINT NOT NULL,"
+	" key_id TEXT NOT NULL,"
+	" signature BLOB NOT NULL);"
+	"CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints"
+	" BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
+	"CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
+	" BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
+	"CREATE TABLE policies ("
+	" seq BIGINT PRIMARY KEY,"
+	" version TEXT NOT NULL UNIQUE,"
+	" published_at BIGINT NOT NULL,"
+	" published_by TEXT NOT NULL,"
+	" text_ru TEXT NOT NULL,"
+	" text_kk TEXT NOT NULL,"
+	" sha256_ru TEXT NOT NULL,"
+	" sha256_kk TEXT NOT NULL);"
+	"CREATE TRIGGER policies_immutable BEFORE UPDATE ON policies"
+	" BEGIN SELECT RAISE(ABORT, 'published policies are immutable'); END;"
+	"CREATE TRIGGER policies_kept BEFORE DELETE ON policies"
+	" BEGIN SELECT RAISE(ABORT, 'published policies are kept forever'); END;";
+
+static const struct store_migration sqlite_migrations[] = {
+	{ 1, "0001_platform", SQLITE_0001 },
+};
+
+/* ---- PostgreSQL ----------------------------------------------------------- */
+
+static const char POSTGRES_0001[] =
+	"CREATE TABLE staff ("
+	" id BIGSERIAL PRIMARY KEY,"
+	" login TEXT NOT NULL UNIQUE,"
+	" role TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('person', 'service')),"
+	" password_hash TEXT,"
+	" totp_secret BYTEA,"
+	" totp_pending BYTEA,"
+	" enrolled INTEGER NOT NULL DEFAULT 0,"
+	" failed_logins INTEGER NOT NULL DEFAULT 0,"
+	" locked_until BIGINT NOT NULL DEFAULT 0,"
+	" created_at BIGINT NOT NULL,"
+	" revoked_at BIGINT);"
+	"CREATE TABLE staff_tokens ("
+	" token_hash BYTEA PRIMARY KEY,"
+	" staff_id BIGINT NOT NULL REFERENCES staff(id),"
+	" created_at BIGINT NOT NULL,"
+	" expires_at BIGINT,"
+	" revoked_at BIGINT);"
+	"CREATE INDEX staff_tokens_by_staff ON staff_tokens(staff_id);"
+	"CREATE TABLE audit_log ("
+	" seq BIGINT PRIMARY KEY,"
+	" at BIGINT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" operation TEXT NOT NULL,"
+	" object TEXT NOT NULL,"
+	" subject_id TEXT,"
+	" categories TEXT NOT NULL,"
+	" purpose TEXT NOT NULL,"
+	" outcome TEXT NOT NULL,"
+	" request_id TEXT NOT NULL,"
+	" hash BYTEA NOT NULL);"
+	"CREATE FUNCTION senim_refuse_change() RETURNS trigger LANGUAGE plpgsql AS"
+	" $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;"
+	"CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log"
+	" FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();"
+	"CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
+	" FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();"
+	"CREATE TABLE audit_head ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" seq BIGINT NOT NULL,"
+	" hash BYTEA NOT NULL);"
+	"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, decode(repeat('00', 32), "
+	"'hex'));"
+	"CREATE TABLE audit_checkpoints ("
+	" seq BIGINT PRIMARY KEY,"
+	" hash BYTEA NOT NULL,"
+	" signed_at BIGINT NOT NULL,"
+	" key_id TEXT NOT NULL,"
+	" signature BYTEA NOT NULL);"
+	"CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE"
+	" ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();"
+	"CREATE TABLE policies ("
+	" seq BIGINT PRIMARY KEY,"
+	" version TEXT NOT NULL UNIQUE,"
+	" published_at BIGINT NOT NULL,"
+	" published_by TEXT NOT NULL,"
+	" text_ru TEXT NOT NULL,"
+	" text_kk TEXT NOT NULL,"
+	" sha256_ru TEXT NOT NULL,"
+	" sha256_kk TEXT NOT NULL);"
+	"CREATE TRIGGER policies_immutable BEFORE UPDATE OR DELETE ON policies"
+	" FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();";
+
+static const struct store_migration postgres_migrations[] = {
+	{ 1, "0001_platform", POSTGRES_0001 },
+};
+
+const struct store_migration *store_migrations(enum store_kind kind, size_t *count)
+{
+	if (kind == STORE_POSTGRES) {
+		*count = sizeof(postgres_migrations) / sizeof(postgres_migrations[0]);
+		return postgres_migrations;
+	}
+	*count = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);
+	return sqlite_migrations;
+}

@@ -1,0 +1,372 @@
+/*
+ * sqlite.c — the embedded SQLite backend (WAL, one connection per worker).
+ *
+ * Durability: WAL with synchronous=FULL, so an acknowledged commit survives
+ * a crash.  Prepared statements are cached per connection, keyed by the SQL
+ * text's address (store.h asks callers for long-lived SQL strings).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "store/backend.h"
+#include "common/banned.h"
+
+#define STMT_CACHE 128 /* power of two */
+
+struct cached_stmt {
+	const char *key;
+	sqlite3_stmt *stmt;
+};
+
+struct sqlite_conn {
+	sqlite3 *db;
+	struct cached_stmt cache[STMT_CACHE];
+	int in_use; /* a cursor holds a cached statement */
+};
+
+struct sqlite_rows {
+	struct store_rows base;
+	sqlite3_stmt *stmt;
+	int owned; /* finalise on free (not from the cache) */
+};
+
+static void log_sqlite(const char *event, sqlite3 *db)
+{
+	char code[16];
+	snprintf(code, sizeof(code), "%d", sqlite3_extended_errcode(db));
+	/* SQLite's message can quote values of a failed constraint only by
+	 * column name, never by value, so it is safe in the operational log. */
+	log_event(LOG_ERROR, event, "engine", "sqlite", "code", code, "message",
+		  sqlite3_errmsg(db), NULL);
+}
+
+static int map_error(sqlite3 *db, int rc)
+{
+	if ((rc & 0xff) == SQLITE_CONSTRAINT &&
+	    (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY))
+		return SENIM_ERR_CONFLICT;
+	log_sqlite("store_error", db);
+	return SENIM_ERR_STORE;
+}
+
+/* Make the directory for the database file (0700) when it is missing. */
+static int ensure_parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return SENIM_OK;
+	struct buf dir;
+	buf_init(&dir, 4096);
+	int err = buf_add(&dir, path, (size_t)(slash - path));
+	if (!err && mkdir(dir.data, 0700) != 0 && errno != EEXIST)
+		err = SENIM_ERR_IO;
+	buf_release(&dir);
+	return err;
+}
+
+static int sqlite_connect(const char *target, void **out)
+{
+	*out = NULL;
+	int err = ensure_parent_dir(target);
+	if (err)
+		return err;
+	/* Create the file ourselves so that it is 0600 from its first byte. */
+	int fd = open(target, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_event(LOG_ERROR, "store_open_failed", "engine", "sqlite", "reason",
+			  strerror(errno), NULL);
+		return SENIM_ERR_IO;
+	}
+	close(fd);
+	struct sqlite_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return SENIM_ERR_NOMEM;
+	int rc = sqlite3_open_v2(target, &c->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		if (c->db)
+			log_sqlite("store_open_failed", c->db);
+		sqlite3_close(c->db);
+		free(c);
+		return SENIM_ERR_STORE;
+	}
+	sqlite3_busy_timeout(c->db, 10000);
+	sqlite3_extended_result_codes(c->db, 1);
+	const char *pragmas = "PRAGMA journal_mode=WAL;"
+			      "PRAGMA synchronous=FULL;"
+			      "PRAGMA foreign_keys=ON;"
+			      "PRAGMA secure_delete=ON;"
+			      "PRAGMA trusted_schema=OFF;";
+	rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		log_sqlite("store_open_failed", c->db);
+		sqlite3_close(c->db);
+		free(c);
+		return SENIM_ERR_STORE;
+	}
+	*out = c;
+	return SENIM_OK;
+}
+
+static void sqlite_disconnect(void *conn)
+{
+	struct sqlite_conn *c = conn;
+	if (!c)
+		return;
+	for (int i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(c->cache[i].stmt);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static int run_simple(struct sqlite_conn *c, const char *sql)
+{
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? SENIM_OK : map_error(c->db, rc);
+}
+
+static int sqlite_begin(void *conn, int write)
+{
+	/* IMMEDIATE takes the write lock up front, so a writer reads the state
+	 * it is about to extend (the audit chain's head) under the lock. */
+	return run_simple(conn, write ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+static int sqlite_commit(void *conn)
+{
+	return run_simple(conn, "COMMIT");
+}
+
+static void sqlite_rollback(void *conn)
+{
+	struct sqlite_conn *c = conn;
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Rewrite PostgreSQL-style "$1" placeholders as SQLite's "?1". */
+static int rewrite_placeholders(const char *sql, struct buf *out)
+{
+	int err = buf_addstr(out, sql);
+	for (size_t i = 0; !err && i + 1 < out->len; i++)
+		if (out->data[i] == '$' && out->data[i + 1] >= '0' &&
+		    out->data[i + 1] <= '9')
+			out->data[i] = '?';
+	return err;
+}
+
+static int prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **stmt,
+		   int *owned)
+{
+	uintptr_t h = ((uintptr_t)sql >> 3) * 2654435761u;
+	size_t slot = h & (STMT_CACHE - 1);
+	*owned = 0;
+	for (size_t probe = 0; probe < 8; probe++) {
+		struct cached_stmt *e = &c->cache[(slot + probe) & (STMT_CACHE - 1)];
+		if (e->key == sql) {
+			*stmt = e->stmt;
+			return SENIM_OK;
+		}
+		if (!e->key) {
+			slot = (slot + probe) & (STMT_CACHE - 1);
+			goto compile;
+		}
+	}
+	*owned = 1; /* cache neighbourhood full: use a one-off statement */
+compile:;
+	struct buf text;
+	buf_init(&text, 1 << 20);
+	int err = rewrite_placeholders(sql, &text);
+	if (err) {
+		buf_release(&text);
+		return err;
+	}
+	int rc = sqlite3_prepare_v3(c->db, text.data, (int)text.len + 1,
+				    *owned ? 0 : SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+	buf_release(&text);
+	if (rc != SQLITE_OK)
+		return map_error(c->db, rc);
+	if (!*owned) {
+		c->cache[slot].key = sql;
+		c->cache[slot].stmt = *stmt;
+	}
+	return SENIM_OK;
+}
+
+static int bind_all(struct sqlite_conn *c, sqlite3_stmt *stmt,
+		    const struct store_val *params, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int idx = (int)i + 1;
+		int rc;
+		const struct store_val *v = &params[i];
+		switch (v->type) {
+		case STORE_INT:
+			rc = sqlite3_bind_int64(stmt, idx, v->i);
+			break;
+		case STORE_TEXT:
+			rc = sqlite3_bind_text64(stmt, idx, v->p, v->len, SQLITE_STATIC,
+						 SQLITE_UTF8);
+			break;
+		case STORE_BLOB:
+			rc = sqlite3_bind_blob64(stmt, idx, v->len ? v->p : "", v->len,
+						 SQLITE_STATIC);
+			break;
+		default:
+			rc = sqlite3_bind_null(stmt, idx);
+		}
+		if (rc != SQLITE_OK)
+			return map_error(c->db, rc);
+	}
+	return SENIM_OK;
+}
+
+static void done_with(sqlite3_stmt *stmt, int owned)
+{
+	if (owned) {
+		sqlite3_finalize(stmt);
+	} else {
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+	}
+}
+
+static int sqlite_exec(void *conn, const char *sql, const struct store_val *params,
+		       size_t n, int64_t *changes)
+{
+	struct sqlite_conn *c = conn;
+	sqlite3_stmt *stmt;
+	int owned;
+	int err = prepare(c, sql, &stmt, &owned);
+	if (err)
+		return err;
+	err = bind_all(c, stmt, params, n);
+	if (!err) {
+		int rc;
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+			;
+		if (rc != SQLITE_DONE)
+			err = map_error(c->db, rc);
+		else if (changes)
+			*changes = sqlite3_changes64(c->db);
+	}
+	done_with(stmt, owned);
+	return err;
+}
+
+static int sqlite_query(void *conn, const char *sql, const struct store_val *params,
+			size_t n, struct store_rows **out)
+{
+	struct sqlite_conn *c = conn;
+	*out = NULL;
+	struct sqlite_rows *r = calloc(1, sizeof(*r));
+	if (!r)
+		return SENIM_ERR_NOMEM;
+	int err = prepare(c, sql, &r->stmt, &r->owned);
+	if (!err && !r->owned && sqlite3_stmt_busy(r->stmt)) {
+		/* The same SQL is already open in an outer cursor: compile a
+		 * private copy instead of resetting it under the caller. */
+		sqlite3_stmt *copy;
+		const char *text = sqlite3_sql(r->stmt);
+		if (sqlite3_prepare_v2(c->db, text, -1, &copy, NULL) != SQLITE_OK)
+			err = map_error(c->db, sqlite3_errcode(c->db));
+		else {
+			r->stmt = copy;
+			r->owned = 1;
+		}
+	}
+	if (!err)
+		err = bind_all(c, r->stmt, params, n);
+	if (err) {
+		if (r->stmt)
+			done_with(r->stmt, r->owned);
+		free(r);
+		return err;
+	}
+	r->base.be = &store_sqlite_backend;
+	*out = &r->base;
+	return SENIM_OK;
+}
+
+static int sqlite_rows_next(struct store_rows *base, int *has_row)
+{
+	struct sqlite_rows *r = (struct sqlite_rows *)base;
+	int rc = sqlite3_step(r->stmt);
+	if (rc == SQLITE_ROW) {
+		*has_row = 1;
+		return SENIM_OK;
+	}
+	*has_row = 0;
+	if (rc == SQLITE_DONE)
+		return SENIM_OK;
+	return map_error(sqlite3_db_handle(r->stmt), rc);
+}
+
+static int sqlite_rows_is_null(struct store_rows *base, int col)
+{
+	struct sqlite_rows *r = (struct sqlite_rows *)base;
+	return sqlite3_column_type(r->stmt, col) == SQLITE_NULL;
+}
+
+static int64_t sqlite_rows_int(struct store_rows *base, int col)
+{
+	struct sqlite_rows *r = (struct sqlite_rows *)base;
+	return sqlite3_column_int64(r->stmt, col);
+}
+
+static const char *sqlite_rows_text(struct store_rows *base, int col, size_t *len)
+{
+	struct sqlite_rows *r = (struct sqlite_rows *)base;
+	const unsigned char *t = sqlite3_column_text(r->stmt, col);
+	if (len)
+		*len = (size_t)sqlite3_column_bytes(r->stmt, col);
+	return t ? (const char *)t : "";
+}
+
+static const void *sqlite_rows_blob(struct store_rows *base, int col, size_t *len)
+{
+	struct sqlite_rows *r = (struct sqlite_rows *)base;
+	const void *p = sqlite3_column_blob(r->stmt, col);
+	*len = (size_t)sqlite3_column_bytes(r->stmt, col);
+	return p ? p : "";
+}
+
+static void sqlite_rows_free(struct store_rows *base)
+{
+	struct sqlite_rows *r = (struct sqlite_rows *)base;
+	done_with(r->stmt, r->owned);
+	free(r);
+}
+
+static int sqlite_exec_script(void *conn, const char *sql)
+{
+	return run_simple(conn, sql);
+}
+
+const struct store_backend store_sqlite_backend = {
+	.kind = STORE_SQLITE,
+	.name = "sqlite",
+	.connect = sqlite_connect,
+	.disconnect = sqlite_disconnect,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.exec = sqlite_exec,
+	.query = sqlite_query,
+	.rows_next = sqlite_rows_next,
+	.rows_is_null = sqlite_rows_is_null,
+	.rows_int = sqlite_rows_int,
+	.rows_text = sqlite_rows_text,
+	.rows_blob = sqlite_rows_blob,
+	.rows_free = sqlite_rows_free,
+	.exec_script = sqlite_exec_script,
+};

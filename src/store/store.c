@@ -1,0 +1,328 @@
+/*
+ * store.c — the connection pool, transactions and migrations shared by both
+ * backends.  Backends live in sqlite.c and postgres.c.
+ */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "store/backend.h"
+#include "common/banned.h"
+
+struct store_tx {
+	struct store *st;
+	void *conn;
+};
+
+struct store {
+	const struct store_backend *be;
+	void **conns; /* all connections */
+	void **idle;  /* stack of idle connections */
+	int nconns;
+	int nidle;
+	pthread_mutex_t lock; /* guards idle */
+	pthread_cond_t freed;
+	/* Writers are serialised inside the process so they queue here instead
+	 * of spinning on the database's busy handler. */
+	pthread_mutex_t write_lock;
+	store_commit_hook commit_hook;
+	void *commit_ctx;
+};
+
+static int is_postgres_url(const char *target)
+{
+	return strncmp(target, "postgresql://", 13) == 0 ||
+	       strncmp(target, "postgres://", 11) == 0;
+}
+
+int store_open(const char *target, int connections, struct store **out)
+{
+	*out = NULL;
+	if (connections < 1)
+		connections = 1;
+	struct store *st = calloc(1, sizeof(*st));
+	if (!st)
+		return SENIM_ERR_NOMEM;
+	st->be =
+		is_postgres_url(target) ? &store_postgres_backend : &store_sqlite_backend;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->freed, NULL);
+	pthread_mutex_init(&st->write_lock, NULL);
+	st->conns = calloc((size_t)connections, sizeof(void *));
+	st->idle = calloc((size_t)connections, sizeof(void *));
+	if (!st->conns || !st->idle) {
+		store_free(st);
+		return SENIM_ERR_NOMEM;
+	}
+	for (int i = 0; i < connections; i++) {
+		int err = st->be->connect(target, &st->conns[i]);
+		if (err) {
+			store_free(st);
+			return err;
+		}
+		st->nconns++;
+		st->idle[st->nidle++] = st->conns[i];
+	}
+	*out = st;
+	return SENIM_OK;
+}
+
+void store_free(struct store *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < st->nconns; i++)
+		st->be->disconnect(st->conns[i]);
+	free(st->conns);
+	free(st->idle);
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->freed);
+	pthread_mutex_destroy(&st->write_lock);
+	free(st);
+}
+
+enum store_kind store_kind(const struct store *st)
+{
+	return st->be->kind;
+}
+
+enum store_kind store_tx_kind(const struct store_tx *tx)
+{
+	return tx->st->be->kind;
+}
+
+void store_set_commit_hook(struct store *st, store_commit_hook hook, void *ctx)
+{
+	st->commit_hook = hook;
+	st->commit_ctx = ctx;
+}
+
+static void *acquire(struct store *st)
+{
+	pthread_mutex_lock(&st->lock);
+	while (st->nidle == 0)
+		pthread_cond_wait(&st->freed, &st->lock);
+	void *conn = st->idle[--st->nidle];
+	pthread_mutex_unlock(&st->lock);
+	return conn;
+}
+
+static void release(struct store *st, void *conn)
+{
+	pthread_mutex_lock(&st->lock);
+	st->idle[st->nidle++] = conn;
+	pthread_cond_signal(&st->freed);
+	pthread_mutex_unlock(&st->lock);
+}
+
+static int run_tx(struct store *st, int write, store_fn fn, void *ctx)
+{
+	if (write)
+		pthread_mutex_lock(&st->write_lock);
+	void *conn = acquire(st);
+	struct store_tx tx = { st, conn };
+	int err = st->be->begin(conn, write);
+	if (!err) {
+		err = fn(&tx, ctx);
+		if (err) {
+			st->be->rollback(conn);
+		} else {
+			int64_t t0 = clock_mono_us();
+			err = st->be->commit(conn);
+			if (err)
+				st->be->rollback(conn);
+			else if (write && st->commit_hook)
+				st->commit_hook(clock_mono_us() - t0, st->commit_ctx);
+		}
+	}
+	release(st, conn);
+	if (write)
+		pthread_mutex_unlock(&st->write_lock);
+	return err;
+}
+
+int store_write(struct store *st, store_fn fn, void *ctx)
+{
+	return run_tx(st, 1, fn, ctx);
+}
+
+int store_read(struct store *st, store_fn fn, void *ctx)
+{
+	return run_tx(st, 0, fn, ctx);
+}
+
+static int ping_fn(struct store_tx *tx, void *ctx)
+{
+	(void)ctx;
+	struct store_rows *r;
+	int has = 0;
+	int err = store_query(tx, "SELECT 1", NULL, 0, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	store_rows_free(r);
+	return err ? err : (has ? SENIM_OK : SENIM_ERR_STORE);
+}
+
+int store_ping(struct store *st)
+{
+	return store_read(st, ping_fn, NULL);
+}
+
+int store_exec(struct store_tx *tx, const char *sql, const struct store_val *params,
+	       size_t nparams, int64_t *changes)
+{
+	return tx->st->be->exec(tx->conn, sql, params, nparams, changes);
+}
+
+int store_query(struct store_tx *tx, const char *sql, const struct store_val *params,
+		size_t nparams, struct store_rows **out)
+{
+	return tx->st->be->query(tx->conn, sql, params, nparams, out);
+}
+
+int store_rows_next(struct store_rows *r, int *has_row)
+{
+	return r->be->rows_next(r, has_row);
+}
+
+int store_rows_is_null(struct store_rows *r, int col)
+{
+	return r->be->rows_is_null(r, col);
+}
+
+int64_t store_rows_int(struct store_rows *r, int col)
+{
+	return r->be->rows_int(r, col);
+}
+
+const char *store_rows_text(struct store_rows *r, int col, size_t *len)
+{
+	return r->be->rows_text(r, col, len);
+}
+
+const void *store_rows_blob(struct store_rows *r, int col, size_t *len)
+{
+	return r->be->rows_blob(r, col, len);
+}
+
+void store_rows_free(struct store_rows *r)
+{
+	if (r)
+		r->be->rows_free(r);
+}
+
+/* ---- migrations ---------------------------------------------------------- */
+
+struct version_ctx {
+	int version;
+};
+
+static int read_version(struct store_tx *tx, void *ctx)
+{
+	struct version_ctx *v = ctx;
+	struct store_rows *r;
+	int has = 0;
+	int err =
+		store_query(tx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+			    NULL, 0, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err && has)
+		v->version = (int)store_rows_int(r, 0);
+	store_rows_free(r);
+	return err;
+}
+
+static const char BOOTSTRAP_SQL[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				    " version BIGINT PRIMARY KEY,"
+				    " name TEXT NOT NULL,"
+				    " applied_at BIGINT NOT NULL)";
+
+struct apply_ctx {
+	const struct store_migration *m;
+	int applied; /* 1 when this call applied it, 0 when already there */
+};
+
+static int apply_one(struct store_tx *tx, void *ctx)
+{
+	struct apply_ctx *a = ctx;
+	struct version_ctx v = { 0 };
+	int err;
+	/* PostgreSQL: one migrator at a time across processes. */
+	if (store_tx_kind(tx) == STORE_POSTGRES) {
+		err = store_exec(tx, "LOCK TABLE schema_migrations IN EXCLUSIVE MODE",
+				 NULL, 0, NULL);
+		if (err)
+			return err;
+	}
+	err = read_version(tx, &v);
+	if (err)
+		return err;
+	if (v.version >= a->m->version)
+		return SENIM_OK; /* another process got there first */
+	err = tx->st->be->exec_script(tx->conn, a->m->sql);
+	if (err) {
+		log_event(LOG_ERROR, "migration_failed", "name", a->m->name, NULL);
+		return err;
+	}
+	err = store_exec(tx,
+			 "INSERT INTO schema_migrations (version, name, applied_at)"
+			 " VALUES ($1, $2, $3)",
+			 (struct store_val[]){ SV_INT(a->m->version), SV_TEXT(a->m->name),
+					       SV_INT(clock_now_us()) },
+			 3, NULL);
+	if (!err)
+		a->applied = 1;
+	return err;
+}
+
+static int bootstrap(struct store_tx *tx, void *ctx)
+{
+	(void)ctx;
+	/* PostgreSQL: two processes bootstrapping a fresh database at once would
+	 * race on the catalogue; an advisory lock makes the second one wait. */
+	if (store_tx_kind(tx) == STORE_POSTGRES) {
+		int err = store_exec(tx, "SELECT pg_advisory_xact_lock(7402417)", NULL, 0,
+				     NULL);
+		if (err)
+			return err;
+	}
+	return tx->st->be->exec_script(tx->conn, BOOTSTRAP_SQL);
+}
+
+int store_migrate(struct store *st, int *applied)
+{
+	size_t count;
+	const struct store_migration *ms = store_migrations(st->be->kind, &count);
+	int n = 0;
+	int err = store_write(st, bootstrap, NULL);
+	for (size_t i = 0; !err && i < count; i++) {
+		struct apply_ctx a = { &ms[i], 0 };
+		err = store_write(st, apply_one, &a);
+		if (!err && a.applied) {
+			n++;
+			log_event(LOG_INFO, "migration_applied", "name", ms[i].name,
+				  NULL);
+		}
+	}
+	if (applied)
+		*applied = n;
+	return err;
+}
+
+int store_schema_version(struct store *st, int *current, int *latest)
+{
+	size_t count;
+	const struct store_migration *ms = store_migrations(st->be->kind, &count);
+	*latest = count ? ms[count - 1].version : 0;
+	struct version_ctx v = { 0 };
+	int err = store_read(st, read_version, &v);
+	*current = err ? 0 : v.version;
+	return err;
+}

@@ -1,0 +1,150 @@
+/*
+ * store.h — senim's one storage interface, over SQLite or PostgreSQL.
+ *
+ * Callers write portable SQL with numbered parameters `$1, $2, ...` (the
+ * SQLite backend rewrites them to `?1, ?2`), keep to the types both engines
+ * share (BIGINT/INTEGER, TEXT, BLOB/BYTEA), and store times as int64
+ * microseconds since the epoch.  The schema comes from versioned migrations,
+ * one list per backend (store/migrations.c), applied by store_migrate().
+ *
+ * Work happens inside a transaction callback:
+ *   store_write() runs `fn` in a read-write transaction and commits when fn
+ *   returns SENIM_OK; any other result rolls everything back, so a request
+ *   never leaves a half-written record.  Writers are serialised (SQLite: BEGIN
+ *   IMMEDIATE; PostgreSQL: the callbacks lock what they need), so an
+ *   append-only chain such as the audit log can read its head and extend it
+ *   inside the same transaction.
+ *   store_read() runs `fn` in a read-only snapshot.
+ *
+ * A store keeps a pool of connections (one per server worker); store_write and
+ * store_read may be called from any thread.  Every SQL text passed in must be a
+ * string literal or otherwise live as long as the store: backends cache
+ * prepared statements keyed by the pointer.
+ *
+ * PostgreSQL aborts a transaction at its first failed statement, so "try the
+ * INSERT and read the existing row on SENIM_ERR_CONFLICT" only works on
+ * SQLite: write `INSERT ... ON CONFLICT DO NOTHING` and look at the change
+ * count instead.  A parameter whose type the SQL does not show needs a cast
+ * (`$1::bigint`); blobs are always bound as bytea.
+ *
+ * Errors: the database's own messages go to the operational log (never to a
+ * client: they might echo data); callers see SENIM_ERR_STORE, or
+ * SENIM_ERR_CONFLICT for a unique-constraint violation.
+ */
+#ifndef SENIM_STORE_H
+#define SENIM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/result.h"
+
+struct store;
+struct store_tx;
+struct store_rows;
+
+enum store_kind {
+	STORE_SQLITE,
+	STORE_POSTGRES
+};
+
+enum store_type {
+	STORE_NULL,
+	STORE_INT,
+	STORE_TEXT,
+	STORE_BLOB
+};
+
+/* One bound parameter.  Text and blobs are borrowed for the call only. */
+struct store_val {
+	enum store_type type;
+	int64_t i;
+	const void *p;
+	size_t len;
+};
+
+/* Parameter constructors, for `(struct store_val[]){ SV_INT(x), SV_TEXT(s) }`. */
+#define SV_NULL() ((struct store_val){ .type = STORE_NULL })
+#define SV_INT(v) ((struct store_val){ .type = STORE_INT, .i = (int64_t)(v) })
+#define SV_TEXT(s) ((struct store_val){ .type = STORE_TEXT, .p = (s), .len = strlen(s) })
+#define SV_TEXTN(s, n) ((struct store_val){ .type = STORE_TEXT, .p = (s), .len = (n) })
+#define SV_BLOB(b, n) ((struct store_val){ .type = STORE_BLOB, .p = (b), .len = (n) })
+
+/* ---- opening and closing ---------------------------------------------- */
+
+/*
+ * Open the store named by `target`: a `postgresql://` or `postgres://` URL, or
+ * else a path to an SQLite file (created, with its directory mode 0700 and the
+ * file mode 0600).  `connections` is the pool size (>= 1).  The schema is not
+ * touched; call store_migrate() or store_check_schema().  On success *out
+ * owns the store; free it with store_free().
+ */
+SENIM_MUST_CHECK int store_open(const char *target, int connections, struct store **out);
+/* Close every connection.  store_free(NULL) does nothing. */
+void store_free(struct store *st);
+
+enum store_kind store_kind(const struct store *st);
+
+/* ---- schema ------------------------------------------------------------- */
+
+/*
+ * Apply every migration newer than the database's version, each in its own
+ * transaction, recording it in schema_migrations.  *applied (may be NULL) is
+ * the number applied now.  Safe to run while another process serves.
+ */
+SENIM_MUST_CHECK int store_migrate(struct store *st, int *applied);
+/* Current and latest-known schema versions (for readiness checks). */
+SENIM_MUST_CHECK int store_schema_version(struct store *st, int *current, int *latest);
+
+/* ---- transactions ------------------------------------------------------- */
+
+typedef int (*store_fn)(struct store_tx *tx, void *ctx);
+
+/* Run fn in a read-write transaction; commit on SENIM_OK, else roll back and
+ * return fn's result.  A commit failure is SENIM_ERR_STORE. */
+SENIM_MUST_CHECK int store_write(struct store *st, store_fn fn, void *ctx);
+/* Run fn in a read-only transaction. */
+SENIM_MUST_CHECK int store_read(struct store *st, store_fn fn, void *ctx);
+
+/* Cheap liveness check: one round trip on a pooled connection. */
+SENIM_MUST_CHECK int store_ping(struct store *st);
+
+/* ---- statements (only inside fn) ---------------------------------------- */
+
+/* Run a statement that returns no rows; *changes (may be NULL) gets the number
+ * of rows it changed. */
+SENIM_MUST_CHECK int store_exec(struct store_tx *tx, const char *sql,
+				const struct store_val *params, size_t nparams,
+				int64_t *changes);
+
+/*
+ * Run a query; *out is a cursor positioned before the first row, freed with
+ * store_rows_free().  Typical use:
+ *     struct store_rows *r;
+ *     err = store_query(tx, SQL, params, n, &r);
+ *     while (!err && (err = store_rows_next(r, &has)) == 0 && has) { ... }
+ *     store_rows_free(r);
+ */
+SENIM_MUST_CHECK int store_query(struct store_tx *tx, const char *sql,
+				 const struct store_val *params, size_t nparams,
+				 struct store_rows **out);
+/* Advance; *has_row = 1 while a row is there, 0 at the end. */
+SENIM_MUST_CHECK int store_rows_next(struct store_rows *r, int *has_row);
+/* Column accessors for the current row (0-based).  Text and blob pointers are
+ * valid until the next store_rows_next()/store_rows_free(). */
+int store_rows_is_null(struct store_rows *r, int col);
+int64_t store_rows_int(struct store_rows *r, int col);
+const char *store_rows_text(struct store_rows *r, int col, size_t *len);
+const void *store_rows_blob(struct store_rows *r, int col, size_t *len);
+void store_rows_free(struct store_rows *r);
+
+/* Which backend a transaction runs on, for the rare SQL that differs. */
+enum store_kind store_tx_kind(const struct store_tx *tx);
+
+/* ---- measurements -------------------------------------------------------- */
+
+/* Called after every commit with its duration; set once before serving. */
+typedef void (*store_commit_hook)(int64_t duration_us, void *ctx);
+void store_set_commit_hook(struct store *st, store_commit_hook hook, void *ctx);
+
+#endif

@@ -1,0 +1,188 @@
+"""Start a real `senim serve` on loopback and talk to it over HTTP.
+
+Every API test runs against the binary built by CMake (SENIM_BIN), on the
+backend named by SENIM_TEST_BACKEND: an SQLite file in a temporary data
+directory, or a fresh database on the PostgreSQL server that
+scripts/pg-test-server started for this test run (SENIM_PG_DIR).
+"""
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import tempfile
+import time
+import uuid
+
+BIN = os.environ.get("SENIM_BIN", "build/test/senim")
+BACKEND = os.environ.get("SENIM_TEST_BACKEND", "sqlite")
+TMP = os.environ.get("SENIM_TMP", tempfile.gettempdir())
+SHARED = os.environ.get("SENIM_SHARED", "../shared")
+
+
+def totp(secret_b32, at=None, step=30, digits=6):
+    """RFC 6238 TOTP, written independently of the server's liboath."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    counter = int((time.time() if at is None else at) // step)
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    code = (struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 10 ** digits
+    return str(code).zfill(digits)
+
+
+def _pg_admin_url():
+    pg_dir = os.environ["SENIM_PG_DIR"]
+    with open(os.path.join(pg_dir, "url")) as f:
+        return f.read().strip()
+
+
+def fresh_db_target(data_dir):
+    """An SQLite path in data_dir, or the URL of a new PostgreSQL database."""
+    if BACKEND != "postgres":
+        return os.path.join(data_dir, "senim.db")
+    admin = _pg_admin_url()
+    name = "t_" + uuid.uuid4().hex[:16]
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", admin, "-c",
+                    f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:300]!r}>"
+
+
+class Senim:
+    """One senim server process with its own data directory and database."""
+
+    def __init__(self, extra_args=(), data_dir=None, db=None):
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="senim-", dir=TMP)
+        self.db = db or fresh_db_target(self.data_dir)
+        self.keys = os.path.join(self.data_dir, "keys", "senim.keys")
+        self.log_path = os.path.join(self.data_dir, "server.log")
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.port = None
+
+    # ---- process ----------------------------------------------------------
+    def common_args(self):
+        return ["--data-dir", self.data_dir, "--db", self.db, "--keys", self.keys]
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--listen", "127.0.0.1:0", "--threads", "2",
+             "--failure-delay-ms", "20", *self.common_args(), *self.extra_args],
+            stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                break
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        if not self.port:
+            self.proc.kill()
+            raise RuntimeError("senim did not start; log:\n" + self.read_log())
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        """Stop the server; returns its exit code."""
+        if not self.proc:
+            return None
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+        self.proc = None
+        return rc
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+        self.proc = None
+
+    def read_log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def cli(self, *args, check=True, input=None):
+        """Run `senim ARGS --data-dir ...` against this server's store."""
+        cmd = [BIN, *args, *self.common_args()]
+        p = subprocess.run(cmd, capture_output=True, input=input, timeout=120)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{cmd} exited {p.returncode}: {p.stderr.decode()}")
+        return p
+
+    # ---- HTTP --------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, token=None, raw=None,
+                content_type="application/json"):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        h = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+        if data is not None and content_type and "Content-Type" not in h:
+            h["Content-Type"] = content_type
+        if token:
+            h["Authorization"] = "Bearer " + token
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        resp = Response(r.status, r.getheaders(), r.read())
+        conn.close()
+        return resp
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    # ---- staff -------------------------------------------------------------
+    def service_token(self, login, role):
+        p = self.cli("staff", "add", login, "--role", role, "--api-token")
+        return p.stdout.decode().strip()
+
+    def person(self, login, role, new_password="correct horse battery"):
+        """Create a person account and sign in fully; returns (token, secret)."""
+        p = self.cli("staff", "add", login, "--role", role)
+        otp = re.search(r"One-time password: (\S+)", p.stdout.decode()).group(1)
+        r = self.post("/v1/staff/enrollment", {"login": login, "password": otp})
+        assert r.status == 200, r
+        secret = r.json["totp_secret"]
+        r = self.post("/v1/staff/sessions", {"login": login, "password": otp,
+                                              "totp": totp(secret),
+                                              "new_password": new_password})
+        assert r.status == 201, r
+        return r.json["token"], secret
