@@ -79,14 +79,19 @@ static int sqlite_connect(const char *target, void **out)
 	int err = ensure_parent_dir(target);
 	if (err)
 		return err;
-	/* Create the file ourselves so that it is 0600 from its first byte. */
-	int fd = open(target, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	/* Create the file ourselves so that it is 0600 from its first byte
+	 * (SQLite gives its -wal and -shm files the same mode).  Only when it
+	 * does not exist: closing any descriptor of a file drops every POSIX
+	 * lock this process holds on it, including those of SQLite connections
+	 * already open, which would break WAL locking between processes. */
+	int fd = open(target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST) {
 		log_event(LOG_ERROR, "store_open_failed", "engine", "sqlite", "reason",
 			  strerror(errno), NULL);
 		return SENIM_ERR_IO;
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	struct sqlite_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return SENIM_ERR_NOMEM;

@@ -142,6 +142,28 @@ class Senim:
             raise AssertionError(f"{cmd} exited {p.returncode}: {p.stderr.decode()}")
         return p
 
+    def sql(self, query):
+        """Run raw SQL on this server's database, as someone with file or
+        superuser access would (tests that tamper, or look at raw bytes).
+        Returns the rows as lists of strings."""
+        if BACKEND == "postgres":
+            p = subprocess.run(["psql", "-qAt", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                                self.db, "-c", query], capture_output=True, check=True)
+            return [line.split("\t") for line in p.stdout.decode().splitlines()]
+        import sqlite3
+        con = sqlite3.connect(self.db, timeout=30)
+        try:
+            cur = con.executescript(query) if query.count(";") > 1 else con.execute(query)
+            rows = [[("" if v is None else str(v)) for v in row] for row in cur.fetchall()]
+            con.commit()
+            return rows
+        finally:
+            con.close()
+
+    def audit_rows(self, operation):
+        return self.sql("SELECT seq, actor, object, outcome, purpose, request_id"
+                        f" FROM audit_log WHERE operation = '{operation}' ORDER BY seq")
+
     # ---- HTTP --------------------------------------------------------------
     def request(self, method, path, body=None, headers=None, token=None, raw=None,
                 content_type="application/json"):
