@@ -256,6 +256,12 @@ int audit_append(struct store_tx *tx, const struct keyring *kr,
 		SV_BLOB(hash, sizeof(hash)),
 	};
 	err = store_exec(tx, SQL_INSERT, p, sizeof(p) / sizeof(p[0]), NULL);
+	if (err == SENIM_ERR_CONFLICT) {
+		/* The head says seq is next, yet a record holds it: someone wrote
+		 * to the log behind our back.  Refuse, and say so. */
+		log_event(LOG_ERROR, "audit_head_behind_log", NULL);
+		return SENIM_ERR_TAMPERED;
+	}
 	if (err)
 		return err;
 	int64_t changes = 0;

@@ -71,6 +71,10 @@ static int report(int err, const char *login)
 	case SENIM_ERR_INVALID:
 		cli_error("staff", "invalid login or role");
 		return CLI_USAGE;
+	case SENIM_ERR_TAMPERED:
+		cli_error("staff", "refused: the audit log does not verify; nothing was "
+				   "changed (run 'senim audit verify')");
+		return CLI_FAILED;
 	default:
 		cli_error("staff", "the operation failed: %s", senim_result_name(err));
 		return CLI_ENV;

@@ -48,7 +48,8 @@ SENIM_MUST_CHECK int buf_addstr(struct buf *b, const char *s);
 SENIM_MUST_CHECK int buf_addch(struct buf *b, char c);
 SENIM_MUST_CHECK int buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-SENIM_MUST_CHECK int buf_vaddf(struct buf *b, const char *fmt, va_list ap);
+SENIM_MUST_CHECK int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Append `len` bytes as lower-case hex. */
 SENIM_MUST_CHECK int buf_addhex(struct buf *b, const void *data, size_t len);

@@ -316,6 +316,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
 	char msg[256];
@@ -348,7 +350,7 @@ int server_parse_listen(const char *listen, char *host, size_t host_len, uint16_
 	char *end;
 	errno = 0;
 	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || p > 65535)
+	if (errno || *end || colon[1] < '0' || colon[1] > '9' || p > 65535)
 		return SENIM_ERR_INVALID;
 	*port = (uint16_t)p;
 	return SENIM_OK;

@@ -1,0 +1,128 @@
+"""The program around the API: graceful stop, the CLI's help and exit codes,
+settings from SENIM_* variables, migrations."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from senim_harness import BIN, BACKEND, Senim
+
+
+def test_sigterm_finishes_requests_in_flight():
+    s = Senim().start()
+    body = json.dumps({"login": "nobody", "password": "x", "totp": "123456"}).encode()
+    c = socket.create_connection(("127.0.0.1", s.port))
+    c.sendall(b"POST /v1/staff/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+    time.sleep(0.2)
+    s.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    # No new connections once stopping...
+    refused = False
+    try:
+        socket.create_connection(("127.0.0.1", s.port), timeout=2).close()
+    except OSError:
+        refused = True
+    assert refused, "the listening socket must close at SIGTERM"
+    # ...but the request in flight is finished and answered.
+    c.sendall(body[10:])
+    c.settimeout(30)
+    data = c.recv(65536)
+    c.close()
+    assert data.startswith(b"HTTP/1.1 401"), data[:200]
+    rc = s.proc.wait(timeout=60)
+    s.proc.stdout.close()
+    s.log.close()
+    s.proc = None
+    assert rc == 0
+    assert '"event":"stopped"' in s.read_log()
+
+
+def test_sigint_stops_cleanly():
+    s = Senim().start()
+    assert s.get("/healthz").status == 200
+    assert s.stop(signal.SIGINT) == 0
+
+
+def run(*args, env=None):
+    return subprocess.run([BIN, *args], capture_output=True, timeout=60,
+                          env=dict(os.environ, **(env or {})))
+
+
+def test_every_command_has_help():
+    top = run("--help")
+    assert top.returncode == 0 and b"exit codes" in top.stdout
+    for cmd in ("serve", "migrate", "staff", "policy", "audit", "version"):
+        p = run(cmd, "--help")
+        assert p.returncode == 0, cmd
+        assert b"usage: senim " + cmd.encode() in p.stdout, (cmd, p.stdout)
+
+
+def test_usage_errors_exit_2():
+    assert run().returncode == 2
+    assert run("frobnicate").returncode == 2
+    assert run("serve", "--threads", "zero").returncode == 2
+    assert run("serve", "--listen", "nowhere").returncode == 2
+    assert run("serve", "--bogus").returncode == 2
+    assert run("policy", "publish", "--version", "x").returncode == 2
+    assert run("audit", "check").returncode == 2
+
+
+def test_version():
+    p = run("version")
+    assert p.returncode == 0 and p.stdout.startswith(b"senim ")
+
+
+def test_environment_settings(tmp_path):
+    """SENIM_DATA_DIR and SENIM_DB stand in for --data-dir and --db."""
+    s = Senim()
+    env = {"SENIM_DATA_DIR": s.data_dir, "SENIM_DB": s.db, "SENIM_KEYS": s.keys}
+    p = run("migrate", env=env)
+    assert p.returncode == 0 and b"schema at version" in p.stdout, p.stderr
+    token = run("staff", "add", "env-bot", "--role", "admin", "--api-token", env=env)
+    assert token.returncode == 0
+    s.start()
+    try:
+        r = s.get("/v1/staff/me", token=token.stdout.decode().strip())
+        assert r.status == 200
+    finally:
+        assert s.stop() == 0
+
+
+def test_unusable_store_is_exit_3(tmp_path):
+    bad_db = "postgresql://nobody@127.0.0.1:1/none" if BACKEND == "postgres" \
+        else str(tmp_path / "no-such-dir" / "deeper" / "x.db")
+    p = run("migrate", "--data-dir", str(tmp_path), "--db", bad_db)
+    assert p.returncode == 3, p.stderr
+    assert b"nobody" not in p.stderr  # a URL may hold credentials: never echoed
+
+
+def test_key_file_readable_by_others_is_refused(tmp_path):
+    s = Senim(data_dir=str(tmp_path))
+    assert run("migrate", *s.common_args()).returncode == 0
+    assert os.stat(s.keys).st_mode & 0o777 == 0o600
+    assert os.stat(os.path.dirname(s.keys)).st_mode & 0o077 == 0
+    os.chmod(s.keys, 0o644)
+    p = run("migrate", *s.common_args())
+    assert p.returncode == 3 and b"key" in p.stderr
+
+
+def test_database_file_is_private(tmp_path):
+    if BACKEND == "postgres":
+        return
+    s = Senim(data_dir=str(tmp_path / "fresh"))
+    assert run("migrate", *s.common_args()).returncode == 0
+    assert os.stat(s.db).st_mode & 0o777 == 0o600
+    assert os.stat(s.data_dir).st_mode & 0o077 == 0
+
+
+def test_migrate_is_idempotent_while_serving():
+    s = Senim().start()
+    try:
+        p = s.cli("migrate")
+        assert b"schema at version" in p.stdout
+        assert s.get("/readyz").status == 200
+    finally:
+        assert s.stop() == 0

@@ -1,0 +1,77 @@
+"""The access matrix (S3): every route x every role x no token.
+
+EXPECTED is written here by hand from the policy, independently of the route
+table in src/http/routes.c; the test checks both that the table lists exactly
+these routes and that the running server answers each caller as expected:
+401 without a token, 403 forbidden_role for a role not allowed, and never
+401/403 for an allowed caller."""
+import os
+import re
+
+import pytest
+
+ROLES = ["admin", "underwriter", "support", "marketing", "dpo", "investigator", "auditor"]
+PUBLIC = "public"
+ANY_STAFF = set(ROLES)
+
+EXPECTED = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): {"admin", "auditor"},
+    ("POST", "/v1/staff/enrollment"): PUBLIC,
+    ("POST", "/v1/staff/sessions"): PUBLIC,
+    ("DELETE", "/v1/staff/sessions"): ANY_STAFF,
+    ("GET", "/v1/staff/me"): ANY_STAFF,
+    ("GET", "/v1/policies"): PUBLIC,
+    ("POST", "/v1/policies"): {"admin"},
+    ("GET", "/v1/policies/current"): PUBLIC,
+    ("GET", "/v1/policies/{version}"): PUBLIC,
+    ("GET", "/v1/audit/verify"): {"auditor", "dpo"},
+}
+
+SAMPLE = {"{version}": "2024-09-23"}
+
+
+def routes_in_source():
+    src = os.path.join(os.environ.get("SENIM_SOURCE_DIR",
+                                      os.path.join(os.path.dirname(__file__), "..", "..")),
+                       "src", "http", "routes.c")
+    text = open(src, encoding="utf-8").read()
+    text = re.sub(r"#ifdef SENIM_BENCH.*?#endif", "", text, flags=re.S)
+    return set(re.findall(r'\{\s*"(GET|POST|PUT|DELETE|PATCH)",\s*"([^"]+)"', text))
+
+
+def test_table_and_expectations_list_the_same_routes():
+    assert routes_in_source() == set(EXPECTED), \
+        "a route was added or removed: update EXPECTED and docs/openapi.yaml"
+
+
+@pytest.fixture(scope="module")
+def tokens(senim):
+    return {role: senim.service_token("matrix-" + role, role) for role in ROLES}
+
+
+def concrete(path):
+    for k, v in SAMPLE.items():
+        path = path.replace(k, v)
+    return path
+
+
+@pytest.mark.parametrize("method,pattern", sorted(EXPECTED))
+def test_matrix(senim, tokens, method, pattern):
+    allowed = EXPECTED[(method, pattern)]
+    path = concrete(pattern)
+    body = {} if method in ("POST", "PUT") else None
+    r = senim.request(method, path, body=body)
+    if allowed == PUBLIC:
+        assert r.status not in (401, 403), (method, path, r)
+    else:
+        assert r.status == 401 and r.json["code"] == "unauthenticated", (method, path, r)
+    for role in ROLES:
+        # A fresh token for DELETE /v1/staff/sessions would be spent by it,
+        # and service tokens cannot sign out; both are fine for the matrix.
+        r = senim.request(method, path, body=body, token=tokens[role])
+        if allowed == PUBLIC or role in allowed:
+            assert r.status not in (401, 403), (method, path, role, r)
+        else:
+            assert r.status == 403 and r.json["code"] == "forbidden_role", (method, path, role, r)

@@ -1,0 +1,155 @@
+"""Staff sign-in (S1, S3): one-time password, TOTP enrolment, sessions,
+generic failures with lockout, logout, service tokens, all audited."""
+import re
+import time
+
+from senim_harness import totp
+
+
+def add_person(senim, login, role="support"):
+    p = senim.cli("staff", "add", login, "--role", role)
+    return re.search(r"One-time password: (\S+)", p.stdout.decode()).group(1)
+
+
+def enroll(senim, login, otp):
+    r = senim.post("/v1/staff/enrollment", {"login": login, "password": otp})
+    assert r.status == 200, r
+    assert r.json["otpauth_uri"].startswith("otpauth://totp/senim:" + login + "?secret=")
+    return r.json["totp_secret"]
+
+
+def test_first_sign_in_flow(senim):
+    otp = add_person(senim, "aigerim", "underwriter")
+    # Signing in before enrolment says what to do, once the password is right.
+    r = senim.post("/v1/staff/sessions", {"login": "aigerim", "password": otp, "totp": "000000"})
+    assert r.status == 403 and r.json["code"] == "enrollment_required", r
+    secret = enroll(senim, "aigerim", otp)
+    # Enrolled TOTP but no new password: the one-time password must go.
+    r = senim.post("/v1/staff/sessions",
+                   {"login": "aigerim", "password": otp, "totp": totp(secret)})
+    assert r.status == 403 and r.json["code"] == "password_change_required"
+    r = senim.post("/v1/staff/sessions", {"login": "aigerim", "password": otp,
+                                          "totp": totp(secret), "new_password": "short"})
+    assert r.status == 422 and r.json["field"] == "new_password"
+    r = senim.post("/v1/staff/sessions", {"login": "aigerim", "password": otp,
+                                          "totp": totp(secret),
+                                          "new_password": "a long new passphrase"})
+    assert r.status == 201, r
+    token = r.json["token"]
+    assert r.json["token_type"] == "Bearer" and r.json["expires_at"].endswith("Z")
+    me = senim.get("/v1/staff/me", token=token)
+    assert me.status == 200 and me.json["role"] == "underwriter" and me.json["kind"] == "person"
+    # The one-time password no longer works; the new one does.
+    r = senim.post("/v1/staff/sessions", {"login": "aigerim", "password": otp, "totp": totp(secret)})
+    assert r.status == 401
+    r = senim.post("/v1/staff/sessions", {"login": "aigerim", "password": "a long new passphrase",
+                                          "totp": totp(secret)})
+    assert r.status == 201
+    # Enrolment is closed once done, with the generic answer.
+    r = senim.post("/v1/staff/enrollment", {"login": "aigerim", "password": "a long new passphrase"})
+    assert r.status == 401 and r.json["code"] == "invalid_credentials"
+
+
+def test_failures_are_generic(senim):
+    senim.person("bolat", "support", new_password="bolat's passphrase")
+    wrong = [
+        {"login": "bolat", "password": "nope nope nope", "totp": "123456"},
+        {"login": "nobody-here", "password": "whatever", "totp": "123456"},
+        {"login": "bolat", "password": "bolat's passphrase", "totp": "000000"},
+    ]
+    bodies = set()
+    for body in wrong:
+        r = senim.post("/v1/staff/sessions", body, headers={"Accept-Language": "en"})
+        assert r.status == 401 and r.json["code"] == "invalid_credentials"
+        p = dict(r.json)
+        p.pop("request_id")
+        bodies.add(str(sorted(p.items())))
+    assert len(bodies) == 1  # nothing tells which part was wrong
+
+
+def test_lockout_after_repeated_failures_and_unlock(senim):
+    token, secret = senim.person("dana", "dpo", new_password="dana's passphrase")
+    for _ in range(5):
+        r = senim.post("/v1/staff/sessions",
+                       {"login": "dana", "password": "wrong password", "totp": totp(secret)})
+        assert r.status == 401
+    good = {"login": "dana", "password": "dana's passphrase", "totp": totp(secret)}
+    r = senim.post("/v1/staff/sessions", good)
+    assert r.status == 401, "a locked account must refuse even right credentials"
+    assert len(senim.audit_rows("staff.lockout")) == 1, "the lockout is audited once"
+    senim.cli("staff", "unlock", "dana")
+    assert senim.post("/v1/staff/sessions", dict(good, totp=totp(secret))).status == 201
+
+
+def test_logout_revokes_the_token(senim):
+    token, _ = senim.person("erlan", "investigator")
+    assert senim.get("/v1/staff/me", token=token).status == 200
+    assert senim.delete("/v1/staff/sessions", token=token).status == 204
+    r = senim.get("/v1/staff/me", token=token)
+    assert r.status == 401 and r.header("WWW-Authenticate").startswith("Bearer")
+    assert senim.delete("/v1/staff/sessions", token=token).status == 401
+
+
+def test_expired_session_is_refused(senim):
+    token, _ = senim.person("farida", "auditor")
+    assert senim.get("/v1/staff/me", token=token).status == 200
+    senim.sql("UPDATE staff_tokens SET expires_at = 1 WHERE staff_id ="
+              " (SELECT id FROM staff WHERE login = 'farida')")
+    assert senim.get("/v1/staff/me", token=token).status == 401
+
+
+def test_service_token_and_revocation(senim):
+    token = senim.service_token("scoring-job", "underwriter")
+    assert re.fullmatch(r"snm_[A-Za-z0-9_-]{43}", token)
+    me = senim.get("/v1/staff/me", token=token)
+    assert me.status == 200 and me.json["kind"] == "service"
+    # Stored hashed: the token is in no column of the database's token table.
+    rows = senim.sql("SELECT * FROM staff_tokens")
+    assert rows and token not in repr(rows)
+    assert token.encode().hex() not in repr(rows).lower()
+    senim.cli("staff", "revoke", "scoring-job")
+    assert senim.get("/v1/staff/me", token=token).status == 401
+
+
+def test_bad_tokens(senim):
+    for t in ("", "snm_", "snm_" + "A" * 43, "x" * 200, "snm_../../etc/passwd", "Bearer"):
+        r = senim.request("GET", "/v1/staff/me", headers={"Authorization": "Bearer " + t})
+        assert r.status == 401, t
+    r = senim.request("GET", "/v1/staff/me", headers={"Authorization": "Basic Zm9vOmJhcg=="})
+    assert r.status == 401
+
+
+def test_sign_ins_are_audited_without_secrets(senim):
+    otp = add_person(senim, "gulnar", "marketing")
+    secret = enroll(senim, "gulnar", otp)
+    code = totp(secret)
+    r = senim.post("/v1/staff/sessions", {"login": "gulnar", "password": otp, "totp": code,
+                                          "new_password": "gulnar's passphrase"})
+    assert r.status == 201
+    token = r.json["token"]
+    senim.post("/v1/staff/sessions", {"login": "gulnar", "password": "bad guess here", "totp": code})
+    ops = {row[0] for row in senim.sql("SELECT DISTINCT operation FROM audit_log")}
+    assert {"staff.add", "staff.enroll", "staff.sign_in"} <= ops
+    outcomes = {row[3] for row in senim.audit_rows("staff.sign_in")}
+    assert {"success", "failed"} <= outcomes
+    dump = "\n".join("|".join(row) for row in senim.sql("SELECT * FROM audit_log"))
+    for secret_value in (otp, secret, token, "gulnar's passphrase", "gulnar"):
+        assert secret_value not in dump
+    log = senim.read_log()
+    for secret_value in (otp, secret, token, "gulnar's passphrase"):
+        assert secret_value not in log
+    assert senim.cli("audit", "verify").returncode == 0
+
+
+def test_cli_help_and_exit_codes(senim):
+    p = senim.cli("staff", "add", "x1", "--role", "wizard", check=False)
+    assert p.returncode == 2 and b"role" in p.stderr
+    p = senim.cli("staff", "add", "Bad Login", "--role", "admin", check=False)
+    assert p.returncode in (1, 2)
+    senim.cli("staff", "add", "dup-user", "--role", "admin")
+    p = senim.cli("staff", "add", "dup-user", "--role", "admin", check=False)
+    assert p.returncode == 1 and b"exists" in p.stderr
+    p = senim.cli("staff", "revoke", "no-such-user", check=False)
+    assert p.returncode == 1
+    listing = senim.cli("staff", "list").stdout.decode()
+    assert "dup-user" in listing and "admin" in listing
