@@ -115,7 +115,8 @@ int api_policy_current(struct http_request *req, struct http_response *resp)
 	if (seq == 0)
 		return http_reply_code(req, resp, "policy_not_published");
 	struct policy_cache *c = app->policies;
-	int i = text_lang(req->lang) == LANG_KK ? 1 : 0;
+	req->lang = text_lang(req->lang); /* Content-Language: the text's own */
+	int i = req->lang == LANG_KK ? 1 : 0;
 	pthread_mutex_lock(&c->lock);
 	if (c->seq < seq)
 		err = cache_fill(c, app->store);
@@ -129,6 +130,7 @@ int api_policy_current(struct http_request *req, struct http_response *resp)
 int api_policy_get(struct http_request *req, struct http_response *resp)
 {
 	const char *version = req->params[0];
+	req->lang = text_lang(req->lang); /* Content-Language: the text's own */
 	if (!policy_version_valid(version))
 		return http_reply_code(req, resp, "policy_not_found");
 	struct policy_doc d;

@@ -14,7 +14,6 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api.h"
 #include "api/app.h"
@@ -53,28 +52,22 @@ static const struct jsonin_field sign_in_fields[] = {
 	  .max_len = 6 },
 	{ .name = "new_password",
 	  .type = JSONIN_STRING,
-	  .min_len = 1,
+	  .min_len = STAFF_PASSWORD_MIN,
 	  .max_len = STAFF_PASSWORD_MAX },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The pause before a failed sign-in's answer: fixed plus random jitter, so
- * that guessing is slow and timing does not tell which check failed. */
-static void failure_pause(const struct app *app)
-{
-	if (app->failure_delay_ms <= 0)
-		return;
-	long ms = app->failure_delay_ms +
-		  (long)randombytes_uniform((uint32_t)app->failure_delay_ms / 2 + 1);
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
+/* A failed sign-in is answered after a pause, fixed plus random jitter, so
+ * guessing is slow and timing does not tell which check failed.  The server
+ * holds the answer without holding a worker thread (server.c). */
 static int reply_bad_credentials(struct http_request *req, struct http_response *resp)
 {
-	failure_pause(req->app);
-	return http_reply_code(req, resp, "invalid_credentials");
+	int err = http_reply_code(req, resp, "invalid_credentials");
+	int base = req->app->failure_delay_ms;
+	if (!err && base > 0)
+		resp->delay_ms = base + (int)randombytes_uniform((uint32_t)base / 2 + 1);
+	return err;
 }
 
 /* Wipe the secrets a request body carried before it is freed. */
@@ -147,11 +140,8 @@ int api_staff_sign_in(struct http_request *req, struct http_response *resp)
 				     .limit = STAFF_PASSWORD_MIN };
 		if (block == STAFF_LOGIN_ENROLL_FIRST)
 			p.code = "enrollment_required";
-		if (block == STAFF_LOGIN_WEAK_PASSWORD) {
-			p.code = "validation_failed";
-			p.field = "new_password";
-			p.rule = "min_length";
-		}
+		/* A weak new password (too short is caught by the schema, so
+		 * here: the one-time password again) gets the same explanation. */
 		return http_reply_problem(req, resp, &p);
 	}
 	if (err)
@@ -170,8 +160,12 @@ int api_staff_sign_out(struct http_request *req, struct http_response *resp)
 	if (req->actor.is_service)
 		return http_reply_code(req, resp, "conflict"); /* revoke with the CLI */
 	int err = staff_sign_out(req->app->store, req->app->keys, &who, req->bearer);
-	if (err == SENIM_ERR_AUTH)
-		return http_reply_code(req, resp, "unauthenticated");
+	if (err == SENIM_ERR_AUTH) {
+		err = http_reply_code(req, resp, "unauthenticated");
+		return err ? err
+			   : http_add_header(req, resp, "WWW-Authenticate",
+					     "Bearer realm=\"senim\"");
+	}
 	if (err)
 		return err;
 	return http_reply_empty(resp);

@@ -133,5 +133,5 @@ struct slice slice_from(const char *s)
 int slice_eq(struct slice a, const char *s)
 {
 	size_t n = strlen(s);
-	return a.len == n && memcmp(a.ptr, s, n) == 0;
+	return a.len == n && (n == 0 || memcmp(a.ptr, s, n) == 0);
 }

@@ -69,6 +69,7 @@ struct http_response {
 	char *header_values[HTTP_MAX_HEADERS]; /* from the request arena */
 	int nheaders;
 	int replied;
+	int delay_ms; /* hold the answer this long without holding a worker */
 };
 
 /* Request accessors; NULL when absent. */

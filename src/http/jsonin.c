@@ -38,7 +38,8 @@ int jsonin_parse(const char *body, size_t len, json_t **out, struct jsonin_error
 	if (too_deep(body, len))
 		return SENIM_ERR_INVALID;
 	json_error_t jerr;
-	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *v =
+		json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!v)
 		return SENIM_ERR_INVALID;
 	if (!json_is_object(v)) {

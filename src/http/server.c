@@ -4,6 +4,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -17,6 +18,7 @@
 #include <sodium.h>
 
 #include "common/clock.h"
+#include "audit/audit.h"
 #include "common/log.h"
 #include "http/http.h"
 #include "http/metrics.h"
@@ -29,8 +31,27 @@
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 4096
 
+/* Answers held back (a failed sign-in's pause): the connection is suspended
+ * and this thread resumes it when due, so no worker sleeps. */
+struct delayed {
+	struct MHD_Connection *conn;
+	int64_t due_us;
+};
+
+#define DELAY_SLOTS 1024
+
+struct delay_queue {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct delayed items[DELAY_SLOTS];
+	int count;
+	int stop;
+};
+
 struct server {
 	struct MHD_Daemon *daemon;
+	struct delay_queue delays;
 	struct app *app;
 	const struct route *routes;
 	size_t nroutes;
@@ -50,7 +71,86 @@ struct exchange {
 	char *path_copy;
 	char allow[64];
 	enum router_result match;
+	int held; /* suspended until its delay is over */
 };
+
+/* ---- held answers --------------------------------------------------------- */
+
+static void *delay_loop(void *arg)
+{
+	struct delay_queue *q = arg;
+	pthread_mutex_lock(&q->lock);
+	while (!q->stop || q->count) {
+		int64_t now = clock_mono_us(), next = now + 1000000;
+		for (int i = 0; i < q->count;) {
+			if (q->items[i].due_us <= now || q->stop) {
+				MHD_resume_connection(q->items[i].conn);
+				q->items[i] = q->items[--q->count];
+			} else {
+				if (q->items[i].due_us < next)
+					next = q->items[i].due_us;
+				i++;
+			}
+		}
+		if (q->stop && !q->count)
+			break;
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		int64_t wait_us = next - now;
+		until.tv_sec += wait_us / 1000000;
+		until.tv_nsec += (wait_us % 1000000) * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&q->wake, &q->lock, &until);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+static int delay_queue_start(struct delay_queue *q)
+{
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	pthread_mutex_init(&q->lock, NULL);
+	q->count = 0;
+	q->stop = 0;
+	return pthread_create(&q->thread, NULL, delay_loop, q) == 0 ? SENIM_OK
+								    : SENIM_ERR_NOMEM;
+}
+
+static void delay_queue_stop(struct delay_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->stop = 1;
+	pthread_cond_signal(&q->wake);
+	pthread_mutex_unlock(&q->lock);
+	pthread_join(q->thread, NULL);
+	pthread_cond_destroy(&q->wake);
+	pthread_mutex_destroy(&q->lock);
+}
+
+/* Suspend the connection until delay_ms from now; 0 when the queue is full
+ * (then the answer goes out at once: refusing to wait beats refusing). */
+static int hold(struct exchange *x, int delay_ms)
+{
+	struct delay_queue *q = &x->srv->delays;
+	pthread_mutex_lock(&q->lock);
+	int ok = q->count < DELAY_SLOTS && !q->stop;
+	if (ok) {
+		MHD_suspend_connection(x->req.conn);
+		q->items[q->count].conn = x->req.conn;
+		q->items[q->count].due_us = clock_mono_us() + (int64_t)delay_ms * 1000;
+		q->count++;
+		pthread_cond_signal(&q->wake);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return ok;
+}
 
 /* ---- answering ---------------------------------------------------------- */
 
@@ -158,6 +258,32 @@ static const char *bearer_token(struct MHD_Connection *conn)
 	return n > 0 && n < STAFF_TOKEN_MAX ? h : NULL;
 }
 
+static int denial_tx(struct store_tx *tx, void *arg)
+{
+	struct exchange *x = arg;
+	char object[64];
+	snprintf(object, sizeof(object), "route:%s", x->req.route->name);
+	struct audit_record rec = { .actor = x->req.actor.label,
+				    .operation = "access.denied",
+				    .object = object,
+				    .subject_id = NULL,
+				    .categories = "",
+				    .purpose = "",
+				    .outcome = "denied",
+				    .request_id = x->req.request_id };
+	return audit_append(tx, x->srv->app->keys, &rec, NULL);
+}
+
+/* A known caller refused by role leaves an audit record (DESIGN: a denial
+ * is an answer too).  Anonymous 401s are not audited — that would let
+ * anyone make the server write — but each is in the access log. */
+static void audit_denial(struct exchange *x)
+{
+	if (store_write(x->srv->app->store, denial_tx, x))
+		log_event(LOG_ERROR, "denial_not_audited", "request_id",
+			  x->req.request_id, NULL);
+}
+
 /* Check the caller against the route's roles; answers 401/403 itself. */
 static int authorize_or_reply(struct exchange *x)
 {
@@ -185,6 +311,7 @@ static int authorize_or_reply(struct exchange *x)
 	snprintf(x->req.actor.label, sizeof(x->req.actor.label), "staff:%lld",
 		 (long long)who.id);
 	if (!(route->roles & ROLE_BIT(who.role))) {
+		audit_denial(x);
 		http_reply_code(&x->req, &x->resp, "forbidden_role");
 		return SENIM_ERR_DENIED;
 	}
@@ -285,9 +412,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (x->held) {
+		x->held = 0; /* resumed: the pause is over */
+		return send_response(conn, x);
+	}
 	if (x->resp.replied)
 		return MHD_YES; /* answered early (413); MHD is draining */
 	dispatch(x);
+	if (x->resp.delay_ms > 0 && hold(x, x->resp.delay_ms)) {
+		x->held = 1;
+		return MHD_YES;
+	}
 	return send_response(conn, x);
 }
 
@@ -366,7 +501,7 @@ int server_start(struct app *app, const struct server_config *cfg, struct server
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
@@ -384,6 +519,10 @@ int server_start(struct app *app, const struct server_config *cfg, struct server
 		return SENIM_ERR_NOMEM;
 	srv->app = app;
 	srv->routes = routes_table(&srv->nroutes);
+	if (delay_queue_start(&srv->delays)) {
+		free(srv);
+		return SENIM_ERR_NOMEM;
+	}
 	srv->daemon = MHD_start_daemon(
 		flags, port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_error, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -394,6 +533,7 @@ int server_start(struct app *app, const struct server_config *cfg, struct server
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_END);
 	if (!srv->daemon) {
+		delay_queue_stop(&srv->delays);
 		free(srv);
 		return SENIM_ERR_IO;
 	}
@@ -425,6 +565,8 @@ void server_stop(struct server *srv, int grace_ms)
 			break;
 		nanosleep(&tick, NULL);
 	}
+	/* Resume whatever is still held, so no connection is left suspended. */
+	delay_queue_stop(&srv->delays);
 	MHD_stop_daemon(srv->daemon);
 	free(srv);
 }

@@ -15,6 +15,9 @@ int policy_version_valid(const char *v)
 	size_t n = strlen(v);
 	if (n == 0 || n > POLICY_VERSION_MAX)
 		return 0;
+	/* "current" names the version in force in the API's paths. */
+	if (strcmp(v, "current") == 0)
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = v[i];
 		int alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||

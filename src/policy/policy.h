@@ -22,7 +22,8 @@
 #define POLICY_TEXT_MAX (256 * 1024) /* bytes, each language */
 #define POLICY_SHA256_HEX 65
 
-/* 1 when `v` is 1..32 characters of [0-9A-Za-z._-] starting alphanumeric. */
+/* 1 when `v` is 1..32 characters of [0-9A-Za-z._-] starting alphanumeric,
+ * and not the reserved word "current". */
 int policy_version_valid(const char *v);
 
 struct policy_doc {

@@ -60,6 +60,7 @@ def test_publish_real_policy_byte_exact(senim, admin):
     # English is not a policy language: the Russian text is served, and says so.
     r = senim.get("/v1/policies/current", headers={"Accept-Language": "en"})
     assert r.json["language"] == "ru" and r.json["text"] == ru
+    assert r.header("Content-Language") == "ru"
 
 
 def test_same_version_same_text_is_idempotent_other_text_conflicts(senim, admin):
@@ -108,6 +109,7 @@ def test_cli_publication_is_in_force_at_once(senim, tmp_path):
     ({"ru": "a", "kk": "b"}, "version", "required"),
     ({"version": "bad version!", "ru": "a", "kk": "b"}, "version", "format"),
     ({"version": "-lead", "ru": "a", "kk": "b"}, "version", "format"),
+    ({"version": "current", "ru": "a", "kk": "b"}, "version", "format"),
     ({"version": "v" * 33, "ru": "a", "kk": "b"}, "version", "max_length"),
     ({"version": "v9", "ru": "", "kk": "b"}, "ru", "min_length"),
     ({"version": "v9", "ru": "a", "kk": 5}, "kk", "type_string"),

@@ -75,3 +75,14 @@ def test_matrix(senim, tokens, method, pattern):
             assert r.status not in (401, 403), (method, path, role, r)
         else:
             assert r.status == 403 and r.json["code"] == "forbidden_role", (method, path, role, r)
+
+
+def test_role_denials_are_audited(senim, tokens):
+    r = senim.post("/v1/policies", {"version": "x", "ru": "a", "kk": "b"}, token=tokens["marketing"])
+    assert r.status == 403
+    rows = senim.sql("SELECT actor, object, outcome, request_id FROM audit_log"
+                     " WHERE operation = 'access.denied'")
+    mine = [row for row in rows if row[3] == r.header("X-Request-Id")]
+    assert len(mine) == 1
+    actor, obj, outcome, _ = mine[0]
+    assert actor.startswith("staff:") and obj == "route:policy_publish" and outcome == "denied"

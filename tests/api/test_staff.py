@@ -153,3 +153,31 @@ def test_cli_help_and_exit_codes(senim):
     assert p.returncode == 1
     listing = senim.cli("staff", "list").stdout.decode()
     assert "dup-user" in listing and "admin" in listing
+
+
+def test_failure_pause_holds_no_worker():
+    """Failed sign-ins are answered late, but the pause must not occupy the
+    server's workers (2 here): with four of them waiting, /healthz is still
+    answered before any of them."""
+    import threading
+    from senim_harness import Senim
+    s = Senim(extra_args=["--failure-delay-ms", "3000"]).start()
+    try:
+        finished = []
+
+        def fail_once():
+            s.post("/v1/staff/sessions", {"login": "x", "password": "wrong one", "totp": "123456"})
+            finished.append("sign-in")
+
+        threads = [threading.Thread(target=fail_once) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        assert s.get("/healthz").status == 200
+        finished.append("healthz")
+        for t in threads:
+            t.join()
+        assert finished[0] == "healthz", finished
+        assert finished.count("sign-in") == 4
+    finally:
+        assert s.stop() == 0
