@@ -34,6 +34,19 @@ int api_policy_list(struct http_request *req, struct http_response *resp);
 struct policy_cache *api_policy_cache_new(void);
 void api_policy_cache_free(struct policy_cache *c);
 
+/* subjects.c: borrowers' personal data (D1-D7, U1-U10, R2-R4) */
+int api_subject_register(struct http_request *req, struct http_response *resp);
+int api_subject_search(struct http_request *req, struct http_response *resp);
+int api_subject_data(struct http_request *req, struct http_response *resp);
+int api_subject_category(struct http_request *req, struct http_response *resp);
+int api_subject_put(struct http_request *req, struct http_response *resp);
+int api_subject_history(struct http_request *req, struct http_response *resp);
+int api_subject_block(struct http_request *req, struct http_response *resp);
+int api_subject_unblock(struct http_request *req, struct http_response *resp);
+int api_subject_restrict(struct http_request *req, struct http_response *resp);
+int api_subject_unrestrict(struct http_request *req, struct http_response *resp);
+int api_subject_protection(struct http_request *req, struct http_response *resp);
+
 /* audit.c: the audit chain, for auditors and the DPO (S4) */
 int api_audit_verify(struct http_request *req, struct http_response *resp);
 

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "core/purposes.h"
 #include "store/store.h"
 #include "vault/keyring.h"
 
@@ -19,8 +20,9 @@ struct app {
 	struct keyring *keys;
 	struct metrics *metrics;
 	struct policy_cache *policies;
-	size_t max_body;      /* bytes; larger bodies get 413 */
-	int failure_delay_ms; /* pause before answering a failed sign-in */
+	size_t max_body;	     /* bytes; larger bodies get 413 */
+	int failure_delay_ms;	     /* pause before answering a failed sign-in */
+	struct access_matrix matrix; /* purpose x category, role x purpose */
 };
 
 #endif

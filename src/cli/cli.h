@@ -75,6 +75,7 @@ int cmd_migrate(int argc, char **argv);
 int cmd_staff(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

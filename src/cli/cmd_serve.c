@@ -15,6 +15,8 @@
 #include "api/app.h"
 #include "audit/audit.h"
 #include "cli/cli.h"
+#include "common/buf.h"
+#include "core/purposes.h"
 #include "common/log.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -56,6 +58,7 @@ static int parse_long(const char *s, long min, long max, long *out)
 
 struct serve_opts {
 	const char *listen;
+	const char *matrix_file;
 	long threads;
 	long max_body;
 	long failure_delay_ms;
@@ -82,6 +85,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "max-body", required_argument, NULL, 'b' },
 		{ "failure-delay-ms", required_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'v' },
+		{ "access-matrix", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0, 0, 0, 0 },
@@ -92,6 +96,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->threads = sysconf(_SC_NPROCESSORS_ONLN);
 	o->max_body = DEFAULT_MAX_BODY;
 	o->failure_delay_ms = 250;
+	o->matrix_file = getenv("SENIM_ACCESS_MATRIX");
+	if (o->matrix_file && !*o->matrix_file)
+		o->matrix_file = NULL;
 	if (env_long("SENIM_THREADS", 1, 256, &o->threads) ||
 	    env_long("SENIM_MAX_BODY", 1024, 64L << 20, &o->max_body) ||
 	    env_long("SENIM_FAILURE_DELAY_MS", 0, 10000, &o->failure_delay_ms))
@@ -128,6 +135,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		case 'v':
 			level = optarg;
 			break;
+		case 'm':
+			o->matrix_file = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return -1;
@@ -154,6 +164,38 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		cli_error("serve", "--listen wants HOST:PORT, e.g. 127.0.0.1:8080");
 		return CLI_USAGE;
 	}
+	return CLI_OK;
+}
+
+/* The access matrices: the built-in defaults, or a file that must pass
+ * every check (core/purposes.h) — senim refuses to start on a bad one. */
+static int load_matrix(const char *path, struct access_matrix *m)
+{
+	access_matrix_default(m);
+	if (!path)
+		return CLI_OK;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		cli_error("serve", "cannot read the access matrix %s: %s", path,
+			  strerror(errno));
+		return CLI_ENV;
+	}
+	struct buf text;
+	buf_init(&text, 1 << 20);
+	char chunk[4096];
+	size_t n;
+	int err = SENIM_OK;
+	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		err = buf_add(&text, chunk, n);
+	fclose(f);
+	char why[256] = "";
+	if (err || access_matrix_parse(text.data, text.len, m, why, sizeof(why)) != 0) {
+		cli_error("serve", "refusing the access matrix %s: %s", path,
+			  err ? "too large" : why);
+		buf_release(&text);
+		return CLI_USAGE;
+	}
+	buf_release(&text);
 	return CLI_OK;
 }
 
@@ -205,6 +247,10 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	struct access_matrix matrix;
+	rc = load_matrix(o.matrix_file, &matrix);
+	if (rc)
+		return rc;
 	struct store *st;
 	struct keyring *kr;
 	rc = cli_open(&common, (int)o.threads + 2, &st, &kr);
@@ -217,7 +263,8 @@ int cmd_serve(int argc, char **argv)
 			   .metrics = metrics_new((int)nroutes),
 			   .policies = api_policy_cache_new(),
 			   .max_body = (size_t)o.max_body,
-			   .failure_delay_ms = (int)o.failure_delay_ms };
+			   .failure_delay_ms = (int)o.failure_delay_ms,
+			   .matrix = matrix };
 	struct server *srv = NULL;
 	struct server_config cfg = { o.listen, (int)o.threads };
 	if (!app.metrics || !app.policies) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "vault/vault.h"
 #include "common/banned.h"
 
 struct command {
@@ -19,6 +20,7 @@ static const struct command commands[] = {
 	{ "staff", cmd_staff, "manage staff and service accounts" },
 	{ "policy", cmd_policy, "publish and list privacy-policy versions" },
 	{ "audit", cmd_audit, "verify the audit chain" },
+	{ "keys", cmd_keys, "show and rotate the key-encryption keys" },
 	{ "version", cmd_version, "print the version" },
 };
 
@@ -39,6 +41,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* Before any JSON exists: every block jansson frees is wiped, since
+	 * some of them held decrypted personal data. */
+	vault_install_wiping_allocator();
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;

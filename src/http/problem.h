@@ -18,21 +18,30 @@
 #include "http/i18n.h"
 
 /* The validation rules a field can break (their texts are localised). */
-#define PROBLEM_RULES(X) \
-	X(required)      \
-	X(unknown_field) \
-	X(type_string)   \
-	X(type_integer)  \
-	X(type_boolean)  \
-	X(type_object)   \
-	X(type_array)    \
-	X(min_length)    \
-	X(max_length)    \
-	X(min_value)     \
-	X(max_value)     \
-	X(format)        \
-	X(enum_value)    \
-	X(forbidden_characters)
+#define PROBLEM_RULES(X)           \
+	X(required)                \
+	X(unknown_field)           \
+	X(type_string)             \
+	X(type_integer)            \
+	X(type_boolean)            \
+	X(type_object)             \
+	X(type_array)              \
+	X(min_length)              \
+	X(max_length)              \
+	X(min_value)               \
+	X(max_value)               \
+	X(format)                  \
+	X(enum_value)              \
+	X(forbidden_characters)    \
+	X(immutable)               \
+	X(iin_length)              \
+	X(iin_digits)              \
+	X(iin_date)                \
+	X(iin_century)             \
+	X(iin_checksum)            \
+	X(iin_no_checksum)         \
+	X(iin_birth_date_mismatch) \
+	X(iin_sex_mismatch)
 
 struct problem {
 	const char *code;  /* a catalogue code, e.g. "validation_failed" */

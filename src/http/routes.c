@@ -13,6 +13,9 @@
 
 #define STAFF_ANY ROLE_ALL
 #define JSON ROUTE_JSON_BODY
+#define DATA_ROLES                                             \
+	(ROLE_BIT(ROLE_UNDERWRITER) | ROLE_BIT(ROLE_SUPPORT) | \
+	 ROLE_BIT(ROLE_MARKETING) | ROLE_BIT(ROLE_DPO) | ROLE_BIT(ROLE_INVESTIGATOR))
 
 static const struct route table[] = {
 	{ "GET", "/healthz", api_healthz, 0, ROUTE_PUBLIC, "healthz" },
@@ -38,6 +41,31 @@ static const struct route table[] = {
 	  "policy_current" },
 	{ "GET", "/v1/policies/{version}", api_policy_get, 0, ROUTE_PUBLIC,
 	  "policy_get" },
+
+	/* Borrowers' data: the route admits the roles that hold any data
+	 * purpose; the purpose matrix decides the rest (core/access.h). */
+	{ "POST", "/v1/subjects", api_subject_register, DATA_ROLES, JSON,
+	  "subject_register" },
+	{ "POST", "/v1/subjects/search", api_subject_search, DATA_ROLES, JSON,
+	  "subject_search" },
+	{ "GET", "/v1/subjects/{id}/data", api_subject_data, DATA_ROLES, 0,
+	  "subject_data" },
+	{ "GET", "/v1/subjects/{id}/data/{category}", api_subject_category, DATA_ROLES, 0,
+	  "subject_category" },
+	{ "PUT", "/v1/subjects/{id}/data/{category}", api_subject_put, DATA_ROLES, JSON,
+	  "subject_put" },
+	{ "GET", "/v1/subjects/{id}/data/{category}/history", api_subject_history,
+	  DATA_ROLES, 0, "subject_history" },
+	{ "POST", "/v1/subjects/{id}/block", api_subject_block, ROLE_BIT(ROLE_DPO), JSON,
+	  "subject_block" },
+	{ "POST", "/v1/subjects/{id}/unblock", api_subject_unblock, ROLE_BIT(ROLE_DPO), 0,
+	  "subject_unblock" },
+	{ "POST", "/v1/subjects/{id}/restrictions", api_subject_restrict,
+	  ROLE_BIT(ROLE_DPO), JSON, "subject_restrict" },
+	{ "DELETE", "/v1/subjects/{id}/restrictions", api_subject_unrestrict,
+	  ROLE_BIT(ROLE_DPO), 0, "subject_unrestrict" },
+	{ "GET", "/v1/subjects/{id}/protection", api_subject_protection,
+	  ROLE_BIT(ROLE_DPO), 0, "subject_protection" },
 
 	{ "GET", "/v1/audit/verify", api_audit_verify,
 	  ROLE_BIT(ROLE_AUDITOR) | ROLE_BIT(ROLE_DPO), 0, "audit_verify" },

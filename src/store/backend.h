@@ -37,6 +37,12 @@ struct store_backend {
 	void (*rows_free)(struct store_rows *r);
 	/* Run a whole SQL script (migrations); no parameters. */
 	int (*exec_script)(void *conn, const char *sql);
+	/* Group commit: one savepoint per job inside the batch's transaction.
+	 * rollback_to must work after a failed statement (PostgreSQL's
+	 * aborted-transaction state), and leaves the savepoint released. */
+	int (*savepoint)(void *conn);
+	int (*release)(void *conn);
+	int (*rollback_to)(void *conn);
 };
 
 extern const struct store_backend store_sqlite_backend;

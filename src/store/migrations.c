@@ -81,8 +81,46 @@ static const char SQLITE_0001[] =
 	"CREATE TRIGGER policies_kept BEFORE DELETE ON policies"
 	" BEGIN SELECT RAISE(ABORT, 'published policies are kept forever'); END;";
 
+/* Version 2: the personal-data vault (issue: encrypted borrower records).
+ * No column holds personal data in plain text: records are sealed blobs
+ * (vault.h), lookups go through blind indexes. */
+static const char SQLITE_0002[] =
+	"CREATE TABLE subjects ("
+	" id TEXT PRIMARY KEY,"
+	" created_at BIGINT NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" blocked INTEGER NOT NULL DEFAULT 0,"
+	" block_reason TEXT,"
+	" blocked_at BIGINT,"
+	" allowed_purposes BIGINT);"
+	"CREATE TABLE subject_keys ("
+	" subject_id TEXT PRIMARY KEY REFERENCES subjects(id),"
+	" kek_version BIGINT NOT NULL,"
+	" wrapped BLOB NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" rewrapped_at BIGINT);"
+	"CREATE INDEX subject_keys_by_kek ON subject_keys(kek_version);"
+	"CREATE TABLE subject_records ("
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" category TEXT NOT NULL,"
+	" version BIGINT NOT NULL,"
+	" source TEXT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" sealed BLOB NOT NULL,"
+	" PRIMARY KEY (subject_id, category, version));"
+	"CREATE TABLE subject_index ("
+	" kind TEXT NOT NULL,"
+	" digest BLOB NOT NULL,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" PRIMARY KEY (kind, digest, subject_id));"
+	"CREATE UNIQUE INDEX subject_index_one_iin ON subject_index(digest)"
+	" WHERE kind = 'iin';"
+	"CREATE INDEX subject_index_by_subject ON subject_index(subject_id);";
+
 static const struct store_migration sqlite_migrations[] = {
 	{ 1, "0001_platform", SQLITE_0001 },
+	{ 2, "0002_vault", SQLITE_0002 },
 };
 
 /* ---- PostgreSQL ----------------------------------------------------------- */
@@ -152,8 +190,43 @@ static const char POSTGRES_0001[] =
 	"CREATE TRIGGER policies_immutable BEFORE UPDATE OR DELETE ON policies"
 	" FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();";
 
+static const char POSTGRES_0002[] =
+	"CREATE TABLE subjects ("
+	" id TEXT PRIMARY KEY,"
+	" created_at BIGINT NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" blocked INTEGER NOT NULL DEFAULT 0,"
+	" block_reason TEXT,"
+	" blocked_at BIGINT,"
+	" allowed_purposes BIGINT);"
+	"CREATE TABLE subject_keys ("
+	" subject_id TEXT PRIMARY KEY REFERENCES subjects(id),"
+	" kek_version BIGINT NOT NULL,"
+	" wrapped BYTEA NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" rewrapped_at BIGINT);"
+	"CREATE INDEX subject_keys_by_kek ON subject_keys(kek_version);"
+	"CREATE TABLE subject_records ("
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" category TEXT NOT NULL,"
+	" version BIGINT NOT NULL,"
+	" source TEXT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" sealed BYTEA NOT NULL,"
+	" PRIMARY KEY (subject_id, category, version));"
+	"CREATE TABLE subject_index ("
+	" kind TEXT NOT NULL,"
+	" digest BYTEA NOT NULL,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" PRIMARY KEY (kind, digest, subject_id));"
+	"CREATE UNIQUE INDEX subject_index_one_iin ON subject_index(digest)"
+	" WHERE kind = 'iin';"
+	"CREATE INDEX subject_index_by_subject ON subject_index(subject_id);";
+
 static const struct store_migration postgres_migrations[] = {
 	{ 1, "0001_platform", POSTGRES_0001 },
+	{ 2, "0002_vault", POSTGRES_0002 },
 };
 
 const struct store_migration *store_migrations(enum store_kind kind, size_t *count)

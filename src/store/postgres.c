@@ -636,6 +636,22 @@ static int pg_exec_script(void *conn, const char *sql)
 	return run_simple(c, sql);
 }
 
+static int pg_savepoint(void *conn)
+{
+	return pg_exec_script(conn, "SAVEPOINT job");
+}
+
+static int pg_release(void *conn)
+{
+	return pg_exec_script(conn, "RELEASE SAVEPOINT job");
+}
+
+/* Allowed in the aborted state: it is how a transaction leaves it. */
+static int pg_rollback_to(void *conn)
+{
+	return run_simple(conn, "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job");
+}
+
 const struct store_backend store_postgres_backend = {
 	.kind = STORE_POSTGRES,
 	.name = "postgres",
@@ -653,4 +669,7 @@ const struct store_backend store_postgres_backend = {
 	.rows_blob = pg_rows_blob,
 	.rows_free = pg_rows_free,
 	.exec_script = pg_exec_script,
+	.savepoint = pg_savepoint,
+	.release = pg_release,
+	.rollback_to = pg_rollback_to,
 };

@@ -357,6 +357,21 @@ static int sqlite_exec_script(void *conn, const char *sql)
 	return run_simple(conn, sql);
 }
 
+static int sqlite_savepoint(void *conn)
+{
+	return run_simple(conn, "SAVEPOINT job");
+}
+
+static int sqlite_release(void *conn)
+{
+	return run_simple(conn, "RELEASE job");
+}
+
+static int sqlite_rollback_to(void *conn)
+{
+	return run_simple(conn, "ROLLBACK TO job; RELEASE job");
+}
+
 const struct store_backend store_sqlite_backend = {
 	.kind = STORE_SQLITE,
 	.name = "sqlite",
@@ -374,4 +389,7 @@ const struct store_backend store_sqlite_backend = {
 	.rows_blob = sqlite_rows_blob,
 	.rows_free = sqlite_rows_free,
 	.exec_script = sqlite_exec_script,
+	.savepoint = sqlite_savepoint,
+	.release = sqlite_release,
+	.rollback_to = sqlite_rollback_to,
 };

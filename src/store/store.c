@@ -18,6 +18,19 @@ struct store_tx {
 	void *conn;
 };
 
+/* A write waiting for (or in) a group commit. */
+struct write_job {
+	store_fn fn;
+	void *ctx;
+	int result;
+	int done;
+	struct write_job *next;
+};
+
+/* Most jobs one transaction takes: bounds a batch's latency and the work
+ * lost to one failing COMMIT. */
+#define GROUP_MAX 256
+
 struct store {
 	const struct store_backend *be;
 	void **conns; /* all connections */
@@ -26,9 +39,13 @@ struct store {
 	int nidle;
 	pthread_mutex_t lock; /* guards idle */
 	pthread_cond_t freed;
-	/* Writers are serialised inside the process so they queue here instead
-	 * of spinning on the database's busy handler. */
-	pthread_mutex_t write_lock;
+	/* Group commit: writers queue their jobs; whoever finds no batch
+	 * running becomes the leader, runs every queued job in one transaction
+	 * (a savepoint each) and commits them with one fsync. */
+	pthread_mutex_t queue_lock;
+	pthread_cond_t batch_done;
+	struct write_job *queue_head, *queue_tail;
+	int leader_active;
 	store_commit_hook commit_hook;
 	void *commit_ctx;
 };
@@ -51,7 +68,8 @@ int store_open(const char *target, int connections, struct store **out)
 		is_postgres_url(target) ? &store_postgres_backend : &store_sqlite_backend;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->freed, NULL);
-	pthread_mutex_init(&st->write_lock, NULL);
+	pthread_mutex_init(&st->queue_lock, NULL);
+	pthread_cond_init(&st->batch_done, NULL);
 	st->conns = calloc((size_t)connections, sizeof(void *));
 	st->idle = calloc((size_t)connections, sizeof(void *));
 	if (!st->conns || !st->idle) {
@@ -81,7 +99,8 @@ void store_free(struct store *st)
 	free(st->idle);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->freed);
-	pthread_mutex_destroy(&st->write_lock);
+	pthread_mutex_destroy(&st->queue_lock);
+	pthread_cond_destroy(&st->batch_done);
 	free(st);
 }
 
@@ -119,40 +138,117 @@ static void release(struct store *st, void *conn)
 	pthread_mutex_unlock(&st->lock);
 }
 
-static int run_tx(struct store *st, int write, store_fn fn, void *ctx)
+static int run_read(struct store *st, store_fn fn, void *ctx)
 {
-	if (write)
-		pthread_mutex_lock(&st->write_lock);
 	void *conn = acquire(st);
 	struct store_tx tx = { st, conn };
-	int err = st->be->begin(conn, write);
+	int err = st->be->begin(conn, 0);
 	if (!err) {
 		err = fn(&tx, ctx);
-		if (err) {
+		if (err)
 			st->be->rollback(conn);
-		} else {
-			int64_t t0 = clock_mono_us();
-			err = st->be->commit(conn);
-			if (err)
-				st->be->rollback(conn);
-			else if (write && st->commit_hook)
-				st->commit_hook(clock_mono_us() - t0, st->commit_ctx);
-		}
+		else if ((err = st->be->commit(conn)) != SENIM_OK)
+			st->be->rollback(conn);
 	}
 	release(st, conn);
-	if (write)
-		pthread_mutex_unlock(&st->write_lock);
 	return err;
+}
+
+#define JOB_BROKEN (-1) /* the job's savepoint failed: transaction state unknown */
+
+/* One job inside the batch's transaction.  Alone, it needs no savepoint:
+ * its failure rolls the whole (one-job) transaction back. */
+static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
+		   int alone)
+{
+	if (alone)
+		return job->fn(tx, job->ctx);
+	if (st->be->savepoint(tx->conn))
+		return JOB_BROKEN;
+	int err = job->fn(tx, job->ctx);
+	int undo = err ? st->be->rollback_to(tx->conn) : st->be->release(tx->conn);
+	return undo ? JOB_BROKEN : err;
+}
+
+/*
+ * Run a batch of jobs in one transaction and commit them together.  A job
+ * that fails is rolled back to its savepoint alone and keeps its error; the
+ * others commit.  If BEGIN, a savepoint or COMMIT fails, every job that had
+ * succeeded fails with SENIM_ERR_STORE: nothing is half-written.
+ */
+static void run_batch(struct store *st, struct write_job *batch, int n)
+{
+	void *conn = acquire(st);
+	struct store_tx tx = { st, conn };
+	int err = st->be->begin(conn, 1);
+	int any_ok = 0;
+	for (struct write_job *j = batch; j; j = j->next) {
+		j->result = err ? err : run_job(st, &tx, j, n == 1);
+		if (j->result == JOB_BROKEN)
+			err = SENIM_ERR_STORE;
+		else if (j->result == SENIM_OK)
+			any_ok = 1;
+	}
+	if (!err && any_ok) {
+		int64_t t0 = clock_mono_us();
+		err = st->be->commit(conn);
+		if (!err && st->commit_hook)
+			st->commit_hook(clock_mono_us() - t0, st->commit_ctx);
+	}
+	if (err || !any_ok)
+		st->be->rollback(conn);
+	release(st, conn);
+	for (struct write_job *j = batch; j; j = j->next)
+		if (j->result == JOB_BROKEN || (err && j->result == SENIM_OK))
+			j->result = SENIM_ERR_STORE;
 }
 
 int store_write(struct store *st, store_fn fn, void *ctx)
 {
-	return run_tx(st, 1, fn, ctx);
+	struct write_job job = { fn, ctx, 0, 0, NULL };
+	pthread_mutex_lock(&st->queue_lock);
+	if (st->queue_tail)
+		st->queue_tail->next = &job;
+	else
+		st->queue_head = &job;
+	st->queue_tail = &job;
+	while (!job.done) {
+		if (st->leader_active) {
+			pthread_cond_wait(&st->batch_done, &st->queue_lock);
+			continue;
+		}
+		/* Lead: take up to GROUP_MAX queued jobs, ours among them or not. */
+		st->leader_active = 1;
+		struct write_job *batch = st->queue_head, *last = batch;
+		int n = 1;
+		while (last->next && n < GROUP_MAX) {
+			last = last->next;
+			n++;
+		}
+		st->queue_head = last->next;
+		if (!st->queue_head)
+			st->queue_tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&st->queue_lock);
+
+		run_batch(st, batch, n);
+
+		pthread_mutex_lock(&st->queue_lock);
+		for (struct write_job *j = batch; j;) {
+			struct write_job *next = j->next;
+			j->done = 1;
+			j = next;
+		}
+		st->leader_active = 0;
+		pthread_cond_broadcast(&st->batch_done);
+	}
+	pthread_mutex_unlock(&st->queue_lock);
+	return job.result;
 }
 
 int store_read(struct store *st, store_fn fn, void *ctx)
 {
-	return run_tx(st, 0, fn, ctx);
+	return run_read(st, fn, ctx);
 }
 
 static int ping_fn(struct store_tx *tx, void *ctx)

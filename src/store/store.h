@@ -16,6 +16,13 @@
  *   inside the same transaction.
  *   store_read() runs `fn` in a read-only snapshot.
  *
+ * Group commit: concurrent store_write() calls are run by one of the callers
+ * as a batch in one transaction, each job inside its own savepoint, and made
+ * durable together by one COMMIT (one fsync).  A job that fails is undone
+ * alone; the callback may run on another caller's thread, so it must not
+ * rely on thread-local state, and it must never call store_write() or
+ * store_read() itself (that would wait for the batch it is part of).
+ *
  * A store keeps a pool of connections (one per server worker); store_write and
  * store_read may be called from any thread.  Every SQL text passed in must be a
  * string literal or otherwise live as long as the store: backends cache
@@ -100,8 +107,9 @@ SENIM_MUST_CHECK int store_schema_version(struct store *st, int *current, int *l
 
 typedef int (*store_fn)(struct store_tx *tx, void *ctx);
 
-/* Run fn in a read-write transaction; commit on SENIM_OK, else roll back and
- * return fn's result.  A commit failure is SENIM_ERR_STORE. */
+/* Run fn in a read-write transaction (shared with concurrent writers, see
+ * group commit above); durable on SENIM_OK, else fn's writes are undone and
+ * its result returned.  A commit failure is SENIM_ERR_STORE. */
 SENIM_MUST_CHECK int store_write(struct store *st, store_fn fn, void *ctx);
 /* Run fn in a read-only transaction. */
 SENIM_MUST_CHECK int store_read(struct store *st, store_fn fn, void *ctx);

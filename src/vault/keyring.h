@@ -72,4 +72,29 @@ SENIM_MUST_CHECK int keyring_unseal(const struct keyring *kr, const void *ad,
 				    size_t adlen, const void *sealed, size_t sealed_len,
 				    unsigned char *plain, size_t cap, size_t *len);
 
+/* ---- blind indexes and rotation ---------------------------------------- */
+
+/* Keyed BLAKE2b-256 of data with the key ring's index key. */
+void keyring_blind_index(const struct keyring *kr, const void *data, size_t len,
+			 unsigned char out[32]);
+
+/* The newest KEK version, and how many KEK versions the ring holds. */
+uint32_t keyring_kek_version(const struct keyring *kr);
+size_t keyring_kek_count(const struct keyring *kr);
+/* The KEK versions, oldest first, into out[0..cap); returns how many. */
+size_t keyring_kek_versions(const struct keyring *kr, uint32_t *out, size_t cap);
+
+/*
+ * Add a new KEK version to the key file at `path` (atomically: a new file
+ * renamed over the old one, mode 0600) and return the new version.  Old
+ * versions stay, so everything sealed with them still opens; processes that
+ * loaded the file earlier keep working and pick up the new version with
+ * keyring_reload().
+ */
+SENIM_MUST_CHECK int keyring_add_kek(const char *path, uint32_t *new_version);
+
+/* Re-read the key file into kr when it has changed (new KEK versions);
+ * thread-safe against concurrent seal/unseal. */
+SENIM_MUST_CHECK int keyring_reload(struct keyring *kr);
+
 #endif

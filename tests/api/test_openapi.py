@@ -62,6 +62,7 @@ def _without_bench(text):
 def _defines(text):
     """Object-like #defines of a C text: name -> replacement."""
     out = {}
+    text = re.sub(r"\\\n", " ", text)  # join continued lines
     for m in re.finditer(r"^[ \t]*#[ \t]*define[ \t]+([A-Z_][A-Z0-9_]*)[ \t]+([^\n]+)$",
                          text, flags=re.M):
         out[m.group(1)] = m.group(2).strip()

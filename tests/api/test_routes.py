@@ -13,6 +13,7 @@ import pytest
 ROLES = ["admin", "underwriter", "support", "marketing", "dpo", "investigator", "auditor"]
 PUBLIC = "public"
 ANY_STAFF = set(ROLES)
+DATA = {"underwriter", "support", "marketing", "dpo", "investigator"}
 
 EXPECTED = {
     ("GET", "/healthz"): PUBLIC,
@@ -27,9 +28,24 @@ EXPECTED = {
     ("GET", "/v1/policies/current"): PUBLIC,
     ("GET", "/v1/policies/{version}"): PUBLIC,
     ("GET", "/v1/audit/verify"): {"auditor", "dpo"},
+    # Borrowers' data: every role that holds a data purpose; never admin or
+    # auditor (they run the system and read the trail, not borrowers' data).
+    ("POST", "/v1/subjects"): DATA,
+    ("POST", "/v1/subjects/search"): DATA,
+    ("GET", "/v1/subjects/{id}/data"): DATA,
+    ("GET", "/v1/subjects/{id}/data/{category}"): DATA,
+    ("PUT", "/v1/subjects/{id}/data/{category}"): DATA,
+    ("GET", "/v1/subjects/{id}/data/{category}/history"): DATA,
+    # Blocking and restriction are the data-protection officer's acts (R3, R4).
+    ("POST", "/v1/subjects/{id}/block"): {"dpo"},
+    ("POST", "/v1/subjects/{id}/unblock"): {"dpo"},
+    ("POST", "/v1/subjects/{id}/restrictions"): {"dpo"},
+    ("DELETE", "/v1/subjects/{id}/restrictions"): {"dpo"},
+    ("GET", "/v1/subjects/{id}/protection"): {"dpo"},
 }
 
-SAMPLE = {"{version}": "2024-09-23"}
+SAMPLE = {"{version}": "2024-09-23", "{id}": "sbj_AAAAAAAAAAAAAAAAAAAAAA",
+          "{category}": "identity"}
 
 
 def routes_in_source():

@@ -11,7 +11,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "vault/keyring.h"
 #include "common/banned.h"
 
@@ -783,6 +787,463 @@ static void test_unseal_failures(void **state)
 	keyring_free(kr);
 }
 
+/* ---- blind indexes ----------------------------------------------------------- */
+
+static void test_blind_index(void **state)
+{
+	struct fx *f = *state;
+	struct material m;
+	char dir[700];
+	material_init(&m);
+	snprintf(dir, sizeof(dir), "%s/keys", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	char *text = expand(&m, KEYFILE(SIGN_A, KEK_1, "\"{IDX}\""));
+	write_file(f->path, text, 0600);
+	free(text);
+	struct keyring *kr = open_ok(f->path, 0);
+	unsigned char key[32], want[32], got[32];
+	memset(key, 0x55, sizeof(key));
+	static const char *const inputs[] = { "", "iin:870412300234",
+					      "phone:+77011234567" };
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		size_t len = strlen(inputs[i]);
+		crypto_generichash(want, 32, (const unsigned char *)inputs[i], len, key,
+				   32);
+		keyring_blind_index(kr, inputs[i], len, got);
+		assert_memory_equal(got, want, 32);
+	}
+	keyring_blind_index(kr, NULL, 0, got);
+	crypto_generichash(want, 32, NULL, 0, key, 32);
+	assert_memory_equal(got, want, 32);
+	keyring_free(kr);
+}
+
+/* ---- adding KEK versions ------------------------------------------------------ */
+
+/* The names in the key directory other than the key file. */
+static int stray_files(const struct fx *f)
+{
+	char dir[700];
+	snprintf(dir, sizeof(dir), "%s/keys", f->dir);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    strcmp(e->d_name, "senim.keys") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void test_add_kek(void **state)
+{
+	struct fx *f = *state;
+	struct keyring *old = open_ok(f->path, 1);
+	char *before = read_text(f->path);
+	uint32_t v = 0;
+	assert_int_equal(keyring_kek_version(old), 1);
+	assert_int_equal(keyring_kek_count(old), 1);
+
+	/* Members this code does not know are kept. */
+	json_error_t jerr;
+	json_t *root = json_loads(before, 0, &jerr);
+	assert_non_null(root);
+	json_object_set_new(root, "comment", json_string("kept"));
+	char *with = json_dumps(root, JSON_INDENT(2));
+	write_file(f->path, with, 0600);
+	free(with);
+	json_decref(root);
+
+	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	assert_int_equal(v, 2);
+	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	assert_int_equal(v, 3);
+	assert_int_equal(mode_of(f->path), 0600);
+	assert_int_equal(stray_files(f), 0);
+
+	char *after = read_text(f->path);
+	assert_non_null(strstr(after, "\"comment\": \"kept\""));
+	root = json_loads(after, JSON_REJECT_DUPLICATES, &jerr);
+	assert_non_null(root);
+	assert_int_equal(json_array_size(json_object_get(root, "kek")), 3);
+	assert_int_equal(json_array_size(json_object_get(root, "signing")), 1);
+	json_decref(root);
+
+	/* A fresh ring has all three; the old one gets them on reload, and
+	 * the signing key and index key are unchanged. */
+	struct keyring *fresh = open_ok(f->path, 0);
+	uint32_t vs[8];
+	assert_int_equal(keyring_kek_versions(fresh, vs, 8), 3);
+	assert_int_equal(vs[0], 1);
+	assert_int_equal(vs[1], 2);
+	assert_int_equal(vs[2], 3);
+	assert_int_equal(keyring_kek_versions(fresh, vs, 2), 2);
+	assert_string_equal(keyring_signing_key_id(fresh), keyring_signing_key_id(old));
+	unsigned char i1[32], i2[32];
+	keyring_blind_index(old, "x", 1, i1);
+	keyring_blind_index(fresh, "x", 1, i2);
+	assert_memory_equal(i1, i2, 32);
+
+	struct buf s1;
+	buf_init(&s1, 1024);
+	assert_int_equal(keyring_seal(old, "ad", 2, "v1", 2, &s1), SENIM_OK);
+	assert_memory_equal(s1.data, "\0\0\0\1", 4);
+	assert_int_equal(keyring_reload(old), SENIM_OK);
+	assert_int_equal(keyring_kek_version(old), 3);
+	assert_int_equal(keyring_kek_count(old), 3);
+	assert_int_equal(keyring_reload(old), SENIM_OK); /* unchanged: no-op */
+	assert_int_equal(keyring_kek_count(old), 3);
+	buf_reset(&s1);
+	assert_int_equal(keyring_seal(old, "ad", 2, "v3", 2, &s1), SENIM_OK);
+	assert_memory_equal(s1.data, "\0\0\0\3", 4);
+	unsigned char plain[8];
+	size_t len = 0;
+	assert_int_equal(keyring_unseal(fresh, "ad", 2, s1.data, s1.len, plain,
+					sizeof(plain), &len),
+			 SENIM_OK);
+	assert_memory_equal(plain, "v3", 2);
+	buf_release(&s1);
+	keyring_free(fresh);
+	keyring_free(old);
+	free(after);
+	free(before);
+}
+
+static void test_add_kek_refusals(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *text; /* NULL: no file at all */
+		mode_t mode;
+		int want;
+	} cases[] = {
+		{ "no key file", NULL, 0600, SENIM_ERR_CONFIG },
+		{ "format 2",
+		  "{\"format\":2,\"signing\":[" SIGN_A "],\"kek\":[" KEK_1
+		  "],\"index_key\":\"{IDX}\"}",
+		  0600, SENIM_ERR_CONFIG },
+		{ "not JSON", "senim", 0600, SENIM_ERR_CONFIG },
+		{ "a bad KEK",
+		  KEYFILE(SIGN_A, "{\"version\":1,\"key\":\"{SHORT}\",\"created_at\":1}",
+			  "\"{IDX}\""),
+		  0600, SENIM_ERR_CONFIG },
+		{ "readable by others", KEYFILE(SIGN_A, KEK_1, "\"{IDX}\""), 0644,
+		  SENIM_ERR_CONFIG },
+		{ "highest version taken",
+		  KEYFILE(SIGN_A,
+			  "{\"version\":4294967295,\"key\":\"{KEK1}\",\"created_at\":1}",
+			  "\"{IDX}\""),
+		  0600, SENIM_ERR_CONFIG },
+		{ "valid", KEYFILE(SIGN_A, KEK_2 "," KEK_1, "\"{IDX}\""), 0600,
+		  SENIM_OK },
+	};
+	struct fx *f = *state;
+	struct material m;
+	char dir[700];
+	material_init(&m);
+	snprintf(dir, sizeof(dir), "%s/keys", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = cases[i].text ? expand(&m, cases[i].text) : NULL;
+		(void)unlink(f->path);
+		if (text)
+			write_file(f->path, text, cases[i].mode);
+		uint32_t v = 99;
+		int err = keyring_add_kek(f->path, &v);
+		if (err != cases[i].want)
+			fail_msg("%s: got %d, want %d", cases[i].name, err,
+				 cases[i].want);
+		if (err) {
+			/* Refused: the file is exactly as it was, and no new
+			 * one appeared. */
+			assert_int_equal(v, 0);
+			if (text) {
+				char *now = read_text(f->path);
+				assert_string_equal(now, text);
+				free(now);
+			} else {
+				assert_int_equal(access(f->path, F_OK), -1);
+			}
+		} else {
+			assert_int_equal(v, 3);
+		}
+		assert_int_equal(stray_files(f), 0);
+		free(text);
+	}
+	uint32_t v = 0;
+	assert_int_equal(keyring_add_kek(NULL, &v), SENIM_ERR_INVALID);
+	assert_int_equal(keyring_add_kek(f->path, NULL), SENIM_ERR_INVALID);
+}
+
+/* A ring holds at most 256 KEK versions: a file with 256 opens and takes
+ * no more; one with 257 is refused. */
+static void test_kek_capacity(void **state)
+{
+	struct fx *f = *state;
+	struct material m;
+	char dir[700];
+	material_init(&m);
+	snprintf(dir, sizeof(dir), "%s/keys", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	for (int total = 256; total <= 257; total++) {
+		struct buf keks;
+		buf_init(&keks, BUF_NO_LIMIT);
+		for (int v = 1; v <= total; v++)
+			assert_int_equal(buf_addf(&keks,
+						  "%s{\"version\":%d,\"key\":\"{KEK1}\","
+						  "\"created_at\":1}",
+						  v > 1 ? "," : "", v),
+					 SENIM_OK);
+		struct buf tmpl;
+		buf_init(&tmpl, BUF_NO_LIMIT);
+		assert_int_equal(buf_addf(&tmpl,
+					  "{\"format\":1,\"signing\":[" SIGN_A
+					  "],\"kek\":[%s],\"index_key\":\"{IDX}\"}",
+					  keks.data),
+				 SENIM_OK);
+		char *text = expand(&m, tmpl.data);
+		write_file(f->path, text, 0600);
+		struct keyring *kr = NULL;
+		uint32_t v = 0;
+		if (total == 256) {
+			kr = open_ok(f->path, 0);
+			assert_int_equal(keyring_kek_count(kr), 256);
+			assert_int_equal(keyring_kek_version(kr), 256);
+			assert_int_equal(keyring_add_kek(f->path, &v), SENIM_ERR_CONFIG);
+			keyring_free(kr);
+		} else {
+			assert_int_equal(keyring_open(f->path, 0, &kr), SENIM_ERR_CONFIG);
+		}
+		free(text);
+		buf_release(&tmpl);
+		buf_release(&keks);
+	}
+}
+
+/* Processes adding KEK versions at once each get their own version, and
+ * none is lost (the directory lock serialises the rewrites). */
+static void test_add_kek_race(void **state)
+{
+	enum {
+		NPROC = 4
+	};
+	struct fx *f = *state;
+	keyring_free(open_ok(f->path, 1));
+	for (int i = 0; i < NPROC; i++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			uint32_t v = 0;
+			_exit(keyring_add_kek(f->path, &v) == SENIM_OK ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < NPROC; i++) {
+		int status = 0;
+		assert_true(wait(&status) > 0);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	struct keyring *kr = open_ok(f->path, 0);
+	uint32_t vs[NPROC + 1];
+	assert_int_equal(keyring_kek_versions(kr, vs, NPROC + 1), NPROC + 1);
+	for (uint32_t i = 0; i < NPROC + 1; i++)
+		assert_int_equal(vs[i], i + 1);
+	keyring_free(kr);
+	assert_int_equal(stray_files(f), 0);
+}
+
+/* ---- reloading ------------------------------------------------------------------ */
+
+/* Replace one JSON string member of the key file ("index_key", or the
+ * key of the KEK at `kek`) by base64 of 32 bytes of `byte`. */
+static void rewrite_member(const char *path, int kek, unsigned char byte)
+{
+	char *text = read_text(path);
+	json_error_t jerr;
+	json_t *root = json_loads(text, 0, &jerr);
+	assert_non_null(root);
+	char b[64];
+	b64(b, sizeof(b), byte, 32);
+	if (kek < 0)
+		json_object_set_new(root, "index_key", json_string(b));
+	else
+		json_object_set_new(
+			json_array_get(json_object_get(root, "kek"), (size_t)kek), "key",
+			json_string(b));
+	char *out = json_dumps(root, JSON_INDENT(2));
+	write_file(path, out, 0600);
+	free(out);
+	json_decref(root);
+	free(text);
+}
+
+static void test_reload_refusals(void **state)
+{
+	struct fx *f = *state;
+	struct keyring *kr = open_ok(f->path, 1);
+	char *orig = read_text(f->path);
+	struct buf s;
+	unsigned char plain[8];
+	size_t len = 0;
+	buf_init(&s, 1024);
+	assert_int_equal(keyring_seal(kr, "ad", 2, "ok", 2, &s), SENIM_OK);
+
+	/* A KEK whose bytes changed is refused; the ring keeps its own. */
+	uint32_t v = 0;
+	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	rewrite_member(f->path, 0, 0x77);
+	assert_int_equal(keyring_reload(kr), SENIM_ERR_CONFIG);
+	assert_int_equal(keyring_kek_count(kr), 1);
+	assert_int_equal(
+		keyring_unseal(kr, "ad", 2, s.data, s.len, plain, sizeof(plain), &len),
+		SENIM_OK);
+
+	/* So is a changed index key. */
+	write_file(f->path, orig, 0600);
+	rewrite_member(f->path, -1, 0x78);
+	assert_int_equal(keyring_reload(kr), SENIM_ERR_CONFIG);
+	/* And a file that no longer parses. */
+	write_file(f->path, "{", 0600);
+	assert_int_equal(keyring_reload(kr), SENIM_ERR_CONFIG);
+	assert_int_equal(keyring_kek_count(kr), 1);
+
+	/* A version removed from the file stays in memory. */
+	write_file(f->path, orig, 0600);
+	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	assert_int_equal(keyring_reload(kr), SENIM_OK);
+	assert_int_equal(keyring_kek_version(kr), 2);
+	write_file(f->path, orig, 0600);
+	assert_int_equal(keyring_reload(kr), SENIM_OK);
+	assert_int_equal(keyring_kek_count(kr), 2);
+	assert_int_equal(keyring_reload(NULL), SENIM_ERR_INVALID);
+	buf_release(&s);
+	free(orig);
+	keyring_free(kr);
+}
+
+/* A value sealed by another process's newer version opens: unseal re-reads
+ * the key file, at most once a second. */
+static void test_unseal_reloads(void **state)
+{
+	struct fx *f = *state;
+	struct keyring *a = open_ok(f->path, 1);
+	uint32_t v = 0;
+	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	struct keyring *b = open_ok(f->path, 0);
+	assert_int_equal(keyring_kek_version(b), 2);
+	struct buf s;
+	unsigned char plain[16];
+	size_t len = 0;
+	buf_init(&s, 1024);
+	assert_int_equal(keyring_seal(b, "ad", 2, "from b", 6, &s), SENIM_OK);
+	assert_int_equal(keyring_kek_version(a), 1);
+	int64_t t0 = clock_mono_us();
+	assert_int_equal(
+		keyring_unseal(a, "ad", 2, s.data, s.len, plain, sizeof(plain), &len),
+		SENIM_OK);
+	assert_memory_equal(plain, "from b", 6);
+	assert_int_equal(keyring_kek_version(a), 2);
+
+	/* A third version right away: a's next automatic reload must wait
+	 * out the second, so the value does not open yet... */
+	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	struct keyring *c = open_ok(f->path, 0);
+	buf_reset(&s);
+	assert_int_equal(keyring_seal(c, "ad", 2, "from c", 6, &s), SENIM_OK);
+	int err = keyring_unseal(a, "ad", 2, s.data, s.len, plain, sizeof(plain), &len);
+	if (clock_mono_us() - t0 < 900000)
+		assert_int_equal(err, SENIM_ERR_CRYPTO);
+	/* ...but an explicit reload takes it at once. */
+	assert_int_equal(keyring_reload(a), SENIM_OK);
+	assert_int_equal(
+		keyring_unseal(a, "ad", 2, s.data, s.len, plain, sizeof(plain), &len),
+		SENIM_OK);
+	assert_memory_equal(plain, "from c", 6);
+	buf_release(&s);
+	keyring_free(c);
+	keyring_free(b);
+	keyring_free(a);
+}
+
+struct worker {
+	struct keyring *kr;
+	_Atomic int *stop;
+	const struct buf *old; /* sealed under version 1 before the start */
+	int id;
+	long ops;
+	int failures;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct buf s;
+	buf_init(&s, 1024);
+	while (!atomic_load(w->stop)) {
+		char msg[32], ad[16];
+		unsigned char plain[64];
+		size_t len = 0;
+		int n = snprintf(msg, sizeof(msg), "worker %d op %ld", w->id, w->ops);
+		snprintf(ad, sizeof(ad), "w%d", w->id);
+		buf_reset(&s);
+		if (keyring_seal(w->kr, ad, strlen(ad), msg, (size_t)n, &s) != SENIM_OK ||
+		    keyring_unseal(w->kr, ad, strlen(ad), s.data, s.len, plain,
+				   sizeof(plain), &len) != SENIM_OK ||
+		    len != (size_t)n || memcmp(plain, msg, len) != 0)
+			w->failures++;
+		if (keyring_unseal(w->kr, "old", 3, w->old->data, w->old->len, plain,
+				   sizeof(plain), &len) != SENIM_OK ||
+		    len != 3 || memcmp(plain, "old", 3) != 0)
+			w->failures++;
+		w->ops++;
+	}
+	buf_release(&s);
+	return NULL;
+}
+
+/* keyring_add_kek + keyring_reload while four threads seal and unseal:
+ * every operation succeeds (run under ASan). */
+static void test_reload_concurrent(void **state)
+{
+	enum {
+		NTHREADS = 4,
+		ROTATIONS = 12
+	};
+	struct fx *f = *state;
+	struct keyring *kr = open_ok(f->path, 1);
+	struct buf old;
+	buf_init(&old, 1024);
+	assert_int_equal(keyring_seal(kr, "old", 3, "old", 3, &old), SENIM_OK);
+	_Atomic int stop = 0;
+	struct worker w[NTHREADS];
+	pthread_t t[NTHREADS];
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i] = (struct worker){ .kr = kr, .stop = &stop, .old = &old, .id = i };
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (int r = 0; r < ROTATIONS; r++) {
+		uint32_t v = 0;
+		usleep(5000);
+		assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+		assert_int_equal(v, (uint32_t)r + 2);
+		assert_int_equal(keyring_reload(kr), SENIM_OK);
+		assert_int_equal(keyring_kek_version(kr), v);
+	}
+	usleep(5000);
+	atomic_store(&stop, 1);
+	long ops = 0;
+	for (int i = 0; i < NTHREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].failures, 0);
+		ops += w[i].ops;
+	}
+	assert_true(ops > 0);
+	assert_int_equal(keyring_kek_count(kr), ROTATIONS + 1);
+	buf_release(&old);
+	keyring_free(kr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -800,6 +1261,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotated_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seal_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unseal_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blind_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_kek, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_kek_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kek_capacity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_kek_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unseal_reloads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_concurrent, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,548 @@
+/*
+ * subjects.c — borrowers' personal data over HTTP (D1-D7, U1-U10, R2-R4).
+ *
+ *   POST /v1/subjects                               register (IIN, names, ...)
+ *   POST /v1/subjects/search                        find by IIN, phone or e-mail
+ *   GET  /v1/subjects/{id}/data                     every category the purpose sees
+ *   GET  /v1/subjects/{id}/data/{category}          one category
+ *   PUT  /v1/subjects/{id}/data/{category}          a new version of it
+ *   GET  /v1/subjects/{id}/data/{category}/history  every version (R2)
+ *   POST /v1/subjects/{id}/block, /unblock          R3 (dpo)
+ *   POST/DELETE /v1/subjects/{id}/restrictions      R4 (dpo)
+ *   GET  /v1/subjects/{id}/protection               block and restriction state
+ *
+ * Every data route names its purpose in the Senim-Purpose header; personal
+ * data travels only in bodies, never in a URL.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/app.h"
+#include "api/subject_fields.h"
+#include "core/contact.h"
+#include "core/iin.h"
+#include "subjects/subjects.h"
+#include "common/banned.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- purpose, actor, errors -------------------------------------------- */
+
+/* The purpose named in Senim-Purpose; answers 400 itself when missing or
+ * unknown. */
+static int purpose_or_reply(struct http_request *req, struct http_response *resp,
+			    enum purpose *out)
+{
+	const char *h = http_header(req, "Senim-Purpose");
+	if (!h || !*h) {
+		http_reply_code(req, resp, "purpose_required");
+		return SENIM_ERR_INVALID;
+	}
+	int p = purpose_parse(h);
+	if (p < 0) {
+		http_reply_code(req, resp, "purpose_unknown");
+		return SENIM_ERR_INVALID;
+	}
+	*out = (enum purpose)p;
+	return SENIM_OK;
+}
+
+static void actor_for(struct http_request *req, enum purpose p, struct subject_actor *a)
+{
+	a->label = req->actor.label;
+	a->request_id = req->request_id;
+	a->role = req->actor.role;
+	a->purpose = p;
+	a->matrix = &req->app->matrix;
+	a->kr = req->app->keys;
+}
+
+/* The answer to a refused access: 403 with the reason's code, or 404 for a
+ * subject that is not there. */
+static int reply_denied(struct http_request *req, struct http_response *resp,
+			enum access_result denied)
+{
+	if (denied == ACCESS_GRANTED)
+		return http_reply_code(req, resp, "category_withheld");
+	return http_reply_code(req, resp, access_result_code(denied));
+}
+
+static int reply_result(struct http_request *req, struct http_response *resp, int err,
+			enum access_result denied)
+{
+	if (err == SENIM_ERR_DENIED)
+		return reply_denied(req, resp, denied);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "subject_not_found");
+	return err;
+}
+
+/* The {id} parameter, answered 404 when it cannot be a subject id (another
+ * form never reaches the store, and says nothing about what exists). */
+static const char *subject_or_reply(struct http_request *req, struct http_response *resp)
+{
+	const char *id = req->params[0];
+	if (!subject_id_valid(id)) {
+		http_reply_code(req, resp, "subject_not_found");
+		return NULL;
+	}
+	return id;
+}
+
+static int category_or_reply(struct http_request *req, struct http_response *resp,
+			     enum category *out)
+{
+	int c = category_parse(req->params[1]);
+	if (c < 0) {
+		struct problem p = { .code = "validation_failed",
+				     .field = "category",
+				     .rule = "enum_value" };
+		http_reply_problem(req, resp, &p);
+		return SENIM_ERR_INVALID;
+	}
+	*out = (enum category)c;
+	return SENIM_OK;
+}
+
+static json_t *category_names(uint32_t mask)
+{
+	json_t *a = json_array();
+	for (int c = 0; a && c < CATEGORY__COUNT; c++)
+		if (mask & CATEGORY_BIT(c))
+			json_array_append_new(
+				a, json_string(category_code((enum category)c)));
+	return a;
+}
+
+static int reply_invalid(struct http_request *req, struct http_response *resp,
+			 const char *field, const char *rule, long long limit)
+{
+	struct problem p = {
+		.code = "validation_failed", .field = field, .rule = rule, .limit = limit
+	};
+	return http_reply_problem(req, resp, &p);
+}
+
+/* ---- registration -------------------------------------------------------------- */
+
+static const char *const sexes[] = { "M", "F", NULL };
+
+static const struct jsonin_field register_fields[] = {
+	{ .name = "iin", .type = JSONIN_STRING, .required = 1, .max_len = 64 },
+	{ .name = "surname",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = 100 },
+	{ .name = "given_name",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = 100 },
+	{ .name = "patronymic", .type = JSONIN_STRING, .min_len = 1, .max_len = 100 },
+	{ .name = "birth_date", .type = JSONIN_STRING, .required = 1, .max_len = 10 },
+	{ .name = "sex", .type = JSONIN_STRING, .required = 1, .allowed = sexes },
+	{ .name = "citizenship", .type = JSONIN_STRING, .required = 1, .max_len = 2 },
+	{ .name = "phone", .type = JSONIN_STRING, .required = 1, .max_len = 32 },
+	{ .name = "email", .type = JSONIN_STRING, .max_len = EMAIL_MAX },
+	{ .name = "source", .type = JSONIN_STRING, .max_len = 32 },
+};
+
+/* The IIN's own rules, then agreement with birth date and sex. */
+static int check_iin(json_t *body, const char **rule)
+{
+	const char *iin = jsonin_str(body, "iin");
+	const char *bd = jsonin_str(body, "birth_date");
+	struct iin_info info;
+	enum iin_error e = iin_parse(iin, strlen(iin), &info);
+	int y, m, d;
+	if (e == IIN_OK && date_parse_iso(bd, strlen(bd), &y, &m, &d))
+		e = iin_matches(&info, y, m, d, jsonin_str(body, "sex")[0]);
+	*rule = iin_error_rule(e);
+	return e == IIN_OK ? SENIM_OK : SENIM_ERR_INVALID;
+}
+
+static json_t *identity_of(json_t *body)
+{
+	static const char *const keys[] = { "iin",	  "surname",	"given_name",
+					    "patronymic", "birth_date", "sex",
+					    "citizenship" };
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < COUNT(keys); i++) {
+		json_t *v = json_object_get(body, keys[i]);
+		if (v && !json_is_null(v))
+			json_object_set(o, keys[i], v);
+	}
+	return o;
+}
+
+int api_subject_register(struct http_request *req, struct http_response *resp)
+{
+	enum purpose purpose;
+	if (purpose_or_reply(req, resp, &purpose))
+		return SENIM_OK;
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, register_fields, COUNT(register_fields),
+				    &body))
+		return SENIM_OK;
+	int y, m, d;
+	char phone[PHONE_E164_LEN], email[EMAIL_MAX + 1];
+	const char *rule = NULL, *bd = jsonin_str(body, "birth_date");
+	const char *mail = jsonin_str(body, "email"), *src = jsonin_str(body, "source");
+	const char *cc = jsonin_str(body, "citizenship"), *ph = jsonin_str(body, "phone");
+	int source = src ? subject_source_parse(src) : SOURCE_BORROWER;
+	int err = SENIM_OK;
+	if (!date_parse_iso(bd, strlen(bd), &y, &m, &d))
+		err = reply_invalid(req, resp, "birth_date", "format", 0);
+	else if (check_iin(body, &rule))
+		err = reply_invalid(req, resp, "iin", rule, 0);
+	else if (!country_alpha2_valid(cc, strlen(cc)))
+		err = reply_invalid(req, resp, "citizenship", "format", 0);
+	else if (!phone_normalize_kz(ph, strlen(ph), phone))
+		err = reply_invalid(req, resp, "phone", "format", 0);
+	else if (mail && (!email_valid(mail, strlen(mail)) ||
+			  !email_normalize(mail, strlen(mail), email, sizeof(email))))
+		err = reply_invalid(req, resp, "email", "format", 0);
+	else if (source < 0)
+		err = reply_invalid(req, resp, "source", "enum_value", 0);
+	if (err || resp->replied) {
+		json_decref(body);
+		return err;
+	}
+	json_t *identity = identity_of(body);
+	json_t *contact =
+		mail ? json_pack("{s:s,s:s}", "phone_mobile", phone, "email", email)
+		     : json_pack("{s:s}", "phone_mobile", phone);
+	struct subject_registration reg = {
+		jsonin_str(body, "iin"),    phone, mail ? email : NULL, identity, contact,
+		(enum subject_source)source
+	};
+	struct subject_actor a;
+	actor_for(req, purpose, &a);
+	char id[SUBJECT_ID_LEN];
+	enum access_result denied = ACCESS_GRANTED;
+	err = (identity && contact)
+		      ? subjects_register(req->app->store, &a, &reg, id, &denied)
+		      : SENIM_ERR_NOMEM;
+	json_decref(identity);
+	json_decref(contact);
+	json_decref(body);
+	if (err == SENIM_ERR_CONFLICT)
+		return http_reply_code(req, resp, "subject_exists");
+	if (err)
+		return reply_result(req, resp, err, denied);
+	char location[64];
+	snprintf(location, sizeof(location), "/v1/subjects/%s", id);
+	err = http_reply_json(resp, 201, json_pack("{s:s}", "id", id));
+	return err ? err : http_add_header(req, resp, "Location", location);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+int api_subject_data(struct http_request *req, struct http_response *resp)
+{
+	enum purpose purpose;
+	const char *id = subject_or_reply(req, resp);
+	if (!id || purpose_or_reply(req, resp, &purpose))
+		return SENIM_OK;
+	struct subject_actor a;
+	actor_for(req, purpose, &a);
+	json_t *cats = NULL;
+	uint32_t withheld = 0;
+	enum access_result denied = ACCESS_GRANTED;
+	int err = subjects_read(req->app->store, &a, id, CATEGORY_ALL, &cats, &withheld,
+				&denied);
+	if (err)
+		return reply_result(req, resp, err, denied);
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:s,s:o,s:o}", "subject_id", id, "purpose",
+					 purpose_code(purpose), "categories", cats,
+					 "withheld", category_names(withheld)));
+}
+
+int api_subject_category(struct http_request *req, struct http_response *resp)
+{
+	enum purpose purpose;
+	enum category c;
+	const char *id = subject_or_reply(req, resp);
+	if (!id || category_or_reply(req, resp, &c) ||
+	    purpose_or_reply(req, resp, &purpose))
+		return SENIM_OK;
+	struct subject_actor a;
+	actor_for(req, purpose, &a);
+	json_t *cats = NULL;
+	uint32_t withheld = 0;
+	enum access_result denied = ACCESS_GRANTED;
+	int err = subjects_read(req->app->store, &a, id, CATEGORY_BIT(c), &cats,
+				&withheld, &denied);
+	if (err)
+		return reply_result(req, resp, err, denied);
+	if (withheld) {
+		json_decref(cats);
+		return http_reply_code(req, resp, "category_withheld");
+	}
+	json_t *rec = json_object_get(cats, category_code(c));
+	if (!rec) {
+		json_decref(cats);
+		return http_reply_code(req, resp, "record_not_found");
+	}
+	json_t *o = json_deep_copy(rec);
+	json_decref(cats);
+	if (o) {
+		json_object_set_new(o, "subject_id", json_string(id));
+		json_object_set_new(o, "category", json_string(category_code(c)));
+		json_object_set_new(o, "purpose", json_string(purpose_code(purpose)));
+	}
+	return http_reply_json(resp, 200, o);
+}
+
+int api_subject_history(struct http_request *req, struct http_response *resp)
+{
+	enum purpose purpose;
+	enum category c;
+	const char *id = subject_or_reply(req, resp);
+	if (!id || category_or_reply(req, resp, &c) ||
+	    purpose_or_reply(req, resp, &purpose))
+		return SENIM_OK;
+	struct subject_actor a;
+	actor_for(req, purpose, &a);
+	json_t *versions = NULL;
+	enum access_result denied = ACCESS_GRANTED;
+	int err = subjects_history(req->app->store, &a, id, c, &versions, &denied);
+	if (err)
+		return reply_result(req, resp, err, denied);
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:s,s:o}", "subject_id", id, "category",
+					 category_code(c), "versions", versions));
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+static const struct jsonin_field put_fields[] = {
+	{ .name = "fields", .type = JSONIN_OBJECT, .required = 1 },
+	{ .name = "source", .type = JSONIN_STRING, .max_len = 32 },
+};
+
+int api_subject_put(struct http_request *req, struct http_response *resp)
+{
+	enum purpose purpose;
+	enum category c;
+	const char *id = subject_or_reply(req, resp);
+	if (!id || category_or_reply(req, resp, &c) ||
+	    purpose_or_reply(req, resp, &purpose))
+		return SENIM_OK;
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, put_fields, COUNT(put_fields), &body))
+		return SENIM_OK;
+	json_t *fields = json_object_get(body, "fields");
+	const char *src = jsonin_str(body, "source");
+	int source = src ? subject_source_parse(src) : SOURCE_STAFF;
+	struct field_error fe;
+	int err = SENIM_OK;
+	if (source < 0)
+		err = reply_invalid(req, resp, "source", "enum_value", 0);
+	else if (subject_fields_check(c, fields, &fe))
+		err = reply_invalid(req, resp, fe.field, fe.rule, fe.limit);
+	if (err || resp->replied) {
+		json_decref(body);
+		return err;
+	}
+	struct subject_actor a;
+	actor_for(req, purpose, &a);
+	int64_t version = 0;
+	enum access_result denied = ACCESS_GRANTED;
+	err = subjects_write(req->app->store, &a, id, c, (enum subject_source)source,
+			     fields, jsonin_str(fields, "phone_mobile"),
+			     jsonin_str(fields, "email"), &version, &denied);
+	json_decref(body);
+	if (err)
+		return reply_result(req, resp, err, denied);
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:s,s:I}", "subject_id", id, "category",
+					 category_code(c), "version",
+					 (json_int_t)version));
+}
+
+/* ---- lookups -------------------------------------------------------------------- */
+
+static const struct jsonin_field search_fields[] = {
+	{ .name = "iin", .type = JSONIN_STRING, .max_len = 64 },
+	{ .name = "phone", .type = JSONIN_STRING, .max_len = 32 },
+	{ .name = "email", .type = JSONIN_STRING, .max_len = EMAIL_MAX },
+};
+
+int api_subject_search(struct http_request *req, struct http_response *resp)
+{
+	enum purpose purpose;
+	if (purpose_or_reply(req, resp, &purpose))
+		return SENIM_OK;
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, search_fields, COUNT(search_fields),
+				    &body))
+		return SENIM_OK;
+	const char *iin = jsonin_str(body, "iin"), *ph = jsonin_str(body, "phone");
+	const char *mail = jsonin_str(body, "email");
+	int given = (iin != NULL) + (ph != NULL) + (mail != NULL);
+	char norm[EMAIL_MAX + 1];
+	const char *kind = NULL;
+	struct iin_info info;
+	int err = SENIM_OK;
+	if (given != 1) {
+		err = reply_invalid(req, resp, "iin", given ? "enum_value" : "required",
+				    0);
+	} else if (iin) {
+		enum iin_error e = iin_parse(iin, strlen(iin), &info);
+		if (e != IIN_OK)
+			err = reply_invalid(req, resp, "iin", iin_error_rule(e), 0);
+		kind = "iin";
+		snprintf(norm, sizeof(norm), "%s", iin);
+	} else if (ph) {
+		if (!phone_normalize_kz(ph, strlen(ph), norm))
+			err = reply_invalid(req, resp, "phone", "format", 0);
+		kind = "phone";
+	} else {
+		if (!email_valid(mail, strlen(mail)) ||
+		    !email_normalize(mail, strlen(mail), norm, sizeof(norm)))
+			err = reply_invalid(req, resp, "email", "format", 0);
+		kind = "email";
+	}
+	json_decref(body);
+	if (err || resp->replied) {
+		sodium_memzero(norm, sizeof(norm));
+		return err;
+	}
+	struct subject_actor a;
+	actor_for(req, purpose, &a);
+	json_t *ids = NULL;
+	enum access_result denied = ACCESS_GRANTED;
+	err = subjects_search(req->app->store, &a, kind, norm, &ids, &denied);
+	sodium_memzero(norm, sizeof(norm));
+	if (err)
+		return reply_result(req, resp, err, denied);
+	return http_reply_json(resp, 200, json_pack("{s:o}", "subjects", ids));
+}
+
+/* ---- blocking and restriction (the DPO's acts) ------------------------------------ */
+
+static const char *const block_reasons[] = {
+	"borrower_request", "inaccurate_data", "unlawful_processing",
+	"court_order",	    "other",	       NULL
+};
+
+static const struct jsonin_field block_fields[] = {
+	{ .name = "reason",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .allowed = block_reasons },
+};
+
+static int reply_protection(struct http_request *req, struct http_response *resp,
+			    const char *id)
+{
+	struct subject_state s;
+	char reason[64];
+	int err = subjects_state(req->app->store, id, &s, reason, sizeof(reason));
+	if (err)
+		return reply_result(req, resp, err, ACCESS_GRANTED);
+	json_t *allowed = NULL;
+	if (s.restricted) {
+		allowed = json_array();
+		for (int p = 0; allowed && p < PURPOSE__COUNT; p++)
+			if (s.allowed_purposes & PURPOSE_BIT(p) ||
+			    p == PURPOSE_LEGAL_OBLIGATION)
+				json_array_append_new(allowed, json_string(purpose_code(
+								       (enum purpose)p)));
+	}
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:b,s:s?,s:b,s:o?}", "subject_id", id,
+					 "blocked", s.blocked, "block_reason",
+					 s.blocked ? reason : NULL, "restricted",
+					 s.restricted, "allowed_purposes", allowed));
+}
+
+static int set_block(struct http_request *req, struct http_response *resp, int blocked)
+{
+	const char *id = subject_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	json_t *body = NULL;
+	const char *reason = NULL;
+	if (blocked) {
+		if (http_json_body_or_reply(req, resp, block_fields, COUNT(block_fields),
+					    &body))
+			return SENIM_OK;
+		reason = jsonin_str(body, "reason");
+	}
+	struct subject_actor a;
+	/* R3/R4 fulfil the borrower's rights: a legal obligation of the MFO. */
+	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
+	int err = subjects_set_block(req->app->store, &a, id, blocked, reason);
+	json_decref(body);
+	if (err)
+		return reply_result(req, resp, err, ACCESS_GRANTED);
+	return reply_protection(req, resp, id);
+}
+
+int api_subject_block(struct http_request *req, struct http_response *resp)
+{
+	return set_block(req, resp, 1);
+}
+
+int api_subject_unblock(struct http_request *req, struct http_response *resp)
+{
+	return set_block(req, resp, 0);
+}
+
+static const struct jsonin_field restrict_fields[] = {
+	{ .name = "allowed_purposes", .type = JSONIN_ARRAY, .required = 1 },
+};
+
+int api_subject_restrict(struct http_request *req, struct http_response *resp)
+{
+	const char *id = subject_or_reply(req, resp);
+	json_t *body;
+	if (!id || http_json_body_or_reply(req, resp, restrict_fields,
+					   COUNT(restrict_fields), &body))
+		return SENIM_OK;
+	uint32_t mask = PURPOSE_BIT(PURPOSE_LEGAL_OBLIGATION);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(body, "allowed_purposes"), i, v)
+	{
+		int p = json_is_string(v) ? purpose_parse(json_string_value(v)) : -1;
+		if (p < 0) {
+			json_decref(body);
+			return reply_invalid(req, resp, "allowed_purposes", "enum_value",
+					     0);
+		}
+		mask |= PURPOSE_BIT(p);
+	}
+	json_decref(body);
+	struct subject_actor a;
+	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
+	int err = subjects_set_restriction(req->app->store, &a, id, 1, mask);
+	if (err)
+		return reply_result(req, resp, err, ACCESS_GRANTED);
+	return reply_protection(req, resp, id);
+}
+
+int api_subject_unrestrict(struct http_request *req, struct http_response *resp)
+{
+	const char *id = subject_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	struct subject_actor a;
+	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
+	int err = subjects_set_restriction(req->app->store, &a, id, 0, 0);
+	if (err)
+		return reply_result(req, resp, err, ACCESS_GRANTED);
+	return reply_protection(req, resp, id);
+}
+
+int api_subject_protection(struct http_request *req, struct http_response *resp)
+{
+	const char *id = subject_or_reply(req, resp);
+	return id ? reply_protection(req, resp, id) : SENIM_OK;
+}

@@ -1,0 +1,363 @@
+/*
+ * purposes.c — the purposes U1-U10, the categories D1-D7, and the two access
+ * matrices (purposes.h).
+ *
+ * The compiled-in default matrix below must stay identical to
+ * data/access-matrix.json (test_purposes.c compares them); docs/purposes.md
+ * explains every granted cell.  access_matrix_parse() is strict: a file that
+ * is not exactly the expected shape is refused whole, never half-applied.
+ */
+#include "core/purposes.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/banned.h"
+
+static const char *const purpose_codes[PURPOSE__COUNT] = {
+	[PURPOSE_LOAN_APPLICATION_REVIEW] = "loan_application_review",
+	[PURPOSE_LOAN_SERVICING] = "loan_servicing",
+	[PURPOSE_FRAUD_PREVENTION] = "fraud_prevention",
+	[PURPOSE_IDENTIFICATION] = "identification",
+	[PURPOSE_SECURITY_COMPLIANCE] = "security_compliance",
+	[PURPOSE_CUSTOMER_COMMUNICATION] = "customer_communication",
+	[PURPOSE_MARKETING] = "marketing",
+	[PURPOSE_MARKETING_CAMPAIGN_DESIGN] = "marketing_campaign_design",
+	[PURPOSE_INTERNAL_INVESTIGATION] = "internal_investigation",
+	[PURPOSE_LEGAL_OBLIGATION] = "legal_obligation",
+};
+
+static const char *const purpose_clauses[PURPOSE__COUNT] = {
+	"U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9", "U10",
+};
+
+static const char *const category_codes[CATEGORY__COUNT] = {
+	[CATEGORY_IDENTITY] = "identity",	  [CATEGORY_FAMILY] = "family",
+	[CATEGORY_MEDICAL] = "medical",		  [CATEGORY_CONTACT] = "contact",
+	[CATEGORY_PROFESSIONAL] = "professional", [CATEGORY_DEVICE] = "device",
+	[CATEGORY_BIOMETRIC] = "biometric",
+};
+
+const char *purpose_code(enum purpose p)
+{
+	if ((int)p < 0 || p >= PURPOSE__COUNT)
+		return NULL;
+	return purpose_codes[p];
+}
+
+int purpose_parse(const char *code)
+{
+	if (!code)
+		return -1;
+	for (int i = 0; i < PURPOSE__COUNT; i++)
+		if (strcmp(code, purpose_codes[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *purpose_clause(enum purpose p)
+{
+	if ((int)p < 0 || p >= PURPOSE__COUNT)
+		return NULL;
+	return purpose_clauses[p];
+}
+
+const char *category_code(enum category c)
+{
+	if ((int)c < 0 || c >= CATEGORY__COUNT)
+		return NULL;
+	return category_codes[c];
+}
+
+int category_parse(const char *code)
+{
+	if (!code)
+		return -1;
+	for (int i = 0; i < CATEGORY__COUNT; i++)
+		if (strcmp(code, category_codes[i]) == 0)
+			return i;
+	return -1;
+}
+
+int category_is_special(enum category c)
+{
+	/* D7: medical and biometric data get the strictest handling. */
+	return c == CATEGORY_MEDICAL || c == CATEGORY_BIOMETRIC;
+}
+
+/* ---- the default matrix ---------------------------------------------------- */
+
+#define C(x) CATEGORY_BIT(CATEGORY_##x)
+#define P(x) PURPOSE_BIT(PURPOSE_##x)
+
+/* Keep in step with data/access-matrix.json and docs/purposes.md. */
+static const struct access_matrix matrix_default = {
+	.categories_of = {
+		[PURPOSE_LOAN_APPLICATION_REVIEW] =
+			C(IDENTITY) | C(FAMILY) | C(MEDICAL) | C(CONTACT) | C(PROFESSIONAL),
+		[PURPOSE_LOAN_SERVICING] = C(IDENTITY) | C(CONTACT),
+		[PURPOSE_FRAUD_PREVENTION] =
+			C(IDENTITY) | C(CONTACT) | C(DEVICE) | C(BIOMETRIC),
+		[PURPOSE_IDENTIFICATION] = C(IDENTITY) | C(CONTACT) | C(BIOMETRIC),
+		[PURPOSE_SECURITY_COMPLIANCE] = C(IDENTITY),
+		[PURPOSE_CUSTOMER_COMMUNICATION] = C(IDENTITY) | C(CONTACT),
+		[PURPOSE_MARKETING] = C(CONTACT),
+		[PURPOSE_MARKETING_CAMPAIGN_DESIGN] = C(DEVICE),
+		[PURPOSE_INTERNAL_INVESTIGATION] = CATEGORY_ALL,
+		[PURPOSE_LEGAL_OBLIGATION] = CATEGORY_ALL,
+	},
+	.purposes_of = {
+		[ROLE_ADMIN] = 0,
+		[ROLE_UNDERWRITER] =
+			P(LOAN_APPLICATION_REVIEW) | P(LOAN_SERVICING) | P(IDENTIFICATION),
+		[ROLE_SUPPORT] =
+			P(CUSTOMER_COMMUNICATION) | P(IDENTIFICATION) | P(LOAN_SERVICING),
+		[ROLE_MARKETING] = P(MARKETING) | P(MARKETING_CAMPAIGN_DESIGN),
+		[ROLE_DPO] = P(LEGAL_OBLIGATION) | P(SECURITY_COMPLIANCE),
+		[ROLE_INVESTIGATOR] = P(INTERNAL_INVESTIGATION) | P(FRAUD_PREVENTION),
+		[ROLE_AUDITOR] = 0,
+	},
+};
+
+#undef C
+#undef P
+
+void access_matrix_default(struct access_matrix *out)
+{
+	*out = matrix_default;
+}
+
+/* ---- parsing the matrix file ----------------------------------------------- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	/* One line, whatever the file held: a name or jansson's text never
+	 * breaks it. */
+	for (char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+}
+
+/*
+ * A name from the file made safe to quote in an error: printable ASCII only,
+ * at most 40 characters.  `out` needs 44 bytes.
+ */
+static const char *quote_name(const char *name, char out[44])
+{
+	size_t n = 0;
+
+	for (; *name && n < 40; name++)
+		out[n++] = (*name >= 0x20 && *name < 0x7f) ? *name : '?';
+	if (*name) {
+		out[n++] = '.';
+		out[n++] = '.';
+		out[n++] = '.';
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* A name -> index function: purpose_parse, category_parse or role_parse. */
+typedef int (*name_parse_fn)(const char *name);
+
+/*
+ * Read `list`, a JSON array of distinct names that `parse` knows, into a bit
+ * mask.  `where` names the list in errors ("purpose_categories.marketing").
+ * Returns 0 or -1 with err set.
+ */
+static int parse_name_list(json_t *list, name_parse_fn parse, const char *kind,
+			   const char *where, uint32_t *mask, char *err, size_t errlen)
+{
+	char q[44];
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(list)) {
+		set_err(err, errlen, "%s: expected an array of %s names", where, kind);
+		return -1;
+	}
+	*mask = 0;
+	json_array_foreach(list, i, item)
+	{
+		if (!json_is_string(item)) {
+			set_err(err, errlen, "%s[%zu]: expected a %s name (a string)",
+				where, i, kind);
+			return -1;
+		}
+		const char *name = json_string_value(item);
+		int v = parse(name);
+		if (v < 0) {
+			set_err(err, errlen, "%s: unknown %s \"%s\"", where, kind,
+				quote_name(name, q));
+			return -1;
+		}
+		if (*mask & (1u << v)) {
+			set_err(err, errlen, "%s: %s \"%s\" listed twice", where, kind,
+				quote_name(name, q));
+			return -1;
+		}
+		*mask |= 1u << v;
+	}
+	return 0;
+}
+
+/*
+ * Read `obj`, an object mapping every one of `count` names (by `outer`) to a
+ * list of names (by `inner`), into masks[].  Returns 0 or -1 with err set.
+ */
+static int parse_map(json_t *obj, const char *section, name_parse_fn outer,
+		     const char *outer_kind, int count, name_parse_fn inner,
+		     const char *inner_kind, const char *(*outer_name)(int),
+		     uint32_t *masks, char *err, size_t errlen)
+{
+	char q[44], where[128];
+	const char *key;
+	json_t *value;
+	uint32_t seen = 0;
+
+	if (!json_is_object(obj)) {
+		set_err(err, errlen, "%s: expected an object", section);
+		return -1;
+	}
+	json_object_foreach(obj, key, value)
+	{
+		int k = outer(key);
+		if (k < 0) {
+			set_err(err, errlen, "%s: unknown %s \"%s\"", section, outer_kind,
+				quote_name(key, q));
+			return -1;
+		}
+		/* Duplicate keys are refused by the loader (JSON_REJECT_DUPLICATES). */
+		seen |= 1u << k;
+		snprintf(where, sizeof(where), "%s.%s", section, key);
+		if (parse_name_list(value, inner, inner_kind, where, &masks[k], err,
+				    errlen))
+			return -1;
+	}
+	for (int k = 0; k < count; k++) {
+		if (!(seen & (1u << k))) {
+			set_err(err, errlen, "%s: %s \"%s\" is missing", section,
+				outer_kind, outer_name(k));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *purpose_name_at(int i)
+{
+	return purpose_codes[i];
+}
+
+static const char *role_name_at(int i)
+{
+	return role_name((enum role)i);
+}
+
+/*
+ * Parse and validate the matrix file (see purposes.h).  `out` is written only
+ * on success, so a refused file leaves the caller's matrix as it was.
+ */
+int access_matrix_parse(const char *json, size_t len, struct access_matrix *out,
+			char *err, size_t errlen)
+{
+	struct access_matrix m;
+	json_error_t jerr;
+	json_t *root = NULL;
+	const char *key;
+	json_t *value;
+	char q[44];
+	int have_pc = 0, have_rp = 0;
+
+	memset(&m, 0, sizeof(m));
+	if (!json) {
+		set_err(err, errlen, "access matrix: no text");
+		goto fail;
+	}
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		set_err(err, errlen, "access matrix: line %d column %d: %s", jerr.line,
+			jerr.column, jerr.text);
+		goto fail;
+	}
+	if (!json_is_object(root)) {
+		set_err(err, errlen, "access matrix: expected a JSON object");
+		goto fail;
+	}
+	json_object_foreach(root, key, value)
+	{
+		if (strcmp(key, "purpose_categories") == 0) {
+			have_pc = 1;
+			if (parse_map(value, key, purpose_parse, "purpose",
+				      PURPOSE__COUNT, category_parse, "category",
+				      purpose_name_at, m.categories_of, err, errlen))
+				goto fail;
+		} else if (strcmp(key, "role_purposes") == 0) {
+			have_rp = 1;
+			if (parse_map(value, key, role_parse, "role", ROLE__COUNT,
+				      purpose_parse, "purpose", role_name_at,
+				      m.purposes_of, err, errlen))
+				goto fail;
+		} else {
+			set_err(err, errlen, "access matrix: unknown key \"%s\"",
+				quote_name(key, q));
+			goto fail;
+		}
+	}
+	if (!have_pc || !have_rp) {
+		set_err(err, errlen, "access matrix: \"%s\" is missing",
+			have_pc ? "role_purposes" : "purpose_categories");
+		goto fail;
+	}
+
+	/* D7: the special categories are never used to advertise. */
+	static const enum purpose marketing[] = { PURPOSE_MARKETING,
+						  PURPOSE_MARKETING_CAMPAIGN_DESIGN };
+	for (size_t i = 0; i < sizeof(marketing) / sizeof(marketing[0]); i++) {
+		for (int c = 0; c < CATEGORY__COUNT; c++) {
+			if (category_is_special((enum category)c) &&
+			    (m.categories_of[marketing[i]] & CATEGORY_BIT(c))) {
+				set_err(err, errlen,
+					"purpose_categories.%s: must not include the "
+					"special "
+					"category \"%s\" (D7)",
+					purpose_codes[marketing[i]], category_codes[c]);
+				goto fail;
+			}
+		}
+	}
+	/* U10: what the law requires cannot be withheld. */
+	if (m.categories_of[PURPOSE_LEGAL_OBLIGATION] != CATEGORY_ALL) {
+		for (int c = 0; c < CATEGORY__COUNT; c++) {
+			if (!(m.categories_of[PURPOSE_LEGAL_OBLIGATION] &
+			      CATEGORY_BIT(c))) {
+				set_err(err, errlen,
+					"purpose_categories.legal_obligation: must "
+					"include every "
+					"category, \"%s\" is missing (U10)",
+					category_codes[c]);
+				goto fail;
+			}
+		}
+	}
+
+	json_decref(root);
+	*out = m;
+	return 0;
+fail:
+	json_decref(root);
+	return -1;
+}

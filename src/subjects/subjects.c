@@ -1,0 +1,753 @@
+/*
+ * subjects.c — borrowers' personal data over the store, sealed by the vault.
+ *
+ * Each public function is one store_write(): load the subject's state,
+ * decide access, do the work, append the audit record.  A denial commits
+ * only its audit record and is reported through the context.
+ */
+#include "subjects/subjects.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "vault/vault.h"
+#include "common/banned.h"
+
+static const char *const source_codes[SOURCE__COUNT] = {
+	[SOURCE_BORROWER] = "borrower",
+	[SOURCE_STAFF] = "staff",
+	[SOURCE_CREDIT_BUREAU] = "credit_bureau",
+	[SOURCE_STATE_DATABASE] = "state_database",
+	[SOURCE_OPERATOR] = "operator",
+};
+
+const char *subject_source_code(enum subject_source s)
+{
+	return (unsigned)s < SOURCE__COUNT ? source_codes[s] : "staff";
+}
+
+int subject_source_parse(const char *code)
+{
+	for (int i = 0; i < SOURCE__COUNT; i++)
+		if (strcmp(code, source_codes[i]) == 0)
+			return i;
+	return -1;
+}
+
+int subject_id_valid(const char *id)
+{
+	if (strncmp(id, "sbj_", 4) != 0 || strlen(id) != SUBJECT_ID_LEN - 1)
+		return 0;
+	for (const char *p = id + 4; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static void new_subject_id(char id[SUBJECT_ID_LEN])
+{
+	unsigned char raw[16];
+	randombytes_buf(raw, sizeof(raw));
+	memcpy(id, "sbj_", 4);
+	sodium_bin2base64(id + 4, SUBJECT_ID_LEN - 4, raw, sizeof(raw),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* "identity,contact" for a CATEGORY_BIT mask, in category order. */
+static void category_list(uint32_t mask, char *out, size_t cap)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (int c = 0; c < CATEGORY__COUNT; c++) {
+		if (!(mask & CATEGORY_BIT(c)))
+			continue;
+		int w = snprintf(out + used, cap - used, "%s%s", used ? "," : "",
+				 category_code((enum category)c));
+		if (w < 0 || (size_t)w >= cap - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
+static int audit(struct store_tx *tx, const struct subject_actor *a, const char *op,
+		 const char *subject_id, uint32_t categories, const char *outcome)
+{
+	char cats[128], object[64];
+	category_list(categories, cats, sizeof(cats));
+	snprintf(object, sizeof(object), "subject:%s", subject_id ? subject_id : "none");
+	struct audit_record rec = { .actor = a->label,
+				    .operation = op,
+				    .object = object,
+				    .subject_id = subject_id,
+				    .categories = cats,
+				    .purpose = purpose_code(a->purpose),
+				    .outcome = outcome,
+				    .request_id = a->request_id };
+	return audit_append(tx, a->kr, &rec, NULL);
+}
+
+/* ---- state and keys -------------------------------------------------------- */
+
+/* Load the subject's state; SENIM_ERR_NOT_FOUND when there is none. */
+static int load_state(struct store_tx *tx, const char *id, struct subject_state *s,
+		      char *reason, size_t reason_len)
+{
+	struct store_rows *r;
+	int has = 0;
+	int err =
+		store_query(tx,
+			    "SELECT blocked, allowed_purposes, block_reason FROM subjects"
+			    " WHERE id = $1",
+			    (struct store_val[]){ SV_TEXT(id) }, 1, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err && !has)
+		err = SENIM_ERR_NOT_FOUND;
+	if (!err) {
+		s->blocked = (int)store_rows_int(r, 0);
+		s->restricted = !store_rows_is_null(r, 1);
+		s->allowed_purposes = s->restricted ? (uint32_t)store_rows_int(r, 1) : 0;
+		if (reason && reason_len) {
+			size_t n = 0;
+			const char *t =
+				store_rows_is_null(r, 2) ? "" : store_rows_text(r, 2, &n);
+			n = n < reason_len - 1 ? n : reason_len - 1;
+			memcpy(reason, t, n);
+			reason[n] = '\0';
+		}
+	}
+	store_rows_free(r);
+	return err;
+}
+
+static int load_dek(struct store_tx *tx, const struct keyring *kr, const char *id,
+		    struct vault_dek **dek)
+{
+	struct store_rows *r;
+	int has = 0;
+	*dek = NULL;
+	int err =
+		store_query(tx, "SELECT wrapped FROM subject_keys WHERE subject_id = $1",
+			    (struct store_val[]){ SV_TEXT(id) }, 1, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err && !has)
+		err = SENIM_ERR_NOT_FOUND; /* shredded: the data is gone for good */
+	if (!err) {
+		size_t len;
+		const void *w = store_rows_blob(r, 0, &len);
+		err = vault_dek_unwrap(kr, id, w, len, dek);
+	}
+	store_rows_free(r);
+	return err;
+}
+
+/* ---- the shape of every operation ------------------------------------------ */
+
+struct op {
+	struct store *st;
+	const struct subject_actor *a;
+	const char *subject_id;
+	const char *name; /* audit operation */
+	enum access_result denied;
+	uint32_t categories; /* granted by the purpose */
+	struct subject_state state;
+	/* operation-specific */
+	const struct subject_registration *reg;
+	char *new_id;
+	uint32_t wanted;
+	uint32_t withheld;
+	enum category category;
+	enum subject_source source;
+	json_t *fields;
+	const char *phone, *email;
+	const char *kind, *value;
+	int64_t version;
+	json_t *out;
+};
+
+/* Load state and decide; a denial writes its audit record and is reported
+ * through o->denied with SENIM_OK, so that record commits. */
+static int decide(struct store_tx *tx, struct op *o, int *denied)
+{
+	*denied = 0;
+	int err = load_state(tx, o->subject_id, &o->state, NULL, 0);
+	if (err)
+		return err;
+	o->denied = access_decide(o->a->matrix, o->a->role, o->a->purpose, &o->state,
+				  &o->categories);
+	if (o->denied == ACCESS_GRANTED)
+		return SENIM_OK;
+	*denied = 1;
+	return audit(tx, o->a, o->name, o->subject_id, 0, "denied");
+}
+
+/* ---- registration ---------------------------------------------------------- */
+
+static int insert_index(struct store_tx *tx, const struct keyring *kr, const char *kind,
+			const char *value, const char *id)
+{
+	unsigned char digest[VAULT_INDEX_BYTES];
+	vault_blind_index(kr, kind, value, strlen(value), digest);
+	return store_exec(tx,
+			  "INSERT INTO subject_index (kind, digest, subject_id)"
+			  " VALUES ($1, $2, $3)",
+			  (struct store_val[]){ SV_TEXT(kind),
+						SV_BLOB(digest, sizeof(digest)),
+						SV_TEXT(id) },
+			  3, NULL);
+}
+
+static int insert_record(struct store_tx *tx, const struct subject_actor *a,
+			 const struct vault_dek *dek, const char *id, enum category c,
+			 int64_t version, enum subject_source source, json_t *fields)
+{
+	struct buf sealed;
+	buf_init(&sealed, 64u << 20);
+	int err = vault_seal_record(dek, id, category_code(c), version, fields, &sealed);
+	if (!err)
+		err = store_exec(
+			tx,
+			"INSERT INTO subject_records (subject_id, category, version, "
+			"source,"
+			" actor, created_at, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			(struct store_val[]){ SV_TEXT(id), SV_TEXT(category_code(c)),
+					      SV_INT(version),
+					      SV_TEXT(subject_source_code(source)),
+					      SV_TEXT(a->label), SV_INT(clock_now_us()),
+					      SV_BLOB(sealed.data, sealed.len) },
+			7, NULL);
+	buf_release(&sealed);
+	return err;
+}
+
+static int iin_taken(struct store_tx *tx, const struct keyring *kr, const char *iin,
+		     int *taken)
+{
+	unsigned char digest[VAULT_INDEX_BYTES];
+	vault_blind_index(kr, "iin", iin, strlen(iin), digest);
+	struct store_rows *r;
+	int err = store_query(
+		tx, "SELECT 1 FROM subject_index WHERE kind = 'iin' AND digest = $1",
+		(struct store_val[]){ SV_BLOB(digest, sizeof(digest)) }, 1, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, taken);
+	store_rows_free(r);
+	return err;
+}
+
+static int register_tx(struct store_tx *tx, void *arg)
+{
+	struct op *o = arg;
+	const struct subject_actor *a = o->a;
+	const struct subject_registration *reg = o->reg;
+	o->denied = access_decide(a->matrix, a->role, a->purpose, NULL, &o->categories);
+	uint32_t needed =
+		CATEGORY_BIT(CATEGORY_IDENTITY) | CATEGORY_BIT(CATEGORY_CONTACT);
+	if (o->denied == ACCESS_GRANTED && (o->categories & needed) != needed)
+		o->denied = ACCESS_PURPOSE_NOT_PERMITTED;
+	if (o->denied != ACCESS_GRANTED)
+		return audit(tx, a, o->name, NULL, 0, "denied");
+	int taken = 0;
+	int err = iin_taken(tx, a->kr, reg->iin, &taken);
+	if (err)
+		return err;
+	if (taken) /* C4/D8: one borrower, one record; reveal nothing about it */
+		return SENIM_ERR_CONFLICT;
+	new_subject_id(o->new_id);
+	const char *id = o->new_id;
+	struct vault_dek *dek = NULL;
+	struct buf wrapped;
+	buf_init(&wrapped, 4096);
+	uint32_t kek_version = 0;
+	int64_t now = clock_now_us();
+	err = vault_dek_new(a->kr, id, &dek, &wrapped, &kek_version);
+	if (!err)
+		err = store_exec(tx,
+				 "INSERT INTO subjects (id, created_at, created_by)"
+				 " VALUES ($1, $2, $3)",
+				 (struct store_val[]){ SV_TEXT(id), SV_INT(now),
+						       SV_TEXT(a->label) },
+				 3, NULL);
+	if (!err)
+		err = store_exec(
+			tx,
+			"INSERT INTO subject_keys (subject_id, kek_version, wrapped,"
+			" created_at) VALUES ($1, $2, $3, $4)",
+			(struct store_val[]){ SV_TEXT(id), SV_INT(kek_version),
+					      SV_BLOB(wrapped.data, wrapped.len),
+					      SV_INT(now) },
+			4, NULL);
+	if (!err)
+		err = insert_record(tx, a, dek, id, CATEGORY_IDENTITY, 1, reg->source,
+				    reg->identity);
+	if (!err)
+		err = insert_record(tx, a, dek, id, CATEGORY_CONTACT, 1, reg->source,
+				    reg->contact);
+	if (!err)
+		err = insert_index(tx, a->kr, "iin", reg->iin, id);
+	if (!err && reg->phone)
+		err = insert_index(tx, a->kr, "phone", reg->phone, id);
+	if (!err && reg->email)
+		err = insert_index(tx, a->kr, "email", reg->email, id);
+	if (!err)
+		err = audit(tx, a, o->name, id, needed, "success");
+	vault_dek_free(dek);
+	buf_release(&wrapped);
+	return err;
+}
+
+int subjects_register(struct store *st, const struct subject_actor *a,
+		      const struct subject_registration *reg, char id[SUBJECT_ID_LEN],
+		      enum access_result *denied)
+{
+	struct op o = {
+		.st = st, .a = a, .name = "subject.register", .reg = reg, .new_id = id
+	};
+	id[0] = '\0';
+	int err = store_write(st, register_tx, &o);
+	*denied = o.denied;
+	if (!err && o.denied != ACCESS_GRANTED)
+		return SENIM_ERR_DENIED;
+	return err;
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+
+/* The newest version of category c, decrypted, as {"version", ...}; *found 0
+ * when the subject has none. */
+static int read_latest(struct store_tx *tx, const struct vault_dek *dek, const char *id,
+		       enum category c, json_t **out)
+{
+	*out = NULL;
+	struct store_rows *r;
+	int has = 0;
+	int err = store_query(
+		tx,
+		"SELECT version, source, created_at, sealed FROM subject_records"
+		" WHERE subject_id = $1 AND category = $2"
+		" ORDER BY version DESC LIMIT 1",
+		(struct store_val[]){ SV_TEXT(id), SV_TEXT(category_code(c)) }, 2, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err && has) {
+		size_t len;
+		int64_t version = store_rows_int(r, 0);
+		const void *sealed = store_rows_blob(r, 3, &len);
+		json_t *fields = NULL;
+		err = vault_open_record(dek, id, category_code(c), version, sealed, len,
+					&fields);
+		if (!err) {
+			char when[CLOCK_RFC3339_LEN];
+			clock_format_rfc3339(store_rows_int(r, 2), when);
+			*out = json_pack("{s:I,s:s,s:s,s:o}", "version",
+					 (json_int_t)version, "source",
+					 store_rows_text(r, 1, NULL), "updated_at", when,
+					 "fields", fields);
+			if (!*out)
+				err = SENIM_ERR_NOMEM;
+		}
+	}
+	store_rows_free(r);
+	return err;
+}
+
+static int read_tx(struct store_tx *tx, void *arg)
+{
+	struct op *o = arg;
+	int denied;
+	int err = decide(tx, o, &denied);
+	if (err || denied)
+		return err;
+	uint32_t granted = o->wanted & o->categories;
+	o->withheld = o->wanted & ~o->categories;
+	struct vault_dek *dek = NULL;
+	json_t *cats = json_object();
+	if (!cats)
+		return SENIM_ERR_NOMEM;
+	err = granted ? load_dek(tx, o->a->kr, o->subject_id, &dek) : SENIM_OK;
+	uint32_t returned = 0;
+	for (int c = 0; !err && c < CATEGORY__COUNT; c++) {
+		if (!(granted & CATEGORY_BIT(c)))
+			continue;
+		json_t *rec = NULL;
+		err = read_latest(tx, dek, o->subject_id, (enum category)c, &rec);
+		if (!err && rec) {
+			json_object_set_new(cats, category_code((enum category)c), rec);
+			returned |= CATEGORY_BIT(c);
+		}
+	}
+	vault_dek_free(dek);
+	if (!err)
+		err = audit(tx, o->a, o->name, o->subject_id, returned, "success");
+	if (err) {
+		json_decref(cats);
+		return err;
+	}
+	o->out = cats;
+	return SENIM_OK;
+}
+
+int subjects_read(struct store *st, const struct subject_actor *a, const char *subject_id,
+		  uint32_t wanted, json_t **out, uint32_t *withheld,
+		  enum access_result *denied)
+{
+	struct op o = { .st = st,
+			.a = a,
+			.subject_id = subject_id,
+			.name = "subject.read",
+			.wanted = wanted };
+	*out = NULL;
+	int err = store_write(st, read_tx, &o);
+	*denied = o.denied;
+	*withheld = o.withheld;
+	if (!err && o.denied != ACCESS_GRANTED)
+		return SENIM_ERR_DENIED;
+	if (err)
+		json_decref(o.out);
+	else
+		*out = o.out;
+	return err;
+}
+
+static int history_tx(struct store_tx *tx, void *arg)
+{
+	struct op *o = arg;
+	int denied;
+	int err = decide(tx, o, &denied);
+	if (err || denied)
+		return err;
+	if (!(o->categories & CATEGORY_BIT(o->category))) {
+		o->withheld = CATEGORY_BIT(o->category);
+		return audit(tx, o->a, o->name, o->subject_id, 0, "denied");
+	}
+	struct vault_dek *dek = NULL;
+	err = load_dek(tx, o->a->kr, o->subject_id, &dek);
+	if (err)
+		return err;
+	json_t *versions = json_array();
+	struct store_rows *r = NULL;
+	err = versions ? store_query(tx,
+				     "SELECT version, source, actor, created_at, sealed"
+				     " FROM subject_records WHERE subject_id = $1 AND "
+				     "category = $2"
+				     " ORDER BY version DESC",
+				     (struct store_val[]){
+					     SV_TEXT(o->subject_id),
+					     SV_TEXT(category_code(o->category)) },
+				     2, &r)
+		       : SENIM_ERR_NOMEM;
+	int has = 0;
+	while (!err && (err = store_rows_next(r, &has)) == SENIM_OK && has) {
+		size_t len;
+		int64_t version = store_rows_int(r, 0);
+		const void *sealed = store_rows_blob(r, 4, &len);
+		json_t *fields = NULL;
+		err = vault_open_record(dek, o->subject_id, category_code(o->category),
+					version, sealed, len, &fields);
+		if (err)
+			break;
+		char when[CLOCK_RFC3339_LEN];
+		clock_format_rfc3339(store_rows_int(r, 3), when);
+		json_array_append_new(versions,
+				      json_pack("{s:I,s:s,s:s,s:s,s:o}", "version",
+						(json_int_t)version, "source",
+						store_rows_text(r, 1, NULL), "actor",
+						store_rows_text(r, 2, NULL), "updated_at",
+						when, "fields", fields));
+	}
+	store_rows_free(r);
+	vault_dek_free(dek);
+	if (!err)
+		err = audit(tx, o->a, o->name, o->subject_id, CATEGORY_BIT(o->category),
+			    "success");
+	if (err) {
+		json_decref(versions);
+		return err;
+	}
+	o->out = versions;
+	return SENIM_OK;
+}
+
+int subjects_history(struct store *st, const struct subject_actor *a,
+		     const char *subject_id, enum category c, json_t **out,
+		     enum access_result *denied)
+{
+	struct op o = { .st = st,
+			.a = a,
+			.subject_id = subject_id,
+			.name = "subject.history",
+			.category = c };
+	*out = NULL;
+	int err = store_write(st, history_tx, &o);
+	*denied = o.denied;
+	if (!err && (o.denied != ACCESS_GRANTED || o.withheld))
+		return SENIM_ERR_DENIED;
+	if (err)
+		json_decref(o.out);
+	else
+		*out = o.out;
+	return err;
+}
+
+/* ---- writing ----------------------------------------------------------------- */
+
+static int reindex(struct store_tx *tx, const struct keyring *kr, const char *id,
+		   const char *kind, const char *value)
+{
+	int err = store_exec(
+		tx, "DELETE FROM subject_index WHERE subject_id = $1 AND kind = $2",
+		(struct store_val[]){ SV_TEXT(id), SV_TEXT(kind) }, 2, NULL);
+	return !err && value ? insert_index(tx, kr, kind, value, id) : err;
+}
+
+static int write_tx(struct store_tx *tx, void *arg)
+{
+	struct op *o = arg;
+	int denied;
+	int err = decide(tx, o, &denied);
+	if (err || denied)
+		return err;
+	if (!(o->categories & CATEGORY_BIT(o->category))) {
+		o->withheld = CATEGORY_BIT(o->category);
+		return audit(tx, o->a, o->name, o->subject_id, 0, "denied");
+	}
+	struct store_rows *r;
+	int has = 0;
+	err = store_query(tx,
+			  "SELECT COALESCE(MAX(version), 0) FROM subject_records"
+			  " WHERE subject_id = $1 AND category = $2",
+			  (struct store_val[]){ SV_TEXT(o->subject_id),
+						SV_TEXT(category_code(o->category)) },
+			  2, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	o->version = has ? store_rows_int(r, 0) + 1 : 1;
+	store_rows_free(r);
+	struct vault_dek *dek = NULL;
+	if (!err)
+		err = load_dek(tx, o->a->kr, o->subject_id, &dek);
+	if (!err)
+		err = insert_record(tx, o->a, dek, o->subject_id, o->category, o->version,
+				    o->source, o->fields);
+	vault_dek_free(dek);
+	if (!err && o->category == CATEGORY_CONTACT) {
+		err = reindex(tx, o->a->kr, o->subject_id, "phone", o->phone);
+		if (!err)
+			err = reindex(tx, o->a->kr, o->subject_id, "email", o->email);
+	}
+	if (!err)
+		err = audit(tx, o->a, o->name, o->subject_id, CATEGORY_BIT(o->category),
+			    "success");
+	return err;
+}
+
+int subjects_write(struct store *st, const struct subject_actor *a,
+		   const char *subject_id, enum category c, enum subject_source source,
+		   json_t *fields, const char *phone, const char *email, int64_t *version,
+		   enum access_result *denied)
+{
+	struct op o = { .st = st,
+			.a = a,
+			.subject_id = subject_id,
+			.name = "subject.write",
+			.category = c,
+			.source = source,
+			.fields = fields,
+			.phone = phone,
+			.email = email };
+	int err = store_write(st, write_tx, &o);
+	*denied = o.denied;
+	*version = o.version;
+	if (!err && (o.denied != ACCESS_GRANTED || o.withheld))
+		return SENIM_ERR_DENIED;
+	return err;
+}
+
+/* ---- lookups ------------------------------------------------------------------- */
+
+static int search_tx(struct store_tx *tx, void *arg)
+{
+	struct op *o = arg;
+	const struct subject_actor *a = o->a;
+	/* A lookup touches the category its key belongs to. */
+	enum category c =
+		strcmp(o->kind, "iin") == 0 ? CATEGORY_IDENTITY : CATEGORY_CONTACT;
+	unsigned char digest[VAULT_INDEX_BYTES];
+	vault_blind_index(a->kr, o->kind, o->value, strlen(o->value), digest);
+	struct store_rows *r;
+	int err = store_query(
+		tx,
+		"SELECT subject_id FROM subject_index WHERE kind = $1"
+		" AND digest = $2 ORDER BY subject_id",
+		(struct store_val[]){ SV_TEXT(o->kind), SV_BLOB(digest, sizeof(digest)) },
+		2, &r);
+	if (err)
+		return err;
+	char ids[16][SUBJECT_ID_LEN];
+	int n = 0, has = 0;
+	while (n < 16 && (err = store_rows_next(r, &has)) == SENIM_OK && has) {
+		size_t len;
+		const char *id = store_rows_text(r, 0, &len);
+		if (len >= SUBJECT_ID_LEN)
+			continue;
+		memcpy(ids[n], id, len);
+		ids[n][len] = '\0';
+		n++;
+	}
+	store_rows_free(r);
+	if (err)
+		return err;
+	o->out = json_array();
+	if (!o->out)
+		return SENIM_ERR_NOMEM;
+	/* Without a subject the decision is the purpose's alone. */
+	o->denied = access_decide(a->matrix, a->role, a->purpose, NULL, &o->categories);
+	if (o->denied != ACCESS_GRANTED || !(o->categories & CATEGORY_BIT(c))) {
+		if (o->denied == ACCESS_GRANTED)
+			o->denied = ACCESS_PURPOSE_NOT_PERMITTED;
+		return audit(tx, a, o->name, NULL, 0, "denied");
+	}
+	for (int i = 0; !err && i < n; i++) {
+		struct subject_state s;
+		uint32_t cats;
+		err = load_state(tx, ids[i], &s, NULL, 0);
+		if (err)
+			break;
+		/* A blocked or restricted subject is not found for this purpose. */
+		if (access_decide(a->matrix, a->role, a->purpose, &s, &cats) !=
+		    ACCESS_GRANTED)
+			continue;
+		json_array_append_new(o->out, json_string(ids[i]));
+		err = audit(tx, a, o->name, ids[i], CATEGORY_BIT(c), "success");
+	}
+	if (!err && json_array_size(o->out) == 0)
+		err = audit(tx, a, o->name, NULL, CATEGORY_BIT(c), "not_found");
+	return err;
+}
+
+int subjects_search(struct store *st, const struct subject_actor *a, const char *kind,
+		    const char *value, json_t **out, enum access_result *denied)
+{
+	struct op o = {
+		.st = st, .a = a, .name = "subject.search", .kind = kind, .value = value
+	};
+	*out = NULL;
+	int err = store_write(st, search_tx, &o);
+	*denied = o.denied;
+	if (!err && o.denied != ACCESS_GRANTED)
+		err = SENIM_ERR_DENIED;
+	if (err)
+		json_decref(o.out);
+	else
+		*out = o.out;
+	return err;
+}
+
+/* ---- blocking and restriction (R3, R4) ------------------------------------------ */
+
+static int block_tx(struct store_tx *tx, void *arg)
+{
+	struct op *o = arg;
+	struct subject_state s;
+	int err = load_state(tx, o->subject_id, &s, NULL, 0);
+	if (err)
+		return err;
+	int64_t changes = 0;
+	if (o->version) /* block */
+		err = store_exec(tx,
+				 "UPDATE subjects SET blocked = 1, block_reason = $2,"
+				 " blocked_at = $3 WHERE id = $1",
+				 (struct store_val[]){ SV_TEXT(o->subject_id),
+						       SV_TEXT(o->value),
+						       SV_INT(clock_now_us()) },
+				 3, &changes);
+	else
+		err = store_exec(tx,
+				 "UPDATE subjects SET blocked = 0, block_reason = NULL,"
+				 " blocked_at = NULL WHERE id = $1",
+				 (struct store_val[]){ SV_TEXT(o->subject_id) }, 1,
+				 &changes);
+	if (!err)
+		err = audit(tx, o->a, o->name, o->subject_id, 0, "success");
+	return err;
+}
+
+int subjects_set_block(struct store *st, const struct subject_actor *a,
+		       const char *subject_id, int blocked, const char *reason)
+{
+	struct op o = { .st = st,
+			.a = a,
+			.subject_id = subject_id,
+			.name = blocked ? "subject.block" : "subject.unblock",
+			.version = blocked,
+			.value = reason ? reason : "" };
+	return store_write(st, block_tx, &o);
+}
+
+static int restrict_tx(struct store_tx *tx, void *arg)
+{
+	struct op *o = arg;
+	struct subject_state s;
+	int err = load_state(tx, o->subject_id, &s, NULL, 0);
+	if (err)
+		return err;
+	if (o->version)
+		err = store_exec(
+			tx, "UPDATE subjects SET allowed_purposes = $2 WHERE id = $1",
+			(struct store_val[]){ SV_TEXT(o->subject_id), SV_INT(o->wanted) },
+			2, NULL);
+	else
+		err = store_exec(
+			tx, "UPDATE subjects SET allowed_purposes = NULL WHERE id = $1",
+			(struct store_val[]){ SV_TEXT(o->subject_id) }, 1, NULL);
+	if (!err)
+		err = audit(tx, o->a, o->name, o->subject_id, 0, "success");
+	return err;
+}
+
+int subjects_set_restriction(struct store *st, const struct subject_actor *a,
+			     const char *subject_id, int restrict_,
+			     uint32_t allowed_purposes)
+{
+	struct op o = { .st = st,
+			.a = a,
+			.subject_id = subject_id,
+			.name = restrict_ ? "subject.restrict" : "subject.unrestrict",
+			.version = restrict_,
+			.wanted = allowed_purposes };
+	return store_write(st, restrict_tx, &o);
+}
+
+struct state_ctx {
+	const char *id;
+	struct subject_state *out;
+	char *reason;
+	size_t reason_len;
+};
+
+static int state_tx(struct store_tx *tx, void *arg)
+{
+	struct state_ctx *c = arg;
+	return load_state(tx, c->id, c->out, c->reason, c->reason_len);
+}
+
+int subjects_state(struct store *st, const char *subject_id, struct subject_state *out,
+		   char *reason, size_t reason_len)
+{
+	struct state_ctx c = { subject_id, out, reason, reason_len };
+	return store_read(st, state_tx, &c);
+}

@@ -1,0 +1,121 @@
+/*
+ * subjects.h — borrowers' personal data: registration, purpose-bound reads
+ * and writes by category, history, lookups, blocking and restriction
+ * (D1-D7, U1-U10, R2-R4, S1, S3, S4).
+ *
+ * Every operation is one write transaction that checks access
+ * (core/access.h) against the subject's current state, does the work and
+ * appends its audit record — so a record is never written without its audit
+ * record, and a block or restriction takes effect on the very next request.
+ * A denial is audited too (outcome "denied") and returned as
+ * SENIM_ERR_DENIED with the reason in *denied.
+ *
+ * Data is sealed per subject (vault.h); records are versioned: a write adds
+ * version n+1 of a category and keeps every earlier one, with its source,
+ * actor and time (R2).  Lookups use blind indexes of the normalised IIN,
+ * mobile phone and e-mail.
+ */
+#ifndef SENIM_SUBJECTS_H
+#define SENIM_SUBJECTS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/result.h"
+#include "core/access.h"
+#include "store/store.h"
+#include "vault/keyring.h"
+
+#define SUBJECT_ID_LEN 27 /* "sbj_" + 22 base64url characters + NUL */
+
+/* Who acts, why, and under which rules. */
+struct subject_actor {
+	const char *label; /* "staff:12" */
+	const char *request_id;
+	enum role role;
+	enum purpose purpose;
+	const struct access_matrix *matrix;
+	const struct keyring *kr;
+};
+
+/* Where a version of a record came from. */
+enum subject_source {
+	SOURCE_BORROWER,
+	SOURCE_STAFF,
+	SOURCE_CREDIT_BUREAU,
+	SOURCE_STATE_DATABASE,
+	SOURCE_OPERATOR,
+	SOURCE__COUNT
+};
+const char *subject_source_code(enum subject_source s);
+int subject_source_parse(const char *code); /* -1 when unknown */
+
+/* 1 when `id` has the form of a subject id (says nothing of existence). */
+int subject_id_valid(const char *id);
+
+/* A registration, validated and normalised by the caller. */
+struct subject_registration {
+	const char *iin;
+	const char *phone; /* E.164 */
+	const char *email; /* lower-case */
+	json_t *identity;  /* identity fields, iin included */
+	json_t *contact;   /* contact fields */
+	enum subject_source source;
+};
+
+/* Register; id gets the new subject's id.  SENIM_ERR_CONFLICT when the IIN
+ * is registered already (nothing about that subject is revealed). */
+SENIM_MUST_CHECK int subjects_register(struct store *st, const struct subject_actor *a,
+				       const struct subject_registration *reg,
+				       char id[SUBJECT_ID_LEN],
+				       enum access_result *denied);
+
+/*
+ * Read the newest version of each category in `wanted` (a CATEGORY_BIT
+ * mask) that the purpose may see.  *out gets {"<category>": {"version",
+ * "source", "updated_at", "fields"}, ...}; *withheld the wanted categories
+ * the purpose may not see.  SENIM_ERR_NOT_FOUND for an unknown subject.
+ */
+SENIM_MUST_CHECK int subjects_read(struct store *st, const struct subject_actor *a,
+				   const char *subject_id, uint32_t wanted, json_t **out,
+				   uint32_t *withheld, enum access_result *denied);
+
+/* Every version of one category, newest first: [{"version", "source",
+ * "actor", "updated_at", "fields"}, ...].  SENIM_ERR_DENIED with
+ * ACCESS_GRANTED in *denied when the purpose may not see the category. */
+SENIM_MUST_CHECK int subjects_history(struct store *st, const struct subject_actor *a,
+				      const char *subject_id, enum category c,
+				      json_t **out, enum access_result *denied);
+
+/* Add a new version of a category (fields already validated); *version gets
+ * its number.  The purpose must be allowed the category.  A contact write
+ * re-indexes the phone and e-mail; phone/email may be NULL when absent. */
+SENIM_MUST_CHECK int subjects_write(struct store *st, const struct subject_actor *a,
+				    const char *subject_id, enum category c,
+				    enum subject_source source, json_t *fields,
+				    const char *phone, const char *email,
+				    int64_t *version, enum access_result *denied);
+
+/* Subjects whose normalised IIN, phone or e-mail (kind "iin", "phone",
+ * "email") is `value`: *out gets a JSON array of ids the caller may see. */
+SENIM_MUST_CHECK int subjects_search(struct store *st, const struct subject_actor *a,
+				     const char *kind, const char *value, json_t **out,
+				     enum access_result *denied);
+
+/* R3: block (1) or unblock (0), with a reason code.  R4: restrict to a
+ * PURPOSE_BIT mask (restrict = 1) or lift the restriction (0).  These are
+ * the DPO's acts: they need no purpose grant beyond the route's role, and
+ * work on blocked subjects. */
+SENIM_MUST_CHECK int subjects_set_block(struct store *st, const struct subject_actor *a,
+					const char *subject_id, int blocked,
+					const char *reason);
+SENIM_MUST_CHECK int subjects_set_restriction(struct store *st,
+					      const struct subject_actor *a,
+					      const char *subject_id, int restrict_,
+					      uint32_t allowed_purposes);
+/* The subject's state, for the DPO's view. */
+SENIM_MUST_CHECK int subjects_state(struct store *st, const char *subject_id,
+				    struct subject_state *out, char *reason,
+				    size_t reason_len);
+
+#endif
