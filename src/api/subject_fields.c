@@ -4,6 +4,7 @@
  * addresses are normalised in place, so indexes and records hold one form.
  */
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/subject_fields.h"
@@ -182,6 +183,33 @@ static int check_field(const struct field_def *d, json_t *fields, json_t *v,
 	return fail(e, name, "format", 0);
 }
 
+/* D7: each biometric image is kept with the SHA-256 of its content, as
+ * "<field>_sha256", so a copy can be matched without opening the record. */
+static int add_content_hashes(enum category c, json_t *fields)
+{
+	size_t n;
+	const struct field_def *defs = category_fields(c, &n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_object_get(fields, defs[i].name);
+		if (defs[i].kind != FIELD_BLOB || !json_is_string(v))
+			continue;
+		size_t len = json_string_length(v), decoded = 0;
+		unsigned char *bin = sodium_malloc(len ? len : 1);
+		if (!bin)
+			return SENIM_ERR_NOMEM;
+		sodium_base642bin(bin, len, json_string_value(v), len, NULL, &decoded, NULL,
+				  sodium_base64_VARIANT_ORIGINAL);
+		unsigned char h[crypto_hash_sha256_BYTES];
+		crypto_hash_sha256(h, bin, decoded);
+		sodium_free(bin);
+		char hex[2 * sizeof(h) + 1], key[96];
+		sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+		snprintf(key, sizeof(key), "%s_sha256", defs[i].name);
+		json_object_set_new(fields, key, json_string(hex));
+	}
+	return SENIM_OK;
+}
+
 /* Field names are echoed in errors only when they look like field names. */
 static const char *safe_name(const char *key, struct field_error *e)
 {
@@ -219,5 +247,5 @@ int subject_fields_check(enum category c, json_t *fields, struct field_error *e)
 		if (err)
 			return err;
 	}
-	return SENIM_OK;
+	return add_content_hashes(c, fields);
 }

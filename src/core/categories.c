@@ -35,7 +35,9 @@
 #define BLOB(n, len, what)         { n, FIELD_BLOB, len, 0, NULL, what }
 /* clang-format on */
 
-#define BIOMETRIC_MAX ((size_t)2 * 1024 * 1024)
+/* A KYC face or signature image is tens to a few hundred KiB; 512 KiB decoded
+ * (about 700 KiB of base64) fits the default 1 MiB request body. */
+#define BIOMETRIC_MAX ((size_t)512 * 1024)
 
 /* ---- D1 identity ----------------------------------------------------------- */
 
