@@ -43,7 +43,7 @@ def test_register_and_read_back(senim, staff):
 
 def test_duplicate_iin_reveals_nothing(senim, staff):
     sid, body = register(senim, staff)
-    again = borrower(iin=body["iin"], surname="Другой")
+    again = borrower(iin=body["iin"], surname="Другой", birth_date=body["birth_date"])
     r = senim.post("/v1/subjects", again, token=staff["underwriter"], headers=ID)
     assert r.status == 409 and r.json["code"] == "subject_exists"
     assert sid.encode() not in r.body and "Иванов".encode() not in r.body
@@ -84,7 +84,7 @@ IIN_CASES = [
 @pytest.mark.parametrize("iin,rule", IIN_CASES)
 def test_iin_rules(senim, staff, iin, rule):
     assert iin_check_digit("87041230008") is None  # the double-10 prefix really is one
-    body = borrower(iin=iin)
+    body = borrower(iin=iin, birth_date="1987-04-12", sex="M")
     r = senim.post("/v1/subjects", body, token=staff["underwriter"], headers=ID)
     assert r.status == 422, (iin, r)
     assert (r.json["field"], r.json["rule"]) == ("iin", rule), r.json
