@@ -197,8 +197,8 @@ static int add_content_hashes(enum category c, json_t *fields)
 		unsigned char *bin = sodium_malloc(len ? len : 1);
 		if (!bin)
 			return SENIM_ERR_NOMEM;
-		sodium_base642bin(bin, len, json_string_value(v), len, NULL, &decoded, NULL,
-				  sodium_base64_VARIANT_ORIGINAL);
+		sodium_base642bin(bin, len, json_string_value(v), len, NULL, &decoded,
+				  NULL, sodium_base64_VARIANT_ORIGINAL);
 		unsigned char h[crypto_hash_sha256_BYTES];
 		crypto_hash_sha256(h, bin, decoded);
 		sodium_free(bin);

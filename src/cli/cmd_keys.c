@@ -16,7 +16,10 @@
  * so a row that cannot be rewrapped (its KEK is missing, its bytes damaged)
  * is reported and passed over instead of being picked up forever.  Rows that
  * a server which had not reloaded yet wrapped with an old KEK behind the
- * walk are caught by a further pass (at most ROTATE_PASSES).
+ * walk are caught by a further pass (at most ROTATE_PASSES), and a last walk
+ * starts no sooner than ROTATE_SETTLE_US after the KEK was added: by then
+ * every process that seals has noticed the new version (keyring_seal looks
+ * at the key file once a second), so none wraps with the old one any more.
  *
  * Audit: one record when a rotation starts and one when it ends, with its
  * outcome ("keys.rotate", object "kek:<version>", actor "cli").
@@ -37,6 +40,7 @@
 #define ROTATE_BATCH 500
 #define ROTATE_PASSES 5
 #define ROTATE_SHOW_FAILED 10
+#define ROTATE_SETTLE_US 2000000 /* see do_rotate() */
 #define KEYS_AUDIT_PURPOSE "security_compliance"
 
 static const char keys_usage[] =
@@ -389,6 +393,10 @@ static int rewrap_all(struct store *st, struct rotate *ro, int tty)
 	int err = SENIM_OK;
 	for (int pass = 0; pass < ROTATE_PASSES && !err; pass++) {
 		int64_t before = ro->done;
+		/* Every pass meets every row that cannot be rewrapped: count
+		 * those of the last pass only. */
+		ro->failed = 0;
+		ro->nfailed_ids = 0;
 		free(ro->after);
 		ro->after = strdup("");
 		if (!ro->after) {
@@ -441,6 +449,7 @@ static int do_rotate(struct cli_common *common, struct store *st, struct keyring
 		     int resume)
 {
 	uint32_t target = keyring_kek_version(kr);
+	int64_t added_at = clock_mono_us();
 	int err;
 	if (!resume) {
 		err = keyring_add_kek(common->keys, &target);
@@ -472,6 +481,15 @@ static int do_rotate(struct cli_common *common, struct store *st, struct keyring
 	err = store_read(st, count_older_fn, ro);
 	if (!err)
 		err = rewrap_all(st, ro, isatty(2));
+	if (!err && !resume) {
+		/* Servers that had not yet seen the new KEK may have wrapped new
+		 * data keys with the old one meanwhile: wait until they all
+		 * have, then walk once more. */
+		int64_t wait = added_at + ROTATE_SETTLE_US - clock_mono_us();
+		if (wait > 0)
+			usleep((useconds_t)wait);
+		err = rewrap_all(st, ro, isatty(2));
+	}
 	double secs = (double)(clock_mono_us() - t0) / 1e6;
 	int rc = CLI_OK;
 	if (err) {

@@ -1,5 +1,6 @@
 #include "common/buf.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,27 @@ int buf_addhex(struct buf *b, const void *data, size_t len)
 	}
 	b->data[b->len] = '\0';
 	return SENIM_OK;
+}
+
+void buf_wipe_free(void *p)
+{
+	if (!p)
+		return;
+	/* volatile stores the optimiser may not drop before free() */
+	volatile unsigned char *v = p;
+	size_t n = malloc_usable_size(p);
+	for (size_t i = 0; i < n; i++)
+		v[i] = 0;
+	free(p);
+}
+
+void buf_release_wiped(struct buf *b)
+{
+	if (b->cap) {
+		buf_wipe_free(b->data);
+		b->cap = 0;
+	}
+	buf_init(b, b->max);
 }
 
 struct slice slice_from(const char *s)

@@ -51,6 +51,13 @@ SENIM_MUST_CHECK int buf_addf(struct buf *b, const char *fmt, ...)
 SENIM_MUST_CHECK int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* free() that first wipes the whole block (its usable size): for memory
+ * that held personal data, such as a response body.  NULL does nothing. */
+void buf_wipe_free(void *p);
+
+/* Wipe and free the buffer's memory (buf_release for secrets). */
+void buf_release_wiped(struct buf *b);
+
 /* Append `len` bytes as lower-case hex. */
 SENIM_MUST_CHECK int buf_addhex(struct buf *b, const void *data, size_t len);
 

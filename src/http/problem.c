@@ -417,7 +417,7 @@ int problem_render(struct problem *p, enum lang lang, const char *request_id,
 			json_object_update_missing(o, p->extra);
 		char *text = json_dumps(o, JSON_COMPACT);
 		err = text ? buf_addstr(out, text) : SENIM_ERR_NOMEM;
-		free(text);
+		buf_wipe_free(text);
 	} else if (!err) {
 		err = SENIM_ERR_NOMEM;
 	}

@@ -42,7 +42,7 @@ int http_reply_json(struct http_response *resp, int status, json_t *doc)
 	if (!text)
 		return SENIM_ERR_NOMEM;
 	int err = http_reply_bytes(resp, status, "application/json", text, strlen(text));
-	free(text);
+	buf_wipe_free(text);
 	return err;
 }
 

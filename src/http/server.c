@@ -174,10 +174,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchang
 {
 	size_t len;
 	char *body = buf_detach(&x->resp.body, &len);
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	/* The body may hold personal data: wiped when MHD is done with it. */
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(
+		len, body, buf_wipe_free);
 	if (!r) {
-		free(body);
+		buf_wipe_free(body);
 		return MHD_NO;
 	}
 	add_standard_headers(r, x);

@@ -43,10 +43,16 @@
  * without a lock: a reloader (serialised by reload_lock) fills slots past
  * the published count, then publishes the new count with a release store;
  * readers load it with acquire and only look at slots below it, which never
- * change again.  The file's bytes are
- * read into sodium_malloc'ed memory, and the base64 strings jansson decodes
- * are wiped before its tree is freed.  What cannot be wiped: the copies
+ * change again.  The file's bytes are read into sodium_malloc'ed memory,
+ * and the base64 strings jansson decodes are wiped before its tree is
+ * freed.  What cannot be wiped: the copies
  * jansson's lexer makes internally while parsing.
+ *
+ * A running process takes new KEK versions from the file in three ways:
+ * keyring_reload() (explicit); keyring_unseal() meeting a version it does
+ * not hold (at most one re-read a second); keyring_seal() noticing, with one
+ * stat() a second, that the file changed.  The last keeps a process that
+ * only seals from wrapping new data keys with a rotated-out KEK.
  */
 #include "vault/keyring.h"
 
@@ -78,6 +84,7 @@
 #define KR_MAX_SIGNERS 256
 #define KR_KEK_CAP 256		  /* KEK versions one ring can hold, ever */
 #define KR_AUTO_RELOAD_US 1000000 /* unseal re-reads the file at most 1/s */
+#define KR_CHECK_US 1000000	  /* seal looks for a changed file once a second */
 
 _Static_assert(KEYRING_SIG_BYTES == crypto_sign_BYTES, "signature size");
 _Static_assert(KEYRING_PK_BYTES == crypto_sign_PUBLICKEYBYTES, "public key size");
@@ -130,6 +137,10 @@ struct keyring {
 	struct kr_file_id file_id; /* of the file last read */
 	int64_t auto_reload_at;	   /* clock_mono_us() of the last one from unseal */
 	int auto_reloaded;	   /* whether there was one */
+	struct kr_file_id refused; /* a file the periodic check gave up on */
+	/* clock_mono_us() of seal's last look at the file (read without the
+	 * lock, to skip the lock on all but one seal a second). */
+	_Atomic int64_t checked_at;
 };
 
 static unsigned char *signer_sk(const struct keyring *kr, size_t i)
@@ -683,6 +694,7 @@ int keyring_open(const char *path, int create, struct keyring **out)
 		err = refuse(path, "the key file does not exist");
 	if (!err) {
 		(*out)->file_id = id;
+		atomic_store(&(*out)->checked_at, clock_mono_us());
 		(*out)->path = strdup(path);
 		if (!(*out)->path) {
 			keyring_free(*out);
@@ -742,6 +754,42 @@ int keyring_verify(const struct keyring *kr, const char *key_id, const void *msg
 
 /* ---- sealing --------------------------------------------------------------- */
 
+/*
+ * Once a second, seal looks whether the key file changed (one stat) and
+ * takes its new KEK versions, so that a process that only seals (one that
+ * registers borrowers and reads nothing) moves to a rotated KEK within a
+ * second, instead of wrapping new data keys with the old one for ever.
+ * A file that cannot be taken is logged once and not retried until it
+ * changes again.  Never blocks: a seal that finds the lock taken goes on.
+ * (Casting away const: see auto_reload().)
+ */
+static void check_file(const struct keyring *ckr)
+{
+	struct keyring *kr = (struct keyring *)ckr;
+	int64_t now = clock_mono_us();
+	if (now - atomic_load_explicit(&kr->checked_at, memory_order_relaxed) <
+	    KR_CHECK_US)
+		return;
+	if (pthread_mutex_trylock(&kr->reload_lock) != 0)
+		return;
+	if (now - atomic_load_explicit(&kr->checked_at, memory_order_relaxed) >=
+	    KR_CHECK_US) {
+		atomic_store_explicit(&kr->checked_at, now, memory_order_relaxed);
+		struct kr_file_id id;
+		file_id_of(kr->path, &id);
+		if (!file_id_equal(&id, &kr->file_id) &&
+		    !file_id_equal(&id, &kr->refused)) {
+			int err = reload_locked(kr);
+			if (err) {
+				kr->refused = id;
+				log_event(LOG_WARN, "keyring_reload_failed", "reason",
+					  senim_result_name(err), NULL);
+			}
+		}
+	}
+	pthread_mutex_unlock(&kr->reload_lock);
+}
+
 int keyring_seal(const struct keyring *kr, const void *ad, size_t adlen,
 		 const void *plain, size_t len, struct buf *out)
 {
@@ -755,6 +803,8 @@ int keyring_seal(const struct keyring *kr, const void *ad, size_t adlen,
 	unsigned char *sealed = malloc(total);
 	if (!sealed)
 		return SENIM_ERR_NOMEM;
+	if (kr->path)
+		check_file(kr);
 	size_t newest = 0;
 	(void)kek_snapshot(kr, &newest);
 	const struct kr_kek *k = &kr->keks[newest];

@@ -35,6 +35,7 @@
 #include "vault/vault.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,89 @@ _Static_assert(crypto_generichash_BYTES == VAULT_INDEX_BYTES, "index size");
 struct vault_dek {
 	unsigned char wire[DEK_WIRE_BYTES]; /* u32 version || key */
 };
+
+/* ---- the DEK pool -------------------------------------------------------- */
+
+/*
+ * Every read of a subject's data unwraps its DEK, and sodium_malloc() costs
+ * an mmap, mprotects and an mlock (about 40 us a pair with sodium_free on
+ * this machine: half a request's budget).  So DEKs live in slabs of
+ * DEK_SLAB_SLOTS slots, each slab one sodium_malloc'ed block (guard pages,
+ * locked in memory, kept out of core dumps) that is never returned; a freed
+ * DEK is wiped at once and its slot reused.  Slabs are bounded by the
+ * number of DEKs in use at once (about one per request in flight).
+ * Under AddressSanitizer a free slot is poisoned, so a DEK used after
+ * vault_dek_free() is still caught.
+ */
+#define DEK_SLAB_SLOTS 256
+#define DEK_SLABS_MAX 4096 /* a million DEKs at once is a leak, not load */
+
+struct dek_slot {
+	struct vault_dek dek; /* first: a struct vault_dek * is its slot */
+	struct dek_slot *next;
+};
+
+_Static_assert(sizeof(struct dek_slot) % 16 == 0,
+	       "slots keep sodium_malloc's blocks aligned");
+
+#if defined(__SANITIZE_ADDRESS__)
+#define VAULT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VAULT_ASAN 1
+#endif
+#endif
+#ifdef VAULT_ASAN
+#include <sanitizer/asan_interface.h>
+#define DEK_POISON(d) ASAN_POISON_MEMORY_REGION((d), sizeof(struct vault_dek))
+#define DEK_UNPOISON(d) ASAN_UNPOISON_MEMORY_REGION((d), sizeof(struct vault_dek))
+#else
+#define DEK_POISON(d) ((void)(d))
+#define DEK_UNPOISON(d) ((void)(d))
+#endif
+
+static pthread_mutex_t dek_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dek_slot *dek_pool_free;
+static size_t dek_pool_slabs;
+
+/* A DEK slot (contents undefined), or NULL when memory is out. */
+static struct vault_dek *dek_alloc(void)
+{
+	struct dek_slot *s = NULL;
+	pthread_mutex_lock(&dek_pool_lock);
+	if (!dek_pool_free && dek_pool_slabs < DEK_SLABS_MAX) {
+		struct dek_slot *slab = sodium_malloc(DEK_SLAB_SLOTS * sizeof(*slab));
+		if (slab) {
+			dek_pool_slabs++;
+			for (size_t i = 0; i < DEK_SLAB_SLOTS; i++) {
+				slab[i].next = dek_pool_free;
+				dek_pool_free = &slab[i];
+				DEK_POISON(&slab[i].dek);
+			}
+		}
+	}
+	if (dek_pool_free) {
+		s = dek_pool_free;
+		dek_pool_free = s->next;
+	}
+	pthread_mutex_unlock(&dek_pool_lock);
+	if (!s)
+		return NULL;
+	DEK_UNPOISON(&s->dek);
+	return &s->dek;
+}
+
+/* Wipe a DEK and give its slot back. */
+static void dek_release(struct vault_dek *dek)
+{
+	struct dek_slot *s = (struct dek_slot *)dek;
+	sodium_memzero(dek, sizeof(*dek));
+	DEK_POISON(dek);
+	pthread_mutex_lock(&dek_pool_lock);
+	s->next = dek_pool_free;
+	dek_pool_free = s;
+	pthread_mutex_unlock(&dek_pool_lock);
+}
 
 static void put_be16(unsigned char *p, uint16_t v)
 {
@@ -144,7 +228,7 @@ int vault_dek_new(const struct keyring *kr, const char *subject_id,
 	if (!kr || !dek || !wrapped || !kek_version ||
 	    !text_ok(subject_id, VAULT_SUBJECT_ID_MAX))
 		return SENIM_ERR_INVALID;
-	struct vault_dek *d = sodium_malloc(sizeof(*d));
+	struct vault_dek *d = dek_alloc();
 	if (!d)
 		return SENIM_ERR_NOMEM;
 	put_be32(d->wire, DEK_FIRST_VERSION);
@@ -154,7 +238,7 @@ int vault_dek_new(const struct keyring *kr, const char *subject_id,
 	size_t start = wrapped->len;
 	int err = keyring_seal(kr, ad, adlen, d->wire, sizeof(d->wire), wrapped);
 	if (err) {
-		sodium_free(d);
+		dek_release(d);
 		return err;
 	}
 	/* Read back the version that sealed it: the ring may have gained a
@@ -174,7 +258,7 @@ int vault_dek_unwrap(const struct keyring *kr, const char *subject_id,
 		return SENIM_ERR_INVALID;
 	if (len != KEYRING_SEAL_OVERHEAD + DEK_WIRE_BYTES)
 		return SENIM_ERR_CRYPTO;
-	struct vault_dek *d = sodium_malloc(sizeof(*d));
+	struct vault_dek *d = dek_alloc();
 	if (!d)
 		return SENIM_ERR_NOMEM;
 	unsigned char ad[DEK_AD_PREFIX_LEN + VAULT_SUBJECT_ID_MAX];
@@ -184,7 +268,7 @@ int vault_dek_unwrap(const struct keyring *kr, const char *subject_id,
 	if (!err && (plen != DEK_WIRE_BYTES || dek_version(d) == 0))
 		err = SENIM_ERR_CRYPTO;
 	if (err) {
-		sodium_free(d); /* wipes */
+		dek_release(d); /* wipes */
 		return err;
 	}
 	*dek = d;
@@ -194,7 +278,7 @@ int vault_dek_unwrap(const struct keyring *kr, const char *subject_id,
 void vault_dek_free(struct vault_dek *dek)
 {
 	if (dek)
-		sodium_free(dek); /* wipes before unmapping */
+		dek_release(dek); /* wipes */
 }
 
 int vault_dek_rewrap(const struct keyring *kr, const char *subject_id,

@@ -888,8 +888,7 @@ static void test_add_kek(void **state)
 
 	struct buf s1;
 	buf_init(&s1, 1024);
-	assert_int_equal(keyring_seal(old, "ad", 2, "v1", 2, &s1), SENIM_OK);
-	assert_memory_equal(s1.data, "\0\0\0\1", 4);
+	assert_int_equal(keyring_kek_version(old), 1);
 	assert_int_equal(keyring_reload(old), SENIM_OK);
 	assert_int_equal(keyring_kek_version(old), 3);
 	assert_int_equal(keyring_kek_count(old), 3);
@@ -1166,6 +1165,31 @@ static void test_unseal_reloads(void **state)
 	keyring_free(a);
 }
 
+/* A ring that only seals notices a changed key file within a second and
+ * seals with the new version, without any reload call. */
+static void test_seal_notices_rotation(void **state)
+{
+	struct fx *f = *state;
+	struct keyring *kr = open_ok(f->path, 1);
+	struct buf s;
+	buf_init(&s, 1024);
+	uint32_t v = 0;
+	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	usleep(1100 * 1000);
+	assert_int_equal(keyring_seal(kr, "ad", 2, "x", 1, &s), SENIM_OK);
+	assert_memory_equal(s.data, "\0\0\0\2", 4);
+	assert_int_equal(keyring_kek_version(kr), 2);
+
+	/* A broken file is logged once and left alone; the ring goes on. */
+	write_file(f->path, "{", 0600);
+	usleep(1100 * 1000);
+	buf_reset(&s);
+	assert_int_equal(keyring_seal(kr, "ad", 2, "x", 1, &s), SENIM_OK);
+	assert_memory_equal(s.data, "\0\0\0\2", 4);
+	buf_release(&s);
+	keyring_free(kr);
+}
+
 struct worker {
 	struct keyring *kr;
 	_Atomic int *stop;
@@ -1268,6 +1292,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_kek_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unseal_reloads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seal_notices_rotation, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_reload_concurrent, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

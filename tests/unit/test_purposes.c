@@ -567,8 +567,8 @@ static void test_categories_lookup(void **state)
 		{ CATEGORY_DEVICE, "ip_addresses", FIELD_LIST, 45 },
 		{ CATEGORY_DEVICE, "wifi_bssids", FIELD_LIST, 64 },
 		{ CATEGORY_DEVICE, "sensor_data", FIELD_TEXT, 4000 },
-		{ CATEGORY_BIOMETRIC, "face_image", FIELD_BLOB, 2 * 1024 * 1024 },
-		{ CATEGORY_BIOMETRIC, "signature_image", FIELD_BLOB, 2 * 1024 * 1024 },
+		{ CATEGORY_BIOMETRIC, "face_image", FIELD_BLOB, 512 * 1024 },
+		{ CATEGORY_BIOMETRIC, "signature_image", FIELD_BLOB, 512 * 1024 },
 	};
 	for (size_t i = 0; i < N(rows); i++) {
 		const struct field_def *f = category_field(rows[i].c, rows[i].name);

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -908,6 +909,125 @@ static void test_blind_index(void **state)
 	keyring_free(k);
 }
 
+/* ---- many DEKs, many threads ------------------------------------------------ */
+
+/* More DEKs alive at once than one slab of the pool holds, freed out of
+ * order and made again: each stays its own key. */
+static void test_many_deks(void **state)
+{
+	enum {
+		N = 600
+	};
+	struct fx *f = *state;
+	struct vault_dek **d = calloc(N, sizeof(*d));
+	struct buf *w = calloc(N, sizeof(*w));
+	assert_non_null(d);
+	assert_non_null(w);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			char id[16];
+			snprintf(id, sizeof(id), "m%d", i);
+			if (d[i])
+				continue;
+			buf_init(&w[i], 4096);
+			d[i] = new_dek(f->kr, id, &w[i]);
+		}
+		for (int i = 0; i < N; i++) {
+			char id[16];
+			struct vault_dek *u = NULL;
+			struct buf blob;
+			json_t *rec = json_pack("{s:i}", "n", i), *back = NULL;
+			snprintf(id, sizeof(id), "m%d", i);
+			buf_init(&blob, 4096);
+			assert_int_equal(vault_seal_record(d[i], id, "c", 1, rec, &blob),
+					 SENIM_OK);
+			assert_int_equal(
+				vault_dek_unwrap(f->kr, id, w[i].data, w[i].len, &u),
+				SENIM_OK);
+			assert_int_equal(vault_open_record(u, id, "c", 1, blob.data,
+							   blob.len, &back),
+					 SENIM_OK);
+			assert_true(json_equal(rec, back));
+			/* Another DEK does not open it. */
+			json_t *no = NULL;
+			assert_int_equal(vault_open_record(d[(i + 1) % N], id, "c", 1,
+							   blob.data, blob.len, &no),
+					 SENIM_ERR_CRYPTO);
+			vault_dek_free(u);
+			json_decref(back);
+			json_decref(rec);
+			buf_release(&blob);
+		}
+		/* Free every third one, then (next round) make them again. */
+		for (int i = 0; i < N; i += 3) {
+			vault_dek_free(d[i]);
+			d[i] = NULL;
+			buf_release(&w[i]);
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		vault_dek_free(d[i]);
+		buf_release(&w[i]);
+	}
+	free(w);
+	free(d);
+}
+
+struct vworker {
+	const struct keyring *kr;
+	int id;
+	int failures;
+};
+
+static void *vworker_main(void *arg)
+{
+	struct vworker *w = arg;
+	for (int i = 0; i < 300; i++) {
+		char id[32];
+		struct buf wrapped, blob;
+		struct vault_dek *dek = NULL, *again = NULL;
+		uint32_t v = 0;
+		json_t *rec = json_pack("{s:s, s:i}", "name", "Дәулет", "i", i),
+		       *back = NULL;
+		snprintf(id, sizeof(id), "t%d-%d", w->id, i);
+		buf_init(&wrapped, 4096);
+		buf_init(&blob, 4096);
+		if (vault_dek_new(w->kr, id, &dek, &wrapped, &v) != SENIM_OK ||
+		    vault_seal_record(dek, id, "identity", i, rec, &blob) != SENIM_OK ||
+		    vault_dek_unwrap(w->kr, id, wrapped.data, wrapped.len, &again) !=
+			    SENIM_OK ||
+		    vault_open_record(again, id, "identity", i, blob.data, blob.len,
+				      &back) != SENIM_OK ||
+		    !json_equal(rec, back))
+			w->failures++;
+		json_decref(back);
+		json_decref(rec);
+		vault_dek_free(again);
+		vault_dek_free(dek);
+		buf_release(&blob);
+		buf_release(&wrapped);
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	enum {
+		NTHREADS = 4
+	};
+	struct fx *f = *state;
+	pthread_t t[NTHREADS];
+	struct vworker w[NTHREADS];
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i] = (struct vworker){ .kr = f->kr, .id = i };
+		assert_int_equal(pthread_create(&t[i], NULL, vworker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].failures, 0);
+	}
+}
+
 /* ---- the wiping allocator --------------------------------------------------------- */
 
 static void test_wiping_allocator(void **state)
@@ -956,6 +1076,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dek_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blind_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_deks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test(test_wiping_allocator),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
