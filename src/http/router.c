@@ -56,6 +56,16 @@ static int match_pattern(const char *pattern, char *const segs[], int nsegs,
 	return i == nsegs;
 }
 
+/* 1 when `method` is already one of the comma-separated names in allow. */
+static int method_listed(const char *allow, const char *method)
+{
+	size_t n = strlen(method);
+	for (const char *p = allow; (p = strstr(p, method)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 enum router_result router_match(const struct route *routes, size_t n, const char *method,
 				char *path_copy, const struct route **route,
 				const char *params[HTTP_MAX_PARAMS], char *allow,
@@ -80,10 +90,16 @@ enum router_result router_match(const struct route *routes, size_t n, const char
 			return ROUTER_MATCH;
 		}
 		path_seen = 1;
+		/* Each method once ("/v1/policies/current" matches two GET
+		 * patterns), and only whole names: a short buffer drops the rest. */
+		if (method_listed(allow, routes[r].method))
+			continue;
 		int w = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "",
 				 routes[r].method);
 		if (w > 0 && (size_t)w < allow_len - used)
 			used += (size_t)w;
+		else if (allow_len)
+			allow[used] = '\0';
 	}
 	return path_seen ? ROUTER_NO_METHOD : ROUTER_NO_PATH;
 }

@@ -211,3 +211,11 @@ def test_metrics(senim, admin):
     assert "senim_http_request_duration_seconds_bucket" in text
     assert "senim_store_commit_duration_seconds_count" in text
     assert re.search(r"senim_audit_records_written_total \d+", text)
+
+
+def test_allow_lists_each_method_once(senim):
+    # /v1/policies/current matches two GET patterns (the literal and {version})
+    r = senim.request("DELETE", "/v1/policies/current")
+    assert r.status == 405 and r.header("Allow") == "GET"
+    r = senim.request("PATCH", "/v1/policies")
+    assert r.header("Allow") in ("GET, POST", "POST, GET")
