@@ -47,6 +47,17 @@ int api_subject_restrict(struct http_request *req, struct http_response *resp);
 int api_subject_unrestrict(struct http_request *req, struct http_response *resp);
 int api_subject_protection(struct http_request *req, struct http_response *resp);
 
+/* me.c: borrowers' own access, sign-in and consents (U4, P1, C1-C4, R1) */
+int api_auth_otp(struct http_request *req, struct http_response *resp);
+int api_auth_verify(struct http_request *req, struct http_response *resp);
+int api_auth_sign_out(struct http_request *req, struct http_response *resp);
+int api_me(struct http_request *req, struct http_response *resp);
+int api_me_accept_policy(struct http_request *req, struct http_response *resp);
+int api_me_consents(struct http_request *req, struct http_response *resp);
+int api_me_grant(struct http_request *req, struct http_response *resp);
+int api_me_withdraw(struct http_request *req, struct http_response *resp);
+int api_subject_consents(struct http_request *req, struct http_response *resp);
+
 /* audit.c: the audit chain, for auditors and the DPO (S4) */
 int api_audit_verify(struct http_request *req, struct http_response *resp);
 

@@ -14,6 +14,8 @@
 
 struct metrics;
 struct policy_cache;
+struct sms_client;
+struct ratelimit;
 
 struct app {
 	struct store *store;
@@ -23,6 +25,10 @@ struct app {
 	size_t max_body;	     /* bytes; larger bodies get 413 */
 	int failure_delay_ms;	     /* pause before answering a failed sign-in */
 	struct access_matrix matrix; /* purpose x category, role x purpose */
+	struct sms_client *sms;	     /* one-time codes; NULL when not configured */
+	struct ratelimit *limits;    /* counters for stranger-callable routes */
+	int otp_ip_limit;	     /* codes sent per client address per window;
+				      * 0: no per-address limit (behind a gateway) */
 };
 
 #endif

@@ -239,10 +239,10 @@ int subject_fields_check(enum category c, json_t *fields, struct field_error *e)
 		const struct field_def *d = category_field(c, key);
 		if (!d)
 			return fail(e, safe_name(key, e), "unknown_field", 0);
-		if (json_is_null(v))
-			continue; /* null clears a field in the new version */
 		if (c == CATEGORY_IDENTITY && strcmp(key, "iin") == 0)
-			return fail(e, "iin", "immutable", 0);
+			return fail(e, "iin", "immutable", 0); /* not even to null */
+		if (json_is_null(v))
+			continue; /* null removes a field in the new version */
 		int err = check_field(d, fields, v, e);
 		if (err)
 			return err;

@@ -51,6 +51,7 @@ static int purpose_or_reply(struct http_request *req, struct http_response *resp
 
 static void actor_for(struct http_request *req, enum purpose p, struct subject_actor *a)
 {
+	a->missing_consent = &req->missing_consent;
 	a->label = req->actor.label;
 	a->request_id = req->request_id;
 	a->role = req->actor.role;
@@ -62,18 +63,22 @@ static void actor_for(struct http_request *req, enum purpose p, struct subject_a
 /* The answer to a refused access: 403 with the reason's code, or 404 for a
  * subject that is not there. */
 static int reply_denied(struct http_request *req, struct http_response *resp,
-			enum access_result denied)
+			enum access_result denied, const char *missing)
 {
 	if (denied == ACCESS_GRANTED)
 		return http_reply_code(req, resp, "category_withheld");
-	return http_reply_code(req, resp, access_result_code(denied));
+	struct problem p = { .code = access_result_code(denied) };
+	if (denied == ACCESS_CONSENT_REQUIRED) /* C4: say which consent is missing */
+		p.extra = json_pack("{s:s}", "missing_consent",
+				    missing ? missing : "policy");
+	return http_reply_problem(req, resp, &p);
 }
 
 static int reply_result(struct http_request *req, struct http_response *resp, int err,
 			enum access_result denied)
 {
 	if (err == SENIM_ERR_DENIED)
-		return reply_denied(req, resp, denied);
+		return reply_denied(req, resp, denied, req->missing_consent);
 	if (err == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "subject_not_found");
 	return err;
@@ -234,7 +239,7 @@ int api_subject_register(struct http_request *req, struct http_response *resp)
 	if (err)
 		return reply_result(req, resp, err, denied);
 	char location[64];
-	snprintf(location, sizeof(location), "/v1/subjects/%s", id);
+	snprintf(location, sizeof(location), "/v1/subjects/%s/data", id);
 	err = http_reply_json(resp, 201, json_pack("{s:s}", "id", id));
 	return err ? err : http_add_header(req, resp, "Location", location);
 }

@@ -76,6 +76,8 @@ int cmd_staff(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_obligations(int argc, char **argv);
+int cmd_receipt(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -18,7 +18,9 @@
 #include "common/buf.h"
 #include "core/purposes.h"
 #include "common/log.h"
+#include "connectors/sms.h"
 #include "http/metrics.h"
+#include "http/ratelimit.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "common/banned.h"
@@ -40,7 +42,20 @@ static const char usage_text[] =
 	"  --failure-delay-ms N  pause before answering a failed sign-in\n"
 	"                      (SENIM_FAILURE_DELAY_MS; default 250)\n"
 	"  --log-level LEVEL   debug, info, warn or error (SENIM_LOG_LEVEL; default "
-	"info)\n" CLI_COMMON_HELP "  --help              this text\n\n"
+	"info)\n"
+	"  --access-matrix FILE  purpose x category and role x purpose matrices\n"
+	"                      (SENIM_ACCESS_MATRIX; default: the built-in defaults,\n"
+	"                      the same as data/access-matrix.json); a bad file is\n"
+	"                      refused and senim does not start\n"
+	"  --sms-gateway URL   SMS gateway for borrowers' one-time codes\n"
+	"                      (SENIM_SMS_GATEWAY_URL); without it sign-in codes\n"
+	"                      cannot be sent (503)\n"
+	"  --sms-credentials FILE  the gateway's bearer token, first line, mode 0600\n"
+	"                      (SENIM_SMS_CREDENTIALS)\n" CLI_COMMON_HELP
+	"  --otp-ip-limit N    sign-in codes one client address may ask for in 10\n"
+	"                      minutes (SENIM_OTP_IP_LIMIT; default 30; 0 = no\n"
+	"                      per-address limit, for clients behind one gateway)\n"
+	"  --help              this text\n\n"
 	"The log (stderr) is one JSON object per line and never holds personal data.\n"
 	"exit codes: 0 stopped cleanly, 2 usage error, 3 cannot open store, keys or "
 	"port\n";
@@ -59,6 +74,9 @@ static int parse_long(const char *s, long min, long max, long *out)
 struct serve_opts {
 	const char *listen;
 	const char *matrix_file;
+	const char *sms_url;
+	const char *sms_credentials;
+	long otp_ip_limit;
 	long threads;
 	long max_body;
 	long failure_delay_ms;
@@ -86,6 +104,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "failure-delay-ms", required_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "access-matrix", required_argument, NULL, 'm' },
+		{ "sms-gateway", required_argument, NULL, 's' },
+		{ "sms-credentials", required_argument, NULL, 'c' },
+		{ "otp-ip-limit", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0, 0, 0, 0 },
@@ -96,12 +117,16 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->threads = sysconf(_SC_NPROCESSORS_ONLN);
 	o->max_body = DEFAULT_MAX_BODY;
 	o->failure_delay_ms = 250;
+	o->otp_ip_limit = 30;
+	o->sms_url = getenv("SENIM_SMS_GATEWAY_URL");
+	o->sms_credentials = getenv("SENIM_SMS_CREDENTIALS");
 	o->matrix_file = getenv("SENIM_ACCESS_MATRIX");
 	if (o->matrix_file && !*o->matrix_file)
 		o->matrix_file = NULL;
 	if (env_long("SENIM_THREADS", 1, 256, &o->threads) ||
 	    env_long("SENIM_MAX_BODY", 1024, 64L << 20, &o->max_body) ||
-	    env_long("SENIM_FAILURE_DELAY_MS", 0, 10000, &o->failure_delay_ms))
+	    env_long("SENIM_FAILURE_DELAY_MS", 0, 10000, &o->failure_delay_ms) ||
+	    env_long("SENIM_OTP_IP_LIMIT", 0, 1000000, &o->otp_ip_limit))
 		return CLI_USAGE;
 	const char *level = getenv("SENIM_LOG_LEVEL");
 	int opt;
@@ -137,6 +162,18 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 			break;
 		case 'm':
 			o->matrix_file = optarg;
+			break;
+		case 's':
+			o->sms_url = optarg;
+			break;
+		case 'c':
+			o->sms_credentials = optarg;
+			break;
+		case 'o':
+			if (parse_long(optarg, 0, 1000000, &o->otp_ip_limit)) {
+				cli_error("serve", "--otp-ip-limit must be 0 to 1000000");
+				return CLI_USAGE;
+			}
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -264,10 +301,23 @@ int cmd_serve(int argc, char **argv)
 			   .policies = api_policy_cache_new(),
 			   .max_body = (size_t)o.max_body,
 			   .failure_delay_ms = (int)o.failure_delay_ms,
-			   .matrix = matrix };
+			   .matrix = matrix,
+			   .otp_ip_limit = (int)o.otp_ip_limit };
 	struct server *srv = NULL;
 	struct server_config cfg = { o.listen, (int)o.threads };
-	if (!app.metrics || !app.policies) {
+	app.limits = ratelimit_new(65536);
+	if (o.sms_url && *o.sms_url &&
+	    sms_client_new(o.sms_url,
+			   o.sms_credentials && *o.sms_credentials ? o.sms_credentials
+								   : NULL,
+			   &app.sms)) {
+		cli_error("serve",
+			  "cannot use the SMS gateway settings (URL, or a credentials "
+			  "file that is missing or readable by others)");
+		rc = CLI_USAGE;
+		goto done;
+	}
+	if (!app.metrics || !app.policies || !app.limits) {
 		cli_error("serve", "out of memory");
 		rc = CLI_ENV;
 		goto done;
@@ -297,6 +347,8 @@ int cmd_serve(int argc, char **argv)
 done:
 	server_stop(srv, 0);
 	api_policy_cache_free(app.policies);
+	sms_client_free(app.sms);
+	ratelimit_free(app.limits);
 	metrics_free(app.metrics);
 	store_free(st);
 	keyring_free(kr);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "connectors/sms.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
@@ -21,6 +22,8 @@ static const struct command commands[] = {
 	{ "policy", cmd_policy, "publish and list privacy-policy versions" },
 	{ "audit", cmd_audit, "verify the audit chain" },
 	{ "keys", cmd_keys, "show and rotate the key-encryption keys" },
+	{ "obligations", cmd_obligations, "import and settle borrowers' obligations" },
+	{ "receipt", cmd_receipt, "verify a signed consent receipt" },
 	{ "version", cmd_version, "print the version" },
 };
 
@@ -44,6 +47,7 @@ int main(int argc, char **argv)
 	/* Before any JSON exists: every block jansson frees is wiped, since
 	 * some of them held decrypted personal data. */
 	vault_install_wiping_allocator();
+	sms_global_init(); /* libcurl, before any thread */
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;

@@ -19,8 +19,29 @@ enum access_result access_decide(const struct access_matrix *m, enum role role,
 	if (state && state->restricted && !legal &&
 	    !(state->allowed_purposes & PURPOSE_BIT(purpose)))
 		return ACCESS_PURPOSE_RESTRICTED; /* R4 */
+	if (state && access_missing_consent(purpose, state))
+		return ACCESS_CONSENT_REQUIRED; /* C4 */
 	*categories = m->categories_of[purpose];
 	return ACCESS_GRANTED;
+}
+
+const char *access_missing_consent(enum purpose purpose,
+				   const struct subject_state *state)
+{
+	const uint32_t needs_policy = PURPOSE_BIT(PURPOSE_LOAN_APPLICATION_REVIEW) |
+				      PURPOSE_BIT(PURPOSE_LOAN_SERVICING) |
+				      PURPOSE_BIT(PURPOSE_CUSTOMER_COMMUNICATION) |
+				      PURPOSE_BIT(PURPOSE_MARKETING) |
+				      PURPOSE_BIT(PURPOSE_MARKETING_CAMPAIGN_DESIGN);
+	const uint32_t marketing = (1u << CONSENT_MARKETING_SMS) |
+				   (1u << CONSENT_MARKETING_EMAIL) |
+				   (1u << CONSENT_MARKETING_PHONE);
+	if ((needs_policy & PURPOSE_BIT(purpose)) &&
+	    !(state->consents & (1u << CONSENT_POLICY)))
+		return "policy";
+	if (purpose == PURPOSE_MARKETING && !(state->consents & marketing))
+		return "marketing";
+	return NULL;
 }
 
 const char *access_result_code(enum access_result r)
@@ -34,6 +55,8 @@ const char *access_result_code(enum access_result r)
 		return "subject_blocked";
 	case ACCESS_PURPOSE_RESTRICTED:
 		return "purpose_restricted";
+	case ACCESS_CONSENT_REQUIRED:
+		return "consent_required";
 	}
 	return "purpose_not_permitted";
 }

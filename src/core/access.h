@@ -10,13 +10,20 @@
  *      else ACCESS_SUBJECT_BLOCKED;
  *   3. a restricted subject (R4) only for the purposes it still allows
  *      (legal_obligation always), else ACCESS_PURPOSE_RESTRICTED;
- *   4. the categories are those the purpose may see (purpose x category).
+ *   4. C4: purposes that rest on the borrower's consent need the accepted
+ *      policy in force (loan review and servicing, communication, marketing
+ *      and campaign design), and marketing needs a marketing consent for at
+ *      least one channel, else ACCESS_CONSENT_REQUIRED; identification,
+ *      fraud prevention, security, investigations and legal obligations rest
+ *      on the law and need none;
+ *   5. the categories are those the purpose may see (purpose x category).
  */
 #ifndef SENIM_ACCESS_H
 #define SENIM_ACCESS_H
 
 #include <stdint.h>
 
+#include "core/consents.h"
 #include "core/purposes.h"
 #include "core/roles.h"
 
@@ -25,13 +32,21 @@ enum access_result {
 	ACCESS_PURPOSE_NOT_PERMITTED,
 	ACCESS_SUBJECT_BLOCKED,
 	ACCESS_PURPOSE_RESTRICTED,
+	ACCESS_CONSENT_REQUIRED,
 };
 
 struct subject_state {
 	int blocked;
 	int restricted;		   /* 1 when allowed_purposes applies */
 	uint32_t allowed_purposes; /* PURPOSE_BIT mask, when restricted */
+	uint32_t consents;	   /* active consents, 1u << enum consent_kind; the
+				    * policy only when its version is in force */
 };
+
+/* The consent a purpose lacks for this subject ("policy", "marketing"), or
+ * NULL when none is missing. */
+const char *access_missing_consent(enum purpose purpose,
+				   const struct subject_state *state);
 
 /* Decide; on ACCESS_GRANTED *categories gets the CATEGORY_BIT mask the
  * purpose may see.  A NULL state means "no subject yet" (registration). */
@@ -39,7 +54,8 @@ enum access_result access_decide(const struct access_matrix *m, enum role role,
 				 enum purpose purpose, const struct subject_state *state,
 				 uint32_t *categories);
 
-/* "purpose_not_permitted", "subject_blocked", "purpose_restricted". */
+/* "purpose_not_permitted", "subject_blocked", "purpose_restricted",
+ * "consent_required". */
 const char *access_result_code(enum access_result r);
 
 #endif

@@ -34,7 +34,8 @@ struct MHD_Connection;
 
 enum actor_kind {
 	ACTOR_ANONYMOUS,
-	ACTOR_STAFF
+	ACTOR_STAFF,
+	ACTOR_BORROWER
 };
 
 struct actor {
@@ -42,7 +43,8 @@ struct actor {
 	int64_t id;
 	enum role role;
 	int is_service;
-	char label[40]; /* "staff:12" or "anonymous": what logs and audit show */
+	char label[40];	     /* "staff:12", "borrower:sbj_..." or "anonymous" */
+	char subject_id[32]; /* a borrower's own subject */
 };
 
 struct http_request {
@@ -57,7 +59,8 @@ struct http_request {
 	enum lang lang;
 	char request_id[HTTP_REQUEST_ID_LEN];
 	struct actor actor;
-	const char *bearer; /* the caller's token, or NULL */
+	const char *bearer;	     /* the caller's token, or NULL */
+	const char *missing_consent; /* set when an access is refused for it */
 	struct arena arena;
 };
 

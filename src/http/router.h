@@ -16,6 +16,9 @@
 enum route_flags {
 	ROUTE_PUBLIC = 1 << 0,	  /* no authentication */
 	ROUTE_JSON_BODY = 1 << 1, /* expects an application/json body */
+	ROUTE_BORROWER = 1 << 2,  /* a borrower's own route: borrower token only */
+	ROUTE_POLICY_FREE =
+		1 << 3, /* a borrower route open before accepting the policy */
 };
 
 struct route {

@@ -13,6 +13,7 @@
 
 #define STAFF_ANY ROLE_ALL
 #define JSON ROUTE_JSON_BODY
+#define BORROWER ROUTE_BORROWER
 #define DATA_ROLES                                             \
 	(ROLE_BIT(ROLE_UNDERWRITER) | ROLE_BIT(ROLE_SUPPORT) | \
 	 ROLE_BIT(ROLE_MARKETING) | ROLE_BIT(ROLE_DPO) | ROLE_BIT(ROLE_INVESTIGATOR))
@@ -66,6 +67,22 @@ static const struct route table[] = {
 	  ROLE_BIT(ROLE_DPO), 0, "subject_unrestrict" },
 	{ "GET", "/v1/subjects/{id}/protection", api_subject_protection,
 	  ROLE_BIT(ROLE_DPO), 0, "subject_protection" },
+
+	{ "GET", "/v1/subjects/{id}/consents", api_subject_consents,
+	  ROLE_BIT(ROLE_DPO) | ROLE_BIT(ROLE_SUPPORT), 0, "subject_consents" },
+
+	/* Borrowers themselves: a borrower token reaches only its own subject. */
+	{ "POST", "/v1/auth/otp", api_auth_otp, 0, ROUTE_PUBLIC | JSON, "auth_otp" },
+	{ "POST", "/v1/auth/verify", api_auth_verify, 0, ROUTE_PUBLIC | JSON,
+	  "auth_verify" },
+	{ "DELETE", "/v1/auth/session", api_auth_sign_out, 0,
+	  BORROWER | ROUTE_POLICY_FREE, "auth_sign_out" },
+	{ "GET", "/v1/me", api_me, 0, BORROWER, "me" },
+	{ "POST", "/v1/me/consents/policy", api_me_accept_policy, 0,
+	  BORROWER | ROUTE_POLICY_FREE | JSON, "me_accept_policy" },
+	{ "GET", "/v1/me/consents", api_me_consents, 0, BORROWER, "me_consents" },
+	{ "POST", "/v1/me/consents", api_me_grant, 0, BORROWER | JSON, "me_grant" },
+	{ "DELETE", "/v1/me/consents/{id}", api_me_withdraw, 0, BORROWER, "me_withdraw" },
 
 	{ "GET", "/v1/audit/verify", api_audit_verify,
 	  ROLE_BIT(ROLE_AUDITOR) | ROLE_BIT(ROLE_DPO), 0, "audit_verify" },

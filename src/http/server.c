@@ -23,6 +23,8 @@
 #include "http/http.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "borrower/auth.h"
+#include "consent/ledger.h"
 #include "staff/staff.h"
 #include "common/banned.h"
 
@@ -285,6 +287,62 @@ static void audit_denial(struct exchange *x)
 			  x->req.request_id, NULL);
 }
 
+static int reply_unauthenticated(struct exchange *x)
+{
+	http_reply_code(&x->req, &x->resp, "unauthenticated");
+	http_add_header(&x->req, &x->resp, "WWW-Authenticate", "Bearer realm=\"senim\"");
+	return SENIM_ERR_AUTH;
+}
+
+/* P1, C4: a borrower who has not accepted the policy in force may only read
+ * it and accept it; every other borrower route answers 428. */
+static int policy_gate_or_reply(struct exchange *x)
+{
+	if (x->req.route->flags & ROUTE_POLICY_FREE)
+		return SENIM_OK;
+	int accepted = 0;
+	char current[LEDGER_VERSION_MAX];
+	int err = ledger_policy_state(x->srv->app->store, x->req.actor.subject_id,
+				      &accepted, current);
+	if (err) {
+		http_reply_code(&x->req, &x->resp, "service_unavailable");
+		return err;
+	}
+	if (accepted)
+		return SENIM_OK;
+	struct problem p = { .code = "policy_acceptance_required",
+			     .extra = json_pack("{s:s?,s:s}", "current_version",
+						current[0] ? current : NULL,
+						"missing_consent", "policy") };
+	http_reply_problem(&x->req, &x->resp, &p);
+	return SENIM_ERR_DENIED;
+}
+
+/* A borrower's own route: only a borrower token, whose subject becomes the
+ * actor; a staff token is refused (403), no token or a bad one is 401. */
+static int authorize_borrower_or_reply(struct exchange *x, const char *token)
+{
+	if (!token)
+		return reply_unauthenticated(x);
+	if (!borrower_token_form(token)) {
+		struct staff_actor who;
+		int err = staff_authenticate(x->srv->app->store, token, &who);
+		if (err)
+			return reply_unauthenticated(x);
+		http_reply_code(&x->req, &x->resp, "forbidden_role");
+		return SENIM_ERR_DENIED;
+	}
+	char sid[SUBJECT_ID_LEN];
+	int err = borrower_authenticate(x->srv->app->store, token, sid);
+	if (err)
+		return reply_unauthenticated(x);
+	x->req.bearer = token;
+	x->req.actor.kind = ACTOR_BORROWER;
+	snprintf(x->req.actor.subject_id, sizeof(x->req.actor.subject_id), "%s", sid);
+	snprintf(x->req.actor.label, sizeof(x->req.actor.label), "borrower:%s", sid);
+	return policy_gate_or_reply(x);
+}
+
 /* Check the caller against the route's roles; answers 401/403 itself. */
 static int authorize_or_reply(struct exchange *x)
 {
@@ -292,17 +350,24 @@ static int authorize_or_reply(struct exchange *x)
 	if (route->flags & ROUTE_PUBLIC)
 		return SENIM_OK;
 	const char *token = bearer_token(x->req.conn);
+	if (route->flags & ROUTE_BORROWER)
+		return authorize_borrower_or_reply(x, token);
+	if (token && borrower_token_form(token)) {
+		/* A borrower on a staff route: known, but not allowed. */
+		char sid[SUBJECT_ID_LEN];
+		if (borrower_authenticate(x->srv->app->store, token, sid))
+			return reply_unauthenticated(x);
+		http_reply_code(&x->req, &x->resp, "forbidden_role");
+		return SENIM_ERR_DENIED;
+	}
 	struct staff_actor who;
 	int err = token ? staff_authenticate(x->srv->app->store, token, &who)
 			: SENIM_ERR_AUTH;
+	if (err == SENIM_ERR_AUTH)
+		return reply_unauthenticated(x);
 	if (err) {
-		http_reply_code(&x->req, &x->resp,
-				err == SENIM_ERR_AUTH ? "unauthenticated"
-						      : "service_unavailable");
-		if (err == SENIM_ERR_AUTH)
-			http_add_header(&x->req, &x->resp, "WWW-Authenticate",
-					"Bearer realm=\"senim\"");
-		return SENIM_ERR_AUTH;
+		http_reply_code(&x->req, &x->resp, "service_unavailable");
+		return err;
 	}
 	x->req.bearer = token;
 	x->req.actor.kind = ACTOR_STAFF;

@@ -118,9 +118,54 @@ static const char SQLITE_0002[] =
 	" WHERE kind = 'iin';"
 	"CREATE INDEX subject_index_by_subject ON subject_index(subject_id);";
 
+/* Version 3: borrowers' own access and the consent ledger.  OTP codes and
+ * tokens are stored as keyed hashes; a consent's evidence (IP, user agent,
+ * device id) and an obligation's details (contract number, amount, due date)
+ * are sealed with the subject's data key; contracts are found by a blind
+ * index. */
+static const char SQLITE_0003[] =
+	"CREATE TABLE borrower_otps ("
+	" phone_digest BLOB PRIMARY KEY,"
+	" code_hash BLOB NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" expires_at BIGINT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" used_at BIGINT);"
+	"CREATE TABLE borrower_tokens ("
+	" token_hash BLOB PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" created_at BIGINT NOT NULL,"
+	" expires_at BIGINT NOT NULL,"
+	" revoked_at BIGINT);"
+	"CREATE INDEX borrower_tokens_by_subject ON borrower_tokens(subject_id);"
+	"CREATE TABLE consents ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" kind TEXT NOT NULL,"
+	" policy_version TEXT NOT NULL,"
+	" language TEXT NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" granted_at BIGINT NOT NULL,"
+	" withdrawn_at BIGINT,"
+	" evidence BLOB NOT NULL,"
+	" receipt TEXT NOT NULL,"
+	" withdrawal_receipt TEXT);"
+	"CREATE INDEX consents_by_subject ON consents(subject_id, kind);"
+	"CREATE TABLE obligations ("
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" contract_digest BLOB NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
+	" origin TEXT NOT NULL,"
+	" details BLOB NOT NULL,"
+	" recorded_at BIGINT NOT NULL,"
+	" closed_at BIGINT,"
+	" PRIMARY KEY (subject_id, contract_digest));"
+	"CREATE UNIQUE INDEX obligations_by_contract ON obligations(contract_digest);";
+
 static const struct store_migration sqlite_migrations[] = {
 	{ 1, "0001_platform", SQLITE_0001 },
 	{ 2, "0002_vault", SQLITE_0002 },
+	{ 3, "0003_consents", SQLITE_0003 },
 };
 
 /* ---- PostgreSQL ----------------------------------------------------------- */
@@ -224,9 +269,49 @@ static const char POSTGRES_0002[] =
 	" WHERE kind = 'iin';"
 	"CREATE INDEX subject_index_by_subject ON subject_index(subject_id);";
 
+static const char POSTGRES_0003[] =
+	"CREATE TABLE borrower_otps ("
+	" phone_digest BYTEA PRIMARY KEY,"
+	" code_hash BYTEA NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" expires_at BIGINT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" used_at BIGINT);"
+	"CREATE TABLE borrower_tokens ("
+	" token_hash BYTEA PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" created_at BIGINT NOT NULL,"
+	" expires_at BIGINT NOT NULL,"
+	" revoked_at BIGINT);"
+	"CREATE INDEX borrower_tokens_by_subject ON borrower_tokens(subject_id);"
+	"CREATE TABLE consents ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" kind TEXT NOT NULL,"
+	" policy_version TEXT NOT NULL,"
+	" language TEXT NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" granted_at BIGINT NOT NULL,"
+	" withdrawn_at BIGINT,"
+	" evidence BYTEA NOT NULL,"
+	" receipt TEXT NOT NULL,"
+	" withdrawal_receipt TEXT);"
+	"CREATE INDEX consents_by_subject ON consents(subject_id, kind);"
+	"CREATE TABLE obligations ("
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" contract_digest BYTEA NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
+	" origin TEXT NOT NULL,"
+	" details BYTEA NOT NULL,"
+	" recorded_at BIGINT NOT NULL,"
+	" closed_at BIGINT,"
+	" PRIMARY KEY (subject_id, contract_digest));"
+	"CREATE UNIQUE INDEX obligations_by_contract ON obligations(contract_digest);";
+
 static const struct store_migration postgres_migrations[] = {
 	{ 1, "0001_platform", POSTGRES_0001 },
 	{ 2, "0002_vault", POSTGRES_0002 },
+	{ 3, "0003_consents", POSTGRES_0003 },
 };
 
 const struct store_migration *store_migrations(enum store_kind kind, size_t *count)

@@ -15,6 +15,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "consent/ledger.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
@@ -96,6 +97,9 @@ static int audit(struct store_tx *tx, const struct subject_actor *a, const char 
 
 /* ---- state and keys -------------------------------------------------------- */
 
+static int load_dek(struct store_tx *tx, const struct keyring *kr, const char *id,
+		    struct vault_dek **dek);
+
 /* Load the subject's state; SENIM_ERR_NOT_FOUND when there is none. */
 static int load_state(struct store_tx *tx, const char *id, struct subject_state *s,
 		      char *reason, size_t reason_len)
@@ -126,7 +130,16 @@ static int load_state(struct store_tx *tx, const char *id, struct subject_state 
 		}
 	}
 	store_rows_free(r);
+	/* C4: the consents in force are part of every decision. */
+	if (!err)
+		err = ledger_active_in(tx, id, &s->consents);
 	return err;
+}
+
+int subjects_load_dek(struct store_tx *tx, const struct keyring *kr, const char *id,
+		      struct vault_dek **dek)
+{
+	return load_dek(tx, kr, id, dek);
 }
 
 static int load_dek(struct store_tx *tx, const struct keyring *kr, const char *id,
@@ -174,6 +187,7 @@ struct op {
 	const char *kind, *value;
 	int64_t version;
 	json_t *out;
+	int self; /* the borrower reading their own data (R1) */
 };
 
 /* Load state and decide; a denial writes its audit record and is reported
@@ -184,8 +198,15 @@ static int decide(struct store_tx *tx, struct op *o, int *denied)
 	int err = load_state(tx, o->subject_id, &o->state, NULL, 0);
 	if (err)
 		return err;
+	if (o->self) { /* R1: a borrower's own data, every category */
+		o->denied = ACCESS_GRANTED;
+		o->categories = CATEGORY_ALL;
+		return SENIM_OK;
+	}
 	o->denied = access_decide(o->a->matrix, o->a->role, o->a->purpose, &o->state,
 				  &o->categories);
+	if (o->denied == ACCESS_CONSENT_REQUIRED && o->a->missing_consent)
+		*o->a->missing_consent = access_missing_consent(o->a->purpose, &o->state);
 	if (o->denied == ACCESS_GRANTED)
 		return SENIM_OK;
 	*denied = 1;
@@ -390,8 +411,10 @@ static int read_tx(struct store_tx *tx, void *arg)
 		}
 	}
 	vault_dek_free(dek);
+	/* Asking only for what the purpose may not see is a denial. */
 	if (!err)
-		err = audit(tx, o->a, o->name, o->subject_id, returned, "success");
+		err = audit(tx, o->a, o->name, o->subject_id, returned,
+			    granted || !o->wanted ? "success" : "denied");
 	if (err) {
 		json_decref(cats);
 		return err;
@@ -415,6 +438,24 @@ int subjects_read(struct store *st, const struct subject_actor *a, const char *s
 	*withheld = o.withheld;
 	if (!err && o.denied != ACCESS_GRANTED)
 		return SENIM_ERR_DENIED;
+	if (err)
+		json_decref(o.out);
+	else
+		*out = o.out;
+	return err;
+}
+
+int subjects_self_read(struct store *st, const struct subject_actor *a,
+		       const char *subject_id, json_t **out)
+{
+	struct op o = { .st = st,
+			.a = a,
+			.subject_id = subject_id,
+			.name = "subject.self_read",
+			.wanted = CATEGORY_ALL,
+			.self = 1 };
+	*out = NULL;
+	int err = store_write(st, read_tx, &o);
 	if (err)
 		json_decref(o.out);
 	else
@@ -540,15 +581,39 @@ static int write_tx(struct store_tx *tx, void *arg)
 	struct vault_dek *dek = NULL;
 	if (!err)
 		err = load_dek(tx, o->a->kr, o->subject_id, &dek);
+	/* A write is a merge patch on the newest version (RFC 7386 style): given
+	 * fields replace, null removes, the rest is kept — so a partial update
+	 * never loses a field, and every earlier version stays (R2). */
+	json_t *prev = NULL, *merged = NULL;
+	if (!err && o->version > 1)
+		err = read_latest(tx, dek, o->subject_id, o->category, &prev);
+	if (!err) {
+		json_t *base = prev ? json_object_get(prev, "fields") : NULL;
+		merged = base ? json_deep_copy(base) : json_object();
+		const char *key;
+		json_t *v;
+		json_object_foreach(o->fields, key, v)
+		{
+			if (json_is_null(v))
+				json_object_del(merged, key);
+			else
+				json_object_set(merged, key, v);
+		}
+		if (!merged)
+			err = SENIM_ERR_NOMEM;
+	}
 	if (!err)
 		err = insert_record(tx, o->a, dek, o->subject_id, o->category, o->version,
-				    o->source, o->fields);
-	vault_dek_free(dek);
+				    o->source, merged);
 	if (!err && o->category == CATEGORY_CONTACT) {
+		o->phone = json_string_value(json_object_get(merged, "phone_mobile"));
+		o->email = json_string_value(json_object_get(merged, "email"));
 		err = reindex(tx, o->a->kr, o->subject_id, "phone", o->phone);
 		if (!err)
 			err = reindex(tx, o->a->kr, o->subject_id, "email", o->email);
 	}
+	json_decref(prev);
+	json_decref(merged);
 	if (!err)
 		err = audit(tx, o->a, o->name, o->subject_id, CATEGORY_BIT(o->category),
 			    "success");

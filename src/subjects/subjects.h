@@ -36,6 +36,9 @@ struct subject_actor {
 	enum purpose purpose;
 	const struct access_matrix *matrix;
 	const struct keyring *kr;
+	/* Where to say which consent was missing on ACCESS_CONSENT_REQUIRED
+	 * ("policy", "marketing"); may be NULL. */
+	const char **missing_consent;
 };
 
 /* Where a version of a record came from. */
@@ -80,6 +83,11 @@ SENIM_MUST_CHECK int subjects_read(struct store *st, const struct subject_actor 
 				   const char *subject_id, uint32_t wanted, json_t **out,
 				   uint32_t *withheld, enum access_result *denied);
 
+/* R1: the borrower's own data, every category, newest versions; audited as
+ * the borrower's access (purpose legal_obligation: the right of access). */
+SENIM_MUST_CHECK int subjects_self_read(struct store *st, const struct subject_actor *a,
+					const char *subject_id, json_t **out);
+
 /* Every version of one category, newest first: [{"version", "source",
  * "actor", "updated_at", "fields"}, ...].  SENIM_ERR_DENIED with
  * ACCESS_GRANTED in *denied when the purpose may not see the category. */
@@ -113,6 +121,12 @@ SENIM_MUST_CHECK int subjects_set_restriction(struct store *st,
 					      const struct subject_actor *a,
 					      const char *subject_id, int restrict_,
 					      uint32_t allowed_purposes);
+/* Inside a transaction: unwrap the subject's data key (vault.h); free it
+ * with vault_dek_free().  SENIM_ERR_NOT_FOUND when the subject has none. */
+struct vault_dek;
+SENIM_MUST_CHECK int subjects_load_dek(struct store_tx *tx, const struct keyring *kr,
+				       const char *id, struct vault_dek **dek);
+
 /* The subject's state, for the DPO's view. */
 SENIM_MUST_CHECK int subjects_state(struct store *st, const char *subject_id,
 				    struct subject_state *out, char *reason,

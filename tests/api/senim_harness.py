@@ -5,6 +5,7 @@ backend named by SENIM_TEST_BACKEND: an SQLite file in a temporary data
 directory, or a fresh database on the PostgreSQL server that
 scripts/pg-test-server started for this test run (SENIM_PG_DIR).
 """
+import atexit
 import base64
 import hashlib
 import hmac
@@ -17,6 +18,7 @@ import struct
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import uuid
 
 BIN = os.environ.get("SENIM_BIN", "build/test/senim")
@@ -72,10 +74,83 @@ class Response:
         return f"<{self.status} {self.body[:300]!r}>"
 
 
+PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers")
+
+
+_peers = []
+
+
+@atexit.register
+def _stop_peers():
+    for peer in _peers:
+        peer.stop()
+
+
+class SmsPeer:
+    """tests/peers/sms_gateway.py on a free loopback port."""
+
+    def __init__(self, directory):
+        _peers.append(self)
+        self.token = "peer-" + uuid.uuid4().hex
+        self.credentials = os.path.join(directory, "sms.credentials")
+        fd = os.open(self.credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.token + "\n")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(PEERS, "sms_gateway.py"), "--port", "0",
+             "--token", self.token], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode()
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        if not m:
+            self.proc.kill()
+            raise RuntimeError("the SMS peer did not start: %r" % line)
+        self.port = int(m.group(1))
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def control(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, "/_control/" + path, body=data,
+                     headers={"Content-Type": "application/json"} if data else {})
+        r = conn.getresponse()
+        out = json.loads(r.read() or b"{}")
+        conn.close()
+        return out
+
+    def messages(self, to=None):
+        q = "?to=" + urllib.parse.quote(to) if to else ""
+        return self.control("GET", "messages" + q)["messages"]
+
+    def last_code(self, to):
+        msgs = self.messages(to)
+        assert msgs, "no SMS reached " + to
+        return re.search(r"\b(\d{6})\b", msgs[-1]["text"]).group(1)
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc.stdout.close()
+            self.proc = None
+
+
+def e164(phone):
+    digits = "".join(c for c in phone if c.isdigit())
+    if digits.startswith("8") and len(digits) == 11:
+        digits = "7" + digits[1:]
+    if len(digits) == 10:
+        digits = "7" + digits
+    return "+" + digits
+
+
 class Senim:
     """One senim server process with its own data directory and database."""
 
-    def __init__(self, extra_args=(), data_dir=None, db=None):
+    def __init__(self, extra_args=(), data_dir=None, db=None, sms=True):
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="senim-", dir=TMP)
         self.db = db or fresh_db_target(self.data_dir)
         self.keys = os.path.join(self.data_dir, "keys", "senim.keys")
@@ -83,6 +158,9 @@ class Senim:
         self.extra_args = list(extra_args)
         self.proc = None
         self.port = None
+        # the peer's credentials live apart from the data directory, which
+        # senim itself must create (and make private)
+        self.sms = SmsPeer(tempfile.mkdtemp(prefix="senim-sms-", dir=TMP)) if sms else None
 
     # ---- process ----------------------------------------------------------
     def common_args(self):
@@ -92,7 +170,9 @@ class Senim:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", "127.0.0.1:0", "--threads", "2",
-             "--failure-delay-ms", "20", *self.common_args(), *self.extra_args],
+             "--failure-delay-ms", "20", "--otp-ip-limit", "0", *self.common_args(),
+             *self.sms_args(),
+             *self.extra_args],
             stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -108,8 +188,15 @@ class Senim:
             raise RuntimeError("senim did not start; log:\n" + self.read_log())
         return self
 
-    def stop(self, sig=signal.SIGTERM, timeout=60):
-        """Stop the server; returns its exit code."""
+    def sms_args(self):
+        if not self.sms:
+            return []
+        return ["--sms-gateway", self.sms.url, "--sms-credentials", self.sms.credentials]
+
+    def stop(self, sig=signal.SIGTERM, timeout=60, keep_peer=False):
+        """Stop the server (and its SMS peer); returns the server's exit code."""
+        if self.sms and not keep_peer:
+            self.sms.stop()
         if not self.proc:
             return None
         self.proc.send_signal(sig)
@@ -122,6 +209,37 @@ class Senim:
         self.log.close()
         self.proc = None
         return rc
+
+    # ---- borrowers ---------------------------------------------------------
+    def ensure_policy(self, version="test-1"):
+        """Publish a policy version through the CLI unless one is in force."""
+        r = self.get("/v1/policies/current")
+        if r.status == 200:
+            return r.json["version"]
+        d = tempfile.mkdtemp(dir=self.data_dir)
+        for lang, text in (("ru", "Политика " + version), ("kk", "Саясат " + version)):
+            with open(os.path.join(d, lang), "w", encoding="utf-8") as f:
+                f.write(text)
+        self.cli("policy", "publish", "--version", version, "--ru", os.path.join(d, "ru"),
+                 "--kk", os.path.join(d, "kk"))
+        return version
+
+    def borrower_token(self, phone):
+        """Sign in as the borrower with this phone, reading the SMS code."""
+        r = self.post("/v1/auth/otp", {"phone": phone})
+        assert r.status == 202, r
+        code = self.sms.last_code(e164(phone))
+        r = self.post("/v1/auth/verify", {"phone": phone, "code": code})
+        assert r.status == 200, r
+        return r.json["token"]
+
+    def accept_policy(self, token, channel="android", language="ru"):
+        version = self.ensure_policy()
+        r = self.post("/v1/me/consents/policy",
+                      {"version": version, "language": language, "channel": channel},
+                      token=token)
+        assert r.status in (200, 201), r
+        return r.json
 
     def kill9(self):
         self.proc.kill()

@@ -3,8 +3,12 @@
 No server needed: this reads the C sources and the YAML.  It fails when a
 route is added to, removed from or changed in one and not the other (method,
 path, operationId, roles), when a JSON body in the document drifts from the
-handler's jsonin_field table, and when a problem code in the document is not
-in the catalogue of src/http/problem.c with the status it is listed under.
+handler's jsonin_field table (found through the handler or the static helpers
+it calls), when a problem code in the document is not in the catalogue of
+src/http/problem.c with the status it is listed under, when a handler names a
+code the catalogue lacks or the document leaves out, when the purpose header,
+path parameters or record sources drift from the C enums, and when a
+category's field schema drifts from src/core/categories.c.
 """
 import os
 import re
@@ -25,8 +29,12 @@ def _read(rel):
 
 
 def _strip_comments(text):
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    return re.sub(r"//[^\n]*", " ", text)
+    """C text without comments; string and character literals are kept
+    whole (a "//" inside one is no comment)."""
+    def repl(m):
+        return " " if m.group(0).startswith("/") else m.group(0)
+    return re.sub(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|/\*.*?\*/|//[^\n]*',
+                  repl, text, flags=re.S)
 
 
 def _without_bench(text):
@@ -288,11 +296,113 @@ def test_problem_codes_are_listed_under_their_status(doc):
                     "%s %s: %r is %d in problem.c, listed under %s" % (method, path, code, codes[code], status)
 
 
+# ---- C text: functions, calls, string arrays ---------------------------------
+
+_STRING = r'"((?:[^"\\\n]|\\.)*)"'
+
+
+def _skip_string(text, j):
+    """Index just past the string or character literal starting at text[j]."""
+    q = text[j]
+    j += 1
+    while j < len(text) and text[j] != q:
+        j += 2 if text[j] == "\\" else 1
+    return j + 1
+
+
+def _matching(text, i):
+    """Index just past the bracket that closes the one at text[i]."""
+    pairs = {"(": ")", "{": "}", "[": "]"}
+    open_ch, close_ch = text[i], pairs[text[i]]
+    depth, j = 0, i
+    while j < len(text):
+        c = text[j]
+        if c in "\"'":
+            j = _skip_string(text, j)
+            continue
+        if c == open_ch:
+            depth += 1
+        elif c == close_ch:
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    raise AssertionError("unbalanced %r in C text" % open_ch)
+
+
+def _split_top(text):
+    """Split C text at the commas outside brackets and literals."""
+    parts, depth, start, j = [], 0, 0, 0
+    while j < len(text):
+        c = text[j]
+        if c in "\"'":
+            j = _skip_string(text, j)
+            continue
+        if c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(text[start:j].strip())
+            start = j + 1
+        j += 1
+    last = text[start:].strip()
+    if last:
+        parts.append(last)
+    return parts
+
+
+def _c_string(item):
+    """The value of one C string expression (adjacent literals joined), or None."""
+    found = re.findall(_STRING, item)
+    if not found:
+        return None
+    return "".join(found).encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8")
+
+
+_FUNCTION = re.compile(r"^[A-Za-z_][\w \t*]*?\b(\w+)\s*\(([^;{}]*?)\)\s*\{", re.M)
+
+
+def _functions(text):
+    """Function name -> body ({...}) of every definition in a C text (comments stripped)."""
+    out = {}
+    for m in _FUNCTION.finditer(text):
+        start = m.end() - 1
+        out[m.group(1)] = text[start:_matching(text, start)]
+    return out
+
+
+def _calls(body):
+    return set(re.findall(r"\b(\w+)\s*\(", body))
+
+
+def _reach(funcs, name):
+    """name and every function of the same file it calls, directly or not."""
+    seen, todo = set(), [name]
+    while todo:
+        f = todo.pop()
+        if f in seen or f not in funcs:
+            continue
+        seen.add(f)
+        todo.extend(c for c in _calls(funcs[f]) if c in funcs)
+    return seen
+
+
+def _string_arrays(text):
+    """`const char *const NAME[] = {"a", "b", NULL}` arrays of a C text: name -> values."""
+    out = {}
+    for m in re.finditer(r"\bchar\s*\*\s*const\s+(\w+)\s*\[[^\]]*\]\s*=\s*\{(.*?)\}\s*;",
+                         text, flags=re.S):
+        out[m.group(1)] = re.findall(_STRING, m.group(2))
+    return out
+
+
 # ---- request bodies against the handlers' jsonin_field tables ----------------
 
 def _all_defines():
     out = {}
-    for d in ("src/staff", "src/policy", "src/http", "src/api", "src/core", "src/common"):
+    for d in ("src/staff", "src/policy", "src/http", "src/api", "src/core", "src/common",
+              "src/subjects", "src/vault"):
         full = os.path.join(SOURCE_DIR, d)
         for name in sorted(os.listdir(full)):
             if name.endswith((".h", ".c")):
@@ -322,26 +432,46 @@ def _jsonin_tables(text, defines):
                 "min_len": _eval_int(attrs.get("min_len", "0"), defines),
                 "max_len": _eval_int(attrs.get("max_len", "0"), defines),
                 "multiline": attrs.get("multiline", "0") not in ("0", ""),
+                "allowed": attrs.get("allowed") if attrs.get("allowed") not in (None, "NULL") else None,
             })
         tables[m.group(1)] = fields
     return tables
 
 
-def _handler_tables():
-    """handler function name -> its jsonin_field table (list of field dicts)."""
+def _api_sources():
+    """handler name -> the parsed file that defines it (src/api/*.c)."""
     defines = _all_defines()
     out = {}
     api = os.path.join(SOURCE_DIR, "src", "api")
     for name in sorted(os.listdir(api)):
         if not name.endswith(".c"):
             continue
-        text = _strip_comments(_read(os.path.join("src", "api", name)))
-        tables = _jsonin_tables(text, defines)
-        for fn in re.finditer(r"^int\s+(api_\w+)\s*\([^)]*\)\s*\{(.*?)^\}", text, flags=re.S | re.M):
-            call = re.search(r"http_json_body_or_reply\s*\(\s*\w+\s*,\s*\w+\s*,\s*(\w+)", fn.group(2))
-            if call:
-                assert call.group(1) in tables, "%s uses unknown table %s" % (fn.group(1), call.group(1))
-                out[fn.group(1)] = tables[call.group(1)]
+        rel = os.path.join("src", "api", name)
+        text = _strip_comments(_read(rel))
+        src = {"file": rel, "funcs": _functions(text), "tables": _jsonin_tables(text, defines),
+               "arrays": _string_arrays(text)}
+        for fn in src["funcs"]:
+            if fn.startswith("api_"):
+                out[fn] = src
+    return out
+
+
+def _direct_tables(body):
+    return set(re.findall(r"\bhttp_json_body_or_reply\s*\(\s*\w+\s*,\s*\w+\s*,\s*(\w+)", body))
+
+
+def _handler_tables(sources=None):
+    """handler -> (tables it reads a body with, itself or through the static
+    helpers it calls; tables it names in its own body)."""
+    sources = sources or _api_sources()
+    out = {}
+    for fn, src in sources.items():
+        reached = set()
+        for f in _reach(src["funcs"], fn):
+            reached |= _direct_tables(src["funcs"][f])
+        unknown = reached - set(src["tables"])
+        assert not unknown, "%s (%s) uses unknown jsonin tables %s" % (fn, src["file"], sorted(unknown))
+        out[fn] = (reached, _direct_tables(src["funcs"][fn]))
     return out
 
 
@@ -354,19 +484,42 @@ def _schema_types(schema):
     return set(t) if isinstance(t, list) else {t}
 
 
-def test_request_bodies_match_jsonin_tables(doc, routes):
+def test_every_route_has_a_handler(routes):
+    sources = _api_sources()
+    for r in routes:
+        assert r["handler"] in sources, "%s: %s is not defined in src/api" % (r["name"], r["handler"])
+
+
+def test_routes_without_a_body_read_none(routes):
     tables = _handler_tables()
+    for r in routes:
+        if r["json"] or r["handler"] not in tables:
+            continue
+        direct = tables[r["handler"]][1]
+        assert not direct, "%s reads a JSON body (%s) but is not ROUTE_JSON_BODY in routes.c" % (
+            r["name"], sorted(direct))
+
+
+def test_request_bodies_match_jsonin_tables(doc, routes):
+    sources = _api_sources()
+    tables = _handler_tables(sources)
     ops = {(m, p): op for p, m, op in _operations(doc)}
     for r in routes:
         if not r["json"]:
             continue
-        assert r["handler"] in tables, "%s: no jsonin table found for %s" % (r["name"], r["handler"])
+        reached = tables.get(r["handler"], (set(), set()))[0]
+        assert reached, "%s: no jsonin table found for %s (in it or the static helpers it calls)" % (
+            r["name"], r["handler"])
+        assert len(reached) == 1, "%s: %s reaches several jsonin tables %s" % (
+            r["name"], r["handler"], sorted(reached))
         op = ops.get((r["method"], r["path"]))
         if op is None:
             continue  # reported by the set comparison
+        src = sources[r["handler"]]
+        table = next(iter(reached))
         schema = _resolve(doc, _resolve(doc, op["requestBody"])["content"]["application/json"]["schema"])
-        where = "%s (%s)" % (r["name"], r["handler"])
-        fields = tables[r["handler"]]
+        where = "%s (%s, %s)" % (r["name"], r["handler"], table)
+        fields = src["tables"][table]
         assert schema.get("type") == "object", where
         assert schema.get("additionalProperties") is False, "%s: additionalProperties: false" % where
         props = schema.get("properties", {})
@@ -374,7 +527,7 @@ def test_request_bodies_match_jsonin_tables(doc, routes):
         assert set(schema.get("required", [])) == {f["name"] for f in fields if f["required"]}, \
             "%s: required differs from the jsonin table" % where
         for f in fields:
-            p = props[f["name"]]
+            p = _resolve(doc, props[f["name"]])
             types = _schema_types(p)
             assert JSON_TYPES[f["type"]] in types, "%s.%s: type" % (where, f["name"])
             # jsonin treats null as absent: allowed for optional fields only.
@@ -389,3 +542,323 @@ def test_request_bodies_match_jsonin_tables(doc, routes):
                             "%s.%s: multi-line limits are bytes (x-senim-max-bytes)" % (where, f["name"])
                 else:
                     assert "maxLength" not in p, "%s.%s: no maxLength in the table" % (where, f["name"])
+            if f["allowed"]:
+                values = src["arrays"].get(f["allowed"])
+                assert values is not None, "%s.%s: list %s not found" % (where, f["name"], f["allowed"])
+                assert set(p.get("enum", [])) - {None} == set(values), \
+                    "%s.%s: enum differs from %s" % (where, f["name"], f["allowed"])
+
+
+# ---- problem codes the handlers answer ---------------------------------------
+
+def _code_literals(fragment):
+    return set(re.findall(r'"([a-z][a-z0-9_]*)"', fragment))
+
+
+def _returned_codes(funcs, name, where):
+    assert name in funcs, "%s not found in %s" % (name, where)
+    return _code_literals(" ".join(re.findall(r"\breturn\s+([^;]*);", funcs[name])))
+
+
+def _codes_named(body, named_by_call):
+    """Problem codes a function body names: the code argument of
+    http_reply_code(), `code = ...` in a struct problem, and the codes of the
+    code-returning functions it calls (named_by_call: function -> codes)."""
+    found = set()
+    for m in re.finditer(r"\bhttp_reply_code\s*\(", body):
+        args = _split_top(body[m.end():_matching(body, m.end() - 1) - 1])
+        found |= _code_literals(",".join(args[2:]))
+    for m in re.finditer(r"\bcode\s*=(?!=)", body):
+        expr = _split_top(body[m.end():].split(";", 1)[0].split("}", 1)[0])
+        found |= _code_literals(expr[0] if expr else "")
+    for fn, codes in named_by_call.items():
+        if re.search(r"\b%s\s*\(" % fn, body):
+            found |= codes
+    return found
+
+
+def _code_model():
+    """What the code can answer: codes per handler (directly, and through the
+    static helpers it calls) and the codes the server and reply layer answer
+    on any route."""
+    problem_funcs = _functions(_strip_comments(_read("src/http/problem.c")))
+    result_codes = _returned_codes(problem_funcs, "problem_code_for_result", "src/http/problem.c")
+    access_text = _strip_comments(_read("src/core/access.c"))
+    access_funcs = _functions(access_text)
+    access_codes = _returned_codes(access_funcs, "access_result_code", "src/core/access.c")
+    # The result that is no refusal has a name too, never answered as a problem.
+    access_codes -= set(re.findall(r"case\s+ACCESS_GRANTED\s*:\s*return\s+\"(\w+)\"",
+                                   access_funcs["access_result_code"]))
+    by_call = {"problem_code_for_result": result_codes, "access_result_code": access_codes}
+    generic = set(result_codes)
+    for rel in ("src/http/server.c", "src/http/reply.c"):
+        for body in _functions(_strip_comments(_read(rel))).values():
+            generic |= _codes_named(body, by_call)
+    direct, reach = {}, {}
+    for fn, src in _api_sources().items():
+        direct[fn] = _codes_named(src["funcs"][fn], by_call)
+        reach[fn] = set()
+        for f in _reach(src["funcs"], fn):
+            reach[fn] |= _codes_named(src["funcs"][f], by_call)
+    return {"generic": generic, "direct": direct, "reach": reach}
+
+
+def _listed_codes(doc, op):
+    out = set()
+    for resp in op["responses"].values():
+        out |= set(_resolve(doc, resp).get("x-senim-problem-codes") or [])
+    return out
+
+
+def test_code_answers_only_catalogue_codes():
+    codes, _ = _catalogue()
+    model = _code_model()
+    unknown = model["generic"] - set(codes)
+    assert not unknown, "the server answers codes problem.c lacks: %s" % sorted(unknown)
+    for fn, named in sorted(model["reach"].items()):
+        unknown = named - set(codes)
+        assert not unknown, "%s can answer codes problem.c lacks (they would be 500): %s" % (
+            fn, sorted(unknown))
+
+
+def test_documented_codes_are_the_handlers(doc, routes):
+    model = _code_model()
+    ops = {(m, p): op for p, m, op in _operations(doc)}
+    all_listed, all_reached = set(), set()
+    for r in routes:
+        op = ops.get((r["method"], r["path"]))
+        if op is None or r["handler"] not in model["reach"]:
+            continue  # reported elsewhere
+        listed = _listed_codes(doc, op)
+        reach = model["reach"][r["handler"]]
+        extra = listed - reach - model["generic"]
+        assert not extra, "%s lists %s, which neither %s nor the server answers" % (
+            r["name"], sorted(extra), r["handler"])
+        missing = model["direct"][r["handler"]] - listed
+        assert not missing, "%s answers %s; openapi.yaml does not list them for %s" % (
+            r["handler"], sorted(missing), r["name"])
+        all_listed |= listed
+        all_reached |= reach
+    missing = all_reached - all_listed
+    assert not missing, "handlers can answer %s, listed under no operation" % sorted(missing)
+
+
+# ---- purposes, path parameters, sources ---------------------------------------
+
+def _c_arrays(rel):
+    return _string_arrays(_strip_comments(_read(rel)))
+
+
+def _subject_id_pattern():
+    defines = _defines(_strip_comments(_read("src/subjects/subjects.h")))
+    text = _strip_comments(_read("src/subjects/subjects.c"))
+    m = re.search(r"strncmp\s*\(\s*id\s*,\s*\"(\w+)\"\s*,\s*(\d+)\s*\)", text)
+    assert m and len(m.group(1)) == int(m.group(2)), "subject id prefix not found in subjects.c"
+    n = _eval_int("SUBJECT_ID_LEN", defines) - 1 - len(m.group(1))
+    return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
+
+
+def test_purpose_header_and_path_parameters(doc, routes):
+    purposes = _c_arrays("src/core/purposes.c")
+    sources = _api_sources()
+    ops = {(m, p): op for p, m, op in _operations(doc)}
+    with_header = 0
+    for r in routes:
+        op = ops.get((r["method"], r["path"]))
+        if op is None:
+            continue
+        where = r["name"]
+        params = [_resolve(doc, p) for p in op.get("parameters", [])]
+        in_path = {p["name"]: p for p in params if p["in"] == "path"}
+        assert set(in_path) == set(re.findall(r"\{(\w+)\}", r["path"])), \
+            "%s: path parameters differ from the path" % where
+        for name, p in in_path.items():
+            assert p.get("required") is True, "%s: {%s} is required" % (where, name)
+        if "category" in in_path:
+            assert set(_resolve(doc, in_path["category"]["schema"])["enum"]) == set(purposes["category_codes"]), \
+                "%s: {category} enum differs from category_codes in purposes.c" % where
+        if "id" in in_path and r["path"].startswith("/v1/subjects/"):
+            assert _resolve(doc, in_path["id"]["schema"]).get("pattern") == _subject_id_pattern(), \
+                "%s: {id} pattern differs from subject_id_valid()" % where
+        src = sources.get(r["handler"])
+        reads = src and any('"Senim-Purpose"' in src["funcs"][f]
+                            for f in _reach(src["funcs"], r["handler"]))
+        header = [p for p in params if p["in"] == "header" and p["name"].lower() == "senim-purpose"]
+        if reads:
+            with_header += 1
+            assert header and header[0].get("required") is True, \
+                "%s reads Senim-Purpose: document it as a required header" % where
+            assert set(_resolve(doc, header[0]["schema"])["enum"]) == set(purposes["purpose_codes"]), \
+                "%s: Senim-Purpose enum differs from purpose_codes in purposes.c" % where
+        else:
+            assert not header, "%s does not read Senim-Purpose" % where
+    assert with_header, "no route reads Senim-Purpose?"
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+def test_record_sources_match_the_service(doc):
+    sources = _c_arrays("src/subjects/subjects.c")["source_codes"]
+    found = 0
+    for node in _walk(doc["components"]["schemas"]):
+        props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        src = props.get("source")
+        if isinstance(src, dict) and "enum" in _resolve(doc, src):
+            found += 1
+            assert set(_resolve(doc, src)["enum"]) - {None} == set(sources), \
+                "a `source` enum differs from source_codes in src/subjects/subjects.c"
+    assert found, "no schema documents the record sources"
+
+
+# ---- each category's field schema, from src/core/categories.c -----------------
+
+def _function_macros(text):
+    out = {}
+    text = re.sub(r"\\\n", " ", text)
+    for m in re.finditer(r"^[ \t]*#[ \t]*define[ \t]+(\w+)\(([^)]*)\)[ \t]+([^\n]+)$", text, flags=re.M):
+        out[m.group(1)] = ([a.strip() for a in m.group(2).split(",")], m.group(3).strip())
+    return out
+
+
+def _category_fields():
+    """category code -> its field_defs as dicts, in table order."""
+    defines = _all_defines()
+    text = _strip_comments(_read("src/core/categories.c"))
+    macros = _function_macros(text)
+    arrays = _string_arrays(text)
+    codes = dict(re.findall(r"\[\s*(CATEGORY_\w+)\s*\]\s*=\s*\"(\w+)\"",
+                            _strip_comments(_read("src/core/purposes.c"))))
+    tables = {}
+    for m in re.finditer(r"struct\s+field_def\s+(\w+)\s*\[\s*\]\s*=\s*\{(.*?)\n\};", text, flags=re.S):
+        fields = []
+        for entry in _split_top(m.group(2)):
+            call = re.match(r"(\w+)\s*\((.*)\)$", entry, flags=re.S)
+            if call:
+                assert call.group(1) in macros, "unknown macro %s in %s" % (call.group(1), m.group(1))
+                params, body = macros[call.group(1)]
+                args = _split_top(call.group(2))
+                assert len(args) == len(params), "%s: wrong argument count" % entry[:40]
+                sub = dict(zip(params, args))
+                entry = re.sub(r"\b(%s)\b" % "|".join(map(re.escape, params)),
+                               lambda a: sub[a.group(1)], body)
+            entry = entry.strip()
+            assert entry.startswith("{") and entry.endswith("}"), "cannot read %r" % entry[:60]
+            name, kind, max_len, max_items, allowed, describes = _split_top(entry[1:-1])
+            fields.append({
+                "name": _c_string(name), "kind": kind,
+                "max_len": _eval_int(max_len, defines), "max_items": _eval_int(max_items, defines),
+                "allowed": None if allowed == "NULL" else arrays[allowed],
+                "describes": _c_string(describes),
+            })
+        tables[m.group(1)] = fields
+    out = {}
+    for enum, table in re.findall(r"\[\s*(CATEGORY_\w+)\s*\]\s*=\s*FIELDS\s*\(\s*(\w+)\s*\)", text):
+        assert enum in codes and table in tables, "schema entry %s = %s" % (enum, table)
+        out[codes[enum]] = tables[table]
+    assert set(out) == set(codes.values()), "categories without a field table: %s" % (
+        sorted(set(codes.values()) - set(out)))
+    return out
+
+
+def _people_item_len():
+    defines = _all_defines()
+    text = _strip_comments(_read("src/api/subject_fields.c"))
+    m = re.search(r"field_def\s+\w+\s*=\s*\{\s*\"name\"\s*,\s*FIELD_TEXT\s*,\s*(\w+)", text)
+    assert m, "the item limit of people lists was not found in src/api/subject_fields.c"
+    return _eval_int(m.group(1), defines)
+
+
+def _content_hashed():
+    """The suffix subject_fields.c adds to a biometric field for its content hash, or None."""
+    m = re.search(r'"%s(_\w+)"', _strip_comments(_read("src/api/subject_fields.c")))
+    return m.group(1) if m else None
+
+
+TEXTUAL = ("FIELD_TEXT", "FIELD_PHONE", "FIELD_EMAIL", "FIELD_ENUM", "FIELD_DATE", "FIELD_COUNTRY")
+KIND_TYPES = {"FIELD_TEXT": "string", "FIELD_DATE": "string", "FIELD_BOOL": "boolean",
+              "FIELD_ENUM": "string", "FIELD_PHONE": "string", "FIELD_EMAIL": "string",
+              "FIELD_COUNTRY": "string", "FIELD_LIST": "array", "FIELD_PEOPLE": "array",
+              "FIELD_BLOB": "string"}
+
+
+def _check_field(doc, where, f, p, people_len):
+    kind = f["kind"]
+    assert kind in KIND_TYPES, "%s: field kind %s is new: teach test_openapi.py" % (where, kind)
+    types = _schema_types(p)
+    assert KIND_TYPES[kind] in types, "%s: type %s" % (where, KIND_TYPES[kind])
+    assert "null" in types, "%s: PUT accepts null for any field" % where
+    if kind in TEXTUAL:
+        assert p.get("minLength") == 1, "%s: minLength 1" % where
+    if kind in ("FIELD_TEXT", "FIELD_PHONE", "FIELD_EMAIL"):
+        assert p.get("maxLength") == f["max_len"], "%s: maxLength %d" % (where, f["max_len"])
+    if kind == "FIELD_ENUM":
+        assert set(p.get("enum", [])) - {None} == set(f["allowed"]), "%s: enum" % where
+    if kind == "FIELD_DATE":
+        assert p.get("format") == "date", "%s: format date" % where
+    if kind == "FIELD_EMAIL":
+        assert p.get("format") == "email", "%s: format email" % where
+    if kind == "FIELD_COUNTRY":
+        assert p.get("pattern") == "^[A-Z]{2}$", "%s: ISO 3166-1 alpha-2 pattern" % where
+    if kind == "FIELD_LIST":
+        assert p.get("maxItems") == f["max_items"], "%s: maxItems %d" % (where, f["max_items"])
+        items = _resolve(doc, p["items"])
+        assert items.get("type") == "string" and items.get("minLength") == 1, "%s: items" % where
+        assert items.get("maxLength") == f["max_len"], "%s: items maxLength %d" % (where, f["max_len"])
+    if kind == "FIELD_PEOPLE":
+        assert p.get("maxItems") == f["max_items"], "%s: maxItems %d" % (where, f["max_items"])
+        items = _resolve(doc, p["items"])
+        assert items.get("type") == "object" and items.get("additionalProperties") is False, where
+        assert set(items["properties"]) == {"relation", "name", "birth_date"}, "%s: item members" % where
+        for member in ("relation", "name"):
+            assert items["properties"][member].get("maxLength") == people_len, \
+                "%s.%s: maxLength %d (subject_fields.c)" % (where, member, people_len)
+        assert items["properties"]["birth_date"].get("format") == "date", where
+    if kind == "FIELD_BLOB":
+        assert p.get("contentEncoding") == "base64", "%s: base64" % where
+        assert p.get("x-senim-max-bytes") == f["max_len"], "%s: x-senim-max-bytes %d" % (where, f["max_len"])
+        assert p.get("maxLength") == 4 * -(-f["max_len"] // 3), "%s: maxLength of the base64" % where
+
+
+def test_category_schemas_match_categories_c(doc):
+    categories = _category_fields()
+    people_len = _people_item_len()
+    hashed = _content_hashed()
+    schemas = {}
+    for name, s in doc["components"]["schemas"].items():
+        if "x-senim-category" in s:
+            assert s["x-senim-category"] not in schemas.values(), "two schemas for one category"
+            schemas[name] = s["x-senim-category"]
+    assert set(schemas.values()) == set(categories), "one x-senim-category schema per category"
+    for name, code in schemas.items():
+        s = doc["components"]["schemas"][name]
+        fields = {f["name"]: f for f in categories[code]}
+        props = s.get("properties", {})
+        assert s.get("type") == "object" and s.get("additionalProperties") is False, name
+        derived = {k for k, p in props.items() if k not in fields}
+        for k in derived:
+            assert props[k].get("readOnly") is True, "%s.%s is not in categories.c" % (name, k)
+        assert set(fields) <= set(props), "%s lacks %s" % (name, sorted(set(fields) - set(props)))
+        blobs = {f for f, d in fields.items() if d["kind"] == "FIELD_BLOB"}
+        want = {b + hashed for b in blobs} if hashed else set()
+        assert derived == want, "%s: read-only members %s, expected %s" % (name, sorted(derived), sorted(want))
+        for k in derived:
+            assert props[k].get("pattern") == "^[0-9a-f]{64}$", "%s.%s: hex SHA-256" % (name, k)
+        for f in fields.values():
+            _check_field(doc, "%s.%s" % (name, f["name"]), f, props[f["name"]], people_len)
+    # A write's `fields` is one of them, by the category in its path.
+    refs = {"#/components/schemas/" + n for n in schemas}
+    for path, method, op in _operations(doc):
+        if "{category}" not in path or "requestBody" not in op:
+            continue
+        body = _resolve(doc, _resolve(doc, op["requestBody"])["content"]["application/json"]["schema"])
+        choices = [p for p in body.get("properties", {}).values() if "anyOf" in p]
+        assert choices and {c.get("$ref") for c in choices[0]["anyOf"]} == refs, \
+            "%s %s: the body's fields must be anyOf every category schema" % (method, path)

@@ -50,6 +50,7 @@ def write_everything(s):
     r = s.post("/v1/subjects", b, token=uw, headers={"Senim-Purpose": "identification"})
     assert r.status == 201, r
     sid = r.json["id"]
+    s.accept_policy(s.borrower_token(b["phone"]))
     who = {"family": (uw, "loan_application_review"), "medical": (uw, "loan_application_review"),
            "professional": (uw, "loan_application_review"),
            "contact": (uw, "loan_application_review"), "device": (inv, "fraud_prevention"),

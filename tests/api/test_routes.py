@@ -12,6 +12,7 @@ import pytest
 
 ROLES = ["admin", "underwriter", "support", "marketing", "dpo", "investigator", "auditor"]
 PUBLIC = "public"
+BORROWER = "borrower"
 ANY_STAFF = set(ROLES)
 DATA = {"underwriter", "support", "marketing", "dpo", "investigator"}
 
@@ -42,6 +43,19 @@ EXPECTED = {
     ("POST", "/v1/subjects/{id}/restrictions"): {"dpo"},
     ("DELETE", "/v1/subjects/{id}/restrictions"): {"dpo"},
     ("GET", "/v1/subjects/{id}/protection"): {"dpo"},
+    # The consent ledger as staff see it: the DPO answers for it, support
+    # uses it to answer the borrower.
+    ("GET", "/v1/subjects/{id}/consents"): {"dpo", "support"},
+    # Borrowers' sign-in is public; their own routes take a borrower token
+    # only (staff tokens: 403), checked in test_borrowers.py.
+    ("POST", "/v1/auth/otp"): PUBLIC,
+    ("POST", "/v1/auth/verify"): PUBLIC,
+    ("DELETE", "/v1/auth/session"): BORROWER,
+    ("GET", "/v1/me"): BORROWER,
+    ("POST", "/v1/me/consents/policy"): BORROWER,
+    ("GET", "/v1/me/consents"): BORROWER,
+    ("POST", "/v1/me/consents"): BORROWER,
+    ("DELETE", "/v1/me/consents/{id}"): BORROWER,
 }
 
 SAMPLE = {"{version}": "2024-09-23", "{id}": "sbj_AAAAAAAAAAAAAAAAAAAAAA",
@@ -83,6 +97,11 @@ def test_matrix(senim, tokens, method, pattern):
         assert r.status not in (401, 403), (method, path, r)
     else:
         assert r.status == 401 and r.json["code"] == "unauthenticated", (method, path, r)
+    if allowed == BORROWER:
+        for role in ROLES:  # no staff role reaches a borrower's own route
+            r = senim.request(method, path, body=body, token=tokens[role])
+            assert r.status == 403 and r.json["code"] == "forbidden_role", (method, path, role)
+        return
     for role in ROLES:
         # A fresh token for DELETE /v1/staff/sessions would be spent by it,
         # and service tokens cannot sign out; both are fine for the matrix.

@@ -19,11 +19,20 @@ def staff(senim):
             for role in ("underwriter", "support", "marketing", "dpo", "investigator", "admin")}
 
 
-def register(senim, staff, **over):
+def register(senim, staff, accept=True, **over):
+    """Register a borrower; by default they also sign in and accept the
+    policy, as every borrower does before applying (C1, C4)."""
     body = borrower(**over)
     r = senim.post("/v1/subjects", body, token=staff["underwriter"], headers=ID)
     assert r.status == 201, r
+    if accept:
+        token = senim.borrower_token(body["phone"])
+        senim.accept_policy(token)
+        TOKENS[r.json["id"]] = token
     return r.json["id"], body
+
+
+TOKENS = {}  # subject id -> that borrower's token
 
 
 def test_register_and_read_back(senim, staff):
@@ -137,6 +146,13 @@ def test_role_outside_its_purposes_is_refused_and_audited(senim, staff):
 
 def test_purpose_sees_only_its_categories(senim, staff):
     sid, _ = register(senim, staff)
+    # marketing (U7) needs a marketing consent too (C4): which one is missing is said
+    r = senim.get(f"/v1/subjects/{sid}/data", token=staff["marketing"],
+                  headers={"Senim-Purpose": "marketing"})
+    assert r.status == 403 and r.json["code"] == "consent_required"
+    assert r.json["missing_consent"] == "marketing"
+    assert senim.post("/v1/me/consents", {"kind": "marketing_sms", "channel": "ios"},
+                      token=TOKENS[sid]).status == 201
     r = senim.get(f"/v1/subjects/{sid}/data", token=staff["marketing"],
                   headers={"Senim-Purpose": "marketing"})
     assert r.status == 200
@@ -147,7 +163,17 @@ def test_purpose_sees_only_its_categories(senim, staff):
     assert r.status == 403 and r.json["code"] == "category_withheld"
     rows = senim.sql("SELECT categories, purpose, outcome FROM audit_log WHERE request_id = '%s'"
                      % r.header("X-Request-Id"))
-    assert rows == [["", "marketing", "success"]]
+    assert rows == [["", "marketing", "denied"]]  # asked only for what it may not see
+
+
+def test_no_accepted_policy_no_processing_beyond_identification(senim, staff):
+    """C4: a borrower who has not accepted the policy is identified, not served."""
+    sid, _ = register(senim, staff, accept=False)
+    assert senim.get(f"/v1/subjects/{sid}/data", token=staff["underwriter"],
+                     headers=ID).status == 200
+    r = senim.get(f"/v1/subjects/{sid}/data", token=staff["underwriter"], headers=REVIEW)
+    assert r.status == 403 and r.json["code"] == "consent_required"
+    assert r.json["missing_consent"] == "policy"
 
 
 def test_write_versions_and_history(senim, staff):
@@ -161,16 +187,24 @@ def test_write_versions_and_history(senim, staff):
                       body={"fields": {"education": "postgraduate"}})
     assert r.json["version"] == 2
     cur = senim.get(f"/v1/subjects/{sid}/data/professional", token=uw, headers=REVIEW)
-    assert cur.json["fields"] == {"education": "postgraduate"} and cur.json["source"] == "staff"
+    # a write is a merge patch: untouched fields stay
+    assert cur.json["fields"] == {"education": "postgraduate", "employer": "ТОО «Бизнес»"}
+    assert cur.json["source"] == "staff"
+    r = senim.request("PUT", f"/v1/subjects/{sid}/data/professional", token=uw, headers=REVIEW,
+                      body={"fields": {"employer": None}})
+    assert r.json["version"] == 3
+    cur = senim.get(f"/v1/subjects/{sid}/data/professional", token=uw, headers=REVIEW)
+    assert cur.json["fields"] == {"education": "postgraduate"}
     hist = senim.get(f"/v1/subjects/{sid}/data/professional/history", token=uw, headers=REVIEW)
-    assert [v["version"] for v in hist.json["versions"]] == [2, 1]
-    assert hist.json["versions"][1]["source"] == "credit_bureau"
-    assert hist.json["versions"][1]["fields"]["employer"] == "ТОО «Бизнес»"
+    assert [v["version"] for v in hist.json["versions"]] == [3, 2, 1]
+    assert hist.json["versions"][2]["source"] == "credit_bureau"
+    assert hist.json["versions"][2]["fields"] == {"education": "higher", "employer": "ТОО «Бизнес»"}
     assert hist.json["versions"][0]["actor"].startswith("staff:")
 
 
 @pytest.mark.parametrize("category,fields,field,rule", [
     ("identity", {"iin": "870412300234"}, "iin", "immutable"),
+    ("identity", {"iin": None}, "iin", "immutable"),
     ("identity", {"favourite_colour": "red"}, "favourite_colour", "unknown_field"),
     ("identity", {"870412300234": "x"}, "(unnamed)", "unknown_field"),
     ("contact", {"phone_home": "555"}, "phone_home", "format"),

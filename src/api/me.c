@@ -1,0 +1,428 @@
+/*
+ * me.c — the borrower's own side (U4, P1, C1-C4, R1).
+ *
+ *   POST   /v1/auth/otp               {phone}        send a sign-in code by SMS
+ *   POST   /v1/auth/verify            {phone, code}  -> borrower token
+ *   DELETE /v1/auth/session                          sign out
+ *   GET    /v1/me                                    my data (R1)
+ *   POST   /v1/me/consents/policy     {version, language, channel}
+ *   GET    /v1/me/consents                           all my consents, with receipts
+ *   POST   /v1/me/consents            {kind, language, channel}
+ *   DELETE /v1/me/consents/{id}                      withdraw (C2)
+ *   GET    /v1/subjects/{id}/consents (staff: dpo, support)
+ *
+ * A borrower token reaches only its own subject: there is no subject id in
+ * these paths, and a consent id of another subject is simply not found.
+ */
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/app.h"
+#include "borrower/auth.h"
+#include "common/clock.h"
+#include "connectors/sms.h"
+#include "consent/ledger.h"
+#include "core/contact.h"
+#include "http/ratelimit.h"
+#include "subjects/subjects.h"
+#include "common/banned.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Limits for what strangers can call: codes sent per phone and per client
+ * address, and checks per phone and per address, per window. */
+#define OTP_SENDS_PER_PHONE 3
+#define OTP_CHECKS_PER_PHONE 10
+#define OTP_WINDOW_S 600
+
+static const char *const channels[] = { "web", "ios", "android", NULL };
+static const char *const languages[] = { "ru", "kk", NULL };
+
+/* The client's address as text (evidence and rate-limit key). */
+static void client_ip(struct http_request *req, char out[INET6_ADDRSTRLEN])
+{
+	out[0] = '\0';
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET,
+			  &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+			  INET6_ADDRSTRLEN);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  out, INET6_ADDRSTRLEN);
+}
+
+static int reply_rate_limited(struct http_request *req, struct http_response *resp,
+			      int retry_after)
+{
+	char v[16];
+	snprintf(v, sizeof(v), "%d", retry_after);
+	int err = http_reply_code(req, resp, "rate_limited");
+	return err ? err : http_add_header(req, resp, "Retry-After", v);
+}
+
+/* Count a hit for the phone and for the client; answers 429 when over. */
+static int limit_or_reply(struct http_request *req, struct http_response *resp,
+			  const char *scope, const char *phone, int per_phone, int per_ip)
+{
+	char ip[INET6_ADDRSTRLEN], ip_scope[32];
+	client_ip(req, ip);
+	snprintf(ip_scope, sizeof(ip_scope), "%s-ip", scope);
+	int retry = 0;
+	struct ratelimit *rl = req->app->limits;
+	if ((per_ip > 0 && !ratelimit_hit(rl, ip_scope, ip, strlen(ip), per_ip,
+					  OTP_WINDOW_S, &retry)) ||
+	    !ratelimit_hit(rl, scope, phone, strlen(phone), per_phone, OTP_WINDOW_S,
+			   &retry)) {
+		reply_rate_limited(req, resp, retry);
+		return SENIM_ERR_TOO_LARGE;
+	}
+	return SENIM_OK;
+}
+
+static int phone_or_reply(struct http_request *req, struct http_response *resp,
+			  const char *in, char out[PHONE_E164_LEN])
+{
+	if (phone_normalize_kz(in, strlen(in), out))
+		return SENIM_OK;
+	struct problem p = { .code = "validation_failed",
+			     .field = "phone",
+			     .rule = "format" };
+	http_reply_problem(req, resp, &p);
+	return SENIM_ERR_INVALID;
+}
+
+/* ---- signing in ---------------------------------------------------------------- */
+
+static const struct jsonin_field otp_fields[] = {
+	{ .name = "phone",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = 32 },
+};
+
+/* The SMS, in the borrower's language (P3). */
+static void sms_text(enum lang l, const char *code, char *out, size_t cap)
+{
+	switch (l) {
+	case LANG_KK:
+		snprintf(out, cap, "senim: кіру коды %s. Оны ешкімге айтпаңыз.", code);
+		break;
+	case LANG_EN:
+		snprintf(out, cap, "senim: your sign-in code is %s. Do not share it.",
+			 code);
+		break;
+	default:
+		snprintf(out, cap, "senim: код для входа %s. Никому его не сообщайте.",
+			 code);
+	}
+}
+
+int api_auth_otp(struct http_request *req, struct http_response *resp)
+{
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, otp_fields, COUNT(otp_fields), &body))
+		return SENIM_OK;
+	char phone[PHONE_E164_LEN];
+	int bad = phone_or_reply(req, resp, jsonin_str(body, "phone"), phone);
+	json_decref(body);
+	if (bad || limit_or_reply(req, resp, "otp-send", phone, OTP_SENDS_PER_PHONE,
+				  req->app->otp_ip_limit))
+		return SENIM_OK;
+	if (!req->app->sms)
+		return http_reply_code(req, resp, "sms_unavailable");
+	char code[7], sid[SUBJECT_ID_LEN], text[160];
+	int err = borrower_otp_issue(req->app->store, req->app->keys, req->request_id,
+				     phone, code, sid);
+	if (err)
+		return err;
+	sms_text(req->lang, code, text, sizeof(text));
+	/* Sent whether or not the phone is registered: the answer must not
+	 * tell, and only the phone's owner sees the code. */
+	err = sms_send(req->app->sms, phone, text, req->request_id);
+	sodium_memzero(code, sizeof(code));
+	sodium_memzero(text, sizeof(text));
+	if (err)
+		return http_reply_code(req, resp, "sms_unavailable");
+	return http_reply_json(resp, 202,
+			       json_pack("{s:s,s:i}", "status", "sent", "expires_in",
+					 BORROWER_OTP_SECONDS));
+}
+
+static int digits6(const char *s, size_t len)
+{
+	if (len != 6)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static const struct jsonin_field verify_fields[] = {
+	{ .name = "phone",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = 32 },
+	{ .name = "code",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 6,
+	  .max_len = 6,
+	  .format = digits6 },
+};
+
+int api_auth_verify(struct http_request *req, struct http_response *resp)
+{
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, verify_fields, COUNT(verify_fields),
+				    &body))
+		return SENIM_OK;
+	char phone[PHONE_E164_LEN], code[7];
+	int bad = phone_or_reply(req, resp, jsonin_str(body, "phone"), phone);
+	snprintf(code, sizeof(code), "%s", jsonin_str(body, "code"));
+	json_decref(body);
+	if (bad || limit_or_reply(req, resp, "otp-check", phone, OTP_CHECKS_PER_PHONE,
+				  req->app->otp_ip_limit * 3)) {
+		sodium_memzero(code, sizeof(code));
+		return SENIM_OK;
+	}
+	char token[BORROWER_TOKEN_MAX], sid[SUBJECT_ID_LEN];
+	int64_t expires = 0;
+	int err = borrower_otp_verify(req->app->store, req->app->keys, req->request_id,
+				      phone, code, token, &expires, sid);
+	sodium_memzero(code, sizeof(code));
+	if (err == SENIM_ERR_AUTH) {
+		err = http_reply_code(req, resp, "invalid_code");
+		if (!err && req->app->failure_delay_ms > 0)
+			resp->delay_ms = req->app->failure_delay_ms;
+		return err;
+	}
+	if (err)
+		return err;
+	char when[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(expires, when);
+	json_t *answer = json_pack("{s:s,s:s,s:s}", "token", token, "token_type",
+				   "Bearer", "expires_at", when);
+	sodium_memzero(token, sizeof(token));
+	return http_reply_json(resp, 200, answer);
+}
+
+int api_auth_sign_out(struct http_request *req, struct http_response *resp)
+{
+	int err = borrower_sign_out(req->app->store, req->app->keys, req->request_id,
+				    req->bearer);
+	if (err == SENIM_ERR_AUTH)
+		return http_reply_code(req, resp, "unauthenticated");
+	return err ? err : http_reply_empty(resp);
+}
+
+/* ---- my data (R1) --------------------------------------------------------------- */
+
+static void borrower_actor(struct http_request *req, struct subject_actor *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->label = req->actor.label;
+	a->request_id = req->request_id;
+	a->purpose = PURPOSE_LEGAL_OBLIGATION; /* R1: the borrower's right of access */
+	a->matrix = &req->app->matrix;
+	a->kr = req->app->keys;
+}
+
+int api_me(struct http_request *req, struct http_response *resp)
+{
+	struct subject_actor a;
+	borrower_actor(req, &a);
+	json_t *cats = NULL;
+	int err = subjects_self_read(req->app->store, &a, req->actor.subject_id, &cats);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "subject_not_found");
+	if (err)
+		return err;
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:o}", "subject_id", req->actor.subject_id,
+					 "categories", cats));
+}
+
+/* ---- consents -------------------------------------------------------------------- */
+
+static void consent_request(struct http_request *req, const char *language,
+			    const char *channel, char ip[INET6_ADDRSTRLEN],
+			    struct consent_request *rq)
+{
+	client_ip(req, ip);
+	rq->subject_id = req->actor.subject_id;
+	rq->request_id = req->request_id;
+	rq->actor = req->actor.label;
+	rq->language =
+		language ? language : lang_code(req->lang == LANG_KK ? LANG_KK : LANG_RU);
+	rq->channel = channel ? channel : "web";
+	rq->ip = ip[0] ? ip : NULL;
+	rq->user_agent = http_header(req, "User-Agent");
+	rq->device_id = http_header(req, "Senim-Device-Id");
+}
+
+static const struct jsonin_field policy_fields[] = {
+	{ .name = "version",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = 32 },
+	{ .name = "language",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .allowed = languages },
+	{ .name = "channel", .type = JSONIN_STRING, .required = 1, .allowed = channels },
+};
+
+int api_me_accept_policy(struct http_request *req, struct http_response *resp)
+{
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, policy_fields, COUNT(policy_fields),
+				    &body))
+		return SENIM_OK;
+	char ip[INET6_ADDRSTRLEN], current[LEDGER_VERSION_MAX];
+	struct consent_request rq;
+	consent_request(req, jsonin_str(body, "language"), jsonin_str(body, "channel"),
+			ip, &rq);
+	json_t *out = NULL;
+	int err = ledger_accept_policy(req->app->store, req->app->keys, &rq,
+				       jsonin_str(body, "version"), current, &out);
+	json_decref(body);
+	if (err == SENIM_ERR_CONFLICT) {
+		struct problem p = { .code = "policy_version_outdated",
+				     .extra = json_pack("{s:s}", "current_version",
+							current) };
+		return http_reply_problem(req, resp, &p);
+	}
+	if (err == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "policy_not_found");
+	if (err)
+		return err;
+	return http_reply_json(resp, 201, out);
+}
+
+static const struct jsonin_field grant_fields[] = {
+	{ .name = "kind",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = 32 },
+	{ .name = "language", .type = JSONIN_STRING, .allowed = languages },
+	{ .name = "channel", .type = JSONIN_STRING, .required = 1, .allowed = channels },
+};
+
+int api_me_grant(struct http_request *req, struct http_response *resp)
+{
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, grant_fields, COUNT(grant_fields), &body))
+		return SENIM_OK;
+	int kind = consent_kind_parse(jsonin_str(body, "kind"));
+	if (kind < 0 || kind == CONSENT_POLICY) {
+		json_decref(body);
+		struct problem p = { .code = "validation_failed",
+				     .field = "kind",
+				     .rule = "enum_value" };
+		return http_reply_problem(req, resp, &p);
+	}
+	char ip[INET6_ADDRSTRLEN];
+	struct consent_request rq;
+	consent_request(req, jsonin_str(body, "language"), jsonin_str(body, "channel"),
+			ip, &rq);
+	json_t *out = NULL;
+	int created = 0;
+	int err = ledger_grant(req->app->store, req->app->keys, &rq,
+			       (enum consent_kind)kind, &out, &created);
+	json_decref(body);
+	if (err)
+		return err;
+	return http_reply_json(resp, created ? 201 : 200, out);
+}
+
+int api_me_consents(struct http_request *req, struct http_response *resp)
+{
+	json_t *out = NULL;
+	int err = ledger_list(req->app->store, req->actor.subject_id, &out);
+	return err ? err : http_reply_json(resp, 200, out);
+}
+
+int api_me_withdraw(struct http_request *req, struct http_response *resp)
+{
+	char ip[INET6_ADDRSTRLEN];
+	struct consent_request rq;
+	consent_request(req, NULL, NULL, ip, &rq);
+	struct withdraw_refusal why;
+	json_t *out = NULL;
+	int err = ledger_withdraw(req->app->store, req->app->keys, &rq, req->params[0],
+				  &out, &why);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "consent_not_found");
+	if (err == SENIM_ERR_CONFLICT)
+		return http_reply_code(req, resp, "consent_withdrawn");
+	if (err == SENIM_ERR_DENIED) {
+		/* C2: say why, and which obligation (the borrower's own). */
+		struct problem p = { .code = "consent_irrevocable",
+				     .extra = json_pack("{s:s,s:{s:s,s:I}}", "reason",
+							why.reason, "obligation",
+							"contract_number", why.obligation,
+							"open_obligations",
+							(json_int_t)why.open_count) };
+		return http_reply_problem(req, resp, &p);
+	}
+	return err ? err : http_reply_json(resp, 200, out);
+}
+
+/* ---- the staff view --------------------------------------------------------------- */
+
+int api_subject_consents(struct http_request *req, struct http_response *resp)
+{
+	const char *id = req->params[0];
+	if (!subject_id_valid(id))
+		return http_reply_code(req, resp, "subject_not_found");
+	/* The DPO answers for the ledger (legal_obligation); support sees it
+	 * to answer the borrower (customer_communication).  Either way the
+	 * purpose is named and the access is decided and audited like any
+	 * other read of the subject. */
+	const char *h = http_header(req, "Senim-Purpose");
+	int purpose = h ? purpose_parse(h) : -1;
+	if (!h)
+		return http_reply_code(req, resp, "purpose_required");
+	if (purpose < 0)
+		return http_reply_code(req, resp, "purpose_unknown");
+	if (purpose != PURPOSE_LEGAL_OBLIGATION &&
+	    purpose != PURPOSE_CUSTOMER_COMMUNICATION)
+		return http_reply_code(req, resp, "purpose_not_permitted");
+	struct subject_actor a = { .label = req->actor.label,
+				   .request_id = req->request_id,
+				   .role = req->actor.role,
+				   .purpose = (enum purpose)purpose,
+				   .matrix = &req->app->matrix,
+				   .kr = req->app->keys };
+	json_t *probe = NULL;
+	uint32_t withheld = 0;
+	enum access_result denied = ACCESS_GRANTED;
+	/* The decision and the audit record of this access. */
+	int err = subjects_read(req->app->store, &a, id, 0, &probe, &withheld, &denied);
+	json_decref(probe);
+	if (err == SENIM_ERR_DENIED)
+		return http_reply_code(req, resp, access_result_code(denied));
+	if (err == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "subject_not_found");
+	if (err)
+		return err;
+	json_t *out = NULL;
+	err = ledger_list(req->app->store, id, &out);
+	return err ? err : http_reply_json(resp, 200, out);
+}

@@ -1,0 +1,325 @@
+/*
+ * auth.c — one-time codes and borrower tokens.
+ */
+#include "borrower/auth.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "common/clock.h"
+#include "vault/vault.h"
+#include "common/banned.h"
+
+#define TOKEN_HASH_BYTES 32
+
+int borrower_token_form(const char *token)
+{
+	return strncmp(token, "snb_", 4) == 0 && strlen(token) < BORROWER_TOKEN_MAX;
+}
+
+/* Keyed hash of (phone, code): a 6-digit code is a million guesses offline,
+ * so it is never hashed without a key the database does not hold. */
+static void code_hash(const struct keyring *kr, const char *phone, const char *code,
+		      unsigned char out[32])
+{
+	char msg[64];
+	int n = snprintf(msg, sizeof(msg), "otp:%s:%s", phone, code);
+	keyring_blind_index(kr, msg, (size_t)n, out);
+	sodium_memzero(msg, sizeof(msg));
+}
+
+static void token_hash(const char *token, unsigned char out[TOKEN_HASH_BYTES])
+{
+	crypto_generichash(out, TOKEN_HASH_BYTES, (const unsigned char *)token,
+			   strlen(token), NULL, 0);
+}
+
+static int audit(struct store_tx *tx, const struct keyring *kr, const char *op,
+		 const char *subject_id, const char *outcome, const char *request_id)
+{
+	char actor[48], object[48];
+	snprintf(actor, sizeof(actor), "%s%s",
+		 subject_id && *subject_id ? "borrower:" : "anonymous",
+		 subject_id && *subject_id ? subject_id : "");
+	snprintf(object, sizeof(object), "subject:%s",
+		 subject_id && *subject_id ? subject_id : "unknown");
+	struct audit_record rec = { .actor = actor,
+				    .operation = op,
+				    .object = object,
+				    .subject_id =
+					    subject_id && *subject_id ? subject_id : NULL,
+				    .categories = "contact",
+				    .purpose = "identification",
+				    .outcome = outcome,
+				    .request_id = request_id };
+	return audit_append(tx, kr, &rec, NULL);
+}
+
+/* The subject registered with this phone, or "" (first by id). */
+static int subject_by_phone(struct store_tx *tx, const struct keyring *kr,
+			    const char *phone, char id[SUBJECT_ID_LEN])
+{
+	unsigned char digest[VAULT_INDEX_BYTES];
+	vault_blind_index(kr, "phone", phone, strlen(phone), digest);
+	struct store_rows *r;
+	int has = 0;
+	id[0] = '\0';
+	int err = store_query(tx,
+			      "SELECT subject_id FROM subject_index WHERE kind = 'phone'"
+			      " AND digest = $1 ORDER BY subject_id LIMIT 1",
+			      (struct store_val[]){ SV_BLOB(digest, sizeof(digest)) }, 1,
+			      &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err && has) {
+		size_t len;
+		const char *s = store_rows_text(r, 0, &len);
+		if (len < SUBJECT_ID_LEN) {
+			memcpy(id, s, len);
+			id[len] = '\0';
+		}
+	}
+	store_rows_free(r);
+	return err;
+}
+
+struct issue_ctx {
+	const struct keyring *kr;
+	const char *request_id, *phone;
+	char *code;
+	char *subject_id;
+};
+
+static int issue_tx(struct store_tx *tx, void *arg)
+{
+	struct issue_ctx *c = arg;
+	unsigned char digest[VAULT_INDEX_BYTES], hash[32];
+	vault_blind_index(c->kr, "phone", c->phone, strlen(c->phone), digest);
+	code_hash(c->kr, c->phone, c->code, hash);
+	int64_t now = clock_now_us();
+	int err = store_exec(tx, "DELETE FROM borrower_otps WHERE phone_digest = $1",
+			     (struct store_val[]){ SV_BLOB(digest, sizeof(digest)) }, 1,
+			     NULL);
+	if (!err)
+		err = store_exec(
+			tx,
+			"INSERT INTO borrower_otps (phone_digest, code_hash, created_at,"
+			" expires_at) VALUES ($1, $2, $3, $4)",
+			(struct store_val[]){
+				SV_BLOB(digest, sizeof(digest)),
+				SV_BLOB(hash, sizeof(hash)), SV_INT(now),
+				SV_INT(now + BORROWER_OTP_SECONDS * INT64_C(1000000)) },
+			4, NULL);
+	if (!err)
+		err = subject_by_phone(tx, c->kr, c->phone, c->subject_id);
+	if (!err)
+		err = audit(tx, c->kr, "borrower.otp_issue", c->subject_id, "success",
+			    c->request_id);
+	sodium_memzero(hash, sizeof(hash));
+	return err;
+}
+
+int borrower_otp_issue(struct store *st, const struct keyring *kr, const char *request_id,
+		       const char *phone, char code[7], char subject_id[SUBJECT_ID_LEN])
+{
+	snprintf(code, 7, "%06u", (unsigned)randombytes_uniform(1000000));
+	struct issue_ctx c = { kr, request_id, phone, code, subject_id };
+	subject_id[0] = '\0';
+	int err = store_write(st, issue_tx, &c);
+	if (err)
+		sodium_memzero(code, 7);
+	return err;
+}
+
+struct verify_ctx {
+	const struct keyring *kr;
+	const char *request_id, *phone, *code;
+	char *token;
+	int64_t expires_at;
+	char *subject_id;
+	int ok;
+};
+
+/* A failure still commits (the attempt counter and the audit record). */
+static int verify_tx(struct store_tx *tx, void *arg)
+{
+	struct verify_ctx *c = arg;
+	unsigned char digest[VAULT_INDEX_BYTES], want[32];
+	vault_blind_index(c->kr, "phone", c->phone, strlen(c->phone), digest);
+	struct store_rows *r;
+	int has = 0;
+	int64_t now = clock_now_us();
+	int err = store_query(
+		tx,
+		"SELECT code_hash, expires_at, attempts, used_at FROM borrower_otps"
+		" WHERE phone_digest = $1",
+		(struct store_val[]){ SV_BLOB(digest, sizeof(digest)) }, 1, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	int usable = 0, match = 0;
+	if (!err && has) {
+		size_t len;
+		const void *stored = store_rows_blob(r, 0, &len);
+		usable = store_rows_int(r, 1) > now &&
+			 store_rows_int(r, 2) < BORROWER_OTP_ATTEMPTS &&
+			 store_rows_is_null(r, 3);
+		code_hash(c->kr, c->phone, c->code, want);
+		match = len == sizeof(want) &&
+			sodium_memcmp(stored, want, sizeof(want)) == 0;
+		sodium_memzero(want, sizeof(want));
+	}
+	store_rows_free(r);
+	if (err)
+		return err;
+	if (!err)
+		err = subject_by_phone(tx, c->kr, c->phone, c->subject_id);
+	if (err)
+		return err;
+	if (!has || !usable || !match || !c->subject_id[0]) {
+		if (has && usable && !match)
+			err = store_exec(
+				tx,
+				"UPDATE borrower_otps SET attempts = attempts + 1"
+				" WHERE phone_digest = $1",
+				(struct store_val[]){ SV_BLOB(digest, sizeof(digest)) },
+				1, NULL);
+		return err ? err
+			   : audit(tx, c->kr, "borrower.sign_in", c->subject_id, "failed",
+				   c->request_id);
+	}
+	err = store_exec(
+		tx, "UPDATE borrower_otps SET used_at = $2 WHERE phone_digest = $1",
+		(struct store_val[]){ SV_BLOB(digest, sizeof(digest)), SV_INT(now) }, 2,
+		NULL);
+	unsigned char raw[32], th[TOKEN_HASH_BYTES];
+	randombytes_buf(raw, sizeof(raw));
+	memcpy(c->token, "snb_", 4);
+	sodium_bin2base64(c->token + 4, BORROWER_TOKEN_MAX - 4, raw, sizeof(raw),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof(raw));
+	token_hash(c->token, th);
+	c->expires_at = now + BORROWER_SESSION_SECONDS * INT64_C(1000000);
+	if (!err)
+		err = store_exec(
+			tx,
+			"INSERT INTO borrower_tokens (token_hash, subject_id, created_at,"
+			" expires_at) VALUES ($1, $2, $3, $4)",
+			(struct store_val[]){ SV_BLOB(th, sizeof(th)),
+					      SV_TEXT(c->subject_id), SV_INT(now),
+					      SV_INT(c->expires_at) },
+			4, NULL);
+	if (!err)
+		err = audit(tx, c->kr, "borrower.sign_in", c->subject_id, "success",
+			    c->request_id);
+	if (!err)
+		c->ok = 1;
+	return err;
+}
+
+int borrower_otp_verify(struct store *st, const struct keyring *kr,
+			const char *request_id, const char *phone, const char *code,
+			char token[BORROWER_TOKEN_MAX], int64_t *expires_at,
+			char subject_id[SUBJECT_ID_LEN])
+{
+	struct verify_ctx c = { kr, request_id, phone, code, token, 0, subject_id, 0 };
+	token[0] = subject_id[0] = '\0';
+	int err = store_write(st, verify_tx, &c);
+	if (!err && !c.ok)
+		err = SENIM_ERR_AUTH;
+	if (err) {
+		sodium_memzero(token, BORROWER_TOKEN_MAX);
+		subject_id[0] = '\0';
+		return err;
+	}
+	*expires_at = c.expires_at;
+	return SENIM_OK;
+}
+
+struct authn_ctx {
+	unsigned char hash[TOKEN_HASH_BYTES];
+	char *subject_id;
+};
+
+static int authn_tx(struct store_tx *tx, void *arg)
+{
+	struct authn_ctx *c = arg;
+	struct store_rows *r;
+	int has = 0;
+	int err =
+		store_query(tx,
+			    "SELECT subject_id FROM borrower_tokens WHERE token_hash = $1"
+			    " AND revoked_at IS NULL AND expires_at > $2",
+			    (struct store_val[]){ SV_BLOB(c->hash, sizeof(c->hash)),
+						  SV_INT(clock_now_us()) },
+			    2, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err && !has)
+		err = SENIM_ERR_AUTH;
+	if (!err) {
+		size_t len;
+		const char *s = store_rows_text(r, 0, &len);
+		if (len >= SUBJECT_ID_LEN) {
+			err = SENIM_ERR_AUTH;
+		} else {
+			memcpy(c->subject_id, s, len);
+			c->subject_id[len] = '\0';
+		}
+	}
+	store_rows_free(r);
+	return err;
+}
+
+int borrower_authenticate(struct store *st, const char *token,
+			  char subject_id[SUBJECT_ID_LEN])
+{
+	struct authn_ctx c;
+	subject_id[0] = '\0';
+	if (!borrower_token_form(token))
+		return SENIM_ERR_AUTH;
+	token_hash(token, c.hash);
+	c.subject_id = subject_id;
+	return store_read(st, authn_tx, &c);
+}
+
+struct signout_ctx {
+	const struct keyring *kr;
+	const char *request_id;
+	unsigned char hash[TOKEN_HASH_BYTES];
+	int done;
+};
+
+static int signout_tx(struct store_tx *tx, void *arg)
+{
+	struct signout_ctx *c = arg;
+	char sid[SUBJECT_ID_LEN];
+	struct authn_ctx a = { { 0 }, sid };
+	memcpy(a.hash, c->hash, sizeof(a.hash));
+	int err = authn_tx(tx, &a);
+	if (err)
+		return err;
+	err = store_exec(
+		tx, "UPDATE borrower_tokens SET revoked_at = $2 WHERE token_hash = $1",
+		(struct store_val[]){ SV_BLOB(c->hash, sizeof(c->hash)),
+				      SV_INT(clock_now_us()) },
+		2, NULL);
+	if (!err)
+		err = audit(tx, c->kr, "borrower.sign_out", sid, "success",
+			    c->request_id);
+	return err;
+}
+
+int borrower_sign_out(struct store *st, const struct keyring *kr, const char *request_id,
+		      const char *token)
+{
+	struct signout_ctx c = { kr, request_id, { 0 }, 0 };
+	if (!borrower_token_form(token))
+		return SENIM_ERR_AUTH;
+	token_hash(token, c.hash);
+	return store_write(st, signout_tx, &c);
+}

@@ -1,0 +1,62 @@
+/*
+ * auth.h — borrowers sign in with a one-time code sent by SMS (U4).
+ *
+ * A code is 6 random digits, valid BORROWER_OTP_SECONDS, good for one
+ * successful use and at most BORROWER_OTP_ATTEMPTS wrong tries; a new request
+ * replaces the old code.  It is stored only as a keyed hash (the key ring's
+ * index key) bound to the phone, so a stolen database cannot be brute-forced
+ * offline.  Phones are found by their blind index, never stored in clear.
+ *
+ * Answers never reveal whether a phone is registered: a code is sent to any
+ * valid Kazakhstan number, and a verification fails the same way for a wrong
+ * code, an expired code or an unregistered phone.
+ *
+ * A borrower token ("snb_" + 43 base64url characters) reaches only its own
+ * subject's data; it is stored hashed and expires after
+ * BORROWER_SESSION_SECONDS.
+ */
+#ifndef SENIM_BORROWER_AUTH_H
+#define SENIM_BORROWER_AUTH_H
+
+#include <stdint.h>
+
+#include "common/result.h"
+#include "store/store.h"
+#include "subjects/subjects.h"
+#include "vault/keyring.h"
+
+#define BORROWER_OTP_SECONDS 300
+#define BORROWER_OTP_ATTEMPTS 5
+#define BORROWER_SESSION_SECONDS (24 * 3600)
+#define BORROWER_TOKEN_MAX 64
+
+/*
+ * Make a fresh code for `phone` (E.164) and store its hash; code gets the
+ * 6 digits to send.  *subject_id gets the registered subject ("" when the
+ * phone is not registered) — for the audit record only, never the answer.
+ */
+SENIM_MUST_CHECK int borrower_otp_issue(struct store *st, const struct keyring *kr,
+					const char *request_id, const char *phone,
+					char code[7], char subject_id[SUBJECT_ID_LEN]);
+
+/* Check a code; on success token gets a new borrower token, *expires_at its
+ * expiry and subject_id the subject.  Any failure is SENIM_ERR_AUTH. */
+SENIM_MUST_CHECK int borrower_otp_verify(struct store *st, const struct keyring *kr,
+					 const char *request_id, const char *phone,
+					 const char *code, char token[BORROWER_TOKEN_MAX],
+					 int64_t *expires_at,
+					 char subject_id[SUBJECT_ID_LEN]);
+
+/* The subject behind a borrower token; SENIM_ERR_AUTH when unknown, expired
+ * or revoked. */
+SENIM_MUST_CHECK int borrower_authenticate(struct store *st, const char *token,
+					   char subject_id[SUBJECT_ID_LEN]);
+
+/* Revoke a token (log out). */
+SENIM_MUST_CHECK int borrower_sign_out(struct store *st, const struct keyring *kr,
+				       const char *request_id, const char *token);
+
+/* 1 when the token has the borrower form (prefix). */
+int borrower_token_form(const char *token);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * cmd_obligations.c — `senim obligations import|close`: the obligations
+ * borrowers have to the MFO, which keep the consents they need from being
+ * withdrawn (C2).
+ *
+ * import reads a lender's portfolio from a CSV file (consent/obligations.h)
+ * and records it all or nothing; close settles one contract.  The file
+ * holds personal data: its bytes are wiped once the import is over, and an
+ * error names only the line, the column and the rule, never a value.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli/cli.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "consent/obligations.h"
+#include "common/banned.h"
+
+#define OBLIGATIONS_FILE_MAX ((size_t)256 << 20)
+#define OBLIGATIONS_ACTOR "cli"
+
+static const char obligations_usage[] =
+	"usage: senim obligations import FILE [--dry-run] [OPTIONS]\n"
+	"       senim obligations close CONTRACT [OPTIONS]\n\n"
+	"An open obligation of a borrower to the MFO keeps the consents it needs\n"
+	"from being withdrawn (C2), whether senim issued the loan or it was\n"
+	"brought over from another system.\n\n"
+	"import   record a portfolio from FILE ('-' for standard input): UTF-8 CSV,\n"
+	"         comma-separated, RFC 4180 quoting, LF or CRLF, with the header\n"
+	"             iin,contract_number,outstanding_tiyn,due_date,status\n"
+	"         iin               a registered borrower's IIN\n"
+	"         contract_number   1-64 Latin or Cyrillic letters, digits, / _ . -\n"
+	"                           (matched exactly, case included)\n"
+	"         outstanding_tiyn  0 to 1000000000000000, digits only\n"
+	"         due_date          YYYY-MM-DD\n"
+	"         status            open, overdue (recorded as open) or closed\n"
+	"         Every row is checked before anything is written; the first bad\n"
+	"         row is named as 'line L, column C: RULE' and nothing is imported.\n"
+	"close    settle the contract numbered CONTRACT\n\n"
+	"options:\n"
+	"  --dry-run        (import) check every row, the lookups included, and\n"
+	"                   record nothing\n" CLI_COMMON_HELP
+	"  -h, --help       this text\n\n"
+	"rules: header, columns, quoting, encoding, required, format, length, range,\n"
+	"       iin_length, iin_digits, iin_date, iin_century, iin_checksum,\n"
+	"       iin_no_checksum, duplicate (twice in the file), not_registered (no\n"
+	"       borrower has the IIN), exists (recorded already), too_many_rows\n\n"
+	"exit codes: 0 success, 1 a bad row, or an unknown contract,\n"
+	"            2 usage error, 3 environment error (store, key file, I/O)\n";
+
+static int usage_error(const char *msg)
+{
+	cli_error("obligations", "%s (see 'senim obligations --help')", msg);
+	return CLI_USAGE;
+}
+
+/* What a rule means, for the line after the error. */
+static const char *rule_text(const char *rule)
+{
+	static const struct {
+		const char *rule, *text;
+	} texts[] = {
+		{ "header", "the first line must be "
+			    "iin,contract_number,outstanding_tiyn,due_date,status" },
+		{ "columns", "a row must have exactly 5 columns" },
+		{ "quoting", "a quote is misplaced or not closed" },
+		{ "encoding", "the value is not UTF-8" },
+		{ "required", "the value is empty" },
+		{ "format", "the value is not in the form the column needs" },
+		{ "length", "the contract number is longer than 64 characters" },
+		{ "range", "the amount is more than 10^15 tiyn" },
+		{ "duplicate", "the contract number is on an earlier line too" },
+		{ "not_registered", "no registered borrower has this IIN" },
+		{ "exists", "the contract is recorded already" },
+		{ "too_many_rows", "the file has more than 1000000 rows" },
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (strcmp(rule, texts[i].rule) == 0)
+			return texts[i].text;
+	return strncmp(rule, "iin_", 4) == 0 ? "not a valid IIN" : NULL;
+}
+
+/* Read the whole file (or standard input) into b, at most
+ * OBLIGATIONS_FILE_MAX bytes; the caller wipes and releases b. */
+static int read_file(const char *path, struct buf *b)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	if (!f) {
+		cli_error("obligations", "cannot open %s: %s", path, strerror(errno));
+		return CLI_ENV;
+	}
+	char chunk[65536];
+	size_t n;
+	int err = SENIM_OK;
+	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		err = buf_add(b, chunk, n);
+	int rerr = ferror(f);
+	/* The chunk held rows of the file. */
+	sodium_memzero(chunk, sizeof(chunk));
+	if (!is_stdin)
+		fclose(f);
+	if (err == SENIM_ERR_TOO_LARGE) {
+		cli_error("obligations", "%s is larger than %zu MiB; split it", path,
+			  OBLIGATIONS_FILE_MAX >> 20);
+		return CLI_FAILED;
+	}
+	if (err || rerr) {
+		cli_error("obligations", "cannot read %s", path);
+		return CLI_ENV;
+	}
+	return CLI_OK;
+}
+
+struct progress {
+	int tty;
+	int dry_run;
+	int shown;
+};
+
+static void show_progress(size_t done, size_t total, void *ctx)
+{
+	struct progress *p = ctx;
+	if (!p->tty)
+		return;
+	fprintf(stderr, "\rchecked %zu/%zu rows", done, total);
+	if (done == total && !p->dry_run)
+		fputs(", recording...", stderr);
+	fflush(stderr);
+	p->shown = 1;
+}
+
+static void end_progress(struct progress *p)
+{
+	if (p->shown)
+		fputc('\n', stderr);
+	p->shown = 0;
+}
+
+static int do_import(struct cli_common *common, const char *path, int dry_run)
+{
+	struct buf text;
+	buf_init(&text, OBLIGATIONS_FILE_MAX);
+	int rc = read_file(path, &text);
+	if (rc != CLI_OK) {
+		buf_release_wiped(&text);
+		return rc;
+	}
+	struct store *st = NULL;
+	struct keyring *kr = NULL;
+	rc = cli_open(common, 1, &st, &kr);
+	if (rc != CLI_OK) {
+		buf_release_wiped(&text);
+		return rc;
+	}
+	struct progress prog = { .tty = isatty(2), .dry_run = dry_run };
+	struct import_run run = { .dry_run = dry_run,
+				  .progress = show_progress,
+				  .ctx = &prog };
+	struct import_error e = { 0, "", "" };
+	int64_t t0 = clock_mono_us();
+	int err = obligations_import_run(st, kr, OBLIGATIONS_ACTOR, common->run_id,
+					 text.data, text.len, &run, &e);
+	double secs = (double)(clock_mono_us() - t0) / 1e6;
+	end_progress(&prog);
+	buf_release_wiped(&text);
+
+	if (err == SENIM_ERR_INVALID || err == SENIM_ERR_CONFLICT ||
+	    err == SENIM_ERR_TOO_LARGE) {
+		const char *why = rule_text(e.rule);
+		/* Only the place and the rule: the values are personal data. */
+		cli_error("obligations", "line %zu, column %s: %s%s%s%s", e.line,
+			  e.column, e.rule, why ? " (" : "", why ? why : "",
+			  why ? ")" : "");
+		cli_error("obligations", "nothing was imported");
+		rc = CLI_FAILED;
+	} else if (err) {
+		cli_error("obligations", "the import failed: %s; nothing was imported",
+			  senim_result_name(err));
+		rc = CLI_ENV;
+	} else {
+		printf("%s %zu obligations (%zu open, %zu closed) for %zu borrowers in "
+		       "%.1f s%s\n",
+		       dry_run ? "checked" : "imported", run.rows, run.open, run.closed,
+		       run.subjects, secs,
+		       dry_run ? "; nothing was imported (--dry-run)" : "");
+		rc = CLI_OK;
+	}
+	store_free(st);
+	keyring_free(kr);
+	return rc;
+}
+
+static int do_close(struct cli_common *common, const char *contract)
+{
+	struct store *st = NULL;
+	struct keyring *kr = NULL;
+	int rc = cli_open(common, 1, &st, &kr);
+	if (rc != CLI_OK)
+		return rc;
+	int err = obligations_close(st, kr, OBLIGATIONS_ACTOR, common->run_id, contract);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		/* The number is the user's own input: safe to echo. */
+		cli_error("obligations", "no obligation has the contract number '%s'",
+			  contract);
+		rc = CLI_FAILED;
+	} else if (err) {
+		cli_error("obligations", "cannot close the contract: %s",
+			  senim_result_name(err));
+		rc = CLI_ENV;
+	} else {
+		printf("contract '%s' is closed\n", contract);
+	}
+	store_free(st);
+	keyring_free(kr);
+	return rc;
+}
+
+int cmd_obligations(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	if (argc < 2) {
+		fputs(obligations_usage, stderr);
+		return CLI_USAGE;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
+	    strcmp(sub, "help") == 0) {
+		fputs(obligations_usage, stdout);
+		return CLI_OK;
+	}
+	int is_import = strcmp(sub, "import") == 0;
+	int is_close = strcmp(sub, "close") == 0;
+	if (!is_import && !is_close) {
+		cli_error("obligations", "'%s' is not an obligations command", sub);
+		fputs(obligations_usage, stderr);
+		return CLI_USAGE;
+	}
+
+	struct cli_common common;
+	cli_common_init(&common);
+	int dry_run = 0;
+	/* Parse what follows the subcommand; argv[1] plays argv[0]. */
+	int sargc = argc - 1;
+	char **sargv = argv + 1;
+	optind = 1;
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(sargc, sargv, "h", longopts, NULL)) != -1) {
+		if (cli_common_option(&common, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'n':
+			dry_run = 1;
+			break;
+		case 'h':
+			fputs(obligations_usage, stdout);
+			return CLI_OK;
+		default:
+			return usage_error("unknown option or missing argument");
+		}
+	}
+	if (optind >= sargc)
+		return usage_error(is_import ? "import needs a FILE"
+					     : "close needs a CONTRACT");
+	if (optind + 1 < sargc)
+		return usage_error("unexpected argument");
+	if (dry_run && !is_import)
+		return usage_error("--dry-run is for 'obligations import'");
+	cli_common_finish(&common);
+	const char *arg = sargv[optind];
+	return is_import ? do_import(&common, arg, dry_run) : do_close(&common, arg);
+}

@@ -1,0 +1,91 @@
+/*
+ * ledger.h — the consent ledger (C1-C4, P1, P2).
+ *
+ * Every grant and withdrawal is a row that is never deleted, with the policy
+ * version in force, language, channel, time, sealed evidence (IP address,
+ * user agent, device id: personal data, so sealed with the subject's key),
+ * and a signed receipt (receipt.h) — written with its audit record in one
+ * transaction.
+ *
+ * Policy acceptance (P1, C1): a borrower accepts the version in force; an
+ * outdated version is refused naming the current one.  When a newer version
+ * is published, the borrower has accepted nothing current until they accept
+ * it again.
+ *
+ * Withdrawal (C2): a consent the lender needs for an open obligation cannot
+ * be withdrawn (SENIM_ERR_DENIED, with the obligation named); marketing
+ * always can; any allowed withdrawal takes effect on the next request,
+ * because every access decision reads the ledger (subjects.c).
+ */
+#ifndef SENIM_LEDGER_H
+#define SENIM_LEDGER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/result.h"
+#include "core/consents.h"
+#include "store/store.h"
+#include "subjects/subjects.h"
+#include "vault/keyring.h"
+
+#define CONSENT_ID_LEN 27 /* "cns_" + 22 base64url + NUL */
+#define LEDGER_VERSION_MAX 33
+
+struct consent_request {
+	const char *subject_id;
+	const char *request_id;
+	const char *actor;    /* "borrower:<id>" */
+	const char *language; /* "ru" | "kk" */
+	const char *channel;  /* "web" | "ios" | "android" */
+	const char *ip;	      /* evidence; may be NULL */
+	const char *user_agent;
+	const char *device_id;
+};
+
+/* Accept the policy version `version`.  SENIM_ERR_CONFLICT when it is not the
+ * version in force (current gets it), SENIM_ERR_NOT_FOUND when no such
+ * version exists.  Accepting the current version again returns the existing
+ * acceptance.  *receipt: the signed receipt (caller decrefs). */
+SENIM_MUST_CHECK int ledger_accept_policy(struct store *st, const struct keyring *kr,
+					  const struct consent_request *rq,
+					  const char *version,
+					  char current[LEDGER_VERSION_MAX], json_t **out);
+
+/* Grant a consent of `kind` (not the policy).  An active grant of the same
+ * kind is returned as it is (*created 0).  *out: {"id", ..., "receipt"}. */
+SENIM_MUST_CHECK int ledger_grant(struct store *st, const struct keyring *kr,
+				  const struct consent_request *rq,
+				  enum consent_kind kind, json_t **out, int *created);
+
+/* Why a withdrawal was refused (C2). */
+struct withdraw_refusal {
+	char reason[64];     /* "open_obligation" */
+	char obligation[72]; /* the contract number of an open obligation */
+	int64_t open_count;
+};
+
+/* Withdraw consent `consent_id` of the subject.  SENIM_ERR_NOT_FOUND when
+ * it is not one of this subject's; SENIM_ERR_CONFLICT when already
+ * withdrawn; SENIM_ERR_DENIED with *why when irrevocable now. */
+SENIM_MUST_CHECK int ledger_withdraw(struct store *st, const struct keyring *kr,
+				     const struct consent_request *rq,
+				     const char *consent_id, json_t **out,
+				     struct withdraw_refusal *why);
+
+/* Every consent of the subject, current and past, newest first, with
+ * receipts: {"consents": [...]}. */
+SENIM_MUST_CHECK int ledger_list(struct store *st, const char *subject_id, json_t **out);
+
+/* For the 428 gate: *accepted 1 when the subject has accepted the version in
+ * force; current gets that version ("" when none is published). */
+SENIM_MUST_CHECK int ledger_policy_state(struct store *st, const char *subject_id,
+					 int *accepted, char current[LEDGER_VERSION_MAX]);
+
+/* Inside a transaction: the CONSENT_BIT mask of active consents, with the
+ * policy counted only when its accepted version is the one in force. */
+#define CONSENT_BIT(k) (1u << (k))
+SENIM_MUST_CHECK int ledger_active_in(struct store_tx *tx, const char *subject_id,
+				      uint32_t *active);
+
+#endif

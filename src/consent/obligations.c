@@ -1,0 +1,1049 @@
+/*
+ * obligations.c — borrowers' obligations: importing a portfolio, settling a
+ * contract, counting what is open (obligations.h).
+ *
+ * An import makes three passes, and only the last one writes:
+ *   1. parse: the CSV row by row with every check that needs no database,
+ *      and the contract's blind index, so a contract named twice in the file
+ *      is caught.  Rows are kept as offsets into the caller's text: the
+ *      file's personal data is never copied.
+ *   2. look up, in one read transaction: each IIN's subject (once per IIN)
+ *      and whether the contract is recorded already.
+ *   3. write, in one store_write: per subject its data key is unwrapped
+ *      once, its rows sealed and inserted, one audit record written; then
+ *      the import's own record.  Any failure rolls back the lot.
+ * When parsing stops at a bad row, the rows before it are still looked up,
+ * so the row named is always the first bad row of the file.
+ *
+ * Rules a row can break (import_error.rule): header, columns, quoting,
+ * encoding, required, format, length, range, the IIN rules of core/iin.h
+ * (iin_checksum, ...), duplicate, not_registered, exists, too_many_rows.
+ *
+ * Contract numbers are matched exactly as written, with no case folding:
+ * the blind index is of kind "contract" over the number's UTF-8 bytes.
+ * Sealed details keep the status as the file gave it ("overdue" included);
+ * the status column, open or closed, is what counts.
+ */
+#include "consent/obligations.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "core/contact.h"
+#include "core/iin.h"
+#include "subjects/subjects.h"
+#include "vault/vault.h"
+#include "common/banned.h"
+
+#define OBLIG_CATEGORY "obligation"
+#define OBLIG_FIELD "details"
+#define OBLIG_VERSION 1
+#define OBLIG_PURPOSE "legal_obligation"
+#define OBLIG_ORIGIN "import"
+#define CONTRACT_MAX_CHARS 64
+#define CONTRACT_MAX_BYTES (CONTRACT_MAX_CHARS * 2) /* Cyrillic: 2 bytes each */
+#define AMOUNT_MAX INT64_C(1000000000000000)	    /* 10^15 tiyn */
+#define AMOUNT_MAX_DIGITS 16
+#define PROGRESS_EVERY 1000
+#define NCOLS 5
+#define ROW_COLUMN "(row)"
+
+enum {
+	COL_IIN,
+	COL_CONTRACT,
+	COL_AMOUNT,
+	COL_DUE,
+	COL_STATUS
+};
+
+static const char *const column_names[NCOLS] = {
+	"iin", "contract_number", "outstanding_tiyn", "due_date", "status",
+};
+
+enum {
+	STATUS_OPEN,
+	STATUS_OVERDUE,
+	STATUS_CLOSED,
+	STATUS__COUNT
+};
+
+static const char *const status_names[STATUS__COUNT] = { "open", "overdue", "closed" };
+
+static const char SQL_SUBJECT_BY_IIN[] =
+	"SELECT subject_id FROM subject_index WHERE kind = 'iin' AND digest = $1";
+static const char SQL_CONTRACT_EXISTS[] =
+	"SELECT 1 FROM obligations WHERE contract_digest = $1";
+static const char SQL_DEK[] = "SELECT wrapped FROM subject_keys WHERE subject_id = $1";
+static const char SQL_INSERT[] =
+	"INSERT INTO obligations (subject_id, contract_digest, status, origin,"
+	" details, recorded_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+static const char SQL_FIND[] =
+	"SELECT subject_id, status FROM obligations WHERE contract_digest = $1";
+static const char SQL_CLOSE[] = "UPDATE obligations SET status = 'closed', closed_at = $2"
+				" WHERE contract_digest = $1 AND status = 'open'";
+static const char SQL_COUNT_OPEN[] =
+	"SELECT count(*) FROM obligations WHERE subject_id = $1 AND status = 'open'";
+static const char SQL_FIRST_OPEN[] =
+	"SELECT details FROM obligations WHERE subject_id = $1 AND status = 'open'"
+	" ORDER BY recorded_at, contract_digest LIMIT 1";
+
+/* ---- rows, subjects, and the tables that find them ------------------------- */
+
+/* One data row, checked; text is referred to by offset into the file. */
+struct row {
+	unsigned char digest[VAULT_INDEX_BYTES]; /* first: the table's key */
+	size_t line;
+	size_t iin;	 /* offset of the 12-digit IIN */
+	size_t contract; /* offset of the contract number */
+	int64_t tiyn;
+	uint32_t subject; /* index into import.subjects, once looked up */
+	uint16_t due_year;
+	uint8_t due_month, due_day;
+	uint8_t contract_len;
+	uint8_t status;
+};
+
+struct subject_ref {
+	unsigned char iin_digest[VAULT_INDEX_BYTES]; /* first: the table's key */
+	char id[SUBJECT_ID_LEN];
+	size_t first_line; /* its first row, to name if its key is gone */
+};
+
+/*
+ * An open-addressing set of indexes into an array whose elements start with
+ * a blind index (rows, subjects).  Blind indexes are keyed hashes, so their
+ * first bytes are as good a hash as any.  Slots hold index + 1; 0 is empty.
+ */
+struct dtab {
+	uint32_t *slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+};
+
+static uint64_t dtab_hash(const unsigned char *d)
+{
+	uint64_t h;
+	memcpy(&h, d, sizeof(h));
+	return h;
+}
+
+/* The index whose key (at base + i * stride) is `digest`, or UINT32_MAX. */
+static uint32_t dtab_find(const struct dtab *t, const void *base, size_t stride,
+			  const unsigned char *digest)
+{
+	if (!t->cap)
+		return UINT32_MAX;
+	for (size_t i = dtab_hash(digest) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		uint32_t s = t->slot[i];
+		if (!s)
+			return UINT32_MAX;
+		const unsigned char *k =
+			(const unsigned char *)base + (size_t)(s - 1) * stride;
+		if (memcmp(k, digest, VAULT_INDEX_BYTES) == 0)
+			return s - 1;
+	}
+}
+
+static void dtab_place(uint32_t *slot, size_t cap, const unsigned char *key, uint32_t idx)
+{
+	size_t i = dtab_hash(key) & (cap - 1);
+	while (slot[i])
+		i = (i + 1) & (cap - 1);
+	slot[i] = idx + 1;
+}
+
+/* Add index idx, whose key is already in the array; grows at half full. */
+static int dtab_add(struct dtab *t, const void *base, size_t stride, uint32_t idx)
+{
+	const unsigned char *b = base;
+	if ((t->n + 1) * 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		uint32_t *slot = calloc(cap, sizeof(*slot));
+		if (!slot)
+			return SENIM_ERR_NOMEM;
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->slot[i])
+				dtab_place(slot, cap,
+					   b + (size_t)(t->slot[i] - 1) * stride,
+					   t->slot[i] - 1);
+		free(t->slot);
+		t->slot = slot;
+		t->cap = cap;
+	}
+	dtab_place(t->slot, t->cap, b + (size_t)idx * stride, idx);
+	t->n++;
+	return SENIM_OK;
+}
+
+static void dtab_release(struct dtab *t)
+{
+	free(t->slot);
+	t->slot = NULL;
+	t->cap = t->n = 0;
+}
+
+/* ---- the import's state ---------------------------------------------------- */
+
+struct import {
+	const struct keyring *kr;
+	const char *actor, *request_id;
+	const char *text;
+	size_t len;
+	struct import_run *run;
+	struct import_error *e;
+
+	struct row *rows;
+	size_t nrows, rows_cap;
+	struct dtab contracts; /* rows by contract digest */
+
+	struct subject_ref *subjects;
+	size_t nsubjects, subjects_cap;
+	struct dtab by_iin; /* subjects by IIN digest */
+
+	/* rows grouped by subject, in file order within each: the rows of
+	 * subject s are order[start[s] .. start[s + 1]) */
+	uint32_t *order;
+	size_t *start;
+
+	/* when parsing stopped at a bad row: its result and error */
+	int parse_err;
+	struct import_error parse_error;
+};
+
+static void set_error(struct import_error *e, size_t line, const char *column,
+		      const char *rule)
+{
+	e->line = line;
+	e->column = column;
+	e->rule = rule;
+}
+
+static void import_release(struct import *im)
+{
+	/* Offsets, amounts, dates and digests of people's contracts: wiped. */
+	if (im->rows)
+		sodium_memzero(im->rows, im->rows_cap * sizeof(*im->rows));
+	if (im->subjects)
+		sodium_memzero(im->subjects, im->subjects_cap * sizeof(*im->subjects));
+	free(im->rows);
+	free(im->subjects);
+	free(im->order);
+	free(im->start);
+	dtab_release(&im->contracts);
+	dtab_release(&im->by_iin);
+}
+
+/* ---- CSV (RFC 4180) ---------------------------------------------------------- */
+
+struct csv {
+	const char *s;
+	size_t len, pos;
+	size_t line; /* the physical line at pos, 1-based */
+};
+
+/* A field as a slice of the text.  A quoted field is its inside, doubled
+ * quotes left doubled: no value senim accepts contains a quote, so every
+ * check then rejects it. */
+struct field {
+	size_t off, len;
+};
+
+/* 1 when only line ends are left (a trailing empty line is no row). */
+static int csv_at_end(const struct csv *c)
+{
+	for (size_t i = c->pos; i < c->len; i++)
+		if (c->s[i] != '\n' &&
+		    !(c->s[i] == '\r' && i + 1 < c->len && c->s[i + 1] == '\n'))
+			return 0;
+	return 1;
+}
+
+static int is_crlf(const struct csv *c, size_t i)
+{
+	return c->s[i] == '\r' && i + 1 < c->len && c->s[i + 1] == '\n';
+}
+
+/*
+ * Read one record: up to `max` fields into f, their number in *nf (which may
+ * exceed max), the line it starts on in *line.  A record ends at LF, CRLF or
+ * the end of the text.  Returns 0, or -1 for a misplaced or unclosed quote
+ * with *bad_col the field it is in.
+ */
+static int csv_record(struct csv *c, struct field *f, size_t max, size_t *nf,
+		      size_t *line, size_t *bad_col)
+{
+	*nf = 0;
+	*line = c->line;
+	for (;;) {
+		struct field cur = { c->pos, 0 };
+		*bad_col = *nf;
+		if (c->pos < c->len && c->s[c->pos] == '"') {
+			cur.off = ++c->pos;
+			for (;;) {
+				if (c->pos >= c->len)
+					return -1; /* unclosed */
+				char ch = c->s[c->pos];
+				if (ch == '"') {
+					if (c->pos + 1 < c->len &&
+					    c->s[c->pos + 1] == '"') {
+						c->pos += 2;
+						continue;
+					}
+					break;
+				}
+				if (ch == '\n')
+					c->line++;
+				c->pos++;
+			}
+			cur.len = c->pos - cur.off;
+			c->pos++; /* the closing quote */
+		} else {
+			while (c->pos < c->len) {
+				char ch = c->s[c->pos];
+				if (ch == ',' || ch == '\n' || is_crlf(c, c->pos))
+					break;
+				if (ch == '"')
+					return -1; /* a quote inside an unquoted field */
+				c->pos++;
+			}
+			cur.len = c->pos - cur.off;
+		}
+		if (*nf < max)
+			f[*nf] = cur;
+		(*nf)++;
+		if (c->pos >= c->len)
+			return 0;
+		if (c->s[c->pos] == ',') {
+			c->pos++;
+			continue;
+		}
+		if (c->s[c->pos] == '\n' || is_crlf(c, c->pos)) {
+			c->pos += c->s[c->pos] == '\n' ? 1 : 2;
+			c->line++;
+			return 0;
+		}
+		return -1; /* text after a closing quote */
+	}
+}
+
+/* ---- checking a value ---------------------------------------------------- */
+
+/* Decode one UTF-8 character; its length, or 0 when the bytes are not
+ * UTF-8 (overlong forms, surrogates and values past U+10FFFF included). */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	size_t n;
+	uint32_t c, min;
+	if ((s[0] & 0xE0) == 0xC0) {
+		n = 2, c = s[0] & 0x1Fu, min = 0x80;
+	} else if ((s[0] & 0xF0) == 0xE0) {
+		n = 3, c = s[0] & 0x0Fu, min = 0x800;
+	} else if ((s[0] & 0xF8) == 0xF0) {
+		n = 4, c = s[0] & 0x07u, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3Fu);
+	}
+	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+static int utf8_valid(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
+		if (!n)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+/* Latin letters, digits, / _ . - and the Cyrillic letters of Kazakh and
+ * Russian (U+0400-U+04FF without the signs U+0482-U+0489). */
+static int contract_char(uint32_t c)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		return 1;
+	if (c == '/' || c == '_' || c == '.' || c == '-')
+		return 1;
+	return c >= 0x0400 && c <= 0x04FF && !(c >= 0x0482 && c <= 0x0489);
+}
+
+/* NULL when s is a contract number, else the rule it breaks (UTF-8 is
+ * checked already). */
+static const char *contract_rule(const char *s, size_t len)
+{
+	size_t chars = 0;
+	for (size_t i = 0; i < len; chars++) {
+		uint32_t cp = 0;
+		size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
+		if (!n)
+			return "encoding";
+		if (!contract_char(cp))
+			return "format";
+		i += n;
+	}
+	return chars > CONTRACT_MAX_CHARS || len > CONTRACT_MAX_BYTES ? "length" : NULL;
+}
+
+/* NULL and *v set when s is an amount: decimal digits, no sign, no leading
+ * zero, at most 10^15. */
+static const char *amount_rule(const char *s, size_t len, int64_t *v)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return "format";
+	if (len > 1 && s[0] == '0')
+		return "format";
+	if (len > AMOUNT_MAX_DIGITS)
+		return "range";
+	int64_t x = 0;
+	for (size_t i = 0; i < len; i++)
+		x = x * 10 + (s[i] - '0');
+	if (x > AMOUNT_MAX)
+		return "range";
+	*v = x;
+	return NULL;
+}
+
+/* Check a data row's five fields in column order; NULL and *r filled, or
+ * the first rule broken with its column in *col. */
+static const char *check_row(const char *text, const struct field *f, struct row *r,
+			     size_t *col)
+{
+	for (size_t i = 0; i < NCOLS; i++) {
+		*col = i;
+		const char *s = text + f[i].off;
+		size_t len = f[i].len;
+		if (!len)
+			return "required";
+		if (!utf8_valid(s, len))
+			return "encoding";
+		const char *rule = NULL;
+		int y, m, d;
+		switch (i) {
+		case COL_IIN: {
+			struct iin_info info;
+			enum iin_error ie = iin_parse(s, len, &info);
+			if (ie != IIN_OK)
+				return iin_error_rule(ie);
+			r->iin = f[i].off;
+			break;
+		}
+		case COL_CONTRACT:
+			rule = contract_rule(s, len);
+			r->contract = f[i].off;
+			r->contract_len = (uint8_t)(len <= CONTRACT_MAX_BYTES ? len : 0);
+			break;
+		case COL_AMOUNT:
+			rule = amount_rule(s, len, &r->tiyn);
+			break;
+		case COL_DUE:
+			if (!date_parse_iso(s, len, &y, &m, &d))
+				return "format";
+			r->due_year = (uint16_t)y;
+			r->due_month = (uint8_t)m;
+			r->due_day = (uint8_t)d;
+			break;
+		default:
+			rule = "format";
+			for (int st = 0; st < STATUS__COUNT; st++)
+				if (len == strlen(status_names[st]) &&
+				    memcmp(s, status_names[st], len) == 0) {
+					r->status = (uint8_t)st;
+					rule = NULL;
+				}
+			break;
+		}
+		if (rule)
+			return rule;
+	}
+	return NULL;
+}
+
+/* ---- pass 1: parse ---------------------------------------------------------- */
+
+static int header_ok(const char *text, const struct field *f, size_t nf,
+		     struct import_error *e)
+{
+	if (nf != NCOLS) {
+		set_error(e, 1, ROW_COLUMN, "header");
+		return 0;
+	}
+	for (size_t i = 0; i < NCOLS; i++)
+		if (f[i].len != strlen(column_names[i]) ||
+		    memcmp(text + f[i].off, column_names[i], f[i].len) != 0) {
+			set_error(e, 1, column_names[i], "header");
+			return 0;
+		}
+	return 1;
+}
+
+static int add_row(struct import *im, const struct row *r)
+{
+	if (im->nrows == im->rows_cap) {
+		size_t cap = im->rows_cap ? im->rows_cap * 2 : 1024;
+		if (cap > OBLIGATIONS_MAX_ROWS)
+			cap = OBLIGATIONS_MAX_ROWS;
+		struct row *grown = malloc(cap * sizeof(*grown));
+		if (!grown)
+			return SENIM_ERR_NOMEM;
+		/* By hand rather than realloc, so the old block can be wiped. */
+		if (im->nrows) {
+			memcpy(grown, im->rows, im->nrows * sizeof(*grown));
+			sodium_memzero(im->rows, im->rows_cap * sizeof(*im->rows));
+		}
+		free(im->rows);
+		im->rows = grown;
+		im->rows_cap = cap;
+	}
+	im->rows[im->nrows] = *r;
+	int err = dtab_add(&im->contracts, im->rows, sizeof(struct row),
+			   (uint32_t)im->nrows);
+	if (!err)
+		im->nrows++;
+	return err;
+}
+
+/*
+ * Parse and check the whole text.  SENIM_OK, or an error with im->e set
+ * (SENIM_ERR_INVALID for a bad row, SENIM_ERR_TOO_LARGE past the row cap);
+ * the rows before the bad one are kept.
+ */
+static int parse_all(struct import *im)
+{
+	struct csv c = { im->text, im->len, 0, 1 };
+	struct field f[NCOLS];
+	size_t nf = 0, line = 1, col = 0;
+	/* The UTF-8 byte-order mark spreadsheets write is not part of the header. */
+	if (c.len >= 3 && memcmp(c.s, "\xEF\xBB\xBF", 3) == 0)
+		c.pos = 3;
+	if (c.pos >= c.len || csv_at_end(&c) ||
+	    csv_record(&c, f, NCOLS, &nf, &line, &col) || !header_ok(c.s, f, nf, im->e)) {
+		if (!im->e->rule || !*im->e->rule)
+			set_error(im->e, 1, ROW_COLUMN, "header");
+		return SENIM_ERR_INVALID;
+	}
+	while (!csv_at_end(&c)) {
+		if (im->nrows == OBLIGATIONS_MAX_ROWS) {
+			set_error(im->e, c.line, ROW_COLUMN, "too_many_rows");
+			return SENIM_ERR_TOO_LARGE;
+		}
+		if (csv_record(&c, f, NCOLS, &nf, &line, &col)) {
+			set_error(im->e, line,
+				  col < NCOLS ? column_names[col] : ROW_COLUMN,
+				  "quoting");
+			return SENIM_ERR_INVALID;
+		}
+		if (nf != NCOLS) {
+			set_error(im->e, line, ROW_COLUMN, "columns");
+			return SENIM_ERR_INVALID;
+		}
+		struct row r = { .line = line };
+		const char *rule = check_row(c.s, f, &r, &col);
+		if (rule) {
+			set_error(im->e, line, column_names[col], rule);
+			return SENIM_ERR_INVALID;
+		}
+		vault_blind_index(im->kr, "contract", c.s + r.contract, r.contract_len,
+				  r.digest);
+		if (dtab_find(&im->contracts, im->rows, sizeof(struct row), r.digest) !=
+		    UINT32_MAX) {
+			set_error(im->e, line, column_names[COL_CONTRACT], "duplicate");
+			return SENIM_ERR_INVALID;
+		}
+		int err = add_row(im, &r);
+		if (err)
+			return err;
+	}
+	return SENIM_OK;
+}
+
+/* ---- pass 2: look up ---------------------------------------------------------- */
+
+static int add_subject(struct import *im, const unsigned char *digest, const char *id,
+		       size_t idlen, size_t line, uint32_t *idx)
+{
+	if (idlen >= SUBJECT_ID_LEN)
+		return SENIM_ERR_STORE; /* not an id senim wrote */
+	if (im->nsubjects == im->subjects_cap) {
+		size_t cap = im->subjects_cap ? im->subjects_cap * 2 : 256;
+		struct subject_ref *grown = malloc(cap * sizeof(*grown));
+		if (!grown)
+			return SENIM_ERR_NOMEM;
+		if (im->nsubjects) {
+			memcpy(grown, im->subjects, im->nsubjects * sizeof(*grown));
+			sodium_memzero(im->subjects,
+				       im->subjects_cap * sizeof(*im->subjects));
+		}
+		free(im->subjects);
+		im->subjects = grown;
+		im->subjects_cap = cap;
+	}
+	struct subject_ref *s = &im->subjects[im->nsubjects];
+	memcpy(s->iin_digest, digest, VAULT_INDEX_BYTES);
+	memcpy(s->id, id, idlen);
+	s->id[idlen] = '\0';
+	s->first_line = line;
+	int err = dtab_add(&im->by_iin, im->subjects, sizeof(struct subject_ref),
+			   (uint32_t)im->nsubjects);
+	if (err)
+		return err;
+	*idx = (uint32_t)im->nsubjects++;
+	return SENIM_OK;
+}
+
+/* The subject of row r: found in the cache or the index, else not_registered. */
+static int find_subject(struct store_tx *tx, struct import *im, struct row *r)
+{
+	unsigned char digest[VAULT_INDEX_BYTES];
+	vault_blind_index(im->kr, "iin", im->text + r->iin, 12, digest);
+	uint32_t idx =
+		dtab_find(&im->by_iin, im->subjects, sizeof(struct subject_ref), digest);
+	if (idx != UINT32_MAX) {
+		r->subject = idx;
+		return SENIM_OK;
+	}
+	struct store_rows *rs = NULL;
+	int has = 0;
+	int err = store_query(tx, SQL_SUBJECT_BY_IIN,
+			      (struct store_val[]){ SV_BLOB(digest, sizeof(digest)) }, 1,
+			      &rs);
+	if (!err)
+		err = store_rows_next(rs, &has);
+	if (!err && !has) {
+		set_error(im->e, r->line, column_names[COL_IIN], "not_registered");
+		err = SENIM_ERR_INVALID;
+	}
+	if (!err) {
+		size_t len = 0;
+		const char *id = store_rows_text(rs, 0, &len);
+		err = add_subject(im, digest, id ? id : "", id ? len : 0, r->line, &idx);
+		r->subject = idx;
+	}
+	store_rows_free(rs);
+	return err;
+}
+
+static int contract_recorded(struct store_tx *tx, const unsigned char *digest, int *has)
+{
+	struct store_rows *rs = NULL;
+	int err = store_query(tx, SQL_CONTRACT_EXISTS,
+			      (struct store_val[]){ SV_BLOB(digest, VAULT_INDEX_BYTES) },
+			      1, &rs);
+	if (!err)
+		err = store_rows_next(rs, has);
+	store_rows_free(rs);
+	return err;
+}
+
+static int lookup_fn(struct store_tx *tx, void *arg)
+{
+	struct import *im = arg;
+	import_progress_fn progress = im->run->progress;
+	im->nsubjects = 0;
+	dtab_release(&im->by_iin);
+	for (size_t i = 0; i < im->nrows; i++) {
+		struct row *r = &im->rows[i];
+		int err = find_subject(tx, im, r);
+		if (err)
+			return err;
+		int has = 0;
+		err = contract_recorded(tx, r->digest, &has);
+		if (err)
+			return err;
+		if (has) {
+			set_error(im->e, r->line, column_names[COL_CONTRACT], "exists");
+			return SENIM_ERR_CONFLICT;
+		}
+		if (progress && ((i + 1) % PROGRESS_EVERY == 0 || i + 1 == im->nrows))
+			progress(i + 1, im->nrows, im->run->ctx);
+	}
+	return SENIM_OK;
+}
+
+/* Group the rows by subject (a counting sort, so file order is kept). */
+static int group_rows(struct import *im)
+{
+	im->start = calloc(im->nsubjects + 1, sizeof(*im->start));
+	im->order = malloc((im->nrows ? im->nrows : 1) * sizeof(*im->order));
+	if (!im->start || !im->order)
+		return SENIM_ERR_NOMEM;
+	for (size_t i = 0; i < im->nrows; i++)
+		im->start[im->rows[i].subject + 1]++;
+	for (size_t s = 0; s < im->nsubjects; s++)
+		im->start[s + 1] += im->start[s];
+	size_t *next = malloc((im->nsubjects ? im->nsubjects : 1) * sizeof(*next));
+	if (!next)
+		return SENIM_ERR_NOMEM;
+	memcpy(next, im->start, im->nsubjects * sizeof(*next));
+	for (size_t i = 0; i < im->nrows; i++)
+		im->order[next[im->rows[i].subject]++] = (uint32_t)i;
+	free(next);
+	return SENIM_OK;
+}
+
+/* ---- pass 3: write -------------------------------------------------------------- */
+
+/* A subject's data key; SENIM_ERR_NOT_FOUND when it has none (shredded). */
+static int load_dek(struct store_tx *tx, const struct keyring *kr, const char *id,
+		    struct vault_dek **dek)
+{
+	struct store_rows *rs = NULL;
+	int has = 0;
+	*dek = NULL;
+	int err = store_query(tx, SQL_DEK, (struct store_val[]){ SV_TEXT(id) }, 1, &rs);
+	if (!err)
+		err = store_rows_next(rs, &has);
+	if (!err && !has)
+		err = SENIM_ERR_NOT_FOUND;
+	if (!err) {
+		size_t len = 0;
+		const void *w = store_rows_blob(rs, 0, &len);
+		err = vault_dek_unwrap(kr, id, w, len, dek);
+	}
+	store_rows_free(rs);
+	return err;
+}
+
+static int audit(struct store_tx *tx, const struct keyring *kr, const char *actor,
+		 const char *request_id, const char *op, const char *object,
+		 const char *subject_id)
+{
+	struct audit_record rec = {
+		.actor = actor,
+		.operation = op,
+		.object = object,
+		.subject_id = subject_id,
+		.categories = "",
+		.purpose = OBLIG_PURPOSE,
+		.outcome = "success",
+		.request_id = request_id,
+	};
+	return audit_append(tx, kr, &rec, NULL);
+}
+
+/* Seal one row's details with the subject's key and insert it. */
+static int insert_row(struct store_tx *tx, struct import *im, const struct vault_dek *dek,
+		      const char *subject_id, const struct row *r, int64_t now,
+		      struct buf *details, struct buf *sealed)
+{
+	/* The number holds no quote or backslash (contract_char), so it goes
+	 * into the JSON as it is. */
+	int err = buf_addf(details,
+			   "{\"contract_number\":\"%.*s\",\"outstanding_tiyn\":%" PRId64
+			   ",\"due_date\":\"%04d-%02d-%02d\",\"status\":\"%s\"}",
+			   (int)r->contract_len, im->text + r->contract, r->tiyn,
+			   (int)r->due_year, (int)r->due_month, (int)r->due_day,
+			   status_names[r->status]);
+	if (!err)
+		err = vault_seal_blob(dek, subject_id, OBLIG_CATEGORY, OBLIG_FIELD,
+				      OBLIG_VERSION, details->data, details->len, sealed);
+	if (err)
+		return err;
+	int closed = r->status == STATUS_CLOSED;
+	struct store_val p[] = {
+		SV_TEXT(subject_id),
+		SV_BLOB(r->digest, sizeof(r->digest)),
+		SV_TEXT(closed ? "closed" : "open"),
+		SV_TEXT(OBLIG_ORIGIN),
+		SV_BLOB(sealed->data, sealed->len),
+		SV_INT(now),
+		closed ? SV_INT(now) : SV_NULL(),
+	};
+	err = store_exec(tx, SQL_INSERT, p, sizeof(p) / sizeof(p[0]), NULL);
+	if (err == SENIM_ERR_CONFLICT) /* recorded meanwhile by someone else */
+		set_error(im->e, r->line, column_names[COL_CONTRACT], "exists");
+	return err;
+}
+
+static int write_subject(struct store_tx *tx, struct import *im, size_t s, int64_t now,
+			 struct buf *details, struct buf *sealed)
+{
+	const struct subject_ref *sub = &im->subjects[s];
+	struct vault_dek *dek = NULL;
+	int err = load_dek(tx, im->kr, sub->id, &dek);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		/* Erased since the lookup: as if never registered. */
+		set_error(im->e, sub->first_line, column_names[COL_IIN],
+			  "not_registered");
+		return SENIM_ERR_INVALID;
+	}
+	for (size_t k = im->start[s]; !err && k < im->start[s + 1]; k++) {
+		const struct row *r = &im->rows[im->order[k]];
+		sodium_memzero(details->data, details->len);
+		buf_reset(details);
+		buf_reset(sealed);
+		err = insert_row(tx, im, dek, sub->id, r, now, details, sealed);
+		if (!err && r->status == STATUS_CLOSED)
+			im->run->closed++;
+		else if (!err)
+			im->run->open++;
+	}
+	vault_dek_free(dek);
+	if (!err) {
+		char object[16 + SUBJECT_ID_LEN];
+		snprintf(object, sizeof(object), "subject:%s", sub->id);
+		err = audit(tx, im->kr, im->actor, im->request_id, "obligation.record",
+			    object, sub->id);
+	}
+	return err;
+}
+
+static int write_fn(struct store_tx *tx, void *arg)
+{
+	struct import *im = arg;
+	int64_t now = clock_now_us();
+	struct buf details, sealed;
+	buf_init(&details, 1024);
+	buf_init(&sealed, 4096);
+	im->run->open = im->run->closed = 0;
+	int err = SENIM_OK;
+	for (size_t s = 0; !err && s < im->nsubjects; s++)
+		err = write_subject(tx, im, s, now, &details, &sealed);
+	if (!err) {
+		char object[48];
+		snprintf(object, sizeof(object), "import:%zu", im->nrows);
+		err = audit(tx, im->kr, im->actor, im->request_id, "obligations.import",
+			    object, NULL);
+	}
+	buf_release_wiped(&details);
+	buf_release(&sealed);
+	return err;
+}
+
+/* ---- importing -------------------------------------------------------------- */
+
+int obligations_import_run(struct store *st, const struct keyring *kr, const char *actor,
+			   const char *request_id, const char *csv, size_t len,
+			   struct import_run *run, struct import_error *e)
+{
+	struct import_error scratch;
+	if (!e)
+		e = &scratch;
+	set_error(e, 0, "", "");
+	run->rows = run->open = run->closed = run->subjects = 0;
+	if (!st || !kr || !actor || !request_id || (!csv && len))
+		return SENIM_ERR_INVALID;
+	struct import im = {
+		.kr = kr,
+		.actor = actor,
+		.request_id = request_id,
+		.text = csv ? csv : "",
+		.len = len,
+		.run = run,
+		.e = e,
+	};
+	int err = parse_all(&im);
+	if (err == SENIM_ERR_INVALID || err == SENIM_ERR_TOO_LARGE) {
+		/* The rows before the bad one might hold an earlier bad row that
+		 * only the database can see: look them up first. */
+		im.parse_err = err;
+		im.parse_error = *e;
+		im.e = &scratch;
+		set_error(&scratch, 0, "", "");
+		err = store_read(st, lookup_fn, &im);
+		if (err == SENIM_ERR_INVALID || err == SENIM_ERR_CONFLICT) {
+			*e = scratch;
+		} else if (!err) {
+			*e = im.parse_error;
+			err = im.parse_err;
+		}
+		goto done;
+	}
+	if (!err)
+		err = store_read(st, lookup_fn, &im);
+	if (!err)
+		err = group_rows(&im);
+	if (err)
+		goto done;
+	run->rows = im.nrows;
+	run->subjects = im.nsubjects;
+	if (run->dry_run) {
+		for (size_t i = 0; i < im.nrows; i++)
+			if (im.rows[i].status == STATUS_CLOSED)
+				run->closed++;
+			else
+				run->open++;
+	} else if (im.nrows) {
+		err = store_write(st, write_fn, &im);
+	}
+	if (err)
+		run->rows = run->open = run->closed = run->subjects = 0;
+done:
+	import_release(&im);
+	return err;
+}
+
+int obligations_import(struct store *st, const struct keyring *kr, const char *actor,
+		       const char *request_id, const char *csv, size_t len,
+		       size_t *imported, struct import_error *e,
+		       import_progress_fn progress, void *ctx)
+{
+	struct import_run run = { .progress = progress, .ctx = ctx };
+	int err = obligations_import_run(st, kr, actor, request_id, csv, len, &run, e);
+	if (imported)
+		*imported = run.rows;
+	return err;
+}
+
+/* ---- settling --------------------------------------------------------------- */
+
+struct close_ctx {
+	const struct keyring *kr;
+	const char *actor, *request_id;
+	unsigned char digest[VAULT_INDEX_BYTES];
+};
+
+static int close_fn(struct store_tx *tx, void *arg)
+{
+	struct close_ctx *c = arg;
+	struct store_rows *rs = NULL;
+	int has = 0;
+	char subject_id[SUBJECT_ID_LEN];
+	int open = 0;
+	int err = store_query(
+		tx, SQL_FIND,
+		(struct store_val[]){ SV_BLOB(c->digest, sizeof(c->digest)) }, 1, &rs);
+	if (!err)
+		err = store_rows_next(rs, &has);
+	if (!err && !has)
+		err = SENIM_ERR_NOT_FOUND;
+	if (!err) {
+		size_t len = 0;
+		const char *id = store_rows_text(rs, 0, &len);
+		const char *status = store_rows_text(rs, 1, NULL);
+		if (!id || len >= sizeof(subject_id))
+			err = SENIM_ERR_STORE;
+		else {
+			memcpy(subject_id, id, len);
+			subject_id[len] = '\0';
+			open = status && strcmp(status, "open") == 0;
+		}
+	}
+	store_rows_free(rs);
+	if (err || !open)
+		return err; /* closing a closed contract changes nothing */
+	int64_t changes = 0;
+	err = store_exec(tx, SQL_CLOSE,
+			 (struct store_val[]){ SV_BLOB(c->digest, sizeof(c->digest)),
+					       SV_INT(clock_now_us()) },
+			 2, &changes);
+	if (!err && changes) {
+		/* Named by the first bytes of its blind index: an id, never the
+		 * number itself. */
+		char object[16 + 2 * 8 + 1];
+		memcpy(object, "obligation:", 11);
+		sodium_bin2hex(object + 11, sizeof(object) - 11, c->digest, 8);
+		err = audit(tx, c->kr, c->actor, c->request_id, "obligation.close",
+			    object, subject_id);
+	}
+	return err;
+}
+
+int obligations_close(struct store *st, const struct keyring *kr, const char *actor,
+		      const char *request_id, const char *contract_number)
+{
+	if (!st || !kr || !actor || !request_id || !contract_number)
+		return SENIM_ERR_INVALID;
+	size_t len = strlen(contract_number);
+	if (!len || len > CONTRACT_MAX_BYTES)
+		return SENIM_ERR_NOT_FOUND; /* no such number can be recorded */
+	struct close_ctx c = { .kr = kr, .actor = actor, .request_id = request_id };
+	vault_blind_index(kr, "contract", contract_number, len, c.digest);
+	return store_write(st, close_fn, &c);
+}
+
+/* ---- what is open ------------------------------------------------------------ */
+
+/* Copy the contract number out of sealed details into out, cut at a
+ * character boundary when it does not fit. */
+static int first_contract(const struct vault_dek *dek, const char *subject_id,
+			  const void *blob, size_t len, char *out, size_t cap)
+{
+	struct buf plain;
+	buf_init(&plain, 64u << 10);
+	int err = vault_open_blob(dek, subject_id, OBLIG_CATEGORY, OBLIG_FIELD,
+				  OBLIG_VERSION, blob, len, &plain);
+	json_t *j = NULL;
+	if (!err) {
+		j = json_loadb(plain.data, plain.len, 0, NULL);
+		if (!j)
+			err = SENIM_ERR_CRYPTO; /* sealed by us, so never malformed */
+	}
+	const char *num =
+		j ? json_string_value(json_object_get(j, "contract_number")) : NULL;
+	if (!err && !num)
+		err = SENIM_ERR_CRYPTO;
+	if (!err) {
+		size_t n = strlen(num);
+		if (n >= cap) {
+			n = cap - 1;
+			while (n && ((unsigned char)num[n] & 0xC0) == 0x80)
+				n--;
+		}
+		memcpy(out, num, n);
+		out[n] = '\0';
+	}
+	json_decref(j);
+	buf_release_wiped(&plain);
+	return err;
+}
+
+int obligations_open_in(struct store_tx *tx, const struct keyring *kr,
+			const char *subject_id, int64_t *count, char *out, size_t cap)
+{
+	struct store_rows *rs = NULL;
+	int has = 0;
+	*count = 0;
+	if (out && cap)
+		out[0] = '\0';
+	int err = store_query(tx, SQL_COUNT_OPEN,
+			      (struct store_val[]){ SV_TEXT(subject_id) }, 1, &rs);
+	if (!err)
+		err = store_rows_next(rs, &has);
+	if (!err && has)
+		*count = store_rows_int(rs, 0);
+	store_rows_free(rs);
+	if (err || !out || !cap || !*count)
+		return err;
+
+	struct vault_dek *dek = NULL;
+	err = load_dek(tx, kr, subject_id, &dek);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return SENIM_OK; /* shredded: the number is gone, the count stands */
+	if (!err)
+		err = store_query(tx, SQL_FIRST_OPEN,
+				  (struct store_val[]){ SV_TEXT(subject_id) }, 1, &rs);
+	if (!err) {
+		err = store_rows_next(rs, &has);
+		if (!err && has) {
+			size_t len = 0;
+			const void *blob = store_rows_blob(rs, 0, &len);
+			err = first_contract(dek, subject_id, blob, len, out, cap);
+		}
+		store_rows_free(rs);
+	}
+	vault_dek_free(dek);
+	return err;
+}

@@ -1,0 +1,306 @@
+"""Borrowers' own access and the consent ledger (issue 4): SMS sign-in
+through a real gateway peer, the policy gate, consents with signed receipts,
+and C2 — no withdrawal while an obligation is open."""
+import json
+import os
+import re
+
+import pytest
+
+from senim_harness import Senim, borrower, e164
+
+ID = {"Senim-Purpose": "identification"}
+
+
+@pytest.fixture(scope="module")
+def staff(senim):
+    return {r: senim.service_token("b-" + r, r) for r in ("underwriter", "support", "dpo",
+                                                           "marketing", "admin")}
+
+
+def new_borrower(senim, staff):
+    body = borrower()
+    r = senim.post("/v1/subjects", body, token=staff["underwriter"], headers=ID)
+    assert r.status == 201, r
+    return r.json["id"], body
+
+
+def signed_in(senim, staff, accept=True):
+    sid, body = new_borrower(senim, staff)
+    token = senim.borrower_token(body["phone"])
+    if accept:
+        senim.accept_policy(token)
+    return sid, body, token
+
+
+# ---- signing in -------------------------------------------------------------------
+
+def test_code_by_sms_and_sign_in(senim, staff):
+    sid, body = new_borrower(senim, staff)
+    r = senim.post("/v1/auth/otp", {"phone": body["phone"]})
+    assert r.status == 202 and r.json == {"status": "sent", "expires_in": 300}
+    msg = senim.sms.messages(e164(body["phone"]))[-1]
+    code = re.search(r"\b(\d{6})\b", msg["text"]).group(1)
+    assert msg["reference"] == r.header("X-Request-Id")
+    r = senim.post("/v1/auth/verify", {"phone": body["phone"], "code": code})
+    assert r.status == 200 and r.json["token"].startswith("snb_")
+    # the code is good once
+    again = senim.post("/v1/auth/verify", {"phone": body["phone"], "code": code})
+    assert again.status == 401 and again.json["code"] == "invalid_code"
+    # codes are stored hashed: the code is nowhere in the database
+    assert code not in repr(senim.sql("SELECT * FROM borrower_otps"))
+
+
+def test_answers_do_not_reveal_registration(senim):
+    unknown = "+7 707 000 00 01"
+    r = senim.post("/v1/auth/otp", {"phone": unknown})
+    assert r.status == 202 and r.json == {"status": "sent", "expires_in": 300}
+    code = senim.sms.last_code(e164(unknown))
+    r = senim.post("/v1/auth/verify", {"phone": unknown, "code": code})
+    wrong = senim.post("/v1/auth/verify", {"phone": unknown, "code": "000000"})
+    assert r.status == wrong.status == 401
+    strip = lambda p: {k: v for k, v in p.items() if k != "request_id"}
+    assert strip(r.json) == strip(wrong.json)
+
+
+def test_wrong_expired_reused_and_brute_forced_codes(senim, staff):
+    sid, body = new_borrower(senim, staff)
+    phone = body["phone"]
+    assert senim.post("/v1/auth/otp", {"phone": phone}).status == 202
+    code = senim.sms.last_code(e164(phone))
+    wrong = "%06d" % ((int(code) + 1) % 1000000)
+    for _ in range(5):
+        assert senim.post("/v1/auth/verify", {"phone": phone, "code": wrong}).status == 401
+    # after five wrong tries the right code is refused too
+    assert senim.post("/v1/auth/verify", {"phone": phone, "code": code}).status == 401
+    # a new code replaces the old one; an expired code fails
+    assert senim.post("/v1/auth/otp", {"phone": phone}).status == 202
+    code2 = senim.sms.last_code(e164(phone))
+    senim.sql("UPDATE borrower_otps SET expires_at = 1")
+    assert senim.post("/v1/auth/verify", {"phone": phone, "code": code2}).status == 401
+    for bad in ({"phone": phone, "code": "12345"}, {"phone": phone, "code": "12a456"},
+                {"phone": "+1 212 555 0100", "code": "123456"}, {"phone": phone}):
+        assert senim.post("/v1/auth/verify", bad).status == 422
+
+
+def test_rate_limit_per_phone(senim, staff):
+    sid, body = new_borrower(senim, staff)
+    for _ in range(3):
+        assert senim.post("/v1/auth/otp", {"phone": body["phone"]}).status == 202
+    r = senim.post("/v1/auth/otp", {"phone": body["phone"]})
+    assert r.status == 429 and r.json["code"] == "rate_limited"
+    assert int(r.header("Retry-After")) > 0
+
+
+def test_rate_limit_per_address():
+    s = Senim(extra_args=["--otp-ip-limit", "2"]).start()
+    try:
+        assert s.post("/v1/auth/otp", {"phone": "+77070000011"}).status == 202
+        assert s.post("/v1/auth/otp", {"phone": "+77070000012"}).status == 202
+        assert s.post("/v1/auth/otp", {"phone": "+77070000013"}).status == 429
+    finally:
+        assert s.stop() == 0
+
+
+def test_gateway_failures_are_clear_503s(senim):
+    phone = "+77070000021"
+    senim.sms.control("POST", "mode", {"mode": "fail", "fail_count": 2})
+    r = senim.post("/v1/auth/otp", {"phone": phone})
+    assert r.status == 202, "two failures, then the third try goes through"
+    senim.sms.control("POST", "mode", {"mode": "fail"})
+    r = senim.post("/v1/auth/otp", {"phone": "+77070000022"})
+    assert r.status == 503 and r.json["code"] == "sms_unavailable"
+    senim.sms.control("POST", "mode", {"mode": "slow", "delay_ms": 10000})
+    r = senim.post("/v1/auth/otp", {"phone": "+77070000023"})
+    assert r.status == 503  # timed out, not hung
+    senim.sms.control("POST", "mode", {"mode": "lie"})
+    r = senim.post("/v1/auth/otp", {"phone": "+77070000024"})
+    assert r.status in (202, 503)
+    senim.sms.control("POST", "reset")
+
+
+def test_logout(senim, staff):
+    sid, body, token = signed_in(senim, staff)
+    assert senim.get("/v1/me", token=token).status == 200
+    assert senim.delete("/v1/auth/session", token=token).status == 204
+    assert senim.get("/v1/me", token=token).status == 401
+
+
+# ---- whose data -------------------------------------------------------------------
+
+def test_borrower_reaches_only_own_data(senim, staff):
+    a, body_a, token_a = signed_in(senim, staff)
+    b, body_b, token_b = signed_in(senim, staff)
+    me = senim.get("/v1/me", token=token_a)
+    assert me.status == 200 and me.json["subject_id"] == a
+    assert me.json["categories"]["identity"]["fields"]["iin"] == body_a["iin"]
+    assert body_b["iin"].encode() not in me.body
+    grant = senim.post("/v1/me/consents", {"kind": "marketing_email", "channel": "web"},
+                       token=token_b)
+    b_consent = grant.json["id"]
+    # every borrower route, with the other borrower's ids
+    r = senim.delete(f"/v1/me/consents/{b_consent}", token=token_a)
+    assert r.status == 404 and r.json["code"] == "consent_not_found"
+    assert all(c["id"] != b_consent
+               for c in senim.get("/v1/me/consents", token=token_a).json["consents"])
+    assert senim.get("/v1/me/consents", token=token_b).json["consents"][0]["status"] == "active"
+    # staff routes are not for borrowers
+    r = senim.get(f"/v1/subjects/{a}/data", token=token_a, headers=ID)
+    assert r.status == 403 and r.json["code"] == "forbidden_role"
+    assert senim.get("/v1/staff/me", token=token_a).status == 403
+    # and a staff token does not open a borrower's route
+    assert senim.get("/v1/me", token=staff["support"]).status == 403
+
+
+# ---- the policy ---------------------------------------------------------------------
+
+def test_policy_gate(senim, staff):
+    version = senim.ensure_policy()
+    sid, body, token = signed_in(senim, staff, accept=False)
+    r = senim.get("/v1/me", token=token)
+    assert r.status == 428 and r.json["code"] == "policy_acceptance_required"
+    assert r.json["current_version"] == version and r.json["missing_consent"] == "policy"
+    # reading the policy and accepting it are open
+    assert senim.get("/v1/policies/current", token=token).status == 200
+    r = senim.post("/v1/me/consents/policy",
+                   {"version": "no-such", "language": "kk", "channel": "ios"}, token=token)
+    assert r.status == 404
+    r = senim.post("/v1/me/consents/policy",
+                   {"version": version, "language": "kk", "channel": "ios"}, token=token,
+                   headers={"User-Agent": "SenimApp/1.0 (iOS 18)", "Senim-Device-Id": "dev-42"})
+    assert r.status == 201 and r.json["kind"] == "policy"
+    assert r.json["receipt"]["policy"]["version"] == version
+    assert senim.get("/v1/me", token=token).status == 200
+    # a new version is in force at once: the borrower must accept again
+    admin = staff["admin"]
+    r = senim.post("/v1/policies", {"version": "gate-2", "ru": "новая", "kk": "жаңа"}, token=admin)
+    assert r.status == 201
+    r = senim.get("/v1/me", token=token)
+    assert r.status == 428 and r.json["current_version"] == "gate-2"
+    r = senim.post("/v1/me/consents/policy",
+                   {"version": version, "language": "ru", "channel": "ios"}, token=token)
+    assert r.status == 409 and r.json["code"] == "policy_version_outdated"
+    assert r.json["current_version"] == "gate-2"
+    r = senim.post("/v1/me/consents/policy",
+                   {"version": "gate-2", "language": "ru", "channel": "ios"}, token=token)
+    assert r.status == 201
+    assert senim.get("/v1/me", token=token).status == 200
+    history = senim.get("/v1/me/consents", token=token).json["consents"]
+    assert [c["policy_version"] for c in history if c["kind"] == "policy"] == ["gate-2", version]
+
+
+# ---- consents -----------------------------------------------------------------------
+
+KINDS = ["credit_bureau_gkb", "credit_bureau_pkb", "mobile_operator", "state_database",
+         "cross_border", "marketing_sms", "marketing_email", "marketing_phone"]
+
+
+def test_grant_every_kind_with_receipts(senim, staff, tmp_path):
+    sid, body, token = signed_in(senim, staff)
+    for kind in KINDS:
+        r = senim.post("/v1/me/consents", {"kind": kind, "channel": "android"}, token=token)
+        assert r.status == 201, (kind, r)
+        receipt = r.json["receipt"]
+        assert receipt["consent_type"] == kind and receipt["pii_principal_id"] == sid
+        assert receipt["event"] == "grant" and receipt["signature"]["alg"] == "Ed25519"
+        # the receipt checks offline, and one altered byte breaks it
+        path = tmp_path / (kind + ".json")
+        path.write_text(json.dumps(receipt, ensure_ascii=False), encoding="utf-8")
+        assert senim.cli("receipt", "verify", str(path), check=False).returncode == 0
+        text = path.read_bytes()
+        i = text.index(sid.encode()) + 5
+        path.write_bytes(text[:i] + bytes([text[i] ^ 1]) + text[i + 1:])
+        assert senim.cli("receipt", "verify", str(path), check=False).returncode == 1
+    # granting again changes nothing
+    r = senim.post("/v1/me/consents", {"kind": "marketing_sms", "channel": "web"}, token=token)
+    assert r.status == 200
+    listed = senim.get("/v1/me/consents", token=token).json["consents"]
+    assert {c["kind"] for c in listed} == set(KINDS) | {"policy"}
+    for bad in ({"kind": "telepathy", "channel": "web"}, {"kind": "policy", "channel": "web"},
+                {"kind": "marketing_sms", "channel": "fax"}):
+        r = senim.post("/v1/me/consents", bad, token=token)
+        assert r.status == 422, (bad, r)
+
+
+def test_withdraw_marketing_takes_effect_at_once(senim, staff):
+    sid, body, token = signed_in(senim, staff)
+    g = senim.post("/v1/me/consents", {"kind": "marketing_sms", "channel": "web"}, token=token)
+    mk = {"Senim-Purpose": "marketing"}
+    assert senim.get(f"/v1/subjects/{sid}/data", token=staff["marketing"], headers=mk).status == 200
+    r = senim.delete(f"/v1/me/consents/{g.json['id']}", token=token)
+    assert r.status == 200 and r.json["status"] == "withdrawn"
+    assert r.json["withdrawal_receipt"]["event"] == "withdraw"
+    r = senim.get(f"/v1/subjects/{sid}/data", token=staff["marketing"], headers=mk)
+    assert r.status == 403 and r.json["missing_consent"] == "marketing"
+    r = senim.delete(f"/v1/me/consents/{g.json['id']}", token=token)
+    assert r.status == 409 and r.json["code"] == "consent_withdrawn"
+    ops = [row[0] for row in senim.sql(
+        f"SELECT operation FROM audit_log WHERE subject_id = '{sid}' AND operation LIKE 'consent.%'")]
+    assert ops.count("consent.grant") == 2 and ops.count("consent.withdraw") == 1
+
+
+def test_no_withdrawal_while_an_obligation_is_open(senim, staff, tmp_path):
+    """C2, as the issue puts it: withdraw a bureau consent with an open
+    obligation (409), settle it, withdraw again (200)."""
+    sid, body, token = signed_in(senim, staff)
+    g = senim.post("/v1/me/consents", {"kind": "credit_bureau_gkb", "channel": "web"},
+                   token=token)
+    contract = "MK-%s" % sid[-8:]
+    csv = tmp_path / "portfolio.csv"
+    csv.write_text("iin,contract_number,outstanding_tiyn,due_date,status\n"
+                   f"{body['iin']},{contract},15000000,2027-03-01,open\n", encoding="utf-8")
+    p = senim.cli("obligations", "import", str(csv), check=False)
+    assert p.returncode == 0, p.stderr
+    r = senim.delete(f"/v1/me/consents/{g.json['id']}", token=token)
+    assert r.status == 409 and r.json["code"] == "consent_irrevocable"
+    assert r.json["reason"] == "open_obligation"
+    assert r.json["obligation"]["contract_number"] == contract
+    # marketing stays revocable while the obligation is open
+    m = senim.post("/v1/me/consents", {"kind": "marketing_phone", "channel": "web"}, token=token)
+    assert senim.delete(f"/v1/me/consents/{m.json['id']}", token=token).status == 200
+    assert senim.cli("obligations", "close", contract).returncode == 0
+    r = senim.delete(f"/v1/me/consents/{g.json['id']}", token=token)
+    assert r.status == 200 and r.json["status"] == "withdrawn"
+
+
+def test_bad_obligation_file_imports_nothing(senim, staff, tmp_path):
+    sid, body = new_borrower(senim, staff)
+    csv = tmp_path / "bad.csv"
+    csv.write_text("iin,contract_number,outstanding_tiyn,due_date,status\n"
+                   f"{body['iin']},OK-1,100,2027-01-01,open\n"
+                   f"{body['iin']},OK-2,-5,2027-01-01,open\n", encoding="utf-8")
+    p = senim.cli("obligations", "import", str(csv), check=False)
+    assert p.returncode == 1 and b"line 3" in p.stderr + p.stdout
+    assert body["iin"].encode() not in p.stderr + p.stdout
+    assert senim.sql("SELECT count(*) FROM obligations WHERE subject_id = '%s'" % sid) == [["0"]]
+
+
+# ---- the staff view -------------------------------------------------------------------
+
+def test_staff_view_of_consents(senim, staff):
+    sid, body, token = signed_in(senim, staff)
+    senim.post("/v1/me/consents", {"kind": "state_database", "channel": "ios"}, token=token)
+    r = senim.get(f"/v1/subjects/{sid}/consents", token=staff["dpo"],
+                  headers={"Senim-Purpose": "legal_obligation"})
+    assert r.status == 200 and {c["kind"] for c in r.json["consents"]} == {"policy",
+                                                                           "state_database"}
+    r = senim.get(f"/v1/subjects/{sid}/consents", token=staff["support"],
+                  headers={"Senim-Purpose": "customer_communication"})
+    assert r.status == 200
+    r = senim.get(f"/v1/subjects/{sid}/consents", token=staff["support"])
+    assert r.status == 400 and r.json["code"] == "purpose_required"
+    r = senim.get(f"/v1/subjects/{sid}/consents", token=staff["support"],
+                  headers={"Senim-Purpose": "loan_servicing"})
+    assert r.status == 403
+    assert senim.get(f"/v1/subjects/{sid}/consents", token=staff["marketing"],
+                     headers={"Senim-Purpose": "marketing"}).status == 403
+
+
+def test_consent_evidence_is_sealed(senim, staff):
+    sid, body, token = signed_in(senim, staff)
+    marker = "SealedAgent/7.7 Qz9"
+    senim.post("/v1/me/consents", {"kind": "mobile_operator", "channel": "android"},
+               token=token, headers={"User-Agent": marker, "Senim-Device-Id": "dev-Qz9"})
+    dump = repr(senim.sql("SELECT * FROM consents"))
+    assert marker not in dump and "dev-Qz9" not in dump
+    assert "127.0.0.1" not in dump
