@@ -343,8 +343,9 @@ static CURLcode setup_handle(CURL *h, const struct sms_client *c, const char *bo
 	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	/* Signals can't deliver timeouts across threads; curl must not use
-	 * them (and then resolves with its threaded resolver). */
+	/* SIGALRM-based timeouts are not thread-safe.  Without them a
+	 * name lookup is bounded only by an asynchronous resolver, which
+	 * Debian's libcurl has (threaded). */
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_POST, 1L);
 	SET(CURLOPT_POSTFIELDS, body);
@@ -394,11 +395,11 @@ int sms_send(struct sms_client *c, const char *to_e164, const char *text,
 	 * beyond reach.)
 	 */
 	static char content_type[] = "Content-Type: application/json";
-	static char accept[] = "Accept: application/json";
+	static char accept_json[] = "Accept: application/json";
 	static char no_expect[] = "Expect:";
 	struct curl_slist headers[4] = {
 		{ content_type, &headers[1] },
-		{ accept, &headers[2] },
+		{ accept_json, &headers[2] },
 		{ no_expect, c->auth_header ? &headers[3] : NULL },
 		{ c->auth_header, NULL },
 	};
