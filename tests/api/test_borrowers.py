@@ -304,3 +304,17 @@ def test_consent_evidence_is_sealed(senim, staff):
     dump = repr(senim.sql("SELECT * FROM consents"))
     assert marker not in dump and "dev-Qz9" not in dump
     assert "127.0.0.1" not in dump
+
+
+def test_a_body_naming_another_subject_changes_nothing(senim, staff):
+    a, body_a, token_a = signed_in(senim, staff)
+    b, body_b, token_b = signed_in(senim, staff)
+    before = senim.get("/v1/me/consents", token=token_b).json
+    for body in ({"kind": "marketing_sms", "channel": "web", "subject_id": b},
+                 {"kind": "marketing_sms", "channel": "web", "pii_principal_id": b}):
+        r = senim.post("/v1/me/consents", body, token=token_a)
+        assert r.status == 422 and r.json["rule"] == "unknown_field"
+    r = senim.post("/v1/me/consents/policy", {"version": senim.ensure_policy(), "language": "ru",
+                                              "channel": "web", "subject_id": b}, token=token_a)
+    assert r.status == 422
+    assert senim.get("/v1/me/consents", token=token_b).json == before
