@@ -52,6 +52,7 @@
 #define AMOUNT_MAX_DIGITS 16
 #define PROGRESS_EVERY 1000
 #define NCOLS 5
+#define IIN_LEN 12
 #define ROW_COLUMN "(row)"
 
 enum {
@@ -99,7 +100,7 @@ static const char SQL_FIRST_OPEN[] =
 struct row {
 	unsigned char digest[VAULT_INDEX_BYTES]; /* first: the table's key */
 	size_t line;
-	size_t iin;	 /* offset of the 12-digit IIN */
+	size_t iin;	 /* offset of the IIN (IIN_LEN digits) */
 	size_t contract; /* offset of the contract number */
 	int64_t tiyn;
 	uint32_t subject; /* index into import.subjects, once looked up */
@@ -211,9 +212,7 @@ struct import {
 	uint32_t *order;
 	size_t *start;
 
-	/* when parsing stopped at a bad row: its result and error */
-	int parse_err;
-	struct import_error parse_error;
+	int quiet; /* no progress: the lookups behind a bad row */
 };
 
 static void set_error(struct import_error *e, size_t line, const char *column,
@@ -617,7 +616,7 @@ static int add_subject(struct import *im, const unsigned char *digest, const cha
 static int find_subject(struct store_tx *tx, struct import *im, struct row *r)
 {
 	unsigned char digest[VAULT_INDEX_BYTES];
-	vault_blind_index(im->kr, "iin", im->text + r->iin, 12, digest);
+	vault_blind_index(im->kr, "iin", im->text + r->iin, IIN_LEN, digest);
 	uint32_t idx =
 		dtab_find(&im->by_iin, im->subjects, sizeof(struct subject_ref), digest);
 	if (idx != UINT32_MAX) {
@@ -660,7 +659,7 @@ static int contract_recorded(struct store_tx *tx, const unsigned char *digest, i
 static int lookup_fn(struct store_tx *tx, void *arg)
 {
 	struct import *im = arg;
-	import_progress_fn progress = im->run->progress;
+	import_progress_fn progress = im->quiet ? NULL : im->run->progress;
 	im->nsubjects = 0;
 	dtab_release(&im->by_iin);
 	for (size_t i = 0; i < im->nrows; i++) {
@@ -855,19 +854,19 @@ int obligations_import_run(struct store *st, const struct keyring *kr, const cha
 		.e = e,
 	};
 	int err = parse_all(&im);
-	if (err == SENIM_ERR_INVALID || err == SENIM_ERR_TOO_LARGE) {
+	if (err == SENIM_ERR_INVALID) {
 		/* The rows before the bad one might hold an earlier bad row that
-		 * only the database can see: look them up first. */
-		im.parse_err = err;
-		im.parse_error = *e;
-		im.e = &scratch;
-		set_error(&scratch, 0, "", "");
+		 * only the database can see: look them up first.  (A file over
+		 * the row cap is refused as a whole, without lookups.) */
+		struct import_error parsed = *e, looked = { 0, "", "" };
+		im.e = &looked;
+		im.quiet = 1;
 		err = store_read(st, lookup_fn, &im);
 		if (err == SENIM_ERR_INVALID || err == SENIM_ERR_CONFLICT) {
-			*e = scratch;
+			*e = looked;
 		} else if (!err) {
-			*e = im.parse_error;
-			err = im.parse_err;
+			*e = parsed;
+			err = SENIM_ERR_INVALID;
 		}
 		goto done;
 	}

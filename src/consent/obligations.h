@@ -39,6 +39,19 @@ typedef void (*import_progress_fn)(size_t done, size_t total, void *ctx);
  * Import the CSV text.  *imported gets the number of rows recorded.
  * SENIM_ERR_INVALID with *e set when a row is bad (nothing written);
  * SENIM_ERR_CONFLICT when a contract is already recorded (named in *e).
+ * SENIM_ERR_TOO_LARGE past OBLIGATIONS_MAX_ROWS rows ("too_many_rows").
+ *
+ * The text: UTF-8 (a leading byte-order mark is skipped), RFC 4180 quoting,
+ * LF or CRLF, trailing empty lines ignored.  Values: iin a valid IIN;
+ * contract_number 1-64 characters of A-Z a-z 0-9 / _ . - and Cyrillic
+ * letters, matched exactly (no case folding); outstanding_tiyn decimal
+ * digits without sign or leading zero, at most 10^15; due_date YYYY-MM-DD;
+ * status open|overdue|closed.  Rules: header, columns, quoting, encoding,
+ * required, format, length, range, the IIN rules of core/iin.h
+ * ("iin_checksum", ...), duplicate (twice in the file), not_registered,
+ * exists, too_many_rows.  On other errors *e is { 0, "", "" }.
+ * Audit: "obligation.record" per borrower (subject_id set) and one
+ * "obligations.import" (object "import:<rows>"), purpose legal_obligation.
  */
 SENIM_MUST_CHECK int obligations_import(struct store *st, const struct keyring *kr,
 					const char *actor, const char *request_id,
@@ -69,7 +82,7 @@ SENIM_MUST_CHECK int obligations_import_run(struct store *st, const struct keyri
 					    struct import_error *e);
 
 /* Settle a contract.  SENIM_ERR_NOT_FOUND when unknown; closing a closed
- * one changes nothing (SENIM_OK). */
+ * one changes nothing (SENIM_OK).  Audited as "obligation.close". */
 SENIM_MUST_CHECK int obligations_close(struct store *st, const struct keyring *kr,
 				       const char *actor, const char *request_id,
 				       const char *contract_number);
