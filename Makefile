@@ -7,7 +7,7 @@ JOBS    ?= $(shell nproc)
 LISTEN  ?= 127.0.0.1:8080
 DATA    ?= var
 
-.PHONY: all build run test unit lint format bench fuzz clean help
+.PHONY: all build run test unit lint format bench fuzz valgrind clean help
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make lint    check formatting against .clang-format"
 	@echo "make bench   wrk benchmarks against a release build (see bench/README.md)"
 	@echo "make fuzz    build and run the libFuzzer targets over fuzz/corpus"
+	@echo "make valgrind  unit tests and the server (through API suites) under memcheck"
 	@echo "make clean   remove build/"
 
 build:
@@ -49,6 +50,10 @@ fuzz:
 	CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENIM_FUZZ=ON -DSENIM_TESTS=OFF >/dev/null
 	cmake --build build/fuzz -j $(JOBS)
 	fuzz/run build/fuzz
+
+valgrind:
+	@scripts/install-deps test
+	scripts/valgrind
 
 clean:
 	rm -rf build
