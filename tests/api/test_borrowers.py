@@ -318,3 +318,12 @@ def test_a_body_naming_another_subject_changes_nothing(senim, staff):
                                               "channel": "web", "subject_id": b}, token=token_a)
     assert r.status == 422
     assert senim.get("/v1/me/consents", token=token_b).json == before
+
+
+def test_sms_speaks_the_borrowers_language(senim):
+    """P3: what a borrower reads exists in Russian and Kazakh."""
+    for lang, word in (("kk", "кіру коды"), ("ru", "код для входа")):
+        phone = "+7707000003" + ("1" if lang == "kk" else "2")
+        r = senim.post("/v1/auth/otp", {"phone": phone}, headers={"Accept-Language": lang})
+        assert r.status == 202
+        assert word in senim.sms.messages(phone)[-1]["text"]

@@ -1,0 +1,136 @@
+/*
+ * test_access.c — the access decision (S3, R3, R4, C4, U10), table-driven
+ * over the default matrices: each row names a role, a purpose and a
+ * subject's state, and the decision and categories expected.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "core/access.h"
+#include "common/banned.h"
+
+#define P(x) PURPOSE_##x
+#define CB(x) CATEGORY_BIT(CATEGORY_##x)
+#define POLICY (1u << CONSENT_POLICY)
+#define MKT_SMS (1u << CONSENT_MARKETING_SMS)
+
+static const struct subject_state plain = { 0, 0, 0, POLICY };
+static const struct subject_state no_policy = { 0, 0, 0, 0 };
+static const struct subject_state blocked = { 1, 0, 0, POLICY };
+static const struct subject_state restricted = { 0, 1,
+						 PURPOSE_BIT(PURPOSE_LOAN_SERVICING),
+						 POLICY };
+static const struct subject_state with_marketing = { 0, 0, 0, POLICY | MKT_SMS };
+
+static const struct {
+	enum role role;
+	enum purpose purpose;
+	const struct subject_state *state;
+	enum access_result want;
+	uint32_t must_see;     /* categories that must be granted */
+	uint32_t must_not_see; /* categories that must be withheld */
+	const char *missing;   /* access_missing_consent, when consent is lacking */
+} cases[] = {
+	/* S3: a role acts only under its purposes */
+	{ ROLE_UNDERWRITER, P(LOAN_APPLICATION_REVIEW), &plain, ACCESS_GRANTED,
+	  CB(IDENTITY) | CB(MEDICAL), CB(DEVICE) | CB(BIOMETRIC), NULL },
+	{ ROLE_MARKETING, P(IDENTIFICATION), &plain, ACCESS_PURPOSE_NOT_PERMITTED, 0, 0,
+	  NULL },
+	{ ROLE_ADMIN, P(LEGAL_OBLIGATION), &plain, ACCESS_PURPOSE_NOT_PERMITTED, 0, 0,
+	  NULL },
+	{ ROLE_AUDITOR, P(INTERNAL_INVESTIGATION), &plain, ACCESS_PURPOSE_NOT_PERMITTED,
+	  0, 0, NULL },
+	{ ROLE_INVESTIGATOR, P(INTERNAL_INVESTIGATION), &plain, ACCESS_GRANTED,
+	  CATEGORY_ALL, 0, NULL },
+	/* D7: special categories never reach marketing */
+	{ ROLE_MARKETING, P(MARKETING), &with_marketing, ACCESS_GRANTED, CB(CONTACT),
+	  CB(MEDICAL) | CB(BIOMETRIC) | CB(IDENTITY), NULL },
+	/* R3: blocked, except for legal obligations (U10) */
+	{ ROLE_UNDERWRITER, P(IDENTIFICATION), &blocked, ACCESS_SUBJECT_BLOCKED, 0, 0,
+	  NULL },
+	{ ROLE_DPO, P(LEGAL_OBLIGATION), &blocked, ACCESS_GRANTED, CATEGORY_ALL, 0,
+	  NULL },
+	/* R4: restricted to the purposes still allowed */
+	{ ROLE_UNDERWRITER, P(IDENTIFICATION), &restricted, ACCESS_PURPOSE_RESTRICTED, 0,
+	  0, NULL },
+	{ ROLE_UNDERWRITER, P(LOAN_SERVICING), &restricted, ACCESS_GRANTED, CB(IDENTITY),
+	  0, NULL },
+	{ ROLE_DPO, P(LEGAL_OBLIGATION), &restricted, ACCESS_GRANTED, CATEGORY_ALL, 0,
+	  NULL },
+	/* C4: consent-based purposes need the policy in force; marketing a
+	 * marketing consent; identification and the law need neither */
+	{ ROLE_UNDERWRITER, P(LOAN_APPLICATION_REVIEW), &no_policy,
+	  ACCESS_CONSENT_REQUIRED, 0, 0, "policy" },
+	{ ROLE_SUPPORT, P(CUSTOMER_COMMUNICATION), &no_policy, ACCESS_CONSENT_REQUIRED, 0,
+	  0, "policy" },
+	{ ROLE_MARKETING, P(MARKETING), &plain, ACCESS_CONSENT_REQUIRED, 0, 0,
+	  "marketing" },
+	{ ROLE_UNDERWRITER, P(IDENTIFICATION), &no_policy, ACCESS_GRANTED, CB(IDENTITY),
+	  0, NULL },
+	{ ROLE_INVESTIGATOR, P(FRAUD_PREVENTION), &no_policy, ACCESS_GRANTED, CB(DEVICE),
+	  0, NULL },
+	{ ROLE_DPO, P(LEGAL_OBLIGATION), &no_policy, ACCESS_GRANTED, CATEGORY_ALL, 0,
+	  NULL },
+	/* no subject yet (registration): the purpose's own grant */
+	{ ROLE_SUPPORT, P(IDENTIFICATION), NULL, ACCESS_GRANTED,
+	  CB(IDENTITY) | CB(CONTACT), 0, NULL },
+};
+
+static void test_decisions(void **state)
+{
+	(void)state;
+	struct access_matrix m;
+	access_matrix_default(&m);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t cats = 0xdeadbeef;
+		enum access_result got = access_decide(
+			&m, cases[i].role, cases[i].purpose, cases[i].state, &cats);
+		if (got != cases[i].want)
+			fail_msg("case %zu: %s, want %s", i, access_result_code(got),
+				 access_result_code(cases[i].want));
+		if (got != ACCESS_GRANTED) {
+			assert_int_equal(cats, 0); /* a refusal grants nothing */
+		} else {
+			assert_int_equal(cats & cases[i].must_see, cases[i].must_see);
+			assert_int_equal(cats & cases[i].must_not_see, 0);
+		}
+		if (cases[i].state) {
+			const char *missing =
+				access_missing_consent(cases[i].purpose, cases[i].state);
+			if (cases[i].missing)
+				assert_string_equal(missing, cases[i].missing);
+			else if (got != ACCESS_PURPOSE_NOT_PERMITTED)
+				assert_null(missing);
+		}
+	}
+}
+
+/* Out-of-range roles and purposes are refused, never indexed. */
+static void test_out_of_range(void **state)
+{
+	(void)state;
+	struct access_matrix m;
+	access_matrix_default(&m);
+	uint32_t cats = 1;
+	assert_int_equal(access_decide(&m, (enum role)ROLE__COUNT, PURPOSE_IDENTIFICATION,
+				       NULL, &cats),
+			 ACCESS_PURPOSE_NOT_PERMITTED);
+	assert_int_equal(access_decide(&m, ROLE_UNDERWRITER, (enum purpose)PURPOSE__COUNT,
+				       NULL, &cats),
+			 ACCESS_PURPOSE_NOT_PERMITTED);
+	assert_int_equal(cats, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decisions),
+		cmocka_unit_test(test_out_of_range),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
