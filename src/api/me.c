@@ -143,18 +143,22 @@ int api_auth_otp(struct http_request *req, struct http_response *resp)
 	if (!req->app->sms)
 		return http_reply_code(req, resp, "sms_unavailable");
 	char code[7], sid[SUBJECT_ID_LEN], text[160];
-	int err = borrower_otp_issue(req->app->store, req->app->keys, req->request_id,
-				     phone, code, sid);
+	borrower_otp_new_code(code);
+	sms_text(req->lang, code, text, sizeof(text));
+	/* Sent first, stored after: a failed send leaves the borrower's
+	 * earlier code valid.  Sent whether or not the phone is registered:
+	 * the answer must not tell, and only the phone's owner sees it. */
+	int err = sms_send(req->app->sms, phone, text, req->request_id);
+	sodium_memzero(text, sizeof(text));
+	if (err) {
+		sodium_memzero(code, sizeof(code));
+		return http_reply_code(req, resp, "sms_unavailable");
+	}
+	err = borrower_otp_issue(req->app->store, req->app->keys, req->request_id, phone,
+				 code, sid);
+	sodium_memzero(code, sizeof(code));
 	if (err)
 		return err;
-	sms_text(req->lang, code, text, sizeof(text));
-	/* Sent whether or not the phone is registered: the answer must not
-	 * tell, and only the phone's owner sees the code. */
-	err = sms_send(req->app->sms, phone, text, req->request_id);
-	sodium_memzero(code, sizeof(code));
-	sodium_memzero(text, sizeof(text));
-	if (err)
-		return http_reply_code(req, resp, "sms_unavailable");
 	return http_reply_json(resp, 202,
 			       json_pack("{s:s,s:i}", "status", "sent", "expires_in",
 					 BORROWER_OTP_SECONDS));
@@ -298,8 +302,10 @@ int api_me_accept_policy(struct http_request *req, struct http_response *resp)
 	consent_request(req, jsonin_str(body, "language"), jsonin_str(body, "channel"),
 			ip, &rq);
 	json_t *out = NULL;
+	int created = 0;
 	int err = ledger_accept_policy(req->app->store, req->app->keys, &rq,
-				       jsonin_str(body, "version"), current, &out);
+				       jsonin_str(body, "version"), current, &out,
+				       &created);
 	json_decref(body);
 	if (err == SENIM_ERR_CONFLICT) {
 		struct problem p = { .code = "policy_version_outdated",
@@ -311,7 +317,7 @@ int api_me_accept_policy(struct http_request *req, struct http_response *resp)
 		return http_reply_code(req, resp, "policy_not_found");
 	if (err)
 		return err;
-	return http_reply_json(resp, 201, out);
+	return http_reply_json(resp, created ? 201 : 200, out);
 }
 
 static const struct jsonin_field grant_fields[] = {
@@ -397,14 +403,16 @@ int api_subject_consents(struct http_request *req, struct http_response *resp)
 	 * other read of the subject. */
 	const char *h = http_header(req, "Senim-Purpose");
 	int purpose = h ? purpose_parse(h) : -1;
-	if (!h)
+	if (!h || !*h)
 		return http_reply_code(req, resp, "purpose_required");
 	if (purpose < 0)
 		return http_reply_code(req, resp, "purpose_unknown");
 	if (purpose != PURPOSE_LEGAL_OBLIGATION &&
 	    purpose != PURPOSE_CUSTOMER_COMMUNICATION)
 		return http_reply_code(req, resp, "purpose_not_permitted");
+	const char *missing = NULL;
 	struct subject_actor a = { .label = req->actor.label,
+				   .missing_consent = &missing,
 				   .request_id = req->request_id,
 				   .role = req->actor.role,
 				   .purpose = (enum purpose)purpose,
@@ -416,8 +424,13 @@ int api_subject_consents(struct http_request *req, struct http_response *resp)
 	/* The decision and the audit record of this access. */
 	int err = subjects_read(req->app->store, &a, id, 0, &probe, &withheld, &denied);
 	json_decref(probe);
-	if (err == SENIM_ERR_DENIED)
-		return http_reply_code(req, resp, access_result_code(denied));
+	if (err == SENIM_ERR_DENIED) {
+		struct problem p = { .code = access_result_code(denied) };
+		if (denied == ACCESS_CONSENT_REQUIRED)
+			p.extra = json_pack("{s:s}", "missing_consent",
+					    missing ? missing : "policy");
+		return http_reply_problem(req, resp, &p);
+	}
 	if (err == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "subject_not_found");
 	if (err)

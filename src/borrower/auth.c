@@ -122,16 +122,17 @@ static int issue_tx(struct store_tx *tx, void *arg)
 	return err;
 }
 
+void borrower_otp_new_code(char code[7])
+{
+	snprintf(code, 7, "%06u", (unsigned)randombytes_uniform(1000000));
+}
+
 int borrower_otp_issue(struct store *st, const struct keyring *kr, const char *request_id,
 		       const char *phone, char code[7], char subject_id[SUBJECT_ID_LEN])
 {
-	snprintf(code, 7, "%06u", (unsigned)randombytes_uniform(1000000));
 	struct issue_ctx c = { kr, request_id, phone, code, subject_id };
 	subject_id[0] = '\0';
-	int err = store_write(st, issue_tx, &c);
-	if (err)
-		sodium_memzero(code, 7);
-	return err;
+	return store_write(st, issue_tx, &c);
 }
 
 struct verify_ctx {

@@ -30,9 +30,12 @@
 #define BORROWER_SESSION_SECONDS (24 * 3600)
 #define BORROWER_TOKEN_MAX 64
 
+/* Six fresh random digits. */
+void borrower_otp_new_code(char code[7]);
+
 /*
- * Make a fresh code for `phone` (E.164) and store its hash; code gets the
- * 6 digits to send.  *subject_id gets the registered subject ("" when the
+ * Store the hash of `code` (from borrower_otp_new_code, already sent) as the
+ * one valid code for `phone` (E.164), replacing any earlier one.  *subject_id gets the registered subject ("" when the
  * phone is not registered) — for the audit record only, never the answer.
  */
 SENIM_MUST_CHECK int borrower_otp_issue(struct store *st, const struct keyring *kr,

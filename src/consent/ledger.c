@@ -297,8 +297,9 @@ static int grant_tx(struct store_tx *tx, void *arg)
 
 int ledger_accept_policy(struct store *st, const struct keyring *kr,
 			 const struct consent_request *rq, const char *version,
-			 char current[LEDGER_VERSION_MAX], json_t **out)
+			 char current[LEDGER_VERSION_MAX], json_t **out, int *created)
 {
+	*created = 0;
 	struct grant_ctx c = { .kr = kr,
 			       .rq = rq,
 			       .kind = CONSENT_POLICY,
@@ -311,10 +312,12 @@ int ledger_accept_policy(struct store *st, const struct keyring *kr,
 		err = SENIM_ERR_NOT_FOUND;
 	else if (!err && c.outdated)
 		err = SENIM_ERR_CONFLICT;
-	if (err)
+	if (err) {
 		json_decref(c.out);
-	else
+	} else {
 		*out = c.out;
+		*created = c.created;
+	}
 	return err;
 }
 

@@ -50,7 +50,8 @@ struct consent_request {
 SENIM_MUST_CHECK int ledger_accept_policy(struct store *st, const struct keyring *kr,
 					  const struct consent_request *rq,
 					  const char *version,
-					  char current[LEDGER_VERSION_MAX], json_t **out);
+					  char current[LEDGER_VERSION_MAX], json_t **out,
+					  int *created);
 
 /* Grant a consent of `kind` (not the policy).  An active grant of the same
  * kind is returned as it is (*created 0).  *out: {"id", ..., "receipt"}. */

@@ -60,18 +60,13 @@ int ratelimit_hit(struct ratelimit *rl, const char *scope, const void *key, size
 	int64_t now = clock_mono_us(), window = (int64_t)window_s * 1000000;
 	pthread_mutex_lock(&rl->lock);
 	struct slot *s = &rl->slots[k % rl->nslots];
-	if (s->key != k || now - s->window_start_us >= window) {
-		/* a new window, or the slot now counts another key (whose
-		 * window is over or which collides: it starts afresh) */
-		if (s->key != k && now - s->window_start_us < window &&
-		    s->count >= limit) {
-			/* keep the stricter count of a colliding key in its window */
-		} else {
-			s->key = k;
-			s->window_start_us = now;
-			s->count = 0;
-		}
+	if (now - s->window_start_us >= window) {
+		s->window_start_us = now; /* a new window */
+		s->count = 0;
 	}
+	/* A key that collides with another in its window shares the count:
+	 * stricter for both, never looser. */
+	s->key = k;
 	int ok = s->count < limit;
 	if (ok)
 		s->count++;

@@ -334,8 +334,12 @@ static int authorize_borrower_or_reply(struct exchange *x, const char *token)
 	}
 	char sid[SUBJECT_ID_LEN];
 	int err = borrower_authenticate(x->srv->app->store, token, sid);
-	if (err)
+	if (err == SENIM_ERR_AUTH)
 		return reply_unauthenticated(x);
+	if (err) {
+		http_reply_code(&x->req, &x->resp, "service_unavailable");
+		return err;
+	}
 	x->req.bearer = token;
 	x->req.actor.kind = ACTOR_BORROWER;
 	snprintf(x->req.actor.subject_id, sizeof(x->req.actor.subject_id), "%s", sid);

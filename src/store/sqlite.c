@@ -139,16 +139,25 @@ static int run_simple(struct sqlite_conn *c, const char *sql)
 	return rc == SQLITE_OK ? SENIM_OK : map_error(c->db, rc);
 }
 
+/* Transaction control runs on every request: through the statement cache
+ * (prepared once per connection) rather than sqlite3_exec, which would
+ * compile the text each time. */
+static int run_cached(struct sqlite_conn *c, const char *sql);
+
+static const char SQL_BEGIN[] = "BEGIN";
+static const char SQL_BEGIN_IMMEDIATE[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+
 static int sqlite_begin(void *conn, int write)
 {
 	/* IMMEDIATE takes the write lock up front, so a writer reads the state
 	 * it is about to extend (the audit chain's head) under the lock. */
-	return run_simple(conn, write ? "BEGIN IMMEDIATE" : "BEGIN");
+	return run_cached(conn, write ? SQL_BEGIN_IMMEDIATE : SQL_BEGIN);
 }
 
 static int sqlite_commit(void *conn)
 {
-	return run_simple(conn, "COMMIT");
+	return run_cached(conn, SQL_COMMIT);
 }
 
 static void sqlite_rollback(void *conn)
@@ -266,6 +275,11 @@ static int sqlite_exec(void *conn, const char *sql, const struct store_val *para
 	}
 	done_with(stmt, owned);
 	return err;
+}
+
+static int run_cached(struct sqlite_conn *c, const char *sql)
+{
+	return sqlite_exec(c, sql, NULL, 0, NULL);
 }
 
 static int sqlite_query(void *conn, const char *sql, const struct store_val *params,

@@ -2,13 +2,21 @@
 
 No server needed: this reads the C sources and the YAML.  It fails when a
 route is added to, removed from or changed in one and not the other (method,
-path, operationId, roles), when a JSON body in the document drifts from the
+path, operationId, roles: ["public"] for ROUTE_PUBLIC, ["borrower"] for
+ROUTE_BORROWER, else the staff roles of the mask), when the security scheme,
+the 401/403 answers or the 428 policy gate (ROUTE_POLICY_FREE) do not follow
+the route's flags, when a JSON body in the document drifts from the
 handler's jsonin_field table (found through the handler or the static helpers
 it calls), when a problem code in the document is not in the catalogue of
 src/http/problem.c with the status it is listed under, when a handler names a
-code the catalogue lacks or the document leaves out, when the purpose header,
-path parameters or record sources drift from the C enums, and when a
-category's field schema drifts from src/core/categories.c.
+code the catalogue lacks or the document leaves out, when a problem's
+extension members (json_pack) or headers (Retry-After, WWW-Authenticate) are
+not documented where its code is listed, when the request headers a handler
+reads differ from its documented header parameters, when the purpose header,
+path parameters or record sources drift from the C enums, when a category's
+field schema drifts from src/core/categories.c, and when the consent kinds,
+the consent record or the receipt drift from src/core/consents.c,
+src/consent/ledger.c and src/consent/receipt.c.
 """
 import os
 import re
@@ -21,6 +29,7 @@ SOURCE_DIR = os.environ.get("SENIM_SOURCE_DIR") or os.path.abspath(
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 PUBLIC = ("public",)
+BORROWER = ("borrower",)
 
 
 def _read(rel):
@@ -108,12 +117,33 @@ def _routes():
     roles = _role_names()
     all_roles = tuple(sorted(roles.values()))
 
+    assert not set(PUBLIC + BORROWER) & set(roles.values()), \
+        "a staff role is named like the pseudo-roles public/borrower"
+    flag_names = set(re.findall(r"\b(ROUTE_[A-Z_]+)\s*=",
+                                _strip_comments(_read("src/http/router.h"))))
+    known_flags = {"ROUTE_PUBLIC", "ROUTE_JSON_BODY", "ROUTE_BORROWER", "ROUTE_POLICY_FREE"}
+    assert flag_names == known_flags, \
+        "route flags in router.h changed (%s): teach test_openapi.py" % sorted(flag_names ^ known_flags)
+
     def decode(entry):
         method, path, handler, role_expr, flag_expr, name = entry
         flags = _expand(flag_expr, defines)
         role_expr = _expand(role_expr, defines)
+        unknown = set(re.findall(r"\bROUTE_[A-Z_]+\b", flags)) - known_flags
+        assert not unknown, "route %s: unknown flags %s" % (name, sorted(unknown))
+        borrower = "ROUTE_BORROWER" in flags
+        policy_free = "ROUTE_POLICY_FREE" in flags
+        assert not (policy_free and not borrower), \
+            "route %s: ROUTE_POLICY_FREE only means something on a borrower route" % name
         if "ROUTE_PUBLIC" in flags:
+            assert not borrower, "route %s is both public and a borrower route" % name
             who = PUBLIC
+        elif borrower:
+            # The server ignores the role mask of a borrower route: a staff
+            # mask there would be a lie in the access-control list.
+            assert re.fullmatch(r"[\s()]*0[\s()]*", role_expr), \
+                "borrower route %s names staff roles (%s)" % (name, role_expr)
+            who = BORROWER
         elif "ROLE_ALL" in role_expr:
             who = all_roles
         else:
@@ -123,7 +153,8 @@ def _routes():
             who = tuple(sorted(roles[r] for r in found))
             assert who, "route %s names no roles and is not public" % name
         return {"method": method, "path": path, "handler": handler, "name": name,
-                "roles": who, "json": "ROUTE_JSON_BODY" in flags}
+                "roles": who, "json": "ROUTE_JSON_BODY" in flags,
+                "borrower": borrower, "policy_free": policy_free}
 
     table = re.search(r"struct\s+route\s+table\s*\[\s*\]\s*=\s*\{(.*?)\n\};", text, flags=re.S)
     assert table, "route table not found in src/http/routes.c"
@@ -208,17 +239,71 @@ def test_bench_only_routes_are_noted_not_described(doc):
         assert r["path"] in doc["info"]["description"]
 
 
+def _token_prefix(rel, pattern):
+    m = re.search(pattern, _strip_comments(_read(rel)))
+    assert m, "token prefix not found in %s" % rel
+    return m.group(1)
+
+
+def _codes_of(doc, response):
+    return set(_resolve(doc, response).get("x-senim-problem-codes") or [])
+
+
 def test_security_follows_roles(doc):
+    """Staff routes take a staff token (bearerAuth), borrower routes a
+    borrower token (borrowerBearer), public routes none.  A token of the
+    other kind is known but refused: 403 forbidden_role on every route that
+    takes a token, even one all staff roles may call."""
     schemes = doc["components"]["securitySchemes"]
-    assert schemes["bearerAuth"]["type"] == "http"
-    assert schemes["bearerAuth"]["scheme"] == "bearer"
+    prefixes = {
+        "bearerAuth": _token_prefix("src/staff/staff.c", r'#\s*define\s+TOKEN_PREFIX\s+"(\w+)"'),
+        "borrowerBearer": _token_prefix("src/borrower/auth.c",
+                                        r'strncmp\s*\(\s*token\s*,\s*"(\w+)"'),
+    }
+    for name, prefix in prefixes.items():
+        assert schemes[name]["type"] == "http", name
+        assert schemes[name]["scheme"] == "bearer", name
+        assert schemes[name].get("bearerFormat", "").startswith(prefix), \
+            "%s: bearerFormat must name the token prefix %s" % (name, prefix)
     for path, method, op in _operations(doc):
         responses = op["responses"]
-        if op["x-senim-roles"] == ["public"]:
-            assert op.get("security") == [], "%s %s is public: security: []" % (method, path)
+        roles = op["x-senim-roles"]
+        where = "%s %s" % (method, path)
+        if roles == list(PUBLIC):
+            assert op.get("security") == [], "%s is public: security: []" % where
+            continue
+        assert not set(roles) & set(PUBLIC + BORROWER) or roles == list(BORROWER), \
+            "%s: public and borrower are roles of their own, never mixed with staff roles" % where
+        scheme = "borrowerBearer" if roles == list(BORROWER) else "bearerAuth"
+        assert op.get("security") == [{scheme: []}], "%s needs %s" % (where, scheme)
+        assert "401" in responses and "unauthenticated" in _codes_of(doc, responses["401"]), \
+            "%s must document 401 unauthenticated" % where
+        assert "403" in responses and "forbidden_role" in _codes_of(doc, responses["403"]), \
+            "%s must document 403 forbidden_role (a token of the other kind)" % where
+
+
+def test_policy_gate_follows_the_flags(doc, routes):
+    """Every borrower route but the ROUTE_POLICY_FREE ones answers 428
+    policy_acceptance_required until the policy in force is accepted
+    (server.c); the document says which routes are open before that."""
+    ops = {(m, p): op for p, m, op in _operations(doc)}
+    for r in routes:
+        op = ops.get((r["method"], r["path"]))
+        if op is None:
+            continue
+        where = r["name"]
+        gated = r["borrower"] and not r["policy_free"]
+        if r["borrower"]:
+            assert op.get("x-senim-policy-free", False) is r["policy_free"], \
+                "%s: x-senim-policy-free must be %s (ROUTE_POLICY_FREE)" % (where, r["policy_free"])
         else:
-            assert op.get("security") == [{"bearerAuth": []}], "%s %s needs bearerAuth" % (method, path)
-            assert "401" in responses, "%s %s must document 401" % (method, path)
+            assert "x-senim-policy-free" not in op, "%s is no borrower route" % where
+        if gated:
+            assert "428" in op["responses"] and \
+                "policy_acceptance_required" in _codes_of(doc, op["responses"]["428"]), \
+                "%s: document 428 policy_acceptance_required" % where
+        else:
+            assert "428" not in op["responses"], "%s is not behind the policy gate" % where
 
 
 def test_json_bodies_match_the_route_flags(doc, routes):
@@ -643,6 +728,213 @@ def test_documented_codes_are_the_handlers(doc, routes):
     assert not missing, "handlers can answer %s, listed under no operation" % sorted(missing)
 
 
+# ---- what a problem carries besides the code: members and headers --------------
+
+_PACK_TYPES = {"s": "string", "b": "boolean", "i": "integer", "I": "integer",
+               "f": "number", "F": "number", "o": None, "O": None, "n": "null"}
+
+
+def _pack_tree(fmt, args, where):
+    """The JSON shape a jansson json_pack() format builds: {"type", "nullable",
+    "members"} (members for objects), keys taken from the literal arguments."""
+    toks = re.findall(r"[{}\[\]]|[sbiIfFoOn][?*#%+]*|\S", re.sub(r"[\s:,]", "", fmt))
+    pos, arg = 0, 0
+
+    def value():
+        nonlocal pos, arg
+        t = toks[pos]
+        pos += 1
+        if t == "{":
+            members = {}
+            while toks[pos] != "}":
+                assert toks[pos] == "s", "%s: a non-literal key in %r" % (where, fmt)
+                pos += 1
+                key = _c_string(args[arg])
+                assert key is not None, "%s: key %r is not a literal" % (where, args[arg])
+                arg += 1
+                members[key] = value()
+            pos += 1
+            return {"type": "object", "nullable": False, "members": members}
+        if t == "[":
+            while toks[pos] != "]":
+                value()
+            pos += 1
+            return {"type": "array", "nullable": False}
+        assert t[0] in _PACK_TYPES and "+" not in t, \
+            "%s: json_pack format %r: teach test_openapi.py" % (where, fmt)
+        arg += 0 if t[0] == "n" else (2 if ("#" in t or "%" in t) else 1)
+        return {"type": _PACK_TYPES[t[0]], "nullable": "?" in t or "*" in t}
+
+    tree = value()
+    assert pos == len(toks) and arg == len(args), "%s: cannot read json_pack(%r)" % (where, fmt)
+    return tree
+
+
+def _access_codes():
+    body = _functions(_strip_comments(_read("src/core/access.c")))["access_result_code"]
+    return dict(re.findall(r"case\s+(ACCESS_\w+)\s*:\s*return\s+\"(\w+)\"", body))
+
+
+def _problem_extras(body, where):
+    """(code, json_pack tree) for each problem a function body gives extension
+    members: `.extra = json_pack(...)` in the initializer of a struct problem
+    with a literal code, or `p.extra = json_pack(...)` guarded by
+    `denied == ACCESS_X` for a code from access_result_code()."""
+    out = []
+    for m in re.finditer(r"\bextra\s*=\s*json_pack\s*\(", body):
+        args = _split_top(body[m.end():_matching(body, m.end() - 1) - 1])
+        fmt = _c_string(args[0])
+        assert fmt is not None, "%s: json_pack format is not a literal" % where
+        tree = _pack_tree(fmt, args[1:], where)
+        before = body[:m.start()]
+        codes = list(re.finditer(r"\.code\s*=\s*", before))
+        assert codes, "%s: extension members for which code? teach test_openapi.py" % where
+        expr = _split_top(body[codes[-1].end():].split(";", 1)[0].split("}", 1)[0])[0]
+        code = _c_string(expr)
+        if code is None and expr.startswith("access_result_code"):
+            guard = re.findall(r"==\s*(ACCESS_\w+)", body[codes[-1].end():m.start()])
+            assert len(guard) == 1, "%s: extension members for which access result?" % where
+            code = _access_codes()[guard[0]]
+        assert code, "%s: extension members for code %r: teach test_openapi.py" % (where, expr)
+        out.append((code, tree))
+    return out
+
+
+def _problem_headers(body):
+    """(code, header) for each http_add_header() that follows an
+    http_reply_code() with a literal code (nothing else answered between)."""
+    out = []
+    for m in re.finditer(r"\bhttp_add_header\s*\(", body):
+        args = _split_top(body[m.end():_matching(body, m.end() - 1) - 1])
+        name = _c_string(args[2]) if len(args) > 2 else None
+        replies = list(re.finditer(r"\bhttp_reply_(\w+)\s*\(", body[:m.start()]))
+        if not name or not replies or replies[-1].group(1) != "code":
+            continue
+        r = replies[-1]
+        rargs = _split_top(body[r.end():_matching(body, r.end() - 1) - 1])
+        code = _c_string(rargs[2]) if len(rargs) > 2 else None
+        if code:
+            out.append((code, name))
+    return out
+
+
+def _where_answered(find):
+    """What `find(body, where)` returns, per place: ("generic", items) for the
+    server and reply layer, (handler, items) for each handler reaching it."""
+    out = []
+    for rel in ("src/http/server.c", "src/http/reply.c"):
+        for fn, body in _functions(_strip_comments(_read(rel))).items():
+            items = find(body, "%s:%s" % (rel, fn))
+            if items:
+                out.append(("generic", items))
+    for handler, src in _api_sources().items():
+        for fn in _reach(src["funcs"], handler):
+            items = find(src["funcs"][fn], "%s:%s" % (src["file"], fn))
+            if items:
+                out.append((handler, items))
+    return out
+
+
+def _responses_listing(doc, routes, who, code):
+    """(where, response) of every documented response that lists `code`, on
+    every operation (who == "generic") or on the operations of handler `who`."""
+    handlers = {(r["method"], r["path"]): r["handler"] for r in routes}
+    for path, method, op in _operations(doc):
+        if who != "generic" and handlers.get((method, path)) != who:
+            continue
+        for status, resp in op["responses"].items():
+            resp = _resolve(doc, resp)
+            if code in (resp.get("x-senim-problem-codes") or []):
+                yield "%s %s %s" % (method, path, status), resp
+
+
+def _declared(doc, schema):
+    """Member name -> its schemas, over properties, allOf, anyOf and oneOf."""
+    out = {}
+    schema = _resolve(doc, schema)
+    for name, p in (schema.get("properties") or {}).items():
+        out.setdefault(name, []).append(p)
+    for key in ("allOf", "anyOf", "oneOf"):
+        for branch in schema.get(key) or []:
+            for name, ps in _declared(doc, branch).items():
+                out.setdefault(name, []).extend(ps)
+    return out
+
+
+def _types_of(doc, schema):
+    schema = _resolve(doc, schema)
+    types = set()
+    if "type" in schema:
+        types |= _schema_types(schema)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for branch in schema.get(key) or []:
+            types |= _types_of(doc, branch)
+    return types
+
+
+def _check_members(doc, where, schema, tree):
+    declared = _declared(doc, schema)
+    for name, shape in tree["members"].items():
+        assert name in declared, "%s: the answer carries `%s`; document it" % (where, name)
+        types = set()
+        for p in declared[name]:
+            types |= _types_of(doc, p)
+        if shape["type"]:
+            assert shape["type"] in types, "%s.%s: type %s" % (where, name, shape["type"])
+        if shape["nullable"]:
+            assert "null" in types, "%s.%s can be null" % (where, name)
+        if shape["type"] == "object" and "members" in shape:
+            for p in declared[name]:
+                _check_members(doc, "%s.%s" % (where, name), p, shape)
+
+
+def test_problem_members_are_documented(doc, routes):
+    """Extension members a problem carries (json_pack in server.c or a
+    handler) are declared by the schema of every response listing its code."""
+    seen = 0
+    for who, extras in _where_answered(_problem_extras):
+        for code, tree in extras:
+            for where, resp in _responses_listing(doc, routes, who, code):
+                seen += 1
+                schema = resp["content"]["application/problem+json"]["schema"]
+                _check_members(doc, "%s (%s)" % (where, code), schema, tree)
+    assert seen, "no problem with extension members found?"
+
+
+def test_problem_headers_are_documented(doc, routes):
+    """A header added to a problem answer (Retry-After, WWW-Authenticate) is
+    documented on every response listing that code."""
+    seen = 0
+    for who, pairs in _where_answered(lambda body, where: _problem_headers(body)):
+        for code, header in pairs:
+            for where, resp in _responses_listing(doc, routes, who, code):
+                seen += 1
+                assert header in (resp.get("headers") or {}), \
+                    "%s lists %s, which carries the %s header: document it" % (where, code, header)
+    assert seen, "no problem with a header found?"
+
+
+def test_header_parameters_are_the_handlers(doc, routes):
+    """Each request header a handler reads (http_header(), itself or through
+    its static helpers) is a documented header parameter, and no other is
+    (Accept-Language, read by the server, is on every operation)."""
+    sources = _api_sources()
+    ops = {(m, p): op for p, m, op in _operations(doc)}
+    for r in routes:
+        op = ops.get((r["method"], r["path"]))
+        src = sources.get(r["handler"])
+        if op is None or src is None:
+            continue
+        read = set()
+        for f in _reach(src["funcs"], r["handler"]):
+            read |= {h.lower() for h in re.findall(r'\bhttp_header\s*\(\s*\w+\s*,\s*"([^"]+)"',
+                                                   src["funcs"][f])}
+        params = [_resolve(doc, p) for p in op.get("parameters", [])]
+        documented = {p["name"].lower() for p in params if p["in"] == "header"} - {"accept-language"}
+        assert documented == read, "%s: header parameters %s, the handler reads %s" % (
+            r["name"], sorted(documented), sorted(read))
+
+
 # ---- purposes, path parameters, sources ---------------------------------------
 
 def _c_arrays(rel):
@@ -655,6 +947,15 @@ def _subject_id_pattern():
     m = re.search(r"strncmp\s*\(\s*id\s*,\s*\"(\w+)\"\s*,\s*(\d+)\s*\)", text)
     assert m and len(m.group(1)) == int(m.group(2)), "subject id prefix not found in subjects.c"
     n = _eval_int("SUBJECT_ID_LEN", defines) - 1 - len(m.group(1))
+    return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
+
+
+def _consent_id_pattern():
+    defines = _defines(_strip_comments(_read("src/consent/ledger.h")))
+    text = _strip_comments(_read("src/consent/ledger.c"))
+    m = re.search(r"memcpy\s*\(\s*id\s*,\s*\"(\w+)\"\s*,\s*(\d+)\s*\)", text)
+    assert m and len(m.group(1)) == int(m.group(2)), "consent id prefix not found in ledger.c"
+    n = _eval_int("CONSENT_ID_LEN", defines) - 1 - len(m.group(1))
     return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
 
 
@@ -677,9 +978,16 @@ def test_purpose_header_and_path_parameters(doc, routes):
         if "category" in in_path:
             assert set(_resolve(doc, in_path["category"]["schema"])["enum"]) == set(purposes["category_codes"]), \
                 "%s: {category} enum differs from category_codes in purposes.c" % where
-        if "id" in in_path and r["path"].startswith("/v1/subjects/"):
-            assert _resolve(doc, in_path["id"]["schema"]).get("pattern") == _subject_id_pattern(), \
-                "%s: {id} pattern differs from subject_id_valid()" % where
+        if "id" in in_path:
+            pattern = _resolve(doc, in_path["id"]["schema"]).get("pattern")
+            if r["path"].startswith("/v1/subjects/"):
+                assert pattern == _subject_id_pattern(), \
+                    "%s: {id} pattern differs from subject_id_valid()" % where
+            elif r["path"].startswith("/v1/me/consents/"):
+                assert pattern == _consent_id_pattern(), \
+                    "%s: {id} pattern differs from new_consent_id() in ledger.c" % where
+            else:
+                raise AssertionError("%s: an {id} of unknown kind: teach test_openapi.py" % where)
         src = sources.get(r["handler"])
         reads = src and any('"Senim-Purpose"' in src["funcs"][f]
                             for f in _reach(src["funcs"], r["handler"]))
@@ -862,3 +1170,95 @@ def test_category_schemas_match_categories_c(doc):
         choices = [p for p in body.get("properties", {}).values() if "anyOf" in p]
         assert choices and {c.get("$ref") for c in choices[0]["anyOf"]} == refs, \
             "%s %s: the body's fields must be anyOf every category schema" % (method, path)
+
+
+# ---- the consent ledger: kinds, records, receipts ------------------------------
+
+def _consent_kinds():
+    text = _strip_comments(_read("src/core/consents.c"))
+    kinds = re.findall(r"\{\s*(CONSENT_\w+)\s*,\s*\"(\w+)\"\s*,\s*\"(\w+)\"", text)
+    assert kinds, "no consent kinds found in src/core/consents.c"
+    return dict((enum, code) for enum, code, _ in kinds)
+
+
+def _operation(doc, operation_id):
+    found = [op for _, _, op in _operations(doc) if op.get("operationId") == operation_id]
+    assert len(found) == 1, "operation %s not found" % operation_id
+    return found[0]
+
+
+def test_consent_kinds_match_consents_c(doc, routes):
+    kinds = _consent_kinds()
+    schema = doc["components"]["schemas"]["ConsentKind"]
+    assert set(schema["enum"]) == set(kinds.values()), \
+        "ConsentKind differs from the kinds of src/core/consents.c"
+    # A grant takes every kind but the one api_me_grant refuses (the policy,
+    # accepted at its own route).
+    grant = _api_sources()["api_me_grant"]["funcs"]["api_me_grant"]
+    refused = {kinds[k] for k in re.findall(r"kind\s*==\s*(CONSENT_\w+)", grant)}
+    assert refused, "api_me_grant refuses no kind?"
+    body = _resolve(doc, _resolve(doc, _operation(doc, "me_grant")["requestBody"])
+                    ["content"]["application/json"]["schema"])
+    assert set(_resolve(doc, body["properties"]["kind"])["enum"]) == set(kinds.values()) - refused, \
+        "the grant body's kind enum must be every kind but %s" % sorted(refused)
+
+
+def _receipt_tables():
+    text = _strip_comments(_read("src/consent/receipt.c"))
+    tables = {}
+    for m in re.finditer(r"struct\s+member\s+(\w+)\s*\[\s*\]\s*=\s*\{(.*?)\n\};", text, flags=re.S):
+        rows = re.findall(r"\{\s*(NULL|\"\w+\")\s*,\s*(M_\w+)\s*,\s*(NULL|\w+)\s*\}", m.group(2))
+        tables[m.group(1)] = [(n.strip('"'), t, None if sub == "NULL" else sub)
+                              for n, t, sub in rows if n != "NULL"]
+    assert "receipt_members" in tables, "receipt_members not found in src/consent/receipt.c"
+    return tables
+
+
+RECEIPT_TYPES = {"M_STRING": "string", "M_BOOL": "boolean", "M_STRINGS": "array", "M_OBJECT": "object"}
+
+
+def _check_receipt(doc, where, schema, table, tables):
+    schema = _resolve(doc, schema)
+    names = {n for n, _, _ in table}
+    assert schema.get("type") == "object" and schema.get("additionalProperties") is False, where
+    assert set(schema.get("properties", {})) == names, \
+        "%s: members differ from receipt.c (%s)" % (where, sorted(set(schema.get("properties", {})) ^ names))
+    assert set(schema.get("required", [])) == names, "%s: every member is required" % where
+    for name, kind, sub in table:
+        p = _resolve(doc, schema["properties"][name])
+        assert RECEIPT_TYPES[kind] in _types_of(doc, p), "%s.%s: type %s" % (where, name, kind)
+        if kind == "M_STRINGS":
+            assert "string" in _types_of(doc, p["items"]), "%s.%s: items are strings" % (where, name)
+        if kind == "M_OBJECT":
+            _check_receipt(doc, "%s.%s" % (where, name), p, tables[sub], tables)
+
+
+def test_receipt_schema_matches_receipt_c(doc):
+    tables = _receipt_tables()
+    _check_receipt(doc, "Receipt", doc["components"]["schemas"]["Receipt"],
+                   tables["receipt_members"], tables)
+    text = _strip_comments(_read("src/consent/receipt.c"))
+    version = re.search(r'#\s*define\s+RECEIPT_VERSION\s+"([^"]+)"', text).group(1)
+    alg = re.search(r'#\s*define\s+RECEIPT_ALG\s+"([^"]+)"', text).group(1)
+    props = doc["components"]["schemas"]["Receipt"]["properties"]
+    assert props["version"].get("const") == version, "Receipt.version: %s" % version
+    assert props["signature"]["properties"]["alg"].get("const") == alg, "signature.alg: %s" % alg
+    kinds = set(_consent_kinds().values())
+    assert set(_resolve(doc, props["consent_type"])["enum"]) == kinds, "Receipt.consent_type"
+
+
+def test_consent_record_matches_the_ledger(doc):
+    """ConsentRecord has exactly the members row_json() in ledger.c packs."""
+    body = _functions(_strip_comments(_read("src/consent/ledger.c")))["row_json"]
+    m = re.search(r"\bjson_pack\s*\(", body)
+    assert m, "row_json packs no JSON?"
+    args = _split_top(body[m.end():_matching(body, m.end() - 1) - 1])
+    tree = _pack_tree(_c_string(args[0]), args[1:], "ledger.c:row_json")
+    schema = doc["components"]["schemas"]["ConsentRecord"]
+    assert schema.get("additionalProperties") is False
+    assert set(schema["properties"]) == set(tree["members"]), \
+        "ConsentRecord members differ from row_json: %s" % sorted(
+            set(schema["properties"]) ^ set(tree["members"]))
+    # json_pack writes every member, null included.
+    assert set(schema.get("required", [])) == set(tree["members"]), "ConsentRecord: all required"
+    _check_members(doc, "ConsentRecord", schema, tree)
