@@ -47,11 +47,20 @@ static json_t *doc_json(const struct policy_doc *d, enum lang l)
 
 /* ---- the cache of the current version's answers ------------------------- */
 
+/* Bodies are never freed while serving: a response may still be sending
+ * one when a newer version replaces it, so replaced bodies go on the
+ * retired list and are freed with the cache.  Versions are few. */
+struct retired_body {
+	struct retired_body *next;
+	char *body;
+};
+
 struct policy_cache {
 	pthread_mutex_t lock;
 	int64_t seq;   /* 0: empty */
 	char *body[2]; /* [0] ru, [1] kk: ready JSON */
 	size_t len[2];
+	struct retired_body *retired;
 };
 
 struct policy_cache *api_policy_cache_new(void)
@@ -68,8 +77,27 @@ void api_policy_cache_free(struct policy_cache *c)
 		return;
 	free(c->body[0]);
 	free(c->body[1]);
+	while (c->retired) {
+		struct retired_body *r = c->retired;
+		c->retired = r->next;
+		free(r->body);
+		free(r);
+	}
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+/* Keep a replaced body alive until the cache is freed. */
+static void retire(struct policy_cache *c, char *body)
+{
+	if (!body)
+		return;
+	struct retired_body *r = malloc(sizeof(*r));
+	if (!r)
+		return; /* leak rather than free under a response still sending */
+	r->body = body;
+	r->next = c->retired;
+	c->retired = r;
 }
 
 /* Rebuild the cache from the store; called with the lock held. */
@@ -92,7 +120,7 @@ static int cache_fill(struct policy_cache *c, struct store *st)
 	}
 	if (!err) {
 		for (int i = 0; i < 2; i++) {
-			free(c->body[i]);
+			retire(c, c->body[i]);
 			c->body[i] = bodies[i];
 			c->len[i] = lens[i];
 		}
@@ -121,8 +149,8 @@ int api_policy_current(struct http_request *req, struct http_response *resp)
 	if (c->seq < seq)
 		err = cache_fill(c, app->store);
 	if (!err)
-		err = http_reply_bytes(resp, 200, "application/json", c->body[i],
-				       c->len[i]);
+		err = http_reply_shared(resp, 200, "application/json", c->body[i],
+					c->len[i]);
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }

@@ -129,11 +129,10 @@ void buf_wipe_free(void *p)
 {
 	if (!p)
 		return;
-	/* volatile stores the optimiser may not drop before free() */
-	volatile unsigned char *v = p;
-	size_t n = malloc_usable_size(p);
-	for (size_t i = 0; i < n; i++)
-		v[i] = 0;
+	/* explicit_bzero: a wipe the optimiser may not drop before free(),
+	 * at memset speed (a volatile byte loop cost a third of a 24 KB
+	 * response's CPU time). */
+	explicit_bzero(p, malloc_usable_size(p));
 	free(p);
 }
 

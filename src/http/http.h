@@ -72,7 +72,9 @@ struct http_response {
 	char *header_values[HTTP_MAX_HEADERS]; /* from the request arena */
 	int nheaders;
 	int replied;
-	int delay_ms; /* hold the answer this long without holding a worker */
+	int delay_ms;		 /* hold the answer this long without holding a worker */
+	const void *shared_body; /* a public body that outlives the response */
+	size_t shared_len;
 };
 
 /* Request accessors; NULL when absent. */
@@ -84,6 +86,13 @@ int http_reply_json(struct http_response *resp, int status, json_t *doc);
 /* Answer with bytes of a given type (copied). */
 int http_reply_bytes(struct http_response *resp, int status, const char *type,
 		     const void *data, size_t len);
+/*
+ * Answer with a public body the caller keeps alive for the life of the
+ * process (a cached policy text): sent without a copy and without a wipe.
+ * Never for personal data.
+ */
+int http_reply_shared(struct http_response *resp, int status, const char *type,
+		      const void *data, size_t len);
 /* Answer 204 No Content. */
 int http_reply_empty(struct http_response *resp);
 /* Answer a problem; p->extra is stolen. */

@@ -24,6 +24,7 @@ int http_reply_bytes(struct http_response *resp, int status, const char *type,
 		     const void *data, size_t len)
 {
 	buf_reset(&resp->body);
+	resp->shared_body = NULL;
 	int err = buf_add(&resp->body, data, len);
 	if (err)
 		return err;
@@ -46,9 +47,22 @@ int http_reply_json(struct http_response *resp, int status, json_t *doc)
 	return err;
 }
 
+int http_reply_shared(struct http_response *resp, int status, const char *type,
+		      const void *data, size_t len)
+{
+	buf_reset(&resp->body);
+	resp->shared_body = data;
+	resp->shared_len = len;
+	resp->status = status;
+	resp->content_type = type;
+	resp->replied = 1;
+	return SENIM_OK;
+}
+
 int http_reply_empty(struct http_response *resp)
 {
 	buf_reset(&resp->body);
+	resp->shared_body = NULL;
 	resp->status = 204;
 	resp->content_type = NULL;
 	resp->replied = 1;
@@ -59,6 +73,7 @@ int http_reply_problem(struct http_request *req, struct http_response *resp,
 		       struct problem *p)
 {
 	buf_reset(&resp->body);
+	resp->shared_body = NULL;
 	int err = problem_render(p, req->lang, req->request_id, &resp->body);
 	if (err)
 		return err;

@@ -174,14 +174,24 @@ static void add_standard_headers(struct MHD_Response *r, struct exchange *x)
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchange *x)
 {
-	size_t len;
-	char *body = buf_detach(&x->resp.body, &len);
-	/* The body may hold personal data: wiped when MHD is done with it. */
-	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(
-		len, body, buf_wipe_free);
-	if (!r) {
-		buf_wipe_free(body);
-		return MHD_NO;
+	struct MHD_Response *r;
+	if (x->resp.shared_body) {
+		/* public and kept alive by its owner: no copy, no wipe */
+		r = MHD_create_response_from_buffer(x->resp.shared_len,
+						    (void *)x->resp.shared_body,
+						    MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+	} else {
+		size_t len;
+		char *body = buf_detach(&x->resp.body, &len);
+		/* The body may hold personal data: wiped when MHD is done with it. */
+		r = MHD_create_response_from_buffer_with_free_callback(len, body,
+								       buf_wipe_free);
+		if (!r) {
+			buf_wipe_free(body);
+			return MHD_NO;
+		}
 	}
 	add_standard_headers(r, x);
 	for (int i = 0; i < x->resp.nheaders; i++)
