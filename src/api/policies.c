@@ -57,7 +57,9 @@ struct retired_body {
 
 struct policy_cache {
 	pthread_mutex_t lock;
-	int64_t seq;   /* 0: empty */
+	int64_t seq;	      /* 0: empty */
+	int64_t data_version; /* the store's, when seq was last read */
+	int have_version;
 	char *body[2]; /* [0] ru, [1] kk: ready JSON */
 	size_t len[2];
 	struct retired_body *retired;
@@ -136,19 +138,32 @@ static int cache_fill(struct policy_cache *c, struct store *st)
 int api_policy_current(struct http_request *req, struct http_response *resp)
 {
 	struct app *app = req->app;
-	int64_t seq;
-	int err = policy_current_seq(app->store, &seq);
-	if (err)
-		return err;
-	if (seq == 0)
-		return http_reply_code(req, resp, "policy_not_published");
 	struct policy_cache *c = app->policies;
 	req->lang = text_lang(req->lang); /* Content-Language: the text's own */
 	int i = req->lang == LANG_KK ? 1 : 0;
+	/* P2: a version published by any process is served from the very next
+	 * request.  The store's data version says cheaply whether anything was
+	 * committed since the cache was checked; only then is the current
+	 * version looked up (every time, on engines without one). */
+	int64_t version = 0;
+	int have_version = store_data_version(app->store, &version) == SENIM_OK;
 	pthread_mutex_lock(&c->lock);
-	if (c->seq < seq)
-		err = cache_fill(c, app->store);
-	if (!err)
+	int err = SENIM_OK;
+	if (!(have_version && c->have_version && c->seq && version == c->data_version)) {
+		int64_t seq = 0;
+		err = policy_current_seq(app->store, &seq);
+		if (!err && seq > c->seq)
+			err = cache_fill(c, app->store);
+		if (!err) {
+			c->data_version = version;
+			c->have_version = have_version;
+			if (seq == 0)
+				c->seq = 0;
+		}
+	}
+	if (!err && c->seq == 0)
+		err = http_reply_code(req, resp, "policy_not_published");
+	else if (!err)
 		err = http_reply_shared(resp, 200, "application/json", c->body[i],
 					c->len[i]);
 	pthread_mutex_unlock(&c->lock);

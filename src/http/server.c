@@ -28,8 +28,10 @@
 #include "staff/staff.h"
 #include "common/banned.h"
 
-#define REQUEST_ARENA_MAX (4u << 20)  /* per-request scratch memory cap */
-#define CONNECTION_MEMORY (64 * 1024) /* per-connection header buffer */
+#define REQUEST_ARENA_MAX (4u << 20) /* per-request scratch memory cap */
+#define CONNECTION_MEMORY \
+	(16 * 1024) /* per-connection header buffer: MHD clears
+				      * it for every request, so it is kept small */
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 4096
 

@@ -43,6 +43,9 @@ struct store_backend {
 	int (*savepoint)(void *conn);
 	int (*release)(void *conn);
 	int (*rollback_to)(void *conn);
+	/* Optional (NULL when the engine has none): a number that changes
+	 * whenever any other connection commits, read without a transaction. */
+	int (*data_version)(void *conn, int64_t *version);
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -371,6 +371,26 @@ static int sqlite_exec_script(void *conn, const char *sql)
 	return run_simple(conn, sql);
 }
 
+static const char SQL_DATA_VERSION[] = "PRAGMA data_version";
+
+/* Reads the WAL index header in shared memory: no I/O, no transaction. */
+static int sqlite_data_version(void *conn, int64_t *version)
+{
+	struct sqlite_conn *c = conn;
+	sqlite3_stmt *stmt;
+	int owned;
+	int err = prepare(c, SQL_DATA_VERSION, &stmt, &owned);
+	if (err)
+		return err;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int64(stmt, 0);
+	else
+		err = map_error(c->db, rc);
+	done_with(stmt, owned);
+	return err;
+}
+
 static int sqlite_savepoint(void *conn)
 {
 	return run_simple(conn, "SAVEPOINT job");
@@ -406,4 +426,5 @@ const struct store_backend store_sqlite_backend = {
 	.savepoint = sqlite_savepoint,
 	.release = sqlite_release,
 	.rollback_to = sqlite_rollback_to,
+	.data_version = sqlite_data_version,
 };

@@ -48,6 +48,10 @@ struct store {
 	int leader_active;
 	store_commit_hook commit_hook;
 	void *commit_ctx;
+	/* A connection of its own for store_data_version(): the number is
+	 * per connection, so it must always be read on the same one. */
+	void *version_conn;
+	pthread_mutex_t version_lock;
 };
 
 static int is_postgres_url(const char *target)
@@ -69,6 +73,7 @@ int store_open(const char *target, int connections, struct store **out)
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->freed, NULL);
 	pthread_mutex_init(&st->queue_lock, NULL);
+	pthread_mutex_init(&st->version_lock, NULL);
 	pthread_cond_init(&st->batch_done, NULL);
 	st->conns = calloc((size_t)connections, sizeof(void *));
 	st->idle = calloc((size_t)connections, sizeof(void *));
@@ -85,8 +90,20 @@ int store_open(const char *target, int connections, struct store **out)
 		st->nconns++;
 		st->idle[st->nidle++] = st->conns[i];
 	}
+	if (st->be->data_version && st->be->connect(target, &st->version_conn))
+		st->version_conn = NULL; /* then every check looks at the data */
 	*out = st;
 	return SENIM_OK;
+}
+
+int store_data_version(struct store *st, int64_t *version)
+{
+	if (!st->version_conn)
+		return SENIM_ERR_UNAVAILABLE;
+	pthread_mutex_lock(&st->version_lock);
+	int err = st->be->data_version(st->version_conn, version);
+	pthread_mutex_unlock(&st->version_lock);
+	return err;
 }
 
 void store_free(struct store *st)
@@ -95,6 +112,9 @@ void store_free(struct store *st)
 		return;
 	for (int i = 0; i < st->nconns; i++)
 		st->be->disconnect(st->conns[i]);
+	if (st->version_conn)
+		st->be->disconnect(st->version_conn);
+	pthread_mutex_destroy(&st->version_lock);
 	free(st->conns);
 	free(st->idle);
 	pthread_mutex_destroy(&st->lock);

@@ -114,6 +114,14 @@ SENIM_MUST_CHECK int store_write(struct store *st, store_fn fn, void *ctx);
 /* Run fn in a read-only transaction. */
 SENIM_MUST_CHECK int store_read(struct store *st, store_fn fn, void *ctx);
 
+/*
+ * A cheap "has anything changed?" number for caches: it differs whenever any
+ * connection, in this process or another, has committed since it was last
+ * read.  SENIM_ERR_UNAVAILABLE when the engine has no such number
+ * (PostgreSQL): then the caller must look at the data itself.
+ */
+SENIM_MUST_CHECK int store_data_version(struct store *st, int64_t *version);
+
 /* Cheap liveness check: one round trip on a pooled connection. */
 SENIM_MUST_CHECK int store_ping(struct store *st);
 
