@@ -8,6 +8,8 @@
  * served from the very next request: P2, in force from publication.
  */
 #include <pthread.h>
+#include <stdint.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,8 @@ struct policy_cache {
 	int have_version;
 	char *body[2]; /* [0] ru, [1] kk: ready JSON */
 	size_t len[2];
+	char *gz[2]; /* the same, gzip-compressed, for clients that accept it */
+	size_t gz_len[2];
 	struct retired_body *retired;
 };
 
@@ -79,6 +83,8 @@ void api_policy_cache_free(struct policy_cache *c)
 		return;
 	free(c->body[0]);
 	free(c->body[1]);
+	free(c->gz[0]);
+	free(c->gz[1]);
 	while (c->retired) {
 		struct retired_body *r = c->retired;
 		c->retired = r->next;
@@ -102,6 +108,46 @@ static void retire(struct policy_cache *c, char *body)
 	c->retired = r;
 }
 
+/* A gzip member of data (heap), or NULL when compression fails (then the
+ * plain body is served). */
+static char *gzip(const char *data, size_t len, size_t *out_len)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	uLong cap = deflateBound(&z, (uLong)len);
+	char *out = malloc(cap);
+	if (out) {
+		z.next_in = (Bytef *)(uintptr_t)data;
+		z.avail_in = (uInt)len;
+		z.next_out = (Bytef *)out;
+		z.avail_out = (uInt)cap;
+		if (deflate(&z, Z_FINISH) == Z_STREAM_END) {
+			*out_len = z.total_out;
+		} else {
+			free(out);
+			out = NULL;
+		}
+	}
+	deflateEnd(&z);
+	return out;
+}
+
+/* 1 when Accept-Encoding admits gzip (and does not refuse it with q=0). */
+static int accepts_gzip(const char *h)
+{
+	if (!h)
+		return 0;
+	const char *p = strstr(h, "gzip");
+	if (!p)
+		return 0;
+	const char *end = strchr(p, ',');
+	const char *q = strstr(p, "q=0");
+	return !(q && (!end || q < end) && !(q[3] == '.' && q[4] >= '1' && q[4] <= '9'));
+}
+
 /* Rebuild the cache from the store; called with the lock held. */
 static int cache_fill(struct policy_cache *c, struct store *st)
 {
@@ -123,8 +169,12 @@ static int cache_fill(struct policy_cache *c, struct store *st)
 	if (!err) {
 		for (int i = 0; i < 2; i++) {
 			retire(c, c->body[i]);
+			retire(c, c->gz[i]);
 			c->body[i] = bodies[i];
 			c->len[i] = lens[i];
+			/* Compressed once per version: a mobile client's HTTP stack
+			 * asks for gzip, and the policy is ~24 KB of text. */
+			c->gz[i] = gzip(bodies[i], lens[i], &c->gz_len[i]);
 		}
 		c->seq = d.seq;
 	} else {
@@ -163,9 +213,18 @@ int api_policy_current(struct http_request *req, struct http_response *resp)
 	}
 	if (!err && c->seq == 0)
 		err = http_reply_code(req, resp, "policy_not_published");
-	else if (!err)
+	else if (!err && c->gz[i] && accepts_gzip(http_header(req, "Accept-Encoding"))) {
+		err = http_reply_shared(resp, 200, "application/json", c->gz[i],
+					c->gz_len[i]);
+		if (!err)
+			err = http_add_header(req, resp, "Content-Encoding", "gzip");
+	} else if (!err) {
 		err = http_reply_shared(resp, 200, "application/json", c->body[i],
 					c->len[i]);
+	}
+	if (!err && resp->status == 200)
+		err = http_add_header(req, resp, "Vary",
+				      "Accept-Encoding, Accept-Language");
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }

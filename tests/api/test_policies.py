@@ -143,3 +143,18 @@ def test_publication_is_audited(senim, admin):
     assert request_id == r.header("X-Request-Id")
     p = senim.cli("audit", "verify")
     assert p.returncode == 0 and b"audit chain intact" in p.stdout
+
+
+def test_current_policy_gzip_for_clients_that_ask(senim, admin):
+    import gzip
+    senim.post("/v1/policies", {"version": "gz-1", "ru": "Политика " * 500, "kk": "Саясат " * 500},
+               token=admin)
+    plain = senim.get("/v1/policies/current?lang=kk")
+    assert plain.header("Content-Encoding") is None
+    z = senim.get("/v1/policies/current?lang=kk", headers={"Accept-Encoding": "br, gzip"})
+    assert z.status == 200 and z.header("Content-Encoding") == "gzip"
+    assert "Accept-Encoding" in z.header("Vary")
+    assert len(z.body) < len(plain.body) / 4
+    assert gzip.decompress(z.body) == plain.body
+    refused = senim.get("/v1/policies/current", headers={"Accept-Encoding": "gzip;q=0"})
+    assert refused.header("Content-Encoding") is None
