@@ -4,8 +4,12 @@ local counter = 0
 local base = 0
 local token = os.getenv("BENCH_TOKEN")
 
+-- Each wrk thread gets its own range of serials, and each run a fresh one
+-- (the start is taken from the clock), so no two requests share an IIN.
+local threads = 0
 function setup(thread)
-  thread:set("base", math.random(0, 99) * 1000000 + (os.time() % 97) * 10000)
+  threads = threads + 1
+  thread:set("base", (os.time() % 1000) * 100000 + threads * 20000000)
 end
 
 local function check_digit(d)

@@ -187,7 +187,8 @@ struct op {
 	const char *kind, *value;
 	int64_t version;
 	json_t *out;
-	int self; /* the borrower reading their own data (R1) */
+	int self;	   /* the borrower reading their own data (R1) */
+	uint32_t returned; /* categories a read actually returned */
 };
 
 /* Load state and decide; a denial writes its audit record and is reported
@@ -385,13 +386,33 @@ static int read_latest(struct store_tx *tx, const struct vault_dek *dek, const c
 	return err;
 }
 
-static int read_tx(struct store_tx *tx, void *arg)
+/*
+ * A read runs in two steps so that readers do not queue behind the writer:
+ * fetch_tx decides and decrypts in a read transaction (concurrently with
+ * other readers), then read_audit_tx appends the audit record in the group
+ * commit.  The answer leaves only once that record is durable, so it stays
+ * fail closed: no data without its audit record.  The decision is the one
+ * taken at fetch time; a block committed in between counts from the next
+ * request.
+ */
+static int fetch_tx(struct store_tx *tx, void *arg)
 {
 	struct op *o = arg;
-	int denied;
-	int err = decide(tx, o, &denied);
-	if (err || denied)
+	int err = load_state(tx, o->subject_id, &o->state, NULL, 0);
+	if (err)
 		return err;
+	if (o->self) { /* R1: a borrower's own data, every category */
+		o->denied = ACCESS_GRANTED;
+		o->categories = CATEGORY_ALL;
+	} else {
+		o->denied = access_decide(o->a->matrix, o->a->role, o->a->purpose,
+					  &o->state, &o->categories);
+		if (o->denied == ACCESS_CONSENT_REQUIRED && o->a->missing_consent)
+			*o->a->missing_consent =
+				access_missing_consent(o->a->purpose, &o->state);
+	}
+	if (o->denied != ACCESS_GRANTED)
+		return SENIM_OK;
 	uint32_t granted = o->wanted & o->categories;
 	o->withheld = o->wanted & ~o->categories;
 	struct vault_dek *dek = NULL;
@@ -399,7 +420,6 @@ static int read_tx(struct store_tx *tx, void *arg)
 	if (!cats)
 		return SENIM_ERR_NOMEM;
 	err = granted ? load_dek(tx, o->a->kr, o->subject_id, &dek) : SENIM_OK;
-	uint32_t returned = 0;
 	for (int c = 0; !err && c < CATEGORY__COUNT; c++) {
 		if (!(granted & CATEGORY_BIT(c)))
 			continue;
@@ -407,20 +427,40 @@ static int read_tx(struct store_tx *tx, void *arg)
 		err = read_latest(tx, dek, o->subject_id, (enum category)c, &rec);
 		if (!err && rec) {
 			json_object_set_new(cats, category_code((enum category)c), rec);
-			returned |= CATEGORY_BIT(c);
+			o->returned |= CATEGORY_BIT(c);
 		}
 	}
 	vault_dek_free(dek);
-	/* Asking only for what the purpose may not see is a denial. */
-	if (!err)
-		err = audit(tx, o->a, o->name, o->subject_id, returned,
-			    granted || !o->wanted ? "success" : "denied");
 	if (err) {
 		json_decref(cats);
 		return err;
 	}
 	o->out = cats;
 	return SENIM_OK;
+}
+
+static int read_audit_tx(struct store_tx *tx, void *arg)
+{
+	struct op *o = arg;
+	const char *outcome = "success";
+	/* Refused, or asking only for what the purpose may not see: denied. */
+	if (o->denied != ACCESS_GRANTED ||
+	    (o->wanted && !(o->wanted & o->categories) && !o->self))
+		outcome = "denied";
+	return audit(tx, o->a, o->name, o->subject_id,
+		     o->denied == ACCESS_GRANTED ? o->returned : 0, outcome);
+}
+
+static int read_two_step(struct store *st, struct op *o)
+{
+	int err = store_read(st, fetch_tx, o);
+	if (!err)
+		err = store_write(st, read_audit_tx, o);
+	if (err) {
+		json_decref(o->out);
+		o->out = NULL;
+	}
+	return err;
 }
 
 int subjects_read(struct store *st, const struct subject_actor *a, const char *subject_id,
@@ -433,14 +473,14 @@ int subjects_read(struct store *st, const struct subject_actor *a, const char *s
 			.name = "subject.read",
 			.wanted = wanted };
 	*out = NULL;
-	int err = store_write(st, read_tx, &o);
+	int err = read_two_step(st, &o);
 	*denied = o.denied;
 	*withheld = o.withheld;
-	if (!err && o.denied != ACCESS_GRANTED)
-		return SENIM_ERR_DENIED;
-	if (err)
+	if (!err && o.denied != ACCESS_GRANTED) {
 		json_decref(o.out);
-	else
+		return SENIM_ERR_DENIED;
+	}
+	if (!err)
 		*out = o.out;
 	return err;
 }
@@ -455,7 +495,7 @@ int subjects_self_read(struct store *st, const struct subject_actor *a,
 			.wanted = CATEGORY_ALL,
 			.self = 1 };
 	*out = NULL;
-	int err = store_write(st, read_tx, &o);
+	int err = read_two_step(st, &o);
 	if (err)
 		json_decref(o.out);
 	else
