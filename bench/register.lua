@@ -1,7 +1,7 @@
 -- wrk: POST /v1/subjects with a fresh valid IIN, phone and e-mail each time.
 -- Each wrk thread gets its own serial range so no two requests collide.
 local counter = 0
-local base = 0
+base = 0 -- set per thread by setup()
 local token = os.getenv("BENCH_TOKEN")
 
 -- Each wrk thread gets its own range of serials, and each run a fresh one
@@ -9,7 +9,7 @@ local token = os.getenv("BENCH_TOKEN")
 local threads = 0
 function setup(thread)
   threads = threads + 1
-  thread:set("base", (os.time() % 1000) * 100000 + threads * 20000000)
+  thread:set("base", threads * 30000000 + (os.time() % 10) * 1000000)
 end
 
 local function check_digit(d)
@@ -28,32 +28,36 @@ end
 
 -- An IIN for a birth date spread over 40 years x 12 months x 28 days, so
 -- the 10,000 serials of each date are plenty.
+-- n maps one to one onto (birth date, serial); a combination with no valid
+-- check digit is tried as a woman's IIN, then moved past every n in use.
 local function iin_for(n)
   while true do
     local y = 1960 + n % 40
     local m = 1 + math.floor(n / 40) % 12
     local day = 1 + math.floor(n / 480) % 28
     local serial = math.floor(n / 13440) % 10000
-    local s = string.format("%02d%02d%02d%d%04d", y % 100, m, day, 3, serial)
-    local d = {}
-    for i = 1, 11 do d[i] = tonumber(s:sub(i, i)) end
-    local c = check_digit(d)
-    if c then
-      return s .. c, string.format("%04d-%02d-%02d", y, m, day)
+    for _, sex in ipairs({ {3, "M"}, {4, "F"} }) do
+      local s = string.format("%02d%02d%02d%d%04d", y % 100, m, day, sex[1], serial)
+      local d = {}
+      for i = 1, 11 do d[i] = tonumber(s:sub(i, i)) end
+      local c = check_digit(d)
+      if c then
+        return s .. c, string.format("%04d-%02d-%02d", y, m, day), sex[2]
+      end
     end
-    n = n + 7919
+    n = n + 134400000
   end
 end
 
 request = function()
   counter = counter + 1
   local n = base + counter
-  local iin, born = iin_for(n)
+  local iin, born, sex = iin_for(n)
   local phone = string.format("+7701%07d", n % 10000000)
   local body = string.format(
     '{"iin":"%s","surname":"Бенчмарк","given_name":"Тест","birth_date":"%s",' ..
-    '"sex":"M","citizenship":"KZ","phone":"%s","email":"b%d@bench.kz"}',
-    iin, born, phone, n)
+    '"sex":"%s","citizenship":"KZ","phone":"%s","email":"b%d@bench.kz"}',
+    iin, born, sex, phone, n)
   return wrk.format("POST", "/v1/subjects", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,
