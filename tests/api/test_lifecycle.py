@@ -126,3 +126,26 @@ def test_migrate_is_idempotent_while_serving():
         assert s.get("/readyz").status == 200
     finally:
         assert s.stop() == 0
+
+
+def test_serve_refuses_a_bad_access_matrix(tmp_path):
+    """The matrices are validated at start: a file that opens medical data to
+    marketing (D7), or names an unknown purpose, stops senim from serving."""
+    src = os.path.join(os.environ.get("SENIM_SOURCE_DIR", "."), "data", "access-matrix.json")
+    with open(src, encoding="utf-8") as f:
+        good = json.load(f)
+    bad_d7 = json.loads(json.dumps(good))
+    bad_d7["purpose_categories"]["marketing"].append("medical")
+    bad_name = json.loads(json.dumps(good))
+    bad_name["role_purposes"]["support"].append("gossip")
+    for i, doc in enumerate((bad_d7, bad_name)):
+        path = tmp_path / ("matrix%d.json" % i)
+        path.write_text(json.dumps(doc))
+        p = run("serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"),
+                "--access-matrix", str(path))
+        assert p.returncode == 2 and b"refusing the access matrix" in p.stderr, p.stderr
+    ok = tmp_path / "good.json"
+    ok.write_text(json.dumps(good))
+    s = Senim(extra_args=["--access-matrix", str(ok)]).start()
+    assert s.get("/healthz").status == 200
+    assert s.stop() == 0
