@@ -391,14 +391,18 @@ static int sqlite_data_version(void *conn, int64_t *version)
 	return err;
 }
 
+/* One savepoint per job of every group commit: cached like BEGIN/COMMIT. */
+static const char SQL_SAVEPOINT[] = "SAVEPOINT job";
+static const char SQL_RELEASE[] = "RELEASE job";
+
 static int sqlite_savepoint(void *conn)
 {
-	return run_simple(conn, "SAVEPOINT job");
+	return run_cached(conn, SQL_SAVEPOINT);
 }
 
 static int sqlite_release(void *conn)
 {
-	return run_simple(conn, "RELEASE job");
+	return run_cached(conn, SQL_RELEASE);
 }
 
 static int sqlite_rollback_to(void *conn)
