@@ -360,7 +360,8 @@ static int withdraw_tx(struct store_tx *tx, void *arg)
 	/* Only this subject's consents: another's id is simply not found. */
 	int err = store_query(
 		tx,
-		"SELECT kind, withdrawn_at, policy_version FROM consents"
+		"SELECT kind, withdrawn_at, policy_version, channel, language FROM "
+		"consents"
 		" WHERE id = $1 AND subject_id = $2",
 		(struct store_val[]){ SV_TEXT(c->consent_id), SV_TEXT(rq->subject_id) },
 		2, &r);
@@ -368,11 +369,15 @@ static int withdraw_tx(struct store_tx *tx, void *arg)
 		return err;
 	err = store_rows_next(r, &has);
 	int kind = -1, withdrawn = 0;
-	char version[LEDGER_VERSION_MAX] = "";
+	char version[LEDGER_VERSION_MAX] = "", channel[16] = "", language[8] = "";
 	if (!err && has) {
 		kind = consent_kind_parse(store_rows_text(r, 0, NULL));
 		withdrawn = !store_rows_is_null(r, 1);
 		copy_col(r, 2, version, sizeof(version));
+		/* A withdrawal comes by the channel and in the language of the
+		 * grant it undoes: DELETE carries no body to say otherwise. */
+		copy_col(r, 3, channel, sizeof(channel));
+		copy_col(r, 4, language, sizeof(language));
 	}
 	store_rows_free(r);
 	if (err)
@@ -412,8 +417,8 @@ static int withdraw_tx(struct store_tx *tx, void *arg)
 				 .consent_id = c->consent_id,
 				 .kind = (enum consent_kind)kind,
 				 .at_us = now,
-				 .language = rq->language,
-				 .channel = rq->channel,
+				 .language = language[0] ? language : rq->language,
+				 .channel = channel[0] ? channel : rq->channel,
 				 .subject_id = rq->subject_id,
 				 .policy_version = version,
 				 .policy_sha256_ru = pol.sha_ru,

@@ -230,13 +230,20 @@ def test_withdraw_marketing_takes_effect_at_once(senim, staff):
     r = senim.delete(f"/v1/me/consents/{g.json['id']}", token=token)
     assert r.status == 200 and r.json["status"] == "withdrawn"
     assert r.json["withdrawal_receipt"]["event"] == "withdraw"
+    # the withdrawal is told by the channel of the grant it undoes
+    assert r.json["withdrawal_receipt"]["collection_method"] == "web"
+    g2 = senim.post("/v1/me/consents", {"kind": "marketing_email", "channel": "ios",
+                                        "language": "kk"}, token=token)
+    w2 = senim.delete(f"/v1/me/consents/{g2.json['id']}", token=token)
+    assert w2.json["withdrawal_receipt"]["collection_method"] == "ios"
+    assert w2.json["withdrawal_receipt"]["language"] == "kk"
     r = senim.get(f"/v1/subjects/{sid}/data", token=staff["marketing"], headers=mk)
     assert r.status == 403 and r.json["missing_consent"] == "marketing"
     r = senim.delete(f"/v1/me/consents/{g.json['id']}", token=token)
     assert r.status == 409 and r.json["code"] == "consent_withdrawn"
     ops = [row[0] for row in senim.sql(
         f"SELECT operation FROM audit_log WHERE subject_id = '{sid}' AND operation LIKE 'consent.%'")]
-    assert ops.count("consent.grant") == 2 and ops.count("consent.withdraw") == 1
+    assert ops.count("consent.grant") == 3 and ops.count("consent.withdraw") == 2
 
 
 def test_no_withdrawal_while_an_obligation_is_open(senim, staff, tmp_path):
