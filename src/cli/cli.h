@@ -65,6 +65,9 @@ void cli_common_finish(struct cli_common *c);
 int cli_open(struct cli_common *c, int connections, struct store **st,
 	     struct keyring **kr);
 
+/* How this program was invoked (argv[0]), for hints that show a command. */
+extern const char *cli_program;
+
 /* A printed error "senim CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

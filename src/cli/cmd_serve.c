@@ -256,9 +256,9 @@ static void print_banner(struct cli_common *common, struct store *st, const char
 		printf("store: SQLite at %s; keys: %s\n", common->db, common->keys);
 	else
 		printf("store: PostgreSQL; keys: %s\n", common->keys);
-	printf("first staff account: senim staff add LOGIN --role admin --data-dir %s\n"
+	printf("first staff account: %s staff add LOGIN --role admin --data-dir %s\n"
 	       "stop with Ctrl-C (SIGINT) or SIGTERM\n",
-	       common->data_dir);
+	       cli_program, common->data_dir);
 	fflush(stdout);
 }
 

@@ -9,6 +9,8 @@
 #include "common/log.h"
 #include "common/banned.h"
 
+const char *cli_program = "senim";
+
 void cli_common_init(struct cli_common *c)
 {
 	c->data_dir = getenv("SENIM_DATA_DIR");

@@ -47,6 +47,8 @@ int main(int argc, char **argv)
 	/* Before any JSON exists: every block jansson frees is wiped, since
 	 * some of them held decrypted personal data. */
 	vault_install_wiping_allocator();
+	if (argc > 0 && argv[0] && *argv[0])
+		cli_program = argv[0];
 	sms_global_init(); /* libcurl, before any thread */
 	if (argc < 2) {
 		usage(stderr);
