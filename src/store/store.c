@@ -25,6 +25,7 @@ struct write_job {
 	int result;
 	int done;
 	struct write_job *next;
+	pthread_cond_t wake; /* this job's own: done, or its turn to lead */
 };
 
 /* Most jobs one transaction takes: bounds a batch's latency and the work
@@ -43,7 +44,6 @@ struct store {
 	 * running becomes the leader, runs every queued job in one transaction
 	 * (a savepoint each) and commits them with one fsync. */
 	pthread_mutex_t queue_lock;
-	pthread_cond_t batch_done;
 	struct write_job *queue_head, *queue_tail;
 	int leader_active;
 	store_commit_hook commit_hook;
@@ -74,7 +74,6 @@ int store_open(const char *target, int connections, struct store **out)
 	pthread_cond_init(&st->freed, NULL);
 	pthread_mutex_init(&st->queue_lock, NULL);
 	pthread_mutex_init(&st->version_lock, NULL);
-	pthread_cond_init(&st->batch_done, NULL);
 	st->conns = calloc((size_t)connections, sizeof(void *));
 	st->idle = calloc((size_t)connections, sizeof(void *));
 	if (!st->conns || !st->idle) {
@@ -120,7 +119,6 @@ void store_free(struct store *st)
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->freed);
 	pthread_mutex_destroy(&st->queue_lock);
-	pthread_cond_destroy(&st->batch_done);
 	free(st);
 }
 
@@ -225,7 +223,7 @@ static void run_batch(struct store *st, struct write_job *batch, int n)
 
 int store_write(struct store *st, store_fn fn, void *ctx)
 {
-	struct write_job job = { fn, ctx, 0, 0, NULL };
+	struct write_job job = { fn, ctx, 0, 0, NULL, PTHREAD_COND_INITIALIZER };
 	pthread_mutex_lock(&st->queue_lock);
 	if (st->queue_tail)
 		st->queue_tail->next = &job;
@@ -234,7 +232,9 @@ int store_write(struct store *st, store_fn fn, void *ctx)
 	st->queue_tail = &job;
 	while (!job.done) {
 		if (st->leader_active) {
-			pthread_cond_wait(&st->batch_done, &st->queue_lock);
+			/* Woken only when this job is done or should lead: one
+			 * wake-up per job, not a herd per commit. */
+			pthread_cond_wait(&job.wake, &st->queue_lock);
 			continue;
 		}
 		/* Lead: take up to GROUP_MAX queued jobs, ours among them or not. */
@@ -254,15 +254,20 @@ int store_write(struct store *st, store_fn fn, void *ctx)
 		run_batch(st, batch, n);
 
 		pthread_mutex_lock(&st->queue_lock);
-		for (struct write_job *j = batch; j;) {
-			struct write_job *next = j->next;
-			j->done = 1;
-			j = next;
+		for (struct write_job *j2 = batch; j2;) {
+			struct write_job *next = j2->next;
+			j2->done = 1;
+			if (j2 != &job)
+				pthread_cond_signal(&j2->wake);
+			j2 = next;
 		}
 		st->leader_active = 0;
-		pthread_cond_broadcast(&st->batch_done);
+		/* The oldest waiting job leads the next batch. */
+		if (st->queue_head)
+			pthread_cond_signal(&st->queue_head->wake);
 	}
 	pthread_mutex_unlock(&st->queue_lock);
+	pthread_cond_destroy(&job.wake);
 	return job.result;
 }
 
