@@ -165,6 +165,8 @@ static int load_dek(struct store_tx *tx, const struct keyring *kr, const char *i
 	return err;
 }
 
+struct prepared;
+
 /* ---- the shape of every operation ------------------------------------------ */
 
 struct op {
@@ -177,7 +179,6 @@ struct op {
 	struct subject_state state;
 	/* operation-specific */
 	const struct subject_registration *reg;
-	char *new_id;
 	uint32_t wanted;
 	uint32_t withheld;
 	enum category category;
@@ -187,8 +188,9 @@ struct op {
 	const char *kind, *value;
 	int64_t version;
 	json_t *out;
-	int self;	   /* the borrower reading their own data (R1) */
-	uint32_t returned; /* categories a read actually returned */
+	int self;		     /* the borrower reading their own data (R1) */
+	uint32_t returned;	     /* categories a read actually returned */
+	const struct prepared *prep; /* a registration's precomputed parts */
 };
 
 /* Load state and decide; a denial writes its audit record and is reported
@@ -253,20 +255,77 @@ static int insert_record(struct store_tx *tx, const struct subject_actor *a,
 	return err;
 }
 
-static int iin_taken(struct store_tx *tx, const struct keyring *kr, const char *iin,
-		     int *taken)
+/* What a registration computes before it joins the group commit: the id,
+ * the wrapped data key, the two sealed records and the blind indexes — so
+ * the single writer only runs the inserts. */
+struct prepared {
+	char id[SUBJECT_ID_LEN];
+	struct buf wrapped;
+	uint32_t kek_version;
+	struct buf identity, contact;
+	unsigned char iin[VAULT_INDEX_BYTES], phone[VAULT_INDEX_BYTES],
+		email[VAULT_INDEX_BYTES];
+};
+
+static void prepared_release(struct prepared *p)
 {
-	unsigned char digest[VAULT_INDEX_BYTES];
-	vault_blind_index(kr, "iin", iin, strlen(iin), digest);
-	struct store_rows *r;
-	int err = store_query(
-		tx, "SELECT 1 FROM subject_index WHERE kind = 'iin' AND digest = $1",
-		(struct store_val[]){ SV_BLOB(digest, sizeof(digest)) }, 1, &r);
-	if (err)
-		return err;
-	err = store_rows_next(r, taken);
-	store_rows_free(r);
+	buf_release(&p->wrapped);
+	buf_release(&p->identity);
+	buf_release(&p->contact);
+}
+
+static int prepare_registration(const struct subject_actor *a,
+				const struct subject_registration *reg,
+				struct prepared *p)
+{
+	buf_init(&p->wrapped, 4096);
+	buf_init(&p->identity, 64u << 20);
+	buf_init(&p->contact, 64u << 20);
+	new_subject_id(p->id);
+	struct vault_dek *dek = NULL;
+	int err = vault_dek_new(a->kr, p->id, &dek, &p->wrapped, &p->kek_version);
+	if (!err)
+		err = vault_seal_record(dek, p->id, category_code(CATEGORY_IDENTITY), 1,
+					reg->identity, &p->identity);
+	if (!err)
+		err = vault_seal_record(dek, p->id, category_code(CATEGORY_CONTACT), 1,
+					reg->contact, &p->contact);
+	vault_dek_free(dek);
+	vault_blind_index(a->kr, "iin", reg->iin, strlen(reg->iin), p->iin);
+	if (reg->phone)
+		vault_blind_index(a->kr, "phone", reg->phone, strlen(reg->phone),
+				  p->phone);
+	if (reg->email)
+		vault_blind_index(a->kr, "email", reg->email, strlen(reg->email),
+				  p->email);
 	return err;
+}
+
+static int insert_digest(struct store_tx *tx, const char *kind,
+			 const unsigned char digest[VAULT_INDEX_BYTES], const char *id)
+{
+	return store_exec(tx,
+			  "INSERT INTO subject_index (kind, digest, subject_id)"
+			  " VALUES ($1, $2, $3)",
+			  (struct store_val[]){ SV_TEXT(kind),
+						SV_BLOB(digest, VAULT_INDEX_BYTES),
+						SV_TEXT(id) },
+			  3, NULL);
+}
+
+static int insert_sealed(struct store_tx *tx, const struct subject_actor *a,
+			 const char *id, enum category c, enum subject_source source,
+			 const struct buf *sealed)
+{
+	return store_exec(
+		tx,
+		"INSERT INTO subject_records (subject_id, category, version, source,"
+		" actor, created_at, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		(struct store_val[]){ SV_TEXT(id), SV_TEXT(category_code(c)), SV_INT(1),
+				      SV_TEXT(subject_source_code(source)),
+				      SV_TEXT(a->label), SV_INT(clock_now_us()),
+				      SV_BLOB(sealed->data, sealed->len) },
+		7, NULL);
 }
 
 static int register_tx(struct store_tx *tx, void *arg)
@@ -274,6 +333,7 @@ static int register_tx(struct store_tx *tx, void *arg)
 	struct op *o = arg;
 	const struct subject_actor *a = o->a;
 	const struct subject_registration *reg = o->reg;
+	const struct prepared *p = o->prep;
 	o->denied = access_decide(a->matrix, a->role, a->purpose, NULL, &o->categories);
 	uint32_t needed =
 		CATEGORY_BIT(CATEGORY_IDENTITY) | CATEGORY_BIT(CATEGORY_CONTACT);
@@ -281,52 +341,49 @@ static int register_tx(struct store_tx *tx, void *arg)
 		o->denied = ACCESS_PURPOSE_NOT_PERMITTED;
 	if (o->denied != ACCESS_GRANTED)
 		return audit(tx, a, o->name, NULL, 0, "denied");
+	struct store_rows *r;
 	int taken = 0;
-	int err = iin_taken(tx, a->kr, reg->iin, &taken);
+	int err = store_query(
+		tx, "SELECT 1 FROM subject_index WHERE kind = 'iin' AND digest = $1",
+		(struct store_val[]){ SV_BLOB(p->iin, VAULT_INDEX_BYTES) }, 1, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &taken);
+	store_rows_free(r);
 	if (err)
 		return err;
 	if (taken) /* C4/D8: one borrower, one record; reveal nothing about it */
 		return SENIM_ERR_CONFLICT;
-	new_subject_id(o->new_id);
-	const char *id = o->new_id;
-	struct vault_dek *dek = NULL;
-	struct buf wrapped;
-	buf_init(&wrapped, 4096);
-	uint32_t kek_version = 0;
+	const char *id = p->id;
 	int64_t now = clock_now_us();
-	err = vault_dek_new(a->kr, id, &dek, &wrapped, &kek_version);
-	if (!err)
-		err = store_exec(tx,
-				 "INSERT INTO subjects (id, created_at, created_by)"
-				 " VALUES ($1, $2, $3)",
-				 (struct store_val[]){ SV_TEXT(id), SV_INT(now),
-						       SV_TEXT(a->label) },
-				 3, NULL);
+	err = store_exec(
+		tx,
+		"INSERT INTO subjects (id, created_at, created_by) VALUES ($1, $2, $3)",
+		(struct store_val[]){ SV_TEXT(id), SV_INT(now), SV_TEXT(a->label) }, 3,
+		NULL);
 	if (!err)
 		err = store_exec(
 			tx,
 			"INSERT INTO subject_keys (subject_id, kek_version, wrapped,"
 			" created_at) VALUES ($1, $2, $3, $4)",
-			(struct store_val[]){ SV_TEXT(id), SV_INT(kek_version),
-					      SV_BLOB(wrapped.data, wrapped.len),
+			(struct store_val[]){ SV_TEXT(id), SV_INT(p->kek_version),
+					      SV_BLOB(p->wrapped.data, p->wrapped.len),
 					      SV_INT(now) },
 			4, NULL);
 	if (!err)
-		err = insert_record(tx, a, dek, id, CATEGORY_IDENTITY, 1, reg->source,
-				    reg->identity);
+		err = insert_sealed(tx, a, id, CATEGORY_IDENTITY, reg->source,
+				    &p->identity);
 	if (!err)
-		err = insert_record(tx, a, dek, id, CATEGORY_CONTACT, 1, reg->source,
-				    reg->contact);
+		err = insert_sealed(tx, a, id, CATEGORY_CONTACT, reg->source,
+				    &p->contact);
 	if (!err)
-		err = insert_index(tx, a->kr, "iin", reg->iin, id);
+		err = insert_digest(tx, "iin", p->iin, id);
 	if (!err && reg->phone)
-		err = insert_index(tx, a->kr, "phone", reg->phone, id);
+		err = insert_digest(tx, "phone", p->phone, id);
 	if (!err && reg->email)
-		err = insert_index(tx, a->kr, "email", reg->email, id);
+		err = insert_digest(tx, "email", p->email, id);
 	if (!err)
 		err = audit(tx, a, o->name, id, needed, "success");
-	vault_dek_free(dek);
-	buf_release(&wrapped);
 	return err;
 }
 
@@ -334,12 +391,22 @@ int subjects_register(struct store *st, const struct subject_actor *a,
 		      const struct subject_registration *reg, char id[SUBJECT_ID_LEN],
 		      enum access_result *denied)
 {
-	struct op o = {
-		.st = st, .a = a, .name = "subject.register", .reg = reg, .new_id = id
-	};
+	struct prepared prep;
 	id[0] = '\0';
-	int err = store_write(st, register_tx, &o);
+	*denied = ACCESS_GRANTED;
+	int err = prepare_registration(a, reg, &prep);
+	if (err) {
+		prepared_release(&prep);
+		return err;
+	}
+	struct op o = {
+		.st = st, .a = a, .name = "subject.register", .reg = reg, .prep = &prep
+	};
+	err = store_write(st, register_tx, &o);
 	*denied = o.denied;
+	if (!err && o.denied == ACCESS_GRANTED)
+		memcpy(id, prep.id, SUBJECT_ID_LEN);
+	prepared_release(&prep);
 	if (!err && o.denied != ACCESS_GRANTED)
 		return SENIM_ERR_DENIED;
 	return err;
