@@ -213,15 +213,19 @@ static int totp_code_form(const char *code)
 	return code[TOTP_DIGITS] == '\0';
 }
 
-/* 1 when code is right for secret now, one step either side. */
-static int totp_valid(const unsigned char *secret, size_t len, const char *code)
+/* 1 when code is right for secret now, one step either side; *step gets the
+ * time step it matched (RFC 6238's counter), for one-time use. */
+static int totp_valid(const unsigned char *secret, size_t len, const char *code,
+		      uint64_t *step)
 {
+	*step = 0;
 	if (!totp_code_form(code))
 		return 0;
-	int rc = oath_totp_validate_callback((const char *)secret, len, time(NULL),
-					     TOTP_STEP, OATH_TOTP_DEFAULT_START_TIME,
-					     TOTP_DIGITS, TOTP_WINDOW, otp_compare,
-					     (void *)code);
+	int pos = 0;
+	int rc = oath_totp_validate3_callback((const char *)secret, len, time(NULL),
+					      TOTP_STEP, OATH_TOTP_DEFAULT_START_TIME,
+					      TOTP_DIGITS, TOTP_WINDOW, &pos, step,
+					      otp_compare, (void *)code);
 	return rc >= 0;
 }
 
@@ -236,6 +240,7 @@ struct account {
 	int revoked;
 	int64_t failed_logins;
 	int64_t locked_until;
+	int64_t totp_last_step; /* RFC 6238 5.2: steps up to this are spent */
 	int has_password;
 	char password_hash[crypto_pwhash_STRBYTES];
 	size_t secret_len; /* sealed totp_secret; 0 when NULL */
@@ -246,7 +251,7 @@ struct account {
 
 #define ACCOUNT_COLUMNS                                                       \
 	"id, role, kind, password_hash, totp_secret, totp_pending, enrolled," \
-	" failed_logins, locked_until, revoked_at"
+	" failed_logins, locked_until, revoked_at, totp_last_step"
 
 static const char SQL_ACCOUNT_BY_LOGIN[] =
 	"SELECT " ACCOUNT_COLUMNS " FROM staff WHERE login = $1";
@@ -306,6 +311,7 @@ static int account_from_row(struct store_rows *r, struct account *a)
 	a->failed_logins = store_rows_int(r, 7);
 	a->locked_until = store_rows_int(r, 8);
 	a->revoked = !store_rows_is_null(r, 9);
+	a->totp_last_step = store_rows_int(r, 10);
 	return SENIM_OK;
 }
 
@@ -577,6 +583,7 @@ struct attempt {
 	int creds_ok;	       /* phase 2: every factor asked for was right */
 	enum staff_login_block block;
 	char new_hash[crypto_pwhash_STRBYTES]; /* first sign-in: the new password */
+	uint64_t totp_step; /* the time step the code matched; 0 when none */
 	/* phase 3, the answer */
 	int result;
 	char *token; /* sign-in: caller's buffer */
@@ -600,7 +607,7 @@ static int password_ok(const struct account *a, const char *password)
  * when the account had the secret.
  */
 static int totp_ok(const struct keyring *kr, const struct account *a, const char *code,
-		   int *present)
+		   int *present, uint64_t *step)
 {
 	unsigned char plain[SEALED_MAX];
 	size_t len = 0;
@@ -621,7 +628,7 @@ static int totp_ok(const struct keyring *kr, const struct account *a, const char
 		randombytes_buf(plain, TOTP_SECRET_BYTES);
 		len = TOTP_SECRET_BYTES;
 	}
-	int ok = totp_valid(plain, len, code) && *present;
+	int ok = totp_valid(plain, len, code, step) && *present;
 	sodium_memzero(plain, sizeof(plain));
 	return ok;
 }
@@ -724,19 +731,20 @@ static int attempt_session(struct store_tx *tx, struct attempt *at,
 {
 	int err;
 	if (cur->enrolled) {
-		struct store_val p[] = { SV_INT(cur->id) };
+		struct store_val p[] = { SV_INT(cur->id), SV_INT(at->totp_step) };
 		err = store_exec(tx,
-				 "UPDATE staff SET failed_logins = 0, locked_until = 0"
-				 " WHERE id = $1",
-				 p, 1, NULL);
+				 "UPDATE staff SET failed_logins = 0, locked_until = 0,"
+				 " totp_last_step = $2 WHERE id = $1",
+				 p, 2, NULL);
 	} else {
-		struct store_val p[] = { SV_INT(cur->id), SV_TEXT(at->new_hash) };
+		struct store_val p[] = { SV_INT(cur->id), SV_TEXT(at->new_hash),
+					 SV_INT(at->totp_step) };
 		err = store_exec(tx,
 				 "UPDATE staff SET password_hash = $2,"
 				 " totp_secret = totp_pending, totp_pending = NULL,"
-				 " enrolled = 1, failed_logins = 0, locked_until = 0"
-				 " WHERE id = $1",
-				 p, 2, NULL);
+				 " enrolled = 1, failed_logins = 0, locked_until = 0,"
+				 " totp_last_step = $3 WHERE id = $1",
+				 p, 3, NULL);
 	}
 	if (err)
 		return err;
@@ -794,6 +802,10 @@ static int attempt_commit(struct store_tx *tx, void *ctx)
 		else
 			err = audit_staff(tx, at->kr, ref, attempt_op(at), ref, "failed",
 					  at->who);
+	} else if (at->totp_step && (int64_t)at->totp_step <= cur.totp_last_step) {
+		/* RFC 6238 5.2: a code already accepted is not accepted again,
+		 * and a replay counts as a failed sign-in. */
+		err = attempt_count_failure(tx, at, &cur, ref, now);
 	} else if (!usable || !account_unchanged(&at->before, &cur)) {
 		/* Right credentials, but the account is locked or revoked, or
 		 * they changed under us: the same answer as a wrong password. */
@@ -899,7 +911,7 @@ int staff_sign_in(struct store *st, const struct keyring *kr, const struct staff
 	if (!err) {
 		int present = 0;
 		int pw = password_ok(&at->before, r.password);
-		int code = totp_ok(kr, &at->before, r.totp, &present);
+		int code = totp_ok(kr, &at->before, r.totp, &present, &at->totp_step);
 		if (at->before.enrolled)
 			at->creds_ok = pw && code;
 		else

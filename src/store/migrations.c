@@ -162,10 +162,16 @@ static const char SQLITE_0003[] =
 	" PRIMARY KEY (subject_id, contract_digest));"
 	"CREATE UNIQUE INDEX obligations_by_contract ON obligations(contract_digest);";
 
+/* Version 4: RFC 6238 5.2 — a TOTP code is accepted once: the last time
+ * step used by each account. */
+static const char SQLITE_0004[] =
+	"ALTER TABLE staff ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;";
+
 static const struct store_migration sqlite_migrations[] = {
 	{ 1, "0001_platform", SQLITE_0001 },
 	{ 2, "0002_vault", SQLITE_0002 },
 	{ 3, "0003_consents", SQLITE_0003 },
+	{ 4, "0004_totp_once", SQLITE_0004 },
 };
 
 /* ---- PostgreSQL ----------------------------------------------------------- */
@@ -308,10 +314,14 @@ static const char POSTGRES_0003[] =
 	" PRIMARY KEY (subject_id, contract_digest));"
 	"CREATE UNIQUE INDEX obligations_by_contract ON obligations(contract_digest);";
 
+static const char POSTGRES_0004[] =
+	"ALTER TABLE staff ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;";
+
 static const struct store_migration postgres_migrations[] = {
 	{ 1, "0001_platform", POSTGRES_0001 },
 	{ 2, "0002_vault", POSTGRES_0002 },
 	{ 3, "0003_consents", POSTGRES_0003 },
+	{ 4, "0004_totp_once", POSTGRES_0004 },
 };
 
 const struct store_migration *store_migrations(enum store_kind kind, size_t *count)

@@ -31,8 +31,9 @@ def test_first_sign_in_flow(senim):
     r = senim.post("/v1/staff/sessions", {"login": "aigerim", "password": otp,
                                           "totp": totp(secret), "new_password": "short"})
     assert r.status == 422 and r.json["field"] == "new_password"
+    first_code = totp(secret)
     r = senim.post("/v1/staff/sessions", {"login": "aigerim", "password": otp,
-                                          "totp": totp(secret),
+                                          "totp": first_code,
                                           "new_password": "a long new passphrase"})
     assert r.status == 201, r
     token = r.json["token"]
@@ -42,8 +43,13 @@ def test_first_sign_in_flow(senim):
     # The one-time password no longer works; the new one does.
     r = senim.post("/v1/staff/sessions", {"login": "aigerim", "password": otp, "totp": totp(secret)})
     assert r.status == 401
+    # RFC 6238 5.2: the code just used is not accepted a second time...
     r = senim.post("/v1/staff/sessions", {"login": "aigerim", "password": "a long new passphrase",
-                                          "totp": totp(secret)})
+                                          "totp": first_code})
+    assert r.status == 401
+    # ...the next step's code is
+    r = senim.post("/v1/staff/sessions", {"login": "aigerim", "password": "a long new passphrase",
+                                          "totp": totp(secret, at=time.time() + 30)})
     assert r.status == 201
     # Enrolment is closed once done, with the generic answer.
     r = senim.post("/v1/staff/enrollment", {"login": "aigerim", "password": "a long new passphrase"})
@@ -78,7 +84,9 @@ def test_lockout_after_repeated_failures_and_unlock(senim):
     assert r.status == 401, "a locked account must refuse even right credentials"
     assert len(senim.audit_rows("staff.lockout")) == 1, "the lockout is audited once"
     senim.cli("staff", "unlock", "dana")
-    assert senim.post("/v1/staff/sessions", dict(good, totp=totp(secret))).status == 201
+    # a code of the next step: the one person() signed in with is spent
+    assert senim.post("/v1/staff/sessions",
+                      dict(good, totp=totp(secret, at=time.time() + 30))).status == 201
 
 
 def test_logout_revokes_the_token(senim):

@@ -142,10 +142,27 @@ static void add_person(struct fixture *f, const char *login, enum role role,
 	staff_secret_free(secret);
 }
 
+static int forget_step_fn(struct store_tx *tx, void *ctx)
+{
+	return store_exec(tx, "UPDATE staff SET totp_last_step = 0 WHERE login = $1",
+			  (struct store_val[]){ SV_TEXT((const char *)ctx) }, 1, NULL);
+}
+
+/* Stand-in for "a later 30-second step": forget which step the account last
+ * used, so these tests can sign in several times within one real step.
+ * test_totp_code_accepted_once shows the rule this sidesteps. */
+static void forget_step(struct fixture *f, const char *login)
+{
+	if (login && staff_login_valid(login))
+		assert_int_equal(store_write(f->st, forget_step_fn, (void *)login),
+				 SENIM_OK);
+}
+
 static int sign_in(struct fixture *f, const char *login, const char *password,
 		   const char *totp, const char *new_password,
 		   char token[STAFF_TOKEN_MAX], enum staff_login_block *block)
 {
+	forget_step(f, login);
 	struct staff_login req = { login, password, totp, new_password };
 	int64_t expires = -1;
 	enum staff_login_block b = STAFF_LOGIN_OK;
@@ -813,11 +830,35 @@ static void test_token_forms(void **state)
 	staff_secret_free(token);
 }
 
+/* RFC 6238 5.2: once a code has been accepted, the same code (the same time
+ * step, or an earlier one) is refused, and the replay counts as a failure. */
+static void test_totp_code_accepted_once(void **state)
+{
+	struct fixture *f = *state;
+	char b32[STAFF_TOTP_SECRET_B32_MAX], session[STAFF_TOKEN_MAX],
+		token[STAFF_TOKEN_MAX];
+	char code[7];
+	enrolled_person(f, "zhanar", ROLE_SUPPORT, b32, session);
+	forget_step(f, "zhanar");
+	totp_now(b32, code);
+	struct staff_login req = { "zhanar", NEW_PASSWORD, code, NULL };
+	int64_t expires = 0;
+	enum staff_login_block b = STAFF_LOGIN_OK;
+	assert_int_equal(staff_sign_in(f->st, f->kr, &WHO, &req, token, &expires, &b),
+			 SENIM_OK);
+	int64_t before = failed_logins(f, "zhanar");
+	assert_int_equal(staff_sign_in(f->st, f->kr, &WHO, &req, token, &expires, &b),
+			 SENIM_ERR_AUTH);
+	assert_int_equal(failed_logins(f, "zhanar"), before + 1);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || oath_init() != OATH_OK)
 		return 1;
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_totp_code_accepted_once, setup,
+						teardown),
 		cmocka_unit_test(test_login_valid),
 		cmocka_unit_test_setup_teardown(test_add_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_person_and_service, setup,
