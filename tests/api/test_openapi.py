@@ -463,13 +463,13 @@ def _calls(body):
 
 def _reach(funcs, name):
     """name and every function of the same file it calls, directly or not."""
-    seen, todo = set(), [name]
-    while todo:
-        f = todo.pop()
+    seen, pending = set(), [name]
+    while pending:
+        f = pending.pop()
         if f in seen or f not in funcs:
             continue
         seen.add(f)
-        todo.extend(c for c in _calls(funcs[f]) if c in funcs)
+        pending.extend(c for c in _calls(funcs[f]) if c in funcs)
     return seen
 
 

@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "store/store.h"
 #include "vault/keyring.h"
+#include "testutil.h"
 #include "common/banned.h"
 
 /* ---- fixtures ---------------------------------------------------------------- */
@@ -36,27 +37,6 @@ struct fx {
 	struct keyring *kr;
 	struct store *st;
 };
-
-static void rm_rf(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL) {
-			char sub[1024];
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	(void)remove(path);
-}
 
 static struct fx *fx_open(void)
 {
@@ -80,7 +60,7 @@ static void fx_close(struct fx *f)
 {
 	store_free(f->st);
 	keyring_free(f->kr);
-	rm_rf(f->dir);
+	testutil_rm_rf(f->dir);
 	free(f);
 }
 

@@ -25,6 +25,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "vault/keyring.h"
+#include "testutil.h"
 #include "common/banned.h"
 
 /* ---- fixtures ---------------------------------------------------------------- */
@@ -34,40 +35,12 @@ struct fx {
 	char path[600]; /* <dir>/keys/senim.keys (keys/ does not exist yet) */
 };
 
-/* rm -rf path (no symlinks are followed). */
-static void rm_rf(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		(void)chmod(path, 0700);
-		while (d && (e = readdir(d)) != NULL) {
-			char sub[1024];
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	(void)remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *base = getenv("SENIM_TMP");
 	if (!f)
 		return -1;
-	if (!base || !*base)
-		base = "/tmp";
-	(void)mkdir(base, 0700);
-	snprintf(f->dir, sizeof(f->dir), "%s/keyring-XXXXXX", base);
-	if (!mkdtemp(f->dir)) {
+	if (testutil_tmpdir("keyring", f->dir, sizeof(f->dir)) != 0) {
 		free(f);
 		return -1;
 	}
@@ -79,7 +52,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	rm_rf(f->dir);
+	testutil_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

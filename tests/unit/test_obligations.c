@@ -28,6 +28,7 @@
 #include "store/store.h"
 #include "subjects/subjects.h"
 #include "vault/keyring.h"
+#include "testutil.h"
 #include "common/banned.h"
 
 #define HEADER "iin,contract_number,outstanding_tiyn,due_date,status\n"
@@ -46,27 +47,6 @@ struct fx {
 	char id[NSUBJECTS][SUBJECT_ID_LEN]; /* their subject ids */
 	char stranger[13];		    /* a valid IIN nobody has */
 };
-
-static void rm_rf(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL) {
-			char sub[1024];
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	(void)remove(path);
-}
 
 /* The n-th valid IIN of a man born 1990-01-01 (serials with no check digit
  * are skipped). */
@@ -142,7 +122,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	store_free(f->st);
 	keyring_free(f->kr);
-	rm_rf(f->dir);
+	testutil_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "core/consents.h"
 #include "core/purposes.h"
 #include "vault/keyring.h"
+#include "testutil.h"
 #include "common/banned.h"
 
 #define SUBJECT "sbj_Qm9yb3dlcjAwMDAwMDAx"
@@ -38,38 +39,12 @@ struct fx {
 	struct keyring *kr, *kr2;
 };
 
-static void rm_rf(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL) {
-			char sub[1024];
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	(void)remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *base = getenv("SENIM_TMP");
 	if (!f)
 		return -1;
-	if (!base || !*base)
-		base = "/tmp";
-	(void)mkdir(base, 0700);
-	snprintf(f->dir, sizeof(f->dir), "%s/receipt-XXXXXX", base);
-	if (!mkdtemp(f->dir)) {
+	if (testutil_tmpdir("receipt", f->dir, sizeof(f->dir)) != 0) {
 		free(f);
 		return -1;
 	}
@@ -77,7 +52,7 @@ static int setup(void **state)
 	snprintf(f->path2, sizeof(f->path2), "%s/other/senim.keys", f->dir);
 	if (keyring_open(f->path, 1, &f->kr) || keyring_open(f->path2, 1, &f->kr2)) {
 		keyring_free(f->kr);
-		rm_rf(f->dir);
+		testutil_rm_rf(f->dir);
 		free(f);
 		return -1;
 	}
@@ -90,7 +65,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	keyring_free(f->kr);
 	keyring_free(f->kr2);
-	rm_rf(f->dir);
+	testutil_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

@@ -34,6 +34,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "connectors/sms.h"
+#include "testutil.h"
 #include "common/banned.h"
 
 #define PATH_LEN 1024
@@ -244,27 +245,6 @@ struct fx {
 	struct sms_client *client; /* base + creds */
 };
 
-static void rm_rf(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL) {
-			char sub[PATH_LEN * 2];
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	(void)remove(path);
-}
-
 /* Write `text` to `path` with exactly `mode`; 0 on success. */
 static int write_file(const char *path, const char *text, mode_t mode)
 {
@@ -312,7 +292,7 @@ static int teardown(void **state)
 	 * teardown. */
 	int err = peer_stop(&f->peer);
 	if (f->dir[0])
-		rm_rf(f->dir);
+		testutil_rm_rf(f->dir);
 	free(f);
 	return err;
 }

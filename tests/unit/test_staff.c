@@ -25,6 +25,7 @@
 #include "staff/staff.h"
 #include "store/store.h"
 #include "vault/keyring.h"
+#include "testutil.h"
 #include "common/banned.h"
 
 #define PATH_LEN 4096
@@ -77,34 +78,12 @@ fail:
 	return -1;
 }
 
-/* Remove a directory tree (the test's own temporary files). */
-static void remove_tree(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			char child[PATH_LEN];
-			snprintf(child, sizeof(child), "%s/%s", path, e->d_name);
-			remove_tree(child);
-		}
-		if (d)
-			closedir(d);
-	}
-	remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	store_free(f->st);
 	keyring_free(f->kr);
-	remove_tree(f->dir);
+	testutil_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

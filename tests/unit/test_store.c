@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "testutil.h"
 #include "common/banned.h"
 
 struct fixture {
@@ -42,11 +43,7 @@ static int create_table(struct store_tx *tx, void *ctx)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("SENIM_TMP");
-	snprintf(f->dir, sizeof(f->dir), "%s/store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	char mk[300];
-	snprintf(mk, sizeof(mk), "mkdir -p %s", tmp && *tmp ? tmp : "/tmp");
-	if (system(mk) != 0 || !mkdtemp(f->dir))
+	if (testutil_tmpdir("store", f->dir, sizeof(f->dir)) != 0)
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
 	if (store_open(f->path, 4, &f->st) || store_migrate(f->st, NULL) ||
@@ -61,10 +58,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	store_free(f->st);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
+	testutil_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

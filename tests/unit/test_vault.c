@@ -23,6 +23,7 @@
 #include "common/buf.h"
 #include "vault/keyring.h"
 #include "vault/vault.h"
+#include "testutil.h"
 #include "common/banned.h"
 
 /* ---- fixtures ---------------------------------------------------------------- */
@@ -33,45 +34,18 @@ struct fx {
 	struct keyring *kr;
 };
 
-static void rm_rf(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		(void)chmod(path, 0700);
-		while (d && (e = readdir(d)) != NULL) {
-			char sub[1024];
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	(void)remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *base = getenv("SENIM_TMP");
 	if (!f)
 		return -1;
-	if (!base || !*base)
-		base = "/tmp";
-	(void)mkdir(base, 0700);
-	snprintf(f->dir, sizeof(f->dir), "%s/vault-XXXXXX", base);
-	if (!mkdtemp(f->dir)) {
+	if (testutil_tmpdir("vault", f->dir, sizeof(f->dir)) != 0) {
 		free(f);
 		return -1;
 	}
 	snprintf(f->path, sizeof(f->path), "%s/keys/senim.keys", f->dir);
 	if (keyring_open(f->path, 1, &f->kr) != SENIM_OK) {
-		rm_rf(f->dir);
+		testutil_rm_rf(f->dir);
 		free(f);
 		return -1;
 	}
@@ -83,7 +57,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	keyring_free(f->kr);
-	rm_rf(f->dir);
+	testutil_rm_rf(f->dir);
 	free(f);
 	return 0;
 }
