@@ -213,11 +213,114 @@ static int check_record(const struct audit_record *rec)
 	return SENIM_OK;
 }
 
-int audit_append(struct store_tx *tx, const struct keyring *kr,
-		 const struct audit_record *rec, int64_t *seq)
+/*
+ * Appends are deferred to the end of the write batch (store_tx_defer): each
+ * job packs its record, and flush_records() reads the head once, chains
+ * every record of the batch, inserts them and moves the head once.  A
+ * packed record is be64-free host data, never stored: at (int64), the eight
+ * field lengths (uint32, AUDIT_NULL_LEN for NULL), then the fields' bytes.
+ */
+struct packed_head {
+	int64_t at;
+	uint32_t len[AUDIT_NFIELDS];
+};
+
+static int unpack(const struct store_item *it, struct canon *c)
 {
-	if (seq)
-		*seq = 0;
+	struct packed_head h;
+	if (it->len < sizeof(h))
+		return SENIM_ERR_INVALID;
+	memcpy(&h, it->data, sizeof(h));
+	const char *p = (const char *)it->data + sizeof(h);
+	size_t left = it->len - sizeof(h);
+	c->at = h.at;
+	for (int i = 0; i < AUDIT_NFIELDS; i++) {
+		if (h.len[i] == AUDIT_NULL_LEN) {
+			c->f[i] = (struct slice){ NULL, 0 };
+			continue;
+		}
+		if (h.len[i] > left)
+			return SENIM_ERR_INVALID;
+		c->f[i] = (struct slice){ p, h.len[i] };
+		p += h.len[i];
+		left -= h.len[i];
+	}
+	return left == 0 ? SENIM_OK : SENIM_ERR_INVALID;
+}
+
+static struct store_val text_or_null(const struct slice *f)
+{
+	return f->ptr ? SV_TEXTN(f->ptr, f->len) : SV_NULL();
+}
+
+static int insert_record(struct store_tx *tx, const struct canon *c,
+			 const unsigned char hash[AUDIT_HASH_BYTES])
+{
+	struct store_val p[] = {
+		SV_INT(c->seq),
+		SV_INT(c->at),
+		text_or_null(&c->f[0]),
+		text_or_null(&c->f[1]),
+		text_or_null(&c->f[2]),
+		text_or_null(&c->f[3]),
+		text_or_null(&c->f[4]),
+		text_or_null(&c->f[5]),
+		text_or_null(&c->f[6]),
+		text_or_null(&c->f[7]),
+		SV_BLOB(hash, AUDIT_HASH_BYTES),
+	};
+	int err = store_exec(tx, SQL_INSERT, p, sizeof(p) / sizeof(p[0]), NULL);
+	if (err == SENIM_ERR_CONFLICT) {
+		/* The head says seq is next, yet a record holds it: someone wrote
+		 * to the log behind our back.  Refuse, and say so. */
+		log_event(LOG_ERROR, "audit_head_behind_log", NULL);
+		return SENIM_ERR_TAMPERED;
+	}
+	return err;
+}
+
+/* Chain, insert and checkpoint a batch's records; then move the head once. */
+static int flush_records(struct store_tx *tx, void *ctx, const struct store_item *items,
+			 size_t n)
+{
+	const struct keyring *kr = ctx;
+	int64_t head = 0;
+	unsigned char hash[AUDIT_HASH_BYTES];
+	int err = read_head(tx, &head, hash);
+	int found = 0;
+	int64_t cp_seq = 0, cp_at = 0;
+	if (!err)
+		err = last_checkpoint(tx, &found, &cp_seq, &cp_at);
+	for (size_t i = 0; !err && i < n; i++) {
+		struct canon c;
+		err = unpack(&items[i], &c);
+		if (err)
+			break;
+		c.seq = ++head;
+		record_hash(hash, &c, hash);
+		err = insert_record(tx, &c, hash);
+		/* Checkpoint the first record, then every AUDIT_CHECKPOINT_RECORDS
+		 * records or AUDIT_CHECKPOINT_SECONDS, whichever comes first. */
+		if (!err &&
+		    (!found || c.seq - cp_seq >= AUDIT_CHECKPOINT_RECORDS ||
+		     c.at - cp_at >= (int64_t)AUDIT_CHECKPOINT_SECONDS * 1000000)) {
+			err = write_checkpoint(tx, kr, c.seq, hash, c.at);
+			found = 1;
+			cp_seq = c.seq;
+			cp_at = c.at;
+		}
+	}
+	if (err)
+		return err;
+	int64_t changes = 0;
+	struct store_val hp[] = { SV_INT(head), SV_BLOB(hash, sizeof(hash)) };
+	err = store_exec(tx, SQL_SET_HEAD, hp, 2, &changes);
+	return !err && changes != 1 ? SENIM_ERR_TAMPERED : err;
+}
+
+int audit_append(struct store_tx *tx, const struct keyring *kr,
+		 const struct audit_record *rec)
+{
 	if (!tx || !kr || !rec) {
 		log_event(LOG_ERROR, "audit_record_invalid", "rule", "no record", NULL);
 		return SENIM_ERR_INVALID;
@@ -225,70 +328,35 @@ int audit_append(struct store_tx *tx, const struct keyring *kr,
 	int err = check_record(rec);
 	if (err)
 		return err;
-
-	int64_t head = 0;
-	unsigned char prev[AUDIT_HASH_BYTES];
-	err = read_head(tx, &head, prev);
-	if (err)
-		return err;
-
-	struct canon c = { .seq = head + 1, .at = clock_now_us() };
 	const char *v[AUDIT_NFIELDS] = {
 		rec->actor,	 rec->operation, rec->object,  rec->subject_id,
 		rec->categories, rec->purpose,	 rec->outcome, rec->request_id,
 	};
-	for (int i = 0; i < AUDIT_NFIELDS; i++)
-		c.f[i] = v[i] ? slice_from(v[i]) : (struct slice){ NULL, 0 };
-	unsigned char hash[AUDIT_HASH_BYTES];
-	record_hash(prev, &c, hash);
-
-	struct store_val p[] = {
-		SV_INT(c.seq),
-		SV_INT(c.at),
-		SV_TEXT(rec->actor),
-		SV_TEXT(rec->operation),
-		SV_TEXT(rec->object),
-		rec->subject_id ? SV_TEXT(rec->subject_id) : SV_NULL(),
-		SV_TEXT(rec->categories),
-		SV_TEXT(rec->purpose),
-		SV_TEXT(rec->outcome),
-		SV_TEXT(rec->request_id),
-		SV_BLOB(hash, sizeof(hash)),
-	};
-	err = store_exec(tx, SQL_INSERT, p, sizeof(p) / sizeof(p[0]), NULL);
-	if (err == SENIM_ERR_CONFLICT) {
-		/* The head says seq is next, yet a record holds it: someone wrote
-		 * to the log behind our back.  Refuse, and say so. */
-		log_event(LOG_ERROR, "audit_head_behind_log", NULL);
-		return SENIM_ERR_TAMPERED;
+	struct packed_head h = { .at = clock_now_us() };
+	size_t total = sizeof(h);
+	for (int i = 0; i < AUDIT_NFIELDS; i++) {
+		h.len[i] = v[i] ? (uint32_t)strlen(v[i]) : AUDIT_NULL_LEN;
+		total += v[i] ? h.len[i] : 0;
 	}
-	if (err)
-		return err;
-	int64_t changes = 0;
-	struct store_val hp[] = { SV_INT(c.seq), SV_BLOB(hash, sizeof(hash)) };
-	err = store_exec(tx, SQL_SET_HEAD, hp, 2, &changes);
-	if (!err && changes != 1)
-		err = SENIM_ERR_TAMPERED;
-	if (err)
-		return err;
-
-	/* Checkpoint the first record, then every AUDIT_CHECKPOINT_RECORDS
-	 * records or AUDIT_CHECKPOINT_SECONDS, whichever comes first. */
-	int found = 0;
-	int64_t cp_seq = 0, cp_at = 0;
-	err = last_checkpoint(tx, &found, &cp_seq, &cp_at);
-	if (err)
-		return err;
-	if (!found || c.seq - cp_seq >= AUDIT_CHECKPOINT_RECORDS ||
-	    c.at - cp_at >= (int64_t)AUDIT_CHECKPOINT_SECONDS * 1000000) {
-		err = write_checkpoint(tx, kr, c.seq, hash, c.at);
-		if (err)
-			return err;
+	unsigned char stack[1024];
+	unsigned char *packed = total <= sizeof(stack) ? stack : malloc(total);
+	if (!packed)
+		return SENIM_ERR_NOMEM;
+	memcpy(packed, &h, sizeof(h));
+	size_t off = sizeof(h);
+	for (int i = 0; i < AUDIT_NFIELDS; i++) {
+		if (!v[i])
+			continue;
+		memcpy(packed + off, v[i], h.len[i]);
+		off += h.len[i];
 	}
-	/* Counted before the caller commits: a rolled-back append still counts. */
+	err = store_tx_defer(tx, flush_records, (void *)kr, packed, total);
+	if (packed != stack)
+		free(packed);
+	if (err)
+		return err;
+	/* Counted before the batch commits: a rolled-back append still counts. */
 	atomic_fetch_add(&records_written, 1);
-	if (seq)
-		*seq = c.seq;
 	return SENIM_OK;
 }
 

@@ -14,7 +14,7 @@
  * at are 8-byte big-endian values (length 8); a NULL subject_id is the length
  * 0xFFFFFFFF with no bytes, so NULL and "" differ.  This is a stored format:
  * changing it breaks every existing chain.  The head (last seq
- * and hash) is kept in audit_head and updated with every append.
+ * and hash) is kept in audit_head and moved once per write batch.
  *
  * Every AUDIT_CHECKPOINT_RECORDS records, or when AUDIT_CHECKPOINT_SECONDS
  * have passed since the last checkpoint, audit_append() also writes a
@@ -22,8 +22,9 @@
  * catch what hashes alone cannot: a chain recomputed after tampering, or a cut
  * tail.
  *
- * Fail closed: audit_append() runs inside the caller's write transaction; if
- * it fails, the caller returns the error and the whole operation rolls back.
+ * Fail closed: audit_append() is part of the caller's write transaction; if
+ * it (or the batch's chaining of the records) fails, the whole operation
+ * rolls back.
  */
 #ifndef SENIM_AUDIT_H
 #define SENIM_AUDIT_H
@@ -50,11 +51,15 @@ struct audit_record {
 };
 
 /*
- * Append one record in the caller's write transaction; *seq (may be NULL)
- * gets its sequence number.  Every string must be non-NULL except subject_id.
+ * Append one record as part of the caller's write transaction.  Every string
+ * must be non-NULL except subject_id.  The record is checked and copied now
+ * and chained when the group commit's batch ends (store_tx_defer): records
+ * take their sequence numbers in the order their jobs ran, the head moves
+ * once per batch, and the record is durable exactly when the caller's write
+ * is.  If the caller's job fails, its records are dropped with it.
  */
 SENIM_MUST_CHECK int audit_append(struct store_tx *tx, const struct keyring *kr,
-				  const struct audit_record *rec, int64_t *seq);
+				  const struct audit_record *rec);
 
 /* Sign the current head now if it is not signed yet (used at shutdown). */
 SENIM_MUST_CHECK int audit_checkpoint(struct store *st, const struct keyring *kr);

@@ -54,7 +54,7 @@ static int audit(struct store_tx *tx, const struct keyring *kr, const char *op,
 				    .purpose = "identification",
 				    .outcome = outcome,
 				    .request_id = request_id };
-	return audit_append(tx, kr, &rec, NULL);
+	return audit_append(tx, kr, &rec);
 }
 
 /* The subject registered with this phone, or "" (first by id). */

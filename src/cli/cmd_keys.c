@@ -361,7 +361,7 @@ static int audit_fn(struct store_tx *tx, void *ctx)
 		.outcome = a->outcome,
 		.request_id = a->run_id,
 	};
-	return audit_append(tx, a->kr, &rec, NULL);
+	return audit_append(tx, a->kr, &rec);
 }
 
 static int audit_rotation(struct store *st, const struct keyring *kr,

@@ -11,6 +11,7 @@
 #include "audit/audit.h"
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/ids.h"
 #include "consent/obligations.h"
 #include "consent/receipt.h"
 #include "vault/vault.h"
@@ -90,13 +91,11 @@ int ledger_active_in(struct store_tx *tx, const char *subject_id, uint32_t *acti
 	return err;
 }
 
+/* Time-ordered (common/ids.h): grants append to the consents table. */
 static void new_consent_id(char id[CONSENT_ID_LEN])
 {
-	unsigned char raw[16];
-	randombytes_buf(raw, sizeof(raw));
-	memcpy(id, "cns_", 4);
-	sodium_bin2base64(id + 4, CONSENT_ID_LEN - 4, raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	_Static_assert(CONSENT_ID_LEN == 4 + ID_BODY_CHARS + 1, "cns_ + id body");
+	id_time_ordered(id, "cns_", clock_now_us() / 1000);
 }
 
 static int audit(struct store_tx *tx, const struct keyring *kr,
@@ -114,7 +113,7 @@ static int audit(struct store_tx *tx, const struct keyring *kr,
 				    .purpose = "legal_obligation",
 				    .outcome = outcome,
 				    .request_id = rq->request_id };
-	return audit_append(tx, kr, &rec, NULL);
+	return audit_append(tx, kr, &rec);
 }
 
 /* The evidence of a grant, sealed with the subject's key (D6 data). */

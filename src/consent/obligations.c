@@ -739,7 +739,7 @@ static int audit(struct store_tx *tx, const struct keyring *kr, const char *acto
 		.outcome = "success",
 		.request_id = request_id,
 	};
-	return audit_append(tx, kr, &rec, NULL);
+	return audit_append(tx, kr, &rec);
 }
 
 /* Seal one row's details with the subject's key and insert it. */

@@ -286,7 +286,7 @@ static int denial_tx(struct store_tx *tx, void *arg)
 				    .purpose = "",
 				    .outcome = "denied",
 				    .request_id = x->req.request_id };
-	return audit_append(tx, x->srv->app->keys, &rec, NULL);
+	return audit_append(tx, x->srv->app->keys, &rec);
 }
 
 /* A known caller refused by role leaves an audit record (DESIGN: a denial

@@ -155,7 +155,7 @@ static int publish_tx(struct store_tx *tx, void *arg)
 				    .purpose = "legal_obligation",
 				    .outcome = "success",
 				    .request_id = c->request_id };
-	err = audit_append(tx, c->kr, &rec, NULL);
+	err = audit_append(tx, c->kr, &rec);
 	if (err)
 		return err;
 	d->seq = seq;

@@ -142,7 +142,7 @@ static int audit_staff(struct store_tx *tx, const struct keyring *kr, const char
 		.outcome = outcome,
 		.request_id = who && who->request_id ? who->request_id : "",
 	};
-	return audit_append(tx, kr, &rec, NULL);
+	return audit_append(tx, kr, &rec);
 }
 
 static const char *who_actor(const struct staff_who *who)

@@ -21,6 +21,9 @@ struct store_backend {
 	const char *name;
 	/* Open one connection to target; *conn is the backend's handle. */
 	int (*connect)(const char *target, void **conn);
+	/* Optional: open the connection every group commit runs on (store.c
+	 * keeps exactly one).  NULL: an ordinary connection. */
+	int (*connect_writer)(const char *target, void **conn);
 	void (*disconnect)(void *conn);
 	int (*begin)(void *conn, int write);
 	int (*commit)(void *conn);

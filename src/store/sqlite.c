@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,10 +28,13 @@ struct cached_stmt {
 	sqlite3_stmt *stmt;
 };
 
+struct checkpointer;
+
 struct sqlite_conn {
 	sqlite3 *db;
 	struct cached_stmt cache[STMT_CACHE];
-	int in_use; /* a cursor holds a cached statement */
+	int in_use;		 /* a cursor holds a cached statement */
+	struct checkpointer *cp; /* the writer's: checkpoints off the commit path */
 };
 
 struct sqlite_rows {
@@ -122,15 +126,144 @@ static int sqlite_connect(const char *target, void **out)
 	return SENIM_OK;
 }
 
+static void checkpointer_stop(struct checkpointer *cp);
+
 static void sqlite_disconnect(void *conn)
 {
 	struct sqlite_conn *c = conn;
 	if (!c)
 		return;
+	checkpointer_stop(c->cp);
 	for (int i = 0; i < STMT_CACHE; i++)
 		sqlite3_finalize(c->cache[i].stmt);
 	sqlite3_close(c->db);
 	free(c);
+}
+
+/* ---- the writer and its checkpointer ----------------------------------------
+ *
+ * SQLite's automatic checkpoint runs inside the COMMIT that crosses the
+ * threshold: that commit (and every request waiting on its batch) would pay
+ * for copying the WAL's pages into the database file and syncing it.  The
+ * writer connection turns it off and signals a thread of its own instead,
+ * which checkpoints PASSIVE-ly on a separate connection: it never takes the
+ * write lock, so batches keep committing while it copies.  A checkpoint
+ * failure is logged; the WAL only grows until the next one succeeds.
+ */
+#define CHECKPOINT_FRAMES 8000
+#define WRITER_CACHE_KIB 16384 /* the writer touches every index; keep them hot */
+
+#define CATCH_UP_FRAMES 16000
+
+struct checkpointer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	sqlite3 *db;
+	int due;
+	int stop;
+	int wal_frames; /* the WAL's size after the writer's last commit */
+};
+
+static void *checkpoint_loop(void *arg)
+{
+	struct checkpointer *cp = arg;
+	pthread_mutex_lock(&cp->lock);
+	for (;;) {
+		while (!cp->due && !cp->stop)
+			pthread_cond_wait(&cp->wake, &cp->lock);
+		if (cp->stop)
+			break;
+		cp->due = 0;
+		pthread_mutex_unlock(&cp->lock);
+		int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL,
+						   SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_sqlite("store_checkpoint_failed", cp->db);
+		pthread_mutex_lock(&cp->lock);
+	}
+	pthread_mutex_unlock(&cp->lock);
+	return NULL;
+}
+
+/* Called by SQLite after each commit on the writer with the WAL's size. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)db;
+	(void)name;
+	struct checkpointer *cp = arg;
+	cp->wal_frames = frames; /* read and written on the writer's thread only */
+	if (frames >= CHECKPOINT_FRAMES) {
+		pthread_mutex_lock(&cp->lock);
+		cp->due = 1;
+		pthread_cond_signal(&cp->wake);
+		pthread_mutex_unlock(&cp->lock);
+	}
+	return SQLITE_OK;
+}
+
+static void checkpointer_stop(struct checkpointer *cp)
+{
+	if (!cp)
+		return;
+	pthread_mutex_lock(&cp->lock);
+	cp->stop = 1;
+	pthread_cond_signal(&cp->wake);
+	pthread_mutex_unlock(&cp->lock);
+	pthread_join(cp->thread, NULL);
+	sqlite3_close(cp->db);
+	pthread_cond_destroy(&cp->wake);
+	pthread_mutex_destroy(&cp->lock);
+	free(cp);
+}
+
+static int checkpointer_start(const char *target, struct sqlite_conn *writer)
+{
+	struct checkpointer *cp = calloc(1, sizeof(*cp));
+	if (!cp)
+		return SENIM_ERR_NOMEM;
+	int rc = sqlite3_open_v2(target, &cp->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(cp->db, 10000);
+		rc = sqlite3_exec(cp->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK) {
+		if (cp->db)
+			log_sqlite("store_open_failed", cp->db);
+		sqlite3_close(cp->db);
+		free(cp);
+		return SENIM_ERR_STORE;
+	}
+	pthread_mutex_init(&cp->lock, NULL);
+	pthread_cond_init(&cp->wake, NULL);
+	if (pthread_create(&cp->thread, NULL, checkpoint_loop, cp) != 0) {
+		sqlite3_close(cp->db);
+		pthread_cond_destroy(&cp->wake);
+		pthread_mutex_destroy(&cp->lock);
+		free(cp);
+		return SENIM_ERR_NOMEM;
+	}
+	writer->cp = cp;
+	sqlite3_wal_hook(writer->db, on_wal_commit, cp); /* replaces autocheckpoint */
+	return SENIM_OK;
+}
+
+static int sqlite_connect_writer(const char *target, void **out)
+{
+	int err = sqlite_connect(target, out);
+	if (err)
+		return err;
+	struct sqlite_conn *c = *out;
+	char pragma[64];
+	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size=-%d", WRITER_CACHE_KIB);
+	if (sqlite3_exec(c->db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
+	    (err = checkpointer_start(target, c)) != SENIM_OK) {
+		sqlite_disconnect(c);
+		*out = NULL;
+		return err ? err : SENIM_ERR_STORE;
+	}
+	return SENIM_OK;
 }
 
 static int run_simple(struct sqlite_conn *c, const char *sql)
@@ -148,10 +281,30 @@ static const char SQL_BEGIN[] = "BEGIN";
 static const char SQL_BEGIN_IMMEDIATE[] = "BEGIN IMMEDIATE";
 static const char SQL_COMMIT[] = "COMMIT";
 
+/*
+ * The WAL starts over from its beginning only when a write transaction
+ * begins with every frame already copied back; a background checkpoint
+ * that runs while batches keep committing rarely gets there.  Past
+ * CATCH_UP_FRAMES the writer copies the few frames it is behind by itself
+ * (BUSY when the background one is at it: then next time), so the WAL stays
+ * bounded.
+ */
+static void catch_up(struct sqlite_conn *c)
+{
+	if (c->cp && c->cp->wal_frames >= CATCH_UP_FRAMES) {
+		int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+						   NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_sqlite("store_checkpoint_failed", c->db);
+	}
+}
+
 static int sqlite_begin(void *conn, int write)
 {
 	/* IMMEDIATE takes the write lock up front, so a writer reads the state
 	 * it is about to extend (the audit chain's head) under the lock. */
+	if (write)
+		catch_up(conn);
 	return run_cached(conn, write ? SQL_BEGIN_IMMEDIATE : SQL_BEGIN);
 }
 
@@ -414,6 +567,7 @@ const struct store_backend store_sqlite_backend = {
 	.kind = STORE_SQLITE,
 	.name = "sqlite",
 	.connect = sqlite_connect,
+	.connect_writer = sqlite_connect_writer,
 	.disconnect = sqlite_disconnect,
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,

@@ -8,14 +8,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "store/backend.h"
 #include "common/banned.h"
 
+/* One deferred item: its flusher and where its bytes are in the batch's
+ * buffer (offsets, because the buffer may move as it grows). */
+struct deferred {
+	store_flush_fn flush;
+	void *ctx;
+	size_t off, len;
+};
+
+/* What a batch accumulates for store_tx_defer(). */
+struct defer_list {
+	struct deferred *items;
+	size_t n, cap;
+	struct buf bytes;
+};
+
 struct store_tx {
 	struct store *st;
 	void *conn;
+	struct defer_list *defers; /* NULL in a read */
+	/* Savepoints are taken lazily, at a job's first statement: a job
+	 * that only defers (an audited read) costs no SQL of its own. */
+	int savepoint_wanted;
+	int savepoint_open;
+	int broken; /* a savepoint could not be taken: state unknown */
 };
 
 /* A write waiting for (or in) a group commit. */
@@ -34,6 +56,9 @@ struct write_job {
 
 struct store {
 	const struct store_backend *be;
+	/* The one connection every batch runs on: only the batch leader uses
+	 * it, so its page cache stays warm and belongs to the writer alone. */
+	void *writer;
 	void **conns; /* all connections */
 	void **idle;  /* stack of idle connections */
 	int nconns;
@@ -89,6 +114,13 @@ int store_open(const char *target, int connections, struct store **out)
 		st->nconns++;
 		st->idle[st->nidle++] = st->conns[i];
 	}
+	int err = st->be->connect_writer ? st->be->connect_writer(target, &st->writer)
+					 : st->be->connect(target, &st->writer);
+	if (err) {
+		st->writer = NULL;
+		store_free(st);
+		return err;
+	}
 	if (st->be->data_version && st->be->connect(target, &st->version_conn))
 		st->version_conn = NULL; /* then every check looks at the data */
 	*out = st;
@@ -111,6 +143,8 @@ void store_free(struct store *st)
 		return;
 	for (int i = 0; i < st->nconns; i++)
 		st->be->disconnect(st->conns[i]);
+	if (st->writer)
+		st->be->disconnect(st->writer);
 	if (st->version_conn)
 		st->be->disconnect(st->version_conn);
 	pthread_mutex_destroy(&st->version_lock);
@@ -159,7 +193,7 @@ static void release(struct store *st, void *conn)
 static int run_read(struct store *st, store_fn fn, void *ctx)
 {
 	void *conn = acquire(st);
-	struct store_tx tx = { st, conn };
+	struct store_tx tx = { .st = st, .conn = conn };
 	int err = st->be->begin(conn, 0);
 	if (!err) {
 		err = fn(&tx, ctx);
@@ -174,16 +208,90 @@ static int run_read(struct store *st, store_fn fn, void *ctx)
 
 #define JOB_BROKEN (-1) /* the job's savepoint failed: transaction state unknown */
 
+int store_tx_defer(struct store_tx *tx, store_flush_fn flush, void *ctx, const void *item,
+		   size_t len)
+{
+	struct defer_list *d = tx->defers;
+	if (!d)
+		return SENIM_ERR_INVALID;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct deferred *grown = realloc(d->items, cap * sizeof(*grown));
+		if (!grown)
+			return SENIM_ERR_NOMEM;
+		d->items = grown;
+		d->cap = cap;
+	}
+	size_t off = d->bytes.len;
+	int err = buf_add(&d->bytes, item, len);
+	if (err)
+		return err;
+	d->items[d->n++] = (struct deferred){ flush, ctx, off, len };
+	return SENIM_OK;
+}
+
+/* Hand every deferred item to its flusher, one call per (flush, ctx) in
+ * the order of their first items. */
+static int flush_deferred(struct store_tx *tx, struct defer_list *d)
+{
+	struct store_item *batch = malloc((d->n ? d->n : 1) * sizeof(*batch));
+	if (!batch)
+		return SENIM_ERR_NOMEM;
+	int err = SENIM_OK;
+	for (size_t i = 0; !err && i < d->n; i++) {
+		if (!d->items[i].flush)
+			continue; /* already flushed with an earlier group */
+		struct deferred key = d->items[i];
+		size_t n = 0;
+		for (size_t j = i; j < d->n; j++) {
+			struct deferred *e = &d->items[j];
+			if (e->flush != key.flush || e->ctx != key.ctx)
+				continue;
+			batch[n++] =
+				(struct store_item){ d->bytes.data + e->off, e->len };
+			e->flush = NULL;
+		}
+		err = key.flush(tx, key.ctx, batch, n);
+	}
+	free(batch);
+	return err;
+}
+
+/* Called by store_exec/store_query: open the job's savepoint on its first
+ * statement. */
+static int ensure_savepoint(struct store_tx *tx)
+{
+	if (!tx->savepoint_wanted)
+		return SENIM_OK;
+	tx->savepoint_wanted = 0;
+	if (tx->st->be->savepoint(tx->conn)) {
+		tx->broken = 1;
+		return SENIM_ERR_STORE;
+	}
+	tx->savepoint_open = 1;
+	return SENIM_OK;
+}
+
 /* One job inside the batch's transaction.  Alone, it needs no savepoint:
  * its failure rolls the whole (one-job) transaction back. */
 static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
 		   int alone)
 {
-	if (alone)
-		return job->fn(tx, job->ctx);
-	if (st->be->savepoint(tx->conn))
-		return JOB_BROKEN;
+	size_t deferred_before = tx->defers->n;
+	size_t bytes_before = tx->defers->bytes.len;
+	tx->savepoint_wanted = !alone;
+	tx->savepoint_open = 0;
 	int err = job->fn(tx, job->ctx);
+	tx->savepoint_wanted = 0;
+	if (tx->broken)
+		return JOB_BROKEN;
+	if (err) { /* its deferred items go with it */
+		tx->defers->n = deferred_before;
+		tx->defers->bytes.len = bytes_before;
+	}
+	if (!tx->savepoint_open)
+		return err;
+	tx->savepoint_open = 0;
 	int undo = err ? st->be->rollback_to(tx->conn) : st->be->release(tx->conn);
 	return undo ? JOB_BROKEN : err;
 }
@@ -191,13 +299,16 @@ static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
 /*
  * Run a batch of jobs in one transaction and commit them together.  A job
  * that fails is rolled back to its savepoint alone and keeps its error; the
- * others commit.  If BEGIN, a savepoint or COMMIT fails, every job that had
- * succeeded fails with SENIM_ERR_STORE: nothing is half-written.
+ * others commit.  If BEGIN, a savepoint, the deferred appends or COMMIT
+ * fail, every job that had succeeded fails with SENIM_ERR_STORE: nothing is
+ * half-written.
  */
 static void run_batch(struct store *st, struct write_job *batch, int n)
 {
-	void *conn = acquire(st);
-	struct store_tx tx = { st, conn };
+	void *conn = st->writer;
+	struct defer_list defers = { 0 };
+	buf_init(&defers.bytes, SIZE_MAX);
+	struct store_tx tx = { .st = st, .conn = conn, .defers = &defers };
 	int err = st->be->begin(conn, 1);
 	int any_ok = 0;
 	for (struct write_job *j = batch; j; j = j->next) {
@@ -207,6 +318,8 @@ static void run_batch(struct store *st, struct write_job *batch, int n)
 		else if (j->result == SENIM_OK)
 			any_ok = 1;
 	}
+	if (!err && any_ok && defers.n)
+		err = flush_deferred(&tx, &defers) ? SENIM_ERR_STORE : SENIM_OK;
 	if (!err && any_ok) {
 		int64_t t0 = clock_mono_us();
 		err = st->be->commit(conn);
@@ -215,7 +328,8 @@ static void run_batch(struct store *st, struct write_job *batch, int n)
 	}
 	if (err || !any_ok)
 		st->be->rollback(conn);
-	release(st, conn);
+	free(defers.items);
+	buf_release(&defers.bytes);
 	for (struct write_job *j = batch; j; j = j->next)
 		if (j->result == JOB_BROKEN || (err && j->result == SENIM_OK))
 			j->result = SENIM_ERR_STORE;
@@ -297,12 +411,19 @@ int store_ping(struct store *st)
 int store_exec(struct store_tx *tx, const char *sql, const struct store_val *params,
 	       size_t nparams, int64_t *changes)
 {
+	int err = ensure_savepoint(tx);
+	if (err)
+		return err;
 	return tx->st->be->exec(tx->conn, sql, params, nparams, changes);
 }
 
 int store_query(struct store_tx *tx, const char *sql, const struct store_val *params,
 		size_t nparams, struct store_rows **out)
 {
+	*out = NULL;
+	int err = ensure_savepoint(tx);
+	if (err)
+		return err;
 	return tx->st->be->query(tx->conn, sql, params, nparams, out);
 }
 
@@ -338,6 +459,12 @@ void store_rows_free(struct store_rows *r)
 }
 
 /* ---- migrations ---------------------------------------------------------- */
+
+static int exec_script(struct store_tx *tx, const char *sql)
+{
+	int err = ensure_savepoint(tx);
+	return err ? err : tx->st->be->exec_script(tx->conn, sql);
+}
 
 struct version_ctx {
 	int version;
@@ -387,7 +514,7 @@ static int apply_one(struct store_tx *tx, void *ctx)
 		return err;
 	if (v.version >= a->m->version)
 		return SENIM_OK; /* another process got there first */
-	err = tx->st->be->exec_script(tx->conn, a->m->sql);
+	err = exec_script(tx, a->m->sql);
 	if (err) {
 		log_event(LOG_ERROR, "migration_failed", "name", a->m->name, NULL);
 		return err;
@@ -414,7 +541,7 @@ static int bootstrap(struct store_tx *tx, void *ctx)
 		if (err)
 			return err;
 	}
-	return tx->st->be->exec_script(tx->conn, BOOTSTRAP_SQL);
+	return exec_script(tx, BOOTSTRAP_SQL);
 }
 
 int store_migrate(struct store *st, int *applied)

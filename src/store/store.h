@@ -154,6 +154,26 @@ const char *store_rows_text(struct store_rows *r, int col, size_t *len);
 const void *store_rows_blob(struct store_rows *r, int col, size_t *len);
 void store_rows_free(struct store_rows *r);
 
+/*
+ * Deferred appends, for an append-only chain that every write extends (the
+ * audit log).  Inside store_write()'s fn, store_tx_defer() copies `len` bytes
+ * of item; after the last job of the batch, and before its COMMIT, the
+ * batch calls flush(tx, ctx, items, n) once for each distinct (flush, ctx),
+ * with the items of the jobs that succeeded, in the order they were
+ * deferred.  A job that fails takes its items with it.  If flush fails, the
+ * whole batch fails and nothing of it is written.  So a batch of N writes
+ * reads and moves the chain's head once, not N times.  SENIM_ERR_INVALID
+ * outside a write.
+ */
+struct store_item {
+	const void *data;
+	size_t len;
+};
+typedef int (*store_flush_fn)(struct store_tx *tx, void *ctx,
+			      const struct store_item *items, size_t n);
+SENIM_MUST_CHECK int store_tx_defer(struct store_tx *tx, store_flush_fn flush, void *ctx,
+				    const void *item, size_t len);
+
 /* Which backend a transaction runs on, for the rare SQL that differs. */
 enum store_kind store_tx_kind(const struct store_tx *tx);
 

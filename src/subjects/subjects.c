@@ -14,6 +14,7 @@
 #include "audit/audit.h"
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "consent/ledger.h"
 #include "vault/vault.h"
@@ -42,24 +43,14 @@ int subject_source_parse(const char *code)
 
 int subject_id_valid(const char *id)
 {
-	if (strncmp(id, "sbj_", 4) != 0 || strlen(id) != SUBJECT_ID_LEN - 1)
-		return 0;
-	for (const char *p = id + 4; *p; p++) {
-		char c = *p;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return 0;
-	}
-	return 1;
+	return strncmp(id, "sbj_", 4) == 0 && id_body_valid(id + 4);
 }
 
+/* Time-ordered (common/ids.h): registrations append to the subject tables. */
 static void new_subject_id(char id[SUBJECT_ID_LEN])
 {
-	unsigned char raw[16];
-	randombytes_buf(raw, sizeof(raw));
-	memcpy(id, "sbj_", 4);
-	sodium_bin2base64(id + 4, SUBJECT_ID_LEN - 4, raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	_Static_assert(SUBJECT_ID_LEN == 4 + ID_BODY_CHARS + 1, "sbj_ + id body");
+	id_time_ordered(id, "sbj_", clock_now_us() / 1000);
 }
 
 /* "identity,contact" for a CATEGORY_BIT mask, in category order. */
@@ -92,7 +83,7 @@ static int audit(struct store_tx *tx, const struct subject_actor *a, const char 
 				    .purpose = purpose_code(a->purpose),
 				    .outcome = outcome,
 				    .request_id = a->request_id };
-	return audit_append(tx, a->kr, &rec, NULL);
+	return audit_append(tx, a->kr, &rec);
 }
 
 /* ---- state and keys -------------------------------------------------------- */

@@ -953,8 +953,8 @@ def _subject_id_pattern():
 def _consent_id_pattern():
     defines = _defines(_strip_comments(_read("src/consent/ledger.h")))
     text = _strip_comments(_read("src/consent/ledger.c"))
-    m = re.search(r"memcpy\s*\(\s*id\s*,\s*\"(\w+)\"\s*,\s*(\d+)\s*\)", text)
-    assert m and len(m.group(1)) == int(m.group(2)), "consent id prefix not found in ledger.c"
+    m = re.search(r"id_time_ordered\s*\(\s*id\s*,\s*\"(\w+)\"", text)
+    assert m, "consent id prefix not found in ledger.c"
     n = _eval_int("CONSENT_ID_LEN", defines) - 1 - len(m.group(1))
     return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
 

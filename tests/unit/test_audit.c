@@ -142,7 +142,7 @@ static void make_record(int64_t s, struct rec_text *t)
 struct append_ctx {
 	const struct keyring *kr;
 	int n;
-	int64_t first, last;
+	int64_t last;
 };
 
 static int append_fn(struct store_tx *tx, void *ctx)
@@ -150,15 +150,13 @@ static int append_fn(struct store_tx *tx, void *ctx)
 	struct append_ctx *a = ctx;
 	for (int i = 0; i < a->n; i++) {
 		struct rec_text t;
-		int64_t seq = 0;
-		/* The chain decides the number; the content follows it. */
+		/* Records take the numbers after the head, in order; the content
+		 * names the number it should get. */
 		make_record(a->last + 1, &t);
-		int err = audit_append(tx, a->kr, &t.rec, &seq);
+		int err = audit_append(tx, a->kr, &t.rec);
 		if (err)
 			return err;
-		if (a->first == 0)
-			a->first = seq;
-		a->last = seq;
+		a->last++;
 	}
 	return SENIM_OK;
 }
@@ -172,7 +170,14 @@ static int64_t append_n(struct fx *f, int n, int per_tx)
 					.n = n - done < per_tx ? n - done : per_tx,
 					.last = last };
 		assert_int_equal(store_write(f->st, append_fn, &a), SENIM_OK);
-		assert_int_equal(a.first, last + 1);
+		assert_int_equal(raw_int(f, "SELECT seq FROM audit_head"), a.last);
+		/* Each record got the number its content names, in order. */
+		char sql[128];
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM audit_log WHERE seq > %lld"
+			 " AND request_id = 'req-' || seq",
+			 (long long)last);
+		assert_int_equal(raw_int(f, sql), a.last - last);
 		last = a.last;
 	}
 	return last;
@@ -319,13 +324,12 @@ struct invalid_ctx {
 	const struct keyring *kr;
 	const struct audit_record *rec;
 	int null_rec;
-	int64_t seq;
 };
 
 static int invalid_fn(struct store_tx *tx, void *ctx)
 {
 	struct invalid_ctx *c = ctx;
-	return audit_append(tx, c->kr, c->null_rec ? NULL : c->rec, &c->seq);
+	return audit_append(tx, c->kr, c->null_rec ? NULL : c->rec);
 }
 
 static void test_invalid_records(void **state)
@@ -372,15 +376,14 @@ static void test_invalid_records(void **state)
 			t.rec.object = longtext;
 		struct invalid_ctx c = { .kr = f->kr,
 					 .rec = &t.rec,
-					 .null_rec = cases[i].null_field == NULL_REC,
-					 .seq = 77 };
+					 .null_rec = cases[i].null_field == NULL_REC };
 		int err = store_write(f->st, invalid_fn, &c);
 		if (err != cases[i].want)
 			fail_msg("%s: got %d, want %d", cases[i].name, err,
 				 cases[i].want);
 		if (!err)
 			want_seq++;
-		assert_int_equal(c.seq, err ? 0 : want_seq);
+		assert_int_equal(raw_int(f, "SELECT seq FROM audit_head"), want_seq);
 	}
 	free(longtext);
 	verify_ok(f, want_seq, 1);
@@ -398,7 +401,7 @@ static int fail_closed_fn(struct store_tx *tx, void *ctx)
 	struct closed_ctx *c = ctx;
 	struct rec_text t;
 	make_record(4, &t);
-	int err = audit_append(tx, c->kr, &t.rec, NULL);
+	int err = audit_append(tx, c->kr, &t.rec);
 	if (err)
 		return err;
 	c->appended = 1;
@@ -409,7 +412,7 @@ static int fail_closed_fn(struct store_tx *tx, void *ctx)
 	if (err)
 		return err;
 	t.rec.actor = NULL;
-	return audit_append(tx, c->kr, &t.rec, NULL);
+	return audit_append(tx, c->kr, &t.rec);
 }
 
 static void test_fail_closed(void **state)
@@ -715,7 +718,7 @@ static int one_fn(struct store_tx *tx, void *ctx)
 	struct thread_arg *a = ctx;
 	struct rec_text t;
 	make_record(1, &t);
-	return audit_append(tx, a->f->kr, &t.rec, NULL);
+	return audit_append(tx, a->f->kr, &t.rec);
 }
 
 static void *appender(void *p)

@@ -25,7 +25,40 @@ struct fixture {
 	char path[300];
 	struct store *st;
 	int commits;
+	/* What the deferred-append flusher saw. */
+	int flushes;
+	int64_t flushed[64];
+	int nflushed;
+	int64_t poison;	 /* a flushed key that makes the flush fail */
+	int64_t ran[64]; /* keys of the jobs, in the order the writer ran them */
+	int nran;
 };
+
+#define FLUSHED_KEY(k) ((k) + 10000) /* the row a flush writes for key k */
+
+/* A flusher like the audit log's: it writes one row per deferred item in
+ * the batch's own transaction, and fails on the poison key. */
+static int record_flush(struct store_tx *tx, void *ctx, const struct store_item *items,
+			size_t n)
+{
+	struct fixture *f = ctx;
+	f->flushes++;
+	for (size_t i = 0; i < n; i++) {
+		int64_t key;
+		assert_int_equal(items[i].len, sizeof(key));
+		memcpy(&key, items[i].data, sizeof(key));
+		if (f->nflushed < 64)
+			f->flushed[f->nflushed++] = key;
+		if (key == f->poison)
+			return SENIM_ERR_INVALID;
+		int err = store_exec(tx, "INSERT INTO t (k, v) VALUES ($1, 'flushed')",
+				     (struct store_val[]){ SV_INT(FLUSHED_KEY(key)) }, 1,
+				     NULL);
+		if (err)
+			return err;
+	}
+	return SENIM_OK;
+}
 
 static void on_commit(int64_t us, void *ctx)
 {
@@ -69,15 +102,23 @@ struct job {
 	int violate; /* insert a duplicate key (a failing statement) */
 	struct fixture *f;
 	pthread_barrier_t *queued;
-	int hold_ms; /* stay inside the transaction this long */
+	int hold_ms;	/* stay inside the transaction this long */
+	int defer;	/* also defer its key to record_flush */
+	int only_defer; /* defer, and run no statement of its own */
 	int result;
 };
 
 static int insert_fn(struct store_tx *tx, void *ctx)
 {
 	struct job *j = ctx;
-	int err = store_exec(tx, "INSERT INTO t (k, v) VALUES ($1, 'x')",
-			     (struct store_val[]){ SV_INT(j->key) }, 1, NULL);
+	int err = SENIM_OK;
+	if (j->f->nran < 64) /* jobs run one at a time, on the batch's thread */
+		j->f->ran[j->f->nran++] = j->key;
+	if (j->defer || j->only_defer)
+		err = store_tx_defer(tx, record_flush, j->f, &j->key, sizeof(j->key));
+	if (!err && !j->only_defer)
+		err = store_exec(tx, "INSERT INTO t (k, v) VALUES ($1, 'x')",
+				 (struct store_val[]){ SV_INT(j->key) }, 1, NULL);
 	if (!err && j->violate)
 		err = store_exec(tx, "INSERT INTO t (k, v) VALUES ($1, 'dup')",
 				 (struct store_val[]){ SV_INT(j->key) }, 1, NULL);
@@ -146,6 +187,8 @@ static void test_group_commit_batches_and_isolates_failures(void **state)
 		jobs[i].queued = &queued;
 		jobs[i].fail = (i == 3);
 		jobs[i].violate = (i == 5);
+		jobs[i].defer = (i != 4);
+		jobs[i].only_defer = (i == 7);
 	}
 	/* Job 0 starts first and holds the writer long enough for the rest to
 	 * queue up behind it. */
@@ -164,17 +207,91 @@ static void test_group_commit_batches_and_isolates_failures(void **state)
 	pthread_barrier_destroy(&queued);
 
 	for (int i = 0; i < N; i++) {
+		int failed = (i == 3 || i == 5);
 		if (i == 3)
 			assert_int_equal(jobs[i].result, SENIM_ERR_INVALID);
 		else if (i == 5)
 			assert_int_equal(jobs[i].result, SENIM_ERR_CONFLICT);
 		else
 			assert_int_equal(jobs[i].result, SENIM_OK);
-		assert_int_equal(rows(f, jobs[i].key), (i == 3 || i == 5) ? 0 : 1);
+		assert_int_equal(rows(f, jobs[i].key), (failed || i == 7) ? 0 : 1);
+		/* A failed job's deferred item went with it. */
+		assert_int_equal(rows(f, FLUSHED_KEY(jobs[i].key)),
+				 (failed || i == 4) ? 0 : 1);
 	}
-	assert_int_equal(rows(f, 0), N - 2);
-	/* Job 0 alone, then the seven queued behind it in one commit. */
+	assert_int_equal(rows(f, 0), 2 * (N - 2) - 2);
+	/* Job 0 alone, then the seven queued behind it in one commit; one
+	 * flush each, with the successful jobs' items in the order they ran. */
 	assert_int_equal(f->commits - before, 2);
+	assert_int_equal(f->flushes, 2);
+	assert_int_equal(f->nran, N);
+	int nwant = 0;
+	for (int i = 0; i < f->nran; i++) {
+		int64_t k = f->ran[i];
+		if (k == 103 || k == 104 || k == 105)
+			continue; /* failed, not deferring, failed */
+		assert_true(nwant < f->nflushed);
+		assert_int_equal(f->flushed[nwant++], k);
+	}
+	assert_int_equal(f->nflushed, 5);
+	assert_int_equal(nwant, 5);
+}
+
+/* A flush that fails fails its whole batch: no job of it is written. */
+static void test_failed_flush_fails_the_batch(void **state)
+{
+	struct fixture *f = *state;
+	enum {
+		N = 4
+	};
+	pthread_barrier_t queued;
+	pthread_barrier_init(&queued, NULL, N - 1);
+	struct job jobs[N];
+	pthread_t threads[N];
+	memset(jobs, 0, sizeof(jobs));
+	for (int i = 0; i < N; i++) {
+		jobs[i].key = 200 + i;
+		jobs[i].f = f;
+		jobs[i].queued = &queued;
+		jobs[i].defer = 1;
+	}
+	jobs[0].queued = NULL;
+	jobs[0].hold_ms = 300;
+	f->poison = 202;
+	pthread_create(&threads[0], NULL, writer, &jobs[0]);
+	struct timespec ts = { 0, 50 * 1000000L };
+	nanosleep(&ts, NULL);
+	for (int i = 1; i < N; i++)
+		pthread_create(&threads[i], NULL, writer, &jobs[i]);
+	for (int i = 0; i < N; i++)
+		pthread_join(threads[i], NULL);
+	pthread_barrier_destroy(&queued);
+
+	assert_int_equal(jobs[0].result, SENIM_OK); /* its own batch */
+	assert_int_equal(rows(f, 200), 1);
+	assert_int_equal(rows(f, FLUSHED_KEY(200)), 1);
+	for (int i = 1; i < N; i++) {
+		assert_int_equal(jobs[i].result, SENIM_ERR_STORE);
+		assert_int_equal(rows(f, jobs[i].key), 0);
+		assert_int_equal(rows(f, FLUSHED_KEY(jobs[i].key)), 0);
+	}
+}
+
+static int defer_fn(struct store_tx *tx, void *ctx)
+{
+	int64_t key = 1;
+	return store_tx_defer(tx, record_flush, ctx, &key, sizeof(key));
+}
+
+/* A read has no batch to defer to. */
+static void test_defer_outside_a_write(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(store_read(f->st, defer_fn, f), SENIM_ERR_INVALID);
+	assert_int_equal(f->flushes, 0);
+	assert_int_equal(store_write(f->st, defer_fn, f), SENIM_OK);
+	assert_int_equal(f->flushes, 1);
+	assert_int_equal(rows(f, FLUSHED_KEY(1)), 1);
 }
 
 /* Many writers, many batches: every acknowledged write is there, no
@@ -246,6 +363,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_group_commit_batches_and_isolates_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_flush_fails_the_batch, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_defer_outside_a_write, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
