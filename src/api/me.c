@@ -291,22 +291,23 @@ static const struct jsonin_field policy_fields[] = {
 	{ .name = "channel", .type = JSONIN_STRING, .required = 1, .allowed = channels },
 };
 
-int api_me_accept_policy(struct http_request *req, struct http_response *resp)
+/* A ledger operation's write, if it needs one; then cont answers. */
+static int write_then(struct http_request *req, struct http_response *resp,
+		      struct ledger_op *op, http_continue_fn cont)
 {
-	json_t *body;
-	if (http_json_body_or_reply(req, resp, policy_fields, COUNT(policy_fields),
-				    &body))
-		return SENIM_OK;
-	char ip[INET6_ADDRSTRLEN], current[LEDGER_VERSION_MAX];
-	struct consent_request rq;
-	consent_request(req, jsonin_str(body, "language"), jsonin_str(body, "channel"),
-			ip, &rq);
+	if (!ledger_op_needs_write(op))
+		return cont(req, resp, SENIM_OK, op);
+	int err = http_write_then(req, ledger_op_tx, op, cont);
+	return err ? cont(req, resp, err, op) : SENIM_OK;
+}
+
+static int accept_answer(struct http_request *req, struct http_response *resp, int result,
+			 void *op)
+{
+	char current[LEDGER_VERSION_MAX];
 	json_t *out = NULL;
 	int created = 0;
-	int err = ledger_accept_policy(req->app->store, req->app->keys, &rq,
-				       jsonin_str(body, "version"), current, &out,
-				       &created);
-	json_decref(body);
+	int err = ledger_grant_finish(op, result, &out, &created, current);
 	if (err == SENIM_ERR_CONFLICT) {
 		struct problem p = { .code = "policy_version_outdated",
 				     .extra = json_pack("{s:s}", "current_version",
@@ -320,6 +321,23 @@ int api_me_accept_policy(struct http_request *req, struct http_response *resp)
 	return http_reply_json(resp, created ? 201 : 200, out);
 }
 
+int api_me_accept_policy(struct http_request *req, struct http_response *resp)
+{
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, policy_fields, COUNT(policy_fields),
+				    &body))
+		return SENIM_OK;
+	char ip[INET6_ADDRSTRLEN];
+	struct consent_request rq;
+	consent_request(req, jsonin_str(body, "language"), jsonin_str(body, "channel"),
+			ip, &rq);
+	struct ledger_op *op = NULL;
+	int err = ledger_grant_prepare(req->app->store, req->app->keys, &rq,
+				       CONSENT_POLICY, jsonin_str(body, "version"), &op);
+	json_decref(body);
+	return err ? err : write_then(req, resp, op, accept_answer);
+}
+
 static const struct jsonin_field grant_fields[] = {
 	{ .name = "kind",
 	  .type = JSONIN_STRING,
@@ -329,6 +347,16 @@ static const struct jsonin_field grant_fields[] = {
 	{ .name = "language", .type = JSONIN_STRING, .allowed = languages },
 	{ .name = "channel", .type = JSONIN_STRING, .required = 1, .allowed = channels },
 };
+
+static int grant_answer(struct http_request *req, struct http_response *resp, int result,
+			void *op)
+{
+	(void)req;
+	json_t *out = NULL;
+	int created = 0;
+	int err = ledger_grant_finish(op, result, &out, &created, NULL);
+	return err ? err : http_reply_json(resp, created ? 201 : 200, out);
+}
 
 int api_me_grant(struct http_request *req, struct http_response *resp)
 {
@@ -347,14 +375,11 @@ int api_me_grant(struct http_request *req, struct http_response *resp)
 	struct consent_request rq;
 	consent_request(req, jsonin_str(body, "language"), jsonin_str(body, "channel"),
 			ip, &rq);
-	json_t *out = NULL;
-	int created = 0;
-	int err = ledger_grant(req->app->store, req->app->keys, &rq,
-			       (enum consent_kind)kind, &out, &created);
+	struct ledger_op *op = NULL;
+	int err = ledger_grant_prepare(req->app->store, req->app->keys, &rq,
+				       (enum consent_kind)kind, NULL, &op);
 	json_decref(body);
-	if (err)
-		return err;
-	return http_reply_json(resp, created ? 201 : 200, out);
+	return err ? err : write_then(req, resp, op, grant_answer);
 }
 
 int api_me_consents(struct http_request *req, struct http_response *resp)
@@ -364,15 +389,12 @@ int api_me_consents(struct http_request *req, struct http_response *resp)
 	return err ? err : http_reply_json(resp, 200, out);
 }
 
-int api_me_withdraw(struct http_request *req, struct http_response *resp)
+static int withdraw_answer(struct http_request *req, struct http_response *resp,
+			   int result, void *op)
 {
-	char ip[INET6_ADDRSTRLEN];
-	struct consent_request rq;
-	consent_request(req, NULL, NULL, ip, &rq);
 	struct withdraw_refusal why;
 	json_t *out = NULL;
-	int err = ledger_withdraw(req->app->store, req->app->keys, &rq, req->params[0],
-				  &out, &why);
+	int err = ledger_withdraw_finish(op, result, &out, &why);
 	if (err == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "consent_not_found");
 	if (err == SENIM_ERR_CONFLICT)
@@ -388,6 +410,17 @@ int api_me_withdraw(struct http_request *req, struct http_response *resp)
 		return http_reply_problem(req, resp, &p);
 	}
 	return err ? err : http_reply_json(resp, 200, out);
+}
+
+int api_me_withdraw(struct http_request *req, struct http_response *resp)
+{
+	char ip[INET6_ADDRSTRLEN];
+	struct consent_request rq;
+	consent_request(req, NULL, NULL, ip, &rq);
+	struct ledger_op *op = NULL;
+	int err = ledger_withdraw_prepare(req->app->store, req->app->keys, &rq,
+					  req->params[0], &op);
+	return err ? err : write_then(req, resp, op, withdraw_answer);
 }
 
 /* ---- the staff view --------------------------------------------------------------- */

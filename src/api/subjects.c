@@ -183,6 +183,23 @@ static json_t *identity_of(json_t *body)
 	return o;
 }
 
+/* The answer to a registration, once its write is durable (or failed). */
+static int register_answer(struct http_request *req, struct http_response *resp,
+			   int result, void *op)
+{
+	char id[SUBJECT_ID_LEN];
+	enum access_result denied = ACCESS_GRANTED;
+	int err = subjects_register_finish(op, result, id, &denied);
+	if (err == SENIM_ERR_CONFLICT)
+		return http_reply_code(req, resp, "subject_exists");
+	if (err)
+		return reply_result(req, resp, err, denied);
+	char location[64];
+	snprintf(location, sizeof(location), "/v1/subjects/%s/data", id);
+	err = http_reply_json(resp, 201, json_pack("{s:s}", "id", id));
+	return err ? err : http_add_header(req, resp, "Location", location);
+}
+
 int api_subject_register(struct http_request *req, struct http_response *resp)
 {
 	enum purpose purpose;
@@ -226,64 +243,43 @@ int api_subject_register(struct http_request *req, struct http_response *resp)
 	};
 	struct subject_actor a;
 	actor_for(req, purpose, &a);
-	char id[SUBJECT_ID_LEN];
-	enum access_result denied = ACCESS_GRANTED;
-	err = (identity && contact)
-		      ? subjects_register(req->app->store, &a, &reg, id, &denied)
-		      : SENIM_ERR_NOMEM;
+	struct subject_registration_op *op = NULL;
+	err = (identity && contact) ? subjects_register_prepare(&a, &reg, &op)
+				    : SENIM_ERR_NOMEM;
 	json_decref(identity);
 	json_decref(contact);
 	json_decref(body);
-	if (err == SENIM_ERR_CONFLICT)
-		return http_reply_code(req, resp, "subject_exists");
 	if (err)
-		return reply_result(req, resp, err, denied);
-	char location[64];
-	snprintf(location, sizeof(location), "/v1/subjects/%s/data", id);
-	err = http_reply_json(resp, 201, json_pack("{s:s}", "id", id));
-	return err ? err : http_add_header(req, resp, "Location", location);
+		return err;
+	/* Answered by register_answer once the registration is durable. */
+	err = http_write_then(req, subjects_register_tx, op, register_answer);
+	return err ? register_answer(req, resp, err, op) : SENIM_OK;
 }
 
 /* ---- reading ---------------------------------------------------------------- */
 
-int api_subject_data(struct http_request *req, struct http_response *resp)
-{
+/* A read waiting for its audit record: what the answer needs afterwards. */
+struct pending_read {
+	struct subject_read_op *op;
+	const char *id;
 	enum purpose purpose;
-	const char *id = subject_or_reply(req, resp);
-	if (!id || purpose_or_reply(req, resp, &purpose))
-		return SENIM_OK;
-	struct subject_actor a;
-	actor_for(req, purpose, &a);
-	json_t *cats = NULL;
-	uint32_t withheld = 0;
-	enum access_result denied = ACCESS_GRANTED;
-	int err = subjects_read(req->app->store, &a, id, CATEGORY_ALL, &cats, &withheld,
-				&denied);
-	if (err)
-		return reply_result(req, resp, err, denied);
+	int category; /* one category's record, or -1 for all */
+};
+
+static int answer_all(struct http_response *resp, const struct pending_read *pr,
+		      json_t *cats, uint32_t withheld)
+{
 	return http_reply_json(resp, 200,
-			       json_pack("{s:s,s:s,s:o,s:o}", "subject_id", id, "purpose",
-					 purpose_code(purpose), "categories", cats,
-					 "withheld", category_names(withheld)));
+			       json_pack("{s:s,s:s,s:o,s:o}", "subject_id", pr->id,
+					 "purpose", purpose_code(pr->purpose),
+					 "categories", cats, "withheld",
+					 category_names(withheld)));
 }
 
-int api_subject_category(struct http_request *req, struct http_response *resp)
+static int answer_one(struct http_request *req, struct http_response *resp,
+		      const struct pending_read *pr, json_t *cats, uint32_t withheld)
 {
-	enum purpose purpose;
-	enum category c;
-	const char *id = subject_or_reply(req, resp);
-	if (!id || category_or_reply(req, resp, &c) ||
-	    purpose_or_reply(req, resp, &purpose))
-		return SENIM_OK;
-	struct subject_actor a;
-	actor_for(req, purpose, &a);
-	json_t *cats = NULL;
-	uint32_t withheld = 0;
-	enum access_result denied = ACCESS_GRANTED;
-	int err = subjects_read(req->app->store, &a, id, CATEGORY_BIT(c), &cats,
-				&withheld, &denied);
-	if (err)
-		return reply_result(req, resp, err, denied);
+	enum category c = (enum category)pr->category;
 	if (withheld) {
 		json_decref(cats);
 		return http_reply_code(req, resp, "category_withheld");
@@ -296,11 +292,70 @@ int api_subject_category(struct http_request *req, struct http_response *resp)
 	json_t *o = json_deep_copy(rec);
 	json_decref(cats);
 	if (o) {
-		json_object_set_new(o, "subject_id", json_string(id));
+		json_object_set_new(o, "subject_id", json_string(pr->id));
 		json_object_set_new(o, "category", json_string(category_code(c)));
-		json_object_set_new(o, "purpose", json_string(purpose_code(purpose)));
+		json_object_set_new(o, "purpose", json_string(purpose_code(pr->purpose)));
 	}
 	return http_reply_json(resp, 200, o);
+}
+
+/* Once the read's audit record is durable: the data, or why not. */
+static int read_answer(struct http_request *req, struct http_response *resp, int result,
+		       void *ctx)
+{
+	struct pending_read *pr = ctx;
+	json_t *cats = NULL;
+	uint32_t withheld = 0;
+	enum access_result denied = ACCESS_GRANTED;
+	int err = subjects_read_finish(pr->op, result, &cats, &withheld, &denied);
+	if (err)
+		return reply_result(req, resp, err, denied);
+	return pr->category < 0 ? answer_all(resp, pr, cats, withheld)
+				: answer_one(req, resp, pr, cats, withheld);
+}
+
+static int read_audit(struct store_tx *tx, void *ctx)
+{
+	struct pending_read *pr = ctx;
+	return subjects_read_audit_tx(tx, pr->op);
+}
+
+/* Decide and decrypt now; answer once the audit record is durable. */
+static int read_then_answer(struct http_request *req, struct http_response *resp,
+			    const char *id, enum purpose purpose, int category)
+{
+	struct subject_actor a;
+	actor_for(req, purpose, &a);
+	struct pending_read *pr = arena_alloc(&req->arena, sizeof(*pr));
+	if (!pr)
+		return SENIM_ERR_NOMEM;
+	*pr = (struct pending_read){ NULL, id, purpose, category };
+	uint32_t wanted = category < 0 ? CATEGORY_ALL : CATEGORY_BIT(category);
+	int err = subjects_read_prepare(req->app->store, &a, id, wanted, &pr->op);
+	if (err)
+		return reply_result(req, resp, err, ACCESS_GRANTED);
+	err = http_write_then(req, read_audit, pr, read_answer);
+	return err ? read_answer(req, resp, err, pr) : SENIM_OK;
+}
+
+int api_subject_data(struct http_request *req, struct http_response *resp)
+{
+	enum purpose purpose;
+	const char *id = subject_or_reply(req, resp);
+	if (!id || purpose_or_reply(req, resp, &purpose))
+		return SENIM_OK;
+	return read_then_answer(req, resp, id, purpose, -1);
+}
+
+int api_subject_category(struct http_request *req, struct http_response *resp)
+{
+	enum purpose purpose;
+	enum category c;
+	const char *id = subject_or_reply(req, resp);
+	if (!id || category_or_reply(req, resp, &c) ||
+	    purpose_or_reply(req, resp, &purpose))
+		return SENIM_OK;
+	return read_then_answer(req, resp, id, purpose, (int)c);
 }
 
 int api_subject_history(struct http_request *req, struct http_response *resp)

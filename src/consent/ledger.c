@@ -1,6 +1,7 @@
 /*
  * ledger.c — grants and withdrawals of consent, each with its sealed
- * evidence, signed receipt and audit record in one transaction.
+ * evidence, signed receipt and audit record in one transaction (prepared in
+ * a read transaction, written by the group commit).
  */
 #include "consent/ledger.h"
 
@@ -138,28 +139,38 @@ static int seal_evidence(struct store_tx *tx, const struct keyring *kr,
 	return err;
 }
 
-/* A consent row as the API shows it. */
+/* A consent as the API shows it; withdrawn_at 0 while active.  The receipts
+ * are their stored JSON texts. */
+static json_t *consent_json(const char *id, const char *kind, const char *policy_version,
+			    const char *language, const char *channel, int64_t granted_at,
+			    int64_t withdrawn_at, const char *receipt,
+			    const char *withdrawal_receipt)
+{
+	char granted[CLOCK_RFC3339_LEN], withdrawn[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(granted_at, granted);
+	int active = withdrawn_at == 0;
+	if (!active)
+		clock_format_rfc3339(withdrawn_at, withdrawn);
+	json_t *r = receipt ? json_loads(receipt, 0, NULL) : NULL;
+	json_t *wr = withdrawal_receipt ? json_loads(withdrawal_receipt, 0, NULL) : NULL;
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:s,s:o?,s:o?}", "id", id, "kind",
+			 kind, "policy_version", policy_version, "language", language,
+			 "channel", channel, "granted_at", granted, "withdrawn_at",
+			 active ? NULL : withdrawn, "status",
+			 active ? "active" : "withdrawn", "receipt", r,
+			 "withdrawal_receipt", wr);
+}
+
+/* A consent row (ROW_COLUMNS) as the API shows it. */
 static json_t *row_json(struct store_rows *r)
 {
-	/* columns: id, kind, policy_version, language, channel, granted_at,
-	 * withdrawn_at, receipt, withdrawal_receipt */
-	char granted[CLOCK_RFC3339_LEN], withdrawn[CLOCK_RFC3339_LEN];
-	clock_format_rfc3339(store_rows_int(r, 5), granted);
-	int active = store_rows_is_null(r, 6);
-	if (!active)
-		clock_format_rfc3339(store_rows_int(r, 6), withdrawn);
-	json_t *receipt = json_loads(store_rows_text(r, 7, NULL), 0, NULL);
-	json_t *wreceipt = store_rows_is_null(r, 8)
-				   ? NULL
-				   : json_loads(store_rows_text(r, 8, NULL), 0, NULL);
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:s,s:o?,s:o?}", "id",
-			 store_rows_text(r, 0, NULL), "kind", store_rows_text(r, 1, NULL),
-			 "policy_version", store_rows_text(r, 2, NULL), "language",
-			 store_rows_text(r, 3, NULL), "channel",
-			 store_rows_text(r, 4, NULL), "granted_at", granted,
-			 "withdrawn_at", active ? NULL : withdrawn, "status",
-			 active ? "active" : "withdrawn", "receipt", receipt,
-			 "withdrawal_receipt", wreceipt);
+	return consent_json(store_rows_text(r, 0, NULL), store_rows_text(r, 1, NULL),
+			    store_rows_text(r, 2, NULL), store_rows_text(r, 3, NULL),
+			    store_rows_text(r, 4, NULL), store_rows_int(r, 5),
+			    store_rows_is_null(r, 6) ? 0 : store_rows_int(r, 6),
+			    store_rows_text(r, 7, NULL),
+			    store_rows_is_null(r, 8) ? NULL
+						     : store_rows_text(r, 8, NULL));
 }
 
 #define ROW_COLUMNS                                                               \
@@ -201,258 +212,421 @@ static int find_active(struct store_tx *tx, const char *subject_id,
 	return err;
 }
 
-struct grant_ctx {
+/*
+ * A grant or a withdrawal, prepared in a read transaction and written by the
+ * group commit (ledger.h).  The preparation does the slow parts — the
+ * receipt's signature, the evidence's sealing — concurrently with other
+ * requests; the write re-checks what another request could have changed in
+ * between (an active grant of the same kind, the version in force for a
+ * policy acceptance, open obligations) and only then inserts or updates.
+ */
+struct ledger_op {
 	const struct keyring *kr;
-	const struct consent_request *rq;
+	struct consent_request rq;
+	/* copies of the request's short-lived strings */
+	char ip[64], language[8], channel[16];
+	int withdraw;
 	enum consent_kind kind;
-	const char *version; /* policy: the version asked for */
-	char *current;
+	char asked[LEDGER_VERSION_MAX]; /* policy: the version accepted */
+	/* outcome */
+	int missing, outdated, created, not_found, already, refused;
+	char current[LEDGER_VERSION_MAX];
+	struct withdraw_refusal why;
 	json_t *out;
-	int created;
-	int outdated, missing;
+	/* the prepared write */
+	int write;
+	char id[CONSENT_ID_LEN];
+	int64_t now;
+	struct policy_ref pol;
+	char *receipt; /* the new receipt's JSON text */
+	struct buf evidence;
+	/* a withdrawal: the grant it ends, for the answer */
+	char version[LEDGER_VERSION_MAX], grant_language[8], grant_channel[16];
+	int64_t granted_at;
+	char *grant_receipt;
 };
 
-static int grant_tx(struct store_tx *tx, void *arg)
+static void copy_str(char *dst, size_t cap, const char *src)
 {
-	struct grant_ctx *c = arg;
-	const struct consent_request *rq = c->rq;
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static struct ledger_op *op_new(const struct keyring *kr,
+				const struct consent_request *rq)
+{
+	struct ledger_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return NULL;
+	op->kr = kr;
+	op->rq = *rq;
+	copy_str(op->language, sizeof(op->language), rq->language);
+	copy_str(op->channel, sizeof(op->channel), rq->channel);
+	op->rq.language = op->language;
+	op->rq.channel = op->channel;
+	if (rq->ip) {
+		copy_str(op->ip, sizeof(op->ip), rq->ip);
+		op->rq.ip = op->ip;
+	}
+	buf_init(&op->evidence, 1 << 20);
+	return op;
+}
+
+static void op_free(struct ledger_op *op)
+{
+	if (!op)
+		return;
+	json_decref(op->out);
+	free(op->receipt);
+	free(op->grant_receipt);
+	buf_release(&op->evidence);
+	free(op);
+}
+
+int ledger_op_needs_write(const struct ledger_op *op)
+{
+	return op->write;
+}
+
+/* ---- granting ------------------------------------------------------------------ */
+
+static int grant_prepare_tx(struct store_tx *tx, void *arg)
+{
+	struct ledger_op *op = arg;
 	struct policy_ref cur;
 	int found = 0;
 	int err = policy_ref_in(tx, NULL, &cur, &found);
 	if (err)
 		return err;
-	if (c->current)
-		snprintf(c->current, LEDGER_VERSION_MAX, "%s", found ? cur.version : "");
-	if (c->kind == CONSENT_POLICY) {
+	copy_str(op->current, sizeof(op->current), found ? cur.version : "");
+	if (op->kind == CONSENT_POLICY) {
 		struct policy_ref asked;
 		int exists = 0;
-		err = policy_ref_in(tx, c->version, &asked, &exists);
+		err = policy_ref_in(tx, op->asked, &asked, &exists);
 		if (err)
 			return err;
 		if (!exists) {
-			c->missing = 1;
+			op->missing = 1;
 			return SENIM_OK;
 		}
 		if (!found || strcmp(asked.version, cur.version) != 0) {
-			c->outdated =
-				1; /* P2: only the version in force can be accepted */
+			op->outdated = 1; /* P2: only the version in force */
 			return SENIM_OK;
 		}
 	} else if (!found) {
-		c->missing = 1;
+		op->missing = 1;
 		return SENIM_OK;
 	}
-	err = find_active(tx, rq->subject_id, c->kind,
-			  c->kind == CONSENT_POLICY ? cur.version : NULL, &c->out);
-	if (err || c->out)
-		return err; /* already granted: the same answer again */
-	char id[CONSENT_ID_LEN];
-	new_consent_id(id);
-	int64_t now = clock_now_us();
+	err = find_active(tx, op->rq.subject_id, op->kind,
+			  op->kind == CONSENT_POLICY ? cur.version : NULL, &op->out);
+	if (err || op->out)
+		return err; /* already granted: the same answer again, no write */
+	op->pol = cur;
+	new_consent_id(op->id);
+	op->now = clock_now_us();
 	struct receipt_in in = { .event = "grant",
-				 .consent_id = id,
-				 .kind = c->kind,
-				 .at_us = now,
-				 .language = rq->language,
-				 .channel = rq->channel,
-				 .subject_id = rq->subject_id,
+				 .consent_id = op->id,
+				 .kind = op->kind,
+				 .at_us = op->now,
+				 .language = op->rq.language,
+				 .channel = op->rq.channel,
+				 .subject_id = op->rq.subject_id,
 				 .policy_version = cur.version,
 				 .policy_sha256_ru = cur.sha_ru,
 				 .policy_sha256_kk = cur.sha_kk };
 	json_t *receipt = NULL;
-	struct buf evidence;
-	buf_init(&evidence, 1 << 20);
-	err = receipt_make(c->kr, &in, &receipt);
+	err = receipt_make(op->kr, &in, &receipt);
 	if (!err)
-		err = seal_evidence(tx, c->kr, rq, id, &evidence);
-	char *text = (!err && receipt) ? json_dumps(receipt, JSON_COMPACT) : NULL;
-	if (!err && !text)
+		err = seal_evidence(tx, op->kr, &op->rq, op->id, &op->evidence);
+	if (!err && !(op->receipt = json_dumps(receipt, JSON_COMPACT)))
 		err = SENIM_ERR_NOMEM;
-	if (!err)
-		err = store_exec(
-			tx,
-			"INSERT INTO consents (id, subject_id, kind, policy_version,"
-			" language, channel, granted_at, evidence, receipt)"
-			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-			(struct store_val[]){
-				SV_TEXT(id), SV_TEXT(rq->subject_id),
-				SV_TEXT(consent_def(c->kind)->code), SV_TEXT(cur.version),
-				SV_TEXT(rq->language), SV_TEXT(rq->channel), SV_INT(now),
-				SV_BLOB(evidence.data, evidence.len), SV_TEXT(text) },
-			9, NULL);
-	if (!err)
-		err = audit(tx, c->kr, rq, "consent.grant", id, c->kind, "success");
-	if (!err)
-		err = find_active(tx, rq->subject_id, c->kind,
-				  c->kind == CONSENT_POLICY ? cur.version : NULL,
-				  &c->out);
-	if (!err)
-		c->created = 1;
-	free(text);
 	json_decref(receipt);
-	buf_release(&evidence);
+	if (!err)
+		op->write = 1;
 	return err;
+}
+
+static int grant_write_tx(struct store_tx *tx, struct ledger_op *op)
+{
+	struct policy_ref cur;
+	int found = 0;
+	int err = policy_ref_in(tx, NULL, &cur, &found);
+	if (err)
+		return err;
+	if (op->kind == CONSENT_POLICY &&
+	    (!found || strcmp(cur.version, op->pol.version) != 0)) {
+		/* A new version was published since the preparation. */
+		copy_str(op->current, sizeof(op->current), found ? cur.version : "");
+		op->outdated = 1;
+		return SENIM_OK;
+	}
+	/* Another request may have granted the same kind meanwhile. */
+	err = find_active(tx, op->rq.subject_id, op->kind,
+			  op->kind == CONSENT_POLICY ? op->pol.version : NULL, &op->out);
+	if (err || op->out)
+		return err;
+	const char *kind = consent_def(op->kind)->code;
+	err = store_exec(
+		tx,
+		"INSERT INTO consents (id, subject_id, kind, policy_version,"
+		" language, channel, granted_at, evidence, receipt)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		(struct store_val[]){ SV_TEXT(op->id), SV_TEXT(op->rq.subject_id),
+				      SV_TEXT(kind), SV_TEXT(op->pol.version),
+				      SV_TEXT(op->rq.language), SV_TEXT(op->rq.channel),
+				      SV_INT(op->now),
+				      SV_BLOB(op->evidence.data, op->evidence.len),
+				      SV_TEXT(op->receipt) },
+		9, NULL);
+	if (!err)
+		err = audit(tx, op->kr, &op->rq, "consent.grant", op->id, op->kind,
+			    "success");
+	if (err)
+		return err;
+	op->out = consent_json(op->id, kind, op->pol.version, op->rq.language,
+			       op->rq.channel, op->now, 0, op->receipt, NULL);
+	if (!op->out)
+		return SENIM_ERR_NOMEM;
+	op->created = 1;
+	return SENIM_OK;
+}
+
+int ledger_grant_prepare(struct store *st, const struct keyring *kr,
+			 const struct consent_request *rq, enum consent_kind kind,
+			 const char *version, struct ledger_op **out)
+{
+	*out = NULL;
+	if (!consent_def(kind) || (kind == CONSENT_POLICY) != (version != NULL))
+		return SENIM_ERR_INVALID;
+	struct ledger_op *op = op_new(kr, rq);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kind = kind;
+	copy_str(op->asked, sizeof(op->asked), version);
+	int err = store_read(st, grant_prepare_tx, op);
+	if (err) {
+		op_free(op);
+		return err;
+	}
+	*out = op;
+	return SENIM_OK;
+}
+
+int ledger_grant_finish(struct ledger_op *op, int result, json_t **out, int *created,
+			char current[LEDGER_VERSION_MAX])
+{
+	*out = NULL;
+	*created = 0;
+	if (current)
+		copy_str(current, LEDGER_VERSION_MAX, op->current);
+	int err = result;
+	if (!err && op->missing)
+		err = SENIM_ERR_NOT_FOUND;
+	else if (!err && op->outdated)
+		err = SENIM_ERR_CONFLICT;
+	if (!err) {
+		*out = op->out;
+		*created = op->created;
+		op->out = NULL;
+	}
+	op_free(op);
+	return err;
+}
+
+/* prepare, write if needed, finish: the synchronous path. */
+static int run_op(struct store *st, struct ledger_op *op)
+{
+	return op->write ? store_write(st, ledger_op_tx, op) : SENIM_OK;
 }
 
 int ledger_accept_policy(struct store *st, const struct keyring *kr,
 			 const struct consent_request *rq, const char *version,
 			 char current[LEDGER_VERSION_MAX], json_t **out, int *created)
 {
-	*created = 0;
-	struct grant_ctx c = { .kr = kr,
-			       .rq = rq,
-			       .kind = CONSENT_POLICY,
-			       .version = version,
-			       .current = current };
+	struct ledger_op *op;
 	*out = NULL;
+	*created = 0;
 	current[0] = '\0';
-	int err = store_write(st, grant_tx, &c);
-	if (!err && c.missing)
-		err = SENIM_ERR_NOT_FOUND;
-	else if (!err && c.outdated)
-		err = SENIM_ERR_CONFLICT;
-	if (err) {
-		json_decref(c.out);
-	} else {
-		*out = c.out;
-		*created = c.created;
-	}
-	return err;
+	int err = ledger_grant_prepare(st, kr, rq, CONSENT_POLICY, version, &op);
+	if (err)
+		return err;
+	return ledger_grant_finish(op, run_op(st, op), out, created, current);
 }
 
 int ledger_grant(struct store *st, const struct keyring *kr,
 		 const struct consent_request *rq, enum consent_kind kind, json_t **out,
 		 int *created)
 {
-	struct grant_ctx c = { .kr = kr, .rq = rq, .kind = kind };
+	struct ledger_op *op;
 	*out = NULL;
 	*created = 0;
-	if (kind == CONSENT_POLICY || !consent_def(kind))
+	if (kind == CONSENT_POLICY)
 		return SENIM_ERR_INVALID;
-	int err = store_write(st, grant_tx, &c);
-	if (!err && c.missing)
-		err = SENIM_ERR_NOT_FOUND;
-	if (err) {
-		json_decref(c.out);
+	int err = ledger_grant_prepare(st, kr, rq, kind, NULL, &op);
+	if (err)
 		return err;
-	}
-	*out = c.out;
-	*created = c.created;
-	return SENIM_OK;
+	return ledger_grant_finish(op, run_op(st, op), out, created, NULL);
 }
 
-struct withdraw_ctx {
-	const struct keyring *kr;
-	const struct consent_request *rq;
-	const char *consent_id;
-	struct withdraw_refusal *why;
-	json_t *out;
-	int not_found, already, refused;
-};
+/* ---- withdrawing ----------------------------------------------------------------- */
 
-static int withdraw_tx(struct store_tx *tx, void *arg)
+/* C2: does an open obligation forbid withdrawing this kind?  Fills why. */
+static int check_obligations(struct store_tx *tx, struct ledger_op *op)
 {
-	struct withdraw_ctx *c = arg;
-	const struct consent_request *rq = c->rq;
+	const struct consent_def *def = consent_def(op->kind);
+	if (!def->needed_for_obligations || def->marketing)
+		return SENIM_OK;
+	int64_t open = 0;
+	int err = obligations_open_in(tx, op->kr, op->rq.subject_id, &open,
+				      op->why.obligation, sizeof(op->why.obligation));
+	if (!err && open > 0) {
+		op->refused = 1;
+		op->why.open_count = open;
+		copy_str(op->why.reason, sizeof(op->why.reason), "open_obligation");
+	}
+	return err;
+}
+
+static int withdraw_prepare_tx(struct store_tx *tx, void *arg)
+{
+	struct ledger_op *op = arg;
 	struct store_rows *r;
 	int has = 0;
 	/* Only this subject's consents: another's id is simply not found. */
 	int err = store_query(
 		tx,
-		"SELECT kind, withdrawn_at, policy_version, channel, language FROM "
-		"consents"
+		"SELECT kind, withdrawn_at, policy_version, channel, language,"
+		" granted_at, receipt FROM consents"
 		" WHERE id = $1 AND subject_id = $2",
-		(struct store_val[]){ SV_TEXT(c->consent_id), SV_TEXT(rq->subject_id) },
-		2, &r);
+		(struct store_val[]){ SV_TEXT(op->id), SV_TEXT(op->rq.subject_id) }, 2,
+		&r);
 	if (err)
 		return err;
 	err = store_rows_next(r, &has);
 	int kind = -1, withdrawn = 0;
-	char version[LEDGER_VERSION_MAX] = "", channel[16] = "", language[8] = "";
 	if (!err && has) {
 		kind = consent_kind_parse(store_rows_text(r, 0, NULL));
 		withdrawn = !store_rows_is_null(r, 1);
-		copy_col(r, 2, version, sizeof(version));
-		/* A withdrawal comes by the channel and in the language of the
-		 * grant it undoes: DELETE carries no body to say otherwise. */
-		copy_col(r, 3, channel, sizeof(channel));
-		copy_col(r, 4, language, sizeof(language));
+		copy_col(r, 2, op->version, sizeof(op->version));
+		copy_col(r, 3, op->grant_channel, sizeof(op->grant_channel));
+		copy_col(r, 4, op->grant_language, sizeof(op->grant_language));
+		op->granted_at = store_rows_int(r, 5);
+		op->grant_receipt = strdup(store_rows_text(r, 6, NULL));
+		if (!op->grant_receipt)
+			err = SENIM_ERR_NOMEM;
 	}
 	store_rows_free(r);
 	if (err)
 		return err;
 	if (!has || kind < 0) {
-		c->not_found = 1;
+		op->not_found = 1;
 		return SENIM_OK;
 	}
 	if (withdrawn) {
-		c->already = 1;
+		op->already = 1;
 		return SENIM_OK;
 	}
-	const struct consent_def *def = consent_def((enum consent_kind)kind);
-	if (def->needed_for_obligations && !def->marketing) {
-		int64_t open = 0;
-		err = obligations_open_in(tx, c->kr, rq->subject_id, &open,
-					  c->why->obligation, sizeof(c->why->obligation));
-		if (err)
-			return err;
-		if (open > 0) {
-			/* C2: not while the borrower owes the MFO. */
-			c->refused = 1;
-			c->why->open_count = open;
-			snprintf(c->why->reason, sizeof(c->why->reason),
-				 "open_obligation");
-			return audit(tx, c->kr, rq, "consent.withdraw", c->consent_id,
-				     (enum consent_kind)kind, "denied");
-		}
-	}
-	struct policy_ref pol;
+	op->kind = (enum consent_kind)kind;
+	op->write = 1; /* a refusal is audited too */
+	err = check_obligations(tx, op);
+	if (err || op->refused)
+		return err;
 	int found = 0;
-	err = policy_ref_in(tx, version, &pol, &found);
+	err = policy_ref_in(tx, op->version, &op->pol, &found);
 	if (err)
 		return err;
-	int64_t now = clock_now_us();
-	struct receipt_in in = { .event = "withdraw",
-				 .consent_id = c->consent_id,
-				 .kind = (enum consent_kind)kind,
-				 .at_us = now,
-				 .language = language[0] ? language : rq->language,
-				 .channel = channel[0] ? channel : rq->channel,
-				 .subject_id = rq->subject_id,
-				 .policy_version = version,
-				 .policy_sha256_ru = pol.sha_ru,
-				 .policy_sha256_kk = pol.sha_kk };
+	op->now = clock_now_us();
+	/* A withdrawal comes by the channel and in the language of the grant it
+	 * undoes: DELETE carries no body to say otherwise. */
+	struct receipt_in in = {
+		.event = "withdraw",
+		.consent_id = op->id,
+		.kind = op->kind,
+		.at_us = op->now,
+		.language = op->grant_language[0] ? op->grant_language : op->rq.language,
+		.channel = op->grant_channel[0] ? op->grant_channel : op->rq.channel,
+		.subject_id = op->rq.subject_id,
+		.policy_version = op->version,
+		.policy_sha256_ru = op->pol.sha_ru,
+		.policy_sha256_kk = op->pol.sha_kk
+	};
 	json_t *receipt = NULL;
-	err = receipt_make(c->kr, &in, &receipt);
-	char *text = (!err && receipt) ? json_dumps(receipt, JSON_COMPACT) : NULL;
-	if (!err && !text)
+	err = receipt_make(op->kr, &in, &receipt);
+	if (!err && !(op->receipt = json_dumps(receipt, JSON_COMPACT)))
 		err = SENIM_ERR_NOMEM;
-	if (!err)
-		err = store_exec(
-			tx,
-			"UPDATE consents SET withdrawn_at = $3, withdrawal_receipt = $4"
-			" WHERE id = $1 AND subject_id = $2 AND withdrawn_at IS NULL",
-			(struct store_val[]){ SV_TEXT(c->consent_id),
-					      SV_TEXT(rq->subject_id), SV_INT(now),
-					      SV_TEXT(text) },
-			4, NULL);
-	if (!err)
-		err = audit(tx, c->kr, rq, "consent.withdraw", c->consent_id,
-			    (enum consent_kind)kind, "success");
-	if (!err) {
-		struct store_rows *r2;
-		err = store_query(tx,
-				  "SELECT " ROW_COLUMNS " FROM consents WHERE id = $1",
-				  (struct store_val[]){ SV_TEXT(c->consent_id) }, 1, &r2);
-		if (!err) {
-			err = store_rows_next(r2, &has);
-			if (!err && has)
-				c->out = row_json(r2);
-			store_rows_free(r2);
-		}
-	}
-	free(text);
 	json_decref(receipt);
+	return err;
+}
+
+static int withdraw_write_tx(struct store_tx *tx, struct ledger_op *op)
+{
+	/* An obligation imported since the preparation counts (C2). */
+	int err = op->refused ? SENIM_OK : check_obligations(tx, op);
+	if (err)
+		return err;
+	if (op->refused)
+		return audit(tx, op->kr, &op->rq, "consent.withdraw", op->id, op->kind,
+			     "denied");
+	int64_t changes = 0;
+	err = store_exec(tx,
+			 "UPDATE consents SET withdrawn_at = $3, withdrawal_receipt = $4"
+			 " WHERE id = $1 AND subject_id = $2 AND withdrawn_at IS NULL",
+			 (struct store_val[]){ SV_TEXT(op->id),
+					       SV_TEXT(op->rq.subject_id),
+					       SV_INT(op->now), SV_TEXT(op->receipt) },
+			 4, &changes);
+	if (err)
+		return err;
+	if (changes == 0) { /* withdrawn by another request meanwhile */
+		op->already = 1;
+		return SENIM_OK;
+	}
+	err = audit(tx, op->kr, &op->rq, "consent.withdraw", op->id, op->kind, "success");
+	if (err)
+		return err;
+	op->out = consent_json(op->id, consent_def(op->kind)->code, op->version,
+			       op->grant_language, op->grant_channel, op->granted_at,
+			       op->now, op->grant_receipt, op->receipt);
+	return op->out ? SENIM_OK : SENIM_ERR_NOMEM;
+}
+
+int ledger_withdraw_prepare(struct store *st, const struct keyring *kr,
+			    const struct consent_request *rq, const char *consent_id,
+			    struct ledger_op **out)
+{
+	*out = NULL;
+	struct ledger_op *op = op_new(kr, rq);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->withdraw = 1;
+	copy_str(op->id, sizeof(op->id), consent_id);
+	int err = store_read(st, withdraw_prepare_tx, op);
+	if (err) {
+		op_free(op);
+		return err;
+	}
+	*out = op;
+	return SENIM_OK;
+}
+
+int ledger_withdraw_finish(struct ledger_op *op, int result, json_t **out,
+			   struct withdraw_refusal *why)
+{
+	*out = NULL;
+	memset(why, 0, sizeof(*why));
+	int err = result;
+	if (!err && op->not_found)
+		err = SENIM_ERR_NOT_FOUND;
+	else if (!err && op->already)
+		err = SENIM_ERR_CONFLICT;
+	else if (!err && op->refused) {
+		*why = op->why;
+		err = SENIM_ERR_DENIED;
+	}
+	if (!err) {
+		*out = op->out;
+		op->out = NULL;
+	}
+	op_free(op);
 	return err;
 }
 
@@ -460,21 +634,19 @@ int ledger_withdraw(struct store *st, const struct keyring *kr,
 		    const struct consent_request *rq, const char *consent_id,
 		    json_t **out, struct withdraw_refusal *why)
 {
-	struct withdraw_ctx c = { kr, rq, consent_id, why, NULL, 0, 0, 0 };
-	memset(why, 0, sizeof(*why));
+	struct ledger_op *op;
 	*out = NULL;
-	int err = store_write(st, withdraw_tx, &c);
-	if (!err && c.not_found)
-		err = SENIM_ERR_NOT_FOUND;
-	else if (!err && c.already)
-		err = SENIM_ERR_CONFLICT;
-	else if (!err && c.refused)
-		err = SENIM_ERR_DENIED;
+	memset(why, 0, sizeof(*why));
+	int err = ledger_withdraw_prepare(st, kr, rq, consent_id, &op);
 	if (err)
-		json_decref(c.out);
-	else
-		*out = c.out;
-	return err;
+		return err;
+	return ledger_withdraw_finish(op, run_op(st, op), out, why);
+}
+
+int ledger_op_tx(struct store_tx *tx, void *arg)
+{
+	struct ledger_op *op = arg;
+	return op->withdraw ? withdraw_write_tx(tx, op) : grant_write_tx(tx, op);
 }
 
 struct list_ctx {

@@ -74,6 +74,39 @@ SENIM_MUST_CHECK int ledger_withdraw(struct store *st, const struct keyring *kr,
 				     const char *consent_id, json_t **out,
 				     struct withdraw_refusal *why);
 
+/*
+ * The same operations in three steps, for a caller that must not block on
+ * the group commit (http_write_then):
+ *   ledger_grant_prepare() (version: the policy version to accept, for
+ *   CONSENT_POLICY only; NULL otherwise) or ledger_withdraw_prepare() reads,
+ *     decides, signs the receipt and seals the evidence, in a read
+ *     transaction; an error ends there, with no op;
+ *   when ledger_op_needs_write(op), ledger_op_tx is the write (it re-checks
+ *     what may have changed since: an active grant, the version in force,
+ *     open obligations);
+ *   ledger_grant_finish() / ledger_withdraw_finish() turn the write's result
+ *     (SENIM_OK when there was none) into the answers of the calls above, and
+ *     free op.  Exactly one finish per op.
+ * rq's strings must outlive the op, except language, channel and ip, which
+ * are copied.
+ */
+struct ledger_op;
+SENIM_MUST_CHECK int ledger_grant_prepare(struct store *st, const struct keyring *kr,
+					  const struct consent_request *rq,
+					  enum consent_kind kind, const char *version,
+					  struct ledger_op **op);
+SENIM_MUST_CHECK int ledger_withdraw_prepare(struct store *st, const struct keyring *kr,
+					     const struct consent_request *rq,
+					     const char *consent_id,
+					     struct ledger_op **op);
+int ledger_op_needs_write(const struct ledger_op *op);
+int ledger_op_tx(struct store_tx *tx, void *op);
+/* current (may be NULL) gets the version in force. */
+SENIM_MUST_CHECK int ledger_grant_finish(struct ledger_op *op, int result, json_t **out,
+					 int *created, char current[LEDGER_VERSION_MAX]);
+SENIM_MUST_CHECK int ledger_withdraw_finish(struct ledger_op *op, int result,
+					    json_t **out, struct withdraw_refusal *why);
+
 /* Every consent of the subject, current and past, newest first, with
  * receipts: {"consents": [...]}. */
 SENIM_MUST_CHECK int ledger_list(struct store *st, const char *subject_id, json_t **out);

@@ -117,4 +117,26 @@ int http_json_body_or_reply(struct http_request *req, struct http_response *resp
 /* A handler. */
 typedef int (*http_handler_fn)(struct http_request *req, struct http_response *resp);
 
+/*
+ * Answer after a durable write, without holding a worker thread while the
+ * group commit gathers and syncs its batch (a worker serves many
+ * connections; blocking it would stall them all).
+ *
+ * A handler that has done its reading and computing calls
+ *     return http_write_then(req, fn, ctx, cont);
+ * The connection is suspended and fn is queued with store_write_async();
+ * when its batch is durable, or has failed, the server calls
+ *     cont(req, resp, result, ctx)
+ * on a worker thread, and cont answers as a handler would (an unanswered
+ * request gets the problem mapped from its return value).  fn runs on the
+ * store's thread, under store.h's rules; ctx must live until cont returns
+ * (allocate it from req->arena).  One write per request.
+ */
+struct store_tx;
+typedef int (*http_write_fn)(struct store_tx *tx, void *ctx);
+typedef int (*http_continue_fn)(struct http_request *req, struct http_response *resp,
+				int result, void *ctx);
+int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
+		    http_continue_fn cont);
+
 #endif

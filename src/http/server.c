@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "borrower/auth.h"
 #include "consent/ledger.h"
 #include "staff/staff.h"
+#include "store/store.h"
 #include "common/banned.h"
 
 #define REQUEST_ARENA_MAX (4u << 20) /* per-request scratch memory cap */
@@ -60,6 +62,21 @@ struct server {
 	const struct route *routes;
 	size_t nroutes;
 	int in_flight; /* requests between first byte and completion */
+	int awaiting;  /* suspended until their write is durable */
+};
+
+/* A write a handler asked to be answered after (http_write_then). */
+struct pending_write {
+	http_write_fn fn;
+	void *ctx;
+	http_continue_fn cont;
+	int result;
+	enum {
+		WRITE_NONE,
+		WRITE_ASKED, /* by the handler; not queued yet */
+		WRITE_QUEUED,
+		WRITE_DONE
+	} state;
 };
 
 /* Per-request state, from the first callback to the completion callback. */
@@ -76,6 +93,7 @@ struct exchange {
 	char allow[64];
 	enum router_result match;
 	int held; /* suspended until its delay is over */
+	struct pending_write write;
 };
 
 /* ---- held answers --------------------------------------------------------- */
@@ -400,6 +418,8 @@ static int authorize_or_reply(struct exchange *x)
 	return SENIM_OK;
 }
 
+static void answer_or_problem(struct exchange *x, int err);
+
 static void dispatch(struct exchange *x)
 {
 	struct http_request *req = &x->req;
@@ -430,6 +450,17 @@ static void dispatch(struct exchange *x)
 	if (authorize_or_reply(x))
 		return;
 	int err = req->route->handler(req, &x->resp);
+	if (!err && !x->resp.replied && x->write.state == WRITE_ASKED)
+		return; /* answered once the write is durable */
+	x->write.state = WRITE_NONE;
+	answer_or_problem(x, err);
+}
+
+/* After a handler or a continuation: an unanswered request, or an error
+ * with a success status, gets the problem mapped from the result. */
+static void answer_or_problem(struct exchange *x, int err)
+{
+	struct http_request *req = &x->req;
 	if (!x->resp.replied || (err && x->resp.status < 400)) {
 		if (err)
 			log_event(LOG_WARN, "handler_failed", "route",
@@ -439,6 +470,57 @@ static void dispatch(struct exchange *x)
 		http_reply_code(req, &x->resp,
 				err ? problem_code_for_result(err) : "internal_error");
 	}
+}
+
+/* ---- answering after a write ---------------------------------------------- */
+
+int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
+		    http_continue_fn cont)
+{
+	struct exchange *x =
+		(struct exchange *)((char *)req - offsetof(struct exchange, req));
+	if (x->write.state != WRITE_NONE || !fn || !cont)
+		return SENIM_ERR_INVALID;
+	x->write = (struct pending_write){
+		.fn = fn, .ctx = ctx, .cont = cont, .state = WRITE_ASKED
+	};
+	return SENIM_OK;
+}
+
+/* On the thread that led the batch: note the result, wake the connection. */
+static void write_done(int result, void *arg)
+{
+	struct exchange *x = arg;
+	struct server *srv = x->srv; /* x may be gone once resumed */
+	x->write.result = result;
+	x->write.state = WRITE_DONE;
+	MHD_resume_connection(x->req.conn); /* orders the stores above */
+	__atomic_fetch_sub(&srv->awaiting, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Suspend the connection and queue the handler's write.  If it cannot be
+ * queued, the continuation sees the error at once. */
+static void queue_write(struct exchange *x)
+{
+	MHD_suspend_connection(x->req.conn);
+	x->write.state = WRITE_QUEUED;
+	__atomic_fetch_add(&x->srv->awaiting, 1, __ATOMIC_SEQ_CST);
+	int err = store_write_async(x->srv->app->store, x->write.fn, x->write.ctx,
+				    write_done, x);
+	if (err)
+		write_done(err, x);
+}
+
+/* Back from the write: let the handler's continuation answer. */
+static void continue_after_write(struct exchange *x)
+{
+	x->write.state = WRITE_NONE;
+	int err = x->write.cont(&x->req, &x->resp, x->write.result, x->write.ctx);
+	if (err && x->write.result && !x->resp.replied)
+		log_event(LOG_WARN, "write_failed", "route", x->req.route->pattern,
+			  "result", senim_result_name(x->write.result), "request_id",
+			  x->req.request_id, NULL);
+	answer_or_problem(x, err);
 }
 
 static void match_route(struct exchange *x, const char *url, const char *method)
@@ -498,9 +580,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		x->held = 0; /* resumed: the pause is over */
 		return send_response(conn, x);
 	}
-	if (x->resp.replied)
+	if (x->write.state == WRITE_QUEUED)
+		return MHD_YES; /* not ours yet: the write is still in its batch */
+	if (x->write.state == WRITE_DONE)
+		continue_after_write(x);
+	else if (x->resp.replied)
 		return MHD_YES; /* answered early (413); MHD is draining */
-	dispatch(x);
+	else
+		dispatch(x);
+	if (x->write.state == WRITE_ASKED) {
+		queue_write(x);
+		return MHD_YES;
+	}
 	if (x->resp.delay_ms > 0 && hold(x, x->resp.delay_ms)) {
 		x->held = 1;
 		return MHD_YES;
@@ -517,6 +608,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!x)
 		return;
 	*con_cls = NULL;
+	if (x->write.state == WRITE_DONE) {
+		/* Gone before its continuation ran: let it release what it holds
+		 * (its answer goes nowhere). */
+		x->write.state = WRITE_NONE;
+		x->write.cont(&x->req, &x->resp, x->write.result, x->write.ctx);
+	}
 	int64_t took = clock_mono_us() - x->started_us;
 	int status = x->resp.replied ? x->resp.status : 0;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !x->resp.replied)
@@ -645,6 +742,14 @@ void server_stop(struct server *srv, int grace_ms)
 	for (int waited = 0; waited < grace_ms; waited += 10) {
 		if (__atomic_load_n(&srv->in_flight, __ATOMIC_SEQ_CST) == 0)
 			break;
+		nanosleep(&tick, NULL);
+	}
+	/* Writes in a batch finish in milliseconds, and their connections must
+	 * be resumed before the daemon goes: wait for every one. */
+	for (int waited = 0; __atomic_load_n(&srv->awaiting, __ATOMIC_SEQ_CST) > 0;
+	     waited += 10) {
+		if (waited == 10000)
+			log_event(LOG_WARN, "shutdown_waiting_for_writes", NULL);
 		nanosleep(&tick, NULL);
 	}
 	/* Resume whatever is still held, so no connection is left suspended. */

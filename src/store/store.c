@@ -40,7 +40,9 @@ struct store_tx {
 	int broken; /* a savepoint could not be taken: state unknown */
 };
 
-/* A write waiting for (or in) a group commit. */
+/* A write waiting for (or in) a group commit.  A synchronous job lives on
+ * its caller's stack and is woken through `wake`; an asynchronous one is
+ * allocated, reports through `on_done` and is freed by its batch's leader. */
 struct write_job {
 	store_fn fn;
 	void *ctx;
@@ -48,6 +50,8 @@ struct write_job {
 	int done;
 	struct write_job *next;
 	pthread_cond_t wake; /* this job's own: done, or its turn to lead */
+	store_done_fn on_done;
+	void *done_ctx;
 };
 
 /* Most jobs one transaction takes: bounds a batch's latency and the work
@@ -71,6 +75,12 @@ struct store {
 	pthread_mutex_t queue_lock;
 	struct write_job *queue_head, *queue_tail;
 	int leader_active;
+	/* Leads batches whose oldest job is asynchronous: nobody waits in
+	 * store_write() to do it.  Started with the first such job. */
+	pthread_t committer;
+	pthread_cond_t committer_wake;
+	int committer_started;
+	int committer_stop;
 	store_commit_hook commit_hook;
 	void *commit_ctx;
 	/* A connection of its own for store_data_version(): the number is
@@ -98,6 +108,7 @@ int store_open(const char *target, int connections, struct store **out)
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->freed, NULL);
 	pthread_mutex_init(&st->queue_lock, NULL);
+	pthread_cond_init(&st->committer_wake, NULL);
 	pthread_mutex_init(&st->version_lock, NULL);
 	st->conns = calloc((size_t)connections, sizeof(void *));
 	st->idle = calloc((size_t)connections, sizeof(void *));
@@ -137,10 +148,13 @@ int store_data_version(struct store *st, int64_t *version)
 	return err;
 }
 
+static void committer_stop(struct store *st);
+
 void store_free(struct store *st)
 {
 	if (!st)
 		return;
+	committer_stop(st);
 	for (int i = 0; i < st->nconns; i++)
 		st->be->disconnect(st->conns[i]);
 	if (st->writer)
@@ -153,6 +167,7 @@ void store_free(struct store *st)
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->freed);
 	pthread_mutex_destroy(&st->queue_lock);
+	pthread_cond_destroy(&st->committer_wake);
 	free(st);
 }
 
@@ -335,54 +350,151 @@ static void run_batch(struct store *st, struct write_job *batch, int n)
 			j->result = SENIM_ERR_STORE;
 }
 
+/* Append a job to the queue; queue_lock held. */
+static void enqueue(struct store *st, struct write_job *job)
+{
+	if (st->queue_tail)
+		st->queue_tail->next = job;
+	else
+		st->queue_head = job;
+	st->queue_tail = job;
+}
+
+/* Wake whoever leads the next batch: the oldest job's own thread, or the
+ * committer for an asynchronous one.  queue_lock held, no leader active. */
+static void hand_over(struct store *st)
+{
+	struct write_job *head = st->queue_head;
+	if (!head)
+		return;
+	if (head->on_done)
+		pthread_cond_signal(&st->committer_wake);
+	else
+		pthread_cond_signal(&head->wake);
+}
+
+/*
+ * Lead one batch: take up to GROUP_MAX queued jobs, run and commit them,
+ * report to each, and hand the lead over.  Called and returns with
+ * queue_lock held; `self` is the caller's own job (not signalled), or NULL.
+ */
+static void lead(struct store *st, struct write_job *self)
+{
+	st->leader_active = 1;
+	struct write_job *batch = st->queue_head, *last = batch;
+	int n = 1;
+	while (last->next && n < GROUP_MAX) {
+		last = last->next;
+		n++;
+	}
+	st->queue_head = last->next;
+	if (!st->queue_head)
+		st->queue_tail = NULL;
+	last->next = NULL;
+	pthread_mutex_unlock(&st->queue_lock);
+
+	run_batch(st, batch, n);
+
+	/* Asynchronous jobs first, outside the lock (their callbacks may take
+	 * locks of their own); the synchronous ones stay in the list. */
+	struct write_job *sync = NULL, **tail = &sync;
+	for (struct write_job *j = batch; j;) {
+		struct write_job *next = j->next;
+		if (j->on_done) {
+			j->on_done(j->result, j->done_ctx);
+			free(j);
+		} else {
+			*tail = j;
+			tail = &j->next;
+		}
+		j = next;
+	}
+	*tail = NULL;
+
+	pthread_mutex_lock(&st->queue_lock);
+	for (struct write_job *j = sync; j;) {
+		struct write_job *next = j->next; /* j may vanish once done */
+		j->done = 1;
+		if (j != self)
+			pthread_cond_signal(&j->wake);
+		j = next;
+	}
+	st->leader_active = 0;
+	hand_over(st);
+}
+
 int store_write(struct store *st, store_fn fn, void *ctx)
 {
-	struct write_job job = { fn, ctx, 0, 0, NULL, PTHREAD_COND_INITIALIZER };
+	struct write_job job = { .fn = fn, .ctx = ctx, .wake = PTHREAD_COND_INITIALIZER };
 	pthread_mutex_lock(&st->queue_lock);
-	if (st->queue_tail)
-		st->queue_tail->next = &job;
-	else
-		st->queue_head = &job;
-	st->queue_tail = &job;
+	enqueue(st, &job);
 	while (!job.done) {
-		if (st->leader_active) {
+		if (st->leader_active || st->queue_head != &job) {
 			/* Woken only when this job is done or should lead: one
 			 * wake-up per job, not a herd per commit. */
 			pthread_cond_wait(&job.wake, &st->queue_lock);
 			continue;
 		}
-		/* Lead: take up to GROUP_MAX queued jobs, ours among them or not. */
-		st->leader_active = 1;
-		struct write_job *batch = st->queue_head, *last = batch;
-		int n = 1;
-		while (last->next && n < GROUP_MAX) {
-			last = last->next;
-			n++;
-		}
-		st->queue_head = last->next;
-		if (!st->queue_head)
-			st->queue_tail = NULL;
-		last->next = NULL;
-		pthread_mutex_unlock(&st->queue_lock);
-
-		run_batch(st, batch, n);
-
-		pthread_mutex_lock(&st->queue_lock);
-		for (struct write_job *j2 = batch; j2;) {
-			struct write_job *next = j2->next;
-			j2->done = 1;
-			if (j2 != &job)
-				pthread_cond_signal(&j2->wake);
-			j2 = next;
-		}
-		st->leader_active = 0;
-		/* The oldest waiting job leads the next batch. */
-		if (st->queue_head)
-			pthread_cond_signal(&st->queue_head->wake);
+		lead(st, &job);
 	}
 	pthread_mutex_unlock(&st->queue_lock);
 	pthread_cond_destroy(&job.wake);
 	return job.result;
+}
+
+static void *committer_loop(void *arg)
+{
+	struct store *st = arg;
+	pthread_mutex_lock(&st->queue_lock);
+	for (;;) {
+		struct write_job *head = st->queue_head;
+		if (!st->leader_active && head && head->on_done) {
+			lead(st, NULL);
+			continue;
+		}
+		if (st->committer_stop && !head)
+			break;
+		pthread_cond_wait(&st->committer_wake, &st->queue_lock);
+	}
+	pthread_mutex_unlock(&st->queue_lock);
+	return NULL;
+}
+
+/* Let the committer finish every queued job, then stop it. */
+static void committer_stop(struct store *st)
+{
+	pthread_mutex_lock(&st->queue_lock);
+	int started = st->committer_started;
+	st->committer_stop = 1;
+	pthread_cond_signal(&st->committer_wake);
+	pthread_mutex_unlock(&st->queue_lock);
+	if (started)
+		pthread_join(st->committer, NULL);
+}
+
+int store_write_async(struct store *st, store_fn fn, void *ctx, store_done_fn on_done,
+		      void *done_ctx)
+{
+	struct write_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return SENIM_ERR_NOMEM;
+	*job = (struct write_job){
+		.fn = fn, .ctx = ctx, .on_done = on_done, .done_ctx = done_ctx
+	};
+	pthread_mutex_lock(&st->queue_lock);
+	if (st->committer_stop ||
+	    (!st->committer_started &&
+	     pthread_create(&st->committer, NULL, committer_loop, st) != 0)) {
+		pthread_mutex_unlock(&st->queue_lock);
+		free(job);
+		return SENIM_ERR_UNAVAILABLE;
+	}
+	st->committer_started = 1;
+	enqueue(st, job);
+	if (!st->leader_active && st->queue_head == job)
+		pthread_cond_signal(&st->committer_wake);
+	pthread_mutex_unlock(&st->queue_lock);
+	return SENIM_OK;
 }
 
 int store_read(struct store *st, store_fn fn, void *ctx)

@@ -111,6 +111,21 @@ typedef int (*store_fn)(struct store_tx *tx, void *ctx);
  * group commit above); durable on SENIM_OK, else fn's writes are undone and
  * its result returned.  A commit failure is SENIM_ERR_STORE. */
 SENIM_MUST_CHECK int store_write(struct store *st, store_fn fn, void *ctx);
+/*
+ * Queue fn for the group commit and return at once: for a caller that must
+ * not block (a server worker with other connections to serve).  When the
+ * batch is durable, or has failed, on_done(result, done_ctx) is called once
+ * with what store_write() would have returned, on the thread that led the
+ * batch (a committer thread of the store's own, or a store_write() caller):
+ * it must be quick and must not call back into the store.  fn, ctx and
+ * done_ctx must stay valid until then.  store_free() waits for every queued
+ * job.  SENIM_ERR_NOMEM / SENIM_ERR_UNAVAILABLE (store closing): on_done
+ * will not be called.
+ */
+typedef void (*store_done_fn)(int result, void *done_ctx);
+SENIM_MUST_CHECK int store_write_async(struct store *st, store_fn fn, void *ctx,
+				       store_done_fn on_done, void *done_ctx);
+
 /* Run fn in a read-only transaction. */
 SENIM_MUST_CHECK int store_read(struct store *st, store_fn fn, void *ctx);
 

@@ -169,7 +169,6 @@ struct op {
 	uint32_t categories; /* granted by the purpose */
 	struct subject_state state;
 	/* operation-specific */
-	const struct subject_registration *reg;
 	uint32_t wanted;
 	uint32_t withheld;
 	enum category category;
@@ -319,11 +318,21 @@ static int insert_sealed(struct store_tx *tx, const struct subject_actor *a,
 		7, NULL);
 }
 
-static int register_tx(struct store_tx *tx, void *arg)
+/* A registration between its preparation and its outcome: everything the
+ * job needs, owned, so that it may run after the caller's frame is gone. */
+struct subject_registration_op {
+	struct op o;
+	struct subject_actor actor; /* o.a points here */
+	struct prepared prep;	    /* o.prep points here */
+	int has_phone, has_email;
+	enum subject_source source;
+};
+
+int subjects_register_tx(struct store_tx *tx, void *arg)
 {
-	struct op *o = arg;
+	struct subject_registration_op *ro = arg;
+	struct op *o = &ro->o;
 	const struct subject_actor *a = o->a;
-	const struct subject_registration *reg = o->reg;
 	const struct prepared *p = o->prep;
 	o->denied = access_decide(a->matrix, a->role, a->purpose, NULL, &o->categories);
 	uint32_t needed =
@@ -362,45 +371,72 @@ static int register_tx(struct store_tx *tx, void *arg)
 					      SV_INT(now) },
 			4, NULL);
 	if (!err)
-		err = insert_sealed(tx, a, id, CATEGORY_IDENTITY, reg->source,
+		err = insert_sealed(tx, a, id, CATEGORY_IDENTITY, ro->source,
 				    &p->identity);
 	if (!err)
-		err = insert_sealed(tx, a, id, CATEGORY_CONTACT, reg->source,
-				    &p->contact);
+		err = insert_sealed(tx, a, id, CATEGORY_CONTACT, ro->source, &p->contact);
 	if (!err)
 		err = insert_digest(tx, "iin", p->iin, id);
-	if (!err && reg->phone)
+	if (!err && ro->has_phone)
 		err = insert_digest(tx, "phone", p->phone, id);
-	if (!err && reg->email)
+	if (!err && ro->has_email)
 		err = insert_digest(tx, "email", p->email, id);
 	if (!err)
 		err = audit(tx, a, o->name, id, needed, "success");
 	return err;
 }
 
+int subjects_register_prepare(const struct subject_actor *a,
+			      const struct subject_registration *reg,
+			      struct subject_registration_op **out)
+{
+	*out = NULL;
+	struct subject_registration_op *ro = calloc(1, sizeof(*ro));
+	if (!ro)
+		return SENIM_ERR_NOMEM;
+	ro->actor = *a;
+	ro->has_phone = reg->phone != NULL;
+	ro->has_email = reg->email != NULL;
+	ro->source = reg->source;
+	ro->o = (struct op){ .a = &ro->actor,
+			     .name = "subject.register",
+			     .prep = &ro->prep };
+	int err = prepare_registration(a, reg, &ro->prep);
+	if (err) {
+		prepared_release(&ro->prep);
+		free(ro);
+		return err;
+	}
+	*out = ro;
+	return SENIM_OK;
+}
+
+int subjects_register_finish(struct subject_registration_op *ro, int result,
+			     char id[SUBJECT_ID_LEN], enum access_result *denied)
+{
+	id[0] = '\0';
+	*denied = ro->o.denied;
+	if (!result && ro->o.denied == ACCESS_GRANTED)
+		memcpy(id, ro->prep.id, SUBJECT_ID_LEN);
+	if (!result && ro->o.denied != ACCESS_GRANTED)
+		result = SENIM_ERR_DENIED;
+	prepared_release(&ro->prep);
+	free(ro);
+	return result;
+}
+
 int subjects_register(struct store *st, const struct subject_actor *a,
 		      const struct subject_registration *reg, char id[SUBJECT_ID_LEN],
 		      enum access_result *denied)
 {
-	struct prepared prep;
+	struct subject_registration_op *ro;
 	id[0] = '\0';
 	*denied = ACCESS_GRANTED;
-	int err = prepare_registration(a, reg, &prep);
-	if (err) {
-		prepared_release(&prep);
+	int err = subjects_register_prepare(a, reg, &ro);
+	if (err)
 		return err;
-	}
-	struct op o = {
-		.st = st, .a = a, .name = "subject.register", .reg = reg, .prep = &prep
-	};
-	err = store_write(st, register_tx, &o);
-	*denied = o.denied;
-	if (!err && o.denied == ACCESS_GRANTED)
-		memcpy(id, prep.id, SUBJECT_ID_LEN);
-	prepared_release(&prep);
-	if (!err && o.denied != ACCESS_GRANTED)
-		return SENIM_ERR_DENIED;
-	return err;
+	err = store_write(st, subjects_register_tx, ro);
+	return subjects_register_finish(ro, err, id, denied);
 }
 
 /* ---- reading ----------------------------------------------------------------- */
@@ -521,26 +557,72 @@ static int read_two_step(struct store *st, struct op *o)
 	return err;
 }
 
+/* A read between its decryption and its audit record (see subjects.h). */
+struct subject_read_op {
+	struct op o;
+	struct subject_actor actor; /* o.a points here */
+};
+
+int subjects_read_prepare(struct store *st, const struct subject_actor *a,
+			  const char *subject_id, uint32_t wanted,
+			  struct subject_read_op **out)
+{
+	*out = NULL;
+	struct subject_read_op *ro = calloc(1, sizeof(*ro));
+	if (!ro)
+		return SENIM_ERR_NOMEM;
+	ro->actor = *a;
+	ro->o = (struct op){ .st = st,
+			     .a = &ro->actor,
+			     .subject_id = subject_id,
+			     .name = "subject.read",
+			     .wanted = wanted };
+	int err = store_read(st, fetch_tx, &ro->o);
+	if (err) {
+		json_decref(ro->o.out);
+		free(ro);
+		return err;
+	}
+	*out = ro;
+	return SENIM_OK;
+}
+
+int subjects_read_audit_tx(struct store_tx *tx, void *op)
+{
+	struct subject_read_op *ro = op;
+	return read_audit_tx(tx, &ro->o);
+}
+
+int subjects_read_finish(struct subject_read_op *ro, int result, json_t **out,
+			 uint32_t *withheld, enum access_result *denied)
+{
+	struct op *o = &ro->o;
+	*out = NULL;
+	*denied = o->denied;
+	*withheld = o->withheld;
+	if (!result && o->denied != ACCESS_GRANTED)
+		result = SENIM_ERR_DENIED;
+	if (!result)
+		*out = o->out; /* no data without its durable audit record */
+	else
+		json_decref(o->out);
+	free(ro);
+	return result;
+}
+
 int subjects_read(struct store *st, const struct subject_actor *a, const char *subject_id,
 		  uint32_t wanted, json_t **out, uint32_t *withheld,
 		  enum access_result *denied)
 {
-	struct op o = { .st = st,
-			.a = a,
-			.subject_id = subject_id,
-			.name = "subject.read",
-			.wanted = wanted };
+	struct subject_read_op *ro;
 	*out = NULL;
-	int err = read_two_step(st, &o);
-	*denied = o.denied;
-	*withheld = o.withheld;
-	if (!err && o.denied != ACCESS_GRANTED) {
-		json_decref(o.out);
-		return SENIM_ERR_DENIED;
-	}
-	if (!err)
-		*out = o.out;
-	return err;
+	*withheld = 0;
+	*denied = ACCESS_GRANTED;
+	int err = subjects_read_prepare(st, a, subject_id, wanted, &ro);
+	if (err)
+		return err;
+	err = store_write(st, subjects_read_audit_tx, ro);
+	return subjects_read_finish(ro, err, out, withheld, denied);
 }
 
 int subjects_self_read(struct store *st, const struct subject_actor *a,

@@ -66,6 +66,25 @@ struct subject_registration {
 	enum subject_source source;
 };
 
+/*
+ * A registration in three steps, for a caller that must not block while the
+ * group commit gathers and syncs (the HTTP server, http_write_then):
+ *   subjects_register_prepare() computes, without the store, the id, the
+ *     data key, the sealed records and the blind indexes, and copies what
+ *     the write needs (a's strings must outlive the op);
+ *   subjects_register_tx is the write (store_write / store_write_async);
+ *   subjects_register_finish(op, result, ...) turns the write's result into
+ *     subjects_register()'s, and frees op.  Call it exactly once.
+ */
+struct subject_registration_op;
+SENIM_MUST_CHECK int subjects_register_prepare(const struct subject_actor *a,
+					       const struct subject_registration *reg,
+					       struct subject_registration_op **op);
+int subjects_register_tx(struct store_tx *tx, void *op);
+SENIM_MUST_CHECK int subjects_register_finish(struct subject_registration_op *op,
+					      int result, char id[SUBJECT_ID_LEN],
+					      enum access_result *denied);
+
 /* Register; id gets the new subject's id.  SENIM_ERR_CONFLICT when the IIN
  * is registered already (nothing about that subject is revealed). */
 SENIM_MUST_CHECK int subjects_register(struct store *st, const struct subject_actor *a,
@@ -82,6 +101,25 @@ SENIM_MUST_CHECK int subjects_register(struct store *st, const struct subject_ac
 SENIM_MUST_CHECK int subjects_read(struct store *st, const struct subject_actor *a,
 				   const char *subject_id, uint32_t wanted, json_t **out,
 				   uint32_t *withheld, enum access_result *denied);
+
+/*
+ * subjects_read() in three steps, for a caller that must not block on the
+ * group commit (http_write_then): subjects_read_prepare() decides and
+ * decrypts in a read transaction (an error, e.g. SENIM_ERR_NOT_FOUND, ends
+ * the read there, with no op); subjects_read_audit_tx writes the access's
+ * audit record; subjects_read_finish(op, result, ...) hands out the data only
+ * when that record is durable (result SENIM_OK), answers as subjects_read()
+ * would, and frees op.  a's strings and subject_id must outlive the op.
+ */
+struct subject_read_op;
+SENIM_MUST_CHECK int subjects_read_prepare(struct store *st,
+					   const struct subject_actor *a,
+					   const char *subject_id, uint32_t wanted,
+					   struct subject_read_op **op);
+int subjects_read_audit_tx(struct store_tx *tx, void *op);
+SENIM_MUST_CHECK int subjects_read_finish(struct subject_read_op *op, int result,
+					  json_t **out, uint32_t *withheld,
+					  enum access_result *denied);
 
 /* R1: the borrower's own data, every category, newest versions; audited as
  * the borrower's access (purpose legal_obligation: the right of access). */
