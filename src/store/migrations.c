@@ -167,11 +167,20 @@ static const char SQLITE_0003[] =
 static const char SQLITE_0004[] =
 	"ALTER TABLE staff ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;";
 
+/* Version 5: every borrower request asks which consents are active (the
+ * policy gate, C4), and every grant whether one of its kind is; answered
+ * from the active ones alone, so the cost does not grow with a borrower's
+ * history of grants and withdrawals. */
+static const char SQLITE_0005[] =
+	"CREATE INDEX consents_active ON consents(subject_id, kind, policy_version)"
+	" WHERE withdrawn_at IS NULL;";
+
 static const struct store_migration sqlite_migrations[] = {
 	{ 1, "0001_platform", SQLITE_0001 },
 	{ 2, "0002_vault", SQLITE_0002 },
 	{ 3, "0003_consents", SQLITE_0003 },
 	{ 4, "0004_totp_once", SQLITE_0004 },
+	{ 5, "0005_active_consents", SQLITE_0005 },
 };
 
 /* ---- PostgreSQL ----------------------------------------------------------- */
@@ -317,11 +326,17 @@ static const char POSTGRES_0003[] =
 static const char POSTGRES_0004[] =
 	"ALTER TABLE staff ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;";
 
+/* Version 5: see SQLITE_0005. */
+static const char POSTGRES_0005[] =
+	"CREATE INDEX consents_active ON consents(subject_id, kind, policy_version)"
+	" WHERE withdrawn_at IS NULL;";
+
 static const struct store_migration postgres_migrations[] = {
 	{ 1, "0001_platform", POSTGRES_0001 },
 	{ 2, "0002_vault", POSTGRES_0002 },
 	{ 3, "0003_consents", POSTGRES_0003 },
 	{ 4, "0004_totp_once", POSTGRES_0004 },
+	{ 5, "0005_active_consents", POSTGRES_0005 },
 };
 
 const struct store_migration *store_migrations(enum store_kind kind, size_t *count)
