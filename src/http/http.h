@@ -130,7 +130,8 @@ typedef int (*http_handler_fn)(struct http_request *req, struct http_response *r
  * on a worker thread, and cont answers as a handler would (an unanswered
  * request gets the problem mapped from its return value).  fn runs on the
  * store's thread, under store.h's rules; ctx must live until cont returns
- * (allocate it from req->arena).  One write per request.
+ * (allocate it from req->arena).  One write per request, and req must be
+ * the request the server handed to the handler.
  */
 struct store_tx;
 typedef int (*http_write_fn)(struct store_tx *tx, void *ctx);

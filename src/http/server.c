@@ -705,8 +705,10 @@ int server_start(struct app *app, const struct server_config *cfg, struct server
 	srv->daemon = MHD_start_daemon(
 		flags, port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_error, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		/* One worker is the daemon's own polling thread: a pool of one
+		 * would only be refused with a warning. */
 		MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)(cfg->threads > 0 ? cfg->threads : 1),
+		(unsigned)(cfg->threads > 1 ? cfg->threads : 0),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,

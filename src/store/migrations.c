@@ -176,10 +176,8 @@ static const char SQLITE_0005[] =
 	" WHERE withdrawn_at IS NULL;";
 
 static const struct store_migration sqlite_migrations[] = {
-	{ 1, "0001_platform", SQLITE_0001 },
-	{ 2, "0002_vault", SQLITE_0002 },
-	{ 3, "0003_consents", SQLITE_0003 },
-	{ 4, "0004_totp_once", SQLITE_0004 },
+	{ 1, "0001_platform", SQLITE_0001 },	    { 2, "0002_vault", SQLITE_0002 },
+	{ 3, "0003_consents", SQLITE_0003 },	    { 4, "0004_totp_once", SQLITE_0004 },
 	{ 5, "0005_active_consents", SQLITE_0005 },
 };
 

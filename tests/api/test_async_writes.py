@@ -1,0 +1,187 @@
+"""Writes answered without holding a worker: a handler hands its write to the
+group commit (http_write_then), the connection is suspended until the batch
+is durable, and the worker serves other requests meanwhile.  Registration,
+purpose-bound reads (whose audit record is the write) and the consent
+ledger's grants and withdrawals go this way; the ledger re-checks inside the
+write, so concurrent identical grants leave one active consent."""
+import http.client
+import os
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from senim_harness import Senim, borrower
+
+ID = {"Senim-Purpose": "identification"}
+
+
+@pytest.fixture(scope="module")
+def staff(senim):
+    return {r: senim.service_token("aw-" + r, r) for r in ("underwriter",)}
+
+
+def signed_in(senim, staff):
+    """A registered borrower, signed in, who accepted the policy in force."""
+    body = borrower()
+    r = senim.post("/v1/subjects", body, token=staff["underwriter"], headers=ID)
+    assert r.status == 201, r
+    token = senim.borrower_token(body["phone"])
+    senim.accept_policy(token)
+    return r.json["id"], body, token
+
+
+def timed_get(server, path, timeout):
+    """GET with a short timeout of its own: (status, seconds taken)."""
+    t0 = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        r.read()
+        return r.status, time.monotonic() - t0
+    finally:
+        conn.close()
+
+
+def concurrently(n, fn):
+    """Run fn(i) in n threads released together; their results in order."""
+    barrier = threading.Barrier(n)
+    out = [None] * n
+
+    def run(i):
+        barrier.wait()
+        try:
+            out[i] = fn(i)
+        except Exception as e:  # noqa: BLE001 - reported by the caller's asserts
+            out[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a request never came back"
+    return out
+
+
+# ---- a write waits without a worker -----------------------------------------------
+
+@pytest.mark.skipif(os.environ.get("SENIM_TEST_BACKEND") == "postgres",
+                    reason="holds SQLite's write lock from outside the server")
+def test_worker_not_held_while_write_waits():
+    # The harness passes --threads 2 first; the later --threads 1 wins.
+    s = Senim(extra_args=["--threads", "1"]).start()
+    try:
+        token = s.service_token("aw-one-uw", "underwriter")
+        s.ensure_policy()  # the CLI writes; done before the lock is taken
+        assert s.get("/v1/policies/current").status == 200
+        body = borrower()
+        done = {}
+
+        def register():
+            try:
+                done["r"] = s.post("/v1/subjects", body, token=token, headers=ID)
+            except Exception as e:  # noqa: BLE001
+                done["r"] = e
+            done["at"] = time.monotonic()
+
+        lock = sqlite3.connect(s.db, timeout=2, isolation_level=None)
+        writer = threading.Thread(target=register)
+        released_at = None
+        try:
+            lock.execute("BEGIN IMMEDIATE")  # the database's one write lock
+            held_at = time.monotonic()
+            writer.start()
+            time.sleep(0.5)
+            assert writer.is_alive() and "r" not in done, \
+                "the registration finished while its write could not: %r" % done.get("r")
+            # The one worker is free: it answers while the write waits
+            # (a worker held in the write would leave this hanging).
+            status, took = timed_get(s, "/healthz", timeout=5)
+            assert status == 200 and took < 2, (status, took)
+            # a read of the store goes on too
+            status, took = timed_get(s, "/v1/policies/current", timeout=5)
+            assert status == 200 and took < 2, (status, took)
+            assert writer.is_alive() and "r" not in done, \
+                "the registration must still be waiting for the lock"
+            assert time.monotonic() - held_at < 5, "keep well below the 10 s busy timeout"
+        finally:
+            lock.execute("ROLLBACK")
+            released_at = time.monotonic()
+            lock.close()
+            writer.join(timeout=15)
+        assert not writer.is_alive(), "the registration never completed after the lock went"
+        r = done["r"]
+        assert not isinstance(r, Exception), r
+        assert r.status == 201, r
+        assert done["at"] >= released_at, "answered before its write could be durable"
+        sid = r.json["id"]
+        r = s.get(f"/v1/subjects/{sid}/data/identity", token=token, headers=ID)
+        assert r.status == 200, r
+        assert r.json["fields"]["iin"] == body["iin"]
+        assert s.sql("SELECT count(*) FROM audit_log WHERE operation = 'subject.register'"
+                     f" AND subject_id = '{sid}' AND outcome = 'success'") == [["1"]]
+    finally:
+        rc = s.stop()
+    assert rc == 0, "senim did not stop cleanly (exit %r); log:\n%s" % (rc, s.read_log()[-4000:])
+
+
+# ---- the ledger's re-check inside the write ------------------------------------------
+
+def test_concurrent_identical_grants_leave_one_active(senim, staff):
+    sid, body, token = signed_in(senim, staff)
+    kind = "marketing_email"
+    grants = concurrently(12, lambda i: senim.post(
+        "/v1/me/consents", {"kind": kind, "channel": "web"}, token=token))
+    for r in grants:
+        assert not isinstance(r, Exception), r
+        assert r.status in (200, 201), r
+    statuses = [r.status for r in grants]
+    assert statuses.count(201) == 1, statuses
+    ids = {r.json["id"] for r in grants}
+    assert len(ids) == 1, ids
+    cid = ids.pop()
+    assert all(r.json["kind"] == kind for r in grants)
+    listed = senim.get("/v1/me/consents", token=token)
+    assert listed.status == 200, listed
+    mine = [c for c in listed.json["consents"] if c["kind"] == kind]
+    assert [(c["id"], c["status"]) for c in mine] == [(cid, "active")]
+    # in the database too: one row, one audited grant
+    assert senim.sql(f"SELECT count(*) FROM consents WHERE subject_id = '{sid}'"
+                     f" AND kind = '{kind}'") == [["1"]]
+    assert senim.sql("SELECT count(*) FROM audit_log WHERE operation = 'consent.grant'"
+                     f" AND object = 'consent:{kind}:{cid}'") == [["1"]]
+
+    withdrawals = concurrently(8, lambda i: senim.delete(
+        f"/v1/me/consents/{cid}", token=token))
+    for r in withdrawals:
+        assert not isinstance(r, Exception), r
+    statuses = sorted(r.status for r in withdrawals)
+    assert statuses == [200] + [409] * 7, withdrawals
+    for r in withdrawals:
+        if r.status == 200:
+            assert r.json["id"] == cid and r.json["status"] == "withdrawn", r
+            assert r.json["withdrawal_receipt"]["event"] == "withdraw"
+        else:
+            assert r.json["code"] == "consent_withdrawn", r
+    listed = senim.get("/v1/me/consents", token=token).json["consents"]
+    assert [(c["id"], c["status"]) for c in listed if c["kind"] == kind] == [(cid, "withdrawn")]
+    assert senim.sql("SELECT count(*) FROM audit_log WHERE operation = 'consent.withdraw'"
+                     f" AND object = 'consent:{kind}:{cid}' AND outcome = 'success'") == [["1"]]
+
+
+# ---- no data without its audit record ----------------------------------------------
+
+def test_read_answer_needs_its_audit_record(senim, staff):
+    sid, body, token = signed_in(senim, staff)
+    r = senim.get(f"/v1/subjects/{sid}/data/identity", token=staff["underwriter"], headers=ID)
+    assert r.status == 200, r
+    assert r.json["fields"]["iin"] == body["iin"]
+    rid = r.header("X-Request-Id")
+    assert rid
+    # the record is there the moment the answer is: it was durable first
+    rows = senim.sql("SELECT operation, subject_id, categories, purpose, outcome"
+                     f" FROM audit_log WHERE request_id = '{rid}'")
+    assert rows == [["subject.read", sid, "identity", "identification", "success"]], rows
