@@ -188,6 +188,29 @@ static const struct jsonin_field verify_fields[] = {
 	  .format = digits6 },
 };
 
+/* Once the sign-in's write is durable: the token, or a paused refusal. */
+static int verify_answer(struct http_request *req, struct http_response *resp, int result,
+			 void *op)
+{
+	char token[BORROWER_TOKEN_MAX], sid[SUBJECT_ID_LEN];
+	int64_t expires = 0;
+	int err = borrower_otp_verify_finish(op, result, token, &expires, sid);
+	if (err == SENIM_ERR_AUTH) {
+		err = http_reply_code(req, resp, "invalid_code");
+		if (!err && req->app->failure_delay_ms > 0)
+			resp->delay_ms = req->app->failure_delay_ms;
+		return err;
+	}
+	if (err)
+		return err;
+	char when[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(expires, when);
+	json_t *answer = json_pack("{s:s,s:s,s:s}", "token", token, "token_type",
+				   "Bearer", "expires_at", when);
+	sodium_memzero(token, sizeof(token));
+	return http_reply_json(resp, 200, answer);
+}
+
 int api_auth_verify(struct http_request *req, struct http_response *resp)
 {
 	json_t *body;
@@ -203,25 +226,14 @@ int api_auth_verify(struct http_request *req, struct http_response *resp)
 		sodium_memzero(code, sizeof(code));
 		return SENIM_OK;
 	}
-	char token[BORROWER_TOKEN_MAX], sid[SUBJECT_ID_LEN];
-	int64_t expires = 0;
-	int err = borrower_otp_verify(req->app->store, req->app->keys, req->request_id,
-				      phone, code, token, &expires, sid);
+	struct borrower_verify_op *op = NULL;
+	int err = borrower_otp_verify_prepare(req->app->keys, req->request_id, phone,
+					      code, &op);
 	sodium_memzero(code, sizeof(code));
-	if (err == SENIM_ERR_AUTH) {
-		err = http_reply_code(req, resp, "invalid_code");
-		if (!err && req->app->failure_delay_ms > 0)
-			resp->delay_ms = req->app->failure_delay_ms;
-		return err;
-	}
 	if (err)
 		return err;
-	char when[CLOCK_RFC3339_LEN];
-	clock_format_rfc3339(expires, when);
-	json_t *answer = json_pack("{s:s,s:s,s:s}", "token", token, "token_type",
-				   "Bearer", "expires_at", when);
-	sodium_memzero(token, sizeof(token));
-	return http_reply_json(resp, 200, answer);
+	err = http_write_then(req, borrower_otp_verify_tx, op, verify_answer);
+	return err ? verify_answer(req, resp, err, op) : SENIM_OK;
 }
 
 int api_auth_sign_out(struct http_request *req, struct http_response *resp)

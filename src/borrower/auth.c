@@ -5,10 +5,12 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit/audit.h"
 #include "common/clock.h"
+#include "core/contact.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
@@ -135,19 +137,22 @@ int borrower_otp_issue(struct store *st, const struct keyring *kr, const char *r
 	return store_write(st, issue_tx, &c);
 }
 
-struct verify_ctx {
+/* A sign-in between its request and its answer (auth.h): the phone and code
+ * are copied, so the write may run after the caller's frame is gone. */
+struct borrower_verify_op {
 	const struct keyring *kr;
-	const char *request_id, *phone, *code;
-	char *token;
+	const char *request_id;
+	char phone_buf[PHONE_E164_LEN], code_buf[7];
+	const char *phone, *code;
+	char token[BORROWER_TOKEN_MAX];
 	int64_t expires_at;
-	char *subject_id;
+	char subject_id[SUBJECT_ID_LEN];
 	int ok;
 };
-
 /* A failure still commits (the attempt counter and the audit record). */
 static int verify_tx(struct store_tx *tx, void *arg)
 {
-	struct verify_ctx *c = arg;
+	struct borrower_verify_op *c = arg;
 	unsigned char digest[VAULT_INDEX_BYTES], want[32];
 	vault_blind_index(c->kr, "phone", c->phone, strlen(c->phone), digest);
 	struct store_rows *r;
@@ -221,23 +226,60 @@ static int verify_tx(struct store_tx *tx, void *arg)
 	return err;
 }
 
+int borrower_otp_verify_prepare(const struct keyring *kr, const char *request_id,
+				const char *phone, const char *code,
+				struct borrower_verify_op **out)
+{
+	*out = NULL;
+	struct borrower_verify_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = kr;
+	op->request_id = request_id;
+	snprintf(op->phone_buf, sizeof(op->phone_buf), "%s", phone);
+	snprintf(op->code_buf, sizeof(op->code_buf), "%s", code);
+	op->phone = op->phone_buf;
+	op->code = op->code_buf;
+	*out = op;
+	return SENIM_OK;
+}
+
+int borrower_otp_verify_tx(struct store_tx *tx, void *op)
+{
+	return verify_tx(tx, op);
+}
+
+int borrower_otp_verify_finish(struct borrower_verify_op *op, int result,
+			       char token[BORROWER_TOKEN_MAX], int64_t *expires_at,
+			       char subject_id[SUBJECT_ID_LEN])
+{
+	token[0] = subject_id[0] = '\0';
+	*expires_at = 0;
+	int err = result;
+	if (!err && !op->ok)
+		err = SENIM_ERR_AUTH;
+	if (!err) {
+		memcpy(token, op->token, BORROWER_TOKEN_MAX);
+		memcpy(subject_id, op->subject_id, SUBJECT_ID_LEN);
+		*expires_at = op->expires_at;
+	}
+	sodium_memzero(op, sizeof(*op)); /* the code and the token */
+	free(op);
+	return err;
+}
+
 int borrower_otp_verify(struct store *st, const struct keyring *kr,
 			const char *request_id, const char *phone, const char *code,
 			char token[BORROWER_TOKEN_MAX], int64_t *expires_at,
 			char subject_id[SUBJECT_ID_LEN])
 {
-	struct verify_ctx c = { kr, request_id, phone, code, token, 0, subject_id, 0 };
+	struct borrower_verify_op *op;
 	token[0] = subject_id[0] = '\0';
-	int err = store_write(st, verify_tx, &c);
-	if (!err && !c.ok)
-		err = SENIM_ERR_AUTH;
-	if (err) {
-		sodium_memzero(token, BORROWER_TOKEN_MAX);
-		subject_id[0] = '\0';
+	int err = borrower_otp_verify_prepare(kr, request_id, phone, code, &op);
+	if (err)
 		return err;
-	}
-	*expires_at = c.expires_at;
-	return SENIM_OK;
+	err = store_write(st, borrower_otp_verify_tx, op);
+	return borrower_otp_verify_finish(op, err, token, expires_at, subject_id);
 }
 
 struct authn_ctx {

@@ -50,6 +50,25 @@ SENIM_MUST_CHECK int borrower_otp_verify(struct store *st, const struct keyring 
 					 int64_t *expires_at,
 					 char subject_id[SUBJECT_ID_LEN]);
 
+/*
+ * borrower_otp_verify() in three steps, for a caller that must not block on
+ * the group commit (http_write_then): _prepare copies phone and code (and
+ * keeps request_id, which must outlive the op); _tx checks the code, counts
+ * a failed attempt, and on success marks the code used and issues the token,
+ * with the audit record either way; _finish answers as borrower_otp_verify()
+ * would and wipes and frees op.
+ */
+struct borrower_verify_op;
+SENIM_MUST_CHECK int borrower_otp_verify_prepare(const struct keyring *kr,
+						 const char *request_id,
+						 const char *phone, const char *code,
+						 struct borrower_verify_op **op);
+int borrower_otp_verify_tx(struct store_tx *tx, void *op);
+SENIM_MUST_CHECK int borrower_otp_verify_finish(struct borrower_verify_op *op, int result,
+						char token[BORROWER_TOKEN_MAX],
+						int64_t *expires_at,
+						char subject_id[SUBJECT_ID_LEN]);
+
 /* The subject behind a borrower token; SENIM_ERR_AUTH when unknown, expired
  * or revoked. */
 SENIM_MUST_CHECK int borrower_authenticate(struct store *st, const char *token,
