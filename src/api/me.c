@@ -129,6 +129,50 @@ static void sms_text(enum lang l, const char *code, char *out, size_t cap)
 	}
 }
 
+/* A sign-in code on its way: sent by SMS, then stored. */
+struct otp_send {
+	struct app *app;
+	const char *request_id;
+	char phone[PHONE_E164_LEN];
+	char code[7];
+	char text[160];
+	int sms_failed;
+};
+
+/* On an I/O thread.  Sent first, stored after: a failed send leaves the
+ * borrower's earlier code valid.  Sent whether or not the phone is
+ * registered: the answer must not tell, and only the phone's owner sees
+ * it. */
+static int send_code(void *ctx)
+{
+	struct otp_send *o = ctx;
+	char sid[SUBJECT_ID_LEN];
+	int err = sms_send(o->app->sms, o->phone, o->text, o->request_id);
+	sodium_memzero(o->text, sizeof(o->text));
+	if (err)
+		o->sms_failed = 1;
+	else
+		err = borrower_otp_issue(o->app->store, o->app->keys, o->request_id,
+					 o->phone, o->code, sid);
+	sodium_memzero(o->code, sizeof(o->code));
+	return err;
+}
+
+static int otp_answer(struct http_request *req, struct http_response *resp, int result,
+		      void *ctx)
+{
+	struct otp_send *o = ctx;
+	sodium_memzero(o->code, sizeof(o->code));
+	sodium_memzero(o->text, sizeof(o->text));
+	if (o->sms_failed || result == SENIM_ERR_UNAVAILABLE)
+		return http_reply_code(req, resp, "sms_unavailable");
+	if (result)
+		return result;
+	return http_reply_json(resp, 202,
+			       json_pack("{s:s,s:i}", "status", "sent", "expires_in",
+					 BORROWER_OTP_SECONDS));
+}
+
 int api_auth_otp(struct http_request *req, struct http_response *resp)
 {
 	json_t *body;
@@ -142,26 +186,16 @@ int api_auth_otp(struct http_request *req, struct http_response *resp)
 		return SENIM_OK;
 	if (!req->app->sms)
 		return http_reply_code(req, resp, "sms_unavailable");
-	char code[7], sid[SUBJECT_ID_LEN], text[160];
-	borrower_otp_new_code(code);
-	sms_text(req->lang, code, text, sizeof(text));
-	/* Sent first, stored after: a failed send leaves the borrower's
-	 * earlier code valid.  Sent whether or not the phone is registered:
-	 * the answer must not tell, and only the phone's owner sees it. */
-	int err = sms_send(req->app->sms, phone, text, req->request_id);
-	sodium_memzero(text, sizeof(text));
-	if (err) {
-		sodium_memzero(code, sizeof(code));
-		return http_reply_code(req, resp, "sms_unavailable");
-	}
-	err = borrower_otp_issue(req->app->store, req->app->keys, req->request_id, phone,
-				 code, sid);
-	sodium_memzero(code, sizeof(code));
-	if (err)
-		return err;
-	return http_reply_json(resp, 202,
-			       json_pack("{s:s,s:i}", "status", "sent", "expires_in",
-					 BORROWER_OTP_SECONDS));
+	struct otp_send *o = arena_alloc(&req->arena, sizeof(*o));
+	if (!o)
+		return SENIM_ERR_NOMEM;
+	*o = (struct otp_send){ .app = req->app, .request_id = req->request_id };
+	memcpy(o->phone, phone, sizeof(phone));
+	borrower_otp_new_code(o->code);
+	sms_text(req->lang, o->code, o->text, sizeof(o->text));
+	/* The gateway may take seconds (retries, deadline): on an I/O thread. */
+	int err = http_call_then(req, send_code, o, otp_answer);
+	return err ? otp_answer(req, resp, err, o) : SENIM_OK;
 }
 
 static int digits6(const char *s, size_t len)

@@ -140,4 +140,15 @@ typedef int (*http_continue_fn)(struct http_request *req, struct http_response *
 int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
 		    http_continue_fn cont);
 
+/*
+ * The same for a blocking call to another service (the SMS gateway, which
+ * may take seconds): call(ctx) runs on one of the server's I/O threads, and
+ * cont(req, resp, its result, ctx) answers on a worker thread.  When the I/O
+ * queue is full, cont sees SENIM_ERR_UNAVAILABLE at once.  call may use the
+ * store synchronously.
+ */
+typedef int (*http_call_fn)(void *ctx);
+int http_call_then(struct http_request *req, http_call_fn call, void *ctx,
+		   http_continue_fn cont);
+
 #endif

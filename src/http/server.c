@@ -55,9 +55,30 @@ struct delay_queue {
 	int stop;
 };
 
+/* Blocking calls to other services (the SMS gateway, with its retries and
+ * deadline) run on these threads, so that no worker waits for them. */
+#define IO_THREADS 16
+#define IO_QUEUE_MAX 1024 /* beyond this a call is refused at once */
+
+struct io_job {
+	struct exchange *x;
+	struct io_job *next;
+};
+
+struct io_pool {
+	pthread_t threads[IO_THREADS];
+	int started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct io_job *head, *tail;
+	int queued;
+	int stop;
+};
+
 struct server {
 	struct MHD_Daemon *daemon;
 	struct delay_queue delays;
+	struct io_pool io;
 	struct app *app;
 	const struct route *routes;
 	size_t nroutes;
@@ -65,9 +86,11 @@ struct server {
 	int awaiting;  /* suspended until their write is durable */
 };
 
-/* A write a handler asked to be answered after (http_write_then). */
+/* A write (http_write_then) or a blocking call (http_call_then) a handler
+ * asked to be answered after. */
 struct pending_write {
 	http_write_fn fn;
+	http_call_fn call; /* instead of fn: run on an I/O thread */
 	void *ctx;
 	http_continue_fn cont;
 	int result;
@@ -487,7 +510,21 @@ int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
 	return SENIM_OK;
 }
 
-/* On the thread that led the batch: note the result, wake the connection. */
+int http_call_then(struct http_request *req, http_call_fn call, void *ctx,
+		   http_continue_fn cont)
+{
+	struct exchange *x =
+		(struct exchange *)((char *)req - offsetof(struct exchange, req));
+	if (x->write.state != WRITE_NONE || !call || !cont)
+		return SENIM_ERR_INVALID;
+	x->write = (struct pending_write){
+		.call = call, .ctx = ctx, .cont = cont, .state = WRITE_ASKED
+	};
+	return SENIM_OK;
+}
+
+/* On the thread that led the batch (or ran the call): note the result, wake
+ * the connection. */
 static void write_done(int result, void *arg)
 {
 	struct exchange *x = arg;
@@ -500,15 +537,92 @@ static void write_done(int result, void *arg)
 
 /* Suspend the connection and queue the handler's write.  If it cannot be
  * queued, the continuation sees the error at once. */
+static int io_submit(struct io_pool *io, struct exchange *x);
+
 static void queue_write(struct exchange *x)
 {
 	MHD_suspend_connection(x->req.conn);
 	x->write.state = WRITE_QUEUED;
 	__atomic_fetch_add(&x->srv->awaiting, 1, __ATOMIC_SEQ_CST);
-	int err = store_write_async(x->srv->app->store, x->write.fn, x->write.ctx,
-				    write_done, x);
+	int err = x->write.call ? io_submit(&x->srv->io, x)
+				: store_write_async(x->srv->app->store, x->write.fn,
+						    x->write.ctx, write_done, x);
 	if (err)
 		write_done(err, x);
+}
+
+/* ---- the I/O threads -------------------------------------------------------- */
+
+static void *io_loop(void *arg)
+{
+	struct io_pool *io = arg;
+	pthread_mutex_lock(&io->lock);
+	for (;;) {
+		while (!io->head && !io->stop)
+			pthread_cond_wait(&io->wake, &io->lock);
+		struct io_job *job = io->head;
+		if (!job)
+			break; /* stopping, and nothing left */
+		io->head = job->next;
+		if (!io->head)
+			io->tail = NULL;
+		io->queued--;
+		pthread_mutex_unlock(&io->lock);
+		struct exchange *x = job->x;
+		free(job);
+		write_done(x->write.call(x->write.ctx), x);
+		pthread_mutex_lock(&io->lock);
+	}
+	pthread_mutex_unlock(&io->lock);
+	return NULL;
+}
+
+static int io_submit(struct io_pool *io, struct exchange *x)
+{
+	struct io_job *job = malloc(sizeof(*job));
+	if (!job)
+		return SENIM_ERR_NOMEM;
+	*job = (struct io_job){ x, NULL };
+	pthread_mutex_lock(&io->lock);
+	int full = io->queued >= IO_QUEUE_MAX || io->stop;
+	if (!full) {
+		if (io->tail)
+			io->tail->next = job;
+		else
+			io->head = job;
+		io->tail = job;
+		io->queued++;
+		pthread_cond_signal(&io->wake);
+	}
+	pthread_mutex_unlock(&io->lock);
+	if (full) {
+		free(job);
+		return SENIM_ERR_UNAVAILABLE;
+	}
+	return SENIM_OK;
+}
+
+static int io_start(struct io_pool *io)
+{
+	pthread_mutex_init(&io->lock, NULL);
+	pthread_cond_init(&io->wake, NULL);
+	for (; io->started < IO_THREADS; io->started++)
+		if (pthread_create(&io->threads[io->started], NULL, io_loop, io) != 0)
+			return io->started > 0 ? SENIM_OK : SENIM_ERR_NOMEM;
+	return SENIM_OK;
+}
+
+/* Finish what is queued, then stop the threads. */
+static void io_stop(struct io_pool *io)
+{
+	pthread_mutex_lock(&io->lock);
+	io->stop = 1;
+	pthread_cond_broadcast(&io->wake);
+	pthread_mutex_unlock(&io->lock);
+	for (int i = 0; i < io->started; i++)
+		pthread_join(io->threads[i], NULL);
+	pthread_cond_destroy(&io->wake);
+	pthread_mutex_destroy(&io->lock);
 }
 
 /* Back from the write: let the handler's continuation answer. */
@@ -702,6 +816,12 @@ int server_start(struct app *app, const struct server_config *cfg, struct server
 		free(srv);
 		return SENIM_ERR_NOMEM;
 	}
+	if (io_start(&srv->io)) {
+		io_stop(&srv->io);
+		delay_queue_stop(&srv->delays);
+		free(srv);
+		return SENIM_ERR_NOMEM;
+	}
 	srv->daemon = MHD_start_daemon(
 		flags, port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_error, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -714,6 +834,7 @@ int server_start(struct app *app, const struct server_config *cfg, struct server
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_END);
 	if (!srv->daemon) {
+		io_stop(&srv->io);
 		delay_queue_stop(&srv->delays);
 		free(srv);
 		return SENIM_ERR_IO;
@@ -746,14 +867,16 @@ void server_stop(struct server *srv, int grace_ms)
 			break;
 		nanosleep(&tick, NULL);
 	}
-	/* Writes in a batch finish in milliseconds, and their connections must
-	 * be resumed before the daemon goes: wait for every one. */
+	/* Writes in a batch finish in milliseconds, calls within their deadline
+	 * (an SMS send: 8 s), and their connections must be resumed before the
+	 * daemon goes: wait for every one. */
 	for (int waited = 0; __atomic_load_n(&srv->awaiting, __ATOMIC_SEQ_CST) > 0;
 	     waited += 10) {
 		if (waited == 10000)
 			log_event(LOG_WARN, "shutdown_waiting_for_writes", NULL);
 		nanosleep(&tick, NULL);
 	}
+	io_stop(&srv->io);
 	/* Resume whatever is still held, so no connection is left suspended. */
 	delay_queue_stop(&srv->delays);
 	MHD_stop_daemon(srv->daemon);

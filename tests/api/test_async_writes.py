@@ -128,6 +128,46 @@ def test_worker_not_held_while_write_waits():
     assert rc == 0, "senim did not stop cleanly (exit %r); log:\n%s" % (rc, s.read_log()[-4000:])
 
 
+# ---- a slow gateway waits without a worker ----------------------------------------
+
+def test_worker_not_held_while_the_sms_gateway_is_slow():
+    """An SMS send may take seconds (retries, deadline); it runs on an I/O
+    thread, so the one worker keeps answering meanwhile."""
+    s = Senim(extra_args=["--threads", "1"]).start()
+    try:
+        # Slower than a worker may wait, faster than one attempt's timeout (2 s).
+        s.sms.control("POST", "mode", {"mode": "slow", "delay_ms": 1800})
+        done = {}
+
+        def ask_code():
+            try:
+                done["r"] = s.post("/v1/auth/otp", {"phone": "+77070000091"})
+            except Exception as e:  # noqa: BLE001
+                done["r"] = e
+
+        sender = threading.Thread(target=ask_code)
+        sender.start()
+        time.sleep(0.3)
+        assert sender.is_alive(), "the send should still be waiting for the gateway"
+        status, took = timed_get(s, "/healthz", timeout=5)
+        assert status == 200 and took < 1, (status, took)
+        assert sender.is_alive(), "answered /healthz only after the send: a worker was held"
+        sender.join(timeout=20)
+        assert not sender.is_alive()
+        r = done["r"]
+        assert not isinstance(r, Exception), r
+        assert r.status == 202, r  # slow, but within the deadline
+        # The code reached the phone and was stored: it signs in (or, for a
+        # phone no borrower has, is refused like any wrong code).
+        code = s.sms.last_code("+77070000091")
+        s.sms.control("POST", "reset")
+        assert code
+        assert s.sql("SELECT count(*) FROM borrower_otps") == [["1"]]
+    finally:
+        rc = s.stop()
+    assert rc == 0, "senim did not stop cleanly (exit %r); log:\n%s" % (rc, s.read_log()[-4000:])
+
+
 # ---- the ledger's re-check inside the write ------------------------------------------
 
 def test_concurrent_identical_grants_leave_one_active(senim, staff):
