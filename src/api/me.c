@@ -164,6 +164,7 @@ static int otp_answer(struct http_request *req, struct http_response *resp, int 
 	struct otp_send *o = ctx;
 	sodium_memzero(o->code, sizeof(o->code));
 	sodium_memzero(o->text, sizeof(o->text));
+	sodium_memzero(o->phone, sizeof(o->phone)); /* the arena is not wiped */
 	if (o->sms_failed || result == SENIM_ERR_UNAVAILABLE)
 		return http_reply_code(req, resp, "sms_unavailable");
 	if (result)

@@ -279,6 +279,8 @@ static void op_free(struct ledger_op *op)
 	free(op->receipt);
 	free(op->grant_receipt);
 	buf_release(&op->evidence);
+	/* The client's address, an obligation's contract number. */
+	sodium_memzero(op, sizeof(*op));
 	free(op);
 }
 
@@ -401,6 +403,11 @@ int ledger_grant_prepare(struct store *st, const struct keyring *kr,
 	if (!op)
 		return SENIM_ERR_NOMEM;
 	op->kind = kind;
+	if (version && strlen(version) >= sizeof(op->asked)) {
+		op->missing = 1; /* no published version is that long */
+		*out = op;
+		return SENIM_OK;
+	}
 	copy_str(op->asked, sizeof(op->asked), version);
 	int err = store_read(st, grant_prepare_tx, op);
 	if (err) {
@@ -598,6 +605,12 @@ int ledger_withdraw_prepare(struct store *st, const struct keyring *kr,
 	if (!op)
 		return SENIM_ERR_NOMEM;
 	op->withdraw = 1;
+	if (strlen(consent_id) != CONSENT_ID_LEN - 1 ||
+	    strncmp(consent_id, "cns_", 4) != 0 || !id_body_valid(consent_id + 4)) {
+		op->not_found = 1; /* not an id we could have issued */
+		*out = op;
+		return SENIM_OK;
+	}
 	copy_str(op->id, sizeof(op->id), consent_id);
 	int err = store_read(st, withdraw_prepare_tx, op);
 	if (err) {

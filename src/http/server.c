@@ -84,6 +84,7 @@ struct server {
 	size_t nroutes;
 	int in_flight; /* requests between first byte and completion */
 	int awaiting;  /* suspended until their write is durable */
+	int stopping;  /* set by server_stop: no more suspensions for writes */
 };
 
 /* A write (http_write_then) or a blocking call (http_call_then) a handler
@@ -294,7 +295,9 @@ static void exchange_free(struct exchange *x)
 	if (x->body.len)
 		sodium_memzero(x->body.data, x->body.len);
 	buf_release(&x->body);
-	buf_release(&x->resp.body);
+	/* Sent bodies are wiped by send_response's free callback; one built
+	 * for a client that went away (a read's data, a token) is wiped here. */
+	buf_release_wiped(&x->resp.body);
 	arena_release(&x->req.arena);
 	__atomic_fetch_sub(&x->srv->in_flight, 1, __ATOMIC_SEQ_CST);
 	free(x);
@@ -539,16 +542,34 @@ static void write_done(int result, void *arg)
  * queued, the continuation sees the error at once. */
 static int io_submit(struct io_pool *io, struct exchange *x);
 
-static void queue_write(struct exchange *x)
+/*
+ * Suspend the connection and queue the handler's write or call; 1 when it
+ * was queued (the connection resumes when it is done).  While the server
+ * stops it is run here and now instead (0): the daemon must not be stopped
+ * with a connection suspended, and the I/O threads may be gone.
+ */
+static int queue_write(struct exchange *x)
 {
+	struct server *srv = x->srv;
+	/* Counted before the check, so server_stop either waits for this one
+	 * or this one sees it stopping. */
+	__atomic_fetch_add(&srv->awaiting, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&srv->stopping, __ATOMIC_SEQ_CST)) {
+		x->write.result = x->write.call ? x->write.call(x->write.ctx)
+						: store_write(srv->app->store,
+							      x->write.fn, x->write.ctx);
+		x->write.state = WRITE_DONE;
+		__atomic_fetch_sub(&srv->awaiting, 1, __ATOMIC_SEQ_CST);
+		return 0;
+	}
 	MHD_suspend_connection(x->req.conn);
 	x->write.state = WRITE_QUEUED;
-	__atomic_fetch_add(&x->srv->awaiting, 1, __ATOMIC_SEQ_CST);
-	int err = x->write.call ? io_submit(&x->srv->io, x)
-				: store_write_async(x->srv->app->store, x->write.fn,
+	int err = x->write.call ? io_submit(&srv->io, x)
+				: store_write_async(srv->app->store, x->write.fn,
 						    x->write.ctx, write_done, x);
 	if (err)
 		write_done(err, x);
+	return 1;
 }
 
 /* ---- the I/O threads -------------------------------------------------------- */
@@ -703,8 +724,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	else
 		dispatch(x);
 	if (x->write.state == WRITE_ASKED) {
-		queue_write(x);
-		return MHD_YES;
+		if (queue_write(x))
+			return MHD_YES;
+		continue_after_write(x); /* ran in place: the server is stopping */
 	}
 	if (x->resp.delay_ms > 0 && hold(x, x->resp.delay_ms)) {
 		x->held = 1;
@@ -722,16 +744,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!x)
 		return;
 	*con_cls = NULL;
-	if (x->write.state == WRITE_DONE) {
-		/* Gone before its continuation ran: let it release what it holds
-		 * (its answer goes nowhere). */
-		x->write.state = WRITE_NONE;
-		x->write.cont(&x->req, &x->resp, x->write.result, x->write.ctx);
-	}
 	int64_t took = clock_mono_us() - x->started_us;
 	int status = x->resp.replied ? x->resp.status : 0;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !x->resp.replied)
 		status = 499; /* the client went away before we answered */
+	if (x->write.state == WRITE_DONE) {
+		/* Gone before its continuation ran.  The continuation only
+		 * releases what it holds when told the write failed: no answer
+		 * (decrypted data, a token) is built for nobody. */
+		x->write.state = WRITE_NONE;
+		x->write.cont(&x->req, &x->resp, SENIM_ERR_UNAVAILABLE, x->write.ctx);
+	}
 	const char *route = x->req.route ? x->req.route->pattern : "(unmatched)";
 	struct log_access line = {
 		x->req.method, route, status, took, x->req.request_id, x->req.actor.label
@@ -867,18 +890,20 @@ void server_stop(struct server *srv, int grace_ms)
 			break;
 		nanosleep(&tick, NULL);
 	}
-	/* Writes in a batch finish in milliseconds, calls within their deadline
+	/* From now on a write or call runs in place, without suspending.
+	 * Those queued finish in milliseconds (writes) or within their deadline
 	 * (an SMS send: 8 s), and their connections must be resumed before the
 	 * daemon goes: wait for every one. */
+	__atomic_store_n(&srv->stopping, 1, __ATOMIC_SEQ_CST);
 	for (int waited = 0; __atomic_load_n(&srv->awaiting, __ATOMIC_SEQ_CST) > 0;
 	     waited += 10) {
 		if (waited == 10000)
 			log_event(LOG_WARN, "shutdown_waiting_for_writes", NULL);
 		nanosleep(&tick, NULL);
 	}
-	io_stop(&srv->io);
 	/* Resume whatever is still held, so no connection is left suspended. */
 	delay_queue_stop(&srv->delays);
 	MHD_stop_daemon(srv->daemon);
+	io_stop(&srv->io); /* idle: nothing was queued since awaiting was 0 */
 	free(srv);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "store/backend.h"
 #include "common/banned.h"
@@ -154,7 +155,8 @@ static void sqlite_disconnect(void *conn)
  * checkpoint's fsync of the database file long enough to hold up the WAL's
  * fsyncs behind it: p99 of 330 ms in bench/vault. */
 #define CHECKPOINT_FRAMES 1000
-#define CATCH_UP_FRAMES 4000   /* the writer finishes the job itself beyond this */
+#define CATCH_UP_FRAMES 4000 /* the writer finishes the job itself beyond this */
+#define CATCH_UP_EVERY_US 100000
 #define WRITER_CACHE_KIB 16384 /* the writer touches every index; keep them hot */
 
 struct checkpointer {
@@ -164,7 +166,8 @@ struct checkpointer {
 	sqlite3 *db;
 	int due;
 	int stop;
-	int wal_frames; /* the WAL's size after the writer's last commit */
+	int wal_frames;	       /* the WAL's size after the writer's last commit */
+	int64_t last_catch_up; /* clock_mono_us of the writer's last try */
 };
 
 static void *checkpoint_loop(void *arg)
@@ -293,10 +296,19 @@ static const char SQL_COMMIT[] = "COMMIT";
  */
 static void catch_up(struct sqlite_conn *c)
 {
-	if (c->cp && c->cp->wal_frames >= CATCH_UP_FRAMES) {
+	/* While readers keep the WAL from starting over, every batch would find
+	 * it still long and pay for a checkpoint's fsync: try at most every
+	 * CATCH_UP_EVERY_US. */
+	int64_t now = clock_mono_us();
+	if (c->cp && c->cp->wal_frames >= CATCH_UP_FRAMES &&
+	    now - c->cp->last_catch_up >= CATCH_UP_EVERY_US) {
 		int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 						   NULL, NULL);
-		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		/* BUSY: the checkpointer is at it, and this cost nothing; try
+		 * again with the next batch. */
+		if (rc == SQLITE_OK)
+			c->cp->last_catch_up = now;
+		else if (rc != SQLITE_BUSY)
 			log_sqlite("store_checkpoint_failed", c->db);
 	}
 }

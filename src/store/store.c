@@ -321,6 +321,7 @@ static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
 static void run_batch(struct store *st, struct write_job *batch, int n)
 {
 	void *conn = st->writer;
+	int failure = SENIM_ERR_STORE; /* what the batch's good jobs get if it fails */
 	struct defer_list defers = { 0 };
 	buf_init(&defers.bytes, SIZE_MAX);
 	struct store_tx tx = { .st = st, .conn = conn, .defers = &defers };
@@ -333,8 +334,12 @@ static void run_batch(struct store *st, struct write_job *batch, int n)
 		else if (j->result == SENIM_OK)
 			any_ok = 1;
 	}
-	if (!err && any_ok && defers.n)
-		err = flush_deferred(&tx, &defers) ? SENIM_ERR_STORE : SENIM_OK;
+	if (!err && any_ok && defers.n) {
+		/* The flusher's own reason (a tampered audit chain) is kept. */
+		err = flush_deferred(&tx, &defers);
+		if (err)
+			failure = err;
+	}
 	if (!err && any_ok) {
 		int64_t t0 = clock_mono_us();
 		err = st->be->commit(conn);
@@ -346,8 +351,10 @@ static void run_batch(struct store *st, struct write_job *batch, int n)
 	free(defers.items);
 	buf_release(&defers.bytes);
 	for (struct write_job *j = batch; j; j = j->next)
-		if (j->result == JOB_BROKEN || (err && j->result == SENIM_OK))
+		if (j->result == JOB_BROKEN)
 			j->result = SENIM_ERR_STORE;
+		else if (err && j->result == SENIM_OK)
+			j->result = failure;
 }
 
 /* Append a job to the queue; queue_lock held. */
@@ -365,8 +372,11 @@ static void enqueue(struct store *st, struct write_job *job)
 static void hand_over(struct store *st)
 {
 	struct write_job *head = st->queue_head;
-	if (!head)
+	if (!head) {
+		if (st->committer_stop) /* it may be waiting for the queue to empty */
+			pthread_cond_signal(&st->committer_wake);
 		return;
+	}
 	if (head->on_done)
 		pthread_cond_signal(&st->committer_wake);
 	else

@@ -176,7 +176,7 @@ void store_rows_free(struct store_rows *r);
  * batch calls flush(tx, ctx, items, n) once for each distinct (flush, ctx),
  * with the items of the jobs that succeeded, in the order they were
  * deferred.  A job that fails takes its items with it.  If flush fails, the
- * whole batch fails and nothing of it is written.  So a batch of N writes
+ * whole batch fails with flush's result and nothing of it is written.  So a batch of N writes
  * reads and moves the chain's head once, not N times.  SENIM_ERR_INVALID
  * outside a write.
  */

@@ -246,6 +246,26 @@ def test_withdraw_marketing_takes_effect_at_once(senim, staff):
     assert ops.count("consent.grant") == 3 and ops.count("consent.withdraw") == 2
 
 
+def test_a_consent_id_must_match_exactly(senim, staff):
+    """An id with anything added, cut or changed names no consent: 404, and
+    the consent stays active."""
+    sid, body, token = signed_in(senim, staff)
+    g = senim.post("/v1/me/consents", {"kind": "marketing_phone", "channel": "web"}, token=token)
+    assert g.status == 201
+    cid = g.json["id"]
+    for bad in (cid + "x", cid + "%20", cid[:-1], cid[:-1] + ("A" if cid[-1] != "A" else "B"),
+                cid[:-1] + "%C3%A9", "cns_" + "%E2%82%AC" * 11):
+        r = senim.delete(f"/v1/me/consents/{bad}", token=token)
+        assert r.status == 404 and r.json["code"] == "consent_not_found", (bad, r.status, r.json)
+    mine = senim.get("/v1/me/consents", token=token).json["consents"]
+    assert [c["status"] for c in mine if c["id"] == cid] == ["active"]
+    # A policy version too long for any published one is not found either
+    # (33 bytes in 11 characters), not cut to one that might be.
+    r = senim.post("/v1/me/consents/policy",
+                   {"version": "€" * 11, "language": "ru", "channel": "web"}, token=token)
+    assert r.status == 404 and r.json["code"] == "policy_not_found", (r.status, r.json)
+
+
 def test_no_withdrawal_while_an_obligation_is_open(senim, staff, tmp_path):
     """C2, as the issue puts it: withdraw a bureau consent with an open
     obligation (409), settle it, withdraw again (200)."""

@@ -434,6 +434,38 @@ static void test_fail_closed(void **state)
 	verify_ok(f, 4, -1);
 }
 
+struct one_append {
+	const struct keyring *kr;
+	const struct audit_record *rec;
+};
+
+static int one_append_fn(struct store_tx *tx, void *ctx)
+{
+	const struct one_append *a = ctx;
+	return audit_append(tx, a->kr, a->rec);
+}
+
+/* A head that does not match the log refuses the append, and the write
+ * that carried it reports why (SENIM_ERR_TAMPERED, not a generic store
+ * failure): the CLI tells the operator to run `senim audit verify`. */
+static void test_broken_head_is_reported_as_tampering(void **state)
+{
+	struct fx *f = *state;
+	append_n(f, 3, 3);
+	raw_exec(f, "UPDATE audit_head SET seq = 1"); /* behind the log */
+	struct rec_text t;
+	make_record(4, &t);
+	assert_int_equal(
+		store_write(f->st, one_append_fn, &(struct one_append){ f->kr, &t.rec }),
+		SENIM_ERR_TAMPERED);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_log"), 3);
+	raw_exec(f, "DELETE FROM audit_head"); /* gone */
+	assert_int_equal(
+		store_write(f->st, one_append_fn, &(struct one_append){ f->kr, &t.rec }),
+		SENIM_ERR_TAMPERED);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_log"), 3);
+}
+
 /* ---- checkpoints ------------------------------------------------------------------- */
 
 static void test_checkpoint_cadence(void **state)
@@ -757,6 +789,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_and_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_broken_head_is_reported_as_tampering,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_cadence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_refuses_bad_head, setup,
 						teardown),
