@@ -292,12 +292,14 @@ static void borrower_actor(struct http_request *req, struct subject_actor *a)
 	a->kr = req->app->keys;
 }
 
-int api_me(struct http_request *req, struct http_response *resp)
+/* Once the self-read's audit record is durable: the borrower's data. */
+static int me_answer(struct http_request *req, struct http_response *resp, int result,
+		     void *op)
 {
-	struct subject_actor a;
-	borrower_actor(req, &a);
 	json_t *cats = NULL;
-	int err = subjects_self_read(req->app->store, &a, req->actor.subject_id, &cats);
+	uint32_t withheld = 0;
+	enum access_result denied = ACCESS_GRANTED;
+	int err = subjects_read_finish(op, result, &cats, &withheld, &denied);
 	if (err == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "subject_not_found");
 	if (err)
@@ -305,6 +307,21 @@ int api_me(struct http_request *req, struct http_response *resp)
 	return http_reply_json(resp, 200,
 			       json_pack("{s:s,s:o}", "subject_id", req->actor.subject_id,
 					 "categories", cats));
+}
+
+int api_me(struct http_request *req, struct http_response *resp)
+{
+	struct subject_actor a;
+	borrower_actor(req, &a);
+	struct subject_read_op *op = NULL;
+	int err = subjects_self_read_prepare(req->app->store, &a, req->actor.subject_id,
+					     &op);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "subject_not_found");
+	if (err)
+		return err;
+	err = http_write_then(req, subjects_read_audit_tx, op, me_answer);
+	return err ? me_answer(req, resp, err, op) : SENIM_OK;
 }
 
 /* ---- consents -------------------------------------------------------------------- */

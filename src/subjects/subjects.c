@@ -545,27 +545,15 @@ static int read_audit_tx(struct store_tx *tx, void *arg)
 		     o->denied == ACCESS_GRANTED ? o->returned : 0, outcome);
 }
 
-static int read_two_step(struct store *st, struct op *o)
-{
-	int err = store_read(st, fetch_tx, o);
-	if (!err)
-		err = store_write(st, read_audit_tx, o);
-	if (err) {
-		json_decref(o->out);
-		o->out = NULL;
-	}
-	return err;
-}
-
 /* A read between its decryption and its audit record (see subjects.h). */
 struct subject_read_op {
 	struct op o;
 	struct subject_actor actor; /* o.a points here */
 };
 
-int subjects_read_prepare(struct store *st, const struct subject_actor *a,
-			  const char *subject_id, uint32_t wanted,
-			  struct subject_read_op **out)
+static int read_prepare(struct store *st, const struct subject_actor *a,
+			const char *subject_id, uint32_t wanted, int self,
+			struct subject_read_op **out)
 {
 	*out = NULL;
 	struct subject_read_op *ro = calloc(1, sizeof(*ro));
@@ -575,8 +563,9 @@ int subjects_read_prepare(struct store *st, const struct subject_actor *a,
 	ro->o = (struct op){ .st = st,
 			     .a = &ro->actor,
 			     .subject_id = subject_id,
-			     .name = "subject.read",
-			     .wanted = wanted };
+			     .name = self ? "subject.self_read" : "subject.read",
+			     .wanted = wanted,
+			     .self = self };
 	int err = store_read(st, fetch_tx, &ro->o);
 	if (err) {
 		json_decref(ro->o.out);
@@ -585,6 +574,19 @@ int subjects_read_prepare(struct store *st, const struct subject_actor *a,
 	}
 	*out = ro;
 	return SENIM_OK;
+}
+
+int subjects_read_prepare(struct store *st, const struct subject_actor *a,
+			  const char *subject_id, uint32_t wanted,
+			  struct subject_read_op **out)
+{
+	return read_prepare(st, a, subject_id, wanted, 0, out);
+}
+
+int subjects_self_read_prepare(struct store *st, const struct subject_actor *a,
+			       const char *subject_id, struct subject_read_op **out)
+{
+	return read_prepare(st, a, subject_id, CATEGORY_ALL, 1, out);
 }
 
 int subjects_read_audit_tx(struct store_tx *tx, void *op)
@@ -628,19 +630,15 @@ int subjects_read(struct store *st, const struct subject_actor *a, const char *s
 int subjects_self_read(struct store *st, const struct subject_actor *a,
 		       const char *subject_id, json_t **out)
 {
-	struct op o = { .st = st,
-			.a = a,
-			.subject_id = subject_id,
-			.name = "subject.self_read",
-			.wanted = CATEGORY_ALL,
-			.self = 1 };
+	struct subject_read_op *ro;
+	uint32_t withheld = 0;
+	enum access_result denied = ACCESS_GRANTED;
 	*out = NULL;
-	int err = read_two_step(st, &o);
+	int err = subjects_self_read_prepare(st, a, subject_id, &ro);
 	if (err)
-		json_decref(o.out);
-	else
-		*out = o.out;
-	return err;
+		return err;
+	err = store_write(st, subjects_read_audit_tx, ro);
+	return subjects_read_finish(ro, err, out, &withheld, &denied);
 }
 
 static int history_tx(struct store_tx *tx, void *arg)

@@ -116,6 +116,12 @@ SENIM_MUST_CHECK int subjects_read_prepare(struct store *st,
 					   const struct subject_actor *a,
 					   const char *subject_id, uint32_t wanted,
 					   struct subject_read_op **op);
+/* The same for subjects_self_read(): every category, audited as the
+ * borrower's own access. */
+SENIM_MUST_CHECK int subjects_self_read_prepare(struct store *st,
+						const struct subject_actor *a,
+						const char *subject_id,
+						struct subject_read_op **op);
 int subjects_read_audit_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int subjects_read_finish(struct subject_read_op *op, int result,
 					  json_t **out, uint32_t *withheld,

@@ -225,3 +225,16 @@ def test_read_answer_needs_its_audit_record(senim, staff):
     rows = senim.sql("SELECT operation, subject_id, categories, purpose, outcome"
                      f" FROM audit_log WHERE request_id = '{rid}'")
     assert rows == [["subject.read", sid, "identity", "identification", "success"]], rows
+
+
+def test_own_data_answer_needs_its_audit_record(senim, staff):
+    """GET /v1/me (R1) answers after its audit record, like a staff read."""
+    sid, body, token = signed_in(senim, staff)
+    r = senim.get("/v1/me", token=token)
+    assert r.status == 200, r
+    assert r.json["subject_id"] == sid
+    assert r.json["categories"]["identity"]["fields"]["iin"] == body["iin"]
+    rid = r.header("X-Request-Id")
+    rows = senim.sql("SELECT operation, subject_id, purpose, outcome"
+                     f" FROM audit_log WHERE request_id = '{rid}'")
+    assert rows == [["subject.self_read", sid, "legal_obligation", "success"]], rows
