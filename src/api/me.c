@@ -195,8 +195,7 @@ int api_auth_otp(struct http_request *req, struct http_response *resp)
 	borrower_otp_new_code(o->code);
 	sms_text(req->lang, o->code, o->text, sizeof(o->text));
 	/* The gateway may take seconds (retries, deadline): on an I/O thread. */
-	int err = http_call_then(req, send_code, o, otp_answer);
-	return err ? otp_answer(req, resp, err, o) : SENIM_OK;
+	return http_call_then(req, send_code, o, otp_answer);
 }
 
 static int digits6(const char *s, size_t len)
@@ -267,8 +266,7 @@ int api_auth_verify(struct http_request *req, struct http_response *resp)
 	sodium_memzero(code, sizeof(code));
 	if (err)
 		return err;
-	err = http_write_then(req, borrower_otp_verify_tx, op, verify_answer);
-	return err ? verify_answer(req, resp, err, op) : SENIM_OK;
+	return http_write_then(req, borrower_otp_verify_tx, op, verify_answer);
 }
 
 int api_auth_sign_out(struct http_request *req, struct http_response *resp)
@@ -320,8 +318,7 @@ int api_me(struct http_request *req, struct http_response *resp)
 		return http_reply_code(req, resp, "subject_not_found");
 	if (err)
 		return err;
-	err = http_write_then(req, subjects_read_audit_tx, op, me_answer);
-	return err ? me_answer(req, resp, err, op) : SENIM_OK;
+	return http_write_then(req, subjects_read_audit_tx, op, me_answer);
 }
 
 /* ---- consents -------------------------------------------------------------------- */
@@ -361,8 +358,7 @@ static int write_then(struct http_request *req, struct http_response *resp,
 {
 	if (!ledger_op_needs_write(op))
 		return cont(req, resp, SENIM_OK, op);
-	int err = http_write_then(req, ledger_op_tx, op, cont);
-	return err ? cont(req, resp, err, op) : SENIM_OK;
+	return http_write_then(req, ledger_op_tx, op, cont);
 }
 
 static int accept_answer(struct http_request *req, struct http_response *resp, int result,

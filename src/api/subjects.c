@@ -252,8 +252,7 @@ int api_subject_register(struct http_request *req, struct http_response *resp)
 	if (err)
 		return err;
 	/* Answered by register_answer once the registration is durable. */
-	err = http_write_then(req, subjects_register_tx, op, register_answer);
-	return err ? register_answer(req, resp, err, op) : SENIM_OK;
+	return http_write_then(req, subjects_register_tx, op, register_answer);
 }
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -334,8 +333,7 @@ static int read_then_answer(struct http_request *req, struct http_response *resp
 	int err = subjects_read_prepare(req->app->store, &a, id, wanted, &pr->op);
 	if (err)
 		return reply_result(req, resp, err, ACCESS_GRANTED);
-	err = http_write_then(req, read_audit, pr, read_answer);
-	return err ? read_answer(req, resp, err, pr) : SENIM_OK;
+	return http_write_then(req, read_audit, pr, read_answer);
 }
 
 int api_subject_data(struct http_request *req, struct http_response *resp)

@@ -131,7 +131,10 @@ typedef int (*http_handler_fn)(struct http_request *req, struct http_response *r
  * request gets the problem mapped from its return value).  fn runs on the
  * store's thread, under store.h's rules; ctx must live until cont returns
  * (allocate it from req->arena).  One write per request, and req must be
- * the request the server handed to the handler.
+ * the request the server handed to the handler.  Returns what a handler
+ * returns: SENIM_OK, or — when the write cannot be asked for (a second
+ * one) — cont's result for SENIM_ERR_INVALID, so cont runs exactly once and
+ * a handler ends with `return http_write_then(...)`.
  */
 struct store_tx;
 typedef int (*http_write_fn)(struct store_tx *tx, void *ctx);

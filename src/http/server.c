@@ -505,8 +505,8 @@ int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
 {
 	struct exchange *x =
 		(struct exchange *)((char *)req - offsetof(struct exchange, req));
-	if (x->write.state != WRITE_NONE || !fn || !cont)
-		return SENIM_ERR_INVALID;
+	if (x->write.state != WRITE_NONE || !fn) /* one per request */
+		return cont(req, &x->resp, SENIM_ERR_INVALID, ctx);
 	x->write = (struct pending_write){
 		.fn = fn, .ctx = ctx, .cont = cont, .state = WRITE_ASKED
 	};
@@ -518,8 +518,8 @@ int http_call_then(struct http_request *req, http_call_fn call, void *ctx,
 {
 	struct exchange *x =
 		(struct exchange *)((char *)req - offsetof(struct exchange, req));
-	if (x->write.state != WRITE_NONE || !call || !cont)
-		return SENIM_ERR_INVALID;
+	if (x->write.state != WRITE_NONE || !call) /* one per request */
+		return cont(req, &x->resp, SENIM_ERR_INVALID, ctx);
 	x->write = (struct pending_write){
 		.call = call, .ctx = ctx, .cont = cont, .state = WRITE_ASKED
 	};
