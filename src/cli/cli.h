@@ -2,8 +2,11 @@
  * cli.h — what every `senim` subcommand shares.
  *
  * main.c dispatches argv[1] through a table of commands (as git.c does with
- * builtin/); each command lives in cmd_<name>.c and parses its own options
- * with getopt_long, handing the common ones to cli_common_option().
+ * builtin/); each command lives in cmd_<name>.c and reads its subcommand
+ * and options through cli_subcommand() and cli_next_option() below, so
+ * that help and usage errors read alike everywhere.  `serve`, which has no
+ * subcommand and checks each option's value as it goes, keeps its own
+ * getopt_long loop and hands the common options to cli_common_option().
  *
  * Exit codes (documented in `senim --help` and README.md):
  *   0 success, 1 a check failed or the operation was refused,
@@ -13,6 +16,7 @@
 #define SENIM_CLI_H
 
 #include <getopt.h>
+#include <stdio.h>
 
 #include "store/store.h"
 #include "vault/keyring.h"
@@ -64,6 +68,57 @@ void cli_common_finish(struct cli_common *c);
  */
 int cli_open(struct cli_common *c, int connections, struct store **st,
 	     struct keyring **kr);
+
+/*
+ * The shared steps of `senim CMD SUB [OPTIONS] [OPERANDS]`, so that every
+ * command answers the same way:
+ *
+ *	struct cli_args a = { .cmd = "keys", .usage = keys_usage };
+ *	int sub = cli_subcommand(&a, argc, argv, (const char *const[]){
+ *					"status", "rotate", NULL });
+ *	if (sub < 0)
+ *		return a.rc;
+ *	int opt;
+ *	while ((opt = cli_next_option(&a, longopts)) > 0)
+ *		... the command's own options ...
+ *	if (opt < 0)
+ *		return a.rc;
+ *	... operands: a.argv[a.first] .. a.argv[a.argc - 1] ...
+ *
+ * Missing SUB: the usage on stderr, exit 2.  `--help`, `-h` or `help` in
+ * SUB's place, or --help after it: the usage on stdout, exit 0.  An unknown
+ * SUB, an unknown option or one missing its argument: a one-line error
+ * naming the command's --help, exit 2.  The common options (--data-dir,
+ * --db, --keys) are taken into `common`, whose defaults are resolved once
+ * the options are done (cli_common_finish).
+ */
+struct cli_args {
+	const char *cmd;		/* "keys": for messages */
+	const char *usage;		/* the --help text, or */
+	void (*print_usage)(FILE *out); /* a function that prints it */
+	int argc;			/* what follows CMD; argv[0] is SUB */
+	char **argv;
+	int first; /* the first operand, once the options are done */
+	int rc;	   /* the exit code when a call returned < 0 */
+	struct cli_common common;
+};
+
+/* SUB's index in `subs` (NULL-terminated), or -1 with a->rc set. */
+int cli_subcommand(struct cli_args *a, int argc, char **argv, const char *const subs[]);
+
+/* For a command without subcommands (`senim migrate [OPTIONS]`): read
+ * the options that follow argv[0] with cli_next_option. */
+void cli_begin_options(struct cli_args *a, int argc, char **argv);
+
+/* The next of the command's own options (its `val`, > 0); 0 when the
+ * options are done; -1 with a->rc set when the command should exit now. */
+int cli_next_option(struct cli_args *a, const struct option *longopts);
+
+/* "senim CMD: MSG (see 'senim CMD --help')" on stderr; returns CLI_USAGE. */
+int cli_usage_error(const struct cli_args *a, const char *msg);
+
+/* The command's usage text on `out`. */
+void cli_print_usage(const struct cli_args *a, FILE *out);
 
 /* How this program was invoked (argv[0]), for hints that show a command. */
 extern const char *cli_program;

@@ -24,39 +24,19 @@ int cmd_audit(int argc, char **argv)
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(audit_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	if (strcmp(argv[1], "verify") != 0) {
-		cli_error("audit", "unknown subcommand '%s' (try 'senim audit --help')",
-			  argv[1]);
-		return CLI_USAGE;
-	}
-	struct cli_common common;
-	cli_common_init(&common);
+	struct cli_args a = { .cmd = "audit", .usage = audit_usage };
+	if (cli_subcommand(&a, argc, argv, (const char *const[]){ "verify", NULL }) < 0)
+		return a.rc;
 	int opt;
-	optind = 1;
-	argc--;
-	argv++;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (cli_common_option(&common, opt, optarg))
-			continue;
-		if (opt == 'h') {
-			fputs(audit_usage, stdout);
-			return CLI_OK;
-		}
-		fputs(audit_usage, stderr);
-		return CLI_USAGE;
-	}
-	if (optind < argc) {
-		cli_error("audit", "unexpected argument '%s'", argv[optind]);
-		return CLI_USAGE;
-	}
-	cli_common_finish(&common);
+	while ((opt = cli_next_option(&a, longopts)) > 0)
+		; /* verify has no options of its own */
+	if (opt < 0)
+		return a.rc;
+	if (a.first < a.argc)
+		return cli_usage_error(&a, "unexpected argument");
 	struct store *st;
 	struct keyring *kr;
-	int rc = cli_open(&common, 1, &st, &kr);
+	int rc = cli_open(&a.common, 1, &st, &kr);
 	if (rc)
 		return rc;
 	struct audit_report rep;

@@ -77,12 +77,6 @@ static const char SQL_REWRAP[] =
 
 _Static_assert(ROTATE_BATCH == 500, "SQL_BATCH's LIMIT");
 
-static int usage_error(const char *msg)
-{
-	cli_error("keys", "%s (see 'senim keys --help')", msg);
-	return CLI_USAGE;
-}
-
 /* ---- counting data keys by KEK version ------------------------------------- */
 
 struct version_count {
@@ -553,59 +547,31 @@ int cmd_keys(int argc, char **argv)
 		CLI_COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	if (argc < 2) {
-		fputs(keys_usage, stderr);
-		return CLI_USAGE;
-	}
-	const char *sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
-	    strcmp(sub, "help") == 0) {
-		fputs(keys_usage, stdout);
-		return CLI_OK;
-	}
-	int is_status = strcmp(sub, "status") == 0;
-	int is_rotate = strcmp(sub, "rotate") == 0;
-	if (!is_status && !is_rotate) {
-		cli_error("keys", "'%s' is not a keys command", sub);
-		fputs(keys_usage, stderr);
-		return CLI_USAGE;
-	}
-
-	struct cli_common common;
-	cli_common_init(&common);
+	struct cli_args a = { .cmd = "keys", .usage = keys_usage };
+	int sub = cli_subcommand(&a, argc, argv,
+				 (const char *const[]){ "status", "rotate", NULL });
+	if (sub < 0)
+		return a.rc;
+	int is_rotate = sub == 1;
 	int resume = 0;
-	/* Parse what follows the subcommand; argv[1] plays argv[0]. */
-	int sargc = argc - 1;
-	char **sargv = argv + 1;
-	optind = 1;
-	opterr = 0;
 	int opt;
-	while ((opt = getopt_long(sargc, sargv, "h", longopts, NULL)) != -1) {
-		if (cli_common_option(&common, opt, optarg))
-			continue;
-		switch (opt) {
-		case 'r':
+	while ((opt = cli_next_option(&a, longopts)) > 0)
+		if (opt == 'r')
 			resume = 1;
-			break;
-		case 'h':
-			fputs(keys_usage, stdout);
-			return CLI_OK;
-		default:
-			return usage_error("unknown option or missing argument");
-		}
-	}
-	if (optind < sargc)
-		return usage_error("unexpected argument");
+	if (opt < 0)
+		return a.rc;
+	if (a.first < a.argc)
+		return cli_usage_error(&a, "unexpected argument");
 	if (resume && !is_rotate)
-		return usage_error("--resume is for 'keys rotate'");
-	cli_common_finish(&common);
+		return cli_usage_error(&a, "--resume is for 'keys rotate'");
 
 	struct store *st = NULL;
 	struct keyring *kr = NULL;
-	int rc = cli_open(&common, 1, &st, &kr);
+	int rc = cli_open(&a.common, 1, &st, &kr);
 	if (rc != CLI_OK)
 		return rc;
-	rc = is_status ? do_status(&common, st, kr) : do_rotate(&common, st, kr, resume);
+	rc = is_rotate ? do_rotate(&a.common, st, kr, resume)
+		       : do_status(&a.common, st, kr);
 	store_free(st);
 	keyring_free(kr);
 	return rc;

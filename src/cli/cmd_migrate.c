@@ -22,29 +22,19 @@ int cmd_migrate(int argc, char **argv)
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
-	struct cli_common common;
-	cli_common_init(&common);
+	struct cli_args a = { .cmd = "migrate", .usage = migrate_usage };
+	cli_begin_options(&a, argc, argv);
 	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (cli_common_option(&common, opt, optarg))
-			continue;
-		if (opt == 'h') {
-			fputs(migrate_usage, stdout);
-			return CLI_OK;
-		}
-		fputs(migrate_usage, stderr);
-		return CLI_USAGE;
-	}
-	if (optind < argc) {
-		cli_error("migrate", "unexpected argument '%s'", argv[optind]);
-		return CLI_USAGE;
-	}
-	cli_common_finish(&common);
+	while ((opt = cli_next_option(&a, longopts)) > 0)
+		; /* no options of its own */
+	if (opt < 0)
+		return a.rc;
+	if (a.first < a.argc)
+		return cli_usage_error(&a, "unexpected argument");
 	struct store *st;
 	struct keyring *kr;
 	/* cli_open migrates; report what the schema is now. */
-	int rc = cli_open(&common, 1, &st, &kr);
+	int rc = cli_open(&a.common, 1, &st, &kr);
 	if (rc)
 		return rc;
 	int current = 0, latest = 0;

@@ -54,12 +54,6 @@ static const char obligations_usage[] =
 	"exit codes: 0 success, 1 a bad row, or an unknown contract,\n"
 	"            2 usage error, 3 environment error (store, key file, I/O)\n";
 
-static int usage_error(const char *msg)
-{
-	cli_error("obligations", "%s (see 'senim obligations --help')", msg);
-	return CLI_USAGE;
-}
-
 /* What a rule means, for the line after the error. */
 static const char *rule_text(const char *rule)
 {
@@ -230,55 +224,26 @@ int cmd_obligations(int argc, char **argv)
 		CLI_COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	if (argc < 2) {
-		fputs(obligations_usage, stderr);
-		return CLI_USAGE;
-	}
-	const char *sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
-	    strcmp(sub, "help") == 0) {
-		fputs(obligations_usage, stdout);
-		return CLI_OK;
-	}
-	int is_import = strcmp(sub, "import") == 0;
-	int is_close = strcmp(sub, "close") == 0;
-	if (!is_import && !is_close) {
-		cli_error("obligations", "'%s' is not an obligations command", sub);
-		fputs(obligations_usage, stderr);
-		return CLI_USAGE;
-	}
-
-	struct cli_common common;
-	cli_common_init(&common);
+	struct cli_args a = { .cmd = "obligations", .usage = obligations_usage };
+	int sub = cli_subcommand(&a, argc, argv,
+				 (const char *const[]){ "import", "close", NULL });
+	if (sub < 0)
+		return a.rc;
+	int is_import = sub == 0;
 	int dry_run = 0;
-	/* Parse what follows the subcommand; argv[1] plays argv[0]. */
-	int sargc = argc - 1;
-	char **sargv = argv + 1;
-	optind = 1;
-	opterr = 0;
 	int opt;
-	while ((opt = getopt_long(sargc, sargv, "h", longopts, NULL)) != -1) {
-		if (cli_common_option(&common, opt, optarg))
-			continue;
-		switch (opt) {
-		case 'n':
+	while ((opt = cli_next_option(&a, longopts)) > 0)
+		if (opt == 'n')
 			dry_run = 1;
-			break;
-		case 'h':
-			fputs(obligations_usage, stdout);
-			return CLI_OK;
-		default:
-			return usage_error("unknown option or missing argument");
-		}
-	}
-	if (optind >= sargc)
-		return usage_error(is_import ? "import needs a FILE"
-					     : "close needs a CONTRACT");
-	if (optind + 1 < sargc)
-		return usage_error("unexpected argument");
+	if (opt < 0)
+		return a.rc;
+	if (a.first >= a.argc)
+		return cli_usage_error(&a, is_import ? "import needs a FILE"
+						     : "close needs a CONTRACT");
+	if (a.first + 1 < a.argc)
+		return cli_usage_error(&a, "unexpected argument");
 	if (dry_run && !is_import)
-		return usage_error("--dry-run is for 'obligations import'");
-	cli_common_finish(&common);
-	const char *arg = sargv[optind];
-	return is_import ? do_import(&common, arg, dry_run) : do_close(&common, arg);
+		return cli_usage_error(&a, "--dry-run is for 'obligations import'");
+	const char *arg = a.argv[a.first];
+	return is_import ? do_import(&a.common, arg, dry_run) : do_close(&a.common, arg);
 }

@@ -138,26 +138,14 @@ int cmd_policy(int argc, char **argv)
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0, 0, 0, 0 },
 	};
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(policy_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	const char *sub = argv[1];
-	if (strcmp(sub, "publish") && strcmp(sub, "list") && strcmp(sub, "show")) {
-		cli_error("policy", "unknown subcommand '%s' (try 'senim policy --help')",
-			  sub);
-		return CLI_USAGE;
-	}
-	struct cli_common common;
-	cli_common_init(&common);
+	struct cli_args a = { .cmd = "policy", .usage = policy_usage };
+	int sub = cli_subcommand(
+		&a, argc, argv, (const char *const[]){ "publish", "list", "show", NULL });
+	if (sub < 0)
+		return a.rc;
 	const char *version = NULL, *ru = NULL, *kk = NULL, *lang = "ru";
 	int opt;
-	optind = 1;
-	argc--;
-	argv++;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (cli_common_option(&common, opt, optarg))
-			continue;
+	while ((opt = cli_next_option(&a, longopts)) > 0) {
 		switch (opt) {
 		case 'V':
 			version = optarg;
@@ -171,40 +159,29 @@ int cmd_policy(int argc, char **argv)
 		case 'L':
 			lang = optarg;
 			break;
-		case 'h':
-			fputs(policy_usage, stdout);
-			return CLI_OK;
-		default:
-			fputs(policy_usage, stderr);
-			return CLI_USAGE;
 		}
 	}
-	int is_show = strcmp(sub, "show") == 0;
-	if (strcmp(sub, "publish") == 0 && (!version || !ru || !kk || optind < argc)) {
-		cli_error("policy",
-			  "publish needs --version, --ru and --kk, and nothing else");
-		return CLI_USAGE;
-	}
-	if (is_show &&
-	    (optind + 1 != argc || (strcmp(lang, "ru") && strcmp(lang, "kk")))) {
-		cli_error("policy",
-			  "show needs one VERSION (or 'current') and --lang ru|kk");
-		return CLI_USAGE;
-	}
-	if (strcmp(sub, "list") == 0 && optind < argc) {
-		cli_error("policy", "list takes no arguments");
-		return CLI_USAGE;
-	}
-	cli_common_finish(&common);
+	if (opt < 0)
+		return a.rc;
+	int operands = a.argc - a.first;
+	int is_publish = sub == 0, is_show = sub == 2;
+	if (is_publish && (!version || !ru || !kk || operands))
+		return cli_usage_error(
+			&a, "publish needs --version, --ru and --kk, and nothing else");
+	if (is_show && (operands != 1 || (strcmp(lang, "ru") && strcmp(lang, "kk"))))
+		return cli_usage_error(
+			&a, "show needs one VERSION (or 'current') and --lang ru|kk");
+	if (!is_publish && !is_show && operands)
+		return cli_usage_error(&a, "list takes no arguments");
 	struct store *st;
 	struct keyring *kr;
-	int rc = cli_open(&common, 1, &st, &kr);
+	int rc = cli_open(&a.common, 1, &st, &kr);
 	if (rc)
 		return rc;
-	if (strcmp(sub, "publish") == 0) {
-		rc = do_publish(st, kr, &common, version, ru, kk);
+	if (is_publish) {
+		rc = do_publish(st, kr, &a.common, version, ru, kk);
 	} else if (is_show) {
-		rc = do_show(st, argv[optind], lang);
+		rc = do_show(st, a.argv[a.first], lang);
 	} else {
 		int count = 0;
 		if (policy_list(st, print_row, &count)) {

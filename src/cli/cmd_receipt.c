@@ -38,12 +38,6 @@ static const char receipt_usage[] =
 	"exit codes: 0 the receipt is valid, 1 it is not (the reason is printed),\n"
 	"            2 usage error, 3 the file or the key file cannot be read\n";
 
-static int usage_error(const char *msg)
-{
-	cli_error("receipt", "%s (see 'senim receipt --help')", msg);
-	return CLI_USAGE;
-}
-
 /*
  * Read all of `path` ("-": stdin) into a malloc'ed, NUL-terminated buffer
  * (caller frees).  Returns CLI_OK, CLI_FAILED when the file is larger than
@@ -152,50 +146,22 @@ int cmd_receipt(int argc, char **argv)
 		CLI_COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	if (argc < 2) {
-		fputs(receipt_usage, stderr);
-		return CLI_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		fputs(receipt_usage, stdout);
-		return CLI_OK;
-	}
-	if (strcmp(argv[1], "verify") != 0) {
-		cli_error("receipt", "'%s' is not a receipt command", argv[1]);
-		fputs(receipt_usage, stderr);
-		return CLI_USAGE;
-	}
-
-	struct cli_common common;
-	cli_common_init(&common);
+	struct cli_args a = { .cmd = "receipt", .usage = receipt_usage };
+	if (cli_subcommand(&a, argc, argv, (const char *const[]){ "verify", NULL }) < 0)
+		return a.rc;
 	const char *pk64 = NULL;
-	/* Parse what follows the subcommand; argv[1] plays argv[0]. */
-	int sargc = argc - 1;
-	char **sargv = argv + 1;
-	optind = 1;
-	opterr = 0;
 	int opt;
-	while ((opt = getopt_long(sargc, sargv, "h", longopts, NULL)) != -1) {
-		if (cli_common_option(&common, opt, optarg))
-			continue;
-		switch (opt) {
-		case 'k':
+	while ((opt = cli_next_option(&a, longopts)) > 0)
+		if (opt == 'k')
 			pk64 = optarg;
-			break;
-		case 'h':
-			fputs(receipt_usage, stdout);
-			return CLI_OK;
-		default:
-			return usage_error("unknown option or missing argument");
-		}
-	}
-	if (optind >= sargc)
-		return usage_error("which receipt? give a FILE, or '-' for stdin");
-	if (optind + 1 < sargc)
-		return usage_error("one receipt FILE at a time");
-	const char *path = sargv[optind];
-	cli_common_finish(&common);
+	if (opt < 0)
+		return a.rc;
+	if (a.first >= a.argc)
+		return cli_usage_error(&a,
+				       "which receipt? give a FILE, or '-' for stdin");
+	if (a.first + 1 < a.argc)
+		return cli_usage_error(&a, "one receipt FILE at a time");
+	const char *path = a.argv[a.first];
 
 	if (sodium_init() < 0) {
 		cli_error("receipt", "libsodium failed to initialise");
@@ -209,13 +175,14 @@ int cmd_receipt(int argc, char **argv)
 		if (sodium_base642bin(pk, sizeof(pk), pk64, n, NULL, &got, &end,
 				      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 		    got != sizeof(pk) || end != pk64 + n)
-			return usage_error("--public-key must be 32 bytes in base64");
+			return cli_usage_error(&a,
+					       "--public-key must be 32 bytes in base64");
 		return verify(path, NULL, pk);
 	}
 	struct keyring *kr = NULL;
-	int err = keyring_open(common.keys, 0, &kr);
+	int err = keyring_open(a.common.keys, 0, &kr);
 	if (err) {
-		cli_error("receipt", "cannot use key file %s: %s", common.keys,
+		cli_error("receipt", "cannot use key file %s: %s", a.common.keys,
 			  senim_result_name(err));
 		return CLI_ENV;
 	}

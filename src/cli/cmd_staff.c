@@ -50,12 +50,6 @@ static void staff_usage(FILE *out)
 		role_list(), STAFF_LOGIN_MAX);
 }
 
-static int usage_error(const char *msg)
-{
-	cli_error("staff", "%s (see 'senim staff --help')", msg);
-	return CLI_USAGE;
-}
-
 /* The result of a staff_* call as an exit code, with its message. */
 static int report(int err, const char *login)
 {
@@ -116,74 +110,44 @@ int cmd_staff(int argc, char **argv)
 		CLI_COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_common common;
+	struct cli_args a = { .cmd = "staff", .print_usage = staff_usage };
+	int sub = cli_subcommand(
+		&a, argc, argv,
+		(const char *const[]){ "add", "revoke", "unlock", "list", NULL });
+	if (sub < 0)
+		return a.rc;
+	int is_add = sub == 0, is_revoke = sub == 1, is_unlock = sub == 2,
+	    is_list = sub == 3;
 	const char *role_arg = NULL;
 	int api_token = 0;
-
-	if (argc < 2) {
-		staff_usage(stderr);
-		return CLI_USAGE;
-	}
-	const char *sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
-	    strcmp(sub, "help") == 0) {
-		staff_usage(stdout);
-		return CLI_OK;
-	}
-	int is_add = strcmp(sub, "add") == 0;
-	int is_revoke = strcmp(sub, "revoke") == 0;
-	int is_unlock = strcmp(sub, "unlock") == 0;
-	int is_list = strcmp(sub, "list") == 0;
-	if (!is_add && !is_revoke && !is_unlock && !is_list) {
-		cli_error("staff", "'%s' is not a staff command", sub);
-		staff_usage(stderr);
-		return CLI_USAGE;
-	}
-
-	cli_common_init(&common);
-	/* Parse what follows the subcommand; argv[1] plays argv[0]. */
-	int sargc = argc - 1;
-	char **sargv = argv + 1;
-	optind = 1;
-	opterr = 0;
 	int opt;
-	while ((opt = getopt_long(sargc, sargv, "h", longopts, NULL)) != -1) {
-		if (cli_common_option(&common, opt, optarg))
-			continue;
-		switch (opt) {
-		case 'r':
+	while ((opt = cli_next_option(&a, longopts)) > 0) {
+		if (opt == 'r')
 			role_arg = optarg;
-			break;
-		case 't':
+		else if (opt == 't')
 			api_token = 1;
-			break;
-		case 'h':
-			staff_usage(stdout);
-			return CLI_OK;
-		default:
-			return usage_error("unknown option or missing argument");
-		}
 	}
-	cli_common_finish(&common);
+	if (opt < 0)
+		return a.rc;
 
 	const char *login = NULL;
-	int operands = sargc - optind;
+	int operands = a.argc - a.first;
 	if (is_list) {
 		if (operands != 0)
-			return usage_error("list takes no arguments");
+			return cli_usage_error(&a, "list takes no arguments");
 	} else {
 		if (operands != 1)
-			return usage_error("expected exactly one LOGIN");
-		login = sargv[optind];
+			return cli_usage_error(&a, "expected exactly one LOGIN");
+		login = a.argv[a.first];
 		if (!staff_login_valid(login))
-			return usage_error("invalid LOGIN");
+			return cli_usage_error(&a, "invalid LOGIN");
 	}
 	if (!is_add && (role_arg || api_token))
-		return usage_error("--role and --api-token are for 'staff add'");
+		return cli_usage_error(&a, "--role and --api-token are for 'staff add'");
 	int role = -1;
 	if (is_add) {
 		if (!role_arg)
-			return usage_error("'staff add' needs --role");
+			return cli_usage_error(&a, "'staff add' needs --role");
 		role = role_parse(role_arg);
 		if (role < 0) {
 			cli_error("staff", "unknown role '%s'; roles: %s", role_arg,
@@ -194,10 +158,10 @@ int cmd_staff(int argc, char **argv)
 
 	struct store *st = NULL;
 	struct keyring *kr = NULL;
-	int rc = cli_open(&common, 1, &st, &kr);
+	int rc = cli_open(&a.common, 1, &st, &kr);
 	if (rc != CLI_OK)
 		return rc;
-	struct staff_who who = { "cli", common.run_id };
+	struct staff_who who = { "cli", a.common.run_id };
 	int err;
 	if (is_add) {
 		char *secret = NULL;

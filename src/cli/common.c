@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <sodium.h>
 
@@ -94,4 +95,82 @@ int cli_open(struct cli_common *c, int connections, struct store **st,
 		return CLI_ENV;
 	}
 	return CLI_OK;
+}
+
+void cli_print_usage(const struct cli_args *a, FILE *out)
+{
+	if (a->print_usage)
+		a->print_usage(out);
+	else
+		fputs(a->usage, out);
+}
+
+int cli_usage_error(const struct cli_args *a, const char *msg)
+{
+	cli_error(a->cmd, "%s (see 'senim %s --help')", msg, a->cmd);
+	return CLI_USAGE;
+}
+
+void cli_begin_options(struct cli_args *a, int argc, char **argv)
+{
+	a->argc = argc;
+	a->argv = argv;
+	a->first = argc;
+	cli_common_init(&a->common);
+	optind = 1;
+	opterr = 0; /* errors are ours to word */
+}
+
+static int asks_for_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 ||
+	       strcmp(arg, "help") == 0;
+}
+
+int cli_subcommand(struct cli_args *a, int argc, char **argv, const char *const subs[])
+{
+	if (argc < 2) {
+		cli_print_usage(a, stderr);
+		a->rc = CLI_USAGE;
+		return -1;
+	}
+	if (asks_for_help(argv[1])) {
+		cli_print_usage(a, stdout);
+		a->rc = CLI_OK;
+		return -1;
+	}
+	for (int i = 0; subs[i]; i++) {
+		if (strcmp(argv[1], subs[i]) == 0) {
+			/* Options are parsed after SUB: argv[1] plays argv[0]. */
+			cli_begin_options(a, argc - 1, argv + 1);
+			return i;
+		}
+	}
+	/* SUB is the user's own input: safe to echo. */
+	cli_error(a->cmd, "unknown subcommand '%s' (see 'senim %s --help')", argv[1],
+		  a->cmd);
+	a->rc = CLI_USAGE;
+	return -1;
+}
+
+int cli_next_option(struct cli_args *a, const struct option *longopts)
+{
+	int opt;
+	while ((opt = getopt_long(a->argc, a->argv, "h", longopts, NULL)) != -1) {
+		if (cli_common_option(&a->common, opt, optarg))
+			continue;
+		if (opt == 'h') {
+			cli_print_usage(a, stdout);
+			a->rc = CLI_OK;
+			return -1;
+		}
+		if (opt == '?' || opt == ':') {
+			a->rc = cli_usage_error(a, "unknown option or missing argument");
+			return -1;
+		}
+		return opt;
+	}
+	a->first = optind;
+	cli_common_finish(&a->common);
+	return 0;
 }

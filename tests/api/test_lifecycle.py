@@ -54,10 +54,55 @@ def run(*args, env=None):
 def test_every_command_has_help():
     top = run("--help")
     assert top.returncode == 0 and b"exit codes" in top.stdout
-    for cmd in ("serve", "migrate", "staff", "policy", "audit", "version"):
+    for cmd in ("serve", "migrate", "staff", "policy", "audit", "keys", "obligations",
+                "receipt", "version"):
         p = run(cmd, "--help")
         assert p.returncode == 0, cmd
         assert b"usage: senim " + cmd.encode() in p.stdout, (cmd, p.stdout)
+
+
+# Every command with subcommands, and one subcommand of each.
+SUBCOMMANDS = {"staff": "list", "policy": "list", "audit": "verify", "keys": "status",
+               "obligations": "close", "receipt": "verify"}
+
+
+def test_commands_with_subcommands_answer_alike():
+    """Help, a missing or unknown subcommand and a bad option get the same
+    kind of answer from every command (cli_subcommand, cli_next_option)."""
+    for cmd, sub in SUBCOMMANDS.items():
+        usage = b"usage: senim " + cmd.encode()
+        see = ("see 'senim %s --help'" % cmd).encode()
+        for ask in ("help", "-h", "--help"):
+            p = run(cmd, ask)
+            assert p.returncode == 0 and usage in p.stdout and not p.stderr, (cmd, ask)
+        p = run(cmd, sub, "--help")
+        assert p.returncode == 0 and usage in p.stdout, (cmd, sub)
+        p = run(cmd)
+        assert p.returncode == 2 and usage in p.stderr and not p.stdout, cmd
+        p = run(cmd, "frobnicate")
+        assert p.returncode == 2 and b"unknown subcommand 'frobnicate'" in p.stderr, cmd
+        assert see in p.stderr, (cmd, p.stderr)
+        for bad in ("--bogus", "--data-dir"):  # unknown; missing its argument
+            p = run(cmd, sub, bad)
+            assert p.returncode == 2, (cmd, bad)
+            assert b"unknown option or missing argument" in p.stderr and see in p.stderr, \
+                (cmd, bad, p.stderr)
+
+
+def test_operand_errors_name_the_help(tmp_path):
+    env = {"SENIM_DATA_DIR": str(tmp_path)}
+    for args, says in ((("keys", "status", "extra"), b"unexpected argument"),
+                       (("keys", "status", "--resume"), b"--resume is for 'keys rotate'"),
+                       (("obligations", "close"), b"close needs a CONTRACT"),
+                       (("obligations", "import", "--dry-run"), b"import needs a FILE"),
+                       (("receipt", "verify", "a", "b"), b"one receipt FILE at a time"),
+                       (("staff", "add", "bob"), b"'staff add' needs --role"),
+                       (("policy", "list", "x"), b"list takes no arguments"),
+                       (("audit", "verify", "x"), b"unexpected argument"),
+                       (("migrate", "x"), b"unexpected argument")):
+        p = run(*args, env=env)
+        assert p.returncode == 2 and says in p.stderr, (args, p.stderr)
+        assert ("see 'senim %s --help'" % args[0]).encode() in p.stderr, (args, p.stderr)
 
 
 def test_usage_errors_exit_2():
