@@ -12,7 +12,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -20,13 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/secretfile.h"
 #include "common/banned.h"
 
 /* A credentials file is a token and a newline, not a document. */
@@ -77,50 +75,14 @@ static int read_token_header(const char *path, char **header, size_t *header_len
 {
 	*header = NULL;
 	*header_len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return refuse_credentials(path, strerror(errno));
-
-	int err = SENIM_OK;
 	char *data = NULL;
 	size_t want = 0;
-	struct stat sb;
-	if (fstat(fd, &sb) != 0) {
-		err = refuse_credentials(path, strerror(errno));
-		goto done;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		err = refuse_credentials(path, "not a regular file");
-		goto done;
-	}
-	if ((sb.st_mode & 077) != 0) {
-		err = refuse_credentials(path, "open to group or others (chmod 600 it)");
-		goto done;
-	}
-	if (sb.st_size <= 0 || sb.st_size > SMS_CREDENTIALS_MAX) {
-		err = refuse_credentials(path, "empty or too large");
-		goto done;
-	}
-	want = (size_t)sb.st_size;
-	data = sodium_malloc(want + 1);
-	if (!data) {
-		err = SENIM_ERR_NOMEM;
-		goto done;
-	}
-	size_t got = 0;
-	while (got < want) {
-		ssize_t n = read(fd, data + got, want - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got != want) {
-		err = refuse_credentials(path, "changed while it was read");
-		goto done;
-	}
-	data[want] = '\0';
+	const char *why = NULL;
+	int err = secret_file_read(path, SMS_CREDENTIALS_MAX, &data, &want, &why);
+	if (err == SENIM_ERR_NOMEM)
+		return err;
+	if (err)
+		return refuse_credentials(path, why);
 
 	size_t len = 0;
 	while (len < want && data[len] != '\n' && data[len] != '\r')
@@ -151,11 +113,7 @@ static int read_token_header(const char *path, char **header, size_t *header_len
 	*header = h;
 	*header_len = total;
 done:
-	if (data) {
-		sodium_memzero(data, want + 1);
-		sodium_free(data);
-	}
-	close(fd);
+	sodium_free(data); /* wipes it */
 	return err;
 }
 

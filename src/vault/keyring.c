@@ -73,6 +73,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/secretfile.h"
 #include "common/banned.h"
 
 #define KR_KEY_BYTES 32
@@ -254,64 +255,11 @@ static int check_dir(const char *path)
  */
 static int read_key_file(const char *path, char **data, size_t *len)
 {
-	*data = NULL;
-	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return SENIM_ERR_NOT_FOUND;
-		log_event(LOG_ERROR, "keyring_refused", "path", path, "reason",
-			  strerror(errno), NULL);
-		return SENIM_ERR_CONFIG;
-	}
-	int err = SENIM_OK;
-	struct stat sb;
-	char *buf = NULL;
-	if (fstat(fd, &sb) != 0) {
-		err = SENIM_ERR_IO;
-		goto done;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		err = refuse(path, "the key file is not a regular file");
-		goto done;
-	}
-	if ((sb.st_mode & 077) != 0) {
-		err = refuse(path,
-			     "the key file is open to group or others (chmod 600 it)");
-		goto done;
-	}
-	if (sb.st_size <= 0 || sb.st_size > KR_FILE_MAX) {
-		err = refuse(path, "the key file is empty or too large");
-		goto done;
-	}
-	size_t want = (size_t)sb.st_size;
-	buf = sodium_malloc(want + 1);
-	if (!buf) {
-		err = SENIM_ERR_NOMEM;
-		goto done;
-	}
-	size_t got = 0;
-	while (got < want) {
-		ssize_t n = read(fd, buf + got, want - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got != want) {
-		err = refuse(path, "the key file changed while it was read");
-		goto done;
-	}
-	buf[want] = '\0';
-	*data = buf;
-	*len = want;
-	buf = NULL;
-done:
-	if (buf) {
-		sodium_free(buf);
-	}
-	close(fd);
+	const char *why = NULL;
+	int err = secret_file_read(path, KR_FILE_MAX, data, len, &why);
+	if (err && err != SENIM_ERR_NOT_FOUND && err != SENIM_ERR_NOMEM)
+		log_event(LOG_ERROR, "keyring_refused", "path", path, "reason", why,
+			  NULL);
 	return err;
 }
 
