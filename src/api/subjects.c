@@ -378,6 +378,61 @@ int api_subject_history(struct http_request *req, struct http_response *resp)
 
 /* ---- writing ------------------------------------------------------------------ */
 
+static int reply_protection(struct http_request *req, struct http_response *resp,
+			    const char *id);
+
+/* A change waiting for its durable batch (http_write_then), and what its
+ * answer needs. */
+struct pending_change {
+	struct subject_change_op *op;
+	json_t *body; /* the request's body: the op points into it */
+	const char *id;
+	int category; /* a data write's category; -1: answer with the protection */
+};
+
+static int change_write(struct store_tx *tx, void *ctx)
+{
+	struct pending_change *pc = ctx;
+	return subjects_change_tx(tx, pc->op);
+}
+
+/* Once the change and its audit record are durable: the answer, or why not. */
+static int change_answer(struct http_request *req, struct http_response *resp, int result,
+			 void *ctx)
+{
+	struct pending_change *pc = ctx;
+	int64_t version = 0;
+	enum access_result denied = ACCESS_GRANTED;
+	int err = subjects_change_finish(pc->op, result, &version, &denied);
+	json_decref(pc->body);
+	if (err)
+		return reply_result(req, resp, err, denied);
+	if (pc->category < 0)
+		return reply_protection(req, resp, pc->id);
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:s,s:I}", "subject_id", pc->id,
+					 "category",
+					 category_code((enum category)pc->category),
+					 "version", (json_int_t)version));
+}
+
+/* Ask for the prepared change (err: its preparation's result) in the next
+ * batch, and answer once it is durable, without holding a worker. */
+static int change_then_answer(struct http_request *req, struct http_response *resp,
+			      struct subject_change_op *op, int err, json_t *body,
+			      const char *id, int category)
+{
+	struct pending_change *pc = err ? NULL : arena_alloc(&req->arena, sizeof(*pc));
+	if (!pc) {
+		if (op) /* the arena is full: let the op go */
+			err = subjects_change_finish(op, SENIM_ERR_NOMEM, NULL, NULL);
+		json_decref(body);
+		return reply_result(req, resp, err, ACCESS_GRANTED);
+	}
+	*pc = (struct pending_change){ op, body, id, category };
+	return http_write_then(req, change_write, pc, change_answer);
+}
+
 static const struct jsonin_field put_fields[] = {
 	{ .name = "fields", .type = JSONIN_OBJECT, .required = 1 },
 	{ .name = "source", .type = JSONIN_STRING, .max_len = 32 },
@@ -409,18 +464,11 @@ int api_subject_put(struct http_request *req, struct http_response *resp)
 	}
 	struct subject_actor a;
 	actor_for(req, purpose, &a);
-	int64_t version = 0;
-	enum access_result denied = ACCESS_GRANTED;
-	err = subjects_write(req->app->store, &a, id, c, (enum subject_source)source,
-			     fields, jsonin_str(fields, "phone_mobile"),
-			     jsonin_str(fields, "email"), &version, &denied);
-	json_decref(body);
-	if (err)
-		return reply_result(req, resp, err, denied);
-	return http_reply_json(resp, 200,
-			       json_pack("{s:s,s:s,s:I}", "subject_id", id, "category",
-					 category_code(c), "version",
-					 (json_int_t)version));
+	struct subject_change_op *op = NULL;
+	err = subjects_write_prepare(&a, id, c, (enum subject_source)source, fields,
+				     jsonin_str(fields, "phone_mobile"),
+				     jsonin_str(fields, "email"), &op);
+	return change_then_answer(req, resp, op, err, body, id, (int)c);
 }
 
 /* ---- lookups -------------------------------------------------------------------- */
@@ -536,11 +584,9 @@ static int set_block(struct http_request *req, struct http_response *resp, int b
 	struct subject_actor a;
 	/* R3/R4 fulfil the borrower's rights: a legal obligation of the MFO. */
 	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
-	int err = subjects_set_block(req->app->store, &a, id, blocked, reason);
-	json_decref(body);
-	if (err)
-		return reply_result(req, resp, err, ACCESS_GRANTED);
-	return reply_protection(req, resp, id);
+	struct subject_change_op *op = NULL;
+	int err = subjects_block_prepare(&a, id, blocked, reason, &op);
+	return change_then_answer(req, resp, op, err, body, id, -1);
 }
 
 int api_subject_block(struct http_request *req, struct http_response *resp)
@@ -580,10 +626,9 @@ int api_subject_restrict(struct http_request *req, struct http_response *resp)
 	json_decref(body);
 	struct subject_actor a;
 	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
-	int err = subjects_set_restriction(req->app->store, &a, id, 1, mask);
-	if (err)
-		return reply_result(req, resp, err, ACCESS_GRANTED);
-	return reply_protection(req, resp, id);
+	struct subject_change_op *op = NULL;
+	int err = subjects_restriction_prepare(&a, id, 1, mask, &op);
+	return change_then_answer(req, resp, op, err, NULL, id, -1);
 }
 
 int api_subject_unrestrict(struct http_request *req, struct http_response *resp)
@@ -593,10 +638,9 @@ int api_subject_unrestrict(struct http_request *req, struct http_response *resp)
 		return SENIM_OK;
 	struct subject_actor a;
 	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
-	int err = subjects_set_restriction(req->app->store, &a, id, 0, 0);
-	if (err)
-		return reply_result(req, resp, err, ACCESS_GRANTED);
-	return reply_protection(req, resp, id);
+	struct subject_change_op *op = NULL;
+	int err = subjects_restriction_prepare(&a, id, 0, 0, &op);
+	return change_then_answer(req, resp, op, err, NULL, id, -1);
 }
 
 int api_subject_protection(struct http_request *req, struct http_response *resp)

@@ -798,26 +798,59 @@ static int write_tx(struct store_tx *tx, void *arg)
 	return err;
 }
 
-int subjects_write(struct store *st, const struct subject_actor *a,
-		   const char *subject_id, enum category c, enum subject_source source,
-		   json_t *fields, const char *phone, const char *email, int64_t *version,
-		   enum access_result *denied)
+/* A change between its request and its durable batch (see subjects.h). */
+struct subject_change_op {
+	struct op o;
+	struct subject_actor actor; /* o.a points here */
+	store_fn tx;		    /* write_tx, block_tx or restrict_tx */
+};
+
+static int change_new(const struct subject_actor *a, struct op o, store_fn tx,
+		      struct subject_change_op **out)
 {
-	struct op o = { .st = st,
-			.a = a,
-			.subject_id = subject_id,
-			.name = "subject.write",
-			.category = c,
-			.source = source,
-			.fields = fields,
-			.phone = phone,
-			.email = email };
-	int err = store_write(st, write_tx, &o);
-	*denied = o.denied;
-	*version = o.version;
-	if (!err && (o.denied != ACCESS_GRANTED || o.withheld))
-		return SENIM_ERR_DENIED;
-	return err;
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return SENIM_ERR_NOMEM;
+	(*out)->actor = *a;
+	(*out)->o = o;
+	(*out)->o.a = &(*out)->actor;
+	(*out)->tx = tx;
+	return SENIM_OK;
+}
+
+int subjects_write_prepare(const struct subject_actor *a, const char *subject_id,
+			   enum category c, enum subject_source source, json_t *fields,
+			   const char *phone, const char *email,
+			   struct subject_change_op **op)
+{
+	return change_new(a,
+			  (struct op){ .subject_id = subject_id,
+				       .name = "subject.write",
+				       .category = c,
+				       .source = source,
+				       .fields = fields,
+				       .phone = phone,
+				       .email = email },
+			  write_tx, op);
+}
+
+int subjects_change_tx(struct store_tx *tx, void *op)
+{
+	struct subject_change_op *ch = op;
+	return ch->tx(tx, &ch->o);
+}
+
+int subjects_change_finish(struct subject_change_op *op, int result, int64_t *version,
+			   enum access_result *denied)
+{
+	if (version)
+		*version = op->o.version;
+	if (denied)
+		*denied = op->o.denied;
+	if (!result && (op->o.denied != ACCESS_GRANTED || op->o.withheld))
+		result = SENIM_ERR_DENIED;
+	free(op);
+	return result;
 }
 
 /* ---- lookups ------------------------------------------------------------------- */
@@ -929,16 +962,16 @@ static int block_tx(struct store_tx *tx, void *arg)
 	return err;
 }
 
-int subjects_set_block(struct store *st, const struct subject_actor *a,
-		       const char *subject_id, int blocked, const char *reason)
+int subjects_block_prepare(const struct subject_actor *a, const char *subject_id,
+			   int blocked, const char *reason, struct subject_change_op **op)
 {
-	struct op o = { .st = st,
-			.a = a,
-			.subject_id = subject_id,
-			.name = blocked ? "subject.block" : "subject.unblock",
-			.version = blocked,
-			.value = reason ? reason : "" };
-	return store_write(st, block_tx, &o);
+	return change_new(
+		a,
+		(struct op){ .subject_id = subject_id,
+			     .name = blocked ? "subject.block" : "subject.unblock",
+			     .version = blocked,
+			     .value = reason ? reason : "" },
+		block_tx, op);
 }
 
 static int restrict_tx(struct store_tx *tx, void *arg)
@@ -962,17 +995,17 @@ static int restrict_tx(struct store_tx *tx, void *arg)
 	return err;
 }
 
-int subjects_set_restriction(struct store *st, const struct subject_actor *a,
-			     const char *subject_id, int restrict_,
-			     uint32_t allowed_purposes)
+int subjects_restriction_prepare(const struct subject_actor *a, const char *subject_id,
+				 int restrict_, uint32_t allowed_purposes,
+				 struct subject_change_op **op)
 {
-	struct op o = { .st = st,
-			.a = a,
-			.subject_id = subject_id,
-			.name = restrict_ ? "subject.restrict" : "subject.unrestrict",
-			.version = restrict_,
-			.wanted = allowed_purposes };
-	return store_write(st, restrict_tx, &o);
+	return change_new(a,
+			  (struct op){ .subject_id = subject_id,
+				       .name = restrict_ ? "subject.restrict"
+							 : "subject.unrestrict",
+				       .version = restrict_,
+				       .wanted = allowed_purposes },
+			  restrict_tx, op);
 }
 
 struct state_ctx {

@@ -139,32 +139,50 @@ SENIM_MUST_CHECK int subjects_history(struct store *st, const struct subject_act
 				      const char *subject_id, enum category c,
 				      json_t **out, enum access_result *denied);
 
-/* Add a new version of a category (fields already validated); *version gets
- * its number.  The purpose must be allowed the category.  A contact write
- * re-indexes the phone and e-mail; phone/email may be NULL when absent. */
-SENIM_MUST_CHECK int subjects_write(struct store *st, const struct subject_actor *a,
-				    const char *subject_id, enum category c,
-				    enum subject_source source, json_t *fields,
-				    const char *phone, const char *email,
-				    int64_t *version, enum access_result *denied);
-
 /* Subjects whose normalised IIN, phone or e-mail (kind "iin", "phone",
  * "email") is `value`: *out gets a JSON array of ids the caller may see. */
 SENIM_MUST_CHECK int subjects_search(struct store *st, const struct subject_actor *a,
 				     const char *kind, const char *value, json_t **out,
 				     enum access_result *denied);
 
-/* R3: block (1) or unblock (0), with a reason code.  R4: restrict to a
- * PURPOSE_BIT mask (restrict = 1) or lift the restriction (0).  These are
- * the DPO's acts: they need no purpose grant beyond the route's role, and
- * work on blocked subjects. */
-SENIM_MUST_CHECK int subjects_set_block(struct store *st, const struct subject_actor *a,
-					const char *subject_id, int blocked,
-					const char *reason);
-SENIM_MUST_CHECK int subjects_set_restriction(struct store *st,
-					      const struct subject_actor *a,
-					      const char *subject_id, int restrict_,
-					      uint32_t allowed_purposes);
+/*
+ * Changes to a subject, each with its audit record, in three steps so that
+ * a caller need not block on the group commit (http_write_then): a
+ * *_prepare() function builds the op (only SENIM_ERR_NOMEM can fail);
+ * subjects_change_tx makes the change in a write batch; and
+ * subjects_change_finish(op, result, &version, &denied) gives the outcome
+ * once the batch is durable (version and denied may be NULL) and frees op.
+ * a's strings, subject_id, fields, phone, email and reason must outlive op.
+ *
+ * subjects_write_prepare: a new version of a category (fields already
+ * validated); version gets its number.  The purpose must be allowed the
+ * category (else SENIM_ERR_DENIED and why in denied).  A contact write
+ * re-indexes the phone and e-mail; phone/email may be NULL when absent.
+ *
+ * subjects_block_prepare (R3): block (1) or unblock (0), with a reason
+ * code.  subjects_restriction_prepare (R4): restrict to a PURPOSE_BIT mask
+ * (restrict_ = 1) or lift the restriction (0).  These are the DPO's acts:
+ * they need no purpose grant beyond the route's role, and work on blocked
+ * subjects.
+ */
+struct subject_change_op;
+SENIM_MUST_CHECK int subjects_write_prepare(const struct subject_actor *a,
+					    const char *subject_id, enum category c,
+					    enum subject_source source, json_t *fields,
+					    const char *phone, const char *email,
+					    struct subject_change_op **op);
+SENIM_MUST_CHECK int subjects_block_prepare(const struct subject_actor *a,
+					    const char *subject_id, int blocked,
+					    const char *reason,
+					    struct subject_change_op **op);
+SENIM_MUST_CHECK int subjects_restriction_prepare(const struct subject_actor *a,
+						  const char *subject_id, int restrict_,
+						  uint32_t allowed_purposes,
+						  struct subject_change_op **op);
+int subjects_change_tx(struct store_tx *tx, void *op);
+SENIM_MUST_CHECK int subjects_change_finish(struct subject_change_op *op, int result,
+					    int64_t *version, enum access_result *denied);
+
 /* Inside a transaction: unwrap the subject's data key (vault.h); free it
  * with vault_dek_free().  SENIM_ERR_NOT_FOUND when the subject has none. */
 struct vault_dek;

@@ -1,8 +1,9 @@
 """Writes answered without holding a worker: a handler hands its write to the
 group commit (http_write_then), the connection is suspended until the batch
 is durable, and the worker serves other requests meanwhile.  Registration,
-purpose-bound reads (whose audit record is the write) and the consent
-ledger's grants and withdrawals go this way; the ledger re-checks inside the
+purpose-bound reads (whose audit record is the write), new versions of a
+category, the DPO's blocks and restrictions, and the consent ledger's grants
+and withdrawals go this way; the ledger re-checks inside the
 write, so concurrent identical grants leave one active consent."""
 import http.client
 import os
@@ -68,55 +69,76 @@ def concurrently(n, fn):
 
 # ---- a write waits without a worker -----------------------------------------------
 
+def answered_after_the_lock(s, write, what):
+    """Run write() while SQLite's one write lock is held from outside the
+    server (started with one worker): write() must not be answered while
+    the lock is held, the worker must answer meanwhile, and the answer must
+    come after the lock went.  Returns write()'s response."""
+    done = {}
+
+    def run():
+        try:
+            done["r"] = write()
+        except Exception as e:  # noqa: BLE001
+            done["r"] = e
+        done["at"] = time.monotonic()
+
+    lock = sqlite3.connect(s.db, timeout=2, isolation_level=None)
+    writer = threading.Thread(target=run)
+    released_at = None
+    try:
+        lock.execute("BEGIN IMMEDIATE")  # the database's one write lock
+        held_at = time.monotonic()
+        writer.start()
+        time.sleep(0.5)
+        assert writer.is_alive() and "r" not in done, \
+            "%s finished while its write could not: %r" % (what, done.get("r"))
+        # The one worker is free: it answers while the write waits
+        # (a worker held in the write would leave this hanging).
+        status, took = timed_get(s, "/healthz", timeout=5)
+        assert status == 200 and took < 2, (what, status, took)
+        # a read of the store goes on too
+        status, took = timed_get(s, "/v1/policies/current", timeout=5)
+        assert status == 200 and took < 2, (what, status, took)
+        assert writer.is_alive() and "r" not in done, \
+            "%s must still be waiting for the lock" % what
+        assert time.monotonic() - held_at < 5, "keep well below the 10 s busy timeout"
+    finally:
+        lock.execute("ROLLBACK")
+        released_at = time.monotonic()
+        lock.close()
+        writer.join(timeout=15)
+    assert not writer.is_alive(), "%s never completed after the lock went" % what
+    r = done["r"]
+    assert not isinstance(r, Exception), r
+    assert done["at"] >= released_at, "%s answered before it could be durable" % what
+    return r
+
+
+def one_worker():
+    # The harness passes --threads 2 first; the later --threads 1 wins.
+    s = Senim(extra_args=["--threads", "1"]).start()
+    s.ensure_policy()  # the CLI writes; done before any lock is taken
+    assert s.get("/v1/policies/current").status == 200
+    return s
+
+
+def stopped(s):
+    rc = s.stop()
+    assert rc == 0, "senim did not stop cleanly (exit %r); log:\n%s" % (rc, s.read_log()[-4000:])
+
+
 @pytest.mark.skipif(os.environ.get("SENIM_TEST_BACKEND") == "postgres",
                     reason="holds SQLite's write lock from outside the server")
 def test_worker_not_held_while_write_waits():
-    # The harness passes --threads 2 first; the later --threads 1 wins.
-    s = Senim(extra_args=["--threads", "1"]).start()
+    s = one_worker()
     try:
         token = s.service_token("aw-one-uw", "underwriter")
-        s.ensure_policy()  # the CLI writes; done before the lock is taken
-        assert s.get("/v1/policies/current").status == 200
         body = borrower()
-        done = {}
-
-        def register():
-            try:
-                done["r"] = s.post("/v1/subjects", body, token=token, headers=ID)
-            except Exception as e:  # noqa: BLE001
-                done["r"] = e
-            done["at"] = time.monotonic()
-
-        lock = sqlite3.connect(s.db, timeout=2, isolation_level=None)
-        writer = threading.Thread(target=register)
-        released_at = None
-        try:
-            lock.execute("BEGIN IMMEDIATE")  # the database's one write lock
-            held_at = time.monotonic()
-            writer.start()
-            time.sleep(0.5)
-            assert writer.is_alive() and "r" not in done, \
-                "the registration finished while its write could not: %r" % done.get("r")
-            # The one worker is free: it answers while the write waits
-            # (a worker held in the write would leave this hanging).
-            status, took = timed_get(s, "/healthz", timeout=5)
-            assert status == 200 and took < 2, (status, took)
-            # a read of the store goes on too
-            status, took = timed_get(s, "/v1/policies/current", timeout=5)
-            assert status == 200 and took < 2, (status, took)
-            assert writer.is_alive() and "r" not in done, \
-                "the registration must still be waiting for the lock"
-            assert time.monotonic() - held_at < 5, "keep well below the 10 s busy timeout"
-        finally:
-            lock.execute("ROLLBACK")
-            released_at = time.monotonic()
-            lock.close()
-            writer.join(timeout=15)
-        assert not writer.is_alive(), "the registration never completed after the lock went"
-        r = done["r"]
-        assert not isinstance(r, Exception), r
+        r = answered_after_the_lock(
+            s, lambda: s.post("/v1/subjects", body, token=token, headers=ID),
+            "the registration")
         assert r.status == 201, r
-        assert done["at"] >= released_at, "answered before its write could be durable"
         sid = r.json["id"]
         r = s.get(f"/v1/subjects/{sid}/data/identity", token=token, headers=ID)
         assert r.status == 200, r
@@ -124,8 +146,58 @@ def test_worker_not_held_while_write_waits():
         assert s.sql("SELECT count(*) FROM audit_log WHERE operation = 'subject.register'"
                      f" AND subject_id = '{sid}' AND outcome = 'success'") == [["1"]]
     finally:
-        rc = s.stop()
-    assert rc == 0, "senim did not stop cleanly (exit %r); log:\n%s" % (rc, s.read_log()[-4000:])
+        stopped(s)
+
+
+@pytest.mark.skipif(os.environ.get("SENIM_TEST_BACKEND") == "postgres",
+                    reason="holds SQLite's write lock from outside the server")
+def test_data_writes_blocks_and_restrictions_wait_without_a_worker():
+    """A new version of a category and the DPO's blocks and restrictions go
+    through the group commit the same way, each with its audit record."""
+    s = one_worker()
+    try:
+        uw = s.service_token("aw-one-uw2", "underwriter")
+        dpo = s.service_token("aw-one-dpo", "dpo")
+        body = borrower()
+        r = s.post("/v1/subjects", body, token=uw, headers=ID)
+        assert r.status == 201, r
+        sid = r.json["id"]
+        s.accept_policy(s.borrower_token(body["phone"]))  # C4: the review needs it
+        r = answered_after_the_lock(
+            s, lambda: s.request("PUT", f"/v1/subjects/{sid}/data/professional",
+                                 body={"fields": {"education": "postgraduate"}}, token=uw,
+                             headers={"Senim-Purpose": "loan_application_review"}),
+            "a data write")
+        assert r.status == 200 and r.json["version"] == 1, r
+        r = answered_after_the_lock(
+            s, lambda: s.post(f"/v1/subjects/{sid}/block", {"reason": "borrower_request"},
+                              token=dpo), "a block")
+        assert r.status == 200 and r.json["blocked"] is True, r
+        # the very next request meets the block
+        r = s.get(f"/v1/subjects/{sid}/data/identity", token=uw, headers=ID)
+        assert r.status == 403 and r.json["code"] == "subject_blocked", r
+        r = answered_after_the_lock(
+            s, lambda: s.post(f"/v1/subjects/{sid}/unblock", token=dpo), "an unblock")
+        assert r.status == 200 and r.json["blocked"] is False, r
+        r = answered_after_the_lock(
+            s, lambda: s.post(f"/v1/subjects/{sid}/restrictions",
+                              {"allowed_purposes": ["loan_servicing"]}, token=dpo),
+            "a restriction")
+        assert r.status == 200 and r.json["restricted"] is True, r
+        r = s.get(f"/v1/subjects/{sid}/data/identity", token=uw, headers=ID)
+        assert r.status == 403 and r.json["code"] == "purpose_restricted", r
+        r = answered_after_the_lock(
+            s, lambda: s.delete(f"/v1/subjects/{sid}/restrictions", token=dpo),
+            "lifting the restriction")
+        assert r.status == 200 and r.json["restricted"] is False, r
+        ops = s.sql("SELECT operation FROM audit_log WHERE subject_id = '%s'"
+                    " AND outcome = 'success' ORDER BY seq" % sid)
+        assert [o[0] for o in ops if o[0].startswith("subject.")
+                and o[0] != "subject.read"] == [
+            "subject.register", "subject.write", "subject.block", "subject.unblock",
+            "subject.restrict", "subject.unrestrict"], ops
+    finally:
+        stopped(s)
 
 
 # ---- a slow gateway waits without a worker ----------------------------------------
