@@ -28,6 +28,7 @@
 #include "connectors/sms.h"
 #include "consent/ledger.h"
 #include "core/contact.h"
+#include "core/iin.h"
 #include "http/ratelimit.h"
 #include "subjects/subjects.h"
 #include "common/banned.h"
@@ -220,6 +221,8 @@ static const struct jsonin_field verify_fields[] = {
 	  .min_len = 6,
 	  .max_len = 6,
 	  .format = digits6 },
+	/* Only when the phone is several borrowers' (409 iin_required). */
+	{ .name = "iin", .type = JSONIN_STRING, .min_len = 1, .max_len = 64 },
 };
 
 /* Once the sign-in's write is durable: the token, or a paused refusal. */
@@ -229,6 +232,8 @@ static int verify_answer(struct http_request *req, struct http_response *resp, i
 	char token[BORROWER_TOKEN_MAX], sid[SUBJECT_ID_LEN];
 	int64_t expires = 0;
 	int err = borrower_otp_verify_finish(op, result, token, &expires, sid);
+	if (err == SENIM_ERR_CONFLICT) /* a right code; say whose with the IIN */
+		return http_reply_code(req, resp, "iin_required");
 	if (err == SENIM_ERR_AUTH) {
 		err = http_reply_code(req, resp, "invalid_code");
 		if (!err && req->app->failure_delay_ms > 0)
@@ -251,9 +256,23 @@ int api_auth_verify(struct http_request *req, struct http_response *resp)
 	if (http_json_body_or_reply(req, resp, verify_fields, COUNT(verify_fields),
 				    &body))
 		return SENIM_OK;
-	char phone[PHONE_E164_LEN], code[7];
+	char phone[PHONE_E164_LEN], code[7], iin[13];
 	int bad = phone_or_reply(req, resp, jsonin_str(body, "phone"), phone);
 	snprintf(code, sizeof(code), "%s", jsonin_str(body, "code"));
+	const char *given_iin = jsonin_str(body, "iin");
+	if (!bad && given_iin) {
+		struct iin_info info;
+		enum iin_error e = iin_parse(given_iin, strlen(given_iin), &info);
+		if (e != IIN_OK) {
+			struct problem p = { .code = "validation_failed",
+					     .field = "iin",
+					     .rule = iin_error_rule(e) };
+			http_reply_problem(req, resp, &p);
+			bad = SENIM_ERR_INVALID;
+		} else {
+			snprintf(iin, sizeof(iin), "%s", given_iin);
+		}
+	}
 	json_decref(body);
 	if (bad || limit_or_reply(req, resp, "otp-check", phone, OTP_CHECKS_PER_PHONE,
 				  req->app->otp_ip_limit * 3)) {
@@ -262,8 +281,9 @@ int api_auth_verify(struct http_request *req, struct http_response *resp)
 	}
 	struct borrower_verify_op *op = NULL;
 	int err = borrower_otp_verify_prepare(req->app->keys, req->request_id, phone,
-					      code, &op);
+					      code, given_iin ? iin : NULL, &op);
 	sodium_memzero(code, sizeof(code));
+	sodium_memzero(iin, sizeof(iin));
 	if (err)
 		return err;
 	return http_write_then(req, borrower_otp_verify_tx, op, verify_answer);

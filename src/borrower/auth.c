@@ -38,13 +38,18 @@ static void token_hash(const char *token, unsigned char out[TOKEN_HASH_BYTES])
 			   strlen(token), NULL, 0);
 }
 
+/*
+ * One record of a sign-in step.  The actor is the borrower only once the
+ * code has proved it (`proven`): anyone who knows a phone number can ask
+ * for a code or guess one, and those acts must not read as the borrower's.
+ */
 static int audit(struct store_tx *tx, const struct keyring *kr, const char *op,
-		 const char *subject_id, const char *outcome, const char *request_id)
+		 const char *subject_id, int proven, const char *outcome,
+		 const char *request_id)
 {
 	char actor[48], object[48];
-	snprintf(actor, sizeof(actor), "%s%s",
-		 subject_id && *subject_id ? "borrower:" : "anonymous",
-		 subject_id && *subject_id ? subject_id : "");
+	snprintf(actor, sizeof(actor), "%s%s", proven ? "borrower:" : "anonymous",
+		 proven ? subject_id : "");
 	snprintf(object, sizeof(object), "subject:%s",
 		 subject_id && *subject_id ? subject_id : "unknown");
 	struct audit_record rec = { .actor = actor,
@@ -59,32 +64,52 @@ static int audit(struct store_tx *tx, const struct keyring *kr, const char *op,
 	return audit_append(tx, kr, &rec);
 }
 
-/* The subject registered with this phone, or "" (first by id). */
-static int subject_by_phone(struct store_tx *tx, const struct keyring *kr,
-			    const char *phone, char id[SUBJECT_ID_LEN])
+/*
+ * Who holds this phone: *holders is 0, 1 or 2 (two meaning "more than one":
+ * a phone may be shared, e.g. in a family, or recycled by the operator),
+ * and id the holder when there is exactly one.  With `iin` (12 digits),
+ * only the holder with that IIN counts: 0 or 1.
+ */
+static int phone_holders(struct store_tx *tx, const struct keyring *kr, const char *phone,
+			 const char *iin, int *holders, char id[SUBJECT_ID_LEN])
 {
-	unsigned char digest[VAULT_INDEX_BYTES];
-	vault_blind_index(kr, "phone", phone, strlen(phone), digest);
+	unsigned char pd[VAULT_INDEX_BYTES], idd[VAULT_INDEX_BYTES];
+	vault_blind_index(kr, "phone", phone, strlen(phone), pd);
 	struct store_rows *r;
-	int has = 0;
+	int err;
+	if (iin) {
+		vault_blind_index(kr, "iin", iin, strlen(iin), idd);
+		err = store_query(tx,
+				  "SELECT p.subject_id FROM subject_index p"
+				  " JOIN subject_index i ON i.subject_id = p.subject_id"
+				  " WHERE p.kind = 'phone' AND p.digest = $1"
+				  " AND i.kind = 'iin' AND i.digest = $2",
+				  (struct store_val[]){ SV_BLOB(pd, sizeof(pd)),
+							SV_BLOB(idd, sizeof(idd)) },
+				  2, &r);
+	} else {
+		err = store_query(
+			tx,
+			"SELECT subject_id FROM subject_index WHERE kind = 'phone'"
+			" AND digest = $1 ORDER BY subject_id LIMIT 2",
+			(struct store_val[]){ SV_BLOB(pd, sizeof(pd)) }, 1, &r);
+	}
+	*holders = 0;
 	id[0] = '\0';
-	int err = store_query(tx,
-			      "SELECT subject_id FROM subject_index WHERE kind = 'phone'"
-			      " AND digest = $1 ORDER BY subject_id LIMIT 1",
-			      (struct store_val[]){ SV_BLOB(digest, sizeof(digest)) }, 1,
-			      &r);
 	if (err)
 		return err;
-	err = store_rows_next(r, &has);
-	if (!err && has) {
+	int has = 0;
+	while (!(err = store_rows_next(r, &has)) && has && *holders < 2) {
 		size_t len;
 		const char *s = store_rows_text(r, 0, &len);
-		if (len < SUBJECT_ID_LEN) {
+		if (++*holders == 1 && len < SUBJECT_ID_LEN) {
 			memcpy(id, s, len);
 			id[len] = '\0';
 		}
 	}
 	store_rows_free(r);
+	if (*holders != 1)
+		id[0] = '\0';
 	return err;
 }
 
@@ -115,10 +140,11 @@ static int issue_tx(struct store_tx *tx, void *arg)
 				SV_BLOB(hash, sizeof(hash)), SV_INT(now),
 				SV_INT(now + BORROWER_OTP_SECONDS * INT64_C(1000000)) },
 			4, NULL);
+	int holders = 0;
+	if (!err) /* the record names the borrower when the phone is one's */
+		err = phone_holders(tx, c->kr, c->phone, NULL, &holders, c->subject_id);
 	if (!err)
-		err = subject_by_phone(tx, c->kr, c->phone, c->subject_id);
-	if (!err)
-		err = audit(tx, c->kr, "borrower.otp_issue", c->subject_id, "success",
+		err = audit(tx, c->kr, "borrower.otp_issue", c->subject_id, 0, "success",
 			    c->request_id);
 	sodium_memzero(hash, sizeof(hash));
 	return err;
@@ -142,12 +168,13 @@ int borrower_otp_issue(struct store *st, const struct keyring *kr, const char *r
 struct borrower_verify_op {
 	const struct keyring *kr;
 	const char *request_id;
-	char phone_buf[PHONE_E164_LEN], code_buf[7];
-	const char *phone, *code;
+	char phone_buf[PHONE_E164_LEN], code_buf[7], iin_buf[13];
+	const char *phone, *code, *iin; /* iin NULL when not given */
 	char token[BORROWER_TOKEN_MAX];
 	int64_t expires_at;
 	char subject_id[SUBJECT_ID_LEN];
 	int ok;
+	int ambiguous; /* a right code, but the phone is several borrowers' */
 };
 /* A failure still commits (the attempt counter and the audit record). */
 static int verify_tx(struct store_tx *tx, void *arg)
@@ -181,12 +208,21 @@ static int verify_tx(struct store_tx *tx, void *arg)
 	store_rows_free(r);
 	if (err)
 		return err;
-	if (!err)
-		err = subject_by_phone(tx, c->kr, c->phone, c->subject_id);
+	int holders = 0;
+	err = phone_holders(tx, c->kr, c->phone, c->iin, &holders, c->subject_id);
 	if (err)
 		return err;
-	if (!has || !usable || !match || !c->subject_id[0]) {
-		if (has && usable && !match)
+	if (has && usable && match && holders == 2) {
+		/* The code proves the phone, not which of its borrowers this
+		 * is: the IIN must say.  The code stays usable for that. */
+		c->ambiguous = 1;
+		return audit(tx, c->kr, "borrower.sign_in", "", 0, "ambiguous",
+			     c->request_id);
+	}
+	if (!has || !usable || !match || holders != 1) {
+		/* A wrong code, or a right one with an IIN that is not the
+		 * phone's borrower's: one attempt of the few a code has. */
+		if (has && usable)
 			err = store_exec(
 				tx,
 				"UPDATE borrower_otps SET attempts = attempts + 1"
@@ -194,8 +230,8 @@ static int verify_tx(struct store_tx *tx, void *arg)
 				(struct store_val[]){ SV_BLOB(digest, sizeof(digest)) },
 				1, NULL);
 		return err ? err
-			   : audit(tx, c->kr, "borrower.sign_in", c->subject_id, "failed",
-				   c->request_id);
+			   : audit(tx, c->kr, "borrower.sign_in", c->subject_id, 0,
+				   "failed", c->request_id);
 	}
 	err = store_exec(
 		tx, "UPDATE borrower_otps SET used_at = $2 WHERE phone_digest = $1",
@@ -219,7 +255,7 @@ static int verify_tx(struct store_tx *tx, void *arg)
 					      SV_INT(c->expires_at) },
 			4, NULL);
 	if (!err)
-		err = audit(tx, c->kr, "borrower.sign_in", c->subject_id, "success",
+		err = audit(tx, c->kr, "borrower.sign_in", c->subject_id, 1, "success",
 			    c->request_id);
 	if (!err)
 		c->ok = 1;
@@ -227,7 +263,7 @@ static int verify_tx(struct store_tx *tx, void *arg)
 }
 
 int borrower_otp_verify_prepare(const struct keyring *kr, const char *request_id,
-				const char *phone, const char *code,
+				const char *phone, const char *code, const char *iin,
 				struct borrower_verify_op **out)
 {
 	*out = NULL;
@@ -240,6 +276,10 @@ int borrower_otp_verify_prepare(const struct keyring *kr, const char *request_id
 	snprintf(op->code_buf, sizeof(op->code_buf), "%s", code);
 	op->phone = op->phone_buf;
 	op->code = op->code_buf;
+	if (iin) {
+		snprintf(op->iin_buf, sizeof(op->iin_buf), "%s", iin);
+		op->iin = op->iin_buf;
+	}
 	*out = op;
 	return SENIM_OK;
 }
@@ -256,7 +296,9 @@ int borrower_otp_verify_finish(struct borrower_verify_op *op, int result,
 	token[0] = subject_id[0] = '\0';
 	*expires_at = 0;
 	int err = result;
-	if (!err && !op->ok)
+	if (!err && op->ambiguous)
+		err = SENIM_ERR_CONFLICT;
+	else if (!err && !op->ok)
 		err = SENIM_ERR_AUTH;
 	if (!err) {
 		memcpy(token, op->token, BORROWER_TOKEN_MAX);
@@ -270,12 +312,12 @@ int borrower_otp_verify_finish(struct borrower_verify_op *op, int result,
 
 int borrower_otp_verify(struct store *st, const struct keyring *kr,
 			const char *request_id, const char *phone, const char *code,
-			char token[BORROWER_TOKEN_MAX], int64_t *expires_at,
-			char subject_id[SUBJECT_ID_LEN])
+			const char *iin, char token[BORROWER_TOKEN_MAX],
+			int64_t *expires_at, char subject_id[SUBJECT_ID_LEN])
 {
 	struct borrower_verify_op *op;
 	token[0] = subject_id[0] = '\0';
-	int err = borrower_otp_verify_prepare(kr, request_id, phone, code, &op);
+	int err = borrower_otp_verify_prepare(kr, request_id, phone, code, iin, &op);
 	if (err)
 		return err;
 	err = store_write(st, borrower_otp_verify_tx, op);
@@ -352,8 +394,8 @@ static int signout_tx(struct store_tx *tx, void *arg)
 				      SV_INT(clock_now_us()) },
 		2, NULL);
 	if (!err)
-		err = audit(tx, c->kr, "borrower.sign_out", sid, "success",
-			    c->request_id);
+		err = audit(tx, c->kr, "borrower.sign_out", sid, 1, "success",
+			    c->request_id); /* the token proves the borrower */
 	return err;
 }
 

@@ -35,24 +35,34 @@ void borrower_otp_new_code(char code[7]);
 
 /*
  * Store the hash of `code` (from borrower_otp_new_code, already sent) as the
- * one valid code for `phone` (E.164), replacing any earlier one.  *subject_id gets the registered subject ("" when the
- * phone is not registered) — for the audit record only, never the answer.
+ * one valid code for `phone` (E.164), replacing any earlier one.
+ * *subject_id gets the phone's borrower when exactly one holds it ("" when
+ * none or several do) — for the audit record only, never the answer.
  */
 SENIM_MUST_CHECK int borrower_otp_issue(struct store *st, const struct keyring *kr,
 					const char *request_id, const char *phone,
 					char code[7], char subject_id[SUBJECT_ID_LEN]);
 
-/* Check a code; on success token gets a new borrower token, *expires_at its
- * expiry and subject_id the subject.  Any failure is SENIM_ERR_AUTH. */
+/*
+ * Check a code; on success token gets a new borrower token, *expires_at its
+ * expiry and subject_id the subject.  A phone may be several borrowers'
+ * (shared, or recycled by the operator): then the code alone does not say
+ * who signs in, and `iin` (12 digits, NULL when not given) must name one of
+ * them.  A right code for a phone of several borrowers without an IIN is
+ * SENIM_ERR_CONFLICT and leaves the code usable; every other failure — a
+ * wrong, expired or used code, an unregistered phone, an IIN that is not
+ * the phone's borrower's (which costs an attempt) — is SENIM_ERR_AUTH.
+ */
 SENIM_MUST_CHECK int borrower_otp_verify(struct store *st, const struct keyring *kr,
 					 const char *request_id, const char *phone,
-					 const char *code, char token[BORROWER_TOKEN_MAX],
+					 const char *code, const char *iin,
+					 char token[BORROWER_TOKEN_MAX],
 					 int64_t *expires_at,
 					 char subject_id[SUBJECT_ID_LEN]);
 
 /*
  * borrower_otp_verify() in three steps, for a caller that must not block on
- * the group commit (http_write_then): _prepare copies phone and code (and
+ * the group commit (http_write_then): _prepare copies phone, code and iin (and
  * keeps request_id, which must outlive the op); _tx checks the code, counts
  * a failed attempt, and on success marks the code used and issues the token,
  * with the audit record either way; _finish answers as borrower_otp_verify()
@@ -62,6 +72,7 @@ struct borrower_verify_op;
 SENIM_MUST_CHECK int borrower_otp_verify_prepare(const struct keyring *kr,
 						 const char *request_id,
 						 const char *phone, const char *code,
+						 const char *iin,
 						 struct borrower_verify_op **op);
 int borrower_otp_verify_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int borrower_otp_verify_finish(struct borrower_verify_op *op, int result,

@@ -51,6 +51,64 @@ def test_code_by_sms_and_sign_in(senim, staff):
     assert code not in repr(senim.sql("SELECT * FROM borrower_otps"))
 
 
+def test_a_shared_phone_signs_in_only_with_the_borrowers_iin(senim, staff):
+    """A phone may be two borrowers' (a family's, or a number the operator
+    gave to someone new): the code proves the phone, not the person, so it
+    never picks one of them by itself."""
+    a_sid, a = new_borrower(senim, staff)
+    b = borrower(surname="Сапаров", given_name="Нурлан")
+    b["phone"] = a["phone"]
+    r = senim.post("/v1/subjects", b, token=staff["underwriter"], headers=ID)
+    assert r.status == 201, r
+    b_sid = r.json["id"]
+    phone = a["phone"]
+    assert senim.post("/v1/auth/otp", {"phone": phone}).status == 202
+    code = senim.sms.last_code(e164(phone))
+    r = senim.post("/v1/auth/verify", {"phone": phone, "code": code})
+    assert r.status == 409 and r.json["code"] == "iin_required", r
+    assert a["iin"] not in r.body.decode() and b["iin"] not in r.body.decode() and a_sid not in r.body.decode()
+    # an IIN that is neither borrower's costs an attempt and says no more
+    other = borrower()["iin"]
+    r = senim.post("/v1/auth/verify", {"phone": phone, "code": code, "iin": other})
+    assert r.status == 401 and r.json["code"] == "invalid_code", r
+    # the same code, with B's IIN, signs B in — and only B
+    r = senim.post("/v1/auth/verify", {"phone": phone, "code": code, "iin": b["iin"]})
+    assert r.status == 200, r
+    token = r.json["token"]
+    senim.accept_policy(token)
+    me = senim.get("/v1/me", token=token)
+    assert me.status == 200 and me.json["subject_id"] == b_sid, me
+    seen = me.body.decode()
+    assert b["iin"] in seen and "Сапаров" in seen
+    assert a["iin"] not in seen and a["surname"] not in seen, seen
+    # a malformed IIN is a validation error naming the field
+    r = senim.post("/v1/auth/verify", {"phone": phone, "code": code, "iin": "12345"})
+    assert r.status == 422 and r.json["field"] == "iin", r
+    # the records: nobody signed in by the ambiguous attempt; B by the last
+    rows = senim.sql("SELECT actor, outcome, subject_id FROM audit_log"
+                     " WHERE operation = 'borrower.sign_in' ORDER BY seq DESC LIMIT 3")
+    assert rows[0] == ["borrower:" + b_sid, "success", b_sid], rows
+    assert rows[1][:2] == ["anonymous", "failed"] and rows[2][:2] == ["anonymous", "ambiguous"]
+    assert rows[2][2] in ("", None), rows
+
+
+def test_sign_in_attempts_are_anonymous_until_the_code_proves_them(senim, staff):
+    """Anyone who knows a phone number can ask for its code or guess one;
+    those records must not read as the borrower's own acts."""
+    sid, body = new_borrower(senim, staff)
+    phone = body["phone"]
+    assert senim.post("/v1/auth/otp", {"phone": phone}).status == 202
+    assert senim.post("/v1/auth/verify", {"phone": phone, "code": "000000"}).status in (401,)
+    issue = senim.sql("SELECT actor, subject_id FROM audit_log WHERE operation ="
+                      " 'borrower.otp_issue' ORDER BY seq DESC LIMIT 1")
+    failed = senim.sql("SELECT actor, subject_id, outcome FROM audit_log WHERE operation ="
+                       " 'borrower.sign_in' ORDER BY seq DESC LIMIT 1")
+    # (000000 may be the right code once in a million runs: then it is a success)
+    if failed[0][2] == "failed":
+        assert failed[0][:2] == ["anonymous", sid], failed
+    assert issue == [["anonymous", sid]], issue
+
+
 def test_answers_do_not_reveal_registration(senim):
     unknown = "+7 707 000 00 01"
     r = senim.post("/v1/auth/otp", {"phone": unknown})
