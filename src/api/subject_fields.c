@@ -184,14 +184,24 @@ static int check_field(const struct field_def *d, json_t *fields, json_t *v,
 }
 
 /* D7: each biometric image is kept with the SHA-256 of its content, as
- * "<field>_sha256", so a copy can be matched without opening the record. */
+ * "<field>_sha256", so a copy can be matched without opening the record.
+ * An image removed (null) takes its hash with it: a fingerprint of a
+ * biometric must not outlive the image. */
 static int add_content_hashes(enum category c, json_t *fields)
 {
 	size_t n;
 	const struct field_def *defs = category_fields(c, &n);
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_object_get(fields, defs[i].name);
-		if (defs[i].kind != FIELD_BLOB || !json_is_string(v))
+		if (defs[i].kind != FIELD_BLOB || !v)
+			continue;
+		char key[96];
+		snprintf(key, sizeof(key), "%s_sha256", defs[i].name);
+		if (json_is_null(v)) { /* the merge removes both */
+			json_object_set_new(fields, key, json_null());
+			continue;
+		}
+		if (!json_is_string(v))
 			continue;
 		size_t len = json_string_length(v), decoded = 0;
 		unsigned char *bin = sodium_malloc(len ? len : 1);
@@ -202,9 +212,8 @@ static int add_content_hashes(enum category c, json_t *fields)
 		unsigned char h[crypto_hash_sha256_BYTES];
 		crypto_hash_sha256(h, bin, decoded);
 		sodium_free(bin);
-		char hex[2 * sizeof(h) + 1], key[96];
+		char hex[2 * sizeof(h) + 1];
 		sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-		snprintf(key, sizeof(key), "%s_sha256", defs[i].name);
 		json_object_set_new(fields, key, json_string(hex));
 	}
 	return SENIM_OK;

@@ -312,6 +312,17 @@ def test_biometric_image_with_content_hash(senim, staff):
     r = senim.get(f"/v1/subjects/{sid}/data/biometric", token=staff["marketing"],
                   headers={"Senim-Purpose": "marketing"})
     assert r.status == 403
+    # removing the image removes its fingerprint too; another image stays
+    sig = base64.b64encode(b"signature").decode()
+    r = senim.request("PUT", f"/v1/subjects/{sid}/data/biometric", token=staff["underwriter"],
+                      headers=ID, body={"fields": {"signature_image": sig}})
+    assert r.status == 200, r
+    r = senim.request("PUT", f"/v1/subjects/{sid}/data/biometric", token=staff["underwriter"],
+                      headers=ID, body={"fields": {"face_image": None}})
+    assert r.status == 200, r
+    got = senim.get(f"/v1/subjects/{sid}/data/biometric", token=staff["underwriter"], headers=ID)
+    assert set(got.json["fields"]) == {"signature_image", "signature_image_sha256"}, got.json
+    assert got.json["fields"]["signature_image_sha256"] == hashlib.sha256(b"signature").hexdigest()
 
 
 def test_swapped_ciphertexts_refuse_to_open(senim, staff):
