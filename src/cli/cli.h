@@ -63,8 +63,10 @@ void cli_common_finish(struct cli_common *c);
 
 /*
  * Open the store (with `connections` pooled connections), apply pending
- * migrations, and open (creating when missing) the key file.  On failure
- * prints a one-line reason to stderr and returns CLI_ENV.
+ * migrations, and open the key file — creating it only when it is missing
+ * and the store has never used keys (no data keys, no audit records): a
+ * missing key file in front of sealed data is refused, never replaced.  On
+ * failure prints a one-line reason to stderr and returns CLI_ENV.
  */
 int cli_open(struct cli_common *c, int connections, struct store **st,
 	     struct keyring **kr);

@@ -1,9 +1,11 @@
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -67,6 +69,60 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Whether the store holds anything made with a key file's keys: wrapped
+ * data keys, or audit records (whose checkpoints are signed). */
+static int uses_keys_fn(struct store_tx *tx, void *ctx)
+{
+	struct store_rows *r;
+	int has = 0;
+	int err = store_query(tx,
+			      "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM subject_keys"
+			      " LIMIT 1) k) + (SELECT COUNT(*) FROM (SELECT 1 FROM"
+			      " audit_log LIMIT 1) a)",
+			      NULL, 0, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	*(int *)ctx = !err && has && store_rows_int(r, 0) > 0;
+	store_rows_free(r);
+	return err;
+}
+
+/*
+ * Open the key file; make one only for a store that has never used one.
+ * A missing key file in front of a store full of sealed data is a wrong
+ * --keys, an unset SENIM_KEYS or an unmounted volume: fresh keys would
+ * wrap new borrowers' data keys under a KEK the real key file does not
+ * have, sign with a key nobody trusts and index under another key.
+ */
+static int open_keys(struct cli_common *c, struct store *st, struct keyring **kr)
+{
+	struct stat sb;
+	int err = SENIM_OK;
+	if (stat(c->keys, &sb) != 0 && errno == ENOENT) {
+		int used = 1;
+		err = store_read(st, uses_keys_fn, &used);
+		if (!err && used) {
+			cli_error(
+				"keys",
+				"the key file %s does not exist, but the store holds data"
+				" sealed with keys: refusing to make new ones (is --keys "
+				"or"
+				" SENIM_KEYS wrong, or the key volume not mounted?)",
+				c->keys);
+			return CLI_ENV;
+		}
+	}
+	if (!err) /* creates it when missing: the store has never used keys */
+		err = keyring_open(c->keys, 1, kr);
+	if (err) {
+		cli_error("keys", "cannot use key file %s: %s", c->keys,
+			  senim_result_name(err));
+		return CLI_ENV;
+	}
+	return CLI_OK;
+}
+
 int cli_open(struct cli_common *c, int connections, struct store **st,
 	     struct keyring **kr)
 {
@@ -76,25 +132,23 @@ int cli_open(struct cli_common *c, int connections, struct store **st,
 		cli_error("store", "libsodium failed to initialise");
 		return CLI_ENV;
 	}
-	int err = keyring_open(c->keys, 1, kr);
-	if (err) {
-		cli_error("keys", "cannot use key file %s: %s", c->keys,
-			  senim_result_name(err));
-		return CLI_ENV;
-	}
-	err = store_open(c->db, connections, st);
+	int err = store_open(c->db, connections, st);
 	if (!err)
 		err = store_migrate(*st, NULL);
 	if (err) {
 		/* Never print c->db: a PostgreSQL URL may carry a password. */
 		cli_error("store", "cannot open the store: %s", senim_result_name(err));
 		store_free(*st);
-		keyring_free(*kr);
 		*st = NULL;
-		*kr = NULL;
 		return CLI_ENV;
 	}
-	return CLI_OK;
+	int rc = open_keys(c, *st, kr);
+	if (rc != CLI_OK) {
+		store_free(*st);
+		*st = NULL;
+		*kr = NULL;
+	}
+	return rc;
 }
 
 void cli_print_usage(const struct cli_args *a, FILE *out)

@@ -2,11 +2,13 @@
 version and rewraps every data key while writers keep registering and
 readers keep reading; nothing becomes unreadable, and `keys status` shows
 every data key on the new version."""
+import os
 import re
+import subprocess
 import threading
 import time
 
-from senim_harness import Senim, borrower
+from senim_harness import BIN, Senim, borrower
 
 ID = {"Senim-Purpose": "identification"}
 
@@ -74,3 +76,33 @@ def test_new_registrations_use_the_new_kek_after_rotation():
         assert rows == [["2"]]
     finally:
         assert s.stop() == 0
+
+
+def test_a_missing_key_file_is_never_replaced_in_front_of_sealed_data(senim, tmp_path):
+    """A wrong --keys (or SENIM_KEYS, or an unmounted key volume) must not
+    mint fresh keys for a store that already holds data sealed with the real
+    ones: the server and every command refuse, and create nothing."""
+    uw = senim.service_token("kf-uw", "underwriter")
+    assert senim.post("/v1/subjects", borrower(), token=uw, headers=ID).status == 201
+    wrong = tmp_path / "typo" / "senim.keys"
+    base = [a for a in senim.common_args()]
+    base[base.index("--keys") + 1] = str(wrong)
+    for args in (["keys", "status"], ["staff", "list"], ["migrate"],
+                 ["serve", "--listen", "127.0.0.1:0"]):
+        p = subprocess.run([BIN, *args, *base], capture_output=True, timeout=60)
+        assert p.returncode == 3, (args, p.returncode, p.stderr)
+        assert b"refusing to make new ones" in p.stderr, (args, p.stderr)
+        assert not wrong.exists() and not wrong.parent.exists(), args
+    # with the right key file all is well
+    assert senim.cli("keys", "status").returncode == 0
+
+
+def test_a_new_store_gets_a_key_file(tmp_path):
+    """The first start of a fresh store still makes its key file."""
+    s = Senim(sms=False)
+    base = [a for a in s.common_args()]
+    keys = base[base.index("--keys") + 1]
+    assert not os.path.exists(keys)
+    p = subprocess.run([BIN, "migrate", *base], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert os.path.exists(keys) and os.stat(keys).st_mode & 0o077 == 0
