@@ -61,9 +61,15 @@ static const char SQL_INSERT_CHECKPOINT[] =
 	"INSERT INTO audit_checkpoints (seq, hash, signed_at, key_id, signature)"
 	" VALUES ($1, $2, $3, $4, $5)";
 static const char SQL_RECORD_HASH[] = "SELECT hash FROM audit_log WHERE seq = $1";
+/* The walk reads the log a page at a time: PostgreSQL hands a query's
+ * whole result to the client at once, and the log grows by a record for
+ * every access. */
+#define WALK_PAGE 10000
 static const char SQL_WALK[] =
 	"SELECT seq, at, actor, operation, object, subject_id, categories, purpose,"
-	" outcome, request_id, hash FROM audit_log ORDER BY seq";
+	" outcome, request_id, hash FROM audit_log WHERE seq > $1 ORDER BY seq"
+	" LIMIT 10000";
+_Static_assert(WALK_PAGE == 10000, "SQL_WALK's LIMIT");
 static const char SQL_CHECKPOINTS[] =
 	"SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoints"
 	" ORDER BY seq";
@@ -420,6 +426,7 @@ struct verify_ctx {
 	struct checkpoint *cps; /* well-formed, validly signed checkpoints */
 	size_t ncps;
 	size_t cap;
+	int64_t last_seq; /* the last record walked */
 };
 
 /* Record a problem at seq; the report keeps the lowest seq (the first noted
@@ -495,11 +502,26 @@ static int walk_records(struct store_tx *tx, struct verify_ctx *v)
 	int chain_ok = 1;
 	size_t ci = 0;
 	struct store_rows *r;
-	int has = 0;
-	int err = store_query(tx, SQL_WALK, NULL, 0, &r);
-	while (!err && (err = store_rows_next(r, &has)) == 0 && has) {
+	int has = 0, rows = 0;
+	int64_t after = INT64_MIN;
+	int err = store_query(tx, SQL_WALK, (struct store_val[]){ SV_INT(after) }, 1, &r);
+	while (!err) {
+		if ((err = store_rows_next(r, &has)) != 0)
+			break;
+		if (!has) { /* the end of a page: the next one, if it was full */
+			store_rows_free(r);
+			r = NULL;
+			if (rows < WALK_PAGE)
+				break;
+			rows = 0;
+			err = store_query(tx, SQL_WALK,
+					  (struct store_val[]){ SV_INT(after) }, 1, &r);
+			continue;
+		}
+		rows++;
 		struct canon c = { .seq = store_rows_int(r, 0),
 				   .at = store_rows_int(r, 1) };
+		after = c.seq;
 		size_t hlen = 0;
 		const void *stored = store_rows_blob(r, 10, &hlen);
 		int nulls = 0;
@@ -595,12 +617,44 @@ static int walk_records(struct store_tx *tx, struct verify_ctx *v)
 				 (long long)head);
 	}
 	store_rows_free(r);
-
+	v->last_seq = last_seq;
 	for (; ci < v->ncps; ci++)
 		note_bad(v, v->cps[ci].seq,
 			 "checkpoint %lld names a record that does not exist",
 			 (long long)v->cps[ci].seq);
 	return err;
+}
+
+/*
+ * The writer signs the first record and then at least every
+ * AUDIT_CHECKPOINT_RECORDS records (flush_records).  Fewer signed
+ * checkpoints than that means some were deleted — and a chain without its
+ * checkpoints could have been recomputed whole after a change, which the
+ * hashes alone would not show.
+ */
+static void check_cadence(struct verify_ctx *v, int64_t last_seq)
+{
+	if (last_seq == 0)
+		return;
+	if (v->ncps == 0 || v->cps[0].seq != 1) {
+		note_bad(v, 1,
+			 "record 1 has no signed checkpoint: checkpoints were deleted");
+		return;
+	}
+	size_t i = 1;
+	for (; i < v->ncps && v->cps[i].seq <= last_seq; i++)
+		if (v->cps[i].seq - v->cps[i - 1].seq > AUDIT_CHECKPOINT_RECORDS) {
+			note_bad(v, v->cps[i - 1].seq + AUDIT_CHECKPOINT_RECORDS,
+				 "no signed checkpoint between records %lld and %lld:"
+				 " checkpoints were deleted",
+				 (long long)v->cps[i - 1].seq, (long long)v->cps[i].seq);
+			return;
+		}
+	if (last_seq - v->cps[i - 1].seq >= AUDIT_CHECKPOINT_RECORDS)
+		note_bad(v, v->cps[i - 1].seq + AUDIT_CHECKPOINT_RECORDS,
+			 "no signed checkpoint after record %lld: checkpoints were "
+			 "deleted",
+			 (long long)v->cps[i - 1].seq);
 }
 
 static int verify_fn(struct store_tx *tx, void *ctx)
@@ -611,6 +665,8 @@ static int verify_fn(struct store_tx *tx, void *ctx)
 	int err = load_checkpoints(tx, v);
 	if (!err)
 		err = walk_records(tx, v);
+	if (!err)
+		check_cadence(v, v->rep->records ? v->last_seq : 0);
 	return err;
 }
 

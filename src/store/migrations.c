@@ -175,10 +175,21 @@ static const char SQLITE_0005[] =
 	"CREATE INDEX consents_active ON consents(subject_id, kind, policy_version)"
 	" WHERE withdrawn_at IS NULL;";
 
+/* Version 6: on PostgreSQL, TRUNCATE of the signed audit checkpoints and
+ * of published policies is refused as DELETE is (TRUNCATE fires no row
+ * triggers): without its checkpoints the chain could be recomputed whole.
+ * SQLite has no TRUNCATE — its DELETE triggers already hold, a DELETE
+ * without WHERE included — so here the version only keeps the two
+ * schemas' numbers in step. */
+static const char SQLITE_0006[] = "SELECT 1;";
+
 static const struct store_migration sqlite_migrations[] = {
-	{ 1, "0001_platform", SQLITE_0001 },	    { 2, "0002_vault", SQLITE_0002 },
-	{ 3, "0003_consents", SQLITE_0003 },	    { 4, "0004_totp_once", SQLITE_0004 },
+	{ 1, "0001_platform", SQLITE_0001 },
+	{ 2, "0002_vault", SQLITE_0002 },
+	{ 3, "0003_consents", SQLITE_0003 },
+	{ 4, "0004_totp_once", SQLITE_0004 },
 	{ 5, "0005_active_consents", SQLITE_0005 },
+	{ 6, "0006_no_truncate", SQLITE_0006 },
 };
 
 /* ---- PostgreSQL ----------------------------------------------------------- */
@@ -329,12 +340,21 @@ static const char POSTGRES_0005[] =
 	"CREATE INDEX consents_active ON consents(subject_id, kind, policy_version)"
 	" WHERE withdrawn_at IS NULL;";
 
+/* Version 6: see SQLITE_0006. */
+static const char POSTGRES_0006[] =
+	"CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON "
+	"audit_checkpoints"
+	" FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();"
+	"CREATE TRIGGER policies_no_truncate BEFORE TRUNCATE ON policies"
+	" FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();";
+
 static const struct store_migration postgres_migrations[] = {
 	{ 1, "0001_platform", POSTGRES_0001 },
 	{ 2, "0002_vault", POSTGRES_0002 },
 	{ 3, "0003_consents", POSTGRES_0003 },
 	{ 4, "0004_totp_once", POSTGRES_0004 },
 	{ 5, "0005_active_consents", POSTGRES_0005 },
+	{ 6, "0006_no_truncate", POSTGRES_0006 },
 };
 
 const struct store_migration *store_migrations(enum store_kind kind, size_t *count)

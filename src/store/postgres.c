@@ -225,7 +225,13 @@ static int reconnect(struct pg_conn *c)
 static int pg_begin(void *conn, int write)
 {
 	struct pg_conn *c = conn;
-	const char *sql = write ? "BEGIN" : "BEGIN READ ONLY";
+	/* A read sees one snapshot, as store.h promises and as SQLite's read
+	 * transactions do: under READ COMMITTED each statement would see what
+	 * committed since the last, and a reader that reads in several
+	 * statements (audit_verify: checkpoints, records, head) would mix
+	 * states.  Read-only REPEATABLE READ never fails to serialise. */
+	const char *sql =
+		write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 	int err = SENIM_OK;
 	if (PQstatus(c->pg) != CONNECTION_OK)
 		err = reconnect(c);

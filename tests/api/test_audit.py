@@ -44,6 +44,15 @@ def test_intact_chain(busy_server):
         s.sql("UPDATE audit_log SET outcome = 'failed' WHERE seq = 2")
     with pytest.raises(Exception):
         s.sql("DELETE FROM audit_log WHERE seq = 2")
+    # ... and so are the signed checkpoints and the published policies,
+    # TRUNCATE included where there is one
+    for table in ("audit_checkpoints", "policies"):
+        with pytest.raises(Exception):
+            s.sql(f"DELETE FROM {table}")
+        if BACKEND == "postgres":
+            with pytest.raises(Exception):
+                s.sql(f"TRUNCATE {table}")
+    assert verify(s)[0] == 0
 
 
 @pytest.mark.parametrize("name,tamper,first_bad", [
@@ -59,6 +68,10 @@ def test_intact_chain(busy_server):
                  " SELECT 3, at, actor, operation, object, subject_id, categories, purpose,"
                  " outcome, request_id, hash FROM audit_log WHERE seq = 2", 3),
     ("tail cut", "DELETE FROM audit_log WHERE seq = 8", 8),
+    # without its signed checkpoints a chain could be recomputed whole
+    ("checkpoints deleted",
+     ("ALTER TABLE audit_checkpoints DISABLE TRIGGER USER;" if BACKEND == "postgres" else
+      "DROP TRIGGER audit_checkpoints_no_delete;") + "DELETE FROM audit_checkpoints", 1),
 ])
 def test_tampering_is_named(busy_server, name, tamper, first_bad):
     s = busy_server

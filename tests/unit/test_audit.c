@@ -252,6 +252,31 @@ static const char *const KAT2[8] = { "cli", "audit.verify", "audit", NULL, "",
 #define KAT1_HASH "839607c8305290e3fc84556a7f256577dde409987055b1f1ed8d5f4600740a16"
 #define KAT2_HASH "e119d375eb4e70ed7af5722598bbaac3cdf52b4dca920edeada07fbb7c0ff1cb"
 
+/* A checkpoint signed as audit.c signs one: "senim-audit-checkpoint-v1",
+ * the big-endian seq, the record's hash, the big-endian signing time. */
+static void sign_checkpoint(struct fx *f, int64_t seq, const char *hash_hex, int64_t at)
+{
+	static const char domain[] = "senim-audit-checkpoint-v1";
+	unsigned char msg[sizeof(domain) - 1 + 8 + 32 + 8], sig[KEYRING_SIG_BYTES];
+	unsigned char *p = msg;
+	memcpy(p, domain, sizeof(domain) - 1);
+	p += sizeof(domain) - 1;
+	for (int i = 7; i >= 0; i--)
+		*p++ = (unsigned char)((uint64_t)seq >> (8 * i));
+	assert_int_equal(sodium_hex2bin(p, 32, hash_hex, 64, NULL, NULL, NULL), 0);
+	p += 32;
+	for (int i = 7; i >= 0; i--)
+		*p++ = (unsigned char)((uint64_t)at >> (8 * i));
+	keyring_sign(f->kr, msg, sizeof(msg), sig);
+	char sig_hex[2 * sizeof(sig) + 1], sql[512];
+	sodium_bin2hex(sig_hex, sizeof(sig_hex), sig, sizeof(sig));
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO audit_checkpoints VALUES (%lld, x'%s', %lld, '%s', x'%s')",
+		 (long long)seq, hash_hex, (long long)at, keyring_signing_key_id(f->kr),
+		 sig_hex);
+	raw_exec(f, sql);
+}
+
 static void test_known_answer(void **state)
 {
 	struct fx *f = *state;
@@ -274,11 +299,14 @@ static void test_known_answer(void **state)
 		    " 'audit.verify', 'audit', NULL, '', '', 'success', 'cli-1',"
 		    " x'" KAT2_HASH "');"
 		    "UPDATE audit_head SET seq = 2, hash = x'" KAT2_HASH "';");
-	verify_ok(f, 2, 0);
+	/* The writer signs the first record (verify insists on it) ... */
+	sign_checkpoint(f, 1, KAT1_HASH, KAT1_AT);
+	verify_ok(f, 2, 1);
 
-	/* The chain goes on from the known head. */
+	/* ... and the chain goes on from the known head (record 3 signed too:
+	 * the last checkpoint is years old). */
 	assert_int_equal(append_n(f, 1, 1), 3);
-	verify_ok(f, 3, 1);
+	verify_ok(f, 3, 2);
 
 	/* NULL and "" are different subjects. */
 	raw_exec(f, DROP_TRIGGERS "UPDATE audit_log SET subject_id = '' WHERE seq = 2");
@@ -600,8 +628,10 @@ static void test_tampering(void **state)
 		  "UPDATE audit_checkpoints SET key_id = '0000000000000000' WHERE seq = "
 		  "1",
 		  1, "key" },
+		/* (its signature fails at 2; record 1 left unsigned comes first) */
 		{ "move a checkpoint",
-		  "UPDATE audit_checkpoints SET seq = 2 WHERE seq = 1", 2, "signature" },
+		  "UPDATE audit_checkpoints SET seq = 2 WHERE seq = 1", 1,
+		  "no signed checkpoint" },
 		{ "copy a checkpoint",
 		  "INSERT INTO audit_checkpoints SELECT 5, hash, signed_at, key_id, "
 		  "signature"
@@ -708,6 +738,12 @@ static void test_rewritten_chain(void **state)
 		  "UPDATE audit_log SET seq = seq - 1 WHERE seq > 50;"
 		  "UPDATE audit_head SET seq = seq - 1;",
 		  50, 257, "checkpoint" },
+		{ "delete every checkpoint, change a record and recompute the chain",
+		  "DELETE FROM audit_checkpoints;"
+		  "UPDATE audit_log SET purpose = 'marketing' WHERE seq = 100",
+		  100, 1, "checkpoint" },
+		{ "delete one checkpoint",
+		  "DELETE FROM audit_checkpoints WHERE seq = 257", 0, 257, "checkpoint" },
 		{ "cut the tail behind a checkpoint",
 		  "DELETE FROM audit_log WHERE seq >= 257;"
 		  "UPDATE audit_head SET seq = 256, hash = (SELECT hash FROM audit_log"
@@ -735,6 +771,23 @@ static void test_rewritten_chain(void **state)
 				 cases[i].word);
 		fx_close(f);
 	}
+}
+
+/* verify reads the log a page (10,000 records) at a time: a log longer than
+ * a page is walked whole, and a change past the first page is found. */
+static void test_walk_spans_pages(void **state)
+{
+	(void)state;
+	struct fx *f = fx_open();
+	append_n(f, 10050, 500);
+	verify_ok(f, 10050, -1);
+	raw_exec(f, DROP_TRIGGERS
+		 "UPDATE audit_log SET outcome = 'denied' WHERE seq = 10020");
+	struct audit_report rep;
+	assert_int_equal(audit_verify(f->st, f->kr, &rep), SENIM_ERR_TAMPERED);
+	assert_int_equal(rep.first_bad_seq, 10020);
+	assert_int_equal(rep.records, 10050);
+	fx_close(f);
 }
 
 /* ---- concurrency ------------------------------------------------------------------ */
@@ -796,6 +849,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test(test_tampering),
 		cmocka_unit_test(test_rewritten_chain),
+		cmocka_unit_test(test_walk_spans_pages),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
