@@ -326,6 +326,7 @@ struct subject_registration_op {
 	struct prepared prep;	    /* o.prep points here */
 	int has_phone, has_email;
 	enum subject_source source;
+	int conflict; /* the IIN is another record's (audited, then 409) */
 };
 
 int subjects_register_tx(struct store_tx *tx, void *arg)
@@ -343,17 +344,33 @@ int subjects_register_tx(struct store_tx *tx, void *arg)
 		return audit(tx, a, o->name, NULL, 0, "denied");
 	struct store_rows *r;
 	int taken = 0;
+	char existing[SUBJECT_ID_LEN] = "";
 	int err = store_query(
-		tx, "SELECT 1 FROM subject_index WHERE kind = 'iin' AND digest = $1",
+		tx,
+		"SELECT subject_id FROM subject_index WHERE kind = 'iin' AND digest = $1",
 		(struct store_val[]){ SV_BLOB(p->iin, VAULT_INDEX_BYTES) }, 1, &r);
 	if (err)
 		return err;
 	err = store_rows_next(r, &taken);
+	if (!err && taken) {
+		size_t len = 0;
+		const char *sid = store_rows_text(r, 0, &len);
+		if (len < sizeof(existing)) {
+			memcpy(existing, sid, len);
+			existing[len] = '\0';
+		}
+	}
 	store_rows_free(r);
 	if (err)
 		return err;
-	if (taken) /* C4/D8: one borrower, one record; reveal nothing about it */
-		return SENIM_ERR_CONFLICT;
+	if (taken) {
+		/* C4/D8: one borrower, one record.  The answer reveals nothing
+		 * about it, but the attempt is on record, naming the record it
+		 * ran into: asking whether an IIN is a customer leaves a trace. */
+		ro->conflict = 1;
+		return audit(tx, a, o->name, existing[0] ? existing : NULL, 0,
+			     "conflict");
+	}
 	const char *id = p->id;
 	int64_t now = clock_now_us();
 	err = store_exec(
@@ -416,6 +433,8 @@ int subjects_register_finish(struct subject_registration_op *ro, int result,
 {
 	id[0] = '\0';
 	*denied = ro->o.denied;
+	if (!result && ro->conflict)
+		result = SENIM_ERR_CONFLICT;
 	if (!result && ro->o.denied == ACCESS_GRANTED)
 		memcpy(id, ro->prep.id, SUBJECT_ID_LEN);
 	if (!result && ro->o.denied != ACCESS_GRANTED)

@@ -57,6 +57,15 @@ def test_duplicate_iin_reveals_nothing(senim, staff):
     assert r.status == 409 and r.json["code"] == "subject_exists"
     assert sid.encode() not in r.body and "Иванов".encode() not in r.body
     assert body["iin"].encode() not in r.body
+    # the attempt is on record, naming the record it ran into: asking
+    # whether an IIN is a customer leaves a trace
+    rows = senim.sql("SELECT outcome, subject_id, request_id FROM audit_log"
+                     " WHERE operation = 'subject.register' AND subject_id = '%s'"
+                     " ORDER BY seq" % sid)
+    assert [row[0] for row in rows] == ["success", "conflict"], rows
+    assert rows[1][2] == r.header("X-Request-Id")
+    assert senim.sql("SELECT count(*) FROM subjects") == \
+        senim.sql("SELECT count(DISTINCT subject_id) FROM subject_keys")
 
 
 def bad_iin(prefix6, digit7, serial="0001"):
