@@ -343,9 +343,9 @@ int api_me(struct http_request *req, struct http_response *resp)
 
 /* ---- consents -------------------------------------------------------------------- */
 
-static void consent_request(struct http_request *req, const char *language,
-			    const char *channel, char ip[INET6_ADDRSTRLEN],
-			    struct consent_request *rq)
+static void fill_consent_request(struct http_request *req, const char *language,
+				 const char *channel, char ip[INET6_ADDRSTRLEN],
+				 struct consent_request *rq)
 {
 	client_ip(req, ip);
 	rq->subject_id = req->actor.subject_id;
@@ -409,8 +409,8 @@ int api_me_accept_policy(struct http_request *req, struct http_response *resp)
 		return SENIM_OK;
 	char ip[INET6_ADDRSTRLEN];
 	struct consent_request rq;
-	consent_request(req, jsonin_str(body, "language"), jsonin_str(body, "channel"),
-			ip, &rq);
+	fill_consent_request(req, jsonin_str(body, "language"),
+			     jsonin_str(body, "channel"), ip, &rq);
 	struct ledger_op *op = NULL;
 	int err = ledger_grant_prepare(req->app->store, req->app->keys, &rq,
 				       CONSENT_POLICY, jsonin_str(body, "version"), &op);
@@ -453,8 +453,8 @@ int api_me_grant(struct http_request *req, struct http_response *resp)
 	}
 	char ip[INET6_ADDRSTRLEN];
 	struct consent_request rq;
-	consent_request(req, jsonin_str(body, "language"), jsonin_str(body, "channel"),
-			ip, &rq);
+	fill_consent_request(req, jsonin_str(body, "language"),
+			     jsonin_str(body, "channel"), ip, &rq);
 	struct ledger_op *op = NULL;
 	int err = ledger_grant_prepare(req->app->store, req->app->keys, &rq,
 				       (enum consent_kind)kind, NULL, &op);
@@ -462,11 +462,26 @@ int api_me_grant(struct http_request *req, struct http_response *resp)
 	return err ? err : write_then(req, resp, op, grant_answer);
 }
 
+/* Once the listing's audit record is durable: the list. */
+static int consents_answer(struct http_request *req, struct http_response *resp,
+			   int result, void *op)
+{
+	(void)req;
+	json_t *out = NULL;
+	int err = ledger_list_finish(op, result, &out);
+	return err ? err : http_reply_json(resp, 200, out);
+}
+
 int api_me_consents(struct http_request *req, struct http_response *resp)
 {
-	json_t *out = NULL;
-	int err = ledger_list(req->app->store, req->actor.subject_id, &out);
-	return err ? err : http_reply_json(resp, 200, out);
+	(void)resp; /* the continuation answers */
+	struct consent_request rq = { .subject_id = req->actor.subject_id,
+				      .request_id = req->request_id,
+				      .actor = req->actor.label };
+	struct ledger_list_op *op = NULL;
+	int err = ledger_list_prepare(req->app->store, req->app->keys, &rq, &op);
+	return err ? err
+		   : http_write_then(req, ledger_list_audit_tx, op, consents_answer);
 }
 
 static int withdraw_answer(struct http_request *req, struct http_response *resp,
@@ -496,7 +511,7 @@ int api_me_withdraw(struct http_request *req, struct http_response *resp)
 {
 	char ip[INET6_ADDRSTRLEN];
 	struct consent_request rq;
-	consent_request(req, NULL, NULL, ip, &rq);
+	fill_consent_request(req, NULL, NULL, ip, &rq);
 	struct ledger_op *op = NULL;
 	int err = ledger_withdraw_prepare(req->app->store, req->app->keys, &rq,
 					  req->params[0], &op);

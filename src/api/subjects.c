@@ -646,5 +646,11 @@ int api_subject_unrestrict(struct http_request *req, struct http_response *resp)
 int api_subject_protection(struct http_request *req, struct http_response *resp)
 {
 	const char *id = subject_or_reply(req, resp);
-	return id ? reply_protection(req, resp, id) : SENIM_OK;
+	if (!id)
+		return SENIM_OK;
+	struct subject_actor a;
+	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
+	struct subject_change_op *op = NULL;
+	int err = subjects_protection_read_prepare(&a, id, &op);
+	return change_then_answer(req, resp, op, err, NULL, id, -1);
 }

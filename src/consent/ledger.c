@@ -699,6 +699,60 @@ int ledger_list(struct store *st, const char *subject_id, json_t **out)
 	return *out ? SENIM_OK : SENIM_ERR_NOMEM;
 }
 
+/* The borrower's own listing between its read and its audit record. */
+struct ledger_list_op {
+	const struct keyring *kr;
+	struct consent_request rq;
+	json_t *out;
+};
+
+int ledger_list_prepare(struct store *st, const struct keyring *kr,
+			const struct consent_request *rq, struct ledger_list_op **out)
+{
+	*out = NULL;
+	struct ledger_list_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = kr;
+	op->rq = *rq;
+	int err = ledger_list(st, rq->subject_id, &op->out);
+	if (err) {
+		free(op);
+		return err;
+	}
+	*out = op;
+	return SENIM_OK;
+}
+
+int ledger_list_audit_tx(struct store_tx *tx, void *arg)
+{
+	struct ledger_list_op *op = arg;
+	char object[64];
+	snprintf(object, sizeof(object), "consents:%s", op->rq.subject_id);
+	struct audit_record rec = {
+		.actor = op->rq.actor,
+		.operation = "consent.list",
+		.object = object,
+		.subject_id = op->rq.subject_id,
+		.categories = "",
+		.purpose = "legal_obligation", /* R1: the right of access */
+		.outcome = "success",
+		.request_id = op->rq.request_id
+	};
+	return audit_append(tx, op->kr, &rec);
+}
+
+int ledger_list_finish(struct ledger_list_op *op, int result, json_t **out)
+{
+	*out = NULL;
+	if (!result)
+		*out = op->out; /* no listing without its durable audit record */
+	else
+		json_decref(op->out);
+	free(op);
+	return result;
+}
+
 struct state_ctx {
 	const char *subject_id;
 	int *accepted;

@@ -111,6 +111,22 @@ SENIM_MUST_CHECK int ledger_withdraw_finish(struct ledger_op *op, int result,
  * receipts: {"consents": [...]}. */
 SENIM_MUST_CHECK int ledger_list(struct store *st, const char *subject_id, json_t **out);
 
+/*
+ * A borrower's own listing (GET /v1/me/consents), audited like any access
+ * to the subject's data: _prepare lists the consents in a read transaction;
+ * ledger_list_audit_tx appends `consent.list` (the borrower as actor,
+ * purpose legal_obligation: the right of access, R1); _finish hands the
+ * list out only when that record is durable (result SENIM_OK) and frees
+ * op.  rq's strings must outlive op.
+ */
+struct ledger_list_op;
+SENIM_MUST_CHECK int ledger_list_prepare(struct store *st, const struct keyring *kr,
+					 const struct consent_request *rq,
+					 struct ledger_list_op **op);
+int ledger_list_audit_tx(struct store_tx *tx, void *op);
+SENIM_MUST_CHECK int ledger_list_finish(struct ledger_list_op *op, int result,
+					json_t **out);
+
 /* For the 428 gate: *accepted 1 when the subject has accepted the version in
  * force; current gets that version ("" when none is published). */
 SENIM_MUST_CHECK int ledger_policy_state(struct store *st, const char *subject_id,

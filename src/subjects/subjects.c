@@ -1027,6 +1027,25 @@ int subjects_restriction_prepare(const struct subject_actor *a, const char *subj
 			  restrict_tx, op);
 }
 
+/* The DPO's look at a subject's block and restriction is an access too. */
+static int protection_read_tx(struct store_tx *tx, void *arg)
+{
+	struct op *o = arg;
+	struct subject_state s;
+	int err = load_state(tx, o->subject_id, &s, NULL, 0);
+	return err ? err : audit(tx, o->a, o->name, o->subject_id, 0, "success");
+}
+
+int subjects_protection_read_prepare(const struct subject_actor *a,
+				     const char *subject_id,
+				     struct subject_change_op **op)
+{
+	return change_new(a,
+			  (struct op){ .subject_id = subject_id,
+				       .name = "subject.protection_read" },
+			  protection_read_tx, op);
+}
+
 struct state_ctx {
 	const char *id;
 	struct subject_state *out;

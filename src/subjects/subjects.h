@@ -179,6 +179,12 @@ SENIM_MUST_CHECK int subjects_restriction_prepare(const struct subject_actor *a,
 						  const char *subject_id, int restrict_,
 						  uint32_t allowed_purposes,
 						  struct subject_change_op **op);
+/* The same three steps for the DPO's look at a subject's block and
+ * restriction (GET .../protection): it changes nothing, but it is an access
+ * and leaves its record; SENIM_ERR_NOT_FOUND for an unknown subject. */
+SENIM_MUST_CHECK int subjects_protection_read_prepare(const struct subject_actor *a,
+						      const char *subject_id,
+						      struct subject_change_op **op);
 int subjects_change_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int subjects_change_finish(struct subject_change_op *op, int result,
 					    int64_t *version, enum access_result *denied);

@@ -243,7 +243,12 @@ def test_policy_gate(senim, staff):
                    {"version": "gate-2", "language": "ru", "channel": "ios"}, token=token)
     assert r.status == 201
     assert senim.get("/v1/me", token=token).status == 200
-    history = senim.get("/v1/me/consents", token=token).json["consents"]
+    r = senim.get("/v1/me/consents", token=token)
+    history = r.json["consents"]
+    # reading one's own consents is an access to one's data: on record
+    rows = senim.sql("SELECT actor, subject_id FROM audit_log WHERE operation ="
+                     " 'consent.list' AND request_id = '%s'" % r.header("X-Request-Id"))
+    assert rows == [["borrower:" + sid, sid]], rows
     assert [c["policy_version"] for c in history if c["kind"] == "policy"] == ["gate-2", version]
 
 

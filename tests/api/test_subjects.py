@@ -285,6 +285,17 @@ def test_block_and_unblock(senim, staff):
     ops = [row[0] for row in senim.sql(
         f"SELECT operation FROM audit_log WHERE subject_id = '{sid}' ORDER BY seq")]
     assert "subject.block" in ops and "subject.unblock" in ops
+    # the DPO's look at the state is an access too, with its record
+    before = ops.count("subject.protection_read")
+    r = senim.get(f"/v1/subjects/{sid}/protection", token=dpo)
+    assert r.status == 200 and r.json["blocked"] is False
+    rows = senim.sql("SELECT actor, purpose, request_id FROM audit_log WHERE subject_id ="
+                     f" '{sid}' AND operation = 'subject.protection_read' ORDER BY seq")
+    assert len(rows) == before + 1 and rows[-1][1:] == ["legal_obligation",
+                                                        r.header("X-Request-Id")], rows
+    # an unknown subject is 404, as for every other route
+    r = senim.get("/v1/subjects/sbj_AAAAAAAAAAAAAAAAAAAAAA/protection", token=dpo)
+    assert r.status == 404 and r.json["code"] == "subject_not_found", r
 
 
 def test_restriction(senim, staff):
