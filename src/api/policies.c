@@ -189,8 +189,9 @@ int api_policy_current(struct http_request *req, struct http_response *resp)
 {
 	struct app *app = req->app;
 	struct policy_cache *c = app->policies;
-	req->lang = text_lang(req->lang); /* Content-Language: the text's own */
-	int i = req->lang == LANG_KK ? 1 : 0;
+	/* The text is Russian or Kazakh; an error stays in the asked language. */
+	enum lang text = text_lang(req->lang);
+	int i = text == LANG_KK ? 1 : 0;
 	/* P2: a version published by any process is served from the very next
 	 * request.  The store's data version says cheaply whether anything was
 	 * committed since the cache was checked; only then is the current
@@ -222,9 +223,11 @@ int api_policy_current(struct http_request *req, struct http_response *resp)
 		err = http_reply_shared(resp, 200, "application/json", c->body[i],
 					c->len[i]);
 	}
-	if (!err && resp->status == 200)
+	if (!err && resp->status == 200) {
+		req->lang = text; /* Content-Language: the text's own */
 		err = http_add_header(req, resp, "Vary",
 				      "Accept-Encoding, Accept-Language");
+	}
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }
@@ -232,7 +235,6 @@ int api_policy_current(struct http_request *req, struct http_response *resp)
 int api_policy_get(struct http_request *req, struct http_response *resp)
 {
 	const char *version = req->params[0];
-	req->lang = text_lang(req->lang); /* Content-Language: the text's own */
 	if (!policy_version_valid(version))
 		return http_reply_code(req, resp, "policy_not_found");
 	struct policy_doc d;
@@ -241,6 +243,9 @@ int api_policy_get(struct http_request *req, struct http_response *resp)
 		return http_reply_code(req, resp, "policy_not_found");
 	if (err)
 		return err;
+	/* The text is Russian or Kazakh (Content-Language: the text's own);
+	 * the errors above stay in the asked language. */
+	req->lang = text_lang(req->lang);
 	err = http_reply_json(resp, 200, doc_json(&d, req->lang));
 	policy_doc_release(&d);
 	return err;

@@ -61,6 +61,11 @@ def test_publish_real_policy_byte_exact(senim, admin):
     r = senim.get("/v1/policies/current", headers={"Accept-Language": "en"})
     assert r.json["language"] == "ru" and r.json["text"] == ru
     assert r.header("Content-Language") == "ru"
+    # ... but an error is in the language asked for, like every other error
+    for path in ("/v1/policies/no-such-1", "/v1/policies/" + "v" * 100):
+        r = senim.get(path + "?lang=en")
+        assert r.status == 404 and r.json["title"] == "Policy version not found", r
+        assert r.header("Content-Language") == "en"
 
 
 def test_same_version_same_text_is_idempotent_other_text_conflicts(senim, admin):
