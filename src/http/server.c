@@ -111,6 +111,7 @@ struct exchange {
 	struct buf body;
 	int64_t started_us;
 	int too_large;
+	size_t dropped;	 /* bytes of an oversized body read and dropped */
 	int bad_lang;	 /* ?lang= names none of our languages */
 	int route_index; /* -1 until matched */
 	char *path_copy;
@@ -706,9 +707,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!x->too_large && buf_add(&x->body, upload_data, *upload_data_size))
-			x->too_large = 1;
+		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		if (x->resp.replied)
+			return MHD_YES; /* answered early (413); MHD is draining */
+		if (!x->too_large && buf_add(&x->body, upload_data, n) == SENIM_OK)
+			return MHD_YES;
+		if (!x->too_large) {
+			x->too_large = 1;
+			buf_release_wiped(&x->body); /* a partial body: never used */
+		}
+		/* A body past --max-body that declared no length (chunked):
+		 * libmicrohttpd cannot answer before the body ends, so the rest
+		 * is dropped and a body that ends soon gets its 413 — but no
+		 * more than another --max-body of it: an endless body would
+		 * hold the connection for ever.  Then the connection closes. */
+		x->dropped += n;
+		if (x->dropped > srv->app->max_body) {
+			log_event(LOG_WARN, "body_flood_closed", "request_id",
+				  x->req.request_id, NULL);
+			return MHD_NO;
+		}
 		return MHD_YES;
 	}
 	if (x->held) {

@@ -137,6 +137,26 @@ def test_chunked_body_too_large(senim):
     assert data.startswith(b"HTTP/1.1 413")
 
 
+def test_endless_chunked_body_is_cut_off(senim):
+    """A chunked body that never ends must not hold a connection for ever:
+    past a second --max-body of dropped bytes the server closes it."""
+    s = socket.create_connection(("127.0.0.1", senim.port))
+    s.settimeout(30)
+    s.sendall(b"POST /v1/staff/sessions HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b"%x\r\n" % 65536 + b"a" * 65536 + b"\r\n"
+    sent = 0
+    try:
+        while sent < (64 << 20):  # 64 MiB: far past two 1 MiB caps
+            s.sendall(chunk)
+            sent += 65536
+    except OSError:
+        pass  # closed by the server: what we want
+    s.close()
+    assert sent < (64 << 20), "the server read 64 MiB of a body it had refused"
+    assert senim.get("/healthz").status == 200
+
+
 def test_body_cut_mid_stream_then_server_answers(senim):
     for _ in range(3):
         s = socket.create_connection(("127.0.0.1", senim.port))
