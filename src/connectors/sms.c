@@ -319,10 +319,22 @@ static CURLcode setup_handle(CURL *h, const struct sms_client *c, const char *bo
 int sms_send(struct sms_client *c, const char *to_e164, const char *text,
 	     const char *reference)
 {
+	return sms_send_by(c, to_e164, text, reference,
+			   clock_mono_us() + (int64_t)SMS_DEADLINE_MS * 1000);
+}
+
+int sms_send_by(struct sms_client *c, const char *to_e164, const char *text,
+		const char *reference, int64_t deadline)
+{
 	if (!c || !to_e164 || !text || !is_e164(to_e164))
 		return SENIM_ERR_INVALID;
+	if ((deadline - clock_mono_us()) / 1000 < SMS_MIN_ATTEMPT_MS) {
+		/* Waited its time out in a queue: nothing was sent. */
+		log_event(LOG_ERROR, "sms_unavailable", "reason",
+			  "deadline passed in queue", NULL);
+		return SENIM_ERR_UNAVAILABLE;
+	}
 
-	int64_t deadline = clock_mono_us() + (int64_t)SMS_DEADLINE_MS * 1000;
 	int err = SENIM_ERR_UNAVAILABLE;
 	char *body = NULL;
 	size_t body_len = 0;

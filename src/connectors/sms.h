@@ -18,6 +18,7 @@
 #define SENIM_SMS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/result.h"
 
@@ -41,6 +42,14 @@ void sms_client_free(struct sms_client *c);
  * gateway accepted it; SENIM_ERR_UNAVAILABLE when it did not. */
 SENIM_MUST_CHECK int sms_send(struct sms_client *c, const char *to_e164, const char *text,
 			      const char *reference);
+
+/* The same, done by `deadline` (clock_mono_us() time) instead of
+ * SMS_DEADLINE_MS from now: for a send that waited in a queue, whose
+ * caller has been waiting since it was queued.  Nothing is sent when too
+ * little time is left for one attempt (SENIM_ERR_UNAVAILABLE). */
+SENIM_MUST_CHECK int sms_send_by(struct sms_client *c, const char *to_e164,
+				 const char *text, const char *reference,
+				 int64_t deadline);
 
 /* Call once before threads start (curl_global_init); and at exit. */
 void sms_global_init(void);

@@ -553,6 +553,25 @@ static void test_slow_gateway_bounded(void **state)
 	assert_in_range(a, 1, SMS_ATTEMPTS);
 }
 
+/* A send whose deadline passed while it waited in a queue sends nothing:
+ * its caller has given up, or is about to. */
+static void test_deadline_spent_in_queue(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(
+		sms_send_by(f->client, PHONE, CODE_TEXT, "req-q", clock_mono_us() - 1000),
+		SENIM_ERR_UNAVAILABLE);
+	assert_int_equal(sms_send_by(f->client, PHONE, CODE_TEXT, "req-q",
+				     clock_mono_us() + 50 * 1000), /* under one attempt */
+			 SENIM_ERR_UNAVAILABLE);
+	assert_stats(&f->peer, 0, 0);
+	/* with the time left, it goes */
+	assert_int_equal(sms_send_by(f->client, PHONE, CODE_TEXT, "req-q",
+				     clock_mono_us() + (int64_t)SMS_DEADLINE_MS * 1000),
+			 SENIM_OK);
+	assert_stats(&f->peer, 1, 1);
+}
+
 /* Slow but inside one attempt's timeout: delivered at the first try. */
 static void test_slowish_gateway_delivers(void **state)
 {
@@ -711,6 +730,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_always, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lying_gateway, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline_spent_in_queue, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_slow_gateway_bounded, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_slowish_gateway_delivers, setup,
