@@ -131,7 +131,13 @@ static int seal_evidence(struct store_tx *tx, const struct keyring *kr,
 			       consent_id);
 	char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
 	json_decref(ev);
-	err = text ? vault_seal_blob(dek, rq->subject_id, "consent", "evidence", 1, text,
+	/* Bound to its consent (field "evidence:<consent id>", version 2), so
+	 * evidence moved to another consent of the same subject fails to
+	 * open.  (Version 1, before the binding, sealed every consent's under
+	 * field "evidence"; the consent id inside tells them apart.) */
+	char field[16 + CONSENT_ID_LEN];
+	snprintf(field, sizeof(field), "evidence:%s", consent_id);
+	err = text ? vault_seal_blob(dek, rq->subject_id, "consent", field, 2, text,
 				     strlen(text), out)
 		   : SENIM_ERR_NOMEM;
 	buf_wipe_free(text);

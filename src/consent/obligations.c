@@ -35,15 +35,25 @@
 #include "audit/audit.h"
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "core/contact.h"
 #include "core/iin.h"
 #include "subjects/subjects.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
+/* Details are sealed bound to their row: the field is "details:" and the
+ * first 16 bytes of the row's contract digest in hex (version 2; a field
+ * name is at most 64 bytes), so details moved to another
+ * row of the same subject fail to open.  Rows sealed before that (version
+ * 1, field "details") still open; for every row the contract number inside
+ * must also hash to the row's digest (details_field, first_contract). */
 #define OBLIG_CATEGORY "obligation"
 #define OBLIG_FIELD "details"
-#define OBLIG_VERSION 1
+#define OBLIG_VERSION 2
+#define OBLIG_VERSION_UNBOUND 1
+#define OBLIG_BOUND_BYTES 16
+#define OBLIG_FIELD_MAX (sizeof(OBLIG_FIELD) + 2 * OBLIG_BOUND_BYTES + 1)
 #define OBLIG_PURPOSE "legal_obligation"
 #define OBLIG_ORIGIN "import"
 #define CONTRACT_MAX_CHARS 64
@@ -91,7 +101,8 @@ static const char SQL_CLOSE[] = "UPDATE obligations SET status = 'closed', close
 static const char SQL_COUNT_OPEN[] =
 	"SELECT count(*) FROM obligations WHERE subject_id = $1 AND status = 'open'";
 static const char SQL_FIRST_OPEN[] =
-	"SELECT details FROM obligations WHERE subject_id = $1 AND status = 'open'"
+	"SELECT details, contract_digest FROM obligations WHERE subject_id = $1"
+	" AND status = 'open'"
 	" ORDER BY recorded_at, contract_digest LIMIT 1";
 
 /* ---- rows, subjects, and the tables that find them ------------------------- */
@@ -742,6 +753,16 @@ static int audit(struct store_tx *tx, const struct keyring *kr, const char *acto
 	return audit_append(tx, kr, &rec);
 }
 
+/* "details:<the contract digest's first 16 bytes in hex>": the AD field
+ * that binds a row's details to that row. */
+static void details_field(const unsigned char digest[VAULT_INDEX_BYTES],
+			  char out[OBLIG_FIELD_MAX])
+{
+	memcpy(out, OBLIG_FIELD ":", sizeof(OBLIG_FIELD));
+	sodium_bin2hex(out + sizeof(OBLIG_FIELD), OBLIG_FIELD_MAX - sizeof(OBLIG_FIELD),
+		       digest, OBLIG_BOUND_BYTES);
+}
+
 /* Seal one row's details with the subject's key and insert it. */
 static int insert_row(struct store_tx *tx, struct import *im, const struct vault_dek *dek,
 		      const char *subject_id, const struct row *r, int64_t now,
@@ -755,8 +776,10 @@ static int insert_row(struct store_tx *tx, struct import *im, const struct vault
 			   (int)r->contract_len, im->text + r->contract, r->tiyn,
 			   (int)r->due_year, (int)r->due_month, (int)r->due_day,
 			   status_names[r->status]);
+	char field[OBLIG_FIELD_MAX];
+	details_field(r->digest, field);
 	if (!err)
-		err = vault_seal_blob(dek, subject_id, OBLIG_CATEGORY, OBLIG_FIELD,
+		err = vault_seal_blob(dek, subject_id, OBLIG_CATEGORY, field,
 				      OBLIG_VERSION, details->data, details->len, sealed);
 	if (err)
 		return err;
@@ -977,13 +1000,21 @@ int obligations_close(struct store *st, const struct keyring *kr, const char *ac
 
 /* Copy the contract number out of sealed details into out, cut at a
  * character boundary when it does not fit. */
-static int first_contract(const struct vault_dek *dek, const char *subject_id,
+static int first_contract(const struct keyring *kr, const struct vault_dek *dek,
+			  const char *subject_id, const unsigned char *digest,
 			  const void *blob, size_t len, char *out, size_t cap)
 {
 	struct buf plain;
 	buf_init(&plain, 64u << 10);
-	int err = vault_open_blob(dek, subject_id, OBLIG_CATEGORY, OBLIG_FIELD,
-				  OBLIG_VERSION, blob, len, &plain);
+	char field[OBLIG_FIELD_MAX];
+	details_field(digest, field);
+	int err = vault_open_blob(dek, subject_id, OBLIG_CATEGORY, field, OBLIG_VERSION,
+				  blob, len, &plain);
+	if (err == SENIM_ERR_CRYPTO) { /* a row sealed before the binding */
+		buf_reset(&plain);
+		err = vault_open_blob(dek, subject_id, OBLIG_CATEGORY, OBLIG_FIELD,
+				      OBLIG_VERSION_UNBOUND, blob, len, &plain);
+	}
 	json_t *j = NULL;
 	if (!err) {
 		j = json_loadb(plain.data, plain.len, 0, NULL);
@@ -994,6 +1025,12 @@ static int first_contract(const struct vault_dek *dek, const char *subject_id,
 		j ? json_string_value(json_object_get(j, "contract_number")) : NULL;
 	if (!err && !num)
 		err = SENIM_ERR_CRYPTO;
+	if (!err) { /* the details must be this row's: moved ones are refused */
+		unsigned char got[VAULT_INDEX_BYTES];
+		vault_blind_index(kr, "contract", num, strlen(num), got);
+		if (sodium_memcmp(got, digest, sizeof(got)) != 0)
+			err = SENIM_ERR_CRYPTO;
+	}
 	if (!err) {
 		size_t n = strlen(num);
 		if (n >= cap) {
@@ -1037,9 +1074,22 @@ int obligations_open_in(struct store_tx *tx, const struct keyring *kr,
 	if (!err) {
 		err = store_rows_next(rs, &has);
 		if (!err && has) {
-			size_t len = 0;
+			size_t len = 0, dlen = 0;
 			const void *blob = store_rows_blob(rs, 0, &len);
-			err = first_contract(dek, subject_id, blob, len, out, cap);
+			const unsigned char *digest = store_rows_blob(rs, 1, &dlen);
+			err = dlen == VAULT_INDEX_BYTES
+				      ? first_contract(kr, dek, subject_id, digest, blob,
+						       len, out, cap)
+				      : SENIM_ERR_CRYPTO;
+			if (err == SENIM_ERR_CRYPTO) {
+				/* Details that do not open, or are another row's:
+				 * the count stands (C2 still refuses), the number
+				 * is not shown, and the tampering is logged. */
+				log_event(LOG_ERROR, "obligation_details_refused",
+					  "reason", "do not open as this row's", NULL);
+				out[0] = '\0';
+				err = SENIM_OK;
+			}
 		}
 		store_rows_free(rs);
 	}

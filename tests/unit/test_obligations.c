@@ -144,6 +144,18 @@ static int64_t raw_int(const struct fx *f, const char *sql)
 	return v;
 }
 
+static void raw_exec(const struct fx *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fail_msg("raw SQL failed: %s: %s", sql, msg ? msg : "?");
+	sqlite3_close(db);
+}
+
 static int64_t rows_recorded(const struct fx *f)
 {
 	return raw_int(f, "SELECT count(*) FROM obligations");
@@ -215,6 +227,31 @@ static int64_t open_count(const struct fx *f, int subject, char *first, size_t c
 	if (first && cap)
 		memcpy(first, c.first, cap);
 	return c.count;
+}
+
+/* Sealed details are bound to their row: swapped between two of the same
+ * borrower's obligations, neither opens, so the C2 refusal never names a
+ * contract the row is not. */
+static void test_swapped_details_refuse_to_open(void **state)
+{
+	struct fx *f = *state;
+	size_t imported = 0;
+	struct import_error e;
+	assert_int_equal(import_body(f,
+				     "%0,SWAP-1,100,2026-01-01,open\n"
+				     "%0,SWAP-2,200,2026-02-01,open\n",
+				     &imported, &e),
+			 SENIM_OK);
+	char first[64];
+	assert_int_equal(open_count(f, 0, first, sizeof(first)), 2);
+	assert_true(strcmp(first, "SWAP-1") == 0 || strcmp(first, "SWAP-2") == 0);
+	raw_exec(
+		f,
+		"CREATE TEMP TABLE t AS SELECT contract_digest, details FROM obligations;"
+		"UPDATE obligations SET details = (SELECT t.details FROM t WHERE"
+		" t.contract_digest <> obligations.contract_digest);");
+	assert_int_equal(open_count(f, 0, first, sizeof(first)), 2); /* still refuses */
+	assert_string_equal(first, "");				     /* names nothing */
 }
 
 /* ---- a good import -------------------------------------------------------------- */
@@ -662,6 +699,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_good_import, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_swapped_details_refuse_to_open,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_and_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exists, setup, teardown),
