@@ -495,9 +495,10 @@ int api_subject_search(struct http_request *req, struct http_response *resp)
 	const char *kind = NULL;
 	struct iin_info info;
 	int err = SENIM_OK;
-	if (given != 1) {
-		err = reply_invalid(req, resp, "iin", given ? "enum_value" : "required",
-				    0);
+	if (given == 0) {
+		err = reply_invalid(req, resp, "iin", "required", 0);
+	} else if (given > 1) { /* name a key given beside the first */
+		err = reply_invalid(req, resp, mail ? "email" : "phone", "one_key", 0);
 	} else if (iin) {
 		enum iin_error e = iin_parse(iin, strlen(iin), &info);
 		if (e != IIN_OK)

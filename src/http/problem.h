@@ -32,6 +32,7 @@
 	X(max_value)               \
 	X(format)                  \
 	X(enum_value)              \
+	X(one_key)                 \
 	X(forbidden_characters)    \
 	X(immutable)               \
 	X(iin_length)              \

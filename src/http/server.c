@@ -170,6 +170,9 @@ static int delay_queue_start(struct delay_queue *q)
 								    : SENIM_ERR_NOMEM;
 }
 
+/* Resume every held connection and stop the thread.  The lock stays: until
+ * the daemon stops, a connection may still ask to be held (hold() then
+ * refuses), so it goes in delay_queue_free(), after MHD_stop_daemon. */
 static void delay_queue_stop(struct delay_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
@@ -177,6 +180,10 @@ static void delay_queue_stop(struct delay_queue *q)
 	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->thread, NULL);
+}
+
+static void delay_queue_free(struct delay_queue *q)
+{
 	pthread_cond_destroy(&q->wake);
 	pthread_mutex_destroy(&q->lock);
 }
@@ -861,6 +868,7 @@ int server_start(struct app *app, const struct server_config *cfg, struct server
 	if (io_start(&srv->io)) {
 		io_stop(&srv->io);
 		delay_queue_stop(&srv->delays);
+		delay_queue_free(&srv->delays);
 		free(srv);
 		return SENIM_ERR_NOMEM;
 	}
@@ -878,6 +886,7 @@ int server_start(struct app *app, const struct server_config *cfg, struct server
 	if (!srv->daemon) {
 		io_stop(&srv->io);
 		delay_queue_stop(&srv->delays);
+		delay_queue_free(&srv->delays);
 		free(srv);
 		return SENIM_ERR_IO;
 	}
@@ -923,6 +932,7 @@ void server_stop(struct server *srv, int grace_ms)
 	/* Resume whatever is still held, so no connection is left suspended. */
 	delay_queue_stop(&srv->delays);
 	MHD_stop_daemon(srv->daemon);
+	delay_queue_free(&srv->delays);
 	io_stop(&srv->io); /* idle: nothing was queued since awaiting was 0 */
 	free(srv);
 }

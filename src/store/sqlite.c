@@ -168,6 +168,7 @@ static void sqlite_disconnect(void *conn)
  * fsyncs behind it: p99 of 330 ms in bench/vault. */
 #define CHECKPOINT_FRAMES 1000
 #define CATCH_UP_FRAMES 4000   /* the writer finishes the job itself beyond this */
+#define WAIT_UP_FRAMES 8000    /* ... and beyond this waits out a background one */
 #define WRITER_CACHE_KIB 16384 /* the writer touches every index; keep them hot */
 
 struct checkpointer {
@@ -177,7 +178,9 @@ struct checkpointer {
 	sqlite3 *db;
 	int due;
 	int stop;
-	int wal_frames; /* the WAL's size after the writer's last commit */
+	int running;	     /* a checkpoint is under way (lock held) */
+	pthread_cond_t idle; /* signalled when it ends */
+	int wal_frames;	     /* the WAL's size after the writer's last commit */
 };
 
 static void *checkpoint_loop(void *arg)
@@ -190,12 +193,15 @@ static void *checkpoint_loop(void *arg)
 		if (cp->stop)
 			break;
 		cp->due = 0;
+		cp->running = 1;
 		pthread_mutex_unlock(&cp->lock);
 		int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL,
 						   SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_sqlite("store_checkpoint_failed", cp->db);
 		pthread_mutex_lock(&cp->lock);
+		cp->running = 0;
+		pthread_cond_broadcast(&cp->idle);
 	}
 	pthread_mutex_unlock(&cp->lock);
 	return NULL;
@@ -227,6 +233,7 @@ static void checkpointer_stop(struct checkpointer *cp)
 	pthread_mutex_unlock(&cp->lock);
 	pthread_join(cp->thread, NULL);
 	sqlite3_close(cp->db);
+	pthread_cond_destroy(&cp->idle);
 	pthread_cond_destroy(&cp->wake);
 	pthread_mutex_destroy(&cp->lock);
 	free(cp);
@@ -252,8 +259,10 @@ static int checkpointer_start(const char *target, struct sqlite_conn *writer)
 	}
 	pthread_mutex_init(&cp->lock, NULL);
 	pthread_cond_init(&cp->wake, NULL);
+	pthread_cond_init(&cp->idle, NULL);
 	if (pthread_create(&cp->thread, NULL, checkpoint_loop, cp) != 0) {
 		sqlite3_close(cp->db);
+		pthread_cond_destroy(&cp->idle);
 		pthread_cond_destroy(&cp->wake);
 		pthread_mutex_destroy(&cp->lock);
 		free(cp);
@@ -309,6 +318,16 @@ static const char SQL_COMMIT[] = "COMMIT";
  */
 static void catch_up(struct sqlite_conn *c)
 {
+	if (c->cp && c->cp->wal_frames >= WAIT_UP_FRAMES) {
+		/* Twice as far: a background checkpoint that keeps the writer's
+		 * BUSY (a slow disk, a starved thread) would let the WAL grow
+		 * without bound.  Wait for it — a checkpoint ends; a reader is
+		 * not waited for — then catch up. */
+		pthread_mutex_lock(&c->cp->lock);
+		while (c->cp->running)
+			pthread_cond_wait(&c->cp->idle, &c->cp->lock);
+		pthread_mutex_unlock(&c->cp->lock);
+	}
 	if (c->cp && c->cp->wal_frames >= CATCH_UP_FRAMES) {
 		int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 						   NULL, NULL);
@@ -467,9 +486,10 @@ static int sqlite_query(void *conn, const char *sql, const struct store_val *par
 		 * private copy instead of resetting it under the caller. */
 		sqlite3_stmt *copy;
 		const char *text = sqlite3_sql(r->stmt);
-		if (sqlite3_prepare_v2(c->db, text, -1, &copy, NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(c->db, text, -1, &copy, NULL) != SQLITE_OK) {
 			err = map_error(c->db, sqlite3_errcode(c->db));
-		else {
+			r->stmt = NULL; /* the outer cursor's: not ours to reset */
+		} else {
 			r->stmt = copy;
 			r->owned = 1;
 		}

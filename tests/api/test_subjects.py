@@ -259,7 +259,11 @@ def test_search_by_blind_index(senim, staff):
                       headers=ID).json["subjects"] == []
     r = senim.post("/v1/subjects/search", {"iin": body["iin"], "phone": body["phone"]},
                    token=uw, headers=ID)
-    assert r.status == 422
+    assert r.status == 422 and (r.json["field"], r.json["rule"]) == ("phone", "one_key"), r
+    r = senim.post("/v1/subjects/search", {"phone": body["phone"], "email": body["email"]},
+                   token=uw, headers=dict(ID, **{"Accept-Language": "en"}))
+    assert (r.json["field"], r.json["rule"]) == ("email", "one_key"), r
+    assert "only one of the keys" in r.json["detail"], r.json
     r = senim.post("/v1/subjects/search", {"email": body["email"]}, token=staff["marketing"],
                    headers={"Senim-Purpose": "marketing_campaign_design"})
     assert r.status == 403
