@@ -699,12 +699,13 @@ static int history_tx(struct store_tx *tx, void *arg)
 			break;
 		char when[CLOCK_RFC3339_LEN];
 		clock_format_rfc3339(store_rows_int(r, 3), when);
-		json_array_append_new(versions,
-				      json_pack("{s:I,s:s,s:s,s:s,s:o}", "version",
-						(json_int_t)version, "source",
-						store_rows_text(r, 1, NULL), "actor",
-						store_rows_text(r, 2, NULL), "updated_at",
-						when, "fields", fields));
+		json_t *v = json_pack(
+			"{s:I,s:s,s:s,s:s,s:o}", "version", (json_int_t)version, "source",
+			store_rows_text(r, 1, NULL), "actor", store_rows_text(r, 2, NULL),
+			"updated_at", when, "fields", fields);
+		/* A version left out would be a history audited as whole. */
+		if (!v || json_array_append_new(versions, v) != 0)
+			err = SENIM_ERR_NOMEM;
 	}
 	store_rows_free(r);
 	vault_dek_free(dek);
