@@ -356,30 +356,18 @@ int api_subject_category(struct http_request *req, struct http_response *resp)
 	return read_then_answer(req, resp, id, purpose, (int)c);
 }
 
-int api_subject_history(struct http_request *req, struct http_response *resp)
-{
-	enum purpose purpose;
-	enum category c;
-	const char *id = subject_or_reply(req, resp);
-	if (!id || category_or_reply(req, resp, &c) ||
-	    purpose_or_reply(req, resp, &purpose))
-		return SENIM_OK;
-	struct subject_actor a;
-	actor_for(req, purpose, &a);
-	json_t *versions = NULL;
-	enum access_result denied = ACCESS_GRANTED;
-	int err = subjects_history(req->app->store, &a, id, c, &versions, &denied);
-	if (err)
-		return reply_result(req, resp, err, denied);
-	return http_reply_json(resp, 200,
-			       json_pack("{s:s,s:s,s:o}", "subject_id", id, "category",
-					 category_code(c), "versions", versions));
-}
-
 /* ---- writing ------------------------------------------------------------------ */
 
 static int reply_protection(struct http_request *req, struct http_response *resp,
 			    const char *id);
+
+/* What the answer to a change (or a read audited in its write) shows. */
+enum change_answer {
+	ANSWER_VERSION,	   /* a data write: the new version's number */
+	ANSWER_PROTECTION, /* the subject's block and restriction */
+	ANSWER_HISTORY,	   /* a category's versions */
+	ANSWER_SEARCH,	   /* the ids found */
+};
 
 /* A change waiting for its durable batch (http_write_then), and what its
  * answer needs. */
@@ -387,7 +375,8 @@ struct pending_change {
 	struct subject_change_op *op;
 	json_t *body; /* the request's body: the op points into it */
 	const char *id;
-	int category; /* a data write's category; -1: answer with the protection */
+	int category;
+	enum change_answer answer;
 };
 
 static int change_write(struct store_tx *tx, void *ctx)
@@ -402,35 +391,63 @@ static int change_answer(struct http_request *req, struct http_response *resp, i
 {
 	struct pending_change *pc = ctx;
 	int64_t version = 0;
+	json_t *out = NULL;
 	enum access_result denied = ACCESS_GRANTED;
-	int err = subjects_change_finish(pc->op, result, &version, &denied);
+	int err = subjects_change_finish(pc->op, result, &version, &out, &denied);
 	json_decref(pc->body);
 	if (err)
 		return reply_result(req, resp, err, denied);
-	if (pc->category < 0)
+	const char *cat = category_code((enum category)pc->category);
+	switch (pc->answer) {
+	case ANSWER_PROTECTION:
 		return reply_protection(req, resp, pc->id);
-	return http_reply_json(resp, 200,
-			       json_pack("{s:s,s:s,s:I}", "subject_id", pc->id,
-					 "category",
-					 category_code((enum category)pc->category),
-					 "version", (json_int_t)version));
+	case ANSWER_HISTORY:
+		return http_reply_json(resp, 200,
+				       json_pack("{s:s,s:s,s:o}", "subject_id", pc->id,
+						 "category", cat, "versions", out));
+	case ANSWER_SEARCH:
+		return http_reply_json(resp, 200, json_pack("{s:o}", "subjects", out));
+	case ANSWER_VERSION:
+	default:
+		json_decref(out);
+		return http_reply_json(resp, 200,
+				       json_pack("{s:s,s:s,s:I}", "subject_id", pc->id,
+						 "category", cat, "version",
+						 (json_int_t)version));
+	}
 }
 
 /* Ask for the prepared change (err: its preparation's result) in the next
  * batch, and answer once it is durable, without holding a worker. */
 static int change_then_answer(struct http_request *req, struct http_response *resp,
 			      struct subject_change_op *op, int err, json_t *body,
-			      const char *id, int category)
+			      const char *id, int category, enum change_answer answer)
 {
 	struct pending_change *pc = err ? NULL : arena_alloc(&req->arena, sizeof(*pc));
 	if (!pc) {
 		if (op) /* the arena is full: let the op go */
-			err = subjects_change_finish(op, SENIM_ERR_NOMEM, NULL, NULL);
+			err = subjects_change_finish(op, SENIM_ERR_NOMEM, NULL, NULL,
+						     NULL);
 		json_decref(body);
 		return reply_result(req, resp, err, ACCESS_GRANTED);
 	}
-	*pc = (struct pending_change){ op, body, id, category };
+	*pc = (struct pending_change){ op, body, id, category, answer };
 	return http_write_then(req, change_write, pc, change_answer);
+}
+
+int api_subject_history(struct http_request *req, struct http_response *resp)
+{
+	enum purpose purpose;
+	enum category c;
+	const char *id = subject_or_reply(req, resp);
+	if (!id || category_or_reply(req, resp, &c) ||
+	    purpose_or_reply(req, resp, &purpose))
+		return SENIM_OK;
+	struct subject_actor a;
+	actor_for(req, purpose, &a);
+	struct subject_change_op *op = NULL;
+	int err = subjects_history_prepare(&a, id, c, &op);
+	return change_then_answer(req, resp, op, err, NULL, id, (int)c, ANSWER_HISTORY);
 }
 
 static const struct jsonin_field put_fields[] = {
@@ -468,7 +485,7 @@ int api_subject_put(struct http_request *req, struct http_response *resp)
 	err = subjects_write_prepare(&a, id, c, (enum subject_source)source, fields,
 				     jsonin_str(fields, "phone_mobile"),
 				     jsonin_str(fields, "email"), &op);
-	return change_then_answer(req, resp, op, err, body, id, (int)c);
+	return change_then_answer(req, resp, op, err, body, id, (int)c, ANSWER_VERSION);
 }
 
 /* ---- lookups -------------------------------------------------------------------- */
@@ -522,13 +539,10 @@ int api_subject_search(struct http_request *req, struct http_response *resp)
 	}
 	struct subject_actor a;
 	actor_for(req, purpose, &a);
-	json_t *ids = NULL;
-	enum access_result denied = ACCESS_GRANTED;
-	err = subjects_search(req->app->store, &a, kind, norm, &ids, &denied);
+	struct subject_change_op *op = NULL;
+	err = subjects_search_prepare(&a, kind, norm, &op); /* copies the key */
 	sodium_memzero(norm, sizeof(norm));
-	if (err)
-		return reply_result(req, resp, err, denied);
-	return http_reply_json(resp, 200, json_pack("{s:o}", "subjects", ids));
+	return change_then_answer(req, resp, op, err, NULL, NULL, 0, ANSWER_SEARCH);
 }
 
 /* ---- blocking and restriction (the DPO's acts) ------------------------------------ */
@@ -587,7 +601,7 @@ static int set_block(struct http_request *req, struct http_response *resp, int b
 	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
 	struct subject_change_op *op = NULL;
 	int err = subjects_block_prepare(&a, id, blocked, reason, &op);
-	return change_then_answer(req, resp, op, err, body, id, -1);
+	return change_then_answer(req, resp, op, err, body, id, 0, ANSWER_PROTECTION);
 }
 
 int api_subject_block(struct http_request *req, struct http_response *resp)
@@ -629,7 +643,7 @@ int api_subject_restrict(struct http_request *req, struct http_response *resp)
 	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
 	struct subject_change_op *op = NULL;
 	int err = subjects_restriction_prepare(&a, id, 1, mask, &op);
-	return change_then_answer(req, resp, op, err, NULL, id, -1);
+	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION);
 }
 
 int api_subject_unrestrict(struct http_request *req, struct http_response *resp)
@@ -641,7 +655,7 @@ int api_subject_unrestrict(struct http_request *req, struct http_response *resp)
 	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
 	struct subject_change_op *op = NULL;
 	int err = subjects_restriction_prepare(&a, id, 0, 0, &op);
-	return change_then_answer(req, resp, op, err, NULL, id, -1);
+	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION);
 }
 
 int api_subject_protection(struct http_request *req, struct http_response *resp)
@@ -653,5 +667,5 @@ int api_subject_protection(struct http_request *req, struct http_response *resp)
 	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
 	struct subject_change_op *op = NULL;
 	int err = subjects_protection_read_prepare(&a, id, &op);
-	return change_then_answer(req, resp, op, err, NULL, id, -1);
+	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION);
 }

@@ -17,6 +17,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "consent/ledger.h"
+#include "core/contact.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
@@ -660,6 +661,10 @@ int subjects_self_read(struct store *st, const struct subject_actor *a,
 	return subjects_read_finish(ro, err, out, &withheld, &denied);
 }
 
+struct subject_change_op;
+static int change_new(const struct subject_actor *a, struct op o, store_fn tx,
+		      struct subject_change_op **out);
+
 static int history_tx(struct store_tx *tx, void *arg)
 {
 	struct op *o = arg;
@@ -720,25 +725,14 @@ static int history_tx(struct store_tx *tx, void *arg)
 	return SENIM_OK;
 }
 
-int subjects_history(struct store *st, const struct subject_actor *a,
-		     const char *subject_id, enum category c, json_t **out,
-		     enum access_result *denied)
+int subjects_history_prepare(const struct subject_actor *a, const char *subject_id,
+			     enum category c, struct subject_change_op **op)
 {
-	struct op o = { .st = st,
-			.a = a,
-			.subject_id = subject_id,
-			.name = "subject.history",
-			.category = c };
-	*out = NULL;
-	int err = store_write(st, history_tx, &o);
-	*denied = o.denied;
-	if (!err && (o.denied != ACCESS_GRANTED || o.withheld))
-		return SENIM_ERR_DENIED;
-	if (err)
-		json_decref(o.out);
-	else
-		*out = o.out;
-	return err;
+	return change_new(a,
+			  (struct op){ .subject_id = subject_id,
+				       .name = "subject.history",
+				       .category = c },
+			  history_tx, op);
 }
 
 /* ---- writing ----------------------------------------------------------------- */
@@ -822,7 +816,8 @@ static int write_tx(struct store_tx *tx, void *arg)
 struct subject_change_op {
 	struct op o;
 	struct subject_actor actor; /* o.a points here */
-	store_fn tx;		    /* write_tx, block_tx or restrict_tx */
+	store_fn tx;		    /* write_tx, block_tx, restrict_tx, ... */
+	char value[EMAIL_MAX + 1];  /* a search's key (o.value), wiped at the end */
 };
 
 static int change_new(const struct subject_actor *a, struct op o, store_fn tx,
@@ -861,7 +856,7 @@ int subjects_change_tx(struct store_tx *tx, void *op)
 }
 
 int subjects_change_finish(struct subject_change_op *op, int result, int64_t *version,
-			   enum access_result *denied)
+			   json_t **out, enum access_result *denied)
 {
 	if (version)
 		*version = op->o.version;
@@ -869,6 +864,11 @@ int subjects_change_finish(struct subject_change_op *op, int result, int64_t *ve
 		*denied = op->o.denied;
 	if (!result && (op->o.denied != ACCESS_GRANTED || op->o.withheld))
 		result = SENIM_ERR_DENIED;
+	if (out && !result)
+		*out = op->o.out; /* a history or search: only once its record is durable */
+	else
+		json_decref(op->o.out);
+	sodium_memzero(op, sizeof(*op)); /* a search's key */
 	free(op);
 	return result;
 }
@@ -935,21 +935,17 @@ static int search_tx(struct store_tx *tx, void *arg)
 	return err;
 }
 
-int subjects_search(struct store *st, const struct subject_actor *a, const char *kind,
-		    const char *value, json_t **out, enum access_result *denied)
+int subjects_search_prepare(const struct subject_actor *a, const char *kind,
+			    const char *value, struct subject_change_op **op)
 {
-	struct op o = {
-		.st = st, .a = a, .name = "subject.search", .kind = kind, .value = value
-	};
-	*out = NULL;
-	int err = store_write(st, search_tx, &o);
-	*denied = o.denied;
-	if (!err && o.denied != ACCESS_GRANTED)
-		err = SENIM_ERR_DENIED;
-	if (err)
-		json_decref(o.out);
-	else
-		*out = o.out;
+	if (strlen(value) > EMAIL_MAX)
+		return SENIM_ERR_INVALID;
+	int err = change_new(a, (struct op){ .name = "subject.search", .kind = kind },
+			     search_tx, op);
+	if (!err) { /* the key is personal data: the op's own copy, wiped */
+		memcpy((*op)->value, value, strlen(value) + 1);
+		(*op)->o.value = (*op)->value;
+	}
 	return err;
 }
 

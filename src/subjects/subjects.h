@@ -132,26 +132,14 @@ SENIM_MUST_CHECK int subjects_read_finish(struct subject_read_op *op, int result
 SENIM_MUST_CHECK int subjects_self_read(struct store *st, const struct subject_actor *a,
 					const char *subject_id, json_t **out);
 
-/* Every version of one category, newest first: [{"version", "source",
- * "actor", "updated_at", "fields"}, ...].  SENIM_ERR_DENIED with
- * ACCESS_GRANTED in *denied when the purpose may not see the category. */
-SENIM_MUST_CHECK int subjects_history(struct store *st, const struct subject_actor *a,
-				      const char *subject_id, enum category c,
-				      json_t **out, enum access_result *denied);
-
-/* Subjects whose normalised IIN, phone or e-mail (kind "iin", "phone",
- * "email") is `value`: *out gets a JSON array of ids the caller may see. */
-SENIM_MUST_CHECK int subjects_search(struct store *st, const struct subject_actor *a,
-				     const char *kind, const char *value, json_t **out,
-				     enum access_result *denied);
-
 /*
  * Changes to a subject, each with its audit record, in three steps so that
  * a caller need not block on the group commit (http_write_then): a
  * *_prepare() function builds the op (only SENIM_ERR_NOMEM can fail);
  * subjects_change_tx makes the change in a write batch; and
- * subjects_change_finish(op, result, &version, &denied) gives the outcome
- * once the batch is durable (version and denied may be NULL) and frees op.
+ * subjects_change_finish(op, result, &version, &out, &denied) gives the
+ * outcome once the batch is durable (version, out and denied may be NULL;
+ * out is for the reads below) and frees op.
  * a's strings, subject_id, fields, phone, email and reason must outlive op.
  *
  * subjects_write_prepare: a new version of a category (fields already
@@ -179,6 +167,27 @@ SENIM_MUST_CHECK int subjects_restriction_prepare(const struct subject_actor *a,
 						  const char *subject_id, int restrict_,
 						  uint32_t allowed_purposes,
 						  struct subject_change_op **op);
+/*
+ * The same three steps for the reads that are decided, read and audited in
+ * one write job, for a caller that must not block on the group commit:
+ *
+ * subjects_history_prepare: every version of one category, newest first;
+ * subjects_change_finish's out gets [{"version", "source", "actor",
+ * "updated_at", "fields"}, ...].  SENIM_ERR_DENIED with ACCESS_GRANTED in
+ * denied when the purpose may not see the category.
+ *
+ * subjects_search_prepare: the subjects whose normalised IIN, phone or
+ * e-mail (kind "iin", "phone", "email") is `value`; out gets a JSON array
+ * of the ids the caller may see.  value is copied into the op and wiped
+ * with it.
+ */
+SENIM_MUST_CHECK int subjects_history_prepare(const struct subject_actor *a,
+					      const char *subject_id, enum category c,
+					      struct subject_change_op **op);
+SENIM_MUST_CHECK int subjects_search_prepare(const struct subject_actor *a,
+					     const char *kind, const char *value,
+					     struct subject_change_op **op);
+
 /* The same three steps for the DPO's look at a subject's block and
  * restriction (GET .../protection): it changes nothing, but it is an access
  * and leaves its record; SENIM_ERR_NOT_FOUND for an unknown subject. */
@@ -187,7 +196,8 @@ SENIM_MUST_CHECK int subjects_protection_read_prepare(const struct subject_actor
 						      struct subject_change_op **op);
 int subjects_change_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int subjects_change_finish(struct subject_change_op *op, int result,
-					    int64_t *version, enum access_result *denied);
+					    int64_t *version, json_t **out,
+					    enum access_result *denied);
 
 /* Inside a transaction: unwrap the subject's data key (vault.h); free it
  * with vault_dek_free().  SENIM_ERR_NOT_FOUND when the subject has none. */

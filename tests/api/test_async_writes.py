@@ -152,8 +152,9 @@ def test_worker_not_held_while_write_waits():
 @pytest.mark.skipif(os.environ.get("SENIM_TEST_BACKEND") == "postgres",
                     reason="holds SQLite's write lock from outside the server")
 def test_data_writes_blocks_and_restrictions_wait_without_a_worker():
-    """A new version of a category and the DPO's blocks and restrictions go
-    through the group commit the same way, each with its audit record."""
+    """A new version of a category, a history, a search and the DPO's blocks
+    and restrictions go through the group commit the same way, each with
+    its audit record."""
     s = one_worker()
     try:
         uw = s.service_token("aw-one-uw2", "underwriter")
@@ -169,6 +170,16 @@ def test_data_writes_blocks_and_restrictions_wait_without_a_worker():
                              headers={"Senim-Purpose": "loan_application_review"}),
             "a data write")
         assert r.status == 200 and r.json["version"] == 1, r
+        # reads audited in their write job wait the same way
+        r = answered_after_the_lock(
+            s, lambda: s.get(f"/v1/subjects/{sid}/data/professional/history", token=uw,
+                             headers={"Senim-Purpose": "loan_application_review"}),
+            "a history")
+        assert r.status == 200 and [v["version"] for v in r.json["versions"]] == [1], r
+        r = answered_after_the_lock(
+            s, lambda: s.post("/v1/subjects/search", {"iin": body["iin"]}, token=uw,
+                              headers=ID), "a search")
+        assert r.status == 200 and r.json["subjects"] == [sid], r
         r = answered_after_the_lock(
             s, lambda: s.post(f"/v1/subjects/{sid}/block", {"reason": "borrower_request"},
                               token=dpo), "a block")
@@ -194,8 +205,9 @@ def test_data_writes_blocks_and_restrictions_wait_without_a_worker():
                     " AND outcome = 'success' ORDER BY seq" % sid)
         assert [o[0] for o in ops if o[0].startswith("subject.")
                 and o[0] != "subject.read"] == [
-            "subject.register", "subject.write", "subject.block", "subject.unblock",
-            "subject.restrict", "subject.unrestrict"], ops
+            "subject.register", "subject.write", "subject.history", "subject.search",
+            "subject.block", "subject.unblock", "subject.restrict",
+            "subject.unrestrict"], ops
     finally:
         stopped(s)
 
