@@ -526,6 +526,43 @@ int api_me_withdraw(struct http_request *req, struct http_response *resp)
 
 /* ---- the staff view --------------------------------------------------------------- */
 
+/* The staff view of a subject's consents, between its decision and its
+ * audit record. */
+struct consents_view {
+	struct subject_read_op *op;
+	const char *id;
+	const char *missing; /* which consent a refusal lacks (a static string) */
+};
+
+static int consents_view_audit(struct store_tx *tx, void *ctx)
+{
+	struct consents_view *v = ctx;
+	return subjects_read_audit_tx(tx, v->op);
+}
+
+static int consents_view_answer(struct http_request *req, struct http_response *resp,
+				int result, void *ctx)
+{
+	struct consents_view *v = ctx;
+	json_t *probe = NULL;
+	uint32_t withheld = 0;
+	enum access_result denied = ACCESS_GRANTED;
+	int err = subjects_read_finish(v->op, result, &probe, &withheld, &denied);
+	json_decref(probe);
+	if (err == SENIM_ERR_DENIED) {
+		struct problem p = { .code = access_result_code(denied) };
+		if (denied == ACCESS_CONSENT_REQUIRED)
+			p.extra = json_pack("{s:s}", "missing_consent",
+					    v->missing ? v->missing : "policy");
+		return http_reply_problem(req, resp, &p);
+	}
+	if (err)
+		return err;
+	json_t *out = NULL;
+	err = ledger_list(req->app->store, v->id, &out);
+	return err ? err : http_reply_json(resp, 200, out);
+}
+
 int api_subject_consents(struct http_request *req, struct http_response *resp)
 {
 	const char *id = req->params[0];
@@ -544,32 +581,23 @@ int api_subject_consents(struct http_request *req, struct http_response *resp)
 	if (purpose != PURPOSE_LEGAL_OBLIGATION &&
 	    purpose != PURPOSE_CUSTOMER_COMMUNICATION)
 		return http_reply_code(req, resp, "purpose_not_permitted");
-	const char *missing = NULL;
+	struct consents_view *v = arena_alloc(&req->arena, sizeof(*v));
+	if (!v)
+		return SENIM_ERR_NOMEM;
+	*v = (struct consents_view){ .id = id };
 	struct subject_actor a = { .label = req->actor.label,
-				   .missing_consent = &missing,
+				   .missing_consent = &v->missing,
 				   .request_id = req->request_id,
 				   .role = req->actor.role,
 				   .purpose = (enum purpose)purpose,
 				   .matrix = &req->app->matrix,
 				   .kr = req->app->keys };
-	json_t *probe = NULL;
-	uint32_t withheld = 0;
-	enum access_result denied = ACCESS_GRANTED;
-	/* The decision and the audit record of this access. */
-	int err = subjects_read(req->app->store, &a, id, 0, &probe, &withheld, &denied);
-	json_decref(probe);
-	if (err == SENIM_ERR_DENIED) {
-		struct problem p = { .code = access_result_code(denied) };
-		if (denied == ACCESS_CONSENT_REQUIRED)
-			p.extra = json_pack("{s:s}", "missing_consent",
-					    missing ? missing : "policy");
-		return http_reply_problem(req, resp, &p);
-	}
+	/* The decision now; its audit record in the next batch; the ledger
+	 * once that record is durable. */
+	int err = subjects_read_prepare(req->app->store, &a, id, 0, &v->op);
 	if (err == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "subject_not_found");
 	if (err)
 		return err;
-	json_t *out = NULL;
-	err = ledger_list(req->app->store, id, &out);
-	return err ? err : http_reply_json(resp, 200, out);
+	return http_write_then(req, consents_view_audit, v, consents_view_answer);
 }

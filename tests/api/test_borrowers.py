@@ -384,6 +384,16 @@ def test_staff_view_of_consents(senim, staff):
     assert r.status == 403
     assert senim.get(f"/v1/subjects/{sid}/consents", token=staff["marketing"],
                      headers={"Senim-Purpose": "marketing"}).status == 403
+    # a borrower who accepted no policy: the refusal names the consent missing
+    other, _ = new_borrower(senim, staff)
+    r = senim.get(f"/v1/subjects/{other}/consents", token=staff["support"],
+                  headers={"Senim-Purpose": "customer_communication"})
+    assert r.status == 403 and r.json["code"] == "consent_required", r
+    assert r.json["missing_consent"] == "policy"
+    # the refused look is on record too, with the request that made it
+    rows = senim.sql("SELECT outcome, request_id FROM audit_log WHERE operation ="
+                     " 'subject.read' AND subject_id = '%s'" % other)
+    assert rows == [["denied", r.header("X-Request-Id")]], rows
 
 
 def test_consent_evidence_is_sealed(senim, staff):
