@@ -670,6 +670,34 @@ static int verify_fn(struct store_tx *tx, void *ctx)
 	return err;
 }
 
+int audit_signed_by(struct store_tx *tx, const struct keyring *kr, int *fits)
+{
+	*fits = 1;
+	struct store_rows *r;
+	int has = 0;
+	int err = store_query(tx,
+			      "SELECT seq, hash, signed_at, key_id, signature FROM"
+			      " audit_checkpoints ORDER BY seq DESC LIMIT 1",
+			      NULL, 0, &r);
+	if (!err)
+		err = store_rows_next(r, &has);
+	if (!err && has) {
+		size_t hlen = 0, slen = 0;
+		const void *hash = store_rows_blob(r, 1, &hlen);
+		const void *sig = store_rows_blob(r, 4, &slen);
+		unsigned char msg[CHECKPOINT_MSG_LEN];
+		*fits = hlen == AUDIT_HASH_BYTES && slen == KEYRING_SIG_BYTES;
+		if (*fits) {
+			checkpoint_message(store_rows_int(r, 0), hash,
+					   store_rows_int(r, 2), msg);
+			*fits = keyring_verify(kr, store_rows_text(r, 3, NULL), msg,
+					       sizeof(msg), sig) == SENIM_OK;
+		}
+	}
+	store_rows_free(r);
+	return err;
+}
+
 int audit_verify(struct store *st, const struct keyring *kr, struct audit_report *rep)
 {
 	if (!st || !kr || !rep)

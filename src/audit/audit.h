@@ -64,6 +64,14 @@ SENIM_MUST_CHECK int audit_append(struct store_tx *tx, const struct keyring *kr,
 /* Sign the current head now if it is not signed yet (used at shutdown). */
 SENIM_MUST_CHECK int audit_checkpoint(struct store *st, const struct keyring *kr);
 
+/*
+ * Inside a transaction: whether the newest signed checkpoint verifies under
+ * this key ring (*fits 1, or 1 when there is none yet) — a cheap check, at
+ * start, that the key file is the one this audit log was signed with.
+ */
+SENIM_MUST_CHECK int audit_signed_by(struct store_tx *tx, const struct keyring *kr,
+				     int *fits);
+
 /* Records appended by this process (for /metrics). */
 uint64_t audit_records_written(void);
 

@@ -9,7 +9,9 @@
 
 #include <sodium.h>
 
+#include "audit/audit.h"
 #include "common/log.h"
+#include "vault/vault.h"
 #include "common/banned.h"
 
 const char *cli_program = "senim";
@@ -88,6 +90,37 @@ static int uses_keys_fn(struct store_tx *tx, void *ctx)
 	return err;
 }
 
+/* Whether the key file is the one this store's data was sealed with: the
+ * newest data key unwraps, and the newest audit checkpoint verifies. */
+struct fit {
+	const struct keyring *kr;
+	int dek_ok, audit_ok;
+};
+
+static int keys_fit_fn(struct store_tx *tx, void *ctx)
+{
+	struct fit *f = ctx;
+	struct store_rows *r;
+	int has = 0;
+	f->dek_ok = 1;
+	int err = store_query(tx,
+			      "SELECT subject_id, wrapped FROM subject_keys"
+			      " ORDER BY created_at DESC, subject_id DESC LIMIT 1",
+			      NULL, 0, &r);
+	if (!err)
+		err = store_rows_next(r, &has);
+	if (!err && has) {
+		size_t len = 0;
+		const void *wrapped = store_rows_blob(r, 1, &len);
+		struct vault_dek *dek = NULL;
+		f->dek_ok = vault_dek_unwrap(f->kr, store_rows_text(r, 0, NULL), wrapped,
+					     len, &dek) == SENIM_OK;
+		vault_dek_free(dek);
+	}
+	store_rows_free(r);
+	return err ? err : audit_signed_by(tx, f->kr, &f->audit_ok);
+}
+
 /*
  * Open the key file; make one only for a store that has never used one.
  * A missing key file in front of a store full of sealed data is a wrong
@@ -118,6 +151,26 @@ static int open_keys(struct cli_common *c, struct store *st, struct keyring **kr
 	if (err) {
 		cli_error("keys", "cannot use key file %s: %s", c->keys,
 			  senim_result_name(err));
+		return CLI_ENV;
+	}
+	/* A key file that exists may still be another one: another
+	 * deployment's, an old copy.  Its keys must open what is stored. */
+	struct fit f = { .kr = *kr };
+	err = store_read(st, keys_fit_fn, &f);
+	if (!err && (!f.dek_ok || !f.audit_ok)) {
+		cli_error("keys",
+			  "the key file %s does not fit this store: it cannot %s (another"
+			  " deployment's key file, or an old copy?)",
+			  c->keys,
+			  !f.dek_ok ? "open the newest data key"
+				    : "verify the newest audit checkpoint");
+		err = SENIM_ERR_CONFIG;
+	} else if (err) {
+		cli_error("store", "cannot read the store: %s", senim_result_name(err));
+	}
+	if (err) {
+		keyring_free(*kr);
+		*kr = NULL;
 		return CLI_ENV;
 	}
 	return CLI_OK;

@@ -106,3 +106,27 @@ def test_a_new_store_gets_a_key_file(tmp_path):
     p = subprocess.run([BIN, "migrate", *base], capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert os.path.exists(keys) and os.stat(keys).st_mode & 0o077 == 0
+
+
+def test_another_stores_key_file_is_refused(senim, tmp_path):
+    """A key file that exists but is not this store's (another deployment's,
+    an old copy) is refused at start: its keys cannot open the newest data
+    key nor verify the newest audit checkpoint, and writing with them would
+    seal new data under keys the real file does not have."""
+    uw = senim.service_token("kf2-uw", "underwriter")
+    assert senim.post("/v1/subjects", borrower(), token=uw, headers=ID).status == 201
+    other = tmp_path / "other"
+    p = subprocess.run([BIN, "migrate", "--data-dir", str(other)], capture_output=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    alien = other / "keys" / "senim.keys"
+    base = list(senim.common_args())
+    base[base.index("--keys") + 1] = str(alien)
+    before = alien.read_bytes()
+    for args in (["keys", "status"], ["staff", "list"],
+                 ["serve", "--listen", "127.0.0.1:0"]):
+        p = subprocess.run([BIN, *args, *base], capture_output=True, timeout=60)
+        assert p.returncode == 3, (args, p.returncode, p.stderr)
+        assert b"does not fit this store" in p.stderr, (args, p.stderr)
+    assert alien.read_bytes() == before  # nothing was added to it
+    assert senim.cli("keys", "status").returncode == 0
