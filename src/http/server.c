@@ -341,14 +341,26 @@ static int denial_tx(struct store_tx *tx, void *arg)
 	return audit_append(tx, x->srv->app->keys, &rec);
 }
 
-/* A known caller refused by role leaves an audit record (DESIGN: a denial
- * is an answer too).  Anonymous 401s are not audited — that would let
- * anyone make the server write — but each is in the access log. */
-static void audit_denial(struct exchange *x)
+/* After the refusal's record: the 403 (a refusal discloses nothing, so it
+ * goes out even when the record could not be written — which is logged). */
+static int denial_answer(struct http_request *req, struct http_response *resp, int result,
+			 void *ctx)
 {
-	if (store_write(x->srv->app->store, denial_tx, x))
-		log_event(LOG_ERROR, "denial_not_audited", "request_id",
-			  x->req.request_id, NULL);
+	(void)ctx;
+	if (result)
+		log_event(LOG_ERROR, "denial_not_audited", "request_id", req->request_id,
+			  NULL);
+	return http_reply_code(req, resp, "forbidden_role");
+}
+
+/* A known caller refused by role leaves an audit record (DESIGN: a denial
+ * is an answer too), written in the next batch without holding a worker;
+ * the 403 follows it.  Anonymous 401s are not audited — that would let
+ * anyone make the server write — but each is in the access log. */
+static int refuse_role(struct exchange *x)
+{
+	http_write_then(&x->req, denial_tx, x, denial_answer);
+	return SENIM_ERR_DENIED;
 }
 
 static int reply_unauthenticated(struct exchange *x)
@@ -444,11 +456,8 @@ static int authorize_or_reply(struct exchange *x)
 	x->req.actor.is_service = who.is_service;
 	snprintf(x->req.actor.label, sizeof(x->req.actor.label), "staff:%lld",
 		 (long long)who.id);
-	if (!(route->roles & ROLE_BIT(who.role))) {
-		audit_denial(x);
-		http_reply_code(&x->req, &x->resp, "forbidden_role");
-		return SENIM_ERR_DENIED;
-	}
+	if (!(route->roles & ROLE_BIT(who.role)))
+		return refuse_role(x);
 	return SENIM_OK;
 }
 

@@ -180,6 +180,13 @@ def test_data_writes_blocks_and_restrictions_wait_without_a_worker():
             s, lambda: s.post("/v1/subjects/search", {"iin": body["iin"]}, token=uw,
                               headers=ID), "a search")
         assert r.status == 200 and r.json["subjects"] == [sid], r
+        # a role's refusal is on record before it is answered, the same way
+        r = answered_after_the_lock(
+            s, lambda: s.post("/v1/policies", {"version": "x", "ru": "а", "kk": "ә"},
+                              token=uw), "a role refusal")
+        assert r.status == 403 and r.json["code"] == "forbidden_role", r
+        assert s.sql("SELECT count(*) FROM audit_log WHERE operation = 'access.denied'"
+                     " AND request_id = '%s'" % r.header("X-Request-Id")) == [["1"]]
         r = answered_after_the_lock(
             s, lambda: s.post(f"/v1/subjects/{sid}/block", {"reason": "borrower_request"},
                               token=dpo), "a block")
