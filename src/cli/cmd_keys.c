@@ -21,8 +21,9 @@
  * every process that seals has noticed the new version (keyring_seal looks
  * at the key file once a second), so none wraps with the old one any more.
  *
- * Audit: one record when a rotation starts and one when it ends, with its
- * outcome ("keys.rotate", object "kek:<version>", actor "cli").
+ * Audit: one record when a rotation starts — written before the key file
+ * changes, so that no change to it goes unrecorded — and one when it ends,
+ * with its outcome ("keys.rotate", object "kek:<version>", actor "cli").
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -445,6 +446,11 @@ static int do_rotate(struct cli_common *common, struct store *st, struct keyring
 	uint32_t target = keyring_kek_version(kr);
 	int64_t added_at = clock_mono_us();
 	int err;
+	/* The record comes first: a key file is never changed without one (a
+	 * store that cannot take it stops the rotation before it begins). */
+	uint32_t next = resume ? target : target + 1;
+	if (audit_rotation(st, kr, common, next, "started"))
+		return CLI_ENV;
 	if (!resume) {
 		err = keyring_add_kek(common->keys, &target);
 		if (!err)
@@ -452,17 +458,17 @@ static int do_rotate(struct cli_common *common, struct store *st, struct keyring
 		if (err) {
 			cli_error("keys", "cannot add a KEK version to %s: %s",
 				  common->keys, senim_result_name(err));
+			(void)audit_rotation(st, kr, common, next, "failed");
 			return CLI_ENV;
 		}
-		if (keyring_kek_version(kr) < target) {
+		if (target != next || keyring_kek_version(kr) < target) {
 			cli_error("keys",
 				  "the key file was changed by someone else during "
 				  "the rotation; run 'senim keys rotate --resume'");
+			(void)audit_rotation(st, kr, common, next, "failed");
 			return CLI_ENV;
 		}
 	}
-	if (audit_rotation(st, kr, common, target, "started"))
-		return CLI_ENV;
 
 	struct rotate *ro = calloc(1, sizeof(*ro));
 	if (!ro) {

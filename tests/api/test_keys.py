@@ -130,3 +130,28 @@ def test_another_stores_key_file_is_refused(senim, tmp_path):
         assert b"does not fit this store" in p.stderr, (args, p.stderr)
     assert alien.read_bytes() == before  # nothing was added to it
     assert senim.cli("keys", "status").returncode == 0
+
+
+def test_no_key_file_change_without_its_audit_record(senim):
+    """`keys rotate` writes its `started` record before it touches the key
+    file: a store that cannot take the record leaves the key file as it was."""
+    from senim_harness import BACKEND
+    if BACKEND == "postgres":
+        senim.sql("CREATE TRIGGER block_audit BEFORE INSERT ON audit_log"
+                  " FOR EACH ROW EXECUTE FUNCTION senim_refuse_change()")
+    else:
+        senim.sql("CREATE TRIGGER block_audit BEFORE INSERT ON audit_log"
+                  " BEGIN SELECT RAISE(ABORT, 'blocked'); END;")
+    before = open(senim.keys, "rb").read()
+    try:
+        p = senim.cli("keys", "rotate", check=False)
+        assert p.returncode == 3, (p.returncode, p.stderr)
+        assert open(senim.keys, "rb").read() == before, "the key file changed unrecorded"
+    finally:
+        senim.sql("DROP TRIGGER block_audit" + (" ON audit_log" if BACKEND == "postgres"
+                                                else ""))
+    p = senim.cli("keys", "rotate")
+    assert open(senim.keys, "rb").read() != before
+    rows = senim.sql("SELECT outcome FROM audit_log WHERE operation = 'keys.rotate'"
+                     " ORDER BY seq")
+    assert [r[0] for r in rows][-2:] == ["started", "success"], rows
