@@ -295,13 +295,25 @@ int api_auth_verify(struct http_request *req, struct http_response *resp)
 	return http_write_then(req, borrower_otp_verify_tx, op, verify_answer);
 }
 
-int api_auth_sign_out(struct http_request *req, struct http_response *resp)
+/* Once the revocation and its record are durable: 204, or why not. */
+static int sign_out_answer(struct http_request *req, struct http_response *resp,
+			   int result, void *op)
 {
-	int err = borrower_sign_out(req->app->store, req->app->keys, req->request_id,
-				    req->bearer);
+	int err = borrower_sign_out_finish(op, result);
 	if (err == SENIM_ERR_AUTH)
 		return http_reply_code(req, resp, "unauthenticated");
 	return err ? err : http_reply_empty(resp);
+}
+
+int api_auth_sign_out(struct http_request *req, struct http_response *resp)
+{
+	struct borrower_signout_op *op = NULL;
+	int err = borrower_sign_out_prepare(req->app->keys, req->request_id, req->bearer,
+					    &op);
+	if (err == SENIM_ERR_AUTH)
+		return http_reply_code(req, resp, "unauthenticated");
+	return err ? err
+		   : http_write_then(req, borrower_sign_out_tx, op, sign_out_answer);
 }
 
 /* ---- my data (R1) --------------------------------------------------------------- */

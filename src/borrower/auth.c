@@ -372,16 +372,17 @@ int borrower_authenticate(struct store *st, const char *token,
 	return store_read(st, authn_tx, &c);
 }
 
-struct signout_ctx {
+/* A sign-out between its request and its write (auth.h): only the token's
+ * hash is kept. */
+struct borrower_signout_op {
 	const struct keyring *kr;
 	const char *request_id;
 	unsigned char hash[TOKEN_HASH_BYTES];
-	int done;
 };
 
 static int signout_tx(struct store_tx *tx, void *arg)
 {
-	struct signout_ctx *c = arg;
+	struct borrower_signout_op *c = arg;
 	char sid[SUBJECT_ID_LEN];
 	struct authn_ctx a = { { 0 }, sid };
 	memcpy(a.hash, c->hash, sizeof(a.hash));
@@ -399,12 +400,30 @@ static int signout_tx(struct store_tx *tx, void *arg)
 	return err;
 }
 
-int borrower_sign_out(struct store *st, const struct keyring *kr, const char *request_id,
-		      const char *token)
+int borrower_sign_out_prepare(const struct keyring *kr, const char *request_id,
+			      const char *token, struct borrower_signout_op **out)
 {
-	struct signout_ctx c = { kr, request_id, { 0 }, 0 };
-	if (!borrower_token_form(token))
+	*out = NULL;
+	if (!token || !borrower_token_form(token))
 		return SENIM_ERR_AUTH;
-	token_hash(token, c.hash);
-	return store_write(st, signout_tx, &c);
+	struct borrower_signout_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = kr;
+	op->request_id = request_id;
+	token_hash(token, op->hash);
+	*out = op;
+	return SENIM_OK;
+}
+
+int borrower_sign_out_tx(struct store_tx *tx, void *op)
+{
+	return signout_tx(tx, op);
+}
+
+int borrower_sign_out_finish(struct borrower_signout_op *op, int result)
+{
+	sodium_memzero(op, sizeof(*op));
+	free(op);
+	return result;
 }

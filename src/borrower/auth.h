@@ -85,9 +85,16 @@ SENIM_MUST_CHECK int borrower_otp_verify_finish(struct borrower_verify_op *op, i
 SENIM_MUST_CHECK int borrower_authenticate(struct store *st, const char *token,
 					   char subject_id[SUBJECT_ID_LEN]);
 
-/* Revoke a token (log out). */
-SENIM_MUST_CHECK int borrower_sign_out(struct store *st, const struct keyring *kr,
-				       const char *request_id, const char *token);
+/* Revoke a token (log out), in three steps so that the caller need not
+ * block on the group commit: _prepare keeps the token's hash (request_id
+ * must outlive op); _tx revokes it with its audit record (SENIM_ERR_AUTH
+ * when it is no live token); _finish gives the result and frees op. */
+struct borrower_signout_op;
+SENIM_MUST_CHECK int borrower_sign_out_prepare(const struct keyring *kr,
+					       const char *request_id, const char *token,
+					       struct borrower_signout_op **op);
+int borrower_sign_out_tx(struct store_tx *tx, void *op);
+SENIM_MUST_CHECK int borrower_sign_out_finish(struct borrower_signout_op *op, int result);
 
 /* 1 when the token has the borrower form (prefix). */
 int borrower_token_form(const char *token);
