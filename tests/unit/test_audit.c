@@ -80,28 +80,14 @@ static int teardown(void **state)
 
 static void raw_exec(const struct fx *f, const char *sql)
 {
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		fail_msg("raw SQL failed: %s: %s", sql, msg ? msg : "?");
-	sqlite3_close(db);
+	char why[256];
+	if (testutil_sql(f->db, sql, why, sizeof(why)))
+		fail_msg("raw SQL failed: %s: %s", sql, why);
 }
 
 static int64_t raw_int(const struct fx *f, const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *stmt = NULL;
-	int64_t v = -1;
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		v = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	sqlite3_close(db);
-	return v;
+	return testutil_sql_int(f->db, sql);
 }
 
 #define DROP_TRIGGERS                                                         \

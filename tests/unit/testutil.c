@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,4 +41,39 @@ void testutil_rm_rf(const char *path)
 			closedir(d);
 	}
 	(void)remove(path);
+}
+
+int testutil_sql(const char *db, const char *sql, char *why, size_t cap)
+{
+	sqlite3 *c = NULL;
+	char *msg = NULL;
+	int rc = sqlite3_open(db, &c);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(c, 10000);
+		rc = sqlite3_exec(c, sql, NULL, NULL, &msg);
+	}
+	if (rc != SQLITE_OK)
+		snprintf(why, cap, "%s",
+			 msg ? msg
+			 : c ? sqlite3_errmsg(c)
+			     : "cannot open");
+	sqlite3_free(msg);
+	sqlite3_close(c);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+long long testutil_sql_int(const char *db, const char *sql)
+{
+	sqlite3 *c = NULL;
+	sqlite3_stmt *stmt = NULL;
+	long long v = -1;
+	if (sqlite3_open(db, &c) == SQLITE_OK) {
+		sqlite3_busy_timeout(c, 10000);
+		if (sqlite3_prepare_v2(c, sql, -1, &stmt, NULL) == SQLITE_OK &&
+		    sqlite3_step(stmt) == SQLITE_ROW)
+			v = sqlite3_column_int64(stmt, 0);
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_close(c);
+	return v;
 }

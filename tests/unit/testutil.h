@@ -1,6 +1,7 @@
 /*
  * testutil.h — what the unit tests share: a private temporary directory
- * under $SENIM_TMP (or /tmp), and removing it again.
+ * under $SENIM_TMP (or /tmp), removing it again, and raw SQL on a SQLite
+ * file.
  */
 #ifndef SENIM_TESTUTIL_H
 #define SENIM_TESTUTIL_H
@@ -14,5 +15,12 @@ int testutil_tmpdir(const char *prefix, char *out, size_t cap);
 /* rm -rf path; follows no symbolic links, makes directories writable to
  * empty them (tests chmod things on purpose). */
 void testutil_rm_rf(const char *path);
+
+/* SQL on a SQLite file from outside the store, as someone with file access
+ * would (tests that tamper, or look at what is stored).  testutil_sql runs
+ * every statement of `sql`: 0, or -1 with SQLite's message in why.
+ * testutil_sql_int is the first column of the first row (-1 when none). */
+int testutil_sql(const char *db, const char *sql, char *why, size_t cap);
+long long testutil_sql_int(const char *db, const char *sql);
 
 #endif
