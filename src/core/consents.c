@@ -22,10 +22,14 @@ static const char *const abroad[] = { MFO, "получатели за преде
 #define C(x) CATEGORY_BIT(CATEGORY_##x)
 
 static const struct consent_def defs[CONSENT__COUNT] = {
+	/* Every purpose the policy itself grounds — U8 included, since campaign
+	 * design rests on the accepted policy alone (access_missing_consent);
+	 * only U7's messages need a consent of their own. */
 	{ CONSENT_POLICY, "policy", "C1",
 	  P(LOAN_APPLICATION_REVIEW) | P(LOAN_SERVICING) | P(FRAUD_PREVENTION) |
 		  P(IDENTIFICATION) | P(SECURITY_COMPLIANCE) | P(CUSTOMER_COMMUNICATION) |
-		  P(INTERNAL_INVESTIGATION) | P(LEGAL_OBLIGATION),
+		  P(MARKETING_CAMPAIGN_DESIGN) | P(INTERNAL_INVESTIGATION) |
+		  P(LEGAL_OBLIGATION),
 	  CATEGORY_ALL, mfo_only, "KZ", 1, 0 },
 	{ CONSENT_CREDIT_BUREAU_GKB, "credit_bureau_gkb", "T2",
 	  P(LOAN_APPLICATION_REVIEW) | P(LOAN_SERVICING),

@@ -11,7 +11,11 @@
 
 #include <cmocka.h>
 
+#include <string.h>
+
 #include "core/access.h"
+#include "core/consents.h"
+#include "core/purposes.h"
 #include "common/banned.h"
 
 #define P(x) PURPOSE_##x
@@ -126,11 +130,31 @@ static void test_out_of_range(void **state)
 	assert_int_equal(cats, 0);
 }
 
+/* A purpose that the accepted policy alone lets through must be one the
+ * policy's signed receipt names: the receipt is the borrower's record of
+ * what they agreed to. */
+static void test_policy_receipt_names_what_the_policy_grounds(void **state)
+{
+	(void)state;
+	const struct consent_def *policy = consent_def(CONSENT_POLICY);
+	struct subject_state none = { 0 },
+			     accepted = { .consents = 1u << CONSENT_POLICY };
+	for (int p = 0; p < PURPOSE__COUNT; p++) {
+		const char *without = access_missing_consent((enum purpose)p, &none);
+		const char *with = access_missing_consent((enum purpose)p, &accepted);
+		if (without && strcmp(without, "policy") == 0 && !with &&
+		    !(policy->purposes & PURPOSE_BIT(p)))
+			fail_msg("%s rests on the policy, which does not name it",
+				 purpose_code((enum purpose)p));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decisions),
 		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_policy_receipt_names_what_the_policy_grounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
