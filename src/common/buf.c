@@ -40,7 +40,14 @@ char *buf_detach(struct buf *b, size_t *len)
 	return out;
 }
 
-/* Make room for `extra` more bytes plus the NUL, respecting `max`. */
+/*
+ * Make room for `extra` more bytes plus the NUL, respecting `max`.  The
+ * bytes move to a new block and the old one is wiped before it is freed,
+ * never realloc'ed: buffers hold request and response bodies, decrypted
+ * records and imported files, and realloc would leave each outgrown copy
+ * of that personal data behind in freed memory.  (Doubling keeps the
+ * copying to about the final size.)
+ */
 static int buf_grow(struct buf *b, size_t extra)
 {
 	if (extra > b->max || b->len > b->max - extra)
@@ -51,11 +58,15 @@ static int buf_grow(struct buf *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap < ((size_t)1 << 62) ? cap * 2 : need;
-	char *p = realloc(b->cap ? b->data : NULL, cap);
+	char *p = malloc(cap);
 	if (!p)
 		return SENIM_ERR_NOMEM;
-	if (!b->cap)
+	if (b->cap) {
+		memcpy(p, b->data, b->len + 1);
+		buf_wipe_free(b->data);
+	} else {
 		p[0] = '\0';
+	}
 	b->data = p;
 	b->cap = cap;
 	return SENIM_OK;

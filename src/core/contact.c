@@ -115,11 +115,18 @@ static int domain_valid(const char *s, size_t len)
 			return 0;
 		labels++;
 		if (i == len) {
-			/* The last label is the TLD: 2+ letters. */
+			/* The last label is the TLD: 2+ letters, or an
+			 * internationalised one in its ASCII form ("xn--" and
+			 * letters, digits, hyphens: Kazakhstan's .қаз is
+			 * xn--80ao21a). */
 			if (n < 2)
 				return 0;
+			int idn = n > 4 && (s[start] == 'x' || s[start] == 'X') &&
+				  (s[start + 1] == 'n' || s[start + 1] == 'N') &&
+				  s[start + 2] == '-' && s[start + 3] == '-';
 			for (size_t k = start; k < i; k++)
-				if (!is_alpha(s[k]))
+				if (!is_alpha(s[k]) &&
+				    !(idn && (is_digit(s[k]) || s[k] == '-')))
 					return 0;
 		}
 		start = i + 1;

@@ -56,14 +56,15 @@ static int parse_q(const char *p, const char *end)
 	for (; p < end && *p != ' ' && *p != '\t'; p++) {
 		if (*p == '.' && !seen_dot) {
 			seen_dot = 1;
-		} else if (seen_dot && isdigit((unsigned char)*p) && scale > 1) {
+		} else if (seen_dot && isdigit((unsigned char)*p) && scale > 1 &&
+			   (q < 1000 || *p == '0')) { /* RFC 9110: at most 1.000 */
 			scale /= 10;
 			q += (*p - '0') * scale;
 		} else {
 			return -1;
 		}
 	}
-	return q > 1000 ? 1000 : q;
+	return q;
 }
 
 enum lang lang_negotiate(const char *header)

@@ -28,9 +28,9 @@ struct jsonin_field {
 	const char *name;
 	enum jsonin_type type;
 	int required;
-	size_t min_len; /* strings: characters (code points) */
-	size_t max_len; /* strings: characters; 0 = no limit */
-	int multiline;	/* strings: allow \n, \r and \t */
+	size_t min_len; /* strings: characters (code points); bytes when multiline */
+	size_t max_len; /* strings: the same; 0 = no limit */
+	int multiline;	/* strings: allow \n, \r and \t (texts: lengths in bytes) */
 	/* strings: 1 when the value has the right format */
 	int (*format)(const char *value, size_t len);
 	const char *const *allowed; /* strings: NULL-terminated list, or NULL */

@@ -113,7 +113,8 @@ static const struct {
 	{ "Aigerim.Nurlanovna@Example.KZ", 1 },
 	{ "user@sub-domain.example.com", 1 },
 	{ "user@123.example.com", 1 },
-	{ "user@xn--80ao21a.xn--kaa", 0 }, /* the TLD must be letters */
+	{ "user@xn--80ao21a.xn--kaa", 1 }, /* an IDN TLD in ASCII form */
+	{ "user@example.k2", 0 },	   /* a plain TLD is letters only */
 	{ "", 0 },
 	{ "plainaddress", 0 },
 	{ "@example.com", 0 },
@@ -140,6 +141,11 @@ static const struct {
 	{ "user@[127.0.0.1]", 0 },
 	{ "\xd0\xb0@example.kz", 0 }, /* Cyrillic a: not atext */
 	{ "user@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.kz", 0 },
+	{ "user@example.xn--80ao21a", 1 }, /* .қаз in its ASCII form */
+	{ "user@xn--80ak6aa92e.xn--p1ai", 1 },
+	{ "user@example.xn--", 0 },  /* no name after the prefix */
+	{ "user@example.x1", 0 },    /* a digit in a plain TLD */
+	{ "user@example.xn-a1", 0 }, /* not the IDN prefix */
 };
 
 static void test_email_table(void **state)

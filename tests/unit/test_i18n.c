@@ -79,6 +79,8 @@ static void test_negotiate(void **state)
 		/* A malformed weight drops that entry, not the header. */
 		{ "en;q=abc", LANG_RU },
 		{ "en;q=2", LANG_RU },
+		{ "en;q=1.5, kk;q=0.9", LANG_KK }, /* a weight above 1 is malformed */
+		{ "en;q=1.000, kk;q=0.9", LANG_EN },
 		{ "en;q=", LANG_RU },
 		{ "en;q", LANG_RU },
 		{ "en;q=0.1234", LANG_RU },
