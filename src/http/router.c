@@ -74,7 +74,7 @@ enum router_result router_match(const struct route *routes, size_t n, const char
 	char *segs[MAX_SEGMENTS];
 	int nsegs = split(path_copy, segs);
 	*route = NULL;
-	if (allow_len)
+	if (allow && allow_len)
 		allow[0] = '\0';
 	if (nsegs < 0)
 		return ROUTER_NO_PATH;
@@ -90,6 +90,10 @@ enum router_result router_match(const struct route *routes, size_t n, const char
 			return ROUTER_MATCH;
 		}
 		path_seen = 1;
+		/* No buffer, no list: a zero-length Allow holds not even its
+		 * terminator, so there is nothing to search or append to. */
+		if (!allow || !allow_len)
+			continue;
 		/* Each method once ("/v1/policies/current" matches two GET
 		 * patterns), and only whole names: a short buffer drops the rest. */
 		if (method_listed(allow, routes[r].method))
@@ -98,7 +102,7 @@ enum router_result router_match(const struct route *routes, size_t n, const char
 				 routes[r].method);
 		if (w > 0 && (size_t)w < allow_len - used)
 			used += (size_t)w;
-		else if (allow_len)
+		else
 			allow[used] = '\0';
 	}
 	return path_seen ? ROUTER_NO_METHOD : ROUTER_NO_PATH;

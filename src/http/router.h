@@ -40,7 +40,9 @@ enum router_result {
  * Find the route for method and path.  On ROUTER_MATCH *route is set and
  * params[] point into `path_copy`, a writable copy of the path the caller
  * owns (segments are cut in place).  On ROUTER_NO_METHOD `allow` gets the
- * methods the path does support ("GET, POST").
+ * methods the path does support ("GET, POST"), as many whole names as fit
+ * with the terminator in allow_len bytes; with allow NULL or allow_len 0 it
+ * is neither read nor written.
  */
 enum router_result router_match(const struct route *routes, size_t n, const char *method,
 				char *path_copy, const struct route **route,

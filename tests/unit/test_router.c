@@ -330,6 +330,35 @@ static void test_long_paths(void **state)
 	buf_release(&path);
 }
 
+/* A zero-length Allow buffer is neither read nor written, whether it is
+ * NULL or a block holding no terminator (fuzz_router found the search of
+ * an unterminated buffer: "POST /v1/policies" with allow_len 0). */
+static void test_zero_length_allow(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct route *table = routes_table(&n);
+	const char *params[HTTP_MAX_PARAMS] = { 0 };
+	const struct route *route = NULL;
+	char path[] = "/v1/policies/current";
+	char *unterminated = malloc(1);
+	assert_non_null(unterminated);
+
+	for (int i = 0; i < 2; i++) {
+		char *allow = i ? unterminated : NULL;
+		if (allow)
+			allow[0] = 'X';
+		memcpy(path, "/v1/policies/current", sizeof(path));
+		enum router_result res =
+			router_match(table, n, "POST", path, &route, params, allow, 0);
+		assert_int_equal(res, ROUTER_NO_METHOD);
+		assert_null(route);
+		if (allow)
+			assert_int_equal(allow[0], 'X');
+	}
+	free(unterminated);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_every_route_reachable),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_long_paths),
+		cmocka_unit_test(test_zero_length_allow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
