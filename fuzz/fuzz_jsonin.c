@@ -5,8 +5,8 @@
  * table that uses every rule jsonin knows (required, each type, lengths,
  * control characters, multiline, enum, format).  Beyond "no crash, no leak"
  * the target checks what callers rely on: a failure always names a field and,
- * when it has one, a rule from PROBLEM_RULES; an unknown key is echoed only
- * when it looks like a field name; a success means every string field really
+ * when it has one, a rule from PROBLEM_RULES; an unknown key is never
+ * echoed, only named by position ("(key N)"); a success means every string field really
  * is within its bounds; and the problem rendered from any error is JSON.
  */
 #include <jansson.h>
@@ -58,19 +58,19 @@ static int known_rule(const char *rule)
 	return 0;
 }
 
+/* A table name, "(body)", or an unknown key named by position: "(key N)". */
 static int is_field_name(const char *s)
 {
 	for (size_t i = 0; i < NFIELDS; i++)
 		if (strcmp(fields[i].name, s) == 0)
 			return 1;
-	if (strcmp(s, "(body)") == 0 || strcmp(s, "(unnamed)") == 0)
+	if (strcmp(s, "(body)") == 0)
 		return 1;
-	if (*s == '\0' || strlen(s) > 64)
+	if (strncmp(s, "(key ", 5) != 0 || s[5] < '1' || s[5] > '9')
 		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
+	for (s += 6; *s >= '0' && *s <= '9'; s++)
+		;
+	return strcmp(s, ")") == 0;
 }
 
 static size_t code_points(const char *s, size_t len)

@@ -10,6 +10,7 @@
 #include "api/subject_fields.h"
 #include "core/contact.h"
 #include "core/iin.h"
+#include "http/jsonin.h"
 #include "common/banned.h"
 
 static size_t utf8_chars(const char *s, size_t len)
@@ -219,20 +220,6 @@ static int add_content_hashes(enum category c, json_t *fields)
 	return SENIM_OK;
 }
 
-/* Field names are echoed in errors only when they look like field names. */
-static const char *safe_name(const char *key, struct field_error *e)
-{
-	size_t n = strlen(key);
-	if (n == 0 || n >= sizeof(e->name_buf) || !(key[0] >= 'a' && key[0] <= 'z'))
-		return "(unnamed)";
-	for (size_t i = 0; i < n; i++)
-		if (!((key[i] >= 'a' && key[i] <= 'z') ||
-		      (key[i] >= '0' && key[i] <= '9') || key[i] == '_'))
-			return "(unnamed)";
-	memcpy(e->name_buf, key, n + 1);
-	return e->name_buf;
-}
-
 int subject_fields_check(enum category c, json_t *fields, struct field_error *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -247,7 +234,10 @@ int subject_fields_check(enum category c, json_t *fields, struct field_error *e)
 	{
 		const struct field_def *d = category_field(c, key);
 		if (!d)
-			return fail(e, safe_name(key, e), "unknown_field", 0);
+			return fail(e,
+				    jsonin_key_position(fields, key, e->name_buf,
+							sizeof(e->name_buf)),
+				    "unknown_field", 0);
 		if (c == CATEGORY_IDENTITY && strcmp(key, "iin") == 0)
 			return fail(e, "iin", "immutable", 0); /* not even to null */
 		if (json_is_null(v))

@@ -1,5 +1,6 @@
 #include "http/jsonin.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/result.h"
@@ -126,20 +127,20 @@ static int check_field(const struct jsonin_field *f, json_t *v, struct jsonin_er
 	return fail(e, f->name, "format", 0);
 }
 
-/* An unknown key is named in the error only when it looks like a field name:
- * a client could put personal data in a key, and errors never echo it. */
-static const char *safe_key(const char *key, struct jsonin_error *e)
+const char *jsonin_key_position(json_t *obj, const char *key, char *buf, size_t n)
 {
-	size_t n = strlen(key);
-	if (n == 0 || n > 64 || !((key[0] >= 'a' && key[0] <= 'z') || key[0] == '_'))
-		return "(unnamed)";
-	for (size_t i = 0; i < n; i++) {
-		char c = key[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-			return "(unnamed)";
+	size_t position = 1;
+	const char *k;
+	json_t *v;
+	json_object_foreach(obj, k, v)
+	{
+		(void)v;
+		if (k == key || strcmp(k, key) == 0)
+			break;
+		position++;
 	}
-	memcpy(e->name_buf, key, n + 1);
-	return e->name_buf;
+	snprintf(buf, n, "(key %zu)", position);
+	return buf;
 }
 
 int jsonin_check(json_t *obj, const struct jsonin_field *fields, size_t n,
@@ -165,7 +166,10 @@ int jsonin_check(json_t *obj, const struct jsonin_field *fields, size_t n,
 		for (size_t i = 0; i < n && !known; i++)
 			known = strcmp(fields[i].name, key) == 0;
 		if (!known)
-			return fail(e, safe_key(key, e), "unknown_field", 0);
+			return fail(e,
+				    jsonin_key_position(obj, key, e->name_buf,
+							sizeof(e->name_buf)),
+				    "unknown_field", 0);
 	}
 	return SENIM_OK;
 }

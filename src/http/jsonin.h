@@ -7,6 +7,10 @@
  * unknown field, a string too short or too long, with control characters or
  * outside its format — each is reported as (field, rule, limit), the first
  * one found in table order (unknown fields last).
+ *
+ * A key that is not in the table is never echoed: a client may put personal
+ * data in a key (an IIN, a name), and errors carry none.  It is named by its
+ * position in the object instead, "(key 3)" for the third member.
  */
 #ifndef SENIM_JSONIN_H
 #define SENIM_JSONIN_H
@@ -53,6 +57,12 @@ int jsonin_parse(const char *body, size_t len, json_t **out, struct jsonin_error
 /* Check obj against fields[0..n); SENIM_OK or SENIM_ERR_INVALID with *e set. */
 int jsonin_check(json_t *obj, const struct jsonin_field *fields, size_t n,
 		 struct jsonin_error *e);
+
+/*
+ * Name the member `key` of obj by its 1-based position, "(key N)", written
+ * into buf (n bytes, 16 are enough); returns buf.
+ */
+const char *jsonin_key_position(json_t *obj, const char *key, char *buf, size_t n);
 
 /* The string member `name`, or NULL when absent (after jsonin_check). */
 const char *jsonin_str(json_t *obj, const char *name);

@@ -119,7 +119,7 @@ def test_cli_publication_is_in_force_at_once(senim, tmp_path):
     ({"version": "v9", "ru": "", "kk": "b"}, "ru", "min_length"),
     ({"version": "v9", "ru": "a", "kk": 5}, "kk", "type_string"),
     ({"version": "v9", "ru": "a\u0001b", "kk": "b"}, "ru", "forbidden_characters"),
-    ({"version": "v9", "ru": "a", "kk": "b", "en": "c"}, "en", "unknown_field"),
+    ({"version": "v9", "ru": "a", "kk": "b", "en": "c"}, "(key 4)", "unknown_field"),
 ])
 def test_publish_validation(senim, admin, body, field, rule):
     r = senim.post("/v1/policies", body, token=admin)
