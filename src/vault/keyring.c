@@ -50,7 +50,8 @@
  *
  * A running process takes new KEK versions from the file in three ways:
  * keyring_reload() (explicit); keyring_unseal() meeting a version it does
- * not hold (at most one re-read a second); keyring_seal() noticing, with one
+ * not hold (a re-read whenever the file changed since the last one, before
+ * it fails); keyring_seal() noticing, with one
  * stat() a second, that the file changed.  The last keeps a process that
  * only seals from wrapping new data keys with a rotated-out KEK.
  */
@@ -83,9 +84,8 @@
 #define KR_B64_LEN sodium_base64_ENCODED_LEN(KR_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL)
 #define KR_FILE_MAX (1 << 20) /* a key file is a few hundred bytes */
 #define KR_MAX_SIGNERS 256
-#define KR_KEK_CAP 256		  /* KEK versions one ring can hold, ever */
-#define KR_AUTO_RELOAD_US 1000000 /* unseal re-reads the file at most 1/s */
-#define KR_CHECK_US 1000000	  /* seal looks for a changed file once a second */
+#define KR_KEK_CAP 256	    /* KEK versions one ring can hold, ever */
+#define KR_CHECK_US 1000000 /* seal looks for a changed file once a second */
 
 _Static_assert(KEYRING_SIG_BYTES == crypto_sign_BYTES, "signature size");
 _Static_assert(KEYRING_PK_BYTES == crypto_sign_PUBLICKEYBYTES, "public key size");
@@ -136,9 +136,7 @@ struct keyring {
 	char *path; /* the file this ring was opened from */
 	pthread_mutex_t reload_lock;
 	struct kr_file_id file_id; /* of the file last read */
-	int64_t auto_reload_at;	   /* clock_mono_us() of the last one from unseal */
-	int auto_reloaded;	   /* whether there was one */
-	struct kr_file_id refused; /* a file the periodic check gave up on */
+	struct kr_file_id refused; /* a file a reload gave up on */
 	/* clock_mono_us() of seal's last look at the file (read without the
 	 * lock, to skip the lock on all but one seal a second). */
 	_Atomic int64_t checked_at;
@@ -773,9 +771,14 @@ int keyring_seal(const struct keyring *kr, const void *ad, size_t adlen,
 
 /*
  * A sealed value names a KEK version this ring does not hold: perhaps
- * `senim keys rotate` added it since the file was read.  Re-read the file,
- * at most once per KR_AUTO_RELOAD_US whatever the callers do (a forged
- * version must not make every request read the disk).  1 when the ring
+ * `senim keys rotate` added it since the file was read.  Re-read the file
+ * before failing, whenever it changed since it was last read: a rotation
+ * writes its new version to the file before it wraps any data key with it,
+ * so a version the file has is always found, however soon after the last
+ * re-read (rotations back to back, or one killed and resumed, add versions
+ * within a second).  An unchanged file costs one stat(), not a read: a
+ * version nobody wrote does not make every request parse the file.  A file
+ * that was refused is not read again until it changes.  1 when the ring
  * gained versions.
  *
  * keyring_unseal() takes a const ring, as sealing and opening do not change
@@ -787,7 +790,6 @@ static int auto_reload(const struct keyring *ckr)
 {
 	struct keyring *kr = (struct keyring *)ckr;
 	size_t before = kek_snapshot(kr, NULL);
-	int64_t now = clock_mono_us();
 	int err = SENIM_OK;
 	pthread_mutex_lock(&kr->reload_lock);
 	if (kek_snapshot(kr, NULL) != before) {
@@ -795,13 +797,13 @@ static int auto_reload(const struct keyring *ckr)
 		pthread_mutex_unlock(&kr->reload_lock);
 		return 1;
 	}
-	if (kr->auto_reloaded && now - kr->auto_reload_at < KR_AUTO_RELOAD_US) {
-		pthread_mutex_unlock(&kr->reload_lock);
-		return 0;
+	struct kr_file_id id;
+	file_id_of(kr->path, &id);
+	if (!file_id_equal(&id, &kr->refused)) {
+		err = reload_locked(kr);
+		if (err)
+			kr->refused = id;
 	}
-	kr->auto_reloaded = 1;
-	kr->auto_reload_at = now;
-	err = reload_locked(kr);
 	pthread_mutex_unlock(&kr->reload_lock);
 	if (err)
 		log_event(LOG_WARN, "keyring_reload_failed", "reason",
