@@ -61,9 +61,12 @@ static int policy_ref_in(struct store_tx *tx, const char *version, struct policy
 	return err;
 }
 
-int ledger_active_in(struct store_tx *tx, const char *subject_id, uint32_t *active)
+int ledger_active_in(struct store_tx *tx, const char *subject_id, uint32_t *active,
+		     uint32_t *obligation_purposes)
 {
 	*active = 0;
+	if (obligation_purposes)
+		*obligation_purposes = 0;
 	struct policy_ref cur;
 	int found = 0;
 	int err = policy_ref_in(tx, NULL, &cur, &found);
@@ -77,18 +80,30 @@ int ledger_active_in(struct store_tx *tx, const char *subject_id, uint32_t *acti
 		(struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
 	if (err)
 		return err;
-	int has = 0;
+	int has = 0, earlier_policy = 0;
 	while ((err = store_rows_next(r, &has)) == SENIM_OK && has) {
 		int k = consent_kind_parse(store_rows_text(r, 0, NULL));
 		if (k < 0)
 			continue;
 		/* P2: accepting an old version is not accepting the one in force. */
 		if (k == CONSENT_POLICY &&
-		    (!found || strcmp(store_rows_text(r, 1, NULL), cur.version) != 0))
+		    (!found || strcmp(store_rows_text(r, 1, NULL), cur.version) != 0)) {
+			earlier_policy = 1;
 			continue;
+		}
 		*active |= CONSENT_BIT(k);
 	}
 	store_rows_free(r);
+	if (err || !obligation_purposes || !earlier_policy ||
+	    (*active & CONSENT_BIT(CONSENT_POLICY)))
+		return err;
+	/* C2: not accepting a new version is no withdrawal.  The version the
+	 * borrower accepted (which an open obligation makes irrevocable) keeps
+	 * grounding what that obligation needs until it is closed. */
+	int64_t open = 0;
+	err = obligations_open_in(tx, NULL, subject_id, &open, NULL, 0);
+	if (!err && open > 0)
+		*obligation_purposes = CONSENT_OBLIGATION_PURPOSES;
 	return err;
 }
 
@@ -775,7 +790,7 @@ static int state_tx(struct store_tx *tx, void *arg)
 		return err;
 	snprintf(c->current, LEDGER_VERSION_MAX, "%s", found ? cur.version : "");
 	uint32_t active = 0;
-	err = ledger_active_in(tx, c->subject_id, &active);
+	err = ledger_active_in(tx, c->subject_id, &active, NULL);
 	*c->accepted = !err && (active & CONSENT_BIT(CONSENT_POLICY));
 	return err;
 }

@@ -132,10 +132,16 @@ SENIM_MUST_CHECK int ledger_list_finish(struct ledger_list_op *op, int result,
 SENIM_MUST_CHECK int ledger_policy_state(struct store *st, const char *subject_id,
 					 int *accepted, char current[LEDGER_VERSION_MAX]);
 
-/* Inside a transaction: the CONSENT_BIT mask of active consents, with the
- * policy counted only when its accepted version is the one in force. */
+/*
+ * Inside a transaction: the CONSENT_BIT mask of active consents, with the
+ * policy counted only when its accepted version is the one in force.
+ * *obligation_purposes (when not NULL) gets the PURPOSE_BIT mask that an
+ * accepted earlier version still grounds (C2): CONSENT_OBLIGATION_PURPOSES
+ * while the borrower has an open obligation and has not accepted the
+ * version in force, else 0.
+ */
 #define CONSENT_BIT(k) (1u << (k))
 SENIM_MUST_CHECK int ledger_active_in(struct store_tx *tx, const char *subject_id,
-				      uint32_t *active);
+				      uint32_t *active, uint32_t *obligation_purposes);
 
 #endif

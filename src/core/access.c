@@ -37,7 +37,8 @@ const char *access_missing_consent(enum purpose purpose,
 				   (1u << CONSENT_MARKETING_EMAIL) |
 				   (1u << CONSENT_MARKETING_PHONE);
 	if ((needs_policy & PURPOSE_BIT(purpose)) &&
-	    !(state->consents & (1u << CONSENT_POLICY)))
+	    !(state->consents & (1u << CONSENT_POLICY)) &&
+	    !(state->obligation_purposes & PURPOSE_BIT(purpose)))
 		return "policy";
 	if (purpose == PURPOSE_MARKETING && !(state->consents & marketing))
 		return "marketing";

@@ -41,6 +41,9 @@ struct subject_state {
 	uint32_t allowed_purposes; /* PURPOSE_BIT mask, when restricted */
 	uint32_t consents;	   /* active consents, 1u << enum consent_kind; the
 				    * policy only when its version is in force */
+	/* C2: purposes an accepted earlier policy version still grounds while
+	 * an obligation is open (CONSENT_OBLIGATION_PURPOSES or 0). */
+	uint32_t obligation_purposes;
 };
 
 /* The consent a purpose lacks for this subject ("policy", "marketing"), or

@@ -10,6 +10,10 @@
  * Revocation (C2): a consent marked `needed_for_obligations` cannot be
  * withdrawn while the borrower has an open obligation to the MFO; any other
  * withdrawal takes effect at once.  Marketing can always be withdrawn.
+ * Nor does a new policy version act as a withdrawal: while an obligation is
+ * open, the version the borrower accepted keeps grounding the purposes the
+ * obligation needs (CONSENT_OBLIGATION_PURPOSES); new services wait for the
+ * version in force.
  */
 #ifndef SENIM_CONSENTS_H
 #define SENIM_CONSENTS_H
@@ -30,6 +34,12 @@ enum consent_kind {
 	CONSENT_MARKETING_PHONE,   /* U7 by phone call */
 	CONSENT__COUNT
 };
+
+/* What an open obligation needs from the policy (C2): servicing the loan,
+ * collection included.  Reporting it to the credit bureaus rests on the
+ * bureau consents (T2), which are irrevocable while it is open and carry no
+ * policy version. */
+#define CONSENT_OBLIGATION_PURPOSES PURPOSE_BIT(PURPOSE_LOAN_SERVICING)
 
 struct consent_def {
 	enum consent_kind kind;

@@ -80,9 +80,11 @@ static const struct route table[] = {
 	{ "GET", "/v1/me", api_me, 0, BORROWER, "me" },
 	{ "POST", "/v1/me/consents/policy", api_me_accept_policy, 0,
 	  BORROWER | ROUTE_POLICY_FREE | JSON, "me_accept_policy" },
-	{ "GET", "/v1/me/consents", api_me_consents, 0, BORROWER, "me_consents" },
+	{ "GET", "/v1/me/consents", api_me_consents, 0, BORROWER | ROUTE_POLICY_FREE,
+	  "me_consents" },
 	{ "POST", "/v1/me/consents", api_me_grant, 0, BORROWER | JSON, "me_grant" },
-	{ "DELETE", "/v1/me/consents/{id}", api_me_withdraw, 0, BORROWER, "me_withdraw" },
+	{ "DELETE", "/v1/me/consents/{id}", api_me_withdraw, 0,
+	  BORROWER | ROUTE_POLICY_FREE, "me_withdraw" },
 
 	{ "GET", "/v1/audit/verify", api_audit_verify,
 	  ROLE_BIT(ROLE_AUDITOR) | ROLE_BIT(ROLE_DPO), 0, "audit_verify" },

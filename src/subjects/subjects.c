@@ -124,7 +124,7 @@ static int load_state(struct store_tx *tx, const char *id, struct subject_state 
 	store_rows_free(r);
 	/* C4: the consents in force are part of every decision. */
 	if (!err)
-		err = ledger_active_in(tx, id, &s->consents);
+		err = ledger_active_in(tx, id, &s->consents, &s->obligation_purposes);
 	return err;
 }
 

@@ -358,6 +358,62 @@ def test_no_withdrawal_while_an_obligation_is_open(senim, staff, tmp_path):
     assert r.status == 200 and r.json["status"] == "withdrawn"
 
 
+def test_a_new_policy_version_does_not_lapse_an_open_obligations_consent(tmp_path):
+    """C2 across policy versions: the borrower accepted version 1 and owes
+    the MFO; version 2 is published and not (yet) accepted.  Servicing the
+    loan goes on, grounded by version 1, until the obligation is closed; a
+    new service (a new application's review) waits for version 2."""
+    s = Senim().start()
+    try:
+        uw = s.service_token("c2-uw", "underwriter")
+        sup = s.service_token("c2-sup", "support")
+        reg = borrower()
+        r = s.post("/v1/subjects", reg, token=uw, headers=ID)
+        assert r.status == 201
+        sid = r.json["id"]
+        token = s.borrower_token(reg["phone"])
+        policy_id = s.accept_policy(token)["id"]  # version test-1
+        contract = "C2-%s" % sid[-8:]
+        csv = tmp_path / "portfolio.csv"
+        csv.write_text("iin,contract_number,outstanding_tiyn,due_date,status\n"
+                       f"{reg['iin']},{contract},500000,2027-05-01,open\n",
+                       encoding="utf-8")
+        assert s.cli("obligations", "import", str(csv)).returncode == 0
+        servicing = {"Senim-Purpose": "loan_servicing"}
+        review = {"Senim-Purpose": "loan_application_review"}
+        url = f"/v1/subjects/{sid}/data/identity"
+        assert s.get(url, token=sup, headers=servicing).status == 200
+
+        d = tmp_path / "v2"
+        d.mkdir()
+        (d / "ru").write_text("Политика 2", encoding="utf-8")
+        (d / "kk").write_text("Саясат 2", encoding="utf-8")
+        s.cli("policy", "publish", "--version", "test-2", "--ru", str(d / "ru"),
+              "--kk", str(d / "kk"))
+
+        r = s.get(url, token=sup, headers=servicing)
+        assert r.status == 200, r  # version 1 still grounds servicing
+        r = s.get(url, token=uw, headers=review)
+        assert r.status == 403 and r.json["code"] == "consent_required", r
+        assert r.json["missing_consent"] == "policy"
+        # the borrower, too, meets the new version before new services
+        assert s.get("/v1/me", token=token).status == 428
+        # the accepted version stays irrevocable while the obligation is open
+        r = s.delete(f"/v1/me/consents/{policy_id}", token=token)
+        assert r.status == 409 and r.json["code"] == "consent_irrevocable", r
+
+        # closed: version 1 grounds nothing any more
+        assert s.cli("obligations", "close", contract).returncode == 0
+        r = s.get(url, token=sup, headers=servicing)
+        assert r.status == 403 and r.json["code"] == "consent_required", r
+        # accepting the version in force grounds everything again
+        s.accept_policy(token)
+        assert s.get(url, token=sup, headers=servicing).status == 200
+        assert s.get(url, token=uw, headers=review).status == 200
+    finally:
+        assert s.stop() == 0
+
+
 def test_bad_obligation_file_imports_nothing(senim, staff, tmp_path):
     sid, body = new_borrower(senim, staff)
     csv = tmp_path / "bad.csv"

@@ -23,13 +23,18 @@
 #define POLICY (1u << CONSENT_POLICY)
 #define MKT_SMS (1u << CONSENT_MARKETING_SMS)
 
-static const struct subject_state plain = { 0, 0, 0, POLICY };
-static const struct subject_state no_policy = { 0, 0, 0, 0 };
-static const struct subject_state blocked = { 1, 0, 0, POLICY };
-static const struct subject_state restricted = { 0, 1,
-						 PURPOSE_BIT(PURPOSE_LOAN_SERVICING),
-						 POLICY };
-static const struct subject_state with_marketing = { 0, 0, 0, POLICY | MKT_SMS };
+static const struct subject_state plain = { .consents = POLICY };
+static const struct subject_state no_policy = { .consents = 0 };
+static const struct subject_state blocked = { .blocked = 1, .consents = POLICY };
+static const struct subject_state restricted = { .restricted = 1,
+						 .allowed_purposes = PURPOSE_BIT(
+							 PURPOSE_LOAN_SERVICING),
+						 .consents = POLICY };
+static const struct subject_state with_marketing = { .consents = POLICY | MKT_SMS };
+/* C2: an earlier version accepted, a new one published, an obligation open. */
+static const struct subject_state obligation_only = {
+	.obligation_purposes = CONSENT_OBLIGATION_PURPOSES
+};
 
 static const struct {
 	enum role role;
@@ -76,6 +81,16 @@ static const struct {
 	  "marketing" },
 	{ ROLE_UNDERWRITER, P(IDENTIFICATION), &no_policy, ACCESS_GRANTED, CB(IDENTITY),
 	  0, NULL },
+	/* C2: an open obligation keeps servicing grounded by the version the
+	 * borrower accepted; new services need the version in force */
+	{ ROLE_SUPPORT, P(LOAN_SERVICING), &obligation_only, ACCESS_GRANTED, CB(IDENTITY),
+	  0, NULL },
+	{ ROLE_UNDERWRITER, P(LOAN_APPLICATION_REVIEW), &obligation_only,
+	  ACCESS_CONSENT_REQUIRED, 0, 0, "policy" },
+	{ ROLE_SUPPORT, P(CUSTOMER_COMMUNICATION), &obligation_only,
+	  ACCESS_CONSENT_REQUIRED, 0, 0, "policy" },
+	{ ROLE_SUPPORT, P(LOAN_SERVICING), &no_policy, ACCESS_CONSENT_REQUIRED, 0, 0,
+	  "policy" },
 	{ ROLE_INVESTIGATOR, P(FRAUD_PREVENTION), &no_policy, ACCESS_GRANTED, CB(DEVICE),
 	  0, NULL },
 	{ ROLE_DPO, P(LEGAL_OBLIGATION), &no_policy, ACCESS_GRANTED, CATEGORY_ALL, 0,
