@@ -160,12 +160,8 @@ int api_staff_sign_out(struct http_request *req, struct http_response *resp)
 	if (req->actor.is_service)
 		return http_reply_code(req, resp, "conflict"); /* revoke with the CLI */
 	int err = staff_sign_out(req->app->store, req->app->keys, &who, req->bearer);
-	if (err == SENIM_ERR_AUTH) {
-		err = http_reply_code(req, resp, "unauthenticated");
-		return err ? err
-			   : http_add_header(req, resp, "WWW-Authenticate",
-					     "Bearer realm=\"senim\"");
-	}
+	if (err == SENIM_ERR_AUTH)
+		return http_reply_code(req, resp, "unauthenticated");
 	if (err)
 		return err;
 	return http_reply_empty(resp);

@@ -95,7 +95,7 @@ int http_reply_shared(struct http_response *resp, int status, const char *type,
 		      const void *data, size_t len);
 /* Answer 204 No Content. */
 int http_reply_empty(struct http_response *resp);
-/* Answer a problem; p->extra is stolen. */
+/* Answer a problem; p->extra is stolen.  A 401 gets WWW-Authenticate. */
 int http_reply_problem(struct http_request *req, struct http_response *resp,
 		       struct problem *p);
 /* Shorthand for a problem with no field. */

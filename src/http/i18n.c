@@ -28,15 +28,33 @@ static int match_tag(const char *tag, size_t len)
 	return -1;
 }
 
+/* 1 when s[0..n) is subtags of 1-8 letters or digits, each after a '-' or
+ * '_' ("-KZ", "_GB-x1"; "" too). */
+static int subtags_ok(const char *s, size_t n)
+{
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '-' || s[i] == '_') {
+			if (i > 0 && run == 0)
+				return 0;
+			run = 0;
+		} else if (isalnum((unsigned char)s[i]) && i > 0 && run < 8) {
+			run++;
+		} else {
+			return 0;
+		}
+	}
+	return n == 0 || run > 0;
+}
+
 int lang_parse(const char *code)
 {
 	if (!code)
 		return -1;
 	size_t n = strlen(code);
-	if (n == 0 || n > 16)
+	if (n < 2 || n > 16 || code[0] == '*' || !subtags_ok(code + 2, n - 2))
 		return -1;
-	int l = match_tag(code, n);
-	return code[0] == '*' ? -1 : l;
+	return match_tag(code, n);
 }
 
 /* Parse "q=0.7" style weights into thousandths; -1 when malformed. */

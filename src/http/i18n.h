@@ -14,7 +14,9 @@ enum lang {
 
 /* "ru", "kk", "en". */
 const char *lang_code(enum lang l);
-/* The language named by a code ("kk", "kk-KZ", "RU"); -1 when not ours. */
+/* The language named by a code ("kk", "kk-KZ", "RU", "en_GB"): ru, kk or en
+ * in any case, then subtags of 1-8 letters or digits after '-' or '_', 16
+ * bytes in all; -1 for anything else. */
 int lang_parse(const char *code);
 /*
  * The best of our languages for an Accept-Language header (RFC 9110 12.5.4:

@@ -80,6 +80,11 @@ int http_reply_problem(struct http_request *req, struct http_response *resp,
 	resp->status = problem_status(p->code);
 	resp->content_type = "application/problem+json";
 	resp->replied = 1;
+	/* RFC 9110 15.5.2: every 401 names the scheme that would do (a wrong
+	 * code or password as much as a missing token). */
+	if (resp->status == 401)
+		return http_add_header(req, resp, "WWW-Authenticate",
+				       "Bearer realm=\"senim\"");
 	return SENIM_OK;
 }
 

@@ -365,8 +365,7 @@ static int refuse_role(struct exchange *x)
 
 static int reply_unauthenticated(struct exchange *x)
 {
-	http_reply_code(&x->req, &x->resp, "unauthenticated");
-	http_add_header(&x->req, &x->resp, "WWW-Authenticate", "Bearer realm=\"senim\"");
+	http_reply_code(&x->req, &x->resp, "unauthenticated"); /* with WWW-Authenticate */
 	return SENIM_ERR_AUTH;
 }
 
@@ -492,6 +491,12 @@ static void dispatch(struct exchange *x)
 	req->body_len = x->body.len;
 	if (authorize_or_reply(x))
 		return;
+	/* A body the route does not read would be dropped unseen: refuse it,
+	 * so that a client that meant something by it finds out. */
+	if (x->body.len && !(req->route->flags & ROUTE_JSON_BODY)) {
+		http_reply_code(req, &x->resp, "body_not_allowed");
+		return;
+	}
 	int err = req->route->handler(req, &x->resp);
 	if (!err && !x->resp.replied && x->write.state == WRITE_ASKED)
 		return; /* answered once the write is durable */

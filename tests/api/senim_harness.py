@@ -21,6 +21,8 @@ import time
 import urllib.parse
 import uuid
 
+import contract
+
 BIN = os.environ.get("SENIM_BIN", "build/test/senim")
 BACKEND = os.environ.get("SENIM_TEST_BACKEND", "sqlite")
 TMP = os.environ.get("SENIM_TMP", tempfile.gettempdir())
@@ -298,6 +300,8 @@ class Senim:
         r = conn.getresponse()
         resp = Response(r.status, r.getheaders(), r.read())
         conn.close()
+        # every exchange of the suite is held to docs/openapi.yaml
+        contract.check(method, path, h, data, resp.status, resp.headers, resp.body)
         return resp
 
     def get(self, path, **kw):

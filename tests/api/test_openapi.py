@@ -329,7 +329,13 @@ def test_every_operation_has_lang_and_request_id(doc):
         assert ("query", "lang") in where, "%s %s lacks ?lang=" % (method, path)
         assert ("header", "Accept-Language") in where, "%s %s lacks Accept-Language" % (method, path)
         lang = next(p for p in params if p["name"] == "lang")
-        assert set(lang["schema"]["enum"]) == {"ru", "kk", "en"}
+        # the schema says what lang_parse() takes: ours in any case, with
+        # subtags, and nothing else
+        rx = re.compile(lang["schema"]["pattern"])
+        for good in ("ru", "kk", "en", "KK", "Ru", "kk-KZ", "en_GB", "en-GB-x1"):
+            assert rx.search(good) and len(good) <= lang["schema"]["maxLength"], good
+        for bad in ("de", "kaz", "*", "kk-", "kk--KZ", "kk-!!", "kk KZ", "kk-abcdefghi"):
+            assert not rx.search(bad), bad
         for status, resp in op["responses"].items():
             resp = _resolve(doc, resp)
             assert "X-Request-Id" in (resp.get("headers") or {}), \

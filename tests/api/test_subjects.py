@@ -289,6 +289,14 @@ def test_block_and_unblock(senim, staff):
     assert r.status == 403 and r.json["code"] == "subject_blocked"
     r = senim.get(f"/v1/subjects/{sid}/data", token=dpo, headers=LEGAL)
     assert r.status == 200 and "identity" in r.json["categories"]
+    # a body where the operation takes none is refused, not dropped unseen
+    r = senim.post(f"/v1/subjects/{sid}/unblock", {"x": 1}, token=dpo,
+                   headers={"Accept-Language": "en"})
+    assert r.status == 400 and r.json["code"] == "body_not_allowed", r
+    assert senim.get(f"/v1/subjects/{sid}/data", token=uw, headers=ID).status == 403
+    r = senim.request("GET", f"/v1/subjects/{sid}/protection", token=dpo, raw=b"x",
+                      content_type="text/plain")
+    assert r.status == 400 and r.json["code"] == "body_not_allowed", r
     assert senim.post(f"/v1/subjects/{sid}/unblock", token=dpo).json["blocked"] is False
     assert senim.get(f"/v1/subjects/{sid}/data", token=uw, headers=ID).status == 200
     ops = [row[0] for row in senim.sql(

@@ -118,9 +118,17 @@ static void test_parse(void **state)
 		{ "Kk", LANG_KK },
 		{ "kk-KZ", LANG_KK },
 		{ "en_GB", LANG_EN },
-		{ "en-", LANG_EN },
-		{ "en-aaaaaaaaaaaaa", LANG_EN }, /* 16 bytes */
-		{ "en-aaaaaaaaaaaaaa", -1 },	 /* 17 bytes */
+		{ "en-GB-x1", LANG_EN },
+		{ "kk-KZ-abcdefgh", LANG_KK },	 /* 8 characters a subtag */
+		{ "kk-KZ-abcdefghi", -1 },	 /* 9 */
+		{ "en-aaaaaaaa-bbb", LANG_EN },	 /* 15 bytes */
+		{ "en-aaaaaaaa-bbbb", LANG_EN }, /* 16 bytes */
+		{ "en-aaaaaaaa-bbbbb", -1 },	 /* 17 bytes */
+		{ "en-", -1 },
+		{ "en--GB", -1 },
+		{ "kk-!!", -1 },
+		{ "kk-K Z", -1 },
+		{ "kk-\xd0\x9a", -1 },
 		{ NULL, -1 },
 		{ "", -1 },
 		{ "*", -1 },
