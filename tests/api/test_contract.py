@@ -109,3 +109,38 @@ def test_every_route_of_the_router_is_in_the_document(c):
         for method in ("get", "put", "post", "delete"):
             if method in item:
                 assert c.find(method, concrete)[0] is not None, (method, template)
+
+
+def test_an_undocumented_member_is_caught(c):
+    h = COMMON + [("Content-Type", "application/problem+json")]
+    with pytest.raises(ContractError, match="surprise"):
+        c.check("GET", "/nope", {}, None, 404, h, problem("not_found", 404, surprise=1))
+
+
+# Objects open on purpose: a category's members are checked against the
+# category's own schema (x-senim-category), and the bases below are closed
+# by the schemas built on them (unevaluatedProperties).
+OPEN = {"ProblemMembers", "PolicyMetaMembers"}
+
+
+def test_every_answer_schema_is_closed(c):
+    """An object schema that allows any other member would let an undocumented
+    field through the contract check: each one says which members it has."""
+    open_ = []
+
+    def walk(s, where, in_allof=False):
+        if isinstance(s, dict):
+            closed = "additionalProperties" in s or "unevaluatedProperties" in s
+            if (s.get("type") == "object" or "properties" in s) and not closed \
+                    and not in_allof and not where.endswith("/fields"):
+                open_.append(where)
+            for k, v in s.items():
+                walk(v, where + "/" + k, in_allof=(k == "allOf"))
+        elif isinstance(s, list):
+            for i, v in enumerate(s):
+                walk(v, "%s/%d" % (where, i), in_allof=in_allof)
+
+    for name, schema in c.doc["components"]["schemas"].items():
+        if name not in OPEN:
+            walk(schema, name)
+    assert not open_, open_

@@ -360,7 +360,7 @@ def _catalogue():
 
 def test_problem_schema_matches_catalogue(doc):
     codes, rules = _catalogue()
-    problem = doc["components"]["schemas"]["Problem"]
+    problem = doc["components"]["schemas"]["ProblemMembers"]
     assert set(problem["properties"]["code"]["enum"]) == set(codes), \
         "Problem.code enum differs from the catalogue in problem.c"
     assert set(problem["properties"]["rule"]["enum"]) == set(rules), \
