@@ -113,7 +113,10 @@ static void test_buf_reset_keeps_memory(void **state)
  * from two threads is a data race (the TSan build reports it and fails) or,
  * since the string is read-only, a fault in any build.
  */
-enum { RESETTERS = 2, RESETS = 2000 };
+enum {
+	RESETTERS = 2,
+	RESETS = 2000
+};
 
 static void *resetter(void *arg)
 {
