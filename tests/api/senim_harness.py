@@ -154,7 +154,8 @@ def e164(phone):
 SANITIZER_REPORT = re.compile(rb"WARNING: ThreadSanitizer|ERROR: AddressSanitizer"
                               rb"|runtime error: ")
 
-_servers = []
+_servers = []      # every Senim made in this test process
+_cli_reports = []  # reports found in CLI runs' stderr, not yet handed out
 
 
 def sanitizer_reports():
@@ -166,9 +167,6 @@ def sanitizer_reports():
     found += _cli_reports
     _cli_reports.clear()
     return found
-
-
-_cli_reports = []
 
 
 def _excerpts(data):
