@@ -46,7 +46,8 @@ struct audit_record {
 	const char *subject_id; /* the borrower concerned, or NULL */
 	const char *categories; /* "identity,contact", or "" */
 	const char *purpose;	/* a purpose code, or "" */
-	const char *outcome;	/* "success", "denied", "failed" */
+	const char *outcome;	/* "success", "denied", "failed", "not_found",
+				 * "unchanged" (a repeat answered as it was) */
 	const char *request_id; /* the HTTP request id, or a CLI run id */
 };
 

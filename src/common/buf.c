@@ -7,12 +7,20 @@
 
 #include "common/banned.h"
 
-/* An empty buffer points here so that data is always a valid C string. */
-static char buf_empty[1];
+/*
+ * An empty buffer points here so that data is always a valid C string.  It
+ * is shared by every empty buffer in every thread, so nothing may write it:
+ * it is const, in read-only memory, and a write through a buffer that never
+ * grew faults at once instead of racing with the other threads (two
+ * workers resetting their empty reply bodies wrote this byte concurrently).
+ * Every writer below therefore writes only once cap is non-zero.
+ */
+static const char buf_empty[1];
 
 void buf_init(struct buf *b, size_t max)
 {
-	b->data = buf_empty;
+	/* The cast is safe: nothing writes data while cap is 0 (see above). */
+	b->data = (char *)buf_empty;
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
@@ -28,7 +36,9 @@ void buf_release(struct buf *b)
 void buf_reset(struct buf *b)
 {
 	b->len = 0;
-	b->data[0] = '\0';
+	/* A buffer that never grew already reads "" from the shared sentinel. */
+	if (b->cap)
+		b->data[0] = '\0';
 }
 
 char *buf_detach(struct buf *b, size_t *len)

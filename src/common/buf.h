@@ -16,7 +16,8 @@
 #include "common/result.h"
 
 struct buf {
-	char *data; /* NUL-terminated; points at a static "" until first growth */
+	char *data; /* NUL-terminated; until first growth (cap 0) it points at
+		     * a shared read-only "" that must never be written */
 	size_t len; /* bytes used, not counting the NUL */
 	size_t cap; /* bytes allocated */
 	size_t max; /* hard limit on len; adding past it fails */
@@ -35,7 +36,8 @@ void buf_init(struct buf *b, size_t max);
 /* Free the buffer's memory and leave it empty and reusable. */
 void buf_release(struct buf *b);
 
-/* Empty the buffer but keep its memory. */
+/* Empty the buffer but keep its memory.  Safe on a buffer that never grew
+ * from any number of threads at once: it writes only memory the buffer owns. */
 void buf_reset(struct buf *b);
 
 /* Hand the memory to the caller, who frees it with free(); the buffer is left

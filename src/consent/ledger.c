@@ -339,10 +339,9 @@ static int grant_prepare_tx(struct store_tx *tx, void *arg)
 		op->missing = 1;
 		return SENIM_OK;
 	}
-	err = find_active(tx, op->rq.subject_id, op->kind,
-			  op->kind == CONSENT_POLICY ? cur.version : NULL, &op->out);
-	if (err || op->out)
-		return err; /* already granted: the same answer again, no write */
+	/* Prepared even when the kind is already granted: only the write can
+	 * tell (it may be withdrawn meanwhile), and either answer goes through
+	 * the write for its audit record. */
 	op->pol = cur;
 	new_consent_id(op->id);
 	op->now = clock_now_us();
@@ -382,11 +381,19 @@ static int grant_write_tx(struct store_tx *tx, struct ledger_op *op)
 		op->outdated = 1;
 		return SENIM_OK;
 	}
-	/* Another request may have granted the same kind meanwhile. */
+	/* Granted before, or by another request meanwhile: the answer is that
+	 * grant with its receipt, the borrower's data, so it leaves only after
+	 * its own audit record like any other read of it (S4, fail closed). */
+	json_decref(op->out); /* a job may run again when its batch failed */
+	op->out = NULL;
+	op->created = 0;
 	err = find_active(tx, op->rq.subject_id, op->kind,
 			  op->kind == CONSENT_POLICY ? op->pol.version : NULL, &op->out);
 	if (err || op->out)
-		return err;
+		return err ? err
+			   : audit(tx, op->kr, &op->rq, "consent.grant",
+				   json_string_value(json_object_get(op->out, "id")),
+				   op->kind, "unchanged");
 	const char *kind = consent_def(op->kind)->code;
 	err = store_exec(
 		tx,

@@ -46,7 +46,9 @@ struct consent_request {
 /* Accept the policy version `version`.  SENIM_ERR_CONFLICT when it is not the
  * version in force (current gets it), SENIM_ERR_NOT_FOUND when no such
  * version exists.  Accepting the current version again returns the existing
- * acceptance.  *receipt: the signed receipt (caller decrefs). */
+ * acceptance, audited as `consent.grant` with outcome "unchanged" (it
+ * discloses the grant, so it too fails closed without its record).
+ * *receipt: the signed receipt (caller decrefs). */
 SENIM_MUST_CHECK int ledger_accept_policy(struct store *st, const struct keyring *kr,
 					  const struct consent_request *rq,
 					  const char *version,
@@ -54,7 +56,8 @@ SENIM_MUST_CHECK int ledger_accept_policy(struct store *st, const struct keyring
 					  int *created);
 
 /* Grant a consent of `kind` (not the policy).  An active grant of the same
- * kind is returned as it is (*created 0).  *out: {"id", ..., "receipt"}. */
+ * kind is returned as it is (*created 0), audited as `consent.grant` with
+ * outcome "unchanged".  *out: {"id", ..., "receipt"}. */
 SENIM_MUST_CHECK int ledger_grant(struct store *st, const struct keyring *kr,
 				  const struct consent_request *rq,
 				  enum consent_kind kind, json_t **out, int *created);

@@ -149,6 +149,33 @@ def e164(phone):
     return "+" + digits
 
 
+# What a sanitizer writes to stderr when it finds a bug.  ASan and UBSan
+# (built with -fno-sanitize-recover) stop the process, which fails the test
+# anyway; ThreadSanitizer reports a race and lets the server go on, so every
+# test looks for its reports (conftest.py) and fails on one.
+SANITIZER_REPORT = re.compile(rb"WARNING: ThreadSanitizer|ERROR: AddressSanitizer"
+                              rb"|runtime error: ")
+
+_servers = []      # every Senim made in this test process
+_cli_reports = []  # reports found in CLI runs' stderr, not yet handed out
+
+
+def sanitizer_reports():
+    """Sanitizer reports that servers or CLI runs wrote since the last call
+    (one string per report, up to a few kilobytes each)."""
+    found = []
+    for s in _servers:
+        found += s.new_sanitizer_reports()
+    found += _cli_reports
+    _cli_reports.clear()
+    return found
+
+
+def _excerpts(data):
+    return [data[m.start():m.start() + 4000].decode("utf-8", "replace")
+            for m in SANITIZER_REPORT.finditer(data)]
+
+
 class Senim:
     """One senim server process with its own data directory and database."""
 
@@ -157,6 +184,8 @@ class Senim:
         self.db = db or fresh_db_target(self.data_dir)
         self.keys = os.path.join(self.data_dir, "keys", "senim.keys")
         self.log_path = os.path.join(self.data_dir, "server.log")
+        self.log_checked = 0  # bytes of the log already searched for reports
+        _servers.append(self)
         self.extra_args = list(extra_args)
         self.proc = None
         self.port = None
@@ -254,10 +283,22 @@ class Senim:
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def new_sanitizer_reports(self):
+        """Reports in the server's stderr (its log) not looked at before."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.log_checked)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.log_checked += len(data)
+        return _excerpts(data)
+
     def cli(self, *args, check=True, input=None):
         """Run `senim ARGS --data-dir ...` against this server's store."""
         cmd = [BIN, *args, *self.common_args()]
         p = subprocess.run(cmd, capture_output=True, input=input, timeout=120)
+        _cli_reports.extend(_excerpts(p.stderr))
         if check and p.returncode != 0:
             raise AssertionError(f"{cmd} exited {p.returncode}: {p.stderr.decode()}")
         return p

@@ -1,7 +1,7 @@
 /*
  * test_buf.c — the growable buffer (growth, the hard maximum, NUL
- * termination, detach, formatted and hex appends), slices, and the request
- * arena (cap, alignment, zeroing, copies).
+ * termination, detach, formatted and hex appends, resets from many
+ * threads), slices, and the request arena (cap, alignment, zeroing, copies).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,53 @@ static void test_buf_reset_keeps_memory(void **state)
 	assert_string_equal(b.data, "third");
 	assert_int_equal(b.max, 1000);
 	buf_release(&b);
+}
+
+/*
+ * Server workers reset their reply bodies while other workers do the same,
+ * many of them never grown.  A reset must write only memory its own buffer
+ * owns: every never-grown buffer shares one empty string, and writing it
+ * from two threads is a data race (the TSan build reports it and fails) or,
+ * since the string is read-only, a fault in any build.
+ */
+enum {
+	RESETTERS = 2,
+	RESETS = 2000
+};
+
+static void *resetter(void *arg)
+{
+	int *ok = arg;
+	*ok = 1;
+	for (int i = 0; i < RESETS; i++) {
+		struct buf b;
+		buf_init(&b, 100);
+		buf_reset(&b);
+		buf_reset(&b);
+		if (b.len != 0 || b.data[0] != '\0')
+			*ok = 0;
+		/* and a grown one, so both kinds interleave across threads */
+		if (buf_addch(&b, 'x') != SENIM_OK)
+			*ok = 0;
+		buf_reset(&b);
+		if (b.len != 0 || b.data[0] != '\0' || b.cap == 0)
+			*ok = 0;
+		buf_release(&b);
+	}
+	return NULL;
+}
+
+static void test_buf_reset_concurrent(void **state)
+{
+	(void)state;
+	pthread_t th[RESETTERS];
+	int ok[RESETTERS];
+	for (int i = 0; i < RESETTERS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, resetter, &ok[i]), 0);
+	for (int i = 0; i < RESETTERS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_true(ok[i]);
+	}
 }
 
 /* Whatever goes past the maximum fails and leaves the contents untouched. */
@@ -404,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_buf_empty),
 		cmocka_unit_test(test_buf_growth),
 		cmocka_unit_test(test_buf_reset_keeps_memory),
+		cmocka_unit_test(test_buf_reset_concurrent),
 		cmocka_unit_test(test_buf_hard_max),
 		cmocka_unit_test(test_buf_detach),
 		cmocka_unit_test(test_buf_addf),
