@@ -227,6 +227,13 @@ static const struct problem_def catalogue[] = {
 	    "(status).",
 	    "This phone change has been approved, superseded or has expired "
 	    "already (status)." } },
+	{ "phone_change_expired",
+	  409,
+	  { "Смена номера истекла", "Нөмірді ауыстыру мерзімі өтті",
+	    "Phone change expired" },
+	  { "Предложение смены номера не подтверждено вовремя; предложите заново.",
+	    "Нөмірді ауыстыру ұсынысы уақытында расталмады; қайта ұсыныңыз.",
+	    "The phone change was not approved in time; propose it again." } },
 	{ "phone_change_self_approval",
 	  403,
 	  { "Нельзя подтвердить своё предложение", "Өз ұсынысыңызды растауға болмайды",

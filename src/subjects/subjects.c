@@ -904,6 +904,97 @@ int subjects_change_finish(struct subject_change_op *op, int result, int64_t *ve
 	return result;
 }
 
+/* ---- the sign-in phone (for borrower/phone.h) --------------------------------- */
+
+int subjects_decide_write_tx(struct store_tx *tx, const struct subject_actor *a,
+			     const char *subject_id, enum category c,
+			     const char *operation, enum access_result *denied)
+{
+	struct op o = { .a = a, .subject_id = subject_id, .name = operation };
+	int refused = 0;
+	int err = decide(tx, &o, &refused);
+	*denied = o.denied;
+	if (err || refused)
+		return err;
+	/* A category the purpose does not even see is no write of it either. */
+	*denied = (o.categories & CATEGORY_BIT(c))
+			  ? access_decide_write(a->matrix, a->purpose, o.categories, c)
+			  : ACCESS_PURPOSE_NOT_PERMITTED;
+	if (*denied != ACCESS_GRANTED)
+		return audit(tx, a, operation, subject_id, CATEGORY_BIT(c), "denied");
+	return SENIM_OK;
+}
+
+/* The newest contact record's phone_mobile into out ("" when none). */
+static void phone_of(json_t *rec, char out[PHONE_E164_LEN])
+{
+	const char *p = json_string_value(json_object_get(
+		rec ? json_object_get(rec, "fields") : NULL, "phone_mobile"));
+	out[0] = '\0';
+	if (p && strlen(p) < PHONE_E164_LEN)
+		memcpy(out, p, strlen(p) + 1);
+}
+
+int subjects_phone_tx(struct store_tx *tx, const struct keyring *kr,
+		      const char *subject_id, char out[PHONE_E164_LEN])
+{
+	struct vault_dek *dek = NULL;
+	json_t *rec = NULL;
+	out[0] = '\0';
+	int err = load_dek(tx, kr, subject_id, &dek);
+	if (!err)
+		err = read_latest(tx, dek, subject_id, CATEGORY_CONTACT, &rec);
+	if (!err)
+		phone_of(rec, out);
+	json_decref(rec);
+	vault_dek_free(dek);
+	return err;
+}
+
+int subjects_set_phone_tx(struct store_tx *tx, const struct subject_actor *a,
+			  const char *subject_id, enum subject_source source,
+			  const char *phone, char old[PHONE_E164_LEN])
+{
+	struct store_rows *r;
+	int has = 0;
+	int64_t version = 1;
+	json_t *prev = NULL, *merged = NULL;
+	struct vault_dek *dek = NULL;
+	old[0] = '\0';
+	int err = store_query(tx,
+			      "SELECT COALESCE(MAX(version), 0) FROM subject_records"
+			      " WHERE subject_id = $1 AND category = 'contact'",
+			      (struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	version = has ? store_rows_int(r, 0) + 1 : 1;
+	store_rows_free(r);
+	if (!err)
+		err = load_dek(tx, a->kr, subject_id, &dek);
+	if (!err && version > 1)
+		err = read_latest(tx, dek, subject_id, CATEGORY_CONTACT, &prev);
+	if (!err) {
+		phone_of(prev, old);
+		json_t *base = prev ? json_object_get(prev, "fields") : NULL;
+		merged = base ? json_deep_copy(base) : json_object();
+		if (!merged ||
+		    json_object_set_new(merged, "phone_mobile", json_string(phone)) != 0)
+			err = SENIM_ERR_NOMEM;
+	}
+	if (!err && strcmp(old, phone) == 0)
+		err = SENIM_ERR_CONFLICT;
+	if (!err)
+		err = insert_record(tx, a, dek, subject_id, CATEGORY_CONTACT, version,
+				    source, merged);
+	if (!err)
+		err = reindex(tx, a->kr, subject_id, "phone", phone);
+	json_decref(prev);
+	json_decref(merged);
+	vault_dek_free(dek);
+	return err;
+}
+
 /* ---- lookups ------------------------------------------------------------------- */
 
 static int search_tx(struct store_tx *tx, void *arg)
