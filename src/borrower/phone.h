@@ -24,7 +24,8 @@
  * in the borrower's language, is the API layer's) and records its fate
  * (phone_change_notice_*_tx).
  * A new proposal or request supersedes the subject's earlier pending ones
- * of the same kind.
+ * of the same kind, and a change applied supersedes every other pending
+ * one of the subject.
  *
  * Audit operations: subject.phone_change_propose, .phone_change_approve
  * (refusals: outcome "denied"), subject.phone_change_start,

@@ -350,3 +350,19 @@ def test_the_borrowers_codes_run_out(senim, staff):
     # staff tokens do not reach the borrower's routes
     r = senim.post("/v1/me/phone", {"phone": new}, token=staff["support"])
     assert r.status == 403 and r.json["code"] == "forbidden_role", r
+
+
+def test_a_change_applied_voids_the_other_pending_ones(senim, staff):
+    """A staff proposal made before the borrower changed the phone was about
+    the old phone: it cannot be approved afterwards."""
+    sid, body, session = sensitive_borrower(senim, staff, marketing=False)
+    pending = propose(senim, staff["support"], sid, fresh_phone()).json["change_id"]
+    new = fresh_phone()
+    change = senim.post("/v1/me/phone", {"phone": new}, token=session).json["change_id"]
+    r = senim.post("/v1/me/phone/confirm",
+                   {"change_id": change, "code_old": senim.sms.last_code(e164(body["phone"])),
+                    "code_new": senim.sms.last_code(new)}, token=session)
+    assert r.status == 200, r
+    r = approve(senim, staff["underwriter"], sid, pending)
+    assert r.status == 409 and r.json["code"] == "phone_change_not_pending", r
+    assert sign_in(senim, new).status == 200
