@@ -219,6 +219,14 @@ static int apply(struct store_tx *tx, struct phone_change *op, enum subject_sour
 				SV_TEXT(op->subject_id), SV_TEXT(op->change_id),
 				SV_TEXT(op->actor.label), SV_INT(clock_now_us()) },
 			4, NULL);
+	/* Whatever else was pending was asked about the old phone: void now. */
+	if (!err)
+		err = store_exec(tx,
+				 "UPDATE phone_changes SET status = 'superseded' WHERE"
+				 " subject_id = $1 AND status = 'pending' AND id <> $2",
+				 (struct store_val[]){ SV_TEXT(op->subject_id),
+						       SV_TEXT(op->change_id) },
+				 2, NULL);
 	if (!err)
 		err = audit(tx, op, "subject.phone_change", "success");
 	if (!err)
