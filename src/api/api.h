@@ -58,6 +58,13 @@ int api_me_grant(struct http_request *req, struct http_response *resp);
 int api_me_withdraw(struct http_request *req, struct http_response *resp);
 int api_subject_consents(struct http_request *req, struct http_response *resp);
 
+/* phone.c: changing a borrower's sign-in phone (U4, S1): staff maker-checker
+ * and the borrower's own change */
+int api_phone_change_propose(struct http_request *req, struct http_response *resp);
+int api_phone_change_approve(struct http_request *req, struct http_response *resp);
+int api_me_phone(struct http_request *req, struct http_response *resp);
+int api_me_phone_confirm(struct http_request *req, struct http_response *resp);
+
 /* audit.c: the audit chain, for auditors and the DPO (S4) */
 int api_audit_verify(struct http_request *req, struct http_response *resp);
 

@@ -377,6 +377,7 @@ struct pending_change {
 	const char *id;
 	int category;
 	enum change_answer answer;
+	enum purpose purpose;
 };
 
 static int change_write(struct store_tx *tx, void *ctx)
@@ -395,9 +396,23 @@ static int change_answer(struct http_request *req, struct http_response *resp, i
 	enum access_result denied = ACCESS_GRANTED;
 	int err = subjects_change_finish(pc->op, result, &version, &out, &denied);
 	json_decref(pc->body);
+	const char *cat = category_code((enum category)pc->category);
+	if (err == SENIM_ERR_CONFLICT && pc->answer == ANSWER_VERSION) {
+		/* U4: the sign-in phone changes only by its own procedure. */
+		struct problem p = { .code = "phone_change_procedure",
+				     .field = "phone_mobile" };
+		return http_reply_problem(req, resp, &p);
+	}
+	if (err == SENIM_ERR_DENIED && denied == ACCESS_PURPOSE_READ_ONLY) {
+		/* Say which purpose only reads which category. */
+		struct problem p = { .code = "purpose_read_only",
+				     .extra = json_pack("{s:s,s:s}", "purpose",
+							purpose_code(pc->purpose),
+							"category", cat) };
+		return http_reply_problem(req, resp, &p);
+	}
 	if (err)
 		return reply_result(req, resp, err, denied);
-	const char *cat = category_code((enum category)pc->category);
 	switch (pc->answer) {
 	case ANSWER_PROTECTION:
 		return reply_protection(req, resp, pc->id);
@@ -421,7 +436,8 @@ static int change_answer(struct http_request *req, struct http_response *resp, i
  * batch, and answer once it is durable, without holding a worker. */
 static int change_then_answer(struct http_request *req, struct http_response *resp,
 			      struct subject_change_op *op, int err, json_t *body,
-			      const char *id, int category, enum change_answer answer)
+			      const char *id, int category, enum change_answer answer,
+			      enum purpose purpose)
 {
 	struct pending_change *pc = err ? NULL : arena_alloc(&req->arena, sizeof(*pc));
 	if (!pc) {
@@ -431,7 +447,7 @@ static int change_then_answer(struct http_request *req, struct http_response *re
 		json_decref(body);
 		return reply_result(req, resp, err, ACCESS_GRANTED);
 	}
-	*pc = (struct pending_change){ op, body, id, category, answer };
+	*pc = (struct pending_change){ op, body, id, category, answer, purpose };
 	return http_write_then(req, change_write, pc, change_answer);
 }
 
@@ -447,7 +463,8 @@ int api_subject_history(struct http_request *req, struct http_response *resp)
 	actor_for(req, purpose, &a);
 	struct subject_change_op *op = NULL;
 	int err = subjects_history_prepare(&a, id, c, &op);
-	return change_then_answer(req, resp, op, err, NULL, id, (int)c, ANSWER_HISTORY);
+	return change_then_answer(req, resp, op, err, NULL, id, (int)c, ANSWER_HISTORY,
+				  purpose);
 }
 
 static const struct jsonin_field put_fields[] = {
@@ -485,7 +502,8 @@ int api_subject_put(struct http_request *req, struct http_response *resp)
 	err = subjects_write_prepare(&a, id, c, (enum subject_source)source, fields,
 				     jsonin_str(fields, "phone_mobile"),
 				     jsonin_str(fields, "email"), &op);
-	return change_then_answer(req, resp, op, err, body, id, (int)c, ANSWER_VERSION);
+	return change_then_answer(req, resp, op, err, body, id, (int)c, ANSWER_VERSION,
+				  purpose);
 }
 
 /* ---- lookups -------------------------------------------------------------------- */
@@ -542,7 +560,8 @@ int api_subject_search(struct http_request *req, struct http_response *resp)
 	struct subject_change_op *op = NULL;
 	err = subjects_search_prepare(&a, kind, norm, &op); /* copies the key */
 	sodium_memzero(norm, sizeof(norm));
-	return change_then_answer(req, resp, op, err, NULL, NULL, 0, ANSWER_SEARCH);
+	return change_then_answer(req, resp, op, err, NULL, NULL, 0, ANSWER_SEARCH,
+				  purpose);
 }
 
 /* ---- blocking and restriction (the DPO's acts) ------------------------------------ */
@@ -601,7 +620,8 @@ static int set_block(struct http_request *req, struct http_response *resp, int b
 	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
 	struct subject_change_op *op = NULL;
 	int err = subjects_block_prepare(&a, id, blocked, reason, &op);
-	return change_then_answer(req, resp, op, err, body, id, 0, ANSWER_PROTECTION);
+	return change_then_answer(req, resp, op, err, body, id, 0, ANSWER_PROTECTION,
+				  PURPOSE_LEGAL_OBLIGATION);
 }
 
 int api_subject_block(struct http_request *req, struct http_response *resp)
@@ -643,7 +663,8 @@ int api_subject_restrict(struct http_request *req, struct http_response *resp)
 	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
 	struct subject_change_op *op = NULL;
 	int err = subjects_restriction_prepare(&a, id, 1, mask, &op);
-	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION);
+	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION,
+				  PURPOSE_LEGAL_OBLIGATION);
 }
 
 int api_subject_unrestrict(struct http_request *req, struct http_response *resp)
@@ -655,7 +676,8 @@ int api_subject_unrestrict(struct http_request *req, struct http_response *resp)
 	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
 	struct subject_change_op *op = NULL;
 	int err = subjects_restriction_prepare(&a, id, 0, 0, &op);
-	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION);
+	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION,
+				  PURPOSE_LEGAL_OBLIGATION);
 }
 
 int api_subject_protection(struct http_request *req, struct http_response *resp)
@@ -667,5 +689,6 @@ int api_subject_protection(struct http_request *req, struct http_response *resp)
 	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
 	struct subject_change_op *op = NULL;
 	int err = subjects_protection_read_prepare(&a, id, &op);
-	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION);
+	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION,
+				  PURPOSE_LEGAL_OBLIGATION);
 }

@@ -43,15 +43,18 @@ static void token_hash(const char *token, unsigned char out[TOKEN_HASH_BYTES])
  * code has proved it (`proven`): anyone who knows a phone number can ask
  * for a code or guess one, and those acts must not read as the borrower's.
  */
-static int audit(struct store_tx *tx, const struct keyring *kr, const char *op,
-		 const char *subject_id, int proven, const char *outcome,
-		 const char *request_id)
+static int audit_object(struct store_tx *tx, const struct keyring *kr, const char *op,
+			const char *subject_id, int proven, const char *outcome,
+			const char *request_id, const char *object_given)
 {
 	char actor[48], object[48];
 	snprintf(actor, sizeof(actor), "%s%s", proven ? "borrower:" : "anonymous",
 		 proven ? subject_id : "");
-	snprintf(object, sizeof(object), "subject:%s",
-		 subject_id && *subject_id ? subject_id : "unknown");
+	if (object_given)
+		snprintf(object, sizeof(object), "%s", object_given);
+	else
+		snprintf(object, sizeof(object), "subject:%s",
+			 subject_id && *subject_id ? subject_id : "unknown");
 	struct audit_record rec = { .actor = actor,
 				    .operation = op,
 				    .object = object,
@@ -62,6 +65,41 @@ static int audit(struct store_tx *tx, const struct keyring *kr, const char *op,
 				    .outcome = outcome,
 				    .request_id = request_id };
 	return audit_append(tx, kr, &rec);
+}
+
+static int audit(struct store_tx *tx, const struct keyring *kr, const char *op,
+		 const char *subject_id, int proven, const char *outcome,
+		 const char *request_id)
+{
+	return audit_object(tx, kr, op, subject_id, proven, outcome, request_id, NULL);
+}
+
+/*
+ * What a sign-in's record names as its object: "phone_change:<id>" when the
+ * subject's sign-in phone was last set by staff, else "subject:<id>"
+ * (object gets 48 bytes).
+ */
+static int sign_in_object(struct store_tx *tx, const char *subject_id, char object[48])
+{
+	struct store_rows *r;
+	int has = 0;
+	snprintf(object, 48, "subject:%s", subject_id);
+	int err = store_query(tx,
+			      "SELECT id, kind FROM phone_changes WHERE subject_id = $1"
+			      " AND status = 'applied' ORDER BY decided_at DESC, id DESC"
+			      " LIMIT 1",
+			      (struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	if (!err && has && strcmp(store_rows_text(r, 1, NULL), "staff") == 0) {
+		size_t len = 0;
+		const char *id = store_rows_text(r, 0, &len);
+		if (len < 32)
+			snprintf(object, 48, "phone_change:%.*s", (int)len, id);
+	}
+	store_rows_free(r);
+	return err;
 }
 
 /*
@@ -254,9 +292,13 @@ static int verify_tx(struct store_tx *tx, void *arg)
 					      SV_TEXT(c->subject_id), SV_INT(now),
 					      SV_INT(c->expires_at) },
 			4, NULL);
+	/* Attributable: a sign-in after a staff-made phone change names it. */
+	char object[48];
 	if (!err)
-		err = audit(tx, c->kr, "borrower.sign_in", c->subject_id, 1, "success",
-			    c->request_id);
+		err = sign_in_object(tx, c->subject_id, object);
+	if (!err)
+		err = audit_object(tx, c->kr, "borrower.sign_in", c->subject_id, 1,
+				   "success", c->request_id, object);
 	if (!err)
 		c->ok = 1;
 	return err;
@@ -426,4 +468,20 @@ int borrower_sign_out_finish(struct borrower_signout_op *op, int result)
 	sodium_memzero(op, sizeof(*op));
 	free(op);
 	return result;
+}
+
+int borrower_revoke_sessions_tx(struct store_tx *tx, const char *subject_id,
+				const char *keep_token, int64_t *revoked)
+{
+	unsigned char keep[TOKEN_HASH_BYTES] = { 0 };
+	if (keep_token && borrower_token_form(keep_token))
+		token_hash(keep_token, keep);
+	/* A zero hash is no token's: with no token to keep, all go. */
+	return store_exec(
+		tx,
+		"UPDATE borrower_tokens SET revoked_at = $2 WHERE subject_id = $1"
+		" AND revoked_at IS NULL AND token_hash <> $3",
+		(struct store_val[]){ SV_TEXT(subject_id), SV_INT(clock_now_us()),
+				      SV_BLOB(keep, sizeof(keep)) },
+		3, revoked);
 }

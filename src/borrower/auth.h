@@ -14,6 +14,11 @@
  * A borrower token ("snb_" + 43 base64url characters) reaches only its own
  * subject's data; it is stored hashed and expires after
  * BORROWER_SESSION_SECONDS.
+ *
+ * A sign-in is attributable: when the subject's sign-in phone was last set
+ * by staff (the maker-checker procedure of borrower/phone.h), the sign-in's
+ * audit record names that change as its object ("phone_change:<id>"), so
+ * every act of that session traces back to the members who moved the phone.
  */
 #ifndef SENIM_BORROWER_AUTH_H
 #define SENIM_BORROWER_AUTH_H
@@ -95,6 +100,17 @@ SENIM_MUST_CHECK int borrower_sign_out_prepare(const struct keyring *kr,
 					       struct borrower_signout_op **op);
 int borrower_sign_out_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int borrower_sign_out_finish(struct borrower_signout_op *op, int result);
+
+/*
+ * Inside a write transaction: revoke every live session of subject_id but
+ * the one of keep_token (NULL: all of them); *revoked gets how many.  Used
+ * when the sign-in phone changes (borrower/phone.h): whoever held a session
+ * through the old phone holds none after.
+ */
+SENIM_MUST_CHECK int borrower_revoke_sessions_tx(struct store_tx *tx,
+						 const char *subject_id,
+						 const char *keep_token,
+						 int64_t *revoked);
 
 /* 1 when the token has the borrower form (prefix). */
 int borrower_token_form(const char *token);

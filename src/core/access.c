@@ -25,6 +25,20 @@ enum access_result access_decide(const struct access_matrix *m, enum role role,
 	return ACCESS_GRANTED;
 }
 
+enum access_result access_decide_write(const struct access_matrix *m,
+				       enum purpose purpose, uint32_t categories,
+				       enum category c)
+{
+	if ((unsigned)purpose >= PURPOSE__COUNT || (unsigned)c >= CATEGORY__COUNT)
+		return ACCESS_PURPOSE_NOT_PERMITTED;
+	if (!(categories & CATEGORY_BIT(c)))
+		return ACCESS_GRANTED; /* withheld: the caller's other answer */
+	/* U7, U8, U5, U9 only look, whatever a file says (purposes.h). */
+	if (purpose_read_only(purpose) || !(m->writes_of[purpose] & CATEGORY_BIT(c)))
+		return ACCESS_PURPOSE_READ_ONLY;
+	return ACCESS_GRANTED;
+}
+
 const char *access_missing_consent(enum purpose purpose,
 				   const struct subject_state *state)
 {
@@ -58,6 +72,8 @@ const char *access_result_code(enum access_result r)
 		return "purpose_restricted";
 	case ACCESS_CONSENT_REQUIRED:
 		return "consent_required";
+	case ACCESS_PURPOSE_READ_ONLY:
+		return "purpose_read_only";
 	}
 	return "purpose_not_permitted";
 }

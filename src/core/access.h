@@ -17,6 +17,10 @@
  *      fraud prevention, security, investigations and legal obligations rest
  *      on the law and need none;
  *   5. the categories are those the purpose may see (purpose x category).
+ *
+ * A write asks one more question (access_decide_write): a purpose has a
+ * direction, and a category it may read is not one it may change unless
+ * the matrix's purpose_writes says so, else ACCESS_PURPOSE_READ_ONLY.
  */
 #ifndef SENIM_ACCESS_H
 #define SENIM_ACCESS_H
@@ -33,6 +37,7 @@ enum access_result {
 	ACCESS_SUBJECT_BLOCKED,
 	ACCESS_PURPOSE_RESTRICTED,
 	ACCESS_CONSENT_REQUIRED,
+	ACCESS_PURPOSE_READ_ONLY,
 };
 
 struct subject_state {
@@ -57,8 +62,16 @@ enum access_result access_decide(const struct access_matrix *m, enum role role,
 				 enum purpose purpose, const struct subject_state *state,
 				 uint32_t *categories);
 
+/* After access_decide() granted `categories` for a write of category c:
+ * ACCESS_GRANTED when the purpose may write c, ACCESS_PURPOSE_READ_ONLY when
+ * it may only read it (purpose_writes), ACCESS_GRANTED too when it may not
+ * even read c — that is the caller's "withheld" answer, not a direction. */
+enum access_result access_decide_write(const struct access_matrix *m,
+				       enum purpose purpose, uint32_t categories,
+				       enum category c);
+
 /* "purpose_not_permitted", "subject_blocked", "purpose_restricted",
- * "consent_required". */
+ * "consent_required", "purpose_read_only". */
 const char *access_result_code(enum access_result r);
 
 #endif

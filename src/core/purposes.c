@@ -82,6 +82,12 @@ int category_parse(const char *code)
 	return -1;
 }
 
+int purpose_read_only(enum purpose p)
+{
+	return p == PURPOSE_MARKETING || p == PURPOSE_MARKETING_CAMPAIGN_DESIGN ||
+	       p == PURPOSE_SECURITY_COMPLIANCE || p == PURPOSE_INTERNAL_INVESTIGATION;
+}
+
 int category_is_special(enum category c)
 {
 	/* D7: medical and biometric data get the strictest handling. */
@@ -107,6 +113,20 @@ static const struct access_matrix matrix_default = {
 		[PURPOSE_MARKETING] = C(CONTACT),
 		[PURPOSE_MARKETING_CAMPAIGN_DESIGN] = C(DEVICE),
 		[PURPOSE_INTERNAL_INVESTIGATION] = CATEGORY_ALL,
+		[PURPOSE_LEGAL_OBLIGATION] = CATEGORY_ALL,
+	},
+	/* What each purpose may change; docs/purposes.md gives the reasons. */
+	.writes_of = {
+		[PURPOSE_LOAN_APPLICATION_REVIEW] =
+			C(IDENTITY) | C(FAMILY) | C(MEDICAL) | C(CONTACT) | C(PROFESSIONAL),
+		[PURPOSE_LOAN_SERVICING] = C(CONTACT),
+		[PURPOSE_FRAUD_PREVENTION] = C(DEVICE) | C(BIOMETRIC),
+		[PURPOSE_IDENTIFICATION] = C(IDENTITY) | C(CONTACT) | C(BIOMETRIC),
+		[PURPOSE_SECURITY_COMPLIANCE] = 0,
+		[PURPOSE_CUSTOMER_COMMUNICATION] = C(CONTACT),
+		[PURPOSE_MARKETING] = 0,
+		[PURPOSE_MARKETING_CAMPAIGN_DESIGN] = 0,
+		[PURPOSE_INTERNAL_INVESTIGATION] = 0,
 		[PURPOSE_LEGAL_OBLIGATION] = CATEGORY_ALL,
 	},
 	.purposes_of = {
@@ -268,6 +288,40 @@ static const char *role_name_at(int i)
 }
 
 /*
+ * The direction rules (purposes.h): a purpose writes only what it may read,
+ * and the purposes that only look write nothing.  Returns 0 or -1 with err
+ * set.
+ */
+static int check_writes(const struct access_matrix *m, char *err, size_t errlen)
+{
+	for (int p = 0; p < PURPOSE__COUNT; p++) {
+		uint32_t w = m->writes_of[p];
+		for (int c = 0; c < CATEGORY__COUNT; c++) {
+			if (!(w & CATEGORY_BIT(c)))
+				continue;
+			if (purpose_read_only((enum purpose)p)) {
+				set_err(err, errlen,
+					"purpose_writes.%s: must be empty, the "
+					"purpose only reads (%s), \"%s\" listed",
+					purpose_codes[p], purpose_clauses[p],
+					category_codes[c]);
+				return -1;
+			}
+			if (!(m->categories_of[p] & CATEGORY_BIT(c))) {
+				set_err(err, errlen,
+					"purpose_writes.%s: \"%s\" is not in "
+					"purpose_categories.%s (a purpose writes only "
+					"what it may read)",
+					purpose_codes[p], category_codes[c],
+					purpose_codes[p]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
  * Parse and validate the matrix file (see purposes.h).  `out` is written only
  * on success, so a refused file leaves the caller's matrix as it was.
  */
@@ -280,7 +334,7 @@ int access_matrix_parse(const char *json, size_t len, struct access_matrix *out,
 	const char *key;
 	json_t *value;
 	char q[44];
-	int have_pc = 0, have_rp = 0;
+	int have_pc = 0, have_pw = 0, have_rp = 0;
 
 	memset(&m, 0, sizeof(m));
 	if (!json) {
@@ -305,6 +359,12 @@ int access_matrix_parse(const char *json, size_t len, struct access_matrix *out,
 				      PURPOSE__COUNT, category_parse, "category",
 				      purpose_name_at, m.categories_of, err, errlen))
 				goto fail;
+		} else if (strcmp(key, "purpose_writes") == 0) {
+			have_pw = 1;
+			if (parse_map(value, key, purpose_parse, "purpose",
+				      PURPOSE__COUNT, category_parse, "category",
+				      purpose_name_at, m.writes_of, err, errlen))
+				goto fail;
 		} else if (strcmp(key, "role_purposes") == 0) {
 			have_rp = 1;
 			if (parse_map(value, key, role_parse, "role", ROLE__COUNT,
@@ -317,9 +377,11 @@ int access_matrix_parse(const char *json, size_t len, struct access_matrix *out,
 			goto fail;
 		}
 	}
-	if (!have_pc || !have_rp) {
+	if (!have_pc || !have_pw || !have_rp) {
 		set_err(err, errlen, "access matrix: \"%s\" is missing",
-			have_pc ? "role_purposes" : "purpose_categories");
+			!have_pc   ? "purpose_categories"
+			: !have_pw ? "purpose_writes"
+				   : "role_purposes");
 		goto fail;
 	}
 
@@ -353,6 +415,8 @@ int access_matrix_parse(const char *json, size_t len, struct access_matrix *out,
 			}
 		}
 	}
+	if (check_writes(&m, err, errlen))
+		goto fail;
 
 	json_decref(root);
 	*out = m;

@@ -3,7 +3,9 @@
  * (the categories D1-D7), and who may use which purpose for which data.
  *
  * Two matrices decide every access (S3):
- *   purpose x category — the categories a purpose may see;
+ *   purpose x category — the categories a purpose may see, and of those the
+ *                        ones it may also write (a purpose has a direction:
+ *                        some only ever read);
  *   role x purpose     — the purposes a staff role may act under.
  * They ship as a JSON data file (data/access-matrix.json) whose defaults are
  * derived from the policy and explained cell by cell in docs/purposes.md;
@@ -61,23 +63,35 @@ int category_is_special(enum category c);
 
 struct access_matrix {
 	uint32_t categories_of[PURPOSE__COUNT]; /* CATEGORY_BIT mask per purpose */
+	uint32_t writes_of[PURPOSE__COUNT];	/* the subset it may also write */
 	uint32_t purposes_of[ROLE__COUNT];	/* PURPOSE_BIT mask per role */
 };
 
 /*
  * Parse and validate the matrix file's JSON text:
  *   {"purpose_categories": {"<purpose>": ["<category>", ...], ...},
+ *    "purpose_writes": {"<purpose>": ["<category>", ...], ...},
  *    "role_purposes": {"<role>": ["<purpose>", ...], ...}}
- * Every purpose and every role must appear exactly once (an empty list is
- * allowed); unknown names, duplicates, other keys or types are refused.
+ * purpose_categories says what a purpose may read, purpose_writes which of
+ * those it may also write.  Every purpose and every role must appear
+ * exactly once in each map (an empty list is allowed); unknown names,
+ * duplicates, other keys or types are refused.
  * Rules from the policy that no file may break: the special categories
  * (medical, biometric) are never open to marketing or
- * marketing_campaign_design (D7), and legal_obligation sees every category
- * (U10: what the law requires cannot be withheld).
+ * marketing_campaign_design (D7); legal_obligation sees every category
+ * (U10: what the law requires cannot be withheld); a purpose writes only
+ * categories it may read; and the purposes that only look — marketing,
+ * marketing_campaign_design (U7, U8), security_compliance (U5) and
+ * internal_investigation (U9) — write nothing (access_purpose_read_only).
  * On failure returns -1 and writes a one-line English reason into err.
  */
 int access_matrix_parse(const char *json, size_t len, struct access_matrix *out,
 			char *err, size_t errlen);
+
+/* 1 for the purposes that never write personal data, whatever a file
+ * says: marketing and campaign design use the data, audits and
+ * investigations examine it, none of them changes it. */
+int purpose_read_only(enum purpose p);
 
 /* The defaults compiled in (the same as data/access-matrix.json). */
 void access_matrix_default(struct access_matrix *out);

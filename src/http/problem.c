@@ -188,6 +188,85 @@ static const struct problem_def catalogue[] = {
 	    "берілмейді.",
 	    "This category of personal data is not needed for the stated purpose and "
 	    "is withheld." } },
+	{ "purpose_read_only",
+	  403,
+	  { "Цель разрешает только чтение", "Мақсат тек оқуға рұқсат береді",
+	    "Purpose may only read" },
+	  { "Для этой цели (purpose) данные этой категории (category) можно только "
+	    "читать, но не изменять.",
+	    "Бұл мақсат (purpose) үшін осы санаттың (category) деректерін тек оқуға "
+	    "болады, өзгертуге болмайды.",
+	    "This purpose (purpose) may read data of this category (category) but "
+	    "never change it." } },
+	{ "phone_change_procedure",
+	  409,
+	  { "Номер для входа меняется отдельно", "Кіру нөмірі бөлек өзгертіледі",
+	    "Sign-in phone changes by its own procedure" },
+	  { "Мобильный номер — фактор входа заёмщика; запись данных его не меняет. "
+	    "Смена номера: заёмщиком (POST /v1/me/phone) или сотрудниками с "
+	    "двойным контролем (POST /v1/subjects/{id}/phone-changes).",
+	    "Ұялы нөмір — қарыз алушының кіру факторы; деректерді жазу оны "
+	    "өзгертпейді. Нөмірді ауыстыру: қарыз алушы (POST /v1/me/phone) немесе "
+	    "қызметкерлер қос бақылаумен (POST /v1/subjects/{id}/phone-changes).",
+	    "The mobile phone is the borrower's sign-in factor; a data write never "
+	    "changes it. It changes by the borrower (POST /v1/me/phone) or by staff "
+	    "under maker-checker (POST /v1/subjects/{id}/phone-changes)." } },
+	{ "phone_unchanged",
+	  409,
+	  { "Номер не меняется", "Нөмір өзгермейді", "Phone unchanged" },
+	  { "Новый номер совпадает с текущим номером для входа.",
+	    "Жаңа нөмір қазіргі кіру нөмірімен бірдей.",
+	    "The new number is the current sign-in phone." } },
+	{ "phone_change_not_found",
+	  404,
+	  { "Смена номера не найдена", "Нөмірді ауыстыру табылмады",
+	    "Phone change not found" },
+	  { "У этого субъекта нет смены номера с таким идентификатором.",
+	    "Бұл субъектіде мұндай идентификаторы бар нөмір ауыстыру жоқ.",
+	    "This subject has no phone change with this id." } },
+	{ "phone_change_not_pending",
+	  409,
+	  { "Смена номера уже решена", "Нөмірді ауыстыру шешілген",
+	    "Phone change no longer pending" },
+	  { "Эта смена номера уже подтверждена, отменена или истекла (status).",
+	    "Бұл нөмір ауыстыру расталған, бас тартылған немесе мерзімі өткен "
+	    "(status).",
+	    "This phone change has been approved, superseded or has expired "
+	    "already (status)." } },
+	{ "phone_change_expired",
+	  409,
+	  { "Смена номера истекла", "Нөмірді ауыстыру мерзімі өтті",
+	    "Phone change expired" },
+	  { "Предложение смены номера не подтверждено вовремя; предложите заново.",
+	    "Нөмірді ауыстыру ұсынысы уақытында расталмады; қайта ұсыныңыз.",
+	    "The phone change was not approved in time; propose it again." } },
+	{ "phone_change_self_approval",
+	  403,
+	  { "Нельзя подтвердить своё предложение", "Өз ұсынысыңызды растауға болмайды",
+	    "Cannot approve own proposal" },
+	  { "Смену номера подтверждает другой сотрудник, не тот, кто её предложил.",
+	    "Нөмір ауыстыруды оны ұсынған емес, басқа қызметкер растайды.",
+	    "A phone change is approved by another member of staff than the one who "
+	    "proposed it." } },
+	{ "phone_change_same_role",
+	  403,
+	  { "Нужен сотрудник другой роли", "Басқа рөлдегі қызметкер қажет",
+	    "Approver of another role required" },
+	  { "Смену номера подтверждает сотрудник другой роли, чем предложивший "
+	    "(proposer_role).",
+	    "Нөмір ауыстыруды ұсынушыдан басқа рөлдегі қызметкер растайды "
+	    "(proposer_role).",
+	    "A phone change is approved by a member of another role than the "
+	    "proposer's (proposer_role)." } },
+	{ "phone_change_code_invalid",
+	  403,
+	  { "Коды не подошли", "Кодтар сәйкес келмеді", "Codes do not match" },
+	  { "Коды со старого и нового номера неверны, истекли или исчерпали попытки. "
+	    "Начните смену номера заново.",
+	    "Ескі және жаңа нөмірдегі кодтар қате, мерзімі өткен немесе әрекеттер "
+	    "таусылған. Нөмірді ауыстыруды қайта бастаңыз.",
+	    "The codes from the old and the new number are wrong, expired or out of "
+	    "attempts. Start the phone change again." } },
 	{ "subject_not_found",
 	  404,
 	  { "Субъект не найден", "Субъект табылмады", "Subject not found" },

@@ -17,6 +17,9 @@
 #define DATA_ROLES                                             \
 	(ROLE_BIT(ROLE_UNDERWRITER) | ROLE_BIT(ROLE_SUPPORT) | \
 	 ROLE_BIT(ROLE_MARKETING) | ROLE_BIT(ROLE_DPO) | ROLE_BIT(ROLE_INVESTIGATOR))
+/* The two roles that hold identification (U4): either proposes a phone
+ * change, only the other approves it. */
+#define PHONE_ROLES (ROLE_BIT(ROLE_UNDERWRITER) | ROLE_BIT(ROLE_SUPPORT))
 
 static const struct route table[] = {
 	{ "GET", "/healthz", api_healthz, 0, ROUTE_PUBLIC, "healthz" },
@@ -68,6 +71,13 @@ static const struct route table[] = {
 	{ "GET", "/v1/subjects/{id}/protection", api_subject_protection,
 	  ROLE_BIT(ROLE_DPO), 0, "subject_protection" },
 
+	/* The sign-in phone (U4): proposed by one identification role, approved
+	 * by a member of the other (borrower/phone.h). */
+	{ "POST", "/v1/subjects/{id}/phone-changes", api_phone_change_propose,
+	  PHONE_ROLES, JSON, "phone_change_propose" },
+	{ "POST", "/v1/subjects/{id}/phone-changes/{change_id}/approve",
+	  api_phone_change_approve, PHONE_ROLES, 0, "phone_change_approve" },
+
 	{ "GET", "/v1/subjects/{id}/consents", api_subject_consents,
 	  ROLE_BIT(ROLE_DPO) | ROLE_BIT(ROLE_SUPPORT), 0, "subject_consents" },
 
@@ -85,6 +95,9 @@ static const struct route table[] = {
 	{ "POST", "/v1/me/consents", api_me_grant, 0, BORROWER | JSON, "me_grant" },
 	{ "DELETE", "/v1/me/consents/{id}", api_me_withdraw, 0,
 	  BORROWER | ROUTE_POLICY_FREE, "me_withdraw" },
+	{ "POST", "/v1/me/phone", api_me_phone, 0, BORROWER | JSON, "me_phone" },
+	{ "POST", "/v1/me/phone/confirm", api_me_phone_confirm, 0, BORROWER | JSON,
+	  "me_phone_confirm" },
 
 	{ "GET", "/v1/audit/verify", api_audit_verify,
 	  ROLE_BIT(ROLE_AUDITOR) | ROLE_BIT(ROLE_DPO), 0, "audit_verify" },

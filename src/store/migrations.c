@@ -183,6 +183,32 @@ static const char SQLITE_0005[] =
  * schemas' numbers in step. */
 static const char SQLITE_0006[] = "SELECT 1;";
 
+/* Version 7: the sign-in phone changes only by its own procedure (U4, S1):
+ * a proposal by staff that a member of another role approves, or the
+ * borrower's own change proven by codes to both numbers.  The new phone is
+ * held sealed with the subject's data key and found by its blind index
+ * only; the codes only as keyed hashes. */
+static const char SQLITE_0007[] =
+	"CREATE TABLE phone_changes ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" kind TEXT NOT NULL CHECK (kind IN ('staff', 'borrower')),"
+	" status TEXT NOT NULL"
+	"  CHECK (status IN ('pending', 'applied', 'superseded')),"
+	" new_phone_sealed BLOB NOT NULL,"
+	" new_phone_digest BLOB NOT NULL,"
+	" identity_check TEXT,"
+	" proposed_by TEXT NOT NULL,"
+	" proposed_role TEXT,"
+	" created_at BIGINT NOT NULL,"
+	" expires_at BIGINT NOT NULL,"
+	" old_code_hash BLOB,"
+	" new_code_hash BLOB,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" decided_by TEXT,"
+	" decided_at BIGINT);"
+	"CREATE INDEX phone_changes_by_subject ON phone_changes(subject_id, status);";
+
 static const struct store_migration sqlite_migrations[] = {
 	{ 1, "0001_platform", SQLITE_0001 },
 	{ 2, "0002_vault", SQLITE_0002 },
@@ -190,6 +216,7 @@ static const struct store_migration sqlite_migrations[] = {
 	{ 4, "0004_totp_once", SQLITE_0004 },
 	{ 5, "0005_active_consents", SQLITE_0005 },
 	{ 6, "0006_no_truncate", SQLITE_0006 },
+	{ 7, "0007_phone_changes", SQLITE_0007 },
 };
 
 /* ---- PostgreSQL ----------------------------------------------------------- */
@@ -348,6 +375,28 @@ static const char POSTGRES_0006[] =
 	"CREATE TRIGGER policies_no_truncate BEFORE TRUNCATE ON policies"
 	" FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();";
 
+/* Version 7: see SQLITE_0007. */
+static const char POSTGRES_0007[] =
+	"CREATE TABLE phone_changes ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" kind TEXT NOT NULL CHECK (kind IN ('staff', 'borrower')),"
+	" status TEXT NOT NULL"
+	"  CHECK (status IN ('pending', 'applied', 'superseded')),"
+	" new_phone_sealed BYTEA NOT NULL,"
+	" new_phone_digest BYTEA NOT NULL,"
+	" identity_check TEXT,"
+	" proposed_by TEXT NOT NULL,"
+	" proposed_role TEXT,"
+	" created_at BIGINT NOT NULL,"
+	" expires_at BIGINT NOT NULL,"
+	" old_code_hash BYTEA,"
+	" new_code_hash BYTEA,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" decided_by TEXT,"
+	" decided_at BIGINT);"
+	"CREATE INDEX phone_changes_by_subject ON phone_changes(subject_id, status);";
+
 static const struct store_migration postgres_migrations[] = {
 	{ 1, "0001_platform", POSTGRES_0001 },
 	{ 2, "0002_vault", POSTGRES_0002 },
@@ -355,6 +404,7 @@ static const struct store_migration postgres_migrations[] = {
 	{ 4, "0004_totp_once", POSTGRES_0004 },
 	{ 5, "0005_active_consents", POSTGRES_0005 },
 	{ 6, "0006_no_truncate", POSTGRES_0006 },
+	{ 7, "0007_phone_changes", POSTGRES_0007 },
 };
 
 const struct store_migration *store_migrations(enum store_kind kind, size_t *count)

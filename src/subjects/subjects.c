@@ -180,6 +180,7 @@ struct op {
 	int64_t version;
 	json_t *out;
 	int self;		     /* the borrower reading their own data (R1) */
+	int phone_refused;	     /* a write that would change the sign-in phone */
 	uint32_t returned;	     /* categories a read actually returned */
 	const struct prepared *prep; /* a registration's precomputed parts */
 };
@@ -341,6 +342,13 @@ int subjects_register_tx(struct store_tx *tx, void *arg)
 		CATEGORY_BIT(CATEGORY_IDENTITY) | CATEGORY_BIT(CATEGORY_CONTACT);
 	if (o->denied == ACCESS_GRANTED && (o->categories & needed) != needed)
 		o->denied = ACCESS_PURPOSE_NOT_PERMITTED;
+	/* A registration writes identity and contact: a purpose that may only
+	 * read them does not register anyone. */
+	for (int c = CATEGORY_IDENTITY;
+	     o->denied == ACCESS_GRANTED && c <= CATEGORY_CONTACT; c++)
+		if (needed & CATEGORY_BIT(c))
+			o->denied = access_decide_write(a->matrix, a->purpose,
+							o->categories, (enum category)c);
 	if (o->denied != ACCESS_GRANTED)
 		return audit(tx, a, o->name, NULL, 0, "denied");
 	struct store_rows *r;
@@ -757,6 +765,12 @@ static int write_tx(struct store_tx *tx, void *arg)
 		o->withheld = CATEGORY_BIT(o->category);
 		return audit(tx, o->a, o->name, o->subject_id, 0, "denied");
 	}
+	/* A purpose has a direction: reading a category is not changing it. */
+	o->denied = access_decide_write(o->a->matrix, o->a->purpose, o->categories,
+					o->category);
+	if (o->denied != ACCESS_GRANTED)
+		return audit(tx, o->a, o->name, o->subject_id, CATEGORY_BIT(o->category),
+			     "denied");
 	struct store_rows *r;
 	int has = 0;
 	err = store_query(tx,
@@ -794,18 +808,33 @@ static int write_tx(struct store_tx *tx, void *arg)
 		if (!merged)
 			err = SENIM_ERR_NOMEM;
 	}
+	/* U4, S1: the mobile phone is the borrower's sign-in factor.  A data
+	 * write never changes it — not even the purposes that may write
+	 * contact data; only the phone-change procedures do (phone.h).  The
+	 * attempt is refused and on record. */
+	if (!err && o->category == CATEGORY_CONTACT &&
+	    !json_equal(json_object_get(prev ? json_object_get(prev, "fields") : NULL,
+					"phone_mobile"),
+			json_object_get(merged, "phone_mobile"))) {
+		o->phone_refused = 1;
+		json_decref(prev);
+		json_decref(merged);
+		vault_dek_free(dek);
+		return audit(tx, o->a, o->name, o->subject_id, CATEGORY_BIT(o->category),
+			     "denied");
+	}
 	if (!err)
 		err = insert_record(tx, o->a, dek, o->subject_id, o->category, o->version,
 				    o->source, merged);
+	/* The e-mail index follows the record; the phone index is the sign-in
+	 * factor's and moves only with subjects_set_phone_tx(). */
 	if (!err && o->category == CATEGORY_CONTACT) {
-		o->phone = json_string_value(json_object_get(merged, "phone_mobile"));
 		o->email = json_string_value(json_object_get(merged, "email"));
-		err = reindex(tx, o->a->kr, o->subject_id, "phone", o->phone);
-		if (!err)
-			err = reindex(tx, o->a->kr, o->subject_id, "email", o->email);
+		err = reindex(tx, o->a->kr, o->subject_id, "email", o->email);
 	}
 	json_decref(prev);
 	json_decref(merged);
+	vault_dek_free(dek);
 	if (!err)
 		err = audit(tx, o->a, o->name, o->subject_id, CATEGORY_BIT(o->category),
 			    "success");
@@ -864,6 +893,8 @@ int subjects_change_finish(struct subject_change_op *op, int result, int64_t *ve
 		*denied = op->o.denied;
 	if (!result && (op->o.denied != ACCESS_GRANTED || op->o.withheld))
 		result = SENIM_ERR_DENIED;
+	if (!result && op->o.phone_refused)
+		result = SENIM_ERR_CONFLICT;
 	if (out && !result)
 		*out = op->o.out; /* a history or search: only once its record is durable */
 	else
@@ -871,6 +902,97 @@ int subjects_change_finish(struct subject_change_op *op, int result, int64_t *ve
 	sodium_memzero(op, sizeof(*op)); /* a search's key */
 	free(op);
 	return result;
+}
+
+/* ---- the sign-in phone (for borrower/phone.h) --------------------------------- */
+
+int subjects_decide_write_tx(struct store_tx *tx, const struct subject_actor *a,
+			     const char *subject_id, enum category c,
+			     const char *operation, enum access_result *denied)
+{
+	struct op o = { .a = a, .subject_id = subject_id, .name = operation };
+	int refused = 0;
+	int err = decide(tx, &o, &refused);
+	*denied = o.denied;
+	if (err || refused)
+		return err;
+	/* A category the purpose does not even see is no write of it either. */
+	*denied = (o.categories & CATEGORY_BIT(c))
+			  ? access_decide_write(a->matrix, a->purpose, o.categories, c)
+			  : ACCESS_PURPOSE_NOT_PERMITTED;
+	if (*denied != ACCESS_GRANTED)
+		return audit(tx, a, operation, subject_id, CATEGORY_BIT(c), "denied");
+	return SENIM_OK;
+}
+
+/* The newest contact record's phone_mobile into out ("" when none). */
+static void phone_of(json_t *rec, char out[PHONE_E164_LEN])
+{
+	const char *p = json_string_value(json_object_get(
+		rec ? json_object_get(rec, "fields") : NULL, "phone_mobile"));
+	out[0] = '\0';
+	if (p && strlen(p) < PHONE_E164_LEN)
+		memcpy(out, p, strlen(p) + 1);
+}
+
+int subjects_phone_tx(struct store_tx *tx, const struct keyring *kr,
+		      const char *subject_id, char out[PHONE_E164_LEN])
+{
+	struct vault_dek *dek = NULL;
+	json_t *rec = NULL;
+	out[0] = '\0';
+	int err = load_dek(tx, kr, subject_id, &dek);
+	if (!err)
+		err = read_latest(tx, dek, subject_id, CATEGORY_CONTACT, &rec);
+	if (!err)
+		phone_of(rec, out);
+	json_decref(rec);
+	vault_dek_free(dek);
+	return err;
+}
+
+int subjects_set_phone_tx(struct store_tx *tx, const struct subject_actor *a,
+			  const char *subject_id, enum subject_source source,
+			  const char *phone, char old[PHONE_E164_LEN])
+{
+	struct store_rows *r;
+	int has = 0;
+	int64_t version = 1;
+	json_t *prev = NULL, *merged = NULL;
+	struct vault_dek *dek = NULL;
+	old[0] = '\0';
+	int err = store_query(tx,
+			      "SELECT COALESCE(MAX(version), 0) FROM subject_records"
+			      " WHERE subject_id = $1 AND category = 'contact'",
+			      (struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
+	if (err)
+		return err;
+	err = store_rows_next(r, &has);
+	version = has ? store_rows_int(r, 0) + 1 : 1;
+	store_rows_free(r);
+	if (!err)
+		err = load_dek(tx, a->kr, subject_id, &dek);
+	if (!err && version > 1)
+		err = read_latest(tx, dek, subject_id, CATEGORY_CONTACT, &prev);
+	if (!err) {
+		phone_of(prev, old);
+		json_t *base = prev ? json_object_get(prev, "fields") : NULL;
+		merged = base ? json_deep_copy(base) : json_object();
+		if (!merged ||
+		    json_object_set_new(merged, "phone_mobile", json_string(phone)) != 0)
+			err = SENIM_ERR_NOMEM;
+	}
+	if (!err && strcmp(old, phone) == 0)
+		err = SENIM_ERR_CONFLICT;
+	if (!err)
+		err = insert_record(tx, a, dek, subject_id, CATEGORY_CONTACT, version,
+				    source, merged);
+	if (!err)
+		err = reindex(tx, a->kr, subject_id, "phone", phone);
+	json_decref(prev);
+	json_decref(merged);
+	vault_dek_free(dek);
+	return err;
 }
 
 /* ---- lookups ------------------------------------------------------------------- */

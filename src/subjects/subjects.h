@@ -23,6 +23,7 @@
 
 #include "common/result.h"
 #include "core/access.h"
+#include "core/contact.h"
 #include "store/store.h"
 #include "vault/keyring.h"
 
@@ -204,6 +205,38 @@ SENIM_MUST_CHECK int subjects_change_finish(struct subject_change_op *op, int re
 struct vault_dek;
 SENIM_MUST_CHECK int subjects_load_dek(struct store_tx *tx, const struct keyring *kr,
 				       const char *id, struct vault_dek **dek);
+
+/*
+ * For the procedures that change the sign-in phone (borrower/phone.h),
+ * inside their write transaction:
+ *
+ * subjects_decide_write_tx: may a, for its purpose, write category c of
+ * subject_id (state, consent, role and purpose, direction)?  *denied gets
+ * ACCESS_GRANTED or why not; a refusal writes its audit record under
+ * `operation` (outcome "denied").  SENIM_ERR_NOT_FOUND for an unknown
+ * subject.
+ *
+ * subjects_set_phone_tx: make `phone` (E.164) the subject's sign-in phone:
+ * a new version of the contact record with phone_mobile replaced, and the
+ * phone's blind index moved.  old gets the phone it replaces ("" when the
+ * record held none) — personal data: the caller wipes it.  Writes no audit
+ * record (the procedure writes its own) and makes no access decision.
+ * SENIM_ERR_CONFLICT when `phone` is the current phone already.
+ */
+SENIM_MUST_CHECK int subjects_decide_write_tx(struct store_tx *tx,
+					      const struct subject_actor *a,
+					      const char *subject_id, enum category c,
+					      const char *operation,
+					      enum access_result *denied);
+SENIM_MUST_CHECK int subjects_set_phone_tx(struct store_tx *tx,
+					   const struct subject_actor *a,
+					   const char *subject_id,
+					   enum subject_source source, const char *phone,
+					   char old[PHONE_E164_LEN]);
+/* Inside a transaction: the subject's current sign-in phone (E.164) into
+ * out, "" when none; SENIM_ERR_NOT_FOUND for an unknown subject. */
+SENIM_MUST_CHECK int subjects_phone_tx(struct store_tx *tx, const struct keyring *kr,
+				       const char *subject_id, char out[PHONE_E164_LEN]);
 
 /* The subject's state, for the DPO's view. */
 SENIM_MUST_CHECK int subjects_state(struct store *st, const char *subject_id,

@@ -143,4 +143,7 @@ def test_every_answer_schema_is_closed(c):
     for name, schema in c.doc["components"]["schemas"].items():
         if name not in OPEN:
             walk(schema, name)
+            # a schema built of parts closes over all of them
+            if "allOf" in schema and "unevaluatedProperties" not in schema:
+                open_.append(name)
     assert not open_, open_

@@ -183,12 +183,22 @@ def test_serve_refuses_a_bad_access_matrix(tmp_path):
     bad_d7["purpose_categories"]["marketing"].append("medical")
     bad_name = json.loads(json.dumps(good))
     bad_name["role_purposes"]["support"].append("gossip")
-    for i, doc in enumerate((bad_d7, bad_name)):
+    # purposes have a direction: marketing never writes, and a file without
+    # the direction at all is not a matrix
+    bad_writer = json.loads(json.dumps(good))
+    bad_writer["purpose_writes"]["marketing"] = ["contact"]
+    no_direction = json.loads(json.dumps(good))
+    del no_direction["purpose_writes"]
+    for i, (doc, why) in enumerate(((bad_d7, b"special category"),
+                                    (bad_name, b"unknown purpose"),
+                                    (bad_writer, b"purpose_writes.marketing: must be empty"),
+                                    (no_direction, b'"purpose_writes" is missing'))):
         path = tmp_path / ("matrix%d.json" % i)
         path.write_text(json.dumps(doc))
         p = run("serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"),
                 "--access-matrix", str(path))
         assert p.returncode == 2 and b"refusing the access matrix" in p.stderr, p.stderr
+        assert why in p.stderr, p.stderr
     ok = tmp_path / "good.json"
     ok.write_text(json.dumps(good))
     s = Senim(extra_args=["--access-matrix", str(ok)]).start()

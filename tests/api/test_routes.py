@@ -46,6 +46,10 @@ EXPECTED = {
     # The consent ledger as staff see it: the DPO answers for it, support
     # uses it to answer the borrower.
     ("GET", "/v1/subjects/{id}/consents"): {"dpo", "support"},
+    # The sign-in phone (U4): the two roles holding identification propose,
+    # and a member of the other one approves (test_phone_change.py).
+    ("POST", "/v1/subjects/{id}/phone-changes"): {"underwriter", "support"},
+    ("POST", "/v1/subjects/{id}/phone-changes/{change_id}/approve"): {"underwriter", "support"},
     # Borrowers' sign-in is public; their own routes take a borrower token
     # only (staff tokens: 403), checked in test_borrowers.py.
     ("POST", "/v1/auth/otp"): PUBLIC,
@@ -56,10 +60,12 @@ EXPECTED = {
     ("GET", "/v1/me/consents"): BORROWER,
     ("POST", "/v1/me/consents"): BORROWER,
     ("DELETE", "/v1/me/consents/{id}"): BORROWER,
+    ("POST", "/v1/me/phone"): BORROWER,
+    ("POST", "/v1/me/phone/confirm"): BORROWER,
 }
 
 SAMPLE = {"{version}": "2024-09-23", "{id}": "sbj_AAAAAAAAAAAAAAAAAAAAAA",
-          "{category}": "identity"}
+          "{category}": "identity", "{change_id}": "pch_AAAAAAAAAAAAAAAAAAAAAA"}
 
 
 def routes_in_source():

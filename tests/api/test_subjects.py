@@ -254,14 +254,23 @@ def test_search_by_blind_index(senim, staff):
                        ("email", body["email"].upper())):
         r = senim.post("/v1/subjects/search", {key: value}, token=uw, headers=ID)
         assert r.status == 200 and r.json["subjects"] == [sid], (key, r)
-    # a new phone is found, the old one no longer
+    # a new e-mail is found, the old one no longer
+    r = senim.request("PUT", f"/v1/subjects/{sid}/data/contact", token=uw, headers=ID,
+                      body={"fields": {"email": "moved.%s@example.kz" % sid[-6:].lower()}})
+    assert r.status == 200
+    assert senim.post("/v1/subjects/search", {"email": "moved.%s@example.kz" % sid[-6:].lower()},
+                      token=uw, headers=ID).json["subjects"] == [sid]
+    assert senim.post("/v1/subjects/search", {"email": body["email"]}, token=uw,
+                      headers=ID).json["subjects"] == []
+    # the mobile phone is the sign-in factor: a data write never moves it
+    # (test_phone_change.py has its own procedure)
     r = senim.request("PUT", f"/v1/subjects/{sid}/data/contact", token=uw, headers=ID,
                       body={"fields": {"phone_mobile": "87079998877"}})
-    assert r.status == 200
+    assert r.status == 409 and r.json["code"] == "phone_change_procedure", r
     assert senim.post("/v1/subjects/search", {"phone": "+7 707 999 88 77"}, token=uw,
-                      headers=ID).json["subjects"] == [sid]
-    assert senim.post("/v1/subjects/search", {"phone": body["phone"]}, token=uw,
                       headers=ID).json["subjects"] == []
+    assert senim.post("/v1/subjects/search", {"phone": body["phone"]}, token=uw,
+                      headers=ID).json["subjects"] == [sid]
     r = senim.post("/v1/subjects/search", {"iin": body["iin"], "phone": body["phone"]},
                    token=uw, headers=ID)
     assert r.status == 422 and (r.json["field"], r.json["rule"]) == ("phone", "one_key"), r

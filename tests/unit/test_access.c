@@ -130,6 +130,53 @@ static void test_decisions(void **state)
 }
 
 /* Out-of-range roles and purposes are refused, never indexed. */
+/* Purposes have a direction: a category a purpose reads is not one it may
+ * write, and the purposes that only look never write, whatever a matrix
+ * says. */
+static void test_write_direction(void **state)
+{
+	(void)state;
+	struct access_matrix m;
+	access_matrix_default(&m);
+	static const struct {
+		enum purpose purpose;
+		enum category category;
+		enum access_result want;
+	} rows[] = {
+		{ P(MARKETING), CATEGORY_CONTACT, ACCESS_PURPOSE_READ_ONLY },
+		{ P(MARKETING_CAMPAIGN_DESIGN), CATEGORY_DEVICE,
+		  ACCESS_PURPOSE_READ_ONLY },
+		{ P(INTERNAL_INVESTIGATION), CATEGORY_MEDICAL, ACCESS_PURPOSE_READ_ONLY },
+		{ P(INTERNAL_INVESTIGATION), CATEGORY_CONTACT, ACCESS_PURPOSE_READ_ONLY },
+		{ P(SECURITY_COMPLIANCE), CATEGORY_IDENTITY, ACCESS_PURPOSE_READ_ONLY },
+		{ P(LOAN_SERVICING), CATEGORY_IDENTITY, ACCESS_PURPOSE_READ_ONLY },
+		{ P(FRAUD_PREVENTION), CATEGORY_CONTACT, ACCESS_PURPOSE_READ_ONLY },
+		{ P(LOAN_SERVICING), CATEGORY_CONTACT, ACCESS_GRANTED },
+		{ P(CUSTOMER_COMMUNICATION), CATEGORY_CONTACT, ACCESS_GRANTED },
+		{ P(IDENTIFICATION), CATEGORY_BIOMETRIC, ACCESS_GRANTED },
+		{ P(LEGAL_OBLIGATION), CATEGORY_MEDICAL, ACCESS_GRANTED },
+		/* not even read: the caller's "withheld", not a direction */
+		{ P(MARKETING), CATEGORY_MEDICAL, ACCESS_GRANTED },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		enum access_result got = access_decide_write(
+			&m, rows[i].purpose, m.categories_of[rows[i].purpose],
+			rows[i].category);
+		if (got != rows[i].want)
+			fail_msg("row %zu: %s writing %s: got %s", i,
+				 purpose_code(rows[i].purpose),
+				 category_code(rows[i].category),
+				 access_result_code(got));
+	}
+	/* A matrix built to let marketing write is still refused. */
+	m.writes_of[P(MARKETING)] = CB(CONTACT);
+	assert_int_equal(
+		access_decide_write(&m, P(MARKETING), CB(CONTACT), CATEGORY_CONTACT),
+		ACCESS_PURPOSE_READ_ONLY);
+	assert_string_equal(access_result_code(ACCESS_PURPOSE_READ_ONLY),
+			    "purpose_read_only");
+}
+
 static void test_out_of_range(void **state)
 {
 	(void)state;
@@ -168,6 +215,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decisions),
+		cmocka_unit_test(test_write_direction),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_policy_receipt_names_what_the_policy_grounds),
 	};

@@ -95,14 +95,19 @@ static void test_category_codes(void **state)
 /* The matrix m as the file's JSON object (new reference). */
 static json_t *matrix_to_json(const struct access_matrix *m)
 {
-	json_t *pc = json_object(), *rp = json_object();
+	json_t *pc = json_object(), *pw = json_object(), *rp = json_object();
 	for (int p = 0; p < PURPOSE__COUNT; p++) {
-		json_t *list = json_array();
-		for (int c = 0; c < CATEGORY__COUNT; c++)
+		json_t *list = json_array(), *writes = json_array();
+		for (int c = 0; c < CATEGORY__COUNT; c++) {
 			if (m->categories_of[p] & CATEGORY_BIT(c))
 				json_array_append_new(list,
 						      json_string(category_code(c)));
+			if (m->writes_of[p] & CATEGORY_BIT(c))
+				json_array_append_new(writes,
+						      json_string(category_code(c)));
+		}
 		json_object_set_new(pc, purpose_code(p), list);
+		json_object_set_new(pw, purpose_code(p), writes);
 	}
 	for (int r = 0; r < ROLE__COUNT; r++) {
 		json_t *list = json_array();
@@ -111,7 +116,8 @@ static json_t *matrix_to_json(const struct access_matrix *m)
 				json_array_append_new(list, json_string(purpose_code(p)));
 		json_object_set_new(rp, role_name(r), list);
 	}
-	return json_pack("{s:o, s:o}", "purpose_categories", pc, "role_purposes", rp);
+	return json_pack("{s:o, s:o, s:o}", "purpose_categories", pc, "purpose_writes",
+			 pw, "role_purposes", rp);
 }
 
 static int parse_json(json_t *j, struct access_matrix *m, char *err, size_t errlen)
@@ -185,6 +191,11 @@ static void test_matrix_file_is_default(void **state)
 			fail_msg("purpose %s: file %#x, compiled-in %#x", purpose_code(p),
 				 (unsigned)file.categories_of[p],
 				 (unsigned)def.categories_of[p]);
+	for (int p = 0; p < PURPOSE__COUNT; p++)
+		if (file.writes_of[p] != def.writes_of[p])
+			fail_msg("purpose %s writes: file %#x, compiled-in %#x",
+				 purpose_code(p), (unsigned)file.writes_of[p],
+				 (unsigned)def.writes_of[p]);
 	for (int r = 0; r < ROLE__COUNT; r++)
 		if (file.purposes_of[r] != def.purposes_of[r])
 			fail_msg("role %s: file %#x, compiled-in %#x", role_name(r),
@@ -225,6 +236,19 @@ static void test_matrix_default_policy(void **state)
 	for (int p = 0; p < PURPOSE__COUNT; p++)
 		if (m.purposes_of[ROLE_MARKETING] & PURPOSE_BIT(p))
 			assert_int_equal(m.categories_of[p] & special, 0);
+	/* Direction: a purpose writes only what it reads; the purposes that
+	 * only look (U5, U7, U8, U9) write nothing. */
+	for (int p = 0; p < PURPOSE__COUNT; p++)
+		assert_int_equal(m.writes_of[p] & ~m.categories_of[p], 0);
+	assert_int_equal(m.writes_of[PURPOSE_MARKETING], 0);
+	assert_int_equal(m.writes_of[PURPOSE_MARKETING_CAMPAIGN_DESIGN], 0);
+	assert_int_equal(m.writes_of[PURPOSE_INTERNAL_INVESTIGATION], 0);
+	assert_int_equal(m.writes_of[PURPOSE_SECURITY_COMPLIANCE], 0);
+	/* Registration (U4) writes identity and contact. */
+	assert_int_equal(
+		m.writes_of[PURPOSE_IDENTIFICATION] & (CATEGORY_BIT(CATEGORY_IDENTITY) |
+						       CATEGORY_BIT(CATEGORY_CONTACT)),
+		CATEGORY_BIT(CATEGORY_IDENTITY) | CATEGORY_BIT(CATEGORY_CONTACT));
 	/* Every purpose is usable by some role. */
 	uint32_t used = 0;
 	for (int r = 0; r < ROLE__COUNT; r++)
@@ -352,6 +376,43 @@ static void m_legal_empty(json_t *j)
 {
 	json_object_set_new(pc_of(j), "legal_obligation", json_array());
 }
+static json_t *pw_of(json_t *j)
+{
+	return json_object_get(j, "purpose_writes");
+}
+static void m_no_pw(json_t *j)
+{
+	json_object_del(j, "purpose_writes");
+}
+static void m_pw_missing_purpose(json_t *j)
+{
+	json_object_del(pw_of(j), "loan_servicing");
+}
+static void m_marketing_writes(json_t *j)
+{
+	json_array_append_new(json_object_get(pw_of(j), "marketing"),
+			      json_string("contact"));
+}
+static void m_campaign_writes(json_t *j)
+{
+	json_array_append_new(json_object_get(pw_of(j), "marketing_campaign_design"),
+			      json_string("device"));
+}
+static void m_investigation_writes(json_t *j)
+{
+	json_array_append_new(json_object_get(pw_of(j), "internal_investigation"),
+			      json_string("medical"));
+}
+static void m_security_writes(json_t *j)
+{
+	json_array_append_new(json_object_get(pw_of(j), "security_compliance"),
+			      json_string("identity"));
+}
+static void m_writes_unread(json_t *j)
+{
+	json_array_append_new(json_object_get(pw_of(j), "loan_servicing"),
+			      json_string("medical"));
+}
 static void m_newline_name(json_t *j)
 {
 	json_object_set_new(pc_of(j), "bad\nname\r\x01", json_array());
@@ -386,6 +447,16 @@ static const struct {
 	{ m_legal_short, "\"device\" is missing (U10)" },
 	{ m_legal_empty, "legal_obligation: must include every category" },
 	{ m_newline_name, "unknown purpose \"bad?name??\"" },
+	{ m_no_pw, "\"purpose_writes\" is missing" },
+	{ m_pw_missing_purpose, "purpose_writes: purpose \"loan_servicing\" is missing" },
+	{ m_marketing_writes, "purpose_writes.marketing: must be empty, the purpose only "
+			      "reads (U7)" },
+	{ m_campaign_writes, "purpose_writes.marketing_campaign_design: must be empty" },
+	{ m_investigation_writes,
+	  "purpose_writes.internal_investigation: must be empty" },
+	{ m_security_writes, "purpose_writes.security_compliance: must be empty" },
+	{ m_writes_unread, "purpose_writes.loan_servicing: \"medical\" is not in "
+			   "purpose_categories.loan_servicing" },
 };
 
 static void test_matrix_refused(void **state)

@@ -1,0 +1,111 @@
+/*
+ * phone.h — changing a borrower's sign-in phone (U4, S1, S3, S4).
+ *
+ * The mobile phone is an authentication factor: whoever receives its SMS
+ * codes signs in as the borrower.  No data write moves it (subjects.h); it
+ * changes only through one of two procedures, each a pending change that
+ * the store keeps in phone_changes (the new phone sealed with the subject's
+ * data key, found by its blind index only):
+ *
+ *   staff, maker-checker: a member acting for identification (U4) proposes
+ *     the new phone with the identity check done (PHONE_STEP_PROPOSE); a
+ *     member of ANOTHER role approves it (PHONE_STEP_APPROVE) within
+ *     PHONE_CHANGE_STAFF_SECONDS.  The proposer never approves their own
+ *     proposal, and no member of the proposer's role approves it.
+ *   the borrower, signed in: asks for the change (PHONE_STEP_START), which
+ *     makes two codes, one sent to the old and one to the new number; both
+ *     confirm it (PHONE_STEP_CONFIRM) within BORROWER_OTP_SECONDS and
+ *     PHONE_CHANGE_ATTEMPTS tries.
+ *
+ * Applying a change writes a new contact version, moves the phone's blind
+ * index and revokes every borrower session of the subject (the borrower's
+ * own confirming session excepted), in one transaction with the audit
+ * records; the caller then sends the notice to the OLD number (its text,
+ * in the borrower's language, is the API layer's) and records its fate
+ * (phone_change_notice_*_tx).
+ * A new proposal or request supersedes the subject's earlier pending ones
+ * of the same kind, and a change applied supersedes every other pending
+ * one of the subject.
+ *
+ * Audit operations: subject.phone_change_propose, .phone_change_approve
+ * (refusals: outcome "denied"), subject.phone_change_start,
+ * .phone_change_confirm (wrong codes: "failed"), subject.phone_change (the
+ * change applied, object "phone_change:<id>"), subject.phone_notice.
+ */
+#ifndef SENIM_PHONE_H
+#define SENIM_PHONE_H
+
+#include <stdint.h>
+
+#include "borrower/auth.h"
+#include "core/contact.h"
+#include "subjects/subjects.h"
+
+#define PHONE_CHANGE_STAFF_SECONDS (24 * 3600)
+#define PHONE_CHANGE_ATTEMPTS 5
+#define PHONE_CHANGE_ID_LEN 27 /* "pch_" + 22 id characters + NUL */
+
+enum phone_step {
+	PHONE_STEP_PROPOSE, /* staff: in new_phone, identity_check */
+	PHONE_STEP_APPROVE, /* staff: in change_id */
+	PHONE_STEP_START,   /* borrower: in new_phone; out the two codes */
+	PHONE_STEP_CONFIRM, /* borrower: in change_id, code_old, code_new, keep_token */
+};
+
+/* Why a step was refused (the HTTP edge names the problem). */
+enum phone_refusal {
+	PHONE_REFUSED_NONE,
+	PHONE_REFUSED_ACCESS,	     /* the access decision: see denied */
+	PHONE_REFUSED_UNCHANGED,     /* the new phone is the current one */
+	PHONE_REFUSED_NOT_FOUND,     /* no such change of this subject and kind */
+	PHONE_REFUSED_NOT_PENDING,   /* applied or superseded already */
+	PHONE_REFUSED_EXPIRED,	     /* a staff proposal past its 24 hours */
+	PHONE_REFUSED_SELF_APPROVAL, /* the proposer approving */
+	PHONE_REFUSED_SAME_ROLE,     /* a member of the proposer's role approving */
+	PHONE_REFUSED_CODE_INVALID,  /* wrong, expired or spent codes */
+};
+
+/*
+ * One step of a procedure: filled by the caller, run by phone_change_tx
+ * inside a write (store_write / http_write_then), read back, then wiped
+ * with phone_change_wipe().  Holds personal data (phones, codes): the
+ * caller allocates it where it can wipe it (the request's arena is fine).
+ */
+struct phone_change {
+	/* in */
+	enum phone_step step;
+	struct subject_actor actor; /* strings must outlive the op */
+	char subject_id[SUBJECT_ID_LEN];
+	char change_id
+		[PHONE_CHANGE_ID_LEN];	/* APPROVE, CONFIRM; out for PROPOSE, START */
+	char new_phone[PHONE_E164_LEN]; /* PROPOSE, START: E.164 */
+	const char *identity_check;	/* PROPOSE: an attestation code */
+	char code_old[7], code_new[7];	/* CONFIRM in; START out */
+	const char *keep_token;		/* CONFIRM: the session kept, or NULL */
+	/* out */
+	enum phone_refusal refusal;	/* PHONE_REFUSED_NONE when done */
+	enum access_result denied;	/* when refusal is the access decision's */
+	const char *proposer_role;	/* APPROVE refused for the role: whose it was */
+	char old_phone[PHONE_E164_LEN]; /* START, and a change applied */
+	int64_t expires_at;		/* PROPOSE, START */
+	int applied;			/* APPROVE, CONFIRM: the phone changed */
+	int64_t revoked;		/* sessions revoked when applied */
+	char role_buf[24];
+};
+
+/* Run the step inside a write transaction.  A refusal commits its audit
+ * record and is reported in op->refusal with SENIM_OK; other errors roll
+ * back (SENIM_ERR_NOT_FOUND: no such subject). */
+int phone_change_tx(struct store_tx *tx, void *op);
+
+/*
+ * Record whether the notice reached the gateway (sent = 1) or not: a write
+ * job (op is the phone_change).  Outcome "success" or "failed".
+ */
+int phone_change_notice_sent_tx(struct store_tx *tx, void *op);
+int phone_change_notice_failed_tx(struct store_tx *tx, void *op);
+
+/* Wipe the op's phones and codes. */
+void phone_change_wipe(struct phone_change *op);
+
+#endif
