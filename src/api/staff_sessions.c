@@ -8,8 +8,13 @@
  *   GET    /v1/staff/me          (bearer)                      -> who am I
  *
  * A failed sign-in gets one generic 401 after a pause, whatever was wrong,
- * so answers and timing tell an attacker nothing; the account locks after
- * repeated failures (staff.c).
+ * so answers and timing tell an attacker nothing.  Guessing is slowed
+ * without locking anyone out, before any password hash or write:
+ *   - per client address, at most --sign-in-ip-limit tries a minute, and
+ *     after repeated failures a pause that doubles (staff_backoff_policy());
+ *   - per account, the same doubling pause (staff.c, kept in the store).
+ * A try over a limit or during a pause is 429 with Retry-After; with every
+ * Argon2id slot busy it is 503 with Retry-After (staff.h).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -17,7 +22,9 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "common/backoff.h"
 #include "common/clock.h"
+#include "http/ratelimit.h"
 #include "staff/staff.h"
 #include "common/banned.h"
 
@@ -57,6 +64,7 @@ static const struct jsonin_field sign_in_fields[] = {
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define SIGN_IN_WINDOW_S 60
 
 /* A failed sign-in is answered after a pause, fixed plus random jitter, so
  * guessing is slow and timing does not tell which check failed.  The server
@@ -86,8 +94,67 @@ static void wipe_and_free(json_t *body)
 	json_decref(body);
 }
 
+/* After a 429 or 503 (replied = its result): when to try again. */
+static int with_retry_after(struct http_request *req, struct http_response *resp,
+			    int replied, int retry_after_s)
+{
+	char v[16];
+	snprintf(v, sizeof(v), "%d", retry_after_s > 0 ? retry_after_s : 1);
+	return replied ? replied : http_add_header(req, resp, "Retry-After", v);
+}
+
+/* The client's address: over its tries for this minute, or in a pause
+ * after its failures?  Answers 429 itself; nothing else has happened yet. */
+static int address_limit_or_reply(struct http_request *req, struct http_response *resp,
+				  const unsigned char *key, size_t len)
+{
+	struct app *app = req->app;
+	if (app->sign_in_ip_limit <= 0 || len == 0)
+		return SENIM_OK;
+	int retry = 0;
+	if (!ratelimit_hit(app->limits, "staff-sign-in-ip", key, len,
+			   app->sign_in_ip_limit, SIGN_IN_WINDOW_S, &retry) ||
+	    (retry = backoff_wait_s(app->sign_in_pauses, key, len)) > 0) {
+		with_retry_after(req, resp, http_reply_code(req, resp, "rate_limited"),
+				 retry);
+		return SENIM_ERR_LOCKED;
+	}
+	return SENIM_OK;
+}
+
+/* After the attempt: a failure counts against the address too. */
+static void address_count(struct http_request *req, const unsigned char *key, size_t len,
+			  int err)
+{
+	struct app *app = req->app;
+	if (err == SENIM_ERR_AUTH && app->sign_in_ip_limit > 0 && len)
+		backoff_failed(app->sign_in_pauses, key, len);
+}
+
+/* The answers every attempt shares: a pause (429), no hash slot (503), or
+ * the generic failure.  SENIM_ERR_INVALID when err is none of them. */
+static int reply_attempt_or_not(struct http_request *req, struct http_response *resp,
+				int err, int retry_after_s)
+{
+	if (err == SENIM_ERR_LOCKED)
+		return with_retry_after(req, resp,
+					http_reply_code(req, resp, "rate_limited"),
+					retry_after_s);
+	if (err == SENIM_ERR_UNAVAILABLE)
+		return with_retry_after(req, resp,
+					http_reply_code(req, resp, "service_unavailable"),
+					retry_after_s);
+	if (err == SENIM_ERR_AUTH)
+		return reply_bad_credentials(req, resp);
+	return SENIM_ERR_INVALID;
+}
+
 int api_staff_enroll(struct http_request *req, struct http_response *resp)
 {
+	unsigned char addr[16];
+	size_t addr_len = http_client_key(req, addr);
+	if (address_limit_or_reply(req, resp, addr, addr_len))
+		return SENIM_OK;
 	json_t *body;
 	if (http_json_body_or_reply(req, resp, enroll_fields, COUNT(enroll_fields),
 				    &body))
@@ -95,11 +162,14 @@ int api_staff_enroll(struct http_request *req, struct http_response *resp)
 	struct staff_who who = { req->actor.label, req->request_id };
 	char secret[STAFF_TOTP_SECRET_B32_MAX];
 	const char *login = jsonin_str(body, "login");
+	int retry = 0;
 	int err = staff_enroll_begin(req->app->store, req->app->keys, &who, login,
-				     jsonin_str(body, "password"), secret);
-	if (err == SENIM_ERR_AUTH) {
+				     jsonin_str(body, "password"), secret, &retry);
+	address_count(req, addr, addr_len, err);
+	if (err == SENIM_ERR_AUTH || err == SENIM_ERR_LOCKED ||
+	    err == SENIM_ERR_UNAVAILABLE) {
 		wipe_and_free(body);
-		return reply_bad_credentials(req, resp);
+		return reply_attempt_or_not(req, resp, err, retry);
 	}
 	if (err) {
 		wipe_and_free(body);
@@ -119,6 +189,10 @@ int api_staff_enroll(struct http_request *req, struct http_response *resp)
 
 int api_staff_sign_in(struct http_request *req, struct http_response *resp)
 {
+	unsigned char addr[16];
+	size_t addr_len = http_client_key(req, addr);
+	if (address_limit_or_reply(req, resp, addr, addr_len))
+		return SENIM_OK;
 	json_t *body;
 	if (http_json_body_or_reply(req, resp, sign_in_fields, COUNT(sign_in_fields),
 				    &body))
@@ -130,11 +204,14 @@ int api_staff_sign_in(struct http_request *req, struct http_response *resp)
 	char token[STAFF_TOKEN_MAX];
 	int64_t expires = 0;
 	enum staff_login_block block = STAFF_LOGIN_OK;
+	int retry = 0;
 	int err = staff_sign_in(req->app->store, req->app->keys, &who, &in, token,
-				&expires, &block);
+				&expires, &block, &retry);
 	wipe_and_free(body);
-	if (err == SENIM_ERR_AUTH)
-		return reply_bad_credentials(req, resp);
+	address_count(req, addr, addr_len, err);
+	if (err == SENIM_ERR_AUTH || err == SENIM_ERR_LOCKED ||
+	    err == SENIM_ERR_UNAVAILABLE)
+		return reply_attempt_or_not(req, resp, err, retry);
 	if (err == SENIM_ERR_DENIED) {
 		struct problem p = { .code = "password_change_required",
 				     .limit = STAFF_PASSWORD_MIN };

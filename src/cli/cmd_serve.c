@@ -15,6 +15,7 @@
 #include "api/app.h"
 #include "audit/audit.h"
 #include "cli/cli.h"
+#include "common/backoff.h"
 #include "common/buf.h"
 #include "core/purposes.h"
 #include "common/log.h"
@@ -23,6 +24,7 @@
 #include "http/ratelimit.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "staff/staff.h"
 #include "common/banned.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -55,6 +57,11 @@ static const char usage_text[] =
 	"  --otp-ip-limit N    sign-in codes one client address may ask for in 10\n"
 	"                      minutes (SENIM_OTP_IP_LIMIT; default 30; 0 = no\n"
 	"                      per-address limit, for clients behind one gateway)\n"
+	"  --sign-in-ip-limit N  staff sign-in tries one client address may make a\n"
+	"                      minute; after repeated failures it also waits a pause\n"
+	"                      that doubles, up to 60 s (SENIM_SIGN_IN_IP_LIMIT;\n"
+	"                      default 20; 0 = neither, for clients behind one\n"
+	"                      gateway).  Each account pauses the same way, always\n"
 	"  --max-conn-per-address N  connections one client address may hold open\n"
 	"                      (SENIM_MAX_CONN_PER_ADDRESS; default 64; 0 = no limit,\n"
 	"                      only behind a reverse proxy that limits them); in all\n"
@@ -90,6 +97,7 @@ struct serve_opts {
 	const char *sms_url;
 	const char *sms_credentials;
 	long otp_ip_limit;
+	long sign_in_ip_limit;
 	long max_per_address;
 	long header_timeout;
 	long body_timeout;
@@ -125,6 +133,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "sms-credentials", required_argument, NULL, 'c' },
 		{ "otp-ip-limit", required_argument, NULL, 'o' },
 		{ "max-conn-per-address", required_argument, NULL, 'a' },
+		{ "sign-in-ip-limit", required_argument, NULL, 'S' },
 		{ "header-timeout", required_argument, NULL, 'H' },
 		{ "body-timeout", required_argument, NULL, 'B' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
@@ -147,6 +156,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->max_body = DEFAULT_MAX_BODY;
 	o->failure_delay_ms = 250;
 	o->otp_ip_limit = 30;
+	o->sign_in_ip_limit = 20;
 	o->max_per_address = SERVER_DEFAULT_PER_ADDRESS;
 	o->header_timeout = SERVER_DEFAULT_HEADER_TIMEOUT_S;
 	o->body_timeout = SERVER_DEFAULT_BODY_TIMEOUT_S;
@@ -160,6 +170,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	    env_long("SENIM_MAX_BODY", 1024, 64L << 20, &o->max_body) ||
 	    env_long("SENIM_FAILURE_DELAY_MS", 0, 10000, &o->failure_delay_ms) ||
 	    env_long("SENIM_OTP_IP_LIMIT", 0, 1000000, &o->otp_ip_limit) ||
+	    env_long("SENIM_SIGN_IN_IP_LIMIT", 0, 1000000, &o->sign_in_ip_limit) ||
 	    env_long("SENIM_MAX_CONN_PER_ADDRESS", 0, SERVER_CONNECTION_LIMIT,
 		     &o->max_per_address) ||
 	    env_long("SENIM_HEADER_TIMEOUT", 1, 3600, &o->header_timeout) ||
@@ -210,6 +221,13 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		case 'o':
 			if (parse_long(optarg, 0, 1000000, &o->otp_ip_limit)) {
 				cli_error("serve", "--otp-ip-limit must be 0 to 1000000");
+				return CLI_USAGE;
+			}
+			break;
+		case 'S':
+			if (parse_long(optarg, 0, 1000000, &o->sign_in_ip_limit)) {
+				cli_error("serve",
+					  "--sign-in-ip-limit must be 0 to 1000000");
 				return CLI_USAGE;
 			}
 			break;
@@ -365,7 +383,8 @@ int cmd_serve(int argc, char **argv)
 			   .max_body = (size_t)o.max_body,
 			   .failure_delay_ms = (int)o.failure_delay_ms,
 			   .matrix = matrix,
-			   .otp_ip_limit = (int)o.otp_ip_limit };
+			   .otp_ip_limit = (int)o.otp_ip_limit,
+			   .sign_in_ip_limit = (int)o.sign_in_ip_limit };
 	struct server *srv = NULL;
 	struct server_config cfg = { .listen = o.listen,
 				     .threads = (int)o.threads,
@@ -374,6 +393,7 @@ int cmd_serve(int argc, char **argv)
 				     .body_timeout_s = (int)o.body_timeout,
 				     .idle_timeout_s = (int)o.idle_timeout };
 	app.limits = ratelimit_new(65536);
+	app.sign_in_pauses = backoff_new(65536, staff_backoff_policy());
 	if (o.sms_url && *o.sms_url &&
 	    sms_client_new(o.sms_url,
 			   o.sms_credentials && *o.sms_credentials ? o.sms_credentials
@@ -385,7 +405,7 @@ int cmd_serve(int argc, char **argv)
 		rc = CLI_USAGE;
 		goto done;
 	}
-	if (!app.metrics || !app.policies || !app.limits) {
+	if (!app.metrics || !app.policies || !app.limits || !app.sign_in_pauses) {
 		cli_error("serve", "out of memory");
 		rc = CLI_ENV;
 		goto done;
@@ -417,6 +437,7 @@ done:
 	api_policy_cache_free(app.policies);
 	sms_client_free(app.sms);
 	ratelimit_free(app.limits);
+	backoff_free(app.sign_in_pauses);
 	metrics_free(app.metrics);
 	store_free(st);
 	keyring_free(kr);
