@@ -149,6 +149,139 @@ static int reply_attempt_or_not(struct http_request *req, struct http_response *
 	return SENIM_ERR_INVALID;
 }
 
+/*
+ * One enrolment step or sign-in.  Its Argon2id hash and its write run on an
+ * I/O thread (http_call_then), never on a worker: a burst of sign-ins then
+ * leaves the workers to every other route.  Lives in the request's arena;
+ * the continuation wipes the secrets and frees the body, whatever happened.
+ */
+struct attempt_op {
+	struct app *app;
+	json_t *body; /* the parsed request, secrets and all */
+	struct staff_who who;
+	int enroll;
+	unsigned char addr[16]; /* the client's rate-limit key */
+	size_t addr_len;
+	/* out, set on the I/O thread */
+	int ran;
+	int result;
+	int retry_after_s;
+	char token[STAFF_TOKEN_MAX];
+	int64_t expires;
+	enum staff_login_block block;
+	char secret[STAFF_TOTP_SECRET_B32_MAX];
+};
+
+/* On an I/O thread: the attempt itself.  Always SENIM_OK: its outcome is in
+ * op->result, so the continuation tells it from the server's own errors. */
+static int attempt_call(void *ctx)
+{
+	struct attempt_op *op = ctx;
+	json_t *b = op->body;
+	if (op->enroll) {
+		op->result = staff_enroll_begin(
+			op->app->store, op->app->keys, &op->who, jsonin_str(b, "login"),
+			jsonin_str(b, "password"), op->secret, &op->retry_after_s);
+	} else {
+		struct staff_login in = { jsonin_str(b, "login"),
+					  jsonin_str(b, "password"),
+					  jsonin_str(b, "totp"),
+					  jsonin_str(b, "new_password") };
+		op->result = staff_sign_in(op->app->store, op->app->keys, &op->who, &in,
+					   op->token, &op->expires, &op->block,
+					   &op->retry_after_s);
+	}
+	op->ran = 1;
+	return SENIM_OK;
+}
+
+static void attempt_release(struct attempt_op *op)
+{
+	wipe_and_free(op->body);
+	op->body = NULL;
+	sodium_memzero(op->token, sizeof(op->token));
+	sodium_memzero(op->secret, sizeof(op->secret));
+}
+
+static int enroll_answer(struct http_response *resp, struct attempt_op *op)
+{
+	char uri[256];
+	snprintf(uri, sizeof(uri),
+		 "otpauth://totp/senim:%s?secret=%s&issuer=senim&digits=6&period=30",
+		 jsonin_str(op->body, "login"), op->secret);
+	json_t *answer = json_pack("{s:s,s:s,s:i,s:i}", "totp_secret", op->secret,
+				   "otpauth_uri", uri, "digits", 6, "period", 30);
+	sodium_memzero(uri, sizeof(uri));
+	return http_reply_json(resp, 200, answer);
+}
+
+static int sign_in_answer(struct http_request *req, struct http_response *resp,
+			  struct attempt_op *op)
+{
+	if (op->result == SENIM_ERR_DENIED) {
+		struct problem p = { .code = "password_change_required",
+				     .limit = STAFF_PASSWORD_MIN };
+		if (op->block == STAFF_LOGIN_ENROLL_FIRST)
+			p.code = "enrollment_required";
+		/* A weak new password (too short is caught by the schema, so
+		 * here: the one-time password again) gets the same explanation. */
+		return http_reply_problem(req, resp, &p);
+	}
+	char when[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(op->expires, when);
+	return http_reply_json(resp, 201,
+			       json_pack("{s:s,s:s,s:s}", "token", op->token,
+					 "token_type", "Bearer", "expires_at", when));
+}
+
+/* On a worker, after the call (or instead of it, when the I/O queue was
+ * full: 503 with Retry-After).  A client gone meanwhile gets nothing built. */
+static int attempt_answer(struct http_request *req, struct http_response *resp,
+			  int result, void *ctx)
+{
+	struct attempt_op *op = ctx;
+	int err = op->ran ? op->result : SENIM_ERR_UNAVAILABLE;
+	if (op->ran)
+		address_count(req, op->addr, op->addr_len, err);
+	if (result && op->ran) {
+		attempt_release(op); /* the client went away */
+		return result;
+	}
+	int rc;
+	if (err == SENIM_ERR_AUTH || err == SENIM_ERR_LOCKED ||
+	    err == SENIM_ERR_UNAVAILABLE)
+		rc = reply_attempt_or_not(req, resp, err,
+					  op->ran ? op->retry_after_s : 1);
+	else if (op->enroll && !err)
+		rc = enroll_answer(resp, op);
+	else if (!op->enroll && (!err || err == SENIM_ERR_DENIED))
+		rc = sign_in_answer(req, resp, op);
+	else
+		rc = err;
+	attempt_release(op);
+	return rc;
+}
+
+/* Both routes, once the address's limit passed and the body parsed: the
+ * attempt, on an I/O thread.  Takes the body. */
+static int attempt_start(struct http_request *req, json_t *body, int enroll,
+			 const unsigned char addr[16], size_t addr_len)
+{
+	struct attempt_op *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op) {
+		wipe_and_free(body);
+		return SENIM_ERR_NOMEM;
+	}
+	memset(op, 0, sizeof(*op));
+	op->app = req->app;
+	op->body = body;
+	op->who = (struct staff_who){ req->actor.label, req->request_id };
+	op->enroll = enroll;
+	memcpy(op->addr, addr, sizeof(op->addr));
+	op->addr_len = addr_len;
+	return http_call_then(req, attempt_call, op, attempt_answer);
+}
+
 int api_staff_enroll(struct http_request *req, struct http_response *resp)
 {
 	unsigned char addr[16];
@@ -159,32 +292,7 @@ int api_staff_enroll(struct http_request *req, struct http_response *resp)
 	if (http_json_body_or_reply(req, resp, enroll_fields, COUNT(enroll_fields),
 				    &body))
 		return SENIM_OK;
-	struct staff_who who = { req->actor.label, req->request_id };
-	char secret[STAFF_TOTP_SECRET_B32_MAX];
-	const char *login = jsonin_str(body, "login");
-	int retry = 0;
-	int err = staff_enroll_begin(req->app->store, req->app->keys, &who, login,
-				     jsonin_str(body, "password"), secret, &retry);
-	address_count(req, addr, addr_len, err);
-	if (err == SENIM_ERR_AUTH || err == SENIM_ERR_LOCKED ||
-	    err == SENIM_ERR_UNAVAILABLE) {
-		wipe_and_free(body);
-		return reply_attempt_or_not(req, resp, err, retry);
-	}
-	if (err) {
-		wipe_and_free(body);
-		return err;
-	}
-	char uri[256];
-	snprintf(uri, sizeof(uri),
-		 "otpauth://totp/senim:%s?secret=%s&issuer=senim&digits=6&period=30",
-		 login, secret);
-	json_t *answer = json_pack("{s:s,s:s,s:i,s:i}", "totp_secret", secret,
-				   "otpauth_uri", uri, "digits", 6, "period", 30);
-	sodium_memzero(secret, sizeof(secret));
-	sodium_memzero(uri, sizeof(uri));
-	wipe_and_free(body);
-	return http_reply_json(resp, 200, answer);
+	return attempt_start(req, body, 1, addr, addr_len);
 }
 
 int api_staff_sign_in(struct http_request *req, struct http_response *resp)
@@ -197,38 +305,7 @@ int api_staff_sign_in(struct http_request *req, struct http_response *resp)
 	if (http_json_body_or_reply(req, resp, sign_in_fields, COUNT(sign_in_fields),
 				    &body))
 		return SENIM_OK;
-	struct staff_who who = { req->actor.label, req->request_id };
-	struct staff_login in = { jsonin_str(body, "login"), jsonin_str(body, "password"),
-				  jsonin_str(body, "totp"),
-				  jsonin_str(body, "new_password") };
-	char token[STAFF_TOKEN_MAX];
-	int64_t expires = 0;
-	enum staff_login_block block = STAFF_LOGIN_OK;
-	int retry = 0;
-	int err = staff_sign_in(req->app->store, req->app->keys, &who, &in, token,
-				&expires, &block, &retry);
-	wipe_and_free(body);
-	address_count(req, addr, addr_len, err);
-	if (err == SENIM_ERR_AUTH || err == SENIM_ERR_LOCKED ||
-	    err == SENIM_ERR_UNAVAILABLE)
-		return reply_attempt_or_not(req, resp, err, retry);
-	if (err == SENIM_ERR_DENIED) {
-		struct problem p = { .code = "password_change_required",
-				     .limit = STAFF_PASSWORD_MIN };
-		if (block == STAFF_LOGIN_ENROLL_FIRST)
-			p.code = "enrollment_required";
-		/* A weak new password (too short is caught by the schema, so
-		 * here: the one-time password again) gets the same explanation. */
-		return http_reply_problem(req, resp, &p);
-	}
-	if (err)
-		return err;
-	char when[CLOCK_RFC3339_LEN];
-	clock_format_rfc3339(expires, when);
-	json_t *answer = json_pack("{s:s,s:s,s:s}", "token", token, "token_type",
-				   "Bearer", "expires_at", when);
-	sodium_memzero(token, sizeof(token));
-	return http_reply_json(resp, 201, answer);
+	return attempt_start(req, body, 0, addr, addr_len);
 }
 
 int api_staff_sign_out(struct http_request *req, struct http_response *resp)

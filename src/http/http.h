@@ -153,7 +153,8 @@ int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
 
 /*
  * The same for a blocking call to another service (the SMS gateway, which
- * may take seconds): call(ctx) runs on one of the server's I/O threads, and
+ * may take seconds) or a deliberately slow one (a staff sign-in's password
+ * hash): call(ctx) runs on one of the server's I/O threads, and
  * cont(req, resp, its result, ctx) answers on a worker thread.  When the I/O
  * queue is full, cont sees SENIM_ERR_UNAVAILABLE at once.  call may use the
  * store synchronously.

@@ -60,7 +60,8 @@ struct delay_queue {
 };
 
 /* Blocking calls to other services (the SMS gateway, with its retries and
- * deadline) run on these threads, so that no worker waits for them. */
+ * deadline) and staff sign-ins (a password hash) run on these threads, so
+ * that no worker waits for them. */
 #define IO_THREADS 16
 #define IO_QUEUE_MAX 1024 /* beyond this a call is refused at once */
 

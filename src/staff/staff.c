@@ -93,9 +93,6 @@ static const struct backoff_policy BACKOFF = { .free_failures = STAFF_FREE_FAILU
 #define UNCOUNTED_SLOTS 4096
 static struct backoff *uncounted;
 
-/* A sign-in waits at most this long for a hash slot before it is refused. */
-#define HASH_WAIT_MS 200
-
 /* ---- set-up and small helpers --------------------------------------------- */
 
 static pthread_once_t libs_once = PTHREAD_ONCE_INIT;
@@ -230,6 +227,9 @@ static pthread_cond_t hash_freed = PTHREAD_COND_INITIALIZER;
 static int hash_slots = -1; /* -1: one per CPU, counted at first use */
 static int hash_busy;
 
+/* A sign-in waits at most this long for a hash slot before it is refused. */
+#define HASH_WAIT_MS 250
+
 void staff_set_hash_slots(int slots)
 {
 	pthread_mutex_lock(&hash_lock);
@@ -238,8 +238,9 @@ void staff_set_hash_slots(int slots)
 	pthread_mutex_unlock(&hash_lock);
 }
 
-/* Wait up to HASH_WAIT_MS for a slot; 1 when one was taken (hand it back
- * with hash_slot_give()), 0 when none came free. */
+/* Wait up to HASH_WAIT_MS for a slot (the HTTP layer calls from an I/O
+ * thread, so the wait holds no worker); 1 when one was taken — hand it back
+ * with hash_slot_give() — and 0 when none came free. */
 static int hash_slot_take(void)
 {
 	struct timespec until;

@@ -25,8 +25,10 @@
  * revoked, so answers reveal nothing.
  *
  * Argon2id is costly on purpose; at most one verification per CPU runs at a
- * time (staff_set_hash_slots()).  A sign-in that cannot get a slot within a
- * moment is refused with SENIM_ERR_UNAVAILABLE, before any write.
+ * time (staff_set_hash_slots()).  A sign-in that finds every slot busy for
+ * 250 ms is refused with SENIM_ERR_UNAVAILABLE, before any write.  The
+ * calls block (a hash, a group commit): the HTTP layer makes them from an
+ * I/O thread, never a worker.
  *
  * Every change, sign-in and failed sign-in is written to the audit log in the
  * same transaction (fail closed).  A failed sign-in is recorded as the act of

@@ -267,3 +267,67 @@ def test_failure_pause_holds_no_worker():
         assert finished.count("sign-in") == 4
     finally:
         assert s.stop() == 0
+
+
+def hold_write_lock(senim, seconds):
+    """Hold the store's write lock (SQLite) or the audit head (PostgreSQL)
+    from outside for `seconds`, as a long transaction would; returns the
+    thread holding it, and once the lock is taken."""
+    import subprocess
+    import threading
+    from senim_harness import BACKEND
+    taken = threading.Event()
+
+    def sqlite_hold():
+        import sqlite3
+        con = sqlite3.connect(senim.db, timeout=30, isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+        taken.set()
+        time.sleep(seconds)
+        con.execute("COMMIT")
+        con.close()
+
+    def postgres_hold():
+        p = subprocess.Popen(["psql", "-qAt", "-v", "ON_ERROR_STOP=1", senim.db],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        p.stdin.write(b"BEGIN;\nSELECT 'held' FROM audit_head FOR UPDATE;\n")
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == b"held"
+        taken.set()
+        time.sleep(seconds)
+        p.communicate(b"COMMIT;\n", timeout=30)
+
+    t = threading.Thread(target=postgres_hold if BACKEND == "postgres" else sqlite_hold)
+    t.start()
+    assert taken.wait(30), "could not take the lock"
+    return t
+
+
+def test_sign_ins_hold_no_worker():
+    """A sign-in's password hash and write wait on an I/O thread, never on a
+    worker: with the store's write lock held elsewhere, four sign-ins wait
+    for it, and /healthz (two workers here) is answered before any of them."""
+    import threading
+    s = Senim(extra_args=["--failure-delay-ms", "0"]).start()
+    try:
+        finished = []
+        holder = hold_write_lock(s, 3.0)
+
+        def sign_in(i):
+            s.post("/v1/staff/sessions",
+                   {"login": "nobody%d" % i, "password": "wrong one", "totp": "123456"})
+            finished.append("sign-in")
+
+        threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        assert s.get("/healthz").status == 200
+        finished.append("healthz")
+        for t in threads:
+            t.join()
+        holder.join()
+        assert finished[0] == "healthz", finished
+        assert finished.count("sign-in") == 4
+    finally:
+        assert s.stop() == 0
