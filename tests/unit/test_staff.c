@@ -1,7 +1,7 @@
 /*
  * test_staff.c — staff accounts against a real SQLite file and key ring:
- * adding, enrolment, sign-in, lockout, revocation, tokens and their audit
- * records.  TOTP codes are computed here with liboath from the secret the
+ * adding, enrolment, sign-in, pauses after failures, hash slots, revocation,
+ * tokens and their audit records.  TOTP codes are computed here with liboath from the secret the
  * enrolment hands out, as an authenticator app would.
  */
 #include <setjmp.h>
