@@ -16,19 +16,23 @@ struct metrics;
 struct policy_cache;
 struct sms_client;
 struct ratelimit;
+struct backoff;
 
 struct app {
 	struct store *store;
 	struct keyring *keys;
 	struct metrics *metrics;
 	struct policy_cache *policies;
-	size_t max_body;	     /* bytes; larger bodies get 413 */
-	int failure_delay_ms;	     /* pause before answering a failed sign-in */
-	struct access_matrix matrix; /* purpose x category, role x purpose */
-	struct sms_client *sms;	     /* one-time codes; NULL when not configured */
-	struct ratelimit *limits;    /* counters for stranger-callable routes */
-	int otp_ip_limit;	     /* codes sent per client address per window;
+	size_t max_body;		/* bytes; larger bodies get 413 */
+	int failure_delay_ms;		/* pause before answering a failed sign-in */
+	struct access_matrix matrix;	/* purpose x category, role x purpose */
+	struct sms_client *sms;		/* one-time codes; NULL when not configured */
+	struct ratelimit *limits;	/* counters for stranger-callable routes */
+	int otp_ip_limit;		/* codes sent per client address per window;
 				      * 0: no per-address limit (behind a gateway) */
+	int sign_in_ip_limit;		/* staff sign-in tries per address a minute;
+				      * 0: no per-address limit or pause */
+	struct backoff *sign_in_pauses; /* per client address, after failures */
 };
 
 #endif

@@ -8,8 +8,13 @@
  *   GET    /v1/staff/me          (bearer)                      -> who am I
  *
  * A failed sign-in gets one generic 401 after a pause, whatever was wrong,
- * so answers and timing tell an attacker nothing; the account locks after
- * repeated failures (staff.c).
+ * so answers and timing tell an attacker nothing.  Guessing is slowed
+ * without locking anyone out, before any password hash or write:
+ *   - per client address, at most --sign-in-ip-limit tries a minute, and
+ *     after repeated failures a pause that doubles (staff_backoff_policy());
+ *   - per account, the same doubling pause (staff.c, kept in the store).
+ * A try over a limit or during a pause is 429 with Retry-After; with every
+ * Argon2id slot busy it is 503 with Retry-After (staff.h).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -17,7 +22,9 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "common/backoff.h"
 #include "common/clock.h"
+#include "http/ratelimit.h"
 #include "staff/staff.h"
 #include "common/banned.h"
 
@@ -57,6 +64,7 @@ static const struct jsonin_field sign_in_fields[] = {
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define SIGN_IN_WINDOW_S 60
 
 /* A failed sign-in is answered after a pause, fixed plus random jitter, so
  * guessing is slow and timing does not tell which check failed.  The server
@@ -86,72 +94,218 @@ static void wipe_and_free(json_t *body)
 	json_decref(body);
 }
 
-int api_staff_enroll(struct http_request *req, struct http_response *resp)
+/* After a 429 or 503 (replied = its result): when to try again. */
+static int with_retry_after(struct http_request *req, struct http_response *resp,
+			    int replied, int retry_after_s)
 {
-	json_t *body;
-	if (http_json_body_or_reply(req, resp, enroll_fields, COUNT(enroll_fields),
-				    &body))
+	char v[16];
+	snprintf(v, sizeof(v), "%d", retry_after_s > 0 ? retry_after_s : 1);
+	return replied ? replied : http_add_header(req, resp, "Retry-After", v);
+}
+
+/* The client's address: over its tries for this minute, or in a pause
+ * after its failures?  Answers 429 itself; nothing else has happened yet. */
+static int address_limit_or_reply(struct http_request *req, struct http_response *resp,
+				  const unsigned char *key, size_t len)
+{
+	struct app *app = req->app;
+	if (app->sign_in_ip_limit <= 0 || len == 0)
 		return SENIM_OK;
-	struct staff_who who = { req->actor.label, req->request_id };
-	char secret[STAFF_TOTP_SECRET_B32_MAX];
-	const char *login = jsonin_str(body, "login");
-	int err = staff_enroll_begin(req->app->store, req->app->keys, &who, login,
-				     jsonin_str(body, "password"), secret);
-	if (err == SENIM_ERR_AUTH) {
-		wipe_and_free(body);
+	int retry = 0;
+	if (!ratelimit_hit(app->limits, "staff-sign-in-ip", key, len,
+			   app->sign_in_ip_limit, SIGN_IN_WINDOW_S, &retry) ||
+	    (retry = backoff_wait_s(app->sign_in_pauses, key, len)) > 0) {
+		with_retry_after(req, resp, http_reply_code(req, resp, "rate_limited"),
+				 retry);
+		return SENIM_ERR_LOCKED;
+	}
+	return SENIM_OK;
+}
+
+/* After the attempt: a failure counts against the address too. */
+static void address_count(struct http_request *req, const unsigned char *key, size_t len,
+			  int err)
+{
+	struct app *app = req->app;
+	if (err == SENIM_ERR_AUTH && app->sign_in_ip_limit > 0 && len)
+		backoff_failed(app->sign_in_pauses, key, len);
+}
+
+/* The answers every attempt shares: a pause (429), no hash slot (503), or
+ * the generic failure.  SENIM_ERR_INVALID when err is none of them. */
+static int reply_attempt_or_not(struct http_request *req, struct http_response *resp,
+				int err, int retry_after_s)
+{
+	if (err == SENIM_ERR_LOCKED)
+		return with_retry_after(req, resp,
+					http_reply_code(req, resp, "rate_limited"),
+					retry_after_s);
+	if (err == SENIM_ERR_UNAVAILABLE)
+		return with_retry_after(req, resp,
+					http_reply_code(req, resp, "service_unavailable"),
+					retry_after_s);
+	if (err == SENIM_ERR_AUTH)
 		return reply_bad_credentials(req, resp);
+	return SENIM_ERR_INVALID;
+}
+
+/*
+ * One enrolment step or sign-in.  Its Argon2id hash and its write run on an
+ * I/O thread (http_call_then), never on a worker: a burst of sign-ins then
+ * leaves the workers to every other route.  Lives in the request's arena;
+ * the continuation wipes the secrets and frees the body, whatever happened.
+ */
+struct attempt_op {
+	struct app *app;
+	json_t *body; /* the parsed request, secrets and all */
+	struct staff_who who;
+	int enroll;
+	unsigned char addr[16]; /* the client's rate-limit key */
+	size_t addr_len;
+	/* out, set on the I/O thread */
+	int ran;
+	int result;
+	int retry_after_s;
+	char token[STAFF_TOKEN_MAX];
+	int64_t expires;
+	enum staff_login_block block;
+	char secret[STAFF_TOTP_SECRET_B32_MAX];
+};
+
+/* On an I/O thread: the attempt itself.  Always SENIM_OK: its outcome is in
+ * op->result, so the continuation tells it from the server's own errors. */
+static int attempt_call(void *ctx)
+{
+	struct attempt_op *op = ctx;
+	json_t *b = op->body;
+	if (op->enroll) {
+		op->result = staff_enroll_begin(
+			op->app->store, op->app->keys, &op->who, jsonin_str(b, "login"),
+			jsonin_str(b, "password"), op->secret, &op->retry_after_s);
+	} else {
+		struct staff_login in = { jsonin_str(b, "login"),
+					  jsonin_str(b, "password"),
+					  jsonin_str(b, "totp"),
+					  jsonin_str(b, "new_password") };
+		op->result = staff_sign_in(op->app->store, op->app->keys, &op->who, &in,
+					   op->token, &op->expires, &op->block,
+					   &op->retry_after_s);
 	}
-	if (err) {
-		wipe_and_free(body);
-		return err;
-	}
+	op->ran = 1;
+	return SENIM_OK;
+}
+
+static void attempt_release(struct attempt_op *op)
+{
+	wipe_and_free(op->body);
+	op->body = NULL;
+	sodium_memzero(op->token, sizeof(op->token));
+	sodium_memzero(op->secret, sizeof(op->secret));
+}
+
+static int enroll_answer(struct http_response *resp, struct attempt_op *op)
+{
 	char uri[256];
 	snprintf(uri, sizeof(uri),
 		 "otpauth://totp/senim:%s?secret=%s&issuer=senim&digits=6&period=30",
-		 login, secret);
-	json_t *answer = json_pack("{s:s,s:s,s:i,s:i}", "totp_secret", secret,
+		 jsonin_str(op->body, "login"), op->secret);
+	json_t *answer = json_pack("{s:s,s:s,s:i,s:i}", "totp_secret", op->secret,
 				   "otpauth_uri", uri, "digits", 6, "period", 30);
-	sodium_memzero(secret, sizeof(secret));
 	sodium_memzero(uri, sizeof(uri));
-	wipe_and_free(body);
 	return http_reply_json(resp, 200, answer);
 }
 
-int api_staff_sign_in(struct http_request *req, struct http_response *resp)
+static int sign_in_answer(struct http_request *req, struct http_response *resp,
+			  struct attempt_op *op)
 {
-	json_t *body;
-	if (http_json_body_or_reply(req, resp, sign_in_fields, COUNT(sign_in_fields),
-				    &body))
-		return SENIM_OK;
-	struct staff_who who = { req->actor.label, req->request_id };
-	struct staff_login in = { jsonin_str(body, "login"), jsonin_str(body, "password"),
-				  jsonin_str(body, "totp"),
-				  jsonin_str(body, "new_password") };
-	char token[STAFF_TOKEN_MAX];
-	int64_t expires = 0;
-	enum staff_login_block block = STAFF_LOGIN_OK;
-	int err = staff_sign_in(req->app->store, req->app->keys, &who, &in, token,
-				&expires, &block);
-	wipe_and_free(body);
-	if (err == SENIM_ERR_AUTH)
-		return reply_bad_credentials(req, resp);
-	if (err == SENIM_ERR_DENIED) {
+	if (op->result == SENIM_ERR_DENIED) {
 		struct problem p = { .code = "password_change_required",
 				     .limit = STAFF_PASSWORD_MIN };
-		if (block == STAFF_LOGIN_ENROLL_FIRST)
+		if (op->block == STAFF_LOGIN_ENROLL_FIRST)
 			p.code = "enrollment_required";
 		/* A weak new password (too short is caught by the schema, so
 		 * here: the one-time password again) gets the same explanation. */
 		return http_reply_problem(req, resp, &p);
 	}
-	if (err)
-		return err;
 	char when[CLOCK_RFC3339_LEN];
-	clock_format_rfc3339(expires, when);
-	json_t *answer = json_pack("{s:s,s:s,s:s}", "token", token, "token_type",
-				   "Bearer", "expires_at", when);
-	sodium_memzero(token, sizeof(token));
-	return http_reply_json(resp, 201, answer);
+	clock_format_rfc3339(op->expires, when);
+	return http_reply_json(resp, 201,
+			       json_pack("{s:s,s:s,s:s}", "token", op->token,
+					 "token_type", "Bearer", "expires_at", when));
+}
+
+/* On a worker, after the call (or instead of it, when the I/O queue was
+ * full: 503 with Retry-After).  A client gone meanwhile gets nothing built. */
+static int attempt_answer(struct http_request *req, struct http_response *resp,
+			  int result, void *ctx)
+{
+	struct attempt_op *op = ctx;
+	int err = op->ran ? op->result : SENIM_ERR_UNAVAILABLE;
+	if (op->ran)
+		address_count(req, op->addr, op->addr_len, err);
+	if (result && op->ran) {
+		attempt_release(op); /* the client went away */
+		return result;
+	}
+	int rc;
+	if (err == SENIM_ERR_AUTH || err == SENIM_ERR_LOCKED ||
+	    err == SENIM_ERR_UNAVAILABLE)
+		rc = reply_attempt_or_not(req, resp, err,
+					  op->ran ? op->retry_after_s : 1);
+	else if (op->enroll && !err)
+		rc = enroll_answer(resp, op);
+	else if (!op->enroll && (!err || err == SENIM_ERR_DENIED))
+		rc = sign_in_answer(req, resp, op);
+	else
+		rc = err;
+	attempt_release(op);
+	return rc;
+}
+
+/* Both routes, once the address's limit passed and the body parsed: the
+ * attempt, on an I/O thread.  Takes the body. */
+static int attempt_start(struct http_request *req, json_t *body, int enroll,
+			 const unsigned char addr[16], size_t addr_len)
+{
+	struct attempt_op *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op) {
+		wipe_and_free(body);
+		return SENIM_ERR_NOMEM;
+	}
+	memset(op, 0, sizeof(*op));
+	op->app = req->app;
+	op->body = body;
+	op->who = (struct staff_who){ req->actor.label, req->request_id };
+	op->enroll = enroll;
+	memcpy(op->addr, addr, sizeof(op->addr));
+	op->addr_len = addr_len;
+	return http_call_then(req, attempt_call, op, attempt_answer);
+}
+
+int api_staff_enroll(struct http_request *req, struct http_response *resp)
+{
+	unsigned char addr[16];
+	size_t addr_len = http_client_key(req, addr);
+	if (address_limit_or_reply(req, resp, addr, addr_len))
+		return SENIM_OK;
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, enroll_fields, COUNT(enroll_fields),
+				    &body))
+		return SENIM_OK;
+	return attempt_start(req, body, 1, addr, addr_len);
+}
+
+int api_staff_sign_in(struct http_request *req, struct http_response *resp)
+{
+	unsigned char addr[16];
+	size_t addr_len = http_client_key(req, addr);
+	if (address_limit_or_reply(req, resp, addr, addr_len))
+		return SENIM_OK;
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, sign_in_fields, COUNT(sign_in_fields),
+				    &body))
+		return SENIM_OK;
+	return attempt_start(req, body, 0, addr, addr_len);
 }
 
 int api_staff_sign_out(struct http_request *req, struct http_response *resp)

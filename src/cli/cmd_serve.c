@@ -15,6 +15,7 @@
 #include "api/app.h"
 #include "audit/audit.h"
 #include "cli/cli.h"
+#include "common/backoff.h"
 #include "common/buf.h"
 #include "core/purposes.h"
 #include "common/log.h"
@@ -23,6 +24,7 @@
 #include "http/ratelimit.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "staff/staff.h"
 #include "common/banned.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -56,6 +58,24 @@ static const char usage_text[] =
 	"  --otp-ip-limit N    sign-in codes one client address may ask for in 10\n"
 	"                      minutes (SENIM_OTP_IP_LIMIT; default 30; 0 = no\n"
 	"                      per-address limit, for clients behind one gateway)\n"
+	"  --sign-in-ip-limit N  staff sign-in tries one client address may make a\n"
+	"                      minute; after repeated failures it also waits a pause\n"
+	"                      that doubles, up to 60 s (SENIM_SIGN_IN_IP_LIMIT;\n"
+	"                      default 20; 0 = neither, for clients behind one\n"
+	"                      gateway).  Each account pauses the same way, always\n"
+	"  --max-conn-per-address N  connections one client address may hold open\n"
+	"                      (SENIM_MAX_CONN_PER_ADDRESS; default 64; 0 = no limit,\n"
+	"                      only behind a reverse proxy that limits them); in all\n"
+	"                      at most 4096, fewer when the descriptor limit is lower\n"
+	"  --header-timeout S  a request's headers must arrive within S seconds of\n"
+	"                      the connection opening (or of its keep-alive idle\n"
+	"                      time), however steadily bytes trickle in\n"
+	"                      (SENIM_HEADER_TIMEOUT; default 10)\n"
+	"  --body-timeout S    its body within S seconds of the headers\n"
+	"                      (SENIM_BODY_TIMEOUT; default 30); a connection past\n"
+	"                      either deadline is closed\n"
+	"  --idle-timeout S    a keep-alive connection without a byte for S seconds\n"
+	"                      is closed (SENIM_IDLE_TIMEOUT; default 30)\n"
 	"  --help              this text\n\n"
 	"The log (stderr) is one JSON object per line and never holds personal data.\n"
 	"exit codes: 0 stopped cleanly, 2 usage error, 3 cannot open store, keys or "
@@ -78,6 +98,11 @@ struct serve_opts {
 	const char *sms_url;
 	const char *sms_credentials;
 	long otp_ip_limit;
+	long sign_in_ip_limit;
+	long max_per_address;
+	long header_timeout;
+	long body_timeout;
+	long idle_timeout;
 	long threads;
 	long max_body;
 	long failure_delay_ms;
@@ -108,6 +133,11 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "sms-gateway", required_argument, NULL, 's' },
 		{ "sms-credentials", required_argument, NULL, 'c' },
 		{ "otp-ip-limit", required_argument, NULL, 'o' },
+		{ "max-conn-per-address", required_argument, NULL, 'a' },
+		{ "sign-in-ip-limit", required_argument, NULL, 'S' },
+		{ "header-timeout", required_argument, NULL, 'H' },
+		{ "body-timeout", required_argument, NULL, 'B' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0, 0, 0, 0 },
@@ -127,6 +157,11 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->max_body = DEFAULT_MAX_BODY;
 	o->failure_delay_ms = 250;
 	o->otp_ip_limit = 30;
+	o->sign_in_ip_limit = 20;
+	o->max_per_address = SERVER_DEFAULT_PER_ADDRESS;
+	o->header_timeout = SERVER_DEFAULT_HEADER_TIMEOUT_S;
+	o->body_timeout = SERVER_DEFAULT_BODY_TIMEOUT_S;
+	o->idle_timeout = SERVER_DEFAULT_IDLE_TIMEOUT_S;
 	o->sms_url = getenv("SENIM_SMS_GATEWAY_URL");
 	o->sms_credentials = getenv("SENIM_SMS_CREDENTIALS");
 	o->matrix_file = getenv("SENIM_ACCESS_MATRIX");
@@ -135,7 +170,13 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	if (env_long("SENIM_THREADS", 1, 256, &o->threads) ||
 	    env_long("SENIM_MAX_BODY", 1024, 64L << 20, &o->max_body) ||
 	    env_long("SENIM_FAILURE_DELAY_MS", 0, 10000, &o->failure_delay_ms) ||
-	    env_long("SENIM_OTP_IP_LIMIT", 0, 1000000, &o->otp_ip_limit))
+	    env_long("SENIM_OTP_IP_LIMIT", 0, 1000000, &o->otp_ip_limit) ||
+	    env_long("SENIM_SIGN_IN_IP_LIMIT", 0, 1000000, &o->sign_in_ip_limit) ||
+	    env_long("SENIM_MAX_CONN_PER_ADDRESS", 0, SERVER_CONNECTION_LIMIT,
+		     &o->max_per_address) ||
+	    env_long("SENIM_HEADER_TIMEOUT", 1, 3600, &o->header_timeout) ||
+	    env_long("SENIM_BODY_TIMEOUT", 1, 3600, &o->body_timeout) ||
+	    env_long("SENIM_IDLE_TIMEOUT", 1, 3600, &o->idle_timeout))
 		return CLI_USAGE;
 	const char *level = getenv("SENIM_LOG_LEVEL");
 	int opt;
@@ -184,6 +225,38 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 				return CLI_USAGE;
 			}
 			break;
+		case 'S':
+			if (parse_long(optarg, 0, 1000000, &o->sign_in_ip_limit)) {
+				cli_error("serve",
+					  "--sign-in-ip-limit must be 0 to 1000000");
+				return CLI_USAGE;
+			}
+			break;
+		case 'a':
+			if (parse_long(optarg, 0, SERVER_CONNECTION_LIMIT,
+				       &o->max_per_address)) {
+				cli_error("serve",
+					  "--max-conn-per-address must be 0 to %d",
+					  SERVER_CONNECTION_LIMIT);
+				return CLI_USAGE;
+			}
+			break;
+		case 'H':
+		case 'B':
+		case 'I': {
+			long *t = opt == 'H'   ? &o->header_timeout
+				  : opt == 'B' ? &o->body_timeout
+					       : &o->idle_timeout;
+			if (parse_long(optarg, 1, 3600, t)) {
+				cli_error("serve",
+					  "--%s-timeout must be 1 to 3600 seconds",
+					  opt == 'H'   ? "header"
+					  : opt == 'B' ? "body"
+						       : "idle");
+				return CLI_USAGE;
+			}
+			break;
+		}
 		case 'h':
 			fputs(usage_text, stdout);
 			return -1;
@@ -311,10 +384,17 @@ int cmd_serve(int argc, char **argv)
 			   .max_body = (size_t)o.max_body,
 			   .failure_delay_ms = (int)o.failure_delay_ms,
 			   .matrix = matrix,
-			   .otp_ip_limit = (int)o.otp_ip_limit };
+			   .otp_ip_limit = (int)o.otp_ip_limit,
+			   .sign_in_ip_limit = (int)o.sign_in_ip_limit };
 	struct server *srv = NULL;
-	struct server_config cfg = { o.listen, (int)o.threads };
+	struct server_config cfg = { .listen = o.listen,
+				     .threads = (int)o.threads,
+				     .max_per_address = (int)o.max_per_address,
+				     .header_timeout_s = (int)o.header_timeout,
+				     .body_timeout_s = (int)o.body_timeout,
+				     .idle_timeout_s = (int)o.idle_timeout };
 	app.limits = ratelimit_new(65536);
+	app.sign_in_pauses = backoff_new(65536, staff_backoff_policy());
 	if (o.sms_url && *o.sms_url &&
 	    sms_client_new(o.sms_url,
 			   o.sms_credentials && *o.sms_credentials ? o.sms_credentials
@@ -326,7 +406,7 @@ int cmd_serve(int argc, char **argv)
 		rc = CLI_USAGE;
 		goto done;
 	}
-	if (!app.metrics || !app.policies || !app.limits) {
+	if (!app.metrics || !app.policies || !app.limits || !app.sign_in_pauses) {
 		cli_error("serve", "out of memory");
 		rc = CLI_ENV;
 		goto done;
@@ -358,6 +438,7 @@ done:
 	api_policy_cache_free(app.policies);
 	sms_client_free(app.sms);
 	ratelimit_free(app.limits);
+	backoff_free(app.sign_in_pauses);
 	metrics_free(app.metrics);
 	store_free(st);
 	keyring_free(kr);

@@ -33,7 +33,7 @@ static void staff_usage(FILE *out)
 		"           new password.  With --api-token the account is a service\n"
 		"           account and only its bearer token is printed, on one line.\n"
 		"  revoke   disable an account and every token it holds\n"
-		"  unlock   clear a lockout after repeated failed sign-ins\n"
+		"  unlock   end the pause (and clear the count) after failed sign-ins\n"
 		"  list     show every account\n"
 		"\n"
 		"options:\n"
@@ -187,7 +187,7 @@ int cmd_staff(int argc, char **argv)
 			       is_revoke ? "revoked" : "unlocked");
 	} else {
 		printf("%-24s %-13s %-8s %-9s %-7s %-8s %s\n", "LOGIN", "ROLE", "KIND",
-		       "ENROLLED", "LOCKED", "REVOKED", "CREATED");
+		       "ENROLLED", "PAUSED", "REVOKED", "CREATED");
 		err = staff_list(st, print_row, NULL);
 		rc = report(err, "");
 	}

@@ -106,6 +106,14 @@ int http_add_header(struct http_request *req, struct http_response *resp,
 		    const char *name, const char *value);
 
 /*
+ * The client's address as a rate-limit key: the 4 bytes of an IPv4 address
+ * (IPv4-mapped IPv6 included), the first 8 bytes — the /64 one subscriber
+ * usually holds whole — of an IPv6 one.  Returns the key's length, 0 when
+ * the address is unknown.  A key, not evidence: never log it.
+ */
+size_t http_client_key(const struct http_request *req, unsigned char out[16]);
+
+/*
  * Parse the body as a JSON object and check it against fields; on failure
  * answer the problem (415, 400 or 422) and return SENIM_ERR_INVALID, so a
  * handler does `if (http_json_body_or_reply(...)) return SENIM_OK;`.
@@ -145,7 +153,8 @@ int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
 
 /*
  * The same for a blocking call to another service (the SMS gateway, which
- * may take seconds): call(ctx) runs on one of the server's I/O threads, and
+ * may take seconds) or a deliberately slow one (a staff sign-in's password
+ * hash): call(ctx) runs on one of the server's I/O threads, and
  * cont(req, resp, its result, ctx) answers on a worker thread.  When the I/O
  * queue is full, cont sees SENIM_ERR_UNAVAILABLE at once.  call may use the
  * store synchronously.

@@ -2,6 +2,7 @@
  * reply.c — the http_reply_* helpers and request accessors of http.h.
  */
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <string.h>
@@ -160,4 +161,29 @@ int http_json_body_or_reply(struct http_request *req, struct http_response *resp
 	}
 	*out = doc;
 	return SENIM_OK;
+}
+
+size_t http_client_key(const struct http_request *req, unsigned char out[16])
+{
+	const union MHD_ConnectionInfo *ci =
+		req->conn ? MHD_get_connection_info(req->conn,
+						    MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+			  : NULL;
+	if (!ci || !ci->client_addr)
+		return 0;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	const struct in6_addr *a6 =
+		&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a6)) {
+		memcpy(out, a6->s6_addr + 12, 4);
+		return 4;
+	}
+	memcpy(out, a6->s6_addr, 8);
+	return 8;
 }

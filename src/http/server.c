@@ -16,11 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
 #include <sodium.h>
 
 #include "common/clock.h"
 #include "audit/audit.h"
 #include "common/log.h"
+#include "http/conntrack.h"
 #include "http/http.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -34,8 +36,10 @@
 #define CONNECTION_MEMORY \
 	(16 * 1024) /* per-connection header buffer: MHD clears
 				      * it for every request, so it is kept small */
-#define CONNECTION_TIMEOUT_S 30
-#define CONNECTION_LIMIT 4096
+/* Descriptors kept for what is not a client connection: the store's
+ * connections, the I/O threads' sockets to other services, the key file,
+ * epoll and the workers' wake-up pipes. */
+#define FD_RESERVE 256
 
 /* Answers held back (a failed sign-in's pause): the connection is suspended
  * and this thread resumes it when due, so no worker sleeps. */
@@ -56,7 +60,8 @@ struct delay_queue {
 };
 
 /* Blocking calls to other services (the SMS gateway, with its retries and
- * deadline) run on these threads, so that no worker waits for them. */
+ * deadline) and staff sign-ins (a password hash) run on these threads, so
+ * that no worker waits for them. */
 #define IO_THREADS 16
 #define IO_QUEUE_MAX 1024 /* beyond this a call is refused at once */
 
@@ -79,6 +84,7 @@ struct server {
 	struct MHD_Daemon *daemon;
 	struct delay_queue delays;
 	struct io_pool io;
+	struct conntrack *track; /* request deadlines */
 	struct app *app;
 	const struct route *routes;
 	size_t nroutes;
@@ -117,7 +123,8 @@ struct exchange {
 	char *path_copy;
 	char allow[64];
 	enum router_result match;
-	int held; /* suspended until its delay is over */
+	int held;		      /* suspended until its delay is over */
+	struct conntrack_conn *track; /* its connection's deadlines; may be NULL */
 	struct pending_write write;
 };
 
@@ -706,6 +713,33 @@ static int declared_too_large(struct MHD_Connection *conn, size_t max)
 	return errno == ERANGE || n > max;
 }
 
+/* ---- connections and their deadlines ------------------------------------- */
+
+/* The connection's deadlines, kept in its socket context; NULL when the
+ * connection could not be tracked (out of memory). */
+static struct conntrack_conn *conn_track(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Accepted: its headers are due from now.  Closed: forget it (under the
+ * watchdog's lock, so its descriptor is not shut down after this). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *srv = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? conntrack_open(srv->track, ci->connect_fd) : NULL;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		conntrack_close(srv->track, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -715,9 +749,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct server *srv = cls;
 	struct exchange *x = *con_cls;
 	if (!x) {
+		/* The headers are in; the body is due by its own deadline. */
+		struct conntrack_conn *track = conn_track(conn);
+		if (!conntrack_headers_done(srv->track, track))
+			return MHD_NO; /* cut by the watchdog meanwhile */
 		x = exchange_new(srv, conn, url, method);
 		if (!x)
 			return MHD_NO;
+		x->track = track;
 		*con_cls = x;
 		match_route(x, url, method);
 		if (declared_too_large(conn, srv->app->max_body)) {
@@ -761,8 +800,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		continue_after_write(x);
 	else if (x->resp.replied)
 		return MHD_YES; /* answered early (413); MHD is draining */
+	else if (!conntrack_received(x->track))
+		return MHD_NO; /* cut at its deadline just now: no answer */
 	else
-		dispatch(x);
+		dispatch(x); /* received: no deadline from here on */
 	if (x->write.state == WRITE_ASKED) {
 		if (queue_write(x))
 			return MHD_YES;
@@ -778,9 +819,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)conn;
 	struct server *srv = cls;
 	struct exchange *x = *con_cls;
+	/* Kept alive, the connection may idle, then owes the next headers. */
+	conntrack_answered(srv->track, conn_track(conn));
 	if (!x)
 		return;
 	*con_cls = NULL;
@@ -808,15 +850,43 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+/* libmicrohttpd writes a line for each connection it refuses or loses; a
+ * flood of connections must not become a flood of log.  At most this many
+ * lines a second; the rest are counted and the count goes with the next. */
+#define MHD_LOG_PER_SECOND 20
+
+static pthread_mutex_t mhd_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t mhd_log_second;
+static unsigned mhd_log_lines, mhd_log_dropped;
+
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
-	char msg[256];
+	int64_t second = clock_mono_us() / 1000000;
+	unsigned dropped = 0;
+	pthread_mutex_lock(&mhd_log_lock);
+	if (second != mhd_log_second) {
+		mhd_log_second = second;
+		mhd_log_lines = 0;
+	}
+	int quiet = ++mhd_log_lines > MHD_LOG_PER_SECOND;
+	if (quiet) {
+		mhd_log_dropped++;
+	} else {
+		dropped = mhd_log_dropped;
+		mhd_log_dropped = 0;
+	}
+	pthread_mutex_unlock(&mhd_log_lock);
+	if (quiet)
+		return;
+	char msg[256], count[16];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	size_t n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	log_event(LOG_WARN, "http_error", "message", msg, NULL);
+	snprintf(count, sizeof(count), "%u", dropped);
+	log_event(LOG_WARN, "http_error", "message", msg,
+		  dropped ? "suppressed_before" : NULL, dropped ? count : NULL, NULL);
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -847,8 +917,67 @@ int server_parse_listen(const char *listen, char *host, size_t host_len, uint16_
 	return SENIM_OK;
 }
 
-int server_start(struct app *app, const struct server_config *cfg, struct server **out)
+/*
+ * How many client connections this process can hold: SERVER_CONNECTION_LIMIT,
+ * or fewer when its descriptor limit is lower.  The soft limit is raised
+ * towards the hard one first: with a shell's usual 1,024, a thousand idle
+ * sockets would leave the store, the key file and the SMS gateway without
+ * a descriptor.
+ */
+static unsigned connection_limit(void)
 {
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return SERVER_CONNECTION_LIMIT / 4;
+	rlim_t want = SERVER_CONNECTION_LIMIT + FD_RESERVE;
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+		want = rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= (rlim_t)SERVER_CONNECTION_LIMIT + FD_RESERVE)
+		return SERVER_CONNECTION_LIMIT;
+	return rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE)
+					    : (unsigned)(rl.rlim_cur / 2);
+}
+
+/* Say what one client can hold, and warn when one address could take
+ * every connection. */
+static void log_limits(unsigned total, const struct server_config *cfg)
+{
+	char t[16], p[16], h[16], b[16], i[16];
+	snprintf(t, sizeof(t), "%u", total);
+	snprintf(p, sizeof(p), "%d", cfg->max_per_address);
+	snprintf(h, sizeof(h), "%d", cfg->header_timeout_s);
+	snprintf(b, sizeof(b), "%d", cfg->body_timeout_s);
+	snprintf(i, sizeof(i), "%d", cfg->idle_timeout_s);
+	log_event(LOG_INFO, "connection_limits", "connections", t, "per_address", p,
+		  "header_timeout_s", h, "body_timeout_s", b, "idle_timeout_s", i, NULL);
+	if (cfg->max_per_address == 0 || (unsigned)cfg->max_per_address >= total)
+		log_event(LOG_WARN, "one_address_can_take_every_connection", NULL);
+}
+
+int server_start(struct app *app, const struct server_config *cfg_in, struct server **out)
+{
+	struct server_config defaults = { .max_per_address = SERVER_DEFAULT_PER_ADDRESS,
+					  .header_timeout_s =
+						  SERVER_DEFAULT_HEADER_TIMEOUT_S,
+					  .body_timeout_s = SERVER_DEFAULT_BODY_TIMEOUT_S,
+					  .idle_timeout_s =
+						  SERVER_DEFAULT_IDLE_TIMEOUT_S };
+	struct server_config c = *cfg_in;
+	if (c.max_per_address < 0)
+		c.max_per_address = defaults.max_per_address;
+	if (c.header_timeout_s <= 0)
+		c.header_timeout_s = defaults.header_timeout_s;
+	if (c.body_timeout_s <= 0)
+		c.body_timeout_s = defaults.body_timeout_s;
+	if (c.idle_timeout_s <= 0)
+		c.idle_timeout_s = defaults.idle_timeout_s;
+	const struct server_config *cfg = &c;
 	*out = NULL;
 	char host[64];
 	uint16_t port;
@@ -875,7 +1004,16 @@ int server_start(struct app *app, const struct server_config *cfg, struct server
 		return SENIM_ERR_NOMEM;
 	srv->app = app;
 	srv->routes = routes_table(&srv->nroutes);
+	struct conntrack_config tc = { cfg->header_timeout_s * 1000,
+				       cfg->body_timeout_s * 1000,
+				       cfg->idle_timeout_s * 1000 };
+	srv->track = conntrack_new(&tc);
+	if (!srv->track) {
+		free(srv);
+		return SENIM_ERR_NOMEM;
+	}
 	if (delay_queue_start(&srv->delays)) {
+		conntrack_free(srv->track);
 		free(srv);
 		return SENIM_ERR_NOMEM;
 	}
@@ -883,9 +1021,12 @@ int server_start(struct app *app, const struct server_config *cfg, struct server
 		io_stop(&srv->io);
 		delay_queue_stop(&srv->delays);
 		delay_queue_free(&srv->delays);
+		conntrack_free(srv->track);
 		free(srv);
 		return SENIM_ERR_NOMEM;
 	}
+	unsigned limit = connection_limit();
+	log_limits(limit, cfg);
 	srv->daemon = MHD_start_daemon(
 		flags, port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_error, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -895,12 +1036,21 @@ int server_start(struct app *app, const struct server_config *cfg, struct server
 		(unsigned)(cfg->threads > 1 ? cfg->threads : 0),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+		/* Inactivity, each byte restarts it: the keep-alive idle
+		 * allowance.  The deadlines a trickle cannot stretch are the
+		 * watchdog's (conntrack.h). */
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
+		MHD_OPTION_CONNECTION_LIMIT, limit,
+		/* Counted over the whole pool, so one address cannot take every
+		 * connection (0: no limit). */
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_address,
+		MHD_OPTION_END);
 	if (!srv->daemon) {
 		io_stop(&srv->io);
 		delay_queue_stop(&srv->delays);
 		delay_queue_free(&srv->delays);
+		conntrack_free(srv->track);
 		free(srv);
 		return SENIM_ERR_IO;
 	}
@@ -947,6 +1097,7 @@ void server_stop(struct server *srv, int grace_ms)
 	delay_queue_stop(&srv->delays);
 	MHD_stop_daemon(srv->daemon);
 	delay_queue_free(&srv->delays);
-	io_stop(&srv->io); /* idle: nothing was queued since awaiting was 0 */
+	io_stop(&srv->io);	    /* idle: nothing was queued since awaiting was 0 */
+	conntrack_free(srv->track); /* every connection is closed */
 	free(srv);
 }

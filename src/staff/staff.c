@@ -8,16 +8,17 @@
  *   2. check the credentials outside any transaction: exactly one Argon2id
  *      verification and one TOTP check whether or not the login exists;
  *   3. in a write transaction, re-read the account and commit the outcome:
- *      the failure counter and lockout, or the session, with their audit
- *      records.  The callback returns SENIM_OK even for a failed sign-in, so
- *      the counter and the record are committed; the caller's answer travels
- *      in the attempt struct.  The account's lock, revocation and credentials
- *      are checked again here, against the fresh row, so a concurrent
- *      lockout, revocation or enrolment always wins.
+ *      the failure counter and the pause it earns, or the session, with
+ *      their audit records.  The callback returns SENIM_OK even for a
+ *      failed sign-in, so the counter and the record are committed; the
+ *      caller's answer travels in the attempt struct.  The account's pause,
+ *      revocation and credentials are checked again here, against the fresh
+ *      row, so a concurrent failure, revocation or enrolment always wins.
+ * A try during a pause ends after phase 1: no hash, no write.
  *
  * Audit operations: staff.add, staff.revoke, staff.unlock, staff.enroll (the
  * first enrolment step), staff.sign_in (success, failed or denied — denied
- * for right credentials with a first-sign-in step missing), staff.lockout and
+ * for right credentials with a first-sign-in step missing) and
  * staff.sign_out.  No record carries a password, token, code or secret.
  */
 #include "staff/staff.h"
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit/audit.h"
 #include "common/buf.h"
@@ -79,6 +81,18 @@ static const char OTP_ALPHABET[] = "abcdefghjkmnpqrstuvwxyz"
 
 #define AUDIT_PURPOSE "security_compliance"
 
+/* 1 s after five failures in a row, then 2, 4, ... up to a minute: a member
+ * who mistypes is barely slowed, a guesser gets about one try a minute. */
+static const struct backoff_policy BACKOFF = { .free_failures = STAFF_FREE_FAILURES,
+					       .base_s = 1,
+					       .max_s = STAFF_BACKOFF_MAX_S,
+					       .forget_s = STAFF_BACKOFF_FORGET_S };
+
+/* Logins whose failures the store does not count (none such, revoked, a
+ * service account) pause the same way, counted here. */
+#define UNCOUNTED_SLOTS 4096
+static struct backoff *uncounted;
+
 /* ---- set-up and small helpers --------------------------------------------- */
 
 static pthread_once_t libs_once = PTHREAD_ONCE_INIT;
@@ -89,6 +103,9 @@ static void libs_init(void)
 	if (sodium_init() < 0)
 		return;
 	if (oath_init() != OATH_OK)
+		return;
+	uncounted = backoff_new(UNCOUNTED_SLOTS, &BACKOFF);
+	if (!uncounted)
 		return;
 	libs_result = SENIM_OK;
 }
@@ -194,6 +211,64 @@ static int password_hash(const char *password, char out[crypto_pwhash_STRBYTES])
 				  PWHASH_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) != 0)
 		return SENIM_ERR_NOMEM; /* libsodium's only failure: memory */
 	return SENIM_OK;
+}
+
+/* ---- pauses and hash slots -------------------------------------------------- */
+
+const struct backoff_policy *staff_backoff_policy(void)
+{
+	return &BACKOFF;
+}
+
+/* Argon2id runs at most hash_slots at a time, so a burst of sign-ins leaves
+ * CPUs to every other route. */
+static pthread_mutex_t hash_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hash_freed = PTHREAD_COND_INITIALIZER;
+static int hash_slots = -1; /* -1: one per CPU, counted at first use */
+static int hash_busy;
+
+/* A sign-in waits at most this long for a hash slot before it is refused. */
+#define HASH_WAIT_MS 250
+
+void staff_set_hash_slots(int slots)
+{
+	pthread_mutex_lock(&hash_lock);
+	hash_slots = slots;
+	pthread_cond_broadcast(&hash_freed);
+	pthread_mutex_unlock(&hash_lock);
+}
+
+/* Wait up to HASH_WAIT_MS for a slot (the HTTP layer calls from an I/O
+ * thread, so the wait holds no worker); 1 when one was taken — hand it back
+ * with hash_slot_give() — and 0 when none came free. */
+static int hash_slot_take(void)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += HASH_WAIT_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&hash_lock);
+	if (hash_slots < 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		hash_slots = cpus > 0 ? (int)cpus : 1;
+	}
+	int rc = 0;
+	while (hash_busy >= hash_slots && rc == 0)
+		rc = pthread_cond_timedwait(&hash_freed, &hash_lock, &until);
+	int ok = hash_busy < hash_slots;
+	if (ok)
+		hash_busy++;
+	pthread_mutex_unlock(&hash_lock);
+	return ok;
+}
+
+static void hash_slot_give(void)
+{
+	pthread_mutex_lock(&hash_lock);
+	hash_busy--;
+	pthread_cond_signal(&hash_freed);
+	pthread_mutex_unlock(&hash_lock);
 }
 
 /* liboath compares codes with strcmp; this compares in constant time. */
@@ -588,8 +663,43 @@ struct attempt {
 	int result;
 	char *token; /* sign-in: caller's buffer */
 	int64_t expires_at;
-	char *secret_b32; /* enrolment: caller's buffer */
+	char *secret_b32;    /* enrolment: caller's buffer */
+	int retry_after_s;   /* SENIM_ERR_LOCKED: the pause left */
+	int count_in_memory; /* a failure the store does not count */
 };
+
+/* 1 when the store counts this account's failures: a person who may sign
+ * in.  Other logins (none such, revoked, service) are counted in memory. */
+static int counted_in_store(const struct account *a)
+{
+	return a->found && !a->revoked && !a->is_service;
+}
+
+static int seconds_until(int64_t when_us, int64_t now_us)
+{
+	int64_t left = when_us - now_us;
+	return left > 0 ? (int)((left + US_PER_S - 1) / US_PER_S) : 0;
+}
+
+/*
+ * After phase 1: may this login be tried now?  SENIM_ERR_LOCKED with
+ * *retry_after_s during a pause, SENIM_ERR_UNAVAILABLE when no hash slot
+ * comes free in time; otherwise a hash slot is held for phase 2.
+ */
+static int may_try(const struct account *a, const char *login, int *retry_after_s)
+{
+	int wait = counted_in_store(a) ? seconds_until(a->locked_until, clock_now_us())
+				       : backoff_wait_s(uncounted, login, strlen(login));
+	if (wait > 0) {
+		*retry_after_s = wait;
+		return SENIM_ERR_LOCKED;
+	}
+	if (!hash_slot_take()) {
+		*retry_after_s = 1;
+		return SENIM_ERR_UNAVAILABLE;
+	}
+	return SENIM_OK;
+}
 
 /* Password check that always costs one Argon2id verification. */
 static int password_ok(const struct account *a, const char *password)
@@ -653,36 +763,29 @@ static const char *attempt_op(const struct attempt *at)
 	return at->kind == ATTEMPT_ENROLL ? "staff.enroll" : "staff.sign_in";
 }
 
-/* Count a wrong credential: the counter, and a lockout at the limit. */
+/* A failed try: anonymous, since it proves nothing about who made it, and
+ * against the account it named. */
+static int audit_failure(struct store_tx *tx, struct attempt *at, const char *ref)
+{
+	return audit_staff(tx, at->kr, "anonymous", attempt_op(at), ref, "failed",
+			   at->who);
+}
+
+/* Count a wrong credential and start the pause it earns (locked_until holds
+ * the end of the pause).  Only tries made outside a pause get here, so
+ * nobody can stretch a pause by trying during it. */
 static int attempt_count_failure(struct store_tx *tx, struct attempt *at,
 				 const struct account *cur, const char *ref, int64_t now)
 {
-	int64_t failed = cur->failed_logins;
-	int64_t locked_until = cur->locked_until;
-	int locked_now = locked_until > now;
-	/* A lock that has run out starts a fresh count. */
-	if (locked_until != 0 && !locked_now) {
-		failed = 0;
-		locked_until = 0;
-	}
-	failed++;
-	/* Failures during a lock count but do not extend it: otherwise anyone
-	 * could keep a colleague locked out for ever. */
-	int lockout = !locked_now && failed >= STAFF_MAX_FAILURES;
-	if (lockout)
-		locked_until = now + (int64_t)STAFF_LOCK_SECONDS * US_PER_S;
-	struct store_val p[] = { SV_INT(cur->id), SV_INT(failed), SV_INT(locked_until) };
+	int64_t failed = cur->failed_logins + 1;
+	int pause = backoff_delay_s(&BACKOFF, failed);
+	int64_t until = pause ? now + (int64_t)pause * US_PER_S : 0;
+	struct store_val p[] = { SV_INT(cur->id), SV_INT(failed), SV_INT(until) };
 	int err = store_exec(tx,
 			     "UPDATE staff SET failed_logins = $2, locked_until = $3"
 			     " WHERE id = $1",
 			     p, 3, NULL);
-	if (!err)
-		err = audit_staff(tx, at->kr, ref, attempt_op(at), ref, "failed",
-				  at->who);
-	if (!err && lockout)
-		err = audit_staff(tx, at->kr, ref, "staff.lockout", ref, "success",
-				  at->who);
-	return err;
+	return err ? err : audit_failure(tx, at, ref);
 }
 
 /* Enrolment step one with right credentials: a fresh pending TOTP secret. */
@@ -780,9 +883,11 @@ static int attempt_commit(struct store_tx *tx, void *ctx)
 {
 	struct attempt *at = ctx;
 	at->result = SENIM_ERR_AUTH;
-	if (!at->before.found)
-		return audit_staff(tx, at->kr, "anonymous", attempt_op(at),
-				   "staff:unknown", "failed", at->who);
+	at->count_in_memory = 0;
+	if (!at->before.found) {
+		at->count_in_memory = 1;
+		return audit_failure(tx, at, "staff:unknown");
+	}
 
 	struct account cur;
 	int64_t now = clock_now_us();
@@ -792,25 +897,30 @@ static int attempt_commit(struct store_tx *tx, void *ctx)
 			       store_tx_kind(tx) == STORE_POSTGRES ? SQL_ACCOUNT_BY_ID_PG
 								   : SQL_ACCOUNT_BY_ID,
 			       SV_INT(at->before.id), &cur);
-	int usable =
-		cur.found && !cur.revoked && !cur.is_service && cur.locked_until <= now;
+	int usable = counted_in_store(&cur);
 	if (err) {
 		/* a store failure: nothing to commit */
+	} else if (usable && cur.locked_until > now) {
+		/* A failure committed since phase 1 started a pause: this try
+		 * waits like any other, and leaves nothing behind. */
+		at->result = SENIM_ERR_LOCKED;
+		at->retry_after_s = seconds_until(cur.locked_until, now);
+	} else if (!usable) {
+		/* Revoked (or turned into a service account) meanwhile: the
+		 * same answer as a wrong password, counted like an unknown
+		 * login's. */
+		at->count_in_memory = 1;
+		err = audit_failure(tx, at, ref);
 	} else if (!at->creds_ok) {
-		if (cur.found && !cur.revoked && !cur.is_service)
-			err = attempt_count_failure(tx, at, &cur, ref, now);
-		else
-			err = audit_staff(tx, at->kr, ref, attempt_op(at), ref, "failed",
-					  at->who);
+		err = attempt_count_failure(tx, at, &cur, ref, now);
 	} else if (at->totp_step && (int64_t)at->totp_step <= cur.totp_last_step) {
 		/* RFC 6238 5.2: a code already accepted is not accepted again,
 		 * and a replay counts as a failed sign-in. */
 		err = attempt_count_failure(tx, at, &cur, ref, now);
-	} else if (!usable || !account_unchanged(&at->before, &cur)) {
-		/* Right credentials, but the account is locked or revoked, or
-		 * they changed under us: the same answer as a wrong password. */
-		err = audit_staff(tx, at->kr, ref, attempt_op(at), ref, "failed",
-				  at->who);
+	} else if (!account_unchanged(&at->before, &cur)) {
+		/* Right credentials, but they changed under us: the same
+		 * answer as a wrong password. */
+		err = audit_failure(tx, at, ref);
 	} else if (at->kind == ATTEMPT_ENROLL && cur.enrolled) {
 		/* The same answer as a wrong password: enrolment must not confirm
 		 * a password to someone without the second factor. */
@@ -832,11 +942,32 @@ static int attempt_commit(struct store_tx *tx, void *ctx)
 	return err;
 }
 
+/* Phase 3 and what follows it: commit, count a failure the store does
+ * not, and hand back the answer and the pause. */
+static int attempt_finish(struct store *st, struct attempt *at, const char *login,
+			  int *retry_after_s)
+{
+	int err = store_write(st, attempt_commit, at);
+	if (!err)
+		err = at->result;
+	if (err == SENIM_ERR_AUTH && at->count_in_memory)
+		backoff_failed(uncounted, login, strlen(login));
+	if (err == SENIM_ERR_LOCKED)
+		*retry_after_s = at->retry_after_s;
+	return err;
+}
+
 int staff_enroll_begin(struct store *st, const struct keyring *kr,
 		       const struct staff_who *who, const char *login,
-		       const char *password, char secret_b32[STAFF_TOTP_SECRET_B32_MAX])
+		       const char *password, char secret_b32[STAFF_TOTP_SECRET_B32_MAX],
+		       int *retry_after_s)
 {
+	int retry_ignored = 0;
+	if (!retry_after_s)
+		retry_after_s = &retry_ignored;
+	*retry_after_s = 0;
 	secret_b32[0] = '\0';
+	login = login ? login : "";
 	int err = staff_libs();
 	if (err)
 		return err;
@@ -849,12 +980,13 @@ int staff_enroll_begin(struct store *st, const struct keyring *kr,
 	at->who = who;
 	at->secret_b32 = secret_b32;
 	err = account_by_login(st, login, &at->before);
+	if (!err)
+		err = may_try(&at->before, login, retry_after_s);
 	if (!err) {
 		at->creds_ok = password_ok(&at->before, password ? password : "");
-		err = store_write(st, attempt_commit, at);
+		hash_slot_give();
+		err = attempt_finish(st, at, login, retry_after_s);
 	}
-	if (!err)
-		err = at->result;
 	sodium_free(at);
 	return err;
 }
@@ -885,8 +1017,12 @@ static int first_sign_in_block(struct attempt *at, const struct staff_login *req
 
 int staff_sign_in(struct store *st, const struct keyring *kr, const struct staff_who *who,
 		  const struct staff_login *req, char token[STAFF_TOKEN_MAX],
-		  int64_t *expires_at, enum staff_login_block *block)
+		  int64_t *expires_at, enum staff_login_block *block, int *retry_after_s)
 {
+	int retry_ignored = 0;
+	if (!retry_after_s)
+		retry_after_s = &retry_ignored;
+	*retry_after_s = 0;
 	token[0] = '\0';
 	*expires_at = 0;
 	*block = STAFF_LOGIN_OK;
@@ -894,7 +1030,7 @@ int staff_sign_in(struct store *st, const struct keyring *kr, const struct staff
 	if (err)
 		return err;
 	struct staff_login r = {
-		.login = req->login,
+		.login = req->login ? req->login : "",
 		.password = req->password ? req->password : "",
 		.totp = req->totp,
 		.new_password = req->new_password,
@@ -908,6 +1044,8 @@ int staff_sign_in(struct store *st, const struct keyring *kr, const struct staff
 	at->who = who;
 	at->token = token;
 	err = account_by_login(st, r.login, &at->before);
+	if (!err)
+		err = may_try(&at->before, r.login, retry_after_s);
 	if (!err) {
 		int present = 0;
 		int pw = password_ok(&at->before, r.password);
@@ -921,11 +1059,10 @@ int staff_sign_in(struct store *st, const struct keyring *kr, const struct staff
 			at->creds_ok = pw && (!present || code);
 		if (at->creds_ok && !at->before.enrolled)
 			err = first_sign_in_block(at, &r, present);
+		hash_slot_give();
+		if (!err)
+			err = attempt_finish(st, at, r.login, retry_after_s);
 	}
-	if (!err)
-		err = store_write(st, attempt_commit, at);
-	if (!err)
-		err = at->result;
 	if (err == SENIM_ERR_DENIED)
 		*block = at->block;
 	else if (err) /* a token is only ever handed out with SENIM_OK */

@@ -201,7 +201,8 @@ class Senim:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", "127.0.0.1:0", "--threads", "2",
-             "--failure-delay-ms", "20", "--otp-ip-limit", "0", *self.common_args(),
+             "--failure-delay-ms", "20", "--otp-ip-limit", "0", "--sign-in-ip-limit", "0",
+             *self.common_args(),
              *self.sms_args(),
              *self.extra_args],
             stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)

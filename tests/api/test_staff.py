@@ -1,9 +1,12 @@
 """Staff sign-in (S1, S3): one-time password, TOTP enrolment, sessions,
-generic failures with lockout, logout, service tokens, all audited."""
+generic failures with pauses against guessing, logout, service tokens, all
+audited."""
+import http.client
+import json
 import re
 import time
 
-from senim_harness import totp
+from senim_harness import Response, Senim, totp
 
 
 def add_person(senim, login, role="support"):
@@ -73,20 +76,95 @@ def test_failures_are_generic(senim):
     assert len(bodies) == 1  # nothing tells which part was wrong
 
 
-def test_lockout_after_repeated_failures_and_unlock(senim):
-    token, secret = senim.person("dana", "dpo", new_password="dana's passphrase")
-    for _ in range(5):
-        r = senim.post("/v1/staff/sessions",
+def post_from(senim, source, path, body):
+    """POST from another loopback address (Linux routes all of 127/8 here)."""
+    conn = http.client.HTTPConnection("127.0.0.1", senim.port, timeout=30,
+                                      source_address=(source, 0))
+    conn.request("POST", path, body=json.dumps(body).encode(),
+                 headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    out = Response(r.status, r.getheaders(), r.read())
+    conn.close()
+    return out
+
+
+def test_failures_pause_the_account_but_the_member_gets_through():
+    """An attacker's wrong passwords earn the account a short pause, not a
+    lock: tries during it are 429 with Retry-After (no hash, no record), and
+    the member, from another address, signs in once it is over.  The
+    failures are recorded as anonymous, against the account."""
+    s = Senim(extra_args=["--sign-in-ip-limit", "10"]).start()
+    try:
+        token, secret = s.person("dana", "dpo", new_password="dana's passphrase")
+        statuses = []
+        for _ in range(30):
+            r = s.post("/v1/staff/sessions",
                        {"login": "dana", "password": "wrong password", "totp": totp(secret)})
-        assert r.status == 401
-    good = {"login": "dana", "password": "dana's passphrase", "totp": totp(secret)}
-    r = senim.post("/v1/staff/sessions", good)
-    assert r.status == 401, "a locked account must refuse even right credentials"
-    assert len(senim.audit_rows("staff.lockout")) == 1, "the lockout is audited once"
-    senim.cli("staff", "unlock", "dana")
-    # a code of the next step: the one person() signed in with is spent
-    assert senim.post("/v1/staff/sessions",
-                      dict(good, totp=totp(secret, at=time.time() + 30))).status == 201
+            statuses.append(r.status)
+            if r.status == 429:
+                assert r.json["code"] == "rate_limited"
+                assert int(r.header("Retry-After")) >= 1
+                assert r.header("Content-Type").startswith("application/problem+json")
+        assert statuses.count(401) >= 5 and 429 in statuses, statuses
+        failures = [row for row in s.audit_rows("staff.sign_in") if row[3] == "failed"]
+        assert len(failures) == statuses.count(401), "a refused try leaves no record"
+        assert {row[1] for row in failures} == {"anonymous"}, failures
+        assert {row[2] for row in failures} == {"staff:%s" % s.sql(
+            "SELECT id FROM staff WHERE login = 'dana'")[0][0]}
+        # the member, from another address: waits out the pause, then is in
+        good = {"login": "dana", "password": "dana's passphrase"}
+        waited = 0
+        for _ in range(20):
+            # the next step's code: the one person() signed in with is spent
+            r = post_from(s, "127.0.0.2", "/v1/staff/sessions",
+                          dict(good, totp=totp(secret, at=time.time() + 30)))
+            if r.status != 429:
+                break
+            pause = int(r.header("Retry-After"))
+            assert pause <= 60, "a pause is never longer than a minute"
+            waited += pause
+            time.sleep(pause)
+        assert r.status == 201, r
+        assert waited <= 60, waited
+        # `staff unlock` clears a pause at once (and, for this test only,
+        # the spent code steps are forgotten)
+        s.sql("UPDATE staff SET totp_last_step = 0 WHERE login = 'dana'")
+        for _ in range(8):
+            post_from(s, "127.0.0.3", "/v1/staff/sessions",
+                      {"login": "dana", "password": "wrong again", "totp": "123456"})
+        r = post_from(s, "127.0.0.2", "/v1/staff/sessions", dict(good, totp=totp(secret)))
+        assert r.status == 429, r
+        s.cli("staff", "unlock", "dana")
+        r = post_from(s, "127.0.0.2", "/v1/staff/sessions", dict(good, totp=totp(secret)))
+        assert r.status == 201, r
+    finally:
+        assert s.stop() == 0
+
+
+def test_sign_in_tries_are_limited_per_address_before_any_work():
+    """Over --sign-in-ip-limit tries a minute, an address gets 429 with
+    Retry-After, and nothing is hashed or written for it; other addresses
+    are not affected."""
+    s = Senim(extra_args=["--sign-in-ip-limit", "5"]).start()
+    try:
+        before = len(s.audit_rows("staff.sign_in"))
+        statuses = []
+        for i in range(12):
+            # a new unknown login each time: only the address is limited
+            r = s.post("/v1/staff/sessions",
+                       {"login": "nobody%d" % i, "password": "guess guess", "totp": "123456"})
+            statuses.append(r.status)
+            if r.status == 429:
+                assert r.json["code"] == "rate_limited" and int(r.header("Retry-After")) >= 1
+        assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}, statuses
+        assert len(s.audit_rows("staff.sign_in")) == before + 5, "no record past the limit"
+        r = s.post("/v1/staff/enrollment", {"login": "nobody", "password": "guess guess"})
+        assert r.status == 429, r
+        r = post_from(s, "127.0.0.2", "/v1/staff/sessions",
+                      {"login": "nobody", "password": "guess guess", "totp": "123456"})
+        assert r.status == 401, r
+    finally:
+        assert s.stop() == 0
 
 
 def test_logout_revokes_the_token(senim):
@@ -185,6 +263,70 @@ def test_failure_pause_holds_no_worker():
         finished.append("healthz")
         for t in threads:
             t.join()
+        assert finished[0] == "healthz", finished
+        assert finished.count("sign-in") == 4
+    finally:
+        assert s.stop() == 0
+
+
+def hold_write_lock(senim, seconds):
+    """Hold the store's write lock (SQLite) or the audit head (PostgreSQL)
+    from outside for `seconds`, as a long transaction would; returns the
+    thread holding it, and once the lock is taken."""
+    import subprocess
+    import threading
+    from senim_harness import BACKEND
+    taken = threading.Event()
+
+    def sqlite_hold():
+        import sqlite3
+        con = sqlite3.connect(senim.db, timeout=30, isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+        taken.set()
+        time.sleep(seconds)
+        con.execute("COMMIT")
+        con.close()
+
+    def postgres_hold():
+        p = subprocess.Popen(["psql", "-qAt", "-v", "ON_ERROR_STOP=1", senim.db],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        p.stdin.write(b"BEGIN;\nSELECT 'held' FROM audit_head FOR UPDATE;\n")
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == b"held"
+        taken.set()
+        time.sleep(seconds)
+        p.communicate(b"COMMIT;\n", timeout=30)
+
+    t = threading.Thread(target=postgres_hold if BACKEND == "postgres" else sqlite_hold)
+    t.start()
+    assert taken.wait(30), "could not take the lock"
+    return t
+
+
+def test_sign_ins_hold_no_worker():
+    """A sign-in's password hash and write wait on an I/O thread, never on a
+    worker: with the store's write lock held elsewhere, four sign-ins wait
+    for it, and /healthz (two workers here) is answered before any of them."""
+    import threading
+    s = Senim(extra_args=["--failure-delay-ms", "0"]).start()
+    try:
+        finished = []
+        holder = hold_write_lock(s, 3.0)
+
+        def sign_in(i):
+            s.post("/v1/staff/sessions",
+                   {"login": "nobody%d" % i, "password": "wrong one", "totp": "123456"})
+            finished.append("sign-in")
+
+        threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        assert s.get("/healthz").status == 200
+        finished.append("healthz")
+        for t in threads:
+            t.join()
+        holder.join()
         assert finished[0] == "healthz", finished
         assert finished.count("sign-in") == 4
     finally:

@@ -1,7 +1,7 @@
 /*
  * test_staff.c — staff accounts against a real SQLite file and key ring:
- * adding, enrolment, sign-in, lockout, revocation, tokens and their audit
- * records.  TOTP codes are computed here with liboath from the secret the
+ * adding, enrolment, sign-in, pauses after failures, hash slots, revocation,
+ * tokens and their audit records.  TOTP codes are computed here with liboath from the secret the
  * enrolment hands out, as an authenticator app would.
  */
 #include <setjmp.h>
@@ -145,7 +145,7 @@ static int sign_in(struct fixture *f, const char *login, const char *password,
 	struct staff_login req = { login, password, totp, new_password };
 	int64_t expires = -1;
 	enum staff_login_block b = STAFF_LOGIN_OK;
-	int err = staff_sign_in(f->st, f->kr, &WHO, &req, token, &expires, &b);
+	int err = staff_sign_in(f->st, f->kr, &WHO, &req, token, &expires, &b, NULL);
 	if (err == SENIM_OK) {
 		int64_t want = clock_now_us() + (int64_t)STAFF_SESSION_SECONDS * 1000000;
 		assert_true(expires > want - 60 * 1000000LL && expires <= want);
@@ -167,7 +167,7 @@ static void enrolled_person(struct fixture *f, const char *login, enum role role
 	char otp[STAFF_PASSWORD_MAX + 1];
 	char code[7];
 	add_person(f, login, role, otp);
-	assert_int_equal(staff_enroll_begin(f->st, f->kr, &WHO, login, otp, b32),
+	assert_int_equal(staff_enroll_begin(f->st, f->kr, &WHO, login, otp, b32, NULL),
 			 SENIM_OK);
 	totp_now(b32, code);
 	assert_int_equal(sign_in(f, login, otp, code, NEW_PASSWORD, token, NULL),
@@ -468,19 +468,19 @@ static void test_enrollment_flow(void **state)
 	assert_int_equal(block, STAFF_LOGIN_ENROLL_FIRST);
 
 	/* A wrong password at the enrolment step counts as a failed sign-in. */
-	assert_int_equal(
-		staff_enroll_begin(f->st, f->kr, &WHO, "dana", "wrong password!", b32),
-		SENIM_ERR_AUTH);
+	assert_int_equal(staff_enroll_begin(f->st, f->kr, &WHO, "dana", "wrong password!",
+					    b32, NULL),
+			 SENIM_ERR_AUTH);
 	assert_string_equal(b32, "");
 	assert_int_equal(failed_logins(f, "dana"), 1);
-	assert_int_equal(staff_enroll_begin(f->st, f->kr, &WHO, "nobody", otp, b32),
+	assert_int_equal(staff_enroll_begin(f->st, f->kr, &WHO, "nobody", otp, b32, NULL),
 			 SENIM_ERR_AUTH);
 
 	/* Each call replaces the pending secret; only the last one counts. */
 	char first[STAFF_TOTP_SECRET_B32_MAX];
-	assert_int_equal(staff_enroll_begin(f->st, f->kr, &WHO, "dana", otp, first),
+	assert_int_equal(staff_enroll_begin(f->st, f->kr, &WHO, "dana", otp, first, NULL),
 			 SENIM_OK);
-	assert_int_equal(staff_enroll_begin(f->st, f->kr, &WHO, "dana", otp, b32),
+	assert_int_equal(staff_enroll_begin(f->st, f->kr, &WHO, "dana", otp, b32, NULL),
 			 SENIM_OK);
 	assert_int_equal(strlen(b32), 32);
 	assert_string_not_equal(first, b32);
@@ -535,7 +535,7 @@ static void test_enrollment_flow(void **state)
 	assert_int_equal(sign_in(f, "dana", otp, code, NULL, token2, NULL),
 			 SENIM_ERR_AUTH);
 	assert_int_equal(
-		staff_enroll_begin(f->st, f->kr, &WHO, "dana", NEW_PASSWORD, first),
+		staff_enroll_begin(f->st, f->kr, &WHO, "dana", NEW_PASSWORD, first, NULL),
 		SENIM_ERR_AUTH);
 	assert_int_equal(sign_in(f, "dana", NEW_PASSWORD, code, NULL, token2, NULL),
 			 SENIM_OK);
@@ -605,8 +605,8 @@ static void test_wrong_credentials(void **state)
 		assert_int_equal(block, STAFF_LOGIN_OK);
 		expected += cases[i].counts;
 		assert_int_equal(failed_logins(f, "erlan"), expected);
-		if (expected == STAFF_MAX_FAILURES - 1) {
-			/* Stay short of a lockout; a success resets the count. */
+		if (expected == STAFF_FREE_FAILURES - 1) {
+			/* Stay short of a pause; a success resets the count. */
 			totp_now(b32, code);
 			assert_int_equal(sign_in(f, "erlan", NEW_PASSWORD, code, NULL,
 						 token, NULL),
@@ -622,70 +622,181 @@ static void test_wrong_credentials(void **state)
 				   " AND outcome = 'failed'",
 				   p, 2),
 			 4);
-	assert_int_equal(audit_count(f, "staff.lockout", NULL), 0);
+	/* A failure proves nothing about who tried: never the account's act. */
+	struct store_val q[] = { SV_TEXT("failed") };
+	assert_int_equal(count_sql(f,
+				   "SELECT COUNT(*) FROM audit_log WHERE outcome = $1"
+				   " AND actor <> 'anonymous'",
+				   q, 1),
+			 0);
+	assert_true(count_sql(f,
+			      "SELECT COUNT(*) FROM audit_log WHERE outcome = $1"
+			      " AND object LIKE 'staff:%' AND object <> 'staff:unknown'",
+			      q, 1) >= 6);
 }
 
-static void test_lockout(void **state)
+static int64_t staff_int(struct fixture *f, const char *column, const char *login)
+{
+	char sql[96];
+	snprintf(sql, sizeof(sql), "SELECT %s FROM staff WHERE login = $1", column);
+	struct store_val p[] = { SV_TEXT(login) };
+	return count_sql(f, sql, p, 1);
+}
+
+static void set_pause(struct fixture *f, const char *login, int64_t failed, int64_t until)
+{
+	struct store_val p[] = { SV_INT(failed), SV_INT(until), SV_TEXT(login) };
+	exec_sql(
+		f,
+		"UPDATE staff SET failed_logins = $1, locked_until = $2 WHERE login = $3",
+		p, 3);
+}
+
+static int64_t audit_total(struct fixture *f)
+{
+	return count_sql(f, "SELECT COUNT(*) FROM audit_log", NULL, 0);
+}
+
+static int sign_in_retry(struct fixture *f, const char *login, const char *password,
+			 const char *code, int *retry)
+{
+	forget_step(f, login);
+	char token[STAFF_TOKEN_MAX];
+	int64_t expires = 0;
+	enum staff_login_block b = STAFF_LOGIN_OK;
+	struct staff_login req = { login, password, code, NULL };
+	return staff_sign_in(f->st, f->kr, &WHO, &req, token, &expires, &b, retry);
+}
+
+/* Guessing is slowed, never locked out: a pause that doubles, during which
+ * tries are refused before any hash or write and do not stretch it, and
+ * that a right try after it gets through. */
+static void test_pause_after_failures(void **state)
 {
 	struct fixture *f = *state;
 	char b32[STAFF_TOTP_SECRET_B32_MAX];
 	char token[STAFF_TOKEN_MAX];
 	char code[7];
+	int retry = 0;
 	enrolled_person(f, "marat", ROLE_AUDITOR, b32, token);
 	totp_now(b32, code);
 
-	for (int i = 0; i < STAFF_MAX_FAILURES; i++)
+	for (int i = 0; i < STAFF_FREE_FAILURES; i++)
 		assert_int_equal(
-			sign_in(f, "marat", "guess guess guess", code, NULL, token, NULL),
+			sign_in_retry(f, "marat", "guess guess guess", code, &retry),
 			SENIM_ERR_AUTH);
-	assert_int_equal(audit_count(f, "staff.lockout", "success"), 1);
 	struct listed l = { 0 };
 	assert_int_equal(staff_list(f->st, collect, &l), SENIM_OK);
 	assert_int_equal(l.rows[0].locked, 1);
 
-	/* Locked: the right credentials fail too, and do not extend the lock. */
+	/* In the pause even the right credentials wait: 429, nothing written,
+	 * nothing counted, the pause not moved. */
+	int64_t records = audit_total(f), until = staff_int(f, "locked_until", "marat");
 	totp_now(b32, code);
-	assert_int_equal(sign_in(f, "marat", NEW_PASSWORD, code, NULL, token, NULL),
-			 SENIM_ERR_AUTH);
-	assert_int_equal(sign_in(f, "marat", "guess again", code, NULL, token, NULL),
-			 SENIM_ERR_AUTH);
-	assert_int_equal(audit_count(f, "staff.lockout", NULL), 1);
+	assert_int_equal(sign_in_retry(f, "marat", NEW_PASSWORD, code, &retry),
+			 SENIM_ERR_LOCKED);
+	assert_true(retry >= 1 && retry <= 1);
+	assert_int_equal(sign_in_retry(f, "marat", "guess again", code, &retry),
+			 SENIM_ERR_LOCKED);
+	assert_int_equal(audit_total(f), records);
+	assert_int_equal(failed_logins(f, "marat"), STAFF_FREE_FAILURES);
+	assert_int_equal(staff_int(f, "locked_until", "marat"), until);
 
+	/* Once the pause is over, the member gets through and the count goes. */
+	set_pause(f, "marat", STAFF_FREE_FAILURES, clock_now_us() - 1);
+	totp_now(b32, code);
+	assert_int_equal(sign_in_retry(f, "marat", NEW_PASSWORD, code, &retry), SENIM_OK);
+	assert_int_equal(failed_logins(f, "marat"), 0);
+
+	/* Each further failure doubles the pause, up to the cap. */
+	static const struct {
+		int64_t failed_before;
+		int64_t pause_s;
+	} schedule[] = {
+		{ 4, 1 }, { 5, 2 }, { 7, 8 }, { 9, 32 }, { 10, 60 }, { 1000, 60 }
+	};
+	for (size_t i = 0; i < sizeof(schedule) / sizeof(schedule[0]); i++) {
+		set_pause(f, "marat", schedule[i].failed_before, 0);
+		int64_t before = clock_now_us();
+		assert_int_equal(sign_in_retry(f, "marat", "guess guess", code, &retry),
+				 SENIM_ERR_AUTH);
+		int64_t pause = staff_int(f, "locked_until", "marat") - before;
+		if (pause < (schedule[i].pause_s - 1) * 1000000 ||
+		    pause > schedule[i].pause_s * 1000000 + 5000000)
+			fail_msg("after %lld failures: a pause of %lld us",
+				 (long long)schedule[i].failed_before + 1,
+				 (long long)pause);
+		assert_int_equal(sign_in_retry(f, "marat", NEW_PASSWORD, code, &retry),
+				 SENIM_ERR_LOCKED);
+		assert_true(retry >= schedule[i].pause_s - 1 &&
+			    retry <= schedule[i].pause_s);
+	}
+
+	/* `staff unlock` clears the pause and the count. */
 	assert_int_equal(staff_unlock(f->st, f->kr, &WHO, "marat"), SENIM_OK);
 	assert_int_equal(staff_unlock(f->st, f->kr, &WHO, "nobody"), SENIM_ERR_NOT_FOUND);
 	assert_int_equal(audit_count(f, "staff.unlock", "success"), 1);
-	totp_now(b32, code);
-	assert_int_equal(sign_in(f, "marat", NEW_PASSWORD, code, NULL, token, NULL),
-			 SENIM_OK);
-
-	/* Lock again; once the lock has run out, the right credentials work
-	 * and a wrong one starts a fresh count. */
-	for (int i = 0; i < STAFF_MAX_FAILURES; i++)
-		assert_int_equal(
-			sign_in(f, "marat", "guess guess guess", code, NULL, token, NULL),
-			SENIM_ERR_AUTH);
-	assert_int_equal(audit_count(f, "staff.lockout", NULL), 2);
-	struct store_val past[] = { SV_INT(clock_now_us() - 1000000), SV_TEXT("marat") };
-	exec_sql(f, "UPDATE staff SET locked_until = $1 WHERE login = $2", past, 2);
-	assert_int_equal(
-		sign_in(f, "marat", "guess guess guess", code, NULL, token, NULL),
-		SENIM_ERR_AUTH);
-	assert_int_equal(failed_logins(f, "marat"), 1);
-	totp_now(b32, code);
-	assert_int_equal(sign_in(f, "marat", NEW_PASSWORD, code, NULL, token, NULL),
-			 SENIM_OK);
 	assert_int_equal(failed_logins(f, "marat"), 0);
+	totp_now(b32, code);
+	assert_int_equal(sign_in_retry(f, "marat", NEW_PASSWORD, code, &retry), SENIM_OK);
 
-	/* Enrolment counts towards the lock as well. */
+	/* Enrolment counts as well. */
 	char otp[STAFF_PASSWORD_MAX + 1];
 	add_person(f, "new.hire", ROLE_SUPPORT, otp);
-	for (int i = 0; i < STAFF_MAX_FAILURES; i++)
-		assert_int_equal(
-			staff_enroll_begin(f->st, f->kr, &WHO, "new.hire", "nope", b32),
-			SENIM_ERR_AUTH);
-	assert_int_equal(staff_enroll_begin(f->st, f->kr, &WHO, "new.hire", otp, b32),
-			 SENIM_ERR_AUTH);
-	assert_int_equal(audit_count(f, "staff.lockout", NULL), 3);
+	for (int i = 0; i < STAFF_FREE_FAILURES; i++)
+		assert_int_equal(staff_enroll_begin(f->st, f->kr, &WHO, "new.hire",
+						    "nope", b32, NULL),
+				 SENIM_ERR_AUTH);
+	assert_int_equal(
+		staff_enroll_begin(f->st, f->kr, &WHO, "new.hire", otp, b32, &retry),
+		SENIM_ERR_LOCKED);
+	assert_true(retry >= 1);
+
+	/* A login that does not exist pauses the same way, so a pause does not
+	 * tell which logins exist; its tries are anonymous and unknown. */
+	for (int i = 0; i < STAFF_FREE_FAILURES; i++)
+		assert_int_equal(sign_in_retry(f, "ghost", "guess guess", code, &retry),
+				 SENIM_ERR_AUTH);
+	records = audit_total(f);
+	assert_int_equal(sign_in_retry(f, "ghost", "guess guess", code, &retry),
+			 SENIM_ERR_LOCKED);
+	assert_true(retry >= 1);
+	assert_int_equal(audit_total(f), records);
+
+	/* No failure was ever recorded as the account's own act. */
+	struct store_val q[] = { SV_TEXT("failed") };
+	assert_int_equal(count_sql(f,
+				   "SELECT COUNT(*) FROM audit_log WHERE outcome = $1"
+				   " AND actor <> 'anonymous'",
+				   q, 1),
+			 0);
+	assert_int_equal(audit_count(f, "staff.lockout", NULL), 0);
+}
+
+/* At most the configured number of Argon2id runs at once: with no slot
+ * free, a sign-in is refused before any hash or write. */
+static void test_hash_slots_bound_the_work(void **state)
+{
+	struct fixture *f = *state;
+	char b32[STAFF_TOTP_SECRET_B32_MAX];
+	char token[STAFF_TOKEN_MAX];
+	char code[7];
+	int retry = 0;
+	enrolled_person(f, "saule", ROLE_SUPPORT, b32, token);
+	int64_t records = audit_total(f);
+	staff_set_hash_slots(0);
+	totp_now(b32, code);
+	int err = sign_in_retry(f, "saule", NEW_PASSWORD, code, &retry);
+	int enroll =
+		staff_enroll_begin(f->st, f->kr, &WHO, "saule", "wrong one", b32, NULL);
+	staff_set_hash_slots(-1);
+	assert_int_equal(err, SENIM_ERR_UNAVAILABLE);
+	assert_int_equal(enroll, SENIM_ERR_UNAVAILABLE);
+	assert_int_equal(retry, 1);
+	assert_int_equal(audit_total(f), records);
+	assert_int_equal(failed_logins(f, "saule"), 0);
+	/* Slots back: the same sign-in works. */
+	assert_int_equal(sign_in_retry(f, "saule", NEW_PASSWORD, code, &retry), SENIM_OK);
 }
 
 static void test_revoke(void **state)
@@ -823,11 +934,13 @@ static void test_totp_code_accepted_once(void **state)
 	struct staff_login req = { "zhanar", NEW_PASSWORD, code, NULL };
 	int64_t expires = 0;
 	enum staff_login_block b = STAFF_LOGIN_OK;
-	assert_int_equal(staff_sign_in(f->st, f->kr, &WHO, &req, token, &expires, &b),
-			 SENIM_OK);
+	assert_int_equal(
+		staff_sign_in(f->st, f->kr, &WHO, &req, token, &expires, &b, NULL),
+		SENIM_OK);
 	int64_t before = failed_logins(f, "zhanar");
-	assert_int_equal(staff_sign_in(f->st, f->kr, &WHO, &req, token, &expires, &b),
-			 SENIM_ERR_AUTH);
+	assert_int_equal(
+		staff_sign_in(f->st, f->kr, &WHO, &req, token, &expires, &b, NULL),
+		SENIM_ERR_AUTH);
 	assert_int_equal(failed_logins(f, "zhanar"), before + 1);
 }
 
@@ -844,7 +957,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_enrollment_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_credentials, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lockout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_after_failures, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_hash_slots_bound_the_work, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sign_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_token, setup, teardown),
