@@ -22,10 +22,19 @@ struct deferred {
 	size_t off, len;
 };
 
-/* What a batch accumulates for store_tx_defer(). */
+/* One store_tx_after_commit() action; its bytes in the batch's buffer. */
+struct after {
+	store_after_fn fn;
+	void *ctx;
+	size_t off, len;
+};
+
+/* What a batch accumulates for store_tx_defer() and store_tx_after_commit(). */
 struct defer_list {
 	struct deferred *items;
 	size_t n, cap;
+	struct after *afters;
+	size_t nafter, capafter;
 	struct buf bytes;
 };
 
@@ -245,6 +254,41 @@ int store_tx_defer(struct store_tx *tx, store_flush_fn flush, void *ctx, const v
 	return SENIM_OK;
 }
 
+int store_tx_after_commit(struct store_tx *tx, store_after_fn after, void *ctx,
+			  const void *data, size_t len)
+{
+	struct defer_list *d = tx->defers;
+	if (!d || !after)
+		return SENIM_ERR_INVALID;
+	if (d->nafter == d->capafter) {
+		size_t cap = d->capafter ? d->capafter * 2 : 4;
+		struct after *grown = realloc(d->afters, cap * sizeof(*grown));
+		if (!grown)
+			return SENIM_ERR_NOMEM;
+		d->afters = grown;
+		d->capafter = cap;
+	}
+	size_t off = d->bytes.len;
+	int err = buf_add(&d->bytes, data, len);
+	if (err)
+		return err;
+	d->afters[d->nafter++] = (struct after){ after, ctx, off, len };
+	return SENIM_OK;
+}
+
+/* Run the batch's after-commit actions in order; the first failure stops
+ * them and is the batch's result. */
+static int run_afters(const struct defer_list *d)
+{
+	for (size_t i = 0; i < d->nafter; i++) {
+		const struct after *a = &d->afters[i];
+		int err = a->fn(a->ctx, d->bytes.data + a->off, a->len);
+		if (err)
+			return err;
+	}
+	return SENIM_OK;
+}
+
 /* Hand every deferred item to its flusher, one call per (flush, ctx) in
  * the order of their first items. */
 static int flush_deferred(struct store_tx *tx, struct defer_list *d)
@@ -293,6 +337,7 @@ static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
 		   int alone)
 {
 	size_t deferred_before = tx->defers->n;
+	size_t afters_before = tx->defers->nafter;
 	size_t bytes_before = tx->defers->bytes.len;
 	tx->savepoint_wanted = !alone;
 	tx->savepoint_open = 0;
@@ -300,8 +345,9 @@ static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
 	tx->savepoint_wanted = 0;
 	if (tx->broken)
 		return JOB_BROKEN;
-	if (err) { /* its deferred items go with it */
+	if (err) { /* its deferred items and actions go with it */
 		tx->defers->n = deferred_before;
+		tx->defers->nafter = afters_before;
 		tx->defers->bytes.len = bytes_before;
 	}
 	if (!tx->savepoint_open)
@@ -340,15 +386,20 @@ static void run_batch(struct store *st, struct write_job *batch, int n)
 		if (err)
 			failure = err;
 	}
+	int committed = 0;
 	if (!err && any_ok) {
 		int64_t t0 = clock_mono_us();
 		err = st->be->commit(conn);
+		committed = !err;
 		if (!err && st->commit_hook)
 			st->commit_hook(clock_mono_us() - t0, st->commit_ctx);
 	}
-	if (err || !any_ok)
+	if (!committed)
 		st->be->rollback(conn);
+	else if ((err = run_afters(&defers)) != SENIM_OK)
+		failure = err; /* durable, but not to be acted on */
 	free(defers.items);
+	free(defers.afters);
 	buf_release(&defers.bytes);
 	for (struct write_job *j = batch; j; j = j->next)
 		if (j->result == JOB_BROKEN)

@@ -189,6 +189,22 @@ typedef int (*store_flush_fn)(struct store_tx *tx, void *ctx,
 SENIM_MUST_CHECK int store_tx_defer(struct store_tx *tx, store_flush_fn flush, void *ctx,
 				    const void *item, size_t len);
 
+/*
+ * After the batch's COMMIT, before anyone is told: inside store_write()'s fn
+ * or a flush, queue after(ctx, data, len) (the `len` bytes are copied) to run
+ * once the batch is durable and before any of its jobs is answered (on_done
+ * or store_write()'s return).  For a copy kept outside the database that
+ * must never name what the database lost (the audit anchor), yet must exist
+ * before a caller acts on the write.  Runs in the order queued; a job that
+ * fails takes its actions with it; when the COMMIT fails none runs.  If an
+ * action fails, the batch's jobs that had succeeded get its result: their
+ * writes are durable, but the caller must not act on them.  SENIM_ERR_INVALID
+ * outside a write.
+ */
+typedef int (*store_after_fn)(void *ctx, const void *data, size_t len);
+SENIM_MUST_CHECK int store_tx_after_commit(struct store_tx *tx, store_after_fn after,
+					   void *ctx, const void *data, size_t len);
+
 /* Which backend a transaction runs on, for the rare SQL that differs. */
 enum store_kind store_tx_kind(const struct store_tx *tx);
 

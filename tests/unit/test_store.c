@@ -296,6 +296,71 @@ static void test_defer_outside_a_write(void **state)
 	assert_int_equal(rows(f, FLUSHED_KEY(1)), 1);
 }
 
+/* store_tx_after_commit: what an action saw when it ran. */
+struct after_probe {
+	struct fixture *f;
+	int64_t key;
+	int fail_job;	 /* the job fails after queueing its action */
+	int fail_action; /* the action fails */
+	int runs;
+	int64_t rows_seen; /* the job's row, as another connection saw it */
+	char data[16];
+};
+
+static int after_action(void *ctx, const void *data, size_t len)
+{
+	struct after_probe *p = ctx;
+	p->runs++;
+	/* Committed: a connection of its own already sees the row. */
+	char sql[96];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM t WHERE k = %lld", (long long)p->key);
+	p->rows_seen = testutil_sql_int(p->f->path, sql);
+	snprintf(p->data, sizeof(p->data), "%.*s", (int)len, (const char *)data);
+	return p->fail_action ? SENIM_ERR_IO : SENIM_OK;
+}
+
+static int after_job(struct store_tx *tx, void *ctx)
+{
+	struct after_probe *p = ctx;
+	int err = store_exec(tx, "INSERT INTO t (k, v) VALUES ($1, 'a')",
+			     (struct store_val[]){ SV_INT(p->key) }, 1, NULL);
+	if (!err)
+		err = store_tx_after_commit(tx, after_action, p, "line", 4);
+	return !err && p->fail_job ? SENIM_ERR_INVALID : err;
+}
+
+static int after_in_read(struct store_tx *tx, void *ctx)
+{
+	return store_tx_after_commit(tx, after_action, ctx, "x", 1);
+}
+
+/* An after-commit action runs once the batch is durable and before its
+ * caller hears back; a failed job takes its action with it; a failed
+ * action fails the (durable) job's answer. */
+static void test_after_commit_actions(void **state)
+{
+	struct fixture *f = *state;
+	struct after_probe ok = { .f = f, .key = 700 };
+	assert_int_equal(store_write(f->st, after_job, &ok), SENIM_OK);
+	assert_int_equal(ok.runs, 1);
+	assert_int_equal(ok.rows_seen, 1);
+	assert_string_equal(ok.data, "line");
+
+	struct after_probe failed_job = { .f = f, .key = 701, .fail_job = 1 };
+	assert_int_equal(store_write(f->st, after_job, &failed_job), SENIM_ERR_INVALID);
+	assert_int_equal(failed_job.runs, 0);
+	assert_int_equal(rows(f, 701), 0);
+
+	struct after_probe failed_action = { .f = f, .key = 702, .fail_action = 1 };
+	assert_int_equal(store_write(f->st, after_job, &failed_action), SENIM_ERR_IO);
+	assert_int_equal(failed_action.runs, 1);
+	assert_int_equal(rows(f, 702), 1); /* durable, but not to be acted on */
+
+	struct after_probe in_read = { .f = f, .key = 703 };
+	assert_int_equal(store_read(f->st, after_in_read, &in_read), SENIM_ERR_INVALID);
+	assert_int_equal(in_read.runs, 0);
+}
+
 /* Many writers, many batches: every acknowledged write is there, no
  * refused one is, and batching made fewer commits than writes. */
 enum {
@@ -510,6 +575,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_flush_fails_the_batch, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_defer_outside_a_write, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_after_commit_actions, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_async_writes_report_their_results,
 						setup, teardown),
