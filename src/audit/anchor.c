@@ -25,8 +25,9 @@ size_t anchor_format(const struct anchor_entry *e, char line[ANCHOR_LINE_MAX])
 	char hash[2 * ANCHOR_HASH_BYTES + 1], sig[2 * KEYRING_SIG_BYTES + 1];
 	sodium_bin2hex(hash, sizeof(hash), e->hash, sizeof(e->hash));
 	sodium_bin2hex(sig, sizeof(sig), e->sig, sizeof(e->sig));
-	int n = snprintf(line, ANCHOR_LINE_MAX, ANCHOR_TAG " %" PRId64 " %s %" PRId64 " %s %s\n",
-			 e->seq, hash, e->signed_at, e->key_id, sig);
+	int n = snprintf(line, ANCHOR_LINE_MAX,
+			 ANCHOR_TAG " %" PRId64 " %s %" PRId64 " %s %s\n", e->seq, hash,
+			 e->signed_at, e->key_id, sig);
 	return n > 0 && n < ANCHOR_LINE_MAX ? (size_t)n : 0;
 }
 
@@ -85,7 +86,8 @@ int anchor_parse(const char *line, size_t len, struct anchor_entry *e)
 		return SENIM_ERR_INVALID;
 	if (next_field(&p, end, &f, &flen) || parse_int(f, flen, &e->seq) || e->seq < 1)
 		return SENIM_ERR_INVALID;
-	if (next_field(&p, end, &f, &flen) || parse_hex(f, flen, e->hash, sizeof(e->hash)))
+	if (next_field(&p, end, &f, &flen) ||
+	    parse_hex(f, flen, e->hash, sizeof(e->hash)))
 		return SENIM_ERR_INVALID;
 	if (next_field(&p, end, &f, &flen) || parse_int(f, flen, &e->signed_at))
 		return SENIM_ERR_INVALID;
@@ -208,7 +210,8 @@ int anchor_read(const char *path, struct anchor_entry **out, size_t *n, int64_t 
 		}
 		e.line = lineno;
 		if (count == cap) {
-			struct anchor_entry *grown = realloc(es, cap * 2 * sizeof(*grown));
+			struct anchor_entry *grown =
+				realloc(es, cap * 2 * sizeof(*grown));
 			if (!grown) {
 				err = SENIM_ERR_NOMEM;
 				break;

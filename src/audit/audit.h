@@ -63,7 +63,11 @@ struct audit_record {
  * and chained when the group commit's batch ends (store_tx_defer): records
  * take their sequence numbers in the order their jobs ran, the head moves
  * once per batch, and the record is durable exactly when the caller's write
- * is.  If the caller's job fails, its records are dropped with it.
+ * is.  If the caller's job fails, its records are dropped with it.  The
+ * batch fails with SENIM_ERR_TAMPERED when the head it would extend is not
+ * the one the newest checkpoint signed (written without the key: never
+ * signed over), and its callers get SENIM_ERR_IO when the checkpoint cannot
+ * be anchored (the records are durable then, but not to be acted on).
  */
 SENIM_MUST_CHECK int audit_append(struct store_tx *tx, const struct keyring *kr,
 				  const struct audit_record *rec);

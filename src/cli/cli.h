@@ -44,21 +44,21 @@ struct cli_common {
 };
 
 /* Long options every store-touching command accepts; ids >= 1000. */
-#define CLI_COMMON_LONG_OPTIONS                          \
-	{ "data-dir", required_argument, NULL, 1001 },   \
-		{ "db", required_argument, NULL, 1002 }, \
-		{ "keys", required_argument, NULL, 1003 }, \
-	{                                                  \
+#define CLI_COMMON_LONG_OPTIONS                               \
+	{ "data-dir", required_argument, NULL, 1001 },        \
+		{ "db", required_argument, NULL, 1002 },      \
+		{ "keys", required_argument, NULL, 1003 },    \
+	{                                                     \
 		"audit-anchor", required_argument, NULL, 1004 \
 	}
-#define CLI_COMMON_HELP                                                            \
-	"  --data-dir DIR   data directory (SENIM_DATA_DIR; default ./var)\n"      \
-	"  --db TARGET      SQLite file or postgresql:// URL (SENIM_DB;\n"         \
-	"                   default DIR/senim.db)\n"                               \
-	"  --keys FILE      key file, kept apart from the database (SENIM_KEYS;\n" \
-	"                   default DIR/keys/senim.keys)\n"                        \
+#define CLI_COMMON_HELP                                                               \
+	"  --data-dir DIR   data directory (SENIM_DATA_DIR; default ./var)\n"         \
+	"  --db TARGET      SQLite file or postgresql:// URL (SENIM_DB;\n"            \
+	"                   default DIR/senim.db)\n"                                  \
+	"  --keys FILE      key file, kept apart from the database (SENIM_KEYS;\n"    \
+	"                   default DIR/keys/senim.keys)\n"                           \
 	"  --audit-anchor FILE  append-only copy of every signed audit checkpoint,\n" \
-	"                   outside the database (SENIM_AUDIT_ANCHOR; default\n"     \
+	"                   outside the database (SENIM_AUDIT_ANCHOR; default\n"      \
 	"                   senim.anchor beside the key file)\n"
 
 /* Fill from the environment; call before parsing flags. */

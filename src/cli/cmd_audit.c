@@ -17,8 +17,7 @@ static const char audit_usage[] =
 	"outside the database).  Reports the first sequence number that was\n"
 	"changed, deleted, reordered or inserted, and the last anchored sequence\n"
 	"number a cut log lacks.  Never creates or migrates a store.\n\n"
-	"options:\n" CLI_COMMON_HELP
-	"  --anchor FILE    the same as --audit-anchor\n"
+	"options:\n" CLI_COMMON_HELP "  --anchor FILE    the same as --audit-anchor\n"
 	"  --help           this text\n\n"
 	"exit codes: 0 the chain is intact, 1 it is not (the first bad sequence is\n"
 	"            printed), 2 usage error, 3 store, key file or anchor missing or\n"
@@ -74,11 +73,12 @@ int cmd_audit(int argc, char **argv)
 		print_anchor(&rep);
 		rc = CLI_FAILED;
 	} else if (err == SENIM_ERR_NOT_FOUND) {
-		cli_error("audit",
-			  "the audit anchor %s does not exist, but the log has %lld signed"
-			  " checkpoints: cannot tell whether it was cut back (is"
-			  " --audit-anchor or SENIM_AUDIT_ANCHOR wrong?)",
-			  a.common.anchor, (long long)rep.checkpoints);
+		cli_error(
+			"audit",
+			"the audit anchor %s does not exist, but the log has %lld signed"
+			" checkpoints: cannot tell whether it was cut back (is"
+			" --audit-anchor or SENIM_AUDIT_ANCHOR wrong?)",
+			a.common.anchor, (long long)rep.checkpoints);
 		rc = CLI_ENV;
 	} else {
 		cli_error("audit", "cannot read the audit log or its anchor: %s",

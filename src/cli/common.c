@@ -262,11 +262,13 @@ int cli_open_existing(struct cli_common *c, struct store **st, struct keyring **
 	if (err || current != latest) {
 		/* Never print c->db: a PostgreSQL URL may carry a password. */
 		if (err)
-			cli_error("store", "cannot read the store (%s): not a senim store?",
+			cli_error("store",
+				  "cannot read the store (%s): not a senim store?",
 				  senim_result_name(err));
 		else
 			cli_error("store",
-				  "the store's schema is version %d, this senim's is %d: %s",
+				  "the store's schema is version %d, this senim's is %d: "
+				  "%s",
 				  current, latest,
 				  current < latest ? "run 'senim migrate' first"
 						   : "use the senim that wrote it");

@@ -889,10 +889,11 @@ static void test_anchor_catches_a_cut_tail(void **state)
 	assert_int_equal(audit_anchor_open(path), SENIM_OK);
 	append_n(f, 300, 100);
 	audit_anchor_close();
-	raw_exec(f, DROP_TRIGGERS "DELETE FROM audit_log WHERE seq > 200;"
-				  "DELETE FROM audit_checkpoints WHERE seq > 200;"
-				  "UPDATE audit_head SET seq = 200, hash = (SELECT hash FROM"
-				  " audit_log WHERE seq = 200);");
+	raw_exec(f,
+		 DROP_TRIGGERS "DELETE FROM audit_log WHERE seq > 200;"
+			       "DELETE FROM audit_checkpoints WHERE seq > 200;"
+			       "UPDATE audit_head SET seq = 200, hash = (SELECT hash FROM"
+			       " audit_log WHERE seq = 200);");
 	struct audit_report rep;
 	assert_int_equal(verify_with(f, NULL, &rep), SENIM_OK); /* the limit */
 	assert_int_equal(verify_with(f, path, &rep), SENIM_ERR_TAMPERED);
@@ -984,7 +985,8 @@ static void test_another_key_file(void **state)
 	struct keyring *kr = NULL;
 	assert_int_equal(keyring_open(other, 1, &kr), SENIM_OK);
 	struct audit_report rep;
-	assert_int_equal(audit_verify_anchored(f->st, kr, NULL, &rep), SENIM_ERR_TAMPERED);
+	assert_int_equal(audit_verify_anchored(f->st, kr, NULL, &rep),
+			 SENIM_ERR_TAMPERED);
 	assert_int_equal(rep.first_bad_seq, 1);
 	assert_non_null(strstr(rep.problem, "none of the 3 checkpoints"));
 	keyring_free(kr);
@@ -1010,7 +1012,10 @@ static void test_anchor_line_format(void **state)
 	assert_memory_equal(back.sig, e.sig, 64);
 	assert_string_equal(back.key_id, e.key_id);
 	static const char *const bad[] = {
-		"", "senim-anchor-v2 42", "senim-anchor-v1 0 00", "senim-anchor-v1 x",
+		"",
+		"senim-anchor-v2 42",
+		"senim-anchor-v1 0 00",
+		"senim-anchor-v1 x",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(anchor_parse(bad[i], strlen(bad[i]), &back),
@@ -1092,8 +1097,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_anchor_lag_and_damage, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_anchor_failure_fails_the_answer, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_failure_fails_the_answer,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_another_key_file, setup, teardown),
 		cmocka_unit_test(test_anchor_line_format),
 	};

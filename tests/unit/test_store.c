@@ -313,7 +313,8 @@ static int after_action(void *ctx, const void *data, size_t len)
 	p->runs++;
 	/* Committed: a connection of its own already sees the row. */
 	char sql[96];
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM t WHERE k = %lld", (long long)p->key);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM t WHERE k = %lld",
+		 (long long)p->key);
 	p->rows_seen = testutil_sql_int(p->f->path, sql);
 	snprintf(p->data, sizeof(p->data), "%.*s", (int)len, (const char *)data);
 	return p->fail_action ? SENIM_ERR_IO : SENIM_OK;
