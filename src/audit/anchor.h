@@ -17,10 +17,10 @@
  * key id and a signature.  Lines of several processes may interleave out of
  * sequence order; a reader takes each on its own.
  *
- * Order of durability: the COMMIT first, then the anchor line.  A crash
- * between the two leaves the database one checkpoint ahead of the anchor,
- * never behind it, so a line in the anchor always names a checkpoint the
- * database committed.
+ * Order of durability: the COMMIT first, then the anchor line (while the
+ * next batch may already commit).  A crash leaves the database at most two
+ * checkpoints ahead of the anchor, never behind it, so a line in the anchor
+ * always names a checkpoint the database committed.
  */
 #ifndef SENIM_ANCHOR_H
 #define SENIM_ANCHOR_H

@@ -886,9 +886,10 @@ static int load_anchor(const char *path, struct anchor_entry **es, size_t *n,
 }
 
 /*
- * The database may be ahead of the anchor by one checkpoint: a batch's line
- * is written after its COMMIT, and a crash between the two loses it.  More
- * means the anchor is not this store's, is an old copy, or was not written
+ * The database may be ahead of the anchor by two checkpoints: a batch's
+ * line is written after its COMMIT, while the next batch already commits
+ * (store_tx_after_commit), and a crash then loses both lines.  More means
+ * the anchor is not this store's, is an old copy, or was not written
  * (audit_anchor_failed in the log).  Read after the walk, so that batches
  * committed while it ran are anchored by now.
  */
@@ -910,7 +911,7 @@ static int check_anchor_lag(struct verify_ctx *v, const char *path)
 		after++;
 	/* The weakest finding: it never hides what the records themselves
 	 * show. */
-	if (after > 1 && v->rep->first_bad_seq == 0)
+	if (after > AUDIT_ANCHOR_LAG && v->rep->first_bad_seq == 0)
 		note_bad(
 			v, newest + 1,
 			"%zu signed checkpoints, up to record %lld, are not in the anchor"

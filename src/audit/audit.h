@@ -45,6 +45,9 @@
 #include "vault/keyring.h"
 
 #define AUDIT_HASH_BYTES 32
+/* Signed checkpoints the database may hold beyond the anchor after a crash:
+ * the batch whose line was being written and the next, already committed. */
+#define AUDIT_ANCHOR_LAG 2
 
 struct audit_record {
 	const char *actor;	/* "staff:12", "borrower:<id>", "cli", "anonymous" */
@@ -117,8 +120,8 @@ struct audit_report {
  * With an anchor path, also: every line of the anchor that names a record
  * must match it, and the last record must reach the newest signed line (a
  * cut tail names the last anchored sequence missing); the database may be
- * ahead of the anchor by one checkpoint (a crash between the COMMIT and the
- * anchor line) but not more.  An anchor file that does not exist, in front
+ * ahead of the anchor by AUDIT_ANCHOR_LAG checkpoints (a crash between the
+ * COMMITs and their anchor lines) but not more.  An anchor file that does not exist, in front
  * of a log that has checkpoints, is SENIM_ERR_NOT_FOUND (rep.anchor_missing)
  * unless the walk found tampering.  The anchor is read before the database,
  * so a live server's new batches are no false alarm.

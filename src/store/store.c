@@ -63,6 +63,12 @@ struct write_job {
 	void *done_ctx;
 };
 
+/* A committed batch waiting for its after-commit actions. */
+struct finishing {
+	struct write_job *batch;
+	struct defer_list pending;
+};
+
 /* Most jobs one transaction takes: bounds a batch's latency and the work
  * lost to one failing COMMIT. */
 #define GROUP_MAX 256
@@ -92,6 +98,17 @@ struct store {
 	int committer_stop;
 	store_commit_hook commit_hook;
 	void *commit_ctx;
+	/* The finisher runs a committed batch's after-commit actions (the
+	 * audit anchor's fdatasync) and then answers its callers, while the
+	 * leader already writes and commits the next batch.  One batch at a
+	 * time (`finishing`, guarded by queue_lock): a crash leaves at most
+	 * two committed batches whose actions did not run. */
+	pthread_t finisher;
+	pthread_cond_t finisher_wake; /* a batch handed over, or stop */
+	pthread_cond_t finisher_idle; /* finishing is NULL again */
+	int finisher_started;
+	int finisher_stop;
+	struct finishing *finishing;
 	/* A connection of its own for store_data_version(): the number is
 	 * per connection, so it must always be read on the same one. */
 	void *version_conn;
@@ -118,6 +135,8 @@ int store_open(const char *target, int connections, struct store **out)
 	pthread_cond_init(&st->freed, NULL);
 	pthread_mutex_init(&st->queue_lock, NULL);
 	pthread_cond_init(&st->committer_wake, NULL);
+	pthread_cond_init(&st->finisher_wake, NULL);
+	pthread_cond_init(&st->finisher_idle, NULL);
 	pthread_mutex_init(&st->version_lock, NULL);
 	st->conns = calloc((size_t)connections, sizeof(void *));
 	st->idle = calloc((size_t)connections, sizeof(void *));
@@ -158,12 +177,14 @@ int store_data_version(struct store *st, int64_t *version)
 }
 
 static void committer_stop(struct store *st);
+static void finisher_stop(struct store *st);
 
 void store_free(struct store *st)
 {
 	if (!st)
 		return;
 	committer_stop(st);
+	finisher_stop(st);
 	for (int i = 0; i < st->nconns; i++)
 		st->be->disconnect(st->conns[i]);
 	if (st->writer)
@@ -177,6 +198,8 @@ void store_free(struct store *st)
 	pthread_cond_destroy(&st->freed);
 	pthread_mutex_destroy(&st->queue_lock);
 	pthread_cond_destroy(&st->committer_wake);
+	pthread_cond_destroy(&st->finisher_wake);
+	pthread_cond_destroy(&st->finisher_idle);
 	free(st);
 }
 
@@ -362,9 +385,11 @@ static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
  * that fails is rolled back to its savepoint alone and keeps its error; the
  * others commit.  If BEGIN, a savepoint, the deferred appends or COMMIT
  * fail, every job that had succeeded fails with SENIM_ERR_STORE: nothing is
- * half-written.
+ * half-written.  Returns 1 when the batch committed with after-commit
+ * actions still to run: *pending then owns them (finish_batch runs them).
  */
-static void run_batch(struct store *st, struct write_job *batch, int n)
+static int run_batch(struct store *st, struct write_job *batch, int n,
+		     struct defer_list *pending)
 {
 	void *conn = st->writer;
 	int failure = SENIM_ERR_STORE; /* what the batch's good jobs get if it fails */
@@ -396,16 +421,67 @@ static void run_batch(struct store *st, struct write_job *batch, int n)
 	}
 	if (!committed)
 		st->be->rollback(conn);
-	else if ((err = run_afters(&defers)) != SENIM_OK)
-		failure = err; /* durable, but not to be acted on */
 	free(defers.items);
-	free(defers.afters);
-	buf_release(&defers.bytes);
+	defers.items = NULL;
+	int after = committed && defers.nafter > 0;
+	if (after)
+		*pending = defers; /* the actions and the bytes they point into */
+	else {
+		free(defers.afters);
+		buf_release(&defers.bytes);
+	}
 	for (struct write_job *j = batch; j; j = j->next)
 		if (j->result == JOB_BROKEN)
 			j->result = SENIM_ERR_STORE;
 		else if (err && j->result == SENIM_OK)
 			j->result = failure;
+	return after;
+}
+
+/* Run a committed batch's after-commit actions; if one fails, the jobs
+ * that succeeded get its result: durable, but not to be acted on. */
+static void finish_batch(struct write_job *batch, struct defer_list *pending)
+{
+	int err = run_afters(pending);
+	free(pending->afters);
+	buf_release(&pending->bytes);
+	for (struct write_job *j = batch; err && j; j = j->next)
+		if (j->result == SENIM_OK)
+			j->result = err;
+}
+
+/* Answer a batch's asynchronous jobs (on_done, then freed), outside the
+ * queue lock: their callbacks may take locks of their own.  Returns the
+ * synchronous ones, still linked, for report_sync(). */
+static struct write_job *report_async(struct write_job *batch)
+{
+	struct write_job *sync = NULL, **tail = &sync;
+	for (struct write_job *j = batch; j;) {
+		struct write_job *next = j->next;
+		if (j->on_done) {
+			j->on_done(j->result, j->done_ctx);
+			free(j);
+		} else {
+			*tail = j;
+			tail = &j->next;
+		}
+		j = next;
+	}
+	*tail = NULL;
+	return sync;
+}
+
+/* Mark the synchronous jobs done and wake them (but `self`, which is
+ * awake); queue_lock held. */
+static void report_sync(struct write_job *sync, struct write_job *self)
+{
+	for (struct write_job *j = sync; j;) {
+		struct write_job *next = j->next; /* j may vanish once done */
+		j->done = 1;
+		if (j != self)
+			pthread_cond_signal(&j->wake);
+		j = next;
+	}
 }
 
 /* Append a job to the queue; queue_lock held. */
@@ -434,10 +510,75 @@ static void hand_over(struct store *st)
 		pthread_cond_signal(&head->wake);
 }
 
+static void *finisher_loop(void *arg)
+{
+	struct store *st = arg;
+	pthread_mutex_lock(&st->queue_lock);
+	for (;;) {
+		struct finishing *f = st->finishing;
+		if (!f) {
+			if (st->finisher_stop)
+				break;
+			pthread_cond_wait(&st->finisher_wake, &st->queue_lock);
+			continue;
+		}
+		pthread_mutex_unlock(&st->queue_lock);
+		finish_batch(f->batch, &f->pending);
+		struct write_job *sync = report_async(f->batch);
+		free(f);
+		pthread_mutex_lock(&st->queue_lock);
+		report_sync(sync, NULL);
+		st->finishing = NULL;
+		pthread_cond_signal(&st->finisher_idle);
+	}
+	pthread_mutex_unlock(&st->queue_lock);
+	return NULL;
+}
+
+/* Let the finisher finish its batch, then stop it. */
+static void finisher_stop(struct store *st)
+{
+	pthread_mutex_lock(&st->queue_lock);
+	int started = st->finisher_started;
+	st->finisher_stop = 1;
+	pthread_cond_signal(&st->finisher_wake);
+	pthread_mutex_unlock(&st->queue_lock);
+	if (started)
+		pthread_join(st->finisher, NULL);
+}
+
+/*
+ * Hand a committed batch with after-commit actions to the finisher, once it
+ * is free: its actions then run while this leader's successor writes the
+ * next batch.  queue_lock held.  0 when there is no finisher (it cannot
+ * start): the caller finishes the batch itself.
+ */
+static int hand_to_finisher(struct store *st, struct write_job *batch,
+			    struct defer_list *pending)
+{
+	struct finishing *f = malloc(sizeof(*f));
+	if (!f)
+		return 0;
+	if (!st->finisher_started) {
+		if (pthread_create(&st->finisher, NULL, finisher_loop, st) != 0) {
+			free(f);
+			return 0;
+		}
+		st->finisher_started = 1;
+	}
+	while (st->finishing)
+		pthread_cond_wait(&st->finisher_idle, &st->queue_lock);
+	*f = (struct finishing){ batch, *pending };
+	st->finishing = f;
+	pthread_cond_signal(&st->finisher_wake);
+	return 1;
+}
+
 /*
  * Lead one batch: take up to GROUP_MAX queued jobs, run and commit them,
- * report to each, and hand the lead over.  Called and returns with
- * queue_lock held; `self` is the caller's own job (not signalled), or NULL.
+ * report to each (or have the finisher do it after the batch's after-commit
+ * actions), and hand the lead over.  Called and returns with queue_lock
+ * held; `self` is the caller's own job (not signalled), or NULL.
  */
 static void lead(struct store *st, struct write_job *self)
 {
@@ -454,32 +595,22 @@ static void lead(struct store *st, struct write_job *self)
 	last->next = NULL;
 	pthread_mutex_unlock(&st->queue_lock);
 
-	run_batch(st, batch, n);
+	struct defer_list pending = { 0 };
+	int after = run_batch(st, batch, n, &pending);
 
-	/* Asynchronous jobs first, outside the lock (their callbacks may take
-	 * locks of their own); the synchronous ones stay in the list. */
-	struct write_job *sync = NULL, **tail = &sync;
-	for (struct write_job *j = batch; j;) {
-		struct write_job *next = j->next;
-		if (j->on_done) {
-			j->on_done(j->result, j->done_ctx);
-			free(j);
-		} else {
-			*tail = j;
-			tail = &j->next;
-		}
-		j = next;
+	if (after) {
+		pthread_mutex_lock(&st->queue_lock);
+		int handed = hand_to_finisher(st, batch, &pending);
+		pthread_mutex_unlock(&st->queue_lock);
+		if (handed)
+			batch = NULL; /* the finisher answers it */
+		else
+			finish_batch(batch, &pending);
 	}
-	*tail = NULL;
+	struct write_job *sync = report_async(batch);
 
 	pthread_mutex_lock(&st->queue_lock);
-	for (struct write_job *j = sync; j;) {
-		struct write_job *next = j->next; /* j may vanish once done */
-		j->done = 1;
-		if (j != self)
-			pthread_cond_signal(&j->wake);
-		j = next;
-	}
+	report_sync(sync, self);
 	st->leader_active = 0;
 	hand_over(st);
 }

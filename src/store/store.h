@@ -195,11 +195,15 @@ SENIM_MUST_CHECK int store_tx_defer(struct store_tx *tx, store_flush_fn flush, v
  * once the batch is durable and before any of its jobs is answered (on_done
  * or store_write()'s return).  For a copy kept outside the database that
  * must never name what the database lost (the audit anchor), yet must exist
- * before a caller acts on the write.  Runs in the order queued; a job that
- * fails takes its actions with it; when the COMMIT fails none runs.  If an
- * action fails, the batch's jobs that had succeeded get its result: their
- * writes are durable, but the caller must not act on them.  SENIM_ERR_INVALID
- * outside a write.
+ * before a caller acts on the write.  Runs in the order queued, batch after
+ * batch, on the store's finisher thread while the next batch is already
+ * written (so an action's fsync overlaps the next COMMIT's; a crash can leave
+ * at most two committed batches whose actions never ran).  A job that fails
+ * takes its actions with it; when the COMMIT fails none runs.  If an action
+ * fails, the batch's jobs that had succeeded get its result: their writes
+ * are durable, but the caller must not act on them.  The same rules as
+ * on_done: quick, and never back into the store.  SENIM_ERR_INVALID outside
+ * a write.
  */
 typedef int (*store_after_fn)(void *ctx, const void *data, size_t len);
 SENIM_MUST_CHECK int store_tx_after_commit(struct store_tx *tx, store_after_fn after,

@@ -936,17 +936,21 @@ static void test_anchor_lag_and_damage(void **state)
 	assert_int_equal(verify_with(f, path, &rep), SENIM_OK);
 	assert_int_equal(rep.anchor_skipped, 1);
 
-	/* one checkpoint ahead of the anchor: a crash between COMMIT and the
-	 * anchor line; two: the anchor is stale or not this store's */
-	keep_anchor_lines(path, 2);
-	assert_int_equal(verify_with(f, path, &rep), SENIM_OK);
+	/* two checkpoints ahead of the anchor: a crash between the COMMITs
+	 * and their anchor lines; three: the anchor is stale or not this
+	 * store's */
+	assert_int_equal(AUDIT_ANCHOR_LAG, 2);
 	keep_anchor_lines(path, 1);
+	assert_int_equal(verify_with(f, path, &rep), SENIM_OK);
+	keep_anchor_lines(path, 0);
 	assert_int_equal(verify_with(f, path, &rep), SENIM_ERR_TAMPERED);
-	assert_int_equal(rep.first_bad_seq, 101);
+	assert_int_equal(rep.first_bad_seq, 1);
 	assert_non_null(strstr(rep.problem, "not in the anchor"));
+	assert_int_equal(audit_anchor_open(path), SENIM_OK); /* lines again */
+	append_n(f, 300, 100);
+	audit_anchor_close();
 
 	/* a line this key file did not sign proves nothing, and says so */
-	keep_anchor_lines(path, 3);
 	struct anchor_entry forged = { .seq = 999, .signed_at = 1 };
 	snprintf(forged.key_id, sizeof(forged.key_id), "%s",
 		 keyring_signing_key_id(f->kr));
