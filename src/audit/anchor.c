@@ -101,11 +101,31 @@ int anchor_parse(const char *line, size_t len, struct anchor_entry *e)
 	return p == end ? SENIM_OK : SENIM_ERR_INVALID;
 }
 
+/* Whether the file ends in the middle of a line: the torn write of a
+ * crash, which the next line must not be glued onto. */
+static int ends_torn(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	char last = '\n';
+	off_t end = lseek(fd, 0, SEEK_END);
+	int torn = end > 0 && pread(fd, &last, 1, end - 1) == 1 && last != '\n';
+	close(fd);
+	return torn;
+}
+
 int anchor_open_append(const char *path, int *fd, const char **why)
 {
 	*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (*fd < 0) {
 		*why = strerror(errno);
+		return SENIM_ERR_IO;
+	}
+	if (ends_torn(path) && write(*fd, "\n", 1) != 1) {
+		*why = strerror(errno);
+		close(*fd);
+		*fd = -1;
 		return SENIM_ERR_IO;
 	}
 	return SENIM_OK;

@@ -18,9 +18,9 @@
  * sequence order; a reader takes each on its own.
  *
  * Order of durability: the COMMIT first, then the anchor line (while the
- * next batch may already commit).  A crash leaves the database at most two
- * checkpoints ahead of the anchor, never behind it, so a line in the anchor
- * always names a checkpoint the database committed.
+ * next batches may already commit).  A crash leaves the database at most
+ * AUDIT_ANCHOR_LAG checkpoints ahead of the anchor, never behind it, so a
+ * line in the anchor always names a checkpoint the database committed.
  */
 #ifndef SENIM_ANCHOR_H
 #define SENIM_ANCHOR_H
@@ -53,8 +53,10 @@ SENIM_MUST_CHECK int anchor_parse(const char *line, size_t len, struct anchor_en
 
 /*
  * Open (creating it, mode 0600) the anchor file for appending: O_APPEND, so
- * writers in several processes never overwrite each other.  *fd >= 0 on
- * SENIM_OK; SENIM_ERR_IO with *why (the system's reason) otherwise.
+ * writers in several processes never overwrite each other.  A file that
+ * ends in a torn line (a crash mid-write) gets its "\n" first, so the next
+ * line starts afresh.  *fd >= 0 on SENIM_OK; SENIM_ERR_IO with *why (the
+ * system's reason) otherwise.
  */
 SENIM_MUST_CHECK int anchor_open_append(const char *path, int *fd, const char **why);
 

@@ -233,28 +233,40 @@ const char *audit_anchor_path(void)
 }
 
 /*
- * After the batch's COMMIT (store_tx_after_commit): the checkpoint goes to
- * the log stream and to the anchor file, durably, before any caller of the
- * batch is answered.  A failure fails those callers: their writes are
- * durable, but a read's data must not leave unanchored.
+ * After the batches' COMMITs (store_tx_after_commit): their checkpoints go
+ * to the log stream and to the anchor file — one write, one fdatasync for
+ * all of them — before any caller of those batches is answered.  A failure
+ * fails those callers: their writes are durable, but a read's data must not
+ * leave unanchored.
  */
-static int anchor_after_commit(void *ctx, const void *data, size_t len)
+static int anchor_after_commit(void *ctx, const struct store_item *items, size_t n)
 {
 	(void)ctx;
-	const char *line = data;
-	char text[ANCHOR_LINE_MAX];
-	size_t n = len && line[len - 1] == '\n' ? len - 1 : len;
-	if (n >= sizeof(text))
-		return SENIM_ERR_INVALID;
-	memcpy(text, line, n);
-	text[n] = '\0';
-	log_event(LOG_INFO, "audit_checkpoint", "anchor", text, NULL);
-	if (anchor_fd < 0)
-		return SENIM_OK;
-	const char *why = NULL;
-	int err = anchor_append(anchor_fd, line, len, &why);
-	if (err)
-		log_event(LOG_ERROR, "audit_anchor_failed", "reason", why, NULL);
+	char *lines = malloc(n * ANCHOR_LINE_MAX);
+	if (!lines)
+		return SENIM_ERR_NOMEM;
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		char text[ANCHOR_LINE_MAX];
+		size_t l = items[i].len;
+		if (l == 0 || l > ANCHOR_LINE_MAX) {
+			free(lines);
+			return SENIM_ERR_INVALID;
+		}
+		memcpy(lines + len, items[i].data, l);
+		memcpy(text, items[i].data, l - 1); /* without its "\n" */
+		text[l - 1] = '\0';
+		log_event(LOG_INFO, "audit_checkpoint", "anchor", text, NULL);
+		len += l;
+	}
+	int err = SENIM_OK;
+	if (anchor_fd >= 0) {
+		const char *why = NULL;
+		err = anchor_append(anchor_fd, lines, len, &why);
+		if (err)
+			log_event(LOG_ERROR, "audit_anchor_failed", "reason", why, NULL);
+	}
+	free(lines);
 	return err;
 }
 
@@ -886,10 +898,10 @@ static int load_anchor(const char *path, struct anchor_entry **es, size_t *n,
 }
 
 /*
- * The database may be ahead of the anchor by two checkpoints: a batch's
- * line is written after its COMMIT, while the next batch already commits
- * (store_tx_after_commit), and a crash then loses both lines.  More means
- * the anchor is not this store's, is an old copy, or was not written
+ * The database may be ahead of the anchor by AUDIT_ANCHOR_LAG checkpoints: a
+ * batch's line is written after its COMMIT, while the next batches already
+ * commit (store_tx_after_commit), and a crash then loses their lines.  More
+ * means the anchor is not this store's, is an old copy, or was not written
  * (audit_anchor_failed in the log).  Read after the walk, so that batches
  * committed while it ran are anchored by now.
  */

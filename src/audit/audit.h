@@ -46,8 +46,9 @@
 
 #define AUDIT_HASH_BYTES 32
 /* Signed checkpoints the database may hold beyond the anchor after a crash:
- * the batch whose line was being written and the next, already committed. */
-#define AUDIT_ANCHOR_LAG 2
+ * one a batch, those committed while their lines were not yet written
+ * (store_tx_after_commit). */
+#define AUDIT_ANCHOR_LAG STORE_AFTER_COMMIT_LAG
 
 struct audit_record {
 	const char *actor;	/* "staff:12", "borrower:<id>", "cli", "anonymous" */

@@ -67,7 +67,15 @@ struct write_job {
 struct finishing {
 	struct write_job *batch;
 	struct defer_list pending;
+	struct finishing *next;
 };
+
+/* Committed batches the finisher may hold before a leader waits for room
+ * (it finishes all it holds at once).  A crash can leave this many, and the
+ * one a leader has just committed, with their actions not run:
+ * STORE_AFTER_COMMIT_LAG. */
+#define FINISH_MAX 4
+_Static_assert(FINISH_MAX + 1 == STORE_AFTER_COMMIT_LAG, "store.h's bound");
 
 /* Most jobs one transaction takes: bounds a batch's latency and the work
  * lost to one failing COMMIT. */
@@ -98,17 +106,18 @@ struct store {
 	int committer_stop;
 	store_commit_hook commit_hook;
 	void *commit_ctx;
-	/* The finisher runs a committed batch's after-commit actions (the
-	 * audit anchor's fdatasync) and then answers its callers, while the
-	 * leader already writes and commits the next batch.  One batch at a
-	 * time (`finishing`, guarded by queue_lock): a crash leaves at most
-	 * two committed batches whose actions did not run. */
+	/* The finisher runs committed batches' after-commit actions (the
+	 * audit anchor's fdatasync) and then answers their callers, while the
+	 * leader already writes and commits the next batch.  It takes every
+	 * batch handed over so far at once (one fsync for all of them), and
+	 * holds at most FINISH_MAX (fin_count, guarded by queue_lock). */
 	pthread_t finisher;
 	pthread_cond_t finisher_wake; /* a batch handed over, or stop */
-	pthread_cond_t finisher_idle; /* finishing is NULL again */
+	pthread_cond_t finisher_room; /* fin_count went down */
 	int finisher_started;
 	int finisher_stop;
-	struct finishing *finishing;
+	struct finishing *fin_head, *fin_tail; /* handed over, not yet taken */
+	int fin_count;			       /* handed over, not yet answered */
 	/* A connection of its own for store_data_version(): the number is
 	 * per connection, so it must always be read on the same one. */
 	void *version_conn;
@@ -136,7 +145,7 @@ int store_open(const char *target, int connections, struct store **out)
 	pthread_mutex_init(&st->queue_lock, NULL);
 	pthread_cond_init(&st->committer_wake, NULL);
 	pthread_cond_init(&st->finisher_wake, NULL);
-	pthread_cond_init(&st->finisher_idle, NULL);
+	pthread_cond_init(&st->finisher_room, NULL);
 	pthread_mutex_init(&st->version_lock, NULL);
 	st->conns = calloc((size_t)connections, sizeof(void *));
 	st->idle = calloc((size_t)connections, sizeof(void *));
@@ -199,7 +208,7 @@ void store_free(struct store *st)
 	pthread_mutex_destroy(&st->queue_lock);
 	pthread_cond_destroy(&st->committer_wake);
 	pthread_cond_destroy(&st->finisher_wake);
-	pthread_cond_destroy(&st->finisher_idle);
+	pthread_cond_destroy(&st->finisher_room);
 	free(st);
 }
 
@@ -299,17 +308,47 @@ int store_tx_after_commit(struct store_tx *tx, store_after_fn after, void *ctx,
 	return SENIM_OK;
 }
 
-/* Run the batch's after-commit actions in order; the first failure stops
- * them and is the batch's result. */
-static int run_afters(const struct defer_list *d)
+/*
+ * Run the after-commit actions of committed batches, in commit order: one
+ * call per distinct (fn, ctx), in the order of its first action, with the
+ * items of all of them — so the audit anchor makes one write and one fsync
+ * for every batch it is handed.  The first failure stops them and is the
+ * result.
+ */
+static int run_afters(struct defer_list *const *lists, size_t nlists)
 {
-	for (size_t i = 0; i < d->nafter; i++) {
-		const struct after *a = &d->afters[i];
-		int err = a->fn(a->ctx, d->bytes.data + a->off, a->len);
-		if (err)
-			return err;
+	size_t total = 0;
+	for (size_t l = 0; l < nlists; l++)
+		total += lists[l]->nafter;
+	struct flat {
+		const struct after *a;
+		const char *data;
+	} *all = malloc((total ? total : 1) * sizeof(*all));
+	struct store_item *items = malloc((total ? total : 1) * sizeof(*items));
+	int err = all && items ? SENIM_OK : SENIM_ERR_NOMEM;
+	size_t k = 0;
+	for (size_t l = 0; !err && l < nlists; l++)
+		for (size_t i = 0; i < lists[l]->nafter; i++)
+			all[k++] = (struct flat){ &lists[l]->afters[i],
+						  lists[l]->bytes.data };
+	for (size_t i = 0; !err && i < total; i++) {
+		if (!all[i].a)
+			continue; /* already run with an earlier group */
+		const struct after key = *all[i].a;
+		size_t n = 0;
+		for (size_t j = i; j < total; j++) {
+			if (!all[j].a || all[j].a->fn != key.fn ||
+			    all[j].a->ctx != key.ctx)
+				continue;
+			items[n++] = (struct store_item){ all[j].data + all[j].a->off,
+							  all[j].a->len };
+			all[j].a = NULL;
+		}
+		err = key.fn(key.ctx, items, n);
 	}
-	return SENIM_OK;
+	free(all);
+	free(items);
+	return err;
 }
 
 /* Hand every deferred item to its flusher, one call per (flush, ctx) in
@@ -386,7 +425,7 @@ static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
  * others commit.  If BEGIN, a savepoint, the deferred appends or COMMIT
  * fail, every job that had succeeded fails with SENIM_ERR_STORE: nothing is
  * half-written.  Returns 1 when the batch committed with after-commit
- * actions still to run: *pending then owns them (finish_batch runs them).
+ * actions still to run: *pending then owns them (finish_batches runs them).
  */
 static int run_batch(struct store *st, struct write_job *batch, int n,
 		     struct defer_list *pending)
@@ -438,16 +477,29 @@ static int run_batch(struct store *st, struct write_job *batch, int n,
 	return after;
 }
 
-/* Run a committed batch's after-commit actions; if one fails, the jobs
- * that succeeded get its result: durable, but not to be acted on. */
-static void finish_batch(struct write_job *batch, struct defer_list *pending)
+/* Run the after-commit actions of a list of committed batches; if one
+ * fails, the jobs that succeeded get its result: durable, but not to be
+ * acted on. */
+static void finish_batches(struct finishing *list)
 {
-	int err = run_afters(pending);
-	free(pending->afters);
-	buf_release(&pending->bytes);
-	for (struct write_job *j = batch; err && j; j = j->next)
-		if (j->result == SENIM_OK)
-			j->result = err;
+	size_t n = 0;
+	for (struct finishing *f = list; f; f = f->next)
+		n++;
+	struct defer_list **lists = malloc((n ? n : 1) * sizeof(*lists));
+	int err = lists ? SENIM_OK : SENIM_ERR_NOMEM;
+	size_t i = 0;
+	for (struct finishing *f = list; lists && f; f = f->next)
+		lists[i++] = &f->pending;
+	if (!err)
+		err = run_afters(lists, n);
+	free(lists);
+	for (struct finishing *f = list; f; f = f->next) {
+		free(f->pending.afters);
+		buf_release(&f->pending.bytes);
+		for (struct write_job *j = f->batch; err && j; j = j->next)
+			if (j->result == SENIM_OK)
+				j->result = err;
+	}
 }
 
 /* Answer a batch's asynchronous jobs (on_done, then freed), outside the
@@ -515,27 +567,36 @@ static void *finisher_loop(void *arg)
 	struct store *st = arg;
 	pthread_mutex_lock(&st->queue_lock);
 	for (;;) {
-		struct finishing *f = st->finishing;
-		if (!f) {
+		struct finishing *list = st->fin_head;
+		if (!list) {
 			if (st->finisher_stop)
 				break;
 			pthread_cond_wait(&st->finisher_wake, &st->queue_lock);
 			continue;
 		}
+		st->fin_head = st->fin_tail = NULL; /* all of them, at once */
 		pthread_mutex_unlock(&st->queue_lock);
-		finish_batch(f->batch, &f->pending);
-		struct write_job *sync = report_async(f->batch);
-		free(f);
+		finish_batches(list);
+		struct write_job *sync = NULL, **tail = &sync;
+		int n = 0;
+		for (struct finishing *f = list, *next; f; f = next) {
+			next = f->next;
+			*tail = report_async(f->batch); /* in commit order */
+			while (*tail)
+				tail = &(*tail)->next;
+			free(f);
+			n++;
+		}
 		pthread_mutex_lock(&st->queue_lock);
 		report_sync(sync, NULL);
-		st->finishing = NULL;
-		pthread_cond_signal(&st->finisher_idle);
+		st->fin_count -= n;
+		pthread_cond_broadcast(&st->finisher_room);
 	}
 	pthread_mutex_unlock(&st->queue_lock);
 	return NULL;
 }
 
-/* Let the finisher finish its batch, then stop it. */
+/* Let the finisher finish what it holds, then stop it. */
 static void finisher_stop(struct store *st)
 {
 	pthread_mutex_lock(&st->queue_lock);
@@ -549,7 +610,7 @@ static void finisher_stop(struct store *st)
 
 /*
  * Hand a committed batch with after-commit actions to the finisher, once it
- * is free: its actions then run while this leader's successor writes the
+ * has room: its actions then run while this leader's successor writes the
  * next batch.  queue_lock held.  0 when there is no finisher (it cannot
  * start): the caller finishes the batch itself.
  */
@@ -566,10 +627,15 @@ static int hand_to_finisher(struct store *st, struct write_job *batch,
 		}
 		st->finisher_started = 1;
 	}
-	while (st->finishing)
-		pthread_cond_wait(&st->finisher_idle, &st->queue_lock);
-	*f = (struct finishing){ batch, *pending };
-	st->finishing = f;
+	while (st->fin_count >= FINISH_MAX)
+		pthread_cond_wait(&st->finisher_room, &st->queue_lock);
+	*f = (struct finishing){ batch, *pending, NULL };
+	if (st->fin_tail)
+		st->fin_tail->next = f;
+	else
+		st->fin_head = f;
+	st->fin_tail = f;
+	st->fin_count++;
 	pthread_cond_signal(&st->finisher_wake);
 	return 1;
 }
@@ -602,10 +668,11 @@ static void lead(struct store *st, struct write_job *self)
 		pthread_mutex_lock(&st->queue_lock);
 		int handed = hand_to_finisher(st, batch, &pending);
 		pthread_mutex_unlock(&st->queue_lock);
+		struct finishing self_finish = { batch, pending, NULL };
 		if (handed)
 			batch = NULL; /* the finisher answers it */
 		else
-			finish_batch(batch, &pending);
+			finish_batches(&self_finish);
 	}
 	struct write_job *sync = report_async(batch);
 

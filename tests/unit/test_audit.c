@@ -931,20 +931,29 @@ static void test_anchor_lag_and_damage(void **state)
 	assert_int_equal(verify_with(f, missing, &rep), SENIM_ERR_NOT_FOUND);
 	assert_true(rep.anchor_missing);
 
-	/* a torn last write is skipped */
+	/* a torn last write is skipped, and the next line is not glued on */
 	append_text(path, "senim-anchor-v1 301 00");
 	assert_int_equal(verify_with(f, path, &rep), SENIM_OK);
 	assert_int_equal(rep.anchor_skipped, 1);
-
-	/* two checkpoints ahead of the anchor: a crash between the COMMITs
-	 * and their anchor lines; three: the anchor is stale or not this
-	 * store's */
-	assert_int_equal(AUDIT_ANCHOR_LAG, 2);
-	keep_anchor_lines(path, 1);
+	assert_int_equal(audit_anchor_open(path), SENIM_OK);
+	append_n(f, 100, 100);
+	audit_anchor_close();
 	assert_int_equal(verify_with(f, path, &rep), SENIM_OK);
-	keep_anchor_lines(path, 0);
+	assert_int_equal(rep.anchor_skipped, 1);
+	assert_int_equal(rep.anchor_last_seq, 400);
+
+	/* AUDIT_ANCHOR_LAG checkpoints ahead of the anchor: a crash between
+	 * COMMITs and their anchor lines; more: the anchor is stale or not
+	 * this store's */
+	assert_int_equal(AUDIT_ANCHOR_LAG, 5);
+	assert_int_equal(audit_anchor_open(path), SENIM_OK); /* 7 batches */
+	append_n(f, 300, 100);
+	audit_anchor_close();
+	keep_anchor_lines(path, 2);
+	assert_int_equal(verify_with(f, path, &rep), SENIM_OK);
+	keep_anchor_lines(path, 1);
 	assert_int_equal(verify_with(f, path, &rep), SENIM_ERR_TAMPERED);
-	assert_int_equal(rep.first_bad_seq, 1);
+	assert_int_equal(rep.first_bad_seq, 101);
 	assert_non_null(strstr(rep.problem, "not in the anchor"));
 	assert_int_equal(audit_anchor_open(path), SENIM_OK); /* lines again */
 	append_n(f, 300, 100);

@@ -307,9 +307,12 @@ struct after_probe {
 	char data[16];
 };
 
-static int after_action(void *ctx, const void *data, size_t len)
+static int after_action(void *ctx, const struct store_item *items, size_t n)
 {
 	struct after_probe *p = ctx;
+	assert_int_equal(n, 1);
+	const void *data = items[0].data;
+	size_t len = items[0].len;
 	p->runs++;
 	/* Committed: a connection of its own already sees the row. */
 	char sql[96];
@@ -380,13 +383,13 @@ static int gate_wait(struct gate *g, int *flag)
 	return *flag;
 }
 
-static int gated_action(void *ctx, const void *data, size_t len)
+static int gated_action(void *ctx, const struct store_item *items, size_t n)
 {
 	struct gate *g = ctx;
-	(void)len;
 	pthread_mutex_lock(&g->lock);
-	g->order[g->norder++] = *(const char *)data;
-	if (*(const char *)data == 'A') {
+	for (size_t i = 0; i < n && g->norder < 4; i++)
+		g->order[g->norder++] = *(const char *)items[i].data;
+	if (*(const char *)items[0].data == 'A') {
 		g->entered = 1;
 		pthread_cond_broadcast(&g->cond);
 		gate_wait(g, &g->released);
@@ -446,7 +449,7 @@ static void test_after_commit_overlaps_the_next_batch(void **state)
 	struct job b = { .key = 800, .f = f };
 	assert_int_equal(store_write(f->st, insert_fn, &b), SENIM_OK);
 	assert_int_equal(rows(f, 800), 1);
-	/* C, with an action of its own, commits but waits its turn. */
+	/* C, with an action of its own, commits and is finished after A. */
 	struct gated_c c = { .f = f, .g = &g, .result = -1 };
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, run_gated_c, &c), 0);
