@@ -15,16 +15,17 @@
  *   "senim-audit-checkpoint-v1" (25 bytes, no NUL) || be64(seq) ||
  *   hash(32) || be64(signed_at)
  * and is stored with the signing key's id, so checkpoints made before a key
- * rotation still verify.
+ * rotation still verify.  signed_at is the time of the batch's last record.
+ * Every batch ends in one; its anchor line (anchor.h) carries the same
+ * fields.
  *
- * Locking: audit_append() reads the head and extends it in the caller's
- * write transaction.  On SQLite, BEGIN IMMEDIATE already holds the database's
+ * Locking: the flush reads the head and extends it in the batch's write
+ * transaction.  On SQLite, BEGIN IMMEDIATE already holds the database's
  * write lock; on PostgreSQL the head row is locked with FOR UPDATE, which
- * serialises appends (and checkpoints, which take the same lock).
+ * serialises appends and their checkpoints.
  */
 #include "audit/audit.h"
 
-#include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
