@@ -334,3 +334,29 @@ def test_another_deployments_store_is_not_intact(stopped):
     p = run_verify("--db", s.db, "--keys", other.keys)
     assert p.returncode in (1, 3) and b"intact" not in p.stdout, p
     assert b"signed by this key file" in p.stdout, p
+
+
+def test_the_anchor_path_is_an_option(tmp_path, monkeypatch):
+    """--audit-anchor (or SENIM_AUDIT_ANCHOR) puts the anchor anywhere, for
+    the server and every command; verify reads the one it is given."""
+    anchor = os.path.join(str(tmp_path), "elsewhere.anchor")
+    s = Senim(extra_args=["--audit-anchor", anchor]).start()
+    try:
+        with monkeypatch.context() as m:  # the CLI's batches, by environment
+            m.setenv("SENIM_AUDIT_ANCHOR", anchor)
+            token = s.service_token("anchor-admin", "admin")
+        r = s.post("/v1/policies", {"version": "a1", "ru": "р", "kk": "қ"}, token=token)
+        assert r.status == 201  # the server's batch, by option
+    finally:
+        assert s.stop() == 0
+    assert not os.path.exists(os.path.join(os.path.dirname(s.keys), "senim.anchor"))
+    with open(anchor) as f:
+        assert len(f.read().splitlines()) == len(checkpoints(s)) == 2
+    p = run_verify(*s.common_args(), "--audit-anchor", anchor)
+    assert p.returncode == 0 and b"the newest at sequence 2" in p.stdout, p
+    p = subprocess.run([BIN, "audit", "verify", *s.common_args()], capture_output=True,
+                       env=dict(os.environ, SENIM_AUDIT_ANCHOR=anchor), timeout=120)
+    assert p.returncode == 0, p
+    # nothing at the default place: a signed log without its anchor is exit 3
+    p = run_verify(*s.common_args())
+    assert p.returncode == 3 and b"does not exist" in p.stderr, p
