@@ -209,7 +209,9 @@ int cli_open(struct cli_common *c, int connections, struct store **st,
 	}
 	int rc = open_keys(c, *st, kr);
 	if (rc == CLI_OK && audit_anchor_open(c->anchor) != SENIM_OK) {
-		cli_error("audit", "cannot open the audit anchor %s for appending",
+		cli_error("audit",
+			  "cannot open the audit anchor %s for appending (a read-only"
+			  " key directory? set --audit-anchor or SENIM_AUDIT_ANCHOR)",
 			  c->anchor);
 		keyring_free(*kr);
 		rc = CLI_ENV;
