@@ -360,3 +360,17 @@ def test_the_anchor_path_is_an_option(tmp_path, monkeypatch):
     # nothing at the default place: a signed log without its anchor is exit 3
     p = run_verify(*s.common_args())
     assert p.returncode == 3 and b"does not exist" in p.stderr, p
+
+
+def test_no_writes_without_an_anchor(tmp_path):
+    """A command (or the server) that cannot open its anchor does not start:
+    its batches would go unanchored."""
+    s = Senim()
+    bad = os.path.join(str(tmp_path), "no-such-dir", "senim.anchor")
+    for cmd in (["staff", "add", "nobody", "--role", "admin"],
+                ["serve", "--listen", "127.0.0.1:0"]):
+        p = subprocess.run([BIN, *cmd, *s.common_args(), "--audit-anchor", bad],
+                           capture_output=True, timeout=120)
+        assert p.returncode == 3 and b"--audit-anchor" in p.stderr, p
+    if s.sms:
+        s.sms.stop()
