@@ -1,6 +1,7 @@
 /*
  * audit.c — GET /v1/audit/verify: the chain checked on demand, for the
- * auditor and the DPO (S4).  The same walk as `senim audit verify`.
+ * auditor and the DPO (S4).  The same walk as `senim audit verify`, against
+ * the anchor this server appends to.
  */
 #include "api/api.h"
 #include "api/app.h"
@@ -12,7 +13,7 @@ int api_audit_verify(struct http_request *req, struct http_response *resp)
 	struct audit_report rep;
 	int err = audit_verify(req->app->store, req->app->keys, &rep);
 	if (err && err != SENIM_ERR_TAMPERED)
-		return err;
+		return err; /* (the server made its anchor: it cannot be missing) */
 	json_t *o = json_pack("{s:b,s:I,s:I}", "intact", err == SENIM_OK, "records",
 			      (json_int_t)rep.records, "checkpoints",
 			      (json_int_t)rep.checkpoints);

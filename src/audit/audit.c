@@ -15,12 +15,14 @@
  *   "senim-audit-checkpoint-v1" (25 bytes, no NUL) || be64(seq) ||
  *   hash(32) || be64(signed_at)
  * and is stored with the signing key's id, so checkpoints made before a key
- * rotation still verify.
+ * rotation still verify.  signed_at is the time of the batch's last record.
+ * Every batch ends in one; its anchor line (anchor.h) carries the same
+ * fields.
  *
- * Locking: audit_append() reads the head and extends it in the caller's
- * write transaction.  On SQLite, BEGIN IMMEDIATE already holds the database's
+ * Locking: the flush reads the head and extends it in the batch's write
+ * transaction.  On SQLite, BEGIN IMMEDIATE already holds the database's
  * write lock; on PostgreSQL the head row is locked with FOR UPDATE, which
- * serialises appends (and checkpoints, which take the same lock).
+ * serialises appends and their checkpoints.
  */
 #include "audit/audit.h"
 
@@ -30,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "audit/anchor.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -56,11 +60,15 @@ static const char SQL_INSERT[] =
 	" categories, purpose, outcome, request_id, hash)"
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 static const char SQL_LAST_CHECKPOINT[] =
-	"SELECT seq, signed_at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1";
+	"SELECT seq, hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1";
 static const char SQL_INSERT_CHECKPOINT[] =
 	"INSERT INTO audit_checkpoints (seq, hash, signed_at, key_id, signature)"
 	" VALUES ($1, $2, $3, $4, $5)";
-static const char SQL_RECORD_HASH[] = "SELECT hash FROM audit_log WHERE seq = $1";
+/* What a wiped log would leave behind: rows that are only ever written
+ * together with an audit record. */
+static const char SQL_AUDITED_ROWS[] =
+	"SELECT (SELECT COUNT(*) FROM subjects), (SELECT COUNT(*) FROM staff),"
+	" (SELECT COUNT(*) FROM policies)";
 /* The walk reads the log a page at a time: PostgreSQL hands a query's
  * whole result to the client at once, and the log grows by a record for
  * every access. */
@@ -169,8 +177,9 @@ static int read_head(struct store_tx *tx, int64_t *seq,
 	return err;
 }
 
-/* The newest checkpoint's seq and time; *found = 0 when there is none. */
-static int last_checkpoint(struct store_tx *tx, int *found, int64_t *seq, int64_t *at)
+/* The newest checkpoint's seq and hash; *found = 0 when there is none. */
+static int last_checkpoint(struct store_tx *tx, int *found, int64_t *seq,
+			   unsigned char hash[AUDIT_HASH_BYTES])
 {
 	struct store_rows *r;
 	int err = store_query(tx, SQL_LAST_CHECKPOINT, NULL, 0, &r);
@@ -178,26 +187,114 @@ static int last_checkpoint(struct store_tx *tx, int *found, int64_t *seq, int64_
 		return err;
 	err = store_rows_next(r, found);
 	if (!err && *found) {
+		size_t len = 0;
+		const void *h = store_rows_blob(r, 1, &len);
 		*seq = store_rows_int(r, 0);
-		*at = store_rows_int(r, 1);
+		if (len == AUDIT_HASH_BYTES)
+			memcpy(hash, h, AUDIT_HASH_BYTES);
+		else
+			memset(hash, 0, AUDIT_HASH_BYTES);
 	}
 	store_rows_free(r);
 	return err;
 }
 
+/* ---- the anchor ------------------------------------------------------------ */
+
+/* The process's anchor file (anchor.h), set before any write. */
+static int anchor_fd = -1;
+static char anchor_file[4096];
+
+int audit_anchor_open(const char *path)
+{
+	audit_anchor_close();
+	if (!path || strlen(path) >= sizeof(anchor_file))
+		return SENIM_ERR_INVALID;
+	const char *why = NULL;
+	int err = anchor_open_append(path, &anchor_fd, &why);
+	if (err) {
+		log_event(LOG_ERROR, "audit_anchor_failed", "reason", why, NULL);
+		return err;
+	}
+	snprintf(anchor_file, sizeof(anchor_file), "%s", path);
+	return SENIM_OK;
+}
+
+void audit_anchor_close(void)
+{
+	if (anchor_fd >= 0)
+		close(anchor_fd);
+	anchor_fd = -1;
+	anchor_file[0] = '\0';
+}
+
+const char *audit_anchor_path(void)
+{
+	return anchor_fd >= 0 ? anchor_file : NULL;
+}
+
+/*
+ * After the batches' COMMITs (store_tx_after_commit): their checkpoints go
+ * to the log stream and to the anchor file — one write, one fdatasync for
+ * all of them — before any caller of those batches is answered.  A failure
+ * fails those callers: their writes are durable, but a read's data must not
+ * leave unanchored.
+ */
+static int anchor_after_commit(void *ctx, const struct store_item *items, size_t n)
+{
+	(void)ctx;
+	char *lines = malloc(n * ANCHOR_LINE_MAX);
+	if (!lines)
+		return SENIM_ERR_NOMEM;
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		char text[ANCHOR_LINE_MAX];
+		size_t l = items[i].len;
+		if (l == 0 || l > ANCHOR_LINE_MAX) {
+			free(lines);
+			return SENIM_ERR_INVALID;
+		}
+		memcpy(lines + len, items[i].data, l);
+		memcpy(text, items[i].data, l - 1); /* without its "\n" */
+		text[l - 1] = '\0';
+		log_event(LOG_INFO, "audit_checkpoint", "anchor", text, NULL);
+		len += l;
+	}
+	int err = SENIM_OK;
+	if (anchor_fd >= 0) {
+		const char *why = NULL;
+		err = anchor_append(anchor_fd, lines, len, &why);
+		if (err)
+			log_event(LOG_ERROR, "audit_anchor_failed", "reason", why, NULL);
+	}
+	free(lines);
+	return err;
+}
+
+/* Sign (seq, hash, signed_at), store the checkpoint, and queue its anchor
+ * line for after the COMMIT. */
 static int write_checkpoint(struct store_tx *tx, const struct keyring *kr, int64_t seq,
 			    const unsigned char hash[AUDIT_HASH_BYTES], int64_t signed_at)
 {
 	unsigned char msg[CHECKPOINT_MSG_LEN];
-	unsigned char sig[KEYRING_SIG_BYTES];
+	struct anchor_entry e = { .seq = seq, .signed_at = signed_at };
 	checkpoint_message(seq, hash, signed_at, msg);
-	keyring_sign(kr, msg, sizeof(msg), sig);
-	const char *key_id = keyring_signing_key_id(kr);
+	keyring_sign(kr, msg, sizeof(msg), e.sig);
+	memcpy(e.hash, hash, AUDIT_HASH_BYTES);
+	snprintf(e.key_id, sizeof(e.key_id), "%s", keyring_signing_key_id(kr));
 	struct store_val p[] = {
-		SV_INT(seq),	 SV_BLOB(hash, AUDIT_HASH_BYTES), SV_INT(signed_at),
-		SV_TEXT(key_id), SV_BLOB(sig, sizeof(sig)),
+		SV_INT(seq),	   SV_BLOB(hash, AUDIT_HASH_BYTES), SV_INT(signed_at),
+		SV_TEXT(e.key_id), SV_BLOB(e.sig, sizeof(e.sig)),
 	};
-	return store_exec(tx, SQL_INSERT_CHECKPOINT, p, sizeof(p) / sizeof(p[0]), NULL);
+	int err =
+		store_exec(tx, SQL_INSERT_CHECKPOINT, p, sizeof(p) / sizeof(p[0]), NULL);
+	char line[ANCHOR_LINE_MAX];
+	size_t len = anchor_format(&e, line);
+	if (!err && !len)
+		err = SENIM_ERR_INVALID;
+	if (!err)
+		err = store_tx_after_commit(tx, anchor_after_commit, NULL, line, len);
+	return err;
 }
 
 static int check_record(const struct audit_record *rec)
@@ -285,18 +382,41 @@ static int insert_record(struct store_tx *tx, const struct canon *c,
 	return err;
 }
 
-/* Chain, insert and checkpoint a batch's records; then move the head once. */
+/*
+ * The head extended by a batch must be signed: every batch ends in a
+ * checkpoint of its last record, in its own transaction, so a head that
+ * the newest checkpoint does not name was written without the key (a
+ * record added, changed or a checkpoint deleted behind the service's
+ * back).  Signing on top of it would vouch for it: refuse, and say so.
+ */
+static int check_head_signed(struct store_tx *tx, int64_t head,
+			     const unsigned char hash[AUDIT_HASH_BYTES])
+{
+	int found = 0;
+	int64_t cp_seq = 0;
+	unsigned char cp_hash[AUDIT_HASH_BYTES];
+	int err = last_checkpoint(tx, &found, &cp_seq, cp_hash);
+	if (err || head == 0)
+		return err;
+	if (!found || cp_seq != head ||
+	    sodium_memcmp(cp_hash, hash, AUDIT_HASH_BYTES) != 0) {
+		log_event(LOG_ERROR, "audit_head_unsigned", NULL);
+		return SENIM_ERR_TAMPERED;
+	}
+	return SENIM_OK;
+}
+
+/* Chain and insert a batch's records, sign the last one, and move the head
+ * once: one signature per batch, not per record. */
 static int flush_records(struct store_tx *tx, void *ctx, const struct store_item *items,
 			 size_t n)
 {
 	const struct keyring *kr = ctx;
-	int64_t head = 0;
+	int64_t head = 0, at = 0;
 	unsigned char hash[AUDIT_HASH_BYTES];
 	int err = read_head(tx, &head, hash);
-	int found = 0;
-	int64_t cp_seq = 0, cp_at = 0;
 	if (!err)
-		err = last_checkpoint(tx, &found, &cp_seq, &cp_at);
+		err = check_head_signed(tx, head, hash);
 	for (size_t i = 0; !err && i < n; i++) {
 		struct canon c;
 		err = unpack(&items[i], &c);
@@ -305,17 +425,10 @@ static int flush_records(struct store_tx *tx, void *ctx, const struct store_item
 		c.seq = ++head;
 		record_hash(hash, &c, hash);
 		err = insert_record(tx, &c, hash);
-		/* Checkpoint the first record, then every AUDIT_CHECKPOINT_RECORDS
-		 * records or AUDIT_CHECKPOINT_SECONDS, whichever comes first. */
-		if (!err &&
-		    (!found || c.seq - cp_seq >= AUDIT_CHECKPOINT_RECORDS ||
-		     c.at - cp_at >= (int64_t)AUDIT_CHECKPOINT_SECONDS * 1000000)) {
-			err = write_checkpoint(tx, kr, c.seq, hash, c.at);
-			found = 1;
-			cp_seq = c.seq;
-			cp_at = c.at;
-		}
+		at = c.at;
 	}
+	if (!err && n)
+		err = write_checkpoint(tx, kr, head, hash, at);
 	if (err)
 		return err;
 	int64_t changes = 0;
@@ -371,48 +484,6 @@ uint64_t audit_records_written(void)
 	return atomic_load(&records_written);
 }
 
-static int checkpoint_fn(struct store_tx *tx, void *ctx)
-{
-	const struct keyring *kr = ctx;
-	int64_t head = 0;
-	unsigned char hash[AUDIT_HASH_BYTES];
-	int err = read_head(tx, &head, hash);
-	int found = 0;
-	int64_t cp_seq = 0, cp_at = 0;
-	if (!err)
-		err = last_checkpoint(tx, &found, &cp_seq, &cp_at);
-	if (err || head == 0 || (found && cp_seq >= head))
-		return err;
-
-	/* Never sign a head that the log does not end with. */
-	struct store_rows *r;
-	int has = 0;
-	struct store_val p[] = { SV_INT(head) };
-	err = store_query(tx, SQL_RECORD_HASH, p, 1, &r);
-	if (err)
-		return err;
-	err = store_rows_next(r, &has);
-	if (!err) {
-		size_t len = 0;
-		const void *h = has ? store_rows_blob(r, 0, &len) : NULL;
-		if (!h || len != AUDIT_HASH_BYTES || sodium_memcmp(h, hash, len) != 0) {
-			log_event(LOG_ERROR, "audit_head_invalid", NULL);
-			err = SENIM_ERR_TAMPERED;
-		}
-	}
-	store_rows_free(r);
-	if (!err)
-		err = write_checkpoint(tx, kr, head, hash, clock_now_us());
-	return err;
-}
-
-int audit_checkpoint(struct store *st, const struct keyring *kr)
-{
-	if (!st || !kr)
-		return SENIM_ERR_INVALID;
-	return store_write(st, checkpoint_fn, (void *)kr);
-}
-
 /* ---- verifying ------------------------------------------------------------- */
 
 struct checkpoint {
@@ -426,6 +497,8 @@ struct verify_ctx {
 	struct checkpoint *cps; /* well-formed, validly signed checkpoints */
 	size_t ncps;
 	size_t cap;
+	const struct anchor_entry *anchor; /* the anchor's lines by seq, or NULL */
+	size_t nanchor;
 	int64_t last_seq; /* the last record walked */
 };
 
@@ -452,6 +525,7 @@ static int load_checkpoints(struct store_tx *tx, struct verify_ctx *v)
 {
 	struct store_rows *r;
 	int has = 0;
+	int64_t malformed = 0;
 	int err = store_query(tx, SQL_CHECKPOINTS, NULL, 0, &r);
 	while (!err && (err = store_rows_next(r, &has)) == 0 && has) {
 		int64_t seq = store_rows_int(r, 0);
@@ -465,6 +539,7 @@ static int load_checkpoints(struct store_tx *tx, struct verify_ctx *v)
 		if (hlen != AUDIT_HASH_BYTES || slen != KEYRING_SIG_BYTES ||
 		    klen != KEYRING_KEY_ID_LEN - 1) {
 			note_bad(v, seq, "checkpoint %lld is malformed", (long long)seq);
+			malformed++;
 			continue;
 		}
 		checkpoint_message(seq, hash, signed_at, msg);
@@ -489,18 +564,56 @@ static int load_checkpoints(struct store_tx *tx, struct verify_ctx *v)
 		v->ncps++;
 	}
 	store_rows_free(r);
+	if (!err && v->rep->checkpoints > 0 && v->ncps == 0 && !malformed) {
+		/* Not one signature holds: not tampering with a record or two,
+		 * but a store and a key file that do not belong together. */
+		v->rep->first_bad_seq = 0;
+		note_bad(v, 1,
+			 "none of the %lld checkpoints is signed by this key file: the"
+			 " store is another deployment's, or the key file is",
+			 (long long)v->rep->checkpoints);
+	}
 	return err;
 }
 
+/* Whether an anchor line is a checkpoint this key file signed. */
+static int anchor_signed(const struct verify_ctx *v, const struct anchor_entry *e)
+{
+	unsigned char msg[CHECKPOINT_MSG_LEN];
+	checkpoint_message(e->seq, e->hash, e->signed_at, msg);
+	return keyring_verify(v->kr, e->key_id, msg, sizeof(msg), e->sig) == SENIM_OK;
+}
+
+/* A record the anchor names must carry the anchored hash.  Its signature is
+ * checked only when it disagrees: a line that merely agrees proves nothing
+ * the database's own checkpoints do not. */
+static void check_anchored(struct verify_ctx *v, const struct anchor_entry *e,
+			   const void *stored, size_t hlen)
+{
+	if (hlen == AUDIT_HASH_BYTES && sodium_memcmp(e->hash, stored, hlen) == 0)
+		return;
+	if (anchor_signed(v, e))
+		note_bad(v, e->seq,
+			 "record %lld does not match its checkpoint in the anchor file"
+			 " (line %lld): the log was rewritten",
+			 (long long)e->seq, (long long)e->line);
+	else
+		note_bad(
+			v, e->seq,
+			"anchor line %lld (sequence %lld) is not signed by this key file",
+			(long long)e->line, (long long)e->seq);
+}
+
 /* Walk the records in seq order, recomputing the chain and comparing each
- * checkpointed record with its checkpoint; then compare the head. */
+ * checkpointed or anchored record with its checkpoint; then compare the
+ * head. */
 static int walk_records(struct store_tx *tx, struct verify_ctx *v)
 {
 	unsigned char prev[AUDIT_HASH_BYTES] = { 0 };
 	unsigned char last[AUDIT_HASH_BYTES] = { 0 };
 	int64_t expected = 1, last_seq = 0;
 	int chain_ok = 1;
-	size_t ci = 0;
+	size_t ci = 0, ai = 0;
 	struct store_rows *r;
 	int has = 0, rows = 0;
 	int64_t after = INT64_MIN;
@@ -577,6 +690,12 @@ static int walk_records(struct store_tx *tx, struct verify_ctx *v)
 					 (long long)c.seq);
 			ci++;
 		}
+		/* Anchored records the walk skipped are missing, and said so
+		 * above; the ones here must carry the anchored hash. */
+		for (; ai < v->nanchor && v->anchor[ai].seq < c.seq; ai++)
+			;
+		for (; ai < v->nanchor && v->anchor[ai].seq == c.seq; ai++)
+			check_anchored(v, &v->anchor[ai], stored, hlen);
 		last_seq = c.seq;
 		memset(last, 0, sizeof(last));
 		if (hlen == AUDIT_HASH_BYTES)
@@ -618,55 +737,106 @@ static int walk_records(struct store_tx *tx, struct verify_ctx *v)
 	}
 	store_rows_free(r);
 	v->last_seq = last_seq;
-	for (; ci < v->ncps; ci++)
-		note_bad(v, v->cps[ci].seq,
-			 "checkpoint %lld names a record that does not exist",
-			 (long long)v->cps[ci].seq);
+	if (ci < v->ncps) /* signed checkpoints past the last record */
+		note_bad(v, last_seq + 1,
+			 "records %lld to %lld were deleted from the end of the log:"
+			 " signed checkpoint %lld names record %lld",
+			 (long long)(last_seq + 1), (long long)v->cps[v->ncps - 1].seq,
+			 (long long)v->cps[v->ncps - 1].seq,
+			 (long long)v->cps[v->ncps - 1].seq);
 	return err;
 }
 
 /*
- * The writer signs the first record and then at least every
- * AUDIT_CHECKPOINT_RECORDS records (flush_records).  Fewer signed
- * checkpoints than that means some were deleted — and a chain without its
- * checkpoints could have been recomputed whole after a change, which the
- * hashes alone would not show.
+ * Every committed batch ends in a checkpoint of its last record, signed in
+ * the same transaction (flush_records): so the newest signed checkpoint
+ * names the last record.  Records after it were added, or rewritten with
+ * the checkpoint that covered them deleted, by someone without the key.
  */
-static void check_cadence(struct verify_ctx *v, int64_t last_seq)
+static void check_covered(struct verify_ctx *v, int64_t last_seq)
 {
-	if (last_seq == 0)
+	if (last_seq == 0 || (v->ncps && v->cps[v->ncps - 1].seq > last_seq))
+		return; /* a cut tail: walk_records said so */
+	int64_t signed_to = v->ncps ? v->cps[v->ncps - 1].seq : 0;
+	if (signed_to == last_seq)
 		return;
-	if (v->ncps == 0 || v->cps[0].seq != 1) {
-		note_bad(v, 1,
-			 "record 1 has no signed checkpoint: checkpoints were deleted");
+	note_bad(v, signed_to + 1,
+		 "records %lld to %lld are not covered by a signed checkpoint: every"
+		 " committed batch ends in one, so they were added or rewritten"
+		 " without the key",
+		 (long long)(signed_to + 1), (long long)last_seq);
+}
+
+/* The anchor's lines past the last record: the newest one this key file
+ * signed names how far the log reached before it was cut back. */
+static void check_anchor_tail(struct verify_ctx *v, int64_t last_seq)
+{
+	const struct anchor_entry *unsigned_line = NULL;
+	for (size_t i = v->nanchor; i-- > 0 && v->anchor[i].seq > last_seq;) {
+		const struct anchor_entry *e = &v->anchor[i];
+		if (!anchor_signed(v, e)) {
+			unsigned_line = e;
+			continue;
+		}
+		note_bad(v, last_seq + 1,
+			 "the log ends at record %lld, but the anchor file holds signed"
+			 " checkpoint %lld (line %lld): records %lld to %lld were cut"
+			 " from the end; last anchored sequence missing: %lld",
+			 (long long)last_seq, (long long)e->seq, (long long)e->line,
+			 (long long)(last_seq + 1), (long long)e->seq, (long long)e->seq);
 		return;
 	}
-	size_t i = 1;
-	for (; i < v->ncps && v->cps[i].seq <= last_seq; i++)
-		if (v->cps[i].seq - v->cps[i - 1].seq > AUDIT_CHECKPOINT_RECORDS) {
-			note_bad(v, v->cps[i - 1].seq + AUDIT_CHECKPOINT_RECORDS,
-				 "no signed checkpoint between records %lld and %lld:"
-				 " checkpoints were deleted",
-				 (long long)v->cps[i - 1].seq, (long long)v->cps[i].seq);
-			return;
-		}
-	if (last_seq - v->cps[i - 1].seq >= AUDIT_CHECKPOINT_RECORDS)
-		note_bad(v, v->cps[i - 1].seq + AUDIT_CHECKPOINT_RECORDS,
-			 "no signed checkpoint after record %lld: checkpoints were "
-			 "deleted",
-			 (long long)v->cps[i - 1].seq);
+	if (unsigned_line)
+		note_bad(
+			v, unsigned_line->seq,
+			"anchor line %lld (sequence %lld) is not signed by this key file",
+			(long long)unsigned_line->line, (long long)unsigned_line->seq);
+}
+
+/* A log that is empty while the store holds rows that are only ever
+ * written with an audit record was wiped. */
+static int check_wiped(struct store_tx *tx, struct verify_ctx *v)
+{
+	if (v->rep->records != 0)
+		return SENIM_OK;
+	struct store_rows *r;
+	int has = 0;
+	int err = store_query(tx, SQL_AUDITED_ROWS, NULL, 0, &r);
+	if (!err)
+		err = store_rows_next(r, &has);
+	if (!err && has) {
+		int64_t subjects = store_rows_int(r, 0), staff = store_rows_int(r, 1),
+			policies = store_rows_int(r, 2);
+		if (subjects || staff || policies)
+			note_bad(v, 1,
+				 "the log is empty, but the store holds %lld borrowers,"
+				 " %lld staff accounts and %lld policy versions, each"
+				 " written with an audit record: the log was wiped",
+				 (long long)subjects, (long long)staff,
+				 (long long)policies);
+	}
+	store_rows_free(r);
+	return err;
 }
 
 static int verify_fn(struct store_tx *tx, void *ctx)
 {
 	struct verify_ctx *v = ctx;
+	struct audit_report keep = *v->rep; /* the anchor's counts */
 	memset(v->rep, 0, sizeof(*v->rep));
+	v->rep->anchored = keep.anchored;
+	v->rep->anchor_skipped = keep.anchor_skipped;
+	v->rep->anchor_last_seq = keep.anchor_last_seq;
 	v->ncps = 0;
 	int err = load_checkpoints(tx, v);
 	if (!err)
 		err = walk_records(tx, v);
 	if (!err)
-		check_cadence(v, v->rep->records ? v->last_seq : 0);
+		err = check_wiped(tx, v);
+	if (!err) {
+		check_covered(v, v->rep->records ? v->last_seq : 0);
+		check_anchor_tail(v, v->rep->records ? v->last_seq : 0);
+	}
 	return err;
 }
 
@@ -698,16 +868,93 @@ int audit_signed_by(struct store_tx *tx, const struct keyring *kr, int *fits)
 	return err;
 }
 
-int audit_verify(struct store *st, const struct keyring *kr, struct audit_report *rep)
+static int by_seq(const void *a, const void *b)
+{
+	int64_t x = ((const struct anchor_entry *)a)->seq;
+	int64_t y = ((const struct anchor_entry *)b)->seq;
+	return (x > y) - (x < y);
+}
+
+/* The anchor's lines by seq; *missing when there is no such file. */
+static int load_anchor(const char *path, struct anchor_entry **es, size_t *n,
+		       struct audit_report *rep, int *missing)
+{
+	int64_t skipped = 0;
+	*missing = 0;
+	int err = anchor_read(path, es, n, &skipped);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		*missing = 1;
+		return SENIM_OK;
+	}
+	if (err) {
+		log_event(LOG_ERROR, "audit_anchor_unreadable", "reason",
+			  senim_result_name(err), NULL);
+		return err;
+	}
+	qsort(*es, *n, sizeof(**es), by_seq);
+	rep->anchored = (int64_t)*n;
+	rep->anchor_skipped = skipped;
+	rep->anchor_last_seq = *n ? (*es)[*n - 1].seq : 0;
+	return SENIM_OK;
+}
+
+/*
+ * The database may be ahead of the anchor by AUDIT_ANCHOR_LAG checkpoints: a
+ * batch's line is written after its COMMIT, while the next batches already
+ * commit (store_tx_after_commit), and a crash then loses their lines.  More
+ * means the anchor is not this store's, is an old copy, or was not written
+ * (audit_anchor_failed in the log).  Read after the walk, so that batches
+ * committed while it ran are anchored by now.
+ */
+static int check_anchor_lag(struct verify_ctx *v, const char *path)
+{
+	struct anchor_entry *es = NULL;
+	size_t n = 0;
+	int64_t skipped = 0;
+	int err = anchor_read(path, &es, &n, &skipped);
+	if (err)
+		return err == SENIM_ERR_NOT_FOUND ? SENIM_OK : err;
+	int64_t newest = 0;
+	for (size_t i = 0; i < n; i++)
+		if (es[i].seq > newest)
+			newest = es[i].seq;
+	free(es);
+	size_t after = 0;
+	for (size_t i = v->ncps; i-- > 0 && v->cps[i].seq > newest;)
+		after++;
+	/* The weakest finding: it never hides what the records themselves
+	 * show. */
+	if (after > AUDIT_ANCHOR_LAG && v->rep->first_bad_seq == 0)
+		note_bad(
+			v, newest + 1,
+			"%zu signed checkpoints, up to record %lld, are not in the anchor"
+			" file, which ends at sequence %lld: it is another store's or an"
+			" old copy, or anchoring failed (audit_anchor_failed in the log)",
+			after, (long long)v->cps[v->ncps - 1].seq, (long long)newest);
+	return SENIM_OK;
+}
+
+int audit_verify_anchored(struct store *st, const struct keyring *kr, const char *anchor,
+			  struct audit_report *rep)
 {
 	if (!st || !kr || !rep)
 		return SENIM_ERR_INVALID;
-	struct verify_ctx v = { .kr = kr, .rep = rep };
-	int err = store_read(st, verify_fn, &v);
+	memset(rep, 0, sizeof(*rep));
+	struct anchor_entry *es = NULL;
+	size_t n = 0;
+	int missing = 0;
+	/* The anchor before the database's snapshot: every line in it was
+	 * committed before the line was written, so the snapshot holds it. */
+	int err = anchor ? load_anchor(anchor, &es, &n, rep, &missing) : SENIM_OK;
+	struct verify_ctx v = { .kr = kr, .rep = rep, .anchor = es, .nanchor = n };
+	if (!err)
+		err = store_read(st, verify_fn, &v);
+	if (!err && anchor && !missing)
+		err = check_anchor_lag(&v, anchor);
 	free(v.cps);
-	if (err) {
+	free(es);
+	if (err)
 		return err;
-	}
 	if (rep->first_bad_seq != 0) {
 		char seq[24];
 		snprintf(seq, sizeof(seq), "%lld", (long long)rep->first_bad_seq);
@@ -715,5 +962,14 @@ int audit_verify(struct store *st, const struct keyring *kr, struct audit_report
 			  rep->problem, NULL);
 		return SENIM_ERR_TAMPERED;
 	}
+	if (anchor && missing && rep->checkpoints > 0) {
+		rep->anchor_missing = 1;
+		return SENIM_ERR_NOT_FOUND;
+	}
 	return SENIM_OK;
+}
+
+int audit_verify(struct store *st, const struct keyring *kr, struct audit_report *rep)
+{
+	return audit_verify_anchored(st, kr, audit_anchor_path(), rep);
 }

@@ -16,11 +16,20 @@
  * changing it breaks every existing chain.  The head (last seq
  * and hash) is kept in audit_head and moved once per write batch.
  *
- * Every AUDIT_CHECKPOINT_RECORDS records, or when AUDIT_CHECKPOINT_SECONDS
- * have passed since the last checkpoint, audit_append() also writes a
- * checkpoint: (seq, hash) signed with the service's Ed25519 key.  Checkpoints
- * catch what hashes alone cannot: a chain recomputed after tampering, or a cut
- * tail.
+ * Every write batch (one group commit, store_tx_defer) ends in a checkpoint:
+ * its last record's (seq, hash) signed with the Ed25519 key of the key file,
+ * which is not in the database, written in the batch's own transaction.  So
+ * the newest checkpoint always names the head, and no record can be
+ * changed, added or removed without the key: a chain recomputed after
+ * tampering no longer matches what was signed, and records after the
+ * newest checkpoint cannot exist.  One signature per batch, not per record.
+ *
+ * What the database alone cannot show is a log cut back to an older signed
+ * checkpoint.  So each checkpoint is also written, after the batch's COMMIT
+ * and durably before any of its callers is answered, to the anchor: a file
+ * outside the database (anchor.h, audit_anchor_open) and a line
+ * "audit_checkpoint" in the log stream.  Verification checks the database
+ * against the anchor.  The threat model: docs/threat-model.md.
  *
  * Fail closed: audit_append() is part of the caller's write transaction; if
  * it (or the batch's chaining of the records) fails, the whole operation
@@ -35,9 +44,11 @@
 #include "store/store.h"
 #include "vault/keyring.h"
 
-#define AUDIT_CHECKPOINT_RECORDS 256
-#define AUDIT_CHECKPOINT_SECONDS 60
 #define AUDIT_HASH_BYTES 32
+/* Signed checkpoints the database may hold beyond the anchor after a crash:
+ * one a batch, those committed while their lines were not yet written
+ * (store_tx_after_commit). */
+#define AUDIT_ANCHOR_LAG STORE_AFTER_COMMIT_LAG
 
 struct audit_record {
 	const char *actor;	/* "staff:12", "borrower:<id>", "cli", "anonymous" */
@@ -57,13 +68,25 @@ struct audit_record {
  * and chained when the group commit's batch ends (store_tx_defer): records
  * take their sequence numbers in the order their jobs ran, the head moves
  * once per batch, and the record is durable exactly when the caller's write
- * is.  If the caller's job fails, its records are dropped with it.
+ * is.  If the caller's job fails, its records are dropped with it.  The
+ * batch fails with SENIM_ERR_TAMPERED when the head it would extend is not
+ * the one the newest checkpoint signed (written without the key: never
+ * signed over), and its callers get SENIM_ERR_IO when the checkpoint cannot
+ * be anchored (the records are durable then, but not to be acted on).
  */
 SENIM_MUST_CHECK int audit_append(struct store_tx *tx, const struct keyring *kr,
 				  const struct audit_record *rec);
 
-/* Sign the current head now if it is not signed yet (used at shutdown). */
-SENIM_MUST_CHECK int audit_checkpoint(struct store *st, const struct keyring *kr);
+/*
+ * The anchor file this process appends every checkpoint to (created mode
+ * 0600 when missing, opened O_APPEND).  Call before the first write, from
+ * one thread; without one, checkpoints go to the log stream only.
+ * SENIM_ERR_IO (logged as audit_anchor_failed) when it cannot be opened.
+ */
+SENIM_MUST_CHECK int audit_anchor_open(const char *path);
+void audit_anchor_close(void);
+/* The open anchor's path, or NULL. */
+const char *audit_anchor_path(void);
 
 /*
  * Inside a transaction: whether the newest signed checkpoint verifies under
@@ -78,18 +101,38 @@ uint64_t audit_records_written(void);
 
 /* The result of walking the whole chain. */
 struct audit_report {
-	int64_t records;       /* records read */
-	int64_t checkpoints;   /* checkpoints checked */
-	int64_t first_bad_seq; /* first sequence that does not verify, or 0 */
-	char problem[160];     /* what was wrong there, in English, or "" */
+	int64_t records;	 /* records read */
+	int64_t checkpoints;	 /* checkpoints checked */
+	int64_t anchored;	 /* checkpoints read from the anchor file */
+	int64_t anchor_last_seq; /* the newest of them, or 0 */
+	int64_t anchor_skipped;	 /* anchor lines that did not parse (torn writes) */
+	int anchor_missing;	 /* the anchor file does not exist */
+	int64_t first_bad_seq;	 /* first sequence that does not verify, or 0 */
+	char problem[320];	 /* what was wrong there, in English, or "" */
 };
 
 /*
  * Walk the chain from the start: SENIM_OK when every record, the head and
- * every checkpoint agree; SENIM_ERR_TAMPERED when not, with the first bad
- * sequence (changed, deleted, reordered or inserted record; bad checkpoint)
- * in rep.  Other errors are store failures.
+ * every checkpoint agree, the newest signed checkpoint names the last
+ * record, and a log that is empty holds no borrowers, staff or policies.
+ * SENIM_ERR_TAMPERED when not, with the first bad sequence (changed,
+ * deleted, reordered or inserted record; bad or missing checkpoint; wiped
+ * log; another deployment's key) in rep.  Other errors are store failures.
+ *
+ * With an anchor path, also: every line of the anchor that names a record
+ * must match it, and the last record must reach the newest signed line (a
+ * cut tail names the last anchored sequence missing); the database may be
+ * ahead of the anchor by AUDIT_ANCHOR_LAG checkpoints (a crash between the
+ * COMMITs and their anchor lines) but not more.  An anchor file that does not exist, in front
+ * of a log that has checkpoints, is SENIM_ERR_NOT_FOUND (rep.anchor_missing)
+ * unless the walk found tampering.  The anchor is read before the database,
+ * so a live server's new batches are no false alarm.
  */
+SENIM_MUST_CHECK int audit_verify_anchored(struct store *st, const struct keyring *kr,
+					   const char *anchor, struct audit_report *rep);
+
+/* audit_verify_anchored() against this process's anchor (audit_anchor_open),
+ * or none. */
 SENIM_MUST_CHECK int audit_verify(struct store *st, const struct keyring *kr,
 				  struct audit_report *rep);
 

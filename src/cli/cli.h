@@ -30,29 +30,36 @@ enum {
 
 /* Where the data lives: flags, else SENIM_* environment variables, else
  * defaults (data dir ./var, SQLite <data-dir>/senim.db, keys
- * <data-dir>/keys/senim.keys). */
+ * <data-dir>/keys/senim.keys, the audit anchor senim.anchor beside the key
+ * file). */
 struct cli_common {
 	const char *data_dir;
 	const char *db;
 	const char *keys;
+	const char *anchor;
 	char db_default[4096];
 	char keys_default[4096];
+	char anchor_default[4096];
 	char run_id[33]; /* request id of this CLI run, for audit records */
 };
 
 /* Long options every store-touching command accepts; ids >= 1000. */
-#define CLI_COMMON_LONG_OPTIONS                          \
-	{ "data-dir", required_argument, NULL, 1001 },   \
-		{ "db", required_argument, NULL, 1002 }, \
-	{                                                \
-		"keys", required_argument, NULL, 1003    \
+#define CLI_COMMON_LONG_OPTIONS                               \
+	{ "data-dir", required_argument, NULL, 1001 },        \
+		{ "db", required_argument, NULL, 1002 },      \
+		{ "keys", required_argument, NULL, 1003 },    \
+	{                                                     \
+		"audit-anchor", required_argument, NULL, 1004 \
 	}
-#define CLI_COMMON_HELP                                                            \
-	"  --data-dir DIR   data directory (SENIM_DATA_DIR; default ./var)\n"      \
-	"  --db TARGET      SQLite file or postgresql:// URL (SENIM_DB;\n"         \
-	"                   default DIR/senim.db)\n"                               \
-	"  --keys FILE      key file, kept apart from the database (SENIM_KEYS;\n" \
-	"                   default DIR/keys/senim.keys)\n"
+#define CLI_COMMON_HELP                                                               \
+	"  --data-dir DIR   data directory (SENIM_DATA_DIR; default ./var)\n"         \
+	"  --db TARGET      SQLite file or postgresql:// URL (SENIM_DB;\n"            \
+	"                   default DIR/senim.db)\n"                                  \
+	"  --keys FILE      key file, kept apart from the database (SENIM_KEYS;\n"    \
+	"                   default DIR/keys/senim.keys)\n"                           \
+	"  --audit-anchor FILE  append-only copy of every signed audit checkpoint,\n" \
+	"                   outside the database (SENIM_AUDIT_ANCHOR; default\n"      \
+	"                   senim.anchor beside the key file)\n"
 
 /* Fill from the environment; call before parsing flags. */
 void cli_common_init(struct cli_common *c);
@@ -65,11 +72,22 @@ void cli_common_finish(struct cli_common *c);
  * Open the store (with `connections` pooled connections), apply pending
  * migrations, and open the key file — creating it only when it is missing
  * and the store has never used keys (no data keys, no audit records): a
- * missing key file in front of sealed data is refused, never replaced.  On
- * failure prints a one-line reason to stderr and returns CLI_ENV.
+ * missing key file in front of sealed data is refused, never replaced.
+ * Then open the audit anchor for appending (audit_anchor_open), so every
+ * audit checkpoint this process writes is anchored.  On failure prints a
+ * one-line reason to stderr and returns CLI_ENV.
  */
 int cli_open(struct cli_common *c, int connections, struct store **st,
 	     struct keyring **kr);
+
+/*
+ * For `audit verify`: open what exists and change nothing.  A missing or
+ * empty SQLite file, a database without senim's schema or with pending
+ * migrations, and a missing key file are refused with a one-line reason
+ * (CLI_ENV); nothing is created or migrated, and the key file is not
+ * checked against the store (verification does that, and says how).
+ */
+int cli_open_existing(struct cli_common *c, struct store **st, struct keyring **kr);
 
 /*
  * The shared steps of `senim CMD SUB [OPTIONS] [OPERANDS]`, so that every

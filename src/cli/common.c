@@ -21,7 +21,8 @@ void cli_common_init(struct cli_common *c)
 	c->data_dir = getenv("SENIM_DATA_DIR");
 	c->db = getenv("SENIM_DB");
 	c->keys = getenv("SENIM_KEYS");
-	c->db_default[0] = c->keys_default[0] = '\0';
+	c->anchor = getenv("SENIM_AUDIT_ANCHOR");
+	c->db_default[0] = c->keys_default[0] = c->anchor_default[0] = '\0';
 	unsigned char id[8];
 	randombytes_buf(id, sizeof(id));
 	snprintf(c->run_id, sizeof(c->run_id), "cli-");
@@ -39,6 +40,9 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg)
 		return 1;
 	case 1003:
 		c->keys = arg;
+		return 1;
+	case 1004:
+		c->anchor = arg;
 		return 1;
 	default:
 		return 0;
@@ -58,6 +62,14 @@ void cli_common_finish(struct cli_common *c)
 		snprintf(c->keys_default, sizeof(c->keys_default), "%s/keys/senim.keys",
 			 c->data_dir);
 		c->keys = c->keys_default;
+	}
+	if (!c->anchor || !*c->anchor) {
+		/* Beside the key file: kept apart from the database as it is. */
+		const char *slash = strrchr(c->keys, '/');
+		int dir = slash ? (int)(slash - c->keys) + 1 : 0;
+		snprintf(c->anchor_default, sizeof(c->anchor_default), "%.*ssenim.anchor",
+			 dir, c->keys);
+		c->anchor = c->anchor_default;
 	}
 }
 
@@ -196,12 +208,86 @@ int cli_open(struct cli_common *c, int connections, struct store **st,
 		return CLI_ENV;
 	}
 	int rc = open_keys(c, *st, kr);
+	if (rc == CLI_OK && audit_anchor_open(c->anchor) != SENIM_OK) {
+		cli_error("audit",
+			  "cannot open the audit anchor %s for appending (a read-only"
+			  " key directory? set --audit-anchor or SENIM_AUDIT_ANCHOR)",
+			  c->anchor);
+		keyring_free(*kr);
+		rc = CLI_ENV;
+	}
 	if (rc != CLI_OK) {
 		store_free(*st);
 		*st = NULL;
 		*kr = NULL;
 	}
 	return rc;
+}
+
+static int is_url(const char *target)
+{
+	return strncmp(target, "postgresql://", 13) == 0 ||
+	       strncmp(target, "postgres://", 11) == 0;
+}
+
+/* An SQLite target must be there and hold something: opening a missing
+ * or empty file would make a store of it. */
+static int sqlite_file_exists(const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0) {
+		cli_error("store", "there is no store at %s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size == 0) {
+		cli_error("store", "%s is %s, not a senim store", path,
+			  S_ISREG(sb.st_mode) ? "an empty file" : "not a regular file");
+		return 0;
+	}
+	return 1;
+}
+
+int cli_open_existing(struct cli_common *c, struct store **st, struct keyring **kr)
+{
+	*st = NULL;
+	*kr = NULL;
+	if (sodium_init() < 0) {
+		cli_error("store", "libsodium failed to initialise");
+		return CLI_ENV;
+	}
+	if (!is_url(c->db) && !sqlite_file_exists(c->db))
+		return CLI_ENV;
+	int current = 0, latest = 0;
+	int err = store_open(c->db, 1, st);
+	if (!err)
+		err = store_schema_version(*st, &current, &latest);
+	if (err || current != latest) {
+		/* Never print c->db: a PostgreSQL URL may carry a password. */
+		if (err)
+			cli_error("store",
+				  "cannot read the store (%s): not a senim store?",
+				  senim_result_name(err));
+		else
+			cli_error("store",
+				  "the store's schema is version %d, this senim's is %d: "
+				  "%s",
+				  current, latest,
+				  current < latest ? "run 'senim migrate' first"
+						   : "use the senim that wrote it");
+		store_free(*st);
+		*st = NULL;
+		return CLI_ENV;
+	}
+	err = keyring_open(c->keys, 0, kr);
+	if (err) {
+		cli_error("keys", "cannot use key file %s: %s", c->keys,
+			  senim_result_name(err));
+		store_free(*st);
+		*st = NULL;
+		*kr = NULL;
+		return CLI_ENV;
+	}
+	return CLI_OK;
 }
 
 void cli_print_usage(const struct cli_args *a, FILE *out)

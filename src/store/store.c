@@ -22,10 +22,19 @@ struct deferred {
 	size_t off, len;
 };
 
-/* What a batch accumulates for store_tx_defer(). */
+/* One store_tx_after_commit() action; its bytes in the batch's buffer. */
+struct after {
+	store_after_fn fn;
+	void *ctx;
+	size_t off, len;
+};
+
+/* What a batch accumulates for store_tx_defer() and store_tx_after_commit(). */
 struct defer_list {
 	struct deferred *items;
 	size_t n, cap;
+	struct after *afters;
+	size_t nafter, capafter;
 	struct buf bytes;
 };
 
@@ -53,6 +62,20 @@ struct write_job {
 	store_done_fn on_done;
 	void *done_ctx;
 };
+
+/* A committed batch waiting for its after-commit actions. */
+struct finishing {
+	struct write_job *batch;
+	struct defer_list pending;
+	struct finishing *next;
+};
+
+/* Committed batches the finisher may hold before a leader waits for room
+ * (it finishes all it holds at once).  A crash can leave this many, and the
+ * one a leader has just committed, with their actions not run:
+ * STORE_AFTER_COMMIT_LAG. */
+#define FINISH_MAX 4
+_Static_assert(FINISH_MAX + 1 == STORE_AFTER_COMMIT_LAG, "store.h's bound");
 
 /* Most jobs one transaction takes: bounds a batch's latency and the work
  * lost to one failing COMMIT. */
@@ -83,6 +106,18 @@ struct store {
 	int committer_stop;
 	store_commit_hook commit_hook;
 	void *commit_ctx;
+	/* The finisher runs committed batches' after-commit actions (the
+	 * audit anchor's fdatasync) and then answers their callers, while the
+	 * leader already writes and commits the next batch.  It takes every
+	 * batch handed over so far at once (one fsync for all of them), and
+	 * holds at most FINISH_MAX (fin_count, guarded by queue_lock). */
+	pthread_t finisher;
+	pthread_cond_t finisher_wake; /* a batch handed over, or stop */
+	pthread_cond_t finisher_room; /* fin_count went down */
+	int finisher_started;
+	int finisher_stop;
+	struct finishing *fin_head, *fin_tail; /* handed over, not yet taken */
+	int fin_count;			       /* handed over, not yet answered */
 	/* A connection of its own for store_data_version(): the number is
 	 * per connection, so it must always be read on the same one. */
 	void *version_conn;
@@ -109,6 +144,8 @@ int store_open(const char *target, int connections, struct store **out)
 	pthread_cond_init(&st->freed, NULL);
 	pthread_mutex_init(&st->queue_lock, NULL);
 	pthread_cond_init(&st->committer_wake, NULL);
+	pthread_cond_init(&st->finisher_wake, NULL);
+	pthread_cond_init(&st->finisher_room, NULL);
 	pthread_mutex_init(&st->version_lock, NULL);
 	st->conns = calloc((size_t)connections, sizeof(void *));
 	st->idle = calloc((size_t)connections, sizeof(void *));
@@ -149,12 +186,14 @@ int store_data_version(struct store *st, int64_t *version)
 }
 
 static void committer_stop(struct store *st);
+static void finisher_stop(struct store *st);
 
 void store_free(struct store *st)
 {
 	if (!st)
 		return;
 	committer_stop(st);
+	finisher_stop(st);
 	for (int i = 0; i < st->nconns; i++)
 		st->be->disconnect(st->conns[i]);
 	if (st->writer)
@@ -168,6 +207,8 @@ void store_free(struct store *st)
 	pthread_cond_destroy(&st->freed);
 	pthread_mutex_destroy(&st->queue_lock);
 	pthread_cond_destroy(&st->committer_wake);
+	pthread_cond_destroy(&st->finisher_wake);
+	pthread_cond_destroy(&st->finisher_room);
 	free(st);
 }
 
@@ -245,6 +286,71 @@ int store_tx_defer(struct store_tx *tx, store_flush_fn flush, void *ctx, const v
 	return SENIM_OK;
 }
 
+int store_tx_after_commit(struct store_tx *tx, store_after_fn after, void *ctx,
+			  const void *data, size_t len)
+{
+	struct defer_list *d = tx->defers;
+	if (!d || !after)
+		return SENIM_ERR_INVALID;
+	if (d->nafter == d->capafter) {
+		size_t cap = d->capafter ? d->capafter * 2 : 4;
+		struct after *grown = realloc(d->afters, cap * sizeof(*grown));
+		if (!grown)
+			return SENIM_ERR_NOMEM;
+		d->afters = grown;
+		d->capafter = cap;
+	}
+	size_t off = d->bytes.len;
+	int err = buf_add(&d->bytes, data, len);
+	if (err)
+		return err;
+	d->afters[d->nafter++] = (struct after){ after, ctx, off, len };
+	return SENIM_OK;
+}
+
+/*
+ * Run the after-commit actions of committed batches, in commit order: one
+ * call per distinct (fn, ctx), in the order of its first action, with the
+ * items of all of them — so the audit anchor makes one write and one fsync
+ * for every batch it is handed.  The first failure stops them and is the
+ * result.
+ */
+static int run_afters(struct defer_list *const *lists, size_t nlists)
+{
+	size_t total = 0;
+	for (size_t l = 0; l < nlists; l++)
+		total += lists[l]->nafter;
+	struct flat {
+		const struct after *a;
+		const char *data;
+	} *all = malloc((total ? total : 1) * sizeof(*all));
+	struct store_item *items = malloc((total ? total : 1) * sizeof(*items));
+	int err = all && items ? SENIM_OK : SENIM_ERR_NOMEM;
+	size_t k = 0;
+	for (size_t l = 0; !err && l < nlists; l++)
+		for (size_t i = 0; i < lists[l]->nafter; i++)
+			all[k++] = (struct flat){ &lists[l]->afters[i],
+						  lists[l]->bytes.data };
+	for (size_t i = 0; !err && i < total; i++) {
+		if (!all[i].a)
+			continue; /* already run with an earlier group */
+		const struct after key = *all[i].a;
+		size_t n = 0;
+		for (size_t j = i; j < total; j++) {
+			if (!all[j].a || all[j].a->fn != key.fn ||
+			    all[j].a->ctx != key.ctx)
+				continue;
+			items[n++] = (struct store_item){ all[j].data + all[j].a->off,
+							  all[j].a->len };
+			all[j].a = NULL;
+		}
+		err = key.fn(key.ctx, items, n);
+	}
+	free(all);
+	free(items);
+	return err;
+}
+
 /* Hand every deferred item to its flusher, one call per (flush, ctx) in
  * the order of their first items. */
 static int flush_deferred(struct store_tx *tx, struct defer_list *d)
@@ -293,6 +399,7 @@ static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
 		   int alone)
 {
 	size_t deferred_before = tx->defers->n;
+	size_t afters_before = tx->defers->nafter;
 	size_t bytes_before = tx->defers->bytes.len;
 	tx->savepoint_wanted = !alone;
 	tx->savepoint_open = 0;
@@ -300,8 +407,9 @@ static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
 	tx->savepoint_wanted = 0;
 	if (tx->broken)
 		return JOB_BROKEN;
-	if (err) { /* its deferred items go with it */
+	if (err) { /* its deferred items and actions go with it */
 		tx->defers->n = deferred_before;
+		tx->defers->nafter = afters_before;
 		tx->defers->bytes.len = bytes_before;
 	}
 	if (!tx->savepoint_open)
@@ -316,9 +424,11 @@ static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
  * that fails is rolled back to its savepoint alone and keeps its error; the
  * others commit.  If BEGIN, a savepoint, the deferred appends or COMMIT
  * fail, every job that had succeeded fails with SENIM_ERR_STORE: nothing is
- * half-written.
+ * half-written.  Returns 1 when the batch committed with after-commit
+ * actions still to run: *pending then owns them (finish_batches runs them).
  */
-static void run_batch(struct store *st, struct write_job *batch, int n)
+static int run_batch(struct store *st, struct write_job *batch, int n,
+		     struct defer_list *pending)
 {
 	void *conn = st->writer;
 	int failure = SENIM_ERR_STORE; /* what the batch's good jobs get if it fails */
@@ -340,21 +450,90 @@ static void run_batch(struct store *st, struct write_job *batch, int n)
 		if (err)
 			failure = err;
 	}
+	int committed = 0;
 	if (!err && any_ok) {
 		int64_t t0 = clock_mono_us();
 		err = st->be->commit(conn);
+		committed = !err;
 		if (!err && st->commit_hook)
 			st->commit_hook(clock_mono_us() - t0, st->commit_ctx);
 	}
-	if (err || !any_ok)
+	if (!committed)
 		st->be->rollback(conn);
 	free(defers.items);
-	buf_release(&defers.bytes);
+	defers.items = NULL;
+	int after = committed && defers.nafter > 0;
+	if (after)
+		*pending = defers; /* the actions and the bytes they point into */
+	else {
+		free(defers.afters);
+		buf_release(&defers.bytes);
+	}
 	for (struct write_job *j = batch; j; j = j->next)
 		if (j->result == JOB_BROKEN)
 			j->result = SENIM_ERR_STORE;
 		else if (err && j->result == SENIM_OK)
 			j->result = failure;
+	return after;
+}
+
+/* Run the after-commit actions of a list of committed batches; if one
+ * fails, the jobs that succeeded get its result: durable, but not to be
+ * acted on. */
+static void finish_batches(struct finishing *list)
+{
+	size_t n = 0;
+	for (struct finishing *f = list; f; f = f->next)
+		n++;
+	struct defer_list **lists = malloc((n ? n : 1) * sizeof(*lists));
+	int err = lists ? SENIM_OK : SENIM_ERR_NOMEM;
+	size_t i = 0;
+	for (struct finishing *f = list; lists && f; f = f->next)
+		lists[i++] = &f->pending;
+	if (!err)
+		err = run_afters(lists, n);
+	free(lists);
+	for (struct finishing *f = list; f; f = f->next) {
+		free(f->pending.afters);
+		buf_release(&f->pending.bytes);
+		for (struct write_job *j = f->batch; err && j; j = j->next)
+			if (j->result == SENIM_OK)
+				j->result = err;
+	}
+}
+
+/* Answer a batch's asynchronous jobs (on_done, then freed), outside the
+ * queue lock: their callbacks may take locks of their own.  Returns the
+ * synchronous ones, still linked, for report_sync(). */
+static struct write_job *report_async(struct write_job *batch)
+{
+	struct write_job *sync = NULL, **tail = &sync;
+	for (struct write_job *j = batch; j;) {
+		struct write_job *next = j->next;
+		if (j->on_done) {
+			j->on_done(j->result, j->done_ctx);
+			free(j);
+		} else {
+			*tail = j;
+			tail = &j->next;
+		}
+		j = next;
+	}
+	*tail = NULL;
+	return sync;
+}
+
+/* Mark the synchronous jobs done and wake them (but `self`, which is
+ * awake); queue_lock held. */
+static void report_sync(struct write_job *sync, struct write_job *self)
+{
+	for (struct write_job *j = sync; j;) {
+		struct write_job *next = j->next; /* j may vanish once done */
+		j->done = 1;
+		if (j != self)
+			pthread_cond_signal(&j->wake);
+		j = next;
+	}
 }
 
 /* Append a job to the queue; queue_lock held. */
@@ -383,10 +562,89 @@ static void hand_over(struct store *st)
 		pthread_cond_signal(&head->wake);
 }
 
+static void *finisher_loop(void *arg)
+{
+	struct store *st = arg;
+	pthread_mutex_lock(&st->queue_lock);
+	for (;;) {
+		struct finishing *list = st->fin_head;
+		if (!list) {
+			if (st->finisher_stop)
+				break;
+			pthread_cond_wait(&st->finisher_wake, &st->queue_lock);
+			continue;
+		}
+		st->fin_head = st->fin_tail = NULL; /* all of them, at once */
+		pthread_mutex_unlock(&st->queue_lock);
+		finish_batches(list);
+		struct write_job *sync = NULL, **tail = &sync;
+		int n = 0;
+		for (struct finishing *f = list, *next; f; f = next) {
+			next = f->next;
+			*tail = report_async(f->batch); /* in commit order */
+			while (*tail)
+				tail = &(*tail)->next;
+			free(f);
+			n++;
+		}
+		pthread_mutex_lock(&st->queue_lock);
+		report_sync(sync, NULL);
+		st->fin_count -= n;
+		pthread_cond_broadcast(&st->finisher_room);
+	}
+	pthread_mutex_unlock(&st->queue_lock);
+	return NULL;
+}
+
+/* Let the finisher finish what it holds, then stop it. */
+static void finisher_stop(struct store *st)
+{
+	pthread_mutex_lock(&st->queue_lock);
+	int started = st->finisher_started;
+	st->finisher_stop = 1;
+	pthread_cond_signal(&st->finisher_wake);
+	pthread_mutex_unlock(&st->queue_lock);
+	if (started)
+		pthread_join(st->finisher, NULL);
+}
+
+/*
+ * Hand a committed batch with after-commit actions to the finisher, once it
+ * has room: its actions then run while this leader's successor writes the
+ * next batch.  queue_lock held.  0 when there is no finisher (it cannot
+ * start): the caller finishes the batch itself.
+ */
+static int hand_to_finisher(struct store *st, struct write_job *batch,
+			    struct defer_list *pending)
+{
+	struct finishing *f = malloc(sizeof(*f));
+	if (!f)
+		return 0;
+	if (!st->finisher_started) {
+		if (pthread_create(&st->finisher, NULL, finisher_loop, st) != 0) {
+			free(f);
+			return 0;
+		}
+		st->finisher_started = 1;
+	}
+	while (st->fin_count >= FINISH_MAX)
+		pthread_cond_wait(&st->finisher_room, &st->queue_lock);
+	*f = (struct finishing){ batch, *pending, NULL };
+	if (st->fin_tail)
+		st->fin_tail->next = f;
+	else
+		st->fin_head = f;
+	st->fin_tail = f;
+	st->fin_count++;
+	pthread_cond_signal(&st->finisher_wake);
+	return 1;
+}
+
 /*
  * Lead one batch: take up to GROUP_MAX queued jobs, run and commit them,
- * report to each, and hand the lead over.  Called and returns with
- * queue_lock held; `self` is the caller's own job (not signalled), or NULL.
+ * report to each (or have the finisher do it after the batch's after-commit
+ * actions), and hand the lead over.  Called and returns with queue_lock
+ * held; `self` is the caller's own job (not signalled), or NULL.
  */
 static void lead(struct store *st, struct write_job *self)
 {
@@ -403,32 +661,23 @@ static void lead(struct store *st, struct write_job *self)
 	last->next = NULL;
 	pthread_mutex_unlock(&st->queue_lock);
 
-	run_batch(st, batch, n);
+	struct defer_list pending = { 0 };
+	int after = run_batch(st, batch, n, &pending);
 
-	/* Asynchronous jobs first, outside the lock (their callbacks may take
-	 * locks of their own); the synchronous ones stay in the list. */
-	struct write_job *sync = NULL, **tail = &sync;
-	for (struct write_job *j = batch; j;) {
-		struct write_job *next = j->next;
-		if (j->on_done) {
-			j->on_done(j->result, j->done_ctx);
-			free(j);
-		} else {
-			*tail = j;
-			tail = &j->next;
-		}
-		j = next;
+	if (after) {
+		pthread_mutex_lock(&st->queue_lock);
+		int handed = hand_to_finisher(st, batch, &pending);
+		pthread_mutex_unlock(&st->queue_lock);
+		struct finishing self_finish = { batch, pending, NULL };
+		if (handed)
+			batch = NULL; /* the finisher answers it */
+		else
+			finish_batches(&self_finish);
 	}
-	*tail = NULL;
+	struct write_job *sync = report_async(batch);
 
 	pthread_mutex_lock(&st->queue_lock);
-	for (struct write_job *j = sync; j;) {
-		struct write_job *next = j->next; /* j may vanish once done */
-		j->done = 1;
-		if (j != self)
-			pthread_cond_signal(&j->wake);
-		j = next;
-	}
+	report_sync(sync, self);
 	st->leader_active = 0;
 	hand_over(st);
 }

@@ -189,6 +189,31 @@ typedef int (*store_flush_fn)(struct store_tx *tx, void *ctx,
 SENIM_MUST_CHECK int store_tx_defer(struct store_tx *tx, store_flush_fn flush, void *ctx,
 				    const void *item, size_t len);
 
+/*
+ * After the batch's COMMIT, before anyone is told: inside store_write()'s fn
+ * or a flush, queue an action (the `len` bytes of data are copied) to run
+ * once the batch is durable and before any of its jobs is answered (on_done
+ * or store_write()'s return).  For a copy kept outside the database that
+ * must never name what the database lost (the audit anchor), yet must exist
+ * before a caller acts on the write.
+ *
+ * Actions run on the store's finisher thread while the next batches are
+ * already written and committed, so an action's fsync overlaps the COMMITs'
+ * instead of adding to them.  The finisher takes every batch committed since
+ * it last ran and calls after(ctx, items, n) once per distinct (after, ctx)
+ * with the data of all of them in commit order (one fsync for them all); a
+ * crash can leave up to STORE_AFTER_COMMIT_LAG committed batches whose
+ * actions never ran.  A job that fails takes its actions with it; when the
+ * COMMIT fails none runs.  If an action fails, the jobs of its batches that
+ * had succeeded get its result: their writes are durable, but the caller
+ * must not act on them.  The same rules as on_done: quick, and never back
+ * into the store.  SENIM_ERR_INVALID outside a write.
+ */
+#define STORE_AFTER_COMMIT_LAG 5
+typedef int (*store_after_fn)(void *ctx, const struct store_item *items, size_t n);
+SENIM_MUST_CHECK int store_tx_after_commit(struct store_tx *tx, store_after_fn after,
+					   void *ctx, const void *data, size_t len);
+
 /* Which backend a transaction runs on, for the rare SQL that differs. */
 enum store_kind store_tx_kind(const struct store_tx *tx);
 

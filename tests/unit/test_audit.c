@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit/anchor.h"
 #include "audit/audit.h"
 #include "common/clock.h"
 #include "store/store.h"
@@ -285,14 +286,15 @@ static void test_known_answer(void **state)
 		    " 'audit.verify', 'audit', NULL, '', '', 'success', 'cli-1',"
 		    " x'" KAT2_HASH "');"
 		    "UPDATE audit_head SET seq = 2, hash = x'" KAT2_HASH "';");
-	/* The writer signs the first record (verify insists on it) ... */
+	/* Signed as the writer signs a batch's last record (verify insists
+	 * that the newest checkpoint names the last record) ... */
 	sign_checkpoint(f, 1, KAT1_HASH, KAT1_AT);
-	verify_ok(f, 2, 1);
+	sign_checkpoint(f, 2, KAT2_HASH, KAT2_AT);
+	verify_ok(f, 2, 2);
 
-	/* ... and the chain goes on from the known head (record 3 signed too:
-	 * the last checkpoint is years old). */
+	/* ... and the chain goes on from the known head, its batch signed. */
 	assert_int_equal(append_n(f, 1, 1), 3);
-	verify_ok(f, 3, 2);
+	verify_ok(f, 3, 3);
 
 	/* NULL and "" are different subjects. */
 	raw_exec(f, DROP_TRIGGERS "UPDATE audit_log SET subject_id = '' WHERE seq = 2");
@@ -318,9 +320,12 @@ static void test_append_and_verify(void **state)
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_log"), 20);
 	assert_int_equal(
 		raw_int(f, "SELECT count(*) FROM audit_log WHERE subject_id IS NULL"), 6);
-	/* The first record is checkpointed at once. */
-	assert_int_equal(raw_int(f, "SELECT min(seq) FROM audit_checkpoints"), 1);
-	verify_ok(f, 20, 1);
+	/* Every batch (here: every write) ends in a checkpoint. */
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_checkpoints"), 20);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_checkpoints c JOIN"
+				    " audit_log l USING (seq) WHERE c.hash = l.hash"),
+			 20);
+	verify_ok(f, 20, 20);
 
 	/* The triggers refuse changes made through SQL. */
 	sqlite3 *db = NULL;
@@ -400,7 +405,7 @@ static void test_invalid_records(void **state)
 		assert_int_equal(raw_int(f, "SELECT seq FROM audit_head"), want_seq);
 	}
 	free(longtext);
-	verify_ok(f, want_seq, 1);
+	verify_ok(f, want_seq, want_seq);
 }
 
 /* Fail closed: when the audit record cannot be written, nothing of the
@@ -482,18 +487,14 @@ static void test_broken_head_is_reported_as_tampering(void **state)
 
 /* ---- checkpoints ------------------------------------------------------------------- */
 
-static void test_checkpoint_cadence(void **state)
+static void test_every_batch_is_signed(void **state)
 {
 	struct fx *f = *state;
-	assert_int_equal(audit_checkpoint(f->st, f->kr), SENIM_OK); /* empty: none */
-	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_checkpoints"), 0);
-
-	append_n(f, 2 * AUDIT_CHECKPOINT_RECORDS + 88, 200);
+	append_n(f, 600, 200);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_checkpoints"), 3);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_checkpoints WHERE seq IN"
-				    " (1, 257, 513)"),
+				    " (200, 400, 600)"),
 			 3);
-	assert_int_equal(AUDIT_CHECKPOINT_RECORDS, 256);
 	/* A checkpoint carries the record's hash and the current key's id. */
 	assert_int_equal(
 		raw_int(f, "SELECT count(*) FROM audit_checkpoints c JOIN audit_log l"
@@ -505,39 +506,41 @@ static void test_checkpoint_cadence(void **state)
 		 keyring_signing_key_id(f->kr));
 	assert_int_equal(raw_int(f, sql), 3);
 	verify_ok(f, 600, 3);
-
-	/* At shutdown the head is signed once. */
-	assert_int_equal(audit_checkpoint(f->st, f->kr), SENIM_OK);
-	assert_int_equal(audit_checkpoint(f->st, f->kr), SENIM_OK);
+	/* However many records a batch holds: one signature, at its end. */
+	append_n(f, 300, 300);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_checkpoints"), 4);
-	assert_int_equal(raw_int(f, "SELECT max(seq) FROM audit_checkpoints"), 600);
-	verify_ok(f, 600, 4);
-
-	/* After AUDIT_CHECKPOINT_SECONDS the next record is checkpointed even
-	 * without AUDIT_CHECKPOINT_RECORDS records.  (Moving the time back
-	 * breaks that checkpoint's signature, which verify must notice.) */
-	raw_exec(f, DROP_TRIGGERS);
-	snprintf(sql, sizeof(sql),
-		 "UPDATE audit_checkpoints SET signed_at = %lld WHERE seq = 600",
-		 (long long)(clock_now_us() -
-			     (AUDIT_CHECKPOINT_SECONDS + 1) * INT64_C(1000000)));
-	raw_exec(f, sql);
-	append_n(f, 2, 1);
-	assert_int_equal(raw_int(f, "SELECT max(seq) FROM audit_checkpoints"), 601);
-	struct audit_report rep;
-	assert_int_equal(audit_verify(f->st, f->kr, &rep), SENIM_ERR_TAMPERED);
-	assert_int_equal(rep.first_bad_seq, 600);
-	assert_non_null(strstr(rep.problem, "signature"));
+	assert_int_equal(raw_int(f, "SELECT max(seq) FROM audit_checkpoints"), 900);
+	verify_ok(f, 900, 4);
 }
 
-/* audit_checkpoint() refuses to sign a head that the log does not end with. */
-static void test_checkpoint_refuses_bad_head(void **state)
+/* The writer never signs on top of a head it did not sign: that would
+ * vouch for records someone added or rewrote without the key. */
+static void test_unsigned_head_is_refused(void **state)
 {
 	struct fx *f = *state;
 	append_n(f, 5, 5);
-	raw_exec(f, "UPDATE audit_head SET hash = zeroblob(32)");
-	assert_int_equal(audit_checkpoint(f->st, f->kr), SENIM_ERR_TAMPERED);
-	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_checkpoints"), 1);
+	struct rec_text t;
+	make_record(6, &t);
+	/* the batch's checkpoint deleted (the chain could then be recomputed) */
+	raw_exec(f, DROP_TRIGGERS "DELETE FROM audit_checkpoints WHERE seq = 5");
+	assert_int_equal(
+		store_write(f->st, one_append_fn, &(struct one_append){ f->kr, &t.rec }),
+		SENIM_ERR_TAMPERED);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_log"), 5);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_checkpoints"), 0);
+	/* a record added past the signed head, the head moved along */
+	struct fx *g = fx_open();
+	append_n(g, 5, 5);
+	raw_exec(g, DROP_TRIGGERS
+		 "INSERT INTO audit_log SELECT 6, at, actor, operation, object,"
+		 " subject_id, categories, purpose, outcome, request_id, hash"
+		 " FROM audit_log WHERE seq = 5;"
+		 "UPDATE audit_head SET seq = 6");
+	assert_int_equal(
+		store_write(g->st, one_append_fn, &(struct one_append){ g->kr, &t.rec }),
+		SENIM_ERR_TAMPERED);
+	assert_int_equal(raw_int(g, "SELECT count(*) FROM audit_checkpoints"), 1);
+	fx_close(g);
 }
 
 /* ---- tampering -------------------------------------------------------------------- */
@@ -608,31 +611,50 @@ static void test_tampering(void **state)
 		  10, "head" },
 		{ "delete the head", "DELETE FROM audit_head", 11, "head" },
 		{ "forge a checkpoint signature",
-		  "UPDATE audit_checkpoints SET signature = randomblob(64) WHERE seq = 1",
-		  1, "signature" },
+		  "UPDATE audit_checkpoints SET signature = randomblob(64) WHERE seq = 4",
+		  4, "signature" },
 		{ "sign under an unknown key",
 		  "UPDATE audit_checkpoints SET key_id = '0000000000000000' WHERE seq = "
-		  "1",
-		  1, "key" },
-		/* (its signature fails at 2; record 1 left unsigned comes first) */
+		  "4",
+		  4, "key" },
 		{ "move a checkpoint",
-		  "UPDATE audit_checkpoints SET seq = 2 WHERE seq = 1", 1,
-		  "no signed checkpoint" },
+		  "UPDATE audit_checkpoints SET seq = 5 WHERE seq = 4", 5, "signature" },
 		{ "copy a checkpoint",
 		  "INSERT INTO audit_checkpoints SELECT 5, hash, signed_at, key_id, "
 		  "signature"
-		  " FROM audit_checkpoints WHERE seq = 1",
+		  " FROM audit_checkpoints WHERE seq = 4",
 		  5, "signature" },
+		/* (no checkpoint is left to cover record 1) */
 		{ "truncate a signature",
 		  "UPDATE audit_checkpoints SET signature = substr(signature, 1, 63)", 1,
-		  "malformed" },
+		  "not covered" },
+		{ "truncate one signature",
+		  "UPDATE audit_checkpoints SET signature = substr(signature, 1, 63)"
+		  " WHERE seq = 8",
+		  8, "malformed" },
+		/* the batch's checkpoint deleted, the head left where it was: the
+		 * last two records have lost the signature that covered them */
+		{ "delete the last checkpoint",
+		  "DELETE FROM audit_checkpoints WHERE seq = 10", 9, "not covered" },
+		/* a record added past the signed head, the head moved along */
+		{ "append past the signed head",
+		  "INSERT INTO audit_log SELECT 11, at, actor, operation, object, "
+		  "subject_id, categories, purpose, outcome, request_id, hash FROM"
+		  " audit_log WHERE seq = 10; UPDATE audit_head SET seq = 11;",
+		  11, "changed" },
+		{ "wipe the log while the store holds staff",
+		  "DELETE FROM audit_log; DELETE FROM audit_checkpoints;"
+		  "UPDATE audit_head SET seq = 0, hash = zeroblob(32);"
+		  "INSERT INTO staff (login, role, kind, created_at)"
+		  " VALUES ('aigerim', 'officer', 'person', 0)",
+		  1, "wiped" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fx *f = fx_open();
 		struct audit_report rep;
 		char sql[2048];
-		append_n(f, 10, 4);
-		verify_ok(f, 10, 1);
+		append_n(f, 10, 4); /* batches end at 4, 8 and 10 */
+		verify_ok(f, 10, 3);
 		snprintf(sql, sizeof(sql), "%s%s", DROP_TRIGGERS, cases[i].sql);
 		raw_exec(f, sql);
 		int err = audit_verify(f->st, f->kr, &rep);
@@ -717,31 +739,35 @@ static void test_rewritten_chain(void **state)
 		const char *word;
 	} cases[] = {
 		{ "change a record and recompute the chain",
-		  "UPDATE audit_log SET purpose = 'marketing' WHERE seq = 100", 100, 257,
+		  "UPDATE audit_log SET purpose = 'marketing' WHERE seq = 100", 100, 150,
 		  "checkpoint" },
 		{ "delete a record, renumber and recompute",
 		  "DELETE FROM audit_log WHERE seq = 50;"
 		  "UPDATE audit_log SET seq = seq - 1 WHERE seq > 50;"
 		  "UPDATE audit_head SET seq = seq - 1;",
-		  50, 257, "checkpoint" },
+		  50, 150, "checkpoint" },
 		{ "delete every checkpoint, change a record and recompute the chain",
 		  "DELETE FROM audit_checkpoints;"
 		  "UPDATE audit_log SET purpose = 'marketing' WHERE seq = 100",
-		  100, 1, "checkpoint" },
-		{ "delete one checkpoint",
-		  "DELETE FROM audit_checkpoints WHERE seq = 257", 0, 257, "checkpoint" },
+		  100, 1, "not covered by a signed checkpoint" },
+		/* the issue's attack: the last records' actor changed, the final
+		 * checkpoint deleted, the unkeyed chain recomputed */
+		{ "change the last records, delete the final checkpoint, recompute",
+		  "DELETE FROM audit_checkpoints WHERE seq = 300;"
+		  "UPDATE audit_log SET actor = 'staff:0' WHERE seq >= 290",
+		  290, 151, "not covered by a signed checkpoint" },
 		{ "cut the tail behind a checkpoint",
 		  "DELETE FROM audit_log WHERE seq >= 257;"
 		  "UPDATE audit_head SET seq = 256, hash = (SELECT hash FROM audit_log"
 		  " WHERE seq = 256);",
-		  0, 257, "does not exist" },
+		  0, 257, "deleted from the end" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fx *f = fx_open();
 		struct audit_report rep;
 		char sql[2048];
-		append_n(f, 300, 150);
+		append_n(f, 300, 150); /* batches end at 150 and 300 */
 		verify_ok(f, 300, 2);
 		snprintf(sql, sizeof(sql), "%s%s", DROP_TRIGGERS, cases[i].sql);
 		raw_exec(f, sql);
@@ -774,6 +800,243 @@ static void test_walk_spans_pages(void **state)
 	assert_int_equal(rep.first_bad_seq, 10020);
 	assert_int_equal(rep.records, 10050);
 	fx_close(f);
+}
+
+/* ---- the anchor ------------------------------------------------------------------- */
+
+static void anchor_path(const struct fx *f, char out[700])
+{
+	snprintf(out, 700, "%s/keys/senim.anchor", f->dir);
+}
+
+static int verify_with(struct fx *f, const char *anchor, struct audit_report *rep)
+{
+	return audit_verify_anchored(f->st, f->kr, anchor, rep);
+}
+
+/* Rewrite the anchor file with only its first `keep` lines. */
+static void keep_anchor_lines(const char *path, int keep)
+{
+	struct anchor_entry *es = NULL;
+	size_t n = 0;
+	int64_t skipped = 0;
+	assert_int_equal(anchor_read(path, &es, &n, &skipped), SENIM_OK);
+	FILE *out = fopen(path, "w");
+	assert_non_null(out);
+	for (size_t i = 0; i < n && (int)i < keep; i++) {
+		char line[ANCHOR_LINE_MAX];
+		fputs(anchor_format(&es[i], line) ? line : "", out);
+	}
+	fclose(out);
+	free(es);
+}
+
+static void append_text(const char *path, const char *text)
+{
+	FILE *out = fopen(path, "a");
+	assert_non_null(out);
+	fputs(text, out);
+	fclose(out);
+}
+
+/* The server's copy outside the database: one durable line per batch,
+ * the checkpoint's own fields. */
+static void test_anchor_holds_every_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	char path[700];
+	anchor_path(f, path);
+	assert_int_equal(audit_anchor_open(path), SENIM_OK);
+	assert_string_equal(audit_anchor_path(), path);
+	append_n(f, 300, 100);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	struct anchor_entry *es = NULL;
+	size_t n = 0;
+	int64_t skipped = 0;
+	assert_int_equal(anchor_read(path, &es, &n, &skipped), SENIM_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(skipped, 0);
+	for (size_t i = 0; i < n; i++) {
+		char hex[65], sql[200];
+		assert_int_equal(es[i].seq, 100 * (int64_t)(i + 1));
+		assert_string_equal(es[i].key_id, keyring_signing_key_id(f->kr));
+		sodium_bin2hex(hex, sizeof(hex), es[i].hash, 32);
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM audit_checkpoints WHERE seq = %lld AND"
+			 " lower(hex(hash)) = '%s'",
+			 (long long)es[i].seq, hex);
+		assert_int_equal(raw_int(f, sql), 1);
+	}
+	free(es);
+	struct audit_report rep;
+	assert_int_equal(audit_verify(f->st, f->kr, &rep), SENIM_OK); /* its own */
+	assert_int_equal(rep.anchored, 3);
+	assert_int_equal(rep.anchor_last_seq, 300);
+	audit_anchor_close();
+	assert_null(audit_anchor_path());
+}
+
+/* The issue's attack: every record and checkpoint after a signed
+ * checkpoint deleted, the head moved back.  What is left verifies on its
+ * own; the anchor names what is missing. */
+static void test_anchor_catches_a_cut_tail(void **state)
+{
+	struct fx *f = *state;
+	char path[700];
+	anchor_path(f, path);
+	assert_int_equal(audit_anchor_open(path), SENIM_OK);
+	append_n(f, 300, 100);
+	audit_anchor_close();
+	raw_exec(f,
+		 DROP_TRIGGERS "DELETE FROM audit_log WHERE seq > 200;"
+			       "DELETE FROM audit_checkpoints WHERE seq > 200;"
+			       "UPDATE audit_head SET seq = 200, hash = (SELECT hash FROM"
+			       " audit_log WHERE seq = 200);");
+	struct audit_report rep;
+	assert_int_equal(verify_with(f, NULL, &rep), SENIM_OK); /* the limit */
+	assert_int_equal(verify_with(f, path, &rep), SENIM_ERR_TAMPERED);
+	assert_int_equal(rep.first_bad_seq, 201);
+	assert_non_null(strstr(rep.problem, "last anchored sequence missing: 300"));
+
+	/* ... and when the service writes on after the cut, the new records
+	 * take the old numbers under new hashes: still caught. */
+	assert_int_equal(audit_anchor_open(path), SENIM_OK);
+	append_n(f, 100, 100);
+	audit_anchor_close();
+	assert_int_equal(verify_with(f, NULL, &rep), SENIM_OK);
+	assert_int_equal(verify_with(f, path, &rep), SENIM_ERR_TAMPERED);
+	assert_int_equal(rep.first_bad_seq, 300);
+	assert_non_null(strstr(rep.problem, "anchor file"));
+}
+
+/* What verify tolerates and what not, in the anchor itself. */
+static void test_anchor_lag_and_damage(void **state)
+{
+	struct fx *f = *state;
+	char path[700], missing[720];
+	struct audit_report rep;
+	anchor_path(f, path);
+	snprintf(missing, sizeof(missing), "%s/no-such.anchor", f->dir);
+	/* a new store needs no anchor yet */
+	assert_int_equal(verify_with(f, missing, &rep), SENIM_OK);
+	assert_int_equal(audit_anchor_open(path), SENIM_OK);
+	append_n(f, 300, 100);
+	audit_anchor_close();
+	assert_int_equal(verify_with(f, path, &rep), SENIM_OK);
+
+	/* no anchor in front of a signed log: cannot tell, an environment
+	 * error (wrong path) */
+	assert_int_equal(verify_with(f, missing, &rep), SENIM_ERR_NOT_FOUND);
+	assert_true(rep.anchor_missing);
+
+	/* a torn last write is skipped, and the next line is not glued on */
+	append_text(path, "senim-anchor-v1 301 00");
+	assert_int_equal(verify_with(f, path, &rep), SENIM_OK);
+	assert_int_equal(rep.anchor_skipped, 1);
+	assert_int_equal(audit_anchor_open(path), SENIM_OK);
+	append_n(f, 100, 100);
+	audit_anchor_close();
+	assert_int_equal(verify_with(f, path, &rep), SENIM_OK);
+	assert_int_equal(rep.anchor_skipped, 1);
+	assert_int_equal(rep.anchor_last_seq, 400);
+
+	/* AUDIT_ANCHOR_LAG checkpoints ahead of the anchor: a crash between
+	 * COMMITs and their anchor lines; more: the anchor is stale or not
+	 * this store's */
+	assert_int_equal(AUDIT_ANCHOR_LAG, 5);
+	assert_int_equal(audit_anchor_open(path), SENIM_OK); /* 7 batches */
+	append_n(f, 300, 100);
+	audit_anchor_close();
+	keep_anchor_lines(path, 2);
+	assert_int_equal(verify_with(f, path, &rep), SENIM_OK);
+	keep_anchor_lines(path, 1);
+	assert_int_equal(verify_with(f, path, &rep), SENIM_ERR_TAMPERED);
+	assert_int_equal(rep.first_bad_seq, 101);
+	assert_non_null(strstr(rep.problem, "not in the anchor"));
+	assert_int_equal(audit_anchor_open(path), SENIM_OK); /* lines again */
+	append_n(f, 300, 100);
+	audit_anchor_close();
+
+	/* a line this key file did not sign proves nothing, and says so */
+	struct anchor_entry forged = { .seq = 999, .signed_at = 1 };
+	snprintf(forged.key_id, sizeof(forged.key_id), "%s",
+		 keyring_signing_key_id(f->kr));
+	char line[ANCHOR_LINE_MAX];
+	assert_true(anchor_format(&forged, line) > 0);
+	append_text(path, line);
+	assert_int_equal(verify_with(f, path, &rep), SENIM_ERR_TAMPERED);
+	assert_int_equal(rep.first_bad_seq, 999);
+	assert_non_null(strstr(rep.problem, "not signed by this key file"));
+}
+
+/* A batch whose anchor line cannot be made durable is not answered as a
+ * success: its writes committed, but a read's data must not leave. */
+static void test_anchor_failure_fails_the_answer(void **state)
+{
+	struct fx *f = *state;
+	append_n(f, 2, 2);
+	assert_int_equal(audit_anchor_open("/dev/full"), SENIM_OK);
+	struct rec_text t;
+	make_record(3, &t);
+	assert_int_equal(
+		store_write(f->st, one_append_fn, &(struct one_append){ f->kr, &t.rec }),
+		SENIM_ERR_IO);
+	audit_anchor_close();
+	assert_int_equal(raw_int(f, "SELECT seq FROM audit_head"), 3);
+	verify_ok(f, 3, 2);
+}
+
+/* Another deployment's key file: not one checkpoint verifies. */
+static void test_another_key_file(void **state)
+{
+	struct fx *f = *state;
+	append_n(f, 10, 4);
+	char other[700];
+	snprintf(other, sizeof(other), "%s/other/senim.keys", f->dir);
+	struct keyring *kr = NULL;
+	assert_int_equal(keyring_open(other, 1, &kr), SENIM_OK);
+	struct audit_report rep;
+	assert_int_equal(audit_verify_anchored(f->st, kr, NULL, &rep),
+			 SENIM_ERR_TAMPERED);
+	assert_int_equal(rep.first_bad_seq, 1);
+	assert_non_null(strstr(rep.problem, "none of the 3 checkpoints"));
+	keyring_free(kr);
+}
+
+static void test_anchor_line_format(void **state)
+{
+	(void)state;
+	struct anchor_entry e = { .seq = 42, .signed_at = -7 }, back;
+	for (int i = 0; i < 32; i++)
+		e.hash[i] = (unsigned char)i;
+	for (int i = 0; i < 64; i++)
+		e.sig[i] = (unsigned char)(255 - i);
+	snprintf(e.key_id, sizeof(e.key_id), "0123456789abcdef");
+	char line[ANCHOR_LINE_MAX];
+	size_t len = anchor_format(&e, line);
+	assert_true(len > 0 && line[len - 1] == '\n');
+	assert_int_equal(strncmp(line, "senim-anchor-v1 42 000102", 25), 0);
+	assert_int_equal(anchor_parse(line, len - 1, &back), SENIM_OK);
+	assert_int_equal(back.seq, 42);
+	assert_int_equal(back.signed_at, -7);
+	assert_memory_equal(back.hash, e.hash, 32);
+	assert_memory_equal(back.sig, e.sig, 64);
+	assert_string_equal(back.key_id, e.key_id);
+	static const char *const bad[] = {
+		"",
+		"senim-anchor-v2 42",
+		"senim-anchor-v1 0 00",
+		"senim-anchor-v1 x",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(anchor_parse(bad[i], strlen(bad[i]), &back),
+				 SENIM_ERR_INVALID);
+	line[30] = 'G'; /* not lower-case hex */
+	assert_int_equal(anchor_parse(line, len - 1, &back), SENIM_ERR_INVALID);
+	line[30] = '0';
+	assert_int_equal(anchor_parse(line, len - 2, &back), SENIM_ERR_INVALID); /* cut */
 }
 
 /* ---- concurrency ------------------------------------------------------------------ */
@@ -818,7 +1081,10 @@ static void test_concurrent_appends(void **state)
 		assert_int_equal(args[i].err, SENIM_OK);
 	}
 	assert_int_equal(raw_int(f, "SELECT max(seq) FROM audit_log"), NTHREADS * EACH);
-	verify_ok(f, NTHREADS * EACH, 1);
+	verify_ok(f, NTHREADS * EACH, -1);
+	/* However the writes were batched, the head is signed. */
+	assert_int_equal(raw_int(f, "SELECT max(seq) FROM audit_checkpoints"),
+			 NTHREADS * EACH);
 }
 
 int main(void)
@@ -830,13 +1096,24 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_head_is_reported_as_tampering,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_checkpoint_cadence, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_checkpoint_refuses_bad_head, setup,
+		cmocka_unit_test_setup_teardown(test_every_batch_is_signed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unsigned_head_is_refused, setup,
 						teardown),
 		cmocka_unit_test(test_tampering),
 		cmocka_unit_test(test_rewritten_chain),
 		cmocka_unit_test(test_walk_spans_pages),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_holds_every_checkpoint, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_catches_a_cut_tail, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_lag_and_damage, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_failure_fails_the_answer,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_another_key_file, setup, teardown),
+		cmocka_unit_test(test_anchor_line_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -296,6 +296,181 @@ static void test_defer_outside_a_write(void **state)
 	assert_int_equal(rows(f, FLUSHED_KEY(1)), 1);
 }
 
+/* store_tx_after_commit: what an action saw when it ran. */
+struct after_probe {
+	struct fixture *f;
+	int64_t key;
+	int fail_job;	 /* the job fails after queueing its action */
+	int fail_action; /* the action fails */
+	int runs;
+	int64_t rows_seen; /* the job's row, as another connection saw it */
+	char data[16];
+};
+
+static int after_action(void *ctx, const struct store_item *items, size_t n)
+{
+	struct after_probe *p = ctx;
+	assert_int_equal(n, 1);
+	const void *data = items[0].data;
+	size_t len = items[0].len;
+	p->runs++;
+	/* Committed: a connection of its own already sees the row. */
+	char sql[96];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM t WHERE k = %lld",
+		 (long long)p->key);
+	p->rows_seen = testutil_sql_int(p->f->path, sql);
+	snprintf(p->data, sizeof(p->data), "%.*s", (int)len, (const char *)data);
+	return p->fail_action ? SENIM_ERR_IO : SENIM_OK;
+}
+
+static int after_job(struct store_tx *tx, void *ctx)
+{
+	struct after_probe *p = ctx;
+	int err = store_exec(tx, "INSERT INTO t (k, v) VALUES ($1, 'a')",
+			     (struct store_val[]){ SV_INT(p->key) }, 1, NULL);
+	if (!err)
+		err = store_tx_after_commit(tx, after_action, p, "line", 4);
+	return !err && p->fail_job ? SENIM_ERR_INVALID : err;
+}
+
+static int after_in_read(struct store_tx *tx, void *ctx)
+{
+	return store_tx_after_commit(tx, after_action, ctx, "x", 1);
+}
+
+/* An after-commit action runs once the batch is durable and before its
+ * caller hears back; a failed job takes its action with it; a failed
+ * action fails the (durable) job's answer. */
+static void test_after_commit_actions(void **state)
+{
+	struct fixture *f = *state;
+	struct after_probe ok = { .f = f, .key = 700 };
+	assert_int_equal(store_write(f->st, after_job, &ok), SENIM_OK);
+	assert_int_equal(ok.runs, 1);
+	assert_int_equal(ok.rows_seen, 1);
+	assert_string_equal(ok.data, "line");
+
+	struct after_probe failed_job = { .f = f, .key = 701, .fail_job = 1 };
+	assert_int_equal(store_write(f->st, after_job, &failed_job), SENIM_ERR_INVALID);
+	assert_int_equal(failed_job.runs, 0);
+	assert_int_equal(rows(f, 701), 0);
+
+	struct after_probe failed_action = { .f = f, .key = 702, .fail_action = 1 };
+	assert_int_equal(store_write(f->st, after_job, &failed_action), SENIM_ERR_IO);
+	assert_int_equal(failed_action.runs, 1);
+	assert_int_equal(rows(f, 702), 1); /* durable, but not to be acted on */
+
+	struct after_probe in_read = { .f = f, .key = 703 };
+	assert_int_equal(store_read(f->st, after_in_read, &in_read), SENIM_ERR_INVALID);
+	assert_int_equal(in_read.runs, 0);
+}
+
+/* An after-commit action that waits until the test lets it go. */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int entered, released, a_done, order[4], norder;
+};
+
+static int gate_wait(struct gate *g, int *flag)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30; /* only a failing test waits this long */
+	int err = 0;
+	while (!*flag && err == 0)
+		err = pthread_cond_timedwait(&g->cond, &g->lock, &until);
+	return *flag;
+}
+
+static int gated_action(void *ctx, const struct store_item *items, size_t n)
+{
+	struct gate *g = ctx;
+	pthread_mutex_lock(&g->lock);
+	for (size_t i = 0; i < n && g->norder < 4; i++)
+		g->order[g->norder++] = *(const char *)items[i].data;
+	if (*(const char *)items[0].data == 'A') {
+		g->entered = 1;
+		pthread_cond_broadcast(&g->cond);
+		gate_wait(g, &g->released);
+	}
+	pthread_mutex_unlock(&g->lock);
+	return SENIM_OK;
+}
+
+static int gated_job_a(struct store_tx *tx, void *ctx)
+{
+	return store_tx_after_commit(tx, gated_action, ctx, "A", 1);
+}
+
+static int gated_job_c(struct store_tx *tx, void *ctx)
+{
+	return store_tx_after_commit(tx, gated_action, ctx, "C", 1);
+}
+
+static void gated_a_done(int result, void *ctx)
+{
+	struct gate *g = ctx;
+	assert_int_equal(result, SENIM_OK);
+	pthread_mutex_lock(&g->lock);
+	g->a_done = 1;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+struct gated_c {
+	struct fixture *f;
+	struct gate *g;
+	int result;
+};
+
+static void *run_gated_c(void *p)
+{
+	struct gated_c *c = p;
+	c->result = store_write(c->f->st, gated_job_c, c->g);
+	return NULL;
+}
+
+/* A batch's after-commit actions run while the next batch is written and
+ * committed, and batches' actions run in commit order; a batch is answered
+ * only after its own. */
+static void test_after_commit_overlaps_the_next_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct gate g = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			  .cond = PTHREAD_COND_INITIALIZER };
+	assert_int_equal(store_write_async(f->st, gated_job_a, &g, gated_a_done, &g),
+			 SENIM_OK);
+	pthread_mutex_lock(&g.lock);
+	int entered = gate_wait(&g, &g.entered);
+	pthread_mutex_unlock(&g.lock);
+	assert_true(entered);
+	/* A's action holds the finisher: B commits and is answered anyway. */
+	struct job b = { .key = 800, .f = f };
+	assert_int_equal(store_write(f->st, insert_fn, &b), SENIM_OK);
+	assert_int_equal(rows(f, 800), 1);
+	/* C, with an action of its own, commits and is finished after A. */
+	struct gated_c c = { .f = f, .g = &g, .result = -1 };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, run_gated_c, &c), 0);
+	/* (asserts outside the lock: a failing one must not leave C stuck) */
+	pthread_mutex_lock(&g.lock);
+	int a_answered_early = g.a_done;
+	g.released = 1;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	pthread_join(t, NULL);
+	assert_int_equal(a_answered_early, 0);
+	assert_int_equal(c.result, SENIM_OK);
+	pthread_mutex_lock(&g.lock);
+	int a_answered = gate_wait(&g, &g.a_done);
+	pthread_mutex_unlock(&g.lock);
+	assert_true(a_answered);
+	assert_int_equal(g.norder, 2);
+	assert_int_equal(g.order[0], 'A');
+	assert_int_equal(g.order[1], 'C');
+}
+
 /* Many writers, many batches: every acknowledged write is there, no
  * refused one is, and batching made fewer commits than writes. */
 enum {
@@ -511,6 +686,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_defer_outside_a_write, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_after_commit_actions, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_after_commit_overlaps_the_next_batch,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_writes_report_their_results,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_waits_for_queued_writes, setup,
