@@ -34,6 +34,7 @@ test:
 	cmake -S . -B $(TEST) -DCMAKE_BUILD_TYPE=Debug -DSENIM_SANITIZE=ON >/dev/null
 	cmake --build $(TEST) -j $(JOBS)
 	ctest --test-dir $(TEST) --output-on-failure
+	scripts/fuzz-gate
 
 lint:
 	@scripts/lint
