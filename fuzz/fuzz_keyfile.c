@@ -6,9 +6,9 @@
  * any read past it.  Beyond "no crash, no leak" the target checks, with
  * jansson as the referee:
  *   - a refused file leaves no ring;
- *   - an accepted file is a JSON object with "format" 1, and the ring has
- *     as many signing keys and KEKs as its arrays list; the current key's
- *     id is the last entry's, 16 lowercase hex digits naming the first 8
+ *   - an accepted file is a JSON object with "format" 1, the ring has as
+ *     many KEKs as its "kek" array lists, and the current key's id is the
+ *     last "signing" entry's, 16 lowercase hex digits naming the first 8
  *     bytes of its public key;
  *   - the ring works: its signature verifies and a changed message's does
  *     not; what it seals (with the highest version, named in the first four
