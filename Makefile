@@ -36,6 +36,7 @@ test:
 	cmake -S . -B $(TEST) -DCMAKE_BUILD_TYPE=Debug -DSENIM_SANITIZE=ON >/dev/null
 	cmake --build $(TEST) -j $(JOBS)
 	ctest --test-dir $(TEST) --output-on-failure
+	scripts/fuzz-gate
 	@$(MAKE) --no-print-directory test-tsan
 
 # ThreadSanitizer cannot share a build with ASan, so it has its own.  The API

@@ -9,28 +9,10 @@
 
 #include "api/subject_fields.h"
 #include "core/contact.h"
+#include "common/utf8.h"
 #include "core/iin.h"
 #include "http/jsonin.h"
 #include "common/banned.h"
-
-static size_t utf8_chars(const char *s, size_t len)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-static int has_control(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == 0x7f || (c < 0x20 && c != '\n' && c != '\r' && c != '\t'))
-			return 1;
-	}
-	return 0;
-}
 
 static int fail(struct field_error *e, const char *field, const char *rule,
 		long long limit)
@@ -48,7 +30,7 @@ static int check_text(const struct field_def *d, json_t *v, struct field_error *
 		return fail(e, name, "type_string", 0);
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
-	if (has_control(s, len))
+	if (utf8_has_control(s, len, 1))
 		return fail(e, name, "forbidden_characters", 0);
 	if (len == 0)
 		return fail(e, name, "min_length", 1);

@@ -35,7 +35,9 @@
 #include "audit/audit.h"
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/csv.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "core/contact.h"
 #include "core/iin.h"
 #include "subjects/subjects.h"
@@ -249,144 +251,7 @@ static void import_release(struct import *im)
 	dtab_release(&im->by_iin);
 }
 
-/* ---- CSV (RFC 4180) ---------------------------------------------------------- */
-
-struct csv {
-	const char *s;
-	size_t len, pos;
-	size_t line; /* the physical line at pos, 1-based */
-};
-
-/* A field as a slice of the text.  A quoted field is its inside, doubled
- * quotes left doubled: no value senim accepts contains a quote, so every
- * check then rejects it. */
-struct field {
-	size_t off, len;
-};
-
-/* 1 when only line ends are left (a trailing empty line is no row). */
-static int csv_at_end(const struct csv *c)
-{
-	for (size_t i = c->pos; i < c->len; i++)
-		if (c->s[i] != '\n' &&
-		    !(c->s[i] == '\r' && i + 1 < c->len && c->s[i + 1] == '\n'))
-			return 0;
-	return 1;
-}
-
-static int is_crlf(const struct csv *c, size_t i)
-{
-	return c->s[i] == '\r' && i + 1 < c->len && c->s[i + 1] == '\n';
-}
-
-/*
- * Read one record: up to `max` fields into f, their number in *nf (which may
- * exceed max), the line it starts on in *line.  A record ends at LF, CRLF or
- * the end of the text.  Returns 0, or -1 for a misplaced or unclosed quote
- * with *bad_col the field it is in.
- */
-static int csv_record(struct csv *c, struct field *f, size_t max, size_t *nf,
-		      size_t *line, size_t *bad_col)
-{
-	*nf = 0;
-	*line = c->line;
-	for (;;) {
-		struct field cur = { c->pos, 0 };
-		*bad_col = *nf;
-		if (c->pos < c->len && c->s[c->pos] == '"') {
-			cur.off = ++c->pos;
-			for (;;) {
-				if (c->pos >= c->len)
-					return -1; /* unclosed */
-				char ch = c->s[c->pos];
-				if (ch == '"') {
-					if (c->pos + 1 < c->len &&
-					    c->s[c->pos + 1] == '"') {
-						c->pos += 2;
-						continue;
-					}
-					break;
-				}
-				if (ch == '\n')
-					c->line++;
-				c->pos++;
-			}
-			cur.len = c->pos - cur.off;
-			c->pos++; /* the closing quote */
-		} else {
-			while (c->pos < c->len) {
-				char ch = c->s[c->pos];
-				if (ch == ',' || ch == '\n' || is_crlf(c, c->pos))
-					break;
-				if (ch == '"')
-					return -1; /* a quote inside an unquoted field */
-				c->pos++;
-			}
-			cur.len = c->pos - cur.off;
-		}
-		if (*nf < max)
-			f[*nf] = cur;
-		(*nf)++;
-		if (c->pos >= c->len)
-			return 0;
-		if (c->s[c->pos] == ',') {
-			c->pos++;
-			continue;
-		}
-		if (c->s[c->pos] == '\n' || is_crlf(c, c->pos)) {
-			c->pos += c->s[c->pos] == '\n' ? 1 : 2;
-			c->line++;
-			return 0;
-		}
-		return -1; /* text after a closing quote */
-	}
-}
-
 /* ---- checking a value ---------------------------------------------------- */
-
-/* Decode one UTF-8 character; its length, or 0 when the bytes are not
- * UTF-8 (overlong forms, surrogates and values past U+10FFFF included). */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	size_t n;
-	uint32_t c, min;
-	if ((s[0] & 0xE0) == 0xC0) {
-		n = 2, c = s[0] & 0x1Fu, min = 0x80;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		n = 3, c = s[0] & 0x0Fu, min = 0x800;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		n = 4, c = s[0] & 0x07u, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3Fu);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return n;
-}
-
-static int utf8_valid(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		uint32_t cp;
-		size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
-		if (!n)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
 
 /* Latin letters, digits, / _ . - and the Cyrillic letters of Kazakh and
  * Russian (U+0400-U+04FF without the signs U+0482-U+0489). */
@@ -437,8 +302,10 @@ static const char *amount_rule(const char *s, size_t len, int64_t *v)
 }
 
 /* Check a data row's five fields in column order; NULL and *r filled, or
- * the first rule broken with its column in *col. */
-static const char *check_row(const char *text, const struct field *f, struct row *r,
+ * the first rule broken with its column in *col.  A quoted field keeps its
+ * doubled quotes (csv.h): no value accepted here holds a quote, so every
+ * check refuses one. */
+static const char *check_row(const char *text, const struct csv_field *f, struct row *r,
 			     size_t *col)
 {
 	for (size_t i = 0; i < NCOLS; i++) {
@@ -493,7 +360,7 @@ static const char *check_row(const char *text, const struct field *f, struct row
 
 /* ---- pass 1: parse ---------------------------------------------------------- */
 
-static int header_ok(const char *text, const struct field *f, size_t nf,
+static int header_ok(const char *text, const struct csv_field *f, size_t nf,
 		     struct import_error *e)
 {
 	if (nf != NCOLS) {
@@ -542,14 +409,15 @@ static int add_row(struct import *im, const struct row *r)
  */
 static int parse_all(struct import *im)
 {
-	struct csv c = { im->text, im->len, 0, 1 };
-	struct field f[NCOLS];
+	/* UTF-8 is checked field by field in check_row, so that the first
+	 * rule a row breaks, in column order, is the one named. */
+	struct csv c;
+	csv_init(&c, im->text, im->len, NULL);
+	struct csv_field f[NCOLS];
+	struct csv_error ce;
 	size_t nf = 0, line = 1, col = 0;
-	/* The UTF-8 byte-order mark spreadsheets write is not part of the header. */
-	if (c.len >= 3 && memcmp(c.s, "\xEF\xBB\xBF", 3) == 0)
-		c.pos = 3;
 	if (c.pos >= c.len || csv_at_end(&c) ||
-	    csv_record(&c, f, NCOLS, &nf, &line, &col) || !header_ok(c.s, f, nf, im->e)) {
+	    csv_record(&c, f, NCOLS, &nf, &line, &ce) || !header_ok(c.s, f, nf, im->e)) {
 		if (!im->e->rule || !*im->e->rule)
 			set_error(im->e, 1, ROW_COLUMN, "header");
 		return SENIM_ERR_INVALID;
@@ -559,10 +427,10 @@ static int parse_all(struct import *im)
 			set_error(im->e, c.line, ROW_COLUMN, "too_many_rows");
 			return SENIM_ERR_TOO_LARGE;
 		}
-		if (csv_record(&c, f, NCOLS, &nf, &line, &col)) {
-			set_error(im->e, line,
-				  col < NCOLS ? column_names[col] : ROW_COLUMN,
-				  "quoting");
+		if (csv_record(&c, f, NCOLS, &nf, &line, &ce)) {
+			set_error(im->e, ce.line,
+				  ce.field < NCOLS ? column_names[ce.field] : ROW_COLUMN,
+				  ce.rule);
 			return SENIM_ERR_INVALID;
 		}
 		if (nf != NCOLS) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/result.h"
+#include "common/utf8.h"
 #include "common/banned.h"
 
 /* Deepest nesting in a JSON text, counting only brackets outside strings; a
@@ -52,28 +53,6 @@ int jsonin_parse(const char *body, size_t len, json_t **out, struct jsonin_error
 	return SENIM_OK;
 }
 
-/* Code points in a valid UTF-8 string (jansson has validated it). */
-static size_t utf8_chars(const char *s, size_t len)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-static int has_control(const char *s, size_t len, int multiline)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == 0x7f)
-			return 1;
-		if (c < 0x20 && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
-			return 1;
-	}
-	return 0;
-}
-
 static int fail(struct jsonin_error *e, const char *field, const char *rule,
 		long long limit)
 {
@@ -87,8 +66,9 @@ static int check_string(const struct jsonin_field *f, json_t *v, struct jsonin_e
 {
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
-	if (has_control(s, len, f->multiline))
+	if (utf8_has_control(s, len, f->multiline))
 		return fail(e, f->name, "forbidden_characters", 0);
+	/* jansson has validated the UTF-8. */
 	size_t chars = f->multiline ? len : utf8_chars(s, len);
 	if (chars < f->min_len)
 		return fail(e, f->name, "min_length", (long long)f->min_len);

@@ -84,8 +84,9 @@
 #define KR_B64_LEN sodium_base64_ENCODED_LEN(KR_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL)
 #define KR_FILE_MAX (1 << 20) /* a key file is a few hundred bytes */
 #define KR_MAX_SIGNERS 256
-#define KR_KEK_CAP 256	    /* KEK versions one ring can hold, ever */
-#define KR_CHECK_US 1000000 /* seal looks for a changed file once a second */
+#define KR_KEK_CAP 256	      /* KEK versions one ring can hold, ever */
+#define KR_CHECK_US 1000000   /* seal looks for a changed file once a second */
+#define KR_TEXT_NAME "(text)" /* what the log calls a key file given as text */
 
 _Static_assert(KEYRING_SIG_BYTES == crypto_sign_BYTES, "signature size");
 _Static_assert(KEYRING_PK_BYTES == crypto_sign_PUBLICKEYBYTES, "public key size");
@@ -421,8 +422,20 @@ fail:
 	return err;
 }
 
+/* Parse a key file's text (path names it in the log); *root is freed by
+ * the caller with free_json. */
+static int parse_json(const char *text, size_t len, const char *path, json_t **root)
+{
+	json_error_t jerr;
+	*root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* jerr.text may quote the file's bytes, so it is never logged. */
+	if (!*root)
+		return refuse(path, "the key file is not valid JSON");
+	return SENIM_OK;
+}
+
 /* Read and parse the key file (checks of directory and file modes
- * included); *root is freed by the caller with wipe_json + json_decref. */
+ * included); *root is freed by the caller with free_json. */
 static int load_json(const char *path, json_t **root)
 {
 	*root = NULL;
@@ -433,13 +446,9 @@ static int load_json(const char *path, json_t **root)
 		err = read_key_file(path, &data, &len);
 	if (err)
 		return err;
-	json_error_t jerr;
-	*root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	err = parse_json(data, len, path, root);
 	sodium_free(data);
-	/* jerr.text may quote the file's bytes, so it is never logged. */
-	if (!*root)
-		return refuse(path, "the key file is not valid JSON");
-	return SENIM_OK;
+	return err;
 }
 
 static void free_json(json_t *root)
@@ -648,6 +657,27 @@ int keyring_open(const char *path, int create, struct keyring **out)
 			err = SENIM_ERR_NOMEM;
 		}
 	}
+	return err;
+}
+
+int keyring_parse(const char *text, size_t len, struct keyring **out)
+{
+	if (!out)
+		return SENIM_ERR_INVALID;
+	*out = NULL;
+	if (!text && len)
+		return SENIM_ERR_INVALID;
+	if (sodium_init() < 0) {
+		log_event(LOG_ERROR, "keyring_refused", "reason",
+			  "libsodium failed to start", NULL);
+		return SENIM_ERR_CRYPTO;
+	}
+	json_t *root = NULL;
+	int err = parse_json(text ? text : "", len, KR_TEXT_NAME, &root);
+	if (!err)
+		err = parse_keyring(root, KR_TEXT_NAME, out);
+	free_json(root);
+	/* No path: the ring never looks for a changed file. */
 	return err;
 }
 

@@ -39,6 +39,16 @@ struct keyring;
  * that does not parse.  *out is freed with keyring_free().
  */
 SENIM_MUST_CHECK int keyring_open(const char *path, int create, struct keyring **out);
+/*
+ * Build a key ring from the text of a key file (`len` bytes, the format
+ * keyring.c describes; it need not be NUL-terminated), touching no file:
+ * for checking a file's text, for tests and for the fuzzer.  The ring has
+ * no file, so it never reloads.  SENIM_ERR_CONFIG when the text is not a
+ * valid key file (the reason is logged, never the text); SENIM_ERR_INVALID
+ * when text is NULL with len > 0.  The caller wipes its copy of the text;
+ * *out is freed with keyring_free().
+ */
+SENIM_MUST_CHECK int keyring_parse(const char *text, size_t len, struct keyring **out);
 /* Wipe and free.  keyring_free(NULL) does nothing. */
 void keyring_free(struct keyring *kr);
 

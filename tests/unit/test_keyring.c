@@ -503,6 +503,73 @@ static void test_corrupted_file(void **state)
 	free(text);
 }
 
+/* ---- the key file as text ------------------------------------------------- */
+
+/* tests/unit/data/vault-kat.keys, and after it bytes that are not part of it. */
+static const char kat_text[] =
+	"{\"format\": 1,\n"
+	" \"signing\": [{\"id\": \"d04ab232742bb4ab\", \"seed\": "
+	"\"ERERERERERERERERERERERERERERERERERERERERERE=\", \"created_at\": 1}],\n"
+	" \"kek\": [{\"version\": 1, \"key\": "
+	"\"MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=\", \"created_at\": 1}],\n"
+	" \"index_key\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"}\n"
+	"trailing garbage";
+
+/* keyring_parse reads exactly len bytes, and a ring from text works as one
+ * from the file: what one seals the other opens. */
+static void test_parse_text(void **state)
+{
+	struct fx *f = *state;
+	size_t len = strlen(kat_text) - strlen("trailing garbage");
+	struct keyring *kr = NULL;
+	assert_int_equal(keyring_parse(kat_text, len, &kr), SENIM_OK);
+	assert_string_equal(keyring_signing_key_id(kr), "d04ab232742bb4ab");
+	assert_int_equal(keyring_kek_version(kr), 1);
+	assert_int_equal(keyring_kek_count(kr), 1);
+	assert_int_equal(keyring_reload(kr), SENIM_OK); /* no file: nothing to do */
+
+	char *dir = strdup(f->path);
+	assert_non_null(dir);
+	*strrchr(dir, '/') = '\0';
+	assert_int_equal(mkdir(dir, 0700), 0);
+	free(dir);
+	char *copy = strndup(kat_text, len);
+	assert_non_null(copy);
+	write_file(f->path, copy, 0600);
+	free(copy);
+	struct keyring *file = open_ok(f->path, 0);
+	struct buf sealed;
+	buf_init(&sealed, 1024);
+	assert_int_equal(keyring_seal(file, "ad", 2, "secret", 6, &sealed), SENIM_OK);
+	unsigned char plain[64];
+	size_t plen = 0;
+	assert_int_equal(keyring_unseal(kr, "ad", 2, sealed.data, sealed.len, plain,
+					sizeof(plain), &plen),
+			 SENIM_OK);
+	assert_int_equal(plen, 6);
+	assert_memory_equal(plain, "secret", 6);
+	unsigned char a[32], b[32];
+	keyring_blind_index(kr, "x", 1, a);
+	keyring_blind_index(file, "x", 1, b);
+	assert_memory_equal(a, b, sizeof(a));
+	buf_release(&sealed);
+	keyring_free(file);
+	keyring_free(kr);
+
+	/* Cut short, extended with the garbage, or empty: refused. */
+	kr = (struct keyring *)1;
+	assert_int_equal(keyring_parse(kat_text, len / 2, &kr), SENIM_ERR_CONFIG);
+	assert_null(kr);
+	assert_int_equal(keyring_parse(kat_text, strlen(kat_text), &kr),
+			 SENIM_ERR_CONFIG);
+	assert_null(kr);
+	assert_int_equal(keyring_parse("", 0, &kr), SENIM_ERR_CONFIG);
+	assert_int_equal(keyring_parse(NULL, 0, &kr), SENIM_ERR_CONFIG);
+	assert_int_equal(keyring_parse(NULL, 1, &kr), SENIM_ERR_INVALID);
+	assert_null(kr);
+	assert_int_equal(keyring_parse(kat_text, len, NULL), SENIM_ERR_INVALID);
+}
+
 /* ---- signatures -------------------------------------------------------------- */
 
 static void test_sign_verify(void **state)
@@ -1250,6 +1317,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_file_contents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupted_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parse_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sign_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotated_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seal_round_trip, setup, teardown),

@@ -1,0 +1,194 @@
+/*
+ * fuzz_obligations.c — the obligations import (`senim obligations import
+ * --dry-run FILE`) on arbitrary files: the CSV reader, then every row rule
+ * (IIN, contract number, amount, due date, status, duplicates) and the
+ * lookups, against a SQLite store in a temporary directory that holds one
+ * registered borrower, IIN 900101300007 (the seeds use it; 900101300017 is
+ * valid and nobody's).  A dry run writes nothing, so the store stays as set
+ * up.  Beyond "no crash, no leak" the target checks:
+ *   - the result is SENIM_OK, or a bad row (SENIM_ERR_INVALID) or too many
+ *     rows (SENIM_ERR_TOO_LARGE), never a store or memory failure nor
+ *     "exists" (nothing is recorded);
+ *   - an error names a line of the file, a column of the header or
+ *     "(row)", and a documented rule; "header" only on line 1;
+ *   - it agrees with the CSV reader (common/csv.h): a "quoting" error is
+ *     the reader's, same line and column; no error comes after a record
+ *     the reader refuses;
+ *   - on SENIM_OK the counts are the file's data records, split into open
+ *     and closed, all of the one borrower.
+ */
+#include <jansson.h>
+#include <sodium.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/csv.h"
+#include "common/log.h"
+#include "consent/obligations.h"
+#include "core/purposes.h"
+#include "store/store.h"
+#include "subjects/subjects.h"
+#include "vault/keyring.h"
+#include "common/banned.h"
+
+#define IIN "900101300007"
+
+/* tests/unit/data/vault-kat.keys */
+static const char keys[] =
+	"{\"format\": 1,"
+	" \"signing\": [{\"id\": \"d04ab232742bb4ab\", \"seed\": "
+	"\"ERERERERERERERERERERERERERERERERERERERERERE=\", \"created_at\": 1}],"
+	" \"kek\": [{\"version\": 1, \"key\": "
+	"\"MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=\", \"created_at\": 1}],"
+	" \"index_key\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"}";
+
+static const char *const columns[] = {
+	"iin", "contract_number", "outstanding_tiyn", "due_date", "status", "(row)",
+};
+
+static const char *const rules[] = {
+	"header",	 "columns",	    "quoting",	  "encoding",  "required",
+	"format",	 "length",	    "range",	  "duplicate", "not_registered",
+	"too_many_rows", "iin_length",	    "iin_digits", "iin_date",  "iin_century",
+	"iin_checksum",	 "iin_no_checksum",
+};
+
+static struct keyring *kr;
+static struct store *st;
+static char dir[256], db[300];
+
+static void remove_store(void)
+{
+	store_free(st);
+	keyring_free(kr);
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		char path[320];
+		snprintf(path, sizeof(path), "%s%s", db, suffix[i]);
+		(void)unlink(path);
+	}
+	(void)rmdir(dir);
+}
+
+/* One store and key ring for the whole run, with one borrower in it. */
+static void set_up(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/fuzz_obligations-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(db, sizeof(db), "%s/senim.db", dir);
+	if (keyring_parse(keys, sizeof(keys) - 1, &kr) || store_open(db, 1, &st) ||
+	    store_migrate(st, NULL))
+		abort();
+	atexit(remove_store);
+
+	struct access_matrix matrix;
+	access_matrix_default(&matrix);
+	struct subject_actor a = {
+		.label = "staff:1",
+		.request_id = "fuzz",
+		.role = ROLE_UNDERWRITER,
+		.purpose = PURPOSE_IDENTIFICATION,
+		.matrix = &matrix,
+		.kr = kr,
+	};
+	json_t *identity = json_pack("{s:s,s:s,s:s}", "iin", IIN, "first_name", "Aigerim",
+				     "last_name", "Nurlanova");
+	json_t *contact = json_pack("{s:s}", "mobile_phone", "+77011234567");
+	struct subject_registration reg = {
+		.iin = IIN,
+		.identity = identity,
+		.contact = contact,
+		.source = SOURCE_STAFF,
+	};
+	char id[SUBJECT_ID_LEN];
+	enum access_result denied = ACCESS_GRANTED;
+	if (subjects_register(st, &a, &reg, id, &denied) != SENIM_OK)
+		abort();
+	json_decref(identity);
+	json_decref(contact);
+}
+
+static int listed(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* What the CSV reader makes of the text: its data records, or the line
+ * and field of the first record it refuses (*bad set). */
+static size_t reader_records(const char *s, size_t len, struct csv_error *bad,
+			     int *refused)
+{
+	struct csv c;
+	struct csv_field f[1];
+	size_t records = 0, nf = 0, line = 0;
+	*refused = 0;
+	csv_init(&c, s, len, NULL);
+	while (!csv_at_end(&c)) {
+		if (csv_record(&c, f, 1, &nf, &line, bad)) {
+			*refused = 1;
+			break;
+		}
+		records++;
+	}
+	return records ? records - 1 : 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int ready;
+	if (!ready) {
+		if (sodium_init() < 0)
+			abort();
+		log_set_level((enum log_level)(LOG_ERROR + 1));
+		set_up();
+		ready = 1;
+	}
+	char *s = malloc(size ? size : 1);
+	if (!s)
+		abort();
+	memcpy(s, data, size);
+	size_t newlines = 0;
+	for (size_t i = 0; i < size; i++)
+		newlines += s[i] == '\n';
+
+	struct import_run run = { .dry_run = 1 };
+	struct import_error e;
+	int err = obligations_import_run(st, kr, "cli", "fuzz", s, size, &run, &e);
+	struct csv_error bad = { 0, 0, NULL };
+	int refused = 0;
+	size_t records = reader_records(s, size, &bad, &refused);
+
+	if (err == SENIM_OK) {
+		if (refused || run.rows != records || run.open + run.closed != run.rows ||
+		    run.subjects != (run.rows ? 1u : 0u))
+			abort();
+	} else if (err == SENIM_ERR_INVALID || err == SENIM_ERR_TOO_LARGE) {
+		if (e.line < 1 || e.line > newlines + 1 ||
+		    !listed(e.column, columns, sizeof(columns) / sizeof(columns[0])) ||
+		    !listed(e.rule, rules, sizeof(rules) / sizeof(rules[0])))
+			abort();
+		if (!strcmp(e.rule, "header") && e.line != 1)
+			abort();
+		if (refused && e.line > bad.line)
+			abort(); /* named a row past one the reader refuses */
+		if (!strcmp(e.rule, "quoting") &&
+		    (!refused || bad.line != e.line || strcmp(bad.rule, "quoting") != 0 ||
+		     strcmp(e.column, bad.field < 5 ? columns[bad.field] : "(row)") != 0))
+			abort();
+	} else {
+		abort();
+	}
+	free(s);
+	return 0;
+}
