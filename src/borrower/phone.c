@@ -86,7 +86,7 @@ static int insert_change(struct store_tx *tx, struct phone_change *op, const cha
 	struct vault_dek *dek = NULL;
 	struct buf sealed;
 	buf_init(&sealed, 4096);
-	int err = subjects_load_dek(tx, op->actor.kr, op->subject_id, &dek);
+	int err = vault_dek_load(tx, op->actor.kr, op->subject_id, &dek);
 	/* Sealed with the subject's key and bound to this change's id: shredding
 	 * the subject shreds it too, and it opens for no other row. */
 	if (!err)
@@ -181,7 +181,7 @@ static int load_change(struct store_tx *tx, struct phone_change *op, struct pend
 		}
 		const void *sealed = store_rows_blob(r, 8, &n);
 		struct vault_dek *dek = NULL;
-		err = subjects_load_dek(tx, op->actor.kr, op->subject_id, &dek);
+		err = vault_dek_load(tx, op->actor.kr, op->subject_id, &dek);
 		if (!err)
 			err = vault_open_blob(dek, op->subject_id, "contact",
 					      op->change_id, 0, sealed, n, &phone);

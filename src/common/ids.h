@@ -21,6 +21,8 @@
 #include <stdint.h>
 
 #define ID_BODY_CHARS 22
+/* A subject id, "sbj_" + ID_BODY_CHARS characters, with its NUL. */
+#define SUBJECT_ID_LEN (4 + ID_BODY_CHARS + 1)
 
 /*
  * Write prefix, then the 22 id characters for time `now_ms` (milliseconds

@@ -138,7 +138,7 @@ static int seal_evidence(struct store_tx *tx, const struct keyring *kr,
 			 struct buf *out)
 {
 	struct vault_dek *dek = NULL;
-	int err = subjects_load_dek(tx, kr, rq->subject_id, &dek);
+	int err = vault_dek_load(tx, kr, rq->subject_id, &dek);
 	if (err)
 		return err;
 	json_t *ev = json_pack("{s:s?,s:s?,s:s?,s:s}", "ip", rq->ip, "user_agent",

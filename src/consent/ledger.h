@@ -23,10 +23,10 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "common/ids.h"
 #include "common/result.h"
 #include "core/consents.h"
 #include "store/store.h"
-#include "subjects/subjects.h"
 #include "vault/keyring.h"
 
 #define CONSENT_ID_LEN 27 /* "cns_" + 22 base64url + NUL */

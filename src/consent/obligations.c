@@ -40,7 +40,7 @@
 #include "common/utf8.h"
 #include "core/contact.h"
 #include "core/iin.h"
-#include "subjects/subjects.h"
+#include "common/ids.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
@@ -92,7 +92,6 @@ static const char SQL_SUBJECT_BY_IIN[] =
 	"SELECT subject_id FROM subject_index WHERE kind = 'iin' AND digest = $1";
 static const char SQL_CONTRACT_EXISTS[] =
 	"SELECT 1 FROM obligations WHERE contract_digest = $1";
-static const char SQL_DEK[] = "SELECT wrapped FROM subject_keys WHERE subject_id = $1";
 static const char SQL_INSERT[] =
 	"INSERT INTO obligations (subject_id, contract_digest, status, origin,"
 	" details, recorded_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -583,27 +582,6 @@ static int group_rows(struct import *im)
 
 /* ---- pass 3: write -------------------------------------------------------------- */
 
-/* A subject's data key; SENIM_ERR_NOT_FOUND when it has none (shredded). */
-static int load_dek(struct store_tx *tx, const struct keyring *kr, const char *id,
-		    struct vault_dek **dek)
-{
-	struct store_rows *rs = NULL;
-	int has = 0;
-	*dek = NULL;
-	int err = store_query(tx, SQL_DEK, (struct store_val[]){ SV_TEXT(id) }, 1, &rs);
-	if (!err)
-		err = store_rows_next(rs, &has);
-	if (!err && !has)
-		err = SENIM_ERR_NOT_FOUND;
-	if (!err) {
-		size_t len = 0;
-		const void *w = store_rows_blob(rs, 0, &len);
-		err = vault_dek_unwrap(kr, id, w, len, dek);
-	}
-	store_rows_free(rs);
-	return err;
-}
-
 static int audit(struct store_tx *tx, const struct keyring *kr, const char *actor,
 		 const char *request_id, const char *op, const char *object,
 		 const char *subject_id)
@@ -672,7 +650,7 @@ static int write_subject(struct store_tx *tx, struct import *im, size_t s, int64
 {
 	const struct subject_ref *sub = &im->subjects[s];
 	struct vault_dek *dek = NULL;
-	int err = load_dek(tx, im->kr, sub->id, &dek);
+	int err = vault_dek_load(tx, im->kr, sub->id, &dek);
 	if (err == SENIM_ERR_NOT_FOUND) {
 		/* Erased since the lookup: as if never registered. */
 		set_error(im->e, sub->first_line, column_names[COL_IIN],
@@ -933,7 +911,7 @@ int obligations_open_in(struct store_tx *tx, const struct keyring *kr,
 		return err;
 
 	struct vault_dek *dek = NULL;
-	err = load_dek(tx, kr, subject_id, &dek);
+	err = vault_dek_load(tx, kr, subject_id, &dek);
 	if (err == SENIM_ERR_NOT_FOUND)
 		return SENIM_OK; /* shredded: the number is gone, the count stands */
 	if (!err)

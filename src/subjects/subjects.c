@@ -89,9 +89,6 @@ static int audit(struct store_tx *tx, const struct subject_actor *a, const char 
 
 /* ---- state and keys -------------------------------------------------------- */
 
-static int load_dek(struct store_tx *tx, const struct keyring *kr, const char *id,
-		    struct vault_dek **dek);
-
 /* Load the subject's state; SENIM_ERR_NOT_FOUND when there is none. */
 static int load_state(struct store_tx *tx, const char *id, struct subject_state *s,
 		      char *reason, size_t reason_len)
@@ -125,35 +122,6 @@ static int load_state(struct store_tx *tx, const char *id, struct subject_state 
 	/* C4: the consents in force are part of every decision. */
 	if (!err)
 		err = ledger_active_in(tx, id, &s->consents, &s->obligation_purposes);
-	return err;
-}
-
-int subjects_load_dek(struct store_tx *tx, const struct keyring *kr, const char *id,
-		      struct vault_dek **dek)
-{
-	return load_dek(tx, kr, id, dek);
-}
-
-static int load_dek(struct store_tx *tx, const struct keyring *kr, const char *id,
-		    struct vault_dek **dek)
-{
-	struct store_rows *r;
-	int has = 0;
-	*dek = NULL;
-	int err =
-		store_query(tx, "SELECT wrapped FROM subject_keys WHERE subject_id = $1",
-			    (struct store_val[]){ SV_TEXT(id) }, 1, &r);
-	if (err)
-		return err;
-	err = store_rows_next(r, &has);
-	if (!err && !has)
-		err = SENIM_ERR_NOT_FOUND; /* shredded: the data is gone for good */
-	if (!err) {
-		size_t len;
-		const void *w = store_rows_blob(r, 0, &len);
-		err = vault_dek_unwrap(kr, id, w, len, dek);
-	}
-	store_rows_free(r);
 	return err;
 }
 
@@ -541,7 +509,7 @@ static int fetch_tx(struct store_tx *tx, void *arg)
 	json_t *cats = json_object();
 	if (!cats)
 		return SENIM_ERR_NOMEM;
-	err = granted ? load_dek(tx, o->a->kr, o->subject_id, &dek) : SENIM_OK;
+	err = granted ? vault_dek_load(tx, o->a->kr, o->subject_id, &dek) : SENIM_OK;
 	for (int c = 0; !err && c < CATEGORY__COUNT; c++) {
 		if (!(granted & CATEGORY_BIT(c)))
 			continue;
@@ -685,7 +653,7 @@ static int history_tx(struct store_tx *tx, void *arg)
 		return audit(tx, o->a, o->name, o->subject_id, 0, "denied");
 	}
 	struct vault_dek *dek = NULL;
-	err = load_dek(tx, o->a->kr, o->subject_id, &dek);
+	err = vault_dek_load(tx, o->a->kr, o->subject_id, &dek);
 	if (err)
 		return err;
 	json_t *versions = json_array();
@@ -786,7 +754,7 @@ static int write_tx(struct store_tx *tx, void *arg)
 	store_rows_free(r);
 	struct vault_dek *dek = NULL;
 	if (!err)
-		err = load_dek(tx, o->a->kr, o->subject_id, &dek);
+		err = vault_dek_load(tx, o->a->kr, o->subject_id, &dek);
 	/* A write is a merge patch on the newest version (RFC 7386 style): given
 	 * fields replace, null removes, the rest is kept — so a partial update
 	 * never loses a field, and every earlier version stays (R2). */
@@ -941,7 +909,7 @@ int subjects_phone_tx(struct store_tx *tx, const struct keyring *kr,
 	struct vault_dek *dek = NULL;
 	json_t *rec = NULL;
 	out[0] = '\0';
-	int err = load_dek(tx, kr, subject_id, &dek);
+	int err = vault_dek_load(tx, kr, subject_id, &dek);
 	if (!err)
 		err = read_latest(tx, dek, subject_id, CATEGORY_CONTACT, &rec);
 	if (!err)
@@ -971,7 +939,7 @@ int subjects_set_phone_tx(struct store_tx *tx, const struct subject_actor *a,
 	version = has ? store_rows_int(r, 0) + 1 : 1;
 	store_rows_free(r);
 	if (!err)
-		err = load_dek(tx, a->kr, subject_id, &dek);
+		err = vault_dek_load(tx, a->kr, subject_id, &dek);
 	if (!err && version > 1)
 		err = read_latest(tx, dek, subject_id, CATEGORY_CONTACT, &prev);
 	if (!err) {

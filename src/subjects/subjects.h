@@ -21,13 +21,12 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "common/ids.h"
 #include "common/result.h"
 #include "core/access.h"
 #include "core/contact.h"
 #include "store/store.h"
 #include "vault/keyring.h"
-
-#define SUBJECT_ID_LEN 27 /* "sbj_" + 22 base64url characters + NUL */
 
 /* Who acts, why, and under which rules. */
 struct subject_actor {
@@ -199,12 +198,6 @@ int subjects_change_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int subjects_change_finish(struct subject_change_op *op, int result,
 					    int64_t *version, json_t **out,
 					    enum access_result *denied);
-
-/* Inside a transaction: unwrap the subject's data key (vault.h); free it
- * with vault_dek_free().  SENIM_ERR_NOT_FOUND when the subject has none. */
-struct vault_dek;
-SENIM_MUST_CHECK int subjects_load_dek(struct store_tx *tx, const struct keyring *kr,
-				       const char *id, struct vault_dek **dek);
 
 /*
  * For the procedures that change the sign-in phone (borrower/phone.h),

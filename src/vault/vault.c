@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "store/store.h"
 #include "common/banned.h"
 
 #define DEK_AD_PREFIX "senim/dek/v1"
@@ -663,4 +664,26 @@ static void wiping_free(void *p)
 void vault_install_wiping_allocator(void)
 {
 	json_set_alloc_funcs(malloc, wiping_free);
+}
+
+int vault_dek_load(struct store_tx *tx, const struct keyring *kr, const char *subject_id,
+		   struct vault_dek **dek)
+{
+	struct store_rows *r = NULL;
+	int has = 0;
+	*dek = NULL;
+	int err =
+		store_query(tx, "SELECT wrapped FROM subject_keys WHERE subject_id = $1",
+			    (struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
+	if (!err)
+		err = store_rows_next(r, &has);
+	if (!err && !has)
+		err = SENIM_ERR_NOT_FOUND; /* shredded: the data is gone for good */
+	if (!err) {
+		size_t len = 0;
+		const void *w = store_rows_blob(r, 0, &len);
+		err = vault_dek_unwrap(kr, subject_id, w, len, dek);
+	}
+	store_rows_free(r);
+	return err;
 }

@@ -54,6 +54,14 @@ SENIM_MUST_CHECK int vault_dek_unwrap(const struct keyring *kr, const char *subj
 /* Wipe and free; NULL does nothing. */
 void vault_dek_free(struct vault_dek *dek);
 
+/* Inside a transaction: read the subject's wrapped data key from the store
+ * and unwrap it; free it with vault_dek_free().  SENIM_ERR_NOT_FOUND when
+ * the subject has none (never had one, or it was shredded).  The one place
+ * a data key is loaded, for subjects, consent and the rest alike. */
+struct store_tx;
+SENIM_MUST_CHECK int vault_dek_load(struct store_tx *tx, const struct keyring *kr,
+				    const char *subject_id, struct vault_dek **dek);
+
 /* Re-seal a wrapped DEK under the newest KEK (key rotation); the DEK itself
  * and so all data sealed with it are unchanged. */
 SENIM_MUST_CHECK int vault_dek_rewrap(const struct keyring *kr, const char *subject_id,
