@@ -950,7 +950,7 @@ def _c_arrays(rel):
 
 
 def _subject_id_pattern():
-    defines = _defines(_strip_comments(_read("src/subjects/subjects.h")))
+    defines = _defines(_strip_comments(_read("src/common/ids.h")))
     text = _strip_comments(_read("src/subjects/subjects.c"))
     m = re.search(r"strncmp\s*\(\s*id\s*,\s*\"(\w+)\"\s*,\s*(\d+)\s*\)", text)
     assert m and len(m.group(1)) == int(m.group(2)), "subject id prefix not found in subjects.c"
