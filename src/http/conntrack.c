@@ -63,6 +63,9 @@ static unsigned sweep(struct conntrack *ct, int64_t now)
 		if (!__atomic_compare_exchange_n(&c->deadline, &d, CUT, 0,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			continue;
+		/* Counted before the peer can see it: whoever watches the
+		 * socket close finds the count already moved. */
+		__atomic_fetch_add(&ct->cut, 1, __ATOMIC_RELEASE);
 		shutdown(c->fd, SHUT_RDWR);
 		n++;
 	}
@@ -79,7 +82,6 @@ static void *watchdog(void *arg)
 			/* Logged without the lock: workers open and close
 			 * connections meanwhile. */
 			pthread_mutex_unlock(&ct->lock);
-			__atomic_fetch_add(&ct->cut, n, __ATOMIC_RELAXED);
 			char count[16];
 			snprintf(count, sizeof(count), "%u", n);
 			log_event(LOG_WARN, "request_deadline_cut", "connections", count,
@@ -200,5 +202,5 @@ int conntrack_answered(struct conntrack *ct, struct conntrack_conn *c)
 
 uint64_t conntrack_cut_count(struct conntrack *ct)
 {
-	return __atomic_load_n(&ct->cut, __ATOMIC_RELAXED);
+	return __atomic_load_n(&ct->cut, __ATOMIC_ACQUIRE);
 }
