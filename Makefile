@@ -33,6 +33,10 @@ run: build
 test:
 	@scripts/install-deps test
 	@$(MAKE) --no-print-directory lint
+	@# The build `make run` serves, optimised: some warnings (-Werror) only
+	@# show at -O2, and a newcomer's first command must build.
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENIM_TESTS=OFF >/dev/null
+	cmake --build $(RELEASE) -j $(JOBS)
 	cmake -S . -B $(TEST) -DCMAKE_BUILD_TYPE=Debug -DSENIM_SANITIZE=ON >/dev/null
 	cmake --build $(TEST) -j $(JOBS)
 	ctest --test-dir $(TEST) --output-on-failure

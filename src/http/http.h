@@ -19,6 +19,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "common/ids.h"
 #include "core/roles.h"
 #include "http/i18n.h"
 #include "http/jsonin.h"
@@ -44,7 +45,7 @@ struct actor {
 	enum role role;
 	int is_service;
 	char label[40];	     /* "staff:12", "borrower:sbj_..." or "anonymous" */
-	char subject_id[32]; /* a borrower's own subject */
+	char subject_id[SUBJECT_ID_LEN]; /* a borrower's own subject */
 };
 
 struct http_request {
