@@ -12,17 +12,29 @@ struct arena_chunk {
 	_Alignas(16) unsigned char data[];
 };
 
+struct arena_disposer {
+	struct arena_disposer *next;
+	void (*dispose)(void *obj);
+	void *obj;
+};
+
 #define ARENA_CHUNK 4096
 
 void arena_init(struct arena *a, size_t max)
 {
 	a->head = NULL;
+	a->disposers = NULL;
 	a->used = 0;
 	a->max = max;
 }
 
 void arena_release(struct arena *a)
 {
+	/* Newest first: an object may refer to one allocated before it. */
+	for (struct arena_disposer *d = a->disposers; d; d = d->next)
+		if (d->dispose)
+			d->dispose(d->obj);
+	a->disposers = NULL;
 	struct arena_chunk *c = a->head;
 	while (c) {
 		struct arena_chunk *next = c->next;
@@ -76,4 +88,17 @@ char *arena_strndup(struct arena *a, const char *s, size_t len)
 char *arena_strdup(struct arena *a, const char *s)
 {
 	return arena_strndup(a, s, strlen(s));
+}
+
+void *arena_alloc_disposable(struct arena *a, size_t size, void (*dispose)(void *obj))
+{
+	struct arena_disposer *d = arena_alloc(a, sizeof(*d));
+	void *obj = d ? arena_alloc(a, size) : NULL;
+	if (!obj)
+		return NULL;
+	d->dispose = dispose;
+	d->obj = obj;
+	d->next = a->disposers;
+	a->disposers = d;
+	return obj;
 }

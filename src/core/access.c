@@ -74,6 +74,22 @@ const char *access_result_code(enum access_result r)
 		return "consent_required";
 	case ACCESS_PURPOSE_READ_ONLY:
 		return "purpose_read_only";
+	case ACCESS_CATEGORY_WITHHELD:
+		return "category_withheld";
 	}
 	return "purpose_not_permitted";
+}
+
+void access_refusal_set(struct access_refusal *r, enum access_result why,
+			enum purpose purpose, const struct subject_state *state)
+{
+	r->why = why;
+	r->missing_consent = NULL;
+	if (why == ACCESS_CONSENT_REQUIRED) {
+		r->missing_consent =
+			state ? access_missing_consent(purpose, state) : NULL;
+		/* C4: every consent-grounded purpose needs the policy first. */
+		if (!r->missing_consent)
+			r->missing_consent = "policy";
+	}
 }

@@ -38,6 +38,9 @@ enum access_result {
 	ACCESS_PURPOSE_RESTRICTED,
 	ACCESS_CONSENT_REQUIRED,
 	ACCESS_PURPOSE_READ_ONLY,
+	/* Never from access_decide(): the purpose may not see the one category
+	 * an operation names (a category's history). */
+	ACCESS_CATEGORY_WITHHELD,
 };
 
 struct subject_state {
@@ -50,6 +53,22 @@ struct subject_state {
 	 * an obligation is open (CONSENT_OBLIGATION_PURPOSES or 0). */
 	uint32_t obligation_purposes;
 };
+
+/*
+ * A refusal as it travels from the decision to the answer — the one way it
+ * does: the operation's result is SENIM_ERR_DENIED and its op carries this.
+ * why is ACCESS_GRANTED while nothing was refused.
+ */
+struct access_refusal {
+	enum access_result why;
+	const char *missing_consent; /* with ACCESS_CONSENT_REQUIRED: "policy",
+				      * "marketing" (static) */
+};
+
+/* Fill r for a refusal `why` of `purpose` on a subject in `state` (state may
+ * be NULL): with ACCESS_CONSENT_REQUIRED it names the missing consent. */
+void access_refusal_set(struct access_refusal *r, enum access_result why,
+			enum purpose purpose, const struct subject_state *state);
 
 /* The consent a purpose lacks for this subject ("policy", "marketing"), or
  * NULL when none is missing. */
@@ -71,7 +90,7 @@ enum access_result access_decide_write(const struct access_matrix *m,
 				       enum category c);
 
 /* "purpose_not_permitted", "subject_blocked", "purpose_restricted",
- * "consent_required", "purpose_read_only". */
+ * "consent_required", "purpose_read_only", "category_withheld". */
 const char *access_result_code(enum access_result r);
 
 #endif

@@ -44,7 +44,7 @@ struct actor {
 	int64_t id;
 	enum role role;
 	int is_service;
-	char label[40];	     /* "staff:12", "borrower:sbj_..." or "anonymous" */
+	char label[40]; /* "staff:12", "borrower:sbj_..." or "anonymous" */
 	char subject_id[SUBJECT_ID_LEN]; /* a borrower's own subject */
 };
 

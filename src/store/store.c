@@ -798,6 +798,28 @@ int store_query(struct store_tx *tx, const char *sql, const struct store_val *pa
 	return tx->st->be->query(tx->conn, sql, params, nparams, out);
 }
 
+enum senim_result store_query_one(struct store_tx *tx, const char *sql,
+				  const struct store_val *params, size_t nparams,
+				  struct store_rows **out)
+{
+	struct store_rows *r;
+	int has = 0;
+	int err = store_query(tx, sql, params, nparams, &r);
+	if (err)
+		goto fail;
+	err = store_rows_next(r, &has);
+	if (!err && !has)
+		err = SENIM_ERR_NOT_FOUND;
+	if (err)
+		goto fail;
+	*out = r;
+	return SENIM_OK;
+fail:
+	store_rows_free(r);
+	*out = NULL;
+	return (enum senim_result)err;
+}
+
 int store_rows_next(struct store_rows *r, int *has_row)
 {
 	return r->be->rows_next(r, has_row);

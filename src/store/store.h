@@ -159,6 +159,15 @@ SENIM_MUST_CHECK int store_exec(struct store_tx *tx, const char *sql,
 SENIM_MUST_CHECK int store_query(struct store_tx *tx, const char *sql,
 				 const struct store_val *params, size_t nparams,
 				 struct store_rows **out);
+/*
+ * A query that expects one row: *out is positioned on it, freed with
+ * store_rows_free().  SENIM_ERR_NOT_FOUND when there is none, and then, as on
+ * any error, *out is NULL and nothing is left to free.
+ */
+SENIM_MUST_CHECK enum senim_result store_query_one(struct store_tx *tx, const char *sql,
+						   const struct store_val *params,
+						   size_t nparams,
+						   struct store_rows **out);
 /* Advance; *has_row = 1 while a row is there, 0 at the end. */
 SENIM_MUST_CHECK int store_rows_next(struct store_rows *r, int *has_row);
 /* Column accessors for the current row (0-based).  Text and blob pointers are

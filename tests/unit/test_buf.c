@@ -446,6 +446,36 @@ static void test_arena_strndup(void **state)
 	arena_release(&a);
 }
 
+/* Dispose hooks run once each, newest first, at release; a refused
+ * allocation registers none. */
+static char disposed[8];
+static size_t ndisposed;
+
+static void note_dispose(void *obj)
+{
+	disposed[ndisposed++] = *(char *)obj;
+}
+
+static void test_arena_dispose(void **state)
+{
+	(void)state;
+	struct arena a;
+	arena_init(&a, 1 << 16);
+	ndisposed = 0;
+	char *x = arena_alloc_disposable(&a, 1, note_dispose);
+	char *y = arena_alloc_disposable(&a, 1, note_dispose);
+	assert_non_null(arena_alloc_disposable(&a, 1, NULL));
+	assert_null(arena_alloc_disposable(&a, 1 << 17, note_dispose));
+	*x = 'x';
+	*y = 'y';
+	arena_release(&a);
+	assert_int_equal(ndisposed, 2);
+	assert_memory_equal(disposed, "yx", 2);
+	/* Released means forgotten: a second release runs nothing again. */
+	arena_release(&a);
+	assert_int_equal(ndisposed, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_arena_cap),
 		cmocka_unit_test(test_arena_big_then_small),
 		cmocka_unit_test(test_arena_strndup),
+		cmocka_unit_test(test_arena_dispose),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,20 @@
+/*
+ * refusal.h — the one answer to a refused access.
+ *
+ * An operation refuses by returning SENIM_ERR_DENIED with the reason in its
+ * op (struct access_refusal, core/access.h); every handler answers that
+ * refusal here, so the same reason gets the same problem on every route.
+ */
+#ifndef SENIM_API_REFUSAL_H
+#define SENIM_API_REFUSAL_H
+
+#include "core/access.h"
+#include "http/http.h"
+
+/* 403 with the reason's code (access_result_code); a missing consent (C4)
+ * is named in the problem's missing_consent member.  Returns what a handler
+ * returns. */
+int api_reply_refusal(struct http_request *req, struct http_response *resp,
+		      const struct access_refusal *r);
+
+#endif
