@@ -12,60 +12,76 @@
 #include "http/http.h"
 
 /* health.c: liveness, readiness, metrics */
-int api_healthz(struct http_request *req, struct http_response *resp);
-int api_readyz(struct http_request *req, struct http_response *resp);
-int api_metrics(struct http_request *req, struct http_response *resp);
+enum senim_result api_healthz(struct http_request *req, struct http_response *resp);
+enum senim_result api_readyz(struct http_request *req, struct http_response *resp);
+enum senim_result api_metrics(struct http_request *req, struct http_response *resp);
 #ifdef SENIM_BENCH
-int api_bench_hello(struct http_request *req, struct http_response *resp);
+enum senim_result api_bench_hello(struct http_request *req, struct http_response *resp);
 #endif
 
 /* staff_sessions.c: staff sign-in (S1) */
-int api_staff_enroll(struct http_request *req, struct http_response *resp);
-int api_staff_sign_in(struct http_request *req, struct http_response *resp);
-int api_staff_sign_out(struct http_request *req, struct http_response *resp);
-int api_staff_me(struct http_request *req, struct http_response *resp);
+enum senim_result api_staff_enroll(struct http_request *req, struct http_response *resp);
+enum senim_result api_staff_sign_in(struct http_request *req, struct http_response *resp);
+enum senim_result api_staff_sign_out(struct http_request *req,
+				     struct http_response *resp);
+enum senim_result api_staff_me(struct http_request *req, struct http_response *resp);
 
 /* policies.c: privacy-policy versions (P1-P3) */
-int api_policy_publish(struct http_request *req, struct http_response *resp);
-int api_policy_current(struct http_request *req, struct http_response *resp);
-int api_policy_get(struct http_request *req, struct http_response *resp);
-int api_policy_list(struct http_request *req, struct http_response *resp);
+enum senim_result api_policy_publish(struct http_request *req,
+				     struct http_response *resp);
+enum senim_result api_policy_current(struct http_request *req,
+				     struct http_response *resp);
+enum senim_result api_policy_get(struct http_request *req, struct http_response *resp);
+enum senim_result api_policy_list(struct http_request *req, struct http_response *resp);
 /* The ready-made answers of GET /v1/policies/current (app->policies). */
 struct policy_cache *api_policy_cache_new(void);
 void api_policy_cache_free(struct policy_cache *c);
 
 /* subjects.c: borrowers' personal data (D1-D7, U1-U10, R2-R4) */
-int api_subject_register(struct http_request *req, struct http_response *resp);
-int api_subject_search(struct http_request *req, struct http_response *resp);
-int api_subject_data(struct http_request *req, struct http_response *resp);
-int api_subject_category(struct http_request *req, struct http_response *resp);
-int api_subject_put(struct http_request *req, struct http_response *resp);
-int api_subject_history(struct http_request *req, struct http_response *resp);
-int api_subject_block(struct http_request *req, struct http_response *resp);
-int api_subject_unblock(struct http_request *req, struct http_response *resp);
-int api_subject_restrict(struct http_request *req, struct http_response *resp);
-int api_subject_unrestrict(struct http_request *req, struct http_response *resp);
-int api_subject_protection(struct http_request *req, struct http_response *resp);
+enum senim_result api_subject_register(struct http_request *req,
+				       struct http_response *resp);
+enum senim_result api_subject_search(struct http_request *req,
+				     struct http_response *resp);
+enum senim_result api_subject_data(struct http_request *req, struct http_response *resp);
+enum senim_result api_subject_category(struct http_request *req,
+				       struct http_response *resp);
+enum senim_result api_subject_put(struct http_request *req, struct http_response *resp);
+enum senim_result api_subject_history(struct http_request *req,
+				      struct http_response *resp);
+enum senim_result api_subject_block(struct http_request *req, struct http_response *resp);
+enum senim_result api_subject_unblock(struct http_request *req,
+				      struct http_response *resp);
+enum senim_result api_subject_restrict(struct http_request *req,
+				       struct http_response *resp);
+enum senim_result api_subject_unrestrict(struct http_request *req,
+					 struct http_response *resp);
+enum senim_result api_subject_protection(struct http_request *req,
+					 struct http_response *resp);
 
 /* me.c: borrowers' own access, sign-in and consents (U4, P1, C1-C4, R1) */
-int api_auth_otp(struct http_request *req, struct http_response *resp);
-int api_auth_verify(struct http_request *req, struct http_response *resp);
-int api_auth_sign_out(struct http_request *req, struct http_response *resp);
-int api_me(struct http_request *req, struct http_response *resp);
-int api_me_accept_policy(struct http_request *req, struct http_response *resp);
-int api_me_consents(struct http_request *req, struct http_response *resp);
-int api_me_grant(struct http_request *req, struct http_response *resp);
-int api_me_withdraw(struct http_request *req, struct http_response *resp);
-int api_subject_consents(struct http_request *req, struct http_response *resp);
+enum senim_result api_auth_otp(struct http_request *req, struct http_response *resp);
+enum senim_result api_auth_verify(struct http_request *req, struct http_response *resp);
+enum senim_result api_auth_sign_out(struct http_request *req, struct http_response *resp);
+enum senim_result api_me(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_accept_policy(struct http_request *req,
+				       struct http_response *resp);
+enum senim_result api_me_consents(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_grant(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_withdraw(struct http_request *req, struct http_response *resp);
+enum senim_result api_subject_consents(struct http_request *req,
+				       struct http_response *resp);
 
 /* phone.c: changing a borrower's sign-in phone (U4, S1): staff maker-checker
  * and the borrower's own change */
-int api_phone_change_propose(struct http_request *req, struct http_response *resp);
-int api_phone_change_approve(struct http_request *req, struct http_response *resp);
-int api_me_phone(struct http_request *req, struct http_response *resp);
-int api_me_phone_confirm(struct http_request *req, struct http_response *resp);
+enum senim_result api_phone_change_propose(struct http_request *req,
+					   struct http_response *resp);
+enum senim_result api_phone_change_approve(struct http_request *req,
+					   struct http_response *resp);
+enum senim_result api_me_phone(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_phone_confirm(struct http_request *req,
+				       struct http_response *resp);
 
 /* audit.c: the audit chain, for auditors and the DPO (S4) */
-int api_audit_verify(struct http_request *req, struct http_response *resp);
+enum senim_result api_audit_verify(struct http_request *req, struct http_response *resp);
 
 #endif

@@ -8,7 +8,7 @@
 #include "audit/audit.h"
 #include "common/banned.h"
 
-int api_audit_verify(struct http_request *req, struct http_response *resp)
+enum senim_result api_audit_verify(struct http_request *req, struct http_response *resp)
 {
 	struct audit_report rep;
 	int err = audit_verify(req->app->store, req->app->keys, &rep);

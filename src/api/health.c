@@ -11,7 +11,7 @@
 #include "http/router.h"
 #include "common/banned.h"
 
-int api_healthz(struct http_request *req, struct http_response *resp)
+enum senim_result api_healthz(struct http_request *req, struct http_response *resp)
 {
 	(void)req;
 	return http_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
@@ -19,14 +19,14 @@ int api_healthz(struct http_request *req, struct http_response *resp)
 
 #ifdef SENIM_BENCH
 /* The bare endpoint benchmarks compare against: no store, no JSON library. */
-int api_bench_hello(struct http_request *req, struct http_response *resp)
+enum senim_result api_bench_hello(struct http_request *req, struct http_response *resp)
 {
 	(void)req;
 	return http_reply_bytes(resp, 200, "text/plain", "hello\n", 6);
 }
 #endif
 
-int api_readyz(struct http_request *req, struct http_response *resp)
+enum senim_result api_readyz(struct http_request *req, struct http_response *resp)
 {
 	struct app *app = req->app;
 	int current = 0, latest = 0;
@@ -53,7 +53,7 @@ static const char *route_label(int i)
 	return (size_t)i < n ? r[i].name : "unmatched";
 }
 
-int api_metrics(struct http_request *req, struct http_response *resp)
+enum senim_result api_metrics(struct http_request *req, struct http_response *resp)
 {
 	struct buf text;
 	buf_init(&text, BUF_NO_LIMIT);

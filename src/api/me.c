@@ -145,7 +145,7 @@ struct otp_send {
  * borrower's earlier code valid.  Sent whether or not the phone is
  * registered: the answer must not tell, and only the phone's owner sees
  * it. */
-static int send_code(void *ctx)
+static enum senim_result send_code(void *ctx)
 {
 	struct otp_send *o = ctx;
 	char sid[SUBJECT_ID_LEN];
@@ -163,8 +163,8 @@ static int send_code(void *ctx)
 	return err;
 }
 
-static int otp_answer(struct http_request *req, struct http_response *resp, int result,
-		      void *ctx)
+static enum senim_result otp_answer(struct http_request *req, struct http_response *resp,
+				    enum senim_result result, void *ctx)
 {
 	struct otp_send *o = ctx;
 	sodium_memzero(o->code, sizeof(o->code));
@@ -179,7 +179,7 @@ static int otp_answer(struct http_request *req, struct http_response *resp, int 
 					 BORROWER_OTP_SECONDS));
 }
 
-int api_auth_otp(struct http_request *req, struct http_response *resp)
+enum senim_result api_auth_otp(struct http_request *req, struct http_response *resp)
 {
 	json_t *body;
 	if (http_json_body_or_reply(req, resp, otp_fields, COUNT(otp_fields), &body))
@@ -232,8 +232,9 @@ static const struct jsonin_field verify_fields[] = {
 };
 
 /* Once the sign-in's write is durable: the token, or a paused refusal. */
-static int verify_answer(struct http_request *req, struct http_response *resp, int result,
-			 void *op)
+static enum senim_result verify_answer(struct http_request *req,
+				       struct http_response *resp,
+				       enum senim_result result, void *op)
 {
 	char token[BORROWER_TOKEN_MAX], sid[SUBJECT_ID_LEN];
 	int64_t expires = 0;
@@ -256,7 +257,7 @@ static int verify_answer(struct http_request *req, struct http_response *resp, i
 	return http_reply_json(resp, 200, answer);
 }
 
-int api_auth_verify(struct http_request *req, struct http_response *resp)
+enum senim_result api_auth_verify(struct http_request *req, struct http_response *resp)
 {
 	json_t *body;
 	if (http_json_body_or_reply(req, resp, verify_fields, COUNT(verify_fields),
@@ -296,8 +297,9 @@ int api_auth_verify(struct http_request *req, struct http_response *resp)
 }
 
 /* Once the revocation and its record are durable: 204, or why not. */
-static int sign_out_answer(struct http_request *req, struct http_response *resp,
-			   int result, void *op)
+static enum senim_result sign_out_answer(struct http_request *req,
+					 struct http_response *resp,
+					 enum senim_result result, void *op)
 {
 	int err = borrower_sign_out_finish(op, result);
 	if (err == SENIM_ERR_AUTH)
@@ -305,7 +307,7 @@ static int sign_out_answer(struct http_request *req, struct http_response *resp,
 	return err ? err : http_reply_empty(resp);
 }
 
-int api_auth_sign_out(struct http_request *req, struct http_response *resp)
+enum senim_result api_auth_sign_out(struct http_request *req, struct http_response *resp)
 {
 	struct borrower_signout_op *op = NULL;
 	int err = borrower_sign_out_prepare(req->app->keys, req->request_id, req->bearer,
@@ -329,8 +331,8 @@ static void borrower_actor(struct http_request *req, struct subject_actor *a)
 }
 
 /* Once the self-read's audit record is durable: the borrower's data. */
-static int me_answer(struct http_request *req, struct http_response *resp, int result,
-		     void *op)
+static enum senim_result me_answer(struct http_request *req, struct http_response *resp,
+				   enum senim_result result, void *op)
 {
 	json_t *cats = NULL;
 	uint32_t withheld = 0;
@@ -345,7 +347,7 @@ static int me_answer(struct http_request *req, struct http_response *resp, int r
 					 "categories", cats));
 }
 
-int api_me(struct http_request *req, struct http_response *resp)
+enum senim_result api_me(struct http_request *req, struct http_response *resp)
 {
 	struct subject_actor a;
 	borrower_actor(req, &a);
@@ -399,8 +401,9 @@ static int write_then(struct http_request *req, struct http_response *resp,
 	return http_write_then(req, ledger_op_tx, op, cont);
 }
 
-static int accept_answer(struct http_request *req, struct http_response *resp, int result,
-			 void *op)
+static enum senim_result accept_answer(struct http_request *req,
+				       struct http_response *resp,
+				       enum senim_result result, void *op)
 {
 	char current[LEDGER_VERSION_MAX];
 	json_t *out = NULL;
@@ -419,7 +422,8 @@ static int accept_answer(struct http_request *req, struct http_response *resp, i
 	return http_reply_json(resp, created ? 201 : 200, out);
 }
 
-int api_me_accept_policy(struct http_request *req, struct http_response *resp)
+enum senim_result api_me_accept_policy(struct http_request *req,
+				       struct http_response *resp)
 {
 	json_t *body;
 	if (http_json_body_or_reply(req, resp, policy_fields, COUNT(policy_fields),
@@ -446,8 +450,9 @@ static const struct jsonin_field grant_fields[] = {
 	{ .name = "channel", .type = JSONIN_STRING, .required = 1, .allowed = channels },
 };
 
-static int grant_answer(struct http_request *req, struct http_response *resp, int result,
-			void *op)
+static enum senim_result grant_answer(struct http_request *req,
+				      struct http_response *resp,
+				      enum senim_result result, void *op)
 {
 	(void)req;
 	json_t *out = NULL;
@@ -456,7 +461,7 @@ static int grant_answer(struct http_request *req, struct http_response *resp, in
 	return err ? err : http_reply_json(resp, created ? 201 : 200, out);
 }
 
-int api_me_grant(struct http_request *req, struct http_response *resp)
+enum senim_result api_me_grant(struct http_request *req, struct http_response *resp)
 {
 	json_t *body;
 	if (http_json_body_or_reply(req, resp, grant_fields, COUNT(grant_fields), &body))
@@ -481,8 +486,9 @@ int api_me_grant(struct http_request *req, struct http_response *resp)
 }
 
 /* Once the listing's audit record is durable: the list. */
-static int consents_answer(struct http_request *req, struct http_response *resp,
-			   int result, void *op)
+static enum senim_result consents_answer(struct http_request *req,
+					 struct http_response *resp,
+					 enum senim_result result, void *op)
 {
 	(void)req;
 	json_t *out = NULL;
@@ -490,7 +496,7 @@ static int consents_answer(struct http_request *req, struct http_response *resp,
 	return err ? err : http_reply_json(resp, 200, out);
 }
 
-int api_me_consents(struct http_request *req, struct http_response *resp)
+enum senim_result api_me_consents(struct http_request *req, struct http_response *resp)
 {
 	(void)resp; /* the continuation answers */
 	struct consent_request rq = { .subject_id = req->actor.subject_id,
@@ -502,8 +508,9 @@ int api_me_consents(struct http_request *req, struct http_response *resp)
 		   : http_write_then(req, ledger_list_audit_tx, op, consents_answer);
 }
 
-static int withdraw_answer(struct http_request *req, struct http_response *resp,
-			   int result, void *op)
+static enum senim_result withdraw_answer(struct http_request *req,
+					 struct http_response *resp,
+					 enum senim_result result, void *op)
 {
 	struct withdraw_refusal why;
 	json_t *out = NULL;
@@ -525,7 +532,7 @@ static int withdraw_answer(struct http_request *req, struct http_response *resp,
 	return err ? err : http_reply_json(resp, 200, out);
 }
 
-int api_me_withdraw(struct http_request *req, struct http_response *resp)
+enum senim_result api_me_withdraw(struct http_request *req, struct http_response *resp)
 {
 	char ip[INET6_ADDRSTRLEN];
 	struct consent_request rq;
@@ -546,14 +553,15 @@ struct consents_view {
 	const char *missing; /* which consent a refusal lacks (a static string) */
 };
 
-static int consents_view_audit(struct store_tx *tx, void *ctx)
+static enum senim_result consents_view_audit(struct store_tx *tx, void *ctx)
 {
 	struct consents_view *v = ctx;
 	return subjects_read_audit_tx(tx, v->op);
 }
 
-static int consents_view_answer(struct http_request *req, struct http_response *resp,
-				int result, void *ctx)
+static enum senim_result consents_view_answer(struct http_request *req,
+					      struct http_response *resp,
+					      enum senim_result result, void *ctx)
 {
 	struct consents_view *v = ctx;
 	json_t *probe = NULL;
@@ -575,7 +583,8 @@ static int consents_view_answer(struct http_request *req, struct http_response *
 	return err ? err : http_reply_json(resp, 200, out);
 }
 
-int api_subject_consents(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_consents(struct http_request *req,
+				       struct http_response *resp)
 {
 	const char *id = req->params[0];
 	if (!subject_id_valid(id))

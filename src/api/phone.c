@@ -190,7 +190,7 @@ static int send_notice(struct phone_call *c)
 }
 
 /* On an I/O thread: the step's write, then the SMS it calls for. */
-static int run_step(void *ctx)
+static enum senim_result run_step(void *ctx)
 {
 	struct phone_call *c = ctx;
 	int err = store_write(c->app->store, phone_change_tx, &c->op);
@@ -219,8 +219,8 @@ static int run_step(void *ctx)
 }
 
 /* Once the step is done: the answer (the op wiped first: the arena is not). */
-static int step_answer(struct http_request *req, struct http_response *resp, int result,
-		       void *ctx)
+static enum senim_result step_answer(struct http_request *req, struct http_response *resp,
+				     enum senim_result result, void *ctx)
 {
 	struct phone_call *c = ctx;
 	struct phone_change *op = &c->op;
@@ -284,7 +284,8 @@ static const char *subject_or_reply(struct http_request *req, struct http_respon
 	return id;
 }
 
-int api_phone_change_propose(struct http_request *req, struct http_response *resp)
+enum senim_result api_phone_change_propose(struct http_request *req,
+					   struct http_response *resp)
 {
 	const char *id = subject_or_reply(req, resp);
 	json_t *body;
@@ -309,7 +310,8 @@ int api_phone_change_propose(struct http_request *req, struct http_response *res
 	return http_call_then(req, run_step, c, step_answer);
 }
 
-int api_phone_change_approve(struct http_request *req, struct http_response *resp)
+enum senim_result api_phone_change_approve(struct http_request *req,
+					   struct http_response *resp)
 {
 	const char *id = subject_or_reply(req, resp);
 	if (!id)
@@ -334,7 +336,7 @@ static const struct jsonin_field start_fields[] = {
 	  .max_len = 32 },
 };
 
-int api_me_phone(struct http_request *req, struct http_response *resp)
+enum senim_result api_me_phone(struct http_request *req, struct http_response *resp)
 {
 	json_t *body;
 	if (http_json_body_or_reply(req, resp, start_fields, COUNT(start_fields), &body))
@@ -401,7 +403,8 @@ static const struct jsonin_field confirm_fields[] = {
 	  .format = digits6 },
 };
 
-int api_me_phone_confirm(struct http_request *req, struct http_response *resp)
+enum senim_result api_me_phone_confirm(struct http_request *req,
+				       struct http_response *resp)
 {
 	json_t *body;
 	if (http_json_body_or_reply(req, resp, confirm_fields, COUNT(confirm_fields),

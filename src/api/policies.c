@@ -185,7 +185,7 @@ static int cache_fill(struct policy_cache *c, struct store *st)
 	return err;
 }
 
-int api_policy_current(struct http_request *req, struct http_response *resp)
+enum senim_result api_policy_current(struct http_request *req, struct http_response *resp)
 {
 	struct app *app = req->app;
 	struct policy_cache *c = app->policies;
@@ -232,7 +232,7 @@ int api_policy_current(struct http_request *req, struct http_response *resp)
 	return err;
 }
 
-int api_policy_get(struct http_request *req, struct http_response *resp)
+enum senim_result api_policy_get(struct http_request *req, struct http_response *resp)
 {
 	const char *version = req->params[0];
 	if (!policy_version_valid(version))
@@ -257,7 +257,7 @@ static int add_to_list(const struct policy_doc *d, void *ctx)
 	return o && json_array_append_new(ctx, o) == 0 ? SENIM_OK : SENIM_ERR_NOMEM;
 }
 
-int api_policy_list(struct http_request *req, struct http_response *resp)
+enum senim_result api_policy_list(struct http_request *req, struct http_response *resp)
 {
 	json_t *items = json_array();
 	if (!items)
@@ -296,7 +296,7 @@ static int version_format(const char *v, size_t len)
 	return policy_version_valid(v);
 }
 
-int api_policy_publish(struct http_request *req, struct http_response *resp)
+enum senim_result api_policy_publish(struct http_request *req, struct http_response *resp)
 {
 	json_t *body;
 	if (http_json_body_or_reply(req, resp, publish_fields,

@@ -69,7 +69,8 @@ static const struct jsonin_field sign_in_fields[] = {
 /* A failed sign-in is answered after a pause, fixed plus random jitter, so
  * guessing is slow and timing does not tell which check failed.  The server
  * holds the answer without holding a worker thread (server.c). */
-static int reply_bad_credentials(struct http_request *req, struct http_response *resp)
+static enum senim_result reply_bad_credentials(struct http_request *req,
+					       struct http_response *resp)
 {
 	int err = http_reply_code(req, resp, "invalid_credentials");
 	int base = req->app->failure_delay_ms;
@@ -174,7 +175,7 @@ struct attempt_op {
 
 /* On an I/O thread: the attempt itself.  Always SENIM_OK: its outcome is in
  * op->result, so the continuation tells it from the server's own errors. */
-static int attempt_call(void *ctx)
+static enum senim_result attempt_call(void *ctx)
 {
 	struct attempt_op *op = ctx;
 	json_t *b = op->body;
@@ -236,8 +237,9 @@ static int sign_in_answer(struct http_request *req, struct http_response *resp,
 
 /* On a worker, after the call (or instead of it, when the I/O queue was
  * full: 503 with Retry-After).  A client gone meanwhile gets nothing built. */
-static int attempt_answer(struct http_request *req, struct http_response *resp,
-			  int result, void *ctx)
+static enum senim_result attempt_answer(struct http_request *req,
+					struct http_response *resp,
+					enum senim_result result, void *ctx)
 {
 	struct attempt_op *op = ctx;
 	int err = op->ran ? op->result : SENIM_ERR_UNAVAILABLE;
@@ -282,7 +284,7 @@ static int attempt_start(struct http_request *req, json_t *body, int enroll,
 	return http_call_then(req, attempt_call, op, attempt_answer);
 }
 
-int api_staff_enroll(struct http_request *req, struct http_response *resp)
+enum senim_result api_staff_enroll(struct http_request *req, struct http_response *resp)
 {
 	unsigned char addr[16];
 	size_t addr_len = http_client_key(req, addr);
@@ -295,7 +297,7 @@ int api_staff_enroll(struct http_request *req, struct http_response *resp)
 	return attempt_start(req, body, 1, addr, addr_len);
 }
 
-int api_staff_sign_in(struct http_request *req, struct http_response *resp)
+enum senim_result api_staff_sign_in(struct http_request *req, struct http_response *resp)
 {
 	unsigned char addr[16];
 	size_t addr_len = http_client_key(req, addr);
@@ -308,7 +310,7 @@ int api_staff_sign_in(struct http_request *req, struct http_response *resp)
 	return attempt_start(req, body, 0, addr, addr_len);
 }
 
-int api_staff_sign_out(struct http_request *req, struct http_response *resp)
+enum senim_result api_staff_sign_out(struct http_request *req, struct http_response *resp)
 {
 	struct staff_who who = { req->actor.label, req->request_id };
 	if (req->actor.is_service)
@@ -321,7 +323,7 @@ int api_staff_sign_out(struct http_request *req, struct http_response *resp)
 	return http_reply_empty(resp);
 }
 
-int api_staff_me(struct http_request *req, struct http_response *resp)
+enum senim_result api_staff_me(struct http_request *req, struct http_response *resp)
 {
 	return http_reply_json(resp, 200,
 			       json_pack("{s:I,s:s,s:s}", "id", (json_int_t)req->actor.id,

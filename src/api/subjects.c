@@ -184,8 +184,9 @@ static json_t *identity_of(json_t *body)
 }
 
 /* The answer to a registration, once its write is durable (or failed). */
-static int register_answer(struct http_request *req, struct http_response *resp,
-			   int result, void *op)
+static enum senim_result register_answer(struct http_request *req,
+					 struct http_response *resp,
+					 enum senim_result result, void *op)
 {
 	char id[SUBJECT_ID_LEN];
 	enum access_result denied = ACCESS_GRANTED;
@@ -200,7 +201,8 @@ static int register_answer(struct http_request *req, struct http_response *resp,
 	return err ? err : http_add_header(req, resp, "Location", location);
 }
 
-int api_subject_register(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_register(struct http_request *req,
+				       struct http_response *resp)
 {
 	enum purpose purpose;
 	if (purpose_or_reply(req, resp, &purpose))
@@ -299,8 +301,8 @@ static int answer_one(struct http_request *req, struct http_response *resp,
 }
 
 /* Once the read's audit record is durable: the data, or why not. */
-static int read_answer(struct http_request *req, struct http_response *resp, int result,
-		       void *ctx)
+static enum senim_result read_answer(struct http_request *req, struct http_response *resp,
+				     enum senim_result result, void *ctx)
 {
 	struct pending_read *pr = ctx;
 	json_t *cats = NULL;
@@ -313,7 +315,7 @@ static int read_answer(struct http_request *req, struct http_response *resp, int
 				: answer_one(req, resp, pr, cats, withheld);
 }
 
-static int read_audit(struct store_tx *tx, void *ctx)
+static enum senim_result read_audit(struct store_tx *tx, void *ctx)
 {
 	struct pending_read *pr = ctx;
 	return subjects_read_audit_tx(tx, pr->op);
@@ -336,7 +338,7 @@ static int read_then_answer(struct http_request *req, struct http_response *resp
 	return http_write_then(req, read_audit, pr, read_answer);
 }
 
-int api_subject_data(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_data(struct http_request *req, struct http_response *resp)
 {
 	enum purpose purpose;
 	const char *id = subject_or_reply(req, resp);
@@ -345,7 +347,8 @@ int api_subject_data(struct http_request *req, struct http_response *resp)
 	return read_then_answer(req, resp, id, purpose, -1);
 }
 
-int api_subject_category(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_category(struct http_request *req,
+				       struct http_response *resp)
 {
 	enum purpose purpose;
 	enum category c;
@@ -380,15 +383,16 @@ struct pending_change {
 	enum purpose purpose;
 };
 
-static int change_write(struct store_tx *tx, void *ctx)
+static enum senim_result change_write(struct store_tx *tx, void *ctx)
 {
 	struct pending_change *pc = ctx;
 	return subjects_change_tx(tx, pc->op);
 }
 
 /* Once the change and its audit record are durable: the answer, or why not. */
-static int change_answer(struct http_request *req, struct http_response *resp, int result,
-			 void *ctx)
+static enum senim_result change_answer(struct http_request *req,
+				       struct http_response *resp,
+				       enum senim_result result, void *ctx)
 {
 	struct pending_change *pc = ctx;
 	int64_t version = 0;
@@ -451,7 +455,8 @@ static int change_then_answer(struct http_request *req, struct http_response *re
 	return http_write_then(req, change_write, pc, change_answer);
 }
 
-int api_subject_history(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_history(struct http_request *req,
+				      struct http_response *resp)
 {
 	enum purpose purpose;
 	enum category c;
@@ -472,7 +477,7 @@ static const struct jsonin_field put_fields[] = {
 	{ .name = "source", .type = JSONIN_STRING, .max_len = 32 },
 };
 
-int api_subject_put(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_put(struct http_request *req, struct http_response *resp)
 {
 	enum purpose purpose;
 	enum category c;
@@ -514,7 +519,7 @@ static const struct jsonin_field search_fields[] = {
 	{ .name = "email", .type = JSONIN_STRING, .max_len = EMAIL_MAX },
 };
 
-int api_subject_search(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_search(struct http_request *req, struct http_response *resp)
 {
 	enum purpose purpose;
 	if (purpose_or_reply(req, resp, &purpose))
@@ -624,12 +629,13 @@ static int set_block(struct http_request *req, struct http_response *resp, int b
 				  PURPOSE_LEGAL_OBLIGATION);
 }
 
-int api_subject_block(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_block(struct http_request *req, struct http_response *resp)
 {
 	return set_block(req, resp, 1);
 }
 
-int api_subject_unblock(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_unblock(struct http_request *req,
+				      struct http_response *resp)
 {
 	return set_block(req, resp, 0);
 }
@@ -638,7 +644,8 @@ static const struct jsonin_field restrict_fields[] = {
 	{ .name = "allowed_purposes", .type = JSONIN_ARRAY, .required = 1 },
 };
 
-int api_subject_restrict(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_restrict(struct http_request *req,
+				       struct http_response *resp)
 {
 	const char *id = subject_or_reply(req, resp);
 	json_t *body;
@@ -667,7 +674,8 @@ int api_subject_restrict(struct http_request *req, struct http_response *resp)
 				  PURPOSE_LEGAL_OBLIGATION);
 }
 
-int api_subject_unrestrict(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_unrestrict(struct http_request *req,
+					 struct http_response *resp)
 {
 	const char *id = subject_or_reply(req, resp);
 	if (!id)
@@ -680,7 +688,8 @@ int api_subject_unrestrict(struct http_request *req, struct http_response *resp)
 				  PURPOSE_LEGAL_OBLIGATION);
 }
 
-int api_subject_protection(struct http_request *req, struct http_response *resp)
+enum senim_result api_subject_protection(struct http_request *req,
+					 struct http_response *resp)
 {
 	const char *id = subject_or_reply(req, resp);
 	if (!id)

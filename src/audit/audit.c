@@ -819,7 +819,7 @@ static int check_wiped(struct store_tx *tx, struct verify_ctx *v)
 	return err;
 }
 
-static int verify_fn(struct store_tx *tx, void *ctx)
+static enum senim_result verify_fn(struct store_tx *tx, void *ctx)
 {
 	struct verify_ctx *v = ctx;
 	struct audit_report keep = *v->rep; /* the anchor's counts */

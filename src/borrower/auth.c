@@ -158,7 +158,7 @@ struct issue_ctx {
 	char *subject_id;
 };
 
-static int issue_tx(struct store_tx *tx, void *arg)
+static enum senim_result issue_tx(struct store_tx *tx, void *arg)
 {
 	struct issue_ctx *c = arg;
 	unsigned char digest[VAULT_INDEX_BYTES], hash[32];
@@ -215,7 +215,7 @@ struct borrower_verify_op {
 	int ambiguous; /* a right code, but the phone is several borrowers' */
 };
 /* A failure still commits (the attempt counter and the audit record). */
-static int verify_tx(struct store_tx *tx, void *arg)
+static enum senim_result verify_tx(struct store_tx *tx, void *arg)
 {
 	struct borrower_verify_op *c = arg;
 	unsigned char digest[VAULT_INDEX_BYTES], want[32];
@@ -326,7 +326,7 @@ int borrower_otp_verify_prepare(const struct keyring *kr, const char *request_id
 	return SENIM_OK;
 }
 
-int borrower_otp_verify_tx(struct store_tx *tx, void *op)
+enum senim_result borrower_otp_verify_tx(struct store_tx *tx, void *op)
 {
 	return verify_tx(tx, op);
 }
@@ -371,7 +371,7 @@ struct authn_ctx {
 	char *subject_id;
 };
 
-static int authn_tx(struct store_tx *tx, void *arg)
+static enum senim_result authn_tx(struct store_tx *tx, void *arg)
 {
 	struct authn_ctx *c = arg;
 	struct store_rows *r;
@@ -422,7 +422,7 @@ struct borrower_signout_op {
 	unsigned char hash[TOKEN_HASH_BYTES];
 };
 
-static int signout_tx(struct store_tx *tx, void *arg)
+static enum senim_result signout_tx(struct store_tx *tx, void *arg)
 {
 	struct borrower_signout_op *c = arg;
 	char sid[SUBJECT_ID_LEN];
@@ -458,7 +458,7 @@ int borrower_sign_out_prepare(const struct keyring *kr, const char *request_id,
 	return SENIM_OK;
 }
 
-int borrower_sign_out_tx(struct store_tx *tx, void *op)
+enum senim_result borrower_sign_out_tx(struct store_tx *tx, void *op)
 {
 	return signout_tx(tx, op);
 }

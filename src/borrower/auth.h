@@ -79,7 +79,7 @@ SENIM_MUST_CHECK int borrower_otp_verify_prepare(const struct keyring *kr,
 						 const char *phone, const char *code,
 						 const char *iin,
 						 struct borrower_verify_op **op);
-int borrower_otp_verify_tx(struct store_tx *tx, void *op);
+enum senim_result borrower_otp_verify_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int borrower_otp_verify_finish(struct borrower_verify_op *op, int result,
 						char token[BORROWER_TOKEN_MAX],
 						int64_t *expires_at,
@@ -98,7 +98,7 @@ struct borrower_signout_op;
 SENIM_MUST_CHECK int borrower_sign_out_prepare(const struct keyring *kr,
 					       const char *request_id, const char *token,
 					       struct borrower_signout_op **op);
-int borrower_sign_out_tx(struct store_tx *tx, void *op);
+enum senim_result borrower_sign_out_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int borrower_sign_out_finish(struct borrower_signout_op *op, int result);
 
 /*

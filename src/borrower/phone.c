@@ -356,7 +356,7 @@ static int confirm_tx(struct store_tx *tx, struct phone_change *op)
 	return err ? err : apply(tx, op, SOURCE_BORROWER, op->keep_token);
 }
 
-int phone_change_tx(struct store_tx *tx, void *arg)
+enum senim_result phone_change_tx(struct store_tx *tx, void *arg)
 {
 	struct phone_change *op = arg;
 	op->refusal = PHONE_REFUSED_NONE;
@@ -377,12 +377,12 @@ int phone_change_tx(struct store_tx *tx, void *arg)
 	return SENIM_ERR_INVALID;
 }
 
-int phone_change_notice_sent_tx(struct store_tx *tx, void *op)
+enum senim_result phone_change_notice_sent_tx(struct store_tx *tx, void *op)
 {
 	return audit(tx, op, "subject.phone_notice", "success");
 }
 
-int phone_change_notice_failed_tx(struct store_tx *tx, void *op)
+enum senim_result phone_change_notice_failed_tx(struct store_tx *tx, void *op)
 {
 	return audit(tx, op, "subject.phone_notice", "failed");
 }

@@ -96,14 +96,14 @@ struct phone_change {
 /* Run the step inside a write transaction.  A refusal commits its audit
  * record and is reported in op->refusal with SENIM_OK; other errors roll
  * back (SENIM_ERR_NOT_FOUND: no such subject). */
-int phone_change_tx(struct store_tx *tx, void *op);
+enum senim_result phone_change_tx(struct store_tx *tx, void *op);
 
 /*
  * Record whether the notice reached the gateway (sent = 1) or not: a write
  * job (op is the phone_change).  Outcome "success" or "failed".
  */
-int phone_change_notice_sent_tx(struct store_tx *tx, void *op);
-int phone_change_notice_failed_tx(struct store_tx *tx, void *op);
+enum senim_result phone_change_notice_sent_tx(struct store_tx *tx, void *op);
+enum senim_result phone_change_notice_failed_tx(struct store_tx *tx, void *op);
 
 /* Wipe the op's phones and codes. */
 void phone_change_wipe(struct phone_change *op);

@@ -90,7 +90,7 @@ struct counts {
 	size_t n;
 };
 
-static int count_fn(struct store_tx *tx, void *ctx)
+static enum senim_result count_fn(struct store_tx *tx, void *ctx)
 {
 	struct counts *c = ctx;
 	struct store_rows *r = NULL;
@@ -279,7 +279,7 @@ static void note_failure(struct rotate *ro, const char *id, int err)
 }
 
 /* One batch, in one write transaction. */
-static int batch_fn(struct store_tx *tx, void *ctx)
+static enum senim_result batch_fn(struct store_tx *tx, void *ctx)
 {
 	struct rotate *ro = ctx;
 	/* store_write may run fn more than once; start clean each time. */
@@ -322,7 +322,7 @@ static int batch_fn(struct store_tx *tx, void *ctx)
 	return err;
 }
 
-static int count_older_fn(struct store_tx *tx, void *ctx)
+static enum senim_result count_older_fn(struct store_tx *tx, void *ctx)
 {
 	struct rotate *ro = ctx;
 	struct store_val p[] = { SV_INT(ro->target) };
@@ -343,7 +343,7 @@ struct rotate_audit {
 	const char *run_id;
 };
 
-static int audit_fn(struct store_tx *tx, void *ctx)
+static enum senim_result audit_fn(struct store_tx *tx, void *ctx)
 {
 	const struct rotate_audit *a = ctx;
 	struct audit_record rec = {

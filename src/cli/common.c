@@ -85,7 +85,7 @@ void cli_error(const char *cmd, const char *fmt, ...)
 
 /* Whether the store holds anything made with a key file's keys: wrapped
  * data keys, or audit records (whose checkpoints are signed). */
-static int uses_keys_fn(struct store_tx *tx, void *ctx)
+static enum senim_result uses_keys_fn(struct store_tx *tx, void *ctx)
 {
 	struct store_rows *r;
 	int has = 0;
@@ -109,7 +109,7 @@ struct fit {
 	int dek_ok, audit_ok;
 };
 
-static int keys_fit_fn(struct store_tx *tx, void *ctx)
+static enum senim_result keys_fit_fn(struct store_tx *tx, void *ctx)
 {
 	struct fit *f = ctx;
 	struct store_rows *r;

@@ -312,7 +312,7 @@ int ledger_op_needs_write(const struct ledger_op *op)
 
 /* ---- granting ------------------------------------------------------------------ */
 
-static int grant_prepare_tx(struct store_tx *tx, void *arg)
+static enum senim_result grant_prepare_tx(struct store_tx *tx, void *arg)
 {
 	struct ledger_op *op = arg;
 	struct policy_ref cur;
@@ -521,7 +521,7 @@ static int check_obligations(struct store_tx *tx, struct ledger_op *op)
 	return err;
 }
 
-static int withdraw_prepare_tx(struct store_tx *tx, void *arg)
+static enum senim_result withdraw_prepare_tx(struct store_tx *tx, void *arg)
 {
 	struct ledger_op *op = arg;
 	struct store_rows *r;
@@ -684,7 +684,7 @@ int ledger_withdraw(struct store *st, const struct keyring *kr,
 	return ledger_withdraw_finish(op, run_op(st, op), out, why);
 }
 
-int ledger_op_tx(struct store_tx *tx, void *arg)
+enum senim_result ledger_op_tx(struct store_tx *tx, void *arg)
 {
 	struct ledger_op *op = arg;
 	return op->withdraw ? withdraw_write_tx(tx, op) : grant_write_tx(tx, op);
@@ -695,7 +695,7 @@ struct list_ctx {
 	json_t *items;
 };
 
-static int list_tx(struct store_tx *tx, void *arg)
+static enum senim_result list_tx(struct store_tx *tx, void *arg)
 {
 	struct list_ctx *c = arg;
 	struct store_rows *r;
@@ -752,7 +752,7 @@ int ledger_list_prepare(struct store *st, const struct keyring *kr,
 	return SENIM_OK;
 }
 
-int ledger_list_audit_tx(struct store_tx *tx, void *arg)
+enum senim_result ledger_list_audit_tx(struct store_tx *tx, void *arg)
 {
 	struct ledger_list_op *op = arg;
 	char object[64];
@@ -787,7 +787,7 @@ struct state_ctx {
 	char *current;
 };
 
-static int state_tx(struct store_tx *tx, void *arg)
+static enum senim_result state_tx(struct store_tx *tx, void *arg)
 {
 	struct state_ctx *c = arg;
 	struct policy_ref cur;

@@ -103,7 +103,7 @@ SENIM_MUST_CHECK int ledger_withdraw_prepare(struct store *st, const struct keyr
 					     const char *consent_id,
 					     struct ledger_op **op);
 int ledger_op_needs_write(const struct ledger_op *op);
-int ledger_op_tx(struct store_tx *tx, void *op);
+enum senim_result ledger_op_tx(struct store_tx *tx, void *op);
 /* current (may be NULL) gets the version in force. */
 SENIM_MUST_CHECK int ledger_grant_finish(struct ledger_op *op, int result, json_t **out,
 					 int *created, char current[LEDGER_VERSION_MAX]);
@@ -126,7 +126,7 @@ struct ledger_list_op;
 SENIM_MUST_CHECK int ledger_list_prepare(struct store *st, const struct keyring *kr,
 					 const struct consent_request *rq,
 					 struct ledger_list_op **op);
-int ledger_list_audit_tx(struct store_tx *tx, void *op);
+enum senim_result ledger_list_audit_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int ledger_list_finish(struct ledger_list_op *op, int result,
 					json_t **out);
 

@@ -534,7 +534,7 @@ static int contract_recorded(struct store_tx *tx, const unsigned char *digest, i
 	return err;
 }
 
-static int lookup_fn(struct store_tx *tx, void *arg)
+static enum senim_result lookup_fn(struct store_tx *tx, void *arg)
 {
 	struct import *im = arg;
 	import_progress_fn progress = im->quiet ? NULL : im->run->progress;
@@ -678,7 +678,7 @@ static int write_subject(struct store_tx *tx, struct import *im, size_t s, int64
 	return err;
 }
 
-static int write_fn(struct store_tx *tx, void *arg)
+static enum senim_result write_fn(struct store_tx *tx, void *arg)
 {
 	struct import *im = arg;
 	int64_t now = clock_now_us();
@@ -783,7 +783,7 @@ struct close_ctx {
 	unsigned char digest[VAULT_INDEX_BYTES];
 };
 
-static int close_fn(struct store_tx *tx, void *arg)
+static enum senim_result close_fn(struct store_tx *tx, void *arg)
 {
 	struct close_ctx *c = arg;
 	struct store_rows *rs = NULL;

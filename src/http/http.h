@@ -124,7 +124,8 @@ int http_json_body_or_reply(struct http_request *req, struct http_response *resp
 			    const struct jsonin_field *fields, size_t n, json_t **out);
 
 /* A handler. */
-typedef int (*http_handler_fn)(struct http_request *req, struct http_response *resp);
+typedef enum senim_result (*http_handler_fn)(struct http_request *req,
+					     struct http_response *resp);
 
 /*
  * Answer after a durable write, without holding a worker thread while the
@@ -146,9 +147,10 @@ typedef int (*http_handler_fn)(struct http_request *req, struct http_response *r
  * a handler ends with `return http_write_then(...)`.
  */
 struct store_tx;
-typedef int (*http_write_fn)(struct store_tx *tx, void *ctx);
-typedef int (*http_continue_fn)(struct http_request *req, struct http_response *resp,
-				int result, void *ctx);
+typedef enum senim_result (*http_write_fn)(struct store_tx *tx, void *ctx);
+typedef enum senim_result (*http_continue_fn)(struct http_request *req,
+					      struct http_response *resp,
+					      enum senim_result result, void *ctx);
 int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
 		    http_continue_fn cont);
 
@@ -160,7 +162,7 @@ int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
  * queue is full, cont sees SENIM_ERR_UNAVAILABLE at once.  call may use the
  * store synchronously.
  */
-typedef int (*http_call_fn)(void *ctx);
+typedef enum senim_result (*http_call_fn)(void *ctx);
 int http_call_then(struct http_request *req, http_call_fn call, void *ctx,
 		   http_continue_fn cont);
 

@@ -332,7 +332,7 @@ static const char *bearer_token(struct MHD_Connection *conn)
 	return n > 0 && n < STAFF_TOKEN_MAX ? h : NULL;
 }
 
-static int denial_tx(struct store_tx *tx, void *arg)
+static enum senim_result denial_tx(struct store_tx *tx, void *arg)
 {
 	struct exchange *x = arg;
 	char object[64];
@@ -350,8 +350,9 @@ static int denial_tx(struct store_tx *tx, void *arg)
 
 /* After the refusal's record: the 403 (a refusal discloses nothing, so it
  * goes out even when the record could not be written — which is logged). */
-static int denial_answer(struct http_request *req, struct http_response *resp, int result,
-			 void *ctx)
+static enum senim_result denial_answer(struct http_request *req,
+				       struct http_response *resp,
+				       enum senim_result result, void *ctx)
 {
 	(void)ctx;
 	if (result)
@@ -569,7 +570,7 @@ static void write_done(int result, void *arg)
 
 /* Suspend the connection and queue the handler's write.  If it cannot be
  * queued, the continuation sees the error at once. */
-static int io_submit(struct io_pool *io, struct exchange *x);
+static enum senim_result io_submit(struct io_pool *io, struct exchange *x);
 
 /*
  * Suspend the connection and queue the handler's write or call; 1 when it
@@ -627,7 +628,7 @@ static void *io_loop(void *arg)
 	return NULL;
 }
 
-static int io_submit(struct io_pool *io, struct exchange *x)
+static enum senim_result io_submit(struct io_pool *io, struct exchange *x)
 {
 	struct io_job *job = malloc(sizeof(*job));
 	if (!job)

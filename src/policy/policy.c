@@ -91,7 +91,7 @@ struct publish_ctx {
 	int created;
 };
 
-static int publish_tx(struct store_tx *tx, void *arg)
+static enum senim_result publish_tx(struct store_tx *tx, void *arg)
 {
 	struct publish_ctx *c = arg;
 	struct policy_doc *d = c->out;
@@ -211,7 +211,7 @@ static int dup_text(struct store_rows *r, int col, char **out, size_t *len)
 	return SENIM_OK;
 }
 
-static int get_tx(struct store_tx *tx, void *arg)
+static enum senim_result get_tx(struct store_tx *tx, void *arg)
 {
 	struct get_ctx *c = arg;
 	struct store_rows *r;
@@ -253,7 +253,7 @@ int policy_get(struct store *st, const char *version, struct policy_doc *out)
 	return err;
 }
 
-static int seq_tx(struct store_tx *tx, void *arg)
+static enum senim_result seq_tx(struct store_tx *tx, void *arg)
 {
 	int64_t *seq = arg;
 	struct store_rows *r;
@@ -279,7 +279,7 @@ struct list_ctx {
 	void *ctx;
 };
 
-static int list_tx(struct store_tx *tx, void *arg)
+static enum senim_result list_tx(struct store_tx *tx, void *arg)
 {
 	struct list_ctx *c = arg;
 	struct store_rows *r;

@@ -416,7 +416,7 @@ struct login_read {
 	struct account *acct;
 };
 
-static int login_read_fn(struct store_tx *tx, void *ctx)
+static enum senim_result login_read_fn(struct store_tx *tx, void *ctx)
 {
 	struct login_read *lr = ctx;
 	return account_read(tx, SQL_ACCOUNT_BY_LOGIN, SV_TEXT(lr->login), lr->acct);
@@ -444,7 +444,7 @@ struct add_ctx {
 	unsigned char token_hash[TOKEN_HASH_BYTES]; /* service */
 };
 
-static int add_fn(struct store_tx *tx, void *ctx)
+static enum senim_result add_fn(struct store_tx *tx, void *ctx)
 {
 	struct add_ctx *a = ctx;
 	int64_t now = clock_now_us();
@@ -538,7 +538,7 @@ struct admin_ctx {
 	int revoke; /* else unlock */
 };
 
-static int admin_fn(struct store_tx *tx, void *ctx)
+static enum senim_result admin_fn(struct store_tx *tx, void *ctx)
 {
 	struct admin_ctx *a = ctx;
 	struct account acct;
@@ -600,7 +600,7 @@ struct list_ctx {
 	void *ctx;
 };
 
-static int list_fn(struct store_tx *tx, void *ctx)
+static enum senim_result list_fn(struct store_tx *tx, void *ctx)
 {
 	struct list_ctx *l = ctx;
 	int64_t now = clock_now_us();
@@ -879,7 +879,7 @@ static int attempt_session(struct store_tx *tx, struct attempt *at,
  * committed; the answer for the caller is at->result.  Any other return is
  * a store or audit failure and rolls everything back (fail closed).
  */
-static int attempt_commit(struct store_tx *tx, void *ctx)
+static enum senim_result attempt_commit(struct store_tx *tx, void *ctx)
 {
 	struct attempt *at = ctx;
 	at->result = SENIM_ERR_AUTH;
@@ -1079,7 +1079,7 @@ struct auth_ctx {
 	struct staff_actor *out;
 };
 
-static int authenticate_fn(struct store_tx *tx, void *ctx)
+static enum senim_result authenticate_fn(struct store_tx *tx, void *ctx)
 {
 	struct auth_ctx *a = ctx;
 	struct store_val p[] = { SV_BLOB(a->hash, TOKEN_HASH_BYTES),
@@ -1140,7 +1140,7 @@ struct sign_out_ctx {
 	const unsigned char *hash;
 };
 
-static int sign_out_fn(struct store_tx *tx, void *ctx)
+static enum senim_result sign_out_fn(struct store_tx *tx, void *ctx)
 {
 	struct sign_out_ctx *s = ctx;
 	int64_t now = clock_now_us();

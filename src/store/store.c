@@ -130,7 +130,7 @@ static int is_postgres_url(const char *target)
 	       strncmp(target, "postgres://", 11) == 0;
 }
 
-int store_open(const char *target, int connections, struct store **out)
+enum senim_result store_open(const char *target, int connections, struct store **out)
 {
 	*out = NULL;
 	if (connections < 1)
@@ -175,7 +175,7 @@ int store_open(const char *target, int connections, struct store **out)
 	return SENIM_OK;
 }
 
-int store_data_version(struct store *st, int64_t *version)
+enum senim_result store_data_version(struct store *st, int64_t *version)
 {
 	if (!st->version_conn)
 		return SENIM_ERR_UNAVAILABLE;
@@ -264,8 +264,8 @@ static int run_read(struct store *st, store_fn fn, void *ctx)
 
 #define JOB_BROKEN (-1) /* the job's savepoint failed: transaction state unknown */
 
-int store_tx_defer(struct store_tx *tx, store_flush_fn flush, void *ctx, const void *item,
-		   size_t len)
+enum senim_result store_tx_defer(struct store_tx *tx, store_flush_fn flush, void *ctx,
+				 const void *item, size_t len)
 {
 	struct defer_list *d = tx->defers;
 	if (!d)
@@ -286,8 +286,8 @@ int store_tx_defer(struct store_tx *tx, store_flush_fn flush, void *ctx, const v
 	return SENIM_OK;
 }
 
-int store_tx_after_commit(struct store_tx *tx, store_after_fn after, void *ctx,
-			  const void *data, size_t len)
+enum senim_result store_tx_after_commit(struct store_tx *tx, store_after_fn after,
+					void *ctx, const void *data, size_t len)
 {
 	struct defer_list *d = tx->defers;
 	if (!d || !after)
@@ -682,7 +682,7 @@ static void lead(struct store *st, struct write_job *self)
 	hand_over(st);
 }
 
-int store_write(struct store *st, store_fn fn, void *ctx)
+enum senim_result store_write(struct store *st, store_fn fn, void *ctx)
 {
 	struct write_job job = { .fn = fn, .ctx = ctx, .wake = PTHREAD_COND_INITIALIZER };
 	pthread_mutex_lock(&st->queue_lock);
@@ -731,8 +731,8 @@ static void committer_stop(struct store *st)
 		pthread_join(st->committer, NULL);
 }
 
-int store_write_async(struct store *st, store_fn fn, void *ctx, store_done_fn on_done,
-		      void *done_ctx)
+enum senim_result store_write_async(struct store *st, store_fn fn, void *ctx,
+				    store_done_fn on_done, void *done_ctx)
 {
 	struct write_job *job = calloc(1, sizeof(*job));
 	if (!job)
@@ -756,12 +756,12 @@ int store_write_async(struct store *st, store_fn fn, void *ctx, store_done_fn on
 	return SENIM_OK;
 }
 
-int store_read(struct store *st, store_fn fn, void *ctx)
+enum senim_result store_read(struct store *st, store_fn fn, void *ctx)
 {
 	return run_read(st, fn, ctx);
 }
 
-static int ping_fn(struct store_tx *tx, void *ctx)
+static enum senim_result ping_fn(struct store_tx *tx, void *ctx)
 {
 	(void)ctx;
 	struct store_rows *r;
@@ -774,13 +774,14 @@ static int ping_fn(struct store_tx *tx, void *ctx)
 	return err ? err : (has ? SENIM_OK : SENIM_ERR_STORE);
 }
 
-int store_ping(struct store *st)
+enum senim_result store_ping(struct store *st)
 {
 	return store_read(st, ping_fn, NULL);
 }
 
-int store_exec(struct store_tx *tx, const char *sql, const struct store_val *params,
-	       size_t nparams, int64_t *changes)
+enum senim_result store_exec(struct store_tx *tx, const char *sql,
+			     const struct store_val *params, size_t nparams,
+			     int64_t *changes)
 {
 	int err = ensure_savepoint(tx);
 	if (err)
@@ -788,8 +789,9 @@ int store_exec(struct store_tx *tx, const char *sql, const struct store_val *par
 	return tx->st->be->exec(tx->conn, sql, params, nparams, changes);
 }
 
-int store_query(struct store_tx *tx, const char *sql, const struct store_val *params,
-		size_t nparams, struct store_rows **out)
+enum senim_result store_query(struct store_tx *tx, const char *sql,
+			      const struct store_val *params, size_t nparams,
+			      struct store_rows **out)
 {
 	*out = NULL;
 	int err = ensure_savepoint(tx);
@@ -820,7 +822,7 @@ fail:
 	return (enum senim_result)err;
 }
 
-int store_rows_next(struct store_rows *r, int *has_row)
+enum senim_result store_rows_next(struct store_rows *r, int *has_row)
 {
 	return r->be->rows_next(r, has_row);
 }
@@ -863,7 +865,7 @@ struct version_ctx {
 	int version;
 };
 
-static int read_version(struct store_tx *tx, void *ctx)
+static enum senim_result read_version(struct store_tx *tx, void *ctx)
 {
 	struct version_ctx *v = ctx;
 	struct store_rows *r;
@@ -890,7 +892,7 @@ struct apply_ctx {
 	int applied; /* 1 when this call applied it, 0 when already there */
 };
 
-static int apply_one(struct store_tx *tx, void *ctx)
+static enum senim_result apply_one(struct store_tx *tx, void *ctx)
 {
 	struct apply_ctx *a = ctx;
 	struct version_ctx v = { 0 };
@@ -923,7 +925,7 @@ static int apply_one(struct store_tx *tx, void *ctx)
 	return err;
 }
 
-static int bootstrap(struct store_tx *tx, void *ctx)
+static enum senim_result bootstrap(struct store_tx *tx, void *ctx)
 {
 	(void)ctx;
 	/* PostgreSQL: two processes bootstrapping a fresh database at once would
@@ -937,7 +939,7 @@ static int bootstrap(struct store_tx *tx, void *ctx)
 	return exec_script(tx, BOOTSTRAP_SQL);
 }
 
-int store_migrate(struct store *st, int *applied)
+enum senim_result store_migrate(struct store *st, int *applied)
 {
 	size_t count;
 	const struct store_migration *ms = store_migrations(st->be->kind, &count);
@@ -957,7 +959,7 @@ int store_migrate(struct store *st, int *applied)
 	return err;
 }
 
-int store_schema_version(struct store *st, int *current, int *latest)
+enum senim_result store_schema_version(struct store *st, int *current, int *latest)
 {
 	size_t count;
 	const struct store_migration *ms = store_migrations(st->be->kind, &count);

@@ -86,7 +86,8 @@ struct store_val {
  * touched; call store_migrate() or store_check_schema().  On success *out
  * owns the store; free it with store_free().
  */
-SENIM_MUST_CHECK int store_open(const char *target, int connections, struct store **out);
+SENIM_MUST_CHECK enum senim_result store_open(const char *target, int connections,
+					      struct store **out);
 /* Close every connection.  store_free(NULL) does nothing. */
 void store_free(struct store *st);
 
@@ -99,18 +100,19 @@ enum store_kind store_kind(const struct store *st);
  * transaction, recording it in schema_migrations.  *applied (may be NULL) is
  * the number applied now.  Safe to run while another process serves.
  */
-SENIM_MUST_CHECK int store_migrate(struct store *st, int *applied);
+SENIM_MUST_CHECK enum senim_result store_migrate(struct store *st, int *applied);
 /* Current and latest-known schema versions (for readiness checks). */
-SENIM_MUST_CHECK int store_schema_version(struct store *st, int *current, int *latest);
+SENIM_MUST_CHECK enum senim_result store_schema_version(struct store *st, int *current,
+							int *latest);
 
 /* ---- transactions ------------------------------------------------------- */
 
-typedef int (*store_fn)(struct store_tx *tx, void *ctx);
+typedef enum senim_result (*store_fn)(struct store_tx *tx, void *ctx);
 
 /* Run fn in a read-write transaction (shared with concurrent writers, see
  * group commit above); durable on SENIM_OK, else fn's writes are undone and
  * its result returned.  A commit failure is SENIM_ERR_STORE. */
-SENIM_MUST_CHECK int store_write(struct store *st, store_fn fn, void *ctx);
+SENIM_MUST_CHECK enum senim_result store_write(struct store *st, store_fn fn, void *ctx);
 /*
  * Queue fn for the group commit and return at once: for a caller that must
  * not block (a server worker with other connections to serve).  When the
@@ -123,11 +125,12 @@ SENIM_MUST_CHECK int store_write(struct store *st, store_fn fn, void *ctx);
  * will not be called.
  */
 typedef void (*store_done_fn)(int result, void *done_ctx);
-SENIM_MUST_CHECK int store_write_async(struct store *st, store_fn fn, void *ctx,
-				       store_done_fn on_done, void *done_ctx);
+SENIM_MUST_CHECK enum senim_result store_write_async(struct store *st, store_fn fn,
+						     void *ctx, store_done_fn on_done,
+						     void *done_ctx);
 
 /* Run fn in a read-only transaction. */
-SENIM_MUST_CHECK int store_read(struct store *st, store_fn fn, void *ctx);
+SENIM_MUST_CHECK enum senim_result store_read(struct store *st, store_fn fn, void *ctx);
 
 /*
  * A cheap "has anything changed?" number for caches: it differs whenever any
@@ -135,18 +138,18 @@ SENIM_MUST_CHECK int store_read(struct store *st, store_fn fn, void *ctx);
  * read.  SENIM_ERR_UNAVAILABLE when the engine has no such number
  * (PostgreSQL): then the caller must look at the data itself.
  */
-SENIM_MUST_CHECK int store_data_version(struct store *st, int64_t *version);
+SENIM_MUST_CHECK enum senim_result store_data_version(struct store *st, int64_t *version);
 
 /* Cheap liveness check: one round trip on a pooled connection. */
-SENIM_MUST_CHECK int store_ping(struct store *st);
+SENIM_MUST_CHECK enum senim_result store_ping(struct store *st);
 
 /* ---- statements (only inside fn) ---------------------------------------- */
 
 /* Run a statement that returns no rows; *changes (may be NULL) gets the number
  * of rows it changed. */
-SENIM_MUST_CHECK int store_exec(struct store_tx *tx, const char *sql,
-				const struct store_val *params, size_t nparams,
-				int64_t *changes);
+SENIM_MUST_CHECK enum senim_result store_exec(struct store_tx *tx, const char *sql,
+					      const struct store_val *params,
+					      size_t nparams, int64_t *changes);
 
 /*
  * Run a query; *out is a cursor positioned before the first row, freed with
@@ -156,9 +159,9 @@ SENIM_MUST_CHECK int store_exec(struct store_tx *tx, const char *sql,
  *     while (!err && (err = store_rows_next(r, &has)) == 0 && has) { ... }
  *     store_rows_free(r);
  */
-SENIM_MUST_CHECK int store_query(struct store_tx *tx, const char *sql,
-				 const struct store_val *params, size_t nparams,
-				 struct store_rows **out);
+SENIM_MUST_CHECK enum senim_result store_query(struct store_tx *tx, const char *sql,
+					       const struct store_val *params,
+					       size_t nparams, struct store_rows **out);
 /*
  * A query that expects one row: *out is positioned on it, freed with
  * store_rows_free().  SENIM_ERR_NOT_FOUND when there is none, and then, as on
@@ -169,7 +172,7 @@ SENIM_MUST_CHECK enum senim_result store_query_one(struct store_tx *tx, const ch
 						   size_t nparams,
 						   struct store_rows **out);
 /* Advance; *has_row = 1 while a row is there, 0 at the end. */
-SENIM_MUST_CHECK int store_rows_next(struct store_rows *r, int *has_row);
+SENIM_MUST_CHECK enum senim_result store_rows_next(struct store_rows *r, int *has_row);
 /* Column accessors for the current row (0-based).  Text and blob pointers are
  * valid until the next store_rows_next()/store_rows_free(). */
 int store_rows_is_null(struct store_rows *r, int col);
@@ -195,8 +198,9 @@ struct store_item {
 };
 typedef int (*store_flush_fn)(struct store_tx *tx, void *ctx,
 			      const struct store_item *items, size_t n);
-SENIM_MUST_CHECK int store_tx_defer(struct store_tx *tx, store_flush_fn flush, void *ctx,
-				    const void *item, size_t len);
+SENIM_MUST_CHECK enum senim_result store_tx_defer(struct store_tx *tx,
+						  store_flush_fn flush, void *ctx,
+						  const void *item, size_t len);
 
 /*
  * After the batch's COMMIT, before anyone is told: inside store_write()'s fn
@@ -220,8 +224,9 @@ SENIM_MUST_CHECK int store_tx_defer(struct store_tx *tx, store_flush_fn flush, v
  */
 #define STORE_AFTER_COMMIT_LAG 5
 typedef int (*store_after_fn)(void *ctx, const struct store_item *items, size_t n);
-SENIM_MUST_CHECK int store_tx_after_commit(struct store_tx *tx, store_after_fn after,
-					   void *ctx, const void *data, size_t len);
+SENIM_MUST_CHECK enum senim_result store_tx_after_commit(struct store_tx *tx,
+							 store_after_fn after, void *ctx,
+							 const void *data, size_t len);
 
 /* Which backend a transaction runs on, for the rare SQL that differs. */
 enum store_kind store_tx_kind(const struct store_tx *tx);

@@ -299,7 +299,7 @@ struct subject_registration_op {
 	int conflict; /* the IIN is another record's (audited, then 409) */
 };
 
-int subjects_register_tx(struct store_tx *tx, void *arg)
+enum senim_result subjects_register_tx(struct store_tx *tx, void *arg)
 {
 	struct subject_registration_op *ro = arg;
 	struct op *o = &ro->o;
@@ -485,7 +485,7 @@ static int read_latest(struct store_tx *tx, const struct vault_dek *dek, const c
  * taken at fetch time; a block committed in between counts from the next
  * request.
  */
-static int fetch_tx(struct store_tx *tx, void *arg)
+static enum senim_result fetch_tx(struct store_tx *tx, void *arg)
 {
 	struct op *o = arg;
 	int err = load_state(tx, o->subject_id, &o->state, NULL, 0);
@@ -529,7 +529,7 @@ static int fetch_tx(struct store_tx *tx, void *arg)
 	return SENIM_OK;
 }
 
-static int read_audit_tx(struct store_tx *tx, void *arg)
+static enum senim_result read_audit_tx(struct store_tx *tx, void *arg)
 {
 	struct op *o = arg;
 	const char *outcome = "success";
@@ -585,7 +585,7 @@ int subjects_self_read_prepare(struct store *st, const struct subject_actor *a,
 	return read_prepare(st, a, subject_id, CATEGORY_ALL, 1, out);
 }
 
-int subjects_read_audit_tx(struct store_tx *tx, void *op)
+enum senim_result subjects_read_audit_tx(struct store_tx *tx, void *op)
 {
 	struct subject_read_op *ro = op;
 	return read_audit_tx(tx, &ro->o);
@@ -641,7 +641,7 @@ struct subject_change_op;
 static int change_new(const struct subject_actor *a, struct op o, store_fn tx,
 		      struct subject_change_op **out);
 
-static int history_tx(struct store_tx *tx, void *arg)
+static enum senim_result history_tx(struct store_tx *tx, void *arg)
 {
 	struct op *o = arg;
 	int denied;
@@ -722,7 +722,7 @@ static int reindex(struct store_tx *tx, const struct keyring *kr, const char *id
 	return !err && value ? insert_index(tx, kr, kind, value, id) : err;
 }
 
-static int write_tx(struct store_tx *tx, void *arg)
+static enum senim_result write_tx(struct store_tx *tx, void *arg)
 {
 	struct op *o = arg;
 	int denied;
@@ -846,7 +846,7 @@ int subjects_write_prepare(const struct subject_actor *a, const char *subject_id
 			  write_tx, op);
 }
 
-int subjects_change_tx(struct store_tx *tx, void *op)
+enum senim_result subjects_change_tx(struct store_tx *tx, void *op)
 {
 	struct subject_change_op *ch = op;
 	return ch->tx(tx, &ch->o);
@@ -965,7 +965,7 @@ int subjects_set_phone_tx(struct store_tx *tx, const struct subject_actor *a,
 
 /* ---- lookups ------------------------------------------------------------------- */
 
-static int search_tx(struct store_tx *tx, void *arg)
+static enum senim_result search_tx(struct store_tx *tx, void *arg)
 {
 	struct op *o = arg;
 	const struct subject_actor *a = o->a;
@@ -1041,7 +1041,7 @@ int subjects_search_prepare(const struct subject_actor *a, const char *kind,
 
 /* ---- blocking and restriction (R3, R4) ------------------------------------------ */
 
-static int block_tx(struct store_tx *tx, void *arg)
+static enum senim_result block_tx(struct store_tx *tx, void *arg)
 {
 	struct op *o = arg;
 	struct subject_state s;
@@ -1080,7 +1080,7 @@ int subjects_block_prepare(const struct subject_actor *a, const char *subject_id
 		block_tx, op);
 }
 
-static int restrict_tx(struct store_tx *tx, void *arg)
+static enum senim_result restrict_tx(struct store_tx *tx, void *arg)
 {
 	struct op *o = arg;
 	struct subject_state s;
@@ -1115,7 +1115,7 @@ int subjects_restriction_prepare(const struct subject_actor *a, const char *subj
 }
 
 /* The DPO's look at a subject's block and restriction is an access too. */
-static int protection_read_tx(struct store_tx *tx, void *arg)
+static enum senim_result protection_read_tx(struct store_tx *tx, void *arg)
 {
 	struct op *o = arg;
 	struct subject_state s;
@@ -1140,7 +1140,7 @@ struct state_ctx {
 	size_t reason_len;
 };
 
-static int state_tx(struct store_tx *tx, void *arg)
+static enum senim_result state_tx(struct store_tx *tx, void *arg)
 {
 	struct state_ctx *c = arg;
 	return load_state(tx, c->id, c->out, c->reason, c->reason_len);

@@ -80,7 +80,7 @@ struct subject_registration_op;
 SENIM_MUST_CHECK int subjects_register_prepare(const struct subject_actor *a,
 					       const struct subject_registration *reg,
 					       struct subject_registration_op **op);
-int subjects_register_tx(struct store_tx *tx, void *op);
+enum senim_result subjects_register_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int subjects_register_finish(struct subject_registration_op *op,
 					      int result, char id[SUBJECT_ID_LEN],
 					      enum access_result *denied);
@@ -122,7 +122,7 @@ SENIM_MUST_CHECK int subjects_self_read_prepare(struct store *st,
 						const struct subject_actor *a,
 						const char *subject_id,
 						struct subject_read_op **op);
-int subjects_read_audit_tx(struct store_tx *tx, void *op);
+enum senim_result subjects_read_audit_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int subjects_read_finish(struct subject_read_op *op, int result,
 					  json_t **out, uint32_t *withheld,
 					  enum access_result *denied);
@@ -194,7 +194,7 @@ SENIM_MUST_CHECK int subjects_search_prepare(const struct subject_actor *a,
 SENIM_MUST_CHECK int subjects_protection_read_prepare(const struct subject_actor *a,
 						      const char *subject_id,
 						      struct subject_change_op **op);
-int subjects_change_tx(struct store_tx *tx, void *op);
+enum senim_result subjects_change_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK int subjects_change_finish(struct subject_change_op *op, int result,
 					    int64_t *version, json_t **out,
 					    enum access_result *denied);

@@ -132,7 +132,7 @@ struct append_ctx {
 	int64_t last;
 };
 
-static int append_fn(struct store_tx *tx, void *ctx)
+static enum senim_result append_fn(struct store_tx *tx, void *ctx)
 {
 	struct append_ctx *a = ctx;
 	for (int i = 0; i < a->n; i++) {
@@ -345,7 +345,7 @@ struct invalid_ctx {
 	int null_rec;
 };
 
-static int invalid_fn(struct store_tx *tx, void *ctx)
+static enum senim_result invalid_fn(struct store_tx *tx, void *ctx)
 {
 	struct invalid_ctx *c = ctx;
 	return audit_append(tx, c->kr, c->null_rec ? NULL : c->rec);
@@ -415,7 +415,7 @@ struct closed_ctx {
 	int appended;
 };
 
-static int fail_closed_fn(struct store_tx *tx, void *ctx)
+static enum senim_result fail_closed_fn(struct store_tx *tx, void *ctx)
 {
 	struct closed_ctx *c = ctx;
 	struct rec_text t;
@@ -458,7 +458,7 @@ struct one_append {
 	const struct audit_record *rec;
 };
 
-static int one_append_fn(struct store_tx *tx, void *ctx)
+static enum senim_result one_append_fn(struct store_tx *tx, void *ctx)
 {
 	const struct one_append *a = ctx;
 	return audit_append(tx, a->kr, a->rec);
@@ -1047,7 +1047,7 @@ struct thread_arg {
 	int err;
 };
 
-static int one_fn(struct store_tx *tx, void *ctx)
+static enum senim_result one_fn(struct store_tx *tx, void *ctx)
 {
 	struct thread_arg *a = ctx;
 	struct rec_text t;

@@ -196,7 +196,7 @@ struct open_ctx {
 	size_t cap;
 };
 
-static int open_fn(struct store_tx *tx, void *arg)
+static enum senim_result open_fn(struct store_tx *tx, void *arg)
 {
 	struct open_ctx *c = arg;
 	return obligations_open_in(tx, c->kr, c->subject_id, &c->count,

@@ -121,7 +121,7 @@ static void add_person(struct fixture *f, const char *login, enum role role,
 	staff_secret_free(secret);
 }
 
-static int forget_step_fn(struct store_tx *tx, void *ctx)
+static enum senim_result forget_step_fn(struct store_tx *tx, void *ctx)
 {
 	return store_exec(tx, "UPDATE staff SET totp_last_step = 0 WHERE login = $1",
 			  (struct store_val[]){ SV_TEXT((const char *)ctx) }, 1, NULL);
@@ -181,13 +181,13 @@ struct sql_run {
 	int64_t count;
 };
 
-static int exec_fn(struct store_tx *tx, void *ctx)
+static enum senim_result exec_fn(struct store_tx *tx, void *ctx)
 {
 	struct sql_run *s = ctx;
 	return store_exec(tx, s->sql, s->p, s->n, NULL);
 }
 
-static int count_fn(struct store_tx *tx, void *ctx)
+static enum senim_result count_fn(struct store_tx *tx, void *ctx)
 {
 	struct sql_run *s = ctx;
 	struct store_rows *r = NULL;
@@ -248,7 +248,7 @@ struct scan {
 	int64_t rows;
 };
 
-static int scan_audit_fn(struct store_tx *tx, void *ctx)
+static enum senim_result scan_audit_fn(struct store_tx *tx, void *ctx)
 {
 	struct scan *s = ctx;
 	struct store_rows *r = NULL;

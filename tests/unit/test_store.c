@@ -67,7 +67,7 @@ static void on_commit(int64_t us, void *ctx)
 	__atomic_fetch_add(&((struct fixture *)ctx)->commits, 1, __ATOMIC_SEQ_CST);
 }
 
-static int create_table(struct store_tx *tx, void *ctx)
+static enum senim_result create_table(struct store_tx *tx, void *ctx)
 {
 	(void)ctx;
 	return store_exec(tx, "CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)", NULL, 0,
@@ -109,7 +109,7 @@ struct job {
 	int result;
 };
 
-static int insert_fn(struct store_tx *tx, void *ctx)
+static enum senim_result insert_fn(struct store_tx *tx, void *ctx)
 {
 	struct job *j = ctx;
 	int err = SENIM_OK;
@@ -146,7 +146,7 @@ struct count_ctx {
 	int64_t key;
 };
 
-static int count_fn(struct store_tx *tx, void *ctx)
+static enum senim_result count_fn(struct store_tx *tx, void *ctx)
 {
 	struct count_ctx *c = ctx;
 	struct store_rows *r;
@@ -279,7 +279,7 @@ static void test_failed_flush_fails_the_batch(void **state)
 	}
 }
 
-static int defer_fn(struct store_tx *tx, void *ctx)
+static enum senim_result defer_fn(struct store_tx *tx, void *ctx)
 {
 	int64_t key = 1;
 	return store_tx_defer(tx, record_flush, ctx, &key, sizeof(key));
@@ -323,7 +323,7 @@ static int after_action(void *ctx, const struct store_item *items, size_t n)
 	return p->fail_action ? SENIM_ERR_IO : SENIM_OK;
 }
 
-static int after_job(struct store_tx *tx, void *ctx)
+static enum senim_result after_job(struct store_tx *tx, void *ctx)
 {
 	struct after_probe *p = ctx;
 	int err = store_exec(tx, "INSERT INTO t (k, v) VALUES ($1, 'a')",
@@ -333,7 +333,7 @@ static int after_job(struct store_tx *tx, void *ctx)
 	return !err && p->fail_job ? SENIM_ERR_INVALID : err;
 }
 
-static int after_in_read(struct store_tx *tx, void *ctx)
+static enum senim_result after_in_read(struct store_tx *tx, void *ctx)
 {
 	return store_tx_after_commit(tx, after_action, ctx, "x", 1);
 }
@@ -398,12 +398,12 @@ static int gated_action(void *ctx, const struct store_item *items, size_t n)
 	return SENIM_OK;
 }
 
-static int gated_job_a(struct store_tx *tx, void *ctx)
+static enum senim_result gated_job_a(struct store_tx *tx, void *ctx)
 {
 	return store_tx_after_commit(tx, gated_action, ctx, "A", 1);
 }
 
-static int gated_job_c(struct store_tx *tx, void *ctx)
+static enum senim_result gated_job_c(struct store_tx *tx, void *ctx)
 {
 	return store_tx_after_commit(tx, gated_action, ctx, "C", 1);
 }
@@ -559,7 +559,7 @@ static void on_async_done(int result, void *ctx)
 	pthread_mutex_unlock(&a->out->lock);
 }
 
-static int async_insert(struct store_tx *tx, void *ctx)
+static enum senim_result async_insert(struct store_tx *tx, void *ctx)
 {
 	return insert_fn(tx, &((struct async_job *)ctx)->job);
 }
@@ -640,7 +640,7 @@ static void test_free_waits_for_queued_writes(void **state)
 
 /* The writer's checkpoints run beside the commits; the WAL must still start
  * over now and then instead of growing with everything ever written. */
-static int insert_blob(struct store_tx *tx, void *ctx)
+static enum senim_result insert_blob(struct store_tx *tx, void *ctx)
 {
 	const struct job *j = ctx;
 	static char blob[64 * 1024];
