@@ -392,34 +392,25 @@ static const struct jsonin_field policy_fields[] = {
 	{ .name = "channel", .type = JSONIN_STRING, .required = 1, .allowed = channels },
 };
 
-/* A ledger operation's write, if it needs one; then cont answers. */
-static int write_then(struct http_request *req, struct http_response *resp,
-		      struct ledger_op *op, http_continue_fn cont)
-{
-	if (!ledger_op_needs_write(op))
-		return cont(req, resp, SENIM_OK, op);
-	return http_write_then(req, ledger_op_tx, op, cont);
-}
-
+/* Once the acceptance is durable: the consent, or why not. */
 static enum senim_result accept_answer(struct http_request *req,
 				       struct http_response *resp,
-				       enum senim_result result, void *op)
+				       enum senim_result result, void *ctx)
 {
-	char current[LEDGER_VERSION_MAX];
-	json_t *out = NULL;
-	int created = 0;
-	int err = ledger_grant_finish(op, result, &out, &created, current);
-	if (err == SENIM_ERR_CONFLICT) {
+	struct ledger_grant *op = ctx;
+	if (result == SENIM_ERR_CONFLICT) {
 		struct problem p = { .code = "policy_version_outdated",
 				     .extra = json_pack("{s:s}", "current_version",
-							current) };
+							op->current) };
 		return http_reply_problem(req, resp, &p);
 	}
-	if (err == SENIM_ERR_NOT_FOUND)
+	if (result == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "policy_not_found");
-	if (err)
-		return err;
-	return http_reply_json(resp, created ? 201 : 200, out);
+	if (result)
+		return result;
+	json_t *out = op->out;
+	op->out = NULL;
+	return http_reply_json(resp, op->created ? 201 : 200, out);
 }
 
 enum senim_result api_me_accept_policy(struct http_request *req,
@@ -429,15 +420,24 @@ enum senim_result api_me_accept_policy(struct http_request *req,
 	if (http_json_body_or_reply(req, resp, policy_fields, COUNT(policy_fields),
 				    &body))
 		return SENIM_OK;
+	struct ledger_grant *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), ledger_grant_dispose);
+	if (!op) {
+		json_decref(body);
+		return SENIM_ERR_NOMEM;
+	}
 	char ip[INET6_ADDRSTRLEN];
-	struct consent_request rq;
+	op->kr = req->app->keys;
 	fill_consent_request(req, jsonin_str(body, "language"),
-			     jsonin_str(body, "channel"), ip, &rq);
-	struct ledger_op *op = NULL;
-	int err = ledger_grant_prepare(req->app->store, req->app->keys, &rq,
-				       CONSENT_POLICY, jsonin_str(body, "version"), &op);
+			     jsonin_str(body, "channel"), ip, &op->rq);
+	op->kind = CONSENT_POLICY;
+	op->version = jsonin_str(body, "version");
+	enum senim_result err = ledger_grant_prepare(req->app->store, op);
+	op->version = NULL; /* the body's: read by the preparation only */
 	json_decref(body);
-	return err ? err : write_then(req, resp, op, accept_answer);
+	if (err) /* refused or failed before any write */
+		return accept_answer(req, resp, err, op);
+	return http_write_then(req, ledger_grant_tx, op, accept_answer);
 }
 
 static const struct jsonin_field grant_fields[] = {
@@ -452,13 +452,15 @@ static const struct jsonin_field grant_fields[] = {
 
 static enum senim_result grant_answer(struct http_request *req,
 				      struct http_response *resp,
-				      enum senim_result result, void *op)
+				      enum senim_result result, void *ctx)
 {
 	(void)req;
-	json_t *out = NULL;
-	int created = 0;
-	int err = ledger_grant_finish(op, result, &out, &created, NULL);
-	return err ? err : http_reply_json(resp, created ? 201 : 200, out);
+	struct ledger_grant *op = ctx;
+	if (result)
+		return result;
+	json_t *out = op->out;
+	op->out = NULL;
+	return http_reply_json(resp, op->created ? 201 : 200, out);
 }
 
 enum senim_result api_me_grant(struct http_request *req, struct http_response *resp)
@@ -474,73 +476,97 @@ enum senim_result api_me_grant(struct http_request *req, struct http_response *r
 				     .rule = "enum_value" };
 		return http_reply_problem(req, resp, &p);
 	}
+	struct ledger_grant *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), ledger_grant_dispose);
+	if (!op) {
+		json_decref(body);
+		return SENIM_ERR_NOMEM;
+	}
 	char ip[INET6_ADDRSTRLEN];
-	struct consent_request rq;
+	op->kr = req->app->keys;
 	fill_consent_request(req, jsonin_str(body, "language"),
-			     jsonin_str(body, "channel"), ip, &rq);
-	struct ledger_op *op = NULL;
-	int err = ledger_grant_prepare(req->app->store, req->app->keys, &rq,
-				       (enum consent_kind)kind, NULL, &op);
+			     jsonin_str(body, "channel"), ip, &op->rq);
+	op->kind = (enum consent_kind)kind;
+	enum senim_result err = ledger_grant_prepare(req->app->store, op);
 	json_decref(body);
-	return err ? err : write_then(req, resp, op, grant_answer);
+	if (err)
+		return err;
+	return http_write_then(req, ledger_grant_tx, op, grant_answer);
 }
 
 /* Once the listing's audit record is durable: the list. */
 static enum senim_result consents_answer(struct http_request *req,
 					 struct http_response *resp,
-					 enum senim_result result, void *op)
+					 enum senim_result result, void *ctx)
 {
 	(void)req;
-	json_t *out = NULL;
-	int err = ledger_list_finish(op, result, &out);
-	return err ? err : http_reply_json(resp, 200, out);
+	struct ledger_listing *op = ctx;
+	if (result)
+		return result;
+	json_t *out = op->out;
+	op->out = NULL;
+	return http_reply_json(resp, 200, out);
 }
 
 enum senim_result api_me_consents(struct http_request *req, struct http_response *resp)
 {
 	(void)resp; /* the continuation answers */
-	struct consent_request rq = { .subject_id = req->actor.subject_id,
-				      .request_id = req->request_id,
-				      .actor = req->actor.label };
-	struct ledger_list_op *op = NULL;
-	int err = ledger_list_prepare(req->app->store, req->app->keys, &rq, &op);
-	return err ? err
-		   : http_write_then(req, ledger_list_audit_tx, op, consents_answer);
+	struct ledger_listing *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), ledger_listing_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = req->app->keys;
+	op->subject_id = req->actor.subject_id;
+	op->request_id = req->request_id;
+	op->actor = req->actor.label;
+	enum senim_result err = ledger_listing_prepare(req->app->store, op);
+	if (err)
+		return err;
+	return http_write_then(req, ledger_listing_tx, op, consents_answer);
 }
 
+/* Once the withdrawal, or its refusal, is on record: the answer. */
 static enum senim_result withdraw_answer(struct http_request *req,
 					 struct http_response *resp,
-					 enum senim_result result, void *op)
+					 enum senim_result result, void *ctx)
 {
-	struct withdraw_refusal why;
-	json_t *out = NULL;
-	int err = ledger_withdraw_finish(op, result, &out, &why);
-	if (err == SENIM_ERR_NOT_FOUND)
+	struct ledger_withdrawal *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "consent_not_found");
-	if (err == SENIM_ERR_CONFLICT)
+	if (result == SENIM_ERR_CONFLICT)
 		return http_reply_code(req, resp, "consent_withdrawn");
-	if (err == SENIM_ERR_DENIED) {
+	if (result)
+		return result;
+	if (op->irrevocable) {
 		/* C2: say why, and which obligation (the borrower's own). */
-		struct problem p = { .code = "consent_irrevocable",
-				     .extra = json_pack("{s:s,s:{s:s,s:I}}", "reason",
-							why.reason, "obligation",
-							"contract_number", why.obligation,
-							"open_obligations",
-							(json_int_t)why.open_count) };
+		struct problem p = {
+			.code = "consent_irrevocable",
+			.extra = json_pack("{s:s,s:{s:s,s:I}}", "reason", op->irrevocable,
+					   "obligation", "contract_number",
+					   op->obligation, "open_obligations",
+					   (json_int_t)op->open_obligations)
+		};
 		return http_reply_problem(req, resp, &p);
 	}
-	return err ? err : http_reply_json(resp, 200, out);
+	json_t *out = op->out;
+	op->out = NULL;
+	return http_reply_json(resp, 200, out);
 }
 
 enum senim_result api_me_withdraw(struct http_request *req, struct http_response *resp)
 {
+	struct ledger_withdrawal *op = arena_alloc_disposable(&req->arena, sizeof(*op),
+							      ledger_withdrawal_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
 	char ip[INET6_ADDRSTRLEN];
-	struct consent_request rq;
-	fill_consent_request(req, NULL, NULL, ip, &rq);
-	struct ledger_op *op = NULL;
-	int err = ledger_withdraw_prepare(req->app->store, req->app->keys, &rq,
-					  req->params[0], &op);
-	return err ? err : write_then(req, resp, op, withdraw_answer);
+	op->kr = req->app->keys;
+	fill_consent_request(req, NULL, NULL, ip, &op->rq);
+	op->consent_id = req->params[0];
+	enum senim_result err = ledger_withdrawal_prepare(req->app->store, op);
+	if (err) /* refused or failed before any write */
+		return withdraw_answer(req, resp, err, op);
+	return http_write_then(req, ledger_withdrawal_tx, op, withdraw_answer);
 }
 
 /* ---- the staff view --------------------------------------------------------------- */
