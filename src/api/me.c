@@ -23,6 +23,7 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/token.h"
 #include "borrower/auth.h"
 #include "common/clock.h"
 #include "connectors/sms.h"
@@ -130,16 +131,20 @@ static void sms_text(enum lang l, const char *code, char *out, size_t cap)
 	}
 }
 
-/* A sign-in code on its way: sent by SMS, then stored. */
+/* A sign-in code on its way: sent by SMS, then stored.  Wiped whole when
+ * the request is done (otp_send_dispose): the phone, the code, the text. */
 struct otp_send {
 	struct app *app;
-	const char *request_id;
 	int64_t asked_at; /* clock_mono_us() of the request: its deadline counts from here */
-	char phone[PHONE_E164_LEN];
-	char code[7];
 	char text[160];
 	int sms_failed;
+	struct borrower_otp op;
 };
+
+static void otp_send_dispose(void *ctx)
+{
+	sodium_memzero(ctx, sizeof(struct otp_send));
+}
 
 /* On an I/O thread.  Sent first, stored after: a failed send leaves the
  * borrower's earlier code valid.  Sent whether or not the phone is
@@ -148,18 +153,19 @@ struct otp_send {
 static enum senim_result send_code(void *ctx)
 {
 	struct otp_send *o = ctx;
-	char sid[SUBJECT_ID_LEN];
 	/* The client has waited since it asked, queue included: the deadline
 	 * is the request's, not the send's. */
-	int err = sms_send_by(o->app->sms, o->phone, o->text, o->request_id,
-			      o->asked_at + (int64_t)SMS_DEADLINE_MS * 1000);
+	enum senim_result err =
+		sms_send_by(o->app->sms, o->op.phone, o->text, o->op.request_id,
+			    o->asked_at + (int64_t)SMS_DEADLINE_MS * 1000);
 	sodium_memzero(o->text, sizeof(o->text));
-	if (err)
+	if (err) {
 		o->sms_failed = 1;
-	else
-		err = borrower_otp_issue(o->app->store, o->app->keys, o->request_id,
-					 o->phone, o->code, sid);
-	sodium_memzero(o->code, sizeof(o->code));
+		goto fail;
+	}
+	err = store_write(o->app->store, borrower_otp_issue_tx, &o->op);
+fail:
+	sodium_memzero(o->op.code, sizeof(o->op.code));
 	return err;
 }
 
@@ -167,9 +173,6 @@ static enum senim_result otp_answer(struct http_request *req, struct http_respon
 				    enum senim_result result, void *ctx)
 {
 	struct otp_send *o = ctx;
-	sodium_memzero(o->code, sizeof(o->code));
-	sodium_memzero(o->text, sizeof(o->text));
-	sodium_memzero(o->phone, sizeof(o->phone)); /* the arena is not wiped */
 	if (o->sms_failed || result == SENIM_ERR_UNAVAILABLE)
 		return http_reply_code(req, resp, "sms_unavailable");
 	if (result)
@@ -192,15 +195,17 @@ enum senim_result api_auth_otp(struct http_request *req, struct http_response *r
 		return SENIM_OK;
 	if (!req->app->sms)
 		return http_reply_code(req, resp, "sms_unavailable");
-	struct otp_send *o = arena_alloc(&req->arena, sizeof(*o));
+	struct otp_send *o =
+		arena_alloc_disposable(&req->arena, sizeof(*o), otp_send_dispose);
 	if (!o)
 		return SENIM_ERR_NOMEM;
-	*o = (struct otp_send){ .app = req->app,
-				.request_id = req->request_id,
-				.asked_at = clock_mono_us() };
-	memcpy(o->phone, phone, sizeof(phone));
-	borrower_otp_new_code(o->code);
-	sms_text(req->lang, o->code, o->text, sizeof(o->text));
+	o->app = req->app;
+	o->asked_at = clock_mono_us();
+	o->op.kr = req->app->keys;
+	o->op.request_id = req->request_id;
+	memcpy(o->op.phone, phone, sizeof(phone));
+	borrower_otp_new_code(o->op.code);
+	sms_text(req->lang, o->op.code, o->text, sizeof(o->text));
 	/* The gateway may take seconds (retries, deadline): on an I/O thread. */
 	return http_call_then(req, send_code, o, otp_answer);
 }
@@ -234,27 +239,20 @@ static const struct jsonin_field verify_fields[] = {
 /* Once the sign-in's write is durable: the token, or a paused refusal. */
 static enum senim_result verify_answer(struct http_request *req,
 				       struct http_response *resp,
-				       enum senim_result result, void *op)
+				       enum senim_result result, void *ctx)
 {
-	char token[BORROWER_TOKEN_MAX], sid[SUBJECT_ID_LEN];
-	int64_t expires = 0;
-	int err = borrower_otp_verify_finish(op, result, token, &expires, sid);
-	if (err == SENIM_ERR_CONFLICT) /* a right code; say whose with the IIN */
+	struct borrower_sign_in *op = ctx;
+	if (result)
+		return result;
+	if (op->refused == BORROWER_REFUSED_IIN_REQUIRED) /* say whose with the IIN */
 		return http_reply_code(req, resp, "iin_required");
-	if (err == SENIM_ERR_AUTH) {
-		err = http_reply_code(req, resp, "invalid_code");
+	if (op->refused) {
+		enum senim_result err = http_reply_code(req, resp, "invalid_code");
 		if (!err && req->app->failure_delay_ms > 0)
 			resp->delay_ms = req->app->failure_delay_ms;
 		return err;
 	}
-	if (err)
-		return err;
-	char when[CLOCK_RFC3339_LEN];
-	clock_format_rfc3339(expires, when);
-	json_t *answer = json_pack("{s:s,s:s,s:s}", "token", token, "token_type",
-				   "Bearer", "expires_at", when);
-	sodium_memzero(token, sizeof(token));
-	return http_reply_json(resp, 200, answer);
+	return api_reply_token(resp, 200, op->token, op->expires_at);
 }
 
 enum senim_result api_auth_verify(struct http_request *req, struct http_response *resp)
@@ -263,9 +261,17 @@ enum senim_result api_auth_verify(struct http_request *req, struct http_response
 	if (http_json_body_or_reply(req, resp, verify_fields, COUNT(verify_fields),
 				    &body))
 		return SENIM_OK;
-	char phone[PHONE_E164_LEN], code[7], iin[13];
-	int bad = phone_or_reply(req, resp, jsonin_str(body, "phone"), phone);
-	snprintf(code, sizeof(code), "%s", jsonin_str(body, "code"));
+	/* Wiped when the request is done, whatever the answer. */
+	struct borrower_sign_in *op = arena_alloc_disposable(&req->arena, sizeof(*op),
+							     borrower_sign_in_dispose);
+	if (!op) {
+		json_decref(body);
+		return SENIM_ERR_NOMEM;
+	}
+	op->kr = req->app->keys;
+	op->request_id = req->request_id;
+	int bad = phone_or_reply(req, resp, jsonin_str(body, "phone"), op->phone);
+	snprintf(op->code, sizeof(op->code), "%s", jsonin_str(body, "code"));
 	const char *given_iin = jsonin_str(body, "iin");
 	if (!bad && given_iin) {
 		struct iin_info info;
@@ -277,45 +283,39 @@ enum senim_result api_auth_verify(struct http_request *req, struct http_response
 			http_reply_problem(req, resp, &p);
 			bad = SENIM_ERR_INVALID;
 		} else {
-			snprintf(iin, sizeof(iin), "%s", given_iin);
+			snprintf(op->iin, sizeof(op->iin), "%s", given_iin);
 		}
 	}
 	json_decref(body);
-	if (bad || limit_or_reply(req, resp, "otp-check", phone, OTP_CHECKS_PER_PHONE,
-				  req->app->otp_ip_limit * 3)) {
-		sodium_memzero(code, sizeof(code));
+	if (bad || limit_or_reply(req, resp, "otp-check", op->phone, OTP_CHECKS_PER_PHONE,
+				  req->app->otp_ip_limit * 3))
 		return SENIM_OK;
-	}
-	struct borrower_verify_op *op = NULL;
-	int err = borrower_otp_verify_prepare(req->app->keys, req->request_id, phone,
-					      code, given_iin ? iin : NULL, &op);
-	sodium_memzero(code, sizeof(code));
-	sodium_memzero(iin, sizeof(iin));
-	if (err)
-		return err;
-	return http_write_then(req, borrower_otp_verify_tx, op, verify_answer);
+	return http_write_then(req, borrower_sign_in_tx, op, verify_answer);
 }
 
 /* Once the revocation and its record are durable: 204, or why not. */
 static enum senim_result sign_out_answer(struct http_request *req,
 					 struct http_response *resp,
-					 enum senim_result result, void *op)
+					 enum senim_result result, void *ctx)
 {
-	int err = borrower_sign_out_finish(op, result);
-	if (err == SENIM_ERR_AUTH)
+	(void)ctx;
+	if (result == SENIM_ERR_AUTH)
 		return http_reply_code(req, resp, "unauthenticated");
-	return err ? err : http_reply_empty(resp);
+	if (result)
+		return result;
+	return http_reply_empty(resp);
 }
 
 enum senim_result api_auth_sign_out(struct http_request *req, struct http_response *resp)
 {
-	struct borrower_signout_op *op = NULL;
-	int err = borrower_sign_out_prepare(req->app->keys, req->request_id, req->bearer,
-					    &op);
-	if (err == SENIM_ERR_AUTH)
-		return http_reply_code(req, resp, "unauthenticated");
-	return err ? err
-		   : http_write_then(req, borrower_sign_out_tx, op, sign_out_answer);
+	(void)resp; /* the continuation answers */
+	struct borrower_sign_out *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	*op = (struct borrower_sign_out){ .kr = req->app->keys,
+					  .request_id = req->request_id,
+					  .token = req->bearer };
+	return http_write_then(req, borrower_sign_out_tx, op, sign_out_answer);
 }
 
 /* ---- my data (R1) --------------------------------------------------------------- */
