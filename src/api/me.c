@@ -248,9 +248,12 @@ static enum senim_result verify_answer(struct http_request *req,
 		return http_reply_code(req, resp, "iin_required");
 	if (op->refused) {
 		enum senim_result err = http_reply_code(req, resp, "invalid_code");
-		if (!err && req->app->failure_delay_ms > 0)
+		if (err)
+			return err;
+		/* Held by the delay thread: a guess costs time, not a worker. */
+		if (req->app->failure_delay_ms > 0)
 			resp->delay_ms = req->app->failure_delay_ms;
-		return err;
+		return SENIM_OK;
 	}
 	return api_reply_token(resp, 200, op->token, op->expires_at);
 }

@@ -206,16 +206,21 @@ static enum senim_result run_step(void *ctx)
 	/* Codes to both numbers: only who holds both confirms. */
 	char text[200];
 	int64_t deadline = c->asked_at + (int64_t)SMS_DEADLINE_MS * 1000;
+	err = SENIM_ERR_UNAVAILABLE;
+	if (!c->app->sms)
+		goto fail;
 	code_text(c->lang, c->op.code_old, 0, text, sizeof(text));
-	err = c->app->sms ? sms_send_by(c->app->sms, c->op.old_phone, text,
-					c->op.actor.request_id, deadline)
-			  : SENIM_ERR_UNAVAILABLE;
-	if (!err) {
-		code_text(c->lang, c->op.code_new, 1, text, sizeof(text));
-		err = sms_send_by(c->app->sms, c->op.new_phone, text,
-				  c->op.actor.request_id, deadline);
-	}
+	err = sms_send_by(c->app->sms, c->op.old_phone, text, c->op.actor.request_id,
+			  deadline);
+	if (err)
+		goto fail;
+	code_text(c->lang, c->op.code_new, 1, text, sizeof(text));
+	err = sms_send_by(c->app->sms, c->op.new_phone, text, c->op.actor.request_id,
+			  deadline);
+fail:
 	sodium_memzero(text, sizeof(text));
+	/* The change is on record either way; the answer says the codes did
+	 * not go out. */
 	if (err)
 		c->sms_failed = 1;
 	return SENIM_OK;
