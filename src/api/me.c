@@ -64,18 +64,21 @@ static void client_ip(struct http_request *req, char out[INET6_ADDRSTRLEN])
 			  out, INET6_ADDRSTRLEN);
 }
 
-static int reply_rate_limited(struct http_request *req, struct http_response *resp,
-			      int retry_after)
+static enum senim_result reply_rate_limited(struct http_request *req,
+					    struct http_response *resp, int retry_after)
 {
 	char v[16];
 	snprintf(v, sizeof(v), "%d", retry_after);
-	int err = http_reply_code(req, resp, "rate_limited");
-	return err ? err : http_add_header(req, resp, "Retry-After", v);
+	enum senim_result err = http_reply_code(req, resp, "rate_limited");
+	if (err)
+		return err;
+	return http_add_header(req, resp, "Retry-After", v);
 }
 
 /* Count a hit for the phone and for the client; answers 429 when over. */
-static int limit_or_reply(struct http_request *req, struct http_response *resp,
-			  const char *scope, const char *phone, int per_phone, int per_ip)
+static enum senim_result limit_or_reply(struct http_request *req,
+					struct http_response *resp, const char *scope,
+					const char *phone, int per_phone, int per_ip)
 {
 	char ip[INET6_ADDRSTRLEN], ip_scope[32];
 	client_ip(req, ip);
@@ -92,8 +95,9 @@ static int limit_or_reply(struct http_request *req, struct http_response *resp,
 	return SENIM_OK;
 }
 
-static int phone_or_reply(struct http_request *req, struct http_response *resp,
-			  const char *in, char out[PHONE_E164_LEN])
+static enum senim_result phone_or_reply(struct http_request *req,
+					struct http_response *resp, const char *in,
+					char out[PHONE_E164_LEN])
 {
 	if (phone_normalize_kz(in, strlen(in), out))
 		return SENIM_OK;

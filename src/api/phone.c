@@ -72,16 +72,18 @@ static struct phone_call *call_new(struct http_request *req, enum phone_step ste
 	return c;
 }
 
-static int reply_invalid(struct http_request *req, struct http_response *resp,
-			 const char *field, const char *rule)
+static enum senim_result reply_invalid(struct http_request *req,
+				       struct http_response *resp, const char *field,
+				       const char *rule)
 {
 	struct problem p = { .code = "validation_failed", .field = field, .rule = rule };
 	return http_reply_problem(req, resp, &p);
 }
 
 /* A refused step: its problem, with what the caller may act on. */
-static int reply_refusal(struct http_request *req, struct http_response *resp,
-			 const struct phone_change *op)
+static enum senim_result reply_refusal(struct http_request *req,
+				       struct http_response *resp,
+				       const struct phone_change *op)
 {
 	struct problem p = { .code = "conflict" };
 	switch (op->refusal) {

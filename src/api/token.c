@@ -3,8 +3,8 @@
 #include "common/clock.h"
 #include "common/banned.h"
 
-int api_reply_token(struct http_response *resp, int status, const char *token,
-		    int64_t expires_at_us)
+enum senim_result api_reply_token(struct http_response *resp, int status,
+				  const char *token, int64_t expires_at_us)
 {
 	char when[CLOCK_RFC3339_LEN];
 	clock_format_rfc3339(expires_at_us, when);

@@ -15,7 +15,7 @@
 /* Answer `status` with the token and its expiry (microseconds since the
  * epoch).  The token is copied into the body, which is wiped when sent; the
  * caller still wipes its own copy.  Returns what a handler returns. */
-int api_reply_token(struct http_response *resp, int status, const char *token,
-		    int64_t expires_at_us);
+enum senim_result api_reply_token(struct http_response *resp, int status,
+				  const char *token, int64_t expires_at_us);
 
 #endif

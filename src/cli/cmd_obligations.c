@@ -92,7 +92,7 @@ static int read_file(const char *path, struct buf *b)
 	}
 	char chunk[65536];
 	size_t n;
-	int err = SENIM_OK;
+	enum senim_result err = SENIM_OK;
 	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		err = buf_add(b, chunk, n);
 	int rerr = ferror(f);
