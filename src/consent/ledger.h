@@ -80,7 +80,8 @@ struct ledger_grant {
 	const struct keyring *kr;
 	struct consent_request rq;
 	enum consent_kind kind;
-	const char *version; /* CONSENT_POLICY: the version accepted; else NULL */
+	const char *version; /* CONSENT_POLICY: the version accepted (read by the
+			     * preparation only); else NULL */
 	/* out */
 	json_t *out; /* the consent with its receipt; owned by the op (take it
 		      * and set NULL to keep it) */
