@@ -162,9 +162,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < size; i++)
 		newlines += s[i] == '\n';
 
-	struct import_run run = { .dry_run = 1 };
-	struct import_error e;
-	int err = obligations_import_run(st, kr, "cli", "fuzz", s, size, &run, &e);
+	struct obligations_import run = { .kr = kr,
+					  .actor = "cli",
+					  .request_id = "fuzz",
+					  .csv = s,
+					  .len = size,
+					  .dry_run = 1 };
+	int err = obligations_import(st, &run);
+	const struct import_error e = run.error;
 	struct csv_error bad = { 0, 0, NULL };
 	int refused = 0;
 	size_t records = reader_records(s, size, &bad, &refused);

@@ -23,6 +23,7 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/token.h"
 #include "borrower/auth.h"
 #include "common/clock.h"
 #include "connectors/sms.h"
@@ -63,18 +64,21 @@ static void client_ip(struct http_request *req, char out[INET6_ADDRSTRLEN])
 			  out, INET6_ADDRSTRLEN);
 }
 
-static int reply_rate_limited(struct http_request *req, struct http_response *resp,
-			      int retry_after)
+static enum senim_result reply_rate_limited(struct http_request *req,
+					    struct http_response *resp, int retry_after)
 {
 	char v[16];
 	snprintf(v, sizeof(v), "%d", retry_after);
-	int err = http_reply_code(req, resp, "rate_limited");
-	return err ? err : http_add_header(req, resp, "Retry-After", v);
+	enum senim_result err = http_reply_code(req, resp, "rate_limited");
+	if (err)
+		return err;
+	return http_add_header(req, resp, "Retry-After", v);
 }
 
 /* Count a hit for the phone and for the client; answers 429 when over. */
-static int limit_or_reply(struct http_request *req, struct http_response *resp,
-			  const char *scope, const char *phone, int per_phone, int per_ip)
+static enum senim_result limit_or_reply(struct http_request *req,
+					struct http_response *resp, const char *scope,
+					const char *phone, int per_phone, int per_ip)
 {
 	char ip[INET6_ADDRSTRLEN], ip_scope[32];
 	client_ip(req, ip);
@@ -91,8 +95,9 @@ static int limit_or_reply(struct http_request *req, struct http_response *resp,
 	return SENIM_OK;
 }
 
-static int phone_or_reply(struct http_request *req, struct http_response *resp,
-			  const char *in, char out[PHONE_E164_LEN])
+static enum senim_result phone_or_reply(struct http_request *req,
+					struct http_response *resp, const char *in,
+					char out[PHONE_E164_LEN])
 {
 	if (phone_normalize_kz(in, strlen(in), out))
 		return SENIM_OK;
@@ -130,16 +135,20 @@ static void sms_text(enum lang l, const char *code, char *out, size_t cap)
 	}
 }
 
-/* A sign-in code on its way: sent by SMS, then stored. */
+/* A sign-in code on its way: sent by SMS, then stored.  Wiped whole when
+ * the request is done (otp_send_dispose): the phone, the code, the text. */
 struct otp_send {
 	struct app *app;
-	const char *request_id;
 	int64_t asked_at; /* clock_mono_us() of the request: its deadline counts from here */
-	char phone[PHONE_E164_LEN];
-	char code[7];
 	char text[160];
 	int sms_failed;
+	struct borrower_otp op;
 };
+
+static void otp_send_dispose(void *ctx)
+{
+	sodium_memzero(ctx, sizeof(struct otp_send));
+}
 
 /* On an I/O thread.  Sent first, stored after: a failed send leaves the
  * borrower's earlier code valid.  Sent whether or not the phone is
@@ -148,18 +157,19 @@ struct otp_send {
 static enum senim_result send_code(void *ctx)
 {
 	struct otp_send *o = ctx;
-	char sid[SUBJECT_ID_LEN];
 	/* The client has waited since it asked, queue included: the deadline
 	 * is the request's, not the send's. */
-	int err = sms_send_by(o->app->sms, o->phone, o->text, o->request_id,
-			      o->asked_at + (int64_t)SMS_DEADLINE_MS * 1000);
+	enum senim_result err =
+		sms_send_by(o->app->sms, o->op.phone, o->text, o->op.request_id,
+			    o->asked_at + (int64_t)SMS_DEADLINE_MS * 1000);
 	sodium_memzero(o->text, sizeof(o->text));
-	if (err)
+	if (err) {
 		o->sms_failed = 1;
-	else
-		err = borrower_otp_issue(o->app->store, o->app->keys, o->request_id,
-					 o->phone, o->code, sid);
-	sodium_memzero(o->code, sizeof(o->code));
+		goto fail;
+	}
+	err = store_write(o->app->store, borrower_otp_issue_tx, &o->op);
+fail:
+	sodium_memzero(o->op.code, sizeof(o->op.code));
 	return err;
 }
 
@@ -167,9 +177,6 @@ static enum senim_result otp_answer(struct http_request *req, struct http_respon
 				    enum senim_result result, void *ctx)
 {
 	struct otp_send *o = ctx;
-	sodium_memzero(o->code, sizeof(o->code));
-	sodium_memzero(o->text, sizeof(o->text));
-	sodium_memzero(o->phone, sizeof(o->phone)); /* the arena is not wiped */
 	if (o->sms_failed || result == SENIM_ERR_UNAVAILABLE)
 		return http_reply_code(req, resp, "sms_unavailable");
 	if (result)
@@ -192,15 +199,17 @@ enum senim_result api_auth_otp(struct http_request *req, struct http_response *r
 		return SENIM_OK;
 	if (!req->app->sms)
 		return http_reply_code(req, resp, "sms_unavailable");
-	struct otp_send *o = arena_alloc(&req->arena, sizeof(*o));
+	struct otp_send *o =
+		arena_alloc_disposable(&req->arena, sizeof(*o), otp_send_dispose);
 	if (!o)
 		return SENIM_ERR_NOMEM;
-	*o = (struct otp_send){ .app = req->app,
-				.request_id = req->request_id,
-				.asked_at = clock_mono_us() };
-	memcpy(o->phone, phone, sizeof(phone));
-	borrower_otp_new_code(o->code);
-	sms_text(req->lang, o->code, o->text, sizeof(o->text));
+	o->app = req->app;
+	o->asked_at = clock_mono_us();
+	o->op.kr = req->app->keys;
+	o->op.request_id = req->request_id;
+	memcpy(o->op.phone, phone, sizeof(phone));
+	borrower_otp_new_code(o->op.code);
+	sms_text(req->lang, o->op.code, o->text, sizeof(o->text));
 	/* The gateway may take seconds (retries, deadline): on an I/O thread. */
 	return http_call_then(req, send_code, o, otp_answer);
 }
@@ -234,27 +243,23 @@ static const struct jsonin_field verify_fields[] = {
 /* Once the sign-in's write is durable: the token, or a paused refusal. */
 static enum senim_result verify_answer(struct http_request *req,
 				       struct http_response *resp,
-				       enum senim_result result, void *op)
+				       enum senim_result result, void *ctx)
 {
-	char token[BORROWER_TOKEN_MAX], sid[SUBJECT_ID_LEN];
-	int64_t expires = 0;
-	int err = borrower_otp_verify_finish(op, result, token, &expires, sid);
-	if (err == SENIM_ERR_CONFLICT) /* a right code; say whose with the IIN */
+	struct borrower_sign_in *op = ctx;
+	if (result)
+		return result;
+	if (op->refused == BORROWER_REFUSED_IIN_REQUIRED) /* say whose with the IIN */
 		return http_reply_code(req, resp, "iin_required");
-	if (err == SENIM_ERR_AUTH) {
-		err = http_reply_code(req, resp, "invalid_code");
-		if (!err && req->app->failure_delay_ms > 0)
+	if (op->refused) {
+		enum senim_result err = http_reply_code(req, resp, "invalid_code");
+		if (err)
+			return err;
+		/* Held by the delay thread: a guess costs time, not a worker. */
+		if (req->app->failure_delay_ms > 0)
 			resp->delay_ms = req->app->failure_delay_ms;
-		return err;
+		return SENIM_OK;
 	}
-	if (err)
-		return err;
-	char when[CLOCK_RFC3339_LEN];
-	clock_format_rfc3339(expires, when);
-	json_t *answer = json_pack("{s:s,s:s,s:s}", "token", token, "token_type",
-				   "Bearer", "expires_at", when);
-	sodium_memzero(token, sizeof(token));
-	return http_reply_json(resp, 200, answer);
+	return api_reply_token(resp, 200, op->token, op->expires_at);
 }
 
 enum senim_result api_auth_verify(struct http_request *req, struct http_response *resp)
@@ -263,9 +268,17 @@ enum senim_result api_auth_verify(struct http_request *req, struct http_response
 	if (http_json_body_or_reply(req, resp, verify_fields, COUNT(verify_fields),
 				    &body))
 		return SENIM_OK;
-	char phone[PHONE_E164_LEN], code[7], iin[13];
-	int bad = phone_or_reply(req, resp, jsonin_str(body, "phone"), phone);
-	snprintf(code, sizeof(code), "%s", jsonin_str(body, "code"));
+	/* Wiped when the request is done, whatever the answer. */
+	struct borrower_sign_in *op = arena_alloc_disposable(&req->arena, sizeof(*op),
+							     borrower_sign_in_dispose);
+	if (!op) {
+		json_decref(body);
+		return SENIM_ERR_NOMEM;
+	}
+	op->kr = req->app->keys;
+	op->request_id = req->request_id;
+	int bad = phone_or_reply(req, resp, jsonin_str(body, "phone"), op->phone);
+	snprintf(op->code, sizeof(op->code), "%s", jsonin_str(body, "code"));
 	const char *given_iin = jsonin_str(body, "iin");
 	if (!bad && given_iin) {
 		struct iin_info info;
@@ -277,45 +290,39 @@ enum senim_result api_auth_verify(struct http_request *req, struct http_response
 			http_reply_problem(req, resp, &p);
 			bad = SENIM_ERR_INVALID;
 		} else {
-			snprintf(iin, sizeof(iin), "%s", given_iin);
+			snprintf(op->iin, sizeof(op->iin), "%s", given_iin);
 		}
 	}
 	json_decref(body);
-	if (bad || limit_or_reply(req, resp, "otp-check", phone, OTP_CHECKS_PER_PHONE,
-				  req->app->otp_ip_limit * 3)) {
-		sodium_memzero(code, sizeof(code));
+	if (bad || limit_or_reply(req, resp, "otp-check", op->phone, OTP_CHECKS_PER_PHONE,
+				  req->app->otp_ip_limit * 3))
 		return SENIM_OK;
-	}
-	struct borrower_verify_op *op = NULL;
-	int err = borrower_otp_verify_prepare(req->app->keys, req->request_id, phone,
-					      code, given_iin ? iin : NULL, &op);
-	sodium_memzero(code, sizeof(code));
-	sodium_memzero(iin, sizeof(iin));
-	if (err)
-		return err;
-	return http_write_then(req, borrower_otp_verify_tx, op, verify_answer);
+	return http_write_then(req, borrower_sign_in_tx, op, verify_answer);
 }
 
 /* Once the revocation and its record are durable: 204, or why not. */
 static enum senim_result sign_out_answer(struct http_request *req,
 					 struct http_response *resp,
-					 enum senim_result result, void *op)
+					 enum senim_result result, void *ctx)
 {
-	int err = borrower_sign_out_finish(op, result);
-	if (err == SENIM_ERR_AUTH)
+	(void)ctx;
+	if (result == SENIM_ERR_AUTH)
 		return http_reply_code(req, resp, "unauthenticated");
-	return err ? err : http_reply_empty(resp);
+	if (result)
+		return result;
+	return http_reply_empty(resp);
 }
 
 enum senim_result api_auth_sign_out(struct http_request *req, struct http_response *resp)
 {
-	struct borrower_signout_op *op = NULL;
-	int err = borrower_sign_out_prepare(req->app->keys, req->request_id, req->bearer,
-					    &op);
-	if (err == SENIM_ERR_AUTH)
-		return http_reply_code(req, resp, "unauthenticated");
-	return err ? err
-		   : http_write_then(req, borrower_sign_out_tx, op, sign_out_answer);
+	(void)resp; /* the continuation answers */
+	struct borrower_sign_out *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	*op = (struct borrower_sign_out){ .kr = req->app->keys,
+					  .request_id = req->request_id,
+					  .token = req->bearer };
+	return http_write_then(req, borrower_sign_out_tx, op, sign_out_answer);
 }
 
 /* ---- my data (R1) --------------------------------------------------------------- */
@@ -392,34 +399,25 @@ static const struct jsonin_field policy_fields[] = {
 	{ .name = "channel", .type = JSONIN_STRING, .required = 1, .allowed = channels },
 };
 
-/* A ledger operation's write, if it needs one; then cont answers. */
-static int write_then(struct http_request *req, struct http_response *resp,
-		      struct ledger_op *op, http_continue_fn cont)
-{
-	if (!ledger_op_needs_write(op))
-		return cont(req, resp, SENIM_OK, op);
-	return http_write_then(req, ledger_op_tx, op, cont);
-}
-
+/* Once the acceptance is durable: the consent, or why not. */
 static enum senim_result accept_answer(struct http_request *req,
 				       struct http_response *resp,
-				       enum senim_result result, void *op)
+				       enum senim_result result, void *ctx)
 {
-	char current[LEDGER_VERSION_MAX];
-	json_t *out = NULL;
-	int created = 0;
-	int err = ledger_grant_finish(op, result, &out, &created, current);
-	if (err == SENIM_ERR_CONFLICT) {
+	struct ledger_grant *op = ctx;
+	if (result == SENIM_ERR_CONFLICT) {
 		struct problem p = { .code = "policy_version_outdated",
 				     .extra = json_pack("{s:s}", "current_version",
-							current) };
+							op->current) };
 		return http_reply_problem(req, resp, &p);
 	}
-	if (err == SENIM_ERR_NOT_FOUND)
+	if (result == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "policy_not_found");
-	if (err)
-		return err;
-	return http_reply_json(resp, created ? 201 : 200, out);
+	if (result)
+		return result;
+	json_t *out = op->out;
+	op->out = NULL;
+	return http_reply_json(resp, op->created ? 201 : 200, out);
 }
 
 enum senim_result api_me_accept_policy(struct http_request *req,
@@ -429,15 +427,24 @@ enum senim_result api_me_accept_policy(struct http_request *req,
 	if (http_json_body_or_reply(req, resp, policy_fields, COUNT(policy_fields),
 				    &body))
 		return SENIM_OK;
+	struct ledger_grant *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), ledger_grant_dispose);
+	if (!op) {
+		json_decref(body);
+		return SENIM_ERR_NOMEM;
+	}
 	char ip[INET6_ADDRSTRLEN];
-	struct consent_request rq;
+	op->kr = req->app->keys;
 	fill_consent_request(req, jsonin_str(body, "language"),
-			     jsonin_str(body, "channel"), ip, &rq);
-	struct ledger_op *op = NULL;
-	int err = ledger_grant_prepare(req->app->store, req->app->keys, &rq,
-				       CONSENT_POLICY, jsonin_str(body, "version"), &op);
+			     jsonin_str(body, "channel"), ip, &op->rq);
+	op->kind = CONSENT_POLICY;
+	op->version = jsonin_str(body, "version");
+	enum senim_result err = ledger_grant_prepare(req->app->store, op);
+	op->version = NULL; /* the body's: read by the preparation only */
 	json_decref(body);
-	return err ? err : write_then(req, resp, op, accept_answer);
+	if (err) /* refused or failed before any write */
+		return accept_answer(req, resp, err, op);
+	return http_write_then(req, ledger_grant_tx, op, accept_answer);
 }
 
 static const struct jsonin_field grant_fields[] = {
@@ -452,13 +459,15 @@ static const struct jsonin_field grant_fields[] = {
 
 static enum senim_result grant_answer(struct http_request *req,
 				      struct http_response *resp,
-				      enum senim_result result, void *op)
+				      enum senim_result result, void *ctx)
 {
 	(void)req;
-	json_t *out = NULL;
-	int created = 0;
-	int err = ledger_grant_finish(op, result, &out, &created, NULL);
-	return err ? err : http_reply_json(resp, created ? 201 : 200, out);
+	struct ledger_grant *op = ctx;
+	if (result)
+		return result;
+	json_t *out = op->out;
+	op->out = NULL;
+	return http_reply_json(resp, op->created ? 201 : 200, out);
 }
 
 enum senim_result api_me_grant(struct http_request *req, struct http_response *resp)
@@ -474,73 +483,97 @@ enum senim_result api_me_grant(struct http_request *req, struct http_response *r
 				     .rule = "enum_value" };
 		return http_reply_problem(req, resp, &p);
 	}
+	struct ledger_grant *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), ledger_grant_dispose);
+	if (!op) {
+		json_decref(body);
+		return SENIM_ERR_NOMEM;
+	}
 	char ip[INET6_ADDRSTRLEN];
-	struct consent_request rq;
+	op->kr = req->app->keys;
 	fill_consent_request(req, jsonin_str(body, "language"),
-			     jsonin_str(body, "channel"), ip, &rq);
-	struct ledger_op *op = NULL;
-	int err = ledger_grant_prepare(req->app->store, req->app->keys, &rq,
-				       (enum consent_kind)kind, NULL, &op);
+			     jsonin_str(body, "channel"), ip, &op->rq);
+	op->kind = (enum consent_kind)kind;
+	enum senim_result err = ledger_grant_prepare(req->app->store, op);
 	json_decref(body);
-	return err ? err : write_then(req, resp, op, grant_answer);
+	if (err)
+		return err;
+	return http_write_then(req, ledger_grant_tx, op, grant_answer);
 }
 
 /* Once the listing's audit record is durable: the list. */
 static enum senim_result consents_answer(struct http_request *req,
 					 struct http_response *resp,
-					 enum senim_result result, void *op)
+					 enum senim_result result, void *ctx)
 {
 	(void)req;
-	json_t *out = NULL;
-	int err = ledger_list_finish(op, result, &out);
-	return err ? err : http_reply_json(resp, 200, out);
+	struct ledger_listing *op = ctx;
+	if (result)
+		return result;
+	json_t *out = op->out;
+	op->out = NULL;
+	return http_reply_json(resp, 200, out);
 }
 
 enum senim_result api_me_consents(struct http_request *req, struct http_response *resp)
 {
 	(void)resp; /* the continuation answers */
-	struct consent_request rq = { .subject_id = req->actor.subject_id,
-				      .request_id = req->request_id,
-				      .actor = req->actor.label };
-	struct ledger_list_op *op = NULL;
-	int err = ledger_list_prepare(req->app->store, req->app->keys, &rq, &op);
-	return err ? err
-		   : http_write_then(req, ledger_list_audit_tx, op, consents_answer);
+	struct ledger_listing *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), ledger_listing_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = req->app->keys;
+	op->subject_id = req->actor.subject_id;
+	op->request_id = req->request_id;
+	op->actor = req->actor.label;
+	enum senim_result err = ledger_listing_prepare(req->app->store, op);
+	if (err)
+		return err;
+	return http_write_then(req, ledger_listing_tx, op, consents_answer);
 }
 
+/* Once the withdrawal, or its refusal, is on record: the answer. */
 static enum senim_result withdraw_answer(struct http_request *req,
 					 struct http_response *resp,
-					 enum senim_result result, void *op)
+					 enum senim_result result, void *ctx)
 {
-	struct withdraw_refusal why;
-	json_t *out = NULL;
-	int err = ledger_withdraw_finish(op, result, &out, &why);
-	if (err == SENIM_ERR_NOT_FOUND)
+	struct ledger_withdrawal *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "consent_not_found");
-	if (err == SENIM_ERR_CONFLICT)
+	if (result == SENIM_ERR_CONFLICT)
 		return http_reply_code(req, resp, "consent_withdrawn");
-	if (err == SENIM_ERR_DENIED) {
+	if (result)
+		return result;
+	if (op->irrevocable) {
 		/* C2: say why, and which obligation (the borrower's own). */
-		struct problem p = { .code = "consent_irrevocable",
-				     .extra = json_pack("{s:s,s:{s:s,s:I}}", "reason",
-							why.reason, "obligation",
-							"contract_number", why.obligation,
-							"open_obligations",
-							(json_int_t)why.open_count) };
+		struct problem p = {
+			.code = "consent_irrevocable",
+			.extra = json_pack("{s:s,s:{s:s,s:I}}", "reason", op->irrevocable,
+					   "obligation", "contract_number",
+					   op->obligation, "open_obligations",
+					   (json_int_t)op->open_obligations)
+		};
 		return http_reply_problem(req, resp, &p);
 	}
-	return err ? err : http_reply_json(resp, 200, out);
+	json_t *out = op->out;
+	op->out = NULL;
+	return http_reply_json(resp, 200, out);
 }
 
 enum senim_result api_me_withdraw(struct http_request *req, struct http_response *resp)
 {
+	struct ledger_withdrawal *op = arena_alloc_disposable(&req->arena, sizeof(*op),
+							      ledger_withdrawal_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
 	char ip[INET6_ADDRSTRLEN];
-	struct consent_request rq;
-	fill_consent_request(req, NULL, NULL, ip, &rq);
-	struct ledger_op *op = NULL;
-	int err = ledger_withdraw_prepare(req->app->store, req->app->keys, &rq,
-					  req->params[0], &op);
-	return err ? err : write_then(req, resp, op, withdraw_answer);
+	op->kr = req->app->keys;
+	fill_consent_request(req, NULL, NULL, ip, &op->rq);
+	op->consent_id = req->params[0];
+	enum senim_result err = ledger_withdrawal_prepare(req->app->store, op);
+	if (err) /* refused or failed before any write */
+		return withdraw_answer(req, resp, err, op);
+	return http_write_then(req, ledger_withdrawal_tx, op, withdraw_answer);
 }
 
 /* ---- the staff view --------------------------------------------------------------- */

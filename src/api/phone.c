@@ -35,23 +35,28 @@
 #define PHONE_STARTS_PER_WINDOW 3
 #define PHONE_WINDOW_S 600
 
-/* A step on its way: the op, and what the answer needs afterwards. */
+/* A step on its way: the op, and what the answer needs afterwards.  Wiped
+ * whole when the request is done (call_dispose): phones and codes. */
 struct phone_call {
 	struct app *app;
 	struct phone_change op;
 	enum lang lang;
 	int64_t asked_at; /* clock_mono_us() of the request: SMS deadlines count from here */
-	int sms_failed;	 /* START: a code did not reach the gateway */
-	int notice_sent; /* a change applied: the old number was told */
+	int sms_failed; /* START: a code did not reach the gateway */
 };
+
+static void call_dispose(void *c)
+{
+	sodium_memzero(c, sizeof(struct phone_call));
+}
 
 static struct phone_call *call_new(struct http_request *req, enum phone_step step,
 				   const char *subject_id)
 {
-	struct phone_call *c = arena_alloc(&req->arena, sizeof(*c));
+	struct phone_call *c =
+		arena_alloc_disposable(&req->arena, sizeof(*c), call_dispose);
 	if (!c)
 		return NULL;
-	memset(c, 0, sizeof(*c));
 	c->app = req->app;
 	c->lang = req->lang;
 	c->asked_at = clock_mono_us();
@@ -67,20 +72,23 @@ static struct phone_call *call_new(struct http_request *req, enum phone_step ste
 	return c;
 }
 
-static int reply_invalid(struct http_request *req, struct http_response *resp,
-			 const char *field, const char *rule)
+static enum senim_result reply_invalid(struct http_request *req,
+				       struct http_response *resp, const char *field,
+				       const char *rule)
 {
 	struct problem p = { .code = "validation_failed", .field = field, .rule = rule };
 	return http_reply_problem(req, resp, &p);
 }
 
 /* A refused step: its problem, with what the caller may act on. */
-static int reply_refusal(struct http_request *req, struct http_response *resp,
-			 const struct phone_change *op)
+static enum senim_result reply_refusal(struct http_request *req,
+				       struct http_response *resp,
+				       const struct phone_change *op)
 {
 	struct problem p = { .code = "conflict" };
 	switch (op->refusal) {
 	case PHONE_REFUSED_ACCESS:
+		/* identification rests on the law: no consent is ever missing */
 		p.code = access_result_code(op->denied);
 		break;
 	case PHONE_REFUSED_UNCHANGED:
@@ -171,10 +179,10 @@ static void code_text(enum lang l, const char *code, int to_new, char *out, size
 
 /* On an I/O thread, after a change was applied: tell the old number, and
  * put on record whether the gateway took the notice. */
-static int send_notice(struct phone_call *c)
+static enum senim_result send_notice(struct phone_call *c)
 {
 	char text[400];
-	int err = SENIM_ERR_UNAVAILABLE;
+	enum senim_result err = SENIM_ERR_UNAVAILABLE;
 	if (c->app->sms && c->op.old_phone[0]) {
 		notice_text(c->lang, &c->op, text, sizeof(text));
 		err = sms_send_by(c->app->sms, c->op.old_phone, text,
@@ -182,18 +190,15 @@ static int send_notice(struct phone_call *c)
 				  c->asked_at + (int64_t)SMS_DEADLINE_MS * 1000);
 		sodium_memzero(text, sizeof(text));
 	}
-	c->notice_sent = err == SENIM_OK;
-	return store_write(c->app->store,
-			   c->notice_sent ? phone_change_notice_sent_tx
-					  : phone_change_notice_failed_tx,
-			   &c->op);
+	c->op.notice_sent = err == SENIM_OK;
+	return store_write(c->app->store, phone_change_notice_tx, &c->op);
 }
 
 /* On an I/O thread: the step's write, then the SMS it calls for. */
 static enum senim_result run_step(void *ctx)
 {
 	struct phone_call *c = ctx;
-	int err = store_write(c->app->store, phone_change_tx, &c->op);
+	enum senim_result err = store_write(c->app->store, phone_change_tx, &c->op);
 	if (err || c->op.refusal)
 		return err;
 	if (c->op.applied)
@@ -203,28 +208,32 @@ static enum senim_result run_step(void *ctx)
 	/* Codes to both numbers: only who holds both confirms. */
 	char text[200];
 	int64_t deadline = c->asked_at + (int64_t)SMS_DEADLINE_MS * 1000;
+	err = SENIM_ERR_UNAVAILABLE;
+	if (!c->app->sms)
+		goto fail;
 	code_text(c->lang, c->op.code_old, 0, text, sizeof(text));
-	err = c->app->sms ? sms_send_by(c->app->sms, c->op.old_phone, text,
-					c->op.actor.request_id, deadline)
-			  : SENIM_ERR_UNAVAILABLE;
-	if (!err) {
-		code_text(c->lang, c->op.code_new, 1, text, sizeof(text));
-		err = sms_send_by(c->app->sms, c->op.new_phone, text,
-				  c->op.actor.request_id, deadline);
-	}
+	err = sms_send_by(c->app->sms, c->op.old_phone, text, c->op.actor.request_id,
+			  deadline);
+	if (err)
+		goto fail;
+	code_text(c->lang, c->op.code_new, 1, text, sizeof(text));
+	err = sms_send_by(c->app->sms, c->op.new_phone, text, c->op.actor.request_id,
+			  deadline);
+fail:
 	sodium_memzero(text, sizeof(text));
+	/* The change is on record either way; the answer says the codes did
+	 * not go out. */
 	if (err)
 		c->sms_failed = 1;
 	return SENIM_OK;
 }
 
-/* Once the step is done: the answer (the op wiped first: the arena is not). */
+/* Once the step is done: the answer. */
 static enum senim_result step_answer(struct http_request *req, struct http_response *resp,
 				     enum senim_result result, void *ctx)
 {
 	struct phone_call *c = ctx;
 	struct phone_change *op = &c->op;
-	phone_change_wipe(op);
 	if (result == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "subject_not_found");
 	if (result)
@@ -255,7 +264,7 @@ static enum senim_result step_answer(struct http_request *req, struct http_respo
 						 op->change_id, "status", "applied",
 						 "sessions_revoked",
 						 (json_int_t)op->revoked, "notice",
-						 c->notice_sent ? "sent" : "failed"));
+						 op->notice_sent ? "sent" : "failed"));
 	}
 }
 
@@ -359,7 +368,6 @@ enum senim_result api_me_phone(struct http_request *req, struct http_response *r
 			   strlen(req->actor.subject_id), PHONE_STARTS_PER_WINDOW,
 			   PHONE_WINDOW_S, &retry)) {
 		char v[16];
-		phone_change_wipe(&c->op);
 		snprintf(v, sizeof(v), "%d", retry);
 		int err = http_reply_code(req, resp, "rate_limited");
 		return err ? err : http_add_header(req, resp, "Retry-After", v);

@@ -22,8 +22,8 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/token.h"
 #include "common/backoff.h"
-#include "common/clock.h"
 #include "http/ratelimit.h"
 #include "staff/staff.h"
 #include "common/banned.h"
@@ -228,11 +228,7 @@ static int sign_in_answer(struct http_request *req, struct http_response *resp,
 		 * here: the one-time password again) gets the same explanation. */
 		return http_reply_problem(req, resp, &p);
 	}
-	char when[CLOCK_RFC3339_LEN];
-	clock_format_rfc3339(op->expires, when);
-	return http_reply_json(resp, 201,
-			       json_pack("{s:s,s:s,s:s}", "token", op->token,
-					 "token_type", "Bearer", "expires_at", when));
+	return api_reply_token(resp, 201, op->token, op->expires);
 }
 
 /* On a worker, after the call (or instead of it, when the I/O queue was

@@ -25,9 +25,10 @@
 
 #include <stdint.h>
 
+#include "common/ids.h"
 #include "common/result.h"
+#include "core/contact.h"
 #include "store/store.h"
-#include "subjects/subjects.h"
 #include "vault/keyring.h"
 
 #define BORROWER_OTP_SECONDS 300
@@ -39,67 +40,85 @@
 void borrower_otp_new_code(char code[7]);
 
 /*
- * Store the hash of `code` (from borrower_otp_new_code, already sent) as the
- * one valid code for `phone` (E.164), replacing any earlier one.
- * *subject_id gets the phone's borrower when exactly one holds it ("" when
- * none or several do) — for the audit record only, never the answer.
+ * Each operation is one struct the caller allocates zeroed (a handler: from
+ * the request's arena) and one function that runs inside the write
+ * transaction (store_write, or http_write_then from a handler).  A refusal
+ * is audited, so the write commits it and returns SENIM_OK; the op says
+ * why.  The ops own nothing outside themselves, but hold phones, codes and
+ * tokens, and an arena is not wiped: a sign-in is allocated with
+ * borrower_sign_in_dispose as its hook; a caller that embeds a code's issue
+ * in its own struct (with the SMS text) wipes that struct itself.
  */
-SENIM_MUST_CHECK int borrower_otp_issue(struct store *st, const struct keyring *kr,
-					const char *request_id, const char *phone,
-					char code[7], char subject_id[SUBJECT_ID_LEN]);
 
 /*
- * Check a code; on success token gets a new borrower token, *expires_at its
- * expiry and subject_id the subject.  A phone may be several borrowers'
- * (shared, or recycled by the operator): then the code alone does not say
- * who signs in, and `iin` (12 digits, NULL when not given) must name one of
- * them.  A right code for a phone of several borrowers without an IIN is
- * SENIM_ERR_CONFLICT and leaves the code usable; every other failure — a
- * wrong, expired or used code, an unregistered phone, an IIN that is not
- * the phone's borrower's (which costs an attempt) — is SENIM_ERR_AUTH.
+ * A sign-in code's issue: stores the hash of `code` (from
+ * borrower_otp_new_code, already sent) as the one valid code for `phone`,
+ * replacing any earlier one, and appends `borrower.otp_issue`.
  */
-SENIM_MUST_CHECK int borrower_otp_verify(struct store *st, const struct keyring *kr,
-					 const char *request_id, const char *phone,
-					 const char *code, const char *iin,
-					 char token[BORROWER_TOKEN_MAX],
-					 int64_t *expires_at,
-					 char subject_id[SUBJECT_ID_LEN]);
+struct borrower_otp {
+	/* in */
+	const struct keyring *kr;
+	const char *request_id; /* outlives the op */
+	char phone[PHONE_E164_LEN];
+	char code[7];
+	/* out */
+	char subject_id[SUBJECT_ID_LEN]; /* the phone's borrower when exactly one
+					  * holds it, else "": for the audit
+					  * record only, never the answer */
+};
+SENIM_MUST_CHECK enum senim_result borrower_otp_issue_tx(struct store_tx *tx, void *op);
+
+/* Why a sign-in was refused; each is recorded with outcome "failed" or
+ * "ambiguous". */
+enum borrower_refusal {
+	BORROWER_REFUSED_NONE,
+	/* A wrong, expired or used code, an unregistered phone, an IIN that
+	 * is not the phone's borrower's (which costs an attempt): one answer
+	 * for all, so it tells an attacker nothing. */
+	BORROWER_REFUSED_CODE,
+	/* A right code for a phone of several borrowers (shared, or recycled
+	 * by the operator) without an IIN: the code proves the phone, not the
+	 * person.  The code stays usable. */
+	BORROWER_REFUSED_IIN_REQUIRED,
+};
 
 /*
- * borrower_otp_verify() in three steps, for a caller that must not block on
- * the group commit (http_write_then): _prepare copies phone, code and iin (and
- * keeps request_id, which must outlive the op); _tx checks the code, counts
- * a failed attempt, and on success marks the code used and issues the token,
- * with the audit record either way; _finish answers as borrower_otp_verify()
- * would and wipes and frees op.
+ * A sign-in with a code: on success the code is marked used and a token
+ * issued (borrower.sign_in, the borrower as actor); a wrong code counts
+ * against the code's attempts.
  */
-struct borrower_verify_op;
-SENIM_MUST_CHECK int borrower_otp_verify_prepare(const struct keyring *kr,
-						 const char *request_id,
-						 const char *phone, const char *code,
-						 const char *iin,
-						 struct borrower_verify_op **op);
-enum senim_result borrower_otp_verify_tx(struct store_tx *tx, void *op);
-SENIM_MUST_CHECK int borrower_otp_verify_finish(struct borrower_verify_op *op, int result,
-						char token[BORROWER_TOKEN_MAX],
-						int64_t *expires_at,
-						char subject_id[SUBJECT_ID_LEN]);
+struct borrower_sign_in {
+	/* in */
+	const struct keyring *kr;
+	const char *request_id; /* outlives the op */
+	char phone[PHONE_E164_LEN];
+	char code[7];
+	char iin[13]; /* 12 digits, or "" when not given */
+	/* out */
+	enum borrower_refusal refused;
+	char token[BORROWER_TOKEN_MAX]; /* when not refused */
+	int64_t expires_at;		/* the token's, microseconds */
+	char subject_id[SUBJECT_ID_LEN];
+};
+SENIM_MUST_CHECK enum senim_result borrower_sign_in_tx(struct store_tx *tx, void *op);
+/* Wipe a sign-in op (the code, the token), for arena_alloc_disposable. */
+void borrower_sign_in_dispose(void *op);
 
 /* The subject behind a borrower token; SENIM_ERR_AUTH when unknown, expired
  * or revoked. */
-SENIM_MUST_CHECK int borrower_authenticate(struct store *st, const char *token,
-					   char subject_id[SUBJECT_ID_LEN]);
+SENIM_MUST_CHECK enum senim_result borrower_authenticate(struct store *st,
+							 const char *token,
+							 char subject_id[SUBJECT_ID_LEN]);
 
-/* Revoke a token (log out), in three steps so that the caller need not
- * block on the group commit: _prepare keeps the token's hash (request_id
- * must outlive op); _tx revokes it with its audit record (SENIM_ERR_AUTH
- * when it is no live token); _finish gives the result and frees op. */
-struct borrower_signout_op;
-SENIM_MUST_CHECK int borrower_sign_out_prepare(const struct keyring *kr,
-					       const char *request_id, const char *token,
-					       struct borrower_signout_op **op);
-enum senim_result borrower_sign_out_tx(struct store_tx *tx, void *op);
-SENIM_MUST_CHECK int borrower_sign_out_finish(struct borrower_signout_op *op, int result);
+/* A sign-out: revokes the token with its `borrower.sign_out` record;
+ * SENIM_ERR_AUTH (nothing written) when it is no live borrower token. */
+struct borrower_sign_out {
+	/* in (outlive the op) */
+	const struct keyring *kr;
+	const char *request_id;
+	const char *token;
+};
+SENIM_MUST_CHECK enum senim_result borrower_sign_out_tx(struct store_tx *tx, void *op);
 
 /*
  * Inside a write transaction: revoke every live session of subject_id but
@@ -107,10 +126,10 @@ SENIM_MUST_CHECK int borrower_sign_out_finish(struct borrower_signout_op *op, in
  * when the sign-in phone changes (borrower/phone.h): whoever held a session
  * through the old phone holds none after.
  */
-SENIM_MUST_CHECK int borrower_revoke_sessions_tx(struct store_tx *tx,
-						 const char *subject_id,
-						 const char *keep_token,
-						 int64_t *revoked);
+SENIM_MUST_CHECK enum senim_result borrower_revoke_sessions_tx(struct store_tx *tx,
+							       const char *subject_id,
+							       const char *keep_token,
+							       int64_t *revoked);
 
 /* 1 when the token has the borrower form (prefix). */
 int borrower_token_form(const char *token);

@@ -22,8 +22,8 @@
 
 /* One record of the procedure; object "phone_change:<id>" once there is a
  * change, else "subject:<id>". */
-static int audit(struct store_tx *tx, const struct phone_change *op,
-		 const char *operation, const char *outcome)
+static enum senim_result audit(struct store_tx *tx, const struct phone_change *op,
+			       const char *operation, const char *outcome)
 {
 	char object[64];
 	if (op->change_id[0])
@@ -42,8 +42,8 @@ static int audit(struct store_tx *tx, const struct phone_change *op,
 }
 
 /* A refusal: its record, and the problem to answer. */
-static int refuse(struct store_tx *tx, struct phone_change *op, const char *operation,
-		  enum phone_refusal why)
+static enum senim_result refuse(struct store_tx *tx, struct phone_change *op,
+				const char *operation, enum phone_refusal why)
 {
 	op->refusal = why;
 	return audit(tx, op, operation, "denied");
@@ -62,7 +62,8 @@ static void code_hash(const struct keyring *kr, const char *change_id, const cha
 }
 
 /* Supersede the subject's pending changes of this kind (a newer one wins). */
-static int supersede(struct store_tx *tx, const char *subject_id, const char *kind)
+static enum senim_result supersede(struct store_tx *tx, const char *subject_id,
+				   const char *kind)
 {
 	return store_exec(
 		tx,
@@ -72,9 +73,10 @@ static int supersede(struct store_tx *tx, const char *subject_id, const char *ki
 }
 
 /* Insert a pending change of `kind` for op->new_phone, sealed. */
-static int insert_change(struct store_tx *tx, struct phone_change *op, const char *kind,
-			 int64_t lifetime_s, const unsigned char *old_hash,
-			 const unsigned char *new_hash)
+static enum senim_result insert_change(struct store_tx *tx, struct phone_change *op,
+				       const char *kind, int64_t lifetime_s,
+				       const unsigned char *old_hash,
+				       const unsigned char *new_hash)
 {
 	int64_t now = clock_now_us();
 	if (!op->change_id[0])
@@ -86,39 +88,41 @@ static int insert_change(struct store_tx *tx, struct phone_change *op, const cha
 	struct vault_dek *dek = NULL;
 	struct buf sealed;
 	buf_init(&sealed, 4096);
-	int err = vault_dek_load(tx, op->actor.kr, op->subject_id, &dek);
+	enum senim_result err = vault_dek_load(tx, op->actor.kr, op->subject_id, &dek);
+	if (err)
+		goto fail;
 	/* Sealed with the subject's key and bound to this change's id: shredding
 	 * the subject shreds it too, and it opens for no other row. */
-	if (!err)
-		err = vault_seal_blob(dek, op->subject_id, "contact", op->change_id, 0,
-				      op->new_phone, strlen(op->new_phone), &sealed);
-	vault_dek_free(dek);
-	if (!err)
-		err = supersede(tx, op->subject_id, kind);
+	err = vault_seal_blob(dek, op->subject_id, "contact", op->change_id, 0,
+			      op->new_phone, strlen(op->new_phone), &sealed);
+	if (err)
+		goto fail;
+	err = supersede(tx, op->subject_id, kind);
+	if (err)
+		goto fail;
 	struct store_val none = SV_NULL();
-	if (!err)
-		err = store_exec(
-			tx,
-			"INSERT INTO phone_changes (id, subject_id, kind, status,"
-			" new_phone_sealed, new_phone_digest, identity_check, "
-			"proposed_by,"
-			" proposed_role, created_at, expires_at, old_code_hash,"
-			" new_code_hash) VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, "
-			"$8,"
-			" $9, $10, $11, $12)",
-			(struct store_val[]){
-				SV_TEXT(op->change_id), SV_TEXT(op->subject_id),
-				SV_TEXT(kind), SV_BLOB(sealed.data, sealed.len),
-				SV_BLOB(digest, sizeof(digest)),
-				op->identity_check ? SV_TEXT(op->identity_check) : none,
-				SV_TEXT(op->actor.label),
-				strcmp(kind, "staff") == 0
-					? SV_TEXT(role_name(op->actor.role))
-					: none,
-				SV_INT(now), SV_INT(op->expires_at),
-				old_hash ? SV_BLOB(old_hash, CODE_HASH_BYTES) : none,
-				new_hash ? SV_BLOB(new_hash, CODE_HASH_BYTES) : none },
-			12, NULL);
+	err = store_exec(
+		tx,
+		"INSERT INTO phone_changes (id, subject_id, kind, status,"
+		" new_phone_sealed, new_phone_digest, identity_check, "
+		"proposed_by,"
+		" proposed_role, created_at, expires_at, old_code_hash,"
+		" new_code_hash) VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, "
+		"$8,"
+		" $9, $10, $11, $12)",
+		(struct store_val[]){
+			SV_TEXT(op->change_id), SV_TEXT(op->subject_id), SV_TEXT(kind),
+			SV_BLOB(sealed.data, sealed.len), SV_BLOB(digest, sizeof(digest)),
+			op->identity_check ? SV_TEXT(op->identity_check) : none,
+			SV_TEXT(op->actor.label),
+			strcmp(kind, "staff") == 0 ? SV_TEXT(role_name(op->actor.role))
+						   : none,
+			SV_INT(now), SV_INT(op->expires_at),
+			old_hash ? SV_BLOB(old_hash, CODE_HASH_BYTES) : none,
+			new_hash ? SV_BLOB(new_hash, CODE_HASH_BYTES) : none },
+		12, NULL);
+fail:
+	vault_dek_free(dek);
 	buf_release(&sealed);
 	return err;
 }
@@ -142,110 +146,121 @@ static void copy_text(struct store_rows *r, int col, char *out, size_t cap)
 	out[len] = '\0';
 }
 
-/* Load op->change_id of op->subject_id, and open its new phone into
- * op->new_phone. */
-static int load_change(struct store_tx *tx, struct phone_change *op, struct pending *p)
+/* Load op->change_id of op->subject_id (p->found 0 when there is none), and
+ * open its new phone into op->new_phone. */
+static enum senim_result load_change(struct store_tx *tx, struct phone_change *op,
+				     struct pending *p)
 {
-	struct store_rows *r;
-	int has = 0;
+	struct store_rows *r = NULL;
+	struct vault_dek *dek = NULL;
+	struct buf phone;
+	buf_init(&phone, PHONE_E164_LEN);
 	memset(p, 0, sizeof(*p));
-	int err = store_query(
+	enum senim_result err = store_query_one(
 		tx,
 		"SELECT kind, status, proposed_by, proposed_role, expires_at, attempts,"
 		" old_code_hash, new_code_hash, new_phone_sealed FROM phone_changes"
 		" WHERE subject_id = $1 AND id = $2",
 		(struct store_val[]){ SV_TEXT(op->subject_id), SV_TEXT(op->change_id) },
 		2, &r);
-	if (err)
-		return err;
-	err = store_rows_next(r, &has);
-	struct buf phone;
-	buf_init(&phone, PHONE_E164_LEN);
-	if (!err && has) {
-		p->found = 1;
-		copy_text(r, 0, p->kind, sizeof(p->kind));
-		copy_text(r, 1, p->status, sizeof(p->status));
-		copy_text(r, 2, p->proposed_by, sizeof(p->proposed_by));
-		copy_text(r, 3, p->role, sizeof(p->role));
-		p->expires_at = store_rows_int(r, 4);
-		p->attempts = store_rows_int(r, 5);
-		size_t a = 0, b = 0, n = 0;
-		if (!store_rows_is_null(r, 6) && !store_rows_is_null(r, 7)) {
-			const void *ha = store_rows_blob(r, 6, &a);
-			const void *hb = store_rows_blob(r, 7, &b);
-			if (a == CODE_HASH_BYTES && b == CODE_HASH_BYTES) {
-				memcpy(p->old_hash, ha, a);
-				memcpy(p->new_hash, hb, b);
-				p->has_hashes = 1;
-			}
-		}
-		const void *sealed = store_rows_blob(r, 8, &n);
-		struct vault_dek *dek = NULL;
-		err = vault_dek_load(tx, op->actor.kr, op->subject_id, &dek);
-		if (!err)
-			err = vault_open_blob(dek, op->subject_id, "contact",
-					      op->change_id, 0, sealed, n, &phone);
-		vault_dek_free(dek);
-		if (!err && phone.len < PHONE_E164_LEN)
-			memcpy(op->new_phone, phone.data, phone.len + 1);
-		else if (!err)
-			err = SENIM_ERR_CRYPTO;
+	if (err == SENIM_ERR_NOT_FOUND) {
+		err = SENIM_OK;
+		goto fail;
 	}
-	buf_release(&phone);
+	if (err)
+		goto fail;
+	p->found = 1;
+	copy_text(r, 0, p->kind, sizeof(p->kind));
+	copy_text(r, 1, p->status, sizeof(p->status));
+	copy_text(r, 2, p->proposed_by, sizeof(p->proposed_by));
+	copy_text(r, 3, p->role, sizeof(p->role));
+	p->expires_at = store_rows_int(r, 4);
+	p->attempts = store_rows_int(r, 5);
+	size_t a = 0, b = 0, n = 0;
+	if (!store_rows_is_null(r, 6) && !store_rows_is_null(r, 7)) {
+		const void *ha = store_rows_blob(r, 6, &a);
+		const void *hb = store_rows_blob(r, 7, &b);
+		if (a == CODE_HASH_BYTES && b == CODE_HASH_BYTES) {
+			memcpy(p->old_hash, ha, a);
+			memcpy(p->new_hash, hb, b);
+			p->has_hashes = 1;
+		}
+	}
+	const void *sealed = store_rows_blob(r, 8, &n);
+	err = vault_dek_load(tx, op->actor.kr, op->subject_id, &dek);
+	if (err)
+		goto fail;
+	err = vault_open_blob(dek, op->subject_id, "contact", op->change_id, 0, sealed, n,
+			      &phone);
+	if (err)
+		goto fail;
+	err = SENIM_ERR_CRYPTO;
+	if (phone.len >= PHONE_E164_LEN)
+		goto fail;
+	memcpy(op->new_phone, phone.data, phone.len + 1);
+	err = SENIM_OK;
+fail:
+	vault_dek_free(dek);
+	buf_release_wiped(&phone);
 	store_rows_free(r);
 	return err;
 }
 
 /* Apply: the new phone, the sessions revoked, the change marked applied,
  * and its record. */
-static int apply(struct store_tx *tx, struct phone_change *op, enum subject_source source,
-		 const char *keep_token)
+static enum senim_result apply(struct store_tx *tx, struct phone_change *op,
+			       enum subject_source source, const char *keep_token)
 {
-	int err = subjects_set_phone_tx(tx, &op->actor, op->subject_id, source,
-					op->new_phone, op->old_phone);
+	enum senim_result err = subjects_set_phone_tx(
+		tx, &op->actor, op->subject_id, source, op->new_phone, op->old_phone);
 	if (err == SENIM_ERR_CONFLICT) { /* the number is the current one already */
 		op->refusal = PHONE_REFUSED_UNCHANGED;
 		return audit(tx, op, "subject.phone_change", "denied");
 	}
-	if (!err)
-		err = borrower_revoke_sessions_tx(tx, op->subject_id, keep_token,
-						  &op->revoked);
-	if (!err)
-		err = store_exec(
-			tx,
-			"UPDATE phone_changes SET status = 'applied', decided_by = $3,"
-			" decided_at = $4 WHERE subject_id = $1 AND id = $2",
-			(struct store_val[]){
-				SV_TEXT(op->subject_id), SV_TEXT(op->change_id),
-				SV_TEXT(op->actor.label), SV_INT(clock_now_us()) },
-			4, NULL);
+	if (err)
+		return err;
+	err = borrower_revoke_sessions_tx(tx, op->subject_id, keep_token, &op->revoked);
+	if (err)
+		return err;
+	err = store_exec(
+		tx,
+		"UPDATE phone_changes SET status = 'applied', decided_by = $3,"
+		" decided_at = $4 WHERE subject_id = $1 AND id = $2",
+		(struct store_val[]){ SV_TEXT(op->subject_id), SV_TEXT(op->change_id),
+				      SV_TEXT(op->actor.label), SV_INT(clock_now_us()) },
+		4, NULL);
+	if (err)
+		return err;
 	/* Whatever else was pending was asked about the old phone: void now. */
-	if (!err)
-		err = store_exec(tx,
-				 "UPDATE phone_changes SET status = 'superseded' WHERE"
-				 " subject_id = $1 AND status = 'pending' AND id <> $2",
-				 (struct store_val[]){ SV_TEXT(op->subject_id),
-						       SV_TEXT(op->change_id) },
-				 2, NULL);
-	if (!err)
-		err = audit(tx, op, "subject.phone_change", "success");
-	if (!err)
-		op->applied = 1;
-	return err;
+	err = store_exec(
+		tx,
+		"UPDATE phone_changes SET status = 'superseded' WHERE"
+		" subject_id = $1 AND status = 'pending' AND id <> $2",
+		(struct store_val[]){ SV_TEXT(op->subject_id), SV_TEXT(op->change_id) },
+		2, NULL);
+	if (err)
+		return err;
+	err = audit(tx, op, "subject.phone_change", "success");
+	if (err)
+		return err;
+	op->applied = 1;
+	return SENIM_OK;
 }
 
 /* The subject's current phone into op->old_phone; refuses the same number. */
-static int not_current(struct store_tx *tx, struct phone_change *op,
-		       const char *operation, int *same)
+static enum senim_result not_current(struct store_tx *tx, struct phone_change *op,
+				     const char *operation, int *same)
 {
-	int err = subjects_phone_tx(tx, op->actor.kr, op->subject_id, op->old_phone);
-	*same = !err && strcmp(op->old_phone, op->new_phone) == 0;
-	if (!err && *same)
-		err = refuse(tx, op, operation, PHONE_REFUSED_UNCHANGED);
-	return err;
+	*same = 0;
+	enum senim_result err =
+		subjects_phone_tx(tx, op->actor.kr, op->subject_id, op->old_phone);
+	if (err)
+		return err;
+	*same = strcmp(op->old_phone, op->new_phone) == 0;
+	return *same ? refuse(tx, op, operation, PHONE_REFUSED_UNCHANGED) : SENIM_OK;
 }
 
-static int propose_tx(struct store_tx *tx, struct phone_change *op)
+static enum senim_result propose_tx(struct store_tx *tx, struct phone_change *op)
 {
 	const char *name = "subject.phone_change_propose";
 	int err = subjects_decide_write_tx(tx, &op->actor, op->subject_id,
@@ -261,10 +276,12 @@ static int propose_tx(struct store_tx *tx, struct phone_change *op)
 	if (err || same)
 		return err;
 	err = insert_change(tx, op, "staff", PHONE_CHANGE_STAFF_SECONDS, NULL, NULL);
-	return err ? err : audit(tx, op, name, "success");
+	if (err)
+		return err;
+	return audit(tx, op, name, "success");
 }
 
-static int approve_tx(struct store_tx *tx, struct phone_change *op)
+static enum senim_result approve_tx(struct store_tx *tx, struct phone_change *op)
 {
 	const char *name = "subject.phone_change_approve";
 	int err = subjects_decide_write_tx(tx, &op->actor, op->subject_id,
@@ -293,14 +310,16 @@ static int approve_tx(struct store_tx *tx, struct phone_change *op)
 		return refuse(tx, op, name, PHONE_REFUSED_SAME_ROLE);
 	}
 	err = audit(tx, op, name, "success");
-	return err ? err : apply(tx, op, SOURCE_STAFF, NULL);
+	if (err)
+		return err;
+	return apply(tx, op, SOURCE_STAFF, NULL);
 }
 
-static int start_tx(struct store_tx *tx, struct phone_change *op)
+static enum senim_result start_tx(struct store_tx *tx, struct phone_change *op)
 {
 	const char *name = "subject.phone_change_start";
 	int same = 0;
-	int err = not_current(tx, op, name, &same);
+	enum senim_result err = not_current(tx, op, name, &same);
 	if (err || same)
 		return err;
 	borrower_otp_new_code(op->code_old);
@@ -313,14 +332,16 @@ static int start_tx(struct store_tx *tx, struct phone_change *op)
 	err = insert_change(tx, op, "borrower", BORROWER_OTP_SECONDS, ho, hn);
 	sodium_memzero(ho, sizeof(ho));
 	sodium_memzero(hn, sizeof(hn));
-	return err ? err : audit(tx, op, name, "success");
+	if (err)
+		return err;
+	return audit(tx, op, name, "success");
 }
 
-static int confirm_tx(struct store_tx *tx, struct phone_change *op)
+static enum senim_result confirm_tx(struct store_tx *tx, struct phone_change *op)
 {
 	const char *name = "subject.phone_change_confirm";
 	struct pending p;
-	int err = load_change(tx, op, &p);
+	enum senim_result err = load_change(tx, op, &p);
 	if (err)
 		return err;
 	if (!p.found || strcmp(p.kind, "borrower") != 0)
@@ -340,7 +361,7 @@ static int confirm_tx(struct store_tx *tx, struct phone_change *op)
 	sodium_memzero(&p, sizeof(p));
 	if (!usable || !ok) {
 		/* A wrong pair costs one of the change's few attempts. */
-		if (usable)
+		if (usable) {
 			err = store_exec(
 				tx,
 				"UPDATE phone_changes SET attempts = attempts + 1"
@@ -348,12 +369,17 @@ static int confirm_tx(struct store_tx *tx, struct phone_change *op)
 				(struct store_val[]){ SV_TEXT(op->subject_id),
 						      SV_TEXT(op->change_id) },
 				2, NULL);
+			if (err)
+				return err;
+		}
 		op->refusal = PHONE_REFUSED_CODE_INVALID;
-		return err ? err : audit(tx, op, name, "failed");
+		return audit(tx, op, name, "failed");
 	}
 	err = audit(tx, op, name, "success");
+	if (err)
+		return err;
 	/* The confirming session stays: it has just proven both numbers. */
-	return err ? err : apply(tx, op, SOURCE_BORROWER, op->keep_token);
+	return apply(tx, op, SOURCE_BORROWER, op->keep_token);
 }
 
 enum senim_result phone_change_tx(struct store_tx *tx, void *arg)
@@ -377,20 +403,9 @@ enum senim_result phone_change_tx(struct store_tx *tx, void *arg)
 	return SENIM_ERR_INVALID;
 }
 
-enum senim_result phone_change_notice_sent_tx(struct store_tx *tx, void *op)
+enum senim_result phone_change_notice_tx(struct store_tx *tx, void *arg)
 {
-	return audit(tx, op, "subject.phone_notice", "success");
-}
-
-enum senim_result phone_change_notice_failed_tx(struct store_tx *tx, void *op)
-{
-	return audit(tx, op, "subject.phone_notice", "failed");
-}
-
-void phone_change_wipe(struct phone_change *op)
-{
-	sodium_memzero(op->new_phone, sizeof(op->new_phone));
-	sodium_memzero(op->old_phone, sizeof(op->old_phone));
-	sodium_memzero(op->code_old, sizeof(op->code_old));
-	sodium_memzero(op->code_new, sizeof(op->code_new));
+	struct phone_change *op = arg;
+	return audit(tx, op, "subject.phone_notice",
+		     op->notice_sent ? "success" : "failed");
 }

@@ -67,9 +67,10 @@ enum phone_refusal {
 
 /*
  * One step of a procedure: filled by the caller, run by phone_change_tx
- * inside a write (store_write / http_write_then), read back, then wiped
- * with phone_change_wipe().  Holds personal data (phones, codes): the
- * caller allocates it where it can wipe it (the request's arena is fine).
+ * inside a write (store_write / http_write_then), read back.  Holds personal
+ * data (phones, codes) and owns nothing outside itself: the caller
+ * allocates it zeroed where it can wipe it (sodium_memzero) when done — from
+ * the request's arena with a dispose hook that wipes it.
  */
 struct phone_change {
 	/* in */
@@ -82,6 +83,7 @@ struct phone_change {
 	const char *identity_check;	/* PROPOSE: an attestation code */
 	char code_old[7], code_new[7];	/* CONFIRM in; START out */
 	const char *keep_token;		/* CONFIRM: the session kept, or NULL */
+	int notice_sent;		/* phone_change_notice_tx: the gateway took it */
 	/* out */
 	enum phone_refusal refusal;	/* PHONE_REFUSED_NONE when done */
 	enum access_result denied;	/* when refusal is the access decision's */
@@ -96,16 +98,13 @@ struct phone_change {
 /* Run the step inside a write transaction.  A refusal commits its audit
  * record and is reported in op->refusal with SENIM_OK; other errors roll
  * back (SENIM_ERR_NOT_FOUND: no such subject). */
-enum senim_result phone_change_tx(struct store_tx *tx, void *op);
+SENIM_MUST_CHECK enum senim_result phone_change_tx(struct store_tx *tx, void *op);
 
 /*
- * Record whether the notice reached the gateway (sent = 1) or not: a write
- * job (op is the phone_change).  Outcome "success" or "failed".
+ * After a change was applied and its notice sent to the old number: record
+ * whether the gateway took it (op->notice_sent; outcome "success" or
+ * "failed"), as subject.phone_notice.  A write job; op is the step's.
  */
-enum senim_result phone_change_notice_sent_tx(struct store_tx *tx, void *op);
-enum senim_result phone_change_notice_failed_tx(struct store_tx *tx, void *op);
-
-/* Wipe the op's phones and codes. */
-void phone_change_wipe(struct phone_change *op);
+SENIM_MUST_CHECK enum senim_result phone_change_notice_tx(struct store_tx *tx, void *op);
 
 #endif

@@ -92,7 +92,7 @@ static int read_file(const char *path, struct buf *b)
 	}
 	char chunk[65536];
 	size_t n;
-	int err = SENIM_OK;
+	enum senim_result err = SENIM_OK;
 	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		err = buf_add(b, chunk, n);
 	int rerr = ferror(f);
@@ -154,23 +154,27 @@ static int do_import(struct cli_common *common, const char *path, int dry_run)
 		return rc;
 	}
 	struct progress prog = { .tty = isatty(2), .dry_run = dry_run };
-	struct import_run run = { .dry_run = dry_run,
-				  .progress = show_progress,
-				  .ctx = &prog };
-	struct import_error e = { 0, "", "" };
+	struct obligations_import run = { .kr = kr,
+					  .actor = OBLIGATIONS_ACTOR,
+					  .request_id = common->run_id,
+					  .csv = text.data,
+					  .len = text.len,
+					  .dry_run = dry_run,
+					  .progress = show_progress,
+					  .ctx = &prog };
 	int64_t t0 = clock_mono_us();
-	int err = obligations_import_run(st, kr, OBLIGATIONS_ACTOR, common->run_id,
-					 text.data, text.len, &run, &e);
+	enum senim_result err = obligations_import(st, &run);
 	double secs = (double)(clock_mono_us() - t0) / 1e6;
 	end_progress(&prog);
 	buf_release_wiped(&text);
 
 	if (err == SENIM_ERR_INVALID || err == SENIM_ERR_CONFLICT ||
 	    err == SENIM_ERR_TOO_LARGE) {
-		const char *why = rule_text(e.rule);
+		const struct import_error *e = &run.error;
+		const char *why = rule_text(e->rule);
 		/* Only the place and the rule: the values are personal data. */
-		cli_error("obligations", "line %zu, column %s: %s%s%s%s", e.line,
-			  e.column, e.rule, why ? " (" : "", why ? why : "",
+		cli_error("obligations", "line %zu, column %s: %s%s%s%s", e->line,
+			  e->column, e->rule, why ? " (" : "", why ? why : "",
 			  why ? ")" : "");
 		cli_error("obligations", "nothing was imported");
 		rc = CLI_FAILED;
@@ -198,7 +202,11 @@ static int do_close(struct cli_common *common, const char *contract)
 	int rc = cli_open(common, 1, &st, &kr);
 	if (rc != CLI_OK)
 		return rc;
-	int err = obligations_close(st, kr, OBLIGATIONS_ACTOR, common->run_id, contract);
+	struct obligations_close op = { .kr = kr,
+					.actor = OBLIGATIONS_ACTOR,
+					.request_id = common->run_id,
+					.contract_number = contract };
+	enum senim_result err = store_write(st, obligations_close_tx, &op);
 	if (err == SENIM_ERR_NOT_FOUND) {
 		/* The number is the user's own input: safe to echo. */
 		cli_error("obligations", "no obligation has the contract number '%s'",

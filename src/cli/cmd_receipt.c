@@ -109,7 +109,7 @@ static int verify(const char *path, const struct keyring *kr, const unsigned cha
 	int rc = read_all(path, &text, &len);
 	if (rc != CLI_OK)
 		return rc;
-	int err = receipt_verify_text(kr, pk, text, len);
+	enum senim_result err = receipt_verify_text(kr, pk, text, len);
 	switch (err) {
 	case SENIM_OK:
 		print_valid(text, len);

@@ -1,7 +1,7 @@
 /*
  * ledger.c — grants and withdrawals of consent, each with its sealed
  * evidence, signed receipt and audit record in one transaction (prepared in
- * a read transaction, written by the group commit).
+ * a read transaction, written by the group commit; ledger.h).
  */
 #include "consent/ledger.h"
 
@@ -18,10 +18,18 @@
 #include "vault/vault.h"
 #include "common/banned.h"
 
+/* Evidence is a few hundred bytes; the cap only bounds a bug. */
+#define EVIDENCE_MAX (1u << 20)
+
 struct policy_ref {
 	char version[LEDGER_VERSION_MAX];
 	char sha_ru[65], sha_kk[65];
 };
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
 
 static void copy_col(struct store_rows *r, int col, char *out, size_t cap)
 {
@@ -33,46 +41,45 @@ static void copy_col(struct store_rows *r, int col, char *out, size_t cap)
 	out[len] = '\0';
 }
 
-/* The version in force, or (version != NULL) that version; found 0 if none. */
-static int policy_ref_in(struct store_tx *tx, const char *version, struct policy_ref *p,
-			 int *found)
+/* The version in force, or (version != NULL) that version;
+ * SENIM_ERR_NOT_FOUND when there is none. */
+static enum senim_result policy_ref_in(struct store_tx *tx, const char *version,
+				       struct policy_ref *p)
 {
-	struct store_rows *r;
-	int err =
-		version ? store_query(tx,
-				      "SELECT version, sha256_ru, sha256_kk FROM policies"
-				      " WHERE version = $1",
-				      (struct store_val[]){ SV_TEXT(version) }, 1, &r)
-			: store_query(tx,
-				      "SELECT version, sha256_ru, sha256_kk FROM policies"
-				      " ORDER BY seq DESC LIMIT 1",
-				      NULL, 0, &r);
+	struct store_rows *r = NULL;
+	enum senim_result err =
+		version ? store_query_one(
+				  tx,
+				  "SELECT version, sha256_ru, sha256_kk FROM policies"
+				  " WHERE version = $1",
+				  (struct store_val[]){ SV_TEXT(version) }, 1, &r)
+			: store_query_one(
+				  tx,
+				  "SELECT version, sha256_ru, sha256_kk FROM policies"
+				  " ORDER BY seq DESC LIMIT 1",
+				  NULL, 0, &r);
+	memset(p, 0, sizeof(*p));
 	if (err)
 		return err;
-	*found = 0;
-	err = store_rows_next(r, found);
-	memset(p, 0, sizeof(*p));
-	if (!err && *found) {
-		copy_col(r, 0, p->version, sizeof(p->version));
-		copy_col(r, 1, p->sha_ru, sizeof(p->sha_ru));
-		copy_col(r, 2, p->sha_kk, sizeof(p->sha_kk));
-	}
+	copy_col(r, 0, p->version, sizeof(p->version));
+	copy_col(r, 1, p->sha_ru, sizeof(p->sha_ru));
+	copy_col(r, 2, p->sha_kk, sizeof(p->sha_kk));
 	store_rows_free(r);
-	return err;
+	return SENIM_OK;
 }
 
-int ledger_active_in(struct store_tx *tx, const char *subject_id, uint32_t *active,
-		     uint32_t *obligation_purposes)
+enum senim_result ledger_active_in(struct store_tx *tx, const char *subject_id,
+				   uint32_t *active, uint32_t *obligation_purposes)
 {
+	struct store_rows *r = NULL;
+	struct policy_ref cur;
 	*active = 0;
 	if (obligation_purposes)
 		*obligation_purposes = 0;
-	struct policy_ref cur;
-	int found = 0;
-	int err = policy_ref_in(tx, NULL, &cur, &found);
-	if (err)
+	enum senim_result err = policy_ref_in(tx, NULL, &cur);
+	int found = !err;
+	if (err && err != SENIM_ERR_NOT_FOUND)
 		return err;
-	struct store_rows *r;
 	err = store_query(
 		tx,
 		"SELECT kind, policy_version FROM consents WHERE subject_id = $1"
@@ -102,9 +109,11 @@ int ledger_active_in(struct store_tx *tx, const char *subject_id, uint32_t *acti
 	 * grounding what that obligation needs until it is closed. */
 	int64_t open = 0;
 	err = obligations_open_in(tx, NULL, subject_id, &open, NULL, 0);
-	if (!err && open > 0)
+	if (err)
+		return err;
+	if (open > 0)
 		*obligation_purposes = CONSENT_OBLIGATION_PURPOSES;
-	return err;
+	return SENIM_OK;
 }
 
 /* Time-ordered (common/ids.h): grants append to the consents table. */
@@ -114,9 +123,10 @@ static void new_consent_id(char id[CONSENT_ID_LEN])
 	id_time_ordered(id, "cns_", clock_now_us() / 1000);
 }
 
-static int audit(struct store_tx *tx, const struct keyring *kr,
-		 const struct consent_request *rq, const char *op, const char *consent_id,
-		 enum consent_kind kind, const char *outcome)
+static enum senim_result audit(struct store_tx *tx, const struct keyring *kr,
+			       const struct consent_request *rq, const char *op,
+			       const char *consent_id, enum consent_kind kind,
+			       const char *outcome)
 {
 	char object[64];
 	snprintf(object, sizeof(object), "consent:%s:%s", consent_def(kind)->code,
@@ -133,28 +143,32 @@ static int audit(struct store_tx *tx, const struct keyring *kr,
 }
 
 /* The evidence of a grant, sealed with the subject's key (D6 data). */
-static int seal_evidence(struct store_tx *tx, const struct keyring *kr,
-			 const struct consent_request *rq, const char *consent_id,
-			 struct buf *out)
+static enum senim_result seal_evidence(struct store_tx *tx, const struct keyring *kr,
+				       const struct consent_request *rq,
+				       const char *consent_id, struct buf *out)
 {
 	struct vault_dek *dek = NULL;
-	int err = vault_dek_load(tx, kr, rq->subject_id, &dek);
+	char *text = NULL;
+	enum senim_result err = vault_dek_load(tx, kr, rq->subject_id, &dek);
 	if (err)
-		return err;
+		goto fail;
 	json_t *ev = json_pack("{s:s?,s:s?,s:s?,s:s}", "ip", rq->ip, "user_agent",
 			       rq->user_agent, "device_id", rq->device_id, "consent_id",
 			       consent_id);
-	char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
 	json_decref(ev);
+	err = SENIM_ERR_NOMEM;
+	if (!text)
+		goto fail;
 	/* Bound to its consent (field "evidence:<consent id>", version 2), so
 	 * evidence moved to another consent of the same subject fails to
 	 * open.  (Version 1, before the binding, sealed every consent's under
 	 * field "evidence"; the consent id inside tells them apart.) */
 	char field[16 + CONSENT_ID_LEN];
 	snprintf(field, sizeof(field), "evidence:%s", consent_id);
-	err = text ? vault_seal_blob(dek, rq->subject_id, "consent", field, 2, text,
-				     strlen(text), out)
-		   : SENIM_ERR_NOMEM;
+	err = vault_seal_blob(dek, rq->subject_id, "consent", field, 2, text,
+			      strlen(text), out);
+fail:
 	buf_wipe_free(text);
 	vault_dek_free(dek);
 	return err;
@@ -199,150 +213,94 @@ static json_t *row_json(struct store_rows *r)
 	"receipt,"                                                                \
 	" withdrawal_receipt"
 
-/* The active consent of a kind (for policy: of that version), as JSON. */
-static int find_active(struct store_tx *tx, const char *subject_id,
-		       enum consent_kind kind, const char *version, json_t **out)
+/* The active consent of a kind (for policy: of that version), as JSON;
+ * *out NULL when there is none. */
+static enum senim_result find_active(struct store_tx *tx, const char *subject_id,
+				     enum consent_kind kind, const char *version,
+				     json_t **out)
 {
-	struct store_rows *r;
+	struct store_rows *r = NULL;
 	*out = NULL;
-	int err = version ? store_query(tx,
-					"SELECT " ROW_COLUMNS
-					" FROM consents WHERE subject_id = $1"
-					" AND kind = $2 AND withdrawn_at IS NULL"
-					" AND policy_version = $3",
-					(struct store_val[]){
-						SV_TEXT(subject_id),
-						SV_TEXT(consent_def(kind)->code),
-						SV_TEXT(version) },
-					3, &r)
-			  : store_query(tx,
-					"SELECT " ROW_COLUMNS
-					" FROM consents WHERE subject_id = $1"
-					" AND kind = $2 AND withdrawn_at IS NULL",
-					(struct store_val[]){
-						SV_TEXT(subject_id),
-						SV_TEXT(consent_def(kind)->code) },
-					2, &r);
+	enum senim_result err =
+		version ? store_query_one(
+				  tx,
+				  "SELECT " ROW_COLUMNS
+				  " FROM consents WHERE subject_id = $1"
+				  " AND kind = $2 AND withdrawn_at IS NULL"
+				  " AND policy_version = $3",
+				  (struct store_val[]){ SV_TEXT(subject_id),
+							SV_TEXT(consent_def(kind)->code),
+							SV_TEXT(version) },
+				  3, &r)
+			: store_query_one(tx,
+					  "SELECT " ROW_COLUMNS
+					  " FROM consents WHERE subject_id = $1"
+					  " AND kind = $2 AND withdrawn_at IS NULL",
+					  (struct store_val[]){
+						  SV_TEXT(subject_id),
+						  SV_TEXT(consent_def(kind)->code) },
+					  2, &r);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return SENIM_OK;
 	if (err)
 		return err;
-	int has = 0;
-	err = store_rows_next(r, &has);
-	if (!err && has)
-		*out = row_json(r);
+	*out = row_json(r);
 	store_rows_free(r);
-	return err;
+	return *out ? SENIM_OK : SENIM_ERR_NOMEM;
 }
 
-/*
- * A grant or a withdrawal, prepared in a read transaction and written by the
- * group commit (ledger.h).  The preparation does the slow parts — the
- * receipt's signature, the evidence's sealing — concurrently with other
- * requests; the write re-checks what another request could have changed in
- * between (an active grant of the same kind, the version in force for a
- * policy acceptance, open obligations) and only then inserts or updates.
- */
-struct ledger_op {
-	const struct keyring *kr;
-	struct consent_request rq;
-	/* copies of the request's short-lived strings */
-	char ip[64], language[8], channel[16];
-	int withdraw;
-	enum consent_kind kind;
-	char asked[LEDGER_VERSION_MAX]; /* policy: the version accepted */
-	/* outcome */
-	int missing, outdated, created, not_found, already, refused;
-	char current[LEDGER_VERSION_MAX];
-	struct withdraw_refusal why;
-	json_t *out;
-	/* the prepared write */
-	int write;
-	char id[CONSENT_ID_LEN];
-	int64_t now;
-	struct policy_ref pol;
-	char *receipt; /* the new receipt's JSON text */
-	struct buf evidence;
-	/* a withdrawal: the grant it ends, for the answer */
-	char version[LEDGER_VERSION_MAX], grant_language[8], grant_channel[16];
-	int64_t granted_at;
-	char *grant_receipt;
-};
-
-static void copy_str(char *dst, size_t cap, const char *src)
+/* The request's short-lived strings, copied into the op's own buffers. */
+static void keep_request(struct consent_request *rq, char *language, size_t language_cap,
+			 char *channel, size_t channel_cap, char *ip, size_t ip_cap)
 {
-	snprintf(dst, cap, "%s", src ? src : "");
-}
-
-static struct ledger_op *op_new(const struct keyring *kr,
-				const struct consent_request *rq)
-{
-	struct ledger_op *op = calloc(1, sizeof(*op));
-	if (!op)
-		return NULL;
-	op->kr = kr;
-	op->rq = *rq;
-	copy_str(op->language, sizeof(op->language), rq->language);
-	copy_str(op->channel, sizeof(op->channel), rq->channel);
-	op->rq.language = op->language;
-	op->rq.channel = op->channel;
-	if (rq->ip) {
-		copy_str(op->ip, sizeof(op->ip), rq->ip);
-		op->rq.ip = op->ip;
+	copy_str(language, language_cap, rq->language);
+	copy_str(channel, channel_cap, rq->channel);
+	rq->language = language;
+	rq->channel = channel;
+	if (ip && rq->ip) {
+		copy_str(ip, ip_cap, rq->ip);
+		rq->ip = ip;
+	} else {
+		rq->ip = NULL;
 	}
-	buf_init(&op->evidence, 1 << 20);
-	return op;
-}
-
-static void op_free(struct ledger_op *op)
-{
-	if (!op)
-		return;
-	json_decref(op->out);
-	free(op->receipt);
-	free(op->grant_receipt);
-	buf_release(&op->evidence);
-	/* The client's address, an obligation's contract number. */
-	sodium_memzero(op, sizeof(*op));
-	free(op);
-}
-
-int ledger_op_needs_write(const struct ledger_op *op)
-{
-	return op->write;
 }
 
 /* ---- granting ------------------------------------------------------------------ */
 
+/*
+ * The preparation does the slow parts — the receipt's signature, the
+ * evidence's sealing — concurrently with other requests; the write
+ * re-checks what another request could have changed in between (an active
+ * grant of the same kind, the version in force) and only then inserts.
+ */
 static enum senim_result grant_prepare_tx(struct store_tx *tx, void *arg)
 {
-	struct ledger_op *op = arg;
-	struct policy_ref cur;
-	int found = 0;
-	int err = policy_ref_in(tx, NULL, &cur, &found);
-	if (err)
-		return err;
+	struct ledger_grant *op = arg;
+	struct policy_ref cur, asked;
+	json_t *receipt = NULL;
+	enum senim_result err = policy_ref_in(tx, NULL, &cur);
+	int found = !err;
+	if (err && err != SENIM_ERR_NOT_FOUND)
+		goto fail;
 	copy_str(op->current, sizeof(op->current), found ? cur.version : "");
 	if (op->kind == CONSENT_POLICY) {
-		struct policy_ref asked;
-		int exists = 0;
-		err = policy_ref_in(tx, op->asked, &asked, &exists);
-		if (err)
-			return err;
-		if (!exists) {
-			op->missing = 1;
-			return SENIM_OK;
-		}
-		if (!found || strcmp(asked.version, cur.version) != 0) {
-			op->outdated = 1; /* P2: only the version in force */
-			return SENIM_OK;
-		}
+		err = policy_ref_in(tx, op->version, &asked);
+		if (err) /* SENIM_ERR_NOT_FOUND: no such version */
+			goto fail;
+		/* P2: only the version in force */
+		err = SENIM_ERR_CONFLICT;
+		if (!found || strcmp(asked.version, cur.version) != 0)
+			goto fail;
 	} else if (!found) {
-		op->missing = 1;
-		return SENIM_OK;
+		err = SENIM_ERR_NOT_FOUND;
+		goto fail;
 	}
 	/* Prepared even when the kind is already granted: only the write can
 	 * tell (it may be withdrawn meanwhile), and either answer goes through
 	 * the write for its audit record. */
-	op->pol = cur;
+	copy_str(op->pol_version, sizeof(op->pol_version), cur.version);
+	copy_str(op->pol_sha_ru, sizeof(op->pol_sha_ru), cur.sha_ru);
+	copy_str(op->pol_sha_kk, sizeof(op->pol_sha_kk), cur.sha_kk);
 	new_consent_id(op->id);
 	op->now = clock_now_us();
 	struct receipt_in in = { .event = "grant",
@@ -355,45 +313,61 @@ static enum senim_result grant_prepare_tx(struct store_tx *tx, void *arg)
 				 .policy_version = cur.version,
 				 .policy_sha256_ru = cur.sha_ru,
 				 .policy_sha256_kk = cur.sha_kk };
-	json_t *receipt = NULL;
 	err = receipt_make(op->kr, &in, &receipt);
-	if (!err)
-		err = seal_evidence(tx, op->kr, &op->rq, op->id, &op->evidence);
-	if (!err && !(op->receipt = json_dumps(receipt, JSON_COMPACT)))
-		err = SENIM_ERR_NOMEM;
+	if (err)
+		goto fail;
+	err = seal_evidence(tx, op->kr, &op->rq, op->id, &op->evidence);
+	if (err)
+		goto fail;
+	op->receipt = json_dumps(receipt, JSON_COMPACT);
+	err = op->receipt ? SENIM_OK : SENIM_ERR_NOMEM;
+fail:
 	json_decref(receipt);
-	if (!err)
-		op->write = 1;
 	return err;
 }
 
-static int grant_write_tx(struct store_tx *tx, struct ledger_op *op)
+enum senim_result ledger_grant_prepare(struct store *st, struct ledger_grant *op)
 {
+	op->current[0] = '\0';
+	if (!consent_def(op->kind) ||
+	    (op->kind == CONSENT_POLICY) != (op->version != NULL))
+		return SENIM_ERR_INVALID;
+	if (op->version && strlen(op->version) >= LEDGER_VERSION_MAX)
+		return SENIM_ERR_NOT_FOUND; /* no published version is that long */
+	keep_request(&op->rq, op->language, sizeof(op->language), op->channel,
+		     sizeof(op->channel), op->ip, sizeof(op->ip));
+	buf_init(&op->evidence, EVIDENCE_MAX);
+	return store_read(st, grant_prepare_tx, op);
+}
+
+enum senim_result ledger_grant_tx(struct store_tx *tx, void *arg)
+{
+	struct ledger_grant *op = arg;
 	struct policy_ref cur;
-	int found = 0;
-	int err = policy_ref_in(tx, NULL, &cur, &found);
-	if (err)
+	json_decref(op->out); /* a job runs again when its batch failed */
+	op->out = NULL;
+	op->created = 0;
+	enum senim_result err = policy_ref_in(tx, NULL, &cur);
+	int found = !err;
+	if (err && err != SENIM_ERR_NOT_FOUND)
 		return err;
 	if (op->kind == CONSENT_POLICY &&
-	    (!found || strcmp(cur.version, op->pol.version) != 0)) {
+	    (!found || strcmp(cur.version, op->pol_version) != 0)) {
 		/* A new version was published since the preparation. */
 		copy_str(op->current, sizeof(op->current), found ? cur.version : "");
-		op->outdated = 1;
-		return SENIM_OK;
+		return SENIM_ERR_CONFLICT;
 	}
 	/* Granted before, or by another request meanwhile: the answer is that
 	 * grant with its receipt, the borrower's data, so it leaves only after
 	 * its own audit record like any other read of it (S4, fail closed). */
-	json_decref(op->out); /* a job may run again when its batch failed */
-	op->out = NULL;
-	op->created = 0;
 	err = find_active(tx, op->rq.subject_id, op->kind,
-			  op->kind == CONSENT_POLICY ? op->pol.version : NULL, &op->out);
-	if (err || op->out)
-		return err ? err
-			   : audit(tx, op->kr, &op->rq, "consent.grant",
-				   json_string_value(json_object_get(op->out, "id")),
-				   op->kind, "unchanged");
+			  op->kind == CONSENT_POLICY ? op->pol_version : NULL, &op->out);
+	if (err)
+		return err;
+	if (op->out)
+		return audit(tx, op->kr, &op->rq, "consent.grant",
+			     json_string_value(json_object_get(op->out, "id")), op->kind,
+			     "unchanged");
 	const char *kind = consent_def(op->kind)->code;
 	err = store_exec(
 		tx,
@@ -401,18 +375,18 @@ static int grant_write_tx(struct store_tx *tx, struct ledger_op *op)
 		" language, channel, granted_at, evidence, receipt)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 		(struct store_val[]){ SV_TEXT(op->id), SV_TEXT(op->rq.subject_id),
-				      SV_TEXT(kind), SV_TEXT(op->pol.version),
+				      SV_TEXT(kind), SV_TEXT(op->pol_version),
 				      SV_TEXT(op->rq.language), SV_TEXT(op->rq.channel),
 				      SV_INT(op->now),
 				      SV_BLOB(op->evidence.data, op->evidence.len),
 				      SV_TEXT(op->receipt) },
 		9, NULL);
-	if (!err)
-		err = audit(tx, op->kr, &op->rq, "consent.grant", op->id, op->kind,
-			    "success");
 	if (err)
 		return err;
-	op->out = consent_json(op->id, kind, op->pol.version, op->rq.language,
+	err = audit(tx, op->kr, &op->rq, "consent.grant", op->id, op->kind, "success");
+	if (err)
+		return err;
+	op->out = consent_json(op->id, kind, op->pol_version, op->rq.language,
 			       op->rq.channel, op->now, 0, op->receipt, NULL);
 	if (!op->out)
 		return SENIM_ERR_NOMEM;
@@ -420,114 +394,46 @@ static int grant_write_tx(struct store_tx *tx, struct ledger_op *op)
 	return SENIM_OK;
 }
 
-int ledger_grant_prepare(struct store *st, const struct keyring *kr,
-			 const struct consent_request *rq, enum consent_kind kind,
-			 const char *version, struct ledger_op **out)
+void ledger_grant_dispose(void *arg)
 {
-	*out = NULL;
-	if (!consent_def(kind) || (kind == CONSENT_POLICY) != (version != NULL))
-		return SENIM_ERR_INVALID;
-	struct ledger_op *op = op_new(kr, rq);
-	if (!op)
-		return SENIM_ERR_NOMEM;
-	op->kind = kind;
-	if (version && strlen(version) >= sizeof(op->asked)) {
-		op->missing = 1; /* no published version is that long */
-		*out = op;
-		return SENIM_OK;
-	}
-	copy_str(op->asked, sizeof(op->asked), version);
-	int err = store_read(st, grant_prepare_tx, op);
-	if (err) {
-		op_free(op);
-		return err;
-	}
-	*out = op;
-	return SENIM_OK;
-}
-
-int ledger_grant_finish(struct ledger_op *op, int result, json_t **out, int *created,
-			char current[LEDGER_VERSION_MAX])
-{
-	*out = NULL;
-	*created = 0;
-	if (current)
-		copy_str(current, LEDGER_VERSION_MAX, op->current);
-	int err = result;
-	if (!err && op->missing)
-		err = SENIM_ERR_NOT_FOUND;
-	else if (!err && op->outdated)
-		err = SENIM_ERR_CONFLICT;
-	if (!err) {
-		*out = op->out;
-		*created = op->created;
-		op->out = NULL;
-	}
-	op_free(op);
-	return err;
-}
-
-/* prepare, write if needed, finish: the synchronous path. */
-static int run_op(struct store *st, struct ledger_op *op)
-{
-	return op->write ? store_write(st, ledger_op_tx, op) : SENIM_OK;
-}
-
-int ledger_accept_policy(struct store *st, const struct keyring *kr,
-			 const struct consent_request *rq, const char *version,
-			 char current[LEDGER_VERSION_MAX], json_t **out, int *created)
-{
-	struct ledger_op *op;
-	*out = NULL;
-	*created = 0;
-	current[0] = '\0';
-	int err = ledger_grant_prepare(st, kr, rq, CONSENT_POLICY, version, &op);
-	if (err)
-		return err;
-	return ledger_grant_finish(op, run_op(st, op), out, created, current);
-}
-
-int ledger_grant(struct store *st, const struct keyring *kr,
-		 const struct consent_request *rq, enum consent_kind kind, json_t **out,
-		 int *created)
-{
-	struct ledger_op *op;
-	*out = NULL;
-	*created = 0;
-	if (kind == CONSENT_POLICY)
-		return SENIM_ERR_INVALID;
-	int err = ledger_grant_prepare(st, kr, rq, kind, NULL, &op);
-	if (err)
-		return err;
-	return ledger_grant_finish(op, run_op(st, op), out, created, NULL);
+	struct ledger_grant *op = arg;
+	json_decref(op->out);
+	free(op->receipt);
+	buf_release(&op->evidence);
+	/* The client's address (evidence, in clear), the answer's pointers. */
+	sodium_memzero(op, sizeof(*op));
 }
 
 /* ---- withdrawing ----------------------------------------------------------------- */
 
-/* C2: does an open obligation forbid withdrawing this kind?  Fills why. */
-static int check_obligations(struct store_tx *tx, struct ledger_op *op)
+/* C2: does an open obligation forbid withdrawing this kind?  Sets
+ * op->irrevocable and what it names. */
+static enum senim_result check_obligations(struct store_tx *tx,
+					   struct ledger_withdrawal *op)
 {
 	const struct consent_def *def = consent_def(op->kind);
 	if (!def->needed_for_obligations || def->marketing)
 		return SENIM_OK;
 	int64_t open = 0;
-	int err = obligations_open_in(tx, op->kr, op->rq.subject_id, &open,
-				      op->why.obligation, sizeof(op->why.obligation));
-	if (!err && open > 0) {
-		op->refused = 1;
-		op->why.open_count = open;
-		copy_str(op->why.reason, sizeof(op->why.reason), "open_obligation");
+	enum senim_result err =
+		obligations_open_in(tx, op->kr, op->rq.subject_id, &open, op->obligation,
+				    sizeof(op->obligation));
+	if (err)
+		return err;
+	if (open > 0) {
+		op->irrevocable = "open_obligation";
+		op->open_obligations = open;
 	}
-	return err;
+	return SENIM_OK;
 }
 
-static enum senim_result withdraw_prepare_tx(struct store_tx *tx, void *arg)
+static enum senim_result withdrawal_prepare_tx(struct store_tx *tx, void *arg)
 {
-	struct ledger_op *op = arg;
-	struct store_rows *r;
-	int has = 0;
+	struct ledger_withdrawal *op = arg;
+	struct store_rows *r = NULL;
+	json_t *receipt = NULL;
 	/* Only this subject's consents: another's id is simply not found. */
-	int err = store_query(
+	enum senim_result err = store_query_one(
 		tx,
 		"SELECT kind, withdrawn_at, policy_version, channel, language,"
 		" granted_at, receipt FROM consents"
@@ -535,40 +441,34 @@ static enum senim_result withdraw_prepare_tx(struct store_tx *tx, void *arg)
 		(struct store_val[]){ SV_TEXT(op->id), SV_TEXT(op->rq.subject_id) }, 2,
 		&r);
 	if (err)
-		return err;
-	err = store_rows_next(r, &has);
-	int kind = -1, withdrawn = 0;
-	if (!err && has) {
-		kind = consent_kind_parse(store_rows_text(r, 0, NULL));
-		withdrawn = !store_rows_is_null(r, 1);
-		copy_col(r, 2, op->version, sizeof(op->version));
-		copy_col(r, 3, op->grant_channel, sizeof(op->grant_channel));
-		copy_col(r, 4, op->grant_language, sizeof(op->grant_language));
-		op->granted_at = store_rows_int(r, 5);
-		op->grant_receipt = strdup(store_rows_text(r, 6, NULL));
-		if (!op->grant_receipt)
-			err = SENIM_ERR_NOMEM;
-	}
-	store_rows_free(r);
-	if (err)
-		return err;
-	if (!has || kind < 0) {
-		op->not_found = 1;
-		return SENIM_OK;
-	}
-	if (withdrawn) {
-		op->already = 1;
-		return SENIM_OK;
-	}
+		goto fail;
+	int kind = consent_kind_parse(store_rows_text(r, 0, NULL));
+	int withdrawn = !store_rows_is_null(r, 1);
+	copy_col(r, 2, op->version, sizeof(op->version));
+	copy_col(r, 3, op->grant_channel, sizeof(op->grant_channel));
+	copy_col(r, 4, op->grant_language, sizeof(op->grant_language));
+	op->granted_at = store_rows_int(r, 5);
+	op->grant_receipt = strdup(store_rows_text(r, 6, NULL));
+	err = SENIM_ERR_NOMEM;
+	if (!op->grant_receipt)
+		goto fail;
+	err = SENIM_ERR_NOT_FOUND;
+	if (kind < 0)
+		goto fail;
+	err = SENIM_ERR_CONFLICT;
+	if (withdrawn)
+		goto fail;
 	op->kind = (enum consent_kind)kind;
-	op->write = 1; /* a refusal is audited too */
+	/* A refusal needs no receipt; the write records it. */
 	err = check_obligations(tx, op);
-	if (err || op->refused)
-		return err;
-	int found = 0;
-	err = policy_ref_in(tx, op->version, &op->pol, &found);
+	if (err || op->irrevocable)
+		goto fail;
+	struct policy_ref pol;
+	err = policy_ref_in(tx, op->version, &pol);
+	if (err == SENIM_ERR_NOT_FOUND) /* hashes unknown: the receipt says "" */
+		err = SENIM_OK;
 	if (err)
-		return err;
+		goto fail;
 	op->now = clock_now_us();
 	/* A withdrawal comes by the channel and in the language of the grant it
 	 * undoes: DELETE carries no body to say otherwise. */
@@ -581,24 +481,43 @@ static enum senim_result withdraw_prepare_tx(struct store_tx *tx, void *arg)
 		.channel = op->grant_channel[0] ? op->grant_channel : op->rq.channel,
 		.subject_id = op->rq.subject_id,
 		.policy_version = op->version,
-		.policy_sha256_ru = op->pol.sha_ru,
-		.policy_sha256_kk = op->pol.sha_kk
+		.policy_sha256_ru = pol.sha_ru,
+		.policy_sha256_kk = pol.sha_kk
 	};
-	json_t *receipt = NULL;
 	err = receipt_make(op->kr, &in, &receipt);
-	if (!err && !(op->receipt = json_dumps(receipt, JSON_COMPACT)))
-		err = SENIM_ERR_NOMEM;
+	if (err)
+		goto fail;
+	op->receipt = json_dumps(receipt, JSON_COMPACT);
+	err = op->receipt ? SENIM_OK : SENIM_ERR_NOMEM;
+fail:
 	json_decref(receipt);
+	store_rows_free(r);
 	return err;
 }
 
-static int withdraw_write_tx(struct store_tx *tx, struct ledger_op *op)
+enum senim_result ledger_withdrawal_prepare(struct store *st,
+					    struct ledger_withdrawal *op)
 {
+	const char *id = op->consent_id ? op->consent_id : "";
+	if (strlen(id) != CONSENT_ID_LEN - 1 || strncmp(id, "cns_", 4) != 0 ||
+	    !id_body_valid(id + 4))
+		return SENIM_ERR_NOT_FOUND; /* not an id we could have issued */
+	copy_str(op->id, sizeof(op->id), id);
+	keep_request(&op->rq, op->language, sizeof(op->language), op->channel,
+		     sizeof(op->channel), NULL, 0);
+	return store_read(st, withdrawal_prepare_tx, op);
+}
+
+enum senim_result ledger_withdrawal_tx(struct store_tx *tx, void *arg)
+{
+	struct ledger_withdrawal *op = arg;
+	json_decref(op->out); /* a job runs again when its batch failed */
+	op->out = NULL;
 	/* An obligation imported since the preparation counts (C2). */
-	int err = op->refused ? SENIM_OK : check_obligations(tx, op);
+	enum senim_result err = op->irrevocable ? SENIM_OK : check_obligations(tx, op);
 	if (err)
 		return err;
-	if (op->refused)
+	if (op->irrevocable)
 		return audit(tx, op->kr, &op->rq, "consent.withdraw", op->id, op->kind,
 			     "denied");
 	int64_t changes = 0;
@@ -611,10 +530,8 @@ static int withdraw_write_tx(struct store_tx *tx, struct ledger_op *op)
 			 4, &changes);
 	if (err)
 		return err;
-	if (changes == 0) { /* withdrawn by another request meanwhile */
-		op->already = 1;
-		return SENIM_OK;
-	}
+	if (changes == 0) /* withdrawn by another request meanwhile */
+		return SENIM_ERR_CONFLICT;
 	err = audit(tx, op->kr, &op->rq, "consent.withdraw", op->id, op->kind, "success");
 	if (err)
 		return err;
@@ -624,71 +541,17 @@ static int withdraw_write_tx(struct store_tx *tx, struct ledger_op *op)
 	return op->out ? SENIM_OK : SENIM_ERR_NOMEM;
 }
 
-int ledger_withdraw_prepare(struct store *st, const struct keyring *kr,
-			    const struct consent_request *rq, const char *consent_id,
-			    struct ledger_op **out)
+void ledger_withdrawal_dispose(void *arg)
 {
-	*out = NULL;
-	struct ledger_op *op = op_new(kr, rq);
-	if (!op)
-		return SENIM_ERR_NOMEM;
-	op->withdraw = 1;
-	if (strlen(consent_id) != CONSENT_ID_LEN - 1 ||
-	    strncmp(consent_id, "cns_", 4) != 0 || !id_body_valid(consent_id + 4)) {
-		op->not_found = 1; /* not an id we could have issued */
-		*out = op;
-		return SENIM_OK;
-	}
-	copy_str(op->id, sizeof(op->id), consent_id);
-	int err = store_read(st, withdraw_prepare_tx, op);
-	if (err) {
-		op_free(op);
-		return err;
-	}
-	*out = op;
-	return SENIM_OK;
+	struct ledger_withdrawal *op = arg;
+	json_decref(op->out);
+	free(op->receipt);
+	free(op->grant_receipt);
+	/* An obligation's contract number, decrypted. */
+	sodium_memzero(op, sizeof(*op));
 }
 
-int ledger_withdraw_finish(struct ledger_op *op, int result, json_t **out,
-			   struct withdraw_refusal *why)
-{
-	*out = NULL;
-	memset(why, 0, sizeof(*why));
-	int err = result;
-	if (!err && op->not_found)
-		err = SENIM_ERR_NOT_FOUND;
-	else if (!err && op->already)
-		err = SENIM_ERR_CONFLICT;
-	else if (!err && op->refused) {
-		*why = op->why;
-		err = SENIM_ERR_DENIED;
-	}
-	if (!err) {
-		*out = op->out;
-		op->out = NULL;
-	}
-	op_free(op);
-	return err;
-}
-
-int ledger_withdraw(struct store *st, const struct keyring *kr,
-		    const struct consent_request *rq, const char *consent_id,
-		    json_t **out, struct withdraw_refusal *why)
-{
-	struct ledger_op *op;
-	*out = NULL;
-	memset(why, 0, sizeof(*why));
-	int err = ledger_withdraw_prepare(st, kr, rq, consent_id, &op);
-	if (err)
-		return err;
-	return ledger_withdraw_finish(op, run_op(st, op), out, why);
-}
-
-enum senim_result ledger_op_tx(struct store_tx *tx, void *arg)
-{
-	struct ledger_op *op = arg;
-	return op->withdraw ? withdraw_write_tx(tx, op) : grant_write_tx(tx, op);
-}
+/* ---- listing ------------------------------------------------------------------------ */
 
 struct list_ctx {
 	const char *subject_id;
@@ -698,11 +561,12 @@ struct list_ctx {
 static enum senim_result list_tx(struct store_tx *tx, void *arg)
 {
 	struct list_ctx *c = arg;
-	struct store_rows *r;
-	int err = store_query(tx,
-			      "SELECT " ROW_COLUMNS " FROM consents WHERE subject_id = $1"
-			      " ORDER BY granted_at DESC, id",
-			      (struct store_val[]){ SV_TEXT(c->subject_id) }, 1, &r);
+	struct store_rows *r = NULL;
+	enum senim_result err =
+		store_query(tx,
+			    "SELECT " ROW_COLUMNS " FROM consents WHERE subject_id = $1"
+			    " ORDER BY granted_at DESC, id",
+			    (struct store_val[]){ SV_TEXT(c->subject_id) }, 1, &r);
 	if (err)
 		return err;
 	int has = 0;
@@ -712,13 +576,13 @@ static enum senim_result list_tx(struct store_tx *tx, void *arg)
 	return err;
 }
 
-int ledger_list(struct store *st, const char *subject_id, json_t **out)
+enum senim_result ledger_list(struct store *st, const char *subject_id, json_t **out)
 {
 	struct list_ctx c = { subject_id, json_array() };
 	*out = NULL;
 	if (!c.items)
 		return SENIM_ERR_NOMEM;
-	int err = store_read(st, list_tx, &c);
+	enum senim_result err = store_read(st, list_tx, &c);
 	if (err) {
 		json_decref(c.items);
 		return err;
@@ -727,59 +591,39 @@ int ledger_list(struct store *st, const char *subject_id, json_t **out)
 	return *out ? SENIM_OK : SENIM_ERR_NOMEM;
 }
 
-/* The borrower's own listing between its read and its audit record. */
-struct ledger_list_op {
-	const struct keyring *kr;
-	struct consent_request rq;
-	json_t *out;
-};
-
-int ledger_list_prepare(struct store *st, const struct keyring *kr,
-			const struct consent_request *rq, struct ledger_list_op **out)
+enum senim_result ledger_listing_prepare(struct store *st, struct ledger_listing *op)
 {
-	*out = NULL;
-	struct ledger_list_op *op = calloc(1, sizeof(*op));
-	if (!op)
-		return SENIM_ERR_NOMEM;
-	op->kr = kr;
-	op->rq = *rq;
-	int err = ledger_list(st, rq->subject_id, &op->out);
-	if (err) {
-		free(op);
-		return err;
-	}
-	*out = op;
-	return SENIM_OK;
+	json_decref(op->out);
+	op->out = NULL;
+	return ledger_list(st, op->subject_id, &op->out);
 }
 
-enum senim_result ledger_list_audit_tx(struct store_tx *tx, void *arg)
+enum senim_result ledger_listing_tx(struct store_tx *tx, void *arg)
 {
-	struct ledger_list_op *op = arg;
+	struct ledger_listing *op = arg;
 	char object[64];
-	snprintf(object, sizeof(object), "consents:%s", op->rq.subject_id);
+	snprintf(object, sizeof(object), "consents:%s", op->subject_id);
 	struct audit_record rec = {
-		.actor = op->rq.actor,
+		.actor = op->actor,
 		.operation = "consent.list",
 		.object = object,
-		.subject_id = op->rq.subject_id,
+		.subject_id = op->subject_id,
 		.categories = "",
 		.purpose = "legal_obligation", /* R1: the right of access */
 		.outcome = "success",
-		.request_id = op->rq.request_id
+		.request_id = op->request_id
 	};
 	return audit_append(tx, op->kr, &rec);
 }
 
-int ledger_list_finish(struct ledger_list_op *op, int result, json_t **out)
+void ledger_listing_dispose(void *arg)
 {
-	*out = NULL;
-	if (!result)
-		*out = op->out; /* no listing without its durable audit record */
-	else
-		json_decref(op->out);
-	free(op);
-	return result;
+	struct ledger_listing *op = arg;
+	json_decref(op->out); /* the receipts: the wiping allocator clears them */
+	op->out = NULL;
 }
+
+/* ---- the 428 gate ------------------------------------------------------------------ */
 
 struct state_ctx {
 	const char *subject_id;
@@ -791,19 +635,20 @@ static enum senim_result state_tx(struct store_tx *tx, void *arg)
 {
 	struct state_ctx *c = arg;
 	struct policy_ref cur;
-	int found = 0;
-	int err = policy_ref_in(tx, NULL, &cur, &found);
-	if (err)
+	enum senim_result err = policy_ref_in(tx, NULL, &cur);
+	if (err && err != SENIM_ERR_NOT_FOUND)
 		return err;
-	snprintf(c->current, LEDGER_VERSION_MAX, "%s", found ? cur.version : "");
+	snprintf(c->current, LEDGER_VERSION_MAX, "%s", err ? "" : cur.version);
 	uint32_t active = 0;
 	err = ledger_active_in(tx, c->subject_id, &active, NULL);
-	*c->accepted = !err && (active & CONSENT_BIT(CONSENT_POLICY));
-	return err;
+	if (err)
+		return err;
+	*c->accepted = (active & CONSENT_BIT(CONSENT_POLICY)) != 0;
+	return SENIM_OK;
 }
 
-int ledger_policy_state(struct store *st, const char *subject_id, int *accepted,
-			char current[LEDGER_VERSION_MAX])
+enum senim_result ledger_policy_state(struct store *st, const char *subject_id,
+				      int *accepted, char current[LEDGER_VERSION_MAX])
 {
 	struct state_ctx c = { subject_id, accepted, current };
 	*accepted = 0;

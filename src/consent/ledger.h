@@ -13,7 +13,7 @@
  * it again.
  *
  * Withdrawal (C2): a consent the lender needs for an open obligation cannot
- * be withdrawn (SENIM_ERR_DENIED, with the obligation named); marketing
+ * be withdrawn (the refusal is recorded and names the obligation); marketing
  * always can; any allowed withdrawal takes effect on the next request,
  * because every access decision reads the ledger (subjects.c).
  */
@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/ids.h"
 #include "common/result.h"
 #include "core/consents.h"
@@ -32,6 +33,11 @@
 #define CONSENT_ID_LEN 27 /* "cns_" + 22 base64url + NUL */
 #define LEDGER_VERSION_MAX 33
 
+/*
+ * Who grants or withdraws, and the evidence (C1): the op's input.  subject_id,
+ * request_id, actor, user_agent and device_id must outlive the op (they are
+ * the request's); language, channel and ip are copied by the prepare step.
+ */
 struct consent_request {
 	const char *subject_id;
 	const char *request_id;
@@ -43,97 +49,152 @@ struct consent_request {
 	const char *device_id;
 };
 
-/* Accept the policy version `version`.  SENIM_ERR_CONFLICT when it is not the
- * version in force (current gets it), SENIM_ERR_NOT_FOUND when no such
- * version exists.  Accepting the current version again returns the existing
- * acceptance, audited as `consent.grant` with outcome "unchanged" (it
- * discloses the grant, so it too fails closed without its record).
- * *receipt: the signed receipt (caller decrefs). */
-SENIM_MUST_CHECK int ledger_accept_policy(struct store *st, const struct keyring *kr,
-					  const struct consent_request *rq,
-					  const char *version,
-					  char current[LEDGER_VERSION_MAX], json_t **out,
-					  int *created);
+/*
+ * Each operation below is one struct and at most two functions:
+ *   X_prepare(st, op) runs outside the writer, in a read transaction: it
+ *     reads, decides and does the slow parts (signing the receipt, sealing
+ *     the evidence) concurrently with other requests.  An error ends the
+ *     operation there, with nothing written;
+ *   X_tx(tx, op) runs inside the write transaction (store_write, or
+ *     http_write_then from a handler): it re-checks what another request may
+ *     have changed since, writes, and appends the audit record.  A job of a
+ *     failed batch may run again, so it sets every output afresh.
+ * The caller allocates the op zeroed (a handler: arena_alloc_disposable with
+ * X_dispose), fills the "in" fields, and reads the "out" fields once the
+ * write has returned SENIM_OK.  X_dispose(op) frees and wipes what the op
+ * owns, the op's memory itself excepted; it is safe on an op that was never
+ * prepared.
+ */
 
-/* Grant a consent of `kind` (not the policy).  An active grant of the same
- * kind is returned as it is (*created 0), audited as `consent.grant` with
- * outcome "unchanged".  *out: {"id", ..., "receipt"}. */
-SENIM_MUST_CHECK int ledger_grant(struct store *st, const struct keyring *kr,
-				  const struct consent_request *rq,
-				  enum consent_kind kind, json_t **out, int *created);
-
-/* Why a withdrawal was refused (C2). */
-struct withdraw_refusal {
-	char reason[64];     /* "open_obligation" */
-	char obligation[72]; /* the contract number of an open obligation */
-	int64_t open_count;
-};
-
-/* Withdraw consent `consent_id` of the subject.  SENIM_ERR_NOT_FOUND when
- * it is not one of this subject's; SENIM_ERR_CONFLICT when already
- * withdrawn; SENIM_ERR_DENIED with *why when irrevocable now. */
-SENIM_MUST_CHECK int ledger_withdraw(struct store *st, const struct keyring *kr,
-				     const struct consent_request *rq,
-				     const char *consent_id, json_t **out,
-				     struct withdraw_refusal *why);
+/* ---- granting (P1, C1) ------------------------------------------------------ */
 
 /*
- * The same operations in three steps, for a caller that must not block on
- * the group commit (http_write_then):
- *   ledger_grant_prepare() (version: the policy version to accept, for
- *   CONSENT_POLICY only; NULL otherwise) or ledger_withdraw_prepare() reads,
- *     decides, signs the receipt and seals the evidence, in a read
- *     transaction; an error ends there, with no op;
- *   when ledger_op_needs_write(op), ledger_op_tx is the write (it re-checks
- *     what may have changed since: an active grant, the version in force,
- *     open obligations);
- *   ledger_grant_finish() / ledger_withdraw_finish() turn the write's result
- *     (SENIM_OK when there was none) into the answers of the calls above, and
- *     free op.  Exactly one finish per op.
- * rq's strings must outlive the op, except language, channel and ip, which
- * are copied.
+ * A grant: accepting the policy version in force (kind CONSENT_POLICY,
+ * version set), or granting a consent of another kind (version NULL).
+ * Granting what is already active returns the active grant (created 0),
+ * audited as `consent.grant` with outcome "unchanged": it discloses the
+ * grant and its receipt, so it too leaves only after its record is durable.
  */
-struct ledger_op;
-SENIM_MUST_CHECK int ledger_grant_prepare(struct store *st, const struct keyring *kr,
-					  const struct consent_request *rq,
-					  enum consent_kind kind, const char *version,
-					  struct ledger_op **op);
-SENIM_MUST_CHECK int ledger_withdraw_prepare(struct store *st, const struct keyring *kr,
-					     const struct consent_request *rq,
-					     const char *consent_id,
-					     struct ledger_op **op);
-int ledger_op_needs_write(const struct ledger_op *op);
-enum senim_result ledger_op_tx(struct store_tx *tx, void *op);
-/* current (may be NULL) gets the version in force. */
-SENIM_MUST_CHECK int ledger_grant_finish(struct ledger_op *op, int result, json_t **out,
-					 int *created, char current[LEDGER_VERSION_MAX]);
-SENIM_MUST_CHECK int ledger_withdraw_finish(struct ledger_op *op, int result,
-					    json_t **out, struct withdraw_refusal *why);
+struct ledger_grant {
+	/* in */
+	const struct keyring *kr;
+	struct consent_request rq;
+	enum consent_kind kind;
+	const char *version; /* CONSENT_POLICY: the version accepted (read by the
+			     * preparation only); else NULL */
+	/* out */
+	json_t *out; /* the consent with its receipt; owned by the op (take it
+		      * and set NULL to keep it) */
+	int created; /* 1: a new grant (201); 0: the active one (200) */
+	char current[LEDGER_VERSION_MAX]; /* the version in force, "" when none */
+	/* private, between the two steps */
+	char language[8], channel[16], ip[64];
+	char id[CONSENT_ID_LEN];
+	int64_t now;
+	char pol_version[LEDGER_VERSION_MAX], pol_sha_ru[65], pol_sha_kk[65];
+	char *receipt;	     /* the new receipt's JSON text */
+	struct buf evidence; /* sealed */
+};
 
-/* Every consent of the subject, current and past, newest first, with
- * receipts: {"consents": [...]}. */
-SENIM_MUST_CHECK int ledger_list(struct store *st, const char *subject_id, json_t **out);
+/* Read the version in force, sign the receipt and seal the evidence.
+ * SENIM_ERR_CONFLICT when op->version is not the version in force (a new
+ * one was published: op->current names it); SENIM_ERR_NOT_FOUND when no
+ * such version exists (for another kind: when no policy is published);
+ * SENIM_ERR_INVALID for a kind and version that do not go together. */
+SENIM_MUST_CHECK enum senim_result ledger_grant_prepare(struct store *st,
+							struct ledger_grant *op);
+/* Write the grant, or find the active one, with its record.
+ * SENIM_ERR_CONFLICT (nothing written) when a newer policy version was
+ * published since the preparation; op->current names it. */
+SENIM_MUST_CHECK enum senim_result ledger_grant_tx(struct store_tx *tx, void *op);
+void ledger_grant_dispose(void *op);
+
+/* ---- withdrawing (C2, C3) ---------------------------------------------------- */
+
+#define LEDGER_CONTRACT_MAX 72
+
+/*
+ * A withdrawal of one of the subject's consents.  Another subject's consent
+ * id is not found.  C2: a kind needed for an obligation (consents.h) cannot
+ * be withdrawn while the subject has an open obligation: the write then
+ * commits only the `consent.withdraw` record with outcome "denied" and
+ * returns SENIM_OK with `irrevocable` set — a refusal of the ledger, not of
+ * the access decision (core/access.h), so the op carries it.  Marketing can
+ * always be withdrawn.  The language and channel of the receipt are the
+ * grant's; no evidence is kept.
+ */
+struct ledger_withdrawal {
+	/* in */
+	const struct keyring *kr;
+	struct consent_request rq;
+	const char *consent_id; /* from the path; need not be well formed */
+	/* out */
+	json_t *out; /* the consent as withdrawn, both receipts; owned by the op */
+	const char *irrevocable; /* C2: why not ("open_obligation", static), or
+				  * NULL when withdrawn */
+	char obligation[LEDGER_CONTRACT_MAX]; /* with irrevocable: the earliest
+					       * open contract's number, or "" */
+	int64_t open_obligations;	      /* with irrevocable: how many */
+	/* private, between the two steps */
+	char language[8], channel[16];
+	enum consent_kind kind;
+	char id[CONSENT_ID_LEN];
+	int64_t now;
+	char version[LEDGER_VERSION_MAX], grant_language[8], grant_channel[16];
+	int64_t granted_at;
+	char *grant_receipt;
+	char *receipt; /* the withdrawal receipt's JSON text */
+};
+
+/* Find the consent, check C2 and sign the withdrawal receipt.
+ * SENIM_ERR_NOT_FOUND when it is not one of this subject's;
+ * SENIM_ERR_CONFLICT when it is withdrawn already.  A C2 refusal is not an
+ * error here: the write records it. */
+SENIM_MUST_CHECK enum senim_result
+ledger_withdrawal_prepare(struct store *st, struct ledger_withdrawal *op);
+/* Re-check C2 (an obligation imported since counts) and withdraw, or record
+ * the refusal.  SENIM_ERR_CONFLICT (nothing written) when another request
+ * withdrew it meanwhile. */
+SENIM_MUST_CHECK enum senim_result ledger_withdrawal_tx(struct store_tx *tx, void *op);
+void ledger_withdrawal_dispose(void *op);
+
+/* ---- listing (R1) ------------------------------------------------------------ */
 
 /*
  * A borrower's own listing (GET /v1/me/consents), audited like any access
- * to the subject's data: _prepare lists the consents in a read transaction;
- * ledger_list_audit_tx appends `consent.list` (the borrower as actor,
- * purpose legal_obligation: the right of access, R1); _finish hands the
- * list out only when that record is durable (result SENIM_OK) and frees
- * op.  rq's strings must outlive op.
+ * to the subject's data: the list is read first, then `consent.list` is
+ * appended (the borrower as actor, purpose legal_obligation: the right of
+ * access), and the list leaves only once that record is durable.
  */
-struct ledger_list_op;
-SENIM_MUST_CHECK int ledger_list_prepare(struct store *st, const struct keyring *kr,
-					 const struct consent_request *rq,
-					 struct ledger_list_op **op);
-enum senim_result ledger_list_audit_tx(struct store_tx *tx, void *op);
-SENIM_MUST_CHECK int ledger_list_finish(struct ledger_list_op *op, int result,
-					json_t **out);
+struct ledger_listing {
+	/* in (strings outlive the op) */
+	const struct keyring *kr;
+	const char *subject_id;
+	const char *request_id;
+	const char *actor;
+	/* out */
+	json_t *out; /* {"consents": [...]}; owned by the op */
+};
+
+/* Read the list (a read transaction). */
+SENIM_MUST_CHECK enum senim_result ledger_listing_prepare(struct store *st,
+							  struct ledger_listing *op);
+/* The listing's audit record. */
+SENIM_MUST_CHECK enum senim_result ledger_listing_tx(struct store_tx *tx, void *op);
+void ledger_listing_dispose(void *op);
+
+/* Every consent of the subject, current and past, newest first, with
+ * receipts: *out = {"consents": [...]} (caller decrefs).  A read alone: the
+ * caller has audited the access (the staff view, api/me.c). */
+SENIM_MUST_CHECK enum senim_result ledger_list(struct store *st, const char *subject_id,
+					       json_t **out);
 
 /* For the 428 gate: *accepted 1 when the subject has accepted the version in
  * force; current gets that version ("" when none is published). */
-SENIM_MUST_CHECK int ledger_policy_state(struct store *st, const char *subject_id,
-					 int *accepted, char current[LEDGER_VERSION_MAX]);
+SENIM_MUST_CHECK enum senim_result ledger_policy_state(struct store *st,
+						       const char *subject_id,
+						       int *accepted,
+						       char current[LEDGER_VERSION_MAX]);
 
 /*
  * Inside a transaction: the CONSENT_BIT mask of active consents, with the
@@ -144,7 +205,9 @@ SENIM_MUST_CHECK int ledger_policy_state(struct store *st, const char *subject_i
  * version in force, else 0.
  */
 #define CONSENT_BIT(k) (1u << (k))
-SENIM_MUST_CHECK int ledger_active_in(struct store_tx *tx, const char *subject_id,
-				      uint32_t *active, uint32_t *obligation_purposes);
+SENIM_MUST_CHECK enum senim_result ledger_active_in(struct store_tx *tx,
+						    const char *subject_id,
+						    uint32_t *active,
+						    uint32_t *obligation_purposes);
 
 #endif

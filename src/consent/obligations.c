@@ -172,7 +172,8 @@ static void dtab_place(uint32_t *slot, size_t cap, const unsigned char *key, uin
 }
 
 /* Add index idx, whose key is already in the array; grows at half full. */
-static int dtab_add(struct dtab *t, const void *base, size_t stride, uint32_t idx)
+static enum senim_result dtab_add(struct dtab *t, const void *base, size_t stride,
+				  uint32_t idx)
 {
 	const unsigned char *b = base;
 	if ((t->n + 1) * 2 > t->cap) {
@@ -205,11 +206,10 @@ static void dtab_release(struct dtab *t)
 
 struct import {
 	const struct keyring *kr;
-	const char *actor, *request_id;
 	const char *text;
 	size_t len;
-	struct import_run *run;
-	struct import_error *e;
+	struct obligations_import *op; /* its counts are written as they come */
+	struct import_error *e;	       /* op->error, or a scratch one */
 
 	struct row *rows;
 	size_t nrows, rows_cap;
@@ -375,7 +375,7 @@ static int header_ok(const char *text, const struct csv_field *f, size_t nf,
 	return 1;
 }
 
-static int add_row(struct import *im, const struct row *r)
+static enum senim_result add_row(struct import *im, const struct row *r)
 {
 	if (im->nrows == im->rows_cap) {
 		size_t cap = im->rows_cap ? im->rows_cap * 2 : 1024;
@@ -394,11 +394,12 @@ static int add_row(struct import *im, const struct row *r)
 		im->rows_cap = cap;
 	}
 	im->rows[im->nrows] = *r;
-	int err = dtab_add(&im->contracts, im->rows, sizeof(struct row),
-			   (uint32_t)im->nrows);
-	if (!err)
-		im->nrows++;
-	return err;
+	enum senim_result err = dtab_add(&im->contracts, im->rows, sizeof(struct row),
+					 (uint32_t)im->nrows);
+	if (err)
+		return err;
+	im->nrows++;
+	return SENIM_OK;
 }
 
 /*
@@ -406,7 +407,7 @@ static int add_row(struct import *im, const struct row *r)
  * (SENIM_ERR_INVALID for a bad row, SENIM_ERR_TOO_LARGE past the row cap);
  * the rows before the bad one are kept.
  */
-static int parse_all(struct import *im)
+static enum senim_result parse_all(struct import *im)
 {
 	/* UTF-8 is checked field by field in check_row, so that the first
 	 * rule a row breaks, in column order, is the one named. */
@@ -449,7 +450,7 @@ static int parse_all(struct import *im)
 			set_error(im->e, line, column_names[COL_CONTRACT], "duplicate");
 			return SENIM_ERR_INVALID;
 		}
-		int err = add_row(im, &r);
+		enum senim_result err = add_row(im, &r);
 		if (err)
 			return err;
 	}
@@ -458,8 +459,9 @@ static int parse_all(struct import *im)
 
 /* ---- pass 2: look up ---------------------------------------------------------- */
 
-static int add_subject(struct import *im, const unsigned char *digest, const char *id,
-		       size_t idlen, size_t line, uint32_t *idx)
+static enum senim_result add_subject(struct import *im, const unsigned char *digest,
+				     const char *id, size_t idlen, size_t line,
+				     uint32_t *idx)
 {
 	if (idlen >= SUBJECT_ID_LEN)
 		return SENIM_ERR_STORE; /* not an id senim wrote */
@@ -482,8 +484,9 @@ static int add_subject(struct import *im, const unsigned char *digest, const cha
 	memcpy(s->id, id, idlen);
 	s->id[idlen] = '\0';
 	s->first_line = line;
-	int err = dtab_add(&im->by_iin, im->subjects, sizeof(struct subject_ref),
-			   (uint32_t)im->nsubjects);
+	enum senim_result err =
+		dtab_add(&im->by_iin, im->subjects, sizeof(struct subject_ref),
+			 (uint32_t)im->nsubjects);
 	if (err)
 		return err;
 	*idx = (uint32_t)im->nsubjects++;
@@ -491,7 +494,8 @@ static int add_subject(struct import *im, const unsigned char *digest, const cha
 }
 
 /* The subject of row r: found in the cache or the index, else not_registered. */
-static int find_subject(struct store_tx *tx, struct import *im, struct row *r)
+static enum senim_result find_subject(struct store_tx *tx, struct import *im,
+				      struct row *r)
 {
 	unsigned char digest[VAULT_INDEX_BYTES];
 	vault_blind_index(im->kr, "iin", im->text + r->iin, IIN_LEN, digest);
@@ -502,47 +506,45 @@ static int find_subject(struct store_tx *tx, struct import *im, struct row *r)
 		return SENIM_OK;
 	}
 	struct store_rows *rs = NULL;
-	int has = 0;
-	int err = store_query(tx, SQL_SUBJECT_BY_IIN,
-			      (struct store_val[]){ SV_BLOB(digest, sizeof(digest)) }, 1,
-			      &rs);
-	if (!err)
-		err = store_rows_next(rs, &has);
-	if (!err && !has) {
+	enum senim_result err = store_query_one(
+		tx, SQL_SUBJECT_BY_IIN,
+		(struct store_val[]){ SV_BLOB(digest, sizeof(digest)) }, 1, &rs);
+	if (err == SENIM_ERR_NOT_FOUND) {
 		set_error(im->e, r->line, column_names[COL_IIN], "not_registered");
-		err = SENIM_ERR_INVALID;
+		return SENIM_ERR_INVALID;
 	}
-	if (!err) {
-		size_t len = 0;
-		const char *id = store_rows_text(rs, 0, &len);
-		err = add_subject(im, digest, id ? id : "", id ? len : 0, r->line, &idx);
-		r->subject = idx;
-	}
+	if (err)
+		return err;
+	size_t len = 0;
+	const char *id = store_rows_text(rs, 0, &len);
+	err = add_subject(im, digest, id ? id : "", id ? len : 0, r->line, &idx);
+	r->subject = idx;
 	store_rows_free(rs);
 	return err;
 }
 
-static int contract_recorded(struct store_tx *tx, const unsigned char *digest, int *has)
+/* *has 1 when the contract is recorded already. */
+static enum senim_result contract_recorded(struct store_tx *tx,
+					   const unsigned char *digest, int *has)
 {
 	struct store_rows *rs = NULL;
-	int err = store_query(tx, SQL_CONTRACT_EXISTS,
-			      (struct store_val[]){ SV_BLOB(digest, VAULT_INDEX_BYTES) },
-			      1, &rs);
-	if (!err)
-		err = store_rows_next(rs, has);
+	enum senim_result err = store_query_one(
+		tx, SQL_CONTRACT_EXISTS,
+		(struct store_val[]){ SV_BLOB(digest, VAULT_INDEX_BYTES) }, 1, &rs);
+	*has = !err;
 	store_rows_free(rs);
-	return err;
+	return err == SENIM_ERR_NOT_FOUND ? SENIM_OK : err;
 }
 
 static enum senim_result lookup_fn(struct store_tx *tx, void *arg)
 {
 	struct import *im = arg;
-	import_progress_fn progress = im->quiet ? NULL : im->run->progress;
+	import_progress_fn progress = im->quiet ? NULL : im->op->progress;
 	im->nsubjects = 0;
 	dtab_release(&im->by_iin);
 	for (size_t i = 0; i < im->nrows; i++) {
 		struct row *r = &im->rows[i];
-		int err = find_subject(tx, im, r);
+		enum senim_result err = find_subject(tx, im, r);
 		if (err)
 			return err;
 		int has = 0;
@@ -554,13 +556,13 @@ static enum senim_result lookup_fn(struct store_tx *tx, void *arg)
 			return SENIM_ERR_CONFLICT;
 		}
 		if (progress && ((i + 1) % PROGRESS_EVERY == 0 || i + 1 == im->nrows))
-			progress(i + 1, im->nrows, im->run->ctx);
+			progress(i + 1, im->nrows, im->op->ctx);
 	}
 	return SENIM_OK;
 }
 
 /* Group the rows by subject (a counting sort, so file order is kept). */
-static int group_rows(struct import *im)
+static enum senim_result group_rows(struct import *im)
 {
 	im->start = calloc(im->nsubjects + 1, sizeof(*im->start));
 	im->order = malloc((im->nrows ? im->nrows : 1) * sizeof(*im->order));
@@ -582,9 +584,9 @@ static int group_rows(struct import *im)
 
 /* ---- pass 3: write -------------------------------------------------------------- */
 
-static int audit(struct store_tx *tx, const struct keyring *kr, const char *actor,
-		 const char *request_id, const char *op, const char *object,
-		 const char *subject_id)
+static enum senim_result audit(struct store_tx *tx, const struct keyring *kr,
+			       const char *actor, const char *request_id, const char *op,
+			       const char *object, const char *subject_id)
 {
 	struct audit_record rec = {
 		.actor = actor,
@@ -610,23 +612,25 @@ static void details_field(const unsigned char digest[VAULT_INDEX_BYTES],
 }
 
 /* Seal one row's details with the subject's key and insert it. */
-static int insert_row(struct store_tx *tx, struct import *im, const struct vault_dek *dek,
-		      const char *subject_id, const struct row *r, int64_t now,
-		      struct buf *details, struct buf *sealed)
+static enum senim_result insert_row(struct store_tx *tx, struct import *im,
+				    const struct vault_dek *dek, const char *subject_id,
+				    const struct row *r, int64_t now, struct buf *details,
+				    struct buf *sealed)
 {
 	/* The number holds no quote or backslash (contract_char), so it goes
 	 * into the JSON as it is. */
-	int err = buf_addf(details,
-			   "{\"contract_number\":\"%.*s\",\"outstanding_tiyn\":%" PRId64
-			   ",\"due_date\":\"%04d-%02d-%02d\",\"status\":\"%s\"}",
-			   (int)r->contract_len, im->text + r->contract, r->tiyn,
-			   (int)r->due_year, (int)r->due_month, (int)r->due_day,
-			   status_names[r->status]);
+	enum senim_result err = buf_addf(
+		details,
+		"{\"contract_number\":\"%.*s\",\"outstanding_tiyn\":%" PRId64
+		",\"due_date\":\"%04d-%02d-%02d\",\"status\":\"%s\"}",
+		(int)r->contract_len, im->text + r->contract, r->tiyn, (int)r->due_year,
+		(int)r->due_month, (int)r->due_day, status_names[r->status]);
+	if (err)
+		return err;
 	char field[OBLIG_FIELD_MAX];
 	details_field(r->digest, field);
-	if (!err)
-		err = vault_seal_blob(dek, subject_id, OBLIG_CATEGORY, field,
-				      OBLIG_VERSION, details->data, details->len, sealed);
+	err = vault_seal_blob(dek, subject_id, OBLIG_CATEGORY, field, OBLIG_VERSION,
+			      details->data, details->len, sealed);
 	if (err)
 		return err;
 	int closed = r->status == STATUS_CLOSED;
@@ -645,36 +649,40 @@ static int insert_row(struct store_tx *tx, struct import *im, const struct vault
 	return err;
 }
 
-static int write_subject(struct store_tx *tx, struct import *im, size_t s, int64_t now,
-			 struct buf *details, struct buf *sealed)
+static enum senim_result write_subject(struct store_tx *tx, struct import *im, size_t s,
+				       int64_t now, struct buf *details,
+				       struct buf *sealed)
 {
 	const struct subject_ref *sub = &im->subjects[s];
 	struct vault_dek *dek = NULL;
-	int err = vault_dek_load(tx, im->kr, sub->id, &dek);
+	enum senim_result err = vault_dek_load(tx, im->kr, sub->id, &dek);
 	if (err == SENIM_ERR_NOT_FOUND) {
 		/* Erased since the lookup: as if never registered. */
 		set_error(im->e, sub->first_line, column_names[COL_IIN],
 			  "not_registered");
-		return SENIM_ERR_INVALID;
+		err = SENIM_ERR_INVALID;
 	}
-	for (size_t k = im->start[s]; !err && k < im->start[s + 1]; k++) {
+	if (err)
+		goto fail;
+	for (size_t k = im->start[s]; k < im->start[s + 1]; k++) {
 		const struct row *r = &im->rows[im->order[k]];
 		sodium_memzero(details->data, details->len);
 		buf_reset(details);
 		buf_reset(sealed);
 		err = insert_row(tx, im, dek, sub->id, r, now, details, sealed);
-		if (!err && r->status == STATUS_CLOSED)
-			im->run->closed++;
-		else if (!err)
-			im->run->open++;
+		if (err)
+			goto fail;
+		if (r->status == STATUS_CLOSED)
+			im->op->closed++;
+		else
+			im->op->open++;
 	}
+	char object[16 + SUBJECT_ID_LEN];
+	snprintf(object, sizeof(object), "subject:%s", sub->id);
+	err = audit(tx, im->kr, im->op->actor, im->op->request_id, "obligation.record",
+		    object, sub->id);
+fail:
 	vault_dek_free(dek);
-	if (!err) {
-		char object[16 + SUBJECT_ID_LEN];
-		snprintf(object, sizeof(object), "subject:%s", sub->id);
-		err = audit(tx, im->kr, im->actor, im->request_id, "obligation.record",
-			    object, sub->id);
-	}
 	return err;
 }
 
@@ -685,16 +693,18 @@ static enum senim_result write_fn(struct store_tx *tx, void *arg)
 	struct buf details, sealed;
 	buf_init(&details, 1024);
 	buf_init(&sealed, 4096);
-	im->run->open = im->run->closed = 0;
-	int err = SENIM_OK;
-	for (size_t s = 0; !err && s < im->nsubjects; s++)
+	im->op->open = im->op->closed = 0; /* a job runs again when its batch failed */
+	enum senim_result err = SENIM_OK;
+	for (size_t s = 0; s < im->nsubjects; s++) {
 		err = write_subject(tx, im, s, now, &details, &sealed);
-	if (!err) {
-		char object[48];
-		snprintf(object, sizeof(object), "import:%zu", im->nrows);
-		err = audit(tx, im->kr, im->actor, im->request_id, "obligations.import",
-			    object, NULL);
+		if (err)
+			goto fail;
 	}
+	char object[48];
+	snprintf(object, sizeof(object), "import:%zu", im->nrows);
+	err = audit(tx, im->kr, im->op->actor, im->op->request_id, "obligations.import",
+		    object, NULL);
+fail:
 	buf_release_wiped(&details);
 	buf_release(&sealed);
 	return err;
@@ -702,243 +712,222 @@ static enum senim_result write_fn(struct store_tx *tx, void *arg)
 
 /* ---- importing -------------------------------------------------------------- */
 
-int obligations_import_run(struct store *st, const struct keyring *kr, const char *actor,
-			   const char *request_id, const char *csv, size_t len,
-			   struct import_run *run, struct import_error *e)
+/* A bad row found while parsing: the rows before it might hold an earlier
+ * bad row that only the database can see, so they are looked up first.
+ * Returns the import's result, with im->e the first bad row of the file. */
+static enum senim_result first_bad_row(struct store *st, struct import *im)
 {
-	struct import_error scratch;
-	if (!e)
-		e = &scratch;
-	set_error(e, 0, "", "");
-	run->rows = run->open = run->closed = run->subjects = 0;
-	if (!st || !kr || !actor || !request_id || (!csv && len))
-		return SENIM_ERR_INVALID;
-	struct import im = {
-		.kr = kr,
-		.actor = actor,
-		.request_id = request_id,
-		.text = csv ? csv : "",
-		.len = len,
-		.run = run,
-		.e = e,
-	};
-	int err = parse_all(&im);
-	if (err == SENIM_ERR_INVALID) {
-		/* The rows before the bad one might hold an earlier bad row that
-		 * only the database can see: look them up first.  (A file over
-		 * the row cap is refused as a whole, without lookups.) */
-		struct import_error parsed = *e, looked = { 0, "", "" };
-		im.e = &looked;
-		im.quiet = 1;
-		err = store_read(st, lookup_fn, &im);
-		if (err == SENIM_ERR_INVALID || err == SENIM_ERR_CONFLICT) {
-			*e = looked;
-		} else if (!err) {
-			*e = parsed;
-			err = SENIM_ERR_INVALID;
-		}
-		goto done;
-	}
-	if (!err)
-		err = store_read(st, lookup_fn, &im);
-	if (!err)
-		err = group_rows(&im);
-	if (err)
-		goto done;
-	run->rows = im.nrows;
-	run->subjects = im.nsubjects;
-	if (run->dry_run) {
-		for (size_t i = 0; i < im.nrows; i++)
-			if (im.rows[i].status == STATUS_CLOSED)
-				run->closed++;
-			else
-				run->open++;
-	} else if (im.nrows) {
-		err = store_write(st, write_fn, &im);
+	struct import_error parsed = *im->e, looked = { 0, "", "" };
+	struct import_error *e = im->e;
+	im->e = &looked;
+	im->quiet = 1;
+	enum senim_result err = store_read(st, lookup_fn, im);
+	im->e = e;
+	if (err == SENIM_ERR_INVALID || err == SENIM_ERR_CONFLICT) {
+		*e = looked;
+		return err;
 	}
 	if (err)
-		run->rows = run->open = run->closed = run->subjects = 0;
-done:
-	import_release(&im);
-	return err;
+		return err;
+	*e = parsed;
+	return SENIM_ERR_INVALID;
 }
 
-int obligations_import(struct store *st, const struct keyring *kr, const char *actor,
-		       const char *request_id, const char *csv, size_t len,
-		       size_t *imported, struct import_error *e,
-		       import_progress_fn progress, void *ctx)
+enum senim_result obligations_import(struct store *st, struct obligations_import *op)
 {
-	struct import_run run = { .progress = progress, .ctx = ctx };
-	int err = obligations_import_run(st, kr, actor, request_id, csv, len, &run, e);
-	if (imported)
-		*imported = run.rows;
+	set_error(&op->error, 0, "", "");
+	op->rows = op->open = op->closed = op->subjects = 0;
+	if (!st || !op->kr || !op->actor || !op->request_id || (!op->csv && op->len))
+		return SENIM_ERR_INVALID;
+	struct import im = {
+		.kr = op->kr,
+		.text = op->csv ? op->csv : "",
+		.len = op->len,
+		.op = op,
+		.e = &op->error,
+	};
+	enum senim_result err = parse_all(&im);
+	/* (A file over the row cap is refused as a whole, without lookups.) */
+	if (err == SENIM_ERR_INVALID)
+		err = first_bad_row(st, &im);
+	if (err)
+		goto fail;
+	err = store_read(st, lookup_fn, &im);
+	if (err)
+		goto fail;
+	err = group_rows(&im);
+	if (err)
+		goto fail;
+	if (op->dry_run) {
+		for (size_t i = 0; i < im.nrows; i++)
+			if (im.rows[i].status == STATUS_CLOSED)
+				op->closed++;
+			else
+				op->open++;
+	} else if (im.nrows) {
+		err = store_write(st, write_fn, &im);
+		if (err)
+			goto fail;
+	}
+	op->rows = im.nrows;
+	op->subjects = im.nsubjects;
+fail:
+	if (err)
+		op->rows = op->open = op->closed = op->subjects = 0;
+	import_release(&im);
 	return err;
 }
 
 /* ---- settling --------------------------------------------------------------- */
 
-struct close_ctx {
-	const struct keyring *kr;
-	const char *actor, *request_id;
+enum senim_result obligations_close_tx(struct store_tx *tx, void *arg)
+{
+	struct obligations_close *op = arg;
 	unsigned char digest[VAULT_INDEX_BYTES];
-};
-
-static enum senim_result close_fn(struct store_tx *tx, void *arg)
-{
-	struct close_ctx *c = arg;
-	struct store_rows *rs = NULL;
-	int has = 0;
 	char subject_id[SUBJECT_ID_LEN];
-	int open = 0;
-	int err = store_query(
-		tx, SQL_FIND,
-		(struct store_val[]){ SV_BLOB(c->digest, sizeof(c->digest)) }, 1, &rs);
-	if (!err)
-		err = store_rows_next(rs, &has);
-	if (!err && !has)
-		err = SENIM_ERR_NOT_FOUND;
-	if (!err) {
-		size_t len = 0;
-		const char *id = store_rows_text(rs, 0, &len);
-		const char *status = store_rows_text(rs, 1, NULL);
-		if (!id || len >= sizeof(subject_id))
-			err = SENIM_ERR_STORE;
-		else {
-			memcpy(subject_id, id, len);
-			subject_id[len] = '\0';
-			open = status && strcmp(status, "open") == 0;
-		}
-	}
-	store_rows_free(rs);
-	if (err || !open)
-		return err; /* closing a closed contract changes nothing */
-	int64_t changes = 0;
-	err = store_exec(tx, SQL_CLOSE,
-			 (struct store_val[]){ SV_BLOB(c->digest, sizeof(c->digest)),
-					       SV_INT(clock_now_us()) },
-			 2, &changes);
-	if (!err && changes) {
-		/* Named by the first bytes of its blind index: an id, never the
-		 * number itself. */
-		char object[16 + 2 * 8 + 1];
-		memcpy(object, "obligation:", 11);
-		sodium_bin2hex(object + 11, sizeof(object) - 11, c->digest, 8);
-		err = audit(tx, c->kr, c->actor, c->request_id, "obligation.close",
-			    object, subject_id);
-	}
-	return err;
-}
-
-int obligations_close(struct store *st, const struct keyring *kr, const char *actor,
-		      const char *request_id, const char *contract_number)
-{
-	if (!st || !kr || !actor || !request_id || !contract_number)
+	struct store_rows *rs = NULL;
+	if (!op->kr || !op->actor || !op->request_id || !op->contract_number)
 		return SENIM_ERR_INVALID;
-	size_t len = strlen(contract_number);
+	size_t len = strlen(op->contract_number);
 	if (!len || len > CONTRACT_MAX_BYTES)
 		return SENIM_ERR_NOT_FOUND; /* no such number can be recorded */
-	struct close_ctx c = { .kr = kr, .actor = actor, .request_id = request_id };
-	vault_blind_index(kr, "contract", contract_number, len, c.digest);
-	return store_write(st, close_fn, &c);
+	vault_blind_index(op->kr, "contract", op->contract_number, len, digest);
+	enum senim_result err = store_query_one(
+		tx, SQL_FIND, (struct store_val[]){ SV_BLOB(digest, sizeof(digest)) }, 1,
+		&rs);
+	if (err)
+		return err;
+	size_t idlen = 0;
+	const char *id = store_rows_text(rs, 0, &idlen);
+	const char *status = store_rows_text(rs, 1, NULL);
+	int open = status && strcmp(status, "open") == 0;
+	err = SENIM_ERR_STORE;
+	if (!id || idlen >= sizeof(subject_id))
+		goto fail;
+	memcpy(subject_id, id, idlen);
+	subject_id[idlen] = '\0';
+	err = SENIM_OK;
+	if (!open)
+		goto fail; /* closing a closed contract changes nothing */
+	int64_t changes = 0;
+	err = store_exec(tx, SQL_CLOSE,
+			 (struct store_val[]){ SV_BLOB(digest, sizeof(digest)),
+					       SV_INT(clock_now_us()) },
+			 2, &changes);
+	if (err || !changes)
+		goto fail;
+	/* Named by the first bytes of its blind index: an id, never the
+	 * number itself. */
+	char object[16 + 2 * 8 + 1];
+	memcpy(object, "obligation:", 11);
+	sodium_bin2hex(object + 11, sizeof(object) - 11, digest, 8);
+	err = audit(tx, op->kr, op->actor, op->request_id, "obligation.close", object,
+		    subject_id);
+fail:
+	store_rows_free(rs);
+	return err;
 }
 
 /* ---- what is open ------------------------------------------------------------ */
 
 /* Copy the contract number out of sealed details into out, cut at a
- * character boundary when it does not fit. */
-static int first_contract(const struct keyring *kr, const struct vault_dek *dek,
-			  const char *subject_id, const unsigned char *digest,
-			  const void *blob, size_t len, char *out, size_t cap)
+ * character boundary when it does not fit.  SENIM_ERR_CRYPTO when the
+ * details do not open as this row's. */
+static enum senim_result first_contract(const struct keyring *kr,
+					const struct vault_dek *dek,
+					const char *subject_id,
+					const unsigned char *digest, const void *blob,
+					size_t len, char *out, size_t cap)
 {
 	struct buf plain;
 	buf_init(&plain, 64u << 10);
+	json_t *j = NULL;
 	char field[OBLIG_FIELD_MAX];
 	details_field(digest, field);
-	int err = vault_open_blob(dek, subject_id, OBLIG_CATEGORY, field, OBLIG_VERSION,
-				  blob, len, &plain);
+	enum senim_result err = vault_open_blob(dek, subject_id, OBLIG_CATEGORY, field,
+						OBLIG_VERSION, blob, len, &plain);
 	if (err == SENIM_ERR_CRYPTO) { /* a row sealed before the binding */
 		buf_reset(&plain);
 		err = vault_open_blob(dek, subject_id, OBLIG_CATEGORY, OBLIG_FIELD,
 				      OBLIG_VERSION_UNBOUND, blob, len, &plain);
 	}
-	json_t *j = NULL;
-	if (!err) {
-		j = json_loadb(plain.data, plain.len, 0, NULL);
-		if (!j)
-			err = SENIM_ERR_CRYPTO; /* sealed by us, so never malformed */
-	}
+	if (err)
+		goto fail;
+	/* Sealed by us, so never malformed: anything else is tampering. */
+	err = SENIM_ERR_CRYPTO;
+	j = json_loadb(plain.data, plain.len, 0, NULL);
 	const char *num =
 		j ? json_string_value(json_object_get(j, "contract_number")) : NULL;
-	if (!err && !num)
-		err = SENIM_ERR_CRYPTO;
-	if (!err) { /* the details must be this row's: moved ones are refused */
-		unsigned char got[VAULT_INDEX_BYTES];
-		vault_blind_index(kr, "contract", num, strlen(num), got);
-		if (sodium_memcmp(got, digest, sizeof(got)) != 0)
-			err = SENIM_ERR_CRYPTO;
+	if (!num)
+		goto fail;
+	/* The details must be this row's: moved ones are refused. */
+	unsigned char got[VAULT_INDEX_BYTES];
+	vault_blind_index(kr, "contract", num, strlen(num), got);
+	if (sodium_memcmp(got, digest, sizeof(got)) != 0)
+		goto fail;
+	size_t n = strlen(num);
+	if (n >= cap) {
+		n = cap - 1;
+		while (n && ((unsigned char)num[n] & 0xC0) == 0x80)
+			n--;
 	}
-	if (!err) {
-		size_t n = strlen(num);
-		if (n >= cap) {
-			n = cap - 1;
-			while (n && ((unsigned char)num[n] & 0xC0) == 0x80)
-				n--;
-		}
-		memcpy(out, num, n);
-		out[n] = '\0';
-	}
+	memcpy(out, num, n);
+	out[n] = '\0';
+	err = SENIM_OK;
+fail:
 	json_decref(j);
 	buf_release_wiped(&plain);
 	return err;
 }
 
-int obligations_open_in(struct store_tx *tx, const struct keyring *kr,
-			const char *subject_id, int64_t *count, char *out, size_t cap)
+enum senim_result obligations_open_in(struct store_tx *tx, const struct keyring *kr,
+				      const char *subject_id, int64_t *count, char *out,
+				      size_t cap)
 {
 	struct store_rows *rs = NULL;
-	int has = 0;
+	struct vault_dek *dek = NULL;
 	*count = 0;
 	if (out && cap)
 		out[0] = '\0';
-	int err = store_query(tx, SQL_COUNT_OPEN,
-			      (struct store_val[]){ SV_TEXT(subject_id) }, 1, &rs);
-	if (!err)
-		err = store_rows_next(rs, &has);
-	if (!err && has)
-		*count = store_rows_int(rs, 0);
-	store_rows_free(rs);
-	if (err || !out || !cap || !*count)
+	/* count(*) always answers one row. */
+	enum senim_result err = store_query_one(
+		tx, SQL_COUNT_OPEN, (struct store_val[]){ SV_TEXT(subject_id) }, 1, &rs);
+	if (err)
 		return err;
+	*count = store_rows_int(rs, 0);
+	store_rows_free(rs);
+	rs = NULL;
+	if (!out || !cap || !*count)
+		return SENIM_OK;
 
-	struct vault_dek *dek = NULL;
 	err = vault_dek_load(tx, kr, subject_id, &dek);
 	if (err == SENIM_ERR_NOT_FOUND)
 		return SENIM_OK; /* shredded: the number is gone, the count stands */
-	if (!err)
-		err = store_query(tx, SQL_FIRST_OPEN,
-				  (struct store_val[]){ SV_TEXT(subject_id) }, 1, &rs);
-	if (!err) {
-		err = store_rows_next(rs, &has);
-		if (!err && has) {
-			size_t len = 0, dlen = 0;
-			const void *blob = store_rows_blob(rs, 0, &len);
-			const unsigned char *digest = store_rows_blob(rs, 1, &dlen);
-			err = dlen == VAULT_INDEX_BYTES
-				      ? first_contract(kr, dek, subject_id, digest, blob,
-						       len, out, cap)
-				      : SENIM_ERR_CRYPTO;
-			if (err == SENIM_ERR_CRYPTO) {
-				/* Details that do not open, or are another row's:
-				 * the count stands (C2 still refuses), the number
-				 * is not shown, and the tampering is logged. */
-				log_event(LOG_ERROR, "obligation_details_refused",
-					  "reason", "do not open as this row's", NULL);
-				out[0] = '\0';
-				err = SENIM_OK;
-			}
-		}
-		store_rows_free(rs);
+	if (err)
+		goto fail;
+	err = store_query_one(tx, SQL_FIRST_OPEN,
+			      (struct store_val[]){ SV_TEXT(subject_id) }, 1, &rs);
+	if (err == SENIM_ERR_NOT_FOUND) /* closed since the count */
+		err = SENIM_OK;
+	if (err || !rs)
+		goto fail;
+	size_t len = 0, dlen = 0;
+	const void *blob = store_rows_blob(rs, 0, &len);
+	const unsigned char *digest = store_rows_blob(rs, 1, &dlen);
+	err = dlen == VAULT_INDEX_BYTES
+		      ? first_contract(kr, dek, subject_id, digest, blob, len, out, cap)
+		      : SENIM_ERR_CRYPTO;
+	if (err == SENIM_ERR_CRYPTO) {
+		/* Details that do not open, or are another row's: the count
+		 * stands (C2 still refuses), the number is not shown, and the
+		 * tampering is logged. */
+		log_event(LOG_ERROR, "obligation_details_refused", "reason",
+			  "do not open as this row's", NULL);
+		out[0] = '\0';
+		err = SENIM_OK;
 	}
+fail:
+	store_rows_free(rs);
 	vault_dek_free(dek);
 	return err;
 }

@@ -36,10 +36,9 @@ struct import_error {
 typedef void (*import_progress_fn)(size_t done, size_t total, void *ctx);
 
 /*
- * Import the CSV text.  *imported gets the number of rows recorded.
- * SENIM_ERR_INVALID with *e set when a row is bad (nothing written);
- * SENIM_ERR_CONFLICT when a contract is already recorded (named in *e).
- * SENIM_ERR_TOO_LARGE past OBLIGATIONS_MAX_ROWS rows ("too_many_rows").
+ * An import of a portfolio (`senim obligations import`): one struct, run by
+ * obligations_import().  The caller fills the "in" fields of a zeroed op;
+ * the op owns nothing (the text stays the caller's, who wipes it).
  *
  * The text: UTF-8 (a leading byte-order mark is skipped), RFC 4180 quoting,
  * LF or CRLF, trailing empty lines ignored.  Values: iin a valid IIN;
@@ -49,43 +48,54 @@ typedef void (*import_progress_fn)(size_t done, size_t total, void *ctx);
  * status open|overdue|closed.  Rules: header, columns, quoting, encoding,
  * required, format, length, range, the IIN rules of core/iin.h
  * ("iin_checksum", ...), duplicate (twice in the file), not_registered,
- * exists, too_many_rows.  On other errors *e is { 0, "", "" }.
+ * exists, too_many_rows.
  * Audit: "obligation.record" per borrower (subject_id set) and one
  * "obligations.import" (object "import:<rows>"), purpose legal_obligation.
  */
-SENIM_MUST_CHECK int obligations_import(struct store *st, const struct keyring *kr,
-					const char *actor, const char *request_id,
-					const char *csv, size_t len, size_t *imported,
-					struct import_error *e,
-					import_progress_fn progress, void *ctx);
+struct obligations_import {
+	/* in */
+	const struct keyring *kr;
+	const char *actor;	/* the audit records' actor ("cli") */
+	const char *request_id; /* the run's id, for the records */
+	const char *csv;	/* the file's text, len bytes */
+	size_t len;
+	int dry_run;		     /* check everything, the lookups included,
+				      * and write and audit nothing */
+	import_progress_fn progress; /* may be NULL: every 1000 rows checked */
+	void *ctx;		     /* for progress */
+	/* out: on SENIM_OK what was (in a dry run: would be) recorded */
+	size_t rows;		   /* data rows */
+	size_t open;		   /* of which open ("open", "overdue") */
+	size_t closed;		   /* of which closed */
+	size_t subjects;	   /* distinct borrowers */
+	struct import_error error; /* the first bad row; { 0, "", "" } else */
+};
 
 /*
- * The same import with its options and counts, for `senim obligations
- * import` and its summary line.  With run->dry_run set every check runs,
- * the lookups included, and nothing is written or audited.  run->progress
- * (may be NULL) is called every 1000 rows checked.  On SENIM_OK the counts
- * say what was (or, in a dry run, would be) recorded.
+ * Check every row, then record them all in one transaction, or none.
+ * SENIM_ERR_INVALID with op->error set when a row is bad (nothing written);
+ * SENIM_ERR_CONFLICT when a contract is already recorded (named in
+ * op->error); SENIM_ERR_TOO_LARGE past OBLIGATIONS_MAX_ROWS rows
+ * ("too_many_rows").  Parses and looks up outside the writer; writes with
+ * store_write.
  */
-struct import_run {
-	int dry_run;		     /* in */
-	import_progress_fn progress; /* in, may be NULL */
-	void *ctx;		     /* in, for progress */
-	size_t rows;		     /* out: data rows recorded */
-	size_t open;		     /* out: of which open ("open", "overdue") */
-	size_t closed;		     /* out: of which closed */
-	size_t subjects;	     /* out: distinct borrowers */
-};
-SENIM_MUST_CHECK int obligations_import_run(struct store *st, const struct keyring *kr,
-					    const char *actor, const char *request_id,
-					    const char *csv, size_t len,
-					    struct import_run *run,
-					    struct import_error *e);
+SENIM_MUST_CHECK enum senim_result obligations_import(struct store *st,
+						      struct obligations_import *op);
 
-/* Settle a contract.  SENIM_ERR_NOT_FOUND when unknown; closing a closed
- * one changes nothing (SENIM_OK).  Audited as "obligation.close". */
-SENIM_MUST_CHECK int obligations_close(struct store *st, const struct keyring *kr,
-				       const char *actor, const char *request_id,
-				       const char *contract_number);
+/*
+ * Settling a contract (`senim obligations close`): run obligations_close_tx
+ * with store_write.  SENIM_ERR_NOT_FOUND when no obligation has that number;
+ * closing a closed one changes nothing (SENIM_OK).  Audited as
+ * "obligation.close".
+ */
+struct obligations_close {
+	/* in (all outlive the op) */
+	const struct keyring *kr;
+	const char *actor;
+	const char *request_id;
+	const char *contract_number;
+};
+SENIM_MUST_CHECK enum senim_result obligations_close_tx(struct store_tx *tx, void *op);
 
 /* Inside a transaction: the number of open obligations of a subject, and
  * (when out is not NULL and there is one) the first open contract number,
@@ -94,8 +104,8 @@ SENIM_MUST_CHECK int obligations_close(struct store *st, const struct keyring *k
  * and among them the choice is arbitrary but stable.  A number longer than
  * cap - 1 bytes is cut at a character boundary; out is "" when the count is
  * 0 or the subject's data key is gone. */
-SENIM_MUST_CHECK int obligations_open_in(struct store_tx *tx, const struct keyring *kr,
-					 const char *subject_id, int64_t *count,
-					 char *out, size_t cap);
+SENIM_MUST_CHECK enum senim_result
+obligations_open_in(struct store_tx *tx, const struct keyring *kr, const char *subject_id,
+		    int64_t *count, char *out, size_t cap);
 
 #endif

@@ -158,7 +158,7 @@ static int has_shape(const json_t *obj, const struct member *table)
  * The signed bytes: the receipt without "signature", keys sorted, compact,
  * UTF-8 as it is.  *text is malloc'ed by jansson (caller frees).
  */
-static int canonical(const json_t *receipt, char **text)
+static enum senim_result canonical(const json_t *receipt, char **text)
 {
 	*text = NULL;
 	/* A shallow copy shares the members; dropping "signature" from it
@@ -316,7 +316,8 @@ static json_t *sign(const struct keyring *kr, const char *msg)
  * kind or event, a subject id that is an IIN); SENIM_ERR_NOMEM.  *out is
  * set only on success; the caller decrefs it.
  */
-int receipt_make(const struct keyring *kr, const struct receipt_in *in, json_t **out)
+enum senim_result receipt_make(const struct keyring *kr, const struct receipt_in *in,
+			       json_t **out)
 {
 	if (!out)
 		return SENIM_ERR_INVALID;
@@ -400,8 +401,9 @@ static int decode_exact(const char *s, unsigned char *bin, size_t len, char *aga
 }
 
 /* Check the "signature" member against the canonical text (see the top). */
-static int check_signature(const struct keyring *kr, const unsigned char *trusted_pk,
-			   const json_t *sigobj, const char *msg)
+static enum senim_result check_signature(const struct keyring *kr,
+					 const unsigned char *trusted_pk,
+					 const json_t *sigobj, const char *msg)
 {
 	const char *alg = json_string_value(json_object_get(sigobj, "alg"));
 	const char *key_id = json_string_value(json_object_get(sigobj, "key_id"));
@@ -434,15 +436,15 @@ static int check_signature(const struct keyring *kr, const unsigned char *truste
  * signed content: a validly signed document that is not a receipt of this
  * version is SENIM_ERR_INVALID.  SENIM_ERR_NOMEM when memory runs out.
  */
-int receipt_verify(const struct keyring *kr, const unsigned char *trusted_pk,
-		   json_t *receipt)
+enum senim_result receipt_verify(const struct keyring *kr,
+				 const unsigned char *trusted_pk, json_t *receipt)
 {
 	if (!receipt || !has_shape(receipt, receipt_members))
 		return SENIM_ERR_INVALID;
 	if (sodium_init() < 0)
 		return SENIM_ERR_CRYPTO;
 	char *text = NULL;
-	int err = canonical(receipt, &text);
+	enum senim_result err = canonical(receipt, &text);
 	if (err)
 		return err;
 	err = check_signature(kr, trusted_pk, json_object_get(receipt, "signature"),
@@ -462,8 +464,9 @@ int receipt_verify(const struct keyring *kr, const unsigned char *trusted_pk,
  * Parse strictly (duplicate keys, NUL in strings and trailing bytes are
  * refused; text beyond RECEIPT_MAX_TEXT is not a receipt) and verify.
  */
-int receipt_verify_text(const struct keyring *kr, const unsigned char *trusted_pk,
-			const char *text, size_t len)
+enum senim_result receipt_verify_text(const struct keyring *kr,
+				      const unsigned char *trusted_pk, const char *text,
+				      size_t len)
 {
 	if (!text || len > RECEIPT_MAX_TEXT)
 		return SENIM_ERR_INVALID;
@@ -471,7 +474,7 @@ int receipt_verify_text(const struct keyring *kr, const unsigned char *trusted_p
 	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc)
 		return SENIM_ERR_INVALID;
-	int err = receipt_verify(kr, trusted_pk, doc);
+	enum senim_result err = receipt_verify(kr, trusted_pk, doc);
 	json_decref(doc);
 	return err;
 }

@@ -42,8 +42,8 @@ struct receipt_in {
 };
 
 /* Build and sign a receipt; *out is a new JSON object (caller decrefs). */
-SENIM_MUST_CHECK int receipt_make(const struct keyring *kr, const struct receipt_in *in,
-				  json_t **out);
+SENIM_MUST_CHECK enum senim_result
+receipt_make(const struct keyring *kr, const struct receipt_in *in, json_t **out);
 
 /*
  * Check a receipt's signature.  With kr, the key named by key_id must be one
@@ -52,12 +52,13 @@ SENIM_MUST_CHECK int receipt_make(const struct keyring *kr, const struct receipt
  * SENIM_OK when valid; SENIM_ERR_CRYPTO when not; SENIM_ERR_INVALID when the
  * document is not a receipt.
  */
-SENIM_MUST_CHECK int receipt_verify(const struct keyring *kr,
-				    const unsigned char *trusted_pk, json_t *receipt);
+SENIM_MUST_CHECK enum senim_result receipt_verify(const struct keyring *kr,
+						  const unsigned char *trusted_pk,
+						  json_t *receipt);
 
 /* Parse text and verify (the CLI's path). */
-SENIM_MUST_CHECK int receipt_verify_text(const struct keyring *kr,
-					 const unsigned char *trusted_pk,
-					 const char *text, size_t len);
+SENIM_MUST_CHECK enum senim_result receipt_verify_text(const struct keyring *kr,
+						       const unsigned char *trusted_pk,
+						       const char *text, size_t len);
 
 #endif

@@ -172,11 +172,40 @@ static char *csv_of(const struct fx *f, const char *body)
 	return buf_detach(&b, NULL);
 }
 
+/* The import as the CLI runs it, with run's other "in" fields as given;
+ * *e gets its error. */
+static int run_import(const struct fx *f, const char *request_id, const char *text,
+		      size_t len, struct obligations_import *run, struct import_error *e)
+{
+	run->kr = f->kr;
+	run->actor = "cli";
+	run->request_id = request_id;
+	run->csv = text;
+	run->len = len;
+	int err = obligations_import(f->st, run);
+	*e = run->error;
+	return err;
+}
+
 static int import_text(const struct fx *f, const char *text, size_t *imported,
 		       struct import_error *e)
 {
-	return obligations_import(f->st, f->kr, "cli", "req-test", text, strlen(text),
-				  imported, e, NULL, NULL);
+	struct obligations_import run = { 0 };
+	int err = run_import(f, "req-test", text, strlen(text), &run, e);
+	if (imported)
+		*imported = run.rows;
+	return err;
+}
+
+/* Settle a contract as `senim obligations close` does. */
+static int close_contract(const struct fx *f, const char *request_id,
+			  const char *contract)
+{
+	struct obligations_close op = { .kr = f->kr,
+					.actor = "cli",
+					.request_id = request_id,
+					.contract_number = contract };
+	return store_write(f->st, obligations_close_tx, &op);
 }
 
 static int import_body(const struct fx *f, const char *body, size_t *imported,
@@ -260,11 +289,9 @@ static void test_good_import(void **state)
 	memcpy(text + 3, body, len - 2);
 	free(body);
 
-	struct import_run run = { 0 };
+	struct obligations_import run = { 0 };
 	struct import_error e;
-	assert_int_equal(
-		obligations_import_run(f->st, f->kr, "cli", "req-1", text, len, &run, &e),
-		SENIM_OK);
+	assert_int_equal(run_import(f, "req-1", text, len, &run, &e), SENIM_OK);
 	free(text);
 	assert_int_equal(run.rows, 4);
 	assert_int_equal(run.open, 3);
@@ -314,11 +341,9 @@ static void test_dry_run_and_empty(void **state)
 {
 	struct fx *f = *state;
 	char *text = csv_of(f, "%0,D-1,5,2025-01-01,open\n%1,D-2,5,2025-01-01,closed");
-	struct import_run run = { .dry_run = 1 };
+	struct obligations_import run = { .dry_run = 1 };
 	struct import_error e;
-	assert_int_equal(obligations_import_run(f->st, f->kr, "cli", "req-1", text,
-						strlen(text), &run, &e),
-			 SENIM_OK);
+	assert_int_equal(run_import(f, "req-1", text, strlen(text), &run, &e), SENIM_OK);
 	assert_int_equal(run.rows, 2);
 	assert_int_equal(run.open, 1);
 	assert_int_equal(run.closed, 1);
@@ -524,11 +549,9 @@ static void test_progress_large(void **state)
 					  i % 10 ? "open" : "closed"),
 				 SENIM_OK);
 	struct progress_log p = { 0 };
-	struct import_run run = { .progress = on_progress, .ctx = &p };
+	struct obligations_import run = { .progress = on_progress, .ctx = &p };
 	struct import_error e;
-	assert_int_equal(obligations_import_run(f->st, f->kr, "cli", "req-big", b.data,
-						b.len, &run, &e),
-			 SENIM_OK);
+	assert_int_equal(run_import(f, "req-big", b.data, b.len, &run, &e), SENIM_OK);
 	buf_release(&b);
 	assert_int_equal(p.calls, 3); /* 1000, 2000, 2500 */
 	assert_int_equal(p.last_done, 2500);
@@ -558,8 +581,7 @@ static void test_close(void **state)
 	/* Recorded together: either may come first. */
 	assert_true(strcmp(first, "C-1") == 0 || strcmp(first, "C-2") == 0);
 
-	assert_int_equal(obligations_close(f->st, f->kr, "cli", "req-c", "C-1"),
-			 SENIM_OK);
+	assert_int_equal(close_contract(f, "req-c", "C-1"), SENIM_OK);
 	assert_int_equal(open_count(f, 0, first, sizeof(first)), 1);
 	assert_string_equal(first, "C-2");
 	assert_int_equal(
@@ -567,23 +589,17 @@ static void test_close(void **state)
 			   " AND closed_at IS NOT NULL"),
 		2);
 	/* Closing a closed one changes nothing and audits nothing. */
-	assert_int_equal(obligations_close(f->st, f->kr, "cli", "req-c", "C-1"),
-			 SENIM_OK);
-	assert_int_equal(obligations_close(f->st, f->kr, "cli", "req-c", "C-3"),
-			 SENIM_OK);
+	assert_int_equal(close_contract(f, "req-c", "C-1"), SENIM_OK);
+	assert_int_equal(close_contract(f, "req-c", "C-3"), SENIM_OK);
 	assert_int_equal(open_count(f, 0, NULL, 0), 1);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit_log WHERE"
 				    " operation = 'obligation.close'"),
 			 1);
 	/* The number is matched exactly. */
-	assert_int_equal(obligations_close(f->st, f->kr, "cli", "req-c", "c-2"),
-			 SENIM_ERR_NOT_FOUND);
-	assert_int_equal(obligations_close(f->st, f->kr, "cli", "req-c", "C-404"),
-			 SENIM_ERR_NOT_FOUND);
-	assert_int_equal(obligations_close(f->st, f->kr, "cli", "req-c", ""),
-			 SENIM_ERR_NOT_FOUND);
-	assert_int_equal(obligations_close(f->st, f->kr, "cli", "req-c", "C-2"),
-			 SENIM_OK);
+	assert_int_equal(close_contract(f, "req-c", "c-2"), SENIM_ERR_NOT_FOUND);
+	assert_int_equal(close_contract(f, "req-c", "C-404"), SENIM_ERR_NOT_FOUND);
+	assert_int_equal(close_contract(f, "req-c", ""), SENIM_ERR_NOT_FOUND);
+	assert_int_equal(close_contract(f, "req-c", "C-2"), SENIM_OK);
 	assert_int_equal(open_count(f, 0, first, sizeof(first)), 0);
 	assert_string_equal(first, "");
 	assert_int_equal(
@@ -640,9 +656,7 @@ static void test_no_plaintext(void **state)
 			    "closed\n",
 			    &imported, &e),
 		SENIM_OK);
-	assert_int_equal(
-		obligations_close(f->st, f->kr, "cli", "req-p", "SECRET-CONTRACT-7781"),
-		SENIM_OK);
+	assert_int_equal(close_contract(f, "req-p", "SECRET-CONTRACT-7781"), SENIM_OK);
 	store_free(f->st);
 	f->st = NULL;
 
