@@ -14,7 +14,7 @@
 /* 403 with the reason's code (access_result_code); a missing consent (C4)
  * is named in the problem's missing_consent member.  Returns what a handler
  * returns. */
-int api_reply_refusal(struct http_request *req, struct http_response *resp,
-		      const struct access_refusal *r);
+enum senim_result api_reply_refusal(struct http_request *req, struct http_response *resp,
+				    const struct access_refusal *r);
 
 #endif

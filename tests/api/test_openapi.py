@@ -682,14 +682,19 @@ def _code_model():
     # The result that is no refusal has a name too, never answered as a problem.
     access_codes -= set(re.findall(r"case\s+ACCESS_GRANTED\s*:\s*return\s+\"(\w+)\"",
                                    access_funcs["access_result_code"]))
-    by_call = {"problem_code_for_result": result_codes, "access_result_code": access_codes}
+    # api_reply_refusal() answers any refusal with access_result_code()'s code.
+    by_call = {"problem_code_for_result": result_codes, "access_result_code": access_codes,
+               "api_reply_refusal": access_codes}
     generic = set(result_codes)
     for rel in ("src/http/server.c", "src/http/reply.c"):
         for body in _functions(_strip_comments(_read(rel))).values():
             generic |= _codes_named(body, by_call)
     direct, reach = {}, {}
+    # A handler that hands a refusal to api_reply_refusal() answers the codes
+    # its operation can refuse with, not all of them: those count as reached.
+    by_call_direct = {k: v for k, v in by_call.items() if k != "api_reply_refusal"}
     for fn, src in _api_sources().items():
-        direct[fn] = _codes_named(src["funcs"][fn], by_call)
+        direct[fn] = _codes_named(src["funcs"][fn], by_call_direct)
         reach[fn] = set()
         for f in _reach(src["funcs"], fn):
             reach[fn] |= _codes_named(src["funcs"][f], by_call)
