@@ -34,9 +34,10 @@
  * op as its context: store_write(st, subjects_X_tx, op) on the command
  * line, http_write_then(req, subjects_X_tx, op, answer) in the server.  The
  * "out" fields are read only once that write returned SENIM_OK: then the
- * record of the access is durable.  X_dispose(op) frees and wipes what the
- * op owns, never the op's memory; it is safe on an op never prepared or
- * never written.
+ * record of the access is durable.  The op's dispose function (named after
+ * its struct: subject_read_dispose for struct subject_read) frees and wipes
+ * what the op owns, never the op's memory; it is safe on an op never
+ * prepared or never written.
  *
  * A refusal is no error inside the write: the job appends its "denied"
  * record and returns SENIM_OK so that record commits; op->refused.why then
