@@ -103,15 +103,17 @@ static void set_up(void)
 				     "last_name", "Nurlanova");
 	json_t *contact = json_pack("{s:s}", "mobile_phone", "+77011234567");
 	struct subject_registration reg = {
+		.actor = a,
 		.iin = IIN,
 		.identity = identity,
 		.contact = contact,
 		.source = SOURCE_STAFF,
 	};
-	char id[SUBJECT_ID_LEN];
-	enum access_result denied = ACCESS_GRANTED;
-	if (subjects_register(st, &a, &reg, id, &denied) != SENIM_OK)
+	if (subjects_register_seal(&reg) != SENIM_OK ||
+	    store_write(st, subjects_register_tx, &reg) != SENIM_OK ||
+	    reg.refused.why != ACCESS_GRANTED || reg.exists)
 		abort();
+	subject_registration_dispose(&reg);
 	json_decref(identity);
 	json_decref(contact);
 }

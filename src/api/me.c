@@ -23,6 +23,7 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/refusal.h"
 #include "api/token.h"
 #include "borrower/auth.h"
 #include "common/clock.h"
@@ -327,45 +328,41 @@ enum senim_result api_auth_sign_out(struct http_request *req, struct http_respon
 
 /* ---- my data (R1) --------------------------------------------------------------- */
 
-static void borrower_actor(struct http_request *req, struct subject_actor *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->label = req->actor.label;
-	a->request_id = req->request_id;
-	a->purpose = PURPOSE_LEGAL_OBLIGATION; /* R1: the borrower's right of access */
-	a->matrix = &req->app->matrix;
-	a->kr = req->app->keys;
-}
-
 /* Once the self-read's audit record is durable: the borrower's data. */
 static enum senim_result me_answer(struct http_request *req, struct http_response *resp,
-				   enum senim_result result, void *op)
+				   enum senim_result result, void *ctx)
 {
-	json_t *cats = NULL;
-	uint32_t withheld = 0;
-	enum access_result denied = ACCESS_GRANTED;
-	int err = subjects_read_finish(op, result, &cats, &withheld, &denied);
-	if (err == SENIM_ERR_NOT_FOUND)
+	struct subject_read *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "subject_not_found");
-	if (err)
-		return err;
+	if (result) /* no data without its durable audit record */
+		return result;
 	return http_reply_json(resp, 200,
-			       json_pack("{s:s,s:o}", "subject_id", req->actor.subject_id,
-					 "categories", cats));
+			       json_pack("{s:s,s:O}", "subject_id", req->actor.subject_id,
+					 "categories", op->out));
 }
 
 enum senim_result api_me(struct http_request *req, struct http_response *resp)
 {
-	struct subject_actor a;
-	borrower_actor(req, &a);
-	struct subject_read_op *op = NULL;
-	int err = subjects_self_read_prepare(req->app->store, &a, req->actor.subject_id,
-					     &op);
-	if (err == SENIM_ERR_NOT_FOUND)
-		return http_reply_code(req, resp, "subject_not_found");
+	struct subject_read *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), subject_read_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->actor = (struct subject_actor){
+		.label = req->actor.label,
+		.request_id = req->request_id,
+		.purpose =
+			PURPOSE_LEGAL_OBLIGATION, /* R1: the borrower's right of access */
+		.matrix = &req->app->matrix,
+		.kr = req->app->keys
+	};
+	op->subject_id = req->actor.subject_id;
+	op->wanted = CATEGORY_ALL;
+	op->self = 1; /* R1: every category, no decision */
+	enum senim_result err = subjects_read_fetch(req->app->store, op);
 	if (err)
-		return err;
-	return http_write_then(req, subjects_read_audit_tx, op, me_answer);
+		return me_answer(req, resp, err, op);
+	return http_write_then(req, subjects_read_record, op, me_answer);
 }
 
 /* ---- consents -------------------------------------------------------------------- */
@@ -578,42 +575,23 @@ enum senim_result api_me_withdraw(struct http_request *req, struct http_response
 
 /* ---- the staff view --------------------------------------------------------------- */
 
-/* The staff view of a subject's consents, between its decision and its
- * audit record. */
-struct consents_view {
-	struct subject_read_op *op;
-	const char *id;
-	const char *missing; /* which consent a refusal lacks (a static string) */
-};
-
-static enum senim_result consents_view_audit(struct store_tx *tx, void *ctx)
-{
-	struct consents_view *v = ctx;
-	return subjects_read_audit_tx(tx, v->op);
-}
-
+/* Once the staff view's audit record is durable: the subject's consents. */
 static enum senim_result consents_view_answer(struct http_request *req,
 					      struct http_response *resp,
 					      enum senim_result result, void *ctx)
 {
-	struct consents_view *v = ctx;
-	json_t *probe = NULL;
-	uint32_t withheld = 0;
-	enum access_result denied = ACCESS_GRANTED;
-	int err = subjects_read_finish(v->op, result, &probe, &withheld, &denied);
-	json_decref(probe);
-	if (err == SENIM_ERR_DENIED) {
-		struct problem p = { .code = access_result_code(denied) };
-		if (denied == ACCESS_CONSENT_REQUIRED)
-			p.extra = json_pack("{s:s}", "missing_consent",
-					    v->missing ? v->missing : "policy");
-		return http_reply_problem(req, resp, &p);
-	}
-	if (err)
-		return err;
+	struct subject_read *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "subject_not_found");
+	if (result)
+		return result;
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
 	json_t *out = NULL;
-	err = ledger_list(req->app->store, v->id, &out);
-	return err ? err : http_reply_json(resp, 200, out);
+	result = ledger_list(req->app->store, op->subject_id, &out);
+	if (result)
+		return result;
+	return http_reply_json(resp, 200, out);
 }
 
 enum senim_result api_subject_consents(struct http_request *req,
@@ -635,23 +613,22 @@ enum senim_result api_subject_consents(struct http_request *req,
 	if (purpose != PURPOSE_LEGAL_OBLIGATION &&
 	    purpose != PURPOSE_CUSTOMER_COMMUNICATION)
 		return http_reply_code(req, resp, "purpose_not_permitted");
-	struct consents_view *v = arena_alloc(&req->arena, sizeof(*v));
-	if (!v)
+	struct subject_read *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), subject_read_dispose);
+	if (!op)
 		return SENIM_ERR_NOMEM;
-	*v = (struct consents_view){ .id = id };
-	struct subject_actor a = { .label = req->actor.label,
-				   .missing_consent = &v->missing,
-				   .request_id = req->request_id,
-				   .role = req->actor.role,
-				   .purpose = (enum purpose)purpose,
-				   .matrix = &req->app->matrix,
-				   .kr = req->app->keys };
+	op->actor = (struct subject_actor){ .label = req->actor.label,
+					    .request_id = req->request_id,
+					    .role = req->actor.role,
+					    .purpose = (enum purpose)purpose,
+					    .matrix = &req->app->matrix,
+					    .kr = req->app->keys };
+	op->subject_id = id;
+	op->wanted = 0; /* no category: the decision and its record alone */
 	/* The decision now; its audit record in the next batch; the ledger
 	 * once that record is durable. */
-	int err = subjects_read_prepare(req->app->store, &a, id, 0, &v->op);
-	if (err == SENIM_ERR_NOT_FOUND)
-		return http_reply_code(req, resp, "subject_not_found");
+	enum senim_result err = subjects_read_fetch(req->app->store, op);
 	if (err)
-		return err;
-	return http_write_then(req, consents_view_audit, v, consents_view_answer);
+		return consents_view_answer(req, resp, err, op);
+	return http_write_then(req, subjects_read_record, op, consents_view_answer);
 }

@@ -66,8 +66,7 @@ static struct phone_call *call_new(struct http_request *req, enum phone_step ste
 					      .role = req->actor.role,
 					      .purpose = PURPOSE_IDENTIFICATION,
 					      .matrix = &req->app->matrix,
-					      .kr = req->app->keys,
-					      .missing_consent = &req->missing_consent };
+					      .kr = req->app->keys };
 	snprintf(c->op.subject_id, sizeof(c->op.subject_id), "%s", subject_id);
 	return c;
 }

@@ -14,8 +14,8 @@
 #include "http/jsonin.h"
 #include "common/banned.h"
 
-static int fail(struct field_error *e, const char *field, const char *rule,
-		long long limit)
+static enum senim_result fail(struct field_error *e, const char *field, const char *rule,
+			      long long limit)
 {
 	e->field = field;
 	e->rule = rule;
@@ -23,8 +23,8 @@ static int fail(struct field_error *e, const char *field, const char *rule,
 	return SENIM_ERR_INVALID;
 }
 
-static int check_text(const struct field_def *d, json_t *v, struct field_error *e,
-		      const char *name)
+static enum senim_result check_text(const struct field_def *d, json_t *v,
+				    struct field_error *e, const char *name)
 {
 	if (!json_is_string(v))
 		return fail(e, name, "type_string", 0);
@@ -40,7 +40,8 @@ static int check_text(const struct field_def *d, json_t *v, struct field_error *
 }
 
 /* [{relation, name, birth_date}] */
-static int check_people(const struct field_def *d, json_t *v, struct field_error *e)
+static enum senim_result check_people(const struct field_def *d, json_t *v,
+				      struct field_error *e)
 {
 	if (!json_is_array(v))
 		return fail(e, d->name, "type_array", 0);
@@ -60,7 +61,7 @@ static int check_people(const struct field_def *d, json_t *v, struct field_error
 			if (strcmp(key, "relation") && strcmp(key, "name") &&
 			    strcmp(key, "birth_date"))
 				return fail(e, d->name, "unknown_field", 0);
-			int err = check_text(&text, m, e, d->name);
+			enum senim_result err = check_text(&text, m, e, d->name);
 			if (err)
 				return err;
 			int y, mo, dd;
@@ -74,11 +75,11 @@ static int check_people(const struct field_def *d, json_t *v, struct field_error
 }
 
 /* Check one field; may replace its value with the normalised form. */
-static int check_field(const struct field_def *d, json_t *fields, json_t *v,
-		       struct field_error *e)
+static enum senim_result check_field(const struct field_def *d, json_t *fields, json_t *v,
+				     struct field_error *e)
 {
 	const char *name = d->name;
-	int err;
+	enum senim_result err;
 	switch (d->kind) {
 	case FIELD_TEXT:
 		return check_text(d, v, e, name);
@@ -170,7 +171,7 @@ static int check_field(const struct field_def *d, json_t *fields, json_t *v,
  * "<field>_sha256", so a copy can be matched without opening the record.
  * An image removed (null) takes its hash with it: a fingerprint of a
  * biometric must not outlive the image. */
-static int add_content_hashes(enum category c, json_t *fields)
+static enum senim_result add_content_hashes(enum category c, json_t *fields)
 {
 	size_t n;
 	const struct field_def *defs = category_fields(c, &n);
@@ -202,7 +203,8 @@ static int add_content_hashes(enum category c, json_t *fields)
 	return SENIM_OK;
 }
 
-int subject_fields_check(enum category c, json_t *fields, struct field_error *e)
+enum senim_result subject_fields_check(enum category c, json_t *fields,
+				       struct field_error *e)
 {
 	memset(e, 0, sizeof(*e));
 	if (!json_is_object(fields))
@@ -224,7 +226,7 @@ int subject_fields_check(enum category c, json_t *fields, struct field_error *e)
 			return fail(e, "iin", "immutable", 0); /* not even to null */
 		if (json_is_null(v))
 			continue; /* null removes a field in the new version */
-		int err = check_field(d, fields, v, e);
+		enum senim_result err = check_field(d, fields, v, e);
 		if (err)
 			return err;
 	}

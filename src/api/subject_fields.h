@@ -18,8 +18,10 @@ struct field_error {
 };
 
 /* Check every member of `fields` (normalising phones and e-mail in place);
- * SENIM_OK, or SENIM_ERR_INVALID with the first fault in *e.  The IIN is
- * set at registration and cannot be changed (rule "immutable"). */
-int subject_fields_check(enum category c, json_t *fields, struct field_error *e);
+ * SENIM_OK, or SENIM_ERR_INVALID with the first fault in *e, or
+ * SENIM_ERR_NOMEM.  The IIN is set at registration and cannot be changed
+ * (rule "immutable"). */
+SENIM_MUST_CHECK enum senim_result subject_fields_check(enum category c, json_t *fields,
+							struct field_error *e);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/refusal.h"
 #include "api/subject_fields.h"
 #include "core/contact.h"
 #include "core/iin.h"
@@ -32,8 +33,8 @@
 
 /* The purpose named in Senim-Purpose; answers 400 itself when missing or
  * unknown. */
-static int purpose_or_reply(struct http_request *req, struct http_response *resp,
-			    enum purpose *out)
+static enum senim_result purpose_or_reply(struct http_request *req,
+					  struct http_response *resp, enum purpose *out)
 {
 	const char *h = http_header(req, "Senim-Purpose");
 	if (!h || !*h) {
@@ -49,39 +50,26 @@ static int purpose_or_reply(struct http_request *req, struct http_response *resp
 	return SENIM_OK;
 }
 
-static void actor_for(struct http_request *req, enum purpose p, struct subject_actor *a)
+/* The caller as the subjects module sees it; its strings are the request's. */
+static struct subject_actor actor_for(struct http_request *req, enum purpose p)
 {
-	a->missing_consent = &req->missing_consent;
-	a->label = req->actor.label;
-	a->request_id = req->request_id;
-	a->role = req->actor.role;
-	a->purpose = p;
-	a->matrix = &req->app->matrix;
-	a->kr = req->app->keys;
+	return (struct subject_actor){ .label = req->actor.label,
+				       .request_id = req->request_id,
+				       .role = req->actor.role,
+				       .purpose = p,
+				       .matrix = &req->app->matrix,
+				       .kr = req->app->keys };
 }
 
-/* The answer to a refused access: 403 with the reason's code, or 404 for a
- * subject that is not there. */
-static int reply_denied(struct http_request *req, struct http_response *resp,
-			enum access_result denied, const char *missing)
+/* The answer to an operation that failed (result not SENIM_OK): a subject
+ * that is not there is 404; any other failure is the server's to map. */
+static enum senim_result reply_failure(struct http_request *req,
+				       struct http_response *resp,
+				       enum senim_result result)
 {
-	if (denied == ACCESS_GRANTED)
-		return http_reply_code(req, resp, "category_withheld");
-	struct problem p = { .code = access_result_code(denied) };
-	if (denied == ACCESS_CONSENT_REQUIRED) /* C4: say which consent is missing */
-		p.extra = json_pack("{s:s}", "missing_consent",
-				    missing ? missing : "policy");
-	return http_reply_problem(req, resp, &p);
-}
-
-static int reply_result(struct http_request *req, struct http_response *resp, int err,
-			enum access_result denied)
-{
-	if (err == SENIM_ERR_DENIED)
-		return reply_denied(req, resp, denied, req->missing_consent);
-	if (err == SENIM_ERR_NOT_FOUND)
+	if (result == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "subject_not_found");
-	return err;
+	return result;
 }
 
 /* The {id} parameter, answered 404 when it cannot be a subject id (another
@@ -96,8 +84,8 @@ static const char *subject_or_reply(struct http_request *req, struct http_respon
 	return id;
 }
 
-static int category_or_reply(struct http_request *req, struct http_response *resp,
-			     enum category *out)
+static enum senim_result category_or_reply(struct http_request *req,
+					   struct http_response *resp, enum category *out)
 {
 	int c = category_parse(req->params[1]);
 	if (c < 0) {
@@ -121,8 +109,9 @@ static json_t *category_names(uint32_t mask)
 	return a;
 }
 
-static int reply_invalid(struct http_request *req, struct http_response *resp,
-			 const char *field, const char *rule, long long limit)
+static enum senim_result reply_invalid(struct http_request *req,
+				       struct http_response *resp, const char *field,
+				       const char *rule, long long limit)
 {
 	struct problem p = {
 		.code = "validation_failed", .field = field, .rule = rule, .limit = limit
@@ -156,7 +145,7 @@ static const struct jsonin_field register_fields[] = {
 };
 
 /* The IIN's own rules, then agreement with birth date and sex. */
-static int check_iin(json_t *body, const char **rule)
+static enum senim_result check_iin(json_t *body, const char **rule)
 {
 	const char *iin = jsonin_str(body, "iin");
 	const char *bd = jsonin_str(body, "birth_date");
@@ -186,19 +175,22 @@ static json_t *identity_of(json_t *body)
 /* The answer to a registration, once its write is durable (or failed). */
 static enum senim_result register_answer(struct http_request *req,
 					 struct http_response *resp,
-					 enum senim_result result, void *op)
+					 enum senim_result result, void *ctx)
 {
-	char id[SUBJECT_ID_LEN];
-	enum access_result denied = ACCESS_GRANTED;
-	int err = subjects_register_finish(op, result, id, &denied);
-	if (err == SENIM_ERR_CONFLICT)
+	struct subject_registration *op = ctx;
+	if (result)
+		return result;
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	if (op->exists)
 		return http_reply_code(req, resp, "subject_exists");
-	if (err)
-		return reply_result(req, resp, err, denied);
 	char location[64];
-	snprintf(location, sizeof(location), "/v1/subjects/%s/data", id);
-	err = http_reply_json(resp, 201, json_pack("{s:s}", "id", id));
-	return err ? err : http_add_header(req, resp, "Location", location);
+	snprintf(location, sizeof(location), "/v1/subjects/%s/data", op->id);
+	enum senim_result err = (enum senim_result)http_reply_json(
+		resp, 201, json_pack("{s:s}", "id", op->id));
+	if (err)
+		return err;
+	return http_add_header(req, resp, "Location", location);
 }
 
 enum senim_result api_subject_register(struct http_request *req,
@@ -217,7 +209,9 @@ enum senim_result api_subject_register(struct http_request *req,
 	const char *mail = jsonin_str(body, "email"), *src = jsonin_str(body, "source");
 	const char *cc = jsonin_str(body, "citizenship"), *ph = jsonin_str(body, "phone");
 	int source = src ? subject_source_parse(src) : SOURCE_BORROWER;
-	int err = SENIM_OK;
+	struct subject_registration *op = NULL;
+	json_t *identity = NULL, *contact = NULL;
+	enum senim_result err = SENIM_OK;
 	if (!date_parse_iso(bd, strlen(bd), &y, &m, &d))
 		err = reply_invalid(req, resp, "birth_date", "format", 0);
 	else if (check_iin(body, &rule))
@@ -231,27 +225,33 @@ enum senim_result api_subject_register(struct http_request *req,
 		err = reply_invalid(req, resp, "email", "format", 0);
 	else if (source < 0)
 		err = reply_invalid(req, resp, "source", "enum_value", 0);
-	if (err || resp->replied) {
-		json_decref(body);
-		return err;
+	if (err || resp->replied)
+		goto fail;
+	op = arena_alloc_disposable(&req->arena, sizeof(*op),
+				    subject_registration_dispose);
+	identity = identity_of(body);
+	contact = mail ? json_pack("{s:s,s:s}", "phone_mobile", phone, "email", email)
+		       : json_pack("{s:s}", "phone_mobile", phone);
+	if (!op || !identity || !contact) {
+		err = SENIM_ERR_NOMEM;
+		goto fail;
 	}
-	json_t *identity = identity_of(body);
-	json_t *contact =
-		mail ? json_pack("{s:s,s:s}", "phone_mobile", phone, "email", email)
-		     : json_pack("{s:s}", "phone_mobile", phone);
-	struct subject_registration reg = {
-		jsonin_str(body, "iin"),    phone, mail ? email : NULL, identity, contact,
-		(enum subject_source)source
-	};
-	struct subject_actor a;
-	actor_for(req, purpose, &a);
-	struct subject_registration_op *op = NULL;
-	err = (identity && contact) ? subjects_register_prepare(&a, &reg, &op)
-				    : SENIM_ERR_NOMEM;
+	op->actor = actor_for(req, purpose);
+	op->source = (enum subject_source)source;
+	op->iin = jsonin_str(body, "iin");
+	op->phone = phone;
+	op->email = mail ? email : NULL;
+	op->identity = identity;
+	op->contact = contact;
+	err = subjects_register_seal(op);
+	/* What the seal read is the body's and this frame's. */
+	op->iin = op->phone = op->email = NULL;
+	op->identity = op->contact = NULL;
+fail:
 	json_decref(identity);
 	json_decref(contact);
 	json_decref(body);
-	if (err)
+	if (err || resp->replied)
 		return err;
 	/* Answered by register_answer once the registration is durable. */
 	return http_write_then(req, subjects_register_tx, op, register_answer);
@@ -259,83 +259,65 @@ enum senim_result api_subject_register(struct http_request *req,
 
 /* ---- reading ---------------------------------------------------------------- */
 
-/* A read waiting for its audit record: what the answer needs afterwards. */
-struct pending_read {
-	struct subject_read_op *op;
-	const char *id;
-	enum purpose purpose;
-	int category; /* one category's record, or -1 for all */
-};
-
-static int answer_all(struct http_response *resp, const struct pending_read *pr,
-		      json_t *cats, uint32_t withheld)
-{
-	return http_reply_json(resp, 200,
-			       json_pack("{s:s,s:s,s:o,s:o}", "subject_id", pr->id,
-					 "purpose", purpose_code(pr->purpose),
-					 "categories", cats, "withheld",
-					 category_names(withheld)));
-}
-
-static int answer_one(struct http_request *req, struct http_response *resp,
-		      const struct pending_read *pr, json_t *cats, uint32_t withheld)
-{
-	enum category c = (enum category)pr->category;
-	if (withheld) {
-		json_decref(cats);
-		return http_reply_code(req, resp, "category_withheld");
-	}
-	json_t *rec = json_object_get(cats, category_code(c));
-	if (!rec) {
-		json_decref(cats);
-		return http_reply_code(req, resp, "record_not_found");
-	}
-	json_t *o = json_deep_copy(rec);
-	json_decref(cats);
-	if (o) {
-		json_object_set_new(o, "subject_id", json_string(pr->id));
-		json_object_set_new(o, "category", json_string(category_code(c)));
-		json_object_set_new(o, "purpose", json_string(purpose_code(pr->purpose)));
-	}
-	return http_reply_json(resp, 200, o);
-}
-
-/* Once the read's audit record is durable: the data, or why not. */
-static enum senim_result read_answer(struct http_request *req, struct http_response *resp,
+/* Once the read's audit record is durable: every category the purpose sees,
+ * and the names of those it does not. */
+static enum senim_result data_answer(struct http_request *req, struct http_response *resp,
 				     enum senim_result result, void *ctx)
 {
-	struct pending_read *pr = ctx;
-	json_t *cats = NULL;
-	uint32_t withheld = 0;
-	enum access_result denied = ACCESS_GRANTED;
-	int err = subjects_read_finish(pr->op, result, &cats, &withheld, &denied);
-	if (err)
-		return reply_result(req, resp, err, denied);
-	return pr->category < 0 ? answer_all(resp, pr, cats, withheld)
-				: answer_one(req, resp, pr, cats, withheld);
+	struct subject_read *op = ctx;
+	if (result) /* no data without its durable audit record */
+		return reply_failure(req, resp, result);
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	return http_reply_json(
+		resp, 200,
+		json_pack("{s:s,s:s,s:O,s:o}", "subject_id", op->subject_id, "purpose",
+			  purpose_code(op->actor.purpose), "categories", op->out,
+			  "withheld", category_names(op->withheld)));
 }
 
-static enum senim_result read_audit(struct store_tx *tx, void *ctx)
+/* Once the read's audit record is durable: the one category's record. */
+static enum senim_result category_answer(struct http_request *req,
+					 struct http_response *resp,
+					 enum senim_result result, void *ctx)
 {
-	struct pending_read *pr = ctx;
-	return subjects_read_audit_tx(tx, pr->op);
+	struct subject_read *op = ctx;
+	if (result) /* no data without its durable audit record */
+		return reply_failure(req, resp, result);
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	if (op->withheld)
+		return http_reply_code(req, resp, "category_withheld");
+	/* The handler checked the category. */
+	const char *cat = category_code((enum category)category_parse(req->params[1]));
+	json_t *rec = json_object_get(op->out, cat);
+	if (!rec)
+		return http_reply_code(req, resp, "record_not_found");
+	/* The record is the op's, disposed of with the request: the answer
+	 * is made of it in place. */
+	json_object_set_new(rec, "subject_id", json_string(op->subject_id));
+	json_object_set_new(rec, "category", json_string(cat));
+	json_object_set_new(rec, "purpose", json_string(purpose_code(op->actor.purpose)));
+	return http_reply_json(resp, 200, json_incref(rec));
 }
 
 /* Decide and decrypt now; answer once the audit record is durable. */
-static int read_then_answer(struct http_request *req, struct http_response *resp,
-			    const char *id, enum purpose purpose, int category)
+static enum senim_result read_then_answer(struct http_request *req,
+					  struct http_response *resp, const char *id,
+					  enum purpose purpose, uint32_t wanted,
+					  http_continue_fn answer)
 {
-	struct subject_actor a;
-	actor_for(req, purpose, &a);
-	struct pending_read *pr = arena_alloc(&req->arena, sizeof(*pr));
-	if (!pr)
+	struct subject_read *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), subject_read_dispose);
+	if (!op)
 		return SENIM_ERR_NOMEM;
-	*pr = (struct pending_read){ NULL, id, purpose, category };
-	uint32_t wanted = category < 0 ? CATEGORY_ALL : CATEGORY_BIT(category);
-	int err = subjects_read_prepare(req->app->store, &a, id, wanted, &pr->op);
+	op->actor = actor_for(req, purpose);
+	op->subject_id = id;
+	op->wanted = wanted;
+	enum senim_result err = subjects_read_fetch(req->app->store, op);
 	if (err)
-		return reply_result(req, resp, err, ACCESS_GRANTED);
-	return http_write_then(req, read_audit, pr, read_answer);
+		return answer(req, resp, err, op);
+	return http_write_then(req, subjects_read_record, op, answer);
 }
 
 enum senim_result api_subject_data(struct http_request *req, struct http_response *resp)
@@ -344,7 +326,7 @@ enum senim_result api_subject_data(struct http_request *req, struct http_respons
 	const char *id = subject_or_reply(req, resp);
 	if (!id || purpose_or_reply(req, resp, &purpose))
 		return SENIM_OK;
-	return read_then_answer(req, resp, id, purpose, -1);
+	return read_then_answer(req, resp, id, purpose, CATEGORY_ALL, data_answer);
 }
 
 enum senim_result api_subject_category(struct http_request *req,
@@ -356,103 +338,23 @@ enum senim_result api_subject_category(struct http_request *req,
 	if (!id || category_or_reply(req, resp, &c) ||
 	    purpose_or_reply(req, resp, &purpose))
 		return SENIM_OK;
-	return read_then_answer(req, resp, id, purpose, (int)c);
+	return read_then_answer(req, resp, id, purpose, CATEGORY_BIT(c), category_answer);
 }
 
-/* ---- writing ------------------------------------------------------------------ */
-
-static int reply_protection(struct http_request *req, struct http_response *resp,
-			    const char *id);
-
-/* What the answer to a change (or a read audited in its write) shows. */
-enum change_answer {
-	ANSWER_VERSION,	   /* a data write: the new version's number */
-	ANSWER_PROTECTION, /* the subject's block and restriction */
-	ANSWER_HISTORY,	   /* a category's versions */
-	ANSWER_SEARCH,	   /* the ids found */
-};
-
-/* A change waiting for its durable batch (http_write_then), and what its
- * answer needs. */
-struct pending_change {
-	struct subject_change_op *op;
-	json_t *body; /* the request's body: the op points into it */
-	const char *id;
-	int category;
-	enum change_answer answer;
-	enum purpose purpose;
-};
-
-static enum senim_result change_write(struct store_tx *tx, void *ctx)
+/* Once the history and its audit record are durable: every version. */
+static enum senim_result history_answer(struct http_request *req,
+					struct http_response *resp,
+					enum senim_result result, void *ctx)
 {
-	struct pending_change *pc = ctx;
-	return subjects_change_tx(tx, pc->op);
-}
-
-/* Once the change and its audit record are durable: the answer, or why not. */
-static enum senim_result change_answer(struct http_request *req,
-				       struct http_response *resp,
-				       enum senim_result result, void *ctx)
-{
-	struct pending_change *pc = ctx;
-	int64_t version = 0;
-	json_t *out = NULL;
-	enum access_result denied = ACCESS_GRANTED;
-	int err = subjects_change_finish(pc->op, result, &version, &out, &denied);
-	json_decref(pc->body);
-	const char *cat = category_code((enum category)pc->category);
-	if (err == SENIM_ERR_CONFLICT && pc->answer == ANSWER_VERSION) {
-		/* U4: the sign-in phone changes only by its own procedure. */
-		struct problem p = { .code = "phone_change_procedure",
-				     .field = "phone_mobile" };
-		return http_reply_problem(req, resp, &p);
-	}
-	if (err == SENIM_ERR_DENIED && denied == ACCESS_PURPOSE_READ_ONLY) {
-		/* Say which purpose only reads which category. */
-		struct problem p = { .code = "purpose_read_only",
-				     .extra = json_pack("{s:s,s:s}", "purpose",
-							purpose_code(pc->purpose),
-							"category", cat) };
-		return http_reply_problem(req, resp, &p);
-	}
-	if (err)
-		return reply_result(req, resp, err, denied);
-	switch (pc->answer) {
-	case ANSWER_PROTECTION:
-		return reply_protection(req, resp, pc->id);
-	case ANSWER_HISTORY:
-		return http_reply_json(resp, 200,
-				       json_pack("{s:s,s:s,s:o}", "subject_id", pc->id,
-						 "category", cat, "versions", out));
-	case ANSWER_SEARCH:
-		return http_reply_json(resp, 200, json_pack("{s:o}", "subjects", out));
-	case ANSWER_VERSION:
-	default:
-		json_decref(out);
-		return http_reply_json(resp, 200,
-				       json_pack("{s:s,s:s,s:I}", "subject_id", pc->id,
-						 "category", cat, "version",
-						 (json_int_t)version));
-	}
-}
-
-/* Ask for the prepared change (err: its preparation's result) in the next
- * batch, and answer once it is durable, without holding a worker. */
-static int change_then_answer(struct http_request *req, struct http_response *resp,
-			      struct subject_change_op *op, int err, json_t *body,
-			      const char *id, int category, enum change_answer answer,
-			      enum purpose purpose)
-{
-	struct pending_change *pc = err ? NULL : arena_alloc(&req->arena, sizeof(*pc));
-	if (!pc) {
-		if (op) /* the arena is full: let the op go */
-			err = subjects_change_finish(op, SENIM_ERR_NOMEM, NULL, NULL,
-						     NULL);
-		json_decref(body);
-		return reply_result(req, resp, err, ACCESS_GRANTED);
-	}
-	*pc = (struct pending_change){ op, body, id, category, answer, purpose };
-	return http_write_then(req, change_write, pc, change_answer);
+	struct subject_history *op = ctx;
+	if (result) /* no data without its durable audit record */
+		return reply_failure(req, resp, result);
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:s,s:O}", "subject_id", op->subject_id,
+					 "category", category_code(op->category),
+					 "versions", op->out));
 }
 
 enum senim_result api_subject_history(struct http_request *req,
@@ -464,18 +366,52 @@ enum senim_result api_subject_history(struct http_request *req,
 	if (!id || category_or_reply(req, resp, &c) ||
 	    purpose_or_reply(req, resp, &purpose))
 		return SENIM_OK;
-	struct subject_actor a;
-	actor_for(req, purpose, &a);
-	struct subject_change_op *op = NULL;
-	int err = subjects_history_prepare(&a, id, c, &op);
-	return change_then_answer(req, resp, op, err, NULL, id, (int)c, ANSWER_HISTORY,
-				  purpose);
+	struct subject_history *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), subject_history_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->actor = actor_for(req, purpose);
+	op->subject_id = id;
+	op->category = c;
+	return http_write_then(req, subjects_history_tx, op, history_answer);
 }
+
+/* ---- writing ------------------------------------------------------------------ */
 
 static const struct jsonin_field put_fields[] = {
 	{ .name = "fields", .type = JSONIN_OBJECT, .required = 1 },
 	{ .name = "source", .type = JSONIN_STRING, .max_len = 32 },
 };
+
+/* Once the new version and its audit record are durable: its number. */
+static enum senim_result put_answer(struct http_request *req, struct http_response *resp,
+				    enum senim_result result, void *ctx)
+{
+	struct subject_write *op = ctx;
+	const char *cat = category_code(op->category);
+	if (result)
+		return reply_failure(req, resp, result);
+	if (op->refused.why == ACCESS_PURPOSE_READ_ONLY) {
+		/* Say which purpose only reads which category. */
+		struct problem p = { .code = "purpose_read_only",
+				     .extra = json_pack("{s:s,s:s}", "purpose",
+							purpose_code(op->actor.purpose),
+							"category", cat) };
+		return http_reply_problem(req, resp, &p);
+	}
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	if (op->phone_refused) {
+		/* U4: the sign-in phone changes only by its own procedure. */
+		struct problem p = { .code = "phone_change_procedure",
+				     .field = "phone_mobile" };
+		return http_reply_problem(req, resp, &p);
+	}
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:s,s:I}", "subject_id", op->subject_id,
+					 "category", cat, "version",
+					 (json_int_t)op->version));
+}
 
 enum senim_result api_subject_put(struct http_request *req, struct http_response *resp)
 {
@@ -492,23 +428,29 @@ enum senim_result api_subject_put(struct http_request *req, struct http_response
 	const char *src = jsonin_str(body, "source");
 	int source = src ? subject_source_parse(src) : SOURCE_STAFF;
 	struct field_error fe;
-	int err = SENIM_OK;
+	struct subject_write *op = NULL;
+	enum senim_result err = SENIM_OK;
 	if (source < 0)
 		err = reply_invalid(req, resp, "source", "enum_value", 0);
-	else if (subject_fields_check(c, fields, &fe))
+	else if ((err = subject_fields_check(c, fields, &fe)) == SENIM_ERR_INVALID)
 		err = reply_invalid(req, resp, fe.field, fe.rule, fe.limit);
-	if (err || resp->replied) {
-		json_decref(body);
-		return err;
+	if (err || resp->replied)
+		goto fail;
+	op = arena_alloc_disposable(&req->arena, sizeof(*op), subject_write_dispose);
+	if (!op) {
+		err = SENIM_ERR_NOMEM;
+		goto fail;
 	}
-	struct subject_actor a;
-	actor_for(req, purpose, &a);
-	struct subject_change_op *op = NULL;
-	err = subjects_write_prepare(&a, id, c, (enum subject_source)source, fields,
-				     jsonin_str(fields, "phone_mobile"),
-				     jsonin_str(fields, "email"), &op);
-	return change_then_answer(req, resp, op, err, body, id, (int)c, ANSWER_VERSION,
-				  purpose);
+	op->actor = actor_for(req, purpose);
+	op->subject_id = id;
+	op->category = c;
+	op->source = (enum subject_source)source;
+	op->fields = json_incref(fields);
+fail:
+	json_decref(body);
+	if (err || resp->replied)
+		return err;
+	return http_write_then(req, subjects_write_tx, op, put_answer);
 }
 
 /* ---- lookups -------------------------------------------------------------------- */
@@ -519,6 +461,19 @@ static const struct jsonin_field search_fields[] = {
 	{ .name = "email", .type = JSONIN_STRING, .max_len = EMAIL_MAX },
 };
 
+/* Once every record of the search is durable: the ids found. */
+static enum senim_result search_answer(struct http_request *req,
+				       struct http_response *resp,
+				       enum senim_result result, void *ctx)
+{
+	struct subject_search *op = ctx;
+	if (result)
+		return reply_failure(req, resp, result);
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	return http_reply_json(resp, 200, json_pack("{s:O}", "subjects", op->out));
+}
+
 enum senim_result api_subject_search(struct http_request *req, struct http_response *resp)
 {
 	enum purpose purpose;
@@ -528,13 +483,20 @@ enum senim_result api_subject_search(struct http_request *req, struct http_respo
 	if (http_json_body_or_reply(req, resp, search_fields, COUNT(search_fields),
 				    &body))
 		return SENIM_OK;
+	/* The key is personal data: it is normalised into the op, which the
+	 * request's end wipes. */
+	struct subject_search *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), subject_search_dispose);
+	if (!op) {
+		json_decref(body);
+		return SENIM_ERR_NOMEM;
+	}
 	const char *iin = jsonin_str(body, "iin"), *ph = jsonin_str(body, "phone");
 	const char *mail = jsonin_str(body, "email");
 	int given = (iin != NULL) + (ph != NULL) + (mail != NULL);
-	char norm[EMAIL_MAX + 1];
-	const char *kind = NULL;
+	char *norm = op->value;
 	struct iin_info info;
-	int err = SENIM_OK;
+	enum senim_result err = SENIM_OK;
 	if (given == 0) {
 		err = reply_invalid(req, resp, "iin", "required", 0);
 	} else if (given > 1) { /* name a key given beside the first */
@@ -543,30 +505,23 @@ enum senim_result api_subject_search(struct http_request *req, struct http_respo
 		enum iin_error e = iin_parse(iin, strlen(iin), &info);
 		if (e != IIN_OK)
 			err = reply_invalid(req, resp, "iin", iin_error_rule(e), 0);
-		kind = "iin";
-		snprintf(norm, sizeof(norm), "%s", iin);
+		op->kind = "iin";
+		snprintf(norm, sizeof(op->value), "%s", iin);
 	} else if (ph) {
 		if (!phone_normalize_kz(ph, strlen(ph), norm))
 			err = reply_invalid(req, resp, "phone", "format", 0);
-		kind = "phone";
+		op->kind = "phone";
 	} else {
 		if (!email_valid(mail, strlen(mail)) ||
-		    !email_normalize(mail, strlen(mail), norm, sizeof(norm)))
+		    !email_normalize(mail, strlen(mail), norm, sizeof(op->value)))
 			err = reply_invalid(req, resp, "email", "format", 0);
-		kind = "email";
+		op->kind = "email";
 	}
 	json_decref(body);
-	if (err || resp->replied) {
-		sodium_memzero(norm, sizeof(norm));
+	if (err || resp->replied)
 		return err;
-	}
-	struct subject_actor a;
-	actor_for(req, purpose, &a);
-	struct subject_change_op *op = NULL;
-	err = subjects_search_prepare(&a, kind, norm, &op); /* copies the key */
-	sodium_memzero(norm, sizeof(norm));
-	return change_then_answer(req, resp, op, err, NULL, NULL, 0, ANSWER_SEARCH,
-				  purpose);
+	op->actor = actor_for(req, purpose);
+	return http_write_then(req, subjects_search_tx, op, search_answer);
 }
 
 /* ---- blocking and restriction (the DPO's acts) ------------------------------------ */
@@ -583,50 +538,65 @@ static const struct jsonin_field block_fields[] = {
 	  .allowed = block_reasons },
 };
 
-static int reply_protection(struct http_request *req, struct http_response *resp,
-			    const char *id)
+/* A subject's block and restriction as the DPO's act left them (or as the
+ * DPO's look found them): the answer of every protection route. */
+static enum senim_result reply_protection(struct http_request *req,
+					  struct http_response *resp,
+					  enum senim_result result, const char *id,
+					  const struct subject_state *s,
+					  const char *block_reason)
 {
-	struct subject_state s;
-	char reason[64];
-	int err = subjects_state(req->app->store, id, &s, reason, sizeof(reason));
-	if (err)
-		return reply_result(req, resp, err, ACCESS_GRANTED);
+	if (result)
+		return reply_failure(req, resp, result);
 	json_t *allowed = NULL;
-	if (s.restricted) {
+	if (s->restricted) {
 		allowed = json_array();
 		for (int p = 0; allowed && p < PURPOSE__COUNT; p++)
-			if (s.allowed_purposes & PURPOSE_BIT(p) ||
+			if (s->allowed_purposes & PURPOSE_BIT(p) ||
 			    p == PURPOSE_LEGAL_OBLIGATION)
 				json_array_append_new(allowed, json_string(purpose_code(
 								       (enum purpose)p)));
 	}
 	return http_reply_json(resp, 200,
 			       json_pack("{s:s,s:b,s:s?,s:b,s:o?}", "subject_id", id,
-					 "blocked", s.blocked, "block_reason",
-					 s.blocked ? reason : NULL, "restricted",
-					 s.restricted, "allowed_purposes", allowed));
+					 "blocked", s->blocked, "block_reason",
+					 s->blocked ? block_reason : NULL, "restricted",
+					 s->restricted, "allowed_purposes", allowed));
 }
 
-static int set_block(struct http_request *req, struct http_response *resp, int blocked)
+static enum senim_result block_answer(struct http_request *req,
+				      struct http_response *resp,
+				      enum senim_result result, void *ctx)
+{
+	struct subject_block *op = ctx;
+	return reply_protection(req, resp, result, op->subject_id, &op->state,
+				op->block_reason);
+}
+
+static enum senim_result set_block(struct http_request *req, struct http_response *resp,
+				   int block)
 {
 	const char *id = subject_or_reply(req, resp);
 	if (!id)
 		return SENIM_OK;
-	json_t *body = NULL;
-	const char *reason = NULL;
-	if (blocked) {
+	struct subject_block *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	if (block) {
+		json_t *body;
 		if (http_json_body_or_reply(req, resp, block_fields, COUNT(block_fields),
 					    &body))
 			return SENIM_OK;
-		reason = jsonin_str(body, "reason");
+		op->reason = arena_strdup(&req->arena, jsonin_str(body, "reason"));
+		json_decref(body);
+		if (!op->reason)
+			return SENIM_ERR_NOMEM;
 	}
-	struct subject_actor a;
 	/* R3/R4 fulfil the borrower's rights: a legal obligation of the MFO. */
-	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
-	struct subject_change_op *op = NULL;
-	int err = subjects_block_prepare(&a, id, blocked, reason, &op);
-	return change_then_answer(req, resp, op, err, body, id, 0, ANSWER_PROTECTION,
-				  PURPOSE_LEGAL_OBLIGATION);
+	op->actor = actor_for(req, PURPOSE_LEGAL_OBLIGATION);
+	op->subject_id = id;
+	op->block = block;
+	return http_write_then(req, subjects_block_tx, op, block_answer);
 }
 
 enum senim_result api_subject_block(struct http_request *req, struct http_response *resp)
@@ -643,6 +613,29 @@ enum senim_result api_subject_unblock(struct http_request *req,
 static const struct jsonin_field restrict_fields[] = {
 	{ .name = "allowed_purposes", .type = JSONIN_ARRAY, .required = 1 },
 };
+
+static enum senim_result restriction_answer(struct http_request *req,
+					    struct http_response *resp,
+					    enum senim_result result, void *ctx)
+{
+	struct subject_restriction *op = ctx;
+	return reply_protection(req, resp, result, op->subject_id, &op->state,
+				op->block_reason);
+}
+
+/* Restrict to mask (restrict_ 1) or lift the restriction (0). */
+static enum senim_result set_restriction(struct http_request *req, const char *id,
+					 int restrict_, uint32_t mask)
+{
+	struct subject_restriction *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->actor = actor_for(req, PURPOSE_LEGAL_OBLIGATION);
+	op->subject_id = id;
+	op->restrict_ = restrict_;
+	op->allowed_purposes = mask;
+	return http_write_then(req, subjects_restriction_tx, op, restriction_answer);
+}
 
 enum senim_result api_subject_restrict(struct http_request *req,
 				       struct http_response *resp)
@@ -666,12 +659,7 @@ enum senim_result api_subject_restrict(struct http_request *req,
 		mask |= PURPOSE_BIT(p);
 	}
 	json_decref(body);
-	struct subject_actor a;
-	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
-	struct subject_change_op *op = NULL;
-	int err = subjects_restriction_prepare(&a, id, 1, mask, &op);
-	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION,
-				  PURPOSE_LEGAL_OBLIGATION);
+	return set_restriction(req, id, 1, mask);
 }
 
 enum senim_result api_subject_unrestrict(struct http_request *req,
@@ -680,12 +668,16 @@ enum senim_result api_subject_unrestrict(struct http_request *req,
 	const char *id = subject_or_reply(req, resp);
 	if (!id)
 		return SENIM_OK;
-	struct subject_actor a;
-	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
-	struct subject_change_op *op = NULL;
-	int err = subjects_restriction_prepare(&a, id, 0, 0, &op);
-	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION,
-				  PURPOSE_LEGAL_OBLIGATION);
+	return set_restriction(req, id, 0, 0);
+}
+
+static enum senim_result protection_answer(struct http_request *req,
+					   struct http_response *resp,
+					   enum senim_result result, void *ctx)
+{
+	struct subject_protection *op = ctx;
+	return reply_protection(req, resp, result, op->subject_id, &op->state,
+				op->block_reason);
 }
 
 enum senim_result api_subject_protection(struct http_request *req,
@@ -694,10 +686,10 @@ enum senim_result api_subject_protection(struct http_request *req,
 	const char *id = subject_or_reply(req, resp);
 	if (!id)
 		return SENIM_OK;
-	struct subject_actor a;
-	actor_for(req, PURPOSE_LEGAL_OBLIGATION, &a);
-	struct subject_change_op *op = NULL;
-	int err = subjects_protection_read_prepare(&a, id, &op);
-	return change_then_answer(req, resp, op, err, NULL, id, 0, ANSWER_PROTECTION,
-				  PURPOSE_LEGAL_OBLIGATION);
+	struct subject_protection *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->actor = actor_for(req, PURPOSE_LEGAL_OBLIGATION);
+	op->subject_id = id;
+	return http_write_then(req, subjects_protection_tx, op, protection_answer);
 }

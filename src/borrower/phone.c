@@ -263,8 +263,10 @@ static enum senim_result not_current(struct store_tx *tx, struct phone_change *o
 static enum senim_result propose_tx(struct store_tx *tx, struct phone_change *op)
 {
 	const char *name = "subject.phone_change_propose";
+	struct access_refusal refused;
 	int err = subjects_decide_write_tx(tx, &op->actor, op->subject_id,
-					   CATEGORY_CONTACT, name, &op->denied);
+					   CATEGORY_CONTACT, name, &refused);
+	op->denied = refused.why;
 	if (err || op->denied != ACCESS_GRANTED) {
 		if (!err)
 			op->refusal = PHONE_REFUSED_ACCESS;
@@ -284,8 +286,10 @@ static enum senim_result propose_tx(struct store_tx *tx, struct phone_change *op
 static enum senim_result approve_tx(struct store_tx *tx, struct phone_change *op)
 {
 	const char *name = "subject.phone_change_approve";
+	struct access_refusal refused;
 	int err = subjects_decide_write_tx(tx, &op->actor, op->subject_id,
-					   CATEGORY_CONTACT, name, &op->denied);
+					   CATEGORY_CONTACT, name, &refused);
+	op->denied = refused.why;
 	if (err || op->denied != ACCESS_GRANTED) {
 		if (!err)
 			op->refusal = PHONE_REFUSED_ACCESS;

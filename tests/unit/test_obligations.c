@@ -1,7 +1,7 @@
 /*
  * test_obligations.c — importing, settling and counting obligations
  * (consent/obligations.h) on a real SQLite file with a real key ring and
- * subjects registered through subjects_register(): a good import, every
+ * subjects registered through subjects_register_tx(): a good import, every
  * rule a row can break (nothing written each time), contracts recorded
  * already, settling, the audit trail, and a database file that holds no
  * contract number, IIN or amount in plain text.
@@ -81,15 +81,20 @@ static void register_subject(struct fx *f, const char *iin, char id[SUBJECT_ID_L
 				     "last_name", "Nurlanova");
 	json_t *contact = json_pack("{s:s}", "mobile_phone", "+77011234567");
 	struct subject_registration reg = {
+		.actor = a,
 		.iin = iin,
 		.identity = identity,
 		.contact = contact,
 		.source = SOURCE_STAFF,
 	};
-	enum access_result denied = ACCESS_GRANTED;
-	assert_int_equal(subjects_register(f->st, &a, &reg, id, &denied), SENIM_OK);
+	assert_int_equal(subjects_register_seal(&reg), SENIM_OK);
 	json_decref(identity);
 	json_decref(contact);
+	assert_int_equal(store_write(f->st, subjects_register_tx, &reg), SENIM_OK);
+	assert_int_equal(reg.refused.why, ACCESS_GRANTED);
+	assert_int_equal(reg.exists, 0);
+	memcpy(id, reg.id, SUBJECT_ID_LEN);
+	subject_registration_dispose(&reg);
 }
 
 static int setup(void **state)
