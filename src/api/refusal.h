@@ -1,9 +1,10 @@
 /*
  * refusal.h — the one answer to a refused access.
  *
- * An operation refuses by returning SENIM_ERR_DENIED with the reason in its
- * op (struct access_refusal, core/access.h); every handler answers that
- * refusal here, so the same reason gets the same problem on every route.
+ * An operation refuses by setting its op's `refused` (struct
+ * access_refusal, core/access.h) and succeeding, so that the refusal's
+ * audit record commits; every handler answers that refusal here, so the
+ * same reason gets the same problem on every route.
  */
 #ifndef SENIM_API_REFUSAL_H
 #define SENIM_API_REFUSAL_H

@@ -56,8 +56,9 @@ struct subject_state {
 
 /*
  * A refusal as it travels from the decision to the answer — the one way it
- * does: the operation's result is SENIM_ERR_DENIED and its op carries this.
- * why is ACCESS_GRANTED while nothing was refused.
+ * does: in the operation's `refused` member, why != ACCESS_GRANTED.  The
+ * operation itself succeeds (SENIM_OK): a refusal is an answer, and its
+ * audit record (outcome "denied") commits with the batch that decided it.
  */
 struct access_refusal {
 	enum access_result why;
