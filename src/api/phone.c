@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/refusal.h"
 #include "api/app.h"
 #include "borrower/phone.h"
 #include "common/clock.h"
@@ -87,9 +88,7 @@ static enum senim_result reply_refusal(struct http_request *req,
 	struct problem p = { .code = "conflict" };
 	switch (op->refusal) {
 	case PHONE_REFUSED_ACCESS:
-		/* identification rests on the law: no consent is ever missing */
-		p.code = access_result_code(op->denied);
-		break;
+		return api_reply_refusal(req, resp, &op->refused);
 	case PHONE_REFUSED_UNCHANGED:
 		p.code = "phone_unchanged";
 		break;

@@ -266,8 +266,8 @@ static enum senim_result propose_tx(struct store_tx *tx, struct phone_change *op
 	struct access_refusal refused;
 	int err = subjects_decide_write_tx(tx, &op->actor, op->subject_id,
 					   CATEGORY_CONTACT, name, &refused);
-	op->denied = refused.why;
-	if (err || op->denied != ACCESS_GRANTED) {
+	op->refused = refused;
+	if (err || refused.why != ACCESS_GRANTED) {
 		if (!err)
 			op->refusal = PHONE_REFUSED_ACCESS;
 		return err;
@@ -289,8 +289,8 @@ static enum senim_result approve_tx(struct store_tx *tx, struct phone_change *op
 	struct access_refusal refused;
 	int err = subjects_decide_write_tx(tx, &op->actor, op->subject_id,
 					   CATEGORY_CONTACT, name, &refused);
-	op->denied = refused.why;
-	if (err || op->denied != ACCESS_GRANTED) {
+	op->refused = refused;
+	if (err || refused.why != ACCESS_GRANTED) {
 		if (!err)
 			op->refusal = PHONE_REFUSED_ACCESS;
 		return err;
@@ -390,7 +390,7 @@ enum senim_result phone_change_tx(struct store_tx *tx, void *arg)
 {
 	struct phone_change *op = arg;
 	op->refusal = PHONE_REFUSED_NONE;
-	op->denied = ACCESS_GRANTED;
+	op->refused = (struct access_refusal){ .why = ACCESS_GRANTED };
 	op->applied = 0;
 	switch (op->step) {
 	case PHONE_STEP_PROPOSE:

@@ -55,7 +55,7 @@ enum phone_step {
 /* Why a step was refused (the HTTP edge names the problem). */
 enum phone_refusal {
 	PHONE_REFUSED_NONE,
-	PHONE_REFUSED_ACCESS,	     /* the access decision: see denied */
+	PHONE_REFUSED_ACCESS,	     /* the access decision: see refused */
 	PHONE_REFUSED_UNCHANGED,     /* the new phone is the current one */
 	PHONE_REFUSED_NOT_FOUND,     /* no such change of this subject and kind */
 	PHONE_REFUSED_NOT_PENDING,   /* applied or superseded already */
@@ -86,7 +86,7 @@ struct phone_change {
 	int notice_sent;		/* phone_change_notice_tx: the gateway took it */
 	/* out */
 	enum phone_refusal refusal;	/* PHONE_REFUSED_NONE when done */
-	enum access_result denied;	/* when refusal is the access decision's */
+	struct access_refusal refused;	/* when refusal is the access decision's */
 	const char *proposer_role;	/* APPROVE refused for the role: whose it was */
 	char old_phone[PHONE_E164_LEN]; /* START, and a change applied */
 	int64_t expires_at;		/* PROPOSE, START */
