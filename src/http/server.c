@@ -1008,8 +1008,7 @@ int server_start(struct app *app, const struct server_config *cfg_in, struct ser
 	struct conntrack_config tc = { cfg->header_timeout_s * 1000,
 				       cfg->body_timeout_s * 1000,
 				       cfg->idle_timeout_s * 1000 };
-	srv->track = conntrack_new(&tc);
-	if (!srv->track) {
+	if (conntrack_new(&tc, &srv->track)) {
 		free(srv);
 		return SENIM_ERR_NOMEM;
 	}
