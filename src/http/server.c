@@ -23,7 +23,9 @@
 #include "audit/audit.h"
 #include "common/log.h"
 #include "http/conntrack.h"
+#include "http/delay_queue.h"
 #include "http/http.h"
+#include "http/io_pool.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "borrower/auth.h"
@@ -41,50 +43,11 @@
  * epoll and the workers' wake-up pipes. */
 #define FD_RESERVE 256
 
-/* Answers held back (a failed sign-in's pause): the connection is suspended
- * and this thread resumes it when due, so no worker sleeps. */
-struct delayed {
-	struct MHD_Connection *conn;
-	int64_t due_us;
-};
-
-#define DELAY_SLOTS 1024
-
-struct delay_queue {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct delayed items[DELAY_SLOTS];
-	int count;
-	int stop;
-};
-
-/* Blocking calls to other services (the SMS gateway, with its retries and
- * deadline) and staff sign-ins (a password hash) run on these threads, so
- * that no worker waits for them. */
-#define IO_THREADS 16
-#define IO_QUEUE_MAX 1024 /* beyond this a call is refused at once */
-
-struct io_job {
-	struct exchange *x;
-	struct io_job *next;
-};
-
-struct io_pool {
-	pthread_t threads[IO_THREADS];
-	int started;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct io_job *head, *tail;
-	int queued;
-	int stop;
-};
-
 struct server {
 	struct MHD_Daemon *daemon;
-	struct delay_queue delays;
-	struct io_pool io;
-	struct conntrack *track; /* request deadlines */
+	struct delay_queue *delays; /* held answers */
+	struct io_pool *io;	    /* blocking calls */
+	struct conntrack *track;    /* request deadlines */
 	struct app *app;
 	const struct route *routes;
 	size_t nroutes;
@@ -101,6 +64,7 @@ struct pending_write {
 	void *ctx;
 	http_continue_fn cont;
 	int result;
+	struct io_job job; /* a call's place in the I/O queue */
 	enum {
 		WRITE_NONE,
 		WRITE_ASKED, /* by the handler; not queued yet */
@@ -127,91 +91,6 @@ struct exchange {
 	struct conntrack_conn *track; /* its connection's deadlines; may be NULL */
 	struct pending_write write;
 };
-
-/* ---- held answers --------------------------------------------------------- */
-
-static void *delay_loop(void *arg)
-{
-	struct delay_queue *q = arg;
-	pthread_mutex_lock(&q->lock);
-	while (!q->stop || q->count) {
-		int64_t now = clock_mono_us(), next = now + 1000000;
-		for (int i = 0; i < q->count;) {
-			if (q->items[i].due_us <= now || q->stop) {
-				MHD_resume_connection(q->items[i].conn);
-				q->items[i] = q->items[--q->count];
-			} else {
-				if (q->items[i].due_us < next)
-					next = q->items[i].due_us;
-				i++;
-			}
-		}
-		if (q->stop && !q->count)
-			break;
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		int64_t wait_us = next - now;
-		until.tv_sec += wait_us / 1000000;
-		until.tv_nsec += (wait_us % 1000000) * 1000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&q->wake, &q->lock, &until);
-	}
-	pthread_mutex_unlock(&q->lock);
-	return NULL;
-}
-
-static int delay_queue_start(struct delay_queue *q)
-{
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->wake, &attr);
-	pthread_condattr_destroy(&attr);
-	pthread_mutex_init(&q->lock, NULL);
-	q->count = 0;
-	q->stop = 0;
-	return pthread_create(&q->thread, NULL, delay_loop, q) == 0 ? SENIM_OK
-								    : SENIM_ERR_NOMEM;
-}
-
-/* Resume every held connection and stop the thread.  The lock stays: until
- * the daemon stops, a connection may still ask to be held (hold() then
- * refuses), so it goes in delay_queue_free(), after MHD_stop_daemon. */
-static void delay_queue_stop(struct delay_queue *q)
-{
-	pthread_mutex_lock(&q->lock);
-	q->stop = 1;
-	pthread_cond_signal(&q->wake);
-	pthread_mutex_unlock(&q->lock);
-	pthread_join(q->thread, NULL);
-}
-
-static void delay_queue_free(struct delay_queue *q)
-{
-	pthread_cond_destroy(&q->wake);
-	pthread_mutex_destroy(&q->lock);
-}
-
-/* Suspend the connection until delay_ms from now; 0 when the queue is full
- * (then the answer goes out at once: refusing to wait beats refusing). */
-static int hold(struct exchange *x, int delay_ms)
-{
-	struct delay_queue *q = &x->srv->delays;
-	pthread_mutex_lock(&q->lock);
-	int ok = q->count < DELAY_SLOTS && !q->stop;
-	if (ok) {
-		MHD_suspend_connection(x->req.conn);
-		q->items[q->count].conn = x->req.conn;
-		q->items[q->count].due_us = clock_mono_us() + (int64_t)delay_ms * 1000;
-		q->count++;
-		pthread_cond_signal(&q->wake);
-	}
-	pthread_mutex_unlock(&q->lock);
-	return ok;
-}
 
 /* ---- answering ---------------------------------------------------------- */
 
@@ -568,10 +447,6 @@ static void write_done(int result, void *arg)
 	__atomic_fetch_sub(&srv->awaiting, 1, __ATOMIC_SEQ_CST);
 }
 
-/* Suspend the connection and queue the handler's write.  If it cannot be
- * queued, the continuation sees the error at once. */
-static enum senim_result io_submit(struct io_pool *io, struct exchange *x);
-
 /*
  * Suspend the connection and queue the handler's write or call; 1 when it
  * was queued (the connection resumes when it is done).  While the server
@@ -594,86 +469,20 @@ static int queue_write(struct exchange *x)
 	}
 	MHD_suspend_connection(x->req.conn);
 	x->write.state = WRITE_QUEUED;
-	int err = x->write.call ? io_submit(&srv->io, x)
-				: store_write_async(srv->app->store, x->write.fn,
-						    x->write.ctx, write_done, x);
+	enum senim_result err;
+	if (x->write.call) {
+		x->write.job = (struct io_job){ .call = x->write.call,
+						.ctx = x->write.ctx,
+						.done = write_done,
+						.arg = x };
+		err = io_pool_submit(srv->io, &x->write.job);
+	} else {
+		err = store_write_async(srv->app->store, x->write.fn, x->write.ctx,
+					write_done, x);
+	}
 	if (err)
 		write_done(err, x);
 	return 1;
-}
-
-/* ---- the I/O threads -------------------------------------------------------- */
-
-static void *io_loop(void *arg)
-{
-	struct io_pool *io = arg;
-	pthread_mutex_lock(&io->lock);
-	for (;;) {
-		while (!io->head && !io->stop)
-			pthread_cond_wait(&io->wake, &io->lock);
-		struct io_job *job = io->head;
-		if (!job)
-			break; /* stopping, and nothing left */
-		io->head = job->next;
-		if (!io->head)
-			io->tail = NULL;
-		io->queued--;
-		pthread_mutex_unlock(&io->lock);
-		struct exchange *x = job->x;
-		free(job);
-		write_done(x->write.call(x->write.ctx), x);
-		pthread_mutex_lock(&io->lock);
-	}
-	pthread_mutex_unlock(&io->lock);
-	return NULL;
-}
-
-static enum senim_result io_submit(struct io_pool *io, struct exchange *x)
-{
-	struct io_job *job = malloc(sizeof(*job));
-	if (!job)
-		return SENIM_ERR_NOMEM;
-	*job = (struct io_job){ x, NULL };
-	pthread_mutex_lock(&io->lock);
-	int full = io->queued >= IO_QUEUE_MAX || io->stop;
-	if (!full) {
-		if (io->tail)
-			io->tail->next = job;
-		else
-			io->head = job;
-		io->tail = job;
-		io->queued++;
-		pthread_cond_signal(&io->wake);
-	}
-	pthread_mutex_unlock(&io->lock);
-	if (full) {
-		free(job);
-		return SENIM_ERR_UNAVAILABLE;
-	}
-	return SENIM_OK;
-}
-
-static int io_start(struct io_pool *io)
-{
-	pthread_mutex_init(&io->lock, NULL);
-	pthread_cond_init(&io->wake, NULL);
-	for (; io->started < IO_THREADS; io->started++)
-		if (pthread_create(&io->threads[io->started], NULL, io_loop, io) != 0)
-			return io->started > 0 ? SENIM_OK : SENIM_ERR_NOMEM;
-	return SENIM_OK;
-}
-
-/* Finish what is queued, then stop the threads. */
-static void io_stop(struct io_pool *io)
-{
-	pthread_mutex_lock(&io->lock);
-	io->stop = 1;
-	pthread_cond_broadcast(&io->wake);
-	pthread_mutex_unlock(&io->lock);
-	for (int i = 0; i < io->started; i++)
-		pthread_join(io->threads[i], NULL);
-	pthread_cond_destroy(&io->wake);
-	pthread_mutex_destroy(&io->lock);
 }
 
 /* Back from the write: let the handler's continuation answer. */
@@ -810,7 +619,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_YES;
 		continue_after_write(x); /* ran in place: the server is stopping */
 	}
-	if (x->resp.delay_ms > 0 && hold(x, x->resp.delay_ms)) {
+	/* A held answer that cannot be held goes out at once: refusing to
+	 * wait beats refusing to answer. */
+	if (x->resp.delay_ms > 0 &&
+	    delay_queue_hold(srv->delays, conn, x->resp.delay_ms) == SENIM_OK) {
 		x->held = 1;
 		return MHD_YES;
 	}
@@ -961,6 +773,18 @@ static void log_limits(unsigned total, const struct server_config *cfg)
 		log_event(LOG_WARN, "one_address_can_take_every_connection", NULL);
 }
 
+/* Stop the threads and free; the daemon is stopped (or never started). */
+static void server_free(struct server *srv)
+{
+	if (srv->delays) {
+		delay_queue_stop(srv->delays);
+		delay_queue_free(srv->delays);
+	}
+	io_pool_free(srv->io);	    /* idle: nothing was queued since awaiting was 0 */
+	conntrack_free(srv->track); /* every connection is closed */
+	free(srv);
+}
+
 int server_start(struct app *app, const struct server_config *cfg_in, struct server **out)
 {
 	struct server_config defaults = { .max_per_address = SERVER_DEFAULT_PER_ADDRESS,
@@ -1008,23 +832,15 @@ int server_start(struct app *app, const struct server_config *cfg_in, struct ser
 	struct conntrack_config tc = { cfg->header_timeout_s * 1000,
 				       cfg->body_timeout_s * 1000,
 				       cfg->idle_timeout_s * 1000 };
-	if (conntrack_new(&tc, &srv->track)) {
-		free(srv);
-		return SENIM_ERR_NOMEM;
-	}
-	if (delay_queue_start(&srv->delays)) {
-		conntrack_free(srv->track);
-		free(srv);
-		return SENIM_ERR_NOMEM;
-	}
-	if (io_start(&srv->io)) {
-		io_stop(&srv->io);
-		delay_queue_stop(&srv->delays);
-		delay_queue_free(&srv->delays);
-		conntrack_free(srv->track);
-		free(srv);
-		return SENIM_ERR_NOMEM;
-	}
+	enum senim_result err = conntrack_new(&tc, &srv->track);
+	if (err)
+		goto fail;
+	err = delay_queue_new(&srv->delays);
+	if (err)
+		goto fail;
+	err = io_pool_new(&srv->io);
+	if (err)
+		goto fail;
 	unsigned limit = connection_limit();
 	log_limits(limit, cfg);
 	srv->daemon = MHD_start_daemon(
@@ -1047,15 +863,14 @@ int server_start(struct app *app, const struct server_config *cfg_in, struct ser
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_address,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
-		io_stop(&srv->io);
-		delay_queue_stop(&srv->delays);
-		delay_queue_free(&srv->delays);
-		conntrack_free(srv->track);
-		free(srv);
-		return SENIM_ERR_IO;
+		err = SENIM_ERR_IO;
+		goto fail;
 	}
 	*out = srv;
 	return SENIM_OK;
+fail:
+	server_free(srv);
+	return err;
 }
 
 uint16_t server_port(struct server *srv)
@@ -1093,11 +908,10 @@ void server_stop(struct server *srv, int grace_ms)
 			log_event(LOG_WARN, "shutdown_waiting_for_writes", NULL);
 		nanosleep(&tick, NULL);
 	}
-	/* Resume whatever is still held, so no connection is left suspended. */
-	delay_queue_stop(&srv->delays);
+	/* Resume whatever is still held, so no connection is left suspended.
+	 * The queue itself stays until the daemon has stopped: until then a
+	 * connection may still ask to be held (and is refused). */
+	delay_queue_stop(srv->delays);
 	MHD_stop_daemon(srv->daemon);
-	delay_queue_free(&srv->delays);
-	io_stop(&srv->io);	    /* idle: nothing was queued since awaiting was 0 */
-	conntrack_free(srv->track); /* every connection is closed */
-	free(srv);
+	server_free(srv);
 }
