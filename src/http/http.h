@@ -151,8 +151,8 @@ typedef enum senim_result (*http_write_fn)(struct store_tx *tx, void *ctx);
 typedef enum senim_result (*http_continue_fn)(struct http_request *req,
 					      struct http_response *resp,
 					      enum senim_result result, void *ctx);
-int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
-		    http_continue_fn cont);
+enum senim_result http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
+				  http_continue_fn cont);
 
 /*
  * The same for a blocking call to another service (the SMS gateway, which
@@ -160,10 +160,11 @@ int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
  * hash): call(ctx) runs on one of the server's I/O threads, and
  * cont(req, resp, its result, ctx) answers on a worker thread.  When the I/O
  * queue is full, cont sees SENIM_ERR_UNAVAILABLE at once.  call may use the
- * store synchronously.
+ * store synchronously.  A request has one write or one call, not both:
+ * the two are one mechanism (defer.h) with two executors.
  */
 typedef enum senim_result (*http_call_fn)(void *ctx);
-int http_call_then(struct http_request *req, http_call_fn call, void *ctx,
-		   http_continue_fn cont);
+enum senim_result http_call_then(struct http_request *req, http_call_fn call, void *ctx,
+				 http_continue_fn cont);
 
 #endif

@@ -1,5 +1,10 @@
 /*
  * server.c — libmicrohttpd glue: read, route, authenticate, dispatch, answer.
+ *
+ * One struct exchange per request, from libmicrohttpd's first call of the
+ * request handler (headers in) to its completion callback; the request
+ * handler is called again for each piece of body, once the body is in, and
+ * again after each resumption (a write or call done, a held answer due).
  */
 #include "http/server.h"
 
@@ -23,9 +28,9 @@
 #include "audit/audit.h"
 #include "common/log.h"
 #include "http/conntrack.h"
+#include "http/defer.h"
 #include "http/delay_queue.h"
 #include "http/http.h"
-#include "http/io_pool.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "borrower/auth.h"
@@ -46,31 +51,12 @@
 struct server {
 	struct MHD_Daemon *daemon;
 	struct delay_queue *delays; /* held answers */
-	struct io_pool *io;	    /* blocking calls */
+	struct defer defer;	    /* writes and calls answered after */
 	struct conntrack *track;    /* request deadlines */
 	struct app *app;
 	const struct route *routes;
 	size_t nroutes;
 	int in_flight; /* requests between first byte and completion */
-	int awaiting;  /* suspended until their write is durable */
-	int stopping;  /* set by server_stop: no more suspensions for writes */
-};
-
-/* A write (http_write_then) or a blocking call (http_call_then) a handler
- * asked to be answered after. */
-struct pending_write {
-	http_write_fn fn;
-	http_call_fn call; /* instead of fn: run on an I/O thread */
-	void *ctx;
-	http_continue_fn cont;
-	int result;
-	struct io_job job; /* a call's place in the I/O queue */
-	enum {
-		WRITE_NONE,
-		WRITE_ASKED, /* by the handler; not queued yet */
-		WRITE_QUEUED,
-		WRITE_DONE
-	} state;
 };
 
 /* Per-request state, from the first callback to the completion callback. */
@@ -89,7 +75,7 @@ struct exchange {
 	enum router_result match;
 	int held;		      /* suspended until its delay is over */
 	struct conntrack_conn *track; /* its connection's deadlines; may be NULL */
-	struct pending_write write;
+	struct deferred work;	      /* a write or call to answer after */
 };
 
 /* ---- answering ---------------------------------------------------------- */
@@ -347,7 +333,7 @@ static int authorize_or_reply(struct exchange *x)
 	return SENIM_OK;
 }
 
-static void answer_or_problem(struct exchange *x, int err);
+static void answer_or_problem(struct exchange *x, enum senim_result err);
 
 static void dispatch(struct exchange *x)
 {
@@ -384,16 +370,16 @@ static void dispatch(struct exchange *x)
 		http_reply_code(req, &x->resp, "body_not_allowed");
 		return;
 	}
-	int err = req->route->handler(req, &x->resp);
-	if (!err && !x->resp.replied && x->write.state == WRITE_ASKED)
-		return; /* answered once the write is durable */
-	x->write.state = WRITE_NONE;
+	enum senim_result err = req->route->handler(req, &x->resp);
+	if (!err && !x->resp.replied && x->work.state == DEFERRED_ASKED)
+		return; /* answered once the write or call is done */
+	x->work.state = DEFERRED_NONE;
 	answer_or_problem(x, err);
 }
 
 /* After a handler or a continuation: an unanswered request, or an error
  * with a success status, gets the problem mapped from the result. */
-static void answer_or_problem(struct exchange *x, int err)
+static void answer_or_problem(struct exchange *x, enum senim_result err)
 {
 	struct http_request *req = &x->req;
 	if (!x->resp.replied || (err && x->resp.status < 400)) {
@@ -407,92 +393,45 @@ static void answer_or_problem(struct exchange *x, int err)
 	}
 }
 
-/* ---- answering after a write ---------------------------------------------- */
+/* ---- answering after a write or a call ------------------------------------- */
 
-int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
-		    http_continue_fn cont)
+static struct exchange *exchange_of(struct http_request *req)
 {
-	struct exchange *x =
-		(struct exchange *)((char *)req - offsetof(struct exchange, req));
-	if (x->write.state != WRITE_NONE || !fn) /* one per request */
+	return (struct exchange *)((char *)req - offsetof(struct exchange, req));
+}
+
+/* Both public names, one path: the request asks, and the server starts the
+ * work once the handler returns (defer.h). */
+static enum senim_result answer_after(struct http_request *req, http_write_fn fn,
+				      http_call_fn call, void *ctx, http_continue_fn cont)
+{
+	struct exchange *x = exchange_of(req);
+	if (deferred_ask(&x->work, fn, call, ctx, cont)) /* one per request */
 		return cont(req, &x->resp, SENIM_ERR_INVALID, ctx);
-	x->write = (struct pending_write){
-		.fn = fn, .ctx = ctx, .cont = cont, .state = WRITE_ASKED
-	};
 	return SENIM_OK;
 }
 
-int http_call_then(struct http_request *req, http_call_fn call, void *ctx,
-		   http_continue_fn cont)
+enum senim_result http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
+				  http_continue_fn cont)
 {
-	struct exchange *x =
-		(struct exchange *)((char *)req - offsetof(struct exchange, req));
-	if (x->write.state != WRITE_NONE || !call) /* one per request */
-		return cont(req, &x->resp, SENIM_ERR_INVALID, ctx);
-	x->write = (struct pending_write){
-		.call = call, .ctx = ctx, .cont = cont, .state = WRITE_ASKED
-	};
-	return SENIM_OK;
+	return answer_after(req, fn, NULL, ctx, cont);
 }
 
-/* On the thread that led the batch (or ran the call): note the result, wake
- * the connection. */
-static void write_done(int result, void *arg)
+enum senim_result http_call_then(struct http_request *req, http_call_fn call, void *ctx,
+				 http_continue_fn cont)
 {
-	struct exchange *x = arg;
-	struct server *srv = x->srv; /* x may be gone once resumed */
-	x->write.result = result;
-	x->write.state = WRITE_DONE;
-	MHD_resume_connection(x->req.conn); /* orders the stores above */
-	__atomic_fetch_sub(&srv->awaiting, 1, __ATOMIC_SEQ_CST);
+	return answer_after(req, NULL, call, ctx, cont);
 }
 
-/*
- * Suspend the connection and queue the handler's write or call; 1 when it
- * was queued (the connection resumes when it is done).  While the server
- * stops it is run here and now instead (0): the daemon must not be stopped
- * with a connection suspended, and the I/O threads may be gone.
- */
-static int queue_write(struct exchange *x)
+/* Back from the write or call: let the handler's continuation answer. */
+static void continue_after_work(struct exchange *x)
 {
-	struct server *srv = x->srv;
-	/* Counted before the check, so server_stop either waits for this one
-	 * or this one sees it stopping. */
-	__atomic_fetch_add(&srv->awaiting, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&srv->stopping, __ATOMIC_SEQ_CST)) {
-		x->write.result = x->write.call ? x->write.call(x->write.ctx)
-						: store_write(srv->app->store,
-							      x->write.fn, x->write.ctx);
-		x->write.state = WRITE_DONE;
-		__atomic_fetch_sub(&srv->awaiting, 1, __ATOMIC_SEQ_CST);
-		return 0;
-	}
-	MHD_suspend_connection(x->req.conn);
-	x->write.state = WRITE_QUEUED;
-	enum senim_result err;
-	if (x->write.call) {
-		x->write.job = (struct io_job){ .call = x->write.call,
-						.ctx = x->write.ctx,
-						.done = write_done,
-						.arg = x };
-		err = io_pool_submit(srv->io, &x->write.job);
-	} else {
-		err = store_write_async(srv->app->store, x->write.fn, x->write.ctx,
-					write_done, x);
-	}
-	if (err)
-		write_done(err, x);
-	return 1;
-}
-
-/* Back from the write: let the handler's continuation answer. */
-static void continue_after_write(struct exchange *x)
-{
-	x->write.state = WRITE_NONE;
-	int err = x->write.cont(&x->req, &x->resp, x->write.result, x->write.ctx);
-	if (err && x->write.result && !x->resp.replied)
+	struct deferred *w = &x->work;
+	w->state = DEFERRED_NONE;
+	enum senim_result err = w->cont(&x->req, &x->resp, w->result, w->ctx);
+	if (err && w->result && !x->resp.replied)
 		log_event(LOG_WARN, "write_failed", "route", x->req.route->pattern,
-			  "result", senim_result_name(x->write.result), "request_id",
+			  "result", senim_result_name(w->result), "request_id",
 			  x->req.request_id, NULL);
 	answer_or_problem(x, err);
 }
@@ -604,20 +543,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		x->held = 0; /* resumed: the pause is over */
 		return send_response(conn, x);
 	}
-	if (x->write.state == WRITE_QUEUED)
-		return MHD_YES; /* not ours yet: the write is still in its batch */
-	if (x->write.state == WRITE_DONE)
-		continue_after_write(x);
+	if (x->work.state == DEFERRED_QUEUED)
+		return MHD_YES; /* not ours yet: the work is still being done */
+	if (x->work.state == DEFERRED_DONE)
+		continue_after_work(x);
 	else if (x->resp.replied)
 		return MHD_YES; /* answered early (413); MHD is draining */
 	else if (!conntrack_received(x->track))
 		return MHD_NO; /* cut at its deadline just now: no answer */
 	else
 		dispatch(x); /* received: no deadline from here on */
-	if (x->write.state == WRITE_ASKED) {
-		if (queue_write(x))
+	if (x->work.state == DEFERRED_ASKED) {
+		if (defer_start(&srv->defer, &x->work, conn))
 			return MHD_YES;
-		continue_after_write(x); /* ran in place: the server is stopping */
+		continue_after_work(x); /* ran in place: the server is stopping */
 	}
 	/* A held answer that cannot be held goes out at once: refusing to
 	 * wait beats refusing to answer. */
@@ -643,12 +582,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	int status = x->resp.replied ? x->resp.status : 0;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !x->resp.replied)
 		status = 499; /* the client went away before we answered */
-	if (x->write.state == WRITE_DONE) {
+	if (x->work.state == DEFERRED_DONE) {
 		/* Gone before its continuation ran.  The continuation only
-		 * releases what it holds when told the write failed: no answer
+		 * releases what it holds when told the work failed: no answer
 		 * (decrypted data, a token) is built for nobody. */
-		x->write.state = WRITE_NONE;
-		x->write.cont(&x->req, &x->resp, SENIM_ERR_UNAVAILABLE, x->write.ctx);
+		x->work.state = DEFERRED_NONE;
+		(void)x->work.cont(&x->req, &x->resp, SENIM_ERR_UNAVAILABLE, x->work.ctx);
 	}
 	const char *route = x->req.route ? x->req.route->pattern : "(unmatched)";
 	struct log_access line = {
@@ -780,7 +719,7 @@ static void server_free(struct server *srv)
 		delay_queue_stop(srv->delays);
 		delay_queue_free(srv->delays);
 	}
-	io_pool_free(srv->io);	    /* idle: nothing was queued since awaiting was 0 */
+	defer_release(&srv->defer);
 	conntrack_free(srv->track); /* every connection is closed */
 	free(srv);
 }
@@ -838,7 +777,7 @@ int server_start(struct app *app, const struct server_config *cfg_in, struct ser
 	err = delay_queue_new(&srv->delays);
 	if (err)
 		goto fail;
-	err = io_pool_new(&srv->io);
+	err = defer_init(&srv->defer, app->store);
 	if (err)
 		goto fail;
 	unsigned limit = connection_limit();
@@ -897,17 +836,10 @@ void server_stop(struct server *srv, int grace_ms)
 			break;
 		nanosleep(&tick, NULL);
 	}
-	/* From now on a write or call runs in place, without suspending.
-	 * Those queued finish in milliseconds (writes) or within their deadline
-	 * (an SMS send: 8 s), and their connections must be resumed before the
-	 * daemon goes: wait for every one. */
-	__atomic_store_n(&srv->stopping, 1, __ATOMIC_SEQ_CST);
-	for (int waited = 0; __atomic_load_n(&srv->awaiting, __ATOMIC_SEQ_CST) > 0;
-	     waited += 10) {
-		if (waited == 10000)
-			log_event(LOG_WARN, "shutdown_waiting_for_writes", NULL);
-		nanosleep(&tick, NULL);
-	}
+	/* From now on a write or call runs in place, without suspending; wait
+	 * for those queued, whose connections must resume before the daemon
+	 * goes. */
+	defer_quiesce(&srv->defer);
 	/* Resume whatever is still held, so no connection is left suspended.
 	 * The queue itself stays until the daemon has stopped: until then a
 	 * connection may still ask to be held (and is refused). */
