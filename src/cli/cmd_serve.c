@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/gate.h"
 #include "audit/audit.h"
 #include "cli/cli.h"
 #include "common/backoff.h"
@@ -23,7 +24,6 @@
 #include "connectors/sms.h"
 #include "http/metrics.h"
 #include "http/ratelimit.h"
-#include "http/router.h"
 #include "http/server.h"
 #include "staff/staff.h"
 #include "common/banned.h"
@@ -385,23 +385,30 @@ int cmd_serve(int argc, char **argv)
 	if (rc)
 		return rc;
 	size_t nroutes;
-	routes_table(&nroutes);
+	const struct route *routes = routes_table(&nroutes);
 	struct app app = { .store = st,
 			   .keys = kr,
 			   .metrics = metrics_new((int)nroutes),
 			   .policies = api_policy_cache_new(),
-			   .max_body = (size_t)o.max_body,
 			   .failure_delay_ms = (int)o.failure_delay_ms,
 			   .matrix = matrix,
 			   .otp_ip_limit = (int)o.otp_ip_limit,
 			   .sign_in_ip_limit = (int)o.sign_in_ip_limit };
 	struct server *srv = NULL;
+	/* The server serves the API's routes, and asks the API's gate who may
+	 * call them. */
 	struct server_config cfg = { .listen = o.listen,
 				     .threads = (int)o.threads,
 				     .max_per_address = (int)o.max_per_address,
 				     .header_timeout_s = (int)o.header_timeout,
 				     .body_timeout_s = (int)o.body_timeout,
-				     .idle_timeout_s = (int)o.idle_timeout };
+				     .idle_timeout_s = (int)o.idle_timeout,
+				     .max_body = (size_t)o.max_body,
+				     .routes = routes,
+				     .nroutes = nroutes,
+				     .authorize_or_reply = api_authorize_or_reply,
+				     .app = &app,
+				     .store = st };
 	app.limits = ratelimit_new(65536);
 	app.sign_in_pauses = backoff_new(65536, staff_backoff_policy());
 	if (o.sms_url && *o.sms_url &&
@@ -421,7 +428,8 @@ int cmd_serve(int argc, char **argv)
 		goto done;
 	}
 	store_set_commit_hook(st, on_commit, app.metrics);
-	if (server_start(&app, &cfg, &srv)) {
+	cfg.metrics = app.metrics;
+	if (server_start(&cfg, &srv)) {
 		cli_error("serve", "cannot listen on %s: %s", o.listen, strerror(errno));
 		rc = CLI_ENV;
 		goto done;

@@ -1,5 +1,5 @@
 /*
- * server.c — libmicrohttpd glue: read, route, authenticate, dispatch, answer.
+ * server.c — libmicrohttpd glue: read, route, authorize, dispatch, answer.
  *
  * One struct exchange per request, from libmicrohttpd's first call of the
  * request handler (headers in) to its completion callback; the request
@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,7 +24,6 @@
 #include <sodium.h>
 
 #include "common/clock.h"
-#include "audit/audit.h"
 #include "common/log.h"
 #include "http/conntrack.h"
 #include "http/defer.h"
@@ -33,10 +31,6 @@
 #include "http/http.h"
 #include "http/metrics.h"
 #include "http/router.h"
-#include "borrower/auth.h"
-#include "consent/ledger.h"
-#include "staff/staff.h"
-#include "store/store.h"
 #include "common/banned.h"
 
 #define REQUEST_ARENA_MAX (4u << 20) /* per-request scratch memory cap */
@@ -50,13 +44,11 @@
 
 struct server {
 	struct MHD_Daemon *daemon;
+	struct server_config cfg;   /* the defaults applied */
 	struct delay_queue *delays; /* held answers */
 	struct defer defer;	    /* writes and calls answered after */
 	struct conntrack *track;    /* request deadlines */
-	struct app *app;
-	const struct route *routes;
-	size_t nroutes;
-	int in_flight; /* requests between first byte and completion */
+	int in_flight;		    /* requests between first byte and completion */
 };
 
 /* Per-request state, from the first callback to the completion callback. */
@@ -145,10 +137,10 @@ static struct exchange *exchange_new(struct server *srv, struct MHD_Connection *
 	x->started_us = clock_mono_us();
 	x->route_index = -1;
 	arena_init(&x->req.arena, REQUEST_ARENA_MAX);
-	buf_init(&x->body, srv->app->max_body);
+	buf_init(&x->body, srv->cfg.max_body);
 	buf_init(&x->resp.body, BUF_NO_LIMIT);
 	x->req.conn = conn;
-	x->req.app = srv->app;
+	x->req.app = srv->cfg.app;
 	x->req.method = method;
 	x->req.path = url;
 	x->req.body = "";
@@ -183,156 +175,6 @@ static void exchange_free(struct exchange *x)
 	free(x);
 }
 
-/* Bearer token from the Authorization header, or NULL. */
-static const char *bearer_token(struct MHD_Connection *conn)
-{
-	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return NULL;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	size_t n = strlen(h);
-	return n > 0 && n < STAFF_TOKEN_MAX ? h : NULL;
-}
-
-static enum senim_result denial_tx(struct store_tx *tx, void *arg)
-{
-	struct exchange *x = arg;
-	char object[64];
-	snprintf(object, sizeof(object), "route:%s", x->req.route->name);
-	struct audit_record rec = { .actor = x->req.actor.label,
-				    .operation = "access.denied",
-				    .object = object,
-				    .subject_id = NULL,
-				    .categories = "",
-				    .purpose = "",
-				    .outcome = "denied",
-				    .request_id = x->req.request_id };
-	return audit_append(tx, x->srv->app->keys, &rec);
-}
-
-/* After the refusal's record: the 403 (a refusal discloses nothing, so it
- * goes out even when the record could not be written — which is logged). */
-static enum senim_result denial_answer(struct http_request *req,
-				       struct http_response *resp,
-				       enum senim_result result, void *ctx)
-{
-	(void)ctx;
-	if (result)
-		log_event(LOG_ERROR, "denial_not_audited", "request_id", req->request_id,
-			  NULL);
-	return http_reply_code(req, resp, "forbidden_role");
-}
-
-/* A known caller refused by role leaves an audit record (DESIGN: a denial
- * is an answer too), written in the next batch without holding a worker;
- * the 403 follows it.  Anonymous 401s are not audited — that would let
- * anyone make the server write — but each is in the access log. */
-static int refuse_role(struct exchange *x)
-{
-	http_write_then(&x->req, denial_tx, x, denial_answer);
-	return SENIM_ERR_DENIED;
-}
-
-static int reply_unauthenticated(struct exchange *x)
-{
-	http_reply_code(&x->req, &x->resp, "unauthenticated"); /* with WWW-Authenticate */
-	return SENIM_ERR_AUTH;
-}
-
-/* P1, C4: a borrower who has not accepted the policy in force may only read
- * it and accept it; every other borrower route answers 428. */
-static int policy_gate_or_reply(struct exchange *x)
-{
-	if (x->req.route->flags & ROUTE_POLICY_FREE)
-		return SENIM_OK;
-	int accepted = 0;
-	char current[LEDGER_VERSION_MAX];
-	int err = ledger_policy_state(x->srv->app->store, x->req.actor.subject_id,
-				      &accepted, current);
-	if (err) {
-		http_reply_code(&x->req, &x->resp, "service_unavailable");
-		return err;
-	}
-	if (accepted)
-		return SENIM_OK;
-	struct problem p = { .code = "policy_acceptance_required",
-			     .extra = json_pack("{s:s?,s:s}", "current_version",
-						current[0] ? current : NULL,
-						"missing_consent", "policy") };
-	http_reply_problem(&x->req, &x->resp, &p);
-	return SENIM_ERR_DENIED;
-}
-
-/* A borrower's own route: only a borrower token, whose subject becomes the
- * actor; a staff token is refused (403), no token or a bad one is 401. */
-static int authorize_borrower_or_reply(struct exchange *x, const char *token)
-{
-	if (!token)
-		return reply_unauthenticated(x);
-	if (!borrower_token_form(token)) {
-		struct staff_actor who;
-		int err = staff_authenticate(x->srv->app->store, token, &who);
-		if (err)
-			return reply_unauthenticated(x);
-		http_reply_code(&x->req, &x->resp, "forbidden_role");
-		return SENIM_ERR_DENIED;
-	}
-	char sid[SUBJECT_ID_LEN];
-	int err = borrower_authenticate(x->srv->app->store, token, sid);
-	if (err == SENIM_ERR_AUTH)
-		return reply_unauthenticated(x);
-	if (err) {
-		http_reply_code(&x->req, &x->resp, "service_unavailable");
-		return err;
-	}
-	x->req.bearer = token;
-	x->req.actor.kind = ACTOR_BORROWER;
-	snprintf(x->req.actor.subject_id, sizeof(x->req.actor.subject_id), "%s", sid);
-	snprintf(x->req.actor.label, sizeof(x->req.actor.label), "borrower:%s", sid);
-	return policy_gate_or_reply(x);
-}
-
-/* Check the caller against the route's roles; answers 401/403 itself. */
-static int authorize_or_reply(struct exchange *x)
-{
-	const struct route *route = x->req.route;
-	if (route->flags & ROUTE_PUBLIC)
-		return SENIM_OK;
-	const char *token = bearer_token(x->req.conn);
-	if (route->flags & ROUTE_BORROWER)
-		return authorize_borrower_or_reply(x, token);
-	if (token && borrower_token_form(token)) {
-		/* A borrower on a staff route: known, but not allowed. */
-		char sid[SUBJECT_ID_LEN];
-		if (borrower_authenticate(x->srv->app->store, token, sid))
-			return reply_unauthenticated(x);
-		http_reply_code(&x->req, &x->resp, "forbidden_role");
-		return SENIM_ERR_DENIED;
-	}
-	struct staff_actor who;
-	int err = token ? staff_authenticate(x->srv->app->store, token, &who)
-			: SENIM_ERR_AUTH;
-	if (err == SENIM_ERR_AUTH)
-		return reply_unauthenticated(x);
-	if (err) {
-		http_reply_code(&x->req, &x->resp, "service_unavailable");
-		return err;
-	}
-	x->req.bearer = token;
-	x->req.actor.kind = ACTOR_STAFF;
-	x->req.actor.id = who.id;
-	x->req.actor.role = who.role;
-	x->req.actor.is_service = who.is_service;
-	snprintf(x->req.actor.label, sizeof(x->req.actor.label), "staff:%lld",
-		 (long long)who.id);
-	if (!(route->roles & ROLE_BIT(who.role)))
-		return refuse_role(x);
-	return SENIM_OK;
-}
-
 static void answer_or_problem(struct exchange *x, enum senim_result err);
 
 static void dispatch(struct exchange *x)
@@ -340,7 +182,7 @@ static void dispatch(struct exchange *x)
 	struct http_request *req = &x->req;
 	if (x->too_large) {
 		struct problem p = { .code = "body_too_large",
-				     .limit = (long long)x->srv->app->max_body };
+				     .limit = (long long)x->srv->cfg.max_body };
 		http_reply_problem(req, &x->resp, &p);
 		return;
 	}
@@ -362,15 +204,21 @@ static void dispatch(struct exchange *x)
 	}
 	req->body = x->body.data;
 	req->body_len = x->body.len;
-	if (authorize_or_reply(x))
+	enum senim_result err = x->srv->cfg.authorize_or_reply(req, &x->resp);
+	if (err) {
+		/* Refused.  A refusal that is audited is answered by its
+		 * write's continuation. */
+		if (x->work.state != DEFERRED_ASKED)
+			answer_or_problem(x, err);
 		return;
+	}
 	/* A body the route does not read would be dropped unseen: refuse it,
 	 * so that a client that meant something by it finds out. */
 	if (x->body.len && !(req->route->flags & ROUTE_JSON_BODY)) {
 		http_reply_code(req, &x->resp, "body_not_allowed");
 		return;
 	}
-	enum senim_result err = req->route->handler(req, &x->resp);
+	err = req->route->handler(req, &x->resp);
 	if (!err && !x->resp.replied && x->work.state == DEFERRED_ASKED)
 		return; /* answered once the write or call is done */
 	x->work.state = DEFERRED_NONE;
@@ -443,10 +291,11 @@ static void match_route(struct exchange *x, const char *url, const char *method)
 		x->match = ROUTER_NO_PATH;
 		return;
 	}
-	x->match = router_match(x->srv->routes, x->srv->nroutes, method, x->path_copy,
+	const struct server_config *cfg = &x->srv->cfg;
+	x->match = router_match(cfg->routes, cfg->nroutes, method, x->path_copy,
 				&x->req.route, x->req.params, x->allow, sizeof(x->allow));
 	if (x->match == ROUTER_MATCH)
-		x->route_index = (int)(x->req.route - x->srv->routes);
+		x->route_index = (int)(x->req.route - cfg->routes);
 }
 
 /* Content-Length beyond the cap: refuse before reading a byte of the body. */
@@ -508,7 +357,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		x->track = track;
 		*con_cls = x;
 		match_route(x, url, method);
-		if (declared_too_large(conn, srv->app->max_body)) {
+		if (declared_too_large(conn, srv->cfg.max_body)) {
 			x->too_large = 1;
 			dispatch(x);
 			return send_response(conn, x);
@@ -532,7 +381,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		 * more than another --max-body of it: an endless body would
 		 * hold the connection for ever.  Then the connection closes. */
 		x->dropped += n;
-		if (x->dropped > srv->app->max_body) {
+		if (x->dropped > srv->cfg.max_body) {
 			log_event(LOG_WARN, "body_flood_closed", "request_id",
 				  x->req.request_id, NULL);
 			return MHD_NO;
@@ -594,9 +443,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		x->req.method, route, status, took, x->req.request_id, x->req.actor.label
 	};
 	log_access(&line);
-	metrics_request(srv->app->metrics,
-			x->route_index >= 0 ? x->route_index : (int)srv->nroutes, status,
-			took);
+	metrics_request(srv->cfg.metrics,
+			x->route_index >= 0 ? x->route_index : (int)srv->cfg.nroutes,
+			status, took);
 	exchange_free(x);
 }
 
@@ -643,7 +492,8 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-int server_parse_listen(const char *listen, char *host, size_t host_len, uint16_t *port)
+enum senim_result server_parse_listen(const char *listen, char *host, size_t host_len,
+				      uint16_t *port)
 {
 	const char *colon = strrchr(listen, ':');
 	if (!colon)
@@ -712,6 +562,25 @@ static void log_limits(unsigned total, const struct server_config *cfg)
 		log_event(LOG_WARN, "one_address_can_take_every_connection", NULL);
 }
 
+/* The config with the defaults applied; SENIM_ERR_CONFIG when what is to be
+ * served is missing. */
+static enum senim_result complete_config(const struct server_config *in,
+					 struct server_config *c)
+{
+	*c = *in;
+	if (!c->routes || !c->nroutes || !c->authorize_or_reply || !c->listen)
+		return SENIM_ERR_CONFIG; /* never a handler without the gate */
+	if (c->max_per_address < 0)
+		c->max_per_address = SERVER_DEFAULT_PER_ADDRESS;
+	if (c->header_timeout_s <= 0)
+		c->header_timeout_s = SERVER_DEFAULT_HEADER_TIMEOUT_S;
+	if (c->body_timeout_s <= 0)
+		c->body_timeout_s = SERVER_DEFAULT_BODY_TIMEOUT_S;
+	if (c->idle_timeout_s <= 0)
+		c->idle_timeout_s = SERVER_DEFAULT_IDLE_TIMEOUT_S;
+	return SENIM_OK;
+}
+
 /* Stop the threads and free; the daemon is stopped (or never started). */
 static void server_free(struct server *srv)
 {
@@ -724,25 +593,14 @@ static void server_free(struct server *srv)
 	free(srv);
 }
 
-int server_start(struct app *app, const struct server_config *cfg_in, struct server **out)
+enum senim_result server_start(const struct server_config *cfg_in, struct server **out)
 {
-	struct server_config defaults = { .max_per_address = SERVER_DEFAULT_PER_ADDRESS,
-					  .header_timeout_s =
-						  SERVER_DEFAULT_HEADER_TIMEOUT_S,
-					  .body_timeout_s = SERVER_DEFAULT_BODY_TIMEOUT_S,
-					  .idle_timeout_s =
-						  SERVER_DEFAULT_IDLE_TIMEOUT_S };
-	struct server_config c = *cfg_in;
-	if (c.max_per_address < 0)
-		c.max_per_address = defaults.max_per_address;
-	if (c.header_timeout_s <= 0)
-		c.header_timeout_s = defaults.header_timeout_s;
-	if (c.body_timeout_s <= 0)
-		c.body_timeout_s = defaults.body_timeout_s;
-	if (c.idle_timeout_s <= 0)
-		c.idle_timeout_s = defaults.idle_timeout_s;
-	const struct server_config *cfg = &c;
 	*out = NULL;
+	struct server_config c;
+	enum senim_result err = complete_config(cfg_in, &c);
+	if (err)
+		return err;
+	const struct server_config *cfg = &c;
 	char host[64];
 	uint16_t port;
 	if (server_parse_listen(cfg->listen, host, sizeof(host), &port))
@@ -766,18 +624,17 @@ int server_start(struct app *app, const struct server_config *cfg_in, struct ser
 	struct server *srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return SENIM_ERR_NOMEM;
-	srv->app = app;
-	srv->routes = routes_table(&srv->nroutes);
+	srv->cfg = c;
 	struct conntrack_config tc = { cfg->header_timeout_s * 1000,
 				       cfg->body_timeout_s * 1000,
 				       cfg->idle_timeout_s * 1000 };
-	enum senim_result err = conntrack_new(&tc, &srv->track);
+	err = conntrack_new(&tc, &srv->track);
 	if (err)
 		goto fail;
 	err = delay_queue_new(&srv->delays);
 	if (err)
 		goto fail;
-	err = defer_init(&srv->defer, app->store);
+	err = defer_init(&srv->defer, cfg->store);
 	if (err)
 		goto fail;
 	unsigned limit = connection_limit();
