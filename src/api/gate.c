@@ -91,8 +91,8 @@ static enum senim_result denial_answer(struct http_request *req,
  * the answer to denial_answer. */
 static enum senim_result refuse_role(struct http_request *req)
 {
-	/* Asked first in the request, so it cannot be refused as a second
-	 * write: denial_answer always runs. */
+	/* Queued or refused, http_write_then has denial_answer answer: its
+	 * result adds nothing here. */
 	(void)http_write_then(req, denial_tx, req, denial_answer);
 	return SENIM_ERR_DENIED;
 }
