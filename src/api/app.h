@@ -1,7 +1,12 @@
 /*
  * app.h — what every handler can reach: the store, the key ring, metrics,
- * and the caches the API keeps.  One per server process, built by
- * `senim serve` and read-only once serving starts (caches lock themselves).
+ * and the caches the API keeps; and the route table the API serves.
+ *
+ * One struct app per server process, built by `senim serve` and read-only
+ * once serving starts (caches lock themselves).  The HTTP layer carries it
+ * to handlers as req->app without looking inside: what the server itself
+ * needs (body cap, store, metrics, routes, the authorize hook) it is given
+ * in its own config (http/server.h).
  */
 #ifndef SENIM_APP_H
 #define SENIM_APP_H
@@ -13,6 +18,7 @@
 #include "vault/keyring.h"
 
 struct metrics;
+struct route;
 struct policy_cache;
 struct sms_client;
 struct ratelimit;
@@ -23,7 +29,6 @@ struct app {
 	struct keyring *keys;
 	struct metrics *metrics;
 	struct policy_cache *policies;
-	size_t max_body;		/* bytes; larger bodies get 413 */
 	int failure_delay_ms;		/* pause before answering a failed sign-in */
 	struct access_matrix matrix;	/* purpose x category, role x purpose */
 	struct sms_client *sms;		/* one-time codes; NULL when not configured */
@@ -34,5 +39,12 @@ struct app {
 				      * 0: no per-address limit or pause */
 	struct backoff *sign_in_pauses; /* per client address, after failures */
 };
+
+/*
+ * The route table (routes.c): every route, who may call it, its handler.
+ * Static; *n gets its length.  A route's index in it is its index in the
+ * metrics (http/metrics.h).
+ */
+const struct route *routes_table(size_t *n);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/gate.h"
 #include "audit/audit.h"
 #include "cli/cli.h"
 #include "common/backoff.h"
@@ -23,7 +24,6 @@
 #include "connectors/sms.h"
 #include "http/metrics.h"
 #include "http/ratelimit.h"
-#include "http/router.h"
 #include "http/server.h"
 #include "staff/staff.h"
 #include "common/banned.h"
@@ -82,15 +82,17 @@ static const char usage_text[] =
 	"exit codes: 0 stopped cleanly, 2 usage error, 3 cannot open store, keys or "
 	"port\n";
 
-static int parse_long(const char *s, long min, long max, long *out)
+/* A whole decimal number in [min, max]: SENIM_OK, or SENIM_ERR_INVALID and
+ * *out untouched. */
+static enum senim_result parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;
 	errno = 0;
 	long v = strtol(s, &end, 10);
 	if (errno || *end || end == s || v < min || v > max)
-		return -1;
+		return SENIM_ERR_INVALID;
 	*out = v;
-	return 0;
+	return SENIM_OK;
 }
 
 struct serve_opts {
@@ -109,16 +111,18 @@ struct serve_opts {
 	long failure_delay_ms;
 };
 
-static int env_long(const char *name, long min, long max, long *out)
+/* The environment variable `name`, when set, as parse_long() reads it;
+ * SENIM_ERR_INVALID (said on stderr) when it is no such number. */
+static enum senim_result env_long(const char *name, long min, long max, long *out)
 {
 	const char *v = getenv(name);
 	if (!v || !*v)
-		return 0;
+		return SENIM_OK;
 	if (parse_long(v, min, max, out)) {
 		cli_error("serve", "%s must be a number from %ld to %ld", name, min, max);
-		return -1;
+		return SENIM_ERR_INVALID;
 	}
-	return 0;
+	return SENIM_OK;
 }
 
 static int parse_args(int argc, char **argv, struct cli_common *common,
@@ -303,20 +307,24 @@ static int load_matrix(const char *path, struct access_matrix *m)
 	struct buf text;
 	buf_init(&text, 1 << 20);
 	char chunk[4096];
-	size_t n;
-	int err = SENIM_OK;
-	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		err = buf_add(&text, chunk, n);
-	fclose(f);
 	char why[256] = "";
-	if (err || access_matrix_parse(text.data, text.len, m, why, sizeof(why)) != 0) {
-		cli_error("serve", "refusing the access matrix %s: %s", path,
-			  err ? "too large" : why);
-		buf_release(&text);
-		return CLI_USAGE;
+	size_t n;
+	int rc = CLI_USAGE;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_add(&text, chunk, n)) {
+			snprintf(why, sizeof(why), "too large");
+			goto fail;
+		}
 	}
+	if (access_matrix_parse(text.data, text.len, m, why, sizeof(why)) != 0)
+		goto fail;
+	rc = CLI_OK;
+fail:
+	if (rc)
+		cli_error("serve", "refusing the access matrix %s: %s", path, why);
+	fclose(f);
 	buf_release(&text);
-	return CLI_OK;
+	return rc;
 }
 
 static void on_commit(int64_t duration_us, void *ctx)
@@ -377,23 +385,30 @@ int cmd_serve(int argc, char **argv)
 	if (rc)
 		return rc;
 	size_t nroutes;
-	routes_table(&nroutes);
+	const struct route *routes = routes_table(&nroutes);
 	struct app app = { .store = st,
 			   .keys = kr,
 			   .metrics = metrics_new((int)nroutes),
 			   .policies = api_policy_cache_new(),
-			   .max_body = (size_t)o.max_body,
 			   .failure_delay_ms = (int)o.failure_delay_ms,
 			   .matrix = matrix,
 			   .otp_ip_limit = (int)o.otp_ip_limit,
 			   .sign_in_ip_limit = (int)o.sign_in_ip_limit };
 	struct server *srv = NULL;
+	/* The server serves the API's routes, and asks the API's gate who may
+	 * call them. */
 	struct server_config cfg = { .listen = o.listen,
 				     .threads = (int)o.threads,
 				     .max_per_address = (int)o.max_per_address,
 				     .header_timeout_s = (int)o.header_timeout,
 				     .body_timeout_s = (int)o.body_timeout,
-				     .idle_timeout_s = (int)o.idle_timeout };
+				     .idle_timeout_s = (int)o.idle_timeout,
+				     .max_body = (size_t)o.max_body,
+				     .routes = routes,
+				     .nroutes = nroutes,
+				     .authorize_or_reply = api_authorize_or_reply,
+				     .app = &app,
+				     .store = st };
 	app.limits = ratelimit_new(65536);
 	app.sign_in_pauses = backoff_new(65536, staff_backoff_policy());
 	if (o.sms_url && *o.sms_url &&
@@ -413,7 +428,8 @@ int cmd_serve(int argc, char **argv)
 		goto done;
 	}
 	store_set_commit_hook(st, on_commit, app.metrics);
-	if (server_start(&app, &cfg, &srv)) {
+	cfg.metrics = app.metrics;
+	if (server_start(&cfg, &srv)) {
 		cli_error("serve", "cannot listen on %s: %s", o.listen, strerror(errno));
 		rc = CLI_ENV;
 		goto done;

@@ -101,11 +101,13 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
-struct conntrack *conntrack_new(const struct conntrack_config *cfg)
+enum senim_result conntrack_new(const struct conntrack_config *cfg,
+				struct conntrack **out)
 {
+	*out = NULL;
 	struct conntrack *ct = calloc(1, sizeof(*ct));
 	if (!ct)
-		return NULL;
+		return SENIM_ERR_NOMEM;
 	ct->cfg = *cfg;
 	/* A quarter of the shorter deadline, so a connection is cut within a
 	 * quarter of its deadline after it. */
@@ -121,13 +123,15 @@ struct conntrack *conntrack_new(const struct conntrack_config *cfg)
 	pthread_cond_init(&ct->wake, &attr);
 	pthread_condattr_destroy(&attr);
 	pthread_mutex_init(&ct->lock, NULL);
-	if (pthread_create(&ct->thread, NULL, watchdog, ct) != 0) {
-		pthread_cond_destroy(&ct->wake);
-		pthread_mutex_destroy(&ct->lock);
-		free(ct);
-		return NULL;
-	}
-	return ct;
+	if (pthread_create(&ct->thread, NULL, watchdog, ct) != 0)
+		goto fail;
+	*out = ct;
+	return SENIM_OK;
+fail:
+	pthread_cond_destroy(&ct->wake);
+	pthread_mutex_destroy(&ct->lock);
+	free(ct);
+	return SENIM_ERR_NOMEM;
 }
 
 void conntrack_free(struct conntrack *ct)

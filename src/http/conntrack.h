@@ -35,6 +35,8 @@
 
 #include <stdint.h>
 
+#include "common/result.h"
+
 struct conntrack;
 struct conntrack_conn;
 
@@ -44,9 +46,11 @@ struct conntrack_config {
 	int idle_ms;   /* keep-alive idle allowed between requests */
 };
 
-/* Start the watchdog.  NULL when out of memory or threads; free with
- * conntrack_free() once no connection is open (after MHD_stop_daemon). */
-struct conntrack *conntrack_new(const struct conntrack_config *cfg);
+/* Start the watchdog; SENIM_ERR_NOMEM (and *out NULL) when out of memory or
+ * threads.  Free *out with conntrack_free() once no connection is open
+ * (after MHD_stop_daemon). */
+SENIM_MUST_CHECK enum senim_result conntrack_new(const struct conntrack_config *cfg,
+						 struct conntrack **out);
 void conntrack_free(struct conntrack *ct);
 
 /* A connection was accepted on `fd`: track it, headers due from now.  NULL

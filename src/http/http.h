@@ -2,14 +2,18 @@
  * http.h — a request as a handler sees it, and the ways to answer it.
  *
  * The server (server.c) reads the whole body (capped), matches the route,
- * authenticates the caller against the route's roles, negotiates the
- * language, and only then calls the handler.  A handler fills `resp` with
- * one of the http_reply_* helpers and returns SENIM_OK; if it returns an
- * error without replying, the server answers the problem mapped from that
- * result (problem.c) — so a handler never leaves a request unanswered.
+ * negotiates the language, has the caller checked against the route by the
+ * authorize hook the API installed (server.h; api/gate.h), and only then
+ * calls the handler.  A handler fills `resp` with one of the http_reply_*
+ * helpers and returns SENIM_OK; if it returns an error without replying,
+ * the server answers the problem mapped from that result (problem.c) — so a
+ * handler never leaves a request unanswered.  For the same reason the
+ * http_reply_* helpers may be called without looking at their result: one
+ * that fails leaves the request unanswered, and the server answers it.
  *
  * Memory: everything a handler allocates for the request comes from
- * req->arena and is freed when the response is done.
+ * req->arena and is freed when the response is done.  req->app is the
+ * API's (api/app.h); this layer only carries it.
  */
 #ifndef SENIM_HTTP_H
 #define SENIM_HTTP_H
@@ -20,6 +24,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/ids.h"
+#include "common/result.h"
 #include "core/roles.h"
 #include "http/i18n.h"
 #include "http/jsonin.h"
@@ -59,7 +64,7 @@ struct http_request {
 	size_t body_len;
 	enum lang lang;
 	char request_id[HTTP_REQUEST_ID_LEN];
-	struct actor actor;
+	struct actor actor;	     /* set by the authorize hook */
 	const char *bearer;	     /* the caller's token, or NULL */
 	const char *missing_consent; /* set when an access is refused for it */
 	struct arena arena;
@@ -82,6 +87,14 @@ struct http_response {
 const char *http_header(struct http_request *req, const char *name);
 const char *http_query(struct http_request *req, const char *name);
 
+/*
+ * The answers.  Each returns SENIM_OK or a buf/arena error (then nothing is
+ * answered, and the server answers the mapped problem).  They return int,
+ * not enum senim_result, while handlers still combine them with an int in
+ * `err ? err : http_reply_json(...)`, which an unsigned enum would turn into
+ * a -Wsign-compare error.
+ */
+
 /* Answer with a JSON document (stolen reference). */
 int http_reply_json(struct http_response *resp, int status, json_t *doc);
 /* Answer with bytes of a given type (copied). */
@@ -102,6 +115,16 @@ int http_reply_problem(struct http_request *req, struct http_response *resp,
 /* Shorthand for a problem with no field. */
 int http_reply_code(struct http_request *req, struct http_response *resp,
 		    const char *code);
+/*
+ * 428 policy_acceptance_required (P1): the caller must accept the policy in
+ * force, `current_version` (NULL or "" when none is published), before this
+ * route; the problem names it and "policy" as the missing consent.  The
+ * authorize hook answers it on every gated route (api/gate.h), so, like
+ * the 401's WWW-Authenticate, its shape is the server's: one answer for all
+ * the routes, where the contract tests (test_openapi.py) look for it.
+ */
+int http_reply_policy_required(struct http_request *req, struct http_response *resp,
+			       const char *current_version);
 /* Add a response header; the value is copied into the request arena. */
 int http_add_header(struct http_request *req, struct http_response *resp,
 		    const char *name, const char *value);
@@ -120,8 +143,10 @@ size_t http_client_key(const struct http_request *req, unsigned char out[16]);
  * handler does `if (http_json_body_or_reply(...)) return SENIM_OK;`.
  * On success *out is a new reference the caller json_decref()s.
  */
-int http_json_body_or_reply(struct http_request *req, struct http_response *resp,
-			    const struct jsonin_field *fields, size_t n, json_t **out);
+enum senim_result http_json_body_or_reply(struct http_request *req,
+					  struct http_response *resp,
+					  const struct jsonin_field *fields, size_t n,
+					  json_t **out);
 
 /* A handler. */
 typedef enum senim_result (*http_handler_fn)(struct http_request *req,
@@ -151,8 +176,8 @@ typedef enum senim_result (*http_write_fn)(struct store_tx *tx, void *ctx);
 typedef enum senim_result (*http_continue_fn)(struct http_request *req,
 					      struct http_response *resp,
 					      enum senim_result result, void *ctx);
-int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
-		    http_continue_fn cont);
+enum senim_result http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
+				  http_continue_fn cont);
 
 /*
  * The same for a blocking call to another service (the SMS gateway, which
@@ -160,10 +185,11 @@ int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
  * hash): call(ctx) runs on one of the server's I/O threads, and
  * cont(req, resp, its result, ctx) answers on a worker thread.  When the I/O
  * queue is full, cont sees SENIM_ERR_UNAVAILABLE at once.  call may use the
- * store synchronously.
+ * store synchronously.  A request has one write or one call, not both:
+ * the two are one mechanism (defer.h) with two executors.
  */
 typedef enum senim_result (*http_call_fn)(void *ctx);
-int http_call_then(struct http_request *req, http_call_fn call, void *ctx,
-		   http_continue_fn cont);
+enum senim_result http_call_then(struct http_request *req, http_call_fn call, void *ctx,
+				 http_continue_fn cont);
 
 #endif

@@ -31,7 +31,8 @@ static int too_deep(const char *s, size_t len)
 	return 0;
 }
 
-int jsonin_parse(const char *body, size_t len, json_t **out, struct jsonin_error *e)
+enum senim_result jsonin_parse(const char *body, size_t len, json_t **out,
+			       struct jsonin_error *e)
 {
 	memset(e, 0, sizeof(*e));
 	*out = NULL;
@@ -53,8 +54,8 @@ int jsonin_parse(const char *body, size_t len, json_t **out, struct jsonin_error
 	return SENIM_OK;
 }
 
-static int fail(struct jsonin_error *e, const char *field, const char *rule,
-		long long limit)
+static enum senim_result fail(struct jsonin_error *e, const char *field, const char *rule,
+			      long long limit)
 {
 	e->field = field;
 	e->rule = rule;
@@ -62,7 +63,8 @@ static int fail(struct jsonin_error *e, const char *field, const char *rule,
 	return SENIM_ERR_INVALID;
 }
 
-static int check_string(const struct jsonin_field *f, json_t *v, struct jsonin_error *e)
+static enum senim_result check_string(const struct jsonin_field *f, json_t *v,
+				      struct jsonin_error *e)
 {
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
@@ -86,7 +88,8 @@ static int check_string(const struct jsonin_field *f, json_t *v, struct jsonin_e
 	return SENIM_OK;
 }
 
-static int check_field(const struct jsonin_field *f, json_t *v, struct jsonin_error *e)
+static enum senim_result check_field(const struct jsonin_field *f, json_t *v,
+				     struct jsonin_error *e)
 {
 	switch (f->type) {
 	case JSONIN_STRING:
@@ -123,8 +126,8 @@ const char *jsonin_key_position(json_t *obj, const char *key, char *buf, size_t 
 	return buf;
 }
 
-int jsonin_check(json_t *obj, const struct jsonin_field *fields, size_t n,
-		 struct jsonin_error *e)
+enum senim_result jsonin_check(json_t *obj, const struct jsonin_field *fields, size_t n,
+			       struct jsonin_error *e)
 {
 	memset(e, 0, sizeof(*e));
 	for (size_t i = 0; i < n; i++) {
@@ -134,7 +137,7 @@ int jsonin_check(json_t *obj, const struct jsonin_field *fields, size_t n,
 				return fail(e, fields[i].name, "required", 0);
 			continue;
 		}
-		int err = check_field(&fields[i], v, e);
+		enum senim_result err = check_field(&fields[i], v, e);
 		if (err)
 			return err;
 	}

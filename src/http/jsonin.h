@@ -18,6 +18,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "common/result.h"
+
 #define JSONIN_MAX_DEPTH 32
 
 enum jsonin_type {
@@ -52,11 +54,13 @@ struct jsonin_error {
  * failure returns SENIM_ERR_INVALID with e->rule NULL (malformed JSON, rule
  * "type_object" when valid JSON but not an object, with e->field "(body)").
  */
-int jsonin_parse(const char *body, size_t len, json_t **out, struct jsonin_error *e);
+SENIM_MUST_CHECK enum senim_result jsonin_parse(const char *body, size_t len,
+						json_t **out, struct jsonin_error *e);
 
 /* Check obj against fields[0..n); SENIM_OK or SENIM_ERR_INVALID with *e set. */
-int jsonin_check(json_t *obj, const struct jsonin_field *fields, size_t n,
-		 struct jsonin_error *e);
+SENIM_MUST_CHECK enum senim_result jsonin_check(json_t *obj,
+						const struct jsonin_field *fields,
+						size_t n, struct jsonin_error *e);
 
 /*
  * Name the member `key` of obj by its 1-based position, "(key N)", written

@@ -72,12 +72,15 @@ void metrics_commit(struct metrics *m, int64_t duration_us)
 	observe(&m->commit, duration_us);
 }
 
-static int render_histogram(struct buf *out, const char *name, const char *help,
-			    struct histogram *h)
+static enum senim_result render_histogram(struct buf *out, const char *name,
+					  const char *help, struct histogram *h)
 {
-	int err = buf_addf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	enum senim_result err =
+		buf_addf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	if (err)
+		goto fail;
 	uint64_t cumulative = 0;
-	for (size_t i = 0; !err && i <= NBOUNDS; i++) {
+	for (size_t i = 0; i <= NBOUNDS; i++) {
 		cumulative += __atomic_load_n(&h->buckets[i], __ATOMIC_RELAXED);
 		if (i < NBOUNDS)
 			err = buf_addf(out, "%s_bucket{le=\"%g\"} %llu\n", name,
@@ -85,47 +88,55 @@ static int render_histogram(struct buf *out, const char *name, const char *help,
 		else
 			err = buf_addf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name,
 				       (unsigned long long)cumulative);
+		if (err)
+			goto fail;
 	}
-	if (!err)
-		err = buf_addf(
-			out, "%s_sum %.6f\n%s_count %llu\n", name,
-			(double)__atomic_load_n(&h->sum_us, __ATOMIC_RELAXED) / 1e6, name,
-			(unsigned long long)__atomic_load_n(&h->count, __ATOMIC_RELAXED));
+	err = buf_addf(out, "%s_sum %.6f\n%s_count %llu\n", name,
+		       (double)__atomic_load_n(&h->sum_us, __ATOMIC_RELAXED) / 1e6, name,
+		       (unsigned long long)__atomic_load_n(&h->count, __ATOMIC_RELAXED));
+fail:
 	return err;
 }
 
-int metrics_render(struct metrics *m, const char *(*route_name)(int i),
-		   uint64_t audit_records, struct buf *out)
+enum senim_result metrics_render(struct metrics *m, const char *(*route_name)(int i),
+				 uint64_t audit_records, struct buf *out)
 {
-	int err = buf_addstr(out, "# HELP senim_http_requests_total HTTP requests by "
-				  "route and status.\n"
-				  "# TYPE senim_http_requests_total counter\n");
-	for (int r = 0; !err && r <= m->nroutes; r++) {
-		for (int s = 0; !err && s < NSTATUS; s++) {
+	enum senim_result err =
+		buf_addstr(out, "# HELP senim_http_requests_total HTTP "
+				"requests by route and status.\n"
+				"# TYPE senim_http_requests_total counter\n");
+	if (err)
+		goto fail;
+	for (int r = 0; r <= m->nroutes; r++) {
+		for (int s = 0; s < NSTATUS; s++) {
 			uint64_t n = __atomic_load_n(
 				&m->requests[(size_t)r * NSTATUS + (size_t)s],
 				__ATOMIC_RELAXED);
-			if (n)
-				err = buf_addf(out,
-					       "senim_http_requests_total{route=\"%s\","
-					       "status=\"%d\"} %llu\n",
-					       r < m->nroutes ? route_name(r)
-							      : "unmatched",
-					       s, (unsigned long long)n);
+			if (!n)
+				continue; /* only the pairs seen */
+			err = buf_addf(out,
+				       "senim_http_requests_total{route=\"%s\","
+				       "status=\"%d\"} %llu\n",
+				       r < m->nroutes ? route_name(r) : "unmatched", s,
+				       (unsigned long long)n);
+			if (err)
+				goto fail;
 		}
 	}
-	if (!err)
-		err = render_histogram(out, "senim_http_request_duration_seconds",
-				       "Time from request to response.", &m->latency);
-	if (!err)
-		err = render_histogram(out, "senim_store_commit_duration_seconds",
-				       "Time to commit a write transaction.", &m->commit);
-	if (!err)
-		err = buf_addf(out,
-			       "# HELP senim_audit_records_written_total Audit records "
-			       "appended by this process.\n"
-			       "# TYPE senim_audit_records_written_total counter\n"
-			       "senim_audit_records_written_total %llu\n",
-			       (unsigned long long)audit_records);
+	err = render_histogram(out, "senim_http_request_duration_seconds",
+			       "Time from request to response.", &m->latency);
+	if (err)
+		goto fail;
+	err = render_histogram(out, "senim_store_commit_duration_seconds",
+			       "Time to commit a write transaction.", &m->commit);
+	if (err)
+		goto fail;
+	err = buf_addf(out,
+		       "# HELP senim_audit_records_written_total Audit records "
+		       "appended by this process.\n"
+		       "# TYPE senim_audit_records_written_total counter\n"
+		       "senim_audit_records_written_total %llu\n",
+		       (unsigned long long)audit_records);
+fail:
 	return err;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/result.h"
 
 struct metrics;
 
@@ -25,8 +26,11 @@ void metrics_request(struct metrics *m, int route, int status, int64_t duration_
 void metrics_commit(struct metrics *m, int64_t duration_us);
 
 /* Append the exposition text.  route_name(i) names route i; audit_records is
- * the audit counter read at the time of the scrape. */
-int metrics_render(struct metrics *m, const char *(*route_name)(int i),
-		   uint64_t audit_records, struct buf *out);
+ * the audit counter read at the time of the scrape.  SENIM_OK or the buf's
+ * error (out then holds part of the text). */
+SENIM_MUST_CHECK enum senim_result metrics_render(struct metrics *m,
+						  const char *(*route_name)(int i),
+						  uint64_t audit_records,
+						  struct buf *out);
 
 #endif

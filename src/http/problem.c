@@ -534,12 +534,13 @@ static const char *rule_text(const char *rule, enum lang lang)
 	return rule ? rule : "";
 }
 
-/* Fill "{field}", "{rule}" and "{limit}" into a template. */
-static int fill(struct buf *out, const char *tmpl, const struct problem *p,
-		enum lang lang)
+/* Fill "{field}", "{rule}" and "{limit}" into a template (a rule text may
+ * name "{limit}" itself).  SENIM_OK or the buf's error. */
+static enum senim_result fill(struct buf *out, const char *tmpl, const struct problem *p,
+			      enum lang lang)
 {
-	int err = SENIM_OK;
-	for (const char *s = tmpl; !err && *s;) {
+	for (const char *s = tmpl; *s;) {
+		enum senim_result err;
 		if (strncmp(s, "{field}", 7) == 0) {
 			err = buf_addstr(out, p->field ? p->field : "");
 			s += 7;
@@ -552,12 +553,14 @@ static int fill(struct buf *out, const char *tmpl, const struct problem *p,
 		} else {
 			err = buf_addch(out, *s++);
 		}
+		if (err)
+			return err;
 	}
-	return err;
+	return SENIM_OK;
 }
 
-int problem_render(struct problem *p, enum lang lang, const char *request_id,
-		   struct buf *out)
+enum senim_result problem_render(struct problem *p, enum lang lang,
+				 const char *request_id, struct buf *out)
 {
 	const struct problem_def *d = find(p->code);
 	if (!d)
@@ -566,29 +569,35 @@ int problem_render(struct problem *p, enum lang lang, const char *request_id,
 		lang = LANG_RU;
 	struct buf detail;
 	buf_init(&detail, 4096);
-	int err = fill(&detail, d->detail[lang], p, lang);
+	json_t *o = NULL;
+	char *text = NULL;
+	enum senim_result err = fill(&detail, d->detail[lang], p, lang);
+	if (err)
+		goto fail;
+	err = SENIM_ERR_NOMEM;
+	o = json_object();
+	if (!o)
+		goto fail;
 	char type[96];
 	snprintf(type, sizeof(type), "urn:senim:problem:%s", d->code);
-	json_t *o = json_object();
-	if (!err && o) {
-		json_object_set_new(o, "type", json_string(type));
-		json_object_set_new(o, "title", json_string(d->title[lang]));
-		json_object_set_new(o, "status", json_integer(d->status));
-		json_object_set_new(o, "detail", json_string(detail.data));
-		json_object_set_new(o, "code", json_string(d->code));
-		if (p->field)
-			json_object_set_new(o, "field", json_string(p->field));
-		if (p->rule)
-			json_object_set_new(o, "rule", json_string(p->rule));
-		json_object_set_new(o, "request_id", json_string(request_id));
-		if (p->extra)
-			json_object_update_missing(o, p->extra);
-		char *text = json_dumps(o, JSON_COMPACT);
-		err = text ? buf_addstr(out, text) : SENIM_ERR_NOMEM;
-		buf_wipe_free(text);
-	} else if (!err) {
-		err = SENIM_ERR_NOMEM;
-	}
+	json_object_set_new(o, "type", json_string(type));
+	json_object_set_new(o, "title", json_string(d->title[lang]));
+	json_object_set_new(o, "status", json_integer(d->status));
+	json_object_set_new(o, "detail", json_string(detail.data));
+	json_object_set_new(o, "code", json_string(d->code));
+	if (p->field)
+		json_object_set_new(o, "field", json_string(p->field));
+	if (p->rule)
+		json_object_set_new(o, "rule", json_string(p->rule));
+	json_object_set_new(o, "request_id", json_string(request_id));
+	if (p->extra)
+		json_object_update_missing(o, p->extra);
+	text = json_dumps(o, JSON_COMPACT);
+	if (!text)
+		goto fail;
+	err = buf_addstr(out, text);
+fail:
+	buf_wipe_free(text);
 	json_decref(o);
 	json_decref(p->extra);
 	p->extra = NULL;

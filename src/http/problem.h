@@ -65,8 +65,9 @@ const char *problem_code_for_result(int result);
  * Render the problem as JSON into out (appending) for language `lang`, with
  * the request id; frees p->extra.  Returns SENIM_OK or a buf error.
  */
-int problem_render(struct problem *p, enum lang lang, const char *request_id,
-		   struct buf *out);
+SENIM_MUST_CHECK enum senim_result problem_render(struct problem *p, enum lang lang,
+						  const char *request_id,
+						  struct buf *out);
 
 /* For tests: walk every code; fn gets the code and its status. */
 void problem_each(void (*fn)(const char *code, int status, void *ctx), void *ctx);

@@ -7,7 +7,6 @@
 #include <strings.h>
 #include <string.h>
 
-#include "api/app.h"
 #include "http/http.h"
 #include "common/banned.h"
 
@@ -96,6 +95,18 @@ int http_reply_code(struct http_request *req, struct http_response *resp,
 	return http_reply_problem(req, resp, &p);
 }
 
+int http_reply_policy_required(struct http_request *req, struct http_response *resp,
+			       const char *current_version)
+{
+	struct problem p = { .code = "policy_acceptance_required",
+			     .extra = json_pack("{s:s?,s:s}", "current_version",
+						current_version && current_version[0]
+							? current_version
+							: NULL,
+						"missing_consent", "policy") };
+	return http_reply_problem(req, resp, &p);
+}
+
 int http_add_header(struct http_request *req, struct http_response *resp,
 		    const char *name, const char *value)
 {
@@ -131,8 +142,10 @@ static int is_json_type(const char *type)
 	return strncasecmp(rest, "charset=utf-8", 13) == 0 && rest[13] == '\0';
 }
 
-int http_json_body_or_reply(struct http_request *req, struct http_response *resp,
-			    const struct jsonin_field *fields, size_t n, json_t **out)
+enum senim_result http_json_body_or_reply(struct http_request *req,
+					  struct http_response *resp,
+					  const struct jsonin_field *fields, size_t n,
+					  json_t **out)
 {
 	*out = NULL;
 	if (!is_json_type(http_header(req, "Content-Type"))) {

@@ -3,8 +3,10 @@
  *
  * A route is a method and a path pattern whose segments are literals or
  * "{name}" parameters ("/v1/policies/{version}").  Every route declares who
- * may call it: ROUTE_PUBLIC, or a mask of staff roles.  The table itself is
- * in routes.c; docs/openapi.yaml lists the same routes (a test checks).
+ * may call it: ROUTE_PUBLIC, a borrower (ROUTE_BORROWER), or a mask of staff
+ * roles; the server's authorize hook enforces it (server.h).  The API's
+ * table is routes.c (api/app.h); docs/openapi.yaml lists the same routes (a
+ * test checks).
  */
 #ifndef SENIM_ROUTER_H
 #define SENIM_ROUTER_H
@@ -48,8 +50,5 @@ enum router_result router_match(const struct route *routes, size_t n, const char
 				char *path_copy, const struct route **route,
 				const char *params[HTTP_MAX_PARAMS], char *allow,
 				size_t allow_len);
-
-/* The route table and its size. */
-const struct route *routes_table(size_t *n);
 
 #endif

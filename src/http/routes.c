@@ -2,13 +2,18 @@
  * routes.c — every route, who may call it, and its handler.
  *
  * This table is the access-control list of the API (S3): a route is either
- * public or names the staff roles allowed; the server refuses anyone else
- * before the handler runs.  docs/openapi.yaml documents the same routes and
- * roles, and tests/api/test_routes.py walks every route x role.
+ * public or names the staff roles allowed; the gate (api/gate.h) refuses
+ * anyone else before the handler runs.  docs/openapi.yaml documents the same
+ * routes and roles, and tests/api/test_routes.py walks every route x role.
+ *
+ * It names the API's handlers, so it belongs to the api layer
+ * (scripts/layers ranks it so); it stays in http/ beside router.h because the
+ * docs and the contract tests read it here.
  */
-#include "http/router.h"
+#include "api/app.h"
 
 #include "api/api.h"
+#include "http/router.h"
 #include "common/banned.h"
 
 #define STAFF_ANY ROLE_ALL

@@ -1,5 +1,10 @@
 /*
- * server.c — libmicrohttpd glue: read, route, authenticate, dispatch, answer.
+ * server.c — libmicrohttpd glue: read, route, authorize, dispatch, answer.
+ *
+ * One struct exchange per request, from libmicrohttpd's first call of the
+ * request handler (headers in) to its completion callback; the request
+ * handler is called again for each piece of body, once the body is in, and
+ * again after each resumption (a write or call done, a held answer due).
  */
 #include "http/server.h"
 
@@ -12,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,16 +24,13 @@
 #include <sodium.h>
 
 #include "common/clock.h"
-#include "audit/audit.h"
 #include "common/log.h"
 #include "http/conntrack.h"
+#include "http/defer.h"
+#include "http/delay_queue.h"
 #include "http/http.h"
 #include "http/metrics.h"
 #include "http/router.h"
-#include "borrower/auth.h"
-#include "consent/ledger.h"
-#include "staff/staff.h"
-#include "store/store.h"
 #include "common/banned.h"
 
 #define REQUEST_ARENA_MAX (4u << 20) /* per-request scratch memory cap */
@@ -41,72 +42,13 @@
  * epoll and the workers' wake-up pipes. */
 #define FD_RESERVE 256
 
-/* Answers held back (a failed sign-in's pause): the connection is suspended
- * and this thread resumes it when due, so no worker sleeps. */
-struct delayed {
-	struct MHD_Connection *conn;
-	int64_t due_us;
-};
-
-#define DELAY_SLOTS 1024
-
-struct delay_queue {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct delayed items[DELAY_SLOTS];
-	int count;
-	int stop;
-};
-
-/* Blocking calls to other services (the SMS gateway, with its retries and
- * deadline) and staff sign-ins (a password hash) run on these threads, so
- * that no worker waits for them. */
-#define IO_THREADS 16
-#define IO_QUEUE_MAX 1024 /* beyond this a call is refused at once */
-
-struct io_job {
-	struct exchange *x;
-	struct io_job *next;
-};
-
-struct io_pool {
-	pthread_t threads[IO_THREADS];
-	int started;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct io_job *head, *tail;
-	int queued;
-	int stop;
-};
-
 struct server {
 	struct MHD_Daemon *daemon;
-	struct delay_queue delays;
-	struct io_pool io;
-	struct conntrack *track; /* request deadlines */
-	struct app *app;
-	const struct route *routes;
-	size_t nroutes;
-	int in_flight; /* requests between first byte and completion */
-	int awaiting;  /* suspended until their write is durable */
-	int stopping;  /* set by server_stop: no more suspensions for writes */
-};
-
-/* A write (http_write_then) or a blocking call (http_call_then) a handler
- * asked to be answered after. */
-struct pending_write {
-	http_write_fn fn;
-	http_call_fn call; /* instead of fn: run on an I/O thread */
-	void *ctx;
-	http_continue_fn cont;
-	int result;
-	enum {
-		WRITE_NONE,
-		WRITE_ASKED, /* by the handler; not queued yet */
-		WRITE_QUEUED,
-		WRITE_DONE
-	} state;
+	struct server_config cfg;   /* the defaults applied */
+	struct delay_queue *delays; /* held answers */
+	struct defer defer;	    /* writes and calls answered after */
+	struct conntrack *track;    /* request deadlines */
+	int in_flight;		    /* requests between first byte and completion */
 };
 
 /* Per-request state, from the first callback to the completion callback. */
@@ -125,93 +67,8 @@ struct exchange {
 	enum router_result match;
 	int held;		      /* suspended until its delay is over */
 	struct conntrack_conn *track; /* its connection's deadlines; may be NULL */
-	struct pending_write write;
+	struct deferred work;	      /* a write or call to answer after */
 };
-
-/* ---- held answers --------------------------------------------------------- */
-
-static void *delay_loop(void *arg)
-{
-	struct delay_queue *q = arg;
-	pthread_mutex_lock(&q->lock);
-	while (!q->stop || q->count) {
-		int64_t now = clock_mono_us(), next = now + 1000000;
-		for (int i = 0; i < q->count;) {
-			if (q->items[i].due_us <= now || q->stop) {
-				MHD_resume_connection(q->items[i].conn);
-				q->items[i] = q->items[--q->count];
-			} else {
-				if (q->items[i].due_us < next)
-					next = q->items[i].due_us;
-				i++;
-			}
-		}
-		if (q->stop && !q->count)
-			break;
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		int64_t wait_us = next - now;
-		until.tv_sec += wait_us / 1000000;
-		until.tv_nsec += (wait_us % 1000000) * 1000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&q->wake, &q->lock, &until);
-	}
-	pthread_mutex_unlock(&q->lock);
-	return NULL;
-}
-
-static int delay_queue_start(struct delay_queue *q)
-{
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->wake, &attr);
-	pthread_condattr_destroy(&attr);
-	pthread_mutex_init(&q->lock, NULL);
-	q->count = 0;
-	q->stop = 0;
-	return pthread_create(&q->thread, NULL, delay_loop, q) == 0 ? SENIM_OK
-								    : SENIM_ERR_NOMEM;
-}
-
-/* Resume every held connection and stop the thread.  The lock stays: until
- * the daemon stops, a connection may still ask to be held (hold() then
- * refuses), so it goes in delay_queue_free(), after MHD_stop_daemon. */
-static void delay_queue_stop(struct delay_queue *q)
-{
-	pthread_mutex_lock(&q->lock);
-	q->stop = 1;
-	pthread_cond_signal(&q->wake);
-	pthread_mutex_unlock(&q->lock);
-	pthread_join(q->thread, NULL);
-}
-
-static void delay_queue_free(struct delay_queue *q)
-{
-	pthread_cond_destroy(&q->wake);
-	pthread_mutex_destroy(&q->lock);
-}
-
-/* Suspend the connection until delay_ms from now; 0 when the queue is full
- * (then the answer goes out at once: refusing to wait beats refusing). */
-static int hold(struct exchange *x, int delay_ms)
-{
-	struct delay_queue *q = &x->srv->delays;
-	pthread_mutex_lock(&q->lock);
-	int ok = q->count < DELAY_SLOTS && !q->stop;
-	if (ok) {
-		MHD_suspend_connection(x->req.conn);
-		q->items[q->count].conn = x->req.conn;
-		q->items[q->count].due_us = clock_mono_us() + (int64_t)delay_ms * 1000;
-		q->count++;
-		pthread_cond_signal(&q->wake);
-	}
-	pthread_mutex_unlock(&q->lock);
-	return ok;
-}
 
 /* ---- answering ---------------------------------------------------------- */
 
@@ -280,10 +137,10 @@ static struct exchange *exchange_new(struct server *srv, struct MHD_Connection *
 	x->started_us = clock_mono_us();
 	x->route_index = -1;
 	arena_init(&x->req.arena, REQUEST_ARENA_MAX);
-	buf_init(&x->body, srv->app->max_body);
+	buf_init(&x->body, srv->cfg.max_body);
 	buf_init(&x->resp.body, BUF_NO_LIMIT);
 	x->req.conn = conn;
-	x->req.app = srv->app;
+	x->req.app = srv->cfg.app;
 	x->req.method = method;
 	x->req.path = url;
 	x->req.body = "";
@@ -318,164 +175,14 @@ static void exchange_free(struct exchange *x)
 	free(x);
 }
 
-/* Bearer token from the Authorization header, or NULL. */
-static const char *bearer_token(struct MHD_Connection *conn)
-{
-	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return NULL;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	size_t n = strlen(h);
-	return n > 0 && n < STAFF_TOKEN_MAX ? h : NULL;
-}
-
-static enum senim_result denial_tx(struct store_tx *tx, void *arg)
-{
-	struct exchange *x = arg;
-	char object[64];
-	snprintf(object, sizeof(object), "route:%s", x->req.route->name);
-	struct audit_record rec = { .actor = x->req.actor.label,
-				    .operation = "access.denied",
-				    .object = object,
-				    .subject_id = NULL,
-				    .categories = "",
-				    .purpose = "",
-				    .outcome = "denied",
-				    .request_id = x->req.request_id };
-	return audit_append(tx, x->srv->app->keys, &rec);
-}
-
-/* After the refusal's record: the 403 (a refusal discloses nothing, so it
- * goes out even when the record could not be written — which is logged). */
-static enum senim_result denial_answer(struct http_request *req,
-				       struct http_response *resp,
-				       enum senim_result result, void *ctx)
-{
-	(void)ctx;
-	if (result)
-		log_event(LOG_ERROR, "denial_not_audited", "request_id", req->request_id,
-			  NULL);
-	return http_reply_code(req, resp, "forbidden_role");
-}
-
-/* A known caller refused by role leaves an audit record (DESIGN: a denial
- * is an answer too), written in the next batch without holding a worker;
- * the 403 follows it.  Anonymous 401s are not audited — that would let
- * anyone make the server write — but each is in the access log. */
-static int refuse_role(struct exchange *x)
-{
-	http_write_then(&x->req, denial_tx, x, denial_answer);
-	return SENIM_ERR_DENIED;
-}
-
-static int reply_unauthenticated(struct exchange *x)
-{
-	http_reply_code(&x->req, &x->resp, "unauthenticated"); /* with WWW-Authenticate */
-	return SENIM_ERR_AUTH;
-}
-
-/* P1, C4: a borrower who has not accepted the policy in force may only read
- * it and accept it; every other borrower route answers 428. */
-static int policy_gate_or_reply(struct exchange *x)
-{
-	if (x->req.route->flags & ROUTE_POLICY_FREE)
-		return SENIM_OK;
-	int accepted = 0;
-	char current[LEDGER_VERSION_MAX];
-	int err = ledger_policy_state(x->srv->app->store, x->req.actor.subject_id,
-				      &accepted, current);
-	if (err) {
-		http_reply_code(&x->req, &x->resp, "service_unavailable");
-		return err;
-	}
-	if (accepted)
-		return SENIM_OK;
-	struct problem p = { .code = "policy_acceptance_required",
-			     .extra = json_pack("{s:s?,s:s}", "current_version",
-						current[0] ? current : NULL,
-						"missing_consent", "policy") };
-	http_reply_problem(&x->req, &x->resp, &p);
-	return SENIM_ERR_DENIED;
-}
-
-/* A borrower's own route: only a borrower token, whose subject becomes the
- * actor; a staff token is refused (403), no token or a bad one is 401. */
-static int authorize_borrower_or_reply(struct exchange *x, const char *token)
-{
-	if (!token)
-		return reply_unauthenticated(x);
-	if (!borrower_token_form(token)) {
-		struct staff_actor who;
-		int err = staff_authenticate(x->srv->app->store, token, &who);
-		if (err)
-			return reply_unauthenticated(x);
-		http_reply_code(&x->req, &x->resp, "forbidden_role");
-		return SENIM_ERR_DENIED;
-	}
-	char sid[SUBJECT_ID_LEN];
-	int err = borrower_authenticate(x->srv->app->store, token, sid);
-	if (err == SENIM_ERR_AUTH)
-		return reply_unauthenticated(x);
-	if (err) {
-		http_reply_code(&x->req, &x->resp, "service_unavailable");
-		return err;
-	}
-	x->req.bearer = token;
-	x->req.actor.kind = ACTOR_BORROWER;
-	snprintf(x->req.actor.subject_id, sizeof(x->req.actor.subject_id), "%s", sid);
-	snprintf(x->req.actor.label, sizeof(x->req.actor.label), "borrower:%s", sid);
-	return policy_gate_or_reply(x);
-}
-
-/* Check the caller against the route's roles; answers 401/403 itself. */
-static int authorize_or_reply(struct exchange *x)
-{
-	const struct route *route = x->req.route;
-	if (route->flags & ROUTE_PUBLIC)
-		return SENIM_OK;
-	const char *token = bearer_token(x->req.conn);
-	if (route->flags & ROUTE_BORROWER)
-		return authorize_borrower_or_reply(x, token);
-	if (token && borrower_token_form(token)) {
-		/* A borrower on a staff route: known, but not allowed. */
-		char sid[SUBJECT_ID_LEN];
-		if (borrower_authenticate(x->srv->app->store, token, sid))
-			return reply_unauthenticated(x);
-		http_reply_code(&x->req, &x->resp, "forbidden_role");
-		return SENIM_ERR_DENIED;
-	}
-	struct staff_actor who;
-	int err = token ? staff_authenticate(x->srv->app->store, token, &who)
-			: SENIM_ERR_AUTH;
-	if (err == SENIM_ERR_AUTH)
-		return reply_unauthenticated(x);
-	if (err) {
-		http_reply_code(&x->req, &x->resp, "service_unavailable");
-		return err;
-	}
-	x->req.bearer = token;
-	x->req.actor.kind = ACTOR_STAFF;
-	x->req.actor.id = who.id;
-	x->req.actor.role = who.role;
-	x->req.actor.is_service = who.is_service;
-	snprintf(x->req.actor.label, sizeof(x->req.actor.label), "staff:%lld",
-		 (long long)who.id);
-	if (!(route->roles & ROLE_BIT(who.role)))
-		return refuse_role(x);
-	return SENIM_OK;
-}
-
-static void answer_or_problem(struct exchange *x, int err);
+static void answer_or_problem(struct exchange *x, enum senim_result err);
 
 static void dispatch(struct exchange *x)
 {
 	struct http_request *req = &x->req;
 	if (x->too_large) {
 		struct problem p = { .code = "body_too_large",
-				     .limit = (long long)x->srv->app->max_body };
+				     .limit = (long long)x->srv->cfg.max_body };
 		http_reply_problem(req, &x->resp, &p);
 		return;
 	}
@@ -497,24 +204,30 @@ static void dispatch(struct exchange *x)
 	}
 	req->body = x->body.data;
 	req->body_len = x->body.len;
-	if (authorize_or_reply(x))
+	enum senim_result err = x->srv->cfg.authorize_or_reply(req, &x->resp);
+	if (err) {
+		/* Refused.  A refusal that is audited is answered by its
+		 * write's continuation. */
+		if (x->work.state != DEFERRED_ASKED)
+			answer_or_problem(x, err);
 		return;
+	}
 	/* A body the route does not read would be dropped unseen: refuse it,
 	 * so that a client that meant something by it finds out. */
 	if (x->body.len && !(req->route->flags & ROUTE_JSON_BODY)) {
 		http_reply_code(req, &x->resp, "body_not_allowed");
 		return;
 	}
-	int err = req->route->handler(req, &x->resp);
-	if (!err && !x->resp.replied && x->write.state == WRITE_ASKED)
-		return; /* answered once the write is durable */
-	x->write.state = WRITE_NONE;
+	err = req->route->handler(req, &x->resp);
+	if (!err && !x->resp.replied && x->work.state == DEFERRED_ASKED)
+		return; /* answered once the write or call is done */
+	x->work.state = DEFERRED_NONE;
 	answer_or_problem(x, err);
 }
 
 /* After a handler or a continuation: an unanswered request, or an error
  * with a success status, gets the problem mapped from the result. */
-static void answer_or_problem(struct exchange *x, int err)
+static void answer_or_problem(struct exchange *x, enum senim_result err)
 {
 	struct http_request *req = &x->req;
 	if (!x->resp.replied || (err && x->resp.status < 400)) {
@@ -528,162 +241,45 @@ static void answer_or_problem(struct exchange *x, int err)
 	}
 }
 
-/* ---- answering after a write ---------------------------------------------- */
+/* ---- answering after a write or a call ------------------------------------- */
 
-int http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
-		    http_continue_fn cont)
+static struct exchange *exchange_of(struct http_request *req)
 {
-	struct exchange *x =
-		(struct exchange *)((char *)req - offsetof(struct exchange, req));
-	if (x->write.state != WRITE_NONE || !fn) /* one per request */
+	return (struct exchange *)((char *)req - offsetof(struct exchange, req));
+}
+
+/* Both public names, one path: the request asks, and the server starts the
+ * work once the handler returns (defer.h). */
+static enum senim_result answer_after(struct http_request *req, http_write_fn fn,
+				      http_call_fn call, void *ctx, http_continue_fn cont)
+{
+	struct exchange *x = exchange_of(req);
+	if (deferred_ask(&x->work, fn, call, ctx, cont)) /* one per request */
 		return cont(req, &x->resp, SENIM_ERR_INVALID, ctx);
-	x->write = (struct pending_write){
-		.fn = fn, .ctx = ctx, .cont = cont, .state = WRITE_ASKED
-	};
 	return SENIM_OK;
 }
 
-int http_call_then(struct http_request *req, http_call_fn call, void *ctx,
-		   http_continue_fn cont)
+enum senim_result http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
+				  http_continue_fn cont)
 {
-	struct exchange *x =
-		(struct exchange *)((char *)req - offsetof(struct exchange, req));
-	if (x->write.state != WRITE_NONE || !call) /* one per request */
-		return cont(req, &x->resp, SENIM_ERR_INVALID, ctx);
-	x->write = (struct pending_write){
-		.call = call, .ctx = ctx, .cont = cont, .state = WRITE_ASKED
-	};
-	return SENIM_OK;
+	return answer_after(req, fn, NULL, ctx, cont);
 }
 
-/* On the thread that led the batch (or ran the call): note the result, wake
- * the connection. */
-static void write_done(int result, void *arg)
+enum senim_result http_call_then(struct http_request *req, http_call_fn call, void *ctx,
+				 http_continue_fn cont)
 {
-	struct exchange *x = arg;
-	struct server *srv = x->srv; /* x may be gone once resumed */
-	x->write.result = result;
-	x->write.state = WRITE_DONE;
-	MHD_resume_connection(x->req.conn); /* orders the stores above */
-	__atomic_fetch_sub(&srv->awaiting, 1, __ATOMIC_SEQ_CST);
+	return answer_after(req, NULL, call, ctx, cont);
 }
 
-/* Suspend the connection and queue the handler's write.  If it cannot be
- * queued, the continuation sees the error at once. */
-static enum senim_result io_submit(struct io_pool *io, struct exchange *x);
-
-/*
- * Suspend the connection and queue the handler's write or call; 1 when it
- * was queued (the connection resumes when it is done).  While the server
- * stops it is run here and now instead (0): the daemon must not be stopped
- * with a connection suspended, and the I/O threads may be gone.
- */
-static int queue_write(struct exchange *x)
+/* Back from the write or call: let the handler's continuation answer. */
+static void continue_after_work(struct exchange *x)
 {
-	struct server *srv = x->srv;
-	/* Counted before the check, so server_stop either waits for this one
-	 * or this one sees it stopping. */
-	__atomic_fetch_add(&srv->awaiting, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&srv->stopping, __ATOMIC_SEQ_CST)) {
-		x->write.result = x->write.call ? x->write.call(x->write.ctx)
-						: store_write(srv->app->store,
-							      x->write.fn, x->write.ctx);
-		x->write.state = WRITE_DONE;
-		__atomic_fetch_sub(&srv->awaiting, 1, __ATOMIC_SEQ_CST);
-		return 0;
-	}
-	MHD_suspend_connection(x->req.conn);
-	x->write.state = WRITE_QUEUED;
-	int err = x->write.call ? io_submit(&srv->io, x)
-				: store_write_async(srv->app->store, x->write.fn,
-						    x->write.ctx, write_done, x);
-	if (err)
-		write_done(err, x);
-	return 1;
-}
-
-/* ---- the I/O threads -------------------------------------------------------- */
-
-static void *io_loop(void *arg)
-{
-	struct io_pool *io = arg;
-	pthread_mutex_lock(&io->lock);
-	for (;;) {
-		while (!io->head && !io->stop)
-			pthread_cond_wait(&io->wake, &io->lock);
-		struct io_job *job = io->head;
-		if (!job)
-			break; /* stopping, and nothing left */
-		io->head = job->next;
-		if (!io->head)
-			io->tail = NULL;
-		io->queued--;
-		pthread_mutex_unlock(&io->lock);
-		struct exchange *x = job->x;
-		free(job);
-		write_done(x->write.call(x->write.ctx), x);
-		pthread_mutex_lock(&io->lock);
-	}
-	pthread_mutex_unlock(&io->lock);
-	return NULL;
-}
-
-static enum senim_result io_submit(struct io_pool *io, struct exchange *x)
-{
-	struct io_job *job = malloc(sizeof(*job));
-	if (!job)
-		return SENIM_ERR_NOMEM;
-	*job = (struct io_job){ x, NULL };
-	pthread_mutex_lock(&io->lock);
-	int full = io->queued >= IO_QUEUE_MAX || io->stop;
-	if (!full) {
-		if (io->tail)
-			io->tail->next = job;
-		else
-			io->head = job;
-		io->tail = job;
-		io->queued++;
-		pthread_cond_signal(&io->wake);
-	}
-	pthread_mutex_unlock(&io->lock);
-	if (full) {
-		free(job);
-		return SENIM_ERR_UNAVAILABLE;
-	}
-	return SENIM_OK;
-}
-
-static int io_start(struct io_pool *io)
-{
-	pthread_mutex_init(&io->lock, NULL);
-	pthread_cond_init(&io->wake, NULL);
-	for (; io->started < IO_THREADS; io->started++)
-		if (pthread_create(&io->threads[io->started], NULL, io_loop, io) != 0)
-			return io->started > 0 ? SENIM_OK : SENIM_ERR_NOMEM;
-	return SENIM_OK;
-}
-
-/* Finish what is queued, then stop the threads. */
-static void io_stop(struct io_pool *io)
-{
-	pthread_mutex_lock(&io->lock);
-	io->stop = 1;
-	pthread_cond_broadcast(&io->wake);
-	pthread_mutex_unlock(&io->lock);
-	for (int i = 0; i < io->started; i++)
-		pthread_join(io->threads[i], NULL);
-	pthread_cond_destroy(&io->wake);
-	pthread_mutex_destroy(&io->lock);
-}
-
-/* Back from the write: let the handler's continuation answer. */
-static void continue_after_write(struct exchange *x)
-{
-	x->write.state = WRITE_NONE;
-	int err = x->write.cont(&x->req, &x->resp, x->write.result, x->write.ctx);
-	if (err && x->write.result && !x->resp.replied)
+	struct deferred *w = &x->work;
+	w->state = DEFERRED_NONE;
+	enum senim_result err = w->cont(&x->req, &x->resp, w->result, w->ctx);
+	if (err && w->result && !x->resp.replied)
 		log_event(LOG_WARN, "write_failed", "route", x->req.route->pattern,
-			  "result", senim_result_name(x->write.result), "request_id",
+			  "result", senim_result_name(w->result), "request_id",
 			  x->req.request_id, NULL);
 	answer_or_problem(x, err);
 }
@@ -695,10 +291,11 @@ static void match_route(struct exchange *x, const char *url, const char *method)
 		x->match = ROUTER_NO_PATH;
 		return;
 	}
-	x->match = router_match(x->srv->routes, x->srv->nroutes, method, x->path_copy,
+	const struct server_config *cfg = &x->srv->cfg;
+	x->match = router_match(cfg->routes, cfg->nroutes, method, x->path_copy,
 				&x->req.route, x->req.params, x->allow, sizeof(x->allow));
 	if (x->match == ROUTER_MATCH)
-		x->route_index = (int)(x->req.route - x->srv->routes);
+		x->route_index = (int)(x->req.route - cfg->routes);
 }
 
 /* Content-Length beyond the cap: refuse before reading a byte of the body. */
@@ -760,7 +357,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		x->track = track;
 		*con_cls = x;
 		match_route(x, url, method);
-		if (declared_too_large(conn, srv->app->max_body)) {
+		if (declared_too_large(conn, srv->cfg.max_body)) {
 			x->too_large = 1;
 			dispatch(x);
 			return send_response(conn, x);
@@ -784,7 +381,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		 * more than another --max-body of it: an endless body would
 		 * hold the connection for ever.  Then the connection closes. */
 		x->dropped += n;
-		if (x->dropped > srv->app->max_body) {
+		if (x->dropped > srv->cfg.max_body) {
 			log_event(LOG_WARN, "body_flood_closed", "request_id",
 				  x->req.request_id, NULL);
 			return MHD_NO;
@@ -795,22 +392,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		x->held = 0; /* resumed: the pause is over */
 		return send_response(conn, x);
 	}
-	if (x->write.state == WRITE_QUEUED)
-		return MHD_YES; /* not ours yet: the write is still in its batch */
-	if (x->write.state == WRITE_DONE)
-		continue_after_write(x);
+	if (x->work.state == DEFERRED_QUEUED)
+		return MHD_YES; /* not ours yet: the work is still being done */
+	if (x->work.state == DEFERRED_DONE)
+		continue_after_work(x);
 	else if (x->resp.replied)
 		return MHD_YES; /* answered early (413); MHD is draining */
 	else if (!conntrack_received(x->track))
 		return MHD_NO; /* cut at its deadline just now: no answer */
 	else
 		dispatch(x); /* received: no deadline from here on */
-	if (x->write.state == WRITE_ASKED) {
-		if (queue_write(x))
+	if (x->work.state == DEFERRED_ASKED) {
+		if (defer_start(&srv->defer, &x->work, conn))
 			return MHD_YES;
-		continue_after_write(x); /* ran in place: the server is stopping */
+		continue_after_work(x); /* ran in place: the server is stopping */
 	}
-	if (x->resp.delay_ms > 0 && hold(x, x->resp.delay_ms)) {
+	/* A held answer that cannot be held goes out at once: refusing to
+	 * wait beats refusing to answer. */
+	if (x->resp.delay_ms > 0 &&
+	    delay_queue_hold(srv->delays, conn, x->resp.delay_ms) == SENIM_OK) {
 		x->held = 1;
 		return MHD_YES;
 	}
@@ -831,21 +431,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	int status = x->resp.replied ? x->resp.status : 0;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !x->resp.replied)
 		status = 499; /* the client went away before we answered */
-	if (x->write.state == WRITE_DONE) {
+	if (x->work.state == DEFERRED_DONE) {
 		/* Gone before its continuation ran.  The continuation only
-		 * releases what it holds when told the write failed: no answer
+		 * releases what it holds when told the work failed: no answer
 		 * (decrypted data, a token) is built for nobody. */
-		x->write.state = WRITE_NONE;
-		x->write.cont(&x->req, &x->resp, SENIM_ERR_UNAVAILABLE, x->write.ctx);
+		x->work.state = DEFERRED_NONE;
+		(void)x->work.cont(&x->req, &x->resp, SENIM_ERR_UNAVAILABLE, x->work.ctx);
 	}
 	const char *route = x->req.route ? x->req.route->pattern : "(unmatched)";
 	struct log_access line = {
 		x->req.method, route, status, took, x->req.request_id, x->req.actor.label
 	};
 	log_access(&line);
-	metrics_request(srv->app->metrics,
-			x->route_index >= 0 ? x->route_index : (int)srv->nroutes, status,
-			took);
+	metrics_request(srv->cfg.metrics,
+			x->route_index >= 0 ? x->route_index : (int)srv->cfg.nroutes,
+			status, took);
 	exchange_free(x);
 }
 
@@ -892,7 +492,8 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-int server_parse_listen(const char *listen, char *host, size_t host_len, uint16_t *port)
+enum senim_result server_parse_listen(const char *listen, char *host, size_t host_len,
+				      uint16_t *port)
 {
 	const char *colon = strrchr(listen, ':');
 	if (!colon)
@@ -961,25 +562,45 @@ static void log_limits(unsigned total, const struct server_config *cfg)
 		log_event(LOG_WARN, "one_address_can_take_every_connection", NULL);
 }
 
-int server_start(struct app *app, const struct server_config *cfg_in, struct server **out)
+/* The config with the defaults applied; SENIM_ERR_CONFIG when what is to be
+ * served is missing. */
+static enum senim_result complete_config(const struct server_config *in,
+					 struct server_config *c)
 {
-	struct server_config defaults = { .max_per_address = SERVER_DEFAULT_PER_ADDRESS,
-					  .header_timeout_s =
-						  SERVER_DEFAULT_HEADER_TIMEOUT_S,
-					  .body_timeout_s = SERVER_DEFAULT_BODY_TIMEOUT_S,
-					  .idle_timeout_s =
-						  SERVER_DEFAULT_IDLE_TIMEOUT_S };
-	struct server_config c = *cfg_in;
-	if (c.max_per_address < 0)
-		c.max_per_address = defaults.max_per_address;
-	if (c.header_timeout_s <= 0)
-		c.header_timeout_s = defaults.header_timeout_s;
-	if (c.body_timeout_s <= 0)
-		c.body_timeout_s = defaults.body_timeout_s;
-	if (c.idle_timeout_s <= 0)
-		c.idle_timeout_s = defaults.idle_timeout_s;
-	const struct server_config *cfg = &c;
+	*c = *in;
+	if (!c->routes || !c->nroutes || !c->authorize_or_reply || !c->listen)
+		return SENIM_ERR_CONFIG; /* never a handler without the gate */
+	if (c->max_per_address < 0)
+		c->max_per_address = SERVER_DEFAULT_PER_ADDRESS;
+	if (c->header_timeout_s <= 0)
+		c->header_timeout_s = SERVER_DEFAULT_HEADER_TIMEOUT_S;
+	if (c->body_timeout_s <= 0)
+		c->body_timeout_s = SERVER_DEFAULT_BODY_TIMEOUT_S;
+	if (c->idle_timeout_s <= 0)
+		c->idle_timeout_s = SERVER_DEFAULT_IDLE_TIMEOUT_S;
+	return SENIM_OK;
+}
+
+/* Stop the threads and free; the daemon is stopped (or never started). */
+static void server_free(struct server *srv)
+{
+	if (srv->delays) {
+		delay_queue_stop(srv->delays);
+		delay_queue_free(srv->delays);
+	}
+	defer_release(&srv->defer);
+	conntrack_free(srv->track); /* every connection is closed */
+	free(srv);
+}
+
+enum senim_result server_start(const struct server_config *cfg_in, struct server **out)
+{
 	*out = NULL;
+	struct server_config c;
+	enum senim_result err = complete_config(cfg_in, &c);
+	if (err)
+		return err;
+	const struct server_config *cfg = &c;
 	char host[64];
 	uint16_t port;
 	if (server_parse_listen(cfg->listen, host, sizeof(host), &port))
@@ -1003,29 +624,19 @@ int server_start(struct app *app, const struct server_config *cfg_in, struct ser
 	struct server *srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return SENIM_ERR_NOMEM;
-	srv->app = app;
-	srv->routes = routes_table(&srv->nroutes);
+	srv->cfg = c;
 	struct conntrack_config tc = { cfg->header_timeout_s * 1000,
 				       cfg->body_timeout_s * 1000,
 				       cfg->idle_timeout_s * 1000 };
-	srv->track = conntrack_new(&tc);
-	if (!srv->track) {
-		free(srv);
-		return SENIM_ERR_NOMEM;
-	}
-	if (delay_queue_start(&srv->delays)) {
-		conntrack_free(srv->track);
-		free(srv);
-		return SENIM_ERR_NOMEM;
-	}
-	if (io_start(&srv->io)) {
-		io_stop(&srv->io);
-		delay_queue_stop(&srv->delays);
-		delay_queue_free(&srv->delays);
-		conntrack_free(srv->track);
-		free(srv);
-		return SENIM_ERR_NOMEM;
-	}
+	err = conntrack_new(&tc, &srv->track);
+	if (err)
+		goto fail;
+	err = delay_queue_new(&srv->delays);
+	if (err)
+		goto fail;
+	err = defer_init(&srv->defer, cfg->store);
+	if (err)
+		goto fail;
 	unsigned limit = connection_limit();
 	log_limits(limit, cfg);
 	srv->daemon = MHD_start_daemon(
@@ -1048,15 +659,14 @@ int server_start(struct app *app, const struct server_config *cfg_in, struct ser
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_address,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
-		io_stop(&srv->io);
-		delay_queue_stop(&srv->delays);
-		delay_queue_free(&srv->delays);
-		conntrack_free(srv->track);
-		free(srv);
-		return SENIM_ERR_IO;
+		err = SENIM_ERR_IO;
+		goto fail;
 	}
 	*out = srv;
 	return SENIM_OK;
+fail:
+	server_free(srv);
+	return err;
 }
 
 uint16_t server_port(struct server *srv)
@@ -1083,22 +693,14 @@ void server_stop(struct server *srv, int grace_ms)
 			break;
 		nanosleep(&tick, NULL);
 	}
-	/* From now on a write or call runs in place, without suspending.
-	 * Those queued finish in milliseconds (writes) or within their deadline
-	 * (an SMS send: 8 s), and their connections must be resumed before the
-	 * daemon goes: wait for every one. */
-	__atomic_store_n(&srv->stopping, 1, __ATOMIC_SEQ_CST);
-	for (int waited = 0; __atomic_load_n(&srv->awaiting, __ATOMIC_SEQ_CST) > 0;
-	     waited += 10) {
-		if (waited == 10000)
-			log_event(LOG_WARN, "shutdown_waiting_for_writes", NULL);
-		nanosleep(&tick, NULL);
-	}
-	/* Resume whatever is still held, so no connection is left suspended. */
-	delay_queue_stop(&srv->delays);
+	/* From now on a write or call runs in place, without suspending; wait
+	 * for those queued, whose connections must resume before the daemon
+	 * goes. */
+	defer_quiesce(&srv->defer);
+	/* Resume whatever is still held, so no connection is left suspended.
+	 * The queue itself stays until the daemon has stopped: until then a
+	 * connection may still ask to be held (and is refused). */
+	delay_queue_stop(srv->delays);
 	MHD_stop_daemon(srv->daemon);
-	delay_queue_free(&srv->delays);
-	io_stop(&srv->io);	    /* idle: nothing was queued since awaiting was 0 */
-	conntrack_free(srv->track); /* every connection is closed */
-	free(srv);
+	server_free(srv);
 }

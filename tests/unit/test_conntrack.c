@@ -68,8 +68,8 @@ static void test_headers_past_their_deadline_are_cut(void **state)
 	struct conntrack_config cfg = { .header_ms = 100,
 					.body_ms = 100,
 					.idle_ms = 100 };
-	struct conntrack *ct = conntrack_new(&cfg);
-	assert_non_null(ct);
+	struct conntrack *ct;
+	assert_int_equal(conntrack_new(&cfg, &ct), SENIM_OK);
 	struct pair p;
 	pair_open(&p);
 	struct conntrack_conn *c = conntrack_open(ct, p.server);
@@ -91,7 +91,8 @@ static void test_body_past_its_deadline_is_cut(void **state)
 	struct conntrack_config cfg = { .header_ms = 60000,
 					.body_ms = 100,
 					.idle_ms = 100 };
-	struct conntrack *ct = conntrack_new(&cfg);
+	struct conntrack *ct;
+	assert_int_equal(conntrack_new(&cfg, &ct), SENIM_OK);
 	struct pair p;
 	pair_open(&p);
 	struct conntrack_conn *c = conntrack_open(ct, p.server);
@@ -108,7 +109,8 @@ static void test_a_received_request_has_no_deadline(void **state)
 {
 	(void)state;
 	struct conntrack_config cfg = { .header_ms = 50, .body_ms = 50, .idle_ms = 50 };
-	struct conntrack *ct = conntrack_new(&cfg);
+	struct conntrack *ct;
+	assert_int_equal(conntrack_new(&cfg, &ct), SENIM_OK);
 	struct pair p;
 	pair_open(&p);
 	struct conntrack_conn *c = conntrack_open(ct, p.server);
@@ -132,7 +134,8 @@ static void test_closed_connections_are_forgotten(void **state)
 {
 	(void)state;
 	struct conntrack_config cfg = { .header_ms = 50, .body_ms = 50, .idle_ms = 50 };
-	struct conntrack *ct = conntrack_new(&cfg);
+	struct conntrack *ct;
+	assert_int_equal(conntrack_new(&cfg, &ct), SENIM_OK);
 	struct pair a, b;
 	pair_open(&a);
 	struct conntrack_conn *c = conntrack_open(ct, a.server);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/app.h"
 #include "common/buf.h"
 #include "common/result.h"
 #include "http/router.h"
