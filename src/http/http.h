@@ -64,9 +64,8 @@ struct http_request {
 	size_t body_len;
 	enum lang lang;
 	char request_id[HTTP_REQUEST_ID_LEN];
-	struct actor actor;	     /* set by the authorize hook */
-	const char *bearer;	     /* the caller's token, or NULL */
-	const char *missing_consent; /* set when an access is refused for it */
+	struct actor actor; /* set by the authorize hook */
+	const char *bearer; /* the caller's token, or NULL */
 	struct arena arena;
 };
 
