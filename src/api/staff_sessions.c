@@ -76,10 +76,12 @@ static enum senim_result reply_bad_credentials(struct http_request *req,
 					       struct http_response *resp)
 {
 	enum senim_result err = http_reply_code(req, resp, "invalid_credentials");
+	if (err)
+		return err;
 	int base = req->app->failure_delay_ms;
-	if (!err && base > 0)
+	if (base > 0)
 		resp->delay_ms = base + (int)randombytes_uniform((uint32_t)base / 2 + 1);
-	return err;
+	return SENIM_OK;
 }
 
 /* After a 429 or 503 (replied: its result): when to try again, at least a

@@ -409,8 +409,9 @@ attempt_run(struct store *st, struct staff_attempt *op, enum attempt_kind kind,
 	if (err)
 		goto fail;
 	err = store_write(st, attempt_commit, at);
-	if (!err)
-		err = at->result;
+	if (err)
+		goto fail;
+	err = at->result;
 	if (err == SENIM_ERR_AUTH && at->count_in_memory)
 		backoff_failed(uncounted, login, strlen(login));
 fail:
