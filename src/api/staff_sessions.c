@@ -287,18 +287,6 @@ enum senim_result api_staff_sign_in(struct http_request *req, struct http_respon
 	return attempt_start(req, body, 0);
 }
 
-static enum senim_result sign_out_answer(struct http_request *req,
-					 struct http_response *resp,
-					 enum senim_result result, void *ctx)
-{
-	(void)ctx;
-	if (result == SENIM_ERR_AUTH)
-		return http_reply_code(req, resp, "unauthenticated");
-	if (result)
-		return result;
-	return http_reply_empty(resp);
-}
-
 enum senim_result api_staff_sign_out(struct http_request *req, struct http_response *resp)
 {
 	if (req->actor.is_service)
@@ -309,7 +297,7 @@ enum senim_result api_staff_sign_out(struct http_request *req, struct http_respo
 	*op = (struct staff_sign_out){ .kr = req->app->keys,
 				       .who = { req->actor.label, req->request_id },
 				       .token = req->bearer };
-	return http_write_then(req, staff_sign_out_tx, op, sign_out_answer);
+	return http_write_then(req, staff_sign_out_tx, op, api_sign_out_answer);
 }
 
 enum senim_result api_staff_me(struct http_request *req, struct http_response *resp)
