@@ -11,7 +11,7 @@
 enum senim_result api_audit_verify(struct http_request *req, struct http_response *resp)
 {
 	struct audit_report rep;
-	int err = audit_verify(req->app->store, req->app->keys, &rep);
+	enum senim_result err = audit_verify(req->app->store, req->app->keys, &rep);
 	if (err && err != SENIM_ERR_TAMPERED)
 		return err; /* (the server made its anchor: it cannot be missing) */
 	json_t *o = json_pack("{s:b,s:I,s:I}", "intact", err == SENIM_OK, "records",

@@ -57,11 +57,13 @@ enum senim_result api_metrics(struct http_request *req, struct http_response *re
 {
 	struct buf text;
 	buf_init(&text, BUF_NO_LIMIT);
-	int err = metrics_render(req->app->metrics, route_label, audit_records_written(),
-				 &text);
-	if (!err)
-		err = http_reply_bytes(resp, 200, "text/plain; version=0.0.4", text.data,
-				       text.len);
+	enum senim_result err = metrics_render(req->app->metrics, route_label,
+					       audit_records_written(), &text);
+	if (err)
+		goto fail;
+	err = http_reply_bytes(resp, 200, "text/plain; version=0.0.4", text.data,
+			       text.len);
+fail:
 	buf_release(&text);
 	return err;
 }

@@ -301,19 +301,6 @@ enum senim_result api_auth_verify(struct http_request *req, struct http_response
 	return http_write_then(req, borrower_sign_in_tx, op, verify_answer);
 }
 
-/* Once the revocation and its record are durable: 204, or why not. */
-static enum senim_result sign_out_answer(struct http_request *req,
-					 struct http_response *resp,
-					 enum senim_result result, void *ctx)
-{
-	(void)ctx;
-	if (result == SENIM_ERR_AUTH)
-		return http_reply_code(req, resp, "unauthenticated");
-	if (result)
-		return result;
-	return http_reply_empty(resp);
-}
-
 enum senim_result api_auth_sign_out(struct http_request *req, struct http_response *resp)
 {
 	(void)resp; /* the continuation answers */
@@ -323,7 +310,7 @@ enum senim_result api_auth_sign_out(struct http_request *req, struct http_respon
 	*op = (struct borrower_sign_out){ .kr = req->app->keys,
 					  .request_id = req->request_id,
 					  .token = req->bearer };
-	return http_write_then(req, borrower_sign_out_tx, op, sign_out_answer);
+	return http_write_then(req, borrower_sign_out_tx, op, api_sign_out_answer);
 }
 
 /* ---- my data (R1) --------------------------------------------------------------- */

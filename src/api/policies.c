@@ -149,40 +149,63 @@ static int accepts_gzip(const char *h)
 }
 
 /* Rebuild the cache from the store; called with the lock held. */
-static int cache_fill(struct policy_cache *c, struct store *st)
+static enum senim_result cache_fill(struct policy_cache *c, struct store *st)
 {
 	struct policy_doc d;
-	int err = policy_get(st, NULL, &d);
-	if (err)
-		return err;
 	char *bodies[2] = { NULL, NULL };
 	size_t lens[2] = { 0, 0 };
-	for (int i = 0; i < 2 && !err; i++) {
+	enum senim_result err = policy_get(st, NULL, &d);
+	if (err)
+		return err;
+	for (int i = 0; i < 2; i++) {
 		json_t *o = doc_json(&d, i == 0 ? LANG_RU : LANG_KK);
 		bodies[i] = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
-		if (!bodies[i])
+		if (!bodies[i]) {
 			err = SENIM_ERR_NOMEM;
-		else
-			lens[i] = strlen(bodies[i]);
-	}
-	if (!err) {
-		for (int i = 0; i < 2; i++) {
-			retire(c, c->body[i]);
-			retire(c, c->gz[i]);
-			c->body[i] = bodies[i];
-			c->len[i] = lens[i];
-			/* Compressed once per version: a mobile client's HTTP stack
-			 * asks for gzip, and the policy is ~24 KB of text. */
-			c->gz[i] = gzip(bodies[i], lens[i], &c->gz_len[i]);
+			goto fail;
 		}
-		c->seq = d.seq;
-	} else {
-		free(bodies[0]);
-		free(bodies[1]);
+		lens[i] = strlen(bodies[i]);
 	}
+	for (int i = 0; i < 2; i++) {
+		retire(c, c->body[i]);
+		retire(c, c->gz[i]);
+		c->body[i] = bodies[i];
+		c->len[i] = lens[i];
+		/* Compressed once per version: a mobile client's HTTP stack
+		 * asks for gzip, and the policy is ~24 KB of text. */
+		c->gz[i] = gzip(bodies[i], lens[i], &c->gz_len[i]);
+		bodies[i] = NULL; /* the cache's now */
+	}
+	c->seq = d.seq;
+fail:
+	free(bodies[0]);
+	free(bodies[1]);
 	policy_doc_release(&d);
 	return err;
+}
+
+/* The cached answer in text language `text` (index i), gzip-compressed when
+ * the client takes it; called with the lock held. */
+static enum senim_result reply_cached(struct http_request *req,
+				      struct http_response *resp,
+				      const struct policy_cache *c, int i, enum lang text)
+{
+	enum senim_result err;
+	if (c->gz[i] && accepts_gzip(http_header(req, "Accept-Encoding"))) {
+		err = http_reply_shared(resp, 200, "application/json", c->gz[i],
+					c->gz_len[i]);
+		if (err)
+			return err;
+		err = http_add_header(req, resp, "Content-Encoding", "gzip");
+	} else {
+		err = http_reply_shared(resp, 200, "application/json", c->body[i],
+					c->len[i]);
+	}
+	if (err)
+		return err;
+	req->lang = text; /* Content-Language: the text's own */
+	return http_add_header(req, resp, "Vary", "Accept-Encoding, Accept-Language");
 }
 
 enum senim_result api_policy_current(struct http_request *req, struct http_response *resp)
@@ -199,35 +222,27 @@ enum senim_result api_policy_current(struct http_request *req, struct http_respo
 	int64_t version = 0;
 	int have_version = store_data_version(app->store, &version) == SENIM_OK;
 	pthread_mutex_lock(&c->lock);
-	int err = SENIM_OK;
+	enum senim_result err = SENIM_OK;
 	if (!(have_version && c->have_version && c->seq && version == c->data_version)) {
 		int64_t seq = 0;
 		err = policy_current_seq(app->store, &seq);
-		if (!err && seq > c->seq)
+		if (err)
+			goto fail;
+		if (seq > c->seq) {
 			err = cache_fill(c, app->store);
-		if (!err) {
-			c->data_version = version;
-			c->have_version = have_version;
-			if (seq == 0)
-				c->seq = 0;
+			if (err)
+				goto fail;
 		}
+		c->data_version = version;
+		c->have_version = have_version;
+		if (seq == 0)
+			c->seq = 0;
 	}
-	if (!err && c->seq == 0)
+	if (c->seq == 0)
 		err = http_reply_code(req, resp, "policy_not_published");
-	else if (!err && c->gz[i] && accepts_gzip(http_header(req, "Accept-Encoding"))) {
-		err = http_reply_shared(resp, 200, "application/json", c->gz[i],
-					c->gz_len[i]);
-		if (!err)
-			err = http_add_header(req, resp, "Content-Encoding", "gzip");
-	} else if (!err) {
-		err = http_reply_shared(resp, 200, "application/json", c->body[i],
-					c->len[i]);
-	}
-	if (!err && resp->status == 200) {
-		req->lang = text; /* Content-Language: the text's own */
-		err = http_add_header(req, resp, "Vary",
-				      "Accept-Encoding, Accept-Language");
-	}
+	else
+		err = reply_cached(req, resp, c, i, text);
+fail:
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }
@@ -238,7 +253,7 @@ enum senim_result api_policy_get(struct http_request *req, struct http_response 
 	if (!policy_version_valid(version))
 		return http_reply_code(req, resp, "policy_not_found");
 	struct policy_doc d;
-	int err = policy_get(req->app->store, version, &d);
+	enum senim_result err = policy_get(req->app->store, version, &d);
 	if (err == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "policy_not_found");
 	if (err)
@@ -251,7 +266,7 @@ enum senim_result api_policy_get(struct http_request *req, struct http_response 
 	return err;
 }
 
-static int add_to_list(const struct policy_doc *d, void *ctx)
+static enum senim_result add_to_list(const struct policy_doc *d, void *ctx)
 {
 	json_t *o = doc_meta_json(d);
 	return o && json_array_append_new(ctx, o) == 0 ? SENIM_OK : SENIM_ERR_NOMEM;
@@ -262,7 +277,7 @@ enum senim_result api_policy_list(struct http_request *req, struct http_response
 	json_t *items = json_array();
 	if (!items)
 		return SENIM_ERR_NOMEM;
-	int err = policy_list(req->app->store, add_to_list, items);
+	enum senim_result err = policy_list(req->app->store, add_to_list, items);
 	if (err) {
 		json_decref(items);
 		return err;
@@ -296,6 +311,39 @@ static int version_format(const char *v, size_t len)
 	return policy_version_valid(v);
 }
 
+/* A publication in the request's arena: the op, and the body its texts
+ * point into, released with the request. */
+struct publish_req {
+	struct policy_publish op; /* first: the write's ctx */
+	json_t *body;
+};
+
+static void publish_dispose(void *p)
+{
+	json_decref(((struct publish_req *)p)->body);
+}
+
+/* After the write: 201 for a new version, 200 for the same texts again. */
+static enum senim_result publish_answer(struct http_request *req,
+					struct http_response *resp,
+					enum senim_result result, void *ctx)
+{
+	struct policy_publish *op = ctx;
+	if (result == SENIM_ERR_CONFLICT)
+		return http_reply_code(req, resp, "policy_version_conflict");
+	if (result)
+		return result;
+	json_t *o = doc_meta_json(&op->doc);
+	if (o)
+		json_object_set_new(o, "seq", json_integer(op->doc.seq));
+	char location[64 + POLICY_VERSION_MAX];
+	snprintf(location, sizeof(location), "/v1/policies/%s", op->doc.version);
+	enum senim_result err = http_reply_json(resp, op->created ? 201 : 200, o);
+	if (err)
+		return err;
+	return http_add_header(req, resp, "Location", location);
+}
+
 enum senim_result api_policy_publish(struct http_request *req, struct http_response *resp)
 {
 	json_t *body;
@@ -311,16 +359,24 @@ enum senim_result api_policy_publish(struct http_request *req, struct http_respo
 				     .rule = "format" };
 		return http_reply_problem(req, resp, &p);
 	}
+	struct publish_req *pr =
+		arena_alloc_disposable(&req->arena, sizeof(*pr), publish_dispose);
+	if (!pr) {
+		json_decref(body);
+		return SENIM_ERR_NOMEM;
+	}
+	pr->body = body;
 	json_t *ru = json_object_get(body, "ru"), *kk = json_object_get(body, "kk");
-	struct policy_doc d;
-	int created = 0;
-	int err = policy_publish(req->app->store, req->app->keys, req->actor.label,
-				 req->request_id, version, json_string_value(ru),
-				 json_string_length(ru), json_string_value(kk),
-				 json_string_length(kk), &d, &created);
-	json_decref(body);
-	if (err == SENIM_ERR_CONFLICT)
-		return http_reply_code(req, resp, "policy_version_conflict");
+	struct policy_publish *op = &pr->op;
+	op->kr = req->app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->version = version;
+	op->ru = json_string_value(ru);
+	op->ru_len = json_string_length(ru);
+	op->kk = json_string_value(kk);
+	op->kk_len = json_string_length(kk);
+	enum senim_result err = policy_publish_prepare(op);
 	if (err == SENIM_ERR_INVALID) {
 		struct problem p = { .code = "validation_failed",
 				     .field = "ru",
@@ -329,13 +385,5 @@ enum senim_result api_policy_publish(struct http_request *req, struct http_respo
 	}
 	if (err)
 		return err;
-	json_t *o = doc_meta_json(&d);
-	if (o)
-		json_object_set_new(o, "seq", json_integer(d.seq));
-	char location[64 + POLICY_VERSION_MAX];
-	snprintf(location, sizeof(location), "/v1/policies/%s", d.version);
-	err = http_reply_json(resp, created ? 201 : 200, o);
-	if (!err)
-		err = http_add_header(req, resp, "Location", location);
-	return err;
+	return http_write_then(req, policy_publish_tx, op, publish_answer);
 }

@@ -61,7 +61,7 @@ int cmd_audit(int argc, char **argv)
 	if (rc)
 		return rc;
 	struct audit_report rep;
-	int err = audit_verify_anchored(st, kr, a.common.anchor, &rep);
+	enum senim_result err = audit_verify_anchored(st, kr, a.common.anchor, &rep);
 	if (err == SENIM_OK) {
 		printf("audit chain intact: %lld records, %lld signed checkpoints\n",
 		       (long long)rep.records, (long long)rep.checkpoints);

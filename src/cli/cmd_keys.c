@@ -96,7 +96,7 @@ static enum senim_result count_fn(struct store_tx *tx, void *ctx)
 	struct store_rows *r = NULL;
 	int has = 0;
 	c->n = 0;
-	int err = store_query(tx, SQL_COUNT_BY_VERSION, NULL, 0, &r);
+	enum senim_result err = store_query(tx, SQL_COUNT_BY_VERSION, NULL, 0, &r);
 	while (!err && (err = store_rows_next(r, &has)) == SENIM_OK && has) {
 		struct version_count *grown = realloc(c->v, (c->n + 1) * sizeof(*c->v));
 		if (!grown) {
@@ -112,9 +112,9 @@ static enum senim_result count_fn(struct store_tx *tx, void *ctx)
 	return err;
 }
 
-static int count_keys(struct store *st, struct counts *c)
+static enum senim_result count_keys(struct store *st, struct counts *c)
 {
-	int err = store_read(st, count_fn, c);
+	enum senim_result err = store_read(st, count_fn, c);
 	if (err)
 		cli_error("keys",
 			  "cannot count the data keys in subject_keys: %s (is the schema "
@@ -210,12 +210,12 @@ struct rotate {
 	int64_t b_done, b_failed, b_skipped;
 	char b_failed_ids[ROTATE_SHOW_FAILED][VAULT_SUBJECT_ID_MAX + 1];
 	size_t b_nfailed_ids;
-	int b_last_err;
+	enum senim_result b_last_err;
 	/* totals */
 	int64_t done, failed, skipped, total;
 	char failed_ids[ROTATE_SHOW_FAILED][VAULT_SUBJECT_ID_MAX + 1];
 	size_t nfailed_ids;
-	int last_failure;
+	enum senim_result last_failure;
 };
 
 static void rows_release(struct rotate *ro)
@@ -229,12 +229,12 @@ static void rows_release(struct rotate *ro)
 
 /* Read the next batch into ro->rows (the cursor is closed before any
  * update, so no backend has to update the table it is scanning). */
-static int read_batch(struct store_tx *tx, struct rotate *ro)
+static enum senim_result read_batch(struct store_tx *tx, struct rotate *ro)
 {
 	struct store_val p[] = { SV_INT(ro->target), SV_TEXT(ro->after) };
 	struct store_rows *r = NULL;
 	int has = 0;
-	int err = store_query(tx, SQL_BATCH, p, 2, &r);
+	enum senim_result err = store_query(tx, SQL_BATCH, p, 2, &r);
 	while (!err && ro->nrows < ROTATE_BATCH &&
 	       (err = store_rows_next(r, &has)) == SENIM_OK && has) {
 		struct batch_row *row = &ro->rows[ro->nrows];
@@ -268,7 +268,7 @@ static int read_batch(struct store_tx *tx, struct rotate *ro)
 	return err;
 }
 
-static void note_failure(struct rotate *ro, const char *id, int err)
+static void note_failure(struct rotate *ro, const char *id, enum senim_result err)
 {
 	ro->b_failed++;
 	ro->b_last_err = err;
@@ -286,22 +286,23 @@ static enum senim_result batch_fn(struct store_tx *tx, void *ctx)
 	rows_release(ro);
 	ro->b_done = ro->b_failed = ro->b_skipped = 0;
 	ro->b_nfailed_ids = 0;
-	int err = read_batch(tx, ro);
+	enum senim_result err = read_batch(tx, ro);
 	if (err)
 		return err;
 	int64_t now = clock_now_us();
 	struct buf out;
 	buf_init(&out, 4096);
-	for (size_t i = 0; i < ro->nrows && !err; i++) {
+	for (size_t i = 0; i < ro->nrows; i++) {
 		struct batch_row *row = &ro->rows[i];
 		uint32_t got = 0;
 		buf_reset(&out);
-		int rerr = row->usable ? vault_dek_rewrap(ro->kr, row->id, row->wrapped,
-							  row->len, &out, &got)
-				       : SENIM_ERR_INVALID;
+		enum senim_result rerr =
+			row->usable ? vault_dek_rewrap(ro->kr, row->id, row->wrapped,
+						       row->len, &out, &got)
+				    : SENIM_ERR_INVALID;
 		if (rerr == SENIM_ERR_NOMEM) {
 			err = rerr;
-			break;
+			goto fail;
 		}
 		if (rerr) {
 			note_failure(ro, row->id, rerr);
@@ -313,11 +314,14 @@ static enum senim_result batch_fn(struct store_tx *tx, void *ctx)
 		};
 		int64_t changes = 0;
 		err = store_exec(tx, SQL_REWRAP, p, 5, &changes);
-		if (!err && changes == 1)
+		if (err)
+			goto fail;
+		if (changes == 1)
 			ro->b_done++;
-		else if (!err)
+		else
 			ro->b_skipped++; /* changed by someone else meanwhile */
 	}
+fail:
 	buf_release(&out);
 	return err;
 }
@@ -327,13 +331,13 @@ static enum senim_result count_older_fn(struct store_tx *tx, void *ctx)
 	struct rotate *ro = ctx;
 	struct store_val p[] = { SV_INT(ro->target) };
 	struct store_rows *r = NULL;
-	int has = 0;
-	int err = store_query(tx, SQL_COUNT_OLDER, p, 1, &r);
-	if (!err)
-		err = store_rows_next(r, &has);
-	ro->total = !err && has ? store_rows_int(r, 0) : 0;
+	ro->total = 0;
+	enum senim_result err = store_query_one(tx, SQL_COUNT_OLDER, p, 1, &r);
+	if (err)
+		return err;
+	ro->total = store_rows_int(r, 0);
 	store_rows_free(r);
-	return err;
+	return SENIM_OK;
 }
 
 struct rotate_audit {
@@ -359,14 +363,14 @@ static enum senim_result audit_fn(struct store_tx *tx, void *ctx)
 	return audit_append(tx, a->kr, &rec);
 }
 
-static int audit_rotation(struct store *st, const struct keyring *kr,
-			  const struct cli_common *common, uint32_t version,
-			  const char *outcome)
+static enum senim_result audit_rotation(struct store *st, const struct keyring *kr,
+					const struct cli_common *common, uint32_t version,
+					const char *outcome)
 {
 	char object[32];
 	snprintf(object, sizeof(object), "kek:%" PRIu32, version);
 	struct rotate_audit a = { kr, object, outcome, common->run_id };
-	int err = store_write(st, audit_fn, &a);
+	enum senim_result err = store_write(st, audit_fn, &a);
 	if (err)
 		cli_error("keys", "cannot write the audit record: %s",
 			  senim_result_name(err));
@@ -383,10 +387,10 @@ static void progress(const struct rotate *ro, int tty)
 }
 
 /* Walk subject_keys until a pass finds nothing left to rewrap. */
-static int rewrap_all(struct store *st, struct rotate *ro, int tty)
+static enum senim_result rewrap_all(struct store *st, struct rotate *ro, int tty)
 {
-	int err = SENIM_OK;
-	for (int pass = 0; pass < ROTATE_PASSES && !err; pass++) {
+	enum senim_result err = SENIM_OK;
+	for (int pass = 0; pass < ROTATE_PASSES; pass++) {
 		int64_t before = ro->done;
 		/* Every pass meets every row that cannot be rewrapped: count
 		 * those of the last pass only. */
@@ -396,12 +400,12 @@ static int rewrap_all(struct store *st, struct rotate *ro, int tty)
 		ro->after = strdup("");
 		if (!ro->after) {
 			err = SENIM_ERR_NOMEM;
-			break;
+			goto fail;
 		}
 		for (;;) {
 			err = store_write(st, batch_fn, ro);
 			if (err)
-				break;
+				goto fail;
 			ro->done += ro->b_done;
 			ro->failed += ro->b_failed;
 			ro->skipped += ro->b_skipped;
@@ -425,19 +429,49 @@ static int rewrap_all(struct store *st, struct rotate *ro, int tty)
 		}
 		/* A further pass only for rows that appeared behind the walk;
 		 * failed rows would be found again, so they do not count. */
-		if (err || ro->done == before)
+		if (ro->done == before)
 			break;
-		int64_t left = 0;
 		err = store_read(st, count_older_fn, ro);
-		left = ro->total;
+		int64_t left = ro->total;
 		ro->total = ro->done + left;
-		if (err || left <= ro->failed)
+		if (err)
+			goto fail;
+		if (left <= ro->failed)
 			break;
 	}
+fail:
 	rows_release(ro);
 	if (tty)
 		fputc('\n', stderr);
 	return err;
+}
+
+/* Add a KEK version to the key file and take it into kr: *target gets it. */
+static enum senim_result add_kek(const char *path, struct keyring *kr, uint32_t *target)
+{
+	enum senim_result err = keyring_add_kek(path, target);
+	if (err)
+		return err;
+	return keyring_reload(kr);
+}
+
+/* Rewrap every data key on an older KEK version than ro->target. */
+static enum senim_result rewrap(struct store *st, struct rotate *ro, int resume,
+				int64_t added_at)
+{
+	enum senim_result err = store_read(st, count_older_fn, ro);
+	if (err)
+		return err;
+	err = rewrap_all(st, ro, isatty(2));
+	if (err || resume)
+		return err;
+	/* Servers that had not yet seen the new KEK may have wrapped new data
+	 * keys with the old one meanwhile: wait until they all have, then walk
+	 * once more. */
+	int64_t wait = added_at + ROTATE_SETTLE_US - clock_mono_us();
+	if (wait > 0)
+		usleep((useconds_t)wait);
+	return rewrap_all(st, ro, isatty(2));
 }
 
 static int do_rotate(struct cli_common *common, struct store *st, struct keyring *kr,
@@ -445,16 +479,14 @@ static int do_rotate(struct cli_common *common, struct store *st, struct keyring
 {
 	uint32_t target = keyring_kek_version(kr);
 	int64_t added_at = clock_mono_us();
-	int err;
+	enum senim_result err;
 	/* The record comes first: a key file is never changed without one (a
 	 * store that cannot take it stops the rotation before it begins). */
 	uint32_t next = resume ? target : target + 1;
 	if (audit_rotation(st, kr, common, next, "started"))
 		return CLI_ENV;
 	if (!resume) {
-		err = keyring_add_kek(common->keys, &target);
-		if (!err)
-			err = keyring_reload(kr);
+		err = add_kek(common->keys, kr, &target);
 		if (err) {
 			cli_error("keys", "cannot add a KEK version to %s: %s",
 				  common->keys, senim_result_name(err));
@@ -478,18 +510,7 @@ static int do_rotate(struct cli_common *common, struct store *st, struct keyring
 	ro->kr = kr;
 	ro->target = target;
 	int64_t t0 = clock_mono_us();
-	err = store_read(st, count_older_fn, ro);
-	if (!err)
-		err = rewrap_all(st, ro, isatty(2));
-	if (!err && !resume) {
-		/* Servers that had not yet seen the new KEK may have wrapped new
-		 * data keys with the old one meanwhile: wait until they all
-		 * have, then walk once more. */
-		int64_t wait = added_at + ROTATE_SETTLE_US - clock_mono_us();
-		if (wait > 0)
-			usleep((useconds_t)wait);
-		err = rewrap_all(st, ro, isatty(2));
-	}
+	err = rewrap(st, ro, resume, added_at);
 	double secs = (double)(clock_mono_us() - t0) / 1e6;
 	int rc = CLI_OK;
 	if (err) {
@@ -503,8 +524,8 @@ static int do_rotate(struct cli_common *common, struct store *st, struct keyring
 	}
 	/* The end record is written even after a failure: it says how the
 	 * rotation ended. */
-	int aerr = audit_rotation(st, kr, common, target,
-				  rc == CLI_OK ? "success" : "failed");
+	enum senim_result aerr = audit_rotation(st, kr, common, target,
+						rc == CLI_OK ? "success" : "failed");
 	if (aerr && rc == CLI_OK)
 		rc = CLI_ENV;
 
@@ -528,18 +549,19 @@ static int do_rotate(struct cli_common *common, struct store *st, struct keyring
 			printf(" %s", ro->failed_ids[i]);
 		printf("%s\n", ro->failed > (int64_t)ro->nfailed_ids ? " ..." : "");
 	}
-	if (!err) {
-		struct counts c = { NULL, 0 };
-		if (count_keys(st, &c) == SENIM_OK) {
-			printf("\n");
-			int prc = print_counts(kr, &c);
-			if (prc != CLI_OK && rc == CLI_OK)
-				rc = prc;
-		} else if (rc == CLI_OK) {
-			rc = CLI_ENV;
-		}
-		free(c.v);
+	if (err)
+		goto fail;
+	struct counts c = { NULL, 0 };
+	if (count_keys(st, &c) == SENIM_OK) {
+		printf("\n");
+		int prc = print_counts(kr, &c);
+		if (prc != CLI_OK && rc == CLI_OK)
+			rc = prc;
+	} else if (rc == CLI_OK) {
+		rc = CLI_ENV;
 	}
+	free(c.v);
+fail:
 	free(ro->after);
 	free(ro);
 	return rc;

@@ -38,7 +38,7 @@ static int read_file(const char *path, struct buf *b)
 	}
 	char chunk[8192];
 	size_t n;
-	int err = SENIM_OK;
+	enum senim_result err = SENIM_OK;
 	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		err = buf_add(b, chunk, n);
 	int failed = ferror(f);
@@ -54,51 +54,69 @@ static int read_file(const char *path, struct buf *b)
 	return CLI_OK;
 }
 
-static int do_publish(struct store *st, struct keyring *kr, struct cli_common *common,
-		      const char *version, const char *ru_path, const char *kk_path)
+/* A refused or failed publication as an exit code, with its message. */
+static int report_publish(enum senim_result err, const char *version)
 {
-	struct buf ru, kk;
-	buf_init(&ru, POLICY_TEXT_MAX);
-	buf_init(&kk, POLICY_TEXT_MAX);
-	int rc = read_file(ru_path, &ru);
-	if (!rc)
-		rc = read_file(kk_path, &kk);
-	if (rc)
-		goto done;
-	struct policy_doc d;
-	int created = 0;
-	int err = policy_publish(st, kr, "cli", common->run_id, version, ru.data, ru.len,
-				 kk.data, kk.len, &d, &created);
 	if (err == SENIM_ERR_INVALID) {
 		cli_error("policy",
 			  "refused: the version must be 1-32 characters of "
 			  "[0-9A-Za-z._-], and each text non-empty UTF-8 of at most %d "
 			  "bytes",
 			  POLICY_TEXT_MAX);
-		rc = CLI_FAILED;
-	} else if (err == SENIM_ERR_CONFLICT) {
+		return CLI_FAILED;
+	}
+	if (err == SENIM_ERR_CONFLICT) {
 		cli_error("policy",
 			  "refused: version %s is already published with other texts",
 			  version);
-		rc = CLI_FAILED;
-	} else if (err) {
-		cli_error("policy", "cannot publish: %s", senim_result_name(err));
-		rc = CLI_ENV;
-	} else {
-		char when[CLOCK_RFC3339_LEN];
-		clock_format_rfc3339(d.published_at, when);
-		printf("%s version %s, in force since %s\n  sha256 ru %s\n  sha256 kk "
-		       "%s\n",
-		       created ? "published" : "already published (same texts)",
-		       d.version, when, d.sha256_ru, d.sha256_kk);
+		return CLI_FAILED;
 	}
-done:
+	cli_error("policy", "cannot publish: %s", senim_result_name(err));
+	return CLI_ENV;
+}
+
+/* `policy publish`: the same operation as POST /v1/policies. */
+static int do_publish(struct store *st, struct keyring *kr, struct cli_common *common,
+		      const char *version, const char *ru_path, const char *kk_path)
+{
+	struct buf ru, kk;
+	buf_init(&ru, POLICY_TEXT_MAX);
+	buf_init(&kk, POLICY_TEXT_MAX);
+	enum senim_result err = SENIM_OK;
+	int rc = read_file(ru_path, &ru);
+	if (rc)
+		goto fail;
+	rc = read_file(kk_path, &kk);
+	if (rc)
+		goto fail;
+	struct policy_publish op = { .kr = kr,
+				     .actor = "cli",
+				     .request_id = common->run_id,
+				     .version = version,
+				     .ru = ru.data,
+				     .ru_len = ru.len,
+				     .kk = kk.data,
+				     .kk_len = kk.len };
+	err = policy_publish_prepare(&op);
+	if (err)
+		goto fail;
+	err = store_write(st, policy_publish_tx, &op);
+	if (err)
+		goto fail;
+	char when[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(op.doc.published_at, when);
+	printf("%s version %s, in force since %s\n  sha256 ru %s\n  sha256 kk %s\n",
+	       op.created ? "published" : "already published (same texts)",
+	       op.doc.version, when, op.doc.sha256_ru, op.doc.sha256_kk);
+fail:
+	if (err)
+		rc = report_publish(err, version);
 	buf_release(&ru);
 	buf_release(&kk);
 	return rc;
 }
 
-static int print_row(const struct policy_doc *d, void *ctx)
+static enum senim_result print_row(const struct policy_doc *d, void *ctx)
 {
 	int *count = ctx;
 	char when[CLOCK_RFC3339_LEN];
@@ -112,7 +130,8 @@ static int print_row(const struct policy_doc *d, void *ctx)
 static int do_show(struct store *st, const char *version, const char *lang)
 {
 	struct policy_doc d;
-	int err = policy_get(st, strcmp(version, "current") == 0 ? NULL : version, &d);
+	enum senim_result err =
+		policy_get(st, strcmp(version, "current") == 0 ? NULL : version, &d);
 	if (err == SENIM_ERR_NOT_FOUND) {
 		cli_error("policy", "no such version");
 		return CLI_FAILED;

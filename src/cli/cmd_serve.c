@@ -25,7 +25,7 @@
 #include "http/metrics.h"
 #include "http/ratelimit.h"
 #include "http/server.h"
-#include "staff/staff.h"
+#include "staff/sign_in.h"
 #include "common/banned.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"

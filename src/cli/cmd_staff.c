@@ -13,6 +13,8 @@
 
 #include "cli/cli.h"
 #include "common/clock.h"
+#include "staff/account.h"
+#include "staff/password.h"
 #include "staff/staff.h"
 #include "common/banned.h"
 
@@ -50,8 +52,8 @@ static void staff_usage(FILE *out)
 		role_list(), STAFF_LOGIN_MAX);
 }
 
-/* The result of a staff_* call as an exit code, with its message. */
-static int report(int err, const char *login)
+/* The result of a staff operation as an exit code, with its message. */
+static int report(enum senim_result err, const char *login)
 {
 	switch (err) {
 	case SENIM_OK:
@@ -99,6 +101,54 @@ static void print_row(const struct staff_info *info, void *ctx)
 	       info->is_service ? "service" : "person",
 	       info->is_service ? "-" : (info->enrolled ? "yes" : "no"),
 	       info->locked ? "yes" : "no", info->revoked ? "yes" : "no", created);
+}
+
+/* `staff add`: the secret is printed once, and wiped whatever happened. */
+static int do_add(struct store *st, const struct keyring *kr, struct staff_who who,
+		  const char *login, enum role role, int service)
+{
+	struct staff_add op = {
+		.kr = kr, .who = who, .login = login, .role = role, .service = service
+	};
+	int rc = CLI_OK;
+	enum senim_result err = staff_add_prepare(&op);
+	if (err)
+		goto fail;
+	err = store_write(st, staff_add_tx, &op);
+	if (err)
+		goto fail;
+	if (service)
+		printf("%s\n", op.secret);
+	else
+		print_person(login, role_name(role), op.secret);
+	if (fflush(stdout) != 0) {
+		cli_error("staff", "cannot write the secret to stdout");
+		rc = CLI_ENV;
+	}
+fail:
+	if (err)
+		rc = report(err, login);
+	staff_add_dispose(&op);
+	return rc;
+}
+
+/* `staff revoke` and `staff unlock`. */
+static int do_change(struct store *st, const struct keyring *kr, struct staff_who who,
+		     const char *login, int revoke)
+{
+	struct staff_change op = { .kr = kr, .who = who, .login = login };
+	int rc = report(store_write(st, revoke ? staff_revoke_tx : staff_unlock_tx, &op),
+			login);
+	if (rc == CLI_OK)
+		printf("account %s %s\n", login, revoke ? "revoked" : "unlocked");
+	return rc;
+}
+
+static int do_list(struct store *st)
+{
+	printf("%-24s %-13s %-8s %-9s %-7s %-8s %s\n", "LOGIN", "ROLE", "KIND",
+	       "ENROLLED", "PAUSED", "REVOKED", "CREATED");
+	return report(staff_list(st, print_row, NULL), "");
 }
 
 int cmd_staff(int argc, char **argv)
@@ -162,35 +212,12 @@ int cmd_staff(int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	struct staff_who who = { "cli", a.common.run_id };
-	int err;
-	if (is_add) {
-		char *secret = NULL;
-		err = staff_add(st, kr, &who, login, (enum role)role, api_token, &secret);
-		rc = report(err, login);
-		if (!err) {
-			if (api_token)
-				printf("%s\n", secret);
-			else
-				print_person(login, role_name((enum role)role), secret);
-			if (fflush(stdout) != 0) {
-				cli_error("staff", "cannot write the secret to stdout");
-				rc = CLI_ENV;
-			}
-		}
-		staff_secret_free(secret);
-	} else if (is_revoke || is_unlock) {
-		err = is_revoke ? staff_revoke(st, kr, &who, login)
-				: staff_unlock(st, kr, &who, login);
-		rc = report(err, login);
-		if (!err)
-			printf("account %s %s\n", login,
-			       is_revoke ? "revoked" : "unlocked");
-	} else {
-		printf("%-24s %-13s %-8s %-9s %-7s %-8s %s\n", "LOGIN", "ROLE", "KIND",
-		       "ENROLLED", "PAUSED", "REVOKED", "CREATED");
-		err = staff_list(st, print_row, NULL);
-		rc = report(err, "");
-	}
+	if (is_add)
+		rc = do_add(st, kr, who, login, (enum role)role, api_token);
+	else if (is_revoke || is_unlock)
+		rc = do_change(st, kr, who, login, is_revoke);
+	else
+		rc = do_list(st);
 	store_free(st);
 	keyring_free(kr);
 	return rc;

@@ -87,19 +87,18 @@ void cli_error(const char *cmd, const char *fmt, ...)
  * data keys, or audit records (whose checkpoints are signed). */
 static enum senim_result uses_keys_fn(struct store_tx *tx, void *ctx)
 {
-	struct store_rows *r;
-	int has = 0;
-	int err = store_query(tx,
-			      "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM subject_keys"
-			      " LIMIT 1) k) + (SELECT COUNT(*) FROM (SELECT 1 FROM"
-			      " audit_log LIMIT 1) a)",
-			      NULL, 0, &r);
+	struct store_rows *r = NULL;
+	enum senim_result err =
+		store_query_one(tx,
+				"SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM subject_keys"
+				" LIMIT 1) k) + (SELECT COUNT(*) FROM (SELECT 1 FROM"
+				" audit_log LIMIT 1) a)",
+				NULL, 0, &r);
 	if (err)
 		return err;
-	err = store_rows_next(r, &has);
-	*(int *)ctx = !err && has && store_rows_int(r, 0) > 0;
+	*(int *)ctx = store_rows_int(r, 0) > 0;
 	store_rows_free(r);
-	return err;
+	return SENIM_OK;
 }
 
 /* Whether the key file is the one this store's data was sealed with: the
@@ -112,25 +111,26 @@ struct fit {
 static enum senim_result keys_fit_fn(struct store_tx *tx, void *ctx)
 {
 	struct fit *f = ctx;
-	struct store_rows *r;
-	int has = 0;
+	struct store_rows *r = NULL;
 	f->dek_ok = 1;
-	int err = store_query(tx,
-			      "SELECT subject_id, wrapped FROM subject_keys"
-			      " ORDER BY created_at DESC, subject_id DESC LIMIT 1",
-			      NULL, 0, &r);
-	if (!err)
-		err = store_rows_next(r, &has);
-	if (!err && has) {
+	enum senim_result err =
+		store_query_one(tx,
+				"SELECT subject_id, wrapped FROM subject_keys"
+				" ORDER BY created_at DESC, subject_id DESC"
+				" LIMIT 1",
+				NULL, 0, &r);
+	if (err == SENIM_OK) {
 		size_t len = 0;
 		const void *wrapped = store_rows_blob(r, 1, &len);
 		struct vault_dek *dek = NULL;
 		f->dek_ok = vault_dek_unwrap(f->kr, store_rows_text(r, 0, NULL), wrapped,
 					     len, &dek) == SENIM_OK;
 		vault_dek_free(dek);
+		store_rows_free(r);
+	} else if (err != SENIM_ERR_NOT_FOUND) { /* no data keys: nothing to open */
+		return err;
 	}
-	store_rows_free(r);
-	return err ? err : audit_signed_by(tx, f->kr, &f->audit_ok);
+	return audit_signed_by(tx, f->kr, &f->audit_ok);
 }
 
 /*
@@ -143,11 +143,13 @@ static enum senim_result keys_fit_fn(struct store_tx *tx, void *ctx)
 static int open_keys(struct cli_common *c, struct store *st, struct keyring **kr)
 {
 	struct stat sb;
-	int err = SENIM_OK;
+	enum senim_result err;
 	if (stat(c->keys, &sb) != 0 && errno == ENOENT) {
 		int used = 1;
 		err = store_read(st, uses_keys_fn, &used);
-		if (!err && used) {
+		if (err)
+			goto unusable;
+		if (used) {
 			cli_error(
 				"keys",
 				"the key file %s does not exist, but the store holds data"
@@ -158,34 +160,34 @@ static int open_keys(struct cli_common *c, struct store *st, struct keyring **kr
 			return CLI_ENV;
 		}
 	}
-	if (!err) /* creates it when missing: the store has never used keys */
-		err = keyring_open(c->keys, 1, kr);
-	if (err) {
-		cli_error("keys", "cannot use key file %s: %s", c->keys,
-			  senim_result_name(err));
-		return CLI_ENV;
-	}
+	/* creates it when missing: the store has never used keys */
+	err = keyring_open(c->keys, 1, kr);
+	if (err)
+		goto unusable;
 	/* A key file that exists may still be another one: another
 	 * deployment's, an old copy.  Its keys must open what is stored. */
 	struct fit f = { .kr = *kr };
 	err = store_read(st, keys_fit_fn, &f);
-	if (!err && (!f.dek_ok || !f.audit_ok)) {
+	if (err) {
+		cli_error("store", "cannot read the store: %s", senim_result_name(err));
+		goto fail;
+	}
+	if (!f.dek_ok || !f.audit_ok) {
 		cli_error("keys",
 			  "the key file %s does not fit this store: it cannot %s (another"
 			  " deployment's key file, or an old copy?)",
 			  c->keys,
 			  !f.dek_ok ? "open the newest data key"
 				    : "verify the newest audit checkpoint");
-		err = SENIM_ERR_CONFIG;
-	} else if (err) {
-		cli_error("store", "cannot read the store: %s", senim_result_name(err));
-	}
-	if (err) {
-		keyring_free(*kr);
-		*kr = NULL;
-		return CLI_ENV;
+		goto fail;
 	}
 	return CLI_OK;
+unusable:
+	cli_error("keys", "cannot use key file %s: %s", c->keys, senim_result_name(err));
+fail:
+	keyring_free(*kr);
+	*kr = NULL;
+	return CLI_ENV;
 }
 
 int cli_open(struct cli_common *c, int connections, struct store **st,
@@ -197,30 +199,33 @@ int cli_open(struct cli_common *c, int connections, struct store **st,
 		cli_error("store", "libsodium failed to initialise");
 		return CLI_ENV;
 	}
-	int err = store_open(c->db, connections, st);
-	if (!err)
-		err = store_migrate(*st, NULL);
-	if (err) {
-		/* Never print c->db: a PostgreSQL URL may carry a password. */
-		cli_error("store", "cannot open the store: %s", senim_result_name(err));
-		store_free(*st);
-		*st = NULL;
-		return CLI_ENV;
-	}
-	int rc = open_keys(c, *st, kr);
-	if (rc == CLI_OK && audit_anchor_open(c->anchor) != SENIM_OK) {
+	int rc = CLI_ENV;
+	enum senim_result err = store_open(c->db, connections, st);
+	if (err)
+		goto no_store;
+	err = store_migrate(*st, NULL);
+	if (err)
+		goto no_store;
+	rc = open_keys(c, *st, kr);
+	if (rc)
+		goto fail;
+	if (audit_anchor_open(c->anchor) != SENIM_OK) {
 		cli_error("audit",
 			  "cannot open the audit anchor %s for appending (a read-only"
 			  " key directory? set --audit-anchor or SENIM_AUDIT_ANCHOR)",
 			  c->anchor);
 		keyring_free(*kr);
 		rc = CLI_ENV;
+		goto fail;
 	}
-	if (rc != CLI_OK) {
-		store_free(*st);
-		*st = NULL;
-		*kr = NULL;
-	}
+	return CLI_OK;
+no_store:
+	/* Never print c->db: a PostgreSQL URL may carry a password. */
+	cli_error("store", "cannot open the store: %s", senim_result_name(err));
+fail:
+	store_free(*st);
+	*st = NULL;
+	*kr = NULL;
 	return rc;
 }
 
@@ -258,36 +263,36 @@ int cli_open_existing(struct cli_common *c, struct store **st, struct keyring **
 	if (!is_url(c->db) && !sqlite_file_exists(c->db))
 		return CLI_ENV;
 	int current = 0, latest = 0;
-	int err = store_open(c->db, 1, st);
-	if (!err)
-		err = store_schema_version(*st, &current, &latest);
-	if (err || current != latest) {
-		/* Never print c->db: a PostgreSQL URL may carry a password. */
-		if (err)
-			cli_error("store",
-				  "cannot read the store (%s): not a senim store?",
-				  senim_result_name(err));
-		else
-			cli_error("store",
-				  "the store's schema is version %d, this senim's is %d: "
-				  "%s",
-				  current, latest,
-				  current < latest ? "run 'senim migrate' first"
-						   : "use the senim that wrote it");
-		store_free(*st);
-		*st = NULL;
-		return CLI_ENV;
+	enum senim_result err = store_open(c->db, 1, st);
+	if (err)
+		goto unreadable;
+	err = store_schema_version(*st, &current, &latest);
+	if (err)
+		goto unreadable;
+	if (current != latest) {
+		cli_error("store",
+			  "the store's schema is version %d, this senim's is %d: %s",
+			  current, latest,
+			  current < latest ? "run 'senim migrate' first"
+					   : "use the senim that wrote it");
+		goto fail;
 	}
 	err = keyring_open(c->keys, 0, kr);
 	if (err) {
 		cli_error("keys", "cannot use key file %s: %s", c->keys,
 			  senim_result_name(err));
-		store_free(*st);
-		*st = NULL;
 		*kr = NULL;
-		return CLI_ENV;
+		goto fail;
 	}
 	return CLI_OK;
+unreadable:
+	/* Never print c->db: a PostgreSQL URL may carry a password. */
+	cli_error("store", "cannot read the store (%s): not a senim store?",
+		  senim_result_name(err));
+fail:
+	store_free(*st);
+	*st = NULL;
+	return CLI_ENV;
 }
 
 void cli_print_usage(const struct cli_args *a, FILE *out)

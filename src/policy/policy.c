@@ -1,3 +1,6 @@
+/*
+ * policy.c — publishing and reading privacy-policy versions.
+ */
 #include "policy/policy.h"
 
 #include <jansson.h>
@@ -80,24 +83,41 @@ static void read_meta(struct store_rows *r, struct policy_doc *d)
 
 #define META_COLUMNS "seq, version, published_at, published_by, sha256_ru, sha256_kk"
 
-struct publish_ctx {
-	const struct keyring *kr;
-	const char *actor, *request_id, *version;
-	const char *ru, *kk;
-	size_t ru_len, kk_len;
-	char sha_ru[POLICY_SHA256_HEX];
-	char sha_kk[POLICY_SHA256_HEX];
-	struct policy_doc *out;
-	int created;
-};
-
-static enum senim_result publish_tx(struct store_tx *tx, void *arg)
+enum senim_result policy_publish_prepare(struct policy_publish *op)
 {
-	struct publish_ctx *c = arg;
-	struct policy_doc *d = c->out;
-	struct store_rows *r;
-	int has = 0;
-	int err;
+	memset(&op->doc, 0, sizeof(op->doc));
+	op->created = 0;
+	if (!policy_version_valid(op->version) || !text_valid(op->ru, op->ru_len) ||
+	    !text_valid(op->kk, op->kk_len))
+		return SENIM_ERR_INVALID;
+	policy_sha256_hex(op->ru, op->ru_len, op->sha_ru);
+	policy_sha256_hex(op->kk, op->kk_len, op->sha_kk);
+	return SENIM_OK;
+}
+
+/* The version already published under op->version into op->doc;
+ * SENIM_ERR_NOT_FOUND when there is none. */
+static enum senim_result published_as(struct store_tx *tx, struct policy_publish *op)
+{
+	struct store_rows *r = NULL;
+	enum senim_result err = store_query_one(
+		tx, "SELECT " META_COLUMNS " FROM policies WHERE version = $1",
+		(struct store_val[]){ SV_TEXT(op->version) }, 1, &r);
+	if (err)
+		return err;
+	read_meta(r, &op->doc);
+	store_rows_free(r);
+	return SENIM_OK;
+}
+
+enum senim_result policy_publish_tx(struct store_tx *tx, void *arg)
+{
+	struct policy_publish *op = arg;
+	struct policy_doc *d = &op->doc;
+	struct store_rows *r = NULL;
+	enum senim_result err;
+	memset(d, 0, sizeof(*d));
+	op->created = 0;
 	/* PostgreSQL: publishers in other processes wait here, so seq numbers
 	 * and the version check stay consistent. */
 	if (store_tx_kind(tx) == STORE_POSTGRES) {
@@ -106,93 +126,56 @@ static enum senim_result publish_tx(struct store_tx *tx, void *arg)
 		if (err)
 			return err;
 	}
-	err = store_query(tx, "SELECT " META_COLUMNS " FROM policies WHERE version = $1",
-			  (struct store_val[]){ SV_TEXT(c->version) }, 1, &r);
-	if (err)
-		return err;
-	err = store_rows_next(r, &has);
-	if (!err && has)
-		read_meta(r, d);
-	store_rows_free(r);
-	if (err)
-		return err;
-	if (has) {
+	err = published_as(tx, op);
+	if (err == SENIM_OK) {
 		/* P2: a published version is immutable. */
-		if (strcmp(d->sha256_ru, c->sha_ru) != 0 ||
-		    strcmp(d->sha256_kk, c->sha_kk) != 0)
+		if (strcmp(d->sha256_ru, op->sha_ru) != 0 ||
+		    strcmp(d->sha256_kk, op->sha_kk) != 0)
 			return SENIM_ERR_CONFLICT;
-		c->created = 0;
 		return SENIM_OK;
 	}
-	err = store_query(tx, "SELECT COALESCE(MAX(seq), 0) FROM policies", NULL, 0, &r);
+	if (err != SENIM_ERR_NOT_FOUND)
+		return err;
+	err = store_query_one(tx, "SELECT COALESCE(MAX(seq), 0) FROM policies", NULL, 0,
+			      &r);
 	if (err)
 		return err;
-	err = store_rows_next(r, &has);
-	int64_t seq = (!err && has) ? store_rows_int(r, 0) + 1 : 1;
+	int64_t seq = store_rows_int(r, 0) + 1;
 	store_rows_free(r);
-	if (err)
-		return err;
 	int64_t now = clock_now_us();
 	err = store_exec(tx,
 			 "INSERT INTO policies (seq, version, published_at, published_by,"
 			 " text_ru, text_kk, sha256_ru, sha256_kk)"
 			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-			 (struct store_val[]){ SV_INT(seq), SV_TEXT(c->version),
-					       SV_INT(now), SV_TEXT(c->actor),
-					       SV_TEXTN(c->ru, c->ru_len),
-					       SV_TEXTN(c->kk, c->kk_len),
-					       SV_TEXT(c->sha_ru), SV_TEXT(c->sha_kk) },
+			 (struct store_val[]){ SV_INT(seq), SV_TEXT(op->version),
+					       SV_INT(now), SV_TEXT(op->actor),
+					       SV_TEXTN(op->ru, op->ru_len),
+					       SV_TEXTN(op->kk, op->kk_len),
+					       SV_TEXT(op->sha_ru), SV_TEXT(op->sha_kk) },
 			 8, NULL);
 	if (err)
 		return err;
 	char object[16 + POLICY_VERSION_MAX];
-	snprintf(object, sizeof(object), "policy:%s", c->version);
-	struct audit_record rec = { .actor = c->actor,
+	snprintf(object, sizeof(object), "policy:%s", op->version);
+	struct audit_record rec = { .actor = op->actor,
 				    .operation = "policy.publish",
 				    .object = object,
 				    .subject_id = NULL,
 				    .categories = "",
 				    .purpose = "legal_obligation",
 				    .outcome = "success",
-				    .request_id = c->request_id };
-	err = audit_append(tx, c->kr, &rec);
+				    .request_id = op->request_id };
+	err = audit_append(tx, op->kr, &rec);
 	if (err)
 		return err;
 	d->seq = seq;
-	copy_text(d->version, sizeof(d->version), c->version, strlen(c->version));
+	copy_text(d->version, sizeof(d->version), op->version, strlen(op->version));
 	d->published_at = now;
-	memcpy(d->sha256_ru, c->sha_ru, sizeof(c->sha_ru));
-	memcpy(d->sha256_kk, c->sha_kk, sizeof(c->sha_kk));
-	copy_text(d->published_by, sizeof(d->published_by), c->actor, strlen(c->actor));
-	c->created = 1;
+	memcpy(d->sha256_ru, op->sha_ru, sizeof(op->sha_ru));
+	memcpy(d->sha256_kk, op->sha_kk, sizeof(op->sha_kk));
+	copy_text(d->published_by, sizeof(d->published_by), op->actor, strlen(op->actor));
+	op->created = 1;
 	return SENIM_OK;
-}
-
-int policy_publish(struct store *st, const struct keyring *kr, const char *actor,
-		   const char *request_id, const char *version, const char *ru,
-		   size_t ru_len, const char *kk, size_t kk_len, struct policy_doc *out,
-		   int *created)
-{
-	memset(out, 0, sizeof(*out));
-	*created = 0;
-	if (!policy_version_valid(version) || !text_valid(ru, ru_len) ||
-	    !text_valid(kk, kk_len))
-		return SENIM_ERR_INVALID;
-	struct publish_ctx c = { .kr = kr,
-				 .actor = actor,
-				 .request_id = request_id,
-				 .version = version,
-				 .ru = ru,
-				 .kk = kk,
-				 .ru_len = ru_len,
-				 .kk_len = kk_len,
-				 .out = out };
-	policy_sha256_hex(ru, ru_len, c.sha_ru);
-	policy_sha256_hex(kk, kk_len, c.sha_kk);
-	int err = store_write(st, publish_tx, &c);
-	if (!err)
-		*created = c.created;
-	return err;
 }
 
 struct get_ctx {
@@ -200,7 +183,7 @@ struct get_ctx {
 	struct policy_doc *out;
 };
 
-static int dup_text(struct store_rows *r, int col, char **out, size_t *len)
+static enum senim_result dup_text(struct store_rows *r, int col, char **out, size_t *len)
 {
 	const char *s = store_rows_text(r, col, len);
 	*out = malloc(*len + 1);
@@ -214,40 +197,38 @@ static int dup_text(struct store_rows *r, int col, char **out, size_t *len)
 static enum senim_result get_tx(struct store_tx *tx, void *arg)
 {
 	struct get_ctx *c = arg;
-	struct store_rows *r;
-	int has = 0, err;
+	struct store_rows *r = NULL;
+	enum senim_result err;
 	if (c->version)
-		err = store_query(tx,
-				  "SELECT " META_COLUMNS
-				  ", text_ru, text_kk FROM policies"
-				  " WHERE version = $1",
-				  (struct store_val[]){ SV_TEXT(c->version) }, 1, &r);
+		err = store_query_one(tx,
+				      "SELECT " META_COLUMNS
+				      ", text_ru, text_kk FROM policies"
+				      " WHERE version = $1",
+				      (struct store_val[]){ SV_TEXT(c->version) }, 1, &r);
 	else
-		err = store_query(tx,
-				  "SELECT " META_COLUMNS
-				  ", text_ru, text_kk FROM policies"
-				  " ORDER BY seq DESC LIMIT 1",
-				  NULL, 0, &r);
+		err = store_query_one(tx,
+				      "SELECT " META_COLUMNS
+				      ", text_ru, text_kk FROM policies"
+				      " ORDER BY seq DESC LIMIT 1",
+				      NULL, 0, &r);
 	if (err)
 		return err;
-	err = store_rows_next(r, &has);
-	if (!err && !has)
-		err = SENIM_ERR_NOT_FOUND;
-	if (!err) {
-		read_meta(r, c->out);
-		err = dup_text(r, 6, &c->out->text_ru, &c->out->len_ru);
-		if (!err)
-			err = dup_text(r, 7, &c->out->text_kk, &c->out->len_kk);
-	}
+	read_meta(r, c->out);
+	err = dup_text(r, 6, &c->out->text_ru, &c->out->len_ru);
+	if (err)
+		goto fail;
+	err = dup_text(r, 7, &c->out->text_kk, &c->out->len_kk);
+fail:
 	store_rows_free(r);
 	return err;
 }
 
-int policy_get(struct store *st, const char *version, struct policy_doc *out)
+enum senim_result policy_get(struct store *st, const char *version,
+			     struct policy_doc *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct get_ctx c = { version, out };
-	int err = store_read(st, get_tx, &c);
+	enum senim_result err = store_read(st, get_tx, &c);
 	if (err)
 		policy_doc_release(out);
 	return err;
@@ -256,19 +237,18 @@ int policy_get(struct store *st, const char *version, struct policy_doc *out)
 static enum senim_result seq_tx(struct store_tx *tx, void *arg)
 {
 	int64_t *seq = arg;
-	struct store_rows *r;
-	int has = 0;
-	int err = store_query(tx, "SELECT COALESCE(MAX(seq), 0) FROM policies", NULL, 0,
-			      &r);
+	struct store_rows *r = NULL;
+	/* One row always: the aggregate of an empty table is 0. */
+	enum senim_result err = store_query_one(
+		tx, "SELECT COALESCE(MAX(seq), 0) FROM policies", NULL, 0, &r);
 	if (err)
 		return err;
-	err = store_rows_next(r, &has);
-	*seq = (!err && has) ? store_rows_int(r, 0) : 0;
+	*seq = store_rows_int(r, 0);
 	store_rows_free(r);
-	return err;
+	return SENIM_OK;
 }
 
-int policy_current_seq(struct store *st, int64_t *seq)
+enum senim_result policy_current_seq(struct store *st, int64_t *seq)
 {
 	*seq = 0;
 	return store_read(st, seq_tx, seq);
@@ -284,7 +264,7 @@ static enum senim_result list_tx(struct store_tx *tx, void *arg)
 	struct list_ctx *c = arg;
 	struct store_rows *r;
 	int has = 0;
-	int err =
+	enum senim_result err =
 		store_query(tx, "SELECT " META_COLUMNS " FROM policies ORDER BY seq DESC",
 			    NULL, 0, &r);
 	if (err)
@@ -299,7 +279,7 @@ static enum senim_result list_tx(struct store_tx *tx, void *arg)
 	return err;
 }
 
-int policy_list(struct store *st, policy_each_fn fn, void *ctx)
+enum senim_result policy_list(struct store *st, policy_each_fn fn, void *ctx)
 {
 	struct list_ctx c = { fn, ctx };
 	return store_read(st, list_tx, &c);

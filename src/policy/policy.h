@@ -38,34 +38,53 @@ struct policy_doc {
 	size_t len_ru, len_kk;
 };
 
-/* Free the texts; the struct itself is the caller's. */
+/* Free the texts; the struct itself is the caller's.  Safe on a doc
+ * loaded without texts or zeroed. */
 void policy_doc_release(struct policy_doc *d);
 
 /*
- * Publish a version.  `actor` and `request_id` go into the audit record.
- * *created is 1 when this call published it, 0 when the same texts were
- * already published under that version (then *out describes that one).
- * SENIM_ERR_INVALID for a bad version or an empty/oversized/non-UTF-8 text;
- * SENIM_ERR_CONFLICT when the version exists with other texts.
- * out->text_* are left NULL.
+ * Publishing a version: policy_publish_prepare() checks the version and
+ * the texts and hashes them (outside the writer: each text may be 256 KiB);
+ * then policy_publish_tx runs in the write transaction (store_write, or
+ * http_write_then from a handler) and appends `policy.publish`.  The caller
+ * zeroes the op and fills "in"; the texts must outlive the op.  On SENIM_OK
+ * created is 1 when this write published the version, 0 when the same
+ * texts were already published under it; doc describes the version either
+ * way (its texts left NULL).
  */
-SENIM_MUST_CHECK int policy_publish(struct store *st, const struct keyring *kr,
-				    const char *actor, const char *request_id,
-				    const char *version, const char *ru, size_t ru_len,
-				    const char *kk, size_t kk_len, struct policy_doc *out,
-				    int *created);
+struct policy_publish {
+	/* in (borrowed; outlive the op) */
+	const struct keyring *kr;
+	const char *actor, *request_id, *version;
+	const char *ru, *kk;
+	size_t ru_len, kk_len;
+	/* out */
+	struct policy_doc doc;
+	int created;
+	/* private, between the two steps */
+	char sha_ru[POLICY_SHA256_HEX];
+	char sha_kk[POLICY_SHA256_HEX];
+};
+/* SENIM_ERR_INVALID for a bad version or an empty, oversized or
+ * non-UTF-8 text. */
+SENIM_MUST_CHECK enum senim_result policy_publish_prepare(struct policy_publish *op);
+/* SENIM_ERR_CONFLICT when the version exists with other texts (nothing is
+ * written). */
+SENIM_MUST_CHECK enum senim_result policy_publish_tx(struct store_tx *tx, void *op);
 
 /* Load a version (version NULL: the current one) with its texts.
  * SENIM_ERR_NOT_FOUND when there is none. */
-SENIM_MUST_CHECK int policy_get(struct store *st, const char *version,
-				struct policy_doc *out);
+SENIM_MUST_CHECK enum senim_result policy_get(struct store *st, const char *version,
+					      struct policy_doc *out);
 
 /* The seq of the current version (0 when none): a cheap freshness check. */
-SENIM_MUST_CHECK int policy_current_seq(struct store *st, int64_t *seq);
+SENIM_MUST_CHECK enum senim_result policy_current_seq(struct store *st, int64_t *seq);
 
-/* Every version, newest first, without texts. */
-typedef int (*policy_each_fn)(const struct policy_doc *d, void *ctx);
-SENIM_MUST_CHECK int policy_list(struct store *st, policy_each_fn fn, void *ctx);
+/* Every version, newest first, without texts; a result other than SENIM_OK
+ * from fn ends the walk with that result. */
+typedef enum senim_result (*policy_each_fn)(const struct policy_doc *d, void *ctx);
+SENIM_MUST_CHECK enum senim_result policy_list(struct store *st, policy_each_fn fn,
+					       void *ctx);
 
 /* Lower-case hex SHA-256 of data. */
 void policy_sha256_hex(const void *data, size_t len, char out[POLICY_SHA256_HEX]);
