@@ -367,7 +367,7 @@ enum senim_result api_me_phone(struct http_request *req, struct http_response *r
 			   PHONE_WINDOW_S, &retry)) {
 		char v[16];
 		snprintf(v, sizeof(v), "%d", retry);
-		int err = http_reply_code(req, resp, "rate_limited");
+		enum senim_result err = http_reply_code(req, resp, "rate_limited");
 		return err ? err : http_add_header(req, resp, "Retry-After", v);
 	}
 	return http_call_then(req, run_step, c, step_answer);

@@ -264,8 +264,8 @@ static enum senim_result propose_tx(struct store_tx *tx, struct phone_change *op
 {
 	const char *name = "subject.phone_change_propose";
 	struct access_refusal refused;
-	int err = subjects_decide_write_tx(tx, &op->actor, op->subject_id,
-					   CATEGORY_CONTACT, name, &refused);
+	enum senim_result err = subjects_decide_write_tx(
+		tx, &op->actor, op->subject_id, CATEGORY_CONTACT, name, &refused);
 	op->refused = refused;
 	if (err || refused.why != ACCESS_GRANTED) {
 		if (!err)
@@ -287,8 +287,8 @@ static enum senim_result approve_tx(struct store_tx *tx, struct phone_change *op
 {
 	const char *name = "subject.phone_change_approve";
 	struct access_refusal refused;
-	int err = subjects_decide_write_tx(tx, &op->actor, op->subject_id,
-					   CATEGORY_CONTACT, name, &refused);
+	enum senim_result err = subjects_decide_write_tx(
+		tx, &op->actor, op->subject_id, CATEGORY_CONTACT, name, &refused);
 	op->refused = refused;
 	if (err || refused.why != ACCESS_GRANTED) {
 		if (!err)

@@ -180,7 +180,7 @@ int cmd_receipt(int argc, char **argv)
 		return verify(path, NULL, pk);
 	}
 	struct keyring *kr = NULL;
-	int err = keyring_open(a.common.keys, 0, &kr);
+	enum senim_result err = keyring_open(a.common.keys, 0, &kr);
 	if (err) {
 		cli_error("receipt", "cannot use key file %s: %s", a.common.keys,
 			  senim_result_name(err));

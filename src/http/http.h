@@ -95,25 +95,25 @@ const char *http_query(struct http_request *req, const char *name);
  */
 
 /* Answer with a JSON document (stolen reference). */
-int http_reply_json(struct http_response *resp, int status, json_t *doc);
+enum senim_result http_reply_json(struct http_response *resp, int status, json_t *doc);
 /* Answer with bytes of a given type (copied). */
-int http_reply_bytes(struct http_response *resp, int status, const char *type,
-		     const void *data, size_t len);
+enum senim_result http_reply_bytes(struct http_response *resp, int status,
+				   const char *type, const void *data, size_t len);
 /*
  * Answer with a public body the caller keeps alive for the life of the
  * process (a cached policy text): sent without a copy and without a wipe.
  * Never for personal data.
  */
-int http_reply_shared(struct http_response *resp, int status, const char *type,
-		      const void *data, size_t len);
+enum senim_result http_reply_shared(struct http_response *resp, int status,
+				    const char *type, const void *data, size_t len);
 /* Answer 204 No Content. */
-int http_reply_empty(struct http_response *resp);
+enum senim_result http_reply_empty(struct http_response *resp);
 /* Answer a problem; p->extra is stolen.  A 401 gets WWW-Authenticate. */
-int http_reply_problem(struct http_request *req, struct http_response *resp,
-		       struct problem *p);
+enum senim_result http_reply_problem(struct http_request *req, struct http_response *resp,
+				     struct problem *p);
 /* Shorthand for a problem with no field. */
-int http_reply_code(struct http_request *req, struct http_response *resp,
-		    const char *code);
+enum senim_result http_reply_code(struct http_request *req, struct http_response *resp,
+				  const char *code);
 /*
  * 428 policy_acceptance_required (P1): the caller must accept the policy in
  * force, `current_version` (NULL or "" when none is published), before this
@@ -122,11 +122,12 @@ int http_reply_code(struct http_request *req, struct http_response *resp,
  * the 401's WWW-Authenticate, its shape is the server's: one answer for all
  * the routes, where the contract tests (test_openapi.py) look for it.
  */
-int http_reply_policy_required(struct http_request *req, struct http_response *resp,
-			       const char *current_version);
+enum senim_result http_reply_policy_required(struct http_request *req,
+					     struct http_response *resp,
+					     const char *current_version);
 /* Add a response header; the value is copied into the request arena. */
-int http_add_header(struct http_request *req, struct http_response *resp,
-		    const char *name, const char *value);
+enum senim_result http_add_header(struct http_request *req, struct http_response *resp,
+				  const char *name, const char *value);
 
 /*
  * The client's address as a rate-limit key: the 4 bytes of an IPv4 address

@@ -20,12 +20,12 @@ const char *http_query(struct http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-int http_reply_bytes(struct http_response *resp, int status, const char *type,
-		     const void *data, size_t len)
+enum senim_result http_reply_bytes(struct http_response *resp, int status,
+				   const char *type, const void *data, size_t len)
 {
 	buf_reset(&resp->body);
 	resp->shared_body = NULL;
-	int err = buf_add(&resp->body, data, len);
+	enum senim_result err = buf_add(&resp->body, data, len);
 	if (err)
 		return err;
 	resp->status = status;
@@ -34,7 +34,7 @@ int http_reply_bytes(struct http_response *resp, int status, const char *type,
 	return SENIM_OK;
 }
 
-int http_reply_json(struct http_response *resp, int status, json_t *doc)
+enum senim_result http_reply_json(struct http_response *resp, int status, json_t *doc)
 {
 	if (!doc)
 		return SENIM_ERR_NOMEM;
@@ -42,13 +42,14 @@ int http_reply_json(struct http_response *resp, int status, json_t *doc)
 	json_decref(doc);
 	if (!text)
 		return SENIM_ERR_NOMEM;
-	int err = http_reply_bytes(resp, status, "application/json", text, strlen(text));
+	enum senim_result err =
+		http_reply_bytes(resp, status, "application/json", text, strlen(text));
 	buf_wipe_free(text);
 	return err;
 }
 
-int http_reply_shared(struct http_response *resp, int status, const char *type,
-		      const void *data, size_t len)
+enum senim_result http_reply_shared(struct http_response *resp, int status,
+				    const char *type, const void *data, size_t len)
 {
 	buf_reset(&resp->body);
 	resp->shared_body = data;
@@ -59,7 +60,7 @@ int http_reply_shared(struct http_response *resp, int status, const char *type,
 	return SENIM_OK;
 }
 
-int http_reply_empty(struct http_response *resp)
+enum senim_result http_reply_empty(struct http_response *resp)
 {
 	buf_reset(&resp->body);
 	resp->shared_body = NULL;
@@ -69,12 +70,13 @@ int http_reply_empty(struct http_response *resp)
 	return SENIM_OK;
 }
 
-int http_reply_problem(struct http_request *req, struct http_response *resp,
-		       struct problem *p)
+enum senim_result http_reply_problem(struct http_request *req, struct http_response *resp,
+				     struct problem *p)
 {
 	buf_reset(&resp->body);
 	resp->shared_body = NULL;
-	int err = problem_render(p, req->lang, req->request_id, &resp->body);
+	enum senim_result err =
+		problem_render(p, req->lang, req->request_id, &resp->body);
 	if (err)
 		return err;
 	resp->status = problem_status(p->code);
@@ -88,15 +90,16 @@ int http_reply_problem(struct http_request *req, struct http_response *resp,
 	return SENIM_OK;
 }
 
-int http_reply_code(struct http_request *req, struct http_response *resp,
-		    const char *code)
+enum senim_result http_reply_code(struct http_request *req, struct http_response *resp,
+				  const char *code)
 {
 	struct problem p = { .code = code };
 	return http_reply_problem(req, resp, &p);
 }
 
-int http_reply_policy_required(struct http_request *req, struct http_response *resp,
-			       const char *current_version)
+enum senim_result http_reply_policy_required(struct http_request *req,
+					     struct http_response *resp,
+					     const char *current_version)
 {
 	struct problem p = { .code = "policy_acceptance_required",
 			     .extra = json_pack("{s:s?,s:s}", "current_version",
@@ -107,8 +110,8 @@ int http_reply_policy_required(struct http_request *req, struct http_response *r
 	return http_reply_problem(req, resp, &p);
 }
 
-int http_add_header(struct http_request *req, struct http_response *resp,
-		    const char *name, const char *value)
+enum senim_result http_add_header(struct http_request *req, struct http_response *resp,
+				  const char *name, const char *value)
 {
 	if (resp->nheaders == HTTP_MAX_HEADERS)
 		return SENIM_ERR_TOO_LARGE;
