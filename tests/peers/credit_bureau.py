@@ -25,6 +25,7 @@ Usage: credit_bureau.py --port 0 [--token T] [--tls-cert C --tls-key K
        [--client-ca CA]] [--delay-ms N] [--unknown-iin IIN]... [--port-file F]
 """
 
+import re
 import sys
 
 import peerlib
@@ -34,6 +35,7 @@ REPORT_PURPOSES = ("loan_application_review", "loan_servicing")
 EVENTS = ("issued", "payment", "overdue", "restructured", "closed", "written_off")
 TIYN_MAX = 10 ** 15
 BATCH_MAX = 500
+RFC3339_UTC = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z"
 
 
 class Bureau(peerlib.Peer):
@@ -52,8 +54,9 @@ class Bureau(peerlib.Peer):
         # 573-II Art. 17(1)(2): no report without the subject's confirmed
         # consent, and reports serve lending only (Art. 26(2)).
         if not isinstance(consent, dict) or \
-                not isinstance(consent.get("id"), str) or not consent["id"] or \
+                not isinstance(consent.get("id"), str) or not 1 <= len(consent["id"]) <= 64 or \
                 not isinstance(consent.get("granted_at"), str) or \
+                not re.fullmatch(RFC3339_UTC, consent["granted_at"]) or \
                 not isinstance(consent.get("receipt_sha256"), str) or \
                 len(consent["receipt_sha256"]) != 64 or \
                 any(c not in "0123456789abcdef" for c in consent["receipt_sha256"]):
