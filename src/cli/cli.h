@@ -147,6 +147,20 @@ extern const char *cli_program;
 void cli_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Read the recipients file at `path` and check it as `senim recipients
+ * check` does (core/recipients.h against the access matrix m, then the
+ * files it names), logging recipient_registration_pending once per
+ * recipient whose registration is pending.  CLI_OK with *out set (free with
+ * recipients_free); otherwise one line on stderr, "senim CMD: FILE:LINE:
+ * ...", and CLI_USAGE (a rule broken, a named file unusable) or CLI_ENV
+ * (the file cannot be read).
+ */
+struct access_matrix;
+struct recipients;
+int cli_recipients_load(const char *cmd, const char *path, const struct access_matrix *m,
+			struct recipients **out);
+
 /* The subcommands. */
 int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
@@ -156,6 +170,7 @@ int cmd_audit(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_obligations(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
+int cmd_recipients(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@
 #include "common/backoff.h"
 #include "common/buf.h"
 #include "core/purposes.h"
+#include "core/recipients.h"
 #include "common/log.h"
 #include "connectors/sms.h"
 #include "http/metrics.h"
@@ -51,6 +52,11 @@ static const char usage_text[] =
 	"                      (SENIM_ACCESS_MATRIX; default: the built-in defaults,\n"
 	"                      the same as data/access-matrix.json); a bad file is\n"
 	"                      refused and senim does not start\n"
+	"  --recipients FILE   who may receive borrowers' data, and on what ground\n"
+	"                      (SENIM_RECIPIENTS; see 'senim recipients --help');\n"
+	"                      a file that breaks a rule is refused, naming its\n"
+	"                      line, and senim does not start (exit 2); without\n"
+	"                      it no data goes to any recipient\n"
 	"  --sms-gateway URL   SMS gateway for borrowers' one-time codes\n"
 	"                      (SENIM_SMS_GATEWAY_URL); without it sign-in codes\n"
 	"                      cannot be sent (503)\n"
@@ -98,6 +104,7 @@ static enum senim_result parse_long(const char *s, long min, long max, long *out
 struct serve_opts {
 	const char *listen;
 	const char *matrix_file;
+	const char *recipients_file;
 	const char *sms_url;
 	const char *sms_credentials;
 	long otp_ip_limit;
@@ -135,6 +142,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "failure-delay-ms", required_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "access-matrix", required_argument, NULL, 'm' },
+		{ "recipients", required_argument, NULL, 'r' },
 		{ "sms-gateway", required_argument, NULL, 's' },
 		{ "sms-credentials", required_argument, NULL, 'c' },
 		{ "otp-ip-limit", required_argument, NULL, 'o' },
@@ -172,6 +180,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->matrix_file = getenv("SENIM_ACCESS_MATRIX");
 	if (o->matrix_file && !*o->matrix_file)
 		o->matrix_file = NULL;
+	o->recipients_file = getenv("SENIM_RECIPIENTS");
+	if (o->recipients_file && !*o->recipients_file)
+		o->recipients_file = NULL;
 	if (env_long("SENIM_THREADS", 1, 256, &o->threads) ||
 	    env_long("SENIM_MAX_BODY", 1024, 64L << 20, &o->max_body) ||
 	    env_long("SENIM_FAILURE_DELAY_MS", 0, 10000, &o->failure_delay_ms) ||
@@ -217,6 +228,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 			break;
 		case 'm':
 			o->matrix_file = optarg;
+			break;
+		case 'r':
+			o->recipients_file = optarg;
 			break;
 		case 's':
 			o->sms_url = optarg;
@@ -379,11 +393,22 @@ int cmd_serve(int argc, char **argv)
 	rc = load_matrix(o.matrix_file, &matrix);
 	if (rc)
 		return rc;
+	/* Checked at start, like the matrix, so a bad file never serves.
+	 * Nothing sends to a recipient yet: the exchange takes it over. */
+	struct recipients *recipients = NULL;
+	if (o.recipients_file) {
+		rc = cli_recipients_load("serve", o.recipients_file, &matrix,
+					 &recipients);
+		if (rc)
+			return rc;
+	}
 	struct store *st;
 	struct keyring *kr;
 	rc = cli_open(&common, (int)o.threads + 2, &st, &kr);
-	if (rc)
+	if (rc) {
+		recipients_free(recipients);
 		return rc;
+	}
 	size_t nroutes;
 	const struct route *routes = routes_table(&nroutes);
 	struct app app = { .store = st,
@@ -457,5 +482,6 @@ done:
 	metrics_free(app.metrics);
 	store_free(st);
 	keyring_free(kr);
+	recipients_free(recipients);
 	return rc;
 }

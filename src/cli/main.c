@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "keys", cmd_keys, "show and rotate the key-encryption keys" },
 	{ "obligations", cmd_obligations, "import and settle borrowers' obligations" },
 	{ "receipt", cmd_receipt, "verify a signed consent receipt" },
+	{ "recipients", cmd_recipients, "check and show the recipients file" },
 	{ "version", cmd_version, "print the version" },
 };
 
