@@ -243,7 +243,7 @@ enum senim_result borrower_sign_in_tx(struct store_tx *tx, void *arg)
 	unsigned char digest[VAULT_INDEX_BYTES], want[32];
 	struct store_rows *r = NULL;
 	int64_t now = clock_now_us();
-	/* A job runs again when its batch failed: every output afresh. */
+	/* The outputs are this transaction's alone. */
 	op->refused = BORROWER_REFUSED_CODE;
 	op->token[0] = op->subject_id[0] = '\0';
 	op->expires_at = 0;

@@ -344,7 +344,7 @@ enum senim_result ledger_grant_tx(struct store_tx *tx, void *arg)
 {
 	struct ledger_grant *op = arg;
 	struct policy_ref cur;
-	json_decref(op->out); /* a job runs again when its batch failed */
+	json_decref(op->out); /* the outputs are this transaction's alone */
 	op->out = NULL;
 	op->created = 0;
 	enum senim_result err = policy_ref_in(tx, NULL, &cur);
@@ -511,7 +511,7 @@ enum senim_result ledger_withdrawal_prepare(struct store *st,
 enum senim_result ledger_withdrawal_tx(struct store_tx *tx, void *arg)
 {
 	struct ledger_withdrawal *op = arg;
-	json_decref(op->out); /* a job runs again when its batch failed */
+	json_decref(op->out); /* the outputs are this transaction's alone */
 	op->out = NULL;
 	/* An obligation imported since the preparation counts (C2). */
 	enum senim_result err = op->irrevocable ? SENIM_OK : check_obligations(tx, op);

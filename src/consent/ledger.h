@@ -57,8 +57,8 @@ struct consent_request {
  *     operation there, with nothing written;
  *   X_tx(tx, op) runs inside the write transaction (store_write, or
  *     http_write_then from a handler): it re-checks what another request may
- *     have changed since, writes, and appends the audit record.  A job of a
- *     failed batch may run again, so it sets every output afresh.
+ *     have changed since, writes, and appends the audit record.  It sets
+ *     every output itself; after a failed write the outputs mean nothing.
  * The caller allocates the op zeroed (a handler: arena_alloc_disposable with
  * X_dispose), fills the "in" fields, and reads the "out" fields once the
  * write has returned SENIM_OK.  X_dispose(op) frees and wipes what the op

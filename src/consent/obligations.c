@@ -693,7 +693,7 @@ static enum senim_result write_fn(struct store_tx *tx, void *arg)
 	struct buf details, sealed;
 	buf_init(&details, 1024);
 	buf_init(&sealed, 4096);
-	im->op->open = im->op->closed = 0; /* a job runs again when its batch failed */
+	im->op->open = im->op->closed = 0; /* this transaction's counts alone */
 	enum senim_result err = SENIM_OK;
 	for (size_t s = 0; s < im->nsubjects; s++) {
 		err = write_subject(tx, im, s, now, &details, &sealed);

@@ -579,7 +579,7 @@ enum senim_result subjects_history_tx(struct store_tx *tx, void *arg)
 	uint32_t seen = 0;
 	struct vault_dek *dek = NULL;
 	json_t *versions = NULL;
-	json_decref(op->out); /* a job runs again when its batch failed */
+	json_decref(op->out); /* the outputs are this transaction's alone */
 	op->out = NULL;
 	enum senim_result err = decide(tx, a, op->subject_id, &seen, &op->refused);
 	if (err)
@@ -844,7 +844,7 @@ enum senim_result subjects_search_tx(struct store_tx *tx, void *arg)
 	char ids[SEARCH_MAX][SUBJECT_ID_LEN];
 	unsigned char digest[VAULT_INDEX_BYTES];
 	int n = 0;
-	json_decref(op->out); /* a job runs again when its batch failed */
+	json_decref(op->out); /* the outputs are this transaction's alone */
 	op->out = NULL;
 	/* A lookup touches the category its key belongs to; without a subject
 	 * the decision is the purpose's alone. */
