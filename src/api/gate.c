@@ -126,8 +126,11 @@ static enum senim_result authorize_borrower_or_reply(struct http_request *req,
 		return reply_unauthenticated(req, resp);
 	if (!borrower_token_form(token)) {
 		struct staff_actor who;
-		if (staff_authenticate(req->app->store, token, &who))
+		enum senim_result err = staff_authenticate(req->app->store, token, &who);
+		if (err == SENIM_ERR_AUTH)
 			return reply_unauthenticated(req, resp);
+		if (err)
+			return reply_unavailable(req, resp, err);
 		return reply_forbidden(req, resp);
 	}
 	char sid[SUBJECT_ID_LEN];
@@ -151,8 +154,12 @@ static enum senim_result authorize_staff_or_reply(struct http_request *req,
 	if (token && borrower_token_form(token)) {
 		/* A borrower on a staff route: known, but not allowed. */
 		char sid[SUBJECT_ID_LEN];
-		if (borrower_authenticate(req->app->store, token, sid))
+		enum senim_result err =
+			borrower_authenticate(req->app->store, token, sid);
+		if (err == SENIM_ERR_AUTH)
 			return reply_unauthenticated(req, resp);
+		if (err)
+			return reply_unavailable(req, resp, err);
 		return reply_forbidden(req, resp);
 	}
 	struct staff_actor who;
