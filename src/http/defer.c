@@ -50,9 +50,10 @@ enum senim_result deferred_ask(struct deferred *w, http_write_fn fn, http_call_f
 	return SENIM_OK;
 }
 
-/* On the thread that finished the work (the leader of the write's batch, an
- * I/O thread, or the worker itself when the executor refused): note the
- * result, wake the connection. */
+/* On the thread that finished the work (for a write, the store's finisher
+ * once the batch's anchor is durable, or the batch's leader when nothing
+ * waits for an anchor; an I/O thread; or the worker itself when the
+ * executor refused): note the result, wake the connection. */
 static void finished(int result, void *arg)
 {
 	struct deferred *w = arg;

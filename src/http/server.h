@@ -8,7 +8,8 @@
  * so that this layer knows nothing of staff, borrowers or consents.
  *
  * Threads: libmicrohttpd's workers run the handlers and continuations; the
- * store's committer finishes writes, the I/O pool blocking calls
+ * store finishes writes (its finisher thread, once a batch's anchor is
+ * durable, or the batch's leader), the I/O pool blocking calls
  * (defer.h); one thread releases held answers (delay_queue.h), one cuts
  * connections past their deadlines (conntrack.h).
  *
