@@ -8,6 +8,7 @@
 #ifndef SENIM_STORE_BACKEND_H
 #define SENIM_STORE_BACKEND_H
 
+#include "common/buf.h"
 #include "store/store.h"
 
 struct store_backend;
@@ -54,14 +55,25 @@ struct store_backend {
 extern const struct store_backend store_sqlite_backend;
 extern const struct store_backend store_postgres_backend;
 
-/* One migration: a version and the SQL script that brings the schema there. */
+/*
+ * One migration: a version, its name (both recorded in schema_migrations),
+ * and the SQL script that brings the schema there, written once for both
+ * backends: where their dialects differ it says {name} (migrations.c).
+ */
 struct store_migration {
 	int version;
 	const char *name;
 	const char *sql;
 };
 
-/* The migrations of a backend, in order; *count gets their number. */
-const struct store_migration *store_migrations(enum store_kind kind, size_t *count);
+/* Every migration, oldest first; *count gets their number. */
+const struct store_migration *store_migrations(size_t *count);
+
+/* Append m's script as the backend `kind` runs it, each {name} replaced by
+ * that dialect's words, to out (the caller releases it).
+ * SENIM_ERR_INVALID (logged) for a {name} migrations.c does not know. */
+SENIM_MUST_CHECK enum senim_result store_migration_sql(const struct store_migration *m,
+						       enum store_kind kind,
+						       struct buf *out);
 
 #endif

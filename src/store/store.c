@@ -889,14 +889,15 @@ static const char BOOTSTRAP_SQL[] = "CREATE TABLE IF NOT EXISTS schema_migration
 
 struct apply_ctx {
 	const struct store_migration *m;
-	int applied; /* 1 when this call applied it, 0 when already there */
+	const char *sql; /* m's script in this backend's dialect */
+	int applied;	 /* 1 when this call applied it, 0 when already there */
 };
 
 static enum senim_result apply_one(struct store_tx *tx, void *ctx)
 {
 	struct apply_ctx *a = ctx;
 	struct version_ctx v = { 0 };
-	int err;
+	enum senim_result err;
 	/* PostgreSQL: one migrator at a time across processes. */
 	if (store_tx_kind(tx) == STORE_POSTGRES) {
 		err = store_exec(tx, "LOCK TABLE schema_migrations IN EXCLUSIVE MODE",
@@ -909,7 +910,7 @@ static enum senim_result apply_one(struct store_tx *tx, void *ctx)
 		return err;
 	if (v.version >= a->m->version)
 		return SENIM_OK; /* another process got there first */
-	err = exec_script(tx, a->m->sql);
+	err = exec_script(tx, a->sql);
 	if (err) {
 		log_event(LOG_ERROR, "migration_failed", "name", a->m->name, NULL);
 		return err;
@@ -920,9 +921,10 @@ static enum senim_result apply_one(struct store_tx *tx, void *ctx)
 			 (struct store_val[]){ SV_INT(a->m->version), SV_TEXT(a->m->name),
 					       SV_INT(clock_now_us()) },
 			 3, NULL);
-	if (!err)
-		a->applied = 1;
-	return err;
+	if (err)
+		return err;
+	a->applied = 1;
+	return SENIM_OK;
 }
 
 static enum senim_result bootstrap(struct store_tx *tx, void *ctx)
@@ -931,8 +933,8 @@ static enum senim_result bootstrap(struct store_tx *tx, void *ctx)
 	/* PostgreSQL: two processes bootstrapping a fresh database at once would
 	 * race on the catalogue; an advisory lock makes the second one wait. */
 	if (store_tx_kind(tx) == STORE_POSTGRES) {
-		int err = store_exec(tx, "SELECT pg_advisory_xact_lock(7402417)", NULL, 0,
-				     NULL);
+		enum senim_result err = store_exec(
+			tx, "SELECT pg_advisory_xact_lock(7402417)", NULL, 0, NULL);
 		if (err)
 			return err;
 	}
@@ -942,18 +944,30 @@ static enum senim_result bootstrap(struct store_tx *tx, void *ctx)
 enum senim_result store_migrate(struct store *st, int *applied)
 {
 	size_t count;
-	const struct store_migration *ms = store_migrations(st->be->kind, &count);
+	const struct store_migration *ms = store_migrations(&count);
+	struct buf sql;
+	buf_init(&sql, BUF_NO_LIMIT);
 	int n = 0;
-	int err = store_write(st, bootstrap, NULL);
-	for (size_t i = 0; !err && i < count; i++) {
-		struct apply_ctx a = { &ms[i], 0 };
+	enum senim_result err = store_write(st, bootstrap, NULL);
+	if (err)
+		goto fail;
+	for (size_t i = 0; i < count; i++) {
+		buf_reset(&sql);
+		err = store_migration_sql(&ms[i], st->be->kind, &sql);
+		if (err)
+			goto fail;
+		struct apply_ctx a = { &ms[i], sql.data, 0 };
 		err = store_write(st, apply_one, &a);
-		if (!err && a.applied) {
+		if (err)
+			goto fail;
+		if (a.applied) {
 			n++;
 			log_event(LOG_INFO, "migration_applied", "name", ms[i].name,
 				  NULL);
 		}
 	}
+fail:
+	buf_release(&sql);
 	if (applied)
 		*applied = n;
 	return err;
@@ -962,7 +976,7 @@ enum senim_result store_migrate(struct store *st, int *applied)
 enum senim_result store_schema_version(struct store *st, int *current, int *latest)
 {
 	size_t count;
-	const struct store_migration *ms = store_migrations(st->be->kind, &count);
+	const struct store_migration *ms = store_migrations(&count);
 	*latest = count ? ms[count - 1].version : 0;
 	struct version_ctx v = { 0 };
 	int err = store_read(st, read_version, &v);

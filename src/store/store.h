@@ -5,7 +5,8 @@
  * SQLite backend rewrites them to `?1, ?2`), keep to the types both engines
  * share (BIGINT/INTEGER, TEXT, BLOB/BYTEA), and store times as int64
  * microseconds since the epoch.  The schema comes from versioned migrations,
- * one list per backend (store/migrations.c), applied by store_migrate().
+ * one list written once for both backends (store/migrations.c), applied by
+ * store_migrate().
  *
  * Work happens inside a transaction callback:
  *   store_write() runs `fn` in a read-write transaction and commits when fn

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "common/buf.h"
 #include "store/backend.h"
 #include "common/banned.h"
 
@@ -58,22 +59,27 @@ static const struct {
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))
 
-static void sha256_hex(const char *text, char hex[2 * crypto_hash_sha256_BYTES + 1])
+/* The SHA-256 of m's script as `kind` runs it, in hex. */
+static void sql_sha256(const struct store_migration *m, enum store_kind kind,
+		       char hex[2 * crypto_hash_sha256_BYTES + 1])
 {
+	struct buf sql;
+	buf_init(&sql, BUF_NO_LIMIT);
+	assert_int_equal(store_migration_sql(m, kind, &sql), SENIM_OK);
 	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
+	crypto_hash_sha256(h, (const unsigned char *)sql.data, sql.len);
 	sodium_bin2hex(hex, 2 * crypto_hash_sha256_BYTES + 1, h, sizeof(h));
+	buf_release(&sql);
 }
 
 /* Every released migration is still there, under its version and name,
- * with the very SQL it was released with. */
+ * and each backend runs the very SQL it was released with. */
 static void test_released_migrations_unchanged(void **state)
 {
 	(void)state;
+	size_t count = 0;
+	const struct store_migration *ms = store_migrations(&count);
 	for (size_t i = 0; i < NRELEASED; i++) {
-		size_t count = 0;
-		const struct store_migration *ms =
-			store_migrations(released[i].kind, &count);
 		const struct store_migration *m = NULL;
 		for (size_t j = 0; j < count; j++)
 			if (ms[j].version == released[i].version)
@@ -81,7 +87,7 @@ static void test_released_migrations_unchanged(void **state)
 		assert_non_null(m);
 		assert_string_equal(m->name, released[i].name);
 		char hex[2 * crypto_hash_sha256_BYTES + 1];
-		sha256_hex(m->sql, hex);
+		sql_sha256(m, released[i].kind, hex);
 		if (strcmp(hex, released[i].sha256) != 0)
 			fail_msg("migration %s on %s was edited: sha256 %s",
 				 released[i].name,
@@ -90,19 +96,42 @@ static void test_released_migrations_unchanged(void **state)
 	}
 }
 
-/* Versions run 1, 2, 3, ... on both backends alike, under the same names:
- * schema_migrations means the same on either. */
-static void test_versions_in_step(void **state)
+/* Versions run 1, 2, 3, ..., and every one of them has its words in both
+ * dialects (no {name} the dialect table lacks). */
+static void test_versions_in_order(void **state)
 {
 	(void)state;
-	size_t ns = 0, np = 0;
-	const struct store_migration *s = store_migrations(STORE_SQLITE, &ns);
-	const struct store_migration *p = store_migrations(STORE_POSTGRES, &np);
-	assert_int_equal(ns, np);
-	for (size_t i = 0; i < ns; i++) {
-		assert_int_equal(s[i].version, (int)i + 1);
-		assert_int_equal(p[i].version, (int)i + 1);
-		assert_string_equal(s[i].name, p[i].name);
+	size_t count = 0;
+	const struct store_migration *ms = store_migrations(&count);
+	assert_true(count >= 7);
+	for (size_t i = 0; i < count; i++) {
+		assert_int_equal(ms[i].version, (int)i + 1);
+		for (int kind = STORE_SQLITE; kind <= STORE_POSTGRES; kind++) {
+			struct buf sql;
+			buf_init(&sql, BUF_NO_LIMIT);
+			assert_int_equal(store_migration_sql(&ms[i], kind, &sql),
+					 SENIM_OK);
+			assert_null(strchr(sql.data, '{'));
+			assert_true(sql.len > 0);
+			buf_release(&sql);
+		}
+	}
+}
+
+/* A name the dialect table lacks is refused, not run half-substituted. */
+static void test_unknown_name_refused(void **state)
+{
+	(void)state;
+	const struct store_migration bad[] = {
+		{ 99, "0099_typo", "CREATE TABLE t (x {blbo});" },
+		{ 99, "0099_open", "CREATE TABLE t (x {blob);" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct buf sql;
+		buf_init(&sql, BUF_NO_LIMIT);
+		assert_int_equal(store_migration_sql(&bad[i], STORE_SQLITE, &sql),
+				 SENIM_ERR_INVALID);
+		buf_release(&sql);
 	}
 }
 
@@ -112,7 +141,8 @@ int main(void)
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_released_migrations_unchanged),
-		cmocka_unit_test(test_versions_in_step),
+		cmocka_unit_test(test_versions_in_order),
+		cmocka_unit_test(test_unknown_name_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
