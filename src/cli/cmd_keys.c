@@ -2,7 +2,7 @@
  * cmd_keys.c — `senim keys status|rotate`: the key-encryption keys (KEKs)
  * that wrap every subject's data key (S1).
  *
- * Rotation adds a KEK version to the key file (keyring_add_kek: an atomic
+ * Rotation adds a KEK version to the key file (keyfile_add_kek: an atomic
  * rewrite, old versions kept) and then rewraps every data key still on an
  * older version, in batches of ROTATE_BATCH rows, one write transaction per
  * batch.  Each row is updated only if its KEK version is still the one read
@@ -35,6 +35,7 @@
 #include "cli/cli.h"
 #include "common/buf.h"
 #include "common/clock.h"
+#include "vault/keyfile.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
@@ -452,7 +453,7 @@ static int do_rotate(struct cli_common *common, struct store *st, struct keyring
 	if (audit_rotation(st, kr, common, next, "started"))
 		return CLI_ENV;
 	if (!resume) {
-		err = keyring_add_kek(common->keys, &target);
+		err = keyfile_add_kek(common->keys, &target);
 		if (!err)
 			err = keyring_reload(kr);
 		if (err) {
