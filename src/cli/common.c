@@ -115,10 +115,11 @@ static enum senim_result keys_fit_fn(struct store_tx *tx, void *ctx)
 	struct store_rows *r;
 	int has = 0;
 	f->dek_ok = 1;
-	int err = store_query(tx,
-			      "SELECT subject_id, wrapped FROM subject_keys"
-			      " ORDER BY created_at DESC, subject_id DESC LIMIT 1",
-			      NULL, 0, &r);
+	enum senim_result err =
+		store_query(tx,
+			    "SELECT subject_id, wrapped FROM subject_keys"
+			    " ORDER BY created_at DESC, subject_id DESC LIMIT 1",
+			    NULL, 0, &r);
 	if (!err)
 		err = store_rows_next(r, &has);
 	if (!err && has) {

@@ -21,35 +21,37 @@ struct store_backend {
 	enum store_kind kind;
 	const char *name;
 	/* Open one connection to target; *conn is the backend's handle. */
-	int (*connect)(const char *target, void **conn);
+	enum senim_result (*connect)(const char *target, void **conn);
 	/* Optional: open the connection every group commit runs on (store.c
 	 * keeps exactly one).  NULL: an ordinary connection. */
-	int (*connect_writer)(const char *target, void **conn);
+	enum senim_result (*connect_writer)(const char *target, void **conn);
 	void (*disconnect)(void *conn);
-	int (*begin)(void *conn, int write);
-	int (*commit)(void *conn);
+	enum senim_result (*begin)(void *conn, int write);
+	enum senim_result (*commit)(void *conn);
 	void (*rollback)(void *conn);
-	int (*exec)(void *conn, const char *sql, const struct store_val *params,
-		    size_t nparams, int64_t *changes);
-	int (*query)(void *conn, const char *sql, const struct store_val *params,
-		     size_t nparams, struct store_rows **out);
-	int (*rows_next)(struct store_rows *r, int *has_row);
+	enum senim_result (*exec)(void *conn, const char *sql,
+				  const struct store_val *params, size_t nparams,
+				  int64_t *changes);
+	enum senim_result (*query)(void *conn, const char *sql,
+				   const struct store_val *params, size_t nparams,
+				   struct store_rows **out);
+	enum senim_result (*rows_next)(struct store_rows *r, int *has_row);
 	int (*rows_is_null)(struct store_rows *r, int col);
 	int64_t (*rows_int)(struct store_rows *r, int col);
 	const char *(*rows_text)(struct store_rows *r, int col, size_t *len);
 	const void *(*rows_blob)(struct store_rows *r, int col, size_t *len);
 	void (*rows_free)(struct store_rows *r);
 	/* Run a whole SQL script (migrations); no parameters. */
-	int (*exec_script)(void *conn, const char *sql);
+	enum senim_result (*exec_script)(void *conn, const char *sql);
 	/* Group commit: one savepoint per job inside the batch's transaction.
 	 * rollback_to must work after a failed statement (PostgreSQL's
 	 * aborted-transaction state), and leaves the savepoint released. */
-	int (*savepoint)(void *conn);
-	int (*release)(void *conn);
-	int (*rollback_to)(void *conn);
+	enum senim_result (*savepoint)(void *conn);
+	enum senim_result (*release)(void *conn);
+	enum senim_result (*rollback_to)(void *conn);
 	/* Optional (NULL when the engine has none): a number that changes
 	 * whenever any other connection commits, read without a transaction. */
-	int (*data_version)(void *conn, int64_t *version);
+	enum senim_result (*data_version)(void *conn, int64_t *version);
 };
 
 extern const struct store_backend store_sqlite_backend;
