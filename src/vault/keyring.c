@@ -156,11 +156,11 @@ enum senim_result keyring_open(const char *path, int create, struct keyring **ou
 	keyfile_id_of(path, &id);
 	enum senim_result err = keyfile_load(path, &kf);
 	if (err == SENIM_ERR_NOT_FOUND && create) {
-		keyfile_release(&kf);
 		err = keyfile_create(path);
+		if (err)
+			goto fail;
 		keyfile_id_of(path, &id);
-		if (!err)
-			err = keyfile_load(path, &kf);
+		err = keyfile_load(path, &kf);
 	}
 	if (err == SENIM_ERR_NOT_FOUND)
 		err = keyfile_refuse(path, "the key file does not exist");
@@ -189,9 +189,11 @@ enum senim_result keyring_parse(const char *text, size_t len, struct keyring **o
 		return SENIM_ERR_INVALID;
 	*out = NULL;
 	enum senim_result err = keyfile_parse(text, len, KR_TEXT_NAME, &kf);
+	if (err)
+		goto fail;
 	/* No path: the ring never looks for a changed file. */
-	if (!err)
-		err = ring_from_keyfile(&kf, out);
+	err = ring_from_keyfile(&kf, out);
+fail:
 	keyfile_release(&kf);
 	return err;
 }
