@@ -45,6 +45,14 @@ static enum senim_result add_json_string(struct buf *b, const char *s)
 	return buf_addch(b, '"');
 }
 
+/* Append `prefix` (JSON text: a comma, a quoted key and a colon), then
+ * value as a JSON string. */
+static enum senim_result add_member(struct buf *b, const char *prefix, const char *value)
+{
+	enum senim_result err = buf_addstr(b, prefix);
+	return err ? err : add_json_string(b, value);
+}
+
 static void log_write(struct buf *line)
 {
 	if (buf_addch(line, '\n'))
@@ -112,30 +120,20 @@ void log_access(const struct log_access *a)
 	enum senim_result err = add_head(&b, LOG_INFO, "http_request");
 	if (err)
 		goto fail;
-	err = buf_addstr(&b, ",\"method\":");
+	err = add_member(&b, ",\"method\":", a->method);
 	if (err)
 		goto fail;
-	err = add_json_string(&b, a->method);
+	err = add_member(&b, ",\"route\":", a->route);
 	if (err)
 		goto fail;
-	err = buf_addstr(&b, ",\"route\":");
-	if (err)
-		goto fail;
-	err = add_json_string(&b, a->route);
-	if (err)
-		goto fail;
-	err = buf_addf(&b,
-		       ",\"status\":%d,\"duration_ms\":%.3f,\"request_id\":", a->status,
+	err = buf_addf(&b, ",\"status\":%d,\"duration_ms\":%.3f", a->status,
 		       (double)a->duration_us / 1000.0);
 	if (err)
 		goto fail;
-	err = add_json_string(&b, a->request_id);
+	err = add_member(&b, ",\"request_id\":", a->request_id);
 	if (err)
 		goto fail;
-	err = buf_addstr(&b, ",\"actor\":");
-	if (err)
-		goto fail;
-	err = add_json_string(&b, a->actor);
+	err = add_member(&b, ",\"actor\":", a->actor);
 	if (err)
 		goto fail;
 	err = buf_addch(&b, '}');
