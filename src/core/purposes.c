@@ -48,14 +48,20 @@ const char *purpose_code(enum purpose p)
 	return purpose_codes[p];
 }
 
-int purpose_parse(const char *code)
+/* The index of code in codes[0..n), or -1 (also for NULL). */
+static int code_index(const char *const *codes, int n, const char *code)
 {
 	if (!code)
 		return -1;
-	for (int i = 0; i < PURPOSE__COUNT; i++)
-		if (strcmp(code, purpose_codes[i]) == 0)
+	for (int i = 0; i < n; i++)
+		if (strcmp(code, codes[i]) == 0)
 			return i;
 	return -1;
+}
+
+int purpose_parse(const char *code)
+{
+	return code_index(purpose_codes, PURPOSE__COUNT, code);
 }
 
 const char *purpose_clause(enum purpose p)
@@ -74,12 +80,7 @@ const char *category_code(enum category c)
 
 int category_parse(const char *code)
 {
-	if (!code)
-		return -1;
-	for (int i = 0; i < CATEGORY__COUNT; i++)
-		if (strcmp(code, category_codes[i]) == 0)
-			return i;
-	return -1;
+	return code_index(category_codes, CATEGORY__COUNT, code);
 }
 
 int purpose_read_only(enum purpose p)
