@@ -348,8 +348,7 @@ static enum senim_result parse_tree(const json_t *root, const char *path,
 	err = parse_keks(kf, kek, path);
 	if (err)
 		return err;
-	if (decode_key(json_object_get(root, "index_key"),
-		       kf->secret + kf->nsigners * KEYFILE_SK_BYTES) != 0)
+	if (decode_key(json_object_get(root, "index_key"), keyfile_index_key(kf)) != 0)
 		return keyfile_refuse(path, "the index key is not 32 bytes of base64");
 	return SENIM_OK;
 }

@@ -87,6 +87,12 @@ struct keyfile {
 	size_t newest;		  /* keks[newest] has the highest version */
 };
 
+/* The index key, inside kf->secret. */
+static inline unsigned char *keyfile_index_key(const struct keyfile *kf)
+{
+	return kf->secret + kf->nsigners * KEYFILE_SK_BYTES;
+}
+
 /*
  * Parse a key file's text (`len` bytes, not necessarily NUL-terminated)
  * into *out, touching no file; `name` says what the log calls it.

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bigendian.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "vault/keyfile.h"
@@ -302,10 +303,7 @@ enum senim_result keyring_seal(const struct keyring *kr, const void *ad, size_t 
 	size_t newest = 0;
 	(void)kek_snapshot(kr, &newest);
 	const struct keyfile_kek *k = &kr->keks[newest];
-	sealed[0] = (unsigned char)(k->version >> 24);
-	sealed[1] = (unsigned char)(k->version >> 16);
-	sealed[2] = (unsigned char)(k->version >> 8);
-	sealed[3] = (unsigned char)k->version;
+	put_be32(sealed, k->version);
 	unsigned char *nonce = sealed + 4;
 	randombytes_buf(nonce, KR_NONCE_BYTES);
 	unsigned long long clen = 0;
@@ -373,8 +371,7 @@ enum senim_result keyring_unseal(const struct keyring *kr, const void *ad, size_
 	if (cap < mlen_max)
 		return SENIM_ERR_INVALID;
 	const unsigned char *s = sealed;
-	uint32_t version = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 |
-			   (uint32_t)s[2] << 8 | (uint32_t)s[3];
+	uint32_t version = get_be32(s);
 	const struct keyfile_kek *k = find_kek(kr, version);
 	/* Version 0 is never valid: no reason to look at the file for it. */
 	if (!k && version != 0 && kr->path && auto_reload(kr))
@@ -456,8 +453,8 @@ static enum senim_result reload_locked(struct keyring *kr)
 	enum senim_result err = keyfile_load(kr->path, &fresh);
 	if (err)
 		goto fail;
-	if (sodium_memcmp(fresh.secret + fresh.nsigners * KEYFILE_SK_BYTES, index_key(kr),
-			  KEYFILE_KEY_BYTES) != 0) {
+	if (sodium_memcmp(keyfile_index_key(&fresh), index_key(kr), KEYFILE_KEY_BYTES) !=
+	    0) {
 		err = keyfile_refuse(kr->path,
 				     "the index key changed (restart to use it)");
 		goto fail;
