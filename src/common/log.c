@@ -53,9 +53,10 @@ static enum senim_result add_member(struct buf *b, const char *prefix, const cha
 	return err ? err : add_json_string(b, value);
 }
 
+/* Close the line's object and write it, whole, as one line. */
 static void log_write(struct buf *line)
 {
-	if (buf_addch(line, '\n'))
+	if (buf_addstr(line, "}\n"))
 		return;
 	pthread_mutex_lock(&log_lock);
 	fwrite(line->data, 1, line->len, stderr);
@@ -102,9 +103,6 @@ void log_event(enum log_level level, const char *event, ...)
 		if (err)
 			goto fail;
 	}
-	err = buf_addch(&b, '}');
-	if (err)
-		goto fail;
 	log_write(&b);
 fail:
 	va_end(ap);
@@ -134,9 +132,6 @@ void log_access(const struct log_access *a)
 	if (err)
 		goto fail;
 	err = add_member(&b, ",\"actor\":", a->actor);
-	if (err)
-		goto fail;
-	err = buf_addch(&b, '}');
 	if (err)
 		goto fail;
 	log_write(&b);
