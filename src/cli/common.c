@@ -112,26 +112,26 @@ struct fit {
 static enum senim_result keys_fit_fn(struct store_tx *tx, void *ctx)
 {
 	struct fit *f = ctx;
-	struct store_rows *r;
-	int has = 0;
+	struct store_rows *r = NULL;
 	f->dek_ok = 1;
 	enum senim_result err =
-		store_query(tx,
-			    "SELECT subject_id, wrapped FROM subject_keys"
-			    " ORDER BY created_at DESC, subject_id DESC LIMIT 1",
-			    NULL, 0, &r);
-	if (!err)
-		err = store_rows_next(r, &has);
-	if (!err && has) {
+		store_query_one(tx,
+				"SELECT subject_id, wrapped FROM subject_keys"
+				" ORDER BY created_at DESC, subject_id DESC"
+				" LIMIT 1",
+				NULL, 0, &r);
+	if (err == SENIM_OK) {
 		size_t len = 0;
 		const void *wrapped = store_rows_blob(r, 1, &len);
 		struct vault_dek *dek = NULL;
 		f->dek_ok = vault_dek_unwrap(f->kr, store_rows_text(r, 0, NULL), wrapped,
 					     len, &dek) == SENIM_OK;
 		vault_dek_free(dek);
+		store_rows_free(r);
+	} else if (err != SENIM_ERR_NOT_FOUND) { /* no data keys: nothing to open */
+		return err;
 	}
-	store_rows_free(r);
-	return err ? err : audit_signed_by(tx, f->kr, &f->audit_ok);
+	return audit_signed_by(tx, f->kr, &f->audit_ok);
 }
 
 /*
