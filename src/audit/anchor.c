@@ -76,7 +76,7 @@ static int parse_hex(const char *f, size_t len, unsigned char *out, size_t n)
 	return 0;
 }
 
-int anchor_parse(const char *line, size_t len, struct anchor_entry *e)
+enum senim_result anchor_parse(const char *line, size_t len, struct anchor_entry *e)
 {
 	const char *p = line, *end = line + len, *f;
 	size_t flen;
@@ -115,7 +115,7 @@ static int ends_torn(const char *path)
 	return torn;
 }
 
-int anchor_open_append(const char *path, int *fd, const char **why)
+enum senim_result anchor_open_append(const char *path, int *fd, const char **why)
 {
 	*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (*fd < 0) {
@@ -131,7 +131,7 @@ int anchor_open_append(const char *path, int *fd, const char **why)
 	return SENIM_OK;
 }
 
-int anchor_append(int fd, const char *line, size_t len, const char **why)
+enum senim_result anchor_append(int fd, const char *line, size_t len, const char **why)
 {
 	/* One write of a few hundred bytes with O_APPEND: lines of several
 	 * writers never mix.  A short write (a full disk) leaves a torn last
@@ -153,22 +153,31 @@ int anchor_append(int fd, const char *line, size_t len, const char **why)
 	return SENIM_OK;
 }
 
-/* Read the whole file into a malloc'ed buffer. */
-static int slurp(const char *path, char **data, size_t *len)
+/* Read the whole file into a malloc'ed buffer (*data, freed by the
+ * caller). */
+static enum senim_result slurp(const char *path, char **data, size_t *len)
 {
+	size_t cap = 1 << 16, n = 0;
+	char *buf = NULL;
+	enum senim_result err = SENIM_OK;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? SENIM_ERR_NOT_FOUND : SENIM_ERR_IO;
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	int err = buf ? SENIM_OK : SENIM_ERR_NOMEM;
-	while (!err) {
+	buf = malloc(cap);
+	if (!buf) {
+		err = SENIM_ERR_NOMEM;
+		goto fail;
+	}
+	for (;;) {
 		if (n == cap) {
-			char *grown = cap < ANCHOR_FILE_MAX ? malloc(cap * 2) : NULL;
+			if (cap >= ANCHOR_FILE_MAX) {
+				err = SENIM_ERR_TOO_LARGE;
+				goto fail;
+			}
+			char *grown = malloc(cap * 2);
 			if (!grown) {
-				err = cap < ANCHOR_FILE_MAX ? SENIM_ERR_NOMEM
-							    : SENIM_ERR_TOO_LARGE;
-				break;
+				err = SENIM_ERR_NOMEM;
+				goto fail;
 			}
 			memcpy(grown, buf, n); /* no personal data: plain free */
 			free(buf);
@@ -178,42 +187,43 @@ static int slurp(const char *path, char **data, size_t *len)
 		ssize_t r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r < 0) {
 			err = SENIM_ERR_IO;
-		else if (r == 0)
+			goto fail;
+		}
+		if (r == 0)
 			break;
-		else
-			n += (size_t)r;
-	}
-	close(fd);
-	if (err) {
-		free(buf);
-		return err;
+		n += (size_t)r;
 	}
 	*data = buf;
 	*len = n;
-	return SENIM_OK;
+	buf = NULL;
+fail:
+	free(buf);
+	close(fd);
+	return err;
 }
 
-int anchor_read(const char *path, struct anchor_entry **out, size_t *n, int64_t *skipped)
+enum senim_result anchor_read(const char *path, struct anchor_entry **out, size_t *n,
+			      int64_t *skipped)
 {
+	char *data = NULL;
+	size_t len = 0, count = 0;
+	struct anchor_entry *es = NULL;
+	int64_t lineno = 0;
 	*out = NULL;
 	*n = 0;
 	*skipped = 0;
-	char *data = NULL;
-	size_t len = 0;
-	int err = slurp(path, &data, &len);
+	enum senim_result err = slurp(path, &data, &len);
 	if (err)
 		return err;
 	size_t cap = len / 200 + 1; /* a line is about 270 bytes */
-	struct anchor_entry *es = malloc(cap * sizeof(*es));
+	es = malloc(cap * sizeof(*es));
 	if (!es) {
-		free(data);
-		return SENIM_ERR_NOMEM;
+		err = SENIM_ERR_NOMEM;
+		goto fail;
 	}
-	size_t count = 0;
-	int64_t lineno = 0;
-	for (size_t off = 0; off < len && !err;) {
+	for (size_t off = 0; off < len;) {
 		const char *line = data + off;
 		const char *nl = memchr(line, '\n', len - off);
 		size_t llen = nl ? (size_t)(nl - line) : len - off;
@@ -234,19 +244,18 @@ int anchor_read(const char *path, struct anchor_entry **out, size_t *n, int64_t 
 				realloc(es, cap * 2 * sizeof(*grown));
 			if (!grown) {
 				err = SENIM_ERR_NOMEM;
-				break;
+				goto fail;
 			}
 			es = grown;
 			cap *= 2;
 		}
 		es[count++] = e;
 	}
-	free(data);
-	if (err) {
-		free(es);
-		return err;
-	}
 	*out = es;
 	*n = count;
-	return SENIM_OK;
+	es = NULL;
+fail:
+	free(es);
+	free(data);
+	return err;
 }

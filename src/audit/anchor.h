@@ -49,7 +49,8 @@ struct anchor_entry {
 size_t anchor_format(const struct anchor_entry *e, char line[ANCHOR_LINE_MAX]);
 
 /* Parse one line (without its "\n"); SENIM_ERR_INVALID when malformed. */
-SENIM_MUST_CHECK int anchor_parse(const char *line, size_t len, struct anchor_entry *e);
+SENIM_MUST_CHECK enum senim_result anchor_parse(const char *line, size_t len,
+						struct anchor_entry *e);
 
 /*
  * Open (creating it, mode 0600) the anchor file for appending: O_APPEND, so
@@ -58,12 +59,13 @@ SENIM_MUST_CHECK int anchor_parse(const char *line, size_t len, struct anchor_en
  * line starts afresh.  *fd >= 0 on SENIM_OK; SENIM_ERR_IO with *why (the
  * system's reason) otherwise.
  */
-SENIM_MUST_CHECK int anchor_open_append(const char *path, int *fd, const char **why);
+SENIM_MUST_CHECK enum senim_result anchor_open_append(const char *path, int *fd,
+						      const char **why);
 
 /* Append one formatted line with one write and make it durable
  * (fdatasync).  SENIM_ERR_IO with *why when either fails. */
-SENIM_MUST_CHECK int anchor_append(int fd, const char *line, size_t len,
-				   const char **why);
+SENIM_MUST_CHECK enum senim_result anchor_append(int fd, const char *line, size_t len,
+						 const char **why);
 
 /*
  * Read every line of the anchor at path into *out (malloc'ed, *n entries,
@@ -74,7 +76,7 @@ SENIM_MUST_CHECK int anchor_append(int fd, const char *line, size_t len,
  * reader can tell.  SENIM_ERR_NOT_FOUND when the file does not exist,
  * SENIM_ERR_IO when it cannot be read, SENIM_ERR_TOO_LARGE above 1 GiB.
  */
-SENIM_MUST_CHECK int anchor_read(const char *path, struct anchor_entry **out, size_t *n,
-				 int64_t *skipped);
+SENIM_MUST_CHECK enum senim_result
+anchor_read(const char *path, struct anchor_entry **out, size_t *n, int64_t *skipped);
 
 #endif

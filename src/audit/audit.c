@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "audit/anchor.h"
+#include "common/bigendian.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -81,6 +82,9 @@ _Static_assert(WALK_PAGE == 10000, "SQL_WALK's LIMIT");
 static const char SQL_CHECKPOINTS[] =
 	"SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoints"
 	" ORDER BY seq";
+static const char SQL_NEWEST_CHECKPOINT[] =
+	"SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoints"
+	" ORDER BY seq DESC LIMIT 1";
 
 static const char *const field_names[AUDIT_NFIELDS] = {
 	"actor",      "operation", "object",  "subject_id",
@@ -93,21 +97,6 @@ struct canon {
 	int64_t at;
 	struct slice f[AUDIT_NFIELDS];
 };
-
-static void put_be32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static void put_be64(unsigned char *p, int64_t v)
-{
-	uint64_t u = (uint64_t)v;
-	put_be32(p, (uint32_t)(u >> 32));
-	put_be32(p + 4, (uint32_t)u);
-}
 
 static void hash_field(crypto_generichash_state *st, const void *p, size_t len)
 {
@@ -126,9 +115,9 @@ static void record_hash(const unsigned char prev[AUDIT_HASH_BYTES], const struct
 	unsigned char n[8];
 	crypto_generichash_init(&st, NULL, 0, AUDIT_HASH_BYTES);
 	crypto_generichash_update(&st, prev, AUDIT_HASH_BYTES);
-	put_be64(n, c->seq);
+	put_be64(n, (uint64_t)c->seq);
 	hash_field(&st, n, sizeof(n));
-	put_be64(n, c->at);
+	put_be64(n, (uint64_t)c->at);
 	hash_field(&st, n, sizeof(n));
 	for (int i = 0; i < AUDIT_NFIELDS; i++)
 		hash_field(&st, c->f[i].ptr, c->f[i].len);
@@ -139,9 +128,22 @@ static void checkpoint_message(int64_t seq, const unsigned char hash[AUDIT_HASH_
 			       int64_t signed_at, unsigned char msg[CHECKPOINT_MSG_LEN])
 {
 	memcpy(msg, CHECKPOINT_DOMAIN, CHECKPOINT_DOMAIN_LEN);
-	put_be64(msg + CHECKPOINT_DOMAIN_LEN, seq);
+	put_be64(msg + CHECKPOINT_DOMAIN_LEN, (uint64_t)seq);
 	memcpy(msg + CHECKPOINT_DOMAIN_LEN + 8, hash, AUDIT_HASH_BYTES);
-	put_be64(msg + CHECKPOINT_DOMAIN_LEN + 8 + AUDIT_HASH_BYTES, signed_at);
+	put_be64(msg + CHECKPOINT_DOMAIN_LEN + 8 + AUDIT_HASH_BYTES, (uint64_t)signed_at);
+}
+
+/* Whether a checkpoint as stored (its hash and signature of any length) is
+ * signed by the key named key_id, one this ring holds. */
+static int checkpoint_signed(const struct keyring *kr, int64_t seq, const void *hash,
+			     size_t hlen, int64_t signed_at, const char *key_id,
+			     const void *sig, size_t slen)
+{
+	unsigned char msg[CHECKPOINT_MSG_LEN];
+	if (hlen != AUDIT_HASH_BYTES || slen != KEYRING_SIG_BYTES)
+		return 0;
+	checkpoint_message(seq, hash, signed_at, msg);
+	return keyring_verify(kr, key_id, msg, sizeof(msg), sig) == SENIM_OK;
 }
 
 /* ---- appending ------------------------------------------------------------ */
@@ -150,53 +152,52 @@ static void checkpoint_message(int64_t seq, const unsigned char hash[AUDIT_HASH_
  * Read the head (locking it on PostgreSQL).  A missing or malformed head
  * means the table was tampered with: refuse to extend it.
  */
-static int read_head(struct store_tx *tx, int64_t *seq,
-		     unsigned char hash[AUDIT_HASH_BYTES])
+static enum senim_result read_head(struct store_tx *tx, int64_t *seq,
+				   unsigned char hash[AUDIT_HASH_BYTES])
 {
 	const char *sql = store_tx_kind(tx) == STORE_POSTGRES ? SQL_HEAD_LOCK : SQL_HEAD;
 	struct store_rows *r;
-	int has = 0;
-	int err = store_query(tx, sql, NULL, 0, &r);
-	if (err)
-		return err;
-	err = store_rows_next(r, &has);
-	if (!err && has) {
-		size_t len = 0;
-		const void *h = store_rows_blob(r, 1, &len);
-		*seq = store_rows_int(r, 0);
-		if (len == AUDIT_HASH_BYTES && *seq >= 0)
-			memcpy(hash, h, AUDIT_HASH_BYTES);
-		else
-			has = 0;
-	}
-	store_rows_free(r);
-	if (!err && !has) {
-		log_event(LOG_ERROR, "audit_head_invalid", NULL);
+	size_t len = 0;
+	enum senim_result err = store_query_one(tx, sql, NULL, 0, &r);
+	if (err == SENIM_ERR_NOT_FOUND)
 		err = SENIM_ERR_TAMPERED;
+	if (err)
+		goto fail;
+	const void *h = store_rows_blob(r, 1, &len);
+	*seq = store_rows_int(r, 0);
+	if (len != AUDIT_HASH_BYTES || *seq < 0) {
+		err = SENIM_ERR_TAMPERED;
+		goto fail;
 	}
+	memcpy(hash, h, AUDIT_HASH_BYTES);
+fail:
+	store_rows_free(r);
+	if (err == SENIM_ERR_TAMPERED)
+		log_event(LOG_ERROR, "audit_head_invalid", NULL);
 	return err;
 }
 
 /* The newest checkpoint's seq and hash; *found = 0 when there is none. */
-static int last_checkpoint(struct store_tx *tx, int *found, int64_t *seq,
-			   unsigned char hash[AUDIT_HASH_BYTES])
+static enum senim_result last_checkpoint(struct store_tx *tx, int *found, int64_t *seq,
+					 unsigned char hash[AUDIT_HASH_BYTES])
 {
 	struct store_rows *r;
-	int err = store_query(tx, SQL_LAST_CHECKPOINT, NULL, 0, &r);
+	*found = 0;
+	enum senim_result err = store_query_one(tx, SQL_LAST_CHECKPOINT, NULL, 0, &r);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return SENIM_OK;
 	if (err)
 		return err;
-	err = store_rows_next(r, found);
-	if (!err && *found) {
-		size_t len = 0;
-		const void *h = store_rows_blob(r, 1, &len);
-		*seq = store_rows_int(r, 0);
-		if (len == AUDIT_HASH_BYTES)
-			memcpy(hash, h, AUDIT_HASH_BYTES);
-		else
-			memset(hash, 0, AUDIT_HASH_BYTES);
-	}
+	size_t len = 0;
+	const void *h = store_rows_blob(r, 1, &len);
+	*found = 1;
+	*seq = store_rows_int(r, 0);
+	if (len == AUDIT_HASH_BYTES)
+		memcpy(hash, h, AUDIT_HASH_BYTES);
+	else
+		memset(hash, 0, AUDIT_HASH_BYTES);
 	store_rows_free(r);
-	return err;
+	return SENIM_OK;
 }
 
 /* ---- the anchor ------------------------------------------------------------ */
@@ -205,13 +206,13 @@ static int last_checkpoint(struct store_tx *tx, int *found, int64_t *seq,
 static int anchor_fd = -1;
 static char anchor_file[4096];
 
-int audit_anchor_open(const char *path)
+enum senim_result audit_anchor_open(const char *path)
 {
 	audit_anchor_close();
 	if (!path || strlen(path) >= sizeof(anchor_file))
 		return SENIM_ERR_INVALID;
 	const char *why = NULL;
-	int err = anchor_open_append(path, &anchor_fd, &why);
+	enum senim_result err = anchor_open_append(path, &anchor_fd, &why);
 	if (err) {
 		log_event(LOG_ERROR, "audit_anchor_failed", "reason", why, NULL);
 		return err;
@@ -240,19 +241,21 @@ const char *audit_anchor_path(void)
  * fails those callers: their writes are durable, but a read's data must not
  * leave unanchored.
  */
-static int anchor_after_commit(void *ctx, const struct store_item *items, size_t n)
+static enum senim_result anchor_after_commit(void *ctx, const struct store_item *items,
+					     size_t n)
 {
 	(void)ctx;
+	enum senim_result err = SENIM_OK;
+	size_t len = 0;
 	char *lines = malloc(n * ANCHOR_LINE_MAX);
 	if (!lines)
 		return SENIM_ERR_NOMEM;
-	size_t len = 0;
 	for (size_t i = 0; i < n; i++) {
 		char text[ANCHOR_LINE_MAX];
 		size_t l = items[i].len;
 		if (l == 0 || l > ANCHOR_LINE_MAX) {
-			free(lines);
-			return SENIM_ERR_INVALID;
+			err = SENIM_ERR_INVALID;
+			goto fail;
 		}
 		memcpy(lines + len, items[i].data, l);
 		memcpy(text, items[i].data, l - 1); /* without its "\n" */
@@ -260,21 +263,23 @@ static int anchor_after_commit(void *ctx, const struct store_item *items, size_t
 		log_event(LOG_INFO, "audit_checkpoint", "anchor", text, NULL);
 		len += l;
 	}
-	int err = SENIM_OK;
 	if (anchor_fd >= 0) {
 		const char *why = NULL;
 		err = anchor_append(anchor_fd, lines, len, &why);
 		if (err)
 			log_event(LOG_ERROR, "audit_anchor_failed", "reason", why, NULL);
 	}
+fail:
 	free(lines);
 	return err;
 }
 
 /* Sign (seq, hash, signed_at), store the checkpoint, and queue its anchor
  * line for after the COMMIT. */
-static int write_checkpoint(struct store_tx *tx, const struct keyring *kr, int64_t seq,
-			    const unsigned char hash[AUDIT_HASH_BYTES], int64_t signed_at)
+static enum senim_result write_checkpoint(struct store_tx *tx, const struct keyring *kr,
+					  int64_t seq,
+					  const unsigned char hash[AUDIT_HASH_BYTES],
+					  int64_t signed_at)
 {
 	unsigned char msg[CHECKPOINT_MSG_LEN];
 	struct anchor_entry e = { .seq = seq, .signed_at = signed_at };
@@ -286,32 +291,47 @@ static int write_checkpoint(struct store_tx *tx, const struct keyring *kr, int64
 		SV_INT(seq),	   SV_BLOB(hash, AUDIT_HASH_BYTES), SV_INT(signed_at),
 		SV_TEXT(e.key_id), SV_BLOB(e.sig, sizeof(e.sig)),
 	};
-	int err =
+	enum senim_result err =
 		store_exec(tx, SQL_INSERT_CHECKPOINT, p, sizeof(p) / sizeof(p[0]), NULL);
+	if (err)
+		return err;
 	char line[ANCHOR_LINE_MAX];
 	size_t len = anchor_format(&e, line);
-	if (!err && !len)
-		err = SENIM_ERR_INVALID;
-	if (!err)
-		err = store_tx_after_commit(tx, anchor_after_commit, NULL, line, len);
-	return err;
+	if (!len)
+		return SENIM_ERR_INVALID;
+	return store_tx_after_commit(tx, anchor_after_commit, NULL, line, len);
 }
 
-static int check_record(const struct audit_record *rec)
+/* A record's text fields, in the order they are hashed. */
+static void record_fields(const struct audit_record *rec, const char *v[AUDIT_NFIELDS])
 {
-	const char *v[AUDIT_NFIELDS] = {
-		rec->actor,	 rec->operation, rec->object,  rec->subject_id,
-		rec->categories, rec->purpose,	 rec->outcome, rec->request_id,
-	};
+	v[0] = rec->actor;
+	v[1] = rec->operation;
+	v[2] = rec->object;
+	v[3] = rec->subject_id;
+	v[4] = rec->categories;
+	v[5] = rec->purpose;
+	v[6] = rec->outcome;
+	v[7] = rec->request_id;
+}
+
+/* Every field present (but subject_id, which may be NULL) and short. */
+static enum senim_result check_fields(const char *const v[AUDIT_NFIELDS],
+				      uint32_t len[AUDIT_NFIELDS])
+{
 	for (int i = 0; i < AUDIT_NFIELDS; i++) {
-		if (!v[i] && i == AUDIT_SUBJECT_FIELD)
+		if (!v[i] && i == AUDIT_SUBJECT_FIELD) {
+			len[i] = AUDIT_NULL_LEN;
 			continue;
-		if (!v[i] || strlen(v[i]) > AUDIT_FIELD_MAX) {
+		}
+		size_t n = v[i] ? strlen(v[i]) : 0;
+		if (!v[i] || n > AUDIT_FIELD_MAX) {
 			log_event(LOG_ERROR, "audit_record_invalid", "field",
 				  field_names[i], "rule", v[i] ? "too long" : "missing",
 				  NULL);
 			return SENIM_ERR_INVALID;
 		}
+		len[i] = (uint32_t)n;
 	}
 	return SENIM_OK;
 }
@@ -328,7 +348,7 @@ struct packed_head {
 	uint32_t len[AUDIT_NFIELDS];
 };
 
-static int unpack(const struct store_item *it, struct canon *c)
+static enum senim_result unpack(const struct store_item *it, struct canon *c)
 {
 	struct packed_head h;
 	if (it->len < sizeof(h))
@@ -356,8 +376,8 @@ static struct store_val text_or_null(const struct slice *f)
 	return f->ptr ? SV_TEXTN(f->ptr, f->len) : SV_NULL();
 }
 
-static int insert_record(struct store_tx *tx, const struct canon *c,
-			 const unsigned char hash[AUDIT_HASH_BYTES])
+static enum senim_result insert_record(struct store_tx *tx, const struct canon *c,
+				       const unsigned char hash[AUDIT_HASH_BYTES])
 {
 	struct store_val p[] = {
 		SV_INT(c->seq),
@@ -372,7 +392,8 @@ static int insert_record(struct store_tx *tx, const struct canon *c,
 		text_or_null(&c->f[7]),
 		SV_BLOB(hash, AUDIT_HASH_BYTES),
 	};
-	int err = store_exec(tx, SQL_INSERT, p, sizeof(p) / sizeof(p[0]), NULL);
+	enum senim_result err =
+		store_exec(tx, SQL_INSERT, p, sizeof(p) / sizeof(p[0]), NULL);
 	if (err == SENIM_ERR_CONFLICT) {
 		/* The head says seq is next, yet a record holds it: someone wrote
 		 * to the log behind our back.  Refuse, and say so. */
@@ -389,13 +410,13 @@ static int insert_record(struct store_tx *tx, const struct canon *c,
  * record added, changed or a checkpoint deleted behind the service's
  * back).  Signing on top of it would vouch for it: refuse, and say so.
  */
-static int check_head_signed(struct store_tx *tx, int64_t head,
-			     const unsigned char hash[AUDIT_HASH_BYTES])
+static enum senim_result check_head_signed(struct store_tx *tx, int64_t head,
+					   const unsigned char hash[AUDIT_HASH_BYTES])
 {
 	int found = 0;
 	int64_t cp_seq = 0;
 	unsigned char cp_hash[AUDIT_HASH_BYTES];
-	int err = last_checkpoint(tx, &found, &cp_seq, cp_hash);
+	enum senim_result err = last_checkpoint(tx, &found, &cp_seq, cp_hash);
 	if (err || head == 0)
 		return err;
 	if (!found || cp_seq != head ||
@@ -408,55 +429,57 @@ static int check_head_signed(struct store_tx *tx, int64_t head,
 
 /* Chain and insert a batch's records, sign the last one, and move the head
  * once: one signature per batch, not per record. */
-static int flush_records(struct store_tx *tx, void *ctx, const struct store_item *items,
-			 size_t n)
+static enum senim_result flush_records(struct store_tx *tx, void *ctx,
+				       const struct store_item *items, size_t n)
 {
 	const struct keyring *kr = ctx;
 	int64_t head = 0, at = 0;
 	unsigned char hash[AUDIT_HASH_BYTES];
-	int err = read_head(tx, &head, hash);
-	if (!err)
-		err = check_head_signed(tx, head, hash);
-	for (size_t i = 0; !err && i < n; i++) {
+	enum senim_result err = read_head(tx, &head, hash);
+	if (err)
+		return err;
+	err = check_head_signed(tx, head, hash);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
 		struct canon c;
 		err = unpack(&items[i], &c);
 		if (err)
-			break;
+			return err;
 		c.seq = ++head;
 		record_hash(hash, &c, hash);
 		err = insert_record(tx, &c, hash);
+		if (err)
+			return err;
 		at = c.at;
 	}
-	if (!err && n)
+	if (n) {
 		err = write_checkpoint(tx, kr, head, hash, at);
-	if (err)
-		return err;
+		if (err)
+			return err;
+	}
 	int64_t changes = 0;
 	struct store_val hp[] = { SV_INT(head), SV_BLOB(hash, sizeof(hash)) };
 	err = store_exec(tx, SQL_SET_HEAD, hp, 2, &changes);
 	return !err && changes != 1 ? SENIM_ERR_TAMPERED : err;
 }
 
-int audit_append(struct store_tx *tx, const struct keyring *kr,
-		 const struct audit_record *rec)
+enum senim_result audit_append(struct store_tx *tx, const struct keyring *kr,
+			       const struct audit_record *rec)
 {
 	if (!tx || !kr || !rec) {
 		log_event(LOG_ERROR, "audit_record_invalid", "rule", "no record", NULL);
 		return SENIM_ERR_INVALID;
 	}
-	int err = check_record(rec);
+	const char *v[AUDIT_NFIELDS];
+	struct packed_head h = { .at = clock_now_us() };
+	record_fields(rec, v);
+	enum senim_result err = check_fields(v, h.len);
 	if (err)
 		return err;
-	const char *v[AUDIT_NFIELDS] = {
-		rec->actor,	 rec->operation, rec->object,  rec->subject_id,
-		rec->categories, rec->purpose,	 rec->outcome, rec->request_id,
-	};
-	struct packed_head h = { .at = clock_now_us() };
 	size_t total = sizeof(h);
-	for (int i = 0; i < AUDIT_NFIELDS; i++) {
-		h.len[i] = v[i] ? (uint32_t)strlen(v[i]) : AUDIT_NULL_LEN;
+	for (int i = 0; i < AUDIT_NFIELDS; i++)
 		total += v[i] ? h.len[i] : 0;
-	}
 	unsigned char stack[1024];
 	unsigned char *packed = total <= sizeof(stack) ? stack : malloc(total);
 	if (!packed)
@@ -521,20 +544,21 @@ note_bad(struct verify_ctx *v, int64_t seq, const char *fmt, ...)
 
 /* Read every checkpoint and check its signature; keep the good ones, in seq
  * order, for comparison with the records. */
-static int load_checkpoints(struct store_tx *tx, struct verify_ctx *v)
+static enum senim_result load_checkpoints(struct store_tx *tx, struct verify_ctx *v)
 {
 	struct store_rows *r;
 	int has = 0;
 	int64_t malformed = 0;
-	int err = store_query(tx, SQL_CHECKPOINTS, NULL, 0, &r);
-	while (!err && (err = store_rows_next(r, &has)) == 0 && has) {
+	enum senim_result err = store_query(tx, SQL_CHECKPOINTS, NULL, 0, &r);
+	if (err)
+		goto fail;
+	while ((err = store_rows_next(r, &has)) == SENIM_OK && has) {
 		int64_t seq = store_rows_int(r, 0);
 		int64_t signed_at = store_rows_int(r, 2);
 		size_t hlen = 0, slen = 0, klen = 0;
 		const void *hash = store_rows_blob(r, 1, &hlen);
 		const char *key_id = store_rows_text(r, 3, &klen);
 		const void *sig = store_rows_blob(r, 4, &slen);
-		unsigned char msg[CHECKPOINT_MSG_LEN];
 		v->rep->checkpoints++;
 		if (hlen != AUDIT_HASH_BYTES || slen != KEYRING_SIG_BYTES ||
 		    klen != KEYRING_KEY_ID_LEN - 1) {
@@ -542,8 +566,8 @@ static int load_checkpoints(struct store_tx *tx, struct verify_ctx *v)
 			malformed++;
 			continue;
 		}
-		checkpoint_message(seq, hash, signed_at, msg);
-		if (keyring_verify(v->kr, key_id, msg, sizeof(msg), sig) != SENIM_OK) {
+		if (!checkpoint_signed(v->kr, seq, hash, hlen, signed_at, key_id, sig,
+				       slen)) {
 			note_bad(v, seq,
 				 "checkpoint %lld has a bad signature or an unknown key",
 				 (long long)seq);
@@ -554,7 +578,7 @@ static int load_checkpoints(struct store_tx *tx, struct verify_ctx *v)
 			struct checkpoint *grown = realloc(v->cps, cap * sizeof(*grown));
 			if (!grown) {
 				err = SENIM_ERR_NOMEM;
-				break;
+				goto fail;
 			}
 			v->cps = grown;
 			v->cap = cap;
@@ -563,8 +587,9 @@ static int load_checkpoints(struct store_tx *tx, struct verify_ctx *v)
 		memcpy(v->cps[v->ncps].hash, hash, AUDIT_HASH_BYTES);
 		v->ncps++;
 	}
-	store_rows_free(r);
-	if (!err && v->rep->checkpoints > 0 && v->ncps == 0 && !malformed) {
+	if (err)
+		goto fail;
+	if (v->rep->checkpoints > 0 && v->ncps == 0 && !malformed) {
 		/* Not one signature holds: not tampering with a record or two,
 		 * but a store and a key file that do not belong together. */
 		v->rep->first_bad_seq = 0;
@@ -573,15 +598,16 @@ static int load_checkpoints(struct store_tx *tx, struct verify_ctx *v)
 			 " store is another deployment's, or the key file is",
 			 (long long)v->rep->checkpoints);
 	}
+fail:
+	store_rows_free(r);
 	return err;
 }
 
 /* Whether an anchor line is a checkpoint this key file signed. */
 static int anchor_signed(const struct verify_ctx *v, const struct anchor_entry *e)
 {
-	unsigned char msg[CHECKPOINT_MSG_LEN];
-	checkpoint_message(e->seq, e->hash, e->signed_at, msg);
-	return keyring_verify(v->kr, e->key_id, msg, sizeof(msg), e->sig) == SENIM_OK;
+	return checkpoint_signed(v->kr, e->seq, e->hash, sizeof(e->hash), e->signed_at,
+				 e->key_id, e->sig, sizeof(e->sig));
 }
 
 /* A record the anchor names must carry the anchored hash.  Its signature is
@@ -604,146 +630,158 @@ static void check_anchored(struct verify_ctx *v, const struct anchor_entry *e,
 			(long long)e->line, (long long)e->seq);
 }
 
+/* Where a walk of the records has got to. */
+struct walk {
+	unsigned char prev[AUDIT_HASH_BYTES]; /* the chain recomputed so far */
+	unsigned char last[AUDIT_HASH_BYTES]; /* the last record's stored hash */
+	int64_t expected;		      /* the seq the chain needs next */
+	int64_t last_seq;		      /* the last record walked */
+	int chain_ok;			      /* no break in the chain yet */
+	size_t ci, ai;			      /* next checkpoint, anchor line */
+};
+
+/* Take the record r is on: recompute its link of the chain and compare it
+ * with the checkpoints and anchor lines that name it. */
+static void walk_record(struct verify_ctx *v, struct walk *w, struct store_rows *r)
+{
+	struct canon c = { .seq = store_rows_int(r, 0), .at = store_rows_int(r, 1) };
+	size_t hlen = 0;
+	const void *stored = store_rows_blob(r, 10, &hlen);
+	int nulls = 0;
+	v->rep->records++;
+	for (int i = 0; i < AUDIT_NFIELDS; i++) {
+		if (store_rows_is_null(r, 2 + i)) {
+			c.f[i] = (struct slice){ NULL, 0 };
+			nulls += i != AUDIT_SUBJECT_FIELD;
+		} else {
+			c.f[i].ptr = store_rows_text(r, 2 + i, &c.f[i].len);
+		}
+	}
+	if (w->chain_ok && c.seq != w->expected) {
+		/* With seq the primary key, rows come strictly ascending: a
+		 * jump means the records in between were deleted. */
+		if (c.seq > w->expected)
+			note_bad(v, w->expected, "record %lld is missing: it was deleted",
+				 (long long)w->expected);
+		else
+			note_bad(v, c.seq, "record %lld is out of sequence",
+				 (long long)c.seq);
+		w->chain_ok = 0;
+	} else if (w->chain_ok) {
+		unsigned char h[AUDIT_HASH_BYTES];
+		record_hash(w->prev, &c, h);
+		if (nulls || hlen != AUDIT_HASH_BYTES ||
+		    sodium_memcmp(h, stored, AUDIT_HASH_BYTES) != 0) {
+			note_bad(v, c.seq,
+				 "record %lld was changed: its hash does not match its "
+				 "content",
+				 (long long)c.seq);
+			w->chain_ok = 0;
+		}
+		memcpy(w->prev, h, sizeof(h));
+		w->expected++;
+	}
+	/* Checkpoints are compared with the stored hash: up to the first bad
+	 * record it equals the recomputed one, and a chain recomputed after
+	 * tampering differs from what was signed. */
+	for (; w->ci < v->ncps && v->cps[w->ci].seq < c.seq; w->ci++)
+		note_bad(v, v->cps[w->ci].seq,
+			 "checkpoint %lld names a record that does not exist",
+			 (long long)v->cps[w->ci].seq);
+	if (w->ci < v->ncps && v->cps[w->ci].seq == c.seq) {
+		if (hlen != AUDIT_HASH_BYTES ||
+		    sodium_memcmp(v->cps[w->ci].hash, stored, AUDIT_HASH_BYTES) != 0)
+			note_bad(v, c.seq,
+				 "record %lld does not match its signed checkpoint: the "
+				 "log was rewritten",
+				 (long long)c.seq);
+		w->ci++;
+	}
+	/* Anchored records the walk skipped are missing, and said so above;
+	 * the ones here must carry the anchored hash. */
+	for (; w->ai < v->nanchor && v->anchor[w->ai].seq < c.seq; w->ai++)
+		;
+	for (; w->ai < v->nanchor && v->anchor[w->ai].seq == c.seq; w->ai++)
+		check_anchored(v, &v->anchor[w->ai], stored, hlen);
+	w->last_seq = c.seq;
+	memset(w->last, 0, sizeof(w->last));
+	if (hlen == AUDIT_HASH_BYTES)
+		memcpy(w->last, stored, AUDIT_HASH_BYTES);
+}
+
+/* The head must name the last record the walk found. */
+static enum senim_result check_head(struct store_tx *tx, struct verify_ctx *v,
+				    const struct walk *w)
+{
+	struct store_rows *r;
+	enum senim_result err = store_query_one(tx, SQL_HEAD, NULL, 0, &r);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		note_bad(v, w->last_seq + 1, "the audit head is missing");
+		return SENIM_OK;
+	}
+	if (err)
+		return err;
+	int64_t head = store_rows_int(r, 0), last_seq = w->last_seq;
+	size_t hlen = 0;
+	const void *hh = store_rows_blob(r, 1, &hlen);
+	if (head == last_seq + 1)
+		note_bad(v, head, "record %lld was deleted from the end of the log",
+			 (long long)head);
+	else if (head > last_seq)
+		note_bad(v, last_seq + 1,
+			 "records %lld to %lld were deleted from the end of the log",
+			 (long long)(last_seq + 1), (long long)head);
+	else if (head < last_seq)
+		note_bad(v, head + 1,
+			 "record %lld was added after the head: it is not in the chain",
+			 (long long)(head + 1));
+	else if (hlen != AUDIT_HASH_BYTES ||
+		 sodium_memcmp(hh, w->last, AUDIT_HASH_BYTES) != 0)
+		note_bad(v, head, "the audit head does not match record %lld",
+			 (long long)head);
+	store_rows_free(r);
+	return SENIM_OK;
+}
+
 /* Walk the records in seq order, recomputing the chain and comparing each
  * checkpointed or anchored record with its checkpoint; then compare the
  * head. */
-static int walk_records(struct store_tx *tx, struct verify_ctx *v)
+static enum senim_result walk_records(struct store_tx *tx, struct verify_ctx *v)
 {
-	unsigned char prev[AUDIT_HASH_BYTES] = { 0 };
-	unsigned char last[AUDIT_HASH_BYTES] = { 0 };
-	int64_t expected = 1, last_seq = 0;
-	int chain_ok = 1;
-	size_t ci = 0, ai = 0;
-	struct store_rows *r;
+	struct walk w = { .expected = 1, .chain_ok = 1 };
+	struct store_rows *r = NULL;
 	int has = 0, rows = 0;
 	int64_t after = INT64_MIN;
-	int err = store_query(tx, SQL_WALK, (struct store_val[]){ SV_INT(after) }, 1, &r);
-	while (!err) {
-		if ((err = store_rows_next(r, &has)) != 0)
-			break;
-		if (!has) { /* the end of a page: the next one, if it was full */
-			store_rows_free(r);
-			r = NULL;
-			if (rows < WALK_PAGE)
-				break;
-			rows = 0;
-			err = store_query(tx, SQL_WALK,
-					  (struct store_val[]){ SV_INT(after) }, 1, &r);
-			continue;
+	enum senim_result err;
+	do { /* a page at a time: the next one, if this one was full */
+		err = store_query(tx, SQL_WALK, (struct store_val[]){ SV_INT(after) }, 1,
+				  &r);
+		if (err)
+			goto fail;
+		rows = 0;
+		while ((err = store_rows_next(r, &has)) == SENIM_OK && has) {
+			rows++;
+			walk_record(v, &w, r);
+			after = w.last_seq;
 		}
-		rows++;
-		struct canon c = { .seq = store_rows_int(r, 0),
-				   .at = store_rows_int(r, 1) };
-		after = c.seq;
-		size_t hlen = 0;
-		const void *stored = store_rows_blob(r, 10, &hlen);
-		int nulls = 0;
-		v->rep->records++;
-		for (int i = 0; i < AUDIT_NFIELDS; i++) {
-			if (store_rows_is_null(r, 2 + i)) {
-				c.f[i] = (struct slice){ NULL, 0 };
-				nulls += i != AUDIT_SUBJECT_FIELD;
-			} else {
-				c.f[i].ptr = store_rows_text(r, 2 + i, &c.f[i].len);
-			}
-		}
-		if (chain_ok && c.seq != expected) {
-			/* With seq the primary key, rows come strictly ascending:
-			 * a jump means the records in between were deleted. */
-			if (c.seq > expected)
-				note_bad(v, expected,
-					 "record %lld is missing: it was deleted",
-					 (long long)expected);
-			else
-				note_bad(v, c.seq, "record %lld is out of sequence",
-					 (long long)c.seq);
-			chain_ok = 0;
-		} else if (chain_ok) {
-			unsigned char h[AUDIT_HASH_BYTES];
-			record_hash(prev, &c, h);
-			if (nulls || hlen != AUDIT_HASH_BYTES ||
-			    sodium_memcmp(h, stored, AUDIT_HASH_BYTES) != 0) {
-				note_bad(v, c.seq,
-					 "record %lld was changed: its hash does not "
-					 "match "
-					 "its content",
-					 (long long)c.seq);
-				chain_ok = 0;
-			}
-			memcpy(prev, h, sizeof(h));
-			expected++;
-		}
-		/* Checkpoints are compared with the stored hash: up to the
-		 * first bad record it equals the recomputed one, and a chain
-		 * recomputed after tampering differs from what was signed. */
-		for (; ci < v->ncps && v->cps[ci].seq < c.seq; ci++)
-			note_bad(v, v->cps[ci].seq,
-				 "checkpoint %lld names a record that does not exist",
-				 (long long)v->cps[ci].seq);
-		if (ci < v->ncps && v->cps[ci].seq == c.seq) {
-			if (hlen != AUDIT_HASH_BYTES ||
-			    sodium_memcmp(v->cps[ci].hash, stored, AUDIT_HASH_BYTES) != 0)
-				note_bad(v, c.seq,
-					 "record %lld does not match its signed "
-					 "checkpoint: "
-					 "the log was rewritten",
-					 (long long)c.seq);
-			ci++;
-		}
-		/* Anchored records the walk skipped are missing, and said so
-		 * above; the ones here must carry the anchored hash. */
-		for (; ai < v->nanchor && v->anchor[ai].seq < c.seq; ai++)
-			;
-		for (; ai < v->nanchor && v->anchor[ai].seq == c.seq; ai++)
-			check_anchored(v, &v->anchor[ai], stored, hlen);
-		last_seq = c.seq;
-		memset(last, 0, sizeof(last));
-		if (hlen == AUDIT_HASH_BYTES)
-			memcpy(last, stored, AUDIT_HASH_BYTES);
-	}
-	store_rows_free(r);
+		if (err)
+			goto fail;
+		store_rows_free(r);
+		r = NULL;
+	} while (rows == WALK_PAGE);
+	err = check_head(tx, v, &w);
 	if (err)
-		return err;
-
-	/* The head must name the last record. */
-	err = store_query(tx, SQL_HEAD, NULL, 0, &r);
-	if (err)
-		return err;
-	err = store_rows_next(r, &has);
-	if (!err && !has) {
-		note_bad(v, last_seq + 1, "the audit head is missing");
-	} else if (!err) {
-		int64_t head = store_rows_int(r, 0);
-		size_t hlen = 0;
-		const void *hh = store_rows_blob(r, 1, &hlen);
-		if (head == last_seq + 1)
-			note_bad(v, head,
-				 "record %lld was deleted from the end of the log",
-				 (long long)head);
-		else if (head > last_seq)
-			note_bad(v, last_seq + 1,
-				 "records %lld to %lld were deleted from the end of the "
-				 "log",
-				 (long long)(last_seq + 1), (long long)head);
-		else if (head < last_seq)
-			note_bad(v, head + 1,
-				 "record %lld was added after the head: it is not in the "
-				 "chain",
-				 (long long)(head + 1));
-		else if (hlen != AUDIT_HASH_BYTES ||
-			 sodium_memcmp(hh, last, AUDIT_HASH_BYTES) != 0)
-			note_bad(v, head, "the audit head does not match record %lld",
-				 (long long)head);
-	}
-	store_rows_free(r);
-	v->last_seq = last_seq;
-	if (ci < v->ncps) /* signed checkpoints past the last record */
-		note_bad(v, last_seq + 1,
+		goto fail;
+	v->last_seq = w.last_seq;
+	if (w.ci < v->ncps) /* signed checkpoints past the last record */
+		note_bad(v, w.last_seq + 1,
 			 "records %lld to %lld were deleted from the end of the log:"
 			 " signed checkpoint %lld names record %lld",
-			 (long long)(last_seq + 1), (long long)v->cps[v->ncps - 1].seq,
+			 (long long)(w.last_seq + 1), (long long)v->cps[v->ncps - 1].seq,
 			 (long long)v->cps[v->ncps - 1].seq,
 			 (long long)v->cps[v->ncps - 1].seq);
+fail:
+	store_rows_free(r);
 	return err;
 }
 
@@ -795,28 +833,25 @@ static void check_anchor_tail(struct verify_ctx *v, int64_t last_seq)
 
 /* A log that is empty while the store holds rows that are only ever
  * written with an audit record was wiped. */
-static int check_wiped(struct store_tx *tx, struct verify_ctx *v)
+static enum senim_result check_wiped(struct store_tx *tx, struct verify_ctx *v)
 {
 	if (v->rep->records != 0)
 		return SENIM_OK;
 	struct store_rows *r;
-	int has = 0;
-	int err = store_query(tx, SQL_AUDITED_ROWS, NULL, 0, &r);
-	if (!err)
-		err = store_rows_next(r, &has);
-	if (!err && has) {
-		int64_t subjects = store_rows_int(r, 0), staff = store_rows_int(r, 1),
-			policies = store_rows_int(r, 2);
-		if (subjects || staff || policies)
-			note_bad(v, 1,
-				 "the log is empty, but the store holds %lld borrowers,"
-				 " %lld staff accounts and %lld policy versions, each"
-				 " written with an audit record: the log was wiped",
-				 (long long)subjects, (long long)staff,
-				 (long long)policies);
-	}
+	/* Counts: always one row. */
+	enum senim_result err = store_query_one(tx, SQL_AUDITED_ROWS, NULL, 0, &r);
+	if (err)
+		return err;
+	int64_t subjects = store_rows_int(r, 0), staff = store_rows_int(r, 1),
+		policies = store_rows_int(r, 2);
+	if (subjects || staff || policies)
+		note_bad(v, 1,
+			 "the log is empty, but the store holds %lld borrowers,"
+			 " %lld staff accounts and %lld policy versions, each"
+			 " written with an audit record: the log was wiped",
+			 (long long)subjects, (long long)staff, (long long)policies);
 	store_rows_free(r);
-	return err;
+	return SENIM_OK;
 }
 
 static enum senim_result verify_fn(struct store_tx *tx, void *ctx)
@@ -828,44 +863,38 @@ static enum senim_result verify_fn(struct store_tx *tx, void *ctx)
 	v->rep->anchor_skipped = keep.anchor_skipped;
 	v->rep->anchor_last_seq = keep.anchor_last_seq;
 	v->ncps = 0;
-	int err = load_checkpoints(tx, v);
-	if (!err)
-		err = walk_records(tx, v);
-	if (!err)
-		err = check_wiped(tx, v);
-	if (!err) {
-		check_covered(v, v->rep->records ? v->last_seq : 0);
-		check_anchor_tail(v, v->rep->records ? v->last_seq : 0);
-	}
-	return err;
+	enum senim_result err = load_checkpoints(tx, v);
+	if (err)
+		return err;
+	err = walk_records(tx, v);
+	if (err)
+		return err;
+	err = check_wiped(tx, v);
+	if (err)
+		return err;
+	check_covered(v, v->rep->records ? v->last_seq : 0);
+	check_anchor_tail(v, v->rep->records ? v->last_seq : 0);
+	return SENIM_OK;
 }
 
-int audit_signed_by(struct store_tx *tx, const struct keyring *kr, int *fits)
+enum senim_result audit_signed_by(struct store_tx *tx, const struct keyring *kr,
+				  int *fits)
 {
-	*fits = 1;
 	struct store_rows *r;
-	int has = 0;
-	int err = store_query(tx,
-			      "SELECT seq, hash, signed_at, key_id, signature FROM"
-			      " audit_checkpoints ORDER BY seq DESC LIMIT 1",
-			      NULL, 0, &r);
-	if (!err)
-		err = store_rows_next(r, &has);
-	if (!err && has) {
-		size_t hlen = 0, slen = 0;
-		const void *hash = store_rows_blob(r, 1, &hlen);
-		const void *sig = store_rows_blob(r, 4, &slen);
-		unsigned char msg[CHECKPOINT_MSG_LEN];
-		*fits = hlen == AUDIT_HASH_BYTES && slen == KEYRING_SIG_BYTES;
-		if (*fits) {
-			checkpoint_message(store_rows_int(r, 0), hash,
-					   store_rows_int(r, 2), msg);
-			*fits = keyring_verify(kr, store_rows_text(r, 3, NULL), msg,
-					       sizeof(msg), sig) == SENIM_OK;
-		}
-	}
+	*fits = 1;
+	enum senim_result err = store_query_one(tx, SQL_NEWEST_CHECKPOINT, NULL, 0, &r);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return SENIM_OK; /* nothing signed yet: any key file fits */
+	if (err)
+		return err;
+	size_t hlen = 0, slen = 0;
+	const void *hash = store_rows_blob(r, 1, &hlen);
+	const void *sig = store_rows_blob(r, 4, &slen);
+	*fits = checkpoint_signed(kr, store_rows_int(r, 0), hash, hlen,
+				  store_rows_int(r, 2), store_rows_text(r, 3, NULL), sig,
+				  slen);
 	store_rows_free(r);
-	return err;
+	return SENIM_OK;
 }
 
 static int by_seq(const void *a, const void *b)
@@ -876,12 +905,12 @@ static int by_seq(const void *a, const void *b)
 }
 
 /* The anchor's lines by seq; *missing when there is no such file. */
-static int load_anchor(const char *path, struct anchor_entry **es, size_t *n,
-		       struct audit_report *rep, int *missing)
+static enum senim_result load_anchor(const char *path, struct anchor_entry **es,
+				     size_t *n, struct audit_report *rep, int *missing)
 {
 	int64_t skipped = 0;
 	*missing = 0;
-	int err = anchor_read(path, es, n, &skipped);
+	enum senim_result err = anchor_read(path, es, n, &skipped);
 	if (err == SENIM_ERR_NOT_FOUND) {
 		*missing = 1;
 		return SENIM_OK;
@@ -906,12 +935,12 @@ static int load_anchor(const char *path, struct anchor_entry **es, size_t *n,
  * (audit_anchor_failed in the log).  Read after the walk, so that batches
  * committed while it ran are anchored by now.
  */
-static int check_anchor_lag(struct verify_ctx *v, const char *path)
+static enum senim_result check_anchor_lag(struct verify_ctx *v, const char *path)
 {
 	struct anchor_entry *es = NULL;
 	size_t n = 0;
 	int64_t skipped = 0;
-	int err = anchor_read(path, &es, &n, &skipped);
+	enum senim_result err = anchor_read(path, &es, &n, &skipped);
 	if (err)
 		return err == SENIM_ERR_NOT_FOUND ? SENIM_OK : err;
 	int64_t newest = 0;
@@ -934,8 +963,8 @@ static int check_anchor_lag(struct verify_ctx *v, const char *path)
 	return SENIM_OK;
 }
 
-int audit_verify_anchored(struct store *st, const struct keyring *kr, const char *anchor,
-			  struct audit_report *rep)
+enum senim_result audit_verify_anchored(struct store *st, const struct keyring *kr,
+					const char *anchor, struct audit_report *rep)
 {
 	if (!st || !kr || !rep)
 		return SENIM_ERR_INVALID;
@@ -943,33 +972,43 @@ int audit_verify_anchored(struct store *st, const struct keyring *kr, const char
 	struct anchor_entry *es = NULL;
 	size_t n = 0;
 	int missing = 0;
+	struct verify_ctx v = { .kr = kr, .rep = rep };
+	enum senim_result err = SENIM_OK;
 	/* The anchor before the database's snapshot: every line in it was
 	 * committed before the line was written, so the snapshot holds it. */
-	int err = anchor ? load_anchor(anchor, &es, &n, rep, &missing) : SENIM_OK;
-	struct verify_ctx v = { .kr = kr, .rep = rep, .anchor = es, .nanchor = n };
-	if (!err)
-		err = store_read(st, verify_fn, &v);
-	if (!err && anchor && !missing)
-		err = check_anchor_lag(&v, anchor);
-	free(v.cps);
-	free(es);
+	if (anchor) {
+		err = load_anchor(anchor, &es, &n, rep, &missing);
+		if (err)
+			goto fail;
+	}
+	v.anchor = es;
+	v.nanchor = n;
+	err = store_read(st, verify_fn, &v);
 	if (err)
-		return err;
+		goto fail;
+	if (anchor && !missing) {
+		err = check_anchor_lag(&v, anchor);
+		if (err)
+			goto fail;
+	}
 	if (rep->first_bad_seq != 0) {
 		char seq[24];
 		snprintf(seq, sizeof(seq), "%lld", (long long)rep->first_bad_seq);
 		log_event(LOG_ERROR, "audit_tampered", "first_bad_seq", seq, "problem",
 			  rep->problem, NULL);
-		return SENIM_ERR_TAMPERED;
-	}
-	if (anchor && missing && rep->checkpoints > 0) {
+		err = SENIM_ERR_TAMPERED;
+	} else if (anchor && missing && rep->checkpoints > 0) {
 		rep->anchor_missing = 1;
-		return SENIM_ERR_NOT_FOUND;
+		err = SENIM_ERR_NOT_FOUND;
 	}
-	return SENIM_OK;
+fail:
+	free(v.cps);
+	free(es);
+	return err;
 }
 
-int audit_verify(struct store *st, const struct keyring *kr, struct audit_report *rep)
+enum senim_result audit_verify(struct store *st, const struct keyring *kr,
+			       struct audit_report *rep)
 {
 	return audit_verify_anchored(st, kr, audit_anchor_path(), rep);
 }

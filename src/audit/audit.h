@@ -74,8 +74,9 @@ struct audit_record {
  * signed over), and its callers get SENIM_ERR_IO when the checkpoint cannot
  * be anchored (the records are durable then, but not to be acted on).
  */
-SENIM_MUST_CHECK int audit_append(struct store_tx *tx, const struct keyring *kr,
-				  const struct audit_record *rec);
+SENIM_MUST_CHECK enum senim_result audit_append(struct store_tx *tx,
+						const struct keyring *kr,
+						const struct audit_record *rec);
 
 /*
  * The anchor file this process appends every checkpoint to (created mode
@@ -83,7 +84,7 @@ SENIM_MUST_CHECK int audit_append(struct store_tx *tx, const struct keyring *kr,
  * one thread; without one, checkpoints go to the log stream only.
  * SENIM_ERR_IO (logged as audit_anchor_failed) when it cannot be opened.
  */
-SENIM_MUST_CHECK int audit_anchor_open(const char *path);
+SENIM_MUST_CHECK enum senim_result audit_anchor_open(const char *path);
 void audit_anchor_close(void);
 /* The open anchor's path, or NULL. */
 const char *audit_anchor_path(void);
@@ -93,8 +94,8 @@ const char *audit_anchor_path(void);
  * this key ring (*fits 1, or 1 when there is none yet) — a cheap check, at
  * start, that the key file is the one this audit log was signed with.
  */
-SENIM_MUST_CHECK int audit_signed_by(struct store_tx *tx, const struct keyring *kr,
-				     int *fits);
+SENIM_MUST_CHECK enum senim_result audit_signed_by(struct store_tx *tx,
+						   const struct keyring *kr, int *fits);
 
 /* Records appended by this process (for /metrics). */
 uint64_t audit_records_written(void);
@@ -128,12 +129,14 @@ struct audit_report {
  * unless the walk found tampering.  The anchor is read before the database,
  * so a live server's new batches are no false alarm.
  */
-SENIM_MUST_CHECK int audit_verify_anchored(struct store *st, const struct keyring *kr,
-					   const char *anchor, struct audit_report *rep);
+SENIM_MUST_CHECK enum senim_result audit_verify_anchored(struct store *st,
+							 const struct keyring *kr,
+							 const char *anchor,
+							 struct audit_report *rep);
 
 /* audit_verify_anchored() against this process's anchor (audit_anchor_open),
  * or none. */
-SENIM_MUST_CHECK int audit_verify(struct store *st, const struct keyring *kr,
-				  struct audit_report *rep);
+SENIM_MUST_CHECK enum senim_result
+audit_verify(struct store *st, const struct keyring *kr, struct audit_report *rep);
 
 #endif

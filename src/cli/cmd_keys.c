@@ -2,7 +2,7 @@
  * cmd_keys.c — `senim keys status|rotate`: the key-encryption keys (KEKs)
  * that wrap every subject's data key (S1).
  *
- * Rotation adds a KEK version to the key file (keyring_add_kek: an atomic
+ * Rotation adds a KEK version to the key file (keyfile_add_kek: an atomic
  * rewrite, old versions kept) and then rewraps every data key still on an
  * older version, in batches of ROTATE_BATCH rows, one write transaction per
  * batch.  Each row is updated only if its KEK version is still the one read
@@ -35,6 +35,7 @@
 #include "cli/cli.h"
 #include "common/buf.h"
 #include "common/clock.h"
+#include "vault/keyfile.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
@@ -449,7 +450,7 @@ fail:
 /* Add a KEK version to the key file and take it into kr: *target gets it. */
 static enum senim_result add_kek(const char *path, struct keyring *kr, uint32_t *target)
 {
-	enum senim_result err = keyring_add_kek(path, target);
+	enum senim_result err = keyfile_add_kek(path, target);
 	if (err)
 		return err;
 	return keyring_reload(kr);

@@ -58,7 +58,7 @@ char *buf_detach(struct buf *b, size_t *len)
  * of that personal data behind in freed memory.  (Doubling keeps the
  * copying to about the final size.)
  */
-static int buf_grow(struct buf *b, size_t extra)
+static enum senim_result buf_grow(struct buf *b, size_t extra)
 {
 	if (extra > b->max || b->len > b->max - extra)
 		return SENIM_ERR_TOO_LARGE;
@@ -82,9 +82,9 @@ static int buf_grow(struct buf *b, size_t extra)
 	return SENIM_OK;
 }
 
-int buf_add(struct buf *b, const void *data, size_t len)
+enum senim_result buf_add(struct buf *b, const void *data, size_t len)
 {
-	int err = buf_grow(b, len);
+	enum senim_result err = buf_grow(b, len);
 	if (err)
 		return err;
 	if (len)
@@ -94,17 +94,17 @@ int buf_add(struct buf *b, const void *data, size_t len)
 	return SENIM_OK;
 }
 
-int buf_addstr(struct buf *b, const char *s)
+enum senim_result buf_addstr(struct buf *b, const char *s)
 {
 	return buf_add(b, s, strlen(s));
 }
 
-int buf_addch(struct buf *b, char c)
+enum senim_result buf_addch(struct buf *b, char c)
 {
 	return buf_add(b, &c, 1);
 }
 
-int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+enum senim_result buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list again;
 	va_copy(again, ap);
@@ -112,7 +112,7 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 	va_end(again);
 	if (n < 0)
 		return SENIM_ERR_INVALID;
-	int err = buf_grow(b, (size_t)n);
+	enum senim_result err = buf_grow(b, (size_t)n);
 	if (err)
 		return err;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -120,22 +120,22 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 	return SENIM_OK;
 }
 
-int buf_addf(struct buf *b, const char *fmt, ...)
+enum senim_result buf_addf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int err = buf_vaddf(b, fmt, ap);
+	enum senim_result err = buf_vaddf(b, fmt, ap);
 	va_end(ap);
 	return err;
 }
 
-int buf_addhex(struct buf *b, const void *data, size_t len)
+enum senim_result buf_addhex(struct buf *b, const void *data, size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
 	const unsigned char *p = data;
 	if (len > (BUF_NO_LIMIT / 2))
 		return SENIM_ERR_TOO_LARGE;
-	int err = buf_grow(b, len * 2);
+	enum senim_result err = buf_grow(b, len * 2);
 	if (err)
 		return err;
 	for (size_t i = 0; i < len; i++) {

@@ -45,12 +45,12 @@ void buf_reset(struct buf *b);
 char *buf_detach(struct buf *b, size_t *len);
 
 /* Append; SENIM_ERR_TOO_LARGE past `max`, SENIM_ERR_NOMEM on allocation. */
-SENIM_MUST_CHECK int buf_add(struct buf *b, const void *data, size_t len);
-SENIM_MUST_CHECK int buf_addstr(struct buf *b, const char *s);
-SENIM_MUST_CHECK int buf_addch(struct buf *b, char c);
-SENIM_MUST_CHECK int buf_addf(struct buf *b, const char *fmt, ...)
+SENIM_MUST_CHECK enum senim_result buf_add(struct buf *b, const void *data, size_t len);
+SENIM_MUST_CHECK enum senim_result buf_addstr(struct buf *b, const char *s);
+SENIM_MUST_CHECK enum senim_result buf_addch(struct buf *b, char c);
+SENIM_MUST_CHECK enum senim_result buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-SENIM_MUST_CHECK int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+SENIM_MUST_CHECK enum senim_result buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
 /* free() that first wipes the whole block (its usable size): for memory
@@ -61,7 +61,8 @@ void buf_wipe_free(void *p);
 void buf_release_wiped(struct buf *b);
 
 /* Append `len` bytes as lower-case hex. */
-SENIM_MUST_CHECK int buf_addhex(struct buf *b, const void *data, size_t len);
+SENIM_MUST_CHECK enum senim_result buf_addhex(struct buf *b, const void *data,
+					      size_t len);
 
 /* A slice of a C string. */
 struct slice slice_from(const char *s);

@@ -34,7 +34,8 @@ int csv_at_end(const struct csv *c)
 	return 1;
 }
 
-static int fail(struct csv_error *e, size_t line, size_t field, const char *rule)
+static enum senim_result fail(struct csv_error *e, size_t line, size_t field,
+			      const char *rule)
 {
 	e->line = line;
 	e->field = field;
@@ -81,8 +82,8 @@ static int scan_field(struct csv *c, struct csv_field *cur)
 	return 0;
 }
 
-int csv_record(struct csv *c, struct csv_field *f, size_t max, size_t *nf, size_t *line,
-	       struct csv_error *e)
+enum senim_result csv_record(struct csv *c, struct csv_field *f, size_t max, size_t *nf,
+			     size_t *line, struct csv_error *e)
 {
 	*nf = 0;
 	*line = c->line;

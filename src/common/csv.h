@@ -65,8 +65,9 @@ int csv_at_end(const struct csv *c);
  * the line it starts on into *line.  Call only when !csv_at_end(c).
  * SENIM_OK, or SENIM_ERR_INVALID with *e set.
  */
-SENIM_MUST_CHECK int csv_record(struct csv *c, struct csv_field *f, size_t max,
-				size_t *nf, size_t *line, struct csv_error *e);
+SENIM_MUST_CHECK enum senim_result csv_record(struct csv *c, struct csv_field *f,
+					      size_t max, size_t *nf, size_t *line,
+					      struct csv_error *e);
 
 /* Copy field f of the text into out (at least f->len bytes), turning each
  * "" of a quoted field into one quote; returns the value's length.  Not

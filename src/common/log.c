@@ -27,23 +27,36 @@ int log_level_parse(const char *name)
 }
 
 /* Append a JSON string literal; control characters and quotes escaped. */
-static int add_json_string(struct buf *b, const char *s)
+static enum senim_result add_json_string(struct buf *b, const char *s)
 {
-	int err = buf_addch(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; !err && *p; p++) {
+	enum senim_result err = buf_addch(b, '"');
+	if (err)
+		return err;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p == '"' || *p == '\\')
 			err = buf_addf(b, "\\%c", *p);
 		else if (*p < 0x20)
 			err = buf_addf(b, "\\u%04x", *p);
 		else
 			err = buf_addch(b, (char)*p);
+		if (err)
+			return err;
 	}
-	return err ? err : buf_addch(b, '"');
+	return buf_addch(b, '"');
 }
 
+/* Append `prefix` (JSON text: a comma, a quoted key and a colon), then
+ * value as a JSON string. */
+static enum senim_result add_member(struct buf *b, const char *prefix, const char *value)
+{
+	enum senim_result err = buf_addstr(b, prefix);
+	return err ? err : add_json_string(b, value);
+}
+
+/* Close the line's object and write it, whole, as one line. */
 static void log_write(struct buf *line)
 {
-	if (buf_addch(line, '\n'))
+	if (buf_addstr(line, "}\n"))
 		return;
 	pthread_mutex_lock(&log_lock);
 	fwrite(line->data, 1, line->len, stderr);
@@ -51,40 +64,48 @@ static void log_write(struct buf *line)
 	pthread_mutex_unlock(&log_lock);
 }
 
-static int add_head(struct buf *b, enum log_level level, const char *event)
+static enum senim_result add_head(struct buf *b, enum log_level level, const char *event)
 {
 	char now[CLOCK_RFC3339_LEN];
 	clock_format_rfc3339(clock_now_us(), now);
-	int err = buf_addf(b, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":", now,
-			   level_names[level]);
+	enum senim_result err =
+		buf_addf(b, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":", now,
+			 level_names[level]);
 	return err ? err : add_json_string(b, event);
 }
 
+/* A line that cannot be built (out of memory, over the cap) is dropped:
+ * the log never stops what it reports on. */
 void log_event(enum log_level level, const char *event, ...)
 {
 	if (level < log_min)
 		return;
 	struct buf b;
-	buf_init(&b, 8192);
-	int err = add_head(&b, level, event);
 	va_list ap;
-	va_start(ap, event);
 	const char *key;
-	while (!err && (key = va_arg(ap, const char *))) {
+	buf_init(&b, 8192);
+	va_start(ap, event);
+	enum senim_result err = add_head(&b, level, event);
+	if (err)
+		goto fail;
+	while ((key = va_arg(ap, const char *))) {
 		const char *value = va_arg(ap, const char *);
 		err = buf_addch(&b, ',');
-		if (!err)
-			err = add_json_string(&b, key);
-		if (!err)
-			err = buf_addch(&b, ':');
-		if (!err)
-			err = value ? add_json_string(&b, value) : buf_addstr(&b, "null");
+		if (err)
+			goto fail;
+		err = add_json_string(&b, key);
+		if (err)
+			goto fail;
+		err = buf_addch(&b, ':');
+		if (err)
+			goto fail;
+		err = value ? add_json_string(&b, value) : buf_addstr(&b, "null");
+		if (err)
+			goto fail;
 	}
+	log_write(&b);
+fail:
 	va_end(ap);
-	if (!err)
-		err = buf_addch(&b, '}');
-	if (!err)
-		log_write(&b);
 	buf_release(&b);
 }
 
@@ -94,27 +115,26 @@ void log_access(const struct log_access *a)
 		return;
 	struct buf b;
 	buf_init(&b, 4096);
-	int err = add_head(&b, LOG_INFO, "http_request");
-	if (!err)
-		err = buf_addstr(&b, ",\"method\":");
-	if (!err)
-		err = add_json_string(&b, a->method);
-	if (!err)
-		err = buf_addstr(&b, ",\"route\":");
-	if (!err)
-		err = add_json_string(&b, a->route);
-	if (!err)
-		err = buf_addf(&b, ",\"status\":%d,\"duration_ms\":%.3f,\"request_id\":",
-			       a->status, (double)a->duration_us / 1000.0);
-	if (!err)
-		err = add_json_string(&b, a->request_id);
-	if (!err)
-		err = buf_addstr(&b, ",\"actor\":");
-	if (!err)
-		err = add_json_string(&b, a->actor);
-	if (!err)
-		err = buf_addch(&b, '}');
-	if (!err)
-		log_write(&b);
+	enum senim_result err = add_head(&b, LOG_INFO, "http_request");
+	if (err)
+		goto fail;
+	err = add_member(&b, ",\"method\":", a->method);
+	if (err)
+		goto fail;
+	err = add_member(&b, ",\"route\":", a->route);
+	if (err)
+		goto fail;
+	err = buf_addf(&b, ",\"status\":%d,\"duration_ms\":%.3f", a->status,
+		       (double)a->duration_us / 1000.0);
+	if (err)
+		goto fail;
+	err = add_member(&b, ",\"request_id\":", a->request_id);
+	if (err)
+		goto fail;
+	err = add_member(&b, ",\"actor\":", a->actor);
+	if (err)
+		goto fail;
+	log_write(&b);
+fail:
 	buf_release(&b);
 }

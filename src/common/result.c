@@ -1,6 +1,6 @@
 #include "common/result.h"
 
-const char *senim_result_name(int result)
+const char *senim_result_name(enum senim_result result)
 {
 	static const char *const names[SENIM_ERR__COUNT] = {
 		[SENIM_OK] = "ok",
@@ -19,7 +19,7 @@ const char *senim_result_name(int result)
 		[SENIM_ERR_UNAVAILABLE] = "unavailable",
 		[SENIM_ERR_CONFIG] = "config_error",
 	};
-	if (result < 0 || result >= SENIM_ERR__COUNT)
+	if ((int)result < 0 || result >= SENIM_ERR__COUNT)
 		return "unknown";
 	return names[result];
 }

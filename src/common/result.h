@@ -1,9 +1,10 @@
 /*
  * result.h — the one result code used across senim.
  *
- * Every fallible function returns an `int` that is SENIM_OK (0) on success or
- * one of the SENIM_ERR_* values below; data comes back through out-parameters
- * (curl's CURLcode, SQLite's SQLITE_OK).  The mapping from a result to an HTTP
+ * Every fallible function returns an `enum senim_result`, marked
+ * SENIM_MUST_CHECK: SENIM_OK (0) on success or one of the SENIM_ERR_*
+ * values below; data comes back through out-parameters (curl's CURLcode,
+ * SQLite's SQLITE_OK).  The mapping from a result to an HTTP
  * status and a problem+json body lives in exactly one place: http/problem.c.
  */
 #ifndef SENIM_RESULT_H
@@ -32,6 +33,6 @@ enum senim_result {
 #define SENIM_MUST_CHECK __attribute__((warn_unused_result))
 
 /* A short, stable English name for a result ("not_found"); never NULL. */
-const char *senim_result_name(int result);
+const char *senim_result_name(enum senim_result result);
 
 #endif

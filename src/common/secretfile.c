@@ -40,8 +40,8 @@ static int read_exactly(int fd, char *into, size_t want)
 	return got == want ? 0 : -1;
 }
 
-int secret_file_read(const char *path, size_t max, char **data, size_t *len,
-		     const char **why)
+enum senim_result secret_file_read(const char *path, size_t max, char **data, size_t *len,
+				   const char **why)
 {
 	*data = NULL;
 	*len = 0;
@@ -51,25 +51,34 @@ int secret_file_read(const char *path, size_t max, char **data, size_t *len,
 		*why = strerror(errno);
 		return errno == ENOENT ? SENIM_ERR_NOT_FOUND : SENIM_ERR_CONFIG;
 	}
-	int err = SENIM_OK;
+	enum senim_result err = SENIM_OK;
 	char *buf = NULL;
 	struct stat sb;
 	if (fstat(fd, &sb) != 0) {
 		*why = strerror(errno);
 		err = SENIM_ERR_IO;
-	} else if ((*why = refusal(&sb, max)) != NULL) {
+		goto fail;
+	}
+	*why = refusal(&sb, max);
+	if (*why) {
 		err = SENIM_ERR_CONFIG;
-	} else if (!(buf = sodium_malloc((size_t)sb.st_size + 1))) {
+		goto fail;
+	}
+	buf = sodium_malloc((size_t)sb.st_size + 1);
+	if (!buf) {
 		err = SENIM_ERR_NOMEM;
-	} else if (read_exactly(fd, buf, (size_t)sb.st_size) != 0) {
+		goto fail;
+	}
+	if (read_exactly(fd, buf, (size_t)sb.st_size) != 0) {
 		*why = "changed while it was read";
 		err = SENIM_ERR_CONFIG;
-	} else {
-		buf[sb.st_size] = '\0';
-		*data = buf;
-		*len = (size_t)sb.st_size;
-		buf = NULL;
+		goto fail;
 	}
+	buf[sb.st_size] = '\0';
+	*data = buf;
+	*len = (size_t)sb.st_size;
+	buf = NULL;
+fail:
 	if (buf)
 		sodium_free(buf);
 	close(fd);

@@ -23,7 +23,8 @@
  * to group or others (chmod 600 it)", "empty or too large", "changed while
  * it was read", or the system's reason); it never quotes the file's bytes.
  */
-SENIM_MUST_CHECK int secret_file_read(const char *path, size_t max, char **data,
-				      size_t *len, const char **why);
+SENIM_MUST_CHECK enum senim_result secret_file_read(const char *path, size_t max,
+						    char **data, size_t *len,
+						    const char **why);
 
 #endif

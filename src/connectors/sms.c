@@ -56,7 +56,7 @@ struct sms_client {
 
 /* ---- configuration ------------------------------------------------------- */
 
-static int refuse_credentials(const char *path, const char *reason)
+static enum senim_result refuse_credentials(const char *path, const char *reason)
 {
 	log_event(LOG_ERROR, "sms_credentials_refused", "path", path, "reason", reason,
 		  NULL);
@@ -71,14 +71,16 @@ static int refuse_credentials(const char *path, const char *reason)
  * must be visible ASCII (it goes into a header line).  SENIM_ERR_CONFIG
  * for every refusal; the token itself never reaches the log.
  */
-static int read_token_header(const char *path, char **header, size_t *header_len)
+static enum senim_result read_token_header(const char *path, char **header,
+					   size_t *header_len)
 {
 	*header = NULL;
 	*header_len = 0;
 	char *data = NULL;
 	size_t want = 0;
 	const char *why = NULL;
-	int err = secret_file_read(path, SMS_CREDENTIALS_MAX, &data, &want, &why);
+	enum senim_result err =
+		secret_file_read(path, SMS_CREDENTIALS_MAX, &data, &want, &why);
 	if (err == SENIM_ERR_NOMEM)
 		return err;
 	if (err)
@@ -91,13 +93,13 @@ static int read_token_header(const char *path, char **header, size_t *header_len
 		len--;
 	if (len == 0) {
 		err = refuse_credentials(path, "the first line holds no token");
-		goto done;
+		goto fail;
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)data[i];
 		if (ch < 0x21 || ch > 0x7e) {
 			err = refuse_credentials(path, "the token is not visible ASCII");
-			goto done;
+			goto fail;
 		}
 	}
 
@@ -105,14 +107,14 @@ static int read_token_header(const char *path, char **header, size_t *header_len
 	char *h = sodium_malloc(total + 1);
 	if (!h) {
 		err = SENIM_ERR_NOMEM;
-		goto done;
+		goto fail;
 	}
 	memcpy(h, sms_bearer, sizeof(sms_bearer) - 1);
 	memcpy(h + sizeof(sms_bearer) - 1, data, len);
 	h[total] = '\0';
 	*header = h;
 	*header_len = total;
-done:
+fail:
 	sodium_free(data); /* wipes it */
 	return err;
 }
@@ -138,8 +140,8 @@ static char *messages_url(const char *base_url)
 	return url;
 }
 
-int sms_client_new(const char *base_url, const char *credentials_file,
-		   struct sms_client **out)
+enum senim_result sms_client_new(const char *base_url, const char *credentials_file,
+				 struct sms_client **out)
 {
 	*out = NULL;
 	if (!base_url) {
@@ -149,7 +151,7 @@ int sms_client_new(const char *base_url, const char *credentials_file,
 	}
 	if (sodium_init() < 0)
 		return SENIM_ERR_CRYPTO;
-	int err = SENIM_OK;
+	enum senim_result err = SENIM_OK;
 	struct sms_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return SENIM_ERR_NOMEM;
@@ -316,15 +318,15 @@ static CURLcode setup_handle(CURL *h, const struct sms_client *c, const char *bo
 	return rc;
 }
 
-int sms_send(struct sms_client *c, const char *to_e164, const char *text,
-	     const char *reference)
+enum senim_result sms_send(struct sms_client *c, const char *to_e164, const char *text,
+			   const char *reference)
 {
 	return sms_send_by(c, to_e164, text, reference,
 			   clock_mono_us() + (int64_t)SMS_DEADLINE_MS * 1000);
 }
 
-int sms_send_by(struct sms_client *c, const char *to_e164, const char *text,
-		const char *reference, int64_t deadline)
+enum senim_result sms_send_by(struct sms_client *c, const char *to_e164, const char *text,
+			      const char *reference, int64_t deadline)
 {
 	if (!c || !to_e164 || !text || !is_e164(to_e164))
 		return SENIM_ERR_INVALID;
@@ -335,7 +337,7 @@ int sms_send_by(struct sms_client *c, const char *to_e164, const char *text,
 		return SENIM_ERR_UNAVAILABLE;
 	}
 
-	int err = SENIM_ERR_UNAVAILABLE;
+	enum senim_result err = SENIM_ERR_UNAVAILABLE;
 	char *body = NULL;
 	size_t body_len = 0;
 	CURL *h = NULL;
@@ -348,13 +350,13 @@ int sms_send_by(struct sms_client *c, const char *to_e164, const char *text,
 			      "reference", reference);
 	if (!j) {
 		err = SENIM_ERR_INVALID;
-		goto done;
+		goto fail;
 	}
 	body = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (!body) {
 		err = SENIM_ERR_NOMEM;
-		goto done;
+		goto fail;
 	}
 	body_len = strlen(body);
 
@@ -378,12 +380,12 @@ int sms_send_by(struct sms_client *c, const char *to_e164, const char *text,
 	if (!h) {
 		log_event(LOG_ERROR, "sms_unavailable", "reason", "curl_easy_init failed",
 			  NULL);
-		goto done;
+		goto fail;
 	}
 	if (setup_handle(h, c, body, headers, &response) != CURLE_OK) {
 		log_event(LOG_ERROR, "sms_unavailable", "reason",
 			  "curl refused an option", NULL);
-		goto done;
+		goto fail;
 	}
 
 	int attempt = 0;
@@ -416,7 +418,7 @@ int sms_send_by(struct sms_client *c, const char *to_e164, const char *text,
 		snprintf(n, sizeof(n), "%d", attempt);
 		log_event(LOG_ERROR, "sms_unavailable", "attempts", n, NULL);
 	}
-done:
+fail:
 	if (h)
 		curl_easy_cleanup(h);
 	if (body) {

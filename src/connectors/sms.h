@@ -34,22 +34,23 @@ struct sms_client;
  * readable by group or others (SENIM_ERR_CONFIG otherwise); NULL means no
  * credentials.  Free with sms_client_free().
  */
-SENIM_MUST_CHECK int sms_client_new(const char *base_url, const char *credentials_file,
-				    struct sms_client **out);
+SENIM_MUST_CHECK enum senim_result sms_client_new(const char *base_url,
+						  const char *credentials_file,
+						  struct sms_client **out);
 void sms_client_free(struct sms_client *c);
 
 /* Send; thread-safe (one curl easy handle per call).  SENIM_OK once the
  * gateway accepted it; SENIM_ERR_UNAVAILABLE when it did not. */
-SENIM_MUST_CHECK int sms_send(struct sms_client *c, const char *to_e164, const char *text,
-			      const char *reference);
+SENIM_MUST_CHECK enum senim_result sms_send(struct sms_client *c, const char *to_e164,
+					    const char *text, const char *reference);
 
 /* The same, done by `deadline` (clock_mono_us() time) instead of
  * SMS_DEADLINE_MS from now: for a send that waited in a queue, whose
  * caller has been waiting since it was queued.  Nothing is sent when too
  * little time is left for one attempt (SENIM_ERR_UNAVAILABLE). */
-SENIM_MUST_CHECK int sms_send_by(struct sms_client *c, const char *to_e164,
-				 const char *text, const char *reference,
-				 int64_t deadline);
+SENIM_MUST_CHECK enum senim_result sms_send_by(struct sms_client *c, const char *to_e164,
+					       const char *text, const char *reference,
+					       int64_t deadline);
 
 /* Call once before threads start (curl_global_init); and at exit. */
 void sms_global_init(void);

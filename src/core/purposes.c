@@ -48,14 +48,20 @@ const char *purpose_code(enum purpose p)
 	return purpose_codes[p];
 }
 
-int purpose_parse(const char *code)
+/* The index of code in codes[0..n), or -1 (also for NULL). */
+static int code_index(const char *const *codes, int n, const char *code)
 {
 	if (!code)
 		return -1;
-	for (int i = 0; i < PURPOSE__COUNT; i++)
-		if (strcmp(code, purpose_codes[i]) == 0)
+	for (int i = 0; i < n; i++)
+		if (strcmp(code, codes[i]) == 0)
 			return i;
 	return -1;
+}
+
+int purpose_parse(const char *code)
+{
+	return code_index(purpose_codes, PURPOSE__COUNT, code);
 }
 
 const char *purpose_clause(enum purpose p)
@@ -74,12 +80,7 @@ const char *category_code(enum category c)
 
 int category_parse(const char *code)
 {
-	if (!code)
-		return -1;
-	for (int i = 0; i < CATEGORY__COUNT; i++)
-		if (strcmp(code, category_codes[i]) == 0)
-			return i;
-	return -1;
+	return code_index(category_codes, CATEGORY__COUNT, code);
 }
 
 int purpose_read_only(enum purpose p)
@@ -196,10 +197,11 @@ typedef int (*name_parse_fn)(const char *name);
 /*
  * Read `list`, a JSON array of distinct names that `parse` knows, into a bit
  * mask.  `where` names the list in errors ("purpose_categories.marketing").
- * Returns 0 or -1 with err set.
+ * SENIM_OK, or SENIM_ERR_CONFIG with err set.
  */
-static int parse_name_list(json_t *list, name_parse_fn parse, const char *kind,
-			   const char *where, uint32_t *mask, char *err, size_t errlen)
+static enum senim_result parse_name_list(json_t *list, name_parse_fn parse,
+					 const char *kind, const char *where,
+					 uint32_t *mask, char *err, size_t errlen)
 {
 	char q[44];
 	size_t i;
@@ -207,7 +209,7 @@ static int parse_name_list(json_t *list, name_parse_fn parse, const char *kind,
 
 	if (!json_is_array(list)) {
 		set_err(err, errlen, "%s: expected an array of %s names", where, kind);
-		return -1;
+		return SENIM_ERR_CONFIG;
 	}
 	*mask = 0;
 	json_array_foreach(list, i, item)
@@ -215,33 +217,34 @@ static int parse_name_list(json_t *list, name_parse_fn parse, const char *kind,
 		if (!json_is_string(item)) {
 			set_err(err, errlen, "%s[%zu]: expected a %s name (a string)",
 				where, i, kind);
-			return -1;
+			return SENIM_ERR_CONFIG;
 		}
 		const char *name = json_string_value(item);
 		int v = parse(name);
 		if (v < 0) {
 			set_err(err, errlen, "%s: unknown %s \"%s\"", where, kind,
 				quote_name(name, q));
-			return -1;
+			return SENIM_ERR_CONFIG;
 		}
 		if (*mask & (1u << v)) {
 			set_err(err, errlen, "%s: %s \"%s\" listed twice", where, kind,
 				quote_name(name, q));
-			return -1;
+			return SENIM_ERR_CONFIG;
 		}
 		*mask |= 1u << v;
 	}
-	return 0;
+	return SENIM_OK;
 }
 
 /*
  * Read `obj`, an object mapping every one of `count` names (by `outer`) to a
- * list of names (by `inner`), into masks[].  Returns 0 or -1 with err set.
+ * list of names (by `inner`), into masks[].  SENIM_OK, or SENIM_ERR_CONFIG
+ * with err set.
  */
-static int parse_map(json_t *obj, const char *section, name_parse_fn outer,
-		     const char *outer_kind, int count, name_parse_fn inner,
-		     const char *inner_kind, const char *(*outer_name)(int),
-		     uint32_t *masks, char *err, size_t errlen)
+static enum senim_result parse_map(json_t *obj, const char *section, name_parse_fn outer,
+				   const char *outer_kind, int count, name_parse_fn inner,
+				   const char *inner_kind, const char *(*outer_name)(int),
+				   uint32_t *masks, char *err, size_t errlen)
 {
 	char q[44], where[128];
 	const char *key;
@@ -250,7 +253,7 @@ static int parse_map(json_t *obj, const char *section, name_parse_fn outer,
 
 	if (!json_is_object(obj)) {
 		set_err(err, errlen, "%s: expected an object", section);
-		return -1;
+		return SENIM_ERR_CONFIG;
 	}
 	json_object_foreach(obj, key, value)
 	{
@@ -258,23 +261,23 @@ static int parse_map(json_t *obj, const char *section, name_parse_fn outer,
 		if (k < 0) {
 			set_err(err, errlen, "%s: unknown %s \"%s\"", section, outer_kind,
 				quote_name(key, q));
-			return -1;
+			return SENIM_ERR_CONFIG;
 		}
 		/* Duplicate keys are refused by the loader (JSON_REJECT_DUPLICATES). */
 		seen |= 1u << k;
 		snprintf(where, sizeof(where), "%s.%s", section, key);
 		if (parse_name_list(value, inner, inner_kind, where, &masks[k], err,
 				    errlen))
-			return -1;
+			return SENIM_ERR_CONFIG;
 	}
 	for (int k = 0; k < count; k++) {
 		if (!(seen & (1u << k))) {
 			set_err(err, errlen, "%s: %s \"%s\" is missing", section,
 				outer_kind, outer_name(k));
-			return -1;
+			return SENIM_ERR_CONFIG;
 		}
 	}
-	return 0;
+	return SENIM_OK;
 }
 
 static const char *purpose_name_at(int i)
@@ -289,10 +292,11 @@ static const char *role_name_at(int i)
 
 /*
  * The direction rules (purposes.h): a purpose writes only what it may read,
- * and the purposes that only look write nothing.  Returns 0 or -1 with err
- * set.
+ * and the purposes that only look write nothing.  SENIM_OK, or
+ * SENIM_ERR_CONFIG with err set.
  */
-static int check_writes(const struct access_matrix *m, char *err, size_t errlen)
+static enum senim_result check_writes(const struct access_matrix *m, char *err,
+				      size_t errlen)
 {
 	for (int p = 0; p < PURPOSE__COUNT; p++) {
 		uint32_t w = m->writes_of[p];
@@ -305,7 +309,7 @@ static int check_writes(const struct access_matrix *m, char *err, size_t errlen)
 					"purpose only reads (%s), \"%s\" listed",
 					purpose_codes[p], purpose_clauses[p],
 					category_codes[c]);
-				return -1;
+				return SENIM_ERR_CONFIG;
 			}
 			if (!(m->categories_of[p] & CATEGORY_BIT(c))) {
 				set_err(err, errlen,
@@ -314,19 +318,19 @@ static int check_writes(const struct access_matrix *m, char *err, size_t errlen)
 					"what it may read)",
 					purpose_codes[p], category_codes[c],
 					purpose_codes[p]);
-				return -1;
+				return SENIM_ERR_CONFIG;
 			}
 		}
 	}
-	return 0;
+	return SENIM_OK;
 }
 
 /*
  * Parse and validate the matrix file (see purposes.h).  `out` is written only
  * on success, so a refused file leaves the caller's matrix as it was.
  */
-int access_matrix_parse(const char *json, size_t len, struct access_matrix *out,
-			char *err, size_t errlen)
+enum senim_result access_matrix_parse(const char *json, size_t len,
+				      struct access_matrix *out, char *err, size_t errlen)
 {
 	struct access_matrix m;
 	json_error_t jerr;
@@ -420,8 +424,8 @@ int access_matrix_parse(const char *json, size_t len, struct access_matrix *out,
 
 	json_decref(root);
 	*out = m;
-	return 0;
+	return SENIM_OK;
 fail:
 	json_decref(root);
-	return -1;
+	return SENIM_ERR_CONFIG;
 }

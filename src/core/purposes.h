@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/result.h"
 #include "core/roles.h"
 
 enum purpose {
@@ -83,10 +84,12 @@ struct access_matrix {
  * categories it may read; and the purposes that only look — marketing,
  * marketing_campaign_design (U7, U8), security_compliance (U5) and
  * internal_investigation (U9) — write nothing (access_purpose_read_only).
- * On failure returns -1 and writes a one-line English reason into err.
+ * SENIM_OK, or SENIM_ERR_CONFIG with a one-line English reason written into
+ * err (when err is not NULL); `out` is written only on success.
  */
-int access_matrix_parse(const char *json, size_t len, struct access_matrix *out,
-			char *err, size_t errlen);
+SENIM_MUST_CHECK enum senim_result access_matrix_parse(const char *json, size_t len,
+						       struct access_matrix *out,
+						       char *err, size_t errlen);
 
 /* 1 for the purposes that never write personal data, whatever a file
  * says: marketing and campaign design use the data, audits and

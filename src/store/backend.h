@@ -8,6 +8,7 @@
 #ifndef SENIM_STORE_BACKEND_H
 #define SENIM_STORE_BACKEND_H
 
+#include "common/buf.h"
 #include "store/store.h"
 
 struct store_backend;
@@ -20,48 +21,61 @@ struct store_backend {
 	enum store_kind kind;
 	const char *name;
 	/* Open one connection to target; *conn is the backend's handle. */
-	int (*connect)(const char *target, void **conn);
+	enum senim_result (*connect)(const char *target, void **conn);
 	/* Optional: open the connection every group commit runs on (store.c
 	 * keeps exactly one).  NULL: an ordinary connection. */
-	int (*connect_writer)(const char *target, void **conn);
+	enum senim_result (*connect_writer)(const char *target, void **conn);
 	void (*disconnect)(void *conn);
-	int (*begin)(void *conn, int write);
-	int (*commit)(void *conn);
+	enum senim_result (*begin)(void *conn, int write);
+	enum senim_result (*commit)(void *conn);
 	void (*rollback)(void *conn);
-	int (*exec)(void *conn, const char *sql, const struct store_val *params,
-		    size_t nparams, int64_t *changes);
-	int (*query)(void *conn, const char *sql, const struct store_val *params,
-		     size_t nparams, struct store_rows **out);
-	int (*rows_next)(struct store_rows *r, int *has_row);
+	enum senim_result (*exec)(void *conn, const char *sql,
+				  const struct store_val *params, size_t nparams,
+				  int64_t *changes);
+	enum senim_result (*query)(void *conn, const char *sql,
+				   const struct store_val *params, size_t nparams,
+				   struct store_rows **out);
+	enum senim_result (*rows_next)(struct store_rows *r, int *has_row);
 	int (*rows_is_null)(struct store_rows *r, int col);
 	int64_t (*rows_int)(struct store_rows *r, int col);
 	const char *(*rows_text)(struct store_rows *r, int col, size_t *len);
 	const void *(*rows_blob)(struct store_rows *r, int col, size_t *len);
 	void (*rows_free)(struct store_rows *r);
 	/* Run a whole SQL script (migrations); no parameters. */
-	int (*exec_script)(void *conn, const char *sql);
+	enum senim_result (*exec_script)(void *conn, const char *sql);
 	/* Group commit: one savepoint per job inside the batch's transaction.
 	 * rollback_to must work after a failed statement (PostgreSQL's
 	 * aborted-transaction state), and leaves the savepoint released. */
-	int (*savepoint)(void *conn);
-	int (*release)(void *conn);
-	int (*rollback_to)(void *conn);
+	enum senim_result (*savepoint)(void *conn);
+	enum senim_result (*release)(void *conn);
+	enum senim_result (*rollback_to)(void *conn);
 	/* Optional (NULL when the engine has none): a number that changes
 	 * whenever any other connection commits, read without a transaction. */
-	int (*data_version)(void *conn, int64_t *version);
+	enum senim_result (*data_version)(void *conn, int64_t *version);
 };
 
 extern const struct store_backend store_sqlite_backend;
 extern const struct store_backend store_postgres_backend;
 
-/* One migration: a version and the SQL script that brings the schema there. */
+/*
+ * One migration: a version, its name (both recorded in schema_migrations),
+ * and the SQL script that brings the schema there, written once for both
+ * backends: where their dialects differ it says {name} (migrations.c).
+ */
 struct store_migration {
 	int version;
 	const char *name;
 	const char *sql;
 };
 
-/* The migrations of a backend, in order; *count gets their number. */
-const struct store_migration *store_migrations(enum store_kind kind, size_t *count);
+/* Every migration, oldest first; *count gets their number. */
+const struct store_migration *store_migrations(size_t *count);
+
+/* Append m's script as the backend `kind` runs it, each {name} replaced by
+ * that dialect's words, to out (the caller releases it).
+ * SENIM_ERR_INVALID (logged) for a {name} migrations.c does not know. */
+SENIM_MUST_CHECK enum senim_result store_migration_sql(const struct store_migration *m,
+						       enum store_kind kind,
+						       struct buf *out);
 
 #endif

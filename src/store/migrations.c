@@ -1,36 +1,114 @@
 /*
- * migrations.c — the schema, version by version, for each backend.
+ * migrations.c — the schema, version by version, for both backends.
  *
  * A migration is never edited once released: a change is a new entry at the
- * end of both lists.  The two lists keep the same versions and the same
- * tables; they differ only where the engines' dialects do (BLOB/BYTEA,
- * INTEGER PRIMARY KEY/BIGSERIAL, trigger syntax).
+ * end of the list.  A database records the versions it ran by number and
+ * name only (schema_migrations), so an edited text would leave it with
+ * another schema than a fresh one; tests/unit/test_migrations.c pins the
+ * SQL each backend runs for each version.
+ *
+ * Each version is written once.  Where the engines' dialects differ (the
+ * binary type, a key the engine numbers, the append-only triggers), the
+ * text names the difference as {name}, and store_migration_sql() puts in
+ * the backend's words from the table below, so the two schemas cannot
+ * drift apart.  No other '{' appears in a migration.
  *
  * Every table that holds a borrower's data carries subject_id (DESIGN.md,
  * scale-out); the tables of version 1 hold none yet.
  */
 #include "store/backend.h"
 
+#include <string.h>
+
+#include "common/log.h"
 #include "common/banned.h"
 
-/* ---- SQLite --------------------------------------------------------------- */
+/* ---- where the dialects differ ------------------------------------------ */
 
-static const char SQLITE_0001[] =
+/*
+ * Append-only tables (the audit log and its checkpoints) and published
+ * policies refuse UPDATE and DELETE: on SQLite a trigger per statement
+ * kind raises; on PostgreSQL every such trigger calls one function, and
+ * TRUNCATE, which fires no row trigger, has a trigger of its own.
+ */
+static const char POSTGRES_REFUSE_CHANGE[] =
+	"CREATE FUNCTION senim_refuse_change() RETURNS trigger LANGUAGE plpgsql AS"
+	" $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;";
+
+static const char SQLITE_AUDIT_LOG_APPEND_ONLY[] =
+	"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;";
+static const char POSTGRES_AUDIT_LOG_APPEND_ONLY[] =
+	"CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log"
+	" FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();"
+	"CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
+	" FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();";
+
+static const char SQLITE_CHECKPOINTS_APPEND_ONLY[] =
+	"CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints"
+	" BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
+	"CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
+	" BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;";
+static const char POSTGRES_CHECKPOINTS_APPEND_ONLY[] =
+	"CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE"
+	" ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();";
+
+static const char SQLITE_POLICIES_IMMUTABLE[] =
+	"CREATE TRIGGER policies_immutable BEFORE UPDATE ON policies"
+	" BEGIN SELECT RAISE(ABORT, 'published policies are immutable'); END;"
+	"CREATE TRIGGER policies_kept BEFORE DELETE ON policies"
+	" BEGIN SELECT RAISE(ABORT, 'published policies are kept forever'); END;";
+static const char POSTGRES_POLICIES_IMMUTABLE[] =
+	"CREATE TRIGGER policies_immutable BEFORE UPDATE OR DELETE ON policies"
+	" FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();";
+
+/* Version 6 (see M0006).  SQLite has nothing to do: its released text is a
+ * statement that does nothing. */
+static const char POSTGRES_NO_TRUNCATE[] =
+	"CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE"
+	" ON audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();"
+	"CREATE TRIGGER policies_no_truncate BEFORE TRUNCATE ON policies"
+	" FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();";
+
+/* Every {name} a migration may use, in each dialect. */
+static const struct dialect_word {
+	const char *name;
+	const char *sqlite;
+	const char *postgres;
+} dialect[] = {
+	{ "blob", "BLOB", "BYTEA" },
+	/* A key the engine numbers: SQLite's rowid, PostgreSQL's sequence. */
+	{ "serial", "INTEGER", "BIGSERIAL" },
+	{ "zero_hash", "zeroblob(32)", "decode(repeat('00', 32), 'hex')" },
+	{ "refuse_change", "", POSTGRES_REFUSE_CHANGE },
+	{ "audit_log_append_only", SQLITE_AUDIT_LOG_APPEND_ONLY,
+	  POSTGRES_AUDIT_LOG_APPEND_ONLY },
+	{ "audit_checkpoints_append_only", SQLITE_CHECKPOINTS_APPEND_ONLY,
+	  POSTGRES_CHECKPOINTS_APPEND_ONLY },
+	{ "policies_immutable", SQLITE_POLICIES_IMMUTABLE, POSTGRES_POLICIES_IMMUTABLE },
+	{ "no_truncate", "SELECT 1;", POSTGRES_NO_TRUNCATE },
+};
+
+/* ---- the versions ---------------------------------------------------------- */
+
+static const char M0001[] =
 	"CREATE TABLE staff ("
-	" id INTEGER PRIMARY KEY,"
+	" id {serial} PRIMARY KEY,"
 	" login TEXT NOT NULL UNIQUE,"
 	" role TEXT NOT NULL,"
 	" kind TEXT NOT NULL CHECK (kind IN ('person', 'service')),"
 	" password_hash TEXT,"
-	" totp_secret BLOB,"
-	" totp_pending BLOB,"
+	" totp_secret {blob},"
+	" totp_pending {blob},"
 	" enrolled INTEGER NOT NULL DEFAULT 0,"
 	" failed_logins INTEGER NOT NULL DEFAULT 0,"
 	" locked_until BIGINT NOT NULL DEFAULT 0,"
 	" created_at BIGINT NOT NULL,"
 	" revoked_at BIGINT);"
 	"CREATE TABLE staff_tokens ("
-	" token_hash BLOB PRIMARY KEY,"
+	" token_hash {blob} PRIMARY KEY,"
 	" staff_id BIGINT NOT NULL REFERENCES staff(id),"
 	" created_at BIGINT NOT NULL,"
 	" expires_at BIGINT,"
@@ -47,26 +125,21 @@ static const char SQLITE_0001[] =
 	" purpose TEXT NOT NULL,"
 	" outcome TEXT NOT NULL,"
 	" request_id TEXT NOT NULL,"
-	" hash BLOB NOT NULL);"
-	"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
-	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
-	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
-	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+	" hash {blob} NOT NULL);"
+	"{refuse_change}"
+	"{audit_log_append_only}"
 	"CREATE TABLE audit_head ("
 	" id INTEGER PRIMARY KEY CHECK (id = 1),"
 	" seq BIGINT NOT NULL,"
-	" hash BLOB NOT NULL);"
-	"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, zeroblob(32));"
+	" hash {blob} NOT NULL);"
+	"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, {zero_hash});"
 	"CREATE TABLE audit_checkpoints ("
 	" seq BIGINT PRIMARY KEY,"
-	" hash BLOB NOT NULL,"
+	" hash {blob} NOT NULL,"
 	" signed_at BIGINT NOT NULL,"
 	" key_id TEXT NOT NULL,"
-	" signature BLOB NOT NULL);"
-	"CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints"
-	" BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
-	"CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
-	" BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
+	" signature {blob} NOT NULL);"
+	"{audit_checkpoints_append_only}"
 	"CREATE TABLE policies ("
 	" seq BIGINT PRIMARY KEY,"
 	" version TEXT NOT NULL UNIQUE,"
@@ -76,15 +149,12 @@ static const char SQLITE_0001[] =
 	" text_kk TEXT NOT NULL,"
 	" sha256_ru TEXT NOT NULL,"
 	" sha256_kk TEXT NOT NULL);"
-	"CREATE TRIGGER policies_immutable BEFORE UPDATE ON policies"
-	" BEGIN SELECT RAISE(ABORT, 'published policies are immutable'); END;"
-	"CREATE TRIGGER policies_kept BEFORE DELETE ON policies"
-	" BEGIN SELECT RAISE(ABORT, 'published policies are kept forever'); END;";
+	"{policies_immutable}";
 
 /* Version 2: the personal-data vault (issue: encrypted borrower records).
  * No column holds personal data in plain text: records are sealed blobs
  * (vault.h), lookups go through blind indexes. */
-static const char SQLITE_0002[] =
+static const char M0002[] =
 	"CREATE TABLE subjects ("
 	" id TEXT PRIMARY KEY,"
 	" created_at BIGINT NOT NULL,"
@@ -96,7 +166,7 @@ static const char SQLITE_0002[] =
 	"CREATE TABLE subject_keys ("
 	" subject_id TEXT PRIMARY KEY REFERENCES subjects(id),"
 	" kek_version BIGINT NOT NULL,"
-	" wrapped BLOB NOT NULL,"
+	" wrapped {blob} NOT NULL,"
 	" created_at BIGINT NOT NULL,"
 	" rewrapped_at BIGINT);"
 	"CREATE INDEX subject_keys_by_kek ON subject_keys(kek_version);"
@@ -107,11 +177,11 @@ static const char SQLITE_0002[] =
 	" source TEXT NOT NULL,"
 	" actor TEXT NOT NULL,"
 	" created_at BIGINT NOT NULL,"
-	" sealed BLOB NOT NULL,"
+	" sealed {blob} NOT NULL,"
 	" PRIMARY KEY (subject_id, category, version));"
 	"CREATE TABLE subject_index ("
 	" kind TEXT NOT NULL,"
-	" digest BLOB NOT NULL,"
+	" digest {blob} NOT NULL,"
 	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
 	" PRIMARY KEY (kind, digest, subject_id));"
 	"CREATE UNIQUE INDEX subject_index_one_iin ON subject_index(digest)"
@@ -123,16 +193,16 @@ static const char SQLITE_0002[] =
  * device id) and an obligation's details (contract number, amount, due date)
  * are sealed with the subject's data key; contracts are found by a blind
  * index. */
-static const char SQLITE_0003[] =
+static const char M0003[] =
 	"CREATE TABLE borrower_otps ("
-	" phone_digest BLOB PRIMARY KEY,"
-	" code_hash BLOB NOT NULL,"
+	" phone_digest {blob} PRIMARY KEY,"
+	" code_hash {blob} NOT NULL,"
 	" created_at BIGINT NOT NULL,"
 	" expires_at BIGINT NOT NULL,"
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" used_at BIGINT);"
 	"CREATE TABLE borrower_tokens ("
-	" token_hash BLOB PRIMARY KEY,"
+	" token_hash {blob} PRIMARY KEY,"
 	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
 	" created_at BIGINT NOT NULL,"
 	" expires_at BIGINT NOT NULL,"
@@ -147,16 +217,16 @@ static const char SQLITE_0003[] =
 	" channel TEXT NOT NULL,"
 	" granted_at BIGINT NOT NULL,"
 	" withdrawn_at BIGINT,"
-	" evidence BLOB NOT NULL,"
+	" evidence {blob} NOT NULL,"
 	" receipt TEXT NOT NULL,"
 	" withdrawal_receipt TEXT);"
 	"CREATE INDEX consents_by_subject ON consents(subject_id, kind);"
 	"CREATE TABLE obligations ("
 	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
-	" contract_digest BLOB NOT NULL,"
+	" contract_digest {blob} NOT NULL,"
 	" status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
 	" origin TEXT NOT NULL,"
-	" details BLOB NOT NULL,"
+	" details {blob} NOT NULL,"
 	" recorded_at BIGINT NOT NULL,"
 	" closed_at BIGINT,"
 	" PRIMARY KEY (subject_id, contract_digest));"
@@ -164,14 +234,14 @@ static const char SQLITE_0003[] =
 
 /* Version 4: RFC 6238 5.2 — a TOTP code is accepted once: the last time
  * step used by each account. */
-static const char SQLITE_0004[] =
+static const char M0004[] =
 	"ALTER TABLE staff ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;";
 
 /* Version 5: every borrower request asks which consents are active (the
  * policy gate, C4), and every grant whether one of its kind is; answered
  * from the active ones alone, so the cost does not grow with a borrower's
  * history of grants and withdrawals. */
-static const char SQLITE_0005[] =
+static const char M0005[] =
 	"CREATE INDEX consents_active ON consents(subject_id, kind, policy_version)"
 	" WHERE withdrawn_at IS NULL;";
 
@@ -179,240 +249,87 @@ static const char SQLITE_0005[] =
  * of published policies is refused as DELETE is (TRUNCATE fires no row
  * triggers): without its checkpoints the chain could be recomputed whole.
  * SQLite has no TRUNCATE — its DELETE triggers already hold, a DELETE
- * without WHERE included — so here the version only keeps the two
- * schemas' numbers in step. */
-static const char SQLITE_0006[] = "SELECT 1;";
+ * without WHERE included — so there the version does nothing (see
+ * {no_truncate}). */
+static const char M0006[] = "{no_truncate}";
 
 /* Version 7: the sign-in phone changes only by its own procedure (U4, S1):
  * a proposal by staff that a member of another role approves, or the
  * borrower's own change proven by codes to both numbers.  The new phone is
  * held sealed with the subject's data key and found by its blind index
  * only; the codes only as keyed hashes. */
-static const char SQLITE_0007[] =
+static const char M0007[] =
 	"CREATE TABLE phone_changes ("
 	" id TEXT PRIMARY KEY,"
 	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
 	" kind TEXT NOT NULL CHECK (kind IN ('staff', 'borrower')),"
 	" status TEXT NOT NULL"
 	"  CHECK (status IN ('pending', 'applied', 'superseded')),"
-	" new_phone_sealed BLOB NOT NULL,"
-	" new_phone_digest BLOB NOT NULL,"
+	" new_phone_sealed {blob} NOT NULL,"
+	" new_phone_digest {blob} NOT NULL,"
 	" identity_check TEXT,"
 	" proposed_by TEXT NOT NULL,"
 	" proposed_role TEXT,"
 	" created_at BIGINT NOT NULL,"
 	" expires_at BIGINT NOT NULL,"
-	" old_code_hash BLOB,"
-	" new_code_hash BLOB,"
+	" old_code_hash {blob},"
+	" new_code_hash {blob},"
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" decided_by TEXT,"
 	" decided_at BIGINT);"
 	"CREATE INDEX phone_changes_by_subject ON phone_changes(subject_id, status);";
 
-static const struct store_migration sqlite_migrations[] = {
-	{ 1, "0001_platform", SQLITE_0001 },
-	{ 2, "0002_vault", SQLITE_0002 },
-	{ 3, "0003_consents", SQLITE_0003 },
-	{ 4, "0004_totp_once", SQLITE_0004 },
-	{ 5, "0005_active_consents", SQLITE_0005 },
-	{ 6, "0006_no_truncate", SQLITE_0006 },
-	{ 7, "0007_phone_changes", SQLITE_0007 },
+static const struct store_migration migrations[] = {
+	{ .version = 1, .name = "0001_platform", .sql = M0001 },
+	{ .version = 2, .name = "0002_vault", .sql = M0002 },
+	{ .version = 3, .name = "0003_consents", .sql = M0003 },
+	{ .version = 4, .name = "0004_totp_once", .sql = M0004 },
+	{ .version = 5, .name = "0005_active_consents", .sql = M0005 },
+	{ .version = 6, .name = "0006_no_truncate", .sql = M0006 },
+	{ .version = 7, .name = "0007_phone_changes", .sql = M0007 },
 };
 
-/* ---- PostgreSQL ----------------------------------------------------------- */
-
-static const char POSTGRES_0001[] =
-	"CREATE TABLE staff ("
-	" id BIGSERIAL PRIMARY KEY,"
-	" login TEXT NOT NULL UNIQUE,"
-	" role TEXT NOT NULL,"
-	" kind TEXT NOT NULL CHECK (kind IN ('person', 'service')),"
-	" password_hash TEXT,"
-	" totp_secret BYTEA,"
-	" totp_pending BYTEA,"
-	" enrolled INTEGER NOT NULL DEFAULT 0,"
-	" failed_logins INTEGER NOT NULL DEFAULT 0,"
-	" locked_until BIGINT NOT NULL DEFAULT 0,"
-	" created_at BIGINT NOT NULL,"
-	" revoked_at BIGINT);"
-	"CREATE TABLE staff_tokens ("
-	" token_hash BYTEA PRIMARY KEY,"
-	" staff_id BIGINT NOT NULL REFERENCES staff(id),"
-	" created_at BIGINT NOT NULL,"
-	" expires_at BIGINT,"
-	" revoked_at BIGINT);"
-	"CREATE INDEX staff_tokens_by_staff ON staff_tokens(staff_id);"
-	"CREATE TABLE audit_log ("
-	" seq BIGINT PRIMARY KEY,"
-	" at BIGINT NOT NULL,"
-	" actor TEXT NOT NULL,"
-	" operation TEXT NOT NULL,"
-	" object TEXT NOT NULL,"
-	" subject_id TEXT,"
-	" categories TEXT NOT NULL,"
-	" purpose TEXT NOT NULL,"
-	" outcome TEXT NOT NULL,"
-	" request_id TEXT NOT NULL,"
-	" hash BYTEA NOT NULL);"
-	"CREATE FUNCTION senim_refuse_change() RETURNS trigger LANGUAGE plpgsql AS"
-	" $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;"
-	"CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log"
-	" FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();"
-	"CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
-	" FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();"
-	"CREATE TABLE audit_head ("
-	" id INTEGER PRIMARY KEY CHECK (id = 1),"
-	" seq BIGINT NOT NULL,"
-	" hash BYTEA NOT NULL);"
-	"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, decode(repeat('00', 32), "
-	"'hex'));"
-	"CREATE TABLE audit_checkpoints ("
-	" seq BIGINT PRIMARY KEY,"
-	" hash BYTEA NOT NULL,"
-	" signed_at BIGINT NOT NULL,"
-	" key_id TEXT NOT NULL,"
-	" signature BYTEA NOT NULL);"
-	"CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE"
-	" ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();"
-	"CREATE TABLE policies ("
-	" seq BIGINT PRIMARY KEY,"
-	" version TEXT NOT NULL UNIQUE,"
-	" published_at BIGINT NOT NULL,"
-	" published_by TEXT NOT NULL,"
-	" text_ru TEXT NOT NULL,"
-	" text_kk TEXT NOT NULL,"
-	" sha256_ru TEXT NOT NULL,"
-	" sha256_kk TEXT NOT NULL);"
-	"CREATE TRIGGER policies_immutable BEFORE UPDATE OR DELETE ON policies"
-	" FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();";
-
-static const char POSTGRES_0002[] =
-	"CREATE TABLE subjects ("
-	" id TEXT PRIMARY KEY,"
-	" created_at BIGINT NOT NULL,"
-	" created_by TEXT NOT NULL,"
-	" blocked INTEGER NOT NULL DEFAULT 0,"
-	" block_reason TEXT,"
-	" blocked_at BIGINT,"
-	" allowed_purposes BIGINT);"
-	"CREATE TABLE subject_keys ("
-	" subject_id TEXT PRIMARY KEY REFERENCES subjects(id),"
-	" kek_version BIGINT NOT NULL,"
-	" wrapped BYTEA NOT NULL,"
-	" created_at BIGINT NOT NULL,"
-	" rewrapped_at BIGINT);"
-	"CREATE INDEX subject_keys_by_kek ON subject_keys(kek_version);"
-	"CREATE TABLE subject_records ("
-	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
-	" category TEXT NOT NULL,"
-	" version BIGINT NOT NULL,"
-	" source TEXT NOT NULL,"
-	" actor TEXT NOT NULL,"
-	" created_at BIGINT NOT NULL,"
-	" sealed BYTEA NOT NULL,"
-	" PRIMARY KEY (subject_id, category, version));"
-	"CREATE TABLE subject_index ("
-	" kind TEXT NOT NULL,"
-	" digest BYTEA NOT NULL,"
-	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
-	" PRIMARY KEY (kind, digest, subject_id));"
-	"CREATE UNIQUE INDEX subject_index_one_iin ON subject_index(digest)"
-	" WHERE kind = 'iin';"
-	"CREATE INDEX subject_index_by_subject ON subject_index(subject_id);";
-
-static const char POSTGRES_0003[] =
-	"CREATE TABLE borrower_otps ("
-	" phone_digest BYTEA PRIMARY KEY,"
-	" code_hash BYTEA NOT NULL,"
-	" created_at BIGINT NOT NULL,"
-	" expires_at BIGINT NOT NULL,"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" used_at BIGINT);"
-	"CREATE TABLE borrower_tokens ("
-	" token_hash BYTEA PRIMARY KEY,"
-	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
-	" created_at BIGINT NOT NULL,"
-	" expires_at BIGINT NOT NULL,"
-	" revoked_at BIGINT);"
-	"CREATE INDEX borrower_tokens_by_subject ON borrower_tokens(subject_id);"
-	"CREATE TABLE consents ("
-	" id TEXT PRIMARY KEY,"
-	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
-	" kind TEXT NOT NULL,"
-	" policy_version TEXT NOT NULL,"
-	" language TEXT NOT NULL,"
-	" channel TEXT NOT NULL,"
-	" granted_at BIGINT NOT NULL,"
-	" withdrawn_at BIGINT,"
-	" evidence BYTEA NOT NULL,"
-	" receipt TEXT NOT NULL,"
-	" withdrawal_receipt TEXT);"
-	"CREATE INDEX consents_by_subject ON consents(subject_id, kind);"
-	"CREATE TABLE obligations ("
-	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
-	" contract_digest BYTEA NOT NULL,"
-	" status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
-	" origin TEXT NOT NULL,"
-	" details BYTEA NOT NULL,"
-	" recorded_at BIGINT NOT NULL,"
-	" closed_at BIGINT,"
-	" PRIMARY KEY (subject_id, contract_digest));"
-	"CREATE UNIQUE INDEX obligations_by_contract ON obligations(contract_digest);";
-
-static const char POSTGRES_0004[] =
-	"ALTER TABLE staff ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;";
-
-/* Version 5: see SQLITE_0005. */
-static const char POSTGRES_0005[] =
-	"CREATE INDEX consents_active ON consents(subject_id, kind, policy_version)"
-	" WHERE withdrawn_at IS NULL;";
-
-/* Version 6: see SQLITE_0006. */
-static const char POSTGRES_0006[] =
-	"CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON "
-	"audit_checkpoints"
-	" FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();"
-	"CREATE TRIGGER policies_no_truncate BEFORE TRUNCATE ON policies"
-	" FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();";
-
-/* Version 7: see SQLITE_0007. */
-static const char POSTGRES_0007[] =
-	"CREATE TABLE phone_changes ("
-	" id TEXT PRIMARY KEY,"
-	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
-	" kind TEXT NOT NULL CHECK (kind IN ('staff', 'borrower')),"
-	" status TEXT NOT NULL"
-	"  CHECK (status IN ('pending', 'applied', 'superseded')),"
-	" new_phone_sealed BYTEA NOT NULL,"
-	" new_phone_digest BYTEA NOT NULL,"
-	" identity_check TEXT,"
-	" proposed_by TEXT NOT NULL,"
-	" proposed_role TEXT,"
-	" created_at BIGINT NOT NULL,"
-	" expires_at BIGINT NOT NULL,"
-	" old_code_hash BYTEA,"
-	" new_code_hash BYTEA,"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" decided_by TEXT,"
-	" decided_at BIGINT);"
-	"CREATE INDEX phone_changes_by_subject ON phone_changes(subject_id, status);";
-
-static const struct store_migration postgres_migrations[] = {
-	{ 1, "0001_platform", POSTGRES_0001 },
-	{ 2, "0002_vault", POSTGRES_0002 },
-	{ 3, "0003_consents", POSTGRES_0003 },
-	{ 4, "0004_totp_once", POSTGRES_0004 },
-	{ 5, "0005_active_consents", POSTGRES_0005 },
-	{ 6, "0006_no_truncate", POSTGRES_0006 },
-	{ 7, "0007_phone_changes", POSTGRES_0007 },
-};
-
-const struct store_migration *store_migrations(enum store_kind kind, size_t *count)
+const struct store_migration *store_migrations(size_t *count)
 {
-	if (kind == STORE_POSTGRES) {
-		*count = sizeof(postgres_migrations) / sizeof(postgres_migrations[0]);
-		return postgres_migrations;
+	*count = sizeof(migrations) / sizeof(migrations[0]);
+	return migrations;
+}
+
+/* The backend's words for the difference named by [name, name + len). */
+static const char *dialect_text(const char *name, size_t len, enum store_kind kind)
+{
+	for (size_t i = 0; i < sizeof(dialect) / sizeof(dialect[0]); i++)
+		if (strlen(dialect[i].name) == len &&
+		    memcmp(dialect[i].name, name, len) == 0)
+			return kind == STORE_POSTGRES ? dialect[i].postgres
+						      : dialect[i].sqlite;
+	return NULL;
+}
+
+enum senim_result store_migration_sql(const struct store_migration *m,
+				      enum store_kind kind, struct buf *out)
+{
+	const char *p = m->sql;
+	for (;;) {
+		const char *open = strchr(p, '{');
+		if (!open)
+			return buf_addstr(out, p);
+		enum senim_result err = buf_add(out, p, (size_t)(open - p));
+		if (err)
+			return err;
+		const char *close = strchr(open, '}');
+		const char *text =
+			close ? dialect_text(open + 1, (size_t)(close - open - 1), kind)
+			      : NULL;
+		if (!text) {
+			/* A programmer's slip, which test_migrations catches. */
+			log_event(LOG_ERROR, "migration_invalid", "name", m->name,
+				  "reason", "an unknown {name}", NULL);
+			return SENIM_ERR_INVALID;
+		}
+		err = buf_addstr(out, text);
+		if (err)
+			return err;
+		p = close + 1;
 	}
-	*count = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);
-	return sqlite_migrations;
 }

@@ -104,7 +104,7 @@ static void log_failure(enum log_level level, const char *event, const char *sql
 
 /* Map a failed result (or NULL: no memory, connection lost) to a result code.
  * A unique violation is the caller's business and is not logged. */
-static int result_error(struct pg_conn *c, const PGresult *res)
+static enum senim_result result_error(struct pg_conn *c, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	if (state && strcmp(state, "23505") == 0)
@@ -128,26 +128,26 @@ static void on_notice(void *arg, const PGresult *res)
 /* ---- connections ----------------------------------------------------------- */
 
 /* Run a parameterless command whose result is not needed. */
-static int run_simple(struct pg_conn *c, const char *sql)
+static enum senim_result run_simple(struct pg_conn *c, const char *sql)
 {
 	PGresult *res = PQexec(c->pg, sql);
 	ExecStatusType st = PQresultStatus(res);
-	int err = (res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
-			  ? SENIM_OK
-			  : result_error(c, res);
+	enum senim_result err = (res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
+					? SENIM_OK
+					: result_error(c, res);
 	PQclear(res);
 	return err;
 }
 
 /* Per-session settings, after every (re)connect.  Results are read as hex
  * bytea whatever the server's default is. */
-static int session_setup(struct pg_conn *c)
+static enum senim_result session_setup(struct pg_conn *c)
 {
 	PQsetNoticeReceiver(c->pg, on_notice, NULL);
 	return run_simple(c, "SET bytea_output = 'hex'");
 }
 
-static int pg_connect(const char *target, void **out)
+static enum senim_result pg_connect(const char *target, void **out)
 {
 	*out = NULL;
 	/* Check the URL first: libpq's parse errors quote pieces of it, and it
@@ -184,7 +184,7 @@ static int pg_connect(const char *target, void **out)
 		free(c);
 		return SENIM_ERR_STORE;
 	}
-	int err = session_setup(c);
+	enum senim_result err = session_setup(c);
 	if (err) {
 		PQfinish(c->pg);
 		free(c);
@@ -207,7 +207,7 @@ static void pg_disconnect(void *conn)
  * Reconnect a connection the server dropped (restart, fail-over).  Its
  * prepared statements died with the session, so the cache is emptied.
  */
-static int reconnect(struct pg_conn *c)
+static enum senim_result reconnect(struct pg_conn *c)
 {
 	memset(c->cache, 0, sizeof(c->cache));
 	PQreset(c->pg);
@@ -222,7 +222,7 @@ static int reconnect(struct pg_conn *c)
 
 /* ---- transactions ---------------------------------------------------------- */
 
-static int pg_begin(void *conn, int write)
+static enum senim_result pg_begin(void *conn, int write)
 {
 	struct pg_conn *c = conn;
 	/* A read sees one snapshot, as store.h promises and as SQLite's read
@@ -232,7 +232,7 @@ static int pg_begin(void *conn, int write)
 	 * states.  Read-only REPEATABLE READ never fails to serialise. */
 	const char *sql =
 		write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-	int err = SENIM_OK;
+	enum senim_result err = SENIM_OK;
 	if (PQstatus(c->pg) != CONNECTION_OK)
 		err = reconnect(c);
 	if (err)
@@ -244,13 +244,14 @@ static int pg_begin(void *conn, int write)
 	 * reopened and the BEGIN tried once more. */
 	if (err && PQstatus(c->pg) != CONNECTION_OK) {
 		err = reconnect(c);
-		if (!err)
-			err = run_simple(c, sql);
+		if (err)
+			return err;
+		err = run_simple(c, sql);
 	}
 	return err;
 }
 
-static int pg_commit(void *conn)
+static enum senim_result pg_commit(void *conn)
 {
 	struct pg_conn *c = conn;
 	if (PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
@@ -261,7 +262,7 @@ static int pg_commit(void *conn)
 		return SENIM_ERR_STORE;
 	}
 	PGresult *res = PQexec(c->pg, "COMMIT");
-	int err;
+	enum senim_result err;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		err = result_error(c, res); /* deferred unique: conflict */
 	} else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
@@ -296,7 +297,8 @@ static void params_release(struct pg_params *p)
  * libpq's text format needs; blobs point at the caller's bytes.  p->block is
  * freed by params_release().
  */
-static int params_build(struct pg_params *p, const struct store_val *params, size_t n)
+static enum senim_result params_build(struct pg_params *p, const struct store_val *params,
+				      size_t n)
 {
 	memset(p, 0, sizeof(*p));
 	if (n == 0)
@@ -368,8 +370,9 @@ static int params_build(struct pg_params *p, const struct store_val *params, siz
  * Find the prepared statement for sql, preparing it on first use.  *name is
  * NULL when the cache neighbourhood is full: run it unnamed, once.
  */
-static int lookup_prepared(struct pg_conn *c, const char *sql, const struct pg_params *p,
-			   size_t n, const char **name)
+static enum senim_result lookup_prepared(struct pg_conn *c, const char *sql,
+					 const struct pg_params *p, size_t n,
+					 const char **name)
 {
 	uintptr_t h = ((uintptr_t)sql >> 3) * 2654435761u;
 	size_t slot = h & (STMT_CACHE - 1);
@@ -384,8 +387,9 @@ static int lookup_prepared(struct pg_conn *c, const char *sql, const struct pg_p
 			continue;
 		snprintf(e->name, sizeof(e->name), "s%u", c->next_id++);
 		PGresult *res = PQprepare(c->pg, e->name, sql, (int)n, p->types);
-		int err = PQresultStatus(res) == PGRES_COMMAND_OK ? SENIM_OK
-								  : result_error(c, res);
+		enum senim_result err = PQresultStatus(res) == PGRES_COMMAND_OK
+						? SENIM_OK
+						: result_error(c, res);
 		PQclear(res);
 		if (err)
 			return err;
@@ -399,8 +403,8 @@ static int lookup_prepared(struct pg_conn *c, const char *sql, const struct pg_p
 }
 
 /* Run one statement; on success *out holds its result (PQclear it). */
-static int run(struct pg_conn *c, const char *sql, const struct store_val *params,
-	       size_t n, PGresult **out)
+static enum senim_result run(struct pg_conn *c, const char *sql,
+			     const struct store_val *params, size_t n, PGresult **out)
 {
 	*out = NULL;
 	if (PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
@@ -409,36 +413,38 @@ static int run(struct pg_conn *c, const char *sql, const struct store_val *param
 		return SENIM_ERR_STORE;
 	}
 	struct pg_params p;
-	int err = params_build(&p, params, n);
+	enum senim_result err = params_build(&p, params, n);
 	if (err)
 		return err;
 	const char *name;
 	err = lookup_prepared(c, sql, &p, n, &name);
-	if (!err) {
-		PGresult *res;
-		if (name)
-			res = PQexecPrepared(c->pg, name, (int)n, p.values, p.lengths,
-					     p.formats, 0);
-		else
-			res = PQexecParams(c->pg, sql, (int)n, p.types, p.values,
-					   p.lengths, p.formats, 0);
-		ExecStatusType st = PQresultStatus(res);
-		if (res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
-			*out = res;
-		} else {
-			err = result_error(c, res);
-			PQclear(res);
-		}
+	if (err)
+		goto fail;
+	PGresult *res;
+	if (name)
+		res = PQexecPrepared(c->pg, name, (int)n, p.values, p.lengths, p.formats,
+				     0);
+	else
+		res = PQexecParams(c->pg, sql, (int)n, p.types, p.values, p.lengths,
+				   p.formats, 0);
+	ExecStatusType st = PQresultStatus(res);
+	if (res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
+		*out = res;
+	} else {
+		err = result_error(c, res);
+		PQclear(res);
 	}
+fail:
 	params_release(&p);
 	return err;
 }
 
-static int pg_exec(void *conn, const char *sql, const struct store_val *params, size_t n,
-		   int64_t *changes)
+static enum senim_result pg_exec(void *conn, const char *sql,
+				 const struct store_val *params, size_t n,
+				 int64_t *changes)
 {
 	PGresult *res;
-	int err = run(conn, sql, params, n, &res);
+	enum senim_result err = run(conn, sql, params, n, &res);
 	if (err)
 		return err;
 	if (changes)
@@ -447,14 +453,15 @@ static int pg_exec(void *conn, const char *sql, const struct store_val *params, 
 	return SENIM_OK;
 }
 
-static int pg_query(void *conn, const char *sql, const struct store_val *params, size_t n,
-		    struct store_rows **out)
+static enum senim_result pg_query(void *conn, const char *sql,
+				  const struct store_val *params, size_t n,
+				  struct store_rows **out)
 {
 	*out = NULL;
 	struct pg_rows *r = calloc(1, sizeof(*r));
 	if (!r)
 		return SENIM_ERR_NOMEM;
-	int err = run(conn, sql, params, n, &r->res);
+	enum senim_result err = run(conn, sql, params, n, &r->res);
 	if (err) {
 		free(r);
 		return err;
@@ -479,7 +486,7 @@ static void free_row_blobs(struct pg_rows *r)
 	}
 }
 
-static int pg_rows_next(struct store_rows *base, int *has_row)
+static enum senim_result pg_rows_next(struct store_rows *base, int *has_row)
 {
 	struct pg_rows *r = (struct pg_rows *)base;
 	free_row_blobs(r);
@@ -542,7 +549,8 @@ static int hex_nibble(unsigned char ch)
  * else the old escape form through libpq.  *out is malloc'ed (never NULL on
  * success, even when empty).
  */
-static int decode_bytea(const char *text, size_t tlen, unsigned char **out, size_t *len)
+static enum senim_result decode_bytea(const char *text, size_t tlen, unsigned char **out,
+				      size_t *len)
 {
 	*out = NULL;
 	*len = 0;
@@ -608,7 +616,8 @@ static const void *pg_rows_blob(struct store_rows *base, int col, size_t *len)
 		}
 	}
 	if (!r->blobs[col]) {
-		int err = decode_bytea(v, vlen, &r->blobs[col], &r->blob_lens[col]);
+		enum senim_result err =
+			decode_bytea(v, vlen, &r->blobs[col], &r->blob_lens[col]);
 		if (err) {
 			log_event(LOG_ERROR, "store_error", "engine", "postgres",
 				  "reason", "cannot decode a bytea value", NULL);
@@ -631,7 +640,7 @@ static void pg_rows_free(struct store_rows *base)
 
 /* A whole script in one simple-protocol message; inside the caller's
  * transaction, so a failing statement undoes the script's earlier ones. */
-static int pg_exec_script(void *conn, const char *sql)
+static enum senim_result pg_exec_script(void *conn, const char *sql)
 {
 	struct pg_conn *c = conn;
 	if (PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
@@ -642,18 +651,18 @@ static int pg_exec_script(void *conn, const char *sql)
 	return run_simple(c, sql);
 }
 
-static int pg_savepoint(void *conn)
+static enum senim_result pg_savepoint(void *conn)
 {
 	return pg_exec_script(conn, "SAVEPOINT job");
 }
 
-static int pg_release(void *conn)
+static enum senim_result pg_release(void *conn)
 {
 	return pg_exec_script(conn, "RELEASE SAVEPOINT job");
 }
 
 /* Allowed in the aborted state: it is how a transaction leaves it. */
-static int pg_rollback_to(void *conn)
+static enum senim_result pg_rollback_to(void *conn)
 {
 	return run_simple(conn, "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job");
 }

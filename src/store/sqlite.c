@@ -53,7 +53,7 @@ static void log_sqlite(const char *event, sqlite3 *db)
 		  sqlite3_errmsg(db), NULL);
 }
 
-static int map_error(sqlite3 *db, int rc)
+static enum senim_result map_error(sqlite3 *db, int rc)
 {
 	if ((rc & 0xff) == SQLITE_CONSTRAINT &&
 	    (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY))
@@ -63,16 +63,19 @@ static int map_error(sqlite3 *db, int rc)
 }
 
 /* Make the directory for the database file (0700) when it is missing. */
-static int ensure_parent_dir(const char *path)
+static enum senim_result ensure_parent_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	if (!slash || slash == path)
 		return SENIM_OK;
 	struct buf dir;
 	buf_init(&dir, 4096);
-	int err = buf_add(&dir, path, (size_t)(slash - path));
-	if (!err && mkdir(dir.data, 0700) != 0 && errno != EEXIST)
+	enum senim_result err = buf_add(&dir, path, (size_t)(slash - path));
+	if (err)
+		goto fail;
+	if (mkdir(dir.data, 0700) != 0 && errno != EEXIST)
 		err = SENIM_ERR_IO;
+fail:
 	buf_release(&dir);
 	return err;
 }
@@ -88,12 +91,12 @@ static void configure_sqlite(void)
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-static int sqlite_connect(const char *target, void **out)
+static enum senim_result sqlite_connect(const char *target, void **out)
 {
 	*out = NULL;
 	static pthread_once_t configured = PTHREAD_ONCE_INIT;
 	pthread_once(&configured, configure_sqlite);
-	int err = ensure_parent_dir(target);
+	enum senim_result err = ensure_parent_dir(target);
 	if (err)
 		return err;
 	/* Create the file ourselves so that it is 0600 from its first byte
@@ -239,7 +242,8 @@ static void checkpointer_stop(struct checkpointer *cp)
 	free(cp);
 }
 
-static int checkpointer_start(const char *target, struct sqlite_conn *writer)
+static enum senim_result checkpointer_start(const char *target,
+					    struct sqlite_conn *writer)
 {
 	struct checkpointer *cp = calloc(1, sizeof(*cp));
 	if (!cp)
@@ -273,9 +277,9 @@ static int checkpointer_start(const char *target, struct sqlite_conn *writer)
 	return SENIM_OK;
 }
 
-static int sqlite_connect_writer(const char *target, void **out)
+static enum senim_result sqlite_connect_writer(const char *target, void **out)
 {
-	int err = sqlite_connect(target, out);
+	enum senim_result err = sqlite_connect(target, out);
 	if (err)
 		return err;
 	struct sqlite_conn *c = *out;
@@ -290,7 +294,7 @@ static int sqlite_connect_writer(const char *target, void **out)
 	return SENIM_OK;
 }
 
-static int run_simple(struct sqlite_conn *c, const char *sql)
+static enum senim_result run_simple(struct sqlite_conn *c, const char *sql)
 {
 	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? SENIM_OK : map_error(c->db, rc);
@@ -299,7 +303,7 @@ static int run_simple(struct sqlite_conn *c, const char *sql)
 /* Transaction control runs on every request: through the statement cache
  * (prepared once per connection) rather than sqlite3_exec, which would
  * compile the text each time. */
-static int run_cached(struct sqlite_conn *c, const char *sql);
+static enum senim_result run_cached(struct sqlite_conn *c, const char *sql);
 
 static const char SQL_BEGIN[] = "BEGIN";
 static const char SQL_BEGIN_IMMEDIATE[] = "BEGIN IMMEDIATE";
@@ -336,7 +340,7 @@ static void catch_up(struct sqlite_conn *c)
 	}
 }
 
-static int sqlite_begin(void *conn, int write)
+static enum senim_result sqlite_begin(void *conn, int write)
 {
 	/* IMMEDIATE takes the write lock up front, so a writer reads the state
 	 * it is about to extend (the audit chain's head) under the lock. */
@@ -345,7 +349,7 @@ static int sqlite_begin(void *conn, int write)
 	return run_cached(conn, write ? SQL_BEGIN_IMMEDIATE : SQL_BEGIN);
 }
 
-static int sqlite_commit(void *conn)
+static enum senim_result sqlite_commit(void *conn)
 {
 	return run_cached(conn, SQL_COMMIT);
 }
@@ -358,9 +362,9 @@ static void sqlite_rollback(void *conn)
 }
 
 /* Rewrite PostgreSQL-style "$1" placeholders as SQLite's "?1". */
-static int rewrite_placeholders(const char *sql, struct buf *out)
+static enum senim_result rewrite_placeholders(const char *sql, struct buf *out)
 {
-	int err = buf_addstr(out, sql);
+	enum senim_result err = buf_addstr(out, sql);
 	for (size_t i = 0; !err && i + 1 < out->len; i++)
 		if (out->data[i] == '$' && out->data[i + 1] >= '0' &&
 		    out->data[i + 1] <= '9')
@@ -368,8 +372,8 @@ static int rewrite_placeholders(const char *sql, struct buf *out)
 	return err;
 }
 
-static int prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **stmt,
-		   int *owned)
+static enum senim_result prepare(struct sqlite_conn *c, const char *sql,
+				 sqlite3_stmt **stmt, int *owned)
 {
 	uintptr_t h = ((uintptr_t)sql >> 3) * 2654435761u;
 	size_t slot = h & (STMT_CACHE - 1);
@@ -389,7 +393,7 @@ static int prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **stmt,
 compile:;
 	struct buf text;
 	buf_init(&text, 1 << 20);
-	int err = rewrite_placeholders(sql, &text);
+	enum senim_result err = rewrite_placeholders(sql, &text);
 	if (err) {
 		buf_release(&text);
 		return err;
@@ -406,8 +410,8 @@ compile:;
 	return SENIM_OK;
 }
 
-static int bind_all(struct sqlite_conn *c, sqlite3_stmt *stmt,
-		    const struct store_val *params, size_t n)
+static enum senim_result bind_all(struct sqlite_conn *c, sqlite3_stmt *stmt,
+				  const struct store_val *params, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		int idx = (int)i + 1;
@@ -444,44 +448,51 @@ static void done_with(sqlite3_stmt *stmt, int owned)
 	}
 }
 
-static int sqlite_exec(void *conn, const char *sql, const struct store_val *params,
-		       size_t n, int64_t *changes)
+static enum senim_result sqlite_exec(void *conn, const char *sql,
+				     const struct store_val *params, size_t n,
+				     int64_t *changes)
 {
 	struct sqlite_conn *c = conn;
 	sqlite3_stmt *stmt;
 	int owned;
-	int err = prepare(c, sql, &stmt, &owned);
+	enum senim_result err = prepare(c, sql, &stmt, &owned);
 	if (err)
 		return err;
 	err = bind_all(c, stmt, params, n);
-	if (!err) {
-		int rc;
-		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-			;
-		if (rc != SQLITE_DONE)
-			err = map_error(c->db, rc);
-		else if (changes)
-			*changes = sqlite3_changes64(c->db);
+	if (err)
+		goto fail;
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		err = map_error(c->db, rc);
+		goto fail;
 	}
+	if (changes)
+		*changes = sqlite3_changes64(c->db);
+fail:
 	done_with(stmt, owned);
 	return err;
 }
 
-static int run_cached(struct sqlite_conn *c, const char *sql)
+static enum senim_result run_cached(struct sqlite_conn *c, const char *sql)
 {
 	return sqlite_exec(c, sql, NULL, 0, NULL);
 }
 
-static int sqlite_query(void *conn, const char *sql, const struct store_val *params,
-			size_t n, struct store_rows **out)
+static enum senim_result sqlite_query(void *conn, const char *sql,
+				      const struct store_val *params, size_t n,
+				      struct store_rows **out)
 {
 	struct sqlite_conn *c = conn;
 	*out = NULL;
 	struct sqlite_rows *r = calloc(1, sizeof(*r));
 	if (!r)
 		return SENIM_ERR_NOMEM;
-	int err = prepare(c, sql, &r->stmt, &r->owned);
-	if (!err && !r->owned && sqlite3_stmt_busy(r->stmt)) {
+	enum senim_result err = prepare(c, sql, &r->stmt, &r->owned);
+	if (err)
+		goto fail;
+	if (!r->owned && sqlite3_stmt_busy(r->stmt)) {
 		/* The same SQL is already open in an outer cursor: compile a
 		 * private copy instead of resetting it under the caller. */
 		sqlite3_stmt *copy;
@@ -489,25 +500,25 @@ static int sqlite_query(void *conn, const char *sql, const struct store_val *par
 		if (sqlite3_prepare_v2(c->db, text, -1, &copy, NULL) != SQLITE_OK) {
 			err = map_error(c->db, sqlite3_errcode(c->db));
 			r->stmt = NULL; /* the outer cursor's: not ours to reset */
-		} else {
-			r->stmt = copy;
-			r->owned = 1;
+			goto fail;
 		}
+		r->stmt = copy;
+		r->owned = 1;
 	}
-	if (!err)
-		err = bind_all(c, r->stmt, params, n);
-	if (err) {
-		if (r->stmt)
-			done_with(r->stmt, r->owned);
-		free(r);
-		return err;
-	}
+	err = bind_all(c, r->stmt, params, n);
+	if (err)
+		goto fail;
 	r->base.be = &store_sqlite_backend;
 	*out = &r->base;
 	return SENIM_OK;
+fail:
+	if (r->stmt)
+		done_with(r->stmt, r->owned);
+	free(r);
+	return err;
 }
 
-static int sqlite_rows_next(struct store_rows *base, int *has_row)
+static enum senim_result sqlite_rows_next(struct store_rows *base, int *has_row)
 {
 	struct sqlite_rows *r = (struct sqlite_rows *)base;
 	int rc = sqlite3_step(r->stmt);
@@ -557,7 +568,7 @@ static void sqlite_rows_free(struct store_rows *base)
 	free(r);
 }
 
-static int sqlite_exec_script(void *conn, const char *sql)
+static enum senim_result sqlite_exec_script(void *conn, const char *sql)
 {
 	return run_simple(conn, sql);
 }
@@ -565,12 +576,12 @@ static int sqlite_exec_script(void *conn, const char *sql)
 static const char SQL_DATA_VERSION[] = "PRAGMA data_version";
 
 /* Reads the WAL index header in shared memory: no I/O, no transaction. */
-static int sqlite_data_version(void *conn, int64_t *version)
+static enum senim_result sqlite_data_version(void *conn, int64_t *version)
 {
 	struct sqlite_conn *c = conn;
 	sqlite3_stmt *stmt;
 	int owned;
-	int err = prepare(c, SQL_DATA_VERSION, &stmt, &owned);
+	enum senim_result err = prepare(c, SQL_DATA_VERSION, &stmt, &owned);
 	if (err)
 		return err;
 	int rc = sqlite3_step(stmt);
@@ -586,17 +597,17 @@ static int sqlite_data_version(void *conn, int64_t *version)
 static const char SQL_SAVEPOINT[] = "SAVEPOINT job";
 static const char SQL_RELEASE[] = "RELEASE job";
 
-static int sqlite_savepoint(void *conn)
+static enum senim_result sqlite_savepoint(void *conn)
 {
 	return run_cached(conn, SQL_SAVEPOINT);
 }
 
-static int sqlite_release(void *conn)
+static enum senim_result sqlite_release(void *conn)
 {
 	return run_cached(conn, SQL_RELEASE);
 }
 
-static int sqlite_rollback_to(void *conn)
+static enum senim_result sqlite_rollback_to(void *conn)
 {
 	return run_simple(conn, "ROLLBACK TO job; RELEASE job");
 }

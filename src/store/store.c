@@ -55,7 +55,7 @@ struct store_tx {
 struct write_job {
 	store_fn fn;
 	void *ctx;
-	int result;
+	enum senim_result result;
 	int done;
 	struct write_job *next;
 	pthread_cond_t wake; /* this job's own: done, or its turn to lead */
@@ -132,6 +132,7 @@ static int is_postgres_url(const char *target)
 
 enum senim_result store_open(const char *target, int connections, struct store **out)
 {
+	enum senim_result err = SENIM_OK;
 	*out = NULL;
 	if (connections < 1)
 		connections = 1;
@@ -150,29 +151,29 @@ enum senim_result store_open(const char *target, int connections, struct store *
 	st->conns = calloc((size_t)connections, sizeof(void *));
 	st->idle = calloc((size_t)connections, sizeof(void *));
 	if (!st->conns || !st->idle) {
-		store_free(st);
-		return SENIM_ERR_NOMEM;
+		err = SENIM_ERR_NOMEM;
+		goto fail;
 	}
 	for (int i = 0; i < connections; i++) {
-		int err = st->be->connect(target, &st->conns[i]);
-		if (err) {
-			store_free(st);
-			return err;
-		}
+		err = st->be->connect(target, &st->conns[i]);
+		if (err)
+			goto fail;
 		st->nconns++;
 		st->idle[st->nidle++] = st->conns[i];
 	}
-	int err = st->be->connect_writer ? st->be->connect_writer(target, &st->writer)
-					 : st->be->connect(target, &st->writer);
+	err = st->be->connect_writer ? st->be->connect_writer(target, &st->writer)
+				     : st->be->connect(target, &st->writer);
 	if (err) {
 		st->writer = NULL;
-		store_free(st);
-		return err;
+		goto fail;
 	}
 	if (st->be->data_version && st->be->connect(target, &st->version_conn))
 		st->version_conn = NULL; /* then every check looks at the data */
 	*out = st;
 	return SENIM_OK;
+fail:
+	store_free(st);
+	return err;
 }
 
 enum senim_result store_data_version(struct store *st, int64_t *version)
@@ -180,7 +181,7 @@ enum senim_result store_data_version(struct store *st, int64_t *version)
 	if (!st->version_conn)
 		return SENIM_ERR_UNAVAILABLE;
 	pthread_mutex_lock(&st->version_lock);
-	int err = st->be->data_version(st->version_conn, version);
+	enum senim_result err = st->be->data_version(st->version_conn, version);
 	pthread_mutex_unlock(&st->version_lock);
 	return err;
 }
@@ -246,23 +247,23 @@ static void release(struct store *st, void *conn)
 	pthread_mutex_unlock(&st->lock);
 }
 
-static int run_read(struct store *st, store_fn fn, void *ctx)
+static enum senim_result run_read(struct store *st, store_fn fn, void *ctx)
 {
 	void *conn = acquire(st);
 	struct store_tx tx = { .st = st, .conn = conn };
-	int err = st->be->begin(conn, 0);
-	if (!err) {
-		err = fn(&tx, ctx);
-		if (err)
-			st->be->rollback(conn);
-		else if ((err = st->be->commit(conn)) != SENIM_OK)
-			st->be->rollback(conn);
-	}
+	enum senim_result err = st->be->begin(conn, 0);
+	if (err)
+		goto fail;
+	err = fn(&tx, ctx);
+	if (err)
+		goto fail;
+	err = st->be->commit(conn);
+fail:
+	if (err) /* nothing to undo after a failed BEGIN: the backends see that */
+		st->be->rollback(conn);
 	release(st, conn);
 	return err;
 }
-
-#define JOB_BROKEN (-1) /* the job's savepoint failed: transaction state unknown */
 
 enum senim_result store_tx_defer(struct store_tx *tx, store_flush_fn flush, void *ctx,
 				 const void *item, size_t len)
@@ -279,7 +280,7 @@ enum senim_result store_tx_defer(struct store_tx *tx, store_flush_fn flush, void
 		d->cap = cap;
 	}
 	size_t off = d->bytes.len;
-	int err = buf_add(&d->bytes, item, len);
+	enum senim_result err = buf_add(&d->bytes, item, len);
 	if (err)
 		return err;
 	d->items[d->n++] = (struct deferred){ flush, ctx, off, len };
@@ -301,7 +302,7 @@ enum senim_result store_tx_after_commit(struct store_tx *tx, store_after_fn afte
 		d->capafter = cap;
 	}
 	size_t off = d->bytes.len;
-	int err = buf_add(&d->bytes, data, len);
+	enum senim_result err = buf_add(&d->bytes, data, len);
 	if (err)
 		return err;
 	d->afters[d->nafter++] = (struct after){ after, ctx, off, len };
@@ -315,8 +316,9 @@ enum senim_result store_tx_after_commit(struct store_tx *tx, store_after_fn afte
  * for every batch it is handed.  The first failure stops them and is the
  * result.
  */
-static int run_afters(struct defer_list *const *lists, size_t nlists)
+static enum senim_result run_afters(struct defer_list *const *lists, size_t nlists)
 {
+	enum senim_result err = SENIM_OK;
 	size_t total = 0;
 	for (size_t l = 0; l < nlists; l++)
 		total += lists[l]->nafter;
@@ -325,13 +327,16 @@ static int run_afters(struct defer_list *const *lists, size_t nlists)
 		const char *data;
 	} *all = malloc((total ? total : 1) * sizeof(*all));
 	struct store_item *items = malloc((total ? total : 1) * sizeof(*items));
-	int err = all && items ? SENIM_OK : SENIM_ERR_NOMEM;
+	if (!all || !items) {
+		err = SENIM_ERR_NOMEM;
+		goto fail;
+	}
 	size_t k = 0;
-	for (size_t l = 0; !err && l < nlists; l++)
+	for (size_t l = 0; l < nlists; l++)
 		for (size_t i = 0; i < lists[l]->nafter; i++)
 			all[k++] = (struct flat){ &lists[l]->afters[i],
 						  lists[l]->bytes.data };
-	for (size_t i = 0; !err && i < total; i++) {
+	for (size_t i = 0; i < total; i++) {
 		if (!all[i].a)
 			continue; /* already run with an earlier group */
 		const struct after key = *all[i].a;
@@ -345,7 +350,10 @@ static int run_afters(struct defer_list *const *lists, size_t nlists)
 			all[j].a = NULL;
 		}
 		err = key.fn(key.ctx, items, n);
+		if (err)
+			goto fail;
 	}
+fail:
 	free(all);
 	free(items);
 	return err;
@@ -353,13 +361,13 @@ static int run_afters(struct defer_list *const *lists, size_t nlists)
 
 /* Hand every deferred item to its flusher, one call per (flush, ctx) in
  * the order of their first items. */
-static int flush_deferred(struct store_tx *tx, struct defer_list *d)
+static enum senim_result flush_deferred(struct store_tx *tx, struct defer_list *d)
 {
+	enum senim_result err = SENIM_OK;
 	struct store_item *batch = malloc((d->n ? d->n : 1) * sizeof(*batch));
 	if (!batch)
 		return SENIM_ERR_NOMEM;
-	int err = SENIM_OK;
-	for (size_t i = 0; !err && i < d->n; i++) {
+	for (size_t i = 0; i < d->n; i++) {
 		if (!d->items[i].flush)
 			continue; /* already flushed with an earlier group */
 		struct deferred key = d->items[i];
@@ -373,14 +381,17 @@ static int flush_deferred(struct store_tx *tx, struct defer_list *d)
 			e->flush = NULL;
 		}
 		err = key.flush(tx, key.ctx, batch, n);
+		if (err)
+			goto fail;
 	}
+fail:
 	free(batch);
 	return err;
 }
 
 /* Called by store_exec/store_query: open the job's savepoint on its first
  * statement. */
-static int ensure_savepoint(struct store_tx *tx)
+static enum senim_result ensure_savepoint(struct store_tx *tx)
 {
 	if (!tx->savepoint_wanted)
 		return SENIM_OK;
@@ -393,20 +404,25 @@ static int ensure_savepoint(struct store_tx *tx)
 	return SENIM_OK;
 }
 
-/* One job inside the batch's transaction.  Alone, it needs no savepoint:
- * its failure rolls the whole (one-job) transaction back. */
-static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
-		   int alone)
+/*
+ * One job inside the batch's transaction.  Alone, it needs no savepoint:
+ * its failure rolls the whole (one-job) transaction back.  *broken is set
+ * when the job's savepoint could not be taken or undone: the transaction's
+ * state is unknown, and the whole batch must fail.
+ */
+static enum senim_result run_job(struct store *st, struct store_tx *tx,
+				 struct write_job *job, int alone, int *broken)
 {
 	size_t deferred_before = tx->defers->n;
 	size_t afters_before = tx->defers->nafter;
 	size_t bytes_before = tx->defers->bytes.len;
 	tx->savepoint_wanted = !alone;
 	tx->savepoint_open = 0;
-	int err = job->fn(tx, job->ctx);
+	enum senim_result err = job->fn(tx, job->ctx);
 	tx->savepoint_wanted = 0;
-	if (tx->broken)
-		return JOB_BROKEN;
+	*broken = tx->broken;
+	if (*broken)
+		return SENIM_ERR_STORE;
 	if (err) { /* its deferred items and actions go with it */
 		tx->defers->n = deferred_before;
 		tx->defers->nafter = afters_before;
@@ -415,8 +431,9 @@ static int run_job(struct store *st, struct store_tx *tx, struct write_job *job,
 	if (!tx->savepoint_open)
 		return err;
 	tx->savepoint_open = 0;
-	int undo = err ? st->be->rollback_to(tx->conn) : st->be->release(tx->conn);
-	return undo ? JOB_BROKEN : err;
+	*broken = err ? st->be->rollback_to(tx->conn) != SENIM_OK
+		      : st->be->release(tx->conn) != SENIM_OK;
+	return *broken ? SENIM_ERR_STORE : err;
 }
 
 /*
@@ -431,33 +448,38 @@ static int run_batch(struct store *st, struct write_job *batch, int n,
 		     struct defer_list *pending)
 {
 	void *conn = st->writer;
-	int failure = SENIM_ERR_STORE; /* what the batch's good jobs get if it fails */
+	/* What the batch's good jobs get if it fails. */
+	enum senim_result failure = SENIM_ERR_STORE;
 	struct defer_list defers = { 0 };
 	buf_init(&defers.bytes, SIZE_MAX);
 	struct store_tx tx = { .st = st, .conn = conn, .defers = &defers };
-	int err = st->be->begin(conn, 1);
-	int any_ok = 0;
+	enum senim_result err = st->be->begin(conn, 1);
+	int any_ok = 0, committed = 0;
 	for (struct write_job *j = batch; j; j = j->next) {
-		j->result = err ? err : run_job(st, &tx, j, n == 1);
-		if (j->result == JOB_BROKEN)
+		int broken = 0;
+		j->result = err ? err : run_job(st, &tx, j, n == 1, &broken);
+		if (broken)
 			err = SENIM_ERR_STORE;
 		else if (j->result == SENIM_OK)
 			any_ok = 1;
 	}
-	if (!err && any_ok && defers.n) {
-		/* The flusher's own reason (a tampered audit chain) is kept. */
+	if (err || !any_ok)
+		goto fail;
+	if (defers.n) {
 		err = flush_deferred(&tx, &defers);
-		if (err)
-			failure = err;
+		if (err) {
+			failure = err; /* the flusher's own reason: a tampered chain */
+			goto fail;
+		}
 	}
-	int committed = 0;
-	if (!err && any_ok) {
-		int64_t t0 = clock_mono_us();
-		err = st->be->commit(conn);
-		committed = !err;
-		if (!err && st->commit_hook)
-			st->commit_hook(clock_mono_us() - t0, st->commit_ctx);
-	}
+	int64_t t0 = clock_mono_us();
+	err = st->be->commit(conn);
+	if (err)
+		goto fail;
+	committed = 1;
+	if (st->commit_hook)
+		st->commit_hook(clock_mono_us() - t0, st->commit_ctx);
+fail:
 	if (!committed)
 		st->be->rollback(conn);
 	free(defers.items);
@@ -469,11 +491,10 @@ static int run_batch(struct store *st, struct write_job *batch, int n,
 		free(defers.afters);
 		buf_release(&defers.bytes);
 	}
-	for (struct write_job *j = batch; j; j = j->next)
-		if (j->result == JOB_BROKEN)
-			j->result = SENIM_ERR_STORE;
-		else if (err && j->result == SENIM_OK)
-			j->result = failure;
+	if (err)
+		for (struct write_job *j = batch; j; j = j->next)
+			if (j->result == SENIM_OK)
+				j->result = failure;
 	return after;
 }
 
@@ -485,14 +506,15 @@ static void finish_batches(struct finishing *list)
 	size_t n = 0;
 	for (struct finishing *f = list; f; f = f->next)
 		n++;
+	enum senim_result err = SENIM_ERR_NOMEM;
 	struct defer_list **lists = malloc((n ? n : 1) * sizeof(*lists));
-	int err = lists ? SENIM_OK : SENIM_ERR_NOMEM;
-	size_t i = 0;
-	for (struct finishing *f = list; lists && f; f = f->next)
-		lists[i++] = &f->pending;
-	if (!err)
+	if (lists) {
+		size_t i = 0;
+		for (struct finishing *f = list; f; f = f->next)
+			lists[i++] = &f->pending;
 		err = run_afters(lists, n);
-	free(lists);
+		free(lists);
+	}
 	for (struct finishing *f = list; f; f = f->next) {
 		free(f->pending.afters);
 		buf_release(&f->pending.bytes);
@@ -765,13 +787,9 @@ static enum senim_result ping_fn(struct store_tx *tx, void *ctx)
 {
 	(void)ctx;
 	struct store_rows *r;
-	int has = 0;
-	int err = store_query(tx, "SELECT 1", NULL, 0, &r);
-	if (err)
-		return err;
-	err = store_rows_next(r, &has);
+	enum senim_result err = store_query_one(tx, "SELECT 1", NULL, 0, &r);
 	store_rows_free(r);
-	return err ? err : (has ? SENIM_OK : SENIM_ERR_STORE);
+	return err == SENIM_ERR_NOT_FOUND ? SENIM_ERR_STORE : err;
 }
 
 enum senim_result store_ping(struct store *st)
@@ -783,7 +801,7 @@ enum senim_result store_exec(struct store_tx *tx, const char *sql,
 			     const struct store_val *params, size_t nparams,
 			     int64_t *changes)
 {
-	int err = ensure_savepoint(tx);
+	enum senim_result err = ensure_savepoint(tx);
 	if (err)
 		return err;
 	return tx->st->be->exec(tx->conn, sql, params, nparams, changes);
@@ -794,7 +812,7 @@ enum senim_result store_query(struct store_tx *tx, const char *sql,
 			      struct store_rows **out)
 {
 	*out = NULL;
-	int err = ensure_savepoint(tx);
+	enum senim_result err = ensure_savepoint(tx);
 	if (err)
 		return err;
 	return tx->st->be->query(tx->conn, sql, params, nparams, out);
@@ -806,20 +824,22 @@ enum senim_result store_query_one(struct store_tx *tx, const char *sql,
 {
 	struct store_rows *r;
 	int has = 0;
-	int err = store_query(tx, sql, params, nparams, &r);
+	enum senim_result err = store_query(tx, sql, params, nparams, &r);
 	if (err)
 		goto fail;
 	err = store_rows_next(r, &has);
-	if (!err && !has)
-		err = SENIM_ERR_NOT_FOUND;
 	if (err)
 		goto fail;
+	if (!has) {
+		err = SENIM_ERR_NOT_FOUND;
+		goto fail;
+	}
 	*out = r;
 	return SENIM_OK;
 fail:
 	store_rows_free(r);
 	*out = NULL;
-	return (enum senim_result)err;
+	return err;
 }
 
 enum senim_result store_rows_next(struct store_rows *r, int *has_row)
@@ -855,9 +875,9 @@ void store_rows_free(struct store_rows *r)
 
 /* ---- migrations ---------------------------------------------------------- */
 
-static int exec_script(struct store_tx *tx, const char *sql)
+static enum senim_result exec_script(struct store_tx *tx, const char *sql)
 {
-	int err = ensure_savepoint(tx);
+	enum senim_result err = ensure_savepoint(tx);
 	return err ? err : tx->st->be->exec_script(tx->conn, sql);
 }
 
@@ -869,17 +889,15 @@ static enum senim_result read_version(struct store_tx *tx, void *ctx)
 {
 	struct version_ctx *v = ctx;
 	struct store_rows *r;
-	int has = 0;
-	int err =
-		store_query(tx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-			    NULL, 0, &r);
+	/* MAX over no rows is one row too: never SENIM_ERR_NOT_FOUND. */
+	enum senim_result err = store_query_one(
+		tx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", NULL, 0,
+		&r);
 	if (err)
 		return err;
-	err = store_rows_next(r, &has);
-	if (!err && has)
-		v->version = (int)store_rows_int(r, 0);
+	v->version = (int)store_rows_int(r, 0);
 	store_rows_free(r);
-	return err;
+	return SENIM_OK;
 }
 
 static const char BOOTSTRAP_SQL[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -889,14 +907,15 @@ static const char BOOTSTRAP_SQL[] = "CREATE TABLE IF NOT EXISTS schema_migration
 
 struct apply_ctx {
 	const struct store_migration *m;
-	int applied; /* 1 when this call applied it, 0 when already there */
+	const char *sql; /* m's script in this backend's dialect */
+	int applied;	 /* 1 when this call applied it, 0 when already there */
 };
 
 static enum senim_result apply_one(struct store_tx *tx, void *ctx)
 {
 	struct apply_ctx *a = ctx;
 	struct version_ctx v = { 0 };
-	int err;
+	enum senim_result err;
 	/* PostgreSQL: one migrator at a time across processes. */
 	if (store_tx_kind(tx) == STORE_POSTGRES) {
 		err = store_exec(tx, "LOCK TABLE schema_migrations IN EXCLUSIVE MODE",
@@ -909,7 +928,7 @@ static enum senim_result apply_one(struct store_tx *tx, void *ctx)
 		return err;
 	if (v.version >= a->m->version)
 		return SENIM_OK; /* another process got there first */
-	err = exec_script(tx, a->m->sql);
+	err = exec_script(tx, a->sql);
 	if (err) {
 		log_event(LOG_ERROR, "migration_failed", "name", a->m->name, NULL);
 		return err;
@@ -920,9 +939,10 @@ static enum senim_result apply_one(struct store_tx *tx, void *ctx)
 			 (struct store_val[]){ SV_INT(a->m->version), SV_TEXT(a->m->name),
 					       SV_INT(clock_now_us()) },
 			 3, NULL);
-	if (!err)
-		a->applied = 1;
-	return err;
+	if (err)
+		return err;
+	a->applied = 1;
+	return SENIM_OK;
 }
 
 static enum senim_result bootstrap(struct store_tx *tx, void *ctx)
@@ -931,8 +951,8 @@ static enum senim_result bootstrap(struct store_tx *tx, void *ctx)
 	/* PostgreSQL: two processes bootstrapping a fresh database at once would
 	 * race on the catalogue; an advisory lock makes the second one wait. */
 	if (store_tx_kind(tx) == STORE_POSTGRES) {
-		int err = store_exec(tx, "SELECT pg_advisory_xact_lock(7402417)", NULL, 0,
-				     NULL);
+		enum senim_result err = store_exec(
+			tx, "SELECT pg_advisory_xact_lock(7402417)", NULL, 0, NULL);
 		if (err)
 			return err;
 	}
@@ -942,18 +962,30 @@ static enum senim_result bootstrap(struct store_tx *tx, void *ctx)
 enum senim_result store_migrate(struct store *st, int *applied)
 {
 	size_t count;
-	const struct store_migration *ms = store_migrations(st->be->kind, &count);
+	const struct store_migration *ms = store_migrations(&count);
+	struct buf sql;
+	buf_init(&sql, BUF_NO_LIMIT);
 	int n = 0;
-	int err = store_write(st, bootstrap, NULL);
-	for (size_t i = 0; !err && i < count; i++) {
-		struct apply_ctx a = { &ms[i], 0 };
+	enum senim_result err = store_write(st, bootstrap, NULL);
+	if (err)
+		goto fail;
+	for (size_t i = 0; i < count; i++) {
+		buf_reset(&sql);
+		err = store_migration_sql(&ms[i], st->be->kind, &sql);
+		if (err)
+			goto fail;
+		struct apply_ctx a = { &ms[i], sql.data, 0 };
 		err = store_write(st, apply_one, &a);
-		if (!err && a.applied) {
+		if (err)
+			goto fail;
+		if (a.applied) {
 			n++;
 			log_event(LOG_INFO, "migration_applied", "name", ms[i].name,
 				  NULL);
 		}
 	}
+fail:
+	buf_release(&sql);
 	if (applied)
 		*applied = n;
 	return err;
@@ -962,10 +994,10 @@ enum senim_result store_migrate(struct store *st, int *applied)
 enum senim_result store_schema_version(struct store *st, int *current, int *latest)
 {
 	size_t count;
-	const struct store_migration *ms = store_migrations(st->be->kind, &count);
+	const struct store_migration *ms = store_migrations(&count);
 	*latest = count ? ms[count - 1].version : 0;
 	struct version_ctx v = { 0 };
-	int err = store_read(st, read_version, &v);
+	enum senim_result err = store_read(st, read_version, &v);
 	*current = err ? 0 : v.version;
 	return err;
 }

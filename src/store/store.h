@@ -5,7 +5,8 @@
  * SQLite backend rewrites them to `?1, ?2`), keep to the types both engines
  * share (BIGINT/INTEGER, TEXT, BLOB/BYTEA), and store times as int64
  * microseconds since the epoch.  The schema comes from versioned migrations,
- * one list per backend (store/migrations.c), applied by store_migrate().
+ * one list written once for both backends (store/migrations.c), applied by
+ * store_migrate().
  *
  * Work happens inside a transaction callback:
  *   store_write() runs `fn` in a read-write transaction and commits when fn
@@ -156,7 +157,9 @@ SENIM_MUST_CHECK enum senim_result store_exec(struct store_tx *tx, const char *s
  * store_rows_free().  Typical use:
  *     struct store_rows *r;
  *     err = store_query(tx, SQL, params, n, &r);
- *     while (!err && (err = store_rows_next(r, &has)) == 0 && has) { ... }
+ *     if (err)
+ *             return err;
+ *     while ((err = store_rows_next(r, &has)) == SENIM_OK && has) { ... }
  *     store_rows_free(r);
  */
 SENIM_MUST_CHECK enum senim_result store_query(struct store_tx *tx, const char *sql,
@@ -196,8 +199,8 @@ struct store_item {
 	const void *data;
 	size_t len;
 };
-typedef int (*store_flush_fn)(struct store_tx *tx, void *ctx,
-			      const struct store_item *items, size_t n);
+typedef enum senim_result (*store_flush_fn)(struct store_tx *tx, void *ctx,
+					    const struct store_item *items, size_t n);
 SENIM_MUST_CHECK enum senim_result store_tx_defer(struct store_tx *tx,
 						  store_flush_fn flush, void *ctx,
 						  const void *item, size_t len);
@@ -223,7 +226,8 @@ SENIM_MUST_CHECK enum senim_result store_tx_defer(struct store_tx *tx,
  * into the store.  SENIM_ERR_INVALID outside a write.
  */
 #define STORE_AFTER_COMMIT_LAG 5
-typedef int (*store_after_fn)(void *ctx, const struct store_item *items, size_t n);
+typedef enum senim_result (*store_after_fn)(void *ctx, const struct store_item *items,
+					    size_t n);
 SENIM_MUST_CHECK enum senim_result store_tx_after_commit(struct store_tx *tx,
 							 store_after_fn after, void *ctx,
 							 const void *data, size_t len);

@@ -1,16 +1,22 @@
 /*
- * keyring.h — the service's key material, read from a key file kept apart
- * from the database (`--keys`, default <data-dir>/keys/senim.keys).
+ * keyring.h — the service's keys in memory, and everything done with them:
+ * signing and verifying, sealing and opening, blind indexes.
  *
- * The file is JSON, mode 0600 in a 0700 directory, created with fresh random
- * keys on first use.  It holds:
- *   - the Ed25519 signing key that signs audit checkpoints and receipts,
- *     with an id (the first 8 bytes of its public key, hex);
+ * A ring is loaded from the key file (keyfile.h: its format, and how it is
+ * created and rotated), kept apart from the database.  It holds:
+ *   - Ed25519 signing keys, which sign audit checkpoints and receipts; the
+ *     last one signs, every one verifies (found by its id: the hex of the
+ *     first 8 bytes of its public key);
  *   - versioned key-encryption keys (KEKs, 32 bytes, XChaCha20-Poly1305):
- *     the newest seals, every version still opens;
+ *     the highest version seals, every version opens;
  *   - the blind-index key (BLAKE2b key for lookups by IIN, phone, e-mail).
- * All secret bytes live in sodium_malloc'ed memory, are wiped on free, and
- * never leave this module except as signatures and ciphertexts.
+ *
+ * Invariants: every secret byte lives in sodium_malloc'ed memory, read-only
+ * once loaded and wiped on free, and leaves this module only as signatures,
+ * ciphertexts and index digests.  The KEK table only grows: a ring opened
+ * from a file takes the file's new versions while other threads seal and
+ * open (keyring_reload), and never loses one.  A ring is shared by every
+ * thread; only keyring_free() needs it to be unused.
  *
  * Sealed data is: 4-byte KEK version (big endian) || 24-byte nonce ||
  * ciphertext+tag.  The associated data the caller passes binds a ciphertext
@@ -34,21 +40,24 @@ struct keyring;
 
 /*
  * Load the key file at `path`.  When it does not exist and `create` is set,
- * make it (and its directory, 0700) with fresh keys; a file or directory
- * readable by group or others is refused (SENIM_ERR_CONFIG), as is a file
- * that does not parse.  *out is freed with keyring_free().
+ * make it (and its directory, 0700) with fresh keys (keyfile_create); a
+ * file or directory open to group or others is refused (SENIM_ERR_CONFIG),
+ * as is a file that does not parse or does not exist.  *out is freed with
+ * keyring_free().
  */
-SENIM_MUST_CHECK int keyring_open(const char *path, int create, struct keyring **out);
+SENIM_MUST_CHECK enum senim_result keyring_open(const char *path, int create,
+						struct keyring **out);
 /*
  * Build a key ring from the text of a key file (`len` bytes, the format
- * keyring.c describes; it need not be NUL-terminated), touching no file:
+ * keyfile.h describes; it need not be NUL-terminated), touching no file:
  * for checking a file's text, for tests and for the fuzzer.  The ring has
  * no file, so it never reloads.  SENIM_ERR_CONFIG when the text is not a
  * valid key file (the reason is logged, never the text); SENIM_ERR_INVALID
  * when text is NULL with len > 0.  The caller wipes its copy of the text;
  * *out is freed with keyring_free().
  */
-SENIM_MUST_CHECK int keyring_parse(const char *text, size_t len, struct keyring **out);
+SENIM_MUST_CHECK enum senim_result keyring_parse(const char *text, size_t len,
+						 struct keyring **out);
 /* Wipe and free.  keyring_free(NULL) does nothing. */
 void keyring_free(struct keyring *kr);
 
@@ -63,24 +72,25 @@ void keyring_sign(const struct keyring *kr, const void *msg, size_t len,
 		  unsigned char sig[KEYRING_SIG_BYTES]);
 /* SENIM_OK when sig is a valid signature of msg by the key named key_id;
  * SENIM_ERR_CRYPTO when it is not or the key is unknown. */
-SENIM_MUST_CHECK int keyring_verify(const struct keyring *kr, const char *key_id,
-				    const void *msg, size_t len,
-				    const unsigned char sig[KEYRING_SIG_BYTES]);
+SENIM_MUST_CHECK enum senim_result
+keyring_verify(const struct keyring *kr, const char *key_id, const void *msg, size_t len,
+	       const unsigned char sig[KEYRING_SIG_BYTES]);
 
 /* ---- sealing (encryption at rest) --------------------------------------- */
 
 /* Encrypt `len` bytes with the newest KEK, appending the sealed form to out. */
-SENIM_MUST_CHECK int keyring_seal(const struct keyring *kr, const void *ad, size_t adlen,
-				  const void *plain, size_t len, struct buf *out);
+SENIM_MUST_CHECK enum senim_result keyring_seal(const struct keyring *kr, const void *ad,
+						size_t adlen, const void *plain,
+						size_t len, struct buf *out);
 /*
  * Decrypt a sealed value into `plain` (capacity cap, at least
  * sealed_len - KEYRING_SEAL_OVERHEAD); *len gets the plaintext length.
  * SENIM_ERR_CRYPTO when the data, its associated data or its key version do
  * not match.  The caller wipes `plain` with sodium_memzero when done.
  */
-SENIM_MUST_CHECK int keyring_unseal(const struct keyring *kr, const void *ad,
-				    size_t adlen, const void *sealed, size_t sealed_len,
-				    unsigned char *plain, size_t cap, size_t *len);
+SENIM_MUST_CHECK enum senim_result
+keyring_unseal(const struct keyring *kr, const void *ad, size_t adlen, const void *sealed,
+	       size_t sealed_len, unsigned char *plain, size_t cap, size_t *len);
 
 /* ---- blind indexes and rotation ---------------------------------------- */
 
@@ -94,17 +104,9 @@ size_t keyring_kek_count(const struct keyring *kr);
 /* The KEK versions, oldest first, into out[0..cap); returns how many. */
 size_t keyring_kek_versions(const struct keyring *kr, uint32_t *out, size_t cap);
 
-/*
- * Add a new KEK version to the key file at `path` (atomically: a new file
- * renamed over the old one, mode 0600) and return the new version.  Old
- * versions stay, so everything sealed with them still opens; processes that
- * loaded the file earlier keep working and pick up the new version with
- * keyring_reload().
- */
-SENIM_MUST_CHECK int keyring_add_kek(const char *path, uint32_t *new_version);
-
-/* Re-read the key file into kr when it has changed (new KEK versions);
- * thread-safe against concurrent seal/unseal. */
-SENIM_MUST_CHECK int keyring_reload(struct keyring *kr);
+/* Re-read the key file into kr when it has changed, taking its new KEK
+ * versions (keyfile_add_kek() adds them); thread-safe against concurrent
+ * seal/unseal.  A ring from keyring_parse() has no file: SENIM_OK. */
+SENIM_MUST_CHECK enum senim_result keyring_reload(struct keyring *kr);
 
 #endif

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bigendian.h"
 #include "common/log.h"
 #include "store/store.h"
 #include "common/banned.h"
@@ -155,31 +156,6 @@ static void dek_release(struct vault_dek *dek)
 	pthread_mutex_unlock(&dek_pool_lock);
 }
 
-static void put_be16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)(v >> 8);
-	p[1] = (unsigned char)v;
-}
-
-static void put_be32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint16_t get_be16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-	       (uint32_t)p[3];
-}
-
 static uint32_t dek_version(const struct vault_dek *dek)
 {
 	return get_be32(dek->wire);
@@ -219,8 +195,28 @@ static size_t dek_ad(const char *subject_id,
 	return DEK_AD_PREFIX_LEN + n;
 }
 
-int vault_dek_new(const struct keyring *kr, const char *subject_id,
-		  struct vault_dek **dek, struct buf *wrapped, uint32_t *kek_version)
+/* Wrap d under the ring's newest KEK, appending the sealed form to out,
+ * and say which KEK version sealed it. */
+static enum senim_result wrap(const struct keyring *kr, const char *subject_id,
+			      const struct vault_dek *d, struct buf *out,
+			      uint32_t *kek_version)
+{
+	unsigned char ad[DEK_AD_PREFIX_LEN + VAULT_SUBJECT_ID_MAX];
+	size_t adlen = dek_ad(subject_id, ad);
+	size_t start = out->len;
+	enum senim_result err =
+		keyring_seal(kr, ad, adlen, d->wire, sizeof(d->wire), out);
+	if (err)
+		return err;
+	/* Read back the version that sealed it: the ring may have gained a
+	 * newer one since any earlier look. */
+	*kek_version = get_be32((const unsigned char *)out->data + start);
+	return SENIM_OK;
+}
+
+enum senim_result vault_dek_new(const struct keyring *kr, const char *subject_id,
+				struct vault_dek **dek, struct buf *wrapped,
+				uint32_t *kek_version)
 {
 	if (dek)
 		*dek = NULL;
@@ -234,23 +230,18 @@ int vault_dek_new(const struct keyring *kr, const char *subject_id,
 		return SENIM_ERR_NOMEM;
 	put_be32(d->wire, DEK_FIRST_VERSION);
 	randombytes_buf(d->wire + 4, VAULT_DEK_BYTES);
-	unsigned char ad[DEK_AD_PREFIX_LEN + VAULT_SUBJECT_ID_MAX];
-	size_t adlen = dek_ad(subject_id, ad);
-	size_t start = wrapped->len;
-	int err = keyring_seal(kr, ad, adlen, d->wire, sizeof(d->wire), wrapped);
+	enum senim_result err = wrap(kr, subject_id, d, wrapped, kek_version);
 	if (err) {
-		dek_release(d);
+		dek_release(d); /* wipes */
 		return err;
 	}
-	/* Read back the version that sealed it: the ring may have gained a
-	 * newer one since any earlier look. */
-	*kek_version = get_be32((const unsigned char *)wrapped->data + start);
 	*dek = d;
 	return SENIM_OK;
 }
 
-int vault_dek_unwrap(const struct keyring *kr, const char *subject_id,
-		     const void *wrapped, size_t len, struct vault_dek **dek)
+enum senim_result vault_dek_unwrap(const struct keyring *kr, const char *subject_id,
+				   const void *wrapped, size_t len,
+				   struct vault_dek **dek)
 {
 	if (dek)
 		*dek = NULL;
@@ -264,16 +255,19 @@ int vault_dek_unwrap(const struct keyring *kr, const char *subject_id,
 		return SENIM_ERR_NOMEM;
 	unsigned char ad[DEK_AD_PREFIX_LEN + VAULT_SUBJECT_ID_MAX];
 	size_t adlen = dek_ad(subject_id, ad), plen = 0;
-	int err = keyring_unseal(kr, ad, adlen, wrapped, len, d->wire, sizeof(d->wire),
-				 &plen);
-	if (!err && (plen != DEK_WIRE_BYTES || dek_version(d) == 0))
+	enum senim_result err = keyring_unseal(kr, ad, adlen, wrapped, len, d->wire,
+					       sizeof(d->wire), &plen);
+	if (err)
+		goto fail;
+	if (plen != DEK_WIRE_BYTES || dek_version(d) == 0) {
 		err = SENIM_ERR_CRYPTO;
-	if (err) {
-		dek_release(d); /* wipes */
-		return err;
+		goto fail;
 	}
 	*dek = d;
 	return SENIM_OK;
+fail:
+	dek_release(d); /* wipes */
+	return err;
 }
 
 void vault_dek_free(struct vault_dek *dek)
@@ -282,24 +276,19 @@ void vault_dek_free(struct vault_dek *dek)
 		dek_release(dek); /* wipes */
 }
 
-int vault_dek_rewrap(const struct keyring *kr, const char *subject_id,
-		     const void *wrapped, size_t len, struct buf *out,
-		     uint32_t *kek_version)
+enum senim_result vault_dek_rewrap(const struct keyring *kr, const char *subject_id,
+				   const void *wrapped, size_t len, struct buf *out,
+				   uint32_t *kek_version)
 {
 	if (kek_version)
 		*kek_version = 0;
 	if (!out || !kek_version)
 		return SENIM_ERR_INVALID;
 	struct vault_dek *d = NULL;
-	int err = vault_dek_unwrap(kr, subject_id, wrapped, len, &d);
+	enum senim_result err = vault_dek_unwrap(kr, subject_id, wrapped, len, &d);
 	if (err)
 		return err;
-	unsigned char ad[DEK_AD_PREFIX_LEN + VAULT_SUBJECT_ID_MAX];
-	size_t adlen = dek_ad(subject_id, ad);
-	size_t start = out->len;
-	err = keyring_seal(kr, ad, adlen, d->wire, sizeof(d->wire), out);
-	if (!err)
-		*kek_version = get_be32((const unsigned char *)out->data + start);
+	err = wrap(kr, subject_id, d, out, kek_version);
 	vault_dek_free(d);
 	return err;
 }
@@ -325,9 +314,7 @@ static size_t value_ad(unsigned char ad[VAULT_AD_MAX], const char *tag,
 	ad[n++] = (unsigned char)field_len;
 	memcpy(ad + n, field, field_len);
 	n += field_len;
-	uint64_t v = (uint64_t)version;
-	put_be32(ad + n, (uint32_t)(v >> 32));
-	put_be32(ad + n + 4, (uint32_t)v);
+	put_be64(ad + n, (uint64_t)version);
 	n += 8;
 	put_be32(ad + n, dek_ver);
 	n += 4;
@@ -339,8 +326,9 @@ static size_t value_ad(unsigned char ad[VAULT_AD_MAX], const char *tag,
 }
 
 /* Seal plain with the DEK, appending the sealed value to out. */
-static int seal_value(const struct vault_dek *dek, const unsigned char *ad, size_t adlen,
-		      const void *plain, size_t len, struct buf *out)
+static enum senim_result seal_value(const struct vault_dek *dek, const unsigned char *ad,
+				    size_t adlen, const void *plain, size_t len,
+				    struct buf *out)
 {
 	if (len > VAULT_SEALED_MAX - VALUE_OVERHEAD)
 		return SENIM_ERR_TOO_LARGE;
@@ -354,7 +342,7 @@ static int seal_value(const struct vault_dek *dek, const unsigned char *ad, size
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
 		sealed + 4 + NONCE_BYTES, &clen, len ? plain : (const void *)"", len, ad,
 		adlen, NULL, sealed + 4, dek_key(dek));
-	int err = buf_add(out, sealed, VALUE_OVERHEAD + len);
+	enum senim_result err = buf_add(out, sealed, VALUE_OVERHEAD + len);
 	free(sealed);
 	return err;
 }
@@ -363,9 +351,9 @@ static int seal_value(const struct vault_dek *dek, const unsigned char *ad, size
  * Open a sealed value into plain (capacity at least len - VALUE_OVERHEAD);
  * *plen gets its length.  Wipes plain on failure.
  */
-static int open_value(const struct vault_dek *dek, const unsigned char *ad, size_t adlen,
-		      const unsigned char *sealed, size_t len, unsigned char *plain,
-		      size_t *plen)
+static enum senim_result open_value(const struct vault_dek *dek, const unsigned char *ad,
+				    size_t adlen, const unsigned char *sealed, size_t len,
+				    unsigned char *plain, size_t *plen)
 {
 	*plen = 0;
 	if (len < VALUE_OVERHEAD || len > VAULT_SEALED_MAX)
@@ -404,9 +392,10 @@ static void plain_free(unsigned char *p, unsigned char *stack, size_t n)
 
 /* Seal one field's value (its compact JSON text) and append the blob's
  * entry for it: u8 name length, name, u32 sealed length, sealed bytes. */
-static int seal_field(const struct vault_dek *dek, const char *subject_id,
-		      const char *category, int64_t version, int count, const char *name,
-		      size_t name_len, const json_t *value, struct buf *out)
+static enum senim_result seal_field(const struct vault_dek *dek, const char *subject_id,
+				    const char *category, int64_t version, int count,
+				    const char *name, size_t name_len,
+				    const json_t *value, struct buf *out)
 {
 	unsigned char stack[VAULT_STACK_PLAIN];
 	size_t n = json_dumpb(value, NULL, 0, JSON_VALUE_FLAGS);
@@ -417,10 +406,10 @@ static int seal_field(const struct vault_dek *dek, const char *subject_id,
 	unsigned char *plain = plain_get(stack, sizeof(stack), n);
 	if (!plain)
 		return SENIM_ERR_NOMEM;
-	int err = SENIM_OK;
+	enum senim_result err = SENIM_OK;
 	if (json_dumpb(value, (char *)plain, n, JSON_VALUE_FLAGS) != n) {
 		err = SENIM_ERR_INVALID;
-		goto done;
+		goto fail;
 	}
 	unsigned char ad[VAULT_AD_MAX];
 	size_t adlen = value_ad(ad, TAG_RECORD, subject_id, category, name, name_len,
@@ -430,16 +419,17 @@ static int seal_field(const struct vault_dek *dek, const char *subject_id,
 	memcpy(head + 1, name, name_len);
 	put_be32(head + 1 + name_len, (uint32_t)(VALUE_OVERHEAD + n));
 	err = buf_add(out, head, 1 + name_len + 4);
-	if (!err)
-		err = seal_value(dek, ad, adlen, plain, n, out);
-done:
+	if (err)
+		goto fail;
+	err = seal_value(dek, ad, adlen, plain, n, out);
+fail:
 	plain_free(plain, stack, n);
 	return err;
 }
 
-int vault_seal_record(const struct vault_dek *dek, const char *subject_id,
-		      const char *category, int64_t version, json_t *fields,
-		      struct buf *out)
+enum senim_result vault_seal_record(const struct vault_dek *dek, const char *subject_id,
+				    const char *category, int64_t version, json_t *fields,
+				    struct buf *out)
 {
 	if (!dek || !out || !json_is_object(fields) ||
 	    !text_ok(subject_id, VAULT_SUBJECT_ID_MAX) ||
@@ -451,30 +441,34 @@ int vault_seal_record(const struct vault_dek *dek, const char *subject_id,
 	size_t start = out->len;
 	unsigned char head[5] = { 'S', 'V', '1' };
 	put_be16(head + 3, (uint16_t)count);
-	int err = buf_add(out, head, sizeof(head));
+	enum senim_result err = buf_add(out, head, sizeof(head));
+	if (err)
+		goto fail;
 	const char *name;
 	size_t name_len;
 	json_t *value;
 	json_object_keylen_foreach(fields, name, name_len, value)
 	{
-		if (err)
-			break;
 		if (name_len == 0 || name_len > VAULT_NAME_MAX ||
 		    memchr(name, '\0', name_len)) {
 			err = SENIM_ERR_INVALID;
-			break;
+			goto fail;
 		}
 		err = seal_field(dek, subject_id, category, version, (int)count, name,
 				 name_len, value, out);
+		if (err)
+			goto fail;
 	}
-	if (err)
-		buf_cut(out, start);
+	return SENIM_OK;
+fail:
+	buf_cut(out, start);
 	return err;
 }
 
 /* Decrypt one field's sealed bytes and parse them into *value. */
-static int open_field(const struct vault_dek *dek, const unsigned char *ad, size_t adlen,
-		      const unsigned char *sealed, size_t len, json_t **value)
+static enum senim_result open_field(const struct vault_dek *dek, const unsigned char *ad,
+				    size_t adlen, const unsigned char *sealed, size_t len,
+				    json_t **value)
 {
 	unsigned char stack[VAULT_STACK_PLAIN];
 	*value = NULL;
@@ -484,24 +478,25 @@ static int open_field(const struct vault_dek *dek, const unsigned char *ad, size
 	unsigned char *plain = plain_get(stack, sizeof(stack), cap);
 	if (!plain)
 		return SENIM_ERR_NOMEM;
-	int err = open_value(dek, ad, adlen, sealed, len, plain, &n);
-	if (!err) {
-		json_error_t jerr;
-		/* Authentic bytes that do not parse mean a bug, not data: say
-		 * CRYPTO all the same.  jerr may quote plaintext: never logged. */
-		*value = json_loadb((const char *)plain, n,
-				    JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-		if (!*value)
-			err = SENIM_ERR_CRYPTO;
-		sodium_memzero(&jerr, sizeof(jerr));
-	}
+	enum senim_result err = open_value(dek, ad, adlen, sealed, len, plain, &n);
+	if (err)
+		goto fail;
+	json_error_t jerr;
+	/* Authentic bytes that do not parse mean a bug, not data: say CRYPTO
+	 * all the same.  jerr may quote plaintext: never logged. */
+	*value = json_loadb((const char *)plain, n, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+			    &jerr);
+	if (!*value)
+		err = SENIM_ERR_CRYPTO;
+	sodium_memzero(&jerr, sizeof(jerr));
+fail:
 	plain_free(plain, stack, cap);
 	return err;
 }
 
-int vault_open_record(const struct vault_dek *dek, const char *subject_id,
-		      const char *category, int64_t version, const void *blob, size_t len,
-		      json_t **out)
+enum senim_result vault_open_record(const struct vault_dek *dek, const char *subject_id,
+				    const char *category, int64_t version,
+				    const void *blob, size_t len, json_t **out)
 {
 	if (out)
 		*out = NULL;
@@ -518,51 +513,49 @@ int vault_open_record(const struct vault_dek *dek, const char *subject_id,
 	json_t *obj = json_object();
 	if (!obj)
 		return SENIM_ERR_NOMEM;
-	int err = SENIM_OK;
-	for (size_t i = 0; i < count && !err; i++) {
-		if (len - at < 1) {
-			err = SENIM_ERR_CRYPTO;
-			break;
-		}
+	/* Every way the layout can be wrong is CRYPTO: a tampered blob. */
+	enum senim_result err = SENIM_ERR_CRYPTO;
+	for (size_t i = 0; i < count; i++) {
+		if (len - at < 1)
+			goto fail;
 		size_t name_len = p[at++];
-		if (name_len == 0 || name_len > VAULT_NAME_MAX ||
-		    len - at < name_len + 4) {
-			err = SENIM_ERR_CRYPTO;
-			break;
-		}
+		if (name_len == 0 || name_len > VAULT_NAME_MAX || len - at < name_len + 4)
+			goto fail;
 		const char *name = (const char *)p + at;
 		at += name_len;
 		size_t slen = get_be32(p + at);
 		at += 4;
 		if (slen > len - at || memchr(name, '\0', name_len) ||
-		    json_object_getn(obj, name, name_len)) {
-			err = SENIM_ERR_CRYPTO;
-			break;
-		}
+		    json_object_getn(obj, name, name_len))
+			goto fail;
 		unsigned char ad[VAULT_AD_MAX];
 		size_t adlen = value_ad(ad, TAG_RECORD, subject_id, category, name,
 					name_len, version, dek_version(dek), (int)count);
 		json_t *value = NULL;
 		err = open_field(dek, ad, adlen, p + at, slen, &value);
+		if (err)
+			goto fail;
 		at += slen;
-		if (!err && json_object_setn_new(obj, name, name_len, value) != 0)
-			err = SENIM_ERR_CRYPTO; /* setn_new took value, and freed it */
-	}
-	if (!err && at != len)
 		err = SENIM_ERR_CRYPTO;
-	if (err) {
-		json_decref(obj);
-		return err;
+		/* setn_new takes value, and frees it when it fails. */
+		if (json_object_setn_new(obj, name, name_len, value) != 0)
+			goto fail;
 	}
+	if (at != len)
+		goto fail;
 	*out = obj;
 	return SENIM_OK;
+fail:
+	json_decref(obj);
+	return err;
 }
 
 /* ---- blobs --------------------------------------------------------------------- */
 
-int vault_seal_blob(const struct vault_dek *dek, const char *subject_id,
-		    const char *category, const char *field, int64_t version,
-		    const void *data, size_t len, struct buf *out)
+enum senim_result vault_seal_blob(const struct vault_dek *dek, const char *subject_id,
+				  const char *category, const char *field,
+				  int64_t version, const void *data, size_t len,
+				  struct buf *out)
 {
 	if (!dek || !out || (!data && len) ||
 	    !text_ok(subject_id, VAULT_SUBJECT_ID_MAX) ||
@@ -579,9 +572,10 @@ int vault_seal_blob(const struct vault_dek *dek, const char *subject_id,
  * caller wipes it (sodium_memzero(out->data, out->len)) before releasing.
  * It is decrypted straight into out's memory, so no other copy is left.
  */
-int vault_open_blob(const struct vault_dek *dek, const char *subject_id,
-		    const char *category, const char *field, int64_t version,
-		    const void *sealed, size_t len, struct buf *out)
+enum senim_result vault_open_blob(const struct vault_dek *dek, const char *subject_id,
+				  const char *category, const char *field,
+				  int64_t version, const void *sealed, size_t len,
+				  struct buf *out)
 {
 	if (!dek || !out || (!sealed && len) ||
 	    !text_ok(subject_id, VAULT_SUBJECT_ID_MAX) ||
@@ -595,7 +589,8 @@ int vault_open_blob(const struct vault_dek *dek, const char *subject_id,
 	size_t start = out->len, n = 0, cap = len - VALUE_OVERHEAD;
 	/* Make room by appending ciphertext bytes (no secret), then decrypt
 	 * over them. */
-	int err = buf_add(out, (const unsigned char *)sealed + 4 + NONCE_BYTES, cap);
+	enum senim_result err =
+		buf_add(out, (const unsigned char *)sealed + 4 + NONCE_BYTES, cap);
 	if (err)
 		return err;
 	unsigned char dummy[1];
@@ -666,24 +661,20 @@ void vault_install_wiping_allocator(void)
 	json_set_alloc_funcs(malloc, wiping_free);
 }
 
-int vault_dek_load(struct store_tx *tx, const struct keyring *kr, const char *subject_id,
-		   struct vault_dek **dek)
+enum senim_result vault_dek_load(struct store_tx *tx, const struct keyring *kr,
+				 const char *subject_id, struct vault_dek **dek)
 {
-	struct store_rows *r = NULL;
-	int has = 0;
+	struct store_rows *r;
 	*dek = NULL;
-	int err =
-		store_query(tx, "SELECT wrapped FROM subject_keys WHERE subject_id = $1",
-			    (struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
-	if (!err)
-		err = store_rows_next(r, &has);
-	if (!err && !has)
-		err = SENIM_ERR_NOT_FOUND; /* shredded: the data is gone for good */
-	if (!err) {
-		size_t len = 0;
-		const void *w = store_rows_blob(r, 0, &len);
-		err = vault_dek_unwrap(kr, subject_id, w, len, dek);
-	}
+	/* NOT_FOUND when shredded: the data is gone for good. */
+	enum senim_result err = store_query_one(
+		tx, "SELECT wrapped FROM subject_keys WHERE subject_id = $1",
+		(struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
+	if (err)
+		return err;
+	size_t len = 0;
+	const void *w = store_rows_blob(r, 0, &len);
+	err = vault_dek_unwrap(kr, subject_id, w, len, dek);
 	store_rows_free(r);
 	return err;
 }

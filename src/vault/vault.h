@@ -43,14 +43,15 @@ struct vault_dek; /* a subject's unwrapped data key, in sodium_malloc'ed memory 
 
 /* A fresh DEK for subject_id; *wrapped gets its sealed form (appended) and
  * *kek_version the KEK version that sealed it.  Free *dek with vault_dek_free. */
-SENIM_MUST_CHECK int vault_dek_new(const struct keyring *kr, const char *subject_id,
-				   struct vault_dek **dek, struct buf *wrapped,
-				   uint32_t *kek_version);
+SENIM_MUST_CHECK enum senim_result
+vault_dek_new(const struct keyring *kr, const char *subject_id, struct vault_dek **dek,
+	      struct buf *wrapped, uint32_t *kek_version);
 /* Unwrap a stored DEK; SENIM_ERR_CRYPTO when it does not belong to subject_id
  * or its KEK is gone. */
-SENIM_MUST_CHECK int vault_dek_unwrap(const struct keyring *kr, const char *subject_id,
-				      const void *wrapped, size_t len,
-				      struct vault_dek **dek);
+SENIM_MUST_CHECK enum senim_result vault_dek_unwrap(const struct keyring *kr,
+						    const char *subject_id,
+						    const void *wrapped, size_t len,
+						    struct vault_dek **dek);
 /* Wipe and free; NULL does nothing. */
 void vault_dek_free(struct vault_dek *dek);
 
@@ -59,35 +60,38 @@ void vault_dek_free(struct vault_dek *dek);
  * the subject has none (never had one, or it was shredded).  The one place
  * a data key is loaded, for subjects, consent and the rest alike. */
 struct store_tx;
-SENIM_MUST_CHECK int vault_dek_load(struct store_tx *tx, const struct keyring *kr,
-				    const char *subject_id, struct vault_dek **dek);
+SENIM_MUST_CHECK enum senim_result vault_dek_load(struct store_tx *tx,
+						  const struct keyring *kr,
+						  const char *subject_id,
+						  struct vault_dek **dek);
 
 /* Re-seal a wrapped DEK under the newest KEK (key rotation); the DEK itself
  * and so all data sealed with it are unchanged. */
-SENIM_MUST_CHECK int vault_dek_rewrap(const struct keyring *kr, const char *subject_id,
-				      const void *wrapped, size_t len, struct buf *out,
-				      uint32_t *kek_version);
+SENIM_MUST_CHECK enum senim_result
+vault_dek_rewrap(const struct keyring *kr, const char *subject_id, const void *wrapped,
+		 size_t len, struct buf *out, uint32_t *kek_version);
 
 /* Seal a JSON object of fields (values of any JSON type) as one blob. */
-SENIM_MUST_CHECK int vault_seal_record(const struct vault_dek *dek,
-				       const char *subject_id, const char *category,
-				       int64_t version, json_t *fields, struct buf *out);
+SENIM_MUST_CHECK enum senim_result
+vault_seal_record(const struct vault_dek *dek, const char *subject_id,
+		  const char *category, int64_t version, json_t *fields, struct buf *out);
 /* Open a blob back into a new JSON object (*out, caller json_decref()s). */
-SENIM_MUST_CHECK int vault_open_record(const struct vault_dek *dek,
-				       const char *subject_id, const char *category,
-				       int64_t version, const void *blob, size_t len,
-				       json_t **out);
+SENIM_MUST_CHECK enum senim_result vault_open_record(const struct vault_dek *dek,
+						     const char *subject_id,
+						     const char *category,
+						     int64_t version, const void *blob,
+						     size_t len, json_t **out);
 
 /* Seal / open one opaque value (biometric images) with the same binding,
  * `field` naming it. */
-SENIM_MUST_CHECK int vault_seal_blob(const struct vault_dek *dek, const char *subject_id,
-				     const char *category, const char *field,
-				     int64_t version, const void *data, size_t len,
-				     struct buf *out);
-SENIM_MUST_CHECK int vault_open_blob(const struct vault_dek *dek, const char *subject_id,
-				     const char *category, const char *field,
-				     int64_t version, const void *sealed, size_t len,
-				     struct buf *out);
+SENIM_MUST_CHECK enum senim_result
+vault_seal_blob(const struct vault_dek *dek, const char *subject_id, const char *category,
+		const char *field, int64_t version, const void *data, size_t len,
+		struct buf *out);
+SENIM_MUST_CHECK enum senim_result
+vault_open_blob(const struct vault_dek *dek, const char *subject_id, const char *category,
+		const char *field, int64_t version, const void *sealed, size_t len,
+		struct buf *out);
 
 /* Blind index of a normalised value; kind is "iin", "phone" or "email". */
 void vault_blind_index(const struct keyring *kr, const char *kind, const char *value,

@@ -289,7 +289,7 @@ static char *nested(int depth, int arrays)
 {
 	struct buf b;
 	buf_init(&b, BUF_NO_LIMIT);
-	int err = buf_addstr(&b, arrays ? "{\"obj\":" : "");
+	enum senim_result err = buf_addstr(&b, arrays ? "{\"obj\":" : "");
 	for (int i = arrays ? 1 : 0; !err && i < depth; i++)
 		err = buf_addstr(&b, arrays ? "[" : "{\"obj\":");
 	err = err ? err : buf_addstr(&b, arrays ? "1" : "{}");

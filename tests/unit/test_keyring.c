@@ -24,6 +24,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "vault/keyfile.h"
 #include "vault/keyring.h"
 #include "testutil.h"
 #include "common/banned.h"
@@ -896,9 +897,9 @@ static void test_add_kek(void **state)
 	free(with);
 	json_decref(root);
 
-	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	assert_int_equal(keyfile_add_kek(f->path, &v), SENIM_OK);
 	assert_int_equal(v, 2);
-	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	assert_int_equal(keyfile_add_kek(f->path, &v), SENIM_OK);
 	assert_int_equal(v, 3);
 	assert_int_equal(mode_of(f->path), 0600);
 	assert_int_equal(stray_files(f), 0);
@@ -990,7 +991,7 @@ static void test_add_kek_refusals(void **state)
 		if (text)
 			write_file(f->path, text, cases[i].mode);
 		uint32_t v = 99;
-		int err = keyring_add_kek(f->path, &v);
+		int err = keyfile_add_kek(f->path, &v);
 		if (err != cases[i].want)
 			fail_msg("%s: got %d, want %d", cases[i].name, err,
 				 cases[i].want);
@@ -1012,8 +1013,8 @@ static void test_add_kek_refusals(void **state)
 		free(text);
 	}
 	uint32_t v = 0;
-	assert_int_equal(keyring_add_kek(NULL, &v), SENIM_ERR_INVALID);
-	assert_int_equal(keyring_add_kek(f->path, NULL), SENIM_ERR_INVALID);
+	assert_int_equal(keyfile_add_kek(NULL, &v), SENIM_ERR_INVALID);
+	assert_int_equal(keyfile_add_kek(f->path, NULL), SENIM_ERR_INVALID);
 }
 
 /* A ring holds at most 256 KEK versions: a file with 256 opens and takes
@@ -1050,7 +1051,7 @@ static void test_kek_capacity(void **state)
 			kr = open_ok(f->path, 0);
 			assert_int_equal(keyring_kek_count(kr), 256);
 			assert_int_equal(keyring_kek_version(kr), 256);
-			assert_int_equal(keyring_add_kek(f->path, &v), SENIM_ERR_CONFIG);
+			assert_int_equal(keyfile_add_kek(f->path, &v), SENIM_ERR_CONFIG);
 			keyring_free(kr);
 		} else {
 			assert_int_equal(keyring_open(f->path, 0, &kr), SENIM_ERR_CONFIG);
@@ -1075,7 +1076,7 @@ static void test_add_kek_race(void **state)
 		assert_true(pid >= 0);
 		if (pid == 0) {
 			uint32_t v = 0;
-			_exit(keyring_add_kek(f->path, &v) == SENIM_OK ? 0 : 1);
+			_exit(keyfile_add_kek(f->path, &v) == SENIM_OK ? 0 : 1);
 		}
 	}
 	for (int i = 0; i < NPROC; i++) {
@@ -1130,7 +1131,7 @@ static void test_reload_refusals(void **state)
 
 	/* A KEK whose bytes changed is refused; the ring keeps its own. */
 	uint32_t v = 0;
-	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	assert_int_equal(keyfile_add_kek(f->path, &v), SENIM_OK);
 	rewrite_member(f->path, 0, 0x77);
 	assert_int_equal(keyring_reload(kr), SENIM_ERR_CONFIG);
 	assert_int_equal(keyring_kek_count(kr), 1);
@@ -1149,7 +1150,7 @@ static void test_reload_refusals(void **state)
 
 	/* A version removed from the file stays in memory. */
 	write_file(f->path, orig, 0600);
-	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	assert_int_equal(keyfile_add_kek(f->path, &v), SENIM_OK);
 	assert_int_equal(keyring_reload(kr), SENIM_OK);
 	assert_int_equal(keyring_kek_version(kr), 2);
 	write_file(f->path, orig, 0600);
@@ -1168,7 +1169,7 @@ static void test_unseal_reloads(void **state)
 	struct fx *f = *state;
 	struct keyring *a = open_ok(f->path, 1);
 	uint32_t v = 0;
-	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	assert_int_equal(keyfile_add_kek(f->path, &v), SENIM_OK);
 	struct keyring *b = open_ok(f->path, 0);
 	assert_int_equal(keyring_kek_version(b), 2);
 	struct buf s;
@@ -1186,7 +1187,7 @@ static void test_unseal_reloads(void **state)
 	/* A third version right away (a rotation killed and resumed, or two
 	 * back to back): the value opens at once, the file having changed
 	 * since a's last read of it, however recently that was. */
-	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	assert_int_equal(keyfile_add_kek(f->path, &v), SENIM_OK);
 	struct keyring *c = open_ok(f->path, 0);
 	buf_reset(&s);
 	assert_int_equal(keyring_seal(c, "ad", 2, "from c", 6, &s), SENIM_OK);
@@ -1210,7 +1211,7 @@ static void test_seal_notices_rotation(void **state)
 	struct buf s;
 	buf_init(&s, 1024);
 	uint32_t v = 0;
-	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	assert_int_equal(keyfile_add_kek(f->path, &v), SENIM_OK);
 	usleep(1100 * 1000);
 	assert_int_equal(keyring_seal(kr, "ad", 2, "x", 1, &s), SENIM_OK);
 	assert_memory_equal(s.data, "\0\0\0\2", 4);
@@ -1262,7 +1263,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* keyring_add_kek + keyring_reload while four threads seal and unseal:
+/* keyfile_add_kek + keyring_reload while four threads seal and unseal:
  * every operation succeeds (run under ASan). */
 static void test_reload_concurrent(void **state)
 {
@@ -1285,7 +1286,7 @@ static void test_reload_concurrent(void **state)
 	for (int r = 0; r < ROTATIONS; r++) {
 		uint32_t v = 0;
 		usleep(5000);
-		assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+		assert_int_equal(keyfile_add_kek(f->path, &v), SENIM_OK);
 		assert_int_equal(v, (uint32_t)r + 2);
 		assert_int_equal(keyring_reload(kr), SENIM_OK);
 		assert_int_equal(keyring_kek_version(kr), v);

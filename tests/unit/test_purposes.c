@@ -120,11 +120,12 @@ static json_t *matrix_to_json(const struct access_matrix *m)
 			 pw, "role_purposes", rp);
 }
 
-static int parse_json(json_t *j, struct access_matrix *m, char *err, size_t errlen)
+static enum senim_result parse_json(json_t *j, struct access_matrix *m, char *err,
+				    size_t errlen)
 {
 	char *text = json_dumps(j, JSON_COMPACT);
 	assert_non_null(text);
-	int rc = access_matrix_parse(text, strlen(text), m, err, errlen);
+	enum senim_result rc = access_matrix_parse(text, strlen(text), m, err, errlen);
 	free(text);
 	return rc;
 }
@@ -470,9 +471,9 @@ static void test_matrix_refused(void **state)
 		struct access_matrix m;
 		memset(&m, 0xab, sizeof(m));
 		char err[256] = "";
-		int rc = parse_json(j, &m, err, sizeof(err));
+		enum senim_result rc = parse_json(j, &m, err, sizeof(err));
 		json_decref(j);
-		if (rc != -1)
+		if (rc != SENIM_ERR_CONFIG)
 			fail_msg("row %zu (%s) was accepted", i, refused[i].err_has);
 		if (!strstr(err, refused[i].err_has))
 			fail_msg("row %zu: err \"%s\" lacks \"%s\"", i, err,
@@ -510,9 +511,9 @@ static void test_matrix_refused_text(void **state)
 	for (size_t i = 0; i < N(rows); i++) {
 		struct access_matrix m;
 		char err[256] = "";
-		int rc = access_matrix_parse(rows[i].text, strlen(rows[i].text), &m, err,
-					     sizeof(err));
-		if (rc != -1 || !strstr(err, rows[i].err_has))
+		enum senim_result rc = access_matrix_parse(
+			rows[i].text, strlen(rows[i].text), &m, err, sizeof(err));
+		if (rc != SENIM_ERR_CONFIG || !strstr(err, rows[i].err_has))
 			fail_msg("\"%s\": rc %d, err \"%s\", want \"%s\"", rows[i].text,
 				 rc, err, rows[i].err_has);
 		assert_null(strchr(err, '\n'));
@@ -525,11 +526,14 @@ static void test_matrix_refused_text(void **state)
 	json_decref(j);
 	char err[8];
 	assert_int_equal(
-		access_matrix_parse(text, strlen(text) - 1, &m, err, sizeof(err)), -1);
+		access_matrix_parse(text, strlen(text) - 1, &m, err, sizeof(err)),
+		SENIM_ERR_CONFIG);
 	/* A small err buffer is truncated, not overrun; none at all is fine. */
 	assert_true(strlen(err) < sizeof(err));
-	assert_int_equal(access_matrix_parse(text, strlen(text) - 1, &m, NULL, 0), -1);
-	assert_int_equal(access_matrix_parse(NULL, 0, &m, err, sizeof(err)), -1);
+	assert_int_equal(access_matrix_parse(text, strlen(text) - 1, &m, NULL, 0),
+			 SENIM_ERR_CONFIG);
+	assert_int_equal(access_matrix_parse(NULL, 0, &m, err, sizeof(err)),
+			 SENIM_ERR_CONFIG);
 	free(text);
 }
 

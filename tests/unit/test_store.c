@@ -39,8 +39,8 @@ struct fixture {
 
 /* A flusher like the audit log's: it writes one row per deferred item in
  * the batch's own transaction, and fails on the poison key. */
-static int record_flush(struct store_tx *tx, void *ctx, const struct store_item *items,
-			size_t n)
+static enum senim_result record_flush(struct store_tx *tx, void *ctx,
+				      const struct store_item *items, size_t n)
 {
 	struct fixture *f = ctx;
 	f->flushes++;
@@ -307,7 +307,7 @@ struct after_probe {
 	char data[16];
 };
 
-static int after_action(void *ctx, const struct store_item *items, size_t n)
+static enum senim_result after_action(void *ctx, const struct store_item *items, size_t n)
 {
 	struct after_probe *p = ctx;
 	assert_int_equal(n, 1);
@@ -383,7 +383,7 @@ static int gate_wait(struct gate *g, int *flag)
 	return *flag;
 }
 
-static int gated_action(void *ctx, const struct store_item *items, size_t n)
+static enum senim_result gated_action(void *ctx, const struct store_item *items, size_t n)
 {
 	struct gate *g = ctx;
 	pthread_mutex_lock(&g->lock);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "vault/keyfile.h"
 #include "vault/keyring.h"
 #include "vault/vault.h"
 #include "testutil.h"
@@ -514,7 +515,7 @@ static void test_bindings(void **state)
 			/* Rotate, rewrite the key file without version 1, and
 			 * open it anew: a's wrapped DEK no longer unwraps. */
 			uint32_t v = 0;
-			assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+			assert_int_equal(keyfile_add_kek(f->path, &v), SENIM_OK);
 			FILE *fp = fopen(f->path, "rb");
 			assert_non_null(fp);
 			char text2[8192];
@@ -718,7 +719,7 @@ static void test_dek_rotation(void **state)
 			 SENIM_OK);
 
 	uint32_t v = 0;
-	assert_int_equal(keyring_add_kek(f->path, &v), SENIM_OK);
+	assert_int_equal(keyfile_add_kek(f->path, &v), SENIM_OK);
 	assert_int_equal(v, 2);
 	/* Until reloaded, the ring seals with version 1 still. */
 	assert_int_equal(keyring_kek_version(f->kr), 1);

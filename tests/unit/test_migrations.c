@@ -1,0 +1,148 @@
+/*
+ * test_migrations.c — the schema's migrations are the released ones.
+ *
+ * A released migration is never edited (store/migrations.c): databases
+ * that ran it are recorded in schema_migrations by version and name only,
+ * so an edited text would leave them with another schema than a fresh
+ * database, and nothing would say so.  The SQL each backend runs for each
+ * version is pinned here by its SHA-256; a new migration adds its two
+ * rows, and no row ever changes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "common/buf.h"
+#include "store/backend.h"
+#include "common/banned.h"
+
+static const struct {
+	enum store_kind kind;
+	int version;
+	const char *name;
+	const char *sha256; /* of the SQL text the backend runs */
+} released[] = {
+	{ STORE_SQLITE, 1, "0001_platform",
+	  "c147c68788b80f08dc07bdd395f07e28c96b90c5cfc0f57960cfd42e117d8c53" },
+	{ STORE_SQLITE, 2, "0002_vault",
+	  "ca8077bc4f27399493733841b5f067e95225d33253504d58d22d988ed16e8a70" },
+	{ STORE_SQLITE, 3, "0003_consents",
+	  "6b07520b3137193de45108e61d972a7de9a5df48cbcd721fbc5f556c56adf3f4" },
+	{ STORE_SQLITE, 4, "0004_totp_once",
+	  "b2f5ecb2fe96407c947697d3a791613ed4fcb9d20599c966b8c660ad35e66d0f" },
+	{ STORE_SQLITE, 5, "0005_active_consents",
+	  "9b8816042f833ebed16b42ea7434ff198b0ac5e5606918bb4234b742b513254d" },
+	{ STORE_SQLITE, 6, "0006_no_truncate",
+	  "17db4fd369edb9244b9f91d9aeed145c3d04ad8ba6e95d06247f07a63527d11a" },
+	{ STORE_SQLITE, 7, "0007_phone_changes",
+	  "feb6e179163c622224b596701614dc528bc3fa517fa93cb9124f010153e613f6" },
+	{ STORE_POSTGRES, 1, "0001_platform",
+	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
+	{ STORE_POSTGRES, 2, "0002_vault",
+	  "8549b6bf2370086b832357f9433db8490873a065838b5639d8ab2b8abe1b8574" },
+	{ STORE_POSTGRES, 3, "0003_consents",
+	  "a6e0e540ebd9f30f0f36b86d2bffc58f7b6992559999cc341e7265ba5f5e8213" },
+	{ STORE_POSTGRES, 4, "0004_totp_once",
+	  "b2f5ecb2fe96407c947697d3a791613ed4fcb9d20599c966b8c660ad35e66d0f" },
+	{ STORE_POSTGRES, 5, "0005_active_consents",
+	  "9b8816042f833ebed16b42ea7434ff198b0ac5e5606918bb4234b742b513254d" },
+	{ STORE_POSTGRES, 6, "0006_no_truncate",
+	  "05d006454ef43ac4c3d00dcace38703da0e75152852aacb21620f5f8f984299a" },
+	{ STORE_POSTGRES, 7, "0007_phone_changes",
+	  "884e074b8078ca93caa7176aa487243a1c7b50f07589cd41418f1cb81a1259dc" },
+};
+
+#define NRELEASED (sizeof(released) / sizeof(released[0]))
+
+/* The SHA-256 of m's script as `kind` runs it, in hex. */
+static void sql_sha256(const struct store_migration *m, enum store_kind kind,
+		       char hex[2 * crypto_hash_sha256_BYTES + 1])
+{
+	struct buf sql;
+	buf_init(&sql, BUF_NO_LIMIT);
+	assert_int_equal(store_migration_sql(m, kind, &sql), SENIM_OK);
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)sql.data, sql.len);
+	sodium_bin2hex(hex, 2 * crypto_hash_sha256_BYTES + 1, h, sizeof(h));
+	buf_release(&sql);
+}
+
+/* Every released migration is still there, under its version and name,
+ * and each backend runs the very SQL it was released with. */
+static void test_released_migrations_unchanged(void **state)
+{
+	(void)state;
+	size_t count = 0;
+	const struct store_migration *ms = store_migrations(&count);
+	for (size_t i = 0; i < NRELEASED; i++) {
+		const struct store_migration *m = NULL;
+		for (size_t j = 0; j < count; j++)
+			if (ms[j].version == released[i].version)
+				m = &ms[j];
+		assert_non_null(m);
+		assert_string_equal(m->name, released[i].name);
+		char hex[2 * crypto_hash_sha256_BYTES + 1];
+		sql_sha256(m, released[i].kind, hex);
+		if (strcmp(hex, released[i].sha256) != 0)
+			fail_msg("migration %s on %s was edited: sha256 %s",
+				 released[i].name,
+				 released[i].kind == STORE_SQLITE ? "sqlite" : "postgres",
+				 hex);
+	}
+}
+
+/* Versions run 1, 2, 3, ..., and every one of them has its words in both
+ * dialects (no {name} the dialect table lacks). */
+static void test_versions_in_order(void **state)
+{
+	(void)state;
+	size_t count = 0;
+	const struct store_migration *ms = store_migrations(&count);
+	assert_true(count >= 7);
+	for (size_t i = 0; i < count; i++) {
+		assert_int_equal(ms[i].version, (int)i + 1);
+		for (int kind = STORE_SQLITE; kind <= STORE_POSTGRES; kind++) {
+			struct buf sql;
+			buf_init(&sql, BUF_NO_LIMIT);
+			assert_int_equal(store_migration_sql(&ms[i], kind, &sql),
+					 SENIM_OK);
+			assert_null(strchr(sql.data, '{'));
+			assert_true(sql.len > 0);
+			buf_release(&sql);
+		}
+	}
+}
+
+/* A name the dialect table lacks is refused, not run half-substituted. */
+static void test_unknown_name_refused(void **state)
+{
+	(void)state;
+	const struct store_migration bad[] = {
+		{ 99, "0099_typo", "CREATE TABLE t (x {blbo});" },
+		{ 99, "0099_open", "CREATE TABLE t (x {blob);" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct buf sql;
+		buf_init(&sql, BUF_NO_LIMIT);
+		assert_int_equal(store_migration_sql(&bad[i], STORE_SQLITE, &sql),
+				 SENIM_ERR_INVALID);
+		buf_release(&sql);
+	}
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_released_migrations_unchanged),
+		cmocka_unit_test(test_versions_in_order),
+		cmocka_unit_test(test_unknown_name_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
