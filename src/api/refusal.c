@@ -1,3 +1,7 @@
+/*
+ * refusal.c — api_reply_refusal(): a refusal's reason becomes its problem
+ * (refusal.h).
+ */
 #include "api/refusal.h"
 
 #include "common/banned.h"

@@ -263,14 +263,13 @@ static enum senim_result not_current(struct store_tx *tx, struct phone_change *o
 static enum senim_result propose_tx(struct store_tx *tx, struct phone_change *op)
 {
 	const char *name = "subject.phone_change_propose";
-	struct access_refusal refused;
 	enum senim_result err = subjects_decide_write_tx(
-		tx, &op->actor, op->subject_id, CATEGORY_CONTACT, name, &refused);
-	op->refused = refused;
-	if (err || refused.why != ACCESS_GRANTED) {
-		if (!err)
-			op->refusal = PHONE_REFUSED_ACCESS;
+		tx, &op->actor, op->subject_id, CATEGORY_CONTACT, name, &op->refused);
+	if (err)
 		return err;
+	if (op->refused.why != ACCESS_GRANTED) {
+		op->refusal = PHONE_REFUSED_ACCESS; /* its record is written */
+		return SENIM_OK;
 	}
 	int same = 0;
 	err = not_current(tx, op, name, &same);
@@ -286,14 +285,13 @@ static enum senim_result propose_tx(struct store_tx *tx, struct phone_change *op
 static enum senim_result approve_tx(struct store_tx *tx, struct phone_change *op)
 {
 	const char *name = "subject.phone_change_approve";
-	struct access_refusal refused;
 	enum senim_result err = subjects_decide_write_tx(
-		tx, &op->actor, op->subject_id, CATEGORY_CONTACT, name, &refused);
-	op->refused = refused;
-	if (err || refused.why != ACCESS_GRANTED) {
-		if (!err)
-			op->refusal = PHONE_REFUSED_ACCESS;
+		tx, &op->actor, op->subject_id, CATEGORY_CONTACT, name, &op->refused);
+	if (err)
 		return err;
+	if (op->refused.why != ACCESS_GRANTED) {
+		op->refusal = PHONE_REFUSED_ACCESS; /* its record is written */
+		return SENIM_OK;
 	}
 	struct pending p;
 	err = load_change(tx, op, &p);

@@ -54,7 +54,7 @@ enum senim_result deferred_ask(struct deferred *w, http_write_fn fn, http_call_f
  * once the batch's anchor is durable, or the batch's leader when nothing
  * waits for an anchor; an I/O thread; or the worker itself when the
  * executor refused): note the result, wake the connection. */
-static void finished(int result, void *arg)
+static void finished(enum senim_result result, void *arg)
 {
 	struct deferred *w = arg;
 	struct defer *d = w->owner; /* w may be gone once resumed */

@@ -36,7 +36,7 @@ static void *io_loop(void *arg)
 		pthread_mutex_unlock(&pool->lock);
 		/* done() may free the job (it lives in a request that its
 		 * resumption lets finish): read what it needs first. */
-		void (*done)(int, void *) = job->done;
+		void (*done)(enum senim_result, void *) = job->done;
 		void *done_arg = job->arg;
 		done(job->call(job->ctx), done_arg);
 		pthread_mutex_lock(&pool->lock);

@@ -33,7 +33,7 @@ struct io_pool;
 struct io_job {
 	enum senim_result (*call)(void *ctx);
 	void *ctx;
-	void (*done)(int result, void *arg); /* result: what call returned */
+	void (*done)(enum senim_result result, void *arg); /* what call returned */
 	void *arg;
 	struct io_job *next;
 };

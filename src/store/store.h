@@ -125,7 +125,7 @@ SENIM_MUST_CHECK enum senim_result store_write(struct store *st, store_fn fn, vo
  * job.  SENIM_ERR_NOMEM / SENIM_ERR_UNAVAILABLE (store closing): on_done
  * will not be called.
  */
-typedef void (*store_done_fn)(int result, void *done_ctx);
+typedef void (*store_done_fn)(enum senim_result result, void *done_ctx);
 SENIM_MUST_CHECK enum senim_result store_write_async(struct store *st, store_fn fn,
 						     void *ctx, store_done_fn on_done,
 						     void *done_ctx);

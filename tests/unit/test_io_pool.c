@@ -51,14 +51,14 @@ static enum senim_result call(void *ctx)
 	return j->returns;
 }
 
-static void done(int result, void *arg)
+static void done(enum senim_result result, void *arg)
 {
 	struct job *j = arg;
 	struct bench *b = j->b;
 	pthread_mutex_lock(&b->lock);
 	j->finishes++;
 	b->dones++;
-	if (result != (int)j->returns)
+	if ((int)result != (int)j->returns)
 		b->wrong_results++;
 	pthread_mutex_unlock(&b->lock);
 }

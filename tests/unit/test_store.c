@@ -408,7 +408,7 @@ static enum senim_result gated_job_c(struct store_tx *tx, void *ctx)
 	return store_tx_after_commit(tx, gated_action, ctx, "C", 1);
 }
 
-static void gated_a_done(int result, void *ctx)
+static void gated_a_done(enum senim_result result, void *ctx)
 {
 	struct gate *g = ctx;
 	assert_int_equal(result, SENIM_OK);
@@ -548,7 +548,7 @@ struct async_job {
 	int index;
 };
 
-static void on_async_done(int result, void *ctx)
+static void on_async_done(enum senim_result result, void *ctx)
 {
 	struct async_job *a = ctx;
 	pthread_mutex_lock(&a->out->lock);
