@@ -159,7 +159,7 @@ static const char *check_secret(const char *path, size_t max, int is_key)
 	char *data = NULL;
 	size_t len = 0;
 	const char *why = NULL;
-	int err = secret_file_read(path, max, &data, &len, &why);
+	enum senim_result err = secret_file_read(path, max, &data, &len, &why);
 	if (err == SENIM_ERR_NOMEM)
 		return "out of memory";
 	if (err)
