@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/app.h"
 #include "http/router.h"
 #include "common/banned.h"
 
