@@ -1,7 +1,7 @@
 """Fail closed (S4): when the audit record cannot be written, no route hands
 out a borrower's personal data or changes it.
 
-The routes come from the route table of src/http/routes.c (parsed as
+The routes come from the route table of src/api/routes.c (parsed as
 test_openapi.py parses it, which also holds docs/openapi.yaml to it): every
 route is either called here or named in NO_BORROWER_DATA with the reason it
 carries none, so a new route fails this test until someone says which it is.

@@ -1,4 +1,4 @@
-"""docs/openapi.yaml describes exactly the routes of src/http/routes.c.
+"""docs/openapi.yaml describes exactly the routes of src/api/routes.c.
 
 No server needed: this reads the C sources and the YAML.  It fails when a
 route is added to, removed from or changed in one and not the other (method,
@@ -110,8 +110,8 @@ def _route_entries(text):
 
 
 def _routes():
-    """The route table of src/http/routes.c as dicts, and its bench-only part."""
-    raw = _read("src/http/routes.c")
+    """The route table of src/api/routes.c as dicts, and its bench-only part."""
+    raw = _read("src/api/routes.c")
     text = _strip_comments(raw)
     defines = _defines(text)
     roles = _role_names()
@@ -157,7 +157,7 @@ def _routes():
                 "borrower": borrower, "policy_free": policy_free}
 
     table = re.search(r"struct\s+route\s+table\s*\[\s*\]\s*=\s*\{(.*?)\n\};", text, flags=re.S)
-    assert table, "route table not found in src/http/routes.c"
+    assert table, "route table not found in src/api/routes.c"
     normal, bench = _without_bench(table.group(1))
     routes = [decode(e) for e in _route_entries(normal)]
     bench_routes = [decode(e) for e in _route_entries(bench)]
@@ -165,7 +165,7 @@ def _routes():
     n_lines = len(re.findall(r"\{\s*\"[A-Z]+\"\s*,", table.group(1)))
     assert len(routes) + len(bench_routes) == n_lines, \
         "parsed %d of %d route entries in routes.c" % (len(routes) + len(bench_routes), n_lines)
-    assert routes, "no routes parsed from src/http/routes.c"
+    assert routes, "no routes parsed from src/api/routes.c"
     return routes, bench_routes
 
 

@@ -1,7 +1,7 @@
 """The access matrix (S3): every route x every role x no token.
 
 EXPECTED is written here by hand from the policy, independently of the route
-table in src/http/routes.c; the test checks both that the table lists exactly
+table in src/api/routes.c; the test checks both that the table lists exactly
 these routes and that the running server answers each caller as expected:
 401 without a token, 403 forbidden_role for a role not allowed, and never
 401/403 for an allowed caller."""
@@ -71,7 +71,7 @@ SAMPLE = {"{version}": "2024-09-23", "{id}": "sbj_AAAAAAAAAAAAAAAAAAAAAA",
 def routes_in_source():
     src = os.path.join(os.environ.get("SENIM_SOURCE_DIR",
                                       os.path.join(os.path.dirname(__file__), "..", "..")),
-                       "src", "http", "routes.c")
+                       "src", "api", "routes.c")
     text = open(src, encoding="utf-8").read()
     text = re.sub(r"#ifdef SENIM_BENCH.*?#endif", "", text, flags=re.S)
     return set(re.findall(r'\{\s*"(GET|POST|PUT|DELETE|PATCH)",\s*"([^"]+)"', text))

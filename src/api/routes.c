@@ -5,10 +5,6 @@
  * public or names the staff roles allowed; the gate (api/gate.h) refuses
  * anyone else before the handler runs.  docs/openapi.yaml documents the same
  * routes and roles, and tests/api/test_routes.py walks every route x role.
- *
- * It names the API's handlers, so it belongs to the api layer
- * (scripts/layers ranks it so); it stays in http/ beside router.h because the
- * docs and the contract tests read it here.
  */
 #include "api/app.h"
 
