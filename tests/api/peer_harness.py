@@ -39,24 +39,8 @@ def _stop_all():
         p.stop()
 
 
-class Answer:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    @property
-    def json(self):
-        return json.loads(self.body)
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k.lower() == name.lower():
-                return v
-        return None
-
-    def __repr__(self):
-        return "<%s %r>" % (self.status, self.body[:300])
+# An answer: status, headers and body, as the senim harness has them.
+from senim_harness import Response as Answer  # noqa: E402
 
 
 def tls_context(ca, cert=None):

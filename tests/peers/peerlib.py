@@ -743,6 +743,13 @@ def main(peer, description):
             ctx.verify_mode = ssl.CERT_REQUIRED
             ctx.load_verify_locations(args.client_ca)
         server.tls = ctx
+    return serve(server, args.port_file)
+
+
+def serve(server, port_file):
+    """Serve until SIGTERM or SIGINT: the bound port goes to port_file
+    (written whole, by rename) and to stdout, so a harness can wait for it.
+    Every peer of tests/peers/ ends its main() here."""
     port = server.server_address[1]
 
     def stop(signum, frame):
@@ -751,11 +758,11 @@ def main(peer, description):
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
+    if port_file:
+        tmp = port_file + ".tmp"
         with open(tmp, "w") as f:
             f.write("%d\n" % port)
-        os.replace(tmp, args.port_file)
+        os.replace(tmp, port_file)
     print("listening on 127.0.0.1:%d" % port, flush=True)
     try:
         server.serve_forever(poll_interval=0.1)

@@ -39,14 +39,14 @@ ends with status 0 on SIGTERM or SIGINT.
 import argparse
 import hmac
 import json
-import os
 import re
-import signal
 import sys
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import peerlib  # beside this file: the serve loop every peer shares
 
 BODY_MAX = 64 * 1024
 E164 = re.compile(r"^\+[0-9]{8,15}$")
@@ -298,27 +298,7 @@ def main():
     server = Server(("127.0.0.1", args.port), Handler)
     server.state = State(args.token)
     server.verbose = args.verbose
-    port = server.server_address[1]
-
-    def stop(signum, frame):
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.replace(tmp, args.port_file)
-    print("listening on 127.0.0.1:%d" % port, flush=True)
-    try:
-        server.serve_forever(poll_interval=0.1)
-    except SystemExit:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return peerlib.serve(server, args.port_file)
 
 
 if __name__ == "__main__":
