@@ -35,16 +35,14 @@
 #include "core/recipients.h"
 #include "common/banned.h"
 
+/* A code as the file format defines it, [a-z][a-z0-9_]{1,31}, written
+ * independently of the parser's own check so that each tests the other. */
 static int code_ok(const char *s)
 {
+	static const char lower[] = "abcdefghijklmnopqrstuvwxyz";
 	size_t n = strlen(s);
-	if (n < 2 || n > 32 || s[0] < 'a' || s[0] > 'z')
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '_'))
-			return 0;
-	return 1;
+	return n >= 2 && n <= 32 && strchr(lower, s[0]) &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
 /* A string the parser handed out: UTF-8, no control characters. */
