@@ -4,6 +4,7 @@
 #include "http/defer.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -37,16 +38,15 @@ void defer_release(struct defer *d)
 	d->io = NULL;
 }
 
-enum senim_result deferred_ask(struct deferred *w, http_write_fn fn, http_call_fn call,
-			       void *ctx, http_continue_fn cont)
+enum senim_result deferred_ask(struct deferred *w, struct deferred_work work, void *ctx,
+			       http_continue_fn cont)
 {
-	if (w->state != DEFERRED_NONE || !fn == !call) /* one per request */
+	int named = !!work.write + !!work.call + !!work.start;
+	if (w->state != DEFERRED_NONE || named != 1) /* one per request */
 		return SENIM_ERR_INVALID;
-	*w = (struct deferred){ .write = fn,
-				.call = call,
-				.ctx = ctx,
-				.cont = cont,
-				.state = DEFERRED_ASKED };
+	*w = (struct deferred){
+		.work = work, .ctx = ctx, .cont = cont, .state = DEFERRED_ASKED
+	};
 	return SENIM_OK;
 }
 
@@ -64,19 +64,60 @@ static void finished(enum senim_result result, void *arg)
 	__atomic_fetch_sub(&d->awaiting, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Asynchronous work waited for on this thread, while the server stops. */
+struct waited {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+	enum senim_result result;
+};
+
+static void waited_done(enum senim_result result, void *arg)
+{
+	struct waited *wt = arg;
+	pthread_mutex_lock(&wt->lock);
+	wt->result = result;
+	wt->done = 1;
+	pthread_cond_signal(&wt->cond);
+	pthread_mutex_unlock(&wt->lock);
+}
+
+static enum senim_result run_async_here(struct deferred *w)
+{
+	struct waited wt = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			     .cond = PTHREAD_COND_INITIALIZER };
+	enum senim_result err = w->work.start(w->ctx, waited_done, &wt);
+	if (err)
+		return err;
+	pthread_mutex_lock(&wt.lock);
+	while (!wt.done)
+		pthread_cond_wait(&wt.cond, &wt.lock);
+	pthread_mutex_unlock(&wt.lock);
+	/* Destroyed only here: waited_done has unlocked before the wait ends. */
+	pthread_cond_destroy(&wt.cond);
+	pthread_mutex_destroy(&wt.lock);
+	return wt.result;
+}
+
 /* The work itself, synchronously. */
 static enum senim_result run_here(struct defer *d, struct deferred *w)
 {
-	return w->call ? w->call(w->ctx) : store_write(d->store, w->write, w->ctx);
+	if (w->work.call)
+		return w->work.call(w->ctx);
+	if (w->work.start)
+		return run_async_here(w);
+	return store_write(d->store, w->work.write, w->ctx);
 }
 
 /* Hand the work to its executor, which calls finished() when done. */
 static enum senim_result submit(struct defer *d, struct deferred *w)
 {
-	if (!w->call)
-		return store_write_async(d->store, w->write, w->ctx, finished, w);
+	if (w->work.start)
+		return w->work.start(w->ctx, finished, w);
+	if (w->work.write)
+		return store_write_async(d->store, w->work.write, w->ctx, finished, w);
 	w->job = (struct io_job){
-		.call = w->call, .ctx = w->ctx, .done = finished, .arg = w
+		.call = w->work.call, .ctx = w->ctx, .done = finished, .arg = w
 	};
 	return io_pool_submit(d->io, &w->job);
 }

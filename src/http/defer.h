@@ -1,12 +1,14 @@
 /*
  * defer.h — answering after work done off the worker threads: a durable
- * write (http_write_then) or a blocking call (http_call_then).
+ * write (http_write_then), a blocking call (http_call_then) or work that
+ * reports its own end (http_async_then).
  *
- * Both are one mechanism with two executors.  A handler asks for the work;
+ * All are one mechanism with three executors.  A handler asks for the work;
  * when it returns, the server starts it: the connection is suspended and
  * the work handed to its executor — the store's group commit for a write
- * (store_write_async), the I/O pool for a call (io_pool.h).  Whichever
- * thread finishes the work notes the result and resumes the connection;
+ * (store_write_async), the I/O pool for a call (io_pool.h), the work's own
+ * start function for asynchronous work.  Whichever thread finishes the
+ * work notes the result and resumes the connection;
  * libmicrohttpd then calls the request handler again on a worker, and the
  * server runs the handler's continuation there.
  *
@@ -27,7 +29,8 @@
  *   queued any more — defer_start() runs the work in place on the worker —
  *   and defer_quiesce() returns once the last queued one is done, so the
  *   server may stop libmicrohttpd with no connection suspended for work.
- * - A work the I/O queue refuses is DONE at once with SENIM_ERR_UNAVAILABLE.
+ * - A work the I/O queue refuses is DONE at once with SENIM_ERR_UNAVAILABLE;
+ *   asynchronous work whose start fails is DONE at once with that result.
  * - No allocation: a request's work, its place in the I/O queue included,
  *   lives in the request's own state.
  */
@@ -55,10 +58,16 @@ enum deferred_state {
 	DEFERRED_DONE	 /* result set; the continuation is due */
 };
 
+/* What the work is: exactly one of the three is set. */
+struct deferred_work {
+	http_write_fn write;
+	http_call_fn call;
+	http_async_fn start;
+};
+
 /* One request's work (zeroed: DEFERRED_NONE). */
 struct deferred {
-	http_write_fn write; /* one of write and call is set */
-	http_call_fn call;
+	struct deferred_work work;
 	void *ctx;
 	http_continue_fn cont;
 	enum senim_result result; /* when DONE */
@@ -76,12 +85,12 @@ void defer_quiesce(struct defer *d);
 void defer_release(struct defer *d);
 
 /*
- * Ask for a write (fn) or a call (call): exactly one of the two non-NULL.
- * SENIM_OK (now ASKED); SENIM_ERR_INVALID, with nothing changed, when this
- * request already asked or neither is given.
+ * Ask for a work: exactly one of work's functions set.  SENIM_OK (now
+ * ASKED); SENIM_ERR_INVALID, with nothing changed, when this request
+ * already asked or work does not name exactly one function.
  */
-SENIM_MUST_CHECK enum senim_result deferred_ask(struct deferred *w, http_write_fn fn,
-						http_call_fn call, void *ctx,
+SENIM_MUST_CHECK enum senim_result deferred_ask(struct deferred *w,
+						struct deferred_work work, void *ctx,
 						http_continue_fn cont);
 
 /*

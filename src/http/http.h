@@ -185,11 +185,27 @@ enum senim_result http_write_then(struct http_request *req, http_write_fn fn, vo
  * hash): call(ctx) runs on one of the server's I/O threads, and
  * cont(req, resp, its result, ctx) answers on a worker thread.  When the I/O
  * queue is full, cont sees SENIM_ERR_UNAVAILABLE at once.  call may use the
- * store synchronously.  A request has one write or one call, not both:
- * the two are one mechanism (defer.h) with two executors.
+ * store synchronously.  A request has one write, one call or one
+ * asynchronous work (below): the three are one mechanism (defer.h).
  */
 typedef enum senim_result (*http_call_fn)(void *ctx);
 enum senim_result http_call_then(struct http_request *req, http_call_fn call, void *ctx,
 				 http_continue_fn cont);
+
+/*
+ * The same for work that waits on something else's thread and tells when it
+ * is done — an exchange with a recipient: a write that records the decision,
+ * the call on the connector hub's thread, a write that settles it.  No
+ * server thread is held while it waits.  start(ctx, done, arg) begins the
+ * work and returns at once; the work then calls done(result, arg) exactly
+ * once, from any thread (from inside start too), and
+ * cont(req, resp, that result, ctx) answers on a worker thread.  When start
+ * itself fails it must not call done: its result goes to cont.  While the
+ * server is stopping, start still runs and the worker waits for done.
+ */
+typedef void (*http_async_done_fn)(enum senim_result result, void *arg);
+typedef enum senim_result (*http_async_fn)(void *ctx, http_async_done_fn done, void *arg);
+enum senim_result http_async_then(struct http_request *req, http_async_fn start,
+				  void *ctx, http_continue_fn cont);
 
 #endif

@@ -250,11 +250,11 @@ static struct exchange *exchange_of(struct http_request *req)
 
 /* Both public names, one path: the request asks, and the server starts the
  * work once the handler returns (defer.h). */
-static enum senim_result answer_after(struct http_request *req, http_write_fn fn,
-				      http_call_fn call, void *ctx, http_continue_fn cont)
+static enum senim_result answer_after(struct http_request *req, struct deferred_work work,
+				      void *ctx, http_continue_fn cont)
 {
 	struct exchange *x = exchange_of(req);
-	if (deferred_ask(&x->work, fn, call, ctx, cont)) /* one per request */
+	if (deferred_ask(&x->work, work, ctx, cont)) /* one per request */
 		return cont(req, &x->resp, SENIM_ERR_INVALID, ctx);
 	return SENIM_OK;
 }
@@ -262,13 +262,19 @@ static enum senim_result answer_after(struct http_request *req, http_write_fn fn
 enum senim_result http_write_then(struct http_request *req, http_write_fn fn, void *ctx,
 				  http_continue_fn cont)
 {
-	return answer_after(req, fn, NULL, ctx, cont);
+	return answer_after(req, (struct deferred_work){ .write = fn }, ctx, cont);
 }
 
 enum senim_result http_call_then(struct http_request *req, http_call_fn call, void *ctx,
 				 http_continue_fn cont)
 {
-	return answer_after(req, NULL, call, ctx, cont);
+	return answer_after(req, (struct deferred_work){ .call = call }, ctx, cont);
+}
+
+enum senim_result http_async_then(struct http_request *req, http_async_fn start,
+				  void *ctx, http_continue_fn cont)
+{
+	return answer_after(req, (struct deferred_work){ .start = start }, ctx, cont);
 }
 
 /* Back from the write or call: let the handler's continuation answer. */
