@@ -16,5 +16,7 @@ enum senim_result api_reply_refusal(struct http_request *req, struct http_respon
 	if (why == ACCESS_CONSENT_REQUIRED) /* C4: say which consent is missing */
 		p.extra = json_pack("{s:s}", "missing_consent",
 				    r->missing_consent ? r->missing_consent : "policy");
+	if (why == ACCESS_FIELD_NOT_ALLOWED)
+		p.field = r->field; /* the field that may not go */
 	return http_reply_problem(req, resp, &p);
 }

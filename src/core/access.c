@@ -76,6 +76,12 @@ const char *access_result_code(enum access_result r)
 		return "purpose_read_only";
 	case ACCESS_CATEGORY_WITHHELD:
 		return "category_withheld";
+	case ACCESS_NOT_FOR_RECIPIENT:
+		return "purpose_not_allowed_for_recipient";
+	case ACCESS_FIELD_NOT_ALLOWED:
+		return "field_not_allowed";
+	case ACCESS_CROSS_BORDER_COUNTRY:
+		return "cross_border_country";
 	}
 	return "purpose_not_permitted";
 }
@@ -85,6 +91,7 @@ void access_refusal_set(struct access_refusal *r, enum access_result why,
 {
 	r->why = why;
 	r->missing_consent = NULL;
+	r->field = NULL;
 	if (why == ACCESS_CONSENT_REQUIRED) {
 		r->missing_consent =
 			state ? access_missing_consent(purpose, state) : NULL;

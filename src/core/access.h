@@ -41,6 +41,13 @@ enum access_result {
 	/* Never from access_decide(): the purpose may not see the one category
 	 * an operation names (a category's history). */
 	ACCESS_CATEGORY_WITHHELD,
+	/* Never from access_decide(): an exchange's own refusals
+	 * (exchange/decide.h) — the recipient does not serve the purpose (or
+	 * a processor's agreement does not cover it), a field is not one the
+	 * recipient may receive, the recipient's country is not allowed. */
+	ACCESS_NOT_FOR_RECIPIENT,
+	ACCESS_FIELD_NOT_ALLOWED,
+	ACCESS_CROSS_BORDER_COUNTRY,
 };
 
 struct subject_state {
@@ -64,6 +71,8 @@ struct access_refusal {
 	enum access_result why;
 	const char *missing_consent; /* with ACCESS_CONSENT_REQUIRED: "policy",
 				      * "marketing" (static) */
+	const char *field;	     /* with ACCESS_FIELD_NOT_ALLOWED: "identity.iin"
+			    * (static, or as long as the refusal); else NULL */
 };
 
 /* Fill r for a refusal `why` of `purpose` on a subject in `state` (state may
@@ -91,7 +100,9 @@ enum access_result access_decide_write(const struct access_matrix *m,
 				       enum category c);
 
 /* "purpose_not_permitted", "subject_blocked", "purpose_restricted",
- * "consent_required", "purpose_read_only", "category_withheld". */
+ * "consent_required", "purpose_read_only", "category_withheld",
+ * "purpose_not_allowed_for_recipient", "field_not_allowed",
+ * "cross_border_country". */
 const char *access_result_code(enum access_result r);
 
 #endif

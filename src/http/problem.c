@@ -188,6 +188,35 @@ static const struct problem_def catalogue[] = {
 	    "берілмейді.",
 	    "This category of personal data is not needed for the stated purpose and "
 	    "is withheld." } },
+	{ "purpose_not_allowed_for_recipient",
+	  403,
+	  { "Получатель не обслуживает эту цель", "Алушы бұл мақсатқа қызмет етпейді",
+	    "Recipient does not serve this purpose" },
+	  { "Этому получателю данные для указанной цели (purpose) не передаются: цель "
+	    "не указана в реестре получателей или в договоре на обработку.",
+	    "Бұл алушыға көрсетілген мақсат (purpose) үшін деректер берілмейді: мақсат "
+	    "алушылар тізілімінде немесе өңдеу шартында көрсетілмеген.",
+	    "Data are not sent to this recipient for this purpose (purpose): the "
+	    "recipients register or the processing agreement does not name it." } },
+	{ "field_not_allowed",
+	  403,
+	  { "Поле не передаётся получателю", "Өріс алушыға берілмейді",
+	    "Field not sent to this recipient" },
+	  { "Это поле (field) не входит в перечень данных, которые получатель может "
+	    "получить для этой цели; ничего не отправлено.",
+	    "Бұл өріс (field) алушы осы мақсат үшін ала алатын деректер тізбесіне "
+	    "кірмейді; ештеңе жіберілмеді.",
+	    "This field (field) is not among the data this recipient may receive for "
+	    "this purpose; nothing was sent." } },
+	{ "cross_border_country",
+	  403,
+	  { "Страна не разрешена", "Ел рұқсат етілмеген", "Country not allowed" },
+	  { "Трансграничная передача в страну этого получателя не разрешена "
+	    "настройками; ничего не отправлено.",
+	    "Осы алушының еліне трансшекаралық беруге баптаулар рұқсат етпейді; "
+	    "ештеңе жіберілмеді.",
+	    "Cross-border transfer to this recipient's country is not allowed by the "
+	    "configuration; nothing was sent." } },
 	{ "purpose_read_only",
 	  403,
 	  { "Цель разрешает только чтение", "Мақсат тек оқуға рұқсат береді",
