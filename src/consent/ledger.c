@@ -655,3 +655,33 @@ enum senim_result ledger_policy_state(struct store *st, const char *subject_id,
 	current[0] = '\0';
 	return store_read(st, state_tx, &c);
 }
+
+enum senim_result ledger_evidence_in(struct store_tx *tx, const char *subject_id,
+				     enum consent_kind kind, struct ledger_evidence *e)
+{
+	struct store_rows *r;
+	*e = (struct ledger_evidence){ 0 };
+	enum senim_result err = store_query_one(
+		tx,
+		"SELECT id, granted_at, receipt FROM consents"
+		" WHERE subject_id = $1 AND kind = $2 AND withdrawn_at IS NULL"
+		" ORDER BY granted_at DESC LIMIT 1",
+		(struct store_val[]){ SV_TEXT(subject_id), SV_TEXT(consent_def(kind)->code) },
+		2, &r);
+	if (err)
+		return err;
+	size_t n = 0;
+	const char *id = store_rows_text(r, 0, &n);
+	if (n >= sizeof(e->id)) {
+		store_rows_free(r);
+		return SENIM_ERR_STORE;
+	}
+	memcpy(e->id, id, n);
+	e->granted_at = store_rows_int(r, 1);
+	const char *receipt = store_rows_text(r, 2, &n);
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)receipt, n);
+	sodium_bin2hex(e->receipt_sha256, sizeof(e->receipt_sha256), h, sizeof(h));
+	store_rows_free(r);
+	return SENIM_OK;
+}

@@ -210,4 +210,20 @@ SENIM_MUST_CHECK enum senim_result ledger_active_in(struct store_tx *tx,
 						    uint32_t *active,
 						    uint32_t *obligation_purposes);
 
+/*
+ * Inside a transaction: the evidence of the subject's active consent of
+ * `kind`, for a recipient that must see it confirmed (a credit bureau,
+ * 573-II Art. 17): its id, when it was given, and the SHA-256 of its signed
+ * receipt.  SENIM_ERR_NOT_FOUND when none is active.
+ */
+struct ledger_evidence {
+	char id[CONSENT_ID_LEN];
+	int64_t granted_at;	 /* unix seconds */
+	char receipt_sha256[65]; /* hex */
+};
+SENIM_MUST_CHECK enum senim_result ledger_evidence_in(struct store_tx *tx,
+						      const char *subject_id,
+						      enum consent_kind kind,
+						      struct ledger_evidence *e);
+
 #endif

@@ -131,17 +131,23 @@ static enum senim_result load_protection(struct store_tx *tx, const char *id,
  * granted).  A refusal is not an error; it writes nothing — the caller
  * records it.  SENIM_ERR_NOT_FOUND for an unknown subject.
  */
+enum senim_result subjects_state_in(struct store_tx *tx, const char *id,
+				    struct subject_state *s)
+{
+	enum senim_result err = load_protection(tx, id, s, NULL, 0);
+	if (err)
+		return err;
+	/* C4: the consents in force are part of every decision. */
+	return ledger_active_in(tx, id, &s->consents, &s->obligation_purposes);
+}
+
 static enum senim_result decide(struct store_tx *tx, const struct subject_actor *a,
 				const char *id, uint32_t *seen, struct access_refusal *r)
 {
 	struct subject_state s;
 	*seen = 0;
 	access_refusal_set(r, ACCESS_GRANTED, a->purpose, NULL);
-	enum senim_result err = load_protection(tx, id, &s, NULL, 0);
-	if (err)
-		return err;
-	/* C4: the consents in force are part of every decision. */
-	err = ledger_active_in(tx, id, &s.consents, &s.obligation_purposes);
+	enum senim_result err = subjects_state_in(tx, id, &s);
 	if (err)
 		return err;
 	enum access_result why = access_decide(a->matrix, a->role, a->purpose, &s, seen);
@@ -262,6 +268,19 @@ static enum senim_result read_latest(struct store_tx *tx, const struct vault_dek
 fail:
 	store_rows_free(r);
 	return err;
+}
+
+enum senim_result subjects_latest_fields_in(struct store_tx *tx, const struct vault_dek *dek,
+					    const char *id, enum category c, json_t **fields)
+{
+	json_t *rec = NULL;
+	*fields = NULL;
+	enum senim_result err = read_latest(tx, dek, id, c, &rec);
+	if (err || !rec)
+		return err;
+	*fields = json_incref(json_object_get(rec, "fields"));
+	json_decref(rec);
+	return SENIM_OK;
 }
 
 /* A copy of the newest version's fields (of `prev`, which may be NULL) with

@@ -331,6 +331,28 @@ struct subject_protection {
 
 SENIM_MUST_CHECK enum senim_result subjects_protection_tx(struct store_tx *tx, void *op);
 
+/* ---- for the exchange (exchange/transfer.h) ----------------------------------------- */
+
+/*
+ * Inside a transaction: the subject's block, restriction and active
+ * consents (with what an open obligation still grounds), as every access
+ * decision sees them.  SENIM_ERR_NOT_FOUND for an unknown subject.
+ */
+SENIM_MUST_CHECK enum senim_result subjects_state_in(struct store_tx *tx, const char *id,
+						     struct subject_state *s);
+
+/*
+ * Inside a transaction, with the subject's data key: the fields of the
+ * newest version of category c, decrypted (caller decrefs; its strings are
+ * personal data: the caller wipes what it copies).  *fields NULL when the
+ * subject has no record of c.  No access decision and no audit record: the
+ * caller has decided (exchange_decide) and records the disclosure.
+ */
+SENIM_MUST_CHECK enum senim_result subjects_latest_fields_in(struct store_tx *tx,
+							     const struct vault_dek *dek,
+							     const char *id, enum category c,
+							     json_t **fields);
+
 /* ---- the sign-in phone, for borrower/phone.h ------------------------------------- */
 
 /*
