@@ -1,0 +1,228 @@
+"""A credit report through senim, end to end (issue 11: T2, T4, T6, D8, S4):
+an underwriter asks for a borrower's report from a bureau; senim decides,
+records the decision, sends only what the bureau may receive over TLS to
+tests/peers/credit_bureau.py, checks the answer field by field, keeps what
+the recipients file says to keep, sealed, and puts both directions on the
+disclosure register, each with its audit record.
+
+Every refusal is checked three ways: the problem answered, nothing at the
+peer (its request log), and nothing kept (subject_sources).
+"""
+import datetime
+import json
+import os
+import tempfile
+
+import pytest
+
+from peer_harness import PeerProcess, TestCA, peerlib
+from senim_harness import TMP, Senim, borrower
+
+REVIEW = {"Senim-Purpose": "loan_application_review"}
+ID = {"Senim-Purpose": "identification"}
+TOKEN = "bureau-token-7"
+
+RECIPIENTS = """\
+[recipient pkb]
+name_ru = ТОО «Первое кредитное бюро»
+name_kk = «Бірінші кредиттік бюро» ЖШС
+registration = pending
+kind = credit_bureau
+country = KZ
+endpoint = {endpoint}
+credentials = {credentials}
+ca = {ca}
+timeout_ms = {timeout_ms}
+[service pkb.credit_report]
+api = credit_report/1
+purposes = loan_application_review loan_servicing
+sends = identity.iin
+receives = report.score report.loans report.total_debt_tiyn report.enquiries
+basis = consent:credit_bureau_pkb
+"""
+
+
+@pytest.fixture(scope="module")
+def world():
+    d = tempfile.mkdtemp(prefix="exchange-", dir=TMP)
+    ca = TestCA.create(os.path.join(d, "ca"))
+    server = ca.issue_server("server")
+    peer = PeerProcess("credit_bureau.py", tls=server, token=TOKEN, ca=ca.crt)
+    credentials = os.path.join(d, "pkb.token")
+    with open(os.open(credentials, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(TOKEN + "\n")
+    path = os.path.join(d, "recipients.conf")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(RECIPIENTS.format(endpoint="https://127.0.0.1:%d" % peer.port,
+                                  credentials=credentials, ca=ca.crt, timeout_ms=1500))
+    s = Senim(extra_args=["--recipients", path]).start()
+    staff = {role: s.service_token("xch-" + role, role)
+             for role in ("underwriter", "support", "marketing", "dpo")}
+    yield {"senim": s, "peer": peer, "staff": staff}
+    rc = s.stop()
+    peer.stop()
+    assert rc == 0, s.read_log()[-4000:]
+
+
+@pytest.fixture(autouse=True)
+def calm_peer(world):
+    world["peer"].mode("ok")
+    world["peer"].reset()
+    yield
+
+
+def register(world, consents=("credit_bureau_pkb",)):
+    s = world["senim"]
+    body = borrower()
+    r = s.post("/v1/subjects", body, token=world["staff"]["underwriter"], headers=ID)
+    assert r.status == 201, r
+    token = s.borrower_token(body["phone"])
+    s.accept_policy(token)
+    for kind in consents:
+        g = s.post("/v1/me/consents", {"kind": kind, "channel": "web"}, token=token)
+        assert g.status in (200, 201), g
+    return r.json["id"], body, token
+
+
+def check(world, sid, recipient="pkb", role="underwriter", headers=REVIEW):
+    return world["senim"].post("/v1/subjects/%s/checks/credit-report" % sid,
+                               {"recipient": recipient}, token=world["staff"][role],
+                               headers=headers)
+
+
+def peer_requests(world):
+    return world["peer"].requests("/v1/credit-reports")
+
+
+def kept(world, sid):
+    return world["senim"].sql("SELECT COUNT(*) FROM subject_sources WHERE subject_id = '%s'"
+                              % sid)[0][0]
+
+
+def register_rows(world, sid):
+    return world["senim"].sql(
+        "SELECT direction, recipient, service, outcome, purpose, basis, consent_id, fields"
+        " FROM disclosures WHERE subject_id = '%s' ORDER BY at, direction DESC" % sid)
+
+
+def test_a_report_under_consent(world):
+    sid, body, token = register(world)
+    r = check(world, sid)
+    assert r.status == 200, r
+    want = peerlib.synthetic(body["iin"])
+    got = r.json["received"]
+    assert got["report.total_debt_tiyn"] == want["total_debt_tiyn"]
+    assert len(got["report.loans"]) == len(want["loans"])
+    # Minimisation: the bureau saw the IIN, the purpose and the consent's
+    # confirmation, nothing else of the borrower.
+    sent = peer_requests(world)
+    assert len(sent) == 1
+    assert set(sent[0]["body"]) == {"iin", "purpose", "consent"}
+    assert sent[0]["body"]["iin"] == body["iin"]
+    assert sent[0]["body"]["purpose"] == "loan_application_review"
+    consents = world["senim"].get("/v1/me/consents", token=token).json["consents"]
+    pkb = [c for c in consents if c["kind"] == "credit_bureau_pkb"][0]
+    assert sent[0]["body"]["consent"]["id"] == pkb["id"]
+    assert sent[0]["headers"]["Authorization"] == "present"
+    assert sent[0]["headers"]["Idempotency-Key"].startswith("trf_")
+    # Both directions on the register, each under the consent.
+    rows = register_rows(world, sid)
+    assert [(d, o) for d, _, _, o, *_ in rows] == [("out", "delivered"), ("in", "received")]
+    for _, recipient, service, _, purpose, basis, consent_id, _ in rows:
+        assert (recipient, service, purpose, basis, consent_id) == (
+            "pkb", "credit_report", "loan_application_review", "consent", pkb["id"])
+    assert kept(world, sid) == 1
+    # Each register entry has exactly one audit record naming it.
+    s = world["senim"]
+    for (did,) in s.sql("SELECT id FROM disclosures WHERE subject_id = '%s'" % sid):
+        n = s.sql("SELECT COUNT(*) FROM audit_log WHERE object = 'disclosure:%s'" % did)
+        assert n[0][0] == 1
+
+
+def test_without_the_bureau_consent_nothing_leaves(world):
+    sid, _, _ = register(world, consents=())
+    r = check(world, sid)
+    assert r.status == 403 and r.json["code"] == "consent_required", r
+    assert r.json["missing_consent"] == "credit_bureau_pkb"
+    assert peer_requests(world) == []
+    assert kept(world, sid) == 0
+    assert [(d, o) for d, _, _, o, *_ in register_rows(world, sid)] == [("out", "refused")]
+
+
+def test_a_withdrawn_consent_stops_the_next_report(world):
+    sid, _, token = register(world)
+    assert check(world, sid).status == 200
+    s = world["senim"]
+    consents = s.get("/v1/me/consents", token=token).json["consents"]
+    cid = [c for c in consents if c["kind"] == "credit_bureau_pkb"][0]["id"]
+    w = s.delete("/v1/me/consents/%s" % cid, token=token)
+    assert w.status == 200, w
+    world["peer"].reset()
+    r = check(world, sid)
+    assert r.status == 403 and r.json["missing_consent"] == "credit_bureau_pkb", r
+    assert peer_requests(world) == []
+
+
+def test_a_blocked_subject_is_not_reported_on(world):
+    sid, _, _ = register(world)
+    s = world["senim"]
+    b = s.post("/v1/subjects/%s/block" % sid, {"reason": "borrower_request"},
+               token=world["staff"]["dpo"])
+    assert b.status == 200, b
+    r = check(world, sid)
+    assert r.status == 403 and r.json["code"] == "subject_blocked", r
+    assert peer_requests(world) == [] and kept(world, sid) == 0
+
+
+def test_unknown_recipient_and_wrong_service(world):
+    sid, _, _ = register(world)
+    for name in ("nobody", "PKB", ""):
+        r = check(world, sid, recipient=name)
+        assert r.status == 422 and r.json["code"] == "recipient_unknown", r
+    assert peer_requests(world) == []
+    assert register_rows(world, sid) == []
+
+
+def test_who_may_ask(world):
+    sid, _, _ = register(world)
+    r = check(world, sid, role="marketing")
+    assert r.status == 403 and r.json["code"] == "forbidden_role", r
+    # Support may serve a loan, but not review an application.
+    r = check(world, sid, role="support")
+    assert r.status == 403 and r.json["code"] == "purpose_not_permitted", r
+    # The purpose must be one the bureau serves.
+    r = check(world, sid, headers=ID)
+    assert r.status == 403 and r.json["code"] == "purpose_not_allowed_for_recipient", r
+    r = check(world, sid, headers={})
+    assert r.status == 400 and r.json["code"] == "purpose_required", r
+    assert peer_requests(world) == []
+
+
+@pytest.mark.parametrize("mode,code", [("garbage", "recipient_invalid_answer"),
+                                       ("truncate", "recipient_invalid_answer"),
+                                       ("lie", "recipient_invalid_answer"),
+                                       ("wrong_person", "recipient_wrong_subject")])
+def test_a_bad_answer_is_refused_and_nothing_kept(world, mode, code):
+    sid, _, _ = register(world)
+    world["peer"].mode(mode)
+    r = check(world, sid)
+    assert r.status == 502 and r.json["code"] == code, r
+    assert kept(world, sid) == 0
+    rows = register_rows(world, sid)
+    assert [(d, o) for d, _, _, o, *_ in rows] == [("out", "failed")]
+
+
+def test_a_stalled_bureau_times_out(world):
+    sid, _, _ = register(world)
+    world["peer"].mode("slow", delay_ms=5000)
+    r = check(world, sid)
+    assert r.status == 504 and r.json["code"] == "recipient_timeout", r
+    assert kept(world, sid) == 0
+
+
+def test_nothing_personal_in_the_log(world):
+    sid, body, _ = register(world)
+    assert check(world, sid).status == 200
+    log = world["senim"].read_log()
+    for value in (body["iin"], body["surname"], body["phone"]):
+        assert value not in log
