@@ -55,6 +55,8 @@ enum senim_result api_subject_restrict(struct http_request *req,
 				       struct http_response *resp);
 enum senim_result api_subject_unrestrict(struct http_request *req,
 					 struct http_response *resp);
+enum senim_result api_subject_check_report(struct http_request *req,
+					   struct http_response *resp);
 enum senim_result api_subject_protection(struct http_request *req,
 					 struct http_response *resp);
 

@@ -24,6 +24,7 @@ struct sms_client;
 struct ratelimit;
 struct backoff;
 
+struct exchange;
 struct app {
 	struct store *store;
 	struct keyring *keys;
@@ -38,6 +39,7 @@ struct app {
 	int sign_in_ip_limit;		/* staff sign-in tries per address a minute;
 				      * 0: no per-address limit or pause */
 	struct backoff *sign_in_pauses; /* per client address, after failures */
+	const struct exchange *exchange; /* recipients and the hub; NULL: no exchange */
 };
 
 /*

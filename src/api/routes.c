@@ -71,6 +71,9 @@ static const struct route table[] = {
 	  ROLE_BIT(ROLE_DPO), 0, "subject_unrestrict" },
 	{ "GET", "/v1/subjects/{id}/protection", api_subject_protection,
 	  ROLE_BIT(ROLE_DPO), 0, "subject_protection" },
+	/* Checks with recipients (T1-T3): underwriting and servicing. */
+	{ "POST", "/v1/subjects/{id}/checks/credit-report", api_subject_check_report,
+	  PHONE_ROLES, JSON, "subject_check_report" },
 
 	/* The sign-in phone (U4): proposed by one identification role, approved
 	 * by a member of the other (borrower/phone.h). */

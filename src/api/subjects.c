@@ -10,6 +10,7 @@
  *   POST /v1/subjects/{id}/block, /unblock          R3 (dpo)
  *   POST/DELETE /v1/subjects/{id}/restrictions      R4 (dpo)
  *   GET  /v1/subjects/{id}/protection               block and restriction state
+ *   POST /v1/subjects/{id}/checks/credit-report     a bureau's report (T2, T6)
  *
  * Every data route names its purpose in the Senim-Purpose header; personal
  * data travels only in bodies, never in a URL.
@@ -24,6 +25,7 @@
 #include "api/subject_fields.h"
 #include "core/contact.h"
 #include "core/iin.h"
+#include "exchange/transfer.h"
 #include "subjects/subjects.h"
 #include "common/banned.h"
 
@@ -692,4 +694,93 @@ enum senim_result api_subject_protection(struct http_request *req,
 	op->actor = actor_for(req, PURPOSE_LEGAL_OBLIGATION);
 	op->subject_id = id;
 	return http_write_then(req, subjects_protection_tx, op, protection_answer);
+}
+
+/* ---- checks with a recipient (T1-T3) ------------------------------------------ */
+
+static const struct jsonin_field check_fields[] = {
+	{ .name = "recipient", .type = JSONIN_STRING, .required = 1, .max_len = 32 },
+};
+
+static enum senim_result check_answer(struct http_request *req, struct http_response *resp,
+				      enum senim_result result, void *ctx)
+{
+	struct transfer_query *op = ctx;
+	if (result == SENIM_ERR_UNAVAILABLE)
+		return http_reply_code(req, resp, "recipient_unavailable");
+	if (result)
+		return reply_failure(req, resp, result);
+	switch (op->result) {
+	case TRANSFER_OK:
+		return http_reply_json(resp, 200,
+				       json_pack("{s:s,s:s,s:s,s:O}", "transfer_id",
+						 op->transfer_id, "recipient", op->recipient,
+						 "service", op->service, "received",
+						 op->received));
+	case TRANSFER_REFUSED:
+		return api_reply_refusal(req, resp, &op->refused);
+	case TRANSFER_INVALID_ANSWER:
+		return http_reply_code(req, resp, "recipient_invalid_answer");
+	case TRANSFER_WRONG_SUBJECT:
+		return http_reply_code(req, resp, "recipient_wrong_subject");
+	case TRANSFER_TIMEOUT:
+		return http_reply_code(req, resp, "recipient_timeout");
+	case TRANSFER_RECIPIENT_REFUSED:
+		return http_reply_code(req, resp, "recipient_refused");
+	case TRANSFER_UNAVAILABLE:
+		break;
+	}
+	return http_reply_code(req, resp, "recipient_unavailable");
+}
+
+/* The recipient's service speaking `api`, or NULL. */
+static const struct recipient_service *service_for(const struct recipients *r,
+						   const char *code, enum recipient_api api)
+{
+	const struct recipient *rc = r ? recipients_find(r, code) : NULL;
+	for (size_t i = 0; rc && i < rc->nservices; i++)
+		if (rc->services[i].api == api)
+			return &rc->services[i];
+	return NULL;
+}
+
+enum senim_result api_subject_check_report(struct http_request *req,
+					   struct http_response *resp)
+{
+	const struct exchange *ex = req->app->exchange;
+	enum purpose purpose;
+	const char *id = subject_or_reply(req, resp);
+	if (!id || purpose_or_reply(req, resp, &purpose))
+		return SENIM_OK;
+	if (!ex || !ex->recipients)
+		return http_reply_code(req, resp, "exchange_not_configured");
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, check_fields, COUNT(check_fields), &body))
+		return SENIM_OK;
+	const char *code = arena_strdup(&req->arena, jsonin_str(body, "recipient"));
+	json_decref(body);
+	if (!code)
+		return SENIM_ERR_NOMEM;
+	const struct recipient_service *svc =
+		service_for(ex->recipients, code, RECIPIENT_API_CREDIT_REPORT);
+	if (!svc) {
+		struct problem p = { .code = "recipient_unknown", .field = "recipient" };
+		return http_reply_problem(req, resp, &p);
+	}
+	/* An open breaker refuses before anything is read or recorded. */
+	if (!hub_recipient_available(ex->hub, recipients_find(ex->recipients, code)))
+		return http_reply_code(req, resp, "recipient_unavailable");
+	struct transfer_query *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), transfer_query_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	*op = (struct transfer_query){ .ex = ex,
+				       .actor = req->actor.label,
+				       .request_id = req->request_id,
+				       .role = req->actor.role,
+				       .purpose = purpose,
+				       .subject_id = id,
+				       .recipient = code,
+				       .service = svc->code };
+	return http_async_then(req, transfer_query_start, op, check_answer);
 }

@@ -217,6 +217,62 @@ static const struct problem_def catalogue[] = {
 	    "ештеңе жіберілмеді.",
 	    "Cross-border transfer to this recipient's country is not allowed by the "
 	    "configuration; nothing was sent." } },
+	{ "recipient_unknown",
+	  422,
+	  { "Неизвестный получатель", "Белгісіз алушы", "Unknown recipient" },
+	  { "Получателя с таким кодом (recipient) нет в реестре получателей, или он не "
+	    "предоставляет эту услугу; ничего не отправлено.",
+	    "Мұндай кодпен алушы (recipient) алушылар тізілімінде жоқ немесе бұл "
+	    "қызметті ұсынбайды; ештеңе жіберілмеді.",
+	    "No recipient with this code (recipient) is in the recipients register, or it "
+	    "does not offer this service; nothing was sent." } },
+	{ "exchange_not_configured",
+	  503,
+	  { "Обмен не настроен", "Алмасу бапталмаған", "Exchange not configured" },
+	  { "Сервер запущен без реестра получателей: обмен данными с третьими лицами "
+	    "выключен.",
+	    "Сервер алушылар тізілімінсіз іске қосылған: үшінші тұлғалармен деректер "
+	    "алмасу өшірулі.",
+	    "The server runs without a recipients file: exchange with third parties is "
+	    "off." } },
+	{ "recipient_unavailable",
+	  503,
+	  { "Получатель недоступен", "Алушы қолжетімсіз", "Recipient unavailable" },
+	  { "Получатель сейчас не отвечает или временно отключён после сбоев; повторите "
+	    "позже.",
+	    "Алушы қазір жауап бермейді немесе ақаулардан кейін уақытша ажыратылған; "
+	    "кейінірек қайталаңыз.",
+	    "The recipient is not answering, or is paused after failures; try again "
+	    "later." } },
+	{ "recipient_timeout",
+	  504,
+	  { "Получатель не ответил вовремя", "Алушы уақытында жауап бермеді",
+	    "Recipient timed out" },
+	  { "Получатель не ответил в отведённое время; ответ не сохранён.",
+	    "Алушы белгіленген уақытта жауап бермеді; жауап сақталмады.",
+	    "The recipient did not answer in time; no answer was kept." } },
+	{ "recipient_invalid_answer",
+	  502,
+	  { "Ответ получателя не прошёл проверку", "Алушының жауабы тексеруден өтпеді",
+	    "Recipient's answer failed validation" },
+	  { "Ответ получателя не соответствует его API; из него ничего не сохранено.",
+	    "Алушының жауабы оның API-іне сәйкес келмейді; одан ештеңе сақталмады.",
+	    "The recipient's answer does not follow its API; nothing of it was kept." } },
+	{ "recipient_wrong_subject",
+	  502,
+	  { "Ответ о другом человеке", "Басқа адам туралы жауап",
+	    "Answer about another person" },
+	  { "Получатель ответил о другом человеке; из ответа ничего не сохранено.",
+	    "Алушы басқа адам туралы жауап берді; жауаптан ештеңе сақталмады.",
+	    "The recipient answered about another person; nothing of it was kept." } },
+	{ "recipient_refused",
+	  502,
+	  { "Получатель отказал", "Алушы бас тартты", "Recipient refused" },
+	  { "Получатель отказал в запросе (например, не подтвердил согласие); ответ не "
+	    "сохранён.",
+	    "Алушы сұраудан бас тартты (мысалы, келісімді растамады); жауап сақталмады.",
+	    "The recipient refused the request (for example, it did not confirm the "
+	    "consent); no answer was kept." } },
 	{ "purpose_read_only",
 	  403,
 	  { "Цель разрешает только чтение", "Мақсат тек оқуға рұқсат береді",

@@ -1,0 +1,410 @@
+/*
+ * transfer.c — a query's three steps (transfer.h): decide, send, settle.
+ */
+#include "exchange/transfer.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "connectors/bureau.h"
+#include "connectors/hub.h"
+#include "consent/ledger.h"
+#include "core/consents.h"
+#include "exchange/register.h"
+#include "subjects/subjects.h"
+#include "vault/vault.h"
+#include "common/banned.h"
+
+#define DEFAULT_DEADLINE_MS 5000
+#define QUERY_ATTEMPTS 2
+#define FIELDS_MAX 512 /* "identity.iin identity.surname ..." */
+
+struct transfer_private {
+	store_done_fn done;
+	void *done_arg;
+	struct exchange_decision d;
+	char categories[128]; /* "identity,contact" */
+	char fields[FIELDS_MAX];
+	char consent_id[CONSENT_ID_LEN];
+	char *body; /* the request: personal data, wiped */
+	size_t body_len;
+	int64_t deadline_ms;
+	struct hub_call call;
+	/* what the hub and the codec made of the answer */
+	enum retry_code code;
+	int may_have_reached;
+	json_t *kept; /* the fields to keep, from a valid answer */
+	char subject_iin[13];
+};
+
+void transfer_query_dispose(void *arg)
+{
+	struct transfer_query *op = arg;
+	json_decref(op->received);
+	op->received = NULL;
+	struct transfer_private *p = op->p;
+	if (!p)
+		return;
+	if (p->body) {
+		sodium_memzero(p->body, p->body_len);
+		free(p->body);
+	}
+	json_decref(p->kept);
+	sodium_memzero(p, sizeof(*p));
+	free(p);
+	op->p = NULL;
+}
+
+/* ---- what the register and the audit log say ------------------------------ */
+
+/* "identity,contact" and "identity.iin contact.phone_mobile" of the fields
+ * the service sends. */
+static void describe_sends(const struct recipient_service *svc, struct transfer_private *p)
+{
+	uint32_t seen = 0;
+	size_t c = 0, f = 0;
+	for (size_t i = 0; i < svc->nsends; i++) {
+		const struct recipient_field *fd = &svc->sends[i];
+		f += (size_t)snprintf(p->fields + f, sizeof(p->fields) - f, "%s%s",
+				      f ? " " : "", fd->code);
+		if (f >= sizeof(p->fields))
+			f = sizeof(p->fields) - 1;
+		if (seen & (1u << fd->category))
+			continue;
+		seen |= 1u << fd->category;
+		c += (size_t)snprintf(p->categories + c, sizeof(p->categories) - c, "%s%s",
+				      c ? "," : "", recipient_category_code(fd->category));
+		if (c >= sizeof(p->categories))
+			c = sizeof(p->categories) - 1;
+	}
+}
+
+static enum senim_result append_disclosure(struct store_tx *tx, const struct transfer_query *op,
+					   const char *direction, const char *outcome,
+					   const char *reason)
+{
+	const struct transfer_private *p = op->p;
+	const struct recipient_service *svc = p->d.service;
+	struct disclosure e = {
+		.subject_id = op->subject_id,
+		.direction = direction,
+		.recipient = p->d.recipient,
+		.service = svc->code,
+		.categories = p->categories,
+		.fields = p->fields,
+		.purpose = purpose_code(op->purpose),
+		.basis = recipient_basis_code(svc->basis),
+		.consent_id = p->consent_id[0] ? p->consent_id : NULL,
+		.legal_ref = svc->legal_ref,
+		.cross_border = p->d.cross_border,
+		.outcome = outcome,
+		.reason = reason,
+		.may_have_reached = p->may_have_reached,
+		.transfer_id = op->transfer_id[0] ? op->transfer_id : NULL,
+		.request_id = op->request_id,
+		.actor = op->actor,
+	};
+	return register_append(tx, op->ex->kr, &e);
+}
+
+/* ---- step 1: decide ------------------------------------------------------- */
+
+/* The value of "category.field" among the subject's newest records. */
+static enum senim_result field_value(struct store_tx *tx, const struct vault_dek *dek,
+				     const char *subject_id, const struct recipient_field *f,
+				     json_t **value)
+{
+	json_t *fields = NULL;
+	*value = NULL;
+	if (f->category >= CATEGORY__COUNT)
+		return SENIM_ERR_INVALID; /* register-only: no query sends one */
+	enum senim_result err =
+		subjects_latest_fields_in(tx, dek, subject_id, (enum category)f->category, &fields);
+	if (err || !fields)
+		return err ? err : SENIM_ERR_NOT_FOUND;
+	*value = json_incref(json_object_get(fields, f->name));
+	json_decref(fields);
+	return *value ? SENIM_OK : SENIM_ERR_NOT_FOUND;
+}
+
+/* The credit_report/1 request: the IIN, the purpose and the consent's
+ * confirmation (573-II Art. 17). */
+static enum senim_result build_request(struct store_tx *tx, struct transfer_query *op,
+				       const struct vault_dek *dek)
+{
+	struct transfer_private *p = op->p;
+	const struct recipient_service *svc = p->d.service;
+	struct ledger_evidence ev = { 0 };
+	json_t *iin = NULL;
+	enum senim_result err = SENIM_OK;
+	if (svc->basis == RECIPIENT_BASIS_CONSENT) {
+		err = ledger_evidence_in(tx, op->subject_id, (enum consent_kind)svc->consent, &ev);
+		if (err)
+			return err;
+		memcpy(p->consent_id, ev.id, sizeof(p->consent_id));
+	}
+	for (size_t i = 0; i < svc->nsends && !err; i++)
+		if (strcmp(svc->sends[i].code, "identity.iin") == 0)
+			err = field_value(tx, dek, op->subject_id, &svc->sends[i], &iin);
+	if (err || !iin || !json_is_string(iin) || json_string_length(iin) != 12) {
+		json_decref(iin);
+		return err ? err : SENIM_ERR_INVALID;
+	}
+	memcpy(p->subject_iin, json_string_value(iin), 12);
+	p->subject_iin[12] = '\0';
+	json_decref(iin);
+	char granted[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(ev.granted_at, granted);
+	return bureau_report_request(p->subject_iin, purpose_code(op->purpose), ev.id, granted,
+				     ev.receipt_sha256, &p->body, &p->body_len);
+}
+
+static enum senim_result insert_transfer(struct store_tx *tx, struct transfer_query *op,
+					 const struct vault_dek *dek)
+{
+	struct transfer_private *p = op->p;
+	const struct recipient_service *svc = p->d.service;
+	struct buf sealed = { 0 };
+	enum senim_result err = vault_seal_blob(dek, op->subject_id, "transfer", op->transfer_id,
+						0, p->body, p->body_len, &sealed);
+	if (err)
+		return err;
+	int64_t now = clock_now_us() / 1000;
+	err = store_exec(
+		tx,
+		"INSERT INTO transfers (id, subject_id, recipient, service, api, mode,"
+		" idempotency_key, purpose, basis, consent_id, legal_ref, categories, fields,"
+		" country, cross_border, payload, state, attempts, next_attempt_at, deadline_at,"
+		" may_have_reached, request_id, actor, created_at, updated_at)"
+		" VALUES ($1, $2, $3, $4, $5, 'query', $1, $6, $7, $8, $9, $10, $11, $12, $13,"
+		" $14, 'sending', 0, $15, $16, 0, $17, $18, $15, $15)",
+		(struct store_val[]){ SV_TEXT(op->transfer_id), SV_TEXT(op->subject_id),
+				      SV_TEXT(p->d.recipient->code), SV_TEXT(svc->code),
+				      SV_TEXT(recipient_api_code(svc->api)),
+				      SV_TEXT(purpose_code(op->purpose)),
+				      SV_TEXT(recipient_basis_code(svc->basis)),
+				      p->consent_id[0] ? SV_TEXT(p->consent_id) : SV_NULL,
+				      svc->legal_ref ? SV_TEXT(svc->legal_ref) : SV_NULL,
+				      SV_TEXT(p->categories), SV_TEXT(p->fields),
+				      SV_TEXT(p->d.recipient->country),
+				      SV_INT(p->d.cross_border), SV_BLOB(sealed.data, sealed.len),
+				      SV_INT(now), SV_INT(p->deadline_ms),
+				      SV_TEXT(op->request_id), SV_TEXT(op->actor) },
+		18, NULL);
+	buf_free(&sealed);
+	if (err)
+		return err;
+	char object[8 + TRANSFER_ID_LEN];
+	snprintf(object, sizeof(object), "transfer:%s", op->transfer_id);
+	return audit_append(tx, op->ex->kr,
+			    &(struct audit_record){ .actor = op->actor,
+						    .operation = "transfer.decide",
+						    .object = object,
+						    .subject_id = op->subject_id,
+						    .categories = p->categories,
+						    .purpose = purpose_code(op->purpose),
+						    .outcome = "success",
+						    .request_id = op->request_id });
+}
+
+static enum senim_result decide_tx(struct store_tx *tx, void *arg)
+{
+	struct transfer_query *op = arg;
+	struct transfer_private *p = op->p;
+	struct subject_state state;
+	struct vault_dek *dek = NULL;
+	enum senim_result err = subjects_state_in(tx, op->subject_id, &state);
+	if (err)
+		return err;
+	struct exchange_question q = { .recipient = op->recipient,
+				       .service = op->service,
+				       .role = op->role,
+				       .purpose = op->purpose,
+				       .state = &state };
+	err = exchange_decide(op->ex->recipients, op->ex->matrix, &q, &p->d);
+	if (err)
+		return err;
+	describe_sends(p->d.service, p);
+	if (p->d.refused.why != ACCESS_GRANTED) {
+		op->result = TRANSFER_REFUSED;
+		op->refused = p->d.refused;
+		return append_disclosure(tx, op, "out", "refused",
+					 access_result_code(p->d.refused.why));
+	}
+	id_time_ordered(op->transfer_id, "trf_", clock_now_us() / 1000);
+	err = vault_dek_load(tx, op->ex->kr, op->subject_id, &dek);
+	if (err)
+		goto fail;
+	err = build_request(tx, op, dek);
+	if (err)
+		goto fail;
+	err = insert_transfer(tx, op, dek);
+fail:
+	vault_dek_free(dek);
+	return err;
+}
+
+/* ---- step 2: send ---------------------------------------------------------- */
+
+static void settle(struct transfer_query *op);
+
+static enum hub_verdict check_answer(struct hub_call *call, const char *body, size_t len)
+{
+	struct transfer_query *op = call->arg;
+	struct transfer_private *p = op->p;
+	json_decref(p->kept);
+	p->kept = NULL;
+	return bureau_report_check(body, len, p->subject_iin, p->d.service, &p->kept);
+}
+
+static void answered(struct hub_call *call, const struct hub_outcome *o)
+{
+	struct transfer_query *op = call->arg;
+	struct transfer_private *p = op->p;
+	p->code = o->code;
+	p->may_have_reached = o->may_have_reached;
+	settle(op);
+}
+
+static void after_decide(enum senim_result result, void *arg)
+{
+	struct transfer_query *op = arg;
+	struct transfer_private *p = op->p;
+	if (result || op->result == TRANSFER_REFUSED) {
+		p->done(result, p->done_arg);
+		return;
+	}
+	p->call = (struct hub_call){ .recipient = p->d.recipient,
+				     .path = p->d.service->path,
+				     .body = p->body,
+				     .body_len = p->body_len,
+				     .idempotency_key = op->transfer_id,
+				     .request_id = op->request_id,
+				     .deadline_ms = p->deadline_ms,
+				     .max_attempts = QUERY_ATTEMPTS,
+				     .check = check_answer,
+				     .done = answered,
+				     .arg = op };
+	if (hub_submit(op->ex->hub, &p->call)) {
+		p->code = RETRY_UNAVAILABLE; /* nothing was sent */
+		settle(op);
+	}
+}
+
+/* ---- step 3: settle --------------------------------------------------------- */
+
+static enum transfer_result result_of(enum retry_code code)
+{
+	switch (code) {
+	case RETRY_OK:
+		return TRANSFER_OK;
+	case RETRY_INVALID_ANSWER:
+		return TRANSFER_INVALID_ANSWER;
+	case RETRY_WRONG_SUBJECT:
+		return TRANSFER_WRONG_SUBJECT;
+	case RETRY_TRANSPORT:
+		return TRANSFER_TIMEOUT;
+	case RETRY_HTTP_4XX:
+		return TRANSFER_RECIPIENT_REFUSED;
+	default:
+		return TRANSFER_UNAVAILABLE;
+	}
+}
+
+static enum senim_result keep_answer(struct store_tx *tx, struct transfer_query *op)
+{
+	struct transfer_private *p = op->p;
+	struct vault_dek *dek = NULL;
+	struct buf sealed = { 0 };
+	char id[SUBJECT_ID_LEN];
+	id_time_ordered(id, "src_", clock_now_us() / 1000);
+	enum senim_result err = vault_dek_load(tx, op->ex->kr, op->subject_id, &dek);
+	if (err)
+		return err;
+	err = vault_seal_record(dek, op->subject_id, "source", 0, p->kept, &sealed);
+	if (err)
+		goto fail;
+	err = store_exec(tx,
+			 "INSERT INTO subject_sources (id, subject_id, recipient, service,"
+			 " transfer_id, received_at, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			 (struct store_val[]){ SV_TEXT(id), SV_TEXT(op->subject_id),
+					       SV_TEXT(p->d.recipient->code),
+					       SV_TEXT(p->d.service->code),
+					       SV_TEXT(op->transfer_id),
+					       SV_INT(clock_now_us() / 1000000),
+					       SV_BLOB(sealed.data, sealed.len) },
+			 7, NULL);
+fail:
+	buf_free(&sealed);
+	vault_dek_free(dek);
+	return err;
+}
+
+static enum senim_result settle_tx(struct store_tx *tx, void *arg)
+{
+	struct transfer_query *op = arg;
+	struct transfer_private *p = op->p;
+	int ok = p->code == RETRY_OK;
+	const char *state = ok ? "delivered" : "failed";
+	enum senim_result err = store_exec(
+		tx,
+		"UPDATE transfers SET state = $2, may_have_reached = $3, last_error = $4,"
+		" updated_at = $5 WHERE id = $1 AND state = 'sending'",
+		(struct store_val[]){ SV_TEXT(op->transfer_id), SV_TEXT(state),
+				      SV_INT(p->may_have_reached),
+				      ok ? SV_NULL : SV_TEXT(retry_code_name(p->code)),
+				      SV_INT(clock_now_us() / 1000) },
+		5, NULL);
+	if (err)
+		return err;
+	err = append_disclosure(tx, op, "out", state, ok ? NULL : retry_code_name(p->code));
+	if (err || !ok)
+		return err;
+	err = keep_answer(tx, op);
+	if (err)
+		return err;
+	return append_disclosure(tx, op, "in", "received", NULL);
+}
+
+static void after_settle(enum senim_result result, void *arg)
+{
+	struct transfer_query *op = arg;
+	struct transfer_private *p = op->p;
+	if (!result) {
+		op->result = result_of(p->code);
+		if (op->result == TRANSFER_OK) {
+			op->received = p->kept; /* the op owns it now */
+			p->kept = NULL;
+		}
+	}
+	p->done(result, p->done_arg);
+}
+
+static void settle(struct transfer_query *op)
+{
+	struct transfer_private *p = op->p;
+	if (store_write_async(op->ex->store, settle_tx, op, after_settle, op))
+		p->done(SENIM_ERR_UNAVAILABLE, p->done_arg); /* recovery settles it */
+}
+
+enum senim_result transfer_query_start(void *arg, store_done_fn done, void *done_arg)
+{
+	struct transfer_query *op = arg;
+	if (!op->ex || !op->ex->recipients || !op->ex->hub)
+		return SENIM_ERR_UNAVAILABLE;
+	op->p = calloc(1, sizeof(*op->p));
+	if (!op->p)
+		return SENIM_ERR_NOMEM;
+	struct transfer_private *p = op->p;
+	p->done = done;
+	p->done_arg = done_arg;
+	int deadline = op->ex->query_deadline_ms > 0 ? op->ex->query_deadline_ms
+						     : DEFAULT_DEADLINE_MS;
+	p->deadline_ms = clock_now_us() / 1000 + deadline;
+	return store_write_async(op->ex->store, decide_tx, op, after_decide, op);
+}

@@ -1,0 +1,106 @@
+/*
+ * transfer.h — one query to a recipient on a staff member's request: a
+ * credit report from a bureau (T2), decided, recorded, sent, answered,
+ * checked, kept and put on the disclosure register (T4, T6, S4, D8).
+ *
+ * A query runs as three steps on three threads, and holds none of them
+ * while it waits:
+ *
+ *   1. decide (a write on the store's group commit): the subject's state,
+ *      exchange_decide(); refused -> a register entry "refused" and its
+ *      audit record, and nothing leaves.  Granted -> the fields the service
+ *      sends are decrypted, the request built, the transfers row written
+ *      ("sending", its payload sealed under the subject's key) with the
+ *      audit record `transfer.decide` — durable before a byte leaves: no
+ *      personal data goes out without its record (fail closed).
+ *   2. send (the connector hub's thread, connectors/hub.h): the request goes
+ *      with the transfer id as its Idempotency-Key; the answer is checked
+ *      field by field by the API's codec, and must be about the person asked
+ *      about.
+ *   3. settle (a write): the transfers row gets its fate; the register gets
+ *      "delivered" or "failed" for what went out and, for a valid answer,
+ *      "received" for what came in, each with its audit record; what the
+ *      recipients file says to keep is sealed into subject_sources.  Nothing
+ *      of an answer that failed its checks is stored.
+ *
+ * transfer_query_start() has the shape of http_async_then's start (a
+ * store_done_fn is the same type as http_async_done_fn): the API calls
+ *     return http_async_then(req, transfer_query_start, op, answer);
+ * and reads the op in its continuation.
+ */
+#ifndef SENIM_EXCHANGE_TRANSFER_H
+#define SENIM_EXCHANGE_TRANSFER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/ids.h"
+#include "common/result.h"
+#include "core/access.h"
+#include "core/recipients.h"
+#include "exchange/decide.h"
+#include "store/store.h"
+#include "vault/keyring.h"
+
+struct hub;
+
+/* What the exchange runs on; set up once by serve, read-only after. */
+struct exchange {
+	const struct recipients *recipients; /* NULL: exchange not configured */
+	struct hub *hub;
+	struct store *store;
+	const struct keyring *kr;
+	const struct access_matrix *matrix;
+	int query_deadline_ms; /* from the request to the answer (default 5000) */
+};
+
+/* How a query ended, for the API's answer. */
+enum transfer_result {
+	TRANSFER_OK,		  /* answered and kept: op->received */
+	TRANSFER_REFUSED,	  /* op->refused says why; nothing left */
+	TRANSFER_INVALID_ANSWER,  /* the answer broke its API; nothing kept */
+	TRANSFER_WRONG_SUBJECT,	  /* the answer was about someone else */
+	TRANSFER_TIMEOUT,	  /* no answer within the deadline */
+	TRANSFER_UNAVAILABLE,	  /* could not reach it, or its breaker is open */
+	TRANSFER_RECIPIENT_REFUSED /* it answered 4xx (e.g. consent not confirmed) */
+};
+
+#define TRANSFER_ID_LEN SUBJECT_ID_LEN /* "trf_" + 22 + NUL */
+
+/* One query; allocate with transfer_query_new() from the request's arena. */
+struct transfer_query {
+	/* in (strings must outlive the op) */
+	const struct exchange *ex;
+	const char *actor; /* "staff:12" */
+	const char *request_id;
+	enum role role;
+	enum purpose purpose;
+	const char *subject_id;
+	const char *recipient; /* "pkb" */
+	const char *service;   /* "credit_report" */
+	/* out */
+	enum transfer_result result;
+	struct access_refusal refused; /* with TRANSFER_REFUSED */
+	char transfer_id[TRANSFER_ID_LEN];
+	json_t *received; /* with TRANSFER_OK: the kept fields; the op owns it */
+	/* private */
+	struct transfer_private *p;
+};
+
+/* An op from `alloc`'s memory (the request's arena, with the dispose hook
+ * arena_alloc_disposable runs once the request is done): zeroed. */
+void transfer_query_dispose(void *op);
+
+/*
+ * Step 1, then 2 and 3 as each finishes; done(result, arg) once at the end,
+ * from the store's or the hub's thread.  The result is SENIM_OK whenever
+ * op->result tells how the query ended (a refusal included: its record
+ * committed); SENIM_ERR_NOT_FOUND for an unknown subject; another error
+ * when a step could not run (nothing left, or — when the failure came
+ * after the send — the transfers row stays "sending" and recovery settles
+ * it).  Returns non-OK without calling done when step 1 cannot be queued.
+ */
+SENIM_MUST_CHECK enum senim_result transfer_query_start(void *op, store_done_fn done,
+							void *arg);
+
+#endif
