@@ -25,6 +25,7 @@
 #include "api/subject_fields.h"
 #include "core/contact.h"
 #include "core/iin.h"
+#include "connectors/hub.h"
 #include "exchange/transfer.h"
 #include "subjects/subjects.h"
 #include "common/banned.h"
@@ -768,7 +769,7 @@ enum senim_result api_subject_check_report(struct http_request *req,
 		return http_reply_problem(req, resp, &p);
 	}
 	/* An open breaker refuses before anything is read or recorded. */
-	if (!hub_recipient_available(ex->hub, recipients_find(ex->recipients, code)))
+	if (!hub_recipient_available(ex->hub, recipients_find(ex->recipients, code), NULL))
 		return http_reply_code(req, resp, "recipient_unavailable");
 	struct transfer_query *op =
 		arena_alloc_disposable(&req->arena, sizeof(*op), transfer_query_dispose);

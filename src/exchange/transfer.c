@@ -33,7 +33,8 @@ struct transfer_private {
 	char consent_id[CONSENT_ID_LEN];
 	char *body; /* the request: personal data, wiped */
 	size_t body_len;
-	int64_t deadline_ms;
+	int64_t deadline_ms;	   /* wall clock, for the transfers row */
+	int64_t deadline_mono_us; /* the same, for the hub */
 	struct hub_call call;
 	/* what the hub and the codec made of the answer */
 	enum retry_code code;
@@ -253,7 +254,7 @@ fail:
 
 static void settle(struct transfer_query *op);
 
-static enum hub_verdict check_answer(struct hub_call *call, const char *body, size_t len)
+static enum retry_check check_answer(struct hub_call *call, const char *body, size_t len)
 {
 	struct transfer_query *op = call->arg;
 	struct transfer_private *p = op->p;
@@ -285,7 +286,7 @@ static void after_decide(enum senim_result result, void *arg)
 				     .body_len = p->body_len,
 				     .idempotency_key = op->transfer_id,
 				     .request_id = op->request_id,
-				     .deadline_ms = p->deadline_ms,
+				     .deadline = p->deadline_mono_us,
 				     .max_attempts = QUERY_ATTEMPTS,
 				     .check = check_answer,
 				     .done = answered,
@@ -406,5 +407,6 @@ enum senim_result transfer_query_start(void *arg, store_done_fn done, void *done
 	int deadline = op->ex->query_deadline_ms > 0 ? op->ex->query_deadline_ms
 						     : DEFAULT_DEADLINE_MS;
 	p->deadline_ms = clock_now_us() / 1000 + deadline;
+	p->deadline_mono_us = clock_mono_us() + (int64_t)deadline * 1000;
 	return store_write_async(op->ex->store, decide_tx, op, after_decide, op);
 }
