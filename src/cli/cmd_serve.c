@@ -20,7 +20,9 @@
 #include "common/backoff.h"
 #include "common/buf.h"
 #include "core/purposes.h"
+#include "connectors/hub.h"
 #include "core/recipients.h"
+#include "exchange/transfer.h"
 #include "common/log.h"
 #include "connectors/sms.h"
 #include "http/metrics.h"
@@ -393,8 +395,7 @@ int cmd_serve(int argc, char **argv)
 	rc = load_matrix(o.matrix_file, &matrix);
 	if (rc)
 		return rc;
-	/* Checked at start, like the matrix, so a bad file never serves.
-	 * Nothing sends to a recipient yet: the exchange takes it over. */
+	/* Checked at start, like the matrix, so a bad file never serves. */
 	struct recipients *recipients = NULL;
 	if (o.recipients_file) {
 		rc = cli_recipients_load("serve", o.recipients_file, &matrix,
@@ -419,6 +420,11 @@ int cmd_serve(int argc, char **argv)
 			   .matrix = matrix,
 			   .otp_ip_limit = (int)o.otp_ip_limit,
 			   .sign_in_ip_limit = (int)o.sign_in_ip_limit };
+	/* The exchange: one hub thread carries every call to a recipient. */
+	struct exchange exchange = { .recipients = recipients,
+				     .store = st,
+				     .kr = kr,
+				     .matrix = &app.matrix };
 	struct server *srv = NULL;
 	/* The server serves the API's routes, and asks the API's gate who may
 	 * call them. */
@@ -452,6 +458,15 @@ int cmd_serve(int argc, char **argv)
 		rc = CLI_ENV;
 		goto done;
 	}
+	if (recipients) {
+		if (hub_start(recipients, &exchange.hub)) {
+			cli_error("serve", "cannot start the exchange (a recipient's "
+					   "credentials file is refused: see the log)");
+			rc = CLI_USAGE;
+			goto done;
+		}
+		app.exchange = &exchange;
+	}
 	store_set_commit_hook(st, on_commit, app.metrics);
 	cfg.metrics = app.metrics;
 	if (server_start(&cfg, &srv)) {
@@ -475,6 +490,8 @@ int cmd_serve(int argc, char **argv)
 	rc = CLI_OK;
 done:
 	server_stop(srv, 0);
+	/* After the server: its last requests may still wait for the hub. */
+	hub_stop(exchange.hub);
 	api_policy_cache_free(app.policies);
 	sms_client_free(app.sms);
 	ratelimit_free(app.limits);
