@@ -17,6 +17,7 @@ import pytest
 
 from peer_harness import PeerProcess, TestCA, peerlib
 from senim_harness import TMP, Senim, borrower
+from test_fail_closed import block_audit_sql, unblock_audit_sql
 
 REVIEW = {"Senim-Purpose": "loan_application_review"}
 ID = {"Senim-Purpose": "identification"}
@@ -95,8 +96,8 @@ def peer_requests(world):
 
 
 def kept(world, sid):
-    return world["senim"].sql("SELECT COUNT(*) FROM subject_sources WHERE subject_id = '%s'"
-                              % sid)[0][0]
+    return int(world["senim"].sql(
+        "SELECT COUNT(*) FROM subject_sources WHERE subject_id = '%s'" % sid)[0][0])
 
 
 def register_rows(world, sid):
@@ -136,7 +137,7 @@ def test_a_report_under_consent(world):
     s = world["senim"]
     for (did,) in s.sql("SELECT id FROM disclosures WHERE subject_id = '%s'" % sid):
         n = s.sql("SELECT COUNT(*) FROM audit_log WHERE object = 'disclosure:%s'" % did)
-        assert n[0][0] == 1
+        assert int(n[0][0]) == 1
 
 
 def test_without_the_bureau_consent_nothing_leaves(world):
@@ -226,3 +227,23 @@ def test_nothing_personal_in_the_log(world):
     log = world["senim"].read_log()
     for value in (body["iin"], body["surname"], body["phone"]):
         assert value not in log
+
+
+def test_fail_closed_without_audit(world):
+    """S4: when the audit record cannot be written, nothing leaves: the
+    decision's record is part of the transaction that must commit before a
+    byte goes to the bureau."""
+    sid, body, _ = register(world)
+    s = world["senim"]
+    s.sql(block_audit_sql())
+    try:
+        r = check(world, sid)
+    finally:
+        s.sql(unblock_audit_sql())
+    assert r.status >= 500, r
+    assert body["iin"] not in r.body.decode("utf-8", "replace")
+    assert peer_requests(world) == []
+    assert register_rows(world, sid) == [] and kept(world, sid) == 0
+    assert s.sql("SELECT COUNT(*) FROM transfers WHERE subject_id = '%s'" % sid)[0][0] == "0"
+    # The same call works once the audit log does.
+    assert check(world, sid).status == 200

@@ -52,6 +52,8 @@ ELSEWHERE = {
     "phone_change_approve": "test_phone_changes_fail_closed_without_audit",
     "me_phone": "test_phone_changes_fail_closed_without_audit",
     "me_phone_confirm": "test_phone_changes_fail_closed_without_audit",
+    # needs a recipients file and a bureau peer, which test_exchange.py runs
+    "subject_check_report": "test_exchange.py::test_fail_closed_without_audit",
 }
 
 # How to call each route that touches a borrower's data: who calls, which
