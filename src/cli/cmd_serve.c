@@ -466,6 +466,17 @@ int cmd_serve(int argc, char **argv)
 			goto done;
 		}
 		app.exchange = &exchange;
+		struct transfer_recovery rec = { .ex = &exchange };
+		if (store_write(st, transfer_recover_tx, &rec)) {
+			cli_error("serve", "cannot settle the transfers a stop interrupted");
+			rc = CLI_ENV;
+			goto done;
+		}
+		if (rec.abandoned) {
+			char count[16];
+			snprintf(count, sizeof(count), "%d", rec.abandoned);
+			log_event(LOG_WARN, "transfers_abandoned", "count", count, NULL);
+		}
 	}
 	store_set_commit_hook(st, on_commit, app.metrics);
 	cfg.metrics = app.metrics;

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "connectors/bureau.h"
+#include "connectors/codec.h"
 #include "connectors/hub.h"
 #include "consent/ledger.h"
 #include "core/consents.h"
@@ -72,7 +73,7 @@ static void describe_sends(const struct recipient_service *svc, struct transfer_
 	for (size_t i = 0; i < svc->nsends; i++) {
 		const struct recipient_field *fd = &svc->sends[i];
 		f += (size_t)snprintf(p->fields + f, sizeof(p->fields) - f, "%s%s",
-				      f ? " " : "", fd->code);
+				      f ? "," : "", fd->code);
 		if (f >= sizeof(p->fields))
 			f = sizeof(p->fields) - 1;
 		if (seen & (1u << fd->category))
@@ -86,8 +87,8 @@ static void describe_sends(const struct recipient_service *svc, struct transfer_
 }
 
 static enum senim_result append_disclosure(struct store_tx *tx, const struct transfer_query *op,
-					   const char *direction, const char *outcome,
-					   const char *reason)
+					   enum register_direction direction,
+					   enum register_outcome outcome, const char *reason)
 {
 	const struct transfer_private *p = op->p;
 	const struct recipient_service *svc = p->d.service;
@@ -98,11 +99,10 @@ static enum senim_result append_disclosure(struct store_tx *tx, const struct tra
 		.service = svc->code,
 		.categories = p->categories,
 		.fields = p->fields,
-		.purpose = purpose_code(op->purpose),
-		.basis = recipient_basis_code(svc->basis),
+		.purpose = op->purpose,
+		.basis = svc->basis,
 		.consent_id = p->consent_id[0] ? p->consent_id : NULL,
 		.legal_ref = svc->legal_ref,
-		.cross_border = p->d.cross_border,
 		.outcome = outcome,
 		.reason = reason,
 		.may_have_reached = p->may_have_reached,
@@ -110,7 +110,7 @@ static enum senim_result append_disclosure(struct store_tx *tx, const struct tra
 		.request_id = op->request_id,
 		.actor = op->actor,
 	};
-	return register_append(tx, op->ex->kr, &e);
+	return register_append(tx, op->ex->kr, &e, NULL);
 }
 
 /* ---- step 1: decide ------------------------------------------------------- */
@@ -161,8 +161,17 @@ static enum senim_result build_request(struct store_tx *tx, struct transfer_quer
 	json_decref(iin);
 	char granted[CLOCK_RFC3339_LEN];
 	clock_format_rfc3339(ev.granted_at, granted);
-	return bureau_report_request(p->subject_iin, purpose_code(op->purpose), ev.id, granted,
-				     ev.receipt_sha256, &p->body, &p->body_len);
+	struct bureau_consent_evidence evidence = { .id = ev.id,
+						    .granted_at = granted,
+						    .receipt_sha256 = ev.receipt_sha256 };
+	json_t *req = NULL;
+	err = bureau_report_request(p->subject_iin, purpose_code(op->purpose), &evidence, &req,
+				    NULL);
+	if (err)
+		return err;
+	err = codec_dump(req, &p->body, &p->body_len);
+	json_decref(req);
+	return err;
 }
 
 static enum senim_result insert_transfer(struct store_tx *tx, struct transfer_query *op,
@@ -234,7 +243,7 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 	if (p->d.refused.why != ACCESS_GRANTED) {
 		op->result = TRANSFER_REFUSED;
 		op->refused = p->d.refused;
-		return append_disclosure(tx, op, "out", "refused",
+		return append_disclosure(tx, op, REGISTER_OUT, REGISTER_REFUSED,
 					 access_result_code(p->d.refused.why));
 	}
 	id_time_ordered(op->transfer_id, "trf_", clock_now_us() / 1000);
@@ -258,9 +267,23 @@ static enum retry_check check_answer(struct hub_call *call, const char *body, si
 {
 	struct transfer_query *op = call->arg;
 	struct transfer_private *p = op->p;
+	struct bureau_report *report = NULL;
+	struct codec_verdict v;
 	json_decref(p->kept);
 	p->kept = NULL;
-	return bureau_report_check(body, len, p->subject_iin, p->d.service, &p->kept);
+	if (bureau_report_parse(body, len, p->subject_iin, clock_now_us() / 1000000, &report,
+				&v))
+		return RETRY_CHECK_INVALID; /* out of memory: keep nothing */
+	if (v.status == CODEC_WRONG_SUBJECT)
+		return RETRY_CHECK_WRONG_SUBJECT;
+	if (v.status != CODEC_OK) {
+		log_event(LOG_WARN, "recipient_invalid_answer", "recipient",
+			  p->d.recipient->code, "reason", v.reason, NULL);
+		return RETRY_CHECK_INVALID;
+	}
+	enum senim_result err = bureau_report_kept(report, p->d.service, &p->kept);
+	bureau_report_free(report);
+	return err ? RETRY_CHECK_INVALID : RETRY_CHECK_OK;
 }
 
 static void answered(struct hub_call *call, const struct hub_outcome *o)
@@ -363,13 +386,14 @@ static enum senim_result settle_tx(struct store_tx *tx, void *arg)
 		5, NULL);
 	if (err)
 		return err;
-	err = append_disclosure(tx, op, "out", state, ok ? NULL : retry_code_name(p->code));
+	err = append_disclosure(tx, op, REGISTER_OUT, ok ? REGISTER_DELIVERED : REGISTER_FAILED,
+				ok ? NULL : retry_code_name(p->code));
 	if (err || !ok)
 		return err;
 	err = keep_answer(tx, op);
 	if (err)
 		return err;
-	return append_disclosure(tx, op, "in", "received", NULL);
+	return append_disclosure(tx, op, REGISTER_IN, REGISTER_RECEIVED, NULL);
 }
 
 static void after_settle(enum senim_result result, void *arg)
@@ -409,4 +433,121 @@ enum senim_result transfer_query_start(void *arg, store_done_fn done, void *done
 	p->deadline_ms = clock_now_us() / 1000 + deadline;
 	p->deadline_mono_us = clock_mono_us() + (int64_t)deadline * 1000;
 	return store_write_async(op->ex->store, decide_tx, op, after_decide, op);
+}
+
+/* ---- recovery -------------------------------------------------------------------- */
+
+#define RECOVER_BATCH 256
+
+struct stranded {
+	char id[TRANSFER_ID_LEN], subject_id[SUBJECT_ID_LEN];
+	char recipient[40], service[40], purpose[40], basis[16];
+	char consent_id[CONSENT_ID_LEN], request_id[80], actor[64];
+	char categories[128], fields[FIELDS_MAX];
+	int has_consent;
+};
+
+static void copy_col(struct store_rows *r, int col, char *out, size_t cap)
+{
+	size_t n = 0;
+	const char *t = store_rows_is_null(r, col) ? "" : store_rows_text(r, col, &n);
+	n = n < cap - 1 ? n : cap - 1;
+	memcpy(out, t, n);
+	out[n] = '\0';
+}
+
+/* Mark one stranded query abandoned, with its register entry when its
+ * recipient is still in the file (else its audit record alone). */
+static enum senim_result abandon(struct store_tx *tx, const struct exchange *ex,
+				 const struct stranded *t)
+{
+	enum senim_result err = store_exec(
+		tx,
+		"UPDATE transfers SET state = 'abandoned', may_have_reached = 1,"
+		" updated_at = $2 WHERE id = $1",
+		(struct store_val[]){ SV_TEXT(t->id), SV_INT(clock_now_us() / 1000) }, 2, NULL);
+	if (err)
+		return err;
+	const struct recipient *rc = recipients_find(ex->recipients, t->recipient);
+	int purpose = purpose_parse(t->purpose);
+	if (!rc || purpose < 0) {
+		char object[8 + TRANSFER_ID_LEN];
+		snprintf(object, sizeof(object), "transfer:%s", t->id);
+		return audit_append(tx, ex->kr,
+				    &(struct audit_record){ .actor = "system",
+							    .operation = "transfer.abandon",
+							    .object = object,
+							    .subject_id = t->subject_id,
+							    .categories = t->categories,
+							    .purpose = t->purpose,
+							    .outcome = "failed",
+							    .request_id = t->request_id });
+	}
+	const struct recipient_service *svc = recipient_service_find(rc, t->service);
+	struct disclosure e = {
+		.subject_id = t->subject_id,
+		.direction = REGISTER_OUT,
+		.recipient = rc,
+		.service = t->service,
+		.categories = t->categories,
+		.fields = t->fields,
+		.purpose = (enum purpose)purpose,
+		.basis = svc ? svc->basis : RECIPIENT_BASIS_CONSENT,
+		.consent_id = t->has_consent ? t->consent_id : NULL,
+		.legal_ref = svc ? svc->legal_ref : NULL,
+		.outcome = REGISTER_ABANDONED,
+		.reason = "interrupted",
+		.may_have_reached = 1,
+		.transfer_id = t->id,
+		.request_id = t->request_id,
+		.actor = t->actor,
+	};
+	return register_append(tx, ex->kr, &e, NULL);
+}
+
+enum senim_result transfer_recover_tx(struct store_tx *tx, void *arg)
+{
+	struct transfer_recovery *rec = arg;
+	struct stranded *batch = calloc(RECOVER_BATCH, sizeof(*batch));
+	if (!batch)
+		return SENIM_ERR_NOMEM;
+	enum senim_result err;
+	for (;;) {
+		struct store_rows *r;
+		size_t n = 0;
+		int has = 0;
+		err = store_query(tx,
+				  "SELECT id, subject_id, recipient, service, purpose, basis,"
+				  " consent_id, request_id, actor, categories, fields"
+				  " FROM transfers WHERE mode = 'query'"
+				  " AND state IN ('pending', 'sending') ORDER BY id LIMIT 256",
+				  NULL, 0, &r);
+		if (err)
+			break;
+		while (n < RECOVER_BATCH && (err = store_rows_next(r, &has)) == SENIM_OK && has) {
+			struct stranded *t = &batch[n++];
+			copy_col(r, 0, t->id, sizeof(t->id));
+			copy_col(r, 1, t->subject_id, sizeof(t->subject_id));
+			copy_col(r, 2, t->recipient, sizeof(t->recipient));
+			copy_col(r, 3, t->service, sizeof(t->service));
+			copy_col(r, 4, t->purpose, sizeof(t->purpose));
+			copy_col(r, 5, t->basis, sizeof(t->basis));
+			t->has_consent = !store_rows_is_null(r, 6);
+			copy_col(r, 6, t->consent_id, sizeof(t->consent_id));
+			copy_col(r, 7, t->request_id, sizeof(t->request_id));
+			copy_col(r, 8, t->actor, sizeof(t->actor));
+			copy_col(r, 9, t->categories, sizeof(t->categories));
+			copy_col(r, 10, t->fields, sizeof(t->fields));
+		}
+		store_rows_free(r);
+		if (err || n == 0)
+			break;
+		for (size_t i = 0; i < n && !err; i++)
+			err = abandon(tx, rec->ex, &batch[i]);
+		if (err)
+			break;
+		rec->abandoned += (int)n;
+	}
+	free(batch);
+	return err;
 }

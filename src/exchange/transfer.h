@@ -103,4 +103,17 @@ void transfer_query_dispose(void *op);
 SENIM_MUST_CHECK enum senim_result transfer_query_start(void *op, store_done_fn done,
 							void *arg);
 
+/*
+ * At start, before serving: queries a crash left "pending" or "sending"
+ * are abandoned — never sent again, since nobody awaits them and an
+ * enquiry nobody asked for would show in the borrower's bureau history —
+ * each with its register entry ("abandoned", may_have_reached) and audit
+ * record.  Run with store_write(st, transfer_recover_tx, &rec).
+ */
+struct transfer_recovery {
+	const struct exchange *ex; /* in: its recipients and key ring */
+	int abandoned;		   /* out: how many */
+};
+SENIM_MUST_CHECK enum senim_result transfer_recover_tx(struct store_tx *tx, void *arg);
+
 #endif
