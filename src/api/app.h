@@ -23,6 +23,7 @@ struct policy_cache;
 struct sms_client;
 struct ratelimit;
 struct backoff;
+struct recipients;
 
 struct app {
 	struct store *store;
@@ -38,6 +39,7 @@ struct app {
 	int sign_in_ip_limit;		/* staff sign-in tries per address a minute;
 				      * 0: no per-address limit or pause */
 	struct backoff *sign_in_pauses; /* per client address, after failures */
+	const struct recipients *recipients; /* serve --recipients; NULL without */
 };
 
 /*

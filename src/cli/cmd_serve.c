@@ -418,7 +418,8 @@ int cmd_serve(int argc, char **argv)
 			   .failure_delay_ms = (int)o.failure_delay_ms,
 			   .matrix = matrix,
 			   .otp_ip_limit = (int)o.otp_ip_limit,
-			   .sign_in_ip_limit = (int)o.sign_in_ip_limit };
+			   .sign_in_ip_limit = (int)o.sign_in_ip_limit,
+			   .recipients = recipients };
 	struct server *srv = NULL;
 	/* The server serves the API's routes, and asks the API's gate who may
 	 * call them. */
