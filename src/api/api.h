@@ -86,4 +86,9 @@ enum senim_result api_me_phone_confirm(struct http_request *req,
 /* audit.c: the audit chain, for auditors and the DPO (S4) */
 enum senim_result api_audit_verify(struct http_request *req, struct http_response *resp);
 
+/* disclosures.c: the disclosure register (T4, T6, S4) */
+enum senim_result api_me_disclosures(struct http_request *req,
+				     struct http_response *resp);
+enum senim_result api_disclosures(struct http_request *req, struct http_response *resp);
+
 #endif

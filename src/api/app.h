@@ -23,6 +23,7 @@ struct policy_cache;
 struct sms_client;
 struct ratelimit;
 struct backoff;
+struct recipients;
 
 struct exchange;
 struct app {
@@ -39,6 +40,7 @@ struct app {
 	int sign_in_ip_limit;		/* staff sign-in tries per address a minute;
 				      * 0: no per-address limit or pause */
 	struct backoff *sign_in_pauses; /* per client address, after failures */
+	const struct recipients *recipients; /* serve --recipients; NULL without */
 	const struct exchange *exchange; /* recipients and the hub; NULL: no exchange */
 };
 

@@ -105,6 +105,13 @@ static const struct route table[] = {
 
 	{ "GET", "/v1/audit/verify", api_audit_verify,
 	  ROLE_BIT(ROLE_AUDITOR) | ROLE_BIT(ROLE_DPO), 0, "audit_verify" },
+
+	/* The disclosure register (T4, T6): the borrower's own, before the
+	 * policy is accepted too (R1); all of it for the DPO and the auditor. */
+	{ "GET", "/v1/me/disclosures", api_me_disclosures, 0,
+	  BORROWER | ROUTE_POLICY_FREE, "me_disclosures" },
+	{ "GET", "/v1/disclosures", api_disclosures,
+	  ROLE_BIT(ROLE_DPO) | ROLE_BIT(ROLE_AUDITOR), 0, "disclosures" },
 };
 
 const struct route *routes_table(size_t *n)

@@ -419,7 +419,8 @@ int cmd_serve(int argc, char **argv)
 			   .failure_delay_ms = (int)o.failure_delay_ms,
 			   .matrix = matrix,
 			   .otp_ip_limit = (int)o.otp_ip_limit,
-			   .sign_in_ip_limit = (int)o.sign_in_ip_limit };
+			   .sign_in_ip_limit = (int)o.sign_in_ip_limit,
+			   .recipients = recipients };
 	/* The exchange: one hub thread carries every call to a recipient. */
 	struct exchange exchange = { .recipients = recipients,
 				     .store = st,

@@ -36,6 +36,19 @@ static const struct problem_def catalogue[] = {
 	  { "Ошибка проверки данных", "Деректерді тексеру қатесі", "Validation failed" },
 	  { "Поле «{field}»: {rule}.", "«{field}» өрісі: {rule}.",
 	    "Field '{field}': {rule}." } },
+	{ "filter_invalid",
+	  422,
+	  { "Неверный фильтр", "Сүзгі қате", "Invalid filter" },
+	  { "Параметр «{field}»: {rule}.", "«{field}» параметрі: {rule}.",
+	    "Parameter '{field}': {rule}." } },
+	{ "export_too_large",
+	  413,
+	  { "Слишком большая выгрузка", "Шығарылым тым үлкен", "Export too large" },
+	  { "Под фильтры подходит больше {limit} записей; сузьте период или фильтры.",
+	    "Сүзгілерге {limit} жазбадан көп сәйкес келеді; кезеңді не сүзгілерді "
+	    "тарылтыңыз.",
+	    "More than {limit} entries match the filters; narrow the period or the "
+	    "filters." } },
 	{ "invalid_parameter",
 	  400,
 	  { "Неверный параметр запроса", "Сұрау параметрі қате",
@@ -558,6 +571,10 @@ static const struct rule_def rules[] = {
 	{ "forbidden_characters",
 	  { "содержит недопустимые символы", "рұқсат етілмеген таңбалар бар",
 	    "contains characters that are not allowed" } },
+	{ "period",
+	  { "период должен заканчиваться после начала и быть не длиннее {limit} дней",
+	    "кезең басталғаннан кейін аяқталып, {limit} күннен аспауы керек",
+	    "the period must end after it starts and last at most {limit} days" } },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

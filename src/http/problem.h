@@ -42,7 +42,8 @@
 	X(iin_checksum)            \
 	X(iin_no_checksum)         \
 	X(iin_birth_date_mismatch) \
-	X(iin_sex_mismatch)
+	X(iin_sex_mismatch)        \
+	X(period)
 
 struct problem {
 	const char *code;  /* a catalogue code, e.g. "validation_failed" */

@@ -72,6 +72,30 @@ static const char POSTGRES_NO_TRUNCATE[] =
 	"CREATE TRIGGER policies_no_truncate BEFORE TRUNCATE ON policies"
 	" FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();";
 
+/* Version 8 (see M0008): the disclosure register and the recipients as
+ * they were, append-only like the audit log, TRUNCATE included. */
+static const char SQLITE_REGISTER_APPEND_ONLY[] =
+	"CREATE TRIGGER disclosures_no_update BEFORE UPDATE ON disclosures"
+	" BEGIN SELECT RAISE(ABORT, 'disclosures is append-only'); END;"
+	"CREATE TRIGGER disclosures_no_delete BEFORE DELETE ON disclosures"
+	" BEGIN SELECT RAISE(ABORT, 'disclosures is append-only'); END;"
+	"CREATE TRIGGER recipient_snapshots_no_update BEFORE UPDATE ON "
+	"recipient_snapshots"
+	" BEGIN SELECT RAISE(ABORT, 'recipient_snapshots is append-only'); END;"
+	"CREATE TRIGGER recipient_snapshots_no_delete BEFORE DELETE ON "
+	"recipient_snapshots"
+	" BEGIN SELECT RAISE(ABORT, 'recipient_snapshots is append-only'); END;";
+static const char POSTGRES_REGISTER_APPEND_ONLY[] =
+	"CREATE TRIGGER disclosures_append_only BEFORE UPDATE OR DELETE ON disclosures"
+	" FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();"
+	"CREATE TRIGGER disclosures_no_truncate BEFORE TRUNCATE ON disclosures"
+	" FOR EACH STATEMENT EXECUTE FUNCTION senim_refuse_change();"
+	"CREATE TRIGGER recipient_snapshots_append_only BEFORE UPDATE OR DELETE"
+	" ON recipient_snapshots FOR EACH ROW EXECUTE FUNCTION senim_refuse_change();"
+	"CREATE TRIGGER recipient_snapshots_no_truncate BEFORE TRUNCATE"
+	" ON recipient_snapshots FOR EACH STATEMENT EXECUTE FUNCTION "
+	"senim_refuse_change();";
+
 /* Every {name} a migration may use, in each dialect. */
 static const struct dialect_word {
 	const char *name;
@@ -89,6 +113,8 @@ static const struct dialect_word {
 	  POSTGRES_CHECKPOINTS_APPEND_ONLY },
 	{ "policies_immutable", SQLITE_POLICIES_IMMUTABLE, POSTGRES_POLICIES_IMMUTABLE },
 	{ "no_truncate", "SELECT 1;", POSTGRES_NO_TRUNCATE },
+	{ "register_append_only", SQLITE_REGISTER_APPEND_ONLY,
+	  POSTGRES_REGISTER_APPEND_ONLY },
 };
 
 /* ---- the versions ---------------------------------------------------------- */
@@ -279,6 +305,140 @@ static const char M0007[] =
 	" decided_at BIGINT);"
 	"CREATE INDEX phone_changes_by_subject ON phone_changes(subject_id, status);";
 
+/*
+ * Version 8: exchange with third parties (T1-T6, D8, S4;
+ * docs/recipients.md).
+ *
+ * transfers is the durable outbox: a transfer is decided and recorded with
+ * its sealed payload in one transaction, then sent under its idempotency
+ * key; the state machine and leases let a crash resend it, never twice to a
+ * recipient that de-duplicates.  loan_events feed the bureau reports, the
+ * contract found by its blind index, the details sealed; bureau_cursors say
+ * how far each bureau has been reported to.
+ *
+ * disclosures is the register: every transfer's fate and every receipt, one
+ * row each, written only by exchange/register.c with its audit record in
+ * the same transaction, append-only.  It holds ids and codes only, so it
+ * outlives crypto-shredding as the audit log does; recipient_snapshots
+ * keeps who each recipient was (names, registration) when it was named,
+ * keyed by a hash of exactly that.  subject_sources keeps what came in,
+ * sealed; subject_findings the disagreements between it and what the
+ * borrower declared (D8), without values.
+ */
+static const char M0008[] =
+	"CREATE TABLE transfers ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" recipient TEXT NOT NULL,"
+	" service TEXT NOT NULL,"
+	" api TEXT NOT NULL,"
+	" mode TEXT NOT NULL CHECK (mode IN ('query', 'deliver')),"
+	" idempotency_key TEXT NOT NULL,"
+	" purpose TEXT NOT NULL,"
+	" basis TEXT NOT NULL CHECK (basis IN ('consent', 'law', 'agreement')),"
+	" consent_id TEXT,"
+	" legal_ref TEXT,"
+	" categories TEXT NOT NULL,"
+	" fields TEXT NOT NULL,"
+	" country TEXT NOT NULL,"
+	" cross_border INTEGER NOT NULL,"
+	" payload {blob} NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN"
+	"  ('pending', 'sending', 'delivered', 'failed', 'dead', 'abandoned')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_attempt_at BIGINT NOT NULL,"
+	" deadline_at BIGINT,"
+	" lease_owner TEXT,"
+	" lease_until BIGINT,"
+	" may_have_reached INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT,"
+	" batch_id TEXT,"
+	" request_id TEXT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" updated_at BIGINT NOT NULL);"
+	"CREATE UNIQUE INDEX transfers_key ON transfers(recipient, idempotency_key);"
+	"CREATE INDEX transfers_due ON transfers(state, next_attempt_at);"
+	"CREATE INDEX transfers_by_subject ON transfers(subject_id, created_at);"
+	"CREATE TABLE loan_events ("
+	" id TEXT PRIMARY KEY,"
+	" seq BIGINT NOT NULL UNIQUE,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" contract_digest {blob} NOT NULL,"
+	" event TEXT NOT NULL CHECK (event IN ('issued', 'payment', 'overdue',"
+	"  'restructured', 'closed', 'written_off')),"
+	" occurred_on TEXT NOT NULL,"
+	" details {blob} NOT NULL,"
+	" imported_at BIGINT NOT NULL,"
+	" imported_by TEXT NOT NULL,"
+	" UNIQUE (contract_digest, event, occurred_on));"
+	"CREATE INDEX loan_events_by_subject ON loan_events(subject_id);"
+	"CREATE TABLE bureau_cursors ("
+	" recipient TEXT PRIMARY KEY,"
+	" last_seq BIGINT NOT NULL,"
+	" updated_at BIGINT NOT NULL);"
+	"CREATE TABLE recipient_snapshots ("
+	" id {blob} PRIMARY KEY,"
+	" code TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" country TEXT NOT NULL,"
+	" registration TEXT NOT NULL,"
+	" name_ru TEXT NOT NULL,"
+	" name_kk TEXT NOT NULL,"
+	" first_seen BIGINT NOT NULL);"
+	"CREATE INDEX recipient_snapshots_by_code ON recipient_snapshots(code, "
+	"first_seen);"
+	"CREATE TABLE disclosures ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" at BIGINT NOT NULL,"
+	" direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),"
+	" recipient TEXT NOT NULL,"
+	" recipient_snapshot {blob} NOT NULL REFERENCES recipient_snapshots(id),"
+	" service TEXT NOT NULL,"
+	" categories TEXT NOT NULL,"
+	" fields TEXT NOT NULL,"
+	" purpose TEXT NOT NULL,"
+	" basis TEXT NOT NULL CHECK (basis IN ('consent', 'law', 'agreement')),"
+	" consent_id TEXT,"
+	" legal_ref TEXT,"
+	" cross_border INTEGER NOT NULL,"
+	" country TEXT NOT NULL,"
+	" outcome TEXT NOT NULL CHECK (outcome IN"
+	"  ('delivered', 'received', 'refused', 'failed', 'abandoned')),"
+	" reason TEXT,"
+	" may_have_reached INTEGER NOT NULL DEFAULT 0,"
+	" transfer_id TEXT,"
+	" request_id TEXT NOT NULL,"
+	" actor TEXT NOT NULL);"
+	"CREATE INDEX disclosures_by_subject ON disclosures(subject_id, at);"
+	"CREATE INDEX disclosures_by_recipient ON disclosures(recipient, at);"
+	"CREATE INDEX disclosures_by_time ON disclosures(at);"
+	"{register_append_only}"
+	"CREATE TABLE subject_sources ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" recipient TEXT NOT NULL,"
+	" service TEXT NOT NULL,"
+	" transfer_id TEXT,"
+	" received_at BIGINT NOT NULL,"
+	" sealed {blob} NOT NULL);"
+	"CREATE INDEX subject_sources_by_subject ON subject_sources(subject_id, "
+	"received_at);"
+	"CREATE TABLE subject_findings ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" source_id TEXT REFERENCES subject_sources(id),"
+	" category TEXT NOT NULL,"
+	" field TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('mismatch', 'not_found')),"
+	" created_at BIGINT NOT NULL,"
+	" resolved_at BIGINT,"
+	" resolved_by TEXT,"
+	" resolution TEXT);"
+	"CREATE INDEX subject_findings_by_subject ON subject_findings(subject_id, "
+	"created_at);";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -287,6 +447,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 5, .name = "0005_active_consents", .sql = M0005 },
 	{ .version = 6, .name = "0006_no_truncate", .sql = M0006 },
 	{ .version = 7, .name = "0007_phone_changes", .sql = M0007 },
+	{ .version = 8, .name = "0008_exchange", .sql = M0008 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

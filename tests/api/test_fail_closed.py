@@ -54,6 +54,10 @@ ELSEWHERE = {
     "me_phone_confirm": "test_phone_changes_fail_closed_without_audit",
     # needs a recipients file and a bureau peer, which test_exchange.py runs
     "subject_check_report": "test_exchange.py::test_fail_closed_without_audit",
+    # the register's entries are written by the exchange (issue 11); the
+    # test makes its own and checks both lists fail closed
+    "me_disclosures": "test_disclosures.py::test_lists_fail_closed_without_audit",
+    "disclosures": "test_disclosures.py::test_lists_fail_closed_without_audit",
 }
 
 # How to call each route that touches a borrower's data: who calls, which

@@ -29,6 +29,10 @@ EXPECTED = {
     ("GET", "/v1/policies/current"): PUBLIC,
     ("GET", "/v1/policies/{version}"): PUBLIC,
     ("GET", "/v1/audit/verify"): {"auditor", "dpo"},
+    # The disclosure register (T6): the DPO answers for it, the auditor
+    # checks it; a borrower sees their own (test_disclosures.py).
+    ("GET", "/v1/disclosures"): {"dpo", "auditor"},
+    ("GET", "/v1/me/disclosures"): BORROWER,
     # Borrowers' data: every role that holds a data purpose; never admin or
     # auditor (they run the system and read the trail, not borrowers' data).
     ("POST", "/v1/subjects"): DATA,

@@ -41,6 +41,8 @@ static const struct {
 	  "17db4fd369edb9244b9f91d9aeed145c3d04ad8ba6e95d06247f07a63527d11a" },
 	{ STORE_SQLITE, 7, "0007_phone_changes",
 	  "feb6e179163c622224b596701614dc528bc3fa517fa93cb9124f010153e613f6" },
+	{ STORE_SQLITE, 8, "0008_exchange",
+	  "5e1415ae9a85b8bd8415aa8bf5c1cee20c00521c271dadc15280c43b98bb5743" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -55,6 +57,8 @@ static const struct {
 	  "05d006454ef43ac4c3d00dcace38703da0e75152852aacb21620f5f8f984299a" },
 	{ STORE_POSTGRES, 7, "0007_phone_changes",
 	  "884e074b8078ca93caa7176aa487243a1c7b50f07589cd41418f1cb81a1259dc" },
+	{ STORE_POSTGRES, 8, "0008_exchange",
+	  "dc8e937c72ad6de24e0f76d015072c7d6074a68a1f405500f66646bacc3d3269" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))
@@ -103,7 +107,7 @@ static void test_versions_in_order(void **state)
 	(void)state;
 	size_t count = 0;
 	const struct store_migration *ms = store_migrations(&count);
-	assert_true(count >= 7);
+	assert_true(count >= 8);
 	for (size_t i = 0; i < count; i++) {
 		assert_int_equal(ms[i].version, (int)i + 1);
 		for (int kind = STORE_SQLITE; kind <= STORE_POSTGRES; kind++) {
