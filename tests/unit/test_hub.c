@@ -667,6 +667,12 @@ static void test_never_more_than_max_in_flight(void **state)
 	peer_mode(&p, "{\"mode\":\"slow\",\"delay_ms\":20}");
 	struct recipients *r = recipients_for(&p);
 	r->recipients[0].max_in_flight = 8;
+	/* A second recipient with a wider limit lifts libcurl's own per-host
+	 * backstop above 8: only the hub's admission holds pkb to 8. */
+	r->n = 2;
+	r->recipients[1] = r->recipients[0];
+	r->recipients[1].code = "gkb";
+	r->recipients[1].max_in_flight = 64;
 	struct hub *h = NULL;
 	assert_int_equal(hub_start(r, &h), SENIM_OK);
 	struct tcall *t = calloc(MANY, sizeof(*t));
