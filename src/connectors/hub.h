@@ -102,7 +102,7 @@ struct hub_call {
 
 /*
  * Start the hub thread for the recipients in `r`, which must outlive the
- * hub.  Reads every recipient's credentials file now (SENIM_ERR_CONFIG
+ * hub.  curl_global_init (sms_global_init) must have run.  Reads every recipient's credentials file now (SENIM_ERR_CONFIG
  * when one is refused, logged with its recipient and path, never its
  * bytes).  SENIM_ERR_NOMEM, SENIM_ERR_UNAVAILABLE (libcurl or the thread
  * would not start).  *out is NULL on failure; hub_stop frees it.

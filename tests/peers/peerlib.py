@@ -12,7 +12,9 @@ misbehave through /_control/:
     POST /_control/mode      {"mode", "delay_ms", "fail_count", "status", "lie"}
     GET  /_control/requests  [?path=/v1/...]  every API request received
     GET  /_control/stats     {"attempts", "answered", "duplicates", "events",
-                              "handshake_failures", "max_concurrent"}
+                              "handshake_failures"}
+    GET  /_control/concurrency  {"now", "max"}: API requests being handled,
+                              and the most at once since the last reset
     GET  /_control/events    loan events, once per event_id
     POST /_control/reset     mode ok, everything forgotten
 
@@ -497,8 +499,9 @@ class Handler(BaseHTTPRequestHandler):
                 elif path == "/_control/stats":
                     out = {"attempts": st.attempts, "answered": st.answered,
                            "duplicates": st.duplicates, "events": len(st.events),
-                           "handshake_failures": st.handshake_failures,
-                           "max_concurrent": st.max_concurrent}
+                           "handshake_failures": st.handshake_failures}
+                elif path == "/_control/concurrency":
+                    out = {"now": st.concurrent, "max": st.max_concurrent}
                 elif path == "/_control/events":
                     out = {"events": [dict(e) for e in st.events]}
                 else:

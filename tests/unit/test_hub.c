@@ -279,13 +279,18 @@ static void peer_mode(const struct peer *p, const char *json)
 	assert_int_equal(peer_http(p, "POST", "/_control/mode", json, NULL), 200);
 }
 
-static long long peer_stat(const struct peer *p, const char *name)
+static long long peer_get(const struct peer *p, const char *path, const char *name)
 {
 	json_t *j = NULL;
-	assert_int_equal(peer_http(p, "GET", "/_control/stats", NULL, &j), 200);
+	assert_int_equal(peer_http(p, "GET", path, NULL, &j), 200);
 	long long v = json_integer_value(json_object_get(j, name));
 	json_decref(j);
 	return v;
+}
+
+static long long peer_stat(const struct peer *p, const char *name)
+{
+	return peer_get(p, "/_control/stats", name);
 }
 
 /* ---- recipients and calls ------------------------------------------------------ */
@@ -687,7 +692,7 @@ static void test_never_more_than_max_in_flight(void **state)
 			fail_msg("call %d: %s", i, retry_code_name(t[i].out.code));
 		tcall_release(&t[i]);
 	}
-	long long most = peer_stat(&p, "max_concurrent");
+	long long most = peer_get(&p, "/_control/concurrency", "max");
 	assert_true(most >= 1 && most <= 8);
 	assert_int_equal(peer_stat(&p, "attempts"), MANY);
 	free(t);
