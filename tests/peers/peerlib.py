@@ -13,6 +13,8 @@ misbehave through /_control/:
     GET  /_control/requests  [?path=/v1/...]  every API request received
     GET  /_control/stats     {"attempts", "answered", "duplicates", "events",
                               "handshake_failures"}
+    GET  /_control/concurrency  {"now", "max"}: API requests being handled,
+                              and the most at once since the last reset
     GET  /_control/events    loan events, once per event_id
     POST /_control/reset     mode ok, everything forgotten
 
@@ -354,6 +356,8 @@ class State:
         self.events = []
         self.event_ids = set()
         self.counter = 0
+        self.concurrent = 0  # API requests being handled now
+        self.max_concurrent = 0  # the most at once since the last reset
 
     def plan(self, base_delay):
         """Count an attempt and decide its fate: (delay_ms, action, status, lie)."""
@@ -496,6 +500,8 @@ class Handler(BaseHTTPRequestHandler):
                     out = {"attempts": st.attempts, "answered": st.answered,
                            "duplicates": st.duplicates, "events": len(st.events),
                            "handshake_failures": st.handshake_failures}
+                elif path == "/_control/concurrency":
+                    out = {"now": st.concurrent, "max": st.max_concurrent}
                 elif path == "/_control/events":
                     out = {"events": [dict(e) for e in st.events]}
                 else:
@@ -595,6 +601,17 @@ class Handler(BaseHTTPRequestHandler):
             self.server.state.requests.append(entry)
 
     def api(self, path):
+        st = self.server.state
+        with st.lock:
+            st.concurrent += 1
+            st.max_concurrent = max(st.max_concurrent, st.concurrent)
+        try:
+            self.api_request(path)
+        finally:
+            with st.lock:
+                st.concurrent -= 1
+
+    def api_request(self, path):
         srv = self.server
         st, peer = srv.state, srv.peer
         delay_ms, action, status, lie = st.plan(srv.delay_ms)
