@@ -49,8 +49,9 @@
 /* How far ahead of the caller's clock an answer's time may be: the
  * peers' clocks are not ours. */
 #define CODEC_CLOCK_SKEW_S 300
-/* The canonical text of a kept record or a request body. */
-#define CODEC_DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
+/* The canonical text of a kept record or a request body: compact, keys
+ * sorted, reals to 15 significant digits (a score of 0.73 stays "0.73"). */
+#define CODEC_DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15))
 
 enum codec_status {
 	CODEC_OK = 0,
