@@ -703,7 +703,8 @@ static const struct jsonin_field check_fields[] = {
 	{ .name = "recipient", .type = JSONIN_STRING, .required = 1, .max_len = 32 },
 };
 
-static enum senim_result check_answer(struct http_request *req, struct http_response *resp,
+static enum senim_result check_answer(struct http_request *req,
+				      struct http_response *resp,
 				      enum senim_result result, void *ctx)
 {
 	struct transfer_query *op = ctx;
@@ -715,9 +716,9 @@ static enum senim_result check_answer(struct http_request *req, struct http_resp
 	case TRANSFER_OK:
 		return http_reply_json(resp, 200,
 				       json_pack("{s:s,s:s,s:s,s:O}", "transfer_id",
-						 op->transfer_id, "recipient", op->recipient,
-						 "service", op->service, "received",
-						 op->received));
+						 op->transfer_id, "recipient",
+						 op->recipient, "service", op->service,
+						 "received", op->received));
 	case TRANSFER_REFUSED:
 		return api_reply_refusal(req, resp, &op->refused);
 	case TRANSFER_INVALID_ANSWER:
@@ -735,8 +736,8 @@ static enum senim_result check_answer(struct http_request *req, struct http_resp
 }
 
 /* The recipient's service speaking `api`, or NULL. */
-static const struct recipient_service *service_for(const struct recipients *r,
-						   const char *code, enum recipient_api api)
+static const struct recipient_service *
+service_for(const struct recipients *r, const char *code, enum recipient_api api)
 {
 	const struct recipient *rc = r ? recipients_find(r, code) : NULL;
 	for (size_t i = 0; rc && i < rc->nservices; i++)
@@ -769,7 +770,8 @@ enum senim_result api_subject_check_report(struct http_request *req,
 		return http_reply_problem(req, resp, &p);
 	}
 	/* An open breaker refuses before anything is read or recorded. */
-	if (!hub_recipient_available(ex->hub, recipients_find(ex->recipients, code), NULL))
+	if (!hub_recipient_available(ex->hub, recipients_find(ex->recipients, code),
+				     NULL))
 		return http_reply_code(req, resp, "recipient_unavailable");
 	struct transfer_query *op =
 		arena_alloc_disposable(&req->arena, sizeof(*op), transfer_query_dispose);

@@ -422,10 +422,9 @@ int cmd_serve(int argc, char **argv)
 			   .sign_in_ip_limit = (int)o.sign_in_ip_limit,
 			   .recipients = recipients };
 	/* The exchange: one hub thread carries every call to a recipient. */
-	struct exchange exchange = { .recipients = recipients,
-				     .store = st,
-				     .kr = kr,
-				     .matrix = &app.matrix };
+	struct exchange exchange = {
+		.recipients = recipients, .store = st, .kr = kr, .matrix = &app.matrix
+	};
 	struct server *srv = NULL;
 	/* The server serves the API's routes, and asks the API's gate who may
 	 * call them. */
@@ -469,7 +468,8 @@ int cmd_serve(int argc, char **argv)
 		app.exchange = &exchange;
 		struct transfer_recovery rec = { .ex = &exchange };
 		if (store_write(st, transfer_recover_tx, &rec)) {
-			cli_error("serve", "cannot settle the transfers a stop interrupted");
+			cli_error("serve",
+				  "cannot settle the transfers a stop interrupted");
 			rc = CLI_ENV;
 			goto done;
 		}

@@ -666,7 +666,8 @@ enum senim_result ledger_evidence_in(struct store_tx *tx, const char *subject_id
 		"SELECT id, granted_at, receipt FROM consents"
 		" WHERE subject_id = $1 AND kind = $2 AND withdrawn_at IS NULL"
 		" ORDER BY granted_at DESC LIMIT 1",
-		(struct store_val[]){ SV_TEXT(subject_id), SV_TEXT(consent_def(kind)->code) },
+		(struct store_val[]){ SV_TEXT(subject_id),
+				      SV_TEXT(consent_def(kind)->code) },
 		2, &r);
 	if (err)
 		return err;

@@ -34,13 +34,14 @@ struct transfer_private {
 	char consent_id[CONSENT_ID_LEN];
 	char *body; /* the request: personal data, wiped */
 	size_t body_len;
-	int64_t deadline_ms;	   /* wall clock, for the transfers row */
+	int64_t deadline_ms;	  /* wall clock, for the transfers row */
 	int64_t deadline_mono_us; /* the same, for the hub */
 	struct hub_call call;
 	/* what the hub and the codec made of the answer */
 	enum retry_code code;
 	int may_have_reached;
-	json_t *kept; /* the fields to keep, from a valid answer */
+	int curl_code; /* of the last attempt */
+	json_t *kept;  /* the fields to keep, from a valid answer */
 	char subject_iin[13];
 };
 
@@ -66,7 +67,8 @@ void transfer_query_dispose(void *arg)
 
 /* "identity,contact" and "identity.iin contact.phone_mobile" of the fields
  * the service sends. */
-static void describe_sends(const struct recipient_service *svc, struct transfer_private *p)
+static void describe_sends(const struct recipient_service *svc,
+			   struct transfer_private *p)
 {
 	uint32_t seen = 0;
 	size_t c = 0, f = 0;
@@ -79,16 +81,19 @@ static void describe_sends(const struct recipient_service *svc, struct transfer_
 		if (seen & (1u << fd->category))
 			continue;
 		seen |= 1u << fd->category;
-		c += (size_t)snprintf(p->categories + c, sizeof(p->categories) - c, "%s%s",
-				      c ? "," : "", recipient_category_code(fd->category));
+		c += (size_t)snprintf(p->categories + c, sizeof(p->categories) - c,
+				      "%s%s", c ? "," : "",
+				      recipient_category_code(fd->category));
 		if (c >= sizeof(p->categories))
 			c = sizeof(p->categories) - 1;
 	}
 }
 
-static enum senim_result append_disclosure(struct store_tx *tx, const struct transfer_query *op,
+static enum senim_result append_disclosure(struct store_tx *tx,
+					   const struct transfer_query *op,
 					   enum register_direction direction,
-					   enum register_outcome outcome, const char *reason)
+					   enum register_outcome outcome,
+					   const char *reason)
 {
 	const struct transfer_private *p = op->p;
 	const struct recipient_service *svc = p->d.service;
@@ -117,15 +122,15 @@ static enum senim_result append_disclosure(struct store_tx *tx, const struct tra
 
 /* The value of "category.field" among the subject's newest records. */
 static enum senim_result field_value(struct store_tx *tx, const struct vault_dek *dek,
-				     const char *subject_id, const struct recipient_field *f,
-				     json_t **value)
+				     const char *subject_id,
+				     const struct recipient_field *f, json_t **value)
 {
 	json_t *fields = NULL;
 	*value = NULL;
 	if (f->category >= CATEGORY__COUNT)
 		return SENIM_ERR_INVALID; /* register-only: no query sends one */
-	enum senim_result err =
-		subjects_latest_fields_in(tx, dek, subject_id, (enum category)f->category, &fields);
+	enum senim_result err = subjects_latest_fields_in(
+		tx, dek, subject_id, (enum category)f->category, &fields);
 	if (err || !fields)
 		return err ? err : SENIM_ERR_NOT_FOUND;
 	*value = json_incref(json_object_get(fields, f->name));
@@ -144,7 +149,8 @@ static enum senim_result build_request(struct store_tx *tx, struct transfer_quer
 	json_t *iin = NULL;
 	enum senim_result err = SENIM_OK;
 	if (svc->basis == RECIPIENT_BASIS_CONSENT) {
-		err = ledger_evidence_in(tx, op->subject_id, (enum consent_kind)svc->consent, &ev);
+		err = ledger_evidence_in(tx, op->subject_id,
+					 (enum consent_kind)svc->consent, &ev);
 		if (err)
 			return err;
 		memcpy(p->consent_id, ev.id, sizeof(p->consent_id));
@@ -165,8 +171,8 @@ static enum senim_result build_request(struct store_tx *tx, struct transfer_quer
 						    .granted_at = granted,
 						    .receipt_sha256 = ev.receipt_sha256 };
 	json_t *req = NULL;
-	err = bureau_report_request(p->subject_iin, purpose_code(op->purpose), &evidence, &req,
-				    NULL);
+	err = bureau_report_request(p->subject_iin, purpose_code(op->purpose), &evidence,
+				    &req, NULL);
 	if (err)
 		return err;
 	err = codec_dump(req, &p->body, &p->body_len);
@@ -179,37 +185,43 @@ static enum senim_result insert_transfer(struct store_tx *tx, struct transfer_qu
 {
 	struct transfer_private *p = op->p;
 	const struct recipient_service *svc = p->d.service;
-	struct buf sealed = { 0 };
-	enum senim_result err = vault_seal_blob(dek, op->subject_id, "transfer", op->transfer_id,
-						0, p->body, p->body_len, &sealed);
+	struct buf sealed;
+	buf_init(&sealed, BUF_NO_LIMIT);
+	enum senim_result err =
+		vault_seal_blob(dek, op->subject_id, "transfer", op->transfer_id, 0,
+				p->body, p->body_len, &sealed);
 	if (err)
 		return err;
 	int64_t now = clock_now_us() / 1000;
 	err = store_exec(
 		tx,
 		"INSERT INTO transfers (id, subject_id, recipient, service, api, mode,"
-		" idempotency_key, purpose, basis, consent_id, legal_ref, categories, fields,"
-		" country, cross_border, payload, state, attempts, next_attempt_at, deadline_at,"
+		" idempotency_key, purpose, basis, consent_id, legal_ref, categories, "
+		"fields,"
+		" country, cross_border, payload, state, attempts, next_attempt_at, "
+		"deadline_at,"
 		" may_have_reached, request_id, actor, created_at, updated_at)"
-		" VALUES ($1, $2, $3, $4, $5, 'query', $1, $6, $7, $8, $9, $10, $11, $12, $13,"
+		" VALUES ($1, $2, $3, $4, $5, 'query', $1, $6, $7, $8, $9, $10, $11, "
+		"$12, $13,"
 		" $14, 'sending', 0, $15, $16, 0, $17, $18, $15, $15)",
-		(struct store_val[]){ SV_TEXT(op->transfer_id), SV_TEXT(op->subject_id),
-				      SV_TEXT(p->d.recipient->code), SV_TEXT(svc->code),
-				      SV_TEXT(recipient_api_code(svc->api)),
-				      SV_TEXT(purpose_code(op->purpose)),
-				      SV_TEXT(recipient_basis_code(svc->basis)),
-				      p->consent_id[0] ? SV_TEXT(p->consent_id) : SV_NULL,
-				      svc->legal_ref ? SV_TEXT(svc->legal_ref) : SV_NULL,
-				      SV_TEXT(p->categories), SV_TEXT(p->fields),
-				      SV_TEXT(p->d.recipient->country),
-				      SV_INT(p->d.cross_border), SV_BLOB(sealed.data, sealed.len),
-				      SV_INT(now), SV_INT(p->deadline_ms),
-				      SV_TEXT(op->request_id), SV_TEXT(op->actor) },
+		(struct store_val[]){
+			SV_TEXT(op->transfer_id), SV_TEXT(op->subject_id),
+			SV_TEXT(p->d.recipient->code), SV_TEXT(svc->code),
+			SV_TEXT(recipient_api_code(svc->api)),
+			SV_TEXT(purpose_code(op->purpose)),
+			SV_TEXT(recipient_basis_code(svc->basis)),
+			p->consent_id[0] ? SV_TEXT(p->consent_id) : SV_NULL(),
+			svc->legal_ref ? SV_TEXT(svc->legal_ref) : SV_NULL(),
+			SV_TEXT(p->categories), SV_TEXT(p->fields),
+			SV_TEXT(p->d.recipient->country), SV_INT(p->d.cross_border),
+			SV_BLOB(sealed.data, sealed.len), SV_INT(now),
+			SV_INT(p->deadline_ms), SV_TEXT(op->request_id),
+			SV_TEXT(op->actor) },
 		18, NULL);
-	buf_free(&sealed);
+	buf_release(&sealed);
 	if (err)
 		return err;
-	char object[8 + TRANSFER_ID_LEN];
+	char object[16 + TRANSFER_ID_LEN];
 	snprintf(object, sizeof(object), "transfer:%s", op->transfer_id);
 	return audit_append(tx, op->ex->kr,
 			    &(struct audit_record){ .actor = op->actor,
@@ -271,8 +283,8 @@ static enum retry_check check_answer(struct hub_call *call, const char *body, si
 	struct codec_verdict v;
 	json_decref(p->kept);
 	p->kept = NULL;
-	if (bureau_report_parse(body, len, p->subject_iin, clock_now_us() / 1000000, &report,
-				&v))
+	if (bureau_report_parse(body, len, p->subject_iin, clock_now_us() / 1000000,
+				&report, &v))
 		return RETRY_CHECK_INVALID; /* out of memory: keep nothing */
 	if (v.status == CODEC_WRONG_SUBJECT)
 		return RETRY_CHECK_WRONG_SUBJECT;
@@ -292,6 +304,7 @@ static void answered(struct hub_call *call, const struct hub_outcome *o)
 	struct transfer_private *p = op->p;
 	p->code = o->code;
 	p->may_have_reached = o->may_have_reached;
+	p->curl_code = o->curl_code;
 	settle(op);
 }
 
@@ -322,7 +335,11 @@ static void after_decide(enum senim_result result, void *arg)
 
 /* ---- step 3: settle --------------------------------------------------------- */
 
-static enum transfer_result result_of(enum retry_code code)
+/* curl's codes for a timeout and for an answer cut short (CURLE_*). */
+#define CURL_TIMED_OUT 28
+#define CURL_PARTIAL 18
+
+static enum transfer_result result_of(enum retry_code code, int curl_code)
 {
 	switch (code) {
 	case RETRY_OK:
@@ -332,7 +349,12 @@ static enum transfer_result result_of(enum retry_code code)
 	case RETRY_WRONG_SUBJECT:
 		return TRANSFER_WRONG_SUBJECT;
 	case RETRY_TRANSPORT:
-		return TRANSFER_TIMEOUT;
+		/* A body cut short is an answer that breaks its API; a
+		 * connection that died otherwise is the recipient unavailable. */
+		if (curl_code == CURL_TIMED_OUT)
+			return TRANSFER_TIMEOUT;
+		return curl_code == CURL_PARTIAL ? TRANSFER_INVALID_ANSWER
+						 : TRANSFER_UNAVAILABLE;
 	case RETRY_HTTP_4XX:
 		return TRANSFER_RECIPIENT_REFUSED;
 	default:
@@ -344,7 +366,8 @@ static enum senim_result keep_answer(struct store_tx *tx, struct transfer_query 
 {
 	struct transfer_private *p = op->p;
 	struct vault_dek *dek = NULL;
-	struct buf sealed = { 0 };
+	struct buf sealed;
+	buf_init(&sealed, BUF_NO_LIMIT);
 	char id[SUBJECT_ID_LEN];
 	id_time_ordered(id, "src_", clock_now_us() / 1000);
 	enum senim_result err = vault_dek_load(tx, op->ex->kr, op->subject_id, &dek);
@@ -353,18 +376,18 @@ static enum senim_result keep_answer(struct store_tx *tx, struct transfer_query 
 	err = vault_seal_record(dek, op->subject_id, "source", 0, p->kept, &sealed);
 	if (err)
 		goto fail;
-	err = store_exec(tx,
-			 "INSERT INTO subject_sources (id, subject_id, recipient, service,"
-			 " transfer_id, received_at, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-			 (struct store_val[]){ SV_TEXT(id), SV_TEXT(op->subject_id),
-					       SV_TEXT(p->d.recipient->code),
-					       SV_TEXT(p->d.service->code),
-					       SV_TEXT(op->transfer_id),
-					       SV_INT(clock_now_us() / 1000000),
-					       SV_BLOB(sealed.data, sealed.len) },
-			 7, NULL);
+	err = store_exec(
+		tx,
+		"INSERT INTO subject_sources (id, subject_id, recipient, service,"
+		" transfer_id, received_at, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		(struct store_val[]){
+			SV_TEXT(id), SV_TEXT(op->subject_id),
+			SV_TEXT(p->d.recipient->code), SV_TEXT(p->d.service->code),
+			SV_TEXT(op->transfer_id), SV_INT(clock_now_us() / 1000000),
+			SV_BLOB(sealed.data, sealed.len) },
+		7, NULL);
 fail:
-	buf_free(&sealed);
+	buf_release(&sealed);
 	vault_dek_free(dek);
 	return err;
 }
@@ -381,12 +404,13 @@ static enum senim_result settle_tx(struct store_tx *tx, void *arg)
 		" updated_at = $5 WHERE id = $1 AND state = 'sending'",
 		(struct store_val[]){ SV_TEXT(op->transfer_id), SV_TEXT(state),
 				      SV_INT(p->may_have_reached),
-				      ok ? SV_NULL : SV_TEXT(retry_code_name(p->code)),
+				      ok ? SV_NULL() : SV_TEXT(retry_code_name(p->code)),
 				      SV_INT(clock_now_us() / 1000) },
 		5, NULL);
 	if (err)
 		return err;
-	err = append_disclosure(tx, op, REGISTER_OUT, ok ? REGISTER_DELIVERED : REGISTER_FAILED,
+	err = append_disclosure(tx, op, REGISTER_OUT,
+				ok ? REGISTER_DELIVERED : REGISTER_FAILED,
 				ok ? NULL : retry_code_name(p->code));
 	if (err || !ok)
 		return err;
@@ -401,7 +425,7 @@ static void after_settle(enum senim_result result, void *arg)
 	struct transfer_query *op = arg;
 	struct transfer_private *p = op->p;
 	if (!result) {
-		op->result = result_of(p->code);
+		op->result = result_of(p->code, p->curl_code);
 		if (op->result == TRANSFER_OK) {
 			op->received = p->kept; /* the op owns it now */
 			p->kept = NULL;
@@ -465,23 +489,25 @@ static enum senim_result abandon(struct store_tx *tx, const struct exchange *ex,
 		tx,
 		"UPDATE transfers SET state = 'abandoned', may_have_reached = 1,"
 		" updated_at = $2 WHERE id = $1",
-		(struct store_val[]){ SV_TEXT(t->id), SV_INT(clock_now_us() / 1000) }, 2, NULL);
+		(struct store_val[]){ SV_TEXT(t->id), SV_INT(clock_now_us() / 1000) }, 2,
+		NULL);
 	if (err)
 		return err;
 	const struct recipient *rc = recipients_find(ex->recipients, t->recipient);
 	int purpose = purpose_parse(t->purpose);
 	if (!rc || purpose < 0) {
-		char object[8 + TRANSFER_ID_LEN];
+		char object[16 + TRANSFER_ID_LEN];
 		snprintf(object, sizeof(object), "transfer:%s", t->id);
-		return audit_append(tx, ex->kr,
-				    &(struct audit_record){ .actor = "system",
-							    .operation = "transfer.abandon",
-							    .object = object,
-							    .subject_id = t->subject_id,
-							    .categories = t->categories,
-							    .purpose = t->purpose,
-							    .outcome = "failed",
-							    .request_id = t->request_id });
+		return audit_append(
+			tx, ex->kr,
+			&(struct audit_record){ .actor = "system",
+						.operation = "transfer.abandon",
+						.object = object,
+						.subject_id = t->subject_id,
+						.categories = t->categories,
+						.purpose = t->purpose,
+						.outcome = "failed",
+						.request_id = t->request_id });
 	}
 	const struct recipient_service *svc = recipient_service_find(rc, t->service);
 	struct disclosure e = {
@@ -516,15 +542,17 @@ enum senim_result transfer_recover_tx(struct store_tx *tx, void *arg)
 		struct store_rows *r;
 		size_t n = 0;
 		int has = 0;
-		err = store_query(tx,
-				  "SELECT id, subject_id, recipient, service, purpose, basis,"
-				  " consent_id, request_id, actor, categories, fields"
-				  " FROM transfers WHERE mode = 'query'"
-				  " AND state IN ('pending', 'sending') ORDER BY id LIMIT 256",
-				  NULL, 0, &r);
+		err = store_query(
+			tx,
+			"SELECT id, subject_id, recipient, service, purpose, basis,"
+			" consent_id, request_id, actor, categories, fields"
+			" FROM transfers WHERE mode = 'query'"
+			" AND state IN ('pending', 'sending') ORDER BY id LIMIT 256",
+			NULL, 0, &r);
 		if (err)
 			break;
-		while (n < RECOVER_BATCH && (err = store_rows_next(r, &has)) == SENIM_OK && has) {
+		while (n < RECOVER_BATCH &&
+		       (err = store_rows_next(r, &has)) == SENIM_OK && has) {
 			struct stranded *t = &batch[n++];
 			copy_col(r, 0, t->id, sizeof(t->id));
 			copy_col(r, 1, t->subject_id, sizeof(t->subject_id));

@@ -56,12 +56,12 @@ struct exchange {
 
 /* How a query ended, for the API's answer. */
 enum transfer_result {
-	TRANSFER_OK,		  /* answered and kept: op->received */
-	TRANSFER_REFUSED,	  /* op->refused says why; nothing left */
-	TRANSFER_INVALID_ANSWER,  /* the answer broke its API; nothing kept */
-	TRANSFER_WRONG_SUBJECT,	  /* the answer was about someone else */
-	TRANSFER_TIMEOUT,	  /* no answer within the deadline */
-	TRANSFER_UNAVAILABLE,	  /* could not reach it, or its breaker is open */
+	TRANSFER_OK,		   /* answered and kept: op->received */
+	TRANSFER_REFUSED,	   /* op->refused says why; nothing left */
+	TRANSFER_INVALID_ANSWER,   /* the answer broke its API; nothing kept */
+	TRANSFER_WRONG_SUBJECT,	   /* the answer was about someone else */
+	TRANSFER_TIMEOUT,	   /* no answer within the deadline */
+	TRANSFER_UNAVAILABLE,	   /* could not reach it, or its breaker is open */
 	TRANSFER_RECIPIENT_REFUSED /* it answered 4xx (e.g. consent not confirmed) */
 };
 

@@ -237,7 +237,8 @@ static const struct problem_def catalogue[] = {
 	    "предоставляет эту услугу; ничего не отправлено.",
 	    "Мұндай кодпен алушы (recipient) алушылар тізілімінде жоқ немесе бұл "
 	    "қызметті ұсынбайды; ештеңе жіберілмеді.",
-	    "No recipient with this code (recipient) is in the recipients register, or it "
+	    "No recipient with this code (recipient) is in the recipients register, or "
+	    "it "
 	    "does not offer this service; nothing was sent." } },
 	{ "exchange_not_configured",
 	  503,

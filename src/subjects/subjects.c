@@ -270,8 +270,9 @@ fail:
 	return err;
 }
 
-enum senim_result subjects_latest_fields_in(struct store_tx *tx, const struct vault_dek *dek,
-					    const char *id, enum category c, json_t **fields)
+enum senim_result subjects_latest_fields_in(struct store_tx *tx,
+					    const struct vault_dek *dek, const char *id,
+					    enum category c, json_t **fields)
 {
 	json_t *rec = NULL;
 	*fields = NULL;

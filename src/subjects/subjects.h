@@ -348,10 +348,9 @@ SENIM_MUST_CHECK enum senim_result subjects_state_in(struct store_tx *tx, const 
  * subject has no record of c.  No access decision and no audit record: the
  * caller has decided (exchange_decide) and records the disclosure.
  */
-SENIM_MUST_CHECK enum senim_result subjects_latest_fields_in(struct store_tx *tx,
-							     const struct vault_dek *dek,
-							     const char *id, enum category c,
-							     json_t **fields);
+SENIM_MUST_CHECK enum senim_result
+subjects_latest_fields_in(struct store_tx *tx, const struct vault_dek *dek,
+			  const char *id, enum category c, json_t **fields);
 
 /* ---- the sign-in phone, for borrower/phone.h ------------------------------------- */
 

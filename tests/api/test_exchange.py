@@ -22,6 +22,7 @@ from test_fail_closed import block_audit_sql, unblock_audit_sql
 REVIEW = {"Senim-Purpose": "loan_application_review"}
 ID = {"Senim-Purpose": "identification"}
 TOKEN = "bureau-token-7"
+FAILING = ("pkb_garbage", "pkb_truncate", "pkb_lie", "pkb_wrong_person", "pkb_slow")
 
 RECIPIENTS = """\
 [recipient pkb]
@@ -34,12 +35,31 @@ endpoint = {endpoint}
 credentials = {credentials}
 ca = {ca}
 timeout_ms = {timeout_ms}
+breaker_failures = 100
 [service pkb.credit_report]
 api = credit_report/1
 purposes = loan_application_review loan_servicing
 sends = identity.iin
 receives = report.score report.loans report.total_debt_tiyn report.enquiries
 basis = consent:credit_bureau_pkb
+
+[recipient gkb]
+name_ru = АО «Государственное кредитное бюро»
+name_kk = «Мемлекеттік кредиттік бюро» АҚ
+registration = pending
+kind = credit_bureau
+country = KZ
+endpoint = {gkb_endpoint}
+ca = {ca}
+timeout_ms = 1000
+breaker_failures = 2
+breaker_open_ms = 600000
+[service gkb.credit_report]
+api = credit_report/1
+purposes = loan_application_review loan_servicing
+sends = identity.iin
+receives = report.score
+basis = consent:credit_bureau_gkb
 """
 
 
@@ -49,19 +69,29 @@ def world():
     ca = TestCA.create(os.path.join(d, "ca"))
     server = ca.issue_server("server")
     peer = PeerProcess("credit_bureau.py", tls=server, token=TOKEN, ca=ca.crt)
+    gkb = PeerProcess("credit_bureau.py", tls=server, ca=ca.crt)
     credentials = os.path.join(d, "pkb.token")
     with open(os.open(credentials, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
         f.write(TOKEN + "\n")
     path = os.path.join(d, "recipients.conf")
     with open(path, "w", encoding="utf-8") as f:
         f.write(RECIPIENTS.format(endpoint="https://127.0.0.1:%d" % peer.port,
+                                  gkb_endpoint="https://127.0.0.1:%d" % gkb.port,
                                   credentials=credentials, ca=ca.crt, timeout_ms=1500))
+        # The same bureau under other codes, one per way of failing, so
+        # that each has a circuit breaker of its own.
+        for code in FAILING:
+            f.write("\n" + RECIPIENTS.split("\n[recipient gkb]")[0].replace(
+                "[recipient pkb]", "[recipient %s]" % code).replace(
+                "[service pkb.", "[service %s." % code).format(endpoint="https://127.0.0.1:%d" % peer.port,
+                                    credentials=credentials, ca=ca.crt, timeout_ms=1500))
     s = Senim(extra_args=["--recipients", path]).start()
     staff = {role: s.service_token("xch-" + role, role)
              for role in ("underwriter", "support", "marketing", "dpo")}
-    yield {"senim": s, "peer": peer, "staff": staff}
+    yield {"senim": s, "peer": peer, "gkb": gkb, "staff": staff}
     rc = s.stop()
     peer.stop()
+    gkb.stop()
     assert rc == 0, s.read_log()[-4000:]
 
 
@@ -199,28 +229,6 @@ def test_who_may_ask(world):
     assert peer_requests(world) == []
 
 
-@pytest.mark.parametrize("mode,code", [("garbage", "recipient_invalid_answer"),
-                                       ("truncate", "recipient_invalid_answer"),
-                                       ("lie", "recipient_invalid_answer"),
-                                       ("wrong_person", "recipient_wrong_subject")])
-def test_a_bad_answer_is_refused_and_nothing_kept(world, mode, code):
-    sid, _, _ = register(world)
-    world["peer"].mode(mode)
-    r = check(world, sid)
-    assert r.status == 502 and r.json["code"] == code, r
-    assert kept(world, sid) == 0
-    rows = register_rows(world, sid)
-    assert [(d, o) for d, _, _, o, *_ in rows] == [("out", "failed")]
-
-
-def test_a_stalled_bureau_times_out(world):
-    sid, _, _ = register(world)
-    world["peer"].mode("slow", delay_ms=5000)
-    r = check(world, sid)
-    assert r.status == 504 and r.json["code"] == "recipient_timeout", r
-    assert kept(world, sid) == 0
-
-
 def test_nothing_personal_in_the_log(world):
     sid, body, _ = register(world)
     assert check(world, sid).status == 200
@@ -247,3 +255,43 @@ def test_fail_closed_without_audit(world):
     assert s.sql("SELECT COUNT(*) FROM transfers WHERE subject_id = '%s'" % sid)[0][0] == "0"
     # The same call works once the audit log does.
     assert check(world, sid).status == 200
+
+
+def test_a_failing_bureau_is_left_alone(world):
+    """After breaker_failures failures in a row the circuit opens: the next
+    check is answered 503 before anything is read, recorded or sent."""
+    sid, _, _ = register(world, consents=("credit_bureau_gkb",))
+    gkb = world["gkb"]
+    gkb.mode("fail", status=503)
+    for _ in range(2):
+        r = check(world, sid, recipient="gkb")
+        assert r.status == 503 and r.json["code"] == "recipient_unavailable", r
+    sent = len(gkb.requests("/v1/credit-reports"))
+    before = register_rows(world, sid)
+    gkb.mode("ok")
+    r = check(world, sid, recipient="gkb")
+    assert r.status == 503 and r.json["code"] == "recipient_unavailable", r
+    assert len(gkb.requests("/v1/credit-reports")) == sent
+    assert register_rows(world, sid) == before
+
+
+@pytest.mark.parametrize("mode,code", [("garbage", "recipient_invalid_answer"),
+                                       ("truncate", "recipient_invalid_answer"),
+                                       ("lie", "recipient_invalid_answer"),
+                                       ("wrong_person", "recipient_wrong_subject")])
+def test_a_bad_answer_is_refused_and_nothing_kept(world, mode, code):
+    sid, _, _ = register(world)
+    world["peer"].mode(mode)
+    r = check(world, sid, recipient="pkb_" + mode)
+    assert r.status == 502 and r.json["code"] == code, r
+    assert kept(world, sid) == 0
+    rows = register_rows(world, sid)
+    assert [(d, o) for d, _, _, o, *_ in rows] == [("out", "failed")]
+
+
+def test_a_stalled_bureau_times_out(world):
+    sid, _, _ = register(world)
+    world["peer"].mode("slow", delay_ms=5000)
+    r = check(world, sid, recipient="pkb_slow")
+    assert r.status == 504 and r.json["code"] == "recipient_timeout", r
+    assert kept(world, sid) == 0
