@@ -759,12 +759,12 @@ enum senim_result api_subject_check_report(struct http_request *req,
 	json_t *body;
 	if (http_json_body_or_reply(req, resp, check_fields, COUNT(check_fields), &body))
 		return SENIM_OK;
-	const char *code = arena_strdup(&req->arena, jsonin_str(body, "recipient"));
+	const char *recipient = arena_strdup(&req->arena, jsonin_str(body, "recipient"));
 	json_decref(body);
-	if (!code)
+	if (!recipient)
 		return SENIM_ERR_NOMEM;
 	const struct recipient_service *svc =
-		service_for(ex->recipients, code, RECIPIENT_API_CREDIT_REPORT);
+		service_for(ex->recipients, recipient, RECIPIENT_API_CREDIT_REPORT);
 	if (!svc) {
 		struct problem p = { .code = "recipient_unknown", .field = "recipient" };
 		return http_reply_problem(req, resp, &p);
@@ -783,7 +783,7 @@ enum senim_result api_subject_check_report(struct http_request *req,
 				       .role = req->actor.role,
 				       .purpose = purpose,
 				       .subject_id = id,
-				       .recipient = code,
+				       .recipient = recipient,
 				       .service = svc->code };
 	return http_async_then(req, transfer_query_start, op, check_answer);
 }

@@ -47,6 +47,9 @@ EXPECTED = {
     ("POST", "/v1/subjects/{id}/restrictions"): {"dpo"},
     ("DELETE", "/v1/subjects/{id}/restrictions"): {"dpo"},
     ("GET", "/v1/subjects/{id}/protection"): {"dpo"},
+    # A bureau's report: application review (underwriter) and servicing
+    # (support, underwriter), as the purposes the service serves allow.
+    ("POST", "/v1/subjects/{id}/checks/credit-report"): {"underwriter", "support"},
     # The consent ledger as staff see it: the DPO answers for it, support
     # uses it to answer the borrower.
     ("GET", "/v1/subjects/{id}/consents"): {"dpo", "support"},
