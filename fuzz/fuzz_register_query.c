@@ -32,7 +32,7 @@ static void check(int ok)
 }
 
 static const char *const rules[] = { "format", "enum_value", "min_value", "max_value",
-				     "period" };
+				     "period_length" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -63,8 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *rule = NULL;
 	long long limit = -1;
 	enum senim_result err =
-		register_query_parse((const char *const *)values, page_max, periodless, NOW,
-				     &q, &bad, &rule, &limit);
+		register_query_parse((const char *const *)values, page_max, periodless,
+				     NOW, &q, &bad, &rule, &limit);
 	if (err) {
 		check(err == SENIM_ERR_INVALID);
 		check(bad < REGISTER_P__COUNT && values[bad] != NULL);
@@ -73,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			known |= strcmp(rule, rules[i]) == 0;
 		check(known);
 		int has_limit = strcmp(rule, "min_value") == 0 ||
-				strcmp(rule, "max_value") == 0 || strcmp(rule, "period") == 0;
+				strcmp(rule, "max_value") == 0 ||
+				strcmp(rule, "period_length") == 0;
 		check(has_limit ? limit > 0 : limit == 0);
 		goto done;
 	}
@@ -94,7 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct register_query r;
 		check(register_query_parse(again, page_max, 1, NOW, &r, &bad, &rule,
 					   &limit) == SENIM_OK);
-		check(r.cursor_at == q.cursor_at && strcmp(r.cursor_id, q.cursor_id) == 0);
+		check(r.cursor_at == q.cursor_at &&
+		      strcmp(r.cursor_id, q.cursor_id) == 0);
 	}
 done:
 	for (int i = 0; i < REGISTER_P__COUNT; i++)
