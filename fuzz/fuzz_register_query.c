@@ -32,7 +32,7 @@ static void check(int ok)
 }
 
 static const char *const rules[] = { "format", "enum_value", "min_value", "max_value",
-				     "period" };
+				     "period_length" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(known);
 		int has_limit = strcmp(rule, "min_value") == 0 ||
 				strcmp(rule, "max_value") == 0 ||
-				strcmp(rule, "period") == 0;
+				strcmp(rule, "period_length") == 0;
 		check(has_limit ? limit > 0 : limit == 0);
 		goto done;
 	}

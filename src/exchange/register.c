@@ -436,7 +436,7 @@ enum senim_result register_query_parse(const char *const values[REGISTER_P__COUN
 		 * register (the store stays in Kazakhstan, L5). */
 		if (q->from_us >= q->to_us || q->to_us - q->from_us > period_max) {
 			*limit = REGISTER_PERIOD_MAX_DAYS;
-			REFUSE(has_to ? REGISTER_P_TO : REGISTER_P_FROM, "period");
+			REFUSE(has_to ? REGISTER_P_TO : REGISTER_P_FROM, "period_length");
 		}
 	}
 	if ((v = values[REGISTER_P_CURSOR]) && parse_cursor(v, q))

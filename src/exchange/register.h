@@ -173,7 +173,7 @@ struct register_query {
  *
  * SENIM_ERR_INVALID when a value breaks its rule: *bad is the parameter,
  * *rule a rule of http/problem.h ("format", "enum_value", "min_value",
- * "max_value", "period_days") and *limit the number the rule names.
+ * "max_value", "period_length") and *limit the number the rule names.
  */
 SENIM_MUST_CHECK enum senim_result
 register_query_parse(const char *const values[REGISTER_P__COUNT], size_t page_max,

@@ -572,7 +572,7 @@ static const struct rule_def rules[] = {
 	{ "forbidden_characters",
 	  { "содержит недопустимые символы", "рұқсат етілмеген таңбалар бар",
 	    "contains characters that are not allowed" } },
-	{ "period",
+	{ "period_length",
 	  { "период должен заканчиваться после начала и быть не длиннее {limit} дней",
 	    "кезең басталғаннан кейін аяқталып, {limit} күннен аспауы керек",
 	    "the period must end after it starts and last at most {limit} days" } },

@@ -43,7 +43,7 @@
 	X(iin_no_checksum)         \
 	X(iin_birth_date_mismatch) \
 	X(iin_sex_mismatch)        \
-	X(period)
+	X(period_length)
 
 struct problem {
 	const char *code;  /* a catalogue code, e.g. "validation_failed" */

@@ -323,7 +323,8 @@ static const char M0007[] =
  * keeps who each recipient was (names, registration) when it was named,
  * keyed by a hash of exactly that.  subject_sources keeps what came in,
  * sealed; subject_findings the disagreements between it and what the
- * borrower declared (D8), without values.
+ * borrower declared (D8), without values.  The register's indexes end in
+ * id: its pages are ordered, and resumed, by (at, id).
  */
 static const char M0008[] =
 	"CREATE TABLE transfers ("
@@ -411,9 +412,9 @@ static const char M0008[] =
 	" transfer_id TEXT,"
 	" request_id TEXT NOT NULL,"
 	" actor TEXT NOT NULL);"
-	"CREATE INDEX disclosures_by_subject ON disclosures(subject_id, at);"
-	"CREATE INDEX disclosures_by_recipient ON disclosures(recipient, at);"
-	"CREATE INDEX disclosures_by_time ON disclosures(at);"
+	"CREATE INDEX disclosures_by_subject ON disclosures(subject_id, at, id);"
+	"CREATE INDEX disclosures_by_recipient ON disclosures(recipient, at, id);"
+	"CREATE INDEX disclosures_by_time ON disclosures(at, id);"
 	"{register_append_only}"
 	"CREATE TABLE subject_sources ("
 	" id TEXT PRIMARY KEY,"

@@ -319,9 +319,9 @@ def test_staff_pages(reg):
     ("cross_border=yes", "cross_border", "enum_value"),
     ("from=2025-01-01", "from", "format"),
     ("to=2025-13-01T00:00:00Z", "to", "format"),
-    ("from=2024-01-01T00:00:00Z&to=2025-06-01T00:00:00Z", "to", "period"),
-    ("from=2025-06-01T00:00:00Z&to=2025-06-01T00:00:00Z", "to", "period"),
-    ("from=2020-01-01T00:00:00Z", "from", "period"),
+    ("from=2024-01-01T00:00:00Z&to=2025-06-01T00:00:00Z", "to", "period_length"),
+    ("from=2025-06-01T00:00:00Z&to=2025-06-01T00:00:00Z", "to", "period_length"),
+    ("from=2020-01-01T00:00:00Z", "from", "period_length"),
     ("cursor=1.x", "cursor", "format"),
     ("limit=501", "limit", "max_value"),
     ("limit=-1", "limit", "format"),
@@ -332,7 +332,7 @@ def test_bad_filters(reg, query, field, rule):
     assert r.status == 422, r
     assert r.json["code"] == "filter_invalid"
     assert (r.json["field"], r.json["rule"]) == (field, rule)
-    if rule == "period":
+    if rule == "period_length":
         assert "366" in r.json["detail"]
 
 

@@ -42,7 +42,7 @@ static const struct {
 	{ STORE_SQLITE, 7, "0007_phone_changes",
 	  "feb6e179163c622224b596701614dc528bc3fa517fa93cb9124f010153e613f6" },
 	{ STORE_SQLITE, 8, "0008_exchange",
-	  "5e1415ae9a85b8bd8415aa8bf5c1cee20c00521c271dadc15280c43b98bb5743" },
+	  "b23669added7a98abc7c9b04d605de57e9d1be95f17e8661d33a1a0ae041c8b8" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -58,7 +58,7 @@ static const struct {
 	{ STORE_POSTGRES, 7, "0007_phone_changes",
 	  "884e074b8078ca93caa7176aa487243a1c7b50f07589cd41418f1cb81a1259dc" },
 	{ STORE_POSTGRES, 8, "0008_exchange",
-	  "dc8e937c72ad6de24e0f76d015072c7d6074a68a1f405500f66646bacc3d3269" },
+	  "a53de97afa9699d275fd4ae1cdd37346606cdf5df047ebcce23082fa8b0f053d" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))

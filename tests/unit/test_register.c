@@ -406,9 +406,11 @@ static void test_query_parse(void **state)
 		{ REGISTER_P_FROM, "2025-06-01T00:00:00", 0, "format" },
 		{ REGISTER_P_FROM, "2025-06-01T00:00:00+05", 0, "format" },
 		{ REGISTER_P_FROM, "2025-06-01T00:00:00.Z", 0, "format" },
-		{ REGISTER_P_FROM, "2024-12-30T23:59:59Z", 0, "period" }, /* > 366 days */
-		{ REGISTER_P_FROM, "2024-12-31T00:00:00Z", 1, NULL },	  /* = 366 days */
-		{ REGISTER_P_FROM, "2026-01-01T00:00:00Z", 0, "period" }, /* = to */
+		{ REGISTER_P_FROM, "2024-12-30T23:59:59Z", 0,
+		  "period_length" },				      /* > 366 days */
+		{ REGISTER_P_FROM, "2024-12-31T00:00:00Z", 1, NULL }, /* = 366 days */
+		{ REGISTER_P_FROM, "2026-01-01T00:00:00Z", 0,
+		  "period_length" }, /* = to */
 		{ REGISTER_P_TO, "2025-12-01T00:00:00Z", 1, NULL },
 		{ REGISTER_P_TO, "tomorrow", 0, "format" },
 		{ REGISTER_P_CURSOR, "1750000000000000.dsc_AAAAAAAAAAAAAAAAAAAAAA", 1,
