@@ -770,7 +770,7 @@ enum senim_result api_subject_check_report(struct http_request *req,
 		return http_reply_problem(req, resp, &p);
 	}
 	/* An open breaker refuses before anything is read or recorded. */
-	if (!hub_recipient_available(ex->hub, recipients_find(ex->recipients, code),
+	if (!hub_recipient_available(ex->hub, recipients_find(ex->recipients, recipient),
 				     NULL))
 		return http_reply_code(req, resp, "recipient_unavailable");
 	struct transfer_query *op =
