@@ -6,6 +6,9 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "connectors/hub.h"
+#include "exchange/register.h"
+#include "exchange/transfer.h"
 #include "audit/audit.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -61,6 +64,15 @@ enum senim_result api_metrics(struct http_request *req, struct http_response *re
 					       audit_records_written(), &text);
 	if (err)
 		goto fail;
+	/* The exchange: transfers by outcome, and each recipient's hub state. */
+	if (req->app->exchange) {
+		err = register_metrics(&text);
+		if (err)
+			goto fail;
+		err = hub_metrics(req->app->exchange->hub, &text);
+		if (err)
+			goto fail;
+	}
 	err = http_reply_bytes(resp, 200, "text/plain; version=0.0.4", text.data,
 			       text.len);
 fail:

@@ -4,6 +4,7 @@
 #include "exchange/register.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -149,6 +150,69 @@ static struct store_val text_or_null(const char *s)
 	return s ? SV_TEXT(s) : SV_NULL();
 }
 
+/* ---- counting what committed ------------------------------------------------------ */
+
+/* Entries committed by this process, per recipient code, direction and
+ * outcome (for /metrics).  Codes come from the recipients file: at most
+ * RECIPIENTS_MAX of them, so the labels stay bounded. */
+static struct {
+	char code[40];
+	uint64_t n[REGISTER_DIRECTION__COUNT][REGISTER_OUTCOME__COUNT];
+} counted[RECIPIENTS_MAX];
+static size_t ncounted;
+static pthread_mutex_t counted_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* One committed entry, as queued by register_append. */
+struct counted_entry {
+	char code[40];
+	unsigned char direction, outcome;
+};
+
+/* On the store's finisher, once the entries' batches are durable. */
+static enum senim_result count_committed(void *ctx, const struct store_item *items,
+					 size_t n)
+{
+	(void)ctx;
+	pthread_mutex_lock(&counted_lock);
+	for (size_t i = 0; i < n; i++) {
+		const struct counted_entry *e = items[i].data;
+		size_t k = 0;
+		while (k < ncounted && strcmp(counted[k].code, e->code) != 0)
+			k++;
+		if (k == ncounted) {
+			if (ncounted == RECIPIENTS_MAX)
+				continue; /* a file reloaded past the bound: not counted */
+			memcpy(counted[k].code, e->code, sizeof(counted[k].code));
+			ncounted++;
+		}
+		counted[k].n[e->direction][e->outcome]++;
+	}
+	pthread_mutex_unlock(&counted_lock);
+	return SENIM_OK;
+}
+
+enum senim_result register_metrics(struct buf *out)
+{
+	enum senim_result err = buf_addstr(
+		out, "# HELP senim_transfers_total Disclosure register entries committed,"
+		     " by recipient, direction and outcome.\n"
+		     "# TYPE senim_transfers_total counter\n");
+	pthread_mutex_lock(&counted_lock);
+	for (size_t k = 0; k < ncounted && !err; k++)
+		for (int d = 0; d < REGISTER_DIRECTION__COUNT && !err; d++)
+			for (int o = 0; o < REGISTER_OUTCOME__COUNT && !err; o++)
+				if (counted[k].n[d][o])
+					err = buf_addf(
+						out,
+						"senim_transfers_total{recipient=\"%s\","
+						"direction=\"%s\",outcome=\"%s\"} %llu\n",
+						counted[k].code, directions[d],
+						outcomes[o],
+						(unsigned long long)counted[k].n[d][o]);
+	pthread_mutex_unlock(&counted_lock);
+	return err;
+}
+
 enum senim_result register_append(struct store_tx *tx, const struct keyring *kr,
 				  const struct disclosure *d,
 				  char id_out[DISCLOSURE_ID_LEN])
@@ -212,6 +276,12 @@ enum senim_result register_append(struct store_tx *tx, const struct keyring *kr,
 				    .outcome = audit_outcome(d->outcome),
 				    .request_id = d->request_id };
 	err = audit_append(tx, kr, &rec);
+	if (err)
+		return err;
+	struct counted_entry c = { .direction = (unsigned char)d->direction,
+				   .outcome = (unsigned char)d->outcome };
+	snprintf(c.code, sizeof(c.code), "%s", r->code);
+	err = store_tx_after_commit(tx, count_committed, NULL, &c, sizeof(c));
 	if (err)
 		return err;
 	if (id_out)

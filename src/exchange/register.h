@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/ids.h"
 #include "common/result.h"
 #include "core/purposes.h"
@@ -119,6 +120,13 @@ SENIM_MUST_CHECK enum senim_result register_append(struct store_tx *tx,
  */
 void register_snapshot_id(const struct recipient *r,
 			  unsigned char out[REGISTER_SNAPSHOT_BYTES]);
+
+/*
+ * Append Prometheus text: senim_transfers_total{recipient,direction,outcome},
+ * the entries this process committed (counted once their batch is durable).
+ * Any thread.  SENIM_OK or the buf's error.
+ */
+SENIM_MUST_CHECK enum senim_result register_metrics(struct buf *out);
 
 /* ---- reading ------------------------------------------------------------------------ */
 

@@ -11,6 +11,7 @@ peer (its request log), and nothing kept (subject_sources).
 import datetime
 import json
 import os
+import re
 import tempfile
 
 import pytest
@@ -87,7 +88,7 @@ def world():
                                     credentials=credentials, ca=ca.crt, timeout_ms=1500))
     s = Senim(extra_args=["--recipients", path]).start()
     staff = {role: s.service_token("xch-" + role, role)
-             for role in ("underwriter", "support", "marketing", "dpo")}
+             for role in ("underwriter", "support", "marketing", "dpo", "auditor")}
     yield {"senim": s, "peer": peer, "gkb": gkb, "staff": staff}
     rc = s.stop()
     peer.stop()
@@ -227,6 +228,37 @@ def test_who_may_ask(world):
     r = check(world, sid, headers={})
     assert r.status == 400 and r.json["code"] == "purpose_required", r
     assert peer_requests(world) == []
+
+
+def metrics_text(world):
+    r = world["senim"].get("/metrics", token=world["staff"]["auditor"])
+    assert r.status == 200, r
+    return r.body.decode()
+
+
+def metric(world, name, **labels):
+    text = metrics_text(world)
+    want = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
+    for line in text.splitlines():
+        m = re.match(r"%s\{(.*)\} (\d+)$" % name, line)
+        if m and ",".join(sorted(m.group(1).split(","))) == want:
+            return int(m.group(2))
+    return 0
+
+
+def test_metrics_count_transfers_by_recipient_and_outcome(world):
+    out = dict(recipient="pkb", direction="out", outcome="delivered")
+    got = dict(recipient="pkb", direction="in", outcome="received")
+    refused = dict(recipient="pkb", direction="out", outcome="refused")
+    before = [metric(world, "senim_transfers_total", **x) for x in (out, got, refused)]
+    sid, _, _ = register(world)
+    assert check(world, sid).status == 200
+    nobody, _, _ = register(world, consents=())
+    assert check(world, nobody).status == 403
+    after = [metric(world, "senim_transfers_total", **x) for x in (out, got, refused)]
+    assert [a - b for a, b in zip(after, before)] == [1, 1, 1]
+    assert metric(world, "senim_transfer_attempts_total", recipient="pkb", result="ok") >= 1
+    assert 'senim_recipient_circuit_state{recipient="pkb"} 0' in metrics_text(world)
 
 
 def test_nothing_personal_in_the_log(world):
