@@ -26,6 +26,27 @@ TOKEN = "bureau-token-7"
 FAILING = ("pkb_garbage", "pkb_truncate", "pkb_lie", "pkb_wrong_person", "pkb_slow")
 
 RECIPIENTS = """\
+[cross_border]
+allowed_countries = DE
+
+# The same bureau answering from abroad (a test's stand-in: the consent
+# names the bureau, and the file lets it be abroad only in DE).
+[recipient xbureau]
+name_ru = ТОО «Первое кредитное бюро»
+name_kk = «Бірінші кредиттік бюро» ЖШС
+registration = foreign:DE:HRB-000001
+kind = credit_bureau
+country = DE
+endpoint = {endpoint}
+credentials = {credentials}
+ca = {ca}
+[service xbureau.credit_report]
+api = credit_report/1
+purposes = loan_application_review
+sends = identity.iin
+receives = report.score
+basis = consent:credit_bureau_pkb
+
 [recipient pkb]
 name_ru = ТОО «Первое кредитное бюро»
 name_kk = «Бірінші кредиттік бюро» ЖШС
@@ -82,7 +103,8 @@ def world():
         # The same bureau under other codes, one per way of failing, so
         # that each has a circuit breaker of its own.
         for code in FAILING:
-            f.write("\n" + RECIPIENTS.split("\n[recipient gkb]")[0].replace(
+            f.write("\n" + RECIPIENTS.split("[recipient pkb]")[1].split(
+                "\n[recipient gkb]")[0].join(["[recipient pkb]", ""]).replace(
                 "[recipient pkb]", "[recipient %s]" % code).replace(
                 "[service pkb.", "[service %s." % code).format(endpoint="https://127.0.0.1:%d" % peer.port,
                                     credentials=credentials, ca=ca.crt, timeout_ms=1500))
@@ -327,3 +349,28 @@ def test_a_stalled_bureau_times_out(world):
     r = check(world, sid, recipient="pkb_slow")
     assert r.status == 504 and r.json["code"] == "recipient_timeout", r
     assert kept(world, sid) == 0
+
+
+def test_abroad_only_with_the_cross_border_consent(world):
+    """T4 (Law 94-V Art. 16, read strictly): a recipient abroad, in a country
+    the configuration allows, still needs the borrower's cross-border
+    consent; without it nothing leaves and the refusal is on the register
+    with the country."""
+    sid, _, token = register(world)
+    r = check(world, sid, recipient="xbureau")
+    assert r.status == 403 and r.json["code"] == "consent_required", r
+    assert r.json["missing_consent"] == "cross_border"
+    assert peer_requests(world) == [] and kept(world, sid) == 0
+    s = world["senim"]
+    rows = s.sql("SELECT outcome, cross_border, country FROM disclosures"
+                 " WHERE subject_id = '%s'" % sid)
+    assert rows == [["refused", "1", "DE"]]
+    g = s.post("/v1/me/consents", {"kind": "cross_border", "channel": "web"}, token=token)
+    assert g.status == 201, g
+    r = check(world, sid, recipient="xbureau")
+    assert r.status == 200, r
+    assert len(peer_requests(world)) == 1
+    rows = s.sql("SELECT direction, outcome, cross_border, country FROM disclosures"
+                 " WHERE subject_id = '%s' AND outcome <> 'refused' ORDER BY direction DESC"
+                 % sid)
+    assert rows == [["out", "delivered", "1", "DE"], ["in", "received", "1", "DE"]]
