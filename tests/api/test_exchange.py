@@ -252,6 +252,30 @@ def test_who_may_ask(world):
     assert peer_requests(world) == []
 
 
+def test_the_borrower_and_the_dpo_see_the_exchange(world):
+    """T6 from a real transfer: the borrower's own register and the DPO's
+    listing (and its CSV export) show what went out and what came in."""
+    sid, _, token = register(world)
+    assert check(world, sid).status == 200
+    s = world["senim"]
+    r = s.get("/v1/me/disclosures?lang=kk", token=token)
+    assert r.status == 200, r
+    items = r.json["items"]
+    assert [(i["direction"]["code"], i["outcome"]["code"]) for i in items] == [
+        ("in", "received"), ("out", "delivered")]
+    for i in items:
+        assert i["recipient"]["code"] == "pkb"
+        assert i["recipient"]["name"] == "«Бірінші кредиттік бюро» ЖШС"
+        assert i["purpose"]["code"] == "loan_application_review"
+        assert i["basis"]["kind"] == "consent"
+    assert items[1]["fields"] == ["identity.iin"]
+    r = s.get("/v1/disclosures?subject=%s&format=csv" % sid, token=world["staff"]["dpo"])
+    assert r.status == 200, r
+    rows = r.body.decode().splitlines()
+    assert len(rows) == 3 and rows[0].startswith("id,at,subject_id,direction")
+    assert all(sid in row and ",pkb," in row for row in rows[1:])
+
+
 def metrics_text(world):
     r = world["senim"].get("/metrics", token=world["staff"]["auditor"])
     assert r.status == 200, r
