@@ -27,6 +27,7 @@
 #include "api/token.h"
 #include "borrower/auth.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "connectors/sms.h"
 #include "consent/ledger.h"
 #include "core/contact.h"
@@ -161,11 +162,17 @@ static enum senim_result send_code(void *ctx)
 	/* The client has waited since it asked, queue included: the deadline
 	 * is the request's, not the send's. */
 	enum senim_result err =
-		sms_send_by(o->app->sms, o->op.phone, o->text, o->op.request_id,
-			    o->asked_at + (int64_t)SMS_DEADLINE_MS * 1000);
+		sms_send_traced(o->app->sms, o->op.phone, o->text, o->op.request_id,
+				o->asked_at + (int64_t)SMS_DEADLINE_MS * 1000,
+				&o->op.sms.may_have_reached);
 	sodium_memzero(o->text, sizeof(o->text));
 	if (err) {
-		o->sms_failed = 1;
+		o->sms_failed = o->op.sms.failed = 1;
+		/* T5: a failed send is on the register too; without a
+		 * processor there is nothing to write, as before. */
+		if (o->op.sms.rc &&
+		    store_write(o->app->store, borrower_otp_issue_tx, &o->op))
+			log_event(LOG_ERROR, "sms_register_failed", NULL);
 		goto fail;
 	}
 	err = store_write(o->app->store, borrower_otp_issue_tx, &o->op);
@@ -209,6 +216,7 @@ enum senim_result api_auth_otp(struct http_request *req, struct http_response *r
 	o->op.kr = req->app->keys;
 	o->op.request_id = req->request_id;
 	memcpy(o->op.phone, phone, sizeof(phone));
+	o->op.sms.rc = borrower_sms_processor(req->app->recipients, &o->op.sms.svc);
 	borrower_otp_new_code(o->op.code);
 	sms_text(req->lang, o->op.code, o->text, sizeof(o->text));
 	/* The gateway may take seconds (retries, deadline): on an I/O thread. */

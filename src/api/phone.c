@@ -183,9 +183,13 @@ static enum senim_result send_notice(struct phone_call *c)
 	enum senim_result err = SENIM_ERR_UNAVAILABLE;
 	if (c->app->sms && c->op.old_phone[0]) {
 		notice_text(c->lang, &c->op, text, sizeof(text));
-		err = sms_send_by(c->app->sms, c->op.old_phone, text,
-				  c->op.actor.request_id,
-				  c->asked_at + (int64_t)SMS_DEADLINE_MS * 1000);
+		struct borrower_sms_fate *f = &c->op.sms_old;
+		f->rc = borrower_sms_processor(c->app->recipients, &f->svc);
+		err = sms_send_traced(c->app->sms, c->op.old_phone, text,
+				      c->op.actor.request_id,
+				      c->asked_at + (int64_t)SMS_DEADLINE_MS * 1000,
+				      &f->may_have_reached);
+		f->failed = err != SENIM_OK;
 		sodium_memzero(text, sizeof(text));
 	}
 	c->op.notice_sent = err == SENIM_OK;
@@ -206,19 +210,37 @@ static enum senim_result run_step(void *ctx)
 	/* Codes to both numbers: only who holds both confirms. */
 	char text[200];
 	int64_t deadline = c->asked_at + (int64_t)SMS_DEADLINE_MS * 1000;
+	const struct recipient_service *svc = NULL;
+	const struct recipient *rc = borrower_sms_processor(c->app->recipients, &svc);
+	struct borrower_sms_fate *f = &c->op.sms_old;
 	err = SENIM_ERR_UNAVAILABLE;
-	if (!c->app->sms)
+	if (!c->app->sms) {
+		rc = NULL; /* nothing was sent */
 		goto fail;
+	}
+	*f = (struct borrower_sms_fate){ .rc = rc, .svc = svc };
 	code_text(c->lang, c->op.code_old, 0, text, sizeof(text));
-	err = sms_send_by(c->app->sms, c->op.old_phone, text, c->op.actor.request_id,
-			  deadline);
+	err = sms_send_traced(c->app->sms, c->op.old_phone, text, c->op.actor.request_id,
+			      deadline, &f->may_have_reached);
+	f->failed = err != SENIM_OK;
 	if (err)
 		goto fail;
+	f = &c->op.sms_new;
+	*f = (struct borrower_sms_fate){ .rc = rc, .svc = svc };
 	code_text(c->lang, c->op.code_new, 1, text, sizeof(text));
-	err = sms_send_by(c->app->sms, c->op.new_phone, text, c->op.actor.request_id,
-			  deadline);
+	err = sms_send_traced(c->app->sms, c->op.new_phone, text, c->op.actor.request_id,
+			      deadline, &f->may_have_reached);
+	f->failed = err != SENIM_OK;
 fail:
 	sodium_memzero(text, sizeof(text));
+	/* T5: the codes that went are on the register; with no processor
+	 * nothing is written, as before. */
+	if (rc) {
+		enum senim_result werr =
+			store_write(c->app->store, phone_change_codes_tx, &c->op);
+		if (werr)
+			return werr;
+	}
 	/* The change is on record either way; the answer says the codes did
 	 * not go out. */
 	if (err)

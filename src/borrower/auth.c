@@ -11,6 +11,7 @@
 #include "audit/audit.h"
 #include "common/clock.h"
 #include "core/contact.h"
+#include "exchange/register.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
@@ -155,6 +156,105 @@ static enum senim_result phone_holders(struct store_tx *tx, const struct keyring
 	return err;
 }
 
+const struct recipient *borrower_sms_processor(const struct recipients *r,
+					       const struct recipient_service **svc)
+{
+	*svc = NULL;
+	for (size_t i = 0; r && i < r->n; i++) {
+		const struct recipient *rc = &r->recipients[i];
+		if (rc->kind != RECIPIENT_PROCESSOR)
+			continue;
+		for (size_t j = 0; j < rc->nservices; j++) {
+			const struct recipient_service *s = &rc->services[j];
+			/* A code serves identification (U4); a gateway engaged
+			 * for other purposes only does not carry it. */
+			if (s->api == RECIPIENT_API_SMS &&
+			    (s->purposes & PURPOSE_BIT(PURPOSE_IDENTIFICATION))) {
+				*svc = s;
+				return rc;
+			}
+		}
+	}
+	return NULL;
+}
+
+enum senim_result borrower_sms_register_tx(struct store_tx *tx, const struct keyring *kr,
+					   const struct borrower_sms_fate *f,
+					   const char *subject_id, const char *actor,
+					   const char *request_id)
+{
+	if (!f->rc || !f->svc)
+		return SENIM_OK;
+	/* What went is the number, nothing else: the sms/1 service sends
+	 * contact.phone_mobile only (core/recipients.c). */
+	struct disclosure d = { .subject_id = subject_id,
+				.direction = REGISTER_OUT,
+				.recipient = f->rc,
+				.service = f->svc->code,
+				.categories = "contact",
+				.fields = "contact.phone_mobile",
+				.purpose = PURPOSE_IDENTIFICATION,
+				.basis = f->svc->basis,
+				.legal_ref = f->svc->legal_ref,
+				.outcome =
+					f->failed ? REGISTER_FAILED : REGISTER_DELIVERED,
+				.reason = f->failed ? "sms_unavailable" : NULL,
+				.may_have_reached = f->failed && f->may_have_reached,
+				.request_id = request_id,
+				.actor = actor };
+	return register_append(tx, kr, &d, NULL);
+}
+
+/*
+ * The register entries of a code sent to op->phone: one for each subject
+ * holding it (a shared phone is each holder's), none when no one does.
+ * The holders are read first, then appended, so no statement runs while
+ * another's rows are open.
+ */
+static enum senim_result otp_register(struct store_tx *tx, const struct borrower_otp *op)
+{
+	unsigned char pd[VAULT_INDEX_BYTES];
+	struct store_rows *r = NULL;
+	char(*ids)[SUBJECT_ID_LEN] = NULL;
+	size_t n = 0, cap = 0;
+	if (!op->sms.rc)
+		return SENIM_OK;
+	vault_blind_index(op->kr, "phone", op->phone, strlen(op->phone), pd);
+	enum senim_result err =
+		store_query(tx,
+			    "SELECT subject_id FROM subject_index WHERE kind = 'phone'"
+			    " AND digest = $1 ORDER BY subject_id",
+			    (struct store_val[]){ SV_BLOB(pd, sizeof(pd)) }, 1, &r);
+	if (err)
+		return err;
+	int has = 0;
+	while (!(err = store_rows_next(r, &has)) && has) {
+		size_t len;
+		const char *s = store_rows_text(r, 0, &len);
+		if (len >= SUBJECT_ID_LEN)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 2;
+			void *grown = realloc(ids, ncap * sizeof(*ids));
+			if (!grown) {
+				err = SENIM_ERR_NOMEM;
+				break;
+			}
+			ids = grown;
+			cap = ncap;
+		}
+		memcpy(ids[n], s, len);
+		ids[n++][len] = '\0';
+	}
+	store_rows_free(r);
+	/* Asked for by anyone who knows the number: not the borrower's act. */
+	for (size_t i = 0; !err && i < n; i++)
+		err = borrower_sms_register_tx(tx, op->kr, &op->sms, ids[i], "anonymous",
+					       op->request_id);
+	free(ids);
+	return err;
+}
+
 void borrower_otp_new_code(char code[7])
 {
 	snprintf(code, 7, "%06u", (unsigned)randombytes_uniform(1000000));
@@ -164,10 +264,12 @@ enum senim_result borrower_otp_issue_tx(struct store_tx *tx, void *arg)
 {
 	struct borrower_otp *op = arg;
 	unsigned char digest[VAULT_INDEX_BYTES], hash[32];
+	op->subject_id[0] = '\0';
+	if (op->sms.failed) /* no code to keep: only the send's fate */
+		return otp_register(tx, op);
 	vault_blind_index(op->kr, "phone", op->phone, strlen(op->phone), digest);
 	code_hash(op->kr, op->phone, op->code, hash);
 	int64_t now = clock_now_us();
-	op->subject_id[0] = '\0';
 	enum senim_result err = store_exec(
 		tx, "DELETE FROM borrower_otps WHERE phone_digest = $1",
 		(struct store_val[]){ SV_BLOB(digest, sizeof(digest)) }, 1, NULL);
@@ -190,6 +292,9 @@ enum senim_result borrower_otp_issue_tx(struct store_tx *tx, void *arg)
 		goto fail;
 	err = audit(tx, op->kr, "borrower.otp_issue", op->subject_id, 0, "success",
 		    op->request_id);
+	if (err)
+		goto fail;
+	err = otp_register(tx, op);
 fail:
 	sodium_memzero(hash, sizeof(hash));
 	return err;

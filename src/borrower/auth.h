@@ -19,6 +19,15 @@
  * by staff (the maker-checker procedure of borrower/phone.h), the sign-in's
  * audit record names that change as its object ("phone_change:<id>"), so
  * every act of that session traces back to the members who moved the phone.
+ *
+ * A code is a disclosure (T5): the gateway that carries it learns the
+ * phone.  When the recipients file names a processor with an sms/1 service
+ * for identification (borrower_sms_processor), every send to the phone of
+ * a known subject is a disclosure register entry (exchange/register.h),
+ * delivered or failed, written with the send's audit record in the write
+ * that follows the send.  A send to a phone no subject holds has no subject
+ * to name: it stays in the audit log only (design Q3).  Without such a
+ * processor nothing is put on the register.
  */
 #ifndef SENIM_BORROWER_AUTH_H
 #define SENIM_BORROWER_AUTH_H
@@ -28,6 +37,7 @@
 #include "common/ids.h"
 #include "common/result.h"
 #include "core/contact.h"
+#include "core/recipients.h"
 #include "store/store.h"
 #include "vault/keyring.h"
 
@@ -35,6 +45,38 @@
 #define BORROWER_OTP_ATTEMPTS 5
 #define BORROWER_SESSION_SECONDS (24 * 3600)
 #define BORROWER_TOKEN_MAX 64
+
+/* ---- the SMS processor on the register (T5) ---------------------------------------- */
+
+/*
+ * The processor that carries codes: the first recipient of kind processor
+ * in r with an sms/1 service that serves identification, and that service
+ * in *svc; NULL (and *svc NULL) when r is NULL or has none.  Borrowed from r.
+ */
+const struct recipient *borrower_sms_processor(const struct recipients *r,
+					       const struct recipient_service **svc);
+
+/* One SMS's fate, for its register entry.  All zero: no processor, no
+ * entry. */
+struct borrower_sms_fate {
+	const struct recipient *rc;	     /* borrower_sms_processor's, or NULL */
+	const struct recipient_service *svc; /* its sms/1 service */
+	int failed;			     /* the gateway did not take it */
+	int may_have_reached;		     /* failed after the body went out */
+};
+
+/*
+ * Inside a write transaction: when f names a processor, the register entry
+ * of one SMS to subject_id's phone — out, the processor and its service,
+ * contact / contact.phone_mobile, identification, agreement, delivered or
+ * failed — with its audit record (register_append).  Nothing when f->rc is
+ * NULL.  actor is the audit label of who caused the send; strings borrowed.
+ * Errors as register_append's: the caller's job must then fail.
+ */
+SENIM_MUST_CHECK enum senim_result
+borrower_sms_register_tx(struct store_tx *tx, const struct keyring *kr,
+			 const struct borrower_sms_fate *f, const char *subject_id,
+			 const char *actor, const char *request_id);
 
 /* Six fresh random digits. */
 void borrower_otp_new_code(char code[7]);
@@ -53,7 +95,11 @@ void borrower_otp_new_code(char code[7]);
 /*
  * A sign-in code's issue: stores the hash of `code` (from
  * borrower_otp_new_code, already sent) as the one valid code for `phone`,
- * replacing any earlier one, and appends `borrower.otp_issue`.
+ * replacing any earlier one, and appends `borrower.otp_issue`.  With a
+ * processor in `sms`, also the send's register entry for each subject
+ * holding the phone (none when no one does: Q3).  When sms.failed, no code
+ * is stored (the earlier one stays valid) and only the register entries are
+ * written, so a caller without a processor skips the write then.
  */
 struct borrower_otp {
 	/* in */
@@ -61,6 +107,7 @@ struct borrower_otp {
 	const char *request_id; /* outlives the op */
 	char phone[PHONE_E164_LEN];
 	char code[7];
+	struct borrower_sms_fate sms;
 	/* out */
 	char subject_id[SUBJECT_ID_LEN]; /* the phone's borrower when exactly one
 					  * holds it, else "": for the audit

@@ -408,6 +408,22 @@ enum senim_result phone_change_tx(struct store_tx *tx, void *arg)
 enum senim_result phone_change_notice_tx(struct store_tx *tx, void *arg)
 {
 	struct phone_change *op = arg;
-	return audit(tx, op, "subject.phone_notice",
-		     op->notice_sent ? "success" : "failed");
+	enum senim_result err = audit(tx, op, "subject.phone_notice",
+				      op->notice_sent ? "success" : "failed");
+	if (err)
+		return err;
+	return borrower_sms_register_tx(tx, op->actor.kr, &op->sms_old, op->subject_id,
+					op->actor.label, op->actor.request_id);
+}
+
+enum senim_result phone_change_codes_tx(struct store_tx *tx, void *arg)
+{
+	struct phone_change *op = arg;
+	enum senim_result err =
+		borrower_sms_register_tx(tx, op->actor.kr, &op->sms_old, op->subject_id,
+					 op->actor.label, op->actor.request_id);
+	if (err)
+		return err;
+	return borrower_sms_register_tx(tx, op->actor.kr, &op->sms_new, op->subject_id,
+					op->actor.label, op->actor.request_id);
 }

@@ -22,7 +22,10 @@
  * own confirming session excepted), in one transaction with the audit
  * records; the caller then sends the notice to the OLD number (its text,
  * in the borrower's language, is the API layer's) and records its fate
- * (phone_change_notice_*_tx).
+ * (phone_change_notice_*_tx).  Every SMS to either number is a
+ * disclosure to the gateway when the recipients file names it as a
+ * processor (borrower/auth.h): the codes' and the notice's register entries
+ * are written after their sends.
  * A new proposal or request supersedes the subject's earlier pending ones
  * of the same kind, and a change applied supersedes every other pending
  * one of the subject.
@@ -84,6 +87,10 @@ struct phone_change {
 	char code_old[7], code_new[7];	/* CONFIRM in; START out */
 	const char *keep_token;		/* CONFIRM: the session kept, or NULL */
 	int notice_sent;		/* phone_change_notice_tx: the gateway took it */
+	/* The SMS to each number (START: the codes; a change applied: the
+	 * notice, to the old one), for the register (T5, borrower/auth.h);
+	 * rc NULL: no processor, or that SMS was not tried. */
+	struct borrower_sms_fate sms_old, sms_new;
 	/* out */
 	enum phone_refusal refusal;	/* PHONE_REFUSED_NONE when done */
 	struct access_refusal refused;	/* when refusal is the access decision's */
@@ -106,5 +113,13 @@ SENIM_MUST_CHECK enum senim_result phone_change_tx(struct store_tx *tx, void *op
  * "failed"), as subject.phone_notice.  A write job; op is the step's.
  */
 SENIM_MUST_CHECK enum senim_result phone_change_notice_tx(struct store_tx *tx, void *op);
+
+/*
+ * After START's codes were sent: their register entries (op->sms_old,
+ * op->sms_new; borrower_sms_register_tx), the subject's, with the
+ * borrower as actor.  A write job the caller runs only when a processor is
+ * configured; op is the step's.
+ */
+SENIM_MUST_CHECK enum senim_result phone_change_codes_tx(struct store_tx *tx, void *op);
 
 #endif

@@ -16,6 +16,7 @@
 #include "api/app.h"
 #include "api/gate.h"
 #include "audit/audit.h"
+#include "borrower/auth.h"
 #include "cli/cli.h"
 #include "common/backoff.h"
 #include "common/buf.h"
@@ -60,8 +61,10 @@ static const char usage_text[] =
 	"                      line, and senim does not start (exit 2); without\n"
 	"                      it no data goes to any recipient\n"
 	"  --sms-gateway URL   SMS gateway for borrowers' one-time codes\n"
-	"                      (SENIM_SMS_GATEWAY_URL); without it sign-in codes\n"
-	"                      cannot be sent (503)\n"
+	"                      (SENIM_SMS_GATEWAY_URL); without it, the endpoint\n"
+	"                      and credentials of the recipients file's sms/1\n"
+	"                      processor; with neither, sign-in codes cannot be\n"
+	"                      sent (503)\n"
 	"  --sms-credentials FILE  the gateway's bearer token, first line, mode 0600\n"
 	"                      (SENIM_SMS_CREDENTIALS)\n" CLI_COMMON_HELP
 	"  --otp-ip-limit N    sign-in codes one client address may ask for in 10\n"
@@ -442,6 +445,15 @@ int cmd_serve(int argc, char **argv)
 				     .store = st };
 	app.limits = ratelimit_new(65536);
 	app.sign_in_pauses = backoff_new(65536, staff_backoff_policy());
+	/* T5: the recipients file's SMS processor is the gateway unless
+	 * --sms-gateway names another (docs/recipients.md). */
+	const struct recipient_service *sms_svc = NULL;
+	const struct recipient *sms_rc = borrower_sms_processor(recipients, &sms_svc);
+	if (!(o.sms_url && *o.sms_url) && sms_rc) {
+		o.sms_url = sms_rc->endpoint;
+		if (!(o.sms_credentials && *o.sms_credentials))
+			o.sms_credentials = sms_rc->credentials;
+	}
 	if (o.sms_url && *o.sms_url &&
 	    sms_client_new(o.sms_url,
 			   o.sms_credentials && *o.sms_credentials ? o.sms_credentials

@@ -254,7 +254,8 @@ static void log_attempt(int attempt, long status, CURLcode code, const char *wha
 
 /* One POST with `timeout_ms` for all of it; the handle is already set up. */
 static enum attempt_outcome attempt_once(CURL *h, struct buf *response, int attempt,
-					 int64_t timeout_ms)
+					 int64_t timeout_ms, size_t body_len,
+					 int *reached)
 {
 	buf_reset(response);
 	long connect_ms = timeout_ms < SMS_CONNECT_TIMEOUT_MS ? (long)timeout_ms
@@ -264,6 +265,12 @@ static enum attempt_outcome attempt_once(CURL *h, struct buf *response, int atte
 
 	CURLcode code = curl_easy_perform(h);
 	long status = 0;
+	/* The whole body went out: the gateway may hold the number even when
+	 * the attempt failed after (a timeout on the answer, a 5xx). */
+	curl_off_t up = 0;
+	if (curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &up) == CURLE_OK && up > 0 &&
+	    (size_t)up >= body_len)
+		*reached = 1;
 	if (code != CURLE_OK) {
 		log_attempt(attempt, 0, code, "transport");
 		return ATTEMPT_RETRY;
@@ -328,6 +335,15 @@ enum senim_result sms_send(struct sms_client *c, const char *to_e164, const char
 enum senim_result sms_send_by(struct sms_client *c, const char *to_e164, const char *text,
 			      const char *reference, int64_t deadline)
 {
+	int reached;
+	return sms_send_traced(c, to_e164, text, reference, deadline, &reached);
+}
+
+enum senim_result sms_send_traced(struct sms_client *c, const char *to_e164,
+				  const char *text, const char *reference,
+				  int64_t deadline, int *may_have_reached)
+{
+	*may_have_reached = 0;
 	if (!c || !to_e164 || !text || !is_e164(to_e164))
 		return SENIM_ERR_INVALID;
 	if ((deadline - clock_mono_us()) / 1000 < SMS_MIN_ATTEMPT_MS) {
@@ -397,7 +413,8 @@ enum senim_result sms_send_by(struct sms_client *c, const char *to_e164, const c
 		int64_t timeout_ms = left_ms < SMS_ATTEMPT_TIMEOUT_MS
 					     ? left_ms
 					     : SMS_ATTEMPT_TIMEOUT_MS;
-		enum attempt_outcome o = attempt_once(h, &response, attempt, timeout_ms);
+		enum attempt_outcome o = attempt_once(h, &response, attempt, timeout_ms,
+						      body_len, may_have_reached);
 		if (o == ATTEMPT_ACCEPTED) {
 			err = SENIM_OK;
 			break;
@@ -413,6 +430,8 @@ enum senim_result sms_send_by(struct sms_client *c, const char *to_e164, const c
 			break;
 		sleep_ms(pause);
 	}
+	if (!err)
+		*may_have_reached = 1;
 	if (err) {
 		char n[16];
 		snprintf(n, sizeof(n), "%d", attempt);

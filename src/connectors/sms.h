@@ -52,6 +52,14 @@ SENIM_MUST_CHECK enum senim_result sms_send_by(struct sms_client *c, const char 
 					       const char *text, const char *reference,
 					       int64_t deadline);
 
+/* sms_send_by, saying also whether the gateway may hold the message though
+ * the send failed: *may_have_reached is 1 when some attempt sent the whole
+ * body (a 5xx, a refusal or a timeout after it), 0 when none got that far
+ * (no connection, a deadline spent in a queue); 1 on SENIM_OK.  For the disclosure register (T5, borrower/auth.h). */
+SENIM_MUST_CHECK enum senim_result
+sms_send_traced(struct sms_client *c, const char *to_e164, const char *text,
+		const char *reference, int64_t deadline, int *may_have_reached);
+
 /* Call once before threads start (curl_global_init); and at exit. */
 void sms_global_init(void);
 void sms_global_cleanup(void);
