@@ -262,14 +262,15 @@ static int do_report(struct cli_common *common, const char *only, const char *fi
 	size_t bureaus = 0;
 	for (size_t i = 0; i < rs->n && rc == CLI_OK; i++) {
 		const struct recipient *r = &rs->recipients[i];
-		if (only ? strcmp(r->code, only) != 0 : r->kind != RECIPIENT_CREDIT_BUREAU)
+		if (only ? strcmp(r->code, only) != 0
+			 : r->kind != RECIPIENT_CREDIT_BUREAU)
 			continue;
 		for (size_t k = 0; k < r->nservices && rc == CLI_OK; k++) {
 			if (r->services[k].api != RECIPIENT_API_LOAN_EVENT)
 				continue;
 			bureaus++;
-			rc = report_one(st, kr, hub, rs, &matrix, r, &r->services[k], owner,
-					common->run_id, until, &t);
+			rc = report_one(st, kr, hub, rs, &matrix, r, &r->services[k],
+					owner, common->run_id, until, &t);
 		}
 	}
 	if (rc == CLI_OK && only && !bureaus) {
@@ -277,11 +278,13 @@ static int do_report(struct cli_common *common, const char *only, const char *fi
 		rc = CLI_USAGE;
 	}
 	if (rc == CLI_OK) {
-		printf("reported to %zu bureau services: %zu events queued, %zu delivered, "
+		printf("reported to %zu bureau services: %zu events queued, %zu "
+		       "delivered, "
 		       "%zu failed, %zu dead, %zu waiting, %zu refused, %zu invalid"
 		       "%s\n",
-		       bureaus, t.queued, t.delivered, t.failed, t.dead, t.left, t.refused,
-		       t.invalid, rec.recovered ? " (interrupted sends recovered)" : "");
+		       bureaus, t.queued, t.delivered, t.failed, t.dead, t.left,
+		       t.refused, t.invalid,
+		       rec.recovered ? " (interrupted sends recovered)" : "");
 		if (t.failed || t.dead || t.left || t.invalid)
 			rc = CLI_FAILED;
 	}
@@ -327,7 +330,8 @@ int cmd_bureau(int argc, char **argv)
 			char *end = NULL;
 			long v = strtol(optarg, &end, 10);
 			if (!*optarg || *end || v < 0 || v > WAIT_MAX_S)
-				return cli_usage_error(&a, "--wait needs 0 to 86400 seconds");
+				return cli_usage_error(&a,
+						       "--wait needs 0 to 86400 seconds");
 			wait_s = (int)v;
 		}
 	}
@@ -335,7 +339,8 @@ int cmd_bureau(int argc, char **argv)
 		return a.rc;
 	if (is_import) {
 		if (only || wait_s != WAIT_DEFAULT_S)
-			return cli_usage_error(&a, "--recipient and --wait are for 'report'");
+			return cli_usage_error(&a,
+					       "--recipient and --wait are for 'report'");
 		if (a.first >= a.argc)
 			return cli_usage_error(&a, "import needs a FILE");
 		if (a.first + 1 < a.argc)

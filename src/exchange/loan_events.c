@@ -47,17 +47,26 @@
 #define PURPOSE_CODE "legal_obligation"
 #define ABSENT (-1)
 
-enum { C_EVENT, C_OCCURRED, C_IIN, C_CONTRACT, C_AMOUNT, C_OUTSTANDING, C_OVERDUE, C_DUE };
+enum {
+	C_EVENT,
+	C_OCCURRED,
+	C_IIN,
+	C_CONTRACT,
+	C_AMOUNT,
+	C_OUTSTANDING,
+	C_OVERDUE,
+	C_DUE
+};
 
 static const char *const column_names[NCOLS] = {
-	"event",	    "occurred_on",	"iin",		"contract_number",
+	"event",       "occurred_on",	   "iin",	   "contract_number",
 	"amount_tiyn", "outstanding_tiyn", "overdue_days", "due_date",
 };
 
 struct lrow {
 	unsigned char digest[VAULT_INDEX_BYTES]; /* the contract's blind index */
 	size_t line;
-	size_t iin, contract, occurred, due; /* offsets into the text */
+	size_t iin, contract, occurred, due;  /* offsets into the text */
 	int64_t amount, outstanding, overdue; /* or ABSENT */
 	uint8_t contract_len;
 	uint8_t has_due;
@@ -138,7 +147,8 @@ static const char *check_row(const char *text, const struct csv_field *f, struct
 		case C_EVENT:
 			rule = "format";
 			for (int k = 0; k < BUREAU_EVENT__COUNT; k++) {
-				const char *code = bureau_event_code((enum bureau_event_kind)k);
+				const char *code =
+					bureau_event_code((enum bureau_event_kind)k);
 				if (len == strlen(code) && memcmp(s, code, len) == 0) {
 					r->event = (uint8_t)k;
 					rule = NULL;
@@ -190,7 +200,7 @@ static const char *check_row(const char *text, const struct csv_field *f, struct
 	/* loan_event/1's rules per event: the bureau would reject the event. */
 	switch (r->event) {
 	case BUREAU_EVENT_ISSUED:
-		*col = r->amount == ABSENT ? C_AMOUNT
+		*col = r->amount == ABSENT	  ? C_AMOUNT
 		       : r->outstanding == ABSENT ? C_OUTSTANDING
 						  : C_DUE;
 		if (r->amount == ABSENT || r->outstanding == ABSENT || !r->has_due)
@@ -368,7 +378,8 @@ static enum senim_result lookup_fn(struct store_tx *tx, void *arg)
 		struct store_rows *rs = NULL;
 		enum senim_result err = store_query_one(
 			tx,
-			"SELECT 1 FROM loan_events WHERE contract_digest = $1 AND event = $2"
+			"SELECT 1 FROM loan_events WHERE contract_digest = $1 AND event "
+			"= $2"
 			" AND occurred_on = $3",
 			(struct store_val[]){ SV_BLOB(r->digest, VAULT_INDEX_BYTES),
 					      SV_TEXT(bureau_event_code(r->event)),
@@ -431,32 +442,32 @@ static enum senim_result insert_event(struct store_tx *tx, struct import *im,
 			    r->outstanding == ABSENT ? json_null()
 						     : json_integer(r->outstanding));
 	json_object_set_new(j, "overdue_days",
-			    r->overdue == ABSENT ? json_null() : json_integer(r->overdue));
+			    r->overdue == ABSENT ? json_null()
+						 : json_integer(r->overdue));
 	json_object_set_new(j, "due_date",
 			    r->has_due ? json_stringn(im->text + r->due, DATE_LEN)
 				       : json_null());
 	err = codec_dump(j, &text, &len);
 	if (err)
 		goto fail;
-	err = vault_seal_blob(dek, r->subject, DETAILS_CATEGORY, id, DETAILS_VERSION, text,
-			      len, &sealed);
+	err = vault_seal_blob(dek, r->subject, DETAILS_CATEGORY, id, DETAILS_VERSION,
+			      text, len, &sealed);
 	if (err)
 		goto fail;
 	char occurred[DATE_LEN + 1];
 	memcpy(occurred, im->text + r->occurred, DATE_LEN);
 	occurred[DATE_LEN] = '\0';
-	err = store_exec(tx,
-			 "INSERT INTO loan_events (id, seq, subject_id, contract_digest,"
-			 " event, occurred_on, details, imported_at, imported_by)"
-			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-			 (struct store_val[]){ SV_TEXT(id), SV_INT(r->seq),
-					       SV_TEXT(r->subject),
-					       SV_BLOB(r->digest, VAULT_INDEX_BYTES),
-					       SV_TEXT(bureau_event_code(r->event)),
-					       SV_TEXT(occurred),
-					       SV_BLOB(sealed.data, sealed.len), SV_INT(now),
-					       SV_TEXT(im->op->actor) },
-			 9, NULL);
+	err = store_exec(
+		tx,
+		"INSERT INTO loan_events (id, seq, subject_id, contract_digest,"
+		" event, occurred_on, details, imported_at, imported_by)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		(struct store_val[]){ SV_TEXT(id), SV_INT(r->seq), SV_TEXT(r->subject),
+				      SV_BLOB(r->digest, VAULT_INDEX_BYTES),
+				      SV_TEXT(bureau_event_code(r->event)),
+				      SV_TEXT(occurred), SV_BLOB(sealed.data, sealed.len),
+				      SV_INT(now), SV_TEXT(im->op->actor) },
+		9, NULL);
 fail:
 	if (text) {
 		sodium_memzero(text, len);
@@ -623,7 +634,8 @@ static void describe(const struct recipient_service *svc, char *cats, size_t cca
 	cats[0] = fields[0] = '\0';
 	for (size_t i = 0; i < svc->nsends; i++) {
 		const struct recipient_field *fd = &svc->sends[i];
-		f += (size_t)snprintf(fields + f, fcap - f, "%s%s", f ? "," : "", fd->code);
+		f += (size_t)snprintf(fields + f, fcap - f, "%s%s", f ? "," : "",
+				      fd->code);
 		if (f >= fcap)
 			f = fcap - 1;
 		if (fd->category < 32 && (seen & (1u << fd->category)))
@@ -670,16 +682,17 @@ static enum senim_result build_event(struct store_tx *tx, const struct vault_dek
 	struct buf plain;
 	buf_init(&plain, BUF_NO_LIMIT);
 	json_t *details = NULL, *identity = NULL, *req = NULL;
-	enum senim_result err = vault_open_blob(dek, e->subject, DETAILS_CATEGORY, e->id,
-						DETAILS_VERSION, e->details,
-						e->details_len, &plain);
+	enum senim_result err =
+		vault_open_blob(dek, e->subject, DETAILS_CATEGORY, e->id, DETAILS_VERSION,
+				e->details, e->details_len, &plain);
 	if (err)
 		goto fail;
 	err = SENIM_ERR_CRYPTO;
 	details = json_loadb(plain.data, plain.len, 0, NULL);
 	if (!details)
 		goto fail;
-	err = subjects_latest_fields_in(tx, dek, e->subject, CATEGORY_IDENTITY, &identity);
+	err = subjects_latest_fields_in(tx, dek, e->subject, CATEGORY_IDENTITY,
+					&identity);
 	if (err)
 		goto fail;
 	int kind = -1;
@@ -762,7 +775,8 @@ static enum senim_result one_event(struct store_tx *tx, struct loan_events_queue
 	}
 	struct ledger_evidence ev = { 0 };
 	if (svc->basis == RECIPIENT_BASIS_CONSENT) {
-		err = ledger_evidence_in(tx, e->subject, (enum consent_kind)svc->consent, &ev);
+		err = ledger_evidence_in(tx, e->subject, (enum consent_kind)svc->consent,
+					 &ev);
 		if (err)
 			goto fail;
 	}
@@ -786,13 +800,15 @@ static enum senim_result one_event(struct store_tx *tx, struct loan_events_queue
 	char tid[OUTBOX_ID_LEN];
 	int64_t now = clock_now_us() / 1000;
 	id_time_ordered(tid, "trf_", now);
-	err = vault_seal_blob(dek, e->subject, "transfer", tid, 0, payload, plen, &sealed);
+	err = vault_seal_blob(dek, e->subject, "transfer", tid, 0, payload, plen,
+			      &sealed);
 	if (err)
 		goto fail;
 	err = store_exec(
 		tx,
 		"INSERT INTO transfers (id, subject_id, recipient, service, api, mode,"
-		" idempotency_key, purpose, basis, consent_id, legal_ref, categories, fields,"
+		" idempotency_key, purpose, basis, consent_id, legal_ref, categories, "
+		"fields,"
 		" country, cross_border, payload, state, attempts, next_attempt_at,"
 		" may_have_reached, batch_id, request_id, actor, created_at, updated_at)"
 		" VALUES ($1, $2, $3, $4, $5, 'deliver', $6, $7, $8, $9, $10, $11, $12,"
@@ -803,10 +819,11 @@ static enum senim_result one_event(struct store_tx *tx, struct loan_events_queue
 			SV_TEXT(e->id), SV_TEXT(purpose_code(purpose)),
 			SV_TEXT(recipient_basis_code(svc->basis)),
 			ev.id[0] ? SV_TEXT(ev.id) : SV_NULL(),
-			svc->legal_ref ? SV_TEXT(svc->legal_ref) : SV_NULL(), SV_TEXT(cats),
-			SV_TEXT(fields), SV_TEXT(q->recipient->country),
-			SV_INT(d.cross_border), SV_BLOB(sealed.data, sealed.len), SV_INT(now),
-			SV_TEXT(q->batch_id), SV_TEXT(q->request_id), SV_TEXT(q->actor) },
+			svc->legal_ref ? SV_TEXT(svc->legal_ref) : SV_NULL(),
+			SV_TEXT(cats), SV_TEXT(fields), SV_TEXT(q->recipient->country),
+			SV_INT(d.cross_border), SV_BLOB(sealed.data, sealed.len),
+			SV_INT(now), SV_TEXT(q->batch_id), SV_TEXT(q->request_id),
+			SV_TEXT(q->actor) },
 		19, NULL);
 	if (err)
 		goto fail;
@@ -888,14 +905,15 @@ enum senim_result loan_events_queue_tx(struct store_tx *tx, void *arg)
 	for (size_t i = 0; i < n && !err; i++)
 		err = one_event(tx, q, &ev[i], cats, fields);
 	if (!err && n) {
-		err = store_exec(tx,
-				 "INSERT INTO bureau_cursors (recipient, last_seq, updated_at)"
-				 " VALUES ($1, $2, $3) ON CONFLICT (recipient) DO UPDATE"
-				 " SET last_seq = excluded.last_seq,"
-				 " updated_at = excluded.updated_at",
-				 (struct store_val[]){ SV_TEXT(rc), SV_INT(ev[n - 1].seq),
-						       SV_INT(clock_now_us() / 1000) },
-				 3, NULL);
+		err = store_exec(
+			tx,
+			"INSERT INTO bureau_cursors (recipient, last_seq, updated_at)"
+			" VALUES ($1, $2, $3) ON CONFLICT (recipient) DO UPDATE"
+			" SET last_seq = excluded.last_seq,"
+			" updated_at = excluded.updated_at",
+			(struct store_val[]){ SV_TEXT(rc), SV_INT(ev[n - 1].seq),
+					      SV_INT(clock_now_us() / 1000) },
+			3, NULL);
 		q->taken = n;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -944,8 +962,9 @@ static enum retry_check api_check(const char *body, size_t len, struct outbox_ro
 		return RETRY_CHECK_INVALID;
 	for (size_t i = 0; i < n; i++) {
 		const struct bureau_event_result *x = &res->results[i];
-		rows[i].result = x->status == BUREAU_EVENT_REJECTED ? OUTBOX_ROW_REJECTED
-								      : OUTBOX_ROW_DELIVERED;
+		rows[i].result = x->status == BUREAU_EVENT_REJECTED
+					 ? OUTBOX_ROW_REJECTED
+					 : OUTBOX_ROW_DELIVERED;
 		rows[i].reason[0] = '\0';
 		if (x->error_code)
 			snprintf(rows[i].reason, sizeof(rows[i].reason), "%s",

@@ -90,11 +90,11 @@ enum senim_result outbox_recover_tx(struct store_tx *tx, void *arg)
 	struct outbox_recovery *rec = arg;
 	int64_t now = now_ms();
 	struct store_rows *r = NULL;
-	enum senim_result err = store_query(
-		tx,
-		"SELECT id, lease_owner, lease_until FROM transfers"
-		" WHERE mode = 'deliver' AND state = 'sending' ORDER BY id",
-		NULL, 0, &r);
+	enum senim_result err =
+		store_query(tx,
+			    "SELECT id, lease_owner, lease_until FROM transfers"
+			    " WHERE mode = 'deliver' AND state = 'sending' ORDER BY id",
+			    NULL, 0, &r);
 	if (err)
 		return err;
 	size_t cap = 64, n = 0;
@@ -139,14 +139,15 @@ enum senim_result outbox_recover_tx(struct store_tx *tx, void *arg)
 	store_rows_free(r);
 	for (size_t i = 0; i < n && !err; i++) {
 		int64_t changes = 0;
-		err = store_exec(tx,
-				 "UPDATE transfers SET state = 'pending', may_have_reached = 1,"
-				 " lease_owner = NULL, lease_until = NULL, next_attempt_at = $3,"
-				 " updated_at = $3 WHERE id = $1 AND state = 'sending'"
-				 " AND lease_owner = $2",
-				 (struct store_val[]){ SV_TEXT(ids[i]), SV_TEXT(owners[i]),
-						       SV_INT(now) },
-				 3, &changes);
+		err = store_exec(
+			tx,
+			"UPDATE transfers SET state = 'pending', may_have_reached = 1,"
+			" lease_owner = NULL, lease_until = NULL, next_attempt_at = $3,"
+			" updated_at = $3 WHERE id = $1 AND state = 'sending'"
+			" AND lease_owner = $2",
+			(struct store_val[]){ SV_TEXT(ids[i]), SV_TEXT(owners[i]),
+					      SV_INT(now) },
+			3, &changes);
 		rec->recovered += (int)changes;
 	}
 	free(ids);
@@ -221,8 +222,8 @@ static enum senim_result open_payloads(struct store_tx *tx, struct batch *b)
 		const void *blob = store_rows_blob(r, 0, &len);
 		struct buf plain;
 		buf_init(&plain, BUF_NO_LIMIT);
-		err = vault_open_blob(dek, row->subject_id, "transfer", row->id, 0, blob, len,
-				      &plain);
+		err = vault_open_blob(dek, row->subject_id, "transfer", row->id, 0, blob,
+				      len, &plain);
 		store_rows_free(r);
 		r = NULL;
 		if (err) {
@@ -267,22 +268,22 @@ static enum senim_result claim_tx(struct store_tx *tx, void *arg)
 			 "UPDATE transfers SET state = 'sending', lease_owner = $3,"
 			 " lease_until = $4, updated_at = $5 WHERE batch_id = $1"
 			 " AND recipient = $2 AND state = 'pending'",
-			 (struct store_val[]){ SV_TEXT(b->batch_id), SV_TEXT(rc),
-					       SV_TEXT(p->owner),
-					       SV_INT(now + lease_ms(p->recipient)),
-					       SV_INT(now) },
+			 (struct store_val[]){
+				 SV_TEXT(b->batch_id), SV_TEXT(rc), SV_TEXT(p->owner),
+				 SV_INT(now + lease_ms(p->recipient)), SV_INT(now) },
 			 5, NULL);
 	if (err)
 		return err;
-	err = store_query(tx,
-			  "SELECT id, subject_id, idempotency_key, service, purpose,"
-			  " consent_id, categories, fields, request_id, actor, attempts,"
-			  " created_at, may_have_reached FROM transfers WHERE batch_id = $1"
-			  " AND recipient = $2 AND state = 'sending' AND lease_owner = $3"
-			  " ORDER BY id",
-			  (struct store_val[]){ SV_TEXT(b->batch_id), SV_TEXT(rc),
-						SV_TEXT(p->owner) },
-			  3, &r);
+	err = store_query(
+		tx,
+		"SELECT id, subject_id, idempotency_key, service, purpose,"
+		" consent_id, categories, fields, request_id, actor, attempts,"
+		" created_at, may_have_reached FROM transfers WHERE batch_id = $1"
+		" AND recipient = $2 AND state = 'sending' AND lease_owner = $3"
+		" ORDER BY id",
+		(struct store_val[]){ SV_TEXT(b->batch_id), SV_TEXT(rc),
+				      SV_TEXT(p->owner) },
+		3, &r);
 	if (err)
 		return err;
 	b->rows = calloc(OUTBOX_BATCH_MAX, sizeof(*b->rows));
@@ -477,9 +478,9 @@ static enum senim_result send_batch(struct batch *b)
 		.body_len = len,
 		.idempotency_key = b->batch_id,
 		.request_id = b->rows[0].request_id,
-		.deadline = clock_mono_us() +
-			    ((int64_t)p->recipient->timeout_ms +
-			     p->recipient->connect_timeout_ms) * 1000,
+		.deadline = clock_mono_us() + ((int64_t)p->recipient->timeout_ms +
+					       p->recipient->connect_timeout_ms) *
+						      1000,
 		.max_attempts = 1,
 		.check = check_answer,
 		.done = answered,
@@ -569,8 +570,8 @@ enum senim_result outbox_pump_run(struct outbox_pump *p)
 		rows_free(&b);
 		if (err)
 			break;
-		log_event(LOG_INFO, "outbox_batch_settled", "recipient", p->recipient->code,
-			  NULL);
+		log_event(LOG_INFO, "outbox_batch_settled", "recipient",
+			  p->recipient->code, NULL);
 	}
 	struct counting c = { .p = p };
 	enum senim_result cerr = store_read(p->store, count_left, &c);
