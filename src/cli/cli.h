@@ -169,6 +169,7 @@ int cmd_policy(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_obligations(int argc, char **argv);
+int cmd_bureau(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
 int cmd_recipients(int argc, char **argv);
 int cmd_version(int argc, char **argv);
