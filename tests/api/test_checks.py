@@ -273,21 +273,44 @@ def test_who_may_ask_and_of_whom(world):
     assert sent(world, "family") == [] and sent(world, "phone") == []
 
 
-def test_fail_closed_without_audit(world):
+@pytest.mark.parametrize("kind", ["phone", "family", "address", "capacity"])
+def test_fail_closed_without_audit(world, kind):
     """S4: no audit record, no request: the decision's record commits
-    before a byte goes to the state database."""
+    before a byte goes to the operator or the state database."""
     sid, body, _ = register(world)
     s = world["senim"]
     s.sql(block_audit_sql())
     try:
-        r = check(world, sid, "address")
+        r = check(world, sid, kind)
     finally:
         s.sql(unblock_audit_sql())
     assert r.status >= 500, r
     assert body["iin"] not in r.body.decode("utf-8", "replace")
-    assert sent(world, "address") == []
+    assert sent(world, kind) == []
     assert outcomes(world, sid) == [] and kept(world, sid) == 0
-    assert check(world, sid, "address").status == 200
+    assert check(world, sid, kind).status == 200
+
+
+def test_findings_fail_closed_without_audit(world):
+    """Neither the list nor a resolution answers without its audit record,
+    and a resolution that could not be recorded did not happen."""
+    sid, _, _ = register(world)
+    declare(world, sid, "contact", {"registered_address": "нигде"})
+    r = check(world, sid, "address")
+    assert r.status == 200 and len(r.json["findings"]) == 1, r
+    fid = r.json["findings"][0]["id"]
+    s = world["senim"]
+    s.sql(block_audit_sql())
+    try:
+        listed = findings(world, sid)
+        resolved = resolve(world, sid, fid)
+    finally:
+        s.sql(unblock_audit_sql())
+    assert listed.status >= 500 and fid not in listed.body.decode(), listed
+    assert resolved.status >= 500, resolved
+    assert s.sql("SELECT resolution FROM subject_findings WHERE id = '%s'" % fid)[0][0] \
+        in (None, "", "NULL")
+    assert resolve(world, sid, fid).status == 200
 
 
 # ---- bad answers: nothing kept ---------------------------------------------------------
@@ -328,10 +351,9 @@ def test_a_family_mismatch_is_a_finding_and_the_declaration_stays(world):
     declare(world, sid, "family", {"marital_status": other, "dependants": dependants})
     r = check(world, sid, "family")
     assert r.status == 200, r
-    assert [(f["category"], f["field"], f["kind"]) for f in r.json["findings"]] == [
-        ("family", "marital_status", "mismatch"), ("family", "dependants", "mismatch")]
-    assert finding_rows(world, sid) == [("family", "marital_status", "mismatch"),
-                                        ("family", "dependants", "mismatch")]
+    want = [("family", "dependants", "mismatch"), ("family", "marital_status", "mismatch")]
+    assert sorted((f["category"], f["field"], f["kind"]) for f in r.json["findings"]) == want
+    assert sorted(finding_rows(world, sid)) == want
     # Never overwritten: the borrower's declaration is what it was.
     d = world["senim"].get("/v1/subjects/%s/data/family" % sid,
                            token=world["staff"]["underwriter"], headers=REVIEW)
