@@ -57,6 +57,19 @@ enum senim_result api_subject_unrestrict(struct http_request *req,
 					 struct http_response *resp);
 enum senim_result api_subject_check_report(struct http_request *req,
 					   struct http_response *resp);
+enum senim_result api_subject_check_phone(struct http_request *req,
+					  struct http_response *resp);
+enum senim_result api_subject_check_family(struct http_request *req,
+					   struct http_response *resp);
+enum senim_result api_subject_check_address(struct http_request *req,
+					    struct http_response *resp);
+enum senim_result api_subject_check_capacity(struct http_request *req,
+					     struct http_response *resp);
+/* Findings: a state database against the borrower's declarations (D8). */
+enum senim_result api_subject_findings(struct http_request *req,
+				       struct http_response *resp);
+enum senim_result api_subject_finding_resolve(struct http_request *req,
+					      struct http_response *resp);
 enum senim_result api_subject_protection(struct http_request *req,
 					 struct http_response *resp);
 

@@ -74,6 +74,19 @@ static const struct route table[] = {
 	/* Checks with recipients (T1-T3): underwriting and servicing. */
 	{ "POST", "/v1/subjects/{id}/checks/credit-report", api_subject_check_report,
 	  PHONE_ROLES, JSON, "subject_check_report" },
+	{ "POST", "/v1/subjects/{id}/checks/phone", api_subject_check_phone, PHONE_ROLES,
+	  JSON, "subject_check_phone" },
+	{ "POST", "/v1/subjects/{id}/checks/family-ties", api_subject_check_family,
+	  PHONE_ROLES, JSON, "subject_check_family" },
+	{ "POST", "/v1/subjects/{id}/checks/address", api_subject_check_address,
+	  PHONE_ROLES, JSON, "subject_check_address" },
+	{ "POST", "/v1/subjects/{id}/checks/legal-capacity", api_subject_check_capacity,
+	  PHONE_ROLES, JSON, "subject_check_capacity" },
+	/* Findings (D8): where a state database disagrees with the borrower. */
+	{ "GET", "/v1/subjects/{id}/findings", api_subject_findings, PHONE_ROLES, 0,
+	  "subject_findings" },
+	{ "POST", "/v1/subjects/{id}/findings/{finding_id}/resolve",
+	  api_subject_finding_resolve, PHONE_ROLES, JSON, "subject_finding_resolve" },
 
 	/* The sign-in phone (U4): proposed by one identification role, approved
 	 * by a member of the other (borrower/phone.h). */

@@ -26,6 +26,7 @@
 #include "core/contact.h"
 #include "core/iin.h"
 #include "connectors/hub.h"
+#include "exchange/findings.h"
 #include "exchange/transfer.h"
 #include "subjects/subjects.h"
 #include "common/banned.h"
@@ -708,12 +709,21 @@ static enum senim_result check_answer(struct http_request *req,
 				      enum senim_result result, void *ctx)
 {
 	struct transfer_query *op = ctx;
+	enum category declared;
 	if (result == SENIM_ERR_UNAVAILABLE)
 		return http_reply_code(req, resp, "recipient_unavailable");
 	if (result)
 		return reply_failure(req, resp, result);
 	switch (op->result) {
 	case TRANSFER_OK:
+		/* A state database's answer comes with the findings it left (D8). */
+		if (findings_declared_category(op->api, &declared))
+			return http_reply_json(
+				resp, 200,
+				json_pack("{s:s,s:s,s:s,s:O,s:O}", "transfer_id",
+					  op->transfer_id, "recipient", op->recipient,
+					  "service", op->service, "received",
+					  op->received, "findings", op->findings));
 		return http_reply_json(resp, 200,
 				       json_pack("{s:s,s:s,s:s,s:O}", "transfer_id",
 						 op->transfer_id, "recipient",
@@ -729,6 +739,8 @@ static enum senim_result check_answer(struct http_request *req,
 		return http_reply_code(req, resp, "recipient_timeout");
 	case TRANSFER_RECIPIENT_REFUSED:
 		return http_reply_code(req, resp, "recipient_refused");
+	case TRANSFER_NOT_FOUND:
+		return http_reply_code(req, resp, "recipient_person_not_found");
 	case TRANSFER_UNAVAILABLE:
 		break;
 	}
@@ -746,8 +758,10 @@ service_for(const struct recipients *r, const char *code, enum recipient_api api
 	return NULL;
 }
 
-enum senim_result api_subject_check_report(struct http_request *req,
-					   struct http_response *resp)
+/* One check of the subject with the recipient the body names, through its
+ * service speaking `api` (exchange/transfer.h). */
+static enum senim_result check_with(struct http_request *req, struct http_response *resp,
+				    enum recipient_api api)
 {
 	const struct exchange *ex = req->app->exchange;
 	enum purpose purpose;
@@ -763,8 +777,7 @@ enum senim_result api_subject_check_report(struct http_request *req,
 	json_decref(body);
 	if (!recipient)
 		return SENIM_ERR_NOMEM;
-	const struct recipient_service *svc =
-		service_for(ex->recipients, recipient, RECIPIENT_API_CREDIT_REPORT);
+	const struct recipient_service *svc = service_for(ex->recipients, recipient, api);
 	if (!svc) {
 		struct problem p = { .code = "recipient_unknown", .field = "recipient" };
 		return http_reply_problem(req, resp, &p);
@@ -784,6 +797,135 @@ enum senim_result api_subject_check_report(struct http_request *req,
 				       .purpose = purpose,
 				       .subject_id = id,
 				       .recipient = recipient,
-				       .service = svc->code };
+				       .service = svc->code,
+				       .api = api };
 	return http_async_then(req, transfer_query_start, op, check_answer);
+}
+
+enum senim_result api_subject_check_report(struct http_request *req,
+					   struct http_response *resp)
+{
+	return check_with(req, resp, RECIPIENT_API_CREDIT_REPORT);
+}
+
+enum senim_result api_subject_check_phone(struct http_request *req,
+					  struct http_response *resp)
+{
+	return check_with(req, resp, RECIPIENT_API_PHONE_CHECK);
+}
+
+enum senim_result api_subject_check_family(struct http_request *req,
+					   struct http_response *resp)
+{
+	return check_with(req, resp, RECIPIENT_API_FAMILY_TIES);
+}
+
+enum senim_result api_subject_check_address(struct http_request *req,
+					    struct http_response *resp)
+{
+	return check_with(req, resp, RECIPIENT_API_ADDRESS);
+}
+
+enum senim_result api_subject_check_capacity(struct http_request *req,
+					     struct http_response *resp)
+{
+	return check_with(req, resp, RECIPIENT_API_LEGAL_CAPACITY);
+}
+
+/* ---- findings (D8) ---------------------------------------------------------------- */
+
+static enum senim_result findings_answer(struct http_request *req,
+					 struct http_response *resp,
+					 enum senim_result result, void *ctx)
+{
+	struct findings_list *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "subject_not_found");
+	if (result)
+		return reply_failure(req, resp, result);
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	return http_reply_json(resp, 200, json_incref(op->out));
+}
+
+enum senim_result api_subject_findings(struct http_request *req,
+				       struct http_response *resp)
+{
+	enum purpose purpose;
+	const char *id = subject_or_reply(req, resp);
+	if (!id || purpose_or_reply(req, resp, &purpose))
+		return SENIM_OK;
+	struct findings_list *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), findings_list_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	*op = (struct findings_list){ .kr = req->app->keys,
+				      .matrix = &req->app->matrix,
+				      .actor = req->actor.label,
+				      .request_id = req->request_id,
+				      .role = req->actor.role,
+				      .purpose = purpose,
+				      .subject_id = id };
+	/* The decision and the rows now; the record (granted or denied) in
+	 * the next batch; the answer once it is durable. */
+	enum senim_result err = findings_list_prepare(req->app->store, op);
+	if (err)
+		return findings_answer(req, resp, err, op);
+	return http_write_then(req, findings_list_tx, op, findings_answer);
+}
+
+static const struct jsonin_field resolve_fields[] = {
+	{ .name = "resolution", .type = JSONIN_STRING, .required = 1, .max_len = 32 },
+};
+
+static enum senim_result resolve_answer(struct http_request *req,
+					struct http_response *resp,
+					enum senim_result result, void *ctx)
+{
+	struct finding_resolve *op = ctx;
+	if (result)
+		return reply_failure(req, resp, result);
+	switch (op->status) {
+	case FINDING_UNKNOWN:
+		return http_reply_code(req, resp, "finding_not_found");
+	case FINDING_ALREADY_RESOLVED:
+		return http_reply_code(req, resp, "finding_already_resolved");
+	case FINDING_RESOLVED:
+		break;
+	}
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:s}", "id", op->finding_id, "resolution",
+					 op->resolution));
+}
+
+enum senim_result api_subject_finding_resolve(struct http_request *req,
+					      struct http_response *resp)
+{
+	const char *id = subject_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	const char *fid = req->params[1];
+	if (strncmp(fid, "fnd_", 4) != 0 || !id_body_valid(fid + 4))
+		return http_reply_code(req, resp, "finding_not_found");
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, resolve_fields, COUNT(resolve_fields),
+				    &body))
+		return SENIM_OK;
+	const char *resolution =
+		arena_strdup(&req->arena, jsonin_str(body, "resolution"));
+	json_decref(body);
+	if (!resolution)
+		return SENIM_ERR_NOMEM;
+	if (!finding_resolution_valid(resolution))
+		return reply_invalid(req, resp, "resolution", "enum_value", 0);
+	struct finding_resolve *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	*op = (struct finding_resolve){ .kr = req->app->keys,
+					.actor = req->actor.label,
+					.request_id = req->request_id,
+					.subject_id = id,
+					.finding_id = fid,
+					.resolution = resolution };
+	return http_write_then(req, findings_resolve_tx, op, resolve_answer);
 }

@@ -14,8 +14,11 @@
 #include "connectors/bureau.h"
 #include "connectors/codec.h"
 #include "connectors/hub.h"
+#include "connectors/operator.h"
+#include "connectors/statedb.h"
 #include "consent/ledger.h"
 #include "core/consents.h"
+#include "exchange/findings.h"
 #include "exchange/register.h"
 #include "subjects/subjects.h"
 #include "vault/vault.h"
@@ -24,8 +27,37 @@
 #define DEFAULT_DEADLINE_MS 5000
 #define QUERY_ATTEMPTS 2
 #define FIELDS_MAX 512 /* "identity.iin identity.surname ..." */
+#define NEEDS_MAX 2    /* the sent fields a request is built from */
+#define VALUE_MAX 40   /* an IIN, a phone number */
+
+struct transfer_private;
+struct transfer_query;
+
+/*
+ * What a query needs to speak one API: the sent fields its request is
+ * built from (needs[0] is always identity.iin: every answer must echo it),
+ * a builder of the request from those values, and a checker of the answer
+ * that, when the answer is valid, leaves the kept record in p->kept.  The
+ * recipients file has already refused a service whose `sends` lacks one of
+ * the needed fields or whose `receives` names what its API never answers
+ * (core/recipients.c); the builder and the codecs check again.
+ */
+struct query_api {
+	enum recipient_api api;
+	const char *needs[NEEDS_MAX];
+	SENIM_MUST_CHECK enum senim_result (*build)(struct transfer_query *op,
+						    const struct ledger_evidence *ev,
+						    json_t **req);
+	/* SENIM_OK with *v set; SENIM_ERR_NOMEM */
+	SENIM_MUST_CHECK enum senim_result (*check)(struct transfer_query *op,
+						    const char *body, size_t len,
+						    struct codec_verdict *v);
+};
 
 struct transfer_private {
+	const struct query_api *api;
+	char values[NEEDS_MAX][VALUE_MAX]; /* personal data, wiped */
+	char today[CODEC_DATE_LEN];
 	store_done_fn done;
 	void *done_arg;
 	struct exchange_decision d;
@@ -43,6 +75,8 @@ struct transfer_private {
 	int curl_code; /* of the last attempt */
 	json_t *kept;  /* the fields to keep, from a valid answer */
 	char subject_iin[13];
+	int not_found;	  /* a state database answered 404 person_not_found */
+	json_t *findings; /* what settle_tx recorded (D8), for the answer */
 };
 
 void transfer_query_dispose(void *arg)
@@ -50,6 +84,8 @@ void transfer_query_dispose(void *arg)
 	struct transfer_query *op = arg;
 	json_decref(op->received);
 	op->received = NULL;
+	json_decref(op->findings);
+	op->findings = NULL;
 	struct transfer_private *p = op->p;
 	if (!p)
 		return;
@@ -58,6 +94,7 @@ void transfer_query_dispose(void *arg)
 		free(p->body);
 	}
 	json_decref(p->kept);
+	json_decref(p->findings);
 	sodium_memzero(p, sizeof(*p));
 	free(p);
 	op->p = NULL;
@@ -138,15 +175,153 @@ static enum senim_result field_value(struct store_tx *tx, const struct vault_dek
 	return *value ? SENIM_OK : SENIM_ERR_NOT_FOUND;
 }
 
-/* The credit_report/1 request: the IIN, the purpose and the consent's
- * confirmation (573-II Art. 17). */
+/* ---- the APIs ---------------------------------------------------------------- */
+
+/* credit_report/1: the IIN, the purpose and the consent's confirmation
+ * (573-II Art. 17). */
+static enum senim_result build_report(struct transfer_query *op,
+				      const struct ledger_evidence *ev, json_t **req)
+{
+	char granted[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(ev->granted_at, granted);
+	struct bureau_consent_evidence evidence = {
+		.id = ev->id, .granted_at = granted, .receipt_sha256 = ev->receipt_sha256
+	};
+	return bureau_report_request(op->p->subject_iin, purpose_code(op->purpose),
+				     &evidence, req, NULL);
+}
+
+static enum senim_result check_report(struct transfer_query *op, const char *body,
+				      size_t len, struct codec_verdict *v)
+{
+	struct transfer_private *p = op->p;
+	struct bureau_report *report = NULL;
+	enum senim_result err = bureau_report_parse(body, len, p->subject_iin,
+						    clock_now_us() / 1000000, &report, v);
+	if (err || v->status != CODEC_OK)
+		return err;
+	err = bureau_report_kept(report, p->d.service, &p->kept);
+	bureau_report_free(report);
+	return err;
+}
+
+/* phone_check/1: the number and the IIN, nothing else. */
+static enum senim_result build_phone(struct transfer_query *op,
+				     const struct ledger_evidence *ev, json_t **req)
+{
+	(void)ev;
+	return operator_check_request(op->p->values[1], op->p->subject_iin, req, NULL);
+}
+
+static enum senim_result check_phone(struct transfer_query *op, const char *body,
+				     size_t len, struct codec_verdict *v)
+{
+	struct transfer_private *p = op->p;
+	struct operator_answer *a = NULL;
+	enum senim_result err = operator_check_parse(body, len, p->values[1],
+						     p->subject_iin, p->today, &a, v);
+	if (err || v->status != CODEC_OK)
+		return err;
+	err = operator_check_kept(a, p->d.service, &p->kept);
+	operator_answer_free(a);
+	return err;
+}
+
+/* family_ties/1, address/1, legal_capacity/1: the IIN and a consent
+ * reference.  94-V Art. 8(1) wants that consent given through the state
+ * service; until senim speaks to it (design Q4) the reference is the
+ * ledger's state_database consent — consent via senim, not via the state
+ * service — and without one nothing is sent. */
+static enum senim_result build_statedb(struct transfer_query *op,
+				       const struct ledger_evidence *ev, json_t **req)
+{
+	if (!ev->id[0])
+		return SENIM_ERR_INVALID;
+	return statedb_request(op->p->subject_iin, ev->id, req, NULL);
+}
+
+static enum senim_result check_statedb(struct transfer_query *op, const char *body,
+				       size_t len, struct codec_verdict *v)
+{
+	struct transfer_private *p = op->p;
+	struct statedb_answer *a = NULL;
+	enum statedb_api api;
+	if (!statedb_api_of(p->d.service->api, &api))
+		return codec_fail(v, CODEC_INVALID_ANSWER, "not a state database API"),
+		       SENIM_OK;
+	enum senim_result err =
+		statedb_parse(api, body, len, p->subject_iin, p->today, &a, v);
+	if (err || v->status != CODEC_OK)
+		return err;
+	err = statedb_kept(a, p->d.service, &p->kept);
+	statedb_answer_free(a);
+	return err;
+}
+
+static const struct query_api query_apis[] = {
+	{ RECIPIENT_API_CREDIT_REPORT, { "identity.iin" }, build_report, check_report },
+	{ RECIPIENT_API_PHONE_CHECK,
+	  { "identity.iin", "contact.phone_mobile" },
+	  build_phone,
+	  check_phone },
+	{ RECIPIENT_API_FAMILY_TIES, { "identity.iin" }, build_statedb, check_statedb },
+	{ RECIPIENT_API_ADDRESS, { "identity.iin" }, build_statedb, check_statedb },
+	{ RECIPIENT_API_LEGAL_CAPACITY,
+	  { "identity.iin" },
+	  build_statedb,
+	  check_statedb },
+};
+
+static const struct query_api *query_api_of(enum recipient_api api)
+{
+	for (size_t i = 0; i < sizeof(query_apis) / sizeof(query_apis[0]); i++)
+		if (query_apis[i].api == api)
+			return &query_apis[i];
+	return NULL;
+}
+
+int transfer_api_supported(enum recipient_api api)
+{
+	return query_api_of(api) != NULL;
+}
+
+/* The sent field `code` of the service, decrypted, into out (a string of
+ * fewer than VALUE_MAX bytes).  SENIM_ERR_INVALID when the service does
+ * not send it or the value is not such a string; SENIM_ERR_NOT_FOUND when
+ * the subject has none. */
+static enum senim_result needed_value(struct store_tx *tx, const struct vault_dek *dek,
+				      struct transfer_query *op, const char *code,
+				      char out[VALUE_MAX])
+{
+	const struct recipient_service *svc = op->p->d.service;
+	const struct recipient_field *f = NULL;
+	for (size_t i = 0; i < svc->nsends && !f; i++)
+		if (strcmp(svc->sends[i].code, code) == 0)
+			f = &svc->sends[i];
+	if (!f)
+		return SENIM_ERR_INVALID;
+	json_t *v = NULL;
+	enum senim_result err = field_value(tx, dek, op->subject_id, f, &v);
+	if (err)
+		return err;
+	size_t n = json_is_string(v) ? json_string_length(v) : VALUE_MAX;
+	if (n == 0 || n >= VALUE_MAX) {
+		json_decref(v);
+		return SENIM_ERR_INVALID;
+	}
+	memcpy(out, json_string_value(v), n);
+	out[n] = '\0';
+	json_decref(v);
+	return SENIM_OK;
+}
+
+/* The request of the service's API, from the fields it sends. */
 static enum senim_result build_request(struct store_tx *tx, struct transfer_query *op,
 				       const struct vault_dek *dek)
 {
 	struct transfer_private *p = op->p;
 	const struct recipient_service *svc = p->d.service;
 	struct ledger_evidence ev = { 0 };
-	json_t *iin = NULL;
 	enum senim_result err = SENIM_OK;
 	if (svc->basis == RECIPIENT_BASIS_CONSENT) {
 		err = ledger_evidence_in(tx, op->subject_id,
@@ -155,24 +330,15 @@ static enum senim_result build_request(struct store_tx *tx, struct transfer_quer
 			return err;
 		memcpy(p->consent_id, ev.id, sizeof(p->consent_id));
 	}
-	for (size_t i = 0; i < svc->nsends && !err; i++)
-		if (strcmp(svc->sends[i].code, "identity.iin") == 0)
-			err = field_value(tx, dek, op->subject_id, &svc->sends[i], &iin);
-	if (err || !iin || !json_is_string(iin) || json_string_length(iin) != 12) {
-		json_decref(iin);
-		return err ? err : SENIM_ERR_INVALID;
-	}
-	memcpy(p->subject_iin, json_string_value(iin), 12);
-	p->subject_iin[12] = '\0';
-	json_decref(iin);
-	char granted[CLOCK_RFC3339_LEN];
-	clock_format_rfc3339(ev.granted_at, granted);
-	struct bureau_consent_evidence evidence = { .id = ev.id,
-						    .granted_at = granted,
-						    .receipt_sha256 = ev.receipt_sha256 };
+	for (size_t i = 0; i < NEEDS_MAX && p->api->needs[i] && !err; i++)
+		err = needed_value(tx, dek, op, p->api->needs[i], p->values[i]);
+	if (err)
+		return err;
+	if (strlen(p->values[0]) != 12)
+		return SENIM_ERR_INVALID;
+	memcpy(p->subject_iin, p->values[0], sizeof(p->subject_iin));
 	json_t *req = NULL;
-	err = bureau_report_request(p->subject_iin, purpose_code(op->purpose), &evidence,
-				    &req, NULL);
+	err = p->api->build(op, &ev, &req);
 	if (err)
 		return err;
 	err = codec_dump(req, &p->body, &p->body_len);
@@ -252,6 +418,9 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 	if (err)
 		return err;
 	describe_sends(p->d.service, p);
+	p->api = query_api_of(p->d.service->api);
+	if (!p->api)
+		return SENIM_ERR_INVALID; /* a service no query speaks */
 	if (p->d.refused.why != ACCESS_GRANTED) {
 		op->result = TRANSFER_REFUSED;
 		op->refused = p->d.refused;
@@ -279,23 +448,39 @@ static enum retry_check check_answer(struct hub_call *call, const char *body, si
 {
 	struct transfer_query *op = call->arg;
 	struct transfer_private *p = op->p;
-	struct bureau_report *report = NULL;
 	struct codec_verdict v;
 	json_decref(p->kept);
 	p->kept = NULL;
-	if (bureau_report_parse(body, len, p->subject_iin, clock_now_us() / 1000000,
-				&report, &v))
+	if (p->api->check(op, body, len, &v)) {
+		json_decref(p->kept);
+		p->kept = NULL;
 		return RETRY_CHECK_INVALID; /* out of memory: keep nothing */
+	}
 	if (v.status == CODEC_WRONG_SUBJECT)
 		return RETRY_CHECK_WRONG_SUBJECT;
-	if (v.status != CODEC_OK) {
+	if (v.status != CODEC_OK || !p->kept) {
 		log_event(LOG_WARN, "recipient_invalid_answer", "recipient",
 			  p->d.recipient->code, "reason", v.reason, NULL);
 		return RETRY_CHECK_INVALID;
 	}
-	enum senim_result err = bureau_report_kept(report, p->d.service, &p->kept);
-	bureau_report_free(report);
-	return err ? RETRY_CHECK_INVALID : RETRY_CHECK_OK;
+	return RETRY_CHECK_OK;
+}
+
+/* 1 when a 4xx answer is a state database's {"error": {"code":
+ * "person_not_found"}}: the person asked about is not in its records, a
+ * finding (D8), not a fault. */
+static int person_not_found(const struct hub_outcome *o)
+{
+	json_t *root = NULL;
+	struct codec_verdict v;
+	if (o->http_status != 404 || !o->body ||
+	    !codec_decode(o->body, o->body_len, &root, &v))
+		return 0;
+	const char *code = json_string_value(
+		json_object_get(json_object_get(root, "error"), "code"));
+	int yes = code && strcmp(code, "person_not_found") == 0;
+	json_decref(root);
+	return yes;
 }
 
 static void answered(struct hub_call *call, const struct hub_outcome *o)
@@ -305,6 +490,9 @@ static void answered(struct hub_call *call, const struct hub_outcome *o)
 	p->code = o->code;
 	p->may_have_reached = o->may_have_reached;
 	p->curl_code = o->curl_code;
+	enum statedb_api api;
+	p->not_found = o->code == RETRY_HTTP_4XX &&
+		       statedb_api_of(p->d.service->api, &api) && person_not_found(o);
 	settle(op);
 }
 
@@ -362,18 +550,15 @@ static enum transfer_result result_of(enum retry_code code, int curl_code)
 	}
 }
 
-static enum senim_result keep_answer(struct store_tx *tx, struct transfer_query *op)
+static enum senim_result keep_answer(struct store_tx *tx, struct transfer_query *op,
+				     const struct vault_dek *dek, char id[SUBJECT_ID_LEN])
 {
 	struct transfer_private *p = op->p;
-	struct vault_dek *dek = NULL;
 	struct buf sealed;
 	buf_init(&sealed, BUF_NO_LIMIT);
-	char id[SUBJECT_ID_LEN];
 	id_time_ordered(id, "src_", clock_now_us() / 1000);
-	enum senim_result err = vault_dek_load(tx, op->ex->kr, op->subject_id, &dek);
-	if (err)
-		return err;
-	err = vault_seal_record(dek, op->subject_id, "source", 0, p->kept, &sealed);
+	enum senim_result err =
+		vault_seal_record(dek, op->subject_id, "source", 0, p->kept, &sealed);
 	if (err)
 		goto fail;
 	err = store_exec(
@@ -388,7 +573,56 @@ static enum senim_result keep_answer(struct store_tx *tx, struct transfer_query 
 		7, NULL);
 fail:
 	buf_release(&sealed);
-	vault_dek_free(dek);
+	return err;
+}
+
+/* D8: one finding, with its audit record, and its summary for the answer. */
+static enum senim_result add_finding(struct store_tx *tx, struct transfer_query *op,
+				     const char *source_id, enum category c,
+				     const char *field, enum finding_kind kind)
+{
+	struct transfer_private *p = op->p;
+	char id[FINDING_ID_LEN];
+	struct finding_record f = { .subject_id = op->subject_id,
+				    .source_id = source_id,
+				    .category = c,
+				    .field = field,
+				    .kind = kind,
+				    .purpose = purpose_code(op->purpose),
+				    .actor = op->actor,
+				    .request_id = op->request_id };
+	enum senim_result err = findings_record_in(tx, op->ex->kr, &f, id);
+	if (err)
+		return err;
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "category", category_code(c),
+			      "field", field, "kind", finding_kind_code(kind));
+	if (!j || json_array_append_new(p->findings, j))
+		return SENIM_ERR_NOMEM;
+	return SENIM_OK;
+}
+
+/* D8: what a state database said against what the borrower declared.
+ * The declaration is read, never written: a disagreement is a finding for
+ * a person to resolve. */
+static enum senim_result compare_declared(struct store_tx *tx, struct transfer_query *op,
+					  const struct vault_dek *dek,
+					  const char *source_id)
+{
+	struct transfer_private *p = op->p;
+	enum category c;
+	if (!findings_declared_category(p->d.service->api, &c))
+		return SENIM_OK;
+	json_t *declared = NULL;
+	enum senim_result err =
+		subjects_latest_fields_in(tx, dek, op->subject_id, c, &declared);
+	if (err)
+		return err;
+	struct finding_field diff[FINDINGS_MAX];
+	size_t n = findings_compare(p->d.service->api, declared, p->kept, diff);
+	json_decref(declared); /* the vault's wiping allocator clears it */
+	for (size_t i = 0; i < n && !err; i++)
+		err = add_finding(tx, op, source_id, diff[i].category, diff[i].field,
+				  FINDING_MISMATCH);
 	return err;
 }
 
@@ -398,26 +632,48 @@ static enum senim_result settle_tx(struct store_tx *tx, void *arg)
 	struct transfer_private *p = op->p;
 	int ok = p->code == RETRY_OK;
 	const char *state = ok ? "delivered" : "failed";
+	const char *why = ok		 ? NULL
+			  : p->not_found ? "person_not_found"
+					 : retry_code_name(p->code);
+	struct vault_dek *dek = NULL;
+	/* A job that failed is run again from the start: no stale findings. */
+	json_decref(p->findings);
+	p->findings = json_array();
+	if (!p->findings)
+		return SENIM_ERR_NOMEM;
 	enum senim_result err = store_exec(
 		tx,
 		"UPDATE transfers SET state = $2, may_have_reached = $3, last_error = $4,"
 		" updated_at = $5 WHERE id = $1 AND state = 'sending'",
 		(struct store_val[]){ SV_TEXT(op->transfer_id), SV_TEXT(state),
 				      SV_INT(p->may_have_reached),
-				      ok ? SV_NULL() : SV_TEXT(retry_code_name(p->code)),
+				      ok ? SV_NULL() : SV_TEXT(why),
 				      SV_INT(clock_now_us() / 1000) },
 		5, NULL);
 	if (err)
 		return err;
 	err = append_disclosure(tx, op, REGISTER_OUT,
-				ok ? REGISTER_DELIVERED : REGISTER_FAILED,
-				ok ? NULL : retry_code_name(p->code));
-	if (err || !ok)
-		return err;
-	err = keep_answer(tx, op);
+				ok ? REGISTER_DELIVERED : REGISTER_FAILED, why);
 	if (err)
 		return err;
-	return append_disclosure(tx, op, REGISTER_IN, REGISTER_RECEIVED, NULL);
+	if (!ok) /* D8: the state database does not know the person */
+		return p->not_found ? add_finding(tx, op, NULL, CATEGORY_IDENTITY, "iin",
+						  FINDING_NOT_FOUND)
+				    : SENIM_OK;
+	char source_id[SUBJECT_ID_LEN];
+	err = vault_dek_load(tx, op->ex->kr, op->subject_id, &dek);
+	if (err)
+		return err;
+	err = keep_answer(tx, op, dek, source_id);
+	if (err)
+		goto fail;
+	err = append_disclosure(tx, op, REGISTER_IN, REGISTER_RECEIVED, NULL);
+	if (err)
+		goto fail;
+	err = compare_declared(tx, op, dek, source_id);
+fail:
+	vault_dek_free(dek);
+	return err;
 }
 
 static void after_settle(enum senim_result result, void *arg)
@@ -425,11 +681,14 @@ static void after_settle(enum senim_result result, void *arg)
 	struct transfer_query *op = arg;
 	struct transfer_private *p = op->p;
 	if (!result) {
-		op->result = result_of(p->code, p->curl_code);
+		op->result = p->not_found ? TRANSFER_NOT_FOUND
+					  : result_of(p->code, p->curl_code);
 		if (op->result == TRANSFER_OK) {
 			op->received = p->kept; /* the op owns it now */
 			p->kept = NULL;
 		}
+		op->findings = p->findings;
+		p->findings = NULL;
 	}
 	p->done(result, p->done_arg);
 }
@@ -456,6 +715,9 @@ enum senim_result transfer_query_start(void *arg, store_done_fn done, void *done
 						     : DEFAULT_DEADLINE_MS;
 	p->deadline_ms = clock_now_us() / 1000 + deadline;
 	p->deadline_mono_us = clock_mono_us() + (int64_t)deadline * 1000;
+	char now[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(clock_now_us(), now);
+	memcpy(p->today, now, CODEC_DATE_LEN - 1); /* "YYYY-MM-DD" */
 	return store_write_async(op->ex->store, decide_tx, op, after_decide, op);
 }
 

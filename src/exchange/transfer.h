@@ -1,7 +1,13 @@
 /*
  * transfer.h — one query to a recipient on a staff member's request: a
- * credit report from a bureau (T2), decided, recorded, sent, answered,
- * checked, kept and put on the disclosure register (T4, T6, S4, D8).
+ * credit report from a bureau (T2), a phone check with a mobile operator
+ * (T1), or a state database's family ties, registered address or legal
+ * capacity (T3) — decided, recorded, sent, answered, checked, kept and put
+ * on the disclosure register (T4, T6, S4); a state database that disagrees
+ * with the borrower, or does not know them, leaves a finding (D8,
+ * exchange/findings.h).  Each API is a row of transfer.c's table: the
+ * sent fields its request needs, its request builder and its answer's
+ * checker (the codecs of connectors/).
  *
  * A query runs as three steps on three threads, and holds none of them
  * while it waits:
@@ -20,8 +26,11 @@
  *   3. settle (a write): the transfers row gets its fate; the register gets
  *      "delivered" or "failed" for what went out and, for a valid answer,
  *      "received" for what came in, each with its audit record; what the
- *      recipients file says to keep is sealed into subject_sources.  Nothing
- *      of an answer that failed its checks is stored.
+ *      recipients file says to keep is sealed into subject_sources, and a
+ *      state database's answer is compared with what the borrower declared
+ *      (never overwriting it): each disagreement, and a 404
+ *      person_not_found, is a finding with its audit record.  Nothing of an
+ *      answer that failed its checks is stored.
  *
  * transfer_query_start() has the shape of http_async_then's start (a
  * store_done_fn is the same type as http_async_done_fn): the API calls
@@ -56,13 +65,15 @@ struct exchange {
 
 /* How a query ended, for the API's answer. */
 enum transfer_result {
-	TRANSFER_OK,		   /* answered and kept: op->received */
-	TRANSFER_REFUSED,	   /* op->refused says why; nothing left */
-	TRANSFER_INVALID_ANSWER,   /* the answer broke its API; nothing kept */
-	TRANSFER_WRONG_SUBJECT,	   /* the answer was about someone else */
-	TRANSFER_TIMEOUT,	   /* no answer within the deadline */
-	TRANSFER_UNAVAILABLE,	   /* could not reach it, or its breaker is open */
-	TRANSFER_RECIPIENT_REFUSED /* it answered 4xx (e.g. consent not confirmed) */
+	TRANSFER_OK,		    /* answered and kept: op->received */
+	TRANSFER_REFUSED,	    /* op->refused says why; nothing left */
+	TRANSFER_INVALID_ANSWER,    /* the answer broke its API; nothing kept */
+	TRANSFER_WRONG_SUBJECT,	    /* the answer was about someone else */
+	TRANSFER_TIMEOUT,	    /* no answer within the deadline */
+	TRANSFER_UNAVAILABLE,	    /* could not reach it, or its breaker is open */
+	TRANSFER_RECIPIENT_REFUSED, /* it answered 4xx (e.g. consent not confirmed) */
+	TRANSFER_NOT_FOUND	    /* a state database does not know the person:
+				     * a finding (op->findings), nothing kept */
 };
 
 #define TRANSFER_ID_LEN SUBJECT_ID_LEN /* "trf_" + 22 + NUL */
@@ -76,16 +87,23 @@ struct transfer_query {
 	enum role role;
 	enum purpose purpose;
 	const char *subject_id;
-	const char *recipient; /* "pkb" */
-	const char *service;   /* "credit_report" */
+	const char *recipient;	/* "pkb" */
+	const char *service;	/* "credit_report" */
+	enum recipient_api api; /* the service's, for the caller's answer */
 	/* out */
 	enum transfer_result result;
 	struct access_refusal refused; /* with TRANSFER_REFUSED */
 	char transfer_id[TRANSFER_ID_LEN];
 	json_t *received; /* with TRANSFER_OK: the kept fields; the op owns it */
+	json_t *findings; /* once settled: [{"id", "category", "field", "kind"}]
+			   * recorded (D8), maybe empty; the op owns it */
 	/* private */
 	struct transfer_private *p;
 };
+
+/* 1 when a query speaks `api`: credit_report/1, phone_check/1,
+ * family_ties/1, address/1, legal_capacity/1. */
+int transfer_api_supported(enum recipient_api api);
 
 /* An op from `alloc`'s memory (the request's arena, with the dispose hook
  * arena_alloc_disposable runs once the request is done): zeroed. */

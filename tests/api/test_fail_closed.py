@@ -54,6 +54,14 @@ ELSEWHERE = {
     "me_phone_confirm": "test_phone_changes_fail_closed_without_audit",
     # needs a recipients file and a bureau peer, which test_exchange.py runs
     "subject_check_report": "test_exchange.py::test_fail_closed_without_audit",
+    # the same, with an operator and a state database (test_checks.py)
+    "subject_check_phone": "test_checks.py::test_fail_closed_without_audit",
+    "subject_check_family": "test_checks.py::test_fail_closed_without_audit",
+    "subject_check_address": "test_checks.py::test_fail_closed_without_audit",
+    "subject_check_capacity": "test_checks.py::test_fail_closed_without_audit",
+    # findings exist only after a state database's check
+    "subject_findings": "test_checks.py::test_findings_fail_closed_without_audit",
+    "subject_finding_resolve": "test_checks.py::test_findings_fail_closed_without_audit",
     # the register's entries are written by the exchange (issue 11); the
     # test makes its own and checks both lists fail closed
     "me_disclosures": "test_disclosures.py::test_lists_fail_closed_without_audit",

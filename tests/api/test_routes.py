@@ -50,6 +50,14 @@ EXPECTED = {
     # A bureau's report: application review (underwriter) and servicing
     # (support, underwriter), as the purposes the service serves allow.
     ("POST", "/v1/subjects/{id}/checks/credit-report"): {"underwriter", "support"},
+    # A mobile operator's and the state databases' checks (T1, T3), and the
+    # findings they leave (D8): the same roles.
+    ("POST", "/v1/subjects/{id}/checks/phone"): {"underwriter", "support"},
+    ("POST", "/v1/subjects/{id}/checks/family-ties"): {"underwriter", "support"},
+    ("POST", "/v1/subjects/{id}/checks/address"): {"underwriter", "support"},
+    ("POST", "/v1/subjects/{id}/checks/legal-capacity"): {"underwriter", "support"},
+    ("GET", "/v1/subjects/{id}/findings"): {"underwriter", "support"},
+    ("POST", "/v1/subjects/{id}/findings/{finding_id}/resolve"): {"underwriter", "support"},
     # The consent ledger as staff see it: the DPO answers for it, support
     # uses it to answer the borrower.
     ("GET", "/v1/subjects/{id}/consents"): {"dpo", "support"},
