@@ -25,7 +25,7 @@ struct ratelimit;
 struct backoff;
 struct recipients;
 
-struct exchange;
+struct exchange_env;
 struct app {
 	struct store *store;
 	struct keyring *keys;
@@ -41,7 +41,8 @@ struct app {
 				      * 0: no per-address limit or pause */
 	struct backoff *sign_in_pauses; /* per client address, after failures */
 	const struct recipients *recipients; /* serve --recipients; NULL without */
-	const struct exchange *exchange; /* recipients and the hub; NULL: no exchange */
+	const struct exchange_env
+		*exchange; /* recipients and the hub; NULL: no exchange */
 };
 
 /*

@@ -763,7 +763,7 @@ service_for(const struct recipients *r, const char *code, enum recipient_api api
 static enum senim_result check_with(struct http_request *req, struct http_response *resp,
 				    enum recipient_api api)
 {
-	const struct exchange *ex = req->app->exchange;
+	const struct exchange_env *ex = req->app->exchange;
 	enum purpose purpose;
 	const char *id = subject_or_reply(req, resp);
 	if (!id || purpose_or_reply(req, resp, &purpose))

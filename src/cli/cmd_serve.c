@@ -425,7 +425,7 @@ int cmd_serve(int argc, char **argv)
 			   .sign_in_ip_limit = (int)o.sign_in_ip_limit,
 			   .recipients = recipients };
 	/* The exchange: one hub thread carries every call to a recipient. */
-	struct exchange exchange = {
+	struct exchange_env exchange = {
 		.recipients = recipients, .store = st, .kr = kr, .matrix = &app.matrix
 	};
 	struct server *srv = NULL;

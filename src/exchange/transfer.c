@@ -744,7 +744,7 @@ static void copy_col(struct store_rows *r, int col, char *out, size_t cap)
 
 /* Mark one stranded query abandoned, with its register entry when its
  * recipient is still in the file (else its audit record alone). */
-static enum senim_result abandon(struct store_tx *tx, const struct exchange *ex,
+static enum senim_result abandon(struct store_tx *tx, const struct exchange_env *ex,
 				 const struct stranded *t)
 {
 	enum senim_result err = store_exec(

@@ -53,8 +53,10 @@
 
 struct hub;
 
-/* What the exchange runs on; set up once by serve, read-only after. */
-struct exchange {
+/* What the exchange runs on (the recipients, the hub, the store and keys);
+ * set up once by serve, read-only after.  Not http/server.c's private
+ * struct exchange, which is one HTTP request and its answer. */
+struct exchange_env {
 	const struct recipients *recipients; /* NULL: exchange not configured */
 	struct hub *hub;
 	struct store *store;
@@ -81,7 +83,7 @@ enum transfer_result {
 /* One query; allocate with transfer_query_new() from the request's arena. */
 struct transfer_query {
 	/* in (strings must outlive the op) */
-	const struct exchange *ex;
+	const struct exchange_env *ex;
 	const char *actor; /* "staff:12" */
 	const char *request_id;
 	enum role role;
@@ -129,8 +131,8 @@ SENIM_MUST_CHECK enum senim_result transfer_query_start(void *op, store_done_fn 
  * record.  Run with store_write(st, transfer_recover_tx, &rec).
  */
 struct transfer_recovery {
-	const struct exchange *ex; /* in: its recipients and key ring */
-	int abandoned;		   /* out: how many */
+	const struct exchange_env *ex; /* in: its recipients and key ring */
+	int abandoned;		       /* out: how many */
 };
 SENIM_MUST_CHECK enum senim_result transfer_recover_tx(struct store_tx *tx, void *arg);
 
