@@ -13,6 +13,8 @@ import json
 import os
 import re
 import tempfile
+import threading
+import time
 
 import pytest
 
@@ -111,7 +113,7 @@ def world():
     s = Senim(extra_args=["--recipients", path]).start()
     staff = {role: s.service_token("xch-" + role, role)
              for role in ("underwriter", "support", "marketing", "dpo", "auditor")}
-    yield {"senim": s, "peer": peer, "gkb": gkb, "staff": staff}
+    yield {"senim": s, "peer": peer, "gkb": gkb, "staff": staff, "conf": path}
     rc = s.stop()
     peer.stop()
     gkb.stop()
@@ -215,6 +217,23 @@ def test_a_withdrawn_consent_stops_the_next_report(world):
     r = check(world, sid)
     assert r.status == 403 and r.json["missing_consent"] == "credit_bureau_pkb", r
     assert peer_requests(world) == []
+
+
+def test_a_restricted_subject_is_not_reported_on(world):
+    """R4: a borrower who restricted processing to servicing is not asked
+    about for an application review."""
+    sid, _, _ = register(world)
+    s = world["senim"]
+    r = s.post("/v1/subjects/%s/restrictions" % sid, {"allowed_purposes": ["loan_servicing"]},
+               token=world["staff"]["dpo"])
+    assert r.status == 200, r
+    r = check(world, sid)
+    assert r.status == 403 and r.json["code"] == "purpose_restricted", r
+    assert peer_requests(world) == [] and kept(world, sid) == 0
+    assert [(d, o) for d, _, _, o, *_ in register_rows(world, sid)] == [("out", "refused")]
+    # servicing, which the restriction allows, still gets its report
+    r = check(world, sid, headers={"Senim-Purpose": "loan_servicing"})
+    assert r.status == 200, r
 
 
 def test_a_blocked_subject_is_not_reported_on(world):
@@ -398,3 +417,50 @@ def test_abroad_only_with_the_cross_border_consent(world):
                  " WHERE subject_id = '%s' AND outcome <> 'refused' ORDER BY direction DESC"
                  % sid)
     assert rows == [["out", "delivered", "1", "DE"], ["in", "received", "1", "DE"]]
+
+
+def test_a_query_a_crash_interrupted_is_abandoned(world):
+    """A query in flight when the server dies is never sent again: at the
+    next start it is marked abandoned, on the register (it may have reached
+    the bureau) with its audit record, and nothing of it is kept."""
+    s = Senim(extra_args=["--recipients", world["conf"]]).start()
+    own = {"senim": s, "staff": {"underwriter": s.service_token("xch-crash", "underwriter")}}
+    sid, _, _ = register(own)
+    peer = world["peer"]
+    peer.mode("slow", delay_ms=3000)
+    done = []
+    t = threading.Thread(target=lambda: done.append(_quietly(check, own, sid)))
+    t.start()
+    deadline = time.time() + 10
+    while not peer_requests(world) and time.time() < deadline:
+        time.sleep(0.02)
+    assert len(peer_requests(world)) == 1
+    s.kill9()
+    s.sms.stop()
+    t.join()
+    assert s.sql("SELECT state FROM transfers WHERE subject_id = '%s'" % sid) == [["sending"]]
+    peer.mode("ok")
+    restarted = Senim(extra_args=["--recipients", world["conf"]], data_dir=s.data_dir,
+                      db=s.db).start()
+    try:
+        rows = restarted.sql("SELECT state, may_have_reached FROM transfers"
+                             " WHERE subject_id = '%s'" % sid)
+        assert rows == [["abandoned", "1"]]
+        entries = restarted.sql("SELECT id, direction, outcome, may_have_reached, reason"
+                                " FROM disclosures WHERE subject_id = '%s'" % sid)
+        assert [e[1:] for e in entries] == [["out", "abandoned", "1", "interrupted"]]
+        n = restarted.sql("SELECT COUNT(*) FROM audit_log WHERE object = 'disclosure:%s'"
+                          % entries[0][0])
+        assert n == [["1"]]
+        assert kept(own | {"senim": restarted}, sid) == 0
+        time.sleep(0.5)
+        assert len(peer_requests(world)) == 1  # never sent again
+    finally:
+        assert restarted.stop() == 0
+
+
+def _quietly(fn, *args):
+    try:
+        return fn(*args)
+    except Exception as e:  # the server died under the request: expected
+        return e
