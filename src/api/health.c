@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "api/app.h"
 #include "connectors/hub.h"
+#include "exchange/outbox.h"
 #include "exchange/register.h"
 #include "exchange/transfer.h"
 #include "audit/audit.h"
@@ -70,6 +71,9 @@ enum senim_result api_metrics(struct http_request *req, struct http_response *re
 		if (err)
 			goto fail;
 		err = hub_metrics(req->app->exchange->hub, &text);
+		if (err)
+			goto fail;
+		err = outbox_metrics(req->app->exchange->store, &text);
 		if (err)
 			goto fail;
 	}

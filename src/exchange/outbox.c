@@ -578,3 +578,65 @@ enum senim_result outbox_pump_run(struct outbox_pump *p)
 	p->left = c.left;
 	return err ? err : cerr;
 }
+
+/* ---- metrics ----------------------------------------------------------------------- */
+
+struct outbox_metrics_read {
+	struct buf *out;
+	int64_t now_ms;
+};
+
+static enum senim_result outbox_metrics_tx(struct store_tx *tx, void *arg)
+{
+	struct outbox_metrics_read *m = arg;
+	struct store_rows *r;
+	enum senim_result err =
+		store_query(tx,
+			    "SELECT recipient, state = 'dead', COUNT(*), MIN(created_at) "
+			    "FROM transfers"
+			    " WHERE state IN ('pending', 'sending', 'dead')"
+			    " GROUP BY recipient, state = 'dead' ORDER BY recipient",
+			    NULL, 0, &r);
+	if (err)
+		return err;
+	struct buf pending, oldest, dead;
+	buf_init(&pending, BUF_NO_LIMIT);
+	buf_init(&oldest, BUF_NO_LIMIT);
+	buf_init(&dead, BUF_NO_LIMIT);
+	int has = 0;
+	while (!err && (err = store_rows_next(r, &has)) == SENIM_OK && has) {
+		const char *rc = store_rows_text(r, 0, NULL);
+		long long n = (long long)store_rows_int(r, 2);
+		if (store_rows_int(r, 1)) {
+			err = buf_addf(&dead,
+				       "senim_outbox_dead{recipient=\"%s\"} %lld\n", rc,
+				       n);
+			continue;
+		}
+		int64_t age_ms = m->now_ms - store_rows_int(r, 3);
+		err = buf_addf(&pending, "senim_outbox_pending{recipient=\"%s\"} %lld\n",
+			       rc, n);
+		if (!err)
+			err = buf_addf(&oldest,
+				       "senim_outbox_oldest_pending_seconds{recipient=\"%"
+				       "s\"} %.3f\n",
+				       rc, age_ms > 0 ? (double)age_ms / 1000.0 : 0.0);
+	}
+	store_rows_free(r);
+	if (!err)
+		err = buf_addf(m->out,
+			       "# TYPE senim_outbox_pending gauge\n%s"
+			       "# TYPE senim_outbox_oldest_pending_seconds gauge\n%s"
+			       "# TYPE senim_outbox_dead gauge\n%s",
+			       pending.data, oldest.data, dead.data);
+	buf_release(&pending);
+	buf_release(&oldest);
+	buf_release(&dead);
+	return err;
+}
+
+enum senim_result outbox_metrics(struct store *st, struct buf *out)
+{
+	struct outbox_metrics_read m = { .out = out, .now_ms = clock_now_us() / 1000 };
+	return store_read(st, outbox_metrics_tx, &m);
+}

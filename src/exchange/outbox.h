@@ -129,6 +129,15 @@ SENIM_MUST_CHECK enum senim_result outbox_pump_run(struct outbox_pump *p);
  * full jitter up to min(OUTBOX_BACKOFF_CAP_MS, base * 2^(attempts - 1)). */
 int64_t outbox_backoff_ms(int attempts, uint64_t random);
 
+/*
+ * Append Prometheus text from the outbox as it stands (one read): per
+ * recipient, senim_outbox_pending (rows pending or sending),
+ * senim_outbox_oldest_pending_seconds (the age of the oldest of them) and
+ * senim_outbox_dead (rows given up on, awaiting an operator).  SENIM_OK, or
+ * the store's or the buf's error.
+ */
+SENIM_MUST_CHECK enum senim_result outbox_metrics(struct store *st, struct buf *out);
+
 /* 1 when a row that failed its attempts-th attempt (>= 1), created at
  * created_ms, is dead at now_ms rather than retried. */
 int outbox_is_dead(int attempts, int64_t created_ms, int64_t now_ms);

@@ -8,6 +8,7 @@ event_id) and /_control/stats; what senim recorded from the transfers
 table and the disclosure register.
 """
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -63,8 +64,9 @@ def world():
     path = os.path.join(d, "recipients.conf")
     with open(path, "w", encoding="utf-8") as f:
         f.write(RECIPIENTS.format(gkb=gkb.port, pkb=pkb.port))
-    s = Senim().start()
-    staff = {r: s.service_token("bur-" + r, r) for r in ("underwriter", "dpo")}
+    # The server reads the same recipients: /metrics shows their outbox.
+    s = Senim(extra_args=["--recipients", path]).start()
+    staff = {r: s.service_token("bur-" + r, r) for r in ("underwriter", "dpo", "auditor")}
     w = {"senim": s, "gkb": gkb, "pkb": pkb, "staff": staff, "dir": d,
          "recipients": path, "n": [0]}
     yield w
@@ -270,12 +272,23 @@ def test_a_failing_peer_exits_1_then_a_rerun_delivers(world):
     p = report(world, "--recipient", "gkb", check=False, wait="0")
     assert p.returncode == 1, p.stdout
     assert peer_events(world["gkb"], number) == []
+    assert outbox_pending(world, "gkb") >= 3
     world["gkb"].mode("ok")
     # The retry waits out its backoff (full jitter from 1 s).
     p = report(world, "--recipient", "gkb", wait="10")
     assert p.returncode == 0, p.stdout
     assert len(peer_events(world["gkb"], number)) == 3
     assert len(register_rows(world, sid, "gkb", "delivered")) == 3
+    assert outbox_pending(world, "gkb") == 0
+
+
+def outbox_pending(world, recipient):
+    """senim_outbox_pending for a recipient on /metrics (0 when absent)."""
+    r = world["senim"].get("/metrics", token=world["staff"]["auditor"])
+    assert r.status == 200, r
+    m = re.search(r'^senim_outbox_pending\{recipient="%s"\} (\d+)$' % recipient,
+                  r.body.decode(), re.M)
+    return int(m.group(1)) if m else 0
 
 
 def test_kill_9_while_sending_then_rerun_delivers_each_event_once(world):
