@@ -63,6 +63,8 @@ enum senim_result api_subject_check_family(struct http_request *req,
 					   struct http_response *resp);
 enum senim_result api_subject_check_address(struct http_request *req,
 					    struct http_response *resp);
+enum senim_result api_subject_check_scoring(struct http_request *req,
+					    struct http_response *resp);
 enum senim_result api_subject_check_capacity(struct http_request *req,
 					     struct http_response *resp);
 /* Findings: a state database against the borrower's declarations (D8). */

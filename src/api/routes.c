@@ -82,6 +82,9 @@ static const struct route table[] = {
 	  PHONE_ROLES, JSON, "subject_check_address" },
 	{ "POST", "/v1/subjects/{id}/checks/legal-capacity", api_subject_check_capacity,
 	  PHONE_ROLES, JSON, "subject_check_capacity" },
+	/* A processor's job (T5): underwriting only. */
+	{ "POST", "/v1/subjects/{id}/checks/scoring", api_subject_check_scoring,
+	  ROLE_BIT(ROLE_UNDERWRITER), JSON, "subject_check_scoring" },
 	/* Findings (D8): where a state database disagrees with the borrower. */
 	{ "GET", "/v1/subjects/{id}/findings", api_subject_findings, PHONE_ROLES, 0,
 	  "subject_findings" },

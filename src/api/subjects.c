@@ -11,6 +11,7 @@
  *   POST/DELETE /v1/subjects/{id}/restrictions      R4 (dpo)
  *   GET  /v1/subjects/{id}/protection               block and restriction state
  *   POST /v1/subjects/{id}/checks/credit-report     a bureau's report (T2, T6)
+ *   POST /v1/subjects/{id}/checks/scoring           a processor's job (T5)
  *
  * Every data route names its purpose in the Senim-Purpose header; personal
  * data travels only in bodies, never in a URL.
@@ -716,6 +717,13 @@ static enum senim_result check_answer(struct http_request *req,
 		return reply_failure(req, resp, result);
 	switch (op->result) {
 	case TRANSFER_OK:
+		/* A processor took the job and sends nothing back (T5). */
+		if (op->api == RECIPIENT_API_PROCESSING)
+			return http_reply_json(
+				resp, 200,
+				json_pack("{s:s,s:s,s:s,s:s}", "transfer_id",
+					  op->transfer_id, "recipient", op->recipient,
+					  "service", op->service, "status", "accepted"));
 		/* A state database's answer comes with the findings it left (D8). */
 		if (findings_declared_category(op->api, &declared))
 			return http_reply_json(
@@ -830,6 +838,12 @@ enum senim_result api_subject_check_capacity(struct http_request *req,
 					     struct http_response *resp)
 {
 	return check_with(req, resp, RECIPIENT_API_LEGAL_CAPACITY);
+}
+
+enum senim_result api_subject_check_scoring(struct http_request *req,
+					    struct http_response *resp)
+{
+	return check_with(req, resp, RECIPIENT_API_PROCESSING);
 }
 
 /* ---- findings (D8) ---------------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include "connectors/codec.h"
 #include "connectors/hub.h"
 #include "connectors/operator.h"
+#include "connectors/processing.h"
 #include "connectors/statedb.h"
 #include "consent/ledger.h"
 #include "core/consents.h"
@@ -52,6 +53,9 @@ struct query_api {
 	SENIM_MUST_CHECK enum senim_result (*check)(struct transfer_query *op,
 						    const char *body, size_t len,
 						    struct codec_verdict *v);
+	/* 1: the request also carries every field the service sends, read
+	 * into p->data before build (processing/1, which has no needs). */
+	int sends_all;
 };
 
 struct transfer_private {
@@ -77,6 +81,8 @@ struct transfer_private {
 	char subject_iin[13];
 	int not_found;	  /* a state database answered 404 person_not_found */
 	json_t *findings; /* what settle_tx recorded (D8), for the answer */
+	json_t *data;	  /* with sends_all: {"category.field": value}, wiped
+			   * by the vault's allocator */
 };
 
 void transfer_query_dispose(void *arg)
@@ -95,6 +101,7 @@ void transfer_query_dispose(void *arg)
 	}
 	json_decref(p->kept);
 	json_decref(p->findings);
+	json_decref(p->data);
 	sodium_memzero(p, sizeof(*p));
 	free(p);
 	op->p = NULL;
@@ -258,18 +265,46 @@ static enum senim_result check_statedb(struct transfer_query *op, const char *bo
 	return err;
 }
 
+/* processing/1 (T5): the fields the service sends, for the purpose, under
+ * the subject's pseudonym at this recipient; never the IIN or the subject
+ * id.  Nothing comes back to keep. */
+static enum senim_result build_processing(struct transfer_query *op,
+					  const struct ledger_evidence *ev, json_t **req)
+{
+	(void)ev;
+	unsigned char key[PROCESSING_KEY_BYTES];
+	char pseudonym[PROCESSING_PSEUDONYM_LEN];
+	processing_pseudonym_key(op->ex->kr, op->p->d.recipient->code, key);
+	processing_pseudonym(key, op->subject_id, pseudonym);
+	sodium_memzero(key, sizeof(key));
+	return processing_job_request(op->transfer_id, purpose_code(op->purpose),
+				      pseudonym, op->p->data, req, NULL);
+}
+
+static enum senim_result check_processing(struct transfer_query *op, const char *body,
+					  size_t len, struct codec_verdict *v)
+{
+	struct transfer_private *p = op->p;
+	enum senim_result err = processing_job_parse(body, len, op->transfer_id, v);
+	if (err || v->status != CODEC_OK)
+		return err;
+	p->kept = json_object(); /* nothing to keep: the job was accepted */
+	return p->kept ? SENIM_OK : SENIM_ERR_NOMEM;
+}
+
 static const struct query_api query_apis[] = {
-	{ RECIPIENT_API_CREDIT_REPORT, { "identity.iin" }, build_report, check_report },
+	{ RECIPIENT_API_CREDIT_REPORT, { "identity.iin" }, build_report, check_report, 0 },
 	{ RECIPIENT_API_PHONE_CHECK,
 	  { "identity.iin", "contact.phone_mobile" },
 	  build_phone,
-	  check_phone },
-	{ RECIPIENT_API_FAMILY_TIES, { "identity.iin" }, build_statedb, check_statedb },
-	{ RECIPIENT_API_ADDRESS, { "identity.iin" }, build_statedb, check_statedb },
+	  check_phone, 0 },
+	{ RECIPIENT_API_FAMILY_TIES, { "identity.iin" }, build_statedb, check_statedb, 0 },
+	{ RECIPIENT_API_ADDRESS, { "identity.iin" }, build_statedb, check_statedb, 0 },
 	{ RECIPIENT_API_LEGAL_CAPACITY,
 	  { "identity.iin" },
 	  build_statedb,
-	  check_statedb },
+	  check_statedb, 0 },
+	{ RECIPIENT_API_PROCESSING, { NULL }, build_processing, check_processing, 1 },
 };
 
 static const struct query_api *query_api_of(enum recipient_api api)
@@ -315,6 +350,26 @@ static enum senim_result needed_value(struct store_tx *tx, const struct vault_de
 	return SENIM_OK;
 }
 
+/* Every field the service sends into p->data; SENIM_ERR_NOT_FOUND when
+ * the subject has none of one. */
+static enum senim_result sends_data(struct store_tx *tx, const struct vault_dek *dek,
+				    struct transfer_query *op)
+{
+	struct transfer_private *p = op->p;
+	const struct recipient_service *svc = p->d.service;
+	p->data = json_object();
+	if (!p->data)
+		return SENIM_ERR_NOMEM;
+	enum senim_result err = SENIM_OK;
+	for (size_t i = 0; i < svc->nsends && !err; i++) {
+		json_t *v = NULL;
+		err = field_value(tx, dek, op->subject_id, &svc->sends[i], &v);
+		if (!err)
+			err = codec_set(p->data, svc->sends[i].code, v);
+	}
+	return err;
+}
+
 /* The request of the service's API, from the fields it sends. */
 static enum senim_result build_request(struct store_tx *tx, struct transfer_query *op,
 				       const struct vault_dek *dek)
@@ -332,11 +387,15 @@ static enum senim_result build_request(struct store_tx *tx, struct transfer_quer
 	}
 	for (size_t i = 0; i < NEEDS_MAX && p->api->needs[i] && !err; i++)
 		err = needed_value(tx, dek, op, p->api->needs[i], p->values[i]);
+	if (!err && p->api->sends_all)
+		err = sends_data(tx, dek, op);
 	if (err)
 		return err;
-	if (strlen(p->values[0]) != 12)
-		return SENIM_ERR_INVALID;
-	memcpy(p->subject_iin, p->values[0], sizeof(p->subject_iin));
+	if (p->api->needs[0]) {
+		if (strlen(p->values[0]) != 12)
+			return SENIM_ERR_INVALID;
+		memcpy(p->subject_iin, p->values[0], sizeof(p->subject_iin));
+	}
 	json_t *req = NULL;
 	err = p->api->build(op, &ev, &req);
 	if (err)
@@ -660,6 +719,8 @@ static enum senim_result settle_tx(struct store_tx *tx, void *arg)
 		return p->not_found ? add_finding(tx, op, NULL, CATEGORY_IDENTITY, "iin",
 						  FINDING_NOT_FOUND)
 				    : SENIM_OK;
+	if (p->d.service->nreceives == 0)
+		return SENIM_OK; /* a processor's job: nothing comes in (T5) */
 	char source_id[SUBJECT_ID_LEN];
 	err = vault_dek_load(tx, op->ex->kr, op->subject_id, &dek);
 	if (err)

@@ -104,7 +104,8 @@ struct transfer_query {
 };
 
 /* 1 when a query speaks `api`: credit_report/1, phone_check/1,
- * family_ties/1, address/1, legal_capacity/1. */
+ * family_ties/1, address/1, legal_capacity/1, processing/1 (a
+ * processor's job: TRANSFER_OK with op->received an empty object). */
 int transfer_api_supported(enum recipient_api api);
 
 /* An op from `alloc`'s memory (the request's arena, with the dispose hook

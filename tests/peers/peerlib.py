@@ -392,6 +392,8 @@ class Peer:
 
     name = "peer"
     routes = {}
+    # path -> the status of a success when not 200 (processing/1's 202)
+    success = {}
     requires_client_cert = False
 
     def add_arguments(self, ap):
@@ -659,10 +661,10 @@ class Handler(BaseHTTPRequestHandler):
             body = b"<\x00 not json " + os.urandom(24)
             self.send_bytes(200, body)
             return
-        if code == 200 and action == "wrong_person":
+        if code == peer.success.get(path, 200) and action == "wrong_person":
             answer = getattr(peer, peer.routes[path] + "_wrong_person")(
                 json.loads(raw), json.loads(json.dumps(answer)))
-        elif code == 200 and action == "lie":
+        elif code == peer.success.get(path, 200) and action == "lie":
             answer = getattr(peer, peer.routes[path] + "_lie")(
                 json.loads(raw), json.loads(json.dumps(answer)), lie)
         self.send_json(code, answer, cut=action == "truncate")
@@ -675,7 +677,8 @@ class Handler(BaseHTTPRequestHandler):
                 body = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
                 raise bad("the body is not JSON") from None
-            return 200, getattr(peer, peer.routes[path])(body, ctx)
+            return (peer.success.get(path, 200),
+                    getattr(peer, peer.routes[path])(body, ctx))
         except ApiError as e:
             return e.status, e.body()
 
