@@ -59,6 +59,8 @@ ELSEWHERE = {
     "subject_check_family": "test_checks.py::test_fail_closed_without_audit",
     "subject_check_address": "test_checks.py::test_fail_closed_without_audit",
     "subject_check_capacity": "test_checks.py::test_fail_closed_without_audit",
+    # a processor abroad, with its peer (test_processing.py)
+    "subject_check_scoring": "test_processing.py::test_fail_closed_without_audit",
     # findings exist only after a state database's check
     "subject_findings": "test_checks.py::test_findings_fail_closed_without_audit",
     "subject_finding_resolve": "test_checks.py::test_findings_fail_closed_without_audit",

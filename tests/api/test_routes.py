@@ -56,6 +56,8 @@ EXPECTED = {
     ("POST", "/v1/subjects/{id}/checks/family-ties"): {"underwriter", "support"},
     ("POST", "/v1/subjects/{id}/checks/address"): {"underwriter", "support"},
     ("POST", "/v1/subjects/{id}/checks/legal-capacity"): {"underwriter", "support"},
+    # A processor's job (T5): application review only.
+    ("POST", "/v1/subjects/{id}/checks/scoring"): {"underwriter"},
     ("GET", "/v1/subjects/{id}/findings"): {"underwriter", "support"},
     ("POST", "/v1/subjects/{id}/findings/{finding_id}/resolve"): {"underwriter", "support"},
     # The consent ledger as staff see it: the DPO answers for it, support
