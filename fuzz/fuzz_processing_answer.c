@@ -41,8 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ok) {
 		json_error_t e;
 		json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
-		if (!root || strcmp(json_string_value(json_object_get(root, "job_id")),
-				    job) != 0 ||
+		if (!root ||
+		    strcmp(json_string_value(json_object_get(root, "job_id")), job) !=
+			    0 ||
 		    strcmp(json_string_value(json_object_get(root, "status")),
 			   "accepted") != 0)
 			abort();

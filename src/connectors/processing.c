@@ -45,9 +45,8 @@ int processing_pseudonym_ok(const char *s)
 static int job_id_ok(const char *s)
 {
 	return s && strlen(s) == JOB_ID_LEN && strncmp(s, "trf_", 4) == 0 &&
-	       strspn(s + 4,
-		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-		       JOB_ID_LEN - 4;
+	       strspn(s + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456"
+			     "789-_") == JOB_ID_LEN - 4;
 }
 
 static int purpose_ok(const char *s)
@@ -117,8 +116,7 @@ enum senim_result processing_job_parse(const char *body, size_t len,
 		return SENIM_OK;
 	if (codec_string(root, "", "job_id", 1, 64, 0, &job_id, v)) {
 		if (!asked_job_id || strcmp(job_id, asked_job_id) != 0)
-			codec_fail(v, CODEC_WRONG_SUBJECT,
-				   "job_id is not the job sent");
+			codec_fail(v, CODEC_WRONG_SUBJECT, "job_id is not the job sent");
 		else if (codec_enum(root, "", "status", statuses, 0, &status, v))
 			codec_verdict_ok(v);
 	}

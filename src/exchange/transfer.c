@@ -36,12 +36,14 @@ struct transfer_query;
 
 /*
  * What a query needs to speak one API: the sent fields its request is
- * built from (needs[0] is always identity.iin: every answer must echo it),
+ * built from (needs[0], when there are any, is identity.iin: every answer echoes it),
  * a builder of the request from those values, and a checker of the answer
  * that, when the answer is valid, leaves the kept record in p->kept.  The
  * recipients file has already refused a service whose `sends` lacks one of
  * the needed fields or whose `receives` names what its API never answers
- * (core/recipients.c); the builder and the codecs check again.
+ * (core/recipients.c); the builder and the codecs check again.  A row
+ * without needs (processing/1) carries every field the service sends,
+ * read into p->data before build, and no IIN.
  */
 struct query_api {
 	enum recipient_api api;
@@ -53,9 +55,6 @@ struct query_api {
 	SENIM_MUST_CHECK enum senim_result (*check)(struct transfer_query *op,
 						    const char *body, size_t len,
 						    struct codec_verdict *v);
-	/* 1: the request also carries every field the service sends, read
-	 * into p->data before build (processing/1, which has no needs). */
-	int sends_all;
 };
 
 struct transfer_private {
@@ -81,7 +80,7 @@ struct transfer_private {
 	char subject_iin[13];
 	int not_found;	  /* a state database answered 404 person_not_found */
 	json_t *findings; /* what settle_tx recorded (D8), for the answer */
-	json_t *data;	  /* with sends_all: {"category.field": value}, wiped
+	json_t *data;	  /* without needs: {"category.field": value}, wiped
 			   * by the vault's allocator */
 };
 
@@ -293,18 +292,18 @@ static enum senim_result check_processing(struct transfer_query *op, const char 
 }
 
 static const struct query_api query_apis[] = {
-	{ RECIPIENT_API_CREDIT_REPORT, { "identity.iin" }, build_report, check_report, 0 },
+	{ RECIPIENT_API_CREDIT_REPORT, { "identity.iin" }, build_report, check_report },
 	{ RECIPIENT_API_PHONE_CHECK,
 	  { "identity.iin", "contact.phone_mobile" },
 	  build_phone,
-	  check_phone, 0 },
-	{ RECIPIENT_API_FAMILY_TIES, { "identity.iin" }, build_statedb, check_statedb, 0 },
-	{ RECIPIENT_API_ADDRESS, { "identity.iin" }, build_statedb, check_statedb, 0 },
+	  check_phone },
+	{ RECIPIENT_API_FAMILY_TIES, { "identity.iin" }, build_statedb, check_statedb },
+	{ RECIPIENT_API_ADDRESS, { "identity.iin" }, build_statedb, check_statedb },
 	{ RECIPIENT_API_LEGAL_CAPACITY,
 	  { "identity.iin" },
 	  build_statedb,
-	  check_statedb, 0 },
-	{ RECIPIENT_API_PROCESSING, { NULL }, build_processing, check_processing, 1 },
+	  check_statedb },
+	{ RECIPIENT_API_PROCESSING, { NULL }, build_processing, check_processing },
 };
 
 static const struct query_api *query_api_of(enum recipient_api api)
@@ -387,7 +386,7 @@ static enum senim_result build_request(struct store_tx *tx, struct transfer_quer
 	}
 	for (size_t i = 0; i < NEEDS_MAX && p->api->needs[i] && !err; i++)
 		err = needed_value(tx, dek, op, p->api->needs[i], p->values[i]);
-	if (!err && p->api->sends_all)
+	if (!err && !p->api->needs[0])
 		err = sends_data(tx, dek, op);
 	if (err)
 		return err;
