@@ -36,9 +36,10 @@ struct transfer_query;
 
 /*
  * What a query needs to speak one API: the sent fields its request is
- * built from (needs[0], when there are any, is identity.iin: every answer echoes it),
- * a builder of the request from those values, and a checker of the answer
- * that, when the answer is valid, leaves the kept record in p->kept.  The
+ * built from (needs[0], when there are any, is identity.iin: every answer
+ * echoes it), a builder of the request from those values, and a checker of
+ * the answer that, when the answer is valid, leaves the kept record in
+ * p->kept.  The
  * recipients file has already refused a service whose `sends` lacks one of
  * the needed fields or whose `receives` names what its API never answers
  * (core/recipients.c); the builder and the codecs check again.  A row
