@@ -5,7 +5,9 @@
  * capacity (T3) — decided, recorded, sent, answered, checked, kept and put
  * on the disclosure register (T4, T6, S4); a state database that disagrees
  * with the borrower, or does not know them, leaves a finding (D8,
- * exchange/findings.h).  Each API is a row of transfer.c's table: the
+ * exchange/findings.h); or a job for a processor (T5, processing/1: a
+ * pseudonym in place of the subject, nothing kept, only the `out` entry
+ * on the register).  Each API is a row of transfer.c's table: the
  * sent fields its request needs, its request builder and its answer's
  * checker (the codecs of connectors/).
  *

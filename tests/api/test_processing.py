@@ -237,3 +237,17 @@ def test_a_purpose_outside_the_agreement_cannot_be_configured(world):
         "senim recipients: %s:18: [service scorelab.scoring] purposes: \"loan_servicing\""
         " is not among the processing agreement's purposes (loan_application_review)\n"
         % path)
+
+
+def test_a_retried_job_is_the_same_job(world):
+    """A job retried after a 503 goes again under the same Idempotency-Key
+    with the same body, so the processor runs it once."""
+    sid, _, _ = register(world)
+    world["peer"].mode("fail", fail_count=1, status=503)
+    r = scoring(world, sid)
+    assert r.status == 200, r
+    got = jobs(world)
+    assert len(got) == 2
+    assert got[0]["body"] == got[1]["body"]
+    assert {g["headers"].get("Idempotency-Key") for g in got} == {r.json["transfer_id"]}
+    assert world["peer"].stats()["answered"] == 1
