@@ -13,7 +13,7 @@
  *   - an accepted file has every rule, each rule's entries in strictly
  *     increasing dates, every value within the range the format gives it
  *     (written here independently of the parser's table), and sources
- *     that are UTF-8 without control characters;
+ *     that are UTF-8 without control characters but TAB;
  *   - on each entry's date the rules in force are, rule by rule, the entry
  *     with the latest date not after it (found here by brute force);
  *   - the offer check accepts an amount of exactly the largest microcredit
@@ -50,10 +50,12 @@ static const int64_t hi[LOAN_RULE__COUNT][LOAN_RULE_VALUES] = {
 	[LOAN_RULE_SELF_EXCLUSION] = { 1 },
 };
 
+/* UTF-8 without control characters; a source may hold a TAB, as the
+ * format allows on any line, but never a line break. */
 static void check_text(const char *s)
 {
 	size_t n = strlen(s);
-	if (!utf8_valid(s, n) || utf8_has_control(s, n, 0))
+	if (!utf8_valid(s, n) || utf8_has_control(s, n, 1) || strpbrk(s, "\r\n"))
 		abort();
 }
 
