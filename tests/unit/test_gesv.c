@@ -7,7 +7,8 @@
  * worked examples of Directive 98/7/EC, Annex III, A (the same equation on
  * a 365-day year, no leap day inside their intervals): 12.96 % -> 13.0 %,
  * 16.9 %, and i = 0.1306623 -> 13.1 %; the others pin the 0.1 % rounding
- * at a tie (46.05 % -> 46.1 %) and just below it, 0 % and a negative rate,
+ * at ties (46.05 % -> 46.1 %, and 6.05 %, 9.05 %, 12.45 % where long
+ * double's sum at the half-way rate falls a hair below zero) and just below it, 0 % and a negative rate,
  * schedules with a fee, a short loan at 0.3 % a day, 10^13 tiyn, and two
  * tranches given out of order.
  */
@@ -112,6 +113,10 @@ static void test_gesv_invalid(void **state)
 	/* 1 tiyn lent, 10^14 back the next day: beyond any rate searched */
 	struct gesv_flow absurd[] = { { 0, -1 }, { 1, GESV_MAX_AMOUNT } };
 	assert_int_equal(gesv_solve(absurd, N(absurd), &r), SENIM_ERR_INVALID);
+	/* 1 tiyn lent, 10^7 back a year later: 999,999,900 %, finite but
+	 * above GESV_MAX_RATE */
+	struct gesv_flow above[] = { { 0, -1 }, { 365, 10000000 } };
+	assert_int_equal(gesv_solve(above, N(above), &r), SENIM_ERR_INVALID);
 	/* 10^14 lent, 1 tiyn back the next day: a rate of -100 % */
 	struct gesv_flow nothing[] = { { 0, -GESV_MAX_AMOUNT }, { 1, 1 } };
 	assert_int_equal(gesv_solve(nothing, N(nothing), &r), SENIM_ERR_INVALID);

@@ -333,6 +333,24 @@ static void test_schedule_invalid(void **state)
 	assert_int_equal(schedule_build(&t, rows, N(rows), &n), SENIM_ERR_INVALID);
 	t.days = SCHEDULE_MAX_DAYS + 1;
 	assert_int_equal(schedule_build(&t, rows, N(rows), &n), SENIM_ERR_INVALID);
+	/* every method checks the principal and the rate */
+	for (int m = SCHEDULE_ANNUITY; m <= SCHEDULE_SINGLE; m++) {
+		t = ok;
+		t.method = (enum schedule_method)m;
+		t.principal = 0;
+		assert_int_equal(schedule_build(&t, rows, N(rows), &n),
+				 SENIM_ERR_INVALID);
+		t.principal = SCHEDULE_MAX_PRINCIPAL + 1;
+		assert_int_equal(schedule_build(&t, rows, N(rows), &n),
+				 SENIM_ERR_INVALID);
+		t.principal = 100000;
+		t.rate_bp = -1;
+		assert_int_equal(schedule_build(&t, rows, N(rows), &n),
+				 SENIM_ERR_INVALID);
+		t.rate_bp = SCHEDULE_MAX_RATE_BP + 1;
+		assert_int_equal(schedule_build(&t, rows, N(rows), &n),
+				 SENIM_ERR_INVALID);
+	}
 	t = ok;
 	t.method = (enum schedule_method)42;
 	assert_int_equal(schedule_build(&t, rows, N(rows), &n), SENIM_ERR_INVALID);

@@ -162,6 +162,11 @@ GESV = [
     ("EU 98/7 example 3", [(day(1994, 1, 1), -100000), (day(1995, 1, 1), 60000),
                            (day(1996, 1, 1), 60000)]),
     ("46.05 % exactly: a tie rounds up", [(0, -100000), (365, 146050)]),
+    # ties where long double's sum at the half-way rate comes out a hair
+    # below zero (found by searching): the exact rule still rounds up
+    ("6.05 % exactly: a tie rounds up", [(0, -2000), (365, 2121)]),
+    ("9.05 % exactly: a tie rounds up", [(0, -2000), (365, 2181)]),
+    ("12.45 % exactly: a tie rounds up", [(0, -2000), (365, 2249)]),
     ("46.049 %: rounds down", [(0, -100000), (365, 146049)]),
     ("46.0 % exactly", [(0, -100000), (365, 146000)]),
     ("0 %", [(100, -100000), (465, 50000), (830, 50000)]),
