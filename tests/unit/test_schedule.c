@@ -44,6 +44,14 @@ static const struct sched_row_case {
 #include "data/lending/schedule_rows.inc"
 };
 
+static const struct grid_case {
+	int64_t principal;
+	int32_t rate_bp, payments;
+	int64_t payment;
+} grid[] = {
+#include "data/lending/annuity_grid.inc"
+};
+
 static struct schedule_row rows[SCHEDULE_MAX_PAYMENTS];
 
 static struct schedule_terms terms_of(const struct sched_case *c)
@@ -119,6 +127,24 @@ static void test_schedule_known_rows(void **state)
 				 (long long)got->balance, (long long)r->principal,
 				 (long long)r->interest, (long long)r->total,
 				 (long long)r->balance);
+	}
+}
+
+/* The annuity payment of every grid point, exactly as fractions give it. */
+static void test_schedule_annuity_grid(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N(grid); i++) {
+		int64_t a = -1;
+		assert_int_equal(schedule_annuity_payment(grid[i].principal,
+							  grid[i].rate_bp,
+							  grid[i].payments, &a),
+				 SENIM_OK);
+		if (a != grid[i].payment)
+			fail_msg("P=%lld rate=%d N=%d: %lld, expected %lld",
+				 (long long)grid[i].principal, grid[i].rate_bp,
+				 grid[i].payments, (long long)a,
+				 (long long)grid[i].payment);
 	}
 }
 
@@ -412,6 +438,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schedule_known),
 		cmocka_unit_test(test_schedule_known_rows),
+		cmocka_unit_test(test_schedule_annuity_grid),
 		cmocka_unit_test(test_schedule_sums_exactly),
 		cmocka_unit_test(test_schedule_level_amounts),
 		cmocka_unit_test(test_schedule_single),

@@ -3,8 +3,8 @@
 test_gesv.c, computed independently of src/core/schedule.c and gesv.c:
 exact fractions for the schedules and for ГЭСВ equations whose exponents
 are whole years, 60-digit decimals otherwise, Python's own calendar for
-the dates.  It writes schedule_cases.inc, schedule_rows.inc and
-gesv_cases.inc beside itself; run it again after changing a case:
+the dates.  It writes schedule_cases.inc, schedule_rows.inc,
+annuity_grid.inc and gesv_cases.inc beside itself; run it again after changing a case:
 
     python3 tests/unit/data/lending/expected.py
 
@@ -95,6 +95,13 @@ SCHEDULES = [
     ("SINGLE", 1, 4600, 1, datetime.date(2026, 1, 1)),
     ("SINGLE", 7919, 17900, 45, datetime.date(2028, 2, 10)),
 ]
+
+# The annuity payment over a grid of awkward terms, exactly: pins the
+# long double computation's rounding at every one of them.
+GRID_PRINCIPALS = [1, 2, 3, 7, 99, 100, 101, 997, 12_345_677, 999_999_937, 1_000_000_007,
+                   5_000_000_000, 123_456_789, 9_999_999_999_999, 10**13]
+GRID_RATES = [0, 1, 999, 3000, 4600, 17900, 100000]
+GRID_TERMS = [1, 2, 3, 7, 12, 13, 36, 97, 600]
 
 decimal.getcontext().prec = 60
 D = decimal.Decimal
@@ -214,6 +221,18 @@ def main():
                                    "INT64_C(%d), INT64_C(%d) },\n" % (
                                        idx, k, r[0].year, r[0].month, r[0].day, r[1],
                                        r[2], r[3], r[4]))
+    with open(os.path.join(HERE, "annuity_grid.inc"), "w") as out:
+        out.write(head)
+        for p in GRID_PRINCIPALS:
+            for bp in GRID_RATES:
+                for n in GRID_TERMS:
+                    if bp == 0:
+                        a = half_up(Fraction(p, n))
+                    else:
+                        r = Fraction(bp, 120000)
+                        q = (1 + r) ** n
+                        a = half_up(p * r * q / (q - 1))
+                    out.write("{ INT64_C(%d), %d, %d, INT64_C(%d) },\n" % (p, bp, n, a))
     with open(os.path.join(HERE, "gesv_cases.inc"), "w") as out:
         out.write(head)
         for label, flows in GESV:
