@@ -52,9 +52,9 @@ static size_t net_by_day(const struct gesv_flow *in, size_t n, struct gesv_flow 
 	}
 	size_t w = 0;
 	for (size_t k = 0; k < m; k++) {
+		/* |a day's sum| <= GESV_MAX_FLOWS · GESV_MAX_AMOUNT < 2^63 */
 		if (w > 0 && out[w - 1].day == out[k].day)
-			out[w - 1].amount +=
-				out[k].amount; /* |sum| < 2^57: no overflow */
+			out[w - 1].amount += out[k].amount;
 		else
 			out[w++] = out[k];
 		if (out[w - 1].amount == 0)

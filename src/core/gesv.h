@@ -32,10 +32,17 @@
 #include "common/result.h"
 
 #define GESV_MAX_FLOWS 1024
-#define GESV_MAX_AMOUNT INT64_C(100000000000000) /* 10^14 tiyn a flow */
-/* The search stops at 10^6 = 100,000,000 % a year: a rate above it is not
- * a loan anyone may offer, so it is refused rather than approximated. */
-#define GESV_MAX_RATE 1000000.0L
+/* A flow: a schedule's largest payment (10^13 tiyn after 3660 days at
+ * 1000 %) is about 1.01·10^15 tiyn; GESV_MAX_FLOWS of these still sum
+ * within an int64. */
+#define GESV_MAX_AMOUNT INT64_C(2000000000000000)
+/* The search stops at a rate of 10^14 (10^16 % a year; its basis points
+ * still fit an int64).  Fees on very short loans compound to absurd but
+ * real figures (a 1 % fee on 10^13 tiyn lent for one day at 1000 % is
+ * 754,519,712 %), so the search goes that far rather than refuse an offer
+ * with the wrong reason; a root beyond it (a 10 % fee for one day is
+ * 1.3·10^17 %) makes the flows invalid. */
+#define GESV_MAX_RATE 1e14L
 
 struct gesv_flow {
 	int32_t day;	/* day number (schedule.h's days since 1970-01-01) */

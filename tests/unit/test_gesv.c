@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/gesv.h"
+#include "core/schedule.h"
 #include "common/banned.h"
 
 #define N(a) (sizeof(a) / sizeof(a[0]))
@@ -35,6 +36,58 @@ static const struct gesv_case {
 } cases[] = {
 #include "data/lending/gesv_cases.inc"
 };
+
+static const struct grid_case {
+	enum schedule_method method;
+	int64_t principal;
+	int32_t rate_bp, term;
+	int y, m, d;
+	int64_t fee, bp;
+} grid[] = {
+#include "data/lending/gesv_grid.inc"
+};
+
+/* The ГЭСВ of 372 offers: single payments of 1 to 730 days (a 29 February
+ * inside some) and monthly schedules, at 0 % to 1000 %, with and without a
+ * fee on the payout day; the payments are schedule.c's (pinned in
+ * test_schedule.c), the expected rates the generator's own. */
+static void test_gesv_grid(void **state)
+{
+	(void)state;
+	static struct schedule_row rows[SCHEDULE_MAX_PAYMENTS];
+	static struct gesv_flow flows[SCHEDULE_MAX_PAYMENTS + 2];
+	for (size_t i = 0; i < N(grid); i++) {
+		const struct grid_case *g = &grid[i];
+		struct schedule_terms t;
+		memset(&t, 0, sizeof(t));
+		t.method = g->method;
+		t.principal = g->principal;
+		t.rate_bp = g->rate_bp;
+		if (g->method == SCHEDULE_SINGLE)
+			t.days = g->term;
+		else
+			t.payments = g->term;
+		t.start = schedule_day(g->y, g->m, g->d);
+		size_t n = 0, f = 0;
+		assert_int_equal(schedule_build(&t, rows, N(rows), &n), SENIM_OK);
+		flows[f++] = (struct gesv_flow){ t.start, -g->principal };
+		if (g->fee)
+			flows[f++] = (struct gesv_flow){ t.start, g->fee };
+		for (size_t k = 0; k < n; k++)
+			flows[f++] = (struct gesv_flow){ rows[k].due, rows[k].total };
+		struct gesv_result r;
+		enum senim_result err = gesv_solve(flows, f, &r);
+		if (err)
+			fail_msg("grid %zu (P=%lld rate=%d term=%d fee=%lld): %s", i,
+				 (long long)g->principal, g->rate_bp, g->term,
+				 (long long)g->fee, senim_result_name(err));
+		if (r.bp != g->bp)
+			fail_msg("grid %zu (P=%lld rate=%d term=%d fee=%lld): %lld bp, "
+				 "expected %lld",
+				 i, (long long)g->principal, g->rate_bp, g->term,
+				 (long long)g->fee, (long long)r.bp, (long long)g->bp);
+	}
+}
 
 static void test_gesv_known(void **state)
 {
@@ -110,12 +163,15 @@ static void test_gesv_invalid(void **state)
 	assert_int_equal(gesv_solve(netpos, N(netpos), &r), SENIM_ERR_INVALID);
 	struct gesv_flow huge[] = { { 0, -(GESV_MAX_AMOUNT + 1) }, { 30, 1 } };
 	assert_int_equal(gesv_solve(huge, N(huge), &r), SENIM_ERR_INVALID);
+	struct gesv_flow huge_pay[] = { { 0, -GESV_MAX_AMOUNT },
+					{ 365, GESV_MAX_AMOUNT + 1 } };
+	assert_int_equal(gesv_solve(huge_pay, N(huge_pay), &r), SENIM_ERR_INVALID);
 	/* 1 tiyn lent, 10^14 back the next day: beyond any rate searched */
 	struct gesv_flow absurd[] = { { 0, -1 }, { 1, GESV_MAX_AMOUNT } };
 	assert_int_equal(gesv_solve(absurd, N(absurd), &r), SENIM_ERR_INVALID);
-	/* 1 tiyn lent, 10^7 back a year later: 999,999,900 %, finite but
-	 * above GESV_MAX_RATE */
-	struct gesv_flow above[] = { { 0, -1 }, { 365, 10000000 } };
+	/* 1 tiyn lent, 10^14 back 364 days later: a rate of about 1.1·10^14,
+	 * finite but above GESV_MAX_RATE */
+	struct gesv_flow above[] = { { 0, -1 }, { 364, GESV_MAX_AMOUNT } };
 	assert_int_equal(gesv_solve(above, N(above), &r), SENIM_ERR_INVALID);
 	/* 10^14 lent, 1 tiyn back the next day: a rate of -100 % */
 	struct gesv_flow nothing[] = { { 0, -GESV_MAX_AMOUNT }, { 1, 1 } };
@@ -126,6 +182,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gesv_known),
+		cmocka_unit_test(test_gesv_grid),
 		cmocka_unit_test(test_gesv_order),
 		cmocka_unit_test(test_gesv_fee_counts),
 		cmocka_unit_test(test_gesv_invalid),

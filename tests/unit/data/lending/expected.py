@@ -4,7 +4,7 @@ test_gesv.c, computed independently of src/core/schedule.c and gesv.c:
 exact fractions for the schedules and for ГЭСВ equations whose exponents
 are whole years, 60-digit decimals otherwise, Python's own calendar for
 the dates.  It writes schedule_cases.inc, schedule_rows.inc,
-annuity_grid.inc and gesv_cases.inc beside itself; run it again after changing a case:
+annuity_grid.inc, gesv_cases.inc and gesv_grid.inc beside itself; run it again after changing a case:
 
     python3 tests/unit/data/lending/expected.py
 
@@ -196,6 +196,21 @@ GESV = [
 ]
 
 
+# ГЭСВ over a grid of offers: the schedule of each (as schedule() builds
+# it), a fee paid on the payout day, solved and rounded as gesv() does.
+GESV_GRID = []
+for p in (7919, 5_000_000, 10**13):
+    for bp in (0, 100, 4600, 10950, 17900, 100000):
+        for d in (1, 7, 30, 45, 61, 180, 365, 366, 730):
+            for fee in (0, p // 100):
+                GESV_GRID.append(("SINGLE", p, bp, d, datetime.date(2027, 12, 31), fee))
+for method in ("ANNUITY", "DIFFERENTIATED"):
+    for bp in (1, 3000, 4600, 17900):
+        for n in (3, 12, 24):
+            for fee in (0, 1_000_000):
+                GESV_GRID.append((method, 100_000_000, bp, n, datetime.date(2026, 1, 31), fee))
+
+
 def c_str(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -233,6 +248,14 @@ def main():
                         q = (1 + r) ** n
                         a = half_up(p * r * q / (q - 1))
                     out.write("{ INT64_C(%d), %d, %d, INT64_C(%d) },\n" % (p, bp, n, a))
+    with open(os.path.join(HERE, "gesv_grid.inc"), "w") as out:
+        out.write(head)
+        for method, p, bp, n, start, fee in GESV_GRID:
+            flows = from_schedule(method, p, bp, n, start, fee)
+            expect, _ = gesv(flows)
+            out.write("{ SCHEDULE_%s, INT64_C(%d), %d, %d, %d, %d, %d, INT64_C(%d), "
+                      "INT64_C(%d) },\n" % (method, p, bp, n, start.year, start.month,
+                                            start.day, fee, expect))
     with open(os.path.join(HERE, "gesv_cases.inc"), "w") as out:
         out.write(head)
         for label, flows in GESV:
