@@ -239,6 +239,20 @@ static void test_limits(void **state)
 	expect_refused(text, LOAN_RULES_FILE_MAX + 1,
 		       "f.conf:1: the file is longer than 65536 bytes");
 
+	/* GOOD's 9 entries and 247 more make the most a file may hold; one
+	 * more is refused at its header. */
+	size_t n = strlen(GOOD);
+	memcpy(text, GOOD, n);
+	for (int k = 0; k < 248; k++)
+		n += (size_t)snprintf(
+			text + n, sizeof(text) - n,
+			"[rule mrp]\nfrom = %d-01-01\nsource = K\ntiyn = 1\n", 2100 + k);
+	size_t last = strlen("[rule mrp]\nfrom = 2347-01-01\nsource = K\ntiyn = 1\n");
+	assert_int_equal(parse(text, n - last, &r, err, sizeof(err)), SENIM_OK);
+	assert_int_equal(r->n, LOAN_RULES_MAX);
+	loan_rules_free(r);
+	expect_refused(text, n, "f.conf:1030: more than 256 entries");
+
 	/* A message cut short stays a string. */
 	assert_int_equal(parse(GOOD "x\n", strlen(GOOD "x\n"), &r, err, 8),
 			 SENIM_ERR_INVALID);
