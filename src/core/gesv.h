@@ -18,10 +18,12 @@
  *
  * The flows, netted per day, must change sign once: payouts (net negative)
  * first, then payments (net positive).  Then the equation has exactly one
- * root above −100 %, and the rounding is decided exactly: the rate rounds up
- * to (k + ½)·0.1 % exactly when the sum at that rate is >= 0, which is a sign
- * test, not a comparison of approximations.  Arithmetic is long double with
- * expl/log1pl; see gesv.c for the error bound.
+ * root above −100 %, and the rounding is decided by a sign, not by rounding
+ * an approximation: the root reaches a half-way rate (k + ½)·0.1 % exactly
+ * when the sum at that rate is >= 0.  The sum is long double (expl,
+ * log1pl), known to about Σ|CF|·2^-52; a root that close to a half-way rate,
+ * an exact tie included, rounds up (gesv.c).  Roots are searched up to
+ * GESV_MAX_RATE.
  */
 #ifndef SENIM_GESV_H
 #define SENIM_GESV_H
