@@ -27,6 +27,7 @@
 #include "core/recipients.h"
 #include "exchange/loan_events.h"
 #include "exchange/outbox.h"
+#include "exchange/reporter.h"
 #include "common/banned.h"
 
 #define BUREAU_FILE_MAX ((size_t)256 << 20)
@@ -170,57 +171,6 @@ static int do_import(struct cli_common *common, const char *path, int dry_run)
 	return rc;
 }
 
-struct totals {
-	size_t queued, refused, invalid, delivered, failed, dead, left;
-};
-
-/* Pump what is due, then queue and pump batch after batch. */
-static int report_one(struct store *st, const struct keyring *kr, struct hub *hub,
-		      const struct recipients *rs, const struct access_matrix *m,
-		      const struct recipient *rc, const struct recipient_service *svc,
-		      const char *owner, const char *run_id, int64_t until_ms,
-		      struct totals *t)
-{
-	struct outbox_pump pump = { .store = st,
-				    .kr = kr,
-				    .hub = hub,
-				    .recipient = rc,
-				    .service = svc,
-				    .api = &loan_events_api,
-				    .owner = owner,
-				    .wait_until_ms = until_ms };
-	enum senim_result err = outbox_pump_run(&pump);
-	for (;;) {
-		if (err)
-			break;
-		struct loan_events_queue q = { .kr = kr,
-					       .recipients = rs,
-					       .matrix = m,
-					       .recipient = rc,
-					       .service = svc,
-					       .actor = BUREAU_ACTOR,
-					       .request_id = run_id };
-		err = store_write(st, loan_events_queue_tx, &q);
-		if (err || !q.taken)
-			break;
-		t->queued += q.queued;
-		t->refused += q.refused;
-		t->invalid += q.invalid;
-		if (q.queued)
-			err = outbox_pump_run(&pump);
-	}
-	t->delivered += pump.delivered;
-	t->failed += pump.failed;
-	t->dead += pump.dead;
-	t->left += pump.left;
-	if (err) {
-		cli_error("bureau", "reporting to %s failed: %s", rc->code,
-			  senim_result_name(err));
-		return CLI_ENV;
-	}
-	return CLI_OK;
-}
-
 static int do_report(struct cli_common *common, const char *only, const char *file,
 		     int wait_s)
 {
@@ -257,35 +207,35 @@ static int do_report(struct cli_common *common, const char *only, const char *fi
 		rc = CLI_ENV;
 		goto out;
 	}
-	int64_t until = clock_now_us() / 1000 + (int64_t)wait_s * 1000;
-	struct totals t = { 0 };
-	size_t bureaus = 0;
-	for (size_t i = 0; i < rs->n && rc == CLI_OK; i++) {
-		const struct recipient *r = &rs->recipients[i];
-		if (only ? strcmp(r->code, only) != 0
-			 : r->kind != RECIPIENT_CREDIT_BUREAU)
-			continue;
-		for (size_t k = 0; k < r->nservices && rc == CLI_OK; k++) {
-			if (r->services[k].api != RECIPIENT_API_LOAN_EVENT)
-				continue;
-			bureaus++;
-			rc = report_one(st, kr, hub, rs, &matrix, r, &r->services[k],
-					owner, common->run_id, until, &t);
-		}
-	}
-	if (rc == CLI_OK && only && !bureaus) {
+	struct report_pass pass = { .store = st,
+				    .kr = kr,
+				    .hub = hub,
+				    .recipients = rs,
+				    .matrix = &matrix,
+				    .only = only,
+				    .owner = owner,
+				    .actor = BUREAU_ACTOR,
+				    .request_id = common->run_id,
+				    .wait_until_ms = clock_now_us() / 1000 +
+						     (int64_t)wait_s * 1000 };
+	enum senim_result err = report_pass_run(&pass);
+	const struct report_totals *t = &pass.totals;
+	if (err) {
+		cli_error("bureau", "reporting to %s failed: %s", pass.failed_at,
+			  senim_result_name(err));
+		rc = CLI_ENV;
+	} else if (only && !t->services) {
 		cli_error("bureau", "%s has no loan_event/1 service", only);
 		rc = CLI_USAGE;
-	}
-	if (rc == CLI_OK) {
+	} else {
 		printf("reported to %zu bureau services: %zu events queued, %zu "
 		       "delivered, "
 		       "%zu failed, %zu dead, %zu waiting, %zu refused, %zu invalid"
 		       "%s\n",
-		       bureaus, t.queued, t.delivered, t.failed, t.dead, t.left,
-		       t.refused, t.invalid,
+		       t->services, t->queued, t->delivered, t->failed, t->dead, t->left,
+		       t->refused, t->invalid,
 		       rec.recovered ? " (interrupted sends recovered)" : "");
-		if (t.failed || t.dead || t.left || t.invalid)
+		if (t->failed || t->dead || t->left || t->invalid)
 			rc = CLI_FAILED;
 	}
 out:

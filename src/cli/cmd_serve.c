@@ -23,6 +23,8 @@
 #include "core/purposes.h"
 #include "connectors/hub.h"
 #include "core/recipients.h"
+#include "exchange/outbox.h"
+#include "exchange/reporter.h"
 #include "exchange/transfer.h"
 #include "common/log.h"
 #include "connectors/sms.h"
@@ -88,6 +90,11 @@ static const char usage_text[] =
 	"                      either deadline is closed\n"
 	"  --idle-timeout S    a keep-alive connection without a byte for S seconds\n"
 	"                      is closed (SENIM_IDLE_TIMEOUT; default 30)\n"
+	"  --bureau-report-interval S  every S seconds, report the loan events not\n"
+	"                      yet reported to each credit bureau of --recipients,\n"
+	"                      as 'senim bureau report' does\n"
+	"                      (SENIM_BUREAU_REPORT_INTERVAL; default 300; 0 = never,\n"
+	"                      when a scheduled 'senim bureau report' does it)\n"
 	"  --help              this text\n\n"
 	"The log (stderr) is one JSON object per line and never holds personal data.\n"
 	"exit codes: 0 stopped cleanly, 2 usage error, 3 cannot open store, keys or "
@@ -118,6 +125,7 @@ struct serve_opts {
 	long header_timeout;
 	long body_timeout;
 	long idle_timeout;
+	long bureau_report_interval;
 	long threads;
 	long max_body;
 	long failure_delay_ms;
@@ -156,6 +164,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "header-timeout", required_argument, NULL, 'H' },
 		{ "body-timeout", required_argument, NULL, 'B' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "bureau-report-interval", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0, 0, 0, 0 },
@@ -180,6 +189,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->header_timeout = SERVER_DEFAULT_HEADER_TIMEOUT_S;
 	o->body_timeout = SERVER_DEFAULT_BODY_TIMEOUT_S;
 	o->idle_timeout = SERVER_DEFAULT_IDLE_TIMEOUT_S;
+	o->bureau_report_interval = 300;
 	o->sms_url = getenv("SENIM_SMS_GATEWAY_URL");
 	o->sms_credentials = getenv("SENIM_SMS_CREDENTIALS");
 	o->matrix_file = getenv("SENIM_ACCESS_MATRIX");
@@ -197,7 +207,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		     &o->max_per_address) ||
 	    env_long("SENIM_HEADER_TIMEOUT", 1, 3600, &o->header_timeout) ||
 	    env_long("SENIM_BODY_TIMEOUT", 1, 3600, &o->body_timeout) ||
-	    env_long("SENIM_IDLE_TIMEOUT", 1, 3600, &o->idle_timeout))
+	    env_long("SENIM_IDLE_TIMEOUT", 1, 3600, &o->idle_timeout) ||
+	    env_long("SENIM_BUREAU_REPORT_INTERVAL", 0, 86400,
+		     &o->bureau_report_interval))
 		return CLI_USAGE;
 	const char *level = getenv("SENIM_LOG_LEVEL");
 	int opt;
@@ -281,6 +293,13 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 			}
 			break;
 		}
+		case 'R':
+			if (parse_long(optarg, 0, 86400, &o->bureau_report_interval)) {
+				cli_error("serve", "--bureau-report-interval must be 0 "
+						   "to 86400 seconds");
+				return CLI_USAGE;
+			}
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return -1;
@@ -375,6 +394,35 @@ static int wait_for_stop(const sigset_t *set)
 	return sig;
 }
 
+/* T2: the bureaus' loan events go out while the server runs.  Sends a
+ * crash left unsettled are taken back first (outbox.h), then the thread
+ * reports every interval. */
+static int start_reporter(const struct serve_opts *o, struct exchange_env *ex,
+			  struct reporter **out)
+{
+	if (o->bureau_report_interval == 0)
+		return CLI_OK;
+	char owner[OUTBOX_OWNER_LEN];
+	outbox_owner(owner);
+	struct outbox_recovery rec = { .owner = owner };
+	if (store_write(ex->store, outbox_recover_tx, &rec)) {
+		cli_error("serve", "cannot take back the outbox's interrupted sends");
+		return CLI_ENV;
+	}
+	struct reporter_config cfg = { .store = ex->store,
+				       .kr = ex->kr,
+				       .hub = ex->hub,
+				       .recipients = ex->recipients,
+				       .matrix = ex->matrix,
+				       .interval_ms =
+					       o->bureau_report_interval * 1000LL };
+	if (reporter_start(&cfg, out)) {
+		cli_error("serve", "cannot start the bureau reporter");
+		return CLI_ENV;
+	}
+	return CLI_OK;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct cli_common common;
@@ -429,6 +477,7 @@ int cmd_serve(int argc, char **argv)
 		.recipients = recipients, .store = st, .kr = kr, .matrix = &app.matrix
 	};
 	struct server *srv = NULL;
+	struct reporter *reporter = NULL;
 	/* The server serves the API's routes, and asks the API's gate who may
 	 * call them. */
 	struct server_config cfg = { .listen = o.listen,
@@ -490,6 +539,9 @@ int cmd_serve(int argc, char **argv)
 			snprintf(count, sizeof(count), "%d", rec.abandoned);
 			log_event(LOG_WARN, "transfers_abandoned", "count", count, NULL);
 		}
+		rc = start_reporter(&o, &exchange, &reporter);
+		if (rc != CLI_OK)
+			goto done;
 	}
 	store_set_commit_hook(st, on_commit, app.metrics);
 	cfg.metrics = app.metrics;
@@ -514,7 +566,9 @@ int cmd_serve(int argc, char **argv)
 	rc = CLI_OK;
 done:
 	server_stop(srv, 0);
-	/* After the server: its last requests may still wait for the hub. */
+	/* After the server: its last requests may still wait for the hub; the
+	 * reporter's pass too. */
+	reporter_stop(reporter);
 	hub_stop(exchange.hub);
 	api_policy_cache_free(app.policies);
 	sms_client_free(app.sms);

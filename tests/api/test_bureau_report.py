@@ -65,7 +65,9 @@ def world():
     with open(path, "w", encoding="utf-8") as f:
         f.write(RECIPIENTS.format(gkb=gkb.port, pkb=pkb.port))
     # The server reads the same recipients: /metrics shows their outbox.
-    s = Senim(extra_args=["--recipients", path]).start()
+    # Its own reporter is off: these tests run `senim bureau report`.
+    s = Senim(extra_args=["--recipients", path,
+                          "--bureau-report-interval", "0"]).start()
     staff = {r: s.service_token("bur-" + r, r) for r in ("underwriter", "dpo", "auditor")}
     w = {"senim": s, "gkb": gkb, "pkb": pkb, "staff": staff, "dir": d,
          "recipients": path, "n": [0]}
@@ -318,3 +320,53 @@ def test_kill_9_while_sending_then_rerun_delivers_each_event_once(world):
     rows = s.sql("SELECT may_have_reached FROM disclosures WHERE subject_id = '%s'"
                  " AND recipient = 'gkb'" % sid)
     assert rows == [["1"]] * 3
+
+
+# ---- the server reports on its own ------------------------------------------
+
+
+def test_serve_reports_new_events_every_interval_without_the_cli(world):
+    """T2 while the server runs: `serve --bureau-report-interval 1` queues and
+    delivers imported events to both bureaus, with the register entries, and
+    logs counts only."""
+    s = Senim(extra_args=["--recipients", world["recipients"],
+                          "--bureau-report-interval", "1"]).start()
+    try:
+        staff = s.service_token("bur-auto", "underwriter")
+        body = borrower()
+        r = s.post("/v1/subjects", body, token=staff, headers=ID)
+        assert r.status == 201, r
+        sid = r.json["id"]
+        token = s.borrower_token(body["phone"])
+        s.accept_policy(token)
+        g = s.post("/v1/me/consents", {"kind": "credit_bureau_pkb", "channel": "web"},
+                   token=token)
+        assert g.status in (200, 201), g
+        number = contract(world)
+        path = write_csv(world, events_for(body["iin"], number), "auto.csv")
+        s.cli("bureau", "import", path)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if all(len(peer_events(p, number)) == 3
+                   for p in (world["gkb"], world["pkb"])):
+                break
+            time.sleep(0.2)
+        for peer in (world["gkb"], world["pkb"]):
+            assert sorted(e["event"] for e in peer_events(peer, number)) == \
+                ["closed", "issued", "payment"]
+        rows = s.sql("SELECT actor FROM disclosures WHERE subject_id = '%s' AND"
+                     " service = 'loan_event' AND outcome = 'delivered'" % sid)
+        assert len(rows) == 6
+        assert {a for (a,) in rows} == {"system:bureau-reporter"}
+        log = s.read_log()
+        assert '"event":"bureau_report"' in log
+        assert body["iin"] not in log and number not in log
+    finally:
+        assert s.stop() == 0, s.read_log()[-4000:]
+
+
+def test_serve_refuses_a_bad_report_interval():
+    p = subprocess.run([BIN, "serve", "--bureau-report-interval", "-1"],
+                       capture_output=True, timeout=20)
+    assert p.returncode == 2
+    assert b"--bureau-report-interval must be 0 to 86400" in p.stderr
