@@ -82,13 +82,17 @@ static enum senim_result limit_or_reply(struct http_request *req,
 					struct http_response *resp, const char *scope,
 					const char *phone, int per_phone, int per_ip)
 {
-	char ip[INET6_ADDRSTRLEN], ip_scope[32];
-	client_ip(req, ip);
+	/* The address's key, not its text: an IPv6 subscriber holds a whole
+	 * /64, and counting each address alone would let it ask without end. */
+	unsigned char addr[16];
+	size_t addr_len = http_client_key(req, addr);
+	char ip_scope[32];
 	snprintf(ip_scope, sizeof(ip_scope), "%s-ip", scope);
 	int retry = 0;
 	struct ratelimit *rl = req->app->limits;
-	if ((per_ip > 0 && !ratelimit_hit(rl, ip_scope, ip, strlen(ip), per_ip,
-					  OTP_WINDOW_S, &retry)) ||
+	if ((per_ip > 0 && addr_len &&
+	     !ratelimit_hit(rl, ip_scope, addr, addr_len, per_ip, OTP_WINDOW_S,
+			    &retry)) ||
 	    !ratelimit_hit(rl, scope, phone, strlen(phone), per_phone, OTP_WINDOW_S,
 			   &retry)) {
 		reply_rate_limited(req, resp, retry);

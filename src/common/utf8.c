@@ -56,13 +56,31 @@ size_t utf8_chars(const char *s, size_t len)
 	return n;
 }
 
+/* U+0080-U+009F: 0xC2 0x80-0x9F. */
+static int is_c1(const unsigned char *u, size_t left)
+{
+	return left >= 2 && u[0] == 0xC2 && u[1] >= 0x80 && u[1] <= 0x9F;
+}
+
+/* U+202A-U+202E and U+2066-U+2069: 0xE2 0x80 0xAA-0xAE, 0xE2 0x81 0xA6-0xA9. */
+static int is_bidi_control(const unsigned char *u, size_t left)
+{
+	if (left < 3 || u[0] != 0xE2)
+		return 0;
+	return (u[1] == 0x80 && u[2] >= 0xAA && u[2] <= 0xAE) ||
+	       (u[1] == 0x81 && u[2] >= 0xA6 && u[2] <= 0xA9);
+}
+
 int utf8_has_control(const char *s, size_t len, int multiline)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = u[i];
 		if (c == 0x7f)
 			return 1;
 		if (c < 0x20 && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
+			return 1;
+		if (is_c1(u + i, len - i) || is_bidi_control(u + i, len - i))
 			return 1;
 	}
 	return 0;

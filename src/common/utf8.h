@@ -23,8 +23,12 @@ int utf8_valid(const char *s, size_t len);
  * that is not a continuation byte starts one). */
 size_t utf8_chars(const char *s, size_t len);
 
-/* 1 when s holds a C0 control character or DEL; with `multiline` set, LF,
- * CR and TAB are allowed. */
+/* 1 when s holds a C0 control character, DEL, a C1 control character
+ * (U+0080-U+009F) or a bidirectional embedding, override or isolate
+ * (U+202A-U+202E, U+2066-U+2069) — characters that no name, address or
+ * policy needs and that can make a stored value display as another in a
+ * log, a CSV export or a staff screen; with `multiline` set, LF, CR and TAB
+ * are allowed. */
 int utf8_has_control(const char *s, size_t len, int multiline);
 
 #endif

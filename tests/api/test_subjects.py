@@ -123,6 +123,10 @@ def test_leap_day_iin_is_fine(senim, staff):
     ({"birth_date": "12.04.1987", "iin": make_iin()}, "birth_date", "format"),
     ({"sex": "X"}, "sex", "enum_value"),
     ({"surname": ""}, "surname", "min_length"),
+    # A C1 control and a right-to-left override: the stored name would
+    # display as another in a log, an export or a staff screen.
+    ({"surname": "Ив\u0085анов"}, "surname", "forbidden_characters"),
+    ({"surname": "\u202eвонавИ"}, "surname", "forbidden_characters"),
     ({"nickname": "x"}, "(key N)", "unknown_field"),
 ])
 def test_registration_validation(senim, staff, over, field, rule):

@@ -66,8 +66,21 @@ static void test_chars_and_controls(void **state)
 	assert_true(utf8_has_control("a\x7f", 2, 1));
 	assert_true(utf8_has_control("a\0b", 3, 1));
 	assert_true(utf8_has_control("\x1b[0m", 4, 1));
-	/* C1 controls (U+0080-U+009F) are not looked for. */
-	assert_false(utf8_has_control("\xC2\x85", 2, 0));
+	/* C1 controls (U+0080-U+009F), and nothing either side of them. */
+	assert_true(utf8_has_control("\xC2\x85", 2, 0));
+	assert_true(utf8_has_control("a\xC2\x80", 3, 1));
+	assert_true(utf8_has_control("\xC2\x9F", 2, 1));
+	assert_false(utf8_has_control("\xC2\xA0\xC2\xBB", 4, 0)); /* NBSP, » */
+	assert_false(utf8_has_control("\xC2", 1, 0));
+	/* The bidirectional overrides and isolates, not their neighbours. */
+	assert_true(utf8_has_control("a\xE2\x80\xAE", 4, 1)); /* U+202E */
+	assert_true(utf8_has_control("\xE2\x80\xAA", 3, 0));  /* U+202A */
+	assert_true(utf8_has_control("\xE2\x81\xA6", 3, 0));  /* U+2066 */
+	assert_true(utf8_has_control("\xE2\x81\xA9", 3, 0));  /* U+2069 */
+	assert_false(utf8_has_control("\xE2\x80\x94", 3, 0)); /* U+2014 — */
+	assert_false(utf8_has_control("\xE2\x80\xAF", 3, 0)); /* U+202F */
+	assert_false(utf8_has_control("\xE2\x81\xA5", 3, 0)); /* U+2065 */
+	assert_false(utf8_has_control("\xE2\x82\xB8", 3, 0)); /* U+20B8 ₸ */
 }
 
 int main(void)
