@@ -897,8 +897,12 @@ static enum senim_result resolve_answer(struct http_request *req,
 					enum senim_result result, void *ctx)
 {
 	struct finding_resolve *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "subject_not_found");
 	if (result)
 		return reply_failure(req, resp, result);
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
 	switch (op->status) {
 	case FINDING_UNKNOWN:
 		return http_reply_code(req, resp, "finding_not_found");
@@ -915,8 +919,9 @@ static enum senim_result resolve_answer(struct http_request *req,
 enum senim_result api_subject_finding_resolve(struct http_request *req,
 					      struct http_response *resp)
 {
+	enum purpose purpose;
 	const char *id = subject_or_reply(req, resp);
-	if (!id)
+	if (!id || purpose_or_reply(req, resp, &purpose))
 		return SENIM_OK;
 	const char *fid = req->params[1];
 	if (strncmp(fid, "fnd_", 4) != 0 || !id_body_valid(fid + 4))
@@ -936,8 +941,11 @@ enum senim_result api_subject_finding_resolve(struct http_request *req,
 	if (!op)
 		return SENIM_ERR_NOMEM;
 	*op = (struct finding_resolve){ .kr = req->app->keys,
+					.matrix = &req->app->matrix,
 					.actor = req->actor.label,
 					.request_id = req->request_id,
+					.role = req->actor.role,
+					.purpose = purpose,
 					.subject_id = id,
 					.finding_id = fid,
 					.resolution = resolution };

@@ -279,6 +279,26 @@ int finding_resolution_valid(const char *code)
 	return 0;
 }
 
+/* May this role, for this purpose, judge this subject's data of `category`? */
+static enum senim_result resolve_decide(struct store_tx *tx, struct finding_resolve *op,
+					const char *category)
+{
+	op->refused = (struct access_refusal){ .why = ACCESS_GRANTED };
+	struct subject_state state;
+	enum senim_result err = subjects_state_in(tx, op->subject_id, &state);
+	if (err)
+		return err;
+	uint32_t categories = 0;
+	enum access_result why =
+		access_decide(op->matrix, op->role, op->purpose, &state, &categories);
+	int c = category_parse(category);
+	if (why == ACCESS_GRANTED && (c < 0 || !(categories & CATEGORY_BIT(c))))
+		why = ACCESS_CATEGORY_WITHHELD;
+	if (why != ACCESS_GRANTED)
+		access_refusal_set(&op->refused, why, op->purpose, &state);
+	return SENIM_OK;
+}
+
 enum senim_result findings_resolve_tx(struct store_tx *tx, void *arg)
 {
 	struct finding_resolve *op = arg;
@@ -302,7 +322,12 @@ enum senim_result findings_resolve_tx(struct store_tx *tx, void *arg)
 	op->status =
 		store_rows_is_null(r, 1) ? FINDING_RESOLVED : FINDING_ALREADY_RESOLVED;
 	store_rows_free(r);
-	if (op->status == FINDING_RESOLVED)
+	err = resolve_decide(tx, op, category);
+	if (err)
+		return err;
+	if (op->refused.why != ACCESS_GRANTED)
+		op->status = FINDING_UNKNOWN; /* not told: the refusal answers */
+	else if (op->status == FINDING_RESOLVED)
 		err = store_exec(
 			tx,
 			"UPDATE subject_findings SET resolved_at = $2, resolved_by = $3,"
@@ -317,14 +342,15 @@ enum senim_result findings_resolve_tx(struct store_tx *tx, void *arg)
 	snprintf(object, sizeof(object), "finding:%s", op->finding_id);
 	return audit_append(
 		tx, op->kr,
-		&(struct audit_record){ .actor = op->actor,
-					.operation = "finding.resolve",
-					.object = object,
-					.subject_id = op->subject_id,
-					.categories = category,
-					.purpose = "",
-					.outcome = op->status == FINDING_RESOLVED
-							   ? "success"
-							   : "unchanged",
-					.request_id = op->request_id });
+		&(struct audit_record){
+			.actor = op->actor,
+			.operation = "finding.resolve",
+			.object = object,
+			.subject_id = op->subject_id,
+			.categories = category,
+			.purpose = purpose_code(op->purpose),
+			.outcome = op->refused.why != ACCESS_GRANTED ? "denied"
+				   : op->status == FINDING_RESOLVED  ? "success"
+								     : "unchanged",
+			.request_id = op->request_id });
 }

@@ -141,14 +141,23 @@ enum finding_resolve_status {
 struct finding_resolve {
 	/* in */
 	const struct keyring *kr;
+	const struct access_matrix *matrix;
 	const char *actor, *request_id;
+	enum role role;
+	enum purpose purpose;
 	const char *subject_id, *finding_id;
 	const char *resolution; /* finding_resolution_valid() */
 	/* out */
 	enum finding_resolve_status status;
+	struct access_refusal refused; /* why != ACCESS_GRANTED: nothing changed */
 };
 /* Inside a write: resolve once, with its audit record (finding.resolve;
- * "unchanged" for a repeat, which changes nothing). */
+ * "unchanged" for a repeat, which changes nothing).  Resolving is judging
+ * the subject's data, so it is decided as a read of the finding's category
+ * is: access_decide (role, purpose, block, restriction, consents) and the
+ * category among those the purpose may see (else category_withheld); a
+ * refusal changes nothing and commits its record ("denied").
+ * SENIM_ERR_NOT_FOUND for an unknown subject. */
 SENIM_MUST_CHECK enum senim_result findings_resolve_tx(struct store_tx *tx, void *op);
 
 #endif

@@ -107,7 +107,7 @@ def world():
         f.write(state_entry("address_nocert", "address", state.port, ca.crt, None))
     s = Senim(extra_args=["--recipients", path]).start()
     staff = {role: s.service_token("chk-" + role, role)
-             for role in ("underwriter", "support", "marketing")}
+             for role in ("underwriter", "support", "marketing", "dpo")}
     yield {"senim": s, "operator": operator, "state": state, "staff": staff}
     rc = s.stop()
     operator.stop()
@@ -413,9 +413,11 @@ def findings(world, sid, role="underwriter", headers=REVIEW):
                               token=world["staff"][role], headers=headers)
 
 
-def resolve(world, sid, fid, resolution="declared_corrected", role="underwriter"):
+def resolve(world, sid, fid, resolution="declared_corrected", role="underwriter",
+            headers=REVIEW):
     return world["senim"].post("/v1/subjects/%s/findings/%s/resolve" % (sid, fid),
-                               {"resolution": resolution}, token=world["staff"][role])
+                               {"resolution": resolution}, token=world["staff"][role],
+                               headers=headers)
 
 
 def test_findings_are_listed_and_resolved_once(world):
@@ -463,3 +465,26 @@ def test_nothing_personal_in_the_log(world):
     log = world["senim"].read_log()
     for value in (body["iin"], body["surname"], body["phone"]):
         assert value not in log
+
+
+def test_a_resolve_is_decided_like_a_read_of_the_finding(world):
+    """Resolving judges the subject's data: it names its purpose, and a
+    blocked subject's finding is not resolved (nothing changes; the refusal
+    is audited)."""
+    sid, _, _ = register(world)
+    declare(world, sid, "contact", {"registered_address": "нигде"})
+    assert check(world, sid, "address").status == 200
+    fid = findings(world, sid).json["findings"][0]["id"]
+    s = world["senim"]
+    r = resolve(world, sid, fid, headers={})
+    assert r.status == 400 and r.json["code"] == "purpose_required", r
+    b = s.post("/v1/subjects/%s/block" % sid, {"reason": "borrower_request"},
+               token=world["staff"]["dpo"])
+    assert b.status == 200, b
+    r = resolve(world, sid, fid)
+    assert r.status in (403, 423) and r.json["code"] == "subject_blocked", r
+    assert s.sql("SELECT resolved_at, resolution FROM subject_findings WHERE id = '%s'"
+                 % fid) == [["", ""]]
+    rows = s.sql("SELECT outcome, purpose FROM audit_log WHERE operation ="
+                 " 'finding.resolve' AND object = 'finding:%s'" % fid)
+    assert rows == [["denied", "loan_application_review"]], rows
