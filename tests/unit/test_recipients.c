@@ -673,7 +673,8 @@ static void test_service_keys(void **state)
 		  "t.conf:9: [service gkb.report] api: unknown API \"credit_report/2\" "
 		  "(one "
 		  "of credit_report/1, loan_event/1, phone_check/1, family_ties/1, "
-		  "address/1, legal_capacity/1, sms/1, processing/1)" },
+		  "address/1, legal_capacity/1, sms/1, processing/1, "
+		  "payout/1)" },
 		{ GKB QUERY("gkb.phone", "phone_check/1", "identification",
 			    "identity.iin contact.phone_mobile", "phone.match",
 			    "consent:mobile_operator"),
