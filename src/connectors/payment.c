@@ -182,6 +182,9 @@ static int answer_fields(json_t *root, int64_t now, struct payment_answer *a,
 		if (at > now + CODEC_CLOCK_SKEW_S)
 			return codec_fail(v, CODEC_INVALID_ANSWER,
 					  "completed_at is in the future");
+		if (at < PAYMENT_PAID_AT_MIN)
+			return codec_fail(v, CODEC_INVALID_ANSWER,
+					  "completed_at is before 2000");
 		a->completed_at = at;
 	} else if (a->status == PAYMENT_REJECTED) {
 		if (!codec_string(root, "", "reject_code", 1, PAYMENT_CODE_MAX, 0, &code, v))

@@ -21,8 +21,9 @@
  *     (not retried: a person looks at the payout);
  *   - status is accepted, completed or rejected; provider_ref is 1 to
  *     PAYMENT_REF_MAX characters of [A-Za-z0-9_.:-];
- *   - completed: completed_at is an RFC 3339 UTC time no more than
- *     CODEC_CLOCK_SKEW_S after now; rejected: reject_code is [a-z0-9_]{1,64}.
+ *   - completed: completed_at is an RFC 3339 UTC time from 2000 on and no
+ *     more than CODEC_CLOCK_SKEW_S after now; rejected: reject_code is
+ *     [a-z0-9_]{1,64}.
  * Verdicts and reasons are codec.h's: a reason never carries a byte of the
  * answer.  The parsers return SENIM_OK whatever the verdict; only running
  * out of memory is SENIM_ERR_NOMEM.

@@ -230,6 +230,9 @@ static const struct {
 	{ "{" A_KEY ", \"status\": \"completed\", \"amount_tiyn\": \"15000000\", " A_REST
 	  ", \"completed_at\": \"2026-01-01T00:05:01Z\"}",
 	  CODEC_INVALID_ANSWER, "completed_at is in the future" },
+	{ "{" A_KEY ", \"status\": \"completed\", \"amount_tiyn\": \"15000000\", " A_REST
+	  ", \"completed_at\": \"1970-01-01T00:00:00Z\"}",
+	  CODEC_INVALID_ANSWER, "completed_at is before 2000" },
 	{ "{" A_KEY ", \"status\": \"rejected\", \"amount_tiyn\": \"15000000\", " A_REST
 	  "}",
 	  CODEC_INVALID_ANSWER, "reject_code is missing" },
