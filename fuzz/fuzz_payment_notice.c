@@ -23,8 +23,8 @@
 
 #define NOW 1767225600LL /* 2026-01-01T00:00:00Z */
 
-static const char *const keys[] = { "provider_ref", "amount_tiyn", "currency", "paid_at",
-				    "channel", NULL };
+static const char *const keys[] = { "provider_ref", "amount_tiyn", "currency",
+				    "paid_at",	    "channel",	   NULL };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -59,9 +59,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 		json_t *am = json_object_get(root, "amount_tiyn");
-		long long a = json_is_integer(am) ? json_integer_value(am)
-						  : strtoll(json_string_value(am), NULL, 10);
-		const char *ref = json_string_value(json_object_get(root, "provider_ref"));
+		long long a = json_is_integer(am)
+				      ? json_integer_value(am)
+				      : strtoll(json_string_value(am), NULL, 10);
+		const char *ref =
+			json_string_value(json_object_get(root, "provider_ref"));
 		const char *ch = json_string_value(json_object_get(root, "channel"));
 		const char *at = json_string_value(json_object_get(root, "paid_at"));
 		if (a != n.amount_tiyn || a < 1 || a > CODEC_TIYN_MAX || !ref ||

@@ -74,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		const char *k = json_string_value(json_object_get(root, "operation_key"));
 		const char *st = json_string_value(json_object_get(root, "status"));
-		const char *ref = json_string_value(json_object_get(root, "provider_ref"));
+		const char *ref =
+			json_string_value(json_object_get(root, "provider_ref"));
 		const char *cur = json_string_value(json_object_get(root, "currency"));
 		if (!k || strcmp(k, key) != 0 || !cur || strcmp(cur, "KZT") != 0 ||
 		    amount_value(json_object_get(root, "amount_tiyn")) != asked || !st ||

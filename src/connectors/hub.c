@@ -319,8 +319,8 @@ static struct hub_item *item_new(struct hub_peer *p, struct hub_call *call)
 enum senim_result hub_submit(struct hub *h, struct hub_call *call)
 {
 	if (!h || !call || !call->done || !call->path || call->path[0] != '/' ||
-	    (call->get ? call->body != NULL : call->body == NULL) || !call->idempotency_key ||
-	    !header_value_ok(call->idempotency_key) ||
+	    (call->get ? call->body != NULL : call->body == NULL) ||
+	    !call->idempotency_key || !header_value_ok(call->idempotency_key) ||
 	    (call->request_id && !header_value_ok(call->request_id)) ||
 	    call->max_attempts < 1)
 		return SENIM_ERR_INVALID;

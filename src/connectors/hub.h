@@ -88,8 +88,9 @@ struct hub_call {
 	const char *body;		   /* the JSON request; the caller owns
 					    * it (and wipes it after done) */
 	size_t body_len;
-	int get; /* 1: a GET of path with no body (body NULL), such as
-		  * payout/1's status; 0: a POST of body */
+	/* 1: a GET of path with no body (body NULL), such as payout/1's
+	 * status read; 0: a POST of body. */
+	int get;
 	const char *idempotency_key; /* required: 1-128 visible ASCII */
 	const char *request_id;	     /* X-Request-Id; NULL: none */
 	int64_t deadline;	     /* clock_mono_us() time (microseconds):

@@ -10,7 +10,8 @@
 
 #define B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 #define REF_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"
-#define CONTRACT_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-"
+#define CONTRACT_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-"
 #define CODE_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
 #define DIGITS_MAX 16 /* "1000000000000000" is 10^15 */
 
@@ -19,7 +20,7 @@ static const char *const channels[] = { "card", "bank_transfer", "terminal", "ca
 					NULL };
 static const char *const kzt[] = { "KZT", NULL };
 static const char *const notice_keys[] = { "provider_ref", "amount_tiyn", "currency",
-					   "paid_at", "channel", NULL };
+					   "paid_at",	   "channel",	  NULL };
 
 const char *payment_status_code(enum payment_status s)
 {
@@ -69,7 +70,8 @@ static json_t *destination(const struct payment_payout *p, enum senim_result *er
 	json_t *d = NULL;
 	switch (p->dest) {
 	case PAYMENT_DEST_CARD_TOKEN:
-		if (!chars_ok(p->card_token, PAYMENT_TOKEN_MIN, PAYMENT_TOKEN_MAX, B64URL))
+		if (!chars_ok(p->card_token, PAYMENT_TOKEN_MIN, PAYMENT_TOKEN_MAX,
+			      B64URL))
 			return *err = refuse(why, "destination.token is not 16 to 64 "
 						  "base64url characters"),
 			       NULL;
@@ -81,7 +83,8 @@ static json_t *destination(const struct payment_payout *p, enum senim_result *er
 		break;
 	case PAYMENT_DEST_IBAN:
 		if (!p->iban || !iban_kz_valid(p->iban, strlen(p->iban)))
-			return *err = refuse(why, "destination.iban is not a valid KZ IBAN"),
+			return *err = refuse(why,
+					     "destination.iban is not a valid KZ IBAN"),
 			       NULL;
 		if (!codec_iin_ok(p->holder_iin))
 			return *err = refuse(why, "destination.holder_iin is not a valid "
@@ -105,7 +108,8 @@ enum senim_result payment_payout_request(const struct payment_payout *p, json_t 
 	if (why)
 		why[0] = '\0';
 	if (!payment_key_ok(p->operation_key))
-		return refuse(why, "operation_key is not pyo_ and 22 base64url characters");
+		return refuse(why,
+			      "operation_key is not pyo_ and 22 base64url characters");
 	if (p->amount_tiyn < 1 || p->amount_tiyn > CODEC_TIYN_MAX)
 		return refuse(why, "amount_tiyn is not 1 to 10^15");
 	if (!chars_ok(p->contract_ref, 1, PAYMENT_REF_MAX, CONTRACT_CHARS))
@@ -130,7 +134,8 @@ enum senim_result payment_payout_request(const struct payment_payout *p, json_t 
  * digits without a leading zero; 0 to 10^15.  1 and *out, else 0 with
  * *v invalid_answer.
  */
-static int amount_of(json_t *obj, const char *key, long long *out, struct codec_verdict *v)
+static int amount_of(json_t *obj, const char *key, long long *out,
+		     struct codec_verdict *v)
 {
 	json_t *x = json_object_get(obj, key);
 	if (!x)
@@ -187,7 +192,8 @@ static int answer_fields(json_t *root, int64_t now, struct payment_answer *a,
 					  "completed_at is before 2000");
 		a->completed_at = at;
 	} else if (a->status == PAYMENT_REJECTED) {
-		if (!codec_string(root, "", "reject_code", 1, PAYMENT_CODE_MAX, 0, &code, v))
+		if (!codec_string(root, "", "reject_code", 1, PAYMENT_CODE_MAX, 0, &code,
+				  v))
 			return 0;
 		if (strspn(code, CODE_CHARS) != strlen(code))
 			return codec_fail(v, CODEC_INVALID_ANSWER,
@@ -197,9 +203,10 @@ static int answer_fields(json_t *root, int64_t now, struct payment_answer *a,
 	return 1;
 }
 
-enum senim_result payment_payout_parse(const char *body, size_t len, const char *asked_key,
-				       int64_t asked_amount, int64_t now,
-				       struct payment_answer *a, struct codec_verdict *v)
+enum senim_result payment_payout_parse(const char *body, size_t len,
+				       const char *asked_key, int64_t asked_amount,
+				       int64_t now, struct payment_answer *a,
+				       struct codec_verdict *v)
 {
 	json_t *root;
 	const char *key;
@@ -213,7 +220,8 @@ enum senim_result payment_payout_parse(const char *body, size_t len, const char 
 	if (!codec_string(root, "", "operation_key", 1, 64, 0, &key, v))
 		goto done;
 	if (!asked_key || strcmp(key, asked_key) != 0) {
-		codec_fail(v, CODEC_WRONG_SUBJECT, "operation_key is not the payout sent");
+		codec_fail(v, CODEC_WRONG_SUBJECT,
+			   "operation_key is not the payout sent");
 		goto done;
 	}
 	if (!amount_of(root, "amount_tiyn", &amount, v))
@@ -274,7 +282,8 @@ enum senim_result payment_notice_parse(const char *body, size_t len, int64_t now
 	if (!codec_string(root, "", "provider_ref", 1, PAYMENT_REF_MAX, 0, &ref, &v))
 		goto fail;
 	if (strspn(ref, REF_CHARS) != strlen(ref)) {
-		codec_fail(&v, CODEC_INVALID_ANSWER, "provider_ref is not [A-Za-z0-9_.:-]");
+		codec_fail(&v, CODEC_INVALID_ANSWER,
+			   "provider_ref is not [A-Za-z0-9_.:-]");
 		goto fail;
 	}
 	if (!amount_of(root, "amount_tiyn", &amount, &v))

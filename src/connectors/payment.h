@@ -51,12 +51,12 @@
 #define PAYMENT_KEY_LEN 26 /* "pyo_" + 22 */
 #define PAYMENT_KEY_SIZE (PAYMENT_KEY_LEN + 1)
 #define PAYMENT_KEY_PREFIX "pyo_"
-#define PAYMENT_REF_MAX 64	      /* provider_ref, contract_ref: characters */
-#define PAYMENT_CODE_MAX 64	      /* reject_code */
-#define PAYMENT_TOKEN_MIN 16	      /* a card token's characters */
+#define PAYMENT_REF_MAX 64   /* provider_ref, contract_ref: characters */
+#define PAYMENT_CODE_MAX 64  /* reject_code */
+#define PAYMENT_TOKEN_MIN 16 /* a card token's characters */
 #define PAYMENT_TOKEN_MAX 64
-#define PAYMENT_NOTICE_MAX 4096	      /* bytes of a repayment notice */
-#define PAYMENT_PATH "/v1/payouts"    /* payout/1's path */
+#define PAYMENT_NOTICE_MAX 4096	   /* bytes of a repayment notice */
+#define PAYMENT_PATH "/v1/payouts" /* payout/1's path */
 #define PAYMENT_STATUS_PATH_SIZE (sizeof(PAYMENT_PATH "/") + PAYMENT_KEY_LEN)
 #define PAYMENT_PAID_AT_MIN 946684800 /* 2000-01-01T00:00:00Z */
 

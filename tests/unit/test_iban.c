@@ -34,12 +34,12 @@ static const struct {
 	{ "KZ86125KZT500410010", 0 },	/* 19 characters */
 	{ "KZ86125KZT50041001000", 0 }, /* 21 */
 	{ "", 0 },
-	{ "DE86125KZT5004100100", 0 },	/* not KZ */
-	{ "kz86125KZT5004100100", 0 },	/* lower case country */
-	{ "KZ86125kzt5004100100", 0 },	/* lower case account */
-	{ "KZ8612AKZT5004100100", 0 },	/* a letter in the bank code */
-	{ "KZ86 125KZT500410010", 0 },	/* a space */
-	{ "KZ86125KZT50041001-0", 0 },	/* punctuation */
+	{ "DE86125KZT5004100100", 0 }, /* not KZ */
+	{ "kz86125KZT5004100100", 0 }, /* lower case country */
+	{ "KZ86125kzt5004100100", 0 }, /* lower case account */
+	{ "KZ8612AKZT5004100100", 0 }, /* a letter in the bank code */
+	{ "KZ86 125KZT500410010", 0 }, /* a space */
+	{ "KZ86125KZT50041001-0", 0 }, /* punctuation */
 	/* Check digits outside 02-98, even where mod 97 would hold. */
 	{ "KZ00125KZT5004100100", 0 },
 	{ "KZ01125KZT5004100100", 0 },

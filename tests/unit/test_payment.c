@@ -68,18 +68,20 @@ static void test_request(void **state)
 	(void)state;
 	struct payment_payout c = card(), i = iban();
 	/* A card payout carries no IIN (minimisation). */
-	expect_body(&c, "{\"amount_tiyn\":\"15000000\",\"contract_ref\":\"MK-2026/000123\","
-			"\"currency\":\"KZT\",\"destination\":{\"token\":\"" TOKEN "\","
-			"\"type\":\"card_token\"},\"operation_key\":\"" KEY "\"}");
+	expect_body(&c,
+		    "{\"amount_tiyn\":\"15000000\",\"contract_ref\":\"MK-2026/000123\","
+		    "\"currency\":\"KZT\",\"destination\":{\"token\":\"" TOKEN "\","
+		    "\"type\":\"card_token\"},\"operation_key\":\"" KEY "\"}");
 	expect_body(&i, "{\"amount_tiyn\":\"100\",\"contract_ref\":\"MK-1\","
 			"\"currency\":\"KZT\",\"destination\":{\"holder_iin\":\"" IIN
 			"\",\"iban\":\"" IBAN "\",\"type\":\"iban\"},"
 			"\"operation_key\":\"" KEY "\"}");
 	c.amount_tiyn = CODEC_TIYN_MAX;
-	expect_body(&c, "{\"amount_tiyn\":\"1000000000000000\",\"contract_ref\":"
-			"\"MK-2026/000123\",\"currency\":\"KZT\",\"destination\":{\"token\":"
-			"\"" TOKEN "\",\"type\":\"card_token\"},\"operation_key\":\"" KEY
-			"\"}");
+	expect_body(&c,
+		    "{\"amount_tiyn\":\"1000000000000000\",\"contract_ref\":"
+		    "\"MK-2026/000123\",\"currency\":\"KZT\",\"destination\":{\"token\":"
+		    "\"" TOKEN "\",\"type\":\"card_token\"},\"operation_key\":\"" KEY
+		    "\"}");
 }
 
 static void test_request_refusals(void **state)
@@ -98,7 +100,8 @@ static void test_request_refusals(void **state)
 		  "operation_key is not pyo_ and 22 base64url characters" },
 		{ 0, "pyo_AZP6o5h8cQ2v7kV1hM3s0!", NULL, NULL, NULL, NULL, 0, -1,
 		  "operation_key is not pyo_ and 22 base64url characters" },
-		{ 0, NULL, NULL, NULL, NULL, NULL, -5, -1, "amount_tiyn is not 1 to 10^15" },
+		{ 0, NULL, NULL, NULL, NULL, NULL, -5, -1,
+		  "amount_tiyn is not 1 to 10^15" },
 		{ 0, NULL, NULL, NULL, NULL, NULL, CODEC_TIYN_MAX + 1, -1,
 		  "amount_tiyn is not 1 to 10^15" },
 		{ 0, NULL, "MK 1", NULL, NULL, NULL, 0, -1,
@@ -109,14 +112,16 @@ static void test_request_refusals(void **state)
 		  "destination.token is not 16 to 64 base64url characters" },
 		{ 0, NULL, NULL, "4400 4301 2345 6789", NULL, NULL, 0, -1,
 		  "destination.token is not 16 to 64 base64url characters" },
-		{ 0, NULL, NULL, NULL, NULL, IIN, 0, -1, "holder_iin goes only with an IBAN" },
+		{ 0, NULL, NULL, NULL, NULL, IIN, 0, -1,
+		  "holder_iin goes only with an IBAN" },
 		{ 1, NULL, NULL, NULL, "KZ86125KZT5004100101", NULL, 0, -1,
 		  "destination.iban is not a valid KZ IBAN" },
 		{ 1, NULL, NULL, NULL, "GB82WEST12345698765432", NULL, 0, -1,
 		  "destination.iban is not a valid KZ IBAN" },
 		{ 1, NULL, NULL, NULL, NULL, "870412300417", 0, -1,
 		  "destination.holder_iin is not a valid IIN" },
-		{ 0, NULL, NULL, NULL, NULL, NULL, 0, 7, "destination is not card_token or iban" },
+		{ 0, NULL, NULL, NULL, NULL, NULL, 0, 7,
+		  "destination is not card_token or iban" },
 	};
 	for (size_t r = 0; r < N(rows); r++) {
 		struct payment_payout p = rows[r].base ? iban() : card();
@@ -172,7 +177,8 @@ static const struct {
 	enum codec_status want;
 	const char *reason; /* NULL with CODEC_OK */
 } answers[] = {
-	{ "{" A_KEY ", \"status\": \"accepted\", \"amount_tiyn\": \"15000000\", " A_REST "}",
+	{ "{" A_KEY ", \"status\": \"accepted\", \"amount_tiyn\": \"15000000\", " A_REST
+	  "}",
 	  CODEC_OK, NULL },
 	/* An integer amount is the same amount. */
 	{ "{" A_KEY ", \"status\": \"accepted\", \"amount_tiyn\": 15000000, " A_REST "}",
@@ -203,7 +209,8 @@ static const struct {
 	  CODEC_INVALID_ANSWER, "operation_key is missing" },
 	{ "{" A_KEY ", \"status\": \"accepted\", " A_REST "}", CODEC_INVALID_ANSWER,
 	  "amount_tiyn is missing" },
-	{ "{" A_KEY ", \"status\": \"accepted\", \"amount_tiyn\": 15000000.0, " A_REST "}",
+	{ "{" A_KEY ", \"status\": \"accepted\", \"amount_tiyn\": 15000000.0, " A_REST
+	  "}",
 	  CODEC_INVALID_ANSWER, "amount_tiyn is not an integer or a string of digits" },
 	{ "{" A_KEY ", \"status\": \"accepted\", \"amount_tiyn\": \"015000000\", " A_REST
 	  "}",
@@ -240,8 +247,8 @@ static const struct {
 	  ", \"reject_code\": \"Card Declined\"}",
 	  CODEC_INVALID_ANSWER, "reject_code is not [a-z0-9_]{1,64}" },
 	/* A second key could hide the real one. */
-	{ "{" A_KEY ", " A_KEY ", \"status\": \"accepted\", \"amount_tiyn\": \"15000000\", "
-	  A_REST "}",
+	{ "{" A_KEY ", " A_KEY
+	  ", \"status\": \"accepted\", \"amount_tiyn\": \"15000000\", " A_REST "}",
 	  CODEC_INVALID_ANSWER, "answer is not JSON without duplicate keys" },
 	{ "[]", CODEC_INVALID_ANSWER, "answer is not a JSON object" },
 };
@@ -253,12 +260,13 @@ static void test_answer_rules(void **state)
 		struct payment_answer a;
 		struct codec_verdict v;
 		const char *b = answers[i].body;
-		assert_int_equal(payment_payout_parse(b, strlen(b), KEY, 15000000, NOW, &a, &v),
-				 SENIM_OK);
+		assert_int_equal(
+			payment_payout_parse(b, strlen(b), KEY, 15000000, NOW, &a, &v),
+			SENIM_OK);
 		if (v.status != answers[i].want ||
 		    strcmp(v.reason, answers[i].reason ? answers[i].reason : "") != 0)
-			fail_msg("answer %zu: got %s \"%s\"", i, codec_status_code(v.status),
-				 v.reason);
+			fail_msg("answer %zu: got %s \"%s\"", i,
+				 codec_status_code(v.status), v.reason);
 		if (v.status != CODEC_OK) {
 			assert_string_equal(a.provider_ref, "");
 			assert_int_equal(a.completed_at, 0);
@@ -325,15 +333,17 @@ static void test_peer_answers(void **state)
 		long long amount;
 		if (sscanf(line, "now %lld", &now) == 1)
 			continue;
-		assert_int_equal(sscanf(line, "%31s %63s %lld %255s", want, key, &amount, file),
-				 4);
+		assert_int_equal(
+			sscanf(line, "%31s %63s %lld %255s", want, key, &amount, file),
+			4);
 		snprintf(path, sizeof(path), "%s/%s", dir, file);
 		size_t len;
 		char *body = slurp(path, &len);
 		struct payment_answer a;
 		struct codec_verdict v;
-		assert_int_equal(payment_payout_parse(body, len, key, amount, now, &a, &v),
-				 SENIM_OK);
+		assert_int_equal(
+			payment_payout_parse(body, len, key, amount, now, &a, &v),
+			SENIM_OK);
 		if (strcmp(codec_status_code(v.status), want) != 0)
 			fail_msg("%s: got %s \"%s\", want %s", file,
 				 codec_status_code(v.status), v.reason, want);
@@ -352,8 +362,8 @@ static void test_peer_answers(void **state)
 
 /* ---- the repayment notice -------------------------------------------------------- */
 
-#define NOTICE(amount, extra)                                                      \
-	"{\"provider_ref\": \"RP-00000001\", \"amount_tiyn\": " amount ", "        \
+#define NOTICE(amount, extra)                                                         \
+	"{\"provider_ref\": \"RP-00000001\", \"amount_tiyn\": " amount ", "           \
 	"\"currency\": \"KZT\", \"paid_at\": \"2025-12-31T10:00:00Z\", \"channel\": " \
 	"\"card\"" extra "}"
 
@@ -368,10 +378,12 @@ static const struct {
 	{ NOTICE("0", ""), "amount_tiyn is not 1 to 10^15" },
 	{ NOTICE("\"0\"", ""), "amount_tiyn is not 1 to 10^15" },
 	{ NOTICE("-500000", ""), "amount_tiyn is not 0 to 10^15" },
-	{ NOTICE("\"-500000\"", ""), "amount_tiyn is not an integer or a string of digits" },
+	{ NOTICE("\"-500000\"", ""),
+	  "amount_tiyn is not an integer or a string of digits" },
 	{ NOTICE("5000.5", ""), "amount_tiyn is not an integer or a string of digits" },
 	{ NOTICE("5000.0", ""), "amount_tiyn is not an integer or a string of digits" },
-	{ NOTICE("\"5000.5\"", ""), "amount_tiyn is not an integer or a string of digits" },
+	{ NOTICE("\"5000.5\"", ""),
+	  "amount_tiyn is not an integer or a string of digits" },
 	{ NOTICE("\"5e3\"", ""), "amount_tiyn is not an integer or a string of digits" },
 	{ NOTICE("\" 500\"", ""), "amount_tiyn is not an integer or a string of digits" },
 	{ NOTICE("\"0500\"", ""), "amount_tiyn is not an integer or a string of digits" },
@@ -403,7 +415,8 @@ static const struct {
 	/* Unknown fields, and one field twice. */
 	{ NOTICE("1", ", \"loan_id\": \"ln_1\""), "body has an unknown field" },
 	{ NOTICE("1", ", \"amount\": 900"), "body has an unknown field" },
-	{ NOTICE("1", ", \"amount_tiyn\": 900"), "answer is not JSON without duplicate keys" },
+	{ NOTICE("1", ", \"amount_tiyn\": 900"),
+	  "answer is not JSON without duplicate keys" },
 	/* The rest. */
 	{ "{\"provider_ref\": \"RP-1\", \"amount_tiyn\": 1, \"currency\": \"USD\", "
 	  "\"paid_at\": \"2025-12-31T10:00:00Z\", \"channel\": \"card\"}",
@@ -436,9 +449,9 @@ static void test_notice(void **state)
 		char why[CODEC_REASON_MAX];
 		const char *b = notices[i].body;
 		enum senim_result err = payment_notice_parse(b, strlen(b), NOW, &n, why);
-		if (notices[i].why ? err != SENIM_ERR_INVALID ||
-					     strcmp(why, notices[i].why) != 0
-				   : err != SENIM_OK || strcmp(why, "") != 0)
+		if (notices[i].why
+			    ? err != SENIM_ERR_INVALID || strcmp(why, notices[i].why) != 0
+			    : err != SENIM_OK || strcmp(why, "") != 0)
 			fail_msg("notice %zu: got %d \"%s\"", i, err, why);
 		if (err)
 			assert_string_equal(n.provider_ref, "");
@@ -454,7 +467,8 @@ static void test_notice(void **state)
 	assert_string_equal(payment_channel_code(n.channel), "card");
 	assert_null(payment_channel_code((enum payment_channel)9));
 	/* Every channel. */
-	static const char *const ch[] = { "card", "bank_transfer", "terminal", "cash_desk" };
+	static const char *const ch[] = { "card", "bank_transfer", "terminal",
+					  "cash_desk" };
 	for (size_t i = 0; i < N(ch); i++) {
 		char body[256];
 		snprintf(body, sizeof(body),

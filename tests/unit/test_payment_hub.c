@@ -325,12 +325,13 @@ static void all_under_key(json_t *reqs, const char *key)
 	json_array_foreach(reqs, i, q)
 	{
 		json_t *hd = json_object_get(q, "headers");
-		assert_string_equal(json_string_value(json_object_get(hd, "Idempotency-Key")),
-				    key);
+		assert_string_equal(
+			json_string_value(json_object_get(hd, "Idempotency-Key")), key);
 		json_t *b = json_object_get(q, "body");
 		if (strcmp(json_string_value(json_object_get(q, "method")), "POST") == 0)
 			assert_string_equal(
-				json_string_value(json_object_get(b, "operation_key")), key);
+				json_string_value(json_object_get(b, "operation_key")),
+				key);
 	}
 }
 
@@ -377,8 +378,8 @@ static void test_payout_once(void **state)
 	json_decref(reqs);
 	json_t *pays = peer_payouts(&p);
 	assert_int_equal(json_array_size(pays), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(pays, 0),
-							    "amount_tiyn")),
+	assert_int_equal(json_integer_value(
+				 json_object_get(json_array_get(pays, 0), "amount_tiyn")),
 			 AMOUNT);
 	json_decref(pays);
 	hub_stop(h);
@@ -400,7 +401,8 @@ static void test_500_retried_under_the_key_pays_once(void **state)
 	static const struct {
 		const char *path, *body;
 	} faults[] = {
-		{ "/_control/mode", "{\"mode\":\"fail\",\"fail_count\":1,\"status\":500}" },
+		{ "/_control/mode",
+		  "{\"mode\":\"fail\",\"fail_count\":1,\"status\":500}" },
 		{ "/_control/payment", "{\"pay_then_fail\":1}" },
 	};
 	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
@@ -420,8 +422,8 @@ static void test_500_retried_under_the_key_pays_once(void **state)
 		json_t *pays = peer_payouts(&p);
 		assert_int_equal(json_array_size(pays), 1);
 		json_t *one = json_array_get(pays, 0);
-		assert_string_equal(json_string_value(json_object_get(one, "operation_key")),
-				    t.key);
+		assert_string_equal(
+			json_string_value(json_object_get(one, "operation_key")), t.key);
 		/* Paid once; with pay_then_fail both requests reached it. */
 		assert_int_equal(json_integer_value(json_object_get(one, "requests")),
 				 (json_int_t)i + 1);
@@ -452,8 +454,8 @@ static void test_lying_answers_refused(void **state)
 		{ "{\"mode\":\"wrong_person\"}", RETRY_WRONG_SUBJECT, 1,
 		  "operation_key is not the payout sent" },
 		/* Malformed: asked again under the same key, still refused. */
-		{ "{\"mode\":\"lie\",\"lie\":\"unknown_status\"}", RETRY_INVALID_ANSWER, 2,
-		  "status is not one of the API's values" },
+		{ "{\"mode\":\"lie\",\"lie\":\"unknown_status\"}", RETRY_INVALID_ANSWER,
+		  2, "status is not one of the API's values" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		peer_post(&p, "/_control/reset", "{}");
