@@ -26,10 +26,17 @@
 /* The codecs' rule phrases that hold more than [a-z0-9_ .[]]: a value
  * that is part of one may show up in a reason without coming from it. */
 static const char *const fuzz_phrases[] = {
-	"is not a valid IIN",	       "is not an RFC 3339 UTC time",
-	"is not a date YYYY-MM-DD",    "answer is not JSON without duplicate keys",
-	"answer is not a JSON object", "is not one of the API's values",
-	"is not [a-z0-9_]{1,64}",      NULL,
+	"is not a valid IIN",
+	"is not an RFC 3339 UTC time",
+	"is not a date YYYY-MM-DD",
+	"answer is not JSON without duplicate keys",
+	"answer is not a JSON object",
+	"is not one of the API's values",
+	"is not [a-z0-9_]{1,64}",
+	"is not [A-Za-z0-9_.:-]",
+	"is not 0 to 10^15",
+	"is not 1 to 10^15",
+	NULL,
 };
 
 static inline int fuzz_could_be_ours(const char *s)

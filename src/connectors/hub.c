@@ -319,8 +319,8 @@ static struct hub_item *item_new(struct hub_peer *p, struct hub_call *call)
 enum senim_result hub_submit(struct hub *h, struct hub_call *call)
 {
 	if (!h || !call || !call->done || !call->path || call->path[0] != '/' ||
-	    !call->body || !call->idempotency_key ||
-	    !header_value_ok(call->idempotency_key) ||
+	    (call->get ? call->body != NULL : call->body == NULL) ||
+	    !call->idempotency_key || !header_value_ok(call->idempotency_key) ||
 	    (call->request_id && !header_value_ok(call->request_id)) ||
 	    call->max_attempts < 1)
 		return SENIM_ERR_INVALID;
@@ -434,9 +434,13 @@ static CURLcode setup(CURL *e, struct hub_item *it, long timeout_ms)
 #endif
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_POST, 1L);
-	SET(CURLOPT_POSTFIELDS, call->body);
-	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+	if (call->get) {
+		SET(CURLOPT_HTTPGET, 1L);
+	} else {
+		SET(CURLOPT_POST, 1L);
+		SET(CURLOPT_POSTFIELDS, call->body);
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+	}
 	SET(CURLOPT_HTTPHEADER, it->headers);
 	SET(CURLOPT_USERAGENT, "senim/" SENIM_VERSION);
 	SET(CURLOPT_WRITEFUNCTION, collect);

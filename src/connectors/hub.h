@@ -88,6 +88,9 @@ struct hub_call {
 	const char *body;		   /* the JSON request; the caller owns
 					    * it (and wipes it after done) */
 	size_t body_len;
+	/* 1: a GET of path with no body (body NULL), such as payout/1's
+	 * status read; 0: a POST of body. */
+	int get;
 	const char *idempotency_key; /* required: 1-128 visible ASCII */
 	const char *request_id;	     /* X-Request-Id; NULL: none */
 	int64_t deadline;	     /* clock_mono_us() time (microseconds):
@@ -123,7 +126,8 @@ void hub_stop(struct hub *h);
  * Hand a call to the hub.  Thread-safe; never blocks on the network.  On
  * SENIM_OK done will run exactly once, on the hub thread (possibly before
  * hub_submit returns to its caller).  Otherwise done is never run:
- * SENIM_ERR_INVALID (a field missing or a header value not visible ASCII
+ * SENIM_ERR_INVALID (a field missing, a POST without a body or a GET with
+ * one, or a header value not visible ASCII
  * or too long; a recipient not of this hub), SENIM_ERR_UNAVAILABLE (the
  * recipient's queue is full, or the hub is stopping), SENIM_ERR_NOMEM.
  */

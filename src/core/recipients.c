@@ -101,6 +101,13 @@ static const char *const address_answers[] = { "contact.registered_address",
 static const char *const capacity_answers[] = { "medical.legal_capacity",
 						"medical.source_body", NULL };
 static const char *const sms_sends[] = { "contact.phone_mobile", NULL };
+/* A payout names the contract, the amount and where the money goes; the
+ * IIN only as the holder of an IBAN (docs/connectors/payment-provider.md). */
+static const char *const payout_required[] = { "loan.contract_number", "loan.amount_tiyn",
+					       "loan.payout_destination", NULL };
+static const char *const payout_allowed[] = { "loan.contract_number", "loan.amount_tiyn",
+					      "loan.payout_destination", "identity.iin",
+					      NULL };
 
 static const struct api_def apis[RECIPIENT_API__COUNT] = {
 	[RECIPIENT_API_CREDIT_REPORT] = { "credit_report/1", RECIPIENT_CREDIT_BUREAU,
@@ -125,18 +132,18 @@ static const struct api_def apis[RECIPIENT_API__COUNT] = {
 				sms_sends, NULL },
 	[RECIPIENT_API_PROCESSING] = { "processing/1", RECIPIENT_PROCESSOR, "/v1/jobs",
 				       none, NULL, NULL },
+	[RECIPIENT_API_PAYOUT] = { "payout/1", RECIPIENT_PROCESSOR, "/v1/payouts",
+				   payout_required, payout_allowed, NULL },
 };
 
-/* The loan event's own fields (loan.*, design §3.4) and the answer fields of
+/* The loan's own fields (loan.*: a loan event's, design §3.4, and where a
+ * payout goes, payout/1) and the answer fields of
  * the register-only categories. */
-static const char *const loan_fields[] = { "event",
-					   "occurred_on",
-					   "contract_number",
-					   "amount_tiyn",
-					   "outstanding_tiyn",
-					   "overdue_days",
-					   "due_date",
-					   NULL };
+static const char *const loan_fields[] = {
+	"event",       "occurred_on",	     "contract_number",
+	"amount_tiyn", "outstanding_tiyn",   "overdue_days",
+	"due_date",    "payout_destination", NULL
+};
 static const char *const report_fields[] = { "has_history",	"score",     "loans",
 					     "total_debt_tiyn", "enquiries", NULL };
 static const char *const phone_fields[] = { "match", "owner_since", "subscriber_type",

@@ -72,6 +72,7 @@ enum recipient_api {
 	RECIPIENT_API_LEGAL_CAPACITY, /* legal_capacity/1, state databases */
 	RECIPIENT_API_SMS,	      /* sms/1, processors (connectors/sms.h) */
 	RECIPIENT_API_PROCESSING,     /* processing/1, processors */
+	RECIPIENT_API_PAYOUT,	      /* payout/1, processors (connectors/payment.h) */
 	RECIPIENT_API__COUNT
 };
 

@@ -112,13 +112,13 @@ def test_help_answers():
 def test_the_shipped_file_keeps_every_rule():
     p = run("recipients", "check", "--skip-files", SHIPPED)
     assert p.returncode == 0, p.stderr
-    assert b"good: 10 recipients, 12 services" in p.stdout
+    assert b"good: 11 recipients, 13 services" in p.stdout
     # Its secrets are not in the repository: every file it names is missing
     # here, each named with its line.
     p = run("recipients", "check", SHIPPED)
     assert p.returncode == 1
     lines = p.stderr.decode().splitlines()
-    assert len(lines) == 18
+    assert len(lines) == 19
     for line in lines:
         assert line.startswith("senim recipients: %s:" % SHIPPED)
         assert "/etc/senim/secrets/" in line and "No such file or directory" in line
@@ -134,7 +134,7 @@ def test_show_json_is_the_file():
     by_code = {r["code"]: r for r in doc["recipients"]}
     assert sorted(by_code) == sorted(["gkb", "pkb", "kcell", "kartel", "mts", "family_db",
                                       "address_db", "capacity_db", "sms_gateway",
-                                      "scorelab"])
+                                      "scorelab", "payments"])
     gkb = by_code["gkb"]
     assert gkb["registration_pending"] is True
     events = next(s for s in gkb["services"] if s["code"] == "loan_event")

@@ -32,7 +32,10 @@ delay_ms given with another mode delays it too; --delay-ms sets a delay for
 every API request when the mode sets none.
 
 The first answer computed for an Idempotency-Key is replayed for every
-later request with that key, and counted as a duplicate, not as an answer.
+later request with that key, and counted as a duplicate, not as an answer;
+a 5xx a route raises is not kept (it says "try again").  A peer may add
+GET routes (Peer.get_routes), /_control/ endpoints of its own
+(control_get, control_post) and state that /_control/reset forgets (reset).
 
 Conventions of every peer (README.md): --port 0 picks a free port,
 --port-file FILE gets it, "listening on 127.0.0.1:PORT" on stdout once it
@@ -387,11 +390,15 @@ class Peer:
         def route_lie(self, body, answer, variant) -> dict
         def route_wrong_person(self, body, answer) -> dict
 
-    ctx has .state, .client_cn, .request_id.  A peer that always demands a
+    ctx has .state, .client_cn, .request_id, .idempotency_key.  A peer that always demands a
     client certificate sets requires_client_cert."""
 
     name = "peer"
     routes = {}
+    # GET routes by path prefix -> method name: def name(self, rest, ctx)
+    # -> dict (200), rest being the path after the prefix; the modes apply
+    # as to routes (name_lie, name_wrong_person when the peer has them).
+    get_routes = {}
     # path -> the status of a success when not 200 (processing/1's 202)
     success = {}
     requires_client_cert = False
@@ -406,12 +413,26 @@ class Peer:
         if iin in self.unknown:
             raise ApiError(404, "person_not_found", "no such person")
 
+    # A peer's own control endpoints and state (payment_provider.py's
+    # payouts): control_get/control_post answer a /_control/ path with a
+    # dict, or None for 404; reset forgets the peer's state with
+    # /_control/reset.
+    def control_get(self, path, params):
+        return None
+
+    def control_post(self, path, body):
+        return None
+
+    def reset(self):
+        pass
+
 
 class Context:
-    def __init__(self, state, client_cn, request_id):
+    def __init__(self, state, client_cn, request_id, idempotency_key=None):
         self.state = state
         self.client_cn = client_cn
         self.request_id = request_id
+        self.idempotency_key = idempotency_key
 
 
 def client_cn(cert):
@@ -509,10 +530,16 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     out = None
             if out is None:
+                out = self.server.peer.control_get(path, params)
+            if out is None:
                 self.send_json(404, ApiError(404, "not_found", path).body())
             else:
                 self.send_json(200, out)
             return
+        for prefix in self.server.peer.get_routes:
+            if path.startswith(prefix) and len(path) > len(prefix):
+                self.api_get(prefix, path)
+                return
         self.not_allowed(path)
 
     def not_allowed(self, path):
@@ -535,9 +562,25 @@ class Handler(BaseHTTPRequestHandler):
                 if self.read_body() is None:
                     return
                 self.server.state.reset()
+                self.server.peer.reset()
                 self.send_json(200, {"mode": "ok"})
             else:
-                self.send_json(404, ApiError(404, "not_found", path).body())
+                raw = self.read_body()
+                if raw is None:
+                    return
+                try:
+                    body = json.loads(raw or b"null")
+                except (ValueError, UnicodeDecodeError):
+                    body = None
+                try:
+                    out = self.server.peer.control_post(path, body)
+                except ApiError as e:
+                    self.send_json(e.status, e.body())
+                    return
+                if out is None:
+                    self.send_json(404, ApiError(404, "not_found", path).body())
+                else:
+                    self.send_json(200, out)
             return
         if path not in self.server.peer.routes:
             self.send_json(404, ApiError(404, "not_found", path).body())
@@ -652,7 +695,10 @@ class Handler(BaseHTTPRequestHandler):
             code, answer = self.compute(path, raw)
             with st.lock:
                 st.answered += 1
-                if key and key not in st.answers:
+                # A 5xx says "try again": it is not the key's answer.
+                if key and code >= 500:
+                    pass
+                elif key and key not in st.answers:
                     st.answers[key] = (code, answer)
                 elif key:  # another request with the key answered first
                     code, answer = st.answers[key]
@@ -669,9 +715,54 @@ class Handler(BaseHTTPRequestHandler):
                 json.loads(raw), json.loads(json.dumps(answer)), lie)
         self.send_json(code, answer, cut=action == "truncate")
 
+    def api_get(self, prefix, path):
+        """A GET route of the peer (a status read): the modes apply as to a
+        POST; there is no body and no Idempotency-Key replay."""
+        srv = self.server
+        st, peer = srv.state, srv.peer
+        with st.lock:
+            st.concurrent += 1
+            st.max_concurrent = max(st.max_concurrent, st.concurrent)
+        try:
+            delay_ms, action, status, lie = st.plan(srv.delay_ms)
+            self.record(path, b"")
+            if delay_ms:
+                time.sleep(delay_ms / 1000.0)
+            if action == "fail":
+                self.send_json(status, ApiError(status, "injected_failure",
+                                                "failing on purpose").body(),
+                               {"Retry-After": "1"} if status in (429, 503) else None)
+                return
+            if srv.token is not None:
+                auth = self.headers.get("Authorization", "")
+                if not hmac.compare_digest(auth.encode(), ("Bearer " + srv.token).encode()):
+                    self.send_json(401, ApiError(401, "unauthorized", "bearer token").body(),
+                                   {"WWW-Authenticate": "Bearer"})
+                    return
+            name = peer.get_routes[prefix]
+            ctx = Context(st, self.client_cn, self.headers.get("X-Request-Id"))
+            try:
+                code, answer = 200, getattr(peer, name)(path[len(prefix):], ctx)
+            except ApiError as e:
+                code, answer = e.status, e.body()
+            with st.lock:
+                st.answered += 1
+            if action == "garbage":
+                self.send_bytes(200, b"<\x00 not json " + os.urandom(24))
+                return
+            if code == 200 and action == "wrong_person" and hasattr(peer, name + "_wrong_person"):
+                answer = getattr(peer, name + "_wrong_person")(None, answer)
+            elif code == 200 and action == "lie" and hasattr(peer, name + "_lie"):
+                answer = getattr(peer, name + "_lie")(None, answer, lie)
+            self.send_json(code, answer, cut=action == "truncate")
+        finally:
+            with st.lock:
+                st.concurrent -= 1
+
     def compute(self, path, raw):
         peer = self.server.peer
-        ctx = Context(self.server.state, self.client_cn, self.headers.get("X-Request-Id"))
+        ctx = Context(self.server.state, self.client_cn, self.headers.get("X-Request-Id"),
+                      self.headers.get("Idempotency-Key"))
         try:
             try:
                 body = json.loads(raw)

@@ -673,7 +673,8 @@ static void test_service_keys(void **state)
 		  "t.conf:9: [service gkb.report] api: unknown API \"credit_report/2\" "
 		  "(one "
 		  "of credit_report/1, loan_event/1, phone_check/1, family_ties/1, "
-		  "address/1, legal_capacity/1, sms/1, processing/1)" },
+		  "address/1, legal_capacity/1, sms/1, processing/1, "
+		  "payout/1)" },
 		{ GKB QUERY("gkb.phone", "phone_check/1", "identification",
 			    "identity.iin contact.phone_mobile", "phone.match",
 			    "consent:mobile_operator"),
@@ -900,6 +901,18 @@ static void test_sends(void **state)
 			       "contact.phone_mobile loan.event", "agreement"),
 		  "t.conf:13: [service proc.jobs] sends: processing/1 does not send "
 		  "\"loan.event\"" },
+		/* payout/1 is sent what a payout needs and no more. */
+		{ PROC SERVICE("proc.pay", "payout/1", "customer_communication",
+			       "loan.contract_number loan.amount_tiyn "
+			       "loan.payout_destination identity.surname",
+			       "agreement"),
+		  "t.conf:13: [service proc.pay] sends: payout/1 does not send "
+		  "\"identity.surname\" (it sends loan.contract_number, "
+		  "loan.amount_tiyn, loan.payout_destination, identity.iin)" },
+		{ PROC SERVICE("proc.pay", "payout/1", "customer_communication",
+			       "loan.contract_number loan.amount_tiyn", "agreement"),
+		  "t.conf:13: [service proc.pay] sends: payout/1 needs "
+		  "\"loan.payout_destination\"" },
 		{ PROC SERVICE("proc.jobs", "processing/1", "identification",
 			       "identity.sex identity.iin", "agreement"),
 		  "t.conf:13: [service proc.jobs] sends: processing/1 sends a pseudonym "
@@ -1287,6 +1300,7 @@ static void test_shipped_file(void **state)
 		{ "capacity_db", RECIPIENT_STATE_DATABASE, "KZ" },
 		{ "sms_gateway", RECIPIENT_PROCESSOR, "KZ" },
 		{ "scorelab", RECIPIENT_PROCESSOR, "DE" },
+		{ "payments", RECIPIENT_PROCESSOR, "KZ" },
 	};
 	assert_int_equal(r->n, N(want));
 	for (size_t i = 0; i < N(want); i++) {
@@ -1323,6 +1337,15 @@ static void test_shipped_file(void **state)
 	for (size_t i = 0; i < sl->services[0].nsends; i++)
 		assert_int_not_equal(
 			strcmp(sl->services[0].sends[i].code, "identity.iin"), 0);
+	/* The payment provider pays out for U2 and is sent no more than a
+	 * payout needs (docs/connectors/payment-provider.md). */
+	const struct recipient *pay = recipients_find(r, "payments");
+	const struct recipient_service *po = recipient_service_find(pay, "payout");
+	assert_non_null(po);
+	assert_int_equal(po->api, RECIPIENT_API_PAYOUT);
+	assert_int_equal(po->purposes, PURPOSE_BIT(PURPOSE_LOAN_SERVICING));
+	assert_int_equal(po->basis, RECIPIENT_BASIS_AGREEMENT);
+	assert_int_equal(po->nsends, 4);
 	recipients_free(r);
 }
 
