@@ -647,12 +647,8 @@ static enum senim_result key_value(struct parser *p, unsigned line, const char *
 	const char *v = s + eq + 1;
 	size_t vlen = len - eq - 1;
 	trim(&v, &vlen);
-	if (p->sec == SEC_CARD) {
-		if (vlen == 0 && klen)
-			return failf(p, line, 1, NULL, "%.*s is empty",
-				     textconf_plain_name(k, klen) ? (int)klen : 0, k);
+	if (p->sec == SEC_CARD)
 		return card_line(p, line, k, klen, v, vlen);
-	}
 	const char *want = p->sec == SEC_ATTR ? "band" : "limit";
 	int is_missing = p->sec == SEC_ATTR && klen == 7 && memcmp(k, "missing", 7) == 0;
 	if (!is_missing && !(strlen(want) == klen && memcmp(want, k, klen) == 0)) {
