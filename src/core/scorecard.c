@@ -188,6 +188,9 @@ const char *scorecard_reason_text(enum score_reason r, const char *lang)
 	return d->ru;
 }
 
+/* The largest number a file may write: TEXTCONF_DIGITS_MAX nines. */
+#define SCORE_FILE_NUMBER_MAX 999999999999LL
+
 /* ---- the parser ------------------------------------------------------------- */
 
 enum section {
@@ -462,7 +465,7 @@ static enum senim_result band_line(struct parser *p, unsigned line, const char *
 	size_t lol = (size_t)(dots - w[0]);
 	const char *hs = dots + 2;
 	size_t hl = wl[0] - lol - 2;
-	int64_t dmax = def->max == SCORE_VALUE_OPEN ? SCORE_MONEY_MAX : def->max;
+	int64_t dmax = def->max == SCORE_VALUE_OPEN ? SCORE_FILE_NUMBER_MAX : def->max;
 	struct score_band b = { .line = line };
 	if (!textconf_number(w[0], lol, 0, dmax, &b.lo))
 		return failf(p, line, 1, "band", "LO a whole number from 0 to %lld",
@@ -563,12 +566,12 @@ static enum senim_result limit_line(struct parser *p, unsigned line, const char 
 	struct score_limit l = { .line = line };
 	if (words(v, vlen, w, wl, 3) != 3 ||
 	    !textconf_number(w[0], wl[0], 0, 100000, &l.points) ||
-	    !textconf_number(w[1], wl[1], 1, SCORE_MONEY_MAX, &l.amount_tiyn) ||
+	    !textconf_number(w[1], wl[1], 1, SCORE_FILE_NUMBER_MAX, &l.amount_tiyn) ||
 	    !textconf_number(w[2], wl[2], 1, 3660, &l.term_days))
 		return failf(p, line, 1, "limit",
 			     "POINTS (0 to 100000) AMOUNT_TIYN (1 to %lld) TERM_DAYS (1 "
 			     "to 3660)",
-			     (long long)SCORE_MONEY_MAX);
+			     (long long)SCORE_FILE_NUMBER_MAX);
 	if (c->nlimits && l.points <= c->limits[c->nlimits - 1].points)
 		return failf(p, line, 1, "limit",
 			     "%lld is not above %lld at line %u: limits come in "

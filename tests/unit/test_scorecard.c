@@ -401,10 +401,10 @@ static void test_missing_and_limits(void **state)
 		  "increasing points" },
 		{ "limit = 650 5000000 30", "limit = 650 5000000",
 		  "t.conf:44: [limits] limit: POINTS (0 to 100000) AMOUNT_TIYN (1 to "
-		  "10000000000000) TERM_DAYS (1 to 3660)" },
+		  "999999999999) TERM_DAYS (1 to 3660)" },
 		{ "limit = 650 5000000 30", "limit = 650 0 30",
 		  "t.conf:44: [limits] limit: POINTS (0 to 100000) AMOUNT_TIYN (1 to "
-		  "10000000000000) TERM_DAYS (1 to 3660)" },
+		  "999999999999) TERM_DAYS (1 to 3660)" },
 		{ "limit = 500 1000000 15\nlimit = 650 5000000 30\n", "",
 		  "t.conf:42: [limits]: no limit" },
 		{ "limit = 650 5000000 30", "band = 0..max 1",
