@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/textconf.h"
 #include "common/utf8.h"
 #include "core/loan_rules.h"
 #include "common/banned.h"
 
 #define SOURCE_CHARS_MAX 300
-#define NUMBER_DIGITS_MAX 12
 
 /* One value of a rule: its key and the range the file may give it.  A
  * range of 0..1 with `yes_no` is written yes|no. */
@@ -74,42 +74,6 @@ const char *loan_breach_code(enum loan_breach b)
 	return (unsigned)b < LOAN_BREACH__COUNT ? breach_codes[b] : NULL;
 }
 
-/* ---- dates ------------------------------------------------------------------ */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date: count whole years
- * from a March-based year so that the leap day falls last. */
-static int32_t days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	int era = (y >= 0 ? y : y - 399) / 400;
-	int yoe = y - era * 400;
-	int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* "YYYY-MM-DD" in exactly len bytes, years 1900-9999: 1 with *days set. */
-static int parse_date(const char *s, size_t len, int32_t *days)
-{
-	if (len != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (size_t i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return 0;
-	int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-		(s[3] - '0');
-	int m = (s[5] - '0') * 10 + (s[6] - '0');
-	int d = (s[8] - '0') * 10 + (s[9] - '0');
-	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (m == 2 && d == 29 && !leap)
-		return 0;
-	*days = days_from_civil(y, m, d);
-	return 1;
-}
-
 /* ---- the parser ------------------------------------------------------------- */
 
 struct parser {
@@ -147,23 +111,6 @@ failf(struct parser *p, unsigned line, const struct loan_rule *rule, const char 
 	while (len > 0 && !utf8_valid(p->err, len))
 		p->err[--len] = '\0';
 	return SENIM_ERR_INVALID;
-}
-
-/* A name from the file worth repeating in a message: [a-z0-9_]{1,32}. */
-static int plain_name(const char *s, size_t len)
-{
-	if (len == 0 || len > 32)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '_'))
-			return 0;
-	return 1;
-}
-
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t';
 }
 
 /*
@@ -215,9 +162,9 @@ static enum senim_result header(struct parser *p, unsigned line, const char *s,
 		return failf(p, line, NULL, NULL, "a section is [rule CODE]");
 	s += 5;
 	len -= 5;
-	while (len && is_space(*s))
+	while (len && textconf_is_space(*s))
 		s++, len--;
-	while (len && is_space(s[len - 1]))
+	while (len && textconf_is_space(s[len - 1]))
 		len--;
 	int code = -1;
 	for (int i = 0; i < LOAN_RULE__COUNT; i++)
@@ -225,7 +172,7 @@ static enum senim_result header(struct parser *p, unsigned line, const char *s,
 		    memcmp(rule_defs[i].code, s, len) == 0)
 			code = i;
 	if (code < 0) {
-		if (plain_name(s, len))
+		if (textconf_plain_name(s, len))
 			return failf(p, line, NULL, NULL, "unknown rule '%.*s'", (int)len,
 				     s);
 		return failf(p, line, NULL, NULL, "unknown rule");
@@ -241,23 +188,6 @@ static enum senim_result header(struct parser *p, unsigned line, const char *s,
 	return SENIM_OK;
 }
 
-/* A whole number in [min, max]: digits only, no sign. */
-static int parse_number(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
-{
-	if (len == 0 || len > NUMBER_DIGITS_MAX)
-		return 0;
-	int64_t v = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v < min || v > max)
-		return 0;
-	*out = v;
-	return 1;
-}
-
 /* A `key = value` line, trimmed; `eq` is the offset of '='. */
 static enum senim_result key_value(struct parser *p, unsigned line, const char *s,
 				   size_t len, size_t eq)
@@ -266,11 +196,11 @@ static enum senim_result key_value(struct parser *p, unsigned line, const char *
 	if (!e)
 		return failf(p, line, NULL, NULL, "a key outside a [rule CODE] section");
 	size_t klen = eq;
-	while (klen && is_space(s[klen - 1]))
+	while (klen && textconf_is_space(s[klen - 1]))
 		klen--;
 	const char *v = s + eq + 1;
 	size_t vlen = len - eq - 1;
-	while (vlen && is_space(*v))
+	while (vlen && textconf_is_space(*v))
 		v++, vlen--;
 	const struct rule_def *def = &rule_defs[e->code];
 	int slot = -1; /* 0 from, 1 source, 2+i value i */
@@ -284,7 +214,7 @@ static enum senim_result key_value(struct parser *p, unsigned line, const char *
 		    memcmp(def->keys[i].key, s, klen) == 0)
 			slot = 2 + (int)i, key = def->keys[i].key;
 	if (slot < 0) {
-		if (plain_name(s, klen))
+		if (textconf_plain_name(s, klen))
 			return failf(p, line, e, NULL, "unknown key '%.*s'", (int)klen,
 				     s);
 		return failf(p, line, e, NULL, "unknown key");
@@ -295,7 +225,7 @@ static enum senim_result key_value(struct parser *p, unsigned line, const char *
 	if (vlen == 0)
 		return failf(p, line, e, key, "empty");
 	if (slot == 0) {
-		if (!parse_date(v, vlen, &e->from))
+		if (!textconf_date(v, vlen, &e->from))
 			return failf(p, line, e, key, "not a date YYYY-MM-DD");
 		memcpy(e->from_text, v, 10);
 		e->from_text[10] = '\0';
@@ -319,7 +249,7 @@ static enum senim_result key_value(struct parser *p, unsigned line, const char *
 			return failf(p, line, e, key, "yes or no");
 		return SENIM_OK;
 	}
-	if (!parse_number(v, vlen, kd->min, kd->max, &e->v[slot - 2]))
+	if (!textconf_number(v, vlen, kd->min, kd->max, &e->v[slot - 2]))
 		return failf(p, line, e, key, "a whole number from %lld to %lld",
 			     (long long)kd->min, (long long)kd->max);
 	return SENIM_OK;
@@ -336,12 +266,11 @@ static enum senim_result one_line(struct parser *p, unsigned line, const char *s
 			     LOAN_RULES_LINE_MAX);
 	if (!utf8_valid(s, len))
 		return failf(p, line, NULL, NULL, "not UTF-8");
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
-			return failf(p, line, NULL, NULL, "a control character");
-	while (len && is_space(*s))
+	if (textconf_has_control(s, len))
+		return failf(p, line, NULL, NULL, "a control character");
+	while (len && textconf_is_space(*s))
 		s++, len--;
-	while (len && is_space(s[len - 1]))
+	while (len && textconf_is_space(s[len - 1]))
 		len--;
 	if (len == 0 || s[0] == '#')
 		return SENIM_OK;
@@ -414,7 +343,7 @@ enum senim_result loan_rules_in_force(const struct loan_rules *r, const char *da
 {
 	memset(out, 0, sizeof(*out));
 	int32_t d;
-	if (!date || !parse_date(date, strlen(date), &d)) {
+	if (!date || !textconf_date(date, strlen(date), &d)) {
 		if (errlen)
 			snprintf(err, errlen, "not a date YYYY-MM-DD");
 		return SENIM_ERR_INVALID;
