@@ -85,8 +85,7 @@ enum senim_result servicing_open(const struct servicing_terms *t,
 	if (n < 1 || n > SCHEDULE_MAX_PAYMENTS || t->principal < 1 ||
 	    t->principal > SCHEDULE_MAX_PRINCIPAL || t->rate_bp < 0 ||
 	    t->rate_bp > SCHEDULE_MAX_RATE_BP || t->penalty_daily_bp < 0 ||
-	    t->penalty_annual_bp < 0 ||
-	    (t->method == SCHEDULE_SINGLE && n != 1))
+	    t->penalty_annual_bp < 0 || (t->method == SCHEDULE_SINGLE && n != 1))
 		return SENIM_ERR_INVALID;
 	int64_t sum = 0;
 	int32_t prev = t->start;
@@ -203,7 +202,8 @@ enum senim_result servicing_day(struct loan_state *st, const struct servicing_te
 		st->next_row++;
 		st->interest_accrued = 0;
 		st->period_start = st->seg_start = r->due;
-		st->period_end = st->next_row < st->rows ? rows[st->next_row].due : r->due;
+		st->period_end =
+			st->next_row < st->rows ? rows[st->next_row].due : r->due;
 		ev |= SERVICING_EV_INSTALMENT_DUE;
 	}
 	st->day = day;
@@ -292,8 +292,9 @@ enum senim_result servicing_pay(struct loan_state *st, const struct servicing_te
 				const struct schedule_row *rows, size_t n,
 				const struct loan_rules_in_force *f, int32_t day,
 				int64_t amount, enum servicing_pay_kind kind,
-				struct servicing_split *split, struct schedule_row *new_rows,
-				size_t new_cap, size_t *new_n)
+				struct servicing_split *split,
+				struct schedule_row *new_rows, size_t new_cap,
+				size_t *new_n)
 {
 	if (new_n)
 		*new_n = 0;

@@ -85,7 +85,7 @@ struct servicing_terms {
 
 /* A loan's state: plain integers, no pointers; store it as it is. */
 struct loan_state {
-	int32_t day; /* the last day closed (start - 1 before the first close) */
+	int32_t day;	/* the last day closed (start - 1 before the first close) */
 	int32_t status; /* enum loan_status */
 
 	/* what is owed */
@@ -100,7 +100,7 @@ struct loan_state {
 	int32_t bucket;	       /* enum loan_bucket */
 	int32_t notice_by;     /* last day to send the notice, or SERVICING_NO_DAY */
 	int32_t notice_sent;   /* the day it was sent, or SERVICING_NO_DAY */
-	int32_t delay_began;	     /* first day of this delay, or SERVICING_NO_DAY */
+	int32_t delay_began;   /* first day of this delay, or SERVICING_NO_DAY */
 	int32_t restructuring_until; /* last day of the window, or SERVICING_NO_DAY */
 
 	/* penalty and its yearly cap */
@@ -118,7 +118,7 @@ struct loan_state {
 	int32_t next_row;     /* first row not yet due */
 	int32_t period_start; /* the current period: [period_start, period_end) */
 	int32_t period_end;
-	int32_t seg_start;     /* interest accrues on seg_principal from seg_start */
+	int32_t seg_start;	  /* interest accrues on seg_principal from seg_start */
 	int32_t schedule_version; /* 0 the contract's; +1 at each reschedule */
 	/* first-in first-out payment of due amounts, per kind: the oldest row
 	 * with an unpaid principal (interest) part, the sum of the rows before
@@ -133,7 +133,7 @@ struct loan_state {
 enum servicing_event {
 	SERVICING_EV_INSTALMENT_DUE = 1 << 0, /* a row fell due (tomorrow's date) */
 	SERVICING_EV_BECAME_OVERDUE = 1 << 1,
-	SERVICING_EV_NOTICE_DUE = 1 << 2,     /* a notice must go by notice_by */
+	SERVICING_EV_NOTICE_DUE = 1 << 2, /* a notice must go by notice_by */
 	SERVICING_EV_BUCKET_CHANGED = 1 << 3,
 	SERVICING_EV_PENALTY_CAPPED = 1 << 4, /* the year's cap reached today */
 	SERVICING_EV_CURED = 1 << 5,	      /* the delay ended (by a payment) */
@@ -153,10 +153,10 @@ enum servicing_pay_kind {
 struct servicing_split {
 	int64_t principal_overdue, interest_overdue, penalty;
 	int64_t principal_current, interest_current;
-	int64_t interest_to_date;    /* early: the current period's interest so far */
-	int64_t principal_early;     /* early: principal not yet due */
-	int64_t overpayment;	     /* left over: the caller refunds or holds it */
-	int events;		     /* SERVICING_EV_CURED, _CLOSED, _RESCHEDULED */
+	int64_t interest_to_date; /* early: the current period's interest so far */
+	int64_t principal_early;  /* early: principal not yet due */
+	int64_t overpayment;	  /* left over: the caller refunds or holds it */
+	int events;		  /* SERVICING_EV_CURED, _CLOSED, _RESCHEDULED */
 };
 
 /* ---- the life of a loan ------------------------------------------------------- */
@@ -179,11 +179,10 @@ SENIM_MUST_CHECK enum senim_result servicing_open(const struct servicing_terms *
  * Constant time, no allocation.  A closed loan only moves its day.
  * SENIM_ERR_INVALID: another day, or rows/n not the state's schedule.
  */
-SENIM_MUST_CHECK enum senim_result servicing_day(struct loan_state *st,
-						 const struct servicing_terms *t,
-						 const struct schedule_row *rows, size_t n,
-						 const struct loan_rules_in_force *f,
-						 int32_t day, int *events);
+SENIM_MUST_CHECK enum senim_result
+servicing_day(struct loan_state *st, const struct servicing_terms *t,
+	      const struct schedule_row *rows, size_t n,
+	      const struct loan_rules_in_force *f, int32_t day, int *events);
 
 /*
  * Apply a payment of `amount` tiyn (> 0) received on `day` (st->day + 1:
@@ -207,10 +206,10 @@ SENIM_MUST_CHECK enum senim_result servicing_day(struct loan_state *st,
  */
 SENIM_MUST_CHECK enum senim_result
 servicing_pay(struct loan_state *st, const struct servicing_terms *t,
-	      const struct schedule_row *rows, size_t n, const struct loan_rules_in_force *f,
-	      int32_t day, int64_t amount, enum servicing_pay_kind kind,
-	      struct servicing_split *split, struct schedule_row *new_rows, size_t new_cap,
-	      size_t *new_n);
+	      const struct schedule_row *rows, size_t n,
+	      const struct loan_rules_in_force *f, int32_t day, int64_t amount,
+	      enum servicing_pay_kind kind, struct servicing_split *split,
+	      struct schedule_row *new_rows, size_t new_cap, size_t *new_n);
 
 /* What full repayment on `day` (st->day + 1) costs: every due amount, the
  * interest to the day and the principal not yet due. */

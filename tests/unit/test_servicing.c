@@ -66,18 +66,18 @@ struct sv_new_row {
 
 #include "data/lending/servicing_cases.inc"
 
-#define RULES_HEAD                                                                  \
-	"[rule gesv_cap]\nfrom = 2024-01-01\nsource = A\nbp = 4600\n"               \
-	"[rule short_loan]\nfrom = 2024-01-01\nsource = B\nmax_days = 45\n"         \
-	"max_mrp = 45\ndaily_cap_bp = 30\nannual_cap_bp = 17900\n"                  \
-	"[rule max_amount]\nfrom = 2024-01-01\nsource = C\nmrp = 20000\n"           \
-	"[rule mrp]\nfrom = 2024-01-01\nsource = D\ntiyn = 369200\n"                \
-	"[rule cooloff]\nfrom = 2024-01-01\nsource = E\nabove_mrp = 75\n"           \
-	"hold_minutes = 1440\n"                                                     \
-	"[rule penalty]\nfrom = 2024-01-01\nsource = F\ndaily_bp = 50\n"            \
-	"annual_bp = 1000\n"                                                        \
-	"[rule notice]\nfrom = 2024-01-01\nsource = G\ndays = 10\n"                 \
-	"[rule restructuring]\nfrom = 2024-01-01\nsource = H\ndays = 30\n"          \
+#define RULES_HEAD                                                          \
+	"[rule gesv_cap]\nfrom = 2024-01-01\nsource = A\nbp = 4600\n"       \
+	"[rule short_loan]\nfrom = 2024-01-01\nsource = B\nmax_days = 45\n" \
+	"max_mrp = 45\ndaily_cap_bp = 30\nannual_cap_bp = 17900\n"          \
+	"[rule max_amount]\nfrom = 2024-01-01\nsource = C\nmrp = 20000\n"   \
+	"[rule mrp]\nfrom = 2024-01-01\nsource = D\ntiyn = 369200\n"        \
+	"[rule cooloff]\nfrom = 2024-01-01\nsource = E\nabove_mrp = 75\n"   \
+	"hold_minutes = 1440\n"                                             \
+	"[rule penalty]\nfrom = 2024-01-01\nsource = F\ndaily_bp = 50\n"    \
+	"annual_bp = 1000\n"                                                \
+	"[rule notice]\nfrom = 2024-01-01\nsource = G\ndays = 10\n"         \
+	"[rule restructuring]\nfrom = 2024-01-01\nsource = H\ndays = 30\n"  \
 	"[rule self_exclusion]\nfrom = 2024-01-01\nsource = I\ncheck = yes\n"
 #define RULES_ALLOC                                                                 \
 	"[rule allocation]\nfrom = 2024-01-01\nsource = K\n"                        \
@@ -137,15 +137,17 @@ static void open_loan(struct loan *l, const struct sv_case *c)
 
 static void state_values(const struct loan_state *s, int64_t v[15])
 {
-	const int64_t got[15] = { s->status,	    s->principal,     s->principal_not_due,
-				  s->due_principal, s->due_interest,  s->due_penalty,
-				  s->interest_accrued, s->overdue_days, s->bucket,
-				  s->penalty_total, s->paid_principal, s->paid_interest,
-				  s->paid_penalty,  s->overpaid,      s->notice_by };
+	const int64_t got[15] = {
+		s->status,	 s->principal,	   s->principal_not_due, s->due_principal,
+		s->due_interest, s->due_penalty,   s->interest_accrued,	 s->overdue_days,
+		s->bucket,	 s->penalty_total, s->paid_principal,	 s->paid_interest,
+		s->paid_penalty, s->overpaid,	   s->notice_by
+	};
 	memcpy(v, got, sizeof(got));
 }
 
-static void pay(struct loan *l, const struct sv_pay *p, const struct loan_rules_in_force *f)
+static void pay(struct loan *l, const struct sv_pay *p,
+		const struct loan_rules_in_force *f)
 {
 	struct servicing_split sp;
 	struct schedule_row new_rows[SCHEDULE_MAX_PAYMENTS];
@@ -154,16 +156,18 @@ static void pay(struct loan *l, const struct sv_pay *p, const struct loan_rules_
 				       p->early ? SERVICING_PAY_EARLY : SERVICING_PAY_DUE,
 				       &sp, new_rows, N(new_rows), &new_n),
 			 SENIM_OK);
-	const int64_t got[] = { sp.principal_overdue, sp.interest_overdue, sp.penalty,
-				sp.principal_current, sp.interest_current, sp.interest_to_date,
-				sp.principal_early,   sp.overpayment,	     sp.events };
-	const int64_t want[] = { p->split.po,  p->split.io,  p->split.pen,
-				 p->split.pc,  p->split.ic,  p->split.itd,
-				 p->split.pe,  p->split.over, p->split.events };
+	const int64_t got[] = {
+		sp.principal_overdue, sp.interest_overdue, sp.penalty,
+		sp.principal_current, sp.interest_current, sp.interest_to_date,
+		sp.principal_early,   sp.overpayment,	   sp.events
+	};
+	const int64_t want[] = { p->split.po, p->split.io,   p->split.pen,
+				 p->split.pc, p->split.ic,   p->split.itd,
+				 p->split.pe, p->split.over, p->split.events };
 	for (size_t i = 0; i < N(got); i++)
 		if (got[i] != want[i])
-			fail_msg("%s pay on %d: split[%zu] %lld, want %lld", p->name, p->day,
-				 i, (long long)got[i], (long long)want[i]);
+			fail_msg("%s pay on %d: split[%zu] %lld, want %lld", p->name,
+				 p->day, i, (long long)got[i], (long long)want[i]);
 	int64_t sum = 0;
 	for (size_t i = 0; i < N(got) - 1; i++)
 		sum += got[i];
@@ -241,8 +245,8 @@ static int run_case(const struct sv_case *c, const struct loan_rules_in_force *f
 				continue;
 			if (w->day > d) {
 				if (!soft && ev != 0)
-					fail_msg("%s day %d: events %d not expected", c->name,
-						 d, ev);
+					fail_msg("%s day %d: events %d not expected",
+						 c->name, d, ev);
 				break;
 			}
 			int64_t got[15];
@@ -324,9 +328,9 @@ static void test_pure_day_step(void **state)
 	for (int32_t i = 0; i < 200; i++) {
 		saved[i] = a.st;
 		int ev;
-		assert_int_equal(servicing_day(&a.st, &a.t, a.rows, a.n, &in_force, d0 + i,
-					       &ev),
-				 SENIM_OK);
+		assert_int_equal(
+			servicing_day(&a.st, &a.t, a.rows, a.n, &in_force, d0 + i, &ev),
+			SENIM_OK);
 	}
 	for (int32_t from = 0; from < 200; from += 37) {
 		struct loan_state s = saved[from];
@@ -339,9 +343,9 @@ static void test_pure_day_step(void **state)
 	struct loan_state s = a.st;
 	assert_int_equal(servicing_day(&s, &a.t, a.rows, a.n, &in_force, a.st.day, NULL),
 			 SENIM_ERR_INVALID);
-	assert_int_equal(servicing_day(&s, &a.t, a.rows, a.n, &in_force, a.st.day + 2,
-				       NULL),
-			 SENIM_ERR_INVALID);
+	assert_int_equal(
+		servicing_day(&s, &a.t, a.rows, a.n, &in_force, a.st.day + 2, NULL),
+		SENIM_ERR_INVALID);
 	assert_memory_equal(&s, &a.st, sizeof(s));
 }
 
@@ -354,8 +358,9 @@ static void test_notice_and_window(void **state)
 	open_loan(&l, find_case("late"));
 	int32_t due = l.rows[0].due;
 	for (int32_t d = l.t.start; d <= due; d++)
-		assert_int_equal(servicing_day(&l.st, &l.t, l.rows, l.n, &in_force, d, NULL),
-				 SENIM_OK);
+		assert_int_equal(
+			servicing_day(&l.st, &l.t, l.rows, l.n, &in_force, d, NULL),
+			SENIM_OK);
 	assert_int_equal(l.st.status, LOAN_OVERDUE);
 	assert_int_equal(l.st.delay_began, due + 1);
 	assert_int_equal(l.st.notice_by, due + 10);
@@ -395,9 +400,9 @@ static void test_refusals(void **state)
 	size_t nn;
 	int32_t d = l.t.start;
 	for (int32_t i = 0; i < 10; i++)
-		assert_int_equal(servicing_day(&l.st, &l.t, l.rows, l.n, &in_force, d + i,
-					       NULL),
-				 SENIM_OK);
+		assert_int_equal(
+			servicing_day(&l.st, &l.t, l.rows, l.n, &in_force, d + i, NULL),
+			SENIM_OK);
 	struct loan_state before = l.st;
 	assert_int_equal(servicing_pay(&l.st, &l.t, l.rows, l.n, &in_force, d + 9, 100,
 				       SERVICING_PAY_DUE, &sp, NULL, 0, &nn),
@@ -430,8 +435,10 @@ static void test_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scenarios),     cmocka_unit_test(test_rules_matter),
-		cmocka_unit_test(test_pure_day_step), cmocka_unit_test(test_notice_and_window),
+		cmocka_unit_test(test_scenarios),
+		cmocka_unit_test(test_rules_matter),
+		cmocka_unit_test(test_pure_day_step),
+		cmocka_unit_test(test_notice_and_window),
 		cmocka_unit_test(test_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
