@@ -12,6 +12,9 @@
  * than 64 bits before the division, as in schedule.c. */
 __extension__ typedef __int128 wide;
 
+/* 20 int32_t and 16 int64_t: no padding for a byte comparison to trip on. */
+_Static_assert(sizeof(struct loan_state) == 20 * 4 + 16 * 8, "loan_state has padding");
+
 /* round_half_up(num / den), num >= 0, den > 0; the callers' ranges keep the
  * quotient far inside int64. */
 static int64_t div_half_up(wide num, wide den)
@@ -299,7 +302,8 @@ enum senim_result servicing_pay(struct loan_state *st, const struct servicing_te
 	if (new_n)
 		*new_n = 0;
 	if (day != st->day + 1 || n != (size_t)st->rows || amount <= 0 ||
-	    st->status == LOAN_CLOSED || !f->has_allocation)
+	    amount > SERVICING_MAX_PAYMENT || st->status == LOAN_CLOSED ||
+	    !f->has_allocation)
 		return SENIM_ERR_INVALID;
 	/* Work on a copy: the state changes only when the whole payment went. */
 	struct loan_state s = *st;

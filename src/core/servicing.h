@@ -57,6 +57,7 @@
 #include "core/schedule.h"
 
 #define SERVICING_NO_DAY INT32_MIN
+#define SERVICING_MAX_PAYMENT INT64_C(1000000000000000) /* 10^15 tiyn */
 
 enum loan_status {
 	LOAN_OPEN,    /* nothing overdue */
@@ -83,7 +84,8 @@ struct servicing_terms {
 	int32_t penalty_annual_bp; /* its cap a contract year, of the amount lent */
 };
 
-/* A loan's state: plain integers, no pointers; store it as it is. */
+/* A loan's state: plain integers, no pointers, no padding (208 bytes);
+ * store it as it is. */
 struct loan_state {
 	int32_t day;	/* the last day closed (start - 1 before the first close) */
 	int32_t status; /* enum loan_status */
@@ -102,6 +104,7 @@ struct loan_state {
 	int32_t notice_sent;   /* the day it was sent, or SERVICING_NO_DAY */
 	int32_t delay_began;   /* first day of this delay, or SERVICING_NO_DAY */
 	int32_t restructuring_until; /* last day of the window, or SERVICING_NO_DAY */
+	int32_t reserved;	     /* 0; no padding, so states compare bytewise */
 
 	/* penalty and its yearly cap */
 	int64_t penalty_total; /* charged over the loan's life */
@@ -185,7 +188,7 @@ servicing_day(struct loan_state *st, const struct servicing_terms *t,
 	      const struct loan_rules_in_force *f, int32_t day, int *events);
 
 /*
- * Apply a payment of `amount` tiyn (> 0) received on `day` (st->day + 1:
+ * Apply a payment of `amount` tiyn (1 .. SERVICING_MAX_PAYMENT) received on `day` (st->day + 1:
  * during the day not yet closed), in the allocation order of `f` (the rules
  * in force on `day`; the late order once the delay exceeds after_days).
  * *split says where each tiyn went; nothing is swallowed: what no debt
@@ -200,7 +203,7 @@ servicing_day(struct loan_state *st, const struct servicing_terms *t,
  * new_rows[0..*new_n) (room new_cap >= the rows not yet due), which the
  * caller stores and passes from now on instead of rows.
  *
- * SENIM_ERR_INVALID: another day, amount <= 0, a closed loan, no
+ * SENIM_ERR_INVALID: another day, an amount out of range, a closed loan, no
  * allocation rule in force, or rows not the state's; SENIM_ERR_TOO_LARGE:
  * new_cap too small for a reschedule (nothing changed).
  */

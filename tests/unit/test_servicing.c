@@ -413,6 +413,10 @@ static void test_refusals(void **state)
 	assert_int_equal(servicing_pay(&l.st, &l.t, l.rows, l.n, &in_force, d + 10,
 				       1000000, SERVICING_PAY_EARLY, &sp, NULL, 0, &nn),
 			 SENIM_ERR_TOO_LARGE); /* no room for the rebuilt rows */
+	assert_int_equal(servicing_pay(&l.st, &l.t, l.rows, l.n, &in_force, d + 10,
+				       SERVICING_MAX_PAYMENT + 1, SERVICING_PAY_DUE, &sp,
+				       NULL, 0, &nn),
+			 SENIM_ERR_INVALID);
 	assert_memory_equal(&before, &l.st, sizeof(before));
 	/* 10 days of interest on 40,000,000 at 45 %: more than 100 tiyn */
 	assert_int_equal(servicing_pay(&l.st, &l.t, l.rows, l.n, &in_force, d + 10, 100,
