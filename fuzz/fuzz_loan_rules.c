@@ -105,9 +105,12 @@ static void check_in_force(const struct loan_rules *r)
 				    r->entries[j].from <= d &&
 				    (!want || r->entries[j].from > want->from))
 					want = &r->entries[j];
-			if (!want)
+			if (!want && c != LOAN_RULE_ALLOCATION) /* optional */
 				all = 0;
 			else if (rc == SENIM_OK && f.rule[c] != want)
+				abort();
+			if (c == LOAN_RULE_ALLOCATION && rc == SENIM_OK &&
+			    f.has_allocation != (want != NULL))
 				abort();
 		}
 		if ((rc == SENIM_OK) != all)
