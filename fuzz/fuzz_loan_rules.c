@@ -32,11 +32,16 @@
 
 /* The ranges of docs/lending-rules.md, rule by rule and value by value. */
 static const int64_t lo[LOAN_RULE__COUNT][LOAN_RULE_VALUES] = {
-	[LOAN_RULE_GESV_CAP] = { 1 },	    [LOAN_RULE_SHORT_LOAN] = { 1, 1, 1, 1 },
-	[LOAN_RULE_MAX_AMOUNT] = { 1 },	    [LOAN_RULE_MRP] = { 1 },
-	[LOAN_RULE_COOLOFF] = { 0, 0 },	    [LOAN_RULE_PENALTY] = { 0, 0 },
-	[LOAN_RULE_NOTICE] = { 1 },	    [LOAN_RULE_RESTRUCTURING] = { 1 },
+	[LOAN_RULE_GESV_CAP] = { 1 },
+	[LOAN_RULE_SHORT_LOAN] = { 1, 1, 1, 1 },
+	[LOAN_RULE_MAX_AMOUNT] = { 1 },
+	[LOAN_RULE_MRP] = { 1 },
+	[LOAN_RULE_COOLOFF] = { 0, 0 },
+	[LOAN_RULE_PENALTY] = { 0, 0 },
+	[LOAN_RULE_NOTICE] = { 1 },
+	[LOAN_RULE_RESTRUCTURING] = { 1 },
 	[LOAN_RULE_SELF_EXCLUSION] = { 0 },
+	[LOAN_RULE_ALLOCATION] = { 0x12345, 0, 0x12345 },
 };
 static const int64_t hi[LOAN_RULE__COUNT][LOAN_RULE_VALUES] = {
 	[LOAN_RULE_GESV_CAP] = { 100000 },
@@ -48,6 +53,7 @@ static const int64_t hi[LOAN_RULE__COUNT][LOAN_RULE_VALUES] = {
 	[LOAN_RULE_NOTICE] = { 365 },
 	[LOAN_RULE_RESTRUCTURING] = { 365 },
 	[LOAN_RULE_SELF_EXCLUSION] = { 1 },
+	[LOAN_RULE_ALLOCATION] = { 0x54321, 3660, 0x54321 },
 };
 
 /* UTF-8 without control characters; a source may hold a TAB, as the
@@ -79,7 +85,7 @@ static void check_accepted(const struct loan_rules *r)
 		check_text(e->source);
 	}
 	for (int c = 0; c < LOAN_RULE__COUNT; c++)
-		if (!seen[c])
+		if (!seen[c] && c != LOAN_RULE_ALLOCATION) /* the one optional rule */
 			abort();
 }
 
@@ -99,9 +105,12 @@ static void check_in_force(const struct loan_rules *r)
 				    r->entries[j].from <= d &&
 				    (!want || r->entries[j].from > want->from))
 					want = &r->entries[j];
-			if (!want)
+			if (!want && c != LOAN_RULE_ALLOCATION) /* optional */
 				all = 0;
 			else if (rc == SENIM_OK && f.rule[c] != want)
+				abort();
+			if (c == LOAN_RULE_ALLOCATION && rc == SENIM_OK &&
+			    f.has_allocation != (want != NULL))
 				abort();
 		}
 		if ((rc == SENIM_OK) != all)

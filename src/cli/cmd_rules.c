@@ -82,6 +82,12 @@ static void show(const struct loan_rules_in_force *f)
 	printf("rules in force on %s\n", f->date);
 	for (int c = 0; c < LOAN_RULE__COUNT; c++) {
 		const struct loan_rule *e = f->rule[c];
+		if (!e) { /* the optional allocation rule */
+			printf("\n[rule %s] none in force: payments cannot be "
+			       "allocated\n",
+			       loan_rule_code_name(c));
+			continue;
+		}
 		printf("\n[rule %s] from %s (line %u)\n  source: %s\n",
 		       loan_rule_code_name(c), e->from_text, e->line, e->source);
 		switch ((enum loan_rule_code)c) {
@@ -119,6 +125,18 @@ static void show(const struct loan_rules_in_force *f)
 		case LOAN_RULE_NOTICE:
 			printf("  delinquency notice within %lld days\n",
 			       (long long)f->notice_days);
+			break;
+		case LOAN_RULE_ALLOCATION:
+			printf("  a payment pays, up to %lld days of delay:",
+			       (long long)f->allocation_after_days);
+			for (int i = 0; i < LOAN_ALLOC_COMPONENTS; i++)
+				printf(" %s",
+				       loan_alloc_component_name(f->allocation_order[i]));
+			printf("\n  beyond:");
+			for (int i = 0; i < LOAN_ALLOC_COMPONENTS; i++)
+				printf(" %s", loan_alloc_component_name(
+						      f->allocation_order_after[i]));
+			printf("\n");
 			break;
 		case LOAN_RULE_RESTRUCTURING:
 			printf("  restructuring requests within %lld days\n",

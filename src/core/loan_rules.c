@@ -14,44 +14,77 @@
 
 #define SOURCE_CHARS_MAX 300
 
-/* One value of a rule: its key and the range the file may give it.  A
- * range of 0..1 with `yes_no` is written yes|no. */
+/* How a value is written: a whole number in [min, max], yes|no (a range
+ * of 0..1), or an allocation order (a list of the five components). */
+enum key_kind {
+	KEY_NUMBER,
+	KEY_YES_NO,
+	KEY_ORDER
+};
+
+/* One value of a rule: its key and the range the file may give it. */
 struct key_def {
 	const char *key;
 	int64_t min, max;
-	int yes_no;
+	enum key_kind kind;
 };
 
 struct rule_def {
 	const char *code;
 	struct key_def keys[LOAN_RULE_VALUES];
 	size_t nkeys;
+	int optional; /* a file may leave it out (loan_rules.h) */
 };
 
 /* The ranges are wide enough for any plausible law and narrow enough that
  * the products in the offer check cannot overflow an int64_t. */
 static const struct rule_def rule_defs[LOAN_RULE__COUNT] = {
-	[LOAN_RULE_GESV_CAP] = { "gesv_cap", { { "bp", 1, 100000, 0 } }, 1 },
+	[LOAN_RULE_GESV_CAP] = { "gesv_cap", { { "bp", 1, 100000, 0 } }, 1, 0 },
 	[LOAN_RULE_SHORT_LOAN] = { "short_loan",
 				   { { "max_days", 1, 366, 0 },
 				     { "max_mrp", 1, 1000000, 0 },
 				     { "daily_cap_bp", 1, 10000, 0 },
 				     { "annual_cap_bp", 1, 100000, 0 } },
-				   4 },
-	[LOAN_RULE_MAX_AMOUNT] = { "max_amount", { { "mrp", 1, 1000000, 0 } }, 1 },
-	[LOAN_RULE_MRP] = { "mrp", { { "tiyn", 1, 100000000, 0 } }, 1 },
+				   4,
+				   0 },
+	[LOAN_RULE_MAX_AMOUNT] = { "max_amount", { { "mrp", 1, 1000000, 0 } }, 1, 0 },
+	[LOAN_RULE_MRP] = { "mrp", { { "tiyn", 1, 100000000, 0 } }, 1, 0 },
 	[LOAN_RULE_COOLOFF] = { "cooloff",
 				{ { "above_mrp", 0, 1000000, 0 },
 				  { "hold_minutes", 0, 10080, 0 } },
-				2 },
+				2,
+				0 },
 	[LOAN_RULE_PENALTY] = { "penalty",
 				{ { "daily_bp", 0, 10000, 0 },
 				  { "annual_bp", 0, 100000, 0 } },
-				2 },
-	[LOAN_RULE_NOTICE] = { "notice", { { "days", 1, 365, 0 } }, 1 },
-	[LOAN_RULE_RESTRUCTURING] = { "restructuring", { { "days", 1, 365, 0 } }, 1 },
-	[LOAN_RULE_SELF_EXCLUSION] = { "self_exclusion", { { "check", 0, 1, 1 } }, 1 },
+				2,
+				0 },
+	[LOAN_RULE_NOTICE] = { "notice", { { "days", 1, 365, 0 } }, 1, 0 },
+	[LOAN_RULE_RESTRUCTURING] = { "restructuring", { { "days", 1, 365, 0 } }, 1, 0 },
+	[LOAN_RULE_SELF_EXCLUSION] = { "self_exclusion",
+				       { { "check", 0, 1, KEY_YES_NO } },
+				       1,
+				       0 },
+	[LOAN_RULE_ALLOCATION] = { "allocation",
+				   { { "order", 0, 0, KEY_ORDER },
+				     { "after_days", 0, 3660, KEY_NUMBER },
+				     { "order_after", 0, 0, KEY_ORDER } },
+				   3,
+				   1 },
 };
+
+static const char *const alloc_names[LOAN_ALLOC_COMPONENTS + 1] = {
+	[LOAN_ALLOC_PRINCIPAL_OVERDUE] = "principal_overdue",
+	[LOAN_ALLOC_INTEREST_OVERDUE] = "interest_overdue",
+	[LOAN_ALLOC_PENALTY] = "penalty",
+	[LOAN_ALLOC_PRINCIPAL_CURRENT] = "principal_current",
+	[LOAN_ALLOC_INTEREST_CURRENT] = "interest_current",
+};
+
+const char *loan_alloc_component_name(enum loan_alloc_component c)
+{
+	return c >= 1 && c <= LOAN_ALLOC_COMPONENTS ? alloc_names[c] : NULL;
+}
 
 static const char *const breach_codes[LOAN_BREACH__COUNT] = {
 	[LOAN_BREACH_NONE] = "none",
@@ -188,6 +221,51 @@ static enum senim_result header(struct parser *p, unsigned line, const char *s,
 	return SENIM_OK;
 }
 
+/*
+ * An allocation order: the five component names separated by commas (spaces
+ * around them allowed), each once, an overdue part before the current part
+ * of its kind.  Packs it into *out four bits a component, the first in the
+ * low bits; returns NULL, or the message saying what is wrong.
+ */
+static const char *parse_order(const char *s, size_t len, int64_t *out)
+{
+	int64_t packed = 0;
+	int pos[LOAN_ALLOC_COMPONENTS + 1] = { 0 };
+	int n = 0;
+	size_t at = 0;
+	while (at <= len) {
+		const char *comma = memchr(s + at, ',', len - at);
+		size_t end = comma ? (size_t)(comma - s) : len;
+		size_t a = at, b = end;
+		while (a < b && textconf_is_space(s[a]))
+			a++;
+		while (b > a && textconf_is_space(s[b - 1]))
+			b--;
+		int c = 0;
+		for (int i = 1; i <= LOAN_ALLOC_COMPONENTS; i++)
+			if (strlen(alloc_names[i]) == b - a &&
+			    memcmp(alloc_names[i], s + a, b - a) == 0)
+				c = i;
+		if (!c)
+			return "a list of principal_overdue, interest_overdue, penalty, "
+			       "principal_current, interest_current";
+		if (pos[c])
+			return "a component given twice";
+		if (n == LOAN_ALLOC_COMPONENTS)
+			return "more than five components"; /* unreachable: a repeat */
+		pos[c] = ++n;
+		packed |= (int64_t)c << (4 * (n - 1));
+		at = end + 1;
+	}
+	if (n != LOAN_ALLOC_COMPONENTS)
+		return "each of the five components once";
+	if (pos[LOAN_ALLOC_PRINCIPAL_CURRENT] < pos[LOAN_ALLOC_PRINCIPAL_OVERDUE] ||
+	    pos[LOAN_ALLOC_INTEREST_CURRENT] < pos[LOAN_ALLOC_INTEREST_OVERDUE])
+		return "an overdue part comes before the current part of its kind";
+	*out = packed;
+	return NULL;
+}
+
 /* A `key = value` line, trimmed; `eq` is the offset of '='. */
 static enum senim_result key_value(struct parser *p, unsigned line, const char *s,
 				   size_t len, size_t eq)
@@ -240,7 +318,13 @@ static enum senim_result key_value(struct parser *p, unsigned line, const char *
 		return SENIM_OK;
 	}
 	const struct key_def *kd = &def->keys[slot - 2];
-	if (kd->yes_no) {
+	if (kd->kind == KEY_ORDER) {
+		const char *why = parse_order(v, vlen, &e->v[slot - 2]);
+		if (why)
+			return failf(p, line, e, key, "%s", why);
+		return SENIM_OK;
+	}
+	if (kd->kind == KEY_YES_NO) {
 		if (vlen == 3 && memcmp(v, "yes", 3) == 0)
 			e->v[slot - 2] = 1;
 		else if (vlen == 2 && memcmp(v, "no", 2) == 0)
@@ -314,6 +398,8 @@ enum senim_result loan_rules_parse(const char *name, const char *text, size_t le
 	/* Every rule needs an entry: a file without the ГЭСВ cap, say, would
 	 * let any offer through. */
 	for (int c = 0; c < LOAN_RULE__COUNT; c++) {
+		if (rule_defs[c].optional)
+			continue;
 		size_t i = 0;
 		while (i < p.r->n && p.r->entries[i].code != (enum loan_rule_code)c)
 			i++;
@@ -356,7 +442,7 @@ enum senim_result loan_rules_in_force(const struct loan_rules *r, const char *da
 			out->rule[e->code] = e;
 	}
 	for (int c = 0; c < LOAN_RULE__COUNT; c++) {
-		if (out->rule[c])
+		if (out->rule[c] || rule_defs[c].optional)
 			continue;
 		const struct loan_rule *first = NULL;
 		for (size_t i = 0; i < r->n && !first; i++)
@@ -393,6 +479,16 @@ enum senim_result loan_rules_in_force(const struct loan_rules *r, const char *da
 	out->notice_days = out->rule[LOAN_RULE_NOTICE]->v[0];
 	out->restructuring_days = out->rule[LOAN_RULE_RESTRUCTURING]->v[0];
 	out->self_exclusion_check = (int)out->rule[LOAN_RULE_SELF_EXCLUSION]->v[0];
+	if (out->rule[LOAN_RULE_ALLOCATION]) {
+		v = out->rule[LOAN_RULE_ALLOCATION]->v;
+		out->has_allocation = 1;
+		out->allocation_after_days = v[1];
+		for (int i = 0; i < LOAN_ALLOC_COMPONENTS; i++) {
+			out->allocation_order[i] = (uint8_t)((v[0] >> (4 * i)) & 0xf);
+			out->allocation_order_after[i] =
+				(uint8_t)((v[2] >> (4 * i)) & 0xf);
+		}
+	}
 	return SENIM_OK;
 }
 

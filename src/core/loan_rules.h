@@ -30,7 +30,23 @@
  *   restructuring   days              restructuring request window
  *   self_exclusion  check             yes|no: the borrower's voluntary
  *                                     refusal of loans is checked
+ *   allocation      order after_days order_after
+ *                                     the order a payment too small for
+ *                                     every debt pays them in: `order` while
+ *                                     the delay is at most after_days days,
+ *                                     `order_after` beyond; each a list of
+ *                                     the five components principal_overdue,
+ *                                     interest_overdue, penalty,
+ *                                     principal_current, interest_current,
+ *                                     comma-separated, each exactly once,
+ *                                     an overdue part before the current part
+ *                                     of the same kind (so the oldest debt
+ *                                     of a kind is always paid first)
  *
+ * `allocation` is a servicing rule: a file may omit it (an offer is checked
+ * without it), and then no payment can be allocated under that file
+ * (loan_rules_in_force sets has_allocation to 0, core/servicing refuses).
+ * Every other rule is required.
  * An entry is in force from its date until the next entry of the same rule
  * begins.  Every rule has at least one entry, and the entries of one rule
  * come in strictly increasing dates (two on the same date would overlap).
@@ -67,11 +83,25 @@ enum loan_rule_code {
 	LOAN_RULE_NOTICE,
 	LOAN_RULE_RESTRUCTURING,
 	LOAN_RULE_SELF_EXCLUSION,
+	LOAN_RULE_ALLOCATION,
 	LOAN_RULE__COUNT
 };
 
+/* The components of a debt a payment is allocated to (rule `allocation`).
+ * "Overdue" is what fell due before the payment's date, "current" what
+ * falls due on it (core/servicing.h). */
+enum loan_alloc_component {
+	LOAN_ALLOC_PRINCIPAL_OVERDUE = 1,
+	LOAN_ALLOC_INTEREST_OVERDUE,
+	LOAN_ALLOC_PENALTY,
+	LOAN_ALLOC_PRINCIPAL_CURRENT,
+	LOAN_ALLOC_INTEREST_CURRENT,
+};
+#define LOAN_ALLOC_COMPONENTS 5
+
 /* One entry: a section of the file.  v[] holds the rule's values in the
- * order the table above lists them (self_exclusion's check: 1 or 0). */
+ * order the table above lists them (self_exclusion's check: 1 or 0; an
+ * allocation order packed four bits a component, first in the low bits). */
 struct loan_rule {
 	enum loan_rule_code code;
 	int32_t from;	    /* days since 1970-01-01 */
@@ -102,6 +132,12 @@ struct loan_rules_in_force {
 	int64_t notice_days;
 	int64_t restructuring_days;
 	int self_exclusion_check;
+	/* allocation: has_allocation 0 when no entry is in force (the arrays
+	 * are then zero); otherwise each order lists the five components. */
+	int has_allocation;
+	int64_t allocation_after_days;
+	uint8_t allocation_order[LOAN_ALLOC_COMPONENTS];
+	uint8_t allocation_order_after[LOAN_ALLOC_COMPONENTS];
 };
 
 /* An offer as the loan engine would make it.  Rates are basis points
@@ -152,8 +188,9 @@ void loan_rules_free(struct loan_rules *r);
 
 /*
  * Fill *out with the rules in force on `date` ("YYYY-MM-DD").
- * SENIM_ERR_INVALID when the date is not a date, or when some rule has no
- * entry in force yet on it; `err` then says which.
+ * SENIM_ERR_INVALID when the date is not a date, or when some required
+ * rule has no entry in force yet on it; `err` then says which.  The
+ * optional `allocation` missing on the date only leaves has_allocation 0.
  */
 SENIM_MUST_CHECK enum senim_result loan_rules_in_force(const struct loan_rules *r,
 						       const char *date,
@@ -179,6 +216,9 @@ int64_t loan_rules_mrp_tiyn(const struct loan_rules_in_force *f, int64_t mrp);
  * or 0 when the amount is not above the threshold. */
 int64_t loan_rules_payout_hold_minutes(const struct loan_rules_in_force *f,
 				       int64_t amount_tiyn);
+
+/* "principal_overdue", ... ; NULL out of range. */
+const char *loan_alloc_component_name(enum loan_alloc_component c);
 
 /* "gesv_cap", ... ; NULL out of range. */
 const char *loan_rule_code_name(enum loan_rule_code c);

@@ -498,13 +498,103 @@ static void test_shipped_file(void **state)
 	loan_rules_free(r);
 }
 
+/* The optional `allocation` rule: parsed into the two orders, each bad
+ * entry refused with its line, and a file without it still good. */
+#define ALLOC_HEAD "[rule allocation]\nfrom = 2024-01-01\nsource = K\n"
+#define ORDER_OK                                                            \
+	"principal_overdue, interest_overdue, penalty, principal_current, " \
+	"interest_current"
+#define ORDER_LATE \
+	"principal_overdue,interest_overdue,principal_current,interest_current,penalty"
+
+static void test_allocation(void **state)
+{
+	(void)state;
+	static const char good[] = GOOD ALLOC_HEAD "order = " ORDER_OK "\n"
+						   "after_days = 90\n"
+						   "order_after = " ORDER_LATE "\n";
+	struct loan_rules *r = NULL;
+	char err[512];
+	if (parse(good, strlen(good), &r, err, sizeof(err)) != SENIM_OK)
+		fail_msg("%s", err);
+	struct loan_rules_in_force f;
+	assert_int_equal(loan_rules_in_force(r, "2024-06-01", &f, err, sizeof(err)),
+			 SENIM_OK);
+	assert_int_equal(f.has_allocation, 1);
+	assert_int_equal(f.allocation_after_days, 90);
+	static const uint8_t want[] = { LOAN_ALLOC_PRINCIPAL_OVERDUE,
+					LOAN_ALLOC_INTEREST_OVERDUE, LOAN_ALLOC_PENALTY,
+					LOAN_ALLOC_PRINCIPAL_CURRENT,
+					LOAN_ALLOC_INTEREST_CURRENT };
+	static const uint8_t want_after[] = { LOAN_ALLOC_PRINCIPAL_OVERDUE,
+					      LOAN_ALLOC_INTEREST_OVERDUE,
+					      LOAN_ALLOC_PRINCIPAL_CURRENT,
+					      LOAN_ALLOC_INTEREST_CURRENT,
+					      LOAN_ALLOC_PENALTY };
+	assert_memory_equal(f.allocation_order, want, sizeof(want));
+	assert_memory_equal(f.allocation_order_after, want_after, sizeof(want_after));
+	assert_string_equal(loan_alloc_component_name(LOAN_ALLOC_PENALTY), "penalty");
+	assert_null(loan_alloc_component_name(0));
+	loan_rules_free(r);
+
+	/* Without the rule the file is good and nothing can be allocated. */
+	assert_int_equal(parse(GOOD, strlen(GOOD), &r, err, sizeof(err)), SENIM_OK);
+	assert_int_equal(loan_rules_in_force(r, "2024-06-01", &f, err, sizeof(err)),
+			 SENIM_OK);
+	assert_int_equal(f.has_allocation, 0);
+	loan_rules_free(r);
+
+	static const struct {
+		const char *text, *want;
+	} rows[] = {
+		{ GOOD ALLOC_HEAD "order = " ORDER_OK "\nafter_days = 90\n",
+		  "f.conf:42: [rule allocation]: order_after is missing" },
+		{ GOOD ALLOC_HEAD "order = principal_overdue, interest_overdue, penalty, "
+				  "principal_current\n",
+		  "f.conf:45: [rule allocation] order: each of the five components "
+		  "once" },
+		{ GOOD ALLOC_HEAD "order = principal_overdue, interest_overdue, penalty, "
+				  "principal_current, interest_current, penalty\n",
+		  "f.conf:45: [rule allocation] order: a component given twice" },
+		{ GOOD ALLOC_HEAD "order = principal_overdue, interest_overdue, penalty, "
+				  "principal_current, fees\n",
+		  "f.conf:45: [rule allocation] order: a list of principal_overdue, "
+		  "interest_overdue, penalty, principal_current, interest_current" },
+		{ GOOD ALLOC_HEAD
+		  "order = principal_overdue,, interest_overdue, penalty, "
+		  "principal_current, interest_current\n",
+		  "f.conf:45: [rule allocation] order: a list of principal_overdue, "
+		  "interest_overdue, penalty, principal_current, interest_current" },
+		{ GOOD ALLOC_HEAD "order = principal_current, principal_overdue, "
+				  "interest_overdue, penalty, interest_current\n",
+		  "f.conf:45: [rule allocation] order: an overdue part comes before the "
+		  "current part of its kind" },
+		{ GOOD ALLOC_HEAD "order = principal_overdue, interest_current, penalty, "
+				  "principal_current, interest_overdue\n",
+		  "f.conf:45: [rule allocation] order: an overdue part comes before the "
+		  "current part of its kind" },
+		{ GOOD ALLOC_HEAD "order = " ORDER_OK "\nafter_days = 3661\n",
+		  "f.conf:46: [rule allocation] after_days: a whole number from 0 to "
+		  "3660" },
+		{ GOOD ALLOC_HEAD "order = " ORDER_OK "\nafter_days = 90\n"
+				  "order_after = " ORDER_LATE "\n" ALLOC_HEAD
+				  "order = " ORDER_OK
+				  "\nafter_days = 90\norder_after = " ORDER_LATE "\n",
+		  "f.conf:48: [rule allocation] from: 2024-01-01 is not later than "
+		  "2024-01-01 of the entry at line 42: the entries of a rule come in "
+		  "increasing dates" },
+	};
+	for (size_t i = 0; i < N(rows); i++)
+		expect_refused(rows[i].text, strlen(rows[i].text), rows[i].want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines),	     cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_limits),	     cmocka_unit_test(test_good_files),
 		cmocka_unit_test(test_in_force),     cmocka_unit_test(test_offers),
-		cmocka_unit_test(test_shipped_file),
+		cmocka_unit_test(test_shipped_file), cmocka_unit_test(test_allocation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
