@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "receipt", cmd_receipt, "verify a signed consent receipt" },
 	{ "recipients", cmd_recipients, "check and show the recipients file" },
 	{ "rules", cmd_rules, "check and show the regulatory rules for microcredits" },
+	{ "contract", cmd_contract, "check the contract template, render a sample" },
 	{ "bureau", cmd_bureau, "import loan events and report them to credit bureaus" },
 	{ "version", cmd_version, "print the version" },
 };
