@@ -317,9 +317,9 @@ static void test_template_rules(void **state)
 			 SENIM_ERR_TOO_LARGE);
 	free(huge);
 	const char *open = "<!-- open";
-	assert_int_equal(contract_template_parse("t", open, strlen(open), &tpl, why,
-						 sizeof(why)),
-			 SENIM_ERR_INVALID);
+	assert_int_equal(
+		contract_template_parse("t", open, strlen(open), &tpl, why, sizeof(why)),
+		SENIM_ERR_INVALID);
 	assert_non_null(strstr(why, "a comment that does not end"));
 	const char *unended = "<p";
 	assert_int_equal(contract_template_parse("t", unended, strlen(unended), &tpl, why,
