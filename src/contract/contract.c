@@ -446,7 +446,6 @@ struct parser {
 	struct contract_template *tpl;
 	const char *name, *text;
 	size_t len;
-	unsigned line;
 	char *why;
 	size_t why_cap;
 };
@@ -617,8 +616,8 @@ enum senim_result contract_template_parse(const char *name, const char *text, si
 	size_t start = 0, i = 0;
 	while (i < len && !err) {
 		char c = text[i];
-		struct token tk;
-		size_t end;
+		struct token tk = { 0 };
+		size_t end = i;
 		if (c == '<' || (c == '{' && i + 1 < len && text[i + 1] == '{')) {
 			err = push_text(&ps, start, i);
 			if (!err)
