@@ -174,6 +174,7 @@ int cmd_receipt(int argc, char **argv);
 int cmd_recipients(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_scorecard(int argc, char **argv);
+int cmd_contract(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "recipients", cmd_recipients, "check and show the recipients file" },
 	{ "rules", cmd_rules, "check and show the regulatory rules for microcredits" },
 	{ "scorecard", cmd_scorecard, "check the scorecard and evaluate an application" },
+	{ "contract", cmd_contract, "check the contract template, render a sample" },
 	{ "bureau", cmd_bureau, "import loan events and report them to credit bureaus" },
 	{ "version", cmd_version, "print the version" },
 };
