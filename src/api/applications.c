@@ -154,7 +154,9 @@ static enum senim_result reply_create_refusal(struct http_request *req,
 	case APPLICATION_OUTSIDE_PRODUCT: {
 		struct problem p = { .code = "application_outside_product",
 				     .field = op->field,
-				     .limit = op->limit };
+				     .limit = op->limit,
+				     .extra = json_pack("{s:I}", "limit",
+							(json_int_t)op->limit) };
 		return http_reply_problem(req, resp, &p);
 	}
 	case APPLICATION_LOAN_RULE: {
