@@ -248,25 +248,42 @@ enum senim_result api_me_apply(struct http_request *req, struct http_response *r
 
 /* ---- the borrower's reads ------------------------------------------------- */
 
-static enum senim_result add_own(const struct application *a, void *ctx)
+static enum senim_result own_answer(struct http_request *req, struct http_response *resp,
+				   enum senim_result result, void *ctx)
 {
-	json_t *o = application_json(a, NULL);
-	return o && json_array_append_new(ctx, o) == 0 ? SENIM_OK : SENIM_ERR_NOMEM;
+	struct application_own *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "application_not_found");
+	if (result)
+		return result;
+	if (op->id)
+		return http_reply_json(resp, 200, application_json(&op->app, &op->missing));
+	json_t *items = json_array();
+	for (int i = 0; items && i < op->count; i++)
+		json_array_append_new(items, application_json(&op->rows[i], NULL));
+	return http_reply_json(resp, 200, json_pack("{s:o}", "applications", items));
+}
+
+/* The borrower's own read of {id} (id NULL: the list). */
+static enum senim_result own_read(struct http_request *req, const char *id)
+{
+	struct application_own *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), application_own_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = req->app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->subject_id = req->actor.subject_id;
+	op->id = id;
+	return http_write_then(req, applications_own_tx, op, own_answer);
 }
 
 enum senim_result api_me_applications(struct http_request *req,
 				      struct http_response *resp)
 {
-	json_t *items = json_array();
-	if (!items)
-		return SENIM_ERR_NOMEM;
-	enum senim_result err =
-		applications_list_own(req->app->store, req->actor.subject_id, add_own, items);
-	if (err) {
-		json_decref(items);
-		return err;
-	}
-	return http_reply_json(resp, 200, json_pack("{s:o}", "applications", items));
+	(void)resp;
+	return own_read(req, NULL);
 }
 
 enum senim_result api_me_application(struct http_request *req, struct http_response *resp)
@@ -274,15 +291,7 @@ enum senim_result api_me_application(struct http_request *req, struct http_respo
 	const char *id = id_or_reply(req, resp);
 	if (!id)
 		return SENIM_OK;
-	struct application a;
-	struct application_missing m;
-	enum senim_result err =
-		applications_get(req->app->store, req->actor.subject_id, id, &a, &m);
-	if (err == SENIM_ERR_NOT_FOUND)
-		return http_reply_code(req, resp, "application_not_found");
-	if (err)
-		return err;
-	return http_reply_json(resp, 200, application_json(&a, &m));
+	return own_read(req, id);
 }
 
 /* ---- the borrower's acts ---------------------------------------------------- */

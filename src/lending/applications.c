@@ -356,61 +356,61 @@ void application_create_dispose(void *arg)
 
 /* ---- the borrower's reads ---------------------------------------------------------- */
 
-struct get_ctx {
-	const char *subject_id, *id;
-	struct application *out;
-	struct application_missing *missing;
-};
-
-static enum senim_result get_tx(struct store_tx *tx, void *arg)
+enum senim_result applications_own_tx(struct store_tx *tx, void *arg)
 {
-	struct get_ctx *c = arg;
-	enum senim_result err = load_in(tx, c->subject_id, c->id, c->out);
-	if (err)
-		return err;
-	return missing_of(tx, c->out, c->missing);
-}
-
-enum senim_result applications_get(struct store *st, const char *subject_id,
-				   const char *id, struct application *out,
-				   struct application_missing *missing)
-{
-	struct get_ctx c = { subject_id, id, out, missing };
-	return store_read(st, get_tx, &c);
-}
-
-struct list_ctx {
-	const char *subject_id;
-	application_each_fn fn;
-	void *ctx;
-};
-
-static enum senim_result list_own_tx(struct store_tx *tx, void *arg)
-{
-	struct list_ctx *c = arg;
-	struct store_rows *r;
-	int has = 0;
-	enum senim_result err =
-		store_query(tx,
-			    "SELECT " COLUMNS " FROM applications WHERE subject_id = $1"
-			    " ORDER BY id DESC LIMIT 100",
-			    (struct store_val[]){ SV_TEXT(c->subject_id) }, 1, &r);
-	if (err)
-		return err;
-	while (!err && (err = store_rows_next(r, &has)) == SENIM_OK && has) {
-		struct application a;
-		read_row(r, &a);
-		err = c->fn(&a, c->ctx);
+	struct application_own *op = arg;
+	enum senim_result err;
+	char object[APPLICATION_ID_LEN + 16];
+	free(op->rows);
+	op->rows = NULL;
+	op->count = 0;
+	if (op->id) {
+		err = load_in(tx, op->subject_id, op->id, &op->app);
+		if (err)
+			return err;
+		err = missing_of(tx, &op->app, &op->missing);
+		if (err)
+			return err;
+		snprintf(object, sizeof(object), "application:%s", op->id);
+	} else {
+		op->rows = calloc(APPLICATION_LIST_MAX, sizeof(*op->rows));
+		if (!op->rows)
+			return SENIM_ERR_NOMEM;
+		struct store_rows *r;
+		int has = 0;
+		err = store_query(tx,
+				  "SELECT " COLUMNS " FROM applications WHERE subject_id = $1"
+				  " ORDER BY id DESC LIMIT $2",
+				  (struct store_val[]){ SV_TEXT(op->subject_id),
+							SV_INT(APPLICATION_LIST_MAX) },
+				  2, &r);
+		if (err)
+			return err;
+		while ((err = store_rows_next(r, &has)) == SENIM_OK && has &&
+		       op->count < APPLICATION_LIST_MAX)
+			read_row(r, &op->rows[op->count++]);
+		store_rows_free(r);
+		if (err)
+			return err;
+		snprintf(object, sizeof(object), "applications");
 	}
-	store_rows_free(r);
-	return err;
+	/* R1: the borrower's own data, read under the right of access. */
+	struct audit_record rec = { .actor = op->actor,
+				    .operation = "application.self_read",
+				    .object = object,
+				    .subject_id = op->subject_id,
+				    .categories = "",
+				    .purpose = "legal_obligation",
+				    .outcome = "success",
+				    .request_id = op->request_id };
+	return audit_append(tx, op->kr, &rec);
 }
 
-enum senim_result applications_list_own(struct store *st, const char *subject_id,
-					application_each_fn fn, void *ctx)
+void application_own_dispose(void *arg)
 {
-	struct list_ctx c = { subject_id, fn, ctx };
-	return store_read(st, list_own_tx, &c);
+	struct application_own *op = arg;
+	free(op->rows);
+	op->rows = NULL;
 }
 
 /* ---- the borrower's acts ------------------------------------------------------------ */

@@ -124,21 +124,26 @@ SENIM_MUST_CHECK enum senim_result applications_create_tx(struct store_tx *tx, v
 void application_create_dispose(void *op);
 
 /*
- * One application; subject_id (may be NULL: any) must own it, else
- * SENIM_ERR_NOT_FOUND.  While open, *missing gets what it lacks (C4).
- * No audit record: for the borrower's own reads.
+ * The borrower's own applications (R1): one by id (with, while open, what
+ * it lacks, C4), or, with id NULL, all of them newest first (at most
+ * APPLICATION_LIST_MAX, without the missing lists).  Audited as
+ * `application.self_read` under legal_obligation, as every read of the
+ * borrower's own data; SENIM_ERR_NOT_FOUND when the subject has no
+ * application `id` (another's is not found either, and not recorded).
  */
-SENIM_MUST_CHECK enum senim_result
-applications_get(struct store *st, const char *subject_id, const char *id,
-		 struct application *out, struct application_missing *missing);
-
-/* The borrower's applications, newest first (at most APPLICATION_LIST_MAX). */
-typedef enum senim_result (*application_each_fn)(const struct application *a,
-						 void *ctx);
-SENIM_MUST_CHECK enum senim_result applications_list_own(struct store *st,
-							 const char *subject_id,
-							 application_each_fn fn,
-							 void *ctx);
+struct application_own {
+	/* in */
+	const struct keyring *kr;
+	const char *actor, *request_id, *subject_id;
+	const char *id; /* NULL: the list */
+	/* out */
+	struct application app;		    /* one */
+	struct application_missing missing; /* one */
+	struct application *rows;	    /* the list: heap, `count` of them */
+	int count;
+};
+SENIM_MUST_CHECK enum senim_result applications_own_tx(struct store_tx *tx, void *op);
+void application_own_dispose(void *op);
 
 /*
  * A borrower's act on an open application: withdraw it, or refuse to give

@@ -465,3 +465,40 @@ def test_without_loan_rules_no_application_is_taken():
         assert count(s) == 0
     finally:
         assert s.stop() == 0
+
+
+def test_applications_fail_closed_without_audit(senim, staff, product):
+    """S4: while the audit record cannot be written, no application route
+    answers with an application or changes one (test_fail_closed.py names
+    this test); once it can, the same calls succeed."""
+    from test_fail_closed import block_audit_sql, unblock_audit_sql
+    sid, token = signed_in(senim, staff)
+    open_one = apply_ok(senim, token)
+    _, token2 = signed_in(senim, staff)
+    uw = staff["underwriter"]
+    body = application()
+    calls = [
+        ("POST", "/v1/me/applications", dict(token=token2, body=body)),
+        ("GET", "/v1/me/applications", dict(token=token)),
+        ("GET", "/v1/me/applications/" + open_one["id"], dict(token=token)),
+        ("GET", "/v1/applications", dict(token=uw)),
+        ("GET", "/v1/applications/" + open_one["id"], dict(token=uw)),
+        ("POST", "/v1/me/applications/%s/refusal" % open_one["id"],
+         dict(token=token, body={"categories": ["professional"]})),
+        ("POST", "/v1/me/applications/%s/withdrawal" % open_one["id"], dict(token=token)),
+    ]
+    before = senim.sql("SELECT id, state, updated_at FROM applications ORDER BY id")
+    senim.sql(block_audit_sql())
+    try:
+        answers = [senim.request(m, p, **kw) for m, p, kw in calls]
+    finally:
+        senim.sql(unblock_audit_sql())
+    for (m, p, _), r in zip(calls, answers):
+        assert r.status >= 500, (m, p, r)
+        assert r.header("Content-Type") == "application/problem+json"
+        assert open_one["id"] not in r.body.decode() and sid not in r.body.decode(), p
+        assert body["payout_number"] not in r.body.decode()
+    assert senim.sql("SELECT id, state, updated_at FROM applications ORDER BY id") == before
+    for (m, p, kw), want in zip(calls, (201, 200, 200, 200, 200, 200, 409)):
+        r = senim.request(m, p, **kw)
+        assert r.status == want, (m, p, r)
