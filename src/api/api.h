@@ -30,13 +30,15 @@ json_t *api_consents_json(uint32_t mask);
 enum senim_result api_me_apply(struct http_request *req, struct http_response *resp);
 enum senim_result api_me_applications(struct http_request *req,
 				      struct http_response *resp);
-enum senim_result api_me_application(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_application(struct http_request *req,
+				     struct http_response *resp);
 enum senim_result api_me_application_withdraw(struct http_request *req,
 					      struct http_response *resp);
 enum senim_result api_me_application_refuse(struct http_request *req,
 					    struct http_response *resp);
 enum senim_result api_applications(struct http_request *req, struct http_response *resp);
-enum senim_result api_application_get(struct http_request *req, struct http_response *resp);
+enum senim_result api_application_get(struct http_request *req,
+				      struct http_response *resp);
 #endif
 
 /* staff_sessions.c: staff sign-in (S1) */
@@ -139,11 +141,13 @@ json_t *api_consents_json(uint32_t mask);
 enum senim_result api_me_apply(struct http_request *req, struct http_response *resp);
 enum senim_result api_me_applications(struct http_request *req,
 				      struct http_response *resp);
-enum senim_result api_me_application(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_application(struct http_request *req,
+				     struct http_response *resp);
 enum senim_result api_me_application_withdraw(struct http_request *req,
 					      struct http_response *resp);
 enum senim_result api_me_application_refuse(struct http_request *req,
 					    struct http_response *resp);
 enum senim_result api_applications(struct http_request *req, struct http_response *resp);
-enum senim_result api_application_get(struct http_request *req, struct http_response *resp);
+enum senim_result api_application_get(struct http_request *req,
+				      struct http_response *resp);
 #endif

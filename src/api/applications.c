@@ -47,8 +47,9 @@ static json_t *list_json(const char *s)
 
 static json_t *missing_json(const struct application_missing *m)
 {
-	return json_pack("{s:o,s:o,s:o}", "categories", api_categories_json(m->categories),
-			 "consents", api_consents_json(m->consents), "withdrawn_consents",
+	return json_pack("{s:o,s:o,s:o}", "categories",
+			 api_categories_json(m->categories), "consents",
+			 api_consents_json(m->consents), "withdrawn_consents",
 			 api_consents_json(m->withdrawn));
 }
 
@@ -61,11 +62,11 @@ static json_t *application_json(const struct application *a,
 	clock_format_rfc3339(a->updated_at, updated);
 	json_t *o = json_pack(
 		"{s:s,s:{s:s,s:I},s:I,s:I,s:s,s:{s:s,s:s},s:s,s:s,s:s}", "id", a->id,
-		"product", "code", a->product_code, "version", (json_int_t)a->product_version,
-		"amount_tiyn", (json_int_t)a->amount_tiyn, "term_days",
-		(json_int_t)a->term_days, "schedule_method", a->method, "payout", "kind",
-		a->payout_kind, "last4", a->payout_last4, "state", a->state, "created_at",
-		created, "updated_at", updated);
+		"product", "code", a->product_code, "version",
+		(json_int_t)a->product_version, "amount_tiyn", (json_int_t)a->amount_tiyn,
+		"term_days", (json_int_t)a->term_days, "schedule_method", a->method,
+		"payout", "kind", a->payout_kind, "last4", a->payout_last4, "state",
+		a->state, "created_at", created, "updated_at", updated);
 	if (!o)
 		return NULL;
 	if (*a->decline_reason)
@@ -107,8 +108,14 @@ static const struct jsonin_field create_fields[] = {
 	  .format = product_format },
 	{ .name = "amount_tiyn", .type = JSONIN_INTEGER, .required = 1 },
 	{ .name = "term_days", .type = JSONIN_INTEGER, .required = 1 },
-	{ .name = "schedule_method", .type = JSONIN_STRING, .required = 1, .allowed = methods },
-	{ .name = "payout_kind", .type = JSONIN_STRING, .required = 1, .allowed = payout_kinds },
+	{ .name = "schedule_method",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .allowed = methods },
+	{ .name = "payout_kind",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .allowed = payout_kinds },
 	{ .name = "payout_number",
 	  .type = JSONIN_STRING,
 	  .required = 1,
@@ -165,8 +172,10 @@ static enum senim_result reply_create_refusal(struct http_request *req,
 		const struct loan_rule *r = op->rule.rule;
 		json_t *extra = json_pack("{s:s}", "loan_rule", op->rule.code);
 		if (extra && r) {
-			json_object_set_new(extra, "loan_rule_from", json_string(r->from_text));
-			json_object_set_new(extra, "loan_rule_source", json_string(r->source));
+			json_object_set_new(extra, "loan_rule_from",
+					    json_string(r->from_text));
+			json_object_set_new(extra, "loan_rule_source",
+					    json_string(r->source));
 		}
 		struct problem p = { .code = "loan_rule_breached", .extra = extra };
 		return http_reply_problem(req, resp, &p);
@@ -201,7 +210,8 @@ enum senim_result api_me_apply(struct http_request *req, struct http_response *r
 {
 	struct app *app = req->app;
 	json_t *body;
-	if (http_json_body_or_reply(req, resp, create_fields, COUNT(create_fields), &body))
+	if (http_json_body_or_reply(req, resp, create_fields, COUNT(create_fields),
+				    &body))
 		return SENIM_OK;
 	struct create_req *cr =
 		arena_alloc_disposable(&req->arena, sizeof(*cr), create_dispose);
@@ -211,7 +221,8 @@ enum senim_result api_me_apply(struct http_request *req, struct http_response *r
 	}
 	cr->body = body;
 	struct application_create *op = &cr->op;
-	op->amount_tiyn = (int64_t)json_integer_value(json_object_get(body, "amount_tiyn"));
+	op->amount_tiyn =
+		(int64_t)json_integer_value(json_object_get(body, "amount_tiyn"));
 	op->term_days = (int64_t)json_integer_value(json_object_get(body, "term_days"));
 	if (op->amount_tiyn < 1)
 		return invalid(req, resp, "amount_tiyn", "min_value", 1);
@@ -249,7 +260,7 @@ enum senim_result api_me_apply(struct http_request *req, struct http_response *r
 /* ---- the borrower's reads ------------------------------------------------- */
 
 static enum senim_result own_answer(struct http_request *req, struct http_response *resp,
-				   enum senim_result result, void *ctx)
+				    enum senim_result result, void *ctx)
 {
 	struct application_own *op = ctx;
 	if (result == SENIM_ERR_NOT_FOUND)
@@ -257,7 +268,8 @@ static enum senim_result own_answer(struct http_request *req, struct http_respon
 	if (result)
 		return result;
 	if (op->id)
-		return http_reply_json(resp, 200, application_json(&op->app, &op->missing));
+		return http_reply_json(resp, 200,
+				       application_json(&op->app, &op->missing));
 	json_t *items = json_array();
 	for (int i = 0; items && i < op->count; i++)
 		json_array_append_new(items, application_json(&op->rows[i], NULL));
@@ -313,15 +325,15 @@ static enum senim_result change_answer(struct http_request *req,
 }
 
 /* A change op for {id}, or NULL after answering. */
-static struct application_change *change_op(struct http_request *req,
-					    struct http_response *resp,
-					    enum senim_result *err)
+static struct application_change *
+change_op(struct http_request *req, struct http_response *resp, enum senim_result *err)
 {
 	*err = SENIM_OK;
 	const char *id = id_or_reply(req, resp);
 	if (!id)
 		return NULL;
-	struct application_change *op = arena_alloc_disposable(&req->arena, sizeof(*op), NULL);
+	struct application_change *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), NULL);
 	if (!op) {
 		*err = SENIM_ERR_NOMEM;
 		return NULL;
@@ -374,10 +386,13 @@ enum senim_result api_me_application_refuse(struct http_request *req,
 	if (!application_id_valid(req->params[0]))
 		return http_reply_code(req, resp, "application_not_found");
 	json_t *body;
-	if (http_json_body_or_reply(req, resp, refusal_fields, COUNT(refusal_fields), &body))
+	if (http_json_body_or_reply(req, resp, refusal_fields, COUNT(refusal_fields),
+				    &body))
 		return SENIM_OK;
-	int64_t categories = codes_mask(json_object_get(body, "categories"), category_parse);
-	int64_t consents = codes_mask(json_object_get(body, "consents"), consent_kind_parse);
+	int64_t categories =
+		codes_mask(json_object_get(body, "categories"), category_parse);
+	int64_t consents =
+		codes_mask(json_object_get(body, "consents"), consent_kind_parse);
 	json_decref(body);
 	if (categories < 0)
 		return invalid(req, resp, "categories", "enum_value", 0);
@@ -428,7 +443,8 @@ static enum senim_result staff_read_answer(struct http_request *req,
 	return http_reply_json(resp, 200, o);
 }
 
-enum senim_result api_application_get(struct http_request *req, struct http_response *resp)
+enum senim_result api_application_get(struct http_request *req,
+				      struct http_response *resp)
 {
 	const char *id = id_or_reply(req, resp);
 	if (!id)
@@ -453,17 +469,19 @@ static enum senim_result staff_list_answer(struct http_request *req,
 	for (int i = 0; items && i < op->count; i++) {
 		json_t *o = application_json(&op->rows[i], NULL);
 		if (o)
-			json_object_set_new(o, "subject_id", json_string(op->rows[i].subject_id));
+			json_object_set_new(o, "subject_id",
+					    json_string(op->rows[i].subject_id));
 		json_array_append_new(items, o);
 	}
 	json_t *doc = json_pack("{s:o}", "applications", items);
 	if (doc && op->more && op->count > 0)
-		json_object_set_new(doc, "next_after", json_string(op->rows[op->count - 1].id));
+		json_object_set_new(doc, "next_after",
+				    json_string(op->rows[op->count - 1].id));
 	return http_reply_json(resp, 200, doc);
 }
 
-static const char *const queue_states[] = { "open",	"declined", "withdrawn",
-					    "approved", "referred", "offered",
+static const char *const queue_states[] = { "open",	"declined",  "withdrawn",
+					    "approved", "referred",  "offered",
 					    "signed",	"disbursed", NULL };
 
 static enum senim_result bad_parameter(struct http_request *req,

@@ -67,13 +67,15 @@ static json_t *product_json(const struct product *p)
 	clock_format_rfc3339(p->created_at, when);
 	return json_pack(
 		"{s:s,s:I,s:{s:s,s:s},s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:b,s:s}",
-		"code", p->code, "version", (json_int_t)p->version, "name", "ru", p->name_ru,
-		"kk", p->name_kk, "amount_min_tiyn", (json_int_t)p->amount_min_tiyn,
-		"amount_max_tiyn", (json_int_t)p->amount_max_tiyn, "term_min_days",
-		(json_int_t)p->term_min_days, "term_max_days", (json_int_t)p->term_max_days,
-		"rate_bp", (json_int_t)p->rate_bp, "issue_fee_tiyn",
-		(json_int_t)p->issue_fee_tiyn, "issue_fee_bp", (json_int_t)p->issue_fee_bp,
-		"schedule_methods", codes_json(p->methods, method_name), "categories",
+		"code", p->code, "version", (json_int_t)p->version, "name", "ru",
+		p->name_ru, "kk", p->name_kk, "amount_min_tiyn",
+		(json_int_t)p->amount_min_tiyn, "amount_max_tiyn",
+		(json_int_t)p->amount_max_tiyn, "term_min_days",
+		(json_int_t)p->term_min_days, "term_max_days",
+		(json_int_t)p->term_max_days, "rate_bp", (json_int_t)p->rate_bp,
+		"issue_fee_tiyn", (json_int_t)p->issue_fee_tiyn, "issue_fee_bp",
+		(json_int_t)p->issue_fee_bp, "schedule_methods",
+		codes_json(p->methods, method_name), "categories",
 		codes_json(p->categories, category_name), "consents",
 		codes_json(p->consents, consent_name), "active", p->active, "created_at",
 		when);
@@ -93,7 +95,8 @@ static enum senim_result list(struct http_request *req, struct http_response *re
 	json_t *items = json_array();
 	if (!items)
 		return SENIM_ERR_NOMEM;
-	enum senim_result err = products_list(req->app->store, active_only, add_to_list, items);
+	enum senim_result err =
+		products_list(req->app->store, active_only, add_to_list, items);
 	if (err) {
 		json_decref(items);
 		return err;
@@ -233,9 +236,11 @@ static enum senim_result create_answer(struct http_request *req,
 enum senim_result api_product_create(struct http_request *req, struct http_response *resp)
 {
 	json_t *body;
-	if (http_json_body_or_reply(req, resp, create_fields, COUNT(create_fields), &body))
+	if (http_json_body_or_reply(req, resp, create_fields, COUNT(create_fields),
+				    &body))
 		return SENIM_OK;
-	struct product_create *op = arena_alloc_disposable(&req->arena, sizeof(*op), NULL);
+	struct product_create *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), NULL);
 	if (!op) {
 		json_decref(body);
 		return SENIM_ERR_NOMEM;
@@ -267,23 +272,9 @@ enum senim_result api_product_create(struct http_request *req, struct http_respo
 	p->methods = (uint32_t)methods;
 	p->categories = (uint32_t)categories;
 	p->consents = (uint32_t)consents;
-	const char *field = NULL;
-	if (!product_valid(p, &field)) {
-		/* The bound a field broke: below its minimum or above its
-		 * maximum, which for a range is the other end. */
-		int low = (strcmp(field, "amount_min_tiyn") == 0 && p->amount_min_tiyn <= 0) ||
-			  (strcmp(field, "term_min_days") == 0 && p->term_min_days <= 0) ||
-			  (strstr(field, "fee") && (p->issue_fee_bp < 0 || p->issue_fee_tiyn < 0)) ||
-			  (strcmp(field, "rate_bp") == 0 && p->rate_bp < 0) ||
-			  (strcmp(field, "amount_max_tiyn") == 0 &&
-			   p->amount_max_tiyn < p->amount_min_tiyn) ||
-			  (strcmp(field, "term_max_days") == 0 &&
-			   p->term_max_days < p->term_min_days);
-		return invalid(req, resp, field,
-			       strcmp(field, "schedule_methods") == 0 ? "enum_value"
-			       : low				      ? "min_value"
-								      : "max_value");
-	}
+	const char *field = NULL, *rule = NULL;
+	if (!product_valid(p, &field, &rule))
+		return invalid(req, resp, field, rule);
 	op->kr = req->app->keys;
 	op->actor = req->actor.label;
 	op->request_id = req->request_id;

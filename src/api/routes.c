@@ -133,7 +133,8 @@ static const struct route table[] = {
 	 * the borrower's own (C4), and the underwriters' queue under U1. */
 	{ "POST", "/v1/products", api_product_create, ROLE_BIT(ROLE_ADMIN), JSON,
 	  "product_create" },
-	{ "GET", "/v1/products", api_product_list, ROLE_BIT(ROLE_ADMIN), 0, "product_list" },
+	{ "GET", "/v1/products", api_product_list, ROLE_BIT(ROLE_ADMIN), 0,
+	  "product_list" },
 	{ "GET", "/v1/products/{code}", api_product_get, ROLE_BIT(ROLE_ADMIN), 0,
 	  "product_get" },
 	{ "GET", "/v1/me/products", api_me_products, 0, BORROWER, "me_products" },

@@ -426,7 +426,8 @@ int cmd_serve(int argc, char **argv)
 	 * line or in the environment must be good; the default may be absent
 	 * (a deployment that takes no applications), never bad. */
 	struct loan_rules *loan_rules = NULL;
-	const char *rules_file = o.loan_rules_file ? o.loan_rules_file : DEFAULT_LOAN_RULES;
+	const char *rules_file =
+		o.loan_rules_file ? o.loan_rules_file : DEFAULT_LOAN_RULES;
 	if (o.loan_rules_file || access(rules_file, F_OK) == 0) {
 		rc = cli_loan_rules_load("serve", rules_file, &loan_rules);
 		if (rc) {

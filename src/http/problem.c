@@ -417,8 +417,7 @@ static const struct problem_def catalogue[] = {
 	    "Field '{field}' is outside the product's range; the bound is {limit}." } },
 	{ "loan_rule_breached",
 	  422,
-	  { "Нарушено требование закона", "Заң талабы бұзылды",
-	    "Outside a rule of law" },
+	  { "Нарушено требование закона", "Заң талабы бұзылды", "Outside a rule of law" },
 	  { "Заявка вне регуляторного правила, действующего сегодня (loan_rule: "
 	    "правило, loan_rule_source: его источник).",
 	    "Өтінім бүгін қолданыстағы реттеуші ережеден тыс (loan_rule: ереже, "

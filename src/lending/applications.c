@@ -79,9 +79,9 @@ int application_payout_valid(const char *kind, const char *value, size_t len)
 
 /* ---- rows ------------------------------------------------------------------ */
 
-#define COLUMNS                                                                    \
-	"id, subject_id, product_code, product_version, amount_tiyn, term_days,"   \
-	" schedule_method, payout_kind, payout_last4, state,"                      \
+#define COLUMNS                                                                  \
+	"id, subject_id, product_code, product_version, amount_tiyn, term_days," \
+	" schedule_method, payout_kind, payout_last4, state,"                    \
 	" COALESCE(decline_reason, ''), COALESCE(refused, ''), created_at, updated_at"
 
 static void copy_col(struct store_rows *r, int col, char *dst, size_t cap)
@@ -120,14 +120,15 @@ static enum senim_result load_in(struct store_tx *tx, const char *subject_id,
 	struct store_rows *r = NULL;
 	enum senim_result err;
 	if (subject_id)
-		err = store_query_one(tx,
-				      "SELECT " COLUMNS " FROM applications"
-				      " WHERE id = $1 AND subject_id = $2",
-				      (struct store_val[]){ SV_TEXT(id), SV_TEXT(subject_id) },
-				      2, &r);
+		err = store_query_one(
+			tx,
+			"SELECT " COLUMNS " FROM applications"
+			" WHERE id = $1 AND subject_id = $2",
+			(struct store_val[]){ SV_TEXT(id), SV_TEXT(subject_id) }, 2, &r);
 	else
-		err = store_query_one(tx, "SELECT " COLUMNS " FROM applications WHERE id = $1",
-				      (struct store_val[]){ SV_TEXT(id) }, 1, &r);
+		err = store_query_one(
+			tx, "SELECT " COLUMNS " FROM applications WHERE id = $1",
+			(struct store_val[]){ SV_TEXT(id) }, 1, &r);
 	if (err)
 		return err;
 	read_row(r, a);
@@ -196,7 +197,8 @@ static enum senim_result missing_of(struct store_tx *tx, const struct applicatio
 	if (strcmp(a->state, "open") != 0)
 		return SENIM_OK;
 	struct product p;
-	enum senim_result err = products_get_in(tx, a->product_code, a->product_version, &p);
+	enum senim_result err =
+		products_get_in(tx, a->product_code, a->product_version, &p);
 	if (err)
 		return err;
 	return missing_in(tx, a->subject_id, &p, m);
@@ -258,8 +260,8 @@ static enum senim_result create_check_tx(struct store_tx *tx, void *arg)
 	if (err)
 		return err;
 	buf_reset(&op->sealed);
-	err = vault_seal_blob(dek, op->subject_id, PAYOUT_CATEGORY, op->app.id, 1, op->payout,
-			      op->payout_len, &op->sealed);
+	err = vault_seal_blob(dek, op->subject_id, PAYOUT_CATEGORY, op->app.id, 1,
+			      op->payout, op->payout_len, &op->sealed);
 	vault_dek_free(dek);
 	return err;
 }
@@ -316,14 +318,14 @@ enum senim_result applications_create_tx(struct store_tx *tx, void *arg)
 		"INSERT INTO applications (id, subject_id, product_code, product_version,"
 		" amount_tiyn, term_days, schedule_method, payout_kind, payout_sealed,"
 		" payout_last4, state, created_at, updated_at, request_id)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $11, $12)",
-		(struct store_val[]){ SV_TEXT(a->id), SV_TEXT(a->subject_id),
-				      SV_TEXT(a->product_code), SV_INT(a->product_version),
-				      SV_INT(a->amount_tiyn), SV_INT(a->term_days),
-				      SV_TEXT(a->method), SV_TEXT(a->payout_kind),
-				      SV_BLOB(op->sealed.data, op->sealed.len),
-				      SV_TEXT(a->payout_last4), SV_INT(now),
-				      SV_TEXT(op->request_id) },
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $11, "
+		"$12)",
+		(struct store_val[]){
+			SV_TEXT(a->id), SV_TEXT(a->subject_id), SV_TEXT(a->product_code),
+			SV_INT(a->product_version), SV_INT(a->amount_tiyn),
+			SV_INT(a->term_days), SV_TEXT(a->method), SV_TEXT(a->payout_kind),
+			SV_BLOB(op->sealed.data, op->sealed.len),
+			SV_TEXT(a->payout_last4), SV_INT(now), SV_TEXT(op->request_id) },
 		12, NULL);
 	if (err == SENIM_ERR_CONFLICT) {
 		op->refusal = APPLICATION_OPEN_EXISTS;
@@ -379,7 +381,8 @@ enum senim_result applications_own_tx(struct store_tx *tx, void *arg)
 		struct store_rows *r;
 		int has = 0;
 		err = store_query(tx,
-				  "SELECT " COLUMNS " FROM applications WHERE subject_id = $1"
+				  "SELECT " COLUMNS
+				  " FROM applications WHERE subject_id = $1"
 				  " ORDER BY id DESC LIMIT $2",
 				  (struct store_val[]){ SV_TEXT(op->subject_id),
 							SV_INT(APPLICATION_LIST_MAX) },
@@ -428,7 +431,8 @@ enum senim_result applications_change_tx(struct store_tx *tx, void *arg)
 		return SENIM_OK;
 	}
 	char refused[sizeof(a->refused)] = "", categories[128] = "";
-	const char *state = "withdrawn", *reason = NULL, *operation = "application.withdraw";
+	const char *state = "withdrawn", *reason = NULL,
+		   *operation = "application.withdraw";
 	if (op->act == APPLICATION_REFUSE_DATA) {
 		struct application_missing m;
 		err = missing_of(tx, a, &m);
@@ -443,7 +447,8 @@ enum senim_result applications_change_tx(struct store_tx *tx, void *arg)
 			return SENIM_OK;
 		}
 		char consents[256];
-		product_categories_text(op->refused_categories, categories, sizeof(categories));
+		product_categories_text(op->refused_categories, categories,
+					sizeof(categories));
 		product_consents_text(op->refused_consents, consents, sizeof(consents));
 		snprintf(refused, sizeof(refused), "%s%s%s", categories,
 			 *categories && *consents ? "," : "", consents);
@@ -453,14 +458,15 @@ enum senim_result applications_change_tx(struct store_tx *tx, void *arg)
 	}
 	int64_t now = clock_now_us();
 	int64_t changed = 0;
-	err = store_exec(tx,
-			 "UPDATE applications SET state = $1, decline_reason = $2,"
-			 " refused = $3, updated_at = $4 WHERE id = $5 AND state = 'open'",
-			 (struct store_val[]){ SV_TEXT(state),
-					       reason ? SV_TEXT(reason) : SV_NULL(),
-					       *refused ? SV_TEXT(refused) : SV_NULL(),
-					       SV_INT(now), SV_TEXT(a->id) },
-			 5, &changed);
+	err = store_exec(
+		tx,
+		"UPDATE applications SET state = $1, decline_reason = $2,"
+		" refused = $3, updated_at = $4 WHERE id = $5 AND state = 'open'",
+		(struct store_val[]){ SV_TEXT(state),
+				      reason ? SV_TEXT(reason) : SV_NULL(),
+				      *refused ? SV_TEXT(refused) : SV_NULL(),
+				      SV_INT(now), SV_TEXT(a->id) },
+		5, &changed);
 	if (err)
 		return err;
 	if (changed != 1) {
@@ -468,7 +474,8 @@ enum senim_result applications_change_tx(struct store_tx *tx, void *arg)
 		return SENIM_OK;
 	}
 	snprintf(a->state, sizeof(a->state), "%s", state);
-	snprintf(a->decline_reason, sizeof(a->decline_reason), "%s", reason ? reason : "");
+	snprintf(a->decline_reason, sizeof(a->decline_reason), "%s",
+		 reason ? reason : "");
 	snprintf(a->refused, sizeof(a->refused), "%s", refused);
 	a->updated_at = now;
 	char object[APPLICATION_ID_LEN + 16];
@@ -514,14 +521,14 @@ enum senim_result applications_staff_read_tx(struct store_tx *tx, void *arg)
 	if (err)
 		return err;
 	uint32_t categories = 0;
-	enum access_result why = access_decide(op->matrix, op->role,
-					       PURPOSE_LOAN_APPLICATION_REVIEW, &state,
-					       &categories);
+	enum access_result why =
+		access_decide(op->matrix, op->role, PURPOSE_LOAN_APPLICATION_REVIEW,
+			      &state, &categories);
 	char object[APPLICATION_ID_LEN + 16];
 	snprintf(object, sizeof(object), "application:%s", op->id);
 	if (why != ACCESS_GRANTED) {
 		access_refusal_set(&op->refused, why, PURPOSE_LOAN_APPLICATION_REVIEW,
-				    &state);
+				   &state);
 		memset(&op->app, 0, sizeof(op->app));
 		return staff_record(tx, op, "application.read", object, NULL, "denied");
 	}
@@ -542,11 +549,11 @@ enum senim_result applications_staff_list_tx(struct store_tx *tx, void *arg)
 	/* The role must hold U1 at all; the queue shows no personal data
 	 * beyond ids and amounts, and leaves blocked subjects out (R3). */
 	uint32_t categories = 0;
-	enum access_result why = access_decide(op->matrix, op->role,
-					       PURPOSE_LOAN_APPLICATION_REVIEW, NULL,
-					       &categories);
+	enum access_result why = access_decide(
+		op->matrix, op->role, PURPOSE_LOAN_APPLICATION_REVIEW, NULL, &categories);
 	if (why != ACCESS_GRANTED) {
-		access_refusal_set(&op->refused, why, PURPOSE_LOAN_APPLICATION_REVIEW, NULL);
+		access_refusal_set(&op->refused, why, PURPOSE_LOAN_APPLICATION_REVIEW,
+				   NULL);
 		return staff_record(tx, op, "application.list", "applications", NULL,
 				    "denied");
 	}
@@ -557,7 +564,8 @@ enum senim_result applications_staff_list_tx(struct store_tx *tx, void *arg)
 	int has = 0;
 	enum senim_result err = store_query(
 		tx,
-		"SELECT a.id, a.subject_id, a.product_code, a.product_version, a.amount_tiyn,"
+		"SELECT a.id, a.subject_id, a.product_code, a.product_version, "
+		"a.amount_tiyn,"
 		" a.term_days, a.schedule_method, a.payout_kind, a.payout_last4, a.state,"
 		" COALESCE(a.decline_reason, ''), COALESCE(a.refused, ''), a.created_at,"
 		" a.updated_at FROM applications a JOIN subjects s ON s.id = a.subject_id"

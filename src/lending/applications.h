@@ -61,10 +61,10 @@ struct application {
 	char product_code[PRODUCT_CODE_MAX + 1];
 	int64_t product_version;
 	int64_t amount_tiyn, term_days;
-	char method[16];      /* "annuity", ... */
-	char payout_kind[8];  /* "card", "account" */
-	char payout_last4[5]; /* its last four characters */
-	char state[12];	      /* "open", "declined", "withdrawn", ... */
+	char method[16];	 /* "annuity", ... */
+	char payout_kind[8];	 /* "card", "account" */
+	char payout_last4[5];	 /* its last four characters */
+	char state[12];		 /* "open", "declined", "withdrawn", ... */
 	char decline_reason[32]; /* "" unless declined */
 	char refused[400];	 /* with data_refused: the codes refused */
 	int64_t created_at, updated_at;
@@ -153,7 +153,10 @@ void application_own_dispose(void *op);
  * `application.withdraw` / `application.decline`.  SENIM_ERR_NOT_FOUND when
  * the subject has no such application.  This op owns nothing.
  */
-enum application_act { APPLICATION_WITHDRAW, APPLICATION_REFUSE_DATA };
+enum application_act {
+	APPLICATION_WITHDRAW,
+	APPLICATION_REFUSE_DATA
+};
 struct application_change {
 	/* in */
 	const struct keyring *kr;
@@ -161,8 +164,8 @@ struct application_change {
 	enum application_act act;
 	uint32_t refused_categories, refused_consents; /* with REFUSE_DATA */
 	/* out */
-	int not_open;	     /* its state is not "open": nothing changed */
-	int refusal_invalid; /* refused what is not missing: nothing changed */
+	int not_open;		/* its state is not "open": nothing changed */
+	int refusal_invalid;	/* refused what is not missing: nothing changed */
 	struct application app; /* as it stands after the act */
 };
 SENIM_MUST_CHECK enum senim_result applications_change_tx(struct store_tx *tx, void *op);

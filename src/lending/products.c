@@ -41,27 +41,43 @@ int product_code_valid(const char *code)
 	return 1;
 }
 
-int product_valid(const struct product *p, const char **field)
+/* Check lo <= v <= hi, naming the field and the bound broken. */
+static int in_range(int64_t v, int64_t lo, int64_t hi, const char *name,
+		    const char **field, const char **rule)
 {
-	if (!product_code_valid(p->code))
-		return *field = "code", 0;
-	if (p->amount_min_tiyn <= 0 || p->amount_min_tiyn > PRODUCT_AMOUNT_MAX)
-		return *field = "amount_min_tiyn", 0;
-	if (p->amount_max_tiyn < p->amount_min_tiyn || p->amount_max_tiyn > PRODUCT_AMOUNT_MAX)
-		return *field = "amount_max_tiyn", 0;
-	if (p->term_min_days <= 0 || p->term_min_days > PRODUCT_TERM_MAX)
-		return *field = "term_min_days", 0;
-	if (p->term_max_days < p->term_min_days || p->term_max_days > PRODUCT_TERM_MAX)
-		return *field = "term_max_days", 0;
-	if (p->rate_bp < 0 || p->rate_bp > PRODUCT_RATE_MAX)
-		return *field = "rate_bp", 0;
-	if (p->issue_fee_tiyn < 0 || p->issue_fee_tiyn > p->amount_min_tiyn)
-		return *field = "issue_fee_tiyn", 0;
-	if (p->issue_fee_bp < 0 || p->issue_fee_bp > 10000)
-		return *field = "issue_fee_bp", 0;
-	if (p->methods == 0 || (p->methods >> METHODS) != 0)
-		return *field = "schedule_methods", 0;
-	return 1;
+	if (v >= lo && v <= hi)
+		return 1;
+	*field = name;
+	*rule = v < lo ? "min_value" : "max_value";
+	return 0;
+}
+
+int product_valid(const struct product *p, const char **field, const char **rule)
+{
+	if (!product_code_valid(p->code)) {
+		*field = "code";
+		*rule = "format";
+		return 0;
+	}
+	if (p->methods == 0 || (p->methods >> METHODS) != 0) {
+		*field = "schedule_methods";
+		*rule = "enum_value";
+		return 0;
+	}
+	/* A maximum is at least its minimum; a fixed fee at most the
+	 * smallest amount. */
+	return in_range(p->amount_min_tiyn, 1, PRODUCT_AMOUNT_MAX, "amount_min_tiyn",
+			field, rule) &&
+	       in_range(p->amount_max_tiyn, p->amount_min_tiyn, PRODUCT_AMOUNT_MAX,
+			"amount_max_tiyn", field, rule) &&
+	       in_range(p->term_min_days, 1, PRODUCT_TERM_MAX, "term_min_days", field,
+			rule) &&
+	       in_range(p->term_max_days, p->term_min_days, PRODUCT_TERM_MAX,
+			"term_max_days", field, rule) &&
+	       in_range(p->rate_bp, 0, PRODUCT_RATE_MAX, "rate_bp", field, rule) &&
+	       in_range(p->issue_fee_tiyn, 0, p->amount_min_tiyn, "issue_fee_tiyn", field,
+			rule) &&
+	       in_range(p->issue_fee_bp, 0, 10000, "issue_fee_bp", field, rule);
 }
 
 /* ---- masks as text ------------------------------------------------------- */
@@ -126,7 +142,8 @@ static uint32_t mask_parse(const char *s, size_t len, code_fn name)
 			continue;
 		for (unsigned k = 0; k < 32; k++) {
 			const char *c = name(k);
-			if (c && strlen(c) == i - start && memcmp(c, s + start, i - start) == 0)
+			if (c && strlen(c) == i - start &&
+			    memcmp(c, s + start, i - start) == 0)
 				mask |= 1u << k;
 		}
 		start = i + 1;
@@ -136,9 +153,9 @@ static uint32_t mask_parse(const char *s, size_t len, code_fn name)
 
 /* ---- the store ----------------------------------------------------------- */
 
-#define COLUMNS                                                                       \
-	"code, version, name_ru, name_kk, amount_min_tiyn, amount_max_tiyn,"          \
-	" term_min_days, term_max_days, rate_bp, issue_fee_tiyn, issue_fee_bp,"       \
+#define COLUMNS                                                                 \
+	"code, version, name_ru, name_kk, amount_min_tiyn, amount_max_tiyn,"    \
+	" term_min_days, term_max_days, rate_bp, issue_fee_tiyn, issue_fee_bp," \
 	" schedule_methods, categories, consents, active, created_at, created_by"
 
 static void copy_col(struct store_rows *r, int col, char *dst, size_t cap)
@@ -187,13 +204,14 @@ enum senim_result products_create_tx(struct store_tx *tx, void *arg)
 	/* PostgreSQL: creators in other processes wait here, so two versions
 	 * of one code never race for the same number. */
 	if (store_tx_kind(tx) == STORE_POSTGRES) {
-		err = store_exec(tx, "LOCK TABLE products IN EXCLUSIVE MODE", NULL, 0, NULL);
+		err = store_exec(tx, "LOCK TABLE products IN EXCLUSIVE MODE", NULL, 0,
+				 NULL);
 		if (err)
 			return err;
 	}
-	err = store_query_one(tx,
-			      "SELECT COALESCE(MAX(version), 0) FROM products WHERE code = $1",
-			      (struct store_val[]){ SV_TEXT(p->code) }, 1, &r);
+	err = store_query_one(
+		tx, "SELECT COALESCE(MAX(version), 0) FROM products WHERE code = $1",
+		(struct store_val[]){ SV_TEXT(p->code) }, 1, &r);
 	if (err)
 		return err;
 	p->version = store_rows_int(r, 0) + 1;
@@ -204,24 +222,26 @@ enum senim_result products_create_tx(struct store_tx *tx, void *arg)
 	product_methods_text(p->methods, methods, sizeof(methods));
 	product_categories_text(p->categories, categories, sizeof(categories));
 	product_consents_text(p->consents, consents, sizeof(consents));
-	err = store_exec(
-		tx,
-		"INSERT INTO products (" COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-		" $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-		(struct store_val[]){ SV_TEXT(p->code), SV_INT(p->version),
-				      SV_TEXT(p->name_ru), SV_TEXT(p->name_kk),
-				      SV_INT(p->amount_min_tiyn), SV_INT(p->amount_max_tiyn),
-				      SV_INT(p->term_min_days), SV_INT(p->term_max_days),
-				      SV_INT(p->rate_bp), SV_INT(p->issue_fee_tiyn),
-				      SV_INT(p->issue_fee_bp), SV_TEXT(methods),
-				      SV_TEXT(categories), SV_TEXT(consents),
-				      SV_INT(p->active ? 1 : 0), SV_INT(p->created_at),
-				      SV_TEXT(op->actor) },
-		17, NULL);
+	err = store_exec(tx,
+			 "INSERT INTO products (" COLUMNS
+			 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+			 " $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+			 (struct store_val[]){
+				 SV_TEXT(p->code), SV_INT(p->version),
+				 SV_TEXT(p->name_ru), SV_TEXT(p->name_kk),
+				 SV_INT(p->amount_min_tiyn), SV_INT(p->amount_max_tiyn),
+				 SV_INT(p->term_min_days), SV_INT(p->term_max_days),
+				 SV_INT(p->rate_bp), SV_INT(p->issue_fee_tiyn),
+				 SV_INT(p->issue_fee_bp), SV_TEXT(methods),
+				 SV_TEXT(categories), SV_TEXT(consents),
+				 SV_INT(p->active ? 1 : 0), SV_INT(p->created_at),
+				 SV_TEXT(op->actor) },
+			 17, NULL);
 	if (err)
 		return err;
 	char object[PRODUCT_CODE_MAX + 32];
-	snprintf(object, sizeof(object), "product:%s:%lld", p->code, (long long)p->version);
+	snprintf(object, sizeof(object), "product:%s:%lld", p->code,
+		 (long long)p->version);
 	struct audit_record rec = { .actor = op->actor,
 				    .operation = "product.create",
 				    .object = object,
@@ -239,11 +259,11 @@ enum senim_result products_get_in(struct store_tx *tx, const char *code, int64_t
 	struct store_rows *r = NULL;
 	enum senim_result err;
 	if (version > 0)
-		err = store_query_one(tx,
-				      "SELECT " COLUMNS
-				      " FROM products WHERE code = $1 AND version = $2",
-				      (struct store_val[]){ SV_TEXT(code), SV_INT(version) }, 2,
-				      &r);
+		err = store_query_one(
+			tx,
+			"SELECT " COLUMNS
+			" FROM products WHERE code = $1 AND version = $2",
+			(struct store_val[]){ SV_TEXT(code), SV_INT(version) }, 2, &r);
 	else
 		err = store_query_one(tx,
 				      "SELECT " COLUMNS " FROM products WHERE code = $1"

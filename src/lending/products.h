@@ -30,7 +30,7 @@
 /* Upper bounds that keep every product's arithmetic far from overflow:
  * 10^13 tiyn is 10^11 tenge, well above any legal microcredit. */
 #define PRODUCT_AMOUNT_MAX 10000000000000LL
-#define PRODUCT_TERM_MAX 3660 /* days */
+#define PRODUCT_TERM_MAX 3660	/* days */
 #define PRODUCT_RATE_MAX 100000 /* bp: 1000% a year */
 
 /* 1 when `code` can name a product (says nothing of existence). */
@@ -59,10 +59,12 @@ struct product {
 	char created_by[40];
 };
 
-/* 1 when the ranges, rate, fees and methods are coherent (what the schema's
- * CHECKs and the bounds above demand).  *field gets the first field at
- * fault. */
-int product_valid(const struct product *p, const char **field);
+/* 1 when the code, ranges, rate, fees and methods are coherent (what the
+ * schema's CHECKs and the bounds above demand); else *field gets the first
+ * field at fault and *rule the validation rule it broke ("format",
+ * "enum_value", "min_value": below its minimum or, for a range's maximum,
+ * below the range's minimum; "max_value"), both static. */
+int product_valid(const struct product *p, const char **field, const char **rule);
 
 /*
  * Creating a version.  The caller fills `p` (its version and created_*
