@@ -193,6 +193,8 @@ static enum senim_result create_answer(struct http_request *req,
 				       enum senim_result result, void *ctx)
 {
 	struct application_create *op = ctx;
+	if (result == SENIM_ERR_CONFLICT)
+		return http_reply_code(req, resp, "application_open_exists");
 	if (result)
 		return result;
 	if (op->refusal)

@@ -294,6 +294,7 @@ enum senim_result applications_create_tx(struct store_tx *tx, void *arg)
 	struct application_create *op = arg;
 	struct application *a = &op->app;
 	struct store_rows *r = NULL;
+	op->refusal = APPLICATION_ACCEPTED; /* a job may run more than once */
 	/* One in progress per borrower: checked here so the answer is clear;
 	 * the partial unique index keeps it against any other writer. */
 	enum senim_result err = store_query_one(
@@ -327,10 +328,9 @@ enum senim_result applications_create_tx(struct store_tx *tx, void *arg)
 			SV_BLOB(op->sealed.data, op->sealed.len),
 			SV_TEXT(a->payout_last4), SV_INT(now), SV_TEXT(op->request_id) },
 		12, NULL);
-	if (err == SENIM_ERR_CONFLICT) {
-		op->refusal = APPLICATION_OPEN_EXISTS;
-		return SENIM_OK;
-	}
+	/* SENIM_ERR_CONFLICT: another writer's application got in first; the
+	 * job is undone and the answer says so (PostgreSQL allows nothing
+	 * more in this transaction after a failed statement). */
 	if (err)
 		return err;
 	err = missing_in(tx, a->subject_id, &op->product, &op->missing);

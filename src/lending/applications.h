@@ -93,7 +93,9 @@ enum application_refusal {
  * and decides the checks above in a read transaction, and seals the payout
  * (SENIM_OK with `refusal` set when refused; nothing is written then);
  * applications_create_tx inserts it, once more refusing a second one in
- * progress, and appends `application.create`.  The payout value is the
+ * progress, and appends `application.create`; SENIM_ERR_CONFLICT when the
+ * schema's index refused it (a writer in another process got in first:
+ * nothing is written, answer it as a second application).  The payout value is the
  * caller's (personal data: the caller wipes it); it need not outlive the
  * prepare.
  */
