@@ -26,6 +26,7 @@ struct backoff;
 struct recipients;
 
 struct exchange_env;
+struct loan_rules;
 struct app {
 	struct store *store;
 	struct keyring *keys;
@@ -43,6 +44,8 @@ struct app {
 	const struct recipients *recipients; /* serve --recipients; NULL without */
 	const struct exchange_env
 		*exchange; /* recipients and the hub; NULL: no exchange */
+	const struct loan_rules
+		*loan_rules; /* serve --loan-rules; NULL: no applications */
 };
 
 /*

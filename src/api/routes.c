@@ -128,6 +128,29 @@ static const struct route table[] = {
 	  BORROWER | ROUTE_POLICY_FREE, "me_disclosures" },
 	{ "GET", "/v1/disclosures", api_disclosures,
 	  ROLE_BIT(ROLE_DPO) | ROLE_BIT(ROLE_AUDITOR), 0, "disclosures" },
+
+	/* Lending (issue 12): the catalogue, run by the admin; applications,
+	 * the borrower's own (C4), and the underwriters' queue under U1. */
+	{ "POST", "/v1/products", api_product_create, ROLE_BIT(ROLE_ADMIN), JSON,
+	  "product_create" },
+	{ "GET", "/v1/products", api_product_list, ROLE_BIT(ROLE_ADMIN), 0,
+	  "product_list" },
+	{ "GET", "/v1/products/{code}", api_product_get, ROLE_BIT(ROLE_ADMIN), 0,
+	  "product_get" },
+	{ "GET", "/v1/me/products", api_me_products, 0, BORROWER, "me_products" },
+	{ "POST", "/v1/me/applications", api_me_apply, 0, BORROWER | JSON, "me_apply" },
+	{ "GET", "/v1/me/applications", api_me_applications, 0, BORROWER,
+	  "me_applications" },
+	{ "GET", "/v1/me/applications/{id}", api_me_application, 0, BORROWER,
+	  "me_application" },
+	{ "POST", "/v1/me/applications/{id}/withdrawal", api_me_application_withdraw, 0,
+	  BORROWER, "me_application_withdraw" },
+	{ "POST", "/v1/me/applications/{id}/refusal", api_me_application_refuse, 0,
+	  BORROWER | JSON, "me_application_refuse" },
+	{ "GET", "/v1/applications", api_applications, ROLE_BIT(ROLE_UNDERWRITER), 0,
+	  "applications" },
+	{ "GET", "/v1/applications/{id}", api_application_get, ROLE_BIT(ROLE_UNDERWRITER),
+	  0, "application_get" },
 };
 
 const struct route *routes_table(size_t *n)

@@ -161,6 +161,15 @@ struct recipients;
 int cli_recipients_load(const char *cmd, const char *path, const struct access_matrix *m,
 			struct recipients **out);
 
+/*
+ * Read and parse the loan rules file at path (core/loan_rules.h): CLI_OK
+ * with *out set (the caller frees it with loan_rules_free); otherwise one
+ * line on stderr, "senim CMD: ...", *out NULL, and CLI_USAGE (the file
+ * breaks a rule) or CLI_ENV (it cannot be read; errno says why).
+ */
+struct loan_rules;
+int cli_loan_rules_load(const char *cmd, const char *path, struct loan_rules **out);
+
 /* The subcommands. */
 int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);

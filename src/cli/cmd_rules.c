@@ -37,46 +37,6 @@ static const char rules_usage[] =
 	"            2 the file breaks a rule, or a usage error, 3 the file cannot\n"
 	"            be read\n";
 
-/* Read the file and parse it: CLI_OK with *out set, or the exit code after
- * one line on stderr. */
-static int load(const char *path, struct loan_rules **out)
-{
-	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		cli_error("rules", "cannot read the rules file %s: %s", path,
-			  strerror(errno));
-		return CLI_ENV;
-	}
-	/* One byte past the limit lets the parser say the file is too long. */
-	char *text = malloc(LOAN_RULES_FILE_MAX + 1);
-	if (!text) {
-		fclose(f);
-		cli_error("rules", "out of memory");
-		return CLI_ENV;
-	}
-	size_t len = fread(text, 1, LOAN_RULES_FILE_MAX + 1, f);
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(text);
-		cli_error("rules", "cannot read the rules file %s", path);
-		return CLI_ENV;
-	}
-	char why[1024];
-	enum senim_result err = loan_rules_parse(path, text, len, out, why, sizeof(why));
-	free(text);
-	if (err == SENIM_ERR_INVALID) {
-		cli_error("rules", "%s", why);
-		return CLI_USAGE;
-	}
-	if (err) {
-		cli_error("rules", "%s", senim_result_name(err));
-		return CLI_ENV;
-	}
-	return CLI_OK;
-}
-
 static void show(const struct loan_rules_in_force *f)
 {
 	printf("rules in force on %s\n", f->date);
@@ -190,7 +150,7 @@ int cmd_rules(int argc, char **argv)
 		date = today;
 	}
 	struct loan_rules *r = NULL;
-	int rc = load(path, &r);
+	int rc = cli_loan_rules_load("rules", path, &r);
 	if (rc)
 		return rc;
 	struct loan_rules_in_force f;

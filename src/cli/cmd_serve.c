@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "common/backoff.h"
 #include "common/buf.h"
+#include "core/loan_rules.h"
 #include "core/purposes.h"
 #include "connectors/hub.h"
 #include "core/recipients.h"
@@ -37,6 +38,7 @@
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_MAX_BODY (1024 * 1024)
 #define SHUTDOWN_GRACE_MS 30000
+#define DEFAULT_LOAN_RULES "data/loan-rules.conf"
 
 static const char usage_text[] =
 	"usage: senim serve [OPTIONS]\n\n"
@@ -62,6 +64,12 @@ static const char usage_text[] =
 	"                      a file that breaks a rule is refused, naming its\n"
 	"                      line, and senim does not start (exit 2); without\n"
 	"                      it no data goes to any recipient\n"
+	"  --loan-rules FILE   the regulatory rules every application and offer\n"
+	"                      keeps (SENIM_LOAN_RULES; default " DEFAULT_LOAN_RULES ",\n"
+	"                      see 'senim rules --help'); a named file that is bad\n"
+	"                      or missing is refused and senim does not start;\n"
+	"                      without the default file no application is taken\n"
+	"                      (503)\n"
 	"  --sms-gateway URL   SMS gateway for borrowers' one-time codes\n"
 	"                      (SENIM_SMS_GATEWAY_URL); without it, the endpoint\n"
 	"                      and credentials of the recipients file's sms/1\n"
@@ -117,6 +125,7 @@ struct serve_opts {
 	const char *listen;
 	const char *matrix_file;
 	const char *recipients_file;
+	const char *loan_rules_file; /* NULL: the default, if it exists */
 	const char *sms_url;
 	const char *sms_credentials;
 	long otp_ip_limit;
@@ -156,6 +165,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "access-matrix", required_argument, NULL, 'm' },
 		{ "recipients", required_argument, NULL, 'r' },
+		{ "loan-rules", required_argument, NULL, 'L' },
 		{ "sms-gateway", required_argument, NULL, 's' },
 		{ "sms-credentials", required_argument, NULL, 'c' },
 		{ "otp-ip-limit", required_argument, NULL, 'o' },
@@ -198,6 +208,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->recipients_file = getenv("SENIM_RECIPIENTS");
 	if (o->recipients_file && !*o->recipients_file)
 		o->recipients_file = NULL;
+	o->loan_rules_file = getenv("SENIM_LOAN_RULES");
+	if (o->loan_rules_file && !*o->loan_rules_file)
+		o->loan_rules_file = NULL;
 	if (env_long("SENIM_THREADS", 1, 256, &o->threads) ||
 	    env_long("SENIM_MAX_BODY", 1024, 64L << 20, &o->max_body) ||
 	    env_long("SENIM_FAILURE_DELAY_MS", 0, 10000, &o->failure_delay_ms) ||
@@ -248,6 +261,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 			break;
 		case 'r':
 			o->recipients_file = optarg;
+			break;
+		case 'L':
+			o->loan_rules_file = optarg;
 			break;
 		case 's':
 			o->sms_url = optarg;
@@ -454,11 +470,27 @@ int cmd_serve(int argc, char **argv)
 		if (rc)
 			return rc;
 	}
+	/* The loan rules, checked at start too.  A file named on the command
+	 * line or in the environment must be good; the default may be absent
+	 * (a deployment that takes no applications), never bad. */
+	struct loan_rules *loan_rules = NULL;
+	const char *rules_file =
+		o.loan_rules_file ? o.loan_rules_file : DEFAULT_LOAN_RULES;
+	if (o.loan_rules_file || access(rules_file, F_OK) == 0) {
+		rc = cli_loan_rules_load("serve", rules_file, &loan_rules);
+		if (rc) {
+			recipients_free(recipients);
+			return rc;
+		}
+	} else {
+		log_event(LOG_WARN, "loan_rules_absent", "file", rules_file, NULL);
+	}
 	struct store *st;
 	struct keyring *kr;
 	rc = cli_open(&common, (int)o.threads + 2, &st, &kr);
 	if (rc) {
 		recipients_free(recipients);
+		loan_rules_free(loan_rules);
 		return rc;
 	}
 	size_t nroutes;
@@ -471,7 +503,8 @@ int cmd_serve(int argc, char **argv)
 			   .matrix = matrix,
 			   .otp_ip_limit = (int)o.otp_ip_limit,
 			   .sign_in_ip_limit = (int)o.sign_in_ip_limit,
-			   .recipients = recipients };
+			   .recipients = recipients,
+			   .loan_rules = loan_rules };
 	/* The exchange: one hub thread carries every call to a recipient. */
 	struct exchange_env exchange = {
 		.recipients = recipients, .store = st, .kr = kr, .matrix = &app.matrix
@@ -578,5 +611,6 @@ done:
 	store_free(st);
 	keyring_free(kr);
 	recipients_free(recipients);
+	loan_rules_free(loan_rules);
 	return rc;
 }

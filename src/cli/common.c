@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "audit/audit.h"
+#include "core/loan_rules.h"
 #include "common/log.h"
 #include "vault/vault.h"
 #include "common/banned.h"
@@ -371,4 +372,43 @@ int cli_next_option(struct cli_args *a, const struct option *longopts)
 	a->first = optind;
 	cli_common_finish(&a->common);
 	return 0;
+}
+
+/* Read the rules file and parse it (cli.h). */
+int cli_loan_rules_load(const char *cmd, const char *path, struct loan_rules **out)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		cli_error(cmd, "cannot read the rules file %s: %s", path,
+			  strerror(errno));
+		return CLI_ENV;
+	}
+	/* One byte past the limit lets the parser say the file is too long. */
+	char *text = malloc(LOAN_RULES_FILE_MAX + 1);
+	if (!text) {
+		fclose(f);
+		cli_error(cmd, "out of memory");
+		return CLI_ENV;
+	}
+	size_t len = fread(text, 1, LOAN_RULES_FILE_MAX + 1, f);
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(text);
+		cli_error(cmd, "cannot read the rules file %s", path);
+		return CLI_ENV;
+	}
+	char why[1024];
+	enum senim_result err = loan_rules_parse(path, text, len, out, why, sizeof(why));
+	free(text);
+	if (err == SENIM_ERR_INVALID) {
+		cli_error(cmd, "%s", why);
+		return CLI_USAGE;
+	}
+	if (err) {
+		cli_error(cmd, "%s", senim_result_name(err));
+		return CLI_ENV;
+	}
+	return CLI_OK;
 }

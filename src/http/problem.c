@@ -390,6 +390,83 @@ static const struct problem_def catalogue[] = {
 	    "таусылған. Нөмірді ауыстыруды қайта бастаңыз.",
 	    "The codes from the old and the new number are wrong, expired or out of "
 	    "attempts. Start the phone change again." } },
+	{ "product_not_found",
+	  404,
+	  { "Продукт не найден", "Өнім табылмады", "Product not found" },
+	  { "Продукта с таким кодом (или такой версии) нет.",
+	    "Мұндай коды (немесе нұсқасы) бар өнім жоқ.",
+	    "There is no product with this code (or this version)." } },
+	{ "product_inactive",
+	  409,
+	  { "Продукт не выдаётся", "Өнім берілмейді", "Product not offered" },
+	  { "Этот продукт сейчас не принимает заявок.",
+	    "Бұл өнім қазір өтінімдер қабылдамайды.",
+	    "This product takes no applications now." } },
+	{ "schedule_method_not_offered",
+	  422,
+	  { "Способ погашения не предлагается", "Өтеу тәсілі ұсынылмайды",
+	    "Schedule method not offered" },
+	  { "Продукт не предлагает этот способ погашения (schedule_method).",
+	    "Өнім бұл өтеу тәсілін (schedule_method) ұсынбайды.",
+	    "The product does not offer this schedule method (schedule_method)." } },
+	{ "application_outside_product",
+	  422,
+	  { "Вне условий продукта", "Өнім шарттарынан тыс", "Outside the product" },
+	  { "Поле «{field}» вне пределов продукта; граница: {limit}.",
+	    "«{field}» өрісі өнім шегінен тыс; шегі: {limit}.",
+	    "Field '{field}' is outside the product's range; the bound is {limit}." } },
+	{ "loan_rule_breached",
+	  422,
+	  { "Нарушено требование закона", "Заң талабы бұзылды", "Outside a rule of law" },
+	  { "Заявка вне регуляторного правила, действующего сегодня (loan_rule: "
+	    "правило, loan_rule_source: его источник).",
+	    "Өтінім бүгін қолданыстағы реттеуші ережеден тыс (loan_rule: ереже, "
+	    "loan_rule_source: оның көзі).",
+	    "The application is outside a regulatory rule in force today (loan_rule: "
+	    "the rule, loan_rule_source: its source)." } },
+	{ "loan_rules_unavailable",
+	  503,
+	  { "Правила выдачи не загружены", "Беру ережелері жүктелмеген",
+	    "Loan rules unavailable" },
+	  { "Сервер запущен без правил выдачи микрокредитов, действующих сегодня; "
+	    "заявки не принимаются.",
+	    "Сервер бүгін қолданыстағы микрокредит беру ережелерінсіз іске қосылған; "
+	    "өтінімдер қабылданбайды.",
+	    "The server runs without microcredit rules in force today; no "
+	    "application is taken." } },
+	{ "application_open_exists",
+	  409,
+	  { "Уже есть открытая заявка", "Ашық өтінім бар", "An application is open" },
+	  { "У заёмщика уже есть заявка в работе; новая — после её завершения или "
+	    "отзыва.",
+	    "Қарыз алушыда қаралып жатқан өтінім бар; жаңасы — ол аяқталған немесе "
+	    "кері қайтарылған соң.",
+	    "The borrower has an application in progress; a new one waits until it "
+	    "ends or is withdrawn." } },
+	{ "application_not_found",
+	  404,
+	  { "Заявка не найдена", "Өтінім табылмады", "Application not found" },
+	  { "Заявки с таким идентификатором нет.",
+	    "Мұндай идентификаторы бар өтінім жоқ.",
+	    "There is no application with this id." } },
+	{ "application_not_open",
+	  409,
+	  { "Заявка не открыта", "Өтінім ашық емес", "Application not open" },
+	  { "Заявка уже отозвана, отклонена или решена (state); она не меняется.",
+	    "Өтінім кері қайтарылған, қабылданбаған немесе шешілген (state); ол "
+	    "өзгермейді.",
+	    "The application has been withdrawn, declined or decided (state); it "
+	    "does not change." } },
+	{ "refusal_not_needed",
+	  422,
+	  { "Отказ не от недостающих данных", "Бас тарту жетіспейтін деректерден емес",
+	    "Refusal of data not missing" },
+	  { "Отказаться можно только от данных и согласий, которых заявке не хватает "
+	    "(missing).",
+	    "Тек өтінімге жетіспейтін деректер мен келісімдерден бас тартуға болады "
+	    "(missing).",
+	    "Only data and consents the application is missing (missing) can be "
+	    "refused." } },
 	{ "subject_not_found",
 	  404,
 	  { "Субъект не найден", "Субъект табылмады", "Subject not found" },

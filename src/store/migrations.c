@@ -440,6 +440,67 @@ static const char M0008[] =
 	"CREATE INDEX subject_findings_by_subject ON subject_findings(subject_id, "
 	"created_at);";
 
+/*
+ * Version 9: lending — the product catalogue and borrowers' applications
+ * (C4, U1; src/lending/).
+ *
+ * A product is versioned: a change is a new row (code, version + 1), never
+ * an UPDATE, and an application keeps the version it was made under.
+ * Lists (schedule methods, required categories and consents) are
+ * comma-separated codes.  An application's payout destination (a card
+ * number or an account) is personal data: sealed with the subject's data
+ * key, with only its last four characters beside it for display.  One
+ * application in progress per borrower is the partial unique index, on
+ * both engines; the states of the next wave (approved ... disbursed) are
+ * in the CHECK already so it needs no table rebuild on SQLite.
+ */
+static const char M0009[] =
+	"CREATE TABLE products ("
+	" code TEXT NOT NULL,"
+	" version BIGINT NOT NULL,"
+	" name_ru TEXT NOT NULL,"
+	" name_kk TEXT NOT NULL,"
+	" amount_min_tiyn BIGINT NOT NULL,"
+	" amount_max_tiyn BIGINT NOT NULL,"
+	" term_min_days BIGINT NOT NULL,"
+	" term_max_days BIGINT NOT NULL,"
+	" rate_bp BIGINT NOT NULL,"
+	" issue_fee_tiyn BIGINT NOT NULL,"
+	" issue_fee_bp BIGINT NOT NULL,"
+	" schedule_methods TEXT NOT NULL,"
+	" categories TEXT NOT NULL,"
+	" consents TEXT NOT NULL,"
+	" active INTEGER NOT NULL CHECK (active IN (0, 1)),"
+	" created_at BIGINT NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" CHECK (0 < amount_min_tiyn AND amount_min_tiyn <= amount_max_tiyn),"
+	" CHECK (0 < term_min_days AND term_min_days <= term_max_days),"
+	" PRIMARY KEY (code, version));"
+	"CREATE TABLE applications ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" product_code TEXT NOT NULL,"
+	" product_version BIGINT NOT NULL,"
+	" amount_tiyn BIGINT NOT NULL CHECK (amount_tiyn > 0),"
+	" term_days BIGINT NOT NULL CHECK (term_days > 0),"
+	" schedule_method TEXT NOT NULL,"
+	" payout_kind TEXT NOT NULL CHECK (payout_kind IN ('card', 'account')),"
+	" payout_sealed {blob} NOT NULL,"
+	" payout_last4 TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('open', 'declined', 'withdrawn',"
+	"  'approved', 'referred', 'offered', 'signed', 'disbursed')),"
+	" decline_reason TEXT,"
+	" refused TEXT,"
+	" created_at BIGINT NOT NULL,"
+	" updated_at BIGINT NOT NULL,"
+	" request_id TEXT NOT NULL,"
+	" FOREIGN KEY (product_code, product_version) REFERENCES products(code, "
+	"version));"
+	"CREATE UNIQUE INDEX applications_one_open ON applications(subject_id)"
+	" WHERE state IN ('open', 'approved', 'referred', 'offered', 'signed');"
+	"CREATE INDEX applications_by_subject ON applications(subject_id, created_at);"
+	"CREATE INDEX applications_by_state ON applications(state, id);";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -449,6 +510,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 6, .name = "0006_no_truncate", .sql = M0006 },
 	{ .version = 7, .name = "0007_phone_changes", .sql = M0007 },
 	{ .version = 8, .name = "0008_exchange", .sql = M0008 },
+	{ .version = 9, .name = "0009_lending", .sql = M0009 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

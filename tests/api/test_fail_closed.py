@@ -42,6 +42,10 @@ NO_BORROWER_DATA = {
     "auth_otp": "202 without a body; the code goes by SMS",
     "auth_sign_out": "204 without a body",
     "audit_verify": "the chain's state: counts and sequence numbers",
+    "product_create": "the product catalogue; no one's data",
+    "product_list": "the product catalogue; no one's data",
+    "product_get": "the product catalogue; no one's data",
+    "me_products": "the active products of the catalogue; no one's data",
 }
 
 # Routes on a borrower's data whose fail-closed test is another one below:
@@ -68,6 +72,16 @@ ELSEWHERE = {
     # test makes its own and checks both lists fail closed
     "me_disclosures": "test_disclosures.py::test_lists_fail_closed_without_audit",
     "disclosures": "test_disclosures.py::test_lists_fail_closed_without_audit",
+    # applications need the loan rules and a product (test_applications.py)
+    "me_apply": "test_applications.py::test_applications_fail_closed_without_audit",
+    "me_applications": "test_applications.py::test_applications_fail_closed_without_audit",
+    "me_application": "test_applications.py::test_applications_fail_closed_without_audit",
+    "me_application_withdraw":
+        "test_applications.py::test_applications_fail_closed_without_audit",
+    "me_application_refuse":
+        "test_applications.py::test_applications_fail_closed_without_audit",
+    "applications": "test_applications.py::test_applications_fail_closed_without_audit",
+    "application_get": "test_applications.py::test_applications_fail_closed_without_audit",
 }
 
 # How to call each route that touches a borrower's data: who calls, which

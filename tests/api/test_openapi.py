@@ -495,7 +495,7 @@ def _string_arrays(text):
 def _all_defines():
     out = {}
     for d in ("src/staff", "src/policy", "src/http", "src/api", "src/core", "src/common",
-              "src/subjects", "src/vault"):
+              "src/subjects", "src/vault", "src/lending"):
         full = os.path.join(SOURCE_DIR, d)
         for name in sorted(os.listdir(full)):
             if name.endswith((".h", ".c")):
@@ -972,6 +972,16 @@ def _consent_id_pattern():
     return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
 
 
+def _application_id_pattern():
+    defines = _defines(_strip_comments(_read("src/lending/applications.h")))
+    defines.update(_defines(_strip_comments(_read("src/common/ids.h"))))
+    text = _strip_comments(_read("src/lending/applications.c"))
+    m = re.search(r"strncmp\s*\(\s*id\s*,\s*\"(\w+)\"\s*,\s*(\d+)\s*\)", text)
+    assert m and len(m.group(1)) == int(m.group(2)), "application id prefix not found"
+    n = _eval_int("APPLICATION_ID_LEN", defines) - 1 - len(m.group(1))
+    return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
+
+
 def test_purpose_header_and_path_parameters(doc, routes):
     purposes = _c_arrays("src/core/purposes.c")
     sources = _api_sources()
@@ -999,6 +1009,9 @@ def test_purpose_header_and_path_parameters(doc, routes):
             elif r["path"].startswith("/v1/me/consents/"):
                 assert pattern == _consent_id_pattern(), \
                     "%s: {id} pattern differs from new_consent_id() in ledger.c" % where
+            elif r["path"].startswith(("/v1/me/applications/", "/v1/applications/")):
+                assert pattern == _application_id_pattern(), \
+                    "%s: {id} pattern differs from application_id_valid()" % where
             else:
                 raise AssertionError("%s: an {id} of unknown kind: teach test_openapi.py" % where)
         src = sources.get(r["handler"])

@@ -33,6 +33,19 @@ EXPECTED = {
     # checks it; a borrower sees their own (test_disclosures.py).
     ("GET", "/v1/disclosures"): {"dpo", "auditor"},
     ("GET", "/v1/me/disclosures"): BORROWER,
+    # Lending (issue 12): the admin runs the catalogue; a borrower applies
+    # and sees the active products; underwriters review under U1.
+    ("POST", "/v1/products"): {"admin"},
+    ("GET", "/v1/products"): {"admin"},
+    ("GET", "/v1/products/{code}"): {"admin"},
+    ("GET", "/v1/me/products"): BORROWER,
+    ("POST", "/v1/me/applications"): BORROWER,
+    ("GET", "/v1/me/applications"): BORROWER,
+    ("GET", "/v1/me/applications/{id}"): BORROWER,
+    ("POST", "/v1/me/applications/{id}/withdrawal"): BORROWER,
+    ("POST", "/v1/me/applications/{id}/refusal"): BORROWER,
+    ("GET", "/v1/applications"): {"underwriter"},
+    ("GET", "/v1/applications/{id}"): {"underwriter"},
     # Borrowers' data: every role that holds a data purpose; never admin or
     # auditor (they run the system and read the trail, not borrowers' data).
     ("POST", "/v1/subjects"): DATA,

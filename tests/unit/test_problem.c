@@ -73,8 +73,8 @@ static int has_placeholder(const char *s)
 }
 
 struct codes {
-	const char *code[64];
-	int status[64];
+	const char *code[128];
+	int status[128];
 	size_t n;
 };
 

@@ -1,0 +1,532 @@
+/*
+ * applications.c — borrowers' applications for a microcredit (C4, U1).
+ *
+ *   POST /v1/me/applications                   apply (product, amount, term,
+ *                                              schedule method, payout)
+ *   GET  /v1/me/applications                   the borrower's own, newest first
+ *   GET  /v1/me/applications/{id}              one, with what it still needs
+ *   POST /v1/me/applications/{id}/withdrawal   withdraw an open one
+ *   POST /v1/me/applications/{id}/refusal      refuse to give what it needs:
+ *                                              declined, data_refused (C4)
+ *   GET  /v1/applications                      the underwriters' queue (U1)
+ *   GET  /v1/applications/{id}                 one, for an underwriter (U1)
+ *
+ * The payout card or account travels only in the request body; the answer
+ * shows its kind and last four characters.  Another borrower's application
+ * is 404, as one that does not exist.
+ */
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/app.h"
+#include "api/refusal.h"
+#include "common/clock.h"
+#include "core/consents.h"
+#include "lending/applications.h"
+#include "common/banned.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A stored comma-separated list as a JSON array. */
+static json_t *list_json(const char *s)
+{
+	json_t *a = json_array();
+	const char *p = s;
+	while (a && *p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		json_array_append_new(a, json_stringn(p, n));
+		p += n + (end ? 1 : 0);
+	}
+	return a;
+}
+
+static json_t *missing_json(const struct application_missing *m)
+{
+	return json_pack("{s:o,s:o,s:o}", "categories",
+			 api_categories_json(m->categories), "consents",
+			 api_consents_json(m->consents), "withdrawn_consents",
+			 api_consents_json(m->withdrawn));
+}
+
+/* An application as answered; missing NULL: without the C4 list. */
+static json_t *application_json(const struct application *a,
+				const struct application_missing *m)
+{
+	char created[CLOCK_RFC3339_LEN], updated[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(a->created_at, created);
+	clock_format_rfc3339(a->updated_at, updated);
+	json_t *o = json_pack(
+		"{s:s,s:{s:s,s:I},s:I,s:I,s:s,s:{s:s,s:s},s:s,s:s,s:s}", "id", a->id,
+		"product", "code", a->product_code, "version",
+		(json_int_t)a->product_version, "amount_tiyn", (json_int_t)a->amount_tiyn,
+		"term_days", (json_int_t)a->term_days, "schedule_method", a->method,
+		"payout", "kind", a->payout_kind, "last4", a->payout_last4, "state",
+		a->state, "created_at", created, "updated_at", updated);
+	if (!o)
+		return NULL;
+	if (*a->decline_reason)
+		json_object_set_new(o, "decline_reason", json_string(a->decline_reason));
+	if (*a->refused)
+		json_object_set_new(o, "refused", list_json(a->refused));
+	if (m && strcmp(a->state, "open") == 0)
+		json_object_set_new(o, "missing", missing_json(m));
+	return o;
+}
+
+/* The {id} parameter; answers 404 itself when it cannot be an id. */
+static const char *id_or_reply(struct http_request *req, struct http_response *resp)
+{
+	const char *id = req->params[0];
+	if (application_id_valid(id))
+		return id;
+	http_reply_code(req, resp, "application_not_found");
+	return NULL;
+}
+
+/* ---- applying ----------------------------------------------------------- */
+
+static const char *const payout_kinds[] = { "card", "account", NULL };
+static const char *const methods[] = { "annuity", "differentiated", "single", NULL };
+
+static int product_format(const char *v, size_t len)
+{
+	(void)len;
+	return product_code_valid(v);
+}
+
+static const struct jsonin_field create_fields[] = {
+	{ .name = "product",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = PRODUCT_CODE_MAX,
+	  .format = product_format },
+	{ .name = "amount_tiyn", .type = JSONIN_INTEGER, .required = 1 },
+	{ .name = "term_days", .type = JSONIN_INTEGER, .required = 1 },
+	{ .name = "schedule_method",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .allowed = methods },
+	{ .name = "payout_kind",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .allowed = payout_kinds },
+	{ .name = "payout_number",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .min_len = 1,
+	  .max_len = APPLICATION_PAYOUT_MAX },
+};
+
+/* The op and what it borrows: the rules in force, the body (its strings). */
+struct create_req {
+	struct application_create op; /* first: the write's ctx */
+	struct loan_rules_in_force rules;
+	json_t *body;
+};
+
+static void create_dispose(void *p)
+{
+	struct create_req *cr = p;
+	application_create_dispose(&cr->op);
+	json_decref(cr->body); /* the payout number: wiped by the allocator */
+}
+
+static enum senim_result invalid(struct http_request *req, struct http_response *resp,
+				 const char *field, const char *rule, long long limit)
+{
+	struct problem p = {
+		.code = "validation_failed", .field = field, .rule = rule, .limit = limit
+	};
+	return http_reply_problem(req, resp, &p);
+}
+
+/* The answer to a refusal found before or in the write. */
+static enum senim_result reply_create_refusal(struct http_request *req,
+					      struct http_response *resp,
+					      const struct application_create *op)
+{
+	switch (op->refusal) {
+	case APPLICATION_PRODUCT_NOT_FOUND:
+		return http_reply_code(req, resp, "product_not_found");
+	case APPLICATION_PRODUCT_INACTIVE:
+		return http_reply_code(req, resp, "product_inactive");
+	case APPLICATION_METHOD_NOT_ALLOWED:
+		return http_reply_code(req, resp, "schedule_method_not_offered");
+	case APPLICATION_OUTSIDE_PRODUCT: {
+		struct problem p = { .code = "application_outside_product",
+				     .field = op->field,
+				     .limit = op->limit,
+				     .extra = json_pack("{s:I}", "limit",
+							(json_int_t)op->limit) };
+		return http_reply_problem(req, resp, &p);
+	}
+	case APPLICATION_LOAN_RULE: {
+		/* The rule that refused, by its stable code, the entry in
+		 * force and its legal source. */
+		const struct loan_rule *r = op->rule.rule;
+		json_t *extra = json_pack("{s:s}", "loan_rule", op->rule.code);
+		if (extra && r) {
+			json_object_set_new(extra, "loan_rule_from",
+					    json_string(r->from_text));
+			json_object_set_new(extra, "loan_rule_source",
+					    json_string(r->source));
+		}
+		struct problem p = { .code = "loan_rule_breached", .extra = extra };
+		return http_reply_problem(req, resp, &p);
+	}
+	case APPLICATION_OPEN_EXISTS:
+		return http_reply_code(req, resp, "application_open_exists");
+	case APPLICATION_ACCEPTED:
+		break;
+	}
+	return SENIM_ERR_INVALID; /* not a refusal: a programmer's slip */
+}
+
+static enum senim_result create_answer(struct http_request *req,
+				       struct http_response *resp,
+				       enum senim_result result, void *ctx)
+{
+	struct application_create *op = ctx;
+	if (result == SENIM_ERR_CONFLICT)
+		return http_reply_code(req, resp, "application_open_exists");
+	if (result)
+		return result;
+	if (op->refusal)
+		return reply_create_refusal(req, resp, op);
+	char location[64 + APPLICATION_ID_LEN];
+	snprintf(location, sizeof(location), "/v1/me/applications/%s", op->app.id);
+	enum senim_result err =
+		http_reply_json(resp, 201, application_json(&op->app, &op->missing));
+	if (err)
+		return err;
+	return http_add_header(req, resp, "Location", location);
+}
+
+enum senim_result api_me_apply(struct http_request *req, struct http_response *resp)
+{
+	struct app *app = req->app;
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, create_fields, COUNT(create_fields),
+				    &body))
+		return SENIM_OK;
+	struct create_req *cr =
+		arena_alloc_disposable(&req->arena, sizeof(*cr), create_dispose);
+	if (!cr) {
+		json_decref(body);
+		return SENIM_ERR_NOMEM;
+	}
+	cr->body = body;
+	struct application_create *op = &cr->op;
+	op->amount_tiyn =
+		(int64_t)json_integer_value(json_object_get(body, "amount_tiyn"));
+	op->term_days = (int64_t)json_integer_value(json_object_get(body, "term_days"));
+	if (op->amount_tiyn < 1)
+		return invalid(req, resp, "amount_tiyn", "min_value", 1);
+	if (op->term_days < 1)
+		return invalid(req, resp, "term_days", "min_value", 1);
+	op->payout_kind = jsonin_str(body, "payout_kind");
+	json_t *number = json_object_get(body, "payout_number");
+	op->payout = json_string_value(number);
+	op->payout_len = json_string_length(number);
+	if (!application_payout_valid(op->payout_kind, op->payout, op->payout_len))
+		return invalid(req, resp, "payout_number", "format", 0);
+	/* No rules, no application: an offer outside the law is never made,
+	 * and without the rules that cannot be known. */
+	char today[CLOCK_RFC3339_LEN], why[256];
+	clock_format_rfc3339(clock_now_us(), today);
+	today[10] = '\0';
+	if (!app->loan_rules ||
+	    loan_rules_in_force(app->loan_rules, today, &cr->rules, why, sizeof(why)))
+		return http_reply_code(req, resp, "loan_rules_unavailable");
+	op->rules = &cr->rules;
+	op->kr = app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->subject_id = req->actor.subject_id;
+	op->product_code = jsonin_str(body, "product");
+	op->method = jsonin_str(body, "schedule_method");
+	enum senim_result err = applications_create_prepare(app->store, op);
+	if (err)
+		return err;
+	if (op->refusal)
+		return reply_create_refusal(req, resp, op);
+	return http_write_then(req, applications_create_tx, op, create_answer);
+}
+
+/* ---- the borrower's reads ------------------------------------------------- */
+
+static enum senim_result own_answer(struct http_request *req, struct http_response *resp,
+				    enum senim_result result, void *ctx)
+{
+	struct application_own *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "application_not_found");
+	if (result)
+		return result;
+	if (op->id)
+		return http_reply_json(resp, 200,
+				       application_json(&op->app, &op->missing));
+	json_t *items = json_array();
+	for (int i = 0; items && i < op->count; i++)
+		json_array_append_new(items, application_json(&op->rows[i], NULL));
+	return http_reply_json(resp, 200, json_pack("{s:o}", "applications", items));
+}
+
+/* The borrower's own read of {id} (id NULL: the list). */
+static enum senim_result own_read(struct http_request *req, const char *id)
+{
+	struct application_own *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), application_own_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = req->app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->subject_id = req->actor.subject_id;
+	op->id = id;
+	return http_write_then(req, applications_own_tx, op, own_answer);
+}
+
+enum senim_result api_me_applications(struct http_request *req,
+				      struct http_response *resp)
+{
+	(void)resp;
+	return own_read(req, NULL);
+}
+
+enum senim_result api_me_application(struct http_request *req, struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	return own_read(req, id);
+}
+
+/* ---- the borrower's acts ---------------------------------------------------- */
+
+static enum senim_result change_answer(struct http_request *req,
+				       struct http_response *resp,
+				       enum senim_result result, void *ctx)
+{
+	struct application_change *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "application_not_found");
+	if (result)
+		return result;
+	if (op->not_open)
+		return http_reply_code(req, resp, "application_not_open");
+	if (op->refusal_invalid)
+		return http_reply_code(req, resp, "refusal_not_needed");
+	return http_reply_json(resp, 200, application_json(&op->app, NULL));
+}
+
+/* A change op for {id}, or NULL after answering. */
+static struct application_change *
+change_op(struct http_request *req, struct http_response *resp, enum senim_result *err)
+{
+	*err = SENIM_OK;
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return NULL;
+	struct application_change *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), NULL);
+	if (!op) {
+		*err = SENIM_ERR_NOMEM;
+		return NULL;
+	}
+	op->kr = req->app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->subject_id = req->actor.subject_id;
+	op->id = id;
+	return op;
+}
+
+enum senim_result api_me_application_withdraw(struct http_request *req,
+					      struct http_response *resp)
+{
+	enum senim_result err;
+	struct application_change *op = change_op(req, resp, &err);
+	if (!op)
+		return err;
+	op->act = APPLICATION_WITHDRAW;
+	return http_write_then(req, applications_change_tx, op, change_answer);
+}
+
+static const struct jsonin_field refusal_fields[] = {
+	{ .name = "categories", .type = JSONIN_ARRAY },
+	{ .name = "consents", .type = JSONIN_ARRAY },
+};
+
+/* The mask of an array of codes; -1 when an element is unknown. */
+static int64_t codes_mask(json_t *a, int (*parse)(const char *))
+{
+	json_t *v;
+	size_t i;
+	uint32_t mask = 0;
+	if (!a)
+		return 0;
+	json_array_foreach(a, i, v)
+	{
+		int k = json_is_string(v) ? parse(json_string_value(v)) : -1;
+		if (k < 0 || k >= 32)
+			return -1;
+		mask |= 1u << k;
+	}
+	return mask;
+}
+
+enum senim_result api_me_application_refuse(struct http_request *req,
+					    struct http_response *resp)
+{
+	if (!application_id_valid(req->params[0]))
+		return http_reply_code(req, resp, "application_not_found");
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, refusal_fields, COUNT(refusal_fields),
+				    &body))
+		return SENIM_OK;
+	int64_t categories =
+		codes_mask(json_object_get(body, "categories"), category_parse);
+	int64_t consents =
+		codes_mask(json_object_get(body, "consents"), consent_kind_parse);
+	json_decref(body);
+	if (categories < 0)
+		return invalid(req, resp, "categories", "enum_value", 0);
+	if (consents < 0)
+		return invalid(req, resp, "consents", "enum_value", 0);
+	if (categories == 0 && consents == 0)
+		return invalid(req, resp, "categories", "required", 0);
+	enum senim_result err;
+	struct application_change *op = change_op(req, resp, &err);
+	if (!op)
+		return err;
+	op->act = APPLICATION_REFUSE_DATA;
+	op->refused_categories = (uint32_t)categories;
+	op->refused_consents = (uint32_t)consents;
+	return http_write_then(req, applications_change_tx, op, change_answer);
+}
+
+/* ---- staff, under U1 ----------------------------------------------------------- */
+
+static struct application_staff *staff_op(struct http_request *req)
+{
+	struct application_staff *op = arena_alloc_disposable(&req->arena, sizeof(*op),
+							      application_staff_dispose);
+	if (!op)
+		return NULL;
+	op->kr = req->app->keys;
+	op->matrix = &req->app->matrix;
+	op->role = req->actor.role;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	return op;
+}
+
+static enum senim_result staff_read_answer(struct http_request *req,
+					   struct http_response *resp,
+					   enum senim_result result, void *ctx)
+{
+	struct application_staff *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "application_not_found");
+	if (result)
+		return result;
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	json_t *o = application_json(&op->app, &op->missing);
+	if (o)
+		json_object_set_new(o, "subject_id", json_string(op->app.subject_id));
+	return http_reply_json(resp, 200, o);
+}
+
+enum senim_result api_application_get(struct http_request *req,
+				      struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	struct application_staff *op = staff_op(req);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->id = id;
+	return http_write_then(req, applications_staff_read_tx, op, staff_read_answer);
+}
+
+static enum senim_result staff_list_answer(struct http_request *req,
+					   struct http_response *resp,
+					   enum senim_result result, void *ctx)
+{
+	struct application_staff *op = ctx;
+	if (result)
+		return result;
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	json_t *items = json_array();
+	for (int i = 0; items && i < op->count; i++) {
+		json_t *o = application_json(&op->rows[i], NULL);
+		if (o)
+			json_object_set_new(o, "subject_id",
+					    json_string(op->rows[i].subject_id));
+		json_array_append_new(items, o);
+	}
+	json_t *doc = json_pack("{s:o}", "applications", items);
+	if (doc && op->more && op->count > 0)
+		json_object_set_new(doc, "next_after",
+				    json_string(op->rows[op->count - 1].id));
+	return http_reply_json(resp, 200, doc);
+}
+
+static const char *const queue_states[] = { "open",	"declined",  "withdrawn",
+					    "approved", "referred",  "offered",
+					    "signed",	"disbursed", NULL };
+
+static enum senim_result bad_parameter(struct http_request *req,
+				       struct http_response *resp, const char *field,
+				       const char *rule, long long limit)
+{
+	struct problem p = {
+		.code = "invalid_parameter", .field = field, .rule = rule, .limit = limit
+	};
+	return http_reply_problem(req, resp, &p);
+}
+
+enum senim_result api_applications(struct http_request *req, struct http_response *resp)
+{
+	const char *state = http_query(req, "state");
+	const char *after = http_query(req, "after");
+	const char *limit = http_query(req, "limit");
+	const char *chosen = "open";
+	if (state) {
+		chosen = NULL;
+		for (size_t i = 0; queue_states[i]; i++)
+			if (strcmp(queue_states[i], state) == 0)
+				chosen = queue_states[i];
+		if (!chosen)
+			return bad_parameter(req, resp, "state", "enum_value", 0);
+	}
+	if (after && !application_id_valid(after))
+		return bad_parameter(req, resp, "after", "format", 0);
+	long n = 50;
+	if (limit) {
+		char *end;
+		errno = 0;
+		n = strtol(limit, &end, 10);
+		if (errno || end == limit || *end || n < 1 || n > APPLICATION_LIST_MAX)
+			return bad_parameter(req, resp, "limit",
+					     n < 1 ? "min_value" : "max_value",
+					     n < 1 ? 1 : APPLICATION_LIST_MAX);
+	}
+	struct application_staff *op = staff_op(req);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->state = chosen;
+	op->after = after ? after : "";
+	op->limit = (int)n;
+	return http_write_then(req, applications_staff_list_tx, op, staff_list_answer);
+}
