@@ -43,4 +43,9 @@ static inline uint32_t get_be32(const unsigned char *p)
 	       (uint32_t)p[3];
 }
 
+static inline uint64_t get_be64(const unsigned char *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
 #endif

@@ -28,6 +28,7 @@
 #include "consent/ledger.h"
 #include "core/contact.h"
 #include "core/iin.h"
+#include "core/schedule.h"
 #include "exchange/decide.h"
 #include "exchange/register.h"
 #include "subjects/subjects.h"
@@ -420,9 +421,21 @@ static enum senim_result audit(struct store_tx *tx, const struct loan_events_imp
 						    .request_id = op->request_id });
 }
 
-static enum senim_result insert_event(struct store_tx *tx, struct import *im,
-				      const struct vault_dek *dek, const struct lrow *r,
-				      int64_t now)
+/* An event's details, as both an import and lending record them. */
+struct details {
+	const char *contract;
+	size_t contract_len;
+	int64_t amount, outstanding, overdue; /* or ABSENT */
+	const char *due;		      /* DATE_LEN characters, or NULL */
+};
+
+/* Insert one row: its details sealed with the subject's key, bound to the
+ * row's id. */
+static enum senim_result insert_row(struct store_tx *tx, const struct vault_dek *dek,
+				    const char *subject, const unsigned char *digest,
+				    int64_t seq, enum bureau_event_kind event,
+				    const char *occurred, const struct details *d,
+				    const char *actor, int64_t now)
 {
 	char id[OUTBOX_ID_LEN];
 	id_time_ordered(id, "lev_", now / 1000);
@@ -435,39 +448,35 @@ static enum senim_result insert_event(struct store_tx *tx, struct import *im,
 	if (!j)
 		goto fail;
 	json_object_set_new(j, "contract_number",
-			    json_stringn(im->text + r->contract, r->contract_len));
+			    json_stringn(d->contract, d->contract_len));
 	json_object_set_new(j, "amount_tiyn",
-			    r->amount == ABSENT ? json_null() : json_integer(r->amount));
+			    d->amount == ABSENT ? json_null() : json_integer(d->amount));
 	json_object_set_new(j, "outstanding_tiyn",
-			    r->outstanding == ABSENT ? json_null()
-						     : json_integer(r->outstanding));
+			    d->outstanding == ABSENT ? json_null()
+						     : json_integer(d->outstanding));
 	json_object_set_new(j, "overdue_days",
-			    r->overdue == ABSENT ? json_null()
-						 : json_integer(r->overdue));
+			    d->overdue == ABSENT ? json_null()
+						 : json_integer(d->overdue));
 	json_object_set_new(j, "due_date",
-			    r->has_due ? json_stringn(im->text + r->due, DATE_LEN)
-				       : json_null());
+			    d->due ? json_stringn(d->due, DATE_LEN) : json_null());
 	err = codec_dump(j, &text, &len);
 	if (err)
 		goto fail;
-	err = vault_seal_blob(dek, r->subject, DETAILS_CATEGORY, id, DETAILS_VERSION,
-			      text, len, &sealed);
+	err = vault_seal_blob(dek, subject, DETAILS_CATEGORY, id, DETAILS_VERSION, text,
+			      len, &sealed);
 	if (err)
 		goto fail;
-	char occurred[DATE_LEN + 1];
-	memcpy(occurred, im->text + r->occurred, DATE_LEN);
-	occurred[DATE_LEN] = '\0';
-	err = store_exec(
-		tx,
-		"INSERT INTO loan_events (id, seq, subject_id, contract_digest,"
-		" event, occurred_on, details, imported_at, imported_by)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		(struct store_val[]){ SV_TEXT(id), SV_INT(r->seq), SV_TEXT(r->subject),
-				      SV_BLOB(r->digest, VAULT_INDEX_BYTES),
-				      SV_TEXT(bureau_event_code(r->event)),
-				      SV_TEXT(occurred), SV_BLOB(sealed.data, sealed.len),
-				      SV_INT(now), SV_TEXT(im->op->actor) },
-		9, NULL);
+	err = store_exec(tx,
+			 "INSERT INTO loan_events (id, seq, subject_id, contract_digest,"
+			 " event, occurred_on, details, imported_at, imported_by)"
+			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			 (struct store_val[]){ SV_TEXT(id), SV_INT(seq), SV_TEXT(subject),
+					       SV_BLOB(digest, VAULT_INDEX_BYTES),
+					       SV_TEXT(bureau_event_code(event)),
+					       SV_TEXT(occurred),
+					       SV_BLOB(sealed.data, sealed.len),
+					       SV_INT(now), SV_TEXT(actor) },
+			 9, NULL);
 fail:
 	if (text) {
 		sodium_memzero(text, len);
@@ -478,15 +487,30 @@ fail:
 	return err;
 }
 
-static enum senim_result write_fn(struct store_tx *tx, void *arg)
+static enum senim_result insert_event(struct store_tx *tx, struct import *im,
+				      const struct vault_dek *dek, const struct lrow *r,
+				      int64_t now)
 {
-	struct import *im = arg;
-	struct loan_events_import *op = im->op;
-	int64_t now = clock_now_us();
+	struct details d = { .contract = im->text + r->contract,
+			     .contract_len = r->contract_len,
+			     .amount = r->amount,
+			     .outstanding = r->outstanding,
+			     .overdue = r->overdue,
+			     .due = r->has_due ? im->text + r->due : NULL };
+	char occurred[DATE_LEN + 1];
+	memcpy(occurred, im->text + r->occurred, DATE_LEN);
+	occurred[DATE_LEN] = '\0';
+	return insert_row(tx, dek, r->subject, r->digest, r->seq, r->event, occurred, &d,
+			  im->op->actor, now);
+}
+
+/* The next seq: MAX + 1, with the table locked on PostgreSQL so two writers
+ * never take the same (SQLite has one writer). */
+static enum senim_result next_seq(struct store_tx *tx, int64_t *seq)
+{
 	struct store_rows *rs = NULL;
 	enum senim_result err = SENIM_OK;
 	if (store_tx_kind(tx) == STORE_POSTGRES) {
-		/* seq is MAX + 1: one importer at a time. */
 		err = store_exec(tx, "LOCK TABLE loan_events IN EXCLUSIVE MODE", NULL, 0,
 				 NULL);
 		if (err)
@@ -496,11 +520,23 @@ static enum senim_result write_fn(struct store_tx *tx, void *arg)
 			      0, &rs);
 	if (err)
 		return err;
-	int64_t seq = store_rows_int(rs, 0);
+	*seq = store_rows_int(rs, 0) + 1;
 	store_rows_free(rs);
+	return SENIM_OK;
+}
+
+static enum senim_result write_fn(struct store_tx *tx, void *arg)
+{
+	struct import *im = arg;
+	struct loan_events_import *op = im->op;
+	int64_t now = clock_now_us();
+	int64_t seq = 0;
+	enum senim_result err = next_seq(tx, &seq);
+	if (err)
+		return err;
 	for (size_t i = 0; i < im->n; i++)
 		if (!im->rows[i].skip)
-			im->rows[i].seq = ++seq;
+			im->rows[i].seq = seq++;
 	op->subjects = 0;
 	struct vault_dek *dek = NULL;
 	for (size_t k = 0; k < im->nnew && !err; k++) {
@@ -975,3 +1011,69 @@ static enum retry_check api_check(const char *body, size_t len, struct outbox_ro
 }
 
 const struct outbox_api loan_events_api = { .build = api_build, .check = api_check };
+
+/* ---- one event, from lending -------------------------------------------------------- */
+
+static void day_text(int32_t day, char out[DATE_LEN + 1])
+{
+	int y, m, d;
+	schedule_ymd(day, &y, &m, &d);
+	snprintf(out, DATE_LEN + 1, "%04d-%02d-%02d", y, m, d);
+}
+
+enum senim_result loan_events_append_tx(struct store_tx *tx, const struct keyring *kr,
+					const struct vault_dek *dek,
+					const struct loan_event_new *e, int *recorded)
+{
+	*recorded = 0;
+	size_t clen = e->contract_number ? strlen(e->contract_number) : 0;
+	if (!clen || clen > CONTRACT_MAX || e->event >= BUREAU_EVENT__COUNT ||
+	    !e->subject_id || !e->actor || !e->request_id)
+		return SENIM_ERR_INVALID;
+	unsigned char digest[VAULT_INDEX_BYTES];
+	vault_blind_index(kr, "contract", e->contract_number, clen, digest);
+	char occurred[DATE_LEN + 1], due[DATE_LEN + 1];
+	day_text(e->occurred_on, occurred);
+	if (e->has_due)
+		day_text(e->due, due);
+	struct store_rows *rs = NULL;
+	enum senim_result err = store_query_one(
+		tx,
+		"SELECT 1 FROM loan_events WHERE contract_digest = $1 AND event = $2"
+		" AND occurred_on = $3",
+		(struct store_val[]){ SV_BLOB(digest, VAULT_INDEX_BYTES),
+				      SV_TEXT(bureau_event_code(e->event)),
+				      SV_TEXT(occurred) },
+		3, &rs);
+	store_rows_free(rs);
+	if (err != SENIM_ERR_NOT_FOUND)
+		return err; /* SENIM_OK: recorded already, left as it is */
+	int64_t seq = 0;
+	err = next_seq(tx, &seq);
+	if (err)
+		return err;
+	struct details d = { .contract = e->contract_number,
+			     .contract_len = clen,
+			     .amount = e->amount_tiyn,
+			     .outstanding = e->outstanding_tiyn,
+			     .overdue = e->overdue_days,
+			     .due = e->has_due ? due : NULL };
+	err = insert_row(tx, dek, e->subject_id, digest, seq, e->event, occurred, &d,
+			 e->actor, clock_now_us());
+	if (err)
+		return err;
+	char object[16 + SUBJECT_ID_LEN];
+	snprintf(object, sizeof(object), "subject:%s", e->subject_id);
+	err = audit_append(tx, kr,
+			   &(struct audit_record){ .actor = e->actor,
+						   .operation = "loan_event.record",
+						   .object = object,
+						   .subject_id = e->subject_id,
+						   .categories = "",
+						   .purpose = PURPOSE_CODE,
+						   .outcome = "success",
+						   .request_id = e->request_id });
+	if (!err)
+		*recorded = 1;
+	return err;
+}

@@ -35,6 +35,7 @@
 
 #include "common/result.h"
 #include "core/access.h"
+#include "connectors/bureau.h"
 #include "core/recipients.h"
 #include "exchange/outbox.h"
 #include "store/store.h"
@@ -114,6 +115,34 @@ struct loan_events_queue {
 	char batch_id[OUTBOX_ID_LEN];
 };
 SENIM_MUST_CHECK enum senim_result loan_events_queue_tx(struct store_tx *tx, void *op);
+
+/*
+ * One event recorded by lending (a loan issued, paid, overdue, restructured,
+ * closed), inside the caller's write: the same row an import writes, sealed
+ * the same way with `dek` (the subject's key, loaded by the caller), the
+ * next seq, and its audit record (loan_event.record, purpose
+ * legal_obligation).  An event recorded already (the same contract, event
+ * and day) is left as it is and *recorded stays 0, so a rerun of the same
+ * day records nothing twice.  Amounts and overdue_days are BUREAU_ABSENT
+ * (-1) when not given.  SENIM_ERR_INVALID for a contract number of 0 or
+ * more than 64 bytes, an unknown event or a missing string.
+ */
+struct vault_dek;
+struct loan_event_new {
+	const char *subject_id;
+	const char *contract_number;
+	enum bureau_event_kind event;
+	int32_t occurred_on; /* day number (core/schedule.h) */
+	int64_t amount_tiyn, outstanding_tiyn, overdue_days;
+	int has_due;
+	int32_t due; /* day number, with has_due */
+	const char *actor, *request_id;
+};
+SENIM_MUST_CHECK enum senim_result loan_events_append_tx(struct store_tx *tx,
+							 const struct keyring *kr,
+							 const struct vault_dek *dek,
+							 const struct loan_event_new *e,
+							 int *recorded);
 
 /* loan_event/1 for the outbox's pump: the batch body from the rows'
  * payloads (each one event object), and the answer's check. */

@@ -501,6 +501,48 @@ static const char M0009[] =
 	"CREATE INDEX applications_by_subject ON applications(subject_id, created_at);"
 	"CREATE INDEX applications_by_state ON applications(state, id);";
 
+/* Version 10: loans (lending/loans.h).  A loan's state and schedule are
+ * their encodings; status, day, overdue_days and principal_left mirror the
+ * state for end of day's index and for reports. */
+static const char M0010[] =
+	"CREATE TABLE loans ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" application_id TEXT REFERENCES applications(id),"
+	" contract_index {blob} NOT NULL UNIQUE,"
+	" sealed {blob} NOT NULL,"
+	" principal BIGINT NOT NULL CHECK (principal > 0),"
+	" rate_bp BIGINT NOT NULL CHECK (rate_bp >= 0),"
+	" method TEXT NOT NULL CHECK (method IN ('annuity', 'differentiated',"
+	"  'single')),"
+	" payments BIGINT NOT NULL,"
+	" term_days BIGINT NOT NULL,"
+	" start_day BIGINT NOT NULL,"
+	" penalty_daily_bp BIGINT NOT NULL CHECK (penalty_daily_bp >= 0),"
+	" penalty_annual_bp BIGINT NOT NULL CHECK (penalty_annual_bp >= 0),"
+	" schedule {blob} NOT NULL,"
+	" state {blob} NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('open', 'overdue', 'closed')),"
+	" day BIGINT NOT NULL,"
+	" overdue_days BIGINT NOT NULL,"
+	" principal_left BIGINT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" updated_at BIGINT NOT NULL);"
+	"CREATE INDEX loans_by_subject ON loans(subject_id, created_at);"
+	"CREATE INDEX loans_due ON loans(status, day, id);"
+	"CREATE TABLE loan_notices ("
+	" id TEXT PRIMARY KEY,"
+	" loan_id TEXT NOT NULL REFERENCES loans(id),"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" kind TEXT NOT NULL CHECK (kind IN ('delinquency')),"
+	" delay_began BIGINT NOT NULL,"
+	" send_by BIGINT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'cancelled')),"
+	" created_at BIGINT NOT NULL,"
+	" sent_at BIGINT,"
+	" UNIQUE (loan_id, kind, delay_began));"
+	"CREATE INDEX loan_notices_queued ON loan_notices(state, send_by);";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -511,6 +553,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 7, .name = "0007_phone_changes", .sql = M0007 },
 	{ .version = 8, .name = "0008_exchange", .sql = M0008 },
 	{ .version = 9, .name = "0009_lending", .sql = M0009 },
+	{ .version = 10, .name = "0010_loans", .sql = M0010 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

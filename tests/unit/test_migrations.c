@@ -45,6 +45,8 @@ static const struct {
 	  "b23669added7a98abc7c9b04d605de57e9d1be95f17e8661d33a1a0ae041c8b8" },
 	{ STORE_SQLITE, 9, "0009_lending",
 	  "933fc1104c55852a9698f765f355a84fb0622e501ffab6644f1c2e422672b3aa" },
+	{ STORE_SQLITE, 10, "0010_loans",
+	  "cc9a50cca4faa935a6903a1d92accca0aa2a12aa1d36276f981c3f2f80522339" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -63,6 +65,8 @@ static const struct {
 	  "a53de97afa9699d275fd4ae1cdd37346606cdf5df047ebcce23082fa8b0f053d" },
 	{ STORE_POSTGRES, 9, "0009_lending",
 	  "4c793b82fa1283ef24593dd494d052a306a2bc65bc329584c1bad1a4aa84bc37" },
+	{ STORE_POSTGRES, 10, "0010_loans",
+	  "7ff1a58cc12389b691a033ec3954ed1f630e84099f3052f5a08c85bf3bc57f59" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))
