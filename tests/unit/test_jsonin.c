@@ -169,7 +169,11 @@ static void test_characters(void **state)
 		/* An escaped NUL never reaches a field: the body is malformed. */
 		{ "{\"name\":\"ab\\u0000\"}", "(body)", NULL, JSONIN_MAX_DEPTH },
 		{ "{\"name\":\"a b~\"}", NULL, NULL, 0 },
-		{ "{\"name\":\"a\\u0080b\"}", NULL, NULL, 0 },
+		/* C1 controls and bidirectional overrides are refused; the
+		 * characters around them are not. */
+		{ "{\"name\":\"a\\u0080b\"}", "name", "forbidden_characters", 0 },
+		{ "{\"name\":\"a\\u202eb\"}", "name", "forbidden_characters", 0 },
+		{ "{\"name\":\"a\\u00a0\\u2014b\"}", NULL, NULL, 0 },
 		/* Multiline texts allow \n, \r and \t, and nothing else below 0x20. */
 		{ "{\"name\":\"ab\",\"note\":\"a\\nb\\r\\tc\"}", NULL, NULL, 0 },
 		{ "{\"name\":\"ab\",\"note\":\"a\\u000bb\"}", "note",
