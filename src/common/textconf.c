@@ -2,6 +2,9 @@
  * textconf.c — dates, numbers and names of senim's text files (textconf.h).
  */
 #include "common/textconf.h"
+
+#include <string.h>
+
 #include "common/banned.h"
 
 /* Count whole years from a March-based year so that the leap day falls
@@ -89,4 +92,24 @@ int textconf_has_control(const char *s, size_t len)
 		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
 			return 1;
 	return 0;
+}
+
+int textconf_each_line(const char *text, size_t len, textconf_line_fn fn, void *ctx,
+		       unsigned *next_line)
+{
+	unsigned line = 1;
+	size_t at = 0;
+	int rc = 0;
+	while (at < len) {
+		const char *nl = memchr(text + at, '\n', len - at);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		rc = fn(ctx, line, text + at, end - at);
+		if (rc)
+			break;
+		at = end + 1;
+		line++;
+	}
+	if (next_line)
+		*next_line = line;
+	return rc;
 }

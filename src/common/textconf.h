@@ -34,6 +34,14 @@ int textconf_plain_name(const char *s, size_t len);
 /* Space or TAB. */
 int textconf_is_space(char c);
 
+/* Call fn for each line of text[0..len) split at LF (a CR before it is the
+ * line's, for the caller's check), numbered from 1, until fn returns
+ * non-zero, which is returned; 0 when every line was taken.  *next_line
+ * (may be NULL) gets the number after the last line. */
+typedef int (*textconf_line_fn)(void *ctx, unsigned line, const char *s, size_t len);
+int textconf_each_line(const char *text, size_t len, textconf_line_fn fn, void *ctx,
+		       unsigned *next_line);
+
 /* 1 when the line holds a control character other than TAB (DEL counts). */
 int textconf_has_control(const char *s, size_t len);
 

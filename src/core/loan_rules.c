@@ -367,6 +367,11 @@ static enum senim_result one_line(struct parser *p, unsigned line, const char *s
 	return key_value(p, line, s, len, (size_t)(eq - s));
 }
 
+static int each_line(void *p, unsigned line, const char *s, size_t len)
+{
+	return (int)one_line(p, line, s, len);
+}
+
 enum senim_result loan_rules_parse(const char *name, const char *text, size_t len,
 				   struct loan_rules **out, char *err, size_t errlen)
 {
@@ -380,18 +385,11 @@ enum senim_result loan_rules_parse(const char *name, const char *text, size_t le
 	p.r = calloc(1, sizeof(*p.r));
 	if (!p.r)
 		return SENIM_ERR_NOMEM;
-	enum senim_result rc = SENIM_OK;
 	unsigned line = 1;
-	size_t at = 0;
-	while (at < len) {
-		const char *nl = memchr(text + at, '\n', len - at);
-		size_t end = nl ? (size_t)(nl - text) : len;
-		rc = one_line(&p, line, text + at, end - at);
-		if (rc)
-			goto fail;
-		at = end + 1;
-		line++;
-	}
+	enum senim_result rc =
+		(enum senim_result)textconf_each_line(text, len, each_line, &p, &line);
+	if (rc)
+		goto fail;
 	rc = close_section(&p);
 	if (rc)
 		goto fail;

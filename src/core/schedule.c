@@ -3,6 +3,8 @@
  */
 #include "core/schedule.h"
 
+#include "common/textconf.h"
+
 #include "common/banned.h"
 
 /* Products of a principal (< 2^44), a rate (< 2^17) and a day count
@@ -22,31 +24,15 @@ static int64_t div_half_up(wide num, wide den)
 
 /* ---- dates: days since 1970-01-01 in the proleptic Gregorian calendar ------ */
 
-/* Eras of 400 years (146097 days) starting on 1 March, so the leap day is
- * the era-year's last day; the usual civil-from-days arithmetic. */
+/* The one civil-date arithmetic is textconf's (common/textconf.h). */
 int32_t schedule_day(int year, int month, int day)
 {
-	int y = year - (month <= 2);
-	int era = (y >= 0 ? y : y - 399) / 400;
-	int yoe = y - era * 400;
-	int mp = (month + 9) % 12; /* March = 0 */
-	int doy = (153 * mp + 2) / 5 + day - 1;
-	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (int32_t)(era * 146097 + doe - 719468);
+	return textconf_days_from_civil(year, month, day);
 }
 
 void schedule_ymd(int32_t n, int *year, int *month, int *mday)
 {
-	int z = n + 719468;
-	int era = (z >= 0 ? z : z - 146096) / 146097;
-	int doe = z - era * 146097;
-	int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int mp = (5 * doy + 2) / 153;
-	int m = mp < 10 ? mp + 3 : mp - 9;
-	*mday = doy - (153 * mp + 2) / 5 + 1;
-	*month = m;
-	*year = yoe + era * 400 + (m <= 2);
+	textconf_civil_from_days(n, year, month, mday);
 }
 
 static int month_days(int year, int month)

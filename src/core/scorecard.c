@@ -692,6 +692,11 @@ static enum senim_result one_line(struct parser *p, unsigned line, const char *s
 	return key_value(p, line, s, len, (size_t)(eq - s));
 }
 
+static int each_line(void *p, unsigned line, const char *s, size_t len)
+{
+	return (int)one_line(p, line, s, len);
+}
+
 /* After the last line: every section there, and the limits reach down to
  * the refer cut-off so that every approval and referral has a limit. */
 static enum senim_result check_whole(struct parser *p, unsigned after)
@@ -727,18 +732,11 @@ enum senim_result scorecard_parse(const char *name, const char *text, size_t len
 	p.c = calloc(1, sizeof(*p.c));
 	if (!p.c)
 		return SENIM_ERR_NOMEM;
-	enum senim_result rc = SENIM_OK;
 	unsigned line = 1;
-	size_t at = 0;
-	while (at < len) {
-		const char *nl = memchr(text + at, '\n', len - at);
-		size_t end = nl ? (size_t)(nl - text) : len;
-		rc = one_line(&p, line, text + at, end - at);
-		if (rc)
-			goto fail;
-		at = end + 1;
-		line++;
-	}
+	enum senim_result rc =
+		(enum senim_result)textconf_each_line(text, len, each_line, &p, &line);
+	if (rc)
+		goto fail;
 	rc = close_section(&p);
 	if (rc)
 		goto fail;
