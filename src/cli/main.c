@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{ "contract", cmd_contract, "check the contract template, render a sample" },
 	{ "bureau", cmd_bureau, "import loan events and report them to credit bureaus" },
 	{ "loans", cmd_loans, "import loans migrated from another system" },
+	{ "eod", cmd_eod, "close the loans' day: accrual, delays, penalties, notices" },
 	{ "version", cmd_version, "print the version" },
 };
 
