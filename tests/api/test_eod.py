@@ -154,7 +154,7 @@ def day(text):
 
 
 def test_killed_halfway_the_rerun_ends_where_an_uninterrupted_run_ends():
-    n = 150
+    n = 300
     a, b = start_world(3), start_world(3)
     try:
         portfolio(a, n)
@@ -169,7 +169,7 @@ def test_killed_halfway_the_rerun_ends_where_an_uninterrupted_run_ends():
         while time.time() < deadline and proc.poll() is None:
             rows = s.sql("SELECT loans FROM eod_runs")
             done = int(rows[0][0]) if rows else 0
-            if done >= 20:
+            if done >= 10:
                 break
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
