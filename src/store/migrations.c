@@ -543,6 +543,22 @@ static const char M0010[] =
 	" UNIQUE (loan_id, kind, delay_began));"
 	"CREATE INDEX loan_notices_queued ON loan_notices(state, send_by);";
 
+/* Version 12: end-of-day runs (lending/eod.h), one row per day closed.
+ * last_loan is the run's cursor: every loan with an id up to it has been
+ * brought to the day, in the same transaction that moved it; finished_at is
+ * set once no loan is left.  (Version 11 is the decisions' migration.) */
+static const char M0012[] = "CREATE TABLE eod_runs ("
+			    " day BIGINT PRIMARY KEY,"
+			    " started_at BIGINT NOT NULL,"
+			    " finished_at BIGINT,"
+			    " last_loan TEXT NOT NULL,"
+			    " loans BIGINT NOT NULL,"
+			    " days_closed BIGINT NOT NULL,"
+			    " overdue_events BIGINT NOT NULL,"
+			    " notices BIGINT NOT NULL,"
+			    " actor TEXT NOT NULL,"
+			    " request_id TEXT NOT NULL);";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -554,6 +570,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 8, .name = "0008_exchange", .sql = M0008 },
 	{ .version = 9, .name = "0009_lending", .sql = M0009 },
 	{ .version = 10, .name = "0010_loans", .sql = M0010 },
+	{ .version = 12, .name = "0012_eod", .sql = M0012 },
 };
 
 const struct store_migration *store_migrations(size_t *count)
