@@ -26,7 +26,10 @@
 #include "api/refusal.h"
 #include "common/clock.h"
 #include "core/consents.h"
+#include "core/scorecard.h"
+#include "exchange/transfer.h"
 #include "lending/applications.h"
+#include "lending/decisions.h"
 #include "common/banned.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -261,6 +264,25 @@ enum senim_result api_me_apply(struct http_request *req, struct http_response *r
 
 /* ---- the borrower's reads ------------------------------------------------- */
 
+/* A decision as the borrower reads it: the outcome and each reason's code
+ * with its text in the request's language (core/scorecard.h). */
+static json_t *decision_json(const char *outcome, const char *codes, const char *lang)
+{
+	json_t *reasons = json_array();
+	for (const char *p = codes; reasons && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		enum score_reason r = scorecard_reason_parse(p, len);
+		const char *text = scorecard_reason_text(r, lang);
+		if (r != SCORE_REASON_NONE && text)
+			json_array_append_new(reasons, json_pack("{s:s,s:s}", "code",
+								 scorecard_reason_code(r),
+								 "text", text));
+		p = end ? end + 1 : p + len;
+	}
+	return json_pack("{s:s,s:o}", "outcome", outcome, "reasons", reasons);
+}
+
 static enum senim_result own_answer(struct http_request *req, struct http_response *resp,
 				    enum senim_result result, void *ctx)
 {
@@ -269,9 +291,14 @@ static enum senim_result own_answer(struct http_request *req, struct http_respon
 		return http_reply_code(req, resp, "application_not_found");
 	if (result)
 		return result;
-	if (op->id)
-		return http_reply_json(resp, 200,
-				       application_json(&op->app, &op->missing));
+	if (op->id) {
+		json_t *o = application_json(&op->app, &op->missing);
+		if (o && *op->outcome)
+			json_object_set_new(o, "decision",
+					    decision_json(op->outcome, op->reasons,
+							  lang_code(req->lang)));
+		return http_reply_json(resp, 200, o);
+	}
 	json_t *items = json_array();
 	for (int i = 0; items && i < op->count; i++)
 		json_array_append_new(items, application_json(&op->rows[i], NULL));
@@ -529,4 +556,56 @@ enum senim_result api_applications(struct http_request *req, struct http_respons
 	op->after = after ? after : "";
 	op->limit = (int)n;
 	return http_write_then(req, applications_staff_list_tx, op, staff_list_answer);
+}
+
+/* ---- submission and the decision (U1, D8; lending/decisions.h) ---------------- */
+
+static enum senim_result submit_answer(struct http_request *req,
+				       struct http_response *resp,
+				       enum senim_result result, void *ctx)
+{
+	struct decision_submit *op = ctx;
+	if (result == SENIM_ERR_CONFLICT || (result == SENIM_OK && op->not_open))
+		return http_reply_code(req, resp, "application_not_open");
+	if (result)
+		return result;
+	json_t *o = application_json(&op->app, NULL);
+	if (o)
+		json_object_set_new(o, "decision",
+				    decision_json(op->decision.outcome,
+						  op->decision.reasons,
+						  lang_code(req->lang)));
+	return http_reply_json(resp, 200, o);
+}
+
+enum senim_result api_me_application_submit(struct http_request *req,
+					    struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	const struct exchange_env *ex = req->app->exchange;
+	if (!req->app->scorecard || !ex || !ex->recipients)
+		return http_reply_code(req, resp, "decisions_unavailable");
+	struct decision_submit *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), decision_submit_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->ex = ex;
+	op->card = req->app->scorecard;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->subject_id = req->actor.subject_id;
+	op->id = id;
+	enum senim_result err = store_read(req->app->store, decisions_submit_check, op);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "application_not_found");
+	if (err)
+		return err;
+	if (op->not_open)
+		return http_reply_code(req, resp, "application_not_open");
+	/* C4: an application lacking data or consents is not decided. */
+	if (op->missing.categories | op->missing.consents)
+		return http_reply_code(req, resp, "application_incomplete");
+	return http_async_then(req, decisions_submit_start, op, submit_answer);
 }

@@ -457,6 +457,23 @@ static const struct problem_def catalogue[] = {
 	    "өзгермейді.",
 	    "The application has been withdrawn, declined or decided (state); it "
 	    "does not change." } },
+	{ "application_incomplete",
+	  409,
+	  { "Заявке не хватает данных", "Өтінімге деректер жетіспейді",
+	    "Application incomplete" },
+	  { "Заявке не хватает данных или согласий (missing); сначала дайте их или "
+	    "откажитесь от них.",
+	    "Өтінімге деректер немесе келісімдер жетіспейді (missing); алдымен оларды "
+	    "беріңіз немесе бас тартыңыз.",
+	    "The application lacks data or consents (missing); give them or refuse "
+	    "them first." } },
+	{ "decisions_unavailable",
+	  503,
+	  { "Решения не принимаются", "Шешімдер қабылданбайды", "Decisions unavailable" },
+	  { "Скоринговая карта или обмен данными не настроены; заявка не изменилась.",
+	    "Скоринг картасы немесе деректер алмасуы бапталмаған; өтінім өзгерген жоқ.",
+	    "The scorecard or the data exchange is not configured; the application "
+	    "has not changed." } },
 	{ "refusal_not_needed",
 	  422,
 	  { "Отказ не от недостающих данных", "Бас тарту жетіспейтін деректерден емес",

@@ -1,0 +1,448 @@
+/*
+ * decisions.c — submission, verification through the exchange, the
+ * scorecard's decision, stored.
+ */
+#include "lending/decisions.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "common/clock.h"
+#include "core/categories.h"
+#include "core/recipients.h"
+#include "subjects/subjects.h"
+#include "vault/vault.h"
+#include "common/banned.h"
+
+#define PURPOSE_U1 "loan_application_review"
+#define INPUTS_BINDING "decision" /* the vault binding of the sealed inputs */
+
+static void copy_col(struct store_rows *r, int col, char *dst, size_t cap)
+{
+	size_t len;
+	const char *s = store_rows_text(r, col, &len);
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+}
+
+enum senim_result decisions_latest_in(struct store_tx *tx, const char *application_id,
+				      struct decision *d, int *found)
+{
+	struct store_rows *r = NULL;
+	memset(d, 0, sizeof(*d));
+	*found = 0;
+	enum senim_result err = store_query_one(
+		tx,
+		"SELECT id, kind, outcome, status, reasons, COALESCE(points, 0),"
+		" amount_limit_tiyn, term_limit_days, created_at FROM decisions"
+		" WHERE application_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+		(struct store_val[]){ SV_TEXT(application_id) }, 1, &r);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return SENIM_OK;
+	if (err)
+		return err;
+	copy_col(r, 0, d->id, sizeof(d->id));
+	copy_col(r, 1, d->kind, sizeof(d->kind));
+	copy_col(r, 2, d->outcome, sizeof(d->outcome));
+	copy_col(r, 3, d->status, sizeof(d->status));
+	copy_col(r, 4, d->reasons, sizeof(d->reasons));
+	d->points = store_rows_int(r, 5);
+	d->amount_limit_tiyn = store_rows_int(r, 6);
+	d->term_limit_days = store_rows_int(r, 7);
+	d->created_at = store_rows_int(r, 8);
+	store_rows_free(r);
+	*found = 1;
+	return SENIM_OK;
+}
+
+/* ---- the inputs from the kept answers ------------------------------------------- */
+
+static int64_t int_of(const json_t *o, const char *key, int *ok)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		*ok = 0;
+		return 0;
+	}
+	return (int64_t)json_integer_value(v);
+}
+
+static int64_t capped(int64_t v, int64_t max)
+{
+	return v > max ? max : v;
+}
+
+void decisions_inputs_from(const json_t *report, const json_t *phone,
+			   struct score_inputs *in)
+{
+	in->missing |= SCORE_IN_BUREAU | SCORE_IN_OPERATOR_SCORE;
+	const json_t *loans = report ? json_object_get(report, "report.loans") : NULL;
+	const json_t *enq = report ? json_object_get(report, "report.enquiries") : NULL;
+	if (json_is_array(loans) && json_is_object(enq)) {
+		int ok = 1;
+		int64_t worst = 0, active = 0, outstanding = 0;
+		size_t i;
+		const json_t *l;
+		json_array_foreach(loans, i, l)
+		{
+			int64_t days = int_of(l, "overdue_days", &ok);
+			if (days > worst)
+				worst = days;
+			const char *status =
+				json_string_value(json_object_get(l, "status"));
+			if (status && strcmp(status, "open") == 0) {
+				active++;
+				outstanding += capped(int_of(l, "outstanding_tiyn", &ok),
+						      SCORE_MONEY_MAX);
+				outstanding = capped(outstanding, SCORE_MONEY_MAX);
+			}
+		}
+		int64_t last30 = int_of(enq, "last_30_days", &ok);
+		if (ok) {
+			in->missing &= ~SCORE_IN_BUREAU;
+			in->bureau_overdue_days = capped(worst, SCORE_COUNT_MAX);
+			in->active_loans = capped(active, SCORE_COUNT_MAX);
+			in->enquiries_30d = capped(last30, SCORE_COUNT_MAX);
+			/* The report gives what is owed, not the monthly payment:
+			 * a year's repayment of what is outstanding stands in for
+			 * it, rounded up (docs/decisions.md). */
+			in->debt_payments_tiyn = (outstanding + 11) / 12;
+		}
+	}
+	const json_t *score = phone ? json_object_get(phone, "phone.score") : NULL;
+	const json_t *v = json_object_get(score, "value"),
+		     *lo = json_object_get(score, "min"),
+		     *hi = json_object_get(score, "max");
+	if (json_is_number(v) && json_is_number(lo) && json_is_number(hi)) {
+		double val = json_number_value(v), min = json_number_value(lo),
+		       max = json_number_value(hi);
+		if (max > min && val >= min && val <= max) {
+			/* The operator's own scale, onto 0..SCORE_OPERATOR_MAX. */
+			in->operator_score =
+				(int64_t)((val - min) / (max - min) * SCORE_OPERATOR_MAX);
+			in->missing &= ~SCORE_IN_OPERATOR_SCORE;
+		}
+	}
+}
+
+/* ---- submitting --------------------------------------------------------------------- */
+
+enum senim_result decisions_submit_check(struct store_tx *tx, void *arg)
+{
+	struct decision_submit *op = arg;
+	op->not_open = 0;
+	memset(&op->missing, 0, sizeof(op->missing));
+	enum senim_result err =
+		applications_load_in(tx, op->subject_id, op->id, &op->app);
+	if (err)
+		return err;
+	if (strcmp(op->app.state, "open") != 0) {
+		op->not_open = 1;
+		return SENIM_OK;
+	}
+	return applications_missing_in(tx, &op->app, &op->missing);
+}
+
+void decision_submit_dispose(void *arg)
+{
+	struct decision_submit *op = arg;
+	for (size_t i = 0; i < op->nqueries; i++)
+		transfer_query_dispose(&op->queries[i]);
+	buf_release(&op->sealed);
+}
+
+/* The services a decision asks: those speaking a query's API whose purposes
+ * include loan_application_review. */
+static int wanted(const struct recipient_service *s)
+{
+	if (!(s->purposes & PURPOSE_BIT(PURPOSE_LOAN_APPLICATION_REVIEW)))
+		return 0;
+	switch (s->api) {
+	case RECIPIENT_API_CREDIT_REPORT:
+	case RECIPIENT_API_PHONE_CHECK:
+	case RECIPIENT_API_FAMILY_TIES:
+	case RECIPIENT_API_ADDRESS:
+	case RECIPIENT_API_LEGAL_CAPACITY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The newest of the answers of `api` that came back, or NULL. */
+static const json_t *answer_of(const struct decision_submit *op, enum recipient_api api)
+{
+	const json_t *got = NULL;
+	for (size_t i = 0; i < op->nqueries; i++)
+		if (op->started[i] && op->queries[i].api == api &&
+		    op->queries[i].result == TRANSFER_OK && op->queries[i].received)
+			got = op->queries[i].received;
+	return got;
+}
+
+/* Worst overdue with us and loans repaid, from the loans table. */
+static enum senim_result lender_history(struct store_tx *tx, const char *subject_id,
+					struct score_inputs *in)
+{
+	struct store_rows *r = NULL;
+	enum senim_result err = store_query_one(
+		tx,
+		"SELECT COUNT(*), COALESCE(MAX(overdue_days), 0),"
+		" COALESCE(SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), 0)"
+		" FROM loans WHERE subject_id = $1",
+		(struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
+	if (err)
+		return err;
+	int64_t loans = store_rows_int(r, 0);
+	in->lender_overdue_days = capped(store_rows_int(r, 1), SCORE_COUNT_MAX);
+	in->lender_loans_repaid = capped(store_rows_int(r, 2), SCORE_COUNT_MAX);
+	store_rows_free(r);
+	if (loans == 0)
+		in->missing |= SCORE_IN_LENDER_HISTORY;
+	return SENIM_OK;
+}
+
+/* The inputs as sealed: the numbers, the missing bits and the birth date. */
+static json_t *inputs_json(const struct score_inputs *in)
+{
+	return json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "missing",
+			 (json_int_t)in->missing, "decision_date", in->decision_date,
+			 "birth_date", in->birth_date, "bureau_overdue_days",
+			 (json_int_t)in->bureau_overdue_days, "active_loans",
+			 (json_int_t)in->active_loans, "debt_payments_tiyn",
+			 (json_int_t)in->debt_payments_tiyn, "enquiries_30d",
+			 (json_int_t)in->enquiries_30d, "income_tiyn",
+			 (json_int_t)in->income_tiyn, "operator_score",
+			 (json_int_t)in->operator_score, "lender_loans_repaid",
+			 (json_int_t)in->lender_loans_repaid, "lender_overdue_days",
+			 (json_int_t)in->lender_overdue_days);
+}
+
+/* The birth date from the newest identity record; "" when none. */
+static enum senim_result birth_date_in(struct store_tx *tx, const struct vault_dek *dek,
+				       const char *subject_id, char out[11])
+{
+	json_t *fields = NULL;
+	out[0] = '\0';
+	enum senim_result err = subjects_latest_fields_in(tx, dek, subject_id,
+							  CATEGORY_IDENTITY, &fields);
+	if (err)
+		return err;
+	const char *s = json_string_value(json_object_get(fields, "birth_date"));
+	if (s && strlen(s) == 10)
+		memcpy(out, s, 11);
+	json_decref(fields);
+	return SENIM_OK;
+}
+
+static const char *state_of(enum score_decision d)
+{
+	return d == SCORE_APPROVE ? "approved"
+	       : d == SCORE_REFER ? "referred"
+				  : "declined";
+}
+
+/* The decision, stored, in the writer's batch. */
+static enum senim_result decide_tx(struct store_tx *tx, void *arg)
+{
+	struct decision_submit *op = arg;
+	struct application *a = &op->app;
+	struct vault_dek *dek = NULL;
+	struct score_inputs in;
+	struct score_result res;
+	json_t *inputs = NULL;
+	char why[256];
+	memset(&in, 0, sizeof(in));
+	op->not_open = 0;
+	enum senim_result err = applications_load_in(tx, op->subject_id, op->id, a);
+	if (err)
+		return err;
+	if (strcmp(a->state, "open") != 0) {
+		op->not_open = 1;
+		return SENIM_OK;
+	}
+	int64_t now = clock_now_us();
+	struct decision *d = &op->decision;
+	memset(d, 0, sizeof(*d));
+	id_time_ordered(d->id, "dcs_", now / 1000);
+	err = vault_dek_load(tx, op->ex->kr, op->subject_id, &dek);
+	if (err)
+		goto fail;
+	char stamp[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(now, stamp);
+	memcpy(in.decision_date, stamp, 10);
+	in.decision_date[10] = '\0';
+	err = birth_date_in(tx, dek, op->subject_id, in.birth_date);
+	if (err)
+		goto fail;
+	/* No income is declared in an application yet: always missing, the
+	 * card's `missing` line for it decides. */
+	in.missing |= SCORE_IN_INCOME;
+	decisions_inputs_from(answer_of(op, RECIPIENT_API_CREDIT_REPORT),
+			      answer_of(op, RECIPIENT_API_PHONE_CHECK), &in);
+	err = lender_history(tx, op->subject_id, &in);
+	if (err)
+		goto fail;
+	if (scorecard_evaluate(op->card, &in, &res, why, sizeof(why)) != SENIM_OK) {
+		/* Inputs the card cannot take (no birth date, a date before
+		 * the card): no automatic answer; an underwriter decides. */
+		memset(&res, 0, sizeof(res));
+		res.decision = SCORE_REFER;
+		snprintf(res.card_id, sizeof(res.card_id), "%s", op->card->id);
+		res.card_version = op->card->version;
+		snprintf(res.card_digest, sizeof(res.card_digest), "%s",
+			 op->card->digest);
+	}
+	snprintf(d->kind, sizeof(d->kind), "automatic");
+	snprintf(d->outcome, sizeof(d->outcome), "%s",
+		 scorecard_decision_name(res.decision));
+	snprintf(d->status, sizeof(d->status), "final");
+	size_t off = 0;
+	for (size_t i = 0; i < res.nreasons; i++) {
+		int n = snprintf(d->reasons + off, sizeof(d->reasons) - off, "%s%s",
+				 i ? "," : "", scorecard_reason_code(res.reasons[i]));
+		if (n < 0 || (size_t)n >= sizeof(d->reasons) - off)
+			break;
+		off += (size_t)n;
+	}
+	d->points = res.total;
+	d->amount_limit_tiyn = res.amount_limit_tiyn;
+	d->term_limit_days = res.term_limit_days;
+	d->created_at = now;
+	inputs = inputs_json(&in);
+	if (!inputs) {
+		err = SENIM_ERR_NOMEM;
+		goto fail;
+	}
+	buf_reset(&op->sealed);
+	err = vault_seal_record(dek, op->subject_id, INPUTS_BINDING, 1, inputs,
+				&op->sealed);
+	if (err)
+		goto fail;
+	err = store_exec(
+		tx,
+		"INSERT INTO decisions (id, application_id, subject_id, kind, outcome,"
+		" status, scorecard_id, scorecard_version, scorecard_digest, points,"
+		" reasons, inputs_sealed, amount_limit_tiyn, term_limit_days,"
+		" decided_by, created_at, request_id) VALUES ($1, $2, $3, 'automatic',"
+		" $4, 'final', $5, $6, $7, $8, $9, $10, $11, $12, 'system', $13, $14)",
+		(struct store_val[]){
+			SV_TEXT(d->id), SV_TEXT(a->id), SV_TEXT(a->subject_id),
+			SV_TEXT(d->outcome), SV_TEXT(res.card_id),
+			SV_INT(res.card_version), SV_TEXT(res.card_digest),
+			SV_INT(d->points), SV_TEXT(d->reasons),
+			SV_BLOB(op->sealed.data, op->sealed.len),
+			SV_INT(d->amount_limit_tiyn), SV_INT(d->term_limit_days),
+			SV_INT(now), SV_TEXT(op->request_id) },
+		14, NULL);
+	if (err)
+		goto fail;
+	const char *state = state_of(res.decision);
+	char reason[sizeof(a->decline_reason)] = "";
+	if (res.decision == SCORE_DECLINE && res.nreasons)
+		snprintf(reason, sizeof(reason), "%s",
+			 scorecard_reason_code(res.reasons[0]));
+	int64_t changed = 0;
+	err = store_exec(tx,
+			 "UPDATE applications SET state = $1, decline_reason = $2,"
+			 " updated_at = $3 WHERE id = $4 AND state = 'open'",
+			 (struct store_val[]){ SV_TEXT(state),
+					       *reason ? SV_TEXT(reason) : SV_NULL(),
+					       SV_INT(now), SV_TEXT(a->id) },
+			 4, &changed);
+	if (err)
+		goto fail;
+	if (changed != 1) {
+		err = SENIM_ERR_CONFLICT;
+		goto fail;
+	}
+	snprintf(a->state, sizeof(a->state), "%s", state);
+	snprintf(a->decline_reason, sizeof(a->decline_reason), "%s", reason);
+	a->updated_at = now;
+	char object[APPLICATION_ID_LEN + 16];
+	snprintf(object, sizeof(object), "application:%s", a->id);
+	struct audit_record rec = { .actor = op->actor,
+				    .operation = "application.decide",
+				    .object = object,
+				    .subject_id = a->subject_id,
+				    .categories = "",
+				    .purpose = PURPOSE_U1,
+				    .outcome = "success",
+				    .request_id = op->request_id };
+	err = audit_append(tx, op->ex->kr, &rec);
+fail:
+	json_decref(inputs);
+	sodium_memzero(&in, sizeof(in));
+	vault_dek_free(dek);
+	return err;
+}
+
+static void decided(enum senim_result result, void *arg)
+{
+	struct decision_submit *op = arg;
+	op->done(result, op->done_arg);
+}
+
+/* The last query to end (or the start itself) writes the decision. */
+static void one_ended(struct decision_submit *op)
+{
+	if (atomic_fetch_sub(&op->outstanding, 1) != 1)
+		return;
+	enum senim_result err =
+		store_write_async(op->ex->store, decide_tx, op, decided, op);
+	if (err)
+		op->done(err, op->done_arg);
+}
+
+static void query_done(enum senim_result result, void *arg)
+{
+	/* A query that could not run leaves its input missing: its result
+	 * stays what it was (never TRANSFER_OK) and the card decides. */
+	(void)result;
+	struct decision_submit *op = arg;
+	one_ended(op);
+}
+
+enum senim_result decisions_submit_start(void *arg, store_done_fn done, void *done_arg)
+{
+	struct decision_submit *op = arg;
+	const struct recipients *r = op->ex->recipients;
+	op->done = done;
+	op->done_arg = done_arg;
+	buf_init(&op->sealed, 4096);
+	op->nqueries = 0;
+	for (size_t i = 0; r && i < r->n; i++)
+		for (size_t j = 0; j < r->recipients[i].nservices; j++) {
+			const struct recipient_service *s = &r->recipients[i].services[j];
+			if (!wanted(s) || op->nqueries == DECISION_QUERIES_MAX)
+				continue;
+			struct transfer_query *q = &op->queries[op->nqueries++];
+			memset(q, 0, sizeof(*q));
+			q->ex = op->ex;
+			q->actor = op->actor;
+			q->request_id = op->request_id;
+			q->by_system = 1;
+			q->purpose = PURPOSE_LOAN_APPLICATION_REVIEW;
+			q->subject_id = op->subject_id;
+			q->recipient = r->recipients[i].code;
+			q->service = s->code;
+			q->api = s->api;
+			q->result = TRANSFER_UNAVAILABLE;
+		}
+	/* One count for each query and one for this start, so that no query
+	 * ending early writes the decision before all have started. */
+	atomic_store(&op->outstanding, (int)op->nqueries + 1);
+	for (size_t i = 0; i < op->nqueries; i++) {
+		if (transfer_query_start(&op->queries[i], query_done, op) == SENIM_OK)
+			op->started[i] = 1;
+		else
+			one_ended(op);
+	}
+	one_ended(op);
+	return SENIM_OK;
+}

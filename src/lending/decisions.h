@@ -1,0 +1,110 @@
+/*
+ * decisions.h — the decision on a submitted application (U1, D8): its
+ * verification through the exchange, the scorecard, the stored decision.
+ *
+ * A borrower submits an open application that lacks nothing (C4).  The
+ * lender then asks, all at once, every recipient service the decision
+ * needs that serves loan_application_review — a credit report from each
+ * bureau, a phone check at each operator, the state databases' checks —
+ * as the system on the borrower's behalf (exchange/transfer.h, by_system:
+ * no staff role, the borrower's own state and consents decide each one).
+ * Each query is decided, recorded and put on the disclosure register as
+ * any other; a state database that disagrees leaves its finding (D8).  A
+ * refused or failed query is an input marked missing, never a failure of
+ * the submission: the scorecard's `missing` rule decides what that costs.
+ *
+ * Then, in one write: the scorecard (core/scorecard.h) evaluates the
+ * inputs; the decision is stored (decisions, M0011) with the card's id,
+ * version and digest, the points, the reason codes and the inputs sealed
+ * with the subject's data key bound to the decision's id; the application
+ * moves to approved, declined or referred; `application.decide` is
+ * audited.  Nothing of the inputs is logged, audited or answered.
+ *
+ * Invariants:
+ *   - a decision is appended, never changed;
+ *   - the application moves only from `open` (the write checks it again:
+ *     a second submission that raced the first finds it decided);
+ *   - a decline's reason on the application is the first reason code.
+ */
+#ifndef SENIM_DECISIONS_H
+#define SENIM_DECISIONS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/ids.h"
+#include "common/result.h"
+#include "core/scorecard.h"
+#include "exchange/transfer.h"
+#include "lending/applications.h"
+#include "store/store.h"
+
+#define DECISION_ID_LEN SUBJECT_ID_LEN /* "dcs_" + body + NUL */
+#define DECISION_QUERIES_MAX 16	       /* recipient services asked at once */
+
+/* A stored decision, as the borrower and staff see it. */
+struct decision {
+	char id[DECISION_ID_LEN];
+	char kind[12];	   /* "automatic", "underwriter" */
+	char outcome[8];   /* "approve", "decline", "refer" */
+	char status[20];   /* "final", "pending_approval" */
+	char reasons[256]; /* codes, comma-separated */
+	int64_t points;
+	int64_t amount_limit_tiyn, term_limit_days;
+	int64_t created_at;
+};
+
+/*
+ * Inside a transaction: the newest decision on application `id` into *d;
+ * *found 0 when there is none.  Reads no personal data.
+ */
+SENIM_MUST_CHECK enum senim_result decisions_latest_in(struct store_tx *tx,
+						       const char *application_id,
+						       struct decision *d, int *found);
+
+/*
+ * Submitting.  The caller zeroes the op (from the request's arena with
+ * decision_submit_dispose), fills "in", runs decisions_submit_check in a
+ * read (store_read): SENIM_ERR_NOT_FOUND when the subject has no such
+ * application, else SENIM_OK with `not_open` or `missing` saying whether
+ * it may go.  Then
+ *     http_async_then(req, decisions_submit_start, op, answer);
+ * and `answer` reads `app` and `decision` (or `not_open`, set again when
+ * another submission decided it meanwhile).
+ */
+struct decision_submit {
+	/* in (borrowed; outlive the op) */
+	const struct exchange_env *ex;
+	const struct scorecard *card;
+	const char *actor, *request_id, *subject_id, *id;
+	/* out */
+	int not_open;			    /* its state is not "open" */
+	struct application_missing missing; /* C4: it lacks these (check) */
+	struct application app;		    /* as it stands */
+	struct decision decision;
+	/* private */
+	store_done_fn done;
+	void *done_arg;
+	atomic_int outstanding;
+	struct transfer_query queries[DECISION_QUERIES_MAX];
+	int started[DECISION_QUERIES_MAX];
+	size_t nqueries;
+	struct buf sealed;
+};
+SENIM_MUST_CHECK enum senim_result decisions_submit_check(struct store_tx *tx, void *op);
+SENIM_MUST_CHECK enum senim_result decisions_submit_start(void *op, store_done_fn done,
+							  void *arg);
+void decision_submit_dispose(void *op);
+
+/*
+ * The inputs of a decision from the kept answers (pure; for tests): a
+ * credit report's kept fields (report.loans, report.enquiries,
+ * report.total_debt_tiyn), NULL when no bureau answered; a phone check's
+ * (phone.score), NULL when none.  Sets the bureau and operator fields of
+ * *in and their SCORE_IN_* bits; the rest of *in is the caller's.
+ */
+void decisions_inputs_from(const json_t *report, const json_t *phone,
+			   struct score_inputs *in);
+
+#endif
