@@ -44,6 +44,7 @@ EXPECTED = {
     ("GET", "/v1/me/applications/{id}"): BORROWER,
     ("POST", "/v1/me/applications/{id}/withdrawal"): BORROWER,
     ("POST", "/v1/me/applications/{id}/refusal"): BORROWER,
+    ("POST", "/v1/me/applications/{id}/submission"): BORROWER,
     ("GET", "/v1/applications"): {"underwriter"},
     ("GET", "/v1/applications/{id}"): {"underwriter"},
     # Borrowers' data: every role that holds a data purpose; never admin or

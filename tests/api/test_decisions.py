@@ -1,0 +1,342 @@
+"""Submitting an application and its decision (issue 12; U1, D8).
+
+A borrower submits an open application that lacks nothing; senim asks the
+credit bureau and the mobile operator at once, as the lender on the
+borrower's behalf (tests/peers/credit_bureau.py, mobile_operator.py), the
+scorecard decides, and the decision is stored with its inputs sealed.  The
+test card (CARD below) makes each outcome depend on one peer: both answer
+-> approve; the bureau down -> its `missing = decline` line declines with
+bureau_unavailable; the operator down -> its `missing = refer` line refers.
+A refused or failed check is an input missing, never a failed submission."""
+import os
+import subprocess
+import tempfile
+
+import pytest
+
+from peer_harness import PeerProcess, TestCA, peerlib
+from senim_harness import BIN, TMP, Senim, borrower
+from test_fail_closed import block_audit_sql, unblock_audit_sql
+
+SOURCE = os.environ.get("SENIM_SOURCE_DIR",
+                        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+RULES = os.path.join(SOURCE, "data", "loan-rules.conf")
+ID = {"Senim-Purpose": "identification"}
+TOKEN = "bureau-token-12"
+
+RECIPIENTS = """\
+[recipient pkb]
+name_ru = ТОО «Первое кредитное бюро»
+name_kk = «Бірінші кредиттік бюро» ЖШС
+registration = pending
+kind = credit_bureau
+country = KZ
+endpoint = {bureau}
+credentials = {credentials}
+ca = {ca}
+timeout_ms = 1500
+breaker_failures = 100
+[service pkb.credit_report]
+api = credit_report/1
+purposes = loan_application_review
+sends = identity.iin
+receives = report.score report.loans report.total_debt_tiyn report.enquiries
+basis = consent:credit_bureau_pkb
+
+[recipient kcell]
+name_ru = АО «Кселл»
+name_kk = «Кселл» АҚ
+registration = pending
+kind = mobile_operator
+country = KZ
+endpoint = {operator}
+ca = {ca}
+timeout_ms = 1500
+breaker_failures = 100
+[service kcell.phone_check]
+api = phone_check/1
+purposes = loan_application_review
+sends = identity.iin contact.phone_mobile
+receives = phone.match phone.owner_since phone.subscriber_type phone.score
+basis = consent:mobile_operator
+"""
+
+# Every band the same points, so that only what is missing decides.
+CARD = """\
+[card]
+id = test_card
+version = 3
+from = 2026-01-01
+approve = 800
+refer = 500
+min_age = 18
+max_age = 120
+max_bureau_overdue_days = 1000000
+max_debt_burden_bp = 1000000
+
+[attribute bureau_overdue_days]
+band = 0..max 150
+missing = decline bureau_unavailable
+
+[attribute active_loans]
+band = 0..max 100
+missing = 0 bureau_unavailable
+
+[attribute debt_burden_bp]
+band = 0..max 150
+missing = 150
+
+[attribute enquiries_30d]
+band = 0..max 80
+missing = 0 bureau_unavailable
+
+[attribute operator_score]
+band = 0..max 100
+missing = refer operator_score_unavailable
+
+[attribute age]
+band = 0..max 70
+
+[attribute lender_loans_repaid]
+band = 0..max 100
+
+[attribute lender_overdue_days]
+band = 0..max 50
+missing = 50
+
+[limits]
+limit = 500 3000000 30
+limit = 800 10000000 90
+"""
+
+
+@pytest.fixture(scope="module")
+def world():
+    d = tempfile.mkdtemp(prefix="decisions-", dir=TMP)
+    ca = TestCA.create(os.path.join(d, "ca"))
+    server = ca.issue_server("server")
+    bureau = PeerProcess("credit_bureau.py", tls=server, token=TOKEN, ca=ca.crt)
+    operator = PeerProcess("mobile_operator.py", tls=server, ca=ca.crt)
+    credentials = os.path.join(d, "pkb.token")
+    with open(os.open(credentials, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(TOKEN + "\n")
+    path = os.path.join(d, "recipients.conf")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(RECIPIENTS.format(bureau="https://127.0.0.1:%d" % bureau.port,
+                                  operator="https://127.0.0.1:%d" % operator.port,
+                                  credentials=credentials, ca=ca.crt))
+    card = os.path.join(d, "scorecard.conf")
+    with open(card, "w", encoding="utf-8") as f:
+        f.write(CARD)
+    s = Senim(extra_args=["--recipients", path, "--loan-rules", RULES,
+                          "--scorecard", card]).start()
+    staff = {r: s.service_token("dcs-" + r, r) for r in ("admin", "underwriter")}
+    r = s.post("/v1/products", {
+        "code": "dcs", "name_ru": "Микрокредит", "name_kk": "Микрокредит",
+        "amount_min_tiyn": 1000000, "amount_max_tiyn": 50000000,
+        "term_min_days": 30, "term_max_days": 365, "rate_bp": 4000,
+        "schedule_methods": ["annuity", "differentiated"],
+        "categories": ["identity", "contact"], "consents": ["credit_bureau_pkb"]},
+        token=staff["admin"])
+    assert r.status == 201, r
+    yield {"senim": s, "bureau": bureau, "operator": operator, "staff": staff, "dir": d}
+    rc = s.stop()
+    bureau.stop()
+    operator.stop()
+    assert rc == 0, s.read_log()[-4000:]
+
+
+@pytest.fixture(autouse=True)
+def calm_peers(world):
+    for p in (world["bureau"], world["operator"]):
+        p.mode("ok")
+        p.reset()
+    yield
+
+
+def scored_borrower():
+    """A borrower whose phone the operator matches, with a score."""
+    while True:
+        b = borrower()
+        msisdn = "+" + "".join(ch for ch in b["phone"] if ch.isdigit())
+        if peerlib.synthetic_phone(b["iin"], msisdn)["score"] is not None:
+            return b
+
+
+def applied(world, consents=("credit_bureau_pkb", "mobile_operator")):
+    """A registered borrower with the consents and an open application."""
+    s = world["senim"]
+    body = scored_borrower()
+    r = s.post("/v1/subjects", body, token=world["staff"]["underwriter"], headers=ID)
+    assert r.status == 201, r
+    sid = r.json["id"]
+    token = s.borrower_token(body["phone"])
+    s.accept_policy(token)
+    for kind in consents:
+        g = s.post("/v1/me/consents", {"kind": kind, "channel": "web"}, token=token)
+        assert g.status in (200, 201), g
+    r = s.post("/v1/me/applications", {
+        "product": "dcs", "amount_tiyn": 5000000, "term_days": 90,
+        "schedule_method": "annuity", "payout_kind": "account",
+        "payout_number": "KZ86125KZT5004100100"}, token=token)
+    assert r.status == 201, r
+    return {"sid": sid, "body": body, "token": token, "app": r.json}
+
+
+def submit(world, who, lang=None):
+    path = "/v1/me/applications/%s/submission" % who["app"]["id"]
+    if lang:
+        path += "?lang=" + lang
+    return world["senim"].post(path, None, token=who["token"])
+
+
+def decisions(world, app_id):
+    return world["senim"].sql(
+        "SELECT kind, outcome, status, scorecard_id, scorecard_version, reasons,"
+        " decided_by FROM decisions WHERE application_id = '%s'" % app_id)
+
+
+def test_both_answer_approve(world):
+    who = applied(world)
+    r = submit(world, who)
+    assert r.status == 200, r
+    assert r.json["state"] == "approved"
+    assert r.json["decision"] == {"outcome": "approve", "reasons": []}
+    assert decisions(world, who["app"]["id"]) == [
+        ["automatic", "approve", "final", "test_card", "3", "", "system"]]
+    # Both were asked, each once, as the system on the borrower's behalf.
+    assert len(world["bureau"].requests("/v1/credit-reports")) == 1
+    assert len(world["operator"].requests()) == 1
+    s = world["senim"]
+    assert s.sql("SELECT direction, outcome FROM disclosures WHERE subject_id = '%s'"
+                 " ORDER BY at" % who["sid"]).count(["out", "delivered"]) == 2
+    rows = s.sql("SELECT actor, outcome, purpose FROM audit_log WHERE operation ="
+                 " 'application.decide' AND object = 'application:%s'" % who["app"]["id"])
+    assert rows == [["borrower:" + who["sid"], "success", "loan_application_review"]]
+    got = s.get("/v1/me/applications/" + who["app"]["id"], token=who["token"])
+    assert got.status == 200 and got.json["decision"]["outcome"] == "approve"
+
+
+def test_bureau_down_declines_with_reasons_by_language(world):
+    world["bureau"].mode("fail")
+    who = applied(world)
+    r = submit(world, who, lang="kk")
+    assert r.status == 200, r
+    assert r.json["state"] == "declined"
+    assert r.json["decline_reason"] == "bureau_unavailable"
+    codes = [x["code"] for x in r.json["decision"]["reasons"]]
+    assert codes[0] == "bureau_unavailable"
+    s = world["senim"]
+    texts = {}
+    for lang in ("ru", "kk", "en"):
+        got = s.get("/v1/me/applications/%s?lang=%s" % (who["app"]["id"], lang),
+                    token=who["token"])
+        assert got.status == 200, got
+        assert got.json["decision"]["outcome"] == "decline"
+        texts[lang] = got.json["decision"]["reasons"][0]["text"]
+    assert len(set(texts.values())) == 3, texts
+    assert r.json["decision"]["reasons"][0]["text"] == texts["kk"]
+    assert decisions(world, who["app"]["id"])[0][1] == "decline"
+
+
+def test_operator_down_refers(world):
+    world["operator"].mode("fail")
+    who = applied(world)
+    r = submit(world, who)
+    assert r.status == 200, r
+    assert r.json["state"] == "referred"
+    assert [x["code"] for x in r.json["decision"]["reasons"]][0] == \
+        "operator_score_unavailable"
+
+
+def test_a_refused_check_is_missing_not_a_failure(world):
+    """Without the mobile_operator consent the phone check is refused (and
+    recorded as refused); the card's rule for a missing operator score
+    refers the application."""
+    who = applied(world, consents=("credit_bureau_pkb",))
+    r = submit(world, who)
+    assert r.status == 200, r
+    assert r.json["state"] == "referred"
+    assert world["operator"].requests() == []
+    s = world["senim"]
+    assert ["out", "refused"] in s.sql(
+        "SELECT direction, outcome FROM disclosures WHERE subject_id = '%s'" % who["sid"])
+
+
+def test_second_submission_and_not_open_refused(world):
+    who = applied(world)
+    assert submit(world, who).status == 200
+    again = submit(world, who)
+    assert again.status == 409 and again.json["code"] == "application_not_open", again
+    assert len(decisions(world, who["app"]["id"])) == 1
+    other = applied(world)
+    world["bureau"].reset()
+    s = world["senim"]
+    w = s.post("/v1/me/applications/%s/withdrawal" % other["app"]["id"], None,
+               token=other["token"])
+    assert w.status == 200, w
+    r = submit(world, other)
+    assert r.status == 409 and r.json["code"] == "application_not_open", r
+    assert world["bureau"].requests("/v1/credit-reports") == []
+    # Another borrower's application is not found.
+    r = s.post("/v1/me/applications/%s/submission" % other["app"]["id"], None,
+               token=who["token"])
+    assert r.status == 404 and r.json["code"] == "application_not_found", r
+
+
+def test_incomplete_application_refused(world):
+    """C4: an application lacking a consent the product needs is not
+    decided, and nothing is asked."""
+    who = applied(world, consents=("mobile_operator",))
+    r = submit(world, who)
+    assert r.status == 409 and r.json["code"] == "application_incomplete", r
+    assert world["bureau"].requests("/v1/credit-reports") == []
+    assert world["operator"].requests() == []
+    assert decisions(world, who["app"]["id"]) == []
+
+
+def test_inputs_sealed_and_no_personal_data_in_logs(world):
+    who = applied(world)
+    assert submit(world, who).status == 200
+    s = world["senim"]
+    body = who["body"]
+    sealed = s.sql("SELECT inputs_sealed FROM decisions WHERE application_id = '%s'"
+                   % who["app"]["id"])[0][0]
+    assert sealed and body["birth_date"] not in str(sealed)
+    log = s.read_log()
+    for secret in (body["iin"], body["birth_date"], body["surname"]):
+        assert secret not in log
+    audit = s.sql("SELECT * FROM audit_log WHERE operation = 'application.decide'")
+    assert body["iin"] not in str(audit) and body["birth_date"] not in str(audit)
+
+
+def test_submission_fails_closed_without_audit(world):
+    """S4: while the audit record cannot be written, the submission answers
+    no decision and the application stays open; once it can, it is
+    decided."""
+    who = applied(world)
+    s = world["senim"]
+    s.sql(block_audit_sql())
+    try:
+        r = submit(world, who)
+    finally:
+        s.sql(unblock_audit_sql())
+    assert r.status >= 500, r
+    assert r.header("Content-Type") == "application/problem+json"
+    assert decisions(world, who["app"]["id"]) == []
+    assert s.sql("SELECT state FROM applications WHERE id = '%s'"
+                 % who["app"]["id"]) == [["open"]]
+    assert submit(world, who).status == 200
+
+
+def test_a_bad_scorecard_stops_serve(world):
+    d = world["dir"]
+    bad = os.path.join(d, "bad-card.conf")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write(CARD.replace("approve = 800", "approve = lots"))
+    data = os.path.join(d, "data-bad")
+    p = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data,
+                        "--scorecard", bad], capture_output=True, timeout=60)
+    assert p.returncode == 2, p
+    assert bad.encode() in p.stderr and b"approve" in p.stderr
+    assert not os.path.exists(data), "nothing opened before the card was checked"
