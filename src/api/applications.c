@@ -264,6 +264,18 @@ enum senim_result api_me_apply(struct http_request *req, struct http_response *r
 
 /* ---- the borrower's reads ------------------------------------------------- */
 
+#define LOAN_RULE_PREFIX "loan_rule_breached:"
+
+/* What the borrower is told of an offer a loan rule refused. */
+static const char *loan_rule_text(const char *lang)
+{
+	if (strcmp(lang, "kk") == 0)
+		return "Ұсыныс қарыздар туралы заңның ережесін бұзар еді (rule).";
+	if (strcmp(lang, "en") == 0)
+		return "The offer would break a rule of the lending law (rule).";
+	return "Предложение нарушило бы правило закона о займах (rule).";
+}
+
 /* A decision as the borrower reads it: the outcome and each reason's code
  * with its text in the request's language (core/scorecard.h). */
 static json_t *decision_json(const char *outcome, const char *codes, const char *lang)
@@ -274,7 +286,15 @@ static json_t *decision_json(const char *outcome, const char *codes, const char 
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		enum score_reason r = scorecard_reason_parse(p, len);
 		const char *text = scorecard_reason_text(r, lang);
-		if (r != SCORE_REASON_NONE && text)
+		if (len > sizeof(LOAN_RULE_PREFIX) - 1 &&
+		    memcmp(p, LOAN_RULE_PREFIX, sizeof(LOAN_RULE_PREFIX) - 1) == 0)
+			json_array_append_new(
+				reasons,
+				json_pack("{s:s,s:s%,s:s}", "code", "loan_rule_breached",
+					  "rule", p + sizeof(LOAN_RULE_PREFIX) - 1,
+					  len - (sizeof(LOAN_RULE_PREFIX) - 1), "text",
+					  loan_rule_text(lang)));
+		else if (r != SCORE_REASON_NONE && text)
 			json_array_append_new(reasons, json_pack("{s:s,s:s}", "code",
 								 scorecard_reason_code(r),
 								 "text", text));
@@ -591,6 +611,19 @@ enum senim_result api_me_application_submit(struct http_request *req,
 		arena_alloc_disposable(&req->arena, sizeof(*op), decision_submit_dispose);
 	if (!op)
 		return SENIM_ERR_NOMEM;
+	/* An offer outside the law is never made: without the rules in force
+	 * nothing is decided. */
+	char today[CLOCK_RFC3339_LEN], why[256];
+	clock_format_rfc3339(clock_now_us(), today);
+	today[10] = '\0';
+	struct loan_rules_in_force *rules =
+		arena_alloc(&req->arena, sizeof(struct loan_rules_in_force));
+	if (!rules)
+		return SENIM_ERR_NOMEM;
+	if (!req->app->loan_rules ||
+	    loan_rules_in_force(req->app->loan_rules, today, rules, why, sizeof(why)))
+		return http_reply_code(req, resp, "loan_rules_unavailable");
+	op->rules = rules;
 	op->ex = ex;
 	op->card = req->app->scorecard;
 	op->actor = req->actor.label;
@@ -608,4 +641,81 @@ enum senim_result api_me_application_submit(struct http_request *req,
 	if (op->missing.categories | op->missing.consents)
 		return http_reply_code(req, resp, "application_incomplete");
 	return http_async_then(req, decisions_submit_start, op, submit_answer);
+}
+
+/* ---- the offer ------------------------------------------------------------------ */
+
+static json_t *schedule_json(const struct decision_offer *o, enum schedule_method m)
+{
+	static _Thread_local struct schedule_row rows[SCHEDULE_MAX_PAYMENTS];
+	size_t n = 0;
+	if (decisions_offer_schedule(o, m, rows, SCHEDULE_MAX_PAYMENTS, &n) != SENIM_OK)
+		return json_null();
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++) {
+		int y, mo, d;
+		char due[11];
+		schedule_ymd(rows[i].due, &y, &mo, &d);
+		snprintf(due, sizeof(due), "%04d-%02d-%02d", y, mo, d);
+		json_array_append_new(
+			a, json_pack("{s:s,s:I,s:I,s:I,s:I}", "due", due, "principal",
+				     (json_int_t)rows[i].principal, "interest",
+				     (json_int_t)rows[i].interest, "total",
+				     (json_int_t)rows[i].total, "balance",
+				     (json_int_t)rows[i].balance));
+	}
+	return a;
+}
+
+static enum senim_result offer_answer(struct http_request *req,
+				      struct http_response *resp,
+				      enum senim_result result, void *ctx)
+{
+	struct decision_offer_read *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "application_not_found");
+	if (result)
+		return result;
+	if (op->none)
+		return http_reply_code(req, resp, "offer_not_found");
+	const struct decision_offer *o = &op->offer;
+	json_t *gesv = json_object(), *schedules = json_object();
+	if (o->single) {
+		json_object_set_new(gesv, "single_bp", json_integer(o->gesv_single_bp));
+		json_object_set_new(schedules, "single",
+				    schedule_json(o, SCHEDULE_SINGLE));
+	} else {
+		json_object_set_new(gesv, "annuity_bp", json_integer(o->gesv_annuity_bp));
+		json_object_set_new(gesv, "differentiated_bp",
+				    json_integer(o->gesv_differentiated_bp));
+		json_object_set_new(schedules, "annuity",
+				    schedule_json(o, SCHEDULE_ANNUITY));
+		json_object_set_new(schedules, "differentiated",
+				    schedule_json(o, SCHEDULE_DIFFERENTIATED));
+	}
+	return http_reply_json(
+		resp, 200,
+		json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "amount_tiyn",
+			  (json_int_t)o->amount_tiyn, "term_days",
+			  (json_int_t)o->term_days, "payments", (json_int_t)o->payments,
+			  "rate_bp", (json_int_t)o->rate_bp, "fee_tiyn",
+			  (json_int_t)o->fee_tiyn, "gesv", gesv, "schedules", schedules));
+}
+
+enum senim_result api_me_application_offer(struct http_request *req,
+					   struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	struct decision_offer_read *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	memset(op, 0, sizeof(*op));
+	op->kr = req->app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->subject_id = req->actor.subject_id;
+	op->id = id;
+	return http_write_then(req, decisions_offer_read_tx, op, offer_answer);
 }

@@ -149,6 +149,8 @@ static const struct route table[] = {
 	  BORROWER | JSON, "me_application_refuse" },
 	{ "POST", "/v1/me/applications/{id}/submission", api_me_application_submit, 0,
 	  BORROWER, "me_application_submit" },
+	{ "GET", "/v1/me/applications/{id}/offer", api_me_application_offer, 0, BORROWER,
+	  "me_application_offer" },
 	{ "GET", "/v1/applications", api_applications, ROLE_BIT(ROLE_UNDERWRITER), 0,
 	  "applications" },
 	{ "GET", "/v1/applications/{id}", api_application_get, ROLE_BIT(ROLE_UNDERWRITER),

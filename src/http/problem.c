@@ -467,6 +467,12 @@ static const struct problem_def catalogue[] = {
 	    "беріңіз немесе бас тартыңыз.",
 	    "The application lacks data or consents (missing); give them or refuse "
 	    "them first." } },
+	{ "offer_not_found",
+	  404,
+	  { "Предложения нет", "Ұсыныс жоқ", "No offer" },
+	  { "По этой заявке предложения нет: она не одобрена.",
+	    "Бұл өтінім бойынша ұсыныс жоқ: ол мақұлданбаған.",
+	    "This application has no offer: it was not approved." } },
 	{ "decisions_unavailable",
 	  503,
 	  { "Решения не принимаются", "Шешімдер қабылданбайды", "Decisions unavailable" },

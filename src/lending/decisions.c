@@ -12,6 +12,7 @@
 #include "audit/audit.h"
 #include "common/clock.h"
 #include "core/categories.h"
+#include "core/gesv.h"
 #include "core/recipients.h"
 #include "subjects/subjects.h"
 #include "vault/vault.h"
@@ -128,6 +129,174 @@ void decisions_inputs_from(const json_t *report, const json_t *phone,
 			in->missing &= ~SCORE_IN_OPERATOR_SCORE;
 		}
 	}
+}
+
+/* ---- the offer ------------------------------------------------------------------------ */
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static struct schedule_terms terms_of(const struct decision_offer *o,
+				      enum schedule_method method)
+{
+	return (struct schedule_terms){ .principal = o->amount_tiyn,
+					.rate_bp = (int32_t)o->rate_bp,
+					.method = method,
+					.payments = (int32_t)o->payments,
+					.days = (int32_t)o->term_days,
+					.start = o->start };
+}
+
+enum senim_result decisions_offer_schedule(const struct decision_offer *o,
+					   enum schedule_method method,
+					   struct schedule_row *rows, size_t cap,
+					   size_t *n)
+{
+	struct schedule_terms t = terms_of(o, method);
+	return schedule_build(&t, rows, cap, n);
+}
+
+/* The ГЭСВ of one schedule: the payout less the fee out on the start day,
+ * every payment in on its due day; -1 when it cannot be solved. */
+static int64_t gesv_of(const struct decision_offer *o, enum schedule_method method)
+{
+	static _Thread_local struct schedule_row rows[SCHEDULE_MAX_PAYMENTS];
+	static _Thread_local struct gesv_flow flows[SCHEDULE_MAX_PAYMENTS + 1];
+	size_t n = 0;
+	struct gesv_result g;
+	if (decisions_offer_schedule(o, method, rows, SCHEDULE_MAX_PAYMENTS, &n) !=
+	    SENIM_OK)
+		return -1;
+	flows[0] = (struct gesv_flow){ .day = o->start,
+				       .amount = -(o->amount_tiyn - o->fee_tiyn) };
+	size_t k = 1;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].total > 0)
+			flows[k++] = (struct gesv_flow){ .day = rows[i].due,
+							 .amount = rows[i].total };
+	if (gesv_solve(flows, k, &g) != SENIM_OK)
+		return -1;
+	return g.bp;
+}
+
+enum decision_offer_refusal
+decisions_offer_compute(const struct product *p, const struct application *a,
+			int64_t limit_amount_tiyn, int64_t limit_term_days, int32_t start,
+			const struct loan_rules_in_force *rules, struct decision_offer *o,
+			struct loan_rule_refusal *rule)
+{
+	memset(o, 0, sizeof(*o));
+	memset(rule, 0, sizeof(*rule));
+	o->amount_tiyn =
+		min64(min64(a->amount_tiyn, limit_amount_tiyn), p->amount_max_tiyn);
+	o->term_days = min64(min64(a->term_days, limit_term_days), p->term_max_days);
+	if (o->amount_tiyn < p->amount_min_tiyn || o->term_days < p->term_min_days)
+		return DECISION_OFFER_BELOW_PRODUCT;
+	o->rate_bp = p->rate_bp;
+	/* The fee of a share of the amount, half-up to the tiyn. */
+	o->fee_tiyn =
+		p->issue_fee_tiyn + (o->amount_tiyn * p->issue_fee_bp + 5000) / 10000;
+	if (o->fee_tiyn >= o->amount_tiyn)
+		return DECISION_OFFER_INVALID;
+	o->start = start;
+	o->single = strcmp(a->method, "single") == 0;
+	o->payments = o->single ? 1 : (o->term_days / 30 > 0 ? o->term_days / 30 : 1);
+	o->gesv_annuity_bp = o->gesv_differentiated_bp = o->gesv_single_bp = -1;
+	int64_t worst;
+	if (o->single) {
+		worst = o->gesv_single_bp = gesv_of(o, SCHEDULE_SINGLE);
+	} else {
+		o->gesv_annuity_bp = gesv_of(o, SCHEDULE_ANNUITY);
+		o->gesv_differentiated_bp = gesv_of(o, SCHEDULE_DIFFERENTIATED);
+		worst = o->gesv_annuity_bp < 0 || o->gesv_differentiated_bp < 0
+				? -1
+				: (o->gesv_annuity_bp > o->gesv_differentiated_bp
+					   ? o->gesv_annuity_bp
+					   : o->gesv_differentiated_bp);
+	}
+	if (worst < 0)
+		return DECISION_OFFER_INVALID;
+	/* The law on the offer as made: the dearest schedule must keep it, so
+	 * whichever the borrower chooses does. */
+	struct loan_offer lo = { .amount_tiyn = o->amount_tiyn,
+				 .term_days = o->term_days,
+				 .annual_rate_bp = o->rate_bp,
+				 .effective_rate_bp = worst };
+	if (loan_rules_check_offer(rules, &lo, rule) != LOAN_BREACH_NONE)
+		return DECISION_OFFER_LOAN_RULE;
+	return DECISION_OFFER_MADE;
+}
+
+static enum senim_result offer_insert(struct store_tx *tx,
+				      const struct decision_submit *op, int64_t now)
+{
+	const struct decision_offer *o = &op->offer;
+#define GESV_VAL(x) ((x) < 0 ? SV_NULL() : SV_INT(x))
+	return store_exec(
+		tx,
+		"INSERT INTO offers (application_id, decision_id, subject_id, "
+		"amount_tiyn,"
+		" term_days, payments, rate_bp, fee_tiyn, start_day, gesv_annuity_bp,"
+		" gesv_differentiated_bp, gesv_single_bp, created_at) VALUES ($1, $2, $3,"
+		" $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+		(struct store_val[]){ SV_TEXT(op->app.id), SV_TEXT(op->decision.id),
+				      SV_TEXT(op->app.subject_id), SV_INT(o->amount_tiyn),
+				      SV_INT(o->term_days), SV_INT(o->payments),
+				      SV_INT(o->rate_bp), SV_INT(o->fee_tiyn),
+				      SV_INT(o->start), GESV_VAL(o->gesv_annuity_bp),
+				      GESV_VAL(o->gesv_differentiated_bp),
+				      GESV_VAL(o->gesv_single_bp), SV_INT(now) },
+		13, NULL);
+#undef GESV_VAL
+}
+
+enum senim_result decisions_offer_read_tx(struct store_tx *tx, void *arg)
+{
+	struct decision_offer_read *op = arg;
+	struct application a;
+	struct store_rows *r = NULL;
+	op->none = 0;
+	enum senim_result err = applications_load_in(tx, op->subject_id, op->id, &a);
+	if (err)
+		return err;
+	err = store_query_one(
+		tx,
+		"SELECT amount_tiyn, term_days, payments, rate_bp, fee_tiyn, start_day,"
+		" COALESCE(gesv_annuity_bp, -1), COALESCE(gesv_differentiated_bp, -1),"
+		" COALESCE(gesv_single_bp, -1) FROM offers WHERE application_id = $1",
+		(struct store_val[]){ SV_TEXT(op->id) }, 1, &r);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		op->none = 1;
+		err = SENIM_OK;
+	} else if (err) {
+		return err;
+	} else {
+		struct decision_offer *o = &op->offer;
+		o->amount_tiyn = store_rows_int(r, 0);
+		o->term_days = store_rows_int(r, 1);
+		o->payments = store_rows_int(r, 2);
+		o->rate_bp = store_rows_int(r, 3);
+		o->fee_tiyn = store_rows_int(r, 4);
+		o->start = (int32_t)store_rows_int(r, 5);
+		o->gesv_annuity_bp = store_rows_int(r, 6);
+		o->gesv_differentiated_bp = store_rows_int(r, 7);
+		o->gesv_single_bp = store_rows_int(r, 8);
+		o->single = o->gesv_single_bp >= 0;
+		store_rows_free(r);
+	}
+	char object[APPLICATION_ID_LEN + 16];
+	snprintf(object, sizeof(object), "application:%s", op->id);
+	struct audit_record rec = { .actor = op->actor,
+				    .operation = "application.offer_read",
+				    .object = object,
+				    .subject_id = op->subject_id,
+				    .categories = "",
+				    .purpose = "legal_obligation",
+				    .outcome = "success",
+				    .request_id = op->request_id };
+	return audit_append(tx, op->kr, &rec);
 }
 
 /* ---- submitting --------------------------------------------------------------------- */
@@ -298,6 +467,36 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 		snprintf(res.card_digest, sizeof(res.card_digest), "%s",
 			 op->card->digest);
 	}
+	/* An approval is an offer, or no approval: an offer outside a loan
+	 * rule declines (the rule named); one the product cannot hold
+	 * (the limit under its minimum) goes to an underwriter. */
+	op->offered = 0;
+	char rule_reason[64] = "";
+	if (res.decision == SCORE_APPROVE) {
+		struct product p;
+		err = products_get_in(tx, a->product_code, a->product_version, &p);
+		if (err)
+			goto fail;
+		switch (decisions_offer_compute(&p, a, res.amount_limit_tiyn,
+						res.term_limit_days,
+						(int32_t)(now / 1000000 / 86400),
+						op->rules, &op->offer, &op->rule)) {
+		case DECISION_OFFER_MADE:
+			op->offered = 1;
+			break;
+		case DECISION_OFFER_LOAN_RULE:
+			res.decision = SCORE_DECLINE;
+			res.nreasons = 0;
+			snprintf(rule_reason, sizeof(rule_reason),
+				 "loan_rule_breached:%s",
+				 op->rule.code ? op->rule.code : "offer_invalid");
+			break;
+		default:
+			res.decision = SCORE_REFER;
+			res.nreasons = 0;
+			break;
+		}
+	}
 	snprintf(d->kind, sizeof(d->kind), "automatic");
 	snprintf(d->outcome, sizeof(d->outcome), "%s",
 		 scorecard_decision_name(res.decision));
@@ -310,6 +509,8 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 			break;
 		off += (size_t)n;
 	}
+	if (*rule_reason)
+		snprintf(d->reasons, sizeof(d->reasons), "%s", rule_reason);
 	d->points = res.total;
 	d->amount_limit_tiyn = res.amount_limit_tiyn;
 	d->term_limit_days = res.term_limit_days;
@@ -347,6 +548,13 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 	if (res.decision == SCORE_DECLINE && res.nreasons)
 		snprintf(reason, sizeof(reason), "%s",
 			 scorecard_reason_code(res.reasons[0]));
+	else if (*rule_reason)
+		snprintf(reason, sizeof(reason), "loan_rule_breached");
+	if (op->offered) {
+		err = offer_insert(tx, op, now);
+		if (err)
+			goto fail;
+	}
 	int64_t changed = 0;
 	err = store_exec(tx,
 			 "UPDATE applications SET state = $1, decline_reason = $2,"

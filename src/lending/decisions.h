@@ -35,6 +35,8 @@
 #include "common/buf.h"
 #include "common/ids.h"
 #include "common/result.h"
+#include "core/loan_rules.h"
+#include "core/schedule.h"
 #include "core/scorecard.h"
 #include "exchange/transfer.h"
 #include "lending/applications.h"
@@ -54,6 +56,60 @@ struct decision {
 	int64_t amount_limit_tiyn, term_limit_days;
 	int64_t created_at;
 };
+
+/*
+ * The offer of an approved application: the amount and term within the
+ * application, the product and the scorecard's limit; the product's rate
+ * and fee at payout (fixed plus a share of the amount, half-up); the
+ * ГЭСВ (core/gesv.h) of the real flows — the amount less the fee paid out
+ * on `start`, each payment in on its due day — for each schedule the
+ * borrower may choose: annuity and differentiated for a monthly term
+ * (payments = term / 30 days, at least 1), single for a single payment.
+ * The method is chosen later; the schedules are rebuilt from these
+ * numbers (decisions_offer_schedule), never stored.
+ */
+struct decision_offer {
+	int64_t amount_tiyn, term_days, payments, rate_bp, fee_tiyn;
+	int32_t start; /* day number of the payout, as offered */
+	int single;    /* 1: one payment after term_days */
+	int64_t gesv_annuity_bp, gesv_differentiated_bp, gesv_single_bp; /* -1: n/a */
+};
+/* Why no offer could be made (the application is declined or referred). */
+enum decision_offer_refusal {
+	DECISION_OFFER_MADE,
+	DECISION_OFFER_BELOW_PRODUCT, /* the limit is under the product's minimum */
+	DECISION_OFFER_LOAN_RULE,     /* `rule` names the rule it would break */
+	DECISION_OFFER_INVALID,	      /* terms no schedule or ГЭСВ can take */
+};
+/*
+ * Compute the offer (pure).  Checks it with loan_rules_check_offer against
+ * `rules` with the largest ГЭСВ of its schedules: an offer outside a rule is
+ * never made.  Returns the refusal (DECISION_OFFER_MADE: *o is the offer).
+ */
+enum decision_offer_refusal
+decisions_offer_compute(const struct product *p, const struct application *a,
+			int64_t limit_amount_tiyn, int64_t limit_term_days, int32_t start,
+			const struct loan_rules_in_force *rules, struct decision_offer *o,
+			struct loan_rule_refusal *rule);
+/* The schedule of the offer by `method` into rows (cap of them). */
+SENIM_MUST_CHECK enum senim_result
+decisions_offer_schedule(const struct decision_offer *o, enum schedule_method method,
+			 struct schedule_row *rows, size_t cap, size_t *n);
+
+/*
+ * The borrower's read of the offer of application `id` (R1, audited as
+ * `application.offer_read`): SENIM_ERR_NOT_FOUND when the subject has no
+ * such application; `none` when it has no offer.
+ */
+struct decision_offer_read {
+	/* in */
+	const struct keyring *kr;
+	const char *actor, *request_id, *subject_id, *id;
+	/* out */
+	int none;
+	struct decision_offer offer;
+};
+SENIM_MUST_CHECK enum senim_result decisions_offer_read_tx(struct store_tx *tx, void *op);
 
 /*
  * Inside a transaction: the newest decision on application `id` into *d;
@@ -77,12 +133,16 @@ struct decision_submit {
 	/* in (borrowed; outlive the op) */
 	const struct exchange_env *ex;
 	const struct scorecard *card;
+	const struct loan_rules_in_force *rules; /* in force today */
 	const char *actor, *request_id, *subject_id, *id;
 	/* out */
 	int not_open;			    /* its state is not "open" */
 	struct application_missing missing; /* C4: it lacks these (check) */
 	struct application app;		    /* as it stands */
 	struct decision decision;
+	int offered;		       /* approved with an offer */
+	struct decision_offer offer;   /* with offered */
+	struct loan_rule_refusal rule; /* a decline by a loan rule */
 	/* private */
 	store_done_fn done;
 	void *done_arg;

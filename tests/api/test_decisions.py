@@ -131,14 +131,18 @@ def world():
     s = Senim(extra_args=["--recipients", path, "--loan-rules", RULES,
                           "--scorecard", card]).start()
     staff = {r: s.service_token("dcs-" + r, r) for r in ("admin", "underwriter")}
-    r = s.post("/v1/products", {
-        "code": "dcs", "name_ru": "Микрокредит", "name_kk": "Микрокредит",
-        "amount_min_tiyn": 1000000, "amount_max_tiyn": 50000000,
-        "term_min_days": 30, "term_max_days": 365, "rate_bp": 4000,
-        "schedule_methods": ["annuity", "differentiated"],
-        "categories": ["identity", "contact"], "consents": ["credit_bureau_pkb"]},
-        token=staff["admin"])
-    assert r.status == 201, r
+    # 30 % nominal keeps the 46 % ГЭСВ cap of data/loan-rules.conf; 40 %
+    # nominal, paid monthly, is a ГЭСВ of about 48 %: no offer.
+    for code, rate in (("dcs", 3000), ("dcsdear", 4000)):
+        r = s.post("/v1/products", {
+            "code": code, "name_ru": "Микрокредит", "name_kk": "Микрокредит",
+            "amount_min_tiyn": 1000000, "amount_max_tiyn": 50000000,
+            "term_min_days": 30, "term_max_days": 365, "rate_bp": rate,
+            "issue_fee_bp": 100,
+            "schedule_methods": ["annuity", "differentiated"],
+            "categories": ["identity", "contact"], "consents": ["credit_bureau_pkb"]},
+            token=staff["admin"])
+        assert r.status == 201, r
     yield {"senim": s, "bureau": bureau, "operator": operator, "staff": staff, "dir": d}
     rc = s.stop()
     bureau.stop()
@@ -163,7 +167,7 @@ def scored_borrower():
             return b
 
 
-def applied(world, consents=("credit_bureau_pkb", "mobile_operator")):
+def applied(world, consents=("credit_bureau_pkb", "mobile_operator"), product="dcs"):
     """A registered borrower with the consents and an open application."""
     s = world["senim"]
     body = scored_borrower()
@@ -176,7 +180,7 @@ def applied(world, consents=("credit_bureau_pkb", "mobile_operator")):
         g = s.post("/v1/me/consents", {"kind": kind, "channel": "web"}, token=token)
         assert g.status in (200, 201), g
     r = s.post("/v1/me/applications", {
-        "product": "dcs", "amount_tiyn": 5000000, "term_days": 90,
+        "product": product, "amount_tiyn": 5000000, "term_days": 90,
         "schedule_method": "annuity", "payout_kind": "account",
         "payout_number": "KZ86125KZT5004100100"}, token=token)
     assert r.status == 201, r
@@ -215,6 +219,39 @@ def test_both_answer_approve(world):
     assert rows == [["borrower:" + who["sid"], "success", "loan_application_review"]]
     got = s.get("/v1/me/applications/" + who["app"]["id"], token=who["token"])
     assert got.status == 200 and got.json["decision"]["outcome"] == "approve"
+    # The offer: the application's amount and term (under the card's limit
+    # of 100,000 tenge for 90 days), the product's rate and 1 % fee.
+    o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    assert o.status == 200, o
+    o = o.json
+    assert (o["amount_tiyn"], o["term_days"], o["payments"], o["rate_bp"],
+            o["fee_tiyn"]) == (5000000, 90, 3, 3000, 50000)
+    for method in ("annuity", "differentiated"):
+        rows = o["schedules"][method]
+        assert len(rows) == 3 and rows[-1]["balance"] == 0
+        assert sum(x["principal"] for x in rows) == 5000000
+        assert all(x["total"] == x["principal"] + x["interest"] for x in rows)
+        # The fee makes the ГЭСВ more than the nominal rate compounded,
+        # and the cap holds.
+        assert 3450 < o["gesv"][method + "_bp"] <= 4600, o["gesv"]
+    assert o["gesv"]["annuity_bp"] % 10 == 0
+
+
+def test_an_offer_outside_a_loan_rule_is_never_made(world):
+    """40 % nominal paid monthly is a ГЭСВ above the 46 % cap: the approval
+    becomes a decline naming the rule, and there is no offer."""
+    who = applied(world, product="dcsdear")
+    r = submit(world, who, lang="en")
+    assert r.status == 200, r
+    assert r.json["state"] == "declined"
+    assert r.json["decline_reason"] == "loan_rule_breached"
+    assert r.json["decision"]["reasons"][0]["code"] == "loan_rule_breached"
+    assert r.json["decision"]["reasons"][0]["rule"] == "gesv_cap"
+    s = world["senim"]
+    o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    assert o.status == 404 and o.json["code"] == "offer_not_found", o
+    assert s.sql("SELECT COUNT(*) FROM offers WHERE application_id = '%s'"
+                 % who["app"]["id"]) == [["0"]]
 
 
 def test_bureau_down_declines_with_reasons_by_language(world):
@@ -327,6 +364,14 @@ def test_submission_fails_closed_without_audit(world):
     assert s.sql("SELECT state FROM applications WHERE id = '%s'"
                  % who["app"]["id"]) == [["open"]]
     assert submit(world, who).status == 200
+    s.sql(block_audit_sql())
+    try:
+        r = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    finally:
+        s.sql(unblock_audit_sql())
+    assert r.status >= 500 and "amount_tiyn" not in r.body.decode(), r
+    assert s.get("/v1/me/applications/%s/offer" % who["app"]["id"],
+                 token=who["token"]).status == 200
 
 
 def test_a_bad_scorecard_stops_serve(world):

@@ -81,6 +81,7 @@ ELSEWHERE = {
     "me_application_refuse":
         "test_applications.py::test_applications_fail_closed_without_audit",
     "me_application_submit": "test_decisions.py::test_submission_fails_closed_without_audit",
+    "me_application_offer": "test_decisions.py::test_submission_fails_closed_without_audit",
     "applications": "test_applications.py::test_applications_fail_closed_without_audit",
     "application_get": "test_applications.py::test_applications_fail_closed_without_audit",
 }

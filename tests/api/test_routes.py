@@ -45,6 +45,7 @@ EXPECTED = {
     ("POST", "/v1/me/applications/{id}/withdrawal"): BORROWER,
     ("POST", "/v1/me/applications/{id}/refusal"): BORROWER,
     ("POST", "/v1/me/applications/{id}/submission"): BORROWER,
+    ("GET", "/v1/me/applications/{id}/offer"): BORROWER,
     ("GET", "/v1/applications"): {"underwriter"},
     ("GET", "/v1/applications/{id}"): {"underwriter"},
     # Borrowers' data: every role that holds a data purpose; never admin or
