@@ -719,3 +719,108 @@ enum senim_result api_me_application_offer(struct http_request *req,
 	op->id = id;
 	return http_write_then(req, decisions_offer_read_tx, op, offer_answer);
 }
+
+/* ---- an underwriter on a referred case (U1) --------------------------------------- */
+
+static const char *const outcomes[] = { "approve", "decline", NULL };
+static const struct jsonin_field decision_fields[] = {
+	{ .name = "outcome", .type = JSONIN_STRING, .required = 1, .allowed = outcomes },
+	{ .name = "reason", .type = JSONIN_STRING, .min_len = 1, .max_len = 64 },
+};
+
+static enum senim_result staff_decision_answer(struct http_request *req,
+					       struct http_response *resp,
+					       enum senim_result result, void *ctx)
+{
+	struct decision_staff *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "application_not_found");
+	if (result == SENIM_ERR_CONFLICT)
+		return http_reply_code(req, resp, "application_not_referred");
+	if (result)
+		return result;
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	if (op->not_referred)
+		return http_reply_code(req, resp, "application_not_referred");
+	if (op->locked_by_other)
+		return http_reply_code(req, resp, "application_locked");
+	if (op->offer_impossible)
+		return http_reply_code(req, resp, "offer_impossible");
+	json_t *o = application_json(&op->app, NULL);
+	if (o) {
+		json_object_set_new(o, "subject_id", json_string(op->app.subject_id));
+		if (op->act == DECISION_STAFF_DECIDE)
+			json_object_set_new(o, "decision",
+					    decision_json(op->decision.outcome,
+							  op->decision.reasons,
+							  lang_code(req->lang)));
+	}
+	return http_reply_json(resp, 200, o);
+}
+
+static struct decision_staff *decision_staff_op(struct http_request *req, const char *id,
+						enum decision_staff_act act)
+{
+	struct decision_staff *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return NULL;
+	memset(op, 0, sizeof(*op));
+	op->kr = req->app->keys;
+	op->matrix = &req->app->matrix;
+	op->role = req->actor.role;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->id = id;
+	op->act = act;
+	return op;
+}
+
+enum senim_result api_application_lock(struct http_request *req,
+				       struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	struct decision_staff *op = decision_staff_op(req, id, DECISION_STAFF_LOCK);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	return http_write_then(req, decisions_staff_tx, op, staff_decision_answer);
+}
+
+enum senim_result api_application_decide(struct http_request *req,
+					 struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, decision_fields, COUNT(decision_fields),
+				    &body))
+		return SENIM_OK;
+	struct decision_staff *op = decision_staff_op(req, id, DECISION_STAFF_DECIDE);
+	if (!op) {
+		json_decref(body);
+		return SENIM_ERR_NOMEM;
+	}
+	op->approve = strcmp(jsonin_str(body, "outcome"), "approve") == 0;
+	const char *reason = jsonin_str(body, "reason");
+	op->reason = reason ? scorecard_reason_parse(reason, strlen(reason))
+			    : SCORE_REASON_NONE;
+	json_decref(body);
+	/* A decline says why, with a code the borrower is told in words. */
+	if (!op->approve && op->reason == SCORE_REASON_NONE)
+		return invalid(req, resp, "reason", reason ? "enum_value" : "required",
+			       0);
+	char today[CLOCK_RFC3339_LEN], why[256];
+	clock_format_rfc3339(clock_now_us(), today);
+	today[10] = '\0';
+	struct loan_rules_in_force *rules = arena_alloc(&req->arena, sizeof(*rules));
+	if (!rules)
+		return SENIM_ERR_NOMEM;
+	if (!req->app->loan_rules ||
+	    loan_rules_in_force(req->app->loan_rules, today, rules, why, sizeof(why)))
+		return http_reply_code(req, resp, "loan_rules_unavailable");
+	op->rules = rules;
+	return http_write_then(req, decisions_staff_tx, op, staff_decision_answer);
+}

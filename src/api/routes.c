@@ -155,6 +155,10 @@ static const struct route table[] = {
 	  "applications" },
 	{ "GET", "/v1/applications/{id}", api_application_get, ROLE_BIT(ROLE_UNDERWRITER),
 	  0, "application_get" },
+	{ "POST", "/v1/applications/{id}/lock", api_application_lock,
+	  ROLE_BIT(ROLE_UNDERWRITER), 0, "application_lock" },
+	{ "POST", "/v1/applications/{id}/decision", api_application_decide,
+	  ROLE_BIT(ROLE_UNDERWRITER), JSON, "application_decide" },
 };
 
 const struct route *routes_table(size_t *n)

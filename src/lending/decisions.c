@@ -654,3 +654,203 @@ enum senim_result decisions_submit_start(void *arg, store_done_fn done, void *do
 	one_ended(op);
 	return SENIM_OK;
 }
+
+/* ---- staff, under U1 ---------------------------------------------------------------- */
+
+static enum senim_result staff_audit(struct store_tx *tx, const struct decision_staff *op,
+				     const char *subject_id, const char *outcome)
+{
+	char object[APPLICATION_ID_LEN + 16];
+	snprintf(object, sizeof(object), "application:%s", op->id);
+	struct audit_record rec = { .actor = op->actor,
+				    .operation = op->act == DECISION_STAFF_LOCK
+							 ? "application.lock"
+							 : "application.decide",
+				    .object = object,
+				    .subject_id = subject_id,
+				    .categories = "",
+				    .purpose = PURPOSE_U1,
+				    .outcome = outcome,
+				    .request_id = op->request_id };
+	return audit_append(tx, op->kr, &rec);
+}
+
+/* The underwriter's decision: the row, the offer, the state, the lock. */
+static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff *op,
+				      int64_t now)
+{
+	struct application *a = &op->app;
+	struct decision *d = &op->decision;
+	struct decision last;
+	int found = 0;
+	char rule_reason[64] = "";
+	enum senim_result err = decisions_latest_in(tx, a->id, &last, &found);
+	if (err)
+		return err;
+	memset(d, 0, sizeof(*d));
+	id_time_ordered(d->id, "dcs_", now / 1000);
+	int approve = op->approve;
+	if (approve) {
+		struct product p;
+		err = products_get_in(tx, a->product_code, a->product_version, &p);
+		if (err)
+			return err;
+		/* The card's limit, when it gave one, still bounds the offer. */
+		int64_t amount = found && last.amount_limit_tiyn > 0
+					 ? last.amount_limit_tiyn
+					 : a->amount_tiyn;
+		int64_t term = found && last.term_limit_days > 0 ? last.term_limit_days
+								 : a->term_days;
+		switch (decisions_offer_compute(&p, a, amount, term,
+						(int32_t)(now / 1000000 / 86400),
+						op->rules, &op->offer, &op->rule)) {
+		case DECISION_OFFER_MADE:
+			op->offered = 1;
+			break;
+		case DECISION_OFFER_LOAN_RULE:
+			approve = 0;
+			snprintf(rule_reason, sizeof(rule_reason),
+				 "loan_rule_breached:%s",
+				 op->rule.code ? op->rule.code : "offer_invalid");
+			break;
+		default:
+			op->offer_impossible = 1;
+			return SENIM_OK;
+		}
+	}
+	snprintf(d->kind, sizeof(d->kind), "underwriter");
+	snprintf(d->outcome, sizeof(d->outcome), "%s", approve ? "approve" : "decline");
+	snprintf(d->status, sizeof(d->status), "final");
+	if (*rule_reason)
+		snprintf(d->reasons, sizeof(d->reasons), "%s", rule_reason);
+	else if (!approve)
+		snprintf(d->reasons, sizeof(d->reasons), "%s",
+			 scorecard_reason_code(op->reason));
+	d->amount_limit_tiyn = found ? last.amount_limit_tiyn : 0;
+	d->term_limit_days = found ? last.term_limit_days : 0;
+	d->created_at = now;
+	err = store_exec(
+		tx,
+		"INSERT INTO decisions (id, application_id, subject_id, kind, outcome,"
+		" status, reasons, amount_limit_tiyn, term_limit_days, decided_by,"
+		" created_at, request_id) VALUES ($1, $2, $3, 'underwriter', $4, 'final',"
+		" $5, $6, $7, $8, $9, $10)",
+		(struct store_val[]){ SV_TEXT(d->id), SV_TEXT(a->id),
+				      SV_TEXT(a->subject_id), SV_TEXT(d->outcome),
+				      SV_TEXT(d->reasons), SV_INT(d->amount_limit_tiyn),
+				      SV_INT(d->term_limit_days), SV_TEXT(op->actor),
+				      SV_INT(now), SV_TEXT(op->request_id) },
+		10, NULL);
+	if (err)
+		return err;
+	const char *state = approve ? "approved" : "declined";
+	char reason[sizeof(a->decline_reason)] = "";
+	if (!approve)
+		snprintf(reason, sizeof(reason), "%s",
+			 *rule_reason ? "loan_rule_breached"
+				      : scorecard_reason_code(op->reason));
+	int64_t changed = 0;
+	err = store_exec(tx,
+			 "UPDATE applications SET state = $1, decline_reason = $2,"
+			 " updated_at = $3 WHERE id = $4 AND state = 'referred'",
+			 (struct store_val[]){ SV_TEXT(state),
+					       *reason ? SV_TEXT(reason) : SV_NULL(),
+					       SV_INT(now), SV_TEXT(a->id) },
+			 4, &changed);
+	if (err)
+		return err;
+	if (changed != 1)
+		return SENIM_ERR_CONFLICT;
+	if (op->offered) {
+		const struct decision_offer *o = &op->offer;
+#define GESV_VAL(x) ((x) < 0 ? SV_NULL() : SV_INT(x))
+		err = store_exec(
+			tx,
+			"INSERT INTO offers (application_id, decision_id, subject_id,"
+			" amount_tiyn, term_days, payments, rate_bp, fee_tiyn, start_day,"
+			" gesv_annuity_bp, gesv_differentiated_bp, gesv_single_bp,"
+			" created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+			" $11, $12, $13)",
+			(struct store_val[]){
+				SV_TEXT(a->id), SV_TEXT(d->id), SV_TEXT(a->subject_id),
+				SV_INT(o->amount_tiyn), SV_INT(o->term_days),
+				SV_INT(o->payments), SV_INT(o->rate_bp),
+				SV_INT(o->fee_tiyn), SV_INT(o->start),
+				GESV_VAL(o->gesv_annuity_bp),
+				GESV_VAL(o->gesv_differentiated_bp),
+				GESV_VAL(o->gesv_single_bp), SV_INT(now) },
+			13, NULL);
+#undef GESV_VAL
+		if (err)
+			return err;
+	}
+	snprintf(a->state, sizeof(a->state), "%s", state);
+	snprintf(a->decline_reason, sizeof(a->decline_reason), "%s", reason);
+	a->updated_at = now;
+	return store_exec(tx, "DELETE FROM application_locks WHERE application_id = $1",
+			  (struct store_val[]){ SV_TEXT(a->id) }, 1, NULL);
+}
+
+enum senim_result decisions_staff_tx(struct store_tx *tx, void *arg)
+{
+	struct decision_staff *op = arg;
+	struct store_rows *r = NULL;
+	memset(&op->refused, 0, sizeof(op->refused));
+	op->not_referred = op->locked_by_other = op->offer_impossible = op->offered = 0;
+	enum senim_result err = applications_load_in(tx, NULL, op->id, &op->app);
+	if (err)
+		return err;
+	struct subject_state state;
+	err = subjects_state_in(tx, op->app.subject_id, &state);
+	if (err)
+		return err;
+	uint32_t categories = 0;
+	enum access_result why =
+		access_decide(op->matrix, op->role, PURPOSE_LOAN_APPLICATION_REVIEW,
+			      &state, &categories);
+	if (why != ACCESS_GRANTED) {
+		access_refusal_set(&op->refused, why, PURPOSE_LOAN_APPLICATION_REVIEW,
+				   &state);
+		memset(&op->app, 0, sizeof(op->app));
+		return staff_audit(tx, op, NULL, "denied");
+	}
+	if (strcmp(op->app.state, "referred") != 0) {
+		op->not_referred = 1;
+		return SENIM_OK;
+	}
+	/* One underwriter works a case: another's lock refuses. */
+	err = store_query_one(
+		tx, "SELECT locked_by FROM application_locks WHERE application_id = $1",
+		(struct store_val[]){ SV_TEXT(op->id) }, 1, &r);
+	int locked = err == SENIM_OK;
+	if (err && err != SENIM_ERR_NOT_FOUND)
+		return err;
+	if (locked) {
+		char by[80];
+		copy_col(r, 0, by, sizeof(by));
+		store_rows_free(r);
+		if (strcmp(by, op->actor) != 0) {
+			op->locked_by_other = 1;
+			return SENIM_OK;
+		}
+	}
+	int64_t now = clock_now_us();
+	if (op->act == DECISION_STAFF_LOCK) {
+		if (!locked) {
+			err = store_exec(tx,
+					 "INSERT INTO application_locks (application_id,"
+					 " locked_by, locked_at) VALUES ($1, $2, $3)",
+					 (struct store_val[]){ SV_TEXT(op->id),
+							       SV_TEXT(op->actor),
+							       SV_INT(now) },
+					 3, NULL);
+			if (err)
+				return err;
+		}
+	} else {
+		err = staff_decide(tx, op, now);
+		if (err || op->offer_impossible)
+			return err;
+	}
+	return staff_audit(tx, op, op->app.subject_id, "success");
+}

@@ -167,4 +167,43 @@ void decision_submit_dispose(void *op);
 void decisions_inputs_from(const json_t *report, const json_t *phone,
 			   struct score_inputs *in);
 
+/*
+ * Staff under U1 (an underwriter): a referred case.  `lock` takes it (or
+ * keeps one's own lock): one underwriter works a case; `decide` approves
+ * it (the offer as an automatic approval's, within the application and
+ * the card's limit when the card gave one; outside a loan rule it is
+ * declined naming the rule; when no offer fits the product,
+ * `offer_impossible` and nothing changes) or declines it with a reason
+ * code (a scorecard reason).  Each decides access (role, purpose, the
+ * subject's block, restriction and consents) and records it
+ * (`application.lock`, `application.decide`; "denied" when refused).
+ * SENIM_ERR_NOT_FOUND: no such application.  Nothing changes when
+ * `not_referred` (its state is not "referred") or `locked_by_other` (a
+ * different underwriter holds the lock).  A decision releases the lock.
+ */
+enum decision_staff_act {
+	DECISION_STAFF_LOCK,
+	DECISION_STAFF_DECIDE
+};
+struct decision_staff {
+	/* in */
+	const struct keyring *kr;
+	const struct access_matrix *matrix;
+	const struct loan_rules_in_force *rules; /* decide */
+	enum role role;
+	const char *actor, *request_id, *id;
+	enum decision_staff_act act;
+	int approve;		  /* decide: 1 approve, 0 decline */
+	enum score_reason reason; /* decline: why (not NONE) */
+	/* out */
+	struct access_refusal refused;
+	int not_referred, locked_by_other, offer_impossible;
+	struct application app;
+	struct decision decision;
+	int offered;
+	struct decision_offer offer;
+	struct loan_rule_refusal rule;
+};
+SENIM_MUST_CHECK enum senim_result decisions_staff_tx(struct store_tx *tx, void *op);
+
 #endif

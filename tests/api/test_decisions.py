@@ -385,3 +385,91 @@ def test_a_bad_scorecard_stops_serve(world):
     assert p.returncode == 2, p
     assert bad.encode() in p.stderr and b"approve" in p.stderr
     assert not os.path.exists(data), "nothing opened before the card was checked"
+
+
+# ---- an underwriter on a referred case ------------------------------------------
+
+def referred(world):
+    world["operator"].mode("fail")
+    who = applied(world)
+    r = submit(world, who)
+    assert r.status == 200 and r.json["state"] == "referred", r
+    world["operator"].mode("ok")
+    return who
+
+
+def staff_post(world, who, what, token, body=None):
+    return world["senim"].post("/v1/applications/%s/%s" % (who["app"]["id"], what), body,
+                               token=token)
+
+
+def test_underwriter_decides_a_referred_case_under_a_lock(world):
+    s = world["senim"]
+    uw1, uw2 = world["staff"]["underwriter"], s.service_token("dcs-uw2", "underwriter")
+    who = referred(world)
+    r = staff_post(world, who, "lock", uw1)
+    assert r.status == 200 and r.json["state"] == "referred", r
+    assert staff_post(world, who, "lock", uw1).status == 200  # one's own lock
+    # Another underwriter may neither take it nor decide it.
+    r = staff_post(world, who, "lock", uw2)
+    assert r.status == 409 and r.json["code"] == "application_locked", r
+    r = staff_post(world, who, "decision", uw2, {"outcome": "approve"})
+    assert r.status == 409 and r.json["code"] == "application_locked", r
+    # A decline needs a reason code.
+    r = staff_post(world, who, "decision", uw1, {"outcome": "decline"})
+    assert r.status == 422 and r.json["field"] == "reason", r
+    r = staff_post(world, who, "decision", uw1, {"outcome": "approve"})
+    assert r.status == 200 and r.json["state"] == "approved", r
+    assert r.json["decision"] == {"outcome": "approve", "reasons": []}
+    rows = decisions(world, who["app"]["id"])
+    assert [x[0] for x in rows] == ["automatic", "underwriter"]
+    assert rows[1][6] == "staff:dcs-underwriter" or rows[1][6].startswith("staff:"), rows
+    o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    # Within the card's limit for the referral's points: 30,000 tenge for
+    # 30 days (a short loan: its own caps).
+    assert o.status == 200 and (o.json["amount_tiyn"], o.json["term_days"]) == \
+        (3000000, 30), o
+    assert s.sql("SELECT COUNT(*) FROM application_locks WHERE application_id = '%s'"
+                 % who["app"]["id"]) == [["0"]]
+    # Decided: no second decision.
+    r = staff_post(world, who, "decision", uw1, {"outcome": "decline",
+                                                 "reason": "low_operator_score"})
+    assert r.status == 409 and r.json["code"] == "application_not_referred", r
+
+
+def test_underwriter_declines_with_a_reason_the_borrower_reads(world):
+    uw = world["staff"]["underwriter"]
+    # An approved (not referred) application is not the underwriter's.
+    ok = applied(world)
+    r = submit(world, ok)
+    assert r.json["state"] == "approved", r
+    r = staff_post(world, ok, "lock", uw)
+    assert r.status == 409 and r.json["code"] == "application_not_referred", r
+    who = referred(world)
+    r = staff_post(world, who, "decision", uw, {"outcome": "decline",
+                                                "reason": "many_active_loans"})
+    assert r.status == 200 and r.json["state"] == "declined", r
+    assert r.json["decline_reason"] == "many_active_loans"
+    got = world["senim"].get("/v1/me/applications/%s?lang=kk" % who["app"]["id"],
+                             token=who["token"])
+    assert got.json["decision"]["reasons"][0]["code"] == "many_active_loans"
+    r = staff_post(world, who, "decision", uw, {"outcome": "decline", "reason": "nope"})
+    assert r.status == 409 or (r.status == 422 and r.json["rule"] == "enum_value"), r
+
+
+def test_staff_fail_closed_without_audit(world):
+    who = referred(world)
+    s = world["senim"]
+    uw = world["staff"]["underwriter"]
+    s.sql(block_audit_sql())
+    try:
+        lock = staff_post(world, who, "lock", uw)
+        dec = staff_post(world, who, "decision", uw, {"outcome": "approve"})
+    finally:
+        s.sql(unblock_audit_sql())
+    assert lock.status >= 500 and dec.status >= 500, (lock, dec)
+    assert s.sql("SELECT state FROM applications WHERE id = '%s'"
+                 % who["app"]["id"]) == [["referred"]]
+    assert s.sql("SELECT COUNT(*) FROM application_locks") == [["0"]] or \
+        who["app"]["id"] not in str(s.sql("SELECT application_id FROM application_locks"))
+    assert staff_post(world, who, "decision", uw, {"outcome": "approve"}).status == 200
