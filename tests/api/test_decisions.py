@@ -59,6 +59,26 @@ purposes = loan_application_review
 sends = identity.iin contact.phone_mobile
 receives = phone.match phone.owner_since phone.subscriber_type phone.score
 basis = consent:mobile_operator
+
+[recipient address_db]
+name_ru = ГБД (тест)
+name_kk = МДҚ (тест)
+registration = pending
+kind = state_database
+country = KZ
+endpoint = {state}
+client_cert = {client_cert}
+client_key = {client_key}
+ca = {ca}
+timeout_ms = 1500
+breaker_failures = 100
+[service address_db.address]
+api = address/1
+purposes = loan_application_review
+sends = identity.iin
+receives = contact.registered_address contact.address_registry_id
+basis = consent:state_database
+state_service_consent = yes
 """
 
 # Every band the same points, so that only what is missing decides.
@@ -117,6 +137,10 @@ def world():
     server = ca.issue_server("server")
     bureau = PeerProcess("credit_bureau.py", tls=server, token=TOKEN, ca=ca.crt)
     operator = PeerProcess("mobile_operator.py", tls=server, ca=ca.crt)
+    client = ca.issue_client("senim")
+    os.chmod(client.key, 0o600)
+    state = PeerProcess("state_database.py", tls=server, client_ca=ca.crt, ca=ca.crt,
+                        client=client)
     credentials = os.path.join(d, "pkb.token")
     with open(os.open(credentials, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
         f.write(TOKEN + "\n")
@@ -124,6 +148,8 @@ def world():
     with open(path, "w", encoding="utf-8") as f:
         f.write(RECIPIENTS.format(bureau="https://127.0.0.1:%d" % bureau.port,
                                   operator="https://127.0.0.1:%d" % operator.port,
+                                  state="https://127.0.0.1:%d" % state.port,
+                                  client_cert=client.crt, client_key=client.key,
                                   credentials=credentials, ca=ca.crt))
     card = os.path.join(d, "scorecard.conf")
     with open(card, "w", encoding="utf-8") as f:
@@ -143,27 +169,31 @@ def world():
             "categories": ["identity", "contact"], "consents": ["credit_bureau_pkb"]},
             token=staff["admin"])
         assert r.status == 201, r
-    yield {"senim": s, "bureau": bureau, "operator": operator, "staff": staff, "dir": d}
+    yield {"senim": s, "bureau": bureau, "operator": operator, "state": state,
+           "staff": staff, "dir": d}
     rc = s.stop()
     bureau.stop()
     operator.stop()
+    state.stop()
     assert rc == 0, s.read_log()[-4000:]
 
 
 @pytest.fixture(autouse=True)
 def calm_peers(world):
-    for p in (world["bureau"], world["operator"]):
+    for p in (world["bureau"], world["operator"], world["state"]):
         p.mode("ok")
         p.reset()
     yield
 
 
 def scored_borrower():
-    """A borrower whose phone the operator matches, with a score."""
+    """A borrower whose phone the operator matches, with a score, ..."""
     while True:
         b = borrower()
         msisdn = "+" + "".join(ch for ch in b["phone"] if ch.isdigit())
-        if peerlib.synthetic_phone(b["iin"], msisdn)["score"] is not None:
+        # ... and whom the address database knows an address of (D8 test).
+        if peerlib.synthetic_phone(b["iin"], msisdn)["score"] is not None and \
+                peerlib.synthetic_address(b["iin"])["registered_address"] is not None:
             return b
 
 
@@ -284,6 +314,28 @@ def test_operator_down_refers(world):
     assert r.json["state"] == "referred"
     assert [x["code"] for x in r.json["decision"]["reasons"]][0] == \
         "operator_score_unavailable"
+
+
+def test_state_database_findings_land_d8(world):
+    """D8: the address database is asked with the others; its answer
+    disagreeing with the declared address is a finding, and the decision
+    goes on."""
+    who = applied(world, consents=("credit_bureau_pkb", "mobile_operator",
+                                   "state_database"))
+    s = world["senim"]
+    r = s.request("PUT", "/v1/subjects/%s/data/contact" % who["sid"],
+                  token=world["staff"]["underwriter"],
+                  headers={"Senim-Purpose": "loan_application_review"},
+                  body={"fields": {"phone_mobile": who["body"]["phone"],
+                                   "registered_address": "нигде"}})
+    assert r.status == 200, r
+    r = submit(world, who)
+    assert r.status == 200 and r.json["state"] == "approved", r
+    assert len(world["state"].requests()) == 1
+    rows = s.sql("SELECT category, field FROM subject_findings WHERE subject_id = '%s'"
+                 % who["sid"])
+    assert rows == [["contact", "registered_address"]], rows
+    assert "нигде" not in str(s.sql("SELECT * FROM subject_findings"))
 
 
 def test_a_refused_check_is_missing_not_a_failure(world):
