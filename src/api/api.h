@@ -155,6 +155,8 @@ enum senim_result api_application_lock(struct http_request *req,
 				       struct http_response *resp);
 enum senim_result api_application_decide(struct http_request *req,
 					 struct http_response *resp);
+enum senim_result api_application_confirm(struct http_request *req,
+					  struct http_response *resp);
 enum senim_result api_applications(struct http_request *req, struct http_response *resp);
 enum senim_result api_application_get(struct http_request *req,
 				      struct http_response *resp);

@@ -735,6 +735,8 @@ static enum senim_result staff_decision_answer(struct http_request *req,
 	struct decision_staff *op = ctx;
 	if (result == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "application_not_found");
+	if (result == SENIM_ERR_CONFLICT && op->act == DECISION_STAFF_CONFIRM)
+		return http_reply_code(req, resp, "application_open_exists");
 	if (result == SENIM_ERR_CONFLICT)
 		return http_reply_code(req, resp, "application_not_referred");
 	if (result)
@@ -747,16 +749,21 @@ static enum senim_result staff_decision_answer(struct http_request *req,
 		return http_reply_code(req, resp, "application_locked");
 	if (op->offer_impossible)
 		return http_reply_code(req, resp, "offer_impossible");
+	if (op->nothing_pending)
+		return http_reply_code(req, resp, "override_not_pending");
+	if (op->same_person)
+		return http_reply_code(req, resp, "maker_cannot_check");
 	json_t *o = application_json(&op->app, NULL);
 	if (o) {
 		json_object_set_new(o, "subject_id", json_string(op->app.subject_id));
-		if (op->act == DECISION_STAFF_DECIDE)
+		if (op->act != DECISION_STAFF_LOCK && !op->pending)
 			json_object_set_new(o, "decision",
 					    decision_json(op->decision.outcome,
 							  op->decision.reasons,
 							  lang_code(req->lang)));
 	}
-	return http_reply_json(resp, 200, o);
+	/* An override waits for its checker: accepted, not done. */
+	return http_reply_json(resp, op->pending ? 202 : 200, o);
 }
 
 static struct decision_staff *decision_staff_op(struct http_request *req, const char *id,
@@ -812,6 +819,29 @@ enum senim_result api_application_decide(struct http_request *req,
 	if (!op->approve && op->reason == SCORE_REASON_NONE)
 		return invalid(req, resp, "reason", reason ? "enum_value" : "required",
 			       0);
+	char today[CLOCK_RFC3339_LEN], why[256];
+	clock_format_rfc3339(clock_now_us(), today);
+	today[10] = '\0';
+	struct loan_rules_in_force *rules = arena_alloc(&req->arena, sizeof(*rules));
+	if (!rules)
+		return SENIM_ERR_NOMEM;
+	if (!req->app->loan_rules ||
+	    loan_rules_in_force(req->app->loan_rules, today, rules, why, sizeof(why)))
+		return http_reply_code(req, resp, "loan_rules_unavailable");
+	op->rules = rules;
+	return http_write_then(req, decisions_staff_tx, op, staff_decision_answer);
+}
+
+/* Maker-checker: a second underwriter confirms an override. */
+enum senim_result api_application_confirm(struct http_request *req,
+					  struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	struct decision_staff *op = decision_staff_op(req, id, DECISION_STAFF_CONFIRM);
+	if (!op)
+		return SENIM_ERR_NOMEM;
 	char today[CLOCK_RFC3339_LEN], why[256];
 	clock_format_rfc3339(clock_now_us(), today);
 	today[10] = '\0';

@@ -159,6 +159,8 @@ static const struct route table[] = {
 	  ROLE_BIT(ROLE_UNDERWRITER), 0, "application_lock" },
 	{ "POST", "/v1/applications/{id}/decision", api_application_decide,
 	  ROLE_BIT(ROLE_UNDERWRITER), JSON, "application_decide" },
+	{ "POST", "/v1/applications/{id}/confirmation", api_application_confirm,
+	  ROLE_BIT(ROLE_UNDERWRITER), 0, "application_confirm" },
 };
 
 const struct route *routes_table(size_t *n)

@@ -489,6 +489,22 @@ static const struct problem_def catalogue[] = {
 	    "Скоринг картасының лимиті өнімнің ең азынан төмен; өтінім өзгерген жоқ.",
 	    "The scorecard's limit is below the product's minimum; the application "
 	    "has not changed." } },
+	{ "override_not_pending",
+	  409,
+	  { "Нет решения на подтверждение", "Растайтын шешім жоқ",
+	    "No override pending" },
+	  { "По заявке нет одобрения андеррайтера, ждущего второго подтверждения.",
+	    "Өтінім бойынша екінші растауды күтетін андеррайтер мақұлдауы жоқ.",
+	    "The application has no underwriter's approval awaiting a second "
+	    "confirmation." } },
+	{ "maker_cannot_check",
+	  409,
+	  { "Нужен другой андеррайтер", "Басқа андеррайтер қажет",
+	    "Another underwriter must confirm" },
+	  { "Отмену автоматического отказа подтверждает не тот, кто её предложил.",
+	    "Автоматты бас тартудың күшін жоюды оны ұсынған адам емес, басқасы растайды.",
+	    "An override of an automatic decline is confirmed by someone other than "
+	    "its maker." } },
 	{ "offer_not_found",
 	  404,
 	  { "Предложения нет", "Ұсыныс жоқ", "No offer" },

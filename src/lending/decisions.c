@@ -665,6 +665,8 @@ static enum senim_result staff_audit(struct store_tx *tx, const struct decision_
 	struct audit_record rec = { .actor = op->actor,
 				    .operation = op->act == DECISION_STAFF_LOCK
 							 ? "application.lock"
+						 : op->act == DECISION_STAFF_CONFIRM
+							 ? "application.confirm"
 							 : "application.decide",
 				    .object = object,
 				    .subject_id = subject_id,
@@ -677,7 +679,7 @@ static enum senim_result staff_audit(struct store_tx *tx, const struct decision_
 
 /* The underwriter's decision: the row, the offer, the state, the lock. */
 static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff *op,
-				      int64_t now)
+				      int64_t now, const char *from, const char *maker)
 {
 	struct application *a = &op->app;
 	struct decision *d = &op->decision;
@@ -708,6 +710,12 @@ static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff
 			op->offered = 1;
 			break;
 		case DECISION_OFFER_LOAN_RULE:
+			/* A confirmed override that would break a rule is no
+			 * override: nothing changes. */
+			if (maker) {
+				op->offer_impossible = 1;
+				return SENIM_OK;
+			}
 			approve = 0;
 			snprintf(rule_reason, sizeof(rule_reason),
 				 "loan_rule_breached:%s",
@@ -733,14 +741,16 @@ static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff
 		tx,
 		"INSERT INTO decisions (id, application_id, subject_id, kind, outcome,"
 		" status, reasons, amount_limit_tiyn, term_limit_days, decided_by,"
-		" created_at, request_id) VALUES ($1, $2, $3, 'underwriter', $4, 'final',"
-		" $5, $6, $7, $8, $9, $10)",
+		" confirmed_by, created_at, request_id) VALUES ($1, $2, $3,"
+		" 'underwriter', $4, 'final', $5, $6, $7, $8, $9, $10, $11)",
 		(struct store_val[]){ SV_TEXT(d->id), SV_TEXT(a->id),
 				      SV_TEXT(a->subject_id), SV_TEXT(d->outcome),
 				      SV_TEXT(d->reasons), SV_INT(d->amount_limit_tiyn),
-				      SV_INT(d->term_limit_days), SV_TEXT(op->actor),
-				      SV_INT(now), SV_TEXT(op->request_id) },
-		10, NULL);
+				      SV_INT(d->term_limit_days),
+				      SV_TEXT(maker ? maker : op->actor),
+				      maker ? SV_TEXT(op->actor) : SV_NULL(), SV_INT(now),
+				      SV_TEXT(op->request_id) },
+		11, NULL);
 	if (err)
 		return err;
 	const char *state = approve ? "approved" : "declined";
@@ -752,11 +762,11 @@ static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff
 	int64_t changed = 0;
 	err = store_exec(tx,
 			 "UPDATE applications SET state = $1, decline_reason = $2,"
-			 " updated_at = $3 WHERE id = $4 AND state = 'referred'",
-			 (struct store_val[]){ SV_TEXT(state),
-					       *reason ? SV_TEXT(reason) : SV_NULL(),
-					       SV_INT(now), SV_TEXT(a->id) },
-			 4, &changed);
+			 " updated_at = $3 WHERE id = $4 AND state = $5",
+			 (struct store_val[]){
+				 SV_TEXT(state), *reason ? SV_TEXT(reason) : SV_NULL(),
+				 SV_INT(now), SV_TEXT(a->id), SV_TEXT(from) },
+			 5, &changed);
 	if (err)
 		return err;
 	if (changed != 1)
@@ -791,12 +801,79 @@ static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff
 			  (struct store_val[]){ SV_TEXT(a->id) }, 1, NULL);
 }
 
+/* The override of an automatic decline: the maker's approval waits as
+ * `pending_approval`; a different underwriter's confirmation makes it (with
+ * its offer, or nothing when no offer fits or keeps the rules). */
+static enum senim_result staff_override(struct store_tx *tx, struct decision_staff *op,
+					int64_t now)
+{
+	struct store_rows *r = NULL;
+	struct decision last;
+	int found = 0;
+	enum senim_result err = decisions_latest_in(tx, op->app.id, &last, &found);
+	if (err)
+		return err;
+	if (op->act == DECISION_STAFF_DECIDE) {
+		if (!found || strcmp(last.kind, "automatic") != 0 ||
+		    strcmp(last.outcome, "decline") != 0 ||
+		    strcmp(last.status, "final") != 0) {
+			op->not_referred = 1;
+			return SENIM_OK;
+		}
+		struct decision *d = &op->decision;
+		memset(d, 0, sizeof(*d));
+		id_time_ordered(d->id, "dcs_", now / 1000);
+		snprintf(d->kind, sizeof(d->kind), "underwriter");
+		snprintf(d->outcome, sizeof(d->outcome), "approve");
+		snprintf(d->status, sizeof(d->status), "pending_approval");
+		d->created_at = now;
+		err = store_exec(
+			tx,
+			"INSERT INTO decisions (id, application_id, subject_id, kind,"
+			" outcome, status, reasons, amount_limit_tiyn, term_limit_days,"
+			" decided_by, created_at, request_id) VALUES ($1, $2, $3,"
+			" 'underwriter', 'approve', 'pending_approval', '', 0, 0, $4, "
+			"$5, $6)",
+			(struct store_val[]){ SV_TEXT(d->id), SV_TEXT(op->app.id),
+					      SV_TEXT(op->app.subject_id),
+					      SV_TEXT(op->actor), SV_INT(now),
+					      SV_TEXT(op->request_id) },
+			6, NULL);
+		if (err)
+			return err;
+		op->pending = 1;
+		return staff_audit(tx, op, op->app.subject_id, "success");
+	}
+	if (!found || strcmp(last.status, "pending_approval") != 0 ||
+	    strcmp(op->app.state, "declined") != 0) {
+		op->nothing_pending = 1;
+		return SENIM_OK;
+	}
+	err = store_query_one(tx, "SELECT decided_by FROM decisions WHERE id = $1",
+			      (struct store_val[]){ SV_TEXT(last.id) }, 1, &r);
+	if (err)
+		return err;
+	char maker[80];
+	copy_col(r, 0, maker, sizeof(maker));
+	store_rows_free(r);
+	if (strcmp(maker, op->actor) == 0) {
+		op->same_person = 1;
+		return SENIM_OK;
+	}
+	op->approve = 1;
+	err = staff_decide(tx, op, now, "declined", maker);
+	if (err || op->offer_impossible)
+		return err;
+	return staff_audit(tx, op, op->app.subject_id, "success");
+}
+
 enum senim_result decisions_staff_tx(struct store_tx *tx, void *arg)
 {
 	struct decision_staff *op = arg;
 	struct store_rows *r = NULL;
 	memset(&op->refused, 0, sizeof(op->refused));
 	op->not_referred = op->locked_by_other = op->offer_impossible = op->offered = 0;
+	op->pending = op->nothing_pending = op->same_person = 0;
 	enum senim_result err = applications_load_in(tx, NULL, op->id, &op->app);
 	if (err)
 		return err;
@@ -814,6 +891,12 @@ enum senim_result decisions_staff_tx(struct store_tx *tx, void *arg)
 		memset(&op->app, 0, sizeof(op->app));
 		return staff_audit(tx, op, NULL, "denied");
 	}
+	int64_t now = clock_now_us();
+	/* Maker-checker: overriding an automatic decline takes two people. */
+	if (op->act == DECISION_STAFF_CONFIRM ||
+	    (op->act == DECISION_STAFF_DECIDE && op->approve &&
+	     strcmp(op->app.state, "declined") == 0))
+		return staff_override(tx, op, now);
 	if (strcmp(op->app.state, "referred") != 0) {
 		op->not_referred = 1;
 		return SENIM_OK;
@@ -834,7 +917,6 @@ enum senim_result decisions_staff_tx(struct store_tx *tx, void *arg)
 			return SENIM_OK;
 		}
 	}
-	int64_t now = clock_now_us();
 	if (op->act == DECISION_STAFF_LOCK) {
 		if (!locked) {
 			err = store_exec(tx,
@@ -848,7 +930,7 @@ enum senim_result decisions_staff_tx(struct store_tx *tx, void *arg)
 				return err;
 		}
 	} else {
-		err = staff_decide(tx, op, now);
+		err = staff_decide(tx, op, now, "referred", NULL);
 		if (err || op->offer_impossible)
 			return err;
 	}

@@ -177,13 +177,21 @@ void decisions_inputs_from(const json_t *report, const json_t *phone,
  * code (a scorecard reason).  Each decides access (role, purpose, the
  * subject's block, restriction and consents) and records it
  * (`application.lock`, `application.decide`; "denied" when refused).
+ * Maker-checker: `decide` approving an application the scorecard declined
+ * is an override: stored as `pending_approval` (`pending`), the
+ * application stays declined; `confirm` (audited `application.confirm`)
+ * by a different underwriter makes it — the final decision names both:
+ * decided_by the maker, confirmed_by the checker — with its offer, or
+ * nothing (`offer_impossible`) when no offer fits the product or keeps
+ * the loan rules.
  * SENIM_ERR_NOT_FOUND: no such application.  Nothing changes when
  * `not_referred` (its state is not "referred") or `locked_by_other` (a
  * different underwriter holds the lock).  A decision releases the lock.
  */
 enum decision_staff_act {
 	DECISION_STAFF_LOCK,
-	DECISION_STAFF_DECIDE
+	DECISION_STAFF_DECIDE,
+	DECISION_STAFF_CONFIRM
 };
 struct decision_staff {
 	/* in */
@@ -198,6 +206,9 @@ struct decision_staff {
 	/* out */
 	struct access_refusal refused;
 	int not_referred, locked_by_other, offer_impossible;
+	int pending;	     /* decide on an automatic decline: awaits a checker */
+	int nothing_pending; /* confirm: no override awaits */
+	int same_person;     /* confirm: the maker may not check */
 	struct application app;
 	struct decision decision;
 	int offered;

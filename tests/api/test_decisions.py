@@ -509,6 +509,48 @@ def test_underwriter_declines_with_a_reason_the_borrower_reads(world):
     assert r.status == 409 or (r.status == 422 and r.json["rule"] == "enum_value"), r
 
 
+def test_override_of_an_automatic_decline_takes_two(world):
+    """Maker-checker: one underwriter's approval of a scorecard decline
+    waits (202, pending_approval); the same person cannot confirm it; a
+    second one does, and the offer is made."""
+    s = world["senim"]
+    uw1, uw2 = world["staff"]["underwriter"], s.service_token("dcs-uw3", "underwriter")
+    world["bureau"].mode("fail")
+    who = applied(world)
+    assert submit(world, who).json["state"] == "declined"
+    world["bureau"].mode("ok")
+    r = staff_post(world, who, "confirmation", uw2)
+    assert r.status == 409 and r.json["code"] == "override_not_pending", r
+    r = staff_post(world, who, "decision", uw1, {"outcome": "approve"})
+    assert r.status == 202 and r.json["state"] == "declined", r
+    assert [x[2] for x in decisions(world, who["app"]["id"])] == \
+        ["final", "pending_approval"]
+    o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    assert o.status == 404, o
+    r = staff_post(world, who, "confirmation", uw1)
+    assert r.status == 409 and r.json["code"] == "maker_cannot_check", r
+    # S4: no audit record, no confirmation.
+    s.sql(block_audit_sql())
+    try:
+        r = staff_post(world, who, "confirmation", uw2)
+    finally:
+        s.sql(unblock_audit_sql())
+    assert r.status >= 500, r
+    assert s.sql("SELECT state FROM applications WHERE id = '%s'"
+                 % who["app"]["id"]) == [["declined"]]
+    r = staff_post(world, who, "confirmation", uw2)
+    assert r.status == 200 and r.json["state"] == "approved", r
+    rows = s.sql("SELECT decided_by, confirmed_by, status FROM decisions WHERE"
+                 " application_id = '%s' AND confirmed_by IS NOT NULL" % who["app"]["id"])
+    assert len(rows) == 1 and rows[0][0] != rows[0][1] and rows[0][2] == "final", rows
+    o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    assert o.status == 200 and o.json["amount_tiyn"] == 5000000, o
+    got = s.get("/v1/me/applications/" + who["app"]["id"], token=who["token"])
+    assert got.json["decision"] == {"outcome": "approve", "reasons": []}, got
+    r = staff_post(world, who, "confirmation", uw2)
+    assert r.status == 409 and r.json["code"] == "override_not_pending", r
+
+
 def test_staff_fail_closed_without_audit(world):
     who = referred(world)
     s = world["senim"]
@@ -517,9 +559,12 @@ def test_staff_fail_closed_without_audit(world):
     try:
         lock = staff_post(world, who, "lock", uw)
         dec = staff_post(world, who, "decision", uw, {"outcome": "approve"})
+        conf = staff_post(world, who, "confirmation", uw)
     finally:
         s.sql(unblock_audit_sql())
     assert lock.status >= 500 and dec.status >= 500, (lock, dec)
+    # Nothing pending: the confirmation changes nothing before any audit.
+    assert conf.status in (409,) or conf.status >= 500, conf
     assert s.sql("SELECT state FROM applications WHERE id = '%s'"
                  % who["app"]["id"]) == [["referred"]]
     assert s.sql("SELECT COUNT(*) FROM application_locks") == [["0"]] or \

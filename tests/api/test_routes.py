@@ -50,6 +50,7 @@ EXPECTED = {
     ("GET", "/v1/applications/{id}"): {"underwriter"},
     ("POST", "/v1/applications/{id}/lock"): {"underwriter"},
     ("POST", "/v1/applications/{id}/decision"): {"underwriter"},
+    ("POST", "/v1/applications/{id}/confirmation"): {"underwriter"},
     # Borrowers' data: every role that holds a data purpose; never admin or
     # auditor (they run the system and read the trail, not borrowers' data).
     ("POST", "/v1/subjects"): DATA,
