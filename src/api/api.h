@@ -147,6 +147,16 @@ enum senim_result api_me_application_withdraw(struct http_request *req,
 					      struct http_response *resp);
 enum senim_result api_me_application_refuse(struct http_request *req,
 					    struct http_response *resp);
+enum senim_result api_me_application_submit(struct http_request *req,
+					    struct http_response *resp);
+enum senim_result api_me_application_offer(struct http_request *req,
+					   struct http_response *resp);
+enum senim_result api_application_lock(struct http_request *req,
+				       struct http_response *resp);
+enum senim_result api_application_decide(struct http_request *req,
+					 struct http_response *resp);
+enum senim_result api_application_confirm(struct http_request *req,
+					  struct http_response *resp);
 enum senim_result api_applications(struct http_request *req, struct http_response *resp);
 enum senim_result api_application_get(struct http_request *req,
 				      struct http_response *resp);

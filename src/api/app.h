@@ -27,6 +27,7 @@ struct recipients;
 
 struct exchange_env;
 struct loan_rules;
+struct scorecard;
 struct app {
 	struct store *store;
 	struct keyring *keys;
@@ -45,7 +46,8 @@ struct app {
 	const struct exchange_env
 		*exchange; /* recipients and the hub; NULL: no exchange */
 	const struct loan_rules
-		*loan_rules; /* serve --loan-rules; NULL: no applications */
+		*loan_rules;		   /* serve --loan-rules; NULL: no applications */
+	const struct scorecard *scorecard; /* serve --scorecard; NULL: none decided */
 };
 
 /*

@@ -26,7 +26,10 @@
 #include "api/refusal.h"
 #include "common/clock.h"
 #include "core/consents.h"
+#include "core/scorecard.h"
+#include "exchange/transfer.h"
 #include "lending/applications.h"
+#include "lending/decisions.h"
 #include "common/banned.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -261,6 +264,45 @@ enum senim_result api_me_apply(struct http_request *req, struct http_response *r
 
 /* ---- the borrower's reads ------------------------------------------------- */
 
+#define LOAN_RULE_PREFIX "loan_rule_breached:"
+
+/* What the borrower is told of an offer a loan rule refused. */
+static const char *loan_rule_text(const char *lang)
+{
+	if (strcmp(lang, "kk") == 0)
+		return "Ұсыныс қарыздар туралы заңның ережесін бұзар еді (rule).";
+	if (strcmp(lang, "en") == 0)
+		return "The offer would break a rule of the lending law (rule).";
+	return "Предложение нарушило бы правило закона о займах (rule).";
+}
+
+/* A decision as the borrower reads it: the outcome and each reason's code
+ * with its text in the request's language (core/scorecard.h). */
+static json_t *decision_json(const char *outcome, const char *codes, const char *lang)
+{
+	json_t *reasons = json_array();
+	for (const char *p = codes; reasons && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		enum score_reason r = scorecard_reason_parse(p, len);
+		const char *text = scorecard_reason_text(r, lang);
+		if (len > sizeof(LOAN_RULE_PREFIX) - 1 &&
+		    memcmp(p, LOAN_RULE_PREFIX, sizeof(LOAN_RULE_PREFIX) - 1) == 0)
+			json_array_append_new(
+				reasons,
+				json_pack("{s:s,s:s%,s:s}", "code", "loan_rule_breached",
+					  "rule", p + sizeof(LOAN_RULE_PREFIX) - 1,
+					  len - (sizeof(LOAN_RULE_PREFIX) - 1), "text",
+					  loan_rule_text(lang)));
+		else if (r != SCORE_REASON_NONE && text)
+			json_array_append_new(reasons, json_pack("{s:s,s:s}", "code",
+								 scorecard_reason_code(r),
+								 "text", text));
+		p = end ? end + 1 : p + len;
+	}
+	return json_pack("{s:s,s:o}", "outcome", outcome, "reasons", reasons);
+}
+
 static enum senim_result own_answer(struct http_request *req, struct http_response *resp,
 				    enum senim_result result, void *ctx)
 {
@@ -269,9 +311,14 @@ static enum senim_result own_answer(struct http_request *req, struct http_respon
 		return http_reply_code(req, resp, "application_not_found");
 	if (result)
 		return result;
-	if (op->id)
-		return http_reply_json(resp, 200,
-				       application_json(&op->app, &op->missing));
+	if (op->id) {
+		json_t *o = application_json(&op->app, &op->missing);
+		if (o && *op->outcome)
+			json_object_set_new(o, "decision",
+					    decision_json(op->outcome, op->reasons,
+							  lang_code(req->lang)));
+		return http_reply_json(resp, 200, o);
+	}
 	json_t *items = json_array();
 	for (int i = 0; items && i < op->count; i++)
 		json_array_append_new(items, application_json(&op->rows[i], NULL));
@@ -529,4 +576,281 @@ enum senim_result api_applications(struct http_request *req, struct http_respons
 	op->after = after ? after : "";
 	op->limit = (int)n;
 	return http_write_then(req, applications_staff_list_tx, op, staff_list_answer);
+}
+
+/* ---- submission and the decision (U1, D8; lending/decisions.h) ---------------- */
+
+static enum senim_result submit_answer(struct http_request *req,
+				       struct http_response *resp,
+				       enum senim_result result, void *ctx)
+{
+	struct decision_submit *op = ctx;
+	if (result == SENIM_ERR_CONFLICT || (result == SENIM_OK && op->not_open))
+		return http_reply_code(req, resp, "application_not_open");
+	if (result)
+		return result;
+	json_t *o = application_json(&op->app, NULL);
+	if (o)
+		json_object_set_new(o, "decision",
+				    decision_json(op->decision.outcome,
+						  op->decision.reasons,
+						  lang_code(req->lang)));
+	return http_reply_json(resp, 200, o);
+}
+
+enum senim_result api_me_application_submit(struct http_request *req,
+					    struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	const struct exchange_env *ex = req->app->exchange;
+	if (!req->app->scorecard || !ex || !ex->recipients)
+		return http_reply_code(req, resp, "decisions_unavailable");
+	struct decision_submit *op =
+		arena_alloc_disposable(&req->arena, sizeof(*op), decision_submit_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	/* An offer outside the law is never made: without the rules in force
+	 * nothing is decided. */
+	char today[CLOCK_RFC3339_LEN], why[256];
+	clock_format_rfc3339(clock_now_us(), today);
+	today[10] = '\0';
+	struct loan_rules_in_force *rules =
+		arena_alloc(&req->arena, sizeof(struct loan_rules_in_force));
+	if (!rules)
+		return SENIM_ERR_NOMEM;
+	if (!req->app->loan_rules ||
+	    loan_rules_in_force(req->app->loan_rules, today, rules, why, sizeof(why)))
+		return http_reply_code(req, resp, "loan_rules_unavailable");
+	op->rules = rules;
+	op->ex = ex;
+	op->card = req->app->scorecard;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->subject_id = req->actor.subject_id;
+	op->id = id;
+	enum senim_result err = store_read(req->app->store, decisions_submit_check, op);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "application_not_found");
+	if (err)
+		return err;
+	if (op->not_open)
+		return http_reply_code(req, resp, "application_not_open");
+	/* C4: an application lacking data or consents is not decided. */
+	if (op->missing.categories | op->missing.consents)
+		return http_reply_code(req, resp, "application_incomplete");
+	return http_async_then(req, decisions_submit_start, op, submit_answer);
+}
+
+/* ---- the offer ------------------------------------------------------------------ */
+
+static json_t *schedule_json(const struct decision_offer *o, enum schedule_method m)
+{
+	static _Thread_local struct schedule_row rows[SCHEDULE_MAX_PAYMENTS];
+	size_t n = 0;
+	if (decisions_offer_schedule(o, m, rows, SCHEDULE_MAX_PAYMENTS, &n) != SENIM_OK)
+		return json_null();
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++) {
+		int y, mo, d;
+		char due[11];
+		schedule_ymd(rows[i].due, &y, &mo, &d);
+		snprintf(due, sizeof(due), "%04d-%02d-%02d", y, mo, d);
+		json_array_append_new(
+			a, json_pack("{s:s,s:I,s:I,s:I,s:I}", "due", due, "principal",
+				     (json_int_t)rows[i].principal, "interest",
+				     (json_int_t)rows[i].interest, "total",
+				     (json_int_t)rows[i].total, "balance",
+				     (json_int_t)rows[i].balance));
+	}
+	return a;
+}
+
+static enum senim_result offer_answer(struct http_request *req,
+				      struct http_response *resp,
+				      enum senim_result result, void *ctx)
+{
+	struct decision_offer_read *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "application_not_found");
+	if (result)
+		return result;
+	if (op->none)
+		return http_reply_code(req, resp, "offer_not_found");
+	const struct decision_offer *o = &op->offer;
+	json_t *gesv = json_object(), *schedules = json_object();
+	if (o->single) {
+		json_object_set_new(gesv, "single_bp", json_integer(o->gesv_single_bp));
+		json_object_set_new(schedules, "single",
+				    schedule_json(o, SCHEDULE_SINGLE));
+	} else {
+		json_object_set_new(gesv, "annuity_bp", json_integer(o->gesv_annuity_bp));
+		json_object_set_new(gesv, "differentiated_bp",
+				    json_integer(o->gesv_differentiated_bp));
+		json_object_set_new(schedules, "annuity",
+				    schedule_json(o, SCHEDULE_ANNUITY));
+		json_object_set_new(schedules, "differentiated",
+				    schedule_json(o, SCHEDULE_DIFFERENTIATED));
+	}
+	return http_reply_json(
+		resp, 200,
+		json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "amount_tiyn",
+			  (json_int_t)o->amount_tiyn, "term_days",
+			  (json_int_t)o->term_days, "payments", (json_int_t)o->payments,
+			  "rate_bp", (json_int_t)o->rate_bp, "fee_tiyn",
+			  (json_int_t)o->fee_tiyn, "gesv", gesv, "schedules", schedules));
+}
+
+enum senim_result api_me_application_offer(struct http_request *req,
+					   struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	struct decision_offer_read *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	memset(op, 0, sizeof(*op));
+	op->kr = req->app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->subject_id = req->actor.subject_id;
+	op->id = id;
+	return http_write_then(req, decisions_offer_read_tx, op, offer_answer);
+}
+
+/* ---- an underwriter on a referred case (U1) --------------------------------------- */
+
+static const char *const outcomes[] = { "approve", "decline", NULL };
+static const struct jsonin_field decision_fields[] = {
+	{ .name = "outcome", .type = JSONIN_STRING, .required = 1, .allowed = outcomes },
+	{ .name = "reason", .type = JSONIN_STRING, .min_len = 1, .max_len = 64 },
+};
+
+static enum senim_result staff_decision_answer(struct http_request *req,
+					       struct http_response *resp,
+					       enum senim_result result, void *ctx)
+{
+	struct decision_staff *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "application_not_found");
+	if (result == SENIM_ERR_CONFLICT && op->act == DECISION_STAFF_CONFIRM)
+		return http_reply_code(req, resp, "application_open_exists");
+	if (result == SENIM_ERR_CONFLICT)
+		return http_reply_code(req, resp, "application_not_referred");
+	if (result)
+		return result;
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	if (op->not_referred)
+		return http_reply_code(req, resp, "application_not_referred");
+	if (op->locked_by_other)
+		return http_reply_code(req, resp, "application_locked");
+	if (op->offer_impossible)
+		return http_reply_code(req, resp, "offer_impossible");
+	if (op->nothing_pending)
+		return http_reply_code(req, resp, "override_not_pending");
+	if (op->same_person)
+		return http_reply_code(req, resp, "maker_cannot_check");
+	json_t *o = application_json(&op->app, NULL);
+	if (o) {
+		json_object_set_new(o, "subject_id", json_string(op->app.subject_id));
+		if (op->act != DECISION_STAFF_LOCK && !op->pending)
+			json_object_set_new(o, "decision",
+					    decision_json(op->decision.outcome,
+							  op->decision.reasons,
+							  lang_code(req->lang)));
+	}
+	/* An override waits for its checker: accepted, not done. */
+	return http_reply_json(resp, op->pending ? 202 : 200, o);
+}
+
+static struct decision_staff *decision_staff_op(struct http_request *req, const char *id,
+						enum decision_staff_act act)
+{
+	struct decision_staff *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return NULL;
+	memset(op, 0, sizeof(*op));
+	op->kr = req->app->keys;
+	op->matrix = &req->app->matrix;
+	op->role = req->actor.role;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->id = id;
+	op->act = act;
+	return op;
+}
+
+enum senim_result api_application_lock(struct http_request *req,
+				       struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	struct decision_staff *op = decision_staff_op(req, id, DECISION_STAFF_LOCK);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	return http_write_then(req, decisions_staff_tx, op, staff_decision_answer);
+}
+
+enum senim_result api_application_decide(struct http_request *req,
+					 struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, decision_fields, COUNT(decision_fields),
+				    &body))
+		return SENIM_OK;
+	struct decision_staff *op = decision_staff_op(req, id, DECISION_STAFF_DECIDE);
+	if (!op) {
+		json_decref(body);
+		return SENIM_ERR_NOMEM;
+	}
+	op->approve = strcmp(jsonin_str(body, "outcome"), "approve") == 0;
+	const char *reason = jsonin_str(body, "reason");
+	op->reason = reason ? scorecard_reason_parse(reason, strlen(reason))
+			    : SCORE_REASON_NONE;
+	json_decref(body);
+	/* A decline says why, with a code the borrower is told in words. */
+	if (!op->approve && op->reason == SCORE_REASON_NONE)
+		return invalid(req, resp, "reason", reason ? "enum_value" : "required",
+			       0);
+	char today[CLOCK_RFC3339_LEN], why[256];
+	clock_format_rfc3339(clock_now_us(), today);
+	today[10] = '\0';
+	struct loan_rules_in_force *rules = arena_alloc(&req->arena, sizeof(*rules));
+	if (!rules)
+		return SENIM_ERR_NOMEM;
+	if (!req->app->loan_rules ||
+	    loan_rules_in_force(req->app->loan_rules, today, rules, why, sizeof(why)))
+		return http_reply_code(req, resp, "loan_rules_unavailable");
+	op->rules = rules;
+	return http_write_then(req, decisions_staff_tx, op, staff_decision_answer);
+}
+
+/* Maker-checker: a second underwriter confirms an override. */
+enum senim_result api_application_confirm(struct http_request *req,
+					  struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	struct decision_staff *op = decision_staff_op(req, id, DECISION_STAFF_CONFIRM);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	char today[CLOCK_RFC3339_LEN], why[256];
+	clock_format_rfc3339(clock_now_us(), today);
+	today[10] = '\0';
+	struct loan_rules_in_force *rules = arena_alloc(&req->arena, sizeof(*rules));
+	if (!rules)
+		return SENIM_ERR_NOMEM;
+	if (!req->app->loan_rules ||
+	    loan_rules_in_force(req->app->loan_rules, today, rules, why, sizeof(why)))
+		return http_reply_code(req, resp, "loan_rules_unavailable");
+	op->rules = rules;
+	return http_write_then(req, decisions_staff_tx, op, staff_decision_answer);
 }

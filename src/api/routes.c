@@ -147,10 +147,20 @@ static const struct route table[] = {
 	  BORROWER, "me_application_withdraw" },
 	{ "POST", "/v1/me/applications/{id}/refusal", api_me_application_refuse, 0,
 	  BORROWER | JSON, "me_application_refuse" },
+	{ "POST", "/v1/me/applications/{id}/submission", api_me_application_submit, 0,
+	  BORROWER, "me_application_submit" },
+	{ "GET", "/v1/me/applications/{id}/offer", api_me_application_offer, 0, BORROWER,
+	  "me_application_offer" },
 	{ "GET", "/v1/applications", api_applications, ROLE_BIT(ROLE_UNDERWRITER), 0,
 	  "applications" },
 	{ "GET", "/v1/applications/{id}", api_application_get, ROLE_BIT(ROLE_UNDERWRITER),
 	  0, "application_get" },
+	{ "POST", "/v1/applications/{id}/lock", api_application_lock,
+	  ROLE_BIT(ROLE_UNDERWRITER), 0, "application_lock" },
+	{ "POST", "/v1/applications/{id}/decision", api_application_decide,
+	  ROLE_BIT(ROLE_UNDERWRITER), JSON, "application_decide" },
+	{ "POST", "/v1/applications/{id}/confirmation", api_application_confirm,
+	  ROLE_BIT(ROLE_UNDERWRITER), 0, "application_confirm" },
 };
 
 const struct route *routes_table(size_t *n)

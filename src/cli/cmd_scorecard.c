@@ -52,7 +52,7 @@ static const char scorecard_usage[] =
 
 /* Read the file and parse it: CLI_OK with *out set, or the exit code after
  * one line on stderr. */
-static int load(const char *path, struct scorecard **out)
+int cli_scorecard_load(const char *path, struct scorecard **out)
 {
 	*out = NULL;
 	FILE *f = fopen(path, "rb");
@@ -337,7 +337,7 @@ int cmd_scorecard(int argc, char **argv)
 	if (inputs && parse_inputs(&a, inputs, &in) < 0)
 		return CLI_USAGE;
 	struct scorecard *c = NULL;
-	int rc = load(path, &c);
+	int rc = cli_scorecard_load(path, &c);
 	if (rc)
 		return rc;
 	if (sub == 0) {

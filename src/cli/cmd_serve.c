@@ -21,6 +21,7 @@
 #include "common/backoff.h"
 #include "common/buf.h"
 #include "core/loan_rules.h"
+#include "core/scorecard.h"
 #include "core/purposes.h"
 #include "connectors/hub.h"
 #include "core/recipients.h"
@@ -39,6 +40,7 @@
 #define DEFAULT_MAX_BODY (1024 * 1024)
 #define SHUTDOWN_GRACE_MS 30000
 #define DEFAULT_LOAN_RULES "data/loan-rules.conf"
+#define DEFAULT_SCORECARD "data/scorecard.conf"
 
 static const char usage_text[] =
 	"usage: senim serve [OPTIONS]\n\n"
@@ -64,6 +66,11 @@ static const char usage_text[] =
 	"                      a file that breaks a rule is refused, naming its\n"
 	"                      line, and senim does not start (exit 2); without\n"
 	"                      it no data goes to any recipient\n"
+	"  --scorecard FILE    the scorecard that decides submitted applications\n"
+	"                      (SENIM_SCORECARD; default " DEFAULT_SCORECARD "); a\n"
+	"                      named file that is bad or missing is refused and\n"
+	"                      senim does not start (exit 2 or 3); without one no\n"
+	"                      application is decided\n"
 	"  --loan-rules FILE   the regulatory rules every application and offer\n"
 	"                      keeps (SENIM_LOAN_RULES; default " DEFAULT_LOAN_RULES ",\n"
 	"                      see 'senim rules --help'); a named file that is bad\n"
@@ -126,6 +133,7 @@ struct serve_opts {
 	const char *matrix_file;
 	const char *recipients_file;
 	const char *loan_rules_file; /* NULL: the default, if it exists */
+	const char *scorecard_file;  /* NULL: the default, if it exists */
 	const char *sms_url;
 	const char *sms_credentials;
 	long otp_ip_limit;
@@ -166,6 +174,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "access-matrix", required_argument, NULL, 'm' },
 		{ "recipients", required_argument, NULL, 'r' },
 		{ "loan-rules", required_argument, NULL, 'L' },
+		{ "scorecard", required_argument, NULL, 'K' },
 		{ "sms-gateway", required_argument, NULL, 's' },
 		{ "sms-credentials", required_argument, NULL, 'c' },
 		{ "otp-ip-limit", required_argument, NULL, 'o' },
@@ -208,6 +217,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->recipients_file = getenv("SENIM_RECIPIENTS");
 	if (o->recipients_file && !*o->recipients_file)
 		o->recipients_file = NULL;
+	o->scorecard_file = getenv("SENIM_SCORECARD");
+	if (o->scorecard_file && !*o->scorecard_file)
+		o->scorecard_file = NULL;
 	o->loan_rules_file = getenv("SENIM_LOAN_RULES");
 	if (o->loan_rules_file && !*o->loan_rules_file)
 		o->loan_rules_file = NULL;
@@ -264,6 +276,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 			break;
 		case 'L':
 			o->loan_rules_file = optarg;
+			break;
+		case 'K':
+			o->scorecard_file = optarg;
 			break;
 		case 's':
 			o->sms_url = optarg;
@@ -485,12 +500,26 @@ int cmd_serve(int argc, char **argv)
 	} else {
 		log_event(LOG_WARN, "loan_rules_absent", "file", rules_file, NULL);
 	}
+	/* The scorecard, as the loan rules: a named file must be good. */
+	struct scorecard *scorecard = NULL;
+	const char *card_file = o.scorecard_file ? o.scorecard_file : DEFAULT_SCORECARD;
+	if (o.scorecard_file || access(card_file, F_OK) == 0) {
+		rc = cli_scorecard_load(card_file, &scorecard);
+		if (rc) {
+			recipients_free(recipients);
+			loan_rules_free(loan_rules);
+			return rc;
+		}
+	} else {
+		log_event(LOG_WARN, "scorecard_absent", "file", card_file, NULL);
+	}
 	struct store *st;
 	struct keyring *kr;
 	rc = cli_open(&common, (int)o.threads + 2, &st, &kr);
 	if (rc) {
 		recipients_free(recipients);
 		loan_rules_free(loan_rules);
+		scorecard_free(scorecard);
 		return rc;
 	}
 	size_t nroutes;
@@ -504,7 +533,8 @@ int cmd_serve(int argc, char **argv)
 			   .otp_ip_limit = (int)o.otp_ip_limit,
 			   .sign_in_ip_limit = (int)o.sign_in_ip_limit,
 			   .recipients = recipients,
-			   .loan_rules = loan_rules };
+			   .loan_rules = loan_rules,
+			   .scorecard = scorecard };
 	/* The exchange: one hub thread carries every call to a recipient. */
 	struct exchange_env exchange = {
 		.recipients = recipients, .store = st, .kr = kr, .matrix = &app.matrix
@@ -612,5 +642,6 @@ done:
 	keyring_free(kr);
 	recipients_free(recipients);
 	loan_rules_free(loan_rules);
+	scorecard_free(scorecard);
 	return rc;
 }

@@ -471,6 +471,7 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 	struct exchange_question q = { .recipient = op->recipient,
 				       .service = op->service,
 				       .role = op->role,
+				       .by_system = op->by_system,
 				       .purpose = op->purpose,
 				       .state = &state };
 	err = exchange_decide(op->ex->recipients, op->ex->matrix, &q, &p->d);

@@ -89,6 +89,9 @@ struct transfer_query {
 	const char *actor; /* "staff:12" */
 	const char *request_id;
 	enum role role;
+	int by_system; /* 1: the lender's own decision (lending/decisions.h),
+			* on no staff member's behalf: no role is asked,
+			* only the subject's state (exchange_decide) */
 	enum purpose purpose;
 	const char *subject_id;
 	const char *recipient;	/* "pkb" */

@@ -204,6 +204,19 @@ static enum senim_result missing_of(struct store_tx *tx, const struct applicatio
 	return missing_in(tx, a->subject_id, &p, m);
 }
 
+enum senim_result applications_load_in(struct store_tx *tx, const char *subject_id,
+				       const char *id, struct application *a)
+{
+	return load_in(tx, subject_id, id, a);
+}
+
+enum senim_result applications_missing_in(struct store_tx *tx,
+					  const struct application *a,
+					  struct application_missing *m)
+{
+	return missing_of(tx, a, m);
+}
+
 /* ---- making one ---------------------------------------------------------------- */
 
 static enum senim_result create_check_tx(struct store_tx *tx, void *arg)
@@ -358,6 +371,26 @@ void application_create_dispose(void *arg)
 
 /* ---- the borrower's reads ---------------------------------------------------------- */
 
+/* The newest decision's outcome and reason codes (M0011): no personal data. */
+static enum senim_result outcome_of(struct store_tx *tx, struct application_own *op)
+{
+	struct store_rows *r = NULL;
+	op->outcome[0] = op->reasons[0] = '\0';
+	enum senim_result err = store_query_one(
+		tx,
+		"SELECT outcome, reasons FROM decisions WHERE application_id = $1"
+		" AND status = 'final' ORDER BY created_at DESC, id DESC LIMIT 1",
+		(struct store_val[]){ SV_TEXT(op->id) }, 1, &r);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return SENIM_OK;
+	if (err)
+		return err;
+	copy_col(r, 0, op->outcome, sizeof(op->outcome));
+	copy_col(r, 1, op->reasons, sizeof(op->reasons));
+	store_rows_free(r);
+	return SENIM_OK;
+}
+
 enum senim_result applications_own_tx(struct store_tx *tx, void *arg)
 {
 	struct application_own *op = arg;
@@ -371,6 +404,9 @@ enum senim_result applications_own_tx(struct store_tx *tx, void *arg)
 		if (err)
 			return err;
 		err = missing_of(tx, &op->app, &op->missing);
+		if (err)
+			return err;
+		err = outcome_of(tx, op);
 		if (err)
 			return err;
 		snprintf(object, sizeof(object), "application:%s", op->id);

@@ -141,7 +141,10 @@ struct application_own {
 	/* out */
 	struct application app;		    /* one */
 	struct application_missing missing; /* one */
-	struct application *rows;	    /* the list: heap, `count` of them */
+	/* one: its newest decision (decisions.h), outcome "" when none */
+	char outcome[8];	  /* "approve", "decline", "refer" */
+	char reasons[256];	  /* reason codes, comma-separated */
+	struct application *rows; /* the list: heap, `count` of them */
 	int count;
 };
 SENIM_MUST_CHECK enum senim_result applications_own_tx(struct store_tx *tx, void *op);
@@ -203,6 +206,20 @@ SENIM_MUST_CHECK enum senim_result applications_staff_read_tx(struct store_tx *t
 SENIM_MUST_CHECK enum senim_result applications_staff_list_tx(struct store_tx *tx,
 							      void *op);
 void application_staff_dispose(void *op);
+
+/*
+ * Inside a transaction, for lending's other modules (decisions.h): the
+ * application `id` of subject_id (any subject's with NULL) into *a,
+ * SENIM_ERR_NOT_FOUND when there is none; and what an open one lacks (C4;
+ * zero for any other state).  No access decision, no audit record.
+ */
+SENIM_MUST_CHECK enum senim_result applications_load_in(struct store_tx *tx,
+							const char *subject_id,
+							const char *id,
+							struct application *a);
+SENIM_MUST_CHECK enum senim_result applications_missing_in(struct store_tx *tx,
+							   const struct application *a,
+							   struct application_missing *m);
 
 /* "data_refused" and the other stable decline codes. */
 #define APPLICATION_DECLINE_DATA_REFUSED "data_refused"

@@ -543,6 +543,65 @@ static const char M0010[] =
 	" UNIQUE (loan_id, kind, delay_began));"
 	"CREATE INDEX loan_notices_queued ON loan_notices(state, send_by);";
 
+/*
+ * Version 11: decisions on applications (U1, D8; lending/decisions.h).
+ *
+ * A decision is appended, never changed: an underwriter's decision on a
+ * referred case is a row of its own.  It names the scorecard (id, version
+ * and the digest of the file's bytes) so the points and reasons can be
+ * explained later; the inputs it was made from (the bureau's and the
+ * operator's answers: personal financial data) are sealed with the
+ * subject's data key, bound to the decision's id.  Reasons are the codes
+ * only, comma-separated; the texts are the scorecard's, by language.
+ * `status` is 'pending_approval' for an override waiting for a second
+ * underwriter (maker-checker).  The offer is one row per approved
+ * application: amount, term, rate, fees and the ГЭСВ of each schedule;
+ * the schedules themselves are recomputable from these.  A lock names the
+ * one underwriter working a case.
+ */
+static const char M0011[] =
+	"CREATE TABLE decisions ("
+	" id TEXT PRIMARY KEY,"
+	" application_id TEXT NOT NULL REFERENCES applications(id),"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" kind TEXT NOT NULL CHECK (kind IN ('automatic', 'underwriter')),"
+	" outcome TEXT NOT NULL CHECK (outcome IN ('approve', 'decline', 'refer')),"
+	" status TEXT NOT NULL CHECK (status IN ('final', 'pending_approval',"
+	"  'superseded')),"
+	" scorecard_id TEXT,"
+	" scorecard_version BIGINT,"
+	" scorecard_digest TEXT,"
+	" points BIGINT,"
+	" reasons TEXT NOT NULL,"
+	" inputs_sealed {blob},"
+	" amount_limit_tiyn BIGINT NOT NULL,"
+	" term_limit_days BIGINT NOT NULL,"
+	" decided_by TEXT NOT NULL,"
+	" confirmed_by TEXT,"
+	" created_at BIGINT NOT NULL,"
+	" request_id TEXT NOT NULL);"
+	"CREATE INDEX decisions_by_application ON decisions(application_id, created_at);"
+	"CREATE INDEX decisions_by_subject ON decisions(subject_id, created_at);"
+	"CREATE TABLE offers ("
+	" application_id TEXT PRIMARY KEY REFERENCES applications(id),"
+	" decision_id TEXT NOT NULL REFERENCES decisions(id),"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" amount_tiyn BIGINT NOT NULL CHECK (amount_tiyn > 0),"
+	" term_days BIGINT NOT NULL CHECK (term_days > 0),"
+	" payments BIGINT NOT NULL CHECK (payments > 0),"
+	" rate_bp BIGINT NOT NULL CHECK (rate_bp >= 0),"
+	" fee_tiyn BIGINT NOT NULL CHECK (fee_tiyn >= 0),"
+	" start_day BIGINT NOT NULL,"
+	" gesv_annuity_bp BIGINT,"
+	" gesv_differentiated_bp BIGINT,"
+	" gesv_single_bp BIGINT,"
+	" method TEXT CHECK (method IN ('annuity', 'differentiated', 'single')),"
+	" created_at BIGINT NOT NULL);"
+	"CREATE INDEX offers_by_subject ON offers(subject_id);"
+	"CREATE TABLE application_locks ("
+	" application_id TEXT PRIMARY KEY REFERENCES applications(id),"
+	" locked_by TEXT NOT NULL,"
+	" locked_at BIGINT NOT NULL);";
 /* Version 12: end-of-day runs (lending/eod.h), one row per day closed.
  * last_loan is the run's cursor: every loan with an id up to it has been
  * brought to the day, in the same transaction that moved it; finished_at is
@@ -570,6 +629,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 8, .name = "0008_exchange", .sql = M0008 },
 	{ .version = 9, .name = "0009_lending", .sql = M0009 },
 	{ .version = 10, .name = "0010_loans", .sql = M0010 },
+	{ .version = 11, .name = "0011_decisions", .sql = M0011 },
 	{ .version = 12, .name = "0012_eod", .sql = M0012 },
 };
 

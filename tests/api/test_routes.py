@@ -44,8 +44,13 @@ EXPECTED = {
     ("GET", "/v1/me/applications/{id}"): BORROWER,
     ("POST", "/v1/me/applications/{id}/withdrawal"): BORROWER,
     ("POST", "/v1/me/applications/{id}/refusal"): BORROWER,
+    ("POST", "/v1/me/applications/{id}/submission"): BORROWER,
+    ("GET", "/v1/me/applications/{id}/offer"): BORROWER,
     ("GET", "/v1/applications"): {"underwriter"},
     ("GET", "/v1/applications/{id}"): {"underwriter"},
+    ("POST", "/v1/applications/{id}/lock"): {"underwriter"},
+    ("POST", "/v1/applications/{id}/decision"): {"underwriter"},
+    ("POST", "/v1/applications/{id}/confirmation"): {"underwriter"},
     # Borrowers' data: every role that holds a data purpose; never admin or
     # auditor (they run the system and read the trail, not borrowers' data).
     ("POST", "/v1/subjects"): DATA,

@@ -47,6 +47,8 @@ static const struct {
 	  "933fc1104c55852a9698f765f355a84fb0622e501ffab6644f1c2e422672b3aa" },
 	{ STORE_SQLITE, 10, "0010_loans",
 	  "cc9a50cca4faa935a6903a1d92accca0aa2a12aa1d36276f981c3f2f80522339" },
+	{ STORE_SQLITE, 11, "0011_decisions",
+	  "fd98b3316ea12048ae9803663c65701105cdcf4936ef6abc87c5f36d701b697e" },
 	{ STORE_SQLITE, 12, "0012_eod",
 	  "320fd1dff92bdb8b65e0e164cbd3200b017ade2d5e908ccd17dd7cf3905ca1cf" },
 	{ STORE_POSTGRES, 1, "0001_platform",
@@ -69,6 +71,8 @@ static const struct {
 	  "4c793b82fa1283ef24593dd494d052a306a2bc65bc329584c1bad1a4aa84bc37" },
 	{ STORE_POSTGRES, 10, "0010_loans",
 	  "7ff1a58cc12389b691a033ec3954ed1f630e84099f3052f5a08c85bf3bc57f59" },
+	{ STORE_POSTGRES, 11, "0011_decisions",
+	  "6dc71448c721e9ee7e520fd1c9a7b6c7621c083e078b14ef246a95d1015a1c02" },
 	{ STORE_POSTGRES, 12, "0012_eod",
 	  "320fd1dff92bdb8b65e0e164cbd3200b017ade2d5e908ccd17dd7cf3905ca1cf" },
 };

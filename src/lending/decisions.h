@@ -1,0 +1,220 @@
+/*
+ * decisions.h — the decision on a submitted application (U1, D8): its
+ * verification through the exchange, the scorecard, the stored decision.
+ *
+ * A borrower submits an open application that lacks nothing (C4).  The
+ * lender then asks, all at once, every recipient service the decision
+ * needs that serves loan_application_review — a credit report from each
+ * bureau, a phone check at each operator, the state databases' checks —
+ * as the system on the borrower's behalf (exchange/transfer.h, by_system:
+ * no staff role, the borrower's own state and consents decide each one).
+ * Each query is decided, recorded and put on the disclosure register as
+ * any other; a state database that disagrees leaves its finding (D8).  A
+ * refused or failed query is an input marked missing, never a failure of
+ * the submission: the scorecard's `missing` rule decides what that costs.
+ *
+ * Then, in one write: the scorecard (core/scorecard.h) evaluates the
+ * inputs; the decision is stored (decisions, M0011) with the card's id,
+ * version and digest, the points, the reason codes and the inputs sealed
+ * with the subject's data key bound to the decision's id; the application
+ * moves to approved, declined or referred; `application.decide` is
+ * audited.  Nothing of the inputs is logged, audited or answered.
+ *
+ * Invariants:
+ *   - a decision is appended, never changed;
+ *   - the application moves only from `open` (the write checks it again:
+ *     a second submission that raced the first finds it decided);
+ *   - a decline's reason on the application is the first reason code.
+ */
+#ifndef SENIM_DECISIONS_H
+#define SENIM_DECISIONS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/ids.h"
+#include "common/result.h"
+#include "core/loan_rules.h"
+#include "core/schedule.h"
+#include "core/scorecard.h"
+#include "exchange/transfer.h"
+#include "lending/applications.h"
+#include "store/store.h"
+
+#define DECISION_ID_LEN SUBJECT_ID_LEN /* "dcs_" + body + NUL */
+#define DECISION_QUERIES_MAX 16	       /* recipient services asked at once */
+
+/* A stored decision, as the borrower and staff see it. */
+struct decision {
+	char id[DECISION_ID_LEN];
+	char kind[12];	   /* "automatic", "underwriter" */
+	char outcome[8];   /* "approve", "decline", "refer" */
+	char status[20];   /* "final", "pending_approval" */
+	char reasons[256]; /* codes, comma-separated */
+	int64_t points;
+	int64_t amount_limit_tiyn, term_limit_days;
+	int64_t created_at;
+};
+
+/*
+ * The offer of an approved application: the amount and term within the
+ * application, the product and the scorecard's limit; the product's rate
+ * and fee at payout (fixed plus a share of the amount, half-up); the
+ * ГЭСВ (core/gesv.h) of the real flows — the amount less the fee paid out
+ * on `start`, each payment in on its due day — for each schedule the
+ * borrower may choose: annuity and differentiated for a monthly term
+ * (payments = term / 30 days, at least 1), single for a single payment.
+ * The method is chosen later; the schedules are rebuilt from these
+ * numbers (decisions_offer_schedule), never stored.
+ */
+struct decision_offer {
+	int64_t amount_tiyn, term_days, payments, rate_bp, fee_tiyn;
+	int32_t start; /* day number of the payout, as offered */
+	int single;    /* 1: one payment after term_days */
+	int64_t gesv_annuity_bp, gesv_differentiated_bp, gesv_single_bp; /* -1: n/a */
+};
+/* Why no offer could be made (the application is declined or referred). */
+enum decision_offer_refusal {
+	DECISION_OFFER_MADE,
+	DECISION_OFFER_BELOW_PRODUCT, /* the limit is under the product's minimum */
+	DECISION_OFFER_LOAN_RULE,     /* `rule` names the rule it would break */
+	DECISION_OFFER_INVALID,	      /* terms no schedule or ГЭСВ can take */
+};
+/*
+ * Compute the offer (pure).  Checks it with loan_rules_check_offer against
+ * `rules` with the largest ГЭСВ of its schedules: an offer outside a rule is
+ * never made.  Returns the refusal (DECISION_OFFER_MADE: *o is the offer).
+ */
+enum decision_offer_refusal
+decisions_offer_compute(const struct product *p, const struct application *a,
+			int64_t limit_amount_tiyn, int64_t limit_term_days, int32_t start,
+			const struct loan_rules_in_force *rules, struct decision_offer *o,
+			struct loan_rule_refusal *rule);
+/* The schedule of the offer by `method` into rows (cap of them). */
+SENIM_MUST_CHECK enum senim_result
+decisions_offer_schedule(const struct decision_offer *o, enum schedule_method method,
+			 struct schedule_row *rows, size_t cap, size_t *n);
+
+/*
+ * The borrower's read of the offer of application `id` (R1, audited as
+ * `application.offer_read`): SENIM_ERR_NOT_FOUND when the subject has no
+ * such application; `none` when it has no offer.
+ */
+struct decision_offer_read {
+	/* in */
+	const struct keyring *kr;
+	const char *actor, *request_id, *subject_id, *id;
+	/* out */
+	int none;
+	struct decision_offer offer;
+};
+SENIM_MUST_CHECK enum senim_result decisions_offer_read_tx(struct store_tx *tx, void *op);
+
+/*
+ * Inside a transaction: the newest decision on application `id` into *d;
+ * *found 0 when there is none.  Reads no personal data.
+ */
+SENIM_MUST_CHECK enum senim_result decisions_latest_in(struct store_tx *tx,
+						       const char *application_id,
+						       struct decision *d, int *found);
+
+/*
+ * Submitting.  The caller zeroes the op (from the request's arena with
+ * decision_submit_dispose), fills "in", runs decisions_submit_check in a
+ * read (store_read): SENIM_ERR_NOT_FOUND when the subject has no such
+ * application, else SENIM_OK with `not_open` or `missing` saying whether
+ * it may go.  Then
+ *     http_async_then(req, decisions_submit_start, op, answer);
+ * and `answer` reads `app` and `decision` (or `not_open`, set again when
+ * another submission decided it meanwhile).
+ */
+struct decision_submit {
+	/* in (borrowed; outlive the op) */
+	const struct exchange_env *ex;
+	const struct scorecard *card;
+	const struct loan_rules_in_force *rules; /* in force today */
+	const char *actor, *request_id, *subject_id, *id;
+	/* out */
+	int not_open;			    /* its state is not "open" */
+	struct application_missing missing; /* C4: it lacks these (check) */
+	struct application app;		    /* as it stands */
+	struct decision decision;
+	int offered;		       /* approved with an offer */
+	struct decision_offer offer;   /* with offered */
+	struct loan_rule_refusal rule; /* a decline by a loan rule */
+	/* private */
+	store_done_fn done;
+	void *done_arg;
+	atomic_int outstanding;
+	struct transfer_query queries[DECISION_QUERIES_MAX];
+	int started[DECISION_QUERIES_MAX];
+	size_t nqueries;
+	struct buf sealed;
+};
+SENIM_MUST_CHECK enum senim_result decisions_submit_check(struct store_tx *tx, void *op);
+SENIM_MUST_CHECK enum senim_result decisions_submit_start(void *op, store_done_fn done,
+							  void *arg);
+void decision_submit_dispose(void *op);
+
+/*
+ * The inputs of a decision from the kept answers (pure; for tests): a
+ * credit report's kept fields (report.loans, report.enquiries,
+ * report.total_debt_tiyn), NULL when no bureau answered; a phone check's
+ * (phone.score), NULL when none.  Sets the bureau and operator fields of
+ * *in and their SCORE_IN_* bits; the rest of *in is the caller's.
+ */
+void decisions_inputs_from(const json_t *report, const json_t *phone,
+			   struct score_inputs *in);
+
+/*
+ * Staff under U1 (an underwriter): a referred case.  `lock` takes it (or
+ * keeps one's own lock): one underwriter works a case; `decide` approves
+ * it (the offer as an automatic approval's, within the application and
+ * the card's limit when the card gave one; outside a loan rule it is
+ * declined naming the rule; when no offer fits the product,
+ * `offer_impossible` and nothing changes) or declines it with a reason
+ * code (a scorecard reason).  Each decides access (role, purpose, the
+ * subject's block, restriction and consents) and records it
+ * (`application.lock`, `application.decide`; "denied" when refused).
+ * Maker-checker: `decide` approving an application the scorecard declined
+ * is an override: stored as `pending_approval` (`pending`), the
+ * application stays declined; `confirm` (audited `application.confirm`)
+ * by a different underwriter makes it — the final decision names both:
+ * decided_by the maker, confirmed_by the checker — with its offer, or
+ * nothing (`offer_impossible`) when no offer fits the product or keeps
+ * the loan rules.
+ * SENIM_ERR_NOT_FOUND: no such application.  Nothing changes when
+ * `not_referred` (its state is not "referred") or `locked_by_other` (a
+ * different underwriter holds the lock).  A decision releases the lock.
+ */
+enum decision_staff_act {
+	DECISION_STAFF_LOCK,
+	DECISION_STAFF_DECIDE,
+	DECISION_STAFF_CONFIRM
+};
+struct decision_staff {
+	/* in */
+	const struct keyring *kr;
+	const struct access_matrix *matrix;
+	const struct loan_rules_in_force *rules; /* decide */
+	enum role role;
+	const char *actor, *request_id, *id;
+	enum decision_staff_act act;
+	int approve;		  /* decide: 1 approve, 0 decline */
+	enum score_reason reason; /* decline: why (not NONE) */
+	/* out */
+	struct access_refusal refused;
+	int not_referred, locked_by_other, offer_impossible;
+	int pending;	     /* decide on an automatic decline: awaits a checker */
+	int nothing_pending; /* confirm: no override awaits */
+	int same_person;     /* confirm: the maker may not check */
+	struct application app;
+	struct decision decision;
+	int offered;
+	struct decision_offer offer;
+	struct loan_rule_refusal rule;
+};
+SENIM_MUST_CHECK enum senim_result decisions_staff_tx(struct store_tx *tx, void *op);
+
+#endif

@@ -1,0 +1,572 @@
+"""Submitting an application and its decision (issue 12; U1, D8).
+
+A borrower submits an open application that lacks nothing; senim asks the
+credit bureau and the mobile operator at once, as the lender on the
+borrower's behalf (tests/peers/credit_bureau.py, mobile_operator.py), the
+scorecard decides, and the decision is stored with its inputs sealed.  The
+test card (CARD below) makes each outcome depend on one peer: both answer
+-> approve; the bureau down -> its `missing = decline` line declines with
+bureau_unavailable; the operator down -> its `missing = refer` line refers.
+A refused or failed check is an input missing, never a failed submission."""
+import os
+import subprocess
+import tempfile
+
+import pytest
+
+from peer_harness import PeerProcess, TestCA, peerlib
+from senim_harness import BIN, TMP, Senim, borrower
+from test_fail_closed import block_audit_sql, unblock_audit_sql
+
+SOURCE = os.environ.get("SENIM_SOURCE_DIR",
+                        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+RULES = os.path.join(SOURCE, "data", "loan-rules.conf")
+ID = {"Senim-Purpose": "identification"}
+TOKEN = "bureau-token-12"
+
+RECIPIENTS = """\
+[recipient pkb]
+name_ru = ТОО «Первое кредитное бюро»
+name_kk = «Бірінші кредиттік бюро» ЖШС
+registration = pending
+kind = credit_bureau
+country = KZ
+endpoint = {bureau}
+credentials = {credentials}
+ca = {ca}
+timeout_ms = 1500
+breaker_failures = 100
+[service pkb.credit_report]
+api = credit_report/1
+purposes = loan_application_review
+sends = identity.iin
+receives = report.score report.loans report.total_debt_tiyn report.enquiries
+basis = consent:credit_bureau_pkb
+
+[recipient kcell]
+name_ru = АО «Кселл»
+name_kk = «Кселл» АҚ
+registration = pending
+kind = mobile_operator
+country = KZ
+endpoint = {operator}
+ca = {ca}
+timeout_ms = 1500
+breaker_failures = 100
+[service kcell.phone_check]
+api = phone_check/1
+purposes = loan_application_review
+sends = identity.iin contact.phone_mobile
+receives = phone.match phone.owner_since phone.subscriber_type phone.score
+basis = consent:mobile_operator
+
+[recipient address_db]
+name_ru = ГБД (тест)
+name_kk = МДҚ (тест)
+registration = pending
+kind = state_database
+country = KZ
+endpoint = {state}
+client_cert = {client_cert}
+client_key = {client_key}
+ca = {ca}
+timeout_ms = 1500
+breaker_failures = 100
+[service address_db.address]
+api = address/1
+purposes = loan_application_review
+sends = identity.iin
+receives = contact.registered_address contact.address_registry_id
+basis = consent:state_database
+state_service_consent = yes
+"""
+
+# Every band the same points, so that only what is missing decides.
+CARD = """\
+[card]
+id = test_card
+version = 3
+from = 2026-01-01
+approve = 800
+refer = 500
+min_age = 18
+max_age = 120
+max_bureau_overdue_days = 1000000
+max_debt_burden_bp = 1000000
+
+[attribute bureau_overdue_days]
+band = 0..max 150
+missing = decline bureau_unavailable
+
+[attribute active_loans]
+band = 0..max 100
+missing = 0 bureau_unavailable
+
+[attribute debt_burden_bp]
+band = 0..max 150
+missing = 150
+
+[attribute enquiries_30d]
+band = 0..max 80
+missing = 0 bureau_unavailable
+
+[attribute operator_score]
+band = 0..max 100
+missing = refer operator_score_unavailable
+
+[attribute age]
+band = 0..max 70
+
+[attribute lender_loans_repaid]
+band = 0..max 100
+
+[attribute lender_overdue_days]
+band = 0..max 50
+missing = 50
+
+[limits]
+limit = 500 3000000 30
+limit = 800 10000000 90
+"""
+
+
+@pytest.fixture(scope="module")
+def world():
+    d = tempfile.mkdtemp(prefix="decisions-", dir=TMP)
+    ca = TestCA.create(os.path.join(d, "ca"))
+    server = ca.issue_server("server")
+    bureau = PeerProcess("credit_bureau.py", tls=server, token=TOKEN, ca=ca.crt)
+    operator = PeerProcess("mobile_operator.py", tls=server, ca=ca.crt)
+    client = ca.issue_client("senim")
+    os.chmod(client.key, 0o600)
+    state = PeerProcess("state_database.py", tls=server, client_ca=ca.crt, ca=ca.crt,
+                        client=client)
+    credentials = os.path.join(d, "pkb.token")
+    with open(os.open(credentials, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(TOKEN + "\n")
+    path = os.path.join(d, "recipients.conf")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(RECIPIENTS.format(bureau="https://127.0.0.1:%d" % bureau.port,
+                                  operator="https://127.0.0.1:%d" % operator.port,
+                                  state="https://127.0.0.1:%d" % state.port,
+                                  client_cert=client.crt, client_key=client.key,
+                                  credentials=credentials, ca=ca.crt))
+    card = os.path.join(d, "scorecard.conf")
+    with open(card, "w", encoding="utf-8") as f:
+        f.write(CARD)
+    s = Senim(extra_args=["--recipients", path, "--loan-rules", RULES,
+                          "--scorecard", card]).start()
+    staff = {r: s.service_token("dcs-" + r, r) for r in ("admin", "underwriter")}
+    # 30 % nominal keeps the 46 % ГЭСВ cap of data/loan-rules.conf; 40 %
+    # nominal, paid monthly, is a ГЭСВ of about 48 %: no offer.
+    for code, rate in (("dcs", 3000), ("dcsdear", 4000)):
+        r = s.post("/v1/products", {
+            "code": code, "name_ru": "Микрокредит", "name_kk": "Микрокредит",
+            "amount_min_tiyn": 1000000, "amount_max_tiyn": 50000000,
+            "term_min_days": 30, "term_max_days": 365, "rate_bp": rate,
+            "issue_fee_bp": 100,
+            "schedule_methods": ["annuity", "differentiated"],
+            "categories": ["identity", "contact"], "consents": ["credit_bureau_pkb"]},
+            token=staff["admin"])
+        assert r.status == 201, r
+    yield {"senim": s, "bureau": bureau, "operator": operator, "state": state,
+           "staff": staff, "dir": d}
+    rc = s.stop()
+    bureau.stop()
+    operator.stop()
+    state.stop()
+    assert rc == 0, s.read_log()[-4000:]
+
+
+@pytest.fixture(autouse=True)
+def calm_peers(world):
+    for p in (world["bureau"], world["operator"], world["state"]):
+        p.mode("ok")
+        p.reset()
+    yield
+
+
+def scored_borrower():
+    """A borrower whose phone the operator matches, with a score, ..."""
+    while True:
+        b = borrower()
+        msisdn = "+" + "".join(ch for ch in b["phone"] if ch.isdigit())
+        # ... and whom the address database knows an address of (D8 test).
+        if peerlib.synthetic_phone(b["iin"], msisdn)["score"] is not None and \
+                peerlib.synthetic_address(b["iin"])["registered_address"] is not None:
+            return b
+
+
+def applied(world, consents=("credit_bureau_pkb", "mobile_operator"), product="dcs"):
+    """A registered borrower with the consents and an open application."""
+    s = world["senim"]
+    body = scored_borrower()
+    r = s.post("/v1/subjects", body, token=world["staff"]["underwriter"], headers=ID)
+    assert r.status == 201, r
+    sid = r.json["id"]
+    token = s.borrower_token(body["phone"])
+    s.accept_policy(token)
+    for kind in consents:
+        g = s.post("/v1/me/consents", {"kind": kind, "channel": "web"}, token=token)
+        assert g.status in (200, 201), g
+    r = s.post("/v1/me/applications", {
+        "product": product, "amount_tiyn": 5000000, "term_days": 90,
+        "schedule_method": "annuity", "payout_kind": "account",
+        "payout_number": "KZ86125KZT5004100100"}, token=token)
+    assert r.status == 201, r
+    return {"sid": sid, "body": body, "token": token, "app": r.json}
+
+
+def submit(world, who, lang=None):
+    path = "/v1/me/applications/%s/submission" % who["app"]["id"]
+    if lang:
+        path += "?lang=" + lang
+    return world["senim"].post(path, None, token=who["token"])
+
+
+def decisions(world, app_id):
+    return world["senim"].sql(
+        "SELECT kind, outcome, status, scorecard_id, scorecard_version, reasons,"
+        " decided_by FROM decisions WHERE application_id = '%s'" % app_id)
+
+
+def test_both_answer_approve(world):
+    who = applied(world)
+    r = submit(world, who)
+    assert r.status == 200, r
+    assert r.json["state"] == "approved"
+    assert r.json["decision"] == {"outcome": "approve", "reasons": []}
+    assert decisions(world, who["app"]["id"]) == [
+        ["automatic", "approve", "final", "test_card", "3", "", "system"]]
+    # Both were asked, each once, as the system on the borrower's behalf.
+    assert len(world["bureau"].requests("/v1/credit-reports")) == 1
+    assert len(world["operator"].requests()) == 1
+    s = world["senim"]
+    assert s.sql("SELECT direction, outcome FROM disclosures WHERE subject_id = '%s'"
+                 " ORDER BY at" % who["sid"]).count(["out", "delivered"]) == 2
+    rows = s.sql("SELECT actor, outcome, purpose FROM audit_log WHERE operation ="
+                 " 'application.decide' AND object = 'application:%s'" % who["app"]["id"])
+    assert rows == [["borrower:" + who["sid"], "success", "loan_application_review"]]
+    got = s.get("/v1/me/applications/" + who["app"]["id"], token=who["token"])
+    assert got.status == 200 and got.json["decision"]["outcome"] == "approve"
+    # The offer: the application's amount and term (under the card's limit
+    # of 100,000 tenge for 90 days), the product's rate and 1 % fee.
+    o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    assert o.status == 200, o
+    o = o.json
+    assert (o["amount_tiyn"], o["term_days"], o["payments"], o["rate_bp"],
+            o["fee_tiyn"]) == (5000000, 90, 3, 3000, 50000)
+    for method in ("annuity", "differentiated"):
+        rows = o["schedules"][method]
+        assert len(rows) == 3 and rows[-1]["balance"] == 0
+        assert sum(x["principal"] for x in rows) == 5000000
+        assert all(x["total"] == x["principal"] + x["interest"] for x in rows)
+        # The fee makes the ГЭСВ more than the nominal rate compounded,
+        # and the cap holds.
+        assert 3450 < o["gesv"][method + "_bp"] <= 4600, o["gesv"]
+    assert o["gesv"]["annuity_bp"] % 10 == 0
+
+
+def test_an_offer_outside_a_loan_rule_is_never_made(world):
+    """40 % nominal paid monthly is a ГЭСВ above the 46 % cap: the approval
+    becomes a decline naming the rule, and there is no offer."""
+    who = applied(world, product="dcsdear")
+    r = submit(world, who, lang="en")
+    assert r.status == 200, r
+    assert r.json["state"] == "declined"
+    assert r.json["decline_reason"] == "loan_rule_breached"
+    assert r.json["decision"]["reasons"][0]["code"] == "loan_rule_breached"
+    assert r.json["decision"]["reasons"][0]["rule"] == "gesv_cap"
+    s = world["senim"]
+    o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    assert o.status == 404 and o.json["code"] == "offer_not_found", o
+    assert s.sql("SELECT COUNT(*) FROM offers WHERE application_id = '%s'"
+                 % who["app"]["id"]) == [["0"]]
+
+
+def test_bureau_down_declines_with_reasons_by_language(world):
+    world["bureau"].mode("fail")
+    who = applied(world)
+    r = submit(world, who, lang="kk")
+    assert r.status == 200, r
+    assert r.json["state"] == "declined"
+    assert r.json["decline_reason"] == "bureau_unavailable"
+    codes = [x["code"] for x in r.json["decision"]["reasons"]]
+    assert codes[0] == "bureau_unavailable"
+    s = world["senim"]
+    texts = {}
+    for lang in ("ru", "kk", "en"):
+        got = s.get("/v1/me/applications/%s?lang=%s" % (who["app"]["id"], lang),
+                    token=who["token"])
+        assert got.status == 200, got
+        assert got.json["decision"]["outcome"] == "decline"
+        texts[lang] = got.json["decision"]["reasons"][0]["text"]
+    assert len(set(texts.values())) == 3, texts
+    assert r.json["decision"]["reasons"][0]["text"] == texts["kk"]
+    assert decisions(world, who["app"]["id"])[0][1] == "decline"
+
+
+def test_operator_down_refers(world):
+    world["operator"].mode("fail")
+    who = applied(world)
+    r = submit(world, who)
+    assert r.status == 200, r
+    assert r.json["state"] == "referred"
+    assert [x["code"] for x in r.json["decision"]["reasons"]][0] == \
+        "operator_score_unavailable"
+
+
+def test_state_database_findings_land_d8(world):
+    """D8: the address database is asked with the others; its answer
+    disagreeing with the declared address is a finding, and the decision
+    goes on."""
+    who = applied(world, consents=("credit_bureau_pkb", "mobile_operator",
+                                   "state_database"))
+    s = world["senim"]
+    r = s.request("PUT", "/v1/subjects/%s/data/contact" % who["sid"],
+                  token=world["staff"]["underwriter"],
+                  headers={"Senim-Purpose": "loan_application_review"},
+                  body={"fields": {"phone_mobile": who["body"]["phone"],
+                                   "registered_address": "нигде"}})
+    assert r.status == 200, r
+    r = submit(world, who)
+    assert r.status == 200 and r.json["state"] == "approved", r
+    assert len(world["state"].requests()) == 1
+    rows = s.sql("SELECT category, field FROM subject_findings WHERE subject_id = '%s'"
+                 % who["sid"])
+    assert rows == [["contact", "registered_address"]], rows
+    assert "нигде" not in str(s.sql("SELECT * FROM subject_findings"))
+
+
+def test_a_refused_check_is_missing_not_a_failure(world):
+    """Without the mobile_operator consent the phone check is refused (and
+    recorded as refused); the card's rule for a missing operator score
+    refers the application."""
+    who = applied(world, consents=("credit_bureau_pkb",))
+    r = submit(world, who)
+    assert r.status == 200, r
+    assert r.json["state"] == "referred"
+    assert world["operator"].requests() == []
+    s = world["senim"]
+    assert ["out", "refused"] in s.sql(
+        "SELECT direction, outcome FROM disclosures WHERE subject_id = '%s'" % who["sid"])
+
+
+def test_second_submission_and_not_open_refused(world):
+    who = applied(world)
+    assert submit(world, who).status == 200
+    again = submit(world, who)
+    assert again.status == 409 and again.json["code"] == "application_not_open", again
+    assert len(decisions(world, who["app"]["id"])) == 1
+    other = applied(world)
+    world["bureau"].reset()
+    s = world["senim"]
+    w = s.post("/v1/me/applications/%s/withdrawal" % other["app"]["id"], None,
+               token=other["token"])
+    assert w.status == 200, w
+    r = submit(world, other)
+    assert r.status == 409 and r.json["code"] == "application_not_open", r
+    assert world["bureau"].requests("/v1/credit-reports") == []
+    # Another borrower's application is not found.
+    r = s.post("/v1/me/applications/%s/submission" % other["app"]["id"], None,
+               token=who["token"])
+    assert r.status == 404 and r.json["code"] == "application_not_found", r
+
+
+def test_incomplete_application_refused(world):
+    """C4: an application lacking a consent the product needs is not
+    decided, and nothing is asked."""
+    who = applied(world, consents=("mobile_operator",))
+    r = submit(world, who)
+    assert r.status == 409 and r.json["code"] == "application_incomplete", r
+    assert world["bureau"].requests("/v1/credit-reports") == []
+    assert world["operator"].requests() == []
+    assert decisions(world, who["app"]["id"]) == []
+
+
+def test_inputs_sealed_and_no_personal_data_in_logs(world):
+    who = applied(world)
+    assert submit(world, who).status == 200
+    s = world["senim"]
+    body = who["body"]
+    sealed = s.sql("SELECT inputs_sealed FROM decisions WHERE application_id = '%s'"
+                   % who["app"]["id"])[0][0]
+    assert sealed and body["birth_date"] not in str(sealed)
+    log = s.read_log()
+    for secret in (body["iin"], body["birth_date"], body["surname"]):
+        assert secret not in log
+    audit = s.sql("SELECT * FROM audit_log WHERE operation = 'application.decide'")
+    assert body["iin"] not in str(audit) and body["birth_date"] not in str(audit)
+
+
+def test_submission_fails_closed_without_audit(world):
+    """S4: while the audit record cannot be written, the submission answers
+    no decision and the application stays open; once it can, it is
+    decided."""
+    who = applied(world)
+    s = world["senim"]
+    s.sql(block_audit_sql())
+    try:
+        r = submit(world, who)
+    finally:
+        s.sql(unblock_audit_sql())
+    assert r.status >= 500, r
+    assert r.header("Content-Type") == "application/problem+json"
+    assert decisions(world, who["app"]["id"]) == []
+    assert s.sql("SELECT state FROM applications WHERE id = '%s'"
+                 % who["app"]["id"]) == [["open"]]
+    assert submit(world, who).status == 200
+    s.sql(block_audit_sql())
+    try:
+        r = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    finally:
+        s.sql(unblock_audit_sql())
+    assert r.status >= 500 and "amount_tiyn" not in r.body.decode(), r
+    assert s.get("/v1/me/applications/%s/offer" % who["app"]["id"],
+                 token=who["token"]).status == 200
+
+
+def test_a_bad_scorecard_stops_serve(world):
+    d = world["dir"]
+    bad = os.path.join(d, "bad-card.conf")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write(CARD.replace("approve = 800", "approve = lots"))
+    data = os.path.join(d, "data-bad")
+    p = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data,
+                        "--scorecard", bad], capture_output=True, timeout=60)
+    assert p.returncode == 2, p
+    assert bad.encode() in p.stderr and b"approve" in p.stderr
+    assert not os.path.exists(data), "nothing opened before the card was checked"
+
+
+# ---- an underwriter on a referred case ------------------------------------------
+
+def referred(world):
+    world["operator"].mode("fail")
+    who = applied(world)
+    r = submit(world, who)
+    assert r.status == 200 and r.json["state"] == "referred", r
+    world["operator"].mode("ok")
+    return who
+
+
+def staff_post(world, who, what, token, body=None):
+    return world["senim"].post("/v1/applications/%s/%s" % (who["app"]["id"], what), body,
+                               token=token)
+
+
+def test_underwriter_decides_a_referred_case_under_a_lock(world):
+    s = world["senim"]
+    uw1, uw2 = world["staff"]["underwriter"], s.service_token("dcs-uw2", "underwriter")
+    who = referred(world)
+    r = staff_post(world, who, "lock", uw1)
+    assert r.status == 200 and r.json["state"] == "referred", r
+    assert staff_post(world, who, "lock", uw1).status == 200  # one's own lock
+    # Another underwriter may neither take it nor decide it.
+    r = staff_post(world, who, "lock", uw2)
+    assert r.status == 409 and r.json["code"] == "application_locked", r
+    r = staff_post(world, who, "decision", uw2, {"outcome": "approve"})
+    assert r.status == 409 and r.json["code"] == "application_locked", r
+    # A decline needs a reason code.
+    r = staff_post(world, who, "decision", uw1, {"outcome": "decline"})
+    assert r.status == 422 and r.json["field"] == "reason", r
+    r = staff_post(world, who, "decision", uw1, {"outcome": "approve"})
+    assert r.status == 200 and r.json["state"] == "approved", r
+    assert r.json["decision"] == {"outcome": "approve", "reasons": []}
+    rows = decisions(world, who["app"]["id"])
+    assert [x[0] for x in rows] == ["automatic", "underwriter"]
+    assert rows[1][6] == "staff:dcs-underwriter" or rows[1][6].startswith("staff:"), rows
+    o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    # Within the card's limit for the referral's points: 30,000 tenge for
+    # 30 days (a short loan: its own caps).
+    assert o.status == 200 and (o.json["amount_tiyn"], o.json["term_days"]) == \
+        (3000000, 30), o
+    assert s.sql("SELECT COUNT(*) FROM application_locks WHERE application_id = '%s'"
+                 % who["app"]["id"]) == [["0"]]
+    # Decided: no second decision.
+    r = staff_post(world, who, "decision", uw1, {"outcome": "decline",
+                                                 "reason": "low_operator_score"})
+    assert r.status == 409 and r.json["code"] == "application_not_referred", r
+
+
+def test_underwriter_declines_with_a_reason_the_borrower_reads(world):
+    uw = world["staff"]["underwriter"]
+    # An approved (not referred) application is not the underwriter's.
+    ok = applied(world)
+    r = submit(world, ok)
+    assert r.json["state"] == "approved", r
+    r = staff_post(world, ok, "lock", uw)
+    assert r.status == 409 and r.json["code"] == "application_not_referred", r
+    who = referred(world)
+    r = staff_post(world, who, "decision", uw, {"outcome": "decline",
+                                                "reason": "many_active_loans"})
+    assert r.status == 200 and r.json["state"] == "declined", r
+    assert r.json["decline_reason"] == "many_active_loans"
+    got = world["senim"].get("/v1/me/applications/%s?lang=kk" % who["app"]["id"],
+                             token=who["token"])
+    assert got.json["decision"]["reasons"][0]["code"] == "many_active_loans"
+    r = staff_post(world, who, "decision", uw, {"outcome": "decline", "reason": "nope"})
+    assert r.status == 409 or (r.status == 422 and r.json["rule"] == "enum_value"), r
+
+
+def test_override_of_an_automatic_decline_takes_two(world):
+    """Maker-checker: one underwriter's approval of a scorecard decline
+    waits (202, pending_approval); the same person cannot confirm it; a
+    second one does, and the offer is made."""
+    s = world["senim"]
+    uw1, uw2 = world["staff"]["underwriter"], s.service_token("dcs-uw3", "underwriter")
+    world["bureau"].mode("fail")
+    who = applied(world)
+    assert submit(world, who).json["state"] == "declined"
+    world["bureau"].mode("ok")
+    r = staff_post(world, who, "confirmation", uw2)
+    assert r.status == 409 and r.json["code"] == "override_not_pending", r
+    r = staff_post(world, who, "decision", uw1, {"outcome": "approve"})
+    assert r.status == 202 and r.json["state"] == "declined", r
+    assert [x[2] for x in decisions(world, who["app"]["id"])] == \
+        ["final", "pending_approval"]
+    o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    assert o.status == 404, o
+    r = staff_post(world, who, "confirmation", uw1)
+    assert r.status == 409 and r.json["code"] == "maker_cannot_check", r
+    # S4: no audit record, no confirmation.
+    s.sql(block_audit_sql())
+    try:
+        r = staff_post(world, who, "confirmation", uw2)
+    finally:
+        s.sql(unblock_audit_sql())
+    assert r.status >= 500, r
+    assert s.sql("SELECT state FROM applications WHERE id = '%s'"
+                 % who["app"]["id"]) == [["declined"]]
+    r = staff_post(world, who, "confirmation", uw2)
+    assert r.status == 200 and r.json["state"] == "approved", r
+    rows = s.sql("SELECT decided_by, confirmed_by, status FROM decisions WHERE"
+                 " application_id = '%s' AND confirmed_by IS NOT NULL" % who["app"]["id"])
+    assert len(rows) == 1 and rows[0][0] != rows[0][1] and rows[0][2] == "final", rows
+    o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    assert o.status == 200 and o.json["amount_tiyn"] == 5000000, o
+    got = s.get("/v1/me/applications/" + who["app"]["id"], token=who["token"])
+    assert got.json["decision"] == {"outcome": "approve", "reasons": []}, got
+    r = staff_post(world, who, "confirmation", uw2)
+    assert r.status == 409 and r.json["code"] == "override_not_pending", r
+
+
+def test_staff_fail_closed_without_audit(world):
+    who = referred(world)
+    s = world["senim"]
+    uw = world["staff"]["underwriter"]
+    s.sql(block_audit_sql())
+    try:
+        lock = staff_post(world, who, "lock", uw)
+        dec = staff_post(world, who, "decision", uw, {"outcome": "approve"})
+        conf = staff_post(world, who, "confirmation", uw)
+    finally:
+        s.sql(unblock_audit_sql())
+    assert lock.status >= 500 and dec.status >= 500, (lock, dec)
+    # Nothing pending: the confirmation changes nothing before any audit.
+    assert conf.status in (409,) or conf.status >= 500, conf
+    assert s.sql("SELECT state FROM applications WHERE id = '%s'"
+                 % who["app"]["id"]) == [["referred"]]
+    assert s.sql("SELECT COUNT(*) FROM application_locks") == [["0"]] or \
+        who["app"]["id"] not in str(s.sql("SELECT application_id FROM application_locks"))
+    assert staff_post(world, who, "decision", uw, {"outcome": "approve"}).status == 200
