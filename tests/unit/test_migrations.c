@@ -47,6 +47,8 @@ static const struct {
 	  "933fc1104c55852a9698f765f355a84fb0622e501ffab6644f1c2e422672b3aa" },
 	{ STORE_SQLITE, 10, "0010_loans",
 	  "cc9a50cca4faa935a6903a1d92accca0aa2a12aa1d36276f981c3f2f80522339" },
+	{ STORE_SQLITE, 13, "0013_payments",
+	  "4755daa3c9173ae60bdbf3d6ec960c87a75a1056363875bbfd924026428bcdcb" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -67,6 +69,8 @@ static const struct {
 	  "4c793b82fa1283ef24593dd494d052a306a2bc65bc329584c1bad1a4aa84bc37" },
 	{ STORE_POSTGRES, 10, "0010_loans",
 	  "7ff1a58cc12389b691a033ec3954ed1f630e84099f3052f5a08c85bf3bc57f59" },
+	{ STORE_POSTGRES, 13, "0013_payments",
+	  "a8bc41ab810d3573928ada5b2bd722ca6c1b8b089a0e21f7fcff98d3e15790c1" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))
