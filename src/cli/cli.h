@@ -179,6 +179,7 @@ int cmd_audit(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_obligations(int argc, char **argv);
 int cmd_bureau(int argc, char **argv);
+int cmd_loans(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
 int cmd_recipients(int argc, char **argv);
 int cmd_rules(int argc, char **argv);

@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{ "scorecard", cmd_scorecard, "check the scorecard and evaluate an application" },
 	{ "contract", cmd_contract, "check the contract template, render a sample" },
 	{ "bureau", cmd_bureau, "import loan events and report them to credit bureaus" },
+	{ "loans", cmd_loans, "import loans migrated from another system" },
 	{ "version", cmd_version, "print the version" },
 };
 
