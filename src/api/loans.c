@@ -263,6 +263,8 @@ static enum senim_result own_read(struct http_request *req, struct http_response
 	op->subject_id = req->actor.subject_id;
 	op->id = id;
 	op->view = view;
+	op->rules = req->app->loan_rules;
+	op->today = (int32_t)(clock_now_us() / 1000000 / 86400);
 	return http_write_then(req, loan_own_tx, op, own_answer);
 }
 

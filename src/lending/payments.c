@@ -279,16 +279,34 @@ enum senim_result loan_payment_tx(struct store_tx *tx, void *arg)
 
 /* ---- the borrower's reads ---------------------------------------------------------- */
 
-/* Payoff on the loan's next open day: today when end of day has run
- * (a read records nothing, so it does not close days itself). */
-static void payoff_of(struct loan_view *v)
+/* The loan as this morning finds it, and its payoff today: the days end
+ * of day has not closed yet are closed on a copy, recording nothing (end
+ * of day records them).  Without rules for a day, or more than a year
+ * behind, the loan as stored and the payoff on its next open day. */
+#define CATCH_UP_MAX 366
+static void payoff_of(struct loan_view *v, const struct loan_rules *rules, int32_t today)
 {
-	const struct loan *l = &v->loan;
-	int32_t day = l->state.day + 1;
-	v->today = day;
+	struct loan *l = &v->loan;
+	if (rules && l->state.status != LOAN_CLOSED && today > l->state.day + 1 &&
+	    today - l->state.day <= CATCH_UP_MAX) {
+		struct loan_state st = l->state;
+		enum senim_result err = SENIM_OK;
+		while (!err && st.day < today - 1) {
+			char date[11], why[160];
+			struct loan_rules_in_force f;
+			day_text(st.day + 1, date);
+			err = loan_rules_in_force(rules, date, &f, why, sizeof(why));
+			if (!err)
+				err = servicing_day(&st, &l->terms, l->rows, l->nrows, &f,
+						    st.day + 1, NULL);
+		}
+		if (!err)
+			l->state = st;
+	}
+	v->today = l->state.day + 1;
 	v->payoff = l->state.status == LOAN_CLOSED
 			    ? 0
-			    : servicing_payoff(&l->state, &l->terms, day);
+			    : servicing_payoff(&l->state, &l->terms, v->today);
 }
 
 void loan_own_dispose(void *arg)
@@ -329,7 +347,7 @@ static enum senim_result list_tx(struct store_tx *tx, struct loan_own *op)
 		snprintf(id, sizeof(id), "%s", op->loans[i].loan.id);
 		err = loan_load(tx, id, &op->loans[i].loan);
 		if (!err)
-			payoff_of(&op->loans[i]);
+			payoff_of(&op->loans[i], op->rules, op->today);
 	}
 	return err;
 }
@@ -379,7 +397,7 @@ enum senim_result loan_own_tx(struct store_tx *tx, void *arg)
 	if (strcmp(op->loans[0].loan.subject_id, op->subject_id) != 0)
 		return SENIM_ERR_NOT_FOUND;
 	op->count = 1;
-	payoff_of(&op->loans[0]);
+	payoff_of(&op->loans[0], op->rules, op->today);
 	if (op->view == LOAN_OWN_PAYMENTS) {
 		err = payments_of(tx, op);
 		if (err)

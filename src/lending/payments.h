@@ -101,12 +101,13 @@ enum loan_own_view {
 	LOAN_OWN_PAYMENTS, /* one loan's payments, oldest first */
 };
 
-/* A loan as the borrower sees it. */
+/* A loan as the borrower sees it: its state this morning (the days end of
+ * day has not closed yet closed on a copy, nothing recorded). */
 struct loan_view {
 	struct loan loan;
 	int64_t payoff;	    /* full repayment on `today` */
-	int32_t today;	    /* the loan's next open day (today once end of
-			     * day has run): what payoff is for */
+	int32_t today;	    /* today, or the loan's next open day when it
+			     * could not be brought to today */
 	int64_t created_at; /* ms */
 };
 
@@ -122,6 +123,8 @@ struct loan_own {
 	const char *subject_id;
 	const char *id; /* with ONE, SCHEDULE, PAYMENTS */
 	enum loan_own_view view;
+	const struct loan_rules *rules; /* NULL: no catching up (loan_view) */
+	int32_t today;			/* the day number of today (UTC) */
 	/* ---- out */
 	struct loan_view *loans; /* LIST: count; others: one */
 	int count;
