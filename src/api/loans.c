@@ -128,6 +128,10 @@ enum senim_result api_loan_payment(struct http_request *req, struct http_respons
 {
 	struct app *app = req->app;
 	const char *id = req->params[0];
+	json_t *doc;
+	if (http_json_body_or_reply(req, resp, NULL, 0, &doc))
+		return SENIM_OK; /* 415, or 400 malformed_json */
+	json_decref(doc);
 	struct payment_notice n;
 	char why[CODEC_REASON_MAX];
 	if (payment_notice_parse(req->body, req->body_len, clock_now_us() / 1000000, &n,

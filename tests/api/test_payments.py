@@ -311,3 +311,37 @@ def test_no_contract_number_iin_or_card_in_plain_text():
     needles = [number.encode(), iin.encode()]
     leaks = [(name, n) for name, data in blobs.items() for n in needles if n in data]
     assert not leaks, leaks
+
+
+def test_loans_fail_closed_without_audit(world):
+    """S4: while the audit record cannot be written, no loan route answers
+    with a loan or records a payment (test_fail_closed.py names this test);
+    once it can, the same calls succeed."""
+    from test_fail_closed import block_audit_sql, unblock_audit_sql
+    s = world["senim"]
+    _, iin, token = signed_in(world)
+    loan_id, number = import_loan(world, iin, days_ago(20))
+    body = notice(ref(), 120000)
+    calls = [
+        ("POST", "/v1/loans/%s/payments" % loan_id, dict(token=world["provider"], body=body)),
+        ("GET", "/v1/me/loans", dict(token=token)),
+        ("GET", "/v1/me/loans/" + loan_id, dict(token=token)),
+        ("GET", "/v1/me/loans/%s/schedule" % loan_id, dict(token=token)),
+        ("GET", "/v1/me/loans/%s/payments" % loan_id, dict(token=token)),
+    ]
+    before = s.sql("SELECT id, state, updated_at FROM loans WHERE id = '%s'" % loan_id)
+    s.sql(block_audit_sql())
+    try:
+        answers = [s.request(m, p, **kw) for m, p, kw in calls]
+    finally:
+        s.sql(unblock_audit_sql())
+    for (m, p, _), r in zip(calls, answers):
+        assert r.status >= 500, (m, p, r)
+        assert r.header("Content-Type") == "application/problem+json"
+        assert loan_id not in r.body.decode() and number not in r.body.decode(), p
+    assert s.sql("SELECT id, state, updated_at FROM loans WHERE id = '%s'" % loan_id) == before
+    assert s.sql("SELECT count(*) FROM loan_payments WHERE loan_id = '%s'" % loan_id)[0][0] \
+        in (0, "0")
+    for (m, p, kw), want in zip(calls, (201, 200, 200, 200, 200)):
+        r = s.request(m, p, **kw)
+        assert r.status == want, (m, p, r)
