@@ -160,6 +160,7 @@ enum senim_result api_loan_payment(struct http_request *req, struct http_respons
 	op->channel = payment_channel_code(n.channel);
 	op->amount = n.amount_tiyn;
 	op->paid_day = (int32_t)(n.paid_at / 86400);
+	op->today = (int32_t)(clock_now_us() / 1000000 / 86400);
 	op->kind = n.kind == PAYMENT_KIND_EARLY ? SERVICING_PAY_EARLY : SERVICING_PAY_DUE;
 	notice_digest(&n, op->digest);
 	return http_write_then(req, loan_payment_tx, op, payment_answer);

@@ -121,19 +121,21 @@ static enum senim_result record_events(struct store_tx *tx, struct loan_payment_
 	if (!err)
 		err = vault_dek_load(tx, op->kr, l->subject_id, &dek);
 	int recorded = 0;
-	if (!err)
+	/* A payment no debt took (all overpayment) paid nothing the bureau
+	 * reports. */
+	int64_t applied = op->amount - op->row.split.overpayment;
+	if (!err && applied > 0)
 		err = loan_events_append_tx(
 			tx, op->kr, dek,
-			&(struct loan_event_new){
-				.subject_id = l->subject_id,
-				.contract_number = contract,
-				.event = BUREAU_EVENT_PAYMENT,
-				.occurred_on = op->row.applied_day,
-				.amount_tiyn = op->amount - op->row.split.overpayment,
-				.outstanding_tiyn = l->state.principal,
-				.overdue_days = BUREAU_ABSENT,
-				.actor = op->actor,
-				.request_id = op->request_id },
+			&(struct loan_event_new){ .subject_id = l->subject_id,
+						  .contract_number = contract,
+						  .event = BUREAU_EVENT_PAYMENT,
+						  .occurred_on = op->row.applied_day,
+						  .amount_tiyn = applied,
+						  .outstanding_tiyn = l->state.principal,
+						  .overdue_days = BUREAU_ABSENT,
+						  .actor = op->actor,
+						  .request_id = op->request_id },
 			&recorded);
 	if (!err && l->state.status == LOAN_CLOSED)
 		err = loan_events_append_tx(
@@ -216,6 +218,10 @@ enum senim_result loan_payment_tx(struct store_tx *tx, void *arg)
 	/* A day closed already stays closed: the payment goes to the next
 	 * open day (payments.h). */
 	int32_t day = op->paid_day > l->state.day ? op->paid_day : l->state.day + 1;
+	/* paid_at may run up to the clock skew ahead: today is not closed
+	 * for a payment stamped a few seconds into tomorrow. */
+	if (op->today && day > op->today && op->today > l->state.day)
+		day = op->today;
 	struct loan_advance adv = { .kr = op->kr,
 				    .rules = op->rules,
 				    .actor = op->actor,

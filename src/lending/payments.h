@@ -83,6 +83,7 @@ struct loan_payment_op {
 	const char *channel;
 	int64_t amount;
 	int32_t paid_day;
+	int32_t today; /* UTC day number of now: the latest day applied on */
 	enum servicing_pay_kind kind;
 	unsigned char digest[LOAN_PAYMENT_DIGEST];
 	/* ---- out */

@@ -345,3 +345,13 @@ def test_loans_fail_closed_without_audit(world):
     for (m, p, kw), want in zip(calls, (201, 200, 200, 200, 200)):
         r = s.request(m, p, **kw)
         assert r.status == want, (m, p, r)
+
+
+def test_an_overpayment_alone_is_no_payment_event_for_the_bureaus(world):
+    _, iin, _ = signed_in(world)
+    loan_id, _ = import_loan(world, iin, days_ago(4))
+    r = pay(world, loan_id, notice(ref(), 4000))
+    assert r.status == 201 and r.json["overpayment_tiyn"] == 4000
+    events = world["senim"].sql("SELECT event FROM loan_events WHERE subject_id ="
+                                " (SELECT subject_id FROM loans WHERE id = '%s')" % loan_id)
+    assert [e[0] for e in events] == ["issued"]
