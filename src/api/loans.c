@@ -108,6 +108,10 @@ static enum senim_result payment_answer(struct http_request *req,
 	struct loan_payment_op *op = ctx;
 	if (result == SENIM_ERR_NOT_FOUND)
 		return http_reply_code(req, resp, "loan_not_found");
+	/* The amount is checked already: what servicing or a day's close
+	 * refuses is a day without the rules (an allocation order) in force. */
+	if (result == SENIM_ERR_INVALID)
+		return http_reply_code(req, resp, "loan_rules_unavailable");
 	if (result)
 		return result;
 	switch (op->outcome) {
