@@ -8,7 +8,8 @@
  * codec_checks.h would accept of an answer (printable ASCII opening with a
  * field name, holding no string of the body); a notice that parses is a
  * JSON object of at most PAYMENT_NOTICE_MAX bytes with only the schema's
- * keys, whose provider_ref, channel and paid_at are what the struct says,
+ * keys, whose provider_ref, channel, paid_at and kind (due when absent)
+ * are what the struct says,
  * whose amount is 1 to 10^15 and equal to the body's, and whose paid_at
  * is from 2000 and not after now + the skew.
  */
@@ -23,8 +24,8 @@
 
 #define NOW 1767225600LL /* 2026-01-01T00:00:00Z */
 
-static const char *const keys[] = { "provider_ref", "amount_tiyn", "currency",
-				    "paid_at",	    "channel",	   NULL };
+static const char *const keys[] = { "provider_ref", "amount_tiyn", "currency", "paid_at",
+				    "channel",	    "kind",	   NULL };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -66,6 +67,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			json_string_value(json_object_get(root, "provider_ref"));
 		const char *ch = json_string_value(json_object_get(root, "channel"));
 		const char *at = json_string_value(json_object_get(root, "paid_at"));
+		json_t *kd = json_object_get(root, "kind");
+		const char *kind = kd ? json_string_value(kd) : "due";
+		if (!kind || strcmp(kind, n.kind == PAYMENT_KIND_EARLY ? "early" : "due"))
+			abort();
 		if (a != n.amount_tiyn || a < 1 || a > CODEC_TIYN_MAX || !ref ||
 		    strcmp(ref, n.provider_ref) != 0 || !ch ||
 		    strcmp(ch, payment_channel_code(n.channel)) != 0 || !at ||

@@ -160,4 +160,13 @@ enum senim_result api_application_confirm(struct http_request *req,
 enum senim_result api_applications(struct http_request *req, struct http_response *resp);
 enum senim_result api_application_get(struct http_request *req,
 				      struct http_response *resp);
+/* loans.c: repayments from the payment provider (U2) and the borrower's
+ * own loans */
+enum senim_result api_loan_payment(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_loans(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_loan(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_loan_schedule(struct http_request *req,
+				       struct http_response *resp);
+enum senim_result api_me_loan_payments(struct http_request *req,
+				       struct http_response *resp);
 #endif

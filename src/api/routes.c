@@ -12,7 +12,9 @@
 #include "http/router.h"
 #include "common/banned.h"
 
-#define STAFF_ANY ROLE_ALL
+/* Every staff role; the payment provider's service account is not staff
+ * and reaches only its own route. */
+#define STAFF_ANY (ROLE_ALL & ~ROLE_BIT(ROLE_PAYMENT_PROVIDER))
 #define JSON ROUTE_JSON_BODY
 #define BORROWER ROUTE_BORROWER
 #define DATA_ROLES                                             \
@@ -161,6 +163,16 @@ static const struct route table[] = {
 	  ROLE_BIT(ROLE_UNDERWRITER), JSON, "application_decide" },
 	{ "POST", "/v1/applications/{id}/confirmation", api_application_confirm,
 	  ROLE_BIT(ROLE_UNDERWRITER), 0, "application_confirm" },
+	/* Loans after the payout (U2): repayments come from the payment
+	 * provider's service account only; the borrower sees their own. */
+	{ "POST", "/v1/loans/{id}/payments", api_loan_payment,
+	  ROLE_BIT(ROLE_PAYMENT_PROVIDER), JSON, "loan_payment" },
+	{ "GET", "/v1/me/loans", api_me_loans, 0, BORROWER, "me_loans" },
+	{ "GET", "/v1/me/loans/{id}", api_me_loan, 0, BORROWER, "me_loan" },
+	{ "GET", "/v1/me/loans/{id}/schedule", api_me_loan_schedule, 0, BORROWER,
+	  "me_loan_schedule" },
+	{ "GET", "/v1/me/loans/{id}/payments", api_me_loan_payments, 0, BORROWER,
+	  "me_loan_payments" },
 };
 
 const struct route *routes_table(size_t *n)

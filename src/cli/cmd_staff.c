@@ -204,6 +204,10 @@ int cmd_staff(int argc, char **argv)
 				  role_list());
 			return CLI_USAGE;
 		}
+		/* A payment provider is a system, never a person who signs in. */
+		if (role == ROLE_PAYMENT_PROVIDER && !api_token)
+			return cli_usage_error(&a,
+					       "role payment_provider needs --api-token");
 	}
 
 	struct store *st = NULL;

@@ -19,8 +19,10 @@ static const char *const statuses[] = { "accepted", "completed", "rejected", NUL
 static const char *const channels[] = { "card", "bank_transfer", "terminal", "cash_desk",
 					NULL };
 static const char *const kzt[] = { "KZT", NULL };
-static const char *const notice_keys[] = { "provider_ref", "amount_tiyn", "currency",
-					   "paid_at",	   "channel",	  NULL };
+static const char *const notice_keys[] = {
+	"provider_ref", "amount_tiyn", "currency", "paid_at", "channel", "kind", NULL
+};
+static const char *const kinds[] = { "due", "early", NULL };
 
 const char *payment_status_code(enum payment_status s)
 {
@@ -296,6 +298,12 @@ enum senim_result payment_notice_parse(const char *body, size_t len, int64_t now
 	    !codec_time(root, "", "paid_at", &at, &v) ||
 	    !codec_enum(root, "", "channel", channels, 0, &ch, &v))
 		goto fail;
+	/* kind is optional: a provider that does not know the borrower's
+	 * intent sends none, and the payment pays what is due. */
+	int kd = PAYMENT_KIND_DUE;
+	if (json_object_get(root, "kind") &&
+	    !codec_enum(root, "", "kind", kinds, 0, &kd, &v))
+		goto fail;
 	if (at > now + CODEC_CLOCK_SKEW_S) {
 		codec_fail(&v, CODEC_INVALID_ANSWER, "paid_at is in the future");
 		goto fail;
@@ -314,6 +322,7 @@ enum senim_result payment_notice_parse(const char *body, size_t len, int64_t now
 	n->amount_tiyn = amount;
 	n->paid_at = at;
 	n->channel = (enum payment_channel)ch;
+	n->kind = (enum payment_kind)kd;
 	json_decref(root);
 	return SENIM_OK;
 fail:

@@ -137,6 +137,12 @@ enum payment_channel {
 	PAYMENT_CHANNEL_CASH_DESK,     /* cash at a bank or post office */
 };
 
+/* What the borrower meant the payment for (core/servicing.h's kinds). */
+enum payment_kind {
+	PAYMENT_KIND_DUE,   /* what is due; absent "kind" means this */
+	PAYMENT_KIND_EARLY, /* early repayment of principal not yet due */
+};
+
 /* A notice that parsed; copies of its values. */
 struct payment_notice {
 	char provider_ref[PAYMENT_REF_MAX + 1]; /* the repayment's idempotency key */
@@ -144,13 +150,15 @@ struct payment_notice {
 	int64_t paid_at;			/* Unix seconds */
 	char paid_at_text[40];			/* as sent: RFC 3339 UTC */
 	enum payment_channel channel;
+	enum payment_kind kind;
 };
 
 /*
  * Parse the body of POST /v1/loans/{id}/payments:
  *   {"provider_ref", "amount_tiyn" (an integer or a string of digits),
  *    "currency": "KZT", "paid_at" (RFC 3339 UTC, from 2000 on, at most
- *    CODEC_CLOCK_SKEW_S after now), "channel"}
+ *    CODEC_CLOCK_SKEW_S after now), "channel", and optionally "kind"
+ *    ("due", the default, or "early")}
  * SENIM_OK and *n; SENIM_ERR_INVALID with `why` (CODEC_REASON_MAX bytes,
  * or NULL) naming the field and the rule, never a byte of the body;
  * SENIM_ERR_NOMEM.  *n is zeroed unless SENIM_OK.

@@ -99,8 +99,12 @@ static const char SQL_FIND[] =
 	"SELECT subject_id, status FROM obligations WHERE contract_digest = $1";
 static const char SQL_CLOSE[] = "UPDATE obligations SET status = 'closed', closed_at = $2"
 				" WHERE contract_digest = $1 AND status = 'open'";
+/* Imported obligations and senim's own loans alike (C2): a loan is open
+ * until it closes, overdue or not (lending/loans.h mirrors its status). */
 static const char SQL_COUNT_OPEN[] =
-	"SELECT count(*) FROM obligations WHERE subject_id = $1 AND status = 'open'";
+	"SELECT (SELECT count(*) FROM obligations WHERE subject_id = $1"
+	" AND status = 'open') + (SELECT count(*) FROM loans WHERE subject_id = $1"
+	" AND status IN ('open', 'overdue'))";
 static const char SQL_FIRST_OPEN[] =
 	"SELECT details, contract_digest FROM obligations WHERE subject_id = $1"
 	" AND status = 'open'"

@@ -8,7 +8,7 @@ static const char *const names[ROLE__COUNT] = {
 	[ROLE_ADMIN] = "admin",	    [ROLE_UNDERWRITER] = "underwriter",
 	[ROLE_SUPPORT] = "support", [ROLE_MARKETING] = "marketing",
 	[ROLE_DPO] = "dpo",	    [ROLE_INVESTIGATOR] = "investigator",
-	[ROLE_AUDITOR] = "auditor",
+	[ROLE_AUDITOR] = "auditor", [ROLE_PAYMENT_PROVIDER] = "payment_provider",
 };
 
 const char *role_name(enum role r)
@@ -28,5 +28,6 @@ int role_parse(const char *name)
 
 const char *role_list(void)
 {
-	return "admin, underwriter, support, marketing, dpo, investigator, auditor";
+	return "admin, underwriter, support, marketing, dpo, investigator, auditor,"
+	       " payment_provider";
 }

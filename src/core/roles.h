@@ -15,6 +15,11 @@ enum role {
 	ROLE_DPO,	   /* data-protection officer: blocks, restrictions, requests */
 	ROLE_INVESTIGATOR, /* internal audits and investigations (U9) */
 	ROLE_AUDITOR,	   /* reads the audit trail, changes nothing */
+	/* Not a person: the payment provider's service account, which reports
+	 * repayments (U2) on POST /v1/loans/{id}/payments and nothing else.
+	 * Created only with --api-token; STAFF_ANY in api/routes.c leaves it
+	 * out. */
+	ROLE_PAYMENT_PROVIDER,
 	ROLE__COUNT
 };
 

@@ -141,7 +141,9 @@ size_t http_client_key(const struct http_request *req, unsigned char out[16]);
  * Parse the body as a JSON object and check it against fields; on failure
  * answer the problem (415, 400 or 422) and return SENIM_ERR_INVALID, so a
  * handler does `if (http_json_body_or_reply(...)) return SENIM_OK;`.
- * On success *out is a new reference the caller json_decref()s.
+ * On success *out is a new reference the caller json_decref()s.  fields
+ * NULL: only the media type and the JSON are checked, for a handler whose
+ * parser checks the schema itself (api/loans.c's payment notice).
  */
 enum senim_result http_json_body_or_reply(struct http_request *req,
 					  struct http_response *resp,

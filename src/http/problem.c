@@ -528,6 +528,27 @@ static const struct problem_def catalogue[] = {
 	    "(missing).",
 	    "Only data and consents the application is missing (missing) can be "
 	    "refused." } },
+	{ "loan_not_found",
+	  404,
+	  { "Заём не найден", "Қарыз табылмады", "Loan not found" },
+	  { "Займа с таким идентификатором нет.", "Мұндай идентификаторы бар қарыз жоқ.",
+	    "There is no loan with this id." } },
+	{ "loan_closed",
+	  409,
+	  { "Заём погашен", "Қарыз өтелген", "Loan closed" },
+	  { "Заём уже полностью погашен и закрыт; платёж к нему не применяется.",
+	    "Қарыз толық өтеліп, жабылған; төлем оған қолданылмайды.",
+	    "The loan is repaid in full and closed; no payment applies to it." } },
+	{ "payment_reference_reused",
+	  409,
+	  { "Номер платежа уже использован", "Төлем нөмірі қолданылған",
+	    "Payment reference reused" },
+	  { "Платёж с этим номером провайдера (provider_ref) уже принят с другими "
+	    "данными; повтор должен совпадать с первым.",
+	    "Провайдердің осы нөмірімен (provider_ref) төлем басқа деректермен "
+	    "қабылданған; қайталау біріншісімен бірдей болуы керек.",
+	    "A payment with this provider reference (provider_ref) was taken with "
+	    "other data; a repeat must match the first." } },
 	{ "subject_not_found",
 	  404,
 	  { "Субъект не найден", "Субъект табылмады", "Subject not found" },

@@ -166,7 +166,7 @@ enum senim_result http_json_body_or_reply(struct http_request *req,
 		http_reply_problem(req, resp, &p);
 		return SENIM_ERR_INVALID;
 	}
-	if (jsonin_check(doc, fields, n, &e)) {
+	if (fields && jsonin_check(doc, fields, n, &e)) {
 		struct problem p = { .code = "validation_failed",
 				     .field = e.field,
 				     .rule = e.rule,

@@ -617,6 +617,37 @@ static const char M0012[] = "CREATE TABLE eod_runs ("
 			    " notices BIGINT NOT NULL,"
 			    " actor TEXT NOT NULL,"
 			    " request_id TEXT NOT NULL);";
+/* Version 13: repayments of loans (api/payments.c), one row per payment
+ * the provider notified, found again by its reference so a notice sent
+ * twice is applied once.  The split's parts sum to the amount; what no
+ * debt took is overpayment, kept, never dropped. */
+static const char M0013[] =
+	"CREATE TABLE loan_payments ("
+	" id TEXT PRIMARY KEY,"
+	" loan_id TEXT NOT NULL REFERENCES loans(id),"
+	" provider TEXT NOT NULL,"
+	" reference TEXT NOT NULL,"
+	" amount BIGINT NOT NULL CHECK (amount > 0),"
+	" paid_day BIGINT NOT NULL,"
+	" applied_day BIGINT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('due', 'early')),"
+	" channel TEXT NOT NULL,"
+	" body_digest {blob} NOT NULL,"
+	" principal_overdue BIGINT NOT NULL,"
+	" interest_overdue BIGINT NOT NULL,"
+	" penalty BIGINT NOT NULL,"
+	" principal_current BIGINT NOT NULL,"
+	" interest_current BIGINT NOT NULL,"
+	" interest_to_date BIGINT NOT NULL,"
+	" principal_early BIGINT NOT NULL,"
+	" overpayment BIGINT NOT NULL CHECK (overpayment >= 0),"
+	" principal_after BIGINT NOT NULL,"
+	" status_after TEXT NOT NULL CHECK (status_after IN ('open', 'overdue',"
+	"  'closed')),"
+	" received_at BIGINT NOT NULL,"
+	" request_id TEXT NOT NULL,"
+	" UNIQUE (provider, reference));"
+	"CREATE INDEX loan_payments_by_loan ON loan_payments(loan_id, received_at);";
 
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
@@ -631,6 +662,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 10, .name = "0010_loans", .sql = M0010 },
 	{ .version = 11, .name = "0011_decisions", .sql = M0011 },
 	{ .version = 12, .name = "0012_eod", .sql = M0012 },
+	{ .version = 13, .name = "0013_payments", .sql = M0013 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

@@ -10,10 +10,12 @@ import re
 
 import pytest
 
-ROLES = ["admin", "underwriter", "support", "marketing", "dpo", "investigator", "auditor"]
+ROLES = ["admin", "underwriter", "support", "marketing", "dpo", "investigator", "auditor",
+         "payment_provider"]
 PUBLIC = "public"
 BORROWER = "borrower"
-ANY_STAFF = set(ROLES)
+# The payment provider's service account is not staff: its own route only.
+ANY_STAFF = set(ROLES) - {"payment_provider"}
 DATA = {"underwriter", "support", "marketing", "dpo", "investigator"}
 
 EXPECTED = {
@@ -51,6 +53,13 @@ EXPECTED = {
     ("POST", "/v1/applications/{id}/lock"): {"underwriter"},
     ("POST", "/v1/applications/{id}/decision"): {"underwriter"},
     ("POST", "/v1/applications/{id}/confirmation"): {"underwriter"},
+    # Loans (U2): repayments come from the payment provider alone; the
+    # borrower reads their own loans (test_payments.py).
+    ("POST", "/v1/loans/{id}/payments"): {"payment_provider"},
+    ("GET", "/v1/me/loans"): BORROWER,
+    ("GET", "/v1/me/loans/{id}"): BORROWER,
+    ("GET", "/v1/me/loans/{id}/schedule"): BORROWER,
+    ("GET", "/v1/me/loans/{id}/payments"): BORROWER,
     # Borrowers' data: every role that holds a data purpose; never admin or
     # auditor (they run the system and read the trail, not borrowers' data).
     ("POST", "/v1/subjects"): DATA,

@@ -51,6 +51,8 @@ static const struct {
 	  "fd98b3316ea12048ae9803663c65701105cdcf4936ef6abc87c5f36d701b697e" },
 	{ STORE_SQLITE, 12, "0012_eod",
 	  "320fd1dff92bdb8b65e0e164cbd3200b017ade2d5e908ccd17dd7cf3905ca1cf" },
+	{ STORE_SQLITE, 13, "0013_payments",
+	  "4755daa3c9173ae60bdbf3d6ec960c87a75a1056363875bbfd924026428bcdcb" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -75,6 +77,8 @@ static const struct {
 	  "6dc71448c721e9ee7e520fd1c9a7b6c7621c083e078b14ef246a95d1015a1c02" },
 	{ STORE_POSTGRES, 12, "0012_eod",
 	  "320fd1dff92bdb8b65e0e164cbd3200b017ade2d5e908ccd17dd7cf3905ca1cf" },
+	{ STORE_POSTGRES, 13, "0013_payments",
+	  "a8bc41ab810d3573928ada5b2bd722ca6c1b8b089a0e21f7fcff98d3e15790c1" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))
