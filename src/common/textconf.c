@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "common/utf8.h"
+
 #include "common/banned.h"
 
 /* Count whole years from a March-based year so that the leap day falls
@@ -91,7 +93,7 @@ int textconf_has_control(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++)
 		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
 			return 1;
-	return 0;
+	return utf8_has_invisible_control(s, len);
 }
 
 int textconf_each_line(const char *text, size_t len, textconf_line_fn fn, void *ctx,

@@ -42,7 +42,8 @@ typedef int (*textconf_line_fn)(void *ctx, unsigned line, const char *s, size_t 
 int textconf_each_line(const char *text, size_t len, textconf_line_fn fn, void *ctx,
 		       unsigned *next_line);
 
-/* 1 when the line holds a control character other than TAB (DEL counts). */
+/* 1 when the line holds a control character other than TAB (DEL, C1
+ * controls and bidirectional overrides count: utf8.h). */
 int textconf_has_control(const char *s, size_t len);
 
 #endif

@@ -71,6 +71,15 @@ static int is_bidi_control(const unsigned char *u, size_t left)
 	       (u[1] == 0x81 && u[2] >= 0xA6 && u[2] <= 0xA9);
 }
 
+int utf8_has_invisible_control(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < len; i++)
+		if (is_c1(u + i, len - i) || is_bidi_control(u + i, len - i))
+			return 1;
+	return 0;
+}
+
 int utf8_has_control(const char *s, size_t len, int multiline)
 {
 	const unsigned char *u = (const unsigned char *)s;

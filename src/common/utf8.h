@@ -31,4 +31,9 @@ size_t utf8_chars(const char *s, size_t len);
  * are allowed. */
 int utf8_has_control(const char *s, size_t len, int multiline);
 
+/* 1 when s holds a C1 control or a bidirectional embedding, override or
+ * isolate: the part of utf8_has_control() beyond C0 and DEL, for the file
+ * parsers that check those bytes themselves. */
+int utf8_has_invisible_control(const char *s, size_t len);
+
 #endif

@@ -1299,6 +1299,10 @@ static enum senim_result parse_line(struct parser *p, char *s, size_t n, unsigne
 				"control character 0x%02x (the file allows none, tabs "
 				"included)",
 				(unsigned char)s[i]);
+	if (utf8_has_invisible_control(s, n))
+		return failf(p, line, 0, NULL,
+			     "a C1 control or bidirectional override character (the "
+			     "file allows none)");
 	char *end = s + n;
 	while (s < end && *s == ' ')
 		s++;
