@@ -348,14 +348,8 @@ static enum senim_result lookup_fn(struct store_tx *tx, void *arg)
 				IIN_LEN) == 0) {
 			memcpy(r->subject, im->rows[i - 1].subject, sizeof(r->subject));
 		} else {
-			unsigned char d[VAULT_INDEX_BYTES];
-			vault_blind_index(op->kr, "iin", im->text + r->iin, IIN_LEN, d);
-			struct store_rows *rs = NULL;
-			enum senim_result err = store_query_one(
-				tx,
-				"SELECT subject_id FROM subject_index WHERE kind = 'iin'"
-				" AND digest = $1",
-				(struct store_val[]){ SV_BLOB(d, sizeof(d)) }, 1, &rs);
+			enum senim_result err = subjects_find_by_iin(
+				tx, op->kr, im->text + r->iin, IIN_LEN, r->subject);
 			if (err == SENIM_ERR_NOT_FOUND) {
 				set_error(&im->look_err, r->line, column_names[C_IIN],
 					  "not_registered");
@@ -363,15 +357,6 @@ static enum senim_result lookup_fn(struct store_tx *tx, void *arg)
 			}
 			if (err)
 				return err;
-			size_t len = 0;
-			const char *id = store_rows_text(rs, 0, &len);
-			if (!id || len >= sizeof(r->subject)) {
-				store_rows_free(rs);
-				return SENIM_ERR_STORE;
-			}
-			memcpy(r->subject, id, len);
-			r->subject[len] = '\0';
-			store_rows_free(rs);
 		}
 		char occurred[DATE_LEN + 1];
 		memcpy(occurred, im->text + r->occurred, DATE_LEN);

@@ -363,27 +363,48 @@ static void decide_registration(struct subject_registration *op)
 	access_refusal_set(&op->refused, why, a->purpose, NULL);
 }
 
-/* The subject an IIN digest belongs to into existing ("" when nobody's). */
-static enum senim_result iin_owner(struct store_tx *tx,
-				   const unsigned char digest[VAULT_INDEX_BYTES],
-				   char existing[SUBJECT_ID_LEN])
+/* The subject an IIN digest belongs to into out; SENIM_ERR_NOT_FOUND when
+ * nobody's. */
+static enum senim_result iin_digest_owner(struct store_tx *tx,
+					  const unsigned char digest[VAULT_INDEX_BYTES],
+					  char out[SUBJECT_ID_LEN])
 {
 	struct store_rows *r;
-	existing[0] = '\0';
+	out[0] = '\0';
 	enum senim_result err = store_query_one(
 		tx,
 		"SELECT subject_id FROM subject_index WHERE kind = 'iin' AND digest = $1",
 		(struct store_val[]){ SV_BLOB(digest, VAULT_INDEX_BYTES) }, 1, &r);
 	if (err)
-		return err == SENIM_ERR_NOT_FOUND ? SENIM_OK : err;
+		return err;
 	size_t len = 0;
 	const char *sid = store_rows_text(r, 0, &len);
-	if (len < SUBJECT_ID_LEN) {
-		memcpy(existing, sid, len);
-		existing[len] = '\0';
+	if (sid && len < SUBJECT_ID_LEN) {
+		memcpy(out, sid, len);
+		out[len] = '\0';
+	} else {
+		err = SENIM_ERR_STORE;
 	}
 	store_rows_free(r);
-	return SENIM_OK;
+	return err;
+}
+
+/* The subject an IIN digest belongs to into existing ("" when nobody's). */
+static enum senim_result iin_owner(struct store_tx *tx,
+				   const unsigned char digest[VAULT_INDEX_BYTES],
+				   char existing[SUBJECT_ID_LEN])
+{
+	enum senim_result err = iin_digest_owner(tx, digest, existing);
+	return err == SENIM_ERR_NOT_FOUND ? SENIM_OK : err;
+}
+
+enum senim_result subjects_find_by_iin(struct store_tx *tx, const struct keyring *kr,
+				       const char *iin, size_t len,
+				       char out[SUBJECT_ID_LEN])
+{
+	unsigned char digest[VAULT_INDEX_BYTES];
+	vault_blind_index(kr, "iin", iin, len, digest);
+	return iin_digest_owner(tx, digest, out);
 }
 
 enum senim_result subjects_register_tx(struct store_tx *tx, void *arg)

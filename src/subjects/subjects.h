@@ -331,6 +331,17 @@ struct subject_protection {
 
 SENIM_MUST_CHECK enum senim_result subjects_protection_tx(struct store_tx *tx, void *op);
 
+/*
+ * Inside a transaction: the registered subject whose IIN is iin[0..len)
+ * (found by its blind index; the IIN is the caller's, already checked) into
+ * out.  SENIM_ERR_NOT_FOUND when nobody registered it.  The one lookup the
+ * CSV imports (bureau events, portfolios) share.
+ */
+SENIM_MUST_CHECK enum senim_result subjects_find_by_iin(struct store_tx *tx,
+							const struct keyring *kr,
+							const char *iin, size_t len,
+							char out[SUBJECT_ID_LEN]);
+
 /* ---- for the exchange (exchange/transfer.h) ----------------------------------------- */
 
 /*
