@@ -9,8 +9,10 @@
 #include "connectors/hub.h"
 #include "exchange/outbox.h"
 #include "exchange/register.h"
+#include "exchange/reporter.h"
 #include "exchange/transfer.h"
 #include "audit/audit.h"
+#include "common/clock.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "common/banned.h"
@@ -74,6 +76,12 @@ enum senim_result api_metrics(struct http_request *req, struct http_response *re
 		if (err)
 			goto fail;
 		err = outbox_metrics(req->app->exchange->store, &text);
+		if (err)
+			goto fail;
+		if (req->app->recipients)
+			err = reporter_metrics(req->app->exchange->store,
+					       req->app->recipients, clock_now_us(),
+					       &text);
 		if (err)
 			goto fail;
 	}

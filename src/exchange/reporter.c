@@ -76,6 +76,79 @@ enum senim_result report_pass_run(struct report_pass *p)
 	return SENIM_OK;
 }
 
+/* ---- the reporting deadline on /metrics ------------------------------- */
+
+struct late_read {
+	const struct recipients *rs;
+	int64_t now_us;
+	struct buf *out;
+};
+
+/* Loan events older than `cut_us` that have not reached `code`: past its
+ * cursor, or with a transfer still pending, sending or dead.  The first
+ * walks seq from the cursor (its unique index), the second the few rows
+ * the outbox still holds (transfers_due), so a scrape never reads the
+ * whole history. */
+static enum senim_result count_late(struct store_tx *tx, const char *code, int64_t cut_us,
+				    int64_t *late)
+{
+	struct store_rows *r = NULL;
+	enum senim_result err = store_query_one(
+		tx,
+		"SELECT COUNT(*) FROM loan_events WHERE imported_at < $1 AND seq >"
+		" COALESCE((SELECT last_seq FROM bureau_cursors WHERE recipient = $2), "
+		"0)",
+		(struct store_val[]){ SV_INT(cut_us), SV_TEXT(code) }, 2, &r);
+	if (err)
+		return err;
+	*late = store_rows_int(r, 0);
+	store_rows_free(r);
+	err = store_query_one(
+		tx,
+		"SELECT COUNT(*) FROM transfers t JOIN loan_events e ON e.id ="
+		" t.idempotency_key WHERE t.state IN ('pending', 'sending', 'dead')"
+		" AND t.recipient = $2 AND t.api = 'loan_event/1' AND e.imported_at < $1",
+		(struct store_val[]){ SV_INT(cut_us), SV_TEXT(code) }, 2, &r);
+	if (err)
+		return err;
+	*late += store_rows_int(r, 0);
+	store_rows_free(r);
+	return SENIM_OK;
+}
+
+static enum senim_result late_tx(struct store_tx *tx, void *arg)
+{
+	struct late_read *m = arg;
+	enum senim_result err =
+		buf_addf(m->out, "# TYPE senim_bureau_events_late gauge\n");
+	for (size_t i = 0; !err && i < m->rs->n; i++) {
+		const struct recipient *r = &m->rs->recipients[i];
+		if (r->kind != RECIPIENT_CREDIT_BUREAU || r->report_within_days <= 0)
+			continue;
+		int serves = 0;
+		for (size_t k = 0; k < r->nservices; k++)
+			serves |= r->services[k].api == RECIPIENT_API_LOAN_EVENT;
+		if (!serves)
+			continue;
+		int64_t late = 0;
+		int64_t window_us = (int64_t)r->report_within_days * 86400 * 1000000;
+		err = count_late(tx, r->code, m->now_us - window_us, &late);
+		if (!err)
+			err = buf_addf(
+				m->out,
+				"senim_bureau_events_late{recipient=\"%s\"} %lld\n",
+				r->code, (long long)late);
+	}
+	return err;
+}
+
+enum senim_result reporter_metrics(struct store *st, const struct recipients *rs,
+				   int64_t now_us, struct buf *out)
+{
+	struct late_read m = { .rs = rs, .now_us = now_us, .out = out };
+	return store_read(st, late_tx, &m);
+}
+
 /* ---- the thread of serve -------------------------------------------- */
 
 struct reporter {

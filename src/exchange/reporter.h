@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/result.h"
 #include "core/purposes.h"
 #include "core/recipients.h"
@@ -54,6 +55,18 @@ struct report_pass {
  * pump batch after batch until nothing is new.  SENIM_OK, or the store's or
  * the hub's error (totals hold what was done before it). */
 SENIM_MUST_CHECK enum senim_result report_pass_run(struct report_pass *p);
+
+/* /metrics: for each credit bureau with a loan_event/1 service and a
+ * `report_within_days`, `senim_bureau_events_late{recipient}` — the loan
+ * events recorded longer ago than that and not yet delivered to it: not
+ * yet queued (past its cursor), or queued and pending, sending or dead.
+ * An event refused on its ground (PKB without consent) is not late.  The
+ * deadline is the law's for GKB (docs/bureau-reporting.md), an alert for
+ * the operator: the gauge above 0 means a report is overdue.  Appends to
+ * `out`; `now_us` is the wall clock. */
+SENIM_MUST_CHECK enum senim_result reporter_metrics(struct store *st,
+						    const struct recipients *rs,
+						    int64_t now_us, struct buf *out);
 
 /* The thread of `serve`.  The config's pointers outlive the reporter. */
 struct reporter_config {

@@ -33,6 +33,7 @@ country = KZ
 endpoint = http://127.0.0.1:{gkb}
 timeout_ms = 1500
 breaker_failures = 100
+report_within_days = 1
 [service gkb.loan_event]
 api = loan_event/1
 purposes = legal_obligation
@@ -291,6 +292,43 @@ def outbox_pending(world, recipient):
     m = re.search(r'^senim_outbox_pending\{recipient="%s"\} (\d+)$' % recipient,
                   r.body.decode(), re.M)
     return int(m.group(1)) if m else 0
+
+
+def bureau_late(world, recipient):
+    """senim_bureau_events_late for a recipient on /metrics; None when absent."""
+    r = world["senim"].get("/metrics", token=world["staff"]["auditor"])
+    assert r.status == 200, r
+    m = re.search(r'^senim_bureau_events_late\{recipient="%s"\} (\d+)$' % recipient,
+                  r.body.decode(), re.M)
+    return int(m.group(1)) if m else None
+
+
+def test_events_past_the_deadline_are_counted_late_until_delivered(world):
+    """GKB's report_within_days = 1: events recorded two days ago and not
+    delivered are late — first unqueued, then queued while the peer fails;
+    delivered, they are not; a fresh event is not late.  PKB sets no
+    deadline, so it has no gauge."""
+    s = world["senim"]
+    assert bureau_late(world, "gkb") == 0
+    assert bureau_late(world, "pkb") is None
+    sid, body = register(world)
+    number = contract(world)
+    import_(world, events_for(body["iin"], number))
+    assert bureau_late(world, "gkb") == 0
+    s.sql("UPDATE loan_events SET imported_at = imported_at - 2 * 86400 * 1000000"
+          " WHERE subject_id = '%s'" % sid)
+    assert bureau_late(world, "gkb") == 3
+    world["gkb"].mode("fail")
+    report(world, "--recipient", "gkb", check=False, wait="0")
+    assert outbox_pending(world, "gkb") == 3
+    assert bureau_late(world, "gkb") == 3
+    world["gkb"].mode("ok")
+    report(world)
+    assert len(peer_events(world["gkb"], number)) == 3
+    assert bureau_late(world, "gkb") == 0
+    fresh = contract(world)
+    import_(world, events_for(body["iin"], fresh)[:1])
+    assert bureau_late(world, "gkb") == 0
 
 
 def test_kill_9_while_sending_then_rerun_delivers_each_event_once(world):

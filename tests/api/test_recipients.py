@@ -109,6 +109,12 @@ def test_help_answers():
     assert p.returncode == 2 and b"--json goes with show" in p.stderr
 
 
+def shipped_line(text):
+    """The 1-based number of the shipped file's line that is `text`."""
+    with open(SHIPPED, encoding="utf-8") as f:
+        return next(i for i, line in enumerate(f, 1) if line.rstrip("\n") == text)
+
+
 def test_the_shipped_file_keeps_every_rule():
     p = run("recipients", "check", "--skip-files", SHIPPED)
     assert p.returncode == 0, p.stderr
@@ -122,7 +128,8 @@ def test_the_shipped_file_keeps_every_rule():
     for line in lines:
         assert line.startswith("senim recipients: %s:" % SHIPPED)
         assert "/etc/senim/secrets/" in line and "No such file or directory" in line
-    assert any(":51: [recipient gkb] credentials: /etc/senim/secrets/gkb.token:" in x
+    at = shipped_line("credentials = /etc/senim/secrets/gkb.token")
+    assert any(":%d: [recipient gkb] credentials: /etc/senim/secrets/gkb.token:" % at in x
                for x in lines)
 
 
@@ -137,9 +144,10 @@ def test_show_json_is_the_file():
                                       "scorelab", "payments"])
     gkb = by_code["gkb"]
     assert gkb["registration_pending"] is True
+    assert gkb["report_within_days"] == 1
     events = next(s for s in gkb["services"] if s["code"] == "loan_event")
     assert events["basis"] == {"kind": "law", "consent": None,
-                               "legal_ref": "KZ 573-II art. 26(1); KZ 56-V art. 21(3)"}
+                               "legal_ref": "KZ 573-II art. 23(1), 26(1); KZ 56-V art. 4(2), 21(3)"}
     assert events["purposes"] == ["legal_obligation"]
     assert events["receives"] is None
     report = next(s for s in gkb["services"] if s["code"] == "credit_report")
@@ -150,7 +158,8 @@ def test_show_json_is_the_file():
     assert by_code["family_db"]["services"][0]["state_service_consent"] is True
     p = run("recipients", "show", SHIPPED)
     assert p.returncode == 0
-    assert "gkb (line 44): АО «Государственное кредитное бюро»" in p.stdout.decode()
+    assert "gkb (line %d): АО «Государственное кредитное бюро»" % shipped_line(
+        "[recipient gkb]") in p.stdout.decode()
 
 
 def test_a_bad_file_is_refused_naming_its_line():

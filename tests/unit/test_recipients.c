@@ -1320,7 +1320,8 @@ static void test_shipped_file(void **state)
 	const struct recipient_service *ev = recipient_service_find(gkb, "loan_event");
 	assert_non_null(ev);
 	assert_int_equal(ev->basis, RECIPIENT_BASIS_LAW);
-	assert_int_equal(gkb->report_within_days, 0); /* L12: no deadline claimed */
+	/* 573-II Art. 19(2)(8): one working day; watched as one calendar day. */
+	assert_int_equal(gkb->report_within_days, 1);
 	const struct recipient_service *rep =
 		recipient_service_find(gkb, "credit_report");
 	assert_int_equal(rep->consent, CONSENT_CREDIT_BUREAU_GKB);
