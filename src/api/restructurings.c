@@ -96,10 +96,9 @@ static enum senim_result invalid(struct http_request *req, struct http_response 
 	return http_reply_problem(req, resp, &p);
 }
 
-/* A loan rule by its code, the entry in force and its source. */
-static enum senim_result reply_rule(struct http_request *req, struct http_response *resp,
-				    const char *problem, const char *code,
-				    const struct loan_rule *r, json_t *extra)
+/* A loan rule by its code, the entry in force and its source, added to
+ * extra (a new object when NULL): a problem's extension members. */
+static json_t *rule_members(const char *code, const struct loan_rule *r, json_t *extra)
 {
 	if (!extra)
 		extra = json_object();
@@ -110,8 +109,7 @@ static enum senim_result reply_rule(struct http_request *req, struct http_respon
 			json_object_set_new(extra, "loan_rule_source", json_string(r->source));
 		}
 	}
-	struct problem p = { .code = problem, .extra = extra };
-	return http_reply_problem(req, resp, &p);
+	return extra;
 }
 
 /* A proposal the loan cannot take: which way, by a stable word. */
@@ -122,9 +120,11 @@ static enum senim_result reply_proposal(struct http_request *req,
 {
 	const char *what = "out_of_range";
 	switch (why) {
-	case RESTRUCTURE_BREAKS_RULE:
-		return reply_rule(req, resp, "loan_rule_breached", rule->code, rule->rule,
-				  NULL);
+	case RESTRUCTURE_BREAKS_RULE: {
+		struct problem p = { .code = "loan_rule_breached",
+				     .extra = rule_members(rule->code, rule->rule, NULL) };
+		return http_reply_problem(req, resp, &p);
+	}
 	case RESTRUCTURE_CLOSED:
 		return http_reply_code(req, resp, "loan_closed");
 	case RESTRUCTURE_NOT_LONGER:
@@ -180,11 +180,15 @@ static enum senim_result request_answer(struct http_request *req,
 							op->row.id) };
 		return http_reply_problem(req, resp, &p);
 	}
-	if (op->outside_window)
-		return reply_rule(req, resp, "restructuring_window_closed", "restructuring",
-				  op->rule_entry,
-				  json_pack("{s:I}", "window_days",
-					    (json_int_t)op->window_days));
+	if (op->outside_window) {
+		/* The rule that closes the window, named as a loan rule is. */
+		struct problem p = { .code = "restructuring_window_closed",
+				     .extra = rule_members(
+					     "restructuring", op->rule_entry,
+					     json_pack("{s:I}", "window_days",
+						       (json_int_t)op->window_days)) };
+		return http_reply_problem(req, resp, &p);
+	}
 	if (op->proposal_refused)
 		return reply_proposal(req, resp, op->proposal_refused, &op->rule);
 	return http_reply_json(resp, 201, restructuring_json(&op->row, 0));
