@@ -175,7 +175,8 @@ enum senim_result api_me_restructuring_create(struct http_request *req,
 					      struct http_response *resp);
 enum senim_result api_me_restructuring(struct http_request *req,
 				       struct http_response *resp);
-enum senim_result api_restructurings(struct http_request *req, struct http_response *resp);
+enum senim_result api_restructurings(struct http_request *req,
+				     struct http_response *resp);
 enum senim_result api_restructuring_decide(struct http_request *req,
 					   struct http_response *resp);
 #endif

@@ -57,12 +57,11 @@ static json_t *reason_json(const char *code)
 
 static json_t *restructuring_json(const struct restructuring *x, int staff)
 {
-	json_t *proposal =
-		x->proposal.kind == RESTRUCTURE_TERM
-			? json_pack("{s:s,s:i}", "kind", "term", "payments",
-				    (int)x->proposal.payments)
-			: json_pack("{s:s,s:i}", "kind", "deferral", "months",
-				    (int)x->proposal.months);
+	json_t *proposal = x->proposal.kind == RESTRUCTURE_TERM
+				   ? json_pack("{s:s,s:i}", "kind", "term", "payments",
+					       (int)x->proposal.payments)
+				   : json_pack("{s:s,s:i}", "kind", "deferral", "months",
+					       (int)x->proposal.months);
 	json_t *decision = json_null();
 	if (strcmp(x->status, "open") != 0) {
 		decision = json_pack("{s:s,s:o,s:o}", "outcome", x->status, "reason",
@@ -73,13 +72,14 @@ static json_t *restructuring_json(const struct restructuring *x, int staff)
 					    day_json(x->effective_day));
 			json_object_set_new(decision, "schedule_version",
 					    json_integer(x->schedule_version));
-			json_object_set_new(decision, "gesv_bp", json_integer(x->gesv_bp));
+			json_object_set_new(decision, "gesv_bp",
+					    json_integer(x->gesv_bp));
 		}
 	}
 	json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", x->id,
 			      "loan_id", x->loan_id, "status", x->status, "reason",
-			      reason_json(x->reason), "proposal", proposal, "requested_on",
-			      day_json(x->requested_day), "answer_due_on",
+			      reason_json(x->reason), "proposal", proposal,
+			      "requested_on", day_json(x->requested_day), "answer_due_on",
 			      day_json(x->answer_due_day), "created_at",
 			      ms_json(x->created_at), "decision", decision);
 	if (o && staff)
@@ -105,8 +105,10 @@ static json_t *rule_members(const char *code, const struct loan_rule *r, json_t 
 	if (extra) {
 		json_object_set_new(extra, "loan_rule", json_string(code));
 		if (r) {
-			json_object_set_new(extra, "loan_rule_from", json_string(r->from_text));
-			json_object_set_new(extra, "loan_rule_source", json_string(r->source));
+			json_object_set_new(extra, "loan_rule_from",
+					    json_string(r->from_text));
+			json_object_set_new(extra, "loan_rule_source",
+					    json_string(r->source));
 		}
 	}
 	return extra;
@@ -122,7 +124,8 @@ static enum senim_result reply_proposal(struct http_request *req,
 	switch (why) {
 	case RESTRUCTURE_BREAKS_RULE: {
 		struct problem p = { .code = "loan_rule_breached",
-				     .extra = rule_members(rule->code, rule->rule, NULL) };
+				     .extra =
+					     rule_members(rule->code, rule->rule, NULL) };
 		return http_reply_problem(req, resp, &p);
 	}
 	case RESTRUCTURE_CLOSED:
@@ -152,9 +155,8 @@ static int32_t today_day(void)
 
 /* ---- the borrower --------------------------------------------------------------------- */
 
-static const char *const reasons[] = { "income_loss", "job_loss",
-				       "family_circumstances", "emergency",
-				       "other", NULL };
+static const char *const reasons[] = { "income_loss", "job_loss", "family_circumstances",
+				       "emergency",   "other",	  NULL };
 static const char *const kinds[] = { "deferral", "term", NULL };
 static const struct jsonin_field request_fields[] = {
 	{ .name = "reason", .type = JSONIN_STRING, .required = 1, .allowed = reasons },
@@ -203,8 +205,8 @@ enum senim_result api_me_restructuring_create(struct http_request *req,
 				    &body))
 		return SENIM_OK;
 	struct restructure_proposal proposal = { 0 };
-	proposal.kind = (enum restructure_kind)restructure_kind_parse(
-		jsonin_str(body, "kind"));
+	proposal.kind =
+		(enum restructure_kind)restructure_kind_parse(jsonin_str(body, "kind"));
 	json_t *months = json_object_get(body, "months");
 	json_t *payments = json_object_get(body, "payments");
 	int reason_ok = restructuring_reason_valid(jsonin_str(body, "reason"));

@@ -37,12 +37,10 @@ int restructure_kind_parse(const char *s)
 
 /* The schedule terms of proposal p for principal P on `day`, and the
  * interest of a deferral's months (*extra); RESTRUCTURE_OK or why not. */
-static enum restructure_refusal new_terms(const struct loan_state *st,
-					  const struct servicing_terms *t,
-					  const struct schedule_row *rows, size_t n,
-					  const struct restructure_proposal *p, int32_t day,
-					  int64_t P, struct schedule_terms *s,
-					  int64_t *extra)
+static enum restructure_refusal
+new_terms(const struct loan_state *st, const struct servicing_terms *t,
+	  const struct schedule_row *rows, size_t n, const struct restructure_proposal *p,
+	  int32_t day, int64_t P, struct schedule_terms *s, int64_t *extra)
 {
 	memset(s, 0, sizeof(*s));
 	s->principal = P;
@@ -128,7 +126,8 @@ enum senim_result restructure_apply(const struct loan_state *st,
 	struct gesv_flow flows[SCHEDULE_MAX_PAYMENTS + 1];
 	flows[0] = (struct gesv_flow){ .day = day, .amount = -(P + r->carried_interest) };
 	for (size_t k = 0; k < m; k++)
-		flows[k + 1] = (struct gesv_flow){ .day = out[k].due, .amount = out[k].total };
+		flows[k + 1] =
+			(struct gesv_flow){ .day = out[k].due, .amount = out[k].total };
 	struct gesv_result g;
 	err = gesv_solve(flows, m + 1, &g);
 	if (err)

@@ -60,12 +60,12 @@ struct restructure_proposal {
 /* Why a proposal cannot be applied (RESTRUCTURE_OK when it can). */
 enum restructure_refusal {
 	RESTRUCTURE_OK,
-	RESTRUCTURE_CLOSED,	    /* the loan is repaid */
-	RESTRUCTURE_NOTHING_LEFT,   /* no principal left to reschedule */
-	RESTRUCTURE_BAD_PROPOSAL,   /* months or payments out of range */
-	RESTRUCTURE_NOT_LONGER,	    /* TERM: the new term ends no later */
-	RESTRUCTURE_SINGLE_TERM,    /* TERM on a single-payment loan */
-	RESTRUCTURE_BREAKS_RULE,    /* the new terms break a loan rule */
+	RESTRUCTURE_CLOSED,	  /* the loan is repaid */
+	RESTRUCTURE_NOTHING_LEFT, /* no principal left to reschedule */
+	RESTRUCTURE_BAD_PROPOSAL, /* months or payments out of range */
+	RESTRUCTURE_NOT_LONGER,	  /* TERM: the new term ends no later */
+	RESTRUCTURE_SINGLE_TERM,  /* TERM on a single-payment loan */
+	RESTRUCTURE_BREAKS_RULE,  /* the new terms break a loan rule */
 };
 
 /* "deferral", "term"; and back (-1 when unknown). */
@@ -97,8 +97,8 @@ struct restructure_result {
 SENIM_MUST_CHECK enum senim_result
 restructure_apply(const struct loan_state *st, const struct servicing_terms *t,
 		  const struct schedule_row *rows, size_t n,
-		  const struct restructure_proposal *p, const struct loan_rules_in_force *f,
-		  int32_t day, struct schedule_row *out, size_t cap,
-		  struct restructure_result *r);
+		  const struct restructure_proposal *p,
+		  const struct loan_rules_in_force *f, int32_t day,
+		  struct schedule_row *out, size_t cap, struct restructure_result *r);
 
 #endif

@@ -566,8 +566,7 @@ static const struct problem_def catalogue[] = {
 	{ "restructuring_open_exists",
 	  409,
 	  { "Заявление на реструктуризацию уже подано",
-	    "Қайта құрылымдауға өтініш берілген",
-	    "A restructuring request is open" },
+	    "Қайта құрылымдауға өтініш берілген", "A restructuring request is open" },
 	  { "По этому займу уже есть заявление в работе (restructuring_id); новое — "
 	    "после решения по нему.",
 	    "Осы қарыз бойынша қаралып жатқан өтініш бар (restructuring_id); жаңасы — "

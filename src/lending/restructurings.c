@@ -119,9 +119,9 @@ static void text_into(struct store_rows *r, int col, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)n, t ? t : "");
 }
 
-#define COLUMNS                                                                      \
-	"id, loan_id, subject_id, reason, status, decision_reason, kind, months,"    \
-	" payments, requested_day, answer_due_day, effective_day, created_at,"       \
+#define COLUMNS                                                                   \
+	"id, loan_id, subject_id, reason, status, decision_reason, kind, months," \
+	" payments, requested_day, answer_due_day, effective_day, created_at,"    \
 	" decided_at, schedule_version, gesv_bp"
 
 static void row_from(struct store_rows *r, struct restructuring *x)
@@ -141,9 +141,9 @@ static void row_from(struct store_rows *r, struct restructuring *x)
 	x->proposal.payments = (int32_t)store_rows_int(r, 8);
 	x->requested_day = (int32_t)store_rows_int(r, 9);
 	x->answer_due_day = store_rows_is_null(r, 10) ? SERVICING_NO_DAY
-						       : (int32_t)store_rows_int(r, 10);
+						      : (int32_t)store_rows_int(r, 10);
 	x->effective_day = store_rows_is_null(r, 11) ? SERVICING_NO_DAY
-						      : (int32_t)store_rows_int(r, 11);
+						     : (int32_t)store_rows_int(r, 11);
 	x->created_at = store_rows_int(r, 12);
 	x->decided_at = store_rows_is_null(r, 13) ? 0 : store_rows_int(r, 13);
 	x->schedule_version = store_rows_is_null(r, 14) ? 0 : store_rows_int(r, 14);
@@ -208,7 +208,8 @@ enum senim_result restructuring_request_tx(struct store_tx *tx, void *arg)
 	char date[11], why[160];
 	while (l->state.day < day - 1) {
 		day_text(l->state.day + 1, date);
-		err = loan_rules_in_force(op->rules, date, &op->in_force, why, sizeof(why));
+		err = loan_rules_in_force(op->rules, date, &op->in_force, why,
+					  sizeof(why));
 		if (!err)
 			err = servicing_day(&l->state, &l->terms, l->rows, l->nrows,
 					    &op->in_force, l->state.day + 1, NULL);
@@ -251,9 +252,10 @@ enum senim_result restructuring_request_tx(struct store_tx *tx, void *arg)
 	snprintf(x->status, sizeof(x->status), "open");
 	x->proposal = op->proposal;
 	x->requested_day = day;
-	x->answer_due_day = op->in_force.restructuring_answer_days
-				    ? day + (int32_t)op->in_force.restructuring_answer_days
-				    : SERVICING_NO_DAY;
+	x->answer_due_day =
+		op->in_force.restructuring_answer_days
+			? day + (int32_t)op->in_force.restructuring_answer_days
+			: SERVICING_NO_DAY;
 	x->effective_day = SERVICING_NO_DAY;
 	err = store_exec(
 		tx,
@@ -279,8 +281,8 @@ enum senim_result restructuring_request_tx(struct store_tx *tx, void *arg)
 	}
 	if (err)
 		return err;
-	return audit(tx, op->kr, op->actor, op->request_id, "restructuring.request", x->id,
-		     x->subject_id, "success");
+	return audit(tx, op->kr, op->actor, op->request_id, "restructuring.request",
+		     x->id, x->subject_id, "success");
 }
 
 /* ---- the borrower's view ------------------------------------------------------------ */
@@ -411,8 +413,9 @@ static enum senim_result approve(struct store_tx *tx, struct restructuring_decid
 	if (err)
 		return err;
 	struct restructure_result res;
-	err = restructure_apply(&l->state, &l->terms, l->rows, l->nrows, &op->row.proposal,
-				&f, day, op->fresh, LOAN_ROWS_MAX, &res);
+	err = restructure_apply(&l->state, &l->terms, l->rows, l->nrows,
+				&op->row.proposal, &f, day, op->fresh, LOAN_ROWS_MAX,
+				&res);
 	if (err)
 		return err;
 	if (res.refused) {
@@ -445,8 +448,8 @@ enum senim_result restructuring_decide_tx(struct store_tx *tx, void *arg)
 	if (err)
 		return err;
 	uint32_t categories = 0;
-	enum access_result why = access_decide(op->matrix, op->role,
-					       PURPOSE_LOAN_SERVICING, &state, &categories);
+	enum access_result why = access_decide(
+		op->matrix, op->role, PURPOSE_LOAN_SERVICING, &state, &categories);
 	if (why != ACCESS_GRANTED) {
 		access_refusal_set(&op->refused, why, PURPOSE_LOAN_SERVICING, &state);
 		err = audit(tx, op->kr, op->actor, op->request_id, "restructuring.decide",
@@ -466,7 +469,8 @@ enum senim_result restructuring_decide_tx(struct store_tx *tx, void *arg)
 	}
 	struct restructuring *x = &op->row;
 	x->decided_at = clock_now_us() / 1000;
-	snprintf(x->status, sizeof(x->status), "%s", op->approve ? "approved" : "declined");
+	snprintf(x->status, sizeof(x->status), "%s",
+		 op->approve ? "approved" : "declined");
 	snprintf(x->decision_reason, sizeof(x->decision_reason), "%s", op->reason);
 	err = store_exec(
 		tx,

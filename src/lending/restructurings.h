@@ -57,8 +57,8 @@ struct restructuring {
 	char decision_reason[32];
 	struct restructure_proposal proposal;
 	int32_t requested_day;
-	int32_t answer_due_day; /* SERVICING_NO_DAY: the rules set none */
-	int32_t effective_day;	/* approved: the first day under the new rows */
+	int32_t answer_due_day;		/* SERVICING_NO_DAY: the rules set none */
+	int32_t effective_day;		/* approved: the first day under the new rows */
 	int64_t created_at, decided_at; /* ms; decided_at 0 while open */
 	int64_t schedule_version, gesv_bp;
 };
