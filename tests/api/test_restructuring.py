@@ -348,3 +348,24 @@ def test_restructuring_fails_closed_without_audit(world):
     for (m, p, kw), want in zip(calls, (200, 200, 200)):
         r = s.request(m, p, **kw)
         assert r.status == want, (m, p, r)
+
+
+def test_a_blocked_borrower_is_refused_and_the_refusal_audited(world):
+    """The decision's access decision (role, loan_servicing, the borrower's
+    state) refuses a blocked borrower (R3) and audits the refusal."""
+    s = world["senim"]
+    loan_id, token = overdue_loan(world)
+    r = ask(world, token, loan_id, {"reason": "other", "kind": "deferral", "months": 1})
+    assert r.status == 201, r
+    sid = s.sql("SELECT subject_id FROM loans WHERE id = '%s'" % loan_id)[0][0]
+    dpo = s.service_token("rst-dpo", "dpo")
+    b = s.post("/v1/subjects/%s/block" % sid, {"reason": "borrower_request"}, token=dpo)
+    assert b.status in (200, 201), b
+    denied = len([x for x in s.audit_rows("restructuring.decide") if x[3] == "denied"])
+    d = decide(world, r.json["id"], {"outcome": "approve",
+                                     "reason": "hardship_confirmed"})
+    assert d.status == 403 and d.json["code"] == "subject_blocked", d
+    rows = [x for x in s.audit_rows("restructuring.decide") if x[3] == "denied"]
+    assert len(rows) == denied + 1 and rows[-1][4] == "loan_servicing"
+    assert s.sql("SELECT status FROM restructurings WHERE id = '%s'"
+                 % r.json["id"])[0][0] == "open"
