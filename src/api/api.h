@@ -169,4 +169,14 @@ enum senim_result api_me_loan_schedule(struct http_request *req,
 				       struct http_response *resp);
 enum senim_result api_me_loan_payments(struct http_request *req,
 				       struct http_response *resp);
+/* restructurings.c: restructuring requests (the borrower's) and their
+ * decision (the underwriters'), U2 */
+enum senim_result api_me_restructuring_create(struct http_request *req,
+					      struct http_response *resp);
+enum senim_result api_me_restructuring(struct http_request *req,
+				       struct http_response *resp);
+enum senim_result api_restructurings(struct http_request *req,
+				     struct http_response *resp);
+enum senim_result api_restructuring_decide(struct http_request *req,
+					   struct http_response *resp);
 #endif

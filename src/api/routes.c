@@ -173,6 +173,15 @@ static const struct route table[] = {
 	  "me_loan_schedule" },
 	{ "GET", "/v1/me/loans/{id}/payments", api_me_loan_payments, 0, BORROWER,
 	  "me_loan_payments" },
+	/* Restructuring (U2): the borrower asks, an underwriter decides. */
+	{ "POST", "/v1/me/loans/{id}/restructuring", api_me_restructuring_create, 0,
+	  BORROWER | JSON, "me_restructuring_create" },
+	{ "GET", "/v1/me/loans/{id}/restructuring", api_me_restructuring, 0, BORROWER,
+	  "me_restructuring" },
+	{ "GET", "/v1/restructurings", api_restructurings, ROLE_BIT(ROLE_UNDERWRITER), 0,
+	  "restructurings" },
+	{ "POST", "/v1/restructurings/{id}/decision", api_restructuring_decide,
+	  ROLE_BIT(ROLE_UNDERWRITER), JSON, "restructuring_decide" },
 };
 
 const struct route *routes_table(size_t *n)

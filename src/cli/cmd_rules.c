@@ -42,10 +42,11 @@ static void show(const struct loan_rules_in_force *f)
 	printf("rules in force on %s\n", f->date);
 	for (int c = 0; c < LOAN_RULE__COUNT; c++) {
 		const struct loan_rule *e = f->rule[c];
-		if (!e) { /* the optional allocation rule */
-			printf("\n[rule %s] none in force: payments cannot be "
-			       "allocated\n",
-			       loan_rule_code_name(c));
+		if (!e) { /* an optional rule */
+			printf("\n[rule %s] none in force: %s\n", loan_rule_code_name(c),
+			       c == LOAN_RULE_ALLOCATION
+				       ? "payments cannot be allocated"
+				       : "restructuring answers have no due date");
 			continue;
 		}
 		printf("\n[rule %s] from %s (line %u)\n  source: %s\n",
@@ -101,6 +102,10 @@ static void show(const struct loan_rules_in_force *f)
 		case LOAN_RULE_RESTRUCTURING:
 			printf("  restructuring requests within %lld days\n",
 			       (long long)f->restructuring_days);
+			break;
+		case LOAN_RULE_RESTRUCTURING_ANSWER:
+			printf("  a restructuring request answered within %lld days\n",
+			       (long long)f->restructuring_answer_days);
 			break;
 		case LOAN_RULE_SELF_EXCLUSION:
 			printf("  voluntary refusal of loans checked: %s\n",

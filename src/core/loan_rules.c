@@ -71,6 +71,11 @@ static const struct rule_def rule_defs[LOAN_RULE__COUNT] = {
 				     { "order_after", 0, 0, KEY_ORDER } },
 				   3,
 				   1 },
+	/* Optional: a file without it sets no due date for the answer. */
+	[LOAN_RULE_RESTRUCTURING_ANSWER] = { "restructuring_answer",
+					     { { "days", 1, 365, 0 } },
+					     1,
+					     1 },
 };
 
 static const char *const alloc_names[LOAN_ALLOC_COMPONENTS + 1] = {
@@ -477,6 +482,9 @@ enum senim_result loan_rules_in_force(const struct loan_rules *r, const char *da
 	out->notice_days = out->rule[LOAN_RULE_NOTICE]->v[0];
 	out->restructuring_days = out->rule[LOAN_RULE_RESTRUCTURING]->v[0];
 	out->self_exclusion_check = (int)out->rule[LOAN_RULE_SELF_EXCLUSION]->v[0];
+	if (out->rule[LOAN_RULE_RESTRUCTURING_ANSWER])
+		out->restructuring_answer_days =
+			out->rule[LOAN_RULE_RESTRUCTURING_ANSWER]->v[0];
 	if (out->rule[LOAN_RULE_ALLOCATION]) {
 		v = out->rule[LOAN_RULE_ALLOCATION]->v;
 		out->has_allocation = 1;

@@ -84,6 +84,7 @@ enum loan_rule_code {
 	LOAN_RULE_RESTRUCTURING,
 	LOAN_RULE_SELF_EXCLUSION,
 	LOAN_RULE_ALLOCATION,
+	LOAN_RULE_RESTRUCTURING_ANSWER,
 	LOAN_RULE__COUNT
 };
 
@@ -138,6 +139,9 @@ struct loan_rules_in_force {
 	int64_t allocation_after_days;
 	uint8_t allocation_order[LOAN_ALLOC_COMPONENTS];
 	uint8_t allocation_order_after[LOAN_ALLOC_COMPONENTS];
+	/* restructuring_answer (optional): the days the lender has to answer a
+	 * restructuring request, 0 when no entry is in force (no due date). */
+	int64_t restructuring_answer_days;
 };
 
 /* An offer as the loan engine would make it.  Rates are basis points

@@ -549,6 +549,49 @@ static const struct problem_def catalogue[] = {
 	    "қабылданған; қайталау біріншісімен бірдей болуы керек.",
 	    "A payment with this provider reference (provider_ref) was taken with "
 	    "other data; a repeat must match the first." } },
+	{ "restructuring_window_closed",
+	  409,
+	  { "Срок подачи заявления на реструктуризацию не идёт",
+	    "Қайта құрылымдауға өтініш беру мерзімі жүрмейді",
+	    "Restructuring window closed" },
+	  { "Заявление на реструктуризацию принимается, пока заём просрочен, в течение "
+	    "срока со дня начала просрочки (loan_rule: правило, window_days: срок в "
+	    "днях, loan_rule_source: его источник).",
+	    "Қайта құрылымдауға өтініш қарыз мерзімі өткен кезде, мерзімі өткен күннен "
+	    "бастап белгіленген мерзім ішінде қабылданады (loan_rule: ереже, "
+	    "window_days: күндер саны, loan_rule_source: оның көзі).",
+	    "A restructuring request is taken while the loan is overdue, within the "
+	    "window counted from the delay's first day (loan_rule: the rule, "
+	    "window_days: its days, loan_rule_source: its source)." } },
+	{ "restructuring_open_exists",
+	  409,
+	  { "Заявление на реструктуризацию уже подано",
+	    "Қайта құрылымдауға өтініш берілген", "A restructuring request is open" },
+	  { "По этому займу уже есть заявление в работе (restructuring_id); новое — "
+	    "после решения по нему.",
+	    "Осы қарыз бойынша қаралып жатқан өтініш бар (restructuring_id); жаңасы — "
+	    "ол бойынша шешімнен кейін.",
+	    "This loan has a request under review (restructuring_id); a new one "
+	    "after its decision." } },
+	{ "restructuring_proposal_invalid",
+	  422,
+	  { "Предложение неприменимо к займу", "Ұсыныс қарызға қолданылмайды",
+	    "Proposal does not fit the loan" },
+	  { "Предложенные условия нельзя применить к этому займу (reason: почему).",
+	    "Ұсынылған шарттарды осы қарызға қолдануға болмайды (reason: неліктен).",
+	    "The proposed terms cannot apply to this loan (reason: why)." } },
+	{ "restructuring_not_found",
+	  404,
+	  { "Заявление на реструктуризацию не найдено",
+	    "Қайта құрылымдауға өтініш табылмады", "Restructuring request not found" },
+	  { "Такого заявления нет.", "Мұндай өтініш жоқ.",
+	    "There is no such request." } },
+	{ "restructuring_decided",
+	  409,
+	  { "Решение уже принято", "Шешім қабылданған", "Already decided" },
+	  { "По заявлению уже принято решение; оно окончательное.",
+	    "Өтініш бойынша шешім қабылданған; ол түпкілікті.",
+	    "The request is decided already; the decision is final." } },
 	{ "subject_not_found",
 	  404,
 	  { "Субъект не найден", "Субъект табылмады", "Subject not found" },

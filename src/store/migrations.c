@@ -649,6 +649,35 @@ static const char M0013[] =
 	" UNIQUE (provider, reference));"
 	"CREATE INDEX loan_payments_by_loan ON loan_payments(loan_id, received_at);";
 
+/* Version 15: restructuring requests (lending/restructurings.h), one row
+ * per request, its decision on the row.  One open request per loan (the
+ * partial unique index); the reason and decision are codes from fixed
+ * lists, the proposal numbers: nothing personal in clear. */
+static const char M0015[] =
+	"CREATE TABLE restructurings ("
+	" id TEXT PRIMARY KEY,"
+	" loan_id TEXT NOT NULL REFERENCES loans(id),"
+	" subject_id TEXT NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('deferral', 'term')),"
+	" months BIGINT NOT NULL,"
+	" payments BIGINT NOT NULL,"
+	" requested_day BIGINT NOT NULL,"
+	" answer_due_day BIGINT,"
+	" status TEXT NOT NULL CHECK (status IN ('open', 'approved', 'declined')),"
+	" created_at BIGINT NOT NULL,"
+	" decided_at BIGINT,"
+	" decided_by TEXT,"
+	" decision_reason TEXT,"
+	" effective_day BIGINT,"
+	" schedule_version BIGINT,"
+	" gesv_bp BIGINT,"
+	" request_id TEXT NOT NULL);"
+	"CREATE UNIQUE INDEX restructurings_one_open ON restructurings(loan_id)"
+	" WHERE status = 'open';"
+	"CREATE INDEX restructurings_by_loan ON restructurings(loan_id, created_at);"
+	"CREATE INDEX restructurings_queue ON restructurings(status, created_at);";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -663,6 +692,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 11, .name = "0011_decisions", .sql = M0011 },
 	{ .version = 12, .name = "0012_eod", .sql = M0012 },
 	{ .version = 13, .name = "0013_payments", .sql = M0013 },
+	{ .version = 15, .name = "0015_restructuring", .sql = M0015 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

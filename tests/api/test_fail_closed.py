@@ -93,6 +93,12 @@ ELSEWHERE = {
     "me_loan": "test_payments.py::test_loans_fail_closed_without_audit",
     "me_loan_schedule": "test_payments.py::test_loans_fail_closed_without_audit",
     "me_loan_payments": "test_payments.py::test_loans_fail_closed_without_audit",
+    "me_restructuring_create":
+        "test_restructuring.py::test_restructuring_fails_closed_without_audit",
+    "me_restructuring": "test_restructuring.py::test_restructuring_fails_closed_without_audit",
+    "restructurings": "test_restructuring.py::test_restructuring_fails_closed_without_audit",
+    "restructuring_decide":
+        "test_restructuring.py::test_restructuring_fails_closed_without_audit",
 }
 
 # How to call each route that touches a borrower's data: who calls, which

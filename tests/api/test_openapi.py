@@ -1002,6 +1002,16 @@ def _application_id_pattern():
     return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
 
 
+def _restructuring_id_pattern():
+    defines = _defines(_strip_comments(_read("src/lending/restructurings.h")))
+    defines.update(_defines(_strip_comments(_read("src/common/ids.h"))))
+    text = _strip_comments(_read("src/lending/restructurings.c"))
+    m = re.search(r"strncmp\s*\(\s*id\s*,\s*\"(\w+)\"\s*,\s*(\d+)\s*\)", text)
+    assert m and len(m.group(1)) == int(m.group(2)), "restructuring id prefix not found"
+    n = _eval_int("RESTRUCTURING_ID_LEN", defines) - 1 - len(m.group(1))
+    return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
+
+
 def test_purpose_header_and_path_parameters(doc, routes):
     purposes = _c_arrays("src/core/purposes.c")
     sources = _api_sources()
@@ -1035,6 +1045,9 @@ def test_purpose_header_and_path_parameters(doc, routes):
             elif r["path"].startswith(("/v1/me/loans/", "/v1/loans/")):
                 assert pattern == _loan_id_pattern(), \
                     "%s: {id} pattern differs from loan_id_valid()" % where
+            elif r["path"].startswith("/v1/restructurings/"):
+                assert pattern == _restructuring_id_pattern(), \
+                    "%s: {id} pattern differs from restructuring_id_valid()" % where
             else:
                 raise AssertionError("%s: an {id} of unknown kind: teach test_openapi.py" % where)
         src = sources.get(r["handler"])

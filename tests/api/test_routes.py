@@ -60,6 +60,10 @@ EXPECTED = {
     ("GET", "/v1/me/loans/{id}"): BORROWER,
     ("GET", "/v1/me/loans/{id}/schedule"): BORROWER,
     ("GET", "/v1/me/loans/{id}/payments"): BORROWER,
+    ("POST", "/v1/me/loans/{id}/restructuring"): BORROWER,
+    ("GET", "/v1/me/loans/{id}/restructuring"): BORROWER,
+    ("GET", "/v1/restructurings"): {"underwriter"},
+    ("POST", "/v1/restructurings/{id}/decision"): {"underwriter"},
     # Borrowers' data: every role that holds a data purpose; never admin or
     # auditor (they run the system and read the trail, not borrowers' data).
     ("POST", "/v1/subjects"): DATA,
