@@ -82,6 +82,11 @@ static void show(const struct loan_rules_in_force *f)
 			       "the principal\n",
 			       (long long)f->penalty_daily_bp,
 			       (long long)f->penalty_annual_bp);
+			if (f->penalty_after_days > 0)
+				printf("  past %lld days of a delay, at most %lld bp a "
+				       "day\n",
+				       (long long)f->penalty_after_days,
+				       (long long)f->penalty_daily_after_bp);
 			break;
 		case LOAN_RULE_NOTICE:
 			printf("  delinquency notice within %lld days\n",

@@ -27,6 +27,7 @@ struct key_def {
 	const char *key;
 	int64_t min, max;
 	enum key_kind kind;
+	int optional; /* may be left out: its value is then 0 */
 };
 
 struct rule_def {
@@ -54,10 +55,14 @@ static const struct rule_def rule_defs[LOAN_RULE__COUNT] = {
 				  { "hold_minutes", 0, 10080, 0 } },
 				2,
 				0 },
+	/* after_days and daily_after_bp come together or not at all: past
+	 * after_days days of a delay, the daily rate falls to daily_after_bp. */
 	[LOAN_RULE_PENALTY] = { "penalty",
-				{ { "daily_bp", 0, 10000, 0 },
-				  { "annual_bp", 0, 100000, 0 } },
-				2,
+				{ { "daily_bp", 0, 10000, 0, 0 },
+				  { "annual_bp", 0, 100000, 0, 0 },
+				  { "after_days", 1, 3660, 0, 1 },
+				  { "daily_after_bp", 0, 10000, 0, 1 } },
+				4,
 				0 },
 	[LOAN_RULE_NOTICE] = { "notice", { { "days", 1, 365, 0 } }, 1, 0 },
 	[LOAN_RULE_RESTRUCTURING] = { "restructuring", { { "days", 1, 365, 0 } }, 1, 0 },
@@ -168,9 +173,13 @@ static enum senim_result close_section(struct parser *p)
 	if (!(p->seen & 2u))
 		return failf(p, e->line, e, NULL, "source is missing");
 	for (size_t i = 0; i < def->nkeys; i++)
-		if (!(p->seen & (4u << i)))
+		if (!(p->seen & (4u << i)) && !def->keys[i].optional)
 			return failf(p, e->line, e, NULL, "%s is missing",
 				     def->keys[i].key);
+	if (e->code == LOAN_RULE_PENALTY &&
+	    !(p->seen & (4u << 2)) != !(p->seen & (4u << 3)))
+		return failf(p, e->line, e, NULL,
+			     "after_days and daily_after_bp come together");
 	for (size_t i = p->r->n - 1; i-- > 0;) {
 		const struct loan_rule *prev = &p->r->entries[i];
 		if (prev->code != e->code)
@@ -479,6 +488,8 @@ enum senim_result loan_rules_in_force(const struct loan_rules *r, const char *da
 	v = out->rule[LOAN_RULE_PENALTY]->v;
 	out->penalty_daily_bp = v[0];
 	out->penalty_annual_bp = v[1];
+	out->penalty_after_days = v[2];
+	out->penalty_daily_after_bp = v[3];
 	out->notice_days = out->rule[LOAN_RULE_NOTICE]->v[0];
 	out->restructuring_days = out->rule[LOAN_RULE_RESTRUCTURING]->v[0];
 	out->self_exclusion_check = (int)out->rule[LOAN_RULE_SELF_EXCLUSION]->v[0];

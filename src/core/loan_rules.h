@@ -23,9 +23,12 @@
  *   cooloff         above_mrp hold_minutes
  *                                     an online payout above above_mrp МРП
  *                                     waits hold_minutes
- *   penalty         daily_bp annual_bp
+ *   penalty         daily_bp annual_bp [after_days daily_after_bp]
  *                                     penalty per day of the overdue sum,
- *                                     and per year of the principal
+ *                                     and per year of the principal; with
+ *                                     the optional pair (both or neither),
+ *                                     a day of delay past after_days is
+ *                                     charged at most daily_after_bp
  *   notice          days              delinquency notice deadline
  *   restructuring   days              restructuring request window
  *   self_exclusion  check             yes|no: the borrower's voluntary
@@ -130,6 +133,8 @@ struct loan_rules_in_force {
 	int64_t mrp_tiyn;
 	int64_t cooloff_above_mrp, cooloff_hold_minutes;
 	int64_t penalty_daily_bp, penalty_annual_bp;
+	/* 0 when the file gives no second tier */
+	int64_t penalty_after_days, penalty_daily_after_bp;
 	int64_t notice_days;
 	int64_t restructuring_days;
 	int self_exclusion_check;

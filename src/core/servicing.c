@@ -137,8 +137,12 @@ static int64_t day_penalty(struct loan_state *st, const struct servicing_terms *
 		st->penalty_year = 0;
 		st->pen_year_end = schedule_add_months(t->start, 12 * (st->pen_year + 1));
 	}
-	/* The contract's rates, never above the rules in force that day. */
+	/* The contract's rates, never above the rules in force that day; past
+	 * the rules' first days of this delay, never above their second tier. */
 	int64_t daily = min64(t->penalty_daily_bp, f->penalty_daily_bp);
+	if (f->penalty_after_days > 0 && st->delay_began != SERVICING_NO_DAY &&
+	    (int64_t)day - st->delay_began + 1 > f->penalty_after_days)
+		daily = min64(daily, f->penalty_daily_after_bp);
 	int64_t annual = min64(t->penalty_annual_bp, f->penalty_annual_bp);
 	int64_t p = div_half_up((wide)owed * daily, 10000);
 	int64_t cap = (int64_t)((wide)t->principal * annual / 10000);

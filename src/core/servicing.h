@@ -28,7 +28,9 @@
  *     days of penalty);
  *   - a day of penalty is charged at the close of the day before it, on the
  *     overdue principal and interest (never on penalty), at the lower of
- *     the contract's and the rules' daily rate, and the penalties of one
+ *     the contract's and the rules' daily rate (past the rules'
+ *     penalty_after_days days of this delay, never above their
+ *     penalty_daily_after_bp), and the penalties of one
  *     contract year (from the payout date, 12 months at a time) never
  *     exceed the lower annual rate times the amount lent.
  *

@@ -57,6 +57,7 @@ def test_the_shipped_file_is_accepted_and_shown():
     out = p.stdout.decode()
     assert "1 МРП = 432500 tiyn" in out
     assert "ГЭСВ at most 4600 bp" in out
+    assert "past 90 days of a delay, at most 3 bp a day" in out
     assert "source: " in out
     # The file from the environment when none is given.
     p = run("rules", "show", "--date", "2026-01-01", env={"SENIM_LOAN_RULES": SHIPPED})

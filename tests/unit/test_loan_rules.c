@@ -114,6 +114,17 @@ static void test_lines(void **state)
 		{ WITHOUT_GESV, "f.conf:38: no [rule gesv_cap] in the file" },
 		{ GOOD "[rule self_exclusion]\nfrom = 2025-01-01\nsource = K\n",
 		  "f.conf:42: [rule self_exclusion]: check is missing" },
+		{ GOOD "[rule penalty]\nfrom = 2027-01-01\nsource = K\ndaily_bp = 50\n"
+		       "annual_bp = 1000\nafter_days = 90\n",
+		  "f.conf:42: [rule penalty]: after_days and daily_after_bp come "
+		  "together" },
+		{ GOOD "[rule penalty]\nfrom = 2027-01-01\nsource = K\ndaily_bp = 50\n"
+		       "annual_bp = 1000\ndaily_after_bp = 3\n",
+		  "f.conf:42: [rule penalty]: after_days and daily_after_bp come "
+		  "together" },
+		{ GOOD "[rule penalty]\nfrom = 2027-01-01\nsource = K\ndaily_bp = 50\n"
+		       "annual_bp = 1000\nafter_days = 0\ndaily_after_bp = 3\n",
+		  "f.conf:47: [rule penalty] after_days: a whole number from 1 to 3660" },
 	};
 	for (size_t i = 0; i < N(rows); i++)
 		expect_refused(rows[i].text, strlen(rows[i].text), rows[i].want);
@@ -320,6 +331,8 @@ static void test_in_force(void **state)
 	assert_int_equal(f.cooloff_hold_minutes, 1440);
 	assert_int_equal(f.penalty_daily_bp, 50);
 	assert_int_equal(f.penalty_annual_bp, 1000);
+	assert_int_equal(f.penalty_after_days, 0); /* no second tier given */
+	assert_int_equal(f.penalty_daily_after_bp, 0);
 	assert_int_equal(f.notice_days, 10);
 	assert_int_equal(f.restructuring_days, 30);
 	assert_int_equal(f.self_exclusion_check, 1);
@@ -493,6 +506,12 @@ static void test_shipped_file(void **state)
 	assert_int_equal(f.cooloff_above_mrp, 75);
 	assert_int_equal(f.notice_days, 10);
 	assert_int_equal(f.restructuring_days, 30);
+	assert_int_equal(f.restructuring_answer_days, 15);
+	assert_int_equal(f.penalty_daily_bp, 50); /* 56-V art. 6(3) */
+	assert_int_equal(f.penalty_annual_bp, 1000);
+	assert_int_equal(f.penalty_after_days, 90);
+	assert_int_equal(f.penalty_daily_after_bp, 3);
+	assert_int_equal(f.cooloff_hold_minutes, 24 * 60); /* 56-V art. 3(3-3) */
 	for (int c = 0; c < LOAN_RULE__COUNT; c++)
 		assert_true(strlen(f.rule[c]->source) > 0);
 	loan_rules_free(r);

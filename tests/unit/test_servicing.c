@@ -315,6 +315,41 @@ static void test_rules_matter(void **state)
 	assert_int_equal(run_case(find_case("on_time"), &f, 1), 1);
 }
 
+/* Law 56-V Art. 6(3): past 90 days of a delay the daily penalty falls (to
+ * 0.03%).  The rules' second tier: the first 90 days of the delay are
+ * charged as without it, every later day at most the lower rate. */
+static void test_penalty_second_tier(void **state)
+{
+	(void)state;
+	struct loan_rules_in_force tier = in_force;
+	tier.penalty_after_days = 90;
+	tier.penalty_daily_after_bp = 3;
+	struct loan a, b;
+	open_loan(&a, find_case("late"));
+	open_loan(&b, find_case("late"));
+	int tiered_days = 0;
+	for (int32_t d = a.t.start; d < a.t.start + 400; d++) {
+		int64_t owed = b.st.due_principal + b.st.due_interest;
+		int64_t before = b.st.penalty_total;
+		int overdue = b.st.status == LOAN_OVERDUE;
+		int32_t delay_day = overdue ? d + 1 - b.st.delay_began + 1 : 0;
+		assert_int_equal(
+			servicing_day(&a.st, &a.t, a.rows, a.n, &in_force, d, NULL),
+			SENIM_OK);
+		assert_int_equal(servicing_day(&b.st, &b.t, b.rows, b.n, &tier, d, NULL),
+				 SENIM_OK);
+		if (!overdue || delay_day <= 90) {
+			assert_memory_equal(&a.st, &b.st, sizeof(a.st));
+			continue;
+		}
+		int64_t charged = b.st.penalty_total - before;
+		assert_true(charged <= (owed * 3 + 5000) / 10000);
+		tiered_days += charged > 0;
+	}
+	assert_true(tiered_days > 0);
+	assert_true(b.st.penalty_total < a.st.penalty_total);
+}
+
 /* The day step is a pure function of the stored state: a copy saved after
  * any day and run again gives the same state as the original, byte for
  * byte, and a day cannot be closed twice or skipped. */
@@ -441,6 +476,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scenarios),
 		cmocka_unit_test(test_rules_matter),
+		cmocka_unit_test(test_penalty_second_tier),
 		cmocka_unit_test(test_pure_day_step),
 		cmocka_unit_test(test_notice_and_window),
 		cmocka_unit_test(test_refusals),
