@@ -66,7 +66,7 @@ static enum senim_result reply_refusal(struct http_request *req,
 				       const struct access_refusal *refused,
 				       const struct loan_rule_refusal *rule, int64_t left)
 {
-	struct problem p = { .code = "conflict" };
+	struct problem p = { 0 };
 	switch (why) {
 	case CONTRACT_REFUSED_ACCESS:
 		return api_reply_refusal(req, resp, refused);
@@ -76,19 +76,17 @@ static enum senim_result reply_refusal(struct http_request *req,
 	case CONTRACT_REFUSED_METHOD:
 		p.code = "schedule_method_not_offered";
 		break;
-	case CONTRACT_REFUSED_LOAN_RULE: {
-		json_t *extra = json_pack("{s:s}", "loan_rule",
-					  rule && rule->code ? rule->code : "offer_invalid");
-		if (extra && rule && rule->rule) {
-			json_object_set_new(extra, "loan_rule_from",
+	case CONTRACT_REFUSED_LOAN_RULE:
+		p.code = "loan_rule_breached";
+		p.extra = json_pack("{s:s}", "loan_rule",
+				    rule && rule->code ? rule->code : "offer_invalid");
+		if (p.extra && rule && rule->rule) {
+			json_object_set_new(p.extra, "loan_rule_from",
 					    json_string(rule->rule->from_text));
-			json_object_set_new(extra, "loan_rule_source",
+			json_object_set_new(p.extra, "loan_rule_source",
 					    json_string(rule->rule->source));
 		}
-		p.code = "loan_rule_breached";
-		p.extra = extra;
 		break;
-	}
 	case CONTRACT_REFUSED_NO_PHONE:
 		p.code = "contract_no_phone";
 		break;
@@ -112,7 +110,7 @@ static enum senim_result reply_refusal(struct http_request *req,
 		p.code = "signature_code_locked";
 		break;
 	case CONTRACT_REFUSED_NONE:
-		break;
+		return SENIM_ERR_INVALID; /* not a refusal: a programmer's slip */
 	}
 	return http_reply_problem(req, resp, &p);
 }
@@ -135,24 +133,26 @@ static void accept_dispose(void *c)
 	sodium_memzero(call, sizeof(*call));
 }
 
+/* The code first: a reader (or a phone's code autofill) takes the first
+ * six digits, and the contract's number has digits too. */
 static void code_text(enum lang l, const char *number, const char *code, char *out,
 		      size_t cap)
 {
 	switch (l) {
 	case LANG_KK:
 		snprintf(out, cap,
-			 "senim: %s шартына қол қою коды %s. Оны ешкімге айтпаңыз.",
-			 number, code);
+			 "senim: %s — %s шартына қол қою коды. Оны ешкімге айтпаңыз.",
+			 code, number);
 		break;
 	case LANG_EN:
-		snprintf(out, cap, "senim: code to sign contract %s: %s. Do not share it.",
-			 number, code);
+		snprintf(out, cap, "senim: %s is the code to sign contract %s. Do not share it.",
+			 code, number);
 		break;
 	default:
 		snprintf(out, cap,
-			 "senim: код для подписания договора %s: %s. Никому его не "
+			 "senim: %s — код для подписания договора %s. Никому его не "
 			 "сообщайте.",
-			 number, code);
+			 code, number);
 	}
 }
 
@@ -385,18 +385,15 @@ static enum senim_result read_answer(struct http_request *req, struct http_respo
 	return err;
 }
 
-static enum senim_result contract_get(struct http_request *req, struct http_response *resp,
-			      int staff, int receipt_only)
+static enum senim_result contract_get(struct http_request *req,
+				      struct http_response *resp, int staff, int pdf,
+				      int receipt_only)
 {
 	const char *id = id_or_reply(req, resp);
 	if (!id)
 		return SENIM_OK;
-	int pdf = 1;
-	if (!receipt_only) {
-		pdf = wants_pdf(req);
-		if (pdf < 0)
-			return http_reply_code(req, resp, "not_acceptable");
-	}
+	if (pdf < 0)
+		return http_reply_code(req, resp, "not_acceptable");
 	struct contract_read *op =
 		arena_alloc_disposable(&req->arena, sizeof(*op), contract_read_dispose);
 	if (!op)
@@ -418,17 +415,17 @@ static enum senim_result contract_get(struct http_request *req, struct http_resp
 enum senim_result api_me_application_contract(struct http_request *req,
 					      struct http_response *resp)
 {
-	return contract_get(req, resp, 0, 0);
+	return contract_get(req, resp, 0, wants_pdf(req), 0);
 }
 
 enum senim_result api_me_application_receipt(struct http_request *req,
 					     struct http_response *resp)
 {
-	return contract_get(req, resp, 0, 1);
+	return contract_get(req, resp, 0, 1, 1);
 }
 
 enum senim_result api_application_contract(struct http_request *req,
 					   struct http_response *resp)
 {
-	return contract_get(req, resp, 1, 0);
+	return contract_get(req, resp, 1, wants_pdf(req), 0);
 }
