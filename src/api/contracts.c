@@ -145,7 +145,8 @@ static void code_text(enum lang l, const char *number, const char *code, char *o
 			 code, number);
 		break;
 	case LANG_EN:
-		snprintf(out, cap, "senim: %s is the code to sign contract %s. Do not share it.",
+		snprintf(out, cap,
+			 "senim: %s is the code to sign contract %s. Do not share it.",
 			 code, number);
 		break;
 	default:
@@ -206,12 +207,12 @@ static enum senim_result accept_answer(struct http_request *req,
 		resp, 202,
 		json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:i}", "application_id", op->id,
 			  "contract_number", op->number, "method",
-			  op->method == SCHEDULE_ANNUITY	 ? "annuity"
+			  op->method == SCHEDULE_ANNUITY	  ? "annuity"
 			  : op->method == SCHEDULE_DIFFERENTIATED ? "differentiated"
 								  : "single",
 			  "document_sha256", op->sha256_hex, "gesv_bp",
-			  (json_int_t)op->gesv_bp, "code_expires_at", when,
-			  "attempts", CONTRACT_SIGN_ATTEMPTS));
+			  (json_int_t)op->gesv_bp, "code_expires_at", when, "attempts",
+			  CONTRACT_SIGN_ATTEMPTS));
 }
 
 static const char *const methods[] = { "annuity", "differentiated", "single", NULL };
@@ -224,8 +225,8 @@ enum senim_result api_me_application_accept(struct http_request *req,
 {
 	const char *id = id_or_reply(req, resp);
 	json_t *body;
-	if (!id ||
-	    http_json_body_or_reply(req, resp, accept_fields, COUNT(accept_fields), &body))
+	if (!id || http_json_body_or_reply(req, resp, accept_fields, COUNT(accept_fields),
+					   &body))
 		return SENIM_OK;
 	enum schedule_method method = SCHEDULE_ANNUITY;
 	int ok = contracts_method_parse(jsonin_str(body, "method"), &method);
@@ -280,8 +281,8 @@ static json_t *receipt_json(const struct contract_receipt *r, const char *id)
 	clock_format_rfc3339(r->payout_due_at, due);
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "application_id", id,
 			 "contract_number", r->number, "document_sha256", r->sha256_hex,
-			 "signed_at", signed_at, "method", r->method, "payout_due_at", due,
-			 "cooling_off_minutes", (json_int_t)r->hold_minutes);
+			 "signed_at", signed_at, "method", r->method, "payout_due_at",
+			 due, "cooling_off_minutes", (json_int_t)r->hold_minutes);
 }
 
 static enum senim_result sign_answer(struct http_request *req, struct http_response *resp,
@@ -293,7 +294,8 @@ static enum senim_result sign_answer(struct http_request *req, struct http_respo
 	if (result)
 		return result;
 	if (op->refusal)
-		return reply_refusal(req, resp, op->refusal, NULL, NULL, op->attempts_left);
+		return reply_refusal(req, resp, op->refusal, NULL, NULL,
+				     op->attempts_left);
 	return http_reply_json(resp, 200, receipt_json(&op->receipt, op->id));
 }
 
@@ -321,7 +323,8 @@ enum senim_result api_me_application_sign(struct http_request *req,
 {
 	const char *id = id_or_reply(req, resp);
 	json_t *body;
-	if (!id || http_json_body_or_reply(req, resp, sign_fields, COUNT(sign_fields), &body))
+	if (!id ||
+	    http_json_body_or_reply(req, resp, sign_fields, COUNT(sign_fields), &body))
 		return SENIM_OK;
 	struct contract_sign *op =
 		arena_alloc_disposable(&req->arena, sizeof(*op), contract_sign_dispose);

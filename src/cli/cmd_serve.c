@@ -532,7 +532,8 @@ int cmd_serve(int argc, char **argv)
 	 * good; without one (or without the lender's name) no offer is
 	 * accepted. */
 	struct contract_template *contract = NULL;
-	const char *tpl_file = o.contract_file ? o.contract_file : CONTRACT_TEMPLATE_DEFAULT;
+	const char *tpl_file =
+		o.contract_file ? o.contract_file : CONTRACT_TEMPLATE_DEFAULT;
 	if (o.contract_file || access(tpl_file, F_OK) == 0) {
 		char why[512];
 		enum senim_result terr =

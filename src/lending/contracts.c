@@ -41,7 +41,7 @@ int contracts_method_parse(const char *s, enum schedule_method *m)
 
 static const char *method_name(enum schedule_method m)
 {
-	return m == SCHEDULE_ANNUITY	     ? "annuity"
+	return m == SCHEDULE_ANNUITY	      ? "annuity"
 	       : m == SCHEDULE_DIFFERENTIATED ? "differentiated"
 					      : "single";
 }
@@ -56,7 +56,8 @@ static int32_t today(void)
 {
 	char d[CLOCK_RFC3339_LEN];
 	clock_format_rfc3339(clock_now_us(), d);
-	int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
+	int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 +
+		(d[3] - '0');
 	int m = (d[5] - '0') * 10 + (d[6] - '0');
 	int dd = (d[8] - '0') * 10 + (d[9] - '0');
 	return schedule_day(y, m, dd);
@@ -206,9 +207,9 @@ static enum senim_result number_of(struct store_tx *tx, const char *id, int32_t 
 				   char out[CONTRACT_NUMBER_MAX])
 {
 	struct store_rows *r = NULL;
-	enum senim_result err =
-		store_query_one(tx, "SELECT number FROM contracts WHERE application_id = $1",
-				(struct store_val[]){ SV_TEXT(id) }, 1, &r);
+	enum senim_result err = store_query_one(
+		tx, "SELECT number FROM contracts WHERE application_id = $1",
+		(struct store_val[]){ SV_TEXT(id) }, 1, &r);
 	if (!err) {
 		size_t n = 0;
 		const char *s = store_rows_text(r, 0, &n);
@@ -230,7 +231,8 @@ static enum senim_result number_of(struct store_tx *tx, const char *id, int32_t 
 }
 
 /* The loan's terms as the contract prints them. */
-static enum senim_result fill_terms(struct contract_accept *op, const struct application *a,
+static enum senim_result fill_terms(struct contract_accept *op,
+				    const struct application *a,
 				    const struct decision_offer *o, int32_t day,
 				    struct contract_terms *t)
 {
@@ -243,7 +245,8 @@ static enum senim_result fill_terms(struct contract_accept *op, const struct app
 		return err;
 	char masked[40];
 	if (strcmp(a->payout_kind, "account") == 0)
-		snprintf(masked, sizeof(masked), "KZ** **** **** **** %s", a->payout_last4);
+		snprintf(masked, sizeof(masked), "KZ** **** **** **** %s",
+			 a->payout_last4);
 	else
 		snprintf(masked, sizeof(masked), "**** **** **** %s", a->payout_last4);
 	err = contract_set_text(t->payout_masked, masked);
@@ -279,8 +282,8 @@ static enum senim_result store_contract(struct store_tx *tx, struct contract_acc
 	enum senim_result err = contract_render_html(op->env->tpl, t, &html, hh);
 	if (err)
 		goto fail;
-	err = contract_render_pdf(op->env->tpl, t, op->env->font, op->env->font_bold, &pdf,
-				  hp);
+	err = contract_render_pdf(op->env->tpl, t, op->env->font, op->env->font_bold,
+				  &pdf, hp);
 	if (err)
 		goto fail;
 	err = vault_dek_load(tx, op->kr, op->subject_id, &dek);
@@ -300,8 +303,9 @@ static enum senim_result store_contract(struct store_tx *tx, struct contract_acc
 	code_hash(op->kr, op->id, op->sha256_hex, op->code, code);
 	int64_t now = clock_now_us();
 	op->code_expires_at = now + CONTRACT_CODE_SECONDS * US_PER_S;
-	err = store_exec(tx, "DELETE FROM contracts WHERE application_id = $1"
-			     " AND status = 'pending'",
+	err = store_exec(tx,
+			 "DELETE FROM contracts WHERE application_id = $1"
+			 " AND status = 'pending'",
 			 (struct store_val[]){ SV_TEXT(op->id) }, 1, NULL);
 	if (err)
 		goto fail;
@@ -312,23 +316,24 @@ static enum senim_result store_contract(struct store_tx *tx, struct contract_acc
 		" code_hash, code_expires_at, code_attempts, created_at, request_id)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, 0,"
 		" $12, $13)",
-		(struct store_val[]){ SV_TEXT(op->id), SV_TEXT(op->subject_id),
-				      SV_TEXT(op->number), SV_TEXT(method_name(op->method)),
-				      SV_INT(day), SV_BLOB(html_sealed.data, html_sealed.len),
-				      SV_BLOB(pdf_sealed.data, pdf_sealed.len),
-				      SV_BLOB(hh, sizeof(hh)), SV_BLOB(hp, sizeof(hp)),
-				      SV_BLOB(code, sizeof(code)),
-				      SV_INT(op->code_expires_at), SV_INT(now),
-				      SV_TEXT(op->request_id) },
+		(struct store_val[]){
+			SV_TEXT(op->id), SV_TEXT(op->subject_id), SV_TEXT(op->number),
+			SV_TEXT(method_name(op->method)), SV_INT(day),
+			SV_BLOB(html_sealed.data, html_sealed.len),
+			SV_BLOB(pdf_sealed.data, pdf_sealed.len), SV_BLOB(hh, sizeof(hh)),
+			SV_BLOB(hp, sizeof(hp)), SV_BLOB(code, sizeof(code)),
+			SV_INT(op->code_expires_at), SV_INT(now),
+			SV_TEXT(op->request_id) },
 		13, NULL);
 	if (err)
 		goto fail;
-	err = store_exec(tx,
-			 "UPDATE applications SET state = 'offered', schedule_method = $1,"
-			 " updated_at = $2 WHERE id = $3",
-			 (struct store_val[]){ SV_TEXT(method_name(op->method)), SV_INT(now),
-					       SV_TEXT(op->id) },
-			 3, NULL);
+	err = store_exec(
+		tx,
+		"UPDATE applications SET state = 'offered', schedule_method = $1,"
+		" updated_at = $2 WHERE id = $3",
+		(struct store_val[]){ SV_TEXT(method_name(op->method)), SV_INT(now),
+				      SV_TEXT(op->id) },
+		3, NULL);
 fail:
 	sodium_memzero(code, sizeof(code));
 	vault_dek_free(dek);
@@ -349,7 +354,8 @@ static enum access_result decide_system(const struct access_matrix *m, enum purp
 	uint32_t categories = 0;
 	enum access_result why = access_decide(&own, ROLE_ADMIN, p, state, &categories);
 	if (why == ACCESS_GRANTED &&
-	    (categories & (CATEGORY_BIT(CATEGORY_IDENTITY) | CATEGORY_BIT(CATEGORY_CONTACT))) !=
+	    (categories &
+	     (CATEGORY_BIT(CATEGORY_IDENTITY) | CATEGORY_BIT(CATEGORY_CONTACT))) !=
 		    (CATEGORY_BIT(CATEGORY_IDENTITY) | CATEGORY_BIT(CATEGORY_CONTACT)))
 		why = ACCESS_CATEGORY_WITHHELD;
 	return why;
@@ -372,12 +378,12 @@ enum senim_result contracts_accept_tx(struct store_tx *tx, void *arg)
 	if (err)
 		return err;
 	snprintf(object, sizeof(object), "application:%s", op->id);
-#define REFUSE(why)                                                                  \
-	do {                                                                         \
-		op->refusal = (why);                                                 \
+#define REFUSE(why)                                                                      \
+	do {                                                                             \
+		op->refusal = (why);                                                     \
 		err = audit(tx, op->kr, op->actor, op->request_id, op->subject_id, name, \
-			    object, "", purpose, "denied");                          \
-		goto fail;                                                           \
+			    object, "", purpose, "denied");                              \
+		goto fail;                                                               \
 	} while (0)
 	if (strcmp(a.state, "signed") == 0 || strcmp(a.state, "disbursed") == 0)
 		REFUSE(CONTRACT_REFUSED_SIGNED);
@@ -422,7 +428,8 @@ enum senim_result contracts_accept_tx(struct store_tx *tx, void *arg)
 	err = subjects_state_in(tx, op->subject_id, &state);
 	if (err)
 		goto fail;
-	enum access_result why = decide_system(op->matrix, PURPOSE_LOAN_SERVICING, &state);
+	enum access_result why =
+		decide_system(op->matrix, PURPOSE_LOAN_SERVICING, &state);
 	if (why != ACCESS_GRANTED) {
 		access_refusal_set(&op->refused, why, PURPOSE_LOAN_SERVICING, &state);
 		REFUSE(CONTRACT_REFUSED_ACCESS);
@@ -588,20 +595,22 @@ enum senim_result contracts_sign_tx(struct store_tx *tx, void *arg)
 	c.hold_minutes = loan_rules_payout_hold_minutes(op->rules, a.amount_tiyn);
 	c.signed_at = now;
 	int64_t due = now + c.hold_minutes * 60 * US_PER_S;
-	err = store_exec(tx,
-			 "UPDATE contracts SET status = 'signed', signed_at = $1,"
-			 " signed_sha256 = pdf_sha256, code_hash = NULL, hold_minutes = $2"
-			 " WHERE application_id = $3 AND status = 'pending'",
-			 (struct store_val[]){ SV_INT(now), SV_INT(c.hold_minutes),
-					       SV_TEXT(op->id) },
-			 3, NULL);
+	err = store_exec(
+		tx,
+		"UPDATE contracts SET status = 'signed', signed_at = $1,"
+		" signed_sha256 = pdf_sha256, code_hash = NULL, hold_minutes = $2"
+		" WHERE application_id = $3 AND status = 'pending'",
+		(struct store_val[]){ SV_INT(now), SV_INT(c.hold_minutes),
+				      SV_TEXT(op->id) },
+		3, NULL);
 	if (err)
 		return err;
-	err = store_exec(tx,
-			 "UPDATE applications SET state = 'signed', payout_due_at = $1,"
-			 " updated_at = $2 WHERE id = $3 AND state = 'offered'",
-			 (struct store_val[]){ SV_INT(due), SV_INT(now), SV_TEXT(op->id) },
-			 3, NULL);
+	err = store_exec(
+		tx,
+		"UPDATE applications SET state = 'signed', payout_due_at = $1,"
+		" updated_at = $2 WHERE id = $3 AND state = 'offered'",
+		(struct store_val[]){ SV_INT(due), SV_INT(now), SV_TEXT(op->id) }, 3,
+		NULL);
 	if (err)
 		return err;
 	receipt_of(&c, &op->receipt);

@@ -59,9 +59,9 @@
 #include "store/store.h"
 #include "vault/keyring.h"
 
-#define CONTRACT_SIGN_ATTEMPTS 5	     /* wrong codes before the code locks */
-#define CONTRACT_CODE_SECONDS 300	     /* a code's life */
-#define CONTRACT_NUMBER_MAX 32		     /* "МК-2026-000001" and NUL */
+#define CONTRACT_SIGN_ATTEMPTS 5  /* wrong codes before the code locks */
+#define CONTRACT_CODE_SECONDS 300 /* a code's life */
+#define CONTRACT_NUMBER_MAX 32	  /* "МК-2026-000001" and NUL */
 #define CONTRACT_HEX_LEN (2 * CONTRACT_HASH_BYTES + 1)
 
 /* What serve loads once: the template, the fonts (NULL: the defaults) and

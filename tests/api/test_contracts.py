@@ -185,6 +185,8 @@ def test_walk_accept_sign_receipt(world):
     assert hashlib.sha256(pdf.body).hexdigest() == got.json["document_sha256"]
     st, due = state_of(world, who)
     assert st == "signed" and int(due) > 0
+    mine = s.get("/v1/me/applications/" + who["app"], token=who["token"])
+    assert mine.status == 200 and mine.json["state"] == "signed", mine
     row = s.sql("SELECT status, hex(signed_sha256) = hex(pdf_sha256), code_hash IS NULL"
                 " FROM contracts WHERE application_id = '%s'" % who["app"]
                 if BACKEND != "postgres" else
