@@ -160,6 +160,17 @@ enum senim_result api_application_confirm(struct http_request *req,
 enum senim_result api_applications(struct http_request *req, struct http_response *resp);
 enum senim_result api_application_get(struct http_request *req,
 				      struct http_response *resp);
+/* contracts.c: accepting an offer, signing the contract, reading it */
+enum senim_result api_me_application_accept(struct http_request *req,
+					    struct http_response *resp);
+enum senim_result api_me_application_sign(struct http_request *req,
+					  struct http_response *resp);
+enum senim_result api_me_application_contract(struct http_request *req,
+					      struct http_response *resp);
+enum senim_result api_me_application_receipt(struct http_request *req,
+					     struct http_response *resp);
+enum senim_result api_application_contract(struct http_request *req,
+					   struct http_response *resp);
 /* loans.c: repayments from the payment provider (U2) and the borrower's
  * own loans */
 enum senim_result api_loan_payment(struct http_request *req, struct http_response *resp);

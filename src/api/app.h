@@ -28,6 +28,7 @@ struct recipients;
 struct exchange_env;
 struct loan_rules;
 struct scorecard;
+struct contract_template;
 struct app {
 	struct store *store;
 	struct keyring *keys;
@@ -48,6 +49,10 @@ struct app {
 	const struct loan_rules
 		*loan_rules;		   /* serve --loan-rules; NULL: no applications */
 	const struct scorecard *scorecard; /* serve --scorecard; NULL: none decided */
+	/* serve --contract-template and SENIM_LENDER_NAME / _DETAILS; NULL: no
+	 * offer is accepted (lending/contracts.h) */
+	const struct contract_template *contract_template;
+	const char *lender_name, *lender_details;
 };
 
 /*

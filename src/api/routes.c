@@ -153,6 +153,18 @@ static const struct route table[] = {
 	  BORROWER, "me_application_submit" },
 	{ "GET", "/v1/me/applications/{id}/offer", api_me_application_offer, 0, BORROWER,
 	  "me_application_offer" },
+	/* The contract (lending/contracts.h): accepted and signed by the
+	 * borrower with a code by SMS; read by staff under U2. */
+	{ "POST", "/v1/me/applications/{id}/acceptance", api_me_application_accept, 0,
+	  BORROWER | JSON, "me_application_accept" },
+	{ "POST", "/v1/me/applications/{id}/signature", api_me_application_sign, 0,
+	  BORROWER | JSON, "me_application_sign" },
+	{ "GET", "/v1/me/applications/{id}/contract", api_me_application_contract, 0,
+	  BORROWER, "me_application_contract" },
+	{ "GET", "/v1/me/applications/{id}/contract/receipt", api_me_application_receipt,
+	  0, BORROWER, "me_application_receipt" },
+	{ "GET", "/v1/applications/{id}/contract", api_application_contract, PHONE_ROLES,
+	  0, "application_contract" },
 	{ "GET", "/v1/applications", api_applications, ROLE_BIT(ROLE_UNDERWRITER), 0,
 	  "applications" },
 	{ "GET", "/v1/applications/{id}", api_application_get, ROLE_BIT(ROLE_UNDERWRITER),

@@ -22,6 +22,7 @@
 #include "common/buf.h"
 #include "core/loan_rules.h"
 #include "core/scorecard.h"
+#include "contract/contract.h"
 #include "core/purposes.h"
 #include "connectors/hub.h"
 #include "core/recipients.h"
@@ -71,6 +72,12 @@ static const char usage_text[] =
 	"                      named file that is bad or missing is refused and\n"
 	"                      senim does not start (exit 2 or 3); without one no\n"
 	"                      application is decided\n"
+	"  --contract-template FILE\n"
+	"                      the contract's template (SENIM_CONTRACT_TEMPLATE;\n"
+	"                      default " CONTRACT_TEMPLATE_DEFAULT "); a named file\n"
+	"                      that is bad or missing is refused; offers are\n"
+	"                      accepted only with a template and the lender named\n"
+	"                      in SENIM_LENDER_NAME and SENIM_LENDER_DETAILS\n"
 	"  --loan-rules FILE   the regulatory rules every application and offer\n"
 	"                      keeps (SENIM_LOAN_RULES; default " DEFAULT_LOAN_RULES ",\n"
 	"                      see 'senim rules --help'); a named file that is bad\n"
@@ -134,6 +141,7 @@ struct serve_opts {
 	const char *recipients_file;
 	const char *loan_rules_file; /* NULL: the default, if it exists */
 	const char *scorecard_file;  /* NULL: the default, if it exists */
+	const char *contract_file;   /* NULL: the default, if it exists */
 	const char *sms_url;
 	const char *sms_credentials;
 	long otp_ip_limit;
@@ -175,6 +183,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "recipients", required_argument, NULL, 'r' },
 		{ "loan-rules", required_argument, NULL, 'L' },
 		{ "scorecard", required_argument, NULL, 'K' },
+		{ "contract-template", required_argument, NULL, 'T' },
 		{ "sms-gateway", required_argument, NULL, 's' },
 		{ "sms-credentials", required_argument, NULL, 'c' },
 		{ "otp-ip-limit", required_argument, NULL, 'o' },
@@ -220,6 +229,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->scorecard_file = getenv("SENIM_SCORECARD");
 	if (o->scorecard_file && !*o->scorecard_file)
 		o->scorecard_file = NULL;
+	o->contract_file = getenv("SENIM_CONTRACT_TEMPLATE");
+	if (o->contract_file && !*o->contract_file)
+		o->contract_file = NULL;
 	o->loan_rules_file = getenv("SENIM_LOAN_RULES");
 	if (o->loan_rules_file && !*o->loan_rules_file)
 		o->loan_rules_file = NULL;
@@ -279,6 +291,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 			break;
 		case 'K':
 			o->scorecard_file = optarg;
+			break;
+		case 'T':
+			o->contract_file = optarg;
 			break;
 		case 's':
 			o->sms_url = optarg;
@@ -513,6 +528,34 @@ int cmd_serve(int argc, char **argv)
 	} else {
 		log_event(LOG_WARN, "scorecard_absent", "file", card_file, NULL);
 	}
+	/* The contract's template, as the scorecard: a named file must be
+	 * good; without one (or without the lender's name) no offer is
+	 * accepted. */
+	struct contract_template *contract = NULL;
+	const char *tpl_file =
+		o.contract_file ? o.contract_file : CONTRACT_TEMPLATE_DEFAULT;
+	if (o.contract_file || access(tpl_file, F_OK) == 0) {
+		char why[512];
+		enum senim_result terr =
+			contract_template_load(tpl_file, &contract, why, sizeof(why));
+		if (terr) {
+			cli_error("serve", "%s", why[0] ? why : senim_result_name(terr));
+			recipients_free(recipients);
+			loan_rules_free(loan_rules);
+			scorecard_free(scorecard);
+			return terr == SENIM_ERR_INVALID || terr == SENIM_ERR_TOO_LARGE
+				       ? CLI_USAGE
+				       : CLI_ENV;
+		}
+	}
+	const char *lender_name = getenv("SENIM_LENDER_NAME");
+	const char *lender_details = getenv("SENIM_LENDER_DETAILS");
+	if (!lender_name || !*lender_name || !lender_details || !*lender_details) {
+		if (contract)
+			log_event(LOG_WARN, "lender_unnamed", NULL);
+		contract_template_free(contract);
+		contract = NULL;
+	}
 	struct store *st;
 	struct keyring *kr;
 	rc = cli_open(&common, (int)o.threads + 2, &st, &kr);
@@ -520,6 +563,7 @@ int cmd_serve(int argc, char **argv)
 		recipients_free(recipients);
 		loan_rules_free(loan_rules);
 		scorecard_free(scorecard);
+		contract_template_free(contract);
 		return rc;
 	}
 	size_t nroutes;
@@ -534,7 +578,10 @@ int cmd_serve(int argc, char **argv)
 			   .sign_in_ip_limit = (int)o.sign_in_ip_limit,
 			   .recipients = recipients,
 			   .loan_rules = loan_rules,
-			   .scorecard = scorecard };
+			   .scorecard = scorecard,
+			   .contract_template = contract,
+			   .lender_name = lender_name,
+			   .lender_details = lender_details };
 	/* The exchange: one hub thread carries every call to a recipient. */
 	struct exchange_env exchange = {
 		.recipients = recipients, .store = st, .kr = kr, .matrix = &app.matrix
@@ -643,5 +690,6 @@ done:
 	recipients_free(recipients);
 	loan_rules_free(loan_rules);
 	scorecard_free(scorecard);
+	contract_template_free(contract);
 	return rc;
 }

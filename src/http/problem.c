@@ -511,6 +511,81 @@ static const struct problem_def catalogue[] = {
 	  { "По этой заявке предложения нет: она не одобрена.",
 	    "Бұл өтінім бойынша ұсыныс жоқ: ол мақұлданбаған.",
 	    "This application has no offer: it was not approved." } },
+	/* The contract and its signature (lending/contracts.h). */
+	{ "application_not_approved",
+	  409,
+	  { "Заявка не одобрена", "Өтінім мақұлданбаған", "Application not approved" },
+	  { "Принять можно только одобренное предложение (state); заявка не изменилась.",
+	    "Тек мақұлданған ұсынысты қабылдауға болады (state); өтінім өзгерген жоқ.",
+	    "Only an approved offer can be accepted (state); the application has not "
+	    "changed." } },
+	{ "contracts_unavailable",
+	  503,
+	  { "Договоры не заключаются", "Шарттар жасалмайды", "Contracts unavailable" },
+	  { "Сервер запущен без шаблона договора или без реквизитов кредитора; "
+	    "заявка не изменилась.",
+	    "Сервер шарт үлгісінсіз немесе кредитор деректемелерінсіз іске қосылған; "
+	    "өтінім өзгерген жоқ.",
+	    "The server runs without the contract's template or the lender's "
+	    "details; the application has not changed." } },
+	{ "contract_no_phone",
+	  409,
+	  { "Нет номера для кода", "Код үшін нөмір жоқ", "No phone for the code" },
+	  { "У заёмщика нет номера телефона для входа, на который отправляется код "
+	    "подписи.",
+	    "Қарыз алушының қол қою коды жіберілетін кіру телефон нөмірі жоқ.",
+	    "The borrower has no sign-in phone to send the signing code to." } },
+	{ "contract_not_found",
+	  404,
+	  { "Договора нет", "Шарт жоқ", "No contract" },
+	  { "По этой заявке договор ещё не составлен: сначала примите предложение.",
+	    "Бұл өтінім бойынша шарт әлі жасалмаған: алдымен ұсынысты қабылдаңыз.",
+	    "No contract has been made for this application: accept the offer "
+	    "first." } },
+	{ "contract_signed_already",
+	  409,
+	  { "Договор уже подписан", "Шартқа қол қойылған", "Contract signed already" },
+	  { "Договор по этой заявке уже подписан; ничего не изменилось.",
+	    "Бұл өтінім бойынша шартқа қол қойылған; ештеңе өзгерген жоқ.",
+	    "The contract of this application is signed already; nothing has "
+	    "changed." } },
+	{ "contract_not_signed",
+	  409,
+	  { "Договор не подписан", "Шартқа қол қойылмаған", "Contract not signed" },
+	  { "Квитанция о подписании появится после подписания договора.",
+	    "Қол қою түбіртегі шартқа қол қойылғаннан кейін пайда болады.",
+	    "The signing receipt exists once the contract is signed." } },
+	{ "signature_code_invalid",
+	  422,
+	  { "Неверный код", "Код қате", "Wrong code" },
+	  { "Код подписи не подходит; осталось попыток: attempts_left.",
+	    "Қол қою коды сәйкес келмейді; қалған әрекеттер: attempts_left.",
+	    "The signing code does not match; tries left: attempts_left." } },
+	{ "signature_code_expired",
+	  409,
+	  { "Срок кода истёк", "Кодтың мерзімі өтті", "Code expired" },
+	  { "Срок кода подписи истёк; примите предложение ещё раз, чтобы получить "
+	    "новый код.",
+	    "Қол қою кодының мерзімі өтті; жаңа код алу үшін ұсынысты қайта "
+	    "қабылдаңыз.",
+	    "The signing code has expired; accept the offer again for a new code." } },
+	{ "signature_code_locked",
+	  409,
+	  { "Код заблокирован", "Код бұғатталған", "Code locked" },
+	  { "Попытки ввода кода исчерпаны; примите предложение ещё раз, чтобы "
+	    "получить новый код.",
+	    "Кодты енгізу әрекеттері таусылды; жаңа код алу үшін ұсынысты қайта "
+	    "қабылдаңыз.",
+	    "No tries are left for this code; accept the offer again for a new "
+	    "code." } },
+	{ "not_acceptable",
+	  406,
+	  { "Формат недоступен", "Пішім қолжетімсіз", "Not acceptable" },
+	  { "Документ отдаётся как application/pdf или text/html (заголовок Accept).",
+	    "Құжат application/pdf немесе text/html ретінде беріледі (Accept "
+	    "тақырыбы).",
+	    "The document is served as application/pdf or text/html (the Accept "
+	    "header)." } },
 	{ "decisions_unavailable",
 	  503,
 	  { "Решения не принимаются", "Шешімдер қабылданбайды", "Decisions unavailable" },

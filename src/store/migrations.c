@@ -649,6 +649,41 @@ static const char M0013[] =
 	" UNIQUE (provider, reference));"
 	"CREATE INDEX loan_payments_by_loan ON loan_payments(loan_id, received_at);";
 
+/*
+ * Version 14: the contract of an accepted offer and its signature
+ * (lending/contracts.h).  One row per application: the HTML and the PDF
+ * rendered from the template, each sealed with the subject's data key
+ * (bound to the application's id), each with its SHA-256 in the clear so a
+ * receipt can be checked without opening anything.  The one-time code is
+ * a keyed hash only, with its expiry and the wrong tries counted.  Signing
+ * moves the application to 'signed' with payout_due_at, the moment the
+ * cooling-off hold ends (or the signing time): the payout claims by
+ * (state, payout_due_at), hence the index.
+ */
+static const char M0014[] =
+	"ALTER TABLE applications ADD COLUMN payout_due_at BIGINT;"
+	"CREATE INDEX applications_payout_due ON applications(state, payout_due_at);"
+	"CREATE TABLE contracts ("
+	" application_id TEXT PRIMARY KEY REFERENCES applications(id),"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" number TEXT NOT NULL UNIQUE,"
+	" method TEXT NOT NULL CHECK (method IN ('annuity', 'differentiated',"
+	"  'single')),"
+	" contract_day BIGINT NOT NULL,"
+	" html_sealed {blob} NOT NULL,"
+	" pdf_sealed {blob} NOT NULL,"
+	" html_sha256 {blob} NOT NULL,"
+	" pdf_sha256 {blob} NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('pending', 'signed')),"
+	" code_hash {blob},"
+	" code_expires_at BIGINT,"
+	" code_attempts BIGINT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" signed_at BIGINT,"
+	" signed_sha256 {blob},"
+	" hold_minutes BIGINT,"
+	" request_id TEXT NOT NULL);"
+	"CREATE INDEX contracts_by_subject ON contracts(subject_id, created_at);";
 /* Version 15: restructuring requests (lending/restructurings.h), one row
  * per request, its decision on the row.  One open request per loan (the
  * partial unique index); the reason and decision are codes from fixed
@@ -692,6 +727,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 11, .name = "0011_decisions", .sql = M0011 },
 	{ .version = 12, .name = "0012_eod", .sql = M0012 },
 	{ .version = 13, .name = "0013_payments", .sql = M0013 },
+	{ .version = 14, .name = "0014_contracts", .sql = M0014 },
 	{ .version = 15, .name = "0015_restructuring", .sql = M0015 },
 };
 

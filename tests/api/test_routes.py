@@ -48,6 +48,13 @@ EXPECTED = {
     ("POST", "/v1/me/applications/{id}/refusal"): BORROWER,
     ("POST", "/v1/me/applications/{id}/submission"): BORROWER,
     ("GET", "/v1/me/applications/{id}/offer"): BORROWER,
+    # The contract (test_contracts.py): the borrower accepts, signs and
+    # reads it; staff read it under loan_servicing (U2).
+    ("POST", "/v1/me/applications/{id}/acceptance"): BORROWER,
+    ("POST", "/v1/me/applications/{id}/signature"): BORROWER,
+    ("GET", "/v1/me/applications/{id}/contract"): BORROWER,
+    ("GET", "/v1/me/applications/{id}/contract/receipt"): BORROWER,
+    ("GET", "/v1/applications/{id}/contract"): {"underwriter", "support"},
     ("GET", "/v1/applications"): {"underwriter"},
     ("GET", "/v1/applications/{id}"): {"underwriter"},
     ("POST", "/v1/applications/{id}/lock"): {"underwriter"},

@@ -53,6 +53,8 @@ static const struct {
 	  "320fd1dff92bdb8b65e0e164cbd3200b017ade2d5e908ccd17dd7cf3905ca1cf" },
 	{ STORE_SQLITE, 13, "0013_payments",
 	  "4755daa3c9173ae60bdbf3d6ec960c87a75a1056363875bbfd924026428bcdcb" },
+	{ STORE_SQLITE, 14, "0014_contracts",
+	  "d579c80da3b9de4aa2fac7bc59b70b8a7afb26692ca122f57ea1eb0aff4af637" },
 	{ STORE_SQLITE, 15, "0015_restructuring",
 	  "14463f3808bf61f8701dcaf81b74f1014a35aaaf25ed54729cb6860a2bd70279" },
 	{ STORE_POSTGRES, 1, "0001_platform",
@@ -81,6 +83,8 @@ static const struct {
 	  "320fd1dff92bdb8b65e0e164cbd3200b017ade2d5e908ccd17dd7cf3905ca1cf" },
 	{ STORE_POSTGRES, 13, "0013_payments",
 	  "a8bc41ab810d3573928ada5b2bd722ca6c1b8b089a0e21f7fcff98d3e15790c1" },
+	{ STORE_POSTGRES, 14, "0014_contracts",
+	  "d18fff2a01fde843c6f78031e417839872c7271eababd998d31b88bdc453533b" },
 	{ STORE_POSTGRES, 15, "0015_restructuring",
 	  "14463f3808bf61f8701dcaf81b74f1014a35aaaf25ed54729cb6860a2bd70279" },
 };
