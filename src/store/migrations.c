@@ -649,6 +649,27 @@ static const char M0013[] =
 	" UNIQUE (provider, reference));"
 	"CREATE INDEX loan_payments_by_loan ON loan_payments(loan_id, received_at);";
 
+/*
+ * Version 18: the access package (R1) and its lawful limits (R5;
+ * rights/package.h).  access_limits holds one row per subject whose own
+ * access the MFO limits under a law — AML/CFT (the flag, which must never
+ * reach the borrower), a court order, another law — with the legal
+ * reference (a code, never personal data) and who set it; lifting deletes
+ * the row (the audit log keeps the history).  The package gathers a
+ * subject's audit records: audit_log_by_subject finds them without a walk
+ * of the whole log.  (Versions 14 to 17 are the other wave-3 tasks'.)
+ */
+static const char M0018[] =
+	"CREATE TABLE access_limits ("
+	" subject_id TEXT PRIMARY KEY REFERENCES subjects(id),"
+	" ground TEXT NOT NULL CHECK (ground IN ('aml_cft', 'court_order',"
+	"  'other_law')),"
+	" reference TEXT NOT NULL,"
+	" set_by TEXT NOT NULL,"
+	" set_at BIGINT NOT NULL,"
+	" request_id TEXT NOT NULL);"
+	"CREATE INDEX audit_log_by_subject ON audit_log(subject_id, seq);";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -663,6 +684,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 11, .name = "0011_decisions", .sql = M0011 },
 	{ .version = 12, .name = "0012_eod", .sql = M0012 },
 	{ .version = 13, .name = "0013_payments", .sql = M0013 },
+	{ .version = 18, .name = "0018_access_packages", .sql = M0018 },
 };
 
 const struct store_migration *store_migrations(size_t *count)
