@@ -53,6 +53,8 @@ static const struct {
 	  "320fd1dff92bdb8b65e0e164cbd3200b017ade2d5e908ccd17dd7cf3905ca1cf" },
 	{ STORE_SQLITE, 13, "0013_payments",
 	  "4755daa3c9173ae60bdbf3d6ec960c87a75a1056363875bbfd924026428bcdcb" },
+	{ STORE_SQLITE, 18, "0018_access_packages",
+	  "5040f476e626afaf482d2609374f3f9ba42f5e1f0ab0081fe0734f1b023d0ff6" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -79,6 +81,8 @@ static const struct {
 	  "320fd1dff92bdb8b65e0e164cbd3200b017ade2d5e908ccd17dd7cf3905ca1cf" },
 	{ STORE_POSTGRES, 13, "0013_payments",
 	  "a8bc41ab810d3573928ada5b2bd722ca6c1b8b089a0e21f7fcff98d3e15790c1" },
+	{ STORE_POSTGRES, 18, "0018_access_packages",
+	  "5040f476e626afaf482d2609374f3f9ba42f5e1f0ab0081fe0734f1b023d0ff6" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))
