@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/ids.h"
+#include "consent/obligations.h"
 #include "consent/receipt.h"
 #include "core/purposes.h"
 #include "core/schedule.h"
@@ -46,6 +47,15 @@ enum col_type {
 	C_JSON,	 /* text holding JSON (a signed receipt), parsed; NULL as null */
 	C_ROWS,	 /* a loan's encoded schedule (lending/loans.h) */
 	C_CODES, /* comma-separated codes, as an array */
+	C_DIGEST, /* a contract's blind index: not shown, read by the next column */
+	C_OBLIGATION, /* an obligation's sealed details, bound to the digest before */
+};
+
+/* What a sealed column needs to open. */
+struct opener {
+	const struct keyring *kr;
+	const struct vault_dek *dek;
+	const char *subject_id;
 };
 
 struct column {
@@ -120,10 +130,9 @@ static const struct column payment_cols[] = {
 	{ "status_after", C_TEXT },	 { "received_at", C_TIME },
 };
 static const struct column obligation_cols[] = {
-	{ "status", C_TEXT },
-	{ "origin", C_TEXT },
-	{ "recorded_at", C_TIME },
-	{ "closed_at", C_TIME },
+	{ "status", C_TEXT },	    { "origin", C_TEXT },
+	{ "recorded_at", C_TIME },  { "closed_at", C_TIME },
+	{ "contract_digest", C_DIGEST }, { "details", C_OBLIGATION },
 };
 static const struct column bureau_event_cols[] = {
 	{ "event_id", C_TEXT },
@@ -197,8 +206,8 @@ static const struct section sections[] = {
 		" WHERE l.subject_id = $1 ORDER BY p.loan_id, p.received_at, p.id",
 		payment_cols, "Платежи по займам", "Қарыздар бойынша төлемдер"),
 	SECTION("obligations",
-		"SELECT status, origin, recorded_at, closed_at FROM obligations"
-		" WHERE subject_id = $1 ORDER BY recorded_at",
+		"SELECT status, origin, recorded_at, closed_at, contract_digest, details"
+		" FROM obligations WHERE subject_id = $1 ORDER BY recorded_at",
 		obligation_cols, "Перенесённые обязательства", "Көшірілген міндеттемелер"),
 	SECTION("bureau_events",
 		"SELECT id, event, occurred_on, imported_at FROM loan_events"
@@ -269,9 +278,12 @@ static json_t *rows_value(const void *p, size_t len)
 	return a;
 }
 
-static json_t *cell(struct store_rows *r, int i, enum col_type t)
+/* The value of column i, of type t; NULL when out of memory (or, for a
+ * sealed column, when it does not open: *err says which). */
+static json_t *cell(struct store_rows *r, int i, enum col_type t,
+		    const struct opener *o, enum senim_result *err)
 {
-	if (t != C_ROWS && store_rows_is_null(r, i))
+	if (t != C_ROWS && t != C_OBLIGATION && t != C_DIGEST && store_rows_is_null(r, i))
 		return t == C_CODES ? json_array() : json_null();
 	switch (t) {
 	case C_INT:
@@ -295,14 +307,30 @@ static json_t *cell(struct store_rows *r, int i, enum col_type t)
 		const void *p = store_rows_blob(r, i, &n);
 		return rows_value(p, n);
 	}
+	case C_DIGEST:
+		return NULL; /* never shown */
+	case C_OBLIGATION: {
+		size_t n = 0, dn = 0;
+		const void *p = store_rows_blob(r, i, &n);
+		const unsigned char *digest = store_rows_blob(r, i - 1, &dn);
+		json_t *v = NULL;
+		if (!o || !o->dek || dn != VAULT_INDEX_BYTES) {
+			*err = SENIM_ERR_CRYPTO;
+			return NULL;
+		}
+		*err = obligations_details_open(o->kr, o->dek, o->subject_id, digest, p, n,
+						&v);
+		return v;
+	}
 	}
 	return json_null();
 }
 
 /* One section's rows into a new array *out. */
 static enum senim_result gather(struct store_tx *tx, const struct section *s,
-				const char *id, json_t **out)
+				const struct opener *o, json_t **out)
 {
+	const char *id = o->subject_id;
 	struct store_rows *r = NULL;
 	int has = 0;
 	json_t *a = json_array();
@@ -319,12 +347,16 @@ static enum senim_result gather(struct store_tx *tx, const struct section *s,
 			err = SENIM_ERR_NOMEM;
 			goto fail;
 		}
-		for (size_t c = 0; c < s->ncols; c++)
-			if (json_object_set_new(row, s->cols[c].name,
-						cell(r, (int)c, s->cols[c].type))) {
-				err = SENIM_ERR_NOMEM;
+		for (size_t c = 0; c < s->ncols; c++) {
+			if (s->cols[c].type == C_DIGEST)
+				continue;
+			enum senim_result cerr = SENIM_ERR_NOMEM;
+			json_t *v = cell(r, (int)c, s->cols[c].type, o, &cerr);
+			if (!v || json_object_set_new(row, s->cols[c].name, v)) {
+				err = v ? SENIM_ERR_NOMEM : cerr;
 				goto fail;
 			}
+		}
 	}
 	if (err)
 		goto fail;
@@ -648,7 +680,9 @@ static enum senim_result subject_row(struct store_tx *tx, const char *id, json_t
 	}
 	*out = json_pack("{s:o,s:b,s:o,s:b,s:o}", "registered_at",
 			 time_value(store_rows_int(r, 0)), "blocked",
-			 store_rows_int(r, 1) != 0, "block_reason", cell(r, 2, C_TEXT),
+			 store_rows_int(r, 1) != 0, "block_reason",
+			 store_rows_is_null(r, 2) ? json_null()
+						  : json_string(store_rows_text(r, 2, NULL)),
 			 "restricted", !store_rows_is_null(r, 3), "allowed_purposes",
 			 allowed);
 	store_rows_free(r);
@@ -705,8 +739,9 @@ static enum senim_result fetch_tx(struct store_tx *tx, void *arg)
 			     &op->redacted);
 	if (err)
 		goto fail;
+	const struct opener o = { .kr = op->kr, .dek = dek, .subject_id = op->subject_id };
 	for (size_t i = 0; i < COUNT(sections); i++) {
-		err = gather(tx, &sections[i], op->subject_id, &part);
+		err = gather(tx, &sections[i], &o, &part);
 		if (err)
 			goto fail;
 		if (json_object_set_new(doc, sections[i].key, part)) {

@@ -135,6 +135,8 @@ def test_the_package_holds_each_kind_of_data(w, seeded):
     assert [x["loan_id"] for x in p["loan_payments"]] == [seeded["loan"]]
     assert p["loan_payments"][0]["amount_tiyn"] == 1000000
     assert len(p["obligations"]) == 1 and p["obligations"][0]["status"] == "open"
+    assert p["obligations"][0]["details"]["contract_number"] == seeded["obligation"]
+    assert p["obligations"][0]["details"]["outstanding_tiyn"] == 1500000
     assert any(e["event"] == "issued" for e in p["bureau_events"])
     ops = {a["operation"] for a in p["audit"]}
     assert {"subject.register", "subject.write", "consent.grant"} <= ops, ops
