@@ -105,7 +105,10 @@ static int reference_format(const char *value, size_t len)
 }
 
 static const struct jsonin_field limit_fields[] = {
-	{ .name = "ground", .type = JSONIN_STRING, .required = 1, .allowed = limit_grounds },
+	{ .name = "ground",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .allowed = limit_grounds },
 	{ .name = "reference",
 	  .type = JSONIN_STRING,
 	  .required = 1,

@@ -127,7 +127,8 @@ int cmd_package(int argc, char **argv)
 	if (opt < 0)
 		return a.rc;
 	if (a.first >= a.argc)
-		return cli_usage_error(&a, "which package? give a FILE, or '-' for stdin");
+		return cli_usage_error(&a,
+				       "which package? give a FILE, or '-' for stdin");
 	if (a.first + 1 < a.argc)
 		return cli_usage_error(&a, "one package FILE at a time");
 	const char *path = a.argv[a.first];

@@ -503,7 +503,7 @@ enum senim_result receipt_sign_document(const struct keyring *kr, json_t *doc)
 	if (err)
 		return err;
 	err = json_object_set_new(doc, "signature", sign(kr, text)) ? SENIM_ERR_NOMEM
-								       : SENIM_OK;
+								    : SENIM_OK;
 	free(text);
 	return err;
 }

@@ -80,18 +80,17 @@ SENIM_MUST_CHECK enum senim_result receipt_sign_document(const struct keyring *k
  * SENIM_ERR_INVALID when doc is not an object or "signature" lacks its
  * shape; SENIM_ERR_CRYPTO when it does not verify.
  */
-SENIM_MUST_CHECK enum senim_result receipt_verify_document(const struct keyring *kr,
-							   const unsigned char *trusted_pk,
-							   json_t *doc);
+SENIM_MUST_CHECK enum senim_result
+receipt_verify_document(const struct keyring *kr, const unsigned char *trusted_pk,
+			json_t *doc);
 
 /*
  * Sign and check raw bytes the same way (a document that is not JSON, such
  * as the package's HTML): *out gets a new "signature" object as above over
  * exactly msg[0..len); receipt_verify_bytes checks one.
  */
-SENIM_MUST_CHECK enum senim_result receipt_sign_bytes(const struct keyring *kr,
-						      const char *msg, size_t len,
-						      json_t **out);
+SENIM_MUST_CHECK enum senim_result
+receipt_sign_bytes(const struct keyring *kr, const char *msg, size_t len, json_t **out);
 SENIM_MUST_CHECK enum senim_result receipt_verify_bytes(const struct keyring *kr,
 							const unsigned char *trusted_pk,
 							const json_t *sigobj,

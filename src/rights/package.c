@@ -33,21 +33,21 @@
 #define HTML_MAX ((size_t)48 * 1024 * 1024)
 #define CONTROLLER_NAME "ТОО «Микрофинансовая организация «Бизнес займ»"
 #define CONTROLLER_BIN "240640009707"
-#define LEGAL_BASIS                                                                 \
+#define LEGAL_BASIS                                                                     \
 	"Law of the Republic of Kazakhstan No. 94-V of 21 May 2013 \"On personal data " \
 	"and their protection\": the subject's right of access"
 
 /* ---- sections: one query each ------------------------------------------------ */
 
 enum col_type {
-	C_INT,	 /* integer */
-	C_TEXT,	 /* text, NULL as null */
-	C_TIME,	 /* microseconds since the epoch, as RFC 3339; NULL as null */
-	C_BOOL,	 /* 0/1 */
-	C_JSON,	 /* text holding JSON (a signed receipt), parsed; NULL as null */
-	C_ROWS,	 /* a loan's encoded schedule (lending/loans.h) */
-	C_CODES, /* comma-separated codes, as an array */
-	C_DIGEST, /* a contract's blind index: not shown, read by the next column */
+	C_INT,	      /* integer */
+	C_TEXT,	      /* text, NULL as null */
+	C_TIME,	      /* microseconds since the epoch, as RFC 3339; NULL as null */
+	C_BOOL,	      /* 0/1 */
+	C_JSON,	      /* text holding JSON (a signed receipt), parsed; NULL as null */
+	C_ROWS,	      /* a loan's encoded schedule (lending/loans.h) */
+	C_CODES,      /* comma-separated codes, as an array */
+	C_DIGEST,     /* a contract's blind index: not shown, read by the next column */
 	C_OBLIGATION, /* an obligation's sealed details, bound to the digest before */
 };
 
@@ -72,10 +72,14 @@ struct section {
 };
 
 static const struct column consent_cols[] = {
-	{ "consent_id", C_TEXT },     { "kind", C_TEXT },
-	{ "policy_version", C_TEXT }, { "language", C_TEXT },
-	{ "channel", C_TEXT },	      { "granted_at", C_TIME },
-	{ "withdrawn_at", C_TIME },   { "receipt", C_JSON },
+	{ "consent_id", C_TEXT },
+	{ "kind", C_TEXT },
+	{ "policy_version", C_TEXT },
+	{ "language", C_TEXT },
+	{ "channel", C_TEXT },
+	{ "granted_at", C_TIME },
+	{ "withdrawn_at", C_TIME },
+	{ "receipt", C_JSON },
 	{ "withdrawal_receipt", C_JSON },
 };
 static const struct column source_cols[] = {
@@ -93,46 +97,61 @@ static const struct column application_cols[] = {
 	{ "created_at", C_TIME },     { "updated_at", C_TIME },
 };
 static const struct column decision_cols[] = {
-	{ "decision_id", C_TEXT },    { "application_id", C_TEXT },
-	{ "kind", C_TEXT },	      { "outcome", C_TEXT },
-	{ "status", C_TEXT },	      { "scorecard_id", C_TEXT },
-	{ "scorecard_version", C_INT }, { "points", C_INT },
-	{ "reasons", C_CODES },	      { "amount_limit_tiyn", C_INT },
-	{ "term_limit_days", C_INT }, { "created_at", C_TIME },
+	{ "decision_id", C_TEXT },
+	{ "application_id", C_TEXT },
+	{ "kind", C_TEXT },
+	{ "outcome", C_TEXT },
+	{ "status", C_TEXT },
+	{ "scorecard_id", C_TEXT },
+	{ "scorecard_version", C_INT },
+	{ "points", C_INT },
+	{ "reasons", C_CODES },
+	{ "amount_limit_tiyn", C_INT },
+	{ "term_limit_days", C_INT },
+	{ "created_at", C_TIME },
 };
 static const struct column offer_cols[] = {
-	{ "application_id", C_TEXT },	      { "decision_id", C_TEXT },
-	{ "amount_tiyn", C_INT },	      { "term_days", C_INT },
-	{ "payments", C_INT },		      { "rate_bp", C_INT },
-	{ "fee_tiyn", C_INT },		      { "gesv_annuity_bp", C_INT },
-	{ "gesv_differentiated_bp", C_INT }, { "gesv_single_bp", C_INT },
-	{ "method", C_TEXT },		      { "created_at", C_TIME },
+	{ "application_id", C_TEXT },
+	{ "decision_id", C_TEXT },
+	{ "amount_tiyn", C_INT },
+	{ "term_days", C_INT },
+	{ "payments", C_INT },
+	{ "rate_bp", C_INT },
+	{ "fee_tiyn", C_INT },
+	{ "gesv_annuity_bp", C_INT },
+	{ "gesv_differentiated_bp", C_INT },
+	{ "gesv_single_bp", C_INT },
+	{ "method", C_TEXT },
+	{ "created_at", C_TIME },
 };
 static const struct column loan_cols[] = {
-	{ "loan_id", C_TEXT },	       { "application_id", C_TEXT },
-	{ "principal_tiyn", C_INT },   { "rate_bp", C_INT },
-	{ "method", C_TEXT },	       { "payments", C_INT },
-	{ "term_days", C_INT },	       { "start_day", C_INT },
-	{ "status", C_TEXT },	       { "day", C_INT },
-	{ "overdue_days", C_INT },     { "principal_left_tiyn", C_INT },
-	{ "created_at", C_TIME },      { "updated_at", C_TIME },
+	{ "loan_id", C_TEXT },	     { "application_id", C_TEXT },
+	{ "principal_tiyn", C_INT }, { "rate_bp", C_INT },
+	{ "method", C_TEXT },	     { "payments", C_INT },
+	{ "term_days", C_INT },	     { "start_day", C_INT },
+	{ "status", C_TEXT },	     { "day", C_INT },
+	{ "overdue_days", C_INT },   { "principal_left_tiyn", C_INT },
+	{ "created_at", C_TIME },    { "updated_at", C_TIME },
 	{ "schedule", C_ROWS },
 };
 static const struct column payment_cols[] = {
-	{ "payment_id", C_TEXT },	 { "loan_id", C_TEXT },
-	{ "amount_tiyn", C_INT },	 { "paid_day", C_INT },
-	{ "applied_day", C_INT },	 { "kind", C_TEXT },
-	{ "channel", C_TEXT },		 { "principal_overdue", C_INT },
-	{ "interest_overdue", C_INT },	 { "penalty", C_INT },
-	{ "principal_current", C_INT },	 { "interest_current", C_INT },
-	{ "interest_to_date", C_INT },	 { "principal_early", C_INT },
-	{ "overpayment", C_INT },	 { "principal_after", C_INT },
-	{ "status_after", C_TEXT },	 { "received_at", C_TIME },
+	{ "payment_id", C_TEXT },	{ "loan_id", C_TEXT },
+	{ "amount_tiyn", C_INT },	{ "paid_day", C_INT },
+	{ "applied_day", C_INT },	{ "kind", C_TEXT },
+	{ "channel", C_TEXT },		{ "principal_overdue", C_INT },
+	{ "interest_overdue", C_INT },	{ "penalty", C_INT },
+	{ "principal_current", C_INT }, { "interest_current", C_INT },
+	{ "interest_to_date", C_INT },	{ "principal_early", C_INT },
+	{ "overpayment", C_INT },	{ "principal_after", C_INT },
+	{ "status_after", C_TEXT },	{ "received_at", C_TIME },
 };
 static const struct column obligation_cols[] = {
-	{ "status", C_TEXT },	    { "origin", C_TEXT },
-	{ "recorded_at", C_TIME },  { "closed_at", C_TIME },
-	{ "contract_digest", C_DIGEST }, { "details", C_OBLIGATION },
+	{ "status", C_TEXT },
+	{ "origin", C_TEXT },
+	{ "recorded_at", C_TIME },
+	{ "closed_at", C_TIME },
+	{ "contract_digest", C_DIGEST },
+	{ "details", C_OBLIGATION },
 };
 static const struct column bureau_event_cols[] = {
 	{ "event_id", C_TEXT },
@@ -141,24 +160,27 @@ static const struct column bureau_event_cols[] = {
 	{ "imported_at", C_TIME },
 };
 static const struct column disclosure_cols[] = {
-	{ "disclosure_id", C_TEXT }, { "at", C_TIME },	     { "direction", C_TEXT },
-	{ "recipient", C_TEXT },     { "service", C_TEXT },  { "categories", C_CODES },
-	{ "fields", C_CODES },	     { "purpose", C_TEXT },  { "basis", C_TEXT },
+	{ "disclosure_id", C_TEXT }, { "at", C_TIME },	      { "direction", C_TEXT },
+	{ "recipient", C_TEXT },     { "service", C_TEXT },   { "categories", C_CODES },
+	{ "fields", C_CODES },	     { "purpose", C_TEXT },   { "basis", C_TEXT },
 	{ "consent_id", C_TEXT },    { "legal_ref", C_TEXT }, { "cross_border", C_BOOL },
-	{ "country", C_TEXT },	     { "outcome", C_TEXT },  { "reason", C_TEXT },
+	{ "country", C_TEXT },	     { "outcome", C_TEXT },   { "reason", C_TEXT },
 };
 static const struct column finding_cols[] = {
-	{ "finding_id", C_TEXT }, { "category", C_TEXT },    { "field", C_TEXT },
-	{ "kind", C_TEXT },	  { "created_at", C_TIME },  { "resolved_at", C_TIME },
+	{ "finding_id", C_TEXT }, { "category", C_TEXT },   { "field", C_TEXT },
+	{ "kind", C_TEXT },	  { "created_at", C_TIME }, { "resolved_at", C_TIME },
 	{ "resolution", C_TEXT },
 };
 static const struct column audit_cols[] = {
-	{ "seq", C_INT },	  { "at", C_TIME },	     { "actor", C_TEXT },
-	{ "operation", C_TEXT },  { "object", C_TEXT },	     { "categories", C_CODES },
-	{ "purpose", C_TEXT },	  { "outcome", C_TEXT },
+	{ "seq", C_INT },	 { "at", C_TIME },	{ "actor", C_TEXT },
+	{ "operation", C_TEXT }, { "object", C_TEXT },	{ "categories", C_CODES },
+	{ "purpose", C_TEXT },	 { "outcome", C_TEXT },
 };
 
-#define SECTION(k, s, c, r, kz) { k, s, c, COUNT(c), r, kz }
+#define SECTION(k, s, c, r, kz)          \
+	{                                \
+		k, s, c, COUNT(c), r, kz \
+	}
 
 /* In the order the HTML shows them; "categories" and "redactions" are built
  * apart (sealed records). */
@@ -172,7 +194,8 @@ static const struct section sections[] = {
 		"SELECT id, kind, policy_version, language, channel, granted_at,"
 		" withdrawn_at, receipt, withdrawal_receipt FROM consents"
 		" WHERE subject_id = $1 ORDER BY granted_at, id",
-		consent_cols, "Согласия и их квитанции", "Келісімдер және олардың түбіртектері"),
+		consent_cols, "Согласия и их квитанции",
+		"Келісімдер және олардың түбіртектері"),
 	SECTION("applications",
 		"SELECT id, product_code, product_version, amount_tiyn, term_days,"
 		" schedule_method, payout_kind, payout_last4, state, decline_reason,"
@@ -208,7 +231,8 @@ static const struct section sections[] = {
 	SECTION("obligations",
 		"SELECT status, origin, recorded_at, closed_at, contract_digest, details"
 		" FROM obligations WHERE subject_id = $1 ORDER BY recorded_at",
-		obligation_cols, "Перенесённые обязательства", "Көшірілген міндеттемелер"),
+		obligation_cols, "Перенесённые обязательства",
+		"Көшірілген міндеттемелер"),
 	SECTION("bureau_events",
 		"SELECT id, event, occurred_on, imported_at FROM loan_events"
 		" WHERE subject_id = $1 ORDER BY seq",
@@ -267,9 +291,10 @@ static json_t *rows_value(const void *p, size_t len)
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < n; i++)
 		if (json_array_append_new(
-			    a, json_pack("{s:i,s:I,s:I,s:I,s:I}", "due_day", (int)rows[i].due,
-					 "principal", (json_int_t)rows[i].principal,
-					 "interest", (json_int_t)rows[i].interest, "total",
+			    a, json_pack("{s:i,s:I,s:I,s:I,s:I}", "due_day",
+					 (int)rows[i].due, "principal",
+					 (json_int_t)rows[i].principal, "interest",
+					 (json_int_t)rows[i].interest, "total",
 					 (json_int_t)rows[i].total, "balance",
 					 (json_int_t)rows[i].balance))) {
 			json_decref(a);
@@ -280,8 +305,8 @@ static json_t *rows_value(const void *p, size_t len)
 
 /* The value of column i, of type t; NULL when out of memory (or, for a
  * sealed column, when it does not open: *err says which). */
-static json_t *cell(struct store_rows *r, int i, enum col_type t,
-		    const struct opener *o, enum senim_result *err)
+static json_t *cell(struct store_rows *r, int i, enum col_type t, const struct opener *o,
+		    enum senim_result *err)
 {
 	if (t != C_ROWS && t != C_OBLIGATION && t != C_DIGEST && store_rows_is_null(r, i))
 		return t == C_CODES ? json_array() : json_null();
@@ -318,8 +343,8 @@ static json_t *cell(struct store_rows *r, int i, enum col_type t,
 			*err = SENIM_ERR_CRYPTO;
 			return NULL;
 		}
-		*err = obligations_details_open(o->kr, o->dek, o->subject_id, digest, p, n,
-						&v);
+		*err = obligations_details_open(o->kr, o->dek, o->subject_id, digest, p,
+						n, &v);
 		return v;
 	}
 	}
@@ -407,12 +432,12 @@ static enum senim_result gather_records(struct store_tx *tx, const struct vault_
 {
 	struct store_rows *r = NULL;
 	int has = 0;
-	enum senim_result err = store_query(
-		tx,
-		"SELECT category, version, source, actor, created_at, sealed"
-		" FROM subject_records WHERE subject_id = $1"
-		" ORDER BY category, version DESC",
-		(struct store_val[]){ SV_TEXT(id) }, 1, &r);
+	enum senim_result err =
+		store_query(tx,
+			    "SELECT category, version, source, actor, created_at, sealed"
+			    " FROM subject_records WHERE subject_id = $1"
+			    " ORDER BY category, version DESC",
+			    (struct store_val[]){ SV_TEXT(id) }, 1, &r);
 	if (err)
 		return err;
 	while ((err = store_rows_next(r, &has)) == SENIM_OK && has) {
@@ -435,11 +460,10 @@ static enum senim_result gather_records(struct store_tx *tx, const struct vault_
 		json_t *list = json_object_get(cats, cat);
 		if (!list && json_object_set_new(cats, cat, list = json_array()))
 			list = NULL;
-		json_t *v = json_pack("{s:I,s:s,s:s,s:o,s:o}", "version",
-				      (json_int_t)version, "source",
-				      store_rows_text(r, 2, NULL), "actor",
-				      store_rows_text(r, 3, NULL), "updated_at",
-				      time_value(store_rows_int(r, 4)), "fields", fields);
+		json_t *v = json_pack(
+			"{s:I,s:s,s:s,s:o,s:o}", "version", (json_int_t)version, "source",
+			store_rows_text(r, 2, NULL), "actor", store_rows_text(r, 3, NULL),
+			"updated_at", time_value(store_rows_int(r, 4)), "fields", fields);
 		if (!list || !v || json_array_append_new(list, v)) {
 			err = SENIM_ERR_NOMEM;
 			break;
@@ -627,17 +651,18 @@ static enum senim_result render_html(const struct keyring *kr, const json_t *doc
 	if (!err)
 		err = buf_addstr(b, "</dl>\n");
 	if (!err)
-		err = section_html(b, doc, "subject", "Состояние записи", "Жазбаның күйі");
+		err = section_html(b, doc, "subject", "Состояние записи",
+				   "Жазбаның күйі");
 	if (!err)
 		err = section_html(b, doc, "categories",
 				   "Персональные данные по категориям (все версии)",
 				   "Санаттар бойынша дербес деректер (барлық нұсқалар)");
 	if (!err)
-		err = section_html(b, doc, "redactions",
-				   "Скрыто: данные третьих лиц",
+		err = section_html(b, doc, "redactions", "Скрыто: данные третьих лиц",
 				   "Жасырылған: үшінші тұлғалардың деректері");
 	for (size_t i = 0; !err && i < COUNT(sections); i++)
-		err = section_html(b, doc, sections[i].key, sections[i].ru, sections[i].kk);
+		err = section_html(b, doc, sections[i].key, sections[i].ru,
+				   sections[i].kk);
 	if (!err)
 		err = buf_addstr(b, "</body>\n</html>\n");
 	if (!err)
@@ -678,13 +703,13 @@ static enum senim_result subject_row(struct store_tx *tx, const char *id, json_t
 				json_array_append_new(allowed, json_string(purpose_code(
 								       (enum purpose)p)));
 	}
-	*out = json_pack("{s:o,s:b,s:o,s:b,s:o}", "registered_at",
-			 time_value(store_rows_int(r, 0)), "blocked",
-			 store_rows_int(r, 1) != 0, "block_reason",
-			 store_rows_is_null(r, 2) ? json_null()
-						  : json_string(store_rows_text(r, 2, NULL)),
-			 "restricted", !store_rows_is_null(r, 3), "allowed_purposes",
-			 allowed);
+	*out = json_pack(
+		"{s:o,s:b,s:o,s:b,s:o}", "registered_at",
+		time_value(store_rows_int(r, 0)), "blocked", store_rows_int(r, 1) != 0,
+		"block_reason",
+		store_rows_is_null(r, 2) ? json_null()
+					 : json_string(store_rows_text(r, 2, NULL)),
+		"restricted", !store_rows_is_null(r, 3), "allowed_purposes", allowed);
 	store_rows_free(r);
 	return *out ? SENIM_OK : SENIM_ERR_NOMEM;
 }
@@ -739,7 +764,9 @@ static enum senim_result fetch_tx(struct store_tx *tx, void *arg)
 			     &op->redacted);
 	if (err)
 		goto fail;
-	const struct opener o = { .kr = op->kr, .dek = dek, .subject_id = op->subject_id };
+	const struct opener o = { .kr = op->kr,
+				  .dek = dek,
+				  .subject_id = op->subject_id };
 	for (size_t i = 0; i < COUNT(sections); i++) {
 		err = gather(tx, &sections[i], &o, &part);
 		if (err)
@@ -812,8 +839,7 @@ enum senim_result package_build_record(struct store_tx *tx, void *arg)
 	category_codes(granted ? op->categories : 0, cats, sizeof(cats));
 	/* The redaction is recorded (R5); a refusal's object is the same for
 	 * every ground. */
-	snprintf(object, sizeof(object), "package:%s%s",
-		 op->format ? op->format : "json",
+	snprintf(object, sizeof(object), "package:%s%s", op->format ? op->format : "json",
 		 granted && op->redacted ? ":redacted:third_party_rights" : "");
 	struct audit_record rec = { .actor = op->actor,
 				    .operation = "subject.package",
@@ -881,32 +907,31 @@ enum senim_result package_limit_tx(struct store_tx *tx, void *arg)
 	err = store_exec(tx, "DELETE FROM access_limits WHERE subject_id = $1",
 			 (struct store_val[]){ SV_TEXT(op->subject_id) }, 1, &changes);
 	if (!err && op->set)
-		err = store_exec(tx,
-				 "INSERT INTO access_limits (subject_id, ground, reference,"
-				 " set_by, set_at, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
-				 (struct store_val[]){ SV_TEXT(op->subject_id),
-						       SV_TEXT(op->ground),
-						       SV_TEXT(op->reference),
-						       SV_TEXT(op->actor),
-						       SV_INT(clock_now_us()),
-						       SV_TEXT(op->request_id) },
-				 6, NULL);
+		err = store_exec(
+			tx,
+			"INSERT INTO access_limits (subject_id, ground, reference,"
+			" set_by, set_at, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
+			(struct store_val[]){ SV_TEXT(op->subject_id),
+					      SV_TEXT(op->ground), SV_TEXT(op->reference),
+					      SV_TEXT(op->actor), SV_INT(clock_now_us()),
+					      SV_TEXT(op->request_id) },
+			6, NULL);
 	if (err)
 		return err;
 	op->limited = op->set;
 	char object[96];
 	snprintf(object, sizeof(object), "access_limit:%s",
 		 op->set ? op->ground : "lifted");
-	struct audit_record rec = {
-		.actor = op->actor,
-		.operation = op->set ? "subject.access_limit.set" : "subject.access_limit.lift",
-		.object = object,
-		.subject_id = op->subject_id,
-		.categories = "",
-		.purpose = purpose_code(PURPOSE_LEGAL_OBLIGATION),
-		.outcome = op->set || changes ? "success" : "unchanged",
-		.request_id = op->request_id
-	};
+	struct audit_record rec = { .actor = op->actor,
+				    .operation = op->set ? "subject.access_limit.set"
+							 : "subject.access_limit.lift",
+				    .object = object,
+				    .subject_id = op->subject_id,
+				    .categories = "",
+				    .purpose = purpose_code(PURPOSE_LEGAL_OBLIGATION),
+				    .outcome =
+					    op->set || changes ? "success" : "unchanged",
+				    .request_id = op->request_id };
 	return audit_append(tx, op->kr, &rec);
 }
 
@@ -953,8 +978,8 @@ enum senim_result package_verify_text(const struct keyring *kr,
 	if (!text || len > PACKAGE_MAX_TEXT)
 		return SENIM_ERR_INVALID;
 	size_t i = 0;
-	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
-			   text[i] == '\r'))
+	while (i < len &&
+	       (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
 		i++;
 	if (i < len && text[i] == '<') {
 		if (is_html)

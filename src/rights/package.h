@@ -70,13 +70,13 @@
 struct package_build {
 	/* in (strings must outlive the op) */
 	const struct keyring *kr;
-	const char *actor;	/* the audit record's actor */
+	const char *actor; /* the audit record's actor */
 	const char *request_id;
 	const char *subject_id;
 	const char *format; /* "json" or "html": only names the audit record */
 	/* out, owned by the op */
-	json_t *doc;			/* the signed JSON package */
-	char *html;			/* the signed HTML, NUL-terminated */
+	json_t *doc; /* the signed JSON package */
+	char *html;  /* the signed HTML, NUL-terminated */
 	size_t html_len;
 	struct access_refusal refused;
 	/* private, between the two steps */
