@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (err == SENIM_OK && size < 64)
 		abort();
 	size_t i = 0;
-	while (i < size && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' ||
-			    data[i] == '\r'))
+	while (i < size &&
+	       (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r'))
 		i++;
 	if (is_html != (i < size && data[i] == '<'))
 		abort();

@@ -66,8 +66,8 @@ static char *signed_json(const struct keyring *kr, const char *version)
 {
 	json_t *doc = json_pack("{s:s,s:s,s:{s:[{s:s}]},s:[{s:I}]}", "version", version,
 				"subject_id", "sbj_Qm9yb3dlcjAwMDAwMDAx", "categories",
-				"identity", "surname", "Иванов", "loans", "principal_tiyn",
-				(json_int_t)30000000);
+				"identity", "surname", "Иванов", "loans",
+				"principal_tiyn", (json_int_t)30000000);
 	assert_non_null(doc);
 	assert_int_equal(receipt_sign_document(kr, doc), SENIM_OK);
 	char *text = json_dumps(doc, JSON_COMPACT);
@@ -119,8 +119,9 @@ static void test_json_not_a_package(void **state)
 	char *text = signed_json(f->kr, "senim-access-package-v0");
 	assert_int_equal(check(f->kr, NULL, text, NULL), SENIM_ERR_INVALID);
 	free(text);
-	assert_int_equal(check(f->kr, NULL, "{\"version\":\"" PACKAGE_VERSION "\"}", NULL),
-			 SENIM_ERR_INVALID);
+	assert_int_equal(
+		check(f->kr, NULL, "{\"version\":\"" PACKAGE_VERSION "\"}", NULL),
+		SENIM_ERR_INVALID);
 	assert_int_equal(check(f->kr, NULL, "[1,2]", NULL), SENIM_ERR_INVALID);
 	assert_int_equal(check(f->kr, NULL, "", NULL), SENIM_ERR_INVALID);
 	text = signed_json(f->kr, PACKAGE_VERSION);
@@ -183,13 +184,13 @@ static void test_html_malformed(void **state)
 	buf_release(&b);
 	assert_int_equal(check(f->kr, NULL, "<html>no signature</html>\n", NULL),
 			 SENIM_ERR_INVALID);
-	assert_int_equal(check(f->kr, NULL,
-			       "<p>\n" PACKAGE_HTML_SIGNATURE "{\"alg\":\"Ed25519\"} -->\n",
-			       NULL),
-			 SENIM_ERR_INVALID);
-	assert_int_equal(check(f->kr, NULL, "<p>\n" PACKAGE_HTML_SIGNATURE "nope -->\n",
-			       NULL),
-			 SENIM_ERR_INVALID);
+	assert_int_equal(
+		check(f->kr, NULL,
+		      "<p>\n" PACKAGE_HTML_SIGNATURE "{\"alg\":\"Ed25519\"} -->\n", NULL),
+		SENIM_ERR_INVALID);
+	assert_int_equal(
+		check(f->kr, NULL, "<p>\n" PACKAGE_HTML_SIGNATURE "nope -->\n", NULL),
+		SENIM_ERR_INVALID);
 }
 
 static void test_limit_rules(void **state)
