@@ -15,6 +15,7 @@ import tempfile
 import pytest
 
 from senim_harness import TMP, Senim, borrower
+from test_disclosures import entry_sql, now_us, snapshot_sql
 
 SOURCE = os.environ.get("SENIM_SOURCE_DIR",
                         os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -100,7 +101,11 @@ def seeded(w):
                 .strftime("%Y-%m-%dT%H:%M:%SZ")}, token=w["payment_provider"])
     assert r.status in (200, 201), r
     obligation = import_obligation(w, b["iin"])
-    return {"sid": sid, "b": b, "token": token, "loan": loan_id, "number": number,
+    # a register entry as the exchange writes it (test_disclosures.py's way)
+    s.sql(snapshot_sql())
+    disclosure, insert = entry_sql(sid, "gkb", now_us())
+    s.sql(insert)
+    return {"disclosure": disclosure, "sid": sid, "b": b, "token": token, "loan": loan_id, "number": number,
             "obligation": obligation, "consent": r.json}
 
 
@@ -138,6 +143,8 @@ def test_the_package_holds_each_kind_of_data(w, seeded):
     assert p["obligations"][0]["details"]["contract_number"] == seeded["obligation"]
     assert p["obligations"][0]["details"]["outstanding_tiyn"] == 1500000
     assert any(e["event"] == "issued" for e in p["bureau_events"])
+    assert [d["disclosure_id"] for d in p["disclosures"]] == [seeded["disclosure"]]
+    assert p["disclosures"][0]["recipient"] == "gkb"
     ops = {a["operation"] for a in p["audit"]}
     assert {"subject.register", "subject.write", "consent.grant"} <= ops, ops
     for key in ("applications", "decisions", "offers", "disclosures", "findings",
