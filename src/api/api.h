@@ -97,6 +97,16 @@ enum senim_result api_subject_finding_resolve(struct http_request *req,
 enum senim_result api_subject_protection(struct http_request *req,
 					 struct http_response *resp);
 
+/* package.c: the access package (R1) and the lawful limit on it (R5) */
+enum senim_result api_subject_package(struct http_request *req,
+				      struct http_response *resp);
+enum senim_result api_subject_package_html(struct http_request *req,
+					   struct http_response *resp);
+enum senim_result api_subject_limit_set(struct http_request *req,
+					struct http_response *resp);
+enum senim_result api_subject_limit_lift(struct http_request *req,
+					 struct http_response *resp);
+
 /* me.c: borrowers' own access, sign-in and consents (U4, P1, C1-C4, R1) */
 enum senim_result api_auth_otp(struct http_request *req, struct http_response *resp);
 enum senim_result api_auth_verify(struct http_request *req, struct http_response *resp);

@@ -73,6 +73,15 @@ static const struct route table[] = {
 	  ROLE_BIT(ROLE_DPO), 0, "subject_unrestrict" },
 	{ "GET", "/v1/subjects/{id}/protection", api_subject_protection,
 	  ROLE_BIT(ROLE_DPO), 0, "subject_protection" },
+	/* R1, R5: the access package and the lawful limit on it (api/package.c). */
+	{ "POST", "/v1/subjects/{id}/package", api_subject_package, ROLE_BIT(ROLE_DPO), 0,
+	  "subject_package" },
+	{ "GET", "/v1/subjects/{id}/package", api_subject_package_html,
+	  ROLE_BIT(ROLE_DPO), 0, "subject_package_html" },
+	{ "POST", "/v1/subjects/{id}/access-limit", api_subject_limit_set,
+	  ROLE_BIT(ROLE_DPO), JSON, "subject_limit_set" },
+	{ "DELETE", "/v1/subjects/{id}/access-limit", api_subject_limit_lift,
+	  ROLE_BIT(ROLE_DPO), 0, "subject_limit_lift" },
 	/* Checks with recipients (T1-T3): underwriting and servicing. */
 	{ "POST", "/v1/subjects/{id}/checks/credit-report", api_subject_check_report,
 	  PHONE_ROLES, JSON, "subject_check_report" },

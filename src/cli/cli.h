@@ -182,6 +182,7 @@ int cmd_bureau(int argc, char **argv);
 int cmd_loans(int argc, char **argv);
 int cmd_eod(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
+int cmd_package(int argc, char **argv);
 int cmd_recipients(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_scorecard(int argc, char **argv);

@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "keys", cmd_keys, "show and rotate the key-encryption keys" },
 	{ "obligations", cmd_obligations, "import and settle borrowers' obligations" },
 	{ "receipt", cmd_receipt, "verify a signed consent receipt" },
+	{ "package", cmd_package, "verify a signed access package (JSON or HTML)" },
 	{ "recipients", cmd_recipients, "check and show the recipients file" },
 	{ "rules", cmd_rules, "check and show the regulatory rules for microcredits" },
 	{ "scorecard", cmd_scorecard, "check the scorecard and evaluate an application" },

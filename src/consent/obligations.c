@@ -834,18 +834,18 @@ fail:
 
 /* ---- what is open ------------------------------------------------------------ */
 
-/* Copy the contract number out of sealed details into out, cut at a
- * character boundary when it does not fit.  SENIM_ERR_CRYPTO when the
- * details do not open as this row's. */
-static enum senim_result first_contract(const struct keyring *kr,
-					const struct vault_dek *dek,
-					const char *subject_id,
-					const unsigned char *digest, const void *blob,
-					size_t len, char *out, size_t cap)
+/* The sealed details of one row opened and checked as that row's (see
+ * obligations.h). */
+enum senim_result obligations_details_open(const struct keyring *kr,
+					   const struct vault_dek *dek,
+					   const char *subject_id,
+					   const unsigned char *digest, const void *blob,
+					   size_t len, json_t **out)
 {
 	struct buf plain;
 	buf_init(&plain, 64u << 10);
 	json_t *j = NULL;
+	*out = NULL;
 	char field[OBLIG_FIELD_MAX];
 	details_field(digest, field);
 	enum senim_result err = vault_open_blob(dek, subject_id, OBLIG_CATEGORY, field,
@@ -869,6 +869,30 @@ static enum senim_result first_contract(const struct keyring *kr,
 	vault_blind_index(kr, "contract", num, strlen(num), got);
 	if (sodium_memcmp(got, digest, sizeof(got)) != 0)
 		goto fail;
+	*out = j;
+	j = NULL;
+	err = SENIM_OK;
+fail:
+	json_decref(j);
+	buf_release_wiped(&plain);
+	return err;
+}
+
+/* Copy the contract number out of sealed details into out, cut at a
+ * character boundary when it does not fit.  SENIM_ERR_CRYPTO when the
+ * details do not open as this row's. */
+static enum senim_result first_contract(const struct keyring *kr,
+					const struct vault_dek *dek,
+					const char *subject_id,
+					const unsigned char *digest, const void *blob,
+					size_t len, char *out, size_t cap)
+{
+	json_t *j = NULL;
+	enum senim_result err =
+		obligations_details_open(kr, dek, subject_id, digest, blob, len, &j);
+	if (err)
+		return err;
+	const char *num = json_string_value(json_object_get(j, "contract_number"));
 	size_t n = strlen(num);
 	if (n >= cap) {
 		n = cap - 1;
@@ -877,11 +901,8 @@ static enum senim_result first_contract(const struct keyring *kr,
 	}
 	memcpy(out, num, n);
 	out[n] = '\0';
-	err = SENIM_OK;
-fail:
 	json_decref(j);
-	buf_release_wiped(&plain);
-	return err;
+	return SENIM_OK;
 }
 
 enum senim_result obligations_open_in(struct store_tx *tx, const struct keyring *kr,

@@ -20,9 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/result.h"
 #include "store/store.h"
 #include "vault/keyring.h"
+#include "vault/vault.h"
 
 #define OBLIGATIONS_MAX_ROWS 1000000
 
@@ -107,5 +110,18 @@ SENIM_MUST_CHECK enum senim_result obligations_close_tx(struct store_tx *tx, voi
 SENIM_MUST_CHECK enum senim_result
 obligations_open_in(struct store_tx *tx, const struct keyring *kr, const char *subject_id,
 		    int64_t *count, char *out, size_t cap);
+
+/*
+ * The sealed details of one obligation row (its `details` blob and
+ * `contract_digest`), opened with the subject's data key into *out:
+ * {"contract_number", "outstanding_tiyn", "due_date", "status"} (caller
+ * decrefs; personal data).  SENIM_ERR_CRYPTO when they do not open as that
+ * row's (moved between rows, or altered).  For the access package
+ * (rights/package.h), which lists them without a query per row.
+ */
+SENIM_MUST_CHECK enum senim_result
+obligations_details_open(const struct keyring *kr, const struct vault_dek *dek,
+			 const char *subject_id, const unsigned char *digest,
+			 const void *blob, size_t len, json_t **out);
 
 #endif

@@ -289,13 +289,13 @@ static void key_id_of(const unsigned char pk[KEYRING_PK_BYTES],
 	sodium_bin2hex(id, KEYRING_KEY_ID_LEN, pk, RECEIPT_KEY_ID_BYTES);
 }
 
-/* The "signature" member for canonical text `msg`; NULL when out of memory. */
-static json_t *sign(const struct keyring *kr, const char *msg)
+/* The "signature" member for the bytes msg[0..len); NULL when out of memory. */
+static json_t *sign_n(const struct keyring *kr, const char *msg, size_t len)
 {
 	unsigned char pk[KEYRING_PK_BYTES], sig[KEYRING_SIG_BYTES];
 	char pk64[RECEIPT_PK_B64_LEN], sig64[RECEIPT_SIG_B64_LEN];
 	keyring_public_key(kr, pk);
-	keyring_sign(kr, msg, strlen(msg), sig);
+	keyring_sign(kr, msg, len, sig);
 	sodium_bin2base64(pk64, sizeof(pk64), pk, sizeof(pk),
 			  sodium_base64_VARIANT_ORIGINAL);
 	sodium_bin2base64(sig64, sizeof(sig64), sig, sizeof(sig),
@@ -308,6 +308,12 @@ static json_t *sign(const struct keyring *kr, const char *msg)
 		return NULL;
 	}
 	return s;
+}
+
+/* The "signature" member for canonical text `msg`. */
+static json_t *sign(const struct keyring *kr, const char *msg)
+{
+	return sign_n(kr, msg, strlen(msg));
 }
 
 /*
@@ -400,10 +406,11 @@ static int decode_exact(const char *s, unsigned char *bin, size_t len, char *aga
 	return strcmp(again, s) == 0 ? 0 : -1;
 }
 
-/* Check the "signature" member against the canonical text (see the top). */
-static enum senim_result check_signature(const struct keyring *kr,
-					 const unsigned char *trusted_pk,
-					 const json_t *sigobj, const char *msg)
+/* Check the "signature" member against msg[0..len) (see the top). */
+static enum senim_result check_signature_n(const struct keyring *kr,
+					   const unsigned char *trusted_pk,
+					   const json_t *sigobj, const char *msg,
+					   size_t len)
 {
 	const char *alg = json_string_value(json_object_get(sigobj, "alg"));
 	const char *key_id = json_string_value(json_object_get(sigobj, "key_id"));
@@ -412,7 +419,6 @@ static enum senim_result check_signature(const struct keyring *kr,
 	unsigned char pk[KEYRING_PK_BYTES], sig[KEYRING_SIG_BYTES];
 	char pk_again[RECEIPT_PK_B64_LEN], sig_again[RECEIPT_SIG_B64_LEN];
 	char want_id[KEYRING_KEY_ID_LEN];
-	size_t len = strlen(msg);
 
 	if (strcmp(alg, RECEIPT_ALG) != 0)
 		return SENIM_ERR_CRYPTO;
@@ -429,6 +435,13 @@ static enum senim_result check_signature(const struct keyring *kr,
 	if (trusted_pk && sodium_memcmp(trusted_pk, pk, KEYRING_PK_BYTES) != 0)
 		return SENIM_ERR_CRYPTO;
 	return SENIM_OK;
+}
+
+static enum senim_result check_signature(const struct keyring *kr,
+					 const unsigned char *trusted_pk,
+					 const json_t *sigobj, const char *msg)
+{
+	return check_signature_n(kr, trusted_pk, sigobj, msg, strlen(msg));
 }
 
 /*
@@ -477,4 +490,60 @@ enum senim_result receipt_verify_text(const struct keyring *kr,
 	enum senim_result err = receipt_verify(kr, trusted_pk, doc);
 	json_decref(doc);
 	return err;
+}
+
+/* ---- other documents --------------------------------------------------------- */
+
+enum senim_result receipt_sign_document(const struct keyring *kr, json_t *doc)
+{
+	if (!kr || !json_is_object(doc))
+		return SENIM_ERR_INVALID;
+	char *text = NULL;
+	enum senim_result err = canonical(doc, &text);
+	if (err)
+		return err;
+	err = json_object_set_new(doc, "signature", sign(kr, text)) ? SENIM_ERR_NOMEM
+								    : SENIM_OK;
+	free(text);
+	return err;
+}
+
+enum senim_result receipt_verify_document(const struct keyring *kr,
+					  const unsigned char *trusted_pk, json_t *doc)
+{
+	if (!json_is_object(doc) ||
+	    !has_shape(json_object_get(doc, "signature"), signature_members))
+		return SENIM_ERR_INVALID;
+	if (sodium_init() < 0)
+		return SENIM_ERR_CRYPTO;
+	char *text = NULL;
+	enum senim_result err = canonical(doc, &text);
+	if (err)
+		return err;
+	err = check_signature(kr, trusted_pk, json_object_get(doc, "signature"), text);
+	free(text);
+	return err;
+}
+
+enum senim_result receipt_sign_bytes(const struct keyring *kr, const char *msg,
+				     size_t len, json_t **out)
+{
+	if (!out)
+		return SENIM_ERR_INVALID;
+	*out = NULL;
+	if (!kr || (!msg && len))
+		return SENIM_ERR_INVALID;
+	*out = sign_n(kr, msg ? msg : "", len);
+	return *out ? SENIM_OK : SENIM_ERR_NOMEM;
+}
+
+enum senim_result receipt_verify_bytes(const struct keyring *kr,
+				       const unsigned char *trusted_pk,
+				       const json_t *sigobj, const char *msg, size_t len)
+{
+	if (!has_shape(sigobj, signature_members) || (!msg && len))
+		return SENIM_ERR_INVALID;
+	if (sodium_init() < 0)
+		return SENIM_ERR_CRYPTO;
+	return check_signature_n(kr, trusted_pk, sigobj, msg ? msg : "", len);
 }

@@ -61,4 +61,39 @@ SENIM_MUST_CHECK enum senim_result receipt_verify_text(const struct keyring *kr,
 						       const unsigned char *trusted_pk,
 						       const char *text, size_t len);
 
+/* ---- the same signature on other documents (rights/package.h) ---------- */
+
+/*
+ * Sign any JSON object the way a receipt is signed: its canonical form (every
+ * member but "signature", keys sorted, compact) signed with the key ring's
+ * Ed25519 key, set as its "signature" member {"alg", "key_id", "public_key",
+ * "value"} (replacing one there).  SENIM_ERR_INVALID when doc is not an
+ * object; SENIM_ERR_NOMEM.  The caller keeps doc.
+ */
+SENIM_MUST_CHECK enum senim_result receipt_sign_document(const struct keyring *kr,
+							 json_t *doc);
+
+/*
+ * Check the "signature" member of a document receipt_sign_document signed,
+ * with the same key rules as receipt_verify (kr and trusted_pk as there).
+ * The document's other members are the caller's to check.
+ * SENIM_ERR_INVALID when doc is not an object or "signature" lacks its
+ * shape; SENIM_ERR_CRYPTO when it does not verify.
+ */
+SENIM_MUST_CHECK enum senim_result
+receipt_verify_document(const struct keyring *kr, const unsigned char *trusted_pk,
+			json_t *doc);
+
+/*
+ * Sign and check raw bytes the same way (a document that is not JSON, such
+ * as the package's HTML): *out gets a new "signature" object as above over
+ * exactly msg[0..len); receipt_verify_bytes checks one.
+ */
+SENIM_MUST_CHECK enum senim_result
+receipt_sign_bytes(const struct keyring *kr, const char *msg, size_t len, json_t **out);
+SENIM_MUST_CHECK enum senim_result receipt_verify_bytes(const struct keyring *kr,
+							const unsigned char *trusted_pk,
+							const json_t *sigobj,
+							const char *msg, size_t len);
+
 #endif

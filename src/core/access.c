@@ -82,6 +82,8 @@ const char *access_result_code(enum access_result r)
 		return "field_not_allowed";
 	case ACCESS_CROSS_BORDER_COUNTRY:
 		return "cross_border_country";
+	case ACCESS_LIMITED_BY_LAW:
+		return "access_limited_by_law";
 	}
 	return "purpose_not_permitted";
 }

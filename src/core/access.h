@@ -48,6 +48,10 @@ enum access_result {
 	ACCESS_NOT_FOR_RECIPIENT,
 	ACCESS_FIELD_NOT_ALLOWED,
 	ACCESS_CROSS_BORDER_COUNTRY,
+	/* Never from access_decide(): R5, the subject's own access limited by
+	 * a law (AML/CFT, a court order, another law; rights/package.h).  One
+	 * reason for every ground, so the answer never says which. */
+	ACCESS_LIMITED_BY_LAW,
 };
 
 struct subject_state {
@@ -102,7 +106,7 @@ enum access_result access_decide_write(const struct access_matrix *m,
 /* "purpose_not_permitted", "subject_blocked", "purpose_restricted",
  * "consent_required", "purpose_read_only", "category_withheld",
  * "purpose_not_allowed_for_recipient", "field_not_allowed",
- * "cross_border_country". */
+ * "cross_border_country", "access_limited_by_law". */
 const char *access_result_code(enum access_result r);
 
 #endif

@@ -230,6 +230,16 @@ static const struct problem_def catalogue[] = {
 	    "ештеңе жіберілмеді.",
 	    "Cross-border transfer to this recipient's country is not allowed by the "
 	    "configuration; nothing was sent." } },
+	{ "access_limited_by_law",
+	  403,
+	  { "Доступ ограничен законом", "Қолжетімділік заңмен шектелген",
+	    "Access limited by law" },
+	  { "Предоставить эти сведения сейчас нельзя: доступ к ним ограничен в случаях, "
+	    "установленных законом. Обратитесь в МФО за разъяснением.",
+	    "Бұл мәліметтерді қазір беру мүмкін емес: оларға қолжетімділік заңда "
+	    "белгіленген жағдайларда шектелген. Түсіндірме үшін МҚҰ-ға жүгініңіз.",
+	    "This information cannot be provided now: access to it is limited in the "
+	    "cases the law sets. Ask the MFO for an explanation." } },
 	{ "recipient_unknown",
 	  422,
 	  { "Неизвестный получатель", "Белгісіз алушы", "Unknown recipient" },

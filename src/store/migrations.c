@@ -712,6 +712,25 @@ static const char M0015[] =
 	" WHERE status = 'open';"
 	"CREATE INDEX restructurings_by_loan ON restructurings(loan_id, created_at);"
 	"CREATE INDEX restructurings_queue ON restructurings(status, created_at);";
+ * Version 18: the access package (R1) and its lawful limits (R5;
+ * rights/package.h).  access_limits holds one row per subject whose own
+ * access the MFO limits under a law — AML/CFT (the flag, which must never
+ * reach the borrower), a court order, another law — with the legal
+ * reference (a code, never personal data) and who set it; lifting deletes
+ * the row (the audit log keeps the history).  The package gathers a
+ * subject's audit records: audit_log_by_subject finds them without a walk
+ * of the whole log.  (Versions 14 to 17 are the other wave-3 tasks'.)
+ */
+static const char M0018[] =
+	"CREATE TABLE access_limits ("
+	" subject_id TEXT PRIMARY KEY REFERENCES subjects(id),"
+	" ground TEXT NOT NULL CHECK (ground IN ('aml_cft', 'court_order',"
+	"  'other_law')),"
+	" reference TEXT NOT NULL,"
+	" set_by TEXT NOT NULL,"
+	" set_at BIGINT NOT NULL,"
+	" request_id TEXT NOT NULL);"
+	"CREATE INDEX audit_log_by_subject ON audit_log(subject_id, seq);";
 
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
@@ -729,6 +748,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 13, .name = "0013_payments", .sql = M0013 },
 	{ .version = 14, .name = "0014_contracts", .sql = M0014 },
 	{ .version = 15, .name = "0015_restructuring", .sql = M0015 },
+	{ .version = 18, .name = "0018_access_packages", .sql = M0018 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

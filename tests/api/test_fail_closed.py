@@ -127,6 +127,11 @@ CALLS = {
     "subject_unrestrict": lambda c: dict(token=c.dpo),
     "subject_protection": lambda c: dict(token=c.dpo),
     "subject_consents": lambda c: dict(token=c.dpo, headers=LEGAL),
+    "subject_package": lambda c: dict(token=c.dpo),
+    "subject_package_html": lambda c: dict(token=c.dpo),
+    "subject_limit_set": lambda c: dict(token=c.dpo, body={"ground": "other_law",
+                                                           "reference": "fc-1"}),
+    "subject_limit_lift": lambda c: dict(token=c.dpo),
     "me": lambda c: dict(token=c.token),
     "me_accept_policy": lambda c: dict(token=c.token, body={
         "version": c.policy, "language": "ru", "channel": "web"}),

@@ -85,6 +85,10 @@ EXPECTED = {
     ("POST", "/v1/subjects/{id}/restrictions"): {"dpo"},
     ("DELETE", "/v1/subjects/{id}/restrictions"): {"dpo"},
     ("GET", "/v1/subjects/{id}/protection"): {"dpo"},
+    ("POST", "/v1/subjects/{id}/package"): {"dpo"},
+    ("GET", "/v1/subjects/{id}/package"): {"dpo"},
+    ("POST", "/v1/subjects/{id}/access-limit"): {"dpo"},
+    ("DELETE", "/v1/subjects/{id}/access-limit"): {"dpo"},
     # A bureau's report: application review (underwriter) and servicing
     # (support, underwriter), as the purposes the service serves allow.
     ("POST", "/v1/subjects/{id}/checks/credit-report"): {"underwriter", "support"},
