@@ -712,6 +712,8 @@ static const char M0015[] =
 	" WHERE status = 'open';"
 	"CREATE INDEX restructurings_by_loan ON restructurings(loan_id, created_at);"
 	"CREATE INDEX restructurings_queue ON restructurings(status, created_at);";
+
+/*
  * Version 18: the access package (R1) and its lawful limits (R5;
  * rights/package.h).  access_limits holds one row per subject whose own
  * access the MFO limits under a law — AML/CFT (the flag, which must never
