@@ -28,6 +28,7 @@ struct recipients;
 struct exchange_env;
 struct loan_rules;
 struct scorecard;
+struct workdays;
 struct app {
 	struct store *store;
 	struct keyring *keys;
@@ -48,6 +49,8 @@ struct app {
 	const struct loan_rules
 		*loan_rules;		   /* serve --loan-rules; NULL: no applications */
 	const struct scorecard *scorecard; /* serve --scorecard; NULL: none decided */
+	const struct workdays *calendar;   /* serve --calendar; NULL: no rights
+					    * requests are taken */
 };
 
 /*

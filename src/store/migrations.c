@@ -649,6 +649,48 @@ static const char M0013[] =
 	" UNIQUE (provider, reference));"
 	"CREATE INDEX loan_payments_by_loan ON loan_payments(loan_id, received_at);";
 
+/* Version 16: data-subject rights requests (rights/requests.h) and their
+ * history.  One open request per subject and type, kept by a partial unique
+ * index (both engines have them): a second filing finds the first.  A
+ * question's text is sealed with the subject's data key; days are counted
+ * since 1970-01-01 in Kazakhstan's time.  (Versions 14 and 15 are the
+ * contracts' and the restructurings'.) */
+static const char M0016[] =
+	"CREATE TABLE rights_requests ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" type TEXT NOT NULL CHECK (type IN ('access', 'correction', 'blocking',"
+	"  'unblocking', 'restriction', 'unrestriction', 'destruction', 'question')),"
+	" status TEXT NOT NULL CHECK (status IN ('open', 'in_progress', 'accepted',"
+	"  'rejected')),"
+	" channel TEXT NOT NULL CHECK (channel IN ('app', 'phone', 'email', 'office',"
+	"  'letter')),"
+	" identity_check TEXT,"
+	" filed_by TEXT NOT NULL,"
+	" filed_at BIGINT NOT NULL,"
+	" filed_day BIGINT NOT NULL,"
+	" due_day BIGINT NOT NULL,"
+	" text_sealed {blob},"
+	" assignee TEXT,"
+	" answer TEXT,"
+	" updated_at BIGINT NOT NULL,"
+	" closed_at BIGINT);"
+	"CREATE UNIQUE INDEX rights_requests_one_open ON rights_requests(subject_id, "
+	"type)"
+	" WHERE status IN ('open', 'in_progress');"
+	"CREATE INDEX rights_requests_queue ON rights_requests(due_day, id);"
+	"CREATE INDEX rights_requests_by_subject ON rights_requests(subject_id, id);"
+	"CREATE TABLE rights_request_events ("
+	" request_id TEXT NOT NULL REFERENCES rights_requests(id),"
+	" seq INTEGER NOT NULL,"
+	" at BIGINT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" status TEXT NOT NULL,"
+	" assignee TEXT,"
+	" answer TEXT,"
+	" http_request_id TEXT NOT NULL,"
+	" PRIMARY KEY (request_id, seq));";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -663,6 +705,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 11, .name = "0011_decisions", .sql = M0011 },
 	{ .version = 12, .name = "0012_eod", .sql = M0012 },
 	{ .version = 13, .name = "0013_payments", .sql = M0013 },
+	{ .version = 16, .name = "0016_requests", .sql = M0016 },
 };
 
 const struct store_migration *store_migrations(size_t *count)
