@@ -34,6 +34,9 @@
 #include "common/banned.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+/* The body's cap on a question, as docs/openapi.yaml states it. */
+#define TEXT_MAX 4000
+_Static_assert(TEXT_MAX == REQUEST_TEXT_MAX, "the question's cap");
 
 static const char *const type_codes[] = { "access",	 "correction",	"blocking",
 					  "unblocking",	 "restriction", "unrestriction",
@@ -121,7 +124,7 @@ static const struct jsonin_field me_fields[] = {
 	{ .name = "text",
 	  .type = JSONIN_STRING,
 	  .min_len = 1,
-	  .max_len = REQUEST_TEXT_MAX,
+	  .max_len = TEXT_MAX,
 	  .multiline = 1 },
 };
 
@@ -135,7 +138,7 @@ static const struct jsonin_field staff_fields[] = {
 	{ .name = "text",
 	  .type = JSONIN_STRING,
 	  .min_len = 1,
-	  .max_len = REQUEST_TEXT_MAX,
+	  .max_len = TEXT_MAX,
 	  .multiline = 1 },
 };
 
@@ -174,17 +177,12 @@ static enum senim_result file_answer(struct http_request *req, struct http_respo
 	return http_add_header(req, resp, "Location", location);
 }
 
-/* File for subject_id; fields tell the body's shape (staff's: a channel
- * and an identity check). */
+/* File for subject_id from body (taken); staff: the body has a channel
+ * and an identity check. */
 static enum senim_result file(struct http_request *req, struct http_response *resp,
-			      const char *subject_id, int staff)
+			      const char *subject_id, json_t *body, int staff)
 {
 	struct app *app = req->app;
-	json_t *body;
-	if (http_json_body_or_reply(req, resp, staff ? staff_fields : me_fields,
-				    staff ? COUNT(staff_fields) : COUNT(me_fields),
-				    &body))
-		return SENIM_OK;
 	struct file_req *fr =
 		arena_alloc_disposable(&req->arena, sizeof(*fr), file_dispose);
 	if (!fr) {
@@ -226,7 +224,10 @@ static enum senim_result file(struct http_request *req, struct http_response *re
 enum senim_result api_me_request_file(struct http_request *req,
 				      struct http_response *resp)
 {
-	return file(req, resp, req->actor.subject_id, 0);
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, me_fields, COUNT(me_fields), &body))
+		return SENIM_OK;
+	return file(req, resp, req->actor.subject_id, body, 0);
 }
 
 enum senim_result api_subject_request_file(struct http_request *req,
@@ -235,7 +236,10 @@ enum senim_result api_subject_request_file(struct http_request *req,
 	const char *id = req->params[0];
 	if (!subject_id_valid(id))
 		return http_reply_code(req, resp, "subject_not_found");
-	return file(req, resp, id, 1);
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, staff_fields, COUNT(staff_fields), &body))
+		return SENIM_OK;
+	return file(req, resp, id, body, 1);
 }
 
 /* ---- reading --------------------------------------------------------------------- */
@@ -403,25 +407,14 @@ static enum senim_result change_answer(struct http_request *req,
 		resp, 200, request_json(&op->req, -1, requests_day_of(clock_now_us())));
 }
 
-static enum senim_result change(struct http_request *req, struct http_response *resp,
-				enum request_act act)
+/* Run act on {id} with value (the assignee or the answer), copied. */
+static enum senim_result change(struct http_request *req, const char *id,
+				enum request_act act, const char *value)
 {
-	const char *id = id_or_reply(req, resp);
-	if (!id)
-		return SENIM_OK;
-	json_t *body;
-	if (act == REQUEST_ASSIGN ? http_json_body_or_reply(req, resp, assign_fields,
-							    COUNT(assign_fields), &body)
-				  : http_json_body_or_reply(req, resp, answer_fields,
-							    COUNT(answer_fields), &body))
-		return SENIM_OK;
 	struct request_change *op =
 		arena_alloc_disposable(&req->arena, sizeof(*op), NULL);
-	const char *value = arena_strdup(
-		&req->arena,
-		jsonin_str(body, act == REQUEST_ASSIGN ? "assignee" : "answer"));
-	json_decref(body);
-	if (!op || !value)
+	const char *copy = arena_strdup(&req->arena, value);
+	if (!op || !copy)
 		return SENIM_ERR_NOMEM;
 	op->kr = req->app->keys;
 	op->matrix = &req->app->matrix;
@@ -431,18 +424,38 @@ static enum senim_result change(struct http_request *req, struct http_response *
 	op->id = id;
 	op->act = act;
 	if (act == REQUEST_ASSIGN)
-		op->assignee = value;
+		op->assignee = copy;
 	else
-		op->answer = value;
+		op->answer = copy;
 	return http_write_then(req, requests_change_tx, op, change_answer);
 }
 
 enum senim_result api_request_assign(struct http_request *req, struct http_response *resp)
 {
-	return change(req, resp, REQUEST_ASSIGN);
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, assign_fields, COUNT(assign_fields),
+				    &body))
+		return SENIM_OK;
+	enum senim_result err =
+		change(req, id, REQUEST_ASSIGN, jsonin_str(body, "assignee"));
+	json_decref(body);
+	return err;
 }
 
 enum senim_result api_request_answer(struct http_request *req, struct http_response *resp)
 {
-	return change(req, resp, REQUEST_ANSWER);
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, answer_fields, COUNT(answer_fields),
+				    &body))
+		return SENIM_OK;
+	enum senim_result err =
+		change(req, id, REQUEST_ANSWER, jsonin_str(body, "answer"));
+	json_decref(body);
+	return err;
 }

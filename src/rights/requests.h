@@ -48,7 +48,7 @@
 
 /* "rqt_" + 22 id characters, with its NUL. */
 #define REQUEST_ID_LEN (4 + 22 + 1)
-#define REQUEST_TEXT_MAX 4000 /* code points of a question */
+#define REQUEST_TEXT_MAX 4000 /* bytes of a question's UTF-8 text */
 #define REQUESTS_LIST_MAX 500 /* rows of one list or queue answer */
 #define REQUEST_EVENTS_MAX 100
 #define REQUEST_LABEL_MAX 80 /* an actor or assignee label */
