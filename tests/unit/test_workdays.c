@@ -80,6 +80,11 @@ static void test_refusals(void **state)
 	refused(HEAD "holiday = 2026-03-09 A\nholiday = 2026-03-08 B\n"
 		     "moved = 2026-03-08 -> 2026-03-09\n",
 		"t.conf:7: moved: 2026-03-09 is already a day off");
+	refused(HEAD "holiday = 2026-03-08 A\nmoved = 2026-03-08 -> 2026-03-02\n",
+		"t.conf:6: moved: 2026-03-02 is before the holiday");
+	refused(HEAD "religious = 2026-01-03 A\nmoved = 2026-01-03 -> 2026-01-05\n",
+		"t.conf:6: moved: 2026-01-03 is not a holiday listed above (religious");
+	refused("year = 1999\n", "t.conf:1: year: a year from 2000 to 2100");
 	refused(HEAD "transfer = 2026-01-05 -> 2026-01-06\n",
 		"t.conf:5: transfer: 2026-01-05 is a Monday");
 	refused(HEAD "transfer = 2026-01-03 -> 2026-01-05\n"
