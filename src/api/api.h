@@ -200,4 +200,19 @@ enum senim_result api_restructurings(struct http_request *req,
 				     struct http_response *resp);
 enum senim_result api_restructuring_decide(struct http_request *req,
 					   struct http_response *resp);
+
+/* requests.c: data-subject rights requests (R1-R4, F1; issue 13) */
+enum senim_result api_me_request_file(struct http_request *req,
+				      struct http_response *resp);
+enum senim_result api_me_requests(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_request(struct http_request *req, struct http_response *resp);
+enum senim_result api_subject_request_file(struct http_request *req,
+					   struct http_response *resp);
+enum senim_result api_requests(struct http_request *req, struct http_response *resp);
+enum senim_result api_request_get(struct http_request *req, struct http_response *resp);
+enum senim_result api_request_assign(struct http_request *req,
+				     struct http_response *resp);
+enum senim_result api_request_answer(struct http_request *req,
+				     struct http_response *resp);
+
 #endif

@@ -29,6 +29,7 @@ struct exchange_env;
 struct loan_rules;
 struct scorecard;
 struct contract_template;
+struct workdays;
 struct app {
 	struct store *store;
 	struct keyring *keys;
@@ -53,6 +54,8 @@ struct app {
 	 * offer is accepted (lending/contracts.h) */
 	const struct contract_template *contract_template;
 	const char *lender_name, *lender_details;
+	const struct workdays *calendar; /* serve --calendar; NULL: no rights
+					    * requests are taken */
 };
 
 /*

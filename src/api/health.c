@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "rights/requests.h"
 #include "common/banned.h"
 
 enum senim_result api_healthz(struct http_request *req, struct http_response *resp)
@@ -85,6 +86,10 @@ enum senim_result api_metrics(struct http_request *req, struct http_response *re
 		if (err)
 			goto fail;
 	}
+	/* Rights requests open and overdue by type (issue 13). */
+	err = requests_metrics(req->app->store, &text);
+	if (err)
+		goto fail;
 	err = http_reply_bytes(resp, 200, "text/plain; version=0.0.4", text.data,
 			       text.len);
 fail:

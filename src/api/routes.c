@@ -140,6 +140,25 @@ static const struct route table[] = {
 	{ "GET", "/v1/disclosures", api_disclosures,
 	  ROLE_BIT(ROLE_DPO) | ROLE_BIT(ROLE_AUDITOR), 0, "disclosures" },
 
+	/* Rights requests (R1-R4, F1): a borrower files and follows their own,
+	 * before accepting the policy too (a question may be about it);
+	 * support files on a borrower's behalf; the DPO runs the queue. */
+	{ "POST", "/v1/me/requests", api_me_request_file, 0,
+	  BORROWER | ROUTE_POLICY_FREE | JSON, "me_request_file" },
+	{ "GET", "/v1/me/requests", api_me_requests, 0, BORROWER | ROUTE_POLICY_FREE,
+	  "me_requests" },
+	{ "GET", "/v1/me/requests/{id}", api_me_request, 0, BORROWER | ROUTE_POLICY_FREE,
+	  "me_request" },
+	{ "POST", "/v1/subjects/{id}/requests", api_subject_request_file,
+	  ROLE_BIT(ROLE_SUPPORT) | ROLE_BIT(ROLE_DPO), JSON, "subject_request_file" },
+	{ "GET", "/v1/requests", api_requests, ROLE_BIT(ROLE_DPO), 0, "requests" },
+	{ "GET", "/v1/requests/{id}", api_request_get, ROLE_BIT(ROLE_DPO), 0,
+	  "request_get" },
+	{ "POST", "/v1/requests/{id}/assignment", api_request_assign, ROLE_BIT(ROLE_DPO),
+	  JSON, "request_assign" },
+	{ "POST", "/v1/requests/{id}/answer", api_request_answer, ROLE_BIT(ROLE_DPO),
+	  JSON, "request_answer" },
+
 	/* Lending (issue 12): the catalogue, run by the admin; applications,
 	 * the borrower's own (C4), and the underwriters' queue under U1. */
 	{ "POST", "/v1/products", api_product_create, ROLE_BIT(ROLE_ADMIN), JSON,

@@ -170,6 +170,16 @@ int cli_recipients_load(const char *cmd, const char *path, const struct access_m
 struct loan_rules;
 int cli_loan_rules_load(const char *cmd, const char *path, struct loan_rules **out);
 
+/*
+ * Read every DIR/kz-YYYY.conf (core/workdays.h) into one calendar: CLI_OK
+ * with *out set (workdays_free); otherwise one line on stderr naming the
+ * file and line, *out NULL, and CLI_USAGE (a file breaks a rule, is named
+ * for another year, or DIR holds none) or CLI_ENV (unreadable).
+ */
+#define CLI_CALENDAR_DIR "data/calendar"
+struct workdays;
+int cli_calendar_load(const char *cmd, const char *dir, struct workdays **out);
+
 /* The subcommands. */
 int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
@@ -187,6 +197,7 @@ int cmd_recipients(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_scorecard(int argc, char **argv);
 int cmd_contract(int argc, char **argv);
+int cmd_calendar(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* Read and check the scorecard at `path` (core/scorecard.h): CLI_OK with

@@ -21,6 +21,7 @@
 #include "common/backoff.h"
 #include "common/buf.h"
 #include "core/loan_rules.h"
+#include "core/workdays.h"
 #include "core/scorecard.h"
 #include "contract/contract.h"
 #include "core/purposes.h"
@@ -84,6 +85,11 @@ static const char usage_text[] =
 	"                      or missing is refused and senim does not start;\n"
 	"                      without the default file no application is taken\n"
 	"                      (503)\n"
+	"  --calendar DIR      the working-day calendar, DIR/kz-YYYY.conf\n"
+	"                      (SENIM_CALENDAR; default " CLI_CALENDAR_DIR ", see\n"
+	"                      'senim calendar --help'); a named directory that\n"
+	"                      is bad is refused and senim does not start; without\n"
+	"                      one no rights request is taken (503)\n"
 	"  --sms-gateway URL   SMS gateway for borrowers' one-time codes\n"
 	"                      (SENIM_SMS_GATEWAY_URL); without it, the endpoint\n"
 	"                      and credentials of the recipients file's sms/1\n"
@@ -142,6 +148,7 @@ struct serve_opts {
 	const char *loan_rules_file; /* NULL: the default, if it exists */
 	const char *scorecard_file;  /* NULL: the default, if it exists */
 	const char *contract_file;   /* NULL: the default, if it exists */
+	const char *calendar_dir;    /* NULL: the default, if it exists */
 	const char *sms_url;
 	const char *sms_credentials;
 	long otp_ip_limit;
@@ -182,6 +189,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "access-matrix", required_argument, NULL, 'm' },
 		{ "recipients", required_argument, NULL, 'r' },
 		{ "loan-rules", required_argument, NULL, 'L' },
+		{ "calendar", required_argument, NULL, 'C' },
 		{ "scorecard", required_argument, NULL, 'K' },
 		{ "contract-template", required_argument, NULL, 'T' },
 		{ "sms-gateway", required_argument, NULL, 's' },
@@ -232,6 +240,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->contract_file = getenv("SENIM_CONTRACT_TEMPLATE");
 	if (o->contract_file && !*o->contract_file)
 		o->contract_file = NULL;
+	o->calendar_dir = getenv("SENIM_CALENDAR");
+	if (o->calendar_dir && !*o->calendar_dir)
+		o->calendar_dir = NULL;
 	o->loan_rules_file = getenv("SENIM_LOAN_RULES");
 	if (o->loan_rules_file && !*o->loan_rules_file)
 		o->loan_rules_file = NULL;
@@ -288,6 +299,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 			break;
 		case 'L':
 			o->loan_rules_file = optarg;
+			break;
+		case 'C':
+			o->calendar_dir = optarg;
 			break;
 		case 'K':
 			o->scorecard_file = optarg;
@@ -556,6 +570,23 @@ int cmd_serve(int argc, char **argv)
 		contract_template_free(contract);
 		contract = NULL;
 	}
+	/* The working-day calendar, as the loan rules: a named directory must
+	 * be good; without one no rights request is taken (its deadline cannot
+	 * be known). */
+	struct workdays *calendar = NULL;
+	const char *calendar_dir = o.calendar_dir ? o.calendar_dir : CLI_CALENDAR_DIR;
+	if (o.calendar_dir || access(calendar_dir, F_OK) == 0) {
+		rc = cli_calendar_load("serve", calendar_dir, &calendar);
+		if (rc) {
+			recipients_free(recipients);
+			loan_rules_free(loan_rules);
+			scorecard_free(scorecard);
+			contract_template_free(contract);
+			return rc;
+		}
+	} else {
+		log_event(LOG_WARN, "calendar_absent", "dir", calendar_dir, NULL);
+	}
 	struct store *st;
 	struct keyring *kr;
 	rc = cli_open(&common, (int)o.threads + 2, &st, &kr);
@@ -564,6 +595,7 @@ int cmd_serve(int argc, char **argv)
 		loan_rules_free(loan_rules);
 		scorecard_free(scorecard);
 		contract_template_free(contract);
+		workdays_free(calendar);
 		return rc;
 	}
 	size_t nroutes;
@@ -581,7 +613,8 @@ int cmd_serve(int argc, char **argv)
 			   .scorecard = scorecard,
 			   .contract_template = contract,
 			   .lender_name = lender_name,
-			   .lender_details = lender_details };
+			   .lender_details = lender_details,
+			   .calendar = calendar };
 	/* The exchange: one hub thread carries every call to a recipient. */
 	struct exchange_env exchange = {
 		.recipients = recipients, .store = st, .kr = kr, .matrix = &app.matrix
@@ -691,5 +724,6 @@ done:
 	loan_rules_free(loan_rules);
 	scorecard_free(scorecard);
 	contract_template_free(contract);
+	workdays_free(calendar);
 	return rc;
 }

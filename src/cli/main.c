@@ -32,6 +32,7 @@ static const struct command commands[] = {
 	{ "bureau", cmd_bureau, "import loan events and report them to credit bureaus" },
 	{ "loans", cmd_loans, "import loans migrated from another system" },
 	{ "eod", cmd_eod, "close the loans' day: accrual, delays, penalties, notices" },
+	{ "calendar", cmd_calendar, "check and show the working-day calendar" },
 	{ "version", cmd_version, "print the version" },
 };
 

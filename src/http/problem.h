@@ -43,7 +43,9 @@
 	X(iin_no_checksum)         \
 	X(iin_birth_date_mismatch) \
 	X(iin_sex_mismatch)        \
-	X(period_length)
+	X(period_length)           \
+	X(question_only)           \
+	X(unknown_staff)
 
 struct problem {
 	const char *code;  /* a catalogue code, e.g. "validation_failed" */

@@ -684,6 +684,7 @@ static const char M0014[] =
 	" hold_minutes BIGINT,"
 	" request_id TEXT NOT NULL);"
 	"CREATE INDEX contracts_by_subject ON contracts(subject_id, created_at);";
+
 /* Version 15: restructuring requests (lending/restructurings.h), one row
  * per request, its decision on the row.  One open request per loan (the
  * partial unique index); the reason and decision are codes from fixed
@@ -712,6 +713,48 @@ static const char M0015[] =
 	" WHERE status = 'open';"
 	"CREATE INDEX restructurings_by_loan ON restructurings(loan_id, created_at);"
 	"CREATE INDEX restructurings_queue ON restructurings(status, created_at);";
+
+/* Version 16: data-subject rights requests (rights/requests.h) and their
+ * history.  One open request per subject and type, kept by a partial unique
+ * index (both engines have them): a second filing finds the first.  A
+ * question's text is sealed with the subject's data key; days are counted
+ * since 1970-01-01 in Kazakhstan's time.  (Versions 14 and 15 are the
+ * contracts' and the restructurings'.) */
+static const char M0016[] =
+	"CREATE TABLE rights_requests ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" type TEXT NOT NULL CHECK (type IN ('access', 'correction', 'blocking',"
+	"  'unblocking', 'restriction', 'unrestriction', 'destruction', 'question')),"
+	" status TEXT NOT NULL CHECK (status IN ('open', 'in_progress', 'accepted',"
+	"  'rejected')),"
+	" channel TEXT NOT NULL CHECK (channel IN ('app', 'phone', 'email', 'office',"
+	"  'letter')),"
+	" identity_check TEXT,"
+	" filed_by TEXT NOT NULL,"
+	" filed_at BIGINT NOT NULL,"
+	" filed_day BIGINT NOT NULL,"
+	" due_day BIGINT NOT NULL,"
+	" text_sealed {blob},"
+	" assignee TEXT,"
+	" answer TEXT,"
+	" updated_at BIGINT NOT NULL,"
+	" closed_at BIGINT);"
+	"CREATE UNIQUE INDEX rights_requests_one_open ON rights_requests(subject_id, "
+	"type)"
+	" WHERE status IN ('open', 'in_progress');"
+	"CREATE INDEX rights_requests_queue ON rights_requests(due_day, id);"
+	"CREATE INDEX rights_requests_by_subject ON rights_requests(subject_id, id);"
+	"CREATE TABLE rights_request_events ("
+	" request_id TEXT NOT NULL REFERENCES rights_requests(id),"
+	" seq INTEGER NOT NULL,"
+	" at BIGINT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" status TEXT NOT NULL,"
+	" assignee TEXT,"
+	" answer TEXT,"
+	" http_request_id TEXT NOT NULL,"
+	" PRIMARY KEY (request_id, seq));";
 
 /*
  * Version 18: the access package (R1) and its lawful limits (R5;
@@ -750,6 +793,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 13, .name = "0013_payments", .sql = M0013 },
 	{ .version = 14, .name = "0014_contracts", .sql = M0014 },
 	{ .version = 15, .name = "0015_restructuring", .sql = M0015 },
+	{ .version = 16, .name = "0016_requests", .sql = M0016 },
 	{ .version = 18, .name = "0018_access_packages", .sql = M0018 },
 };
 

@@ -71,6 +71,14 @@ ELSEWHERE = {
     # the register's entries are written by the exchange (issue 11); the
     # test makes its own and checks both lists fail closed
     "me_disclosures": "test_disclosures.py::test_lists_fail_closed_without_audit",
+    "me_request_file": "test_requests.py::test_requests_fail_closed_without_audit",
+    "me_requests": "test_requests.py::test_requests_fail_closed_without_audit",
+    "me_request": "test_requests.py::test_requests_fail_closed_without_audit",
+    "subject_request_file": "test_requests.py::test_requests_fail_closed_without_audit",
+    "requests": "test_requests.py::test_requests_fail_closed_without_audit",
+    "request_get": "test_requests.py::test_requests_fail_closed_without_audit",
+    "request_assign": "test_requests.py::test_requests_fail_closed_without_audit",
+    "request_answer": "test_requests.py::test_requests_fail_closed_without_audit",
     "disclosures": "test_disclosures.py::test_lists_fail_closed_without_audit",
     # applications need the loan rules and a product (test_applications.py)
     "me_apply": "test_applications.py::test_applications_fail_closed_without_audit",

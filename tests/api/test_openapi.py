@@ -992,6 +992,15 @@ def _loan_id_pattern():
     return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
 
 
+def _request_id_pattern():
+    defines = _defines(_strip_comments(_read("src/rights/requests.h")))
+    text = _strip_comments(_read("src/rights/requests.c"))
+    m = re.search(r"memcmp\s*\(\s*s\s*,\s*\"(\w+)\"\s*,\s*(\d+)\s*\)", text)
+    assert m and len(m.group(1)) == int(m.group(2)), "request id prefix not found"
+    n = _eval_int("REQUEST_ID_LEN", defines) - 1 - len(m.group(1))
+    return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
+
+
 def _application_id_pattern():
     defines = _defines(_strip_comments(_read("src/lending/applications.h")))
     defines.update(_defines(_strip_comments(_read("src/common/ids.h"))))
@@ -1048,6 +1057,9 @@ def test_purpose_header_and_path_parameters(doc, routes):
             elif r["path"].startswith("/v1/restructurings/"):
                 assert pattern == _restructuring_id_pattern(), \
                     "%s: {id} pattern differs from restructuring_id_valid()" % where
+            elif r["path"].startswith(("/v1/me/requests/", "/v1/requests/")):
+                assert pattern == _request_id_pattern(), \
+                    "%s: {id} pattern differs from request_id_valid()" % where
             else:
                 raise AssertionError("%s: an {id} of unknown kind: teach test_openapi.py" % where)
         src = sources.get(r["handler"])

@@ -35,6 +35,16 @@ EXPECTED = {
     # checks it; a borrower sees their own (test_disclosures.py).
     ("GET", "/v1/disclosures"): {"dpo", "auditor"},
     ("GET", "/v1/me/disclosures"): BORROWER,
+    # Rights requests (issue 13): the borrower's own, support files on a
+    # borrower's behalf, the DPO runs the queue (test_requests.py).
+    ("POST", "/v1/me/requests"): BORROWER,
+    ("GET", "/v1/me/requests"): BORROWER,
+    ("GET", "/v1/me/requests/{id}"): BORROWER,
+    ("POST", "/v1/subjects/{id}/requests"): {"support", "dpo"},
+    ("GET", "/v1/requests"): {"dpo"},
+    ("GET", "/v1/requests/{id}"): {"dpo"},
+    ("POST", "/v1/requests/{id}/assignment"): {"dpo"},
+    ("POST", "/v1/requests/{id}/answer"): {"dpo"},
     # Lending (issue 12): the admin runs the catalogue; a borrower applies
     # and sees the active products; underwriters review under U1.
     ("POST", "/v1/products"): {"admin"},

@@ -57,6 +57,8 @@ static const struct {
 	  "d579c80da3b9de4aa2fac7bc59b70b8a7afb26692ca122f57ea1eb0aff4af637" },
 	{ STORE_SQLITE, 15, "0015_restructuring",
 	  "14463f3808bf61f8701dcaf81b74f1014a35aaaf25ed54729cb6860a2bd70279" },
+	{ STORE_SQLITE, 16, "0016_requests",
+	  "1c83690dd60149deee1e8a56fc38cbe2aee368b024cf80be2256a67f5fb03f1f" },
 	{ STORE_SQLITE, 18, "0018_access_packages",
 	  "5040f476e626afaf482d2609374f3f9ba42f5e1f0ab0081fe0734f1b023d0ff6" },
 	{ STORE_POSTGRES, 1, "0001_platform",
@@ -89,6 +91,8 @@ static const struct {
 	  "d18fff2a01fde843c6f78031e417839872c7271eababd998d31b88bdc453533b" },
 	{ STORE_POSTGRES, 15, "0015_restructuring",
 	  "14463f3808bf61f8701dcaf81b74f1014a35aaaf25ed54729cb6860a2bd70279" },
+	{ STORE_POSTGRES, 16, "0016_requests",
+	  "6a093b53193873a52a4a20d235aeaa80b76d73033a547946f5d13de44533e9bd" },
 	{ STORE_POSTGRES, 18, "0018_access_packages",
 	  "5040f476e626afaf482d2609374f3f9ba42f5e1f0ab0081fe0734f1b023d0ff6" },
 };

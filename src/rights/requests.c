@@ -1,0 +1,599 @@
+/*
+ * requests.c — data-subject rights requests (requests.h): filing with the
+ * legal deadline, the borrower's and the DPO's reads, assignment and
+ * answer with history, the block or restriction an answer sets, metrics.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/utf8.h"
+#include "rights/requests.h"
+#include "subjects/subjects.h"
+#include "vault/vault.h"
+#include "common/banned.h"
+
+/* Kazakhstan keeps one time zone, UTC+5, since 1 March 2024: the day a
+ * request arrives is the day there. */
+#define KZ_OFFSET_US (5LL * 3600 * 1000000)
+#define DAY_US (86400LL * 1000000)
+
+/* The category and field a question's text is sealed under (vault.h). */
+#define TEXT_CATEGORY "rights_request"
+
+static const struct {
+	const char *code;
+	int days; /* working days to answer: docs/rights.md */
+} types[REQUEST_TYPE__COUNT] = {
+	[REQUEST_ACCESS] = { "access", 3 },
+	[REQUEST_CORRECTION] = { "correction", 1 },
+	[REQUEST_BLOCKING] = { "blocking", 1 },
+	[REQUEST_UNBLOCKING] = { "unblocking", 1 },
+	[REQUEST_RESTRICTION] = { "restriction", 1 },
+	[REQUEST_UNRESTRICTION] = { "unrestriction", 1 },
+	[REQUEST_DESTRUCTION] = { "destruction", 1 },
+	[REQUEST_QUESTION] = { "question", 15 },
+};
+
+const char *request_type_code(enum request_type t)
+{
+	return (unsigned)t < REQUEST_TYPE__COUNT ? types[t].code : NULL;
+}
+
+int request_type_parse(const char *code)
+{
+	for (int t = 0; code && t < REQUEST_TYPE__COUNT; t++)
+		if (strcmp(types[t].code, code) == 0)
+			return t;
+	return -1;
+}
+
+int request_type_days(enum request_type t)
+{
+	return (unsigned)t < REQUEST_TYPE__COUNT ? types[t].days : 0;
+}
+
+int32_t requests_day_of(int64_t us)
+{
+	int64_t t = us + KZ_OFFSET_US;
+	int64_t d = t / DAY_US;
+	if (t % DAY_US < 0)
+		d--;
+	return (int32_t)d;
+}
+
+int request_id_valid(const char *s)
+{
+	return s && strlen(s) == REQUEST_ID_LEN - 1 && memcmp(s, "rqt_", 4) == 0 &&
+	       id_body_valid(s + 4);
+}
+
+static const struct {
+	const char *code;
+	const char *text[3]; /* ru, kk, en */
+} answers[] = {
+	{ "fulfilled",
+	  { "Ваше требование выполнено.", "Сіздің талабыңыз орындалды.",
+	    "Your request has been fulfilled." } },
+	{ "identity_not_confirmed",
+	  { "Не удалось подтвердить вашу личность; подайте требование снова, "
+	    "подтвердив её.",
+	    "Жеке басыңызды растау мүмкін болмады; оны растап, талапты қайта "
+	    "беріңіз.",
+	    "Your identity could not be confirmed; file the request again with "
+	    "proof of it." } },
+	{ "no_grounds",
+	  { "Оснований для выполнения требования нет: данные обрабатываются "
+	    "законно и точны.",
+	    "Талапты орындауға негіз жоқ: деректер заңды өңделеді және дәл.",
+	    "There are no grounds for the request: the data is processed lawfully "
+	    "and is accurate." } },
+	{ "legal_obligation",
+	  { "Закон обязывает нас продолжать обработку этих данных; требование "
+	    "не может быть выполнено.",
+	    "Заң бізді бұл деректерді өңдеуді жалғастыруға міндеттейді; талап "
+	    "орындалмайды.",
+	    "The law obliges us to keep processing this data; the request cannot "
+	    "be fulfilled." } },
+};
+
+#define NANSWERS (sizeof(answers) / sizeof(answers[0]))
+
+int request_answer_valid(const char *code)
+{
+	for (size_t i = 0; code && i < NANSWERS; i++)
+		if (strcmp(answers[i].code, code) == 0)
+			return 1;
+	return 0;
+}
+
+const char *request_answer_text(const char *code, int lang)
+{
+	if (lang < 0 || lang > 2)
+		lang = 0;
+	for (size_t i = 0; code && i < NANSWERS; i++)
+		if (strcmp(answers[i].code, code) == 0)
+			return answers[i].text[lang];
+	return NULL;
+}
+
+/* ---- rows ------------------------------------------------------------------------ */
+
+#define COLUMNS                                                                   \
+	"id, subject_id, type, status, channel, identity_check, filed_by, "       \
+	"assignee, answer, filed_at, updated_at, closed_at, filed_day, due_day, " \
+	"CASE WHEN text_sealed IS NULL THEN 0 ELSE 1 END"
+
+static void copy_col(struct store_rows *r, int col, char *dst, size_t cap)
+{
+	size_t len = 0;
+	const char *s = store_rows_text(r, col, &len);
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+}
+
+static void read_row(struct store_rows *r, struct rights_request *q)
+{
+	copy_col(r, 0, q->id, sizeof(q->id));
+	copy_col(r, 1, q->subject_id, sizeof(q->subject_id));
+	copy_col(r, 2, q->type, sizeof(q->type));
+	copy_col(r, 3, q->status, sizeof(q->status));
+	copy_col(r, 4, q->channel, sizeof(q->channel));
+	copy_col(r, 5, q->identity_check, sizeof(q->identity_check));
+	copy_col(r, 6, q->filed_by, sizeof(q->filed_by));
+	copy_col(r, 7, q->assignee, sizeof(q->assignee));
+	copy_col(r, 8, q->answer, sizeof(q->answer));
+	q->filed_at = store_rows_int(r, 9);
+	q->updated_at = store_rows_int(r, 10);
+	q->closed_at = store_rows_int(r, 11);
+	q->filed_day = (int32_t)store_rows_int(r, 12);
+	q->due_day = (int32_t)store_rows_int(r, 13);
+	q->has_text = store_rows_int(r, 14) != 0;
+}
+
+/* The request id, of the subject when subject_id is not NULL. */
+static enum senim_result load(struct store_tx *tx, const char *id, const char *subject_id,
+			      struct rights_request *q)
+{
+	struct store_rows *r;
+	enum senim_result err =
+		subject_id ? store_query_one(tx,
+					     "SELECT " COLUMNS " FROM rights_requests"
+					     " WHERE id = $1 AND subject_id = $2",
+					     (struct store_val[]){ SV_TEXT(id),
+								   SV_TEXT(subject_id) },
+					     2, &r)
+			   : store_query_one(tx,
+					     "SELECT " COLUMNS
+					     " FROM rights_requests WHERE id = $1",
+					     (struct store_val[]){ SV_TEXT(id) }, 1, &r);
+	if (err)
+		return err;
+	read_row(r, q);
+	store_rows_free(r);
+	return SENIM_OK;
+}
+
+static enum senim_result audit(struct store_tx *tx, const struct keyring *kr,
+			       const char *actor, const char *operation, const char *id,
+			       const char *subject_id, const char *outcome,
+			       const char *request_id)
+{
+	char object[REQUEST_ID_LEN + 16] = "requests";
+	if (id)
+		snprintf(object, sizeof(object), "request:%s", id);
+	struct audit_record rec = { .actor = actor,
+				    .operation = operation,
+				    .object = object,
+				    .subject_id = subject_id,
+				    .categories = "",
+				    .purpose = "legal_obligation",
+				    .outcome = outcome,
+				    .request_id = request_id };
+	return audit_append(tx, kr, &rec);
+}
+
+/* One row of history: the status (and assignee, answer) a change left. */
+static enum senim_result add_event(struct store_tx *tx, const struct rights_request *q,
+				   const char *actor, const char *request_id, int64_t now)
+{
+	struct store_rows *r;
+	enum senim_result err =
+		store_query_one(tx,
+				"SELECT COALESCE(MAX(seq), 0) FROM rights_request_events"
+				" WHERE request_id = $1",
+				(struct store_val[]){ SV_TEXT(q->id) }, 1, &r);
+	if (err)
+		return err;
+	int64_t seq = store_rows_int(r, 0) + 1;
+	store_rows_free(r);
+	return store_exec(
+		tx,
+		"INSERT INTO rights_request_events (request_id, seq, at, actor,"
+		" status, assignee, answer, http_request_id)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		(struct store_val[]){ SV_TEXT(q->id), SV_INT(seq), SV_INT(now),
+				      SV_TEXT(actor), SV_TEXT(q->status),
+				      *q->assignee ? SV_TEXT(q->assignee) : SV_NULL(),
+				      *q->answer ? SV_TEXT(q->answer) : SV_NULL(),
+				      SV_TEXT(request_id) },
+		8, NULL);
+}
+
+/* ---- filing ------------------------------------------------------------------------ */
+
+enum senim_result requests_file_prepare(const struct workdays *cal,
+					struct request_file *op)
+{
+	struct rights_request *q = &op->fresh;
+	memset(q, 0, sizeof(*q));
+	buf_init(&op->sealed, 4 * REQUEST_TEXT_MAX + 1024);
+	op->missing_year = 0;
+	op->existing = 0;
+	int64_t now = clock_now_us();
+	id_time_ordered(q->id, "rqt_", now / 1000);
+	q->filed_at = q->updated_at = now;
+	q->filed_day = requests_day_of(now);
+	int32_t due;
+	enum senim_result err = workdays_add(
+		cal, q->filed_day, request_type_days(op->type), &due, &op->missing_year);
+	if (err)
+		return err;
+	q->due_day = due;
+	snprintf(q->subject_id, sizeof(q->subject_id), "%s", op->subject_id);
+	snprintf(q->type, sizeof(q->type), "%s", request_type_code(op->type));
+	snprintf(q->status, sizeof(q->status), "open");
+	snprintf(q->channel, sizeof(q->channel), "%s", op->channel);
+	snprintf(q->identity_check, sizeof(q->identity_check), "%s",
+		 op->identity_check ? op->identity_check : "");
+	snprintf(q->filed_by, sizeof(q->filed_by), "%s", op->actor);
+	q->has_text = op->text != NULL;
+	return SENIM_OK;
+}
+
+enum senim_result requests_file_tx(struct store_tx *tx, void *arg)
+{
+	struct request_file *op = arg;
+	struct rights_request *q = &op->req;
+	op->existing = 0;
+	*q = op->fresh; /* a rerun of the job starts from the prepared row */
+	struct store_rows *r;
+	enum senim_result err =
+		store_query_one(tx, "SELECT 1 FROM subjects WHERE id = $1",
+				(struct store_val[]){ SV_TEXT(op->subject_id) }, 1, &r);
+	if (err)
+		return err;
+	store_rows_free(r);
+	/* One open request per type: a second filing is answered with the
+	 * first, and writes only its audit record. */
+	err = store_query_one(
+		tx,
+		"SELECT " COLUMNS " FROM rights_requests"
+		" WHERE subject_id = $1 AND type = $2"
+		" AND status IN ('open', 'in_progress')",
+		(struct store_val[]){ SV_TEXT(op->subject_id),
+				      SV_TEXT(request_type_code(op->type)) },
+		2, &r);
+	if (err == SENIM_OK) {
+		struct rights_request found;
+		read_row(r, &found);
+		store_rows_free(r);
+		op->existing = 1;
+		op->req = found;
+		return audit(tx, op->kr, op->actor, "request.file", found.id,
+			     op->subject_id, "unchanged", op->request_id);
+	}
+	if (err != SENIM_ERR_NOT_FOUND)
+		return err;
+	buf_reset(&op->sealed);
+	if (op->text) {
+		/* S1: the question may hold anything; it is sealed like the
+		 * subject's data, bound to this request. */
+		struct vault_dek *dek = NULL;
+		err = vault_dek_load(tx, op->kr, op->subject_id, &dek);
+		if (err)
+			return err;
+		err = vault_seal_blob(dek, op->subject_id, TEXT_CATEGORY, q->id, 1,
+				      op->text, op->text_len, &op->sealed);
+		vault_dek_free(dek);
+		if (err)
+			return err;
+	}
+	err = store_exec(
+		tx,
+		"INSERT INTO rights_requests (id, subject_id, type, status, channel,"
+		" identity_check, filed_by, filed_at, filed_day, due_day, text_sealed,"
+		" updated_at) VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, "
+		"$7)",
+		(struct store_val[]){
+			SV_TEXT(q->id), SV_TEXT(q->subject_id), SV_TEXT(q->type),
+			SV_TEXT(q->channel),
+			*q->identity_check ? SV_TEXT(q->identity_check) : SV_NULL(),
+			SV_TEXT(q->filed_by), SV_INT(q->filed_at), SV_INT(q->filed_day),
+			SV_INT(q->due_day),
+			op->text ? SV_BLOB(op->sealed.data, op->sealed.len) : SV_NULL() },
+		10, NULL);
+	if (err)
+		return err;
+	err = add_event(tx, q, op->actor, op->request_id, q->filed_at);
+	if (err)
+		return err;
+	return audit(tx, op->kr, op->actor, "request.file", q->id, op->subject_id,
+		     "success", op->request_id);
+}
+
+void request_file_dispose(void *arg)
+{
+	struct request_file *op = arg;
+	buf_release(&op->sealed);
+}
+
+/* ---- reading ------------------------------------------------------------------------- */
+
+/* The history and the opened text of op->rows[0]. */
+static enum senim_result read_detail(struct store_tx *tx, struct request_read *op)
+{
+	const struct rights_request *q = &op->rows[0];
+	op->events = calloc(REQUEST_EVENTS_MAX, sizeof(*op->events));
+	if (!op->events)
+		return SENIM_ERR_NOMEM;
+	struct store_rows *r;
+	enum senim_result err = store_query(
+		tx,
+		"SELECT at, actor, status, assignee, answer FROM rights_request_events"
+		" WHERE request_id = $1 ORDER BY seq LIMIT $2",
+		(struct store_val[]){ SV_TEXT(q->id), SV_INT(REQUEST_EVENTS_MAX) }, 2,
+		&r);
+	if (err)
+		return err;
+	int has = 0;
+	while ((err = store_rows_next(r, &has)) == SENIM_OK && has &&
+	       op->nevents < REQUEST_EVENTS_MAX) {
+		struct request_event *e = &op->events[op->nevents++];
+		e->at = store_rows_int(r, 0);
+		copy_col(r, 1, e->actor, sizeof(e->actor));
+		copy_col(r, 2, e->status, sizeof(e->status));
+		copy_col(r, 3, e->assignee, sizeof(e->assignee));
+		copy_col(r, 4, e->answer, sizeof(e->answer));
+	}
+	store_rows_free(r);
+	if (err || !q->has_text)
+		return err;
+	err = store_query_one(tx, "SELECT text_sealed FROM rights_requests WHERE id = $1",
+			      (struct store_val[]){ SV_TEXT(q->id) }, 1, &r);
+	if (err)
+		return err;
+	size_t len = 0;
+	const void *sealed = store_rows_blob(r, 0, &len);
+	struct vault_dek *dek = NULL;
+	err = vault_dek_load(tx, op->kr, q->subject_id, &dek);
+	if (!err)
+		err = vault_open_blob(dek, q->subject_id, TEXT_CATEGORY, q->id, 1, sealed,
+				      len, &op->text);
+	vault_dek_free(dek);
+	store_rows_free(r);
+	return err;
+}
+
+enum senim_result requests_read_tx(struct store_tx *tx, void *arg)
+{
+	struct request_read *op = arg;
+	request_read_dispose(op); /* a rerun starts afresh */
+	buf_init(&op->text, 4 * REQUEST_TEXT_MAX + 1);
+	op->rows = calloc(op->id ? 1 : REQUESTS_LIST_MAX, sizeof(*op->rows));
+	if (!op->rows)
+		return SENIM_ERR_NOMEM;
+	enum senim_result err;
+	const char *subject = op->subject_id;
+	if (op->id) {
+		err = load(tx, op->id, op->subject_id, &op->rows[0]);
+		if (err)
+			return err;
+		op->count = 1;
+		subject = op->rows[0].subject_id;
+		err = read_detail(tx, op);
+		if (err)
+			return err;
+	} else {
+		struct store_rows *r;
+		if (op->subject_id)
+			err = store_query(
+				tx,
+				"SELECT " COLUMNS " FROM rights_requests"
+				" WHERE subject_id = $1 ORDER BY id DESC LIMIT $2",
+				(struct store_val[]){ SV_TEXT(op->subject_id),
+						      SV_INT(REQUESTS_LIST_MAX) },
+				2, &r);
+		else
+			err = store_query(
+				tx,
+				"SELECT " COLUMNS " FROM rights_requests"
+				" WHERE ($1 = '' OR type = $1) AND ($2 = '' OR status = "
+				"$2)"
+				" ORDER BY due_day, id LIMIT $3",
+				(struct store_val[]){
+					SV_TEXT(op->type >= 0
+							? request_type_code(op->type)
+							: ""),
+					SV_TEXT(op->status ? op->status : ""),
+					SV_INT(REQUESTS_LIST_MAX) },
+				3, &r);
+		if (err)
+			return err;
+		int has = 0;
+		while ((err = store_rows_next(r, &has)) == SENIM_OK && has &&
+		       op->count < REQUESTS_LIST_MAX)
+			read_row(r, &op->rows[op->count++]);
+		store_rows_free(r);
+		if (err)
+			return err;
+	}
+	return audit(tx, op->kr, op->actor,
+		     op->subject_id ? "request.self_read" : "request.read", op->id,
+		     subject, "success", op->request_id);
+}
+
+void request_read_dispose(void *arg)
+{
+	struct request_read *op = arg;
+	free(op->rows);
+	free(op->events);
+	op->rows = NULL;
+	op->events = NULL;
+	op->count = op->nevents = 0;
+	if (op->text.data)
+		sodium_memzero(op->text.data, op->text.len);
+	buf_release(&op->text);
+}
+
+/* ---- the DPO's acts ------------------------------------------------------------------ */
+
+/* Accepting a request of protection acts on the vault, with the request as
+ * its basis, in this transaction (R3, R4). */
+static enum senim_result protect(struct store_tx *tx, struct request_change *op,
+				 enum request_type t)
+{
+	struct subject_actor actor = { .label = op->actor,
+				       .request_id = op->request_id,
+				       .role = op->role,
+				       .purpose = PURPOSE_LEGAL_OBLIGATION,
+				       .matrix = op->matrix,
+				       .kr = op->kr };
+	if (t == REQUEST_BLOCKING || t == REQUEST_UNBLOCKING) {
+		struct subject_block b = { .actor = actor,
+					   .subject_id = op->req.subject_id,
+					   .block = t == REQUEST_BLOCKING,
+					   .reason = op->req.id };
+		return subjects_block_tx(tx, &b);
+	}
+	if (t == REQUEST_RESTRICTION || t == REQUEST_UNRESTRICTION) {
+		/* Only what the law obliges goes on: legal_obligation, which a
+		 * restriction always allows. */
+		struct subject_restriction s = { .actor = actor,
+						 .subject_id = op->req.subject_id,
+						 .restrict_ = t == REQUEST_RESTRICTION,
+						 .allowed_purposes = 0 };
+		return subjects_restriction_tx(tx, &s);
+	}
+	return SENIM_OK;
+}
+
+enum senim_result requests_change_tx(struct store_tx *tx, void *arg)
+{
+	struct request_change *op = arg;
+	struct rights_request *q = &op->req;
+	op->closed = op->unknown_assignee = 0;
+	enum senim_result err = load(tx, op->id, NULL, q);
+	if (err)
+		return err;
+	if (q->closed_at) {
+		op->closed = 1;
+		return SENIM_OK;
+	}
+	int64_t now = clock_now_us();
+	const char *operation;
+	if (op->act == REQUEST_ASSIGN) {
+		struct store_rows *r;
+		err = store_query_one(tx,
+				      "SELECT 1 FROM staff WHERE login = $1"
+				      " AND revoked_at IS NULL",
+				      (struct store_val[]){ SV_TEXT(op->assignee) }, 1,
+				      &r);
+		if (err == SENIM_ERR_NOT_FOUND) {
+			op->unknown_assignee = 1;
+			return SENIM_OK;
+		}
+		if (err)
+			return err;
+		store_rows_free(r);
+		snprintf(q->assignee, sizeof(q->assignee), "%s", op->assignee);
+		snprintf(q->status, sizeof(q->status), "in_progress");
+		err = store_exec(tx,
+				 "UPDATE rights_requests SET assignee = $2,"
+				 " status = 'in_progress', updated_at = $3 WHERE id = $1",
+				 (struct store_val[]){ SV_TEXT(q->id),
+						       SV_TEXT(q->assignee),
+						       SV_INT(now) },
+				 3, NULL);
+		operation = "request.assign";
+	} else {
+		int accepted = strcmp(op->answer, "fulfilled") == 0;
+		snprintf(q->answer, sizeof(q->answer), "%s", op->answer);
+		snprintf(q->status, sizeof(q->status),
+			 accepted ? "accepted" : "rejected");
+		q->closed_at = now;
+		err = store_exec(tx,
+				 "UPDATE rights_requests SET status = $2, answer = $3,"
+				 " updated_at = $4, closed_at = $4 WHERE id = $1",
+				 (struct store_val[]){ SV_TEXT(q->id), SV_TEXT(q->status),
+						       SV_TEXT(q->answer), SV_INT(now) },
+				 4, NULL);
+		if (!err && accepted)
+			err = protect(tx, op,
+				      (enum request_type)request_type_parse(q->type));
+		operation = "request.answer";
+	}
+	if (err)
+		return err;
+	q->updated_at = now;
+	err = add_event(tx, q, op->actor, op->request_id, now);
+	if (err)
+		return err;
+	return audit(tx, op->kr, op->actor, operation, q->id, q->subject_id, "success",
+		     op->request_id);
+}
+
+/* ---- metrics ----------------------------------------------------------------------------- */
+
+struct metrics_read {
+	struct buf *out;
+	int32_t today;
+};
+
+static enum senim_result metrics_tx(struct store_tx *tx, void *arg)
+{
+	struct metrics_read *m = arg;
+	int64_t open[REQUEST_TYPE__COUNT] = { 0 }, overdue[REQUEST_TYPE__COUNT] = { 0 };
+	struct store_rows *r;
+	enum senim_result err = store_query(
+		tx,
+		"SELECT type, COUNT(*), SUM(CASE WHEN due_day < $1 THEN 1 ELSE 0 END)"
+		" FROM rights_requests WHERE status IN ('open', 'in_progress')"
+		" GROUP BY type",
+		(struct store_val[]){ SV_INT(m->today) }, 1, &r);
+	if (err)
+		return err;
+	int has = 0;
+	while ((err = store_rows_next(r, &has)) == SENIM_OK && has) {
+		int t = request_type_parse(store_rows_text(r, 0, NULL));
+		if (t < 0)
+			continue;
+		open[t] = store_rows_int(r, 1);
+		overdue[t] = store_rows_int(r, 2);
+	}
+	store_rows_free(r);
+	if (err)
+		return err;
+	err = buf_addf(m->out, "# TYPE senim_requests_open gauge\n");
+	for (int t = 0; !err && t < REQUEST_TYPE__COUNT; t++)
+		err = buf_addf(m->out, "senim_requests_open{type=\"%s\"} %lld\n",
+			       types[t].code, (long long)open[t]);
+	if (!err)
+		err = buf_addf(m->out, "# TYPE senim_requests_overdue gauge\n");
+	for (int t = 0; !err && t < REQUEST_TYPE__COUNT; t++)
+		err = buf_addf(m->out, "senim_requests_overdue{type=\"%s\"} %lld\n",
+			       types[t].code, (long long)overdue[t]);
+	return err;
+}
+
+enum senim_result requests_metrics(struct store *st, struct buf *out)
+{
+	struct metrics_read m = { .out = out, .today = requests_day_of(clock_now_us()) };
+	return store_read(st, metrics_tx, &m);
+}
