@@ -53,6 +53,8 @@ static const struct {
 	  "320fd1dff92bdb8b65e0e164cbd3200b017ade2d5e908ccd17dd7cf3905ca1cf" },
 	{ STORE_SQLITE, 13, "0013_payments",
 	  "4755daa3c9173ae60bdbf3d6ec960c87a75a1056363875bbfd924026428bcdcb" },
+	{ STORE_SQLITE, 17, "0017_retention",
+	  "b982275ad44f969029add87875d1992f7849bc78886825359e4f71f4697c1b1a" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -79,6 +81,8 @@ static const struct {
 	  "320fd1dff92bdb8b65e0e164cbd3200b017ade2d5e908ccd17dd7cf3905ca1cf" },
 	{ STORE_POSTGRES, 13, "0013_payments",
 	  "a8bc41ab810d3573928ada5b2bd722ca6c1b8b089a0e21f7fcff98d3e15790c1" },
+	{ STORE_POSTGRES, 17, "0017_retention",
+	  "b982275ad44f969029add87875d1992f7849bc78886825359e4f71f4697c1b1a" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))
@@ -129,7 +133,10 @@ static void test_versions_in_order(void **state)
 	const struct store_migration *ms = store_migrations(&count);
 	assert_true(count >= 9);
 	for (size_t i = 0; i < count; i++) {
-		assert_int_equal(ms[i].version, (int)i + 1);
+		/* Versions 14-16 are the parallel branches' (sign, restructure,
+		 * requests): until they are merged, 17 follows 13.  Once merged
+		 * this is i + 1 again. */
+		assert_int_equal(ms[i].version, (int)i + 1 + (i >= 13 ? 3 : 0));
 		for (int kind = STORE_SQLITE; kind <= STORE_POSTGRES; kind++) {
 			struct buf sql;
 			buf_init(&sql, BUF_NO_LIMIT);
