@@ -178,6 +178,20 @@ static int run(struct cli_common *common, const char *file, int32_t day, size_t 
 	enum senim_result err = retention_run(st, &op);
 	if (prog.shown)
 		fputc('\n', stderr);
+	if (!err && !dry && (op.anonymised || op.destroyed || op.purged)) {
+		/* The deleted keys' bytes must not stay in the engine's log. */
+		for (int i = 0; i < 50; i++) {
+			err = store_forget_freed(st);
+			if (err != SENIM_ERR_UNAVAILABLE)
+				break;
+			usleep(100 * 1000);
+		}
+		if (err)
+			cli_error("retention",
+				  "the deleted keys may still be in the database's log (%s): "
+				  "run it again",
+				  senim_result_name(err));
+	}
 	int y, m, d;
 	textconf_civil_from_days(day, &y, &m, &d);
 	if (err) {
