@@ -50,7 +50,8 @@ static void check_accepted(const struct retention_rules *r)
 			for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
 				int32_t end = retention_period_end(starts[i], e->period);
 				if (end < starts[i] ||
-				    end < retention_period_end(starts[i], e->minimum->period))
+				    end < retention_period_end(starts[i],
+							       e->minimum->period))
 					abort();
 			}
 			if (open || !category_is_special(c))
@@ -93,8 +94,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				const struct retention_entry *a = &r->entry[st][c],
 							     *b = &again->entry[st][c];
 				if (a->period.unit != b->period.unit ||
-				    a->period.n != b->period.n || a->action != b->action ||
-				    a->line != b->line || strcmp(a->basis, b->basis) != 0 ||
+				    a->period.n != b->period.n ||
+				    a->action != b->action || a->line != b->line ||
+				    strcmp(a->basis, b->basis) != 0 ||
 				    strcmp(a->minimum->name, b->minimum->name) != 0)
 					abort();
 			}

@@ -48,8 +48,8 @@ static const char retention_usage[] =
 	"  --dry-run        run: decide and report only\n"
 	"  --date D         run: the day, YYYY-MM-DD\n"
 	"  --file FILE      run: the retention file\n"
-	"  --chunk N        run: subjects per transaction, 1 to 10000 (default 200)\n" CLI_COMMON_HELP
-	"  -h, --help       this text\n\n"
+	"  --chunk N        run: subjects per transaction, 1 to 10000 (default "
+	"200)\n" CLI_COMMON_HELP "  -h, --help       this text\n\n"
 	"exit codes: 0 success, 1 refused (no such subject, a hold open already\n"
 	"            or none open), 2 the file breaks a rule, or a usage error,\n"
 	"            3 environment error (store, key file, journal, I/O)\n";
@@ -104,9 +104,9 @@ static void show(const struct retention_rules *r)
 			const struct retention_entry *e = &r->entry[st][c];
 			char p[16];
 			retention_period_text(e->period, p, sizeof(p));
-			printf("  %-12s %-5s %-9s min %-10s (line %u) %s\n", category_code(c),
-			       p, retention_action_code(e->action), e->minimum->name, e->line,
-			       e->basis);
+			printf("  %-12s %-5s %-9s min %-10s (line %u) %s\n",
+			       category_code(c), p, retention_action_code(e->action),
+			       e->minimum->name, e->line, e->basis);
 		}
 	}
 }
@@ -188,17 +188,19 @@ static int run(struct cli_common *common, const char *file, int32_t day, size_t 
 		}
 		if (err)
 			cli_error("retention",
-				  "the deleted keys may still be in the database's log (%s): "
+				  "the deleted keys may still be in the database's log "
+				  "(%s): "
 				  "run it again",
 				  senim_result_name(err));
 	}
 	int y, m, d;
 	textconf_civil_from_days(day, &y, &m, &d);
 	if (err) {
-		cli_error("retention",
-			  "the run stopped: %s; what was done before it stays done, run it "
-			  "again to finish",
-			  senim_result_name(err));
+		cli_error(
+			"retention",
+			"the run stopped: %s; what was done before it stays done, run it "
+			"again to finish",
+			senim_result_name(err));
 		rc = CLI_ENV;
 	}
 	printf("retention %s%04d-%02d-%02d: %zu subjects, %zu %sanonymised, %zu "
@@ -214,8 +216,8 @@ done:
 	return rc;
 }
 
-static int hold(struct cli_common *common, int lift, const char *subject, const char *kind,
-		const char *ref)
+static int hold(struct cli_common *common, int lift, const char *subject,
+		const char *kind, const char *ref)
 {
 	struct store *st = NULL;
 	struct keyring *kr = NULL;
@@ -224,15 +226,19 @@ static int hold(struct cli_common *common, int lift, const char *subject, const 
 		return rc;
 	struct hold_op h = { .kr = kr,
 			     .subject_id = subject,
-			     .kind = lift ? HOLD_INVESTIGATION : (enum hold_kind)hold_kind_parse(kind),
+			     .kind = lift ? HOLD_INVESTIGATION
+					  : (enum hold_kind)hold_kind_parse(kind),
 			     .reference = ref,
 			     .actor = RETENTION_ACTOR,
 			     .request_id = common->run_id };
 	enum senim_result err = store_write(st, lift ? hold_lift_tx : hold_set_tx, &h);
 	if (err == SENIM_ERR_NOT_FOUND) {
-		cli_error("retention", lift ? "no open hold on %s" : "no subject %s", subject);
+		cli_error("retention", "no subject %s", subject);
 		rc = CLI_FAILED;
-	} else if (err == SENIM_ERR_CONFLICT) {
+	} else if (!err && h.refused == HOLD_NONE) {
+		cli_error("retention", "no open hold on %s", subject);
+		rc = CLI_FAILED;
+	} else if (!err && h.refused == HOLD_EXISTS) {
 		cli_error("retention", "%s is held already (%s)", subject, h.hold_id);
 		rc = CLI_FAILED;
 	} else if (err) {
@@ -258,9 +264,9 @@ int cmd_retention(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_args a = { .cmd = "retention", .usage = retention_usage };
-	int sub = cli_subcommand(&a, argc, argv,
-				 (const char *const[]){ "check", "show", "run", "hold",
-							"release", NULL });
+	int sub = cli_subcommand(
+		&a, argc, argv,
+		(const char *const[]){ "check", "show", "run", "hold", "release", NULL });
 	if (sub < 0)
 		return a.rc;
 	const char *date = NULL, *file = NULL;
@@ -286,7 +292,8 @@ int cmd_retention(int argc, char **argv)
 		return a.rc;
 	int operands = a.argc - a.first;
 	if (sub != 2 && (dry || date || file || chunk != RETENTION_CHUNK_DEFAULT))
-		return cli_usage_error(&a, "--dry-run, --date, --file and --chunk go with run");
+		return cli_usage_error(
+			&a, "--dry-run, --date, --file and --chunk go with run");
 	if (sub == 0 || sub == 1) {
 		if (operands > 1 || (sub == 0 && operands == 0))
 			return cli_usage_error(&a, "give one retention FILE");
@@ -311,9 +318,11 @@ int cmd_retention(int argc, char **argv)
 	}
 	if (sub == 3) {
 		if (operands != 3)
-			return cli_usage_error(&a, "hold needs SUBJECT_ID KIND REFERENCE");
+			return cli_usage_error(&a,
+					       "hold needs SUBJECT_ID KIND REFERENCE");
 		if (hold_kind_parse(a.argv[a.first + 1]) < 0)
-			return cli_usage_error(&a, "KIND is investigation, court or regulator");
+			return cli_usage_error(
+				&a, "KIND is investigation, court or regulator");
 		if (!hold_reference_valid(a.argv[a.first + 2]))
 			return cli_usage_error(&a, "REFERENCE is [A-Za-z0-9/._-]{1,64}");
 		return hold(&a.common, 0, a.argv[a.first], a.argv[a.first + 1],

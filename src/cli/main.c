@@ -31,7 +31,8 @@ static const struct command commands[] = {
 	{ "bureau", cmd_bureau, "import loan events and report them to credit bureaus" },
 	{ "loans", cmd_loans, "import loans migrated from another system" },
 	{ "eod", cmd_eod, "close the loans' day: accrual, delays, penalties, notices" },
-	{ "retention", cmd_retention, "retention periods, legal holds, anonymise and destroy" },
+	{ "retention", cmd_retention,
+	  "retention periods, legal holds, anonymise and destroy" },
 	{ "version", cmd_version, "print the version" },
 };
 

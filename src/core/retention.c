@@ -151,7 +151,7 @@ struct parse {
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct parse *p, unsigned line,
-						       const char *fmt, ...)
+						      const char *fmt, ...)
 {
 	p->err->line = line;
 	va_list ap;
@@ -256,8 +256,9 @@ static int minimum_line(struct parse *p, unsigned line, const char *s, const cha
 		return fail(p, line, "minimum %s: the period must be Nd, Nm or Ny",
 			    m.name);
 	if (!rest(s, end, m.source))
-		return fail(p, line, "minimum %s: its legal source (1-%d bytes) is needed",
-			    m.name, RETENTION_TEXT_MAX);
+		return fail(p, line,
+			    "minimum %s: its legal source (1-%d bytes) is needed", m.name,
+			    RETENTION_TEXT_MAX);
 	p->r->minimum[p->r->minimums++] = m;
 	return 0;
 }
@@ -279,7 +280,8 @@ static int retain_line(struct parse *p, unsigned line, const char *s, const char
 		return fail(p, line, "retain %s %s: given already on line %u",
 			    category_code(c), state_codes[st], e->line);
 	if (!word(&s, end, &w, &wl) || !period(w, wl, &e->period))
-		return fail(p, line, "retain %s %s: the period must be Nd, Nm, Ny or open",
+		return fail(p, line,
+			    "retain %s %s: the period must be Nd, Nm, Ny or open",
 			    category_code(c), state_codes[st]);
 	if ((st == RETENTION_OPEN_LOAN) != (e->period.unit == RETENTION_OPEN))
 		return fail(p, line,
@@ -287,8 +289,8 @@ static int retain_line(struct parse *p, unsigned line, const char *s, const char
 			    "of it",
 			    category_code(c), state_codes[st]);
 	if (!word(&s, end, &w, &wl))
-		return fail(p, line, "retain %s %s: an action is needed", category_code(c),
-			    state_codes[st]);
+		return fail(p, line, "retain %s %s: an action is needed",
+			    category_code(c), state_codes[st]);
 	if (same(w, wl, "keep"))
 		e->action = RETENTION_KEEP;
 	else if (same(w, wl, "anonymise"))
@@ -296,7 +298,8 @@ static int retain_line(struct parse *p, unsigned line, const char *s, const char
 	else if (same(w, wl, "destroy"))
 		e->action = RETENTION_DESTROY;
 	else
-		return fail(p, line, "retain %s %s: the action is keep, anonymise or destroy",
+		return fail(p, line,
+			    "retain %s %s: the action is keep, anonymise or destroy",
 			    category_code(c), state_codes[st]);
 	if ((e->action == RETENTION_KEEP) != (st == RETENTION_OPEN_LOAN))
 		return fail(p, line,
@@ -384,7 +387,8 @@ static int whole(struct parse *p, unsigned last)
 	return 0;
 }
 
-enum senim_result retention_parse(const char *text, size_t len, struct retention_rules **out,
+enum senim_result retention_parse(const char *text, size_t len,
+				  struct retention_rules **out,
 				  struct retention_error *err)
 {
 	*out = NULL;

@@ -51,9 +51,18 @@ enum retention_state {
 	RETENTION_STATE__COUNT
 };
 
-enum retention_action { RETENTION_KEEP, RETENTION_ANONYMISE, RETENTION_DESTROY };
+enum retention_action {
+	RETENTION_KEEP,
+	RETENTION_ANONYMISE,
+	RETENTION_DESTROY
+};
 
-enum retention_unit { RETENTION_DAYS, RETENTION_MONTHS, RETENTION_YEARS, RETENTION_OPEN };
+enum retention_unit {
+	RETENTION_DAYS,
+	RETENTION_MONTHS,
+	RETENTION_YEARS,
+	RETENTION_OPEN
+};
 
 struct retention_period {
 	enum retention_unit unit;

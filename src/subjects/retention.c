@@ -68,7 +68,8 @@ static enum senim_result facts_of(struct store_tx *tx, const char *id, struct fa
 	enum senim_result err = query_int(
 		tx,
 		"SELECT COUNT(*), SUM(CASE WHEN status <> 'closed' THEN 1 ELSE 0 END),"
-		" MAX(updated_at), COALESCE(SUM(principal), 0), COALESCE(MAX(overdue_days), 0)"
+		" MAX(updated_at), COALESCE(SUM(principal), 0), "
+		"COALESCE(MAX(overdue_days), 0)"
 		" FROM loans WHERE subject_id = $1",
 		id, v, 5);
 	if (err)
@@ -93,11 +94,12 @@ static enum senim_result facts_of(struct store_tx *tx, const char *id, struct fa
 		return err;
 	open |= v[0] > 0;
 	/* Applications: microseconds; one in progress is a relation still open. */
-	err = query_int(tx,
-			"SELECT COUNT(*), SUM(CASE WHEN state = 'declined' THEN 1 ELSE 0 END),"
-			" SUM(CASE WHEN state IN ('declined', 'withdrawn') THEN 0 ELSE 1 END),"
-			" MAX(updated_at) FROM applications WHERE subject_id = $1",
-			id, v, 4);
+	err = query_int(
+		tx,
+		"SELECT COUNT(*), SUM(CASE WHEN state = 'declined' THEN 1 ELSE 0 END),"
+		" SUM(CASE WHEN state IN ('declined', 'withdrawn') THEN 0 ELSE 1 END),"
+		" MAX(updated_at) FROM applications WHERE subject_id = $1",
+		id, v, 4);
 	if (err)
 		return err;
 	f->applications = v[0];
@@ -114,10 +116,11 @@ static enum senim_result facts_of(struct store_tx *tx, const char *id, struct fa
 	if (v[0] > 0)
 		in_progress -= v[0];
 	open |= in_progress > 0;
-	err = query_int(tx,
-			"SELECT COUNT(*), SUM(CASE WHEN withdrawn_at IS NULL THEN 1 ELSE 0 END),"
-			" MAX(withdrawn_at) FROM consents WHERE subject_id = $1",
-			id, v, 3);
+	err = query_int(
+		tx,
+		"SELECT COUNT(*), SUM(CASE WHEN withdrawn_at IS NULL THEN 1 ELSE 0 END),"
+		" MAX(withdrawn_at) FROM consents WHERE subject_id = $1",
+		id, v, 3);
 	if (err)
 		return err;
 	if (open) {
@@ -136,8 +139,9 @@ static enum senim_result facts_of(struct store_tx *tx, const char *id, struct fa
 	}
 	/* Holds: microseconds. */
 	struct store_rows *r;
-	err = store_query(tx, "SELECT set_at, lifted_at FROM legal_holds WHERE subject_id = $1",
-			  (struct store_val[]){ SV_TEXT(id) }, 1, &r);
+	err = store_query(
+		tx, "SELECT set_at, lifted_at FROM legal_holds WHERE subject_id = $1",
+		(struct store_val[]){ SV_TEXT(id) }, 1, &r);
 	if (err)
 		return err;
 	int has;
@@ -156,8 +160,9 @@ static enum senim_result facts_of(struct store_tx *tx, const char *id, struct fa
 	store_rows_free(r);
 	if (err)
 		return err;
-	err = store_query(tx, "SELECT DISTINCT category FROM subject_records WHERE subject_id = $1",
-			  (struct store_val[]){ SV_TEXT(id) }, 1, &r);
+	err = store_query(
+		tx, "SELECT DISTINCT category FROM subject_records WHERE subject_id = $1",
+		(struct store_val[]){ SV_TEXT(id) }, 1, &r);
 	if (err)
 		return err;
 	while ((err = store_rows_next(r, &has)) == SENIM_OK && has) {
@@ -168,7 +173,8 @@ static enum senim_result facts_of(struct store_tx *tx, const char *id, struct fa
 	store_rows_free(r);
 	if (err)
 		return err;
-	err = store_query(tx, "SELECT category FROM retention_purges WHERE subject_id = $1",
+	err = store_query(tx,
+			  "SELECT category FROM retention_purges WHERE subject_id = $1",
 			  (struct store_val[]){ SV_TEXT(id) }, 1, &r);
 	if (err)
 		return err;
@@ -184,13 +190,13 @@ static enum senim_result facts_of(struct store_tx *tx, const char *id, struct fa
 /* ---- what is due ------------------------------------------------------------------------ */
 
 struct due {
-	uint32_t purge;	    /* CATEGORY_BIT of categories to delete now */
-	int shred;	    /* the subject's end has come */
+	uint32_t purge; /* CATEGORY_BIT of categories to delete now */
+	int shred;	/* the subject's end has come */
 	enum shred_mode mode;
 };
 
-static void due_of(const struct retention_rules *rules, const struct facts *f, int32_t day,
-		   struct due *d)
+static void due_of(const struct retention_rules *rules, const struct facts *f,
+		   int32_t day, struct due *d)
 {
 	memset(d, 0, sizeof(*d));
 	if (f->none || f->held || f->state == RETENTION_OPEN_LOAN)
@@ -292,8 +298,8 @@ static enum senim_result audit(struct store_tx *tx, const struct retention_run *
 	return audit_append(tx, op->kr, &rec);
 }
 
-static enum senim_result purge(struct store_tx *tx, struct retention_run *op, const char *id,
-			       uint32_t mask)
+static enum senim_result purge(struct store_tx *tx, struct retention_run *op,
+			       const char *id, uint32_t mask)
 {
 	int64_t now = clock_now_us();
 	for (int c = 0; c < CATEGORY__COUNT; c++) {
@@ -302,13 +308,14 @@ static enum senim_result purge(struct store_tx *tx, struct retention_run *op, co
 		int64_t n;
 		enum senim_result err = shred_category_tx(tx, id, category_code(c), &n);
 		if (!err)
-			err = store_exec(tx,
-					 "INSERT INTO retention_purges (subject_id, category,"
-					 " run_day, done_at) VALUES ($1, $2, $3, $4)",
-					 (struct store_val[]){ SV_TEXT(id),
-							       SV_TEXT(category_code(c)),
-							       SV_INT(op->day), SV_INT(now) },
-					 4, NULL);
+			err = store_exec(
+				tx,
+				"INSERT INTO retention_purges (subject_id, category,"
+				" run_day, done_at) VALUES ($1, $2, $3, $4)",
+				(struct store_val[]){ SV_TEXT(id),
+						      SV_TEXT(category_code(c)),
+						      SV_INT(op->day), SV_INT(now) },
+				4, NULL);
 		if (!err)
 			err = audit(tx, op, "retention.purge", id, category_code(c));
 		if (err)
@@ -318,8 +325,9 @@ static enum senim_result purge(struct store_tx *tx, struct retention_run *op, co
 	return SENIM_OK;
 }
 
-static enum senim_result shred(struct store_tx *tx, struct retention_run *op, const char *id,
-			       const struct facts *f, enum shred_mode mode)
+static enum senim_result shred(struct store_tx *tx, struct retention_run *op,
+			       const char *id, const struct facts *f,
+			       enum shred_mode mode)
 {
 	int64_t now = clock_now_us();
 	enum senim_result err = SENIM_OK;
@@ -335,13 +343,15 @@ static enum senim_result shred(struct store_tx *tx, struct retention_run *op, co
 			tx,
 			"INSERT INTO retention_stats (id, run_day, state, age_band,"
 			" applications, declined, loans, principal_tiyn, written_off,"
-			" max_overdue_days) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-			(struct store_val[]){ SV_TEXT(sid), SV_INT(op->day),
-					      SV_TEXT(retention_state_code(f->state)),
-					      band ? SV_TEXT(band) : SV_NULL(),
-					      SV_INT(f->applications), SV_INT(f->declined),
-					      SV_INT(f->loans), SV_INT(f->principal),
-					      SV_INT(f->written_off), SV_INT(f->max_overdue) },
+			" max_overdue_days) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+			"$10)",
+			(struct store_val[]){
+				SV_TEXT(sid), SV_INT(op->day),
+				SV_TEXT(retention_state_code(f->state)),
+				band ? SV_TEXT(band) : SV_NULL(), SV_INT(f->applications),
+				SV_INT(f->declined), SV_INT(f->loans),
+				SV_INT(f->principal), SV_INT(f->written_off),
+				SV_INT(f->max_overdue) },
 			10, NULL);
 		if (err)
 			return err;
@@ -355,31 +365,31 @@ static enum senim_result shred(struct store_tx *tx, struct retention_run *op, co
 	snprintf(receipt, sizeof(receipt), "{\"ended_by\":\"retention\",\"run\":\"%s\"}",
 		 op->request_id);
 	int64_t ended = 0;
-	err = store_exec(tx,
-			 "UPDATE consents SET withdrawn_at = $2, withdrawal_receipt = $3"
-			 " WHERE subject_id = $1 AND withdrawn_at IS NULL",
-			 (struct store_val[]){ SV_TEXT(id), SV_INT(now), SV_TEXT(receipt) },
-			 3, &ended);
+	err = store_exec(
+		tx,
+		"UPDATE consents SET withdrawn_at = $2, withdrawal_receipt = $3"
+		" WHERE subject_id = $1 AND withdrawn_at IS NULL",
+		(struct store_val[]){ SV_TEXT(id), SV_INT(now), SV_TEXT(receipt) }, 3,
+		&ended);
 	if (err)
 		return err;
 	op->consents_ended += (size_t)ended;
-	err = store_exec(tx,
-			 "INSERT INTO retention_done (subject_id, state, action, run_day,"
-			 " done_at, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
-			 (struct store_val[]){ SV_TEXT(id),
-					       SV_TEXT(retention_state_code(f->state)),
-					       SV_TEXT(mode == SHRED_DESTROY ? "destroyed"
-									     : "anonymised"),
-					       SV_INT(op->day), SV_INT(now),
-					       SV_TEXT(op->request_id) },
-			 6, NULL);
+	err = store_exec(
+		tx,
+		"INSERT INTO retention_done (subject_id, state, action, run_day,"
+		" done_at, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
+		(struct store_val[]){
+			SV_TEXT(id), SV_TEXT(retention_state_code(f->state)),
+			SV_TEXT(mode == SHRED_DESTROY ? "destroyed" : "anonymised"),
+			SV_INT(op->day), SV_INT(now), SV_TEXT(op->request_id) },
+		6, NULL);
 	if (err)
 		return err;
 	char cats[128];
 	categories_text(f->has_records, cats, sizeof(cats));
 	err = audit(tx, op,
-		    mode == SHRED_DESTROY ? "retention.destroy" : "retention.anonymise", id,
-		    cats);
+		    mode == SHRED_DESTROY ? "retention.destroy" : "retention.anonymise",
+		    id, cats);
 	if (err)
 		return err;
 	if (mode == SHRED_DESTROY)
@@ -407,8 +417,8 @@ static enum senim_result load_page(struct store_tx *tx, struct page *p)
 		tx,
 		"SELECT id FROM subjects WHERE id > $1 AND id NOT IN"
 		" (SELECT subject_id FROM retention_done) ORDER BY id LIMIT $2",
-		(struct store_val[]){ SV_TEXT(p->cursor), SV_INT((int64_t)p->op->chunk) }, 2,
-		&r);
+		(struct store_val[]){ SV_TEXT(p->cursor), SV_INT((int64_t)p->op->chunk) },
+		2, &r);
 	if (err)
 		return err;
 	int has;
@@ -467,7 +477,8 @@ static enum senim_result page_fn(struct store_tx *tx, void *ctx)
 		nshred[m] = k;
 		if (k)
 			err = shred_journal_append(op->journal, shred_ids, k,
-						   (enum shred_mode)m, clock_now_us() / 1000000);
+						   (enum shred_mode)m,
+						   clock_now_us() / 1000000);
 		if (err)
 			goto fail;
 	}
@@ -524,7 +535,8 @@ enum senim_result retention_run(struct store *st, struct retention_run *op)
 	while (!p.done && !err) {
 		/* A failed page leaves the counters as they were before it. */
 		struct retention_run before = *op;
-		err = op->dry_run ? store_read(st, page_fn, &p) : store_write(st, page_fn, &p);
+		err = op->dry_run ? store_read(st, page_fn, &p)
+				  : store_write(st, page_fn, &p);
 		if (err) {
 			*op = before;
 			break;
@@ -562,24 +574,28 @@ int hold_reference_valid(const char *ref)
 	for (size_t i = 0; i < n; i++) {
 		char c = ref[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '/' || c == '.' || c == '_' || c == '-'))
+		      (c >= '0' && c <= '9') || c == '/' || c == '.' || c == '_' ||
+		      c == '-'))
 			return 0;
 	}
 	return 1;
 }
 
 static enum senim_result hold_audit(struct store_tx *tx, const struct hold_op *h,
-				    const char *operation)
+				    const char *operation, const char *outcome)
 {
 	char object[64];
-	snprintf(object, sizeof(object), "hold:%s", h->hold_id);
+	if (h->hold_id[0])
+		snprintf(object, sizeof(object), "hold:%s", h->hold_id);
+	else
+		snprintf(object, sizeof(object), "subject:%s", h->subject_id);
 	struct audit_record rec = { .actor = h->actor,
 				    .operation = operation,
 				    .object = object,
 				    .subject_id = h->subject_id,
 				    .categories = "",
 				    .purpose = "legal_obligation",
-				    .outcome = "success",
+				    .outcome = outcome,
 				    .request_id = h->request_id };
 	return audit_append(tx, h->kr, &rec);
 }
@@ -588,7 +604,8 @@ static enum senim_result open_hold(struct store_tx *tx, struct hold_op *h)
 {
 	struct store_rows *r;
 	enum senim_result err = store_query_one(
-		tx, "SELECT id FROM legal_holds WHERE subject_id = $1 AND lifted_at IS NULL",
+		tx,
+		"SELECT id FROM legal_holds WHERE subject_id = $1 AND lifted_at IS NULL",
 		(struct store_val[]){ SV_TEXT(h->subject_id) }, 1, &r);
 	if (err)
 		return err;
@@ -610,33 +627,40 @@ enum senim_result hold_set_tx(struct store_tx *tx, void *ctx)
 		return err;
 	store_rows_free(r);
 	err = open_hold(tx, h);
-	if (err == SENIM_OK)
-		return SENIM_ERR_CONFLICT;
+	if (err == SENIM_OK) {
+		h->refused = HOLD_EXISTS;
+		return hold_audit(tx, h, "retention.hold.set", "unchanged");
+	}
 	if (err != SENIM_ERR_NOT_FOUND)
 		return err;
 	int64_t now = clock_now_us();
 	id_time_ordered(h->hold_id, "hld_", now / 1000);
-	err = store_exec(tx,
-			 "INSERT INTO legal_holds (id, subject_id, kind, reference, set_by,"
-			 " set_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-			 (struct store_val[]){ SV_TEXT(h->hold_id), SV_TEXT(h->subject_id),
-					       SV_TEXT(hold_kind_code(h->kind)),
-					       SV_TEXT(h->reference), SV_TEXT(h->actor),
-					       SV_INT(now), SV_TEXT(h->request_id) },
-			 7, NULL);
-	return err ? err : hold_audit(tx, h, "retention.hold.set");
+	err = store_exec(
+		tx,
+		"INSERT INTO legal_holds (id, subject_id, kind, reference, set_by,"
+		" set_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		(struct store_val[]){ SV_TEXT(h->hold_id), SV_TEXT(h->subject_id),
+				      SV_TEXT(hold_kind_code(h->kind)),
+				      SV_TEXT(h->reference), SV_TEXT(h->actor),
+				      SV_INT(now), SV_TEXT(h->request_id) },
+		7, NULL);
+	return err ? err : hold_audit(tx, h, "retention.hold.set", "success");
 }
 
 enum senim_result hold_lift_tx(struct store_tx *tx, void *ctx)
 {
 	struct hold_op *h = ctx;
 	enum senim_result err = open_hold(tx, h);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		h->refused = HOLD_NONE;
+		return hold_audit(tx, h, "retention.hold.lift", "not_found");
+	}
 	if (err)
 		return err;
-	err = store_exec(tx,
-			 "UPDATE legal_holds SET lifted_at = $2, lifted_by = $3 WHERE id = $1",
-			 (struct store_val[]){ SV_TEXT(h->hold_id), SV_INT(clock_now_us()),
-					       SV_TEXT(h->actor) },
-			 3, NULL);
-	return err ? err : hold_audit(tx, h, "retention.hold.lift");
+	err = store_exec(
+		tx, "UPDATE legal_holds SET lifted_at = $2, lifted_by = $3 WHERE id = $1",
+		(struct store_val[]){ SV_TEXT(h->hold_id), SV_INT(clock_now_us()),
+				      SV_TEXT(h->actor) },
+		3, NULL);
+	return err ? err : hold_audit(tx, h, "retention.hold.lift", "success");
 }

@@ -64,11 +64,11 @@ struct retention_run {
 	void (*step)(const struct retention_step *s, void *ctx); /* may be NULL */
 	void *ctx;
 	/* out */
-	size_t subjects;  /* looked at */
-	size_t held;	  /* skipped: an open legal hold */
-	size_t open;	  /* skipped: open_loan (the automatic hold) */
+	size_t subjects; /* looked at */
+	size_t held;	 /* skipped: an open legal hold */
+	size_t open;	 /* skipped: open_loan (the automatic hold) */
 	size_t anonymised, destroyed;
-	size_t purged;	  /* categories deleted before the rest */
+	size_t purged; /* categories deleted before the rest */
 	size_t consents_ended;
 };
 
@@ -79,11 +79,17 @@ struct retention_run {
  * when the journal cannot be written (that chunk is not shredded);
  * SENIM_ERR_STORE.
  */
-SENIM_MUST_CHECK enum senim_result retention_run(struct store *st, struct retention_run *op);
+SENIM_MUST_CHECK enum senim_result retention_run(struct store *st,
+						 struct retention_run *op);
 
 /* ---- legal holds ----------------------------------------------------------------- */
 
-enum hold_kind { HOLD_INVESTIGATION, HOLD_COURT, HOLD_REGULATOR, HOLD_KIND__COUNT };
+enum hold_kind {
+	HOLD_INVESTIGATION,
+	HOLD_COURT,
+	HOLD_REGULATOR,
+	HOLD_KIND__COUNT
+};
 const char *hold_kind_code(enum hold_kind k);
 int hold_kind_parse(const char *code); /* -1 when unknown */
 
@@ -95,18 +101,26 @@ int hold_reference_valid(const char *ref);
  * Set or lift the hold on a subject (the op of `POST/DELETE
  * /v1/subjects/{id}/hold` and `senim retention hold`).  In: subject_id,
  * kind and reference (setting), actor, request_id, kr.  hold_set_tx:
- * SENIM_ERR_NOT_FOUND for an unknown subject, SENIM_ERR_CONFLICT when one
- * is open already (*hold_id gets it).  hold_lift_tx: SENIM_ERR_NOT_FOUND
- * when none is open.  Each appends its audit record (retention.hold.set,
- * retention.hold.lift) with the hold's id as the object.
+ * SENIM_ERR_NOT_FOUND for an unknown subject.  Each appends its audit record
+ * (retention.hold.set, retention.hold.lift) with the hold's id as the
+ * object, and so does a refusal that touched the subject, which returns
+ * SENIM_OK with `refused` set so its record commits: HOLD_EXISTS when one
+ * is open already (hold_id gets it; outcome "unchanged"), HOLD_NONE when
+ * there is none to lift (outcome "not_found").
  */
+enum hold_refusal {
+	HOLD_OK,
+	HOLD_EXISTS,
+	HOLD_NONE
+};
 struct hold_op {
 	const struct keyring *kr;
 	const char *subject_id;
 	enum hold_kind kind;
 	const char *reference;
 	const char *actor, *request_id;
-	char hold_id[40]; /* out */
+	char hold_id[40];	   /* out */
+	enum hold_refusal refused; /* out */
 };
 SENIM_MUST_CHECK enum senim_result hold_set_tx(struct store_tx *tx, void *op);
 SENIM_MUST_CHECK enum senim_result hold_lift_tx(struct store_tx *tx, void *op);

@@ -28,7 +28,8 @@ static enum senim_result del(struct store_tx *tx, const char *sql, const char *i
 			     int64_t *count)
 {
 	int64_t n = 0;
-	enum senim_result err = store_exec(tx, sql, (struct store_val[]){ SV_TEXT(id) }, 1, &n);
+	enum senim_result err =
+		store_exec(tx, sql, (struct store_val[]){ SV_TEXT(id) }, 1, &n);
 	if (!err)
 		*count += n;
 	return err;
@@ -41,15 +42,15 @@ enum senim_result shred_subject_tx(struct store_tx *tx, const char *subject_id,
 	/* The key first: once it is gone nothing sealed for the subject opens,
 	 * whatever of the rest a failure below would leave (it rolls back
 	 * together anyway). */
-	enum senim_result err =
-		del(tx, "DELETE FROM subject_keys WHERE subject_id = $1", subject_id, &c->keys);
+	enum senim_result err = del(tx, "DELETE FROM subject_keys WHERE subject_id = $1",
+				    subject_id, &c->keys);
 	if (!err)
-		err = del(tx, "DELETE FROM subject_index WHERE subject_id = $1", subject_id,
-			  &c->indexes);
+		err = del(tx, "DELETE FROM subject_index WHERE subject_id = $1",
+			  subject_id, &c->indexes);
 	/* Sign-in ends with the subject: no token outlives their data. */
 	if (!err)
-		err = del(tx, "DELETE FROM borrower_tokens WHERE subject_id = $1", subject_id,
-			  &c->other);
+		err = del(tx, "DELETE FROM borrower_tokens WHERE subject_id = $1",
+			  subject_id, &c->other);
 	if (err || mode != SHRED_DESTROY)
 		return err;
 	err = del(tx, "DELETE FROM subject_records WHERE subject_id = $1", subject_id,
@@ -62,8 +63,8 @@ enum senim_result shred_subject_tx(struct store_tx *tx, const char *subject_id,
 		err = del(tx, "DELETE FROM subject_sources WHERE subject_id = $1",
 			  subject_id, &c->records);
 	if (!err)
-		err = del(tx, "DELETE FROM phone_changes WHERE subject_id = $1", subject_id,
-			  &c->records);
+		err = del(tx, "DELETE FROM phone_changes WHERE subject_id = $1",
+			  subject_id, &c->records);
 	return err;
 }
 
@@ -71,10 +72,9 @@ enum senim_result shred_category_tx(struct store_tx *tx, const char *subject_id,
 				    const char *category, int64_t *n)
 {
 	*n = 0;
-	return store_exec(tx,
-			  "DELETE FROM subject_records WHERE subject_id = $1 AND category = $2",
-			  (struct store_val[]){ SV_TEXT(subject_id), SV_TEXT(category) }, 2,
-			  n);
+	return store_exec(
+		tx, "DELETE FROM subject_records WHERE subject_id = $1 AND category = $2",
+		(struct store_val[]){ SV_TEXT(subject_id), SV_TEXT(category) }, 2, n);
 }
 
 /* ---- the journal ----------------------------------------------------------------- */
@@ -157,8 +157,8 @@ enum senim_result shred_journal_append(const char *path, const char *const *ids,
 			break;
 		}
 		char line[JOURNAL_LINE_MAX];
-		snprintf(line, sizeof(line), "%s %s %lld\n", ids[i], shred_mode_code(mode),
-			 (long long)unix_seconds);
+		snprintf(line, sizeof(line), "%s %s %lld\n", ids[i],
+			 shred_mode_code(mode), (long long)unix_seconds);
 		err = buf_addstr(&b, line);
 	}
 	if (err || b.len == 0)
@@ -200,8 +200,9 @@ fail:
 }
 
 /* One journal line [s, s+len) without its LF. */
-static enum senim_result parse_line(const char *s, size_t len, char id[JOURNAL_ID_MAX + 1],
-				    enum shred_mode *mode, int64_t *at)
+static enum senim_result parse_line(const char *s, size_t len,
+				    char id[JOURNAL_ID_MAX + 1], enum shred_mode *mode,
+				    int64_t *at)
 {
 	const char *sp1 = memchr(s, ' ', len);
 	if (!sp1 || !id_ok(s, (size_t)(sp1 - s)))

@@ -89,7 +89,7 @@ SENIM_MUST_CHECK enum senim_result shred_journal_append(const char *path,
  */
 typedef enum senim_result (*shred_journal_fn)(void *ctx, const char *subject_id,
 					      enum shred_mode mode, int64_t at);
-SENIM_MUST_CHECK enum senim_result shred_journal_each(const char *path, shred_journal_fn fn,
-						      void *ctx, unsigned *bad_line);
+SENIM_MUST_CHECK enum senim_result
+shred_journal_each(const char *path, shred_journal_fn fn, void *ctx, unsigned *bad_line);
 
 #endif

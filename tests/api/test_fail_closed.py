@@ -114,6 +114,9 @@ CALLS = {
                                        body={"allowed_purposes": ["loan_servicing"]}),
     "subject_unrestrict": lambda c: dict(token=c.dpo),
     "subject_protection": lambda c: dict(token=c.dpo),
+    "subject_hold_set": lambda c: dict(token=c.dpo, body={"kind": "court",
+                                                          "reference": "2-77/2026"}),
+    "subject_hold_lift": lambda c: dict(token=c.dpo),
     "subject_consents": lambda c: dict(token=c.dpo, headers=LEGAL),
     "me": lambda c: dict(token=c.token),
     "me_accept_policy": lambda c: dict(token=c.token, body={

@@ -198,3 +198,36 @@ def test_anonymise_keeps_facts_without_the_id(senim, staff):
     assert rows[0][0] and "-" in rows[0][0] or rows[0][0] == "65+", (rows, born, age)
     assert senim.sql(f"SELECT action FROM retention_done WHERE subject_id = '{sid}'") \
         == [["anonymised"]]
+
+
+def test_hold_by_the_dpo_over_the_api(senim, staff):
+    sid, _ = withdrawn_borrower(senim, staff)
+    path = f"/v1/subjects/{sid}/hold"
+    body = {"kind": "investigation", "reference": "INV-2026/17"}
+    # Only the DPO holds.
+    r = senim.post(path, body, token=staff["underwriter"])
+    assert r.status == 403, r
+    r = senim.post(path, {"kind": "whim", "reference": "x"}, token=staff["dpo"])
+    assert r.status == 422 and r.json["field"] == "kind", r
+    r = senim.post(path, {"kind": "court", "reference": "Иванов"}, token=staff["dpo"])
+    assert r.status == 422 and r.json["field"] == "reference", r
+    r = senim.post(path, body, token=staff["dpo"])
+    assert r.status == 201 and r.json["status"] == "held", r
+    hold_id = r.json["hold_id"]
+    r = senim.post(path, body, token=staff["dpo"])
+    assert r.status == 409 and r.json["code"] == "hold_exists", r
+    rows = senim.sql("SELECT object, subject_id, outcome FROM audit_log"
+                     f" WHERE operation = 'retention.hold.set' AND subject_id = '{sid}'"
+                     " ORDER BY seq")
+    assert rows == [[f"hold:{hold_id}", sid, "success"],
+                    [f"hold:{hold_id}", sid, "unchanged"]]
+    p = run(senim, "--date", day(40))
+    assert f"{sid} consent_withdrawn held" in p.stdout.decode()
+    assert readable(senim, staff, sid)
+    r = senim.delete(path, token=staff["dpo"])
+    assert r.status == 200 and r.json == {"hold_id": hold_id, "subject_id": sid,
+                                          "status": "lifted"}, r
+    r = senim.delete(path, token=staff["dpo"])
+    assert r.status == 404 and r.json["code"] == "hold_not_found", r
+    r = senim.post("/v1/subjects/sbj_nobody/hold", body, token=staff["dpo"])
+    assert r.status == 404, r

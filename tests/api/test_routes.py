@@ -74,6 +74,8 @@ EXPECTED = {
     ("POST", "/v1/subjects/{id}/restrictions"): {"dpo"},
     ("DELETE", "/v1/subjects/{id}/restrictions"): {"dpo"},
     ("GET", "/v1/subjects/{id}/protection"): {"dpo"},
+    ("POST", "/v1/subjects/{id}/hold"): {"dpo"},
+    ("DELETE", "/v1/subjects/{id}/hold"): {"dpo"},
     # A bureau's report: application review (underwriter) and servicing
     # (support, underwriter), as the purposes the service serves allow.
     ("POST", "/v1/subjects/{id}/checks/credit-report"): {"underwriter", "support"},

@@ -63,30 +63,36 @@ static void test_shipped_file(void **state)
  * category and state), or appended when `append`. */
 static char *file_with(const char *replace_prefix, const char *line, int append)
 {
-	static const char *const cats[] = { "identity", "family",  "medical", "contact",
-					    "professional", "device", "biometric" };
+	static const char *const cats[] = { "identity", "family",	"medical",
+					    "contact",	"professional", "device",
+					    "biometric" };
 	static const char *const states[] = { "applicant_refused", "open_loan",
 					      "loan_closed", "consent_withdrawn" };
 	size_t cap = 16384, n = 0;
 	char *out = malloc(cap);
 	assert_non_null(out);
-	n += (size_t)snprintf(out + n, cap - n,
-			      "# test\nminimum none 0d no minimum\nminimum aml 5y AML law\n");
+	n += (size_t)snprintf(
+		out + n, cap - n,
+		"# test\nminimum none 0d no minimum\nminimum aml 5y AML law\n");
 	for (size_t s = 0; s < N(states); s++)
 		for (size_t c = 0; c < N(cats); c++) {
 			char entry[256];
 			int special = c == 2 || c == 6;
 			if (s == 1)
-				snprintf(entry, sizeof(entry), "retain %s %s open keep none basis",
-					 cats[c], states[s]);
+				snprintf(entry, sizeof(entry),
+					 "retain %s %s open keep none basis", cats[c],
+					 states[s]);
 			else
-				snprintf(entry, sizeof(entry), "retain %s %s %s %s %s basis",
-					 cats[c], states[s], special ? "30d" : "5y",
-					 c == 0 ? "anonymise" : "destroy", c == 0 ? "aml" : "none");
-			if (replace_prefix && strncmp(entry, replace_prefix,
-						      strlen(replace_prefix)) == 0) {
+				snprintf(entry, sizeof(entry),
+					 "retain %s %s %s %s %s basis", cats[c],
+					 states[s], special ? "30d" : "5y",
+					 c == 0 ? "anonymise" : "destroy",
+					 c == 0 ? "aml" : "none");
+			if (replace_prefix &&
+			    strncmp(entry, replace_prefix, strlen(replace_prefix)) == 0) {
 				if (line)
-					n += (size_t)snprintf(out + n, cap - n, "%s\n", line);
+					n += (size_t)snprintf(out + n, cap - n, "%s\n",
+							      line);
 				continue;
 			}
 			n += (size_t)snprintf(out + n, cap - n, "%s\n", entry);
@@ -100,8 +106,8 @@ struct bad_case {
 	const char *replace; /* the entry to replace (its prefix), or NULL */
 	const char *line;    /* what goes in its place, or is appended */
 	int append;
-	unsigned want_line;  /* 0: the end of the file */
-	const char *want;    /* in the message */
+	unsigned want_line; /* 0: the end of the file */
+	const char *want;   /* in the message */
 };
 
 static void test_refusals(void **state)
@@ -120,29 +126,37 @@ static void test_refusals(void **state)
 		  "below the legal minimum" },
 		{ NULL, "retain identity loan_closed 5y anonymise aml again", 1, 32,
 		  "given already on line" },
-		{ "retain family loan_closed", NULL, 0, 0, "no entry for family in state loan_closed" },
-		{ "retain medical loan_closed", "retain medical loan_closed 6y destroy none b", 0,
-		  20, "special data (D7)" },
-		{ "retain family loan_closed", "retain family loan_closed open keep none b", 0,
-		  19, "`open` is the period of open_loan" },
-		{ "retain family open_loan", "retain family open_loan 1y destroy none b", 0, 12,
+		{ "retain family loan_closed", NULL, 0, 0,
+		  "no entry for family in state loan_closed" },
+		{ "retain medical loan_closed",
+		  "retain medical loan_closed 6y destroy none b", 0, 20,
+		  "special data (D7)" },
+		{ "retain family loan_closed",
+		  "retain family loan_closed open keep none b", 0, 19,
 		  "`open` is the period of open_loan" },
-		{ "retain family open_loan", "retain family open_loan open destroy none b", 0,
-		  12, "`keep` is the action of open_loan" },
-		{ "retain family loan_closed", "retain family loan_closed 1y destroy nope b", 0,
-		  19, "minimum nope is not declared" },
-		{ "retain family loan_closed", "retain family loan_closed 1y destroy none", 0,
-		  19, "its basis" },
-		{ "retain family loan_closed", "retain family loan_closed 1w destroy none b", 0,
-		  19, "the period must be" },
-		{ "retain family loan_closed", "retain family loan_closed 101y destroy none b",
-		  0, 19, "the period must be" },
-		{ "retain family loan_closed", "retain family loan_closed 1y shred none b", 0,
-		  19, "the action is" },
-		{ "retain family loan_closed", "retain family closed 1y destroy none b", 0, 19,
-		  "an unknown state" },
-		{ "retain family loan_closed", "retain finance loan_closed 1y destroy none b",
-		  0, 19, "an unknown category" },
+		{ "retain family open_loan", "retain family open_loan 1y destroy none b",
+		  0, 12, "`open` is the period of open_loan" },
+		{ "retain family open_loan",
+		  "retain family open_loan open destroy none b", 0, 12,
+		  "`keep` is the action of open_loan" },
+		{ "retain family loan_closed",
+		  "retain family loan_closed 1y destroy nope b", 0, 19,
+		  "minimum nope is not declared" },
+		{ "retain family loan_closed",
+		  "retain family loan_closed 1y destroy none", 0, 19, "its basis" },
+		{ "retain family loan_closed",
+		  "retain family loan_closed 1w destroy none b", 0, 19,
+		  "the period must be" },
+		{ "retain family loan_closed",
+		  "retain family loan_closed 101y destroy none b", 0, 19,
+		  "the period must be" },
+		{ "retain family loan_closed",
+		  "retain family loan_closed 1y shred none b", 0, 19, "the action is" },
+		{ "retain family loan_closed", "retain family closed 1y destroy none b",
+		  0, 19, "an unknown state" },
+		{ "retain family loan_closed",
+		  "retain finance loan_closed 1y destroy none b", 0, 19,
+		  "an unknown category" },
 		{ NULL, "minimum aml 1y again", 1, 32, "declared already" },
 		{ NULL, "keep identity", 1, 32, "a line is" },
 		{ NULL, "# bad \x01 control", 1, 32, "control character" },
@@ -157,7 +171,8 @@ static void test_refusals(void **state)
 		assert_null(r);
 		unsigned want = cases[i].want_line ? cases[i].want_line : 31;
 		if (e.line != want)
-			fail_msg("case %zu: line %u, want %u: %s", i, e.line, want, e.message);
+			fail_msg("case %zu: line %u, want %u: %s", i, e.line, want,
+				 e.message);
 		free(text);
 	}
 	/* The file without changes is good. */
@@ -191,9 +206,12 @@ static void test_period_arithmetic(void **state)
 	assert_int_equal(retention_period_end(day(2025, 1, 1), open), INT32_MAX);
 
 	/* Comparisons hold whatever the start. */
-	struct retention_period m12 = { RETENTION_MONTHS, 12 }, m60 = { RETENTION_MONTHS, 60 },
-				m59 = { RETENTION_MONTHS, 59 }, d366 = { RETENTION_DAYS, 366 },
-				d365 = { RETENTION_DAYS, 365 }, d1827 = { RETENTION_DAYS, 1827 };
+	struct retention_period m12 = { RETENTION_MONTHS, 12 },
+				m60 = { RETENTION_MONTHS, 60 },
+				m59 = { RETENTION_MONTHS, 59 },
+				d366 = { RETENTION_DAYS, 366 },
+				d365 = { RETENTION_DAYS, 365 },
+				d1827 = { RETENTION_DAYS, 1827 };
 	assert_true(retention_period_at_least(m12, y1));
 	assert_true(retention_period_at_least(y1, m12));
 	assert_true(retention_period_at_least(m60, y5));
@@ -205,7 +223,9 @@ static void test_period_arithmetic(void **state)
 	assert_true(retention_period_at_least(open, y5));
 	assert_false(retention_period_at_least(y5, open));
 	/* Brute force: where at_least says yes, the end is never earlier. */
-	struct retention_period ps[] = { m1, y1, d30, d365, d366, m12, m13, m59, m60, y5 };
+	struct retention_period ps[] = {
+		m1, y1, d30, d365, d366, m12, m13, m59, m60, y5
+	};
 	for (size_t a = 0; a < N(ps); a++)
 		for (size_t b = 0; b < N(ps); b++) {
 			if (!retention_period_at_least(ps[a], ps[b]))
@@ -222,7 +242,8 @@ struct seen {
 	int n;
 };
 
-static enum senim_result collect(void *ctx, const char *id, enum shred_mode mode, int64_t at)
+static enum senim_result collect(void *ctx, const char *id, enum shred_mode mode,
+				 int64_t at)
 {
 	struct seen *s = ctx;
 	assert_true(s->n < 4);
