@@ -231,3 +231,24 @@ def test_hold_by_the_dpo_over_the_api(senim, staff):
     assert r.status == 404 and r.json["code"] == "hold_not_found", r
     r = senim.post("/v1/subjects/sbj_nobody/hold", body, token=staff["dpo"])
     assert r.status == 404, r
+
+
+def test_an_open_loan_holds_automatically(senim, staff):
+    sid, body = withdrawn_borrower(senim, staff)
+    d = tempfile.mkdtemp(dir=TMP)
+    path = os.path.join(d, "loans.csv")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("contract_number,iin,principal_tiyn,rate_bp,method,payments,term_days,"
+                "start_date,penalty_daily_bp,penalty_annual_bp\n")
+        f.write("RET-%d-%s,%s,10000000,5600,annuity,12,,2026-01-10,5,1000\n"
+                % (os.getpid(), d[-6:], body["iin"]))
+    p = senim.cli("loans", "import", path)
+    assert b"imported 1 loans" in p.stdout, p.stdout
+    p = run(senim, "--dry-run", "--date", day(3650))
+    assert sid not in p.stdout.decode()
+    p = run(senim, "--date", day(3650))
+    assert sid not in p.stdout.decode()
+    assert "with an open loan" in p.stdout.decode()
+    assert readable(senim, staff, sid)
+    assert senim.sql(f"SELECT COUNT(*) FROM retention_done WHERE subject_id = '{sid}'") \
+        == [["0"]]
