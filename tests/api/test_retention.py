@@ -129,7 +129,8 @@ def test_due_destroyed_held_untouched_dry_run_and_second_run(senim, staff):
     p = run(senim, "--date", day(31))
     assert f"{gone} consent_withdrawn destroy" in p.stdout.decode()
     # Gone: the API cannot read it, nor can anyone with the database.
-    assert not readable(senim, staff, gone)
+    r = senim.get(f"/v1/subjects/{gone}/data", token=staff["underwriter"], headers=ID)
+    assert r.status == 404 and r.json["code"] == "subject_not_found", r
     assert senim.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{gone}'") \
         == [["0"]]
     assert senim.sql(f"SELECT COUNT(*) FROM subject_records WHERE subject_id = '{gone}'") \
