@@ -253,3 +253,26 @@ def test_an_open_loan_holds_automatically(senim, staff):
     assert readable(senim, staff, sid)
     assert senim.sql(f"SELECT COUNT(*) FROM retention_done WHERE subject_id = '{sid}'") \
         == [["0"]]
+
+
+def test_no_journal_no_shredding(senim, staff):
+    """The journal line comes before the key goes: when it cannot be
+    written, the run stops and the subject is untouched."""
+    sid, _ = withdrawn_borrower(senim, staff)
+    journal = os.path.join(os.path.dirname(senim.keys), "senim.shred")
+    moved = journal + ".aside"
+    if os.path.exists(journal):
+        os.rename(journal, moved)
+    os.mkdir(journal)  # a directory cannot be appended to
+    try:
+        p = run(senim, "--date", day(4000), check=False)
+        assert p.returncode == 3, p.stderr
+        assert readable(senim, staff, sid)
+        assert senim.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{sid}'") \
+            == [["1"]]
+    finally:
+        os.rmdir(journal)
+        if os.path.exists(moved):
+            os.rename(moved, journal)
+    run(senim, "--date", day(4000))
+    assert not readable(senim, staff, sid)
