@@ -124,7 +124,8 @@ static void test_released_migrations_unchanged(void **state)
 	}
 }
 
-/* Versions run 1, 2, 3, ..., and every one of them has its words in both
+/* Versions only grow (each task's number is fixed, and they are merged
+ * in any order; a merged tree runs 1, 2, 3, ...), and every one of them has its words in both
  * dialects (no {name} the dialect table lacks). */
 static void test_versions_in_order(void **state)
 {
@@ -133,10 +134,7 @@ static void test_versions_in_order(void **state)
 	const struct store_migration *ms = store_migrations(&count);
 	assert_true(count >= 9);
 	for (size_t i = 0; i < count; i++) {
-		/* Versions 14-16 are the parallel branches' (sign, restructure,
-		 * requests): until they are merged, 17 follows 13.  Once merged
-		 * this is i + 1 again. */
-		assert_int_equal(ms[i].version, (int)i + 1 + (i >= 13 ? 3 : 0));
+		assert_true(ms[i].version > (i ? ms[i - 1].version : 0));
 		for (int kind = STORE_SQLITE; kind <= STORE_POSTGRES; kind++) {
 			struct buf sql;
 			buf_init(&sql, BUF_NO_LIMIT);
