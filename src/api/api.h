@@ -77,6 +77,11 @@ enum senim_result api_subject_restrict(struct http_request *req,
 				       struct http_response *resp);
 enum senim_result api_subject_unrestrict(struct http_request *req,
 					 struct http_response *resp);
+/* holds.c: the DPO's legal holds (retention). */
+enum senim_result api_subject_hold_set(struct http_request *req,
+				       struct http_response *resp);
+enum senim_result api_subject_hold_lift(struct http_request *req,
+					struct http_response *resp);
 enum senim_result api_subject_check_report(struct http_request *req,
 					   struct http_response *resp);
 enum senim_result api_subject_check_phone(struct http_request *req,

@@ -82,6 +82,11 @@ static const struct route table[] = {
 	  ROLE_BIT(ROLE_DPO), JSON, "subject_limit_set" },
 	{ "DELETE", "/v1/subjects/{id}/access-limit", api_subject_limit_lift,
 	  ROLE_BIT(ROLE_DPO), 0, "subject_limit_lift" },
+	/* Legal holds stop the retention clock (C3, O1). */
+	{ "POST", "/v1/subjects/{id}/hold", api_subject_hold_set, ROLE_BIT(ROLE_DPO),
+	  JSON, "subject_hold_set" },
+	{ "DELETE", "/v1/subjects/{id}/hold", api_subject_hold_lift, ROLE_BIT(ROLE_DPO),
+	  0, "subject_hold_lift" },
 	/* Checks with recipients (T1-T3): underwriting and servicing. */
 	{ "POST", "/v1/subjects/{id}/checks/credit-report", api_subject_check_report,
 	  PHONE_ROLES, JSON, "subject_check_report" },

@@ -33,6 +33,8 @@ static const struct command commands[] = {
 	{ "loans", cmd_loans, "import loans migrated from another system" },
 	{ "eod", cmd_eod, "close the loans' day: accrual, delays, penalties, notices" },
 	{ "calendar", cmd_calendar, "check and show the working-day calendar" },
+	{ "retention", cmd_retention,
+	  "retention periods, legal holds, anonymise and destroy" },
 	{ "version", cmd_version, "print the version" },
 };
 

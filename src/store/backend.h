@@ -52,6 +52,9 @@ struct store_backend {
 	/* Optional (NULL when the engine has none): a number that changes
 	 * whenever any other connection commits, read without a transaction. */
 	enum senim_result (*data_version)(void *conn, int64_t *version);
+	/* Optional: leave no deleted row's bytes in the engine's own logs
+	 * (store_forget_freed). */
+	enum senim_result (*forget_freed)(void *conn);
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -757,6 +757,57 @@ static const char M0016[] =
 	" PRIMARY KEY (request_id, seq));";
 
 /*
+ * Version 17: retention (C3, O1, D7; subjects/retention.h, docs/retention.md).
+ *
+ * legal_holds stops a subject's retention clock while a hold is open: the
+ * DPO's, for an investigation, a court or a regulator, with a reference
+ * that is a case number, never a person's data.  retention_done marks a
+ * subject whose data key was destroyed (the run's idempotency and the
+ * lists' answer); retention_purges a category whose records went before
+ * the rest (D7).  retention_stats keeps what anonymisation leaves: facts
+ * without a subject id (amounts, outcomes, an age band), written in the
+ * transaction that destroys the key, so nothing links a row to a person.
+ */
+static const char M0017[] =
+	"CREATE TABLE legal_holds ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" kind TEXT NOT NULL CHECK (kind IN ('investigation', 'court', 'regulator')),"
+	" reference TEXT NOT NULL,"
+	" set_by TEXT NOT NULL,"
+	" set_at BIGINT NOT NULL,"
+	" lifted_by TEXT,"
+	" lifted_at BIGINT,"
+	" request_id TEXT NOT NULL);"
+	"CREATE INDEX legal_holds_by_subject ON legal_holds(subject_id, set_at);"
+	"CREATE UNIQUE INDEX legal_holds_one_open ON legal_holds(subject_id)"
+	" WHERE lifted_at IS NULL;"
+	"CREATE TABLE retention_done ("
+	" subject_id TEXT PRIMARY KEY REFERENCES subjects(id),"
+	" state TEXT NOT NULL,"
+	" action TEXT NOT NULL CHECK (action IN ('anonymised', 'destroyed')),"
+	" run_day BIGINT NOT NULL,"
+	" done_at BIGINT NOT NULL,"
+	" request_id TEXT NOT NULL);"
+	"CREATE TABLE retention_purges ("
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" category TEXT NOT NULL,"
+	" run_day BIGINT NOT NULL,"
+	" done_at BIGINT NOT NULL,"
+	" PRIMARY KEY (subject_id, category));"
+	"CREATE TABLE retention_stats ("
+	" id TEXT PRIMARY KEY,"
+	" run_day BIGINT NOT NULL,"
+	" state TEXT NOT NULL,"
+	" age_band TEXT,"
+	" applications BIGINT NOT NULL,"
+	" declined BIGINT NOT NULL,"
+	" loans BIGINT NOT NULL,"
+	" principal_tiyn BIGINT NOT NULL,"
+	" written_off BIGINT NOT NULL,"
+	" max_overdue_days BIGINT NOT NULL);";
+
+/*
  * Version 18: the access package (R1) and its lawful limits (R5;
  * rights/package.h).  access_limits holds one row per subject whose own
  * access the MFO limits under a law — AML/CFT (the flag, which must never
@@ -794,6 +845,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 14, .name = "0014_contracts", .sql = M0014 },
 	{ .version = 15, .name = "0015_restructuring", .sql = M0015 },
 	{ .version = 16, .name = "0016_requests", .sql = M0016 },
+	{ .version = 17, .name = "0017_retention", .sql = M0017 },
 	{ .version = 18, .name = "0018_access_packages", .sql = M0018 },
 };
 

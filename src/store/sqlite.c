@@ -593,6 +593,20 @@ static enum senim_result sqlite_data_version(void *conn, int64_t *version)
 	return err;
 }
 
+/* The WAL still holds the pages as they were before rows were deleted: a
+ * TRUNCATE checkpoint copies it into the database (where secure_delete
+ * zeroed the deleted cells) and empties it.  A reader still on an older
+ * snapshot keeps it from finishing: SENIM_ERR_UNAVAILABLE. */
+static enum senim_result sqlite_forget_freed(void *conn)
+{
+	struct sqlite_conn *c = conn;
+	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+					   NULL);
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return SENIM_ERR_UNAVAILABLE;
+	return rc == SQLITE_OK ? SENIM_OK : map_error(c->db, rc);
+}
+
 /* One savepoint per job of every group commit: cached like BEGIN/COMMIT. */
 static const char SQL_SAVEPOINT[] = "SAVEPOINT job";
 static const char SQL_RELEASE[] = "RELEASE job";
@@ -634,4 +648,5 @@ const struct store_backend store_sqlite_backend = {
 	.release = sqlite_release,
 	.rollback_to = sqlite_rollback_to,
 	.data_version = sqlite_data_version,
+	.forget_freed = sqlite_forget_freed,
 };

@@ -186,6 +186,18 @@ enum senim_result store_data_version(struct store *st, int64_t *version)
 	return err;
 }
 
+enum senim_result store_forget_freed(struct store *st)
+{
+	if (!st->be->forget_freed)
+		return SENIM_OK;
+	if (!st->version_conn)
+		return SENIM_ERR_UNAVAILABLE;
+	pthread_mutex_lock(&st->version_lock);
+	enum senim_result err = st->be->forget_freed(st->version_conn);
+	pthread_mutex_unlock(&st->version_lock);
+	return err;
+}
+
 static void committer_stop(struct store *st);
 static void finisher_stop(struct store *st);
 

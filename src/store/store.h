@@ -144,6 +144,16 @@ SENIM_MUST_CHECK enum senim_result store_data_version(struct store *st, int64_t 
 /* Cheap liveness check: one round trip on a pooled connection. */
 SENIM_MUST_CHECK enum senim_result store_ping(struct store *st);
 
+/*
+ * After rows were deleted so that their bytes must not stay on disk (the
+ * data keys of shredded subjects, vault/shred.h): on SQLite, whose deleted
+ * cells are zeroed (secure_delete) but whose WAL keeps the old pages, a
+ * TRUNCATE checkpoint copies the WAL in and empties it; SENIM_ERR_UNAVAILABLE
+ * when a reader kept it from finishing (run it again).  On PostgreSQL
+ * nothing: dead rows stay until VACUUM (docs/retention.md).
+ */
+SENIM_MUST_CHECK enum senim_result store_forget_freed(struct store *st);
+
 /* ---- statements (only inside fn) ---------------------------------------- */
 
 /* Run a statement that returns no rows; *changes (may be NULL) gets the number

@@ -99,6 +99,8 @@ EXPECTED = {
     ("GET", "/v1/subjects/{id}/package"): {"dpo"},
     ("POST", "/v1/subjects/{id}/access-limit"): {"dpo"},
     ("DELETE", "/v1/subjects/{id}/access-limit"): {"dpo"},
+    ("POST", "/v1/subjects/{id}/hold"): {"dpo"},
+    ("DELETE", "/v1/subjects/{id}/hold"): {"dpo"},
     # A bureau's report: application review (underwriter) and servicing
     # (support, underwriter), as the purposes the service serves allow.
     ("POST", "/v1/subjects/{id}/checks/credit-report"): {"underwriter", "support"},
