@@ -315,7 +315,8 @@ def test_events_past_the_deadline_are_counted_late_until_delivered(world):
     number = contract(world)
     import_(world, events_for(body["iin"], number))
     assert bureau_late(world, "gkb") == 0
-    s.sql("UPDATE loan_events SET imported_at = imported_at - 2 * 86400 * 1000000"
+    # Two days earlier, in microseconds.
+    s.sql("UPDATE loan_events SET imported_at = imported_at - 172800000000"
           " WHERE subject_id = '%s'" % sid)
     assert bureau_late(world, "gkb") == 3
     world["gkb"].mode("fail")
