@@ -148,6 +148,31 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
+ * Read all of `path` ("-": standard input) into `b`, whose limit the caller
+ * set.  The chunks read are wiped (an input file may hold personal data).
+ * CLI_OK; CLI_FAILED when the input is larger than b's limit (nothing said:
+ * the caller says what the limit means); CLI_ENV when it cannot be opened
+ * or read (said on stderr under `cmd`).
+ */
+struct buf;
+int cli_read_input(const char *cmd, const char *path, struct buf *b);
+
+/*
+ * `senim CMD verify FILE [--public-key BASE64]`: the arguments of a command
+ * that checks a signed document offline (a consent receipt, an access
+ * package).  Without --public-key the key file's signing keys are the
+ * trusted ones (only the key file is opened, never the store); with it,
+ * that key alone.  Calls check(path, kr, NULL) or check(path, NULL, pk)
+ * and returns its exit code, or CLI_USAGE / CLI_ENV for the arguments and
+ * the key file.
+ */
+struct keyring;
+typedef int (*cli_check_fn)(const char *path, const struct keyring *kr,
+			    const unsigned char *pk);
+int cli_verify_command(const char *cmd, const char *usage, const char *noun, int argc,
+		       char **argv, cli_check_fn check);
+
+/*
  * Read the recipients file at `path` and check it as `senim recipients
  * check` does (core/recipients.h against the access matrix m, then the
  * files it names), logging recipient_registration_pending once per

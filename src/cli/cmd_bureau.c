@@ -10,13 +10,10 @@
  * data: its bytes are wiped once read, and errors name only the line, the
  * column and the rule.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <sodium.h>
 
 #include "cli/cli.h"
 #include "common/buf.h"
@@ -78,31 +75,11 @@ static const char bureau_usage[] =
 
 static int read_file(const char *path, struct buf *b)
 {
-	int is_stdin = strcmp(path, "-") == 0;
-	FILE *f = is_stdin ? stdin : fopen(path, "rb");
-	if (!f) {
-		cli_error("bureau", "cannot open %s: %s", path, strerror(errno));
-		return CLI_ENV;
-	}
-	char chunk[65536];
-	size_t n;
-	enum senim_result err = SENIM_OK;
-	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		err = buf_add(b, chunk, n);
-	int rerr = ferror(f);
-	sodium_memzero(chunk, sizeof(chunk));
-	if (!is_stdin)
-		fclose(f);
-	if (err == SENIM_ERR_TOO_LARGE) {
+	int rc = cli_read_input("bureau", path, b);
+	if (rc == CLI_FAILED)
 		cli_error("bureau", "%s is larger than %zu MiB; split it", path,
-			  BUREAU_FILE_MAX >> 20);
-		return CLI_FAILED;
-	}
-	if (err || rerr) {
-		cli_error("bureau", "cannot read %s", path);
-		return CLI_ENV;
-	}
-	return CLI_OK;
+			  (size_t)BUREAU_FILE_MAX >> 20);
+	return rc;
 }
 
 struct progress {

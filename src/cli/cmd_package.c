@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "cli/cli.h"
 #include "rights/package.h"
 #include "common/banned.h"
@@ -32,55 +30,19 @@ static const char package_usage[] =
 	"exit codes: 0 the package is valid, 1 it is not (the reason is printed),\n"
 	"            2 usage error, 3 the file or the key file cannot be read\n";
 
-/* All of path ("-": stdin) into a malloc'ed buffer; CLI_OK, CLI_FAILED when
- * larger than any package, CLI_ENV when unreadable. */
-static int slurp(const char *path, char **out, size_t *len)
-{
-	*out = NULL;
-	*len = 0;
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f) {
-		cli_error("package", "cannot read %s", path);
-		return CLI_ENV;
-	}
-	struct buf b;
-	buf_init(&b, PACKAGE_MAX_TEXT);
-	char chunk[65536];
-	int rc = CLI_OK;
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_add(&b, chunk, n)) {
-			printf("package INVALID: the file is larger than %zu bytes\n",
-			       PACKAGE_MAX_TEXT);
-			rc = CLI_FAILED;
-			break;
-		}
-	if (rc == CLI_OK && ferror(f)) {
-		cli_error("package", "cannot read %s", path);
-		rc = CLI_ENV;
-	}
-	if (f != stdin)
-		fclose(f);
-	if (rc != CLI_OK) {
-		buf_release(&b);
-		return rc;
-	}
-	*out = buf_detach(&b, len);
-	if (!*out) {
-		cli_error("package", "out of memory");
-		return CLI_ENV;
-	}
-	return CLI_OK;
-}
-
 static int verify(const char *path, const struct keyring *kr, const unsigned char *pk)
 {
-	char *text = NULL;
-	size_t len = 0;
-	int is_html = 0, rc = slurp(path, &text, &len);
-	if (rc != CLI_OK)
+	struct buf b;
+	buf_init(&b, PACKAGE_MAX_TEXT);
+	int is_html = 0, rc = cli_read_input("package", path, &b);
+	if (rc != CLI_OK) {
+		if (rc == CLI_FAILED)
+			printf("package INVALID: the file is larger than %zu bytes\n",
+			       PACKAGE_MAX_TEXT);
+		buf_release_wiped(&b); /* personal data */
 		return rc;
-	enum senim_result err = package_verify_text(kr, pk, text, len, &is_html);
+	}
+	enum senim_result err = package_verify_text(kr, pk, b.data, b.len, &is_html);
 	const char *what = is_html ? "HTML" : "JSON";
 	switch (err) {
 	case SENIM_OK:
@@ -104,57 +66,12 @@ static int verify(const char *path, const struct keyring *kr, const unsigned cha
 		rc = CLI_ENV;
 		break;
 	}
-	buf_wipe_free(text); /* personal data */
+	buf_release_wiped(&b); /* personal data */
 	return rc;
 }
 
 int cmd_package(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "public-key", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		CLI_COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cli_args a = { .cmd = "package", .usage = package_usage };
-	if (cli_subcommand(&a, argc, argv, (const char *const[]){ "verify", NULL }) < 0)
-		return a.rc;
-	const char *pk64 = NULL;
-	int opt;
-	while ((opt = cli_next_option(&a, longopts)) > 0)
-		if (opt == 'k')
-			pk64 = optarg;
-	if (opt < 0)
-		return a.rc;
-	if (a.first >= a.argc)
-		return cli_usage_error(&a,
-				       "which package? give a FILE, or '-' for stdin");
-	if (a.first + 1 < a.argc)
-		return cli_usage_error(&a, "one package FILE at a time");
-	const char *path = a.argv[a.first];
-	if (sodium_init() < 0) {
-		cli_error("package", "libsodium failed to initialise");
-		return CLI_ENV;
-	}
-	if (pk64) {
-		unsigned char pk[KEYRING_PK_BYTES];
-		size_t got = 0, n = strlen(pk64);
-		const char *end = NULL;
-		if (sodium_base642bin(pk, sizeof(pk), pk64, n, NULL, &got, &end,
-				      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    got != sizeof(pk) || end != pk64 + n)
-			return cli_usage_error(&a,
-					       "--public-key must be 32 bytes in base64");
-		return verify(path, NULL, pk);
-	}
-	struct keyring *kr = NULL;
-	enum senim_result err = keyring_open(a.common.keys, 0, &kr);
-	if (err) {
-		cli_error("package", "cannot use key file %s: %s", a.common.keys,
-			  senim_result_name(err));
-		return CLI_ENV;
-	}
-	int rc = verify(path, kr, NULL);
-	keyring_free(kr);
-	return rc;
+	return cli_verify_command("package", package_usage, "package", argc, argv,
+				  verify);
 }

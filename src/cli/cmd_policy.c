@@ -3,7 +3,6 @@
  * from the command line (P2, P3).  Publishing here is the same operation as
  * POST /v1/policies, audited with actor "cli".
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,27 +30,10 @@ static const char policy_usage[] =
 /* Read a whole file up to the text cap into b. */
 static int read_file(const char *path, struct buf *b)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		cli_error("policy", "cannot read %s: %s", path, strerror(errno));
-		return CLI_ENV;
-	}
-	char chunk[8192];
-	size_t n;
-	enum senim_result err = SENIM_OK;
-	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		err = buf_add(b, chunk, n);
-	int failed = ferror(f);
-	fclose(f);
-	if (err == SENIM_ERR_TOO_LARGE) {
+	int rc = cli_read_input("policy", path, b);
+	if (rc == CLI_FAILED)
 		cli_error("policy", "%s is larger than %d bytes", path, POLICY_TEXT_MAX);
-		return CLI_FAILED;
-	}
-	if (err || failed) {
-		cli_error("policy", "cannot read %s", path);
-		return CLI_ENV;
-	}
-	return CLI_OK;
+	return rc;
 }
 
 /* A refused or failed publication as an exit code, with its message. */

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "cli/cli.h"
 #include "consent/receipt.h"
@@ -38,51 +37,6 @@ static const char receipt_usage[] =
 	"exit codes: 0 the receipt is valid, 1 it is not (the reason is printed),\n"
 	"            2 usage error, 3 the file or the key file cannot be read\n";
 
-/*
- * Read all of `path` ("-": stdin) into a malloc'ed, NUL-terminated buffer
- * (caller frees).  Returns CLI_OK, CLI_FAILED when the file is larger than
- * RECEIPT_FILE_MAX (not a receipt), CLI_ENV when it cannot be read.
- */
-static int read_all(const char *path, char **out, size_t *len)
-{
-	*out = NULL;
-	*len = 0;
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f) {
-		cli_error("receipt", "cannot read %s", path);
-		return CLI_ENV;
-	}
-	/* One byte more than the cap tells an oversized file from a full one. */
-	char *buf = malloc(RECEIPT_FILE_MAX + 2);
-	size_t n = 0;
-	int rc = CLI_OK;
-	if (!buf) {
-		cli_error("receipt", "out of memory");
-		rc = CLI_ENV;
-		goto done;
-	}
-	n = fread(buf, 1, RECEIPT_FILE_MAX + 1, f);
-	if (ferror(f)) {
-		cli_error("receipt", "cannot read %s", path);
-		rc = CLI_ENV;
-	} else if (n > RECEIPT_FILE_MAX) {
-		printf("receipt INVALID: the file is larger than %d bytes\n",
-		       RECEIPT_FILE_MAX);
-		rc = CLI_FAILED;
-	}
-done:
-	if (f != stdin)
-		fclose(f);
-	if (rc != CLI_OK) {
-		free(buf);
-		return rc;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return CLI_OK;
-}
-
 static const char *string_at(const json_t *doc, const char *obj, const char *key)
 {
 	const json_t *o = obj ? json_object_get(doc, obj) : doc;
@@ -104,11 +58,18 @@ static void print_valid(const char *text, size_t len)
 
 static int verify(const char *path, const struct keyring *kr, const unsigned char *pk)
 {
-	char *text = NULL;
-	size_t len = 0;
-	int rc = read_all(path, &text, &len);
-	if (rc != CLI_OK)
+	struct buf b;
+	buf_init(&b, RECEIPT_FILE_MAX);
+	int rc = cli_read_input("receipt", path, &b);
+	if (rc != CLI_OK) {
+		if (rc == CLI_FAILED)
+			printf("receipt INVALID: the file is larger than %d bytes\n",
+			       RECEIPT_FILE_MAX);
+		buf_release(&b);
 		return rc;
+	}
+	const char *text = b.data;
+	size_t len = b.len;
 	enum senim_result err = receipt_verify_text(kr, pk, text, len);
 	switch (err) {
 	case SENIM_OK:
@@ -134,59 +95,12 @@ static int verify(const char *path, const struct keyring *kr, const unsigned cha
 		rc = CLI_ENV;
 		break;
 	}
-	free(text);
+	buf_release(&b);
 	return rc;
 }
 
 int cmd_receipt(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "public-key", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		CLI_COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cli_args a = { .cmd = "receipt", .usage = receipt_usage };
-	if (cli_subcommand(&a, argc, argv, (const char *const[]){ "verify", NULL }) < 0)
-		return a.rc;
-	const char *pk64 = NULL;
-	int opt;
-	while ((opt = cli_next_option(&a, longopts)) > 0)
-		if (opt == 'k')
-			pk64 = optarg;
-	if (opt < 0)
-		return a.rc;
-	if (a.first >= a.argc)
-		return cli_usage_error(&a,
-				       "which receipt? give a FILE, or '-' for stdin");
-	if (a.first + 1 < a.argc)
-		return cli_usage_error(&a, "one receipt FILE at a time");
-	const char *path = a.argv[a.first];
-
-	if (sodium_init() < 0) {
-		cli_error("receipt", "libsodium failed to initialise");
-		return CLI_ENV;
-	}
-	if (pk64) {
-		unsigned char pk[KEYRING_PK_BYTES];
-		size_t got = 0;
-		const char *end = NULL;
-		size_t n = strlen(pk64);
-		if (sodium_base642bin(pk, sizeof(pk), pk64, n, NULL, &got, &end,
-				      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    got != sizeof(pk) || end != pk64 + n)
-			return cli_usage_error(&a,
-					       "--public-key must be 32 bytes in base64");
-		return verify(path, NULL, pk);
-	}
-	struct keyring *kr = NULL;
-	enum senim_result err = keyring_open(a.common.keys, 0, &kr);
-	if (err) {
-		cli_error("receipt", "cannot use key file %s: %s", a.common.keys,
-			  senim_result_name(err));
-		return CLI_ENV;
-	}
-	int rc = verify(path, kr, NULL);
-	keyring_free(kr);
-	return rc;
+	return cli_verify_command("receipt", receipt_usage, "receipt", argc, argv,
+				  verify);
 }

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "audit/audit.h"
+#include "common/buf.h"
 #include "core/loan_rules.h"
 #include "common/log.h"
 #include "vault/vault.h"
@@ -411,4 +412,87 @@ int cli_loan_rules_load(const char *cmd, const char *path, struct loan_rules **o
 		return CLI_ENV;
 	}
 	return CLI_OK;
+}
+
+int cli_read_input(const char *cmd, const char *path, struct buf *b)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	if (!f) {
+		cli_error(cmd, "cannot open %s: %s", path, strerror(errno));
+		return CLI_ENV;
+	}
+	char chunk[65536];
+	size_t n;
+	enum senim_result err = SENIM_OK;
+	while (!err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		err = buf_add(b, chunk, n);
+	int rerr = ferror(f);
+	sodium_memzero(chunk, sizeof(chunk));
+	if (!is_stdin)
+		fclose(f);
+	if (err == SENIM_ERR_TOO_LARGE)
+		return CLI_FAILED;
+	if (err || rerr) {
+		cli_error(cmd, "cannot read %s", path);
+		return CLI_ENV;
+	}
+	return CLI_OK;
+}
+
+int cli_verify_command(const char *cmd, const char *usage, const char *noun, int argc,
+		       char **argv, cli_check_fn check)
+{
+	static const struct option longopts[] = {
+		{ "public-key", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_args a = { .cmd = cmd, .usage = usage };
+	if (cli_subcommand(&a, argc, argv, (const char *const[]){ "verify", NULL }) < 0)
+		return a.rc;
+	const char *pk64 = NULL;
+	int opt;
+	while ((opt = cli_next_option(&a, longopts)) > 0)
+		if (opt == 'k')
+			pk64 = optarg;
+	if (opt < 0)
+		return a.rc;
+	char msg[96];
+	if (a.first >= a.argc) {
+		snprintf(msg, sizeof(msg), "which %s? give a FILE, or '-' for stdin",
+			 noun);
+		return cli_usage_error(&a, msg);
+	}
+	if (a.first + 1 < a.argc) {
+		snprintf(msg, sizeof(msg), "one %s FILE at a time", noun);
+		return cli_usage_error(&a, msg);
+	}
+	const char *path = a.argv[a.first];
+	if (sodium_init() < 0) {
+		cli_error(cmd, "libsodium failed to initialise");
+		return CLI_ENV;
+	}
+	if (pk64) {
+		unsigned char pk[KEYRING_PK_BYTES];
+		size_t got = 0, n = strlen(pk64);
+		const char *end = NULL;
+		if (sodium_base642bin(pk, sizeof(pk), pk64, n, NULL, &got, &end,
+				      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    got != sizeof(pk) || end != pk64 + n)
+			return cli_usage_error(&a,
+					       "--public-key must be 32 bytes in base64");
+		return check(path, NULL, pk);
+	}
+	struct keyring *kr = NULL;
+	enum senim_result err = keyring_open(a.common.keys, 0, &kr);
+	if (err) {
+		cli_error(cmd, "cannot use key file %s: %s", a.common.keys,
+			  senim_result_name(err));
+		return CLI_ENV;
+	}
+	int rc = check(path, kr, NULL);
+	keyring_free(kr);
+	return rc;
 }
