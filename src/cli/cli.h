@@ -158,6 +158,20 @@ struct buf;
 int cli_read_input(const char *cmd, const char *path, struct buf *b);
 
 /*
+ * Read a configuration file (rules, scorecard, calendar, retention) whole
+ * into *text (malloc'ed, NUL-terminated; the caller frees it): at most
+ * max + 1 bytes, so that the parser, seeing more than max, says the file is
+ * too long.  CLI_OK, or CLI_ENV after "senim CMD: cannot read the WHAT
+ * PATH: why" on stderr.
+ */
+int cli_read_config(const char *cmd, const char *what, const char *path, size_t max,
+		    char **text, size_t *len);
+
+/* A parser's result as an exit code: CLI_OK; CLI_USAGE after `why` (the
+ * file breaks a rule: SENIM_ERR_INVALID); CLI_ENV after the error's name. */
+int cli_parse_result(const char *cmd, enum senim_result err, const char *why);
+
+/*
  * `senim CMD verify FILE [--public-key BASE64]`: the arguments of a command
  * that checks a signed document offline (a consent receipt, an access
  * package).  Without --public-key the key file's signing keys are the

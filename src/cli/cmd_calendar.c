@@ -42,39 +42,16 @@ static const char calendar_usage[] =
 static int load_file(const char *cmd, const char *path, struct workdays_year **out)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		cli_error(cmd, "cannot read the calendar file %s: %s", path,
-			  strerror(errno));
-		return CLI_ENV;
-	}
-	/* One byte past the limit lets the parser say the file is too long. */
-	char *text = malloc(WORKDAYS_FILE_MAX + 1);
-	if (!text) {
-		fclose(f);
-		cli_error(cmd, "out of memory");
-		return CLI_ENV;
-	}
-	size_t len = fread(text, 1, WORKDAYS_FILE_MAX + 1, f);
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(text);
-		cli_error(cmd, "cannot read the calendar file %s", path);
-		return CLI_ENV;
-	}
+	char *text;
+	size_t len;
+	int rc = cli_read_config(cmd, "calendar file", path, WORKDAYS_FILE_MAX, &text,
+				 &len);
+	if (rc)
+		return rc;
 	char why[1024];
 	enum senim_result err = workdays_parse(path, text, len, out, why, sizeof(why));
 	free(text);
-	if (err == SENIM_ERR_INVALID) {
-		cli_error(cmd, "%s", why);
-		return CLI_USAGE;
-	}
-	if (err) {
-		cli_error(cmd, "%s", senim_result_name(err));
-		return CLI_ENV;
-	}
-	return CLI_OK;
+	return cli_parse_result(cmd, err, why);
 }
 
 /* 1 when name is "kz-YYYY.conf"; *year set. */

@@ -57,37 +57,19 @@ static const char retention_usage[] =
 static int load(const char *path, struct retention_rules **out)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		cli_error("retention", "cannot read %s: %s", path, strerror(errno));
-		return CLI_ENV;
-	}
-	char *text = malloc(RETENTION_FILE_MAX + 1);
-	if (!text) {
-		fclose(f);
-		cli_error("retention", "out of memory");
-		return CLI_ENV;
-	}
-	size_t len = fread(text, 1, RETENTION_FILE_MAX + 1, f);
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(text);
-		cli_error("retention", "cannot read %s", path);
-		return CLI_ENV;
-	}
+	char *text;
+	size_t len;
+	int rc = cli_read_config("retention", "retention file", path, RETENTION_FILE_MAX,
+				 &text, &len);
+	if (rc)
+		return rc;
 	struct retention_error why;
 	enum senim_result err = retention_parse(text, len, out, &why);
 	free(text);
-	if (err == SENIM_ERR_INVALID) {
-		cli_error("retention", "%s:%u: %s", path, why.line, why.message);
-		return CLI_USAGE;
-	}
-	if (err) {
-		cli_error("retention", "%s", senim_result_name(err));
-		return CLI_ENV;
-	}
-	return CLI_OK;
+	char line[sizeof(why.message) + 4200] = "";
+	if (err == SENIM_ERR_INVALID)
+		snprintf(line, sizeof(line), "%s:%u: %s", path, why.line, why.message);
+	return cli_parse_result("retention", err, line);
 }
 
 static void show(const struct retention_rules *r)

@@ -55,39 +55,16 @@ static const char scorecard_usage[] =
 int cli_scorecard_load(const char *path, struct scorecard **out)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		cli_error("scorecard", "cannot read the scorecard %s: %s", path,
-			  strerror(errno));
-		return CLI_ENV;
-	}
-	/* One byte past the limit lets the parser say the file is too long. */
-	char *text = malloc(SCORECARD_FILE_MAX + 1);
-	if (!text) {
-		fclose(f);
-		cli_error("scorecard", "out of memory");
-		return CLI_ENV;
-	}
-	size_t len = fread(text, 1, SCORECARD_FILE_MAX + 1, f);
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(text);
-		cli_error("scorecard", "cannot read the scorecard %s", path);
-		return CLI_ENV;
-	}
+	char *text;
+	size_t len;
+	int rc = cli_read_config("scorecard", "scorecard", path, SCORECARD_FILE_MAX,
+				 &text, &len);
+	if (rc)
+		return rc;
 	char why[1024];
 	enum senim_result err = scorecard_parse(path, text, len, out, why, sizeof(why));
 	free(text);
-	if (err == SENIM_ERR_INVALID) {
-		cli_error("scorecard", "%s", why);
-		return CLI_USAGE;
-	}
-	if (err) {
-		cli_error("scorecard", "%s", senim_result_name(err));
-		return CLI_ENV;
-	}
-	return CLI_OK;
+	return cli_parse_result("scorecard", err, why);
 }
 
 static const char *hi_text(int64_t hi, char *buf, size_t n)

@@ -375,43 +375,62 @@ int cli_next_option(struct cli_args *a, const struct option *longopts)
 	return 0;
 }
 
-/* Read the rules file and parse it (cli.h). */
-int cli_loan_rules_load(const char *cmd, const char *path, struct loan_rules **out)
+int cli_read_config(const char *cmd, const char *what, const char *path, size_t max,
+		    char **text, size_t *len)
 {
-	*out = NULL;
+	*text = NULL;
+	*len = 0;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		cli_error(cmd, "cannot read the rules file %s: %s", path,
-			  strerror(errno));
+		cli_error(cmd, "cannot read the %s %s: %s", what, path, strerror(errno));
 		return CLI_ENV;
 	}
-	/* One byte past the limit lets the parser say the file is too long. */
-	char *text = malloc(LOAN_RULES_FILE_MAX + 1);
-	if (!text) {
+	char *t = malloc(max + 2);
+	if (!t) {
 		fclose(f);
 		cli_error(cmd, "out of memory");
 		return CLI_ENV;
 	}
-	size_t len = fread(text, 1, LOAN_RULES_FILE_MAX + 1, f);
+	size_t n = fread(t, 1, max + 1, f);
 	int bad = ferror(f);
 	fclose(f);
 	if (bad) {
-		free(text);
-		cli_error(cmd, "cannot read the rules file %s", path);
+		free(t);
+		cli_error(cmd, "cannot read the %s %s", what, path);
 		return CLI_ENV;
 	}
-	char why[1024];
-	enum senim_result err = loan_rules_parse(path, text, len, out, why, sizeof(why));
-	free(text);
+	t[n] = '\0';
+	*text = t;
+	*len = n;
+	return CLI_OK;
+}
+
+int cli_parse_result(const char *cmd, enum senim_result err, const char *why)
+{
+	if (err == SENIM_OK)
+		return CLI_OK;
 	if (err == SENIM_ERR_INVALID) {
 		cli_error(cmd, "%s", why);
 		return CLI_USAGE;
 	}
-	if (err) {
-		cli_error(cmd, "%s", senim_result_name(err));
-		return CLI_ENV;
-	}
-	return CLI_OK;
+	cli_error(cmd, "%s", senim_result_name(err));
+	return CLI_ENV;
+}
+
+/* Read the rules file and parse it (cli.h). */
+int cli_loan_rules_load(const char *cmd, const char *path, struct loan_rules **out)
+{
+	*out = NULL;
+	char *text;
+	size_t len;
+	int rc = cli_read_config(cmd, "rules file", path, LOAN_RULES_FILE_MAX, &text,
+				 &len);
+	if (rc)
+		return rc;
+	char why[1024];
+	enum senim_result err = loan_rules_parse(path, text, len, out, why, sizeof(why));
+	free(text);
+	return cli_parse_result(cmd, err, why);
 }
 
 int cli_read_input(const char *cmd, const char *path, struct buf *b)
