@@ -91,13 +91,13 @@ def test_a_bad_file_is_refused_naming_the_line(senim):
     with open(SHIPPED, encoding="utf-8") as f:
         lines = f.read().split("\n")
     n = next(i for i, l in enumerate(lines) if l.startswith("retain identity     loan_closed"))
-    lines[n] = lines[n].replace(" 5y ", " 4y ")
+    lines[n] = lines[n].replace(" 10y ", " 9y ")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
     p = senim.cli("retention", "check", path, check=False)
     assert p.returncode == 2
-    assert (f"r.conf:{n + 1}: retain identity loan_closed: 4y is below the legal "
-            f"minimum aml").encode() in p.stderr, p.stderr
+    assert (f"r.conf:{n + 1}: retain identity loan_closed: 9y is below the legal "
+            f"minimum bureau").encode() in p.stderr, p.stderr
 
 
 def test_due_destroyed_held_untouched_dry_run_and_second_run(senim, staff):
