@@ -27,6 +27,7 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/refusal.h"
 #include "common/clock.h"
 #include "common/textconf.h"
 #include "rights/requests.h"
@@ -408,14 +409,15 @@ static enum senim_result change_answer(struct http_request *req,
 }
 
 /* Run act on {id} with value (the assignee or the answer), copied. */
-static enum senim_result change(struct http_request *req, const char *id,
-				enum request_act act, const char *value)
+static enum senim_result change(struct http_request *req, struct http_response *resp,
+				const char *id, enum request_act act, const char *value)
 {
 	struct request_change *op =
-		arena_alloc_disposable(&req->arena, sizeof(*op), NULL);
+		arena_alloc_disposable(&req->arena, sizeof(*op), request_change_dispose);
 	const char *copy = arena_strdup(&req->arena, value);
 	if (!op || !copy)
 		return SENIM_ERR_NOMEM;
+	op->shred_journal = req->app->shred_journal;
 	op->kr = req->app->keys;
 	op->matrix = &req->app->matrix;
 	op->actor = req->actor.label;
@@ -427,6 +429,10 @@ static enum senim_result change(struct http_request *req, const char *id,
 		op->assignee = copy;
 	else
 		op->answer = copy;
+	/* R1: an access request's package is built before the write. */
+	enum senim_result err = requests_change_prepare(req->app->store, op);
+	if (err)
+		return change_answer(req, resp, err, op);
 	return http_write_then(req, requests_change_tx, op, change_answer);
 }
 
@@ -440,7 +446,7 @@ enum senim_result api_request_assign(struct http_request *req, struct http_respo
 				    &body))
 		return SENIM_OK;
 	enum senim_result err =
-		change(req, id, REQUEST_ASSIGN, jsonin_str(body, "assignee"));
+		change(req, resp, id, REQUEST_ASSIGN, jsonin_str(body, "assignee"));
 	json_decref(body);
 	return err;
 }
@@ -455,7 +461,54 @@ enum senim_result api_request_answer(struct http_request *req, struct http_respo
 				    &body))
 		return SENIM_OK;
 	enum senim_result err =
-		change(req, id, REQUEST_ANSWER, jsonin_str(body, "answer"));
+		change(req, resp, id, REQUEST_ANSWER, jsonin_str(body, "answer"));
 	json_decref(body);
 	return err;
+}
+
+/* ---- the access package a request released (R1) ------------------------------------ */
+
+/* The form the Accept header asks for: 1 HTML, 0 JSON (the default, and
+ * for anything else). */
+static int wants_html(struct http_request *req)
+{
+	const char *a = http_header(req, "Accept");
+	return a && strstr(a, "text/html") && !strstr(a, "application/json");
+}
+
+static enum senim_result package_answer(struct http_request *req,
+					struct http_response *resp,
+					enum senim_result result, void *ctx)
+{
+	struct request_package_read *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "request_not_found");
+	if (result)
+		return result;
+	if (op->no_package)
+		return http_reply_code(req, resp, "request_package_not_found");
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	return http_reply_bytes(
+		resp, 200, op->html ? "text/html; charset=utf-8" : "application/json",
+		op->doc.data, op->doc.len);
+}
+
+enum senim_result api_me_request_package(struct http_request *req,
+					 struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	struct request_package_read *op = arena_alloc_disposable(
+		&req->arena, sizeof(*op), request_package_read_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = req->app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->subject_id = req->actor.subject_id;
+	op->id = id;
+	op->html = wants_html(req);
+	return http_write_then(req, requests_package_read_tx, op, package_answer);
 }

@@ -709,6 +709,16 @@ static const struct problem_def catalogue[] = {
 	    "Өтінішке жауап берілген; ол өзгермейді. Жаңа талап — жаңа өтінішпен.",
 	    "The request has its answer and does not change; a new demand is a new "
 	    "request." } },
+	{ "request_package_not_found",
+	  404,
+	  { "Пакет сведений не готов", "Мәліметтер пакеті дайын емес",
+	    "No access package" },
+	  { "По этому обращению пакет сведений не выдан: это не запрос доступа, или "
+	    "ответа на него ещё нет.",
+	    "Бұл өтініш бойынша мәліметтер пакеті берілмеген: бұл қолжетімділік "
+	    "сұрауы емес, немесе оған әлі жауап жоқ.",
+	    "No access package was released for this request: it is not an access "
+	    "request, or it has no answer yet." } },
 	{ "calendar_unavailable",
 	  503,
 	  { "Нет календаря рабочих дней", "Жұмыс күндерінің күнтізбесі жоқ",

@@ -12,8 +12,10 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/utf8.h"
+#include "rights/package.h"
 #include "rights/requests.h"
 #include "subjects/subjects.h"
+#include "vault/shred.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
@@ -24,6 +26,8 @@
 
 /* The category and field a question's text is sealed under (vault.h). */
 #define TEXT_CATEGORY "rights_request"
+/* The category and fields a released access package is sealed under. */
+#define PACKAGE_CATEGORY "rights_package"
 
 static const struct {
 	const char *code;
@@ -99,6 +103,31 @@ static const struct {
 	    "орындалмайды.",
 	    "The law obliges us to keep processing this data; the request cannot "
 	    "be fulfilled." } },
+	/* Set by the system, never chosen by the DPO: an access request whose
+	 * subject's access is limited by law (R5).  The wording names no
+	 * ground: it must read the same for AML/CFT, a court or another law. */
+	{ REQUEST_ANSWER_LIMITED,
+	  { "Предоставить эти сведения нельзя: доступ к ним ограничен в случаях, "
+	    "установленных законом.",
+	    "Бұл мәліметтерді беру мүмкін емес: оларға қолжетімділік заңда "
+	    "белгіленген жағдайларда шектелген.",
+	    "This information cannot be provided: access to it is limited in the "
+	    "cases the law sets." } },
+	/* A destruction request refused on its ground (docs/rights.md). */
+	{ "legal_hold",
+	  { "Данные нельзя уничтожить: их хранение требуется для расследования, "
+	    "суда или регулятора.",
+	    "Деректерді жою мүмкін емес: оларды сақтау тергеуге, сотқа немесе "
+	    "реттеушіге қажет.",
+	    "The data cannot be destroyed: an investigation, a court or a regulator "
+	    "requires it to be kept." } },
+	{ "open_loan",
+	  { "Данные нельзя уничтожить, пока не исполнены ваши обязательства "
+	    "(заём, обязательство или заявка не закрыты).",
+	    "Міндеттемелеріңіз орындалмайынша деректерді жою мүмкін емес (қарыз, "
+	    "міндеттеме немесе өтінім жабылмаған).",
+	    "The data cannot be destroyed while your obligations are open (a loan, "
+	    "an obligation or an application is not closed)." } },
 };
 
 #define NANSWERS (sizeof(answers) / sizeof(answers[0]))
@@ -178,6 +207,18 @@ static enum senim_result load(struct store_tx *tx, const char *id, const char *s
 	read_row(r, q);
 	store_rows_free(r);
 	return SENIM_OK;
+}
+
+/* load() as a read transaction's function: the request, any subject's. */
+struct load_one {
+	const char *id;
+	struct rights_request *q;
+};
+
+static enum senim_result load_tx(struct store_tx *tx, void *arg)
+{
+	struct load_one *l = arg;
+	return load(tx, l->id, NULL, l->q);
 }
 
 static enum senim_result audit(struct store_tx *tx, const struct keyring *kr,
@@ -484,6 +525,218 @@ static enum senim_result protect(struct store_tx *tx, struct request_change *op,
 	return SENIM_OK;
 }
 
+/* R1: keep the package prepared for an access request, sealed with the
+ * subject's data key and bound to the request, then its audit record.  A
+ * subject whose own access is limited by law (R5) gets the one neutral
+ * answer instead, and nothing is kept. */
+static enum senim_result release_package(struct store_tx *tx, struct request_change *op,
+					 int64_t now, int *limited)
+{
+	struct package_build *pkg = op->package;
+	struct rights_request *q = &op->req;
+	*limited = 0;
+	/* The package was built for this request's subject by prepare; a
+	 * request with no package is the caller's mistake. */
+	if (!pkg || strcmp(op->package_subject, q->subject_id) != 0)
+		return SENIM_ERR_INVALID;
+	enum senim_result err = package_build_record(tx, pkg);
+	if (err)
+		return err;
+	if (pkg->refused.why != ACCESS_GRANTED) {
+		*limited = 1;
+		return SENIM_OK;
+	}
+	struct vault_dek *dek = NULL;
+	struct buf json_sealed, html_sealed;
+	buf_init(&json_sealed, BUF_NO_LIMIT);
+	buf_init(&html_sealed, BUF_NO_LIMIT);
+	char *json = json_dumps(pkg->doc, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!json) {
+		err = SENIM_ERR_NOMEM;
+		goto fail;
+	}
+	err = vault_dek_load(tx, op->kr, q->subject_id, &dek);
+	if (err)
+		goto fail;
+	err = vault_seal_blob(dek, q->subject_id, PACKAGE_CATEGORY, q->id, 1, json,
+			      strlen(json), &json_sealed);
+	if (err)
+		goto fail;
+	err = vault_seal_blob(dek, q->subject_id, PACKAGE_CATEGORY, q->id, 2, pkg->html,
+			      pkg->html_len, &html_sealed);
+	if (err)
+		goto fail;
+	err = store_exec(
+		tx,
+		"INSERT INTO rights_packages (request_id, subject_id, json_sealed,"
+		" html_sealed, made_by, made_at) VALUES ($1, $2, $3, $4, $5, $6)",
+		(struct store_val[]){ SV_TEXT(q->id), SV_TEXT(q->subject_id),
+				      SV_BLOB(json_sealed.data, json_sealed.len),
+				      SV_BLOB(html_sealed.data, html_sealed.len),
+				      SV_TEXT(op->actor), SV_INT(now) },
+		6, NULL);
+fail:
+	vault_dek_free(dek);
+	buf_wipe_free(json); /* decrypted data: wiped */
+	buf_release(&json_sealed);
+	buf_release(&html_sealed);
+	return err;
+}
+
+/* The ground on which a destruction request cannot be fulfilled now, or
+ * NULL: an open legal hold (retention's), or a relation not ended (a loan
+ * not closed, an open obligation, an application in progress) whose data
+ * the law obliges the lender to keep. */
+static enum senim_result destruction_ground(struct store_tx *tx, const char *subject_id,
+					    const char **ground)
+{
+	static const struct {
+		const char *ground;
+		const char *sql;
+	} checks[] = {
+		{ "legal_hold", "SELECT COUNT(*) FROM legal_holds WHERE subject_id = $1"
+				" AND lifted_at IS NULL" },
+		{ "open_loan", "SELECT COUNT(*) FROM loans WHERE subject_id = $1"
+			       " AND status <> 'closed'" },
+		{ "open_loan", "SELECT COUNT(*) FROM obligations WHERE subject_id = $1"
+			       " AND status = 'open'" },
+		{ "open_loan", "SELECT COUNT(*) FROM applications WHERE subject_id = $1"
+			       " AND state IN ('open', 'approved', 'referred', 'offered',"
+			       " 'signed')" },
+	};
+	*ground = NULL;
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		struct store_rows *r;
+		enum senim_result err = store_query_one(
+			tx, checks[i].sql, (struct store_val[]){ SV_TEXT(subject_id) }, 1,
+			&r);
+		if (err)
+			return err;
+		int64_t n = store_rows_int(r, 0);
+		store_rows_free(r);
+		if (n > 0) {
+			*ground = checks[i].ground;
+			return SENIM_OK;
+		}
+	}
+	return SENIM_OK;
+}
+
+/* Destroy the subject of an accepted destruction request: journalled
+ * first (vault/shred.h: a restored backup forgets them again), then the
+ * key, the blind indexes and the sealed rows, with the record of it. */
+static enum senim_result destroy_subject(struct store_tx *tx, struct request_change *op)
+{
+	const char *id = op->req.subject_id;
+	if (!op->shred_journal)
+		return SENIM_ERR_INVALID;
+	enum senim_result err = shred_journal_append(
+		op->shred_journal, &id, 1, SHRED_DESTROY, clock_now_us() / 1000000);
+	if (err)
+		return err;
+	struct shred_counts counts;
+	err = shred_subject_tx(tx, id, SHRED_DESTROY, &counts);
+	if (err)
+		return err;
+	char object[REQUEST_ID_LEN + 16];
+	snprintf(object, sizeof(object), "request:%s", op->req.id);
+	struct audit_record rec = { .actor = op->actor,
+				    .operation = "subject.destroy",
+				    .object = object,
+				    .subject_id = id,
+				    .categories = "",
+				    .purpose = "legal_obligation",
+				    .outcome = "success",
+				    .request_id = op->request_id };
+	return audit_append(tx, op->kr, &rec);
+}
+
+/* Record the answer: the request closes, accepted or rejected. */
+static enum senim_result answer(struct store_tx *tx, struct request_change *op,
+				const char *code, int64_t now)
+{
+	struct rights_request *q = &op->req;
+	snprintf(q->answer, sizeof(q->answer), "%s", code);
+	snprintf(q->status, sizeof(q->status), "%s",
+		 strcmp(code, "fulfilled") == 0 ? "accepted" : "rejected");
+	q->closed_at = now;
+	return store_exec(tx,
+			  "UPDATE rights_requests SET status = $2, answer = $3,"
+			  " updated_at = $4, closed_at = $4 WHERE id = $1",
+			  (struct store_val[]){ SV_TEXT(q->id), SV_TEXT(q->status),
+						SV_TEXT(q->answer), SV_INT(now) },
+			  4, NULL);
+}
+
+/* The DPO's answer, and what fulfilling it does (requests.h). */
+static enum senim_result answer_request(struct store_tx *tx, struct request_change *op,
+					int64_t now)
+{
+	struct rights_request *q = &op->req;
+	enum request_type t = (enum request_type)request_type_parse(q->type);
+	if (strcmp(op->answer, "fulfilled") != 0)
+		return answer(tx, op, op->answer, now);
+	enum senim_result err;
+	if (t == REQUEST_ACCESS) {
+		int limited = 0;
+		err = release_package(tx, op, now, &limited);
+		if (err)
+			return err;
+		return answer(tx, op, limited ? REQUEST_ANSWER_LIMITED : "fulfilled",
+			      now);
+	}
+	if (t == REQUEST_DESTRUCTION) {
+		const char *ground = NULL;
+		err = destruction_ground(tx, q->subject_id, &ground);
+		if (err)
+			return err;
+		if (ground)
+			return answer(tx, op, ground, now);
+		err = answer(tx, op, "fulfilled", now);
+		if (err)
+			return err;
+		return destroy_subject(tx, op);
+	}
+	err = answer(tx, op, "fulfilled", now);
+	if (err)
+		return err;
+	return protect(tx, op, t);
+}
+
+enum senim_result requests_change_prepare(struct store *st, struct request_change *op)
+{
+	request_change_dispose(op);
+	if (op->act != REQUEST_ANSWER || strcmp(op->answer, "fulfilled") != 0)
+		return SENIM_OK;
+	struct rights_request q;
+	enum senim_result err =
+		store_read(st, load_tx, &(struct load_one){ .id = op->id, .q = &q });
+	if (err)
+		return err;
+	if (q.closed_at || strcmp(q.type, "access") != 0)
+		return SENIM_OK;
+	op->package = calloc(1, sizeof(*op->package));
+	if (!op->package)
+		return SENIM_ERR_NOMEM;
+	snprintf(op->package_subject, sizeof(op->package_subject), "%s", q.subject_id);
+	op->package->kr = op->kr;
+	op->package->actor = op->actor;
+	op->package->request_id = op->request_id;
+	op->package->subject_id = op->package_subject;
+	op->package->format = "json";
+	return package_build_fetch(st, op->package);
+}
+
+void request_change_dispose(void *arg)
+{
+	struct request_change *op = arg;
+	if (!op->package)
+		return;
+	package_build_dispose(op->package);
+	free(op->package);
+	op->package = NULL;
+}
+
 enum senim_result requests_change_tx(struct store_tx *tx, void *arg)
 {
 	struct request_change *op = arg;
@@ -523,20 +776,7 @@ enum senim_result requests_change_tx(struct store_tx *tx, void *arg)
 				 3, NULL);
 		operation = "request.assign";
 	} else {
-		int accepted = strcmp(op->answer, "fulfilled") == 0;
-		snprintf(q->answer, sizeof(q->answer), "%s", op->answer);
-		snprintf(q->status, sizeof(q->status),
-			 accepted ? "accepted" : "rejected");
-		q->closed_at = now;
-		err = store_exec(tx,
-				 "UPDATE rights_requests SET status = $2, answer = $3,"
-				 " updated_at = $4, closed_at = $4 WHERE id = $1",
-				 (struct store_val[]){ SV_TEXT(q->id), SV_TEXT(q->status),
-						       SV_TEXT(q->answer), SV_INT(now) },
-				 4, NULL);
-		if (!err && accepted)
-			err = protect(tx, op,
-				      (enum request_type)request_type_parse(q->type));
+		err = answer_request(tx, op, now);
 		operation = "request.answer";
 	}
 	if (err)
@@ -547,6 +787,84 @@ enum senim_result requests_change_tx(struct store_tx *tx, void *arg)
 		return err;
 	return audit(tx, op->kr, op->actor, operation, q->id, q->subject_id, "success",
 		     op->request_id);
+}
+
+/* ---- the package's download ------------------------------------------------------- */
+
+enum senim_result requests_package_read_tx(struct store_tx *tx, void *arg)
+{
+	struct request_package_read *op = arg;
+	struct rights_request q;
+	struct vault_dek *dek = NULL;
+	struct store_rows *r = NULL;
+	request_package_read_dispose(op); /* a rerun starts afresh */
+	buf_init(&op->doc, PACKAGE_MAX_TEXT);
+	op->no_package = 0;
+	op->refused = (struct access_refusal){ .why = ACCESS_GRANTED };
+	enum senim_result err = load(tx, op->id, op->subject_id, &q);
+	if (err)
+		return err;
+	err = store_query_one(
+		tx,
+		op->html
+			? "SELECT html_sealed FROM rights_packages WHERE request_id = $1"
+			: "SELECT json_sealed FROM rights_packages WHERE request_id = $1",
+		(struct store_val[]){ SV_TEXT(q.id) }, 1, &r);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		op->no_package = 1;
+		return SENIM_OK;
+	}
+	if (err)
+		return err;
+	int limited = 0;
+	struct store_rows *l = NULL;
+	err = store_query_one(tx, "SELECT 1 FROM access_limits WHERE subject_id = $1",
+			      (struct store_val[]){ SV_TEXT(q.subject_id) }, 1, &l);
+	store_rows_free(l);
+	if (err && err != SENIM_ERR_NOT_FOUND)
+		goto fail;
+	limited = err == SENIM_OK;
+	/* R5: a limit set after the release holds too; the package is opened
+	 * as for anyone (no timing tell) and dropped. */
+	size_t len = 0;
+	const void *sealed = store_rows_blob(r, 0, &len);
+	err = vault_dek_load(tx, op->kr, q.subject_id, &dek);
+	if (err)
+		goto fail;
+	err = vault_open_blob(dek, q.subject_id, PACKAGE_CATEGORY, q.id, op->html ? 2 : 1,
+			      sealed, len, &op->doc);
+	if (err)
+		goto fail;
+	if (limited) {
+		access_refusal_set(&op->refused, ACCESS_LIMITED_BY_LAW,
+				   PURPOSE_LEGAL_OBLIGATION, NULL);
+		sodium_memzero(op->doc.data, op->doc.len);
+		buf_reset(&op->doc);
+	}
+	char object[REQUEST_ID_LEN + 32];
+	snprintf(object, sizeof(object), "request:%s:package:%s", q.id,
+		 op->html ? "html" : "json");
+	struct audit_record rec = { .actor = op->actor,
+				    .operation = "request.package_read",
+				    .object = object,
+				    .subject_id = q.subject_id,
+				    .categories = "",
+				    .purpose = "legal_obligation",
+				    .outcome = limited ? "denied" : "success",
+				    .request_id = op->request_id };
+	err = audit_append(tx, op->kr, &rec);
+fail:
+	vault_dek_free(dek);
+	store_rows_free(r);
+	return err;
+}
+
+void request_package_read_dispose(void *arg)
+{
+	struct request_package_read *op = arg;
+	if (op->doc.data)
+		sodium_memzero(op->doc.data, op->doc.len);
+	buf_release(&op->doc);
 }
 
 /* ---- metrics ----------------------------------------------------------------------------- */

@@ -828,6 +828,22 @@ static const char M0018[] =
 	" request_id TEXT NOT NULL);"
 	"CREATE INDEX audit_log_by_subject ON audit_log(subject_id, seq);";
 
+/*
+ * Version 21: the fulfilment of rights requests (rights/requests.h,
+ * docs/rights.md).  rights_packages keeps the access package (R1) the DPO
+ * released for an access request, sealed with the subject's data key and
+ * bound to the request id: the JSON and the HTML document, as signed, so the
+ * borrower downloads the very package that was made, not a later one.
+ * (Versions 19, 20 and 22 are the other wave-4 tasks'.)
+ */
+static const char M0021[] = "CREATE TABLE rights_packages ("
+			    " request_id TEXT PRIMARY KEY REFERENCES rights_requests(id),"
+			    " subject_id TEXT NOT NULL REFERENCES subjects(id),"
+			    " json_sealed {blob} NOT NULL,"
+			    " html_sealed {blob} NOT NULL,"
+			    " made_by TEXT NOT NULL,"
+			    " made_at BIGINT NOT NULL);";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -847,6 +863,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 16, .name = "0016_requests", .sql = M0016 },
 	{ .version = 17, .name = "0017_retention", .sql = M0017 },
 	{ .version = 18, .name = "0018_access_packages", .sql = M0018 },
+	{ .version = 21, .name = "0021_rights", .sql = M0021 },
 };
 
 const struct store_migration *store_migrations(size_t *count)
