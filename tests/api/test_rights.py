@@ -264,3 +264,29 @@ def test_destruction_refused_with_an_open_loan(w):
     assert r.status == 200 and r.json["status"] == "rejected", r
     assert r.json["answer"]["code"] == "open_loan"
     assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{sid}'") == [["1"]]
+
+
+# ---- R5 on the borrower's own reads --------------------------------------------------
+
+
+def test_me_is_refused_while_access_is_limited(w):
+    """GET /v1/me answers a limited borrower with the one refusal the
+    package gives, whatever the ground, and records the read as denied."""
+    s = w["s"]
+    shapes = []
+    for ground, ref in (("aml_cft", "191-IV/art.13"), ("court_order", "case-3-2-26")):
+        sid, b, token = register(w)
+        s.accept_policy(token)
+        assert s.get("/v1/me", token=token).status == 200
+        limit(w, sid, ground, ref)
+        r = s.get("/v1/me", token=token)
+        assert r.status == 403 and r.json["code"] == "access_limited_by_law", r
+        assert b["given_name"].encode() not in r.body and b"aml" not in r.body.lower()
+        shapes.append(shape(r))
+        rows = s.sql("SELECT outcome, categories FROM audit_log WHERE operation ="
+                     f" 'subject.self_read' AND subject_id = '{sid}' ORDER BY seq")
+        assert [x[0] for x in rows] == ["success", "denied"], rows
+        assert rows[1][1] == "", rows
+        assert s.delete(f"/v1/subjects/{sid}/access-limit", token=w["dpo"]).status == 200
+        assert s.get("/v1/me", token=token).status == 200
+    assert shapes[0] == shapes[1]
