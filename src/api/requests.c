@@ -22,12 +22,14 @@
  * it, a new one 201.  Another borrower's request is 404, as one that does
  * not exist.
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "api/app.h"
 #include "api/refusal.h"
+#include "api/subject_fields.h"
 #include "common/clock.h"
 #include "common/textconf.h"
 #include "rights/requests.h"
@@ -120,6 +122,11 @@ static enum senim_result invalid(struct http_request *req, struct http_response 
 
 /* ---- filing --------------------------------------------------------------------- */
 
+static const char *const category_codes[] = { "identity",     "family",
+					      "medical",      "contact",
+					      "professional", "device",
+					      "biometric",    NULL };
+
 static const struct jsonin_field me_fields[] = {
 	{ .name = "type", .type = JSONIN_STRING, .required = 1, .allowed = type_codes },
 	{ .name = "text",
@@ -127,6 +134,10 @@ static const struct jsonin_field me_fields[] = {
 	  .min_len = 1,
 	  .max_len = TEXT_MAX,
 	  .multiline = 1 },
+	/* R2: a correction names a category, its proposed fields and evidence. */
+	{ .name = "category", .type = JSONIN_STRING, .allowed = category_codes },
+	{ .name = "fields", .type = JSONIN_OBJECT },
+	{ .name = "evidence", .type = JSONIN_OBJECT },
 };
 
 static const struct jsonin_field staff_fields[] = {
@@ -141,12 +152,18 @@ static const struct jsonin_field staff_fields[] = {
 	  .min_len = 1,
 	  .max_len = TEXT_MAX,
 	  .multiline = 1 },
+	/* R2: a correction names a category, its proposed fields and evidence. */
+	{ .name = "category", .type = JSONIN_STRING, .allowed = category_codes },
+	{ .name = "fields", .type = JSONIN_OBJECT },
+	{ .name = "evidence", .type = JSONIN_OBJECT },
 };
 
 /* The op and the body whose strings it borrows. */
 struct file_req {
 	struct request_file op; /* first: the write's ctx */
 	json_t *body;
+	unsigned char *evidence; /* decoded, sodium_malloc'ed */
+	size_t evidence_cap;
 };
 
 static void file_dispose(void *p)
@@ -154,6 +171,108 @@ static void file_dispose(void *p)
 	struct file_req *fr = p;
 	request_file_dispose(&fr->op);
 	json_decref(fr->body); /* the text: wiped by the allocator */
+	if (fr->evidence)
+		sodium_free(fr->evidence); /* wipes */
+}
+
+static const char *const evidence_types[] = { "image/jpeg", "image/png",
+					      "application/pdf", NULL };
+
+/*
+ * R2: a correction's category, fields and evidence, checked into op; 1 when
+ * it answered a problem itself.  A correction without evidence, or of a
+ * field that comes from a state database (the IIN), is its own problem;
+ * the fields pass the checks a write of the category passes; the evidence
+ * is base64 of at most REQUEST_EVIDENCE_MAX bytes whose content is of the
+ * type it claims.
+ */
+static int correction_or_reply(struct http_request *req, struct http_response *resp,
+			       struct file_req *fr, json_t *body, enum senim_result *err)
+{
+	struct request_file *op = &fr->op;
+	json_t *fields = json_object_get(body, "fields");
+	json_t *evidence = json_object_get(body, "evidence");
+	const char *category = jsonin_str(body, "category");
+	*err = SENIM_OK;
+	if (!category) {
+		*err = invalid(req, resp, "validation_failed", "category", "required");
+		return 1;
+	}
+	if (!fields) {
+		*err = invalid(req, resp, "validation_failed", "fields", "required");
+		return 1;
+	}
+	op->category = category_parse(category);
+	if (op->category == CATEGORY_IDENTITY && json_object_get(fields, "iin")) {
+		struct problem p = { .code = "correction_state_sourced", .field = "iin" };
+		*err = http_reply_problem(req, resp, &p);
+		return 1;
+	}
+	if (op->category == CATEGORY_CONTACT && json_object_get(fields, "phone_mobile")) {
+		*err = invalid(req, resp, "validation_failed", "phone_mobile",
+			       "phone_procedure");
+		return 1;
+	}
+	struct field_error fe;
+	enum senim_result cerr =
+		subject_fields_check((enum category)op->category, fields, &fe);
+	if (cerr == SENIM_ERR_INVALID) {
+		struct problem p = { .code = "validation_failed",
+				     .field = fe.field,
+				     .rule = fe.rule,
+				     .limit = fe.limit };
+		*err = http_reply_problem(req, resp, &p);
+		return 1;
+	}
+	if (cerr) {
+		*err = cerr;
+		return 1;
+	}
+	if (!evidence) {
+		*err = http_reply_code(req, resp, "correction_evidence_required");
+		return 1;
+	}
+	json_t *type = json_object_get(evidence, "content_type");
+	json_t *data = json_object_get(evidence, "data");
+	const char *t = json_string_value(type);
+	size_t i = 0;
+	while (t && evidence_types[i] && strcmp(evidence_types[i], t) != 0)
+		i++;
+	if (!t || !evidence_types[i]) {
+		*err = invalid(req, resp, "validation_failed", "evidence.content_type",
+			       t ? "enum_value" : "required");
+		return 1;
+	}
+	if (!json_is_string(data) || json_string_length(data) == 0) {
+		*err = invalid(req, resp, "validation_failed", "evidence.data",
+			       "required");
+		return 1;
+	}
+	size_t len = json_string_length(data), decoded = 0;
+	if (len / 4 * 3 > REQUEST_EVIDENCE_MAX + 3) {
+		struct problem p = { .code = "validation_failed",
+				     .field = "evidence.data",
+				     .rule = "max_length",
+				     .limit = (long long)REQUEST_EVIDENCE_MAX };
+		*err = http_reply_problem(req, resp, &p);
+		return 1;
+	}
+	fr->evidence = sodium_malloc(len);
+	if (!fr->evidence) {
+		*err = SENIM_ERR_NOMEM;
+		return 1;
+	}
+	if (sodium_base642bin(fr->evidence, len, json_string_value(data), len, NULL,
+			      &decoded, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    !request_evidence_valid(evidence_types[i], fr->evidence, decoded)) {
+		*err = invalid(req, resp, "validation_failed", "evidence.data", "format");
+		return 1;
+	}
+	op->fields = fields;
+	op->evidence = fr->evidence;
+	op->evidence_len = decoded;
+	op->evidence_type = evidence_types[i];
+	return 0;
 }
 
 static enum senim_result file_answer(struct http_request *req, struct http_response *resp,
@@ -199,6 +318,17 @@ static enum senim_result file(struct http_request *req, struct http_response *re
 		return invalid(req, resp, "validation_failed", "text", "required");
 	if (op->type != REQUEST_QUESTION && text)
 		return invalid(req, resp, "validation_failed", "text", "question_only");
+	if (op->type == REQUEST_CORRECTION) {
+		enum senim_result cerr;
+		if (correction_or_reply(req, resp, fr, body, &cerr))
+			return cerr;
+	} else {
+		static const char *const only[] = { "category", "fields", "evidence" };
+		for (size_t i = 0; i < COUNT(only); i++)
+			if (json_object_get(body, only[i]))
+				return invalid(req, resp, "validation_failed", only[i],
+					       "correction_only");
+	}
 	if (!app->calendar)
 		return http_reply_code(req, resp, "calendar_unavailable");
 	op->kr = app->keys;
@@ -263,6 +393,20 @@ static json_t *events_json(const struct request_read *op)
 	return a;
 }
 
+/* The evidence as base64 (sodium_malloc'ed: the caller sodium_frees), or
+ * NULL. */
+static char *evidence_base64(const struct buf *b)
+{
+	if (!b->len)
+		return NULL;
+	size_t n = sodium_base64_encoded_len(b->len, sodium_base64_VARIANT_ORIGINAL);
+	char *out = sodium_malloc(n);
+	if (out)
+		sodium_bin2base64(out, n, (const unsigned char *)b->data, b->len,
+				  sodium_base64_VARIANT_ORIGINAL);
+	return out;
+}
+
 static enum senim_result read_answer(struct http_request *req, struct http_response *resp,
 				     enum senim_result result, void *ctx)
 {
@@ -280,6 +424,20 @@ static enum senim_result read_answer(struct http_request *req, struct http_respo
 					    json_stringn(op->text.data, op->text.len));
 		if (o && lang < 0)
 			json_object_set_new(o, "history", events_json(op));
+		if (o && lang < 0 && op->correction) {
+			json_t *c = json_deep_copy(op->correction);
+			char *b64 = evidence_base64(&op->evidence);
+			if (c)
+				json_object_set_new(
+					c, "evidence",
+					json_pack("{s:s,s:I,s:s?}", "content_type",
+						  op->evidence_type, "bytes",
+						  (json_int_t)op->evidence.len, "data",
+						  b64));
+			if (b64)
+				sodium_free(b64);
+			json_object_set_new(o, "correction", c);
+		}
 		return http_reply_json(resp, 200, o);
 	}
 	json_t *items = json_array();
@@ -404,8 +562,13 @@ static enum senim_result change_answer(struct http_request *req,
 	if (op->unknown_assignee)
 		return invalid(req, resp, "validation_failed", "assignee",
 			       "unknown_staff");
-	return http_reply_json(
-		resp, 200, request_json(&op->req, -1, requests_day_of(clock_now_us())));
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	json_t *o = request_json(&op->req, -1, requests_day_of(clock_now_us()));
+	if (o && strcmp(op->req.type, "correction") == 0 &&
+	    strcmp(op->req.status, "accepted") == 0)
+		json_object_set_new(o, "notices_queued", json_integer(op->notices));
+	return http_reply_json(resp, 200, o);
 }
 
 /* Run act on {id} with value (the assignee or the answer), copied. */

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/utf8.h"
+#include "core/categories.h"
 #include "rights/package.h"
 #include "rights/requests.h"
 #include "subjects/subjects.h"
@@ -269,12 +270,36 @@ static enum senim_result add_event(struct store_tx *tx, const struct rights_requ
 
 /* ---- filing ------------------------------------------------------------------------ */
 
+int request_evidence_valid(const char *type, const unsigned char *d, size_t len)
+{
+	/* The type is checked against the bytes: a document is an image or a
+	 * PDF, never whatever a client calls one. */
+	static const struct {
+		const char *type;
+		const char *magic;
+		size_t n;
+	} kinds[] = {
+		{ "image/jpeg", "\xff\xd8\xff", 3 },
+		{ "image/png", "\x89PNG\r\n\x1a\n", 8 },
+		{ "application/pdf", "%PDF-", 5 },
+	};
+	if (!type || !d || len == 0 || len > REQUEST_EVIDENCE_MAX)
+		return 0;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(type, kinds[i].type) == 0)
+			return len >= kinds[i].n &&
+			       memcmp(d, kinds[i].magic, kinds[i].n) == 0;
+	return 0;
+}
+
 enum senim_result requests_file_prepare(const struct workdays *cal,
 					struct request_file *op)
 {
 	struct rights_request *q = &op->fresh;
 	memset(q, 0, sizeof(*q));
 	buf_init(&op->sealed, 4 * REQUEST_TEXT_MAX + 1024);
+	buf_init(&op->sealed_fields, BUF_NO_LIMIT);
+	buf_init(&op->sealed_evidence, 2 * REQUEST_EVIDENCE_MAX);
 	op->missing_year = 0;
 	op->existing = 0;
 	int64_t now = clock_now_us();
@@ -296,6 +321,31 @@ enum senim_result requests_file_prepare(const struct workdays *cal,
 	snprintf(q->filed_by, sizeof(q->filed_by), "%s", op->actor);
 	q->has_text = op->text != NULL;
 	return SENIM_OK;
+}
+
+/* R2: a correction's proposed fields and its evidence, sealed with the
+ * subject's data key and bound to the request (fields version 2, evidence
+ * version 3 of the request's blobs; the question's text is version 1). */
+static enum senim_result seal_correction(struct store_tx *tx, struct request_file *op)
+{
+	if (op->category < 0 || op->category >= CATEGORY__COUNT || !op->evidence ||
+	    !request_evidence_valid(op->evidence_type, op->evidence, op->evidence_len))
+		return SENIM_ERR_INVALID;
+	char *json = json_dumps(op->fields, JSON_COMPACT);
+	if (!json)
+		return SENIM_ERR_NOMEM;
+	struct vault_dek *dek = NULL;
+	enum senim_result err = vault_dek_load(tx, op->kr, op->subject_id, &dek);
+	if (!err)
+		err = vault_seal_blob(dek, op->subject_id, TEXT_CATEGORY, op->req.id, 2,
+				      json, strlen(json), &op->sealed_fields);
+	if (!err)
+		err = vault_seal_blob(dek, op->subject_id, TEXT_CATEGORY, op->req.id, 3,
+				      op->evidence, op->evidence_len,
+				      &op->sealed_evidence);
+	vault_dek_free(dek);
+	buf_wipe_free(json);
+	return err;
 }
 
 enum senim_result requests_file_tx(struct store_tx *tx, void *arg)
@@ -333,6 +383,14 @@ enum senim_result requests_file_tx(struct store_tx *tx, void *arg)
 	if (err != SENIM_ERR_NOT_FOUND)
 		return err;
 	buf_reset(&op->sealed);
+	buf_reset(&op->sealed_fields);
+	buf_reset(&op->sealed_evidence);
+	int correction = op->type == REQUEST_CORRECTION && op->fields;
+	if (correction) {
+		err = seal_correction(tx, op);
+		if (err)
+			return err;
+	}
 	if (op->text) {
 		/* S1: the question may hold anything; it is sealed like the
 		 * subject's data, bound to this request. */
@@ -362,6 +420,24 @@ enum senim_result requests_file_tx(struct store_tx *tx, void *arg)
 		10, NULL);
 	if (err)
 		return err;
+	if (correction)
+		err = store_exec(
+			tx,
+			"INSERT INTO rights_corrections (request_id, subject_id, "
+			"category,"
+			" fields_sealed, evidence_sealed, evidence_type, evidence_bytes)"
+			" VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			(struct store_val[]){
+				SV_TEXT(q->id), SV_TEXT(q->subject_id),
+				SV_TEXT(category_code((enum category)op->category)),
+				SV_BLOB(op->sealed_fields.data, op->sealed_fields.len),
+				SV_BLOB(op->sealed_evidence.data,
+					op->sealed_evidence.len),
+				SV_TEXT(op->evidence_type),
+				SV_INT((int64_t)op->evidence_len) },
+			7, NULL);
+	if (err)
+		return err;
 	err = add_event(tx, q, op->actor, op->request_id, q->filed_at);
 	if (err)
 		return err;
@@ -373,9 +449,61 @@ void request_file_dispose(void *arg)
 {
 	struct request_file *op = arg;
 	buf_release(&op->sealed);
+	buf_release(&op->sealed_fields);
+	buf_release(&op->sealed_evidence);
 }
 
 /* ---- reading ------------------------------------------------------------------------- */
+
+/* Staff's view of a correction request: what it proposes and the
+ * evidence, opened (R2: the DPO decides on them). */
+static enum senim_result read_correction(struct store_tx *tx, struct request_read *op)
+{
+	const struct rights_request *q = &op->rows[0];
+	struct store_rows *r = NULL;
+	struct vault_dek *dek = NULL;
+	struct buf text;
+	char category[32];
+	buf_init(&text, BUF_NO_LIMIT);
+	enum senim_result err = store_query_one(
+		tx,
+		"SELECT category, fields_sealed, evidence_sealed, evidence_type, version"
+		" FROM rights_corrections WHERE request_id = $1",
+		(struct store_val[]){ SV_TEXT(q->id) }, 1, &r);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		err = SENIM_OK;
+		goto fail;
+	}
+	if (err)
+		goto fail;
+	copy_col(r, 0, category, sizeof(category));
+	copy_col(r, 3, op->evidence_type, sizeof(op->evidence_type));
+	size_t flen = 0, elen = 0;
+	const void *fsealed = store_rows_blob(r, 1, &flen);
+	const void *esealed = store_rows_blob(r, 2, &elen);
+	err = vault_dek_load(tx, op->kr, q->subject_id, &dek);
+	if (!err)
+		err = vault_open_blob(dek, q->subject_id, TEXT_CATEGORY, q->id, 2,
+				      fsealed, flen, &text);
+	if (!err)
+		err = vault_open_blob(dek, q->subject_id, TEXT_CATEGORY, q->id, 3,
+				      esealed, elen, &op->evidence);
+	if (err)
+		goto fail;
+	json_t *fields = json_loadb(text.data, text.len, 0, NULL);
+	op->correction = json_pack("{s:s,s:o}", "category", category, "fields",
+				   fields ? fields : json_null());
+	if (op->correction && !store_rows_is_null(r, 4))
+		json_object_set_new(op->correction, "version",
+				    json_integer(store_rows_int(r, 4)));
+	if (!op->correction)
+		err = SENIM_ERR_NOMEM;
+fail:
+	vault_dek_free(dek);
+	store_rows_free(r);
+	buf_release_wiped(&text);
+	return err;
+}
 
 /* The history and the opened text of op->rows[0]. */
 static enum senim_result read_detail(struct store_tx *tx, struct request_read *op)
@@ -404,6 +532,8 @@ static enum senim_result read_detail(struct store_tx *tx, struct request_read *o
 		copy_col(r, 4, e->answer, sizeof(e->answer));
 	}
 	store_rows_free(r);
+	if (!err && !op->subject_id && strcmp(q->type, "correction") == 0)
+		err = read_correction(tx, op);
 	if (err || !q->has_text)
 		return err;
 	err = store_query_one(tx, "SELECT text_sealed FROM rights_requests WHERE id = $1",
@@ -427,6 +557,7 @@ enum senim_result requests_read_tx(struct store_tx *tx, void *arg)
 	struct request_read *op = arg;
 	request_read_dispose(op); /* a rerun starts afresh */
 	buf_init(&op->text, 4 * REQUEST_TEXT_MAX + 1);
+	buf_init(&op->evidence, 2 * REQUEST_EVIDENCE_MAX);
 	op->rows = calloc(op->id ? 1 : REQUESTS_LIST_MAX, sizeof(*op->rows));
 	if (!op->rows)
 		return SENIM_ERR_NOMEM;
@@ -491,6 +622,10 @@ void request_read_dispose(void *arg)
 	if (op->text.data)
 		sodium_memzero(op->text.data, op->text.len);
 	buf_release(&op->text);
+	buf_release_wiped(&op->evidence);
+	json_decref(op->correction); /* decrypted: the wiping allocator clears it */
+	op->correction = NULL;
+	op->evidence_type[0] = '\0';
 }
 
 /* ---- the DPO's acts ------------------------------------------------------------------ */
@@ -651,6 +786,154 @@ static enum senim_result destroy_subject(struct store_tx *tx, struct request_cha
 	return audit_append(tx, op->kr, &rec);
 }
 
+/* R2: each recipient the register shows received category c of the
+ * subject (delivered, or may have reached) is owed a notice of the
+ * correction; one per recipient and request, queued for the messaging
+ * work.  *n gets how many. */
+static enum senim_result queue_notices(struct store_tx *tx, struct request_change *op,
+				       const char *category, int64_t version, int64_t now,
+				       int *n)
+{
+	const struct rights_request *q = &op->req;
+	char like[64];
+	snprintf(like, sizeof(like), "%%,%s,%%", category);
+	struct store_rows *r;
+	enum senim_result err = store_query(
+		tx,
+		"SELECT DISTINCT recipient FROM disclosures WHERE subject_id = $1"
+		" AND direction = 'out' AND (outcome = 'delivered' OR may_have_reached = "
+		"1)"
+		" AND (',' || categories || ',') LIKE $2 ORDER BY recipient",
+		(struct store_val[]){ SV_TEXT(q->subject_id), SV_TEXT(like) }, 2, &r);
+	if (err)
+		return err;
+	/* Read first, then write: one statement at a time on the connection. */
+	char(*names)[128] = calloc(REQUESTS_LIST_MAX, sizeof(*names));
+	int count = 0, has = 0;
+	if (!names) {
+		store_rows_free(r);
+		return SENIM_ERR_NOMEM;
+	}
+	while ((err = store_rows_next(r, &has)) == SENIM_OK && has &&
+	       count < REQUESTS_LIST_MAX)
+		copy_col(r, 0, names[count++], sizeof(names[0]));
+	store_rows_free(r);
+	for (int i = 0; !err && i < count; i++) {
+		char id[4 + ID_BODY_CHARS + 1];
+		id_time_ordered(id, "cnt_", now / 1000);
+		err = store_exec(
+			tx,
+			"INSERT INTO correction_notices (id, request_id, subject_id,"
+			" recipient, category, version, state, created_at)"
+			" VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7)",
+			(struct store_val[]){ SV_TEXT(id), SV_TEXT(q->id),
+					      SV_TEXT(q->subject_id), SV_TEXT(names[i]),
+					      SV_TEXT(category), SV_INT(version),
+					      SV_INT(now) },
+			7, NULL);
+		if (err)
+			break;
+		char object[REQUEST_ID_LEN + 160];
+		snprintf(object, sizeof(object), "request:%s:recipient:%s", q->id,
+			 names[i]);
+		struct audit_record rec = { .actor = op->actor,
+					    .operation = "request.correction_notice",
+					    .object = object,
+					    .subject_id = q->subject_id,
+					    .categories = category,
+					    .purpose = "legal_obligation",
+					    .outcome = "success",
+					    .request_id = op->request_id };
+		err = audit_append(tx, op->kr, &rec);
+	}
+	free(names);
+	*n = count;
+	return err;
+}
+
+/* R2: the proposed values of an accepted correction become the category's
+ * newest version (source borrower, written by the DPO), and the request
+ * keeps the version it made (rights_corrections.version); the older
+ * versions stay.  *done 0 when the vault refused the write (op->refused says why):
+ * then nothing else happens.  A correction filed without values (before
+ * they were taken) records the answer only. */
+static enum senim_result apply_correction(struct store_tx *tx, struct request_change *op,
+					  int64_t now, int *done)
+{
+	struct rights_request *q = &op->req;
+	struct store_rows *r = NULL;
+	struct vault_dek *dek = NULL;
+	struct buf text;
+	json_t *fields = NULL;
+	char category[32];
+	*done = 1;
+	buf_init(&text, BUF_NO_LIMIT);
+	enum senim_result err =
+		store_query_one(tx,
+				"SELECT category, fields_sealed FROM rights_corrections "
+				"WHERE request_id = $1",
+				(struct store_val[]){ SV_TEXT(q->id) }, 1, &r);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		err = SENIM_OK;
+		goto fail;
+	}
+	if (err)
+		goto fail;
+	copy_col(r, 0, category, sizeof(category));
+	size_t len = 0;
+	const void *sealed = store_rows_blob(r, 1, &len);
+	err = vault_dek_load(tx, op->kr, q->subject_id, &dek);
+	if (!err)
+		err = vault_open_blob(dek, q->subject_id, TEXT_CATEGORY, q->id, 2, sealed,
+				      len, &text);
+	if (err)
+		goto fail;
+	fields = json_loadb(text.data, text.len, 0, NULL);
+	int c = category_parse(category);
+	if (!fields || c < 0) {
+		err = SENIM_ERR_INVALID;
+		goto fail;
+	}
+	struct subject_write w = {
+		.actor = { .label = op->actor,
+			   .request_id = op->request_id,
+			   .role = op->role,
+			   .purpose = PURPOSE_LEGAL_OBLIGATION,
+			   .matrix = op->matrix,
+			   .kr = op->kr },
+		.subject_id = q->subject_id,
+		.category = (enum category)c,
+		/* The values are the borrower's, checked against the evidence;
+		 * rights_corrections links the version to the request. */
+		.source = SOURCE_BORROWER,
+		.fields = fields,
+	};
+	fields = NULL; /* the write's now: subject_write_dispose drops it */
+	err = subjects_write_tx(tx, &w);
+	if (!err && (w.refused.why != ACCESS_GRANTED || w.phone_refused)) {
+		op->refused = w.refused;
+		if (w.phone_refused)
+			access_refusal_set(&op->refused, ACCESS_PURPOSE_READ_ONLY,
+					   PURPOSE_LEGAL_OBLIGATION, NULL);
+		*done = 0;
+	}
+	int64_t version = w.version;
+	subject_write_dispose(&w);
+	if (err || !*done)
+		goto fail;
+	err = store_exec(
+		tx, "UPDATE rights_corrections SET version = $2 WHERE request_id = $1",
+		(struct store_val[]){ SV_TEXT(q->id), SV_INT(version) }, 2, NULL);
+	if (!err)
+		err = queue_notices(tx, op, category, version, now, &op->notices);
+fail:
+	json_decref(fields);
+	vault_dek_free(dek);
+	store_rows_free(r);
+	buf_release_wiped(&text);
+	return err;
+}
+
 /* Record the answer: the request closes, accepted or rejected. */
 static enum senim_result answer(struct store_tx *tx, struct request_change *op,
 				const char *code, int64_t now)
@@ -684,6 +967,13 @@ static enum senim_result answer_request(struct store_tx *tx, struct request_chan
 			return err;
 		return answer(tx, op, limited ? REQUEST_ANSWER_LIMITED : "fulfilled",
 			      now);
+	}
+	if (t == REQUEST_CORRECTION) {
+		int done = 0;
+		err = apply_correction(tx, op, now, &done);
+		if (err || !done)
+			return err;
+		return answer(tx, op, "fulfilled", now);
 	}
 	if (t == REQUEST_DESTRUCTION) {
 		const char *ground = NULL;
@@ -741,7 +1031,8 @@ enum senim_result requests_change_tx(struct store_tx *tx, void *arg)
 {
 	struct request_change *op = arg;
 	struct rights_request *q = &op->req;
-	op->closed = op->unknown_assignee = 0;
+	op->closed = op->unknown_assignee = op->notices = 0;
+	op->refused = (struct access_refusal){ .why = ACCESS_GRANTED };
 	enum senim_result err = load(tx, op->id, NULL, q);
 	if (err)
 		return err;
@@ -781,6 +1072,8 @@ enum senim_result requests_change_tx(struct store_tx *tx, void *arg)
 	}
 	if (err)
 		return err;
+	if (op->refused.why != ACCESS_GRANTED)
+		return SENIM_OK; /* the vault's denied record commits; nothing else */
 	q->updated_at = now;
 	err = add_event(tx, q, op->actor, op->request_id, now);
 	if (err)

@@ -36,6 +36,7 @@
 #define SENIM_RIGHTS_REQUESTS_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "common/buf.h"
@@ -113,6 +114,14 @@ struct request_file {
 	const char *identity_check; /* staff filings: how identity was checked */
 	const char *text;	    /* a question's text, else NULL; must outlive */
 	size_t text_len;
+	/* a correction (R2): the category, its proposed fields (checked by the
+	 * caller: api/subject_fields.h; a borrowed reference) and the evidence,
+	 * decoded, of evidence_type (REQUEST_EVIDENCE_TYPES); must outlive */
+	int category; /* enum category */
+	json_t *fields;
+	const unsigned char *evidence;
+	size_t evidence_len;
+	const char *evidence_type;
 	/* out */
 	int missing_year; /* prepare's SENIM_ERR_NOT_FOUND: the year lacking */
 	int existing;	  /* 1: an open request of the type was found */
@@ -120,7 +129,14 @@ struct request_file {
 	/* private */
 	struct rights_request fresh; /* the row prepare made */
 	struct buf sealed;	     /* the sealed text, owned: request_file_dispose */
+	struct buf sealed_fields, sealed_evidence;
 };
+
+/* A correction's evidence: at most this many bytes, of one of these types
+ * (the content must begin as the type's does). */
+#define REQUEST_EVIDENCE_MAX ((size_t)512 * 1024)
+/* 1 when type is a type of evidence taken and data begins as it does. */
+int request_evidence_valid(const char *type, const unsigned char *data, size_t len);
 
 /* Fix the id, the filing day and the due day from cal: SENIM_ERR_NOT_FOUND
  * (op->missing_year set) when cal lacks a year the count needs. */
@@ -157,6 +173,11 @@ struct request_read {
 	struct request_event *events; /* one request: its history */
 	int nevents;
 	struct buf text; /* one request: the question's text, wiped on dispose */
+	/* staff's view of one correction request: what it proposes (owned,
+	 * decrypted, dropped by dispose) and its evidence (wiped on dispose) */
+	json_t *correction; /* {"category", "fields", "version"?} or NULL */
+	struct buf evidence;
+	char evidence_type[32];
 };
 
 /* One request with its history and text, or the list: a borrower's own
@@ -191,6 +212,10 @@ struct request_change {
 	int closed;	      /* the request was answered already: nothing done */
 	int unknown_assignee; /* no such staff login: nothing done */
 	struct rights_request req;
+	/* a correction's write refused by the vault (a blocked subject, the
+	 * sign-in phone): nothing but the refusal's record is done */
+	struct access_refusal refused;
+	int notices; /* a correction accepted: the recipients queued a notice */
 	/* private: the access package requests_change_prepare built, owned
 	 * (request_change_dispose) */
 	struct package_build *package;
@@ -220,6 +245,11 @@ SENIM_MUST_CHECK enum senim_result requests_change_prepare(struct store *st,
  *     application is open, the subject is destroyed (shred_subject_tx,
  *     SHRED_DESTROY, journalled first); otherwise the request is rejected
  *     with the ground as its answer (`legal_hold`, `open_loan`);
+ *   - correction (R2): the proposed fields become the category's newest
+ *     version (subjects_write_tx, source borrower, written by the DPO; the
+ *     request keeps the version it made; the old versions stay), and each recipient the disclosure register shows
+ *     received the category before is queued a correction notice
+ *     (correction_notices), audited `request.correction_notice`;
  *   - blocking, restriction and their lifting as before.
  * The answer op->req holds says what was done.
  */

@@ -290,3 +290,110 @@ def test_me_is_refused_while_access_is_limited(w):
         assert s.delete(f"/v1/subjects/{sid}/access-limit", token=w["dpo"]).status == 200
         assert s.get("/v1/me", token=token).status == 200
     assert shapes[0] == shapes[1]
+
+
+# ---- correction (R2) -------------------------------------------------------------------
+
+import base64  # noqa: E402
+
+from test_disclosures import entry_sql, now_us, snapshot_sql  # noqa: E402
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
+EVIDENCE = {"content_type": "image/png", "data": base64.b64encode(PNG).decode()}
+
+
+def correction(w, token, **over):
+    body = {"type": "correction", "category": "identity", "fields": {"surname": "Петрова"},
+            "evidence": EVIDENCE}
+    body.update(over)
+    return w["s"].post("/v1/me/requests", {k: v for k, v in body.items() if v is not None},
+                       token=token)
+
+
+@pytest.fixture(scope="module")
+def snapshots(w):
+    w["s"].sql(snapshot_sql())
+
+
+def test_correction_needs_evidence_and_no_state_field(w):
+    sid, _, token = register(w)
+    r = correction(w, token, evidence=None)
+    assert r.status == 422 and r.json["code"] == "correction_evidence_required", r
+    r = correction(w, token, fields={"iin": "900101300123"})
+    assert r.status == 422 and r.json["code"] == "correction_state_sourced", r
+    assert r.json["field"] == "iin"
+    r = correction(w, token, category="contact", fields={"phone_mobile": "+77010000000"})
+    assert r.status == 422 and r.json["rule"] == "phone_procedure", r
+    r = correction(w, token, fields={"sex": "X"})
+    assert r.status == 422 and r.json["code"] == "validation_failed", r
+    r = correction(w, token, fields=None)
+    assert r.status == 422 and r.json["field"] == "fields", r
+    # The evidence is what it says it is, and not too large.
+    r = correction(w, token, evidence={"content_type": "application/pdf",
+                                       "data": EVIDENCE["data"]})
+    assert r.status == 422 and r.json["field"] == "evidence.data", r
+    assert r.json["rule"] == "format"
+    r = correction(w, token, evidence={"content_type": "image/gif", "data": EVIDENCE["data"]})
+    assert r.status == 422 and r.json["field"] == "evidence.content_type", r
+    big = base64.b64encode(PNG + bytes(600 * 1024)).decode()
+    r = correction(w, token, evidence={"content_type": "image/png", "data": big})
+    assert r.status in (413, 422), r
+    if r.status == 422:
+        assert r.json["rule"] == "max_length"
+    # Another type takes none of it.
+    r = w["s"].post("/v1/me/requests", {"type": "access", "category": "identity"}, token=token)
+    assert r.status == 422 and r.json["rule"] == "correction_only", r
+    # None of them filed anything.
+    assert w["s"].sql("SELECT COUNT(*) FROM rights_requests WHERE subject_id ="
+                      f" '{sid}'") == [["0"]]
+
+
+def test_correction_accepted_becomes_current_and_queues_notices(w, snapshots):
+    s = w["s"]
+    sid, b, token = register(w)
+    # The register: identity went to gkb, contact only to oldbureau.
+    s.sql(entry_sql(sid, "gkb", now_us(), categories="identity")[1])
+    s.sql(entry_sql(sid, "oldbureau", now_us(), categories="contact", fields="contact.email")[1])
+    r = correction(w, token)
+    assert r.status == 201, r
+    rid = r.json["id"]
+    # Sealed at rest: neither the new value nor the document in clear.
+    dump = repr(s.sql(f"SELECT * FROM rights_corrections WHERE request_id = '{rid}'"))
+    assert "Петрова" not in dump and "IHDR" not in dump
+    # The DPO sees the proposal and the evidence.
+    r = s.get(f"/v1/requests/{rid}", token=w["dpo"])
+    assert r.status == 200, r
+    c = r.json["correction"]
+    assert c["category"] == "identity" and c["fields"] == {"surname": "Петрова"}
+    assert base64.b64decode(c["evidence"]["data"]) == PNG
+    assert c["evidence"]["content_type"] == "image/png" and c["evidence"]["bytes"] == len(PNG)
+    # The borrower's view carries none of it.
+    assert "correction" not in s.get(f"/v1/me/requests/{rid}", token=token).json
+    r = answer(w, rid)
+    assert r.status == 200 and r.json["status"] == "accepted", r
+    assert r.json["notices_queued"] == 1
+    h = s.get(f"/v1/subjects/{sid}/data/identity/history", token=w["underwriter"], headers=ID)
+    assert h.status == 200, h
+    versions = h.json["versions"]
+    assert versions[0]["fields"]["surname"] == "Петрова"
+    assert versions[0]["source"] == "borrower"
+    assert versions[0]["actor"].startswith("staff:")
+    assert versions[1]["fields"]["surname"] == b["surname"]
+    rows = s.sql("SELECT recipient, category, state FROM correction_notices"
+                 f" WHERE request_id = '{rid}'")
+    assert rows == [["gkb", "identity", "queued"]], rows
+    assert s.sql("SELECT COUNT(*) FROM audit_log WHERE operation ="
+                 f" 'request.correction_notice' AND subject_id = '{sid}'") == [["1"]]
+    assert s.get(f"/v1/requests/{rid}", token=w["dpo"]).json["correction"]["version"] == 2
+
+
+def test_correction_rejected_changes_nothing(w):
+    s = w["s"]
+    sid, b, token = register(w)
+    rid = correction(w, token).json["id"]
+    r = answer(w, rid, "no_grounds")
+    assert r.status == 200 and r.json["status"] == "rejected", r
+    h = s.get(f"/v1/subjects/{sid}/data/identity/history", token=w["underwriter"], headers=ID)
+    assert len(h.json["versions"]) == 1, h
+    assert s.sql(f"SELECT COUNT(*) FROM correction_notices WHERE request_id = '{rid}'") == \
+        [["0"]]
