@@ -397,3 +397,24 @@ def test_correction_rejected_changes_nothing(w):
     assert len(h.json["versions"]) == 1, h
     assert s.sql(f"SELECT COUNT(*) FROM correction_notices WHERE request_id = '{rid}'") == \
         [["0"]]
+
+
+def test_own_register_is_refused_while_access_is_limited(w, snapshots):
+    """GET /v1/me/disclosures: a limited borrower gets the one refusal, the
+    same as GET /v1/me's, and the listing is recorded as denied."""
+    s = w["s"]
+    sid, _, token = register(w)
+    s.accept_policy(token)
+    s.sql(entry_sql(sid, "gkb", now_us(), categories="identity")[1])
+    r = s.get("/v1/me/disclosures", token=token)
+    assert r.status == 200 and len(r.json["items"]) == 1, r
+    limit(w, sid, "aml_cft", "191-IV/art.13")
+    r = s.get("/v1/me/disclosures", token=token)
+    assert r.status == 403 and r.json["code"] == "access_limited_by_law", r
+    assert b"gkb" not in r.body
+    assert shape(r) == shape(s.get("/v1/me", token=token))
+    rows = s.sql("SELECT outcome FROM audit_log WHERE operation = 'disclosure.self_list'"
+                 f" AND subject_id = '{sid}' ORDER BY seq")
+    assert [x[0] for x in rows] == ["success", "denied"], rows
+    assert s.delete(f"/v1/subjects/{sid}/access-limit", token=w["dpo"]).status == 200
+    assert s.get("/v1/me/disclosures", token=token).status == 200
