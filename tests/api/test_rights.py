@@ -418,3 +418,22 @@ def test_own_register_is_refused_while_access_is_limited(w, snapshots):
     assert [x[0] for x in rows] == ["success", "denied"], rows
     assert s.delete(f"/v1/subjects/{sid}/access-limit", token=w["dpo"]).status == 200
     assert s.get("/v1/me/disclosures", token=token).status == 200
+
+
+def test_support_files_a_correction_on_behalf(w):
+    """Support files a correction that came by letter: the same values and
+    evidence, the same checks."""
+    s = w["s"]
+    sid, _, _ = register(w)
+    body = {"type": "correction", "channel": "letter", "identity_check": "notarised",
+            "category": "professional", "fields": {"education": "postgraduate"}}
+    r = s.post(f"/v1/subjects/{sid}/requests", body, token=w["support"])
+    assert r.status == 422 and r.json["code"] == "correction_evidence_required", r
+    body["evidence"] = {"content_type": "application/pdf",
+                        "data": base64.b64encode(b"%PDF-1.4\n%scan\n").decode()}
+    r = s.post(f"/v1/subjects/{sid}/requests", body, token=w["support"])
+    assert r.status == 201, r
+    assert answer(w, r.json["id"]).json["status"] == "accepted"
+    h = s.get(f"/v1/subjects/{sid}/data/professional", token=w["dpo"],
+              headers={"Senim-Purpose": "legal_obligation"})
+    assert h.status == 200 and h.json["fields"]["education"] == "postgraduate", h
