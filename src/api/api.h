@@ -211,6 +211,8 @@ enum senim_result api_me_request_file(struct http_request *req,
 				      struct http_response *resp);
 enum senim_result api_me_requests(struct http_request *req, struct http_response *resp);
 enum senim_result api_me_request(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_request_package(struct http_request *req,
+					 struct http_response *resp);
 enum senim_result api_subject_request_file(struct http_request *req,
 					   struct http_response *resp);
 enum senim_result api_requests(struct http_request *req, struct http_response *resp);

@@ -56,6 +56,8 @@ struct app {
 	const char *lender_name, *lender_details;
 	const struct workdays *calendar; /* serve --calendar; NULL: no rights
 					    * requests are taken */
+	const char *shred_journal;	 /* vault/shred.h's journal beside the key file;
+				    * NULL: no destruction request is fulfilled */
 };
 
 /*

@@ -22,10 +22,13 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/refusal.h"
+#include "audit/audit.h"
 #include "common/clock.h"
 #include "core/recipients.h"
 #include "exchange/register.h"
 #include "http/http.h"
+#include "rights/package.h"
 #include "common/banned.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -202,6 +205,7 @@ struct self_answer {
 	json_t *items;
 	json_t *in_progress;
 	char last_cursor[REGISTER_CURSOR_LEN];
+	int limited; /* R5: the borrower's own access is limited by law */
 };
 
 static void self_answer_dispose(void *arg)
@@ -281,6 +285,31 @@ static enum senim_result reply_filter(struct http_request *req,
 	return http_reply_problem(req, resp, &p);
 }
 
+/* In the writer: R5, the borrower's own access limited by law refuses
+ * their register as it refuses the access package (rights/package.h): the
+ * page was gathered all the same and is dropped unseen, the refusal names
+ * no ground, and the listing's record says "denied".  A transfer to a
+ * financial-monitoring authority would otherwise show here. */
+static enum senim_result self_listing_tx(struct store_tx *tx, void *arg)
+{
+	struct self_answer *a = arg;
+	enum senim_result err =
+		package_limited_tx(tx, a->op.query.subject_id, &a->limited);
+	if (err || !a->limited)
+		return err ? err : register_listing_tx(tx, &a->op);
+	char object[160];
+	snprintf(object, sizeof(object), "disclosures:%s", a->op.query.subject_id);
+	struct audit_record rec = { .actor = a->op.actor,
+				    .operation = "disclosure.self_list",
+				    .object = object,
+				    .subject_id = a->op.query.subject_id,
+				    .categories = "",
+				    .purpose = "legal_obligation",
+				    .outcome = "denied",
+				    .request_id = a->op.request_id };
+	return audit_append(tx, a->op.kr, &rec);
+}
+
 /* Once the listing's record is durable: the page. */
 static enum senim_result self_page_answer(struct http_request *req,
 					  struct http_response *resp,
@@ -290,6 +319,12 @@ static enum senim_result self_page_answer(struct http_request *req,
 	struct self_answer *a = ctx;
 	if (result)
 		return result;
+	if (a->limited) {
+		struct access_refusal r = { .why = ACCESS_GRANTED };
+		access_refusal_set(&r, ACCESS_LIMITED_BY_LAW, PURPOSE_LEGAL_OBLIGATION,
+				   NULL);
+		return api_reply_refusal(req, resp, &r);
+	}
 	json_t *out = json_pack("{s:O,s:O,s:s*}", "items", a->items, "in_progress",
 				a->in_progress, "next_cursor",
 				a->op.count == a->op.query.limit ? a->last_cursor : NULL);
@@ -332,7 +367,7 @@ enum senim_result api_me_disclosures(struct http_request *req, struct http_respo
 	enum senim_result err = register_listing_prepare(req->app->store, &a->op);
 	if (err)
 		return err;
-	return http_write_then(req, register_listing_tx, a, self_page_answer);
+	return http_write_then(req, self_listing_tx, a, self_page_answer);
 }
 
 /* ---- the staff list and export ------------------------------------------------------- */

@@ -33,6 +33,7 @@
 #include "core/contact.h"
 #include "core/iin.h"
 #include "http/ratelimit.h"
+#include "rights/package.h"
 #include "subjects/subjects.h"
 #include "common/banned.h"
 
@@ -327,6 +328,38 @@ enum senim_result api_auth_sign_out(struct http_request *req, struct http_respon
 
 /* ---- my data (R1) --------------------------------------------------------------- */
 
+/* The self-read and what its fetch decided, kept apart from what the
+ * write decides (a rerun of the write starts from the fetch's). */
+struct me_read {
+	struct subject_read read; /* first: the op the subjects module sees */
+	struct access_refusal fetched;
+};
+
+static void me_read_dispose(void *p)
+{
+	struct me_read *m = p;
+	subject_read_dispose(&m->read);
+}
+
+/* In the writer: R5, the borrower's own access limited by law (AML/CFT, a
+ * court order, another law; rights/package.h) refuses the read as it
+ * refuses the access package.  The data was gathered and decrypted all the
+ * same (no timing tell) and is dropped unseen; the refusal names no ground,
+ * and the self-read's record says "denied". */
+static enum senim_result me_record_tx(struct store_tx *tx, void *arg)
+{
+	struct me_read *m = arg;
+	int limited = 0;
+	enum senim_result err = package_limited_tx(tx, m->read.subject_id, &limited);
+	if (err)
+		return err;
+	m->read.refused = m->fetched;
+	if (limited)
+		access_refusal_set(&m->read.refused, ACCESS_LIMITED_BY_LAW,
+				   PURPOSE_LEGAL_OBLIGATION, NULL);
+	return subjects_read_record(tx, &m->read);
+}
+
 /* Once the self-read's audit record is durable: the borrower's data. */
 static enum senim_result me_answer(struct http_request *req, struct http_response *resp,
 				   enum senim_result result, void *ctx)
@@ -336,6 +369,8 @@ static enum senim_result me_answer(struct http_request *req, struct http_respons
 		return http_reply_code(req, resp, "subject_not_found");
 	if (result) /* no data without its durable audit record */
 		return result;
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
 	return http_reply_json(resp, 200,
 			       json_pack("{s:s,s:O}", "subject_id", req->actor.subject_id,
 					 "categories", op->out));
@@ -343,10 +378,11 @@ static enum senim_result me_answer(struct http_request *req, struct http_respons
 
 enum senim_result api_me(struct http_request *req, struct http_response *resp)
 {
-	struct subject_read *op =
-		arena_alloc_disposable(&req->arena, sizeof(*op), subject_read_dispose);
-	if (!op)
+	struct me_read *m =
+		arena_alloc_disposable(&req->arena, sizeof(*m), me_read_dispose);
+	if (!m)
 		return SENIM_ERR_NOMEM;
+	struct subject_read *op = &m->read;
 	op->actor = (struct subject_actor){
 		.label = req->actor.label,
 		.request_id = req->request_id,
@@ -361,7 +397,8 @@ enum senim_result api_me(struct http_request *req, struct http_response *resp)
 	enum senim_result err = subjects_read_fetch(req->app->store, op);
 	if (err)
 		return me_answer(req, resp, err, op);
-	return http_write_then(req, subjects_read_record, op, me_answer);
+	m->fetched = op->refused;
+	return http_write_then(req, me_record_tx, m, me_answer);
 }
 
 /* ---- consents -------------------------------------------------------------------- */

@@ -22,11 +22,14 @@
  * it, a new one 201.  Another borrower's request is 404, as one that does
  * not exist.
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/refusal.h"
+#include "api/subject_fields.h"
 #include "common/clock.h"
 #include "common/textconf.h"
 #include "rights/requests.h"
@@ -119,6 +122,11 @@ static enum senim_result invalid(struct http_request *req, struct http_response 
 
 /* ---- filing --------------------------------------------------------------------- */
 
+static const char *const category_codes[] = { "identity",     "family",
+					      "medical",      "contact",
+					      "professional", "device",
+					      "biometric",    NULL };
+
 static const struct jsonin_field me_fields[] = {
 	{ .name = "type", .type = JSONIN_STRING, .required = 1, .allowed = type_codes },
 	{ .name = "text",
@@ -126,6 +134,10 @@ static const struct jsonin_field me_fields[] = {
 	  .min_len = 1,
 	  .max_len = TEXT_MAX,
 	  .multiline = 1 },
+	/* R2: a correction names a category, its proposed fields and evidence. */
+	{ .name = "category", .type = JSONIN_STRING, .allowed = category_codes },
+	{ .name = "fields", .type = JSONIN_OBJECT },
+	{ .name = "evidence", .type = JSONIN_OBJECT },
 };
 
 static const struct jsonin_field staff_fields[] = {
@@ -140,12 +152,18 @@ static const struct jsonin_field staff_fields[] = {
 	  .min_len = 1,
 	  .max_len = TEXT_MAX,
 	  .multiline = 1 },
+	/* R2: a correction names a category, its proposed fields and evidence. */
+	{ .name = "category", .type = JSONIN_STRING, .allowed = category_codes },
+	{ .name = "fields", .type = JSONIN_OBJECT },
+	{ .name = "evidence", .type = JSONIN_OBJECT },
 };
 
 /* The op and the body whose strings it borrows. */
 struct file_req {
 	struct request_file op; /* first: the write's ctx */
 	json_t *body;
+	unsigned char *evidence; /* decoded, sodium_malloc'ed */
+	size_t evidence_cap;
 };
 
 static void file_dispose(void *p)
@@ -153,6 +171,108 @@ static void file_dispose(void *p)
 	struct file_req *fr = p;
 	request_file_dispose(&fr->op);
 	json_decref(fr->body); /* the text: wiped by the allocator */
+	if (fr->evidence)
+		sodium_free(fr->evidence); /* wipes */
+}
+
+static const char *const evidence_types[] = { "image/jpeg", "image/png",
+					      "application/pdf", NULL };
+
+/*
+ * R2: a correction's category, fields and evidence, checked into op; 1 when
+ * it answered a problem itself.  A correction without evidence, or of a
+ * field that comes from a state database (the IIN), is its own problem;
+ * the fields pass the checks a write of the category passes; the evidence
+ * is base64 of at most REQUEST_EVIDENCE_MAX bytes whose content is of the
+ * type it claims.
+ */
+static int correction_or_reply(struct http_request *req, struct http_response *resp,
+			       struct file_req *fr, json_t *body, enum senim_result *err)
+{
+	struct request_file *op = &fr->op;
+	json_t *fields = json_object_get(body, "fields");
+	json_t *evidence = json_object_get(body, "evidence");
+	const char *category = jsonin_str(body, "category");
+	*err = SENIM_OK;
+	if (!category) {
+		*err = invalid(req, resp, "validation_failed", "category", "required");
+		return 1;
+	}
+	if (!fields) {
+		*err = invalid(req, resp, "validation_failed", "fields", "required");
+		return 1;
+	}
+	op->category = category_parse(category);
+	if (op->category == CATEGORY_IDENTITY && json_object_get(fields, "iin")) {
+		struct problem p = { .code = "correction_state_sourced", .field = "iin" };
+		*err = http_reply_problem(req, resp, &p);
+		return 1;
+	}
+	if (op->category == CATEGORY_CONTACT && json_object_get(fields, "phone_mobile")) {
+		*err = invalid(req, resp, "validation_failed", "phone_mobile",
+			       "phone_procedure");
+		return 1;
+	}
+	struct field_error fe;
+	enum senim_result cerr =
+		subject_fields_check((enum category)op->category, fields, &fe);
+	if (cerr == SENIM_ERR_INVALID) {
+		struct problem p = { .code = "validation_failed",
+				     .field = fe.field,
+				     .rule = fe.rule,
+				     .limit = fe.limit };
+		*err = http_reply_problem(req, resp, &p);
+		return 1;
+	}
+	if (cerr) {
+		*err = cerr;
+		return 1;
+	}
+	if (!evidence) {
+		*err = http_reply_code(req, resp, "correction_evidence_required");
+		return 1;
+	}
+	json_t *type = json_object_get(evidence, "content_type");
+	json_t *data = json_object_get(evidence, "data");
+	const char *t = json_string_value(type);
+	size_t i = 0;
+	while (t && evidence_types[i] && strcmp(evidence_types[i], t) != 0)
+		i++;
+	if (!t || !evidence_types[i]) {
+		*err = invalid(req, resp, "validation_failed", "evidence.content_type",
+			       t ? "enum_value" : "required");
+		return 1;
+	}
+	if (!json_is_string(data) || json_string_length(data) == 0) {
+		*err = invalid(req, resp, "validation_failed", "evidence.data",
+			       "required");
+		return 1;
+	}
+	size_t len = json_string_length(data), decoded = 0;
+	if (len / 4 * 3 > REQUEST_EVIDENCE_MAX + 3) {
+		struct problem p = { .code = "validation_failed",
+				     .field = "evidence.data",
+				     .rule = "max_length",
+				     .limit = (long long)REQUEST_EVIDENCE_MAX };
+		*err = http_reply_problem(req, resp, &p);
+		return 1;
+	}
+	fr->evidence = sodium_malloc(len);
+	if (!fr->evidence) {
+		*err = SENIM_ERR_NOMEM;
+		return 1;
+	}
+	if (sodium_base642bin(fr->evidence, len, json_string_value(data), len, NULL,
+			      &decoded, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    !request_evidence_valid(evidence_types[i], fr->evidence, decoded)) {
+		*err = invalid(req, resp, "validation_failed", "evidence.data", "format");
+		return 1;
+	}
+	op->fields = fields;
+	op->evidence = fr->evidence;
+	op->evidence_len = decoded;
+	op->evidence_type = evidence_types[i];
+	return 0;
 }
 
 static enum senim_result file_answer(struct http_request *req, struct http_response *resp,
@@ -198,6 +318,17 @@ static enum senim_result file(struct http_request *req, struct http_response *re
 		return invalid(req, resp, "validation_failed", "text", "required");
 	if (op->type != REQUEST_QUESTION && text)
 		return invalid(req, resp, "validation_failed", "text", "question_only");
+	if (op->type == REQUEST_CORRECTION) {
+		enum senim_result cerr;
+		if (correction_or_reply(req, resp, fr, body, &cerr))
+			return cerr;
+	} else {
+		static const char *const only[] = { "category", "fields", "evidence" };
+		for (size_t i = 0; i < COUNT(only); i++)
+			if (json_object_get(body, only[i]))
+				return invalid(req, resp, "validation_failed", only[i],
+					       "correction_only");
+	}
 	if (!app->calendar)
 		return http_reply_code(req, resp, "calendar_unavailable");
 	op->kr = app->keys;
@@ -262,6 +393,20 @@ static json_t *events_json(const struct request_read *op)
 	return a;
 }
 
+/* The evidence as base64 (sodium_malloc'ed: the caller sodium_frees), or
+ * NULL. */
+static char *evidence_base64(const struct buf *b)
+{
+	if (!b->len)
+		return NULL;
+	size_t n = sodium_base64_encoded_len(b->len, sodium_base64_VARIANT_ORIGINAL);
+	char *out = sodium_malloc(n);
+	if (out)
+		sodium_bin2base64(out, n, (const unsigned char *)b->data, b->len,
+				  sodium_base64_VARIANT_ORIGINAL);
+	return out;
+}
+
 static enum senim_result read_answer(struct http_request *req, struct http_response *resp,
 				     enum senim_result result, void *ctx)
 {
@@ -279,6 +424,20 @@ static enum senim_result read_answer(struct http_request *req, struct http_respo
 					    json_stringn(op->text.data, op->text.len));
 		if (o && lang < 0)
 			json_object_set_new(o, "history", events_json(op));
+		if (o && lang < 0 && op->correction) {
+			json_t *c = json_deep_copy(op->correction);
+			char *b64 = evidence_base64(&op->evidence);
+			if (c)
+				json_object_set_new(
+					c, "evidence",
+					json_pack("{s:s,s:I,s:s?}", "content_type",
+						  op->evidence_type, "bytes",
+						  (json_int_t)op->evidence.len, "data",
+						  b64));
+			if (b64)
+				sodium_free(b64);
+			json_object_set_new(o, "correction", c);
+		}
 		return http_reply_json(resp, 200, o);
 	}
 	json_t *items = json_array();
@@ -403,19 +562,25 @@ static enum senim_result change_answer(struct http_request *req,
 	if (op->unknown_assignee)
 		return invalid(req, resp, "validation_failed", "assignee",
 			       "unknown_staff");
-	return http_reply_json(
-		resp, 200, request_json(&op->req, -1, requests_day_of(clock_now_us())));
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	json_t *o = request_json(&op->req, -1, requests_day_of(clock_now_us()));
+	if (o && strcmp(op->req.type, "correction") == 0 &&
+	    strcmp(op->req.status, "accepted") == 0)
+		json_object_set_new(o, "notices_queued", json_integer(op->notices));
+	return http_reply_json(resp, 200, o);
 }
 
 /* Run act on {id} with value (the assignee or the answer), copied. */
-static enum senim_result change(struct http_request *req, const char *id,
-				enum request_act act, const char *value)
+static enum senim_result change(struct http_request *req, struct http_response *resp,
+				const char *id, enum request_act act, const char *value)
 {
 	struct request_change *op =
-		arena_alloc_disposable(&req->arena, sizeof(*op), NULL);
+		arena_alloc_disposable(&req->arena, sizeof(*op), request_change_dispose);
 	const char *copy = arena_strdup(&req->arena, value);
 	if (!op || !copy)
 		return SENIM_ERR_NOMEM;
+	op->shred_journal = req->app->shred_journal;
 	op->kr = req->app->keys;
 	op->matrix = &req->app->matrix;
 	op->actor = req->actor.label;
@@ -427,6 +592,10 @@ static enum senim_result change(struct http_request *req, const char *id,
 		op->assignee = copy;
 	else
 		op->answer = copy;
+	/* R1: an access request's package is built before the write. */
+	enum senim_result err = requests_change_prepare(req->app->store, op);
+	if (err)
+		return change_answer(req, resp, err, op);
 	return http_write_then(req, requests_change_tx, op, change_answer);
 }
 
@@ -440,7 +609,7 @@ enum senim_result api_request_assign(struct http_request *req, struct http_respo
 				    &body))
 		return SENIM_OK;
 	enum senim_result err =
-		change(req, id, REQUEST_ASSIGN, jsonin_str(body, "assignee"));
+		change(req, resp, id, REQUEST_ASSIGN, jsonin_str(body, "assignee"));
 	json_decref(body);
 	return err;
 }
@@ -455,7 +624,54 @@ enum senim_result api_request_answer(struct http_request *req, struct http_respo
 				    &body))
 		return SENIM_OK;
 	enum senim_result err =
-		change(req, id, REQUEST_ANSWER, jsonin_str(body, "answer"));
+		change(req, resp, id, REQUEST_ANSWER, jsonin_str(body, "answer"));
 	json_decref(body);
 	return err;
+}
+
+/* ---- the access package a request released (R1) ------------------------------------ */
+
+/* The form the Accept header asks for: 1 HTML, 0 JSON (the default, and
+ * for anything else). */
+static int wants_html(struct http_request *req)
+{
+	const char *a = http_header(req, "Accept");
+	return a && strstr(a, "text/html") && !strstr(a, "application/json");
+}
+
+static enum senim_result package_answer(struct http_request *req,
+					struct http_response *resp,
+					enum senim_result result, void *ctx)
+{
+	struct request_package_read *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "request_not_found");
+	if (result)
+		return result;
+	if (op->no_package)
+		return http_reply_code(req, resp, "request_package_not_found");
+	if (op->refused.why != ACCESS_GRANTED)
+		return api_reply_refusal(req, resp, &op->refused);
+	return http_reply_bytes(
+		resp, 200, op->html ? "text/html; charset=utf-8" : "application/json",
+		op->doc.data, op->doc.len);
+}
+
+enum senim_result api_me_request_package(struct http_request *req,
+					 struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	struct request_package_read *op = arena_alloc_disposable(
+		&req->arena, sizeof(*op), request_package_read_dispose);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = req->app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->subject_id = req->actor.subject_id;
+	op->id = id;
+	op->html = wants_html(req);
+	return http_write_then(req, requests_package_read_tx, op, package_answer);
 }

@@ -154,6 +154,8 @@ static const struct route table[] = {
 	  "me_requests" },
 	{ "GET", "/v1/me/requests/{id}", api_me_request, 0, BORROWER | ROUTE_POLICY_FREE,
 	  "me_request" },
+	{ "GET", "/v1/me/requests/{id}/package", api_me_request_package, 0,
+	  BORROWER | ROUTE_POLICY_FREE, "me_request_package" },
 	{ "POST", "/v1/subjects/{id}/requests", api_subject_request_file,
 	  ROLE_BIT(ROLE_SUPPORT) | ROLE_BIT(ROLE_DPO), JSON, "subject_request_file" },
 	{ "GET", "/v1/requests", api_requests, ROLE_BIT(ROLE_DPO), 0, "requests" },

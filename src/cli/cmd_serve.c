@@ -36,6 +36,7 @@
 #include "http/ratelimit.h"
 #include "http/server.h"
 #include "staff/sign_in.h"
+#include "vault/shred.h"
 #include "common/banned.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -598,6 +599,11 @@ int cmd_serve(int argc, char **argv)
 		workdays_free(calendar);
 		return rc;
 	}
+	/* A destruction request is fulfilled through the shred journal beside
+	 * the key file (vault/shred.h); without its path none is. */
+	char shred_journal[4096];
+	int have_journal = shred_journal_path(common.keys, shred_journal,
+					      sizeof(shred_journal)) == SENIM_OK;
 	size_t nroutes;
 	const struct route *routes = routes_table(&nroutes);
 	struct app app = { .store = st,
@@ -614,7 +620,8 @@ int cmd_serve(int argc, char **argv)
 			   .contract_template = contract,
 			   .lender_name = lender_name,
 			   .lender_details = lender_details,
-			   .calendar = calendar };
+			   .calendar = calendar,
+			   .shred_journal = have_journal ? shred_journal : NULL };
 	/* The exchange: one hub thread carries every call to a recipient. */
 	struct exchange_env exchange = {
 		.recipients = recipients, .store = st, .kr = kr, .matrix = &app.matrix

@@ -709,6 +709,36 @@ static const struct problem_def catalogue[] = {
 	    "Өтінішке жауап берілген; ол өзгермейді. Жаңа талап — жаңа өтінішпен.",
 	    "The request has its answer and does not change; a new demand is a new "
 	    "request." } },
+	{ "correction_evidence_required",
+	  422,
+	  { "Нужен подтверждающий документ", "Растайтын құжат қажет",
+	    "Evidence required" },
+	  { "Исправление данных принимается с документом, который его подтверждает "
+	    "(изображение JPEG или PNG, или PDF).",
+	    "Деректерді түзету оны растайтын құжатпен қабылданады (JPEG немесе PNG "
+	    "суреті, не PDF).",
+	    "A correction is taken with a document that supports it (a JPEG or PNG "
+	    "image, or a PDF)." } },
+	{ "correction_state_sourced",
+	  422,
+	  { "Поле берётся из государственной базы", "Өріс мемлекеттік базадан алынады",
+	    "The field comes from a state database" },
+	  { "Это поле берётся из государственной базы данных и исправляется там; "
+	    "обратитесь в ЦОН.",
+	    "Бұл өріс мемлекеттік дерекқордан алынады және сонда түзетіледі; ХҚКО-ға "
+	    "жүгініңіз.",
+	    "This field comes from a state database and is corrected there; apply to a "
+	    "public service centre." } },
+	{ "request_package_not_found",
+	  404,
+	  { "Пакет сведений не готов", "Мәліметтер пакеті дайын емес",
+	    "No access package" },
+	  { "По этому обращению пакет сведений не выдан: это не запрос доступа, или "
+	    "ответа на него ещё нет.",
+	    "Бұл өтініш бойынша мәліметтер пакеті берілмеген: бұл қолжетімділік "
+	    "сұрауы емес, немесе оған әлі жауап жоқ.",
+	    "No access package was released for this request: it is not an access "
+	    "request, or it has no answer yet." } },
 	{ "calendar_unavailable",
 	  503,
 	  { "Нет календаря рабочих дней", "Жұмыс күндерінің күнтізбесі жоқ",
@@ -935,6 +965,14 @@ static const struct rule_def rules[] = {
 	{ "unknown_staff",
 	  { "нет такого сотрудника", "мұндай қызметкер жоқ",
 	    "names no member of staff" } },
+	{ "correction_only",
+	  { "только для исправления (type correction)",
+	    "тек түзету үшін (type correction)",
+	    "is for a correction only (type correction)" } },
+	{ "phone_procedure",
+	  { "меняется только процедурой смены телефона",
+	    "тек телефонды ауыстыру рәсімімен өзгереді",
+	    "changes only through the phone-change procedure" } },
 	{ "period_length",
 	  { "период должен заканчиваться после начала и быть не длиннее {limit} дней",
 	    "кезең басталғаннан кейін аяқталып, {limit} күннен аспауы керек",

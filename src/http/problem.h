@@ -45,7 +45,9 @@
 	X(iin_sex_mismatch)        \
 	X(period_length)           \
 	X(question_only)           \
-	X(unknown_staff)
+	X(unknown_staff)           \
+	X(correction_only)         \
+	X(phone_procedure)
 
 struct problem {
 	const char *code;  /* a catalogue code, e.g. "validation_failed" */

@@ -725,6 +725,12 @@ static enum senim_result limited_in(struct store_tx *tx, const char *id, int *li
 	return err == SENIM_ERR_NOT_FOUND ? SENIM_OK : err;
 }
 
+enum senim_result package_limited_tx(struct store_tx *tx, const char *subject_id,
+				     int *limited)
+{
+	return limited_in(tx, subject_id, limited);
+}
+
 static enum senim_result fetch_tx(struct store_tx *tx, void *arg)
 {
 	struct package_build *op = arg;

@@ -120,6 +120,13 @@ struct package_limit {
 
 SENIM_MUST_CHECK enum senim_result package_limit_tx(struct store_tx *tx, void *op);
 
+/* Inside a transaction: *limited = 1 when the subject's own access is
+ * limited by law now (a row in access_limits), else 0.  For every read a
+ * borrower makes of their own data: the caller does the same work either
+ * way and answers ACCESS_LIMITED_BY_LAW, never the ground.  Store errors. */
+SENIM_MUST_CHECK enum senim_result
+package_limited_tx(struct store_tx *tx, const char *subject_id, int *limited);
+
 /* 1 when s is a ground package_limit accepts. */
 int package_limit_ground_valid(const char *s);
 /* 1 when s is a reference package_limit accepts. */

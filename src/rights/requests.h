@@ -36,10 +36,12 @@
 #define SENIM_RIGHTS_REQUESTS_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "common/buf.h"
 #include "common/result.h"
+#include "core/access.h"
 #include "core/purposes.h"
 #include "core/roles.h"
 #include "core/workdays.h"
@@ -112,6 +114,14 @@ struct request_file {
 	const char *identity_check; /* staff filings: how identity was checked */
 	const char *text;	    /* a question's text, else NULL; must outlive */
 	size_t text_len;
+	/* a correction (R2): the category, its proposed fields (checked by the
+	 * caller: api/subject_fields.h; a borrowed reference) and the evidence,
+	 * decoded, of evidence_type (REQUEST_EVIDENCE_TYPES); must outlive */
+	int category; /* enum category */
+	json_t *fields;
+	const unsigned char *evidence;
+	size_t evidence_len;
+	const char *evidence_type;
 	/* out */
 	int missing_year; /* prepare's SENIM_ERR_NOT_FOUND: the year lacking */
 	int existing;	  /* 1: an open request of the type was found */
@@ -119,7 +129,14 @@ struct request_file {
 	/* private */
 	struct rights_request fresh; /* the row prepare made */
 	struct buf sealed;	     /* the sealed text, owned: request_file_dispose */
+	struct buf sealed_fields, sealed_evidence;
 };
+
+/* A correction's evidence: at most this many bytes, of one of these types
+ * (the content must begin as the type's does). */
+#define REQUEST_EVIDENCE_MAX ((size_t)512 * 1024)
+/* 1 when type is a type of evidence taken and data begins as it does. */
+int request_evidence_valid(const char *type, const unsigned char *data, size_t len);
 
 /* Fix the id, the filing day and the due day from cal: SENIM_ERR_NOT_FOUND
  * (op->missing_year set) when cal lacks a year the count needs. */
@@ -156,6 +173,11 @@ struct request_read {
 	struct request_event *events; /* one request: its history */
 	int nevents;
 	struct buf text; /* one request: the question's text, wiped on dispose */
+	/* staff's view of one correction request: what it proposes (owned,
+	 * decrypted, dropped by dispose) and its evidence (wiped on dispose) */
+	json_t *correction; /* {"category", "fields", "version"?} or NULL */
+	struct buf evidence;
+	char evidence_type[32];
 };
 
 /* One request with its history and text, or the list: a borrower's own
@@ -171,6 +193,8 @@ enum request_act {
 	REQUEST_ANSWER, /* answer code: fulfilled -> accepted, else rejected */
 };
 
+struct package_build;
+
 struct request_change {
 	/* in */
 	const struct keyring *kr;
@@ -180,17 +204,93 @@ struct request_change {
 	const char *request_id;
 	const char *id;
 	enum request_act act;
-	const char *assignee; /* REQUEST_ASSIGN */
-	const char *answer;   /* REQUEST_ANSWER */
+	const char *assignee;	   /* REQUEST_ASSIGN */
+	const char *answer;	   /* REQUEST_ANSWER */
+	const char *shred_journal; /* the shred journal's path (vault/shred.h):
+				    * needed to fulfil a destruction request */
 	/* out */
 	int closed;	      /* the request was answered already: nothing done */
 	int unknown_assignee; /* no such staff login: nothing done */
 	struct rights_request req;
+	/* a correction's write refused by the vault (a blocked subject, the
+	 * sign-in phone): nothing but the refusal's record is done */
+	struct access_refusal refused;
+	int notices; /* a correction accepted: the recipients queued a notice */
+	/* private: the access package requests_change_prepare built, owned
+	 * (request_change_dispose) */
+	struct package_build *package;
+	char package_subject[64];
 };
 
-/* Assign or answer; audited `request.assign` or `request.answer` (and the
- * vault's own record for a block or restriction it sets or lifts). */
+/*
+ * Outside the writer, before an answer: when the answer fulfils an open
+ * access request, build the subject's access package (rights/package.h) in
+ * a read transaction, so the write only seals and keeps it.  Nothing for
+ * the other acts.  SENIM_ERR_NOT_FOUND for an unknown request; store,
+ * vault and memory errors.
+ */
+SENIM_MUST_CHECK enum senim_result requests_change_prepare(struct store *st,
+							   struct request_change *op);
+
+/*
+ * Assign or answer; audited `request.assign` or `request.answer` (and the
+ * vault's own record for a block or restriction it sets or lifts).  An
+ * answer `fulfilled` does what the type asks, in this transaction:
+ *   - access (R1): the prepared package is sealed with the subject's data
+ *     key and kept with the request (rights_packages), audited
+ *     `subject.package`; when the subject's own access is limited by law
+ *     (R5) the request is rejected instead with REQUEST_ANSWER_LIMITED,
+ *     whatever the ground, and nothing is kept;
+ *   - destruction: when no legal hold is open and no loan, obligation or
+ *     application is open, the subject is destroyed (shred_subject_tx,
+ *     SHRED_DESTROY, journalled first); otherwise the request is rejected
+ *     with the ground as its answer (`legal_hold`, `open_loan`);
+ *   - correction (R2): the proposed fields become the category's newest
+ *     version (subjects_write_tx, source borrower, written by the DPO; the
+ *     request keeps the version it made; the old versions stay), and each recipient the disclosure register shows
+ *     received the category before is queued a correction notice
+ *     (correction_notices), audited `request.correction_notice`;
+ *   - blocking, restriction and their lifting as before.
+ * The answer op->req holds says what was done.
+ */
 SENIM_MUST_CHECK enum senim_result requests_change_tx(struct store_tx *tx, void *op);
+/* Wipe and free what the op owns (the prepared package); safe on any op. */
+void request_change_dispose(void *op);
+
+/* The answer an access request gets when the subject's access is limited
+ * by law (R5): one code for every ground, its text neutral. */
+#define REQUEST_ANSWER_LIMITED "limited_by_law"
+
+/* ---- the access package a request released (R1) ------------------------------- */
+
+/*
+ * The borrower's download of the package released for their access
+ * request.  Inside the writer (it is audited `request.package_read`,
+ * purpose legal_obligation).  SENIM_ERR_NOT_FOUND when the request is not
+ * the subject's; op->no_package when it has no package (another type, not
+ * accepted).  R5: when the subject's access is limited now, the package is
+ * opened as for anyone and dropped, op->refused says ACCESS_LIMITED_BY_LAW
+ * (the same answer for every ground) and the audit record's outcome is
+ * "denied".  The opened package is owned by the op
+ * (request_package_read_dispose wipes it).
+ */
+struct request_package_read {
+	/* in */
+	const struct keyring *kr;
+	const char *actor;
+	const char *request_id;
+	const char *subject_id;
+	const char *id;
+	int html; /* 1: the HTML document, 0: the JSON */
+	/* out */
+	int no_package;
+	struct access_refusal refused;
+	struct buf doc; /* the signed document as made */
+};
+
+SENIM_MUST_CHECK enum senim_result requests_package_read_tx(struct store_tx *tx,
+							    void *op);
+void request_package_read_dispose(void *op);
 
 /* ---- metrics ----------------------------------------------------------------------- */
 

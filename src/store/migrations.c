@@ -828,6 +828,51 @@ static const char M0018[] =
 	" request_id TEXT NOT NULL);"
 	"CREATE INDEX audit_log_by_subject ON audit_log(subject_id, seq);";
 
+/*
+ * Version 21: the fulfilment of rights requests (rights/requests.h,
+ * docs/rights.md).  rights_packages keeps the access package (R1) the DPO
+ * released for an access request, sealed with the subject's data key and
+ * bound to the request id: the JSON and the HTML document, as signed, so the
+ * borrower downloads the very package that was made, not a later one.
+ * rights_corrections keeps a correction request's proposed values and its
+ * evidence (a document image or PDF), both sealed the same way, and the
+ * version its acceptance made; correction_notices is the queue of notices
+ * owed to each recipient the disclosure register shows received the
+ * category before (for the messaging work to send).
+ * (Versions 19, 20 and 22 are the other wave-4 tasks'.)
+ */
+static const char M0021[] =
+	"CREATE TABLE rights_packages ("
+	" request_id TEXT PRIMARY KEY REFERENCES rights_requests(id),"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" json_sealed {blob} NOT NULL,"
+	" html_sealed {blob} NOT NULL,"
+	" made_by TEXT NOT NULL,"
+	" made_at BIGINT NOT NULL);"
+	"CREATE TABLE rights_corrections ("
+	" request_id TEXT PRIMARY KEY REFERENCES rights_requests(id),"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" category TEXT NOT NULL,"
+	" fields_sealed {blob} NOT NULL,"
+	" evidence_sealed {blob} NOT NULL,"
+	" evidence_type TEXT NOT NULL CHECK (evidence_type IN ('image/jpeg',"
+	"  'image/png', 'application/pdf')),"
+	" evidence_bytes BIGINT NOT NULL,"
+	" version BIGINT);"
+	"CREATE TABLE correction_notices ("
+	" id TEXT PRIMARY KEY,"
+	" request_id TEXT NOT NULL REFERENCES rights_requests(id),"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" recipient TEXT NOT NULL,"
+	" category TEXT NOT NULL,"
+	" version BIGINT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('queued', 'sent')),"
+	" created_at BIGINT NOT NULL,"
+	" sent_at BIGINT,"
+	" UNIQUE (request_id, recipient));"
+	"CREATE INDEX correction_notices_queue ON correction_notices(state, created_at,"
+	" id);";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -847,6 +892,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 16, .name = "0016_requests", .sql = M0016 },
 	{ .version = 17, .name = "0017_retention", .sql = M0017 },
 	{ .version = 18, .name = "0018_access_packages", .sql = M0018 },
+	{ .version = 21, .name = "0021_rights", .sql = M0021 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

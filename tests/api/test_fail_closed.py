@@ -74,6 +74,7 @@ ELSEWHERE = {
     "me_request_file": "test_requests.py::test_requests_fail_closed_without_audit",
     "me_requests": "test_requests.py::test_requests_fail_closed_without_audit",
     "me_request": "test_requests.py::test_requests_fail_closed_without_audit",
+    "me_request_package": "test_rights.py::test_package_fail_closed_without_audit",
     "subject_request_file": "test_requests.py::test_requests_fail_closed_without_audit",
     "requests": "test_requests.py::test_requests_fail_closed_without_audit",
     "request_get": "test_requests.py::test_requests_fail_closed_without_audit",

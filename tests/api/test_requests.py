@@ -146,7 +146,11 @@ def test_file_read_and_duplicate(srv, people):
     assert s.sql(f"SELECT COUNT(*) FROM rights_requests WHERE subject_id = '{sid}'") == [["1"]]
     assert [row[3] for row in s.audit_rows("request.file")][-2:] == ["success", "unchanged"]
     # Another type is another request, with its own deadline.
-    r = s.post("/v1/me/requests", {"type": "correction"}, token=token)
+    # (a correction carries its values and evidence since issue 13's rights work)
+    r = s.post("/v1/me/requests", {"type": "correction", "category": "professional",
+                                   "fields": {"education": "vocational"},
+                                   "evidence": {"content_type": "application/pdf",
+                                                "data": "JVBERi0xLjQK"}}, token=token)
     assert r.status == 201 and r.json["id"] != req["id"], r
     assert r.json["due_date"] == due_after(today_kz(), 1, off).isoformat()
     # The list, newest first; one by id.

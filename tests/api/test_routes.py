@@ -40,6 +40,7 @@ EXPECTED = {
     ("POST", "/v1/me/requests"): BORROWER,
     ("GET", "/v1/me/requests"): BORROWER,
     ("GET", "/v1/me/requests/{id}"): BORROWER,
+    ("GET", "/v1/me/requests/{id}/package"): BORROWER,
     ("POST", "/v1/subjects/{id}/requests"): {"support", "dpo"},
     ("GET", "/v1/requests"): {"dpo"},
     ("GET", "/v1/requests/{id}"): {"dpo"},
