@@ -27,6 +27,7 @@
 #include "common/clock.h"
 #include "core/consents.h"
 #include "core/scorecard.h"
+#include "exchange/reporter.h"
 #include "exchange/transfer.h"
 #include "lending/applications.h"
 #include "lending/decisions.h"
@@ -589,6 +590,10 @@ static enum senim_result submit_answer(struct http_request *req,
 		return http_reply_code(req, resp, "application_not_open");
 	if (result)
 		return result;
+	/* The decision's write recorded the `applied` event and has
+	 * committed: GKB is told now, not at the reporter's next interval
+	 * (Law 573-II Art. 19(2)(8), real time). */
+	reporter_wake();
 	json_t *o = application_json(&op->app, NULL);
 	if (o)
 		json_object_set_new(o, "decision",

@@ -22,7 +22,8 @@
  * loan_event/1.  bureau_events_request() builds {"events": [...]} from 1 to
  * BUREAU_EVENTS_MAX events, refusing an event the bureau must reject
  * (issued without amount, outstanding and due date; overdue without days;
- * closed with debt); bureau_events_parse() checks that the answer has
+ * closed with debt; applied without amount or purpose, or a purpose on
+ * another event); bureau_events_parse() checks that the answer has
  * exactly one result per event, in order, each naming its event and with
  * a status of accepted, duplicate or rejected (an error object with
  * rejected only).  A result naming another event is invalid_answer for the
@@ -149,6 +150,12 @@ enum bureau_event_kind {
 	BUREAU_EVENT_RESTRUCTURED,
 	BUREAU_EVENT_CLOSED,
 	BUREAU_EVENT_WRITTEN_OFF,
+	/* A microcredit applied for (Law 573-II Art. 19(2)(8): in real time,
+	 * with the IIN, the amount and the purpose): the contract number is
+	 * the application's id, amount_tiyn the amount asked, `purpose` one
+	 * of BUREAU_PURPOSES.  Only a bureau reported to under the law (GKB)
+	 * takes it (exchange/loan_events.h). */
+	BUREAU_EVENT_APPLIED,
 	BUREAU_EVENT__COUNT
 };
 
@@ -168,7 +175,13 @@ struct bureau_loan_event {
 	long long outstanding_tiyn;	  /* 0..10^15 or BUREAU_ABSENT */
 	long long overdue_days;		  /* 0..36500 or BUREAU_ABSENT */
 	const char *due_date;		  /* "YYYY-MM-DD" or NULL */
+	const char *purpose; /* with applied: a code of bureau_purpose_ok; else NULL */
 };
+
+/* The purposes of a microcredit applied for, a fixed list
+ * (docs/connectors/loan_event.md): "consumer", "business", "refinancing",
+ * "other".  1 when `s` is one of them. */
+int bureau_purpose_ok(const char *s);
 
 /* "issued", ...; NULL out of range. */
 const char *bureau_event_code(enum bureau_event_kind k);

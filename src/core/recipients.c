@@ -87,6 +87,7 @@ static const char *const loan_event_allowed[] = {
 	"loan.outstanding_tiyn",
 	"loan.overdue_days",
 	"loan.due_date",
+	"loan.purpose", /* an application's (`applied`) only */
 	NULL,
 };
 static const char *const phone_sends[] = { "identity.iin", "contact.phone_mobile", NULL };
@@ -142,7 +143,8 @@ static const struct api_def apis[RECIPIENT_API__COUNT] = {
 static const char *const loan_fields[] = {
 	"event",       "occurred_on",	     "contract_number",
 	"amount_tiyn", "outstanding_tiyn",   "overdue_days",
-	"due_date",    "payout_destination", NULL
+	"due_date",    "payout_destination", "purpose",
+	NULL
 };
 static const char *const report_fields[] = { "has_history",	"score",     "loans",
 					     "total_debt_tiyn", "enquiries", NULL };

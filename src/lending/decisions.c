@@ -14,12 +14,17 @@
 #include "core/categories.h"
 #include "core/gesv.h"
 #include "core/recipients.h"
+#include "exchange/loan_events.h"
+#include "lending/eod.h"
 #include "subjects/subjects.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
 #define PURPOSE_U1 "loan_application_review"
 #define INPUTS_BINDING "decision" /* the vault binding of the sealed inputs */
+/* The purpose GKB is told for every application: senim's products are
+ * unsecured consumer microcredits to individuals (docs/bureau-reporting.md). */
+#define APPLIED_PURPOSE "consumer"
 
 static void copy_col(struct store_rows *r, int col, char *dst, size_t cap)
 {
@@ -569,6 +574,29 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 		err = SENIM_ERR_CONFLICT;
 		goto fail;
 	}
+	/* Law 573-II Art. 19(2)(8): the application, with the IIN, the
+	 * amount and the purpose, goes to GKB in real time; it is recorded in
+	 * the write that takes it out of `open` (the submission is the
+	 * filing), whatever the decision, and the handler wakes the reporter
+	 * once this commits.  The contract number is the application's id. */
+	int recorded = 0;
+	err = loan_events_append_tx(
+		tx, op->ex->kr, dek,
+		&(struct loan_event_new){
+			.subject_id = a->subject_id,
+			.contract_number = a->id,
+			.event = BUREAU_EVENT_APPLIED,
+			.occurred_on =
+				(int32_t)((now / 1000000 + EOD_UTC_OFFSET_S) / 86400),
+			.amount_tiyn = a->amount_tiyn,
+			.outstanding_tiyn = BUREAU_ABSENT,
+			.overdue_days = BUREAU_ABSENT,
+			.purpose = APPLIED_PURPOSE,
+			.actor = op->actor,
+			.request_id = op->request_id },
+		&recorded);
+	if (err)
+		goto fail;
 	snprintf(a->state, sizeof(a->state), "%s", state);
 	snprintf(a->decline_reason, sizeof(a->decline_reason), "%s", reason);
 	a->updated_at = now;

@@ -32,7 +32,10 @@ import peerlib
 from peerlib import ApiError, bad, want_date, want_int, want_object, want_str
 
 REPORT_PURPOSES = ("loan_application_review", "loan_servicing")
-EVENTS = ("issued", "payment", "overdue", "restructured", "closed", "written_off")
+EVENTS = ("issued", "payment", "overdue", "restructured", "closed", "written_off",
+          "applied")
+# An application's purposes (loan_event.md; 573-II Art. 19(2)(8)).
+PURPOSES = ("consumer", "business", "refinancing", "other")
 TIYN_MAX = 10 ** 15
 BATCH_MAX = 500
 RFC3339_UTC = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z"
@@ -156,6 +159,12 @@ class Bureau(peerlib.Peer):
             raise ApiError(422, "overdue_without_days", "overdue needs overdue_days > 0")
         if kind == "closed" and outstanding != 0:
             raise ApiError(422, "closed_with_debt", "closed needs outstanding_tiyn = 0")
+        purpose = e.get("purpose")
+        if kind == "applied" and (amount is None or purpose not in PURPOSES):
+            raise ApiError(422, "applied_incomplete",
+                           "applied needs amount_tiyn and a purpose of %s" % (PURPOSES,))
+        if kind != "applied" and purpose is not None:
+            raise ApiError(422, "invalid_request", "only applied has a purpose")
 
     def loan_events_wrong_person(self, body, answer):
         for r in answer["results"]:
