@@ -170,6 +170,7 @@ static int check_report(struct bureau_report *r, const char *asked_iin, int64_t 
 		return codec_fail(v, CODEC_INVALID_ANSWER,
 				  "generated_at is in the future");
 	if (!codec_bool(root, "", "has_history", &r->has_history, v) ||
+	    !codec_bool(root, "", "self_excluded", &r->self_excluded, v) ||
 	    !check_score(r, v) ||
 	    !codec_array(root, "", "loans", BUREAU_LOANS_MAX, &loans, v))
 		return 0;
@@ -285,6 +286,8 @@ enum senim_result bureau_report_kept(const struct bureau_report *r,
 		json_t *x;
 		if (strcmp(code, "report.has_history") == 0)
 			x = json_boolean(r->has_history);
+		else if (strcmp(code, "report.self_excluded") == 0)
+			x = json_boolean(r->self_excluded);
 		else if (strcmp(code, "report.score") == 0)
 			x = kept_score(r);
 		else if (strcmp(code, "report.loans") == 0)

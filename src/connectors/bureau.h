@@ -103,6 +103,9 @@ struct bureau_report {
 	const char *generated_at; /* RFC 3339 UTC: the source record's time */
 	int64_t generated_at_s;	  /* the same, Unix seconds */
 	int has_history;
+	/* The borrower registered a voluntary refusal of loans (Law 56-V
+	 * art. 3(3-3); set through eGov, Law 573-II art. 22(8)). */
+	int self_excluded;
 	json_t *score; /* {"value", "min", "max", "model"}, or NULL (null) */
 	double score_value, score_min, score_max;
 	const char *score_model; /* 1-32 characters; NULL without a score */
@@ -133,7 +136,7 @@ void bureau_report_free(struct bureau_report *r);
  * service's `receives` (report.has_history -> true/false, report.score ->
  * {"max", "min", "model", "value"} or null, report.loans -> the loans with
  * only the page's fields, report.total_debt_tiyn, report.enquiries ->
- * {"last_30_days", "last_90_days"}).  Nothing the page does not define is
+ * {"last_30_days", "last_90_days"}, report.self_excluded -> true/false).  Nothing the page does not define is
  * in it.  SENIM_ERR_INVALID when `s` names an item that is not a
  * credit_report/1 answer field (a service of another API); SENIM_ERR_NOMEM.
  */

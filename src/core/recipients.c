@@ -65,8 +65,13 @@ struct api_def {
 static const char *const none[] = { NULL };
 static const char *const iin_only[] = { "identity.iin", NULL };
 static const char *const report_answers[] = {
-	"report.has_history",	  "report.score",     "report.loans",
-	"report.total_debt_tiyn", "report.enquiries", NULL,
+	"report.has_history",
+	"report.score",
+	"report.loans",
+	"report.total_debt_tiyn",
+	"report.enquiries",
+	"report.self_excluded",
+	NULL,
 };
 static const char *const loan_event_required[] = {
 	"identity.iin",		"identity.surname", "identity.given_name",
@@ -146,8 +151,10 @@ static const char *const loan_fields[] = {
 	"due_date",    "payout_destination", "purpose",
 	NULL
 };
-static const char *const report_fields[] = { "has_history",	"score",     "loans",
-					     "total_debt_tiyn", "enquiries", NULL };
+static const char *const report_fields[] = { "has_history", "score",
+					     "loans",	    "total_debt_tiyn",
+					     "enquiries",   "self_excluded",
+					     NULL };
 static const char *const phone_fields[] = { "match", "owner_since", "subscriber_type",
 					    "score", NULL };
 

@@ -133,6 +133,7 @@ static void expect(const struct row *r, const struct codec_verdict *v, int have_
 static const char report_base[] =
 	"{\"iin\": \"870412300416\", \"report_id\": \"r-000001\","
 	" \"generated_at\": \"2026-02-01T08:00:00Z\", \"has_history\": true,"
+	" \"self_excluded\": false,"
 	" \"score\": {\"value\": 612, \"min\": 0, \"max\": 999, \"model\": \"v3\"},"
 	" \"loans\": [{\"contract_ref\": \"c-1\", \"lender_kind\": \"mfo\","
 	"  \"opened_on\": \"2025-03-01\", \"closed_on\": null, \"original_tiyn\": "
@@ -192,6 +193,11 @@ static const struct row report_rows[] = {
 	OK_ROW("generated_at within skew",
 	       { "generated_at", "\"2026-02-02T00:05:00Z\"" }),
 	BAD("has_history type", "has_history is not a boolean", { "has_history", "1" }),
+	BAD("self_excluded missing", "self_excluded is missing",
+	    { "self_excluded", NULL }),
+	BAD("self_excluded type", "self_excluded is not a boolean",
+	    { "self_excluded", "\"no\"" }),
+	OK_ROW("self-excluded", { "self_excluded", "true" }),
 	BAD("loans without history", "loans is not empty although has_history is false",
 	    { "has_history", "false" }),
 	BAD("score type", "score is not an object or null", { "score", "612" }),
@@ -377,9 +383,13 @@ static void test_report_kept(void **state)
 	assert_string_equal(rep->report_id, "r-000001");
 	assert_int_equal(rep->generated_at_s, NOW_S - 16 * 3600);
 
-	static const char *const all[] = { "report.has_history", "report.score",
-					   "report.loans",	 "report.total_debt_tiyn",
-					   "report.enquiries",	 NULL };
+	static const char *const all[] = { "report.has_history",
+					   "report.score",
+					   "report.loans",
+					   "report.total_debt_tiyn",
+					   "report.enquiries",
+					   "report.self_excluded",
+					   NULL };
 	struct svc s;
 	make_svc(&s, all);
 	json_t *k;
@@ -398,6 +408,7 @@ static void test_report_kept(void **state)
 		"\"original_tiyn\":100,\"outstanding_tiyn\":0,\"overdue_days\":0,"
 		"\"overdue_tiyn\":0,\"status\":\"closed\"}],"
 		"\"report.score\":{\"max\":999,\"min\":0,\"model\":\"v3\",\"value\":612},"
+		"\"report.self_excluded\":false,"
 		"\"report.total_debt_tiyn\":2500000}");
 	free(kt);
 
@@ -1073,10 +1084,13 @@ static enum codec_status fixture_verdict(const char *api, const char *asked,
 					 const char *body, size_t len, const char *today,
 					 int64_t now, char *reason)
 {
-	static const char *const report_all[] = {
-		"report.has_history",	  "report.score",     "report.loans",
-		"report.total_debt_tiyn", "report.enquiries", NULL
-	};
+	static const char *const report_all[] = { "report.has_history",
+						  "report.score",
+						  "report.loans",
+						  "report.total_debt_tiyn",
+						  "report.enquiries",
+						  "report.self_excluded",
+						  NULL };
 	static const char *const phone_all[] = { "phone.match", "phone.owner_since",
 						 "phone.subscriber_type", "phone.score",
 						 NULL };
