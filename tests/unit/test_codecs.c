@@ -634,7 +634,32 @@ static void test_events_request(void **state)
 	       "events[0].outstanding_tiyn must be 0 for closed");
 	REFUSE((e.event = BUREAU_EVENT_CLOSED, e.outstanding_tiyn = BUREAU_ABSENT),
 	       "events[0].outstanding_tiyn must be 0 for closed");
+	/* 573-II Art. 19(2)(8): an application with its amount and purpose. */
+	REFUSE((e.event = BUREAU_EVENT_APPLIED, e.purpose = NULL),
+	       "events[0].purpose is not one of the purposes");
+	REFUSE((e.event = BUREAU_EVENT_APPLIED, e.purpose = "holiday"),
+	       "events[0].purpose is not one of the purposes");
+	REFUSE((e.event = BUREAU_EVENT_APPLIED, e.purpose = "consumer",
+		e.amount_tiyn = BUREAU_ABSENT),
+	       "events[0].amount_tiyn is required for applied");
+	REFUSE(e.purpose = "consumer", "events[0].purpose is only for applied");
 #undef REFUSE
+	/* An application: the purpose on the wire, no due date needed. */
+	e = ok;
+	e.event = BUREAU_EVENT_APPLIED;
+	e.purpose = "consumer";
+	e.outstanding_tiyn = e.overdue_days = BUREAU_ABSENT;
+	e.due_date = NULL;
+	assert_int_equal(bureau_events_request(&e, 1, &j, why), SENIM_OK);
+	t = kept_text(j);
+	assert_non_null(strstr(t, "\"event\":\"applied\""));
+	assert_non_null(strstr(t, "\"purpose\":\"consumer\""));
+	assert_non_null(strstr(t, "\"amount_tiyn\":5000000"));
+	free(t);
+	assert_true(bureau_purpose_ok("consumer") && bureau_purpose_ok("business") &&
+		    bureau_purpose_ok("refinancing") && bureau_purpose_ok("other"));
+	assert_false(bureau_purpose_ok("") || bureau_purpose_ok(NULL) ||
+		     bureau_purpose_ok("Consumer"));
 	/* A payment needs none of them. */
 	e = ok;
 	e.event = BUREAU_EVENT_PAYMENT;
