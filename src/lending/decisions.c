@@ -883,6 +883,13 @@ static enum senim_result staff_override(struct store_tx *tx, struct decision_sta
 			op->not_referred = 1;
 			return SENIM_OK;
 		}
+		/* Law 56-V art. 3(3-3): a decline under the rule self_exclusion
+		 * is the law's, not the card's; no underwriter may lend. */
+		if (strncmp(last.reasons, DECISION_SELF_EXCLUDED,
+			    strlen(DECISION_SELF_EXCLUDED)) == 0) {
+			op->offer_impossible = 1;
+			return SENIM_OK;
+		}
 		struct decision *d = &op->decision;
 		memset(d, 0, sizeof(*d));
 		id_time_ordered(d->id, "dcs_", now / 1000);

@@ -195,7 +195,9 @@ void decisions_inputs_from(const json_t *report, const json_t *phone,
  * by a different underwriter makes it — the final decision names both:
  * decided_by the maker, confirmed_by the checker — with its offer, or
  * nothing (`offer_impossible`) when no offer fits the product or keeps
- * the loan rules.
+ * the loan rules.  A decline under the rule self_exclusion (its reason
+ * DECISION_SELF_EXCLUDED or DECISION_SELF_UNCHECKED) is not overridden:
+ * `decide` approving it is `offer_impossible`, nothing changes.
  * SENIM_ERR_NOT_FOUND: no such application.  Nothing changes when
  * `not_referred` (its state is not "referred") or `locked_by_other` (a
  * different underwriter holds the lock).  A decision releases the lock.

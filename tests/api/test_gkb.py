@@ -364,6 +364,21 @@ def test_no_credit_report_at_all_is_not_approved(world):
     assert "could not be checked" in reason["text"]
 
 
+def test_a_self_exclusion_decline_is_not_overridden(world):
+    """Maker-checker has nothing to check: the law declined, not the card."""
+    s = world["senim"]
+    who = applied(world)
+    world["gkb"].control("POST", "self-excluded",
+                         {"iin": who["body"]["iin"], "excluded": True})
+    assert submit(s, who).json["decline_reason"] == "self_exclusion"
+    r = s.post("/v1/applications/%s/decision" % who["app"]["id"], {"outcome": "approve"},
+               token=world["staff"]["underwriter"])
+    assert r.status == 409 and r.json["code"] == "offer_impossible", r
+    rows = s.sql("SELECT kind, outcome, status FROM decisions WHERE application_id = '%s'"
+                 % who["app"]["id"])
+    assert rows == [["automatic", "decline", "final"]], rows
+
+
 def test_with_the_check_off_the_report_does_not_decline(world):
     """The rule says whether the check applies: `check = no` in force, a
     self-excluded borrower is approved by this card."""
