@@ -27,6 +27,7 @@
 #include "common/clock.h"
 #include "core/consents.h"
 #include "core/scorecard.h"
+#include "exchange/reporter.h"
 #include "exchange/transfer.h"
 #include "lending/applications.h"
 #include "lending/decisions.h"
@@ -276,6 +277,29 @@ static const char *loan_rule_text(const char *lang)
 	return "Предложение нарушило бы правило закона о займах (rule).";
 }
 
+/* What the borrower is told of a decline under the rule self_exclusion:
+ * `shown` when the report showed the refusal, else it could not be
+ * checked.  The law is named, as the rule's source is. */
+static const char *self_exclusion_text(int shown, const char *lang)
+{
+	if (strcmp(lang, "kk") == 0)
+		return shown ? "Кредиттік есеп қарыз алудан ерікті бас тартуды "
+			       "көрсетеді (ҚР № 56-V Заңы, 3-бап, 3-3-тармақ)."
+			     : "Қарыз алудан ерікті бас тартуды тексеру мүмкін "
+			       "болмады: кредиттік есеп алынбады (ҚР № 56-V "
+			       "Заңы, 3-бап, 3-3-тармақ).";
+	if (strcmp(lang, "en") == 0)
+		return shown ? "The credit report shows a voluntary refusal of loans "
+			       "(Law of RK No. 56-V, art. 3(3-3))."
+			     : "A voluntary refusal of loans could not be checked: no "
+			       "credit report was obtained (Law of RK No. 56-V, art. "
+			       "3(3-3)).";
+	return shown ? "Кредитный отчёт показывает добровольный отказ от получения "
+		       "займов (Закон РК № 56-V, ст. 3, п. 3-3)."
+		     : "Не удалось проверить добровольный отказ от получения займов: "
+		       "кредитный отчёт не получен (Закон РК № 56-V, ст. 3, п. 3-3).";
+}
+
 /* A decision as the borrower reads it: the outcome and each reason's code
  * with its text in the request's language (core/scorecard.h). */
 static json_t *decision_json(const char *outcome, const char *codes, const char *lang)
@@ -286,8 +310,16 @@ static json_t *decision_json(const char *outcome, const char *codes, const char 
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		enum score_reason r = scorecard_reason_parse(p, len);
 		const char *text = scorecard_reason_text(r, lang);
-		if (len > sizeof(LOAN_RULE_PREFIX) - 1 &&
-		    memcmp(p, LOAN_RULE_PREFIX, sizeof(LOAN_RULE_PREFIX) - 1) == 0)
+		int shown = len == strlen(DECISION_SELF_EXCLUDED) &&
+			    memcmp(p, DECISION_SELF_EXCLUDED, len) == 0;
+		if (shown || (len == strlen(DECISION_SELF_UNCHECKED) &&
+			      memcmp(p, DECISION_SELF_UNCHECKED, len) == 0))
+			json_array_append_new(
+				reasons, json_pack("{s:s%,s:s,s:s}", "code", p, len,
+						   "rule", "self_exclusion", "text",
+						   self_exclusion_text(shown, lang)));
+		else if (len > sizeof(LOAN_RULE_PREFIX) - 1 &&
+			 memcmp(p, LOAN_RULE_PREFIX, sizeof(LOAN_RULE_PREFIX) - 1) == 0)
 			json_array_append_new(
 				reasons,
 				json_pack("{s:s,s:s%,s:s}", "code", "loan_rule_breached",
@@ -589,6 +621,10 @@ static enum senim_result submit_answer(struct http_request *req,
 		return http_reply_code(req, resp, "application_not_open");
 	if (result)
 		return result;
+	/* The decision's write recorded the `applied` event and has
+	 * committed: GKB is told now, not at the reporter's next interval
+	 * (Law 573-II Art. 19(2)(8), real time). */
+	reporter_wake();
 	json_t *o = application_json(&op->app, NULL);
 	if (o)
 		json_object_set_new(o, "decision",

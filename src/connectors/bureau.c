@@ -13,9 +13,11 @@ static const char *const purposes[] = { "loan_application_review", "loan_servici
 					NULL };
 static const char *const lender_kinds[] = { "bank", "mfo", "other", NULL };
 static const char *const loan_statuses[] = { "open", "closed", "written_off", NULL };
-static const char *const event_kinds[] = {
-	"issued", "payment", "overdue", "restructured", "closed", "written_off", NULL
-};
+static const char *const event_kinds[] = { "issued",	   "payment", "overdue",
+					   "restructured", "closed",  "written_off",
+					   "applied",	   NULL };
+static const char *const applied_purposes[] = { "consumer", "business", "refinancing",
+						"other", NULL };
 static const char *const event_statuses[] = { "accepted", "duplicate", "rejected", NULL };
 
 /* Fill `why` (may be NULL) and return SENIM_ERR_INVALID. */
@@ -39,6 +41,11 @@ static int one_of(const char *s, const char *const *values)
 		if (strcmp(s, values[i]) == 0)
 			return 1;
 	return 0;
+}
+
+int bureau_purpose_ok(const char *s)
+{
+	return one_of(s, applied_purposes);
 }
 
 /* ---- credit_report/1 request ------------------------------------------------ */
@@ -163,6 +170,7 @@ static int check_report(struct bureau_report *r, const char *asked_iin, int64_t 
 		return codec_fail(v, CODEC_INVALID_ANSWER,
 				  "generated_at is in the future");
 	if (!codec_bool(root, "", "has_history", &r->has_history, v) ||
+	    !codec_bool(root, "", "self_excluded", &r->self_excluded, v) ||
 	    !check_score(r, v) ||
 	    !codec_array(root, "", "loans", BUREAU_LOANS_MAX, &loans, v))
 		return 0;
@@ -278,6 +286,8 @@ enum senim_result bureau_report_kept(const struct bureau_report *r,
 		json_t *x;
 		if (strcmp(code, "report.has_history") == 0)
 			x = json_boolean(r->has_history);
+		else if (strcmp(code, "report.self_excluded") == 0)
+			x = json_boolean(r->self_excluded);
 		else if (strcmp(code, "report.score") == 0)
 			x = kept_score(r);
 		else if (strcmp(code, "report.loans") == 0)
@@ -370,6 +380,14 @@ static enum senim_result check_event(const struct bureau_loan_event *e, size_t i
 				    "must be above 0 for overdue");
 	if (e->event == BUREAU_EVENT_CLOSED && e->outstanding_tiyn != 0)
 		return refuse_event(why, i, "outstanding_tiyn", "must be 0 for closed");
+	/* 573-II Art. 19(2)(8): an application goes with its amount and
+	 * purpose; no other event has a purpose. */
+	if (e->event == BUREAU_EVENT_APPLIED && e->amount_tiyn == BUREAU_ABSENT)
+		return refuse_event(why, i, "amount_tiyn", "is required for applied");
+	if (e->event == BUREAU_EVENT_APPLIED && !bureau_purpose_ok(e->purpose))
+		return refuse_event(why, i, "purpose", "is not one of the purposes");
+	if (e->event != BUREAU_EVENT_APPLIED && e->purpose)
+		return refuse_event(why, i, "purpose", "is only for applied");
 	return SENIM_OK;
 }
 
@@ -385,12 +403,20 @@ static json_t *event_json(const struct bureau_loan_event *e)
 			      e->patronymic, "birth_date", e->birth_date);
 	if (!b)
 		return NULL;
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s?}", "event_id",
-			 e->event_id, "event", event_kinds[e->event], "occurred_on",
-			 e->occurred_on, "contract_number", e->contract_number,
-			 "borrower", b, "amount_tiyn", opt_int(e->amount_tiyn),
-			 "outstanding_tiyn", opt_int(e->outstanding_tiyn), "overdue_days",
-			 opt_int(e->overdue_days), "due_date", e->due_date);
+	json_t *j = json_pack(
+		"{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s?}", "event_id", e->event_id,
+		"event", event_kinds[e->event], "occurred_on", e->occurred_on,
+		"contract_number", e->contract_number, "borrower", b, "amount_tiyn",
+		opt_int(e->amount_tiyn), "outstanding_tiyn", opt_int(e->outstanding_tiyn),
+		"overdue_days", opt_int(e->overdue_days), "due_date", e->due_date);
+	/* Only an application carries a purpose: the other events' bodies
+	 * stay as they were. */
+	if (j && e->purpose &&
+	    json_object_set_new(j, "purpose", json_string(e->purpose)) != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 enum senim_result bureau_events_request(const struct bureau_loan_event *ev, size_t n,

@@ -22,7 +22,8 @@
  * loan_event/1.  bureau_events_request() builds {"events": [...]} from 1 to
  * BUREAU_EVENTS_MAX events, refusing an event the bureau must reject
  * (issued without amount, outstanding and due date; overdue without days;
- * closed with debt); bureau_events_parse() checks that the answer has
+ * closed with debt; applied without amount or purpose, or a purpose on
+ * another event); bureau_events_parse() checks that the answer has
  * exactly one result per event, in order, each naming its event and with
  * a status of accepted, duplicate or rejected (an error object with
  * rejected only).  A result naming another event is invalid_answer for the
@@ -102,6 +103,9 @@ struct bureau_report {
 	const char *generated_at; /* RFC 3339 UTC: the source record's time */
 	int64_t generated_at_s;	  /* the same, Unix seconds */
 	int has_history;
+	/* The borrower registered a voluntary refusal of loans (Law 56-V
+	 * art. 3(3-3); set through eGov, Law 573-II art. 22(8)). */
+	int self_excluded;
 	json_t *score; /* {"value", "min", "max", "model"}, or NULL (null) */
 	double score_value, score_min, score_max;
 	const char *score_model; /* 1-32 characters; NULL without a score */
@@ -132,7 +136,7 @@ void bureau_report_free(struct bureau_report *r);
  * service's `receives` (report.has_history -> true/false, report.score ->
  * {"max", "min", "model", "value"} or null, report.loans -> the loans with
  * only the page's fields, report.total_debt_tiyn, report.enquiries ->
- * {"last_30_days", "last_90_days"}).  Nothing the page does not define is
+ * {"last_30_days", "last_90_days"}, report.self_excluded -> true/false).  Nothing the page does not define is
  * in it.  SENIM_ERR_INVALID when `s` names an item that is not a
  * credit_report/1 answer field (a service of another API); SENIM_ERR_NOMEM.
  */
@@ -149,6 +153,12 @@ enum bureau_event_kind {
 	BUREAU_EVENT_RESTRUCTURED,
 	BUREAU_EVENT_CLOSED,
 	BUREAU_EVENT_WRITTEN_OFF,
+	/* A microcredit applied for (Law 573-II Art. 19(2)(8): in real time,
+	 * with the IIN, the amount and the purpose): the contract number is
+	 * the application's id, amount_tiyn the amount asked, `purpose` one
+	 * of BUREAU_PURPOSES.  Only a bureau reported to under the law (GKB)
+	 * takes it (exchange/loan_events.h). */
+	BUREAU_EVENT_APPLIED,
 	BUREAU_EVENT__COUNT
 };
 
@@ -168,7 +178,13 @@ struct bureau_loan_event {
 	long long outstanding_tiyn;	  /* 0..10^15 or BUREAU_ABSENT */
 	long long overdue_days;		  /* 0..36500 or BUREAU_ABSENT */
 	const char *due_date;		  /* "YYYY-MM-DD" or NULL */
+	const char *purpose; /* with applied: a code of bureau_purpose_ok; else NULL */
 };
+
+/* The purposes of a microcredit applied for, a fixed list
+ * (docs/connectors/loan_event.md): "consumer", "business", "refinancing",
+ * "other".  1 when `s` is one of them. */
+int bureau_purpose_ok(const char *s);
 
 /* "issued", ...; NULL out of range. */
 const char *bureau_event_code(enum bureau_event_kind k);

@@ -65,8 +65,13 @@ struct api_def {
 static const char *const none[] = { NULL };
 static const char *const iin_only[] = { "identity.iin", NULL };
 static const char *const report_answers[] = {
-	"report.has_history",	  "report.score",     "report.loans",
-	"report.total_debt_tiyn", "report.enquiries", NULL,
+	"report.has_history",
+	"report.score",
+	"report.loans",
+	"report.total_debt_tiyn",
+	"report.enquiries",
+	"report.self_excluded",
+	NULL,
 };
 static const char *const loan_event_required[] = {
 	"identity.iin",		"identity.surname", "identity.given_name",
@@ -87,6 +92,7 @@ static const char *const loan_event_allowed[] = {
 	"loan.outstanding_tiyn",
 	"loan.overdue_days",
 	"loan.due_date",
+	"loan.purpose", /* an application's (`applied`) only */
 	NULL,
 };
 static const char *const phone_sends[] = { "identity.iin", "contact.phone_mobile", NULL };
@@ -142,10 +148,13 @@ static const struct api_def apis[RECIPIENT_API__COUNT] = {
 static const char *const loan_fields[] = {
 	"event",       "occurred_on",	     "contract_number",
 	"amount_tiyn", "outstanding_tiyn",   "overdue_days",
-	"due_date",    "payout_destination", NULL
+	"due_date",    "payout_destination", "purpose",
+	NULL
 };
-static const char *const report_fields[] = { "has_history",	"score",     "loans",
-					     "total_debt_tiyn", "enquiries", NULL };
+static const char *const report_fields[] = { "has_history", "score",
+					     "loans",	    "total_debt_tiyn",
+					     "enquiries",   "self_excluded",
+					     NULL };
 static const char *const phone_fields[] = { "match", "owner_since", "subscriber_type",
 					    "score", NULL };
 

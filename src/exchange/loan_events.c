@@ -147,7 +147,9 @@ static const char *check_row(const char *text, const struct csv_field *f, struct
 		switch (i) {
 		case C_EVENT:
 			rule = "format";
-			for (int k = 0; k < BUREAU_EVENT__COUNT; k++) {
+			/* Applications are senim's own (a submission records
+			 * them): a file does not bring them. */
+			for (int k = 0; k < BUREAU_EVENT_APPLIED; k++) {
 				const char *code =
 					bureau_event_code((enum bureau_event_kind)k);
 				if (len == strlen(code) && memcmp(s, code, len) == 0) {
@@ -412,6 +414,7 @@ struct details {
 	size_t contract_len;
 	int64_t amount, outstanding, overdue; /* or ABSENT */
 	const char *due;		      /* DATE_LEN characters, or NULL */
+	const char *purpose;		      /* applied only, else NULL */
 };
 
 /* Insert one row: its details sealed with the subject's key, bound to the
@@ -444,6 +447,8 @@ static enum senim_result insert_row(struct store_tx *tx, const struct vault_dek 
 						 : json_integer(d->overdue));
 	json_object_set_new(j, "due_date",
 			    d->due ? json_stringn(d->due, DATE_LEN) : json_null());
+	if (d->purpose)
+		json_object_set_new(j, "purpose", json_string(d->purpose));
 	err = codec_dump(j, &text, &len);
 	if (err)
 		goto fail;
@@ -734,6 +739,7 @@ static enum senim_result build_event(struct store_tx *tx, const struct vault_dek
 		.outstanding_tiyn = int_or_absent(details, "outstanding_tiyn"),
 		.overdue_days = int_or_absent(details, "overdue_days"),
 		.due_date = str_or_null(details, "due_date"),
+		.purpose = str_or_null(details, "purpose"),
 	};
 	if (kind < 0) {
 		err = SENIM_ERR_INVALID;
@@ -767,6 +773,12 @@ static enum senim_result one_event(struct store_tx *tx, struct loan_events_queue
 	enum senim_result err = subjects_state_in(tx, e->subject, &state);
 	if (err)
 		return err;
+	/* 573-II Art. 19(2)(8) asks an application of the bureau with state
+	 * participation only, on the law's ground; another bureau never gets
+	 * one (it would need the borrower's consent to an application being
+	 * reported, which senim does not ask). */
+	int not_taken = strcmp(e->event, bureau_event_code(BUREAU_EVENT_APPLIED)) == 0 &&
+			svc->basis != RECIPIENT_BASIS_LAW;
 	struct exchange_question question = { .recipient = q->recipient->code,
 					      .service = svc->code,
 					      .by_system = 1,
@@ -789,9 +801,10 @@ static enum senim_result one_event(struct store_tx *tx, struct loan_events_queue
 		.request_id = q->request_id,
 		.actor = q->actor,
 	};
-	if (d.refused.why != ACCESS_GRANTED) {
+	if (not_taken || d.refused.why != ACCESS_GRANTED) {
 		q->refused++;
-		entry.reason = access_result_code(d.refused.why);
+		entry.reason = not_taken ? LOAN_EVENTS_NOT_TAKEN
+					 : access_result_code(d.refused.why);
 		return register_append(tx, q->kr, &entry, NULL);
 	}
 	struct ledger_evidence ev = { 0 };
@@ -1015,6 +1028,12 @@ enum senim_result loan_events_append_tx(struct store_tx *tx, const struct keyrin
 	if (!clen || clen > CONTRACT_MAX || e->event >= BUREAU_EVENT__COUNT ||
 	    !e->subject_id || !e->actor || !e->request_id)
 		return SENIM_ERR_INVALID;
+	/* loan_event/1: an application has its amount and a purpose of the
+	 * list; no other event has a purpose. */
+	if (e->event == BUREAU_EVENT_APPLIED
+		    ? (!bureau_purpose_ok(e->purpose) || e->amount_tiyn < 0)
+		    : e->purpose != NULL)
+		return SENIM_ERR_INVALID;
 	unsigned char digest[VAULT_INDEX_BYTES];
 	vault_blind_index(kr, "contract", e->contract_number, clen, digest);
 	char occurred[DATE_LEN + 1], due[DATE_LEN + 1];
@@ -1042,7 +1061,8 @@ enum senim_result loan_events_append_tx(struct store_tx *tx, const struct keyrin
 			     .amount = e->amount_tiyn,
 			     .outstanding = e->outstanding_tiyn,
 			     .overdue = e->overdue_days,
-			     .due = e->has_due ? due : NULL };
+			     .due = e->has_due ? due : NULL,
+			     .purpose = e->purpose };
 	err = insert_row(tx, dek, e->subject_id, digest, seq, e->event, occurred, &d,
 			 e->actor, clock_now_us());
 	if (err)

@@ -26,6 +26,12 @@
  * payload, the batch id `lbt_...` shared by the batch) or a `refused`
  * register entry; the cursor moves to the last of them in the same
  * transaction, so an event is queued at most once per bureau.
+ *
+ * An `applied` event (a microcredit applied for, recorded by a submission,
+ * lending/decisions.h) goes only to a service whose ground is `law:` — the
+ * bureau with state participation, GKB (Law 573-II Art. 19(2)(8)); for any
+ * other bureau it gets a `refused` register entry with the reason
+ * LOAN_EVENTS_NOT_TAKEN and nothing leaves.  An import never brings one.
  */
 #ifndef SENIM_LOAN_EVENTS_H
 #define SENIM_LOAN_EVENTS_H
@@ -43,6 +49,9 @@
 
 #define LOAN_EVENTS_MAX_ROWS 1000000
 #define LOAN_EVENTS_BATCH 500 /* loan_event/1's most per request */
+/* The register's reason for an `applied` event not sent to a bureau whose
+ * service's ground is not `law:` (queue below). */
+#define LOAN_EVENTS_NOT_TAKEN "event_not_taken"
 
 struct loan_import_error {
 	size_t line;	    /* 1-based line of the file */
@@ -124,8 +133,10 @@ SENIM_MUST_CHECK enum senim_result loan_events_queue_tx(struct store_tx *tx, voi
  * legal_obligation).  An event recorded already (the same contract, event
  * and day) is left as it is and *recorded stays 0, so a rerun of the same
  * day records nothing twice.  Amounts and overdue_days are BUREAU_ABSENT
- * (-1) when not given.  SENIM_ERR_INVALID for a contract number of 0 or
- * more than 64 bytes, an unknown event or a missing string.
+ * (-1) when not given.  `purpose` is required for BUREAU_EVENT_APPLIED (a
+ * code of bureau_purpose_ok(), with amount_tiyn) and NULL for every other
+ * event.  SENIM_ERR_INVALID for a contract number of 0 or more than 64
+ * bytes, an unknown event, a missing string or a purpose broken so.
  */
 struct vault_dek;
 struct loan_event_new {
@@ -135,7 +146,8 @@ struct loan_event_new {
 	int32_t occurred_on; /* day number (core/schedule.h) */
 	int64_t amount_tiyn, outstanding_tiyn, overdue_days;
 	int has_due;
-	int32_t due; /* day number, with has_due */
+	int32_t due;	     /* day number, with has_due */
+	const char *purpose; /* applied only: bureau_purpose_ok(); else NULL */
 	const char *actor, *request_id;
 };
 SENIM_MUST_CHECK enum senim_result loan_events_append_tx(struct store_tx *tx,

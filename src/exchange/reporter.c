@@ -157,8 +157,28 @@ struct reporter {
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* on CLOCK_MONOTONIC */
 	int stopping;	     /* under lock */
+	int woken;	     /* under lock: reporter_wake() asked for a pass */
 	char owner[OUTBOX_OWNER_LEN];
 };
+
+/* The running reporter, for reporter_wake(): serve runs at most one.
+ * the_lock is held while it is signalled, so reporter_stop() never frees
+ * it under a waker. */
+static pthread_mutex_t the_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct reporter *the_reporter;
+
+void reporter_wake(void)
+{
+	pthread_mutex_lock(&the_lock);
+	struct reporter *r = the_reporter;
+	if (r) {
+		pthread_mutex_lock(&r->lock);
+		r->woken = 1;
+		pthread_cond_signal(&r->wake);
+		pthread_mutex_unlock(&r->lock);
+	}
+	pthread_mutex_unlock(&the_lock);
+}
 
 static void count_text(char out[24], size_t n)
 {
@@ -218,11 +238,12 @@ static void *reporter_main(void *arg)
 	while (!r->stopping) {
 		struct timespec until;
 		deadline_after(&until, r->cfg.interval_ms);
-		while (!r->stopping &&
+		while (!r->stopping && !r->woken &&
 		       pthread_cond_timedwait(&r->wake, &r->lock, &until) != ETIMEDOUT)
 			;
 		if (r->stopping)
 			break;
+		r->woken = 0; /* a wake from now on asks for the next pass */
 		pthread_mutex_unlock(&r->lock);
 		run_pass(r);
 		pthread_mutex_lock(&r->lock);
@@ -253,6 +274,10 @@ enum senim_result reporter_start(const struct reporter_config *cfg, struct repor
 		free(r);
 		return SENIM_ERR_UNAVAILABLE;
 	}
+	pthread_mutex_lock(&the_lock);
+	if (!the_reporter)
+		the_reporter = r;
+	pthread_mutex_unlock(&the_lock);
 	*out = r;
 	return SENIM_OK;
 }
@@ -261,6 +286,10 @@ void reporter_stop(struct reporter *r)
 {
 	if (!r)
 		return;
+	pthread_mutex_lock(&the_lock);
+	if (the_reporter == r)
+		the_reporter = NULL;
+	pthread_mutex_unlock(&the_lock);
 	pthread_mutex_lock(&r->lock);
 	r->stopping = 1;
 	pthread_cond_signal(&r->wake);

@@ -89,4 +89,14 @@ SENIM_MUST_CHECK enum senim_result reporter_start(const struct reporter_config *
  * and free it.  NULL is a no-op. */
 void reporter_stop(struct reporter *r);
 
+/*
+ * Ask the running reporter for a pass now, not at the end of its interval:
+ * Law 573-II Art. 19(2)(8) wants an application reported in real time.  A
+ * writer calls it after the write that recorded an event has committed
+ * (the API's submission answer).  Cheap and safe from any thread; does
+ * nothing when no reporter runs (the CLI, or an interval of 0).  Wakes
+ * during a pass are not lost: one more pass follows it.
+ */
+void reporter_wake(void);
+
 #endif

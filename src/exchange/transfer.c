@@ -208,6 +208,7 @@ static enum senim_result check_report(struct transfer_query *op, const char *bod
 	if (err || v->status != CODEC_OK)
 		return err;
 	err = bureau_report_kept(report, p->d.service, &p->kept);
+	op->self_excluded = report->self_excluded;
 	bureau_report_free(report);
 	return err;
 }

@@ -102,6 +102,11 @@ struct transfer_query {
 	struct access_refusal refused; /* with TRANSFER_REFUSED */
 	char transfer_id[TRANSFER_ID_LEN];
 	json_t *received; /* with TRANSFER_OK: the kept fields; the op owns it */
+	/* With TRANSFER_OK of a credit_report/1 query: 1 when the report shows
+	 * the borrower's voluntary refusal of loans, else 0 — whether or not
+	 * `receives` keeps report.self_excluded, since Law 56-V art. 3(3-3)
+	 * binds the decision to it (lending/decisions.h). */
+	int self_excluded;
 	json_t *findings; /* once settled: [{"id", "category", "field", "kind"}]
 			   * recorded (D8), maybe empty; the op owns it */
 	/* private */

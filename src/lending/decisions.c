@@ -14,12 +14,17 @@
 #include "core/categories.h"
 #include "core/gesv.h"
 #include "core/recipients.h"
+#include "exchange/loan_events.h"
+#include "lending/eod.h"
 #include "subjects/subjects.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
 #define PURPOSE_U1 "loan_application_review"
 #define INPUTS_BINDING "decision" /* the vault binding of the sealed inputs */
+/* The purpose GKB is told for every application: senim's products are
+ * unsecured consumer microcredits to individuals (docs/bureau-reporting.md). */
+#define APPLIED_PURPOSE "consumer"
 
 static void copy_col(struct store_rows *r, int col, char *dst, size_t cap)
 {
@@ -354,6 +359,24 @@ static const json_t *answer_of(const struct decision_submit *op, enum recipient_
 	return got;
 }
 
+/* Law 56-V art. 3(3-3): 1 when a credit report that came back shows the
+ * borrower's voluntary refusal of loans, 0 when reports came back and none
+ * shows it, -1 when no report came back at all. */
+static int self_exclusion_of(const struct decision_submit *op)
+{
+	int seen = -1;
+	for (size_t i = 0; i < op->nqueries; i++) {
+		const struct transfer_query *q = &op->queries[i];
+		if (!op->started[i] || q->api != RECIPIENT_API_CREDIT_REPORT ||
+		    q->result != TRANSFER_OK)
+			continue;
+		if (q->self_excluded)
+			return 1;
+		seen = 0;
+	}
+	return seen;
+}
+
 /* Worst overdue with us and loans repaid, from the loans table. */
 static enum senim_result lender_history(struct store_tx *tx, const char *subject_id,
 					struct score_inputs *in)
@@ -467,11 +490,24 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 		snprintf(res.card_digest, sizeof(res.card_digest), "%s",
 			 op->card->digest);
 	}
+	op->offered = 0;
+	char rule_reason[64] = "";
+	/* Law 56-V art. 3(3-3), the rule self_exclusion: no microcredit when
+	 * the credit report shows a voluntary refusal of loans.  Without any
+	 * report the refusal cannot be ruled out: not approved either — a
+	 * decline (docs/decisions.md), unless the card declined already, whose
+	 * reasons then stand. */
+	int excluded = self_exclusion_of(op);
+	if (op->rules->self_exclusion_check &&
+	    (excluded > 0 || (excluded < 0 && res.decision != SCORE_DECLINE))) {
+		res.decision = SCORE_DECLINE;
+		res.nreasons = 0;
+		snprintf(rule_reason, sizeof(rule_reason), "%s",
+			 excluded > 0 ? DECISION_SELF_EXCLUDED : DECISION_SELF_UNCHECKED);
+	}
 	/* An approval is an offer, or no approval: an offer outside a loan
 	 * rule declines (the rule named); one the product cannot hold
 	 * (the limit under its minimum) goes to an underwriter. */
-	op->offered = 0;
-	char rule_reason[64] = "";
 	if (res.decision == SCORE_APPROVE) {
 		struct product p;
 		err = products_get_in(tx, a->product_code, a->product_version, &p);
@@ -548,6 +584,10 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 	if (res.decision == SCORE_DECLINE && res.nreasons)
 		snprintf(reason, sizeof(reason), "%s",
 			 scorecard_reason_code(res.reasons[0]));
+	else if (strcmp(rule_reason, DECISION_SELF_EXCLUDED) == 0)
+		snprintf(reason, sizeof(reason), "%s", DECISION_SELF_EXCLUDED);
+	else if (strcmp(rule_reason, DECISION_SELF_UNCHECKED) == 0)
+		snprintf(reason, sizeof(reason), "%s", DECISION_SELF_UNCHECKED);
 	else if (*rule_reason)
 		snprintf(reason, sizeof(reason), "loan_rule_breached");
 	if (op->offered) {
@@ -569,6 +609,29 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 		err = SENIM_ERR_CONFLICT;
 		goto fail;
 	}
+	/* Law 573-II Art. 19(2)(8): the application, with the IIN, the
+	 * amount and the purpose, goes to GKB in real time; it is recorded in
+	 * the write that takes it out of `open` (the submission is the
+	 * filing), whatever the decision, and the handler wakes the reporter
+	 * once this commits.  The contract number is the application's id. */
+	int recorded = 0;
+	err = loan_events_append_tx(
+		tx, op->ex->kr, dek,
+		&(struct loan_event_new){
+			.subject_id = a->subject_id,
+			.contract_number = a->id,
+			.event = BUREAU_EVENT_APPLIED,
+			.occurred_on =
+				(int32_t)((now / 1000000 + EOD_UTC_OFFSET_S) / 86400),
+			.amount_tiyn = a->amount_tiyn,
+			.outstanding_tiyn = BUREAU_ABSENT,
+			.overdue_days = BUREAU_ABSENT,
+			.purpose = APPLIED_PURPOSE,
+			.actor = op->actor,
+			.request_id = op->request_id },
+		&recorded);
+	if (err)
+		goto fail;
 	snprintf(a->state, sizeof(a->state), "%s", state);
 	snprintf(a->decline_reason, sizeof(a->decline_reason), "%s", reason);
 	a->updated_at = now;
@@ -818,6 +881,13 @@ static enum senim_result staff_override(struct store_tx *tx, struct decision_sta
 		    strcmp(last.outcome, "decline") != 0 ||
 		    strcmp(last.status, "final") != 0) {
 			op->not_referred = 1;
+			return SENIM_OK;
+		}
+		/* Law 56-V art. 3(3-3): a decline under the rule self_exclusion
+		 * is the law's, not the card's; no underwriter may lend. */
+		if (strncmp(last.reasons, DECISION_SELF_EXCLUDED,
+			    strlen(DECISION_SELF_EXCLUDED)) == 0) {
+			op->offer_impossible = 1;
 			return SENIM_OK;
 		}
 		struct decision *d = &op->decision;

@@ -24,7 +24,14 @@
  *   - a decision is appended, never changed;
  *   - the application moves only from `open` (the write checks it again:
  *     a second submission that raced the first finds it decided);
- *   - a decline's reason on the application is the first reason code.
+ *   - a decline's reason on the application is the first reason code;
+ *   - with the rule self_exclusion in force (check = yes), an application
+ *     whose credit report shows a voluntary refusal of loans is declined
+ *     (DECISION_SELF_EXCLUDED), and one with no credit report at all is
+ *     never approved (DECISION_SELF_UNCHECKED when the card did not
+ *     decline it already);
+ *   - the submission's write records the `applied` loan event for GKB
+ *     (exchange/loan_events.h), whatever the decision.
  */
 #ifndef SENIM_DECISIONS_H
 #define SENIM_DECISIONS_H
@@ -44,6 +51,11 @@
 
 #define DECISION_ID_LEN SUBJECT_ID_LEN /* "dcs_" + body + NUL */
 #define DECISION_QUERIES_MAX 16	       /* recipient services asked at once */
+/* The reasons of a decline under the rule self_exclusion (Law 56-V art.
+ * 3(3-3)): the credit report shows the borrower's voluntary refusal of
+ * loans; no credit report came back, so it could not be checked. */
+#define DECISION_SELF_EXCLUDED "self_exclusion"
+#define DECISION_SELF_UNCHECKED "self_exclusion_unchecked"
 
 /* A stored decision, as the borrower and staff see it. */
 struct decision {
@@ -183,7 +195,9 @@ void decisions_inputs_from(const json_t *report, const json_t *phone,
  * by a different underwriter makes it — the final decision names both:
  * decided_by the maker, confirmed_by the checker — with its offer, or
  * nothing (`offer_impossible`) when no offer fits the product or keeps
- * the loan rules.
+ * the loan rules.  A decline under the rule self_exclusion (its reason
+ * DECISION_SELF_EXCLUDED or DECISION_SELF_UNCHECKED) is not overridden:
+ * `decide` approving it is `offer_impossible`, nothing changes.
  * SENIM_ERR_NOT_FOUND: no such application.  Nothing changes when
  * `not_referred` (its state is not "referred") or `locked_by_other` (a
  * different underwriter holds the lock).  A decision releases the lock.

@@ -96,6 +96,37 @@ static const char POSTGRES_REGISTER_APPEND_ONLY[] =
 	" ON recipient_snapshots FOR EACH STATEMENT EXECUTE FUNCTION "
 	"senim_refuse_change();";
 
+/* Version 22 (see M0022): loan_events' event CHECK gains 'applied'.
+ * SQLite cannot change a CHECK: the table is built again under a new name,
+ * the rows copied, the old dropped and the new renamed (nothing references
+ * loan_events, so no foreign key sees the swap).  PostgreSQL swaps the
+ * constraint it named for the column. */
+static const char SQLITE_LOAN_EVENTS_APPLIED[] =
+	"CREATE TABLE loan_events_v22 ("
+	" id TEXT PRIMARY KEY,"
+	" seq BIGINT NOT NULL UNIQUE,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" contract_digest BLOB NOT NULL,"
+	" event TEXT NOT NULL CHECK (event IN ('issued', 'payment', 'overdue',"
+	"  'restructured', 'closed', 'written_off', 'applied')),"
+	" occurred_on TEXT NOT NULL,"
+	" details BLOB NOT NULL,"
+	" imported_at BIGINT NOT NULL,"
+	" imported_by TEXT NOT NULL,"
+	" UNIQUE (contract_digest, event, occurred_on));"
+	"INSERT INTO loan_events_v22 (id, seq, subject_id, contract_digest, event,"
+	" occurred_on, details, imported_at, imported_by)"
+	" SELECT id, seq, subject_id, contract_digest, event, occurred_on, details,"
+	" imported_at, imported_by FROM loan_events;"
+	"DROP TABLE loan_events;"
+	"ALTER TABLE loan_events_v22 RENAME TO loan_events;"
+	"CREATE INDEX loan_events_by_subject ON loan_events(subject_id);";
+static const char POSTGRES_LOAN_EVENTS_APPLIED[] =
+	"ALTER TABLE loan_events DROP CONSTRAINT loan_events_event_check;"
+	"ALTER TABLE loan_events ADD CONSTRAINT loan_events_event_check"
+	" CHECK (event IN ('issued', 'payment', 'overdue', 'restructured', 'closed',"
+	" 'written_off', 'applied'));";
+
 /* Every {name} a migration may use, in each dialect. */
 static const struct dialect_word {
 	const char *name;
@@ -115,6 +146,8 @@ static const struct dialect_word {
 	{ "no_truncate", "SELECT 1;", POSTGRES_NO_TRUNCATE },
 	{ "register_append_only", SQLITE_REGISTER_APPEND_ONLY,
 	  POSTGRES_REGISTER_APPEND_ONLY },
+	{ "loan_events_applied", SQLITE_LOAN_EVENTS_APPLIED,
+	  POSTGRES_LOAN_EVENTS_APPLIED },
 };
 
 /* ---- the versions ---------------------------------------------------------- */
@@ -873,6 +906,15 @@ static const char M0021[] =
 	"CREATE INDEX correction_notices_queue ON correction_notices(state, created_at,"
 	" id);";
 
+/*
+ * Version 22: a microcredit applied for is a loan event (`applied`, Law
+ * 573-II Art. 19(2)(8): reported to GKB in real time; exchange/loan_events.h,
+ * docs/bureau-reporting.md).  Its amount and purpose are in the sealed
+ * details, as the other events' are.  (Versions 19 to 21 are the other
+ * wave-4 tasks'.)
+ */
+static const char M0022[] = "{loan_events_applied}";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -893,6 +935,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 17, .name = "0017_retention", .sql = M0017 },
 	{ .version = 18, .name = "0018_access_packages", .sql = M0018 },
 	{ .version = 21, .name = "0021_rights", .sql = M0021 },
+	{ .version = 22, .name = "0022_applied_events", .sql = M0022 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

@@ -5,8 +5,8 @@ It speaks two APIs (docs/connectors/credit_report.md, loan_event.md):
 
     POST /v1/credit-reports  {"iin", "purpose", "consent": {"id", "granted_at",
                               "receipt_sha256"}}
-        -> 200 {"iin", "report_id", "generated_at", "has_history", "score",
-                "loans", "total_debt_tiyn", "enquiries"}
+        -> 200 {"iin", "report_id", "generated_at", "has_history",
+                "self_excluded", "score", "loans", "total_debt_tiyn", "enquiries"}
     POST /v1/loan-events     {"events": [1..500 events]}
         -> 200 {"results": [{"event_id", "status", "error"}, ...]}
 
@@ -21,8 +21,14 @@ options every peer takes are peerlib's; `lie` variants:
 wrong_person answers a report for the next IIN, and loan-event results
 that name other event ids.
 
+self_excluded (a voluntary refusal of loans, Law 56-V art. 3(3-3)) is false
+unless the IIN was named by --self-excluded or by
+    POST /_control/self-excluded  {"iin", "excluded": true|false}
+(forgotten by /_control/reset, except the command line's).
+
 Usage: credit_bureau.py --port 0 [--token T] [--tls-cert C --tls-key K
-       [--client-ca CA]] [--delay-ms N] [--unknown-iin IIN]... [--port-file F]
+       [--client-ca CA]] [--delay-ms N] [--unknown-iin IIN]...
+       [--self-excluded IIN]... [--port-file F]
 """
 
 import re
@@ -32,7 +38,10 @@ import peerlib
 from peerlib import ApiError, bad, want_date, want_int, want_object, want_str
 
 REPORT_PURPOSES = ("loan_application_review", "loan_servicing")
-EVENTS = ("issued", "payment", "overdue", "restructured", "closed", "written_off")
+EVENTS = ("issued", "payment", "overdue", "restructured", "closed", "written_off",
+          "applied")
+# An application's purposes (loan_event.md; 573-II Art. 19(2)(8)).
+PURPOSES = ("consumer", "business", "refinancing", "other")
 TIYN_MAX = 10 ** 15
 BATCH_MAX = 500
 RFC3339_UTC = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z"
@@ -41,6 +50,30 @@ RFC3339_UTC = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?
 class Bureau(peerlib.Peer):
     name = "credit-bureau"
     routes = {"/v1/credit-reports": "credit_report", "/v1/loan-events": "loan_events"}
+
+    def add_arguments(self, ap):
+        ap.add_argument("--self-excluded", action="append",
+                        help="an IIN whose report shows a voluntary refusal of loans")
+
+    def configure(self, args):
+        super().configure(args)
+        self.excluded_at_start = set(args.self_excluded or ())
+        self.excluded = set(self.excluded_at_start)
+
+    def reset(self):
+        self.excluded = set(getattr(self, "excluded_at_start", ()))
+
+    def control_post(self, path, body):
+        if path != "/_control/self-excluded":
+            return None
+        if not isinstance(body, dict) or not isinstance(body.get("excluded"), bool):
+            raise bad("excluded must be true or false")
+        iin = peerlib.want_iin(body)
+        if body["excluded"]:
+            self.excluded.add(iin)
+        else:
+            self.excluded.discard(iin)
+        return {"iin": iin, "excluded": body["excluded"]}
 
     # ---- credit_report/1 -----------------------------------------------------
 
@@ -72,6 +105,7 @@ class Bureau(peerlib.Peer):
         out = {"iin": iin, "report_id": "r-%06d" % state.next_number(),
                "generated_at": peerlib.now_rfc3339()}
         out.update(peerlib.synthetic(iin))
+        out["self_excluded"] = iin in self.excluded
         return out
 
     def credit_report_wrong_person(self, body, answer):
@@ -156,6 +190,12 @@ class Bureau(peerlib.Peer):
             raise ApiError(422, "overdue_without_days", "overdue needs overdue_days > 0")
         if kind == "closed" and outstanding != 0:
             raise ApiError(422, "closed_with_debt", "closed needs outstanding_tiyn = 0")
+        purpose = e.get("purpose")
+        if kind == "applied" and (amount is None or purpose not in PURPOSES):
+            raise ApiError(422, "applied_incomplete",
+                           "applied needs amount_tiyn and a purpose of %s" % (PURPOSES,))
+        if kind != "applied" and purpose is not None:
+            raise ApiError(422, "invalid_request", "only applied has a purpose")
 
     def loan_events_wrong_person(self, body, answer):
         for r in answer["results"]:

@@ -133,6 +133,7 @@ static void expect(const struct row *r, const struct codec_verdict *v, int have_
 static const char report_base[] =
 	"{\"iin\": \"870412300416\", \"report_id\": \"r-000001\","
 	" \"generated_at\": \"2026-02-01T08:00:00Z\", \"has_history\": true,"
+	" \"self_excluded\": false,"
 	" \"score\": {\"value\": 612, \"min\": 0, \"max\": 999, \"model\": \"v3\"},"
 	" \"loans\": [{\"contract_ref\": \"c-1\", \"lender_kind\": \"mfo\","
 	"  \"opened_on\": \"2025-03-01\", \"closed_on\": null, \"original_tiyn\": "
@@ -192,6 +193,11 @@ static const struct row report_rows[] = {
 	OK_ROW("generated_at within skew",
 	       { "generated_at", "\"2026-02-02T00:05:00Z\"" }),
 	BAD("has_history type", "has_history is not a boolean", { "has_history", "1" }),
+	BAD("self_excluded missing", "self_excluded is missing",
+	    { "self_excluded", NULL }),
+	BAD("self_excluded type", "self_excluded is not a boolean",
+	    { "self_excluded", "\"no\"" }),
+	OK_ROW("self-excluded", { "self_excluded", "true" }),
 	BAD("loans without history", "loans is not empty although has_history is false",
 	    { "has_history", "false" }),
 	BAD("score type", "score is not an object or null", { "score", "612" }),
@@ -377,9 +383,13 @@ static void test_report_kept(void **state)
 	assert_string_equal(rep->report_id, "r-000001");
 	assert_int_equal(rep->generated_at_s, NOW_S - 16 * 3600);
 
-	static const char *const all[] = { "report.has_history", "report.score",
-					   "report.loans",	 "report.total_debt_tiyn",
-					   "report.enquiries",	 NULL };
+	static const char *const all[] = { "report.has_history",
+					   "report.score",
+					   "report.loans",
+					   "report.total_debt_tiyn",
+					   "report.enquiries",
+					   "report.self_excluded",
+					   NULL };
 	struct svc s;
 	make_svc(&s, all);
 	json_t *k;
@@ -398,6 +408,7 @@ static void test_report_kept(void **state)
 		"\"original_tiyn\":100,\"outstanding_tiyn\":0,\"overdue_days\":0,"
 		"\"overdue_tiyn\":0,\"status\":\"closed\"}],"
 		"\"report.score\":{\"max\":999,\"min\":0,\"model\":\"v3\",\"value\":612},"
+		"\"report.self_excluded\":false,"
 		"\"report.total_debt_tiyn\":2500000}");
 	free(kt);
 
@@ -623,7 +634,32 @@ static void test_events_request(void **state)
 	       "events[0].outstanding_tiyn must be 0 for closed");
 	REFUSE((e.event = BUREAU_EVENT_CLOSED, e.outstanding_tiyn = BUREAU_ABSENT),
 	       "events[0].outstanding_tiyn must be 0 for closed");
+	/* 573-II Art. 19(2)(8): an application with its amount and purpose. */
+	REFUSE((e.event = BUREAU_EVENT_APPLIED, e.purpose = NULL),
+	       "events[0].purpose is not one of the purposes");
+	REFUSE((e.event = BUREAU_EVENT_APPLIED, e.purpose = "holiday"),
+	       "events[0].purpose is not one of the purposes");
+	REFUSE((e.event = BUREAU_EVENT_APPLIED, e.purpose = "consumer",
+		e.amount_tiyn = BUREAU_ABSENT),
+	       "events[0].amount_tiyn is required for applied");
+	REFUSE(e.purpose = "consumer", "events[0].purpose is only for applied");
 #undef REFUSE
+	/* An application: the purpose on the wire, no due date needed. */
+	e = ok;
+	e.event = BUREAU_EVENT_APPLIED;
+	e.purpose = "consumer";
+	e.outstanding_tiyn = e.overdue_days = BUREAU_ABSENT;
+	e.due_date = NULL;
+	assert_int_equal(bureau_events_request(&e, 1, &j, why), SENIM_OK);
+	t = kept_text(j);
+	assert_non_null(strstr(t, "\"event\":\"applied\""));
+	assert_non_null(strstr(t, "\"purpose\":\"consumer\""));
+	assert_non_null(strstr(t, "\"amount_tiyn\":5000000"));
+	free(t);
+	assert_true(bureau_purpose_ok("consumer") && bureau_purpose_ok("business") &&
+		    bureau_purpose_ok("refinancing") && bureau_purpose_ok("other"));
+	assert_false(bureau_purpose_ok("") || bureau_purpose_ok(NULL) ||
+		     bureau_purpose_ok("Consumer"));
 	/* A payment needs none of them. */
 	e = ok;
 	e.event = BUREAU_EVENT_PAYMENT;
@@ -1073,10 +1109,13 @@ static enum codec_status fixture_verdict(const char *api, const char *asked,
 					 const char *body, size_t len, const char *today,
 					 int64_t now, char *reason)
 {
-	static const char *const report_all[] = {
-		"report.has_history",	  "report.score",     "report.loans",
-		"report.total_debt_tiyn", "report.enquiries", NULL
-	};
+	static const char *const report_all[] = { "report.has_history",
+						  "report.score",
+						  "report.loans",
+						  "report.total_debt_tiyn",
+						  "report.enquiries",
+						  "report.self_excluded",
+						  NULL };
 	static const char *const phone_all[] = { "phone.match", "phone.owner_since",
 						 "phone.subscriber_type", "phone.score",
 						 NULL };

@@ -998,7 +998,8 @@ static void test_receives(void **state)
 		  "the "
 		  "answer of credit_report/1 (it answers report.has_history, "
 		  "report.score, "
-		  "report.loans, report.total_debt_tiyn, report.enquiries)" },
+		  "report.loans, report.total_debt_tiyn, report.enquiries, "
+		  "report.self_excluded)" },
 		{ FAMILY QUERY("family.ties", "family_ties/1", "loan_application_review",
 			       "identity.iin", "family.marital_status family.notes",
 			       "consent:state_database"),
