@@ -547,6 +547,13 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 	}
 	if (*rule_reason)
 		snprintf(d->reasons, sizeof(d->reasons), "%s", rule_reason);
+	else if (op->rules->self_exclusion_check && excluded < 0 &&
+		 res.decision == SCORE_DECLINE)
+		/* The card's decline stands with its reasons; that no report
+		 * came back is said too, so that no override lends without
+		 * one (staff_override). */
+		snprintf(d->reasons + off, sizeof(d->reasons) - off, "%s%s",
+			 off ? "," : "", DECISION_SELF_UNCHECKED);
 	d->points = res.total;
 	d->amount_limit_tiyn = res.amount_limit_tiyn;
 	d->term_limit_days = res.term_limit_days;
@@ -864,6 +871,20 @@ static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff
 			  (struct store_val[]){ SV_TEXT(a->id) }, 1, NULL);
 }
 
+/* 1 when the comma-separated list `reasons` holds `code`. */
+static int has_reason(const char *reasons, const char *code)
+{
+	size_t n = strlen(code);
+	for (const char *p = reasons; *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && memcmp(p, code, n) == 0)
+			return 1;
+		p = end ? end + 1 : p + len;
+	}
+	return 0;
+}
+
 /* The override of an automatic decline: the maker's approval waits as
  * `pending_approval`; a different underwriter's confirmation makes it (with
  * its offer, or nothing when no offer fits or keeps the rules). */
@@ -884,9 +905,11 @@ static enum senim_result staff_override(struct store_tx *tx, struct decision_sta
 			return SENIM_OK;
 		}
 		/* Law 56-V art. 3(3-3): a decline under the rule self_exclusion
-		 * is the law's, not the card's; no underwriter may lend. */
-		if (strncmp(last.reasons, DECISION_SELF_EXCLUDED,
-			    strlen(DECISION_SELF_EXCLUDED)) == 0) {
+		 * — the report showed the refusal, or no report came back to
+		 * show it — is the law's, not the card's; no underwriter may
+		 * lend. */
+		if (has_reason(last.reasons, DECISION_SELF_EXCLUDED) ||
+		    has_reason(last.reasons, DECISION_SELF_UNCHECKED)) {
 			op->offer_impossible = 1;
 			return SENIM_OK;
 		}

@@ -130,9 +130,20 @@ limit = 800 10000000 90
 """
 
 
-@pytest.fixture(scope="module")
-def world():
+def make_world(self_exclusion_check=True):
+    """Peers, a server and the two products.  Without the self-exclusion
+    check (a rules file that says `check = no`), a decline without a credit
+    report may be overridden; with it (the shipped rules, Law 56-V art.
+    3(3-3)) it may not."""
     d = tempfile.mkdtemp(prefix="decisions-", dir=TMP)
+    rules = RULES
+    if not self_exclusion_check:
+        with open(RULES, encoding="utf-8") as f:
+            text = f.read()
+        assert "\ncheck = yes\n" in text
+        rules = os.path.join(d, "loan-rules.conf")
+        with open(rules, "w", encoding="utf-8") as f:
+            f.write(text.replace("\ncheck = yes\n", "\ncheck = no\n"))
     ca = TestCA.create(os.path.join(d, "ca"))
     server = ca.issue_server("server")
     bureau = PeerProcess("credit_bureau.py", tls=server, token=TOKEN, ca=ca.crt)
@@ -154,7 +165,7 @@ def world():
     card = os.path.join(d, "scorecard.conf")
     with open(card, "w", encoding="utf-8") as f:
         f.write(CARD)
-    s = Senim(extra_args=["--recipients", path, "--loan-rules", RULES,
+    s = Senim(extra_args=["--recipients", path, "--loan-rules", rules,
                           "--scorecard", card]).start()
     staff = {r: s.service_token("dcs-" + r, r) for r in ("admin", "underwriter")}
     # 30 % nominal keeps the 46 % ГЭСВ cap of data/loan-rules.conf; 40 %
@@ -169,13 +180,29 @@ def world():
             "categories": ["identity", "contact"], "consents": ["credit_bureau_pkb"]},
             token=staff["admin"])
         assert r.status == 201, r
-    yield {"senim": s, "bureau": bureau, "operator": operator, "state": state,
-           "staff": staff, "dir": d}
-    rc = s.stop()
-    bureau.stop()
-    operator.stop()
-    state.stop()
-    assert rc == 0, s.read_log()[-4000:]
+    return {"senim": s, "bureau": bureau, "operator": operator, "state": state,
+            "staff": staff, "dir": d}
+
+
+def stop_world(w):
+    rc = w["senim"].stop()
+    for p in ("bureau", "operator", "state"):
+        w[p].stop()
+    assert rc == 0, w["senim"].read_log()[-4000:]
+
+
+@pytest.fixture(scope="module")
+def world():
+    w = make_world()
+    yield w
+    stop_world(w)
+
+
+@pytest.fixture(scope="module")
+def world_unchecked():
+    w = make_world(self_exclusion_check=False)
+    yield w
+    stop_world(w)
 
 
 @pytest.fixture(autouse=True)
@@ -509,10 +536,32 @@ def test_underwriter_declines_with_a_reason_the_borrower_reads(world):
     assert r.status == 409 or (r.status == 422 and r.json["rule"] == "enum_value"), r
 
 
-def test_override_of_an_automatic_decline_takes_two(world):
-    """Maker-checker: one underwriter's approval of a scorecard decline
-    waits (202, pending_approval); the same person cannot confirm it; a
-    second one does, and the offer is made."""
+def test_a_decline_without_a_credit_report_is_not_overridden(world):
+    """Law 56-V art. 3(3-3): without a credit report the voluntary refusal
+    of loans cannot be ruled out.  The card's decline stands with its
+    reasons, the missing check is said too, and no underwriter may
+    approve it."""
+    s = world["senim"]
+    world["bureau"].mode("fail")
+    who = applied(world)
+    r = submit(world, who)
+    assert r.json["state"] == "declined", r
+    world["bureau"].mode("ok")
+    got = s.get("/v1/me/applications/" + who["app"]["id"], token=who["token"])
+    codes = [x["code"] for x in got.json["decision"]["reasons"]]
+    assert codes[0] == "bureau_unavailable" and codes[-1] == "self_exclusion_unchecked", got
+    r = staff_post(world, who, "decision", world["staff"]["underwriter"],
+                   {"outcome": "approve"})
+    assert r.status == 409 and r.json["code"] == "offer_impossible", r
+    assert [x[2] for x in decisions(world, who["app"]["id"])] == ["final"]
+
+
+def test_override_of_an_automatic_decline_takes_two(world_unchecked):
+    """Maker-checker (rules without the self-exclusion check): one
+    underwriter's approval of a scorecard decline waits (202,
+    pending_approval); the same person cannot confirm it; a second one
+    does, and the offer is made."""
+    world = world_unchecked
     s = world["senim"]
     uw1, uw2 = world["staff"]["underwriter"], s.service_token("dcs-uw3", "underwriter")
     world["bureau"].mode("fail")
