@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "cli/cli.h"
 
@@ -117,39 +118,44 @@ static enum senim_result seal_one(struct subject_registration *op,
 				  const struct subject_actor *actor, long k)
 {
 	int y, m, d;
-	char sex[2] = { 0, 0 }, iin[48], bd[48], raw_phone[32],
-	     phone[PHONE_E164_LEN], email[64];
-	if (make_iin(k, &y, &m, &d, &sex[0], iin))
-		return SENIM_ERR_INVALID;
+	char sex[2] = { 0, 0 }, iin[48] = "", bd[48], raw_phone[32],
+	     phone[PHONE_E164_LEN] = "", email[64];
+	json_t *identity = NULL, *contact = NULL;
 	struct iin_info info;
-	if (strlen(iin) != 12 || iin_parse(iin, 12, &info) != IIN_OK || iin_matches(&info, y, m, d, sex[0]))
-		return SENIM_ERR_INVALID;
-	snprintf(bd, sizeof(bd), "%04d-%02d-%02d", y, m, d);
+	enum senim_result err = SENIM_ERR_INVALID;
 	snprintf(raw_phone, sizeof(raw_phone), "+7 701 %07ld", k);
-	if (!phone_normalize_kz(raw_phone, strlen(raw_phone), phone))
-		return SENIM_ERR_INVALID;
 	snprintf(email, sizeof(email), "borrower%ld@example.kz", k);
-	json_t *identity = json_pack(
-		"{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "iin", iin, "surname", "Иванов",
-		"given_name", "Ержан", "patronymic", "Серикович", "birth_date", bd,
-		"sex", sex, "citizenship", "KZ");
-	json_t *contact =
-		json_pack("{s:s,s:s}", "phone_mobile", phone, "email", email);
-	enum senim_result err = SENIM_ERR_NOMEM;
-	if (identity && contact) {
-		op->actor = *actor;
-		op->source = SOURCE_BORROWER;
-		op->iin = iin;
-		op->phone = phone;
-		op->email = email;
-		op->identity = identity;
-		op->contact = contact;
-		err = subjects_register_seal(op);
-		op->iin = op->phone = op->email = NULL;
-		op->identity = op->contact = NULL;
-	}
-	json_decref(identity);
+	if (make_iin(k, &y, &m, &d, &sex[0], iin) || strlen(iin) != 12 ||
+	    iin_parse(iin, 12, &info) != IIN_OK || iin_matches(&info, y, m, d, sex[0]) ||
+	    !phone_normalize_kz(raw_phone, strlen(raw_phone), phone))
+		goto fail;
+	snprintf(bd, sizeof(bd), "%04d-%02d-%02d", y, m, d);
+	identity = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "iin", iin, "surname",
+			     "Иванов", "given_name", "Ержан", "patronymic", "Серикович",
+			     "birth_date", bd, "sex", sex, "citizenship", "KZ");
+	contact = json_pack("{s:s,s:s}", "phone_mobile", phone, "email", email);
+	err = SENIM_ERR_NOMEM;
+	if (!identity || !contact)
+		goto fail;
+	op->actor = *actor;
+	op->source = SOURCE_BORROWER;
+	op->iin = iin;
+	op->phone = phone;
+	op->email = email;
+	op->identity = identity;
+	op->contact = contact;
+	err = subjects_register_seal(op);
+	op->iin = op->phone = op->email = NULL;
+	op->identity = op->contact = NULL;
+fail:
+	json_decref(identity); /* the wiping allocator clears them */
 	json_decref(contact);
+	/* Made up, but personal data in form: wiped like the real thing. */
+	sodium_memzero(iin, sizeof(iin));
+	sodium_memzero(bd, sizeof(bd));
+	sodium_memzero(raw_phone, sizeof(raw_phone));
+	sodium_memzero(phone, sizeof(phone));
+	sodium_memzero(email, sizeof(email));
 	return err;
 }
 
@@ -190,8 +196,8 @@ static int seed(struct cli_common *common, long first, long n, size_t chunk)
 			  senim_result_name(err));
 		rc = CLI_ENV;
 	} else {
-		printf("seeded %ld subjects (%ld refused or existing)\n", done - conflicts,
-		       conflicts);
+		printf("seeded %ld subjects (%ld refused or existing)\n",
+		       done - conflicts, conflicts);
 	}
 	store_free(st);
 	keyring_free(kr);
