@@ -239,6 +239,9 @@ int cmd_contract(int argc, char **argv);
 int cmd_calendar(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_retention(int argc, char **argv);
+#ifdef SENIM_BENCH
+int cmd_bench(int argc, char **argv); /* bench builds only (cmd_bench.c) */
+#endif
 
 /* Read and check the scorecard at `path` (core/scorecard.h): CLI_OK with
  * *out set (scorecard_free), or the exit code (2 a bad file, 3 unreadable)

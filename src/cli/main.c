@@ -36,6 +36,9 @@ static const struct command commands[] = {
 	{ "retention", cmd_retention,
 	  "retention periods, legal holds, anonymise and destroy" },
 	{ "version", cmd_version, "print the version" },
+#ifdef SENIM_BENCH
+	{ "bench", cmd_bench, "seed made-up data for benchmarks (bench builds only)" },
+#endif
 };
 
 static void usage(FILE *out)
