@@ -63,6 +63,8 @@ static const struct {
 	  "b982275ad44f969029add87875d1992f7849bc78886825359e4f71f4697c1b1a" },
 	{ STORE_SQLITE, 18, "0018_access_packages",
 	  "5040f476e626afaf482d2609374f3f9ba42f5e1f0ab0081fe0734f1b023d0ff6" },
+	{ STORE_SQLITE, 19, "0019_payouts",
+	  "73bae63165e6036fae57e6a5f7f242c2404364d9e923e430731604dc3740c63b" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -99,6 +101,8 @@ static const struct {
 	  "b982275ad44f969029add87875d1992f7849bc78886825359e4f71f4697c1b1a" },
 	{ STORE_POSTGRES, 18, "0018_access_packages",
 	  "5040f476e626afaf482d2609374f3f9ba42f5e1f0ab0081fe0734f1b023d0ff6" },
+	{ STORE_POSTGRES, 19, "0019_payouts",
+	  "73bae63165e6036fae57e6a5f7f242c2404364d9e923e430731604dc3740c63b" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))
