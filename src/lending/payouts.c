@@ -89,6 +89,13 @@ static int find_service(const struct recipients *rs, const struct recipient **rc
 	return 0;
 }
 
+/* How long a send may take (send_payout's deadline), and the margin. */
+static int64_t lease_ms(const struct recipient *rc)
+{
+	return (int64_t)(rc->timeout_ms + rc->connect_timeout_ms) * HUB_ATTEMPTS +
+	       PAYOUT_LEASE_MARGIN_MS;
+}
+
 /* ---- claim ------------------------------------------------------------------------- */
 
 struct claim {
@@ -295,7 +302,7 @@ static enum senim_result claim_tx(struct store_tx *tx, void *arg)
 		" updated_at = $5 WHERE application_id = $1",
 		(struct store_val[]){
 			SV_TEXT(c->app), SV_INT(c->attempts), SV_TEXT(p->owner),
-			SV_INT(c->now + PAYOUT_LEASE_MS * 1000LL), SV_INT(c->now) },
+			SV_INT(c->now + lease_ms(c->rc) * 1000), SV_INT(c->now) },
 		5, NULL);
 	if (err)
 		return err;

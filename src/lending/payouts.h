@@ -12,7 +12,7 @@
  *
  * The pump (serve's thread, payout_pump_start; or payout_pass_run once):
  *   1. claim (a write): the oldest due payout whose lease is free is leased
- *      to this process for PAYOUT_LEASE_MS and its attempt counted; the
+ *      to this process for longer than the send can take and its attempt counted; the
  *      destination and (with an IBAN) the holder's IIN are opened from the
  *      vault for the request only, and the access decided as the lender's
  *      own processing under loan_servicing (exchange_decide, by_system);
@@ -49,7 +49,9 @@
 #include "store/store.h"
 #include "vault/keyring.h"
 
-#define PAYOUT_LEASE_MS 120000	       /* a claim's lease: longer than any send */
+/* A claim's lease: the send's deadline (the recipient's timeouts times the
+ * hub's attempts) and this margin for the settling write. */
+#define PAYOUT_LEASE_MARGIN_MS 5000
 #define PAYOUT_ATTEMPTS_MAX 8	       /* retryable failures before `failed` */
 #define PAYOUT_BACKOFF_MS 2000	       /* the first pause; doubles, capped at 10 min */
 #define PAYOUT_UTC_OFFSET_S (5 * 3600) /* Kazakhstan: the payout day's zone */
