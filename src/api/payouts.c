@@ -7,6 +7,9 @@
  *   POST /v1/me/applications/{id}/cancellation         during the hold (or
  *                                                      before the payout
  *                                                      starts): withdrawn
+ *   GET  /v1/payouts/failed                             support, underwriter:
+ *                                                      the payouts that
+ *                                                      failed for good
  *
  * Law 56-V art. 3 p.3-3 part 7: where the hold applies the money goes only
  * after the borrower confirms again once it has passed.  The payout itself
@@ -84,4 +87,45 @@ enum senim_result api_me_application_cancel(struct http_request *req,
 					    struct http_response *resp)
 {
 	return act(req, resp, 0);
+}
+
+static enum senim_result failures_answer(struct http_request *req,
+					 struct http_response *resp,
+					 enum senim_result result, void *ctx)
+{
+	(void)req;
+	struct payout_failures *op = ctx;
+	if (result)
+		return result;
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < op->n; i++) {
+		const struct payout_failure *f = &op->rows[i];
+		char at[CLOCK_RFC3339_LEN];
+		clock_format_rfc3339(f->updated_at, at);
+		if (json_array_append_new(
+			    list,
+			    json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "application_id",
+				      f->application_id, "subject_id", f->subject_id,
+				      "state", f->state, "reason", f->reason, "attempts",
+				      (json_int_t)f->attempts, "updated_at", at))) {
+			json_decref(list);
+			return SENIM_ERR_NOMEM;
+		}
+	}
+	if (!list)
+		return SENIM_ERR_NOMEM;
+	return http_reply_json(resp, 200, json_pack("{s:o}", "payouts", list));
+}
+
+enum senim_result api_payout_failures(struct http_request *req,
+				      struct http_response *resp)
+{
+	(void)resp;
+	struct payout_failures *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = req->app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	return http_write_then(req, payouts_failures_tx, op, failures_answer);
 }

@@ -205,6 +205,8 @@ static const struct route table[] = {
 	  0, BORROWER, "me_payout_confirm" },
 	{ "POST", "/v1/me/applications/{id}/cancellation", api_me_application_cancel, 0,
 	  BORROWER, "me_application_cancel" },
+	{ "GET", "/v1/payouts/failed", api_payout_failures, PHONE_ROLES, 0,
+	  "payout_failures" },
 	{ "GET", "/v1/applications", api_applications, ROLE_BIT(ROLE_UNDERWRITER), 0,
 	  "applications" },
 	{ "GET", "/v1/applications/{id}", api_application_get, ROLE_BIT(ROLE_UNDERWRITER),

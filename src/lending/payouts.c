@@ -844,7 +844,8 @@ enum senim_result payouts_act_tx(struct store_tx *tx, void *arg)
 		tx,
 		"SELECT a.payout_due_at, COALESCE(c.hold_minutes, 0),"
 		" o.amount_tiyn - o.fee_tiyn, COALESCE(p.state, ''),"
-		" COALESCE(p.confirmed_at, 0) FROM applications a JOIN contracts c ON"
+		" COALESCE(p.confirmed_at, 0), COALESCE(p.reason, '') FROM applications a"
+		" JOIN contracts c ON"
 		" c.application_id = a.id JOIN offers o ON o.application_id = a.id"
 		" LEFT JOIN payouts p ON p.application_id = a.id WHERE a.id = $1",
 		(struct store_val[]){ SV_TEXT(op->id) }, 1, &r);
@@ -855,12 +856,17 @@ enum senim_result payouts_act_tx(struct store_tx *tx, void *arg)
 	char pstate[16];
 	snprintf(pstate, sizeof(pstate), "%s", store_rows_text(r, 3, NULL));
 	op->confirmed_at = store_rows_int(r, 4);
+	/* Failed for good with nothing paid (a card payout, a rejection): the
+	 * borrower may still step back; after the attempts ran out the money
+	 * may have gone, and support settles it first. */
+	int unpaid = strcmp(pstate, "failed") == 0 &&
+		     strcmp(store_rows_text(r, 5, NULL), "attempts_exhausted") != 0;
 	store_rows_free(r);
 	if (!op->confirm) {
 		/* During the hold (or before a payout without one is claimed) the
 		 * borrower may step back; once the payout is sent it may have
 		 * reached the provider, and only its settlement decides. */
-		if (*pstate && strcmp(pstate, "confirmed") != 0) {
+		if (*pstate && strcmp(pstate, "confirmed") != 0 && !unpaid) {
 			op->refusal = PAYOUT_REFUSED_IN_PROGRESS;
 			return audit(tx, op->kr, op->actor, op->request_id,
 				     op->subject_id, name, object, "", "denied");
@@ -870,7 +876,7 @@ enum senim_result payouts_act_tx(struct store_tx *tx, void *arg)
 			"UPDATE applications SET state = 'withdrawn', updated_at = $2"
 			" WHERE id = $1",
 			(struct store_val[]){ SV_TEXT(op->id), SV_INT(now) }, 2, NULL);
-		if (!err && *pstate)
+		if (!err && strcmp(pstate, "confirmed") == 0)
 			err = store_exec(
 				tx,
 				"UPDATE payouts SET state = 'cancelled', updated_at = $2"
@@ -919,4 +925,40 @@ enum senim_result payouts_act_tx(struct store_tx *tx, void *arg)
 		err = audit(tx, op->kr, op->actor, op->request_id, op->subject_id, name,
 			    object, "", "success");
 	return err;
+}
+
+/* ---- support's view ------------------------------------------------------------------- */
+
+enum senim_result payouts_failures_tx(struct store_tx *tx, void *arg)
+{
+	struct payout_failures *op = arg;
+	struct store_rows *r = NULL;
+	int has = 0;
+	op->n = 0;
+	enum senim_result err = store_query(
+		tx,
+		"SELECT application_id, subject_id, state, COALESCE(reason, ''), "
+		"attempts,"
+		" updated_at FROM payouts WHERE state IN ('failed', 'refused')"
+		" ORDER BY updated_at, application_id LIMIT $1",
+		(struct store_val[]){ SV_INT(PAYOUT_LIST_MAX) }, 1, &r);
+	if (err)
+		return err;
+	while ((err = store_rows_next(r, &has)) == SENIM_OK && has &&
+	       op->n < PAYOUT_LIST_MAX) {
+		struct payout_failure *f = &op->rows[op->n++];
+		snprintf(f->application_id, sizeof(f->application_id), "%s",
+			 store_rows_text(r, 0, NULL));
+		snprintf(f->subject_id, sizeof(f->subject_id), "%s",
+			 store_rows_text(r, 1, NULL));
+		snprintf(f->state, sizeof(f->state), "%s", store_rows_text(r, 2, NULL));
+		snprintf(f->reason, sizeof(f->reason), "%s", store_rows_text(r, 3, NULL));
+		f->attempts = store_rows_int(r, 4);
+		f->updated_at = store_rows_int(r, 5);
+	}
+	store_rows_free(r);
+	if (err)
+		return err;
+	return audit(tx, op->kr, op->actor, op->request_id, NULL, "payout.list",
+		     "payouts:failed", "", "success");
 }

@@ -42,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/ids.h"
 #include "common/result.h"
 #include "core/access.h"
 #include "core/loan_rules.h"
@@ -104,7 +105,8 @@ enum payout_refusal {
 	PAYOUT_REFUSED_NOT_SIGNED,   /* the application is not signed (state in op) */
 	PAYOUT_REFUSED_NO_HOLD,	     /* confirm: no hold applied, none needed */
 	PAYOUT_REFUSED_HOLD_RUNNING, /* confirm: before payout_due_at */
-	PAYOUT_REFUSED_IN_PROGRESS,  /* withdraw: the payout has started */
+	PAYOUT_REFUSED_IN_PROGRESS,  /* withdraw: the payout was sent and may
+				      * have been paid */
 };
 
 /*
@@ -126,5 +128,35 @@ struct payout_act {
 	int replayed;
 };
 SENIM_MUST_CHECK enum senim_result payouts_act_tx(struct store_tx *tx, void *op);
+
+/* ---- support's view --------------------------------------------------------------- */
+
+#define PAYOUT_LIST_MAX 100
+
+/* One payout that ended without money paid (or with it unknown). */
+struct payout_failure {
+	char application_id[4 + ID_BODY_CHARS + 1];
+	char subject_id[4 + ID_BODY_CHARS + 1];
+	char state[12];	 /* "failed", "refused" */
+	char reason[48]; /* a code: wrong_subject, provider_rejected, ... */
+	int64_t attempts, updated_at;
+};
+
+/*
+ * The payouts that failed for good (the application's payout_failed), the
+ * oldest first, at most PAYOUT_LIST_MAX: for support, who settles each with
+ * the provider.  A write job: `payout.list` is audited with it (ids and
+ * codes only are read, no personal data).  Run with store_write; the op
+ * from the request's arena.
+ */
+struct payout_failures {
+	/* in */
+	const struct keyring *kr;
+	const char *actor, *request_id;
+	/* out */
+	struct payout_failure rows[PAYOUT_LIST_MAX];
+	size_t n;
+};
+SENIM_MUST_CHECK enum senim_result payouts_failures_tx(struct store_tx *tx, void *op);
 
 #endif

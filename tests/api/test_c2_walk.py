@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from peer_harness import PeerProcess, TestCA
-from senim_harness import TMP, Senim
+from peer_harness import PeerProcess, TestCA, peerlib
+from senim_harness import TMP, Senim, borrower
 from test_contracts import BIG_CARD, RULES, TEMPLATE, accept, approved, code_of, sign
 from test_decisions import RECIPIENTS, TOKEN
 from test_fail_closed import block_audit_sql, unblock_audit_sql
@@ -120,6 +120,41 @@ def signed(world, amount=SMALL):
     r = sign(world, who, code_of(world, who))
     assert r.status == 200, r
     return who
+
+
+def signed_card(world):
+    """As approved() and signed(), with a card as the payout destination."""
+    s = world["senim"]
+    while True:
+        body = borrower(surname="Картов")
+        msisdn = "+" + "".join(ch for ch in body["phone"] if ch.isdigit())
+        if peerlib.synthetic_phone(body["iin"], msisdn)["score"] is not None:
+            break
+    r = s.post("/v1/subjects", body, token=world["staff"]["underwriter"],
+               headers={"Senim-Purpose": "identification"})
+    assert r.status == 201, r
+    who = {"sid": r.json["id"], "body": body, "token": s.borrower_token(body["phone"])}
+    s.accept_policy(who["token"])
+    for kind in ("credit_bureau_pkb", "mobile_operator"):
+        g = s.post("/v1/me/consents", {"kind": kind, "channel": "web"}, token=who["token"])
+        assert g.status in (200, 201), g
+    r = s.post("/v1/me/applications", {
+        "product": "ctr", "amount_tiyn": SMALL, "term_days": 90,
+        "schedule_method": "annuity", "payout_kind": "card",
+        "payout_number": "4111111111111111"}, token=who["token"])
+    assert r.status == 201, r
+    who["app"] = r.json["id"]
+    r = s.post("/v1/me/applications/%s/submission" % who["app"], None, token=who["token"])
+    assert r.status == 200 and r.json["state"] == "approved", r
+    assert accept(world, who).status == 202
+    assert sign(world, who, code_of(world, who)).status == 200
+    return who
+
+
+def failures(world, role="support"):
+    r = world["senim"].get("/v1/payouts/failed", token=world["staff"][role])
+    assert r.status == 200, r
+    return {p["application_id"]: p for p in r.json["payouts"]}
 
 
 def key_of(who):
@@ -260,11 +295,41 @@ def test_a_lie_is_refused_and_nothing_opens(world):
     rows = s.sql("SELECT outcome FROM audit_log WHERE operation = 'payout.refuse'"
                  " AND subject_id = '%s'" % who["sid"])
     assert rows == [["denied"]]
+    # support sees it (the application's payout has failed); others do not
+    seen = failures(world)[who["app"]]
+    assert seen["state"] == "refused" and seen["reason"] == "wrong_subject"
+    assert failures(world, "underwriter")[who["app"]] == seen
+    for role in ("admin", "dpo"):
+        r = s.get("/v1/payouts/failed", token=world["staff"][role])
+        assert r.status == 403, (role, r)
+    assert s.get("/v1/payouts/failed", token=who["token"]).status in (401, 403)
+    assert s.audit_rows("payout.list")
+    # the money may have gone: the borrower cannot step back
+    r = s.post("/v1/me/applications/%s/cancellation" % who["app"], None, token=who["token"])
+    assert r.status == 409 and r.json["code"] == "payout_in_progress", r
     # refused for good: not sent again once the provider tells the truth
     world["payments"].mode("ok")
     time.sleep(2.5)
     assert payout_row(world, who)[0] == "refused"
     assert provider_payouts(world, who)[0]["requests"] == 1
+
+
+def test_a_card_is_never_sent(world):
+    """payout/1 pays a card by the provider's token only; the card number the
+    borrower typed never leaves: the payout fails at claim, nothing is sent,
+    support sees why, and the borrower may step back (nothing was paid)."""
+    s = world["senim"]
+    who = signed_card(world)
+    assert wait_for(lambda: (payout_row(world, who) or [""])[0] == "failed"), \
+        payout_row(world, who)
+    assert payout_row(world, who)[2] == "card_not_tokenised"
+    assert provider_payouts(world, who) == []
+    assert failures(world)[who["app"]]["reason"] == "card_not_tokenised"
+    reg = s.sql("SELECT outcome, reason FROM disclosures WHERE subject_id = '%s'"
+                " AND recipient = 'payments'" % who["sid"])
+    assert reg == [["refused", "card_not_tokenised"]]
+    r = s.post("/v1/me/applications/%s/cancellation" % who["app"], None, token=who["token"])
+    assert r.status == 200 and r.json["state"] == "withdrawn", r
 
 
 def test_failures_are_retried_and_pay_once(world):
@@ -324,8 +389,12 @@ def test_payout_acts_fail_closed_without_audit(world):
             r = s.post("/v1/me/applications/%s/%s" % (who["app"], path), None,
                        token=who["token"])
             assert r.status >= 500, (path, r)
+        r = s.get("/v1/payouts/failed", token=world["staff"]["support"])
+        assert r.status >= 500 and b"payouts" not in r.body, r
     finally:
         s.sql(unblock_audit_sql())
     assert app_state(world, who) == "signed"
     r = s.post("/v1/me/applications/%s/cancellation" % who["app"], None, token=who["token"])
     assert r.status == 200, r
+    assert world["senim"].get("/v1/payouts/failed",
+                              token=world["staff"]["support"]).status == 200
