@@ -226,6 +226,24 @@ fail:
 	return err;
 }
 
+/* Rows already made (confirmed, or sent before and due again) whose lease
+ * has run out, of applications still signed. */
+static const char DUE_ROWS[] =
+	"SELECT p.application_id, p.subject_id, p.amount_tiyn, p.attempts, p.state"
+	" FROM payouts p JOIN applications a ON a.id = p.application_id"
+	" WHERE p.state IN ('confirmed', 'sending', 'accepted') AND p.next_at <= $1"
+	" AND (p.lease_until IS NULL OR p.lease_until < $1) AND a.state = 'signed'"
+	" ORDER BY p.next_at, p.application_id LIMIT 1";
+/* Applications signed without a hold, due, with no row yet. */
+static const char DUE_NEW[] =
+	"SELECT a.id, a.subject_id, o.amount_tiyn - o.fee_tiyn, 0, 'new'"
+	" FROM applications a JOIN contracts c ON c.application_id = a.id"
+	" JOIN offers o ON o.application_id = a.id"
+	" WHERE a.state = 'signed' AND a.payout_due_at <= $1"
+	" AND COALESCE(c.hold_minutes, 0) = 0"
+	" AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.application_id = a.id)"
+	" ORDER BY a.payout_due_at, a.id LIMIT 1";
+
 static enum senim_result take(struct store_tx *tx, struct claim *c, const char *sql,
 			      int *got)
 {
@@ -270,28 +288,9 @@ static enum senim_result claim_tx(struct store_tx *tx, void *arg)
 	c->ask = 0;
 	/* Rows already made (confirmed, or sent before and due again), then
 	 * applications due with no hold and no row yet. */
-	enum senim_result err = take(
-		tx, c,
-		"SELECT p.application_id, p.subject_id, p.amount_tiyn, p.attempts,"
-		" p.state FROM payouts p JOIN applications a ON a.id = p.application_id"
-		" WHERE p.state IN ('confirmed', 'sending', 'accepted') AND p.next_at <= "
-		"$1"
-		" AND (p.lease_until IS NULL OR p.lease_until < $1) AND a.state = "
-		"'signed'"
-		" ORDER BY p.next_at, p.application_id LIMIT 1",
-		&got);
+	enum senim_result err = take(tx, c, DUE_ROWS, &got);
 	if (!err && !got)
-		err = take(
-			tx, c,
-			"SELECT a.id, a.subject_id, o.amount_tiyn - o.fee_tiyn, 0, 'new'"
-			" FROM applications a JOIN contracts c ON c.application_id = a.id"
-			" JOIN offers o ON o.application_id = a.id"
-			" WHERE a.state = 'signed' AND a.payout_due_at <= $1"
-			" AND COALESCE(c.hold_minutes, 0) = 0 AND NOT EXISTS (SELECT 1 "
-			"FROM"
-			" payouts p WHERE p.application_id = a.id)"
-			" ORDER BY a.payout_due_at, a.id LIMIT 1",
-			&got);
+		err = take(tx, c, DUE_NEW, &got);
 	if (err || !got)
 		return err;
 	c->attempts++;
@@ -664,6 +663,26 @@ static enum senim_result settle_tx(struct store_tx *tx, void *arg)
 
 /* ---- the pass ------------------------------------------------------------------------ */
 
+/* A read: is anything due?  So an idle pass never takes the writer. */
+static enum senim_result due_tx(struct store_tx *tx, void *arg)
+{
+	struct claim *c = arg;
+	const char *const sql[] = { DUE_ROWS, DUE_NEW };
+	c->found = 0;
+	for (size_t i = 0; i < 2 && !c->found; i++) {
+		struct store_rows *r = NULL;
+		enum senim_result err = store_query_one(
+			tx, sql[i], (struct store_val[]){ SV_INT(c->now) }, 1, &r);
+		store_rows_free(r);
+		if (err == SENIM_ERR_NOT_FOUND)
+			continue;
+		if (err)
+			return err;
+		c->found = 1;
+	}
+	return SENIM_OK;
+}
+
 enum senim_result payout_pass_run(struct payout_pass *p)
 {
 	struct claim c = { .p = p };
@@ -671,7 +690,10 @@ enum senim_result payout_pass_run(struct payout_pass *p)
 		return SENIM_OK;
 	for (;;) {
 		c.now = clock_now_us();
-		enum senim_result err = store_write(p->store, claim_tx, &c);
+		enum senim_result err = store_read(p->store, due_tx, &c);
+		if (err || !c.found)
+			return err;
+		err = store_write(p->store, claim_tx, &c);
 		if (err || !c.found) {
 			claim_wipe(&c);
 			return err;
