@@ -245,7 +245,7 @@ def test_hold_needs_a_second_confirmation(world):
     assert r.status == 409 and r.json["code"] == "cooling_off_running", r
     # The hold over (moved into the past), still no payout without the
     # borrower's confirmation.
-    s.sql("UPDATE applications SET payout_due_at = payout_due_at - 1441 * 60000000"
+    s.sql("UPDATE applications SET payout_due_at = payout_due_at - 86460000000"
           " WHERE id = '%s'" % who["app"])
     time.sleep(2.5)
     assert app_state(world, who) == "signed" and payout_row(world, who) is None
