@@ -175,6 +175,13 @@ enum senim_result api_application_confirm(struct http_request *req,
 enum senim_result api_applications(struct http_request *req, struct http_response *resp);
 enum senim_result api_application_get(struct http_request *req,
 				      struct http_response *resp);
+/* payouts.c: the confirmation after the cooling-off hold, the cancellation */
+enum senim_result api_me_payout_confirm(struct http_request *req,
+					struct http_response *resp);
+enum senim_result api_me_application_cancel(struct http_request *req,
+					    struct http_response *resp);
+enum senim_result api_payout_failures(struct http_request *req,
+				      struct http_response *resp);
 /* contracts.c: accepting an offer, signing the contract, reading it */
 enum senim_result api_me_application_accept(struct http_request *req,
 					    struct http_response *resp);

@@ -200,6 +200,15 @@ static const struct route table[] = {
 	  0, BORROWER, "me_application_receipt" },
 	{ "GET", "/v1/applications/{id}/contract", api_application_contract, PHONE_ROLES,
 	  0, "application_contract" },
+	/* The payout (lending/payouts.h): the second confirmation after the
+	 * cooling-off hold (Law 56-V art. 3 p.3-3 part 7), or stepping back
+	 * before the money goes. */
+	{ "POST", "/v1/me/applications/{id}/payout-confirmation", api_me_payout_confirm,
+	  0, BORROWER, "me_payout_confirm" },
+	{ "POST", "/v1/me/applications/{id}/cancellation", api_me_application_cancel, 0,
+	  BORROWER, "me_application_cancel" },
+	{ "GET", "/v1/payouts/failed", api_payout_failures, PHONE_ROLES, 0,
+	  "payout_failures" },
 	{ "GET", "/v1/applications", api_applications, ROLE_BIT(ROLE_UNDERWRITER), 0,
 	  "applications" },
 	{ "GET", "/v1/applications/{id}", api_application_get, ROLE_BIT(ROLE_UNDERWRITER),

@@ -29,6 +29,7 @@
 #include "core/recipients.h"
 #include "exchange/outbox.h"
 #include "exchange/reporter.h"
+#include "lending/payouts.h"
 #include "exchange/transfer.h"
 #include "common/log.h"
 #include "connectors/sms.h"
@@ -124,6 +125,10 @@ static const char usage_text[] =
 	"                      as 'senim bureau report' does\n"
 	"                      (SENIM_BUREAU_REPORT_INTERVAL; default 300; 0 = never,\n"
 	"                      when a scheduled 'senim bureau report' does it)\n"
+	"  --payout-interval S every S seconds, pay out the signed microcredits whose\n"
+	"                      payout is due, through the payout/1 provider of\n"
+	"                      --recipients (SENIM_PAYOUT_INTERVAL; default 30; 0 =\n"
+	"                      never)\n"
 	"  --help              this text\n\n"
 	"The log (stderr) is one JSON object per line and never holds personal data.\n"
 	"exit codes: 0 stopped cleanly, 2 usage error, 3 cannot open store, keys or "
@@ -159,6 +164,7 @@ struct serve_opts {
 	long body_timeout;
 	long idle_timeout;
 	long bureau_report_interval;
+	long payout_interval;
 	long threads;
 	long max_body;
 	long failure_delay_ms;
@@ -202,6 +208,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "body-timeout", required_argument, NULL, 'B' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "bureau-report-interval", required_argument, NULL, 'R' },
+		{ "payout-interval", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0, 0, 0, 0 },
@@ -227,6 +234,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->body_timeout = SERVER_DEFAULT_BODY_TIMEOUT_S;
 	o->idle_timeout = SERVER_DEFAULT_IDLE_TIMEOUT_S;
 	o->bureau_report_interval = 300;
+	o->payout_interval = 30;
 	o->sms_url = getenv("SENIM_SMS_GATEWAY_URL");
 	o->sms_credentials = getenv("SENIM_SMS_CREDENTIALS");
 	o->matrix_file = getenv("SENIM_ACCESS_MATRIX");
@@ -258,7 +266,8 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	    env_long("SENIM_BODY_TIMEOUT", 1, 3600, &o->body_timeout) ||
 	    env_long("SENIM_IDLE_TIMEOUT", 1, 3600, &o->idle_timeout) ||
 	    env_long("SENIM_BUREAU_REPORT_INTERVAL", 0, 86400,
-		     &o->bureau_report_interval))
+		     &o->bureau_report_interval) ||
+	    env_long("SENIM_PAYOUT_INTERVAL", 0, 86400, &o->payout_interval))
 		return CLI_USAGE;
 	const char *level = getenv("SENIM_LOG_LEVEL");
 	int opt;
@@ -358,6 +367,13 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 			if (parse_long(optarg, 0, 86400, &o->bureau_report_interval)) {
 				cli_error("serve", "--bureau-report-interval must be 0 "
 						   "to 86400 seconds");
+				return CLI_USAGE;
+			}
+			break;
+		case 'P':
+			if (parse_long(optarg, 0, 86400, &o->payout_interval)) {
+				cli_error("serve", "--payout-interval must be 0 to 86400 "
+						   "seconds");
 				return CLI_USAGE;
 			}
 			break;
@@ -479,6 +495,27 @@ static int start_reporter(const struct serve_opts *o, struct exchange_env *ex,
 					       o->bureau_report_interval * 1000LL };
 	if (reporter_start(&cfg, out)) {
 		cli_error("serve", "cannot start the bureau reporter");
+		return CLI_ENV;
+	}
+	return CLI_OK;
+}
+
+/* C2: signed microcredits are paid out while the server runs, as the
+ * lender's own processing (lending/payouts.h). */
+static int start_payouts(const struct serve_opts *o, struct exchange_env *ex,
+			 const struct loan_rules *rules, struct payout_pump **out)
+{
+	if (o->payout_interval == 0)
+		return CLI_OK;
+	struct payout_pump_config cfg = { .store = ex->store,
+					  .kr = ex->kr,
+					  .hub = ex->hub,
+					  .recipients = ex->recipients,
+					  .matrix = ex->matrix,
+					  .rules = rules,
+					  .interval_ms = o->payout_interval * 1000LL };
+	if (payout_pump_start(&cfg, out)) {
+		cli_error("serve", "cannot start the payout pump");
 		return CLI_ENV;
 	}
 	return CLI_OK;
@@ -628,6 +665,7 @@ int cmd_serve(int argc, char **argv)
 	};
 	struct server *srv = NULL;
 	struct reporter *reporter = NULL;
+	struct payout_pump *payouts = NULL;
 	/* The server serves the API's routes, and asks the API's gate who may
 	 * call them. */
 	struct server_config cfg = { .listen = o.listen,
@@ -692,6 +730,9 @@ int cmd_serve(int argc, char **argv)
 		rc = start_reporter(&o, &exchange, &reporter);
 		if (rc != CLI_OK)
 			goto done;
+		rc = start_payouts(&o, &exchange, loan_rules, &payouts);
+		if (rc != CLI_OK)
+			goto done;
 	}
 	store_set_commit_hook(st, on_commit, app.metrics);
 	cfg.metrics = app.metrics;
@@ -719,6 +760,7 @@ done:
 	/* After the server: its last requests may still wait for the hub; the
 	 * reporter's pass too. */
 	reporter_stop(reporter);
+	payout_pump_stop(payouts);
 	hub_stop(exchange.hub);
 	api_policy_cache_free(app.policies);
 	sms_client_free(app.sms);

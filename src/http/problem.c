@@ -565,6 +565,46 @@ static const struct problem_def catalogue[] = {
 	  { "Квитанция о подписании появится после подписания договора.",
 	    "Қол қою түбіртегі шартқа қол қойылғаннан кейін пайда болады.",
 	    "The signing receipt exists once the contract is signed." } },
+	{ "application_not_signed",
+	  409,
+	  { "Договор не подписан", "Шартқа қол қойылмаған", "Application not signed" },
+	  { "Заявка не ждёт выдачи: договор не подписан, или заявка уже выдана или "
+	    "отозвана; ничего не изменилось.",
+	    "Өтінім берілуді күтпейді: шартқа қол қойылмаған, не өтінім берілген "
+	    "немесе кері қайтарылған; ештеңе өзгерген жоқ.",
+	    "The application is not waiting for its payout: the contract is not "
+	    "signed, or it was paid out or withdrawn already; nothing changed." } },
+	{ "payout_confirmation_not_needed",
+	  409,
+	  { "Подтверждение не требуется", "Растау қажет емес", "No confirmation needed" },
+	  { "Срок охлаждения к этому договору не применялся: выдача следует за "
+	    "подписанием без повторного подтверждения.",
+	    "Бұл шартқа салқындату мерзімі қолданылмаған: беру қол қойылғаннан "
+	    "кейін қайта растаусыз жүреді.",
+	    "No cooling-off hold applied to this contract: the payout follows the "
+	    "signature without a second confirmation." } },
+	{ "cooling_off_running",
+	  409,
+	  { "Срок охлаждения не истёк", "Салқындату мерзімі өтпеген",
+	    "Cooling-off not over" },
+	  { "Подтвердить получение денег можно только после окончания срока "
+	    "охлаждения (payout_due_at в квитанции о подписании); до тех пор "
+	    "можно отказаться от займа.",
+	    "Ақшаны алуды салқындату мерзімі біткеннен кейін ғана растауға болады "
+	    "(қол қою түбіртегіндегі payout_due_at); оған дейін қарыздан бас "
+	    "тартуға болады.",
+	    "The payout can be confirmed only once the cooling-off hold is over "
+	    "(payout_due_at on the signing receipt); until then the loan can be "
+	    "cancelled." } },
+	{ "payout_in_progress",
+	  409,
+	  { "Выдача уже начата", "Беру басталды", "Payout in progress" },
+	  { "Деньги уже отправлены платёжному провайдеру; отказаться от займа "
+	    "теперь можно только досрочным погашением.",
+	    "Ақша төлем провайдеріне жіберілді; енді қарыздан тек мерзімінен "
+	    "бұрын өтеу арқылы бас тартуға болады.",
+	    "The money has been sent to the payment provider; the loan can now be "
+	    "ended only by early repayment." } },
 	{ "signature_code_invalid",
 	  422,
 	  { "Неверный код", "Код қате", "Wrong code" },

@@ -862,6 +862,35 @@ static const char M0018[] =
 	"CREATE INDEX audit_log_by_subject ON audit_log(subject_id, seq);";
 
 /*
+ * Version 19: payouts (lending/payouts.h).  One row per application once
+ * its payout is confirmed (after a cooling-off hold) or first claimed (no
+ * hold): the operation key sent to the provider, the amount, the state,
+ * the lease that lets one process send it, the attempts and when the next
+ * may go, the provider's reference and the loan it opened.  Ids, amounts
+ * and codes only: the destination stays sealed on the application.
+ */
+static const char M0019[] =
+	"CREATE TABLE payouts ("
+	" application_id TEXT PRIMARY KEY REFERENCES applications(id),"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" operation_key TEXT NOT NULL UNIQUE,"
+	" amount_tiyn BIGINT NOT NULL CHECK (amount_tiyn > 0),"
+	" state TEXT NOT NULL CHECK (state IN ('confirmed', 'sending', 'accepted',"
+	"  'paid', 'failed', 'refused', 'cancelled')),"
+	" attempts BIGINT NOT NULL,"
+	" next_at BIGINT NOT NULL,"
+	" lease_owner TEXT,"
+	" lease_until BIGINT,"
+	" confirmed_at BIGINT,"
+	" provider_ref TEXT,"
+	" reason TEXT,"
+	" loan_id TEXT REFERENCES loans(id),"
+	" created_at BIGINT NOT NULL,"
+	" updated_at BIGINT NOT NULL,"
+	" request_id TEXT NOT NULL);"
+	"CREATE INDEX payouts_due ON payouts(state, next_at);";
+
+/*
  * Version 21: the fulfilment of rights requests (rights/requests.h,
  * docs/rights.md).  rights_packages keeps the access package (R1) the DPO
  * released for an access request, sealed with the subject's data key and
@@ -934,6 +963,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 16, .name = "0016_requests", .sql = M0016 },
 	{ .version = 17, .name = "0017_retention", .sql = M0017 },
 	{ .version = 18, .name = "0018_access_packages", .sql = M0018 },
+	{ .version = 19, .name = "0019_payouts", .sql = M0019 },
 	{ .version = 21, .name = "0021_rights", .sql = M0021 },
 	{ .version = 22, .name = "0022_applied_events", .sql = M0022 },
 };

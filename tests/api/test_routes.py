@@ -66,6 +66,10 @@ EXPECTED = {
     ("GET", "/v1/me/applications/{id}/contract"): BORROWER,
     ("GET", "/v1/me/applications/{id}/contract/receipt"): BORROWER,
     ("GET", "/v1/applications/{id}/contract"): {"underwriter", "support"},
+    # The payout (test_c2_walk.py): confirmed after the hold, or cancelled.
+    ("POST", "/v1/me/applications/{id}/payout-confirmation"): BORROWER,
+    ("POST", "/v1/me/applications/{id}/cancellation"): BORROWER,
+    ("GET", "/v1/payouts/failed"): {"underwriter", "support"},
     ("GET", "/v1/applications"): {"underwriter"},
     ("GET", "/v1/applications/{id}"): {"underwriter"},
     ("POST", "/v1/applications/{id}/lock"): {"underwriter"},

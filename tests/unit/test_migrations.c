@@ -63,6 +63,8 @@ static const struct {
 	  "b982275ad44f969029add87875d1992f7849bc78886825359e4f71f4697c1b1a" },
 	{ STORE_SQLITE, 18, "0018_access_packages",
 	  "5040f476e626afaf482d2609374f3f9ba42f5e1f0ab0081fe0734f1b023d0ff6" },
+	{ STORE_SQLITE, 19, "0019_payouts",
+	  "73bae63165e6036fae57e6a5f7f242c2404364d9e923e430731604dc3740c63b" },
 	{ STORE_SQLITE, 22, "0022_applied_events",
 	  "bd92bcc6e17141a4f1628dad696d2c2536817710f012a9d3cd46ae109526cd34" },
 	{ STORE_POSTGRES, 1, "0001_platform",
@@ -101,6 +103,8 @@ static const struct {
 	  "b982275ad44f969029add87875d1992f7849bc78886825359e4f71f4697c1b1a" },
 	{ STORE_POSTGRES, 18, "0018_access_packages",
 	  "5040f476e626afaf482d2609374f3f9ba42f5e1f0ab0081fe0734f1b023d0ff6" },
+	{ STORE_POSTGRES, 19, "0019_payouts",
+	  "73bae63165e6036fae57e6a5f7f242c2404364d9e923e430731604dc3740c63b" },
 	{ STORE_POSTGRES, 22, "0022_applied_events",
 	  "70db60743214bf08443e1c758ab85fd7b8fdb1459c5f7ea8f77b1b20a346153d" },
 };

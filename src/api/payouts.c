@@ -1,0 +1,131 @@
+/*
+ * payouts.c — the borrower's acts between the signature and the payout
+ * (issue 12; lending/payouts.h, docs/payout.md).
+ *
+ *   POST /v1/me/applications/{id}/payout-confirmation  after the cooling-off
+ *                                                      hold: "pay me now"
+ *   POST /v1/me/applications/{id}/cancellation         during the hold (or
+ *                                                      before the payout
+ *                                                      starts): withdrawn
+ *   GET  /v1/payouts/failed                             support, underwriter:
+ *                                                      the payouts that
+ *                                                      failed for good
+ *
+ * Law 56-V art. 3 p.3-3 part 7: where the hold applies the money goes only
+ * after the borrower confirms again once it has passed.  The payout itself
+ * is serve's pump's (lending/payouts.c).  Another borrower's application
+ * is 404, as one that does not exist.
+ */
+#include <jansson.h>
+#include <stdio.h>
+
+#include "api/api.h"
+#include "api/app.h"
+#include "common/clock.h"
+#include "lending/applications.h"
+#include "lending/payouts.h"
+#include "common/banned.h"
+
+static enum senim_result act_answer(struct http_request *req, struct http_response *resp,
+				    enum senim_result result, void *ctx)
+{
+	struct payout_act *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "application_not_found");
+	if (result)
+		return result;
+	switch (op->refusal) {
+	case PAYOUT_REFUSED_NOT_SIGNED:
+		return http_reply_code(req, resp, "application_not_signed");
+	case PAYOUT_REFUSED_NO_HOLD:
+		return http_reply_code(req, resp, "payout_confirmation_not_needed");
+	case PAYOUT_REFUSED_HOLD_RUNNING:
+		return http_reply_code(req, resp, "cooling_off_running");
+	case PAYOUT_REFUSED_IN_PROGRESS:
+		return http_reply_code(req, resp, "payout_in_progress");
+	case PAYOUT_REFUSED_NONE:
+		break;
+	}
+	if (!op->confirm)
+		return http_reply_json(resp, 200,
+				       json_pack("{s:s,s:s}", "application_id", op->id,
+						 "state", op->state));
+	char due[CLOCK_RFC3339_LEN], at[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(op->payout_due_at, due);
+	clock_format_rfc3339(op->confirmed_at, at);
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:s,s:s,s:s}", "application_id", op->id,
+					 "payout_state", op->state, "payout_due_at", due,
+					 "confirmed_at", at));
+}
+
+static enum senim_result act(struct http_request *req, struct http_response *resp,
+			     int confirm)
+{
+	const char *id = req->params[0];
+	if (!application_id_valid(id))
+		return http_reply_code(req, resp, "application_not_found");
+	struct payout_act *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = req->app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	op->subject_id = req->actor.subject_id;
+	op->id = id;
+	op->confirm = confirm;
+	return http_write_then(req, payouts_act_tx, op, act_answer);
+}
+
+enum senim_result api_me_payout_confirm(struct http_request *req,
+					struct http_response *resp)
+{
+	return act(req, resp, 1);
+}
+
+enum senim_result api_me_application_cancel(struct http_request *req,
+					    struct http_response *resp)
+{
+	return act(req, resp, 0);
+}
+
+static enum senim_result failures_answer(struct http_request *req,
+					 struct http_response *resp,
+					 enum senim_result result, void *ctx)
+{
+	(void)req;
+	struct payout_failures *op = ctx;
+	if (result)
+		return result;
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < op->n; i++) {
+		const struct payout_failure *f = &op->rows[i];
+		char at[CLOCK_RFC3339_LEN];
+		clock_format_rfc3339(f->updated_at, at);
+		if (json_array_append_new(
+			    list,
+			    json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "application_id",
+				      f->application_id, "subject_id", f->subject_id,
+				      "state", f->state, "reason", f->reason, "attempts",
+				      (json_int_t)f->attempts, "updated_at", at))) {
+			json_decref(list);
+			return SENIM_ERR_NOMEM;
+		}
+	}
+	if (!list)
+		return SENIM_ERR_NOMEM;
+	return http_reply_json(resp, 200, json_pack("{s:o}", "payouts", list));
+}
+
+enum senim_result api_payout_failures(struct http_request *req,
+				      struct http_response *resp)
+{
+	(void)resp;
+	struct payout_failures *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	op->kr = req->app->keys;
+	op->actor = req->actor.label;
+	op->request_id = req->request_id;
+	return http_write_then(req, payouts_failures_tx, op, failures_answer);
+}
