@@ -828,6 +828,14 @@ static const char M0018[] =
 	" request_id TEXT NOT NULL);"
 	"CREATE INDEX audit_log_by_subject ON audit_log(subject_id, seq);";
 
+/* The deployment's identity (backup/deployment.h): one row, made at the
+ * first start and copied into the key directory, so a backup restored
+ * into another deployment is refused. */
+static const char M0020[] = "CREATE TABLE deployment ("
+			    " one INTEGER PRIMARY KEY CHECK (one = 1),"
+			    " id TEXT NOT NULL,"
+			    " created_at BIGINT NOT NULL);";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -847,6 +855,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 16, .name = "0016_requests", .sql = M0016 },
 	{ .version = 17, .name = "0017_retention", .sql = M0017 },
 	{ .version = 18, .name = "0018_access_packages", .sql = M0018 },
+	{ .version = 20, .name = "0020_deployment", .sql = M0020 },
 };
 
 const struct store_migration *store_migrations(size_t *count)
