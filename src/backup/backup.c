@@ -506,6 +506,26 @@ static enum senim_result marker_write(const char *path, const struct backup_mani
 	return bad ? SENIM_ERR_IO : SENIM_OK;
 }
 
+/*
+ * The audit anchor describes the log the restore replaces, which is longer
+ * than the backup's: kept under another name as the record of what was
+ * replaced, and a new anchor started for the restored log (so `audit
+ * verify` checks the restored log against what is written from now on).
+ */
+static enum senim_result anchor_set_aside(void)
+{
+	const char *path = audit_anchor_path();
+	if (!path)
+		return SENIM_OK;
+	char current[4200], aside[4300];
+	snprintf(current, sizeof(current), "%s", path);
+	snprintf(aside, sizeof(aside), "%s.before-restore-%lld", current,
+		 (long long)clock_now_us());
+	if (rename(current, aside) != 0 && errno != ENOENT)
+		return SENIM_ERR_IO;
+	return audit_anchor_open(current);
+}
+
 enum senim_result backup_restore(struct backup_restore *op)
 {
 	struct backup_manifest *m = &op->manifest;
@@ -543,6 +563,8 @@ enum senim_result backup_restore(struct backup_restore *op)
 	/* From here the store may change: the marker keeps it unusable until
 	 * the journal is applied again. */
 	err = marker_write(op->marker, m);
+	if (!err)
+		err = anchor_set_aside();
 	if (err)
 		goto done;
 	if (kind == STORE_SQLITE) {

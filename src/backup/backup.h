@@ -29,7 +29,10 @@
  * while it exists, so a crash in between never leaves a restored store
  * usable with a shredded subject readable.  On SQLite the shredding is done
  * in the decrypted copy before it is copied in, so the store never holds
- * the old keys at all.
+ * the old keys at all.  The audit anchor, which describes the log the
+ * restore replaces, is renamed "<anchor>.before-restore-<us>" and a new one
+ * started, so the restored log verifies against what is anchored from then
+ * on and the old anchor stays as the record of what was replaced.
  */
 #ifndef SENIM_BACKUP_BACKUP_H
 #define SENIM_BACKUP_BACKUP_H

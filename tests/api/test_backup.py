@@ -93,6 +93,11 @@ def test_shredding_survives_restore():
     assert rows == [["success"]]
     assert b"shredded again  1 subjects" in p.stdout, p.stdout
     assert not os.path.exists(os.path.join(os.path.dirname(s.keys), "senim.restoring"))
+    # The restored log verifies; the anchor of the replaced one is kept.
+    p = s.cli("audit", "verify")
+    assert b"intact" in p.stdout, p.stdout
+    assert any(n.startswith("senim.anchor.before-restore-")
+               for n in os.listdir(os.path.dirname(s.keys)))
 
     # Served again: the restored store reads everyone but the destroyed one.
     s2 = Senim(data_dir=s.data_dir, db=s.db).start()
@@ -111,6 +116,7 @@ def test_shredding_survives_restore():
     rows = s.sql("SELECT outcome FROM audit_log WHERE operation = 'restore.shred'"
                  f" AND subject_id = '{gone}'")
     assert rows == [["success"]], rows  # the backup's log again, and this restore's record
+    assert b"intact" in s.cli("audit", "verify").stdout
 
 
 def test_another_deployment_and_damage_are_refused():
