@@ -97,7 +97,7 @@ int cmd_backup(int argc, char **argv)
 		;
 	if (opt < 0)
 		return a.rc;
-	const char *dir;
+	const char *dir = NULL;
 	int rc = one_dir(&a, &dir);
 	if (rc)
 		return rc;
@@ -194,7 +194,7 @@ int cmd_restore(int argc, char **argv)
 			force = 1;
 	if (opt < 0)
 		return a.rc;
-	const char *dir;
+	const char *dir = NULL;
 	int rc = one_dir(&a, &dir);
 	if (rc)
 		return rc;
