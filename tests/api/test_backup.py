@@ -173,6 +173,13 @@ def test_another_deployment_and_damage_are_refused():
     p = restore(s, out, "--force", check=False)
     assert p.returncode == 1 and b"does not open" in p.stderr, p.stderr
     assert store_fingerprint(s) == before
+    # Of a newer schema than this senim knows: refused.
+    manifest["schema_version"] = 999
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f)
+    p = restore(s, out, "--force", check=False)
+    assert p.returncode == 1 and b"newer schema" in p.stderr, p.stderr
+    assert store_fingerprint(s) == before
     # Not a backup at all.
     p = restore(s, tempfile.mkdtemp(dir=TMP), "--force", check=False)
     assert p.returncode == 1 and b"not a backup" in p.stderr
