@@ -27,7 +27,8 @@
  * store is touched until every subject of the shred journal
  * (vault/shred.h) is shredded again, and the CLI refuses to open a store
  * while it exists, so a crash in between never leaves a restored store
- * usable with a shredded subject readable.  On SQLite the shredding is done
+ * usable with a shredded subject readable.  The restored log gets a
+ * "backup.restore" record naming the backup, after the "restore.shred" ones.  On SQLite the shredding is done
  * in the decrypted copy before it is copied in, so the store never holds
  * the old keys at all.  The audit anchor, which describes the log the
  * restore replaces, is renamed "<anchor>.before-restore-<us>" and a new one
@@ -92,6 +93,10 @@ struct backup_make {
 	const char *dir; /* made 0700 when missing; must hold no manifest */
 	backup_progress_fn progress;
 	void *ctx;
+	/* optional: the open store, to record "backup.make" in its audit log
+	 * once the backup is whole (object "backup:<deployment>:<created_at>") */
+	struct store *st;
+	const char *actor, *request_id;
 	/* out */
 	struct backup_manifest manifest;
 	int64_t store_bytes; /* the snapshot's size before encryption */

@@ -13,7 +13,7 @@
 #include "vault/shred.h"
 #include "common/banned.h"
 
-#define RESTORE_ACTOR "cli"
+#define RESTORE_ACTOR "cli" /* the actor of backups and restores */
 
 static const char backup_usage[] =
 	"usage: senim backup DIR [OPTIONS]\n\n"
@@ -113,7 +113,10 @@ int cmd_backup(int argc, char **argv)
 				  .deployment = a.common.deployment,
 				  .dir = dir,
 				  .progress = on_progress,
-				  .ctx = &prog };
+				  .ctx = &prog,
+				  .st = st,
+				  .actor = RESTORE_ACTOR,
+				  .request_id = a.common.run_id };
 	enum senim_result err = store_schema_version(st, &current, &latest);
 	op.schema_version = current;
 	if (!err)

@@ -64,6 +64,8 @@ def test_shredding_survives_restore():
         keyfile = f.read()
     assert keyfile not in data
     assert readable(s, staff, kept)
+    made = s.sql("SELECT object, outcome FROM audit_log WHERE operation = 'backup.make'")
+    assert made == [[f"backup:{deployment}:{manifest['created_at']}", "success"]]
 
     # A second backup into the same directory is refused.
     p = s.cli("backup", out, check=False)
@@ -93,6 +95,8 @@ def test_shredding_survives_restore():
     assert rows == [["success"]]
     assert b"shredded again  1 subjects" in p.stdout, p.stdout
     assert not os.path.exists(os.path.join(os.path.dirname(s.keys), "senim.restoring"))
+    assert s.sql("SELECT object FROM audit_log WHERE operation = 'backup.restore'") \
+        == [[f"backup:{deployment}:{manifest['created_at']}"]]
     # The restored log verifies; the anchor of the replaced one is kept.
     p = s.cli("audit", "verify")
     assert b"intact" in p.stdout, p.stdout
