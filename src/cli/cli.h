@@ -41,6 +41,11 @@ struct cli_common {
 	char keys_default[4096];
 	char anchor_default[4096];
 	char run_id[33]; /* request id of this CLI run, for audit records */
+	/* Set by cli_open: the deployment's id (backup/deployment.h). */
+	char deployment[33];
+	/* `senim restore` only: open even while an unfinished restore's
+	 * marker is there (backup/backup.h). */
+	int restoring;
 };
 
 /* Long options every store-touching command accepts; ids >= 1000. */
@@ -73,8 +78,12 @@ void cli_common_finish(struct cli_common *c);
  * migrations, and open the key file — creating it only when it is missing
  * and the store has never used keys (no data keys, no audit records): a
  * missing key file in front of sealed data is refused, never replaced.
- * Then open the audit anchor for appending (audit_anchor_open), so every
- * audit checkpoint this process writes is anchored.  On failure prints a
+ * Then make sure the store and the key directory name the same deployment
+ * (deployment_ensure, c->deployment; refused when they differ) and that no
+ * restore was left unfinished (the marker BACKUP_RESTORING_NAME beside the
+ * key file; refused unless c->restoring), and open the audit anchor for
+ * appending (audit_anchor_open), so every audit checkpoint this process
+ * writes is anchored.  On failure prints a
  * one-line reason to stderr and returns CLI_ENV.
  */
 int cli_open(struct cli_common *c, int connections, struct store **st,
@@ -242,6 +251,8 @@ int cmd_retention(int argc, char **argv);
 #ifdef SENIM_BENCH
 int cmd_bench(int argc, char **argv); /* bench builds only (cmd_bench.c) */
 #endif
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 /* Read and check the scorecard at `path` (core/scorecard.h): CLI_OK with
  * *out set (scorecard_free), or the exit code (2 a bad file, 3 unreadable)

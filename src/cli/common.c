@@ -6,11 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "audit/audit.h"
 #include "common/buf.h"
+#include "backup/backup.h"
+#include "backup/deployment.h"
 #include "core/loan_rules.h"
 #include "common/log.h"
 #include "vault/vault.h"
@@ -25,6 +28,8 @@ void cli_common_init(struct cli_common *c)
 	c->keys = getenv("SENIM_KEYS");
 	c->anchor = getenv("SENIM_AUDIT_ANCHOR");
 	c->db_default[0] = c->keys_default[0] = c->anchor_default[0] = '\0';
+	c->deployment[0] = '\0';
+	c->restoring = 0;
 	unsigned char id[8];
 	randombytes_buf(id, sizeof(id));
 	snprintf(c->run_id, sizeof(c->run_id), "cli-");
@@ -192,6 +197,44 @@ fail:
 	return CLI_ENV;
 }
 
+/* O1: one deployment's store with another's key directory is refused, and
+ * so is a store whose restore did not finish (its shredded subjects may be
+ * readable again until the restore is run to its end). */
+static int check_deployment(struct cli_common *c, struct store *st)
+{
+	char marker[4200];
+	enum senim_result err = deployment_path(c->keys, marker, sizeof(marker));
+	if (err) {
+		cli_error("keys", "the key file's path is too long");
+		return CLI_ENV;
+	}
+	char *slash = strrchr(marker, '/');
+	size_t at = slash ? (size_t)(slash - marker) + 1 : 0;
+	snprintf(marker + at, sizeof(marker) - at, "%s", BACKUP_RESTORING_NAME);
+	if (!c->restoring && access(marker, F_OK) == 0) {
+		cli_error("restore",
+			  "a restore into this store did not finish (%s exists): run "
+			  "'senim restore' with the same backup again",
+			  marker);
+		return CLI_ENV;
+	}
+	char in_store[DEPLOYMENT_ID_LEN], in_file[DEPLOYMENT_ID_LEN];
+	err = deployment_ensure(st, c->keys, c->deployment, in_store, in_file);
+	if (err == SENIM_ERR_CONFLICT) {
+		cli_error("keys",
+			  "the store belongs to deployment %s, the key directory to "
+			  "deployment %s: refusing to use them together",
+			  in_store, in_file);
+		return CLI_ENV;
+	}
+	if (err) {
+		cli_error("keys", "cannot read or record the deployment id: %s",
+			  senim_result_name(err));
+		return CLI_ENV;
+	}
+	return CLI_OK;
+}
+
 int cli_open(struct cli_common *c, int connections, struct store **st,
 	     struct keyring **kr)
 {
@@ -211,6 +254,11 @@ int cli_open(struct cli_common *c, int connections, struct store **st,
 	rc = open_keys(c, *st, kr);
 	if (rc)
 		goto fail;
+	rc = check_deployment(c, *st);
+	if (rc) {
+		keyring_free(*kr);
+		goto fail;
+	}
 	if (audit_anchor_open(c->anchor) != SENIM_OK) {
 		cli_error("audit",
 			  "cannot open the audit anchor %s for appending (a read-only"

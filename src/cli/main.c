@@ -35,6 +35,8 @@ static const struct command commands[] = {
 	{ "calendar", cmd_calendar, "check and show the working-day calendar" },
 	{ "retention", cmd_retention,
 	  "retention periods, legal holds, anonymise and destroy" },
+	{ "backup", cmd_backup, "an online, encrypted backup of the store" },
+	{ "restore", cmd_restore, "restore a backup; shredded subjects stay shredded" },
 	{ "version", cmd_version, "print the version" },
 #ifdef SENIM_BENCH
 	{ "bench", cmd_bench, "seed made-up data for benchmarks (bench builds only)" },

@@ -890,6 +890,14 @@ static const char M0019[] =
 	" request_id TEXT NOT NULL);"
 	"CREATE INDEX payouts_due ON payouts(state, next_at);";
 
+/* The deployment's identity (backup/deployment.h): one row, made at the
+ * first start and copied into the key directory, so a backup restored
+ * into another deployment is refused. */
+static const char M0020[] = "CREATE TABLE deployment ("
+			    " one INTEGER PRIMARY KEY CHECK (one = 1),"
+			    " id TEXT NOT NULL,"
+			    " created_at BIGINT NOT NULL);";
+
 /*
  * Version 21: the fulfilment of rights requests (rights/requests.h,
  * docs/rights.md).  rights_packages keeps the access package (R1) the DPO
@@ -964,6 +972,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 17, .name = "0017_retention", .sql = M0017 },
 	{ .version = 18, .name = "0018_access_packages", .sql = M0018 },
 	{ .version = 19, .name = "0019_payouts", .sql = M0019 },
+	{ .version = 20, .name = "0020_deployment", .sql = M0020 },
 	{ .version = 21, .name = "0021_rights", .sql = M0021 },
 	{ .version = 22, .name = "0022_applied_events", .sql = M0022 },
 };

@@ -509,3 +509,24 @@ enum senim_result keyring_reload(struct keyring *kr)
 	pthread_mutex_unlock(&kr->reload_lock);
 	return err;
 }
+
+enum senim_result keyring_derive(const struct keyring *kr, uint32_t version,
+				 const void *context, size_t len, unsigned char out[32])
+{
+	if (!kr || (!context && len))
+		return SENIM_ERR_INVALID;
+	const struct keyfile_kek *k = find_kek(kr, version);
+	if (!k)
+		return SENIM_ERR_NOT_FOUND;
+	/* A domain label first, so a derived key never equals a hash the
+	 * ring makes for another use of the same KEK. */
+	static const char label[] = "senim-derived-v1";
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, k->key, KEYFILE_KEY_BYTES, 32);
+	crypto_generichash_update(&h, (const unsigned char *)label, sizeof(label) - 1);
+	if (len)
+		crypto_generichash_update(&h, context, len);
+	crypto_generichash_final(&h, out, 32);
+	sodium_memzero(&h, sizeof(h));
+	return SENIM_OK;
+}

@@ -104,6 +104,18 @@ size_t keyring_kek_count(const struct keyring *kr);
 /* The KEK versions, oldest first, into out[0..cap); returns how many. */
 size_t keyring_kek_versions(const struct keyring *kr, uint32_t *out, size_t cap);
 
+/*
+ * A 32-byte key for data kept outside the database (a backup), derived
+ * from KEK `version` and `context` (keyed BLAKE2b-256 with the KEK over
+ * "senim-derived-v1" || context), so the KEK itself never leaves the ring
+ * and a backup made under a version opens as long as the ring keeps it.
+ * SENIM_ERR_NOT_FOUND when the ring has no such version.  The caller wipes
+ * out with sodium_memzero.
+ */
+SENIM_MUST_CHECK enum senim_result keyring_derive(const struct keyring *kr,
+						  uint32_t version, const void *context,
+						  size_t len, unsigned char out[32]);
+
 /* Re-read the key file into kr when it has changed, taking its new KEK
  * versions (keyfile_add_kek() adds them); thread-safe against concurrent
  * seal/unseal.  A ring from keyring_parse() has no file: SENIM_OK. */

@@ -1,0 +1,177 @@
+#include "store/snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "common/log.h"
+#include "common/banned.h"
+
+extern char **environ;
+
+enum store_kind snapshot_kind(const char *target)
+{
+	return strncmp(target, "postgresql://", 13) == 0 ||
+			       strncmp(target, "postgres://", 11) == 0
+		       ? STORE_POSTGRES
+		       : STORE_SQLITE;
+}
+
+/* Make path as an empty file only its owner may read: the engine then
+ * writes into a file that was never open to others. */
+static enum senim_result make_private(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return SENIM_ERR_IO;
+	close(fd);
+	return SENIM_OK;
+}
+
+static void log_sqlite(const char *what, sqlite3 *db)
+{
+	log_event(LOG_ERROR, "snapshot_failed", "step", what, "reason",
+		  db ? sqlite3_errmsg(db) : "out of memory", NULL);
+}
+
+/* Copy every page of src's main database into dst's, in one step: one read
+ * transaction on src, so the copy is one commit's state. */
+static enum senim_result copy_all(sqlite3 *dst, sqlite3 *src)
+{
+	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+	if (!b) {
+		log_sqlite("backup_init", dst);
+		return SENIM_ERR_STORE;
+	}
+	int rc;
+	for (int tries = 0; tries < 600; tries++) {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			break;
+		sqlite3_sleep(100);
+	}
+	int fin = sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE || fin != SQLITE_OK) {
+		log_sqlite("backup_step", dst);
+		return SENIM_ERR_STORE;
+	}
+	return SENIM_OK;
+}
+
+static enum senim_result sqlite_copy(const char *from, int from_flags, const char *to,
+				     int to_flags)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	enum senim_result err = SENIM_ERR_STORE;
+	if (sqlite3_open_v2(from, &src, from_flags, NULL) != SQLITE_OK) {
+		log_sqlite("open_source", src);
+		goto done;
+	}
+	if (sqlite3_open_v2(to, &dst, to_flags, NULL) != SQLITE_OK) {
+		log_sqlite("open_destination", dst);
+		goto done;
+	}
+	sqlite3_busy_timeout(src, 10000);
+	sqlite3_busy_timeout(dst, 10000);
+	/* Pages freed by the copy are zeroed, as in the store itself. */
+	if (sqlite3_exec(dst, "PRAGMA secure_delete=ON", NULL, NULL, NULL) != SQLITE_OK) {
+		log_sqlite("secure_delete", dst);
+		goto done;
+	}
+	err = copy_all(dst, src);
+done:
+	sqlite3_close(src);
+	sqlite3_close(dst);
+	return err;
+}
+
+/* Run argv (argv[0] found on PATH) and wait; SENIM_OK on exit status 0. */
+static enum senim_result run_tool(char *const argv[])
+{
+	pid_t pid;
+	int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+	if (rc != 0) {
+		log_event(LOG_ERROR, "snapshot_failed", "step", argv[0], "reason",
+			  strerror(rc), NULL);
+		return SENIM_ERR_UNAVAILABLE;
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return SENIM_ERR_IO;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		/* The tool's own stderr says why; it never echoes the URL's
+		 * password. */
+		log_event(LOG_ERROR, "snapshot_failed", "step", argv[0], "reason",
+			  "exited with an error", NULL);
+		return WIFEXITED(status) && WEXITSTATUS(status) == 127
+			       ? SENIM_ERR_UNAVAILABLE
+			       : SENIM_ERR_STORE;
+	}
+	return SENIM_OK;
+}
+
+/* "--dbname=URL" into out, or SENIM_ERR_INVALID when it does not fit. */
+static enum senim_result dbname_arg(const char *target, char *out, size_t size)
+{
+	int n = snprintf(out, size, "--dbname=%s", target);
+	return n < 0 || (size_t)n >= size ? SENIM_ERR_INVALID : SENIM_OK;
+}
+
+enum senim_result snapshot_take(const char *target, const char *out_path, int64_t *bytes)
+{
+	*bytes = 0;
+	enum senim_result err = make_private(out_path);
+	if (err)
+		return err;
+	if (snapshot_kind(target) == STORE_SQLITE) {
+		err = sqlite_copy(target, SQLITE_OPEN_READONLY, out_path,
+				  SQLITE_OPEN_READWRITE);
+	} else {
+		char db[4200], file[4200];
+		err = dbname_arg(target, db, sizeof(db));
+		if (!err && snprintf(file, sizeof(file), "--file=%s", out_path) >=
+				    (int)sizeof(file))
+			err = SENIM_ERR_INVALID;
+		if (!err) {
+			char *argv[] = { "pg_dump",    "--format=custom",
+					 "--no-owner", "--no-privileges",
+					 file,	       db,
+					 NULL };
+			err = run_tool(argv);
+		}
+	}
+	struct stat sb;
+	if (!err && stat(out_path, &sb) != 0)
+		err = SENIM_ERR_IO;
+	if (err) {
+		unlink(out_path);
+		return err;
+	}
+	*bytes = (int64_t)sb.st_size;
+	return SENIM_OK;
+}
+
+enum senim_result snapshot_restore(const char *target, const char *in_path)
+{
+	if (snapshot_kind(target) == STORE_SQLITE)
+		return sqlite_copy(in_path, SQLITE_OPEN_READONLY, target,
+				   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	char db[4200];
+	enum senim_result err = dbname_arg(target, db, sizeof(db));
+	if (err)
+		return err;
+	char *argv[] = { "pg_restore",	    "--clean",
+			 "--if-exists",	    "--no-owner",
+			 "--no-privileges", "--single-transaction",
+			 "--exit-on-error", db,
+			 (char *)in_path,   NULL };
+	return run_tool(argv);
+}

@@ -1,0 +1,223 @@
+"""Backup and restore (issue 13: O1): `senim backup DIR` while senim serves,
+`senim restore DIR` with the server stopped.  Crypto-shredding survives a
+restore: back up, destroy a subject, restore the old backup — that subject's
+data cannot be decrypted (API, rows, raw bytes), everyone else's can.  A
+backup of another deployment, a damaged one and a store that is not empty
+without --force are refused, each changing nothing.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+
+from senim_harness import BACKEND, BIN, TMP, Senim, fresh_db_target
+from test_retention import ID, day, raw_bytes, readable, run, withdrawn_borrower, \
+    wrapped_key
+
+
+def restore(s, directory, *args, check=True):
+    return s.cli("restore", directory, *args, check=check)
+
+
+def store_fingerprint(s):
+    """What a refused restore must leave as it was."""
+    rows = s.sql("SELECT (SELECT COUNT(*) FROM subjects), (SELECT COUNT(*) FROM"
+                 " subject_keys), (SELECT COUNT(*) FROM audit_log)")
+    if BACKEND == "postgres":
+        return rows
+    with open(s.db, "rb") as f:
+        return rows, hashlib.sha256(f.read()).hexdigest()
+
+
+def test_shredding_survives_restore():
+    s = Senim().start()
+    staff = {r: s.service_token("bk-" + r, r) for r in ("underwriter", "dpo")}
+    gone, gone_body = withdrawn_borrower(s, staff)
+    kept, _ = withdrawn_borrower(s, staff)
+    s.cli("retention", "hold", kept, "court", "2-77/2026")
+    key = wrapped_key(s, gone)
+    assert key and readable(s, staff, gone) and readable(s, staff, kept)
+
+    # Online: the server keeps serving while the backup is made.
+    out = os.path.join(tempfile.mkdtemp(dir=TMP), "b1")
+    p = s.cli("backup", out)
+    assert b"deployment" in p.stdout and b"sha256" in p.stdout, p.stdout
+    assert sorted(os.listdir(out)) == sorted(
+        ["manifest.json", "store.sqlite" if BACKEND != "postgres" else "store.pgdump"])
+    with open(os.path.join(out, "manifest.json")) as f:
+        manifest = json.load(f)
+    with open(os.path.join(os.path.dirname(s.keys), "senim.deployment")) as f:
+        deployment = f.read().strip()
+    assert manifest["deployment"] == deployment
+    assert s.sql("SELECT id FROM deployment") == [[deployment]]
+    assert manifest["schema_version"] >= 20 and manifest["format"] == "senim-backup-1"
+    part = os.path.join(out, manifest["parts"][0]["name"])
+    with open(part, "rb") as f:
+        data = f.read()
+    assert hashlib.sha256(data).hexdigest() == manifest["parts"][0]["sha256"]
+    # Encrypted: neither the store's text nor the sealed key is readable in it.
+    assert b"subject_keys" not in data and key not in data
+    assert not data.startswith(b"SQLite format") and not data.startswith(b"PGDMP")
+    # No key, journal or anchor in the backup.
+    with open(s.keys, "rb") as f:
+        keyfile = f.read()
+    assert keyfile not in data
+    assert readable(s, staff, kept)
+    made = s.sql("SELECT object, outcome FROM audit_log WHERE operation = 'backup.make'")
+    assert made == [[f"backup:{deployment}:{manifest['created_at']}", "success"]]
+
+    # A second backup into the same directory is refused.
+    p = s.cli("backup", out, check=False)
+    assert p.returncode == 1 and b"holds a backup already" in p.stderr
+
+    # Destroy `gone` after the backup.
+    run(s, "--date", day(31))
+    assert not readable(s, staff, gone) and readable(s, staff, kept)
+    assert s.stop() == 0
+
+    # A store with data is replaced only with --force.
+    before = store_fingerprint(s)
+    p = restore(s, out, check=False)
+    assert p.returncode == 1 and b"not empty" in p.stderr, p.stderr
+    assert store_fingerprint(s) == before
+
+    p = restore(s, out, "--force")
+    assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{gone}'") \
+        == [["0"]]
+    assert s.sql(f"SELECT COUNT(*) FROM subject_records WHERE subject_id = '{gone}'") \
+        == [["0"]]
+    raw = raw_bytes(s)
+    if raw is not None:
+        assert key not in raw
+    rows = s.sql("SELECT outcome FROM audit_log WHERE operation = 'restore.shred'"
+                 f" AND subject_id = '{gone}'")
+    assert rows == [["success"]]
+    assert b"shredded again  1 subjects" in p.stdout, p.stdout
+    assert not os.path.exists(os.path.join(os.path.dirname(s.keys), "senim.restoring"))
+    assert s.sql("SELECT object FROM audit_log WHERE operation = 'backup.restore'") \
+        == [[f"backup:{deployment}:{manifest['created_at']}"]]
+    # The restored log verifies; the anchor of the replaced one is kept.
+    p = s.cli("audit", "verify")
+    assert b"intact" in p.stdout, p.stdout
+    assert any(n.startswith("senim.anchor.before-restore-")
+               for n in os.listdir(os.path.dirname(s.keys)))
+
+    # Served again: the restored store reads everyone but the destroyed one.
+    s2 = Senim(data_dir=s.data_dir, db=s.db).start()
+    try:
+        assert readable(s2, staff, kept)
+        r = s2.get(f"/v1/subjects/{gone}/data", token=staff["underwriter"], headers=ID)
+        assert r.status == 404, r
+        r = s2.post("/v1/subjects/search", {"iin": gone_body["iin"]},
+                    token=staff["underwriter"], headers=ID)
+        assert r.status in (200, 404) and gone not in str(r.json)
+    finally:
+        assert s2.stop() == 0
+
+    # Restoring again is harmless: the journal is applied once more.
+    p = restore(s, out, "--force")
+    rows = s.sql("SELECT outcome FROM audit_log WHERE operation = 'restore.shred'"
+                 f" AND subject_id = '{gone}'")
+    assert rows == [["success"]], rows  # the backup's log again, and this restore's record
+    assert b"intact" in s.cli("audit", "verify").stdout
+
+
+def test_another_deployment_and_damage_are_refused():
+    s = Senim().start()
+    s.service_token("bk-admin", "admin")
+    out = os.path.join(tempfile.mkdtemp(dir=TMP), "b")
+    s.cli("backup", out)
+    assert s.stop() == 0
+    with open(os.path.join(out, "manifest.json")) as f:
+        manifest = json.load(f)
+
+    # Another deployment, with data of its own: refused, both ids named.
+    other = Senim(sms=False)
+    other.cli("migrate")
+    other.cli("staff", "add", "other-admin", "--role", "admin", "--api-token")
+    with open(os.path.join(os.path.dirname(other.keys), "senim.deployment")) as f:
+        other_id = f.read().strip()
+    before = store_fingerprint(other)
+    p = other.cli("restore", out, "--force", check=False)
+    assert p.returncode == 1, p.stderr
+    msg = p.stderr.decode()
+    assert manifest["deployment"] in msg and other_id in msg and "nothing changed" in msg
+    assert store_fingerprint(other) == before
+
+    # Another deployment with no store yet: refused before one is made.
+    fresh_dir = tempfile.mkdtemp(prefix="senim-", dir=TMP)
+    keys = os.path.join(other.data_dir, "keys", "senim.keys")
+    target = fresh_db_target(fresh_dir) if BACKEND == "postgres" \
+        else os.path.join(fresh_dir, "senim.db")
+    p = subprocess.run([BIN, "restore", out, "--data-dir", fresh_dir, "--db", target,
+                        "--keys", keys], capture_output=True)
+    assert p.returncode == 1 and other_id.encode() in p.stderr
+    if BACKEND != "postgres":
+        assert not os.path.exists(target)
+
+    # A damaged part: refused before the store is touched.
+    part = os.path.join(out, manifest["parts"][0]["name"])
+    with open(part, "r+b") as f:
+        f.seek(100)
+        b = f.read(1)
+        f.seek(100)
+        f.write(bytes([b[0] ^ 1]))
+    before = store_fingerprint(s)
+    p = restore(s, out, "--force", check=False)
+    assert p.returncode == 1 and b"does not match its hash" in p.stderr, p.stderr
+    assert store_fingerprint(s) == before
+
+    # A manifest edited to fit the hash still does not open: the key is
+    # bound to what the manifest says.
+    with open(part, "rb") as f:
+        manifest["parts"][0]["sha256"] = hashlib.sha256(f.read()).hexdigest()
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f)
+    p = restore(s, out, "--force", check=False)
+    assert p.returncode == 1 and b"does not open" in p.stderr, p.stderr
+    assert store_fingerprint(s) == before
+    # Of a newer schema than this senim knows: refused.
+    manifest["schema_version"] = 999
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f)
+    p = restore(s, out, "--force", check=False)
+    assert p.returncode == 1 and b"newer schema" in p.stderr, p.stderr
+    assert store_fingerprint(s) == before
+    # Not a backup at all.
+    p = restore(s, tempfile.mkdtemp(dir=TMP), "--force", check=False)
+    assert p.returncode == 1 and b"not a backup" in p.stderr
+
+
+def test_an_unfinished_restore_keeps_the_store_closed():
+    s = Senim(sms=False)
+    s.cli("migrate")
+    marker = os.path.join(os.path.dirname(s.keys), "senim.restoring")
+    with open(marker, "w") as f:
+        f.write("x\n")
+    p = s.cli("migrate", check=False)
+    assert p.returncode == 3 and b"did not finish" in p.stderr
+    os.unlink(marker)
+    s.cli("migrate")
+
+
+def test_a_key_directory_of_another_deployment_is_refused():
+    a = Senim(sms=False)
+    a.cli("migrate")
+    b = Senim(sms=False)
+    b.cli("migrate")
+    # a's store with b's key directory: the ids differ.
+    with open(os.path.join(os.path.dirname(b.keys), "senim.deployment")) as f:
+        b_id = f.read().strip()
+    a_id = a.sql("SELECT id FROM deployment")[0][0]
+    os.makedirs(os.path.join(a.data_dir, "keys2"), mode=0o700)
+    keys2 = os.path.join(a.data_dir, "keys2", "senim.keys")
+    with open(a.keys, "rb") as f, open(keys2, "wb") as g:
+        g.write(f.read())
+    os.chmod(keys2, 0o600)
+    with open(os.path.join(a.data_dir, "keys2", "senim.deployment"), "w") as g:
+        g.write(b_id + "\n")
+    p = subprocess.run([BIN, "migrate", "--data-dir", a.data_dir, "--db", a.db,
+                        "--keys", keys2], capture_output=True)
+    assert p.returncode == 3
+    assert a_id.encode() in p.stderr and b_id.encode() in p.stderr, p.stderr
