@@ -206,7 +206,7 @@ def test_c2_walk(world):
                  " WHERE id = '%s'" % loan_id)[0]
     assert loan == [who["sid"], who["app"], offer[0], "open"]
     events = s.sql("SELECT event FROM loan_events WHERE subject_id = '%s'" % who["sid"])
-    assert [e[0] for e in events] == ["issued"]
+    assert [e[0] for e in events] == ["applied", "issued"]
     reg = s.sql("SELECT recipient, outcome FROM disclosures WHERE subject_id = '%s'"
                 " AND recipient = 'payments'" % who["sid"])
     assert reg == [["payments", "delivered"]]
