@@ -177,3 +177,36 @@ int slice_eq(struct slice a, const char *s)
 	size_t n = strlen(s);
 	return a.len == n && (n == 0 || memcmp(a.ptr, s, n) == 0);
 }
+
+enum senim_result buf_add_html(struct buf *b, const char *s, size_t len)
+{
+	enum senim_result err = SENIM_OK;
+	size_t from = 0;
+	for (size_t i = 0; i < len && !err; i++) {
+		const char *rep = NULL;
+		switch (s[i]) {
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		default:
+			continue;
+		}
+		err = buf_add(b, s + from, i - from);
+		if (!err)
+			err = buf_addstr(b, rep);
+		from = i + 1;
+	}
+	return err ? err : buf_add(b, s + from, len - from);
+}

@@ -53,6 +53,10 @@ SENIM_MUST_CHECK enum senim_result buf_addf(struct buf *b, const char *fmt, ...)
 SENIM_MUST_CHECK enum senim_result buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* Append s[0..len) with & < > " ' escaped, so that a value never becomes
+ * markup, in HTML text or inside a quoted attribute. */
+SENIM_MUST_CHECK enum senim_result buf_add_html(struct buf *b, const char *s, size_t len);
+
 /* free() that first wipes the whole block (its usable size): for memory
  * that held personal data, such as a response body.  NULL does nothing. */
 void buf_wipe_free(void *p);

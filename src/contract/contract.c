@@ -747,49 +747,12 @@ void contract_template_free(struct contract_template *tpl)
 
 /* ---- HTML --------------------------------------------------------------------- */
 
-/* Append s[0..len) with & < > " ' escaped: a value never becomes markup,
- * inside text or inside a quoted attribute. */
-static enum senim_result add_escaped(struct buf *out, const char *s, size_t len)
-{
-	enum senim_result err = SENIM_OK;
-	size_t from = 0;
-	for (size_t i = 0; i < len && !err; i++) {
-		const char *rep = NULL;
-		switch (s[i]) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
-		case '"':
-			rep = "&quot;";
-			break;
-		case '\'':
-			rep = "&#39;";
-			break;
-		default:
-			continue;
-		}
-		err = buf_add(out, s + from, i - from);
-		if (!err)
-			err = buf_addstr(out, rep);
-		from = i + 1;
-	}
-	if (!err)
-		err = buf_add(out, s + from, len - from);
-	return err;
-}
-
 /* A table cell: <td> or <td class="num"> around the escaped text of cell. */
 static enum senim_result add_cell(struct buf *out, struct buf *cell, int num)
 {
 	enum senim_result err = buf_addstr(out, num ? "<td class=\"num\">" : "<td>");
 	if (!err)
-		err = add_escaped(out, cell->data, cell->len);
+		err = buf_add_html(out, cell->data, cell->len);
 	if (!err)
 		err = buf_addstr(out, "</td>");
 	buf_reset(cell);
@@ -807,7 +770,7 @@ static enum senim_result add_schedule_html(struct buf *out,
 	for (int c = 0; c < CONTRACT_SCHEDULE_COLS && !err; c++) {
 		err = buf_addstr(out, "<th>");
 		if (!err)
-			err = add_escaped(out, l->col[c], strlen(l->col[c]));
+			err = buf_add_html(out, l->col[c], strlen(l->col[c]));
 		if (!err)
 			err = buf_addstr(out, "</th>");
 	}
@@ -839,7 +802,7 @@ static enum senim_result add_schedule_html(struct buf *out,
 	if (!err)
 		err = buf_addstr(out, "<tr class=\"total\"><td></td><td>");
 	if (!err)
-		err = add_escaped(out, l->total, strlen(l->total));
+		err = buf_add_html(out, l->total, strlen(l->total));
 	if (!err)
 		err = buf_addstr(out, "</td>");
 	for (int k = 0; k < 3 && !err; k++) {
@@ -871,7 +834,7 @@ enum senim_result contract_render_html(const struct contract_template *tpl,
 		else if (tk->ph == PH_SCHEDULE_RU || tk->ph == PH_SCHEDULE_KK)
 			err = add_schedule_html(out, t, tk->ph == PH_SCHEDULE_KK);
 		else
-			err = add_escaped(out, values[tk->ph].data, values[tk->ph].len);
+			err = buf_add_html(out, values[tk->ph].data, values[tk->ph].len);
 	}
 	contract_values_release(values);
 	if (err)

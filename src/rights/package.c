@@ -475,39 +475,6 @@ static enum senim_result gather_records(struct store_tx *tx, const struct vault_
 
 /* ---- HTML ------------------------------------------------------------------- */
 
-static enum senim_result esc(struct buf *b, const char *s, size_t n)
-{
-	enum senim_result err = SENIM_OK;
-	size_t start = 0;
-	for (size_t i = 0; i < n && !err; i++) {
-		const char *rep = NULL;
-		switch (s[i]) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
-		case '"':
-			rep = "&quot;";
-			break;
-		case '\'':
-			rep = "&#39;";
-			break;
-		default:
-			continue;
-		}
-		err = buf_add(b, s + start, i - start);
-		if (!err)
-			err = buf_addstr(b, rep);
-		start = i + 1;
-	}
-	return err ? err : buf_add(b, s + start, n - start);
-}
-
 static enum senim_result render(struct buf *b, const json_t *v);
 
 /* An array of objects as a table whose columns are the first row's keys
@@ -523,7 +490,7 @@ static enum senim_result render_table(struct buf *b, const json_t *a)
 		if (!err)
 			err = buf_addstr(b, "<th>");
 		if (!err)
-			err = esc(b, key, strlen(key));
+			err = buf_add_html(b, key, strlen(key));
 		if (!err)
 			err = buf_addstr(b, "</th>");
 	}
@@ -552,7 +519,7 @@ static enum senim_result render(struct buf *b, const json_t *v)
 	enum senim_result err = SENIM_OK;
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		return esc(b, json_string_value(v), json_string_length(v));
+		return buf_add_html(b, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER:
 		return buf_addf(b, "%lld", (long long)json_integer_value(v));
 	case JSON_REAL:
@@ -584,7 +551,7 @@ static enum senim_result render(struct buf *b, const json_t *v)
 			if (!err)
 				err = buf_addstr(b, "<dt>");
 			if (!err)
-				err = esc(b, key, strlen(key));
+				err = buf_add_html(b, key, strlen(key));
 			if (!err)
 				err = buf_addstr(b, "</dt><dd>");
 			if (!err)

@@ -46,6 +46,25 @@ static void test_buf_empty(void **state)
 	assert_int_equal(b.max, 100);
 }
 
+/* Every markup character is escaped, everything else (UTF-8 included) is
+ * copied as it is, and an embedded NUL does not end the value early. */
+static void test_buf_add_html(void **state)
+{
+	(void)state;
+	struct buf b;
+	buf_init(&b, BUF_NO_LIMIT);
+	static const char in[] = "<a href=\"x\">Ержан & 'Ко'</a>\0z";
+	assert_int_equal(buf_add_html(&b, in, sizeof(in) - 1), SENIM_OK);
+	static const char want[] = "&lt;a href=&quot;x&quot;&gt;Ержан &amp; &#39;Ко&#39;"
+				   "&lt;/a&gt;\0z";
+	assert_int_equal(b.len, sizeof(want) - 1);
+	assert_memory_equal(b.data, want, sizeof(want) - 1);
+	buf_release(&b);
+	buf_init(&b, 8);
+	assert_int_equal(buf_add_html(&b, "<<<", 3), SENIM_ERR_TOO_LARGE);
+	buf_release(&b);
+}
+
 static void test_buf_growth(void **state)
 {
 	(void)state;
@@ -493,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_arena_big_then_small),
 		cmocka_unit_test(test_arena_strndup),
 		cmocka_unit_test(test_arena_dispose),
+		cmocka_unit_test(test_buf_add_html),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
