@@ -10,7 +10,8 @@
  *     SENIM_OK;
  *   - a refusal is one line "f.conf:LINE: ..." naming a line of the file
  *     (or the one after its last), in UTF-8 without control characters;
- *   - an accepted file has every rule, each rule's entries in strictly
+ *   - an accepted file has every rule but the optional allocation and
+ *     restructuring_answer, each rule's entries in strictly
  *     increasing dates, every value within the range the format gives it
  *     (written here independently of the parser's table), and sources
  *     that are UTF-8 without control characters but TAB;
@@ -37,11 +38,12 @@ static const int64_t lo[LOAN_RULE__COUNT][LOAN_RULE_VALUES] = {
 	[LOAN_RULE_MAX_AMOUNT] = { 1 },
 	[LOAN_RULE_MRP] = { 1 },
 	[LOAN_RULE_COOLOFF] = { 0, 0 },
-	[LOAN_RULE_PENALTY] = { 0, 0 },
+	[LOAN_RULE_PENALTY] = { 0, 0, 0, 0 },
 	[LOAN_RULE_NOTICE] = { 1 },
 	[LOAN_RULE_RESTRUCTURING] = { 1 },
 	[LOAN_RULE_SELF_EXCLUSION] = { 0 },
 	[LOAN_RULE_ALLOCATION] = { 0x12345, 0, 0x12345 },
+	[LOAN_RULE_RESTRUCTURING_ANSWER] = { 1 },
 };
 static const int64_t hi[LOAN_RULE__COUNT][LOAN_RULE_VALUES] = {
 	[LOAN_RULE_GESV_CAP] = { 100000 },
@@ -49,12 +51,20 @@ static const int64_t hi[LOAN_RULE__COUNT][LOAN_RULE_VALUES] = {
 	[LOAN_RULE_MAX_AMOUNT] = { 1000000 },
 	[LOAN_RULE_MRP] = { 100000000 },
 	[LOAN_RULE_COOLOFF] = { 1000000, 10080 },
-	[LOAN_RULE_PENALTY] = { 10000, 100000 },
+	[LOAN_RULE_PENALTY] = { 10000, 100000, 3660, 10000 },
 	[LOAN_RULE_NOTICE] = { 365 },
 	[LOAN_RULE_RESTRUCTURING] = { 365 },
 	[LOAN_RULE_SELF_EXCLUSION] = { 1 },
 	[LOAN_RULE_ALLOCATION] = { 0x54321, 3660, 0x54321 },
+	[LOAN_RULE_RESTRUCTURING_ANSWER] = { 365 },
 };
+
+/* The rules a file may leave out (loan_rules.h), again independently of the
+ * parser's table. */
+static int optional_rule(int c)
+{
+	return c == LOAN_RULE_ALLOCATION || c == LOAN_RULE_RESTRUCTURING_ANSWER;
+}
 
 /* UTF-8 without control characters; a source may hold a TAB, as the
  * format allows on any line, but never a line break. */
@@ -82,10 +92,13 @@ static void check_accepted(const struct loan_rules *r)
 				abort();
 		if (!e->source[0] || strlen(e->from_text) != 10)
 			abort();
+		/* penalty's second tier: no after_days, no daily_after_bp */
+		if (e->code == LOAN_RULE_PENALTY && e->v[2] == 0 && e->v[3] != 0)
+			abort();
 		check_text(e->source);
 	}
 	for (int c = 0; c < LOAN_RULE__COUNT; c++)
-		if (!seen[c] && c != LOAN_RULE_ALLOCATION) /* the one optional rule */
+		if (!seen[c] && !optional_rule(c))
 			abort();
 }
 
@@ -105,12 +118,15 @@ static void check_in_force(const struct loan_rules *r)
 				    r->entries[j].from <= d &&
 				    (!want || r->entries[j].from > want->from))
 					want = &r->entries[j];
-			if (!want && c != LOAN_RULE_ALLOCATION) /* optional */
+			if (!want && !optional_rule(c))
 				all = 0;
 			else if (rc == SENIM_OK && f.rule[c] != want)
 				abort();
 			if (c == LOAN_RULE_ALLOCATION && rc == SENIM_OK &&
 			    f.has_allocation != (want != NULL))
+				abort();
+			if (c == LOAN_RULE_RESTRUCTURING_ANSWER && rc == SENIM_OK &&
+			    f.restructuring_answer_days != (want ? want->v[0] : 0))
 				abort();
 		}
 		if ((rc == SENIM_OK) != all)

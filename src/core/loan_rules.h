@@ -45,11 +45,14 @@
  *                                     an overdue part before the current part
  *                                     of the same kind (so the oldest debt
  *                                     of a kind is always paid first)
+ *   restructuring_answer days         the days the lender has to answer a
+ *                                     restructuring request
  *
  * `allocation` is a servicing rule: a file may omit it (an offer is checked
  * without it), and then no payment can be allocated under that file
  * (loan_rules_in_force sets has_allocation to 0, core/servicing refuses).
- * Every other rule is required.
+ * `restructuring_answer` may be omitted too: the answer then has no due
+ * date (restructuring_answer_days 0).  Every other rule is required.
  * An entry is in force from its date until the next entry of the same rule
  * begins.  Every rule has at least one entry, and the entries of one rule
  * come in strictly increasing dates (two on the same date would overlap).
