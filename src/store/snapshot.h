@@ -15,9 +15,11 @@
  * made mode 0600; the caller encrypts it and removes it (backup/backup.h).
  *
  * The target is never printed or logged: a PostgreSQL URL may carry a
- * password.  pg_dump and pg_restore get it as `--dbname`, which other
- * users of the host may see in the process list while they run: keep the
- * password in a password file (PGPASSFILE) instead (docs/operations.md).
+ * password.  pg_dump and pg_restore get the URL's parameters but the
+ * password as `--dbname` (other users of the host may read a process's
+ * arguments), and the password in their environment as PGPASSWORD (only
+ * its owner may read that).  A URL libpq cannot parse is
+ * SENIM_ERR_INVALID.
  */
 #ifndef SENIM_STORE_SNAPSHOT_H
 #define SENIM_STORE_SNAPSHOT_H

@@ -8,8 +8,12 @@ without --force are refused, each changing nothing.
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import tempfile
+import uuid
+
+import pytest
 
 from senim_harness import BACKEND, BIN, TMP, Senim, fresh_db_target
 from test_retention import ID, day, raw_bytes, readable, run, withdrawn_borrower, \
@@ -221,3 +225,50 @@ def test_a_key_directory_of_another_deployment_is_refused():
                         "--keys", keys2], capture_output=True)
     assert p.returncode == 3
     assert a_id.encode() in p.stderr and b_id.encode() in p.stderr, p.stderr
+
+
+TOOL_SPY = """#!/bin/sh
+# Records what senim hands the PostgreSQL tool, then runs the real one.
+name=$(basename "$0")
+printf '%s\\n' "$@" >"$SPY_DIR/$name.args"
+printf '%s' "${PGPASSWORD-}" >"$SPY_DIR/$name.password"
+exec "$SPY_REAL_DIR/$name" "$@"
+"""
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="pg_dump and pg_restore serve PostgreSQL")
+def test_the_password_never_reaches_the_tools_arguments():
+    """pg_dump and pg_restore run as other processes, whose arguments any
+    user of the host can read: the URL's password goes in their
+    environment, never in their arguments."""
+    secret = "pw-" + uuid.uuid4().hex
+    url = fresh_db_target(tempfile.mkdtemp(prefix="senim-", dir=TMP))
+    # Authentication is `trust` on the test server: any password is taken.
+    url = url.replace("postgresql://postgres@", f"postgresql://postgres:{secret}@", 1)
+    s = Senim(db=url).start()
+    s.service_token("bk-admin", "admin")
+    spy = tempfile.mkdtemp(dir=TMP)
+    for name in ("pg_dump", "pg_restore"):
+        path = os.path.join(spy, name)
+        with open(path, "w") as f:
+            f.write(TOOL_SPY)
+        os.chmod(path, 0o700)
+    env = dict(os.environ, PATH=spy + os.pathsep + os.environ["PATH"], SPY_DIR=spy,
+               SPY_REAL_DIR=os.path.dirname(shutil.which("pg_dump")), SENIM_DB=url)
+    common = ["--data-dir", s.data_dir, "--keys", s.keys]
+    out = os.path.join(tempfile.mkdtemp(dir=TMP), "b")
+    p = subprocess.run([BIN, "backup", out, *common], env=env, capture_output=True)
+    assert p.returncode == 0, p.stderr
+    assert s.stop() == 0
+    p = subprocess.run([BIN, "restore", out, "--force", *common], env=env,
+                       capture_output=True)
+    assert p.returncode == 0, p.stderr
+    for name in ("pg_dump", "pg_restore"):
+        with open(os.path.join(spy, name + ".args")) as f:
+            args = f.read()
+        with open(os.path.join(spy, name + ".password")) as f:
+            password = f.read()
+        assert "--dbname=" in args and "127.0.0.1" in args, args
+        assert secret not in args, name
+        assert password == secret, name
+    assert secret.encode() not in p.stdout + p.stderr
