@@ -272,3 +272,75 @@ def test_the_password_never_reaches_the_tools_arguments():
         assert secret not in args, name
         assert password == secret, name
     assert secret.encode() not in p.stdout + p.stderr
+
+
+KILL_PPID = """#!/bin/sh
+# A crash of senim while the PostgreSQL tool restores: it kills its parent.
+kill -9 $PPID
+exit 1
+"""
+
+
+def killed_restore(s, out, point):
+    """`senim restore OUT --force` killed with SIGKILL at one point of its
+    work: strace injects the signal when senim makes that system call on
+    that path (PostgreSQL's restore itself: a pg_restore that kills its
+    parent)."""
+    keydir = os.path.dirname(s.keys)
+    env = dict(os.environ)
+    cmd = [BIN, "restore", out, "--force", *s.common_args()]
+    if point == "restore" and BACKEND == "postgres":
+        spy = tempfile.mkdtemp(dir=TMP)
+        path = os.path.join(spy, "pg_restore")
+        with open(path, "w") as f:
+            f.write(KILL_PPID)
+        os.chmod(path, 0o700)
+        env["PATH"] = spy + os.pathsep + env["PATH"]
+    else:
+        syscalls, path, when = {
+            # the marker is written: the audit anchor is set aside next
+            "marker": ("rename,renameat,renameat2",
+                       os.path.join(keydir, "senim.anchor"), ""),
+            # pages of the restored copy going into the store's WAL
+            "restore": ("pwrite64,write", s.db + "-wal", ":when=3"),
+            # every step done but removing the marker
+            "last": ("unlink,unlinkat", os.path.join(keydir, "senim.restoring"), ""),
+        }[point]
+        cmd = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + syscalls,
+               "-e", f"inject={syscalls}:signal=KILL{when}", "-P", path, *cmd]
+    p = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+    assert p.returncode in (-9, 137), (point, p.returncode, p.stderr)
+
+
+@pytest.mark.parametrize("point", ["marker", "restore", "last"])
+def test_a_restore_killed_at_any_step_is_finished_by_the_next(point):
+    """kill -9 during `senim restore`: the store stays closed, and the next
+    `senim restore` of the same backup (no --force needed) finishes it, the
+    subject destroyed after the backup shredded again."""
+    s = Senim().start()
+    staff = {r: s.service_token("bk-" + r, r) for r in ("underwriter", "dpo")}
+    gone, _ = withdrawn_borrower(s, staff)
+    kept, _ = withdrawn_borrower(s, staff)
+    s.cli("retention", "hold", kept, "court", "2-77/2026")
+    out = os.path.join(tempfile.mkdtemp(dir=TMP), "b")
+    s.cli("backup", out)
+    run(s, "--date", day(31))
+    assert not readable(s, staff, gone) and readable(s, staff, kept)
+    assert s.stop() == 0
+
+    killed_restore(s, out, point)
+    assert os.path.exists(os.path.join(os.path.dirname(s.keys), "senim.restoring"))
+    p = s.cli("migrate", check=False)
+    assert p.returncode == 3 and b"did not finish" in p.stderr, p.stderr
+
+    p = restore(s, out)
+    assert b"shredded again  1 subjects" in p.stdout, p.stdout
+    assert not os.path.exists(os.path.join(os.path.dirname(s.keys), "senim.restoring"))
+    assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{gone}'") \
+        == [["0"]]
+    assert b"intact" in s.cli("audit", "verify").stdout
+    s2 = Senim(data_dir=s.data_dir, db=s.db).start()
+    try:
+        assert readable(s2, staff, kept) and not readable(s2, staff, gone)
+    finally:
+        assert s2.stop() == 0
