@@ -30,6 +30,7 @@ struct loan_rules;
 struct scorecard;
 struct contract_template;
 struct workdays;
+struct retention_rules;
 struct app {
 	struct store *store;
 	struct keyring *keys;
@@ -56,7 +57,10 @@ struct app {
 	const char *lender_name, *lender_details;
 	const struct workdays *calendar; /* serve --calendar; NULL: no rights
 					    * requests are taken */
-	const char *shred_journal;	 /* vault/shred.h's journal beside the key file;
+	/* serve --retention; NULL: a destruction is refused whenever a legal
+	 * keeping period may run (subjects/retention.h) */
+	const struct retention_rules *retention;
+	const char *shred_journal; /* vault/shred.h's journal beside the key file;
 				    * NULL: no destruction request is fulfilled */
 };
 

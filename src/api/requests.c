@@ -581,6 +581,7 @@ static enum senim_result change(struct http_request *req, struct http_response *
 	if (!op || !copy)
 		return SENIM_ERR_NOMEM;
 	op->shred_journal = req->app->shred_journal;
+	op->retention = req->app->retention;
 	op->kr = req->app->keys;
 	op->matrix = &req->app->matrix;
 	op->actor = req->actor.label;

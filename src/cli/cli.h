@@ -228,6 +228,15 @@ int cli_loan_rules_load(const char *cmd, const char *path, struct loan_rules **o
 struct workdays;
 int cli_calendar_load(const char *cmd, const char *dir, struct workdays **out);
 
+/*
+ * Read and check the retention file (core/retention.h): CLI_OK with *out
+ * set (retention_rules_free); otherwise one line on stderr naming the file
+ * and line ("CMD: ..."), *out NULL, and CLI_USAGE or CLI_ENV.
+ */
+#define CLI_RETENTION_FILE "data/retention.conf"
+struct retention_rules;
+int cli_retention_load(const char *cmd, const char *path, struct retention_rules **out);
+
 /* The subcommands. */
 int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);

@@ -18,7 +18,6 @@
 #include "vault/shred.h"
 #include "common/banned.h"
 
-#define DEFAULT_RETENTION_FILE "data/retention.conf"
 #define RETENTION_ACTOR "cli"
 
 static const char retention_usage[] =
@@ -32,7 +31,7 @@ static const char retention_usage[] =
 	"(applicant_refused, open_loan, loan_closed, consent_withdrawn), how long\n"
 	"data is kept and whether it is anonymised or destroyed at the end, each\n"
 	"entry with its legal minimum and basis (docs/retention.md).  FILE\n"
-	"defaults to $SENIM_RETENTION, else " DEFAULT_RETENTION_FILE ".\n\n"
+	"defaults to $SENIM_RETENTION, else " CLI_RETENTION_FILE ".\n\n"
 	"  check    check the file; a fault is one line naming FILE:LINE\n"
 	"  show     print the periods, actions, minimums and bases\n"
 	"  run      anonymise or destroy every subject whose period ended by the\n"
@@ -54,13 +53,13 @@ static const char retention_usage[] =
 	"            or none open), 2 the file breaks a rule, or a usage error,\n"
 	"            3 environment error (store, key file, journal, I/O)\n";
 
-static int load(const char *path, struct retention_rules **out)
+int cli_retention_load(const char *cmd, const char *path, struct retention_rules **out)
 {
 	*out = NULL;
 	char *text;
 	size_t len;
-	int rc = cli_read_config("retention", "retention file", path, RETENTION_FILE_MAX,
-				 &text, &len);
+	int rc = cli_read_config(cmd, "retention file", path, RETENTION_FILE_MAX, &text,
+				 &len);
 	if (rc)
 		return rc;
 	struct retention_error why;
@@ -69,7 +68,7 @@ static int load(const char *path, struct retention_rules **out)
 	char line[sizeof(why.message) + 4200] = "";
 	if (err == SENIM_ERR_INVALID)
 		snprintf(line, sizeof(line), "%s:%u: %s", path, why.line, why.message);
-	return cli_parse_result("retention", err, line);
+	return cli_parse_result(cmd, err, line);
 }
 
 static void show(const struct retention_rules *r)
@@ -96,7 +95,7 @@ static void show(const struct retention_rules *r)
 static const char *file_default(void)
 {
 	const char *p = getenv("SENIM_RETENTION");
-	return p && *p ? p : DEFAULT_RETENTION_FILE;
+	return p && *p ? p : CLI_RETENTION_FILE;
 }
 
 struct progress {
@@ -129,7 +128,7 @@ static int run(struct cli_common *common, const char *file, int32_t day, size_t 
 	       int dry)
 {
 	struct retention_rules *rules = NULL;
-	int rc = load(file, &rules);
+	int rc = cli_retention_load("retention", file, &rules);
 	if (rc)
 		return rc;
 	struct store *st = NULL;
@@ -280,7 +279,8 @@ int cmd_retention(int argc, char **argv)
 		if (operands > 1 || (sub == 0 && operands == 0))
 			return cli_usage_error(&a, "give one retention FILE");
 		struct retention_rules *r = NULL;
-		int rc = load(operands ? a.argv[a.first] : file_default(), &r);
+		int rc = cli_retention_load(
+			"retention", operands ? a.argv[a.first] : file_default(), &r);
 		if (rc)
 			return rc;
 		if (sub == 1)

@@ -21,6 +21,7 @@
 #include "common/backoff.h"
 #include "common/buf.h"
 #include "core/loan_rules.h"
+#include "core/retention.h"
 #include "core/workdays.h"
 #include "core/scorecard.h"
 #include "contract/contract.h"
@@ -92,6 +93,13 @@ static const char usage_text[] =
 	"                      'senim calendar --help'); a named directory that\n"
 	"                      is bad is refused and senim does not start; without\n"
 	"                      one no rights request is taken (503)\n"
+	"  --retention FILE    the retention periods and their legal minimums\n"
+	"                      (SENIM_RETENTION; default " CLI_RETENTION_FILE ",\n"
+	"                      see 'senim retention --help'): a destruction\n"
+	"                      request is refused while a minimum runs; a named\n"
+	"                      file that is bad is refused and senim does not\n"
+	"                      start; without one, a destruction is refused\n"
+	"                      whenever a minimum may run\n"
 	"  --sms-gateway URL   SMS gateway for borrowers' one-time codes\n"
 	"                      (SENIM_SMS_GATEWAY_URL); without it, the endpoint\n"
 	"                      and credentials of the recipients file's sms/1\n"
@@ -155,6 +163,7 @@ struct serve_opts {
 	const char *scorecard_file;  /* NULL: the default, if it exists */
 	const char *contract_file;   /* NULL: the default, if it exists */
 	const char *calendar_dir;    /* NULL: the default, if it exists */
+	const char *retention_file;  /* NULL: the default, if it exists */
 	const char *sms_url;
 	const char *sms_credentials;
 	long otp_ip_limit;
@@ -197,6 +206,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "recipients", required_argument, NULL, 'r' },
 		{ "loan-rules", required_argument, NULL, 'L' },
 		{ "calendar", required_argument, NULL, 'C' },
+		{ "retention", required_argument, NULL, 'E' },
 		{ "scorecard", required_argument, NULL, 'K' },
 		{ "contract-template", required_argument, NULL, 'T' },
 		{ "sms-gateway", required_argument, NULL, 's' },
@@ -252,6 +262,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->calendar_dir = getenv("SENIM_CALENDAR");
 	if (o->calendar_dir && !*o->calendar_dir)
 		o->calendar_dir = NULL;
+	o->retention_file = getenv("SENIM_RETENTION");
+	if (o->retention_file && !*o->retention_file)
+		o->retention_file = NULL;
 	o->loan_rules_file = getenv("SENIM_LOAN_RULES");
 	if (o->loan_rules_file && !*o->loan_rules_file)
 		o->loan_rules_file = NULL;
@@ -312,6 +325,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 			break;
 		case 'C':
 			o->calendar_dir = optarg;
+			break;
+		case 'E':
+			o->retention_file = optarg;
 			break;
 		case 'K':
 			o->scorecard_file = optarg;
@@ -625,6 +641,25 @@ int cmd_serve(int argc, char **argv)
 	} else {
 		log_event(LOG_WARN, "calendar_absent", "dir", calendar_dir, NULL);
 	}
+	/* The retention file, as the calendar: a named one must be good;
+	 * without one a destruction request is refused whenever a legal
+	 * keeping period may run (subjects/retention.h). */
+	struct retention_rules *retention = NULL;
+	const char *retention_file =
+		o.retention_file ? o.retention_file : CLI_RETENTION_FILE;
+	if (o.retention_file || access(retention_file, F_OK) == 0) {
+		rc = cli_retention_load("serve", retention_file, &retention);
+		if (rc) {
+			recipients_free(recipients);
+			loan_rules_free(loan_rules);
+			scorecard_free(scorecard);
+			contract_template_free(contract);
+			workdays_free(calendar);
+			return rc;
+		}
+	} else {
+		log_event(LOG_WARN, "retention_absent", "file", retention_file, NULL);
+	}
 	struct store *st;
 	struct keyring *kr;
 	rc = cli_open(&common, (int)o.threads + 2, &st, &kr);
@@ -634,6 +669,7 @@ int cmd_serve(int argc, char **argv)
 		scorecard_free(scorecard);
 		contract_template_free(contract);
 		workdays_free(calendar);
+		retention_rules_free(retention);
 		return rc;
 	}
 	/* A destruction request is fulfilled through the shred journal beside
@@ -658,6 +694,7 @@ int cmd_serve(int argc, char **argv)
 			   .lender_name = lender_name,
 			   .lender_details = lender_details,
 			   .calendar = calendar,
+			   .retention = retention,
 			   .shred_journal = have_journal ? shred_journal : NULL };
 	/* The exchange: one hub thread carries every call to a recipient. */
 	struct exchange_env exchange = {
@@ -774,5 +811,6 @@ done:
 	scorecard_free(scorecard);
 	contract_template_free(contract);
 	workdays_free(calendar);
+	retention_rules_free(retention);
 	return rc;
 }

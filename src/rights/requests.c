@@ -15,6 +15,7 @@
 #include "core/categories.h"
 #include "rights/package.h"
 #include "rights/requests.h"
+#include "subjects/retention.h"
 #include "subjects/subjects.h"
 #include "vault/shred.h"
 #include "vault/vault.h"
@@ -129,6 +130,18 @@ static const struct {
 	    "міндеттеме немесе өтінім жабылмаған).",
 	    "The data cannot be destroyed while your obligations are open (a loan, "
 	    "an obligation or an application is not closed)." } },
+	{ "keeping_period",
+	  { "Данные нельзя уничтожить сейчас: закон обязывает хранить их "
+	    "установленный срок после окончания отношений (кредитные бюро, "
+	    "противодействие отмыванию денег); по его истечении они будут "
+	    "обезличены или уничтожены.",
+	    "Деректерді қазір жою мүмкін емес: заң оларды қатынастар аяқталғаннан "
+	    "кейін белгіленген мерзім сақтауды міндеттейді (кредиттік бюролар, "
+	    "ақшаны жылыстатуға қарсы іс-қимыл); ол өткен соң олар иесіздендіріледі "
+	    "немесе жойылады.",
+	    "The data cannot be destroyed yet: the law obliges us to keep it for a "
+	    "set period after the relationship ends (credit bureaus, anti-money "
+	    "laundering); when it ends, the data is anonymised or destroyed." } },
 };
 
 #define NANSWERS (sizeof(answers) / sizeof(answers[0]))
@@ -719,10 +732,13 @@ fail:
 }
 
 /* The ground on which a destruction request cannot be fulfilled now, or
- * NULL: an open legal hold (retention's), or a relation not ended (a loan
- * not closed, an open obligation, an application in progress) whose data
- * the law obliges the lender to keep. */
+ * NULL: an open legal hold (retention's), a relation not ended (a loan
+ * not closed, an open obligation, an application in progress), or a legal
+ * keeping period after it ended still running (the retention file's
+ * minimums: the credit-bureau consents, the AML/CFT client file) — the
+ * retention run anonymises or destroys the data when it ends. */
 static enum senim_result destruction_ground(struct store_tx *tx, const char *subject_id,
+					    const struct retention_rules *rules,
 					    const char **ground)
 {
 	static const struct {
@@ -754,7 +770,12 @@ static enum senim_result destruction_ground(struct store_tx *tx, const char *sub
 			return SENIM_OK;
 		}
 	}
-	return SENIM_OK;
+	const char *minimum = NULL;
+	enum senim_result err = retention_keeping_tx(
+		tx, rules, subject_id, requests_day_of(clock_now_us()), &minimum);
+	if (!err && minimum)
+		*ground = "keeping_period";
+	return err;
 }
 
 /* Destroy the subject of an accepted destruction request: journalled
@@ -986,7 +1007,7 @@ static enum senim_result answer_request(struct store_tx *tx, struct request_chan
 	}
 	if (t == REQUEST_DESTRUCTION) {
 		const char *ground = NULL;
-		err = destruction_ground(tx, q->subject_id, &ground);
+		err = destruction_ground(tx, q->subject_id, op->retention, &ground);
 		if (err)
 			return err;
 		if (ground)

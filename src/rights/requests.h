@@ -194,6 +194,7 @@ enum request_act {
 };
 
 struct package_build;
+struct retention_rules;
 
 struct request_change {
 	/* in */
@@ -208,6 +209,10 @@ struct request_change {
 	const char *answer;	   /* REQUEST_ANSWER */
 	const char *shred_journal; /* the shred journal's path (vault/shred.h):
 				    * needed to fulfil a destruction request */
+	/* the retention file (subjects/retention.h): a legal keeping period
+	 * still running refuses a destruction; NULL refuses it whenever one
+	 * may be (retention_keeping_tx) */
+	const struct retention_rules *retention;
 	/* out */
 	int closed;	      /* the request was answered already: nothing done */
 	int unknown_assignee; /* no such staff login: nothing done */

@@ -187,6 +187,37 @@ static enum senim_result facts_of(struct store_tx *tx, const char *id, struct fa
 	return err;
 }
 
+/* ---- a legal keeping period ------------------------------------------------------ */
+
+enum senim_result retention_keeping_tx(struct store_tx *tx,
+				       const struct retention_rules *rules,
+				       const char *subject_id, int32_t day,
+				       const char **minimum)
+{
+	*minimum = NULL;
+	struct facts f;
+	enum senim_result err = facts_of(tx, subject_id, &f);
+	if (err || f.none || f.state == RETENTION_OPEN_LOAN)
+		return err;
+	if (!rules) {
+		if (f.state != RETENTION_CONSENT_WITHDRAWN)
+			*minimum = "unknown";
+		return SENIM_OK;
+	}
+	for (int c = 0; c < CATEGORY__COUNT; c++) {
+		const struct retention_minimum *m = rules->entry[f.state][c].minimum;
+		if (!(f.has_records & CATEGORY_BIT(c)) || (f.purged & CATEGORY_BIT(c)) ||
+		    !m || (m->period.unit != RETENTION_OPEN && m->period.n <= 0))
+			continue;
+		if (m->period.unit == RETENTION_OPEN ||
+		    day < retention_period_end(f.start, m->period) + f.stopped) {
+			*minimum = m->name;
+			return SENIM_OK;
+		}
+	}
+	return SENIM_OK;
+}
+
 /* ---- what is due ------------------------------------------------------------------------ */
 
 struct due {

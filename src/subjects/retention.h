@@ -82,6 +82,23 @@ struct retention_run {
 SENIM_MUST_CHECK enum senim_result retention_run(struct store *st,
 						 struct retention_run *op);
 
+/* ---- a legal keeping period ------------------------------------------------------ */
+
+/*
+ * Whether the law still obliges the lender to keep some of the subject's
+ * data on `day`: *minimum is the name of the legal minimum (rules'
+ * `minimum` lines, e.g. "bureau") of a category with records whose entry
+ * for the subject's state names a minimum not over yet (counted from the
+ * state's start, plus the days lifted holds stopped the clock), or NULL.
+ * Without rules (NULL) every state but consent_withdrawn and "no clock"
+ * answers "unknown": nothing is destroyed on a guess.  A subject in
+ * open_loan answers NULL (its own ground, the open relation, is the
+ * caller's).  For a destruction request (rights/requests.h).
+ */
+SENIM_MUST_CHECK enum senim_result
+retention_keeping_tx(struct store_tx *tx, const struct retention_rules *rules,
+		     const char *subject_id, int32_t day, const char **minimum);
+
 /* ---- legal holds ----------------------------------------------------------------- */
 
 enum hold_kind {

@@ -5,6 +5,7 @@ Accept); a subject whose own access is limited by law gets one neutral
 refusal whatever the ground; accepting a destruction request destroys the
 subject unless a legal hold or an open relation stands, and then names the
 ground."""
+import datetime
 import json
 import os
 import tempfile
@@ -17,13 +18,16 @@ from test_fail_closed import block_audit_sql, unblock_audit_sql
 
 ID = {"Senim-Purpose": "identification"}
 CALENDAR = os.path.join(SOURCE_DIR, "data", "calendar")
+RETENTION = os.path.join(SOURCE_DIR, "data", "retention.conf")
+RULES = os.path.join(SOURCE_DIR, "data", "loan-rules.conf")
 
 
 @pytest.fixture(scope="module")
 def w():
-    s = Senim(extra_args=["--calendar", CALENDAR]).start()
+    s = Senim(extra_args=["--calendar", CALENDAR, "--retention", RETENTION,
+                          "--loan-rules", RULES]).start()
     w = {"s": s, "dir": tempfile.mkdtemp(prefix="rights-", dir=TMP)}
-    for role in ("underwriter", "dpo", "support"):
+    for role in ("underwriter", "dpo", "support", "payment_provider"):
         w[role] = s.service_token("rt-" + role, role)
     yield w
     assert s.stop() == 0, s.read_log()[-4000:]
@@ -264,6 +268,77 @@ def test_destruction_refused_with_an_open_loan(w):
     assert r.status == 200 and r.json["status"] == "rejected", r
     assert r.json["answer"]["code"] == "open_loan"
     assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{sid}'") == [["1"]]
+
+
+def closed_loan(w, b, token):
+    """An imported loan of the borrower, repaid early in full: closed."""
+    s = w["s"]
+    start = (datetime.date.today() - datetime.timedelta(days=10)).isoformat()
+    path = os.path.join(w["dir"], "loans.csv")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("contract_number,iin,principal_tiyn,rate_bp,method,payments,term_days,"
+                "start_date,penalty_daily_bp,penalty_annual_bp\n")
+        f.write("RK-%d-%s,%s,10000000,5600,annuity,3,,%s,5,1000\n"
+                % (os.getpid(), b["iin"][-6:], b["iin"], start))
+    s.cli("loans", "import", path)
+    os.remove(path)
+    s.accept_policy(token)
+    loans = s.get("/v1/me/loans", token=token)
+    assert loans.status == 200 and len(loans.json["loans"]) == 1, loans
+    loan_id = loans.json["loans"][0]["id"]
+    payoff = s.get("/v1/me/loans/" + loan_id, token=token).json["payoff"]["amount_tiyn"]
+    r = s.post(f"/v1/loans/{loan_id}/payments",
+               {"provider_ref": "rk-" + loan_id[-12:], "amount_tiyn": payoff,
+                "currency": "KZT", "kind": "early", "channel": "card",
+                "paid_at": datetime.datetime.now(datetime.timezone.utc)
+                .strftime("%Y-%m-%dT%H:%M:%SZ")},
+               token=w["payment_provider"])
+    assert r.status == 201 and r.json["loan_status"] == "closed", r
+
+
+def test_destruction_refused_while_a_keeping_period_runs(w):
+    """A closed loan's file is kept for the legal minimums of the retention
+    file (the credit-bureau consents 10 years, the AML/CFT client file 5):
+    a destruction request is refused with that ground, nothing destroyed,
+    nothing journalled; the retention run acts when the period ends."""
+    s = w["s"]
+    sid, b, token = register(w)
+    closed_loan(w, b, token)
+    rid = file(w, token, "destruction")
+    r = answer(w, rid)
+    assert r.status == 200 and r.json["status"] == "rejected", r
+    assert r.json["answer"]["code"] == "keeping_period", r
+    assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{sid}'") == [["1"]]
+    journal = os.path.join(os.path.dirname(s.keys), "senim.shred")
+    if os.path.exists(journal):
+        with open(journal) as f:
+            assert not any(line.split()[:1] == [sid] for line in f)
+    mine = s.get(f"/v1/me/requests/{rid}", token=token, headers={"Accept-Language": "kk"})
+    assert "белгіленген мерзім сақтауды" in mine.json["answer"]["text"], mine
+    r = s.get(f"/v1/subjects/{sid}/data", token=w["underwriter"], headers=ID)
+    assert r.status == 200, r
+
+
+def test_without_a_retention_file_no_destruction_on_a_guess(w):
+    """A server started without a retention file cannot know whether a
+    keeping period runs: a closed loan's destruction is refused the same."""
+    s = Senim(extra_args=["--calendar", CALENDAR, "--loan-rules", RULES]).start()
+    try:
+        w2 = {"s": s, "dir": w["dir"]}
+        for role in ("underwriter", "dpo", "payment_provider"):
+            w2[role] = s.service_token("rt2-" + role, role)
+        sid, b, token = register(w2)
+        closed_loan(w2, b, token)
+        r = answer(w2, file(w2, token, "destruction"))
+        assert r.status == 200 and r.json["answer"]["code"] == "keeping_period", r
+        assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{sid}'") \
+            == [["1"]]
+        # A subject with no relation at all is destroyed as before.
+        sid, _, token = register(w2)
+        r = answer(w2, file(w2, token, "destruction"))
+        assert r.status == 200 and r.json["answer"]["code"] == "fulfilled", r
+    finally:
+        assert s.stop() == 0
 
 
 # ---- R5 on the borrower's own reads --------------------------------------------------
