@@ -1053,7 +1053,7 @@ static void test_shipped_card(void **state)
 	/* A clean new borrower of 35 with a 1/6 burden and a good operator
 	 * score is approved; the same without a bureau answer is not. */
 	struct score_inputs in = {
-		.decision_date = "2026-03-01",
+		.decision_date = "2026-12-01",
 		.birth_date = "1990-05-05",
 		.active_loans = 1,
 		.debt_payments_tiyn = 5000000,
