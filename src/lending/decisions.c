@@ -456,7 +456,7 @@ static enum senim_result lender_history(struct store_tx *tx, const char *subject
  * loan's share beside it. */
 static json_t *inputs_json(const struct score_inputs *in, int64_t new_payment_tiyn)
 {
-	return json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:I,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "new_loan_payment_tiyn", (json_int_t)new_payment_tiyn, "missing",
 			 (json_int_t)in->missing, "decision_date", in->decision_date,
 			 "birth_date", in->birth_date, "bureau_overdue_days",
