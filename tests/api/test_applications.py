@@ -6,8 +6,8 @@ application, an unknown product, a malformed body, a wrong role, another
 borrower's application — is a clear problem that changes nothing.  The C4
 walk: what the product needs and the borrower has not given is listed; a
 refusal declines the application with reason data_refused, audited.  The
-payout card and the declared monthly income are never in the database, the logs or the audit log in plain
-text."""
+payout card and the declared monthly income are never in the database, the
+logs or the audit log in plain text."""
 import glob
 import os
 import subprocess
