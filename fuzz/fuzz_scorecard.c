@@ -21,6 +21,10 @@
  *     cut-offs, a decline has no limit and the others have the limit of
  *     the total, and the reasons are distinct codes with texts, at most
  *     SCORE_REASONS_MAX, none for an approval;
+ *   - a card that does not use the declared income (scorecard_uses_income
+ *     0: an application is then not asked for it) decides every debt
+ *     burden edge exactly as it does with the income missing: the same
+ *     total, decision, limit and reasons;
  *   - parsing is a function of the text: a second parse gives the same.
  */
 #include <stddef.h>
@@ -177,6 +181,25 @@ static void check_result(const struct scorecard *c, const struct score_result *r
 	}
 }
 
+/* Not asked for the income, an application loses nothing by its absence. */
+static void check_income_unused(const struct scorecard *c, const struct score_inputs *in,
+				const struct score_result *with)
+{
+	if (scorecard_uses_income(c))
+		return;
+	struct score_inputs without = *in;
+	without.missing |= SCORE_IN_INCOME;
+	struct score_result r;
+	char err[256];
+	if (scorecard_evaluate(c, &without, &r, err, sizeof(err)) != SENIM_OK)
+		abort();
+	if (r.total != with->total || r.decision != with->decision ||
+	    r.amount_limit_tiyn != with->amount_limit_tiyn ||
+	    r.term_limit_days != with->term_limit_days || r.nreasons != with->nreasons ||
+	    memcmp(r.reasons, with->reasons, sizeof(r.reasons)) != 0)
+		abort();
+}
+
 static void evaluate_edges(const struct scorecard *c)
 {
 	struct score_inputs base = { .decision_date = "9999-12-31",
@@ -197,6 +220,8 @@ static void evaluate_edges(const struct scorecard *c)
 				    SENIM_OK)
 					abort();
 				check_result(c, &r);
+				if (a == SCORE_ATTR_DEBT_BURDEN)
+					check_income_unused(c, &in, &r);
 			}
 		}
 	}

@@ -2,7 +2,8 @@
  * applications.c — borrowers' applications for a microcredit (C4, U1).
  *
  *   POST /v1/me/applications                   apply (product, amount, term,
- *                                              schedule method, payout)
+ *                                              schedule method, payout, the
+ *                                              declared monthly income)
  *   GET  /v1/me/applications                   the borrower's own, newest first
  *   GET  /v1/me/applications/{id}              one, with what it still needs
  *   POST /v1/me/applications/{id}/withdrawal   withdraw an open one
@@ -12,8 +13,12 @@
  *   GET  /v1/applications/{id}                 one, for an underwriter (U1)
  *
  * The payout card or account travels only in the request body; the answer
- * shows its kind and last four characters.  Another borrower's application
- * is 404, as one that does not exist.
+ * shows its kind and last four characters.  The declared monthly income
+ * (monthly_income_tiyn) is required when the scorecard in force uses it
+ * (scorecard_uses_income), optional otherwise; it is answered only to the
+ * borrower (the 201 and their read of one application), never in a list or
+ * to staff.  Another borrower's application is 404, as one that does not
+ * exist.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -125,6 +130,8 @@ static const struct jsonin_field create_fields[] = {
 	  .required = 1,
 	  .min_len = 1,
 	  .max_len = APPLICATION_PAYOUT_MAX },
+	/* required when the card uses it: checked in api_me_apply */
+	{ .name = "monthly_income_tiyn", .type = JSONIN_INTEGER },
 };
 
 /* The op and what it borrows: the rules in force, the body (its strings). */
@@ -205,8 +212,11 @@ static enum senim_result create_answer(struct http_request *req,
 		return reply_create_refusal(req, resp, op);
 	char location[64 + APPLICATION_ID_LEN];
 	snprintf(location, sizeof(location), "/v1/me/applications/%s", op->app.id);
-	enum senim_result err =
-		http_reply_json(resp, 201, application_json(&op->app, &op->missing));
+	json_t *o = application_json(&op->app, &op->missing);
+	if (o && op->income_declared)
+		json_object_set_new(o, "monthly_income_tiyn",
+				    json_integer((json_int_t)op->income_tiyn));
+	enum senim_result err = http_reply_json(resp, 201, o);
 	if (err)
 		return err;
 	return http_add_header(req, resp, "Location", location);
@@ -234,6 +244,22 @@ enum senim_result api_me_apply(struct http_request *req, struct http_response *r
 		return invalid(req, resp, "amount_tiyn", "min_value", 1);
 	if (op->term_days < 1)
 		return invalid(req, resp, "term_days", "min_value", 1);
+	/* The declared income: asked when the card scores it (a lender that
+	 * scores the debt burden does not lend without it), not collected
+	 * for nothing otherwise (data minimisation). */
+	json_t *income = json_object_get(body, "monthly_income_tiyn");
+	if (income && !json_is_null(income)) {
+		json_int_t v = json_integer_value(income);
+		if (v < 0)
+			return invalid(req, resp, "monthly_income_tiyn", "min_value", 0);
+		if (v > APPLICATION_INCOME_MAX_TIYN)
+			return invalid(req, resp, "monthly_income_tiyn", "max_value",
+				       APPLICATION_INCOME_MAX_TIYN);
+		op->income_declared = 1;
+		op->income_tiyn = (int64_t)v;
+	} else if (app->scorecard && scorecard_uses_income(app->scorecard)) {
+		return invalid(req, resp, "monthly_income_tiyn", "required", 0);
+	}
 	op->payout_kind = jsonin_str(body, "payout_kind");
 	json_t *number = json_object_get(body, "payout_number");
 	op->payout = json_string_value(number);
@@ -345,6 +371,10 @@ static enum senim_result own_answer(struct http_request *req, struct http_respon
 		return result;
 	if (op->id) {
 		json_t *o = application_json(&op->app, &op->missing);
+		/* Their own declared income, back to the borrower (R1). */
+		if (o && op->income_declared)
+			json_object_set_new(o, "monthly_income_tiyn",
+					    json_integer((json_int_t)op->income_tiyn));
 		if (o && *op->outcome)
 			json_object_set_new(o, "decision",
 					    decision_json(op->outcome, op->reasons,

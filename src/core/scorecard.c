@@ -785,6 +785,19 @@ int64_t score_debt_burden_bp(int64_t payments_tiyn, int64_t income_tiyn)
 	return bp > SCORE_DEBT_BURDEN_CAP_BP ? SCORE_DEBT_BURDEN_CAP_BP : bp;
 }
 
+int scorecard_uses_income(const struct scorecard *c)
+{
+	const struct score_attribute_rule *r = &c->attr[SCORE_ATTR_DEBT_BURDEN];
+	if (c->max_debt_burden_bp < SCORE_DEBT_BURDEN_CAP_BP)
+		return 1;
+	if (r->missing != SCORE_MISSING_POINTS)
+		return 1;
+	for (size_t i = 0; i < r->nbands; i++)
+		if (r->bands[i].points != r->missing_points)
+			return 1;
+	return 0;
+}
+
 __attribute__((format(printf, 3, 4))) static enum senim_result
 invalid(char *err, size_t errlen, const char *fmt, ...)
 {

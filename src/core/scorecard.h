@@ -280,6 +280,15 @@ int64_t score_age_years(int32_t birth, int32_t on);
  */
 int64_t score_debt_burden_bp(int64_t payments_tiyn, int64_t income_tiyn);
 
+/*
+ * 1 when a declared income can change what card `c` decides: its debt
+ * burden's `missing` line refers or declines, or gives other points than
+ * some band, or the hard rule max_debt_burden_bp is below the cap.  An
+ * application asks for the income only then (api/applications.c): a card
+ * that cannot use it does not collect it.
+ */
+int scorecard_uses_income(const struct scorecard *c);
+
 /* ---- names and texts -------------------------------------------------------- */
 
 /* "bureau_overdue_days", ...; NULL out of range. */

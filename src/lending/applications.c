@@ -4,6 +4,7 @@
  */
 #include "lending/applications.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,10 @@
 #include "common/banned.h"
 
 #define PAYOUT_CATEGORY "application" /* the vault binding of the sealed payout */
+/* The vault binding of the declared income: its own category, so that the
+ * payout's ciphertext moved into the income column does not open. */
+#define INCOME_CATEGORY "application_income"
+#define INCOME_DIGITS 24 /* a decimal int64 and its NUL, with room */
 #define PURPOSE_U1 "loan_application_review"
 
 int application_id_valid(const char *id)
@@ -275,7 +280,59 @@ static enum senim_result create_check_tx(struct store_tx *tx, void *arg)
 	buf_reset(&op->sealed);
 	err = vault_seal_blob(dek, op->subject_id, PAYOUT_CATEGORY, op->app.id, 1,
 			      op->payout, op->payout_len, &op->sealed);
+	buf_reset(&op->income_sealed);
+	if (!err && op->income_declared) {
+		/* The income as decimal digits, sealed like the payout: the
+		 * database never holds it in the clear. */
+		char digits[INCOME_DIGITS];
+		int n = snprintf(digits, sizeof(digits), "%lld",
+				 (long long)op->income_tiyn);
+		err = vault_seal_blob(dek, op->subject_id, INCOME_CATEGORY, op->app.id, 1,
+				      digits, (size_t)n, &op->income_sealed);
+		sodium_memzero(digits, sizeof(digits));
+	}
 	vault_dek_free(dek);
+	return err;
+}
+
+enum senim_result applications_income_in(struct store_tx *tx, const struct vault_dek *dek,
+					 const struct application *a, int *declared,
+					 int64_t *income_tiyn)
+{
+	struct store_rows *r = NULL;
+	struct buf plain;
+	*declared = 0;
+	*income_tiyn = 0;
+	enum senim_result err = store_query_one(
+		tx,
+		"SELECT income_sealed FROM applications WHERE id = $1 AND subject_id = $2"
+		" AND income_sealed IS NOT NULL",
+		(struct store_val[]){ SV_TEXT(a->id), SV_TEXT(a->subject_id) }, 2, &r);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return SENIM_OK;
+	if (err)
+		return err;
+	size_t len = 0;
+	const void *sealed = store_rows_blob(r, 0, &len);
+	buf_init(&plain, INCOME_DIGITS);
+	err = vault_open_blob(dek, a->subject_id, INCOME_CATEGORY, a->id, 1, sealed, len,
+			      &plain);
+	store_rows_free(r);
+	if (!err) {
+		/* Only what create sealed opens here: the digits of 0..max. */
+		char *end = NULL;
+		errno = 0;
+		long long v = plain.len && plain.len < INCOME_DIGITS
+				      ? strtoll(plain.data, &end, 10)
+				      : -1;
+		if (errno || v < 0 || v > APPLICATION_INCOME_MAX_TIYN || !end || *end) {
+			err = SENIM_ERR_CRYPTO;
+		} else {
+			*declared = 1;
+			*income_tiyn = (int64_t)v;
+		}
+	}
+	buf_release_wiped(&plain);
 	return err;
 }
 
@@ -288,6 +345,7 @@ enum senim_result applications_create_prepare(struct store *st,
 	memset(&op->rule, 0, sizeof(op->rule));
 	memset(&op->app, 0, sizeof(op->app));
 	buf_init(&op->sealed, 4096);
+	buf_init(&op->income_sealed, 256);
 	int64_t now = clock_now_us();
 	id_time_ordered(op->app.id, "app_", now / 1000);
 	struct application *a = &op->app;
@@ -331,16 +389,19 @@ enum senim_result applications_create_tx(struct store_tx *tx, void *arg)
 		tx,
 		"INSERT INTO applications (id, subject_id, product_code, product_version,"
 		" amount_tiyn, term_days, schedule_method, payout_kind, payout_sealed,"
-		" payout_last4, state, created_at, updated_at, request_id)"
+		" payout_last4, state, created_at, updated_at, request_id, income_sealed)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $11, "
-		"$12)",
+		"$12, $13)",
 		(struct store_val[]){
 			SV_TEXT(a->id), SV_TEXT(a->subject_id), SV_TEXT(a->product_code),
 			SV_INT(a->product_version), SV_INT(a->amount_tiyn),
 			SV_INT(a->term_days), SV_TEXT(a->method), SV_TEXT(a->payout_kind),
 			SV_BLOB(op->sealed.data, op->sealed.len),
-			SV_TEXT(a->payout_last4), SV_INT(now), SV_TEXT(op->request_id) },
-		12, NULL);
+			SV_TEXT(a->payout_last4), SV_INT(now), SV_TEXT(op->request_id),
+			op->income_sealed.len
+				? SV_BLOB(op->income_sealed.data, op->income_sealed.len)
+				: SV_NULL() },
+		13, NULL);
 	/* SENIM_ERR_CONFLICT: another writer's application got in first; the
 	 * job is undone and the answer says so (PostgreSQL allows nothing
 	 * more in this transaction after a failed statement). */
@@ -366,7 +427,9 @@ void application_create_dispose(void *arg)
 {
 	struct application_create *op = arg;
 	buf_release(&op->sealed);
+	buf_release(&op->income_sealed);
 	sodium_memzero(op->app.payout_last4, sizeof(op->app.payout_last4));
+	sodium_memzero(&op->income_tiyn, sizeof(op->income_tiyn));
 }
 
 /* ---- the borrower's reads ---------------------------------------------------------- */
@@ -407,6 +470,16 @@ enum senim_result applications_own_tx(struct store_tx *tx, void *arg)
 		if (err)
 			return err;
 		err = outcome_of(tx, op);
+		if (err)
+			return err;
+		/* The income the borrower declared, back to them (R1). */
+		struct vault_dek *dek = NULL;
+		err = vault_dek_load(tx, op->kr, op->subject_id, &dek);
+		if (err)
+			return err;
+		err = applications_income_in(tx, dek, &op->app, &op->income_declared,
+					     &op->income_tiyn);
+		vault_dek_free(dek);
 		if (err)
 			return err;
 		snprintf(object, sizeof(object), "application:%s", op->id);
@@ -450,6 +523,7 @@ void application_own_dispose(void *arg)
 	struct application_own *op = arg;
 	free(op->rows);
 	op->rows = NULL;
+	sodium_memzero(&op->income_tiyn, sizeof(op->income_tiyn));
 }
 
 /* ---- the borrower's acts ------------------------------------------------------------ */

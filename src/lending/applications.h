@@ -14,6 +14,10 @@
  *     data key (vault.h), bound to the application's id; only its kind and
  *     last four characters are kept in the clear, for display.  It is never
  *     logged, audited or answered whole;
+ *   - the declared monthly income (the debt burden's denominator,
+ *     docs/scoring.md) is personal data too: sealed the same way under its
+ *     own binding, never logged or audited, answered only to the borrower
+ *     who declared it;
  *   - one application in progress per borrower: checked in the write and
  *     kept by the schema's partial unique index (M0009);
  *   - every write (create, withdrawal, refusal) appends its audit record in
@@ -43,9 +47,15 @@
 #include "store/store.h"
 #include "vault/keyring.h"
 
+struct vault_dek; /* vault/vault.h */
+
 #define APPLICATION_ID_LEN (4 + ID_BODY_CHARS + 1) /* "app_" + body + NUL */
 #define APPLICATION_PAYOUT_MAX 34		   /* an IBAN's longest */
 #define APPLICATION_LIST_MAX 100		   /* rows per page */
+/* The largest declared monthly income, tiyn: a billion tenge a month is
+ * past any microcredit borrower, and keeps payments x 10000 far from
+ * overflow (core/scorecard.h's money bound is larger still). */
+#define APPLICATION_INCOME_MAX_TIYN 100000000000LL
 
 /* 1 when `id` has the form of an application id. */
 int application_id_valid(const char *id);
@@ -109,6 +119,8 @@ struct application_create {
 	const char *payout_kind; /* "card" | "account", checked by the caller */
 	const char *payout;	 /* read by prepare only */
 	size_t payout_len;
+	int income_declared; /* 1: income_tiyn was given (sealed by prepare) */
+	int64_t income_tiyn; /* 0..APPLICATION_INCOME_MAX_TIYN, the caller's */
 	/* out */
 	enum application_refusal refusal;
 	const char *field; /* with OUTSIDE_PRODUCT: "amount_tiyn", "term_days" */
@@ -119,6 +131,7 @@ struct application_create {
 	struct application_missing missing;
 	/* private */
 	struct buf sealed;
+	struct buf income_sealed; /* empty: none declared */
 };
 SENIM_MUST_CHECK enum senim_result
 applications_create_prepare(struct store *st, struct application_create *op);
@@ -132,6 +145,7 @@ void application_create_dispose(void *op);
  * `application.self_read` under legal_obligation, as every read of the
  * borrower's own data; SENIM_ERR_NOT_FOUND when the subject has no
  * application `id` (another's is not found either, and not recorded).
+ * One also opens the income the borrower declared in it (their own data).
  */
 struct application_own {
 	/* in */
@@ -144,6 +158,8 @@ struct application_own {
 	/* one: its newest decision (decisions.h), outcome "" when none */
 	char outcome[8];	  /* "approve", "decline", "refer" */
 	char reasons[256];	  /* reason codes, comma-separated */
+	int income_declared;	  /* one: an income was declared ... */
+	int64_t income_tiyn;	  /* ... this one */
 	struct application *rows; /* the list: heap, `count` of them */
 	int count;
 };
@@ -220,6 +236,16 @@ SENIM_MUST_CHECK enum senim_result applications_load_in(struct store_tx *tx,
 SENIM_MUST_CHECK enum senim_result applications_missing_in(struct store_tx *tx,
 							   const struct application *a,
 							   struct application_missing *m);
+/*
+ * Inside a transaction: the monthly income declared in application `a`,
+ * opened with the subject's data key `dek`: *declared 0 (and *income_tiyn
+ * 0) when none was.  SENIM_ERR_CRYPTO (or the vault's error) when the
+ * sealed value does not open — it is never guessed.  The caller wipes
+ * *income_tiyn when done; nothing is logged or audited here.
+ */
+SENIM_MUST_CHECK enum senim_result
+applications_income_in(struct store_tx *tx, const struct vault_dek *dek,
+		       const struct application *a, int *declared, int64_t *income_tiyn);
 
 /* "data_refused" and the other stable decline codes. */
 #define APPLICATION_DECLINE_DATA_REFUSED "data_refused"

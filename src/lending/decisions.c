@@ -186,29 +186,81 @@ static int64_t gesv_of(const struct decision_offer *o, enum schedule_method meth
 	return g.bp;
 }
 
+/* The amount, term, rate, payments and method of an offer within the
+ * application, the limit and the product's maxima (no fee, no ГЭСВ). */
+static void offer_terms(const struct product *p, const struct application *a,
+			int64_t limit_amount_tiyn, int64_t limit_term_days, int32_t start,
+			struct decision_offer *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->amount_tiyn =
+		min64(min64(a->amount_tiyn, limit_amount_tiyn), p->amount_max_tiyn);
+	o->term_days = min64(min64(a->term_days, limit_term_days), p->term_max_days);
+	o->rate_bp = p->rate_bp;
+	o->start = start;
+	o->single = strcmp(a->method, "single") == 0;
+	o->payments = o->single ? 1 : (o->term_days / 30 > 0 ? o->term_days / 30 : 1);
+	o->gesv_annuity_bp = o->gesv_differentiated_bp = o->gesv_single_bp = -1;
+}
+
+void decisions_offer_asked(const struct product *p, const struct application *a,
+			   int32_t start, struct decision_offer *o)
+{
+	offer_terms(p, a, INT64_MAX, INT64_MAX, start, o);
+}
+
+/* The largest total of one payment of `method`'s schedule; -1 when none. */
+static int64_t largest_payment(const struct decision_offer *o,
+			       enum schedule_method method)
+{
+	static _Thread_local struct schedule_row rows[SCHEDULE_MAX_PAYMENTS];
+	size_t n = 0;
+	if (decisions_offer_schedule(o, method, rows, SCHEDULE_MAX_PAYMENTS, &n) !=
+		    SENIM_OK ||
+	    n == 0)
+		return -1;
+	int64_t most = 0;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].total > most)
+			most = rows[i].total;
+	return most;
+}
+
+int64_t decisions_offer_instalment(const struct decision_offer *o)
+{
+	if (o->single) {
+		/* One payment after the term: what is repaid, spread over the
+		 * months the term spans, up — a term within a month counts
+		 * whole in that month (a choice to verify against the ARDFM's
+		 * КДН rule, docs/scoring.md). */
+		int64_t total = largest_payment(o, SCHEDULE_SINGLE);
+		if (total < 0 || o->term_days < 1)
+			return -1;
+		int64_t months = (o->term_days + 29) / 30;
+		return (total + months - 1) / months;
+	}
+	int64_t annuity = largest_payment(o, SCHEDULE_ANNUITY);
+	int64_t differentiated = largest_payment(o, SCHEDULE_DIFFERENTIATED);
+	if (annuity < 0 || differentiated < 0)
+		return -1;
+	return annuity > differentiated ? annuity : differentiated;
+}
+
 enum decision_offer_refusal
 decisions_offer_compute(const struct product *p, const struct application *a,
 			int64_t limit_amount_tiyn, int64_t limit_term_days, int32_t start,
 			const struct loan_rules_in_force *rules, struct decision_offer *o,
 			struct loan_rule_refusal *rule)
 {
-	memset(o, 0, sizeof(*o));
 	memset(rule, 0, sizeof(*rule));
-	o->amount_tiyn =
-		min64(min64(a->amount_tiyn, limit_amount_tiyn), p->amount_max_tiyn);
-	o->term_days = min64(min64(a->term_days, limit_term_days), p->term_max_days);
+	offer_terms(p, a, limit_amount_tiyn, limit_term_days, start, o);
 	if (o->amount_tiyn < p->amount_min_tiyn || o->term_days < p->term_min_days)
 		return DECISION_OFFER_BELOW_PRODUCT;
-	o->rate_bp = p->rate_bp;
 	/* The fee of a share of the amount, half-up to the tiyn. */
 	o->fee_tiyn =
 		p->issue_fee_tiyn + (o->amount_tiyn * p->issue_fee_bp + 5000) / 10000;
 	if (o->fee_tiyn >= o->amount_tiyn)
 		return DECISION_OFFER_INVALID;
-	o->start = start;
-	o->single = strcmp(a->method, "single") == 0;
-	o->payments = o->single ? 1 : (o->term_days / 30 > 0 ? o->term_days / 30 : 1);
-	o->gesv_annuity_bp = o->gesv_differentiated_bp = o->gesv_single_bp = -1;
 	int64_t worst;
 	if (o->single) {
 		worst = o->gesv_single_bp = gesv_of(o, SCHEDULE_SINGLE);
@@ -399,10 +451,13 @@ static enum senim_result lender_history(struct store_tx *tx, const char *subject
 	return SENIM_OK;
 }
 
-/* The inputs as sealed: the numbers, the missing bits and the birth date. */
-static json_t *inputs_json(const struct score_inputs *in)
+/* The inputs as sealed: the numbers, the missing bits and the birth date;
+ * debt_payments_tiyn is the bureau's and the new loan's together, the new
+ * loan's share beside it. */
+static json_t *inputs_json(const struct score_inputs *in, int64_t new_payment_tiyn)
 {
-	return json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "missing",
+	return json_pack("{s:I,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "new_loan_payment_tiyn", (json_int_t)new_payment_tiyn, "missing",
 			 (json_int_t)in->missing, "decision_date", in->decision_date,
 			 "birth_date", in->birth_date, "bureau_overdue_days",
 			 (json_int_t)in->bureau_overdue_days, "active_loans",
@@ -439,6 +494,22 @@ static const char *state_of(enum score_decision d)
 				  : "declined";
 }
 
+/* The card's evaluation of `in` into *res; inputs the card cannot take (no
+ * birth date, a date before the card) have no automatic answer: referred,
+ * an underwriter decides. */
+static void evaluate_or_refer(const struct scorecard *card, const struct score_inputs *in,
+			      struct score_result *res)
+{
+	char why[256];
+	if (scorecard_evaluate(card, in, res, why, sizeof(why)) == SENIM_OK)
+		return;
+	memset(res, 0, sizeof(*res));
+	res->decision = SCORE_REFER;
+	snprintf(res->card_id, sizeof(res->card_id), "%s", card->id);
+	res->card_version = card->version;
+	snprintf(res->card_digest, sizeof(res->card_digest), "%s", card->digest);
+}
+
 /* The decision, stored, in the writer's batch. */
 static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 {
@@ -448,7 +519,7 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 	struct score_inputs in;
 	struct score_result res;
 	json_t *inputs = NULL;
-	char why[256];
+	int64_t new_payment = 0;
 	memset(&in, 0, sizeof(in));
 	op->not_open = 0;
 	enum senim_result err = applications_load_in(tx, op->subject_id, op->id, a);
@@ -472,66 +543,86 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 	err = birth_date_in(tx, dek, op->subject_id, in.birth_date);
 	if (err)
 		goto fail;
-	/* No income is declared in an application yet: always missing, the
+	/* The income the application declared; none: missing, and the
 	 * card's `missing` line for it decides. */
-	in.missing |= SCORE_IN_INCOME;
+	int declared = 0;
+	err = applications_income_in(tx, dek, a, &declared, &in.income_tiyn);
+	if (err)
+		goto fail;
+	if (!declared)
+		in.missing |= SCORE_IN_INCOME;
 	decisions_inputs_from(answer_of(op, RECIPIENT_API_CREDIT_REPORT),
 			      answer_of(op, RECIPIENT_API_PHONE_CHECK), &in);
 	err = lender_history(tx, op->subject_id, &in);
 	if (err)
 		goto fail;
-	if (scorecard_evaluate(op->card, &in, &res, why, sizeof(why)) != SENIM_OK) {
-		/* Inputs the card cannot take (no birth date, a date before
-		 * the card): no automatic answer; an underwriter decides. */
-		memset(&res, 0, sizeof(res));
-		res.decision = SCORE_REFER;
-		snprintf(res.card_id, sizeof(res.card_id), "%s", op->card->id);
-		res.card_version = op->card->version;
-		snprintf(res.card_digest, sizeof(res.card_digest), "%s",
-			 op->card->digest);
-	}
-	op->offered = 0;
+	struct product p;
+	err = products_get_in(tx, a->product_code, a->product_version, &p);
+	if (err)
+		goto fail;
+	int32_t start = (int32_t)(now / 1000000 / 86400);
+	int64_t bureau_payments = in.debt_payments_tiyn;
+	/* The debt burden counts the new loan's own payment too, first as the
+	 * application asks it (docs/scoring.md). */
+	decisions_offer_asked(&p, a, start, &op->offer);
+	new_payment = decisions_offer_instalment(&op->offer);
+	if (new_payment < 0)
+		new_payment = 0; /* no schedule: no offer either, see below */
 	char rule_reason[64] = "";
-	/* Law 56-V art. 3(3-3), the rule self_exclusion: no microcredit when
-	 * the credit report shows a voluntary refusal of loans.  Without any
-	 * report the refusal cannot be ruled out: not approved either — a
-	 * decline (docs/decisions.md), unless the card declined already, whose
-	 * reasons then stand. */
 	int excluded = self_exclusion_of(op);
-	if (op->rules->self_exclusion_check &&
-	    (excluded > 0 || (excluded < 0 && res.decision != SCORE_DECLINE))) {
-		res.decision = SCORE_DECLINE;
-		res.nreasons = 0;
-		snprintf(rule_reason, sizeof(rule_reason), "%s",
-			 excluded > 0 ? DECISION_SELF_EXCLUDED : DECISION_SELF_UNCHECKED);
-	}
-	/* An approval is an offer, or no approval: an offer outside a loan
-	 * rule declines (the rule named); one the product cannot hold
-	 * (the limit under its minimum) goes to an underwriter. */
-	if (res.decision == SCORE_APPROVE) {
-		struct product p;
-		err = products_get_in(tx, a->product_code, a->product_version, &p);
-		if (err)
-			goto fail;
-		switch (decisions_offer_compute(&p, a, res.amount_limit_tiyn,
-						res.term_limit_days,
-						(int32_t)(now / 1000000 / 86400),
-						op->rules, &op->offer, &op->rule)) {
-		case DECISION_OFFER_MADE:
-			op->offered = 1;
+	for (int pass = 1;; pass++) {
+		in.debt_payments_tiyn =
+			capped(bureau_payments + new_payment, SCORE_MONEY_MAX);
+		evaluate_or_refer(op->card, &in, &res);
+		op->offered = 0;
+		rule_reason[0] = '\0';
+		/* Law 56-V art. 3(3-3), the rule self_exclusion: no microcredit
+		 * when the credit report shows a voluntary refusal of loans.
+		 * Without any report the refusal cannot be ruled out: not
+		 * approved either — a decline (docs/decisions.md), unless the
+		 * card declined already, whose reasons then stand. */
+		if (op->rules->self_exclusion_check &&
+		    (excluded > 0 || (excluded < 0 && res.decision != SCORE_DECLINE))) {
+			res.decision = SCORE_DECLINE;
+			res.nreasons = 0;
+			snprintf(rule_reason, sizeof(rule_reason), "%s",
+				 excluded > 0 ? DECISION_SELF_EXCLUDED
+					      : DECISION_SELF_UNCHECKED);
+		}
+		if (res.decision != SCORE_APPROVE)
 			break;
-		case DECISION_OFFER_LOAN_RULE:
+		/* An approval is an offer, or no approval: an offer outside a
+		 * loan rule declines (the rule named); one the product cannot
+		 * hold (the limit under its minimum) goes to an underwriter. */
+		enum decision_offer_refusal made = decisions_offer_compute(
+			&p, a, res.amount_limit_tiyn, res.term_limit_days, start,
+			op->rules, &op->offer, &op->rule);
+		if (made == DECISION_OFFER_LOAN_RULE) {
 			res.decision = SCORE_DECLINE;
 			res.nreasons = 0;
 			snprintf(rule_reason, sizeof(rule_reason),
 				 "loan_rule_breached:%s",
 				 op->rule.code ? op->rule.code : "offer_invalid");
 			break;
-		default:
+		}
+		if (made != DECISION_OFFER_MADE) {
 			res.decision = SCORE_REFER;
 			res.nreasons = 0;
 			break;
 		}
+		/* The burden counted must not be below the offer's own: a
+		 * shorter term under the limit can raise the instalment. */
+		int64_t offered = decisions_offer_instalment(&op->offer);
+		if (offered >= 0 && offered <= new_payment) {
+			op->offered = 1;
+			break;
+		}
+		if (offered < 0 || pass == DECISION_PASSES_MAX) {
+			res.decision = SCORE_REFER;
+			res.nreasons = 0;
+			break;
+		}
+		new_payment = offered;
 	}
 	snprintf(d->kind, sizeof(d->kind), "automatic");
 	snprintf(d->outcome, sizeof(d->outcome), "%s",
@@ -558,7 +649,7 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 	d->amount_limit_tiyn = res.amount_limit_tiyn;
 	d->term_limit_days = res.term_limit_days;
 	d->created_at = now;
-	inputs = inputs_json(&in);
+	inputs = inputs_json(&in, new_payment);
 	if (!inputs) {
 		err = SENIM_ERR_NOMEM;
 		goto fail;
@@ -656,6 +747,7 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 fail:
 	json_decref(inputs);
 	sodium_memzero(&in, sizeof(in));
+	sodium_memzero(&new_payment, sizeof(new_payment));
 	vault_dek_free(dek);
 	return err;
 }

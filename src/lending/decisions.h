@@ -14,7 +14,12 @@
  * the submission: the scorecard's `missing` rule decides what that costs.
  *
  * Then, in one write: the scorecard (core/scorecard.h) evaluates the
- * inputs; the decision is stored (decisions, M0011) with the card's id,
+ * inputs — the income the application declared (opened with the subject's
+ * data key), and as the monthly debt payments the bureau's plus the new
+ * loan's own instalment (decisions_offer_instalment): first the loan as
+ * asked; when the offer the card's limit makes has a larger instalment,
+ * again with that one (at most DECISION_PASSES_MAX evaluations, else an
+ * underwriter decides); the decision is stored (decisions, M0011) with the card's id,
  * version and digest, the points, the reason codes and the inputs sealed
  * with the subject's data key bound to the decision's id; the application
  * moves to approved, declined or referred; `application.decide` is
@@ -51,6 +56,9 @@
 
 #define DECISION_ID_LEN SUBJECT_ID_LEN /* "dcs_" + body + NUL */
 #define DECISION_QUERIES_MAX 16	       /* recipient services asked at once */
+/* Evaluations of the card while the offer's instalment outgrows the one
+ * the debt burden counted; past them the case is referred. */
+#define DECISION_PASSES_MAX 3
 /* The reasons of a decline under the rule self_exclusion (Law 56-V art.
  * 3(3-3)): the credit report shows the borrower's voluntary refusal of
  * loans; no credit report came back, so it could not be checked. */
@@ -103,6 +111,23 @@ decisions_offer_compute(const struct product *p, const struct application *a,
 			int64_t limit_amount_tiyn, int64_t limit_term_days, int32_t start,
 			const struct loan_rules_in_force *rules, struct decision_offer *o,
 			struct loan_rule_refusal *rule);
+/*
+ * The offer's terms as the application asks them, before the card's limit
+ * is known (pure): its amount and term within the product's maxima, the
+ * product's rate, the payments and the method; no fee, no ГЭСВ, no loan
+ * rule checked.  The debt burden's first evaluation counts this loan.
+ */
+void decisions_offer_asked(const struct product *p, const struct application *a,
+			   int32_t start, struct decision_offer *o);
+/*
+ * The new loan's monthly payment, which the debt burden counts beside the
+ * bureau's (docs/scoring.md; pure): for a monthly offer the largest
+ * scheduled instalment of its annuity and differentiated schedules (the
+ * borrower may choose either); for a single payment what is repaid,
+ * principal and interest, over the months the term spans (ceil(term / 30
+ * days), at least one), rounded up.  -1 when no schedule can be built.
+ */
+int64_t decisions_offer_instalment(const struct decision_offer *o);
 /* The schedule of the offer by `method` into rows (cap of them). */
 SENIM_MUST_CHECK enum senim_result
 decisions_offer_schedule(const struct decision_offer *o, enum schedule_method method,

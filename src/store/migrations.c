@@ -952,6 +952,13 @@ static const char M0021[] =
  */
 static const char M0022[] = "{loan_events_applied}";
 
+/*
+ * Version 23: the borrower's declared monthly income (U1, the debt burden
+ * of docs/scoring.md), sealed with the subject's data key bound to the
+ * application (lending/applications.h); NULL when none was declared.
+ */
+static const char M0023[] = "ALTER TABLE applications ADD COLUMN income_sealed {blob};";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -975,6 +982,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 20, .name = "0020_deployment", .sql = M0020 },
 	{ .version = 21, .name = "0021_rights", .sql = M0021 },
 	{ .version = 22, .name = "0022_applied_events", .sql = M0022 },
+	{ .version = 23, .name = "0023_declared_income", .sql = M0023 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

@@ -6,8 +6,8 @@ application, an unknown product, a malformed body, a wrong role, another
 borrower's application — is a clear problem that changes nothing.  The C4
 walk: what the product needs and the borrower has not given is listed; a
 refusal declines the application with reason data_refused, audited.  The
-payout card is never in the database, the logs or the audit log in plain
-text."""
+payout card and the declared monthly income are never in the database, the
+logs or the audit log in plain text."""
 import glob
 import os
 import subprocess
@@ -253,6 +253,11 @@ def test_product_refusals(senim, staff, product):
     ({"payout_kind": "account", "payout_number": "KZ00125KZT1001300335"},
      "payout_number", "format"),                                          # mod 97
     ({"product": "Std!"}, "product", "format"),
+    ({"monthly_income_tiyn": -1}, "monthly_income_tiyn", "min_value"),
+    ({"monthly_income_tiyn": 10 ** 11 + 1}, "monthly_income_tiyn", "max_value"),
+    ({"monthly_income_tiyn": "300000"}, "monthly_income_tiyn", "type_integer"),
+    ({"monthly_income_tiyn": 3000.5}, "monthly_income_tiyn", "type_integer"),
+    ({"monthly_income_tiyn": True}, "monthly_income_tiyn", "type_integer"),
 ])
 def test_bad_bodies(senim, staff, product, over, field, rule):
     _, token = signed_in(senim, staff)
@@ -427,16 +432,24 @@ def test_the_payout_number_is_never_in_plain_text():
     _, token = signed_in(s, st)
     number = card()
     iban = kz_iban("999KZT7777777777")
-    a = apply_ok(s, token, payout_number=number)
+    income = 73918264537  # the declared monthly income, as distinctive
+    a = apply_ok(s, token, payout_number=number, monthly_income_tiyn=income)
     assert a["payout"]["last4"] == number[-4:]
-    s.get("/v1/me/applications/" + a["id"], token=token)
-    s.get("/v1/applications/" + a["id"], token=st["underwriter"])
+    assert a["monthly_income_tiyn"] == income
+    # Back to the borrower (their own data); not to an underwriter.
+    assert s.get("/v1/me/applications/" + a["id"],
+                 token=token).json["monthly_income_tiyn"] == income
+    r = s.get("/v1/applications/" + a["id"], token=st["underwriter"])
+    assert r.status == 200 and str(income).encode() not in r.body
     s.post("/v1/me/applications/%s/withdrawal" % a["id"], token=token)
     apply_ok(s, token, payout_kind="account", payout_number=iban)
     # a refused one passes through the logs too
     s.post("/v1/me/applications", application(payout_number=card(), amount_tiyn=1), token=token)
     sealed = s.sql("SELECT COUNT(*) FROM applications WHERE payout_sealed IS NOT NULL")
     assert sealed == [["2"]]
+    # No card here asks for the income: optional, and none is no column.
+    assert s.sql("SELECT COUNT(*) FROM applications WHERE income_sealed IS NOT NULL") \
+        == [["1"]]
     audit = "\n".join("|".join(r) for r in s.sql("SELECT * FROM audit_log")).encode()
     running = files_of(s)
     assert s.stop() == 0
@@ -449,7 +462,8 @@ def test_the_payout_number_is_never_in_plain_text():
         assert b"applications" in dump.stdout
     else:
         assert any(k.endswith("senim.db") for k in blobs)
-    needles = [number.encode(), iban.encode(), number[:12].encode(), iban[:16].encode()]
+    needles = [number.encode(), iban.encode(), number[:12].encode(), iban[:16].encode(),
+               str(income).encode()]
     leaks = [(name, n) for name, data in blobs.items() for n in needles if n in data]
     assert not leaks, leaks
 

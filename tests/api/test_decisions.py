@@ -21,6 +21,7 @@ from test_fail_closed import block_audit_sql, unblock_audit_sql
 SOURCE = os.environ.get("SENIM_SOURCE_DIR",
                         os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 RULES = os.path.join(SOURCE, "data", "loan-rules.conf")
+SHIPPED_CARD = os.path.join(SOURCE, "data", "scorecard.conf")
 ID = {"Senim-Purpose": "identification"}
 TOKEN = "bureau-token-12"
 
@@ -130,7 +131,7 @@ limit = 800 10000000 90
 """
 
 
-def make_world(self_exclusion_check=True):
+def make_world(self_exclusion_check=True, card_text=CARD):
     """Peers, a server and the two products.  Without the self-exclusion
     check (a rules file that says `check = no`), a decline without a credit
     report may be overridden; with it (the shipped rules, Law 56-V art.
@@ -164,7 +165,7 @@ def make_world(self_exclusion_check=True):
                                   credentials=credentials, ca=ca.crt))
     card = os.path.join(d, "scorecard.conf")
     with open(card, "w", encoding="utf-8") as f:
-        f.write(CARD)
+        f.write(card_text)
     s = Senim(extra_args=["--recipients", path, "--loan-rules", rules,
                           "--scorecard", card]).start()
     staff = {r: s.service_token("dcs-" + r, r) for r in ("admin", "underwriter")}
@@ -205,6 +206,25 @@ def world_unchecked():
     stop_world(w)
 
 
+@pytest.fixture(scope="module")
+def world_shipped():
+    """The shipped card (data/scorecard.conf), which scores the declared
+    income, and a product cheap enough that a 30-day offer keeps the ГЭСВ
+    cap: 20 % nominal, no fee."""
+    with open(SHIPPED_CARD, encoding="utf-8") as f:
+        w = make_world(card_text=f.read())
+    r = w["senim"].post("/v1/products", {
+        "code": "dcslow", "name_ru": "Микрокредит", "name_kk": "Микрокредит",
+        "amount_min_tiyn": 1000000, "amount_max_tiyn": 50000000,
+        "term_min_days": 30, "term_max_days": 365, "rate_bp": 2000,
+        "schedule_methods": ["annuity", "differentiated"],
+        "categories": ["identity", "contact"], "consents": ["credit_bureau_pkb"]},
+        token=w["staff"]["admin"])
+    assert r.status == 201, r
+    yield w
+    stop_world(w)
+
+
 @pytest.fixture(autouse=True)
 def calm_peers(world):
     for p in (world["bureau"], world["operator"], world["state"]):
@@ -224,10 +244,25 @@ def scored_borrower():
             return b
 
 
-def applied(world, consents=("credit_bureau_pkb", "mobile_operator"), product="dcs"):
-    """A registered borrower with the consents and an open application."""
+def clean_borrower():
+    """For the shipped card, 500 points before the debt burden: no history
+    at the bureau (the IIN's last digit odd: 150 + 100 + 80), an operator
+    score of 620..780 (80), 36..58 years old (70), no loan with us (0 + 20)."""
+    while True:
+        b = scored_borrower()
+        msisdn = "+" + "".join(ch for ch in b["phone"] if ch.isdigit())
+        score = peerlib.synthetic_phone(b["iin"], msisdn)["score"]["value"]
+        if int(b["iin"][-1]) % 2 == 1 and 1968 <= int(b["birth_date"][:4]) <= 1990 \
+                and 0.62 <= score <= 0.78:
+            return b
+
+
+def applied(world, consents=("credit_bureau_pkb", "mobile_operator"), product="dcs",
+            body=None, income=None, term_days=90):
+    """A registered borrower with the consents and an open application
+    (declaring `income` unless None)."""
     s = world["senim"]
-    body = scored_borrower()
+    body = body or scored_borrower()
     r = s.post("/v1/subjects", body, token=world["staff"]["underwriter"], headers=ID)
     assert r.status == 201, r
     sid = r.json["id"]
@@ -236,10 +271,13 @@ def applied(world, consents=("credit_bureau_pkb", "mobile_operator"), product="d
     for kind in consents:
         g = s.post("/v1/me/consents", {"kind": kind, "channel": "web"}, token=token)
         assert g.status in (200, 201), g
-    r = s.post("/v1/me/applications", {
-        "product": product, "amount_tiyn": 5000000, "term_days": 90,
+    application = {
+        "product": product, "amount_tiyn": 5000000, "term_days": term_days,
         "schedule_method": "annuity", "payout_kind": "account",
-        "payout_number": "KZ86125KZT5004100100"}, token=token)
+        "payout_number": "KZ86125KZT5004100100"}
+    if income is not None:
+        application["monthly_income_tiyn"] = income
+    r = s.post("/v1/me/applications", application, token=token)
     assert r.status == 201, r
     return {"sid": sid, "body": body, "token": token, "app": r.json}
 
@@ -619,3 +657,105 @@ def test_staff_fail_closed_without_audit(world):
     assert s.sql("SELECT COUNT(*) FROM application_locks") == [["0"]] or \
         who["app"]["id"] not in str(s.sql("SELECT application_id FROM application_locks"))
     assert staff_post(world, who, "decision", uw, {"outcome": "approve"}).status == 200
+
+
+# ---- the declared income and the debt burden (the shipped card) -----------------
+
+def points_of(world, app_id):
+    return world["senim"].sql("SELECT outcome, points, reasons FROM decisions"
+                              " WHERE application_id = '%s'" % app_id)
+
+
+def test_the_shipped_card_asks_for_the_income(world_shipped):
+    """It scores the debt burden, so an application without an income is
+    refused, in each language, and nothing is written."""
+    s = world_shipped["senim"]
+    who = applied(world_shipped, product="dcslow", body=clean_borrower(), income=0)
+    s.post("/v1/me/applications/%s/withdrawal" % who["app"]["id"], None, token=who["token"])
+    before = s.sql("SELECT COUNT(*) FROM applications")
+    body = {"product": "dcslow", "amount_tiyn": 5000000, "term_days": 30,
+            "schedule_method": "annuity", "payout_kind": "account",
+            "payout_number": "KZ86125KZT5004100100"}
+    details = set()
+    for lang in ("ru", "kk", "en"):
+        r = s.post("/v1/me/applications", body, token=who["token"],
+                   headers={"Accept-Language": lang})
+        assert r.status == 422 and r.json["code"] == "validation_failed", r
+        assert (r.json["field"], r.json["rule"]) == ("monthly_income_tiyn", "required")
+        details.add(r.json["detail"])
+    assert len(details) == 3
+    assert s.sql("SELECT COUNT(*) FROM applications") == before
+
+
+def test_a_fair_income_is_approved(world_shipped):
+    """1,000,000 ₸ a month against the new loan's one payment of about
+    50,800 ₸ (30 days at 20 %): about 508 bp, the best band (150)."""
+    who = applied(world_shipped, product="dcslow", body=clean_borrower(),
+                  income=100000000, term_days=30)
+    r = submit(world_shipped, who)
+    assert r.status == 200, r
+    assert r.json["state"] == "approved", r.json
+    assert points_of(world_shipped, who["app"]["id"]) == [["approve", "650", ""]]
+
+
+def test_payments_over_the_limit_decline(world_shipped):
+    """80,000 ₸ a month: the new loan's payment alone is about 63 % of it,
+    above the 50 % of max_debt_burden_bp — a hard decline, though the
+    bureau shows no debt at all."""
+    who = applied(world_shipped, product="dcslow", body=clean_borrower(),
+                  income=8000000, term_days=30)
+    r = submit(world_shipped, who, lang="en")
+    assert r.status == 200, r
+    assert r.json["state"] == "declined"
+    assert r.json["decline_reason"] == "debt_burden_over_limit"
+    assert r.json["decision"]["reasons"][0] == {
+        "code": "debt_burden_over_limit",
+        "text": "Debt payments exceed the allowed share of income."}
+    [[outcome, _, reasons]] = points_of(world_shipped, who["app"]["id"])
+    assert outcome == "decline" and reasons.startswith("debt_burden_over_limit")
+    o = world_shipped["senim"].get("/v1/me/applications/%s/offer" % who["app"]["id"],
+                                   token=who["token"])
+    assert o.status == 404
+
+
+def test_the_offers_instalment_is_counted_again(world_shipped):
+    """200,000 ₸ a month, 50,000 ₸ asked over 90 days: three payments of
+    about 17,500 ₸ are 875 bp (150 points: 650, approve); but the card's
+    limit at 650 is 30 days, one payment of about 50,800 ₸: 2541 bp, the
+    band 2001..3500 (100 points).  The decision is taken again with it —
+    600 points, still approved, the offer for 30 days — and the stored
+    points show the burden counted with the offer's instalment."""
+    who = applied(world_shipped, product="dcslow", body=clean_borrower(),
+                  income=20000000, term_days=90)
+    r = submit(world_shipped, who)
+    assert r.status == 200, r
+    assert r.json["state"] == "approved", r.json
+    assert points_of(world_shipped, who["app"]["id"]) == [["approve", "600", ""]]
+    o = world_shipped["senim"].get("/v1/me/applications/%s/offer" % who["app"]["id"],
+                                   token=who["token"])
+    assert o.status == 200 and o.json["term_days"] == 30, o
+
+
+def test_the_income_is_sealed_and_shown_only_to_the_borrower(world_shipped):
+    s = world_shipped["senim"]
+    income = 73918264537  # distinctive: nowhere else in the database
+    who = applied(world_shipped, product="dcslow", body=clean_borrower(),
+                  income=income, term_days=30)
+    assert who["app"]["monthly_income_tiyn"] == income
+    mine = s.get("/v1/me/applications/" + who["app"]["id"], token=who["token"])
+    assert mine.status == 200 and mine.json["monthly_income_tiyn"] == income
+    listed = s.get("/v1/me/applications", token=who["token"]).json["applications"]
+    assert all("monthly_income_tiyn" not in x for x in listed)
+    staff = s.get("/v1/applications/" + who["app"]["id"],
+                  token=world_shipped["staff"]["underwriter"])
+    assert staff.status == 200 and "monthly_income_tiyn" not in staff.json
+    assert str(income) not in staff.body.decode()
+    assert submit(world_shipped, who).status == 200
+    sealed = s.sql("SELECT income_sealed FROM applications WHERE id = '%s'"
+                   % who["app"]["id"])[0][0]
+    assert sealed and str(income) not in str(sealed)
+    dump = "\n".join("|".join(map(str, row)) for table in
+                     ("applications", "decisions", "audit_log", "loan_events")
+                     for row in s.sql("SELECT * FROM %s" % table))
+    assert str(income) not in dump
+    assert str(income) not in s.read_log()

@@ -15,7 +15,7 @@ from senim_harness import BIN, TMP
 SOURCE = os.environ.get("SENIM_SOURCE_DIR",
                         os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 SHIPPED = os.path.join(SOURCE, "data", "scorecard.conf")
-CLEAN = ("date=2026-03-01,birth_date=1990-05-05,bureau_overdue_days=0,active_loans=1,"
+CLEAN = ("date=2026-12-01,birth_date=1990-05-05,bureau_overdue_days=0,active_loans=1,"
          "debt_payments_tiyn=5000000,income_tiyn=30000000,enquiries_30d=1,"
          "operator_score=700")
 
@@ -43,7 +43,7 @@ def test_help_answers():
     assert p.returncode == 2 and b"--inputs and --lang go with show" in p.stderr
     p = run("scorecard", "show", "--lang", "de", SHIPPED)
     assert p.returncode == 2 and b"--lang: ru, kk or en" in p.stderr
-    p = run("scorecard", "show", "--inputs", "date=2026-03-01", SHIPPED)
+    p = run("scorecard", "show", "--inputs", "date=2026-12-01", SHIPPED)
     assert p.returncode == 2 and b"birth_date is required" in p.stderr
     p = run("scorecard", "show", "--inputs", CLEAN + ",colour=red", SHIPPED)
     assert p.returncode == 2 and b"unknown key 'colour'" in p.stderr
@@ -51,14 +51,14 @@ def test_help_answers():
     assert p.returncode == 2 and b"operator_score given twice" in p.stderr
     # An input the card refuses: before the card's date.
     p = run("scorecard", "show", "--inputs",
-            CLEAN.replace("date=2026-03-01", "date=2025-12-31"), SHIPPED)
-    assert p.returncode == 2 and b"in force from 2026-01-01" in p.stderr
+            CLEAN.replace("date=2026-12-01", "date=2026-11-30"), SHIPPED)
+    assert p.returncode == 2 and b"in force from 2026-12-01" in p.stderr
 
 
 def test_the_shipped_card_is_accepted_and_shown():
     p = run("scorecard", "check", SHIPPED)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.decode() == "%s: card kz_demo version 1 from 2026-01-01, good\n" % SHIPPED
+    assert p.stdout.decode() == "%s: card kz_demo version 2 from 2026-12-01, good\n" % SHIPPED
     p = run("scorecard", "show", SHIPPED)
     assert p.returncode == 0, p.stderr
     out = p.stdout.decode()
@@ -95,7 +95,7 @@ def test_an_application_is_evaluated():
     p = run("scorecard", "show", "--lang", "en", "--inputs", CLEAN, SHIPPED)
     assert p.returncode == 0, p.stderr
     out = p.stdout.decode()
-    assert "decision on 2026-03-01: approve\n" in out
+    assert "decision on 2026-12-01: approve\n" in out
     assert "debt_burden_bp                 1667     150" in out
     assert "lender_overdue_days         missing      20" in out
     assert "650  (approve from 600, refer from 520)" in out
@@ -103,11 +103,11 @@ def test_an_application_is_evaluated():
     assert "reasons:" not in out
     # No bureau answer is not a clean history.
     p = run("scorecard", "show", "--lang", "kk", "--inputs",
-            "date=2026-03-01,birth_date=1990-05-05,income_tiyn=30000000,"
+            "date=2026-12-01,birth_date=1990-05-05,income_tiyn=30000000,"
             "operator_score=700", SHIPPED)
     assert p.returncode == 0, p.stderr
     out = p.stdout.decode()
-    assert "decision on 2026-03-01: decline\n" in out
+    assert "decision on 2026-12-01: decline\n" in out
     assert "bureau_overdue_days         missing       0  bureau_unavailable" in out
     assert "  bureau_unavailable: Кредиттік тарихты алу мүмкін болмады.\n" in out
     assert out.index("bureau_unavailable:") < out.index("score_below_refer:")

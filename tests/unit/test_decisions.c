@@ -172,11 +172,87 @@ static void test_offer(void **state)
 	assert_true(o.single && o.gesv_single_bp > 0 && o.gesv_annuity_bp == -1);
 }
 
+/* The new loan's monthly payment, which the debt burden counts. */
+static void test_instalment(void **state)
+{
+	(void)state;
+	struct decision_offer o;
+	int32_t start = schedule_day(2026, 3, 1);
+
+	/* Without interest the arithmetic is plain: three monthly payments
+	 * of a third; a single payment over the months its term spans, up,
+	 * a term within one month counting whole. */
+	struct product free_ = product(0, 0);
+	static const struct {
+		int64_t amount, term;
+		const char *method;
+		int64_t want;
+	} rows[] = {
+		{ 3000000, 90, "annuity", 1000000 },
+		{ 3000000, 90, "differentiated", 1000000 },
+		{ 2000000, 30, "single", 2000000 },
+		{ 2000000, 31, "single", 1000000 },
+		{ 2000000, 60, "single", 1000000 },
+		{ 2000001, 60, "single", 1000001 },
+		{ 3000000, 61, "single", 1000000 },
+		{ 2000000, 15, "single", 2000000 },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct application a =
+			application(rows[i].amount, rows[i].term, rows[i].method);
+		decisions_offer_asked(&free_, &a, start, &o);
+		if (decisions_offer_instalment(&o) != rows[i].want)
+			fail_msg("%lld over %lld days %s: %lld, want %lld",
+				 (long long)rows[i].amount, (long long)rows[i].term,
+				 rows[i].method,
+				 (long long)decisions_offer_instalment(&o),
+				 (long long)rows[i].want);
+	}
+
+	/* With interest, monthly: the largest payment of either schedule —
+	 * the differentiated one's first, above the annuity's — whichever
+	 * method the application named, since the borrower chooses later. */
+	struct product p = product(3000, 100);
+	struct application a = application(5000000, 90, "annuity");
+	decisions_offer_asked(&p, &a, start, &o);
+	struct schedule_row an[3], diff[3];
+	size_t n = 0;
+	assert_int_equal(decisions_offer_schedule(&o, SCHEDULE_ANNUITY, an, 3, &n),
+			 SENIM_OK);
+	assert_int_equal(
+		decisions_offer_schedule(&o, SCHEDULE_DIFFERENTIATED, diff, 3, &n),
+		SENIM_OK);
+	assert_true(diff[0].total > an[0].total && diff[0].total > an[2].total);
+	assert_int_equal(decisions_offer_instalment(&o), diff[0].total);
+	assert_true(diff[0].total > 5000000 / 3);
+
+	/* Single, 45 days: principal and interest over two months, up. */
+	struct application single = application(5000000, 45, "single");
+	decisions_offer_asked(&p, &single, start, &o);
+	struct schedule_row one[1];
+	assert_int_equal(decisions_offer_schedule(&o, SCHEDULE_SINGLE, one, 1, &n),
+			 SENIM_OK);
+	assert_true(one[0].total > 5000000);
+	assert_int_equal(decisions_offer_instalment(&o), (one[0].total + 1) / 2);
+
+	/* As asked, within the product's maxima only. */
+	struct application big = application(80000000, 400, "annuity");
+	decisions_offer_asked(&p, &big, start, &o);
+	assert_int_equal(o.amount_tiyn, 50000000);
+	assert_int_equal(o.term_days, 365);
+	assert_int_equal(o.payments, 12);
+
+	/* No schedule (no payment at all): -1, never a made-up payment. */
+	o.payments = 0;
+	assert_int_equal(decisions_offer_instalment(&o), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inputs_from_answers),
 		cmocka_unit_test(test_offer),
+		cmocka_unit_test(test_instalment),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

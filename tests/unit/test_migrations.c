@@ -71,6 +71,8 @@ static const struct {
 	  "fac5804ae7943a065b53bf6fd39d2eda47600975ee56e22fb543587431f002d2" },
 	{ STORE_SQLITE, 22, "0022_applied_events",
 	  "bd92bcc6e17141a4f1628dad696d2c2536817710f012a9d3cd46ae109526cd34" },
+	{ STORE_SQLITE, 23, "0023_declared_income",
+	  "30ddd59aa19c8aeabe1607fe311616a8607bc558fdae5e066ed83e8d82688782" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -115,6 +117,8 @@ static const struct {
 	  "f44828cae6fde4eae263ace093f83a639d71469b75fb9cd948917aab3404ecad" },
 	{ STORE_POSTGRES, 22, "0022_applied_events",
 	  "70db60743214bf08443e1c758ab85fd7b8fdb1459c5f7ea8f77b1b20a346153d" },
+	{ STORE_POSTGRES, 23, "0023_declared_income",
+	  "8bd1aba8f3aa902d75117823b10426ef0fd4162c2b4978191774788fb7788dcf" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))

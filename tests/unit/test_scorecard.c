@@ -654,6 +654,46 @@ static void test_debt_burden(void **state)
 	expect_reasons(&r, want, N(want));
 }
 
+/* A card asks for the income only when the income can change its answer. */
+static void test_uses_income(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *old, *new;
+		int uses;
+	} rows[] = {
+		/* GOOD: missing refers, and the hard rule bites */
+		{ "", "", 1 },
+		/* every band and missing the same points, the limit at the cap */
+		{ "band = 0..3000 100\n"
+		  "band = 3001..max 30 high_debt_burden\n"
+		  "missing = refer debt_burden_unknown\n",
+		  "band = 0..max 100\nmissing = 100\n", 1 },
+		{ "max_debt_burden_bp = 5000", "max_debt_burden_bp = 1000000", 1 },
+	};
+	for (size_t i = 0; i < N(rows); i++) {
+		struct scorecard *c = parse_good_text(with(rows[i].old, rows[i].new));
+		assert_int_equal(scorecard_uses_income(c), rows[i].uses);
+		scorecard_free(c);
+	}
+	/* Both: nothing the income could change. */
+	static char text[8192];
+	snprintf(text, sizeof(text), "%s",
+		 with("max_debt_burden_bp = 5000", "max_debt_burden_bp = 1000000"));
+	char *at = strstr(text, "band = 0..3000 100\n");
+	assert_non_null(at);
+	const char *rest = strstr(at, "[attribute enquiries_30d]");
+	char tail[8192];
+	snprintf(tail, sizeof(tail), "band = 0..max 100\nmissing = 100\n%s", rest);
+	memcpy(at, tail, strlen(tail) + 1);
+	struct scorecard *c = parse_good_text(text);
+	assert_int_equal(scorecard_uses_income(c), 0);
+	/* A missing line with other points than the bands: it uses it. */
+	c->attr[SCORE_ATTR_DEBT_BURDEN].missing_points = 99;
+	assert_int_equal(scorecard_uses_income(c), 1);
+	scorecard_free(c);
+}
+
 static void test_missing(void **state)
 {
 	(void)state;
@@ -1008,10 +1048,12 @@ static void test_shipped_card(void **state)
 		fail_msg("%s", err);
 	free(text);
 	assert_true(c->min_age >= 18);
+	/* It scores the declared income: an application asks for it. */
+	assert_int_equal(scorecard_uses_income(c), 1);
 	/* A clean new borrower of 35 with a 1/6 burden and a good operator
 	 * score is approved; the same without a bureau answer is not. */
 	struct score_inputs in = {
-		.decision_date = "2026-03-01",
+		.decision_date = "2026-12-01",
 		.birth_date = "1990-05-05",
 		.active_loans = 1,
 		.debt_payments_tiyn = 5000000,
@@ -1043,6 +1085,7 @@ int main(void)
 		cmocka_unit_test(test_banding),
 		cmocka_unit_test(test_age),
 		cmocka_unit_test(test_debt_burden),
+		cmocka_unit_test(test_uses_income),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_missing_decline),
 		cmocka_unit_test(test_hard_rules),
