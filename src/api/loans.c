@@ -192,7 +192,8 @@ static json_t *loan_json(const struct loan_view *v)
 	const struct loan *l = &v->loan;
 	const struct loan_state *s = &l->state;
 	json_t *o = json_pack(
-		"{s:s,s:s,s:{s:I,s:I,s:s,s:o,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}"
+		"{s:s,s:s,s:{s:I,s:I,s:s,s:o,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+		"s:I}"
 		","
 		"s:{s:o,s:I}}",
 		"id", l->id, "status", loan_status_code((enum loan_status)s->status),
@@ -205,7 +206,8 @@ static json_t *loan_json(const struct loan_view *v)
 		"due_principal_tiyn", (json_int_t)s->due_principal, "due_interest_tiyn",
 		(json_int_t)s->due_interest, "due_penalty_tiyn",
 		(json_int_t)s->due_penalty, "interest_accrued_tiyn",
-		(json_int_t)s->interest_accrued, "overdue_days",
+		(json_int_t)s->interest_accrued, "interest_carried_tiyn",
+		(json_int_t)s->carried_interest, "overdue_days",
 		(json_int_t)s->overdue_days, "overpaid_tiyn", (json_int_t)s->overpaid,
 		"paid_principal_tiyn", (json_int_t)s->paid_principal, "payoff", "on",
 		day_json(v->today), "amount_tiyn", (json_int_t)v->payoff);

@@ -117,7 +117,8 @@ enum senim_result restructure_apply(const struct loan_state *st,
 	}
 	/* What interest is owed already is carried, not capitalised: it is
 	 * paid with the first new instalment and bears nothing meanwhile. */
-	r->carried_interest = st->due_interest + st->interest_accrued;
+	r->carried_interest =
+		st->due_interest + st->interest_accrued + st->carried_interest;
 	out[0].interest += r->carried_interest + extra;
 	out[0].total += r->carried_interest + extra;
 
@@ -149,6 +150,9 @@ enum senim_result restructure_apply(const struct loan_state *st,
 	ns->principal = ns->principal_not_due = P;
 	ns->due_principal = ns->due_interest = 0;
 	ns->interest_accrued = 0;
+	/* Kept as state, so an early repayment before the first new row
+	 * falls due pays it (servicing_pay, servicing_payoff). */
+	ns->carried_interest = r->carried_interest;
 	ns->status = LOAN_OPEN;
 	ns->overdue_since = SERVICING_NO_DAY;
 	ns->overdue_days = 0;

@@ -24,8 +24,11 @@
  *     principal not yet due plus the due and unpaid principal), built by
  *     core/schedule with the loan's method and rate;
  *   - the interest due and unpaid and the interest accrued to the decision
- *     day are carried into the first new row's interest, never lost and
- *     never capitalised (they bear no interest);
+ *     day (and any still carried from an earlier restructuring) are
+ *     carried into the first new row's interest, never lost and never
+ *     capitalised (they bear no interest); the state keeps the amount
+ *     (carried_interest) until that row falls due, so an early repayment
+ *     before then pays it (core/servicing);
  *   - the penalty charged stays due as it is (a payment takes it in the
  *     rules' order); no penalty is charged on it;
  *   - the delay ends: nothing is overdue, the bucket is none, the window

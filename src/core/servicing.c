@@ -12,8 +12,8 @@
  * than 64 bits before the division, as in schedule.c. */
 __extension__ typedef __int128 wide;
 
-/* 20 int32_t and 16 int64_t: no padding for a byte comparison to trip on. */
-_Static_assert(sizeof(struct loan_state) == 20 * 4 + 16 * 8, "loan_state has padding");
+/* 20 int32_t and 17 int64_t: no padding for a byte comparison to trip on. */
+_Static_assert(sizeof(struct loan_state) == 20 * 4 + 17 * 8, "loan_state has padding");
 
 /* round_half_up(num / den), num >= 0, den > 0; the callers' ranges keep the
  * quotient far inside int64. */
@@ -65,14 +65,19 @@ int servicing_check(const struct loan_state *st)
 	if (st->principal < 0 || st->principal_not_due < 0 || st->due_principal < 0 ||
 	    st->due_interest < 0 || st->due_penalty < 0 || st->interest_accrued < 0 ||
 	    st->penalty_year < 0 || st->penalty_total < st->penalty_year ||
-	    st->overpaid < 0)
+	    st->overpaid < 0 || st->carried_interest < 0)
 		return 0;
 	if (st->principal != st->principal_not_due + st->due_principal)
 		return 0;
 	if (st->next_row < 0 || st->next_row > st->rows || st->oldest_p > st->next_row ||
 	    st->oldest_i > st->next_row)
 		return 0;
-	int zero = st->principal == 0 && st->due_interest == 0 && st->due_penalty == 0;
+	/* The carried interest is in the first row's interest: once that row
+	 * fell due it is due interest, not carried. */
+	if (st->carried_interest > 0 && st->next_row != 0)
+		return 0;
+	int zero = st->principal == 0 && st->due_interest == 0 && st->due_penalty == 0 &&
+		   st->carried_interest == 0;
 	if (zero != (st->status == LOAN_CLOSED))
 		return 0;
 	if ((st->status == LOAN_OVERDUE) != (st->due_principal + st->due_interest > 0 &&
@@ -206,6 +211,7 @@ enum senim_result servicing_day(struct loan_state *st, const struct servicing_te
 		st->due_principal += r->principal;
 		st->principal_not_due -= r->principal;
 		st->due_interest += r->interest;
+		st->carried_interest = 0; /* in r->interest, due now */
 		st->next_row++;
 		st->interest_accrued = 0;
 		st->period_start = st->seg_start = r->due;
@@ -367,13 +373,17 @@ enum senim_result servicing_pay(struct loan_state *st, const struct servicing_te
 
 	/* Early repayment: only once every due amount is paid (rem > 0 means
 	 * the loop took each in full), and only with the interest to the day
-	 * paid in full first, so the rebuilt rows start from a clean period. */
+	 * paid in full first, so the rebuilt rows start from a clean period.
+	 * The interest to the day includes what a restructuring carried into
+	 * the first row not yet due: interest, so before principal, and it
+	 * would otherwise be lost to the rebuilt rows or the payoff. */
 	if (kind == SERVICING_PAY_EARLY && rem > 0 && s.principal_not_due > 0) {
-		int64_t itd = accrued_to(&s, t, day);
+		int64_t itd = s.carried_interest + accrued_to(&s, t, day);
 		if (rem >= itd) {
 			rem -= itd;
 			sp.interest_to_date = itd;
 			s.paid_interest += itd;
+			s.carried_interest = 0;
 			int64_t pe = min64(rem, s.principal_not_due);
 			rem -= pe;
 			sp.principal_early = pe;
@@ -432,7 +442,7 @@ int64_t servicing_payoff(const struct loan_state *st, const struct servicing_ter
 	if (st->status == LOAN_CLOSED)
 		return 0;
 	return st->due_principal + st->due_interest + st->due_penalty +
-	       st->principal_not_due + accrued_to(st, t, day);
+	       st->carried_interest + st->principal_not_due + accrued_to(st, t, day);
 }
 
 int servicing_notice_sent(struct loan_state *st, int32_t day)

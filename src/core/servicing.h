@@ -45,8 +45,9 @@
  * Money is int64 tiyn, dates day numbers (core/schedule.h), rates basis
  * points.  Invariants kept by every function here (servicing_check tests
  * them): principal = principal_not_due + due_principal; every amount >= 0;
- * status CLOSED exactly when principal, due_interest and due_penalty are
- * all 0; paid_* only grow.
+ * status CLOSED exactly when principal, due_interest, due_penalty and
+ * carried_interest are all 0; carried interest only before the current
+ * schedule's first row falls due; paid_* only grow.
  */
 #ifndef SENIM_SERVICING_H
 #define SENIM_SERVICING_H
@@ -86,7 +87,7 @@ struct servicing_terms {
 	int32_t penalty_annual_bp; /* its cap a contract year, of the amount lent */
 };
 
-/* A loan's state: plain integers, no pointers, no padding (208 bytes);
+/* A loan's state: plain integers, no pointers, no padding (216 bytes);
  * store it as it is. */
 struct loan_state {
 	int32_t day;	/* the last day closed (start - 1 before the first close) */
@@ -132,6 +133,11 @@ struct loan_state {
 	int32_t oldest_p, oldest_i;
 	int64_t before_p, before_i;
 	int64_t fifo_p, fifo_i;
+
+	/* Interest owed before a restructuring, carried into the first new
+	 * row's interest (core/restructure) and not paid yet: owed while that
+	 * row is not due, then part of due_interest.  It bears no interest. */
+	int64_t carried_interest;
 };
 
 /* What servicing_day reports for the caller to record (a bit set). */
@@ -158,7 +164,8 @@ enum servicing_pay_kind {
 struct servicing_split {
 	int64_t principal_overdue, interest_overdue, penalty;
 	int64_t principal_current, interest_current;
-	int64_t interest_to_date; /* early: the current period's interest so far */
+	int64_t interest_to_date; /* early: the interest carried (if any) and the
+				   * current period's interest so far */
 	int64_t principal_early;  /* early: principal not yet due */
 	int64_t overpayment;	  /* left over: the caller refunds or holds it */
 	int events;		  /* SERVICING_EV_CURED, _CLOSED, _RESCHEDULED */
@@ -197,8 +204,9 @@ servicing_day(struct loan_state *st, const struct servicing_terms *t,
  * takes is split->overpayment (and st->overpaid).
  *
  * SERVICING_PAY_EARLY: what remains after every due amount pays the
- * interest to the day and then principal not yet due — but only when it
- * covers the interest to the day in full (otherwise it is overpayment).
+ * interest to the day — the carried interest (st->carried_interest) and
+ * the current period's so far — and then principal not yet due, but only
+ * when it covers that interest in full (otherwise it is overpayment).
  * Repaying all the principal closes the loan: no fee or penalty for early
  * repayment.  A partial early repayment keeps the term and the due dates
  * and lowers the instalments: the remaining rows are rebuilt into
@@ -217,7 +225,8 @@ servicing_pay(struct loan_state *st, const struct servicing_terms *t,
 	      struct schedule_row *new_rows, size_t new_cap, size_t *new_n);
 
 /* What full repayment on `day` (st->day + 1) costs: every due amount, the
- * interest to the day and the principal not yet due. */
+ * carried interest, the interest to the day and the principal not yet
+ * due. */
 int64_t servicing_payoff(const struct loan_state *st, const struct servicing_terms *t,
 			 int32_t day);
 

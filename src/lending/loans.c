@@ -26,7 +26,8 @@
 /* The state's fields in the order they are stored: each is an int64_t or
  * an int32_t member, written big-endian at its width.  The list is the
  * format: a field added to struct loan_state goes at its end with a new
- * LOAN_STATE_BYTES (and a migration of the stored states). */
+ * LOAN_STATE_BYTES, and decoding keeps reading the shorter states saved
+ * before it (the new field 0) until their next save. */
 #define STATE_FIELDS(X)            \
 	X(32, day)                 \
 	X(32, status)              \
@@ -63,7 +64,8 @@
 	X(64, before_p)            \
 	X(64, before_i)            \
 	X(64, fifo_p)              \
-	X(64, fifo_i)
+	X(64, fifo_i)              \
+	X(64, carried_interest)
 
 #define STATE_SIZE(bits, name) +(bits) / 8
 _Static_assert(0 STATE_FIELDS(STATE_SIZE) == LOAN_STATE_BYTES,
@@ -83,13 +85,16 @@ void loan_state_encode(const struct loan_state *st, unsigned char out[LOAN_STATE
 
 enum senim_result loan_state_decode(const void *in, size_t len, struct loan_state *st)
 {
-	if (len != LOAN_STATE_BYTES)
+	if (len != LOAN_STATE_BYTES && len != LOAN_STATE_BYTES_V1)
 		return SENIM_ERR_INVALID;
 	const unsigned char *p = in;
+	size_t at = 0;
 	memset(st, 0, sizeof(*st));
-#define GET(bits, name)                            \
-	st->name = (int##bits##_t)get_be##bits(p); \
-	p += (bits) / 8;
+	/* A V1 state ends before carried_interest, which stays 0. */
+#define GET(bits, name)                                         \
+	if (at + (bits) / 8 <= len)                             \
+		st->name = (int##bits##_t)get_be##bits(p + at); \
+	at += (bits) / 8;
 	STATE_FIELDS(GET)
 #undef GET
 	return servicing_check(st) ? SENIM_OK : SENIM_ERR_INVALID;
@@ -184,14 +189,16 @@ enum senim_result loan_save(struct store_tx *tx, const struct loan *l)
 	return store_exec(
 		tx,
 		"UPDATE loans SET state = $2, schedule = $3, status = $4, day = $5,"
-		" overdue_days = $6, principal_left = $7, updated_at = $8 WHERE id = $1",
+		" overdue_days = $6, principal_left = $7, updated_at = $8,"
+		" carried_interest = $9 WHERE id = $1",
 		(struct store_val[]){
 			SV_TEXT(l->id), SV_BLOB(state, sizeof(state)),
 			SV_BLOB(rows, l->nrows * LOAN_ROW_BYTES),
 			SV_TEXT(loan_status_code((enum loan_status)l->state.status)),
 			SV_INT(l->state.day), SV_INT(l->state.overdue_days),
-			SV_INT(l->state.principal), SV_INT(clock_now_us() / 1000) },
-		8, NULL);
+			SV_INT(l->state.principal), SV_INT(clock_now_us() / 1000),
+			SV_INT(l->state.carried_interest) },
+		9, NULL);
 }
 
 static int terms_in_range(const struct loan_open *op)

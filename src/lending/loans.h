@@ -8,11 +8,14 @@
  * Invariants:
  *   - `state` is struct loan_state encoded field by field, big-endian
  *     (LOAN_STATE_BYTES); `schedule` the current rows, LOAN_ROW_BYTES each.
- *     Decoding checks the length and servicing_check(); a row that does not
- *     decode is SENIM_ERR_CRYPTO's cousin SENIM_ERR_STORE, never used.
- *   - The columns status, day, overdue_days and principal_left mirror the
- *     state (a save writes them together), so end of day finds the loans
- *     it must close by index, and a portfolio report needs no decoding.
+ *     Decoding checks the length and servicing_check(); a state saved
+ *     before carried_interest existed (LOAN_STATE_BYTES_V1) decodes with
+ *     it 0, and the next save writes the current length.  A row that does
+ *     not decode is SENIM_ERR_CRYPTO's cousin SENIM_ERR_STORE, never used.
+ *   - The columns status, day, overdue_days, principal_left and
+ *     carried_interest (migration 24) mirror the state (a save writes them
+ *     together), so end of day finds the loans it must close by index, and
+ *     a portfolio report needs no decoding.
  *   - The contract number is personal (it leads to the borrower at a
  *     bureau): sealed under the subject's key in `sealed`, found by its
  *     blind index `contract_index` (kind "contract", unique).  The amounts
@@ -36,14 +39,16 @@
 
 #define LOAN_ID_LEN (4 + ID_BODY_CHARS + 1) /* "lon_" + 22 + NUL */
 #define LOAN_CONTRACT_MAX 64		    /* bytes of a contract number */
-#define LOAN_STATE_BYTES 208		    /* struct loan_state, encoded */
+#define LOAN_STATE_BYTES 216		    /* struct loan_state, encoded */
+#define LOAN_STATE_BYTES_V1 208		    /* before carried_interest */
 #define LOAN_ROW_BYTES 36		    /* due 4, four amounts 8 each */
 #define LOAN_ROWS_MAX SCHEDULE_MAX_PAYMENTS
 
 /* ---- encodings ------------------------------------------------------------------- */
 
 void loan_state_encode(const struct loan_state *st, unsigned char out[LOAN_STATE_BYTES]);
-/* SENIM_ERR_INVALID for a wrong length or a state that breaks
+/* From LOAN_STATE_BYTES, or LOAN_STATE_BYTES_V1 (carried_interest 0).
+ * SENIM_ERR_INVALID for another length or a state that breaks
  * servicing_check(). */
 SENIM_MUST_CHECK enum senim_result loan_state_decode(const void *p, size_t len,
 						     struct loan_state *st);

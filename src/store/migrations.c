@@ -959,6 +959,17 @@ static const char M0022[] = "{loan_events_applied}";
  */
 static const char M0023[] = "ALTER TABLE applications ADD COLUMN income_sealed {blob};";
 
+/*
+ * Version 24: the interest a restructuring carried into the first new row,
+ * still unpaid (struct loan_state's carried_interest, core/servicing.h),
+ * mirrored beside principal_left so a report of what is owed needs no
+ * decoding.  The states saved before it are 8 bytes shorter and decode with
+ * the amount 0 (lending/loans.h), which is what the column's default says
+ * of them.
+ */
+static const char M0024[] =
+	"ALTER TABLE loans ADD COLUMN carried_interest BIGINT NOT NULL DEFAULT 0;";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -983,6 +994,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 21, .name = "0021_rights", .sql = M0021 },
 	{ .version = 22, .name = "0022_applied_events", .sql = M0022 },
 	{ .version = 23, .name = "0023_declared_income", .sql = M0023 },
+	{ .version = 24, .name = "0024_carried_interest", .sql = M0024 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

@@ -24,6 +24,7 @@ ID = {"Senim-Purpose": "identification"}
 HEADER = ("contract_number,iin,principal_tiyn,rate_bp,method,payments,term_days,"
           "start_date,penalty_daily_bp,penalty_annual_bp\n")
 TODAY = datetime.datetime.now(datetime.timezone.utc).date()
+BACKEND = os.environ.get("SENIM_TEST_BACKEND", "sqlite")
 
 
 def days_ago(n):
@@ -369,3 +370,125 @@ def test_a_blocked_borrower_is_refused_and_the_refusal_audited(world):
     assert len(rows) == denied + 1 and rows[-1][4] == "loan_servicing"
     assert s.sql("SELECT status FROM restructurings WHERE id = '%s'"
                  % r.json["id"])[0][0] == "open"
+
+
+def restructured_by_deferral(w):
+    """An overdue loan restructured today by a 2-month deferral; the loan's
+    view before and after."""
+    s = w["senim"]
+    loan_id, token = overdue_loan(w)
+    before = s.get("/v1/me/loans/" + loan_id, token=token).json
+    r = ask(w, token, loan_id, {"reason": "job_loss", "kind": "deferral", "months": 2})
+    assert r.status == 201, r
+    d = decide(w, r.json["id"], {"outcome": "approve", "reason": "hardship_confirmed"})
+    assert d.status == 200, d
+    after = s.get("/v1/me/loans/" + loan_id, token=token).json
+    return loan_id, token, before, after
+
+
+def pay_early(w, loan_id, amount, ref):
+    return w["senim"].post("/v1/loans/%s/payments" % loan_id,
+                           {"provider_ref": "rst-%s-%d" % (ref, os.getpid()),
+                            "amount_tiyn": amount, "currency": "KZT",
+                            "paid_at": now_text(), "channel": "card", "kind": "early"},
+                           token=w["provider"])
+
+
+def test_early_full_repayment_pays_the_carried_interest(world):
+    """The interest owed on the decision day (due and unpaid, accrued to
+    that morning) is carried into the first new instalment and kept as the
+    loan's state: today's payoff is the principal, the penalty and that
+    interest (nothing has accrued yet in the new period), and an early
+    repayment of it pays the carried interest and closes the loan."""
+    s = world["senim"]
+    loan_id, token, before, after = restructured_by_deferral(world)
+    b = before["state"]
+    carried = b["due_interest_tiyn"] + b["interest_accrued_tiyn"]
+    principal, penalty = b["outstanding_principal_tiyn"], b["due_penalty_tiyn"]
+    assert carried > 0 and penalty > 0
+    assert after["state"]["interest_carried_tiyn"] == carried
+    assert after["state"]["due_interest_tiyn"] == 0
+    assert after["payoff"] == {"on": TODAY.isoformat(),
+                               "amount_tiyn": principal + penalty + carried}
+    mirrored = s.sql("SELECT carried_interest FROM loans WHERE id = '%s'" % loan_id)
+    assert int(mirrored[0][0]) == carried
+    # the first new instalment still holds it, as agreed
+    sched = s.get("/v1/me/loans/%s/schedule" % loan_id, token=token).json
+    assert sched["rows"][0]["interest_tiyn"] > carried
+
+    p = pay_early(world, loan_id, principal + penalty + carried, "full")
+    assert p.status == 201, p
+    assert p.json["split"]["penalty"] == penalty
+    assert p.json["split"]["interest_to_date"] == carried
+    assert p.json["split"]["principal_early"] == principal
+    assert p.json["overpayment_tiyn"] == 0
+    assert p.json["loan_status"] == "closed"
+    done = s.get("/v1/me/loans/" + loan_id, token=token).json
+    assert done["status"] == "closed" and done["state"]["interest_carried_tiyn"] == 0
+    assert done["payoff"]["amount_tiyn"] == 0
+    assert int(s.sql("SELECT carried_interest FROM loans WHERE id = '%s'"
+                     % loan_id)[0][0]) == 0
+    events = [e[0] for e in s.sql(
+        "SELECT event FROM loan_events WHERE subject_id ="
+        " (SELECT subject_id FROM loans WHERE id = '%s')" % loan_id)]
+    assert "closed" in events
+
+
+def test_partial_early_repayment_keeps_or_pays_the_carried_interest(world):
+    """An early payment that cannot pay the carried interest in full is
+    handed back and the carried interest stays owed; one that can pays it
+    first, then lowers the principal, and the rebuilt rows owe the rest."""
+    s = world["senim"]
+    loan_id, token, before, after = restructured_by_deferral(world)
+    b = before["state"]
+    carried = b["due_interest_tiyn"] + b["interest_accrued_tiyn"]
+    principal, penalty = b["outstanding_principal_tiyn"], b["due_penalty_tiyn"]
+
+    short = pay_early(world, loan_id, penalty + carried - 1, "short")
+    assert short.status == 201, short
+    assert short.json["split"]["penalty"] == penalty  # due: paid as usual
+    assert short.json["split"]["interest_to_date"] == 0
+    assert short.json["split"]["principal_early"] == 0
+    assert short.json["overpayment_tiyn"] == carried - 1
+    view = s.get("/v1/me/loans/" + loan_id, token=token).json
+    assert view["state"]["interest_carried_tiyn"] == carried
+    assert view["state"]["outstanding_principal_tiyn"] == principal
+    assert view["payoff"]["amount_tiyn"] == principal + carried
+
+    part = pay_early(world, loan_id, carried + 1_000_000, "part")
+    assert part.status == 201, part
+    assert part.json["split"]["interest_to_date"] == carried
+    assert part.json["split"]["principal_early"] == 1_000_000
+    assert part.json["overpayment_tiyn"] == 0
+    assert part.json["loan_status"] == "open"
+    view = s.get("/v1/me/loans/" + loan_id, token=token).json
+    assert view["state"]["interest_carried_tiyn"] == 0
+    assert view["payoff"]["amount_tiyn"] == principal - 1_000_000
+    sched = s.get("/v1/me/loans/%s/schedule" % loan_id, token=token).json
+    assert sum(x["principal_tiyn"] for x in sched["rows"]) == principal - 1_000_000
+    # the rebuilt first row owes the new period's interest only: at most a
+    # full deferred period's (3 months at 36 %) on what is left
+    assert sched["rows"][0]["interest_tiyn"] <= (principal - 1_000_000) * 3600 * 3 // 120000
+
+
+def test_a_state_saved_before_carried_interest_still_reads(world):
+    """A loan saved before migration 24 has the 208-byte state (no carried
+    interest): it reads with none, takes a payment, and is saved back at
+    the current length."""
+    s = world["senim"]
+    _, iin, token = signed_in(world)
+    loan_id = import_loan(world, iin, days_ago(5))
+    view = s.get("/v1/me/loans/" + loan_id, token=token).json
+    cut = "substring(state from 1 for 208)" if BACKEND == "postgres" \
+        else "substr(state, 1, 208)"
+    s.sql("UPDATE loans SET state = %s WHERE id = '%s'" % (cut, loan_id))
+    assert s.sql("SELECT length(state) FROM loans WHERE id = '%s'" % loan_id)[0][0] == "208"
+    old = s.get("/v1/me/loans/" + loan_id, token=token)
+    assert old.status == 200, old
+    assert old.json == view and old.json["state"]["interest_carried_tiyn"] == 0
+    p = s.post("/v1/loans/%s/payments" % loan_id,
+               {"provider_ref": "rst-v1-%d" % os.getpid(), "amount_tiyn": 100_000,
+                "currency": "KZT", "paid_at": now_text(), "channel": "card"},
+               token=world["provider"])
+    assert p.status == 201, p
+    assert s.sql("SELECT length(state) FROM loans WHERE id = '%s'" % loan_id)[0][0] == "216"

@@ -73,6 +73,8 @@ static const struct {
 	  "bd92bcc6e17141a4f1628dad696d2c2536817710f012a9d3cd46ae109526cd34" },
 	{ STORE_SQLITE, 23, "0023_declared_income",
 	  "30ddd59aa19c8aeabe1607fe311616a8607bc558fdae5e066ed83e8d82688782" },
+	{ STORE_SQLITE, 24, "0024_carried_interest",
+	  "7d2a68d120948635e2775967a68cf5de35079892d984471ad1087e128e91b0c6" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -119,6 +121,8 @@ static const struct {
 	  "70db60743214bf08443e1c758ab85fd7b8fdb1459c5f7ea8f77b1b20a346153d" },
 	{ STORE_POSTGRES, 23, "0023_declared_income",
 	  "8bd1aba8f3aa902d75117823b10426ef0fd4162c2b4978191774788fb7788dcf" },
+	{ STORE_POSTGRES, 24, "0024_carried_interest",
+	  "7d2a68d120948635e2775967a68cf5de35079892d984471ad1087e128e91b0c6" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))

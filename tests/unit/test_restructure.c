@@ -6,7 +6,9 @@
  * parts sum to the principal left, the interest owed is carried into the
  * first row, the delay ends, the state keeps servicing_check) and each
  * refusal, then the loan is run on under its new rows to its end and repaid
- * to the tiyn.  The rules file also pins the optional
+ * to the tiyn.  The carried interest stays owed as state until the first new
+ * row falls due: an early repayment before then pays it (in full, or not at
+ * all), the payoff includes it, a rebuilt schedule does not lose it.  The rules file also pins the optional
  * `restructuring_answer` rule.
  */
 #include <setjmp.h>
@@ -127,6 +129,8 @@ static void repay_to_the_end(struct loan *l, int32_t day)
 						       l->st.day + 1, NULL),
 					 SENIM_OK);
 		}
+		/* the carried part is in the row's interest now, due */
+		assert_int_equal(l->st.carried_interest, 0);
 		int64_t amount = l->rows[k].total + (k == 0 ? l->st.due_penalty : 0);
 		struct servicing_split sp;
 		assert_int_equal(servicing_pay(&l->st, &l->t, l->rows, l->n, &f,
@@ -171,6 +175,7 @@ static void check_restructured(struct loan *l, const struct loan_state *before,
 	assert_int_equal(s->bucket, LOAN_BUCKET_NONE);
 	assert_int_equal(s->restructuring_until, SERVICING_NO_DAY);
 	assert_int_equal(s->schedule_version, before->schedule_version + 1);
+	assert_int_equal(s->carried_interest, r->carried_interest);
 	assert_int_equal(s->day, before->day);
 	assert_true(r->gesv_bp > 0 && r->gesv_bp <= 4600);
 }
@@ -262,6 +267,104 @@ static void test_single_deferral(void **state)
 	repay_to_the_end(&l, day);
 }
 
+/* Interest to the morning of `day` on the first new row's period
+ * [from, due), 30/360 spread over its days (docs/lending-servicing.md),
+ * computed here from the terms, not the state. */
+static int64_t to_day(int64_t principal, int32_t rate, int32_t from, int32_t due,
+		      int32_t day)
+{
+	__extension__ __int128 num = (__int128)principal * rate * (day - from);
+	__extension__ __int128 den = (__int128)120000 * (due - from);
+	return (int64_t)((2 * num + den) / (2 * den));
+}
+
+/* A deferral's carried interest, before the first new row falls due: the
+ * payoff includes it; an early repayment pays it before any principal, in
+ * full or not at all; a partial one leaves rebuilt rows without it. */
+static void test_carried_interest_until_paid(void **state)
+{
+	(void)state;
+	struct loan l;
+	int32_t day = schedule_day(2026, 2, 20);
+	loan_to(&l, SCHEDULE_ANNUITY, 3, 3600, day);
+	struct loan_state before = l.st;
+	struct schedule_row out[SCHEDULE_MAX_PAYMENTS];
+	struct restructure_result r;
+	struct restructure_proposal p = { .kind = RESTRUCTURE_DEFERRAL, .months = 2 };
+	assert_int_equal(restructure_apply(&l.st, &l.t, l.rows, l.n, &p, &f, day, out,
+					   SCHEDULE_MAX_PAYMENTS, &r),
+			 SENIM_OK);
+	memcpy(l.rows, out, r.n * sizeof(out[0]));
+	l.n = r.n;
+	l.st = r.state;
+	int64_t carried = before.due_interest + before.interest_accrued;
+	int64_t P = before.principal, pen = before.due_penalty;
+	assert_true(carried > 0 && pen > 0);
+	assert_int_equal(l.st.carried_interest, carried);
+	/* 25 days on under the new rows: still carried, nothing due */
+	for (int32_t d = day; d < day + 25; d++)
+		assert_int_equal(servicing_day(&l.st, &l.t, l.rows, l.n, &f, d, NULL),
+				 SENIM_OK);
+	int32_t d = day + 25;
+	assert_int_equal(l.st.carried_interest, carried);
+	assert_int_equal(l.st.due_interest, 0);
+	int64_t itd = to_day(P, 3600, day, l.rows[0].due, d);
+	int64_t payoff = P + pen + carried + itd;
+	assert_int_equal(servicing_payoff(&l.st, &l.t, d), payoff);
+
+	/* in full: the loan closes, the carried interest paid as interest */
+	struct loan a = l;
+	struct servicing_split sp;
+	size_t nn = 0;
+	assert_int_equal(servicing_pay(&a.st, &a.t, a.rows, a.n, &f, d, payoff,
+				       SERVICING_PAY_EARLY, &sp, NULL, 0, &nn),
+			 SENIM_OK);
+	assert_int_equal(a.st.status, LOAN_CLOSED);
+	assert_int_equal(sp.penalty, pen);
+	assert_int_equal(sp.interest_to_date, carried + itd);
+	assert_int_equal(sp.principal_early, P);
+	assert_int_equal(sp.overpayment, 0);
+	assert_int_equal(a.st.carried_interest, 0);
+	assert_int_equal(a.st.paid_interest, l.st.paid_interest + carried + itd);
+
+	/* a tiyn short of the interest owed: handed back, still carried */
+	struct loan b = l;
+	assert_int_equal(servicing_pay(&b.st, &b.t, b.rows, b.n, &f, d,
+				       pen + carried + itd - 1, SERVICING_PAY_EARLY, &sp,
+				       NULL, 0, &nn),
+			 SENIM_OK);
+	assert_int_equal(sp.overpayment, carried + itd - 1);
+	assert_int_equal(sp.principal_early, 0);
+	assert_int_equal(b.st.carried_interest, carried);
+	assert_int_equal(b.st.principal, P);
+	assert_int_equal(servicing_payoff(&b.st, &b.t, d), payoff - pen);
+
+	/* partial: the interest first, then principal; the rebuilt rows owe
+	 * only the principal left and its interest from today */
+	struct loan c = l;
+	int64_t amount = pen + carried + itd + 5000000;
+	struct schedule_row nr[SCHEDULE_MAX_PAYMENTS];
+	assert_int_equal(servicing_pay(&c.st, &c.t, c.rows, c.n, &f, d, amount,
+				       SERVICING_PAY_EARLY, &sp, nr,
+				       SCHEDULE_MAX_PAYMENTS, &nn),
+			 SENIM_OK);
+	assert_true(sp.events & SERVICING_EV_RESCHEDULED);
+	assert_int_equal(sp.interest_to_date, carried + itd);
+	assert_int_equal(sp.principal_early, 5000000);
+	assert_int_equal(c.st.carried_interest, 0);
+	assert_int_equal(nn, l.n);
+	/* the first rebuilt row: interest from today to its due date only */
+	__extension__ __int128 num =
+		(__int128)(P - 5000000) * 3600 * (l.rows[0].due - d) * 2;
+	__extension__ __int128 den = (__int128)120000 * (l.rows[0].due - day);
+	assert_int_equal(nr[0].interest, (int64_t)((num + den) / (2 * den)));
+	memcpy(c.rows, nr, nn * sizeof(nr[0]));
+	c.n = nn;
+	assert_int_equal(servicing_payoff(&c.st, &c.t, d), P - 5000000);
+	repay_to_the_end(&c, d);
+	assert_int_equal(c.st.paid_principal, P);
+}
+
 static void test_refusals(void **state)
 {
 	(void)state;
@@ -339,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_term),
 		cmocka_unit_test(test_deferral),
 		cmocka_unit_test(test_single_deferral),
+		cmocka_unit_test(test_carried_interest_until_paid),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_kind_codes),
 	};

@@ -6,7 +6,9 @@
  * closing, a late instalment through every bucket and the penalty cap,
  * partial payments in the allocation order, an overpayment, early full and
  * partial repayment with the rebuilt rows, a single payment, the cap in a
- * second contract year.  Besides: the day step is a pure function of the
+ * second contract year, and restructured loans (core/restructure) whose
+ * carried interest an early repayment pays, full or partial, or the first
+ * new row takes when it falls due.  Besides: the day step is a pure function of the
  * stored state, and the notice, restructuring and allocation rules.
  */
 #include <setjmp.h>
@@ -17,7 +19,10 @@
 
 #include <string.h>
 
+#include <stdio.h>
+
 #include "core/loan_rules.h"
+#include "core/restructure.h"
 #include "core/schedule.h"
 #include "core/servicing.h"
 #include "common/banned.h"
@@ -49,12 +54,13 @@ struct sv_pay {
 
 /* status, principal, not due, due principal, due interest, due penalty,
  * accrued, overdue days, bucket, penalty total, paid principal, interest,
- * penalty, overpaid, notice_by */
+ * penalty, overpaid, notice_by, carried interest */
+#define SV_VALUES 16
 struct sv_check {
 	const char *name;
 	int32_t day;
 	int events;
-	int64_t v[15];
+	int64_t v[SV_VALUES];
 };
 
 struct sv_new_row {
@@ -62,6 +68,17 @@ struct sv_new_row {
 	size_t k;
 	int32_t due;
 	int64_t principal, interest;
+};
+
+/* A restructuring on the morning of `day` (before its payments); its new
+ * rows are in sv_new_rows under "<name>/r". */
+struct sv_restructure {
+	const char *name;
+	int32_t day;
+	enum restructure_kind kind;
+	int32_t k; /* months or payments */
+	int64_t carried;
+	size_t n;
 };
 
 #include "data/lending/servicing_cases.inc"
@@ -135,13 +152,15 @@ static void open_loan(struct loan *l, const struct sv_case *c)
 	assert_true(servicing_check(&l->st));
 }
 
-static void state_values(const struct loan_state *s, int64_t v[15])
+static void state_values(const struct loan_state *s, int64_t v[SV_VALUES])
 {
-	const int64_t got[15] = {
-		s->status,	 s->principal,	   s->principal_not_due, s->due_principal,
-		s->due_interest, s->due_penalty,   s->interest_accrued,	 s->overdue_days,
-		s->bucket,	 s->penalty_total, s->paid_principal,	 s->paid_interest,
-		s->paid_penalty, s->overpaid,	   s->notice_by
+	const int64_t got[SV_VALUES] = {
+		s->status,	     s->principal,	s->principal_not_due,
+		s->due_principal,    s->due_interest,	s->due_penalty,
+		s->interest_accrued, s->overdue_days,	s->bucket,
+		s->penalty_total,    s->paid_principal, s->paid_interest,
+		s->paid_penalty,     s->overpaid,	s->notice_by,
+		s->carried_interest
 	};
 	memcpy(v, got, sizeof(got));
 }
@@ -194,6 +213,49 @@ static void pay(struct loan *l, const struct sv_pay *p,
 	assert_true(servicing_check(&l->st));
 }
 
+/* The scenario's restructuring on day d, if any, as the generator made it:
+ * the carried interest and the new rows pinned. */
+static void restructure_on(struct loan *l, const char *name, int32_t d,
+			   const struct loan_rules_in_force *f)
+{
+	for (size_t i = 0; i < N(sv_restructures); i++) {
+		const struct sv_restructure *w = &sv_restructures[i];
+		if (strcmp(w->name, name) || w->day != d)
+			continue;
+		struct restructure_proposal p = { .kind = w->kind };
+		if (w->kind == RESTRUCTURE_DEFERRAL)
+			p.months = w->k;
+		else
+			p.payments = w->k;
+		struct schedule_row out[SCHEDULE_MAX_PAYMENTS];
+		struct restructure_result r;
+		assert_int_equal(restructure_apply(&l->st, &l->t, l->rows, l->n, &p, f, d,
+						   out, N(out), &r),
+				 SENIM_OK);
+		assert_int_equal(r.refused, RESTRUCTURE_OK);
+		assert_int_equal(r.carried_interest, w->carried);
+		assert_int_equal(r.n, w->n);
+		char rname[64];
+		snprintf(rname, sizeof(rname), "%s/r", name);
+		size_t seen = 0;
+		for (size_t j = 0; j < N(sv_new_rows); j++) {
+			const struct sv_new_row *x = &sv_new_rows[j];
+			if (strcmp(x->name, rname))
+				continue;
+			assert_true(x->k < r.n);
+			assert_int_equal(out[x->k].due, x->due);
+			assert_int_equal(out[x->k].principal, x->principal);
+			assert_int_equal(out[x->k].interest, x->interest);
+			seen++;
+		}
+		assert_int_equal(seen, r.n);
+		memcpy(l->rows, out, r.n * sizeof(out[0]));
+		l->n = r.n;
+		l->st = r.state;
+		assert_int_equal(l->st.carried_interest, w->carried);
+	}
+}
+
 /* Run one scenario day by day, paying and checking as the generator did;
  * with `f` other than the test rules, returns 1 at the first difference
  * instead of failing (to see a rule's removal turn the pins red). */
@@ -208,6 +270,7 @@ static int run_case(const struct sv_case *c, const struct loan_rules_in_force *f
 			last = sv_checks[i].day;
 	size_t pi = 0, ci = 0;
 	for (int32_t d = c->start; d <= last; d++) {
+		restructure_on(&l, c->name, d, f);
 		for (; pi < N(sv_pays); pi++) {
 			if (strcmp(sv_pays[pi].name, c->name) || sv_pays[pi].day < d)
 				continue;
@@ -249,14 +312,14 @@ static int run_case(const struct sv_case *c, const struct loan_rules_in_force *f
 						 c->name, d, ev);
 				break;
 			}
-			int64_t got[15];
+			int64_t got[SV_VALUES];
 			state_values(&l.st, got);
 			if (soft && (memcmp(got, w->v, sizeof(got)) || ev != w->events))
 				return 1;
 			if (ev != w->events)
 				fail_msg("%s day %d: events %d, want %d", c->name, d, ev,
 					 w->events);
-			for (int k = 0; k < 15; k++)
+			for (int k = 0; k < SV_VALUES; k++)
 				if (got[k] != w->v[k])
 					fail_msg("%s day %d: value %d is %lld, want %lld",
 						 c->name, d, k, (long long)got[k],

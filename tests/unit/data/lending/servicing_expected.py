@@ -17,6 +17,14 @@ interest to the day is the current period's in proportion to its days
 payment); allocation in the rule's order, the late order beyond after_days;
 an early repayment pays the interest to the day first, in full, then
 principal; a partial one keeps the due dates and rebuilds the rows.
+
+A restructuring (core/restructure's rule, restated here): the principal
+left is rescheduled (a deferral of k months keeps the rows left, the first
+k + 1 months on, with the k months' interest; a term of N rows from the
+day), and the interest owed — due and unpaid, accrued to the day — is
+carried into the first new row.  The carried amount is owed as interest
+until that row falls due: an early repayment pays it with the interest to
+the day, and the payoff includes it.
 """
 import datetime
 import os
@@ -79,6 +87,7 @@ class Loan:
         self.overpaid = 0
         self.closed = False
         self.accrued = 0
+        self.carried = 0  # interest a restructuring carried, not yet due
 
     def to_day(self, to):
         if self.nxt >= len(self.rows) or to <= self.seg:
@@ -131,6 +140,7 @@ class Loan:
             due, pp, ii = self.rows[self.nxt]
             self.inst.append([due, pp, ii])
             self.not_due -= pp
+            self.carried = 0  # it is in ii, due now
             self.nxt += 1
             self.accrued = 0
             self.ps = self.seg = due
@@ -162,10 +172,11 @@ class Loan:
                 self.paid[k - 1] += x
         new_rows = None
         if early and rem > 0 and self.not_due > 0:
-            itd = self.to_day(d)
+            itd = self.carried + self.to_day(d)
             if rem >= itd:
                 rem -= itd
                 split["itd"] = itd
+                self.carried = 0
                 self.paid[1] += itd
                 x = min(rem, self.not_due)
                 rem -= x
@@ -188,7 +199,8 @@ class Loan:
             self.overdue_days = 0
             self.notice_by = None
             split["ev"] |= EV["cured"]
-        if self.principal() == 0 and self.interest_due() == 0 and self.pen_due == 0:
+        if (self.principal() == 0 and self.interest_due() == 0 and self.pen_due == 0
+                and self.carried == 0):
             self.closed = True
             self.accrued = 0
             split["ev"] |= EV["closed"]
@@ -230,29 +242,63 @@ class Loan:
         return sum(i[2] for i in self.inst)
 
     def payoff(self, d):
-        return (self.principal() + self.interest_due() + self.pen_due + self.to_day(d))
+        return (self.principal() + self.interest_due() + self.pen_due + self.carried
+                + self.to_day(d))
+
+    def restructure(self, d, kind, k):
+        """Reschedule on the morning of d (before its payments): returns the
+        carried interest and the new rows."""
+        assert d == self.day + 1 and self.method != "SINGLE"
+        P = self.principal()
+        carried = self.interest_due() + self.accrued + self.carried
+        day = EPOCH + datetime.timedelta(days=d)
+        extra = 0
+        if kind == "deferral":
+            left = max(1, len(self.rows) - self.nxt)
+            _, rows = schedule(self.method, P, self.bp, left, add_months(day, k))
+            extra = half_up(Fraction(P * self.bp * k, 120000))
+        else:
+            _, rows = schedule(self.method, P, self.bp, k, day)
+        rows = [(dn(r[0]), r[1], r[2]) for r in rows]
+        rows[0] = (rows[0][0], rows[0][1], rows[0][2] + carried + extra)
+        self.rows, self.nxt, self.inst = rows, 0, []
+        self.not_due, self.carried, self.accrued = P, carried, 0
+        self.ps = self.seg = d
+        self.pe = rows[0][0]
+        self.overdue, self.overdue_days, self.bucket = False, 0, 0
+        self.notice_by = None  # never sent in these scenarios
+        return carried, rows
 
     def row_total_due(self, d):
         return sum(i[1] + i[2] for i in self.inst) + self.pen_due
 
 
-def run(name, loan, script, until):
+def run(name, loan, script, until, restr=None):
     """script: {day: [(amount or callable, early)]}; records every pay and
-    the state after every close that had events or a payment."""
-    pays, checks, rows_out = [], [], []
+    the state after every close that had events or a payment.  restr:
+    (day, kind, k) restructures on that day's morning, and from then on
+    every row is paid on its due date."""
+    pays, checks, rows_out, restr_out = [], [], [], []
     d = loan.day + 1
     while d <= until:
-        for what, early in script.get(d, []):
+        if restr and d == restr[0]:
+            carried, new = loan.restructure(d, restr[1], restr[2])
+            restr_out.append((name, d, restr[1], restr[2], carried, len(new)))
+            rows_out += [(name + "/r", k) + r for k, r in enumerate(new)]
+        todo = list(script.get(d, []))
+        if restr and d > restr[0] and any(r[0] == d for r in loan.rows):
+            todo.append((lambda l, d: l.row_total_due(d), False))
+        for what, early in todo:
             amount = what(loan, d) if callable(what) else what
             split, new_rows = loan.pay(d, amount, early)
             pays.append((name, d, amount, int(early), split, len(new_rows or [])))
             if new_rows:
                 rows_out += [(name, k) + r for k, r in enumerate(new_rows)]
         ev = loan.close(d)
-        if ev or d in script or d == until:
+        if ev or todo or d == until or (restr and d == restr[0]):
             checks.append((name, d, ev, state_of(loan)))
         d += 1
-    return pays, checks, rows_out
+    return pays, checks, rows_out, restr_out
 
 
 def state_of(l):
@@ -260,7 +306,7 @@ def state_of(l):
     return [status, l.principal(), l.not_due, sum(i[1] for i in l.inst),
             l.interest_due(), l.pen_due, l.accrued, l.overdue_days, l.bucket,
             l.pen_total, l.paid[0], l.paid[1], l.paid[2], l.overpaid,
-            l.notice_by if l.notice_by is not None else -(2 ** 31)]
+            l.notice_by if l.notice_by is not None else -(2 ** 31), l.carried]
 
 
 def on_time(loan):
@@ -320,19 +366,44 @@ def scenarios():
                          + 30_000, False)],
          l.rows[0][0] + 500: [(lambda l, d: l.payoff(d), True)]}
     out.append(("year_roll", l, s, l.rows[0][0] + 501))
+    # 10. The first instalment unpaid, a deferral of 2 months 10 days into
+    #     the delay, then repaid early in full 20 days later: the payoff
+    #     pays the penalty, the carried interest, the interest to the day
+    #     and the principal, and closes.
+    l = Loan("ANNUITY", 30_000_000, 3600, 4, D(2026, 1, 10))
+    r = l.rows[0][0] + 10
+    s = {r + 20: [(lambda l, d: l.payoff(d), True)]}
+    out.append(("restr_full", l, s, r + 22, (r, "deferral", 2)))
+    # 11. A deferral of 1 month; 10 days on an early payment one tiyn short
+    #     of the penalty, the carried interest and the interest to the day
+    #     is handed back (the carried part stays owed); the next day one
+    #     of 10,000,000 pays them and lowers the principal; the rebuilt rows
+    #     are paid on time to the end.
+    l = Loan("DIFFERENTIATED", 30_000_000, 3600, 4, D(2026, 2, 10))
+    r = l.rows[0][0] + 5
+    s = {r + 10: [(lambda l, d: l.pen_due + l.carried + l.to_day(d) - 1, True)],
+         r + 11: [(lambda l, d: 10_000_000, True)]}
+    out.append(("restr_part", l, s, r + 200, (r, "deferral", 1)))
+    # 12. A longer term (6 rows) 3 days into the delay, the new rows paid on
+    #     time: the carried interest falls due with the first and is paid
+    #     with it, the loan closes to the tiyn.
+    l = Loan("ANNUITY", 20_000_000, 3600, 3, D(2026, 3, 5))
+    r = l.rows[0][0] + 3
+    out.append(("restr_term", l, {}, r + 200, (r, "term", 6)))
     return out
 
 
 def main():
-    cases, pays, checks, rows = [], [], [], []
-    for name, loan, script, until in scenarios():
+    cases, pays, checks, rows, restrs = [], [], [], [], []
+    for name, loan, script, until, *restr in scenarios():
         cases.append((name, loan.method, loan.p, loan.bp, len(loan.sched)
                       if loan.method != "SINGLE" else (loan.sched[0][0] - loan.ps),
                       loan.ps))
-        p, c, r = run(name, loan, script, until)
+        p, c, r, x = run(name, loan, script, until, restr[0] if restr else None)
         pays += p
         checks += c
         rows += r
+        restrs += x
     with open(os.path.join(HERE, "servicing_cases.inc"), "w") as f:
         f.write("/* Generated by servicing_expected.py; do not edit. */\n")
         f.write("static const struct sv_case sv_cases[] = {\n")
@@ -350,6 +421,9 @@ def main():
         f.write("};\nstatic const struct sv_new_row sv_new_rows[] = {\n")
         for name, k, due, pp, ii in rows:
             f.write(f'\t{{ "{name}", {k}, {due}, {pp}, {ii} }},\n')
+        f.write("};\nstatic const struct sv_restructure sv_restructures[] = {\n")
+        for name, d, kind, k, carried, n in restrs:
+            f.write(f'\t{{ "{name}", {d}, RESTRUCTURE_{kind.upper()}, {k}, {carried}, {n} }},\n')
         f.write("};\n")
 
 
