@@ -10,6 +10,10 @@
  *   GET  /v1/payouts/failed                             support, underwriter:
  *                                                      the payouts that
  *                                                      failed for good
+ *   POST /v1/payouts/{id}/retry                         support, underwriter:
+ *                                                      back to the pump
+ *   POST /v1/payouts/{id}/closure                       support, underwriter:
+ *                                                      ended, nothing lent
  *
  * Law 56-V art. 3 p.3-3 part 7: where the hold applies the money goes only
  * after the borrower confirms again once it has passed.  The payout itself
@@ -18,9 +22,11 @@
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/refusal.h"
 #include "common/clock.h"
 #include "lending/applications.h"
 #include "lending/payouts.h"
@@ -43,6 +49,8 @@ static enum senim_result act_answer(struct http_request *req, struct http_respon
 		return http_reply_code(req, resp, "cooling_off_running");
 	case PAYOUT_REFUSED_IN_PROGRESS:
 		return http_reply_code(req, resp, "payout_in_progress");
+	case PAYOUT_REFUSED_EXPIRED:
+		return http_reply_code(req, resp, "payout_confirmation_expired");
 	case PAYOUT_REFUSED_NONE:
 		break;
 	}
@@ -128,4 +136,98 @@ enum senim_result api_payout_failures(struct http_request *req,
 	op->actor = req->actor.label;
 	op->request_id = req->request_id;
 	return http_write_then(req, payouts_failures_tx, op, failures_answer);
+}
+
+/* ---- staff's acts on a failed payout ---------------------------------------------- */
+
+static const struct jsonin_field staff_fields[] = {
+	{ .name = "reason",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .allowed = payout_staff_reasons },
+};
+
+/* A refusal's problem, with the payout's state or reason code (ids and
+ * codes only). */
+static enum senim_result staff_problem(struct http_request *req,
+				       struct http_response *resp, const char *code,
+				       const char *member, const char *value)
+{
+	struct problem p = { .code = code, .extra = json_pack("{s:s}", member, value) };
+	return http_reply_problem(req, resp, &p);
+}
+
+static enum senim_result staff_answer(struct http_request *req,
+				      struct http_response *resp,
+				      enum senim_result result, void *ctx)
+{
+	struct payout_staff_act *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "payout_not_found");
+	if (result)
+		return result;
+	switch (op->refusal) {
+	case PAYOUT_STAFF_ACCESS:
+		return api_reply_refusal(req, resp, &op->refused);
+	case PAYOUT_STAFF_NOT_FAILED:
+		return staff_problem(req, resp, "payout_not_failed", "state", op->state);
+	case PAYOUT_STAFF_RETRY_FUTILE:
+		return staff_problem(req, resp, "payout_retry_futile", "reason",
+				     op->reason_was);
+	case PAYOUT_STAFF_MAY_HAVE_PAID:
+		return staff_problem(req, resp, "payout_may_have_been_paid", "reason",
+				     op->reason_was);
+	case PAYOUT_STAFF_OK:
+		break;
+	}
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:s,s:s}", "application_id", op->id,
+					 "state", op->state, "reason", op->reason));
+}
+
+static enum senim_result staff_act(struct http_request *req, struct http_response *resp,
+				   int close)
+{
+	const char *id = req->params[0];
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, staff_fields,
+				    sizeof(staff_fields) / sizeof(staff_fields[0]),
+				    &body))
+		return SENIM_OK;
+	/* The reason is one of a static list: keep the list's pointer. */
+	const char *given = jsonin_str(body, "reason"), *reason = NULL;
+	for (size_t i = 0; given && payout_staff_reasons[i]; i++)
+		if (strcmp(given, payout_staff_reasons[i]) == 0)
+			reason = payout_staff_reasons[i];
+	json_decref(body);
+	if (!reason) {
+		struct problem p = { .code = "validation_failed",
+				     .field = "reason",
+				     .rule = "enum_value" };
+		return http_reply_problem(req, resp, &p);
+	}
+	if (!application_id_valid(id))
+		return http_reply_code(req, resp, "payout_not_found");
+	struct payout_staff_act *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	*op = (struct payout_staff_act){ .kr = req->app->keys,
+					 .matrix = &req->app->matrix,
+					 .role = req->actor.role,
+					 .actor = req->actor.label,
+					 .request_id = req->request_id,
+					 .id = id,
+					 .reason = reason,
+					 .close = close };
+	return http_write_then(req, payouts_staff_tx, op, staff_answer);
+}
+
+enum senim_result api_payout_retry(struct http_request *req, struct http_response *resp)
+{
+	return staff_act(req, resp, 0);
+}
+
+enum senim_result api_payout_close(struct http_request *req, struct http_response *resp)
+{
+	return staff_act(req, resp, 1);
 }
