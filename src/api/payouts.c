@@ -140,22 +140,23 @@ enum senim_result api_payout_failures(struct http_request *req,
 
 /* ---- staff's acts on a failed payout ---------------------------------------------- */
 
+/* Why staff act: codes, never free text, so no personal data can reach the
+ * audit log (docs/payout.md). */
+static const char *const staff_reasons[] = {
+	"provider_fixed",	     /* the provider's fault is mended */
+	"access_restored",	     /* the subject's block or restriction lifted */
+	"provider_confirmed_unpaid", /* the provider says nothing was paid */
+	"borrower_request",	     /* the borrower asked (closure) */
+	"destination_unusable",	     /* the destination cannot be paid (closure) */
+	"other",
+	NULL,
+};
 static const struct jsonin_field staff_fields[] = {
 	{ .name = "reason",
 	  .type = JSONIN_STRING,
 	  .required = 1,
-	  .allowed = payout_staff_reasons },
+	  .allowed = staff_reasons },
 };
-
-/* A refusal's problem, with the payout's state or reason code (ids and
- * codes only). */
-static enum senim_result staff_problem(struct http_request *req,
-				       struct http_response *resp, const char *code,
-				       const char *member, const char *value)
-{
-	struct problem p = { .code = code, .extra = json_pack("{s:s}", member, value) };
-	return http_reply_problem(req, resp, &p);
-}
 
 static enum senim_result staff_answer(struct http_request *req,
 				      struct http_response *resp,
@@ -169,14 +170,23 @@ static enum senim_result staff_answer(struct http_request *req,
 	switch (op->refusal) {
 	case PAYOUT_STAFF_ACCESS:
 		return api_reply_refusal(req, resp, &op->refused);
-	case PAYOUT_STAFF_NOT_FAILED:
-		return staff_problem(req, resp, "payout_not_failed", "state", op->state);
-	case PAYOUT_STAFF_RETRY_FUTILE:
-		return staff_problem(req, resp, "payout_retry_futile", "reason",
-				     op->reason_was);
-	case PAYOUT_STAFF_MAY_HAVE_PAID:
-		return staff_problem(req, resp, "payout_may_have_been_paid", "reason",
-				     op->reason_was);
+	case PAYOUT_STAFF_NOT_FAILED: {
+		struct problem p = { .code = "payout_not_failed",
+				     .extra = json_pack("{s:s}", "state", op->state) };
+		return http_reply_problem(req, resp, &p);
+	}
+	case PAYOUT_STAFF_RETRY_FUTILE: {
+		struct problem p = { .code = "payout_retry_futile",
+				     .extra = json_pack("{s:s}", "reason",
+							op->reason_was) };
+		return http_reply_problem(req, resp, &p);
+	}
+	case PAYOUT_STAFF_MAY_HAVE_PAID: {
+		struct problem p = { .code = "payout_may_have_been_paid",
+				     .extra = json_pack("{s:s}", "reason",
+							op->reason_was) };
+		return http_reply_problem(req, resp, &p);
+	}
 	case PAYOUT_STAFF_OK:
 		break;
 	}
@@ -196,9 +206,9 @@ static enum senim_result staff_act(struct http_request *req, struct http_respons
 		return SENIM_OK;
 	/* The reason is one of a static list: keep the list's pointer. */
 	const char *given = jsonin_str(body, "reason"), *reason = NULL;
-	for (size_t i = 0; given && payout_staff_reasons[i]; i++)
-		if (strcmp(given, payout_staff_reasons[i]) == 0)
-			reason = payout_staff_reasons[i];
+	for (size_t i = 0; given && staff_reasons[i]; i++)
+		if (strcmp(given, staff_reasons[i]) == 0)
+			reason = staff_reasons[i];
 	json_decref(body);
 	if (!reason) {
 		struct problem p = { .code = "validation_failed",

@@ -1133,16 +1133,6 @@ enum senim_result payouts_failures_tx(struct store_tx *tx, void *arg)
 
 /* ---- staff's acts on a failed payout ------------------------------------------------- */
 
-const char *const payout_staff_reasons[] = {
-	"provider_fixed",	     /* the provider's fault is mended */
-	"access_restored",	     /* the subject's block or restriction lifted */
-	"provider_confirmed_unpaid", /* the provider says nothing was paid */
-	"borrower_request",	     /* the borrower asked (closure) */
-	"destination_unusable",	     /* the destination cannot be paid (closure) */
-	"other",
-	NULL,
-};
-
 /* The answer of a refused act: nothing changes, the refusal is audited. */
 static enum senim_result staff_refuse(struct store_tx *tx, struct payout_staff_act *op,
 				      const char *subject, const char *name,

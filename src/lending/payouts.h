@@ -207,7 +207,7 @@ struct payout_staff_act {
 	const struct access_matrix *matrix;
 	enum role role;
 	const char *actor, *request_id, *id;
-	const char *reason; /* one of payout_staff_reasons (checked by the caller) */
+	const char *reason; /* a code of a fixed list (the route's): no personal data */
 	int close;	    /* 0 retry, 1 closure */
 	/* out */
 	enum payout_staff_refusal refusal;
@@ -216,9 +216,5 @@ struct payout_staff_act {
 	char reason_was[48]; /* the failure's reason code */
 };
 SENIM_MUST_CHECK enum senim_result payouts_staff_tx(struct store_tx *tx, void *op);
-
-/* The reason codes a staff act takes (NULL-terminated): codes, so no
- * personal data can reach the audit log. */
-extern const char *const payout_staff_reasons[];
 
 #endif
