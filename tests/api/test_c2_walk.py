@@ -330,6 +330,9 @@ def test_a_card_is_never_sent(world):
     assert reg == [["refused", "card_not_tokenised"]]
     r = s.post("/v1/me/applications/%s/cancellation" % who["app"], None, token=who["token"])
     assert r.status == 200 and r.json["state"] == "withdrawn", r
+    # the payout ends with the application: out of support's list
+    assert payout_row(world, who)[0] == "cancelled"
+    assert who["app"] not in failures(world)
 
 
 def test_failures_are_retried_and_pay_once(world):
@@ -379,10 +382,14 @@ def test_a_crash_between_answer_and_commit_pays_once(world):
 
 
 def test_payout_acts_fail_closed_without_audit(world):
-    """S4: while the audit record cannot be written, neither act changes
-    anything (test_fail_closed.py names this test)."""
+    """S4: while the audit record cannot be written, no act — the borrower's
+    or staff's — changes anything (test_fail_closed.py names this test)."""
     s = world["senim"]
     who = signed(world, BIG)
+    card = signed_card(world)
+    assert wait_for(lambda: (payout_row(world, card) or [""])[0] == "failed"), \
+        payout_row(world, card)
+    before = whole_row(world, card)
     s.sql(block_audit_sql())
     try:
         for path in ("payout-confirmation", "cancellation"):
@@ -391,9 +398,13 @@ def test_payout_acts_fail_closed_without_audit(world):
             assert r.status >= 500, (path, r)
         r = s.get("/v1/payouts/failed", token=world["staff"]["support"])
         assert r.status >= 500 and b"payouts" not in r.body, r
+        for act in ("retry", "closure"):
+            r = staff_act(world, card, act, reason="other")
+            assert r.status >= 500, (act, r)
     finally:
         s.sql(unblock_audit_sql())
     assert app_state(world, who) == "signed"
+    assert whole_row(world, card) == before
     r = s.post("/v1/me/applications/%s/cancellation" % who["app"], None, token=who["token"])
     assert r.status == 200, r
     assert world["senim"].get("/v1/payouts/failed",
