@@ -182,6 +182,8 @@ enum senim_result api_me_application_cancel(struct http_request *req,
 					    struct http_response *resp);
 enum senim_result api_payout_failures(struct http_request *req,
 				      struct http_response *resp);
+enum senim_result api_payout_retry(struct http_request *req, struct http_response *resp);
+enum senim_result api_payout_close(struct http_request *req, struct http_response *resp);
 /* contracts.c: accepting an offer, signing the contract, reading it */
 enum senim_result api_me_application_accept(struct http_request *req,
 					    struct http_response *resp);

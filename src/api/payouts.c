@@ -10,6 +10,10 @@
  *   GET  /v1/payouts/failed                             support, underwriter:
  *                                                      the payouts that
  *                                                      failed for good
+ *   POST /v1/payouts/{id}/retry                         support, underwriter:
+ *                                                      back to the pump
+ *   POST /v1/payouts/{id}/closure                       support, underwriter:
+ *                                                      ended, nothing lent
  *
  * Law 56-V art. 3 p.3-3 part 7: where the hold applies the money goes only
  * after the borrower confirms again once it has passed.  The payout itself
@@ -18,9 +22,11 @@
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "api/app.h"
+#include "api/refusal.h"
 #include "common/clock.h"
 #include "lending/applications.h"
 #include "lending/payouts.h"
@@ -43,6 +49,8 @@ static enum senim_result act_answer(struct http_request *req, struct http_respon
 		return http_reply_code(req, resp, "cooling_off_running");
 	case PAYOUT_REFUSED_IN_PROGRESS:
 		return http_reply_code(req, resp, "payout_in_progress");
+	case PAYOUT_REFUSED_EXPIRED:
+		return http_reply_code(req, resp, "payout_confirmation_expired");
 	case PAYOUT_REFUSED_NONE:
 		break;
 	}
@@ -128,4 +136,108 @@ enum senim_result api_payout_failures(struct http_request *req,
 	op->actor = req->actor.label;
 	op->request_id = req->request_id;
 	return http_write_then(req, payouts_failures_tx, op, failures_answer);
+}
+
+/* ---- staff's acts on a failed payout ---------------------------------------------- */
+
+/* Why staff act: codes, never free text, so no personal data can reach the
+ * audit log (docs/payout.md). */
+static const char *const staff_reasons[] = {
+	"provider_fixed",	     /* the provider's fault is mended */
+	"access_restored",	     /* the subject's block or restriction lifted */
+	"provider_confirmed_unpaid", /* the provider says nothing was paid */
+	"borrower_request",	     /* the borrower asked (closure) */
+	"destination_unusable",	     /* the destination cannot be paid (closure) */
+	"other",
+	NULL,
+};
+static const struct jsonin_field staff_fields[] = {
+	{ .name = "reason",
+	  .type = JSONIN_STRING,
+	  .required = 1,
+	  .allowed = staff_reasons },
+};
+
+static enum senim_result staff_answer(struct http_request *req,
+				      struct http_response *resp,
+				      enum senim_result result, void *ctx)
+{
+	struct payout_staff_act *op = ctx;
+	if (result == SENIM_ERR_NOT_FOUND)
+		return http_reply_code(req, resp, "payout_not_found");
+	if (result)
+		return result;
+	switch (op->refusal) {
+	case PAYOUT_STAFF_ACCESS:
+		return api_reply_refusal(req, resp, &op->refused);
+	case PAYOUT_STAFF_NOT_FAILED: {
+		struct problem p = { .code = "payout_not_failed",
+				     .extra = json_pack("{s:s}", "state", op->state) };
+		return http_reply_problem(req, resp, &p);
+	}
+	case PAYOUT_STAFF_RETRY_FUTILE: {
+		struct problem p = { .code = "payout_retry_futile",
+				     .extra = json_pack("{s:s}", "reason",
+							op->reason_was) };
+		return http_reply_problem(req, resp, &p);
+	}
+	case PAYOUT_STAFF_MAY_HAVE_PAID: {
+		struct problem p = { .code = "payout_may_have_been_paid",
+				     .extra = json_pack("{s:s}", "reason",
+							op->reason_was) };
+		return http_reply_problem(req, resp, &p);
+	}
+	case PAYOUT_STAFF_OK:
+		break;
+	}
+	return http_reply_json(resp, 200,
+			       json_pack("{s:s,s:s,s:s}", "application_id", op->id,
+					 "state", op->state, "reason", op->reason));
+}
+
+static enum senim_result staff_act(struct http_request *req, struct http_response *resp,
+				   int close)
+{
+	const char *id = req->params[0];
+	json_t *body;
+	if (http_json_body_or_reply(req, resp, staff_fields,
+				    sizeof(staff_fields) / sizeof(staff_fields[0]),
+				    &body))
+		return SENIM_OK;
+	/* The reason is one of a static list: keep the list's pointer. */
+	const char *given = jsonin_str(body, "reason"), *reason = NULL;
+	for (size_t i = 0; given && staff_reasons[i]; i++)
+		if (strcmp(given, staff_reasons[i]) == 0)
+			reason = staff_reasons[i];
+	json_decref(body);
+	if (!reason) {
+		struct problem p = { .code = "validation_failed",
+				     .field = "reason",
+				     .rule = "enum_value" };
+		return http_reply_problem(req, resp, &p);
+	}
+	if (!application_id_valid(id))
+		return http_reply_code(req, resp, "payout_not_found");
+	struct payout_staff_act *op = arena_alloc(&req->arena, sizeof(*op));
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	*op = (struct payout_staff_act){ .kr = req->app->keys,
+					 .matrix = &req->app->matrix,
+					 .role = req->actor.role,
+					 .actor = req->actor.label,
+					 .request_id = req->request_id,
+					 .id = id,
+					 .reason = reason,
+					 .close = close };
+	return http_write_then(req, payouts_staff_tx, op, staff_answer);
+}
+
+enum senim_result api_payout_retry(struct http_request *req, struct http_response *resp)
+{
+	return staff_act(req, resp, 0);
+}
+
+enum senim_result api_payout_close(struct http_request *req, struct http_response *resp)
+{
+	return staff_act(req, resp, 1);
 }

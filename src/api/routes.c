@@ -209,6 +209,12 @@ static const struct route table[] = {
 	  BORROWER, "me_application_cancel" },
 	{ "GET", "/v1/payouts/failed", api_payout_failures, PHONE_ROLES, 0,
 	  "payout_failures" },
+	/* A failed payout retried or closed by the staff who hold
+	 * loan_servicing (the purpose matrix decides per subject). */
+	{ "POST", "/v1/payouts/{id}/retry", api_payout_retry, PHONE_ROLES, JSON,
+	  "payout_retry" },
+	{ "POST", "/v1/payouts/{id}/closure", api_payout_close, PHONE_ROLES, JSON,
+	  "payout_close" },
 	{ "GET", "/v1/applications", api_applications, ROLE_BIT(ROLE_UNDERWRITER), 0,
 	  "applications" },
 	{ "GET", "/v1/applications/{id}", api_application_get, ROLE_BIT(ROLE_UNDERWRITER),

@@ -137,6 +137,11 @@ static const char usage_text[] =
 	"                      payout is due, through the payout/1 provider of\n"
 	"                      --recipients (SENIM_PAYOUT_INTERVAL; default 30; 0 =\n"
 	"                      never)\n"
+	"  --payout-confirm-days N  a signed application whose cooling-off hold is\n"
+	"                      over and whose borrower has not confirmed the payout\n"
+	"                      within N days of it is withdrawn by the payout pump,\n"
+	"                      nothing sent (SENIM_PAYOUT_CONFIRM_DAYS; default 7;\n"
+	"                      1 to 365)\n"
 	"  --help              this text\n\n"
 	"The log (stderr) is one JSON object per line and never holds personal data.\n"
 	"exit codes: 0 stopped cleanly, 2 usage error, 3 cannot open store, keys or "
@@ -174,6 +179,7 @@ struct serve_opts {
 	long idle_timeout;
 	long bureau_report_interval;
 	long payout_interval;
+	long payout_confirm_days;
 	long threads;
 	long max_body;
 	long failure_delay_ms;
@@ -219,6 +225,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "bureau-report-interval", required_argument, NULL, 'R' },
 		{ "payout-interval", required_argument, NULL, 'P' },
+		{ "payout-confirm-days", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0, 0, 0, 0 },
@@ -245,6 +252,7 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	o->idle_timeout = SERVER_DEFAULT_IDLE_TIMEOUT_S;
 	o->bureau_report_interval = 300;
 	o->payout_interval = 30;
+	o->payout_confirm_days = PAYOUT_CONFIRM_DAYS;
 	o->sms_url = getenv("SENIM_SMS_GATEWAY_URL");
 	o->sms_credentials = getenv("SENIM_SMS_CREDENTIALS");
 	o->matrix_file = getenv("SENIM_ACCESS_MATRIX");
@@ -280,7 +288,9 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 	    env_long("SENIM_IDLE_TIMEOUT", 1, 3600, &o->idle_timeout) ||
 	    env_long("SENIM_BUREAU_REPORT_INTERVAL", 0, 86400,
 		     &o->bureau_report_interval) ||
-	    env_long("SENIM_PAYOUT_INTERVAL", 0, 86400, &o->payout_interval))
+	    env_long("SENIM_PAYOUT_INTERVAL", 0, 86400, &o->payout_interval) ||
+	    env_long("SENIM_PAYOUT_CONFIRM_DAYS", 1, PAYOUT_CONFIRM_DAYS_MAX,
+		     &o->payout_confirm_days))
 		return CLI_USAGE;
 	const char *level = getenv("SENIM_LOG_LEVEL");
 	int opt;
@@ -390,6 +400,15 @@ static int parse_args(int argc, char **argv, struct cli_common *common,
 			if (parse_long(optarg, 0, 86400, &o->payout_interval)) {
 				cli_error("serve", "--payout-interval must be 0 to 86400 "
 						   "seconds");
+				return CLI_USAGE;
+			}
+			break;
+		case 'D':
+			if (parse_long(optarg, 1, PAYOUT_CONFIRM_DAYS_MAX,
+				       &o->payout_confirm_days)) {
+				cli_error("serve",
+					  "--payout-confirm-days must be 1 to %d days",
+					  PAYOUT_CONFIRM_DAYS_MAX);
 				return CLI_USAGE;
 			}
 			break;
@@ -529,7 +548,8 @@ static int start_payouts(const struct serve_opts *o, struct exchange_env *ex,
 					  .recipients = ex->recipients,
 					  .matrix = ex->matrix,
 					  .rules = rules,
-					  .interval_ms = o->payout_interval * 1000LL };
+					  .interval_ms = o->payout_interval * 1000LL,
+					  .confirm_days = o->payout_confirm_days };
 	if (payout_pump_start(&cfg, out)) {
 		cli_error("serve", "cannot start the payout pump");
 		return CLI_ENV;

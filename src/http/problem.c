@@ -605,6 +605,63 @@ static const struct problem_def catalogue[] = {
 	    "бұрын өтеу арқылы бас тартуға болады.",
 	    "The money has been sent to the payment provider; the loan can now be "
 	    "ended only by early repayment." } },
+	{ "payout_confirmation_expired",
+	  409,
+	  { "Срок подтверждения истёк", "Растау мерзімі өтті",
+	    "Confirmation period over" },
+	  { "Получение денег не было подтверждено вовремя после окончания срока "
+	    "охлаждения; заявка отозвана, деньги не отправлялись. Можно подать "
+	    "новую заявку.",
+	    "Салқындату мерзімі біткеннен кейін ақшаны алу уақытында расталмады; "
+	    "өтінім кері қайтарылды, ақша жіберілген жоқ. Жаңа өтінім беруге "
+	    "болады.",
+	    "The payout was not confirmed in time after the cooling-off hold; the "
+	    "application was withdrawn and no money was sent. A new application "
+	    "may be filed." } },
+	{ "payout_not_found",
+	  404,
+	  { "Выдача не найдена", "Беру табылмады", "Payout not found" },
+	  { "По этой заявке выдача не начиналась, или заявки нет.",
+	    "Бұл өтінім бойынша беру басталмаған, не өтінім жоқ.",
+	    "No payout was started for this application, or there is no such "
+	    "application." } },
+	{ "payout_not_failed",
+	  409,
+	  { "Выдача не в ошибке", "Беру қатеде емес", "Payout not failed" },
+	  { "Действие применимо только к выдаче, завершившейся ошибкой; эта "
+	    "выдача в состоянии state (ожидает, выплачена или уже закрыта); "
+	    "ничего не изменилось.",
+	    "Әрекет тек қатемен аяқталған беруге қолданылады; бұл беру state "
+	    "күйінде (күтуде, төленген не жабылған); ештеңе өзгерген жоқ.",
+	    "The act applies only to a payout that failed; this one is in state "
+	    "`state` (pending, paid or closed already); nothing changed." } },
+	{ "payout_retry_futile",
+	  409,
+	  { "Повтор невозможен", "Қайталау мүмкін емес", "Retry futile" },
+	  { "Провайдер окончательно отклонил эту операцию или ответил неверно "
+	    "(reason); под тем же ключом она не пройдёт. Закройте выдачу или "
+	    "урегулируйте её с провайдером; ничего не изменилось.",
+	    "Провайдер бұл операцияны түпкілікті қабылдамады не қате жауап берді "
+	    "(reason); сол кілтпен ол өтпейді. Беруді жабыңыз не провайдермен "
+	    "реттеңіз; ештеңе өзгерген жоқ.",
+	    "The provider rejected this operation for good or answered falsely "
+	    "(reason); under the same key it cannot pay. Close the payout or "
+	    "settle it with the provider; nothing changed." } },
+	{ "payout_may_have_been_paid",
+	  409,
+	  { "Деньги могли уйти", "Ақша кетуі мүмкін", "Money may have gone" },
+	  { "Исход отправки неизвестен (reason): деньги могли быть выплачены, "
+	    "поэтому выдачу нельзя закрыть как невыданную. После attempts_exhausted "
+	    "повтор сначала запросит статус у провайдера; после неверного ответа "
+	    "урегулируйте её с провайдером; ничего не изменилось.",
+	    "Жіберудің нәтижесі белгісіз (reason): ақша төленген болуы мүмкін, "
+	    "сондықтан беруді берілмеген ретінде жабуға болмайды. attempts_exhausted "
+	    "кейін қайталау алдымен провайдерден күйін сұрайды; қате жауаптан кейін "
+	    "провайдермен реттеңіз; ештеңе өзгерген жоқ.",
+	    "The send's outcome is unknown (reason): the money may have been paid, "
+	    "so the payout cannot be closed as unpaid. After attempts_exhausted a "
+	    "retry first asks the provider for its status; after a false answer, "
+	    "settle it with the provider; nothing changed." } },
 	{ "signature_code_invalid",
 	  422,
 	  { "Неверный код", "Код қате", "Wrong code" },

@@ -661,6 +661,134 @@ static enum senim_result settle_tx(struct store_tx *tx, void *arg)
 		5, NULL);
 }
 
+/* ---- expiry ------------------------------------------------------------------------- */
+
+/* Signed with a hold, the hold over confirm_days ago ($1 = now less them),
+ * never confirmed (no row). */
+static const char DUE_EXPIRED[] =
+	"SELECT a.id, a.subject_id, o.amount_tiyn - o.fee_tiyn"
+	" FROM applications a JOIN contracts c ON c.application_id = a.id"
+	" JOIN offers o ON o.application_id = a.id"
+	" WHERE a.state = 'signed' AND COALESCE(c.hold_minutes, 0) > 0"
+	" AND a.payout_due_at <= $1"
+	" AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.application_id = a.id)"
+	" ORDER BY a.payout_due_at, a.id LIMIT $2";
+
+struct expiry {
+	struct payout_pass *p;
+	int64_t now, before;
+	size_t n; /* out: how many were withdrawn (expire_tx), or due (read) */
+};
+
+static enum senim_result expired_due_tx(struct store_tx *tx, void *arg)
+{
+	struct expiry *e = arg;
+	struct store_rows *r = NULL;
+	e->n = 0;
+	enum senim_result err = store_query_one(
+		tx, DUE_EXPIRED, (struct store_val[]){ SV_INT(e->before), SV_INT(1) }, 2,
+		&r);
+	store_rows_free(r);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return SENIM_OK;
+	if (!err)
+		e->n = 1;
+	return err;
+}
+
+struct expired_app {
+	char app[APPLICATION_ID_LEN];
+	char subject[SUBJECT_ID_LEN];
+	int64_t amount;
+};
+
+/* One application withdrawn as its borrower's cancellation would, the
+ * payout's row made `cancelled` (reason confirmation_expired) so a late
+ * confirmation is told why. */
+static enum senim_result expire_one(struct store_tx *tx, const struct expiry *e,
+				    const struct expired_app *x)
+{
+	struct payout_pass *p = e->p;
+	char key[PAYMENT_KEY_SIZE];
+	char object[APPLICATION_ID_LEN + 48];
+	key_of(x->app, key);
+	enum senim_result err = store_exec(
+		tx,
+		"UPDATE applications SET state = 'withdrawn', updated_at = $2"
+		" WHERE id = $1 AND state = 'signed'",
+		(struct store_val[]){ SV_TEXT(x->app), SV_INT(e->now) }, 2, NULL);
+	if (!err)
+		err = store_exec(
+			tx,
+			"INSERT INTO payouts (application_id, subject_id, operation_key,"
+			" amount_tiyn, state, attempts, next_at, reason, created_at,"
+			" updated_at, request_id) VALUES ($1, $2, $3, $4, 'cancelled', 0,"
+			" $5, 'confirmation_expired', $5, $5, $6)",
+			(struct store_val[]){ SV_TEXT(x->app), SV_TEXT(x->subject),
+					      SV_TEXT(key), SV_INT(x->amount),
+					      SV_INT(e->now), SV_TEXT(p->request_id) },
+			6, NULL);
+	snprintf(object, sizeof(object), "application:%s:reason:confirmation_expired",
+		 x->app);
+	if (!err)
+		err = audit(tx, p->kr, "system:payout", p->request_id, x->subject,
+			    "payout.expire", object, "", "success");
+	return err;
+}
+
+static enum senim_result expire_tx(struct store_tx *tx, void *arg)
+{
+	struct expiry *e = arg;
+	struct store_rows *r = NULL;
+	struct expired_app *xs = calloc(PAYOUT_EXPIRE_BATCH, sizeof(*xs));
+	size_t n = 0;
+	int has = 0;
+	e->n = 0;
+	if (!xs)
+		return SENIM_ERR_NOMEM;
+	enum senim_result err = store_query(
+		tx, DUE_EXPIRED,
+		(struct store_val[]){ SV_INT(e->before), SV_INT(PAYOUT_EXPIRE_BATCH) }, 2,
+		&r);
+	while (!err && (err = store_rows_next(r, &has)) == SENIM_OK && has &&
+	       n < PAYOUT_EXPIRE_BATCH) {
+		snprintf(xs[n].app, sizeof(xs[n].app), "%s", store_rows_text(r, 0, NULL));
+		snprintf(xs[n].subject, sizeof(xs[n].subject), "%s",
+			 store_rows_text(r, 1, NULL));
+		xs[n].amount = store_rows_int(r, 2);
+		n++;
+	}
+	store_rows_free(r);
+	for (size_t i = 0; !err && i < n; i++)
+		err = expire_one(tx, e, &xs[i]);
+	if (!err)
+		e->n = n;
+	free(xs);
+	return err;
+}
+
+/* The expiry of unconfirmed payouts: a read first, so an idle pass never
+ * takes the writer; then batches until none is left. */
+static enum senim_result expire_unconfirmed(struct payout_pass *p)
+{
+	if (p->confirm_days <= 0)
+		return SENIM_OK;
+	struct expiry e = { .p = p };
+	for (;;) {
+		e.now = clock_now_us();
+		e.before = e.now - p->confirm_days * 86400LL * 1000000LL;
+		enum senim_result err = store_read(p->store, expired_due_tx, &e);
+		if (err || !e.n)
+			return err;
+		err = store_write(p->store, expire_tx, &e);
+		if (err)
+			return err;
+		p->totals.expired += e.n;
+		if (e.n < PAYOUT_EXPIRE_BATCH)
+			return SENIM_OK;
+	}
+}
+
 /* ---- the pass ------------------------------------------------------------------------ */
 
 /* A read: is anything due?  So an idle pass never takes the writer. */
@@ -686,6 +814,10 @@ static enum senim_result due_tx(struct store_tx *tx, void *arg)
 enum senim_result payout_pass_run(struct payout_pass *p)
 {
 	struct claim c = { .p = p };
+	/* Expiry needs no provider: it runs whether or not one is set up. */
+	enum senim_result xerr = expire_unconfirmed(p);
+	if (xerr)
+		return xerr;
 	if (!find_service(p->recipients, &c.rc, &c.svc))
 		return SENIM_OK;
 	for (;;) {
@@ -755,21 +887,23 @@ static void run_pass(struct payout_pump *pp)
 				 .matrix = pp->cfg.matrix,
 				 .rules = pp->cfg.rules,
 				 .owner = pp->owner,
-				 .request_id = request_id };
+				 .request_id = request_id,
+				 .confirm_days = pp->cfg.confirm_days };
 	enum senim_result err = payout_pass_run(&p);
 	if (err) {
 		log_event(LOG_WARN, "payout_pass_failed", "error", senim_result_name(err),
 			  NULL);
 		return;
 	}
-	if (!p.totals.claimed)
+	if (!p.totals.claimed && !p.totals.expired)
 		return;
-	char paid[24], failed[24], retried[24];
+	char paid[24], failed[24], retried[24], expired[24];
+	snprintf(expired, sizeof(expired), "%zu", p.totals.expired);
 	snprintf(paid, sizeof(paid), "%zu", p.totals.paid);
 	snprintf(failed, sizeof(failed), "%zu", p.totals.failed + p.totals.refused);
 	snprintf(retried, sizeof(retried), "%zu", p.totals.retried + p.totals.waiting);
 	log_event(LOG_INFO, "payout_pass", "request_id", request_id, "paid", paid,
-		  "failed", failed, "again", retried, NULL);
+		  "failed", failed, "again", retried, "expired", expired, NULL);
 }
 
 static void *pump_main(void *arg)
@@ -800,7 +934,7 @@ enum senim_result payout_pump_start(const struct payout_pump_config *cfg,
 				    struct payout_pump **out)
 {
 	*out = NULL;
-	if (cfg->interval_ms <= 0)
+	if (cfg->interval_ms <= 0 || cfg->confirm_days <= 0)
 		return SENIM_ERR_INVALID;
 	struct payout_pump *pp = calloc(1, sizeof(*pp));
 	if (!pp)
@@ -859,6 +993,17 @@ enum senim_result payouts_act_tx(struct store_tx *tx, void *arg)
 	if (strcmp(a.state, "signed") != 0) {
 		snprintf(op->state, sizeof(op->state), "%s", a.state);
 		op->refusal = PAYOUT_REFUSED_NOT_SIGNED;
+		/* Withdrawn by the pump: the confirmation came too late. */
+		err = store_query_one(tx,
+				      "SELECT 1 FROM payouts WHERE application_id = $1"
+				      " AND state = 'cancelled'"
+				      " AND reason = 'confirmation_expired'",
+				      (struct store_val[]){ SV_TEXT(op->id) }, 1, &r);
+		store_rows_free(r);
+		if (err && err != SENIM_ERR_NOT_FOUND)
+			return err;
+		if (!err && op->confirm)
+			op->refusal = PAYOUT_REFUSED_EXPIRED;
 		return audit(tx, op->kr, op->actor, op->request_id, op->subject_id, name,
 			     object, "", "denied");
 	}
@@ -898,7 +1043,8 @@ enum senim_result payouts_act_tx(struct store_tx *tx, void *arg)
 			"UPDATE applications SET state = 'withdrawn', updated_at = $2"
 			" WHERE id = $1",
 			(struct store_val[]){ SV_TEXT(op->id), SV_INT(now) }, 2, NULL);
-		if (!err && strcmp(pstate, "confirmed") == 0)
+		/* The row ends with the application: out of support's list. */
+		if (!err && (strcmp(pstate, "confirmed") == 0 || unpaid))
 			err = store_exec(
 				tx,
 				"UPDATE payouts SET state = 'cancelled', updated_at = $2"
@@ -983,4 +1129,104 @@ enum senim_result payouts_failures_tx(struct store_tx *tx, void *arg)
 		return err;
 	return audit(tx, op->kr, op->actor, op->request_id, NULL, "payout.list",
 		     "payouts:failed", "", "success");
+}
+
+/* ---- staff's acts on a failed payout ------------------------------------------------- */
+
+/* The answer of a refused act: nothing changes, the refusal is audited. */
+static enum senim_result staff_refuse(struct store_tx *tx, struct payout_staff_act *op,
+				      const char *subject, const char *name,
+				      const char *object, enum payout_staff_refusal why)
+{
+	op->refusal = why;
+	return audit(tx, op->kr, op->actor, op->request_id, subject, name, object, "",
+		     "denied");
+}
+
+enum senim_result payouts_staff_tx(struct store_tx *tx, void *arg)
+{
+	struct payout_staff_act *op = arg;
+	struct store_rows *r = NULL;
+	const char *name = op->close ? "payout.close" : "payout.retry";
+	char subject[SUBJECT_ID_LEN], astate[16];
+	char object[APPLICATION_ID_LEN + 64];
+	int64_t now = clock_now_us();
+	op->refusal = PAYOUT_STAFF_OK;
+	memset(&op->refused, 0, sizeof(op->refused));
+	enum senim_result err = store_query_one(
+		tx,
+		"SELECT p.subject_id, p.state, COALESCE(p.reason, ''), a.state"
+		" FROM payouts p JOIN applications a ON a.id = p.application_id"
+		" WHERE p.application_id = $1",
+		(struct store_val[]){ SV_TEXT(op->id) }, 1, &r);
+	if (err)
+		return err;
+	snprintf(subject, sizeof(subject), "%s", store_rows_text(r, 0, NULL));
+	snprintf(op->state, sizeof(op->state), "%s", store_rows_text(r, 1, NULL));
+	snprintf(op->reason_was, sizeof(op->reason_was), "%s",
+		 store_rows_text(r, 2, NULL));
+	snprintf(astate, sizeof(astate), "%s", store_rows_text(r, 3, NULL));
+	store_rows_free(r);
+	snprintf(object, sizeof(object), "application:%s:reason:%s", op->id, op->reason);
+	/* U2: the role's own processing under loan_servicing, for this subject
+	 * (its block and restriction decide too). */
+	struct subject_state state;
+	uint32_t categories = 0;
+	err = subjects_state_in(tx, subject, &state);
+	if (err)
+		return err;
+	enum access_result why =
+		access_decide(op->matrix, op->role, PURPOSE, &state, &categories);
+	if (why != ACCESS_GRANTED) {
+		access_refusal_set(&op->refused, why, PURPOSE, &state);
+		return staff_refuse(tx, op, subject, name, object, PAYOUT_STAFF_ACCESS);
+	}
+	int failed = strcmp(op->state, "failed") == 0;
+	int lied = strcmp(op->state, "refused") == 0;
+	if ((!failed && !lied) || strcmp(astate, "signed") != 0)
+		return staff_refuse(tx, op, subject, name, object,
+				    PAYOUT_STAFF_NOT_FAILED);
+	/* attempts_exhausted: the last send's outcome is unknown, the money may
+	 * have gone; a lie: the provider's word is worth nothing. */
+	int exhausted = strcmp(op->reason_was, "attempts_exhausted") == 0;
+	if (op->close) {
+		if (lied || exhausted)
+			return staff_refuse(tx, op, subject, name, object,
+					    PAYOUT_STAFF_MAY_HAVE_PAID);
+		err = store_exec(
+			tx,
+			"UPDATE applications SET state = 'withdrawn', updated_at = $2"
+			" WHERE id = $1",
+			(struct store_val[]){ SV_TEXT(op->id), SV_INT(now) }, 2, NULL);
+		if (!err)
+			err = store_exec(
+				tx,
+				"UPDATE payouts SET state = 'cancelled', updated_at = $2"
+				" WHERE application_id = $1",
+				(struct store_val[]){ SV_TEXT(op->id), SV_INT(now) }, 2,
+				NULL);
+		snprintf(op->state, sizeof(op->state), "cancelled");
+	} else {
+		/* The provider keeps a rejected key rejected (one payout per key):
+		 * the same key cannot pay.  A lie is never sent again. */
+		if (lied || strcmp(op->reason_was, "provider_rejected") == 0)
+			return staff_refuse(tx, op, subject, name, object,
+					    PAYOUT_STAFF_RETRY_FUTILE);
+		/* After attempts_exhausted the pump reads the provider's status
+		 * first (`accepted`): it sends again only on its 404. */
+		const char *next = exhausted ? "accepted" : "sending";
+		err = store_exec(
+			tx,
+			"UPDATE payouts SET state = $2, attempts = 0, next_at = $3,"
+			" reason = NULL, lease_owner = NULL, lease_until = NULL,"
+			" updated_at = $3 WHERE application_id = $1",
+			(struct store_val[]){ SV_TEXT(op->id), SV_TEXT(next),
+					      SV_INT(now) },
+			3, NULL);
+		snprintf(op->state, sizeof(op->state), "%s", next);
+	}
+	if (!err)
+		err = audit(tx, op->kr, op->actor, op->request_id, subject, name, object,
+			    "", "success");
+	return err;
 }

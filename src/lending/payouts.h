@@ -56,6 +56,9 @@
 #define PAYOUT_ATTEMPTS_MAX 8	       /* retryable failures before `failed` */
 #define PAYOUT_BACKOFF_MS 2000	       /* the first pause; doubles, capped at 10 min */
 #define PAYOUT_UTC_OFFSET_S (5 * 3600) /* Kazakhstan: the payout day's zone */
+#define PAYOUT_CONFIRM_DAYS 7	       /* serve's default: a confirmation awaited */
+#define PAYOUT_CONFIRM_DAYS_MAX 365
+#define PAYOUT_EXPIRE_BATCH 100 /* applications expired per write */
 
 struct hub;
 
@@ -63,11 +66,15 @@ struct hub;
 
 /* What a pass did. */
 struct payout_totals {
-	size_t claimed, paid, waiting, retried, failed, refused;
+	size_t claimed, paid, waiting, retried, failed, refused, expired;
 };
 
-/* One pass: claim, send and settle until nothing is due.  Everything
- * outlives the call.  SENIM_OK, or the store's error. */
+/* One pass: first the expiry — a signed application whose cooling-off hold
+ * is over and whose borrower has not confirmed within confirm_days of
+ * payout_due_at is withdrawn (a `cancelled` payout row, reason
+ * confirmation_expired, nothing sent; `payout.expire`) — then claim, send
+ * and settle until nothing is due.  Everything outlives the call.
+ * SENIM_OK, or the store's error. */
 struct payout_pass {
 	struct store *store;
 	const struct keyring *kr;
@@ -77,6 +84,7 @@ struct payout_pass {
 	const struct loan_rules *rules;
 	const char *owner; /* this process, on the lease */
 	const char *request_id;
+	int64_t confirm_days; /* > 0: the confirmation awaited after the hold */
 	struct payout_totals totals;
 };
 SENIM_MUST_CHECK enum senim_result payout_pass_run(struct payout_pass *p);
@@ -90,9 +98,10 @@ struct payout_pump_config {
 	const struct access_matrix *matrix;
 	const struct loan_rules *rules;
 	int64_t interval_ms;
+	int64_t confirm_days; /* 1 to PAYOUT_CONFIRM_DAYS_MAX */
 };
 struct payout_pump;
-/* SENIM_ERR_INVALID (interval <= 0), SENIM_ERR_NOMEM, SENIM_ERR_UNAVAILABLE. */
+/* SENIM_ERR_INVALID (interval or confirm_days <= 0), SENIM_ERR_NOMEM, SENIM_ERR_UNAVAILABLE. */
 SENIM_MUST_CHECK enum senim_result payout_pump_start(const struct payout_pump_config *cfg,
 						     struct payout_pump **out);
 /* Stop (a pass in progress finishes its payout first) and free; NULL: no-op. */
@@ -107,6 +116,8 @@ enum payout_refusal {
 	PAYOUT_REFUSED_HOLD_RUNNING, /* confirm: before payout_due_at */
 	PAYOUT_REFUSED_IN_PROGRESS,  /* withdraw: the payout was sent and may
 				      * have been paid */
+	PAYOUT_REFUSED_EXPIRED,	     /* confirm: the pump withdrew it, the
+				      * confirmation awaited too long */
 };
 
 /*
@@ -158,5 +169,52 @@ struct payout_failures {
 	size_t n;
 };
 SENIM_MUST_CHECK enum senim_result payouts_failures_tx(struct store_tx *tx, void *op);
+
+/* ---- staff's acts on a failed payout ---------------------------------------------- */
+
+enum payout_staff_refusal {
+	PAYOUT_STAFF_OK,
+	PAYOUT_STAFF_ACCESS,	    /* the role's loan_servicing refused (refused) */
+	PAYOUT_STAFF_NOT_FAILED,    /* not failed/refused now: pending, paid, closed */
+	PAYOUT_STAFF_RETRY_FUTILE,  /* retry: the provider rejected the key for good,
+				     * or lied (wrong_subject): the same key cannot pay */
+	PAYOUT_STAFF_MAY_HAVE_PAID, /* close: attempts_exhausted or a lie: the money
+				     * may have gone; only the provider's status
+				     * (the retry's read) can tell */
+};
+
+/*
+ * Support's (or an underwriter's) retry or closure of a failed payout, by
+ * its application id; run with store_write (the op from the request's
+ * arena).  The access is the role's under loan_servicing for the payout's
+ * subject.  Audited `payout.retry` / `payout.close`, the object naming the
+ * reason code (application:<id>:reason:<code>), `denied` when refused.
+ *
+ * retry: a `failed` payout the provider never took (provider_refused, a
+ * failure at claim) goes back to the pump as `sending` (a POST under the same
+ * operation key, attempts counted afresh); after attempts_exhausted it goes
+ * back as `accepted`, so the pump first reads the provider's status: 404
+ * sends it again (same key), completed opens the loan, rejected fails it.
+ * provider_rejected or a lie: PAYOUT_STAFF_RETRY_FUTILE.
+ * close: a `failed` payout whose provider answer proves nothing was paid
+ * (every reason but attempts_exhausted) ends: the application `withdrawn`,
+ * the row `cancelled`.  attempts_exhausted or a lie: PAYOUT_STAFF_MAY_HAVE_PAID.
+ * A refusal changes nothing.  SENIM_ERR_NOT_FOUND: no payout for the id.
+ */
+struct payout_staff_act {
+	/* in */
+	const struct keyring *kr;
+	const struct access_matrix *matrix;
+	enum role role;
+	const char *actor, *request_id, *id;
+	const char *reason; /* a code of a fixed list (the route's): no personal data */
+	int close;	    /* 0 retry, 1 closure */
+	/* out */
+	enum payout_staff_refusal refusal;
+	struct access_refusal refused;
+	char state[16];	     /* the payout's state after the act (or now, refused) */
+	char reason_was[48]; /* the failure's reason code */
+};
+SENIM_MUST_CHECK enum senim_result payouts_staff_tx(struct store_tx *tx, void *op);
 
 #endif

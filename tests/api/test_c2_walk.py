@@ -330,6 +330,9 @@ def test_a_card_is_never_sent(world):
     assert reg == [["refused", "card_not_tokenised"]]
     r = s.post("/v1/me/applications/%s/cancellation" % who["app"], None, token=who["token"])
     assert r.status == 200 and r.json["state"] == "withdrawn", r
+    # the payout ends with the application: out of support's list
+    assert payout_row(world, who)[0] == "cancelled"
+    assert who["app"] not in failures(world)
 
 
 def test_failures_are_retried_and_pay_once(world):
@@ -379,10 +382,14 @@ def test_a_crash_between_answer_and_commit_pays_once(world):
 
 
 def test_payout_acts_fail_closed_without_audit(world):
-    """S4: while the audit record cannot be written, neither act changes
-    anything (test_fail_closed.py names this test)."""
+    """S4: while the audit record cannot be written, no act — the borrower's
+    or staff's — changes anything (test_fail_closed.py names this test)."""
     s = world["senim"]
     who = signed(world, BIG)
+    card = signed_card(world)
+    assert wait_for(lambda: (payout_row(world, card) or [""])[0] == "failed"), \
+        payout_row(world, card)
+    before = whole_row(world, card)
     s.sql(block_audit_sql())
     try:
         for path in ("payout-confirmation", "cancellation"):
@@ -391,10 +398,229 @@ def test_payout_acts_fail_closed_without_audit(world):
             assert r.status >= 500, (path, r)
         r = s.get("/v1/payouts/failed", token=world["staff"]["support"])
         assert r.status >= 500 and b"payouts" not in r.body, r
+        for act in ("retry", "closure"):
+            r = staff_act(world, card, act, reason="other")
+            assert r.status >= 500, (act, r)
     finally:
         s.sql(unblock_audit_sql())
     assert app_state(world, who) == "signed"
+    assert whole_row(world, card) == before
     r = s.post("/v1/me/applications/%s/cancellation" % who["app"], None, token=who["token"])
     assert r.status == 200, r
     assert world["senim"].get("/v1/payouts/failed",
                               token=world["staff"]["support"]).status == 200
+
+
+# ---- the expiry of an unconfirmed payout ------------------------------------------
+
+DAY_US = 86400 * 1000000
+
+
+def audit_of(world, who, operation):
+    return world["senim"].sql(
+        "SELECT actor, object, outcome FROM audit_log WHERE operation = '%s'"
+        " AND subject_id = '%s' ORDER BY seq" % (operation, who["sid"]))
+
+
+def test_an_unconfirmed_payout_expires(world):
+    """The hold over and 7 days (serve's default --payout-confirm-days)
+    passed since payout_due_at without a confirmation: the pump withdraws the
+    application, nothing is sent, and a late confirmation is told why.  No
+    loan was made, so C2 holds none of the borrower's consents."""
+    s = world["senim"]
+    late, early = signed(world, BIG), signed(world, BIG)
+    # The clocks moved by the data, as the hold's test does: `late` waited 7
+    # days and a minute since its hold ended, `early` 6 days and 23 hours.
+    s.sql("UPDATE applications SET payout_due_at = %d WHERE id = '%s'"
+          % (int(time.time() * 1e6) - 7 * DAY_US - 60 * 1000000, late["app"]))
+    s.sql("UPDATE applications SET payout_due_at = %d WHERE id = '%s'"
+          % (int(time.time() * 1e6) - 7 * DAY_US + 3600 * 1000000, early["app"]))
+    assert wait_for(lambda: app_state(world, late) == "withdrawn"), payout_row(world, late)
+    assert payout_row(world, late)[:3] == ["cancelled", "0", "confirmation_expired"]
+    assert provider_payouts(world, late) == []
+    assert audit_of(world, late, "payout.expire") == [
+        ["system:payout", "application:%s:reason:confirmation_expired" % late["app"],
+         "success"]]
+    # A late confirmation: a clear refusal, nothing changes.
+    url = "/v1/me/applications/%s/payout-confirmation"
+    r = s.post(url % late["app"], None, token=late["token"])
+    assert r.status == 409 and r.json["code"] == "payout_confirmation_expired", r
+    assert app_state(world, late) == "withdrawn" and provider_payouts(world, late) == []
+    # Not yet 7 days: still awaited, and confirmable.
+    assert app_state(world, early) == "signed" and payout_row(world, early) is None
+    r = s.post(url % early["app"], None, token=early["token"])
+    assert r.status == 200 and r.json["payout_state"] == "confirmed", r
+    assert wait_for(lambda: app_state(world, early) == "disbursed"), payout_row(world, early)
+    # C2: no loan was made; the bureau consent may be withdrawn.
+    consents = s.get("/v1/me/consents", token=late["token"]).json["consents"]
+    pkb = next(c for c in consents if c["kind"] == "credit_bureau_pkb"
+               and c["status"] == "active")
+    r = s.delete("/v1/me/consents/%s" % pkb["id"], token=late["token"])
+    assert r.status == 200 and r.json["status"] == "withdrawn", r
+
+
+def test_payout_confirm_days_is_checked(world):
+    s = world["senim"]
+    for bad in ("0", "366", "7x", ""):
+        p = s.cli("serve", "--payout-confirm-days", bad, check=False)
+        assert p.returncode == 2, (bad, p)
+        assert b"--payout-confirm-days must be 1 to 365 days" in p.stderr, (bad, p.stderr)
+    os.environ["SENIM_PAYOUT_CONFIRM_DAYS"] = "0"
+    try:
+        p = s.cli("serve", check=False)
+    finally:
+        del os.environ["SENIM_PAYOUT_CONFIRM_DAYS"]
+    assert p.returncode == 2 and b"SENIM_PAYOUT_CONFIRM_DAYS must be" in p.stderr, p.stderr
+    p = s.cli("serve", "--help")
+    assert b"--payout-confirm-days N" in p.stdout and b"SENIM_PAYOUT_CONFIRM_DAYS" in p.stdout
+
+
+# ---- staff's acts on a failed payout ----------------------------------------------
+
+
+def staff_act(world, who_or_app, act, reason="provider_fixed", role="support"):
+    app = who_or_app if isinstance(who_or_app, str) else who_or_app["app"]
+    return world["senim"].post("/v1/payouts/%s/%s" % (app, act), {"reason": reason},
+                               token=world["staff"][role])
+
+
+def whole_row(world, who):
+    return world["senim"].sql(
+        "SELECT p.state, p.attempts, COALESCE(p.reason, ''), p.next_at, p.updated_at,"
+        " a.state FROM payouts p JOIN applications a ON a.id = p.application_id"
+        " WHERE p.application_id = '%s'" % who["app"])
+
+
+def posts_of(world, who):
+    return [r for r in world["payments"].requests("/v1/payouts")
+            if (r["body"] or {}).get("operation_key") == key_of(who)]
+
+
+def test_staff_retry_after_a_provider_refusal_pays_once(world):
+    """The provider refused the POST (a 4xx: nothing was made): a retry by
+    support sends it again under the same operation key and it pays once.
+    A role outside loan_servicing, a bad reason and acts out of order are
+    refused and change nothing."""
+    s = world["senim"]
+    world["payments"].mode("fail", fail_count=1, status=400)
+    who = signed(world)
+    assert wait_for(lambda: (payout_row(world, who) or [""])[0] == "failed"), \
+        payout_row(world, who)
+    assert payout_row(world, who)[2] == "provider_refused"
+    assert provider_payouts(world, who) == []
+    before = whole_row(world, who)
+    # refused: other roles, the borrower, a reason outside the list
+    for role in ("admin", "dpo"):
+        r = staff_act(world, who, "retry", role=role)
+        assert r.status == 403 and r.json["code"] == "forbidden_role", (role, r)
+    r = s.post("/v1/payouts/%s/retry" % who["app"], {"reason": "provider_fixed"},
+               token=who["token"])
+    assert r.status in (401, 403), r
+    for reason in ("", "Иванов не ответил", "provider_fixed "):
+        r = staff_act(world, who, "retry", reason=reason)
+        assert r.status == 422 and r.json["code"] == "validation_failed" \
+            and r.json["field"] == "reason", (reason, r)
+    r = s.post("/v1/payouts/%s/retry" % who["app"], {}, token=world["staff"]["support"])
+    assert r.status == 422 and r.json["field"] == "reason", r
+    time.sleep(2.5)
+    assert whole_row(world, who) == before
+    assert not audit_of(world, who, "payout.retry")
+    # the retry: the same key, paid once, a loan
+    r = staff_act(world, who, "retry", reason="provider_fixed")
+    assert r.status == 200 and r.json == {"application_id": who["app"], "state": "sending",
+                                          "reason": "provider_fixed"}, r
+    assert wait_for(lambda: app_state(world, who) == "disbursed"), payout_row(world, who)
+    paid = provider_payouts(world, who)
+    assert len(paid) == 1 and paid[0]["requests"] == 1 and paid[0]["status"] == "completed"
+    posts = posts_of(world, who)
+    assert len(posts) == 2 and {p["headers"]["Idempotency-Key"] for p in posts} == \
+        {key_of(who)}, posts
+    assert s.sql("SELECT count(*) FROM loans WHERE application_id = '%s'"
+                 % who["app"]) == [["1"]]
+    rows = audit_of(world, who, "payout.retry")
+    assert len(rows) == 1 and rows[0][0].startswith("staff:"), rows
+    assert [x[1:] for x in rows] == [["application:%s:reason:provider_fixed" % who["app"],
+                                      "success"]]
+    # out of order: a paid payout is neither retried nor closed; no such payout
+    after = whole_row(world, who)
+    for act in ("retry", "closure"):
+        r = staff_act(world, who, act, role="underwriter")
+        assert r.status == 409 and r.json["code"] == "payout_not_failed" \
+            and r.json["state"] == "paid", (act, r)
+        r = staff_act(world, "app_" + "A" * 22, act)
+        assert r.status == 404 and r.json["code"] == "payout_not_found", (act, r)
+        r = staff_act(world, "nonsense", act)
+        assert r.status == 404 and r.json["code"] == "payout_not_found", (act, r)
+    assert whole_row(world, who) == after
+    assert len(provider_payouts(world, who)) == 1
+
+
+def test_staff_closure_withdraws_a_payout_that_paid_nothing(world):
+    """A card payout failed at claim (nothing sent): support closes it, the
+    application is withdrawn, nothing lent, out of the failed list; a second
+    closure or a retry is refused and changes nothing."""
+    s = world["senim"]
+    who = signed_card(world)
+    assert wait_for(lambda: (payout_row(world, who) or [""])[0] == "failed"), \
+        payout_row(world, who)
+    r = staff_act(world, who, "closure", reason="destination_unusable", role="underwriter")
+    assert r.status == 200 and r.json == {"application_id": who["app"],
+                                          "state": "cancelled",
+                                          "reason": "destination_unusable"}, r
+    assert app_state(world, who) == "withdrawn"
+    assert payout_row(world, who)[0] == "cancelled"
+    assert who["app"] not in failures(world)
+    assert provider_payouts(world, who) == []
+    assert s.sql("SELECT count(*) FROM loans WHERE application_id = '%s'"
+                 % who["app"]) == [["0"]]
+    assert [x[1:] for x in audit_of(world, who, "payout.close")] == [
+        ["application:%s:reason:destination_unusable" % who["app"], "success"]]
+    after = whole_row(world, who)
+    for act in ("closure", "retry"):
+        r = staff_act(world, who, act)
+        assert r.status == 409 and r.json["code"] == "payout_not_failed" \
+            and r.json["state"] == "cancelled", (act, r)
+    r = s.post("/v1/me/applications/%s/cancellation" % who["app"], None, token=who["token"])
+    assert r.status == 409 and r.json["code"] == "application_not_signed", r
+    assert whole_row(world, who) == after
+
+
+def test_money_that_may_have_gone_is_asked_about_first(world):
+    """A lie is neither retried nor closed.  After attempts_exhausted (made
+    here from the lie's row: the provider holds the payout, its answer was
+    lost) closure is refused, and a retry reads the provider's status first:
+    it says completed, so the loan opens without a second POST."""
+    s = world["senim"]
+    world["payments"].mode("lie", lie="other_amount")
+    who = signed(world)
+    assert wait_for(lambda: (payout_row(world, who) or [""])[0] == "refused"), \
+        payout_row(world, who)
+    world["payments"].mode("ok")
+    before = whole_row(world, who)
+    r = staff_act(world, who, "retry")
+    assert r.status == 409 and r.json["code"] == "payout_retry_futile" \
+        and r.json["reason"] == "wrong_subject", r
+    r = staff_act(world, who, "closure", reason="provider_confirmed_unpaid")
+    assert r.status == 409 and r.json["code"] == "payout_may_have_been_paid" \
+        and r.json["reason"] == "wrong_subject", r
+    assert whole_row(world, who) == before
+    assert [x[2] for x in audit_of(world, who, "payout.retry") +
+            audit_of(world, who, "payout.close")] == ["denied", "denied"]
+    # attempts_exhausted: the money may have gone
+    s.sql("UPDATE payouts SET state = 'failed', reason = 'attempts_exhausted'"
+          " WHERE application_id = '%s'" % who["app"])
+    before = whole_row(world, who)
+    r = staff_act(world, who, "closure", reason="provider_confirmed_unpaid")
+    assert r.status == 409 and r.json["code"] == "payout_may_have_been_paid" \
+        and r.json["reason"] == "attempts_exhausted", r
+    assert whole_row(world, who) == before
+    r = staff_act(world, who, "retry", reason="provider_confirmed_unpaid")
+    assert r.status == 200 and r.json["state"] == "accepted", r
+    assert wait_for(lambda: app_state(world, who) == "disbursed"), payout_row(world, who)
+    assert len(posts_of(world, who)) == 1
+    reads = world["payments"].requests("/v1/payouts/" + key_of(who))
+    assert reads and all(x["method"] == "GET" for x in reads)
+    paid = provider_payouts(world, who)
+    assert len(paid) == 1 and paid[0]["requests"] == 1
+    assert s.sql("SELECT count(*) FROM loans WHERE application_id = '%s'"
+                 % who["app"]) == [["1"]]

@@ -106,6 +106,8 @@ ELSEWHERE = {
     "me_payout_confirm": "test_c2_walk.py::test_payout_acts_fail_closed_without_audit",
     "me_application_cancel": "test_c2_walk.py::test_payout_acts_fail_closed_without_audit",
     "payout_failures": "test_c2_walk.py::test_payout_acts_fail_closed_without_audit",
+    "payout_retry": "test_c2_walk.py::test_payout_acts_fail_closed_without_audit",
+    "payout_close": "test_c2_walk.py::test_payout_acts_fail_closed_without_audit",
     # loans come from `senim loans import` and payments need the loan rules
     "loan_payment": "test_payments.py::test_loans_fail_closed_without_audit",
     "me_loans": "test_payments.py::test_loans_fail_closed_without_audit",

@@ -1048,7 +1048,8 @@ def test_purpose_header_and_path_parameters(doc, routes):
             elif r["path"].startswith("/v1/me/consents/"):
                 assert pattern == _consent_id_pattern(), \
                     "%s: {id} pattern differs from new_consent_id() in ledger.c" % where
-            elif r["path"].startswith(("/v1/me/applications/", "/v1/applications/")):
+            elif r["path"].startswith(("/v1/me/applications/", "/v1/applications/",
+                                       "/v1/payouts/")):
                 assert pattern == _application_id_pattern(), \
                     "%s: {id} pattern differs from application_id_valid()" % where
             elif r["path"].startswith(("/v1/me/loans/", "/v1/loans/")):

@@ -70,6 +70,8 @@ EXPECTED = {
     ("POST", "/v1/me/applications/{id}/payout-confirmation"): BORROWER,
     ("POST", "/v1/me/applications/{id}/cancellation"): BORROWER,
     ("GET", "/v1/payouts/failed"): {"underwriter", "support"},
+    ("POST", "/v1/payouts/{id}/retry"): {"underwriter", "support"},
+    ("POST", "/v1/payouts/{id}/closure"): {"underwriter", "support"},
     ("GET", "/v1/applications"): {"underwriter"},
     ("GET", "/v1/applications/{id}"): {"underwriter"},
     ("POST", "/v1/applications/{id}/lock"): {"underwriter"},
