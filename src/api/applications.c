@@ -36,56 +36,10 @@
 #include "exchange/transfer.h"
 #include "lending/applications.h"
 #include "lending/decisions.h"
+#include "rights/package.h"
 #include "common/banned.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* A stored comma-separated list as a JSON array. */
-static json_t *list_json(const char *s)
-{
-	json_t *a = json_array();
-	const char *p = s;
-	while (a && *p) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		json_array_append_new(a, json_stringn(p, n));
-		p += n + (end ? 1 : 0);
-	}
-	return a;
-}
-
-static json_t *missing_json(const struct application_missing *m)
-{
-	return json_pack("{s:o,s:o,s:o}", "categories",
-			 api_categories_json(m->categories), "consents",
-			 api_consents_json(m->consents), "withdrawn_consents",
-			 api_consents_json(m->withdrawn));
-}
-
-/* An application as answered; missing NULL: without the C4 list. */
-static json_t *application_json(const struct application *a,
-				const struct application_missing *m)
-{
-	char created[CLOCK_RFC3339_LEN], updated[CLOCK_RFC3339_LEN];
-	clock_format_rfc3339(a->created_at, created);
-	clock_format_rfc3339(a->updated_at, updated);
-	json_t *o = json_pack(
-		"{s:s,s:{s:s,s:I},s:I,s:I,s:s,s:{s:s,s:s},s:s,s:s,s:s}", "id", a->id,
-		"product", "code", a->product_code, "version",
-		(json_int_t)a->product_version, "amount_tiyn", (json_int_t)a->amount_tiyn,
-		"term_days", (json_int_t)a->term_days, "schedule_method", a->method,
-		"payout", "kind", a->payout_kind, "last4", a->payout_last4, "state",
-		a->state, "created_at", created, "updated_at", updated);
-	if (!o)
-		return NULL;
-	if (*a->decline_reason)
-		json_object_set_new(o, "decline_reason", json_string(a->decline_reason));
-	if (*a->refused)
-		json_object_set_new(o, "refused", list_json(a->refused));
-	if (m && strcmp(a->state, "open") == 0)
-		json_object_set_new(o, "missing", missing_json(m));
-	return o;
-}
 
 /* The {id} parameter; answers 404 itself when it cannot be an id. */
 static const char *id_or_reply(struct http_request *req, struct http_response *resp)
@@ -212,7 +166,7 @@ static enum senim_result create_answer(struct http_request *req,
 		return reply_create_refusal(req, resp, op);
 	char location[64 + APPLICATION_ID_LEN];
 	snprintf(location, sizeof(location), "/v1/me/applications/%s", op->app.id);
-	json_t *o = application_json(&op->app, &op->missing);
+	json_t *o = application_json(&op->app, &op->missing, APPLICATION_VIEW_FULL);
 	if (o && op->income_declared)
 		json_object_set_new(o, "monthly_income_tiyn",
 				    json_integer((json_int_t)op->income_tiyn));
@@ -361,6 +315,9 @@ static json_t *decision_json(const char *outcome, const char *codes, const char 
 	return json_pack("{s:s,s:o}", "outcome", outcome, "reasons", reasons);
 }
 
+/* Once the read's record is durable: the application or the list, in the
+ * view the writer decided (R5; lending/applications.h).  Under a limit the
+ * op holds no decision: the tx wiped it. */
 static enum senim_result own_answer(struct http_request *req, struct http_response *resp,
 				    enum senim_result result, void *ctx)
 {
@@ -369,22 +326,41 @@ static enum senim_result own_answer(struct http_request *req, struct http_respon
 		return http_reply_code(req, resp, "application_not_found");
 	if (result)
 		return result;
+	enum application_view v =
+		op->limited ? APPLICATION_VIEW_LIMITED : APPLICATION_VIEW_FULL;
+	json_t *out;
 	if (op->id) {
-		json_t *o = application_json(&op->app, &op->missing);
-		/* Their own declared income, back to the borrower (R1). */
-		if (o && op->income_declared)
-			json_object_set_new(o, "monthly_income_tiyn",
+		out = application_json(&op->app, &op->missing, v);
+		/* Their own declared income, back to the borrower (R1); not in
+		 * the limited view (R5), like the rest of what they declared. */
+		if (out && op->income_declared && !op->limited)
+			json_object_set_new(out, "monthly_income_tiyn",
 					    json_integer((json_int_t)op->income_tiyn));
-		if (o && *op->outcome)
-			json_object_set_new(o, "decision",
+		if (out && *op->outcome)
+			json_object_set_new(out, "decision",
 					    decision_json(op->outcome, op->reasons,
 							  lang_code(req->lang)));
-		return http_reply_json(resp, 200, o);
+	} else {
+		json_t *items = json_array();
+		for (int i = 0; items && i < op->count; i++)
+			json_array_append_new(items,
+					      application_json(&op->rows[i], NULL, v));
+		out = json_pack("{s:o}", "applications", items);
 	}
-	json_t *items = json_array();
-	for (int i = 0; items && i < op->count; i++)
-		json_array_append_new(items, application_json(&op->rows[i], NULL));
-	return http_reply_json(resp, 200, json_pack("{s:o}", "applications", items));
+	return op->limited ? api_reply_limited(req, resp, out)
+			   : http_reply_json(resp, 200, out);
+}
+
+/* In the writer: R5, the borrower's own access limited by law (rights/
+ * package.h) leaves them the limited view of their applications — terms
+ * and states, no payout, no decision, no C4 lists — the same for every
+ * ground.  Everything is read either way and what the view does not show
+ * is dropped (no timing tell); the record says "limited". */
+static enum senim_result own_read_tx(struct store_tx *tx, void *arg)
+{
+	struct application_own *op = arg;
+	enum senim_result err = package_limited_tx(tx, op->subject_id, &op->limited);
+	return err ? err : applications_own_tx(tx, op);
 }
 
 /* The borrower's own read of {id} (id NULL: the list). */
@@ -399,7 +375,7 @@ static enum senim_result own_read(struct http_request *req, const char *id)
 	op->request_id = req->request_id;
 	op->subject_id = req->actor.subject_id;
 	op->id = id;
-	return http_write_then(req, applications_own_tx, op, own_answer);
+	return http_write_then(req, own_read_tx, op, own_answer);
 }
 
 enum senim_result api_me_applications(struct http_request *req,
@@ -432,7 +408,8 @@ static enum senim_result change_answer(struct http_request *req,
 		return http_reply_code(req, resp, "application_not_open");
 	if (op->refusal_invalid)
 		return http_reply_code(req, resp, "refusal_not_needed");
-	return http_reply_json(resp, 200, application_json(&op->app, NULL));
+	return http_reply_json(resp, 200,
+			       application_json(&op->app, NULL, APPLICATION_VIEW_FULL));
 }
 
 /* A change op for {id}, or NULL after answering. */
@@ -548,7 +525,7 @@ static enum senim_result staff_read_answer(struct http_request *req,
 		return result;
 	if (op->refused.why != ACCESS_GRANTED)
 		return api_reply_refusal(req, resp, &op->refused);
-	json_t *o = application_json(&op->app, &op->missing);
+	json_t *o = application_json(&op->app, &op->missing, APPLICATION_VIEW_FULL);
 	if (o)
 		json_object_set_new(o, "subject_id", json_string(op->app.subject_id));
 	return http_reply_json(resp, 200, o);
@@ -578,7 +555,7 @@ static enum senim_result staff_list_answer(struct http_request *req,
 		return api_reply_refusal(req, resp, &op->refused);
 	json_t *items = json_array();
 	for (int i = 0; items && i < op->count; i++) {
-		json_t *o = application_json(&op->rows[i], NULL);
+		json_t *o = application_json(&op->rows[i], NULL, APPLICATION_VIEW_FULL);
 		if (o)
 			json_object_set_new(o, "subject_id",
 					    json_string(op->rows[i].subject_id));
@@ -655,7 +632,7 @@ static enum senim_result submit_answer(struct http_request *req,
 	 * committed: GKB is told now, not at the reporter's next interval
 	 * (Law 573-II Art. 19(2)(8), real time). */
 	reporter_wake();
-	json_t *o = application_json(&op->app, NULL);
+	json_t *o = application_json(&op->app, NULL, APPLICATION_VIEW_FULL);
 	if (o)
 		json_object_set_new(o, "decision",
 				    decision_json(op->decision.outcome,
@@ -819,7 +796,7 @@ static enum senim_result staff_decision_answer(struct http_request *req,
 		return http_reply_code(req, resp, "override_not_pending");
 	if (op->same_person)
 		return http_reply_code(req, resp, "maker_cannot_check");
-	json_t *o = application_json(&op->app, NULL);
+	json_t *o = application_json(&op->app, NULL, APPLICATION_VIEW_FULL);
 	if (o) {
 		json_object_set_new(o, "subject_id", json_string(op->app.subject_id));
 		if (op->act != DECISION_STAFF_LOCK && !op->pending)

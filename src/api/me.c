@@ -534,18 +534,35 @@ enum senim_result api_me_grant(struct http_request *req, struct http_response *r
 	return http_write_then(req, ledger_grant_tx, op, grant_answer);
 }
 
-/* Once the listing's audit record is durable: the list. */
+/* In the writer: R5, the borrower's own access limited by law (rights/
+ * package.h) leaves them the limited view of their consents — what they
+ * need to keep the contract and to withdraw a consent, without the signed
+ * receipts — the same for every ground, and the listing's record says
+ * "limited".  The full list was read before this, either way, and is
+ * dropped unseen under a limit (no timing tell). */
+static enum senim_result consents_listing_tx(struct store_tx *tx, void *arg)
+{
+	struct ledger_listing *op = arg;
+	enum senim_result err = package_limited_tx(tx, op->subject_id, &op->limited);
+	return err ? err : ledger_listing_tx(tx, op);
+}
+
+/* Once the listing's audit record is durable: the list, in the view the
+ * writer decided. */
 static enum senim_result consents_answer(struct http_request *req,
 					 struct http_response *resp,
 					 enum senim_result result, void *ctx)
 {
-	(void)req;
 	struct ledger_listing *op = ctx;
 	if (result)
 		return result;
-	json_t *out = op->out;
-	op->out = NULL;
-	return http_reply_json(resp, 200, out);
+	json_t *out = NULL;
+	result = ledger_listing_view(
+		op, op->limited ? LEDGER_VIEW_LIMITED : LEDGER_VIEW_FULL, &out);
+	if (result)
+		return result;
+	return op->limited ? api_reply_limited(req, resp, out)
+			   : http_reply_json(resp, 200, out);
 }
 
 enum senim_result api_me_consents(struct http_request *req, struct http_response *resp)
@@ -562,7 +579,7 @@ enum senim_result api_me_consents(struct http_request *req, struct http_response
 	enum senim_result err = ledger_listing_prepare(req->app->store, op);
 	if (err)
 		return err;
-	return http_write_then(req, ledger_listing_tx, op, consents_answer);
+	return http_write_then(req, consents_listing_tx, op, consents_answer);
 }
 
 /* Once the withdrawal, or its refusal, is on record: the answer. */

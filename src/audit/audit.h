@@ -58,7 +58,9 @@ struct audit_record {
 	const char *categories; /* "identity,contact", or "" */
 	const char *purpose;	/* a purpose code, or "" */
 	const char *outcome;	/* "success", "denied", "failed", "not_found",
-				 * "unchanged" (a repeat answered as it was) */
+				 * "unchanged" (a repeat answered as it was),
+				 * "limited" (R5: a read answered in its
+				 * limited view) */
 	const char *request_id; /* the HTTP request id, or a CLI run id */
 };
 

@@ -610,10 +610,57 @@ enum senim_result ledger_listing_tx(struct store_tx *tx, void *arg)
 		.subject_id = op->subject_id,
 		.categories = "",
 		.purpose = "legal_obligation", /* R1: the right of access */
-		.outcome = "success",
+		/* R5: the limited view is recorded as such, never its ground. */
+		.outcome = op->limited ? "limited" : "success",
 		.request_id = op->request_id
 	};
 	return audit_append(tx, op->kr, &rec);
+}
+
+/* The fields of a consent the limited view keeps (ledger.h), in the full
+ * view's names: a list of what may go, so that nothing added to the full
+ * view reaches a limited borrower unseen. */
+static const char *const limited_fields[] = { "id",	"kind",	      "policy_version",
+					      "status", "granted_at", "withdrawn_at" };
+
+static json_t *consent_limited_json(json_t *full)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < sizeof(limited_fields) / sizeof(limited_fields[0]);
+	     i++) {
+		json_t *v = json_object_get(full, limited_fields[i]);
+		if (v && json_object_set(o, limited_fields[i], v)) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+enum senim_result ledger_listing_view(struct ledger_listing *op, enum ledger_view v,
+				      json_t **out)
+{
+	*out = NULL;
+	json_t *full = json_object_get(op->out, "consents");
+	if (!json_is_array(full))
+		return SENIM_ERR_INVALID;
+	if (v == LEDGER_VIEW_FULL) {
+		*out = op->out;
+		op->out = NULL;
+		return SENIM_OK;
+	}
+	json_t *items = json_array();
+	size_t i;
+	json_t *c;
+	json_array_foreach(full, i, c)
+	{
+		if (!items || json_array_append_new(items, consent_limited_json(c))) {
+			json_decref(items);
+			return SENIM_ERR_NOMEM;
+		}
+	}
+	*out = json_pack("{s:o}", "consents", items);
+	return *out ? SENIM_OK : SENIM_ERR_NOMEM;
 }
 
 void ledger_listing_dispose(void *arg)

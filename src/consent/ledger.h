@@ -165,6 +165,12 @@ void ledger_withdrawal_dispose(void *op);
  * to the subject's data: the list is read first, then `consent.list` is
  * appended (the borrower as actor, purpose legal_obligation: the right of
  * access), and the list leaves only once that record is durable.
+ *
+ * R5: when the borrower's own access is limited by law, the caller decides
+ * so in the writer (rights/package.h: package_limited_tx) and sets
+ * `limited` before ledger_listing_tx runs; the record's outcome is then
+ * "limited" (never the ground) and the answer is the limited view
+ * (ledger_listing_view).  The full list was read all the same.
  */
 struct ledger_listing {
 	/* in (strings outlive the op) */
@@ -172,15 +178,34 @@ struct ledger_listing {
 	const char *subject_id;
 	const char *request_id;
 	const char *actor;
+	int limited; /* R5: set in the writer, before ledger_listing_tx */
 	/* out */
-	json_t *out; /* {"consents": [...]}; owned by the op */
+	json_t *out; /* {"consents": [...]}, the full view; owned by the op */
+};
+
+/* What a borrower is shown of their consents. */
+enum ledger_view {
+	LEDGER_VIEW_FULL, /* every field, the signed receipts included */
+	/* R5: what the borrower needs to keep their contract and act on a
+	 * consent (withdraw it): id, kind, policy_version, status, granted_at,
+	 * withdrawn_at — no receipt (it names recipients, the borrower's id,
+	 * the evidence's language and channel), no language, no channel.  The
+	 * same bytes for the same consents, whatever the limit's ground. */
+	LEDGER_VIEW_LIMITED
 };
 
 /* Read the list (a read transaction). */
 SENIM_MUST_CHECK enum senim_result ledger_listing_prepare(struct store *st,
 							  struct ledger_listing *op);
-/* The listing's audit record. */
+/* The listing's audit record (outcome "limited" with op->limited). */
 SENIM_MUST_CHECK enum senim_result ledger_listing_tx(struct store_tx *tx, void *op);
+/* The list to answer, in view v: *out = {"consents": [...]} (caller
+ * decrefs).  LEDGER_VIEW_FULL hands over op->out; LEDGER_VIEW_LIMITED builds
+ * a new list from it, keeping only the fields named above (anything added
+ * to the full view later stays out), and leaves op->out to the dispose.
+ * SENIM_ERR_NOMEM; SENIM_ERR_INVALID when nothing was prepared. */
+SENIM_MUST_CHECK enum senim_result ledger_listing_view(struct ledger_listing *op,
+						       enum ledger_view v, json_t **out);
 void ledger_listing_dispose(void *op);
 
 /* Every consent of the subject, current and past, newest first, with

@@ -432,6 +432,86 @@ void application_create_dispose(void *arg)
 	sodium_memzero(&op->income_tiyn, sizeof(op->income_tiyn));
 }
 
+/* ---- how an application is shown ------------------------------------------------------ */
+
+/* A stored comma-separated list as a JSON array. */
+static json_t *list_json(const char *s)
+{
+	json_t *a = json_array();
+	const char *p = s;
+	while (a && *p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		json_array_append_new(a, json_stringn(p, n));
+		p += n + (end ? 1 : 0);
+	}
+	return a;
+}
+
+/* The codes of a mask's bits, in bit order; code(i) NULL skips bit i. */
+static json_t *codes_json(uint32_t mask, const char *(*code)(unsigned))
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; a && i < 32; i++) {
+		const char *c = (mask >> i) & 1 ? code(i) : NULL;
+		if (c)
+			json_array_append_new(a, json_string(c));
+	}
+	return a;
+}
+
+static const char *category_name(unsigned i)
+{
+	return i < CATEGORY__COUNT ? category_code((enum category)i) : NULL;
+}
+
+static const char *consent_name(unsigned i)
+{
+	const struct consent_def *d =
+		i < CONSENT__COUNT ? consent_def((enum consent_kind)i) : NULL;
+	return d ? d->code : NULL;
+}
+
+static json_t *missing_json(const struct application_missing *m)
+{
+	return json_pack("{s:o,s:o,s:o}", "categories",
+			 codes_json(m->categories, category_name), "consents",
+			 codes_json(m->consents, consent_name), "withdrawn_consents",
+			 codes_json(m->withdrawn, consent_name));
+}
+
+json_t *application_json(const struct application *a, const struct application_missing *m,
+			 enum application_view v)
+{
+	char created[CLOCK_RFC3339_LEN], updated[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(a->created_at, created);
+	clock_format_rfc3339(a->updated_at, updated);
+	if (v == APPLICATION_VIEW_LIMITED) /* R5: nothing but the contract's terms */
+		return json_pack("{s:s,s:{s:s,s:I},s:I,s:I,s:s,s:s,s:s,s:s}", "id", a->id,
+				 "product", "code", a->product_code, "version",
+				 (json_int_t)a->product_version, "amount_tiyn",
+				 (json_int_t)a->amount_tiyn, "term_days",
+				 (json_int_t)a->term_days, "schedule_method", a->method,
+				 "state", a->state, "created_at", created, "updated_at",
+				 updated);
+	json_t *o = json_pack(
+		"{s:s,s:{s:s,s:I},s:I,s:I,s:s,s:{s:s,s:s},s:s,s:s,s:s}", "id", a->id,
+		"product", "code", a->product_code, "version",
+		(json_int_t)a->product_version, "amount_tiyn", (json_int_t)a->amount_tiyn,
+		"term_days", (json_int_t)a->term_days, "schedule_method", a->method,
+		"payout", "kind", a->payout_kind, "last4", a->payout_last4, "state",
+		a->state, "created_at", created, "updated_at", updated);
+	if (!o)
+		return NULL;
+	if (*a->decline_reason)
+		json_object_set_new(o, "decline_reason", json_string(a->decline_reason));
+	if (*a->refused)
+		json_object_set_new(o, "refused", list_json(a->refused));
+	if (m && strcmp(a->state, "open") == 0)
+		json_object_set_new(o, "missing", missing_json(m));
+	return o;
+}
+
 /* ---- the borrower's reads ---------------------------------------------------------- */
 
 /* The newest decision's outcome and reason codes (M0011): no personal data. */
@@ -452,6 +532,15 @@ static enum senim_result outcome_of(struct store_tx *tx, struct application_own 
 	copy_col(r, 1, op->reasons, sizeof(op->reasons));
 	store_rows_free(r);
 	return SENIM_OK;
+}
+
+/* R5: what the limited view does not show, read all the same, dropped
+ * before the answer can see it. */
+static void own_drop_limited(struct application_own *op)
+{
+	sodium_memzero(op->outcome, sizeof(op->outcome));
+	sodium_memzero(op->reasons, sizeof(op->reasons));
+	sodium_memzero(&op->missing, sizeof(op->missing));
 }
 
 enum senim_result applications_own_tx(struct store_tx *tx, void *arg)
@@ -506,14 +595,17 @@ enum senim_result applications_own_tx(struct store_tx *tx, void *arg)
 			return err;
 		snprintf(object, sizeof(object), "applications");
 	}
-	/* R1: the borrower's own data, read under the right of access. */
+	if (op->limited)
+		own_drop_limited(op);
+	/* R1: the borrower's own data, read under the right of access; R5: a
+	 * limited view is recorded as such, never its ground. */
 	struct audit_record rec = { .actor = op->actor,
 				    .operation = "application.self_read",
 				    .object = object,
 				    .subject_id = op->subject_id,
 				    .categories = "",
 				    .purpose = "legal_obligation",
-				    .outcome = "success",
+				    .outcome = op->limited ? "limited" : "success",
 				    .request_id = op->request_id };
 	return audit_append(tx, op->kr, &rec);
 }

@@ -36,6 +36,7 @@
 #ifndef SENIM_APPLICATIONS_H
 #define SENIM_APPLICATIONS_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "common/buf.h"
@@ -139,19 +140,48 @@ SENIM_MUST_CHECK enum senim_result applications_create_tx(struct store_tx *tx, v
 void application_create_dispose(void *op);
 
 /*
+ * How an application is shown.  The full view: id, product {code,
+ * version}, amount_tiyn, term_days, schedule_method, payout {kind, last4},
+ * state, created_at, updated_at, and when set decline_reason, refused, and
+ * while open (m not NULL) missing {categories, consents,
+ * withdrawn_consents}.  The limited view (R5: the borrower's own access is
+ * limited by law) keeps what the borrower needs to keep the contract and
+ * act on it — id, product, amount_tiyn, term_days, schedule_method, state,
+ * created_at, updated_at: the state says which acts are open — and nothing
+ * of the payout, the decline's reason, what was refused or is missing; the
+ * same bytes for the same application, whatever the limit's ground.
+ * Returns a new object (caller decrefs), NULL on memory exhaustion.
+ */
+enum application_view {
+	APPLICATION_VIEW_FULL,
+	APPLICATION_VIEW_LIMITED
+};
+json_t *application_json(const struct application *a, const struct application_missing *m,
+			 enum application_view v);
+
+/*
  * The borrower's own applications (R1): one by id (with, while open, what
- * it lacks, C4), or, with id NULL, all of them newest first (at most
- * APPLICATION_LIST_MAX, without the missing lists).  Audited as
- * `application.self_read` under legal_obligation, as every read of the
- * borrower's own data; SENIM_ERR_NOT_FOUND when the subject has no
+ * it lacks, C4, and its newest decision), or, with id NULL, all of them
+ * newest first (at most APPLICATION_LIST_MAX, without the missing lists).
+ * Audited as `application.self_read` under legal_obligation, as every read
+ * of the borrower's own data; SENIM_ERR_NOT_FOUND when the subject has no
  * application `id` (another's is not found either, and not recorded).
  * One also opens the income the borrower declared in it (their own data).
+ *
+ * R5: the caller decides in the writer whether the borrower's own access is
+ * limited by law (rights/package.h: package_limited_tx) and sets `limited`
+ * before this tx runs.  Then everything is read as without it (no timing
+ * tell), what the limited view does not show — the decision's outcome and
+ * reasons, the C4 lists — is wiped from the op here, the record's outcome
+ * is "limited" (never the ground), and the caller answers
+ * APPLICATION_VIEW_LIMITED.
  */
 struct application_own {
 	/* in */
 	const struct keyring *kr;
 	const char *actor, *request_id, *subject_id;
 	const char *id; /* NULL: the list */
+	int limited;	/* R5: set in the writer, before the tx */
 	/* out */
 	struct application app;		    /* one */
 	struct application_missing missing; /* one */

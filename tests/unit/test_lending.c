@@ -1,6 +1,7 @@
 /*
  * test_lending.c — the pure checks of src/lending: payout destinations,
- * product codes and product coherence, one table row per rule.
+ * product codes and product coherence, one table row per rule; an
+ * application's full and limited (R5) views.
  *
  * Card and IBAN check digits were computed with an independent Python
  * one-off, not with applications.c:
@@ -15,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lending/applications.h"
@@ -148,6 +151,62 @@ static void test_mask_text(void **state)
 	assert_string_equal(out, "annuity,single");
 }
 
+/* R5: the limited view keeps exactly the contract's terms and the state,
+ * whatever the application holds; the full view is as the API documents. */
+static void test_application_views(void **state)
+{
+	(void)state;
+	struct application a = { .id = "app_AAAAAAAAAAAAAAAAAAAAAA",
+				 .product_code = "ctr",
+				 .product_version = 2,
+				 .amount_tiyn = 5000000,
+				 .term_days = 90,
+				 .method = "annuity",
+				 .payout_kind = "card",
+				 .payout_last4 = "4242",
+				 .state = "open",
+				 .decline_reason = "self_exclusion",
+				 .refused = "family,marketing_sms",
+				 .created_at = 1,
+				 .updated_at = 2 };
+	struct application_missing m = { .categories = 1u, .consents = 1u };
+	static const struct {
+		enum application_view v;
+		const char *keys; /* in order, comma-separated */
+	} views[] = {
+		{ APPLICATION_VIEW_FULL,
+		  "id,product,amount_tiyn,term_days,schedule_method,"
+		  "payout,state,created_at,updated_at,"
+		  "decline_reason,refused,missing" },
+		{ APPLICATION_VIEW_LIMITED,
+		  "id,product,amount_tiyn,term_days,"
+		  "schedule_method,state,created_at,updated_at" },
+	};
+	for (size_t i = 0; i < N(views); i++) {
+		json_t *o = application_json(&a, &m, views[i].v);
+		assert_non_null(o);
+		char keys[256] = "";
+		size_t n = 0;
+		const char *k;
+		json_t *val;
+		json_object_foreach(o, k, val)
+		{
+			(void)val;
+			n += (size_t)snprintf(keys + n, sizeof(keys) - n, "%s%s",
+					      n ? "," : "", k);
+		}
+		assert_string_equal(keys, views[i].keys);
+		char *text = json_dumps(o, JSON_COMPACT);
+		assert_non_null(text);
+		int shows = strstr(text, "4242") != NULL ||
+			    strstr(text, "self_exclusion") != NULL ||
+			    strstr(text, "marketing_sms") != NULL;
+		assert_int_equal(shows, views[i].v == APPLICATION_VIEW_FULL);
+		free(text);
+		json_decref(o);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_ids_and_codes),
 		cmocka_unit_test(test_product_valid),
 		cmocka_unit_test(test_mask_text),
+		cmocka_unit_test(test_application_views),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
