@@ -750,6 +750,17 @@ def test_the_income_is_sealed_and_shown_only_to_the_borrower(world_shipped):
                   token=world_shipped["staff"]["underwriter"])
     assert staff.status == 200 and "monthly_income_tiyn" not in staff.json
     assert str(income) not in staff.body.decode()
+    # R5: under a limit on the borrower's own access it is not shown either.
+    sid = who["sid"] if "sid" in who else s.sql(
+        "SELECT subject_id FROM applications WHERE id = '%s'" % who["app"]["id"])[0][0]
+    dpo = s.service_token("inc-dpo", "dpo")
+    r = s.post(f"/v1/subjects/{sid}/access-limit",
+               {"ground": "aml_cft", "reference": "191-IV/art.13"}, token=dpo)
+    assert r.status == 200, r
+    limited = s.get("/v1/me/applications/" + who["app"]["id"], token=who["token"])
+    assert limited.status == 200 and limited.json["limited"] is True, limited
+    assert str(income).encode() not in limited.body
+    assert s.delete(f"/v1/subjects/{sid}/access-limit", token=dpo).status == 200
     assert submit(world_shipped, who).status == 200
     sealed = s.sql("SELECT income_sealed FROM applications WHERE id = '%s'"
                    % who["app"]["id"])[0][0]
