@@ -764,6 +764,9 @@ int cmd_serve(int argc, char **argv)
 		rc = CLI_ENV;
 		goto done;
 	}
+	/* Before any thread that writes starts (the hub, the reporter, the
+	 * payout pump): the hook is read by whichever thread commits. */
+	store_set_commit_hook(st, on_commit, app.metrics);
 	if (recipients) {
 		if (hub_start(recipients, &exchange.hub)) {
 			cli_error("serve", "cannot start the exchange (a recipient's "
@@ -791,7 +794,6 @@ int cmd_serve(int argc, char **argv)
 		if (rc != CLI_OK)
 			goto done;
 	}
-	store_set_commit_hook(st, on_commit, app.metrics);
 	cfg.metrics = app.metrics;
 	if (server_start(&cfg, &srv)) {
 		cli_error("serve", "cannot listen on %s: %s", o.listen, strerror(errno));
