@@ -791,16 +791,8 @@ static enum senim_result destroy_subject(struct store_tx *tx, struct request_cha
 	if (err)
 		return err;
 	struct shred_counts counts;
+	/* The rights work's own sealed rows go with the rest (shred.h). */
 	err = shred_subject_tx(tx, id, SHRED_DESTROY, &counts);
-	/* The rights work's own sealed rows go too (unreadable already
-	 * without the key); the requests themselves hold codes and dates. */
-	if (!err)
-		err = store_exec(tx, "DELETE FROM rights_packages WHERE subject_id = $1",
-				 (struct store_val[]){ SV_TEXT(id) }, 1, NULL);
-	if (!err)
-		err = store_exec(tx,
-				 "DELETE FROM rights_corrections WHERE subject_id = $1",
-				 (struct store_val[]){ SV_TEXT(id) }, 1, NULL);
 	if (err)
 		return err;
 	char object[REQUEST_ID_LEN + 16];

@@ -65,6 +65,28 @@ enum senim_result shred_subject_tx(struct store_tx *tx, const char *subject_id,
 	if (!err)
 		err = del(tx, "DELETE FROM phone_changes WHERE subject_id = $1",
 			  subject_id, &c->records);
+	/* The rights work's sealed rows (access packages, corrections and
+	 * their evidence, a request's text) and a declared income: here, not
+	 * in their modules, so a restore's shredding again (backup_reshred)
+	 * takes them too.  What other tables keep sealed under NOT NULL (a
+	 * contract, a loan's number, a payout account) stays, unreadable
+	 * without the key. */
+	if (!err)
+		err = del(tx, "DELETE FROM rights_packages WHERE subject_id = $1",
+			  subject_id, &c->records);
+	if (!err)
+		err = del(tx, "DELETE FROM rights_corrections WHERE subject_id = $1",
+			  subject_id, &c->records);
+	if (!err)
+		err = del(tx,
+			  "UPDATE rights_requests SET text_sealed = NULL"
+			  " WHERE subject_id = $1 AND text_sealed IS NOT NULL",
+			  subject_id, &c->other);
+	if (!err)
+		err = del(tx,
+			  "UPDATE applications SET income_sealed = NULL"
+			  " WHERE subject_id = $1 AND income_sealed IS NOT NULL",
+			  subject_id, &c->other);
 	return err;
 }
 

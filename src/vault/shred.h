@@ -5,9 +5,13 @@
  * A subject's data is readable only through their data key (vault.h).
  * shred_subject_tx() deletes the wrapped key and the blind indexes (no
  * lookup by IIN, phone or e-mail finds the id again), and with
- * SHRED_DESTROY also the rows of sealed data themselves; ids, amounts and
- * codes in other tables stay (the audit log and the disclosure register
- * never hold data).  It writes no audit record: the caller does, in the
+ * SHRED_DESTROY also the rows of sealed data themselves: the records,
+ * sources and findings, pending phone changes, the rights work's access
+ * packages, corrections and request texts, a declared income.  Sealed
+ * columns other tables must keep (a contract's documents, a loan's
+ * contract number, an application's payout account, a decision's inputs)
+ * stay, unreadable without the key; ids, amounts and codes stay (the audit
+ * log and the disclosure register never hold data).  It writes no audit record: the caller does, in the
  * same transaction, with what was done and never with the data.
  *
  * A backup taken before the shredding still holds the wrapped key.  So

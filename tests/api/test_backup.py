@@ -344,3 +344,45 @@ def test_a_restore_killed_at_any_step_is_finished_by_the_next(point):
         assert readable(s2, staff, kept) and not readable(s2, staff, gone)
     finally:
         assert s2.stop() == 0
+
+
+def test_a_subject_destroyed_by_request_stays_destroyed_after_restore():
+    """Destroyed on their request after the backup: a restore shreds them
+    again with everything the request destroyed — the access package, the
+    question's text — not only the key."""
+    from contract import SOURCE_DIR
+    from senim_harness import borrower
+    s = Senim(extra_args=["--calendar", os.path.join(SOURCE_DIR, "data", "calendar")])
+    s.start()
+    staff = {r: s.service_token("bq-" + r, r) for r in ("underwriter", "dpo")}
+    b = borrower()
+    r = s.post("/v1/subjects", b, token=staff["underwriter"], headers=ID)
+    assert r.status == 201, r
+    sid, token = r.json["id"], s.borrower_token(b["phone"])
+
+    def filed(body):
+        r = s.post("/v1/me/requests", body, token=token)
+        assert r.status == 201, r
+        return r.json["id"]
+
+    def fulfilled(rid):
+        r = s.post(f"/v1/requests/{rid}/answer", {"answer": "fulfilled"},
+                   token=staff["dpo"])
+        assert r.status == 200 and r.json["status"] == "accepted", r
+
+    fulfilled(filed({"type": "access"}))
+    filed({"type": "question", "text": "Кому вы передавали мои данные?"})
+    counts = ("SELECT (SELECT COUNT(*) FROM rights_packages WHERE subject_id = '%s'),"
+              " (SELECT COUNT(*) FROM rights_requests WHERE subject_id = '%s'"
+              "  AND text_sealed IS NOT NULL)" % (sid, sid))
+    assert s.sql(counts) == [["1", "1"]]
+    out = os.path.join(tempfile.mkdtemp(dir=TMP), "b")
+    s.cli("backup", out)
+    fulfilled(filed({"type": "destruction"}))
+    assert s.sql(counts) == [["0", "0"]]
+    assert s.stop() == 0
+    p = restore(s, out, "--force")
+    assert b"shredded again  1 subjects" in p.stdout, p.stdout
+    assert s.sql(counts) == [["0", "0"]]
+    assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{sid}'") \
+        == [["0"]]
