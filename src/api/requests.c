@@ -32,6 +32,7 @@
 #include "api/subject_fields.h"
 #include "common/clock.h"
 #include "common/textconf.h"
+#include "core/recipients.h"
 #include "rights/requests.h"
 #include "subjects/subjects.h"
 #include "common/banned.h"
@@ -178,10 +179,28 @@ static void file_dispose(void *p)
 static const char *const evidence_types[] = { "image/jpeg", "image/png",
 					      "application/pdf", NULL };
 
+/* The first of a correction's fields that comes from the state, or NULL:
+ * the IIN, and whatever a state database of the recipients file answers
+ * with (family ties, the registered address, legal capacity). */
+static const char *state_sourced_field(const struct recipients *r, int category,
+				       json_t *fields)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(fields, key, v)
+	{
+		if ((category == CATEGORY_IDENTITY && strcmp(key, "iin") == 0) ||
+		    recipients_state_sourced(r, category, key))
+			return key;
+	}
+	return NULL;
+}
+
 /*
  * R2: a correction's category, fields and evidence, checked into op; 1 when
  * it answered a problem itself.  A correction without evidence, or of a
- * field that comes from a state database (the IIN), is its own problem;
+ * field that comes from a state database (state_sourced_field), is its own
+ * problem;
  * the fields pass the checks a write of the category passes; the evidence
  * is base64 of at most REQUEST_EVIDENCE_MAX bytes whose content is of the
  * type it claims.
@@ -203,8 +222,10 @@ static int correction_or_reply(struct http_request *req, struct http_response *r
 		return 1;
 	}
 	op->category = category_parse(category);
-	if (op->category == CATEGORY_IDENTITY && json_object_get(fields, "iin")) {
-		struct problem p = { .code = "correction_state_sourced", .field = "iin" };
+	const char *state =
+		state_sourced_field(req->app->recipients, op->category, fields);
+	if (state) {
+		struct problem p = { .code = "correction_state_sourced", .field = state };
 		*err = http_reply_problem(req, resp, &p);
 		return 1;
 	}

@@ -1437,6 +1437,23 @@ const struct recipient *recipients_find(const struct recipients *r, const char *
 	return NULL;
 }
 
+int recipients_state_sourced(const struct recipients *r, int category, const char *name)
+{
+	for (size_t i = 0; r && name && i < r->n; i++) {
+		const struct recipient *rc = &r->recipients[i];
+		if (rc->kind != RECIPIENT_STATE_DATABASE)
+			continue;
+		for (size_t k = 0; k < rc->nservices; k++)
+			for (size_t f = 0; f < rc->services[k].nreceives; f++) {
+				const struct recipient_field *x =
+					&rc->services[k].receives[f];
+				if (x->category == category && strcmp(x->name, name) == 0)
+					return 1;
+			}
+	}
+	return 0;
+}
+
 const struct recipient_service *recipient_service_find(const struct recipient *rc,
 						       const char *code)
 {

@@ -184,6 +184,12 @@ const struct recipient *recipients_find(const struct recipients *r, const char *
 const struct recipient_service *recipient_service_find(const struct recipient *rc,
 						       const char *code);
 
+/* 1 when a state database of the file answers with field `name` of
+ * category `category` (a `receives` item of a state_database recipient's
+ * service): a value that comes from the state, not the borrower's to
+ * correct by declaration (R2).  0 otherwise, and for r NULL. */
+int recipients_state_sourced(const struct recipients *r, int category, const char *name);
+
 /* "credit_bureau", ... ; NULL out of range. */
 const char *recipient_kind_code(enum recipient_kind k);
 /* "credit_report/1", ... and the API's default path "/v1/credit-reports";

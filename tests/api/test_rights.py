@@ -14,6 +14,7 @@ import pytest
 
 from contract import SOURCE_DIR
 from senim_harness import TMP, Senim, borrower
+from test_c2_walk import world  # noqa: F401 (a server with a state database)
 from test_fail_closed import block_audit_sql, unblock_audit_sql
 
 ID = {"Senim-Purpose": "identification"}
@@ -512,3 +513,26 @@ def test_support_files_a_correction_on_behalf(w):
     h = s.get(f"/v1/subjects/{sid}/data/professional", token=w["dpo"],
               headers={"Senim-Purpose": "legal_obligation"})
     assert h.status == 200 and h.json["fields"]["education"] == "postgraduate", h
+
+
+def test_a_state_database_answer_is_not_corrected_by_declaration(world):
+    """R2: the fields a state database of the recipients file answers with
+    (here the address registry's registered address) come from the state:
+    a correction of them is refused, naming the field; the borrower's own
+    fields of the same category are not."""
+    s = world["senim"]
+    b = borrower()
+    r = s.post("/v1/subjects", b, token=world["staff"]["underwriter"], headers=ID)
+    assert r.status == 201, r
+    sid, token = r.json["id"], s.borrower_token(b["phone"])
+    body = {"type": "correction", "category": "contact", "evidence": EVIDENCE,
+            "fields": {"actual_address": "г. Алматы, ул. Абая, 2",
+                       "registered_address": "г. Алматы, ул. Абая, 1"}}
+    r = s.post("/v1/me/requests", body, token=token)
+    assert r.status == 422 and r.json["code"] == "correction_state_sourced", r
+    assert r.json["field"] == "registered_address", r
+    assert s.sql("SELECT COUNT(*) FROM rights_requests WHERE subject_id ="
+                 f" '{sid}'") == [["0"]]
+    del body["fields"]["registered_address"]
+    r = s.post("/v1/me/requests", body, token=token)
+    assert r.status in (201, 503), r  # 503 where the server has no calendar

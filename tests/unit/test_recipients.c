@@ -1330,6 +1330,15 @@ static void test_shipped_file(void **state)
 	const struct recipient *pkb = recipients_find(r, "pkb");
 	for (size_t i = 0; i < pkb->nservices; i++)
 		assert_int_equal(pkb->services[i].consent, CONSENT_CREDIT_BUREAU_PKB);
+	/* What the state databases answer with is the state's, not the
+	 * borrower's to correct by declaration (R2); nothing else is. */
+	assert_true(recipients_state_sourced(r, CATEGORY_MEDICAL, "legal_capacity"));
+	assert_true(recipients_state_sourced(r, CATEGORY_CONTACT, "registered_address"));
+	assert_true(recipients_state_sourced(r, CATEGORY_FAMILY, "spouse_name"));
+	assert_false(recipients_state_sourced(r, CATEGORY_CONTACT, "actual_address"));
+	assert_false(recipients_state_sourced(r, CATEGORY_IDENTITY, "surname"));
+	assert_false(recipients_state_sourced(r, CATEGORY_MEDICAL, "health_status"));
+	assert_false(recipients_state_sourced(NULL, CATEGORY_MEDICAL, "legal_capacity"));
 	/* The state databases speak mutual TLS. */
 	for (size_t i = 0; i < r->n; i++)
 		if (r->recipients[i].kind == RECIPIENT_STATE_DATABASE)
