@@ -17,28 +17,6 @@ enum senim_result api_readyz(struct http_request *req, struct http_response *res
 enum senim_result api_metrics(struct http_request *req, struct http_response *resp);
 #ifdef SENIM_BENCH
 enum senim_result api_bench_hello(struct http_request *req, struct http_response *resp);
-/* products.c: the product catalogue (issue 12, C4) */
-enum senim_result api_product_create(struct http_request *req,
-				     struct http_response *resp);
-enum senim_result api_product_list(struct http_request *req, struct http_response *resp);
-enum senim_result api_product_get(struct http_request *req, struct http_response *resp);
-enum senim_result api_me_products(struct http_request *req, struct http_response *resp);
-/* Masks of categories and consent kinds as JSON arrays of their codes. */
-json_t *api_categories_json(uint32_t mask);
-json_t *api_consents_json(uint32_t mask);
-/* applications.c: borrowers' applications (C4) and the underwriters' view (U1) */
-enum senim_result api_me_apply(struct http_request *req, struct http_response *resp);
-enum senim_result api_me_applications(struct http_request *req,
-				      struct http_response *resp);
-enum senim_result api_me_application(struct http_request *req,
-				     struct http_response *resp);
-enum senim_result api_me_application_withdraw(struct http_request *req,
-					      struct http_response *resp);
-enum senim_result api_me_application_refuse(struct http_request *req,
-					    struct http_response *resp);
-enum senim_result api_applications(struct http_request *req, struct http_response *resp);
-enum senim_result api_application_get(struct http_request *req,
-				      struct http_response *resp);
 #endif
 
 /* staff_sessions.c: staff sign-in (S1) */
