@@ -495,6 +495,12 @@ static enum senim_result read_correction(struct store_tx *tx, struct request_rea
 	const void *fsealed = store_rows_blob(r, 1, &flen);
 	const void *esealed = store_rows_blob(r, 2, &elen);
 	err = vault_dek_load(tx, op->kr, q->subject_id, &dek);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		/* The subject was shredded: the values and evidence are gone
+		 * with the key; the request and its history stay. */
+		err = SENIM_OK;
+		goto fail;
+	}
 	if (!err)
 		err = vault_open_blob(dek, q->subject_id, TEXT_CATEGORY, q->id, 2,
 				      fsealed, flen, &text);
@@ -562,6 +568,12 @@ static enum senim_result read_detail(struct store_tx *tx, struct request_read *o
 				      len, &op->text);
 	vault_dek_free(dek);
 	store_rows_free(r);
+	/* The subject was shredded (anonymised: the key gone, the sealed text
+	 * left unreadable): the request is shown without its text. */
+	if (err == SENIM_ERR_NOT_FOUND) {
+		op->rows[0].has_text = 0;
+		err = SENIM_OK;
+	}
 	return err;
 }
 

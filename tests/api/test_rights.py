@@ -536,3 +536,29 @@ def test_a_state_database_answer_is_not_corrected_by_declaration(world):
     del body["fields"]["registered_address"]
     r = s.post("/v1/me/requests", body, token=token)
     assert r.status in (201, 503), r  # 503 where the server has no calendar
+
+
+def test_a_request_of_an_anonymised_subject_is_read_without_its_text(w):
+    """Anonymised by the retention run (the key gone, the sealed text left
+    unreadable): the DPO still reads the request and its history, without
+    the text — not a 404."""
+    from test_retention import SHIPPED, day, withdrawn_borrower
+    s = w["s"]
+    sid, body = withdrawn_borrower(s, {"underwriter": w["underwriter"]})
+    token = s.borrower_token(body["phone"])
+    r = s.post("/v1/me/requests", {"type": "question", "text": "Где мои данные?"},
+               token=token)
+    assert r.status == 201, r
+    rid = r.json["id"]
+    assert "text" in s.get(f"/v1/requests/{rid}", token=w["dpo"]).json
+    conf = os.path.join(w["dir"], "anonymise.conf")
+    with open(SHIPPED, encoding="utf-8") as f:
+        text = f.read().replace("retain identity     consent_withdrawn 30d destroy none",
+                                "retain identity     consent_withdrawn 30d anonymise none")
+    with open(conf, "w", encoding="utf-8") as f:
+        f.write(text)
+    s.cli("retention", "run", "--file", conf, "--date", day(31))
+    assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{sid}'") == [["0"]]
+    r = s.get(f"/v1/requests/{rid}", token=w["dpo"])
+    assert r.status == 200 and r.json["id"] == rid, r
+    assert "text" not in r.json and r.json["history"], r
