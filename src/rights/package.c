@@ -125,13 +125,21 @@ static const struct column offer_cols[] = {
 	{ "created_at", C_TIME },
 };
 static const struct column loan_cols[] = {
-	{ "loan_id", C_TEXT },	     { "application_id", C_TEXT },
-	{ "principal_tiyn", C_INT }, { "rate_bp", C_INT },
-	{ "method", C_TEXT },	     { "payments", C_INT },
-	{ "term_days", C_INT },	     { "start_day", C_INT },
-	{ "status", C_TEXT },	     { "day", C_INT },
-	{ "overdue_days", C_INT },   { "principal_left_tiyn", C_INT },
-	{ "created_at", C_TIME },    { "updated_at", C_TIME },
+	{ "loan_id", C_TEXT },
+	{ "application_id", C_TEXT },
+	{ "principal_tiyn", C_INT },
+	{ "rate_bp", C_INT },
+	{ "method", C_TEXT },
+	{ "payments", C_INT },
+	{ "term_days", C_INT },
+	{ "start_day", C_INT },
+	{ "status", C_TEXT },
+	{ "day", C_INT },
+	{ "overdue_days", C_INT },
+	{ "principal_left_tiyn", C_INT },
+	{ "interest_carried_tiyn", C_INT },
+	{ "created_at", C_TIME },
+	{ "updated_at", C_TIME },
 	{ "schedule", C_ROWS },
 };
 static const struct column payment_cols[] = {
@@ -217,7 +225,7 @@ static const struct section sections[] = {
 	SECTION("loans",
 		"SELECT id, application_id, principal, rate_bp, method, payments,"
 		" term_days, start_day, status, day, overdue_days, principal_left,"
-		" created_at, updated_at, schedule FROM loans"
+		" carried_interest, created_at, updated_at, schedule FROM loans"
 		" WHERE subject_id = $1 ORDER BY created_at, id",
 		loan_cols, "Займы и графики платежей", "Қарыздар және төлем кестелері"),
 	SECTION("loan_payments",

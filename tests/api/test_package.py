@@ -137,6 +137,7 @@ def test_the_package_holds_each_kind_of_data(w, seeded):
     assert gkb["receipt"]["signature"]["alg"] == "Ed25519"
     assert [l["loan_id"] for l in p["loans"]] == [seeded["loan"]]
     assert len(p["loans"][0]["schedule"]) == 3
+    assert p["loans"][0]["interest_carried_tiyn"] == 0  # no restructuring: nothing carried
     assert [x["loan_id"] for x in p["loan_payments"]] == [seeded["loan"]]
     assert p["loan_payments"][0]["amount_tiyn"] == 1000000
     assert len(p["obligations"]) == 1 and p["obligations"][0]["status"] == "open"
