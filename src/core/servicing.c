@@ -28,11 +28,46 @@ static int64_t min64(int64_t a, int64_t b)
 }
 
 /*
+ * The 30/360 months of the current monthly period [period_start,
+ * period_end): its due date is a whole number of calendar months after its
+ * start (core/schedule's months, clamped to the month's end, never move a
+ * date out of its month), so the months are the difference of the two
+ * dates' year-and-month.  One for every row of a schedule as built; k + 1
+ * for the first row after a deferral of k months (core/restructure), whose
+ * interest covers all of them.
+ */
+static int32_t period_months(const struct loan_state *st)
+{
+	int ys, ms, ds, ye, me, de;
+	schedule_ymd(st->period_start, &ys, &ms, &ds);
+	schedule_ymd(st->period_end, &ye, &me, &de);
+	int32_t m = (ye - ys) * 12 + (me - ms);
+	return m > 0 ? m : 1;
+}
+
+/*
+ * The interest of B tiyn from `from` to `to` within the current period, by
+ * the day count of docs/lending-math.md: a monthly period's 30/360 months
+ * (period_months) spread over its actual days, so the whole period is
+ * round_half_up(B·rate·months / 12); actual/365 for a single payment.
+ */
+static int64_t period_interest(const struct loan_state *st,
+			       const struct servicing_terms *t, int64_t B, int32_t from,
+			       int32_t to)
+{
+	wide num = (wide)B * t->rate_bp * (to - from);
+	if (t->method == SCHEDULE_SINGLE)
+		return div_half_up(num, (wide)10000 * 365);
+	return div_half_up(num * period_months(st),
+			   (wide)120000 * (st->period_end - st->period_start));
+}
+
+/*
  * The current period's interest from seg_start to the morning of day `to`
- * on the principal not yet due: the day count of docs/lending-math.md,
- * 30/360 months spread over the period's actual days, actual/365 for a
- * single payment.  At the period's end on an unbroken period it is the
- * schedule row's interest exactly.
+ * on the principal not yet due (period_interest).  At the period's end on
+ * an unbroken period it is the schedule row's interest exactly (for a
+ * deferred first row, the row's own interest within a tiyn: the row adds
+ * the deferred months' interest, rounded on its own, to a month's).
  */
 static int64_t accrued_to(const struct loan_state *st, const struct servicing_terms *t,
 			  int32_t to)
@@ -41,10 +76,7 @@ static int64_t accrued_to(const struct loan_state *st, const struct servicing_te
 		return 0;
 	if (to > st->period_end)
 		to = st->period_end;
-	wide num = (wide)st->principal_not_due * t->rate_bp * (to - st->seg_start);
-	if (t->method == SCHEDULE_SINGLE)
-		return div_half_up(num, (wide)10000 * 365);
-	return div_half_up(num, (wide)120000 * (st->period_end - st->period_start));
+	return period_interest(st, t, st->principal_not_due, st->seg_start, to);
 }
 
 enum loan_bucket servicing_bucket(int32_t days)
@@ -241,7 +273,9 @@ static void advance_fifo(struct loan_state *s, const struct schedule_row *rows)
  * The rows not yet due rebuilt for the principal left after an early
  * repayment on `day`: same due dates, same method, the term kept, the
  * instalment lowered.  The first row's interest runs from `day` (the
- * interest before it was just paid); the last row takes the remaining
+ * interest before it was just paid) to its due date, by the rule of the
+ * interest to the day over the row's real period (period_interest: a
+ * deferred first row's months, not one); the last row takes the remaining
  * balance, so the parts sum to exactly s->principal_not_due.
  */
 static enum senim_result reschedule(const struct loan_state *s,
@@ -262,13 +296,8 @@ static enum senim_result reschedule(const struct loan_state *s,
 	for (size_t k = 0; k < m; k++) {
 		const struct schedule_row *old = &rows[(size_t)s->next_row + k];
 		int64_t interest;
-		if (t->method == SCHEDULE_SINGLE)
-			interest = div_half_up((wide)bal * t->rate_bp * (old->due - day),
-					       (wide)10000 * 365);
-		else if (k == 0)
-			interest = div_half_up((wide)bal * t->rate_bp * (old->due - day),
-					       (wide)120000 *
-						       (s->period_end - s->period_start));
+		if (t->method == SCHEDULE_SINGLE || k == 0)
+			interest = period_interest(s, t, bal, day, old->due);
 		else
 			interest = div_half_up((wide)bal * t->rate_bp, 120000);
 		int64_t part;

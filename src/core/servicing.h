@@ -38,9 +38,13 @@
  * interest, the interest of the principal not yet due; overdue principal
  * bears the penalty, not interest, and nothing accrues after the last due
  * date but penalty.  Interest "to the day" (early repayment) is the current
- * period's interest in proportion to the days run: monthly schedules
- * round_half_up(B·rate·days / (12·period days)), single payments
- * round_half_up(B·rate·days / 365) (docs/lending-math.md's day counts).
+ * period's interest in proportion to the days run, over the row's real
+ * period (its start to its due date): monthly schedules
+ * round_half_up(B·rate·months·days / (12·period days)), months the
+ * period's calendar months (1, or k + 1 for the first row after a deferral
+ * of k months), single payments round_half_up(B·rate·days / 365)
+ * (docs/lending-math.md's day counts).  A partial early repayment's first
+ * rebuilt row takes its interest by the same rule.
  *
  * Money is int64 tiyn, dates day numbers (core/schedule.h), rates basis
  * points.  Invariants kept by every function here (servicing_check tests

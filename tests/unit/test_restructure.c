@@ -270,10 +270,16 @@ static void test_single_deferral(void **state)
 /* Interest to the morning of `day` on the first new row's period
  * [from, due), 30/360 spread over its days (docs/lending-servicing.md),
  * computed here from the terms, not the state. */
-static int64_t to_day(int64_t principal, int32_t rate, int32_t from, int32_t due,
-		      int32_t day)
+/* Interest to the day in a period [from, due) of `months` 30/360 months:
+ * the months' interest in proportion to the days run.  A deferral of k
+ * months makes the first new period k + 1 months long and its row bears
+ * k + 1 months' interest; this helper once took one month whatever the
+ * period, pinning the defect that an early repayment in a deferred period
+ * paid about a month's interest over three. */
+static int64_t to_day(int64_t principal, int32_t rate, int32_t months, int32_t from,
+		      int32_t due, int32_t day)
 {
-	__extension__ __int128 num = (__int128)principal * rate * (day - from);
+	__extension__ __int128 num = (__int128)principal * rate * months * (day - from);
 	__extension__ __int128 den = (__int128)120000 * (due - from);
 	return (int64_t)((2 * num + den) / (2 * den));
 }
@@ -308,7 +314,8 @@ static void test_carried_interest_until_paid(void **state)
 	int32_t d = day + 25;
 	assert_int_equal(l.st.carried_interest, carried);
 	assert_int_equal(l.st.due_interest, 0);
-	int64_t itd = to_day(P, 3600, day, l.rows[0].due, d);
+	/* the deferral of 2 makes the first period 3 months */
+	int64_t itd = to_day(P, 3600, 3, day, l.rows[0].due, d);
 	int64_t payoff = P + pen + carried + itd;
 	assert_int_equal(servicing_payoff(&l.st, &l.t, d), payoff);
 
@@ -353,9 +360,10 @@ static void test_carried_interest_until_paid(void **state)
 	assert_int_equal(sp.principal_early, 5000000);
 	assert_int_equal(c.st.carried_interest, 0);
 	assert_int_equal(nn, l.n);
-	/* the first rebuilt row: interest from today to its due date only */
+	/* the first rebuilt row: interest from today to its due date only, the
+	 * 3-month period's share of it */
 	__extension__ __int128 num =
-		(__int128)(P - 5000000) * 3600 * (l.rows[0].due - d) * 2;
+		(__int128)(P - 5000000) * 3600 * 3 * (l.rows[0].due - d) * 2;
 	__extension__ __int128 den = (__int128)120000 * (l.rows[0].due - day);
 	assert_int_equal(nr[0].interest, (int64_t)((num + den) / (2 * den)));
 	memcpy(c.rows, nr, nn * sizeof(nr[0]));

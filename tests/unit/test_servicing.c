@@ -8,7 +8,8 @@
  * partial repayment with the rebuilt rows, a single payment, the cap in a
  * second contract year, and restructured loans (core/restructure) whose
  * carried interest an early repayment pays, full or partial, or the first
- * new row takes when it falls due.  Besides: the day step is a pure function of the
+ * new row takes when it falls due, and whose deferred first period's
+ * interest to the day is its k + 1 months' share.  Besides: the day step is a pure function of the
  * stored state, and the notice, restructuring and allocation rules.
  */
 #include <setjmp.h>

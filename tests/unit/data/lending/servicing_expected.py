@@ -13,7 +13,7 @@ before its due date; unpaid at the close of its due date d it is overdue,
 delay days D+1-d; a day's penalty is half_up(overdue principal+interest *
 daily / 10000), capped per contract year at floor(amount * annual / 10000);
 interest to the day is the current period's in proportion to its days
-(30/360 month spread over the period's days, actual/365 for a single
+(the period's 30/360 months spread over its days, actual/365 for a single
 payment); allocation in the rule's order, the late order beyond after_days;
 an early repayment pays the interest to the day first, in full, then
 principal; a partial one keeps the due dates and rebuilds the rows.
@@ -25,6 +25,13 @@ day), and the interest owed — due and unpaid, accrued to the day — is
 carried into the first new row.  The carried amount is owed as interest
 until that row falls due: an early repayment pays it with the interest to
 the day, and the payoff includes it.
+
+A deferred first row's period is k + 1 months long (the decision day to its
+due date) and its interest is the k + 1 months': the interest to the day in
+it is the k + 1 months' interest in proportion to the days run, and so is a
+rebuilt first row's after a partial early repayment.  The model knows the
+months of each period from how it was made (`months`: 1 for a schedule's
+row, k + 1 for a deferred first row), not from its dates.
 """
 import datetime
 import os
@@ -76,6 +83,7 @@ class Loan:
         self.pen_due = 0
         self.ps = self.seg = dn(start)
         self.pe = self.rows[0][0]
+        self.months = 1  # the 30/360 months the current period [ps, pe) spans
         self.day = dn(start) - 1
         self.overdue = False
         self.overdue_days = 0
@@ -95,8 +103,19 @@ class Loan:
         to = min(to, self.pe)
         if self.method == "SINGLE":
             return half_up(Fraction(self.not_due * self.bp * (to - self.seg), 10000 * 365))
-        return half_up(Fraction(self.not_due * self.bp * (to - self.seg),
-                                120000 * (self.pe - self.ps)))
+        return half_up(self.month_share(self.not_due, to - self.seg))
+
+    def month_share(self, bal, days):
+        """The interest of bal over `days` of the current monthly period: the
+        period's months of interest (30/360) in proportion to its days.  This
+        model once took one month here whatever the period (bal*bp*days /
+        (120000*(pe-ps))), which pinned servicing.c's defect: after a deferral
+        of k months the first period is k+1 months and its row bears k+1
+        months' interest, but an early repayment in it paid a single month's
+        interest spread over k+1 months (about a third of what accrued for
+        k = 2), and a rebuilt first row took the same short share.  The
+        expected values of restr_full and restr_part changed with it."""
+        return Fraction(bal * self.bp * self.months * days, 120000 * (self.pe - self.ps))
 
     def year_of(self, d):
         k = 0
@@ -145,6 +164,7 @@ class Loan:
             self.accrued = 0
             self.ps = self.seg = due
             self.pe = self.rows[self.nxt][0] if self.nxt < len(self.rows) else due
+            self.months = 1  # every row after the first is a month
             ev |= EV["due"]
         return ev
 
@@ -220,7 +240,7 @@ class Loan:
             if self.method == "SINGLE":
                 ii = half_up(Fraction(bal * bp * (due - d), 10000 * 365))
             elif k == 0:
-                ii = half_up(Fraction(bal * bp * (due - d), 120000 * (self.pe - self.ps)))
+                ii = half_up(self.month_share(bal, due - d))
             else:
                 ii = half_up(Fraction(bal * bp, 120000))
             if k == m - 1 or self.method == "SINGLE":
@@ -265,6 +285,8 @@ class Loan:
         self.not_due, self.carried, self.accrued = P, carried, 0
         self.ps = self.seg = d
         self.pe = rows[0][0]
+        # the first new row: k + 1 months for a deferral, one for a term
+        self.months = k + 1 if kind == "deferral" else 1
         self.overdue, self.overdue_days, self.bucket = False, 0, 0
         self.notice_by = None  # never sent in these scenarios
         return carried, rows
@@ -390,6 +412,22 @@ def scenarios():
     l = Loan("ANNUITY", 20_000_000, 3600, 3, D(2026, 3, 5))
     r = l.rows[0][0] + 3
     out.append(("restr_term", l, {}, r + 200, (r, "term", 6)))
+    # 13. An annuity deferred 2 months 5 days into the delay, repaid early in
+    #     full 45 days later: the payoff is the penalty, the carried
+    #     interest, the principal and 45 days' interest of the 3-month
+    #     first period (3 months' interest in proportion to the days).
+    l = Loan("ANNUITY", 24_000_000, 3000, 6, D(2026, 6, 30))
+    r = l.rows[0][0] + 5
+    s = {r + 45: [(lambda l, d: l.payoff(d), True)]}
+    out.append(("restr_45_full", l, s, r + 47, (r, "deferral", 2)))
+    # 14. The same deferral of 3 months, a partial early repayment of
+    #     8,000,000 tiyn 45 days in: the interest to the day is the 4-month
+    #     period's share, the first rebuilt row's interest runs from the
+    #     payment to its due date by the same rule; then on time to the end.
+    l = Loan("ANNUITY", 24_000_000, 3000, 6, D(2026, 6, 30))
+    r = l.rows[0][0] + 5
+    s = {r + 45: [(lambda l, d: l.pen_due + 8_000_000, True)]}
+    out.append(("restr_45_part", l, s, r + 300, (r, "deferral", 3)))
     return out
 
 
