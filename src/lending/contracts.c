@@ -202,7 +202,8 @@ fail:
 	return err;
 }
 
-/* The contract's number: the one it has, or the next in the table. */
+/* The contract's number: the one it has, or the next of the sequence
+ * (M0025), in the same transaction as the contract's row. */
 static enum senim_result number_of(struct store_tx *tx, const char *id, int32_t day,
 				   char out[CONTRACT_NUMBER_MAX])
 {
@@ -219,10 +220,13 @@ static enum senim_result number_of(struct store_tx *tx, const char *id, int32_t 
 	}
 	if (err != SENIM_ERR_NOT_FOUND)
 		return err;
-	err = store_query_one(tx, "SELECT COUNT(*) FROM contracts", NULL, 0, &r);
+	err = store_query_one(tx,
+			      "UPDATE contract_sequence SET last = last + 1 WHERE id = 1"
+			      " RETURNING last",
+			      NULL, 0, &r);
 	if (err)
-		return err;
-	int64_t next = store_rows_int(r, 0) + 1;
+		return err == SENIM_ERR_NOT_FOUND ? SENIM_ERR_STORE : err;
+	int64_t next = store_rows_int(r, 0);
 	store_rows_free(r);
 	int y, m, d;
 	schedule_ymd(day, &y, &m, &d);

@@ -970,6 +970,19 @@ static const char M0023[] = "ALTER TABLE applications ADD COLUMN income_sealed {
 static const char M0024[] =
 	"ALTER TABLE loans ADD COLUMN carried_interest BIGINT NOT NULL DEFAULT 0;";
 
+/*
+ * Version 25: the contract numbers' sequence (lending/contracts.h).  One
+ * row, bumped by the transaction that numbers a contract: two processes on
+ * one PostgreSQL cannot take the same number (the row's lock orders them),
+ * where counting the contracts could.  It starts where the count was: no
+ * contract row was ever deleted but to be written again with its number.
+ */
+static const char M0025[] =
+	"CREATE TABLE contract_sequence ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" last BIGINT NOT NULL);"
+	"INSERT INTO contract_sequence (id, last) SELECT 1, COUNT(*) FROM contracts;";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -995,6 +1008,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 22, .name = "0022_applied_events", .sql = M0022 },
 	{ .version = 23, .name = "0023_declared_income", .sql = M0023 },
 	{ .version = 24, .name = "0024_carried_interest", .sql = M0024 },
+	{ .version = 25, .name = "0025_contract_sequence", .sql = M0025 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

@@ -457,3 +457,25 @@ def test_contracts_fail_closed_without_audit(world):
     assert r.status >= 500 and "document_sha256" not in r.body.decode(), r
     assert s.get("/v1/me/applications/%s/contract/receipt" % who["app"],
                  token=who["token"]).status == 200
+
+
+def test_contract_numbers_follow_one_sequence(world):
+    """Each new contract takes the next number of the sequence (M0025),
+    never a number already given — even when the count of contracts would
+    give one (a row taken out by hand, as a restore of a partial copy
+    could); accepting again keeps the number."""
+    s = world["senim"]
+    first = approved(world)
+    r = accept(world, first)
+    assert r.status == 202, r
+    n1 = int(r.json["contract_number"].rsplit("-", 1)[1])
+    assert s.sql("SELECT last FROM contract_sequence") == [[str(n1)]]
+    # The count now lags the numbers given: it must not be what numbers.
+    s.sql("DELETE FROM contracts WHERE application_id = '%s'" % first["app"])
+    second = approved(world)
+    r = accept(world, second)
+    assert r.status == 202, r
+    n2 = int(r.json["contract_number"].rsplit("-", 1)[1])
+    assert n2 == n1 + 1, (n1, n2)
+    r = accept(world, second)
+    assert r.status == 202 and int(r.json["contract_number"].rsplit("-", 1)[1]) == n2

@@ -75,6 +75,8 @@ static const struct {
 	  "30ddd59aa19c8aeabe1607fe311616a8607bc558fdae5e066ed83e8d82688782" },
 	{ STORE_SQLITE, 24, "0024_carried_interest",
 	  "7d2a68d120948635e2775967a68cf5de35079892d984471ad1087e128e91b0c6" },
+	{ STORE_SQLITE, 25, "0025_contract_sequence",
+	  "a9d4df9e978eb666082b8ece7383962e8ba01fb3d9de5681981b22e4fd21022f" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -123,6 +125,8 @@ static const struct {
 	  "8bd1aba8f3aa902d75117823b10426ef0fd4162c2b4978191774788fb7788dcf" },
 	{ STORE_POSTGRES, 24, "0024_carried_interest",
 	  "7d2a68d120948635e2775967a68cf5de35079892d984471ad1087e128e91b0c6" },
+	{ STORE_POSTGRES, 25, "0025_contract_sequence",
+	  "a9d4df9e978eb666082b8ece7383962e8ba01fb3d9de5681981b22e4fd21022f" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))
