@@ -792,6 +792,19 @@ static enum senim_result staff_decision_answer(struct http_request *req,
 		return http_reply_code(req, resp, "application_locked");
 	if (op->offer_impossible)
 		return http_reply_code(req, resp, "offer_impossible");
+	if (op->burden != DECISION_BURDEN_KEPT) {
+		/* The card's КДН, named; never the burden itself (it tells
+		 * the income, which staff do not read). */
+		struct problem p = { .code = op->burden == DECISION_BURDEN_OVER_LIMIT
+						     ? "debt_burden_over_limit"
+						     : "debt_burden_unknown",
+				     .limit = op->burden_limit_bp,
+				     .extra =
+					     json_pack("{s:s,s:I}", "scorecard_rule",
+						       "max_debt_burden_bp", "limit_bp",
+						       (json_int_t)op->burden_limit_bp) };
+		return http_reply_problem(req, resp, &p);
+	}
 	if (op->nothing_pending)
 		return http_reply_code(req, resp, "override_not_pending");
 	if (op->same_person)
@@ -854,6 +867,7 @@ enum senim_result api_application_decide(struct http_request *req,
 		return SENIM_ERR_NOMEM;
 	}
 	op->approve = strcmp(jsonin_str(body, "outcome"), "approve") == 0;
+	op->card = req->app->scorecard;
 	const char *reason = jsonin_str(body, "reason");
 	op->reason = reason ? scorecard_reason_parse(reason, strlen(reason))
 			    : SCORE_REASON_NONE;
@@ -871,6 +885,10 @@ enum senim_result api_application_decide(struct http_request *req,
 	if (!req->app->loan_rules ||
 	    loan_rules_in_force(req->app->loan_rules, today, rules, why, sizeof(why)))
 		return http_reply_code(req, resp, "loan_rules_unavailable");
+	/* An approval keeps the card's debt-burden limit: without the card
+	 * it cannot be known. */
+	if (op->approve && !op->card)
+		return http_reply_code(req, resp, "decisions_unavailable");
 	op->rules = rules;
 	return http_write_then(req, decisions_staff_tx, op, staff_decision_answer);
 }
@@ -885,6 +903,9 @@ enum senim_result api_application_confirm(struct http_request *req,
 	struct decision_staff *op = decision_staff_op(req, id, DECISION_STAFF_CONFIRM);
 	if (!op)
 		return SENIM_ERR_NOMEM;
+	op->card = req->app->scorecard;
+	if (!op->card)
+		return http_reply_code(req, resp, "decisions_unavailable");
 	char today[CLOCK_RFC3339_LEN], why[256];
 	clock_format_rfc3339(clock_now_us(), today);
 	today[10] = '\0';

@@ -492,6 +492,28 @@ static const struct problem_def catalogue[] = {
 	  { "Заявку взял в работу другой андеррайтер; решает он.",
 	    "Өтінімді басқа андеррайтер жұмысқа алды; ол шешеді.",
 	    "Another underwriter has taken the case; they decide it." } },
+	{ "debt_burden_over_limit",
+	  409,
+	  { "Превышен предел долговой нагрузки", "Борыш жүктемесінің шегі асып кетті",
+	    "Debt burden over the limit" },
+	  { "Платежи по долгам с платежом этого предложения превышают {limit} б.п. "
+	    "дохода (КДН скоринговой карты, max_debt_burden_bp); заявка не изменилась.",
+	    "Осы ұсыныстың төлемімен қоса борыш төлемдері табыстың {limit} б.т. асады "
+	    "(скоринг картасының БЖК, max_debt_burden_bp); өтінім өзгерген жоқ.",
+	    "The debt payments with this offer's instalment exceed {limit} bp of the "
+	    "income (the scorecard's debt-burden limit, max_debt_burden_bp); the "
+	    "application has not changed." } },
+	{ "debt_burden_unknown",
+	  409,
+	  { "Долговая нагрузка неизвестна", "Борыш жүктемесі белгісіз",
+	    "Debt burden unknown" },
+	  { "Без ответа кредитного бюро или заявленного дохода нельзя проверить предел "
+	    "{limit} б.п. (max_debt_burden_bp); заявка не изменилась.",
+	    "Кредиттік бюроның жауабынсыз не мәлімделген табыссыз {limit} б.т. шегін "
+	    "тексеру мүмкін емес (max_debt_burden_bp); өтінім өзгерген жоқ.",
+	    "Without the credit bureau's answer or a declared income the limit of "
+	    "{limit} bp (max_debt_burden_bp) cannot be checked; the application has "
+	    "not changed." } },
 	{ "offer_impossible",
 	  409,
 	  { "Предложение невозможно", "Ұсыныс мүмкін емес", "No offer possible" },

@@ -839,6 +839,95 @@ static enum senim_result staff_audit(struct store_tx *tx, const struct decision_
 	return audit_append(tx, op->kr, &rec);
 }
 
+/* The automatic decision's sealed inputs on application `a`, opened: the
+ * bureau's monthly payments (what it counted less the new loan's share),
+ * the declared income and the missing bits.  *found 0 when there is no
+ * automatic decision or it sealed none. */
+static enum senim_result automatic_inputs_in(struct store_tx *tx,
+					     const struct keyring *kr,
+					     const struct application *a,
+					     struct score_inputs *in, int *found)
+{
+	struct store_rows *r = NULL;
+	struct vault_dek *dek = NULL;
+	json_t *inputs = NULL;
+	*found = 0;
+	enum senim_result err = store_query_one(
+		tx,
+		"SELECT inputs_sealed FROM decisions WHERE application_id = $1 AND"
+		" kind = 'automatic' AND inputs_sealed IS NOT NULL"
+		" ORDER BY created_at DESC, id DESC LIMIT 1",
+		(struct store_val[]){ SV_TEXT(a->id) }, 1, &r);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return SENIM_OK;
+	if (err)
+		return err;
+	err = vault_dek_load(tx, kr, a->subject_id, &dek);
+	if (err)
+		goto fail;
+	size_t len = 0;
+	const void *blob = store_rows_blob(r, 0, &len);
+	err = vault_open_record(dek, a->subject_id, INPUTS_BINDING, 1, blob, len,
+				&inputs);
+	if (err)
+		goto fail;
+	int ok = 1;
+	int64_t counted = int_of(inputs, "debt_payments_tiyn", &ok);
+	int64_t new_loan = int_of(inputs, "new_loan_payment_tiyn", &ok);
+	in->income_tiyn = int_of(inputs, "income_tiyn", &ok);
+	in->missing = (unsigned)int_of(inputs, "missing", &ok);
+	in->debt_payments_tiyn = counted > new_loan ? counted - new_loan : 0;
+	*found = ok;
+fail:
+	json_decref(inputs);
+	vault_dek_free(dek);
+	store_rows_free(r);
+	return err;
+}
+
+/* U1 and the КДН: an underwriter's offer `o` keeps the card's debt-burden
+ * limit as an automatic approval does — the bureau's payments plus the
+ * offer's own largest instalment over the declared income, by the same
+ * functions (decisions_offer_instalment, score_debt_burden_bp).  Sets
+ * op->burden; an unknown burden refuses unless the card itself takes one
+ * (its `missing` line gives points) or sets no limit. */
+static enum senim_result staff_burden(struct store_tx *tx, struct decision_staff *op,
+				      const struct decision_offer *o)
+{
+	const struct scorecard *c = op->card;
+	struct score_inputs in;
+	int found = 0;
+	op->burden = DECISION_BURDEN_KEPT;
+	if (!c) {
+		/* No card in force: its limit cannot be known (api refuses
+		 * before, decisions_unavailable). */
+		op->burden = DECISION_BURDEN_UNKNOWN;
+		return SENIM_OK;
+	}
+	if (c->max_debt_burden_bp >= SCORE_DEBT_BURDEN_CAP_BP)
+		return SENIM_OK; /* the card sets no limit */
+	memset(&in, 0, sizeof(in));
+	enum senim_result err = automatic_inputs_in(tx, op->kr, &op->app, &in, &found);
+	int64_t instalment = decisions_offer_instalment(o);
+	if (err)
+		goto done;
+	op->burden_limit_bp = c->max_debt_burden_bp;
+	if (!found || (in.missing & (SCORE_IN_BUREAU | SCORE_IN_INCOME)) ||
+	    instalment < 0) {
+		if (c->attr[SCORE_ATTR_DEBT_BURDEN].missing != SCORE_MISSING_POINTS)
+			op->burden = DECISION_BURDEN_UNKNOWN;
+		goto done;
+	}
+	int64_t bp = score_debt_burden_bp(
+		capped(in.debt_payments_tiyn + instalment, SCORE_MONEY_MAX),
+		in.income_tiyn);
+	if (bp > c->max_debt_burden_bp)
+		op->burden = DECISION_BURDEN_OVER_LIMIT;
+done:
+	sodium_memzero(&in, sizeof(in));
+	return err;
+}
+
 /* The underwriter's decision: the row, the offer, the state, the lock. */
 static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff *op,
 				      int64_t now, const char *from, const char *maker)
@@ -869,6 +958,11 @@ static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff
 						(int32_t)(now / 1000000 / 86400),
 						op->rules, &op->offer, &op->rule)) {
 		case DECISION_OFFER_MADE:
+			/* An offer over the card's debt-burden limit is never
+			 * made, by an underwriter either: nothing changes. */
+			err = staff_burden(tx, op, &op->offer);
+			if (err || op->burden != DECISION_BURDEN_KEPT)
+				return err;
 			op->offered = 1;
 			break;
 		case DECISION_OFFER_LOAN_RULE:
@@ -1047,7 +1141,7 @@ static enum senim_result staff_override(struct store_tx *tx, struct decision_sta
 	}
 	op->approve = 1;
 	err = staff_decide(tx, op, now, "declined", maker);
-	if (err || op->offer_impossible)
+	if (err || op->offer_impossible || op->burden != DECISION_BURDEN_KEPT)
 		return err;
 	return staff_audit(tx, op, op->app.subject_id, "success");
 }
@@ -1059,6 +1153,8 @@ enum senim_result decisions_staff_tx(struct store_tx *tx, void *arg)
 	memset(&op->refused, 0, sizeof(op->refused));
 	op->not_referred = op->locked_by_other = op->offer_impossible = op->offered = 0;
 	op->pending = op->nothing_pending = op->same_person = 0;
+	op->burden = DECISION_BURDEN_KEPT;
+	op->burden_limit_bp = 0;
 	enum senim_result err = applications_load_in(tx, NULL, op->id, &op->app);
 	if (err)
 		return err;
@@ -1116,7 +1212,7 @@ enum senim_result decisions_staff_tx(struct store_tx *tx, void *arg)
 		}
 	} else {
 		err = staff_decide(tx, op, now, "referred", NULL);
-		if (err || op->offer_impossible)
+		if (err || op->offer_impossible || op->burden != DECISION_BURDEN_KEPT)
 			return err;
 	}
 	return staff_audit(tx, op, op->app.subject_id, "success");

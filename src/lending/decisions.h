@@ -220,13 +220,30 @@ void decisions_inputs_from(const json_t *report, const json_t *phone,
  * by a different underwriter makes it — the final decision names both:
  * decided_by the maker, confirmed_by the checker — with its offer, or
  * nothing (`offer_impossible`) when no offer fits the product or keeps
- * the loan rules.  A decline under the rule self_exclusion (its reason
+ * the loan rules.  An approval — an underwriter's on a referred case, a
+ * confirmed override — keeps the card's debt-burden limit (КДН): the
+ * bureau's monthly payments the automatic decision counted (its sealed
+ * inputs) plus the offer's largest instalment (decisions_offer_instalment)
+ * over the declared income (score_debt_burden_bp) above the card's
+ * max_debt_burden_bp is `burden` DECISION_BURDEN_OVER_LIMIT, and nothing
+ * changes; when the bureau did not answer or no income was declared the
+ * burden cannot be known: DECISION_BURDEN_UNKNOWN, nothing changes —
+ * unless the card would take an unknown burden itself (its `missing` line
+ * for debt_burden_bp gives points) or sets no limit (max_debt_burden_bp at
+ * SCORE_DEBT_BURDEN_CAP_BP).  The card is `card`, the one in force.
+ * A decline under the rule self_exclusion (its reason
  * DECISION_SELF_EXCLUDED or DECISION_SELF_UNCHECKED) is not overridden:
  * `decide` approving it is `offer_impossible`, nothing changes.
  * SENIM_ERR_NOT_FOUND: no such application.  Nothing changes when
  * `not_referred` (its state is not "referred") or `locked_by_other` (a
  * different underwriter holds the lock).  A decision releases the lock.
  */
+/* Why an underwriter's approval was refused by the card's debt-burden limit. */
+enum decision_burden {
+	DECISION_BURDEN_KEPT,	    /* within the limit, or no limit to keep */
+	DECISION_BURDEN_OVER_LIMIT, /* the offer's burden is above it */
+	DECISION_BURDEN_UNKNOWN,    /* no bureau answer or no income: unknown */
+};
 enum decision_staff_act {
 	DECISION_STAFF_LOCK,
 	DECISION_STAFF_DECIDE,
@@ -236,7 +253,8 @@ struct decision_staff {
 	/* in */
 	const struct keyring *kr;
 	const struct access_matrix *matrix;
-	const struct loan_rules_in_force *rules; /* decide */
+	const struct loan_rules_in_force *rules; /* decide, confirm */
+	const struct scorecard *card;		 /* approve, confirm: in force */
 	enum role role;
 	const char *actor, *request_id, *id;
 	enum decision_staff_act act;
@@ -248,6 +266,8 @@ struct decision_staff {
 	int pending;	     /* decide on an automatic decline: awaits a checker */
 	int nothing_pending; /* confirm: no override awaits */
 	int same_person;     /* confirm: the maker may not check */
+	enum decision_burden burden; /* approve, confirm: not KEPT, nothing changed */
+	int64_t burden_limit_bp;     /* the card's max_debt_burden_bp, with burden */
 	struct application app;
 	struct decision decision;
 	int offered;

@@ -221,6 +221,26 @@ def world_shipped():
         "categories": ["identity", "contact"], "consents": ["credit_bureau_pkb"]},
         token=w["staff"]["admin"])
     assert r.status == 201, r
+    # Terms from 15 days: the offer at the refer cut-off's limit (30,000 ₸
+    # for 15 days) fits it, so an underwriter's approval is an offer.
+    r = w["senim"].post("/v1/products", {
+        "code": "dcsshort", "name_ru": "Микрокредит", "name_kk": "Микрокредит",
+        "amount_min_tiyn": 1000000, "amount_max_tiyn": 50000000,
+        "term_min_days": 15, "term_max_days": 365, "rate_bp": 2000,
+        "schedule_methods": ["annuity", "differentiated"],
+        "categories": ["identity", "contact"], "consents": ["credit_bureau_pkb"]},
+        token=w["staff"]["admin"])
+    assert r.status == 201, r
+    yield w
+    stop_world(w)
+
+
+@pytest.fixture(scope="module")
+def world_shipped_unchecked():
+    """The shipped card under rules without the self-exclusion check, so
+    that a decline without a credit report may be overridden."""
+    with open(SHIPPED_CARD, encoding="utf-8") as f:
+        w = make_world(self_exclusion_check=False, card_text=f.read())
     yield w
     stop_world(w)
 
@@ -770,3 +790,153 @@ def test_the_income_is_sealed_and_shown_only_to_the_borrower(world_shipped):
                      for row in s.sql("SELECT * FROM %s" % table))
     assert str(income) not in dump
     assert str(income) not in s.read_log()
+
+
+# ---- an underwriter's approval keeps the debt-burden limit (КДН) ----------------
+
+def referred_shipped(world, income, term_days):
+    """A clean borrower of the shipped card with the operator down (30
+    points instead of 80): 450 before the debt burden, whose band 2001..3500
+    (100) makes 550, referred; the refer cut-off's limit is 30,000 ₸ for 15
+    days, one payment of about 30,250 ₸."""
+    world["operator"].mode("fail")
+    try:
+        who = applied(world, product="dcsshort", body=clean_borrower(), income=income,
+                      term_days=term_days)
+        r = submit(world, who)
+    finally:
+        world["operator"].mode("ok")
+    assert r.status == 200 and r.json["state"] == "referred", r
+    return who
+
+
+def audit_of(world, app_id):
+    return world["senim"].sql("SELECT operation, outcome FROM audit_log WHERE object ="
+                              " 'application:%s' ORDER BY seq" % app_id)
+
+
+def assert_nothing_changed(world, who, state, decisions_before, audit_before):
+    s = world["senim"]
+    app_id = who["app"]["id"]
+    assert s.sql("SELECT state FROM applications WHERE id = '%s'" % app_id) == [[state]]
+    assert decisions(world, app_id) == decisions_before
+    assert audit_of(world, app_id) == audit_before
+    assert s.sql("SELECT COUNT(*) FROM offers WHERE application_id = '%s'"
+                 % app_id) == [["0"]]
+    assert s.get("/v1/me/applications/%s/offer" % app_id,
+                 token=who["token"]).status == 404
+
+
+def test_an_underwriters_offer_over_the_debt_burden_limit_is_refused(world_shipped):
+    """55,000 ₸ a month, 50,000 ₸ asked over 90 days: three payments of
+    about 17,500 ₸ are about 32 % — referred at 550.  The underwriter's
+    offer is the limit's 30,000 ₸ for 15 days, one payment of about 30,250
+    ₸: 55 % of the income, over the card's 50 %.  Refused in each language,
+    naming the limit; nothing is written."""
+    w = world_shipped
+    who = referred_shipped(w, income=5500000, term_days=90)
+    app_id = who["app"]["id"]
+    uw = w["staff"]["underwriter"]
+    assert staff_post(w, who, "lock", uw).status == 200
+    before, audit_before = decisions(w, app_id), audit_of(w, app_id)
+    details = set()
+    for lang in ("ru", "kk", "en"):
+        r = w["senim"].post("/v1/applications/%s/decision" % app_id,
+                            {"outcome": "approve"}, token=uw,
+                            headers={"Accept-Language": lang})
+        assert r.status == 409 and r.json["code"] == "debt_burden_over_limit", r
+        assert r.json["limit_bp"] == 5000 and r.json["scorecard_rule"] == \
+            "max_debt_burden_bp", r
+        assert "5000" in r.json["detail"]
+        details.add(r.json["detail"])
+    assert len(details) == 3
+    assert_nothing_changed(w, who, "referred", before, audit_before)
+    # It may still be declined, and the lock is the underwriter's still.
+    r = staff_post(w, who, "decision", uw, {"outcome": "decline",
+                                            "reason": "high_debt_burden"})
+    assert r.status == 200 and r.json["state"] == "declined", r
+
+
+def test_an_underwriters_offer_within_the_debt_burden_limit_is_made(world_shipped):
+    """200,000 ₸ a month, 50,000 ₸ asked for 30 days: about 25 %, referred
+    at 550; the offer's one payment of about 30,250 ₸ is about 15 %."""
+    w = world_shipped
+    who = referred_shipped(w, income=20000000, term_days=30)
+    r = staff_post(w, who, "decision", w["staff"]["underwriter"], {"outcome": "approve"})
+    assert r.status == 200 and r.json["state"] == "approved", r
+    o = w["senim"].get("/v1/me/applications/%s/offer" % who["app"]["id"],
+                       token=who["token"])
+    assert o.status == 200 and (o.json["amount_tiyn"], o.json["term_days"]) == \
+        (3000000, 15), o
+
+
+def declined_shipped(world, income, operator_ok=True):
+    if not operator_ok:
+        world["operator"].mode("fail")
+    try:
+        who = applied(world, product="dcslow", body=clean_borrower(), income=income,
+                      term_days=30)
+        r = submit(world, who)
+    finally:
+        world["operator"].mode("ok")
+    assert r.status == 200 and r.json["state"] == "declined", r
+    return who
+
+
+def test_a_confirmed_override_over_the_debt_burden_limit_is_refused(world_shipped):
+    """Maker-checker: the override of a decline for the debt burden (80,000
+    ₸ a month, one payment of about 50,800 ₸) waits; its confirmation
+    finds the offer over the card's limit and changes nothing."""
+    w = world_shipped
+    s = w["senim"]
+    uw1, uw2 = w["staff"]["underwriter"], s.service_token("dcs-kdn2", "underwriter")
+    who = declined_shipped(w, income=8000000)
+    app_id = who["app"]["id"]
+    r = staff_post(w, who, "decision", uw1, {"outcome": "approve"})
+    assert r.status == 202, r
+    before, audit_before = decisions(w, app_id), audit_of(w, app_id)
+    assert [x[2] for x in before] == ["final", "pending_approval"]
+    r = s.post("/v1/applications/%s/confirmation" % app_id, None, token=uw2,
+               headers={"Accept-Language": "en"})
+    assert r.status == 409 and r.json["code"] == "debt_burden_over_limit", r
+    assert r.json["limit_bp"] == 5000 and "5000 bp" in r.json["detail"], r
+    assert_nothing_changed(w, who, "declined", before, audit_before)
+
+
+def test_a_confirmed_override_within_the_debt_burden_limit_is_made(world_shipped):
+    """110,000 ₸ a month, the operator down: one payment of about 50,800 ₸
+    is about 46 % (40 points), 490 in all, declined below the refer
+    cut-off; the override's offer keeps the 50 % limit and is made."""
+    w = world_shipped
+    s = w["senim"]
+    uw1, uw2 = w["staff"]["underwriter"], s.service_token("dcs-kdn3", "underwriter")
+    who = declined_shipped(w, income=11000000, operator_ok=False)
+    assert staff_post(w, who, "decision", uw1, {"outcome": "approve"}).status == 202
+    r = staff_post(w, who, "confirmation", uw2)
+    assert r.status == 200 and r.json["state"] == "approved", r
+    o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+    assert o.status == 200 and o.json["amount_tiyn"] == 5000000, o
+
+
+def test_without_a_credit_report_the_burden_is_unknown(world_shipped_unchecked):
+    """The bureau down (and no self-exclusion check to decline on that):
+    the card declines below the refer cut-off; an override cannot know the
+    debt burden, so its confirmation is refused and nothing changes."""
+    w = world_shipped_unchecked
+    s = w["senim"]
+    uw1, uw2 = w["staff"]["underwriter"], s.service_token("dcs-kdn4", "underwriter")
+    w["bureau"].mode("fail")
+    try:
+        who = applied(w, body=clean_borrower(), income=100000000, term_days=30)
+        r = submit(w, who)
+    finally:
+        w["bureau"].mode("ok")
+    assert r.status == 200 and r.json["state"] == "declined", r
+    app_id = who["app"]["id"]
+    assert staff_post(w, who, "decision", uw1, {"outcome": "approve"}).status == 202
+    before, audit_before = decisions(w, app_id), audit_of(w, app_id)
+    r = s.post("/v1/applications/%s/confirmation" % app_id, None, token=uw2,
+               headers={"Accept-Language": "kk"})
+    assert r.status == 409 and r.json["code"] == "debt_burden_unknown", r
+    assert r.json["limit_bp"] == 5000, r
+    assert_nothing_changed(w, who, "declined", before, audit_before)
