@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,6 +145,15 @@ static enum senim_result drop_unfinished(int fd)
 	return lseek(fd, 0, SEEK_END) < 0 ? SENIM_ERR_IO : SENIM_OK;
 }
 
+/* flock(fd, how), waiting; released when fd is closed. */
+static enum senim_result lock(int fd, int how)
+{
+	while (flock(fd, how) != 0)
+		if (errno != EINTR)
+			return SENIM_ERR_IO;
+	return SENIM_OK;
+}
+
 enum senim_result shred_journal_append(const char *path, const char *const *ids, size_t n,
 				       enum shred_mode mode, int64_t unix_seconds)
 {
@@ -165,12 +175,18 @@ enum senim_result shred_journal_append(const char *path, const char *const *ids,
 		goto fail;
 	struct stat st;
 	int fresh = stat(path, &st) != 0;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* serve (a destruction answer) and `senim retention run` may append at
+	 * once: O_APPEND puts every write at the end, and the lock keeps one
+	 * process's cut of an unfinished line from cutting another's line
+	 * while it is being written. */
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = SENIM_ERR_IO;
 		goto fail;
 	}
-	err = drop_unfinished(fd);
+	err = lock(fd, LOCK_EX);
+	if (!err)
+		err = drop_unfinished(fd);
 	if (err)
 		goto fail;
 	/* One write of whole lines: an interrupted one leaves at most an
@@ -239,9 +255,10 @@ enum senim_result shred_journal_each(const char *path, shred_journal_fn fn, void
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? SENIM_OK : SENIM_ERR_IO;
+	/* Shared: an append in progress is not read half written. */
+	enum senim_result err = lock(fileno(f), LOCK_SH);
 	char line[JOURNAL_LINE_MAX + 2];
 	unsigned n = 0;
-	enum senim_result err = SENIM_OK;
 	while (!err && fgets(line, sizeof(line), f)) {
 		n++;
 		size_t len = strlen(line);

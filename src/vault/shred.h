@@ -17,7 +17,9 @@
  *     "<subject id> <anonymise|destroy> <unix seconds>\n"
  * written and fsync'd *before* the transaction that shreds commits: a
  * journal line whose transaction then failed names a subject that a second
- * run shreds anyway, never the reverse.  A restore reads it with
+ * run shreds anyway, never the reverse.  Appends from several processes
+ * (serve, a retention run) are serialised by an exclusive flock on the
+ * file, readers take a shared one.  A restore reads it with
  * shred_journal_each() and shreds each subject again (idempotent).
  */
 #ifndef SENIM_VAULT_SHRED_H
