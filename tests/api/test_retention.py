@@ -276,3 +276,59 @@ def test_no_journal_no_shredding(senim, staff):
             os.rename(moved, journal)
     run(senim, "--date", day(4000))
     assert not readable(senim, staff, sid)
+
+
+def special_first_file(name):
+    """The shipped file with identity kept 60 days after a withdrawal
+    (anonymised), so the other categories' 30 days purge them first."""
+    d = tempfile.mkdtemp(dir=TMP)
+    path = os.path.join(d, name)
+    with open(SHIPPED, encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace("retain identity     consent_withdrawn 30d destroy none",
+                        "retain identity     consent_withdrawn 60d anonymise none")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def write(senim, staff, sid, category, fields):
+    r = senim.request("PUT", f"/v1/subjects/{sid}/data/{category}",
+                      token=staff["underwriter"],
+                      headers={"Senim-Purpose": "loan_application_review"},
+                      body={"fields": fields})
+    assert r.status == 200, r
+
+
+def records(senim, sid, category):
+    return senim.sql(f"SELECT COUNT(*) FROM subject_records WHERE subject_id = '{sid}'"
+                     f" AND category = '{category}'")[0][0]
+
+
+def test_special_data_given_again_after_a_purge_is_purged_again(senim, staff):
+    """D7: a purge is not forever — medical data given again after one has
+    its own period and is purged when it ends."""
+    path = special_first_file("again.conf")
+    body = borrower()
+    r = senim.post("/v1/subjects", body, token=staff["underwriter"], headers=ID)
+    assert r.status == 201, r
+    sid = r.json["id"]
+    token = senim.borrower_token(body["phone"])
+
+    def given_then_withdrawn():
+        consent = senim.accept_policy(token)
+        write(senim, staff, sid, "medical", {"legal_capacity": "full"})
+        r = senim.delete("/v1/me/consents/" + consent["id"], token=token)
+        assert r.status == 200, r
+
+    given_then_withdrawn()
+    p = run(senim, "--file", path, "--date", day(45))
+    assert f"{sid} consent_withdrawn purge medical" in p.stdout.decode(), p.stdout
+    assert records(senim, sid, "medical") == "0"
+    # They come back, give medical data again, withdraw again.
+    given_then_withdrawn()
+    assert records(senim, sid, "medical") == "1"
+    p = run(senim, "--file", path, "--date", day(46))
+    assert f"{sid} consent_withdrawn purge medical" in p.stdout.decode(), p.stdout
+    assert records(senim, sid, "medical") == "0"
+    assert readable(senim, staff, sid)
