@@ -202,11 +202,12 @@ static enum senim_result insert_sealed(struct store_tx *tx, const struct subject
 	/* D7: data of a category purged before (retention.h) is new data with
 	 * its own period; the old purge must not exempt it from the next. */
 	if (!err)
-		err = store_exec(tx,
-				 "DELETE FROM retention_purges"
-				 " WHERE subject_id = $1 AND category = $2",
-				 (struct store_val[]){ SV_TEXT(id), SV_TEXT(category_code(c)) },
-				 2, NULL);
+		err = store_exec(
+			tx,
+			"DELETE FROM retention_purges"
+			" WHERE subject_id = $1 AND category = $2",
+			(struct store_val[]){ SV_TEXT(id), SV_TEXT(category_code(c)) }, 2,
+			NULL);
 	return err;
 }
 
