@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "vault/vault.h"
 #include "common/banned.h"
 
 #define JOURNAL_LINE_MAX 128
@@ -69,13 +70,153 @@ enum senim_result shred_subject_tx(struct store_tx *tx, const char *subject_id,
 	return err;
 }
 
-enum senim_result shred_category_tx(struct store_tx *tx, const char *subject_id,
-				    const char *category, int64_t *n)
+#define SOURCE_ID_MAX 64
+
+/* The ids of the subject's source rows, into a new array *ids (*count). */
+static enum senim_result source_ids(struct store_tx *tx, const char *subject_id,
+				    char (**ids)[SOURCE_ID_MAX], size_t *count)
+{
+	*ids = NULL;
+	*count = 0;
+	struct store_rows *r;
+	enum senim_result err =
+		store_query(tx, "SELECT id FROM subject_sources WHERE subject_id = $1",
+			    (struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
+	if (err)
+		return err;
+	size_t cap = 0;
+	int has;
+	while ((err = store_rows_next(r, &has)) == SENIM_OK && has) {
+		if (*count == cap) {
+			cap = cap ? 2 * cap : 8;
+			char(*grown)[SOURCE_ID_MAX] = realloc(*ids, cap * sizeof(**ids));
+			if (!grown) {
+				err = SENIM_ERR_NOMEM;
+				break;
+			}
+			*ids = grown;
+		}
+		snprintf((*ids)[(*count)++], SOURCE_ID_MAX, "%s",
+			 store_rows_text(r, 0, NULL));
+	}
+	store_rows_free(r);
+	return err;
+}
+
+/* Remove the fields of `category` ("<category>.<field>" keys) from a
+ * source record; *removed gets how many went. */
+static void drop_category_fields(json_t *fields, const char *category, int *removed)
+{
+	size_t cl = strlen(category);
+	const char *key;
+	json_t *value;
+	void *tmp;
+	*removed = 0;
+	json_object_foreach_safe(fields, tmp, key, value)
+	{
+		(void)value;
+		if (strncmp(key, category, cl) == 0 && key[cl] == '.') {
+			json_object_del(fields, key);
+			(*removed)++;
+		}
+	}
+}
+
+/* One source row: without fields of `category` it stays as it is; left
+ * with others it is sealed again without them; left empty it goes, with
+ * the findings that name it. */
+static enum senim_result purge_source(struct store_tx *tx, const struct vault_dek *dek,
+				      const char *subject_id, const char *source_id,
+				      const char *category, int64_t *n)
+{
+	struct store_rows *r;
+	json_t *fields = NULL;
+	struct buf sealed;
+	buf_init(&sealed, BUF_NO_LIMIT);
+	enum senim_result err =
+		store_query_one(tx, "SELECT sealed FROM subject_sources WHERE id = $1",
+				(struct store_val[]){ SV_TEXT(source_id) }, 1, &r);
+	if (err)
+		goto fail;
+	size_t len;
+	const void *blob = store_rows_blob(r, 0, &len);
+	err = vault_open_record(dek, subject_id, "source", 0, blob, len, &fields);
+	store_rows_free(r);
+	if (err)
+		goto fail;
+	int removed;
+	drop_category_fields(fields, category, &removed);
+	if (removed == 0)
+		goto fail;
+	if (json_object_size(fields) == 0) {
+		err = store_exec(tx, "DELETE FROM subject_findings WHERE source_id = $1",
+				 (struct store_val[]){ SV_TEXT(source_id) }, 1, NULL);
+		if (!err)
+			err = store_exec(tx, "DELETE FROM subject_sources WHERE id = $1",
+					 (struct store_val[]){ SV_TEXT(source_id) }, 1,
+					 NULL);
+	} else {
+		err = vault_seal_record(dek, subject_id, "source", 0, fields, &sealed);
+		if (!err)
+			err = store_exec(
+				tx,
+				"UPDATE subject_sources SET sealed = $2 WHERE id = $1",
+				(struct store_val[]){ SV_TEXT(source_id),
+						      SV_BLOB(sealed.data, sealed.len) },
+				2, NULL);
+	}
+	if (!err)
+		(*n)++;
+fail:
+	json_decref(fields); /* the wiping allocator clears it */
+	buf_release(&sealed);
+	return err;
+}
+
+/* The subject's source rows lose the fields of `category` (a state
+ * database's answer holds e.g. medical.legal_capacity), and the findings
+ * about that category go: a mismatch of medical data says something about
+ * it too. */
+static enum senim_result purge_sources(struct store_tx *tx, const struct keyring *kr,
+				       const char *subject_id, const char *category,
+				       int64_t *n)
+{
+	enum senim_result err = store_exec(
+		tx,
+		"DELETE FROM subject_findings WHERE subject_id = $1 AND category = $2",
+		(struct store_val[]){ SV_TEXT(subject_id), SV_TEXT(category) }, 2, NULL);
+	if (err)
+		return err;
+	char(*ids)[SOURCE_ID_MAX];
+	size_t count;
+	err = source_ids(tx, subject_id, &ids, &count);
+	if (err || count == 0)
+		goto fail;
+	struct vault_dek *dek = NULL;
+	err = vault_dek_load(tx, kr, subject_id, &dek);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		err = SENIM_OK; /* shredded: nothing of theirs opens any more */
+		goto fail;
+	}
+	for (size_t i = 0; i < count && !err; i++)
+		err = purge_source(tx, dek, subject_id, ids[i], category, n);
+	vault_dek_free(dek);
+fail:
+	free(ids);
+	return err;
+}
+
+enum senim_result shred_category_tx(struct store_tx *tx, const struct keyring *kr,
+				    const char *subject_id, const char *category,
+				    int64_t *n)
 {
 	*n = 0;
-	return store_exec(
+	enum senim_result err = store_exec(
 		tx, "DELETE FROM subject_records WHERE subject_id = $1 AND category = $2",
 		(struct store_val[]){ SV_TEXT(subject_id), SV_TEXT(category) }, 2, n);
+	if (!err)
+		err = purge_sources(tx, kr, subject_id, category, n);
+	return err;
 }
 
 /* ---- the journal ----------------------------------------------------------------- */

@@ -30,6 +30,7 @@
 
 #include "common/result.h"
 #include "store/store.h"
+#include "vault/keyring.h"
 
 #define SHRED_JOURNAL_NAME "senim.shred"
 
@@ -56,12 +57,19 @@ SENIM_MUST_CHECK enum senim_result shred_subject_tx(struct store_tx *tx,
 						    struct shred_counts *counts);
 
 /*
- * Inside a write transaction: delete the records of one category of a
- * subject (a category whose period ended before the rest, D7); *n gets the
- * rows deleted.  The key stays: newer data of other categories still needs
- * it.
+ * Inside a write transaction: delete one category of a subject's data (a
+ * category whose period ended before the rest, D7): its records; in each
+ * source record (subject_sources: a recipient's answer, sealed as one
+ * record of "<category>.<field>" keys) its fields — the row is sealed again
+ * with kr's data key without them, or deleted with the findings naming it
+ * when nothing else is left; and the subject's findings about the category.
+ * *n gets the records deleted plus the source rows changed or deleted.  The
+ * key stays: newer data of other categories still needs it.
+ * SENIM_ERR_CRYPTO when a source row does not open (the caller rolls back);
+ * SENIM_ERR_STORE.
  */
 SENIM_MUST_CHECK enum senim_result shred_category_tx(struct store_tx *tx,
+						     const struct keyring *kr,
 						     const char *subject_id,
 						     const char *category, int64_t *n);
 

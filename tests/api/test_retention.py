@@ -10,6 +10,8 @@ import tempfile
 import pytest
 
 from senim_harness import BACKEND, TMP, borrower
+from test_checks import (calm_peers, check, declare, full_capacity_borrower,  # noqa: F401
+                         register, world)
 
 SOURCE = os.environ.get("SENIM_SOURCE_DIR",
                         os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -332,3 +334,44 @@ def test_special_data_given_again_after_a_purge_is_purged_again(senim, staff):
     assert f"{sid} consent_withdrawn purge medical" in p.stdout.decode(), p.stdout
     assert records(senim, sid, "medical") == "0"
     assert readable(senim, staff, sid)
+
+
+def test_a_category_purge_takes_the_state_database_answer_too(world):
+    """D7: purging medical data takes the capacity database's sealed answer
+    (medical.legal_capacity, medical.source_body) and the findings about
+    it; the family database's answer stays."""
+    s = world["senim"]
+    d = tempfile.mkdtemp(dir=TMP)
+    path = os.path.join(d, "medical.conf")
+    with open(SHIPPED, encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace("retain medical      consent_withdrawn 30d destroy none",
+                        "retain medical      consent_withdrawn 10d destroy none")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    sid, body, token = register(world, body=full_capacity_borrower(True))
+    # Declared otherwise than the database answers: a finding names the answer.
+    declare(world, sid, "medical", {"legal_capacity": "limited"})
+    for kind in ("capacity", "family"):
+        r = check(world, sid, kind)
+        assert r.status == 200, r
+
+    def sources():
+        return s.sql(f"SELECT recipient FROM subject_sources WHERE subject_id = '{sid}'"
+                     " ORDER BY recipient")
+
+    def findings():
+        return s.sql(f"SELECT category FROM subject_findings WHERE subject_id = '{sid}'")
+
+    assert sources() == [["capacity_db"], ["family_db"]]
+    assert ["medical"] in findings()
+    for c in s.get("/v1/me/consents", token=token).json["consents"]:
+        if not c.get("withdrawn_at"):
+            r = s.delete("/v1/me/consents/" + c["id"], token=token)
+            assert r.status == 200, r
+    p = s.cli("retention", "run", "--file", path, "--date", day(15))
+    assert f"{sid} consent_withdrawn purge medical" in p.stdout.decode(), p.stdout
+    assert sources() == [["family_db"]]
+    assert ["medical"] not in findings()
+    assert s.sql(f"SELECT COUNT(*) FROM subject_records WHERE subject_id = '{sid}'"
+                 " AND category = 'medical'") == [["0"]]
