@@ -103,93 +103,63 @@ static enum senim_result source_ids(struct store_tx *tx, const char *subject_id,
 	return err;
 }
 
-/* Remove the fields of `category` ("<category>.<field>" keys) from a
- * source record; *removed gets how many went. */
-static void drop_category_fields(json_t *fields, const char *category, int *removed)
+/* Whether a source record has a field of `category` ("<category>.<field>"). */
+static int carries(json_t *fields, const char *category)
 {
 	size_t cl = strlen(category);
 	const char *key;
 	json_t *value;
-	void *tmp;
-	*removed = 0;
-	json_object_foreach_safe(fields, tmp, key, value)
+	json_object_foreach(fields, key, value)
 	{
-		(void)value;
-		if (strncmp(key, category, cl) == 0 && key[cl] == '.') {
-			json_object_del(fields, key);
-			(*removed)++;
-		}
+		if (strncmp(key, category, cl) == 0 && key[cl] == '.')
+			return 1;
 	}
+	return 0;
 }
 
-/* One source row: without fields of `category` it stays as it is; left
- * with others it is sealed again without them; left empty it goes, with
- * the findings that name it. */
+/* One source row: when it carries fields of `category` it goes, with the
+ * findings that name it (a mismatch of medical data says something about
+ * it too).  No shipped service answers with fields of two
+ * categories; one that did would lose the other's with it, never keep the
+ * purged one. */
 static enum senim_result purge_source(struct store_tx *tx, const struct vault_dek *dek,
 				      const char *subject_id, const char *source_id,
 				      const char *category, int64_t *n)
 {
 	struct store_rows *r;
 	json_t *fields = NULL;
-	struct buf sealed;
-	buf_init(&sealed, BUF_NO_LIMIT);
 	enum senim_result err =
 		store_query_one(tx, "SELECT sealed FROM subject_sources WHERE id = $1",
 				(struct store_val[]){ SV_TEXT(source_id) }, 1, &r);
 	if (err)
-		goto fail;
+		return err;
 	size_t len;
 	const void *blob = store_rows_blob(r, 0, &len);
 	err = vault_open_record(dek, subject_id, "source", 0, blob, len, &fields);
 	store_rows_free(r);
-	if (err)
+	if (err || !carries(fields, category))
 		goto fail;
-	int removed;
-	drop_category_fields(fields, category, &removed);
-	if (removed == 0)
-		goto fail;
-	if (json_object_size(fields) == 0) {
-		err = store_exec(tx, "DELETE FROM subject_findings WHERE source_id = $1",
+	err = store_exec(tx, "DELETE FROM subject_findings WHERE source_id = $1",
+			 (struct store_val[]){ SV_TEXT(source_id) }, 1, NULL);
+	if (!err)
+		err = store_exec(tx, "DELETE FROM subject_sources WHERE id = $1",
 				 (struct store_val[]){ SV_TEXT(source_id) }, 1, NULL);
-		if (!err)
-			err = store_exec(tx, "DELETE FROM subject_sources WHERE id = $1",
-					 (struct store_val[]){ SV_TEXT(source_id) }, 1,
-					 NULL);
-	} else {
-		err = vault_seal_record(dek, subject_id, "source", 0, fields, &sealed);
-		if (!err)
-			err = store_exec(
-				tx,
-				"UPDATE subject_sources SET sealed = $2 WHERE id = $1",
-				(struct store_val[]){ SV_TEXT(source_id),
-						      SV_BLOB(sealed.data, sealed.len) },
-				2, NULL);
-	}
 	if (!err)
 		(*n)++;
 fail:
 	json_decref(fields); /* the wiping allocator clears it */
-	buf_release(&sealed);
 	return err;
 }
 
-/* The subject's source rows lose the fields of `category` (a state
- * database's answer holds e.g. medical.legal_capacity), and the findings
- * about that category go: a mismatch of medical data says something about
- * it too. */
+/* The subject's source rows that carry fields of `category` go (a state
+ * database's answer holds e.g. medical.legal_capacity). */
 static enum senim_result purge_sources(struct store_tx *tx, const struct keyring *kr,
 				       const char *subject_id, const char *category,
 				       int64_t *n)
 {
-	enum senim_result err = store_exec(
-		tx,
-		"DELETE FROM subject_findings WHERE subject_id = $1 AND category = $2",
-		(struct store_val[]){ SV_TEXT(subject_id), SV_TEXT(category) }, 2, NULL);
-	if (err)
-		return err;
 	char(*ids)[SOURCE_ID_MAX];
 	size_t count;
-	err = source_ids(tx, subject_id, &ids, &count);
+	enum senim_result err = source_ids(tx, subject_id, &ids, &count);
 	if (err || count == 0)
 		goto fail;
 	struct vault_dek *dek = NULL;

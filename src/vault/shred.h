@@ -58,13 +58,12 @@ SENIM_MUST_CHECK enum senim_result shred_subject_tx(struct store_tx *tx,
 
 /*
  * Inside a write transaction: delete one category of a subject's data (a
- * category whose period ended before the rest, D7): its records; in each
- * source record (subject_sources: a recipient's answer, sealed as one
- * record of "<category>.<field>" keys) its fields — the row is sealed again
- * with kr's data key without them, or deleted with the findings naming it
- * when nothing else is left; and the subject's findings about the category.
- * *n gets the records deleted plus the source rows changed or deleted.  The
- * key stays: newer data of other categories still needs it.
+ * category whose period ended before the rest, D7): its records; every
+ * source row (subject_sources: a recipient's answer, sealed with kr's data
+ * key as one record of "<category>.<field>" keys) that carries a field of
+ * it, with the findings naming the row.  *n gets the records and source
+ * rows deleted.  The key stays: newer data of other categories still needs
+ * it.
  * SENIM_ERR_CRYPTO when a source row does not open (the caller rolls back);
  * SENIM_ERR_STORE.
  */
