@@ -119,9 +119,8 @@ static int carries(json_t *fields, const char *category)
 
 /* One source row: when it carries fields of `category` it goes, with the
  * findings that name it (a mismatch of medical data says something about
- * it too).  No shipped service answers with fields of two
- * categories; one that did would lose the other's with it, never keep the
- * purged one. */
+ * it too).  No shipped service answers with fields of two categories; one
+ * that did would lose the other's with it, never keep the purged one. */
 static enum senim_result purge_source(struct store_tx *tx, const struct vault_dek *dek,
 				      const char *subject_id, const char *source_id,
 				      const char *category, int64_t *n)
