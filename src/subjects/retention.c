@@ -337,7 +337,8 @@ static enum senim_result purge(struct store_tx *tx, struct retention_run *op,
 		if (!(mask & CATEGORY_BIT(c)))
 			continue;
 		int64_t n;
-		enum senim_result err = shred_category_tx(tx, id, category_code(c), &n);
+		enum senim_result err =
+			shred_category_tx(tx, op->kr, id, category_code(c), &n);
 		if (!err)
 			err = store_exec(
 				tx,

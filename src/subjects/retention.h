@@ -16,7 +16,9 @@
  * was open after the clock started are added to every period.
  *
  * On the day a category's period ends, a `destroy` category's records are
- * deleted (shred_category_tx, D7's short periods).  On the day the last
+ * deleted (shred_category_tx, D7's short periods) and the purge recorded
+ * in retention_purges, a row that a later write of the category deletes
+ * (subjects.h), so data given again is purged again.  On the day the last
  * category's ends, the subject is shredded (vault/shred.h): anonymised when
  * the longest-kept entry says anonymise — a row of facts without the id in
  * retention_stats first (the age band from the birth date, amounts and

@@ -190,7 +190,7 @@ static enum senim_result insert_sealed(struct store_tx *tx, const struct subject
 				       enum subject_source source,
 				       const struct buf *sealed)
 {
-	return store_exec(
+	enum senim_result err = store_exec(
 		tx,
 		"INSERT INTO subject_records (subject_id, category, version, source,"
 		" actor, created_at, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -199,6 +199,16 @@ static enum senim_result insert_sealed(struct store_tx *tx, const struct subject
 			SV_TEXT(subject_source_code(source)), SV_TEXT(a->label),
 			SV_INT(clock_now_us()), SV_BLOB(sealed->data, sealed->len) },
 		7, NULL);
+	/* D7: data of a category purged before (retention.h) is new data with
+	 * its own period; the old purge must not exempt it from the next. */
+	if (!err)
+		err = store_exec(
+			tx,
+			"DELETE FROM retention_purges"
+			" WHERE subject_id = $1 AND category = $2",
+			(struct store_val[]){ SV_TEXT(id), SV_TEXT(category_code(c)) }, 2,
+			NULL);
+	return err;
 }
 
 /* Seal fields as version `version` of category c and insert it. */

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "vault/vault.h"
 #include "common/banned.h"
 
 #define JOURNAL_LINE_MAX 128
@@ -90,13 +92,122 @@ enum senim_result shred_subject_tx(struct store_tx *tx, const char *subject_id,
 	return err;
 }
 
-enum senim_result shred_category_tx(struct store_tx *tx, const char *subject_id,
-				    const char *category, int64_t *n)
+#define SOURCE_ID_MAX 64
+
+/* The ids of the subject's source rows, into a new array *ids (*count). */
+static enum senim_result source_ids(struct store_tx *tx, const char *subject_id,
+				    char (**ids)[SOURCE_ID_MAX], size_t *count)
+{
+	*ids = NULL;
+	*count = 0;
+	struct store_rows *r;
+	enum senim_result err =
+		store_query(tx, "SELECT id FROM subject_sources WHERE subject_id = $1",
+			    (struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
+	if (err)
+		return err;
+	size_t cap = 0;
+	int has;
+	while ((err = store_rows_next(r, &has)) == SENIM_OK && has) {
+		if (*count == cap) {
+			cap = cap ? 2 * cap : 8;
+			char(*grown)[SOURCE_ID_MAX] = realloc(*ids, cap * sizeof(**ids));
+			if (!grown) {
+				err = SENIM_ERR_NOMEM;
+				break;
+			}
+			*ids = grown;
+		}
+		snprintf((*ids)[(*count)++], SOURCE_ID_MAX, "%s",
+			 store_rows_text(r, 0, NULL));
+	}
+	store_rows_free(r);
+	return err;
+}
+
+/* Whether a source record has a field of `category` ("<category>.<field>"). */
+static int carries(json_t *fields, const char *category)
+{
+	size_t cl = strlen(category);
+	const char *key;
+	json_t *value;
+	json_object_foreach(fields, key, value)
+	{
+		if (strncmp(key, category, cl) == 0 && key[cl] == '.')
+			return 1;
+	}
+	return 0;
+}
+
+/* One source row: when it carries fields of `category` it goes, with the
+ * findings that name it (a mismatch of medical data says something about
+ * it too).  No shipped service answers with fields of two categories; one
+ * that did would lose the other's with it, never keep the purged one. */
+static enum senim_result purge_source(struct store_tx *tx, const struct vault_dek *dek,
+				      const char *subject_id, const char *source_id,
+				      const char *category, int64_t *n)
+{
+	struct store_rows *r;
+	json_t *fields = NULL;
+	enum senim_result err =
+		store_query_one(tx, "SELECT sealed FROM subject_sources WHERE id = $1",
+				(struct store_val[]){ SV_TEXT(source_id) }, 1, &r);
+	if (err)
+		return err;
+	size_t len;
+	const void *blob = store_rows_blob(r, 0, &len);
+	err = vault_open_record(dek, subject_id, "source", 0, blob, len, &fields);
+	store_rows_free(r);
+	if (err || !carries(fields, category))
+		goto fail;
+	err = store_exec(tx, "DELETE FROM subject_findings WHERE source_id = $1",
+			 (struct store_val[]){ SV_TEXT(source_id) }, 1, NULL);
+	if (!err)
+		err = store_exec(tx, "DELETE FROM subject_sources WHERE id = $1",
+				 (struct store_val[]){ SV_TEXT(source_id) }, 1, NULL);
+	if (!err)
+		(*n)++;
+fail:
+	json_decref(fields); /* the wiping allocator clears it */
+	return err;
+}
+
+/* The subject's source rows that carry fields of `category` go (a state
+ * database's answer holds e.g. medical.legal_capacity). */
+static enum senim_result purge_sources(struct store_tx *tx, const struct keyring *kr,
+				       const char *subject_id, const char *category,
+				       int64_t *n)
+{
+	char(*ids)[SOURCE_ID_MAX];
+	size_t count;
+	enum senim_result err = source_ids(tx, subject_id, &ids, &count);
+	if (err || count == 0)
+		goto fail;
+	struct vault_dek *dek = NULL;
+	err = vault_dek_load(tx, kr, subject_id, &dek);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		err = SENIM_OK; /* shredded: nothing of theirs opens any more */
+		goto fail;
+	}
+	for (size_t i = 0; i < count && !err; i++)
+		err = purge_source(tx, dek, subject_id, ids[i], category, n);
+	vault_dek_free(dek);
+fail:
+	free(ids);
+	return err;
+}
+
+enum senim_result shred_category_tx(struct store_tx *tx, const struct keyring *kr,
+				    const char *subject_id, const char *category,
+				    int64_t *n)
 {
 	*n = 0;
-	return store_exec(
+	enum senim_result err = store_exec(
 		tx, "DELETE FROM subject_records WHERE subject_id = $1 AND category = $2",
 		(struct store_val[]){ SV_TEXT(subject_id), SV_TEXT(category) }, 2, n);
+	if (!err)
+		err = purge_sources(tx, kr, subject_id, category, n);
+	return err;
 }
 
 /* ---- the journal ----------------------------------------------------------------- */
@@ -166,6 +277,15 @@ static enum senim_result drop_unfinished(int fd)
 	return lseek(fd, 0, SEEK_END) < 0 ? SENIM_ERR_IO : SENIM_OK;
 }
 
+/* flock(fd, how), waiting; released when fd is closed. */
+static enum senim_result lock(int fd, int how)
+{
+	while (flock(fd, how) != 0)
+		if (errno != EINTR)
+			return SENIM_ERR_IO;
+	return SENIM_OK;
+}
+
 enum senim_result shred_journal_append(const char *path, const char *const *ids, size_t n,
 				       enum shred_mode mode, int64_t unix_seconds)
 {
@@ -187,12 +307,18 @@ enum senim_result shred_journal_append(const char *path, const char *const *ids,
 		goto fail;
 	struct stat st;
 	int fresh = stat(path, &st) != 0;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* serve (a destruction answer) and `senim retention run` may append at
+	 * once: O_APPEND puts every write at the end, and the lock keeps one
+	 * process's cut of an unfinished line from cutting another's line
+	 * while it is being written. */
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = SENIM_ERR_IO;
 		goto fail;
 	}
-	err = drop_unfinished(fd);
+	err = lock(fd, LOCK_EX);
+	if (!err)
+		err = drop_unfinished(fd);
 	if (err)
 		goto fail;
 	/* One write of whole lines: an interrupted one leaves at most an
@@ -261,9 +387,10 @@ enum senim_result shred_journal_each(const char *path, shred_journal_fn fn, void
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? SENIM_OK : SENIM_ERR_IO;
+	/* Shared: an append in progress is not read half written. */
+	enum senim_result err = lock(fileno(f), LOCK_SH);
 	char line[JOURNAL_LINE_MAX + 2];
 	unsigned n = 0;
-	enum senim_result err = SENIM_OK;
 	while (!err && fgets(line, sizeof(line), f)) {
 		n++;
 		size_t len = strlen(line);

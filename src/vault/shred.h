@@ -21,7 +21,9 @@
  *     "<subject id> <anonymise|destroy> <unix seconds>\n"
  * written and fsync'd *before* the transaction that shreds commits: a
  * journal line whose transaction then failed names a subject that a second
- * run shreds anyway, never the reverse.  A restore reads it with
+ * run shreds anyway, never the reverse.  Appends from several processes
+ * (serve, a retention run) are serialised by an exclusive flock on the
+ * file, readers take a shared one.  A restore reads it with
  * shred_journal_each() and shreds each subject again (idempotent).
  */
 #ifndef SENIM_VAULT_SHRED_H
@@ -32,6 +34,7 @@
 
 #include "common/result.h"
 #include "store/store.h"
+#include "vault/keyring.h"
 
 #define SHRED_JOURNAL_NAME "senim.shred"
 
@@ -58,12 +61,18 @@ SENIM_MUST_CHECK enum senim_result shred_subject_tx(struct store_tx *tx,
 						    struct shred_counts *counts);
 
 /*
- * Inside a write transaction: delete the records of one category of a
- * subject (a category whose period ended before the rest, D7); *n gets the
+ * Inside a write transaction: delete one category of a subject's data (a
+ * category whose period ended before the rest, D7): its records; every
+ * source row (subject_sources: a recipient's answer, sealed with kr's data
+ * key as one record of "<category>.<field>" keys) that carries a field of
+ * it, with the findings naming the row.  *n gets the records and source
  * rows deleted.  The key stays: newer data of other categories still needs
  * it.
+ * SENIM_ERR_CRYPTO when a source row does not open (the caller rolls back);
+ * SENIM_ERR_STORE.
  */
 SENIM_MUST_CHECK enum senim_result shred_category_tx(struct store_tx *tx,
+						     const struct keyring *kr,
 						     const char *subject_id,
 						     const char *category, int64_t *n);
 

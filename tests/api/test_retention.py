@@ -10,6 +10,8 @@ import tempfile
 import pytest
 
 from senim_harness import BACKEND, TMP, borrower
+from test_checks import (calm_peers, check, declare, full_capacity_borrower,  # noqa: F401
+                         register, world)
 
 SOURCE = os.environ.get("SENIM_SOURCE_DIR",
                         os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -276,3 +278,100 @@ def test_no_journal_no_shredding(senim, staff):
             os.rename(moved, journal)
     run(senim, "--date", day(4000))
     assert not readable(senim, staff, sid)
+
+
+def special_first_file(name):
+    """The shipped file with identity kept 60 days after a withdrawal
+    (anonymised), so the other categories' 30 days purge them first."""
+    d = tempfile.mkdtemp(dir=TMP)
+    path = os.path.join(d, name)
+    with open(SHIPPED, encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace("retain identity     consent_withdrawn 30d destroy none",
+                        "retain identity     consent_withdrawn 60d anonymise none")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def write(senim, staff, sid, category, fields):
+    r = senim.request("PUT", f"/v1/subjects/{sid}/data/{category}",
+                      token=staff["underwriter"],
+                      headers={"Senim-Purpose": "loan_application_review"},
+                      body={"fields": fields})
+    assert r.status == 200, r
+
+
+def records(senim, sid, category):
+    return senim.sql(f"SELECT COUNT(*) FROM subject_records WHERE subject_id = '{sid}'"
+                     f" AND category = '{category}'")[0][0]
+
+
+def test_special_data_given_again_after_a_purge_is_purged_again(senim, staff):
+    """D7: a purge is not forever — medical data given again after one has
+    its own period and is purged when it ends."""
+    path = special_first_file("again.conf")
+    body = borrower()
+    r = senim.post("/v1/subjects", body, token=staff["underwriter"], headers=ID)
+    assert r.status == 201, r
+    sid = r.json["id"]
+    token = senim.borrower_token(body["phone"])
+
+    def given_then_withdrawn():
+        consent = senim.accept_policy(token)
+        write(senim, staff, sid, "medical", {"legal_capacity": "full"})
+        r = senim.delete("/v1/me/consents/" + consent["id"], token=token)
+        assert r.status == 200, r
+
+    given_then_withdrawn()
+    p = run(senim, "--file", path, "--date", day(45))
+    assert f"{sid} consent_withdrawn purge medical" in p.stdout.decode(), p.stdout
+    assert records(senim, sid, "medical") == "0"
+    # They come back, give medical data again, withdraw again.
+    given_then_withdrawn()
+    assert records(senim, sid, "medical") == "1"
+    p = run(senim, "--file", path, "--date", day(46))
+    assert f"{sid} consent_withdrawn purge medical" in p.stdout.decode(), p.stdout
+    assert records(senim, sid, "medical") == "0"
+    assert readable(senim, staff, sid)
+
+
+def test_a_category_purge_takes_the_state_database_answer_too(world):
+    """D7: purging medical data takes the capacity database's sealed answer
+    (medical.legal_capacity, medical.source_body) and the findings about
+    it; the family database's answer stays."""
+    s = world["senim"]
+    d = tempfile.mkdtemp(dir=TMP)
+    path = os.path.join(d, "medical.conf")
+    with open(SHIPPED, encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace("retain medical      consent_withdrawn 30d destroy none",
+                        "retain medical      consent_withdrawn 10d destroy none")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    sid, body, token = register(world, body=full_capacity_borrower(True))
+    # Declared otherwise than the database answers: a finding names the answer.
+    declare(world, sid, "medical", {"legal_capacity": "limited"})
+    for kind in ("capacity", "family"):
+        r = check(world, sid, kind)
+        assert r.status == 200, r
+
+    def sources():
+        return s.sql(f"SELECT recipient FROM subject_sources WHERE subject_id = '{sid}'"
+                     " ORDER BY recipient")
+
+    def findings():
+        return s.sql(f"SELECT category FROM subject_findings WHERE subject_id = '{sid}'")
+
+    assert sources() == [["capacity_db"], ["family_db"]]
+    assert ["medical"] in findings()
+    for c in s.get("/v1/me/consents", token=token).json["consents"]:
+        if not c.get("withdrawn_at"):
+            r = s.delete("/v1/me/consents/" + c["id"], token=token)
+            assert r.status == 200, r
+    p = s.cli("retention", "run", "--file", path, "--date", day(15))
+    assert f"{sid} consent_withdrawn purge medical" in p.stdout.decode(), p.stdout
+    assert sources() == [["family_db"]]
+    assert ["medical"] not in findings()
+    assert s.sql(f"SELECT COUNT(*) FROM subject_records WHERE subject_id = '{sid}'"
+                 " AND category = 'medical'") == [["0"]]

@@ -4,8 +4,9 @@
  * period below its minimum, a pair given twice or missing, D7's order,
  * open/keep only for open_loan); the period arithmetic (calendar months and
  * years, the end of a shorter month, leap days) and the comparison of
- * periods of different units; the shred journal (vault/shred.h) round-trips
- * and skips an unfinished last line.
+ * periods of different units; the shred journal (vault/shred.h) round-trips,
+ * skips an unfinished last line, and keeps every line of two processes
+ * appending at once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/textconf.h"
 #include "core/retention.h"
@@ -303,6 +306,78 @@ static void test_journal(void **state)
 	testutil_rm_rf(dir);
 }
 
+/* Two processes (serve and a retention run) append at once. */
+#define WRITERS 2
+#define APPENDS 1000
+#define IDS_PER_APPEND 4
+
+struct tally {
+	unsigned char seen[WRITERS][APPENDS * IDS_PER_APPEND];
+	int n;
+};
+
+static enum senim_result tally(void *ctx, const char *id, enum shred_mode mode,
+			       int64_t at)
+{
+	struct tally *t = ctx;
+	int w, k;
+	char tail;
+	assert_int_equal(sscanf(id, "sbj_w%d_%d%c", &w, &k, &tail), 2);
+	assert_true(w >= 0 && w < WRITERS && k >= 0 && k < APPENDS * IDS_PER_APPEND);
+	assert_int_equal(mode, SHRED_DESTROY);
+	assert_int_equal(at, 1700000000 + w);
+	t->seen[w][k]++;
+	t->n++;
+	return SENIM_OK;
+}
+
+static void append_as(const char *path, int w)
+{
+	char ids[IDS_PER_APPEND][32];
+	const char *p[IDS_PER_APPEND];
+	for (int i = 0; i < APPENDS; i++) {
+		for (int j = 0; j < IDS_PER_APPEND; j++) {
+			snprintf(ids[j], sizeof(ids[j]), "sbj_w%d_%d", w,
+				 i * IDS_PER_APPEND + j);
+			p[j] = ids[j];
+		}
+		if (shred_journal_append(path, p, IDS_PER_APPEND, SHRED_DESTROY,
+					 1700000000 + w) != SENIM_OK)
+			_exit(1);
+	}
+	_exit(0);
+}
+
+static void test_journal_concurrent(void **state)
+{
+	(void)state;
+	char dir[4096], path[4300];
+	assert_int_equal(testutil_tmpdir("retention", dir, sizeof(dir)), 0);
+	snprintf(path, sizeof(path), "%s/senim.shred", dir);
+	pid_t pids[WRITERS];
+	for (int w = 0; w < WRITERS; w++) {
+		pids[w] = fork();
+		assert_true(pids[w] >= 0);
+		if (pids[w] == 0)
+			append_as(path, w);
+	}
+	for (int w = 0; w < WRITERS; w++) {
+		int status;
+		assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	/* Every line, once, intact: none overwritten, cut or garbled. */
+	struct tally *t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	assert_int_equal(shred_journal_each(path, tally, t, NULL), SENIM_OK);
+	assert_int_equal(t->n, WRITERS * APPENDS * IDS_PER_APPEND);
+	for (int w = 0; w < WRITERS; w++)
+		for (int k = 0; k < APPENDS * IDS_PER_APPEND; k++)
+			assert_int_equal(t->seen[w][k], 1);
+	free(t);
+	testutil_rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_period_arithmetic),
 		cmocka_unit_test(test_journal),
+		cmocka_unit_test(test_journal_concurrent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
