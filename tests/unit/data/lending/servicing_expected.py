@@ -307,17 +307,17 @@ def run(name, loan, script, until, restr=None):
             carried, new = loan.restructure(d, restr[1], restr[2])
             restr_out.append((name, d, restr[1], restr[2], carried, len(new)))
             rows_out += [(name + "/r", k) + r for k, r in enumerate(new)]
-        todo = list(script.get(d, []))
+        payments_today = list(script.get(d, []))
         if restr and d > restr[0] and any(r[0] == d for r in loan.rows):
-            todo.append((lambda l, d: l.row_total_due(d), False))
-        for what, early in todo:
+            payments_today.append((lambda l, d: l.row_total_due(d), False))
+        for what, early in payments_today:
             amount = what(loan, d) if callable(what) else what
             split, new_rows = loan.pay(d, amount, early)
             pays.append((name, d, amount, int(early), split, len(new_rows or [])))
             if new_rows:
                 rows_out += [(name, k) + r for k, r in enumerate(new_rows)]
         ev = loan.close(d)
-        if ev or todo or d == until or (restr and d == restr[0]):
+        if ev or payments_today or d == until or (restr and d == restr[0]):
             checks.append((name, d, ev, state_of(loan)))
         d += 1
     return pays, checks, rows_out, restr_out
