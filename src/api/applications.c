@@ -35,6 +35,7 @@
 #include "exchange/reporter.h"
 #include "exchange/transfer.h"
 #include "lending/applications.h"
+#include "lending/cards.h"
 #include "lending/decisions.h"
 #include "rights/package.h"
 #include "common/banned.h"
@@ -79,11 +80,17 @@ static const struct jsonin_field create_fields[] = {
 	  .type = JSONIN_STRING,
 	  .required = 1,
 	  .allowed = payout_kinds },
+	/* with "account": the IBAN; never with "card" (a card number is not
+	 * taken: the card is bound at the provider, lending/cards.h) */
 	{ .name = "payout_number",
 	  .type = JSONIN_STRING,
-	  .required = 1,
 	  .min_len = 1,
 	  .max_len = APPLICATION_PAYOUT_MAX },
+	/* with "card": a bound card's id (POST /v1/me/cards) */
+	{ .name = "payout_card",
+	  .type = JSONIN_STRING,
+	  .min_len = CARD_ID_LEN - 1,
+	  .max_len = CARD_ID_LEN - 1 },
 	/* required when the card uses it: checked in api_me_apply */
 	{ .name = "monthly_income_tiyn", .type = JSONIN_INTEGER },
 };
@@ -147,6 +154,11 @@ static enum senim_result reply_create_refusal(struct http_request *req,
 	}
 	case APPLICATION_OPEN_EXISTS:
 		return http_reply_code(req, resp, "application_open_exists");
+	case APPLICATION_CARD_NOT_BOUND: {
+		struct problem p = { .code = "payout_card_not_bound",
+				     .field = "payout_card" };
+		return http_reply_problem(req, resp, &p);
+	}
 	case APPLICATION_ACCEPTED:
 		break;
 	}
@@ -216,10 +228,32 @@ enum senim_result api_me_apply(struct http_request *req, struct http_response *r
 	}
 	op->payout_kind = jsonin_str(body, "payout_kind");
 	json_t *number = json_object_get(body, "payout_number");
-	op->payout = json_string_value(number);
-	op->payout_len = json_string_length(number);
-	if (!application_payout_valid(op->payout_kind, op->payout, op->payout_len))
-		return invalid(req, resp, "payout_number", "format", 0);
+	json_t *card = json_object_get(body, "payout_card");
+	if (strcmp(op->payout_kind, "card") == 0) {
+		/* PCI DSS: a card number is never taken; the borrower binds the
+		 * card on the provider's page and names it here. */
+		if (number && !json_is_null(number)) {
+			struct problem p = { .code = "card_number_not_accepted",
+					     .field = "payout_number" };
+			return http_reply_problem(req, resp, &p);
+		}
+		if (!card || json_is_null(card))
+			return invalid(req, resp, "payout_card", "required", 0);
+		if (!card_id_valid(json_string_value(card)))
+			return invalid(req, resp, "payout_card", "format", 0);
+		op->payout = json_string_value(card);
+		op->payout_len = json_string_length(card);
+	} else {
+		if (card && !json_is_null(card))
+			return invalid(req, resp, "payout_card", "unknown_field", 0);
+		if (!number || json_is_null(number))
+			return invalid(req, resp, "payout_number", "required", 0);
+		op->payout = json_string_value(number);
+		op->payout_len = json_string_length(number);
+		if (!application_payout_valid(op->payout_kind, op->payout,
+					      op->payout_len))
+			return invalid(req, resp, "payout_number", "format", 0);
+	}
 	/* No rules, no application: an offer outside the law is never made,
 	 * and without the rules that cannot be known. */
 	char today[CLOCK_RFC3339_LEN], why[256];

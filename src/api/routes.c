@@ -175,6 +175,10 @@ static const struct route table[] = {
 	{ "GET", "/v1/products/{code}", api_product_get, ROLE_BIT(ROLE_ADMIN), 0,
 	  "product_get" },
 	{ "GET", "/v1/me/products", api_me_products, 0, BORROWER, "me_products" },
+	/* Payout cards, bound on the payment provider's page (lending/cards.h). */
+	{ "POST", "/v1/me/cards", api_me_card_start, 0, BORROWER, "me_card_start" },
+	{ "GET", "/v1/me/cards", api_me_cards, 0, BORROWER, "me_cards" },
+	{ "GET", "/v1/me/cards/{id}", api_me_card, 0, BORROWER, "me_card" },
 	{ "POST", "/v1/me/applications", api_me_apply, 0, BORROWER | JSON, "me_apply" },
 	{ "GET", "/v1/me/applications", api_me_applications, 0, BORROWER,
 	  "me_applications" },

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "common/banned.h"
 
 #define B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -23,6 +25,12 @@ static const char *const notice_keys[] = {
 	"provider_ref", "amount_tiyn", "currency", "paid_at", "channel", "kind", NULL
 };
 static const char *const kinds[] = { "due", "early", NULL };
+static const char *const binding_statuses[] = { "pending", "bound", "failed", NULL };
+/* RFC 3986's characters of a URI, less the quote: a page URL goes to the
+ * borrower as it came, and must not break out of anything it is put in. */
+#define URL_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" \
+	"-._~:/?#[]@!$&()*+,;=%"
 
 const char *payment_status_code(enum payment_status s)
 {
@@ -333,4 +341,140 @@ fail:
 	if (why)
 		snprintf(why, CODEC_REASON_MAX, "%s", v.reason);
 	return SENIM_ERR_INVALID;
+}
+
+/* ---- the card binding -------------------------------------------------------- */
+
+const char *payment_binding_status_code(enum payment_binding_status s)
+{
+	return (unsigned)s <= PAYMENT_BINDING_FAILED ? binding_statuses[s] : NULL;
+}
+
+int payment_binding_key_ok(const char *s)
+{
+	return s && strlen(s) == PAYMENT_BINDING_KEY_LEN &&
+	       memcmp(s, PAYMENT_BINDING_KEY_PREFIX, 4) == 0 &&
+	       strspn(s + 4, B64URL) == PAYMENT_BINDING_KEY_LEN - 4;
+}
+
+int payment_binding_path(const char *binding_key, char out[PAYMENT_BINDING_PATH_SIZE])
+{
+	out[0] = '\0';
+	if (!payment_binding_key_ok(binding_key))
+		return 0;
+	snprintf(out, PAYMENT_BINDING_PATH_SIZE, "%s/%s", PAYMENT_BINDING_PATH,
+		 binding_key);
+	return 1;
+}
+
+enum senim_result payment_binding_request(const char *binding_key, json_t **out,
+					  char *why)
+{
+	*out = NULL;
+	if (why)
+		why[0] = '\0';
+	if (!payment_binding_key_ok(binding_key))
+		return refuse(why, "binding_key is not cbd_ and 22 base64url characters");
+	*out = json_pack("{s:s}", "binding_key", binding_key);
+	return *out ? SENIM_OK : SENIM_ERR_NOMEM;
+}
+
+/* 6 digits, 2 to 9 '*', 4 digits. */
+static int masked_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 12 || n > PAYMENT_MASKED_MAX)
+		return 0;
+	return strspn(s, "0123456789") == 6 && strspn(s + 6, "*") == n - 10 &&
+	       strspn(s + n - 4, "0123456789") == 4;
+}
+
+/* "YYYY-MM", 2000-2099, month 01-12. */
+static int expiry_ok(const char *s)
+{
+	if (strlen(s) != PAYMENT_EXPIRY_LEN || strncmp(s, "20", 2) != 0 ||
+	    strspn(s, "0123456789") != 4 || s[4] != '-' ||
+	    strspn(s + 5, "0123456789") != 2)
+		return 0;
+	int m = (s[5] - '0') * 10 + (s[6] - '0');
+	return m >= 1 && m <= 12;
+}
+
+static int binding_fields(json_t *root, struct payment_binding *b,
+			  struct codec_verdict *v)
+{
+	const char *x, *y, *z;
+	int status;
+	if (!codec_enum(root, "", "status", binding_statuses, 0, &status, v))
+		return 0;
+	b->status = (enum payment_binding_status)status;
+	switch (b->status) {
+	case PAYMENT_BINDING_PENDING:
+		if (!codec_string(root, "", "page_url", 12, PAYMENT_URL_MAX, 0, &x, v))
+			return 0;
+		if (strspn(x, URL_CHARS) != strlen(x) ||
+		    (strncmp(x, "https://", 8) != 0 && strncmp(x, "http://", 7) != 0))
+			return codec_fail(v, CODEC_INVALID_ANSWER,
+					  "page_url is not an http(s) URL");
+		snprintf(b->page_url, sizeof(b->page_url), "%s", x);
+		break;
+	case PAYMENT_BINDING_BOUND:
+		if (!codec_string(root, "", "token", PAYMENT_TOKEN_MIN, PAYMENT_TOKEN_MAX,
+				  0, &x, v) ||
+		    !codec_string(root, "", "masked_pan", 12, PAYMENT_MASKED_MAX, 0, &y,
+				  v) ||
+		    !codec_string(root, "", "expiry", PAYMENT_EXPIRY_LEN,
+				  PAYMENT_EXPIRY_LEN, 0, &z, v))
+			return 0;
+		if (strspn(x, B64URL) != strlen(x))
+			return codec_fail(v, CODEC_INVALID_ANSWER,
+					  "token is not 16 to 64 base64url characters");
+		/* A full card number here would be one senim must never hold:
+		 * only six digits, stars, and four digits pass. */
+		if (!masked_ok(y))
+			return codec_fail(v, CODEC_INVALID_ANSWER,
+					  "masked_pan is not 6 digits, 2 to 9 '*' and 4 "
+					  "digits");
+		if (!expiry_ok(z))
+			return codec_fail(v, CODEC_INVALID_ANSWER,
+					  "expiry is not YYYY-MM");
+		snprintf(b->token, sizeof(b->token), "%s", x);
+		snprintf(b->masked_pan, sizeof(b->masked_pan), "%s", y);
+		snprintf(b->expiry, sizeof(b->expiry), "%s", z);
+		break;
+	case PAYMENT_BINDING_FAILED:
+		if (!codec_string(root, "", "fail_code", 1, PAYMENT_CODE_MAX, 0, &x, v))
+			return 0;
+		if (strspn(x, CODE_CHARS) != strlen(x))
+			return codec_fail(v, CODEC_INVALID_ANSWER,
+					  "fail_code is not [a-z0-9_]{1,64}");
+		snprintf(b->fail_code, sizeof(b->fail_code), "%s", x);
+		break;
+	}
+	return 1;
+}
+
+enum senim_result payment_binding_parse(const char *body, size_t len,
+					const char *asked_key, struct payment_binding *b,
+					struct codec_verdict *v)
+{
+	json_t *root;
+	const char *key;
+	memset(b, 0, sizeof(*b));
+	if (!codec_decode(body, len, &root, v))
+		return SENIM_OK;
+	/* Whose binding first: a token for another binding is never kept. */
+	if (!codec_string(root, "", "binding_key", 1, 64, 0, &key, v))
+		goto done;
+	if (!asked_key || strcmp(key, asked_key) != 0) {
+		codec_fail(v, CODEC_WRONG_SUBJECT, "binding_key is not the binding asked");
+		goto done;
+	}
+	if (binding_fields(root, b, v))
+		codec_verdict_ok(v);
+done:
+	if (v->status != CODEC_OK)
+		sodium_memzero(b, sizeof(*b));
+	json_decref(root);
+	return SENIM_OK;
 }

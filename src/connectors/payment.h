@@ -128,6 +128,80 @@ SENIM_MUST_CHECK enum senim_result payment_payout_parse(const char *body, size_t
 /* "accepted", "completed", "rejected"; NULL out of range. */
 const char *payment_status_code(enum payment_status s);
 
+/* ---- the card binding ------------------------------------------------------------ */
+
+/*
+ * The provider's card binding (tokenisation): senim starts a binding under
+ * its own key, "cbd_" and 22 base64url characters, sent as the
+ * Idempotency-Key and in the body of POST /v1/card-bindings, and nothing
+ * else — the borrower types the card number on the provider's page
+ * (page_url), never into senim (PCI DSS).  GET /v1/card-bindings/{key}
+ * reads the binding's result: the provider's token, the card number
+ * masked ("440043******1234") and its expiry.  Both answer one shape.
+ *
+ * An answer that parses CODEC_OK keeps these invariants:
+ *   - binding_key is the one asked about, else CODEC_WRONG_SUBJECT;
+ *   - status is pending, bound or failed;
+ *   - pending: page_url is http(s)://, 12 to PAYMENT_URL_MAX characters of
+ *     RFC 3986's URI characters, no quote or space;
+ *   - bound: token is PAYMENT_TOKEN_MIN..MAX base64url characters;
+ *     masked_pan is 6 digits, 2 to 9 '*' and 4 digits; expiry is "YYYY-MM",
+ *     month 01-12, year 2000-2099;
+ *   - failed: fail_code is [a-z0-9_]{1,64}.
+ */
+#define PAYMENT_BINDING_KEY_LEN 26 /* "cbd_" + 22 */
+#define PAYMENT_BINDING_KEY_SIZE (PAYMENT_BINDING_KEY_LEN + 1)
+#define PAYMENT_BINDING_KEY_PREFIX "cbd_"
+#define PAYMENT_BINDING_PATH "/v1/card-bindings"
+#define PAYMENT_BINDING_PATH_SIZE \
+	(sizeof(PAYMENT_BINDING_PATH "/") + PAYMENT_BINDING_KEY_LEN)
+#define PAYMENT_URL_MAX 512
+#define PAYMENT_MASKED_MAX 19 /* 6 + up to 9 '*' + 4 */
+#define PAYMENT_EXPIRY_LEN 7  /* "YYYY-MM" */
+
+/* 1 when `s` is a binding key: "cbd_" and 22 base64url characters. */
+int payment_binding_key_ok(const char *s);
+
+/* The body of POST /v1/card-bindings: {"binding_key"} — nothing about the
+ * borrower.  *out is a new object.  SENIM_ERR_INVALID (a key that is not
+ * one, `why` says so), SENIM_ERR_NOMEM. */
+SENIM_MUST_CHECK enum senim_result payment_binding_request(const char *binding_key,
+							   json_t **out, char *why);
+
+/* "/v1/card-bindings/" + key into out: 1, or 0 (out "") when key is not a
+ * binding key. */
+int payment_binding_path(const char *binding_key,
+			 char out[PAYMENT_BINDING_PATH_SIZE]);
+
+enum payment_binding_status {
+	PAYMENT_BINDING_PENDING, /* the borrower has not finished the page */
+	PAYMENT_BINDING_BOUND,	 /* the card is bound: token, masked_pan, expiry */
+	PAYMENT_BINDING_FAILED,	 /* declined or abandoned, for good */
+};
+
+/* Of an answer that parsed CODEC_OK; copies (wipe it: the token). */
+struct payment_binding {
+	enum payment_binding_status status;
+	char page_url[PAYMENT_URL_MAX + 1];	  /* with PENDING, else "" */
+	char token[PAYMENT_TOKEN_MAX + 1];	  /* with BOUND, else "" */
+	char masked_pan[PAYMENT_MASKED_MAX + 1];  /* with BOUND, else "" */
+	char expiry[PAYMENT_EXPIRY_LEN + 1];	  /* with BOUND, else "" */
+	char fail_code[PAYMENT_CODE_MAX + 1];	  /* with FAILED, else "" */
+};
+
+/*
+ * Check the `len` bytes of a 2xx answer about the binding `asked_key`
+ * (to the POST or to the status GET).  Always sets *v, and *b (zeroed
+ * unless CODEC_OK).  SENIM_ERR_NOMEM, else SENIM_OK.
+ */
+SENIM_MUST_CHECK enum senim_result payment_binding_parse(const char *body, size_t len,
+							 const char *asked_key,
+							 struct payment_binding *b,
+							 struct codec_verdict *v);
+
+/* "pending", "bound", "failed"; NULL out of range. */
+const char *payment_binding_status_code(enum payment_binding_status s);
+
 /* ---- the repayment notice ------------------------------------------------------ */
 
 enum payment_channel {

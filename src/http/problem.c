@@ -657,6 +657,46 @@ static const struct problem_def catalogue[] = {
 	    "күйінде (күтуде, төленген не жабылған); ештеңе өзгерген жоқ.",
 	    "The act applies only to a payout that failed; this one is in state "
 	    "`state` (pending, paid or closed already); nothing changed." } },
+	{ "card_not_found",
+	  404,
+	  { "Карта не найдена", "Карта табылмады", "Card not found" },
+	  { "У вас нет карты с таким идентификатором.",
+	    "Сізде мұндай сәйкестендіргіші бар карта жоқ.",
+	    "You have no card with this id." } },
+	{ "card_bindings_pending",
+	  409,
+	  { "Слишком много незавершённых привязок", "Аяқталмаған байланыстыру тым көп",
+	    "Too many bindings pending" },
+	  { "Завершите начатые привязки карт на странице платёжного провайдера или "
+	    "дождитесь их окончания; новая не начата.",
+	    "Басталған карта байланыстыруларын төлем провайдерінің бетінде аяқтаңыз "
+	    "не олардың аяқталуын күтіңіз; жаңасы басталмады.",
+	    "Finish the card bindings already started on the payment provider's "
+	    "page, or wait for them to end; no new one was started." } },
+	{ "card_number_not_accepted",
+	  422,
+	  { "Номер карты не принимается", "Карта нөмірі қабылданбайды",
+	    "Card number not accepted" },
+	  { "Номер карты не вводится в заявку. Привяжите карту на странице "
+	    "платёжного провайдера (POST /v1/me/cards) и укажите её идентификатор в "
+	    "payout_card.",
+	    "Карта нөмірі өтінімге енгізілмейді. Картаны төлем провайдерінің бетінде "
+	    "байланыстырыңыз (POST /v1/me/cards) және оның сәйкестендіргішін "
+	    "payout_card өрісінде көрсетіңіз.",
+	    "A card number is not taken in an application. Bind the card on the "
+	    "payment provider's page (POST /v1/me/cards) and name its id in "
+	    "payout_card." } },
+	{ "payout_card_not_bound",
+	  422,
+	  { "Карта не привязана", "Карта байланыстырылмаған", "Card not bound" },
+	  { "Указанная карта не ваша привязанная карта (привязка не завершена, "
+	    "отклонена или карты нет). Привяжите карту: POST /v1/me/cards.",
+	    "Көрсетілген карта сіздің байланыстырылған картаңыз емес (байланыстыру "
+	    "аяқталмаған, қабылданбаған не карта жоқ). Картаны байланыстырыңыз: "
+	    "POST /v1/me/cards.",
+	    "The card named is not a card you have bound (the binding is not "
+	    "finished, was declined, or there is no such card). Bind a card: "
+	    "POST /v1/me/cards." } },
 	{ "payout_retry_futile",
 	  409,
 	  { "Повтор невозможен", "Қайталау мүмкін емес", "Retry futile" },

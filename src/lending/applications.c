@@ -13,6 +13,7 @@
 #include "audit/audit.h"
 #include "common/clock.h"
 #include "core/consents.h"
+#include "lending/cards.h"
 #include "subjects/subjects.h"
 #include "vault/vault.h"
 #include "common/banned.h"
@@ -277,6 +278,19 @@ static enum senim_result create_check_tx(struct store_tx *tx, void *arg)
 	err = vault_dek_load(tx, op->kr, op->subject_id, &dek);
 	if (err)
 		return err;
+	if (strcmp(op->payout_kind, "card") == 0) {
+		/* A card is paid by the provider's token: it must be a card
+		 * this borrower bound (another's is as none). */
+		int bound = 0;
+		err = cards_bound_in(tx, dek, op->subject_id, op->payout, &bound,
+				     op->app.payout_last4);
+		if (!err && !bound)
+			op->refusal = APPLICATION_CARD_NOT_BOUND;
+		if (err || !bound) {
+			vault_dek_free(dek);
+			return err;
+		}
+	}
 	buf_reset(&op->sealed);
 	err = vault_seal_blob(dek, op->subject_id, PAYOUT_CATEGORY, op->app.id, 1,
 			      op->payout, op->payout_len, &op->sealed);

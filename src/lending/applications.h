@@ -97,6 +97,8 @@ enum application_refusal {
 	APPLICATION_OUTSIDE_PRODUCT, /* field, limit say which bound */
 	APPLICATION_LOAN_RULE,	     /* rule says which */
 	APPLICATION_OPEN_EXISTS,
+	APPLICATION_CARD_NOT_BOUND, /* a card payout naming no bound card of the
+				     * subject (lending/cards.h) */
 };
 
 /*
@@ -118,7 +120,8 @@ struct application_create {
 	int64_t amount_tiyn, term_days;
 	const char *method;	 /* checked against the product */
 	const char *payout_kind; /* "card" | "account", checked by the caller */
-	const char *payout;	 /* read by prepare only */
+	const char *payout;	 /* read by prepare only: an IBAN, or with
+				  * "card" a bound card's id (lending/cards.h) */
 	size_t payout_len;
 	int income_declared; /* 1: income_tiyn was given (sealed by prepare) */
 	int64_t income_tiyn; /* 0..APPLICATION_INCOME_MAX_TIYN, the caller's */

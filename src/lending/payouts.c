@@ -34,6 +34,7 @@
 #include "exchange/loan_events.h"
 #include "exchange/register.h"
 #include "lending/applications.h"
+#include "lending/cards.h"
 #include "lending/loans.h"
 #include "subjects/subjects.h"
 #include "vault/vault.h"
@@ -182,41 +183,72 @@ static enum senim_result build_body(struct store_tx *tx, struct claim *c, int *u
 		(struct store_val[]){ SV_TEXT(c->app) }, 1, &r);
 	if (err)
 		goto fail;
-	if (strcmp(store_rows_text(r, 0, NULL), "account") != 0) {
-		/* payout/1 pays a card only by the provider's token; senim holds
-		 * the card number the borrower gave, which never leaves. */
-		*unusable = 1;
-		*reason = "card_not_tokenised";
-		goto fail;
-	}
+	int card = strcmp(store_rows_text(r, 0, NULL), "account") != 0;
 	size_t n = 0;
 	const void *sealed = store_rows_blob(r, 1, &n);
 	err = vault_dek_load(tx, p->kr, c->subject, &dek);
 	if (!err)
 		err = vault_open_blob(dek, c->subject, "application", c->app, 1, sealed,
 				      n, &dest);
-	if (!err)
-		err = subjects_latest_fields_in(tx, dek, c->subject, CATEGORY_IDENTITY,
-						&id);
 	if (err)
 		goto fail;
 	struct payment_payout pp = {
 		.operation_key = c->key,
 		.amount_tiyn = c->amount,
 		.contract_ref = c->app,
-		.dest = PAYMENT_DEST_IBAN,
-		.iban = dest.data,
-		.holder_iin = json_string_value(json_object_get(id, "iin")),
 	};
+	struct buf token;
+	buf_init(&token, 256);
+	if (card) {
+		/* payout/1 pays a card only by the provider's token: the
+		 * application names a card bound at the provider
+		 * (lending/cards.h).  An application from before the binding
+		 * holds the card number the borrower typed, which never
+		 * leaves: it cannot be paid. */
+		err = buf_add(&dest, "", 1); /* NUL-terminated for the check */
+		if (!err && !card_id_valid(dest.data)) {
+			*unusable = 1;
+			*reason = "card_not_tokenised";
+			goto fail_token;
+		}
+		if (!err)
+			err = cards_token_in(tx, dek, c->subject, dest.data, &token);
+		if (!err)
+			err = buf_add(&token, "", 1);
+		if (err == SENIM_ERR_NOT_FOUND) {
+			*unusable = 1;
+			*reason = "card_not_bound";
+			err = SENIM_OK;
+			goto fail_token;
+		}
+		if (err)
+			goto fail_token;
+		pp.dest = PAYMENT_DEST_CARD_TOKEN;
+		pp.card_token = token.data;
+		/* What goes: no IIN with a card (payment.h). */
+		snprintf(c->fields, sizeof(c->fields), "%s",
+			 "loan.contract_number,loan.amount_tiyn,loan.payout_destination");
+		snprintf(c->cats, sizeof(c->cats), "%s", "loan");
+	} else {
+		err = subjects_latest_fields_in(tx, dek, c->subject, CATEGORY_IDENTITY,
+						&id);
+		if (err)
+			goto fail_token;
+		pp.dest = PAYMENT_DEST_IBAN;
+		pp.iban = dest.data;
+		pp.holder_iin = json_string_value(json_object_get(id, "iin"));
+	}
 	err = payment_payout_request(&pp, &req, why);
 	if (err == SENIM_ERR_INVALID) {
 		*unusable = 1;
 		*reason = "invalid_request";
 		err = SENIM_OK;
-		goto fail;
+		goto fail_token;
 	}
 	if (!err)
 		err = codec_dump(req, &c->body, &c->body_len);
+fail_token:
+	buf_release_wiped(&token);
 fail:
 	json_decref(req);
 	json_decref(id);

@@ -983,6 +983,30 @@ static const char M0025[] =
 	" last BIGINT NOT NULL);"
 	"INSERT INTO contract_sequence (id, last) SELECT 1, COUNT(*) FROM contracts;";
 
+/*
+ * Version 26: the borrower's payout cards bound at the payment provider
+ * (lending/cards.h).  Ids, states and codes in the clear; the provider's
+ * token and the masked number with the expiry only sealed with the
+ * subject's data key, bound to the card (the masked number's last four
+ * digits and its bank lead to the card: personal, so sealed).  The card
+ * number itself is never here: the borrower types it on the provider's
+ * page.
+ */
+static const char M0026[] =
+	"CREATE TABLE cards ("
+	" id TEXT PRIMARY KEY,"
+	" subject_id TEXT NOT NULL REFERENCES subjects(id),"
+	" binding_key TEXT NOT NULL UNIQUE,"
+	" state TEXT NOT NULL CHECK (state IN ('pending', 'bound', 'failed')),"
+	" reason TEXT,"
+	" token_sealed {blob},"
+	" details_sealed {blob},"
+	" created_at BIGINT NOT NULL,"
+	" updated_at BIGINT NOT NULL,"
+	" request_id TEXT NOT NULL,"
+	" CHECK ((state = 'bound') = (token_sealed IS NOT NULL)));"
+	"CREATE INDEX cards_by_subject ON cards(subject_id, created_at);";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -1009,6 +1033,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 23, .name = "0023_declared_income", .sql = M0023 },
 	{ .version = 24, .name = "0024_carried_interest", .sql = M0024 },
 	{ .version = 25, .name = "0025_contract_sequence", .sql = M0025 },
+	{ .version = 26, .name = "0026_cards", .sql = M0026 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

@@ -12,6 +12,18 @@ It speaks payout/1 (docs/connectors/payment-provider.md):
     GET  /v1/payouts/{operation_key}
         -> 200 the payout as it stands, or 404 payout_not_found
 
+and the card binding (tokenisation), where senim never sees a card number:
+
+    POST /v1/card-bindings   Idempotency-Key: cbd_...
+        {"binding_key"}   (exactly: nothing about the borrower)
+        -> 200 {"binding_key", "status": "pending", "page_url"}
+    GET  /v1/card-bindings/{binding_key}
+        -> 200 {"binding_key", "status", "page_url" | "token", "masked_pan",
+                "expiry" | "fail_code"}, or 404 binding_not_found
+
+The borrower finishes the provider's page in a test with
+POST /_control/card-binding (below).
+
 and, the other way, sends senim a repayment notice when a test asks it to
 (POST /_control/repay, below).
 
@@ -31,6 +43,9 @@ Modes are peerlib's, and apply to both routes; besides them:
         answer; the retry under the same key gets the payout made.
 `lie` variants: other_amount (default), other_currency, unknown_status,
 missing_ref, future_completed; wrong_person answers another operation key.
+For the card binding: full_pan (the default for a binding: a bound card's
+masked_pan is the whole card number), bad_url (a page_url that is not
+http(s)); wrong_person answers another binding key.
 slow with a delay past senim's timeout is "accepted, then the client timed
 out": the payout is still made, and GET tells it.
 
@@ -39,6 +54,15 @@ Control endpoints beyond peerlib's:
              "destination_type", "contract_ref", "status", "provider_ref",
              "requests"}]}: every payout made, oldest first; "requests" is how
              many POSTs with that key reached the route
+    POST /_control/card-binding {"binding_key", "outcome": "bound" |
+             "declined" | "abandoned", "pan"?, "expiry"?, "payout": "ok" |
+             "decline"}: the borrower on the provider's page: "bound" keeps the
+             card (pan, default 4400430000001234) and makes a token (one
+             that starts "tok_decline" with payout "decline", so payouts to
+             it are rejected); "declined"/"abandoned" fail the binding
+             (fail_code card_declined / abandoned)
+    GET  /_control/card-bindings  {"bindings": [{"binding_key", "status",
+             "requests", "token", "masked_pan"}]}
     POST /_control/repay {"url", "loan_id", "amount_tiyn", "token",
              "provider_ref"?, "paid_at"?, "channel"?, "currency"?, "extra"?}
              -> {"status", "body"}: POSTs a repayment notice to
@@ -51,6 +75,7 @@ Usage: payment_provider.py --port 0 [--token T] [--tls-cert C --tls-key K
 
 import json
 import re
+import secrets
 import sys
 import threading
 import urllib.error
@@ -60,6 +85,9 @@ import peerlib
 from peerlib import ApiError, bad, want_object, want_str
 
 KEY = r"pyo_[A-Za-z0-9_-]{22}"
+BINDING = r"cbd_[A-Za-z0-9_-]{22}"
+PAN = r"[0-9]{16,19}"
+EXPIRY = r"20[0-9]{2}-(0[1-9]|1[0-2])"
 TOKEN = r"[A-Za-z0-9_-]{16,64}"
 CONTRACT = r"[A-Za-z0-9_./-]{1,64}"
 AMOUNT = r"[1-9][0-9]{0,15}"
@@ -77,8 +105,8 @@ def iban_ok(iban):
 
 class PaymentProvider(peerlib.Peer):
     name = "payment-provider"
-    routes = {"/v1/payouts": "payout"}
-    get_routes = {"/v1/payouts/": "status"}
+    routes = {"/v1/payouts": "payout", "/v1/card-bindings": "binding"}
+    get_routes = {"/v1/payouts/": "status", "/v1/card-bindings/": "binding_status"}
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -88,6 +116,8 @@ class PaymentProvider(peerlib.Peer):
         with self.lock:
             self.payouts = {}  # operation key -> the payout
             self.order = []
+            self.bindings = {}  # binding key -> the binding
+            self.binding_order = []
             self.pay_then_fail = 0
             self.repayments = 0
 
@@ -198,9 +228,98 @@ class PaymentProvider(peerlib.Peer):
     status_wrong_person = payout_wrong_person
     status_lie = payout_lie
 
+    # ---- the card binding ---------------------------------------------------
+
+    def binding(self, body, ctx):
+        want_object(body)
+        if set(body) != {"binding_key"}:
+            raise bad("the body must be exactly binding_key")
+        key = want_str(body, "binding_key", 26, pattern=BINDING)
+        if ctx.idempotency_key != key:
+            raise bad("binding_key is not the Idempotency-Key")
+        with self.lock:
+            b = self.bindings.get(key)
+            if b is None:
+                n = ctx.state.next_number()
+                b = {"binding_key": key, "status": "pending",
+                     "page_url": "https://pay.example.kz/bind/BND-%08d" % n,
+                     "token": None, "masked_pan": None, "expiry": None,
+                     "fail_code": None, "requests": 0}
+                self.bindings[key] = b
+                self.binding_order.append(key)
+            b["requests"] += 1
+            return self.binding_answer(b)
+
+    @staticmethod
+    def binding_answer(b):
+        a = {"binding_key": b["binding_key"], "status": b["status"]}
+        if b["status"] == "pending":
+            a["page_url"] = b["page_url"]
+        elif b["status"] == "bound":
+            a.update(token=b["token"], masked_pan=b["masked_pan"], expiry=b["expiry"])
+        else:
+            a["fail_code"] = b["fail_code"]
+        return a
+
+    def binding_status(self, key, ctx):
+        with self.lock:
+            b = self.bindings.get(key) if re.fullmatch(BINDING, key) else None
+            if b is None:
+                raise ApiError(404, "binding_not_found", "no such binding")
+            return self.binding_answer(b)
+
+    def binding_wrong_person(self, body, answer):
+        answer["binding_key"] = "cbd_" + "A" * 22
+        return answer
+
+    def binding_lie(self, body, answer, variant):
+        if variant == "bad_url":
+            if "page_url" in answer:
+                answer["page_url"] = "javascript:alert(1)//" + "x" * 8
+        elif answer.get("status") == "bound":  # full_pan, the default
+            with self.lock:
+                b = self.bindings[answer["binding_key"]]
+                answer["masked_pan"] = b["pan"]
+        return answer
+
+    binding_status_wrong_person = binding_wrong_person
+    binding_status_lie = binding_lie
+
+    def complete_binding(self, body):
+        want_object(body)
+        key = want_str(body, "binding_key", 26, pattern=BINDING)
+        outcome = body.get("outcome")
+        if outcome not in ("bound", "declined", "abandoned"):
+            raise bad("outcome is bound, declined or abandoned")
+        pan = want_str(body, "pan", 19, required=False, pattern=PAN) or \
+            "4400430000001234"
+        expiry = want_str(body, "expiry", 7, required=False, pattern=EXPIRY) or \
+            "2029-04"
+        with self.lock:
+            b = self.bindings.get(key)
+            if b is None:
+                raise ApiError(404, "binding_not_found", "no such binding")
+            if b["status"] != "pending":
+                raise ApiError(409, "binding_finished", "the binding has ended")
+            if outcome == "bound":
+                lead = "tok_decline" if body.get("payout") == "decline" else "tok_"
+                b.update(status="bound", pan=pan, expiry=expiry,
+                         masked_pan=pan[:6] + "*" * (len(pan) - 10) + pan[-4:],
+                         token=lead + secrets.token_urlsafe(18)[:24])
+            else:
+                b.update(status="failed", fail_code="card_declined"
+                         if outcome == "declined" else "abandoned")
+            return self.binding_answer(b)
+
     # ---- control ------------------------------------------------------------
 
     def control_get(self, path, params):
+        if path == "/_control/card-bindings":
+            with self.lock:
+                return {"bindings": [
+                    {k: self.bindings[key].get(k) for k in
+                     ("binding_key", "status", "requests", "token", "masked_pan")}
+                    for key in self.binding_order]}
         if path != "/_control/payouts":
             return None
         with self.lock:
@@ -216,6 +335,8 @@ class PaymentProvider(peerlib.Peer):
             return {"pay_then_fail": n}
         if path == "/_control/repay":
             return self.repay(body)
+        if path == "/_control/card-binding":
+            return self.complete_binding(body)
         return None
 
     def repay(self, body):

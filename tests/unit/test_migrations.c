@@ -77,6 +77,8 @@ static const struct {
 	  "7d2a68d120948635e2775967a68cf5de35079892d984471ad1087e128e91b0c6" },
 	{ STORE_SQLITE, 25, "0025_contract_sequence",
 	  "a9d4df9e978eb666082b8ece7383962e8ba01fb3d9de5681981b22e4fd21022f" },
+	{ STORE_SQLITE, 26, "0026_cards",
+	  "87d81788489ba3e6ac1144cff7fbaf52ba5fdb57ef329f239cdca137300eb73a" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -127,6 +129,8 @@ static const struct {
 	  "7d2a68d120948635e2775967a68cf5de35079892d984471ad1087e128e91b0c6" },
 	{ STORE_POSTGRES, 25, "0025_contract_sequence",
 	  "a9d4df9e978eb666082b8ece7383962e8ba01fb3d9de5681981b22e4fd21022f" },
+	{ STORE_POSTGRES, 26, "0026_cards",
+	  "f87cb01531be82dc3fa4b25e9215feaf29aa5c75d4e506b5b4b4f4bab79f6153" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))
