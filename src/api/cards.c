@@ -51,6 +51,21 @@ static json_t *card_json(const struct card_view *v)
 	return o;
 }
 
+/* The start's failure, by the code lending/cards.c recorded. */
+static enum senim_result reply_failure(struct http_request *req,
+				       struct http_response *resp, const char *reason)
+{
+	if (strcmp(reason, "recipient_timeout") == 0)
+		return http_reply_code(req, resp, "recipient_timeout");
+	if (strcmp(reason, "recipient_invalid_answer") == 0)
+		return http_reply_code(req, resp, "recipient_invalid_answer");
+	if (strcmp(reason, "recipient_wrong_subject") == 0)
+		return http_reply_code(req, resp, "recipient_wrong_subject");
+	if (strcmp(reason, "recipient_refused") == 0)
+		return http_reply_code(req, resp, "recipient_refused");
+	return http_reply_code(req, resp, "recipient_unavailable");
+}
+
 static enum senim_result answer(struct http_request *req, struct http_response *resp,
 				enum senim_result result, struct card_op *op, int started)
 {
@@ -66,9 +81,8 @@ static enum senim_result answer(struct http_request *req, struct http_response *
 	case CARD_TOO_MANY:
 		return http_reply_code(req, resp, "card_bindings_pending");
 	case CARD_PROVIDER_FAILED:
-		/* The card's row says it failed; the reason is the exchange's
-		 * problem code. */
-		return http_reply_code(req, resp, op->card.reason);
+		/* The card's row says it failed, with the exchange's code. */
+		return reply_failure(req, resp, op->card.reason);
 	case CARD_DONE:
 		break;
 	}

@@ -52,6 +52,11 @@ def card():
     return luhn_complete("440043%09d" % (os.getpid() * 100 + _cards[0]))
 
 
+def iban():
+    _cards[0] += 1
+    return kz_iban("125KZT%010d" % (os.getpid() * 100 + _cards[0]))
+
+
 @pytest.fixture(scope="module")
 def senim():
     s = Senim(extra_args=["--loan-rules", RULES]).start()
@@ -94,7 +99,8 @@ def signed_in(senim, staff):
 
 def application(**over):
     body = {"product": "std", "amount_tiyn": 5000000, "term_days": 90,
-            "schedule_method": "annuity", "payout_kind": "card", "payout_number": card()}
+            "schedule_method": "annuity", "payout_kind": "account",
+            "payout_number": iban()}
     body.update(over)
     return body
 
@@ -121,7 +127,7 @@ def test_apply_lists_what_is_missing(senim, staff, product):
     assert a["id"].startswith("app_") and a["state"] == "open"
     assert a["product"] == {"code": "std", "version": product["version"]}
     assert a["amount_tiyn"] == 5000000 and a["term_days"] == 90
-    assert a["payout"] == {"kind": "card", "last4": body["payout_number"][-4:]}
+    assert a["payout"] == {"kind": "account", "last4": body["payout_number"][-4:]}
     # C4: registration gave identity and contact; professional and the GKB
     # consent are missing.
     assert a["missing"] == {"categories": ["professional"],
@@ -248,8 +254,10 @@ def test_product_refusals(senim, staff, product):
     ({"amount_tiyn": "5000"}, "amount_tiyn", "type_integer"),
     ({"schedule_method": "balloon"}, "schedule_method", "enum_value"),
     ({"payout_kind": "cash"}, "payout_kind", "enum_value"),
-    ({"payout_number": "4400430000000001"}, "payout_number", "format"),  # Luhn
-    ({"payout_number": "44004300000000"}, "payout_number", "format"),    # short
+    ({"payout_number": "KZ86125KZT50041001"}, "payout_number", "format"),  # short
+    ({"payout_kind": "card", "payout_card": "crd_short"}, "payout_card", "min_length"),
+    ({"payout_kind": "card", "payout_card": "app_" + "A" * 22}, "payout_card", "format"),
+    ({"payout_card": "crd_" + "A" * 22}, "payout_card", "unknown_field"),  # with an IBAN
     ({"payout_kind": "account", "payout_number": "KZ00125KZT1001300335"},
      "payout_number", "format"),                                          # mod 97
     ({"product": "Std!"}, "product", "format"),
@@ -278,6 +286,38 @@ def test_malformed_and_incomplete_bodies(senim, staff, product):
     del body["payout_number"]
     r = senim.post("/v1/me/applications", body, token=token)
     assert r.status == 422 and r.json["field"] == "payout_number" and r.json["rule"] == "required"
+    assert count(senim) == before
+
+
+def test_a_card_number_is_refused(senim, staff, product):
+    """PCI DSS: senim takes no card number.  A card payout names a card the
+    borrower bound on the payment provider's page (POST /v1/me/cards,
+    test_cards.py); a card number in an application is refused, telling
+    how, in each language, and nothing is kept."""
+    _, token = signed_in(senim, staff)
+    before = count(senim)
+    number = card()
+    texts = set()
+    for lang in ("ru", "kk", "en"):
+        r = senim.post("/v1/me/applications",
+                       application(payout_kind="card", payout_number=number),
+                       token=token, headers={"Accept-Language": lang})
+        assert r.status == 422 and r.json["code"] == "card_number_not_accepted", r
+        assert r.header("Content-Type") == "application/problem+json"
+        assert r.json["field"] == "payout_number"
+        assert "/v1/me/cards" in r.json["detail"] and number not in r.body.decode()
+        texts.add(r.json["detail"])
+    assert len(texts) == 3
+    # A card payout without a card, and with a card that is not bound.
+    body = application(payout_kind="card")
+    del body["payout_number"]
+    r = senim.post("/v1/me/applications", body, token=token)
+    assert r.status == 422 and r.json["field"] == "payout_card" \
+        and r.json["rule"] == "required", r
+    body["payout_card"] = "crd_" + "A" * 22
+    r = senim.post("/v1/me/applications", body, token=token)
+    assert r.status == 422 and r.json["code"] == "payout_card_not_bound", r
+    assert r.json["field"] == "payout_card"
     assert count(senim) == before
 
 
@@ -430,8 +470,10 @@ def test_the_payout_number_is_never_in_plain_text():
     st = {r: s.service_token("x-" + r, r) for r in ("admin", "underwriter")}
     make_product(s, st, "std")
     _, token = signed_in(s, st)
-    number = card()
+    number = kz_iban("999KZT6666666666")
     iban = kz_iban("999KZT7777777777")
+    iban2 = kz_iban("999KZT8888888888")
+    pan = card()
     income = 73918264537  # the declared monthly income, as distinctive
     a = apply_ok(s, token, payout_number=number, monthly_income_tiyn=income)
     assert a["payout"]["last4"] == number[-4:]
@@ -444,7 +486,11 @@ def test_the_payout_number_is_never_in_plain_text():
     s.post("/v1/me/applications/%s/withdrawal" % a["id"], token=token)
     apply_ok(s, token, payout_kind="account", payout_number=iban)
     # a refused one passes through the logs too
-    s.post("/v1/me/applications", application(payout_number=card(), amount_tiyn=1), token=token)
+    s.post("/v1/me/applications", application(payout_number=iban2, amount_tiyn=1), token=token)
+    # a card number is refused, and is nowhere either
+    r = s.post("/v1/me/applications", application(payout_kind="card", payout_number=pan),
+               token=token)
+    assert r.status == 422 and r.json["code"] == "card_number_not_accepted", r
     sealed = s.sql("SELECT COUNT(*) FROM applications WHERE payout_sealed IS NOT NULL")
     assert sealed == [["2"]]
     # No card here asks for the income: optional, and none is no column.
@@ -463,7 +509,7 @@ def test_the_payout_number_is_never_in_plain_text():
     else:
         assert any(k.endswith("senim.db") for k in blobs)
     needles = [number.encode(), iban.encode(), number[:12].encode(), iban[:16].encode(),
-               str(income).encode()]
+               str(income).encode(), iban2.encode(), pan.encode(), pan[:12].encode()]
     leaks = [(name, n) for name, data in blobs.items() for n in needles if n in data]
     assert not leaks, leaks
 

@@ -1011,6 +1011,16 @@ def _application_id_pattern():
     return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
 
 
+def _card_id_pattern():
+    defines = _defines(_strip_comments(_read("src/lending/cards.h")))
+    defines.update(_defines(_strip_comments(_read("src/common/ids.h"))))
+    text = _strip_comments(_read("src/lending/cards.c"))
+    m = re.search(r"strncmp\s*\(\s*s\s*,\s*\"(\w+)\"\s*,\s*(\d+)\s*\)", text)
+    assert m and len(m.group(1)) == int(m.group(2)), "card id prefix not found"
+    n = _eval_int("CARD_ID_LEN", defines) - 1 - len(m.group(1))
+    return "^%s[A-Za-z0-9_-]{%d}$" % (m.group(1), n)
+
+
 def _restructuring_id_pattern():
     defines = _defines(_strip_comments(_read("src/lending/restructurings.h")))
     defines.update(_defines(_strip_comments(_read("src/common/ids.h"))))
@@ -1061,6 +1071,9 @@ def test_purpose_header_and_path_parameters(doc, routes):
             elif r["path"].startswith(("/v1/me/requests/", "/v1/requests/")):
                 assert pattern == _request_id_pattern(), \
                     "%s: {id} pattern differs from request_id_valid()" % where
+            elif r["path"].startswith("/v1/me/cards/"):
+                assert pattern == _card_id_pattern(), \
+                    "%s: {id} pattern differs from card_id_valid()" % where
             else:
                 raise AssertionError("%s: an {id} of unknown kind: teach test_openapi.py" % where)
         src = sources.get(r["handler"])
