@@ -36,6 +36,10 @@ static const char *const fuzz_phrases[] = {
 	"is not [A-Za-z0-9_.:-]",
 	"is not 0 to 10^15",
 	"is not 1 to 10^15",
+	"is not an http(s) URL",
+	"is not YYYY-MM",
+	"is not 6 digits, 2 to 9 '*' and 4 digits",
+	"is not 16 to 64 base64url characters",
 	NULL,
 };
 

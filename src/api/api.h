@@ -154,8 +154,7 @@ enum senim_result api_applications(struct http_request *req, struct http_respons
 enum senim_result api_application_get(struct http_request *req,
 				      struct http_response *resp);
 /* cards.c: the borrower's payout cards, bound at the payment provider */
-enum senim_result api_me_card_start(struct http_request *req,
-				    struct http_response *resp);
+enum senim_result api_me_card_start(struct http_request *req, struct http_response *resp);
 enum senim_result api_me_cards(struct http_request *req, struct http_response *resp);
 enum senim_result api_me_card(struct http_request *req, struct http_response *resp);
 /* payouts.c: the confirmation after the cooling-off hold, the cancellation */

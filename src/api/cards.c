@@ -108,9 +108,8 @@ static enum senim_result start_answer(struct http_request *req,
 	return answer(req, resp, result, ctx, 1);
 }
 
-static enum senim_result read_answer(struct http_request *req,
-				     struct http_response *resp, enum senim_result result,
-				     void *ctx)
+static enum senim_result read_answer(struct http_request *req, struct http_response *resp,
+				     enum senim_result result, void *ctx)
 {
 	return answer(req, resp, result, ctx, 0);
 }

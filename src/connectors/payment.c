@@ -28,7 +28,7 @@ static const char *const kinds[] = { "due", "early", NULL };
 static const char *const binding_statuses[] = { "pending", "bound", "failed", NULL };
 /* RFC 3986's characters of a URI, less the quote: a page URL goes to the
  * borrower as it came, and must not break out of anything it is put in. */
-#define URL_CHARS \
+#define URL_CHARS                                                        \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" \
 	"-._~:/?#[]@!$&()*+,;=%"
 
@@ -467,7 +467,8 @@ enum senim_result payment_binding_parse(const char *body, size_t len,
 	if (!codec_string(root, "", "binding_key", 1, 64, 0, &key, v))
 		goto done;
 	if (!asked_key || strcmp(key, asked_key) != 0) {
-		codec_fail(v, CODEC_WRONG_SUBJECT, "binding_key is not the binding asked");
+		codec_fail(v, CODEC_WRONG_SUBJECT,
+			   "binding_key is not the binding asked");
 		goto done;
 	}
 	if (binding_fields(root, b, v))

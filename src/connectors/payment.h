@@ -170,8 +170,7 @@ SENIM_MUST_CHECK enum senim_result payment_binding_request(const char *binding_k
 
 /* "/v1/card-bindings/" + key into out: 1, or 0 (out "") when key is not a
  * binding key. */
-int payment_binding_path(const char *binding_key,
-			 char out[PAYMENT_BINDING_PATH_SIZE]);
+int payment_binding_path(const char *binding_key, char out[PAYMENT_BINDING_PATH_SIZE]);
 
 enum payment_binding_status {
 	PAYMENT_BINDING_PENDING, /* the borrower has not finished the page */
@@ -182,11 +181,11 @@ enum payment_binding_status {
 /* Of an answer that parsed CODEC_OK; copies (wipe it: the token). */
 struct payment_binding {
 	enum payment_binding_status status;
-	char page_url[PAYMENT_URL_MAX + 1];	  /* with PENDING, else "" */
-	char token[PAYMENT_TOKEN_MAX + 1];	  /* with BOUND, else "" */
-	char masked_pan[PAYMENT_MASKED_MAX + 1];  /* with BOUND, else "" */
-	char expiry[PAYMENT_EXPIRY_LEN + 1];	  /* with BOUND, else "" */
-	char fail_code[PAYMENT_CODE_MAX + 1];	  /* with FAILED, else "" */
+	char page_url[PAYMENT_URL_MAX + 1];	 /* with PENDING, else "" */
+	char token[PAYMENT_TOKEN_MAX + 1];	 /* with BOUND, else "" */
+	char masked_pan[PAYMENT_MASKED_MAX + 1]; /* with BOUND, else "" */
+	char expiry[PAYMENT_EXPIRY_LEN + 1];	 /* with BOUND, else "" */
+	char fail_code[PAYMENT_CODE_MAX + 1];	 /* with FAILED, else "" */
 };
 
 /*

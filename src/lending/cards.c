@@ -213,7 +213,8 @@ static enum senim_result bind_row(struct store_tx *tx, const struct call *c,
 	buf_init(&token, 256);
 	buf_init(&details, 256);
 	snprintf(text, sizeof(text), "%s %s", c->b.masked_pan, c->b.expiry);
-	enum senim_result err = vault_dek_load(tx, c->op->env->kr, c->op->subject_id, &dek);
+	enum senim_result err =
+		vault_dek_load(tx, c->op->env->kr, c->op->subject_id, &dek);
 	if (!err)
 		err = vault_seal_blob(dek, c->op->subject_id, TOKEN_CATEGORY, card_id, 1,
 				      c->b.token, strlen(c->b.token), &token);
@@ -221,15 +222,15 @@ static enum senim_result bind_row(struct store_tx *tx, const struct call *c,
 		err = vault_seal_blob(dek, c->op->subject_id, DETAILS_CATEGORY, card_id,
 				      1, text, strlen(text), &details);
 	if (!err)
-		err = store_exec(tx,
-				 "UPDATE cards SET state = 'bound', reason = NULL,"
-				 " token_sealed = $2, details_sealed = $3, updated_at = $4"
-				 " WHERE id = $1",
-				 (struct store_val[]){ SV_TEXT(card_id),
-						       SV_BLOB(token.data, token.len),
-						       SV_BLOB(details.data, details.len),
-						       SV_INT(now) },
-				 4, NULL);
+		err = store_exec(
+			tx,
+			"UPDATE cards SET state = 'bound', reason = NULL,"
+			" token_sealed = $2, details_sealed = $3, updated_at = $4"
+			" WHERE id = $1",
+			(struct store_val[]){
+				SV_TEXT(card_id), SV_BLOB(token.data, token.len),
+				SV_BLOB(details.data, details.len), SV_INT(now) },
+			4, NULL);
 	sodium_memzero(text, sizeof(text));
 	buf_release_wiped(&token);
 	buf_release_wiped(&details);
@@ -315,7 +316,8 @@ static enum senim_result start_tx(struct store_tx *tx, void *arg)
 	int granted = 0;
 	op->outcome = CARD_DONE;
 	enum senim_result err = store_query_one(
-		tx, "SELECT COUNT(*) FROM cards WHERE subject_id = $1 AND state = 'pending'",
+		tx,
+		"SELECT COUNT(*) FROM cards WHERE subject_id = $1 AND state = 'pending'",
 		(struct store_val[]){ SV_TEXT(op->subject_id) }, 1, &r);
 	if (err)
 		return err;
@@ -363,7 +365,8 @@ static enum senim_result start_settle_tx(struct store_tx *tx, void *arg)
 	op->card.page_url[0] = '\0';
 	if (c->code == RETRY_OK && c->v.status == CODEC_OK) {
 		op->outcome = CARD_DONE;
-		enum senim_result err = entry(tx, c, REGISTER_OUT, REGISTER_DELIVERED, NULL);
+		enum senim_result err =
+			entry(tx, c, REGISTER_OUT, REGISTER_DELIVERED, NULL);
 		return err ? err : settle_binding(tx, c, op->card.id, now);
 	}
 	const char *reason = failure_code(c);
@@ -526,12 +529,12 @@ static enum senim_result read_tx(struct store_tx *tx, void *arg)
 	if (err)
 		return err;
 	if (op->id)
-		err = store_query(tx,
-				  "SELECT id, state, reason, details_sealed, created_at,"
-				  " updated_at FROM cards WHERE id = $1 AND subject_id = $2",
-				  (struct store_val[]){ SV_TEXT(op->id),
-							SV_TEXT(op->subject_id) },
-				  2, &r);
+		err = store_query(
+			tx,
+			"SELECT id, state, reason, details_sealed, created_at,"
+			" updated_at FROM cards WHERE id = $1 AND subject_id = $2",
+			(struct store_val[]){ SV_TEXT(op->id), SV_TEXT(op->subject_id) },
+			2, &r);
 	else
 		err = store_query(tx,
 				  "SELECT id, state, reason, details_sealed, created_at,"

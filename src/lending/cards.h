@@ -56,21 +56,21 @@ int card_id_valid(const char *s);
 /* One card as the borrower sees it. */
 struct card_view {
 	char id[CARD_ID_LEN];
-	char state[12];	 /* pending, bound, failed */
-	char reason[PAYMENT_CODE_MAX + 1]; /* failed: a code (card_declined, ...) */
-	char masked[PAYMENT_MASKED_MAX + 1];	/* bound: "440043******1234" */
-	char expiry[PAYMENT_EXPIRY_LEN + 1];	/* bound: "2029-04" */
-	char page_url[PAYMENT_URL_MAX + 1];	/* pending, one card read: the page */
-	int64_t created_at, updated_at;		/* microseconds */
+	char state[12];			     /* pending, bound, failed */
+	char reason[PAYMENT_CODE_MAX + 1];   /* failed: a code (card_declined, ...) */
+	char masked[PAYMENT_MASKED_MAX + 1]; /* bound: "440043******1234" */
+	char expiry[PAYMENT_EXPIRY_LEN + 1]; /* bound: "2029-04" */
+	char page_url[PAYMENT_URL_MAX + 1];  /* pending, one card read: the page */
+	int64_t created_at, updated_at;	     /* microseconds */
 };
 
 enum card_outcome {
-	CARD_DONE,		 /* op->card holds the card */
-	CARD_NOT_CONFIGURED,	 /* no payout/1 service in the recipients file */
-	CARD_REFUSED,		 /* the access refused (op->refused): nothing sent */
-	CARD_NOT_FOUND,		 /* no such card of this subject */
-	CARD_TOO_MANY,		 /* CARD_PENDING_MAX bindings already pending */
-	CARD_PROVIDER_FAILED,	 /* the start failed: op->card.reason, state failed */
+	CARD_DONE,	      /* op->card holds the card */
+	CARD_NOT_CONFIGURED,  /* no payout/1 service in the recipients file */
+	CARD_REFUSED,	      /* the access refused (op->refused): nothing sent */
+	CARD_NOT_FOUND,	      /* no such card of this subject */
+	CARD_TOO_MANY,	      /* CARD_PENDING_MAX bindings already pending */
+	CARD_PROVIDER_FAILED, /* the start failed: op->card.reason, state failed */
 };
 
 /* What the calls run on; borrowed. */
@@ -116,11 +116,9 @@ SENIM_MUST_CHECK enum senim_result cards_read(struct card_op *op);
  * bound, and then its last four digits in last4 (NULL: not wanted); 0
  * otherwise.  dek is the subject's.
  */
-SENIM_MUST_CHECK enum senim_result cards_bound_in(struct store_tx *tx,
-						  const struct vault_dek *dek,
-						  const char *subject_id,
-						  const char *card_id, int *bound,
-						  char last4[5]);
+SENIM_MUST_CHECK enum senim_result
+cards_bound_in(struct store_tx *tx, const struct vault_dek *dek, const char *subject_id,
+	       const char *card_id, int *bound, char last4[5]);
 
 /* Inside a transaction: the provider's token of the subject's bound card
  * into *token (wipe it); SENIM_ERR_NOT_FOUND when it is not a bound card

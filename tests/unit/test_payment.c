@@ -302,6 +302,117 @@ static void test_answer_rules(void **state)
 	free(huge);
 }
 
+/* ---- the card binding ----------------------------------------------------------- */
+
+#define BKEY "cbd_AZP6o5h8cQ2v7kV1hM3s0w"
+#define B_KEY "{\"binding_key\": \"" BKEY "\", "
+#define BOUND_REST "\"token\": \"" TOKEN "\", \"expiry\": \"2029-04\""
+
+static const struct {
+	const char *body;
+	enum codec_status want;
+	const char *reason; /* NULL with CODEC_OK */
+} bindings[] = {
+	{ B_KEY "\"status\": \"pending\", \"page_url\": "
+		"\"https://pay.example.kz/bind/BND-1?x=1&y=%20\"}",
+	  CODEC_OK, NULL },
+	{ B_KEY "\"status\": \"bound\", \"masked_pan\": \"440043******1234\", " BOUND_REST
+		", \"extra\": 1}",
+	  CODEC_OK, NULL },
+	{ B_KEY "\"status\": \"failed\", \"fail_code\": \"card_declined\"}", CODEC_OK,
+	  NULL },
+	/* 19 digits masked: 6, 9 stars, 4. */
+	{ B_KEY
+	  "\"status\": \"bound\", \"masked_pan\": \"440043*********1234\", " BOUND_REST
+	  "}",
+	  CODEC_OK, NULL },
+	/* Whose binding: never trusted when another. */
+	{ "{\"binding_key\": \"cbd_AAAAAAAAAAAAAAAAAAAAAA\", \"status\": \"bound\", "
+	  "\"masked_pan\": \"440043******1234\", " BOUND_REST "}",
+	  CODEC_WRONG_SUBJECT, "binding_key is not the binding asked" },
+	{ "{\"status\": \"failed\", \"fail_code\": \"x\"}", CODEC_INVALID_ANSWER,
+	  "binding_key is missing" },
+	{ B_KEY "\"status\": \"done\"}", CODEC_INVALID_ANSWER,
+	  "status is not one of the API's values" },
+	{ B_KEY "\"status\": \"pending\"}", CODEC_INVALID_ANSWER, "page_url is missing" },
+	{ B_KEY "\"status\": \"pending\", \"page_url\": \"javascript:alert(1)//xx\"}",
+	  CODEC_INVALID_ANSWER, "page_url is not an http(s) URL" },
+	{ B_KEY "\"status\": \"pending\", \"page_url\": \"https://a.kz/\\\"><b>\"}",
+	  CODEC_INVALID_ANSWER, "page_url is not an http(s) URL" },
+	{ B_KEY "\"status\": \"bound\", \"masked_pan\": \"440043******1234\", "
+		"\"expiry\": \"2029-04\"}",
+	  CODEC_INVALID_ANSWER, "token is missing" },
+	{ B_KEY "\"status\": \"bound\", \"masked_pan\": \"440043******1234\", "
+		"\"token\": \"tok 4f9a2c7e1b3d5a6c\", \"expiry\": \"2029-04\"}",
+	  CODEC_INVALID_ANSWER, "token is not 16 to 64 base64url characters" },
+	/* A whole card number where the masked one goes is never kept. */
+	{ B_KEY "\"status\": \"bound\", \"masked_pan\": \"4400430000001234\", " BOUND_REST
+		"}",
+	  CODEC_INVALID_ANSWER, "masked_pan is not 6 digits, 2 to 9 '*' and 4 digits" },
+	{ B_KEY "\"status\": \"bound\", \"masked_pan\": \"4400430*****1234\", " BOUND_REST
+		"}",
+	  CODEC_INVALID_ANSWER, "masked_pan is not 6 digits, 2 to 9 '*' and 4 digits" },
+	{ B_KEY "\"status\": \"bound\", \"masked_pan\": \"440043*1234\", " BOUND_REST "}",
+	  CODEC_INVALID_ANSWER, "masked_pan is not 12 to 19 characters" },
+	{ B_KEY "\"status\": \"bound\", \"masked_pan\": \"440043******1234\", "
+		"\"token\": \"" TOKEN "\", \"expiry\": \"2029-13\"}",
+	  CODEC_INVALID_ANSWER, "expiry is not YYYY-MM" },
+	{ B_KEY "\"status\": \"failed\", \"fail_code\": \"Declined\"}",
+	  CODEC_INVALID_ANSWER, "fail_code is not [a-z0-9_]{1,64}" },
+};
+
+static void test_binding(void **state)
+{
+	(void)state;
+	json_t *out = NULL;
+	char why[CODEC_REASON_MAX];
+	assert_int_equal(payment_binding_request(BKEY, &out, why), SENIM_OK);
+	char *text = json_dumps(out, CODEC_DUMP_FLAGS);
+	/* Nothing about the borrower: the binding key alone. */
+	assert_string_equal(text, "{\"binding_key\":\"" BKEY "\"}");
+	free(text);
+	json_decref(out);
+	assert_int_equal(payment_binding_request(KEY, &out, why), SENIM_ERR_INVALID);
+	assert_null(out);
+	assert_string_equal(why, "binding_key is not cbd_ and 22 base64url characters");
+	char path[PAYMENT_BINDING_PATH_SIZE];
+	assert_int_equal(payment_binding_path(BKEY, path), 1);
+	assert_string_equal(path, "/v1/card-bindings/" BKEY);
+	assert_int_equal(payment_binding_path("cbd_../../v1/payouts?x=1aaaa", path), 0);
+	assert_string_equal(path, "");
+	for (size_t i = 0; i < N(bindings); i++) {
+		struct payment_binding b;
+		struct codec_verdict v;
+		const char *body = bindings[i].body;
+		assert_int_equal(payment_binding_parse(body, strlen(body), BKEY, &b, &v),
+				 SENIM_OK);
+		if (v.status != bindings[i].want ||
+		    strcmp(v.reason, bindings[i].reason ? bindings[i].reason : "") != 0)
+			fail_msg("binding %zu: got %s \"%s\"", i,
+				 codec_status_code(v.status), v.reason);
+		if (v.status != CODEC_OK)
+			assert_string_equal(b.token, "");
+	}
+	struct payment_binding b;
+	struct codec_verdict v;
+	const char *body = bindings[1].body;
+	assert_int_equal(payment_binding_parse(body, strlen(body), BKEY, &b, &v),
+			 SENIM_OK);
+	assert_int_equal(b.status, PAYMENT_BINDING_BOUND);
+	assert_string_equal(b.token, TOKEN);
+	assert_string_equal(b.masked_pan, "440043******1234");
+	assert_string_equal(b.expiry, "2029-04");
+	assert_string_equal(b.page_url, "");
+	assert_string_equal(payment_binding_status_code(b.status), "bound");
+	body = bindings[0].body;
+	assert_int_equal(payment_binding_parse(body, strlen(body), BKEY, &b, &v),
+			 SENIM_OK);
+	assert_int_equal(b.status, PAYMENT_BINDING_PENDING);
+	assert_string_equal(b.page_url, "https://pay.example.kz/bind/BND-1?x=1&y=%20");
+	assert_string_equal(b.token, "");
+	assert_null(payment_binding_status_code((enum payment_binding_status)7));
+}
+
 /* ---- the peer's recorded answers ------------------------------------------------ */
 
 static char *slurp(const char *path, size_t *len)
@@ -518,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_request),
 		cmocka_unit_test(test_request_refusals),
 		cmocka_unit_test(test_status_path),
+		cmocka_unit_test(test_binding),
 		cmocka_unit_test(test_answer_rules),
 		cmocka_unit_test(test_peer_answers),
 		cmocka_unit_test(test_notice),
