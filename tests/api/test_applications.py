@@ -256,7 +256,8 @@ def test_product_refusals(senim, staff, product):
     ({"payout_kind": "cash"}, "payout_kind", "enum_value"),
     ({"payout_number": "KZ86125KZT50041001"}, "payout_number", "format"),  # short
     ({"payout_kind": "card", "payout_card": "crd_short"}, "payout_card", "min_length"),
-    ({"payout_kind": "card", "payout_card": "app_" + "A" * 22}, "payout_card", "format"),
+    ({"payout_kind": "card", "payout_number": None, "payout_card": "app_" + "A" * 22},
+     "payout_card", "format"),
     ({"payout_card": "crd_" + "A" * 22}, "payout_card", "unknown_field"),  # with an IBAN
     ({"payout_kind": "account", "payout_number": "KZ00125KZT1001300335"},
      "payout_number", "format"),                                          # mod 97
