@@ -13,8 +13,9 @@
  * The pump (serve's thread, payout_pump_start; or payout_pass_run once):
  *   1. claim (a write): the oldest due payout whose lease is free is leased
  *      to this process for longer than the send can take and its attempt counted; the
- *      destination and (with an IBAN) the holder's IIN are opened from the
- *      vault for the request only, and the access decided as the lender's
+ *      destination and (with an IBAN) the holder's IIN, or a bound card's
+ *      provider token (lending/cards.h), are opened from the vault for the
+ *      request only, and the access decided as the lender's
  *      own processing under loan_servicing (exchange_decide, by_system);
  *   2. send through the hub (outside any transaction): POST /v1/payouts, or
  *      the status GET when the provider had answered `accepted`;

@@ -10,6 +10,7 @@ application names the bound card, and the pump pays it by the token."""
 import json
 import time
 
+from test_fail_closed import block_audit_sql, unblock_audit_sql
 from test_c2_walk import (app_state, bind_card, failures, finish_page, new_borrower,
                           payout_row, provider_ok, provider_payouts, signed_card,
                           start_binding, wait_for, world)  # noqa: F401 (fixtures)
@@ -197,6 +198,37 @@ def test_a_token_the_provider_rejects_fails_the_payout(world):
     assert payout_row(world, who)[2] == "provider_rejected"
     assert app_state(world, who) == "signed"
     assert failures(world)[who["app"]]["reason"] == "provider_rejected"
+
+
+def test_cards_fail_closed_without_audit(world):
+    """S4: while the audit record cannot be written, no card route answers
+    with a card or changes one, and nothing reaches the provider
+    (test_fail_closed.py names this test); once it can, the same calls
+    succeed."""
+    s = world["senim"]
+    who = new_borrower(world)
+    bound = bind_card(world, who)
+    pending = start_binding(world, who)
+    finish_page(world, pending)  # bound at the provider, not yet read
+    before = s.sql("SELECT id, state, updated_at FROM cards ORDER BY id")
+    sent = len(world["payments"].requests("/v1/card-bindings"))
+    s.sql(block_audit_sql())
+    try:
+        answers = [s.post("/v1/me/cards", None, token=who["token"]),
+                   s.get("/v1/me/cards", token=who["token"]),
+                   s.get("/v1/me/cards/" + bound, token=who["token"])]
+    finally:
+        s.sql(unblock_audit_sql())
+    for r in answers:
+        assert r.status >= 500, r
+        assert r.header("Content-Type") == "application/problem+json"
+        assert bound not in r.body.decode() and MASKED not in r.body.decode()
+    assert s.sql("SELECT id, state, updated_at FROM cards ORDER BY id") == before
+    assert len(world["payments"].requests("/v1/card-bindings")) == sent
+    r = s.get("/v1/me/cards/" + pending, token=who["token"])
+    assert r.status == 200 and r.json["state"] == "bound", r
+    assert s.post("/v1/me/cards", None, token=who["token"]).status == 201
+    assert s.get("/v1/me/cards", token=who["token"]).status == 200
 
 
 def test_the_provider_failing_or_slow_on_a_binding(world):
