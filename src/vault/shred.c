@@ -68,7 +68,8 @@ enum senim_result shred_subject_tx(struct store_tx *tx, const char *subject_id,
 		err = del(tx, "DELETE FROM phone_changes WHERE subject_id = $1",
 			  subject_id, &c->records);
 	/* The rights work's sealed rows (access packages, corrections and
-	 * their evidence, a request's text) and a declared income: here, not
+	 * their evidence, a request's text), a declared income and the payout
+	 * cards: here, not
 	 * in their modules, so a restore's shredding again (backup_reshred)
 	 * takes them too.  What other tables keep sealed under NOT NULL (a
 	 * contract, a loan's number, a payout account) stays, unreadable
@@ -89,6 +90,11 @@ enum senim_result shred_subject_tx(struct store_tx *tx, const char *subject_id,
 			  "UPDATE applications SET income_sealed = NULL"
 			  " WHERE subject_id = $1 AND income_sealed IS NOT NULL",
 			  subject_id, &c->other);
+	/* The payout cards (the provider's tokens, the masked numbers): no
+	 * row points at one but a sealed application value, unreadable now. */
+	if (!err)
+		err = del(tx, "DELETE FROM cards WHERE subject_id = $1", subject_id,
+			  &c->records);
 	return err;
 }
 
