@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "common/backoff.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "core/loan_rules.h"
 #include "core/retention.h"
 #include "core/workdays.h"
@@ -579,6 +580,24 @@ static void serve_files_free(struct serve_files *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* A year without its МРП is no fault (the earlier one is stricter), but
+ * the operator must add it: say so at start. */
+static void warn_of_an_earlier_mrp(const struct loan_rules *rules)
+{
+	char today[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(clock_now_us(), today);
+	today[10] = '\0';
+	struct loan_rules_in_force f;
+	char why[256];
+	if (loan_rules_in_force(rules, today, &f, why, sizeof(why)) == SENIM_OK &&
+	    loan_rules_mrp_of_an_earlier_year(&f)) {
+		char year[5];
+		snprintf(year, sizeof(year), "%.4s", today);
+		log_event(LOG_WARN, "mrp_of_an_earlier_year", "year", year, "from",
+			  f.rule[LOAN_RULE_MRP]->from_text, NULL);
+	}
+}
+
 /* Load every file serve works from, each checked at start so a bad file
  * never serves.  On failure what was loaded is still in *f: the caller
  * frees it with serve_files_free(). */
@@ -602,6 +621,7 @@ static int serve_files_load(const struct serve_opts *o,
 		rc = cli_loan_rules_load("serve", rules_file, &f->loan_rules);
 		if (rc)
 			return rc;
+		warn_of_an_earlier_mrp(f->loan_rules);
 	} else {
 		log_event(LOG_WARN, "loan_rules_absent", "file", rules_file, NULL);
 	}
