@@ -798,8 +798,16 @@ static enum senim_result destroy_subject(struct store_tx *tx, struct request_cha
 	const char *id = op->req.subject_id;
 	if (!op->shred_journal)
 		return SENIM_ERR_INVALID;
-	enum senim_result err = shred_journal_append(
-		op->shred_journal, &id, 1, SHRED_DESTROY, clock_now_us() / 1000000);
+	shred_token_new(op->shred_token);
+	enum senim_result err =
+		shred_journal_append(op->shred_journal, &id, 1, SHRED_DESTROY,
+				     clock_now_us() / 1000000, op->shred_token);
+	if (err)
+		return err;
+	op->journaled = 1;
+	/* `committed` once the COMMIT is durable; a failure of the rest of
+	 * this transaction writes `rolled_back` (requests_change_tx). */
+	err = shred_journal_commit_tx(tx, op->shred_journal, op->shred_token);
 	if (err)
 		return err;
 	struct shred_counts counts;
@@ -1061,9 +1069,22 @@ void request_change_dispose(void *arg)
 	op->package = NULL;
 }
 
+static enum senim_result change_tx(struct store_tx *tx, struct request_change *op);
+
 enum senim_result requests_change_tx(struct store_tx *tx, void *arg)
 {
 	struct request_change *op = arg;
+	op->journaled = 0;
+	enum senim_result err = change_tx(tx, op);
+	/* The shredding journalled above rolls back with the rest: a restore
+	 * must not shred the subject again (vault/shred.h). */
+	if (err && op->journaled)
+		shred_journal_rolled_back(op->shred_journal, op->shred_token);
+	return err;
+}
+
+static enum senim_result change_tx(struct store_tx *tx, struct request_change *op)
+{
 	struct rights_request *q = &op->req;
 	op->closed = op->unknown_assignee = op->notices = 0;
 	op->refused = (struct access_refusal){ .why = ACCESS_GRANTED };

@@ -46,6 +46,7 @@
 #include "core/roles.h"
 #include "core/workdays.h"
 #include "store/store.h"
+#include "vault/shred.h"
 #include "vault/keyring.h"
 
 /* "rqt_" + 22 id characters, with its NUL. */
@@ -225,6 +226,9 @@ struct request_change {
 	 * (request_change_dispose) */
 	struct package_build *package;
 	char package_subject[64];
+	/* private: the shredding this answer journalled (vault/shred.h) */
+	int journaled;
+	char shred_token[SHRED_TOKEN_LEN];
 };
 
 /*

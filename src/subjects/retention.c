@@ -439,6 +439,9 @@ struct page {
 	char (*ids)[ID_MAX + 1];
 	size_t n;
 	int done; /* no subject after the cursor */
+	/* the page's shredding in the journal (vault/shred.h) */
+	char token[SHRED_TOKEN_LEN];
+	int journaled;
 };
 
 static enum senim_result load_page(struct store_tx *tx, struct page *p)
@@ -478,9 +481,23 @@ static void report(struct retention_run *op, const char *id, enum retention_stat
 	op->step(&s, op->ctx);
 }
 
+static enum senim_result page_work(struct store_tx *tx, struct page *p);
+
 static enum senim_result page_fn(struct store_tx *tx, void *ctx)
 {
 	struct page *p = ctx;
+	p->journaled = 0;
+	shred_token_new(p->token);
+	enum senim_result err = page_work(tx, p);
+	/* The page's work failed after its intents were written: it rolls
+	 * back, and a restore must not shred its subjects (vault/shred.h). */
+	if (err && p->journaled)
+		shred_journal_rolled_back(p->op->journal, p->token);
+	return err;
+}
+
+static enum senim_result page_work(struct store_tx *tx, struct page *p)
+{
 	struct retention_run *op = p->op;
 	enum senim_result err = load_page(tx, p);
 	if (err)
@@ -510,9 +527,16 @@ static enum senim_result page_fn(struct store_tx *tx, void *ctx)
 		if (k)
 			err = shred_journal_append(op->journal, shred_ids, k,
 						   (enum shred_mode)m,
-						   clock_now_us() / 1000000);
+						   clock_now_us() / 1000000, p->token);
 		if (err)
 			goto fail;
+		if (k && !p->journaled) {
+			p->journaled = 1;
+			/* `committed` once the page's COMMIT is durable. */
+			err = shred_journal_commit_tx(tx, op->journal, p->token);
+			if (err)
+				goto fail;
+		}
 	}
 	for (size_t i = 0; i < p->n && !err; i++) {
 		op->subjects++;
