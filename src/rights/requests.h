@@ -270,6 +270,11 @@ void request_change_dispose(void *op);
  * by law (R5): one code for every ground, its text neutral. */
 #define REQUEST_ANSWER_LIMITED "limited_by_law"
 
+/* The answer `fulfilled` becomes when the request acts on the subject's
+ * data (access, correction, blocking, restriction and their lifting) and
+ * the subject was shredded already: the request is accepted with it. */
+#define REQUEST_ANSWER_DESTROYED "data_destroyed"
+
 /* ---- the access package a request released (R1) ------------------------------- */
 
 /*
