@@ -280,6 +280,41 @@ def test_no_journal_no_shredding(senim, staff):
     assert not readable(senim, staff, sid)
 
 
+def test_a_failed_page_is_journalled_rolled_back(senim, staff):
+    """The page's intents are written before its transaction; when the
+    transaction then fails (here a key that will not go), the journal says
+    `rolled_back` for the page's token, so a restore does not shred the
+    subject; the run that succeeds says `committed` (vault/shred.h)."""
+    sid, _ = withdrawn_borrower(senim, staff)
+    journal = os.path.join(os.path.dirname(senim.keys), "senim.shred")
+    if BACKEND == "postgres":
+        block = ("CREATE TRIGGER block_keys BEFORE DELETE ON subject_keys"
+                 " FOR EACH ROW EXECUTE FUNCTION senim_refuse_change()")
+        unblock = "DROP TRIGGER block_keys ON subject_keys"
+    else:
+        block = ("CREATE TRIGGER block_keys BEFORE DELETE ON subject_keys"
+                 " BEGIN SELECT RAISE(ABORT, 'blocked'); END;")
+        unblock = "DROP TRIGGER block_keys"
+
+    def outcomes():
+        with open(journal) as f:
+            lines = [line.split() for line in f]
+        said = {x[0]: x[1] for x in lines if len(x) == 2}
+        return [said.get(x[3]) for x in lines if len(x) == 4 and x[0] == sid]
+
+    senim.sql(block)
+    try:
+        p = run(senim, "--date", day(31), check=False)
+        assert p.returncode != 0, p.stdout
+    finally:
+        senim.sql(unblock)
+    assert readable(senim, staff, sid)
+    assert outcomes() == ["rolled_back"]
+    run(senim, "--date", day(31))
+    assert not readable(senim, staff, sid)
+    assert outcomes() == ["rolled_back", "committed"]
+
+
 def special_first_file(name):
     """The shipped file with identity kept 60 days after a withdrawal
     (anonymised), so the other categories' 30 days purge them first."""
