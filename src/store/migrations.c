@@ -984,13 +984,13 @@ static const char M0025[] =
 	"INSERT INTO contract_sequence (id, last) SELECT 1, COUNT(*) FROM contracts;";
 
 /*
- * 28: the categories a source row (a recipient's answer, sealed) carries
+ * 27: the categories a source row (a recipient's answer, sealed) carries
  * fields of, as "medical" or "family,contact" — codes only, no data — so
  * the retention run sees a category held only in a state database's
  * answer and purges it at its own period (D7).  NULL on rows kept before:
  * the run opens those once and fills it in.
  */
-static const char M0028[] = "ALTER TABLE subject_sources ADD COLUMN categories TEXT;";
+static const char M0027[] = "ALTER TABLE subject_sources ADD COLUMN categories TEXT;";
 
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
@@ -1018,7 +1018,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 23, .name = "0023_declared_income", .sql = M0023 },
 	{ .version = 24, .name = "0024_carried_interest", .sql = M0024 },
 	{ .version = 25, .name = "0025_contract_sequence", .sql = M0025 },
-	{ .version = 28, .name = "0028_source_categories", .sql = M0028 },
+	{ .version = 27, .name = "0027_source_categories", .sql = M0027 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

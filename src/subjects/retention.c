@@ -164,7 +164,7 @@ static enum senim_result facts_of(struct store_tx *tx, const char *id, struct fa
 		return err;
 	/* D7: the categories of the records and of the source rows (a state
 	 * database's answer may hold medical data no record has), in one
-	 * query.  A source row kept before migration 28 has NULL: the run
+	 * query.  A source row kept before migration 27 has NULL: the run
 	 * opens it (fill_sources). */
 	err = store_query(
 		tx,

@@ -448,7 +448,7 @@ def test_medical_data_held_only_in_a_state_database_answer_is_purged_at_its_peri
         assert s.sql(f"SELECT COUNT(*) FROM subject_records WHERE subject_id = '{sid}'"
                      " AND category = 'medical'") == [["0"]]
         assert sources(sid) == [["capacity_db", "medical"], ["family_db", "family"]]
-    # As a row kept before migration 28 reads.
+    # As a row kept before migration 27 reads.
     s.sql(f"UPDATE subject_sources SET categories = NULL WHERE subject_id = '{legacy}'")
     # Not yet due: nothing purged, and the dry run writes nothing.
     p = s.cli("retention", "run", "--file", path, "--date", day(5))

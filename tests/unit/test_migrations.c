@@ -77,7 +77,7 @@ static const struct {
 	  "7d2a68d120948635e2775967a68cf5de35079892d984471ad1087e128e91b0c6" },
 	{ STORE_SQLITE, 25, "0025_contract_sequence",
 	  "a9d4df9e978eb666082b8ece7383962e8ba01fb3d9de5681981b22e4fd21022f" },
-	{ STORE_SQLITE, 28, "0028_source_categories",
+	{ STORE_SQLITE, 27, "0027_source_categories",
 	  "a68a1c97d989157f12c77146aedc894199058baa27e07b345bcb3723e3476c40" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
@@ -129,7 +129,7 @@ static const struct {
 	  "7d2a68d120948635e2775967a68cf5de35079892d984471ad1087e128e91b0c6" },
 	{ STORE_POSTGRES, 25, "0025_contract_sequence",
 	  "a9d4df9e978eb666082b8ece7383962e8ba01fb3d9de5681981b22e4fd21022f" },
-	{ STORE_POSTGRES, 28, "0028_source_categories",
+	{ STORE_POSTGRES, 27, "0027_source_categories",
 	  "a68a1c97d989157f12c77146aedc894199058baa27e07b345bcb3723e3476c40" },
 };
 
