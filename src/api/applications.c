@@ -803,6 +803,9 @@ static const char *const outcomes[] = { "approve", "decline", NULL };
 static const struct jsonin_field decision_fields[] = {
 	{ .name = "outcome", .type = JSONIN_STRING, .required = 1, .allowed = outcomes },
 	{ .name = "reason", .type = JSONIN_STRING, .min_len = 1, .max_len = 64 },
+	/* approve only: a smaller amount, a shorter term than the card's offer */
+	{ .name = "amount_tiyn", .type = JSONIN_INTEGER },
+	{ .name = "term_days", .type = JSONIN_INTEGER },
 };
 
 static enum senim_result staff_decision_answer(struct http_request *req,
@@ -824,6 +827,32 @@ static enum senim_result staff_decision_answer(struct http_request *req,
 		return http_reply_code(req, resp, "application_not_referred");
 	if (op->locked_by_other)
 		return http_reply_code(req, resp, "application_locked");
+	if (op->bound_field) {
+		/* The underwriter may only make the offer smaller: the field,
+		 * the bound it broke and its value. */
+		struct problem p = { .code = "offer_outside_bounds",
+				     .field = op->bound_field,
+				     .rule = op->bound_rule,
+				     .limit = op->bound_limit,
+				     .extra = json_pack("{s:I}", "limit",
+							(json_int_t)op->bound_limit) };
+		return http_reply_problem(req, resp, &p);
+	}
+	if (op->rule_refused) {
+		/* The chosen terms break a loan rule: named, nothing changed. */
+		const struct loan_rule *r = op->rule.rule;
+		json_t *extra =
+			json_pack("{s:s}", "loan_rule",
+				  op->rule.code ? op->rule.code : "offer_invalid");
+		if (extra && r) {
+			json_object_set_new(extra, "loan_rule_from",
+					    json_string(r->from_text));
+			json_object_set_new(extra, "loan_rule_source",
+					    json_string(r->source));
+		}
+		struct problem p = { .code = "loan_rule_breached", .extra = extra };
+		return http_reply_problem(req, resp, &p);
+	}
 	if (op->offer_impossible)
 		return http_reply_code(req, resp, "offer_impossible");
 	if (op->burden != DECISION_BURDEN_KEPT) {
@@ -905,6 +934,24 @@ enum senim_result api_application_decide(struct http_request *req,
 	const char *reason = jsonin_str(body, "reason");
 	op->reason = reason ? scorecard_reason_parse(reason, strlen(reason))
 			    : SCORE_REASON_NONE;
+	/* A smaller amount or a shorter term: an approval's, at least 1 (the
+	 * write checks them against the application, the card and the
+	 * product). */
+	static const char *const chosen[] = { "amount_tiyn", "term_days" };
+	int64_t *chosen_to[] = { &op->chosen_amount_tiyn, &op->chosen_term_days };
+	for (size_t i = 0; i < COUNT(chosen); i++) {
+		json_t *v = json_object_get(body, chosen[i]);
+		if (!v)
+			continue;
+		json_int_t n = json_integer_value(v);
+		if (!op->approve || n < 1) {
+			json_decref(body);
+			return invalid(req, resp, chosen[i],
+				       op->approve ? "min_value" : "approve_only",
+				       op->approve ? 1 : 0);
+		}
+		*chosen_to[i] = (int64_t)n;
+	}
 	json_decref(body);
 	/* A decline says why, with a code the borrower is told in words. */
 	if (!op->approve && op->reason == SCORE_REASON_NONE)

@@ -442,7 +442,7 @@ struct reshred {
 	struct store *st;
 	struct keyring *kr;
 	const char *actor, *request_id;
-	int64_t n;
+	int64_t n, unsettled;
 	/* the entry being applied */
 	const char *id;
 	enum shred_mode mode;
@@ -470,10 +470,20 @@ static enum senim_result reshred_tx(struct store_tx *tx, void *ctx)
 }
 
 static enum senim_result reshred_one(void *ctx, const char *subject_id,
-				     enum shred_mode mode, int64_t at)
+				     enum shred_mode mode, int64_t at, const char *token,
+				     enum shred_state state)
 {
 	(void)at;
+	(void)token;
 	struct reshred *r = ctx;
+	/* Its transaction rolled back: the subject was never shredded, and may
+	 * have been held or lent to since (vault/shred.h). */
+	if (state == SHRED_STATE_ROLLED_BACK)
+		return SENIM_OK;
+	/* No store could tell (shred_journal_settle): shredded, so a subject
+	 * whose shredding may have committed is never brought back. */
+	if (state == SHRED_STATE_UNSETTLED)
+		r->unsettled++;
 	r->id = subject_id;
 	r->mode = mode;
 	enum senim_result err = store_write(r->st, reshred_tx, r);
@@ -492,6 +502,14 @@ enum senim_result backup_reshred(struct store *st, struct keyring *kr,
 	unsigned bad_line = 0;
 	enum senim_result err = shred_journal_each(journal, reshred_one, &r, &bad_line);
 	*n = r.n;
+	if (r.unsettled) {
+		char count[24];
+		snprintf(count, sizeof(count), "%lld", (long long)r.unsettled);
+		log_event(LOG_WARN, "restore_shred_unsettled", "subjects", count,
+			  "reason",
+			  "intents without an outcome the replaced store could settle",
+			  NULL);
+	}
 	if (err == SENIM_ERR_INVALID)
 		log_event(LOG_ERROR, "restore_journal_invalid", "reason",
 			  "a malformed line in the shred journal", NULL);

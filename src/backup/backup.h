@@ -143,9 +143,11 @@ struct backup_restore {
 SENIM_MUST_CHECK enum senim_result backup_restore(struct backup_restore *op);
 
 /*
- * Shred again every subject of the journal at `journal` in st, one
- * transaction and one audit record ("restore.shred") each; *n gets how
- * many.  Safe to repeat.  Used by backup_restore; exposed for the CLI's
+ * Shred again every subject of the journal at `journal` in st whose
+ * shredding committed or is unsettled (vault/shred.h; never a rolled-back
+ * one), one transaction and one audit record ("restore.shred") each; *n
+ * gets how many, unsettled ones are counted in the log
+ * (`restore_shred_unsettled`).  Safe to repeat.  Used by backup_restore; exposed for the CLI's
  * recovery from an unfinished restore.
  */
 SENIM_MUST_CHECK enum senim_result backup_reshred(struct store *st, struct keyring *kr,

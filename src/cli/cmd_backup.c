@@ -230,6 +230,21 @@ int cmd_restore(int argc, char **argv)
 	enum senim_result err = store_schema_version(st, &current, &latest);
 	if (!err)
 		err = store_read(st, holds_data_tx, &holds);
+	/* Before the store is replaced, it settles the shred journal's
+	 * intents without an outcome (vault/shred.h): it alone knows whether
+	 * their transactions committed.  Not when the marker says an earlier
+	 * restore began: the store may be the backup's by now. */
+	size_t settled_in = 0, settled_out = 0;
+	int settle = !err && (!holds || force) && access(marker, F_OK) != 0;
+	if (settle && shred_journal_settle(journal, st, &settled_in, &settled_out)) {
+		store_free(st);
+		cli_error("restore",
+			  "cannot settle the shred journal %s against the store: "
+			  "nothing changed",
+			  journal);
+		keyring_free(kr);
+		return CLI_ENV;
+	}
 	/* The backend restores on connections of its own. */
 	store_free(st);
 	if (err) {
@@ -265,10 +280,11 @@ int cmd_restore(int argc, char **argv)
 		clock_format_rfc3339(op.manifest.created_at, at);
 		printf("restored %s\n  deployment  %s\n  made at     %s\n"
 		       "  store       %s, schema version %d (now %d)\n"
-		       "  shredded again  %lld subjects from %s\n",
+		       "  shredded again  %lld subjects from %s\n"
+		       "  settled     %zu committed, %zu rolled back (not shredded)\n",
 		       dir, op.manifest.deployment, at, op.manifest.backend,
 		       op.manifest.schema_version, latest, (long long)op.reshredded,
-		       journal);
+		       journal, settled_in, settled_out);
 		rc = CLI_OK;
 		break;
 	}

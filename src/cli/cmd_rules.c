@@ -70,6 +70,12 @@ static void show(const struct loan_rules_in_force *f)
 			break;
 		case LOAN_RULE_MRP:
 			printf("  1 МРП = %lld tiyn\n", (long long)f->mrp_tiyn);
+			if (loan_rules_mrp_of_an_earlier_year(f))
+				printf("  NOTE: no МРП for %.4s in the file: %.4s's "
+				       "stands "
+				       "in (stricter); add the year's from its budget "
+				       "law\n",
+				       f->date, e->from_text);
 			break;
 		case LOAN_RULE_COOLOFF:
 			printf("  an online payout above %lld МРП waits %lld minutes\n",
@@ -165,7 +171,8 @@ int cmd_rules(int argc, char **argv)
 		return rc;
 	struct loan_rules_in_force f;
 	char why[512];
-	if (loan_rules_in_force(r, date, &f, why, sizeof(why)) != SENIM_OK) {
+	int in_force = loan_rules_in_force(r, date, &f, why, sizeof(why)) == SENIM_OK;
+	if (!in_force) {
 		/* A date that is no date is the caller's mistake; a date before
 		 * the rules begin is a fact about the file. */
 		int not_a_date = strcmp(why, "not a date YYYY-MM-DD") == 0;
@@ -182,6 +189,11 @@ int cmd_rules(int argc, char **argv)
 		show(&f);
 	else
 		printf("%s: %zu entries, good\n", path, r->n);
+	if (sub == 0 && in_force && loan_rules_mrp_of_an_earlier_year(&f))
+		fprintf(stderr,
+			"rules: warning: %s has no МРП for %.4s: %.4s's stands in "
+			"(stricter); add the year's from its budget law\n",
+			path, f.date, f.rule[LOAN_RULE_MRP]->from_text);
 	loan_rules_free(r);
 	return CLI_OK;
 }

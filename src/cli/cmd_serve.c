@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "common/backoff.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "core/loan_rules.h"
 #include "core/retention.h"
 #include "core/workdays.h"
@@ -557,6 +558,133 @@ static int start_payouts(const struct serve_opts *o, struct exchange_env *ex,
 	return CLI_OK;
 }
 
+/* The files serve loads and checks before it opens the store. */
+struct serve_files {
+	struct recipients *recipients;
+	struct loan_rules *loan_rules;
+	struct scorecard *scorecard;
+	struct contract_template *contract; /* NULL without the lender's name */
+	const char *lender_name, *lender_details;
+	struct workdays *calendar;
+	struct retention_rules *retention;
+};
+
+static void serve_files_free(struct serve_files *f)
+{
+	recipients_free(f->recipients);
+	loan_rules_free(f->loan_rules);
+	scorecard_free(f->scorecard);
+	contract_template_free(f->contract);
+	workdays_free(f->calendar);
+	retention_rules_free(f->retention);
+	memset(f, 0, sizeof(*f));
+}
+
+/* A year without its МРП is no fault (the earlier one is stricter), but
+ * the operator must add it: say so at start. */
+static void warn_of_an_earlier_mrp(const struct loan_rules *rules)
+{
+	char today[CLOCK_RFC3339_LEN];
+	clock_format_rfc3339(clock_now_us(), today);
+	today[10] = '\0';
+	struct loan_rules_in_force f;
+	char why[256];
+	if (loan_rules_in_force(rules, today, &f, why, sizeof(why)) == SENIM_OK &&
+	    loan_rules_mrp_of_an_earlier_year(&f)) {
+		char year[5];
+		snprintf(year, sizeof(year), "%.4s", today);
+		log_event(LOG_WARN, "mrp_of_an_earlier_year", "year", year, "from",
+			  f.rule[LOAN_RULE_MRP]->from_text, NULL);
+	}
+}
+
+/* Load every file serve works from, each checked at start so a bad file
+ * never serves.  On failure what was loaded is still in *f: the caller
+ * frees it with serve_files_free(). */
+static int serve_files_load(const struct serve_opts *o,
+			    const struct access_matrix *matrix, struct serve_files *f)
+{
+	int rc;
+	memset(f, 0, sizeof(*f));
+	if (o->recipients_file) {
+		rc = cli_recipients_load("serve", o->recipients_file, matrix,
+					 &f->recipients);
+		if (rc)
+			return rc;
+	}
+	/* The loan rules, checked at start too.  A file named on the command
+	 * line or in the environment must be good; the default may be absent
+	 * (a deployment that takes no applications), never bad. */
+	const char *rules_file =
+		o->loan_rules_file ? o->loan_rules_file : DEFAULT_LOAN_RULES;
+	if (o->loan_rules_file || access(rules_file, F_OK) == 0) {
+		rc = cli_loan_rules_load("serve", rules_file, &f->loan_rules);
+		if (rc)
+			return rc;
+		warn_of_an_earlier_mrp(f->loan_rules);
+	} else {
+		log_event(LOG_WARN, "loan_rules_absent", "file", rules_file, NULL);
+	}
+	/* The scorecard, as the loan rules: a named file must be good. */
+	const char *card_file = o->scorecard_file ? o->scorecard_file : DEFAULT_SCORECARD;
+	if (o->scorecard_file || access(card_file, F_OK) == 0) {
+		rc = cli_scorecard_load(card_file, &f->scorecard);
+		if (rc)
+			return rc;
+	} else {
+		log_event(LOG_WARN, "scorecard_absent", "file", card_file, NULL);
+	}
+	/* The contract's template, as the scorecard: a named file must be
+	 * good; without one (or without the lender's name) no offer is
+	 * accepted. */
+	const char *tpl_file =
+		o->contract_file ? o->contract_file : CONTRACT_TEMPLATE_DEFAULT;
+	if (o->contract_file || access(tpl_file, F_OK) == 0) {
+		char why[512];
+		enum senim_result terr =
+			contract_template_load(tpl_file, &f->contract, why, sizeof(why));
+		if (terr) {
+			cli_error("serve", "%s", why[0] ? why : senim_result_name(terr));
+			return terr == SENIM_ERR_INVALID || terr == SENIM_ERR_TOO_LARGE
+				       ? CLI_USAGE
+				       : CLI_ENV;
+		}
+	}
+	f->lender_name = getenv("SENIM_LENDER_NAME");
+	f->lender_details = getenv("SENIM_LENDER_DETAILS");
+	if (!f->lender_name || !*f->lender_name || !f->lender_details ||
+	    !*f->lender_details) {
+		if (f->contract)
+			log_event(LOG_WARN, "lender_unnamed", NULL);
+		contract_template_free(f->contract);
+		f->contract = NULL;
+	}
+	/* The working-day calendar, as the loan rules: a named directory must
+	 * be good; without one no rights request is taken (its deadline cannot
+	 * be known). */
+	const char *calendar_dir = o->calendar_dir ? o->calendar_dir : CLI_CALENDAR_DIR;
+	if (o->calendar_dir || access(calendar_dir, F_OK) == 0) {
+		rc = cli_calendar_load("serve", calendar_dir, &f->calendar);
+		if (rc)
+			return rc;
+	} else {
+		log_event(LOG_WARN, "calendar_absent", "dir", calendar_dir, NULL);
+	}
+	/* The retention file, as the calendar: a named one must be good;
+	 * without one a destruction request is refused whenever a legal
+	 * keeping period may run (subjects/retention.h). */
+	const char *retention_file =
+		o->retention_file ? o->retention_file : CLI_RETENTION_FILE;
+	if (o->retention_file || access(retention_file, F_OK) == 0) {
+		rc = cli_retention_load("serve", retention_file, &f->retention);
+		if (rc)
+			return rc;
+	} else {
+		log_event(LOG_WARN, "retention_absent", "file", retention_file, NULL);
+	}
+	return CLI_OK;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct cli_common common;
@@ -580,116 +708,19 @@ int cmd_serve(int argc, char **argv)
 	rc = load_matrix(o.matrix_file, &matrix);
 	if (rc)
 		return rc;
-	/* Checked at start, like the matrix, so a bad file never serves. */
-	struct recipients *recipients = NULL;
-	if (o.recipients_file) {
-		rc = cli_recipients_load("serve", o.recipients_file, &matrix,
-					 &recipients);
-		if (rc)
-			return rc;
+	struct serve_files files;
+	rc = serve_files_load(&o, &matrix, &files);
+	if (rc) {
+		serve_files_free(&files);
+		return rc;
 	}
-	/* The loan rules, checked at start too.  A file named on the command
-	 * line or in the environment must be good; the default may be absent
-	 * (a deployment that takes no applications), never bad. */
-	struct loan_rules *loan_rules = NULL;
-	const char *rules_file =
-		o.loan_rules_file ? o.loan_rules_file : DEFAULT_LOAN_RULES;
-	if (o.loan_rules_file || access(rules_file, F_OK) == 0) {
-		rc = cli_loan_rules_load("serve", rules_file, &loan_rules);
-		if (rc) {
-			recipients_free(recipients);
-			return rc;
-		}
-	} else {
-		log_event(LOG_WARN, "loan_rules_absent", "file", rules_file, NULL);
-	}
-	/* The scorecard, as the loan rules: a named file must be good. */
-	struct scorecard *scorecard = NULL;
-	const char *card_file = o.scorecard_file ? o.scorecard_file : DEFAULT_SCORECARD;
-	if (o.scorecard_file || access(card_file, F_OK) == 0) {
-		rc = cli_scorecard_load(card_file, &scorecard);
-		if (rc) {
-			recipients_free(recipients);
-			loan_rules_free(loan_rules);
-			return rc;
-		}
-	} else {
-		log_event(LOG_WARN, "scorecard_absent", "file", card_file, NULL);
-	}
-	/* The contract's template, as the scorecard: a named file must be
-	 * good; without one (or without the lender's name) no offer is
-	 * accepted. */
-	struct contract_template *contract = NULL;
-	const char *tpl_file =
-		o.contract_file ? o.contract_file : CONTRACT_TEMPLATE_DEFAULT;
-	if (o.contract_file || access(tpl_file, F_OK) == 0) {
-		char why[512];
-		enum senim_result terr =
-			contract_template_load(tpl_file, &contract, why, sizeof(why));
-		if (terr) {
-			cli_error("serve", "%s", why[0] ? why : senim_result_name(terr));
-			recipients_free(recipients);
-			loan_rules_free(loan_rules);
-			scorecard_free(scorecard);
-			return terr == SENIM_ERR_INVALID || terr == SENIM_ERR_TOO_LARGE
-				       ? CLI_USAGE
-				       : CLI_ENV;
-		}
-	}
-	const char *lender_name = getenv("SENIM_LENDER_NAME");
-	const char *lender_details = getenv("SENIM_LENDER_DETAILS");
-	if (!lender_name || !*lender_name || !lender_details || !*lender_details) {
-		if (contract)
-			log_event(LOG_WARN, "lender_unnamed", NULL);
-		contract_template_free(contract);
-		contract = NULL;
-	}
-	/* The working-day calendar, as the loan rules: a named directory must
-	 * be good; without one no rights request is taken (its deadline cannot
-	 * be known). */
-	struct workdays *calendar = NULL;
-	const char *calendar_dir = o.calendar_dir ? o.calendar_dir : CLI_CALENDAR_DIR;
-	if (o.calendar_dir || access(calendar_dir, F_OK) == 0) {
-		rc = cli_calendar_load("serve", calendar_dir, &calendar);
-		if (rc) {
-			recipients_free(recipients);
-			loan_rules_free(loan_rules);
-			scorecard_free(scorecard);
-			contract_template_free(contract);
-			return rc;
-		}
-	} else {
-		log_event(LOG_WARN, "calendar_absent", "dir", calendar_dir, NULL);
-	}
-	/* The retention file, as the calendar: a named one must be good;
-	 * without one a destruction request is refused whenever a legal
-	 * keeping period may run (subjects/retention.h). */
-	struct retention_rules *retention = NULL;
-	const char *retention_file =
-		o.retention_file ? o.retention_file : CLI_RETENTION_FILE;
-	if (o.retention_file || access(retention_file, F_OK) == 0) {
-		rc = cli_retention_load("serve", retention_file, &retention);
-		if (rc) {
-			recipients_free(recipients);
-			loan_rules_free(loan_rules);
-			scorecard_free(scorecard);
-			contract_template_free(contract);
-			workdays_free(calendar);
-			return rc;
-		}
-	} else {
-		log_event(LOG_WARN, "retention_absent", "file", retention_file, NULL);
-	}
+	struct recipients *recipients = files.recipients;
+	struct loan_rules *loan_rules = files.loan_rules;
 	struct store *st;
 	struct keyring *kr;
 	rc = cli_open(&common, (int)o.threads + 2, &st, &kr);
 	if (rc) {
-		recipients_free(recipients);
-		loan_rules_free(loan_rules);
-		scorecard_free(scorecard);
-		contract_template_free(contract);
-		workdays_free(calendar);
-		retention_rules_free(retention);
+		serve_files_free(&files);
 		return rc;
 	}
 	/* A destruction request is fulfilled through the shred journal beside
@@ -709,12 +740,12 @@ int cmd_serve(int argc, char **argv)
 			   .sign_in_ip_limit = (int)o.sign_in_ip_limit,
 			   .recipients = recipients,
 			   .loan_rules = loan_rules,
-			   .scorecard = scorecard,
-			   .contract_template = contract,
-			   .lender_name = lender_name,
-			   .lender_details = lender_details,
-			   .calendar = calendar,
-			   .retention = retention,
+			   .scorecard = files.scorecard,
+			   .contract_template = files.contract,
+			   .lender_name = files.lender_name,
+			   .lender_details = files.lender_details,
+			   .calendar = files.calendar,
+			   .retention = files.retention,
 			   .shred_journal = have_journal ? shred_journal : NULL };
 	/* The exchange: one hub thread carries every call to a recipient. */
 	struct exchange_env exchange = {
@@ -828,11 +859,6 @@ done:
 	metrics_free(app.metrics);
 	store_free(st);
 	keyring_free(kr);
-	recipients_free(recipients);
-	loan_rules_free(loan_rules);
-	scorecard_free(scorecard);
-	contract_template_free(contract);
-	workdays_free(calendar);
-	retention_rules_free(retention);
+	serve_files_free(&files);
 	return rc;
 }

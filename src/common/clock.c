@@ -33,3 +33,14 @@ void clock_format_rfc3339(int64_t us, char out[CLOCK_RFC3339_LEN])
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 		 tm.tm_sec, micros);
 }
+
+int32_t clock_kz_day(int64_t us)
+{
+	int64_t s = us / 1000000 - (us % 1000000 < 0) + CLOCK_KZ_UTC_OFFSET_S;
+	return (int32_t)(s / 86400 - (s % 86400 < 0));
+}
+
+int64_t clock_kz_day_start_us(int32_t day)
+{
+	return ((int64_t)day * 86400 - CLOCK_KZ_UTC_OFFSET_S) * 1000000;
+}

@@ -520,6 +520,13 @@ int64_t loan_rules_mrp_tiyn(const struct loan_rules_in_force *f, int64_t mrp)
 	return mrp * f->mrp_tiyn;
 }
 
+int loan_rules_mrp_of_an_earlier_year(const struct loan_rules_in_force *f)
+{
+	const struct loan_rule *e = f->rule[LOAN_RULE_MRP];
+	/* Both are "YYYY-MM-DD": the years compare as their first four bytes. */
+	return e && memcmp(e->from_text, f->date, 4) < 0;
+}
+
 int64_t loan_rules_payout_hold_minutes(const struct loan_rules_in_force *f,
 				       int64_t amount_tiyn)
 {

@@ -224,6 +224,13 @@ enum loan_breach loan_rules_check_offer(const struct loan_rules_in_force *f,
  * cannot overflow for mrp up to 10^6; larger returns INT64_MAX). */
 int64_t loan_rules_mrp_tiyn(const struct loan_rules_in_force *f, int64_t mrp);
 
+/* Whether the МРП in force is an earlier year's: the file has no entry
+ * for the date's year yet (each year's budget law sets a new one).  The
+ * earlier, lower МРП errs toward strictness — a lower largest microcredit,
+ * cooling-off threshold and short-loan bound — but the operator must add
+ * the year's figure. */
+int loan_rules_mrp_of_an_earlier_year(const struct loan_rules_in_force *f);
+
 /* The cooling-off hold in minutes before an online payout of amount_tiyn,
  * or 0 when the amount is not above the threshold. */
 int64_t loan_rules_payout_hold_minutes(const struct loan_rules_in_force *f,

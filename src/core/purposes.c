@@ -83,6 +83,47 @@ int category_parse(const char *code)
 	return code_index(category_codes, CATEGORY__COUNT, code);
 }
 
+int category_of_key(const char *key)
+{
+	const char *dot = strchr(key, '.');
+	char code[32];
+	if (!dot || dot == key || (size_t)(dot - key) >= sizeof(code))
+		return -1;
+	memcpy(code, key, (size_t)(dot - key));
+	code[dot - key] = '\0';
+	return category_parse(code);
+}
+
+void category_mask_text(uint32_t mask, char *out, size_t size)
+{
+	size_t n = 0;
+	if (size)
+		out[0] = '\0';
+	for (int c = 0; c < CATEGORY__COUNT; c++)
+		if (mask & CATEGORY_BIT(c))
+			n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%s%s",
+					      n ? "," : "", category_code(c));
+}
+
+uint32_t category_mask_parse(const char *text)
+{
+	uint32_t mask = 0;
+	while (text && *text) {
+		const char *comma = strchr(text, ',');
+		size_t len = comma ? (size_t)(comma - text) : strlen(text);
+		char code[32];
+		if (len < sizeof(code)) {
+			memcpy(code, text, len);
+			code[len] = '\0';
+			int c = category_parse(code);
+			if (c >= 0)
+				mask |= CATEGORY_BIT(c);
+		}
+		text = comma ? comma + 1 : text + len;
+	}
+	return mask;
+}
+
 int purpose_read_only(enum purpose p)
 {
 	return p == PURPOSE_MARKETING || p == PURPOSE_MARKETING_CAMPAIGN_DESIGN ||

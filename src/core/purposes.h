@@ -59,6 +59,13 @@ int purpose_parse(const char *code);	    /* -1 when unknown */
 const char *purpose_clause(enum purpose p); /* "U1" ... "U10" */
 const char *category_code(enum category c);
 int category_parse(const char *code); /* -1 when unknown */
+/* The category of a kept field's key "<category>.<field>" (a state
+ * database's answer, subject_sources), or -1. */
+int category_of_key(const char *key);
+/* A CATEGORY_BIT mask as "medical" or "family,contact" (enum order; "" for
+ * none) into out, and back: unknown codes are skipped. */
+void category_mask_text(uint32_t mask, char *out, size_t size);
+uint32_t category_mask_parse(const char *text);
 /* 1 for the special categories (D7): medical and biometric. */
 int category_is_special(enum category c);
 

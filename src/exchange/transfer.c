@@ -618,6 +618,19 @@ static enum senim_result keep_answer(struct store_tx *tx, struct transfer_query 
 	struct buf sealed;
 	buf_init(&sealed, BUF_NO_LIMIT);
 	id_time_ordered(id, "src_", clock_now_us() / 1000);
+	/* D7: the categories the answer carries, in the clear (codes only),
+	 * so the retention run purges each at its own period. */
+	uint32_t mask = 0;
+	const char *key;
+	json_t *value;
+	json_object_foreach(p->kept, key, value)
+	{
+		int c = category_of_key(key);
+		if (c >= 0)
+			mask |= CATEGORY_BIT(c);
+	}
+	char cats[128];
+	category_mask_text(mask, cats, sizeof(cats));
 	enum senim_result err =
 		vault_seal_record(dek, op->subject_id, "source", 0, p->kept, &sealed);
 	if (err)
@@ -625,13 +638,25 @@ static enum senim_result keep_answer(struct store_tx *tx, struct transfer_query 
 	err = store_exec(
 		tx,
 		"INSERT INTO subject_sources (id, subject_id, recipient, service,"
-		" transfer_id, received_at, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		" transfer_id, received_at, sealed, categories)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 		(struct store_val[]){
 			SV_TEXT(id), SV_TEXT(op->subject_id),
 			SV_TEXT(p->d.recipient->code), SV_TEXT(p->d.service->code),
 			SV_TEXT(op->transfer_id), SV_INT(clock_now_us() / 1000000),
-			SV_BLOB(sealed.data, sealed.len) },
-		7, NULL);
+			SV_BLOB(sealed.data, sealed.len), SV_TEXT(cats) },
+		8, NULL);
+	/* D7: a category purged before and answered again is new data with
+	 * its own period (as subjects_write_tx does for records). */
+	for (int c = 0; c < CATEGORY__COUNT && !err; c++)
+		if (mask & CATEGORY_BIT(c))
+			err = store_exec(
+				tx,
+				"DELETE FROM retention_purges"
+				" WHERE subject_id = $1 AND category = $2",
+				(struct store_val[]){ SV_TEXT(op->subject_id),
+						      SV_TEXT(category_code(c)) },
+				2, NULL);
 fail:
 	buf_release(&sealed);
 	return err;

@@ -47,7 +47,11 @@
 	X(question_only)           \
 	X(unknown_staff)           \
 	X(correction_only)         \
-	X(phone_procedure)
+	X(phone_procedure)         \
+	X(approve_only)            \
+	X(within_application)      \
+	X(within_scorecard_limit)  \
+	X(product_min)
 
 struct problem {
 	const char *code;  /* a catalogue code, e.g. "validation_failed" */

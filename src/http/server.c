@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sodium.h>
 
 #include "common/clock.h"
@@ -49,6 +50,7 @@ struct server {
 	struct defer defer;	    /* writes and calls answered after */
 	struct conntrack *track;    /* request deadlines */
 	int in_flight;		    /* requests between first byte and completion */
+	MHD_socket quiesced_fd;	    /* the listening socket, once quiesced */
 };
 
 /* Per-request state, from the first callback to the completion callback. */
@@ -631,6 +633,7 @@ enum senim_result server_start(const struct server_config *cfg_in, struct server
 	if (!srv)
 		return SENIM_ERR_NOMEM;
 	srv->cfg = c;
+	srv->quiesced_fd = MHD_INVALID_SOCKET;
 	struct conntrack_config tc = { cfg->header_timeout_s * 1000,
 				       cfg->body_timeout_s * 1000,
 				       cfg->idle_timeout_s * 1000 };
@@ -685,8 +688,16 @@ uint16_t server_port(struct server *srv)
 void server_quiesce(struct server *srv)
 {
 	MHD_socket s = MHD_quiesce_daemon(srv->daemon);
-	if (s != MHD_INVALID_SOCKET)
-		close(s);
+	if (s == MHD_INVALID_SOCKET)
+		return;
+	/* A worker thread may still hold this socket in its epoll set until
+	 * the daemon stops, so the descriptor stays open until then
+	 * (libmicrohttpd's rule for threaded modes).  Shutting it down now
+	 * stops the kernel listening: a new connection is refused at once
+	 * instead of waiting in the backlog for a daemon that will not
+	 * accept it. */
+	(void)shutdown(s, SHUT_RDWR);
+	srv->quiesced_fd = s;
 }
 
 void server_stop(struct server *srv, int grace_ms)
@@ -708,5 +719,7 @@ void server_stop(struct server *srv, int grace_ms)
 	 * connection may still ask to be held (and is refused). */
 	delay_queue_stop(srv->delays);
 	MHD_stop_daemon(srv->daemon);
+	if (srv->quiesced_fd != MHD_INVALID_SOCKET)
+		close(srv->quiesced_fd);
 	server_free(srv);
 }

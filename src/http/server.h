@@ -14,7 +14,8 @@
  * connections past their deadlines (conntrack.h).
  *
  * It stops in two steps so that nothing in flight is lost: server_quiesce()
- * closes the listening socket, server_stop() waits for requests in flight
+ * stops listening (new connections are refused; the socket itself is closed
+ * by server_stop, once no worker can still watch it), server_stop() waits for requests in flight
  * (up to a deadline) and for every queued write and call, then closes every
  * connection.
  */

@@ -541,6 +541,42 @@ static void receipt_of(const struct row *c, struct contract_receipt *out)
 	out->payout_due_at = c->signed_at + c->hold_minutes * 60 * US_PER_S;
 }
 
+/* The amount the cooling-off threshold is held against: this contract's
+ * offer (the application's ask when it has none) plus every other contract
+ * of the borrower signed the same Kazakhstan day, as the regulator adds up
+ * several online microcredits of one day (a contract withdrawn before its
+ * payout is no loan taken).  The asked amount is never below
+ * the offer's, so falling back to it errs toward holding. */
+static enum senim_result amount_for_hold(struct store_tx *tx, const char *subject_id,
+					 const char *app_id, int64_t asked, int64_t now,
+					 int64_t *out)
+{
+	struct decision_offer o;
+	int found = 0;
+	enum senim_result err = offer_load(tx, app_id, &o, &found);
+	if (err)
+		return err;
+	int32_t day = clock_kz_day(now);
+	struct store_rows *r = NULL;
+	err = store_query_one(
+		tx,
+		"SELECT COALESCE(SUM(o.amount_tiyn), 0) FROM contracts c"
+		" JOIN offers o ON o.application_id = c.application_id"
+		" JOIN applications a ON a.id = c.application_id"
+		" WHERE c.subject_id = $1 AND c.status = 'signed'"
+		" AND a.state IN ('signed', 'disbursed')"
+		" AND c.application_id <> $2 AND c.signed_at >= $3 AND c.signed_at < $4",
+		(struct store_val[]){ SV_TEXT(subject_id), SV_TEXT(app_id),
+				      SV_INT(clock_kz_day_start_us(day)),
+				      SV_INT(clock_kz_day_start_us(day + 1)) },
+		4, &r);
+	if (err)
+		return err;
+	*out = (found ? o.amount_tiyn : asked) + store_rows_int(r, 0);
+	store_rows_free(r);
+	return SENIM_OK;
+}
+
 enum senim_result contracts_sign_tx(struct store_tx *tx, void *arg)
 {
 	struct contract_sign *op = arg;
@@ -593,10 +629,15 @@ enum senim_result contracts_sign_tx(struct store_tx *tx, void *arg)
 			     object, "", purpose, "failed");
 	}
 	int64_t now = clock_now_us();
+	int64_t held_amount = 0;
+	err = amount_for_hold(tx, op->subject_id, op->id, a.amount_tiyn, now,
+			      &held_amount);
+	if (err)
+		return err;
 	/* The cooling-off (rules in force at the signature): every contract is
 	 * made online, so the hold applies whenever the amount is above the
 	 * threshold. */
-	c.hold_minutes = loan_rules_payout_hold_minutes(op->rules, a.amount_tiyn);
+	c.hold_minutes = loan_rules_payout_hold_minutes(op->rules, held_amount);
 	c.signed_at = now;
 	int64_t due = now + c.hold_minutes * 60 * US_PER_S;
 	err = store_exec(

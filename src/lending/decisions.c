@@ -928,6 +928,42 @@ done:
 	return err;
 }
 
+/* One chosen value `v` of `field` at most what the application asked (which
+ * the product's maximum bounded already) and the card's limit (0: none), and
+ * at least the product's minimum; 1 and op->bound_* set when outside. */
+static int bound_broken(struct decision_staff *op, const char *field, int64_t v,
+			int64_t asked, int64_t card, int64_t min)
+{
+	const char *rule = NULL;
+	int64_t limit = 0;
+	if (v > asked)
+		rule = "within_application", limit = asked;
+	else if (card > 0 && v > card)
+		rule = "within_scorecard_limit", limit = card;
+	else if (v < min)
+		rule = "product_min", limit = min;
+	if (!rule)
+		return 0;
+	op->bound_field = field;
+	op->bound_rule = rule;
+	op->bound_limit = limit;
+	return 1;
+}
+
+/* U1: the underwriter's chosen amount and term (0: not chosen) may only make
+ * the offer smaller: 1 when one is outside its bounds (op->bound_*). */
+static int chosen_outside(struct decision_staff *op, const struct product *p,
+			  int64_t card_amount, int64_t card_term)
+{
+	const struct application *a = &op->app;
+	return (op->chosen_amount_tiyn > 0 &&
+		bound_broken(op, "amount_tiyn", op->chosen_amount_tiyn, a->amount_tiyn,
+			     card_amount, p->amount_min_tiyn)) ||
+	       (op->chosen_term_days > 0 &&
+		bound_broken(op, "term_days", op->chosen_term_days, a->term_days,
+			     card_term, p->term_min_days));
+}
+
 /* The underwriter's decision: the row, the offer, the state, the lock. */
 static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff *op,
 				      int64_t now, const char *from, const char *maker)
@@ -940,6 +976,8 @@ static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff
 	enum senim_result err = decisions_latest_in(tx, a->id, &last, &found);
 	if (err)
 		return err;
+	int64_t amount_bound = found ? last.amount_limit_tiyn : 0;
+	int64_t term_bound = found ? last.term_limit_days : 0;
 	memset(d, 0, sizeof(*d));
 	id_time_ordered(d->id, "dcs_", now / 1000);
 	int approve = op->approve;
@@ -948,15 +986,22 @@ static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff
 		err = products_get_in(tx, a->product_code, a->product_version, &p);
 		if (err)
 			return err;
-		/* The card's limit, when it gave one, still bounds the offer. */
-		int64_t amount = found && last.amount_limit_tiyn > 0
-					 ? last.amount_limit_tiyn
-					 : a->amount_tiyn;
-		int64_t term = found && last.term_limit_days > 0 ? last.term_limit_days
-								 : a->term_days;
-		switch (decisions_offer_compute(&p, a, amount, term,
-						(int32_t)(now / 1000000 / 86400),
-						op->rules, &op->offer, &op->rule)) {
+		/* The card's limit, when it gave one (amount_bound, term_bound
+		 * above), still bounds the offer; on a confirmation `last` is
+		 * the pending override, whose limit is the maker's chosen
+		 * terms (or none).  The underwriter's smaller terms, within
+		 * their bounds, bound it instead: the offer is made for them. */
+		if (chosen_outside(op, &p, amount_bound, term_bound))
+			return SENIM_OK;
+		if (op->chosen_amount_tiyn > 0)
+			amount_bound = op->chosen_amount_tiyn;
+		if (op->chosen_term_days > 0)
+			term_bound = op->chosen_term_days;
+		switch (decisions_offer_compute(
+			&p, a, amount_bound > 0 ? amount_bound : a->amount_tiyn,
+			term_bound > 0 ? term_bound : a->term_days,
+			(int32_t)(now / 1000000 / 86400), op->rules, &op->offer,
+			&op->rule)) {
 		case DECISION_OFFER_MADE:
 			/* An offer over the card's debt-burden limit is never
 			 * made, by an underwriter either: nothing changes. */
@@ -970,6 +1015,12 @@ static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff
 			 * override: nothing changes. */
 			if (maker) {
 				op->offer_impossible = 1;
+				return SENIM_OK;
+			}
+			/* Terms the underwriter chose that break a rule are
+			 * refused, not the application: nothing changes. */
+			if (op->chosen_amount_tiyn > 0 || op->chosen_term_days > 0) {
+				op->rule_refused = 1;
 				return SENIM_OK;
 			}
 			approve = 0;
@@ -990,8 +1041,9 @@ static enum senim_result staff_decide(struct store_tx *tx, struct decision_staff
 	else if (!approve)
 		snprintf(d->reasons, sizeof(d->reasons), "%s",
 			 scorecard_reason_code(op->reason));
-	d->amount_limit_tiyn = found ? last.amount_limit_tiyn : 0;
-	d->term_limit_days = found ? last.term_limit_days : 0;
+	/* The bounds of the offer: the card's limit, or the terms chosen. */
+	d->amount_limit_tiyn = amount_bound;
+	d->term_limit_days = term_bound;
 	d->created_at = now;
 	err = store_exec(
 		tx,
@@ -1099,25 +1151,41 @@ static enum senim_result staff_override(struct store_tx *tx, struct decision_sta
 			op->offer_impossible = 1;
 			return SENIM_OK;
 		}
+		/* The maker's smaller terms, within their bounds (the card's
+		 * limit of the decline, when it gave one), are kept as the
+		 * pending decision's limit: the checker confirms that offer. */
+		if (op->chosen_amount_tiyn > 0 || op->chosen_term_days > 0) {
+			struct product p;
+			err = products_get_in(tx, op->app.product_code,
+					      op->app.product_version, &p);
+			if (err)
+				return err;
+			if (chosen_outside(op, &p, last.amount_limit_tiyn,
+					   last.term_limit_days))
+				return SENIM_OK;
+		}
 		struct decision *d = &op->decision;
 		memset(d, 0, sizeof(*d));
 		id_time_ordered(d->id, "dcs_", now / 1000);
 		snprintf(d->kind, sizeof(d->kind), "underwriter");
 		snprintf(d->outcome, sizeof(d->outcome), "approve");
 		snprintf(d->status, sizeof(d->status), "pending_approval");
+		d->amount_limit_tiyn = op->chosen_amount_tiyn;
+		d->term_limit_days = op->chosen_term_days;
 		d->created_at = now;
 		err = store_exec(
 			tx,
 			"INSERT INTO decisions (id, application_id, subject_id, kind,"
 			" outcome, status, reasons, amount_limit_tiyn, term_limit_days,"
 			" decided_by, created_at, request_id) VALUES ($1, $2, $3,"
-			" 'underwriter', 'approve', 'pending_approval', '', 0, 0, $4, "
-			"$5, $6)",
-			(struct store_val[]){ SV_TEXT(d->id), SV_TEXT(op->app.id),
-					      SV_TEXT(op->app.subject_id),
-					      SV_TEXT(op->actor), SV_INT(now),
-					      SV_TEXT(op->request_id) },
-			6, NULL);
+			" 'underwriter', 'approve', 'pending_approval', '', $4, $5, $6, "
+			"$7, $8)",
+			(struct store_val[]){
+				SV_TEXT(d->id), SV_TEXT(op->app.id),
+				SV_TEXT(op->app.subject_id), SV_INT(d->amount_limit_tiyn),
+				SV_INT(d->term_limit_days), SV_TEXT(op->actor),
+				SV_INT(now), SV_TEXT(op->request_id) },
+			8, NULL);
 		if (err)
 			return err;
 		op->pending = 1;
@@ -1139,7 +1207,10 @@ static enum senim_result staff_override(struct store_tx *tx, struct decision_sta
 		op->same_person = 1;
 		return SENIM_OK;
 	}
+	/* The checker confirms the maker's terms (the pending limit) and
+	 * chooses none. */
 	op->approve = 1;
+	op->chosen_amount_tiyn = op->chosen_term_days = 0;
 	err = staff_decide(tx, op, now, "declined", maker);
 	if (err || op->offer_impossible || op->burden != DECISION_BURDEN_KEPT)
 		return err;
@@ -1155,6 +1226,9 @@ enum senim_result decisions_staff_tx(struct store_tx *tx, void *arg)
 	op->pending = op->nothing_pending = op->same_person = 0;
 	op->burden = DECISION_BURDEN_KEPT;
 	op->burden_limit_bp = 0;
+	op->bound_field = op->bound_rule = NULL;
+	op->bound_limit = 0;
+	op->rule_refused = 0;
 	enum senim_result err = applications_load_in(tx, NULL, op->id, &op->app);
 	if (err)
 		return err;
@@ -1212,7 +1286,8 @@ enum senim_result decisions_staff_tx(struct store_tx *tx, void *arg)
 		}
 	} else {
 		err = staff_decide(tx, op, now, "referred", NULL);
-		if (err || op->offer_impossible || op->burden != DECISION_BURDEN_KEPT)
+		if (err || op->offer_impossible || op->burden != DECISION_BURDEN_KEPT ||
+		    op->bound_field || op->rule_refused)
 			return err;
 	}
 	return staff_audit(tx, op, op->app.subject_id, "success");

@@ -234,6 +234,19 @@ void decisions_inputs_from(const json_t *report, const json_t *phone,
  * A decline under the rule self_exclusion (its reason
  * DECISION_SELF_EXCLUDED or DECISION_SELF_UNCHECKED) is not overridden:
  * `decide` approving it is `offer_impossible`, nothing changes.
+ * Smaller terms (U1): approving a referred case, or making an override,
+ * the underwriter may choose a smaller amount or a shorter term
+ * (chosen_amount_tiyn, chosen_term_days): each at most what the
+ * application asked (the product's maximum bounded it) and the card's
+ * limit, at least the product's minimum, else `bound_field` names it and
+ * nothing changes.  The offer
+ * is then made for them — the loan rules and the КДН are checked on it —
+ * and the decision's amount_limit_tiyn / term_limit_days keep them: the
+ * pending override's, so its checker confirms the same offer (a
+ * confirmation takes none), and the final decision's.  Chosen terms that
+ * break a loan rule are `rule_refused` on a referred case (nothing
+ * changes: the underwriter chose them, the application did not), and
+ * `offer_impossible` on a confirmation.
  * SENIM_ERR_NOT_FOUND: no such application.  Nothing changes when
  * `not_referred` (its state is not "referred") or `locked_by_other` (a
  * different underwriter holds the lock).  A decision releases the lock.
@@ -260,6 +273,12 @@ struct decision_staff {
 	enum decision_staff_act act;
 	int approve;		  /* decide: 1 approve, 0 decline */
 	enum score_reason reason; /* decline: why (not NONE) */
+	/* decide approving: the amount and term the underwriter chose, 0 for
+	 * none (the card's limit and the product decide, as before); each at
+	 * most what the application asked (within the product's maximum) and
+	 * the card's limit, at least the product's minimum, else `bound_field`
+	 * says which broke `bound_rule` and nothing changes */
+	int64_t chosen_amount_tiyn, chosen_term_days;
 	/* out */
 	struct access_refusal refused;
 	int not_referred, locked_by_other, offer_impossible;
@@ -268,6 +287,14 @@ struct decision_staff {
 	int same_person;     /* confirm: the maker may not check */
 	enum decision_burden burden; /* approve, confirm: not KEPT, nothing changed */
 	int64_t burden_limit_bp;     /* the card's max_debt_burden_bp, with burden */
+	/* chosen terms outside their bounds, nothing changed: the field
+	 * ("amount_tiyn", "term_days"), the rule it broke
+	 * (within_application, within_scorecard_limit, product_min) and the
+	 * bound */
+	const char *bound_field, *bound_rule;
+	int64_t bound_limit;
+	/* the chosen terms break a loan rule (`rule`): nothing changed */
+	int rule_refused;
 	struct application app;
 	struct decision decision;
 	int offered;

@@ -115,6 +115,18 @@ static const struct {
 	    "белгіленген жағдайларда шектелген.",
 	    "This information cannot be provided: access to it is limited in the "
 	    "cases the law sets." } },
+	/* Set by the system: the DPO's `fulfilled` to a request that acts on
+	 * the subject's data (access, correction, blocking, restriction and
+	 * their lifting) when the subject was shredded already — by the
+	 * retention run or a destruction request.  The request is answered
+	 * (accepted), never left open. */
+	{ REQUEST_ANSWER_DESTROYED,
+	  { "Ваши персональные данные уже уничтожены: предоставить, изменить или "
+	    "заблокировать больше нечего.",
+	    "Сіздің дербес деректеріңіз жойылып қойған: беретін, өзгертетін немесе "
+	    "бұғаттайтын ештеңе қалған жоқ.",
+	    "Your personal data has already been destroyed: there is nothing left "
+	    "to provide, correct or block." } },
 	/* A destruction request refused on its ground (docs/rights.md). */
 	{ "legal_hold",
 	  { "Данные нельзя уничтожить: их хранение требуется для расследования, "
@@ -798,8 +810,16 @@ static enum senim_result destroy_subject(struct store_tx *tx, struct request_cha
 	const char *id = op->req.subject_id;
 	if (!op->shred_journal)
 		return SENIM_ERR_INVALID;
-	enum senim_result err = shred_journal_append(
-		op->shred_journal, &id, 1, SHRED_DESTROY, clock_now_us() / 1000000);
+	shred_token_new(op->shred_token);
+	enum senim_result err =
+		shred_journal_append(op->shred_journal, &id, 1, SHRED_DESTROY,
+				     clock_now_us() / 1000000, op->shred_token);
+	if (err)
+		return err;
+	op->journaled = 1;
+	/* `committed` once the COMMIT is durable; a failure of the rest of
+	 * this transaction writes `rolled_back` (requests_change_tx). */
+	err = shred_journal_commit_tx(tx, op->shred_journal, op->shred_token);
 	if (err)
 		return err;
 	struct shred_counts counts;
@@ -975,7 +995,10 @@ static enum senim_result answer(struct store_tx *tx, struct request_change *op,
 	struct rights_request *q = &op->req;
 	snprintf(q->answer, sizeof(q->answer), "%s", code);
 	snprintf(q->status, sizeof(q->status), "%s",
-		 strcmp(code, "fulfilled") == 0 ? "accepted" : "rejected");
+		 strcmp(code, "fulfilled") == 0 ||
+				 strcmp(code, REQUEST_ANSWER_DESTROYED) == 0
+			 ? "accepted"
+			 : "rejected");
 	q->closed_at = now;
 	return store_exec(tx,
 			  "UPDATE rights_requests SET status = $2, answer = $3,"
@@ -983,6 +1006,27 @@ static enum senim_result answer(struct store_tx *tx, struct request_change *op,
 			  (struct store_val[]){ SV_TEXT(q->id), SV_TEXT(q->status),
 						SV_TEXT(q->answer), SV_INT(now) },
 			  4, NULL);
+}
+
+/* Whether the subject still has their data key: none once shredded
+ * (anonymised or destroyed; vault/shred.h), and it never comes back. */
+static enum senim_result has_key(struct store_tx *tx, const char *subject_id, int *yes)
+{
+	struct store_rows *r;
+	enum senim_result err = store_query_one(
+		tx, "SELECT COUNT(*) FROM subject_keys WHERE subject_id = $1",
+		(struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
+	if (err)
+		return err;
+	*yes = store_rows_int(r, 0) > 0;
+	store_rows_free(r);
+	return SENIM_OK;
+}
+
+/* The types whose fulfilment acts on the subject's data. */
+static int acts_on_data(enum request_type t)
+{
+	return t != REQUEST_DESTRUCTION && t != REQUEST_QUESTION;
 }
 
 /* The DPO's answer, and what fulfilling it does (requests.h). */
@@ -994,6 +1038,16 @@ static enum senim_result answer_request(struct store_tx *tx, struct request_chan
 	if (strcmp(op->answer, "fulfilled") != 0)
 		return answer(tx, op, op->answer, now);
 	enum senim_result err;
+	if (acts_on_data(t)) {
+		/* Shredded already: nothing is left to act on, and the request
+		 * is answered so, not left open (and overdue) for ever. */
+		int keyed = 0;
+		err = has_key(tx, q->subject_id, &keyed);
+		if (err)
+			return err;
+		if (!keyed)
+			return answer(tx, op, REQUEST_ANSWER_DESTROYED, now);
+	}
 	if (t == REQUEST_ACCESS) {
 		int limited = 0;
 		err = release_package(tx, op, now, &limited);
@@ -1027,6 +1081,17 @@ static enum senim_result answer_request(struct store_tx *tx, struct request_chan
 	return protect(tx, op, t);
 }
 
+struct key_read {
+	const char *subject_id;
+	int keyed;
+};
+
+static enum senim_result key_read_tx(struct store_tx *tx, void *arg)
+{
+	struct key_read *k = arg;
+	return has_key(tx, k->subject_id, &k->keyed);
+}
+
 enum senim_result requests_change_prepare(struct store *st, struct request_change *op)
 {
 	request_change_dispose(op);
@@ -1039,6 +1104,12 @@ enum senim_result requests_change_prepare(struct store *st, struct request_chang
 		return err;
 	if (q.closed_at || strcmp(q.type, "access") != 0)
 		return SENIM_OK;
+	/* A shredded subject has no package to build: the write answers
+	 * REQUEST_ANSWER_DESTROYED. */
+	struct key_read kq = { .subject_id = q.subject_id };
+	err = store_read(st, key_read_tx, &kq);
+	if (err || !kq.keyed)
+		return err;
 	op->package = calloc(1, sizeof(*op->package));
 	if (!op->package)
 		return SENIM_ERR_NOMEM;
@@ -1061,9 +1132,22 @@ void request_change_dispose(void *arg)
 	op->package = NULL;
 }
 
+static enum senim_result change_tx(struct store_tx *tx, struct request_change *op);
+
 enum senim_result requests_change_tx(struct store_tx *tx, void *arg)
 {
 	struct request_change *op = arg;
+	op->journaled = 0;
+	enum senim_result err = change_tx(tx, op);
+	/* The shredding journalled above rolls back with the rest: a restore
+	 * must not shred the subject again (vault/shred.h). */
+	if (err && op->journaled)
+		shred_journal_rolled_back(op->shred_journal, op->shred_token);
+	return err;
+}
+
+static enum senim_result change_tx(struct store_tx *tx, struct request_change *op)
+{
 	struct rights_request *q = &op->req;
 	op->closed = op->unknown_assignee = op->notices = 0;
 	op->refused = (struct access_refusal){ .why = ACCESS_GRANTED };

@@ -46,6 +46,7 @@
 #include "core/roles.h"
 #include "core/workdays.h"
 #include "store/store.h"
+#include "vault/shred.h"
 #include "vault/keyring.h"
 
 /* "rqt_" + 22 id characters, with its NUL. */
@@ -225,6 +226,9 @@ struct request_change {
 	 * (request_change_dispose) */
 	struct package_build *package;
 	char package_subject[64];
+	/* private: the shredding this answer journalled (vault/shred.h) */
+	int journaled;
+	char shred_token[SHRED_TOKEN_LEN];
 };
 
 /*
@@ -265,6 +269,11 @@ void request_change_dispose(void *op);
 /* The answer an access request gets when the subject's access is limited
  * by law (R5): one code for every ground, its text neutral. */
 #define REQUEST_ANSWER_LIMITED "limited_by_law"
+
+/* The answer `fulfilled` becomes when the request acts on the subject's
+ * data (access, correction, blocking, restriction and their lifting) and
+ * the subject was shredded already: the request is accepted with it. */
+#define REQUEST_ANSWER_DESTROYED "data_destroyed"
 
 /* ---- the access package a request released (R1) ------------------------------- */
 

@@ -1007,6 +1007,15 @@ static const char M0026[] =
 	" CHECK ((state = 'bound') = (token_sealed IS NOT NULL)));"
 	"CREATE INDEX cards_by_subject ON cards(subject_id, created_at);";
 
+/*
+ * 27: the categories a source row (a recipient's answer, sealed) carries
+ * fields of, as "medical" or "family,contact" — codes only, no data — so
+ * the retention run sees a category held only in a state database's
+ * answer and purges it at its own period (D7).  NULL on rows kept before:
+ * the run opens those once and fills it in.
+ */
+static const char M0027[] = "ALTER TABLE subject_sources ADD COLUMN categories TEXT;";
+
 static const struct store_migration migrations[] = {
 	{ .version = 1, .name = "0001_platform", .sql = M0001 },
 	{ .version = 2, .name = "0002_vault", .sql = M0002 },
@@ -1034,6 +1043,7 @@ static const struct store_migration migrations[] = {
 	{ .version = 24, .name = "0024_carried_interest", .sql = M0024 },
 	{ .version = 25, .name = "0025_contract_sequence", .sql = M0025 },
 	{ .version = 26, .name = "0026_cards", .sql = M0026 },
+	{ .version = 27, .name = "0027_source_categories", .sql = M0027 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

@@ -42,7 +42,9 @@ struct facts {
 	int held;	 /* an open legal hold */
 	int32_t stopped; /* days lifted holds kept the clock stopped */
 	int64_t applications, declined, loans, principal, written_off, max_overdue;
-	uint32_t has_records; /* CATEGORY_BIT of categories with records */
+	uint32_t has_records; /* CATEGORY_BIT of categories with records or
+			       * source rows */
+	int unknown_sources;  /* a source row whose categories are not known */
 	uint32_t purged;      /* CATEGORY_BIT of categories purged already */
 };
 
@@ -160,15 +162,23 @@ static enum senim_result facts_of(struct store_tx *tx, const char *id, struct fa
 	store_rows_free(r);
 	if (err)
 		return err;
+	/* D7: the categories of the records and of the source rows (a state
+	 * database's answer may hold medical data no record has), in one
+	 * query.  A source row kept before migration 27 has NULL: the run
+	 * opens it (fill_sources). */
 	err = store_query(
-		tx, "SELECT DISTINCT category FROM subject_records WHERE subject_id = $1",
+		tx,
+		"SELECT category FROM subject_records WHERE subject_id = $1"
+		" UNION SELECT categories FROM subject_sources WHERE subject_id = $1",
 		(struct store_val[]){ SV_TEXT(id) }, 1, &r);
 	if (err)
 		return err;
 	while ((err = store_rows_next(r, &has)) == SENIM_OK && has) {
-		int c = category_parse(store_rows_text(r, 0, NULL));
-		if (c >= 0)
-			f->has_records |= CATEGORY_BIT(c);
+		if (store_rows_is_null(r, 0))
+			f->unknown_sources = 1;
+		else
+			f->has_records |=
+				category_mask_parse(store_rows_text(r, 0, NULL));
 	}
 	store_rows_free(r);
 	if (err)
@@ -216,6 +226,83 @@ enum senim_result retention_keeping_tx(struct store_tx *tx,
 		}
 	}
 	return SENIM_OK;
+}
+
+/* ---- source rows kept before their categories were ----------------------------------- */
+
+/* Open the subject's source rows with no categories (kept before migration
+ * 28), add theirs to f and, unless `dry`, write them down, so each is
+ * opened once.  A subject with no key any more has nothing readable. */
+static enum senim_result fill_sources(struct store_tx *tx, const struct keyring *kr,
+				      const char *id, int dry, struct facts *f)
+{
+	struct vault_dek *dek = NULL;
+	enum senim_result err = vault_dek_load(tx, kr, id, &dek);
+	if (err == SENIM_ERR_NOT_FOUND)
+		return SENIM_OK;
+	if (err)
+		return err;
+	struct store_rows *r;
+	err = store_query(tx,
+			  "SELECT id, sealed FROM subject_sources WHERE subject_id = $1"
+			  " AND categories IS NULL",
+			  (struct store_val[]){ SV_TEXT(id) }, 1, &r);
+	if (err)
+		goto fail;
+	/* Decided while reading, written after: one statement at a time. */
+	struct fill {
+		char id[ID_MAX + 1];
+		uint32_t mask;
+	} *fills = NULL;
+	size_t n = 0, cap = 0;
+	int has;
+	while ((err = store_rows_next(r, &has)) == SENIM_OK && has) {
+		size_t len, blen;
+		const char *sid = store_rows_text(r, 0, &len);
+		const void *blob = store_rows_blob(r, 1, &blen);
+		json_t *fields = NULL;
+		if (len > ID_MAX)
+			continue;
+		err = vault_open_record(dek, id, "source", 0, blob, blen, &fields);
+		if (err)
+			break;
+		uint32_t mask = 0;
+		const char *key;
+		json_t *value;
+		json_object_foreach(fields, key, value)
+		{
+			int c = category_of_key(key);
+			if (c >= 0)
+				mask |= CATEGORY_BIT(c);
+		}
+		json_decref(fields); /* the wiping allocator clears it */
+		f->has_records |= mask;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4;
+			struct fill *g = realloc(fills, cap * sizeof(*g));
+			if (!g) {
+				err = SENIM_ERR_NOMEM;
+				break;
+			}
+			fills = g;
+		}
+		memcpy(fills[n].id, sid, len);
+		fills[n].id[len] = '\0';
+		fills[n++].mask = mask;
+	}
+	store_rows_free(r);
+	for (size_t i = 0; i < n && !err && !dry; i++) {
+		char cats[128];
+		category_mask_text(fills[i].mask, cats, sizeof(cats));
+		err = store_exec(
+			tx, "UPDATE subject_sources SET categories = $2 WHERE id = $1",
+			(struct store_val[]){ SV_TEXT(fills[i].id), SV_TEXT(cats) }, 2,
+			NULL);
+	}
+	free(fills);
+fail:
+	vault_dek_free(dek);
+	return err;
 }
 
 /* ---- what is due ------------------------------------------------------------------------ */
@@ -439,6 +526,9 @@ struct page {
 	char (*ids)[ID_MAX + 1];
 	size_t n;
 	int done; /* no subject after the cursor */
+	/* the page's shredding in the journal (vault/shred.h) */
+	char token[SHRED_TOKEN_LEN];
+	int journaled;
 };
 
 static enum senim_result load_page(struct store_tx *tx, struct page *p)
@@ -478,9 +568,23 @@ static void report(struct retention_run *op, const char *id, enum retention_stat
 	op->step(&s, op->ctx);
 }
 
+static enum senim_result page_work(struct store_tx *tx, struct page *p);
+
 static enum senim_result page_fn(struct store_tx *tx, void *ctx)
 {
 	struct page *p = ctx;
+	p->journaled = 0;
+	shred_token_new(p->token);
+	enum senim_result err = page_work(tx, p);
+	/* The page's work failed after its intents were written: it rolls
+	 * back, and a restore must not shred its subjects (vault/shred.h). */
+	if (err && p->journaled)
+		shred_journal_rolled_back(p->op->journal, p->token);
+	return err;
+}
+
+static enum senim_result page_work(struct store_tx *tx, struct page *p)
+{
 	struct retention_run *op = p->op;
 	enum senim_result err = load_page(tx, p);
 	if (err)
@@ -495,6 +599,8 @@ static enum senim_result page_fn(struct store_tx *tx, void *ctx)
 	size_t nshred[2] = { 0, 0 };
 	for (size_t i = 0; i < p->n && !err; i++) {
 		err = facts_of(tx, p->ids[i], &f[i]);
+		if (!err && f[i].unknown_sources)
+			err = fill_sources(tx, op->kr, p->ids[i], op->dry_run, &f[i]);
 		if (!err)
 			due_of(op->rules, &f[i], op->day, &d[i]);
 	}
@@ -510,9 +616,16 @@ static enum senim_result page_fn(struct store_tx *tx, void *ctx)
 		if (k)
 			err = shred_journal_append(op->journal, shred_ids, k,
 						   (enum shred_mode)m,
-						   clock_now_us() / 1000000);
+						   clock_now_us() / 1000000, p->token);
 		if (err)
 			goto fail;
+		if (k && !p->journaled) {
+			p->journaled = 1;
+			/* `committed` once the page's COMMIT is durable. */
+			err = shred_journal_commit_tx(tx, op->journal, p->token);
+			if (err)
+				goto fail;
+		}
 	}
 	for (size_t i = 0; i < p->n && !err; i++) {
 		op->subjects++;

@@ -4,6 +4,7 @@
 #include "vault/shred.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "vault/vault.h"
 #include "common/banned.h"
 
@@ -226,6 +228,13 @@ enum senim_result shred_journal_path(const char *key_file, char *out, size_t siz
 	return n < 0 || (size_t)n >= size ? SENIM_ERR_INVALID : SENIM_OK;
 }
 
+void shred_token_new(char token[SHRED_TOKEN_LEN])
+{
+	unsigned char raw[(SHRED_TOKEN_LEN - 1) / 2];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(token, SHRED_TOKEN_LEN, raw, sizeof(raw));
+}
+
 static int id_ok(const char *s, size_t n)
 {
 	if (n == 0 || n > JOURNAL_ID_MAX)
@@ -236,6 +245,16 @@ static int id_ok(const char *s, size_t n)
 		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
 			return 0;
 	}
+	return 1;
+}
+
+static int token_ok(const char *s, size_t n)
+{
+	if (n != SHRED_TOKEN_LEN - 1)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
 	return 1;
 }
 
@@ -292,111 +311,252 @@ static enum senim_result lock(int fd, int how)
 	return SENIM_OK;
 }
 
-enum senim_result shred_journal_append(const char *path, const char *const *ids, size_t n,
-				       enum shred_mode mode, int64_t unix_seconds)
+/* Append b's whole lines to the journal at path and fsync them. */
+static enum senim_result append_lines(const char *path, const struct buf *b)
 {
-	struct buf b;
-	buf_init(&b, BUF_NO_LIMIT);
-	enum senim_result err = SENIM_OK;
-	int fd = -1;
-	for (size_t i = 0; i < n && !err; i++) {
-		if (!id_ok(ids[i], strlen(ids[i]))) {
-			err = SENIM_ERR_INVALID;
-			break;
-		}
-		char line[JOURNAL_LINE_MAX];
-		snprintf(line, sizeof(line), "%s %s %lld\n", ids[i],
-			 shred_mode_code(mode), (long long)unix_seconds);
-		err = buf_addstr(&b, line);
-	}
-	if (err || b.len == 0)
-		goto fail;
 	struct stat st;
 	int fresh = stat(path, &st) != 0;
 	/* serve (a destruction answer) and `senim retention run` may append at
 	 * once: O_APPEND puts every write at the end, and the lock keeps one
 	 * process's cut of an unfinished line from cutting another's line
 	 * while it is being written. */
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = SENIM_ERR_IO;
-		goto fail;
-	}
-	err = lock(fd, LOCK_EX);
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return SENIM_ERR_IO;
+	enum senim_result err = lock(fd, LOCK_EX);
 	if (!err)
 		err = drop_unfinished(fd);
-	if (err)
-		goto fail;
 	/* One write of whole lines: an interrupted one leaves at most an
 	 * unfinished last line, which shred_journal_each skips. */
 	size_t off = 0;
-	while (off < b.len) {
-		ssize_t w = write(fd, b.data + off, b.len - off);
+	while (!err && off < b->len) {
+		ssize_t w = write(fd, b->data + off, b->len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0) {
+		if (w <= 0)
 			err = SENIM_ERR_IO;
-			goto fail;
-		}
-		off += (size_t)w;
+		else
+			off += (size_t)w;
 	}
-	if (fsync(fd) != 0) {
+	if (!err && fsync(fd) != 0)
 		err = SENIM_ERR_IO;
-		goto fail;
-	}
-	if (fresh)
+	if (!err && fresh)
 		err = sync_dir_of(path);
-fail:
-	if (fd >= 0)
-		close(fd);
+	close(fd);
+	return err;
+}
+
+enum senim_result shred_journal_append(const char *path, const char *const *ids, size_t n,
+				       enum shred_mode mode, int64_t unix_seconds,
+				       const char *token)
+{
+	if (!token || !token_ok(token, strlen(token)))
+		return SENIM_ERR_INVALID;
+	struct buf b;
+	buf_init(&b, BUF_NO_LIMIT);
+	enum senim_result err = SENIM_OK;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (!id_ok(ids[i], strlen(ids[i]))) {
+			err = SENIM_ERR_INVALID;
+			break;
+		}
+		char line[JOURNAL_LINE_MAX];
+		snprintf(line, sizeof(line), "%s %s %lld %s\n", ids[i],
+			 shred_mode_code(mode), (long long)unix_seconds, token);
+		err = buf_addstr(&b, line);
+	}
+	if (!err && b.len)
+		err = append_lines(path, &b);
 	buf_release(&b);
 	return err;
 }
 
-/* One journal line [s, s+len) without its LF. */
-static enum senim_result parse_line(const char *s, size_t len,
-				    char id[JOURNAL_ID_MAX + 1], enum shred_mode *mode,
-				    int64_t *at)
+static const char *outcome_code(enum shred_outcome o)
 {
-	const char *sp1 = memchr(s, ' ', len);
-	if (!sp1 || !id_ok(s, (size_t)(sp1 - s)))
-		return SENIM_ERR_INVALID;
-	memcpy(id, s, (size_t)(sp1 - s));
-	id[sp1 - s] = '\0';
-	const char *rest = sp1 + 1, *end = s + len;
-	const char *sp2 = memchr(rest, ' ', (size_t)(end - rest));
-	if (!sp2)
-		return SENIM_ERR_INVALID;
-	size_t ml = (size_t)(sp2 - rest);
-	if (ml == 7 && memcmp(rest, "destroy", 7) == 0)
-		*mode = SHRED_DESTROY;
-	else if (ml == 9 && memcmp(rest, "anonymise", 9) == 0)
-		*mode = SHRED_ANONYMISE;
-	else
-		return SENIM_ERR_INVALID;
-	const char *d = sp2 + 1;
-	if (d == end || end - d > 18)
-		return SENIM_ERR_INVALID;
-	int64_t v = 0;
-	for (; d < end; d++) {
-		if (*d < '0' || *d > '9')
-			return SENIM_ERR_INVALID;
-		v = v * 10 + (*d - '0');
+	return o == SHRED_COMMITTED ? "committed" : "rolled_back";
+}
+
+enum senim_result shred_journal_outcome(const char *path, const char *const *tokens,
+					size_t n, enum shred_outcome outcome)
+{
+	struct buf b;
+	buf_init(&b, BUF_NO_LIMIT);
+	enum senim_result err = SENIM_OK;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (!token_ok(tokens[i], strlen(tokens[i]))) {
+			err = SENIM_ERR_INVALID;
+			break;
+		}
+		char line[JOURNAL_LINE_MAX];
+		snprintf(line, sizeof(line), "%s %s\n", tokens[i], outcome_code(outcome));
+		err = buf_addstr(&b, line);
 	}
-	*at = v;
+	if (!err && b.len)
+		err = append_lines(path, &b);
+	buf_release(&b);
+	return err;
+}
+
+/* The after-commit action (store.h): ctx is the journal's path, each item
+ * a token whose transaction committed.  A failure is logged and never the
+ * write's result: the shredding is durable, and an intent left without
+ * its outcome is settled by the next restore (shred.h). */
+static enum senim_result committed_after(void *ctx, const struct store_item *items,
+					 size_t n)
+{
+	const char *path = ctx;
+	char(*tokens)[SHRED_TOKEN_LEN] = calloc(n ? n : 1, sizeof(*tokens));
+	const char **p = calloc(n ? n : 1, sizeof(*p));
+	enum senim_result err = tokens && p ? SENIM_OK : SENIM_ERR_NOMEM;
+	for (size_t i = 0; i < n && !err; i++) {
+		size_t len = items[i].len < SHRED_TOKEN_LEN - 1 ? items[i].len
+								: SHRED_TOKEN_LEN - 1;
+		memcpy(tokens[i], items[i].data, len);
+		tokens[i][len] = '\0';
+		p[i] = tokens[i];
+	}
+	if (!err)
+		err = shred_journal_outcome(path, p, n, SHRED_COMMITTED);
+	if (err)
+		log_event(LOG_WARN, "shred_journal_outcome_failed", "outcome",
+			  "committed", "error", senim_result_name(err), NULL);
+	free(tokens);
+	free(p);
 	return SENIM_OK;
 }
 
-enum senim_result shred_journal_each(const char *path, shred_journal_fn fn, void *ctx,
-				     unsigned *bad_line)
+enum senim_result shred_journal_commit_tx(struct store_tx *tx, const char *path,
+					  const char *token)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? SENIM_OK : SENIM_ERR_IO;
-	/* Shared: an append in progress is not read half written. */
-	enum senim_result err = lock(fileno(f), LOCK_SH);
+	if (!token || !token_ok(token, strlen(token)))
+		return SENIM_ERR_INVALID;
+	return store_tx_after_commit(tx, committed_after, (void *)path, token,
+				     SHRED_TOKEN_LEN - 1);
+}
+
+void shred_journal_rolled_back(const char *path, const char *token)
+{
+	if (shred_journal_outcome(path, &token, 1, SHRED_ROLLED_BACK))
+		log_event(LOG_WARN, "shred_journal_outcome_failed", "outcome",
+			  "rolled_back", NULL);
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+struct outcome {
+	char token[SHRED_TOKEN_LEN];
+	enum shred_outcome outcome;
+};
+
+static int outcome_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct outcome *)a)->token,
+		      ((const struct outcome *)b)->token);
+}
+
+/* One line [s, s+len) without its LF: an intent (id mode at token; a line
+ * of three fields, without the token, is an intent that counts committed)
+ * or an outcome (token committed|rolled_back).  *is_outcome says which. */
+static enum senim_result parse_line(const char *s, size_t len, int *is_outcome,
+				    char id[JOURNAL_ID_MAX + 1], enum shred_mode *mode,
+				    int64_t *at, char token[SHRED_TOKEN_LEN],
+				    enum shred_outcome *outcome)
+{
+	const char *f[5];
+	size_t fl[5];
+	int nf = 0;
+	const char *end = s + len, *p = s;
+	while (p <= end && nf < 5) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		const char *e = sp ? sp : end;
+		f[nf] = p;
+		fl[nf++] = (size_t)(e - p);
+		if (!sp)
+			break;
+		p = sp + 1;
+	}
+	if (p <= end && nf == 5)
+		return SENIM_ERR_INVALID;
+	token[0] = '\0';
+	*is_outcome = nf == 2;
+	if (nf == 2) {
+		if (!token_ok(f[0], fl[0]))
+			return SENIM_ERR_INVALID;
+		memcpy(token, f[0], fl[0]);
+		token[fl[0]] = '\0';
+		if (fl[1] == 9 && memcmp(f[1], "committed", 9) == 0)
+			*outcome = SHRED_COMMITTED;
+		else if (fl[1] == 11 && memcmp(f[1], "rolled_back", 11) == 0)
+			*outcome = SHRED_ROLLED_BACK;
+		else
+			return SENIM_ERR_INVALID;
+		return SENIM_OK;
+	}
+	if (nf != 3 && nf != 4)
+		return SENIM_ERR_INVALID;
+	if (!id_ok(f[0], fl[0]))
+		return SENIM_ERR_INVALID;
+	memcpy(id, f[0], fl[0]);
+	id[fl[0]] = '\0';
+	if (fl[1] == 7 && memcmp(f[1], "destroy", 7) == 0)
+		*mode = SHRED_DESTROY;
+	else if (fl[1] == 9 && memcmp(f[1], "anonymise", 9) == 0)
+		*mode = SHRED_ANONYMISE;
+	else
+		return SENIM_ERR_INVALID;
+	if (fl[2] == 0 || fl[2] > 18)
+		return SENIM_ERR_INVALID;
+	int64_t v = 0;
+	for (size_t i = 0; i < fl[2]; i++) {
+		char c = f[2][i];
+		if (c < '0' || c > '9')
+			return SENIM_ERR_INVALID;
+		v = v * 10 + (c - '0');
+	}
+	*at = v;
+	if (nf == 4) {
+		if (!token_ok(f[3], fl[3]))
+			return SENIM_ERR_INVALID;
+		memcpy(token, f[3], fl[3]);
+		token[fl[3]] = '\0';
+	}
+	return SENIM_OK;
+}
+
+/* Read f's lines from the start; for each, intent(ctx, ...) or the
+ * outcome appended to *outs (when outs is not NULL). */
+struct pass {
+	struct outcome *outs;
+	size_t n, cap;
+	/* pass 2 */
+	const struct outcome *sorted;
+	size_t nsorted;
+	shred_journal_fn fn;
+	void *ctx;
+};
+
+static enum shred_state state_of(const struct pass *ps, const char *token)
+{
+	if (!token[0])
+		return SHRED_STATE_COMMITTED; /* a line of three fields */
+	struct outcome key;
+	memcpy(key.token, token, SHRED_TOKEN_LEN);
+	const struct outcome *o = ps->nsorted ? bsearch(&key, ps->sorted, ps->nsorted,
+							sizeof(key), outcome_cmp)
+					      : NULL;
+	if (!o)
+		return SHRED_STATE_UNSETTLED;
+	return o->outcome == SHRED_COMMITTED ? SHRED_STATE_COMMITTED
+					     : SHRED_STATE_ROLLED_BACK;
+}
+
+static enum senim_result read_pass(FILE *f, struct pass *ps, int second,
+				   unsigned *bad_line)
+{
+	rewind(f);
 	char line[JOURNAL_LINE_MAX + 2];
 	unsigned n = 0;
+	enum senim_result err = SENIM_OK;
 	while (!err && fgets(line, sizeof(line), f)) {
 		n++;
 		size_t len = strlen(line);
@@ -407,17 +567,169 @@ enum senim_result shred_journal_each(const char *path, shred_journal_fn fn, void
 			err = SENIM_ERR_INVALID;
 			break;
 		}
-		char id[JOURNAL_ID_MAX + 1];
-		enum shred_mode mode;
-		int64_t at;
-		err = parse_line(line, len - 1, id, &mode, &at);
-		if (!err)
-			err = fn(ctx, id, mode, at);
+		char id[JOURNAL_ID_MAX + 1], token[SHRED_TOKEN_LEN];
+		enum shred_mode mode = SHRED_DESTROY;
+		enum shred_outcome outcome = SHRED_COMMITTED;
+		int64_t at = 0;
+		int is_outcome = 0;
+		err = parse_line(line, len - 1, &is_outcome, id, &mode, &at, token,
+				 &outcome);
+		if (err)
+			break;
+		if (!second && is_outcome) {
+			if (ps->n == ps->cap) {
+				size_t cap = ps->cap ? 2 * ps->cap : 16;
+				struct outcome *g = realloc(ps->outs, cap * sizeof(*g));
+				if (!g) {
+					err = SENIM_ERR_NOMEM;
+					break;
+				}
+				ps->outs = g;
+				ps->cap = cap;
+			}
+			memcpy(ps->outs[ps->n].token, token, SHRED_TOKEN_LEN);
+			ps->outs[ps->n++].outcome = outcome;
+		} else if (second && !is_outcome) {
+			err = ps->fn(ps->ctx, id, mode, at, token, state_of(ps, token));
+		}
 	}
 	if (!err && ferror(f))
 		err = SENIM_ERR_IO;
 	if (err == SENIM_ERR_INVALID && bad_line)
 		*bad_line = n;
+	return err;
+}
+
+enum senim_result shred_journal_each(const char *path, shred_journal_fn fn, void *ctx,
+				     unsigned *bad_line)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? SENIM_OK : SENIM_ERR_IO;
+	/* Shared: an append in progress is not read half written. */
+	enum senim_result err = lock(fileno(f), LOCK_SH);
+	struct pass ps = { .fn = fn, .ctx = ctx };
+	if (!err)
+		err = read_pass(f, &ps, 0, bad_line);
+	if (!err && ps.n) {
+		/* Committed wins over rolled back should a token have both
+		 * (never written so): a subject is never brought back. */
+		qsort(ps.outs, ps.n, sizeof(*ps.outs), outcome_cmp);
+		size_t k = 0;
+		for (size_t i = 0; i < ps.n; i++) {
+			if (k && strcmp(ps.outs[k - 1].token, ps.outs[i].token) == 0) {
+				if (ps.outs[i].outcome == SHRED_COMMITTED)
+					ps.outs[k - 1].outcome = SHRED_COMMITTED;
+				continue;
+			}
+			ps.outs[k++] = ps.outs[i];
+		}
+		ps.n = k;
+	}
+	ps.sorted = ps.outs;
+	ps.nsorted = ps.n;
+	if (!err)
+		err = read_pass(f, &ps, 1, bad_line);
+	free(ps.outs);
 	fclose(f);
+	return err;
+}
+
+/* ---- settling --------------------------------------------------------------------- */
+
+struct unsettled {
+	char token[SHRED_TOKEN_LEN];
+	char id[JOURNAL_ID_MAX + 1];
+};
+
+struct settle {
+	struct unsettled *u;
+	size_t n, cap;
+	/* the one being asked about */
+	const char *id;
+	int64_t subjects, keys;
+};
+
+static enum senim_result collect_unsettled(void *ctx, const char *subject_id,
+					   enum shred_mode mode, int64_t at,
+					   const char *token, enum shred_state state)
+{
+	(void)mode;
+	(void)at;
+	struct settle *s = ctx;
+	if (state != SHRED_STATE_UNSETTLED)
+		return SENIM_OK;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		struct unsettled *g = realloc(s->u, cap * sizeof(*g));
+		if (!g)
+			return SENIM_ERR_NOMEM;
+		s->u = g;
+		s->cap = cap;
+	}
+	snprintf(s->u[s->n].token, SHRED_TOKEN_LEN, "%s", token);
+	snprintf(s->u[s->n].id, sizeof(s->u[s->n].id), "%s", subject_id);
+	s->n++;
+	return SENIM_OK;
+}
+
+static enum senim_result ask_tx(struct store_tx *tx, void *ctx)
+{
+	struct settle *s = ctx;
+	struct store_rows *r;
+	enum senim_result err = store_query_one(
+		tx,
+		"SELECT (SELECT COUNT(*) FROM subjects WHERE id = $1),"
+		" (SELECT COUNT(*) FROM subject_keys WHERE subject_id = $1)",
+		(struct store_val[]){ SV_TEXT(s->id) }, 1, &r);
+	if (err)
+		return err;
+	s->subjects = store_rows_int(r, 0);
+	s->keys = store_rows_int(r, 1);
+	store_rows_free(r);
+	return SENIM_OK;
+}
+
+enum senim_result shred_journal_settle(const char *path, struct store *st,
+				       size_t *committed, size_t *rolled_back)
+{
+	*committed = *rolled_back = 0;
+	struct settle s = { 0 };
+	enum senim_result err = shred_journal_each(path, collect_unsettled, &s, NULL);
+	const char **done = calloc(s.n ? s.n : 1, sizeof(*done));
+	const char **undone = calloc(s.n ? s.n : 1, sizeof(*undone));
+	if (!err && (!done || !undone))
+		err = SENIM_ERR_NOMEM;
+	size_t nd = 0, nu = 0;
+	for (size_t i = 0; i < s.n && !err; i++) {
+		/* One transaction shreds all of a token's subjects or none: the
+		 * first one the store knows answers for the token. */
+		int known = 0;
+		for (size_t j = 0; j < nd && !known; j++)
+			known = strcmp(done[j], s.u[i].token) == 0;
+		for (size_t j = 0; j < nu && !known; j++)
+			known = strcmp(undone[j], s.u[i].token) == 0;
+		if (known)
+			continue;
+		s.id = s.u[i].id;
+		err = store_read(st, ask_tx, &s);
+		if (err || s.subjects == 0)
+			continue; /* not this store's subject: it cannot tell */
+		if (s.keys == 0)
+			done[nd++] = s.u[i].token;
+		else
+			undone[nu++] = s.u[i].token;
+	}
+	if (!err)
+		err = shred_journal_outcome(path, done, nd, SHRED_COMMITTED);
+	if (!err)
+		err = shred_journal_outcome(path, undone, nu, SHRED_ROLLED_BACK);
+	if (!err) {
+		*committed = nd;
+		*rolled_back = nu;
+	}
+	free(done);
+	free(undone);
+	free(s.u);
 	return err;
 }

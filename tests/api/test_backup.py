@@ -386,3 +386,83 @@ def test_a_subject_destroyed_by_request_stays_destroyed_after_restore():
     assert s.sql(counts) == [["0", "0"]]
     assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{sid}'") \
         == [["0"]]
+
+
+def test_a_shredding_that_rolled_back_is_not_replayed_by_a_restore():
+    """A destruction journalled and then rolled back is not shredded by a
+    restore: one whose own work failed (a key that would not go) says so in
+    the journal at once; one whose batch failed after it (the audit record
+    refused) is settled by the restore, which asks the store it replaces.
+    A committed one is shredded again, as ever (vault/shred.h)."""
+    from contract import SOURCE_DIR
+    from senim_harness import borrower
+    from test_fail_closed import block_audit_sql, unblock_audit_sql
+    s = Senim(extra_args=["--calendar", os.path.join(SOURCE_DIR, "data", "calendar")])
+    s.start()
+    staff = {r: s.service_token("rb-" + r, r) for r in ("underwriter", "dpo")}
+    sids, rids = [], []
+    for _ in range(3):
+        b = borrower()
+        r = s.post("/v1/subjects", b, token=staff["underwriter"], headers=ID)
+        assert r.status == 201, r
+        sids.append(r.json["id"])
+        r = s.post("/v1/me/requests", {"type": "destruction"},
+                   token=s.borrower_token(b["phone"]))
+        assert r.status == 201, r
+        rids.append(r.json["id"])
+    failed, unknown, done = sids
+    out = os.path.join(tempfile.mkdtemp(dir=TMP), "b")
+    s.cli("backup", out)
+
+    def answer(rid):
+        return s.post(f"/v1/requests/{rid}/answer", {"answer": "fulfilled"},
+                      token=staff["dpo"])
+
+    if BACKEND == "postgres":
+        block = ("CREATE TRIGGER block_keys BEFORE DELETE ON subject_keys"
+                 " FOR EACH ROW EXECUTE FUNCTION senim_refuse_change()")
+        unblock = "DROP TRIGGER block_keys ON subject_keys"
+    else:
+        block = ("CREATE TRIGGER block_keys BEFORE DELETE ON subject_keys"
+                 " BEGIN SELECT RAISE(ABORT, 'blocked'); END;")
+        unblock = "DROP TRIGGER block_keys"
+    s.sql(block)
+    r = answer(rids[0])
+    s.sql(unblock)
+    assert r.status >= 500, r
+    s.sql(block_audit_sql())
+    r = answer(rids[1])
+    s.sql(unblock_audit_sql())
+    assert r.status >= 500, r
+    r = answer(rids[2])
+    assert r.status == 200 and r.json["status"] == "accepted", r
+    for sid in sids:
+        want = "0" if sid == done else "1"
+        assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{sid}'") \
+            == [[want]], sid
+    journal = os.path.join(os.path.dirname(s.keys), "senim.shred")
+
+    def outcomes():
+        with open(journal) as f:
+            lines = [line.split() for line in f]
+        tokens = {x[0]: x[3] for x in lines if len(x) == 4}
+        said = {x[0]: x[1] for x in lines if len(x) == 2}
+        return {sid: said.get(tokens[sid]) for sid in sids}
+
+    assert outcomes() == {failed: "rolled_back", unknown: None, done: "committed"}
+    assert s.stop() == 0
+
+    p = restore(s, out, "--force")
+    assert b"shredded again  1 subjects" in p.stdout, p.stdout
+    assert b"settled     0 committed, 1 rolled back" in p.stdout, p.stdout
+    assert outcomes() == {failed: "rolled_back", unknown: "rolled_back",
+                          done: "committed"}
+    for sid in sids:
+        want = "0" if sid == done else "1"
+        assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{sid}'") \
+            == [[want]], sid
+    # A second restore (the store now the backup's) keeps it so.
+    p = restore(s, out, "--force")
+    assert b"shredded again  1 subjects" in p.stdout, p.stdout
+    assert s.sql(f"SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{unknown}'") \
+        == [["1"]]

@@ -231,6 +231,17 @@ def world_shipped():
         "categories": ["identity", "contact"], "consents": ["credit_bureau_pkb"]},
         token=w["staff"]["admin"])
     assert r.status == 201, r
+    # As dcsshort with a fixed fee of 1,000 ₸: 30,000 ₸ for 15 days is a
+    # ГЭСВ of about 75 %, within the short loan's 179 %; 10,000 ₸ about 350 %.
+    r = w["senim"].post("/v1/products", {
+        "code": "dcsfee", "name_ru": "Микрокредит", "name_kk": "Микрокредит",
+        "amount_min_tiyn": 1000000, "amount_max_tiyn": 50000000,
+        "term_min_days": 15, "term_max_days": 365, "rate_bp": 2000,
+        "issue_fee_tiyn": 100000,
+        "schedule_methods": ["annuity", "differentiated"],
+        "categories": ["identity", "contact"], "consents": ["credit_bureau_pkb"]},
+        token=w["staff"]["admin"])
+    assert r.status == 201, r
     yield w
     stop_world(w)
 
@@ -794,14 +805,14 @@ def test_the_income_is_sealed_and_shown_only_to_the_borrower(world_shipped):
 
 # ---- an underwriter's approval keeps the debt-burden limit (КДН) ----------------
 
-def referred_shipped(world, income, term_days):
+def referred_shipped(world, income, term_days, product="dcsshort"):
     """A clean borrower of the shipped card with the operator down (30
     points instead of 80): 450 before the debt burden, whose band 2001..3500
     (100) makes 550, referred; the refer cut-off's limit is 30,000 ₸ for 15
     days, one payment of about 30,250 ₸."""
     world["operator"].mode("fail")
     try:
-        who = applied(world, product="dcsshort", body=clean_borrower(), income=income,
+        who = applied(world, product=product, body=clean_borrower(), income=income,
                       term_days=term_days)
         r = submit(world, who)
     finally:
@@ -870,11 +881,11 @@ def test_an_underwriters_offer_within_the_debt_burden_limit_is_made(world_shippe
         (3000000, 15), o
 
 
-def declined_shipped(world, income, operator_ok=True):
+def declined_shipped(world, income, operator_ok=True, product="dcslow"):
     if not operator_ok:
         world["operator"].mode("fail")
     try:
-        who = applied(world, product="dcslow", body=clean_borrower(), income=income,
+        who = applied(world, product=product, body=clean_borrower(), income=income,
                       term_days=30)
         r = submit(world, who)
     finally:
@@ -940,3 +951,174 @@ def test_without_a_credit_report_the_burden_is_unknown(world_shipped_unchecked):
     assert r.status == 409 and r.json["code"] == "debt_burden_unknown", r
     assert r.json["limit_bp"] == 5000, r
     assert_nothing_changed(w, who, "declined", before, audit_before)
+
+
+# ---- an underwriter's smaller amount or shorter term (U1) ------------------------
+
+def limits_of(world, app_id):
+    """Each decision's status, outcome and the bounds of its offer."""
+    return world["senim"].sql(
+        "SELECT kind, status, outcome, amount_limit_tiyn, term_limit_days FROM decisions"
+        " WHERE application_id = '%s' ORDER BY created_at, id" % app_id)
+
+
+def test_an_underwriters_smaller_amount_is_the_offer(world_shipped):
+    """Referred at 550 (200,000 ₸ a month, 50,000 ₸ asked for 30 days); the
+    card's limit is 30,000 ₸ for 15 days; the underwriter approves 20,000 ₸:
+    the offer, its schedule and the final decision are for 20,000 ₸."""
+    w = world_shipped
+    s = w["senim"]
+    who = referred_shipped(w, income=20000000, term_days=30)
+    app_id = who["app"]["id"]
+    r = staff_post(w, who, "decision", w["staff"]["underwriter"],
+                   {"outcome": "approve", "amount_tiyn": 2000000, "term_days": 15})
+    assert r.status == 200 and r.json["state"] == "approved", r
+    o = s.get("/v1/me/applications/%s/offer" % app_id, token=who["token"])
+    assert o.status == 200 and (o.json["amount_tiyn"], o.json["term_days"]) == \
+        (2000000, 15), o
+    for method in ("annuity", "differentiated"):
+        rows = o.json["schedules"][method]
+        assert sum(x["principal"] for x in rows) == 2000000, rows
+        assert rows[-1]["balance"] == 0, rows
+    assert s.sql("SELECT amount_tiyn, term_days FROM offers WHERE application_id = '%s'"
+                 % app_id) == [["2000000", "15"]]
+    assert limits_of(w, app_id)[-1] == ["underwriter", "final", "approve", "2000000", "15"]
+    # Audited as before (the automatic decision's, the underwriter's): the
+    # operation, no amounts, no categories.
+    rows = s.sql("SELECT operation, outcome, categories FROM audit_log WHERE object ="
+                 " 'application:%s' AND operation = 'application.decide'" % app_id)
+    assert rows == [["application.decide", "success", ""]] * 2, rows
+
+
+def test_an_underwriters_terms_outside_their_bounds_are_refused(world_shipped):
+    """Only smaller: at most what the application asked (50,000 ₸, 30 days)
+    and the card's limit (30,000 ₸, 15 days), at least the product's
+    minimum (10,000 ₸, 15 days); else 422 naming the field and the rule, in
+    each language, and nothing is written.  An amount with a decline, or
+    below 1, is a malformed body."""
+    w = world_shipped
+    s = w["senim"]
+    uw = w["staff"]["underwriter"]
+    who = referred_shipped(w, income=20000000, term_days=30)
+    app_id = who["app"]["id"]
+    assert staff_post(w, who, "lock", uw).status == 200
+    before, audit_before = decisions(w, app_id), audit_of(w, app_id)
+    cases = [
+        ({"amount_tiyn": 6000000}, "amount_tiyn", "within_application", 5000000),
+        ({"amount_tiyn": 4000000}, "amount_tiyn", "within_scorecard_limit", 3000000),
+        ({"amount_tiyn": 999999}, "amount_tiyn", "product_min", 1000000),
+        ({"term_days": 31}, "term_days", "within_application", 30),
+        ({"term_days": 16}, "term_days", "within_scorecard_limit", 15),
+        ({"term_days": 14}, "term_days", "product_min", 15),
+        # the amount is fine, the term is not: refused all the same
+        ({"amount_tiyn": 2000000, "term_days": 20}, "term_days",
+         "within_scorecard_limit", 15),
+    ]
+    for extra, field, rule, limit in cases:
+        details = set()
+        for lang in ("ru", "kk", "en"):
+            r = s.post("/v1/applications/%s/decision" % app_id,
+                       dict({"outcome": "approve"}, **extra), token=uw,
+                       headers={"Accept-Language": lang})
+            assert r.status == 422 and r.json["code"] == "offer_outside_bounds", r
+            assert (r.json["field"], r.json["rule"], r.json["limit"]) == \
+                (field, rule, limit), (extra, r.json)
+            assert str(limit) in r.json["detail"], r.json
+            details.add(r.json["detail"])
+        assert len(details) == 3, details
+    for body, field, rule in (
+            ({"outcome": "approve", "amount_tiyn": 0}, "amount_tiyn", "min_value"),
+            ({"outcome": "approve", "term_days": -15}, "term_days", "min_value"),
+            ({"outcome": "approve", "amount_tiyn": "2000000"}, "amount_tiyn",
+             "type_integer"),
+            ({"outcome": "decline", "reason": "high_debt_burden",
+              "amount_tiyn": 2000000}, "amount_tiyn", "approve_only")):
+        r = staff_post(w, who, "decision", uw, body)
+        assert r.status == 422 and r.json["code"] == "validation_failed", r
+        assert (r.json["field"], r.json["rule"]) == (field, rule), r.json
+    assert_nothing_changed(w, who, "referred", before, audit_before)
+    # Within them, the lock still the underwriter's: made.
+    r = staff_post(w, who, "decision", uw, {"outcome": "approve", "amount_tiyn": 1000000})
+    assert r.status == 200 and r.json["state"] == "approved", r
+    o = s.get("/v1/me/applications/%s/offer" % app_id, token=who["token"])
+    assert (o.json["amount_tiyn"], o.json["term_days"]) == (1000000, 15), o
+
+
+def test_a_smaller_amount_keeps_the_debt_burden_limit(world_shipped):
+    """55,000 ₸ a month: the card's 30,000 ₸ for 15 days is one payment of
+    about 30,250 ₸, 55 % of the income, over the 50 % limit — refused.  The
+    underwriter approves 20,000 ₸ instead: about 20,170 ₸, 37 %, made."""
+    w = world_shipped
+    s = w["senim"]
+    uw = w["staff"]["underwriter"]
+    who = referred_shipped(w, income=5500000, term_days=90)
+    app_id = who["app"]["id"]
+    r = staff_post(w, who, "decision", uw, {"outcome": "approve"})
+    assert r.status == 409 and r.json["code"] == "debt_burden_over_limit", r
+    r = staff_post(w, who, "decision", uw, {"outcome": "approve", "amount_tiyn": 2000000})
+    assert r.status == 200 and r.json["state"] == "approved", r
+    o = s.get("/v1/me/applications/%s/offer" % app_id, token=who["token"])
+    assert (o.json["amount_tiyn"], o.json["term_days"]) == (2000000, 15), o
+    assert limits_of(w, app_id)[-1] == ["underwriter", "final", "approve", "2000000", "15"]
+
+
+def test_smaller_terms_outside_a_loan_rule_are_refused(world_shipped):
+    """A fixed fee of 1,000 ₸: the card's 30,000 ₸ for 15 days keeps the short
+    loan's 179 % ГЭСВ, 10,000 ₸ would not.  The underwriter's choice is
+    refused naming the rule and nothing changes — the application is not
+    declined for terms it did not ask."""
+    w = world_shipped
+    s = w["senim"]
+    uw = w["staff"]["underwriter"]
+    who = referred_shipped(w, income=20000000, term_days=30, product="dcsfee")
+    app_id = who["app"]["id"]
+    before, audit_before = decisions(w, app_id), audit_of(w, app_id)
+    r = s.post("/v1/applications/%s/decision" % app_id,
+               {"outcome": "approve", "amount_tiyn": 1000000}, token=uw,
+               headers={"Accept-Language": "en"})
+    assert r.status == 422 and r.json["code"] == "loan_rule_breached", r
+    assert r.json["loan_rule"] == "short_loan.annual" and r.json["loan_rule_source"], r
+    assert_nothing_changed(w, who, "referred", before, audit_before)
+    r = staff_post(w, who, "decision", uw, {"outcome": "approve"})
+    assert r.status == 200 and r.json["state"] == "approved", r
+    o = s.get("/v1/me/applications/%s/offer" % app_id, token=who["token"])
+    assert (o.json["amount_tiyn"], o.json["term_days"]) == (3000000, 15), o
+
+
+def test_an_override_with_a_smaller_amount_is_confirmed_as_made(world_shipped):
+    """80,000 ₸ a month: 50,000 ₸ for 30 days (about 50,800 ₸, 63 %) is
+    declined for the debt burden, and its override's confirmation would be
+    refused.  The maker approves 30,000 ₸ for 30 days (about 30,500 ₸,
+    38 %): the pending decision keeps it; the checker, who chooses nothing,
+    confirms that offer; the final decision names it."""
+    w = world_shipped
+    s = w["senim"]
+    uw1, uw2 = w["staff"]["underwriter"], s.service_token("dcs-uwamt", "underwriter")
+    who = declined_shipped(w, income=8000000)
+    app_id = who["app"]["id"]
+    # The maker's terms are bounded as a referred case's are: nothing written.
+    before, audit_before = decisions(w, app_id), audit_of(w, app_id)
+    for extra, field, rule in (({"amount_tiyn": 5000001}, "amount_tiyn",
+                                "within_application"),
+                               ({"term_days": 29}, "term_days", "product_min")):
+        r = staff_post(w, who, "decision", uw1, dict({"outcome": "approve"}, **extra))
+        assert r.status == 422 and (r.json["field"], r.json["rule"]) == (field, rule), r
+    assert decisions(w, app_id) == before and audit_of(w, app_id) == audit_before
+    r = staff_post(w, who, "decision", uw1, {"outcome": "approve", "amount_tiyn": 3000000})
+    assert r.status == 202 and r.json["state"] == "declined", r
+    assert limits_of(w, app_id)[-1] == \
+        ["underwriter", "pending_approval", "approve", "3000000", "0"]
+    # The checker cannot change them: the route takes no body.
+    r = staff_post(w, who, "confirmation", uw2, {"amount_tiyn": 5000000})
+    assert r.status == 400 and r.json["code"] == "body_not_allowed", r
+    assert s.sql("SELECT state FROM applications WHERE id = '%s'" % app_id) == \
+        [["declined"]]
+    r = staff_post(w, who, "confirmation", uw2)
+    assert r.status == 200 and r.json["state"] == "approved", r
+    o = s.get("/v1/me/applications/%s/offer" % app_id, token=who["token"])
+    assert (o.json["amount_tiyn"], o.json["term_days"]) == (3000000, 30), o
+    final = s.sql("SELECT status, amount_limit_tiyn, decided_by, confirmed_by FROM"
+                  " decisions WHERE application_id = '%s' AND confirmed_by IS NOT NULL"
+                  % app_id)
+    assert len(final) == 1 and final[0][:2] == ["final", "3000000"], final
+    assert final[0][2] != final[0][3], final

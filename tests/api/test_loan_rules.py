@@ -64,6 +64,27 @@ def test_the_shipped_file_is_accepted_and_shown():
     assert p.returncode == 0 and p.stdout.decode() == out
 
 
+def test_a_year_without_its_mrp_is_named():
+    """The shipped file's МРП ends with 2026: shown on a date of 2027, the
+    2026 figure stands in and the output says the year's is missing; a
+    file whose last МРП is of an earlier year warns at check."""
+    p = run("rules", "show", "--date", "2027-01-05", SHIPPED)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode()
+    assert "1 МРП = 432500 tiyn" in out
+    assert "NOTE: no МРП for 2027 in the file: 2026's stands in" in out
+    p = run("rules", "show", "--date", "2026-06-01", SHIPPED)
+    assert p.returncode == 0 and "NOTE" not in p.stdout.decode()
+    with tempfile.TemporaryDirectory(dir=TMP) as d:
+        text = shipped_text()
+        cut = text.index("[rule mrp]\nfrom = 2026-01-01")
+        stale = text[:cut] + text[cut:].split("\n\n", 1)[1]
+        p = run("rules", "check", write(d, stale))
+        assert p.returncode == 0, p.stderr
+        assert b"warning: " in p.stderr and b"has no \xd0\x9c\xd0\xa0\xd0\x9f for" in p.stderr
+        assert b"2025's stands in" in p.stderr
+
+
 def test_a_bad_file_is_refused_naming_the_line():
     text = shipped_text()
     with tempfile.TemporaryDirectory(dir=TMP) as d:

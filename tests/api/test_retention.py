@@ -280,6 +280,41 @@ def test_no_journal_no_shredding(senim, staff):
     assert not readable(senim, staff, sid)
 
 
+def test_a_failed_page_is_journalled_rolled_back(senim, staff):
+    """The page's intents are written before its transaction; when the
+    transaction then fails (here a key that will not go), the journal says
+    `rolled_back` for the page's token, so a restore does not shred the
+    subject; the run that succeeds says `committed` (vault/shred.h)."""
+    sid, _ = withdrawn_borrower(senim, staff)
+    journal = os.path.join(os.path.dirname(senim.keys), "senim.shred")
+    if BACKEND == "postgres":
+        block = ("CREATE TRIGGER block_keys BEFORE DELETE ON subject_keys"
+                 " FOR EACH ROW EXECUTE FUNCTION senim_refuse_change()")
+        unblock = "DROP TRIGGER block_keys ON subject_keys"
+    else:
+        block = ("CREATE TRIGGER block_keys BEFORE DELETE ON subject_keys"
+                 " BEGIN SELECT RAISE(ABORT, 'blocked'); END;")
+        unblock = "DROP TRIGGER block_keys"
+
+    def outcomes():
+        with open(journal) as f:
+            lines = [line.split() for line in f]
+        said = {x[0]: x[1] for x in lines if len(x) == 2}
+        return [said.get(x[3]) for x in lines if len(x) == 4 and x[0] == sid]
+
+    senim.sql(block)
+    try:
+        p = run(senim, "--date", day(31), check=False)
+        assert p.returncode != 0, p.stdout
+    finally:
+        senim.sql(unblock)
+    assert readable(senim, staff, sid)
+    assert outcomes() == ["rolled_back"]
+    run(senim, "--date", day(31))
+    assert not readable(senim, staff, sid)
+    assert outcomes() == ["rolled_back", "committed"]
+
+
 def special_first_file(name):
     """The shipped file with identity kept 60 days after a withdrawal
     (anonymised), so the other categories' 30 days purge them first."""
@@ -375,3 +410,61 @@ def test_a_category_purge_takes_the_state_database_answer_too(world):
     assert ["medical"] not in findings()
     assert s.sql(f"SELECT COUNT(*) FROM subject_records WHERE subject_id = '{sid}'"
                  " AND category = 'medical'") == [["0"]]
+
+
+def test_medical_data_held_only_in_a_state_database_answer_is_purged_at_its_period(world):
+    """D7: no medical record, only the capacity database's answer
+    (medical.legal_capacity): the run sees the category in the answer and
+    purges it at medical's own period, not at the subject's shredding.  A
+    source row kept before its categories were written down (NULL) is
+    opened once, its categories filled in, and purged the same."""
+    s = world["senim"]
+    d = tempfile.mkdtemp(dir=TMP)
+    path = os.path.join(d, "medical-only.conf")
+    with open(SHIPPED, encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace("retain medical      consent_withdrawn 30d destroy none",
+                        "retain medical      consent_withdrawn 10d destroy none")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    sids = []
+    for _ in range(2):
+        sid, body, token = register(world, body=full_capacity_borrower(True))
+        for kind in ("capacity", "family"):
+            r = check(world, sid, kind)
+            assert r.status == 200, r
+        for c in s.get("/v1/me/consents", token=token).json["consents"]:
+            if not c.get("withdrawn_at"):
+                r = s.delete("/v1/me/consents/" + c["id"], token=token)
+                assert r.status == 200, r
+        sids.append(sid)
+    fresh, legacy = sids
+
+    def sources(sid):
+        return s.sql("SELECT recipient, categories FROM subject_sources"
+                     f" WHERE subject_id = '{sid}' ORDER BY recipient")
+
+    for sid in sids:
+        assert s.sql(f"SELECT COUNT(*) FROM subject_records WHERE subject_id = '{sid}'"
+                     " AND category = 'medical'") == [["0"]]
+        assert sources(sid) == [["capacity_db", "medical"], ["family_db", "family"]]
+    # As a row kept before migration 27 reads.
+    s.sql(f"UPDATE subject_sources SET categories = NULL WHERE subject_id = '{legacy}'")
+    # Not yet due: nothing purged, and the dry run writes nothing.
+    p = s.cli("retention", "run", "--file", path, "--date", day(5))
+    assert not any(sid in p.stdout.decode() for sid in sids), p.stdout
+    s.sql(f"UPDATE subject_sources SET categories = NULL WHERE subject_id = '{legacy}'")
+    p = s.cli("retention", "run", "--dry-run", "--file", path, "--date", day(15))
+    for sid in sids:
+        assert f"{sid} consent_withdrawn purge medical" in p.stdout.decode(), p.stdout
+    assert sources(legacy) == [["capacity_db", ""], ["family_db", ""]]
+    p = s.cli("retention", "run", "--file", path, "--date", day(15))
+    for sid in sids:
+        assert f"{sid} consent_withdrawn purge medical" in p.stdout.decode(), p.stdout
+        assert sources(sid) == [["family_db", "family"]], sid
+        assert s.sql("SELECT outcome FROM audit_log WHERE operation = 'retention.purge'"
+                     f" AND subject_id = '{sid}' AND categories = 'medical'") \
+            == [["success"]]
+    # The rest stays until its own period.
+    p = s.cli("retention", "run", "--file", path, "--date", day(16))
+    assert not any(sid in p.stdout.decode() for sid in sids), p.stdout

@@ -240,6 +240,35 @@ def test_destruction_destroys_the_subject(w):
     assert r.status == 200, r
 
 
+def test_an_open_request_of_a_destroyed_subject_is_answered_data_destroyed(w):
+    """An access request still open when the subject is destroyed: the DPO's
+    `fulfilled` closes it as answered — `data_destroyed`, accepted, no
+    package — not a false 404 that leaves it open and overdue for ever."""
+    s = w["s"]
+    sid, _, token = register(w)
+    access = file(w, token, "access")
+    blocking = file(w, token, "blocking")
+    r = answer(w, file(w, token, "destruction"))
+    assert r.status == 200 and r.json["answer"]["code"] == "fulfilled", r
+    for rid in (access, blocking):
+        r = answer(w, rid)
+        assert r.status == 200, r
+        assert r.json["status"] == "accepted", r
+        assert r.json["answer"]["code"] == "data_destroyed", r
+        assert "closed_at" in r.json and r.json["overdue"] is False, r
+        r = s.get(f"/v1/requests/{rid}", token=w["dpo"])
+        assert r.status == 200 and r.json["answer"]["code"] == "data_destroyed", r
+        r = answer(w, rid)
+        assert r.status == 409 and r.json["code"] == "request_closed", r
+    assert s.sql(f"SELECT COUNT(*) FROM rights_packages WHERE subject_id = '{sid}'") \
+        == [["0"]]
+    assert s.sql("SELECT COUNT(*) FROM rights_requests WHERE subject_id ="
+                 f" '{sid}' AND closed_at IS NULL") == [["0"]]
+    rows = s.sql("SELECT outcome FROM audit_log WHERE operation = 'request.answer'"
+                 f" AND object = 'request:{access}'")
+    assert rows == [["success"]], rows
+
+
 def test_destruction_refused_under_a_legal_hold(w):
     s = w["s"]
     sid, _, token = register(w)
@@ -550,6 +579,7 @@ def test_a_request_of_an_anonymised_subject_is_read_without_its_text(w):
                token=token)
     assert r.status == 201, r
     rid = r.json["id"]
+    access = file(w, token, "access")
     assert "text" in s.get(f"/v1/requests/{rid}", token=w["dpo"]).json
     conf = os.path.join(w["dir"], "anonymise.conf")
     with open(SHIPPED, encoding="utf-8") as f:
@@ -562,3 +592,6 @@ def test_a_request_of_an_anonymised_subject_is_read_without_its_text(w):
     r = s.get(f"/v1/requests/{rid}", token=w["dpo"])
     assert r.status == 200 and r.json["id"] == rid, r
     assert "text" not in r.json and r.json["history"], r
+    # Their open access request is answered: the data was destroyed.
+    r = answer(w, access)
+    assert r.status == 200 and r.json["answer"]["code"] == "data_destroyed", r

@@ -13,6 +13,7 @@
 #include "core/schedule.h"
 #include "core/servicing.h"
 #include "lending/loans.h"
+#include "testutil.h"
 #include "common/banned.h"
 
 static const struct servicing_terms TERMS = { .principal = 15000000,
@@ -115,7 +116,7 @@ static void test_rows_round_trip(void **state)
 		loan_rows_decode(buf, l.nrows * LOAN_ROW_BYTES, back, LOAN_ROWS_MAX, &n),
 		SENIM_OK);
 	assert_int_equal(n, l.nrows);
-	assert_memory_equal(back, l.rows, n * sizeof(back[0]));
+	assert_true(testutil_rows_equal(back, l.rows, n));
 	assert_int_equal(loan_rows_decode(buf, l.nrows * LOAN_ROW_BYTES - 1, back,
 					  LOAN_ROWS_MAX, &n),
 			 SENIM_ERR_INVALID);

@@ -79,6 +79,8 @@ static const struct {
 	  "a9d4df9e978eb666082b8ece7383962e8ba01fb3d9de5681981b22e4fd21022f" },
 	{ STORE_SQLITE, 26, "0026_cards",
 	  "87d81788489ba3e6ac1144cff7fbaf52ba5fdb57ef329f239cdca137300eb73a" },
+	{ STORE_SQLITE, 27, "0027_source_categories",
+	  "a68a1c97d989157f12c77146aedc894199058baa27e07b345bcb3723e3476c40" },
 	{ STORE_POSTGRES, 1, "0001_platform",
 	  "f11cca893ea313bce44d7be0d80c1c9066ca1870f5b016987b010f3895995639" },
 	{ STORE_POSTGRES, 2, "0002_vault",
@@ -131,6 +133,8 @@ static const struct {
 	  "a9d4df9e978eb666082b8ece7383962e8ba01fb3d9de5681981b22e4fd21022f" },
 	{ STORE_POSTGRES, 26, "0026_cards",
 	  "f87cb01531be82dc3fa4b25e9215feaf29aa5c75d4e506b5b4b4f4bab79f6153" },
+	{ STORE_POSTGRES, 27, "0027_source_categories",
+	  "a68a1c97d989157f12c77146aedc894199058baa27e07b345bcb3723e3476c40" },
 };
 
 #define NRELEASED (sizeof(released) / sizeof(released[0]))

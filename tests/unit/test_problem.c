@@ -232,8 +232,10 @@ static void test_rules_in_details(void **state)
 				fail_msg("%s/%s: rule text \"%s\"", rules[r],
 					 lang_code((enum lang)l), t);
 			/* The limit appears exactly where a rule has one. */
-			int numeric =
-				strstr(rules[r], "_length") || strstr(rules[r], "_value");
+			int numeric = strstr(rules[r], "_length") ||
+				      strstr(rules[r], "_value") ||
+				      strncmp(rules[r], "within_", 7) == 0 ||
+				      strcmp(rules[r], "product_min") == 0;
 			int enumv = strcmp(rules[r], "enum_value") == 0;
 			if ((numeric && !enumv) != (strstr(t, "12") != NULL))
 				fail_msg("%s/%s: limit in \"%s\"", rules[r],

@@ -23,6 +23,7 @@
 #include "core/restructure.h"
 #include "core/schedule.h"
 #include "core/servicing.h"
+#include "testutil.h"
 #include "common/banned.h"
 
 #define RULES                                                                       \
@@ -213,8 +214,7 @@ static void test_term(void **state)
 	assert_int_equal(schedule_build(&s, fresh, SCHEDULE_MAX_PAYMENTS, &m), SENIM_OK);
 	assert_int_equal(m, 6);
 	assert_int_equal(l.rows[0].interest, fresh[0].interest + r.carried_interest);
-	for (size_t k = 1; k < m; k++)
-		assert_memory_equal(&l.rows[k], &fresh[k], sizeof(fresh[k]));
+	assert_true(testutil_rows_equal(&l.rows[1], &fresh[1], m - 1));
 	repay_to_the_end(&l, day);
 }
 

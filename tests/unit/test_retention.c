@@ -246,9 +246,11 @@ struct seen {
 };
 
 static enum senim_result collect(void *ctx, const char *id, enum shred_mode mode,
-				 int64_t at)
+				 int64_t at, const char *token, enum shred_state state)
 {
 	struct seen *s = ctx;
+	assert_int_equal(strlen(token), SHRED_TOKEN_LEN - 1);
+	assert_int_equal(state, SHRED_STATE_UNSETTLED);
 	assert_true(s->n < 4);
 	assert_int_equal(at, 1700000000);
 	snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", id);
@@ -265,17 +267,21 @@ static void test_journal(void **state)
 	assert_int_equal(shred_journal_path(keys, path, sizeof(path)), SENIM_OK);
 	assert_non_null(strstr(path, "/senim.shred"));
 	struct seen s = { 0 };
+	char tok[SHRED_TOKEN_LEN];
+	shred_token_new(tok);
 	/* No journal: no entries. */
 	assert_int_equal(shred_journal_each(path, collect, &s, NULL), SENIM_OK);
 	assert_int_equal(s.n, 0);
 	const char *a[] = { "sbj_a1", "sbj_b2" }, *b[] = { "sbj_c3" };
-	assert_int_equal(shred_journal_append(path, a, 2, SHRED_ANONYMISE, 1700000000),
-			 SENIM_OK);
-	assert_int_equal(shred_journal_append(path, b, 1, SHRED_DESTROY, 1700000000),
+	assert_int_equal(
+		shred_journal_append(path, a, 2, SHRED_ANONYMISE, 1700000000, tok),
+		SENIM_OK);
+	assert_int_equal(shred_journal_append(path, b, 1, SHRED_DESTROY, 1700000000, tok),
 			 SENIM_OK);
 	const char *bad[] = { "sbj x" };
-	assert_int_equal(shred_journal_append(path, bad, 1, SHRED_DESTROY, 1700000000),
-			 SENIM_ERR_INVALID);
+	assert_int_equal(
+		shred_journal_append(path, bad, 1, SHRED_DESTROY, 1700000000, tok),
+		SENIM_ERR_INVALID);
 	/* A crash in the middle of an append: the unfinished line is skipped. */
 	FILE *f = fopen(path, "ab");
 	assert_non_null(f);
@@ -289,7 +295,7 @@ static void test_journal(void **state)
 	assert_int_equal(s.modes[2], SHRED_DESTROY);
 	/* The next append cuts the unfinished line off first. */
 	const char *c[] = { "sbj_e5" };
-	assert_int_equal(shred_journal_append(path, c, 1, SHRED_DESTROY, 1700000000),
+	assert_int_equal(shred_journal_append(path, c, 1, SHRED_DESTROY, 1700000000, tok),
 			 SENIM_OK);
 	s.n = 0;
 	assert_int_equal(shred_journal_each(path, collect, &s, NULL), SENIM_OK);
@@ -317,8 +323,10 @@ struct tally {
 };
 
 static enum senim_result tally(void *ctx, const char *id, enum shred_mode mode,
-			       int64_t at)
+			       int64_t at, const char *token, enum shred_state state)
 {
+	(void)token;
+	assert_int_equal(state, SHRED_STATE_UNSETTLED);
 	struct tally *t = ctx;
 	int w, k;
 	char tail;
@@ -341,8 +349,10 @@ static void append_as(const char *path, int w)
 				 i * IDS_PER_APPEND + j);
 			p[j] = ids[j];
 		}
+		char tok[SHRED_TOKEN_LEN];
+		shred_token_new(tok);
 		if (shred_journal_append(path, p, IDS_PER_APPEND, SHRED_DESTROY,
-					 1700000000 + w) != SENIM_OK)
+					 1700000000 + w, tok) != SENIM_OK)
 			_exit(1);
 	}
 	_exit(0);

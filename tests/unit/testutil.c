@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/schedule.h"
 #include "common/banned.h"
 
 int testutil_tmpdir(const char *prefix, char *out, size_t cap)
@@ -76,4 +77,15 @@ long long testutil_sql_int(const char *db, const char *sql)
 	sqlite3_finalize(stmt);
 	sqlite3_close(c);
 	return v;
+}
+
+int testutil_rows_equal(const struct schedule_row *a, const struct schedule_row *b,
+			size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].due != b[i].due || a[i].principal != b[i].principal ||
+		    a[i].interest != b[i].interest || a[i].total != b[i].total ||
+		    a[i].balance != b[i].balance)
+			return 0;
+	return 1;
 }

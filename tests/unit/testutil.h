@@ -23,4 +23,11 @@ void testutil_rm_rf(const char *path);
 int testutil_sql(const char *db, const char *sql, char *why, size_t cap);
 long long testutil_sql_int(const char *db, const char *sql);
 
+/* Whether rows a[0..n) and b[0..n) hold the same values, field by field:
+ * a struct's padding is never set, so memcmp would read uninitialised
+ * bytes (valgrind says so). */
+struct schedule_row;
+int testutil_rows_equal(const struct schedule_row *a, const struct schedule_row *b,
+			size_t n);
+
 #endif
