@@ -231,6 +231,23 @@ def test_cards_fail_closed_without_audit(world):
     assert s.get("/v1/me/cards", token=who["token"]).status == 200
 
 
+def test_a_destroyed_borrowers_cards_are_gone(world):
+    """Retention's destruction (vault/shred.c) takes the payout cards with
+    the borrower's key: the token and the masked number are not left
+    behind, even sealed."""
+    from test_retention import SHIPPED, day
+    s = world["senim"]
+    who = new_borrower(world)
+    card = bind_card(world, who)
+    for c in s.get("/v1/me/consents", token=who["token"]).json["consents"]:
+        if c.get("state", "active") == "active":
+            r = s.delete("/v1/me/consents/" + c["id"], token=who["token"])
+            assert r.status == 200, r
+    p = s.cli("retention", "run", "--file", SHIPPED, "--date", day(31))
+    assert "%s consent_withdrawn destroy" % who["sid"] in p.stdout.decode(), p.stdout
+    assert s.sql("SELECT COUNT(*) FROM cards WHERE id = '%s'" % card) == [["0"]]
+
+
 def test_the_provider_failing_or_slow_on_a_binding(world):
     """Last in the file: its failures would open the provider's circuit for
     the tests after it.  The pause first lets the breaker's window (10 s)
@@ -256,20 +273,3 @@ def test_the_provider_failing_or_slow_on_a_binding(world):
     assert [(o, x) for o, _, x in audit_ops(world, who)][:4] == [
         ("card.start", "success"), ("card.fail", "failed"),
         ("card.start", "success"), ("card.fail", "failed")]
-
-
-def test_a_destroyed_borrowers_cards_are_gone(world):
-    """Retention's destruction (vault/shred.c) takes the payout cards with
-    the borrower's key: the token and the masked number are not left
-    behind, even sealed."""
-    from test_retention import SHIPPED, day
-    s = world["senim"]
-    who = new_borrower(world)
-    card = bind_card(world, who)
-    for c in s.get("/v1/me/consents", token=who["token"]).json["consents"]:
-        if c.get("state", "active") == "active":
-            r = s.delete("/v1/me/consents/" + c["id"], token=who["token"])
-            assert r.status == 200, r
-    p = s.cli("retention", "run", "--file", SHIPPED, "--date", day(31))
-    assert "%s consent_withdrawn destroy" % who["sid"] in p.stdout.decode(), p.stdout
-    assert s.sql("SELECT COUNT(*) FROM cards WHERE id = '%s'" % card) == [["0"]]
