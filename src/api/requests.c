@@ -305,7 +305,7 @@ static enum senim_result file_answer(struct http_request *req, struct http_respo
 	if (result)
 		return result;
 	int self = strcmp(op->channel, "app") == 0;
-	int32_t today = requests_day_of(clock_now_us());
+	int32_t today = clock_kz_day(clock_now_us());
 	json_t *o = request_json(&op->req, self ? lang_index(req) : -1, today);
 	if (op->existing)
 		return http_reply_json(resp, 200, o);
@@ -437,7 +437,7 @@ static enum senim_result read_answer(struct http_request *req, struct http_respo
 	if (result)
 		return result;
 	int lang = op->subject_id ? lang_index(req) : -1;
-	int32_t today = requests_day_of(clock_now_us());
+	int32_t today = clock_kz_day(clock_now_us());
 	if (op->id) {
 		json_t *o = request_json(&op->rows[0], lang, today);
 		if (o && op->rows[0].has_text)
@@ -585,7 +585,7 @@ static enum senim_result change_answer(struct http_request *req,
 			       "unknown_staff");
 	if (op->refused.why != ACCESS_GRANTED)
 		return api_reply_refusal(req, resp, &op->refused);
-	json_t *o = request_json(&op->req, -1, requests_day_of(clock_now_us()));
+	json_t *o = request_json(&op->req, -1, clock_kz_day(clock_now_us()));
 	if (o && strcmp(op->req.type, "correction") == 0 &&
 	    strcmp(op->req.status, "accepted") == 0)
 		json_object_set_new(o, "notices_queued", json_integer(op->notices));

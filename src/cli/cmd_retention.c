@@ -120,8 +120,7 @@ static void on_step(const struct retention_step *s, void *ctx)
 
 static int today_kz(void)
 {
-	int64_t s = clock_now_us() / 1000000 + 5 * 3600;
-	return (int)(s / 86400);
+	return clock_kz_day(clock_now_us());
 }
 
 static int run(struct cli_common *common, const char *file, int32_t day, size_t chunk,

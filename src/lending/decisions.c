@@ -715,18 +715,16 @@ static enum senim_result decide_tx(struct store_tx *tx, void *arg)
 	int recorded = 0;
 	err = loan_events_append_tx(
 		tx, op->ex->kr, dek,
-		&(struct loan_event_new){
-			.subject_id = a->subject_id,
-			.contract_number = a->id,
-			.event = BUREAU_EVENT_APPLIED,
-			.occurred_on =
-				(int32_t)((now / 1000000 + EOD_UTC_OFFSET_S) / 86400),
-			.amount_tiyn = a->amount_tiyn,
-			.outstanding_tiyn = BUREAU_ABSENT,
-			.overdue_days = BUREAU_ABSENT,
-			.purpose = APPLIED_PURPOSE,
-			.actor = op->actor,
-			.request_id = op->request_id },
+		&(struct loan_event_new){ .subject_id = a->subject_id,
+					  .contract_number = a->id,
+					  .event = BUREAU_EVENT_APPLIED,
+					  .occurred_on = clock_kz_day(now),
+					  .amount_tiyn = a->amount_tiyn,
+					  .outstanding_tiyn = BUREAU_ABSENT,
+					  .overdue_days = BUREAU_ABSENT,
+					  .purpose = APPLIED_PURPOSE,
+					  .actor = op->actor,
+					  .request_id = op->request_id },
 		&recorded);
 	if (err)
 		goto fail;

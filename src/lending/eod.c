@@ -21,8 +21,7 @@
 
 int32_t eod_today(void)
 {
-	int64_t s = clock_now_us() / 1000000 + EOD_UTC_OFFSET_S;
-	return (int32_t)(s >= 0 ? s / 86400 : (s - 86399) / 86400);
+	return clock_kz_day(clock_now_us());
 }
 
 struct run {

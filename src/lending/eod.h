@@ -35,7 +35,6 @@
 
 #define EOD_CHUNK_DEFAULT 500
 #define EOD_CHUNK_MAX 10000
-#define EOD_UTC_OFFSET_S (5 * 3600) /* Kazakhstan, UTC+5 */
 
 /* Today's day number (core/schedule.h) in Kazakhstan, by the clock. */
 int32_t eod_today(void);

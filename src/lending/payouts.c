@@ -69,13 +69,6 @@ static void key_of(const char *app_id, char key[PAYMENT_KEY_SIZE])
 	snprintf(key, PAYMENT_KEY_SIZE, "%s%s", PAYMENT_KEY_PREFIX, app_id + 4);
 }
 
-/* The day number of a wall-clock time in Kazakhstan (UTC+5). */
-static int32_t payout_day(int64_t us)
-{
-	int64_t s = us / 1000000 + PAYOUT_UTC_OFFSET_S;
-	return (int32_t)(s / 86400 - (s % 86400 < 0));
-}
-
 /* The first recipient with a payout/1 service. */
 static int find_service(const struct recipients *rs, const struct recipient **rc,
 			const struct recipient_service **svc)
@@ -541,7 +534,7 @@ static enum senim_result complete(struct store_tx *tx, struct settle *s)
 		goto fail;
 	int method = loan_method_parse(store_rows_text(r, 4, NULL));
 	snprintf(number, sizeof(number), "%s", store_rows_text(r, 5, NULL));
-	int32_t day = payout_day(s->w->a.completed_at * 1000000);
+	int32_t day = clock_kz_day(s->w->a.completed_at * 1000000);
 	int y, m, d;
 	char date[11];
 	schedule_ymd(day, &y, &m, &d);

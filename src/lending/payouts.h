@@ -54,10 +54,9 @@
 /* A claim's lease: the send's deadline (the recipient's timeouts times the
  * hub's attempts) and this margin for the settling write. */
 #define PAYOUT_LEASE_MARGIN_MS 5000
-#define PAYOUT_ATTEMPTS_MAX 8	       /* retryable failures before `failed` */
-#define PAYOUT_BACKOFF_MS 2000	       /* the first pause; doubles, capped at 10 min */
-#define PAYOUT_UTC_OFFSET_S (5 * 3600) /* Kazakhstan: the payout day's zone */
-#define PAYOUT_CONFIRM_DAYS 7	       /* serve's default: a confirmation awaited */
+#define PAYOUT_ATTEMPTS_MAX 8  /* retryable failures before `failed` */
+#define PAYOUT_BACKOFF_MS 2000 /* the first pause; doubles, capped at 10 min */
+#define PAYOUT_CONFIRM_DAYS 7  /* serve's default: a confirmation awaited */
 #define PAYOUT_CONFIRM_DAYS_MAX 365
 #define PAYOUT_EXPIRE_BATCH 100 /* applications expired per write */
 

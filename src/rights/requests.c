@@ -21,11 +21,6 @@
 #include "vault/vault.h"
 #include "common/banned.h"
 
-/* Kazakhstan keeps one time zone, UTC+5, since 1 March 2024: the day a
- * request arrives is the day there. */
-#define KZ_OFFSET_US (5LL * 3600 * 1000000)
-#define DAY_US (86400LL * 1000000)
-
 /* The category and field a question's text is sealed under (vault.h). */
 #define TEXT_CATEGORY "rights_request"
 /* The category and fields a released access package is sealed under. */
@@ -61,15 +56,6 @@ int request_type_parse(const char *code)
 int request_type_days(enum request_type t)
 {
 	return (unsigned)t < REQUEST_TYPE__COUNT ? types[t].days : 0;
-}
-
-int32_t requests_day_of(int64_t us)
-{
-	int64_t t = us + KZ_OFFSET_US;
-	int64_t d = t / DAY_US;
-	if (t % DAY_US < 0)
-		d--;
-	return (int32_t)d;
 }
 
 int request_id_valid(const char *s)
@@ -330,7 +316,7 @@ enum senim_result requests_file_prepare(const struct workdays *cal,
 	int64_t now = clock_now_us();
 	id_time_ordered(q->id, "rqt_", now / 1000);
 	q->filed_at = q->updated_at = now;
-	q->filed_day = requests_day_of(now);
+	q->filed_day = clock_kz_day(now);
 	int32_t due;
 	enum senim_result err = workdays_add(
 		cal, q->filed_day, request_type_days(op->type), &due, &op->missing_year);
@@ -796,7 +782,7 @@ static enum senim_result destruction_ground(struct store_tx *tx, const char *sub
 	}
 	const char *minimum = NULL;
 	enum senim_result err = retention_keeping_tx(
-		tx, rules, subject_id, requests_day_of(clock_now_us()), &minimum);
+		tx, rules, subject_id, clock_kz_day(clock_now_us()), &minimum);
 	if (!err && minimum)
 		*ground = "keeping_period";
 	return err;
@@ -1323,6 +1309,6 @@ static enum senim_result metrics_tx(struct store_tx *tx, void *arg)
 
 enum senim_result requests_metrics(struct store *st, struct buf *out)
 {
-	struct metrics_read m = { .out = out, .today = requests_day_of(clock_now_us()) };
+	struct metrics_read m = { .out = out, .today = clock_kz_day(clock_now_us()) };
 	return store_read(st, metrics_tx, &m);
 }

@@ -74,9 +74,6 @@ int request_type_parse(const char *code);
 /* Working days the law gives to answer a type (docs/rights.md). */
 int request_type_days(enum request_type t);
 
-/* The day (since 1970-01-01) of a time in Kazakhstan (UTC+5). */
-int32_t requests_day_of(int64_t us);
-
 /* 1 when s is a request id ("rqt_" and 22 id characters). */
 int request_id_valid(const char *s);
 

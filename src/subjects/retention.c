@@ -25,12 +25,9 @@
 
 #define ID_MAX 64
 /* Days in Kazakhstan (UTC+5), as end of day counts them. */
-#define KZ_OFFSET_S (5 * 3600)
-
 static int32_t day_of_seconds(int64_t s)
 {
-	s += KZ_OFFSET_S;
-	return (int32_t)(s >= 0 ? s / 86400 : (s - 86399) / 86400);
+	return clock_kz_day(s * 1000000);
 }
 
 /* ---- one subject's state ---------------------------------------------------------- */

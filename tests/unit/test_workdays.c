@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/textconf.h"
+#include "core/schedule.h"
 #include "core/workdays.h"
 #include "common/banned.h"
 
@@ -209,6 +211,21 @@ static void test_shipped_files(void **state)
 	workdays_free(w);
 }
 
+/* A day in Kazakhstan begins at 19:00 UTC the evening before (UTC+5). */
+static void test_kazakhstan_days(void **state)
+{
+	(void)state;
+	int32_t d = schedule_day(2026, 12, 7);
+	int64_t start = clock_kz_day_start_us(d);
+	assert_int_equal(start, (int64_t)1796583600 * 1000000); /* 2026-12-06T19:00Z */
+	assert_int_equal(clock_kz_day(start), d);
+	assert_int_equal(clock_kz_day(start - 1), d - 1);
+	assert_int_equal(clock_kz_day(start + 86400LL * 1000000 - 1), d);
+	/* Before 1970 too: the day floors, it does not truncate toward 0. */
+	assert_int_equal(clock_kz_day(clock_kz_day_start_us(-3) + 1), -3);
+	assert_int_equal(clock_kz_day(clock_kz_day_start_us(-3) - 1), -4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_map_and_count),
 		cmocka_unit_test(test_weekday),
 		cmocka_unit_test(test_shipped_files),
+		cmocka_unit_test(test_kazakhstan_days),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
