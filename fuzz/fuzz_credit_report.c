@@ -8,11 +8,11 @@
  * no leak" and codec_checks.h's checks of every verdict, a report that
  * parses ok keeps every rule of docs/connectors/credit_report.md, checked
  * here again from the struct: the IIN asked about, at most 200 loans and
- * none without a history, each loan's amounts, days, overdue within
- * outstanding, closed_on set exactly when closed and not before opened_on,
- * the total equal to the open loans' outstanding, the score within its
- * range, the enquiries ordered; and its kept record has exactly the items
- * asked for and no IIN of the answer.
+ * none without a history, each loan's amounts (a monthly payment given or
+ * not), days, overdue within outstanding, closed_on set exactly when closed
+ * and not before opened_on, the total equal to the open loans'
+ * outstanding, the score within its range, the enquiries ordered; and its
+ * kept record has exactly the items asked for and no IIN of the answer.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +38,9 @@ static void check_report(const struct bureau_report *r, const char *asked)
 		    l->outstanding_tiyn < 0 || l->outstanding_tiyn > CODEC_TIYN_MAX ||
 		    l->overdue_tiyn < 0 || l->overdue_tiyn > l->outstanding_tiyn ||
 		    l->overdue_days < 0 || l->overdue_days > BUREAU_OVERDUE_DAYS_MAX ||
+		    (l->monthly_payment_tiyn != BUREAU_ABSENT &&
+		     (l->monthly_payment_tiyn < 0 ||
+		      l->monthly_payment_tiyn > CODEC_TIYN_MAX)) ||
 		    (l->status == BUREAU_LOAN_CLOSED) != (l->closed_on != NULL) ||
 		    (l->closed_on && strcmp(l->opened_on, l->closed_on) > 0) ||
 		    !codec_date_ok(l->opened_on) ||

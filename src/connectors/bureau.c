@@ -114,6 +114,16 @@ static int check_loan(json_t *x, size_t i, struct bureau_loan *l, struct codec_v
 	    !codec_enum(x, path, "status", loan_statuses, 0, &k, v))
 		return 0;
 	l->status = (enum bureau_loan_status)k;
+	/* Optional: absent or null is not given. */
+	l->monthly_payment_tiyn = BUREAU_ABSENT;
+	if (json_object_get(x, "monthly_payment_tiyn")) {
+		int is_null;
+		if (!codec_int(x, path, "monthly_payment_tiyn", 0, CODEC_TIYN_MAX, 1,
+			       &l->monthly_payment_tiyn, &is_null, v))
+			return 0;
+		if (is_null)
+			l->monthly_payment_tiyn = BUREAU_ABSENT;
+	}
 	if (l->overdue_tiyn > l->outstanding_tiyn)
 		return codec_fail(v, CODEC_INVALID_ANSWER,
 				  "%s.overdue_tiyn exceeds outstanding_tiyn", path);
@@ -242,13 +252,22 @@ enum senim_result bureau_report_parse(const char *body, size_t len, const char *
 
 static json_t *kept_loan(const struct bureau_loan *l)
 {
-	return json_pack("{s:s, s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:s}", "contract_ref",
-			 l->contract_ref, "lender_kind", lender_kinds[l->lender_kind],
-			 "opened_on", l->opened_on, "closed_on", l->closed_on,
-			 "original_tiyn", (json_int_t)l->original_tiyn,
-			 "outstanding_tiyn", (json_int_t)l->outstanding_tiyn,
-			 "overdue_days", (json_int_t)l->overdue_days, "overdue_tiyn",
-			 (json_int_t)l->overdue_tiyn, "status", loan_statuses[l->status]);
+	json_t *k = json_pack(
+		"{s:s, s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:s}", "contract_ref",
+		l->contract_ref, "lender_kind", lender_kinds[l->lender_kind], "opened_on",
+		l->opened_on, "closed_on", l->closed_on, "original_tiyn",
+		(json_int_t)l->original_tiyn, "outstanding_tiyn",
+		(json_int_t)l->outstanding_tiyn, "overdue_days",
+		(json_int_t)l->overdue_days, "overdue_tiyn", (json_int_t)l->overdue_tiyn,
+		"status", loan_statuses[l->status]);
+	/* The monthly payment only when the bureau gave it. */
+	if (k && l->monthly_payment_tiyn != BUREAU_ABSENT &&
+	    json_object_set_new(k, "monthly_payment_tiyn",
+				json_integer((json_int_t)l->monthly_payment_tiyn)) != 0) {
+		json_decref(k);
+		return NULL;
+	}
+	return k;
 }
 
 static json_t *kept_score(const struct bureau_report *r)

@@ -11,7 +11,8 @@
  * page.  A report that parses ok keeps these invariants:
  *   - iin is the IIN asked about (else the verdict is wrong_subject);
  *   - at most BUREAU_LOANS_MAX loans; none when has_history is false;
- *   - each loan: amounts 0..10^15, overdue_tiyn <= outstanding_tiyn,
+ *   - each loan: amounts 0..10^15 (monthly_payment_tiyn too, or
+ *     BUREAU_ABSENT when not given), overdue_tiyn <= outstanding_tiyn,
  *     overdue_days 0..36500, closed_on set exactly when status is closed,
  *     and then opened_on <= closed_on;
  *   - total_debt_tiyn is the sum of outstanding_tiyn over the open loans;
@@ -49,6 +50,8 @@
 #define BUREAU_EVENTS_MAX 500
 #define BUREAU_OVERDUE_DAYS_MAX 36500
 #define BUREAU_ENQUIRIES_MAX 10000
+/* An optional amount not given (not sent, or null or absent in an answer). */
+#define BUREAU_ABSENT (-1LL)
 
 /* ---- credit_report/1: the request ------------------------------------------ */
 
@@ -93,6 +96,9 @@ struct bureau_loan {
 	long long original_tiyn, outstanding_tiyn, overdue_tiyn;
 	long long overdue_days;
 	enum bureau_loan_status status;
+	/* The contract's periodic (monthly) payment, 0..10^15, or
+	 * BUREAU_ABSENT when the bureau gave none (null or no key). */
+	long long monthly_payment_tiyn;
 };
 
 /* A report that parsed ok.  Every string points into `root_`, which the
@@ -135,7 +141,8 @@ void bureau_report_free(struct bureau_report *r);
  * The kept record: a new JSON object with one key per item of the
  * service's `receives` (report.has_history -> true/false, report.score ->
  * {"max", "min", "model", "value"} or null, report.loans -> the loans with
- * only the page's fields, report.total_debt_tiyn, report.enquiries ->
+ * only the page's fields (monthly_payment_tiyn only when given),
+ * report.total_debt_tiyn, report.enquiries ->
  * {"last_30_days", "last_90_days"}, report.self_excluded -> true/false).  Nothing the page does not define is
  * in it.  SENIM_ERR_INVALID when `s` names an item that is not a
  * credit_report/1 answer field (a service of another API); SENIM_ERR_NOMEM.
@@ -164,7 +171,6 @@ enum bureau_event_kind {
 
 /* One event, as the caller has it.  Borrowed strings.  An optional
  * amount is BUREAU_ABSENT when not sent (null on the wire). */
-#define BUREAU_ABSENT (-1LL)
 struct bureau_loan_event {
 	const char *event_id; /* 1-64 characters, "lev_..." */
 	enum bureau_event_kind event;

@@ -91,7 +91,7 @@ void decisions_inputs_from(const json_t *report, const json_t *phone,
 	const json_t *enq = report ? json_object_get(report, "report.enquiries") : NULL;
 	if (json_is_array(loans) && json_is_object(enq)) {
 		int ok = 1;
-		int64_t worst = 0, active = 0, outstanding = 0;
+		int64_t worst = 0, active = 0, outstanding = 0, given = 0;
 		size_t i;
 		const json_t *l;
 		json_array_foreach(loans, i, l)
@@ -103,6 +103,16 @@ void decisions_inputs_from(const json_t *report, const json_t *phone,
 				json_string_value(json_object_get(l, "status"));
 			if (status && strcmp(status, "open") == 0) {
 				active++;
+				const json_t *pay =
+					json_object_get(l, "monthly_payment_tiyn");
+				if (pay && !json_is_null(pay)) {
+					/* The bureau's own monthly payment. */
+					given += capped(
+						int_of(l, "monthly_payment_tiyn", &ok),
+						SCORE_MONEY_MAX);
+					given = capped(given, SCORE_MONEY_MAX);
+					continue;
+				}
 				outstanding += capped(int_of(l, "outstanding_tiyn", &ok),
 						      SCORE_MONEY_MAX);
 				outstanding = capped(outstanding, SCORE_MONEY_MAX);
@@ -114,10 +124,12 @@ void decisions_inputs_from(const json_t *report, const json_t *phone,
 			in->bureau_overdue_days = capped(worst, SCORE_COUNT_MAX);
 			in->active_loans = capped(active, SCORE_COUNT_MAX);
 			in->enquiries_30d = capped(last30, SCORE_COUNT_MAX);
-			/* The report gives what is owed, not the monthly payment:
-			 * a year's repayment of what is outstanding stands in for
-			 * it, rounded up (docs/decisions.md). */
-			in->debt_payments_tiyn = (outstanding + 11) / 12;
+			/* Each open loan's monthly payment as the bureau gave it;
+			 * for the open loans without one, a year's repayment of
+			 * what they owe stands in for theirs, rounded up
+			 * (docs/decisions.md). */
+			in->debt_payments_tiyn =
+				capped(given + (outstanding + 11) / 12, SCORE_MONEY_MAX);
 		}
 	}
 	const json_t *score = phone ? json_object_get(phone, "phone.score") : NULL;

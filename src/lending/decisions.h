@@ -199,7 +199,10 @@ void decision_submit_dispose(void *op);
  * credit report's kept fields (report.loans, report.enquiries,
  * report.total_debt_tiyn), NULL when no bureau answered; a phone check's
  * (phone.score), NULL when none.  Sets the bureau and operator fields of
- * *in and their SCORE_IN_* bits; the rest of *in is the caller's.
+ * *in and their SCORE_IN_* bits; the rest of *in is the caller's.  The
+ * bureau's monthly payments (debt_payments_tiyn) are the open loans'
+ * monthly_payment_tiyn where the bureau gave one, plus the sum of the
+ * others' outstanding_tiyn over 12 rounded up, capped at SCORE_MONEY_MAX.
  */
 void decisions_inputs_from(const json_t *report, const json_t *phone,
 			   struct score_inputs *in);

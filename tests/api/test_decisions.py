@@ -767,6 +767,62 @@ def test_the_offers_instalment_is_counted_again(world_shipped):
     assert o.status == 200 and o.json["term_days"] == 30, o
 
 
+def indebted_borrower():
+    """As clean_borrower (500 points before the debt burden) but with a
+    history at the bureau (an even last digit): exactly one open loan,
+    owing at least 2,000,000 ₸, nothing overdue or written off, at most two
+    enquiries (150 + 100 + 80).  Its estimate alone, a twelfth of what it
+    owes, is at least 166,667 ₸ a month."""
+    while True:
+        b = scored_borrower()
+        if int(b["iin"][-1]) % 2 == 1 or not 1968 <= int(b["birth_date"][:4]) <= 1990:
+            continue
+        report = peerlib.synthetic(b["iin"])
+        loans = report["loans"]
+        opened = [x for x in loans if x["status"] == "open"]
+        if len(opened) != 1 or any(x["status"] == "written_off" for x in loans) or \
+                opened[0]["overdue_days"] or opened[0]["outstanding_tiyn"] < 200000000 or \
+                report["enquiries"]["last_30_days"] > 2:
+            continue
+        msisdn = "+" + "".join(ch for ch in b["phone"] if ch.isdigit())
+        if 0.62 <= peerlib.synthetic_phone(b["iin"], msisdn)["score"]["value"] <= 0.78:
+            return b, loans.index(opened[0])
+
+
+def test_the_bureaus_monthly_payment_is_the_burden(world_shipped):
+    """ARDFM's КДН counts each loan's own monthly payment.  300,000 ₸ a
+    month and 50,000 ₸ asked for 30 days (one payment of about 50,800 ₸,
+    1693 bp).  Without a payment from the bureau, a twelfth of the open
+    loan's 2,000,000 ₸ or more stands in: over 72 %, above the card's 50 %
+    — a hard decline.  When the bureau gives the loan's monthly payment,
+    25,000 ₸, that is what counts: (25,000 + 50,800) / 300,000 is 2526 bp,
+    the band 2001..3500 (100 points): 600, approved."""
+    s = world_shipped["senim"]
+    bureau = world_shipped["bureau"]
+    estimated, _ = indebted_borrower()
+    who = applied(world_shipped, product="dcslow", body=estimated,
+                  income=30000000, term_days=30)
+    r = submit(world_shipped, who)
+    assert r.status == 200, r
+    assert r.json["state"] == "declined", r.json
+    assert r.json["decline_reason"] == "debt_burden_over_limit"
+
+    given, i = indebted_borrower()
+    payments = [None] * i + [2500000]
+    bureau.control("POST", "monthly-payments", {"iin": given["iin"], "payments": payments})
+    try:
+        who = applied(world_shipped, product="dcslow", body=given,
+                      income=30000000, term_days=30)
+        r = submit(world_shipped, who)
+        assert r.status == 200, r
+        assert r.json["state"] == "approved", r.json
+        assert points_of(world_shipped, who["app"]["id"]) == [["approve", "600", ""]]
+        o = s.get("/v1/me/applications/%s/offer" % who["app"]["id"], token=who["token"])
+        assert o.status == 200 and o.json["amount_tiyn"] == 5000000, o
+    finally:
+        bureau.control("POST", "monthly-payments", {"iin": given["iin"], "payments": []})
+
+
 def test_the_income_is_sealed_and_shown_only_to_the_borrower(world_shipped):
     s = world_shipped["senim"]
     income = 73918264537  # distinctive: nowhere else in the database

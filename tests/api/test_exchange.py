@@ -127,9 +127,9 @@ def calm_peer(world):
     yield
 
 
-def register(world, consents=("credit_bureau_pkb",)):
+def register(world, consents=("credit_bureau_pkb",), body=None):
     s = world["senim"]
-    body = borrower()
+    body = body or borrower()
     r = s.post("/v1/subjects", body, token=world["staff"]["underwriter"], headers=ID)
     assert r.status == 201, r
     token = s.borrower_token(body["phone"])
@@ -384,6 +384,33 @@ def test_a_bad_answer_is_refused_and_nothing_kept(world, mode, code):
     assert kept(world, sid) == 0
     rows = register_rows(world, sid)
     assert [(d, o) for d, _, _, o, *_ in rows] == [("out", "failed")]
+
+
+def test_a_monthly_payment_is_kept_when_the_bureau_gives_it(world):
+    """loans[].monthly_payment_tiyn is optional: kept in report.loans when
+    the bureau gives it, absent from a loan it gave none for (nor null).
+    Out of range, the whole answer is invalid_answer and nothing is kept."""
+    while True:
+        body = borrower()
+        if len(peerlib.synthetic(body["iin"])["loans"]) >= 2:
+            break
+    sid, _, _ = register(world, body=body)
+    world["peer"].control("POST", "monthly-payments",
+                          {"iin": body["iin"], "payments": [120000, None]})
+    r = check(world, sid)
+    assert r.status == 200, r
+    loans = r.json["received"]["report.loans"]
+    assert loans[0]["monthly_payment_tiyn"] == 120000
+    assert all("monthly_payment_tiyn" not in x for x in loans[1:])
+    want = peerlib.synthetic(body["iin"])["loans"]
+    assert [{k: v for k, v in x.items() if k != "monthly_payment_tiyn"}
+            for x in loans] == want
+
+    sid, _, _ = register(world)
+    world["peer"].mode("lie", lie="payment_out_of_range")
+    r = check(world, sid, recipient="pkb_lie")
+    assert r.status == 502 and r.json["code"] == "recipient_invalid_answer", r
+    assert kept(world, sid) == 0
 
 
 def test_a_stalled_bureau_times_out(world):

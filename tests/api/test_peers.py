@@ -80,6 +80,10 @@ def report_breaks(r, asked):
             return "opened_on"
         if not 0 <= x["overdue_days"] <= 36500 or x["overdue_tiyn"] > x["outstanding_tiyn"]:
             return "overdue"
+        pay = x.get("monthly_payment_tiyn")
+        if pay is not None and (not isinstance(pay, int) or isinstance(pay, bool) or
+                                not 0 <= pay <= 10 ** 15):
+            return "monthly_payment_tiyn"
         if x["status"] == "open":
             total += x["outstanding_tiyn"]
     if r["total_debt_tiyn"] != total:
@@ -278,12 +282,46 @@ def test_wrong_person(b):
     ("negative_amount", "original_tiyn"),
     ("score_out_of_range", "score"),
     ("closed_without_date", "closed_on"),
+    ("payment_out_of_range", "monthly_payment_tiyn"),
 ])
 def test_lie(b, variant, rule):
     b.mode("lie", lie=variant)
     r = ask(b)
     assert r.status == 200
     assert report_breaks(r.json, IIN) == rule
+
+
+def test_monthly_payments_only_when_named(b):
+    """A report has no monthly_payment_tiyn unless a test names the
+    payments of that IIN's loans; null is sent as null, loans past the list
+    have none, [] and a reset forget them."""
+    assert all("monthly_payment_tiyn" not in x for x in ask(b).json["loans"])
+    n = len(peerlib.synthetic(IIN)["loans"])
+    assert n >= 2
+    assert b.control("POST", "monthly-payments",
+                     {"iin": IIN, "payments": [120000, None]}) == \
+        {"iin": IIN, "payments": [120000, None]}
+    doc = ask(b).json
+    assert report_breaks(doc, IIN) is None
+    assert doc["loans"][0]["monthly_payment_tiyn"] == 120000
+    assert doc["loans"][1]["monthly_payment_tiyn"] is None
+    assert all("monthly_payment_tiyn" not in x for x in doc["loans"][2:])
+    want = peerlib.synthetic(IIN)
+    for x in doc["loans"]:
+        x.pop("monthly_payment_tiyn", None)
+    assert {k: doc[k] for k in want} == want
+    # Another IIN is untouched.
+    other = ask(b, report_request(peerlib.next_iin(IIN))).json
+    assert all("monthly_payment_tiyn" not in x for x in other["loans"])
+    b.control("POST", "monthly-payments", {"iin": IIN, "payments": []})
+    assert all("monthly_payment_tiyn" not in x for x in ask(b).json["loans"])
+    b.control("POST", "monthly-payments", {"iin": IIN, "payments": [1]})
+    b.reset()
+    assert all("monthly_payment_tiyn" not in x for x in ask(b).json["loans"])
+    for body in ({"iin": IIN, "payments": [-1]}, {"iin": IIN, "payments": [10 ** 15 + 1]},
+                 {"iin": IIN, "payments": [True]}, {"iin": IIN, "payments": ["1"]},
+                 {"iin": IIN, "payments": 5}, {"iin": IIN}, {"payments": []}):
+        assert b.post("/_control/monthly-payments", body).status == 400, body
 
 
 def test_mode_requests_are_checked(b):

@@ -15,7 +15,8 @@ event_id (GET /_control/events).  The control API, the modes and the
 options every peer takes are peerlib's; `lie` variants:
 
     credit report  total_mismatch (default), negative_amount,
-                   score_out_of_range, closed_without_date
+                   score_out_of_range, closed_without_date,
+                   payment_out_of_range
     loan events    missing_result (default), reordered, unknown_status
 
 wrong_person answers a report for the next IIN, and loan-event results
@@ -25,6 +26,14 @@ self_excluded (a voluntary refusal of loans, Law 56-V art. 3(3-3)) is false
 unless the IIN was named by --self-excluded or by
     POST /_control/self-excluded  {"iin", "excluded": true|false}
 (forgotten by /_control/reset, except the command line's).
+
+A loan's monthly_payment_tiyn (optional in credit_report/1) is given only
+when a test names it:
+    POST /_control/monthly-payments  {"iin", "payments": [P0, P1, ...]}
+gives loans[i] of that IIN's report the payment Pi (an integer 0..10^15,
+or null to send null); loans past the list have none, and an empty list
+forgets the IIN (so does /_control/reset).  Without it the report is
+exactly peerlib.synthetic(iin).
 
 Usage: credit_bureau.py --port 0 [--token T] [--tls-cert C --tls-key K
        [--client-ca CA]] [--delay-ms N] [--unknown-iin IIN]...
@@ -59,11 +68,15 @@ class Bureau(peerlib.Peer):
         super().configure(args)
         self.excluded_at_start = set(args.self_excluded or ())
         self.excluded = set(self.excluded_at_start)
+        self.payments = {}
 
     def reset(self):
         self.excluded = set(getattr(self, "excluded_at_start", ()))
+        self.payments = {}
 
     def control_post(self, path, body):
+        if path == "/_control/monthly-payments":
+            return self.set_payments(body)
         if path != "/_control/self-excluded":
             return None
         if not isinstance(body, dict) or not isinstance(body.get("excluded"), bool):
@@ -74,6 +87,21 @@ class Bureau(peerlib.Peer):
         else:
             self.excluded.discard(iin)
         return {"iin": iin, "excluded": body["excluded"]}
+
+    def set_payments(self, body):
+        want_object(body)
+        iin = peerlib.want_iin(body)
+        payments = body.get("payments")
+        if not isinstance(payments, list) or len(payments) > 200 or any(
+                p is not None and (not isinstance(p, int) or isinstance(p, bool) or
+                                   not 0 <= p <= TIYN_MAX) for p in payments):
+            raise bad("payments must be a list of at most 200 integers from 0 to %d "
+                      "or nulls" % TIYN_MAX)
+        if payments:
+            self.payments[iin] = list(payments)
+        else:
+            self.payments.pop(iin, None)
+        return {"iin": iin, "payments": payments}
 
     # ---- credit_report/1 -----------------------------------------------------
 
@@ -106,6 +134,8 @@ class Bureau(peerlib.Peer):
                "generated_at": peerlib.now_rfc3339()}
         out.update(peerlib.synthetic(iin))
         out["self_excluded"] = iin in self.excluded
+        for loan, p in zip(out["loans"], self.payments.get(iin, ())):
+            loan["monthly_payment_tiyn"] = p
         return out
 
     def credit_report_wrong_person(self, body, answer):
@@ -133,6 +163,15 @@ class Bureau(peerlib.Peer):
                                 "overdue_days": 0, "overdue_tiyn": 0,
                                 "status": "closed"}]
             answer["total_debt_tiyn"] = 0
+        elif variant == "payment_out_of_range":
+            if not answer["loans"]:
+                answer["has_history"] = True
+                answer["loans"] = [{"contract_ref": "c-lie", "lender_kind": "bank",
+                                    "opened_on": "2020-01-01",
+                                    "closed_on": "2020-06-01", "original_tiyn": 100,
+                                    "outstanding_tiyn": 0, "overdue_days": 0,
+                                    "overdue_tiyn": 0, "status": "closed"}]
+            answer["loans"][0]["monthly_payment_tiyn"] = TIYN_MAX + 1
         return answer
 
     # ---- loan_event/1 --------------------------------------------------------

@@ -241,6 +241,23 @@ static const struct row report_rows[] = {
 	    { "loans/0/overdue_days", "36501" }),
 	BAD("overdue above outstanding", "loans[0].overdue_tiyn exceeds outstanding_tiyn",
 	    { "loans/0/overdue_tiyn", "2500001" }),
+	OK_ROW("monthly payment given", { "loans/0/monthly_payment_tiyn", "120000" }),
+	OK_ROW("monthly payment null", { "loans/0/monthly_payment_tiyn", "null" }),
+	OK_ROW("monthly payment at 10^15",
+	       { "loans/1/monthly_payment_tiyn", "1000000000000000" }),
+	OK_ROW("monthly payment zero", { "loans/0/monthly_payment_tiyn", "0" }),
+	BAD("monthly payment negative",
+	    "loans[0].monthly_payment_tiyn is not from 0 to 1000000000000000",
+	    { "loans/0/monthly_payment_tiyn", "-1" }),
+	BAD("monthly payment above 10^15",
+	    "loans[1].monthly_payment_tiyn is not from 0 to 1000000000000000",
+	    { "loans/1/monthly_payment_tiyn", "1000000000000001" }),
+	BAD("monthly payment real", "loans[0].monthly_payment_tiyn is not an integer",
+	    { "loans/0/monthly_payment_tiyn", "100.5" }),
+	BAD("monthly payment text", "loans[0].monthly_payment_tiyn is not an integer",
+	    { "loans/0/monthly_payment_tiyn", "\"120000\"" }),
+	BAD("monthly payment boolean", "loans[0].monthly_payment_tiyn is not an integer",
+	    { "loans/0/monthly_payment_tiyn", "true" }),
 	BAD("status", "loans[0].status is not one of the API's values",
 	    { "loans/0/status", "\"paid\"" }),
 	BAD("total mismatch",
@@ -428,6 +445,49 @@ static void test_report_kept(void **state)
 	assert_null(k);
 	bureau_report_free(rep);
 	free(text);
+}
+
+/* The optional monthly payment: in the struct (BUREAU_ABSENT when absent
+ * or null) and in the kept loan only when the bureau gave it. */
+static void test_report_monthly_payment(void **state)
+{
+	(void)state;
+	static const char *const loans[] = { "report.loans", NULL };
+	struct svc s;
+	make_svc(&s, loans);
+	const struct row given =
+		OK_ROW("given", { "loans/0/monthly_payment_tiyn", "120000" },
+		       { "loans/1/monthly_payment_tiyn", "null" });
+	const struct row absent = OK_ROW("absent", { NULL, NULL });
+	const struct row *rows[] = { &given, &absent };
+	for (size_t i = 0; i < 2; i++) {
+		char *text = mutate(report_base, rows[i]);
+		struct bureau_report *rep;
+		struct codec_verdict v;
+		assert_int_equal(
+			bureau_report_parse(text, strlen(text), SUBJECT, NOW_S, &rep, &v),
+			SENIM_OK);
+		assert_non_null(rep);
+		assert_int_equal(rep->loans[0].monthly_payment_tiyn,
+				 i == 0 ? 120000 : BUREAU_ABSENT);
+		assert_int_equal(rep->loans[1].monthly_payment_tiyn, BUREAU_ABSENT);
+		json_t *k;
+		assert_int_equal(bureau_report_kept(rep, &s.s, &k), SENIM_OK);
+		json_t *kl = json_object_get(k, "report.loans");
+		json_t *p0 =
+			json_object_get(json_array_get(kl, 0), "monthly_payment_tiyn");
+		if (i == 0)
+			assert_int_equal(json_integer_value(p0), 120000);
+		else
+			assert_null(p0);
+		assert_null(
+			json_object_get(json_array_get(kl, 1), "monthly_payment_tiyn"));
+		assert_int_equal(json_object_size(json_array_get(kl, 0)),
+				 i == 0 ? 10 : 9);
+		json_decref(k);
+		bureau_report_free(rep);
+		free(text);
+	}
 }
 
 static void test_report_request(void **state)
@@ -1250,6 +1310,7 @@ int main(void)
 		cmocka_unit_test(test_report_rows),
 		cmocka_unit_test(test_report_whole),
 		cmocka_unit_test(test_report_kept),
+		cmocka_unit_test(test_report_monthly_payment),
 		cmocka_unit_test(test_report_request),
 		cmocka_unit_test(test_events_rows),
 		cmocka_unit_test(test_events_request),

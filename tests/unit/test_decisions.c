@@ -90,6 +90,77 @@ static void test_inputs_from_answers(void **state)
 	json_decref(bad);
 }
 
+/* The bureau's monthly payments: each open loan's own where the bureau
+ * gave one (a closed loan's never counts), the estimate over the rest's
+ * outstanding; without any given, exactly the estimate alone. */
+static void test_inputs_with_monthly_payments(void **state)
+{
+	(void)state;
+	json_t *report = json_pack(
+		"{s:[{s:s,s:I,s:I,s:I},{s:s,s:I,s:I},{s:s,s:I,s:I,s:n},"
+		"{s:s,s:I,s:I,s:I},{s:s,s:I,s:I,s:I}],s:{s:I,s:I}}",
+		"report.loans",
+		/* open, its payment given: 70,000 */
+		"status", "open", "overdue_days", (json_int_t)0, "outstanding_tiyn",
+		(json_int_t)9000000, "monthly_payment_tiyn", (json_int_t)70000,
+		/* open, none given: estimated */
+		"status", "open", "overdue_days", (json_int_t)0, "outstanding_tiyn",
+		(json_int_t)1000001,
+		/* open, null: estimated */
+		"status", "open", "overdue_days", (json_int_t)0, "outstanding_tiyn",
+		(json_int_t)200000, "monthly_payment_tiyn",
+		/* open, a zero payment given */
+		"status", "open", "overdue_days", (json_int_t)0, "outstanding_tiyn",
+		(json_int_t)5000000, "monthly_payment_tiyn", (json_int_t)0,
+		/* closed: nothing counted */
+		"status", "closed", "overdue_days", (json_int_t)0, "outstanding_tiyn",
+		(json_int_t)0, "monthly_payment_tiyn", (json_int_t)99999,
+		"report.enquiries", "last_30_days", (json_int_t)0, "last_90_days",
+		(json_int_t)0);
+	assert_non_null(report);
+	struct score_inputs in;
+	memset(&in, 0, sizeof(in));
+	decisions_inputs_from(report, NULL, &in);
+	assert_int_equal(in.missing & SCORE_IN_BUREAU, 0);
+	assert_int_equal(in.active_loans, 4);
+	assert_int_equal(in.debt_payments_tiyn, 70000 + (1200001 + 11) / 12);
+
+	/* Every open loan's given: no estimate at all. */
+	json_t *loans = json_object_get(report, "report.loans");
+	json_object_set_new(json_array_get(loans, 1), "monthly_payment_tiyn",
+			    json_integer(1000));
+	json_object_set_new(json_array_get(loans, 2), "monthly_payment_tiyn",
+			    json_integer(30));
+	memset(&in, 0, sizeof(in));
+	decisions_inputs_from(report, NULL, &in);
+	assert_int_equal(in.debt_payments_tiyn, 70000 + 1000 + 30);
+
+	/* None given: the estimate over every open loan, as without the field. */
+	for (size_t i = 0; i < json_array_size(loans); i++)
+		json_object_del(json_array_get(loans, i), "monthly_payment_tiyn");
+	memset(&in, 0, sizeof(in));
+	decisions_inputs_from(report, NULL, &in);
+	assert_int_equal(in.debt_payments_tiyn,
+			 (9000000 + 1000001 + 200000 + 5000000 + 11) / 12);
+
+	/* Capped: payments at the most the scorecard takes. */
+	json_object_set_new(json_array_get(loans, 0), "monthly_payment_tiyn",
+			    json_integer(SCORE_MONEY_MAX));
+	json_object_set_new(json_array_get(loans, 3), "monthly_payment_tiyn",
+			    json_integer(SCORE_MONEY_MAX));
+	memset(&in, 0, sizeof(in));
+	decisions_inputs_from(report, NULL, &in);
+	assert_int_equal(in.debt_payments_tiyn, SCORE_MONEY_MAX);
+
+	/* A payment that is not a non-negative integer: no bureau input. */
+	json_object_set_new(json_array_get(loans, 0), "monthly_payment_tiyn",
+			    json_string("70000"));
+	memset(&in, 0, sizeof(in));
+	decisions_inputs_from(report, NULL, &in);
+	assert_int_equal(in.missing & SCORE_IN_BUREAU, SCORE_IN_BUREAU);
+	json_decref(report);
+}
+
 static struct product product(int64_t rate_bp, int64_t fee_bp)
 {
 	struct product p;
@@ -251,6 +322,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inputs_from_answers),
+		cmocka_unit_test(test_inputs_with_monthly_payments),
 		cmocka_unit_test(test_offer),
 		cmocka_unit_test(test_instalment),
 	};
