@@ -144,6 +144,8 @@ enum senim_result api_me_application_submit(struct http_request *req,
 					    struct http_response *resp);
 enum senim_result api_me_application_offer(struct http_request *req,
 					   struct http_response *resp);
+enum senim_result api_application_unlock(struct http_request *req,
+					 struct http_response *resp);
 enum senim_result api_application_lock(struct http_request *req,
 				       struct http_response *resp);
 enum senim_result api_application_decide(struct http_request *req,

@@ -875,7 +875,8 @@ static enum senim_result staff_decision_answer(struct http_request *req,
 	json_t *o = application_json(&op->app, NULL, APPLICATION_VIEW_FULL);
 	if (o) {
 		json_object_set_new(o, "subject_id", json_string(op->app.subject_id));
-		if (op->act != DECISION_STAFF_LOCK && !op->pending)
+		if (op->act != DECISION_STAFF_LOCK && op->act != DECISION_STAFF_UNLOCK &&
+		    !op->pending)
 			json_object_set_new(o, "decision",
 					    decision_json(op->decision.outcome,
 							  op->decision.reasons,
@@ -909,6 +910,18 @@ enum senim_result api_application_lock(struct http_request *req,
 	if (!id)
 		return SENIM_OK;
 	struct decision_staff *op = decision_staff_op(req, id, DECISION_STAFF_LOCK);
+	if (!op)
+		return SENIM_ERR_NOMEM;
+	return http_write_then(req, decisions_staff_tx, op, staff_decision_answer);
+}
+
+enum senim_result api_application_unlock(struct http_request *req,
+					 struct http_response *resp)
+{
+	const char *id = id_or_reply(req, resp);
+	if (!id)
+		return SENIM_OK;
+	struct decision_staff *op = decision_staff_op(req, id, DECISION_STAFF_UNLOCK);
 	if (!op)
 		return SENIM_ERR_NOMEM;
 	return http_write_then(req, decisions_staff_tx, op, staff_decision_answer);

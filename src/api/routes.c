@@ -225,6 +225,8 @@ static const struct route table[] = {
 	  0, "application_get" },
 	{ "POST", "/v1/applications/{id}/lock", api_application_lock,
 	  ROLE_BIT(ROLE_UNDERWRITER), 0, "application_lock" },
+	{ "DELETE", "/v1/applications/{id}/lock", api_application_unlock,
+	  ROLE_BIT(ROLE_UNDERWRITER), 0, "application_unlock" },
 	{ "POST", "/v1/applications/{id}/decision", api_application_decide,
 	  ROLE_BIT(ROLE_UNDERWRITER), JSON, "application_decide" },
 	{ "POST", "/v1/applications/{id}/confirmation", api_application_confirm,

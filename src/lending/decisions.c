@@ -834,18 +834,19 @@ static enum senim_result staff_audit(struct store_tx *tx, const struct decision_
 {
 	char object[APPLICATION_ID_LEN + 16];
 	snprintf(object, sizeof(object), "application:%s", op->id);
-	struct audit_record rec = { .actor = op->actor,
-				    .operation = op->act == DECISION_STAFF_LOCK
-							 ? "application.lock"
-						 : op->act == DECISION_STAFF_CONFIRM
-							 ? "application.confirm"
-							 : "application.decide",
-				    .object = object,
-				    .subject_id = subject_id,
-				    .categories = "",
-				    .purpose = PURPOSE_U1,
-				    .outcome = outcome,
-				    .request_id = op->request_id };
+	struct audit_record rec = {
+		.actor = op->actor,
+		.operation = op->act == DECISION_STAFF_LOCK	 ? "application.lock"
+			     : op->act == DECISION_STAFF_UNLOCK	 ? "application.unlock"
+			     : op->act == DECISION_STAFF_CONFIRM ? "application.confirm"
+								 : "application.decide",
+		.object = object,
+		.subject_id = subject_id,
+		.categories = "",
+		.purpose = PURPOSE_U1,
+		.outcome = outcome,
+		.request_id = op->request_id
+	};
 	return audit_append(tx, op->kr, &rec);
 }
 
@@ -1266,34 +1267,44 @@ enum senim_result decisions_staff_tx(struct store_tx *tx, void *arg)
 		op->not_referred = 1;
 		return SENIM_OK;
 	}
-	/* One underwriter works a case: another's lock refuses. */
-	err = store_query_one(
-		tx, "SELECT locked_by FROM application_locks WHERE application_id = $1",
-		(struct store_val[]){ SV_TEXT(op->id) }, 1, &r);
+	/* One underwriter works a case: another's live lock refuses; a lock
+	 * not renewed for DECISION_LOCK_HOURS has lapsed. */
+	err = store_query_one(tx,
+			      "SELECT locked_by, locked_at FROM application_locks"
+			      " WHERE application_id = $1",
+			      (struct store_val[]){ SV_TEXT(op->id) }, 1, &r);
 	int locked = err == SENIM_OK;
 	if (err && err != SENIM_ERR_NOT_FOUND)
 		return err;
 	if (locked) {
 		char by[80];
 		copy_col(r, 0, by, sizeof(by));
+		int64_t age = now - store_rows_int(r, 1);
 		store_rows_free(r);
-		if (strcmp(by, op->actor) != 0) {
+		int lapsed = age >= (int64_t)DECISION_LOCK_HOURS * 3600 * 1000000;
+		if (strcmp(by, op->actor) != 0 && !lapsed) {
 			op->locked_by_other = 1;
 			return SENIM_OK;
 		}
 	}
 	if (op->act == DECISION_STAFF_LOCK) {
-		if (!locked) {
-			err = store_exec(tx,
-					 "INSERT INTO application_locks (application_id,"
-					 " locked_by, locked_at) VALUES ($1, $2, $3)",
-					 (struct store_val[]){ SV_TEXT(op->id),
-							       SV_TEXT(op->actor),
-							       SV_INT(now) },
-					 3, NULL);
-			if (err)
-				return err;
-		}
+		/* Taken, renewed, or taken over once lapsed. */
+		err = store_exec(tx,
+				 locked ? "UPDATE application_locks SET locked_by = $2,"
+					  " locked_at = $3 WHERE application_id = $1"
+					: "INSERT INTO application_locks (application_id,"
+					  " locked_by, locked_at) VALUES ($1, $2, $3)",
+				 (struct store_val[]){ SV_TEXT(op->id),
+						       SV_TEXT(op->actor), SV_INT(now) },
+				 3, NULL);
+		if (err)
+			return err;
+	} else if (op->act == DECISION_STAFF_UNLOCK) {
+		err = store_exec(
+			tx, "DELETE FROM application_locks WHERE application_id = $1",
+			(struct store_val[]){ SV_TEXT(op->id) }, 1, NULL);
+		if (err)
+			return err;
 	} else {
 		err = staff_decide(tx, op, now, "referred", NULL);
 		if (err || op->offer_impossible || op->burden != DECISION_BURDEN_KEPT ||

@@ -59,6 +59,10 @@
 /* Evaluations of the card while the offer's instalment outgrows the one
  * the debt burden counted; past them the case is referred. */
 #define DECISION_PASSES_MAX 3
+/* An underwriter's lock on a case not renewed (taken again) for this long
+ * has lapsed: the case is free for another underwriter, so one away from
+ * work does not hold it for ever. */
+#define DECISION_LOCK_HOURS 8
 /* The reasons of a decline under the rule self_exclusion (Law 56-V art.
  * 3(3-3)): the credit report shows the borrower's voluntary refusal of
  * loans; no credit report came back, so it could not be checked. */
@@ -252,7 +256,11 @@ void decisions_inputs_from(const json_t *report, const json_t *phone,
  * `offer_impossible` on a confirmation.
  * SENIM_ERR_NOT_FOUND: no such application.  Nothing changes when
  * `not_referred` (its state is not "referred") or `locked_by_other` (a
- * different underwriter holds the lock).  A decision releases the lock.
+ * different underwriter holds a live lock).  A decision releases the lock;
+ * `unlock` releases one's own (or a lapsed one; none: nothing to do,
+ * `application.unlock`); `lock` taken again renews it; a lock older than
+ * DECISION_LOCK_HOURS has lapsed and another underwriter may lock or
+ * decide the case.
  */
 /* Why an underwriter's approval was refused by the card's debt-burden limit. */
 enum decision_burden {
@@ -262,6 +270,7 @@ enum decision_burden {
 };
 enum decision_staff_act {
 	DECISION_STAFF_LOCK,
+	DECISION_STAFF_UNLOCK,
 	DECISION_STAFF_DECIDE,
 	DECISION_STAFF_CONFIRM
 };

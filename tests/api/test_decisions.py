@@ -1178,3 +1178,83 @@ def test_an_override_with_a_smaller_amount_is_confirmed_as_made(world_shipped):
                   % app_id)
     assert len(final) == 1 and final[0][:2] == ["final", "3000000"], final
     assert final[0][2] != final[0][3], final
+
+
+# ---- the lock: released by its holder, lapsed after DECISION_LOCK_HOURS -------
+
+LOCK_HOURS_US = 8 * 3600 * 1000000
+
+
+def lock_holder(world, who):
+    rows = world["senim"].sql("SELECT locked_by FROM application_locks WHERE"
+                              " application_id = '%s'" % who["app"]["id"])
+    return rows[0][0] if rows else None
+
+
+def unlock(world, who, token):
+    return world["senim"].delete("/v1/applications/%s/lock" % who["app"]["id"], token=token)
+
+
+def test_a_lock_is_released_by_its_holder_and_lapses(world):
+    s = world["senim"]
+    uw1, uw2 = world["staff"]["underwriter"], s.service_token("dcs-lk2", "underwriter")
+    who = referred(world)
+    assert staff_post(world, who, "lock", uw1).status == 200
+    holder = lock_holder(world, who)
+    # Another underwriter cannot release a live lock.
+    r = unlock(world, who, uw2)
+    assert r.status == 409 and r.json["code"] == "application_locked", r
+    assert lock_holder(world, who) == holder
+    # Its holder can: the case is free, the release recorded.
+    r = unlock(world, who, uw1)
+    assert r.status == 200 and r.json["state"] == "referred", r
+    assert lock_holder(world, who) is None
+    ops = [o for o in audit_of(world, who["app"]["id"]) if o[0] == "application.unlock"]
+    assert ops == [["application.unlock", "success"]], ops
+    # Nothing to release: the same answer, nothing changes.
+    assert unlock(world, who, uw1).status == 200
+    # The other takes it; renewing keeps it; once it lapses (not renewed
+    # for 8 hours) the first takes it over and decides.
+    assert staff_post(world, who, "lock", uw2).status == 200
+    second = lock_holder(world, who)
+    assert second != holder
+    s.sql("UPDATE application_locks SET locked_at = locked_at - %d WHERE"
+          " application_id = '%s'" % (LOCK_HOURS_US - 60 * 1000000, who["app"]["id"]))
+    r = staff_post(world, who, "lock", uw1)
+    assert r.status == 409 and r.json["code"] == "application_locked", r
+    assert staff_post(world, who, "lock", uw2).status == 200  # renewed
+    s.sql("UPDATE application_locks SET locked_at = locked_at - %d WHERE"
+          " application_id = '%s'" % (LOCK_HOURS_US, who["app"]["id"]))
+    assert staff_post(world, who, "lock", uw1).status == 200
+    assert lock_holder(world, who) == holder
+    r = staff_post(world, who, "decision", uw1, {"outcome": "decline",
+                                                 "reason": "low_operator_score"})
+    assert r.status == 200 and r.json["state"] == "declined", r
+
+
+def test_a_lapsed_lock_does_not_stop_a_decision(world):
+    s = world["senim"]
+    uw1, uw2 = world["staff"]["underwriter"], s.service_token("dcs-lk3", "underwriter")
+    who = referred(world)
+    assert staff_post(world, who, "lock", uw1).status == 200
+    s.sql("UPDATE application_locks SET locked_at = locked_at - %d WHERE"
+          " application_id = '%s'" % (LOCK_HOURS_US, who["app"]["id"]))
+    r = staff_post(world, who, "decision", uw2, {"outcome": "decline",
+                                                 "reason": "low_operator_score"})
+    assert r.status == 200 and r.json["state"] == "declined", r
+    assert lock_holder(world, who) is None
+
+
+def test_unlock_fails_closed_without_audit(world):
+    s = world["senim"]
+    uw = world["staff"]["underwriter"]
+    who = referred(world)
+    assert staff_post(world, who, "lock", uw).status == 200
+    s.sql(block_audit_sql())
+    try:
+        r = unlock(world, who, uw)
+    finally:
+        s.sql(unblock_audit_sql())
+    assert r.status >= 500, r
+    assert lock_holder(world, who) is not None
+    assert unlock(world, who, uw).status == 200

@@ -92,6 +92,7 @@ ELSEWHERE = {
     "me_application_submit": "test_decisions.py::test_submission_fails_closed_without_audit",
     "me_application_offer": "test_decisions.py::test_submission_fails_closed_without_audit",
     "application_lock": "test_decisions.py::test_staff_fail_closed_without_audit",
+    "application_unlock": "test_decisions.py::test_unlock_fails_closed_without_audit",
     "application_decide": "test_decisions.py::test_staff_fail_closed_without_audit",
     "application_confirm": "test_decisions.py::test_staff_fail_closed_without_audit",
     "applications": "test_applications.py::test_applications_fail_closed_without_audit",

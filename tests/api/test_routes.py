@@ -78,6 +78,7 @@ EXPECTED = {
     ("GET", "/v1/applications"): {"underwriter"},
     ("GET", "/v1/applications/{id}"): {"underwriter"},
     ("POST", "/v1/applications/{id}/lock"): {"underwriter"},
+    ("DELETE", "/v1/applications/{id}/lock"): {"underwriter"},
     ("POST", "/v1/applications/{id}/decision"): {"underwriter"},
     ("POST", "/v1/applications/{id}/confirmation"): {"underwriter"},
     # Loans (U2): repayments come from the payment provider alone; the
