@@ -10,7 +10,9 @@
  * what the struct says; the struct holds a page URL exactly when pending,
  * a token, a masked number that shows no more than ten digits and an
  * expiry exactly when bound, and a fail code exactly when failed; nothing
- * is left in it otherwise.
+ * is left in it otherwise.  The same bytes go to payment_unbind_parse, as
+ * the answer to the unbinding: ok only for an object naming the key asked
+ * about with status "removed".
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +75,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      strlen(b.expiry) != PAYMENT_EXPIRY_LEN))
 			abort();
 		if ((b.status == PAYMENT_BINDING_FAILED) != (b.fail_code[0] != '\0'))
+			abort();
+		json_decref(root);
+	}
+	struct codec_verdict u;
+	if (payment_unbind_parse(body, len, key, &u) != SENIM_OK)
+		abort();
+	fuzz_check_verdict(&u, u.status == CODEC_OK, body, len);
+	if (u.status == CODEC_OK) {
+		json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+		if (!root)
+			abort();
+		const char *k = json_string_value(json_object_get(root, "binding_key"));
+		const char *st = json_string_value(json_object_get(root, "status"));
+		if (!k || strcmp(k, key) != 0 || !st || strcmp(st, "removed") != 0)
 			abort();
 		json_decref(root);
 	}

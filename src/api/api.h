@@ -159,6 +159,8 @@ enum senim_result api_application_get(struct http_request *req,
 enum senim_result api_me_card_start(struct http_request *req, struct http_response *resp);
 enum senim_result api_me_cards(struct http_request *req, struct http_response *resp);
 enum senim_result api_me_card(struct http_request *req, struct http_response *resp);
+enum senim_result api_me_card_remove(struct http_request *req,
+				     struct http_response *resp);
 /* payouts.c: the confirmation after the cooling-off hold, the cancellation */
 enum senim_result api_me_payout_confirm(struct http_request *req,
 					struct http_response *resp);

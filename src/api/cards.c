@@ -8,6 +8,11 @@
  *   GET  /v1/me/cards        the borrower's cards, newest first
  *   GET  /v1/me/cards/{id}   one card; a pending one is asked about at the
  *                            provider first (the borrower back from its page)
+ *   DELETE /v1/me/cards/{id} remove it: unbound at the provider, then its
+ *                            row and token deleted; 204.  409 card_in_use
+ *                            while a signed loan is still to be paid out to
+ *                            it; the provider failing leaves it bound (the
+ *                            exchange's 502/503/504)
  *
  * A card shows its id, state, the masked number and expiry once bound, the
  * failure's code once failed: never a token.  Another borrower's card is
@@ -78,6 +83,8 @@ static enum senim_result answer(struct http_request *req, struct http_response *
 		return api_reply_refusal(req, resp, &op->refused);
 	case CARD_NOT_FOUND:
 		return http_reply_code(req, resp, "card_not_found");
+	case CARD_IN_USE:
+		return http_reply_code(req, resp, "card_in_use");
 	case CARD_TOO_MANY:
 		return http_reply_code(req, resp, "card_bindings_pending");
 	case CARD_PROVIDER_FAILED:
@@ -112,6 +119,21 @@ static enum senim_result read_answer(struct http_request *req, struct http_respo
 				     enum senim_result result, void *ctx)
 {
 	return answer(req, resp, result, ctx, 0);
+}
+
+static enum senim_result remove_answer(struct http_request *req,
+				       struct http_response *resp,
+				       enum senim_result result, void *ctx)
+{
+	struct card_op *op = ctx;
+	if (!result && op->outcome == CARD_DONE)
+		return http_reply_empty(resp);
+	return answer(req, resp, result, op, 0);
+}
+
+static enum senim_result run_remove(void *ctx)
+{
+	return cards_remove(ctx);
 }
 
 static enum senim_result run_start(void *ctx)
@@ -176,4 +198,16 @@ enum senim_result api_me_card(struct http_request *req, struct http_response *re
 		return SENIM_ERR_NOMEM;
 	cr->op.id = id;
 	return http_call_then(req, run_read, &cr->op, read_answer);
+}
+
+enum senim_result api_me_card_remove(struct http_request *req, struct http_response *resp)
+{
+	const char *id = req->params[0];
+	if (!card_id_valid(id))
+		return http_reply_code(req, resp, "card_not_found");
+	struct cards_req *cr = new_req(req);
+	if (!cr)
+		return SENIM_ERR_NOMEM;
+	cr->op.id = id;
+	return http_call_then(req, run_remove, &cr->op, remove_answer);
 }

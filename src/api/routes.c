@@ -179,6 +179,8 @@ static const struct route table[] = {
 	{ "POST", "/v1/me/cards", api_me_card_start, 0, BORROWER, "me_card_start" },
 	{ "GET", "/v1/me/cards", api_me_cards, 0, BORROWER, "me_cards" },
 	{ "GET", "/v1/me/cards/{id}", api_me_card, 0, BORROWER, "me_card" },
+	{ "DELETE", "/v1/me/cards/{id}", api_me_card_remove, 0, BORROWER,
+	  "me_card_remove" },
 	{ "POST", "/v1/me/applications", api_me_apply, 0, BORROWER | JSON, "me_apply" },
 	{ "GET", "/v1/me/applications", api_me_applications, 0, BORROWER,
 	  "me_applications" },

@@ -320,7 +320,8 @@ enum senim_result hub_submit(struct hub *h, struct hub_call *call)
 {
 	if (!h || !call || !call->done || !call->path || call->path[0] != '/' ||
 	    (call->get ? call->body != NULL : call->body == NULL) ||
-	    !call->idempotency_key || !header_value_ok(call->idempotency_key) ||
+	    (call->del && !call->get) || !call->idempotency_key ||
+	    !header_value_ok(call->idempotency_key) ||
 	    (call->request_id && !header_value_ok(call->request_id)) ||
 	    call->max_attempts < 1)
 		return SENIM_ERR_INVALID;
@@ -436,6 +437,8 @@ static CURLcode setup(CURL *e, struct hub_item *it, long timeout_ms)
 	SET(CURLOPT_NOSIGNAL, 1L);
 	if (call->get) {
 		SET(CURLOPT_HTTPGET, 1L);
+		if (call->del)
+			SET(CURLOPT_CUSTOMREQUEST, "DELETE");
 	} else {
 		SET(CURLOPT_POST, 1L);
 		SET(CURLOPT_POSTFIELDS, call->body);

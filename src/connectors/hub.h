@@ -91,6 +91,9 @@ struct hub_call {
 	/* 1: a GET of path with no body (body NULL), such as payout/1's
 	 * status read; 0: a POST of body. */
 	int get;
+	/* With get: a DELETE of path instead (payout/1's unbinding), no
+	 * body either. */
+	int del;
 	const char *idempotency_key; /* required: 1-128 visible ASCII */
 	const char *request_id;	     /* X-Request-Id; NULL: none */
 	int64_t deadline;	     /* clock_mono_us() time (microseconds):

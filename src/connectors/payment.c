@@ -479,3 +479,29 @@ done:
 	json_decref(root);
 	return SENIM_OK;
 }
+
+static const char *const unbind_statuses[] = { "removed", NULL };
+
+enum senim_result payment_unbind_parse(const char *body, size_t len,
+				       const char *asked_key, struct codec_verdict *v)
+{
+	json_t *root;
+	const char *key;
+	int status;
+	if (!codec_decode(body, len, &root, v))
+		return SENIM_OK;
+	if (!codec_string(root, "", "binding_key", 1, 64, 0, &key, v))
+		goto done;
+	if (!asked_key || strcmp(key, asked_key) != 0) {
+		codec_fail(v, CODEC_WRONG_SUBJECT,
+			   "binding_key is not the binding asked");
+		goto done;
+	}
+	/* Anything but "removed" (a binding still bound or pending) is no
+	 * unbinding: the card stays as it is. */
+	if (codec_enum(root, "", "status", unbind_statuses, 0, &status, v))
+		codec_verdict_ok(v);
+done:
+	json_decref(root);
+	return SENIM_OK;
+}

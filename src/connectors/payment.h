@@ -198,6 +198,20 @@ SENIM_MUST_CHECK enum senim_result payment_binding_parse(const char *body, size_
 							 struct payment_binding *b,
 							 struct codec_verdict *v);
 
+/*
+ * The unbinding: DELETE /v1/card-bindings/{key} (the status path, no
+ * body, the key as the Idempotency-Key) ends the binding at the provider
+ * and its token with it.  The 200 answer is {"binding_key", "status":
+ * "removed"}; the status read of a key unbound answers 404
+ * binding_not_found, as does the DELETE of a key the provider does not
+ * know.  Check the `len` bytes of a 2xx answer about `asked_key`: CODEC_OK
+ * only for that key and "removed"; another key is CODEC_WRONG_SUBJECT.
+ * Always sets *v.  SENIM_ERR_NOMEM, else SENIM_OK.
+ */
+SENIM_MUST_CHECK enum senim_result payment_unbind_parse(const char *body, size_t len,
+							const char *asked_key,
+							struct codec_verdict *v);
+
 /* "pending", "bound", "failed"; NULL out of range. */
 const char *payment_binding_status_code(enum payment_binding_status s);
 

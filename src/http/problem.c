@@ -683,6 +683,17 @@ static const struct problem_def catalogue[] = {
 	    "не олардың аяқталуын күтіңіз; жаңасы басталмады.",
 	    "Finish the card bindings already started on the payment provider's "
 	    "page, or wait for them to end; no new one was started." } },
+	{ "card_in_use",
+	  409,
+	  { "Карта указана в подписанной заявке",
+	    "Карта қол қойылған өтінімде көрсетілген",
+	    "Card named by a signed application" },
+	  { "На эту карту ещё не выплачен подписанный заём; её можно удалить после "
+	    "выплаты. Карта осталась привязанной.",
+	    "Қол қойылған қарыз бұл картаға әлі төленбеді; оны төлемнен кейін жоюға "
+	    "болады. Карта байланыста қалды.",
+	    "A signed loan is still to be paid out to this card; it can be removed "
+	    "once paid out. The card stays bound." } },
 	{ "card_number_not_accepted",
 	  422,
 	  { "Номер карты не принимается", "Карта нөмірі қабылданбайды",

@@ -309,6 +309,36 @@ static enum senim_result create_check_tx(struct store_tx *tx, void *arg)
 	return err;
 }
 
+enum senim_result applications_card_named_in(struct store_tx *tx,
+					     const struct vault_dek *dek,
+					     const char *subject_id, const char *card_id,
+					     int *named)
+{
+	struct store_rows *r = NULL;
+	int has = 0;
+	*named = 0;
+	/* One open application at a time (applications_one_open): a row. */
+	enum senim_result err = store_query(
+		tx,
+		"SELECT id, payout_sealed FROM applications WHERE subject_id = $1"
+		" AND state = 'signed' AND payout_kind = 'card'",
+		(struct store_val[]){ SV_TEXT(subject_id) }, 1, &r);
+	while (!err && !*named && (err = store_rows_next(r, &has)) == SENIM_OK && has) {
+		struct buf plain;
+		size_t n = 0;
+		const void *sealed = store_rows_blob(r, 1, &n);
+		buf_init(&plain, 64);
+		err = vault_open_blob(dek, subject_id, PAYOUT_CATEGORY,
+				      store_rows_text(r, 0, NULL), 1, sealed, n, &plain);
+		if (!err && plain.len == strlen(card_id) &&
+		    memcmp(plain.data, card_id, plain.len) == 0)
+			*named = 1;
+		buf_release_wiped(&plain);
+	}
+	store_rows_free(r);
+	return err;
+}
+
 enum senim_result applications_income_in(struct store_tx *tx, const struct vault_dek *dek,
 					 const struct application *a, int *declared,
 					 int64_t *income_tiyn)

@@ -270,6 +270,16 @@ SENIM_MUST_CHECK enum senim_result applications_missing_in(struct store_tx *tx,
 							   const struct application *a,
 							   struct application_missing *m);
 /*
+ * Inside a transaction: *named 1 when a card application of subject_id
+ * that is signed and not yet paid out (state `signed`) names card_id as
+ * its payout, its sealed payout opened with `dek`; 0 otherwise.  The card
+ * of such an application cannot be removed (lending/cards.h).
+ */
+SENIM_MUST_CHECK enum senim_result
+applications_card_named_in(struct store_tx *tx, const struct vault_dek *dek,
+			   const char *subject_id, const char *card_id, int *named);
+
+/*
  * Inside a transaction: the monthly income declared in application `a`,
  * opened with the subject's data key `dek`: *declared 0 (and *income_tiyn
  * 0) when none was.  SENIM_ERR_CRYPTO (or the vault's error) when the

@@ -21,6 +21,7 @@
 #include "core/categories.h"
 #include "exchange/decide.h"
 #include "exchange/register.h"
+#include "lending/applications.h"
 #include "subjects/subjects.h"
 #include "common/banned.h"
 
@@ -79,6 +80,7 @@ struct call {
 	const struct recipient_service *svc;
 	char key[PAYMENT_BINDING_KEY_SIZE];
 	int get; /* 1: the status read */
+	int del; /* 1: the unbinding (DELETE of the status path) */
 	char *body;
 	size_t body_len;
 	/* the hub's answer */
@@ -122,7 +124,10 @@ static enum senim_result entry(struct store_tx *tx, const struct call *c,
 static enum retry_check check_answer(struct hub_call *call, const char *body, size_t len)
 {
 	struct call *c = call->arg;
-	if (payment_binding_parse(body, len, c->key, &c->b, &c->v))
+	if (c->del) {
+		if (payment_unbind_parse(body, len, c->key, &c->v))
+			return RETRY_CHECK_INVALID;
+	} else if (payment_binding_parse(body, len, c->key, &c->b, &c->v))
 		return RETRY_CHECK_INVALID;
 	if (c->v.status == CODEC_WRONG_SUBJECT)
 		return RETRY_CHECK_WRONG_SUBJECT;
@@ -142,7 +147,8 @@ static void answered(struct hub_call *call, const struct hub_outcome *o)
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* Send c (the start's POST, or the status GET) and wait for its end. */
+/* Send c (the start's POST, the status GET or the unbinding's DELETE) and
+ * wait for its end. */
 static void send_call(struct call *c)
 {
 	char path[PAYMENT_BINDING_PATH_SIZE];
@@ -155,10 +161,11 @@ static void send_call(struct call *c)
 	int64_t deadline_ms = env->deadline_ms > 0 ? env->deadline_ms : 5000;
 	struct hub_call call = {
 		.recipient = c->rc,
-		.path = c->get ? path : PAYMENT_BINDING_PATH,
-		.body = c->get ? NULL : c->body,
-		.body_len = c->get ? 0 : c->body_len,
-		.get = c->get,
+		.path = c->get || c->del ? path : PAYMENT_BINDING_PATH,
+		.body = c->get || c->del ? NULL : c->body,
+		.body_len = c->get || c->del ? 0 : c->body_len,
+		.get = c->get || c->del,
+		.del = c->del,
 		.idempotency_key = c->key,
 		.request_id = c->op->request_id,
 		.deadline = clock_mono_us() + deadline_ms * 1000,
@@ -473,6 +480,36 @@ static enum senim_result read_settle_tx(struct store_tx *tx, void *arg)
 	return SENIM_OK;
 }
 
+enum senim_result cards_details_open(const struct vault_dek *dek, const char *subject_id,
+				     const char *card_id, const void *sealed, size_t n,
+				     char masked[PAYMENT_MASKED_MAX + 1],
+				     char expiry[PAYMENT_EXPIRY_LEN + 1])
+{
+	struct buf plain;
+	masked[0] = expiry[0] = '\0';
+	buf_init(&plain, 64);
+	enum senim_result err = vault_open_blob(dek, subject_id, DETAILS_CATEGORY,
+						card_id, 1, sealed, n, &plain);
+	if (!err && plain.len == 0)
+		err = SENIM_ERR_CRYPTO;
+	if (!err) {
+		/* "<masked> <expiry>", as bind_row sealed it */
+		const char *sp = memchr(plain.data, ' ', plain.len);
+		size_t m = sp ? (size_t)(sp - plain.data) : 0;
+		if (!sp || m > PAYMENT_MASKED_MAX ||
+		    plain.len - m - 1 != PAYMENT_EXPIRY_LEN) {
+			err = SENIM_ERR_CRYPTO;
+		} else {
+			memcpy(masked, plain.data, m);
+			masked[m] = '\0';
+			memcpy(expiry, sp + 1, PAYMENT_EXPIRY_LEN);
+			expiry[PAYMENT_EXPIRY_LEN] = '\0';
+		}
+	}
+	buf_release_wiped(&plain);
+	return err;
+}
+
 /* Row r (id, state, reason, details_sealed, created_at, updated_at) into
  * *v; url: the page of a pending card just asked about, or "". */
 static void view_of(struct store_rows *r, const struct vault_dek *dek,
@@ -492,27 +529,8 @@ static void view_of(struct store_rows *r, const struct vault_dek *dek,
 		return;
 	size_t n = 0;
 	const void *sealed = store_rows_blob(r, 3, &n);
-	struct buf plain;
-	buf_init(&plain, 64);
-	*err = vault_open_blob(dek, subject_id, DETAILS_CATEGORY, v->id, 1, sealed, n,
-			       &plain);
-	if (!*err && plain.len == 0)
-		*err = SENIM_ERR_CRYPTO;
-	if (!*err) {
-		/* "<masked> <expiry>", as bind_row sealed it */
-		const char *sp = memchr(plain.data, ' ', plain.len);
-		size_t m = sp ? (size_t)(sp - plain.data) : 0;
-		if (!sp || m > PAYMENT_MASKED_MAX ||
-		    plain.len - m - 1 != PAYMENT_EXPIRY_LEN) {
-			*err = SENIM_ERR_CRYPTO;
-		} else {
-			memcpy(v->masked, plain.data, m);
-			v->masked[m] = '\0';
-			memcpy(v->expiry, sp + 1, PAYMENT_EXPIRY_LEN);
-			v->expiry[PAYMENT_EXPIRY_LEN] = '\0';
-		}
-	}
-	buf_release_wiped(&plain);
+	*err = cards_details_open(dek, subject_id, v->id, sealed, n, v->masked,
+				  v->expiry);
 }
 
 /* The answer's rows, opened, and card.read. */
@@ -590,6 +608,125 @@ enum senim_result cards_read(struct card_op *op)
 			return err;
 	}
 	return store_write(op->env->store, read_tx, op);
+}
+
+/* ---- removal ---------------------------------------------------------------------------- */
+
+/* Whether the card may go, and what it needs: the provider's unbinding
+ * (pending, bound: c->del set, card.unbind recorded before anything
+ * leaves) or nothing (failed: deleted here). */
+static enum senim_result remove_tx(struct store_tx *tx, void *arg)
+{
+	struct call *c = arg;
+	struct card_op *op = c->op;
+	struct store_rows *r = NULL;
+	struct vault_dek *dek = NULL;
+	int named = 0, granted = 0;
+	char object[CARD_ID_LEN + 16];
+	snprintf(object, sizeof(object), "card:%s", op->id);
+	op->outcome = CARD_DONE;
+	c->del = 0;
+	enum senim_result err = store_query_one(
+		tx, "SELECT state FROM cards WHERE id = $1 AND subject_id = $2",
+		(struct store_val[]){ SV_TEXT(op->id), SV_TEXT(op->subject_id) }, 2, &r);
+	if (err == SENIM_ERR_NOT_FOUND) {
+		op->outcome = CARD_NOT_FOUND;
+		return SENIM_OK;
+	}
+	if (err)
+		return err;
+	snprintf(op->card.state, sizeof(op->card.state), "%s",
+		 store_rows_text(r, 0, NULL));
+	store_rows_free(r);
+	/* A signed loan still to be paid out to it keeps the card. */
+	err = vault_dek_load(tx, op->env->kr, op->subject_id, &dek);
+	if (!err)
+		err = applications_card_named_in(tx, dek, op->subject_id, op->id, &named);
+	vault_dek_free(dek);
+	if (err)
+		return err;
+	if (named) {
+		op->outcome = CARD_IN_USE;
+		return audit(tx, op, "card.remove", object, "denied");
+	}
+	if (strcmp(op->card.state, "failed") == 0) {
+		/* Nothing at the provider: the row goes, with what it held. */
+		err = store_exec(
+			tx, "DELETE FROM cards WHERE id = $1 AND subject_id = $2",
+			(struct store_val[]){ SV_TEXT(op->id), SV_TEXT(op->subject_id) },
+			2, NULL);
+		return err ? err : audit(tx, op, "card.remove", object, "success");
+	}
+	if (!c->rc) {
+		op->outcome = CARD_NOT_CONFIGURED;
+		return SENIM_OK;
+	}
+	err = decide(tx, c, &granted);
+	if (err)
+		return err;
+	if (!granted) {
+		op->outcome = CARD_REFUSED;
+		err = entry(tx, c, REGISTER_OUT, REGISTER_REFUSED,
+			    access_result_code(op->refused.why));
+		return err ? err : audit(tx, op, "card.remove", object, "denied");
+	}
+	c->del = 1;
+	return audit(tx, op, "card.unbind", object, "success");
+}
+
+/* The unbinding's end: unbound (or unknown to the provider) — the row and
+ * its sealed token deleted; else the card stays as it was. */
+static enum senim_result remove_settle_tx(struct store_tx *tx, void *arg)
+{
+	struct call *c = arg;
+	struct card_op *op = c->op;
+	char object[CARD_ID_LEN + 16];
+	snprintf(object, sizeof(object), "card:%s", op->id);
+	if ((c->code == RETRY_OK && c->v.status == CODEC_OK) ||
+	    (c->code == RETRY_HTTP_4XX && c->http_status == 404)) {
+		op->outcome = CARD_DONE;
+		enum senim_result err =
+			entry(tx, c, REGISTER_OUT, REGISTER_DELIVERED, NULL);
+		if (!err)
+			err = store_exec(
+				tx, "DELETE FROM cards WHERE id = $1 AND subject_id = $2",
+				(struct store_val[]){ SV_TEXT(op->id),
+						      SV_TEXT(op->subject_id) },
+				2, NULL);
+		return err ? err : audit(tx, op, "card.remove", object, "success");
+	}
+	const char *reason = failure_code(c);
+	op->outcome = CARD_PROVIDER_FAILED;
+	snprintf(op->card.reason, sizeof(op->card.reason), "%s", reason);
+	enum senim_result err = entry(tx, c, REGISTER_OUT, REGISTER_FAILED, reason);
+	return err ? err : audit(tx, op, "card.remove", object, "failed");
+}
+
+enum senim_result cards_remove(struct card_op *op)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	if (!c)
+		return SENIM_ERR_NOMEM;
+	c->op = op;
+	memset(&op->card, 0, sizeof(op->card));
+	op->n = 0;
+	op->outcome = CARD_NOT_FOUND;
+	enum senim_result err = SENIM_OK;
+	if (!card_id_valid(op->id))
+		goto done;
+	if (!find_service(op->env->recipients, &c->rc, &c->svc))
+		c->rc = NULL;
+	key_of(op->id, c->key);
+	err = store_write(op->env->store, remove_tx, c);
+	if (err || op->outcome != CARD_DONE || !c->del)
+		goto done;
+	/* card.unbind is durable before the provider is asked. */
+	send_call(c);
+	err = store_write(op->env->store, remove_settle_tx, c);
+done:
+	call_wipe(c);
+	free(c);
+	return err;
 }
 
 /* ---- for applications and the pump ------------------------------------------------ */

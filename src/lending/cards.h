@@ -23,7 +23,9 @@
  * restriction and consents, the processor's agreement) and put on the
  * disclosure register as a payout is: the start `out` (delivered, failed,
  * refused), a result kept `in` (received).  Every write is audited in its
- * transaction: card.start, card.bind, card.fail, card.read.
+ * transaction: card.start, card.bind, card.fail, card.read, card.unbind,
+ * card.remove.  A card removed (cards_remove) is unbound at the provider
+ * and its row deleted, the token with it.
  *
  * Both entry points block (a write, the hub, a write): run them off the
  * server's workers (http_call_then).
@@ -70,7 +72,11 @@ enum card_outcome {
 	CARD_REFUSED,	      /* the access refused (op->refused): nothing sent */
 	CARD_NOT_FOUND,	      /* no such card of this subject */
 	CARD_TOO_MANY,	      /* CARD_PENDING_MAX bindings already pending */
-	CARD_PROVIDER_FAILED, /* the start failed: op->card.reason, state failed */
+	CARD_PROVIDER_FAILED, /* the start failed: op->card.reason, state failed;
+			       * the unbinding failed: op->card.reason, the card
+			       * as it was */
+	CARD_IN_USE,	      /* removal: a signed application, not yet paid
+			       * out, names the card */
 };
 
 /* What the calls run on; borrowed. */
@@ -112,6 +118,24 @@ SENIM_MUST_CHECK enum senim_result cards_start(struct card_op *op);
 SENIM_MUST_CHECK enum senim_result cards_read(struct card_op *op);
 
 /*
+ * DELETE /v1/me/cards/{id}: remove the subject's card op->id.  Not when a
+ * signed application still to be paid out names it (CARD_IN_USE, audited
+ * card.remove denied).  A failed card is deleted at once.  A pending or
+ * bound one is decided as the start is (CARD_REFUSED), card.unbind is
+ * recorded, and the provider is asked to end the binding (DELETE
+ * /v1/card-bindings/{key}, put on the register `out`); once it says
+ * "removed" (or that it does not know the key), the row is deleted with
+ * its sealed token and details (audited card.remove success); any other
+ * end leaves the card as it was (CARD_PROVIDER_FAILED, card.remove
+ * failed, the register's `failed`).  A signed application made between
+ * the check and the deletion finds its card gone: its payout fails
+ * card_not_bound, nothing paid (lending/payouts.c).  CARD_DONE,
+ * CARD_NOT_FOUND (another borrower's card too), CARD_NOT_CONFIGURED.
+ * SENIM_OK whatever the outcome; the store's errors.
+ */
+SENIM_MUST_CHECK enum senim_result cards_remove(struct card_op *op);
+
+/*
  * Inside a transaction: 1 in *bound when card_id is the subject's and
  * bound, and then its last four digits in last4 (NULL: not wanted); 0
  * otherwise.  dek is the subject's.
@@ -119,6 +143,16 @@ SENIM_MUST_CHECK enum senim_result cards_read(struct card_op *op);
 SENIM_MUST_CHECK enum senim_result
 cards_bound_in(struct store_tx *tx, const struct vault_dek *dek, const char *subject_id,
 	       const char *card_id, int *bound, char last4[5]);
+
+/* The masked number and expiry of subject_id's card card_id, sealed in
+ * cards.details_sealed (the n bytes at sealed), opened with the subject's
+ * dek; SENIM_ERR_CRYPTO when they do not open or are not as sealed.  For
+ * the access package (rights/package.c). */
+SENIM_MUST_CHECK enum senim_result
+cards_details_open(const struct vault_dek *dek, const char *subject_id,
+		   const char *card_id, const void *sealed, size_t n,
+		   char masked[PAYMENT_MASKED_MAX + 1],
+		   char expiry[PAYMENT_EXPIRY_LEN + 1]);
 
 /* Inside a transaction: the provider's token of the subject's bound card
  * into *token (wipe it); SENIM_ERR_NOT_FOUND when it is not a bound card

@@ -24,6 +24,7 @@
 #include "consent/receipt.h"
 #include "core/purposes.h"
 #include "core/schedule.h"
+#include "lending/cards.h"
 #include "lending/loans.h"
 #include "vault/vault.h"
 #include "common/banned.h"
@@ -49,6 +50,9 @@ enum col_type {
 	C_CODES,      /* comma-separated codes, as an array */
 	C_DIGEST,     /* a contract's blind index: not shown, read by the next column */
 	C_OBLIGATION, /* an obligation's sealed details, bound to the digest before */
+	C_CARD,	      /* a card's sealed masked number and expiry, bound to the
+		       * card id in column 0: two members, masked_number and
+		       * expiry (null until bound) */
 };
 
 /* What a sealed column needs to open. */
@@ -161,6 +165,12 @@ static const struct column obligation_cols[] = {
 	{ "contract_digest", C_DIGEST },
 	{ "details", C_OBLIGATION },
 };
+/* A bound card: never its token (lending/cards.h). */
+static const struct column card_cols[] = {
+	{ "card_id", C_TEXT },	  { "state", C_TEXT },	    { "reason", C_TEXT },
+	{ "card", C_CARD },	  { "created_at", C_TIME }, { "bound_at", C_TIME },
+	{ "updated_at", C_TIME }, { "provider", C_TEXT },
+};
 static const struct column bureau_event_cols[] = {
 	{ "event_id", C_TEXT },
 	{ "event", C_TEXT },
@@ -210,6 +220,17 @@ static const struct section sections[] = {
 		" created_at, updated_at FROM applications"
 		" WHERE subject_id = $1 ORDER BY created_at, id",
 		application_cols, "Заявки на заём", "Қарызға өтінімдер"),
+	/* The provider is the recipient the binding was started at: the
+	 * register's `out` entry of the card's request (lending/cards.c). */
+	SECTION("cards",
+		"SELECT c.id, c.state, c.reason, c.details_sealed, c.created_at,"
+		" CASE WHEN c.state = 'bound' THEN c.updated_at END, c.updated_at,"
+		" (SELECT d.recipient FROM disclosures d WHERE d.subject_id ="
+		" c.subject_id AND d.request_id = c.request_id AND d.direction ="
+		" 'out' ORDER BY d.at, d.id LIMIT 1)"
+		" FROM cards c WHERE c.subject_id = $1 ORDER BY c.created_at, c.id",
+		card_cols, "Банковские карты для выплаты займа",
+		"Қарызды төлеуге арналған банк карталары"),
 	SECTION("decisions",
 		"SELECT id, application_id, kind, outcome, status, scorecard_id,"
 		" scorecard_version, points, reasons, amount_limit_tiyn,"
@@ -316,6 +337,8 @@ static json_t *rows_value(const void *p, size_t len)
 static json_t *cell(struct store_rows *r, int i, enum col_type t, const struct opener *o,
 		    enum senim_result *err)
 {
+	if (t == C_CARD && store_rows_is_null(r, i))
+		return json_pack("{s:n,s:n}", "masked_number", "expiry");
 	if (t != C_ROWS && t != C_OBLIGATION && t != C_DIGEST && store_rows_is_null(r, i))
 		return t == C_CODES ? json_array() : json_null();
 	switch (t) {
@@ -342,6 +365,24 @@ static json_t *cell(struct store_rows *r, int i, enum col_type t, const struct o
 	}
 	case C_DIGEST:
 		return NULL; /* never shown */
+	case C_CARD: {
+		size_t n = 0;
+		const void *p = store_rows_blob(r, i, &n);
+		char masked[PAYMENT_MASKED_MAX + 1], expiry[PAYMENT_EXPIRY_LEN + 1];
+		if (!o || !o->dek) {
+			*err = SENIM_ERR_CRYPTO;
+			return NULL;
+		}
+		*err = cards_details_open(o->dek, o->subject_id,
+					  store_rows_text(r, 0, NULL), p, n, masked,
+					  expiry);
+		json_t *v = *err ? NULL
+				 : json_pack("{s:s,s:s}", "masked_number", masked,
+					     "expiry", expiry);
+		sodium_memzero(masked, sizeof(masked));
+		sodium_memzero(expiry, sizeof(expiry));
+		return v;
+	}
 	case C_OBLIGATION: {
 		size_t n = 0, dn = 0;
 		const void *p = store_rows_blob(r, i, &n);
@@ -385,6 +426,16 @@ static enum senim_result gather(struct store_tx *tx, const struct section *s,
 				continue;
 			enum senim_result cerr = SENIM_ERR_NOMEM;
 			json_t *v = cell(r, (int)c, s->cols[c].type, o, &cerr);
+			if (v && s->cols[c].type == C_CARD) {
+				/* its members into the row */
+				int bad = json_object_update(row, v);
+				json_decref(v);
+				if (bad) {
+					err = SENIM_ERR_NOMEM;
+					goto fail;
+				}
+				continue;
+			}
 			if (!v || json_object_set_new(row, s->cols[c].name, v)) {
 				err = v ? SENIM_ERR_NOMEM : cerr;
 				goto fail;

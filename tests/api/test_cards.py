@@ -8,7 +8,11 @@ control endpoint stands in for the borrower there), and senim reads the
 result — the provider's token, kept sealed, and the masked number.  A card
 application names the bound card, and the pump pays it by the token."""
 import json
+import os
+import tempfile
 import time
+
+from senim_harness import TMP
 
 from test_fail_closed import block_audit_sql, unblock_audit_sql
 from test_c2_walk import (app_state, bind_card, failures, finish_page, new_borrower,
@@ -110,6 +114,132 @@ def test_a_card_application_is_paid_by_the_token(world):
     assert ("card.bind", "success") in ops
 
 
+def card_removed_at_provider(world, card):
+    return binding_of(world, card)["status"] == "removed" and \
+        binding_of(world, card)["token"] is None
+
+
+def test_the_access_package_holds_the_cards(world):
+    """R1: the package names each card — id, state, the masked number and
+    expiry, when made and bound, the provider — never the token, in the
+    signed JSON and in the signed ru/kk HTML, from one query."""
+    s = world["senim"]
+    who = new_borrower(world)
+    bound = bind_card(world, who, pan=PAN, expiry="2031-07")
+    pending = start_binding(world, who)
+    token = binding_of(world, bound)["token"]
+    r = s.post("/v1/subjects/%s/package" % who["sid"], token=world["staff"]["dpo"])
+    assert r.status == 200, r
+    cards = {c["card_id"]: c for c in r.json["cards"]}
+    assert set(cards) == {bound, pending}
+    b = cards[bound]
+    assert b["state"] == "bound" and b["masked_number"] == MASKED \
+        and b["expiry"] == "2031-07" and b["provider"] == "payments", b
+    assert b["created_at"] and b["bound_at"] and b["updated_at"], b
+    assert set(b) == {"card_id", "state", "reason", "masked_number", "expiry",
+                      "created_at", "bound_at", "updated_at", "provider"}
+    p = cards[pending]
+    assert p["state"] == "pending" and p["masked_number"] is None \
+        and p["bound_at"] is None and p["provider"] == "payments", p
+    assert token not in r.body.decode() and PAN not in r.body.decode()
+    html = s.get("/v1/subjects/%s/package" % who["sid"], token=world["staff"]["dpo"])
+    assert html.status == 200, html
+    text = html.body.decode()
+    assert "Банковские карты для выплаты займа" in text \
+        and "Қарызды төлеуге арналған банк карталары" in text
+    assert MASKED in text and bound in text and "2031-07" in text
+    assert token not in text and PAN not in text
+    # both signed as the rest of the package: the checker takes them
+    d = tempfile.mkdtemp(prefix="cardpkg-", dir=TMP)
+    for name, data in (("p.json", r.body), ("p.html", html.body)):
+        path = os.path.join(d, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        v = s.cli("package", "verify", path, check=False)
+        assert v.returncode == 0 and b"valid" in v.stdout, v.stdout
+        tampered = data.replace(MASKED.encode(), b"440043******9999", 1)
+        with open(path, "wb") as f:
+            f.write(tampered)
+        assert s.cli("package", "verify", path, check=False).returncode == 1
+
+
+def test_a_card_is_removed(world):
+    """DELETE /v1/me/cards/{id}: unbound at the provider, then the card and
+    its sealed token gone from senim; audited, on the register."""
+    s = world["senim"]
+    who = new_borrower(world)
+    card = bind_card(world, who)
+    keep = bind_card(world, who)
+    r = s.delete("/v1/me/cards/" + card, token=who["token"])
+    assert r.status == 204, r
+    assert card_removed_at_provider(world, card)
+    assert s.sql("SELECT COUNT(*) FROM cards WHERE id = '%s'" % card) == [["0"]]
+    r = s.get("/v1/me/cards/" + card, token=who["token"])
+    assert r.status == 404 and r.json["code"] == "card_not_found", r
+    assert set(cards_of(world, who)) == {keep}
+    unbinds = [x for x in world["payments"].requests("/v1/card-bindings/cbd_" + card[4:])
+               if x["method"] == "DELETE"]
+    assert len(unbinds) == 1 and not unbinds[0]["body"], unbinds
+    # the other card is untouched, at the provider too
+    assert binding_of(world, keep)["status"] == "bound"
+    ops = [(o, x) for o, obj, x in audit_ops(world, who) if obj == "card:" + card]
+    assert ops[-2:] == [("card.unbind", "success"), ("card.remove", "success")], ops
+    # the unbinding on the register as the start is: out, delivered
+    assert register_of(world, who)[-1] == ["out", "delivered", ""]
+    # gone: a second removal finds nothing, and the package no longer shows it
+    r = s.delete("/v1/me/cards/" + card, token=who["token"])
+    assert r.status == 404 and r.json["code"] == "card_not_found", r
+    pkg = s.post("/v1/subjects/%s/package" % who["sid"], token=world["staff"]["dpo"])
+    assert [c["card_id"] for c in pkg.json["cards"]] == [keep]
+    assert ("card.remove", "card:" + card, "success") in \
+        [(a["operation"], a["object"], a["outcome"]) for a in pkg.json["audit"]]
+    # an application cannot name the removed card
+    r = s.post("/v1/me/applications", {
+        "product": "ctr", "amount_tiyn": 5000000, "term_days": 90,
+        "schedule_method": "annuity", "payout_kind": "card", "payout_card": card},
+        token=who["token"])
+    assert r.status == 422 and r.json["code"] == "payout_card_not_bound", r
+    # A pending binding is ended at the provider too; a failed card has
+    # nothing there and goes at once.
+    pending = start_binding(world, who)
+    assert s.delete("/v1/me/cards/" + pending, token=who["token"]).status == 204
+    assert binding_of(world, pending)["status"] == "removed"
+    failed = start_binding(world, who)
+    finish_page(world, failed, outcome="declined")
+    assert s.get("/v1/me/cards/" + failed, token=who["token"]).json["state"] == "failed"
+    sent = len(world["payments"].requests())
+    assert s.delete("/v1/me/cards/" + failed, token=who["token"]).status == 204
+    assert len(world["payments"].requests()) == sent
+    assert set(cards_of(world, who)) == {keep}
+
+
+def test_a_card_a_signed_loan_awaits_cannot_be_removed(world):
+    """409 card_in_use while an application naming the card is signed and
+    not yet paid out; once paid out, the card may go."""
+    s = world["senim"]
+    # a payout the provider rejected: the application stays signed
+    who = signed_card(world, payout="decline")
+    assert wait_for(lambda: (payout_row(world, who) or [""])[0] == "failed"), \
+        payout_row(world, who)
+    assert app_state(world, who) == "signed"
+    sent = len(world["payments"].requests())
+    for lang, word in (("ru", "Карта"), ("kk", "Карта"), ("en", "Card")):
+        r = s.delete("/v1/me/cards/" + who["card"], token=who["token"],
+                     headers={"Accept-Language": lang})
+        assert r.status == 409 and r.json["code"] == "card_in_use", r
+        assert r.header("Content-Type") == "application/problem+json"
+        assert word in r.json["title"], r.json
+    assert len(world["payments"].requests()) == sent  # nothing asked
+    assert card_row(world, who["card"])[0] == "bound"
+    assert binding_of(world, who["card"])["status"] == "bound"
+    assert ["card.remove", "card:" + who["card"], "denied"] in audit_ops(world, who)
+    # paid out: free to go
+    paid = signed_card(world)
+    assert wait_for(lambda: app_state(world, paid) == "disbursed"), payout_row(world, paid)
+    r = s.delete("/v1/me/cards/" + paid["card"], token=paid["token"])
+    assert r.status == 204, r
+
+
 def test_a_binding_the_provider_declined(world):
     s = world["senim"]
     who = new_borrower(world)
@@ -139,6 +269,10 @@ def test_a_card_of_another_borrower_is_refused(world):
     r = s.get("/v1/me/cards/" + card, token=other["token"])
     assert r.status == 404 and r.json["code"] == "card_not_found", r
     assert card not in cards_of(world, other)
+    r = s.delete("/v1/me/cards/" + card, token=other["token"])
+    assert r.status == 404 and r.json["code"] == "card_not_found", r
+    assert card_row(world, card)[0] == "bound"
+    assert binding_of(world, card)["status"] == "bound"
     r = s.post("/v1/me/applications", {
         "product": "ctr", "amount_tiyn": 5000000, "term_days": 90,
         "schedule_method": "annuity", "payout_kind": "card", "payout_card": card},
@@ -150,6 +284,11 @@ def test_a_card_of_another_borrower_is_refused(world):
     for path in ("/v1/me/cards", "/v1/me/cards/" + card):
         assert s.get(path, token=world["staff"]["support"]).status == 403
         assert s.get(path).status == 401
+    assert s.delete("/v1/me/cards/" + card, token=world["staff"]["support"]).status == 403
+    assert s.delete("/v1/me/cards/" + card).status == 401
+    r = s.delete("/v1/me/cards/crd_nonsense", token=other["token"])
+    assert r.status == 404 and r.json["code"] == "card_not_found"
+    assert card_row(world, card)[0] == "bound"
     assert s.post("/v1/me/cards", None, token=world["staff"]["support"]).status == 403
     r = s.get("/v1/me/cards/crd_nonsense", token=other["token"])
     assert r.status == 404 and r.json["code"] == "card_not_found"
@@ -216,7 +355,8 @@ def test_cards_fail_closed_without_audit(world):
     try:
         answers = [s.post("/v1/me/cards", None, token=who["token"]),
                    s.get("/v1/me/cards", token=who["token"]),
-                   s.get("/v1/me/cards/" + bound, token=who["token"])]
+                   s.get("/v1/me/cards/" + bound, token=who["token"]),
+                   s.delete("/v1/me/cards/" + bound, token=who["token"])]
     finally:
         s.sql(unblock_audit_sql())
     for r in answers:
@@ -225,10 +365,14 @@ def test_cards_fail_closed_without_audit(world):
         assert bound not in r.body.decode() and MASKED not in r.body.decode()
     assert s.sql("SELECT id, state, updated_at FROM cards ORDER BY id") == before
     assert len(world["payments"].requests("/v1/card-bindings")) == sent
+    assert not [x for x in world["payments"].requests("/v1/card-bindings/cbd_" + bound[4:])
+                if x["method"] == "DELETE"]
+    assert binding_of(world, bound)["status"] == "bound"
     r = s.get("/v1/me/cards/" + pending, token=who["token"])
     assert r.status == 200 and r.json["state"] == "bound", r
     assert s.post("/v1/me/cards", None, token=who["token"]).status == 201
     assert s.get("/v1/me/cards", token=who["token"]).status == 200
+    assert s.delete("/v1/me/cards/" + bound, token=who["token"]).status == 204
 
 
 def test_a_destroyed_borrowers_cards_are_gone(world):
@@ -249,8 +393,8 @@ def test_a_destroyed_borrowers_cards_are_gone(world):
 
 
 def test_the_provider_failing_or_slow_on_a_binding(world):
-    """Last in the file: its failures would open the provider's circuit for
-    the tests after it.  The pause first lets the breaker's window (10 s)
+    """Last in the file but the unbinding's: its failures would open the
+    provider's circuit for the tests after it.  The pause first lets the breaker's window (10 s)
     forget the failures of the tests before."""
     s = world["senim"]
     pay = world["payments"]
@@ -273,3 +417,47 @@ def test_the_provider_failing_or_slow_on_a_binding(world):
     assert [(o, x) for o, _, x in audit_ops(world, who)][:4] == [
         ("card.start", "success"), ("card.fail", "failed"),
         ("card.start", "success"), ("card.fail", "failed")]
+
+
+def test_the_provider_failing_or_lying_on_an_unbinding(world):
+    """After the binding's failures, with its own pause (the breaker's
+    window): a provider that fails, is slow, lies or answers about another
+    binding leaves the card bound in senim and answers the exchange's
+    problem; asked again once it answers, the card goes."""
+    s = world["senim"]
+    pay = world["payments"]
+    who = new_borrower(world)
+    time.sleep(10.5)
+    other, lied, failing = (bind_card(world, who) for _ in range(3))
+    for card, mode, code in ((other, "wrong_person", "recipient_wrong_subject"),
+                             (lied, "lie", "recipient_invalid_answer")):
+        pay.mode(mode)
+        r = s.delete("/v1/me/cards/" + card, token=who["token"])
+        pay.mode("ok")
+        assert r.status == 502 and r.json["code"] == code, (mode, r)
+        assert r.header("Content-Type") == "application/problem+json"
+        assert card_row(world, card)[0] == "bound"
+        assert register_of(world, who)[-1][:2] == ["out", "failed"]
+        assert audit_ops(world, who)[-1] == ["card.remove", "card:" + card, "failed"]
+    # The lie kept the binding (its answer said "bound"); asked again, the
+    # provider removes it and so does senim.
+    assert binding_of(world, lied)["status"] == "bound"
+    assert s.delete("/v1/me/cards/" + lied, token=who["token"]).status == 204
+    assert binding_of(world, lied)["status"] == "removed"
+    # It is slow past the deadline, then it fails: the card stays bound.
+    pay.mode("slow", delay_ms=2500)
+    r = s.delete("/v1/me/cards/" + failing, token=who["token"])
+    pay.mode("ok")
+    assert r.status == 504 and r.json["code"] == "recipient_timeout", r
+    pay.mode("fail", status=500)
+    r = s.delete("/v1/me/cards/" + failing, token=who["token"])
+    pay.mode("ok")
+    assert r.status == 503 and r.json["code"] == "recipient_unavailable", r
+    assert r.header("Content-Type") == "application/problem+json"
+    # In senim the card stays bound (the slow call may have ended the binding
+    # at the provider, its answer lost: the next removal finds it gone).
+    assert card_row(world, failing)[0] == "bound"
+    assert s.get("/v1/me/cards/" + failing, token=who["token"]).json["state"] == "bound"
+    assert [x[:2] for x in register_of(world, who)][-2:] == [["out", "failed"]] * 2
+    assert [x for x in audit_ops(world, who, "card.remove")][-2:] == \
+        [["card.remove", "card:" + failing, "failed"]] * 2

@@ -157,6 +157,22 @@ def test_the_package_holds_each_kind_of_data(w, seeded):
     assert rows[-1][0] == "success" and rows[-1][1] == "legal_obligation", rows
 
 
+def test_the_package_has_a_cards_section(w, seeded):
+    """The payout cards (test_cards.py binds them through the provider): the
+    section is there, signed with the rest, empty for a borrower with none,
+    its heading in both languages, and a card added afterwards breaks the
+    signature."""
+    r = package(w, seeded["sid"])
+    assert r.status == 200 and r.json["cards"] == [], r.json.get("cards")
+    html = w["s"].get(f"/v1/subjects/{seeded['sid']}/package", token=w["dpo"]).body.decode()
+    assert "Банковские карты для выплаты займа" in html
+    assert "Қарызды төлеуге арналған банк карталары" in html
+    doc = dict(r.json)
+    doc["cards"] = [{"card_id": "crd_" + "A" * 22}]
+    p = verify(w, json.dumps(doc, ensure_ascii=False).encode())
+    assert p.returncode == 1 and b"INVALID" in p.stdout, p.stdout
+
+
 def test_third_parties_are_redacted_with_the_reason(w, seeded):
     p = package(w, seeded["sid"]).json
     fam = p["categories"]["family"][0]["fields"]

@@ -55,6 +55,7 @@ EXPECTED = {
     ("POST", "/v1/me/cards"): BORROWER,
     ("GET", "/v1/me/cards"): BORROWER,
     ("GET", "/v1/me/cards/{id}"): BORROWER,
+    ("DELETE", "/v1/me/cards/{id}"): BORROWER,
     ("POST", "/v1/me/applications"): BORROWER,
     ("GET", "/v1/me/applications"): BORROWER,
     ("GET", "/v1/me/applications/{id}"): BORROWER,

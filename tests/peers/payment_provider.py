@@ -20,6 +20,10 @@ and the card binding (tokenisation), where senim never sees a card number:
     GET  /v1/card-bindings/{binding_key}
         -> 200 {"binding_key", "status", "page_url" | "token", "masked_pan",
                 "expiry" | "fail_code"}, or 404 binding_not_found
+    DELETE /v1/card-bindings/{binding_key}   Idempotency-Key: cbd_...
+        -> 200 {"binding_key", "status": "removed"}: the binding ends and its
+           token with it (a payout to the token is rejected card_unbound);
+           404 binding_not_found for a key unknown or already removed
 
 The borrower finishes the provider's page in a test with
 POST /_control/card-binding (below).
@@ -45,7 +49,9 @@ Modes are peerlib's, and apply to both routes; besides them:
 missing_ref, future_completed; wrong_person answers another operation key.
 For the card binding: full_pan (the default for a binding: a bound card's
 masked_pan is the whole card number), bad_url (a page_url that is not
-http(s)); wrong_person answers another binding key.
+http(s)); wrong_person answers another binding key.  For the unbinding:
+any lie keeps the binding and answers status "bound"; wrong_person removes
+it and answers another binding key.
 slow with a delay past senim's timeout is "accepted, then the client timed
 out": the payout is still made, and GET tells it.
 
@@ -107,6 +113,7 @@ class PaymentProvider(peerlib.Peer):
     name = "payment-provider"
     routes = {"/v1/payouts": "payout", "/v1/card-bindings": "binding"}
     get_routes = {"/v1/payouts/": "status", "/v1/card-bindings/": "binding_status"}
+    delete_routes = {"/v1/card-bindings/": "unbind"}
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -118,6 +125,7 @@ class PaymentProvider(peerlib.Peer):
             self.order = []
             self.bindings = {}  # binding key -> the binding
             self.binding_order = []
+            self.unbound = set()  # the tokens of bindings removed
             self.pay_then_fail = 0
             self.repayments = 0
 
@@ -176,6 +184,8 @@ class PaymentProvider(peerlib.Peer):
         if dest["type"] == "card_token":
             if dest["token"].startswith("tok_decline"):
                 p["status"], p["reject_code"] = "rejected", "card_declined"
+            elif dest["token"] in self.unbound:
+                p["status"], p["reject_code"] = "rejected", "card_unbound"
             else:
                 p["status"], p["completed_at"] = "completed", peerlib.now_rfc3339()
         elif dest["holder_iin"] in self.unknown:
@@ -264,9 +274,30 @@ class PaymentProvider(peerlib.Peer):
     def binding_status(self, key, ctx):
         with self.lock:
             b = self.bindings.get(key) if re.fullmatch(BINDING, key) else None
-            if b is None:
+            if b is None or b["status"] == "removed":
                 raise ApiError(404, "binding_not_found", "no such binding")
             return self.binding_answer(b)
+
+    def unbind(self, key, ctx):
+        with self.lock:
+            b = self.bindings.get(key) if re.fullmatch(BINDING, key) else None
+            if b is None or b["status"] == "removed":
+                raise ApiError(404, "binding_not_found", "no such binding")
+            if ctx.state.mode == "lie":  # kept: unbind_lie answers "bound"
+                return {"binding_key": key, "status": "removed"}
+            if b["token"]:
+                self.unbound.add(b["token"])
+            b.update(status="removed", token=None, page_url=None)
+            return {"binding_key": key, "status": "removed"}
+
+    def unbind_wrong_person(self, body, answer):
+        answer["binding_key"] = "cbd_" + "A" * 22
+        return answer
+
+    def unbind_lie(self, body, answer, variant):
+        # The binding was kept (unbind): the answer is not "removed".
+        answer["status"] = "bound"
+        return answer
 
     def binding_wrong_person(self, body, answer):
         answer["binding_key"] = "cbd_" + "A" * 22
@@ -299,7 +330,7 @@ class PaymentProvider(peerlib.Peer):
             b = self.bindings.get(key)
             if b is None:
                 raise ApiError(404, "binding_not_found", "no such binding")
-            if b["status"] != "pending":
+            if b["status"] != "pending":  # removed too
                 raise ApiError(409, "binding_finished", "the binding has ended")
             if outcome == "bound":
                 lead = "tok_decline" if body.get("payout") == "decline" else "tok_"

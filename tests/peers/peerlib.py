@@ -399,6 +399,8 @@ class Peer:
     # -> dict (200), rest being the path after the prefix; the modes apply
     # as to routes (name_lie, name_wrong_person when the peer has them).
     get_routes = {}
+    # DELETE routes, as get_routes (payment_provider.py's unbinding).
+    delete_routes = {}
     # path -> the status of a success when not 200 (processing/1's 202)
     success = {}
     requires_client_cert = False
@@ -549,7 +551,16 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_json(404, ApiError(404, "not_found", path).body())
 
-    do_PUT = do_DELETE = do_PATCH = lambda self: self.not_allowed(self.split_path()[0])
+    def do_DELETE(self):
+        path, _ = self.split_path()
+        routes = self.server.peer.delete_routes
+        for prefix in routes:
+            if path.startswith(prefix) and len(path) > len(prefix):
+                self.api_get(prefix, path, routes)
+                return
+        self.not_allowed(path)
+
+    do_PUT = do_PATCH = lambda self: self.not_allowed(self.split_path()[0])
 
     def do_POST(self):
         path, _ = self.split_path()
@@ -715,9 +726,10 @@ class Handler(BaseHTTPRequestHandler):
                 json.loads(raw), json.loads(json.dumps(answer)), lie)
         self.send_json(code, answer, cut=action == "truncate")
 
-    def api_get(self, prefix, path):
-        """A GET route of the peer (a status read): the modes apply as to a
-        POST; there is no body and no Idempotency-Key replay."""
+    def api_get(self, prefix, path, routes=None):
+        """A GET route of the peer (a status read), or with routes a DELETE
+        one: the modes apply as to a POST; there is no body and no
+        Idempotency-Key replay."""
         srv = self.server
         st, peer = srv.state, srv.peer
         with st.lock:
@@ -739,7 +751,7 @@ class Handler(BaseHTTPRequestHandler):
                     self.send_json(401, ApiError(401, "unauthorized", "bearer token").body(),
                                    {"WWW-Authenticate": "Bearer"})
                     return
-            name = peer.get_routes[prefix]
+            name = (routes if routes is not None else peer.get_routes)[prefix]
             ctx = Context(st, self.client_cn, self.headers.get("X-Request-Id"))
             try:
                 code, answer = 200, getattr(peer, name)(path[len(prefix):], ctx)

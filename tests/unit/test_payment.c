@@ -413,6 +413,42 @@ static void test_binding(void **state)
 	assert_null(payment_binding_status_code((enum payment_binding_status)7));
 }
 
+/* The unbinding's answer: "removed" for the binding asked, nothing else. */
+static void test_unbind(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *body;
+		enum codec_status want;
+	} cases[] = {
+		{ "{\"binding_key\":\"" BKEY "\",\"status\":\"removed\"}", CODEC_OK },
+		{ "{\"binding_key\":\"" BKEY "\",\"status\":\"removed\",\"x\":1}",
+		  CODEC_OK },
+		{ "{\"binding_key\":\"" BKEY "\",\"status\":\"bound\"}",
+		  CODEC_INVALID_ANSWER },
+		{ "{\"binding_key\":\"" BKEY "\"}", CODEC_INVALID_ANSWER },
+		{ "{\"binding_key\":\"cbd_AAAAAAAAAAAAAAAAAAAAAA\",\"status\":"
+		  "\"removed\"}",
+		  CODEC_WRONG_SUBJECT },
+		{ "{\"status\":\"removed\"}", CODEC_INVALID_ANSWER },
+		{ "[]", CODEC_INVALID_ANSWER },
+		{ "not json", CODEC_INVALID_ANSWER },
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		struct codec_verdict v;
+		assert_int_equal(payment_unbind_parse(cases[i].body,
+						      strlen(cases[i].body), BKEY, &v),
+				 SENIM_OK);
+		if (v.status != cases[i].want)
+			fail_msg("unbind %zu: got %s \"%s\"", i,
+				 codec_status_code(v.status), v.reason);
+	}
+	struct codec_verdict v;
+	const char *ok = cases[0].body;
+	assert_int_equal(payment_unbind_parse(ok, strlen(ok), NULL, &v), SENIM_OK);
+	assert_int_equal(v.status, CODEC_WRONG_SUBJECT);
+}
+
 /* ---- the peer's recorded answers ------------------------------------------------ */
 
 static char *slurp(const char *path, size_t *len)
@@ -630,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_request_refusals),
 		cmocka_unit_test(test_status_path),
 		cmocka_unit_test(test_binding),
+		cmocka_unit_test(test_unbind),
 		cmocka_unit_test(test_answer_rules),
 		cmocka_unit_test(test_peer_answers),
 		cmocka_unit_test(test_notice),
