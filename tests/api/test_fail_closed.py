@@ -113,6 +113,7 @@ ELSEWHERE = {
     "me_card_start": "test_cards.py::test_cards_fail_closed_without_audit",
     "me_cards": "test_cards.py::test_cards_fail_closed_without_audit",
     "me_card": "test_cards.py::test_cards_fail_closed_without_audit",
+    "me_card_remove": "test_cards.py::test_cards_fail_closed_without_audit",
     # loans come from `senim loans import` and payments need the loan rules
     "loan_payment": "test_payments.py::test_loans_fail_closed_without_audit",
     "me_loans": "test_payments.py::test_loans_fail_closed_without_audit",
