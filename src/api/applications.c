@@ -903,28 +903,30 @@ static struct decision_staff *decision_staff_op(struct http_request *req, const 
 	return op;
 }
 
-enum senim_result api_application_lock(struct http_request *req,
-				       struct http_response *resp)
+/* An act on the case that takes no body: taking or releasing its lock. */
+static enum senim_result staff_lock_act(struct http_request *req,
+					struct http_response *resp,
+					enum decision_staff_act act)
 {
 	const char *id = id_or_reply(req, resp);
 	if (!id)
 		return SENIM_OK;
-	struct decision_staff *op = decision_staff_op(req, id, DECISION_STAFF_LOCK);
+	struct decision_staff *op = decision_staff_op(req, id, act);
 	if (!op)
 		return SENIM_ERR_NOMEM;
 	return http_write_then(req, decisions_staff_tx, op, staff_decision_answer);
 }
 
+enum senim_result api_application_lock(struct http_request *req,
+				       struct http_response *resp)
+{
+	return staff_lock_act(req, resp, DECISION_STAFF_LOCK);
+}
+
 enum senim_result api_application_unlock(struct http_request *req,
 					 struct http_response *resp)
 {
-	const char *id = id_or_reply(req, resp);
-	if (!id)
-		return SENIM_OK;
-	struct decision_staff *op = decision_staff_op(req, id, DECISION_STAFF_UNLOCK);
-	if (!op)
-		return SENIM_ERR_NOMEM;
-	return http_write_then(req, decisions_staff_tx, op, staff_decision_answer);
+	return staff_lock_act(req, resp, DECISION_STAFF_UNLOCK);
 }
 
 enum senim_result api_application_decide(struct http_request *req,
