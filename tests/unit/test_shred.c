@@ -90,12 +90,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
-	const char *base = getenv("SENIM_TMP");
-	if (!base || !*base)
-		base = "/tmp";
-	(void)mkdir(base, 0700);
-	snprintf(f->dir, sizeof(f->dir), "%s/shred-XXXXXX", base);
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(testutil_tmpdir("shred", f->dir, sizeof(f->dir)), 0);
 	snprintf(f->db, sizeof(f->db), "%s/senim.db", f->dir);
 	snprintf(f->keys, sizeof(f->keys), "%s/keys/senim.keys", f->dir);
 	assert_int_equal(keyring_open(f->keys, 1, &f->kr), SENIM_OK);
